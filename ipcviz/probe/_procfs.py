@@ -1,0 +1,81 @@
+"""Small race-tolerant /proc readers shared by the probes (None when the thing is gone)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """One line of /proc/PID/maps."""
+
+    start: int
+    end: int
+    offset: int
+    inode: int
+    path: str
+
+
+def read_text(path: str) -> str | None:
+    """Whole small /proc file as text, or None if it cannot be read now."""
+    try:
+        with open(path, "rb", buffering=0) as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def readlink(path: str) -> str | None:
+    """Target of a /proc symlink, or None."""
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def fifo_inode(pid: int, fd: int) -> int | None:
+    """Inode of the pipe or FIFO behind /proc/PID/fd/N (stat follows the magic link, no open)."""
+    try:
+        st = os.stat(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        return None
+    return st.st_ino if stat.S_ISFIFO(st.st_mode) else None
+
+
+def fd_inode(pid: int, fd: int) -> int | None:
+    """Inode of whatever /proc/PID/fd/N refers to, or None."""
+    try:
+        return os.stat(f"/proc/{pid}/fd/{fd}").st_ino
+    except OSError:
+        return None
+
+
+def strip_deleted(path: str) -> str:
+    """Drop the ' (deleted)' suffix the kernel appends to unlinked paths."""
+    return path[: -len(" (deleted)")] if path.endswith(" (deleted)") else path
+
+
+def maps(pid: int) -> list[Mapping] | None:
+    """Parsed /proc/PID/maps (file-backed and anonymous mappings), or None."""
+    text = read_text(f"/proc/{pid}/maps")
+    if text is None:
+        return None
+    out: list[Mapping] = []
+    for line in text.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) < 5:
+            continue
+        lo, _, hi = parts[0].partition("-")
+        path = parts[5] if len(parts) > 5 else ""
+        out.append(Mapping(int(lo, 16), int(hi, 16), int(parts[2], 16), int(parts[4]), path))
+    return out
+
+
+def shm_name(name: str) -> str:
+    """Validate a POSIX IPC name ('/x' or 'x') and return it without the leading slash."""
+    bare = name[1:] if name.startswith("/") else name
+    if not bare or "/" in bare or bare in (".", ".."):
+        raise ValueError(f"invalid POSIX IPC name: {name!r}")
+    return bare

@@ -1,0 +1,50 @@
+"""Read POSIX shared memory cells directly, and show where each process maps a segment."""
+
+from __future__ import annotations
+
+import os
+
+from ._procfs import maps, shm_name, strip_deleted
+
+
+def read_shm(name: str, offset: int = 0, length: int | None = None) -> bytes | None:
+    """Bytes [offset, offset+length) of /dev/shm/<name> (to the end if length is None).
+
+    Read with pread on a read-only fd: nothing is mapped or written. Shorter if the segment
+    is shorter; None if it does not exist (any more).
+    """
+    if offset < 0 or (length is not None and length < 0):
+        raise ValueError("offset and length must be >= 0")
+    path = "/dev/shm/" + shm_name(name)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        if length is None:
+            length = max(0, os.fstat(fd).st_size - offset)
+        chunks: list[bytes] = []
+        while length > 0:
+            chunk = os.pread(fd, length, offset)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            offset += len(chunk)
+            length -= len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def shm_address(pid: int, name: str) -> int | None:
+    """Lowest virtual address where PID maps /dev/shm/<name> (differs per process), or None."""
+    path = "/dev/shm/" + shm_name(name)
+    mapping = maps(pid)
+    if mapping is None:
+        return None
+    for m in mapping:  # /proc/PID/maps is sorted by address
+        if m.path and strip_deleted(m.path) == path:
+            return m.start
+    return None
