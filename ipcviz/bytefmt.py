@@ -1,0 +1,60 @@
+"""The one way ipcviz shows bytes from processes: inert, lossless, one cell per byte shown.
+
+Payloads are untrusted. Printable ASCII is shown as is; every other byte (controls, ESC,
+C1 such as 0x9b, anything >= 0x7f, invalid UTF-8) becomes ``\\xNN`` or a short escape. The
+result is a plain ``str`` with no markup meaning: views pass it to widgets as ``Text``.
+"""
+
+from __future__ import annotations
+
+_SHORT = {0x0A: "\\n", 0x09: "\\t", 0x0D: "\\r", 0x00: "\\0", 0x5C: "\\\\"}
+#: Escaped form of every byte value, computed once.
+_TABLE: tuple[str, ...] = tuple(
+    _SHORT.get(b, chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}") for b in range(256)
+)
+
+
+def escape(data: bytes, limit: int | None = None) -> str:
+    """``data`` as printable text; at most ``limit`` bytes are shown, then a count of the rest."""
+    shown = data if limit is None else data[:limit]
+    text = "".join(_TABLE[b] for b in shown)
+    if limit is not None and len(data) > limit:
+        text += f"…(+{len(data) - limit} B)"
+    return text
+
+
+def quoted(data: bytes, limit: int | None = 48) -> str:
+    """``data`` escaped inside double quotes, for log lines."""
+    return '"' + escape(data, limit).replace('"', '\\"') + '"'
+
+
+def byte_cells(data: bytes) -> list[str]:
+    """One short printable label per byte, for strip and grid widgets."""
+    return [_TABLE[b] if len(_TABLE[b]) == 1 else "·" for b in data]
+
+
+def hexdump(data: bytes, width: int = 16) -> list[str]:
+    """Classic offset / hex / ASCII lines."""
+    lines = []
+    for off in range(0, len(data), width):
+        row = data[off : off + width]
+        hx = " ".join(f"{b:02x}" for b in row).ljust(width * 3 - 1)
+        asc = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in row)
+        lines.append(f"{off:08x}  {hx}  {asc}")
+    return lines
+
+
+def safe_text(text: str, limit: int | None = None) -> str:
+    """Untrusted *text* (narration, tracebacks, titles from a trace file) made inert.
+
+    Printable Unicode (Korean narration included) stays; controls, C1, bidi and other
+    format characters are escaped, so nothing can move the cursor or reorder the line.
+    """
+    shown = text if limit is None else text[:limit]
+    out = "".join(
+        ch if ch.isprintable() else (_TABLE[ord(ch)] if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+        for ch in shown
+    )
+    if limit is not None and len(text) > limit:
+        out += f"…(+{len(text) - limit})"
+    return out

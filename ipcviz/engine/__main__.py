@@ -1,0 +1,41 @@
+"""``python -m ipcviz.engine``: started by the CLI or the TUI with ``subprocess``, never forked.
+
+Events go to stdout (JSON Lines) and to the trace file; control commands come on stdin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ipcviz.engine.engine import Engine
+from ipcviz.errors import IpcvizError
+from ipcviz.scenario.loader import load
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ipcviz.engine")
+    ap.add_argument("scenario", help="path of the scenario file")
+    ap.add_argument("--trace", required=True, type=Path)
+    ap.add_argument("--timeout", type=float, default=0.0)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--lang", default="en")
+    args = ap.parse_args(argv)
+    try:
+        scenario = load(Path(args.scenario))
+    except IpcvizError as exc:
+        from ipcviz.engine.failed import record_failure
+
+        record_failure(args.trace, args.scenario, str(exc))
+        return exc.exit_code
+    # -1: the scenario's own limit (headless default); 0: none (the TUI's default)
+    timeout = scenario.timeout if args.timeout < 0 else args.timeout
+    engine = Engine(
+        scenario, args.trace, timeout=timeout, quick=args.quick, header_extra={"lang": args.lang}
+    )
+    return engine.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,446 @@
+"""The engine's main loop: set up, supervise, drain, check, clean up — on every exit path."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ipcviz.engine.linux import become_subreaper
+from ipcviz.engine.stream import EventOut, record_to_event
+from ipcviz.engine.workers import Worker, fork_worker
+from ipcviz.errors import IpcvizError
+from ipcviz.events import schema
+from ipcviz.events.codec import b64
+from ipcviz.events.trace import TraceWriter
+from ipcviz.model.reducer import apply
+from ipcviz.model.state import State
+from ipcviz.scenario.api import Run, Scenario
+from ipcviz.session.cleanup import kill_procs, remove_objects
+from ipcviz.session.registry import Registry, new_session_id, runtime_dir
+from ipcviz.tracer.ring import Record
+
+#: How long the loop sleeps when there is nothing to do (ms): bounds event latency.
+IDLE_POLL_MS = 5
+#: Records drained per ring per loop turn, so control and exits stay responsive.
+DRAIN_LIMIT = 20000
+
+
+class EngineSession:
+    """What kernel objects need to create themselves: names, registry, private FIFO dir."""
+
+    def __init__(self, sid: str, registry: Registry) -> None:
+        self.sid = sid
+        self.registry = registry
+        self._fifo_dir = ""
+
+    @property
+    def fifo_dir(self) -> str:
+        """A private 0700 directory for this session's FIFOs, made on first use."""
+        if not self._fifo_dir:
+            path = runtime_dir() / f"fifo.{self.sid}"
+            self.register({"type": "dir", "path": str(path)})
+            os.mkdir(path, 0o700)
+            self._fifo_dir = str(path)
+        return self._fifo_dir
+
+    def register(self, entry: dict[str, Any]) -> dict[str, Any]:
+        self.registry.add_object(entry)
+        return entry
+
+    def update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        self.registry.update_object(old, new)
+
+
+class Engine:
+    def __init__(
+        self,
+        scenario: Scenario,
+        trace_path: Path,
+        timeout: float = 0.0,
+        quick: bool = False,
+        header_extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.params = scenario.settings(quick)
+        self.timeout = timeout
+        self.sid = new_session_id()
+        self.t0 = time.monotonic_ns()
+        self.registry = Registry(self.sid, scenario.id)
+        self.session = EngineSession(self.sid, self.registry)
+        meta = scenario.metadata()
+        meta["params"] = self.params
+        self.header = schema.header(
+            meta,
+            self.sid,
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            socket.gethostname(),
+            quick=quick,
+            **(header_extra or {}),
+        )
+        # fd 1 is the event stream; anything else printing to stdout must not corrupt it.
+        stream_fd = os.dup(1)
+        os.dup2(2, 1)
+        self.out = EventOut(stream_fd, TraceWriter(trace_path, self.header))
+        self.out.send_header(json.dumps(self.header, separators=(",", ":"), ensure_ascii=False))
+        self.model = State(header=self.header)
+        self.workers: dict[int, Worker] = {}
+        self.obj_names = [o.name for o in scenario.objects]
+        self.step_ids = [s.id for s in scenario.steps]
+        self.stop_reason: str | None = None
+        self.outcome: str | None = None
+        self.exit_code = 0
+        self.errors: list[str] = []
+        #: (interval_s, callback) run from the loop; probes and analyses hook in here.
+        self.periodic: list[list[Any]] = []
+        self.on_events: list[Callable[[list[dict[str, Any]]], None]] = []
+        self._wake_r, self._wake_w = os.pipe()
+        for fd in (self._wake_r, self._wake_w):
+            os.set_blocking(fd, False)
+        self._created: list[Any] = []
+
+    # -- events -------------------------------------------------------------------------
+
+    def now(self) -> int:
+        return time.monotonic_ns() - self.t0
+
+    def emit(self, kind: str, pid: int = 0, **fields: Any) -> dict[str, Any]:
+        """An event from the engine itself (not from a worker's ring)."""
+        event = {"t": self.now(), "seq": -1, "pid": pid, "kind": kind, **fields}
+        self._publish([event])
+        return event
+
+    def _publish(self, events: list[dict[str, Any]]) -> None:
+        model = self.model
+        add = self.out.add
+        for e in events:
+            apply(model, add(e))
+        for hook in self.on_events:
+            hook(events)
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        def stop(signum: int, _frame: Any) -> None:
+            self.stop_reason = self.stop_reason or signal.Signals(signum).name
+
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, stop)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(self._wake_w)
+
+    def _create_objects(self) -> None:
+        for obj in self.scenario.objects:
+            obj.create(self.session)
+            self._created.append(obj)
+            self.emit(schema.OBJ_DECLARE, **obj.declare())
+
+    def _start_workers(self) -> None:
+        start_r, start_w = os.pipe()
+        private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
+        for color, proc in enumerate(self.scenario.processes):
+            w = fork_worker(
+                self.scenario,
+                proc,
+                color,
+                self.params,
+                self.scenario.objects,
+                private + [x.out_fd for x in self.workers.values()],
+                start_r,
+            )
+            self.workers[w.pid] = w
+            self.registry.add_proc(w.pid)
+            fields: dict[str, Any] = {"name": proc.name, "color": color}
+            if proc.argv is not None:
+                fields["command"] = list(proc.argv)
+            self.emit(schema.PROC_START, w.pid, **fields)
+        for obj in self.scenario.objects:
+            obj.in_engine_after_fork()
+        os.close(start_r)
+        os.close(start_w)  # every worker's read() returns: they all start now
+
+    # -- the loop -----------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run the scenario to its end (or a stop); always cleans up. Returns the exit code."""
+        try:
+            self._install_signals()
+            become_subreaper()
+            try:
+                self._create_objects()
+                self._start_workers()
+            except IpcvizError as exc:
+                self._fail(str(exc))
+                return self.exit_code
+            self.out.flush()
+            self._loop()
+            if self.stop_reason is None and self.outcome is None:
+                self._run_checks()
+        except Exception as exc:  # an engine bug: still clean up, and say what happened
+            self._fail(f"internal error: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self._shutdown()
+        return self.exit_code
+
+    def _loop(self) -> None:
+        poller = select.poll()
+        poller.register(0, select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
+        for w in self.workers.values():
+            poller.register(w.out_fd, select.POLLIN)
+        deadline = time.monotonic() + self.timeout if self.timeout > 0 else None
+        next_stall_check = 0.0
+        while True:
+            busy = self._drain()
+            self._reap(poller)
+            now = time.monotonic()
+            for entry in self.periodic:
+                if now >= entry[2]:
+                    entry[2] = now + entry[0]
+                    entry[1]()
+            if now >= next_stall_check:
+                next_stall_check = now + 0.1
+                self._check_stalls()
+            self.out.flush()
+            if self.out.viewer_gone and self.stop_reason is None:
+                self.stop_reason = "viewer gone"
+            if self.stop_reason is not None:
+                return
+            if all(w.exited for w in self.workers.values()):
+                return
+            if deadline is not None and now >= deadline:
+                running = ", ".join(w.name for w in self.workers.values() if not w.exited)
+                self._fail(
+                    f"timeout: still running after {self.timeout:g} s: {running}",
+                    outcome="timeout",
+                    code=1,
+                )
+                return
+            for fd, _ev in poller.poll(0 if busy else IDLE_POLL_MS):
+                if fd == 0:
+                    self._read_control(poller)
+                elif fd == self._wake_r:
+                    try:
+                        os.read(self._wake_r, 4096)
+                    except BlockingIOError:
+                        pass
+                else:
+                    self._read_output(fd, poller)
+
+    def add_periodic(self, interval: float, fn: Callable[[], None]) -> None:
+        self.periodic.append([interval, fn, 0.0])
+
+    def _drain(self, only: Worker | None = None) -> bool:
+        """Move records from the rings into the stream. True if there may be more."""
+        records: list[tuple[int, int, Record]] = []
+        more = False
+        for w in [only] if only else self.workers.values():
+            if w.ring is None:
+                continue
+            batch: list[Record] = []
+            n = w.ring.drain(batch, DRAIN_LIMIT if only is None else 1 << 30)
+            more = more or n >= DRAIN_LIMIT
+            records.extend((rec[2], w.pid, rec) for rec in batch)
+        if not records:
+            return False
+        records.sort(key=lambda r: r[0])  # merge by timestamp; stable within one ring
+        t0, objs, steps = self.t0, self.obj_names, self.step_ids
+        self._publish([record_to_event(rec, pid, t0, objs, steps) for _, pid, rec in records])
+        return more
+
+    def _check_stalls(self) -> None:
+        for w in self.workers.values():
+            if w.ring is not None:
+                stalls = w.ring.stalls()
+                if stalls != w.stalls_seen:
+                    self.emit(schema.TRACER_STALL, w.pid, count=stalls - w.stalls_seen)
+                    w.stalls_seen = stalls
+
+    def _reap(self, poller: select.poll | None) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            w = self.workers.get(pid)
+            if w is None or w.exited:
+                continue  # an orphaned grandchild re-parented to us: just reaped
+            self._finish_worker(w, status, poller)
+
+    def _finish_worker(self, w: Worker, status: int, poller: select.poll | None) -> None:
+        self._drain(only=w)
+        self._read_output(w.out_fd, poller, final=True)
+        w.exited = True
+        w.exit_status = status
+        fields: dict[str, Any] = {}
+        if os.WIFSIGNALED(status):
+            fields["signal"] = os.WTERMSIG(status)
+            fields["signame"] = signal.Signals(fields["signal"]).name
+        else:
+            fields["code"] = os.waitstatus_to_exitcode(status)
+        self.emit(schema.PROC_EXIT, w.pid, **fields)
+        self._check_stalls()
+
+    def _read_output(self, fd: int, poller: select.poll | None, final: bool = False) -> None:
+        w = next((x for x in self.workers.values() if x.out_fd == fd), None)
+        if w is None or w.out_fd < 0:
+            return
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                data = None
+            if data:
+                self.emit(schema.PROC_OUTPUT, w.pid, data=b64(data))
+                continue
+            if data == b"" or final:  # EOF, or the worker is gone
+                if poller is not None:
+                    poller.unregister(fd)
+                os.close(fd)
+                w.out_fd = -1
+            return
+
+    # -- control ----------------------------------------------------------------------
+
+    def _read_control(self, poller: select.poll) -> None:
+        try:
+            data = os.read(0, 65536)
+        except OSError:
+            data = b""
+        if not data:  # the viewer that started us is gone (even if it was SIGKILLed)
+            poller.unregister(0)
+            self.stop_reason = self.stop_reason or "viewer gone"
+            return
+        for line in data.decode("utf-8", "replace").splitlines():
+            try:
+                cmd = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(cmd, dict):
+                self.control(cmd)
+
+    def control(self, cmd: dict[str, Any]) -> None:
+        """Apply one control command: freeze, resume, kill, stop."""
+        action = cmd.get("cmd")
+        live = [w for w in self.workers.values() if not w.exited]
+        if action == "freeze":
+            self._signal_all(live, signal.SIGSTOP)
+            self.emit(schema.CONTROL, action="freeze")
+        elif action == "resume":
+            self._signal_all(live, signal.SIGCONT)
+            self.emit(schema.CONTROL, action="resume")
+        elif action == "kill":
+            target = next((w for w in live if w.pid == cmd.get("pid")), None)
+            if target is not None:
+                self.emit(schema.CONTROL, action="kill", target=target.pid)
+                self._signal_all([target], signal.SIGKILL)
+                self._signal_all([target], signal.SIGCONT)
+        elif action == "stop":
+            self.stop_reason = "stopped by the user"
+        else:
+            handler = getattr(self, f"control_{action}", None)
+            if handler is not None:
+                handler(cmd)
+
+    @staticmethod
+    def _signal_all(workers: list[Worker], sig: int) -> None:
+        for w in workers:
+            try:
+                os.killpg(w.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    # -- the end ------------------------------------------------------------------------
+
+    def _run_checks(self) -> None:
+        state = self.model
+        run = Run(
+            params=self.params,
+            reports={k: dict(v) for k, v in state.reports.items()},
+            exits={
+                w.name: {
+                    "code": state.procs[w.pid].exit_code,
+                    "signal": state.procs[w.pid].exit_signal,
+                }
+                for w in self.workers.values()
+                if w.pid in state.procs
+            },
+            state=state,
+            counts=dict(state.kinds),
+        )
+        failed = crashed = False
+        for check in self.scenario.checks:
+            try:
+                result = check.fn(run)
+                ok, detail = result if isinstance(result, tuple) else (result, "")
+                ok = bool(ok) if ok is not None else True
+            except Exception as exc:
+                ok, detail, crashed = False, f"the check raised {type(exc).__name__}: {exc}", True
+            failed = failed or not ok
+            self.emit(schema.CHECK, description=check.description, ok=ok, detail=str(detail))
+        if state.errors or crashed:
+            self.outcome, self.exit_code = "error", 2
+        elif failed:
+            self.outcome, self.exit_code = "failed", 1
+        else:
+            self.outcome, self.exit_code = "passed", 0
+
+    def _fail(self, message: str, outcome: str = "error", code: int = 2) -> None:
+        self.emit(schema.ERROR, message=message)
+        self.outcome, self.exit_code = outcome, code
+
+    def _shutdown(self) -> None:
+        """Kill what still runs, remove every kernel object, end the stream. Never raises."""
+        live = [w for w in self.workers.values() if not w.exited]
+        self._signal_all(live, signal.SIGKILL)
+        self._signal_all(live, signal.SIGCONT)
+        deadline = time.monotonic() + 3
+        while any(not w.exited for w in self.workers.values()) and time.monotonic() < deadline:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            w = self.workers.get(pid)
+            if w is not None and not w.exited:
+                self._finish_worker(w, status, None)
+        kill_procs(self.registry.data["procs"])  # anything a worker forked on its own
+        self._reap(None)
+        for obj in reversed(self._created):
+            try:
+                obj.destroy()
+            except Exception:
+                pass
+            if obj.kernel_name:
+                self.emit(schema.OBJ_REMOVE, obj=obj.name)
+        remove_objects(self.registry.data["objects"])
+        if self.outcome is None:
+            self.outcome = "stopped"
+            self.exit_code = 0
+        try:
+            end = self.emit(
+                schema.SESSION_END,
+                outcome=self.outcome,
+                exit_code=self.exit_code,
+                reason=self.stop_reason or "",
+                events=self.out.seq + 1,
+            )
+            del end
+            if self.out.trace.error is not None:
+                self.errors.append(f"recording stopped: {self.out.trace.error}")
+            self.out.flush()
+        finally:
+            self.out.trace.close()
+            for w in self.workers.values():
+                if w.ring is not None:
+                    w.ring.close()
+            self.registry.discard()

@@ -1,0 +1,138 @@
+"""Forking one worker, and what happens inside it until it exits."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ipcviz.engine.linux import die_with_parent
+from ipcviz.ipc.base import KernelObject
+from ipcviz.scenario.api import Context, Process, Scenario
+from ipcviz.tracer import codes as C
+from ipcviz.tracer.current import become_worker, tracer
+from ipcviz.tracer.ring import Ring
+
+#: Signals the engine handles; a worker must get the default behaviour back.
+_RESET = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGQUIT)
+
+
+@dataclass
+class Worker:
+    """The engine's record of one worker process."""
+
+    proc: Process
+    pid: int
+    color: int
+    ring: Ring | None
+    out_fd: int  # read end of the worker's stdout/stderr
+    exited: bool = False
+    exit_status: int | None = None
+    stalls_seen: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.proc.name
+
+
+def fork_worker(
+    scenario: Scenario,
+    proc: Process,
+    color: int,
+    params: dict,
+    objects: Sequence[KernelObject],
+    private_fds: Sequence[int],
+    start_fd: int,
+) -> Worker:
+    """Fork a worker. ``private_fds`` are the engine's own descriptors, closed in the child.
+
+    The worker waits on ``start_fd`` (the read end of the start pipe) until the engine has
+    forked everyone and closes the write end: so all workers start together.
+    """
+    ring = Ring() if proc.fn is not None else None
+    out_r, out_w = os.pipe()
+    engine_pid = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # child: never returns
+        code = 70  # EX_SOFTWARE: ipcviz itself failed inside the child
+        try:
+            code = _child(
+                scenario,
+                proc,
+                params,
+                objects,
+                ring,
+                out_r,
+                out_w,
+                private_fds,
+                engine_pid,
+                start_fd,
+            )
+        except BaseException:
+            try:
+                os.write(2, traceback.format_exc().encode("utf-8", "replace"))
+            except OSError:
+                pass
+        finally:
+            os._exit(code)
+    os.close(out_w)
+    os.set_blocking(out_r, False)
+    return Worker(proc, pid, color, ring, out_r)
+
+
+def _child(
+    scenario, proc, params, objects, ring, out_r, out_w, private_fds, engine_pid, start_fd
+) -> int:
+    os.setpgid(0, 0)  # its own group: killing the group also kills any children it forks
+    die_with_parent(signal.SIGKILL)
+    if os.getppid() != engine_pid:
+        return 1
+    signal.set_wakeup_fd(-1)
+    for sig in _RESET:
+        signal.signal(sig, signal.SIG_DFL)
+    for fd in (*private_fds, out_r):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(out_w, 1)
+    os.dup2(out_w, 2)
+    os.close(out_w)
+    sys.stdout.reconfigure(line_buffering=True)
+    if ring is not None:
+        become_worker(ring)
+    for obj in objects:
+        obj.in_worker(proc.name)
+    os.read(start_fd, 1)  # EOF once every worker is forked: start together
+    os.close(start_fd)
+    if proc.argv is not None:
+        try:
+            os.execvp(proc.argv[0], list(proc.argv))
+        except OSError as exc:
+            print(f"ipcviz: cannot run {proc.argv[0]}: {exc.strerror}", file=sys.stderr)
+            return 127
+    ctx = Context(scenario, proc.name, proc.index, params)
+    code = 0
+    try:
+        proc.fn(ctx)  # type: ignore[misc]
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException as exc:
+        # The traceback starts at the scenario's function: ipcviz's own frame is noise.
+        tb = exc.__traceback__.tb_next if exc.__traceback__ else None
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
+        tracer.emit(C.PROC_ERROR, -1, 0, 0, text.encode("utf-8", "replace"))
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        pass
+    return code

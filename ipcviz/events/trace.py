@@ -1,0 +1,147 @@
+"""Reading and writing trace files: JSON Lines, header first (docs/trace-format.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ipcviz.errors import TraceError
+from ipcviz.events import schema
+from ipcviz.events.codec import encode_event
+
+
+class TraceWriter:
+    """Appends events to a trace file; a crash leaves at worst one partial last line."""
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.error: OSError | None = None
+        self.write_lines([encode_event(header)])
+
+    def write_lines(self, lines: list[str]) -> None:
+        """Write whole lines; on a full disk, keep what is written valid and stop recording."""
+        if self.error is not None or not lines:
+            return
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(self.fd, view)
+                view = view[n:]
+        except OSError as exc:  # ENOSPC, EFBIG: cut back to the last whole line
+            self.error = exc
+            self._truncate_to_last_newline()
+
+    def _truncate_to_last_newline(self) -> None:
+        try:
+            size = os.lseek(self.fd, 0, os.SEEK_END)
+            back = min(size, 1 << 20)
+            tail = os.pread(self.fd, back, size - back)
+            cut = tail.rfind(b"\n")
+            os.ftruncate(self.fd, size - back + cut + 1 if cut >= 0 else size - back)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+@dataclass
+class TraceReader:
+    """A trace opened for reading: ``header`` and a lazy stream of ``events()``.
+
+    Raises only :class:`TraceError` for bad input. A truncated last line (the recorder
+    died mid-write) is tolerated and described in ``notice``.
+    """
+
+    path: Path
+    header: dict[str, Any]
+    notice: str | None = None
+    _first_offset: int = field(default=0, repr=False)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> TraceReader:
+        p = Path(path)
+        try:
+            with p.open("rb") as f:
+                first = f.readline(1 << 20)
+                offset = f.tell()
+        except FileNotFoundError:
+            raise TraceError(f"no such trace file: {p}") from None
+        except IsADirectoryError:
+            raise TraceError(f"{p} is a directory, not a trace file") from None
+        except OSError as exc:
+            raise TraceError(f"cannot read {p}: {exc.strerror}") from None
+        header = _parse_header(p, first)
+        return cls(p, header, None, offset)
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """Yield events in order. Sets ``notice`` if the last line was cut off."""
+        with self.path.open("rb") as f:
+            f.seek(self._first_offset)
+            yield from self._iter_file(f)
+
+    def _iter_file(self, f: IO[bytes]) -> Iterator[dict[str, Any]]:
+        lineno = 1
+        for raw in f:
+            lineno += 1
+            if not raw.strip():
+                continue
+            try:
+                event = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                if not raw.endswith(b"\n") and not f.read(1):
+                    self.notice = (
+                        f"trace ends with a cut-off line ({lineno}): "
+                        "replayed up to the last whole event"
+                    )
+                    return
+                raise TraceError(f"{self.path}: line {lineno} is not a JSON event") from None
+            if not _is_event(event):
+                raise TraceError(f"{self.path}: line {lineno} is not an ipcviz event")
+            yield event
+
+
+def _is_event(event: Any) -> bool:
+    return (
+        isinstance(event, dict)
+        and isinstance(event.get("kind"), str)
+        and isinstance(event.get("seq"), int)
+        and isinstance(event.get("t"), int)
+    )
+
+
+def _parse_header(path: Path, first: bytes) -> dict[str, Any]:
+    if not first:
+        raise TraceError(f"{path} is empty, not an ipcviz trace")
+    try:
+        header = json.loads(first)
+    except (ValueError, UnicodeDecodeError):
+        raise TraceError(f"{path} is not an ipcviz trace (line 1 is not JSON)") from None
+    if not isinstance(header, dict) or header.get("format") != schema.FORMAT:
+        raise TraceError(f'{path} is not an ipcviz trace (no \'"format": "ipcviz-trace"\')')
+    version = header.get("version")
+    if not isinstance(version, int):
+        raise TraceError(f"{path}: trace header has no integer version")
+    if version > schema.VERSION:
+        raise TraceError(
+            f"{path} is trace format version {version}; this ipcviz reads up to "
+            f"{schema.VERSION}: upgrade ipcviz"
+        )
+    if not isinstance(header.get("scenario"), dict):
+        raise TraceError(f"{path}: trace header names no scenario")
+    return header
+
+
+def default_trace_dir() -> Path:
+    """Per-user XDG data directory for recorded runs."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
+    return Path(base) / "ipcviz" / "traces"

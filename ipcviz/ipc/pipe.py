@@ -1,0 +1,121 @@
+"""Anonymous pipe: ``os.pipe()`` made by the engine and inherited by forked workers (T7)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ipcviz.ipc.base import KernelObject, Session
+from ipcviz.tracer import codes as C
+from ipcviz.tracer.current import tracer
+
+
+class Pipe(KernelObject):
+    """A one-way byte stream (T4): ``write`` at one end, ``read`` at the other.
+
+    ``writer``/``reader`` name the processes that use each end; every other process closes
+    that end right after fork, as a C program would, so the reader sees EOF once the
+    writers close (T12).
+    """
+
+    type = "pipe"
+
+    def __init__(
+        self,
+        name: str,
+        writer: str | list[str] | None = None,
+        reader: str | list[str] | None = None,
+    ) -> None:
+        super().__init__(name)
+        self.writers = [writer] if isinstance(writer, str) else list(writer or [])
+        self.readers = [reader] if isinstance(reader, str) else list(reader or [])
+        self.read_fd = -1
+        self.write_fd = -1
+        self.capacity = 65536
+
+    def create(self, session: Session) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        self.kernel_name = f"pipe:[{os.fstat(self.read_fd).st_ino}]"
+        try:
+            import fcntl
+
+            self.capacity = fcntl.fcntl(self.write_fd, 1032)  # F_GETPIPE_SZ
+        except OSError:
+            pass
+
+    def declare(self) -> dict[str, Any]:
+        return {
+            **super().declare(),
+            "capacity": self.capacity,
+            "read_fd": self.read_fd,
+            "write_fd": self.write_fd,
+            "writers": self.writers,
+            "readers": self.readers,
+        }
+
+    def in_worker(self, proc_name: str) -> None:
+        if self.readers and proc_name not in self.readers:
+            os.close(self.read_fd)
+            self.read_fd = -1
+        if self.writers and proc_name not in self.writers:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+    def in_engine_after_fork(self) -> None:
+        # The engine must hold no end: a reader sees EOF only when *every* write end is closed.
+        for fd in (self.read_fd, self.write_fd):
+            if fd >= 0:
+                os.close(fd)
+
+    def destroy(self) -> None:
+        pass  # an anonymous pipe dies with the last process holding it (T12)
+
+    # -- used by workers ---------------------------------------------------------------
+
+    def write(self, data: bytes) -> int:
+        """Write all of ``data``; blocks while the pipe is full. EPIPE if no reader is left."""
+        t = tracer
+        t.gate(C.PIPE_WRITE_BEGIN, self.index)
+        t.emit(C.PIPE_WRITE_BEGIN, self.index, len(data))
+        try:
+            n = os.write(self.write_fd, data)
+        except BrokenPipeError:
+            t.emit(C.PIPE_EPIPE, self.index, len(data))
+            raise
+        t.emit(C.PIPE_WRITE, self.index, n, len(data), data[:n])
+        return n
+
+    def read(self, n: int = 65536) -> bytes:
+        """Read up to ``n`` bytes; blocks while empty; ``b""`` means EOF (no writer left)."""
+        t = tracer
+        t.gate(C.PIPE_READ_BEGIN, self.index)
+        t.emit(C.PIPE_READ_BEGIN, self.index, n)
+        data = os.read(self.read_fd, n)
+        t.emit(C.PIPE_READ, self.index, len(data), 0, data)
+        return data
+
+    def read_exactly(self, n: int) -> bytes:
+        """Read until ``n`` bytes arrived or EOF (a pipe may return less per read, T19)."""
+        parts = []
+        while n > 0:
+            chunk = self.read(n)
+            if not chunk:
+                break
+            parts.append(chunk)
+            n -= len(chunk)
+        return b"".join(parts)
+
+    def close_read(self) -> None:
+        if self.read_fd >= 0:
+            os.close(self.read_fd)
+            self.read_fd = -1
+            tracer.emit(C.PIPE_CLOSE, self.index, C.READ_END)
+
+    def close_write(self) -> None:
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+            tracer.emit(C.PIPE_CLOSE, self.index, C.WRITE_END)
+
+    def fileno_pair(self) -> tuple[int, int]:
+        return self.read_fd, self.write_fd

@@ -1,0 +1,362 @@
+"""``apply(state, event)``: the one place where events change the model.
+
+Deterministic: the state after event *i* depends only on the events up to *i*, so live view,
+replay and step-back agree exactly. For speed it updates ``state`` in place and returns it;
+take a copy (``timeline``) when an earlier state must be kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ipcviz.events.codec import payload
+from ipcviz.model.state import Check, Obj, PipeObj, Proc, QueueObj, SemObj, ShmObj, State
+
+Event = dict[str, Any]
+Handler = Callable[[State, Event], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*kinds: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for k in kinds:
+            HANDLERS[k] = fn
+        return fn
+
+    return register
+
+
+def apply(state: State, event: Event) -> State:
+    kind = event["kind"]
+    state.seq = event["seq"]
+    state.t = event["t"]
+    state.count += 1
+    state.kinds[kind] += 1
+    handler = HANDLERS.get(kind)
+    if handler is None and kind.startswith("probe."):
+        handler = HANDLERS.get("probe.*")
+    if handler is not None:
+        handler(state, event)
+    return state
+
+
+def apply_all(state: State, events: Iterable[Event]) -> State:
+    for e in events:
+        apply(state, e)
+    return state
+
+
+# -- objects and processes --------------------------------------------------------------
+
+OBJECT_CLASSES: dict[str, type[Obj]] = {
+    "pipe": PipeObj,
+    "fifo": PipeObj,
+    "posix_shm": ShmObj,
+    "posix_sem": SemObj,
+    "sysv_sem": SemObj,
+    "posix_mq": QueueObj,
+    "sysv_mq": QueueObj,
+}
+
+
+@handles("obj.declare")
+def _declare(s: State, e: Event) -> None:
+    cls = OBJECT_CLASSES.get(e["type"], Obj)
+    info = {k: v for k, v in e.items() if k not in ("t", "seq", "pid", "kind", "obj", "type")}
+    obj = cls(
+        name=e["obj"],
+        type=e["type"],
+        kernel_name=e.get("kernel_name", ""),
+        declared_seq=e["seq"],
+        info=info,
+    )
+    if isinstance(obj, PipeObj):
+        obj.capacity = e.get("capacity", 65536)
+    elif isinstance(obj, ShmObj):
+        obj.size, obj.cells = e["size"], e["cells"]
+        obj.cell_size = e.get("cell_size", 8)
+        obj.data = bytearray(obj.size)
+        obj.last_writer = [0] * obj.cells
+        obj.changed_seq = [-1] * obj.cells
+    elif isinstance(obj, SemObj):
+        obj.initial = obj.value = e.get("value", 0)
+    elif isinstance(obj, QueueObj):
+        obj.max_messages = e.get("max_messages", 0)
+        obj.max_bytes = e.get("max_bytes", 0)
+    s.objects[obj.name] = obj
+
+
+@handles("obj.remove")
+def _remove(s: State, e: Event) -> None:
+    obj = s.objects.get(e["obj"])
+    if obj:
+        obj.removed = True
+
+
+@handles("proc.start")
+def _proc_start(s: State, e: Event) -> None:
+    pid = e["pid"]
+    s.procs[pid] = Proc(pid=pid, name=e["name"], color=e.get("color", len(s.procs)))
+    for obj in s.objects.values():
+        if isinstance(obj, PipeObj) and obj.type == "pipe":
+            readers, writers = obj.info.get("readers") or [], obj.info.get("writers") or []
+            if not readers or e["name"] in readers:
+                obj.readers.add(pid)
+            if not writers or e["name"] in writers:
+                obj.writers.add(pid)
+
+
+@handles("proc.exit")
+def _proc_exit(s: State, e: Event) -> None:
+    p = s.procs.get(e["pid"])
+    if p is None:
+        return
+    p.state, p.op, p.on = "exited", None, None
+    p.exit_code, p.exit_signal = e.get("code"), e.get("signal")
+    for obj in s.objects.values():  # the kernel closes every descriptor of a dead process
+        if isinstance(obj, PipeObj):
+            obj.readers.discard(p.pid)
+            obj.writers.discard(p.pid)
+        elif isinstance(obj, SemObj) and p.pid in obj.waiters:
+            obj.waiters.remove(p.pid)
+        elif isinstance(obj, QueueObj):
+            for lst in (obj.senders_waiting, obj.receivers_waiting):
+                if p.pid in lst:
+                    lst.remove(p.pid)
+
+
+@handles("proc.error")
+def _proc_error(s: State, e: Event) -> None:
+    p = s.procs.get(e["pid"])
+    text = e.get("text", "")
+    last = text.strip().splitlines()[-1] if text.strip() else "error"
+    if p is not None:
+        p.error = last
+    s.errors.append(f"{s.proc_name(e['pid'])}: {last}")
+
+
+@handles("narrate")
+def _narrate(s: State, e: Event) -> None:
+    s.step = e.get("step")
+    s.step_pid = e["pid"]
+
+
+@handles("report")
+def _report(s: State, e: Event) -> None:
+    s.reports.setdefault(s.proc_name(e["pid"]), {})[e["key"]] = e.get("value")
+
+
+@handles("control")
+def _control(s: State, e: Event) -> None:
+    action = e.get("action")
+    if action in ("freeze", "resume"):
+        s.frozen = action == "freeze"
+        for p in s.procs.values():
+            if p.alive:
+                p.frozen = s.frozen
+
+
+@handles("check")
+def _check(s: State, e: Event) -> None:
+    s.checks.append(Check(e["description"], bool(e["ok"]), e.get("detail", "")))
+
+
+@handles("session.end")
+def _end(s: State, e: Event) -> None:
+    s.outcome = e.get("outcome")
+    s.exit_code = e.get("exit_code")
+
+
+@handles("error")
+def _error(s: State, e: Event) -> None:
+    s.errors.append(e.get("message", "error"))
+
+
+@handles("tracer.stall")
+def _stall(s: State, e: Event) -> None:
+    s.stalls += e.get("count", 1)
+
+
+@handles("drift")
+def _drift(s: State, e: Event) -> None:
+    if e.get("resolved"):
+        s.drift.pop(e["obj"], None)
+    else:
+        s.drift[e["obj"]] = {k: v for k, v in e.items() if k not in ("t", "seq", "kind")}
+
+
+@handles("probe.*")
+def _probe(s: State, e: Event) -> None:
+    """Kernel observations: stored beside the model's view, never mixed into it."""
+    fields = {k: v for k, v in e.items() if k not in ("t", "seq", "kind", "obj", "pid")}
+    fields["seq"] = e["seq"]
+    if "obj" in e:
+        obj = s.objects.get(e["obj"])
+        if obj is not None:
+            obj.kernel = fields
+    elif e.get("pid") and e["pid"] in s.procs:
+        s.procs[e["pid"]].kernel = fields
+
+
+# -- operations in progress ------------------------------------------------------------
+
+
+def _begin(s: State, e: Event) -> None:
+    p = s.procs.get(e["pid"])
+    if p is not None:
+        p.state, p.op, p.on = "waiting", e["kind"][: -len(".begin")], e.get("obj")
+
+
+def _done(s: State, e: Event) -> None:
+    p = s.procs.get(e["pid"])
+    if p is not None and p.state == "waiting":
+        p.state, p.op, p.on = "running", None, None
+
+
+# -- pipes and FIFOs ------------------------------------------------------------------
+
+
+@handles("pipe.write.begin", "pipe.read.begin", "pipe.open.begin")
+def _pipe_begin(s: State, e: Event) -> None:
+    _begin(s, e)
+
+
+@handles("pipe.open")
+def _pipe_open(s: State, e: Event) -> None:
+    _done(s, e)
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, PipeObj):
+        (obj.readers if e.get("end") == 0 else obj.writers).add(e["pid"])
+
+
+@handles("pipe.write")
+def _pipe_write(s: State, e: Event) -> None:
+    _done(s, e)
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, PipeObj)
+    data = payload(e)
+    n = e["n"]
+    if len(data) < n:  # payload cut by the tracer: keep the count honest
+        data = data + b"\x00" * (n - len(data))
+    obj.written += n
+    obj.writes += 1
+    if obj.deficit:  # a reader already took (some of) these bytes
+        used = min(obj.deficit, n)
+        obj.deficit -= used
+        data = data[used:]
+    if data:
+        obj.chunks.append([e["pid"], data])
+        obj.nbytes += len(data)
+
+
+@handles("pipe.read")
+def _pipe_read(s: State, e: Event) -> None:
+    _done(s, e)
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, PipeObj)
+    n = e["n"]
+    if n == 0:
+        obj.eof = True
+        return
+    obj.read += n
+    take = min(n, obj.nbytes)
+    obj.deficit += n - take
+    obj.nbytes -= take
+    while take:
+        chunk = obj.chunks[0]
+        if len(chunk[1]) <= take:
+            take -= len(chunk[1])
+            obj.chunks.popleft()
+        else:
+            chunk[1] = chunk[1][take:]
+            take = 0
+
+
+@handles("pipe.close")
+def _pipe_close(s: State, e: Event) -> None:
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, PipeObj):
+        (obj.readers if e.get("end") == 0 else obj.writers).discard(e["pid"])
+
+
+@handles("pipe.epipe")
+def _pipe_epipe(s: State, e: Event) -> None:
+    _done(s, e)
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, PipeObj):
+        obj.epipe += 1
+
+
+# -- shared memory ---------------------------------------------------------------------
+
+
+@handles("shm.write")
+def _shm_write(s: State, e: Event) -> None:
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, ShmObj)
+    data = payload(e)
+    off = e["offset"]
+    obj.data[off : off + len(data)] = data
+    obj.writes += 1
+    first = off // obj.cell_size
+    last = (off + max(len(data), 1) - 1) // obj.cell_size
+    for cell in range(first, min(last, obj.cells - 1) + 1):
+        obj.last_writer[cell] = e["pid"]
+        obj.changed_seq[cell] = e["seq"]
+
+
+@handles("shm.read")
+def _shm_read(s: State, e: Event) -> None:
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, ShmObj):
+        obj.reads += 1
+
+
+# -- semaphores ------------------------------------------------------------------------
+
+
+@handles("sem.wait.begin")
+def _sem_wait_begin(s: State, e: Event) -> None:
+    _begin(s, e)
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    obj.waiters.append(e["pid"])
+
+
+@handles("sem.wait")
+def _sem_wait(s: State, e: Event) -> None:
+    _done(s, e)
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    pid = e["pid"]
+    if pid in obj.waiters:
+        obj.waiters.remove(pid)
+    _take(obj, pid, e.get("n", 1))
+
+
+def _take(obj: SemObj, pid: int, n: int) -> None:
+    obj.value -= n
+    obj.waits += 1
+    obj.holders[pid] += n
+
+
+@handles("sem.trywait")
+def _sem_trywait(s: State, e: Event) -> None:
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    if e.get("ok"):
+        _take(obj, e["pid"], e.get("n", 1))
+
+
+@handles("sem.post")
+def _sem_post(s: State, e: Event) -> None:
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    pid, n = e["pid"], e.get("n", 1)
+    obj.value += n
+    obj.posts += 1
+    if obj.holders[pid] > 0:
+        obj.holders[pid] -= min(n, obj.holders[pid])
+        if not obj.holders[pid]:
+            del obj.holders[pid]

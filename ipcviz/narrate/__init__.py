@@ -1,0 +1,1 @@
+"""Narrators: events told as plain text (headless runs, CI, handouts)."""

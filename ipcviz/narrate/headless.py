@@ -1,0 +1,187 @@
+"""The headless narrator: one plain-text line per event, a function of the events alone.
+
+So a live run and its replay print the same log, line for line. Payload bytes go through
+``bytefmt``: nothing a process wrote can act on the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ipcviz import bytefmt
+from ipcviz.events.codec import payload
+from ipcviz.model.reducer import apply
+from ipcviz.model.state import State
+
+Event = dict[str, Any]
+END = ("read end", "write end")
+DIRECTION = ("reading", "writing")
+
+
+def safe(text: str, limit: int | None = 200) -> str:
+    """Untrusted text (tracebacks, titles, narration from a trace file) made inert."""
+    return bytefmt.safe_text(text, limit)
+
+
+class Narrator:
+    """Feed events in order; get back the lines to print."""
+
+    def __init__(self, header: dict[str, Any], lang: str = "en") -> None:
+        self.lang = lang
+        self.state = State(header=header)
+        self.steps = {s["id"]: s for s in header.get("scenario", {}).get("steps", [])}
+
+    def intro(self) -> list[str]:
+        sc = self.state.header.get("scenario", {})
+        teaches = " ".join(sc.get("teaches", []))
+        lines = [f"ipcviz · {sc.get('id', '?')} · {safe(sc.get('title', ''))}"]
+        if teaches:
+            lines.append(f"teaches: {teaches}")
+        return lines
+
+    def feed(self, event: Event) -> list[str]:
+        kind = event["kind"]
+        if kind.startswith("probe."):
+            apply(self.state, event)
+            return []
+        who = self._who(event)
+        apply(self.state, event)
+        fn = _FORMATS.get(kind)
+        text = kind + _fields(event) if fn is None else fn(self, event)
+        if text is None:
+            return []
+        stamp = f"{event['t'] / 1e9:9.4f}s"
+        out = []
+        for i, line in enumerate(text.split("\n")):
+            out.append(f"{stamp if i == 0 else ' ' * len(stamp)}  {who:<12} {line}")
+        return out
+
+    def _who(self, event: Event) -> str:
+        pid = event.get("pid", 0)
+        if not pid:
+            return "·"
+        name = self.state.proc_name(pid) if pid in self.state.procs else event.get("name", "?")
+        return f"{name}[{pid}]"
+
+    def step_text(self, step_id: str) -> str:
+        step = self.steps.get(step_id)
+        if step is None:
+            return step_id
+        text = step.get("ko") if self.lang == "ko" and step.get("ko") else step.get("en", "")
+        tags = " ".join(step.get("teaches", []))
+        return f"── {safe(text.strip(), None)}" + (f"  ({tags})" if tags else "")
+
+
+def _fields(e: Event) -> str:
+    skip = {"t", "seq", "pid", "kind", "data"}
+    parts = [f"{k}={v}" for k, v in e.items() if k not in skip]
+    if "data" in e:
+        parts.append(bytefmt.quoted(payload(e)))
+    return (" " + " ".join(parts)) if parts else ""
+
+
+def _data(e: Event) -> str:
+    return bytefmt.quoted(payload(e))
+
+
+def _declare(n: Narrator, e: Event) -> str:
+    extra = {
+        k: v
+        for k, v in e.items()
+        if k in ("capacity", "cells", "size", "value", "max_messages", "path")
+    }
+    desc = ", ".join(f"{k} {v}" for k, v in extra.items())
+    return f"creates {e['type']} {e['obj']} ({safe(e.get('kernel_name', ''))})" + (
+        f": {desc}" if desc else ""
+    )
+
+
+def _exit(n: Narrator, e: Event) -> str:
+    if "signal" in e:
+        return f"killed by {e.get('signame', e['signal'])}"
+    return f"exits with code {e.get('code')}"
+
+
+def _pipe_write(n: Narrator, e: Event) -> str:
+    return f"wrote {e['n']} B to {e['obj']}: {_data(e)}"
+
+
+def _pipe_read(n: Narrator, e: Event) -> str:
+    if e["n"] == 0:
+        return f"read EOF from {e['obj']} (no writer left)"
+    return f"read {e['n']} B from {e['obj']}: {_data(e)}"
+
+
+def _shm(verb: str) -> Callable[[Narrator, Event], str]:
+    def fmt(n: Narrator, e: Event) -> str:
+        obj = n.state.objects.get(e["obj"])
+        size = getattr(obj, "cell_size", 8)
+        return f"{verb} {e['obj']}[{e['offset'] // size}] = {e.get('value')}"
+
+    return fmt
+
+
+def _check(n: Narrator, e: Event) -> str:
+    mark = "✓" if e["ok"] else "✗"
+    detail = f": {safe(e['detail'])}" if e.get("detail") else ""
+    return f"check {mark} {safe(e['description'])}{detail}"
+
+
+def _end(n: Narrator, e: Event) -> str:
+    reason = f" ({e['reason']})" if e.get("reason") else ""
+    return f"result: {str(e.get('outcome')).upper()}{reason}, exit code {e.get('exit_code')}"
+
+
+def _control(n: Narrator, e: Event) -> str:
+    action = e.get("action")
+    if action == "kill":
+        return f"user kills {n.state.proc_name(e.get('target', 0))}"
+    return f"user: {action}" + _fields({k: v for k, v in e.items() if k != "action"})
+
+
+def _drift(n: Narrator, e: Event) -> str:
+    if e.get("resolved"):
+        return f"drift resolved on {e['obj']}"
+    return f"DRIFT on {e['obj']}: {e.get('field')} model={e.get('model')} kernel={e.get('kernel')}"
+
+
+_FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
+    "obj.declare": _declare,
+    "obj.remove": lambda n, e: f"removes {e['obj']}",
+    "proc.start": lambda n, e: (
+        "starts" + (f": {safe(' '.join(e['command']))}" if e.get("command") else "")
+    ),
+    "proc.exit": _exit,
+    "proc.error": lambda n, e: (
+        "raised an exception:\n"
+        + "\n".join(safe(line, None) for line in e.get("text", "").rstrip().splitlines())
+    ),
+    "proc.output": lambda n, e: (
+        "| " + "\n| ".join(bytefmt.escape(line) for line in payload(e).rstrip(b"\n").split(b"\n"))
+    ),
+    "narrate": lambda n, e: n.step_text(e.get("step", "")),
+    "report": lambda n, e: f"reports {e['key']} = {safe(repr(e.get('value')), 120)}",
+    "pipe.write.begin": lambda n, e: f"writes {e['n']} B to {e['obj']}…",
+    "pipe.write": _pipe_write,
+    "pipe.read.begin": lambda n, e: f"reads from {e['obj']}…",
+    "pipe.read": _pipe_read,
+    "pipe.close": lambda n, e: f"closes the {END[e.get('end', 0)]} of {e['obj']}",
+    "pipe.epipe": lambda n, e: f"write to {e['obj']} failed: EPIPE (no reader left)",
+    "pipe.open.begin": lambda n, e: (
+        f"opens {e['obj']} for {('reading', 'writing')[e.get('end', 0)]}…"
+    ),
+    "pipe.open": lambda n, e: f"opened {e['obj']} for {DIRECTION[e.get('end', 0)]}",
+    "shm.read": _shm("reads"),
+    "shm.write": _shm("writes"),
+    "sem.wait.begin": lambda n, e: f"waits on {e['obj']}…",
+    "sem.wait": lambda n, e: f"took {e['obj']} (value now {n.state.objects[e['obj']].value})",
+    "sem.post": lambda n, e: f"posts {e['obj']} (value now {n.state.objects[e['obj']].value})",
+    "sem.trywait": lambda n, e: f"try-waits {e['obj']}: {'took it' if e.get('ok') else 'busy'}",
+    "control": _control,
+    "check": _check,
+    "session.end": _end,
+    "error": lambda n, e: f"ERROR: {safe(e.get('message', ''), None)}",
+    "tracer.stall": lambda n, e: f"tracer ring full: waited {e.get('count')} time(s)",
+    "drift": _drift,
+}

@@ -1,0 +1,218 @@
+"""A scenario: kernel objects, processes (plain functions), narration steps and checks.
+
+Small on purpose, so a lecturer can write one in a few minutes::
+
+    scenario = Scenario("pipe-basic", "Parent writes, child reads", teaches=["T4", "T7", "T8"])
+    p = scenario.pipe("p", writer="parent", reader="child")
+
+    @scenario.process("parent")
+    def parent(ctx):
+        p.write(b"hello")
+
+    @scenario.check("the child got the message")
+    def got_it(run):
+        return run.reports["child"]["got"] == "hello"
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ipcviz.errors import ScenarioError
+from ipcviz.ipc.base import KernelObject
+from ipcviz.ipc.pipe import Pipe
+from ipcviz.ipc.posix_sem import Semaphore
+from ipcviz.ipc.shm import SharedMemory
+from ipcviz.session.registry import NAME_RE
+from ipcviz.tracer import codes as C
+from ipcviz.tracer.current import tracer
+
+T_IDS = tuple(f"T{i}" for i in range(1, 36))
+ObjT = TypeVar("ObjT", bound=KernelObject)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A narration step: what a lecturer would say at this point, in English and Korean."""
+
+    id: str
+    en: str
+    ko: str = ""
+    teaches: tuple[str, ...] = ()
+
+    def text(self, lang: str = "en") -> str:
+        return (self.ko if lang == "ko" and self.ko else self.en).strip()
+
+
+@dataclass(frozen=True)
+class Process:
+    """A worker: a function run in a forked process, or an ordinary command (``argv``)."""
+
+    name: str
+    fn: Callable[[Context], Any] | None
+    index: int = 0
+    argv: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A claim checked after the processes end; a failed check makes ``ipcviz run`` exit 1."""
+
+    description: str
+    fn: Callable[[Run], bool | tuple[bool, str] | None]
+
+
+class Context:
+    """What a process function receives: its name, the run's parameters, narration, reports."""
+
+    def __init__(self, scenario: Scenario, name: str, index: int, params: dict[str, Any]) -> None:
+        self.scenario = scenario
+        self.name = name
+        self.index = index
+        self.params = params
+
+    def step(self, step_id: str) -> None:
+        """Announce a narration step (shown on screen and in the headless log)."""
+        tracer.emit(C.NARRATE, -1, self.scenario.step_index(step_id))
+
+    def report(self, key: str, value: Any) -> None:
+        """Hand a JSON-able value to the checks (``run.reports[name][key]``)."""
+        tracer.emit(C.REPORT, -1, 0, 0, json.dumps({"key": key, "value": value}).encode())
+
+    def sleep(self, seconds: float) -> None:
+        """Pause this process, so a human can follow."""
+        time.sleep(seconds)
+
+
+@dataclass
+class Run:
+    """What checks see once every process has ended."""
+
+    params: dict[str, Any]
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    exits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    state: Any = None  # ipcviz.model.state.State: the model after the last event
+    counts: dict[str, int] = field(default_factory=dict)  # events per kind
+
+    def report(self, proc: str, key: str, default: Any = None) -> Any:
+        return self.reports.get(proc, {}).get(key, default)
+
+
+class Scenario:
+    """Declare objects, processes, steps and checks; the engine does the rest."""
+
+    def __init__(
+        self,
+        id: str,
+        title: str,
+        teaches: Sequence[str] = (),
+        description: str = "",
+        params: dict[str, Any] | None = None,
+        quick: dict[str, Any] | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        bad = [t for t in teaches if t not in T_IDS]
+        if bad:
+            raise ScenarioError(f"scenario {id}: unknown teaching points {bad} (T1..T35)")
+        self.id = id
+        self.title = title
+        self.teaches = tuple(teaches)
+        self.description = description
+        self.params = dict(params or {})
+        self.quick = dict(quick or {})
+        self.timeout = timeout
+        self.objects: list[KernelObject] = []
+        self.processes: list[Process] = []
+        self.steps: list[Step] = []
+        self.checks: list[Check] = []
+        self.source = ""  # file the scenario was loaded from
+
+    # -- objects -----------------------------------------------------------------------
+
+    def add(self, obj: ObjT) -> ObjT:
+        """Declare any kernel object (the helpers below call this)."""
+        if any(o.name == obj.name for o in self.objects):
+            raise ScenarioError(f"scenario {self.id}: two objects named {obj.name!r}")
+        obj.index = len(self.objects)
+        self.objects.append(obj)
+        return obj
+
+    def pipe(
+        self,
+        name: str,
+        writer: str | list[str] | None = None,
+        reader: str | list[str] | None = None,
+    ) -> Pipe:
+        return self.add(Pipe(name, writer=writer, reader=reader))
+
+    def shared_memory(self, name: str, cells: int = 16) -> SharedMemory:
+        return self.add(SharedMemory(name, cells=cells))
+
+    def semaphore(self, name: str, value: int = 1) -> Semaphore:
+        return self.add(Semaphore(name, value=value))
+
+    # -- processes, steps, checks -----------------------------------------------------
+
+    def process(self, name: str, count: int = 1) -> Callable[[Callable], Callable]:
+        """Decorator: run the function in its own process (``count`` copies: name1, name2…)."""
+
+        def register(fn: Callable[[Context], Any]) -> Callable[[Context], Any]:
+            names = [name] if count == 1 else [f"{name}{i}" for i in range(1, count + 1)]
+            for i, n in enumerate(names):
+                self._add_process(Process(n, fn, i))
+            return fn
+
+        return register
+
+    def command(self, name: str, argv: Sequence[str]) -> None:
+        """Run an ordinary program (not instrumented: only the kernel probes see it)."""
+        self._add_process(Process(name, None, 0, tuple(argv)))
+
+    def _add_process(self, proc: Process) -> None:
+        if not NAME_RE.match(proc.name):
+            raise ScenarioError(f"process name {proc.name!r}: letters, digits, - or _ (max 32)")
+        if any(p.name == proc.name for p in self.processes):
+            raise ScenarioError(f"scenario {self.id}: two processes named {proc.name!r}")
+        self.processes.append(proc)
+
+    def step(self, id: str, en: str, ko: str = "", teaches: Iterable[str] = ()) -> Step:
+        step = Step(id, en, ko, tuple(teaches))
+        self.steps.append(step)
+        return step
+
+    def step_index(self, step_id: str) -> int:
+        for i, s in enumerate(self.steps):
+            if s.id == step_id:
+                return i
+        raise ScenarioError(f"scenario {self.id}: no narration step {step_id!r}")
+
+    def check(self, description: str) -> Callable[[Callable], Callable]:
+        def register(fn: Callable[[Run], Any]) -> Callable[[Run], Any]:
+            self.checks.append(Check(description, fn))
+            return fn
+
+        return register
+
+    # -- description -------------------------------------------------------------------
+
+    def settings(self, quick: bool = False) -> dict[str, Any]:
+        return {**self.params, **(self.quick if quick else {})}
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything a viewer needs without importing the scenario (goes into the trace header)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "teaches": list(self.teaches),
+            "description": self.description,
+            "steps": [
+                {"id": s.id, "en": s.en, "ko": s.ko, "teaches": list(s.teaches)} for s in self.steps
+            ],
+            "processes": [p.name for p in self.processes],
+            "checks": [c.description for c in self.checks],
+            "source": self.source,
+        }

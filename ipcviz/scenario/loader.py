@@ -1,0 +1,74 @@
+"""Finding scenarios: built-in ones by id, a user's own by file path."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+
+from ipcviz.errors import ScenarioError
+from ipcviz.scenario.api import Scenario
+
+
+def builtin_dir() -> Path:
+    """Built-in scenarios: ``ipcviz/scenarios`` in a wheel, ``scenarios/`` in a checkout."""
+    pkg = Path(__file__).resolve().parent.parent
+    installed = pkg / "scenarios"
+    return installed if installed.is_dir() else pkg.parent / "scenarios"
+
+
+def builtin_files() -> list[Path]:
+    return sorted(p for p in builtin_dir().glob("*.py") if not p.name.startswith("_"))
+
+
+def resolve(spec: str) -> Path:
+    """A scenario id (``pipe-basic``) or a path to a ``.py`` file → the file to load."""
+    if spec.endswith(".py") or "/" in spec:
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise ScenarioError(f"no such scenario file: {spec}")
+        return path.resolve()
+    path = builtin_dir() / (spec.replace("-", "_") + ".py")
+    if path.is_file():
+        return path
+    known = ", ".join(p.stem.replace("_", "-") for p in builtin_files())
+    raise ScenarioError(f"unknown scenario {spec!r} (built-in: {known}; or give a FILE.py)")
+
+
+def load(path: Path) -> Scenario:
+    """Import a scenario file and return its ``Scenario``; any error becomes ScenarioError."""
+    name = f"ipcviz_scenario_{path.stem}"
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ScenarioError(f"{path}: not a Python file")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    except ScenarioError:
+        raise
+    except SyntaxError as exc:
+        raise ScenarioError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:
+        raise ScenarioError(f"{path}: {_where(exc, path)}{type(exc).__name__}: {exc}") from None
+    found = [v for v in vars(module).values() if isinstance(v, Scenario)]
+    if len(found) != 1:
+        raise ScenarioError(f"{path}: defines {len(found)} Scenario objects, expected exactly one")
+    scenario = found[0]
+    scenario.source = str(path)
+    if not scenario.processes:
+        raise ScenarioError(f"{path}: scenario {scenario.id!r} declares no processes")
+    return scenario
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    """``line N: `` of the innermost frame in the scenario file, if any."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if Path(frame.filename) == path:
+            return f"line {frame.lineno}: "
+    return ""
+
+
+def load_builtins() -> list[Scenario]:
+    return [load(p) for p in builtin_files()]

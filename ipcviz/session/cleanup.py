@@ -1,0 +1,122 @@
+"""Removing kernel objects and processes that a session left behind (``ipcviz clean``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+from pathlib import Path
+from typing import Any
+
+from ipcviz.session.registry import proc_start_time, runtime_dir
+
+
+def remove_object(entry: dict[str, Any]) -> bool:
+    """Remove one registry entry's kernel object; True if something was removed."""
+    import posix_ipc
+    import sysv_ipc
+
+    kind = entry.get("type")
+    try:
+        if kind == "posix_shm":
+            posix_ipc.unlink_shared_memory(entry["name"])
+        elif kind == "posix_sem":
+            posix_ipc.unlink_semaphore(entry["name"])
+        elif kind == "posix_mq":
+            posix_ipc.unlink_message_queue(entry["name"])
+        elif kind == "sysv_mq" and entry.get("id") is not None:
+            sysv_ipc.remove_message_queue(entry["id"])
+        elif kind == "sysv_sem" and entry.get("id") is not None:
+            sysv_ipc.remove_semaphore(entry["id"])
+        elif kind == "fifo":
+            os.unlink(entry["path"])
+        elif kind == "dir":
+            os.rmdir(entry["path"])
+        else:
+            return False
+    except (posix_ipc.ExistentialError, sysv_ipc.ExistentialError, FileNotFoundError):
+        return False
+    except (OSError, sysv_ipc.PermissionsError, posix_ipc.PermissionsError):
+        return False
+    return True
+
+
+def remove_objects(entries: list[dict[str, Any]]) -> int:
+    """Remove entries in reverse order of creation (FIFOs before their directory)."""
+    return sum(remove_object(e) for e in reversed(entries))
+
+
+def _alive(pid: int | None, start: int | None) -> bool:
+    return pid is not None and start is not None and proc_start_time(pid) == start
+
+
+def kill_procs(procs: list[dict[str, Any]]) -> int:
+    """SIGKILL the process groups of a dead session's workers that are still running."""
+    killed = 0
+    for p in procs:
+        if _alive(p.get("pid"), p.get("start")):
+            try:
+                os.killpg(p["pid"], signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                try:
+                    os.kill(p["pid"], signal.SIGKILL)
+                    killed += 1
+                except (ProcessLookupError, PermissionError):
+                    pass
+    return killed
+
+
+def clean() -> dict[str, int]:
+    """Clean up this user's dead sessions; live sessions and other users are never touched."""
+    counts = {"sessions": 0, "objects": 0, "processes": 0, "live_sessions": 0}
+    rdir = runtime_dir()
+    live: set[str] = set()
+    for path in sorted(rdir.glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if data.get("uid") != os.getuid():
+            continue
+        if _alive(data.get("engine_pid"), data.get("engine_start")):
+            live.add(data.get("sid", ""))
+            counts["live_sessions"] += 1
+            continue
+        counts["processes"] += kill_procs(data.get("procs", []))
+        counts["objects"] += remove_objects(data.get("objects", []))
+        path.unlink(missing_ok=True)
+        counts["sessions"] += 1
+    counts["objects"] += _sweep_orphans(live, {p.stem for p in rdir.glob("*.json")})
+    return counts
+
+
+def _sweep_orphans(live: set[str], known: set[str]) -> int:
+    """Remove /dev/shm entries named by ipcviz, owned by us, whose session is gone."""
+    removed = 0
+    shm = Path("/dev/shm")
+    if not shm.is_dir():
+        return 0
+    for entry in shm.iterdir():
+        name = entry.name
+        base = name[4:] if name.startswith("sem.") else name
+        if not base.startswith("ipcviz."):
+            continue
+        parts = base.split(".")
+        if len(parts) < 3 or parts[1] in live or parts[1] in known:
+            continue
+        try:
+            st = entry.lstat()
+            if st.st_uid == os.getuid() and stat.S_ISREG(st.st_mode):
+                entry.unlink()
+                removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def session_objects_in_dev_shm(sid: str) -> list[str]:
+    """Names in /dev/shm that belong to session ``sid`` (used by tests and leak checks)."""
+    marker = f"ipcviz.{sid}."
+    return [n for n in os.listdir("/dev/shm") if n.startswith(marker) or n[4:].startswith(marker)]

@@ -1,0 +1,87 @@
+"""Record codes: what a binary ring record means, and how it becomes a JSON event.
+
+A record carries a code, an object index, a timestamp, two integers ``a`` and ``b`` and an
+optional payload. This table names them, so the worker's hot path packs integers only and
+the engine does all the naming and encoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Payload = Literal["bytes", "text", "json", None]
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    kind: str
+    a: str | None = None  # event field that receives the record's ``a``
+    b: str | None = None  # event field that receives the record's ``b``
+    payload: Payload = None
+
+
+PAD: Final = 0
+
+# Session and narration (1-9)
+NARRATE: Final = 1
+REPORT: Final = 2
+PROC_ERROR: Final = 3
+# Anonymous pipes and FIFOs (10-19); FIFO events use the same kinds: the obj type tells them apart
+PIPE_WRITE_BEGIN: Final = 10
+PIPE_WRITE: Final = 11
+PIPE_READ_BEGIN: Final = 12
+PIPE_READ: Final = 13
+PIPE_CLOSE: Final = 14
+PIPE_EPIPE: Final = 15
+PIPE_OPEN_BEGIN: Final = 16
+PIPE_OPEN: Final = 17
+# Shared memory (20-29)
+SHM_READ: Final = 20
+SHM_WRITE: Final = 21
+# Semaphores, POSIX and System V (30-39)
+SEM_WAIT_BEGIN: Final = 30
+SEM_WAIT: Final = 31
+SEM_POST: Final = 32
+SEM_TRYWAIT: Final = 33
+# Message queues, POSIX and System V (40-49)
+MQ_SEND_BEGIN: Final = 40
+MQ_SEND: Final = 41
+MQ_RECV_BEGIN: Final = 42
+MQ_RECV: Final = 43
+MQ_NOTIFY: Final = 44
+MQ_POLL: Final = 45
+# Step gate (90-99)
+GATE_WAIT: Final = 90
+
+TABLE: Final[dict[int, Code]] = {
+    NARRATE: Code("narrate", "step_index"),
+    REPORT: Code("report", payload="json"),
+    PROC_ERROR: Code("proc.error", payload="text"),
+    PIPE_WRITE_BEGIN: Code("pipe.write.begin", "n"),
+    PIPE_WRITE: Code("pipe.write", "n", "size", payload="bytes"),
+    PIPE_READ_BEGIN: Code("pipe.read.begin", "max"),
+    PIPE_READ: Code("pipe.read", "n", payload="bytes"),
+    PIPE_CLOSE: Code("pipe.close", "end"),
+    PIPE_EPIPE: Code("pipe.epipe", "n"),
+    PIPE_OPEN_BEGIN: Code("pipe.open.begin", "end"),
+    PIPE_OPEN: Code("pipe.open", "end"),
+    SHM_READ: Code("shm.read", "offset", "value", payload="bytes"),
+    SHM_WRITE: Code("shm.write", "offset", "value", payload="bytes"),
+    SEM_WAIT_BEGIN: Code("sem.wait.begin"),
+    SEM_WAIT: Code("sem.wait"),
+    SEM_POST: Code("sem.post"),
+    SEM_TRYWAIT: Code("sem.trywait", "ok"),
+    MQ_SEND_BEGIN: Code("mq.send.begin", "prio", "n"),
+    MQ_SEND: Code("mq.send", "prio", "size", payload="bytes"),
+    MQ_RECV_BEGIN: Code("mq.recv.begin", "want"),
+    MQ_RECV: Code("mq.recv", "prio", "size", payload="bytes"),
+    MQ_NOTIFY: Code("mq.notify"),
+    MQ_POLL: Code("mq.poll", "ready"),
+    GATE_WAIT: Code("gate.wait", "code"),
+}
+
+#: Pipe ends, as carried in ``end`` fields.
+READ_END: Final = 0
+WRITE_END: Final = 1
+END_NAMES: Final = ("read", "write")

@@ -1,0 +1,1 @@
+"""Built-in scenarios. Installed as the package ``ipcviz.scenarios``; each file is one scenario."""

@@ -1,0 +1,79 @@
+"""Shared fixtures. After every test: no ipcviz object of a dead session, no child process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import leaks
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def no_leaks(tmp_path_factory: pytest.TempPathFactory):
+    """Fail the test if it left kernel objects or processes behind."""
+    before = set(leaks.leftovers())
+    yield
+    deadline = time.monotonic() + 5
+    while True:
+        kids = leaks.children()
+        new = set(leaks.leftovers()) - before
+        if (not kids and not new) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for k in kids:
+        try:
+            k.kill()
+        except Exception:
+            pass
+    assert not kids, f"processes left behind: {[(k.pid, k.cmdline()[:3]) for k in kids]}"
+    assert not new, f"kernel objects left behind: {sorted(new)}"
+
+
+@pytest.fixture(autouse=True)
+def private_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Traces of tests go to a temporary XDG data directory, not the user's."""
+    home = tmp_path / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    return home
+
+
+def ipcviz(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI (``python -m ipcviz``) and capture its output."""
+    full_env = {**os.environ, **(env or {})}
+    result = subprocess.run(
+        [sys.executable, "-m", "ipcviz", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"ipcviz {args} → {result.returncode}\n{result.stderr}")
+    return result
+
+
+def read_trace(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    lines = path.read_text().splitlines()
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+
+
+def run_scenario(name: str, tmp_path: Path, *extra: str, timeout: float = 60):
+    """Run a scenario headless with --quick; return (result, header, events)."""
+    trace = tmp_path / f"{Path(name).stem}.jsonl"
+    result = ipcviz(
+        "run", name, "--headless", "--quick", "--record", str(trace), *extra, timeout=timeout
+    )
+    header, events = read_trace(trace) if trace.exists() else ({}, [])
+    return result, header, events

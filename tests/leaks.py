@@ -1,0 +1,75 @@
+"""What a run may leave behind on this machine, counted so tests can compare before/after.
+
+Only objects of sessions that are no longer alive count: other runs (a parallel test, a
+developer's live session) are not leaks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import psutil
+
+from ipcviz.session.registry import proc_start_time, runtime_dir
+
+SYSV_KEY_PREFIX = 0x1C000000  # System V keys made by ipcviz: 0x1CXXXXXX
+
+
+def live_sessions() -> set[str]:
+    live = set()
+    for path in runtime_dir().glob("*.json"):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        pid, start = data.get("engine_pid"), data.get("engine_start")
+        if pid and start and proc_start_time(pid) == start:
+            live.add(data["sid"])
+    return live
+
+
+def _sid_of(name: str) -> str | None:
+    base = name[4:] if name.startswith("sem.") else name
+    parts = base.split(".")
+    return parts[1] if base.startswith("ipcviz.") and len(parts) >= 3 else None
+
+
+def _sysv(kind: str) -> list[str]:
+    found = []
+    try:
+        lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+    except OSError:
+        return found
+    for line in lines:
+        key = int(line.split()[0])
+        if key & 0xFF000000 == SYSV_KEY_PREFIX:
+            found.append(f"sysv_{kind}:{key:#x}")
+    return found
+
+
+def leftovers() -> list[str]:
+    """ipcviz objects in the kernel whose session is dead, plus dead sessions' registries."""
+    live = live_sessions()
+    left = [n for n in os.listdir("/dev/shm") if (sid := _sid_of(n)) and sid not in live]
+    rdir = runtime_dir()
+    for p in rdir.iterdir():
+        sid = p.stem if p.suffix == ".json" else p.name.removeprefix("fifo.")
+        if sid not in live:
+            left.append(str(p))
+    if not live:  # System V objects carry no session id: count them only when nothing runs
+        left += _sysv("msg") + _sysv("sem") + _sysv("shm")
+    return left
+
+
+def children() -> list[psutil.Process]:
+    """Living descendants of the test process (zombies are reaped, not leaked)."""
+    out = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out

@@ -1,0 +1,132 @@
+"""The CLI contract: help, version, list, exit codes, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ipcviz
+
+
+def test_help_lists_commands_and_imports_no_textual():
+    result = ipcviz("--help")
+    assert result.returncode == 0
+    for cmd in ("list", "run", "replay", "export", "clean"):
+        assert cmd in result.stdout
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ipcviz.cli import main\n"
+            "try: main(['--help'])\n"
+            "except SystemExit: pass\n"
+            "print('textual' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert probe.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_version():
+    result = ipcviz("--version")
+    assert result.returncode == 0 and result.stdout.startswith("ipcviz ")
+
+
+def test_list_json_has_ids_titles_teaching_points():
+    result = ipcviz("list", "--json")
+    assert result.returncode == 0
+    items = json.loads(result.stdout)
+    ids = {item["id"] for item in items}
+    assert {"pipe-basic", "shm-race", "shm-semaphore"} <= ids
+    for item in items:
+        assert item["title"] and all(t.startswith("T") for t in item["teaches"])
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    """Exit ``code``, no traceback of ipcviz's own, the last stderr line says what is wrong."""
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    err = result.stderr.strip().splitlines()
+    assert err and err[-1].startswith(("ipcviz", "usage")), result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["run", "no-such-scenario", "--headless"], "unknown scenario"),
+        (["run", "/nonexistent/file.py", "--headless"], "no such scenario file"),
+        (["replay", "/nonexistent/trace.jsonl", "--headless"], "no such trace"),
+        (["run", "pipe-basic", "--frobnicate"], "unrecognized arguments"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_gives_exit_2_and_a_clear_message(args, words):
+    assert words in _one_line_error(ipcviz(*args))
+
+
+def test_scenario_with_syntax_error(tmp_path: Path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from ipcviz.scenario import Scenario\nx = (\n")
+    err = _one_line_error(ipcviz("run", str(bad), "--headless"))
+    assert "bad.py:2: syntax error" in err
+
+
+def test_scenario_that_raises_at_import(tmp_path: Path):
+    bad = tmp_path / "boom.py"
+    bad.write_text("import nonexistent_module_xyz\n")
+    err = _one_line_error(ipcviz("run", str(bad), "--headless"))
+    assert "ModuleNotFoundError" in err and "line 1" in err
+
+
+def test_scenario_without_processes(tmp_path: Path):
+    bad = tmp_path / "empty.py"
+    bad.write_text("from ipcviz.scenario import Scenario\nscenario = Scenario('e', 'empty')\n")
+    assert "declares no processes" in _one_line_error(ipcviz("run", str(bad), "--headless"))
+
+
+def test_exception_in_a_worker_is_reported_with_its_traceback(tmp_path: Path):
+    src = tmp_path / "exc.py"
+    src.write_text(
+        "from ipcviz.scenario import Scenario\n"
+        "scenario = Scenario('exc', 'raises')\n"
+        "@scenario.process('w')\n"
+        "def w(ctx):\n"
+        "    1 / 0\n"
+    )
+    trace = tmp_path / "t.jsonl"
+    result = ipcviz("run", str(src), "--headless", "--record", str(trace))
+    err = _one_line_error(result)
+    assert "worker w raised ZeroDivisionError" in err and "exc.py" in err
+    # the worker's traceback is in the narrated log, starting at the scenario's frame
+    assert "ZeroDivisionError" in result.stdout and 'exc.py", line 5, in w' in result.stdout
+    assert "workers.py" not in result.stdout
+    kinds = [json.loads(x)["kind"] for x in trace.read_text().splitlines()[1:]]
+    assert "proc.error" in kinds and kinds[-1] == "session.end"
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"garbage\n", "not an ipcviz trace"),
+        (b'{"format": "something-else", "version": 1}\n', "not an ipcviz trace"),
+        (b"", "empty"),
+        (b'{"format": "ipcviz-trace", "version": 999, "scenario": {}}\n', "upgrade ipcviz"),
+        (b'{"format":"ipcviz-trace","version":1,"scenario":{}}\nnot json\n{"t":0}\n', "line 2"),
+        (b"\xff\xfe\x00binary", "not an ipcviz trace"),
+    ],
+)
+def test_bad_traces_give_exit_2(tmp_path: Path, content: bytes, words: str):
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(content)
+    assert words in _one_line_error(ipcviz("replay", str(path), "--headless"))
+
+
+def test_clean_runs_and_reports():
+    result = ipcviz("clean")
+    assert result.returncode == 0 and "dead session" in result.stdout
