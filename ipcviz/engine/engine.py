@@ -23,7 +23,7 @@ from ipcviz.events.trace import TraceWriter
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.scenario.api import Run, Scenario
-from ipcviz.session.cleanup import kill_procs, remove_objects
+from ipcviz.session.cleanup import kill_leftovers, kill_procs, remove_objects
 from ipcviz.session.registry import Registry, new_session_id, runtime_dir
 from ipcviz.tracer.ring import Record
 
@@ -399,6 +399,18 @@ class Engine:
         self.emit(schema.ERROR, message=message)
         self.outcome, self.exit_code = outcome, code
 
+    def _kill_grandchildren(self) -> None:
+        """Kill what workers forked on their own, even after the worker itself exited.
+
+        A dead worker's children are re-parented to us (subreaper); they keep the worker's
+        process group and our session. Kill and reap until none is left (bounded).
+        """
+        deadline = time.monotonic() + 3
+        while kill_leftovers(self.registry.data) and time.monotonic() < deadline:
+            time.sleep(0.01)
+            self._reap(None)
+        self._reap(None)
+
     def _shutdown(self) -> None:
         """Kill what still runs, remove every kernel object, end the stream. Never raises."""
         live = [w for w in self.workers.values() if not w.exited]
@@ -413,8 +425,8 @@ class Engine:
             w = self.workers.get(pid)
             if w is not None and not w.exited:
                 self._finish_worker(w, status, None)
-        kill_procs(self.registry.data["procs"])  # anything a worker forked on its own
-        self._reap(None)
+        kill_procs(self.registry.data["procs"])
+        self._kill_grandchildren()
         for obj in reversed(self._created):
             try:
                 obj.destroy()

@@ -68,6 +68,62 @@ def kill_procs(procs: list[dict[str, Any]]) -> int:
     return killed
 
 
+def _proc_ids(pid: int) -> tuple[int, int, int, str] | None:
+    """(process group, session, start time, state) of ``pid`` from /proc/PID/stat."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2 :].split()
+    return int(fields[2]), int(fields[3]), int(fields[19]), fields[0].decode()
+
+
+def session_leftovers(data: dict[str, Any]) -> list[int]:
+    """Pids still running that belong to a session's registry ``data``.
+
+    That is: members of a worker's process group (a worker's own children) and, when the
+    engine led a session of its own, every process of that session -- so grandchildren are
+    found even after their worker died. Only processes started after the group or session
+    began, owned by the session's uid, count: a reused pid or group id is never matched.
+    """
+    groups = {p["pid"]: p.get("start") or 0 for p in data.get("procs", []) if p.get("pid")}
+    engine_pid, engine_start = data.get("engine_pid"), data.get("engine_start") or 0
+    own_session = engine_pid is not None and data.get("engine_sid") == engine_pid
+    uid, me = data.get("uid", os.getuid()), os.getpid()
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        pid = int(name)
+        ids = _proc_ids(pid)
+        if ids is None or ids[3] in ("Z", "X"):
+            continue
+        pgid, sid, start, _state = ids
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != uid:
+                continue
+        except OSError:
+            continue
+        if (pgid in groups and start >= groups[pgid]) or (
+            own_session and sid == engine_pid and start >= engine_start
+        ):
+            found.append(pid)
+    return found
+
+
+def kill_leftovers(data: dict[str, Any]) -> int:
+    """SIGKILL (and SIGCONT, for stopped ones) every leftover process of a session."""
+    pids = session_leftovers(data)
+    for pid in pids:
+        for sig in (signal.SIGKILL, signal.SIGCONT):
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+    return len(pids)
+
+
 def clean() -> dict[str, int]:
     """Clean up this user's dead sessions; live sessions and other users are never touched."""
     counts = {"sessions": 0, "objects": 0, "processes": 0, "live_sessions": 0}
@@ -85,6 +141,7 @@ def clean() -> dict[str, int]:
             counts["live_sessions"] += 1
             continue
         counts["processes"] += kill_procs(data.get("procs", []))
+        counts["processes"] += kill_leftovers(data)
         counts["objects"] += remove_objects(data.get("objects", []))
         path.unlink(missing_ok=True)
         counts["sessions"] += 1

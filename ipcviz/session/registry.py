@@ -68,6 +68,9 @@ class Registry:
             "uid": os.getuid(),
             "engine_pid": pid,
             "engine_start": proc_start_time(pid),
+            # The engine is started in a session of its own: every worker and anything a
+            # worker forks (unless it calls setsid) stays in it, so ``clean`` can find them.
+            "engine_sid": os.getsid(0),
             "created": time.time(),
             "objects": [],
             "procs": [],
