@@ -26,9 +26,13 @@ class TraceWriter:
 
     def write_lines(self, lines: list[str]) -> None:
         """Write whole lines; on a full disk, keep what is written valid and stop recording."""
-        if self.error is not None or not lines:
+        if lines:
+            self.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Write whole lines, already encoded (each ending in a newline)."""
+        if self.error is not None or not data:
             return
-        data = ("\n".join(lines) + "\n").encode("utf-8")
         try:
             view = memoryview(data)
             while view:
@@ -85,14 +89,32 @@ class TraceReader:
 
     def events(self) -> Iterator[dict[str, Any]]:
         """Yield events in order. Sets ``notice`` if the last line was cut off."""
-        with self.path.open("rb") as f:
-            f.seek(self._first_offset)
-            yield from self._iter_file(f)
+        for _, event in self.scan():
+            yield event
 
-    def _iter_file(self, f: IO[bytes]) -> Iterator[dict[str, Any]]:
-        lineno = 1
+    def scan(self, offset: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield ``(byte offset of its line, event)`` from ``offset`` (default: the first event).
+
+        An index keeps the offsets and later comes back to any event with ``scan(offset)``
+        instead of holding every event in memory (replay of large traces).
+        """
+        start = self._first_offset if offset is None else offset
+        try:
+            with self.path.open("rb") as f:
+                f.seek(start)
+                yield from self._iter_file(f, start, 1 if offset is None else None)
+        except OSError as exc:
+            raise TraceError(f"cannot read {self.path}: {exc.strerror}") from None
+
+    def _iter_file(
+        self, f: IO[bytes], pos: int, lineno: int | None
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
         for raw in f:
-            lineno += 1
+            at = pos
+            pos += len(raw)
+            if lineno is not None:
+                lineno += 1
+            where = f"line {lineno}" if lineno is not None else f"byte {at}"
             if not raw.strip():
                 continue
             try:
@@ -100,14 +122,16 @@ class TraceReader:
             except (ValueError, UnicodeDecodeError):
                 if not raw.endswith(b"\n") and not f.read(1):
                     self.notice = (
-                        f"trace ends with a cut-off line ({lineno}): "
+                        f"trace ends with a cut-off line ({where}): "
                         "replayed up to the last whole event"
                     )
                     return
-                raise TraceError(f"{self.path}: line {lineno} is not a JSON event") from None
+                raise TraceError(f"{self.path}: {where} is not a JSON event") from None
+            except RecursionError:
+                raise TraceError(f"{self.path}: {where} is nested too deeply") from None
             if not _is_event(event):
-                raise TraceError(f"{self.path}: line {lineno} is not an ipcviz event")
-            yield event
+                raise TraceError(f"{self.path}: {where} is not an ipcviz event")
+            yield at, event
 
 
 def _is_event(event: Any) -> bool:
@@ -124,7 +148,7 @@ def _parse_header(path: Path, first: bytes) -> dict[str, Any]:
         raise TraceError(f"{path} is empty, not an ipcviz trace")
     try:
         header = json.loads(first)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise TraceError(f"{path} is not an ipcviz trace (line 1 is not JSON)") from None
     if not isinstance(header, dict) or header.get("format") != schema.FORMAT:
         raise TraceError(f'{path} is not an ipcviz trace (no \'"format": "ipcviz-trace"\')')

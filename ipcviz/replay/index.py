@@ -1,0 +1,292 @@
+"""Random access to a recorded run without holding its events in memory.
+
+The trace is streamed once. For every event the index keeps only a few numbers (byte
+offset, time, pid, object, kind: ~30 bytes), and every ``every`` events a checkpoint (a
+copy of the model state). ``state_at(i)`` copies the nearest checkpoint and re-reads at most
+``every`` events from the file, so seeking and stepping back in a million-event trace cost
+milliseconds and memory stays small.
+
+Indexing runs in the background (``start()``) and the first states are usable at once:
+everything already indexed can be shown while the rest is still being read.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import os
+import threading
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ipcviz.errors import TraceError
+from ipcviz.events.trace import TraceReader
+from ipcviz.model.reducer import apply
+from ipcviz.model.state import State
+
+Event = dict[str, Any]
+Progress = Callable[[float], None]
+
+#: Events between two checkpoints: a seek re-applies at most this many events.
+DEFAULT_EVERY = 1000
+
+
+class TraceIndex:
+    """Offsets, times and checkpoints of one trace; grows while :meth:`build` runs."""
+
+    def __init__(self, reader: TraceReader, every: int = DEFAULT_EVERY) -> None:
+        self.reader = reader
+        self.path: Path = reader.path
+        self.header = reader.header
+        self.every = max(1, every)
+        self.offsets = array("q")  # byte offset of each event's line
+        self.times = array("q")  # running maximum of ``t``: monotone, so it can be bisected
+        self.pids = array("q")
+        self.objs = array("l")  # index into ``obj_names``; -1: the event names no object
+        self.kinds = array("l")  # index into ``kind_names``
+        self.obj_names: list[str] = []
+        self.kind_names: list[str] = []
+        self._obj_ids: dict[str, int] = {}
+        self._kind_ids: dict[str, int] = {}
+        self.by_pid: dict[int, array[int]] = {}
+        self.by_obj: dict[str, array[int]] = {}
+        self.narrations = array("q")  # indices of ``narrate`` events
+        self.checkpoints: list[State] = [State(header=self.header)]  # before event k*every
+        self.count = 0  # events indexed so far (all arrays above have at least this length)
+        self.done = False
+        self.fraction = 0.0
+        self.error: TraceError | None = None
+        self.notice: str | None = None
+        self._live = State(header=self.header)
+        self._n = 0  # events applied by the builder (``count`` follows it in steps)
+        self._size = max(1, _file_size(self.path))
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], every: int = DEFAULT_EVERY) -> TraceIndex:
+        """Open (header only; raises TraceError for a foreign file). Call build() or start()."""
+        return cls(TraceReader.open(path), every)
+
+    # -- building ------------------------------------------------------------------------
+
+    def build(self, progress: Progress | None = None) -> TraceIndex:
+        """Stream the whole trace once (in this thread). Raises only TraceError."""
+        try:
+            self._build(progress)
+        except TraceError as exc:
+            self.error = exc
+            raise
+        finally:
+            with self._changed:
+                self.done = True
+                self._changed.notify_all()
+        return self
+
+    def start(self, progress: Progress | None = None) -> TraceIndex:
+        """Build in a background thread; see ``count``, ``fraction``, ``done``, ``error``."""
+        if self._thread is None:
+
+            def run() -> None:
+                try:
+                    self.build(progress)
+                except TraceError:
+                    pass  # kept in self.error for the viewer to show
+
+            self._thread = threading.Thread(target=run, name="ipcviz-index", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop a background build early (what is indexed so far stays usable)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def wait(self, count: int | None = None, timeout: float | None = None) -> bool:
+        """Wait until ``count`` events are indexed (default: all). True if they are."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self.done or (count is not None and self.count >= count), timeout
+            )
+            return self.done if count is None else self.count >= count
+
+    def _build(self, progress: Progress | None) -> None:
+        try:
+            self._scan(progress)
+        finally:
+            with self._changed:
+                self.count = max(self.count, self._n)
+                self._changed.notify_all()
+        with self._changed:
+            self.notice = self.reader.notice
+            self.fraction = 1.0
+            self._changed.notify_all()
+        if progress is not None:
+            progress(1.0)
+
+    def _scan(self, progress: Progress | None) -> int:
+        live, every = self._live, self.every
+        offsets, times, pids, objs, kinds = (
+            self.offsets,
+            self.times,
+            self.pids,
+            self.objs,
+            self.kinds,
+        )
+        tmax = 0
+        n = 0
+        notify_every = 256
+        report_every = max(1000, every)
+        for offset, event in self.reader.scan():
+            if self._stop.is_set():
+                break
+            try:
+                apply(live, event)
+            except TraceError:
+                raise
+            except Exception as exc:  # untrusted input the model cannot take
+                raise TraceError(
+                    f"{self.path}: event {n} (seq {event.get('seq')}, kind "
+                    f"{str(event.get('kind'))[:40]!r}) does not fit the model: "
+                    f"{type(exc).__name__}"
+                ) from None
+            t = event["t"]
+            if t > tmax:
+                tmax = t
+            pid = event.get("pid")
+            pid = pid if type(pid) is int and -(2**63) <= pid < 2**63 else -1
+            obj = event.get("obj")
+            kind = event["kind"]
+            kid = self._kind_ids.get(kind)
+            if kid is None:
+                kid = self._kind_ids[kind] = len(self.kind_names)
+                self.kind_names.append(kind)
+            offsets.append(offset)
+            times.append(min(tmax, 2**63 - 1))
+            pids.append(pid)
+            self.by_pid.setdefault(pid, array("q")).append(n)
+            if isinstance(obj, str):
+                oid = self._obj_ids.get(obj)
+                if oid is None:
+                    oid = self._obj_ids[obj] = len(self.obj_names)
+                    self.obj_names.append(obj)
+                    self.by_obj[obj] = array("q")
+                objs.append(oid)
+                self.by_obj[obj].append(n)
+            else:
+                objs.append(-1)
+            kinds.append(kid)
+            if kind == "narrate":
+                self.narrations.append(n)
+            n += 1
+            self._n = n
+            if n % every == 0:
+                self.checkpoints.append(_copy_state(live))
+            if n % notify_every == 0:
+                with self._changed:
+                    self.count = n
+                    self._changed.notify_all()
+                if n % report_every == 0:
+                    self.fraction = min(1.0, offset / self._size)
+                    if progress is not None:
+                        progress(self.fraction)
+        return n
+
+    # -- random access -------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.count
+
+    def state_at(self, i: int) -> State:
+        """A fresh copy of the state after events ``0..i`` (``i = -1``: before any event)."""
+        i = max(-1, min(i, self.count - 1))
+        k = min((i + 1) // self.every, len(self.checkpoints) - 1)
+        state = _copy_state(self.checkpoints[k])
+        self.advance(state, k * self.every - 1, i)
+        return state
+
+    def advance(self, state: State, at: int, to: int) -> State:
+        """Apply events ``at+1..to`` to ``state`` (the state after event ``at``), in place."""
+        if to > at:
+            for event in self.events(at + 1, to + 1):
+                apply(state, event)
+        return state
+
+    def events(self, start: int, stop: int) -> Iterator[Event]:
+        """Events ``start..stop-1`` re-read from the file (only indexed ones)."""
+        start, stop = max(0, start), min(stop, self.count)
+        if start >= stop:
+            return iter(())
+        return itertools.islice(
+            (e for _, e in self.reader.scan(self.offsets[start])), stop - start
+        )
+
+    def event(self, i: int) -> Event:
+        """Event ``i`` (0 ≤ i < count), re-read from the file."""
+        if not 0 <= i < self.count:
+            raise IndexError(i)
+        return next(self.events(i, i + 1))
+
+    # -- finding events ------------------------------------------------------------------
+
+    def next_of(self, i: int, pid: int | None = None, obj: str | None = None) -> int | None:
+        """Index of the first event after ``i`` by process ``pid`` or on object ``obj``."""
+        hits = self._hits(pid, obj)
+        j = bisect_right(hits, i)
+        return hits[j] if j < len(hits) and hits[j] < self.count else None
+
+    def prev_of(self, i: int, pid: int | None = None, obj: str | None = None) -> int | None:
+        """Index of the last event before ``i`` by process ``pid`` or on object ``obj``."""
+        hits = self._hits(pid, obj)
+        j = bisect_left(hits, min(i, self.count))
+        return hits[j - 1] if j > 0 else None
+
+    def _hits(self, pid: int | None, obj: str | None) -> array[int] | list[int]:
+        if obj is not None:
+            return self.by_obj.get(obj, [])
+        if pid is not None:
+            return self.by_pid.get(pid, [])
+        raise ValueError("give a pid or an obj")
+
+    def index_at_time(self, t: int) -> int:
+        """The last event at or before time ``t`` (ns since start); -1 if none."""
+        return bisect_right(self.times, t, 0, self.count) - 1
+
+    @property
+    def duration(self) -> int:
+        """Time of the last indexed event (ns)."""
+        return self.times[self.count - 1] if self.count else 0
+
+    def activity(self, buckets: int) -> list[int]:
+        """Events per time bucket over the run so far: the data of a timeline sparkline."""
+        counts = [0] * max(1, buckets)
+        n = self.count
+        if not n:
+            return counts
+        t0, span = self.times[0], max(1, self.times[n - 1] - self.times[0])
+        last = len(counts) - 1
+        # times are monotone: the bucket boundaries are found by bisection, not a loop
+        prev = 0
+        for b in range(len(counts)):
+            edge = t0 + span * (b + 1) // len(counts)
+            j = n if b == last else bisect_right(self.times, edge, prev, n)
+            counts[b] = j - prev
+            prev = j
+        return counts
+
+
+def _copy_state(state: State) -> State:
+    """A deep copy that shares the header (immutable, and the same for every checkpoint)."""
+    return copy.deepcopy(state, {id(state.header): state.header})
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
