@@ -222,9 +222,7 @@ class TraceIndex:
         start, stop = max(0, start), min(stop, self.count)
         if start >= stop:
             return iter(())
-        return itertools.islice(
-            (e for _, e in self.reader.scan(self.offsets[start])), stop - start
-        )
+        return itertools.islice((e for _, e in self.reader.scan(self.offsets[start])), stop - start)
 
     def event(self, i: int) -> Event:
         """Event ``i`` (0 ≤ i < count), re-read from the file."""

@@ -132,9 +132,7 @@ class Player:
         return self.set_speed(next((s for s in SPEEDS if s > self.speed), MAX_SPEED), now)
 
     def slower(self, now: float) -> float:
-        return self.set_speed(
-            next((s for s in reversed(SPEEDS) if s < self.speed), MIN_SPEED), now
-        )
+        return self.set_speed(next((s for s in reversed(SPEEDS) if s < self.speed), MIN_SPEED), now)
 
     def tick(self, now: float) -> bool:
         """Advance playback to wall time ``now``; True if the position changed."""
@@ -205,7 +203,6 @@ class Player:
         procs = dict(state.procs)
         for pid, p in state.procs.items():
             old = before.procs.get(pid)
-            if p.on == h.obj or (old is not None and old.on == h.obj):
-                if old is not None:
-                    procs[pid] = old
+            if old is not None and h.obj in (p.on, old.on):
+                procs[pid] = old
         return dataclasses.replace(state, objects=objects, procs=procs)
