@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz.engine.linux import become_subreaper
+from ipcviz.engine.probing import Prober
 from ipcviz.engine.stream import EventOut, record_to_event
 from ipcviz.engine.workers import Worker, fork_worker
 from ipcviz.errors import IpcvizError
@@ -176,6 +177,7 @@ class Engine:
             try:
                 self._create_objects()
                 self._start_workers()
+                Prober(self).install()  # the kernel's view, several times a second
             except IpcvizError as exc:
                 self._fail(str(exc))
                 return self.exit_code

@@ -360,3 +360,72 @@ def _sem_post(s: State, e: Event) -> None:
         obj.holders[pid] -= min(n, obj.holders[pid])
         if not obj.holders[pid]:
             del obj.holders[pid]
+
+
+# -- message queues (POSIX: ``prio``; System V: ``mtype``) ----------------------------
+
+
+def _msg_key(e: Event) -> int:
+    return e["prio"] if "prio" in e else e.get("mtype", 0)
+
+
+def _msg_data(e: Event) -> bytes:
+    data = payload(e)
+    size = e.get("size", len(data))
+    return data + b"\x00" * (size - len(data)) if len(data) < size else data
+
+
+@handles("mq.send.begin")
+def _mq_send_begin(s: State, e: Event) -> None:
+    _begin(s, e)
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, QueueObj):
+        obj.senders_waiting.append(e["pid"])
+
+
+@handles("mq.recv.begin")
+def _mq_recv_begin(s: State, e: Event) -> None:
+    _begin(s, e)
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, QueueObj):
+        obj.receivers_waiting.append(e["pid"])
+
+
+@handles("mq.send")
+def _mq_send(s: State, e: Event) -> None:
+    _done(s, e)
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, QueueObj)
+    pid = e["pid"]
+    if pid in obj.senders_waiting:
+        obj.senders_waiting.remove(pid)
+    key, data = _msg_key(e), _msg_data(e)
+    obj.sent += 1
+    obj.last_send_pid = pid
+    for i, early in enumerate(obj.early):  # a receiver already took it
+        if early[0] == key and early[1] == data:
+            del obj.early[i]
+            obj.deficit -= 1
+            return
+    obj.messages.append([key, data, pid])
+    obj.nbytes += len(data)
+
+
+@handles("mq.recv")
+def _mq_recv(s: State, e: Event) -> None:
+    _done(s, e)
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, QueueObj)
+    pid = e["pid"]
+    if pid in obj.receivers_waiting:
+        obj.receivers_waiting.remove(pid)
+    key, data = _msg_key(e), _msg_data(e)
+    obj.received += 1
+    obj.last_recv_pid = pid
+    for i, msg in enumerate(obj.messages):
+        if msg[0] == key and msg[1] == data:
+            del obj.messages[i]
+            obj.nbytes -= len(data)
+            return
+    obj.early.append([key, data])
+    obj.deficit += 1

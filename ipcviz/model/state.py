@@ -99,6 +99,8 @@ class QueueObj(Obj):
     received: int = 0
     last_send_pid: int = 0
     last_recv_pid: int = 0
+    #: [prio or type, bytes] received before their send record arrived (records in flight)
+    early: list[list[Any]] = field(default_factory=list)
 
 
 @dataclass

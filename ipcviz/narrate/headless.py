@@ -140,6 +140,26 @@ def _control(n: Narrator, e: Event) -> str:
     return f"user: {action}" + _fields({k: v for k, v in e.items() if k != "action"})
 
 
+def _mq_tag(e: Event) -> str:
+    return f" (type {e['mtype']})" if "mtype" in e else f" (priority {e.get('prio', 0)})"
+
+
+def _mq_want(n: Narrator, e: Event) -> str:
+    obj = n.state.objects.get(e["obj"])
+    want = e.get("want") or 0
+    if obj is None or obj.type != "sysv_mq":
+        return ""
+    if want == 0:
+        return " (any type)"
+    return f" (type {want})" if want > 0 else f" (lowest type <= {-want})"
+
+
+def _mq_depth(n: Narrator, e: Event) -> str:
+    obj = n.state.objects.get(e["obj"])
+    count = len(getattr(obj, "messages", ()))
+    return f" [{count} queued]"
+
+
 def _drift(n: Narrator, e: Event) -> str:
     if e.get("resolved"):
         return f"drift resolved on {e['obj']}"
@@ -178,6 +198,11 @@ _FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
     "sem.wait": lambda n, e: f"took {e['obj']} (value now {n.state.objects[e['obj']].value})",
     "sem.post": lambda n, e: f"posts {e['obj']} (value now {n.state.objects[e['obj']].value})",
     "sem.trywait": lambda n, e: f"try-waits {e['obj']}: {'took it' if e.get('ok') else 'busy'}",
+    "mq.send.begin": lambda n, e: f"sends {e.get('n')} B to {e['obj']}{_mq_tag(e)}…",
+    "mq.send": lambda n, e: f"sent to {e['obj']}{_mq_tag(e)}: {_data(e)}{_mq_depth(n, e)}",
+    "mq.recv.begin": lambda n, e: f"receives from {e['obj']}{_mq_want(n, e)}…",
+    "mq.recv": lambda n, e: f"received from {e['obj']}{_mq_tag(e)}: {_data(e)}{_mq_depth(n, e)}",
+    "mq.poll": lambda n, e: f"polls {e['obj']}: {'message waiting' if e.get('ready') else 'empty'}",
     "control": _control,
     "check": _check,
     "session.end": _end,

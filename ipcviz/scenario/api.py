@@ -24,9 +24,13 @@ from typing import Any, TypeVar
 
 from ipcviz.errors import ScenarioError
 from ipcviz.ipc.base import KernelObject
+from ipcviz.ipc.fifo import Fifo
 from ipcviz.ipc.pipe import Pipe
+from ipcviz.ipc.posix_mq import PosixQueue
 from ipcviz.ipc.posix_sem import Semaphore
 from ipcviz.ipc.shm import SharedMemory
+from ipcviz.ipc.sysv_mq import SysvQueue
+from ipcviz.ipc.sysv_sem import SysvSemaphore
 from ipcviz.session.registry import NAME_RE
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.current import tracer
@@ -154,6 +158,21 @@ class Scenario:
 
     def semaphore(self, name: str, value: int = 1) -> Semaphore:
         return self.add(Semaphore(name, value=value))
+
+    def fifo(self, name: str) -> Fifo:
+        """A named pipe in the session's private directory; workers open it by path."""
+        return self.add(Fifo(name))
+
+    def posix_queue(
+        self, name: str, max_messages: int = 10, max_message_size: int = 1024
+    ) -> PosixQueue:
+        return self.add(PosixQueue(name, max_messages, max_message_size))
+
+    def sysv_queue(self, name: str, max_message_size: int = 8192) -> SysvQueue:
+        return self.add(SysvQueue(name, max_message_size))
+
+    def sysv_semaphore(self, name: str, value: int = 1) -> SysvSemaphore:
+        return self.add(SysvSemaphore(name, value=value))
 
     # -- processes, steps, checks -----------------------------------------------------
 

@@ -51,6 +51,11 @@ MQ_RECV_BEGIN: Final = 42
 MQ_RECV: Final = 43
 MQ_NOTIFY: Final = 44
 MQ_POLL: Final = 45
+# System V message queues: same kinds, but a message has a ``mtype`` (not a priority)
+MSGQ_SEND_BEGIN: Final = 46
+MSGQ_SEND: Final = 47
+MSGQ_RECV_BEGIN: Final = 48
+MSGQ_RECV: Final = 49
 # Step gate (90-99)
 GATE_WAIT: Final = 90
 
@@ -65,7 +70,7 @@ TABLE: Final[dict[int, Code]] = {
     PIPE_CLOSE: Code("pipe.close", "end"),
     PIPE_EPIPE: Code("pipe.epipe", "n"),
     PIPE_OPEN_BEGIN: Code("pipe.open.begin", "end"),
-    PIPE_OPEN: Code("pipe.open", "end"),
+    PIPE_OPEN: Code("pipe.open", "end", "fd"),
     SHM_READ: Code("shm.read", "offset", "value", payload="bytes"),
     SHM_WRITE: Code("shm.write", "offset", "value", payload="bytes"),
     SEM_WAIT_BEGIN: Code("sem.wait.begin"),
@@ -78,6 +83,10 @@ TABLE: Final[dict[int, Code]] = {
     MQ_RECV: Code("mq.recv", "prio", "size", payload="bytes"),
     MQ_NOTIFY: Code("mq.notify"),
     MQ_POLL: Code("mq.poll", "ready"),
+    MSGQ_SEND_BEGIN: Code("mq.send.begin", "mtype", "n"),
+    MSGQ_SEND: Code("mq.send", "mtype", "size", payload="bytes"),
+    MSGQ_RECV_BEGIN: Code("mq.recv.begin", "want"),
+    MSGQ_RECV: Code("mq.recv", "mtype", "size", payload="bytes"),
     GATE_WAIT: Code("gate.wait", "code"),
 }
 

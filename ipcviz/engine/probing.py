@@ -1,0 +1,385 @@
+"""The engine's periodic kernel prober: the kernel's own view of every object and process.
+
+Several times a second, while workers run, it asks the kernel (read-only, see
+``ipcviz.probe``) what each object holds and what each worker is doing, records that as
+``probe.*`` events (so replay shows them), compares the kernel with the model
+(``ipcviz.engine.drift``), and finds the pipes of uninstrumented commands (``auto-<inode>``).
+It runs inside the single-threaded engine loop, so every step is cheap: no subprocess, no
+process_iter, fds found once and re-verified by inode.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import psutil
+
+from ipcviz import probe
+from ipcviz.engine.drift import DriftDetector
+from ipcviz.events import schema
+from ipcviz.events.codec import b64
+from ipcviz.ipc.base import KernelObject
+from ipcviz.ipc.fifo import Fifo
+from ipcviz.ipc.pipe import Pipe
+from ipcviz.ipc.posix_mq import PosixQueue
+from ipcviz.ipc.posix_sem import Semaphore
+from ipcviz.ipc.shm import SharedMemory
+from ipcviz.ipc.sysv_mq import SysvQueue
+from ipcviz.ipc.sysv_sem import SysvSemaphore
+from ipcviz.model.state import PipeObj, QueueObj, SemObj, ShmObj
+
+#: Seconds between two sweeps (several times a second).
+INTERVAL = 0.2
+#: Largest number of payload bytes one probe event carries (pipe contents, queue messages).
+DATA_CAP = 4096
+#: Operations that, when the kernel shows the process asleep in them, leave the object quiet.
+_QUIET_WAITS = {
+    "pipe": {"pipe.read", "pipe.open"},
+    "fifo": {"pipe.read", "pipe.open"},
+    "posix_mq": {"mq.send", "mq.recv"},
+    "sysv_mq": {"mq.send", "mq.recv"},
+    "posix_sem": {"sem.wait"},
+    "sysv_sem": {"sem.wait"},
+}
+
+
+class Prober:
+    """Install with ``Prober(engine).install()`` once the workers are forked."""
+
+    def __init__(self, engine: Any, interval: float = INTERVAL) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.sampler = probe.ProcSampler()
+        self.drift = DriftDetector(lambda kind, **f: engine.emit(kind, **f))
+        self.objects: list[KernelObject] = list(engine.scenario.objects)
+        self.by_inode: dict[int, str] = {}
+        self.by_path: dict[str, str] = {}
+        self.by_mq_name: dict[str, str] = {}
+        self.by_sem_name: dict[str, str] = {}
+        self.by_sysv_mq: dict[int, str] = {}
+        self.by_sysv_sem: dict[int, str] = {}
+        self.inodes: dict[str, int] = {}
+        self.holder: dict[str, tuple[int, int]] = {}  # obj → (pid, fd) last used to peek
+        self.discovered: dict[int, str] = {}  # inode → auto object name
+        self.skip_inodes: set[int] = set()  # the workers' own stdout pipes to the engine
+        self.sweeps = 0
+        for obj in self.objects:
+            self._index(obj)
+
+    def _index(self, obj: KernelObject) -> None:
+        if isinstance(obj, Fifo):
+            self.inodes[obj.name] = obj.inode
+            self.by_inode[obj.inode] = obj.name
+            self.by_path[obj.path] = obj.name
+        elif isinstance(obj, Pipe) and obj.kernel_name.startswith("pipe:["):
+            ino = int(obj.kernel_name[6:-1])
+            self.inodes[obj.name] = ino
+            self.by_inode[ino] = obj.name
+        elif isinstance(obj, PosixQueue):
+            self.by_mq_name[obj.kernel_name] = obj.name
+        elif isinstance(obj, Semaphore):
+            self.by_sem_name[obj.kernel_name] = obj.name
+        elif isinstance(obj, SysvQueue):
+            self.by_sysv_mq[obj.id] = obj.name
+        elif isinstance(obj, SysvSemaphore):
+            self.by_sysv_sem[obj.id] = obj.name
+
+    def install(self) -> Prober:
+        for w in self.engine.workers.values():
+            if w.out_fd >= 0:
+                try:
+                    self.skip_inodes.add(os.fstat(w.out_fd).st_ino)
+                except OSError:
+                    pass
+        self.engine.add_periodic(self.interval, self.sweep)
+        return self
+
+    # -- one sweep -----------------------------------------------------------------------
+
+    def sweep(self) -> None:
+        """Probe every live worker, then every object; then compare with the model."""
+        live = [w for w in self.engine.workers.values() if not w.exited]
+        if not live:
+            return
+        self.sweeps += 1
+        blocked: dict[int, str | None] = {}
+        for w in live:
+            blocked[w.pid] = self._probe_proc(w.pid)
+        for w in live:
+            if w.proc.argv is not None:
+                self._discover(w.pid)
+        for obj in self.objects:
+            kernel = self._probe_object(obj)
+            if kernel is not None:
+                self._compare(obj, kernel, blocked)
+
+    def blocked_name(self, target: probe.BlockTarget | None) -> str | None:
+        """The scenario object a BlockTarget designates, or None."""
+        if target is None:
+            return None
+        kind = target.kind
+        if kind == "fd":
+            if target.inode is not None and target.inode in self.by_inode:
+                return self.by_inode[target.inode]
+            if target.inode is not None and target.inode in self.discovered:
+                return self.discovered[target.inode]
+            return self.by_mq_name.get(target.name or "")
+        if kind == "futex":
+            return self.by_sem_name.get(target.name or "")
+        if kind == "sysv_sem":
+            return self.by_sysv_sem.get(target.ipc_id)  # type: ignore[arg-type]
+        if kind == "sysv_mq":
+            return self.by_sysv_mq.get(target.ipc_id)  # type: ignore[arg-type]
+        if kind == "fifo_open":
+            return self.by_path.get(target.path or "")
+        return None
+
+    def _probe_proc(self, pid: int) -> str | None:
+        stats = self.sampler.sample(pid)
+        info = probe.blocked_on(pid)
+        if stats is None and info is None:
+            return None
+        name = None if info is None else self.blocked_name(info.target)
+        if info is not None and info.stopped:
+            name = None
+        self.engine.emit(
+            "probe.proc",
+            pid,
+            state=stats.status if stats else "gone",
+            cpu_percent=round(stats.cpu_percent, 1) if stats else 0.0,
+            cpu_num=stats.cpu_num if stats else -1,
+            rss=stats.rss if stats else 0,
+            wchan=info.wchan if info else "",
+            syscall=info.syscall if info else None,
+            blocked_on=name,
+        )
+        return name
+
+    # -- objects ---------------------------------------------------------------------------
+
+    def _probe_object(self, obj: KernelObject) -> dict[str, Any] | None:
+        name = obj.name
+        if isinstance(obj, Pipe):
+            peek = self._peek(obj)
+            if peek is None:
+                return None
+            fields = {
+                "nbytes": peek.nbytes,
+                "capacity": peek.capacity,
+                "data": b64(peek.data),
+            }
+        elif isinstance(obj, PosixQueue):
+            if obj.mq is None:
+                return None
+            try:
+                cur = obj.current_messages()
+            except Exception:
+                return None
+            fields = {
+                "current_messages": cur,
+                "max_messages": obj.max_messages,
+                "max_message_size": obj.max_message_size,
+            }
+        elif isinstance(obj, SysvQueue):
+            st = probe.sysv_mq_stat(obj.id)
+            if st is None:
+                return None
+            msgs = probe.sysv_mq_peek(obj.id, limit=64) or []
+            budget, shown = DATA_CAP, []
+            for mtype, data in msgs:
+                shown.append([mtype, b64(data[:budget])])
+                budget = max(0, budget - len(data))
+            fields = {
+                "qnum": st.qnum,
+                "cbytes": st.cbytes,
+                "qbytes": st.qbytes,
+                "lspid": st.lspid,
+                "lrpid": st.lrpid,
+                "stime": st.stime,
+                "rtime": st.rtime,
+                "messages": shown,
+            }
+        elif isinstance(obj, Semaphore):
+            st = probe.posix_sem_stat(obj.kernel_name)
+            if st is None:
+                return None
+            fields = {"value": st.value, "waiters": st.waiters}
+        elif isinstance(obj, SysvSemaphore):
+            st = probe.sysv_sem_stat(obj.id)
+            if st is None:
+                return None
+            fields = {
+                "value": st.value,
+                "waiters": st.ncnt,
+                "zcnt": st.zcnt,
+                "last_pid": st.last_pid,
+            }
+        elif isinstance(obj, SharedMemory):
+            data = probe.read_shm(obj.kernel_name, 0, min(obj.size, DATA_CAP))
+            if data is None:
+                return None
+            fields = {"data": b64(data), "size": obj.size}
+        else:
+            return None
+        kind = {
+            "pipe": "probe.pipe",
+            "fifo": "probe.pipe",
+            "posix_mq": "probe.posix_mq",
+            "sysv_mq": "probe.sysv_mq",
+            "posix_sem": "probe.sem",
+            "sysv_sem": "probe.sem",
+            "posix_shm": "probe.shm",
+        }[obj.type]
+        self.engine.emit(kind, obj=name, **fields)
+        if isinstance(obj, SharedMemory):
+            fields["raw"] = data
+        return fields
+
+    def _candidates(self, obj: Pipe) -> list[tuple[int, int]]:
+        """(pid, fd) pairs that may hold an end of this pipe, readers first."""
+        model = self.engine.model.objects.get(obj.name)
+        if not isinstance(model, PipeObj):
+            return []
+        procs = self.engine.model.procs
+        out: list[tuple[int, int]] = []
+        if isinstance(obj, Fifo):  # opened by path: fd numbers differ per process
+            for pid in [*sorted(model.readers), *sorted(model.writers)]:
+                if pid in procs and procs[pid].alive:
+                    out.extend((pid, fd) for fd in _fds_with_inode(pid, self.inodes[obj.name]))
+            return out
+        for pid in sorted(model.readers):
+            if pid in procs and procs[pid].alive:
+                out.append((pid, obj.read_fd))
+        for pid in sorted(model.writers):
+            if pid in procs and procs[pid].alive:
+                out.append((pid, obj.write_fd))
+        return out
+
+    def _peek(self, obj: Pipe) -> probe.PipePeek | None:
+        ino = self.inodes.get(obj.name)
+        if ino is None:
+            return None
+        cached = self.holder.get(obj.name)
+        tries = [cached] if cached else []
+        for pid_fd in [*tries, None]:
+            if pid_fd is None:
+                found = next(
+                    (c for c in self._candidates(obj) if probe.pipe_inode(*c) == ino), None
+                )
+                if found is None:
+                    self.holder.pop(obj.name, None)
+                    return None
+                pid_fd = found
+            elif probe.pipe_inode(*pid_fd) != ino:
+                continue
+            peek = probe.peek_pipe(pid_fd[0], pid_fd[1], DATA_CAP)
+            if peek is not None:
+                self.holder[obj.name] = pid_fd
+                return peek
+        return None
+
+    # -- uninstrumented commands -------------------------------------------------------------
+
+    def _discover(self, pid: int) -> None:
+        """Pipes held by a command's process group: declared once, probed every sweep."""
+        try:
+            pids = [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+        except psutil.Error:
+            return
+        for ino, ends in probe.find_pipes(pids).items():
+            if ino in self.skip_inodes or ino in self.by_inode:
+                continue
+            name = self.discovered.get(ino)
+            if name is None:
+                name = f"auto-{ino}"
+                self.discovered[ino] = name
+                self.engine.emit(
+                    schema.OBJ_DECLARE,
+                    obj=name,
+                    type="pipe",
+                    kernel_name=f"pipe:[{ino}]" if ends.path is None else ends.path,
+                    discovered=True,
+                    readers=[_comm(p) for p, _ in ends.readers],
+                    writers=[_comm(p) for p, _ in ends.writers],
+                )
+            holder = (ends.readers or ends.writers)[0]
+            peek = probe.peek_pipe(holder[0], holder[1], DATA_CAP)
+            if peek is None:
+                continue
+            self.engine.emit(
+                "probe.pipe",
+                obj=name,
+                nbytes=peek.nbytes,
+                capacity=peek.capacity,
+                data=b64(peek.data),
+                readers=[list(x) for x in ends.readers],
+                writers=[list(x) for x in ends.writers],
+            )
+
+    # -- drift -------------------------------------------------------------------------------
+
+    def _compare(
+        self, obj: KernelObject, k: dict[str, Any], blocked: dict[int, str | None]
+    ) -> None:
+        model = self.engine.model
+        m = model.objects.get(obj.name)
+        if m is None:
+            return
+        waits = _QUIET_WAITS.get(obj.type, set())
+        in_flight = []
+        quiet = True
+        for p in model.procs.values():
+            if p.alive and p.on == obj.name:
+                in_flight.append((p.pid, p.op))
+                if p.op not in waits or blocked.get(p.pid) != obj.name:
+                    quiet = False
+        pairs: list[tuple[str, Any, Any]]
+        if isinstance(m, PipeObj):
+            sig: tuple[Any, ...] = (m.written, m.read, m.nbytes, m.deficit)
+            pairs = [("nbytes", m.nbytes - m.deficit, k["nbytes"])]
+        elif isinstance(m, QueueObj):
+            count = len(m.messages) - len(m.early)
+            nbytes = m.nbytes - sum(len(x[1]) for x in m.early)
+            sig = (m.sent, m.received, count, nbytes)
+            if obj.type == "posix_mq":
+                pairs = [("current_messages", count, k["current_messages"])]
+            else:
+                pairs = [("qnum", count, k["qnum"]), ("cbytes", nbytes, k["cbytes"])]
+        elif isinstance(m, SemObj):
+            sig = (m.waits, m.posts, m.value, len(m.waiters))
+            pairs = [("value", m.value, k["value"]), ("waiters", len(m.waiters), k["waiters"])]
+        elif isinstance(m, ShmObj):
+            sig = (m.writes,)
+            raw = k["raw"]
+            pairs = []
+            for i in range(min(len(raw), len(m.data)) // m.cell_size):
+                a, b = i * m.cell_size, (i + 1) * m.cell_size
+                if raw[a:b] != bytes(m.data[a:b]):
+                    pairs = [
+                        (
+                            f"cell[{i}]",
+                            int.from_bytes(m.data[a:b], "little", signed=True),
+                            int.from_bytes(raw[a:b], "little", signed=True),
+                        )
+                    ]
+                    break
+        else:
+            return
+        self.drift.observe(obj.name, quiet, (sig, tuple(in_flight)), pairs)
+
+
+def _fds_with_inode(pid: int, ino: int) -> list[int]:
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    return [int(n) for n in names if probe.pipe_inode(pid, int(n)) == ino]
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f"{f.read().strip()}[{pid}]"
+    except OSError:
+        return str(pid)
