@@ -1,0 +1,28 @@
+"""Fixtures of the fault suite: the matrix of measured outcomes, and a recorder per test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.faults.matrix import Matrix
+
+
+@pytest.fixture(scope="session")
+def matrix() -> Iterator[Matrix]:
+    """Rows measured in this session; merged into docs/reliability.md at the end."""
+    m = Matrix()
+    yield m
+    m.write()
+
+
+@pytest.fixture
+def record(matrix: Matrix, request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``record(fault_id, outcome, leaks, replays)`` for the current test."""
+    nodeid = request.node.nodeid.removeprefix("tests/faults/")
+
+    def rec(fault_id: str, outcome: str, leaks: list[str], replays: str = "—") -> None:
+        matrix.record(fault_id, nodeid, outcome, leaks, replays)
+
+    return rec

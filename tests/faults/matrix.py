@@ -1,0 +1,226 @@
+"""The fault matrix: what each fault test measured, written to ``docs/reliability.md``.
+
+Rows are merged into the existing document by fault id, so running a subset of the suite
+updates only the rows it measured; a row never measured says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "reliability.md"
+DATA_RE = re.compile(r"<!-- matrix-data\n(.*?)\n-->", re.S)
+
+#: (id, section, fault, expected) in the order the document lists them.
+CATALOGUE: list[tuple[str, str, str, str]] = [
+    ("normal-end", "Ending a run", "normal end", "exit 0, PASSED, every object removed"),
+    ("tui-q", "Ending a run", "`q` in the TUI", "run stops, cleanup (tested by the TUI suite)"),
+    ("sigint", "Ending a run", "SIGINT to ipcviz", "run stops cleanly: outcome stopped"),
+    ("sigterm", "Ending a run", "SIGTERM to ipcviz", "run stops cleanly: outcome stopped"),
+    ("sighup", "Ending a run", "SIGHUP to ipcviz", "run stops cleanly: outcome stopped"),
+    (
+        "sigkill-cli",
+        "Ending a run",
+        "SIGKILL to ipcviz",
+        "engine sees its viewer gone and cleans up; `ipcviz clean` finds nothing",
+    ),
+    (
+        "sigkill-engine",
+        "Ending a run",
+        "SIGKILL to the engine",
+        "ipcviz says the engine died (exit 2) and cleans; `ipcviz clean` finds nothing",
+    ),
+    (
+        "sigkill-both",
+        "Ending a run",
+        "SIGKILL to the engine and to ipcviz",
+        "objects stay; `ipcviz clean` removes them all",
+    ),
+    ("worker-sigkill", "Workers", "SIGKILL to a worker", "proc.exit signal SIGKILL, run ends"),
+    (
+        "worker-sigstop",
+        "Workers",
+        "SIGSTOP to a worker",
+        "whole-run --timeout ends it (exit 1); stopped worker killed",
+    ),
+    ("worker-exception", "Workers", "exception in a worker", "one-line error naming the worker"),
+    (
+        "worker-endless",
+        "Workers",
+        "worker in an endless loop",
+        "--timeout: exit 1, `timeout: still running after …`",
+    ),
+    ("worker-forks", "Workers", "worker forks children", "grandchildren gone after the run"),
+    (
+        "worker-forks-engine-killed",
+        "Workers",
+        "worker forks children, engine SIGKILLed",
+        "grandchildren gone after `ipcviz clean`",
+    ),
+    ("syntax-error", "Bad scenarios", "syntax error", "exit 2, one line with file:line"),
+    ("import-error", "Bad scenarios", "import error", "exit 2, one line naming the module"),
+    ("no-processes", "Bad scenarios", "no processes", "exit 2, one line"),
+    ("check-raises", "Bad scenarios", "a check raises", "exit 2, one line naming the exception"),
+    (
+        "full-disk",
+        "Resources",
+        "recording onto a full disk (64 KiB tmpfs)",
+        "run goes on, says recording stopped; trace valid",
+    ),
+    (
+        "fsize-limit",
+        "Resources",
+        "recording under RLIMIT_FSIZE",
+        "no SIGXFSZ death; says recording stopped; trace valid",
+    ),
+    ("mq-queues-max", "Resources", "POSIX queues > queues_max", "exit 2, names queues_max"),
+    ("mq-msg-max", "Resources", "POSIX queue depth > msg_max", "exit 2, names msg_max"),
+    ("mq-msgsize-max", "Resources", "POSIX message > msgsize_max", "exit 2, names msgsize_max"),
+    ("shm-too-big", "Resources", "shared memory > /dev/shm", "exit 2, KernelLimitError line"),
+    (
+        "other-uid",
+        "Security",
+        "another uid opens the session's objects",
+        "EACCES on shm, sem, queue and FIFO (0600, dir 0700)",
+    ),
+    (
+        "clean-live",
+        "Security",
+        "`ipcviz clean` during a live run",
+        "the live session's objects survive",
+    ),
+    (
+        "clean-other-user",
+        "Security",
+        "`ipcviz clean` vs another user's objects",
+        "never touched",
+    ),
+    (
+        "replay-no-exec",
+        "Security",
+        "replay of a trace naming a booby-trapped scenario",
+        "nothing imported or executed",
+    ),
+    (
+        "hostile-narrator",
+        "Security",
+        "hostile payloads → headless narrator",
+        "no ESC, CSI, BEL, 0x9b in stdout; markup shown literally",
+    ),
+    ("hostile-export", "Security", "hostile payloads → Perfetto export", "valid JSON, inert"),
+    ("hostile-tui", "Security", "hostile payloads → TUI", "inert (tested by the TUI suite)"),
+]
+
+#: Rows measured by other suites: (glob under tests/, a string the test contains).
+REFERENCES = {
+    "tui-q": ("tui/test_*.py", 'press("q")'),
+    "hostile-tui": ("tui/test_*.py", "\\x1b"),
+}
+
+
+@dataclass
+class Row:
+    fault: str
+    expected: str
+    outcome: str
+    leaks: str
+    replays: str
+    test: str
+    measured: str
+
+
+class Matrix:
+    """Collects rows during a session; ``write()`` merges them into the document."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Row] = {}
+
+    def record(
+        self, fault_id: str, test: str, outcome: str, leaks: list[str], replays: str
+    ) -> None:
+        cat = {c[0]: c for c in CATALOGUE}[fault_id]
+        self.rows[fault_id] = Row(
+            fault=cat[2],
+            expected=cat[3],
+            outcome=outcome,
+            leaks="none" if not leaks else "; ".join(leaks),
+            replays=replays,
+            test=test,
+            measured=datetime.now(UTC).strftime("%Y-%m-%d"),
+        )
+
+    def write(self, doc: Path = DOC) -> None:
+        if not self.rows:
+            return
+        old: dict[str, dict[str, str]] = {}
+        if doc.exists():
+            m = DATA_RE.search(doc.read_text())
+            if m:
+                try:
+                    old = json.loads(m.group(1))
+                except ValueError:
+                    old = {}
+        merged = {**old, **{k: asdict(v) for k, v in self.rows.items()}}
+        for fid, (pattern, needle) in REFERENCES.items():
+            ref = _find_reference(pattern, needle)
+            if ref and fid not in self.rows:
+                cat = {c[0]: c for c in CATALOGUE}[fid]
+                merged[fid] = asdict(
+                    Row(cat[2], cat[3], "see the referenced test", "(that suite)", "—", ref, "—")
+                )
+        doc.parent.mkdir(parents=True, exist_ok=True)
+        doc.write_text(render(merged))
+
+
+def _find_reference(pattern: str, needle: str) -> str:
+    for path in sorted((ROOT / "tests").glob(pattern)):
+        try:
+            if needle in path.read_text():
+                return str(path.relative_to(ROOT))
+        except OSError:
+            pass
+    return ""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(rows: dict[str, dict[str, str]]) -> str:
+    out = [
+        "# Reliability: faults, bad input and hostile bytes",
+        "",
+        "Generated by `tests/faults/` from what each test measured on a real run (real",
+        "processes, real kernel objects): do not edit by hand. Re-run with",
+        "`python -m pytest tests/faults -q`; a partial run updates only its own rows.",
+        "",
+        "*Leaks* lists anything the run left: processes (CLI, engine, workers, their",
+        "children), shared memory, semaphores, POSIX and System V queues, FIFOs and their",
+        "directory, the session registry. *Replays* says whether `ipcviz replay TRACE",
+        "--headless` accepted what was written.",
+    ]
+    section = ""
+    for fid, sec, fault, expected in CATALOGUE:
+        if sec != section:
+            section = sec
+            out += [
+                "",
+                f"## {sec}",
+                "",
+                "| fault | expected | measured outcome | leaks | replays | test | measured |",
+                "|---|---|---|---|---|---|---|",
+            ]
+        r = rows.get(fid)
+        if r is None:
+            out.append(f"| {_cell(fault)} | {_cell(expected)} | not measured yet | | | | |")
+            continue
+        cells = [r["fault"], r["expected"], r["outcome"], r["leaks"], r["replays"]]
+        cells += [f"`{r['test']}`", r["measured"]]
+        out.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    out += ["", "<!-- matrix-data", json.dumps(rows, indent=1, sort_keys=True), "-->", ""]
+    return "\n".join(out)

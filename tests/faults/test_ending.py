@@ -1,0 +1,154 @@
+"""Every way a run can end: normally, by a signal to ipcviz, by SIGKILL of ipcviz or the engine.
+
+After each: no process of the run, no kernel object of its session, no registry, and the
+trace replays.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import (
+    LiveRun,
+    ipcviz_clean,
+    kernel_objects_left,
+    last_line,
+    replays,
+    waiting_scenario,
+)
+
+#: One object of every kind the wrappers offer, so a leak of any kind shows.
+EVERY_OBJECT = """
+scenario.shared_memory('m', cells=4)
+scenario.semaphore('s')
+scenario.pipe('p', writer='w', reader='w')
+if hasattr(scenario, 'fifo'):
+    scenario.fifo('f')
+if hasattr(scenario, 'posix_queue'):
+    scenario.posix_queue('q', max_messages=4, max_message_size=64)
+if hasattr(scenario, 'sysv_queue'):
+    scenario.sysv_queue('v')
+if hasattr(scenario, 'sysv_semaphore'):
+    scenario.sysv_semaphore('t')
+"""
+
+
+def _end(run: LiveRun) -> dict:
+    _, events = run.events()
+    return next((e for e in events if e["kind"] == "session.end"), {})
+
+
+def test_normal_end_removes_every_object(tmp_path: Path, record) -> None:
+    run = LiveRun(tmp_path, waiting_scenario(tmp_path, EVERY_OBJECT))
+    run.wait_ready()
+    _, events = run.events()
+    declared = {e["type"] for e in events if e["kind"] == "obj.declare"}
+    run.go()
+    rc = run.finish()
+    left = run.leaks()
+    ok, why = replays(run.trace)
+    end = _end(run)
+    record(
+        "normal-end",
+        f"exit {rc}, outcome {end.get('outcome')}; objects: {', '.join(sorted(declared))}",
+        left,
+        "yes" if ok else why,
+    )
+    assert rc == 0 and end.get("outcome") == "passed", run.stderr
+    assert {"posix_shm", "posix_sem", "pipe"} <= declared
+    assert not left and ok, (left, why)
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name
+)
+def test_signal_to_ipcviz_stops_the_run_cleanly(tmp_path: Path, record, sig) -> None:
+    run = LiveRun(tmp_path, waiting_scenario(tmp_path, EVERY_OBJECT))
+    run.wait_ready()
+    run.signal(sig)
+    rc = run.finish()
+    left = run.leaks()
+    ok, why = replays(run.trace)
+    end = _end(run)
+    name = signal.Signals(sig).name
+    record(
+        name.lower(),
+        f"exit {rc}, outcome {end.get('outcome')}, reason {end.get('reason')!r}",
+        left,
+        "yes" if ok else why,
+    )
+    assert end.get("outcome") == "stopped", (rc, run.stdout[-500:], run.stderr)
+    assert rc == 0 and "Traceback" not in run.stderr, run.stderr
+    assert not left and ok, (left, why)
+
+
+def test_sigkill_to_ipcviz_engine_cleans_up_alone(tmp_path: Path, record) -> None:
+    run = LiveRun(tmp_path, waiting_scenario(tmp_path, EVERY_OBJECT))
+    run.wait_ready()
+    engine = run.engine()
+    run.signal(signal.SIGKILL)
+    rc = run.finish()
+    engine.wait(30)  # it is not our child: psutil polls until it is gone
+    left = run.leaks()
+    cleaned = ipcviz_clean()
+    ok, why = replays(run.trace)
+    end = _end(run)
+    record(
+        "sigkill-cli",
+        f"ipcviz killed ({rc}); engine ended by itself, outcome {end.get('outcome')} "
+        f"({end.get('reason')}); `ipcviz clean`: {cleaned}",
+        left,
+        "yes" if ok else why,
+    )
+    assert end.get("reason") == "viewer gone", end
+    assert not left and ok, (left, why)
+    assert cleaned.startswith("removed 0 object(s) and 0 process group(s)"), cleaned
+
+
+def test_sigkill_to_engine_then_clean_removes_everything(tmp_path: Path, record) -> None:
+    run = LiveRun(tmp_path, waiting_scenario(tmp_path, EVERY_OBJECT))
+    run.wait_ready()
+    run.worker_pids()
+    run.engine().kill()
+    rc = run.finish()
+    cleaned = ipcviz_clean()
+    left = run.leaks()
+    ok, why = replays(run.trace)
+    record(
+        "sigkill-engine",
+        f"exit {rc}: {last_line(run.stderr)[:120]}; then `ipcviz clean`: {cleaned}",
+        left,
+        "yes" if ok else why,
+    )
+    assert rc == 2 and "engine stopped unexpectedly" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+    assert not left and ok, (left, why)
+
+
+def test_sigkill_to_engine_and_ipcviz_then_clean_removes_everything(tmp_path: Path, record) -> None:
+    """Nobody left to clean up: the objects stay until `ipcviz clean` removes them."""
+    run = LiveRun(tmp_path, waiting_scenario(tmp_path, EVERY_OBJECT))
+    run.wait_ready()
+    workers = run.worker_pids()
+    engine = run.engine()
+    engine.suspend()  # so it cannot react to the viewer's death before it dies too
+    run.signal(signal.SIGKILL)
+    run.finish()
+    engine.kill()
+    engine.wait(30)
+    _, events = run.events()
+    before = kernel_objects_left(events)
+    cleaned = ipcviz_clean()
+    left = run.leaks(tuple(workers.values()))
+    ok, why = replays(run.trace)
+    record(
+        "sigkill-both",
+        f"left behind: {len(before)} object(s) + registry; `ipcviz clean`: {cleaned}",
+        left,
+        "yes (cut-off trace, no session.end)" if ok else why,
+    )
+    assert len(before) >= 5, before  # shm, sem, fifo, queues: really left behind
+    assert not left and ok, (left, why)
