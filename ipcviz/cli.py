@@ -257,10 +257,13 @@ def cmd_picker(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from ipcviz.events.runs import list_runs
 
-    for run in list_runs():
+    runs = list_runs()
+    if not runs:
+        print("no recorded runs yet (ipcviz run SCENARIO records one)")
+    for run in runs:
         print(
-            f"{run.started}  {run.scenario:<20} {run.events:>8} events  "
-            f"{run.outcome or '?':<8} {run.path}"
+            f"{run.started}  {run.scenario:<20} {run.duration:>7.2f}s {run.events:>8} events  "
+            f"{run.outcome or 'incomplete':<10} {run.path}"
         )
     return EXIT_OK
 

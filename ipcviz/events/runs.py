@@ -1,0 +1,99 @@
+"""The recorded runs in the trace directory, listed fast: only each file's first and last line.
+
+A finished run ends with ``session.end`` (outcome, event count); a run that crashed or is
+still recording ends elsewhere and is listed as ``incomplete`` / ``?``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ipcviz.bytefmt import safe_text
+from ipcviz.errors import TraceError
+from ipcviz.events.trace import _parse_header, default_trace_dir
+
+_TAIL = 64 * 1024  # the last line of a trace is one event: far below this
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    path: Path
+    scenario: str  # scenario id (made inert: it comes from a file)
+    title: str
+    started: str  # ISO time from the header
+    duration: float  # seconds, from the last event's ``t``
+    events: int
+    outcome: str | None  # passed | failed | error | stopped | timeout; None: incomplete
+
+
+def list_runs(directory: Path | None = None) -> list[RunInfo]:
+    """Every readable trace in ``directory`` (default: the user's trace dir), newest first.
+
+    Files that are not ipcviz traces are skipped silently: the directory is the user's.
+    """
+    base = directory if directory is not None else default_trace_dir()
+    try:
+        entries = [p for p in base.iterdir() if p.suffix == ".jsonl" and p.is_file()]
+    except OSError:
+        return []
+    runs = []
+    for path in entries:
+        try:
+            runs.append(run_info(path))
+        except TraceError:
+            continue
+    runs.sort(key=lambda r: (r.started, str(r.path)), reverse=True)
+    return runs
+
+
+def run_info(path: Path) -> RunInfo:
+    """Summary of one trace from its header and last line. Raises TraceError."""
+    try:
+        with path.open("rb") as f:
+            first = f.readline(1 << 20)
+            size = os.fstat(f.fileno()).st_size
+            start = max(f.tell(), size - _TAIL)
+            f.seek(start)
+            tail = f.read()
+    except OSError as exc:
+        raise TraceError(f"cannot read {path}: {exc.strerror}") from None
+    header = _parse_header(path, first)
+    last = _last_event(tail)
+    scenario = header.get("scenario", {})
+    events, outcome, duration = 0, None, 0.0
+    if last is not None:
+        t = last.get("t")
+        duration = t / 1e9 if isinstance(t, int) and t >= 0 else 0.0
+        seq = last.get("seq")
+        events = seq + 1 if isinstance(seq, int) and seq >= 0 else 0
+        if last.get("kind") == "session.end":
+            if isinstance(last.get("events"), int):
+                events = last["events"]
+            outcome = last.get("outcome") if isinstance(last.get("outcome"), str) else "ended"
+    return RunInfo(
+        path=path,
+        scenario=safe_text(str(scenario.get("id", "?")), 60),
+        title=safe_text(str(scenario.get("title", "")), 120),
+        started=safe_text(str(header.get("start", "")), 40),
+        duration=duration,
+        events=events,
+        outcome=safe_text(outcome, 20) if outcome else None,
+    )
+
+
+def _last_event(tail: bytes) -> dict[str, Any] | None:
+    """The last whole JSON event line in ``tail`` (a cut-off last line is skipped)."""
+    for raw in reversed(tail.split(b"\n")):
+        if not raw.strip():
+            continue
+        try:
+            event = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            continue  # cut off by a crash, or the start of a line cut by the tail window
+        if isinstance(event, dict) and "kind" in event:
+            return event
+    return None
