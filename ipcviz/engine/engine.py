@@ -408,7 +408,7 @@ class Engine:
         process group and our session. Kill and reap until none is left (bounded).
         """
         deadline = time.monotonic() + 3
-        while kill_leftovers(self.registry.data) and time.monotonic() < deadline:
+        while kill_leftovers(self.registry.data, os.getpid()) and time.monotonic() < deadline:
             time.sleep(0.01)
             self._reap(None)
         self._reap(None)

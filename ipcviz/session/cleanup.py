@@ -68,38 +68,42 @@ def kill_procs(procs: list[dict[str, Any]]) -> int:
     return killed
 
 
-def _proc_ids(pid: int) -> tuple[int, int, int, str] | None:
-    """(process group, session, start time, state) of ``pid`` from /proc/PID/stat."""
+def _proc_ids(pid: int) -> tuple[int, int, int, int, str] | None:
+    """(parent, process group, session, start time, state) of ``pid`` from /proc/PID/stat."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
     except OSError:
         return None
     fields = data[data.rindex(b")") + 2 :].split()
-    return int(fields[2]), int(fields[3]), int(fields[19]), fields[0].decode()
+    return int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19]), fields[0].decode()
 
 
-def session_leftovers(data: dict[str, Any]) -> list[int]:
+def session_leftovers(data: dict[str, Any], descendants_of: int | None = None) -> list[int]:
     """Pids still running that belong to a session's registry ``data``.
 
     That is: members of a worker's process group (a worker's own children) and, when the
     engine led a session of its own, every process of that session -- so grandchildren are
     found even after their worker died. Only processes started after the group or session
     began, owned by the session's uid, count: a reused pid or group id is never matched.
+    The living engine also passes its own pid as ``descendants_of``: as a subreaper it
+    inherits every orphan, even one that left the session with setsid().
     """
     groups = {p["pid"]: p.get("start") or 0 for p in data.get("procs", []) if p.get("pid")}
     engine_pid, engine_start = data.get("engine_pid"), data.get("engine_start") or 0
     own_session = engine_pid is not None and data.get("engine_sid") == engine_pid
     uid, me = data.get("uid", os.getuid()), os.getpid()
-    found = []
+    found: set[int] = set()
+    parents: dict[int, int] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == me:
             continue
         pid = int(name)
         ids = _proc_ids(pid)
-        if ids is None or ids[3] in ("Z", "X"):
+        if ids is None or ids[4] in ("Z", "X"):
             continue
-        pgid, sid, start, _state = ids
+        ppid, pgid, sid, start, _state = ids
+        parents[pid] = ppid
         try:
             if os.stat(f"/proc/{pid}").st_uid != uid:
                 continue
@@ -108,13 +112,21 @@ def session_leftovers(data: dict[str, Any]) -> list[int]:
         if (pgid in groups and start >= groups[pgid]) or (
             own_session and sid == engine_pid and start >= engine_start
         ):
-            found.append(pid)
-    return found
+            found.add(pid)
+    if descendants_of is not None:
+        for pid in parents:
+            p, hops = parents.get(pid), 0
+            while p is not None and p > 1 and hops < 64:
+                if p == descendants_of:
+                    found.add(pid)
+                    break
+                p, hops = parents.get(p), hops + 1
+    return sorted(found)
 
 
-def kill_leftovers(data: dict[str, Any]) -> int:
+def kill_leftovers(data: dict[str, Any], descendants_of: int | None = None) -> int:
     """SIGKILL (and SIGCONT, for stopped ones) every leftover process of a session."""
-    pids = session_leftovers(data)
+    pids = session_leftovers(data, descendants_of)
     for pid in pids:
         for sig in (signal.SIGKILL, signal.SIGCONT):
             try:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "reliability.md"
+#: Per-test temporary directories: the same in every run once replaced.
+TMP_RE = re.compile(r"/tmp/pytest-of-[^/\s]+/pytest-\d+/[^/\s]+/")
 DATA_RE = re.compile(r"<!-- matrix-data\n(.*?)\n-->", re.S)
 
 #: (id, section, fault, expected) in the order the document lists them.
@@ -147,7 +149,7 @@ class Matrix:
         self.rows[fault_id] = Row(
             fault=cat[2],
             expected=cat[3],
-            outcome=outcome,
+            outcome=TMP_RE.sub("TMP/", outcome),
             leaks="none" if not leaks else "; ".join(leaks),
             replays=replays,
             test=test,

@@ -1,0 +1,223 @@
+"""Faults inside the workers: killed, stopped, raising, looping forever, forking their own."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from tests.faults.harness import (
+    LiveRun,
+    ipcviz_clean,
+    last_line,
+    replays,
+    stop_stopped,
+    wait_for,
+    waiting_scenario,
+    write_scenario,
+)
+
+OBJECTS = "scenario.shared_memory('m', cells=4)\nscenario.semaphore('s')\n"
+
+
+def _exit_event(run: LiveRun, pid: int) -> dict:
+    _, events = run.events()
+    return next((e for e in events if e["kind"] == "proc.exit" and e["pid"] == pid), {})
+
+
+def _end(run: LiveRun) -> dict:
+    _, events = run.events()
+    return next((e for e in events if e["kind"] == "session.end"), {})
+
+
+def test_sigkill_to_a_worker_is_seen_and_the_run_ends(tmp_path: Path, record) -> None:
+    run = LiveRun(tmp_path, waiting_scenario(tmp_path, OBJECTS))
+    run.wait_ready()
+    pid = run.worker_pids()["w"]
+    os.kill(pid, signal.SIGKILL)
+    rc = run.finish()
+    left = run.leaks()
+    ok, why = replays(run.trace)
+    ex, end = _exit_event(run, pid), _end(run)
+    record(
+        "worker-sigkill",
+        f"proc.exit signame {ex.get('signame')}; exit {rc}, outcome {end.get('outcome')}",
+        left,
+        "yes" if ok else why,
+    )
+    assert ex.get("signame") == "SIGKILL", ex
+    assert "killed by SIGKILL" in run.stdout
+    assert not left and ok, (left, why)
+
+
+def test_stopped_worker_is_ended_by_the_whole_run_timeout(tmp_path: Path, record) -> None:
+    run = LiveRun(tmp_path, waiting_scenario(tmp_path, OBJECTS), "--timeout", "2")
+    run.wait_ready()
+    pid = run.worker_pids()["w"]
+    os.kill(pid, signal.SIGSTOP)
+    run.go()  # it would end now, were it not stopped
+    try:
+        rc = run.finish()
+    finally:
+        stop_stopped(pid)
+    left = run.leaks()
+    ok, why = replays(run.trace)
+    ex = _exit_event(run, pid)
+    record(
+        "worker-sigstop",
+        f"exit {rc}: {last_line(run.stderr)}; the stopped worker: {ex.get('signame')}",
+        left,
+        "yes" if ok else why,
+    )
+    assert rc == 1 and "timeout: still running after 2 s: w" in run.stderr, run.stderr
+    assert ex.get("signame") == "SIGKILL", ex
+    assert not left and ok, (left, why)
+
+
+def test_exception_in_a_worker_is_one_clear_line(tmp_path: Path, record) -> None:
+    src = write_scenario(
+        tmp_path,
+        """
+        from ipcviz.scenario import Scenario
+        scenario = Scenario('raises', 'a worker raises')
+        m = scenario.shared_memory('m', cells=2)
+        @scenario.process('w')
+        def w(ctx):
+            m[0] = 1
+            raise ValueError('boom in the worker')
+        """,
+    )
+    run = LiveRun(tmp_path, src)
+    rc = run.finish()
+    left = run.leaks()
+    ok, why = replays(run.trace)
+    err = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    record("worker-exception", f"exit {rc}: {' / '.join(err)[:160]}", left, "yes" if ok else why)
+    assert rc == 2, (rc, run.stderr)
+    assert len(err) == 1 and err[0].startswith("ipcviz: worker w raised ValueError: boom")
+    assert "Traceback" not in run.stderr
+    assert "raised an exception" in run.stdout  # the full traceback is in the narrated log
+    assert not left and ok, (left, why)
+
+
+def test_endless_loop_is_ended_by_the_timeout(tmp_path: Path, record) -> None:
+    src = write_scenario(
+        tmp_path,
+        """
+        from ipcviz.scenario import Scenario
+        scenario = Scenario('spins', 'a worker never ends')
+        scenario.semaphore('s')
+        @scenario.process('spinner')
+        def spinner(ctx):
+            while True:
+                pass
+        """,
+    )
+    run = LiveRun(tmp_path, src, "--timeout", "1.5")
+    rc = run.finish()
+    left = run.leaks()
+    ok, why = replays(run.trace)
+    record("worker-endless", f"exit {rc}: {last_line(run.stderr)}", left, "yes" if ok else why)
+    assert rc == 1, (rc, run.stderr)
+    assert last_line(run.stderr) == "ipcviz: timeout: still running after 1.5 s: spinner"
+    assert "Traceback" not in run.stderr
+    assert not left and ok, (left, why)
+
+
+FORKER = """
+import os, time
+from ipcviz.scenario import Scenario
+scenario = Scenario('forks', 'a worker forks children of its own')
+scenario.shared_memory('m', cells=2)
+
+def spawn(tag, detach):
+    pid = os.fork()
+    if pid == 0:
+        if detach == 'setpgid':
+            os.setpgid(0, 0)
+        elif detach == 'setsid':
+            if os.fork():
+                os._exit(0)
+            os.setsid()
+        with open(os.path.join({dir!r}, 'pid.' + tag), 'w') as f:
+            f.write(str(os.getpid()))
+        time.sleep(120)
+        os._exit(0)
+
+@scenario.process('w')
+def w(ctx):
+    for tag in DETACH:
+        spawn(tag, tag)
+    while not all(os.path.exists(os.path.join({dir!r}, 'pid.' + t)) for t in DETACH):
+        time.sleep(0.01)
+    open(os.path.join({dir!r}, 'ready.w'), 'w').close()
+    while not os.path.exists(os.path.join({dir!r}, 'go')):
+        time.sleep(0.01)
+"""
+
+
+def _forker(tmp_path: Path, detach: tuple[str, ...]) -> Path:
+    src = tmp_path / "forks.py"
+    body = FORKER.replace("{dir!r}", repr(str(tmp_path)))
+    src.write_text(f"DETACH = {detach!r}\n{body}")
+    return src
+
+
+def _grandchildren(tmp_path: Path, tags: tuple[str, ...]) -> dict[str, int]:
+    return {t: int((tmp_path / f"pid.{t}").read_text()) for t in tags}
+
+
+def test_grandchildren_are_gone_after_the_run(tmp_path: Path, record) -> None:
+    tags = ("same-group", "setpgid", "setsid")
+    run = LiveRun(tmp_path, _forker(tmp_path, tags))
+    run.wait_ready()
+    kids = _grandchildren(tmp_path, tags)
+    run.go()  # the worker exits; its children would live on
+    rc = run.finish()
+    left = run.leaks(tuple(kids.values()))
+    ok, why = replays(run.trace)
+    record(
+        "worker-forks",
+        f"exit {rc}; grandchildren ({', '.join(tags)}) killed by the engine",
+        left,
+        "yes" if ok else why,
+    )
+    assert rc == 0, run.stderr
+    assert not left and ok, (left, why)
+
+
+def test_grandchildren_are_gone_after_engine_sigkill_and_clean(tmp_path: Path, record) -> None:
+    tags = ("same-group", "setpgid")
+    run = LiveRun(tmp_path, _forker(tmp_path, tags))
+    run.wait_ready()
+    kids = _grandchildren(tmp_path, tags)
+    worker = run.worker_pids()["w"]
+    engine = run.engine()
+    engine.suspend()  # nobody may clean up but `ipcviz clean`
+    run.signal(signal.SIGKILL)
+    run.finish()
+    engine.kill()
+    engine.wait(30)
+    wait_for("the worker to die with its engine", lambda: not _running(worker))
+    orphans = [pid for pid in kids.values() if _running(pid)]
+    cleaned = ipcviz_clean()
+    left = run.leaks(tuple(kids.values()))
+    ok, why = replays(run.trace)
+    record(
+        "worker-forks-engine-killed",
+        f"{len(orphans)} orphaned grandchildren ({', '.join(tags)}) until `ipcviz clean`: "
+        f"{cleaned}. A grandchild that calls setsid() after its worker died escapes",
+        left,
+        "yes" if ok else why,
+    )
+    assert len(orphans) == len(tags)
+    assert not left and ok, (left, why)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in (b"Z", b"X")
