@@ -1,0 +1,115 @@
+"""fifo-named: two unrelated processes meet at a named pipe; the FIFO file outlives them."""
+
+import os
+import stat
+
+from ipcviz.scenario import Scenario
+
+scenario = Scenario(
+    "fifo-named",
+    "Named pipe (FIFO): unrelated processes meet by name",
+    teaches=["T13", "T14", "T15", "T16"],
+    description=(
+        "mkfifo() puts a pipe into the filesystem. The writer and the reader are not parent "
+        "and child: neither inherited a descriptor, each opens the FIFO by its path. Opening "
+        "one end waits until the other end is opened too. When both processes have exited, "
+        "the FIFO file is still there, until it is removed."
+    ),
+    params={"messages": 6, "pause": 0.4, "late": 1.0},
+    quick={"messages": 4, "pause": 0.02, "late": 0.3},
+    timeout=60,
+)
+scenario.step(
+    "mkfifo",
+    "The engine called mkfifo(): the FIFO is a file with a name, in a private directory.",
+    "엔진이 mkfifo()를 호출했습니다. FIFO는 이름이 있는 파일이며, 전용 디렉터리에 있습니다.",
+    teaches=["T13", "T15"],
+)
+scenario.step(
+    "open-wait",
+    "The writer opens the FIFO by its path and waits: nobody has opened it for reading yet.",
+    "writer가 경로로 FIFO를 열고 기다립니다. 아직 아무도 읽기용으로 열지 않았기 때문입니다.",
+    teaches=["T15"],
+)
+scenario.step(
+    "meet",
+    "The reader opens the same path: both opens return. Two processes that share no parent's "
+    "descriptors are now connected.",
+    "reader가 같은 경로를 엽니다. 두 open이 함께 반환됩니다. 부모에게서 디스크립터를 물려받지 "
+    "않은 두 프로세스가 이제 연결되었습니다.",
+    teaches=["T13"],
+)
+scenario.step(
+    "one-way",
+    "Data flows one way only, from the writer to the reader: a FIFO is still half-duplex.",
+    "데이터는 writer에서 reader로 한 방향으로만 흐릅니다. FIFO도 여전히 반이중입니다.",
+    teaches=["T16"],
+)
+scenario.step(
+    "outlives",
+    "Both processes are gone, but the FIFO file remains until someone unlinks it.",
+    "두 프로세스는 끝났지만, FIFO 파일은 누군가 unlink할 때까지 남아 있습니다.",
+    teaches=["T14"],
+)
+fifo = scenario.fifo("f")
+
+
+@scenario.process("writer")
+def writer(ctx):
+    ctx.step("mkfifo")
+    ctx.report("pid", os.getpid())
+    ctx.report("ppid", os.getppid())
+    ctx.step("open-wait")
+    fifo.open_write()  # blocks until the reader opens
+    ctx.step("one-way")
+    for i in range(1, ctx.params["messages"] + 1):
+        fifo.write(f"line {i}\n".encode())
+        ctx.sleep(ctx.params["pause"])
+    fifo.close_write()
+
+
+@scenario.process("reader")
+def reader(ctx):
+    ctx.report("pid", os.getpid())
+    ctx.report("ppid", os.getppid())
+    ctx.sleep(ctx.params["late"])  # arrive late: the writer waits in open()
+    fifo.open_read()
+    ctx.step("meet")
+    got = b""
+    while chunk := fifo.read(4096):
+        got += chunk
+    fifo.close_read()
+    ctx.report("received", got.decode())
+    ctx.step("outlives")
+
+
+@scenario.check("every line arrived, in order")
+def all_lines(run):
+    n = run.params["messages"]
+    want = "".join(f"line {i}\n" for i in range(1, n + 1))
+    got = run.report("reader", "received", "")
+    return got == want, f"got {got.count(chr(10))} of {n} lines"
+
+
+@scenario.check("writer and reader are not parent and child of each other")
+def unrelated(run):
+    w, r = run.reports.get("writer", {}), run.reports.get("reader", {})
+    ok = w.get("pid") not in (None, r.get("ppid")) and r.get("pid") not in (None, w.get("ppid"))
+    return ok, f"writer {w.get('pid')} (parent {w.get('ppid')}), reader {r.get('pid')} " + (
+        f"(parent {r.get('ppid')})"
+    )
+
+
+@scenario.check("the writer waited in open() for the reader")
+def open_waited(run):
+    return run.counts.get("pipe.open.begin", 0) == 2 and run.counts.get("pipe.open", 0) == 2
+
+
+@scenario.check("the FIFO file still exists after both processes exited (mode 0600)")
+def outlives(run):
+    try:
+        st = os.stat(fifo.path)
+    except OSError as exc:
+        return False, f"{exc.strerror}"
+    mode = stat.S_IMODE(st.st_mode)
+    return stat.S_ISFIFO(st.st_mode) and mode == 0o600, f"FIFO file, mode {mode:o}"

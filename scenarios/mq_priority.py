@@ -1,0 +1,111 @@
+"""mq-priority: a POSIX message queue delivers urgent messages first, and can fill up."""
+
+from ipcviz.scenario import Scenario
+
+scenario = Scenario(
+    "mq-priority",
+    "POSIX message queue: priorities, a full queue, and polling",
+    teaches=["T17", "T19", "T20", "T23", "T24", "T25"],
+    description=(
+        "The sender puts messages with priorities into a queue of 4. The receiver first polls "
+        "the queue descriptor (it does not block: it could do other work), then takes the "
+        "messages: the highest priority first, oldest first within one priority. The queue "
+        "keeps each message whole. When it is full, the sender waits; when it is empty, the "
+        "receiver waits."
+    ),
+    params={"pause": 1.0},
+    quick={"pause": 0.3},
+    timeout=60,
+)
+scenario.step(
+    "poll",
+    "The receiver polls the queue: nothing yet, and it did not block — it could do other work.",
+    "receiver가 큐를 poll합니다. 아직 아무것도 없지만 막히지 않았습니다. 다른 일을 할 수 있습니다.",
+    teaches=["T25"],
+)
+scenario.step(
+    "fill",
+    "The sender sends 4 messages with priorities 1, 5, 3, 5: the queue (max 4) is now full.",
+    "sender가 우선순위 1, 5, 3, 5인 메시지 4개를 보냅니다. 최대 4개인 큐가 가득 찼습니다.",
+    teaches=["T20", "T23"],
+)
+scenario.step(
+    "full",
+    "A fifth message: the queue is full, so mq_send blocks until the receiver makes room.",
+    "다섯 번째 메시지: 큐가 가득 차서 mq_send는 receiver가 자리를 만들 때까지 기다립니다.",
+    teaches=["T23"],
+)
+scenario.step(
+    "priority",
+    "The receiver takes the highest priority first (oldest first within a priority): urgent "
+    "data does not wait behind slow data.",
+    "receiver는 가장 높은 우선순위부터 꺼냅니다(같은 우선순위에서는 먼저 온 것부터). 급한 "
+    "데이터가 느린 데이터 뒤에서 기다리지 않습니다.",
+    teaches=["T24"],
+)
+scenario.step(
+    "boundaries",
+    "Every message arrives whole, exactly as sent: a queue keeps message boundaries.",
+    "모든 메시지는 보낸 그대로 통째로 도착합니다. 큐는 메시지 경계를 지킵니다.",
+    teaches=["T19", "T17"],
+)
+scenario.step(
+    "empty",
+    "The queue is empty: mq_receive waits until the sender's last message arrives.",
+    "큐가 비었습니다. mq_receive는 sender의 마지막 메시지가 올 때까지 기다립니다.",
+    teaches=["T20"],
+)
+q = scenario.posix_queue("q", max_messages=4, max_message_size=64)
+FIRST = [(b"low: log line", 1), (b"URGENT: disk full", 5), (b"mid: report", 3), (b"URGENT: fan", 5)]
+
+
+@scenario.process("sender")
+def sender(ctx):
+    ctx.sleep(ctx.params["pause"])  # let the receiver poll an empty queue first
+    ctx.step("fill")
+    for data, prio in FIRST:
+        q.send(data, prio)
+    ctx.step("full")
+    q.send(b"extra: sent when there was room", 2)  # blocks: the queue is full
+    ctx.sleep(ctx.params["pause"])
+    q.send(b"bye", 0)
+
+
+@scenario.process("receiver")
+def receiver(ctx):
+    ctx.step("poll")
+    ctx.report("poll_empty", not q.poll(0))
+    while not q.poll(0.05):  # non-blocking checks; a real program would do other work here
+        pass
+    ctx.sleep(ctx.params["pause"])  # the queue fills up meanwhile
+    ctx.step("priority")
+    got = [q.receive() for _ in range(5)]
+    ctx.step("boundaries")
+    ctx.step("empty")
+    got.append(q.receive())  # blocks: empty until "bye"
+    ctx.report("received", [[d.decode(), p] for d, p in got])
+
+
+@scenario.check("the first poll found the queue empty without blocking")
+def polled(run):
+    return run.report("receiver", "poll_empty") is True
+
+
+@scenario.check("messages came out by priority, oldest first within a priority")
+def by_priority(run):
+    got = run.report("receiver", "received", [])
+    want = [
+        ["URGENT: disk full", 5],
+        ["URGENT: fan", 5],
+        ["mid: report", 3],
+        ["extra: sent when there was room", 2],
+        ["low: log line", 1],
+        ["bye", 0],
+    ]
+    return got == want, f"got {[g[1] for g in got]}"
+
+
+@scenario.check("the model's queue is empty at the end, like the kernel's")
+def empty(run):
+    obj = run.state.objects["q"]
+    return len(obj.messages) == 0 and obj.sent == obj.received == 6
