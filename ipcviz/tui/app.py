@@ -1,0 +1,142 @@
+"""The Textual application: the picker and session screens, theme, command palette."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.theme import Theme
+
+from ipcviz.model.state import State
+from ipcviz.tui.feed import Feed, LiveFeed
+from ipcviz.tui.session import SessionScreen
+
+#: Projector-readable: pure black background, white text, saturated accents.
+CONTRAST = Theme(
+    name="ipcviz-contrast",
+    primary="#ffd700",
+    secondary="#00d7ff",
+    accent="#ff8700",
+    warning="#ffaf00",
+    error="#ff5f5f",
+    success="#5fd700",
+    foreground="#ffffff",
+    background="#000000",
+    surface="#000000",
+    panel="#262626",
+    dark=True,
+)
+
+
+class IpcvizApp(App[int]):
+    """Starts on the picker, or directly on a session (``feed_factory`` or ``state``)."""
+
+    TITLE = "ipcviz"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "quit_all", "quit", show=False, priority=True)
+    ]
+
+    def __init__(
+        self,
+        feed_factory: Callable[[], Feed] | None = None,
+        *,
+        state: State | None = None,
+        lang: str = "en",
+        scenarios: list[Any] | None = None,
+        quick: bool = False,
+        record: Path | None = None,
+        timeout: float | None = None,
+        fps: int = 15,
+    ) -> None:
+        super().__init__()
+        self.feed_factory = feed_factory
+        self.initial_state = state
+        self.lang = lang
+        self.scenarios = scenarios
+        self.quick = quick
+        self.record = record
+        self.timeout = timeout
+        self.fps = fps
+        self.sessions: list[SessionScreen] = []
+
+    def on_mount(self) -> None:
+        self.register_theme(CONTRAST)
+        self.theme = "ipcviz-contrast"
+        if self.feed_factory is not None or self.initial_state is not None:
+            self._push_session(self.feed_factory, self.initial_state)
+        else:
+            from ipcviz.tui.picker import PickerScreen
+
+            if self.scenarios is None:
+                from ipcviz.scenario.loader import load_builtins
+
+                self.scenarios = load_builtins()
+            self.push_screen(PickerScreen(self.scenarios))
+
+    def _push_session(
+        self, factory: Callable[[], Feed] | None, state: State | None = None
+    ) -> SessionScreen:
+        screen = SessionScreen(factory, state=state, lang=self.lang, fps=self.fps)
+        self.sessions.append(screen)
+        self.push_screen(screen)
+        return screen
+
+    def live_factory(self, path: Path) -> Callable[[], Feed]:
+        """A new engine (and a new trace file) each time it is called (start, restart)."""
+
+        def make() -> Feed:
+            from ipcviz.engine.client import default_trace_path
+            from ipcviz.events.trace import default_trace_dir
+
+            trace = self.record or default_trace_path(
+                path.stem.replace("_", "-"), default_trace_dir()
+            )
+            return LiveFeed(path, trace, quick=self.quick, lang=self.lang, timeout=self.timeout)
+
+        return make
+
+    def start_scenario(self, source: str | Path) -> None:
+        self._push_session(self.live_factory(Path(source)))
+
+    @property
+    def session(self) -> SessionScreen | None:
+        screen = self.screen
+        return screen if isinstance(screen, SessionScreen) else None
+
+    def action_quit_all(self) -> None:
+        session = self.session
+        if session is not None:
+            session.action_quit_session()
+        else:
+            self.exit(self.close_all())
+
+    def close_all(self) -> int | None:
+        """Stop every engine this app started; the last session's result."""
+        result = None
+        for s in self.sessions:
+            rc = s.stop()
+            result = rc if rc is not None else result
+        return result
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, SessionScreen):
+            for title, help_, action in (
+                ("Pause / resume view", "stop redrawing; processes keep running", "toggle_pause"),
+                ("Freeze / unfreeze processes", "SIGSTOP / SIGCONT the workers", "toggle_freeze"),
+                ("Kill selected process", "SIGKILL the selected process", "kill"),
+                ("Restart scenario", "stop the engine and start again", "restart"),
+                ("Faster redraw", "+5 frames per second", "faster"),
+                ("Slower redraw", "-5 frames per second", "slower"),
+                ("Narration language", "English / Korean", "toggle_lang"),
+                ("Log: selected process only", "filter the event log", "filter_proc"),
+                ("Log: next object", "filter the event log by object", "filter_obj"),
+                ("Keys help", "every key and what it does", "help"),
+                ("Quit session", "stop the engine, clean up, exit", "quit_session"),
+            ):
+                yield SystemCommand(title, help_, getattr(screen, f"action_{action}"))

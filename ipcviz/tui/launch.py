@@ -1,0 +1,71 @@
+"""Entry points used by ``ipcviz.cli`` (imported lazily, so ``--help`` stays instant)."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+from ipcviz.errors import IpcvizError
+
+EXIT_OK = 0
+
+
+def _run(app: Any) -> int:
+    """Run the app; whatever ends it (q, Ctrl-C, SIGHUP, SIGTERM, a crash), stop the engines."""
+
+    def hangup(signum: int, _frame: Any) -> None:
+        app.close_all()  # the terminal is gone: stop the engine first, then leave
+        app.exit(EXIT_OK)
+
+    old = {s: signal.signal(s, hangup) for s in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        app.run()
+    finally:
+        result = app.close_all()
+        for s, h in old.items():
+            signal.signal(s, h)
+    rc = app.return_code
+    if isinstance(app.return_value, int):
+        return app.return_value
+    if result is not None and result in (0, 1, 2):
+        return result
+    return rc or EXIT_OK
+
+
+def run_tui(
+    path: Path,
+    record: Path | None = None,
+    timeout: float | None = None,
+    quick: bool = False,
+    lang: str = "en",
+) -> int:
+    """``ipcviz run SCENARIO`` with a screen: the live session, fed by a new engine."""
+    from ipcviz.tui.app import IpcvizApp
+
+    if record is not None and record.is_dir():
+        raise IpcvizError(f"--record {record} is a directory; give a file path")
+    app = IpcvizApp(lang=lang, quick=quick, record=record, timeout=timeout)
+    app.feed_factory = app.live_factory(Path(path))
+    return _run(app)
+
+
+def replay_tui(reader: Any, lang: str = "en") -> int:
+    """``ipcviz replay TRACE`` with a screen: the same session screen, fed from the file."""
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.feed import RecordedFeed
+
+    def factory() -> RecordedFeed:
+        from ipcviz.events.trace import TraceReader
+
+        fresh = TraceReader.open(reader.path)
+        return RecordedFeed(fresh.header, fresh.events())
+
+    return _run(IpcvizApp(factory, lang=lang))
+
+
+def run_picker(lang: str = "en") -> int:
+    """``ipcviz`` alone: choose a built-in scenario, then watch it."""
+    from ipcviz.tui.app import IpcvizApp
+
+    return _run(IpcvizApp(lang=lang))

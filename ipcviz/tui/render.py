@@ -1,0 +1,434 @@
+"""Model → lines of styled segments, for the line-rendering widgets of the session screen.
+
+Pure functions of a model object and a width: no Textual here, so they are cheap to test and
+to benchmark. Every byte or string that came from a process or a trace goes through
+``ipcviz.bytefmt`` before it becomes a ``Segment``; segments are never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+from ipcviz import bytefmt
+from ipcviz.model.state import Obj, PipeObj, Proc, QueueObj, SemObj, ShmObj, State
+
+Line = list[Segment]
+
+#: One colour per process (by ``Proc.color``): bright, distinct, readable on black.
+PALETTE: tuple[str, ...] = (
+    "#ffd700",
+    "#00d7ff",
+    "#ff5fd7",
+    "#87ff5f",
+    "#ff8700",
+    "#af87ff",
+    "#5fffd7",
+    "#ff5f5f",
+    "#d7ff00",
+    "#5f87ff",
+    "#ffafaf",
+    "#e4e4e4",
+)
+UNKNOWN = "#8a8a8a"
+FG = Style(color="#ffffff")
+DIM = Style(color="#b2b2b2")
+BOLD = Style(color="#ffffff", bold=True)
+WARN = Style(color="#000000", bgcolor="#ffaf00", bold=True)
+BAD = Style(color="#ffffff", bgcolor="#d70000", bold=True)
+GOOD = Style(color="#000000", bgcolor="#5fd700", bold=True)
+KERNEL = Style(color="#87d7ff")
+EMPTY = Style(color="#4e4e4e")
+
+
+def color_of(state: State, pid: int) -> str:
+    p = state.procs.get(pid)
+    return PALETTE[p.color % len(PALETTE)] if p is not None else UNKNOWN
+
+
+@lru_cache(maxsize=512)
+def cell_style(color: str, mark: bool = False, hot: bool = False) -> Style:
+    """A byte/cell on its writer's colour; ``mark`` underlines (chunk boundaries, no colour
+    needed), ``hot`` highlights a recent change."""
+    if hot:
+        return Style(color=color, bgcolor="#000000", bold=True, reverse=True, underline=True)
+    return Style(color="#000000", bgcolor=color, underline=mark)
+
+
+@lru_cache(maxsize=64)
+def fg(color: str, bold: bool = False) -> Style:
+    return Style(color=color, bold=bold)
+
+
+def proc_label(state: State, pid: int) -> tuple[str, Style]:
+    """A process as ``name[pid]`` in its colour (names are untrusted: made inert)."""
+    return f"{bytefmt.safe_text(state.proc_name(pid), 24)}[{pid}]", fg(color_of(state, pid), True)
+
+
+class Lines:
+    """Builds wrapped lines of segments at a fixed width."""
+
+    def __init__(self, width: int) -> None:
+        self.width = max(20, width)
+        self.lines: list[Line] = []
+        self._cur: Line = []
+        self._len = 0
+
+    def add(self, text: str, style: Style = FG) -> None:
+        """Append ``text`` (already inert) to the current line, cutting at the width."""
+        room = self.width - self._len
+        if room <= 0 or not text:
+            return
+        cut = cell_len(text)
+        if cut > room:
+            text = _cut(text, room - 1) + "…"
+            cut = cell_len(text)
+        self._cur.append(Segment(text, style))
+        self._len += cut
+
+    def room(self) -> int:
+        return self.width - self._len
+
+    def newline(self) -> None:
+        self.lines.append(self._cur)
+        self._cur, self._len = [], 0
+
+    def finish(self) -> list[Line]:
+        if self._cur:
+            self.newline()
+        return self.lines
+
+
+def _cut(text: str, cells: int) -> str:
+    out, used = [], 0
+    for ch in text:
+        w = cell_len(ch)
+        if used + w > cells:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out)
+
+
+def _title(out: Lines, obj: Obj) -> None:
+    out.add(f" {obj.type} ", Style(color="#000000", bgcolor="#ffffff", bold=True))
+    out.add(" " + bytefmt.safe_text(obj.name, 40), BOLD)
+    if obj.kernel_name:
+        out.add(f"  {bytefmt.safe_text(obj.kernel_name, 60)}", DIM)
+    if obj.removed:
+        out.add("  removed", WARN)
+
+
+def _who(out: Lines, state: State, label: str, pids: Iterable[int]) -> None:
+    pids = list(pids)
+    out.add(label, DIM)
+    if not pids:
+        out.add("—", DIM)
+    for i, pid in enumerate(pids):
+        text, style = proc_label(state, pid)
+        out.add((", " if i else "") + text, style)
+
+
+def _kernel(out: Lines, obj: Obj, skip: Iterable[str] = ()) -> None:
+    """The last kernel probe of the object, beside the model's view."""
+    k = obj.kernel
+    if not k:
+        return
+    out.add("kernel: ", KERNEL)
+    skipped = {"seq", "data", "messages", "cells", *skip}
+    for key, value in k.items():
+        if key in skipped or isinstance(value, (dict, list)):
+            continue
+        out.add(f"{bytefmt.safe_text(str(key), 20)}={bytefmt.safe_text(str(value), 24)} ", KERNEL)
+    out.newline()
+
+
+def bar(out: Lines, used: int, total: int, label: str) -> None:
+    width = max(8, min(40, out.width - len(label) - 4))
+    frac = 0.0 if total <= 0 else min(1.0, max(0.0, used / total))
+    full = round(frac * width)
+    if used > 0 and full == 0:
+        full = 1
+    style = BAD if frac >= 1.0 else fg("#5fd7ff", True)
+    out.add("[", DIM)
+    out.add("█" * full, style)
+    out.add("·" * (width - full), EMPTY)
+    out.add("] ", DIM)
+    out.add(label, FG)
+
+
+def byte_strip(
+    out: Lines, state: State, chunks: Iterable[tuple[int, bytes]], rows: int, total: int
+) -> None:
+    """Bytes as one cell each, on their writer's colour; each write underlined alternately."""
+    budget = out.width * rows
+    shown = 0
+    for i, (pid, data) in enumerate(chunks):
+        if shown >= budget:
+            break
+        style = cell_style(color_of(state, pid), bool(i % 2))
+        take = data[: budget - shown]
+        cells = "".join(bytefmt.byte_cells(take))
+        while cells:
+            room = out.room()
+            if room <= 0:
+                out.newline()
+                room = out.room()
+            out.add(cells[:room], style)
+            cells = cells[room:]
+        shown += len(take)
+    if shown < total:
+        rest = f"…+{total - shown} B"
+        if out.room() < len(rest):
+            out.newline()
+        out.add(rest, DIM)
+    out.newline()
+
+
+# -- one function per object kind -------------------------------------------------------
+
+
+def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[Line]:
+    out = Lines(width)
+    _title(out, obj)
+    if obj.eof:
+        out.add("  EOF", WARN)
+    if obj.epipe:
+        out.add(f"  EPIPE×{obj.epipe}", BAD)
+    out.newline()
+    _who(out, state, " writers: ", sorted(obj.writers))
+    _who(out, state, "  readers: ", sorted(obj.readers))
+    out.newline()
+    bar(out, obj.nbytes, obj.capacity, f"{obj.nbytes}/{obj.capacity} B")
+    out.add(f"  {obj.writes} writes, {obj.written} B in, {obj.read} B out", DIM)
+    out.newline()
+    if obj.nbytes:
+        byte_strip(out, state, ((c[0], c[1]) for c in obj.chunks), rows, obj.nbytes)
+    else:
+        out.add("(empty)", EMPTY)
+        out.newline()
+    _kernel(out, obj)
+    data = _kernel_bytes(obj.kernel.get("data"))
+    if data:
+        out.add("kernel bytes: ", KERNEL)
+        out.add(bytefmt.escape(data, max(8, out.room() // 2)), KERNEL)
+        out.newline()
+    return out.finish()
+
+
+def _kernel_bytes(value: Any) -> bytes | None:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            return value.encode("utf-8", "replace")
+    return None
+
+
+def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[Line]:
+    out = Lines(width)
+    _title(out, obj)
+    out.newline()
+    cap = f"/{obj.max_messages}" if obj.max_messages else ""
+    bar(
+        out,
+        len(obj.messages),
+        obj.max_messages or max(1, len(obj.messages)),
+        f"{len(obj.messages)}{cap} msgs, {obj.nbytes} B",
+    )
+    out.add(f"  sent {obj.sent}, received {obj.received}", DIM)
+    out.newline()
+    _who(out, state, " senders waiting: ", obj.senders_waiting)
+    _who(out, state, "  receivers waiting: ", obj.receivers_waiting)
+    out.newline()
+    key = "type" if obj.type == "sysv_mq" else "prio"
+    start = len(out.lines)
+    if not obj.messages:
+        out.add("(empty)", EMPTY)
+    for i, msg in enumerate(obj.messages):
+        tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
+        cell = f"{key} {tag}·{len(data)}B {bytefmt.quoted(data, 10)}"
+        if out.room() < min(len(cell) + 1, out.width):
+            if len(out.lines) - start >= rows - 1:
+                out.add(f"…+{len(obj.messages) - i}", DIM)
+                break
+            out.newline()
+        out.add(cell, cell_style(color_of(state, pid)))
+        out.add(" ", FG)
+    out.newline()
+    _kernel(out, obj)
+    return out.finish()
+
+
+def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[Line]:
+    out = Lines(width)
+    _title(out, obj)
+    out.add(f"  {obj.cells} cells × {obj.cell_size} B, {obj.writes} writes", DIM)
+    out.newline()
+    recent = state.seq - 3 * max(1, len(state.procs))
+    values = [
+        _cell_value(obj.data[i * obj.cell_size : (i + 1) * obj.cell_size]) for i in range(obj.cells)
+    ]
+    cw = max((len(v) for v in values), default=1) + 1
+    per_row = max(1, out.width // cw)
+    if (obj.cells + per_row - 1) // per_row > rows:  # too many: one character per cell
+        cw, per_row = 1, out.width
+        values = ["▪" if v != "0" else "·" for v in values]
+    for shown_rows, start in enumerate(range(0, obj.cells, per_row)):
+        if shown_rows >= rows:
+            out.add(f"…{obj.cells - start} more cells", DIM)
+            out.newline()
+            break
+        for i in range(start, min(obj.cells, start + per_row)):
+            pid = obj.last_writer[i]
+            hot = obj.changed_seq[i] >= recent and obj.changed_seq[i] >= 0
+            style = cell_style(color_of(state, pid), hot=hot) if pid else EMPTY
+            out.add(values[i].rjust(cw - 1) + (" " if cw > 1 else ""), style)
+        out.newline()
+    maps = obj.kernel.get("addresses") or obj.kernel.get("maps")
+    if isinstance(maps, dict) and maps:
+        out.add("mapped at: ", KERNEL)
+        for pid_s, addr in maps.items():
+            pid = int(pid_s) if str(pid_s).isdigit() else 0
+            text, style = proc_label(state, pid)
+            shown = f"{addr:#x}" if isinstance(addr, int) else bytefmt.safe_text(str(addr), 20)
+            out.add(f"{text} {shown}  ", style)
+        out.newline()
+    _kernel(out, obj, skip=("addresses", "maps"))
+    return out.finish()
+
+
+def _cell_value(raw: bytes | bytearray) -> str:
+    if len(raw) <= 8:
+        return str(int.from_bytes(raw, "little", signed=True))
+    return bytes(raw[:4]).hex() + "…"
+
+
+def sem_lines(state: State, obj: SemObj, width: int) -> list[Line]:
+    out = Lines(width)
+    _title(out, obj)
+    out.newline()
+    out.add(" value ", DIM)
+    out.add(f" {obj.value} ", GOOD if obj.value > 0 else WARN)
+    out.add(f"  (initial {obj.initial}; {obj.waits} waits, {obj.posts} posts)", DIM)
+    out.newline()
+    _who(out, state, " holders: ", [pid for pid, n in obj.holders.items() if n > 0])
+    out.newline()
+    out.add(" waiting: ", DIM)
+    if not obj.waiters:
+        out.add("—", DIM)
+    for i, pid in enumerate(obj.waiters):
+        text, style = proc_label(state, pid)
+        out.add(("  ← " if i else "") + text, style)
+    out.newline()
+    _kernel(out, obj)
+    return out.finish()
+
+
+def generic_lines(state: State, obj: Obj, width: int) -> list[Line]:
+    out = Lines(width)
+    _title(out, obj)
+    out.newline()
+    for key, value in list(obj.info.items())[:6]:
+        out.add(f" {bytefmt.safe_text(str(key), 20)}: {bytefmt.safe_text(str(value), 60)}", DIM)
+        out.newline()
+    _kernel(out, obj)
+    return out.finish()
+
+
+def object_lines(state: State, obj: Obj, width: int, rows: int = 3) -> list[Line]:
+    """Dispatch on the model class, so a new ``type`` with a known class draws at once."""
+    if isinstance(obj, PipeObj):
+        return pipe_lines(state, obj, width, rows)
+    if isinstance(obj, QueueObj):
+        return queue_lines(state, obj, width, rows)
+    if isinstance(obj, ShmObj):
+        return shm_lines(state, obj, width, max(rows * 3, 4))
+    if isinstance(obj, SemObj):
+        return sem_lines(state, obj, width)
+    return generic_lines(state, obj, width)
+
+
+def signature(obj: Obj) -> tuple[Any, ...]:
+    """Changes whenever what ``object_lines`` draws may change (cheap to compute)."""
+    base = (obj.removed, obj.kernel.get("seq"))
+    if isinstance(obj, PipeObj):
+        return (
+            *base,
+            obj.written,
+            obj.read,
+            obj.eof,
+            obj.epipe,
+            len(obj.readers),
+            len(obj.writers),
+        )
+    if isinstance(obj, QueueObj):
+        return (
+            *base,
+            obj.sent,
+            obj.received,
+            tuple(obj.senders_waiting),
+            tuple(obj.receivers_waiting),
+        )
+    if isinstance(obj, ShmObj):
+        return (*base, obj.writes, obj.reads)
+    if isinstance(obj, SemObj):
+        return (*base, obj.value, obj.waits, obj.posts, tuple(obj.waiters))
+    return base
+
+
+# -- processes ---------------------------------------------------------------------------
+
+
+def proc_state_text(state: State, p: Proc) -> Text:
+    """running / waiting in OP on OBJ / blocked on OBJ (kernel) / frozen / exited."""
+    if p.state == "exited":
+        if p.exit_signal:
+            return Text(f"killed by {_signame(p.exit_signal)}", style="bold #ff5f5f")
+        return Text(
+            f"exited, code {p.exit_code}",
+            style="#b2b2b2" if p.exit_code == 0 else "bold #ff5f5f",
+        )
+    if p.frozen:
+        return Text("frozen (SIGSTOP)", style="bold #000000 on #5fafff")
+    k = p.kernel
+    blocked = k.get("blocked_on") or k.get("on")
+    if p.state == "waiting":
+        text = f"waiting: {p.op} on {bytefmt.safe_text(str(p.on), 20)}"
+        if k.get("wchan") and str(k.get("wchan")) not in ("0", ""):
+            text += f" ({bytefmt.safe_text(str(k['wchan']), 24)})"
+        return Text(text, style="bold #ffaf00")
+    if blocked:
+        where = blocked if isinstance(blocked, str) else blocked.get("obj") or blocked.get("kind")
+        return Text(f"blocked on {bytefmt.safe_text(str(where), 30)}", style="bold #ffaf00")
+    if p.error:
+        return Text(f"error: {bytefmt.safe_text(p.error, 40)}", style="bold #ff5f5f")
+    return Text(p.state, style="#87ff5f")
+
+
+def _signame(sig: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+def cpu_text(p: Proc) -> tuple[Text, Text]:
+    k = p.kernel
+    cpu = k.get("cpu_percent", k.get("cpu"))
+    num = k.get("cpu_num")
+    if not p.alive:
+        return Text("—", style="#6c6c6c"), Text("—", style="#6c6c6c")
+    return (
+        Text(f"{cpu:.0f}%" if isinstance(cpu, (int, float)) else "·", style="#ffffff"),
+        Text(str(num) if isinstance(num, int) else "·", style="#ffffff"),
+    )

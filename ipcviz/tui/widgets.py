@@ -1,0 +1,317 @@
+"""The session screen's panels. Each reads the model when the screen's timer says so.
+
+Byte strips, queues and shared-memory grids are drawn by line-rendering widgets
+(``render_line`` → ``Strip``), never one widget per byte or cell. Tables are updated by row
+key, only where a cell changed. Nothing here parses markup from data: text arrives as
+``Text`` or ``Segment`` built from ``ipcviz.bytefmt`` output.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.geometry import Size
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from ipcviz import bytefmt
+from ipcviz.model.state import State
+from ipcviz.tui import render
+from ipcviz.tui.eventfmt import EventFormatter
+
+Event = dict[str, Any]
+
+
+class LinesView(Widget):
+    """Shows a list of pre-built lines of segments; height follows the number of lines."""
+
+    DEFAULT_CSS = """
+    LinesView { height: auto; width: 1fr; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lines: list[render.Line] = []
+
+    def set_lines(self, lines: list[render.Line]) -> None:
+        changed_height = len(lines) != len(self.lines)
+        self.lines = lines
+        if changed_height:
+            self.refresh(layout=True)
+        else:
+            self.refresh()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, len(self.lines))
+
+    def render_line(self, y: int) -> Strip:
+        if 0 <= y < len(self.lines):
+            return Strip(self.lines[y]).crop(0, self.size.width)
+        return Strip.blank(self.size.width)
+
+    def plain_lines(self) -> list[str]:
+        """The text shown (for tests)."""
+        return ["".join(seg.text for seg in line) for line in self.lines]
+
+
+class ObjectView(LinesView):
+    """One kernel object; drawn by ``render.object_lines`` according to its model class."""
+
+    DEFAULT_CSS = """
+    ObjectView { height: auto; margin: 0 0 1 0; }
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(classes="object")
+        self.obj_name = name
+        self._sig: tuple[Any, ...] | None = None
+        self._width = -1
+
+    def sync(self, state: State, rows: int, force: bool = False) -> None:
+        obj = state.objects.get(self.obj_name)
+        if obj is None:
+            return
+        width = self.size.width or 80
+        sig = (render.signature(obj), rows)
+        if not force and sig == self._sig and width == self._width:
+            return
+        self._sig, self._width = sig, width
+        self.set_lines(render.object_lines(state, obj, width, rows))
+
+
+class ObjectsPanel(VerticalScroll):
+    """Every declared object, in declaration order; new types appear without code here."""
+
+    DEFAULT_CSS = """
+    ObjectsPanel { height: 1fr; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.views: dict[str, ObjectView] = {}
+        self.rows = 3
+
+    def sync(self, state: State, force: bool = False) -> None:
+        names = list(state.objects)
+        if names != list(self.views):
+            for name, view in list(self.views.items()):
+                if name not in state.objects:
+                    view.remove()
+                    del self.views[name]
+            new = [ObjectView(n) for n in names if n not in self.views]
+            for view in new:
+                self.views[view.obj_name] = view
+            if new:
+                self.mount_all(new)
+        for view in self.views.values():
+            view.sync(state, self.rows, force)
+
+    def reset(self) -> None:
+        for view in self.views.values():
+            view.remove()
+        self.views.clear()
+
+
+PROC_COLUMNS = ("name", "pid", "state", "cpu", "cpu#")
+
+
+class ProcTable(DataTable):
+    """Processes by pid; cells are updated by key and only when their value changed."""
+
+    DEFAULT_CSS = """
+    ProcTable { height: auto; max-height: 12; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self._cells: dict[int, dict[str, Any]] = {}
+
+    def on_mount(self) -> None:
+        for col in PROC_COLUMNS:
+            self.add_column(col, key=col)
+
+    def sync(self, state: State) -> None:
+        for pid, p in state.procs.items():
+            color = render.color_of(state, pid)
+            cpu, num = render.cpu_text(p)
+            cells = {
+                "name": Text("● " + bytefmt.safe_text(p.name, 24), style=f"bold {color}"),
+                "pid": Text(str(pid), style=color),
+                "state": render.proc_state_text(state, p),
+                "cpu": cpu,
+                "cpu#": num,
+            }
+            old = self._cells.get(pid)
+            if old is None:
+                self.add_row(*(cells[c] for c in PROC_COLUMNS), key=str(pid))
+                self._cells[pid] = cells
+                continue
+            for col, value in cells.items():
+                if old[col] != value:
+                    self.update_cell(str(pid), col, value, update_width=col == "state")
+                    old[col] = value
+
+    def reset(self) -> None:
+        self.clear()
+        self._cells.clear()
+
+    def selected_pid(self) -> int | None:
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return int(key.value) if key.value is not None else None
+
+
+class EventLog(Widget):
+    """The last events, newest at the bottom, formatted lazily (only the visible lines)."""
+
+    DEFAULT_CSS = """
+    EventLog { height: 1fr; min-height: 3; }
+    """
+
+    def __init__(self, formatter: EventFormatter, keep: int = 2000, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.events: deque[Event] = deque(maxlen=keep)
+        self.formatter = formatter
+        self.only_pid: int | None = None
+        self.only_obj: str | None = None
+        self._lines: list[render.Line] = []
+        self._state: State | None = None
+
+    def matches(self) -> Callable[[Event], bool]:
+        pid, obj = self.only_pid, self.only_obj
+        return lambda e: (
+            (pid is None or e.get("pid") == pid) and (obj is None or e.get("obj") == obj)
+        )
+
+    def sync(self, state: State) -> None:
+        self._state = state
+        height = max(1, self.size.height or 10)
+        width = max(20, self.size.width or 80)
+        keep = self.matches()
+        picked: list[Event] = []
+        for e in reversed(self.events):
+            if e["kind"].startswith("probe."):
+                continue
+            if keep(e):
+                picked.append(e)
+                if len(picked) >= height:
+                    break
+        picked.reverse()
+        lines = []
+        for e in picked:
+            lines.append(self.formatter.line(state, e, width))
+        self._lines = lines
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        height = self.size.height
+        offset = max(0, height - len(self._lines))  # bottom-aligned
+        i = y - offset
+        if 0 <= i < len(self._lines):
+            return Strip(self._lines[i]).crop(0, self.size.width)
+        return Strip.blank(self.size.width)
+
+    def plain_lines(self) -> list[str]:
+        return ["".join(seg.text for seg in line) for line in self._lines]
+
+
+class Narration(Static):
+    """The current step's text in the chosen language, with its teaching points."""
+
+    DEFAULT_CSS = """
+    Narration { height: auto; max-height: 8; padding: 0 1; }
+    """
+
+    def show(self, state: State, lang: str) -> None:
+        info = state.step_info()
+        text = Text()
+        sc = state.header.get("scenario", {})
+        if info is None:
+            text.append(bytefmt.safe_text(sc.get("description", ""), 400), style="#d0d0d0")
+        else:
+            body = info.get("ko") if lang == "ko" and info.get("ko") else info.get("en", "")
+            tags = " ".join(bytefmt.safe_text(str(t), 8) for t in info.get("teaches", []))
+            if tags:
+                text.append(f" {tags} ", style="bold #000000 on #ffd700")
+                text.append(" ")
+            text.append(bytefmt.safe_text(str(body).strip(), 600), style="bold #ffffff")
+        self.update(text)
+
+
+class Checks(Static):
+    """Drift (model vs kernel), worker errors and, at the end, the scenario's checks."""
+
+    DEFAULT_CSS = """
+    Checks { height: auto; max-height: 10; padding: 0 1; }
+    """
+
+    def show(self, state: State) -> None:
+        text = Text()
+        for name, d in state.drift.items():
+            text.append(" DRIFT ", style=render.BAD)
+            text.append(
+                f" {bytefmt.safe_text(str(name), 20)}: {bytefmt.safe_text(str(d.get('field')), 20)}"
+                f" model={bytefmt.safe_text(str(d.get('model')), 20)}"
+                f" kernel={bytefmt.safe_text(str(d.get('kernel')), 20)}\n",
+                style="bold #ff8787",
+            )
+        for err in state.errors[-3:]:
+            text.append(f"error: {bytefmt.safe_text(err, 160)}\n", style="bold #ff5f5f")
+        for c in state.checks:
+            text.append(" ✓ " if c.ok else " ✗ ", style=render.GOOD if c.ok else render.BAD)
+            detail = f": {bytefmt.safe_text(c.detail, 120)}" if c.detail else ""
+            text.append(f" {bytefmt.safe_text(c.description, 160)}{detail}\n")
+        if state.outcome:
+            style = render.GOOD if state.outcome == "passed" else render.WARN
+            text.append(f" {state.outcome.upper()} ", style=style)
+            text.append(f"  exit code {state.exit_code}")
+        self.display = bool(text.plain.strip())
+        self.update(text.rstrip() or Text())
+
+
+class StatusLine(Static):
+    """One line: scenario, events, view/engine state, redraw rate."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: #303030; color: #ffffff; }
+    """
+
+    def show(self, state: State, *, paused: bool, fps: int, live: bool, filt: str) -> None:
+        sc = state.header.get("scenario", {})
+        text = Text()
+        sid = bytefmt.safe_text(str(sc.get("id", "?")), 30)
+        text.append(f" {sid} ", style="bold #000000 on #ffd700")
+        text.append(f" {bytefmt.safe_text(str(sc.get('title', '')), 60)}  ", style="bold")
+        text.append(f"{state.count} events  ")
+        if state.frozen:
+            text.append(" FROZEN ", style="bold #000000 on #5fafff")
+            text.append(" ")
+        if paused:
+            text.append(" VIEW PAUSED ", style=render.WARN)
+            text.append(" ")
+        if state.drift:
+            text.append(" DRIFT ", style=render.BAD)
+            text.append(" ")
+        if state.outcome:
+            style = render.GOOD if state.outcome == "passed" else render.WARN
+            text.append(f" {state.outcome.upper()} ", style=style)
+            text.append(" ")
+        text.append(f"{'live' if live else 'recorded'} · {fps} fps", style="#b2b2b2")
+        if filt:
+            text.append(f" · log: {bytefmt.safe_text(filt, 30)}", style="#b2b2b2")
+        self.update(text)
+
+
+def blank_line(width: int) -> list[Segment]:
+    return [Segment(" " * width, Style())]
