@@ -1,0 +1,39 @@
+"""Exporters: a recorded trace turned into another tool's format (``ipcviz export``).
+
+Formats are registered in :data:`FORMATS` by name, so an exporter added later (svg, html)
+plugs in with one ``register`` call and the CLI needs no change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ipcviz.errors import IpcvizError
+
+#: ``(trace, output) -> exit code``; raises IpcvizError (TraceError) for bad input.
+Exporter = Callable[[Path, Path], int]
+
+
+def _perfetto(trace: Path, output: Path) -> int:
+    from ipcviz.export.perfetto import export_perfetto
+
+    return export_perfetto(trace, output)
+
+
+FORMATS: dict[str, Exporter] = {"perfetto": _perfetto}
+
+
+def register(fmt: str, exporter: Exporter) -> None:
+    """Make ``ipcviz export --format fmt`` call ``exporter``."""
+    FORMATS[fmt] = exporter
+
+
+def export(trace: Path, fmt: str, output: Path) -> int:
+    """Export ``trace`` as ``fmt`` into ``output``; returns the CLI's exit code."""
+    exporter = FORMATS.get(fmt)
+    if exporter is None:
+        raise IpcvizError(
+            f"export format {fmt!r} is not available yet (available: {', '.join(sorted(FORMATS))})"
+        )
+    return exporter(Path(trace), Path(output))

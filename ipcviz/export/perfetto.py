@@ -1,0 +1,352 @@
+"""Export to Chrome trace-event JSON, the format ui.perfetto.dev opens.
+
+What a run becomes:
+- one process (one track) per worker, named by metadata events (``ph: M``); the engine and
+  the kernel objects get a track each, with pids no Linux process can have;
+- a slice (``ph: X``) per operation: a blocking wait spans ``*.begin`` → its completion, so
+  the length of the slice is how long the process waited;
+- counters (``ph: C``) for bytes in each pipe, messages in each queue, each semaphore's
+  value — taken from the model (the same reducer as the live view);
+- instant events (``ph: i``) for everything else;
+- flow arrows (``ph: s`` → ``ph: f``) from each write/send to the read/receive that took its
+  data: pipe bytes are matched in order (a pipe is a byte FIFO), queue messages in order of
+  the same priority / type.
+Payloads and names come from untrusted processes: they go into ``args`` through bytefmt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import deque
+from pathlib import Path
+from typing import IO, Any
+
+from ipcviz.bytefmt import quoted, safe_text
+from ipcviz.errors import IpcvizError, TraceError
+from ipcviz.events.codec import payload
+from ipcviz.events.trace import TraceReader
+from ipcviz.model.reducer import apply
+from ipcviz.model.state import PipeObj, QueueObj, SemObj, State
+
+Event = dict[str, Any]
+
+#: Track pids beyond Linux's PID_MAX_LIMIT (2**22): they never collide with a real process.
+ENGINE_PID = 2**22 + 1
+OBJECTS_PID = 2**22 + 2
+#: How a begin is completed: the completion kinds of each ``*.begin``.
+COMPLETES = {
+    "pipe.write": ("pipe.write", "pipe.epipe"),
+    "pipe.read": ("pipe.read",),
+    "pipe.open": ("pipe.open",),
+    "sem.wait": ("sem.wait",),
+    "mq.send": ("mq.send",),
+    "mq.recv": ("mq.recv",),
+}
+_SKIP_ARGS = ("t", "seq", "pid", "kind", "data")
+
+
+def export_perfetto(trace: Path, output: Path) -> int:
+    """Write ``output`` (JSON object with ``traceEvents``). Raises only IpcvizError."""
+    reader = TraceReader.open(trace)
+    tmp = output.with_name(output.name + ".part")
+    try:
+        with tmp.open("w", encoding="utf-8") as out:
+            count = convert(reader, out)
+        os.replace(tmp, output)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise IpcvizError(f"cannot write {output}: {exc.strerror}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if reader.notice:
+        print(f"ipcviz: {reader.notice}", file=sys.stderr)
+    print(f"wrote {count} trace events to {output} (open it at https://ui.perfetto.dev)")
+    return 0
+
+
+def convert(reader: TraceReader, out: IO[str]) -> int:
+    """Stream the trace into ``out``; returns how many trace events were written."""
+    conv = _Converter(reader.header)
+    out.write('{"displayTimeUnit":"ns","traceEvents":[\n')
+    first = True
+    n = 0
+    for i, event in enumerate(reader.events()):
+        try:
+            records = conv.feed(event)
+        except TraceError:
+            raise
+        except Exception as exc:  # untrusted input the model cannot take
+            raise TraceError(
+                f"{reader.path}: event {i} (kind {str(event.get('kind'))[:40]!r}) "
+                f"does not fit the model: {type(exc).__name__}"
+            ) from None
+        for rec in records:
+            out.write(("" if first else ",\n") + json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+            first = False
+            n += 1
+    for rec in conv.finish():
+        out.write(("" if first else ",\n") + json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+        first = False
+        n += 1
+    scenario = reader.header.get("scenario", {})
+    meta = {
+        "ipcviz_scenario": safe_text(str(scenario.get("id", "")), 80),
+        "ipcviz_start": safe_text(str(reader.header.get("start", "")), 40),
+        "ipcviz_truncated": reader.notice is not None,
+    }
+    out.write('\n],"metadata":' + json.dumps(meta, ensure_ascii=False) + "}\n")
+    return n
+
+
+def _us(t: float) -> float:
+    """Trace time (ns) → trace-event time (µs)."""
+    return t / 1000
+
+
+class _Converter:
+    """Turns events into trace-event records, one event at a time."""
+
+    def __init__(self, header: dict[str, Any]) -> None:
+        self.state = State(header=header)
+        self.pending: dict[int, tuple[str, Event]] = {}  # pid → (op, its begin event)
+        self.named: set[int] = set()
+        self.counters: dict[str, Any] = {}
+        self.flow_id = 0
+        # per object: unmatched writes/sends, and reads/receives that came before them
+        self.sources: dict[str, deque[list[Any]]] = {}
+        self.sinks: dict[str, deque[list[Any]]] = {}
+        self.last_t = 0
+        scenario = header.get("scenario", {})
+        title = safe_text(str(scenario.get("id", "run")), 80)
+        self.preamble = [
+            _meta(ENGINE_PID, "process_name", f"ipcviz engine ({title})"),
+            _meta(ENGINE_PID, "thread_name", "engine"),
+            _meta(ENGINE_PID, "process_sort_index", None, sort_index=-2),
+            _meta(OBJECTS_PID, "process_name", "kernel objects"),
+            _meta(OBJECTS_PID, "thread_name", "objects"),
+            _meta(OBJECTS_PID, "process_sort_index", None, sort_index=-1),
+        ]
+
+    def feed(self, e: Event) -> list[dict[str, Any]]:
+        out, self.preamble = self.preamble, []
+        apply(self.state, e)
+        kind, t = e["kind"], e["t"]
+        self.last_t = max(self.last_t, t)
+        pid = e.get("pid")
+        track = pid if isinstance(pid, int) and 0 < pid <= 2**22 else ENGINE_PID
+        if kind == "proc.start" and track != ENGINE_PID:
+            out += self._name_process(track)
+        if kind.endswith(".begin"):
+            op = kind[: -len(".begin")]
+            if track in self.pending:  # a begin without completion: close it here
+                out.append(self._slice(track, t, e, ended_by=kind))
+            self.pending[track] = (op, e)
+            return out + self._counter(e)
+        begun = self.pending.get(track)
+        if begun is not None and kind in COMPLETES.get(begun[0], ()):
+            del self.pending[track]
+            out.append(self._slice(track, t, e, begin=begun[1]))
+            out += self._flows(track, e, begun[1]["t"], t)
+        elif kind in ("pipe.write", "pipe.read", "pipe.epipe", "mq.send", "mq.recv"):
+            out.append(self._slice(track, t, e))
+            out += self._flows(track, e, t, t)
+        else:
+            if begun is not None and kind in ("proc.exit", "proc.signal", "proc.error"):
+                del self.pending[track]
+                out.append(self._slice(track, t, begun[1], ended_by=kind))
+            out.append(self._instant(track, e))
+        return out + self._counter(e)
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Close waits that never completed (the run ended while they were blocked)."""
+        out = [
+            self._slice(track, self.last_t, begin, ended_by="end of trace")
+            for track, (_, begin) in self.pending.items()
+        ]
+        self.pending.clear()
+        return self.preamble + out
+
+    # -- records -------------------------------------------------------------------------
+
+    def _name_process(self, pid: int) -> list[dict[str, Any]]:
+        if pid in self.named:
+            return []
+        self.named.add(pid)
+        p = self.state.procs.get(pid)
+        name = safe_text(p.name if p else str(pid), 80)
+        color = p.color if p else 0
+        return [
+            _meta(pid, "process_name", f"{name} ({pid})"),
+            _meta(pid, "thread_name", name),
+            _meta(pid, "process_sort_index", None, sort_index=color),
+        ]
+
+    def _slice(
+        self,
+        track: int,
+        t: int,
+        e: Event,
+        begin: Event | None = None,
+        ended_by: str | None = None,
+    ) -> dict[str, Any]:
+        start = begin["t"] if begin is not None else e["t"]
+        start = min(start, t)
+        name = e["kind"]
+        if ended_by is not None:
+            name = e["kind"][: -len(".begin")] if e["kind"].endswith(".begin") else name
+        args = _args(e)
+        if begin is not None:
+            args["waited_us"] = round(_us(t - start), 3)
+            args.update({f"begin.{k}": v for k, v in _args(begin).items() if k != "obj"})
+        if ended_by is not None:
+            args["ended_by"] = safe_text(ended_by, 60)
+        return {
+            "ph": "X",
+            "name": _label(name, e.get("obj")),
+            "cat": name.split(".")[0],
+            "pid": track,
+            "tid": track,
+            "ts": _us(start),
+            "dur": max(_us(t - start), 0.001),  # ≥ 1 ns, so a flow can bind inside it
+            "args": args,
+        }
+
+    def _instant(self, track: int, e: Event) -> dict[str, Any]:
+        kind = e["kind"]
+        name = kind
+        if kind == "narrate":
+            name = f"narrate: {safe_text(str(e.get('step', '')), 60)}"
+        return {
+            "ph": "i",
+            "s": "t" if track != ENGINE_PID else "p",
+            "name": _label(name, e.get("obj")),
+            "cat": kind.split(".")[0],
+            "pid": track,
+            "tid": track,
+            "ts": _us(e["t"]),
+            "args": _args(e),
+        }
+
+    def _counter(self, e: Event) -> list[dict[str, Any]]:
+        obj_name = e.get("obj")
+        obj = self.state.objects.get(obj_name) if isinstance(obj_name, str) else None
+        if isinstance(obj, PipeObj):
+            unit, value = "bytes", obj.nbytes
+        elif isinstance(obj, QueueObj):
+            unit, value = "messages", len(obj.messages)
+        elif isinstance(obj, SemObj):
+            unit, value = "value", obj.value
+        else:
+            return []
+        name = f"{obj.type} {safe_text(obj.name, 60)} {unit}"
+        if self.counters.get(name) == value:
+            return []
+        self.counters[name] = value
+        return [
+            {
+                "ph": "C",
+                "name": name,
+                "pid": OBJECTS_PID,
+                "tid": OBJECTS_PID,
+                "ts": _us(e["t"]),
+                "args": {unit: value},
+            }
+        ]
+
+    def _flows(self, track: int, e: Event, start: int, end: int) -> list[dict[str, Any]]:
+        """Arrows from writes/sends to the reads/receives that took their data."""
+        kind, obj = e["kind"], e.get("obj")
+        if not isinstance(obj, str):
+            return []
+        # just before the operation completed, and strictly inside its slice (≥ 1 ns long)
+        point = end - 0.5 if end > start else start + 0.5
+        n = e.get("n") if isinstance(e.get("n"), int) else len(payload(e))
+        key = e.get("prio", e.get("mtype"))
+        if kind == "pipe.write":
+            return self._match(obj, [track, point, n, None], self.sources, self.sinks, True)
+        if kind == "pipe.read" and n > 0:
+            return self._match(obj, [track, point, n, None], self.sinks, self.sources, False)
+        if kind == "mq.send":
+            return self._match(obj, [track, point, 1, key], self.sources, self.sinks, True)
+        if kind == "mq.recv":
+            return self._match(obj, [track, point, 1, key], self.sinks, self.sources, False)
+        return []
+
+    def _match(
+        self,
+        obj: str,
+        item: list[Any],
+        mine: dict[str, deque[list[Any]]],
+        other: dict[str, deque[list[Any]]],
+        is_source: bool,
+    ) -> list[dict[str, Any]]:
+        """Pair ``item`` (track, point, amount, key) with the oldest waiting opposite items."""
+        out: list[dict[str, Any]] = []
+        waiting = other.setdefault(obj, deque())
+        for peer in list(waiting):
+            if item[2] <= 0:
+                break
+            if item[3] is not None and peer[3] is not None and peer[3] != item[3]:
+                continue  # a queue hands out messages of this priority/type only
+            used = min(item[2], peer[2])
+            item[2] -= used
+            peer[2] -= used
+            if peer[2] <= 0:
+                waiting.remove(peer)
+            src, dst = (item, peer) if is_source else (peer, item)
+            out += self._arrow(obj, src, dst, used)
+        if item[2] > 0:
+            mine.setdefault(obj, deque()).append(item)
+        return out
+
+    def _arrow(self, obj: str, src: list[Any], dst: list[Any], amount: int) -> list[dict]:
+        self.flow_id += 1
+        name = f"{safe_text(obj, 60)}"
+        common = {"name": name, "cat": "flow", "id": self.flow_id}
+        return [
+            {**common, "ph": "s", "pid": src[0], "tid": src[0], "ts": _us(src[1]),
+             "args": {"amount": amount}},
+            {**common, "ph": "f", "bp": "e", "pid": dst[0], "tid": dst[0], "ts": _us(dst[1])},
+        ]  # fmt: skip
+
+
+def _meta(pid: int, name: str, value: str | None, **args: Any) -> dict[str, Any]:
+    return {
+        "ph": "M",
+        "name": name,
+        "pid": pid,
+        "tid": pid,
+        "args": {"name": value} if value is not None else args,
+    }
+
+
+def _label(name: str, obj: Any) -> str:
+    return f"{name} {safe_text(obj, 60)}" if isinstance(obj, str) else name
+
+
+def _args(e: Event) -> dict[str, Any]:
+    """The event's fields, made inert: payload bytes escaped, strings sanitised."""
+    args: dict[str, Any] = {"seq": e.get("seq")}
+    for k, v in e.items():
+        if k in _SKIP_ARGS or not isinstance(k, str):
+            continue
+        key = safe_text(k, 40)
+        if isinstance(v, bool) or v is None:
+            args[key] = v
+        elif isinstance(v, int):
+            args[key] = v if -(2**53) < v < 2**53 else str(v)
+        elif isinstance(v, float):
+            args[key] = v if v == v and abs(v) != float("inf") else str(v)
+        elif isinstance(v, str):
+            args[key] = safe_text(v, 200)
+        else:
+            args[key] = safe_text(json.dumps(v, ensure_ascii=False)[:400], 200)
+    if "data" in e:
+        try:
+            args["data"] = quoted(payload(e), 64)
+        except (ValueError, TypeError):
+            args["data"] = "(undecodable payload)"
+    return args
