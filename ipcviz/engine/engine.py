@@ -382,14 +382,18 @@ class Engine:
         )
         failed = crashed = False
         for check in self.scenario.checks:
+            raised = ""
             try:
                 result = check.fn(run)
                 ok, detail = result if isinstance(result, tuple) else (result, "")
                 ok = bool(ok) if ok is not None else True
             except Exception as exc:
-                ok, detail, crashed = False, f"the check raised {type(exc).__name__}: {exc}", True
+                raised = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+                ok, detail, crashed = False, f"the check raised {raised}", True
             failed = failed or not ok
             self.emit(schema.CHECK, description=check.description, ok=ok, detail=str(detail))
+            if raised:  # a bug in the scenario, not a failed claim: exit 2 with one line
+                self.emit(schema.ERROR, message=f"check {check.description!r} raised {raised}")
         if state.errors or crashed:
             self.outcome, self.exit_code = "error", 2
         elif failed:
