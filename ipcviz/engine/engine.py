@@ -15,7 +15,7 @@ from typing import Any
 
 from ipcviz.engine.linux import become_subreaper
 from ipcviz.engine.probing import Prober
-from ipcviz.engine.stream import EventOut, record_to_event
+from ipcviz.engine.stream import EventOut, RecordCodec, fold, publish_records
 from ipcviz.engine.workers import Worker, fork_worker
 from ipcviz.errors import IpcvizError
 from ipcviz.events import schema
@@ -95,6 +95,7 @@ class Engine:
         self.workers: dict[int, Worker] = {}
         self.obj_names = [o.name for o in scenario.objects]
         self.step_ids = [s.id for s in scenario.steps]
+        self.codec = RecordCodec(self.t0, self.obj_names, self.step_ids)
         self.stop_reason: str | None = None
         self.outcome: str | None = None
         self.exit_code = 0
@@ -242,7 +243,7 @@ class Engine:
 
     def _drain(self, only: Worker | None = None) -> bool:
         """Move records from the rings into the stream. True if there may be more."""
-        records: list[tuple[int, int, Record]] = []
+        records: list[tuple[int, int, Record, int]] = []
         more = False
         for w in [only] if only else self.workers.values():
             if w.ring is None:
@@ -250,12 +251,12 @@ class Engine:
             batch: list[Record] = []
             n = w.ring.drain(batch, DRAIN_LIMIT if only is None else 1 << 30)
             more = more or n >= DRAIN_LIMIT
-            records.extend((rec[2], w.pid, rec) for rec in batch)
+            records.extend(fold(batch, w.pid))
         if not records:
             return False
-        records.sort(key=lambda r: r[0])  # merge by timestamp; stable within one ring
-        t0, objs, steps = self.t0, self.obj_names, self.step_ids
-        self._publish([record_to_event(rec, pid, t0, objs, steps) for _, pid, rec in records])
+        events = publish_records(records, self.codec, self.out, self.model)
+        for hook in self.on_events:
+            hook(events)
         return more
 
     def _check_stalls(self) -> None:

@@ -90,6 +90,20 @@ TABLE: Final[dict[int, Code]] = {
     GATE_WAIT: Code("gate.wait", "code"),
 }
 
+#: Completion code → the begin code it ends. When both are drained in the same batch the
+#: engine folds the begin into the completion (field ``since``): the op never waited long
+#: enough to be seen waiting, and the stream carries one event instead of two.
+COMPLETES: Final[dict[int, int]] = {
+    PIPE_WRITE: PIPE_WRITE_BEGIN,
+    PIPE_READ: PIPE_READ_BEGIN,
+    PIPE_OPEN: PIPE_OPEN_BEGIN,
+    SEM_WAIT: SEM_WAIT_BEGIN,
+    MQ_SEND: MQ_SEND_BEGIN,
+    MQ_RECV: MQ_RECV_BEGIN,
+    MSGQ_SEND: MSGQ_SEND_BEGIN,
+    MSGQ_RECV: MSGQ_RECV_BEGIN,
+}
+
 #: Pipe ends, as carried in ``end`` fields.
 READ_END: Final = 0
 WRITE_END: Final = 1

@@ -1,0 +1,103 @@
+"""The tracer ring and the engine's record codec, with real shared memory and real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from ipcviz.engine.stream import RecordCodec, fold, record_to_event
+from ipcviz.events.codec import encode_event
+from ipcviz.tracer import codes as C
+from ipcviz.tracer.ring import MAX_PAYLOAD, Ring
+
+
+def test_records_round_trip_in_order_across_wrap_around():
+    ring = Ring(4096)
+    emit = ring.writer()
+    got: list = []
+    for i in range(2000):  # ~40x the capacity: wraps many times, with padding records
+        emit(C.PIPE_WRITE, 1, i, i * 2, bytes([i % 256]) * (i % 50))
+        if i % 7 == 0:
+            ring.drain(got)
+    ring.drain(got)
+    assert [r[3] for r in got] == list(range(2000))
+    assert all(r[0] == C.PIPE_WRITE and r[1] == 1 and r[4] == r[3] * 2 for r in got)
+    assert all(r[5] == bytes([r[3] % 256]) * (r[3] % 50) for r in got)
+    ring.close()
+
+
+def test_a_full_ring_makes_the_writer_wait_and_loses_nothing():
+    """A child floods a small ring; the parent drains slowly; every record arrives."""
+    ring = Ring(4096)
+    n = 3000
+    pid = os.fork()
+    if pid == 0:
+        emit = ring.writer()
+        for i in range(n):
+            emit(C.SHM_WRITE, 0, i, 0, b"x" * 24)
+        os._exit(0)
+    got: list = []
+    deadline = time.monotonic() + 30
+    while len(got) < n and time.monotonic() < deadline:
+        ring.drain(got, limit=50)
+        time.sleep(0.001)
+    os.waitpid(pid, 0)
+    ring.drain(got)
+    assert [r[3] for r in got] == list(range(n))
+    assert ring.stalls() > 0  # the writer had to wait: counted, and shown by the engine
+    ring.close()
+
+
+def test_oversized_payload_is_cut_not_lost():
+    ring = Ring(4 * 1024 * 1024)
+    emit = ring.writer()
+    emit(C.PIPE_WRITE, 0, MAX_PAYLOAD + 10, MAX_PAYLOAD + 10, b"a" * (MAX_PAYLOAD + 10))
+    got: list = []
+    ring.drain(got)
+    assert got[0][3] == MAX_PAYLOAD + 10 and len(got[0][5]) == MAX_PAYLOAD
+    ring.close()
+
+
+def test_capacity_must_be_a_power_of_two():
+    with pytest.raises(ValueError):
+        Ring(5000)
+
+
+@pytest.mark.parametrize("code", sorted(C.TABLE))
+@pytest.mark.parametrize("obj", [-1, 0, 1])
+@pytest.mark.parametrize("since", [0, 12000])
+def test_fast_lines_equal_json_encoding(code: int, obj: int, since: int):
+    codec = RecordCodec(100, ["p", 'we"ird%s'], ["intro"])
+    spec = C.TABLE[code]
+    hostile = b"\x00\x1b[2J\xff"
+    data = b'{"key": "k", "value": [1, "\\u00e9"]}' if spec.payload == "json" else hostile
+    rec = (code, obj, 12345, 7, -3, data)
+    event, line = codec.make(rec, 42, 9, since)
+    assert line == encode_event(event)
+    assert json.loads(line) == event
+    expected = record_to_event(rec, 42, 100, codec.objects, codec.steps)
+    expected["seq"] = 9
+    if since:
+        expected["since"] = since - 100
+    assert event == expected
+
+
+def test_fold_merges_a_begin_with_the_completion_that_follows_it():
+    r = lambda code, obj, t: (code, obj, t, 0, 0, b"")  # noqa: E731
+    batch = [
+        r(C.PIPE_READ_BEGIN, 0, 1),
+        r(C.PIPE_READ, 0, 2),  # folded
+        r(C.SEM_WAIT_BEGIN, 1, 3),
+        r(C.PIPE_WRITE, 0, 4),  # not its completion: both kept
+        r(C.SEM_WAIT_BEGIN, 1, 5),  # still waiting at the end of the batch: kept
+    ]
+    folded = fold(batch, 7)
+    assert [(x[2][0], x[3]) for x in folded] == [
+        (C.PIPE_READ, 1),
+        (C.SEM_WAIT_BEGIN, 0),
+        (C.PIPE_WRITE, 0),
+        (C.SEM_WAIT_BEGIN, 0),
+    ]
