@@ -42,8 +42,8 @@ scenario.step(
     "separate",
     "Each process sees only its own value: processes do not share their address space. "
     "To exchange data they need IPC.",
-    "각 프로세스는 자기 값만 봅니다. 프로세스는 주소 공간을 공유하지 않습니다. 데이터를 주고받으려면 "
-    "IPC가 필요합니다.",
+    "각 프로세스는 자기 값만 봅니다. 프로세스는 주소 공간을 공유하지 않습니다. "
+    "데이터를 주고받으려면 IPC가 필요합니다.",
     teaches=["T3"],
 )
 scenario.step(

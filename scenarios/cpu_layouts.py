@@ -1,0 +1,177 @@
+"""cpu-layouts: CPU-bound workers squeezed onto one CPU, then spread over all CPUs."""
+
+import mmap
+import os
+import time
+
+from ipcviz.scenario import Scenario
+
+CPUS = sorted(os.sched_getaffinity(0))
+N = min(max(2, len(CPUS)), 4)
+
+scenario = Scenario(
+    "cpu-layouts",
+    "Multiprogramming vs multiprocessing: one CPU or all of them",
+    teaches=["T1", "T2"],
+    description=(
+        f"{N} workers count as fast as they can. First they are all pinned to ONE CPU "
+        "(sched_setaffinity): they take turns on it — multiprogramming. Then they are spread "
+        f"over every CPU ({len(CPUS)} here): they really run at the same time — multiprocessing. "
+        "The layouts alternate a few times; each worker reports the CPU it ran on, its CPU "
+        "share and how far it counted, and the run compares the total throughput."
+    ),
+    params={"rounds": 3, "phase": 1.5},
+    quick={"rounds": 4, "phase": 0.15},
+    timeout=60,
+)
+scenario.step(
+    "pinned",
+    f"All {N} workers are pinned to CPU {CPUS[0]}. Only one can run at any instant; the "
+    "scheduler switches between them. That is multiprogramming: several processes, one "
+    "processor — the CPU never sits idle, but they do not run at the same time.",
+    f"워커 {N}개를 모두 CPU {CPUS[0]}에 묶었습니다. 한 순간에는 하나만 실행되고, 스케줄러가 "
+    "번갈아 가며 돌립니다. 이것이 멀티프로그래밍입니다. 프로세서 하나에 프로세스 여럿, CPU는 "
+    "쉬지 않지만 동시에 실행되지는 않습니다.",
+    teaches=["T2"],
+)
+scenario.step(
+    "spread",
+    f"Now the workers are spread over all {len(CPUS)} CPUs, one CPU each (round robin), and "
+    "they really run at the same time: multiprocessing. Watch each worker's CPU number and "
+    "its CPU share.",
+    f"이제 워커들을 CPU {len(CPUS)}개 전체에 하나씩(돌아가며) 나눠 배치했습니다. 이들은 정말로 "
+    "동시에 실행됩니다. 이것이 멀티프로세싱입니다. 워커별 CPU 번호와 CPU 점유율을 보세요.",
+    teaches=["T1"],
+)
+scenario.step(
+    "compare",
+    "Compare the total count per second of the two layouts: with more CPUs, more work gets "
+    "done in the same time.",
+    "두 배치의 초당 총 카운트를 비교해 보세요. CPU가 많으면 같은 시간에 더 많은 일을 합니다.",
+    teaches=["T1", "T2"],
+)
+clock = scenario.shared_memory("clock", cells=2)  # [common start time in ns, -]
+
+
+def current_cpu() -> int:
+    """The CPU this process last ran on (field 39 of /proc/self/stat)."""
+    with open("/proc/self/stat") as f:
+        stat = f.read()
+    return int(stat.rsplit(")", 1)[1].split()[36])
+
+
+#: One progress counter per worker, in anonymous shared memory made before the fork. It is
+#: not an IPC object of the lesson, so it is not traced: each worker bumps it ~10 000 times/s.
+PROGRESS = mmap.mmap(-1, 8 * N)
+COUNTERS = memoryview(PROGRESS).cast("q")
+
+
+def spin_until(end: float, me: int) -> dict:
+    """Count until ``end`` (monotonic seconds), in short windows.
+
+    After each window, look at the next worker's progress counter: if it moved while this
+    worker ran without being interrupted, the two really ran at the same instant (T1).
+    On one CPU that is impossible: the other could only move while this one was off the CPU,
+    which makes the window much longer than usual, and such windows are not counted.
+    """
+    other = (me + 1) % N
+    count = windows = overlaps = 0
+    fastest = 1.0
+    cpus = set()
+    clock = time.perf_counter
+    while time.monotonic() < end:
+        t0, seen = clock(), COUNTERS[other]
+        for _ in range(2000):
+            count += 1
+        moved, dt = COUNTERS[other] != seen, clock() - t0
+        COUNTERS[me] += 1
+        fastest = min(fastest, dt)
+        if dt < 3 * fastest:  # not interrupted: nobody else could use this CPU meanwhile
+            windows += 1
+            overlaps += moved
+        if windows % 64 == 0:
+            cpus.add(current_cpu())
+    cpus.add(current_cpu())
+    return {"count": count, "cpus": sorted(cpus), "windows": windows, "overlaps": overlaps}
+
+
+def worker(ctx):
+    first = ctx.name == "w1"
+    index = int(ctx.name[1:]) - 1
+    if first:
+        clock[0] = time.monotonic_ns() + 50_000_000  # everyone starts 50 ms from now
+    while clock[0] == 0:
+        time.sleep(0.001)
+    start = clock[0] / 1e9
+    phase = ctx.params["phase"]
+    results = []
+    for i in range(2 * ctx.params["rounds"]):
+        layout = "pinned" if i % 2 == 0 else "spread"
+        mine = CPUS[0] if layout == "pinned" else CPUS[index % len(CPUS)]
+        os.sched_setaffinity(0, {mine})
+        while time.monotonic() < start + i * phase:
+            time.sleep(0.001)
+        if first and i < 2:
+            ctx.step(layout)
+        cpu0 = time.process_time()
+        result = spin_until(start + (i + 1) * phase, index)
+        result["cpu_pct"] = round(100 * (time.process_time() - cpu0) / phase, 1)
+        result["layout"] = layout
+        results.append(result)
+        ctx.report(f"round{i // 2 + 1}_{layout}", results[-1])
+    ctx.report("phases", results)
+    if first:
+        ctx.step("compare")
+
+
+for _i in range(1, N + 1):
+    scenario.process(f"w{_i}")(worker)
+
+
+def phases(run, layout: str) -> list[list[dict]]:
+    """Per round, the results of every worker in that layout."""
+    per_worker = [
+        [p for p in run.report(f"w{n}", "phases", []) if p["layout"] == layout]
+        for n in range(1, N + 1)
+    ]
+    return [list(r) for r in zip(*per_worker, strict=True)]
+
+
+@scenario.check("pinned workers all ran on the one CPU they were pinned to (T2)")
+def pinned_on_one(run):
+    seen = {c for rnd in phases(run, "pinned") for p in rnd for c in p["cpus"]}
+    return seen == {CPUS[0]}, f"CPUs seen while pinned: {sorted(seen)}"
+
+
+@scenario.check("spread over the CPUs, workers really ran at the same instant; pinned, never (T1)")
+def simultaneous(run):
+    def share(layout: str) -> tuple[int, int]:
+        ps = [p for rnd in phases(run, layout) for p in rnd]
+        return sum(p["overlaps"] for p in ps), sum(p["windows"] for p in ps)
+
+    (po, pw), (so, sw) = share("pinned"), share("spread")
+    detail = (
+        f"the other worker moved during {so}/{sw} uninterrupted windows spread, "
+        f"{po}/{pw} pinned"
+    )
+    if len(CPUS) < 2:
+        return True, f"only 1 CPU is available here: nothing can run in parallel; {detail}"
+    return pw > 0 and sw > 0 and so / sw >= 0.05 and po / pw <= 0.01, detail
+
+
+@scenario.check("spread over the CPUs, total throughput ≥ 1.3× one CPU's, in the best round (T1)")
+def faster_spread(run):
+    ratios = []
+    for pinned, spread in zip(phases(run, "pinned"), phases(run, "spread"), strict=True):
+        one, many = sum(p["count"] for p in pinned), sum(p["count"] for p in spread)
+        ratios.append(many / one if one else 0.0)
+    per_s = run.params["rounds"] * run.params["phase"]
+    one = sum(p["count"] for rnd in phases(run, "pinned") for p in rnd) / per_s
+    many = sum(p["count"] for rnd in phases(run, "spread") for p in rnd) / per_s
+    detail = (
+        f"one CPU: {one:,.0f} counts/s; all CPUs: {many:,.0f} counts/s; ratio per round: "
+        + ", ".join(f"×{r:.2f}" for r in ratios)
+    )
+    if len(CPUS) < 2:
+        return True, f"only 1 CPU is available here: nothing can run in parallel; {detail}"
+    return max(ratios, default=0) >= 1.3, f"{len(CPUS)} CPUs; {detail}"
