@@ -1,0 +1,110 @@
+"""atomicity: a home-made flag "lock" lets two processes in at once; a semaphore does not."""
+
+import os
+
+from ipcviz.scenario import Scenario
+
+# Shared cells: the naive flag, then "I am inside" flags per process and per phase.
+FLAG, NAIVE_IN, SEM_IN = 0, 1, 3  # NAIVE_IN + 0/1 for p1/p2, SEM_IN + 0/1 likewise
+
+scenario = Scenario(
+    "atomicity",
+    "Why wait and signal must be atomic: a flag is not a lock",
+    teaches=["T35", "T31", "T32"],
+    description=(
+        "Two processes protect a critical section with a flag in shared memory: wait while "
+        "flag = 1, then set flag = 1; clear it on the way out. Testing and setting are two "
+        "separate steps, so both can see 0 and both go in. Each marks itself inside and looks "
+        "for the other: every time both are in, it is caught. Then the same loop with a POSIX "
+        "semaphore, whose wait tests and takes in one atomic kernel operation: never both."
+    ),
+    params={"rounds": 400, "pause": 0.0},
+    quick={"rounds": 300},
+    timeout=60,
+)
+scenario.step(
+    "naive",
+    "The home-made lock: 'while flag == 1: wait; flag = 1'. Looks right — but between "
+    "seeing 0 and writing 1 the other process can do the same.",
+    "직접 만든 잠금: 'flag가 1인 동안 기다리고, 0이 되면 flag = 1'. 그럴듯해 보이지만, 0을 "
+    "확인한 순간과 1을 쓰는 순간 사이에 다른 프로세스도 똑같이 할 수 있습니다.",
+    teaches=["T35"],
+)
+scenario.step(
+    "caught",
+    "Caught: both processes are inside the critical section at the same time. Checking and "
+    "taking the lock were not one atomic step.",
+    "잡혔습니다. 두 프로세스가 동시에 임계 구역 안에 있습니다. 잠금을 확인하는 것과 잡는 것이 "
+    "하나의 원자적 단계가 아니었기 때문입니다.",
+    teaches=["T35", "T31"],
+)
+scenario.step(
+    "semaphore",
+    "Now the same loop with a semaphore. sem_wait checks the value and takes it in one "
+    "indivisible kernel operation: whoever finds 0 sleeps.",
+    "이번에는 같은 반복을 세마포어로 합니다. sem_wait는 값을 확인하고 가져가는 일을 커널 안에서 "
+    "쪼갤 수 없는 한 번의 연산으로 합니다. 0을 본 쪽은 잠듭니다.",
+    teaches=["T32", "T35"],
+)
+scenario.step(
+    "never",
+    "With the semaphore, the two were never inside together. Correct synchronization needs "
+    "atomic wait and signal — that is exactly what is hard to build by hand.",
+    "세마포어를 쓰니 두 프로세스가 함께 들어간 적이 한 번도 없습니다. 올바른 동기화에는 원자적인 "
+    "wait와 signal이 필요하고, 바로 그것을 손으로 만들기가 어렵습니다.",
+    teaches=["T35"],
+)
+cells = scenario.shared_memory("cells", cells=5)
+mutex = scenario.semaphore("mutex", value=1)
+
+
+def critical(me: int, other: int, base: int) -> bool:
+    """Mark myself inside, look for the other, leave. True if the other was inside too."""
+    cells[base + me] = 1
+    os.sched_yield()  # stay inside a moment: let the other run if it can
+    both = cells[base + other] == 1
+    cells[base + me] = 0
+    return both
+
+
+@scenario.process("p", count=2)
+def worker(ctx):
+    me, other = ctx.index, 1 - ctx.index
+    rounds = ctx.params["rounds"]
+    if me == 0:
+        ctx.step("naive")
+    naive_both = 0
+    for _ in range(rounds):
+        while cells[FLAG] == 1:  # test ...
+            os.sched_yield()
+        os.sched_yield()  # (the gap between test and set, made wide enough to see)
+        cells[FLAG] = 1  # ... and set: two steps, not one
+        if critical(me, other, NAIVE_IN):
+            naive_both += 1
+            if naive_both == 1:
+                ctx.step("caught")
+        cells[FLAG] = 0
+    ctx.report("naive_both_inside", naive_both)
+    if me == 0:
+        ctx.step("semaphore")
+    sem_both = 0
+    for _ in range(rounds):
+        with mutex:
+            sem_both += critical(me, other, SEM_IN)
+        if ctx.params["pause"]:
+            ctx.sleep(ctx.params["pause"])
+    ctx.report("sem_both_inside", sem_both)
+    if me == 0:
+        ctx.step("never")
+
+
+@scenario.check("with the flag 'lock', both processes were inside at once at least once (T35)")
+def naive_fails(run):
+    n = sum(run.report(f"p{i}", "naive_both_inside", 0) for i in (1, 2))
+    return n > 0, f"caught both inside {n} times in {2 * run.params['rounds']} entries"
+
+
+@scenario.check("with the semaphore, never both inside (T32)")
+def sem_works(run):
+    n = sum(run.report(f"p{i}", "sem_both_inside", -1) for i in (1, 2))
+    return n == 0, f"caught both inside {n} times in {2 * run.params['rounds']} entries"
