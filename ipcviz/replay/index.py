@@ -141,7 +141,8 @@ class TraceIndex:
         tmax = 0
         n = 0
         notify_every = 256
-        report_every = max(1000, every)
+        step = max(1, self._size // 100)
+        next_report = step
         for offset, event in self.reader.scan():
             if self._stop.is_set():
                 break
@@ -191,10 +192,11 @@ class TraceIndex:
                 with self._changed:
                     self.count = n
                     self._changed.notify_all()
-                if n % report_every == 0:
-                    self.fraction = min(1.0, offset / self._size)
-                    if progress is not None:
-                        progress(self.fraction)
+            if offset >= next_report:  # about every 1% of the file
+                next_report = offset + step
+                self.fraction = min(1.0, offset / self._size)
+                if progress is not None:
+                    progress(self.fraction)
         return n
 
     # -- random access -------------------------------------------------------------------
