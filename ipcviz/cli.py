@@ -170,6 +170,8 @@ def run_headless(
                 errors.append(event.get("message", ""))
             elif kind == "proc.error":
                 errors.append(_worker_error(narrator, event))
+            elif kind == "recording.stopped":
+                errors.append(event.get("message", "recording stopped"))
             elif kind == "session.end":
                 end = event
     except BrokenPipeError:  # our stdout was closed (e.g. `| head`): stop the run cleanly

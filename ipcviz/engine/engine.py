@@ -28,6 +28,8 @@ from ipcviz.session.cleanup import kill_leftovers, kill_procs, remove_objects
 from ipcviz.session.registry import Registry, new_session_id, runtime_dir
 from ipcviz.tracer.ring import Record
 
+#: Event kind: the trace file could not be written any more (the stream goes on).
+RECORDING_STOPPED = "recording.stopped"
 #: How long the loop sleeps when there is nothing to do (ms): bounds event latency.
 IDLE_POLL_MS = 5
 #: Records drained per ring per loop turn, so control and exits stay responsive.
@@ -100,6 +102,7 @@ class Engine:
         self.outcome: str | None = None
         self.exit_code = 0
         self.errors: list[str] = []
+        self._recording_told = False
         #: (interval_s, callback) run from the loop; probes and analyses hook in here.
         self.periodic: list[list[Any]] = []
         self.on_events: list[Callable[[list[dict[str, Any]]], None]] = []
@@ -259,7 +262,21 @@ class Engine:
             hook(events)
         return more
 
+    def _check_recording(self) -> None:
+        """Say once, in the stream, that the trace file stopped growing (full disk, EFBIG)."""
+        trace = self.out.trace
+        if trace.error is None or self._recording_told:
+            return
+        self._recording_told = True
+        why = trace.error.strerror or str(trace.error)
+        self.emit(
+            RECORDING_STOPPED,
+            message=f"recording stopped: {why}; {trace.path} keeps the events before "
+            "that and stays valid; the run goes on",
+        )
+
     def _check_stalls(self) -> None:
+        self._check_recording()
         for w in self.workers.values():
             if w.ring is not None:
                 stalls = w.ring.stalls()
@@ -446,6 +463,8 @@ class Engine:
             self.outcome = "stopped"
             self.exit_code = 0
         try:
+            self.out.flush()
+            self._check_recording()
             end = self.emit(
                 schema.SESSION_END,
                 outcome=self.outcome,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ipcviz.engine.linux import die_with_parent
+from ipcviz.errors import IpcvizError
 from ipcviz.ipc.base import KernelObject
 from ipcviz.scenario.api import Context, Process, Scenario
 from ipcviz.tracer import codes as C
@@ -53,7 +54,13 @@ def fork_worker(
     The worker waits on ``start_fd`` (the read end of the start pipe) until the engine has
     forked everyone and closes the write end: so all workers start together.
     """
-    ring = Ring() if proc.fn is not None else None
+    try:
+        ring = Ring() if proc.fn is not None else None
+    except OSError as exc:  # EFBIG under a file-size limit (the ring is a memfd), ENOMEM
+        raise IpcvizError(
+            f"cannot create the trace ring of worker {proc.name}: {exc.strerror}"
+            " (is a file-size limit set? see `ulimit -f`)"
+        ) from None
     out_r, out_w = os.pipe()
     engine_pid = os.getpid()
     pid = os.fork()

@@ -22,6 +22,7 @@ class TraceWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         self.error: OSError | None = None
+        self.size = 0  # bytes of whole lines written: where a failed write is cut back to
         self.write_lines([encode_event(header)])
 
     def write_lines(self, lines: list[str]) -> None:
@@ -38,19 +39,16 @@ class TraceWriter:
             while view:
                 n = os.write(self.fd, view)
                 view = view[n:]
-        except OSError as exc:  # ENOSPC, EFBIG: cut back to the last whole line
+        except OSError as exc:  # ENOSPC, EFBIG: keep the whole lines that made it
             self.error = exc
-            self._truncate_to_last_newline()
-
-    def _truncate_to_last_newline(self) -> None:
-        try:
-            size = os.lseek(self.fd, 0, os.SEEK_END)
-            back = min(size, 1 << 20)
-            tail = os.pread(self.fd, back, size - back)
-            cut = tail.rfind(b"\n")
-            os.ftruncate(self.fd, size - back + cut + 1 if cut >= 0 else size - back)
-        except OSError:
-            pass
+            written = len(data) - len(view)
+            keep = self.size + data.rfind(b"\n", 0, written) + 1
+            try:  # (the fd is write-only: the cut is computed from what we wrote)
+                os.ftruncate(self.fd, keep)
+            except OSError:
+                pass
+            return
+        self.size += len(data)
 
     def close(self) -> None:
         if self.fd >= 0:
