@@ -77,9 +77,11 @@ def waiting_scenario(tmp_path: Path, objects: str = "", extra: str = "") -> Path
 class LiveRun:
     """``python -m ipcviz run FILE --headless --record TRACE`` as a real child process."""
 
-    def __init__(self, tmp_path: Path, scenario: Path | str, *extra: str) -> None:
+    def __init__(
+        self, tmp_path: Path, scenario: Path | str, *extra: str, trace: Path | None = None
+    ) -> None:
         self.dir = tmp_path
-        self.trace = tmp_path / "run.jsonl"
+        self.trace = trace or tmp_path / "run.jsonl"
         self.out_path = tmp_path / "stdout.txt"
         self.err_path = tmp_path / "stderr.txt"
         self.before = set(leaks.leftovers())

@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "reliability.md"
 #: Per-test temporary directories: the same in every run once replaced.
-TMP_RE = re.compile(r"/tmp/pytest-of-[^/\s]+/pytest-\d+/[^/\s]+/")
+TMP_RE = re.compile(r"/tmp/pytest-of-[^/\s]+/pytest-\d+/[^/\s]*/?")
 DATA_RE = re.compile(r"<!-- matrix-data\n(.*?)\n-->", re.S)
 
 #: (id, section, fault, expected) in the order the document lists them.

@@ -1,0 +1,145 @@
+"""Running out of something: disk for the trace, file size, kernel limits, /dev/shm."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.faults.harness import LiveRun, last_line, replays, write_scenario
+
+#: Enough trace to fill 64 KiB many times over (~1.4 MB of events, in many batches).
+MANY_EVENTS = """
+import time
+from ipcviz.scenario import Scenario
+scenario = Scenario('many', 'many events')
+m = scenario.shared_memory('m', cells=4)
+@scenario.process('w')
+def w(ctx):
+    for i in range(10000):
+        m[i % 4] = i
+        if i % 1000 == 0:
+            time.sleep(0.01)  # several flushes, not one batch
+    ctx.report('done', m[0])
+@scenario.check('the worker finished')
+def c(run):
+    return run.report('w', 'done') is not None
+"""
+
+#: ~8 MB of trace (pipe payloads are recorded in full).
+BIG_PAYLOADS = """
+from ipcviz.scenario import Scenario
+scenario = Scenario('big', 'big pipe traffic')
+p = scenario.pipe('p', writer='a', reader='b')
+@scenario.process('a')
+def a(ctx):
+    for i in range(96):
+        p.write(bytes([65 + i % 26]) * 32768)
+@scenario.process('b')
+def b(ctx):
+    n = 0
+    while chunk := p.read():
+        n += len(chunk)
+    ctx.report('n', n)
+@scenario.check('all bytes arrived')
+def c(run):
+    return run.report('b', 'n') == 96 * 32768
+"""
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs, unmounted afterwards (skipped where mounting is not allowed)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {r.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _check_trace(trace: Path) -> tuple[bool, str]:
+    """Every line of the file is whole (ends in a newline) and it replays."""
+    data = trace.read_bytes()
+    if data and not data.endswith(b"\n"):
+        return False, "the trace ends with a partial line"
+    return replays(trace)
+
+
+def test_full_disk_recording_stops_cleanly_and_the_run_goes_on(
+    tmp_path: Path, small_disk: Path, record
+) -> None:
+    run = LiveRun(tmp_path, write_scenario(tmp_path, MANY_EVENTS), trace=small_disk / "t.jsonl")
+    rc = run.finish()
+    left = run.leaks()
+    ok, why = _check_trace(run.trace)
+    size = run.trace.stat().st_size
+    record(
+        "full-disk",
+        f"exit {rc}, run PASSED on the live stream; {last_line(run.stderr)[:110]}…; "
+        f"trace kept {size} B of whole lines",
+        left,
+        "yes" if ok else why,
+    )
+    assert rc == 0, run.stderr
+    assert "result: PASSED" in run.stdout  # the viewer saw the whole run
+    assert "ipcviz: recording stopped: No space left on device" in run.stderr
+    assert size > 60_000  # whole lines up to the brim, not only the batches before
+    assert "Traceback" not in run.stderr
+    assert not left and ok, (left, why)
+
+
+def test_file_size_limit_recording_stops_cleanly(tmp_path: Path, record) -> None:
+    limit = 5 << 20  # above a worker's 4 MiB ring (a memfd counts too), below the trace
+    old = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, old[1]))  # inherited by the run
+    try:
+        run = LiveRun(tmp_path, write_scenario(tmp_path, BIG_PAYLOADS))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+    rc = run.finish()
+    left = run.leaks()
+    ok, why = _check_trace(run.trace)
+    record(
+        "fsize-limit",
+        f"exit {rc}; {last_line(run.stderr)[:100]}…; trace {run.trace.stat().st_size} B "
+        f"(limit {limit} B)",
+        left,
+        "yes" if ok else why,
+    )
+    assert rc == 0, run.stderr
+    assert "ipcviz: recording stopped: File too large" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not left and ok, (left, why)
+
+
+def test_file_size_limit_below_the_ring_is_a_clear_error(tmp_path: Path) -> None:
+    """Regression: the ring is a memfd; under a tiny ``ulimit -f`` it was an internal error."""
+    src = write_scenario(tmp_path, BIG_PAYLOADS)
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
+
+    r = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "run", str(src), "--headless"]
+        + ["--record", str(tmp_path / "t.jsonl")],
+        preexec_fn=limited,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 2, r.stderr
+    assert last_line(r.stderr).startswith("ipcviz: cannot create the trace ring of worker a")
+    assert "ulimit -f" in r.stderr and "internal error" not in r.stderr
