@@ -1,0 +1,179 @@
+"""ipcviz benchmarks: ``python benchmarks/run.py [--quick] [--json PATH]``.
+
+Every number is a ratio against a baseline measured side by side in the same run, or a rate
+measured on the real code path, never a timing assertion in a test (these machines are
+noisy). Each benchmark names its target; results go to the table and, with --json, to
+``{name: {"value": ..., "unit": ..., "target": ...}}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+Result = dict[str, dict[str, object]]
+
+
+def bench_tracer(quick: bool) -> Result:
+    """Ping-pong over two pipes, instrumented (rings drained by the engine's own pipeline)
+    vs identical code with tracing off; pairs interleaved, median of per-pair ratios."""
+    from benchmarks import pingpong
+
+    rounds = 5000 if quick else 20000
+    pairs = 3 if quick else 7
+    ratios, raws = [], []
+    for _ in range(pairs):
+        raw = pingpong.run("raw", rounds)
+        traced = pingpong.run("traced", rounds)
+        ratios.append(traced / raw)
+        raws.append(raw)
+    result: Result = {
+        "tracer_overhead_ratio": {"value": round(statistics.median(ratios), 3), "unit": "x raw",
+                                  "target": "<= 1.3"},
+        "pingpong_round_trip_us": {"value": round(statistics.median(raws) / rounds * 1e6, 1),
+                                   "unit": "us (raw, reference)", "target": "-"},
+    }
+    if shutil.which("strace"):
+        script = [sys.executable, str(HERE / "pingpong.py"), "raw", str(rounds)]
+        plain, traced = [], []
+        for _ in range(2 if quick else 3):
+            plain.append(float(subprocess.run(script, capture_output=True, text=True,
+                                              check=True).stdout))
+            out = subprocess.run(["strace", "-f", "-o", "/dev/null", *script],
+                                 capture_output=True, text=True, check=True)
+            traced.append(float(out.stdout))
+        result["strace_overhead_ratio"] = {
+            "value": round(statistics.median(traced) / statistics.median(plain), 2),
+            "unit": "x raw (reference)", "target": "-",
+        }
+    return result
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_engine(quick: bool) -> Result:
+    """Events the real engine drains, encodes, applies and records per second of its own CPU
+    time, with none lost. Workers flood shared memory from one CPU, the engine has the other;
+    its stream is read raw (not parsed) so the reader is never the bottleneck."""
+    from ipcviz.engine.client import EngineProcess
+
+    writes = 150000 if quick else 400000
+    src = HERE / "flood_scenario.py"
+    with tempfile.TemporaryDirectory() as tmp:
+        scen = Path(tmp) / "flood.py"
+        scen.write_text(src.read_text().replace('"writes": 200000', f'"writes": {writes}'))
+        trace = Path(tmp) / "flood.jsonl"
+        engine = EngineProcess(scen, trace, timeout=300)
+        pid = engine.proc.pid
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(pid, {cpus[0]})
+        wall0 = time.perf_counter()
+        cpu = 0.0
+        assert engine.proc.stdout is not None
+        while chunk := engine.proc.stdout.read1(1 << 20):
+            if b'"kind":"session.end"' in chunk:
+                cpu = _cpu_seconds(pid)  # still alive: it exits after the last flush
+        wall = time.perf_counter() - wall0
+        engine.wait()
+        engine.close()
+        count = stalls = 0
+        outcome = None
+        with trace.open() as f:
+            next(f)
+            for line in f:
+                if '"kind":"shm.write"' in line:
+                    count += 1
+                elif '"kind":"tracer.stall"' in line:
+                    stalls += json.loads(line)["count"]
+                elif '"kind":"session.end"' in line:
+                    outcome = json.loads(line)["outcome"]
+    events = 2 * writes
+    return {
+        "engine_events_per_s": {"value": round(count / cpu) if cpu else 0,
+                                "unit": "events per engine CPU-second", "target": ">= 200000"},
+        "engine_wall_events_per_s": {"value": round(count / wall), "unit": "events/s wall",
+                                     "target": "-"},
+        "engine_events_lost": {"value": events - count, "unit": "events", "target": "== 0"},
+        "engine_ring_stalls": {"value": stalls, "unit": "worker waits for a full ring",
+                               "target": "-"},
+        "engine_run_outcome": {"value": outcome, "unit": "", "target": "passed"},
+    }
+
+
+def bench_help(quick: bool) -> Result:
+    """Wall time of ``ipcviz --help`` (the console script), median of repeated runs."""
+    exe = shutil.which("ipcviz") or str(Path(sys.executable).parent / "ipcviz")
+    cmd = [exe, "--help"] if Path(exe).exists() else [sys.executable, "-m", "ipcviz", "--help"]
+    times = []
+    for _ in range(5 if quick else 15):
+        t = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True)
+        times.append(time.perf_counter() - t)
+    return {"help_seconds": {"value": round(statistics.median(times), 4), "unit": "s",
+                             "target": "<= 0.15"}}
+
+
+#: Benchmarks owned by other parts of the project: (module, function), run if present.
+OPTIONAL: list[tuple[str, str]] = [
+    ("benchmarks.probe_bench", "bench_probe_sweeps"),
+    ("benchmarks.tui_bench", "bench_tui"),
+    ("benchmarks.replay_bench", "bench_replay"),
+    ("benchmarks.gate_bench", "bench_gate"),
+]
+
+
+def all_benchmarks() -> list[tuple[str, Callable[[bool], Result]]]:
+    found: list[tuple[str, Callable[[bool], Result]]] = [
+        ("tracer", bench_tracer), ("engine", bench_engine), ("help", bench_help)]
+    for module, func in OPTIONAL:
+        try:
+            found.append((module.split(".")[-1], getattr(importlib.import_module(module), func)))
+        except (ImportError, AttributeError):
+            pass
+    return found
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write results as JSON")
+    ap.add_argument("--only", nargs="*", help="run only these benchmarks (by name)")
+    args = ap.parse_args()
+    results: Result = {}
+    for name, fn in all_benchmarks():
+        if args.only and name not in args.only:
+            continue
+        print(f"running {name}…", file=sys.stderr, flush=True)
+        try:
+            results.update(fn(args.quick))
+        except Exception as exc:  # one broken benchmark must not hide the others
+            results[f"{name}_error"] = {"value": f"{type(exc).__name__}: {exc}", "unit": "",
+                                        "target": "-"}
+    width = max(len(k) for k in results)
+    print(f"{'benchmark':<{width}}  {'value':>14}  {'unit':<34}  target")
+    for key, r in results.items():
+        print(f"{key:<{width}}  {r['value']!s:>14}  {r['unit']!s:<34}  {r['target']}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
