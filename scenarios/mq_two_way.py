@@ -1,0 +1,97 @@
+"""mq-two-way: one System V queue carries requests one way and replies the other, by type."""
+
+import os
+
+from ipcviz.scenario import Scenario
+
+TO_SERVER = 1  # message type of requests; replies go to type = the client's number + 1
+
+scenario = Scenario(
+    "mq-two-way",
+    "One message queue, both directions",
+    teaches=["T21", "T18"],
+    description=(
+        "Two clients and a server share ONE System V queue. Requests carry type 1; the server "
+        "answers each client with that client's own type (2 or 3). Each process takes only the "
+        "types meant for it, so a single queue serves both directions — a pipe would need one "
+        "per direction."
+    ),
+    params={"requests": 3, "pause": 0.5},
+    quick={"requests": 3, "pause": 0.0},
+    timeout=30,
+)
+scenario.step(
+    "request",
+    "Clients send their requests with type 1 into the queue q.",
+    "클라이언트들이 유형 1로 요청을 큐 q에 넣습니다.",
+    teaches=["T21"],
+)
+scenario.step(
+    "serve",
+    "The server receives only type 1 and answers into the same queue, with the asking "
+    "client's type.",
+    "서버는 유형 1만 받아 가고, 같은 큐에 요청한 클라이언트의 유형으로 답을 넣습니다.",
+    teaches=["T21", "T18"],
+)
+scenario.step(
+    "reply",
+    "Each client receives only its own type: its replies, never the other client's, never a "
+    "request. One queue, two directions.",
+    "각 클라이언트는 자기 유형만 받습니다. 자기 답만 받을 뿐, 다른 클라이언트의 답이나 요청은 "
+    "가져가지 않습니다. 큐 하나로 양방향 통신을 한 것입니다.",
+    teaches=["T21"],
+)
+q = scenario.sysv_queue("q", max_message_size=256)
+CLIENTS = ["client1", "client2"]
+
+
+@scenario.process("server")
+def server(ctx):
+    ctx.step("serve")
+    served = 0
+    for _ in range(len(CLIENTS) * ctx.params["requests"]):
+        data, _ = q.receive(TO_SERVER)
+        who, n = data.decode().split()
+        q.send(f"{int(n) ** 2} for {who}".encode(), mtype=int(who) + 1)
+        served += 1
+    ctx.report("served", served)
+
+
+@scenario.process("client", count=2)
+def client(ctx):
+    me = ctx.index + 1
+    if me == 1:
+        ctx.step("request")
+    replies = []
+    for n in range(1, ctx.params["requests"] + 1):
+        q.send(f"{me} {n}".encode(), mtype=TO_SERVER)
+        data, mtype = q.receive(me + 1)
+        replies.append([mtype, data.decode()])
+        ctx.sleep(ctx.params["pause"])
+    if me == 1:
+        ctx.step("reply")
+    ctx.report("replies", replies)
+    ctx.report("pid", os.getpid())
+
+
+@scenario.check("every client got exactly its own replies, through the one queue (T21)")
+def own_replies(run):
+    n = run.params["requests"]
+    bad = []
+    for i, name in enumerate(CLIENTS, start=1):
+        want = [[i + 1, f"{k * k} for {i}"] for k in range(1, n + 1)]
+        if run.report(name, "replies") != want:
+            bad.append(name)
+    queues = [o for o in run.state.objects.values() if o.type in ("sysv_mq", "posix_mq")]
+    ok = not bad and len(queues) == 1
+    return ok, f"{len(queues)} queue; wrong replies at {bad}" if bad else "all replies right"
+
+
+@scenario.check("the same queue carried both requests and replies")
+def both_ways(run):
+    q_state = run.state.objects["q"]
+    n = len(CLIENTS) * run.params["requests"]
+    return (
+        q_state.sent == 2 * n == q_state.received,
+        f"sent {q_state.sent}, received {q_state.received}",
+    )
