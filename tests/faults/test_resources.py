@@ -132,8 +132,8 @@ def test_file_size_limit_below_the_ring_is_a_clear_error(tmp_path: Path) -> None
         resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))
 
     r = subprocess.run(
-        [sys.executable, "-m", "ipcviz", "run", str(src), "--headless"]
-        + ["--record", str(tmp_path / "t.jsonl")],
+        [sys.executable, "-m", "ipcviz", "run", str(src), "--headless", "--record", "t.jsonl"],
+        cwd=tmp_path,
         preexec_fn=limited,
         capture_output=True,
         text=True,
