@@ -41,6 +41,19 @@ def build_parser() -> argparse.ArgumentParser:
         "headless, none in the TUI)",
     )
     p.add_argument("--quick", action="store_true", help="shorter settings (for CI)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="step mode: at every gate the engine picks who goes next with random.Random(N); "
+        "the same seed gives the same interleaving",
+    )
+    p.add_argument(
+        "--schedule",
+        metavar="A,B,...",
+        help="step mode: processes go in this order (NAME, NAME*K for K operations, NAME* "
+        "until it ends or blocks); afterwards seeded if --seed is given, else free-running",
+    )
 
     p = sub.add_parser("replay", help="replay a recorded trace")
     p.add_argument("trace", metavar="TRACE", type=Path)
@@ -118,11 +131,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     path = resolve(args.scenario)
     lang = args.lang or default_lang()
+    control = _control_args(args)
     if args.headless:
-        return run_headless(path, args.record, args.timeout, args.quick, lang)
+        return run_headless(
+            path, args.record, args.timeout, args.quick, lang, [*control, "--end-on-deadlock"]
+        )
+    from ipcviz.engine.client import EngineProcess
     from ipcviz.tui.launch import run_tui
 
+    EngineProcess.default_extra = control  # the TUI's engine steps the same way
+
     return run_tui(path, record=args.record, timeout=args.timeout, quick=args.quick, lang=lang)
+
+
+def _control_args(args: argparse.Namespace) -> list[str]:
+    """--seed/--schedule for the engine; a malformed schedule is a usage error (exit 2)."""
+    out: list[str] = []
+    if args.seed is not None:
+        out += ["--seed", str(args.seed)]
+    if args.schedule is not None:
+        from ipcviz.engine.gate import parse_schedule
+
+        parse_schedule(args.schedule)  # names are checked by the engine, against the scenario
+        out += ["--schedule", args.schedule]
+    return out
 
 
 def trace_path_for(scenario_path: Path, record: Path | None) -> Path:
@@ -138,7 +170,12 @@ def trace_path_for(scenario_path: Path, record: Path | None) -> Path:
 
 
 def run_headless(
-    path: Path, record: Path | None, timeout: float | None, quick: bool, lang: str
+    path: Path,
+    record: Path | None,
+    timeout: float | None,
+    quick: bool,
+    lang: str,
+    engine_args: list[str] | None = None,
 ) -> int:
     from ipcviz.engine.client import EngineProcess
     from ipcviz.narrate.headless import Narrator
@@ -146,7 +183,12 @@ def run_headless(
 
     trace = trace_path_for(path, record)
     engine = EngineProcess(
-        path, trace, timeout=-1.0 if timeout is None else timeout, quick=quick, lang=lang
+        path,
+        trace,
+        timeout=-1.0 if timeout is None else timeout,
+        quick=quick,
+        lang=lang,
+        extra=engine_args,
     )
     print(f"# recording to {trace}", flush=True)
 

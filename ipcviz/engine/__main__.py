@@ -10,8 +10,19 @@ import sys
 from pathlib import Path
 
 from ipcviz.engine.engine import Engine
+from ipcviz.engine.gate import check_schedule
 from ipcviz.errors import IpcvizError
 from ipcviz.scenario.loader import load
+
+
+def _control_header(args: argparse.Namespace) -> dict:
+    """The language, and how the run was stepped: a seeded run says so in its trace."""
+    extra: dict = {"lang": args.lang}
+    if args.seed is not None:
+        extra["seed"] = args.seed
+    if args.schedule is not None:
+        extra["schedule"] = args.schedule
+    return extra
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,9 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=0.0)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--lang", default="en")
+    ap.add_argument("--seed", type=int, default=None, help="step mode, seeded choice")
+    ap.add_argument("--schedule", default=None, help="step mode, in this order (names)")
+    ap.add_argument("--end-on-deadlock", action="store_true", help="headless: end the run")
     args = ap.parse_args(argv)
     try:
         scenario = load(Path(args.scenario))
+        if args.schedule is not None:
+            check_schedule(scenario, args.schedule)
     except IpcvizError as exc:
         from ipcviz.engine.failed import record_failure
 
@@ -32,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     # -1: the scenario's own limit (headless default); 0: none (the TUI's default)
     timeout = scenario.timeout if args.timeout < 0 else args.timeout
     engine = Engine(
-        scenario, args.trace, timeout=timeout, quick=args.quick, header_extra={"lang": args.lang}
+        scenario, args.trace, timeout=timeout, quick=args.quick, header_extra=_control_header(args)
     )
+    engine.gate.configure(args.seed, args.schedule, end_on_deadlock=args.end_on_deadlock)
     return engine.run()
 
 

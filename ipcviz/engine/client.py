@@ -21,6 +21,10 @@ from ipcviz.errors import TraceError
 class EngineProcess:
     """One running engine: ``events()`` yields its stream; ``send()`` controls it."""
 
+    #: Engine options used when ``extra`` is not given (``ipcviz run --seed/--schedule`` sets
+    #: them for the TUI, which starts its engines itself).
+    default_extra: list[str] = []  # noqa: RUF012 - set once by the CLI
+
     def __init__(
         self,
         scenario_path: Path,
@@ -46,7 +50,7 @@ class EngineProcess:
         ]
         if quick:
             cmd.append("--quick")
-        cmd += extra or []
+        cmd += self.default_extra if extra is None else extra
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,

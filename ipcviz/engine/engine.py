@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ipcviz.engine.gate import Gate
 from ipcviz.engine.linux import become_subreaper
 from ipcviz.engine.probing import Prober
 from ipcviz.engine.stream import EventOut, RecordCodec, fold, publish_records
@@ -110,6 +111,7 @@ class Engine:
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
         self._created: list[Any] = []
+        self.gate = Gate(self)  # step mode, deadlock and lost-update watchers (engine/gate.py)
 
     # -- events -------------------------------------------------------------------------
 
@@ -157,8 +159,11 @@ class Engine:
                 color,
                 self.params,
                 self.scenario.objects,
-                private + [x.out_fd for x in self.workers.values()],
+                private
+                + self.gate.private_fds()
+                + [fd for x in self.workers.values() for fd in (x.out_fd, x.gate_w)],
                 start_r,
+                bell_w=self.gate.bell_w,
             )
             self.workers[w.pid] = w
             self.registry.add_proc(w.pid)
@@ -168,6 +173,7 @@ class Engine:
             self.emit(schema.PROC_START, w.pid, **fields)
         for obj in self.scenario.objects:
             obj.in_engine_after_fork()
+        self.gate.armed()  # step mode from the start (--seed/--schedule): gates closed now
         os.close(start_r)
         os.close(start_w)  # every worker's read() returns: they all start now
 
@@ -200,6 +206,7 @@ class Engine:
         poller = select.poll()
         poller.register(0, select.POLLIN)
         poller.register(self._wake_r, select.POLLIN)
+        poller.register(self.gate.bell_r, select.POLLIN)
         for w in self.workers.values():
             poller.register(w.out_fd, select.POLLIN)
         deadline = time.monotonic() + self.timeout if self.timeout > 0 else None
@@ -222,7 +229,7 @@ class Engine:
                 return
             if all(w.exited for w in self.workers.values()):
                 return
-            if deadline is not None and now >= deadline:
+            if deadline is not None and now >= deadline + self.gate.held_seconds():
                 running = ", ".join(w.name for w in self.workers.values() if not w.exited)
                 self._fail(
                     f"timeout: still running after {self.timeout:g} s: {running}",
@@ -233,6 +240,8 @@ class Engine:
             for fd, _ev in poller.poll(0 if busy else IDLE_POLL_MS):
                 if fd == 0:
                     self._read_control(poller)
+                elif fd == self.gate.bell_r:
+                    self.gate.on_bell()
                 elif fd == self._wake_r:
                     try:
                         os.read(self._wake_r, 4096)

@@ -15,6 +15,7 @@ from ipcviz.ipc.base import KernelObject
 from ipcviz.scenario.api import Context, Process, Scenario
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.current import become_worker, tracer
+from ipcviz.tracer.gate import install as install_gate
 from ipcviz.tracer.ring import Ring
 
 #: Signals the engine handles; a worker must get the default behaviour back.
@@ -34,6 +35,7 @@ class Worker:
     exit_status: int | None = None
     stalls_seen: int = 0
     extra: dict = field(default_factory=dict)
+    gate_w: int = -1  # write end of the worker's step-gate pipe (one byte = one operation)
 
     @property
     def name(self) -> str:
@@ -48,6 +50,7 @@ def fork_worker(
     objects: Sequence[KernelObject],
     private_fds: Sequence[int],
     start_fd: int,
+    bell_w: int = -1,
 ) -> Worker:
     """Fork a worker. ``private_fds`` are the engine's own descriptors, closed in the child.
 
@@ -62,6 +65,7 @@ def fork_worker(
             " (is a file-size limit set? see `ulimit -f`)"
         ) from None
     out_r, out_w = os.pipe()
+    gate_r, gate_w = os.pipe() if ring is not None and bell_w >= 0 else (-1, -1)
     engine_pid = os.getpid()
     pid = os.fork()
     if pid == 0:  # child: never returns
@@ -78,6 +82,7 @@ def fork_worker(
                 private_fds,
                 engine_pid,
                 start_fd,
+                (gate_r, gate_w, bell_w),
             )
         except BaseException:
             try:
@@ -88,11 +93,13 @@ def fork_worker(
             os._exit(code)
     os.close(out_w)
     os.set_blocking(out_r, False)
-    return Worker(proc, pid, color, ring, out_r)
+    if gate_r >= 0:
+        os.close(gate_r)
+    return Worker(proc, pid, color, ring, out_r, gate_w=gate_w)
 
 
 def _child(
-    scenario, proc, params, objects, ring, out_r, out_w, private_fds, engine_pid, start_fd
+    scenario, proc, params, objects, ring, out_r, out_w, private_fds, engine_pid, start_fd, gate
 ) -> int:
     os.setpgid(0, 0)  # its own group: killing the group also kills any children it forks
     die_with_parent(signal.SIGKILL)
@@ -101,7 +108,7 @@ def _child(
     signal.set_wakeup_fd(-1)
     for sig in _RESET:
         signal.signal(sig, signal.SIG_DFL)
-    for fd in (*private_fds, out_r):
+    for fd in (*private_fds, out_r, gate[1]):
         try:
             os.close(fd)
         except OSError:
@@ -115,6 +122,8 @@ def _child(
     sys.stdout.reconfigure(line_buffering=True)
     if ring is not None:
         become_worker(ring)
+        if gate[0] >= 0:
+            install_gate(gate[0], gate[2])
     for obj in objects:
         obj.in_worker(proc.name)
     os.read(start_fd, 1)  # EOF once every worker is forked: start together

@@ -150,6 +150,11 @@ def _report(s: State, e: Event) -> None:
 @handles("control")
 def _control(s: State, e: Event) -> None:
     action = e.get("action")
+    if action == "step_mode":  # engine/gate.py: the gates close (on) or open (off)
+        s.extra["step_mode"] = bool(e.get("on"))
+        if not e.get("on"):
+            for p in s.procs.values():
+                p.gated_op = p.gated_obj = None
     if action in ("freeze", "resume"):
         s.frozen = action == "freeze"
         for p in s.procs.values():
@@ -429,3 +434,51 @@ def _mq_recv(s: State, e: Event) -> None:
             return
     obj.early.append([key, data])
     obj.deficit += 1
+
+
+# -- step gate, deadlock, lost updates (engine/gate.py, model/analysis) ----------------
+
+
+@handles("gate.wait")
+def _gate_wait(s: State, e: Event) -> None:
+    p = s.procs.get(e["pid"])
+    if p is not None:
+        p.gated_op, p.gated_obj = e.get("op"), e.get("obj")
+
+
+@handles("gate.step")
+def _gate_step(s: State, e: Event) -> None:
+    p = s.procs.get(e["pid"])
+    if p is not None:
+        p.gated_op = p.gated_obj = None
+    s.extra["steps"] = s.extra.get("steps", 0) + 1
+
+
+@handles("deadlock")
+def _deadlock(s: State, e: Event) -> None:
+    cycle = e.get("cycle") or []
+    s.extra["deadlock"] = cycle  # the current one, drawn until it is resolved
+    s.extra.setdefault("deadlocks", []).append(cycle)
+
+
+@handles("deadlock.resolved")
+def _deadlock_resolved(s: State, e: Event) -> None:
+    s.extra.pop("deadlock", None)
+
+
+@handles("deadlock.recover")
+def _deadlock_recover(s: State, e: Event) -> None:
+    """The engine posted a killed victim's units back (POSIX semaphores have no SEM_UNDO)."""
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, SemObj):
+        n = e.get("n", 1)
+        obj.value += n
+        obj.posts += 1
+        obj.holders.pop(e.get("victim", 0), None)
+
+
+@handles("race.lost_update")
+def _lost_update(s: State, e: Event) -> None:
+    s.extra.setdefault("lost_updates", []).append(
+        {k: v for k, v in e.items() if k in ("obj", "offset", "lost", "by", "seq")}
+    )

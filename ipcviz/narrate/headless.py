@@ -135,8 +135,13 @@ def _end(n: Narrator, e: Event) -> str:
 
 def _control(n: Narrator, e: Event) -> str:
     action = e.get("action")
+    if action == "kill" and e.get("reason") == "deadlock":
+        return f"ends the deadlock: kills {n.state.proc_name(e.get('target', 0))}"
     if action == "kill":
         return f"user kills {n.state.proc_name(e.get('target', 0))}"
+    if action == "step_mode":
+        how = "".join(f", {k} {safe(str(e[k]), 200)}" for k in ("seed", "schedule") if k in e)
+        return f"step mode {'on' if e.get('on') else 'off'}{how}"
     return f"user: {action}" + _fields({k: v for k, v in e.items() if k != "action"})
 
 
@@ -158,6 +163,27 @@ def _mq_depth(n: Narrator, e: Event) -> str:
     obj = n.state.objects.get(e["obj"])
     count = len(getattr(obj, "messages", ()))
     return f" [{count} queued]"
+
+
+def _gate_step(n: Narrator, e: Event) -> str | None:
+    if e.get("by") == "free":
+        return None  # released because step mode went off: nothing was chosen
+    on = f" on {e['obj']}" if e.get("obj") else ""
+    return f"goes: {e.get('op')}{on} (step: {safe(str(e.get('by', '')), 40)})"
+
+
+def _deadlock(n: Narrator, e: Event) -> str:
+    from ipcviz.model.analysis.waitfor import cycle_text
+
+    cycle = e.get("cycle") or []
+    return f"DEADLOCK: {safe(cycle_text(cycle), None)} — a cycle: nobody in it can move (T34)"
+
+
+def _lost_update(n: Narrator, e: Event) -> str:
+    from ipcviz.model.analysis.races import describe
+
+    obj = n.state.objects.get(e.get("obj", ""))
+    return "LOST UPDATE: " + safe(describe(e, getattr(obj, "cell_size", 8)), None)
 
 
 def _drift(n: Narrator, e: Event) -> str:
@@ -209,4 +235,13 @@ _FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
     "error": lambda n, e: f"ERROR: {safe(e.get('message', ''), None)}",
     "tracer.stall": lambda n, e: f"tracer ring full: waited {e.get('count')} time(s)",
     "drift": _drift,
+    "gate.wait": lambda n, e: None,  # shown by the TUI; "goes:" below says who moved
+    "gate.step": _gate_step,
+    "deadlock": _deadlock,
+    "deadlock.resolved": lambda n, e: "the deadlock is broken",
+    "deadlock.recover": lambda n, e: (
+        f"posts {e['obj']} {e.get('n', 1)}x for killed {n.state.proc_name(e.get('victim', 0))}"
+        " (POSIX semaphores are not released when their holder dies)"
+    ),
+    "race.lost_update": _lost_update,
 }

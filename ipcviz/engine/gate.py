@@ -1,0 +1,366 @@
+"""Step mode in the engine: who passes the gate next, deadlocks named, lost updates shown.
+
+Every instrumented operation passes ``tracer.gate`` first. Free-running that is one byte
+read in the worker. In step mode the engine sets that byte in every ring; a worker then
+records ``gate.wait`` (the operation it is about to perform), rings the doorbell and blocks
+on its own gate pipe until the engine writes one byte there: exactly one operation.
+
+Who goes next: the user (``step`` / ``step_random`` commands), or the engine itself with
+``--seed N`` (a ``random.Random(N)`` choice) or ``--schedule A,B*3,C*`` (by process name;
+``NAME*K`` = K operations in a row, ``NAME*`` = until it exits or blocks in the kernel).
+After the schedule the run goes on seeded if a seed was given, else free-running.
+
+A choice is only made once the world has *settled*: every live worker is at its gate,
+asleep in the kernel on an IPC object (/proc/PID/syscall), or gone. A worker that sleeps
+(time.sleep), runs, or is being woken is waited for. So the choice depends only on the
+seed or schedule, not on timing, and the same seed gives the same order of operations.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import time
+from typing import Any
+
+from ipcviz import probe
+from ipcviz.errors import IpcvizError
+from ipcviz.events import schema
+from ipcviz.model.analysis import waitfor
+from ipcviz.model.analysis.races import LostUpdates
+from ipcviz.model.state import SemObj
+
+#: How often the wait-for graph is checked for a cycle (s): within one probe interval.
+DEADLOCK_INTERVAL = 0.1
+#: Kernel waits that end by themselves: a worker in one of them has not settled.
+_SELF_WAKING = frozenset({"sleep", "child"})
+_WATCHED = frozenset({"gate.wait", "proc.exit", "shm.read", "shm.write", "control"})
+_SCHEDULE_ITEM = re.compile(r"^([A-Za-z0-9_-]{1,32})(?:\*(\d*))?$")
+
+Event = dict[str, Any]
+
+
+def parse_schedule(text: str) -> list[list[Any]]:
+    """``"A,B*3,C*"`` → ``[["A", 1], ["B", 3], ["C", None]]`` (None: until it stops)."""
+    items: list[list[Any]] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        m = _SCHEDULE_ITEM.match(part)
+        if m is None or m.group(2) == "0":
+            raise IpcvizError(
+                f"--schedule: bad item {part!r} (want NAME, NAME*COUNT or NAME*, comma-separated)"
+            )
+        count = None if m.group(2) == "" else int(m.group(2) or 1)
+        items.append([m.group(1), count])
+    if not items:
+        raise IpcvizError("--schedule is empty: give process names, e.g. inc1,inc2,inc1")
+    return items
+
+
+def check_schedule(scenario: Any, text: str) -> list[list[Any]]:
+    """Parse ``--schedule`` and check its names against the scenario's processes."""
+    items = parse_schedule(text)
+    names = {p.name for p in scenario.processes}
+    unknown = sorted({n for n, _ in items} - names)
+    if unknown:
+        raise IpcvizError(
+            f"--schedule: no process named {', '.join(unknown)} in scenario {scenario.id} "
+            f"(its processes: {', '.join(p.name for p in scenario.processes)})"
+        )
+    return items
+
+
+class Gate:
+    """The engine's side of the step gate, plus the deadlock and lost-update watchers."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.bell_r, self.bell_w = os.pipe()
+        os.set_blocking(self.bell_r, False)
+        os.set_blocking(self.bell_w, False)
+        self.step_mode = False
+        self.seed: int | None = None
+        self.rng: random.Random | None = None
+        self.schedule: list[list[Any]] = []
+        self.user_rng = random.Random()
+        self.end_on_deadlock = False
+        self.at_gate: dict[int, Event] = {}  # pid → its gate.wait event
+        self._gate_ino: dict[int, int] = {}  # pid → inode of its gate pipe
+        self._held_since: float | None = None
+        self._held_total = 0.0
+        self._dead: set[frozenset[tuple[int, str]]] = set()  # reported deadlock cycles
+        self._current: list[waitfor.Edge] | None = None
+        self._killed: set[int] = set()  # pids the user killed (deadlock victims)
+        self._objects = {o.name: o for o in engine.scenario.objects}
+        self.races = LostUpdates(engine.model.proc_name)
+        engine.on_events.append(self._on_events)
+        engine.add_periodic(0.0, self._tick)
+        engine.add_periodic(DEADLOCK_INTERVAL, self._check_deadlock)
+        engine.control_step_mode = self.cmd_step_mode
+        engine.control_step = self.cmd_step
+        engine.control_step_random = self.cmd_step_random
+
+    # -- configuration -----------------------------------------------------------------
+
+    def configure(
+        self, seed: int | None = None, schedule: str | None = None, end_on_deadlock: bool = False
+    ) -> None:
+        """Called before the workers start. A seed or a schedule starts the run in step mode."""
+        if schedule:
+            self.schedule = check_schedule(self.engine.scenario, schedule)
+        if seed is not None:
+            self.seed = seed
+            self.rng = random.Random(seed)
+        self.step_mode = bool(self.schedule) or self.rng is not None
+        self.end_on_deadlock = end_on_deadlock
+
+    @property
+    def auto(self) -> bool:
+        """True while the engine itself chooses who goes next."""
+        return bool(self.schedule) or self.rng is not None
+
+    def private_fds(self) -> list[int]:
+        """Engine-only descriptors a worker must close (the doorbell's read end)."""
+        return [self.bell_r]
+
+    def armed(self) -> None:
+        """After every worker is forked, before they start: close the gates if stepping."""
+        for w in self.engine.workers.values():
+            if w.gate_w >= 0:
+                self._gate_ino[w.pid] = os.fstat(w.gate_w).st_ino
+        if self.step_mode:
+            self._set_flags(1)
+            how = {}
+            if self.seed is not None:
+                how["seed"] = self.seed
+            if self.schedule:
+                how["schedule"] = ",".join(
+                    n if c == 1 else f"{n}*{'' if c is None else c}" for n, c in self.schedule
+                )
+            self.engine.emit(schema.CONTROL, action="step_mode", on=True, **how)
+            self._hold()
+
+    def held_seconds(self) -> float:
+        """Time spent waiting for the user in step mode: the run's timeout does not count it."""
+        extra = time.monotonic() - self._held_since if self._held_since is not None else 0.0
+        return self._held_total + extra
+
+    def _hold(self) -> None:
+        holding = self.step_mode and not self.auto
+        if holding and self._held_since is None:
+            self._held_since = time.monotonic()
+        elif not holding and self._held_since is not None:
+            self._held_total += time.monotonic() - self._held_since
+            self._held_since = None
+
+    # -- control commands ------------------------------------------------------------
+
+    def cmd_step_mode(self, cmd: dict[str, Any]) -> None:
+        """``{"cmd": "step_mode", "on": true|false}``; without ``on`` it toggles."""
+        on = cmd.get("on")
+        self.set_step_mode(not self.step_mode if on is None else bool(on))
+
+    def cmd_step(self, cmd: dict[str, Any]) -> None:
+        """``{"cmd": "step", "pid": N}``: let N perform exactly one operation."""
+        pid = cmd.get("pid")
+        if not self.step_mode or pid not in self.at_gate:
+            why = "not in step mode" if not self.step_mode else "not waiting at its gate"
+            self.engine.emit(schema.CONTROL, action="step", target=pid, ok=False, reason=why)
+            return
+        self.release(pid, "user")
+
+    def cmd_step_random(self, cmd: dict[str, Any]) -> None:
+        """``{"cmd": "step_random"}``: let a random process waiting at its gate go."""
+        pids = self._candidates()
+        if self.step_mode and pids:
+            self.release(self.user_rng.choice(pids), "random")
+        else:
+            why = "not in step mode" if not self.step_mode else "nobody waits at a gate"
+            self.engine.emit(schema.CONTROL, action="step", ok=False, reason=why)
+
+    def set_step_mode(self, on: bool) -> None:
+        if on == self.step_mode:
+            return
+        self.step_mode = on
+        self._set_flags(1 if on else 0)
+        self.engine.emit(schema.CONTROL, action="step_mode", on=on)
+        if not on:
+            self.rng = None
+            self.schedule = []
+            for pid in list(self.at_gate):
+                self.release(pid, "free")
+        self._hold()
+
+    def _set_flags(self, value: int) -> None:
+        for w in self.engine.workers.values():
+            if w.ring is not None and not w.exited:
+                w.ring.set_gate_flag(value)
+
+    # -- the gate itself ---------------------------------------------------------------
+
+    def on_bell(self) -> None:
+        """A worker reached its gate: the loop woke up; its record is drained next turn."""
+        try:
+            while os.read(self.bell_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def release(self, pid: int, by: str) -> None:
+        """Let ``pid`` perform exactly one operation."""
+        waiting = self.at_gate.pop(pid, None)
+        w = self.engine.workers.get(pid)
+        if waiting is None or w is None or w.gate_w < 0:
+            return
+        fields = {"op": waiting.get("op"), "by": by}
+        if "obj" in waiting:
+            fields["obj"] = waiting["obj"]
+        self.engine.emit("gate.step", pid, **fields)
+        try:
+            os.write(w.gate_w, b"\x01")
+        except OSError:  # it died meanwhile: its exit is reaped as usual
+            pass
+
+    def _candidates(self) -> list[int]:
+        """Processes waiting at their gate, in the scenario's order (not pid order)."""
+        return [pid for pid in self.engine.workers if pid in self.at_gate]
+
+    def _on_events(self, events: list[Event]) -> None:
+        for e in events:
+            kind = e["kind"]
+            if kind not in _WATCHED:
+                continue
+            if kind == "gate.wait":
+                self.at_gate[e["pid"]] = e
+                if not self.step_mode:
+                    self.release(e["pid"], "free")
+            elif kind == "proc.exit":
+                self.at_gate.pop(e["pid"], None)
+            elif kind == "control":
+                if e.get("action") == "kill" and e.get("target"):
+                    self._killed.add(e["target"])
+            else:
+                for found in self.races.feed(e):
+                    self.engine.emit(found.pop("kind"), **found)
+
+    def _settled(self) -> bool:
+        """Every live worker is at its gate, asleep on an IPC object, or gone."""
+        for w in self.engine.workers.values():
+            if w.exited or w.pid in self.at_gate or w.ring is None:
+                continue  # (an uninstrumented command has no gate: it is not waited for)
+            info = probe.blocked_on(w.pid)
+            if info is None:
+                continue  # gone, not reaped yet
+            target = info.target
+            if target is None or target.kind in _SELF_WAKING or info.stopped:
+                return False
+            if target.kind == "fd" and target.inode == self._gate_ino.get(w.pid):
+                return False  # at its gate, but its gate.wait is not drained yet
+        return True
+
+    def _tick(self) -> None:
+        """Every loop turn: in seeded or scheduled step mode, choose who goes next."""
+        if not (self.step_mode and self.auto and self.at_gate) or self.engine.model.frozen:
+            return
+        if not self._settled():
+            return
+        while self.schedule:
+            name, count = self.schedule[0]
+            w = next((x for x in self.engine.workers.values() if x.name == name), None)
+            if w is None or w.exited or w.pid not in self.at_gate:
+                # gone, or asleep in the kernel: it cannot take this turn
+                self.schedule.pop(0)
+                if w is not None and not w.exited and count is not None:
+                    self.engine.emit(
+                        schema.CONTROL,
+                        action="schedule",
+                        skipped=name,
+                        reason="blocked in the kernel, not at its gate",
+                    )
+                continue
+            if count is not None:
+                if count <= 1:
+                    self.schedule.pop(0)
+                else:
+                    self.schedule[0][1] = count - 1
+            self.release(w.pid, "schedule")
+            return
+        if self.rng is not None:
+            self.release(self.rng.choice(self._candidates()), f"seed {self.seed}")
+        else:  # the schedule is used up: run free from here
+            self.set_step_mode(False)
+
+    # -- deadlock ------------------------------------------------------------------------
+
+    def _check_deadlock(self) -> None:
+        model = self.engine.model
+        self._recover_killed()
+        cycle = waitfor.find_cycle(model)
+        if cycle is None:
+            if self._current is not None:
+                self.engine.emit("deadlock.resolved")
+                self._current = None
+            return
+        key = frozenset((e.pid, e.obj) for e in cycle)
+        if key in self._dead or not self._kernel_confirms(cycle):
+            return
+        self._dead.add(key)
+        self._current = cycle
+        self.engine.emit("deadlock", cycle=waitfor.describe(model, cycle))
+        if self.end_on_deadlock:
+            live = [w for w in self.engine.workers.values() if not w.exited]
+            for w in live:
+                self.engine.emit(schema.CONTROL, action="kill", target=w.pid, reason="deadlock")
+                for sig in (signal.SIGKILL, signal.SIGCONT):
+                    try:
+                        os.killpg(w.pid, sig)
+                    except ProcessLookupError:
+                        pass
+
+    def _kernel_confirms(self, cycle: list[waitfor.Edge]) -> bool:
+        """Ask the kernel: each process of the cycle sleeps on a semaphore that is at 0."""
+        for e in cycle:
+            info = probe.blocked_on(e.pid)
+            if info is None or info.stopped or info.target is None:
+                return False
+            obj = self._objects.get(e.obj)
+            kind = info.target.kind
+            if kind == "futex":
+                name = getattr(obj, "kernel_name", "")
+                if info.target.name and name and info.target.name != name:
+                    return False
+                stat = probe.posix_sem_stat(name) if name else None
+                if stat is not None and stat.value != 0:
+                    return False
+            elif kind != "sysv_sem":
+                return False
+        return True
+
+    def _recover_killed(self) -> None:
+        """A killed deadlock victim's semaphores are posted back, as SEM_UNDO would do.
+
+        POSIX semaphores are not released when their holder dies: killing a victim alone
+        would leave the others blocked forever. So the engine gives its units back.
+        """
+        if not self._killed or self._current is None:
+            return
+        model = self.engine.model
+        for pid in list(self._killed):
+            w = self.engine.workers.get(pid)
+            if w is None or not w.exited:
+                continue
+            self._killed.discard(pid)
+            if all(e.pid != pid and e.holder != pid for e in self._current):
+                continue
+            for name, sem in model.objects.items():
+                n = sem.holders.get(pid, 0) if isinstance(sem, SemObj) else 0
+                obj = self._objects.get(name)
+                if n <= 0 or obj is None or getattr(obj, "sem", None) is None:
+                    continue
+                self.engine.emit("deadlock.recover", obj=name, victim=pid, n=n)
+                for _ in range(n):
+                    obj.sem.release()

@@ -1,0 +1,137 @@
+"""Lost updates in shared memory, found in the event stream (T31).
+
+A read-modify-write by process P is its ``shm.read`` of a cell followed by its ``shm.write``
+of the same cell. Each write is *based on* the write whose value P read (or the initial
+value). The cell's current value descends from a chain of writes, each based on the one
+before. When P's write is based on an older write than the current one, every write on the
+current chain after P's base is overwritten: those updates are lost (each reported once).
+``missing`` = writes so far minus the length of the current chain: the updates the value
+does not contain now; for a counter incremented by read-add-write, ``increments - value``.
+(A lost write can come back: if another process had read its value before it was
+overwritten and then writes on top of it. So the number of reports can exceed ``missing``.)
+
+Each lost update is reported as the two sequences that overlapped: the one that was lost
+(who read what, wrote what) and the one that overwrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+Event = dict[str, Any]
+LOST_UPDATE = "race.lost_update"
+
+
+@dataclass(slots=True)
+class _Write:
+    pid: int
+    seq: int
+    value: int
+    read_seq: int  # -1: a blind write (no read of the cell before it)
+    read_value: int | None
+    base: _Write | None  # the write whose value this one was computed from
+    depth: int  # length of the chain of bases
+    reported: bool = False
+
+
+class LostUpdates:
+    """Feed events in order; ``feed`` returns the lost updates each event revealed."""
+
+    def __init__(self, name_of: Callable[[int], str] = str) -> None:
+        self.name_of = name_of
+        self._latest: dict[tuple[str, int], _Write | None] = {}
+        self._writes: dict[tuple[str, int], int] = {}
+        self._reads: dict[tuple[int, str, int], tuple[int, int, _Write | None]] = {}
+        self.count = 0
+
+    def feed(self, e: Event) -> list[dict[str, Any]]:
+        kind = e["kind"]
+        if kind == "shm.read":
+            cell = (e["obj"], e.get("offset", 0))
+            self._reads[(e["pid"], *cell)] = (e["seq"], e.get("value", 0), self._latest.get(cell))
+            return []
+        if kind != "shm.write":
+            return []
+        pid, cell = e["pid"], (e["obj"], e.get("offset", 0))
+        latest = self._latest.get(cell)
+        read = self._reads.pop((pid, *cell), None)
+        if read is None:  # a blind write: it computes nothing from the cell, loses nothing
+            read_seq, read_value, base = -1, None, latest
+        else:
+            read_seq, read_value, base = read
+        w = _Write(pid, e["seq"], e.get("value", 0), read_seq, read_value, base, 0)
+        w.depth = base.depth + 1 if base is not None else 1
+        self._latest[cell] = w
+        writes = self._writes[cell] = self._writes.get(cell, 0) + 1
+        lost = [v for v in _overwritten(latest, base) if not v.reported]
+        for v in lost:
+            v.reported = True
+        self.count += len(lost)
+        # updates not in the cell's value now (exact for counters: increments - value)
+        missing = writes - w.depth
+        return [self._describe(cell, victim, w, missing) for victim in lost]
+
+    def _describe(
+        self, cell: tuple[str, int], lost: _Write, by: _Write, missing: int
+    ) -> dict[str, Any]:
+        return {
+            "kind": LOST_UPDATE,
+            "obj": cell[0],
+            "offset": cell[1],
+            "lost": self._rmw(lost),
+            "by": self._rmw(by),
+            "missing": missing,
+        }
+
+    def _rmw(self, w: _Write) -> dict[str, Any]:
+        return {
+            "proc": self.name_of(w.pid),
+            "pid": w.pid,
+            "read": w.read_value,
+            "read_seq": w.read_seq,
+            "wrote": w.value,
+            "write_seq": w.seq,
+        }
+
+
+def _overwritten(latest: _Write | None, base: _Write | None) -> list[_Write]:
+    """Writes on ``latest``'s chain that are not on ``base``'s chain, oldest first."""
+    lost: list[_Write] = []
+    a, b = latest, base
+    while a is not None and (b is None or a.depth > b.depth):
+        lost.append(a)
+        a = a.base
+    while b is not None and (a is None or b.depth > a.depth):
+        b = b.base
+    while a is not b and a is not None and b is not None:
+        lost.append(a)
+        a, b = a.base, b.base
+    lost.reverse()
+    return lost
+
+
+def lost_updates(events: Iterable[Event]) -> list[dict[str, Any]]:
+    """Every lost update in a whole event stream (e.g. a trace), with process names."""
+    names: dict[int, str] = {}
+    tracker = LostUpdates(lambda pid: names.get(pid, str(pid)))
+    found: list[dict[str, Any]] = []
+    for e in events:
+        if e["kind"] == "proc.start":
+            names[e["pid"]] = e.get("name", str(e["pid"]))
+        else:
+            found.extend(tracker.feed(e))
+    return found
+
+
+def describe(u: dict[str, Any], cell_size: int = 8) -> str:
+    """One line: the two overlapping read-modify-writes, and who overwrote whom."""
+    lost, by = u["lost"], u["by"]
+    where = f"{u['obj']}[{u.get('offset', 0) // cell_size}]"
+    how = f"read {by['read']}, wrote {by['wrote']}" if by["read"] is not None else "wrote"
+    was = f"read {lost['read']}, wrote {lost['wrote']}" if lost["read"] is not None else "wrote"
+    return (
+        f"lost update on {where}: {by['proc']} ({how}) overwrote {lost['proc']} ({was}) — "
+        f"{lost['proc']}'s update is gone (missing now: {u.get('missing', '?')})"
+    )

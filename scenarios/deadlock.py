@@ -1,0 +1,84 @@
+"""deadlock: two processes take two semaphores in opposite order, and wait for each other."""
+
+from ipcviz.scenario import Scenario
+
+scenario = Scenario(
+    "deadlock",
+    "Two locks taken in opposite order: deadlock",
+    teaches=["T34"],
+    description=(
+        "left takes lock_a then wants lock_b; right takes lock_b then wants lock_a. Each holds "
+        "what the other waits for: a cycle in the wait-for graph, and neither can ever move. "
+        "ipcviz finds the cycle, names it, and ends the run (in the TUI, kill a victim)."
+    ),
+    params={"hold": 0.3},
+    quick={"hold": 0.15},
+    timeout=30,
+)
+scenario.step(
+    "first",
+    "Each process takes its first lock: left holds lock_a, right holds lock_b.",
+    "각 프로세스가 첫 번째 잠금을 잡습니다. left는 lock_a를, right는 lock_b를 가집니다.",
+    teaches=["T32"],
+)
+scenario.step(
+    "second",
+    "Now each asks for the lock the other one holds. sem_wait blocks: the value is 0.",
+    "이제 각자 상대가 가진 잠금을 요청합니다. 값이 0이므로 sem_wait에서 잠듭니다.",
+    teaches=["T33"],
+)
+scenario.step(
+    "cycle",
+    "left waits for right, right waits for left: a cycle. No post will ever come — deadlock.",
+    "left는 right를, right는 left를 기다립니다. 순환이 생겼고 post는 영원히 오지 않습니다. "
+    "교착 상태(deadlock)입니다.",
+    teaches=["T34"],
+)
+lock_a = scenario.semaphore("lock_a", value=1)
+lock_b = scenario.semaphore("lock_b", value=1)
+
+
+def take_both(ctx, first, second):
+    """Take ``first``, pause (so the other surely takes its own first lock), then ``second``."""
+    if ctx.name == "left":
+        ctx.step("first")
+    first.wait()
+    ctx.sleep(ctx.params["hold"])
+    if ctx.name == "left":
+        ctx.step("second")
+        ctx.step("cycle")
+    second.wait()  # never returns while the other holds it
+    ctx.report("got_both", True)
+    second.post()
+    first.post()
+
+
+@scenario.process("left")
+def left(ctx):
+    take_both(ctx, lock_a, lock_b)
+
+
+@scenario.process("right")
+def right(ctx):
+    take_both(ctx, lock_b, lock_a)
+
+
+@scenario.check("the deadlock was detected and its cycle named (T34)")
+def detected(run):
+    cycles = run.state.extra.get("deadlocks", [])
+    if not cycles:
+        return False, "no deadlock event"
+    cycle = cycles[0]
+    procs = sorted(c["proc"] for c in cycle)
+    objs = sorted(c["waits_for"] for c in cycle)
+    ok = procs == ["left", "right"] and objs == ["lock_a", "lock_b"]
+    text = "; ".join(
+        f"{c['proc']} waits for {c['waits_for']} held by {c['held_by']}" for c in cycle
+    )
+    return ok, text
+
+
+@scenario.check("neither process got both locks")
+def nobody_through(run):
+    got = [name for name, r in run.reports.items() if r.get("got_both")]
+    return not got, f"got both: {got}" if got else "both were stuck until the end"
