@@ -35,11 +35,6 @@ def _error_lines(run: LiveRun) -> list[str]:
 
 
 MQ_CASES = {
-    "mq-queues-max": (
-        "for i in range({queues_max} + 1):\n"
-        "    scenario.posix_queue(f'q{{i}}', max_messages=1, max_message_size=16)",
-        "queues_max",
-    ),
     "mq-msg-max": ("scenario.posix_queue('q', max_messages={msg_max} + 1)", "msg_max"),
     "mq-msgsize-max": (
         "scenario.posix_queue('q', max_message_size={msgsize_max} + 1)",
@@ -53,7 +48,7 @@ def test_posix_queue_limits(tmp_path: Path, record, fault: str) -> None:
     if not MQ.is_dir():
         pytest.skip("no /proc/sys/fs/mqueue: POSIX queues not available")
     decl, needle = MQ_CASES[fault]
-    limits = {n: _limit(n) for n in ("queues_max", "msg_max", "msgsize_max")}
+    limits = {n: _limit(n) for n in ("msg_max", "msgsize_max")}
     run = LiveRun(tmp_path, write_scenario(tmp_path, _queues(decl.format(**limits))))
     rc = run.finish()
     if "no POSIX queue wrapper yet" in run.stderr:
@@ -66,6 +61,42 @@ def test_posix_queue_limits(tmp_path: Path, record, fault: str) -> None:
     assert rc == 2, (rc, run.stderr)
     assert len(err) == 1 and err[0].startswith("ipcviz: "), err
     assert needle in err[0] and "Traceback" not in run.stderr
+    assert not left and ok, (left, why)
+
+
+def test_posix_queues_beyond_queues_max(tmp_path: Path, record) -> None:
+    """In a private IPC namespace whose queues_max is 3 (other runs keep their queues)."""
+    src = write_scenario(
+        tmp_path,
+        _queues("for i in range(4):\n    scenario.posix_queue(f'q{i}', max_messages=1)"),
+    )
+    trace, mq = tmp_path / "run.jsonl", tmp_path / "mqueue"
+    mq.mkdir()
+    script = (
+        "echo 3 > /proc/sys/fs/mqueue/queues_max && mount -t mqueue none "
+        f"{mq} || exit 99\n"
+        f"{sys.executable} -m ipcviz run {src} --headless --record {trace}\n"
+        f"echo rc=$?\nls -A {mq}\n"
+    )
+    r = subprocess.run(
+        ["unshare", "--ipc", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    if r.returncode == 99 or "rc=" not in r.stdout:
+        pytest.skip(f"cannot make a private IPC namespace here: {r.stderr.strip()}")
+    if "no POSIX queue wrapper yet" in r.stderr:
+        pytest.skip("ipcviz.ipc.posix_mq is not there yet")
+    rc = int(r.stdout.split("rc=")[1].split()[0])
+    left = [f"queue {n}" for n in r.stdout.split("rc=")[1].split()[1:]]
+    err = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    ok, why = replays(trace)
+    record("mq-queues-max", f"exit {rc}: {' / '.join(err)[:220]}", left, "yes" if ok else why)
+    assert rc == 2, r.stderr
+    assert len(err) == 1 and err[0].startswith("ipcviz: cannot create POSIX queue q3"), err
+    assert "queues_max" in err[0]
     assert not left and ok, (left, why)
 
 
