@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=None, help="step mode, seeded choice")
     ap.add_argument("--schedule", default=None, help="step mode, in this order (names)")
     ap.add_argument("--end-on-deadlock", action="store_true", help="headless: end the run")
+    ap.add_argument("--step", action="store_true", help="start in step mode (user steps)")
     args = ap.parse_args(argv)
     try:
         scenario = load(Path(args.scenario))
@@ -50,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(
         scenario, args.trace, timeout=timeout, quick=args.quick, header_extra=_control_header(args)
     )
-    engine.gate.configure(args.seed, args.schedule, end_on_deadlock=args.end_on_deadlock)
+    engine.gate.configure(
+        args.seed, args.schedule, end_on_deadlock=args.end_on_deadlock, step=args.step
+    )
     return engine.run()
 
 

@@ -107,15 +107,19 @@ class Gate:
     # -- configuration -----------------------------------------------------------------
 
     def configure(
-        self, seed: int | None = None, schedule: str | None = None, end_on_deadlock: bool = False
+        self,
+        seed: int | None = None,
+        schedule: str | None = None,
+        end_on_deadlock: bool = False,
+        step: bool = False,
     ) -> None:
-        """Called before the workers start. A seed or a schedule starts the run in step mode."""
+        """Called before the workers start. A seed, a schedule or ``step`` start in step mode."""
         if schedule:
             self.schedule = check_schedule(self.engine.scenario, schedule)
         if seed is not None:
             self.seed = seed
             self.rng = random.Random(seed)
-        self.step_mode = bool(self.schedule) or self.rng is not None
+        self.step_mode = step or bool(self.schedule) or self.rng is not None
         self.end_on_deadlock = end_on_deadlock
 
     @property
