@@ -12,12 +12,57 @@ from typing import Any
 from ipcviz.session.registry import proc_start_time, runtime_dir
 
 
+def _sysv_owner(table: str, ident: int) -> int | None:
+    """Owner uid of a System V object by id, from /proc/sysvipc/{msg,sem}."""
+    try:
+        lines = Path(f"/proc/sysvipc/{table}").read_text().splitlines()
+    except OSError:
+        return None
+    cols = lines[0].split() if lines else []
+    if "uid" not in cols:
+        return None
+    for line in lines[1:]:
+        f = line.split()
+        if len(f) > cols.index("uid") and f[1] == str(ident):
+            return int(f[cols.index("uid")])
+    return None
+
+
+def owned_by_me(entry: dict[str, Any]) -> bool:
+    """True if the entry's object exists and is ours. Root may remove anyone's object:
+    ``clean`` must never, even if a registry names another user's object."""
+    import posix_ipc
+
+    kind, uid = entry.get("type"), os.getuid()
+    name = str(entry.get("name", "")).lstrip("/")
+    try:
+        if kind == "posix_shm":
+            return os.lstat(f"/dev/shm/{name}").st_uid == uid
+        if kind == "posix_sem":
+            return os.lstat(f"/dev/shm/sem.{name}").st_uid == uid
+        if kind in ("fifo", "dir"):
+            return os.lstat(entry["path"]).st_uid == uid
+        if kind == "posix_mq":
+            mq = posix_ipc.MessageQueue(entry["name"])
+            try:
+                return os.fstat(mq.mqd).st_uid == uid
+            finally:
+                mq.close()
+        if kind in ("sysv_mq", "sysv_sem") and entry.get("id") is not None:
+            return _sysv_owner("msg" if kind == "sysv_mq" else "sem", entry["id"]) == uid
+    except (OSError, KeyError, posix_ipc.Error):
+        return False
+    return False
+
+
 def remove_object(entry: dict[str, Any]) -> bool:
-    """Remove one registry entry's kernel object; True if something was removed."""
+    """Remove one registry entry's kernel object, if it is ours; True if it was removed."""
     import posix_ipc
     import sysv_ipc
 
     kind = entry.get("type")
+    if not owned_by_me(entry):
+        return False
     try:
         if kind == "posix_shm":
             posix_ipc.unlink_shared_memory(entry["name"])
