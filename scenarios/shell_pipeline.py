@@ -5,7 +5,7 @@ from ipcviz.scenario import Scenario
 scenario = Scenario(
     "shell-pipeline",
     "A shell pipeline, seen through /proc: seq | grep | wc",
-    teaches=["T4", "T7", "T8", "T23"],
+    teaches=["T6", "T4", "T7", "T8", "T23"],
     description=(
         "`seq 1 200000 | grep 7 | wc -l`, run by an ordinary shell: nothing in it knows about "
         "ipcviz. The shell made two anonymous pipes and forked three programs. ipcviz finds the "
