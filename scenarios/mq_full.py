@@ -1,5 +1,6 @@
 """mq-full: a queue holds a bounded amount of memory; when it is full the sender blocks."""
 
+import os
 import time
 from pathlib import Path
 
@@ -76,6 +77,37 @@ pq = scenario.posix_queue("pq", max_messages=POSIX_SLOTS, max_message_size=1024)
 sq = scenario.sysv_queue("sq", max_message_size=SYSV_MSG)
 
 
+def sibling_pid() -> int:
+    """The other worker of this scenario: the engine's child that is not this process."""
+    me, engine = os.getpid(), os.getppid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == engine:
+                    return int(entry)
+        except (OSError, ValueError, IndexError):
+            pass
+    return 0
+
+
+def wait_for_wchan(pid: int, want: str, seconds: float) -> str:
+    """Poll /proc/PID/wchan — where the kernel has the process asleep — until it is ``want``."""
+    deadline = time.monotonic() + seconds
+    wchan = ""
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/wchan") as f:
+                wchan = f.read().strip()
+        except OSError:
+            return wchan
+        if want in wchan:
+            return wchan
+        time.sleep(0.005)
+    return wchan
+
+
 @scenario.process("sender")
 def sender(ctx):
     ctx.step("limits")
@@ -103,9 +135,14 @@ def sender(ctx):
 
 @scenario.process("receiver")
 def receiver(ctx):
+    sender_pid = sibling_pid()
+    # Ask the kernel where the sender sleeps: wq_sleep = blocked in mq_send on a full queue.
+    ctx.report("pq_sender_wchan", wait_for_wchan(sender_pid, "wq_sleep", 10))
     ctx.sleep(ctx.params["nap"])
     got = [pq.receive()[0] for _ in range(pq.max_messages + 1)]
     ctx.report("pq_received", len(got))
+    # do_msgsnd = blocked in msgsnd because the System V queue holds msg_qbytes bytes.
+    ctx.report("sq_sender_wchan", wait_for_wchan(sender_pid, "do_msgsnd", 10))
     ctx.sleep(ctx.params["nap"])
     count = sq.mq.max_size // SYSV_MSG + 1
     got = [sq.receive()[0] for _ in range(count)]
@@ -117,16 +154,24 @@ def receiver(ctx):
 def posix_blocked(run):
     held = run.report("sender", "pq_held")
     blocked = run.report("sender", "pq_blocked_s", 0)
-    ok = held == POSIX_SLOTS and blocked >= run.params["nap"] / 4
-    return ok, f"{held}/{POSIX_SLOTS} messages held; the next mq_send waited {blocked} s"
+    wchan = run.report("receiver", "pq_sender_wchan") or ""
+    ok = held == POSIX_SLOTS and "wq_sleep" in wchan
+    return ok, (
+        f"{held}/{POSIX_SLOTS} messages held; the kernel had the sender asleep in {wchan!r}; "
+        f"the send waited {blocked} s"
+    )
 
 
 @scenario.check("the System V queue was full (bytes = msg_qbytes) and the next send blocked")
 def sysv_blocked(run):
     held, qbytes = run.report("sender", "sq_held"), run.report("sender", "sq_qbytes")
     blocked = run.report("sender", "sq_blocked_s", 0)
-    ok = held is not None and held + SYSV_MSG > qbytes and blocked >= run.params["nap"] / 4
-    return ok, f"{held}/{qbytes} bytes held; the next msgsnd waited {blocked} s"
+    wchan = run.report("receiver", "sq_sender_wchan") or ""
+    ok = held is not None and held + SYSV_MSG > qbytes and "do_msgsnd" in wchan
+    return ok, (
+        f"{held}/{qbytes} bytes held; the kernel had the sender asleep in {wchan!r}; "
+        f"the send waited {blocked} s"
+    )
 
 
 @scenario.check("every message sent was received")

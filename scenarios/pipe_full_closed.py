@@ -1,6 +1,7 @@
 """pipe-full-closed: a full pipe blocks the writer; closed ends give EOF and EPIPE."""
 
 import fcntl
+import os
 import struct
 import termios
 import time
@@ -67,6 +68,37 @@ p = scenario.pipe("p", writer="writer", reader="reader")
 q = scenario.pipe("q", writer="writer", reader="reader")
 
 
+def sibling_pid() -> int:
+    """The other worker of this scenario: the engine's child that is not this process."""
+    me, engine = os.getpid(), os.getppid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == engine:
+                    return int(entry)
+        except (OSError, ValueError, IndexError):
+            pass
+    return 0
+
+
+def wait_for_wchan(pid: int, want: str, seconds: float) -> str:
+    """Poll /proc/PID/wchan — where the kernel has the process asleep — until it is ``want``."""
+    deadline = time.monotonic() + seconds
+    wchan = ""
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/wchan") as f:
+                wchan = f.read().strip()
+        except OSError:
+            return wchan
+        if want in wchan:
+            return wchan
+        time.sleep(0.005)
+    return wchan
+
+
 def fionread(fd: int) -> int:
     """Bytes waiting in the pipe, as the kernel counts them (works on either end)."""
     return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
@@ -104,6 +136,11 @@ def writer(ctx):
 
 @scenario.process("reader")
 def reader(ctx):
+    deadline = time.monotonic() + 10
+    while fionread(p.read_fd) < p.capacity and time.monotonic() < deadline:
+        time.sleep(0.005)  # wait (without reading) until the pipe is full
+    # Ask the kernel where the writer sleeps: anon_pipe_write = blocked writing into a pipe.
+    ctx.report("writer_wchan", wait_for_wchan(sibling_pid(), "pipe_write", 10))
     ctx.sleep(ctx.params["reader_nap"])
     ctx.step("drain")
     expected = (p.capacity // CHUNK + 1) * CHUNK
@@ -121,14 +158,17 @@ def reader(ctx):
     p.close_read()
 
 
-@scenario.check("the writer blocked with the pipe full: queued = capacity before the write (T7)")
+@scenario.check("the writer blocked on a full pipe: queued = capacity, asleep in pipe_write (T7)")
 def blocked_full(run):
     queued = run.report("writer", "queued_before_block")
     cap = run.report("writer", "capacity")
     blocked = run.report("writer", "blocked_s", 0)
-    nap = run.params["reader_nap"]
-    ok = queued is not None and queued + CHUNK > cap and blocked >= nap / 4
-    return ok, f"{queued} of {cap} bytes queued; the next write waited {blocked} s"
+    wchan = run.report("reader", "writer_wchan")
+    ok = queued == cap and "pipe_write" in (wchan or "")
+    return ok, (
+        f"{queued} of {cap} bytes queued; the kernel had the writer asleep in {wchan!r}; "
+        f"its write waited {blocked} s"
+    )
 
 
 @scenario.check("the reader saw EOF after the writer closed q (T12)")

@@ -31,13 +31,16 @@ scenario.step(
     "write overwrites the other: that update is lost. (Each worker yields the CPU between its "
     "read and its write, so the race shows up even on one CPU.)",
     "값을 읽고, 1을 더하고, 다시 씁니다. 잠금이 없으니 두 워커가 같은 값을 읽으면 한쪽의 쓰기가 "
-    "다른 쪽을 덮어써서 갱신 하나가 사라집니다.",
+    "다른 쪽을 덮어써서 갱신 하나가 사라집니다. (워커는 읽기와 쓰기 사이에 CPU를 양보하므로, "
+    "CPU가 하나뿐이어도 경쟁 상태가 드러납니다.)",
     teaches=["T31"],
 )
 scenario.step(
     "lost",
-    "All workers are done: compare the counter with the number of increments.",
-    "모든 워커가 끝났습니다. 카운터 값과 실제 증가 횟수를 비교해 보세요.",
+    "All workers are done: compare the counter with the number of increments. The missing "
+    "ones are lost updates — shared memory needs synchronization (see shm-semaphore).",
+    "모든 워커가 끝났습니다. 카운터 값과 실제 증가 횟수를 비교해 보세요. 모자란 만큼이 사라진 "
+    "갱신입니다. 공유 메모리에는 동기화가 필요합니다(shm-semaphore 참고).",
     teaches=["T31"],
 )
 N = scenario.params["workers"]
