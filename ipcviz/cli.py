@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the scenario picker.",
     )
     ap.add_argument("--version", action="version", version=f"ipcviz {__version__}")
+    ap.add_argument(
+        "--present", action="store_true", help="picker, then presenter mode (see run --present)"
+    )
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("list", help="list the built-in scenarios")
@@ -66,11 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("clean", help="remove kernel objects left by your dead sessions")
     sub.add_parser("runs", help="list recorded runs")
+
+    p = sub.add_parser("serve", help="serve the app to web browsers (textual-serve)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--present", action="store_true", help="sessions open in presenter mode")
     return ap
 
 
 def _viewer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--headless", action="store_true", help="print the narrated log instead")
+    p.add_argument(
+        "--present",
+        action="store_true",
+        help="presenter mode: big narration, the run pauses at each narration step "
+        "(→ continue, ← previous step's text, l English/Korean)",
+    )
     p.add_argument(
         "--lang",
         choices=["en", "ko"],
@@ -132,6 +146,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     path = resolve(args.scenario)
     lang = args.lang or default_lang()
     control = _control_args(args)
+    if args.present and args.headless:
+        raise IpcvizError(
+            "--present needs the screen (it waits for → at each step): drop --headless"
+        )
     if args.headless:
         return run_headless(
             path, args.record, args.timeout, args.quick, lang, [*control, "--end-on-deadlock"]
@@ -140,6 +158,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ipcviz.tui.launch import run_tui
 
     EngineProcess.default_extra = control  # the TUI's engine steps the same way
+    if args.present:
+        from ipcviz.tui.present import run_present
+
+        EngineProcess.default_extra = [*control, "--present"]
+        return run_present(
+            path, record=args.record, timeout=args.timeout, quick=args.quick, lang=lang
+        )
 
     return run_tui(path, record=args.record, timeout=args.timeout, quick=args.quick, lang=lang)
 
@@ -256,6 +281,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     reader = TraceReader.open(args.trace)
     lang = args.lang or default_lang()
+    if args.present and args.headless:
+        raise IpcvizError("--present needs the screen: drop --headless")
+    if args.present:
+        from ipcviz.tui.present import replay_present
+
+        return replay_present(reader.path, lang=lang)
     if not args.headless:
         from ipcviz.tui.launch import replay_tui
 
@@ -293,9 +324,20 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_picker(args: argparse.Namespace) -> int:
     require_linux()
+    if args.present:
+        from ipcviz.tui.present import picker_present
+
+        return picker_present(lang=default_lang())
     from ipcviz.tui.launch import run_picker
 
     return run_picker(lang=default_lang())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    require_linux()
+    from ipcviz.serve import serve
+
+    return serve(host=args.host, port=args.port, present=args.present)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -319,6 +361,7 @@ COMMANDS = {
     "export": cmd_export,
     "clean": cmd_clean,
     "runs": cmd_runs,
+    "serve": cmd_serve,
     None: cmd_picker,
 }
 

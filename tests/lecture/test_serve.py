@@ -1,0 +1,176 @@
+"""``ipcviz serve``: the picker reaches a real browser (headless Chromium) and a websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import psutil
+import pytest
+
+from tests.conftest import ipcviz
+from tests.lecture.browser import COUNT_COLOURS, Chromium, find_chromium, open_page, wait_for
+
+ANSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\x1b\][^\x07]*\x07")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """``ipcviz serve`` in its own process group; ``stop()`` leaves no process behind."""
+
+    def __init__(self, tmp: Path, port: int) -> None:
+        self.port = port
+        self.log = tmp / "serve.log"
+        self._log = self.log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ipcviz", "serve", "--port", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"ipcviz serve exited: {self.log.read_text()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("ipcviz serve did not listen within 30 s") from None
+                time.sleep(0.1)
+
+    def app_processes(self) -> list[psutil.Process]:
+        """The ipcviz apps the server started for browser sessions."""
+        out = []
+        for p in psutil.Process(self.proc.pid).children(recursive=True):
+            try:
+                cmd = p.cmdline()
+            except psutil.Error:
+                continue
+            if cmd[1:3] == ["-m", "ipcviz"] and "serve" not in cmd:
+                out.append(p)
+        return out
+
+    def stop(self) -> int:
+        """SIGTERM (the server stops its app sessions), then make sure of it."""
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            rc = None
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+        self._log.close()
+        return -1 if rc is None else rc
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    server = Served(tmp_path, free_port())
+    try:
+        yield server
+    finally:
+        rc = server.stop()
+        assert rc == 0, f"serve did not stop cleanly ({rc}): {server.log.read_text()[-2000:]}"
+
+
+async def _read_app_screen(port: int, deadline: float) -> str:
+    """Connect as the browser does; collect what the served app draws, without ANSI codes."""
+    screen = b""
+    url = f"http://127.0.0.1:{port}/ws?width=160&height=40"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        while time.monotonic() < deadline:
+            try:
+                msg = await ws.receive(timeout=max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                screen += ANSI.sub(b"", msg.data)
+                if b"choose a scenario" in screen and b"pipe-basic" in screen:
+                    break
+            elif msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                break
+        await ws.send_str(json.dumps(["stdin", "\x03"]))  # Ctrl-C: the app quits
+    return screen.decode("utf-8", "replace")
+
+
+def test_serve_websocket_session_draws_the_picker(served: Served) -> None:
+    """A websocket client gets its own ipcviz app, and the app draws the picker."""
+    text = asyncio.run(_read_app_screen(served.port, time.monotonic() + 40))
+    assert "choose a scenario" in text, text[-1500:]
+    assert "pipe-basic" in text and "producer-consumer" in text
+
+
+def test_serve_in_headless_chromium(served: Served, tmp_path: Path) -> None:
+    """The page loads in Chromium, its websocket starts the app, the picker is on screen."""
+    exe = find_chromium()
+    browser = Chromium(exe, tmp_path / "profile")
+    try:
+        port = browser.devtools_port(time.monotonic() + 30)
+        stats, png = asyncio.run(_browse(port, served, tmp_path))
+    finally:
+        browser.close()
+    (tmp_path / "picker.png").write_bytes(png)
+    assert png.startswith(b"\x89PNG")
+    # The page's own background is #0c181f; the app's theme is pure black with a yellow
+    # (#ffd700) title bar and yellow scenario ids: both only appear once the picker rendered.
+    assert stats["black"] > 0.3 * stats["total"], stats
+    assert stats["yellow"] > 0.005 * stats["total"], stats
+    assert stats["light"] > 0.002 * stats["total"], stats  # white text
+    assert stats["colours"] > 10, stats
+
+
+async def _browse(port: int, served: Served, tmp_path: Path) -> tuple[dict, bytes]:
+    session, page = await open_page(port)
+    try:
+        await page.call("Page.enable")
+        await page.call("Page.navigate", url=f"http://127.0.0.1:{served.port}/")
+        deadline = time.monotonic() + 40
+        # textual.js adds "-first-byte" when the app's first output arrived over the websocket
+        await wait_for(page, "document.body.classList.contains('-first-byte')", deadline)
+        assert served.app_processes(), "the websocket session started no ipcviz app"
+        stats: dict = {}
+        png = b""
+        while time.monotonic() < deadline:  # the first frames may still be the blank screen
+            png = await page.screenshot()
+            b64 = json.dumps(__import__("base64").b64encode(png).decode())
+            stats = await page.evaluate(f"{COUNT_COLOURS}({b64})")
+            if stats["yellow"] > 0.005 * stats["total"]:
+                break
+            await asyncio.sleep(0.3)
+        return stats, png
+    finally:
+        await page.ws.close()
+        await session.close()
+
+
+def test_serve_bad_port_is_a_usage_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        result = ipcviz("serve", "--port", str(busy), timeout=30)
+    assert result.returncode == 2
+    assert "already in use" in result.stderr and "Traceback" not in result.stderr
+    result = ipcviz("serve", "--port", "70000", timeout=30)
+    assert result.returncode == 2 and "between 1 and 65535" in result.stderr
