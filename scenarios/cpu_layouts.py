@@ -21,7 +21,7 @@ scenario = Scenario(
         "share and how far it counted, and the run compares the total throughput."
     ),
     params={"rounds": 3, "phase": 1.5},
-    quick={"rounds": 4, "phase": 0.15},
+    quick={"rounds": 5, "phase": 0.15},
     timeout=60,
 )
 scenario.step(
