@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -137,7 +138,8 @@ def test_clean_leaves_a_live_session_alone(tmp_path: Path, record) -> None:
         left,
         "yes" if ok else why,
     )
-    assert "1 live session(s) left alone" in cleaned or "live session(s) left alone" in cleaned
+    live = re.search(r"(\d+) live session\(s\) left alone", cleaned)
+    assert live and int(live.group(1)) >= 1, cleaned  # ours, at least
     assert alive_after == alive_before and len(alive_before) >= 3
     assert rc == 0 and not left and ok, (rc, left, why)
 
