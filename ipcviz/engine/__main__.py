@@ -22,6 +22,8 @@ def _control_header(args: argparse.Namespace) -> dict:
         extra["seed"] = args.seed
     if args.schedule is not None:
         extra["schedule"] = args.schedule
+    if args.present:
+        extra["present"] = True
     return extra
 
 
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--schedule", default=None, help="step mode, in this order (names)")
     ap.add_argument("--end-on-deadlock", action="store_true", help="headless: end the run")
     ap.add_argument("--step", action="store_true", help="start in step mode (user steps)")
+    ap.add_argument("--present", action="store_true", help="pause at each narration step")
     args = ap.parse_args(argv)
     try:
         scenario = load(Path(args.scenario))
@@ -52,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         scenario, args.trace, timeout=timeout, quick=args.quick, header_extra=_control_header(args)
     )
     engine.gate.configure(
-        args.seed, args.schedule, end_on_deadlock=args.end_on_deadlock, step=args.step
+        args.seed,
+        args.schedule,
+        end_on_deadlock=args.end_on_deadlock,
+        step=args.step,
+        present=args.present,
     )
     return engine.run()
 

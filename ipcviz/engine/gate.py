@@ -88,6 +88,11 @@ class Gate:
         self.schedule: list[list[Any]] = []
         self.user_rng = random.Random()
         self.end_on_deadlock = False
+        # Presenter mode (--present): a worker that announced a narration step waits at its
+        # gate (tracer.hold) until {"cmd": "continue"}; meanwhile every gate is closed, so
+        # the others stop before their next operation too: the world waits for the presenter.
+        self.present = False
+        self.narrating: dict[int, Event] = {}  # pid → its gate.wait (op "narrate")
         self.at_gate: dict[int, Event] = {}  # pid → its gate.wait event
         self._gate_ino: dict[int, int] = {}  # pid → inode of its gate pipe
         self._held_since: float | None = None
@@ -103,6 +108,7 @@ class Gate:
         engine.control_step_mode = self.cmd_step_mode
         engine.control_step = self.cmd_step
         engine.control_step_random = self.cmd_step_random
+        engine.control_continue = self.cmd_continue
 
     # -- configuration -----------------------------------------------------------------
 
@@ -112,6 +118,7 @@ class Gate:
         schedule: str | None = None,
         end_on_deadlock: bool = False,
         step: bool = False,
+        present: bool = False,
     ) -> None:
         """Called before the workers start. A seed, a schedule or ``step`` start in step mode."""
         if schedule:
@@ -121,6 +128,7 @@ class Gate:
             self.rng = random.Random(seed)
         self.step_mode = step or bool(self.schedule) or self.rng is not None
         self.end_on_deadlock = end_on_deadlock
+        self.present = present
 
     @property
     def auto(self) -> bool:
@@ -136,6 +144,10 @@ class Gate:
         for w in self.engine.workers.values():
             if w.gate_w >= 0:
                 self._gate_ino[w.pid] = os.fstat(w.gate_w).st_ino
+            if self.present and w.ring is not None and w.gate_w >= 0:
+                w.ring.set_present_flag(1)
+        if self.present:
+            self.engine.emit(schema.CONTROL, action="present", on=True)
         if self.step_mode:
             self._set_flags(1)
             how = {}
@@ -154,7 +166,7 @@ class Gate:
         return self._held_total + extra
 
     def _hold(self) -> None:
-        holding = self.step_mode and not self.auto
+        holding = (self.step_mode and not self.auto) or bool(self.narrating)
         if holding and self._held_since is None:
             self._held_since = time.monotonic()
         elif not holding and self._held_since is not None:
@@ -162,6 +174,26 @@ class Gate:
             self._held_since = None
 
     # -- control commands ------------------------------------------------------------
+
+    def cmd_continue(self, cmd: dict[str, Any]) -> None:
+        """``{"cmd": "continue"}`` (presenter mode, →): the narrating workers go on, and
+        the others too unless step mode holds them."""
+        if not self.narrating:
+            why = "not in presenter mode" if not self.present else "no narration step waits"
+            self.engine.emit(schema.CONTROL, action="continue", ok=False, reason=why)
+            return
+        for pid in list(self.narrating):
+            self.at_gate[pid] = self.narrating.pop(pid)
+            self.release(pid, "presenter")
+        self._after_narration()
+
+    def _after_narration(self) -> None:
+        """No narration holds the world any more: free-running workers go on."""
+        if not self.narrating and not self.step_mode:
+            self._set_flags(0)
+            for pid in list(self.at_gate):
+                self.release(pid, "free")
+        self._hold()
 
     def cmd_step_mode(self, cmd: dict[str, Any]) -> None:
         """``{"cmd": "step_mode", "on": true|false}``; without ``on`` it toggles."""
@@ -239,11 +271,18 @@ class Gate:
             if kind not in _WATCHED:
                 continue
             if kind == "gate.wait":
+                if e.get("op") == "narrate" and self.present:
+                    self.narrating[e["pid"]] = e  # held until the presenter continues
+                    self._set_flags(1)
+                    self._hold()
+                    continue
                 self.at_gate[e["pid"]] = e
-                if not self.step_mode:
+                if not self.step_mode and not self.narrating:
                     self.release(e["pid"], "free")
             elif kind == "proc.exit":
                 self.at_gate.pop(e["pid"], None)
+                if self.narrating.pop(e["pid"], None) is not None:
+                    self._after_narration()
             elif kind == "control":
                 if e.get("action") == "kill" and e.get("target"):
                     self._killed.add(e["target"])

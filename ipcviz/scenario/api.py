@@ -80,8 +80,12 @@ class Context:
         self.params = params
 
     def step(self, step_id: str) -> None:
-        """Announce a narration step (shown on screen and in the headless log)."""
+        """Announce a narration step (shown on screen and in the headless log).
+
+        In presenter mode (``--present``) the process then waits until the presenter continues.
+        """
         tracer.emit(C.NARRATE, -1, self.scenario.step_index(step_id))
+        tracer.hold(C.NARRATE)
 
     def report(self, key: str, value: Any) -> None:
         """Hand a JSON-able value to the checks (``run.reports[name][key]``)."""

@@ -29,6 +29,12 @@ class Tracer:
         if self._flag[24] and self.gate_hook is not None:
             self.gate_hook(code, obj)
 
+    def hold(self, code: int) -> None:
+        """Presenter mode: wait at the gate (after a narration step) until the presenter
+        continues. The same gate as step mode; the engine keeps it closed until → ."""
+        if self._flag[32] and self.gate_hook is not None:
+            self.gate_hook(code, -1)
+
     def attach(self, ring) -> None:  # ring: ipcviz.tracer.ring.Ring
         self.emit = ring.writer()
         self._flag = ring.mm

@@ -26,6 +26,8 @@ RECORD = struct.Struct("<IHhqqq")  # size, code, obj (-1: none), t_ns, a, b
 _SIZE_CODE = struct.Struct("<IH")
 _U64 = struct.Struct("<Q")
 _HEAD, _TAIL, _STALLS, _GATE = 0, 8, 16, 24
+#: Presenter mode (``--present``): narration steps wait at the gate (ipcviz/engine/gate.py).
+PRESENT_FLAG: Final = 32
 #: Largest payload kept in one record; longer payloads are cut and flagged by ``size``.
 MAX_PAYLOAD: Final = 256 * 1024
 DEFAULT_CAPACITY: Final = 4 * 1024 * 1024
@@ -102,6 +104,10 @@ class Ring:
 
     def set_gate_flag(self, value: int) -> None:
         self.mm[_GATE] = value
+
+    def set_present_flag(self, value: int) -> None:
+        """Presenter mode: the worker waits at its gate after each narration step."""
+        self.mm[PRESENT_FLAG] = value
 
     def stalls(self) -> int:
         return _U64.unpack_from(self.mm, _STALLS)[0]

@@ -1,0 +1,97 @@
+"""Presenter mode in the engine: every narration step holds the world until ``continue``."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ipcviz import probe
+from ipcviz.engine.client import EngineProcess
+from ipcviz.scenario.loader import resolve
+
+#: Event kinds of operations on kernel objects: none may happen while the world is held.
+OPERATIONS = ("pipe.", "fifo.", "mq.", "sysv_mq.", "shm.", "sem.", "sysv_sem.")
+
+
+def _reader(engine: EngineProcess, out: queue.Queue[dict[str, Any] | None]) -> None:
+    for event in engine.events():
+        out.put(event)
+    out.put(None)
+
+
+def _next(q: queue.Queue, deadline: float) -> dict[str, Any] | None:
+    return q.get(timeout=max(0.01, deadline - time.monotonic()))
+
+
+def test_present_pauses_at_each_narration_step_until_continue(tmp_path: Path) -> None:
+    engine = EngineProcess(
+        resolve("producer-consumer"), tmp_path / "t.jsonl", quick=True, extra=["--present"]
+    )
+    q: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    thread = threading.Thread(target=_reader, args=(engine, q), daemon=True)
+    thread.start()
+    narrated: list[str] = []
+    held_checked = 0
+    events: list[dict[str, Any]] = []
+    try:
+        deadline = time.monotonic() + 60
+        header = _next(q, deadline)
+        assert header is not None and header.get("present") is True
+        while (event := _next(q, deadline)) is not None:
+            events.append(event)
+            if event["kind"] == "narrate":
+                narrated.append(event["step"])
+            if event["kind"] == "gate.wait" and event.get("op") == "narrate":
+                pid = event["pid"]
+                # Held: once the engine closed every gate (an operation already under way
+                # may finish), nobody operates on an object, and the kernel says the
+                # narrating worker sleeps reading its gate pipe.
+                settle = time.monotonic() + 0.3
+                quiet_until = settle + 0.4
+                while time.monotonic() < quiet_until:
+                    try:
+                        extra = q.get(timeout=0.05)
+                    except queue.Empty:
+                        continue
+                    assert extra is not None and extra["kind"] != "narrate", extra
+                    events.append(extra)
+                    if time.monotonic() > settle:
+                        assert not extra["kind"].startswith(OPERATIONS), extra
+                info = probe.blocked_on(pid)
+                assert info is not None and info.target is not None
+                assert info.target.kind == "fd", info
+                held_checked += 1
+                engine.send("continue")
+        rc = engine.wait(30)
+    finally:
+        engine.terminate()
+        engine.close()
+        thread.join(5)
+    assert rc == 0
+    # ("mutex" is narrated only when producer1 happens to fill cell 0)
+    assert narrated[:2] == ["setup", "fill"] and narrated[-2:] == ["drain", "done"], narrated
+    assert held_checked == len(narrated)
+    released = [e for e in events if e["kind"] == "gate.step" and e.get("by") == "presenter"]
+    assert len(released) == len(narrated)
+    assert events[-1]["kind"] == "session.end"
+
+
+def test_continue_without_present_is_refused(tmp_path: Path) -> None:
+    engine = EngineProcess(resolve("pipe-basic"), tmp_path / "t.jsonl", quick=True, extra=[])
+    refused = []
+    try:
+        for event in engine.events():
+            if event.get("kind") == "proc.start" and not refused:
+                engine.send("continue")
+                refused.append(True)
+            if event.get("kind") == "control" and event.get("action") == "continue":
+                refused.append(event)
+        assert engine.wait(30) == 0
+    finally:
+        engine.terminate()
+        engine.close()
+    msgs = [e for e in refused if isinstance(e, dict)]
+    assert msgs and msgs[0]["ok"] is False and "not in presenter mode" in msgs[0]["reason"]
