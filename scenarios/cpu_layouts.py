@@ -151,8 +151,7 @@ def simultaneous(run):
 
     (po, pw), (so, sw) = share("pinned"), share("spread")
     detail = (
-        f"the other worker moved during {so}/{sw} uninterrupted windows spread, "
-        f"{po}/{pw} pinned"
+        f"the other worker moved during {so}/{sw} uninterrupted windows spread, {po}/{pw} pinned"
     )
     if len(CPUS) < 2:
         return True, f"only 1 CPU is available here: nothing can run in parallel; {detail}"

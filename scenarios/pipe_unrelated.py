@@ -24,8 +24,7 @@ scenario = Scenario(
 scenario.step(
     "kin",
     "owner and kin inherited the pipe's two descriptors through fork(): they can talk.",
-    "owner와 kin은 fork()로 파이프의 디스크립터 두 개를 물려받았습니다. 그래서 대화할 수 "
-    "있습니다.",
+    "owner와 kin은 fork()로 파이프의 디스크립터 두 개를 물려받았습니다. 그래서 대화할 수 있습니다.",
     teaches=["T9"],
 )
 scenario.step(
