@@ -8,6 +8,7 @@ import select
 import signal
 import socket
 import time
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,8 +197,8 @@ class Engine:
             if self.stop_reason is None and self.outcome is None:
                 self._run_checks()
         except Exception as exc:  # an engine bug: still clean up, and say what happened
-            self._fail(f"internal error: {type(exc).__name__}: {exc}")
-            raise
+            traceback.print_exc()  # to the engine's stderr, which the CLI keeps
+            self._fail(f"internal error: {type(exc).__name__}: {exc} (please report it)")
         finally:
             self._shutdown()
         return self.exit_code

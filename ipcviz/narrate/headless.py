@@ -199,6 +199,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
         "starts" + (f": {safe(' '.join(e['command']))}" if e.get("command") else "")
     ),
     "proc.exit": _exit,
+    "recording.stopped": lambda n, e: f"recording stopped: {safe(e.get('message', ''))}",
     "proc.error": lambda n, e: (
         "raised an exception:\n"
         + "\n".join(safe(line, None) for line in e.get("text", "").rstrip().splitlines())
