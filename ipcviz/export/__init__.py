@@ -21,7 +21,19 @@ def _perfetto(trace: Path, output: Path) -> int:
     return export_perfetto(trace, output)
 
 
-FORMATS: dict[str, Exporter] = {"perfetto": _perfetto}
+def _svg(trace: Path, output: Path) -> int:
+    from ipcviz.export.svg import export_svg
+
+    return export_svg(trace, output)
+
+
+def _html(trace: Path, output: Path) -> int:
+    from ipcviz.export.html import export_html
+
+    return export_html(trace, output)
+
+
+FORMATS: dict[str, Exporter] = {"perfetto": _perfetto, "svg": _svg, "html": _html}
 
 
 def register(fmt: str, exporter: Exporter) -> None:

@@ -1,0 +1,121 @@
+"""Handouts: one SVG screenshot of the session screen per narration step.
+
+The trace is replayed into the model (never into the kernel: nothing runs), and the real
+session screen is drawn headless by Textual (``App.run_test``) at each ``narrate`` event:
+the handout shows exactly what the lecture hall saw at that step. ``export_html`` puts the
+pictures in one self-contained page with the narration beside each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipcviz import bytefmt
+from ipcviz.errors import IpcvizError
+
+#: Terminal size of a handout picture (columns, rows): wide enough for the two-column layout.
+SIZE = (160, 48)
+#: How many events the picture's event log shows (the last ones before the step).
+LOG_EVENTS = 200
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+#: Rich's SVG asks a CDN for its font; handouts must work offline, so only local() stays.
+_FONT_URL = re.compile(r',\s*url\("https?://[^"]*"\)\s*format\("[^"]*"\)')
+
+
+@dataclass
+class Shot:
+    """One narration step as drawn: its number, id, texts and the SVG picture."""
+
+    n: int
+    step: str
+    info: dict[str, Any]
+    svg: str
+    t: float = 0.0
+    who: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def filename(self) -> str:
+        return f"{self.n:02d}-{_SAFE_NAME.sub('_', self.step)[:40] or 'step'}.svg"
+
+
+def offline_svg(svg: str) -> str:
+    """The SVG without the web font URLs (local fonts, then monospace, are used)."""
+    return _FONT_URL.sub("", svg)
+
+
+def _load(trace: Path) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
+    from ipcviz.events.trace import TraceReader
+
+    reader = TraceReader.open(trace)  # TraceError (an IpcvizError, exit 2) for bad input
+    events = list(reader.events())
+    return reader.header, events, reader.notice
+
+
+def screenshots(trace: Path, size: tuple[int, int] = SIZE) -> tuple[dict[str, Any], list[Shot]]:
+    """The trace's header and one :class:`Shot` per narration step, in order."""
+    header, events, _notice = _load(trace)
+    if not any(e.get("kind") == "narrate" for e in events):
+        raise IpcvizError(f"{trace}: the trace has no narration steps: no handout to make")
+    lang = str(header.get("lang") or "en")
+    return header, asyncio.run(_shoot(header, events, lang, size))
+
+
+async def _shoot(
+    header: dict[str, Any], events: list[dict[str, Any]], lang: str, size: tuple[int, int]
+) -> list[Shot]:
+    from ipcviz.model.reducer import apply
+    from ipcviz.model.state import State
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.session import SessionScreen
+
+    state = State(header=header)
+    app = IpcvizApp(state=state, lang=lang)
+    shots: list[Shot] = []
+    steps = {s.get("id"): s for s in header.get("scenario", {}).get("steps", [])}
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        for i, event in enumerate(events):
+            apply(state, event)
+            if event.get("kind") != "narrate":
+                continue
+            screen.set_log_events(events[max(0, i + 1 - LOG_EVENTS) : i + 1])
+            screen.show_state(state)
+            await pilot.pause()
+            step = str(event.get("step", ""))
+            n = len(shots) + 1
+            title = f"ipcviz · {header.get('scenario', {}).get('id', '')} · step {n}: {step}"
+            svg = app.export_screenshot(title=bytefmt.safe_text(title, 120))
+            shots.append(
+                Shot(
+                    n,
+                    step,
+                    steps.get(step, {}),
+                    offline_svg(svg),
+                    t=event.get("t", 0) / 1e9,
+                    who=state.proc_name(event.get("pid", 0)),
+                )
+            )
+        app.exit(None)
+    return shots
+
+
+def export_svg(trace: Path, output: Path) -> int:
+    """``ipcviz export TRACE --format svg -o DIR``: DIR/NN-STEP.svg for every step."""
+    if output.exists() and not output.is_dir():
+        raise IpcvizError(f"-o {output}: exists and is not a directory (svg writes one per step)")
+    _header, shots = screenshots(trace)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        for shot in shots:
+            (output / shot.filename).write_text(shot.svg, encoding="utf-8")
+    except OSError as exc:
+        raise IpcvizError(f"cannot write {output}: {exc.strerror}") from None
+    print(f"wrote {len(shots)} SVG file(s) to {output}")
+    return 0

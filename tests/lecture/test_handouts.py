@@ -1,0 +1,122 @@
+"""Handouts: ``ipcviz export --format svg|html`` from a real recorded producer-consumer run."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ipcviz, read_trace, run_scenario
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real run of producer-consumer (quick), recorded once for this module."""
+    tmp = tmp_path_factory.mktemp("handouts")
+    result, _header, _events = run_scenario("producer-consumer", tmp)
+    assert result.returncode == 0, result.stderr
+    return tmp / "producer-consumer.jsonl"
+
+
+def svg_rows(svg: str) -> list[str]:
+    """The picture's text, one string per terminal row (whitespace collapsed)."""
+    root = ET.fromstring(svg)
+    assert root.tag == f"{SVG_NS}svg"
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for el in root.iter(f"{SVG_NS}text"):
+        y, x = float(el.get("y", 0)), float(el.get("x", 0))
+        rows.setdefault(y, []).append((x, "".join(el.itertext())))
+    return [
+        " ".join("".join(t for _, t in sorted(parts)).replace("\xa0", " ").split())
+        for _, parts in sorted(rows.items())
+    ]
+
+
+def shows_text(rows: list[str], text: str) -> bool:
+    """``text``, word-wrapped over consecutive rows, is on the picture: each row holds the
+    next run of its words contiguously (a panel's borders may surround each run)."""
+    words = WORD.findall(text)
+    i = 0
+    for row in rows:
+        flat = " ".join(WORD.findall(row))
+        k = len(words) - i
+        while k > 0 and f" {' '.join(words[i : i + k])} " not in f" {flat} ":
+            k -= 1
+        if k >= min(3, len(words) - i):
+            i += k
+        elif i:
+            return False  # the run broke off: not one wrapped paragraph
+        if i == len(words):
+            return True
+    return False
+
+
+def test_svg_handout_one_picture_per_narration_step(recorded: Path, tmp_path: Path) -> None:
+    header, events = read_trace(recorded)
+    narrated = [e["step"] for e in events if e["kind"] == "narrate"]
+    assert len(narrated) >= 4
+    steps = {s["id"]: s for s in header["scenario"]["steps"]}
+    out = tmp_path / "svg"
+    result = ipcviz("export", str(recorded), "--format", "svg", "-o", str(out), check=True)
+    assert f"wrote {len(narrated)} SVG" in result.stdout
+    files = sorted(out.iterdir())
+    assert [f.name for f in files] == [f"{n:02d}-{s}.svg" for n, s in enumerate(narrated, 1)]
+    for n, (path, step) in enumerate(zip(files, narrated, strict=True), 1):
+        rows = svg_rows(path.read_text(encoding="utf-8"))
+        assert any(f"step {n}: {step}" in r for r in rows), rows[:2]
+        assert shows_text(rows, steps[step]["en"]), (step, rows)
+        others = [s for s in narrated if steps[s]["en"] != steps[step]["en"]]
+        assert not any(shows_text(rows, steps[s]["en"]) for s in others), step
+
+
+def test_html_handout_is_one_escaped_page(recorded: Path, tmp_path: Path) -> None:
+    # A hostile step text: it must come out as text, never as markup or a script.
+    header, events = read_trace(recorded)
+    first = header["scenario"]["steps"][0]
+    first["en"] = '<script>alert("x")</script> [red]x[/] & ' + first["en"]
+    crafted = tmp_path / "crafted.jsonl"
+    lines = [json.dumps(header), *(json.dumps(e) for e in events)]
+    crafted.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page = tmp_path / "handout.html"
+    ipcviz("export", str(crafted), "--format", "html", "-o", str(page), check=True)
+    doc = page.read_text(encoding="utf-8")
+    narrated = [e["step"] for e in events if e["kind"] == "narrate"]
+    assert doc.count("<svg") == len(narrated)
+    assert "<script>" not in doc
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; [red]x[/] &amp; " in doc
+    # in order, each with its narration beside it
+    pos = [doc.index(f'<section class="step" id="step-{n}">') for n in range(1, len(narrated) + 1)]
+    assert pos == sorted(pos)
+    for n, step in enumerate(narrated, 1):
+        section = doc[pos[n - 1] : pos[n] if n < len(pos) else len(doc)]
+        assert f"<h2>{n}. {step}</h2>" in section
+    # self-contained: nothing is fetched from anywhere
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?:|url\(\s*["']?https?:""", doc)
+    for svg in re.findall(r"<svg.*?</svg>", doc, flags=re.S):
+        ET.fromstring(svg)
+
+
+def test_handout_errors_are_clear(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_text("this is not a trace\n")
+    result = ipcviz("export", str(garbage), "--format", "svg", "-o", str(tmp_path / "o"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("ipcviz: ")
+    trace = tmp_path / "t.jsonl"
+    result, header, events = run_scenario("pipe-basic", tmp_path)
+    assert result.returncode == 0, result.stderr
+    silent = [e for e in events if e["kind"] != "narrate"]
+    trace.write_text(
+        "\n".join([json.dumps(header), *(json.dumps(e) for e in silent)]) + "\n", encoding="utf-8"
+    )
+    result = ipcviz("export", str(trace), "--format", "html", "-o", str(tmp_path / "h.html"))
+    assert result.returncode == 2 and "no narration steps" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = ipcviz("export", str(trace), "--format", "html", "-o", str(tmp_path))
+    assert result.returncode == 2 and "is a directory" in result.stderr
