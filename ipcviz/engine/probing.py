@@ -324,8 +324,8 @@ class Prober:
     ) -> None:
         model = self.engine.model
         m = model.objects.get(obj.name)
-        if m is None:
-            return
+        if m is None or not getattr(obj, "traced", True):
+            return  # ``obj.traced = False``: used raw on purpose (speed runs), the model is blind
         waits = _QUIET_WAITS.get(obj.type, set())
         in_flight = []
         quiet = True
