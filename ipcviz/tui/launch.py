@@ -51,17 +51,11 @@ def run_tui(
 
 
 def replay_tui(reader: Any, lang: str = "en") -> int:
-    """``ipcviz replay TRACE`` with a screen: the same session screen, fed from the file."""
-    from ipcviz.tui.app import IpcvizApp
-    from ipcviz.tui.feed import RecordedFeed
+    """``ipcviz replay TRACE`` with a screen: the same session screen, driven by a Player
+    (seek, step back, speed; see ipcviz.tui.replay_screen)."""
+    from ipcviz.tui.replay_screen import replay_app
 
-    def factory() -> RecordedFeed:
-        from ipcviz.events.trace import TraceReader
-
-        fresh = TraceReader.open(reader.path)
-        return RecordedFeed(fresh.header, fresh.events())
-
-    return _run(IpcvizApp(factory, lang=lang))
+    return _run(replay_app(reader.path, lang=lang))
 
 
 def run_picker(lang: str = "en") -> int:

@@ -1,0 +1,269 @@
+"""The replay screen: the live session screen, driven by a :class:`~ipcviz.replay.Player`.
+
+Same panels as a live run (it *is* a :class:`SessionScreen`), plus a timeline with the
+activity sparkline and the replay keys. The trace is indexed in the background: the first
+events are on screen at once, the timeline fills in while the rest is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.events import Click, Mount
+from textual.widget import Widget
+from textual.widgets import Footer
+
+from ipcviz.bytefmt import safe_text
+from ipcviz.model.state import State
+from ipcviz.replay import Player, TraceIndex
+from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.widgets import EventLog, ProcTable
+
+BARS = " ▁▂▃▄▅▆▇█"
+LOG_EVENTS = 300  # events before the position shown in the log
+
+
+class Timeline(Widget):
+    """Activity over the whole run (a sparkline) with the position marked; click to seek."""
+
+    DEFAULT_CSS = """
+    Timeline { height: 3; border: round #8a8a8a; border-title-color: #ffffff; }
+    """
+
+    def __init__(self, player: Player, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.player = player
+        self._counts: list[int] = []
+        self._counted = -1
+
+    def render(self) -> Text:
+        width = max(1, self.size.width)
+        index = self.player.index
+        if self._counted != index.count or len(self._counts) != width:
+            self._counts = index.activity(width)
+            self._counted = index.count
+        top = max(self._counts) or 1
+        at = min(width - 1, int(self.player.fraction * width)) if index.count else 0
+        text = Text()
+        for x, c in enumerate(self._counts):
+            bar = BARS[0 if c == 0 else max(1, round(c / top * (len(BARS) - 1)))]
+            text.append(bar, style="bold #000000 on #ffd700" if x == at else "#5fd7ff")
+        return text
+
+    def on_click(self, event: Click) -> None:
+        width = max(1, self.size.width)
+        self.player.seek_fraction(event.x / max(1, width - 1))
+        screen = self.screen
+        if isinstance(screen, ReplayScreen):
+            screen.show_position()
+
+
+class ReplayScreen(SessionScreen):
+    """``ipcviz replay TRACE``: play, pause, speed, step, jump, seek, hide and reveal."""
+
+    DEFAULT_CSS = """
+    ReplayScreen Timeline { dock: bottom; margin-bottom: 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_pause", "play/pause"),
+        Binding("right", "step(1)", "step"),
+        Binding("left", "step(-1)", "back"),
+        Binding("greater_than_sign", "speed(1)", "faster", key_display=">"),
+        Binding("less_than_sign", "speed(-1)", "slower", key_display="<"),
+        Binding("full_stop", "jump_proc(1)", "next of proc", key_display="."),
+        Binding("comma", "jump_proc(-1)", "prev of proc", key_display=","),
+        Binding("right_square_bracket", "jump_obj(1)", "next of obj", key_display="]"),
+        Binding("left_square_bracket", "jump_obj(-1)", "prev of obj", key_display="["),
+        Binding("n", "jump_step(1)", "next step"),
+        Binding("N", "jump_step(-1)", "prev step", key_display="N"),
+        Binding("home", "seek_fraction(0)", "start", show=False),
+        Binding("end", "seek_fraction(1)", "end", show=False),
+        *[Binding(str(d), f"seek_fraction({d / 10})", f"{d * 10}%", show=False) for d in range(10)],
+        Binding("h", "hide", "hide next"),
+        Binding("enter", "reveal", "reveal", priority=True),
+        Binding("l", "toggle_lang", "en/ko"),
+        Binding("p", "filter_proc", "log: proc", show=False),
+        Binding("o", "filter_obj", "select obj", show=False),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "quit_session", "quit"),
+    ]
+
+    def __init__(self, index: TraceIndex, lang: str = "en", fps: int = 15) -> None:
+        super().__init__(None, state=State(header=index.header), lang=lang, fps=fps)
+        self.index = index
+        self.player = Player(index)
+        self.first_frame_at: float | None = None
+        self._shown: tuple[int, int, Any] | None = None
+        self._notified = False
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if isinstance(widget, Footer):
+                timeline = Timeline(self.player, id="timeline")
+                timeline.border_title = "timeline"
+                yield timeline
+            yield widget
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.index.start()
+
+    # -- frames ------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """One frame: advance playback, redraw only if something changed."""
+        t0 = time.perf_counter()
+        self.player.tick(time.monotonic())
+        index = self.index
+        if index.done and not self._notified:
+            self._notified = True
+            if index.error is not None:
+                self.notify(str(index.error), title="trace", severity="error", markup=False)
+            elif index.notice:
+                self.notify(index.notice, title="trace", severity="warning", markup=False)
+        key = (self.player.pos, index.count, self.player.hidden)
+        if key != self._shown:
+            self._shown = key
+            self.show_position()
+        self.frame_times.append(time.perf_counter() - t0)
+        if len(self.frame_times) > 10_000:
+            del self.frame_times[:5000]
+
+    def show_position(self) -> None:
+        """Draw the state at the player's position, the log up to it, and the timeline."""
+        player = self.player
+        pos = player.pos
+        start = max(0, pos - LOG_EVENTS + 1)
+        events = [
+            e
+            for i, e in enumerate(self.index.events(start, pos + 1), start)
+            if not player.is_hidden(i, e)
+        ]
+        self.set_log_events(events)
+        self.show_state(player.view())
+        self._update_timeline()
+        if self.first_frame_at is None and self.index.count:
+            self.call_after_refresh(self._first_frame)
+
+    def _first_frame(self) -> None:
+        if self.first_frame_at is None:
+            self.first_frame_at = time.perf_counter()
+
+    def _update_timeline(self) -> None:
+        p, index = self.player, self.index
+        status = "▶" if p.playing else "⏸"
+        where = f"event {p.pos + 1}/{index.count}"
+        if not index.done:
+            where += f" (indexing {index.fraction:.0%})"
+        hidden = f"  hidden: {safe_text(p.hidden.obj, 30)}" if p.hidden else ""
+        timeline = self.query_one(Timeline)
+        timeline.border_title = f"{status} {p.speed:g}×  {where}{hidden}"
+        timeline.refresh()
+
+    # -- keys --------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        self.player.toggle(time.monotonic())
+        self._update_timeline()
+
+    def action_step(self, n: int) -> None:
+        self.player.step(n)
+
+    def action_speed(self, direction: int) -> None:
+        now = time.monotonic()
+        if direction > 0:
+            self.player.faster(now)
+        else:
+            self.player.slower(now)
+        self._update_timeline()
+
+    def action_seek_fraction(self, f: float) -> None:
+        self.player.seek_fraction(f)
+
+    def action_jump_proc(self, direction: int) -> None:
+        pid = self.query_one(ProcTable).selected_pid()
+        if pid is None or not self.player.jump(direction > 0, pid=pid):
+            self.notify("no further event of the selected process", severity="warning")
+
+    def selected_obj(self) -> str | None:
+        """The object chosen with ``o`` (log filter), else the object of the current event."""
+        log = self.query_one(EventLog)
+        if log.only_obj is not None:
+            return log.only_obj
+        if self.player.pos >= 0:
+            obj = self.index.event(self.player.pos).get("obj")
+            return obj if isinstance(obj, str) else None
+        return None
+
+    def action_jump_obj(self, direction: int) -> None:
+        obj = self.selected_obj()
+        if obj is None or not self.player.jump(direction > 0, obj=obj):
+            self.notify("no further event of the selected object", severity="warning")
+
+    def action_jump_step(self, direction: int) -> None:
+        if not self.player.jump_step(direction > 0):
+            self.notify("no further narration step", severity="warning")
+
+    def action_hide(self) -> None:
+        obj = self.selected_obj()
+        if obj is None:
+            self.notify("hide: select an object first (o)", severity="warning")
+            return
+        self.player.hide(obj)
+        self.notify(
+            f"what happens next to {safe_text(obj, 30)} is hidden: guess, then Enter",
+            markup=False,
+        )
+
+    def action_reveal(self) -> None:
+        self.player.reveal()
+
+    def stop(self) -> int | None:
+        self.index.stop()
+        return super().stop()
+
+
+def replay_app(path: Path, lang: str = "en") -> Any:
+    """An app that opens straight on the replay screen of ``path`` (TraceError if foreign)."""
+    from ipcviz.tui.app import IpcvizApp
+
+    index = TraceIndex.open(path)
+
+    class ReplayApp(IpcvizApp):
+        def on_mount(self, event: Mount) -> None:
+            event.prevent_default()  # IpcvizApp.on_mount would open the picker
+            from ipcviz.tui.app import CONTRAST
+
+            self.register_theme(CONTRAST)
+            self.theme = "ipcviz-contrast"
+            screen = ReplayScreen(index, lang=self.lang, fps=self.fps)
+            self.sessions.append(screen)
+            self.push_screen(screen)
+
+    return ReplayApp(lang=lang)
+
+
+def first_frame_time(path: Path) -> float:
+    """perf_counter() when the replay screen of ``path`` first drew a state (benchmark)."""
+
+    async def run() -> float:
+        app = replay_app(path)
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen: ReplayScreen | None = None
+            while screen is None or screen.first_frame_at is None:
+                await pilot.pause(0.01)
+                if isinstance(app.screen, ReplayScreen):
+                    screen = app.screen
+            done = screen.first_frame_at
+            screen.stop()
+            await pilot.press("q")
+        return done
+
+    return asyncio.run(run())
