@@ -1,6 +1,5 @@
 """mq-full: a queue holds a bounded amount of memory; when it is full the sender blocks."""
 
-import os
 import time
 from pathlib import Path
 
@@ -77,37 +76,6 @@ pq = scenario.posix_queue("pq", max_messages=POSIX_SLOTS, max_message_size=1024)
 sq = scenario.sysv_queue("sq", max_message_size=SYSV_MSG)
 
 
-def sibling_pid() -> int:
-    """The other worker of this scenario: the engine's child that is not this process."""
-    me, engine = os.getpid(), os.getppid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == engine:
-                    return int(entry)
-        except (OSError, ValueError, IndexError):
-            pass
-    return 0
-
-
-def wait_for_wchan(pid: int, want: str, seconds: float) -> str:
-    """Poll /proc/PID/wchan — where the kernel has the process asleep — until it is ``want``."""
-    deadline = time.monotonic() + seconds
-    wchan = ""
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/wchan") as f:
-                wchan = f.read().strip()
-        except OSError:
-            return wchan
-        if want in wchan:
-            return wchan
-        time.sleep(0.005)
-    return wchan
-
-
 @scenario.process("sender")
 def sender(ctx):
     ctx.step("limits")
@@ -135,14 +103,14 @@ def sender(ctx):
 
 @scenario.process("receiver")
 def receiver(ctx):
-    sender_pid = sibling_pid()
+    sender_pid = ctx.pid_of("sender")
     # Ask the kernel where the sender sleeps: wq_sleep = blocked in mq_send on a full queue.
-    ctx.report("pq_sender_wchan", wait_for_wchan(sender_pid, "wq_sleep", 10))
+    ctx.report("pq_sender_wchan", ctx.wait_for_wchan(sender_pid, "wq_sleep"))
     ctx.sleep(ctx.params["nap"])
     got = [pq.receive()[0] for _ in range(pq.max_messages + 1)]
     ctx.report("pq_received", len(got))
     # do_msgsnd = blocked in msgsnd because the System V queue holds msg_qbytes bytes.
-    ctx.report("sq_sender_wchan", wait_for_wchan(sender_pid, "do_msgsnd", 10))
+    ctx.report("sq_sender_wchan", ctx.wait_for_wchan(sender_pid, "do_msgsnd"))
     ctx.sleep(ctx.params["nap"])
     count = sq.mq.max_size // SYSV_MSG + 1
     got = [sq.receive()[0] for _ in range(count)]

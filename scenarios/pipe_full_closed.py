@@ -1,7 +1,6 @@
 """pipe-full-closed: a full pipe blocks the writer; closed ends give EOF and EPIPE."""
 
 import fcntl
-import os
 import struct
 import termios
 import time
@@ -68,37 +67,6 @@ p = scenario.pipe("p", writer="writer", reader="reader")
 q = scenario.pipe("q", writer="writer", reader="reader")
 
 
-def sibling_pid() -> int:
-    """The other worker of this scenario: the engine's child that is not this process."""
-    me, engine = os.getpid(), os.getppid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == engine:
-                    return int(entry)
-        except (OSError, ValueError, IndexError):
-            pass
-    return 0
-
-
-def wait_for_wchan(pid: int, want: str, seconds: float) -> str:
-    """Poll /proc/PID/wchan — where the kernel has the process asleep — until it is ``want``."""
-    deadline = time.monotonic() + seconds
-    wchan = ""
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/wchan") as f:
-                wchan = f.read().strip()
-        except OSError:
-            return wchan
-        if want in wchan:
-            return wchan
-        time.sleep(0.005)
-    return wchan
-
-
 def fionread(fd: int) -> int:
     """Bytes waiting in the pipe, as the kernel counts them (works on either end)."""
     return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
@@ -140,7 +108,7 @@ def reader(ctx):
     while fionread(p.read_fd) < p.capacity and time.monotonic() < deadline:
         time.sleep(0.005)  # wait (without reading) until the pipe is full
     # Ask the kernel where the writer sleeps: anon_pipe_write = blocked writing into a pipe.
-    ctx.report("writer_wchan", wait_for_wchan(sibling_pid(), "pipe_write", 10))
+    ctx.report("writer_wchan", ctx.wait_for_wchan(ctx.pid_of("writer"), "pipe_write"))
     ctx.sleep(ctx.params["reader_nap"])
     ctx.step("drain")
     expected = (p.capacity // CHUNK + 1) * CHUNK

@@ -25,7 +25,7 @@ from ipcviz.events.codec import b64
 from ipcviz.events.trace import TraceWriter
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
-from ipcviz.scenario.api import Run, Scenario
+from ipcviz.scenario.api import PidTable, Run, Scenario
 from ipcviz.session.cleanup import kill_leftovers, kill_procs, remove_objects
 from ipcviz.session.registry import Registry, new_session_id, runtime_dir
 from ipcviz.tracer.ring import Record
@@ -152,6 +152,7 @@ class Engine:
 
     def _start_workers(self) -> None:
         start_r, start_w = os.pipe()
+        self.scenario.pids = pids = PidTable(len(self.scenario.processes))
         private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
         for color, proc in enumerate(self.scenario.processes):
             w = fork_worker(
@@ -167,6 +168,7 @@ class Engine:
                 bell_w=self.gate.bell_w,
             )
             self.workers[w.pid] = w
+            pids.set(len(self.workers) - 1, w.pid)
             self.registry.add_proc(w.pid)
             fields: dict[str, Any] = {"name": proc.name, "color": color}
             if proc.argv is not None:

@@ -17,6 +17,8 @@ Small on purpose, so a lecturer can write one in a few minutes::
 from __future__ import annotations
 
 import json
+import mmap
+import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +72,20 @@ class Check:
     fn: Callable[[Run], bool | tuple[bool, str] | None]
 
 
+class PidTable:
+    """Every worker's pid, by position in the scenario: filled by the engine as it forks,
+    read by workers after the start barrier (an anonymous shared mapping, named nowhere)."""
+
+    def __init__(self, size: int) -> None:
+        self._mm = mmap.mmap(-1, max(8 * size, 8))
+
+    def set(self, index: int, pid: int) -> None:
+        struct.pack_into("<q", self._mm, 8 * index, pid)
+
+    def get(self, index: int) -> int:
+        return struct.unpack_from("<q", self._mm, 8 * index)[0]
+
+
 class Context:
     """What a process function receives: its name, the run's parameters, narration, reports."""
 
@@ -94,6 +110,29 @@ class Context:
     def sleep(self, seconds: float) -> None:
         """Pause this process, so a human can follow."""
         time.sleep(seconds)
+
+    def pid_of(self, name: str) -> int:
+        """The pid of another process of this run, by its scenario name."""
+        names = [p.name for p in self.scenario.processes]
+        if name not in names or self.scenario.pids is None:
+            raise ScenarioError(f"no process named {name!r} in scenario {self.scenario.id}")
+        return self.scenario.pids.get(names.index(name))
+
+    def wait_for_wchan(self, pid: int, want: str, seconds: float = 10.0) -> str:
+        """Wait until the kernel has ``pid`` asleep at a wait point containing ``want``
+        (``/proc/PID/wchan``, e.g. ``pipe_write``); returns the last wait point seen."""
+        deadline = time.monotonic() + seconds
+        wchan = ""
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/wchan") as f:
+                    wchan = f.read().strip()
+            except OSError:
+                return wchan
+            if want in wchan:
+                return wchan
+            time.sleep(0.005)
+        return wchan
 
 
 @dataclass
@@ -138,6 +177,7 @@ class Scenario:
         self.steps: list[Step] = []
         self.checks: list[Check] = []
         self.source = ""  # file the scenario was loaded from
+        self.pids: PidTable | None = None  # set by the engine before it forks the workers
 
     # -- objects -----------------------------------------------------------------------
 
