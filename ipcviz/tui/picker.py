@@ -24,6 +24,7 @@ class PickerScreen(Screen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "run", "run", priority=True),
+        Binding("R", "runs", "recent runs", key_display="R"),
         Binding("q,escape", "quit_picker", "quit"),
     ]
 
@@ -78,6 +79,11 @@ class PickerScreen(Screen[None]):
         s = self.selected()
         if s is not None:
             self.app.start_scenario(s.source)  # type: ignore[attr-defined]
+
+    def action_runs(self) -> None:
+        from ipcviz.tui.runs_screen import RunsScreen
+
+        self.app.push_screen(RunsScreen(lang=getattr(self.app, "lang", "en")))
 
     def action_quit_picker(self) -> None:
         self.app.exit(0)

@@ -73,8 +73,8 @@ class ReplayScreen(SessionScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "play/pause"),
-        Binding("right", "step(1)", "step"),
-        Binding("left", "step(-1)", "back"),
+        Binding("right", "step(1)", "step", priority=True),
+        Binding("left", "step(-1)", "back", priority=True),
         Binding("greater_than_sign", "speed(1)", "faster", key_display=">"),
         Binding("less_than_sign", "speed(-1)", "slower", key_display="<"),
         Binding("full_stop", "jump_proc(1)", "next of proc", key_display="."),
@@ -83,8 +83,8 @@ class ReplayScreen(SessionScreen):
         Binding("left_square_bracket", "jump_obj(-1)", "prev of obj", key_display="["),
         Binding("n", "jump_step(1)", "next step"),
         Binding("N", "jump_step(-1)", "prev step", key_display="N"),
-        Binding("home", "seek_fraction(0)", "start", show=False),
-        Binding("end", "seek_fraction(1)", "end", show=False),
+        Binding("home", "seek_start", "start", show=False, priority=True),
+        Binding("end", "seek_fraction(1)", "end", show=False, priority=True),
         *[Binding(str(d), f"seek_fraction({d / 10})", f"{d * 10}%", show=False) for d in range(10)],
         Binding("h", "hide", "hide next"),
         Binding("enter", "reveal", "reveal", priority=True),
@@ -184,6 +184,10 @@ class ReplayScreen(SessionScreen):
             self.player.slower(now)
         self._update_timeline()
 
+    def action_seek_start(self) -> None:
+        """Before the first event: the empty world the run started from."""
+        self.player.seek(-1)
+
     def action_seek_fraction(self, f: float) -> None:
         self.player.seek_fraction(f)
 
@@ -224,6 +228,14 @@ class ReplayScreen(SessionScreen):
 
     def action_reveal(self) -> None:
         self.player.reveal()
+
+    def action_quit_session(self) -> None:
+        """Back to the recent-runs list when opened from it; otherwise leave the app."""
+        if len(self.app.screen_stack) > 2:
+            self.stop()
+            self.app.pop_screen()
+        else:
+            super().action_quit_session()
 
     def stop(self) -> int | None:
         self.index.stop()

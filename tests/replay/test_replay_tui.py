@@ -1,0 +1,112 @@
+"""The replay screen's keys (Textual Pilot), and the recent-runs screen from the picker."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from ipcviz.replay import state_fingerprint
+from ipcviz.tui.app import IpcvizApp
+from ipcviz.tui.replay_screen import ReplayScreen, Timeline, replay_app
+from ipcviz.tui.runs_screen import RunsScreen
+from tests.conftest import run_scenario
+
+
+async def _until(pilot, cond, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await pilot.pause(0.02)
+
+
+def _shows(screen: ReplayScreen, i: int) -> bool:
+    """The screen's state is exactly the replayed state after event ``i``."""
+    return screen.player.pos == i and state_fingerprint(screen.state) == state_fingerprint(
+        screen.index.state_at(i)
+    )
+
+
+async def test_replay_keys(tmp_path: Path) -> None:
+    result, _header, events = run_scenario("pipe-basic", tmp_path)
+    assert result.returncode == 0
+    app = replay_app(tmp_path / "pipe-basic.jsonl")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await _until(pilot, lambda: screen.first_frame_at is not None and screen.index.done)
+        for _ in range(10):
+            await pilot.press("right")
+        await _until(pilot, lambda: _shows(screen, 9))
+        for _ in range(3):
+            await pilot.press("left")
+        await _until(pilot, lambda: _shows(screen, 6))
+        # narration steps
+        steps = [i for i, e in enumerate(events) if e["kind"] == "narrate"]
+        await pilot.press("home", "n")
+        await _until(pilot, lambda: _shows(screen, steps[0]))
+        await pilot.press("N")  # no step before the first one: stays
+        await pilot.press("n", "n")
+        await _until(pilot, lambda: _shows(screen, steps[2]))
+        # next/previous event of the object under the cursor
+        await pilot.press("home", "right")  # event 0 declares the pipe "p"
+        await pilot.press("right_square_bracket")
+        on_p = [i for i, e in enumerate(events) if e.get("obj") == "p"]
+        await _until(pilot, lambda: _shows(screen, on_p[1]))
+        await pilot.press("left_square_bracket")
+        await _until(pilot, lambda: _shows(screen, on_p[0]))
+        # seek with digits and end; the timeline shows where we are
+        await pilot.press("5")
+        assert 0 < screen.player.pos < len(events) - 1
+        await pilot.press("end")
+        await _until(pilot, lambda: _shows(screen, len(events) - 1))
+        assert f"event {len(events)}/{len(events)}" in str(screen.query_one(Timeline).border_title)
+        # speed and play
+        await pilot.press("greater_than_sign", "greater_than_sign")
+        assert screen.player.speed == 5.0
+        await pilot.press("less_than_sign")
+        assert screen.player.speed == 2.0
+        await pilot.press("home", "space")
+        assert screen.player.playing
+        await _until(pilot, lambda: not screen.player.playing)  # played to the end
+        await _until(pilot, lambda: _shows(screen, len(events) - 1))
+        # predict-then-reveal on the pipe
+        writes = [i for i, e in enumerate(events) if e["kind"] == "pipe.write"]
+        screen.player.seek(writes[0] - 1)
+        await pilot.press("o")  # select the first object (the pipe) for the log and jumps
+        assert screen.selected_obj() == "p"
+        await pilot.press("h", "right")
+        await _until(pilot, lambda: screen.player.pos == writes[0])
+        await pilot.pause(0.1)
+        assert screen.state.objects["p"].written == 0  # hidden: the write is not shown
+        assert screen.player.state().objects["p"].written > 0
+        await pilot.press("enter")
+        await _until(pilot, lambda: screen.state.objects["p"].written > 0)
+        await pilot.press("q")
+
+
+async def test_recent_runs_from_the_picker(tmp_path: Path, private_data_home: Path) -> None:
+    result, _header, _events = run_scenario("pipe-basic", tmp_path)
+    assert result.returncode == 0
+    traces = private_data_home / "ipcviz" / "traces"
+    traces.mkdir(parents=True)
+    shutil.copy(tmp_path / "pipe-basic.jsonl", traces / "20260101-000000-pipe-basic.jsonl")
+    (traces / "junk.jsonl").write_bytes(b"\x1b[31mnot a trace\n")  # skipped, not shown
+    app = IpcvizApp(scenarios=[])
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("R")
+        await _until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        assert [r.scenario for r in runs.runs.values()] == ["pipe-basic"]
+        run = next(iter(runs.runs.values()))
+        assert run.outcome == "passed" and run.events == len(_events)
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        replay = app.screen
+        assert isinstance(replay, ReplayScreen)
+        await _until(pilot, lambda: replay.index.done and replay.first_frame_at is not None)
+        await pilot.press("q")  # back to the list, not out of the app
+        await _until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        await pilot.press("q")
