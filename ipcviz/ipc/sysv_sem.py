@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import sysv_ipc
 
 from ipcviz.errors import KernelLimitError
-from ipcviz.ipc.base import KernelObject, Session
+from ipcviz.ipc.base import Session
+from ipcviz.ipc.semaphore import CountingSemaphore
 from ipcviz.ipc.sysv import sysv_key
-from ipcviz.tracer import codes as C
-from ipcviz.tracer.current import tracer
 
 
-class SysvSemaphore(KernelObject):
+class SysvSemaphore(CountingSemaphore):
     """One System V semaphore (a set of one); ``with sem:`` is P then V."""
 
     type = "sysv_sem"
 
     def __init__(self, name: str, value: int = 1) -> None:
-        super().__init__(name)
-        if value < 0:
-            raise ValueError("a semaphore's initial value cannot be negative")
-        self.initial = value
+        super().__init__(name, value)
         self.key = 0
         self.id = -1
         self.sem: sysv_ipc.Semaphore | None = None
@@ -44,7 +39,7 @@ class SysvSemaphore(KernelObject):
         session.update(entry, {**entry, "id": self.id})
 
     def declare(self) -> dict[str, Any]:
-        return {**super().declare(), "key": self.key, "id": self.id, "value": self.initial}
+        return {**super().declare(), "key": self.key, "id": self.id}
 
     def destroy(self) -> None:
         if self.sem is not None:
@@ -54,46 +49,23 @@ class SysvSemaphore(KernelObject):
                 pass
             self.sem = None
 
-    # -- used by workers ---------------------------------------------------------------
-
-    def wait(self) -> None:
-        """P: semop(-1); sleeps while the value is 0 (the kernel counts it in GETNCNT)."""
-        t = tracer
-        t.gate(C.SEM_WAIT_BEGIN, self.index)
-        t.emit(C.SEM_WAIT_BEGIN, self.index)
+    def _acquire(self) -> None:
         self.sem.acquire()  # type: ignore[union-attr]
-        t.emit(C.SEM_WAIT, self.index)
 
-    def try_wait(self) -> bool:
-        """P with IPC_NOWAIT: False instead of sleeping."""
-        tracer.gate(C.SEM_TRYWAIT, self.index)
+    def _try_acquire(self) -> bool:
         sem = self.sem
         sem.block = False  # type: ignore[union-attr]
         try:
             sem.acquire()  # type: ignore[union-attr]
         except sysv_ipc.BusyError:
-            tracer.emit(C.SEM_TRYWAIT, self.index, 0)
             return False
         finally:
             sem.block = True  # type: ignore[union-attr]
-        tracer.emit(C.SEM_TRYWAIT, self.index, 1)
         return True
 
-    def post(self) -> None:
-        """V: semop(+1); wakes a waiter."""
-        t = tracer
-        t.gate(C.SEM_POST, self.index)
-        stamp = time.monotonic_ns()  # before the call: the waiter it wakes is recorded later
+    def _release(self) -> None:
         self.sem.release()  # type: ignore[union-attr]
-        t.emit(C.SEM_POST, self.index, t=stamp)
 
     @property
     def value(self) -> int:
         return self.sem.value  # type: ignore[union-attr]
-
-    def __enter__(self) -> SysvSemaphore:
-        self.wait()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.post()
