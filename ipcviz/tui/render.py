@@ -398,6 +398,11 @@ def proc_state_text(state: State, p: Proc) -> Text:
         )
     if p.frozen:
         return Text("frozen (SIGSTOP)", style="bold #000000 on #5fafff")
+    from ipcviz.tui.stepping import deadlock_text, gate_text
+
+    marked = deadlock_text(state, p) or gate_text(p)  # step mode / deadlock (tui/stepping.py)
+    if marked is not None:
+        return marked
     k = p.kernel
     blocked = k.get("blocked_on") or k.get("on")
     if p.state == "waiting":

@@ -24,6 +24,7 @@ from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.tui.eventfmt import EventFormatter
 from ipcviz.tui.feed import Feed
+from ipcviz.tui.stepping import STEP_BINDINGS, StepControls
 from ipcviz.tui.widgets import Checks, EventLog, Narration, ObjectsPanel, ProcTable, StatusLine
 
 FPS_MIN, FPS_MAX, FPS_STEP = 10, 30, 5
@@ -32,7 +33,7 @@ MAX_BATCH = 50_000
 NARROW = 110  # columns below which the panels stack
 
 
-class SessionScreen(Screen[int | None]):
+class SessionScreen(StepControls, Screen[int | None]):
     """One run on screen. ``feed_factory`` makes a fresh feed (also used by restart)."""
 
     DEFAULT_CSS = """
@@ -66,6 +67,7 @@ class SessionScreen(Screen[int | None]):
         Binding("o", "filter_obj", "log: object", show=False),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit_session", "quit"),
+        *STEP_BINDINGS,  # t / s / n / 1..9: step mode (tui/stepping.py)
     ]
 
     def __init__(
@@ -203,6 +205,7 @@ class SessionScreen(Screen[int | None]):
         self.query_one(ObjectsPanel).sync(state, force)
         self.query_one(Narration).show(state, self.lang)
         self.query_one(Checks).show(state)
+        self.show_deadlock()
         log = self.query_one(EventLog)
         if log.display and self.query_one("#log-box").display:
             log.sync(state)

@@ -1,0 +1,60 @@
+"""The step keys of the session screen (t, s, 1..9, n) against a real engine, via Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from ipcviz.engine.client import EngineProcess
+from ipcviz.scenario.loader import resolve
+from ipcviz.tui.app import IpcvizApp
+from ipcviz.tui.feed import LiveFeed
+from ipcviz.tui.render import proc_state_text
+from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.stepping import numbered
+
+
+async def _until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def test_step_keys_move_exactly_the_chosen_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # as `ipcviz run shm-race --quick` would, but starting in step mode (engine --step)
+    monkeypatch.setattr(EngineProcess, "default_extra", ["--step"])
+    app = IpcvizApp(lambda: LiveFeed(resolve("shm-race"), tmp_path / "t.jsonl", quick=True))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(140, 45)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, SessionScreen)
+            state = lambda: screen.state  # noqa: E731 - the screen replaces it on start
+
+            def gated() -> list[str]:
+                return [p.name for p in state().procs.values() if p.gated_op]
+
+            await _until(pilot, lambda: len(gated()) == 3, "all three at their gates")
+            inc1 = numbered(state())[0]
+            assert inc1.name == "inc1"
+            assert "at gate → shm.read counter" in proc_state_text(state(), inc1).plain
+            reads = state().kinds["shm.read"]
+            await pilot.press("1")
+            await _until(pilot, lambda: state().extra.get("steps") == 1, "one step")
+            await _until(pilot, lambda: "inc1" in gated(), "inc1 back at its gate")
+            assert state().kinds["shm.read"] == reads + 1
+            assert inc1.gated_op == "shm.write"  # it read; next it writes
+            await pilot.press("n")
+            await _until(pilot, lambda: state().extra.get("steps") == 2, "a random step")
+            await pilot.press("t")  # free-running again: the run completes
+            await _until(pilot, lambda: state().outcome is not None, "the end of the run")
+            assert state().outcome == "passed" and not gated()
+            await pilot.press("q")
+
+    asyncio.run(scenario())
