@@ -62,6 +62,8 @@ class TraceIndex:
         self.notice: str | None = None
         self._live = State(header=self.header)
         self._n = 0  # events applied by the builder (``count`` follows it in steps)
+        self._gen: Iterator[int] | None = None
+        self._progress: Progress | None = None
         self._size = max(1, _file_size(self.path))
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -75,21 +77,19 @@ class TraceIndex:
     # -- building ------------------------------------------------------------------------
 
     def build(self, progress: Progress | None = None) -> TraceIndex:
-        """Stream the whole trace once (in this thread). Raises only TraceError."""
-        try:
-            self._build(progress)
-        except TraceError as exc:
-            self.error = exc
-            raise
-        finally:
-            with self._changed:
-                self.done = True
-                self._changed.notify_all()
+        """Stream the (rest of the) trace in this thread. Raises only TraceError."""
+        self._run(None, progress)
+        return self
+
+    def build_until(self, count: int, progress: Progress | None = None) -> TraceIndex:
+        """Index at least ``count`` events now, in this thread (the first frame needs only
+        the first few); ``start()`` continues from there in the background."""
+        self._run(count, progress)
         return self
 
     def start(self, progress: Progress | None = None) -> TraceIndex:
         """Build in a background thread; see ``count``, ``fraction``, ``done``, ``error``."""
-        if self._thread is None:
+        if self._thread is None and not self.done:
 
             def run() -> None:
                 try:
@@ -115,21 +115,39 @@ class TraceIndex:
             )
             return self.done if count is None else self.count >= count
 
-    def _build(self, progress: Progress | None) -> None:
+    def _run(self, until: int | None, progress: Progress | None) -> None:
+        """Advance the one scan of the file until ``until`` events (None: the end)."""
+        if self.done:
+            if self.error is not None:
+                raise self.error
+            return
+        if progress is not None:
+            self._progress = progress
+        if self._gen is None:
+            self._gen = self._scan()
+        finished = False
         try:
-            self._scan(progress)
+            while until is None or self._n < until:
+                next(self._gen)
+        except StopIteration:
+            finished = True
+        except TraceError as exc:
+            self.error = exc
+            finished = True
+            raise
         finally:
             with self._changed:
                 self.count = max(self.count, self._n)
+                if finished:
+                    self.notice = self.reader.notice
+                    self.fraction = 1.0
+                    self.done = True
                 self._changed.notify_all()
-        with self._changed:
-            self.notice = self.reader.notice
-            self.fraction = 1.0
-            self._changed.notify_all()
-        if progress is not None:
-            progress(1.0)
+            if finished and self.error is None and self._progress is not None:
+                self._progress(1.0)
 
-    def _scan(self, progress: Progress | None) -> int:
+    def _scan(self) -> Iterator[int]:
+        """The scan of the file, as a generator: it pauses every few hundred events."""
         live, every = self._live, self.every
         offsets, times, pids, objs, kinds = (
             self.offsets,
@@ -184,7 +202,7 @@ class TraceIndex:
             kinds.append(kid)
             if kind == "narrate":
                 self.narrations.append(n)
-            n += 1
+            n += 1  # noqa: SIM113 - also counts across yields
             self._n = n
             if n % every == 0:
                 self.checkpoints.append(_copy_state(live))
@@ -192,12 +210,12 @@ class TraceIndex:
                 with self._changed:
                     self.count = n
                     self._changed.notify_all()
+                yield n
             if offset >= next_report:  # about every 1% of the file
                 next_report = offset + step
                 self.fraction = min(1.0, offset / self._size)
-                if progress is not None:
-                    progress(self.fraction)
-        return n
+                if self._progress is not None:
+                    self._progress(self.fraction)
 
     # -- random access -------------------------------------------------------------------
 

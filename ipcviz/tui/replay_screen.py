@@ -20,12 +20,14 @@ from textual.widget import Widget
 from textual.widgets import Footer
 
 from ipcviz.bytefmt import safe_text
+from ipcviz.errors import TraceError
 from ipcviz.model.state import State
 from ipcviz.replay import Player, TraceIndex
 from ipcviz.tui.session import SessionScreen
 from ipcviz.tui.widgets import EventLog, ProcTable
 
 BARS = " ▁▂▃▄▅▆▇█"
+FIRST_EVENTS = 2000  # indexed before the first frame (milliseconds), the rest in background
 LOG_EVENTS = 300  # events before the position shown in the log
 
 
@@ -102,6 +104,8 @@ class ReplayScreen(SessionScreen):
         self.first_frame_at: float | None = None
         self._shown: tuple[int, int, Any] | None = None
         self._notified = False
+        self._counted = -1
+        self._timeline_at = 0.0
 
     def compose(self) -> ComposeResult:
         for widget in super().compose():
@@ -113,7 +117,11 @@ class ReplayScreen(SessionScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.index.start()
+        try:  # the first events now, in this thread: the first frame waits for nothing else
+            self.index.build_until(FIRST_EVENTS)
+        except TraceError:
+            pass  # shown by tick() from index.error
+        self.show_position()
 
     # -- frames ------------------------------------------------------------------------
 
@@ -128,10 +136,11 @@ class ReplayScreen(SessionScreen):
                 self.notify(str(index.error), title="trace", severity="error", markup=False)
             elif index.notice:
                 self.notify(index.notice, title="trace", severity="warning", markup=False)
-        key = (self.player.pos, index.count, self.player.hidden)
+        key = (self.player.pos, self.player.hidden)
         if key != self._shown:
-            self._shown = key
             self.show_position()
+        elif index.count != self._counted and t0 - self._timeline_at > 0.25:
+            self._update_timeline()  # indexing goes on: progress and sparkline only
         self.frame_times.append(time.perf_counter() - t0)
         if len(self.frame_times) > 10_000:
             del self.frame_times[:5000]
@@ -140,6 +149,7 @@ class ReplayScreen(SessionScreen):
         """Draw the state at the player's position, the log up to it, and the timeline."""
         player = self.player
         pos = player.pos
+        self._shown = (pos, player.hidden)
         start = max(0, pos - LOG_EVENTS + 1)
         events = [
             e
@@ -155,9 +165,12 @@ class ReplayScreen(SessionScreen):
     def _first_frame(self) -> None:
         if self.first_frame_at is None:
             self.first_frame_at = time.perf_counter()
+            self.index.start()  # the rest of the trace, in the background
 
     def _update_timeline(self) -> None:
         p, index = self.player, self.index
+        self._counted = index.count
+        self._timeline_at = time.perf_counter()
         status = "▶" if p.playing else "⏸"
         where = f"event {p.pos + 1}/{index.count}"
         if not index.done:
