@@ -67,8 +67,12 @@ async def test_replay_keys(tmp_path: Path) -> None:
         assert screen.player.speed == 5.0
         await pilot.press("less_than_sign")
         assert screen.player.speed == 2.0
+        for _ in range(6):
+            await pilot.press("less_than_sign")
+        assert screen.player.speed == 0.1  # the ~0.1 s run now plays for ~1 s
         await pilot.press("home", "space")
         assert screen.player.playing
+        await _until(pilot, lambda: screen.player.pos > 0)  # the timer moves it
         await _until(pilot, lambda: not screen.player.playing)  # played to the end
         await _until(pilot, lambda: _shows(screen, len(events) - 1))
         # predict-then-reveal on the pipe
