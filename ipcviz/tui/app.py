@@ -40,6 +40,8 @@ class IpcvizApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+c", "quit_all", "quit", show=False, priority=True)
     ]
+    #: What a session is shown on (presenter mode sets ipcviz.tui.present.PresentScreen).
+    session_class: Callable[..., SessionScreen] = SessionScreen
 
     def __init__(
         self,
@@ -81,7 +83,7 @@ class IpcvizApp(App[int]):
     def _push_session(
         self, factory: Callable[[], Feed] | None, state: State | None = None
     ) -> SessionScreen:
-        screen = SessionScreen(factory, state=state, lang=self.lang, fps=self.fps)
+        screen = self.session_class(factory, state=state, lang=self.lang, fps=self.fps)
         self.sessions.append(screen)
         self.push_screen(screen)
         return screen

@@ -1,0 +1,272 @@
+"""Presenter mode (``--present``): a lecture-hall layout that moves one narration step at a time.
+
+Fewer, larger panels: the processes, the kernel objects and the narration, which takes the
+biggest panel in bold text with the step's number (a terminal cannot change its font size,
+so "large" is space, weight and colour). The event log is hidden.
+
+- Live (``ipcviz run X --present``, or the picker with ``ipcviz --present``): the engine runs
+  with ``--present`` and holds the world at each narration step (ipcviz/engine/gate.py);
+  → sends ``{"cmd": "continue"}``. ← shows the previous step's text again (the processes
+  cannot be un-run); → then walks forward through what was shown before continuing.
+- Replay (``ipcviz replay TRACE --present``): → and ← move the whole screen to the next /
+  previous narration step of the recording.
+- ``l`` switches English / Korean live (the session screen's own action).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.renderables.digits import Digits
+
+from ipcviz import bytefmt
+from ipcviz.errors import IpcvizError
+from ipcviz.model.state import State
+from ipcviz.model.timeline import Timeline
+from ipcviz.tui.feed import Feed
+from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.widgets import Narration
+
+#: How many events the (hidden) event log keeps in replay, as in the session screen.
+LOG_TAIL = 500
+
+
+class PresentScreen(SessionScreen):
+    """The session screen in presenter layout, with → / ← over narration steps."""
+
+    DEFAULT_CSS = """
+    PresentScreen #main #left { width: 50%; }
+    PresentScreen #main #left #procs { max-height: 10; }
+    PresentScreen #main #left #narration {
+        height: 1fr; max-height: 100%; padding: 1 3;
+        border: heavy #ffd700; border-title-color: #ffd700; border-title-style: bold;
+    }
+    PresentScreen #main #left #checks { max-height: 6; }
+    PresentScreen #main #left #log-box { display: none; }
+    PresentScreen.-narrow #main #left { width: 100%; height: 2fr; }
+    PresentScreen.-narrow #main #right { width: 100%; height: 1fr; }
+    PresentScreen.-narrow #main #left #procs { max-height: 6; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right", "next_step", "continue", key_display="→", priority=True),
+        Binding("left", "previous_step", "previous", key_display="←", priority=True),
+    ]
+
+    def __init__(
+        self,
+        feed_factory: Callable[[], Feed] | None = None,
+        *,
+        state: State | None = None,
+        lang: str = "en",
+        fps: int = 15,
+        timeline: Timeline | None = None,
+    ) -> None:
+        super().__init__(feed_factory, state=state, lang=lang, fps=fps)
+        self.timeline = timeline
+        #: Replay: the indexes of the narrate events, and which one is shown (-1: none yet).
+        self.marks = (
+            [i for i, e in enumerate(timeline.events) if e.get("kind") == "narrate"]
+            if timeline is not None
+            else []
+        )
+        self.pos = -1
+        #: Live: the narration steps shown so far, and how far back ← went.
+        self.history: list[str] = []
+        self.back = 0
+        #: The narration panel's text as last drawn (under the big step number).
+        self.narration_text = Text()
+
+    def on_mount(self) -> None:
+        # (Textual calls SessionScreen.on_mount by itself: handlers run along the MRO)
+        self.query_one(Narration).border_title = "narration"
+        if self.timeline is not None:
+            self._show_replay()
+
+    # -- drawing -----------------------------------------------------------------------
+
+    def redraw(self, force: bool = False) -> None:
+        super().redraw(force)
+        step = self.state.step
+        if self.timeline is None and step and (not self.history or self.history[-1] != step):
+            self.history.append(step)
+            self.back = 0
+        self.narration_text = self.big_text()
+        self.query_one(Narration).update(self.panel())
+
+    def panel(self) -> RenderableType:
+        """The step's number in 3-row digits (the largest type a terminal has), then the text."""
+        steps = self.state.steps()
+        ids = [s.get("id") for s in steps]
+        step = self.shown_step()
+        if step not in ids:
+            return self.narration_text
+        return Group(Digits(str(ids.index(step) + 1), style="bold #ffd700"), self.narration_text)
+
+    def shown_step(self) -> str | None:
+        """The step whose text is on screen (live: ← may show an earlier one)."""
+        if self.timeline is not None:
+            return self.state.step
+        if not self.history:
+            return None
+        return self.history[-1 - min(self.back, len(self.history) - 1)]
+
+    def big_text(self) -> Text:
+        """The narration panel: step number and id, the text in bold, what → will do."""
+        state = self.state
+        sc = state.header.get("scenario", {})
+        steps = state.steps()
+        step = self.shown_step()
+        info = next((s for s in steps if s.get("id") == step), None)
+        text = Text()
+        if info is None:
+            text.append(f" {bytefmt.safe_text(str(sc.get('title', '')), 100)} ", style="bold")
+            text.append("\n\n")
+            text.append(bytefmt.safe_text(str(sc.get("description", "")), 1000), style="#e0e0e0")
+        else:
+            number = steps.index(info) + 1
+            text.append(f"  {number} / {len(steps)}  ", style="bold #000000 on #ffd700")
+            text.append(f"  {bytefmt.safe_text(str(step), 40)}", style="bold #ffd700")
+            for tag in info.get("teaches", []):
+                text.append("  ")
+                text.append(f" {bytefmt.safe_text(str(tag), 8)} ", style="bold #000000 on #87d7ff")
+            body = info.get("ko") if self.lang == "ko" and info.get("ko") else info.get("en", "")
+            text.append("\n\n")
+            for para in bytefmt.safe_text(str(body).strip(), 2000).split("\n"):
+                text.append(para.strip() + "\n\n", style="bold #ffffff")
+        text.append("\n")
+        text.append_text(self._hint())
+        return text
+
+    def _hint(self) -> Text:
+        other = "English" if self.lang == "ko" else "한국어"
+        hint = Text()
+        if self.timeline is not None:
+            n = len(self.marks)
+            where = (
+                f"narration {self.pos + 1} of {n} in this recording"
+                if self.pos >= 0
+                else f"{n} narration steps recorded: → starts"
+            )
+            hint.append(f" {where} ", style="bold #000000 on #5fd7ff")
+            hint.append("  → next  ← previous", style="#d0d0d0")
+        elif self.back:
+            hint.append(f" {self.back} step(s) back ", style="bold #000000 on #5fd7ff")
+            hint.append("  → forward again", style="#d0d0d0")
+        elif any(p.gated_op == "narrate" and p.alive for p in self.state.procs.values()):
+            hint.append(" PAUSED for you ", style="bold #000000 on #ff8700")
+            hint.append("  → continue  ← previous text", style="#d0d0d0")
+        elif self.state.outcome:
+            hint.append(f" run {bytefmt.safe_text(str(self.state.outcome), 20)} ", style="bold")
+        hint.append(f"  l {other}", style="#d0d0d0")
+        return hint
+
+    # -- keys --------------------------------------------------------------------------
+
+    def action_next_step(self) -> None:
+        if self.timeline is not None:
+            if self.pos + 1 < len(self.marks):
+                self.pos += 1
+                self._show_replay()
+            else:
+                self.notify("that was the last narration step", markup=False)
+            return
+        if self.back:
+            self.back -= 1
+            self.redraw()
+            return
+        feed = self._live_feed("continue")
+        if feed is not None:
+            feed.send("continue")
+
+    def action_previous_step(self) -> None:
+        if self.timeline is not None:
+            if self.pos >= 0:
+                self.pos -= 1
+                self._show_replay()
+            return
+        if self.back + 1 < len(self.history):
+            self.back += 1
+            self.redraw()
+
+    def _show_replay(self) -> None:
+        """Replay: the screen exactly as it was at narration mark ``pos`` (before the first)."""
+        assert self.timeline is not None
+        if self.pos >= 0:
+            i = self.marks[self.pos]
+        else:  # before the first step: everything up to it (objects made, processes started)
+            i = (self.marks[0] if self.marks else len(self.timeline.events)) - 1
+        self.set_log_events(self.timeline.events[max(0, i + 1 - LOG_TAIL) : i + 1])
+        self.show_state(self.timeline.state_at(i))
+
+
+# -- entry points (ipcviz.cli, imported lazily) -----------------------------------------
+
+
+def _engine_presents() -> None:
+    """Every engine this process starts runs with --present (the TUI starts them itself)."""
+    from ipcviz.engine.client import EngineProcess
+
+    if "--present" not in EngineProcess.default_extra:
+        EngineProcess.default_extra = [*EngineProcess.default_extra, "--present"]
+
+
+def run_present(
+    path: Path,
+    record: Path | None = None,
+    timeout: float | None = None,
+    quick: bool = False,
+    lang: str = "en",
+) -> int:
+    """``ipcviz run SCENARIO --present``."""
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.launch import _run
+
+    if record is not None and record.is_dir():
+        raise IpcvizError(f"--record {record} is a directory; give a file path")
+    _engine_presents()
+    app = IpcvizApp(lang=lang, quick=quick, record=record, timeout=timeout)
+    app.session_class = PresentScreen
+    app.feed_factory = app.live_factory(Path(path))
+    return _run(app)
+
+
+def replay_app(trace: Path, lang: str = "en") -> Any:
+    """The app for ``ipcviz replay TRACE --present`` (also used by tests)."""
+    from ipcviz.events.trace import TraceReader
+    from ipcviz.tui.app import IpcvizApp
+
+    reader = TraceReader.open(trace)
+    timeline = Timeline(reader.header)
+    for event in reader.events():
+        timeline.append(event)
+
+    def make(*args: Any, **kwargs: Any) -> PresentScreen:
+        return PresentScreen(*args, timeline=timeline, **kwargs)
+
+    app = IpcvizApp(state=State(header=reader.header), lang=lang)
+    app.session_class = make
+    return app
+
+
+def replay_present(trace: Path, lang: str = "en") -> int:
+    """``ipcviz replay TRACE --present``."""
+    from ipcviz.tui.launch import _run
+
+    return _run(replay_app(trace, lang))
+
+
+def picker_present(lang: str = "en") -> int:
+    """``ipcviz --present``: the picker, then the chosen scenario in presenter mode."""
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.launch import _run
+
+    _engine_presents()
+    app = IpcvizApp(lang=lang)
+    app.session_class = PresentScreen
+    return _run(app)

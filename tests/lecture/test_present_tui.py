@@ -1,0 +1,143 @@
+"""Presenter mode on screen: big narration, → / ← over steps, ``l`` for Korean, live and replay."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from ipcviz.engine.client import EngineProcess
+from ipcviz.scenario.loader import resolve
+from ipcviz.tui.app import IpcvizApp
+from ipcviz.tui.present import PresentScreen, replay_app
+from ipcviz.tui.widgets import Narration
+from tests.conftest import read_trace, run_scenario
+
+SIZE = (140, 44)
+
+
+def shown(screen: PresentScreen) -> str:
+    """What the narration panel shows now (its text, under the big step number)."""
+    return screen.narration_text.plain
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+async def until(pilot: Pilot, what, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline, "timed out"
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Path:
+    result, _header, _events = run_scenario("producer-consumer", tmp_path)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "producer-consumer.jsonl"
+
+
+def test_replay_present_steps_and_language(recorded: Path) -> None:
+    header, events = read_trace(recorded)
+    steps = {s["id"]: s for s in header["scenario"]["steps"]}
+    narrated = [e["step"] for e in events if e["kind"] == "narrate"]
+
+    async def go() -> None:
+        app = replay_app(recorded, lang="en")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, PresentScreen)
+            assert (
+                not screen.query_one("#log-box").display
+                or not screen.query_one("#log-box").region.height
+            ), "presenter mode hides the event log"
+            assert screen.query_one(Narration).region.height >= SIZE[1] // 3  # the big panel
+            await pilot.press("right")
+            await pilot.pause()
+            first = steps[narrated[0]]
+            assert flat(first["en"]) in flat(shown(screen))
+            assert f"1 / {len(steps)}" in shown(screen)
+            await pilot.press("right")
+            await pilot.pause()
+            assert flat(steps[narrated[1]]["en"]) in flat(shown(screen))
+            await pilot.press("l")
+            await pilot.pause()
+            assert flat(steps[narrated[1]]["ko"]) in flat(shown(screen))
+            await pilot.press("left")
+            await pilot.pause()
+            assert flat(first["ko"]) in flat(shown(screen))
+            # the whole screen went back: the model is the state at the first step
+            assert screen.state.step == narrated[0]
+            await pilot.press("q")
+
+    asyncio.run(go())
+
+
+def test_live_present_holds_each_step_until_right(tmp_path: Path) -> None:
+    """A real engine with --present: the screen shows a step while the world waits; → goes
+    on; ← shows the previous step's text again; the run ends passed."""
+    old = EngineProcess.default_extra
+    EngineProcess.default_extra = ["--present"]
+    header_steps: dict[str, dict] = {}
+
+    async def go() -> None:
+        app = IpcvizApp(lang="en", quick=True, record=tmp_path / "live.jsonl")
+        app.session_class = PresentScreen
+        app.feed_factory = app.live_factory(resolve("producer-consumer"))
+        try:
+            await _drive(app)
+        finally:
+            app.close_all()  # whatever failed: the engine is stopped and reaped
+
+    async def _drive(app: IpcvizApp) -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, PresentScreen)
+
+            def held() -> bool:
+                return any(p.gated_op == "narrate" for p in screen.state.procs.values())
+
+            await until(pilot, held)
+            header_steps.update({s["id"]: s for s in screen.state.steps()})
+            assert screen.state.step == "setup"
+            assert flat(header_steps["setup"]["en"]) in flat(shown(screen))
+            assert "PAUSED for you" in shown(screen)
+            # held for real: a moment later, still the same step
+            await pilot.pause(0.3)
+            assert screen.state.step == "setup" and held()
+            await pilot.press("right")
+            await until(pilot, lambda: screen.state.step == "fill" and held())
+            await pilot.press("left")
+            await pilot.pause()
+            assert flat(header_steps["setup"]["en"]) in flat(shown(screen))
+            await pilot.press("right")  # forward to what is live again
+            await pilot.pause()
+            assert flat(header_steps["fill"]["en"]) in flat(shown(screen))
+            seen = ["setup", "fill"]
+            while screen.state.outcome is None:
+                current = screen.state.step
+                await pilot.press("right")
+                await until(
+                    pilot,
+                    lambda c=current: (
+                        screen.state.outcome is not None or (held() and screen.state.step != c)
+                    ),
+                    30,
+                )
+                if screen.state.outcome is None:
+                    seen.append(screen.state.step)
+            assert screen.state.outcome == "passed"
+            assert seen[-1] == "done", seen
+            assert screen.history == seen
+            await pilot.press("q")
+
+    try:
+        asyncio.run(go())
+    finally:
+        EngineProcess.default_extra = old
