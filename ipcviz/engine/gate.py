@@ -147,6 +147,9 @@ class Gate:
             if self.present and w.ring is not None and w.gate_w >= 0:
                 w.ring.set_present_flag(1)
         if self.present:
+            # Every operation passes the engine (released "free" at once): when a narration
+            # step arrives, nobody is let through any more, so the world stops right there.
+            self._set_flags(1)
             self.engine.emit(schema.CONTROL, action="present", on=True)
         if self.step_mode:
             self._set_flags(1)
@@ -190,7 +193,7 @@ class Gate:
     def _after_narration(self) -> None:
         """No narration holds the world any more: free-running workers go on."""
         if not self.narrating and not self.step_mode:
-            self._set_flags(0)
+            self._set_flags(1 if self.present else 0)
             for pid in list(self.at_gate):
                 self.release(pid, "free")
         self._hold()
@@ -222,7 +225,7 @@ class Gate:
         if on == self.step_mode:
             return
         self.step_mode = on
-        self._set_flags(1 if on else 0)
+        self._set_flags(1 if on or self.present else 0)
         self.engine.emit(schema.CONTROL, action="step_mode", on=on)
         if not on:
             self.rng = None

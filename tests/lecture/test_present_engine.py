@@ -12,14 +12,22 @@ from ipcviz import probe
 from ipcviz.engine.client import EngineProcess
 from ipcviz.scenario.loader import resolve
 
-#: Event kinds of operations on kernel objects: none may happen while the world is held.
-OPERATIONS = ("pipe.", "fifo.", "mq.", "sysv_mq.", "shm.", "sem.", "sysv_sem.")
-
 
 def _reader(engine: EngineProcess, out: queue.Queue[dict[str, Any] | None]) -> None:
     for event in engine.events():
         out.put(event)
     out.put(None)
+
+
+#: Event kinds of operations on kernel objects.
+OPERATIONS = ("pipe.", "fifo.", "mq.", "sysv_mq.", "shm.", "sem.", "sysv_sem.")
+
+
+def _track(event: dict[str, Any], at_gate: set[int]) -> None:
+    if event["kind"] == "gate.wait":
+        at_gate.add(event["pid"])
+    elif event["kind"] in ("gate.step", "proc.exit"):
+        at_gate.discard(event["pid"])
 
 
 def _next(q: queue.Queue, deadline: float) -> dict[str, Any] | None:
@@ -40,16 +48,21 @@ def test_present_pauses_at_each_narration_step_until_continue(tmp_path: Path) ->
         deadline = time.monotonic() + 60
         header = _next(q, deadline)
         assert header is not None and header.get("present") is True
+        at_gate: set[int] = set()  # pids whose gate.wait is in the stream, not released yet
         while (event := _next(q, deadline)) is not None:
             events.append(event)
+            _track(event, at_gate)
             if event["kind"] == "narrate":
                 narrated.append(event["step"])
             if event["kind"] == "gate.wait" and event.get("op") == "narrate":
                 pid = event["pid"]
-                # Held: once the engine closed every gate (an operation already under way
-                # may finish), nobody operates on an object, and the kernel says the
-                # narrating worker sleeps reading its gate pipe.
-                settle = time.monotonic() + 0.3
+                # Held: every operation needs the engine's release (gate.step); from here on
+                # only those already waiting when the step arrived may still be let through
+                # (same engine batch), nobody else, until we continue.
+                # And the world is still: once those few finished (settle), no operation at
+                # all happens on any object.
+                may_go = set(at_gate) - {pid}
+                settle = time.monotonic() + 0.5
                 quiet_until = settle + 0.4
                 while time.monotonic() < quiet_until:
                     try:
@@ -58,6 +71,10 @@ def test_present_pauses_at_each_narration_step_until_continue(tmp_path: Path) ->
                         continue
                     assert extra is not None and extra["kind"] != "narrate", extra
                     events.append(extra)
+                    if extra["kind"] == "gate.step":
+                        assert extra["pid"] in may_go, ("released during the hold", extra)
+                        may_go.discard(extra["pid"])
+                    _track(extra, at_gate)
                     if time.monotonic() > settle:
                         assert not extra["kind"].startswith(OPERATIONS), extra
                 info = probe.blocked_on(pid)
