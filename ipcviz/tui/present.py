@@ -56,6 +56,7 @@ class PresentScreen(SessionScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "next_step", "continue", key_display="→", priority=True),
         Binding("left", "previous_step", "previous", key_display="←", priority=True),
+        *SessionScreen.BINDINGS,  # listed again so that ? (help) shows every key
     ]
 
     def __init__(
