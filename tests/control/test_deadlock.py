@@ -48,3 +48,24 @@ def test_replay_of_a_deadlock_prints_the_same_report(tmp_path: Path):
     assert replay.returncode == 0
     pick = lambda out: [ln for ln in out.splitlines() if "DEADLOCK" in ln]  # noqa: E731
     assert pick(live.stdout) == pick(replay.stdout) != []
+
+
+def test_killing_a_victim_breaks_the_deadlock_and_the_run_goes_on(tmp_path: Path):
+    from tests.control.test_step_mode import Live
+
+    live = Live("deadlock", tmp_path / "t.jsonl", extra=[])  # as the TUI: no end on deadlock
+    try:
+        assert live.until(lambda s: bool(s.extra.get("deadlock")))
+        left = next(p for p in live.state.procs.values() if p.name == "left")
+        live.engine.send("kill", pid=left.pid)
+        assert live.until(lambda s: s.outcome is not None) or live.state.outcome
+        kinds = [e["kind"] for e in live.events]
+        assert "deadlock.recover" in kinds and "deadlock.resolved" in kinds
+        recover = next(e for e in live.events if e["kind"] == "deadlock.recover")
+        assert recover["obj"] == "lock_a" and recover["victim"] == left.pid
+        # right got lock_a (posted back for the killed left) and finished normally
+        right = next(p for p in live.state.procs.values() if p.name == "right")
+        assert right.exit_code == 0 and live.state.reports["right"]["got_both"] is True
+        assert live.state.outcome == "failed"  # the scenario's claim "neither got both" is false
+    finally:
+        live.close()
