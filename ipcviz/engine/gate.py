@@ -287,7 +287,7 @@ class Gate:
                 if self.narrating.pop(e["pid"], None) is not None:
                     self._after_narration()
             elif kind == "control":
-                if e.get("action") == "kill" and e.get("target"):
+                if e.get("action") == "kill" and e.get("target") and not e.get("reason"):
                     self._killed.add(e["target"])
             else:
                 for found in self.races.feed(e):
