@@ -276,8 +276,9 @@ class Checks(Static):
             style = render.GOOD if state.outcome == "passed" else render.WARN
             text.append(f" {state.outcome.upper()} ", style=style)
             text.append(f"  exit code {state.exit_code}")
-        self.display = bool(text.plain.strip())
-        self.update(text.rstrip() or Text())
+        text.rstrip()
+        self.display = bool(text.plain)
+        self.update(text)
 
 
 class StatusLine(Static):

@@ -1,0 +1,45 @@
+"""Shared helpers of the TUI tests: apps fed from recorded fixture traces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from ipcviz.tui.app import IpcvizApp
+from ipcviz.tui.feed import RecordedFeed
+from ipcviz.tui.session import SessionScreen
+
+TRACES = Path(__file__).parent / "traces"
+
+
+def load(name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    lines = (TRACES / f"{name}.jsonl").read_text().splitlines()
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+
+
+def recorded_app(name: str, upto: int | None = None, lang: str = "en") -> IpcvizApp:
+    """The session screen fed with the first ``upto`` events of a fixture trace."""
+    header, events = load(name)
+    events = events if upto is None else events[:upto]
+    return IpcvizApp(lambda: RecordedFeed(header, list(events)), lang=lang)
+
+
+async def settle(pilot: Pilot, timeout: float = 10.0) -> SessionScreen:
+    """Wait until every event of the feed is applied, then redraw once more."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = pilot.app.screen
+        if isinstance(screen, SessionScreen) and screen.feed is not None and screen.feed.finished:
+            break
+        assert time.monotonic() < deadline, "the feed never finished"
+        await pilot.pause(0.02)
+    screen.tick()
+    screen.redraw(True)
+    await pilot.pause()
+    await pilot.pause()
+    return screen

@@ -1,0 +1,264 @@
+"""Every control of the session screen, driven through Pilot.
+
+Live controls run a real engine (a slow pipe scenario) and check the kernel's side: freeze
+really stops the workers (state T in /proc/PID/stat), kill ends one with SIGKILL, restart
+starts a new engine, q and Ctrl-C stop the engine and leave nothing (the autouse leak check).
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from ipcviz.tui.app import IpcvizApp
+from ipcviz.tui.feed import LiveFeed, RecordedFeed
+from ipcviz.tui.help import HelpScreen
+from ipcviz.tui.session import FPS_MAX, FPS_MIN, SessionScreen
+from ipcviz.tui.widgets import EventLog, Narration, ProcTable
+
+from .helpers import load, recorded_app, settle
+
+SLOW = Path(__file__).parent / "scenarios" / "slow_pipe.py"
+
+
+def live_app(tmp_path: Path) -> IpcvizApp:
+    n = iter(range(100))
+    return IpcvizApp(
+        lambda: LiveFeed(SLOW, tmp_path / f"run{next(n)}.jsonl", quick=False),
+        lang="en",
+    )
+
+
+async def until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def proc_state(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def workers(screen: SessionScreen) -> list[int]:
+    return [p.pid for p in screen.state.procs.values() if p.alive]
+
+
+# -- view controls (recorded feed: deterministic) ---------------------------------------
+
+
+async def test_space_pauses_the_view_not_the_model() -> None:
+    header, events = load("pipe-basic")
+    gate: queue.Queue[dict | None] = queue.Queue()
+
+    def stream() -> Iterator[dict]:
+        while (e := gate.get()) is not None:
+            yield e
+
+    for e in events[:10]:
+        gate.put(e)
+    app = IpcvizApp(lambda: RecordedFeed(header, stream()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        try:
+            await _pause_and_resume(pilot, app, gate, events)
+        finally:
+            gate.put(None)
+
+
+async def _pause_and_resume(
+    pilot: Pilot, app: IpcvizApp, gate: queue.Queue[dict | None], events: list[dict]
+) -> None:
+    screen = app.screen
+    assert isinstance(screen, SessionScreen)
+    log = screen.query_one(EventLog)
+    await until(pilot, lambda: screen.state.count == 10, "first events")
+    await pilot.pause(0.2)
+    await pilot.press("space")
+    assert screen.paused
+    before = log.plain_lines()
+    for e in events[10:]:
+        gate.put(e)
+    gate.put(None)
+    await until(pilot, lambda: screen.state.count == len(events), "all events applied")
+    await pilot.pause(0.3)
+    assert log.plain_lines() == before  # the model kept up, the view did not
+    await pilot.press("space")
+    await until(pilot, lambda: log.plain_lines() != before, "redraw after resume")
+    assert not screen.paused and "result: PASSED" in log.plain_lines()[-1]
+
+
+async def test_plus_minus_change_the_redraw_rate_within_bounds() -> None:
+    app = recorded_app("pipe-basic")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        start = screen.fps
+        await pilot.press("plus")
+        assert screen.fps == start + 5
+        for _ in range(10):
+            await pilot.press("plus")
+        assert screen.fps == FPS_MAX
+        for _ in range(10):
+            await pilot.press("minus")
+        assert screen.fps == FPS_MIN
+        assert screen._timer is not None and screen._timer._interval == pytest.approx(1 / FPS_MIN)
+
+
+async def test_l_switches_narration_language() -> None:
+    app = recorded_app("pipe-basic")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        english = str(screen.query_one(Narration).render())
+        assert "end of file" in english
+        await pilot.press("l")
+        korean = str(screen.query_one(Narration).render())
+        assert "EOF" in korean and "부모가" in korean
+        await pilot.press("l")
+        assert str(screen.query_one(Narration).render()) == english
+
+
+async def test_help_screen_opens_and_closes() -> None:
+    app = recorded_app("pipe-basic")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, SessionScreen)
+
+
+async def test_log_filters_by_process_and_object() -> None:
+    app = recorded_app("sysv-mq-typed")
+    async with app.run_test(size=(120, 50)) as pilot:
+        screen = await settle(pilot)
+        log = screen.query_one(EventLog)
+        table = screen.query_one(ProcTable)
+        table.move_cursor(row=1)  # the consumer
+        consumer = table.selected_pid()
+        await pilot.press("p")
+        screen.redraw()
+        assert log.only_pid == consumer
+        lines = log.plain_lines()
+        assert lines and all(f"[{consumer}]" in line for line in lines)
+        await pilot.press("p")
+        assert log.only_pid is None
+        await pilot.press("o")  # first object: the queue
+        screen.redraw()
+        assert log.only_obj == "mq"
+        assert all(" mq" in line or "mq " in line for line in log.plain_lines())
+        await pilot.press("o", "o")
+        assert log.only_obj is None
+
+
+async def test_recorded_session_refuses_live_controls() -> None:
+    app = recorded_app("pipe-basic")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        await pilot.press("f", "k")
+        assert not screen.state.frozen
+        await pilot.press("q")
+    assert app.return_value is None
+
+
+async def test_picker_lists_builtins_and_enter_runs_one(tmp_path: Path) -> None:
+    from ipcviz.scenario.loader import load
+
+    slow = load(SLOW)
+    app = IpcvizApp(scenarios=[slow], record=tmp_path / "picked.jsonl")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen), "session")
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: len(workers(screen)) == 2, "workers")
+        await pilot.press("q")
+    assert app.return_value == 0
+    assert (tmp_path / "picked.jsonl").exists()
+
+
+# -- live controls (real engine, real processes) ----------------------------------------
+
+
+async def test_f_freezes_and_unfreezes_the_real_processes(tmp_path: Path) -> None:
+    app = live_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: len(workers(screen)) == 2, "both workers")
+        pids = workers(screen)
+        await pilot.press("f")
+        await until(pilot, lambda: screen.state.frozen, "freeze event")
+        await until(pilot, lambda: all(proc_state(p) == "T" for p in pids), "state T")
+        count = screen.state.kinds["pipe.write"]
+        await pilot.pause(0.3)
+        assert screen.state.kinds["pipe.write"] == count  # really stopped: nothing written
+        await pilot.press("f")
+        await until(pilot, lambda: not screen.state.frozen, "resume event")
+        await until(pilot, lambda: all(proc_state(p) in "RS" for p in pids), "running again")
+        await until(pilot, lambda: screen.state.kinds["pipe.write"] > count, "writes again")
+        await pilot.press("q")
+
+
+async def test_k_kills_the_selected_process(tmp_path: Path) -> None:
+    app = live_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: len(workers(screen)) == 2, "both workers")
+        table = screen.query_one(ProcTable)
+        table.focus()
+        await until(pilot, lambda: table.row_count == 2, "rows")
+        await pilot.press("down")
+        victim = table.selected_pid()
+        assert victim is not None and screen.state.procs[victim].name == "child"
+        await pilot.press("k")
+        await until(pilot, lambda: not screen.state.procs[victim].alive, "proc.exit")
+        assert screen.state.procs[victim].exit_signal == 9
+        assert proc_state(victim) is None
+        screen.redraw()
+        assert "killed by SIGKILL" in str(table.get_cell(str(victim), "state"))
+        await pilot.press("q")
+
+
+async def test_r_restarts_with_a_new_engine(tmp_path: Path) -> None:
+    app = live_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: len(workers(screen)) == 2, "both workers")
+        first = screen.feed
+        old = set(workers(screen))
+        await pilot.press("r")
+        assert isinstance(first, LiveFeed) and first.engine.proc.poll() is not None
+        assert all(proc_state(p) is None for p in old)
+        await until(pilot, lambda: len(workers(screen)) == 2, "new workers")
+        assert screen.feed is not first and not old & set(workers(screen))
+        assert screen.query_one(ProcTable).row_count == 2
+        await pilot.press("q")
+    assert (tmp_path / "run0.jsonl").exists() and (tmp_path / "run1.jsonl").exists()
+
+
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+async def test_quit_stops_the_engine_and_returns_its_status(tmp_path: Path, key: str) -> None:
+    app = live_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: len(workers(screen)) == 2, "both workers")
+        pids = workers(screen)
+        feed = screen.feed
+        await pilot.press(key)
+    assert app.return_value == 0
+    assert isinstance(feed, LiveFeed) and feed.engine.proc.poll() is not None
+    assert all(proc_state(p) is None for p in pids)
+    last = (tmp_path / "run0.jsonl").read_text().splitlines()[-1]
+    assert '"session.end"' in last and '"stopped"' in last
