@@ -16,10 +16,12 @@ Payloads and names come from untrusted processes: they go into ``args`` through 
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import sys
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,6 +46,8 @@ COMPLETES = {
     "mq.send": ("mq.send",),
     "mq.recv": ("mq.recv",),
 }
+#: How far out of time order an event may arrive and still be put in its place.
+REORDER_WINDOW = 50_000
 _SKIP_ARGS = ("t", "seq", "pid", "kind", "data")
 
 
@@ -73,7 +77,7 @@ def convert(reader: TraceReader, out: IO[str]) -> int:
     out.write('{"displayTimeUnit":"ns","traceEvents":[\n')
     first = True
     n = 0
-    for i, event in enumerate(reader.events()):
+    for i, event in _time_ordered(reader.events()):
         try:
             records = conv.feed(event)
         except TraceError:
@@ -84,11 +88,11 @@ def convert(reader: TraceReader, out: IO[str]) -> int:
                 f"does not fit the model: {type(exc).__name__}"
             ) from None
         for rec in records:
-            out.write(("" if first else ",\n") + json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+            out.write(("" if first else ",\n") + _dump(rec))
             first = False
             n += 1
     for rec in conv.finish():
-        out.write(("" if first else ",\n") + json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
+        out.write(("" if first else ",\n") + _dump(rec))
         first = False
         n += 1
     scenario = reader.header.get("scenario", {})
@@ -99,6 +103,25 @@ def convert(reader: TraceReader, out: IO[str]) -> int:
     }
     out.write('\n],"metadata":' + json.dumps(meta, ensure_ascii=False) + "}\n")
     return n
+
+
+def _time_ordered(events: Iterator[Event]) -> Iterator[tuple[int, Event]]:
+    """Events by time (``t``), not by arrival (``seq``): the engine drains the workers'
+    rings in turn, so a post can arrive after the wait it released. A timeline (and its
+    counters) must follow the clock; a bounded window keeps memory flat."""
+    heap: list[tuple[int, int, Event]] = []
+    for i, event in enumerate(events):
+        heapq.heappush(heap, (event["t"], i, event))
+        if len(heap) > REORDER_WINDOW:
+            _, j, e = heapq.heappop(heap)
+            yield j, e
+    while heap:
+        _, j, e = heapq.heappop(heap)
+        yield j, e
+
+
+#: One compact JSON record per line.
+_dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _us(t: float) -> float:
