@@ -236,13 +236,12 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
     out = Lines(width)
     _title(out, obj)
     out.newline()
-    cap = f"/{obj.max_messages}" if obj.max_messages else ""
-    bar(
-        out,
-        len(obj.messages),
-        obj.max_messages or max(1, len(obj.messages)),
-        f"{len(obj.messages)}{cap} msgs, {obj.nbytes} B",
-    )
+    if obj.max_messages:
+        label = f"{len(obj.messages)}/{obj.max_messages} msgs, {obj.nbytes} B"
+        bar(out, len(obj.messages), obj.max_messages, label)
+    else:  # System V: the limit is in bytes (msg_qbytes)
+        total = obj.max_bytes or int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
+        bar(out, obj.nbytes, total, f"{len(obj.messages)} msgs, {obj.nbytes}/{total} B")
     out.add(f"  sent {obj.sent}, received {obj.received}", DIM)
     out.newline()
     _who(out, state, " senders waiting: ", obj.senders_waiting)
@@ -277,6 +276,8 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[Line
         _cell_value(obj.data[i * obj.cell_size : (i + 1) * obj.cell_size]) for i in range(obj.cells)
     ]
     cw = max((len(v) for v in values), default=1) + 1
+    if obj.cells <= 64:
+        cw = max(cw, 7)  # few cells: big, readable boxes
     per_row = max(1, out.width // cw)
     if (obj.cells + per_row - 1) // per_row > rows:  # too many: one character per cell
         cw, per_row = 1, out.width
@@ -404,15 +405,19 @@ def proc_state_text(state: State, p: Proc) -> Text:
     if marked is not None:
         return marked
     k = p.kernel
-    blocked = k.get("blocked_on") or k.get("on")
+    blocked = k.get("blocked_on")
+    wchan = str(k.get("wchan") or "")
+    where = f" ({bytefmt.safe_text(wchan, 24)})" if wchan not in ("", "0") else ""
+    if k.get("state") == "stopped":
+        return Text("stopped (T)", style="bold #000000 on #5fafff")
     if p.state == "waiting":
-        text = f"waiting: {p.op} on {bytefmt.safe_text(str(p.on), 20)}"
-        if k.get("wchan") and str(k.get("wchan")) not in ("0", ""):
-            text += f" ({bytefmt.safe_text(str(k['wchan']), 24)})"
-        return Text(text, style="bold #ffaf00")
+        verb = "blocked" if blocked and blocked == p.on else "waiting"
+        obj = bytefmt.safe_text(str(p.on), 20)
+        return Text(f"{verb}: {p.op} on {obj}{where}", style="bold #ffaf00")
     if blocked:
-        where = blocked if isinstance(blocked, str) else blocked.get("obj") or blocked.get("kind")
-        return Text(f"blocked on {bytefmt.safe_text(str(where), 30)}", style="bold #ffaf00")
+        return Text(
+            f"blocked on {bytefmt.safe_text(str(blocked), 30)}{where}", style="bold #ffaf00"
+        )
     if p.error:
         return Text(f"error: {bytefmt.safe_text(p.error, 40)}", style="bold #ff5f5f")
     return Text(p.state, style="#87ff5f")

@@ -39,7 +39,7 @@ class SessionScreen(StepControls, Screen[int | None]):
     DEFAULT_CSS = """
     SessionScreen { layout: vertical; background: #000000; color: #ffffff; }
     SessionScreen #main { height: 1fr; }
-    SessionScreen #left { width: 45%; height: 1fr; }
+    SessionScreen #left { width: 50%; height: 1fr; }
     SessionScreen #right { width: 1fr; height: 1fr; }
     SessionScreen .panel { border: round #8a8a8a; border-title-color: #ffffff;
                            border-title-style: bold; }
@@ -49,7 +49,7 @@ class SessionScreen(StepControls, Screen[int | None]):
     SessionScreen.-narrow #left { width: 100%; height: auto; }
     SessionScreen.-narrow #right { width: 100%; height: 1fr; }
     SessionScreen.-narrow ProcTable { max-height: 7; }
-    SessionScreen.-narrow Narration { max-height: 3; }
+    SessionScreen.-narrow Narration { max-height: 5; }
     SessionScreen.-narrow #log-box { height: 6; min-height: 3; }
     SessionScreen.-short #log-box { display: none; }
     SessionScreen.-wide ObjectsPanel { }
@@ -60,8 +60,8 @@ class SessionScreen(StepControls, Screen[int | None]):
         Binding("f", "toggle_freeze", "freeze"),
         Binding("k", "kill", "kill proc"),
         Binding("r", "restart", "restart"),
-        Binding("plus,equals_sign", "faster", "+fps", key_display="+"),
-        Binding("minus", "slower", "-fps", key_display="-"),
+        Binding("plus,equals_sign", "faster", "faster", key_display="+"),
+        Binding("minus", "slower", "slower", key_display="-"),
         Binding("l", "toggle_lang", "en/ko"),
         Binding("p", "filter_proc", "log: proc", show=False),
         Binding("o", "filter_obj", "log: object", show=False),

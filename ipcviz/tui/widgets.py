@@ -126,7 +126,7 @@ class ProcTable(DataTable):
     """Processes by pid; cells are updated by key and only when their value changed."""
 
     DEFAULT_CSS = """
-    ProcTable { height: auto; max-height: 12; }
+    ProcTable { height: auto; max-height: 12; scrollbar-size-horizontal: 0; }
     """
 
     def __init__(self, **kwargs: Any) -> None:

@@ -1,0 +1,41 @@
+"""SVG snapshots of the session screen, one per object type, fed from recorded traces.
+
+Deterministic: no live engine, a fixed terminal size, and each trace cut at a fixed event.
+Update after a deliberate visual change with ``pytest tests/tui --snapshot-update`` and
+look at the SVGs in ``__snapshots__`` before committing them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import recorded_app, settle
+
+CASES = {
+    # name: (trace, events applied, size)
+    "pipe-with-bytes": ("pipe-basic", 6, (120, 40)),
+    "pipe-final-checks": ("pipe-basic", None, (120, 40)),
+    "fifo": ("fifo-named", None, (120, 40)),
+    "posix-mq": ("mq-priority", None, (120, 40)),
+    "sysv-mq-and-sysv-sem": ("sysv-mq-typed", None, (120, 40)),
+    "posix-shm": ("shm-race", None, (120, 40)),
+    "posix-sem-and-shm": ("shm-semaphore", None, (120, 40)),
+    "hostile-bytes": ("hostile", None, (120, 40)),
+    "narrow-80x24": ("sysv-mq-typed", None, (80, 24)),
+    "wide-200x60": ("mq-priority", None, (200, 60)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_session_screen_snapshot(snap_compare, case: str) -> None:
+    trace, upto, size = CASES[case]
+    assert snap_compare(recorded_app(trace, upto), terminal_size=size, run_before=settle)
+
+
+def test_help_screen_snapshot(snap_compare) -> None:
+    async def open_help(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(recorded_app("pipe-basic"), terminal_size=(100, 30), run_before=open_help)
