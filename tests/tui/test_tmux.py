@@ -1,0 +1,132 @@
+"""The real ``ipcviz run pipe-basic`` in a real terminal (tmux), ended three ways.
+
+q (exit status 0, written to a file by the tmux command), Ctrl-C, and the terminal closing
+(tmux kill-session: SIGHUP). After each, no process of the run and no kernel object is
+left (the autouse leak check in tests/conftest.py looks at the kernel objects).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)"
+)
+
+
+class Tmux:
+    """A private tmux server (its own socket) running one command in a 120x40 window."""
+
+    def __init__(self, tmp_path: Path, command: str, size: tuple[int, int] = (120, 40)) -> None:
+        self.socket = f"ipcviz-test-{os.getpid()}-{time.monotonic_ns()}"
+        self.name = "t"
+        env = {**os.environ, "TERM": "xterm-256color"}
+        env.pop("NO_COLOR", None)
+        subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-s", self.name,
+             "-x", str(size[0]), "-y", str(size[1]), command],
+            check=True, env=env, cwd=tmp_path,
+        )  # fmt: skip
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False
+        )
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.name).stdout
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", self.name, *keys)
+
+    def close(self) -> None:
+        self.run("kill-server")
+
+
+def wait_for(cond: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def run_procs(marker: str) -> list[psutil.Process]:
+    """Processes of this run: the TUI, the engine and its workers all carry the trace path."""
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if any(marker in arg for arg in p.info["cmdline"] or []):
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return [p for p in found if p.pid != os.getpid()]
+
+
+def start(tmp_path: Path) -> tuple[Tmux, Path, Path]:
+    trace = tmp_path / "tmux-run.jsonl"
+    status = tmp_path / "status"
+    cmd = (
+        f"{shlex.quote(sys.executable)} -m ipcviz run pipe-basic --record {shlex.quote(str(trace))}"
+        f"; echo $? > {shlex.quote(str(status))}; sleep 60"
+    )
+    return Tmux(tmp_path, cmd), trace, status
+
+
+def see_it_run(tmux: Tmux) -> None:
+    """The screen shows the session and changes as the processes run."""
+    wait_for(lambda: "pipe-basic" in tmux.screen() and "parent" in tmux.screen(), "session")
+    first = tmux.screen()
+    assert "kernel objects" in first and "processes" in first
+    wait_for(lambda: tmux.screen() != first, "the screen to change")
+    wait_for(lambda: "message 2" in tmux.screen(), "the second message in the log")
+
+
+def nothing_left(trace: Path) -> None:
+    wait_for(lambda: not [p for p in run_procs(str(trace)) if "tmux" not in p.name()],
+             "every process of the run to end")  # fmt: skip
+    last = trace.read_text().splitlines()[-1]
+    assert '"kind":"session.end"' in last.replace(" ", "")
+
+
+def test_q_in_a_real_terminal_exits_0_and_leaves_nothing(tmp_path: Path) -> None:
+    tmux, trace, status = start(tmp_path)
+    try:
+        see_it_run(tmux)
+        tmux.keys("q")
+        wait_for(status.exists, "the exit status")
+        assert status.read_text().strip() == "0"
+        nothing_left(trace)
+    finally:
+        tmux.close()
+
+
+def test_ctrl_c_in_a_real_terminal_leaves_nothing(tmp_path: Path) -> None:
+    tmux, trace, status = start(tmp_path)
+    try:
+        see_it_run(tmux)
+        tmux.keys("C-c")
+        wait_for(status.exists, "the exit status")
+        assert status.read_text().strip() in ("0", "130")
+        nothing_left(trace)
+    finally:
+        tmux.close()
+
+
+def test_terminal_closing_sighup_leaves_nothing(tmp_path: Path) -> None:
+    tmux, trace, _ = start(tmp_path)
+    try:
+        see_it_run(tmux)
+    finally:
+        tmux.run("kill-session", "-t", tmux.name)  # the terminal goes away: SIGHUP
+    nothing_left(trace)
+    tmux.close()
