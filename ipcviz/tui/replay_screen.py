@@ -59,8 +59,10 @@ class Timeline(Widget):
         return text
 
     def on_click(self, event: Click) -> None:
-        width = max(1, self.size.width)
-        self.player.seek_fraction(event.x / max(1, width - 1))
+        offset = event.get_content_offset(self)
+        if offset is None:  # on the border
+            return
+        self.player.seek_fraction(offset.x / max(1, self.size.width - 1))
         screen = self.screen
         if isinstance(screen, ReplayScreen):
             screen.show_position()

@@ -62,6 +62,12 @@ async def test_replay_keys(tmp_path: Path) -> None:
         await pilot.press("end")
         await _until(pilot, lambda: _shows(screen, len(events) - 1))
         assert f"event {len(events)}/{len(events)}" in str(screen.query_one(Timeline).border_title)
+        # a click on the timeline seeks there (by time)
+        timeline = screen.query_one(Timeline)
+        await pilot.click(Timeline, offset=(1, 1))  # first column of the sparkline
+        await _until(pilot, lambda: screen.player.pos <= 1)
+        await pilot.click(Timeline, offset=(timeline.size.width, 1))  # last column
+        await _until(pilot, lambda: _shows(screen, len(events) - 1))
         # speed and play
         await pilot.press("greater_than_sign", "greater_than_sign")
         assert screen.player.speed == 5.0
