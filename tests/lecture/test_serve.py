@@ -174,3 +174,49 @@ def test_serve_bad_port_is_a_usage_error() -> None:
     assert "already in use" in result.stderr and "Traceback" not in result.stderr
     result = ipcviz("serve", "--port", "70000", timeout=30)
     assert result.returncode == 2 and "between 1 and 65535" in result.stderr
+
+
+def _cmdline(p: psutil.Process) -> str:
+    try:
+        return " ".join(p.cmdline())
+    except psutil.Error:  # gone, or a zombie
+        return ""
+
+
+async def _start_a_run(served: Served, deadline: float) -> list[int]:
+    """Open a session, run the picker's first scenario, return the engine pids seen."""
+    url = f"http://127.0.0.1:{served.port}/ws?width=160&height=40"
+    screen = b""
+    started = False
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        while time.monotonic() < deadline:
+            try:
+                msg = await ws.receive(timeout=0.2)
+            except TimeoutError:
+                msg = None
+            if msg is not None and msg.type == aiohttp.WSMsgType.BINARY:
+                screen += ANSI.sub(b"", msg.data)
+            if not started and b"choose a scenario" in screen:
+                await ws.send_str(json.dumps(["stdin", "\r"]))  # Enter: run the first one
+                started = True
+            engines = [
+                p.pid
+                for p in psutil.Process(served.proc.pid).children(recursive=True)
+                if "ipcviz.engine" in _cmdline(p)
+            ]
+            if started and engines and b"live" in screen:
+                return engines  # the server is stopped with this session still running
+    raise AssertionError(f"no live run started: {screen[-800:]!r}")
+
+
+def test_stopping_the_server_ends_running_sessions(tmp_path: Path) -> None:
+    """SIGTERM to ``ipcviz serve`` while a browser session runs a scenario: the app, its
+    engine and its workers end, and their kernel objects are removed (autouse leak check)."""
+    server = Served(tmp_path, free_port())
+    try:
+        engines = asyncio.run(_start_a_run(server, time.monotonic() + 40))
+    finally:
+        rc = server.stop()
+    assert rc == 0, server.log.read_text()[-2000:]
+    for pid in engines:
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
