@@ -53,7 +53,7 @@ class IpcvizApp(App[int]):
         quick: bool = False,
         record: Path | None = None,
         timeout: float | None = None,
-        fps: int = 15,
+        fps: int = 20,
     ) -> None:
         super().__init__()
         self.feed_factory = feed_factory
@@ -67,6 +67,10 @@ class IpcvizApp(App[int]):
         self.sessions: list[SessionScreen] = []
 
     def on_mount(self) -> None:
+        import gc
+
+        gc.collect()
+        gc.freeze()  # long-lived startup objects leave the GC's scans: no multi-ms pauses
         self.register_theme(CONTRAST)
         self.theme = "ipcviz-contrast"
         if self.feed_factory is not None or self.initial_state is not None:

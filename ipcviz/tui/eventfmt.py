@@ -49,4 +49,4 @@ class EventFormatter:
         out.add(f"{who:<14} ", style)
         out.add(self.text(state, event), render.FG)
         lines = out.finish()
-        return lines[0] if lines else [Segment("")]
+        return lines[0] if lines else [Segment(" ", render.FG)]

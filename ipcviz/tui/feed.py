@@ -38,6 +38,11 @@ class Feed(Protocol):
 
     def pump(self) -> None: ...
 
+    @property
+    def pending(self) -> int:
+        """Events received but not drained yet (the screen shows a backlog)."""
+        ...
+
     def drain(self, limit: int = 1_000_000) -> list[Event]: ...
 
     @property

@@ -272,16 +272,21 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[Line
     out.add(f"  {obj.cells} cells × {obj.cell_size} B, {obj.writes} writes", DIM)
     out.newline()
     recent = state.seq - 3 * max(1, len(state.procs))
-    values = [
-        _cell_value(obj.data[i * obj.cell_size : (i + 1) * obj.cell_size]) for i in range(obj.cells)
-    ]
-    cw = max((len(v) for v in values), default=1) + 1
+    data, size = obj.data, obj.cell_size
     if obj.cells <= 64:
-        cw = max(cw, 7)  # few cells: big, readable boxes
-    per_row = max(1, out.width // cw)
-    if (obj.cells + per_row - 1) // per_row > rows:  # too many: one character per cell
+        values = [_cell_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
+        cw = max(7, max((len(v) for v in values), default=1) + 1)  # few cells: big boxes
+        per_row = max(1, out.width // cw)
+    else:
+        values = []
+        cw = 1
+        per_row = out.width
+    if cw > 1 and (obj.cells + per_row - 1) // per_row > rows:
         cw, per_row = 1, out.width
-        values = ["▪" if v != "0" else "·" for v in values]
+    if cw == 1:  # many cells: one character each, only for the rows that are shown
+        shown = min(obj.cells, per_row * rows)
+        zero = bytes(size)
+        values = ["·" if data[i * size : (i + 1) * size] == zero else "▪" for i in range(shown)]
     for shown_rows, start in enumerate(range(0, obj.cells, per_row)):
         if shown_rows >= rows:
             out.add(f"…{obj.cells - start} more cells", DIM)

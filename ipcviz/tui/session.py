@@ -30,6 +30,8 @@ from ipcviz.tui.widgets import Checks, EventLog, Narration, ObjectsPanel, ProcTa
 FPS_MIN, FPS_MAX, FPS_STEP = 10, 30, 5
 #: At most this many events are applied per frame, so a flood cannot freeze the screen.
 MAX_BATCH = 50_000
+CHUNK = 1024
+APPLY_BUDGET = 0.010  # seconds of model updates per frame at most
 NARROW = 110  # columns below which the panels stack
 
 
@@ -76,7 +78,7 @@ class SessionScreen(StepControls, Screen[int | None]):
         *,
         state: State | None = None,
         lang: str = "en",
-        fps: int = 15,
+        fps: int = 20,
     ) -> None:
         super().__init__()
         self.feed_factory = feed_factory
@@ -163,12 +165,7 @@ class SessionScreen(StepControls, Screen[int | None]):
                 self.state.header = feed.header
                 self.formatter = EventFormatter(feed.header, self.lang)
                 self.query_one(EventLog).formatter = self.formatter
-            events = feed.drain(MAX_BATCH)
-            if events:
-                state = self.state
-                for e in events:
-                    apply(state, e)
-                self.query_one(EventLog).events.extend(events)
+            self._apply_some(feed, t0)
             if feed.finished and not self._ended:
                 self._ended = True
                 self._on_feed_end(feed)
@@ -177,6 +174,23 @@ class SessionScreen(StepControls, Screen[int | None]):
         self.frame_times.append(time.perf_counter() - t0)
         if len(self.frame_times) > 10_000:
             del self.frame_times[:5000]
+
+    def _apply_some(self, feed: Feed, t0: float) -> None:
+        """Apply what arrived, in chunks, within a time budget: a flood delays the model a
+        little (the rest waits for the next frame) but never stretches a frame."""
+        state, log = self.state, self.query_one(EventLog)
+        budget = t0 + APPLY_BUDGET
+        applied = 0
+        while applied < MAX_BATCH:
+            events = feed.drain(CHUNK)
+            if not events:
+                break
+            for e in events:
+                apply(state, e)
+            log.events.extend(events)
+            applied += len(events)
+            if time.perf_counter() > budget:
+                break
 
     def _on_feed_end(self, feed: Feed) -> None:
         error = getattr(feed, "error", None)
@@ -215,6 +229,7 @@ class SessionScreen(StepControls, Screen[int | None]):
             fps=self.fps,
             live=bool(self.feed and self.feed.live),
             filt=self._filter_label(),
+            behind=getattr(self.feed, "pending", 0) if self.feed is not None else 0,
         )
 
     def _filter_label(self) -> str:

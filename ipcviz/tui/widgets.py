@@ -12,7 +12,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -27,6 +26,7 @@ from ipcviz.tui import render
 from ipcviz.tui.eventfmt import EventFormatter
 
 Event = dict[str, Any]
+BLANK = Style()  # never None: the NO_COLOR (monochrome) filter reads every style
 
 
 class LinesView(Widget):
@@ -54,7 +54,7 @@ class LinesView(Widget):
     def render_line(self, y: int) -> Strip:
         if 0 <= y < len(self.lines):
             return Strip(self.lines[y]).crop(0, self.size.width)
-        return Strip.blank(self.size.width)
+        return Strip.blank(self.size.width, BLANK)
 
     def plain_lines(self) -> list[str]:
         """The text shown (for tests)."""
@@ -220,7 +220,7 @@ class EventLog(Widget):
         i = y - offset
         if 0 <= i < len(self._lines):
             return Strip(self._lines[i]).crop(0, self.size.width)
-        return Strip.blank(self.size.width)
+        return Strip.blank(self.size.width, BLANK)
 
     def plain_lines(self) -> list[str]:
         return ["".join(seg.text for seg in line) for line in self._lines]
@@ -288,7 +288,9 @@ class StatusLine(Static):
     StatusLine { height: 1; background: #303030; color: #ffffff; }
     """
 
-    def show(self, state: State, *, paused: bool, fps: int, live: bool, filt: str) -> None:
+    def show(
+        self, state: State, *, paused: bool, fps: int, live: bool, filt: str, behind: int = 0
+    ) -> None:
         sc = state.header.get("scenario", {})
         text = Text()
         sid = bytefmt.safe_text(str(sc.get("id", "?")), 30)
@@ -308,11 +310,10 @@ class StatusLine(Static):
             style = render.GOOD if state.outcome == "passed" else render.WARN
             text.append(f" {state.outcome.upper()} ", style=style)
             text.append(" ")
+        if behind > 10_000:  # more arrives than a frame's budget can apply
+            text.append(f" {behind} events behind ", style=render.WARN)
+            text.append(" ")
         text.append(f"{'live' if live else 'recorded'} · {fps} fps", style="#b2b2b2")
         if filt:
             text.append(f" · log: {bytefmt.safe_text(filt, 30)}", style="#b2b2b2")
         self.update(text)
-
-
-def blank_line(width: int) -> list[Segment]:
-    return [Segment(" " * width, Style())]

@@ -47,6 +47,7 @@ async def test_hostile_trace_shows_literally_and_inert() -> None:
         assert "[bold]w\\x1b[2J" in text and "[/x]\\x9b" in text  # process names
         assert "step [/x] \\x1b]52;c;aGk=\\x07 [bold]" in text  # narration
         assert "hostile[/x]" in text and "[bold]evil \\x1b[2J title" in text
+        assert "DRIFT" in text and "nbytes model=52 kernel=[bold]\\x9b60" in text
         svg = app.export_screenshot()
         assert "\x1b" not in svg and "\x9b" not in svg and "\x07" not in svg
         await pilot.press("l")  # Korean narration of the same step
@@ -76,3 +77,14 @@ async def test_every_object_renderer_is_inert_at_every_width() -> None:
                 assert_inert(text)
                 assert render.cell_len(text) <= max(20, width)
     assert ObjectView("p").obj_name == "p"
+
+
+async def test_no_color_is_respected(monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = recorded_app("pipe-basic")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        svg = app.export_screenshot()
+    monkeypatch.delenv("NO_COLOR")
+    assert "#ffd700" not in svg.lower()  # the first process colour is gone
