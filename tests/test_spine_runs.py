@@ -5,8 +5,12 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import pytest
+
 from ipcviz.events.codec import payload
-from tests.conftest import ipcviz, run_scenario
+from ipcviz.model.reducer import apply
+from ipcviz.model.state import State
+from tests.conftest import ipcviz, read_trace, run_scenario
 
 
 def _by_kind(events, kind):
@@ -115,3 +119,21 @@ def test_own_scenario_file_with_failing_check_exits_1(tmp_path: Path):
     result = ipcviz("run", str(src), "--headless")
     assert result.returncode == 1
     assert "check ✗ got hello" in result.stdout
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_stream_order_respects_causality_across_processes(tmp_path: Path, attempt: int):
+    """Under a mutex the counter's writes happen one after another in real time, so the
+    stream must carry them as 1, 2, 3, … and never show a post after the wait it ended
+    (the engine merges rings by time with a hold, not in the order it happens to read them).
+    Default settings: enough contention on 2 CPUs to catch a misordering."""
+    trace = tmp_path / "t.jsonl"
+    result = ipcviz("run", "shm-semaphore", "--headless", "--record", str(trace))
+    assert result.returncode == 0, result.stdout[-1500:]
+    header, events = read_trace(trace)
+    values = [e["value"] for e in events if e["kind"] == "shm.write"]
+    assert values == list(range(1, len(values) + 1))
+    state = State(header=header)
+    for e in events:
+        apply(state, e)
+        assert state.objects["mutex"].value >= 0, f"post recorded after its wait at {e['seq']}"

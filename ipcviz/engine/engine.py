@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import select
@@ -36,6 +37,12 @@ RECORDING_STOPPED = "recording.stopped"
 IDLE_POLL_MS = 5
 #: Records drained per ring per loop turn, so control and exits stay responsive.
 DRAIN_LIMIT = 20000
+#: How old a record must be before it is published (see ``Engine._drain``).
+HOLD_NS = 30_000_000
+
+
+def _record_time(entry: tuple[int, int, Record, int]) -> int:
+    return entry[0]
 
 
 class EngineSession:
@@ -100,6 +107,8 @@ class Engine:
         self.obj_names = [o.name for o in scenario.objects]
         self.step_ids = [s.id for s in scenario.steps]
         self.codec = RecordCodec(self.t0, self.obj_names, self.step_ids)
+        self._held: list[tuple[int, int, Record, int]] = []  # drained, not yet published
+        self._exits: list[Worker] = []  # exited workers whose proc.exit is not out yet
         self.stop_reason: str | None = None
         self.outcome: str | None = None
         self.exit_code = 0
@@ -231,6 +240,7 @@ class Engine:
             if self.stop_reason is not None:
                 return
             if all(w.exited for w in self.workers.values()):
+                self._drain(flush=True)  # no record can come any more
                 return
             if deadline is not None and now >= deadline + self.gate.held_seconds():
                 running = ", ".join(w.name for w in self.workers.values() if not w.exited)
@@ -256,9 +266,17 @@ class Engine:
     def add_periodic(self, interval: float, fn: Callable[[], None]) -> None:
         self.periodic.append([interval, fn, 0.0])
 
-    def _drain(self, only: Worker | None = None) -> bool:
-        """Move records from the rings into the stream. True if there may be more."""
-        records: list[tuple[int, int, Record, int]] = []
+    def _drain(self, only: Worker | None = None, flush: bool = False) -> bool:
+        """Move records from the rings into the stream. True if there may be more.
+
+        Records are merged by time across rings. A record is published only once it is
+        ``HOLD_NS`` old: a causally earlier record (the write before a post, the post before
+        the wait it ends) is always in its ring by then, even if this sweep read that ring
+        first. In step mode the engine itself orders the operations, so nothing is held.
+        ``only``: drain that (exited) worker's ring to the end, publish nothing yet.
+        ``flush``: no record can come any more (every worker is gone): publish all.
+        """
+        held = self._held
         more = False
         for w in [only] if only else self.workers.values():
             if w.ring is None:
@@ -266,12 +284,22 @@ class Engine:
             batch: list[Record] = []
             n = w.ring.drain(batch, DRAIN_LIMIT if only is None else 1 << 30)
             more = more or n >= DRAIN_LIMIT
-            records.extend(fold(batch, w.pid))
-        if not records:
-            return False
-        events = publish_records(records, self.codec, self.out, self.model)
-        for hook in self.on_events:
-            hook(events)
+            held.extend(fold(batch, w.pid))
+        if only is not None:
+            return more
+        if held:
+            held.sort(key=_record_time)
+            if flush or self.gate.step_mode or self.gate.present:
+                ready, self._held = held, []
+            else:
+                cut = bisect.bisect_right(held, time.monotonic_ns() - HOLD_NS, key=_record_time)
+                ready, self._held = held[:cut], held[cut:]
+            if ready:
+                events = publish_records(ready, self.codec, self.out, self.model)
+                for hook in self.on_events:
+                    hook(events)
+        if self._exits:
+            self._emit_exits()
         return more
 
     def _check_recording(self) -> None:
@@ -310,17 +338,27 @@ class Engine:
             self._finish_worker(w, status, poller)
 
     def _finish_worker(self, w: Worker, status: int, poller: select.poll | None) -> None:
+        """A worker ended: its ring is final; ``proc.exit`` follows its last record."""
         self._drain(only=w)
         self._read_output(w.out_fd, poller, final=True)
         w.exited = True
         w.exit_status = status
-        fields: dict[str, Any] = {}
-        if os.WIFSIGNALED(status):
-            fields["signal"] = os.WTERMSIG(status)
-            fields["signame"] = signal.Signals(fields["signal"]).name
-        else:
-            fields["code"] = os.waitstatus_to_exitcode(status)
-        self.emit(schema.PROC_EXIT, w.pid, **fields)
+        self._exits.append(w)
+        self._emit_exits()
+
+    def _emit_exits(self) -> None:
+        """``proc.exit`` for exited workers none of whose records are still held."""
+        waiting = {entry[1] for entry in self._held}
+        for w in [w for w in self._exits if w.pid not in waiting]:
+            self._exits.remove(w)
+            status = w.exit_status or 0
+            fields: dict[str, Any] = {}
+            if os.WIFSIGNALED(status):
+                fields["signal"] = os.WTERMSIG(status)
+                fields["signame"] = signal.Signals(fields["signal"]).name
+            else:
+                fields["code"] = os.waitstatus_to_exitcode(status)
+            self.emit(schema.PROC_EXIT, w.pid, **fields)
         self._check_stalls()
 
     def _read_output(self, fd: int, poller: select.poll | None, final: bool = False) -> None:
@@ -461,6 +499,7 @@ class Engine:
             w = self.workers.get(pid)
             if w is not None and not w.exited:
                 self._finish_worker(w, status, None)
+        self._drain(flush=True)
         kill_procs(self.registry.data["procs"])
         self._kill_grandchildren()
         for obj in reversed(self._created):
