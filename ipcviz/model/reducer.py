@@ -14,6 +14,8 @@ from ipcviz.events.codec import payload
 from ipcviz.model.state import Check, Obj, PipeObj, Proc, QueueObj, SemObj, ShmObj, State
 
 Event = dict[str, Any]
+#: Largest shared-memory segment the model keeps a copy of (bytes).
+MAX_SHM = 8 * 1024 * 1024
 Handler = Callable[[State, Event], None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -74,8 +76,10 @@ def _declare(s: State, e: Event) -> None:
     if isinstance(obj, PipeObj):
         obj.capacity = e.get("capacity", 65536)
     elif isinstance(obj, ShmObj):
-        obj.size, obj.cells = e["size"], e["cells"]
-        obj.cell_size = e.get("cell_size", 8)
+        # A trace is untrusted input: model at most MAX_SHM bytes of a segment, whatever
+        # size it declares (the wrappers never create more than 8 MiB).
+        obj.size, obj.cell_size = min(int(e["size"]), MAX_SHM), max(1, int(e.get("cell_size", 8)))
+        obj.cells = min(int(e["cells"]), obj.size // obj.cell_size)
         obj.data = bytearray(obj.size)
         obj.last_writer = [0] * obj.cells
         obj.changed_seq = [-1] * obj.cells
@@ -302,6 +306,9 @@ def _shm_write(s: State, e: Event) -> None:
     assert isinstance(obj, ShmObj)
     data = payload(e)
     off = e["offset"]
+    if not 0 <= off < obj.size:
+        return
+    data = data[: obj.size - off]
     obj.data[off : off + len(data)] = data
     obj.writes += 1
     first = off // obj.cell_size
