@@ -215,11 +215,8 @@ class EventLog(Widget):
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        height = self.size.height
-        offset = max(0, height - len(self._lines))  # bottom-aligned
-        i = y - offset
-        if 0 <= i < len(self._lines):
-            return Strip(self._lines[i]).crop(0, self.size.width)
+        if 0 <= y < len(self._lines):  # the newest ``height`` events, oldest on top
+            return Strip(self._lines[y]).crop(0, self.size.width)
         return Strip.blank(self.size.width, BLANK)
 
     def plain_lines(self) -> list[str]:
