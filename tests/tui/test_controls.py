@@ -262,3 +262,18 @@ async def test_quit_stops_the_engine_and_returns_its_status(tmp_path: Path, key:
     assert all(proc_state(p) is None for p in pids)
     last = (tmp_path / "run0.jsonl").read_text().splitlines()[-1]
     assert '"session.end"' in last and '"stopped"' in last
+
+
+async def test_command_palette_runs_session_actions() -> None:
+    app = recorded_app("pipe-basic")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(screen)]
+        for title in ("Freeze / unfreeze processes", "Kill selected process", "Restart scenario",
+                      "Pause / resume view", "Faster redraw", "Quit session"):  # fmt: skip
+            assert title in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Narration language")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.lang == "ko", "the palette's command to run")
