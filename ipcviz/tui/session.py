@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 
+from ipcviz import bytefmt
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.tui.eventfmt import EventFormatter
@@ -197,7 +198,20 @@ class SessionScreen(StepControls, Screen[int | None]):
         if error:
             self.notify(error, title="stream", severity="error", markup=False)
         if feed.live:
+            tail = getattr(feed, "stderr_tail", lambda: "")()
             self.result = feed.close()
+            if self.state.outcome is None:  # no session.end: the engine died
+                last = tail.splitlines()[-1] if tail else f"status {self.result}"
+                self.notify(
+                    f"the engine stopped unexpectedly: {bytefmt.safe_text(last, 200)}",
+                    severity="error",
+                    markup=False,
+                )
+            else:
+                self.notify(
+                    f"run ended: {self.state.outcome.upper()} — r restarts, q quits",
+                    markup=False,
+                )
 
     def show_state(self, state: State) -> None:
         """Display ``state`` as it is (replay: seek / step back). Stops any feed's effect."""

@@ -277,3 +277,20 @@ async def test_command_palette_runs_session_actions() -> None:
         await pilot.pause(0.3)
         await pilot.press("enter")
         await until(pilot, lambda: screen.lang == "ko", "the palette's command to run")
+
+
+async def test_scenario_end_leaves_final_state_and_checks(tmp_path: Path) -> None:
+    from ipcviz.scenario.loader import resolve
+
+    app = IpcvizApp(lambda: LiveFeed(resolve("pipe-basic"), tmp_path / "t.jsonl", quick=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: screen.result is not None, "the end of the run")
+        await pilot.pause(0.2)
+        assert screen.state.outcome == "passed" and screen.result == 0
+        checks = str(screen.query_one("#checks").render())
+        assert "✓" in checks and "PASSED" in checks
+        assert len(screen.query_one(ProcTable).rows) == 2  # still on screen
+        await pilot.press("q")
+    assert app.return_value == 0
