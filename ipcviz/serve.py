@@ -53,5 +53,27 @@ def serve(host: str = "127.0.0.1", port: int = 8000, present: bool = False) -> i
     check_port(host, port)
     server = Server(app_command(present), host=host, port=port, title="ipcviz")
     print(f"ipcviz: serving on http://{host}:{port} (Ctrl-C stops)", file=sys.stderr, flush=True)
-    server.serve()
+    try:
+        server.serve()
+    finally:
+        wait_for_sessions()
     return 0
+
+
+def wait_for_sessions(grace: float = 15.0) -> None:
+    """After the web server stopped, let each app session finish its own cleanup (it stops
+    its engines, which remove their kernel objects), then make sure nothing is left: the
+    server must not exit while a session of it still runs."""
+    import psutil
+
+    procs = psutil.Process().children(recursive=True)
+    _gone, alive = psutil.wait_procs(procs, timeout=grace)
+    for sig_name in ("terminate", "kill"):
+        if not alive:
+            return
+        for p in alive:
+            try:
+                getattr(p, sig_name)()
+            except psutil.Error:
+                pass
+        _gone, alive = psutil.wait_procs(alive, timeout=5)

@@ -29,6 +29,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _group_members(pgid: int) -> list[str]:
+    """Living processes of a process group (what a server left running)."""
+    out = []
+    for p in psutil.process_iter(["pid", "cmdline", "status"]):
+        try:
+            if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                out.append(f"{p.pid}: {' '.join(p.info['cmdline'] or [])}")
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return out
+
+
 class Served:
     """``ipcviz serve`` in its own process group; ``stop()`` leaves no process behind."""
 
@@ -75,6 +87,7 @@ class Served:
             rc = self.proc.wait(15)
         except subprocess.TimeoutExpired:
             rc = None
+        self.left = _group_members(self.proc.pid)  # the server should have ended them all
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -92,6 +105,7 @@ def served(tmp_path: Path):
     finally:
         rc = server.stop()
         assert rc == 0, f"serve did not stop cleanly ({rc}): {server.log.read_text()[-2000:]}"
+        assert not server.left, f"serve exited, its sessions did not: {server.left}"
 
 
 async def _read_app_screen(port: int, deadline: float) -> str:
@@ -218,5 +232,6 @@ def test_stopping_the_server_ends_running_sessions(tmp_path: Path) -> None:
     finally:
         rc = server.stop()
     assert rc == 0, server.log.read_text()[-2000:]
+    assert not server.left, f"serve exited, its sessions did not: {server.left}"
     for pid in engines:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
