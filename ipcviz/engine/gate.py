@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import select
 import signal
 import time
 from typing import Any
@@ -31,11 +32,16 @@ from ipcviz.events import schema
 from ipcviz.model.analysis import waitfor
 from ipcviz.model.analysis.races import LostUpdates
 from ipcviz.model.state import SemObj
+from ipcviz.probe._libc import IS_X86_64
+from ipcviz.probe.procs import SYSCALLS_X86_64
 
 #: How often the wait-for graph is checked for a cycle (s): within one probe interval.
 DEADLOCK_INTERVAL = 0.1
+#: Pause before looking again at a worker that is about to reach its gate or block (s).
+SETTLE_PAUSE = 0.0005
 #: Kernel waits that end by themselves: a worker in one of them has not settled.
 _SELF_WAKING = frozenset({"sleep", "child"})
+_SELF_WAKING_CALLS = frozenset({"nanosleep", "clock_nanosleep", "pause", "wait4", "waitid"})
 _WATCHED = frozenset({"gate.wait", "proc.exit", "shm.read", "shm.write", "control"})
 _SCHEDULE_ITEM = re.compile(r"^([A-Za-z0-9_-]{1,32})(?:\*(\d*))?$")
 
@@ -249,6 +255,13 @@ class Gate:
         except BlockingIOError:
             pass
 
+    def _wake(self) -> None:
+        """Make the engine's next poll return at once (a byte on our own doorbell)."""
+        try:
+            os.write(self.bell_w, b"s")
+        except OSError:
+            pass
+
     def release(self, pid: int, by: str) -> None:
         """Let ``pid`` perform exactly one operation."""
         waiting = self.at_gate.pop(pid, None)
@@ -293,26 +306,51 @@ class Gate:
                 for found in self.races.feed(e):
                     self.engine.emit(found.pop("kind"), **found)
 
-    def _settled(self) -> bool:
-        """Every live worker is at its gate, asleep on an IPC object, or gone."""
+    def _settled(self) -> str:
+        """``"yes"``: every live worker is at its gate, asleep on an IPC object, or gone;
+        ``"soon"``: one is running (about to reach a gate or to block); ``"later"``: one
+        sleeps by itself (time.sleep) or waits for a child.
+
+        Cheap on purpose (it runs before every step): /proc/PID/syscall alone, plus one
+        readlink for a read(), instead of the full ``probe.blocked_on`` classification.
+        """
         for w in self.engine.workers.values():
             if w.exited or w.pid in self.at_gate or w.ring is None:
                 continue  # (an uninstrumented command has no gate: it is not waited for)
-            info = probe.blocked_on(w.pid)
-            if info is None:
+            text = _read(f"/proc/{w.pid}/syscall")
+            if text is None:
                 continue  # gone, not reaped yet
-            target = info.target
-            if target is None or target.kind in _SELF_WAKING or info.stopped:
-                return False
-            if target.kind == "fd" and target.inode == self._gate_ino.get(w.pid):
-                return False  # at its gate, but its gate.wait is not drained yet
-        return True
+            fields = text.split()
+            if not fields or fields[0] in ("running", "-1") or len(fields) < 2:
+                return "soon"
+            name = SYSCALLS_X86_64.get(int(fields[0])) if IS_X86_64 else None
+            if name is None:  # another architecture: ask the full probe
+                info = probe.blocked_on(w.pid)
+                target = info.target if info is not None else None
+                if target is None or target.kind in _SELF_WAKING:
+                    return "later" if target is not None else "soon"
+                continue
+            if name in _SELF_WAKING_CALLS:
+                return "later"
+            if name == "read":
+                try:
+                    link = os.readlink(f"/proc/{w.pid}/fd/{int(fields[1], 16)}")
+                except (OSError, ValueError):
+                    link = ""
+                if link == f"pipe:[{self._gate_ino.get(w.pid)}]":
+                    return "soon"  # at its gate, but its gate.wait is not drained yet
+        return "yes"
 
     def _tick(self) -> None:
         """Every loop turn: in seeded or scheduled step mode, choose who goes next."""
         if not (self.step_mode and self.auto and self.at_gate) or self.engine.model.frozen:
             return
-        if not self._settled():
+        settled = self._settled()
+        if settled != "yes":
+            if settled == "soon":  # look again in a moment, not after a whole idle poll
+                ready, _, _ = select.select([self.bell_r], [], [], SETTLE_PAUSE)
+                if not ready:  # no gate reached: it may have blocked in the kernel
+                    self._wake()
             return
         while self.schedule:
             name, count = self.schedule[0]
@@ -334,9 +372,11 @@ class Gate:
                 else:
                     self.schedule[0][1] = count - 1
             self.release(w.pid, "schedule")
+            self._wake()  # it may block in the kernel (no doorbell then): look again soon
             return
         if self.rng is not None:
             self.release(self.rng.choice(self._candidates()), f"seed {self.seed}")
+            self._wake()
         else:  # the schedule is used up: run free from here
             self.set_step_mode(False)
 
@@ -410,3 +450,11 @@ class Gate:
                 self.engine.emit("deadlock.recover", obj=name, victim=pid, n=n)
                 for _ in range(n):
                     obj.sem.release()
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
