@@ -219,7 +219,12 @@ class Prober:
             data = probe.read_shm(obj.kernel_name, 0, min(obj.size, DATA_CAP))
             if data is None:
                 return None
-            fields = {"data": b64(data), "size": obj.size}
+            # Where each live process maps the segment (T28: the addresses differ).
+            addresses = {}
+            for pid, proc in self.engine.model.procs.items():
+                if proc.alive and (addr := probe.shm_address(pid, obj.kernel_name)) is not None:
+                    addresses[str(pid)] = addr
+            fields = {"data": b64(data), "size": obj.size, "addresses": addresses}
         else:
             return None
         kind = {

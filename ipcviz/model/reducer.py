@@ -199,7 +199,7 @@ def _drift(s: State, e: Event) -> None:
 def _probe(s: State, e: Event) -> None:
     """Kernel observations: stored beside the model's view, never mixed into it."""
     fields = {k: v for k, v in e.items() if k not in ("t", "seq", "kind", "obj", "pid")}
-    fields["seq"] = e["seq"]
+    fields["seq"], fields["t"] = e["seq"], e["t"]
     if "obj" in e:
         obj = s.objects.get(e["obj"])
         if obj is not None:
@@ -215,12 +215,15 @@ def _begin(s: State, e: Event) -> None:
     p = s.procs.get(e["pid"])
     if p is not None:
         p.state, p.op, p.on = "waiting", e["kind"][: -len(".begin")], e.get("obj")
+        p.op_seq = e["seq"]
 
 
 def _done(s: State, e: Event) -> None:
     p = s.procs.get(e["pid"])
-    if p is not None and p.state == "waiting":
-        p.state, p.op, p.on = "running", None, None
+    if p is not None:
+        p.op_seq = e["seq"]
+        if p.state == "waiting":
+            p.state, p.op, p.on = "running", None, None
 
 
 # -- pipes and FIFOs ------------------------------------------------------------------

@@ -25,6 +25,7 @@ class Proc:
     error: str | None = None
     frozen: bool = False
     kernel: dict[str, Any] = field(default_factory=dict)  # last probe: cpu, cpu_num, wchan...
+    op_seq: int = -1  # seq of its last operation: a probe older than that is out of date
     gated_op: str | None = None  # step mode: the operation it waits at its gate to perform
     gated_obj: str | None = None  # ... and the object it will perform it on
 

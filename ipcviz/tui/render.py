@@ -136,13 +136,15 @@ def _who(out: Lines, state: State, label: str, pids: Iterable[int]) -> None:
         out.add((", " if i else "") + text, style)
 
 
-def _kernel(out: Lines, obj: Obj, skip: Iterable[str] = ()) -> None:
-    """The last kernel probe of the object, beside the model's view."""
+def _kernel(out: Lines, obj: Obj, skip: Iterable[str] = (), now: int | None = None) -> None:
+    """The last kernel probe of the object, beside the model's view, with its age: the model
+    may already be ahead of it."""
     k = obj.kernel
     if not k:
         return
-    out.add("kernel: ", KERNEL)
-    skipped = {"seq", "data", "messages", "cells", *skip}
+    age = (now - k["t"]) / 1e9 if now is not None and isinstance(k.get("t"), int) else None
+    out.add("kernel" + (f" {age:.1f}s ago: " if age is not None and age >= 0.05 else ": "), KERNEL)
+    skipped = {"seq", "t", "data", "messages", "cells", *skip}
     for key, value in k.items():
         if key in skipped or isinstance(value, (dict, list)):
             continue
@@ -214,7 +216,7 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[Li
     else:
         out.add("(empty)", EMPTY)
         out.newline()
-    _kernel(out, obj)
+    _kernel(out, obj, now=state.t)
     data = _kernel_bytes(obj.kernel.get("data"))
     if data:
         out.add("kernel bytes: ", KERNEL)
@@ -262,7 +264,7 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
         out.add(cell, cell_style(color_of(state, pid)))
         out.add(" ", FG)
     out.newline()
-    _kernel(out, obj)
+    _kernel(out, obj, now=state.t)
     return out.finish()
 
 
@@ -307,7 +309,7 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[Line
             shown = f"{addr:#x}" if isinstance(addr, int) else bytefmt.safe_text(str(addr), 20)
             out.add(f"{text} {shown}  ", style)
         out.newline()
-    _kernel(out, obj, skip=("addresses", "maps"))
+    _kernel(out, obj, skip=("addresses", "maps"), now=state.t)
     return out.finish()
 
 
@@ -325,8 +327,10 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[Line]:
     out.add(f" {obj.value} ", GOOD if obj.value > 0 else WARN)
     out.add(f"  (initial {obj.initial}; {obj.waits} waits, {obj.posts} posts)", DIM)
     out.newline()
-    _who(out, state, " holders: ", [pid for pid, n in obj.holders.items() if n > 0])
-    out.newline()
+    if obj.initial == 1:  # a lock: who holds it. A counting semaphore has no owner: often
+        # one process takes and another gives back (producer/consumer), so no holders.
+        _who(out, state, " holders: ", [pid for pid, n in obj.holders.items() if n > 0])
+        out.newline()
     out.add(" waiting: ", DIM)
     if not obj.waiters:
         out.add("—", DIM)
@@ -334,7 +338,7 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[Line]:
         text, style = proc_label(state, pid)
         out.add(("  ← " if i else "") + text, style)
     out.newline()
-    _kernel(out, obj)
+    _kernel(out, obj, now=state.t)
     return out.finish()
 
 
@@ -345,7 +349,7 @@ def generic_lines(state: State, obj: Obj, width: int) -> list[Line]:
     for key, value in list(obj.info.items())[:6]:
         out.add(f" {bytefmt.safe_text(str(key), 20)}: {bytefmt.safe_text(str(value), 60)}", DIM)
         out.newline()
-    _kernel(out, obj)
+    _kernel(out, obj, now=state.t)
     return out.finish()
 
 
@@ -410,7 +414,8 @@ def proc_state_text(state: State, p: Proc) -> Text:
     if marked is not None:
         return marked
     k = p.kernel
-    blocked = k.get("blocked_on")
+    # A probe older than the process's last operation is out of date: it moved on since.
+    blocked = k.get("blocked_on") if k.get("seq", -1) > p.op_seq else None
     wchan = str(k.get("wchan") or "")
     where = f" ({bytefmt.safe_text(wchan, 24)})" if wchan not in ("", "0") else ""
     if k.get("state") == "stopped":
