@@ -112,3 +112,31 @@ def test_continue_without_present_is_refused(tmp_path: Path) -> None:
         engine.close()
     msgs = [e for e in refused if isinstance(e, dict)]
     assert msgs and msgs[0]["ok"] is False and "not in presenter mode" in msgs[0]["reason"]
+
+
+def test_time_held_for_the_presenter_does_not_count_against_the_timeout(tmp_path: Path) -> None:
+    """A 3 s run limit, and the presenter talks 4 s at the first step: the run still passes."""
+    engine = EngineProcess(
+        resolve("producer-consumer"),
+        tmp_path / "t.jsonl",
+        timeout=3.0,
+        quick=True,
+        extra=["--present"],
+    )
+    end: dict[str, Any] | None = None
+    first = True
+    try:
+        for event in engine.events():
+            if event.get("kind") == "gate.wait" and event.get("op") == "narrate":
+                if first:
+                    time.sleep(4.0)  # the presenter explains (longer than the run's limit)
+                    first = False
+                engine.send("continue")
+            elif event.get("kind") == "session.end":
+                end = event
+        rc = engine.wait(30)
+    finally:
+        engine.terminate()
+        engine.close()
+    assert end is not None and end["outcome"] == "passed", end
+    assert rc == 0
