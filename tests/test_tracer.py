@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ipcviz.engine.stream import RecordCodec, fold, record_to_event
-from ipcviz.events.codec import encode_event
+from ipcviz.events.codec import RAW, encode_event
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.ring import MAX_PAYLOAD, Ring
 
@@ -76,6 +76,8 @@ def test_fast_lines_equal_json_encoding(code: int, obj: int, since: int):
     data = b'{"key": "k", "value": [1, "\\u00e9"]}' if spec.payload == "json" else hostile
     rec = (code, obj, 12345, 7, -3, data)
     event, line = codec.make(rec, 42, 9, since)
+    if spec.payload == "bytes":
+        assert event.pop(RAW) == data  # the engine's model gets the bytes, not base64
     assert line == encode_event(event)
     assert json.loads(line) == event
     expected = record_to_event(rec, 42, 100, codec.objects, codec.steps)

@@ -7,7 +7,7 @@ import os
 from binascii import b2a_base64
 from typing import Any
 
-from ipcviz.events.codec import b64, encode_event
+from ipcviz.events.codec import RAW, b64, encode_event
 from ipcviz.events.trace import TraceWriter
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
@@ -113,6 +113,7 @@ class RecordCodec:
                 values.append(vb)
             if has_data:
                 event["data"] = text = b2a_base64(data, newline=False).decode("ascii")
+                event[RAW] = data  # for the engine's own model: no decoding back
                 values.append(text)
             if folded:
                 event["since"] = since - t0

@@ -309,13 +309,19 @@ def _shm_write(s: State, e: Event) -> None:
     assert isinstance(obj, ShmObj)
     data = payload(e)
     off = e["offset"]
+    end = off + len(data)
     if not 0 <= off < obj.size:
         return
-    data = data[: obj.size - off]
-    obj.data[off : off + len(data)] = data
+    if end > obj.size:
+        data, end = data[: obj.size - off], obj.size
+    obj.data[off:end] = data
     obj.writes += 1
-    first = off // obj.cell_size
-    last = (off + max(len(data), 1) - 1) // obj.cell_size
+    size = obj.cell_size
+    first, last = off // size, (max(end, off + 1) - 1) // size
+    if first == last and first < obj.cells:  # one cell: the usual case
+        obj.last_writer[first] = e["pid"]
+        obj.changed_seq[first] = e["seq"]
+        return
     for cell in range(first, min(last, obj.cells - 1) + 1):
         obj.last_writer[cell] = e["pid"]
         obj.changed_seq[cell] = e["seq"]

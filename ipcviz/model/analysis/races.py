@@ -65,6 +65,8 @@ class LostUpdates:
         w.depth = base.depth + 1 if base is not None else 1
         self._latest[cell] = w
         writes = self._writes[cell] = self._writes.get(cell, 0) + 1
+        if base is latest:  # built on the current value: nothing overwritten (the usual case)
+            return []
         lost = [v for v in _overwritten(latest, base) if not v.reported]
         for v in lost:
             v.reported = True
