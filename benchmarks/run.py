@@ -41,23 +41,35 @@ def bench_tracer(quick: bool) -> Result:
         ratios.append(traced / raw)
         raws.append(raw)
     result: Result = {
-        "tracer_overhead_ratio": {"value": round(statistics.median(ratios), 3), "unit": "x raw",
-                                  "target": "<= 1.3"},
-        "pingpong_round_trip_us": {"value": round(statistics.median(raws) / rounds * 1e6, 1),
-                                   "unit": "us (raw, reference)", "target": "-"},
+        "tracer_overhead_ratio": {
+            "value": round(statistics.median(ratios), 3),
+            "unit": "x raw",
+            "target": "<= 1.3",
+        },
+        "pingpong_round_trip_us": {
+            "value": round(statistics.median(raws) / rounds * 1e6, 1),
+            "unit": "us (raw, reference)",
+            "target": "-",
+        },
     }
     if shutil.which("strace"):
         script = [sys.executable, str(HERE / "pingpong.py"), "raw", str(rounds)]
         plain, traced = [], []
         for _ in range(2 if quick else 3):
-            plain.append(float(subprocess.run(script, capture_output=True, text=True,
-                                              check=True).stdout))
-            out = subprocess.run(["strace", "-f", "-o", "/dev/null", *script],
-                                 capture_output=True, text=True, check=True)
+            plain.append(
+                float(subprocess.run(script, capture_output=True, text=True, check=True).stdout)
+            )
+            out = subprocess.run(
+                ["strace", "-f", "-o", "/dev/null", *script],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             traced.append(float(out.stdout))
         result["strace_overhead_ratio"] = {
             "value": round(statistics.median(traced) / statistics.median(plain), 2),
-            "unit": "x raw (reference)", "target": "-",
+            "unit": "x raw (reference)",
+            "target": "-",
         }
     return result
 
@@ -110,14 +122,22 @@ def bench_engine(quick: bool) -> Result:
                     outcome = json.loads(line)["outcome"]
     events = 2 * writes
     return {
-        "engine_events_per_s": {"value": round(count / cpu) if cpu else 0,
-                                "unit": "events per engine CPU-second (steady state)",
-                                "target": ">= 200000"},
-        "engine_wall_events_per_s": {"value": round(count / wall), "unit": "events/s wall",
-                                     "target": "-"},
+        "engine_events_per_s": {
+            "value": round(count / cpu) if cpu else 0,
+            "unit": "events per engine CPU-second (steady state)",
+            "target": ">= 200000",
+        },
+        "engine_wall_events_per_s": {
+            "value": round(count / wall),
+            "unit": "events/s wall",
+            "target": "-",
+        },
         "engine_events_lost": {"value": events - count, "unit": "events", "target": "== 0"},
-        "engine_ring_stalls": {"value": stalls, "unit": "worker waits for a full ring",
-                               "target": "-"},
+        "engine_ring_stalls": {
+            "value": stalls,
+            "unit": "worker waits for a full ring",
+            "target": "-",
+        },
         "engine_run_outcome": {"value": outcome, "unit": "", "target": "passed"},
     }
 
@@ -131,8 +151,13 @@ def bench_help(quick: bool) -> Result:
         t = time.perf_counter()
         subprocess.run(cmd, capture_output=True, check=True)
         times.append(time.perf_counter() - t)
-    return {"help_seconds": {"value": round(statistics.median(times), 4), "unit": "s",
-                             "target": "<= 0.15"}}
+    return {
+        "help_seconds": {
+            "value": round(statistics.median(times), 4),
+            "unit": "s",
+            "target": "<= 0.15",
+        }
+    }
 
 
 #: Benchmarks owned by other parts of the project: (module, function), run if present.
@@ -146,7 +171,10 @@ OPTIONAL: list[tuple[str, str]] = [
 
 def all_benchmarks() -> list[tuple[str, Callable[[bool], Result]]]:
     found: list[tuple[str, Callable[[bool], Result]]] = [
-        ("tracer", bench_tracer), ("engine", bench_engine), ("help", bench_help)]
+        ("tracer", bench_tracer),
+        ("engine", bench_engine),
+        ("help", bench_help),
+    ]
     for module, func in OPTIONAL:
         try:
             found.append((module.split(".")[-1], getattr(importlib.import_module(module), func)))
@@ -169,8 +197,11 @@ def main() -> int:
         try:
             results.update(fn(args.quick))
         except Exception as exc:  # one broken benchmark must not hide the others
-            results[f"{name}_error"] = {"value": f"{type(exc).__name__}: {exc}", "unit": "",
-                                        "target": "-"}
+            results[f"{name}_error"] = {
+                "value": f"{type(exc).__name__}: {exc}",
+                "unit": "",
+                "target": "-",
+            }
     width = max(len(k) for k in results)
     print(f"{'benchmark':<{width}}  {'value':>14}  {'unit':<34}  target")
     for key, r in results.items():
