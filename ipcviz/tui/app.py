@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -71,6 +75,9 @@ class IpcvizApp(App[int]):
 
         gc.collect()
         gc.freeze()  # long-lived startup objects leave the GC's scans: no multi-ms pauses
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._terminal_gone)
         self.register_theme(CONTRAST)
         self.theme = "ipcviz-contrast"
         if self.feed_factory is not None or self.initial_state is not None:
@@ -120,6 +127,17 @@ class IpcvizApp(App[int]):
             session.action_quit_session()
         else:
             self.exit(self.close_all())
+
+    def _terminal_gone(self) -> None:
+        """SIGHUP (the terminal closed) or SIGTERM, handled in the event loop, never in the
+        middle of Textual's own code: stop the engines (they clean up), then leave. With the
+        terminal gone Textual may block writing to it, so the process ends regardless after
+        a few seconds: by then nothing of the run is left to lose."""
+        watchdog = threading.Timer(5.0, os._exit, (0,))
+        watchdog.daemon = True
+        watchdog.start()
+        self.close_all()
+        self.exit(0)
 
     def close_all(self) -> int | None:
         """Stop every engine this app started; the last session's result."""

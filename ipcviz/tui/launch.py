@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,10 @@ def _run(app: Any) -> int:
     """Run the app; whatever ends it (q, Ctrl-C, SIGHUP, SIGTERM, a crash), stop the engines."""
 
     def hangup(signum: int, _frame: Any) -> None:
-        app.close_all()  # the terminal is gone: stop the engine first, then leave
-        app.exit(EXIT_OK)
+        # Only until the app is mounted (then IpcvizApp handles these signals in its event
+        # loop): stop the engines, which clean up, and end without touching the terminal.
+        app.close_all()
+        os._exit(EXIT_OK)
 
     old = {s: signal.signal(s, hangup) for s in (signal.SIGHUP, signal.SIGTERM)}
     try:
