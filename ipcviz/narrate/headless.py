@@ -142,6 +142,15 @@ def _control(n: Narrator, e: Event) -> str:
     if action == "step_mode":
         how = "".join(f", {k} {safe(str(e[k]), 200)}" for k in ("seed", "schedule") if k in e)
         return f"step mode {'on' if e.get('on') else 'off'}{how}"
+    if action == "present":
+        return "presenter mode: the run pauses at every narration step"
+    if action in ("continue", "step") and e.get("ok") is False:
+        return f"{action} refused: {safe(str(e.get('reason', '')), 200)}"
+    if action in ("freeze", "resume"):
+        return {
+            "freeze": "user freezes every process (SIGSTOP)",
+            "resume": "user resumes every process (SIGCONT)",
+        }[action]
     return f"user: {action}" + _fields({k: v for k, v in e.items() if k != "action"})
 
 
