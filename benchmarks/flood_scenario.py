@@ -22,4 +22,5 @@ def flood(ctx):
 @scenario.check("no event lost")
 def none_lost(run):
     expected = sum(r["writes"] for r in run.reports.values())
-    return run.counts.get("shm.write", 0) == expected, f"{run.counts.get('shm.write')} of {expected}"
+    got = run.counts.get("shm.write", 0)
+    return got == expected, f"{got} of {expected}"

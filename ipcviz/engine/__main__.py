@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--end-on-deadlock", action="store_true", help="headless: end the run")
     ap.add_argument("--step", action="store_true", help="start in step mode (user steps)")
     ap.add_argument("--present", action="store_true", help="pause at each narration step")
+    ap.add_argument(
+        "--no-trace", action="store_true", help="workers run untraced (a benchmark's baseline)"
+    )
     args = ap.parse_args(argv)
     try:
         scenario = load(Path(args.scenario))
@@ -52,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     # -1: the scenario's own limit (headless default); 0: none (the TUI's default)
     timeout = scenario.timeout if args.timeout < 0 else args.timeout
     engine = Engine(
-        scenario, args.trace, timeout=timeout, quick=args.quick, header_extra=_control_header(args)
+        scenario,
+        args.trace,
+        timeout=timeout,
+        quick=args.quick,
+        header_extra=_control_header(args),
+        traced=not args.no_trace,
     )
     engine.gate.configure(
         args.seed,

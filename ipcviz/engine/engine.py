@@ -37,6 +37,8 @@ RECORDING_STOPPED = "recording.stopped"
 IDLE_POLL_MS = 5
 #: Records drained per ring per loop turn, so control and exits stay responsive.
 DRAIN_LIMIT = 20000
+#: The engine's niceness once the workers run (they keep their own).
+ENGINE_NICE = 10
 #: How old a record must be before it is published (see ``Engine._drain``).
 HOLD_NS = 30_000_000
 
@@ -79,8 +81,10 @@ class Engine:
         timeout: float = 0.0,
         quick: bool = False,
         header_extra: dict[str, Any] | None = None,
+        traced: bool = True,
     ) -> None:
         self.scenario = scenario
+        self.traced = traced  # False: workers run with no ring (benchmark baseline)
         self.params = scenario.settings(quick)
         self.timeout = timeout
         self.sid = new_session_id()
@@ -175,6 +179,7 @@ class Engine:
                 + [fd for x in self.workers.values() for fd in (x.out_fd, x.gate_w)],
                 start_r,
                 bell_w=self.gate.bell_w,
+                traced=self.traced,
             )
             self.workers[w.pid] = w
             pids.set(len(self.workers) - 1, w.pid)
@@ -199,7 +204,11 @@ class Engine:
             try:
                 self._create_objects()
                 self._start_workers()
-                Prober(self).install()  # the kernel's view, several times a second
+                Prober(self).install()
+                # The watcher yields to the watched: workers (forked above) keep their
+                # priority; the engine does its work in their gaps. A full ring makes a
+                # worker wait, so the engine can never fall behind for long.
+                os.nice(ENGINE_NICE)  # the kernel's view, several times a second
             except IpcvizError as exc:
                 self._fail(str(exc))
                 return self.exit_code

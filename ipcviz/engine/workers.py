@@ -51,6 +51,7 @@ def fork_worker(
     private_fds: Sequence[int],
     start_fd: int,
     bell_w: int = -1,
+    traced: bool = True,
 ) -> Worker:
     """Fork a worker. ``private_fds`` are the engine's own descriptors, closed in the child.
 
@@ -58,7 +59,7 @@ def fork_worker(
     forked everyone and closes the write end: so all workers start together.
     """
     try:
-        ring = Ring() if proc.fn is not None else None
+        ring = Ring() if proc.fn is not None and traced else None
     except OSError as exc:  # EFBIG under a file-size limit (the ring is a memfd), ENOMEM
         raise IpcvizError(
             f"cannot create the trace ring of worker {proc.name}: {exc.strerror}"
