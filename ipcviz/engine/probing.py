@@ -11,6 +11,7 @@ process_iter, fds found once and re-verified by inode.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import psutil
@@ -31,6 +32,8 @@ from ipcviz.model.state import PipeObj, QueueObj, SemObj, ShmObj
 
 #: Seconds between two sweeps (several times a second).
 INTERVAL = 0.2
+#: How often a process's shared-memory mapping addresses are re-read (seconds).
+MAPS_EVERY = 1.0
 #: Largest number of payload bytes one probe event carries (pipe contents, queue messages).
 DATA_CAP = 4096
 #: Operations that, when the kernel shows the process asleep in them, leave the object quiet.
@@ -60,6 +63,7 @@ class Prober:
         self.by_sysv_mq: dict[int, str] = {}
         self.by_sysv_sem: dict[int, str] = {}
         self.inodes: dict[str, int] = {}
+        self._maps: dict[int, tuple[float, dict[str, int]]] = {}  # pid → (when, segments)
         self.holder: dict[str, tuple[int, int]] = {}  # obj → (pid, fd) last used to peek
         self.discovered: dict[int, str] = {}  # inode → auto object name
         self.skip_inodes: set[int] = set()  # the workers' own stdout pipes to the engine
@@ -220,10 +224,12 @@ class Prober:
             if data is None:
                 return None
             # Where each live process maps the segment (T28: the addresses differ).
-            addresses = {}
-            for pid, proc in self.engine.model.procs.items():
-                if proc.alive and (addr := probe.shm_address(pid, obj.kernel_name)) is not None:
-                    addresses[str(pid)] = addr
+            bare = obj.kernel_name.lstrip("/")
+            addresses = {
+                str(pid): segments[bare]
+                for pid, proc in self.engine.model.procs.items()
+                if proc.alive and bare in (segments := self._shm_maps(pid))
+            }
             fields = {"data": b64(data), "size": obj.size, "addresses": addresses}
         else:
             return None
@@ -240,6 +246,15 @@ class Prober:
         if isinstance(obj, SharedMemory):
             fields["raw"] = data
         return fields
+
+    def _shm_maps(self, pid: int) -> dict[str, int]:
+        """The /dev/shm segments ``pid`` maps, re-read at most every ``MAPS_EVERY`` seconds:
+        parsing /proc/PID/maps is the dearest probe, and a mapping rarely moves."""
+        now = time.monotonic()
+        cached = self._maps.get(pid)
+        if cached is None or now - cached[0] > MAPS_EVERY:
+            cached = self._maps[pid] = (now, probe.shm_addresses(pid) or {})
+        return cached[1]
 
     def _candidates(self, obj: Pipe) -> list[tuple[int, int]]:
         """(pid, fd) pairs that may hold an end of this pipe, readers first."""

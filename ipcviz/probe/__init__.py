@@ -15,7 +15,7 @@ from .queues import (
     sysv_mq_stat,
 )
 from .semaphores import PosixSemStat, SysvSemStat, posix_sem_stat, sysv_sem_stat
-from .shm import read_shm, shm_address
+from .shm import read_shm, shm_address, shm_addresses
 
 __all__ = [
     "BlockInfo",
@@ -37,6 +37,7 @@ __all__ = [
     "proc_stats",
     "read_shm",
     "shm_address",
+    "shm_addresses",
     "sysv_mq_peek",
     "sysv_mq_stat",
     "sysv_sem_stat",

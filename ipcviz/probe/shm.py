@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ._procfs import maps, shm_name, strip_deleted
+from ._procfs import maps, read_text, shm_name, strip_deleted
 
 
 def read_shm(name: str, offset: int = 0, length: int | None = None) -> bytes | None:
@@ -36,6 +36,24 @@ def read_shm(name: str, offset: int = 0, length: int | None = None) -> bytes | N
         return None
     finally:
         os.close(fd)
+
+
+def shm_addresses(pid: int) -> dict[str, int] | None:
+    """Every /dev/shm segment PID maps → the lowest address it maps it at, in one pass over
+    /proc/PID/maps (only the /dev/shm lines are parsed: a Python process has hundreds)."""
+    text = read_text(f"/proc/{pid}/maps")
+    if text is None:
+        return None
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        at = line.find(" /dev/shm/")
+        if at < 0:
+            continue
+        name = strip_deleted(line[at + len(" /dev/shm/") :].strip())
+        start = int(line[: line.index("-")], 16)
+        if name not in found or start < found[name]:
+            found[name] = start
+    return found
 
 
 def shm_address(pid: int, name: str) -> int | None:

@@ -16,6 +16,7 @@ from ipcviz.probe import (
     posix_sem_stat,
     read_shm,
     shm_address,
+    shm_addresses,
     sysv_mq_peek,
     sysv_mq_stat,
     sysv_sem_stat,
@@ -152,6 +153,9 @@ def test_shm_address_differs_per_process(children, ipc, fds):
     assert probed == told
     assert len(probed) == 2  # the same segment, at different addresses
     assert shm_address(os.getpid(), shm.name) is None  # the test process never mapped it
+    bare = shm.name.lstrip("/")  # the one-pass reader the engine uses agrees
+    assert {shm_addresses(a)[bare], shm_addresses(b)[bare]} == told
+    assert bare not in (shm_addresses(os.getpid()) or {})
 
 
 def test_removed_and_bogus_ids_return_none():
