@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import os
 import select
@@ -208,7 +209,11 @@ class Engine:
                 # The watcher yields to the watched: workers (forked above) keep their
                 # priority; the engine does its work in their gaps. A full ring makes a
                 # worker wait, so the engine can never fall behind for long.
-                os.nice(ENGINE_NICE)  # the kernel's view, several times a second
+                os.nice(ENGINE_NICE)
+                # Start-up objects live for the whole run: keep them out of every GC pass;
+                # events are short-lived dicts, so collect the young generation less often.
+                gc.freeze()
+                gc.set_threshold(20_000, 20, 20)  # the kernel's view, several times a second
             except IpcvizError as exc:
                 self._fail(str(exc))
                 return self.exit_code

@@ -22,6 +22,8 @@ from typing import Any
 
 Event = dict[str, Any]
 LOST_UPDATE = "race.lost_update"
+#: Writes kept below a cell's current value (see ``LostUpdates._prune``).
+KEEP = 1024
 
 
 @dataclass(slots=True)
@@ -65,6 +67,8 @@ class LostUpdates:
         w.depth = base.depth + 1 if base is not None else 1
         self._latest[cell] = w
         writes = self._writes[cell] = self._writes.get(cell, 0) + 1
+        if w.depth % KEEP == 0:
+            self._prune(cell, w)
         if base is latest:  # built on the current value: nothing overwritten (the usual case)
             return []
         lost = [v for v in _overwritten(latest, base) if not v.reported]
@@ -74,6 +78,23 @@ class LostUpdates:
         # updates not in the cell's value now (exact for counters: increments - value)
         missing = writes - w.depth
         return [self._describe(cell, victim, w, missing) for victim in lost]
+
+    def _prune(self, cell: tuple[str, int], w: _Write) -> None:
+        """Forget the chain more than KEEP writes below ``w`` (or below the oldest write a
+        pending read is based on): nothing that old can be found lost any more, and a run
+        of millions of writes must not keep them all."""
+        pinned = [
+            base.depth
+            for (_pid, *where), (_seq, _value, base) in self._reads.items()
+            if base is not None and tuple(where) == cell
+        ]
+        floor = min([w.depth, *pinned]) - KEEP
+        node = w
+        while node is not None and node.depth > floor:
+            if node.base is not None and node.base.depth <= floor:
+                node.base = None  # the rest is garbage now
+                return
+            node = node.base
 
     def _describe(
         self, cell: tuple[str, int], lost: _Write, by: _Write, missing: int
