@@ -154,19 +154,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         return run_headless(
             path, args.record, args.timeout, args.quick, lang, [*control, "--end-on-deadlock"]
         )
-    from ipcviz.engine.client import EngineProcess
     from ipcviz.tui.launch import run_tui
 
-    EngineProcess.default_extra = control  # the TUI's engine steps the same way
-    if args.present:
-        from ipcviz.tui.present import run_present
-
-        EngineProcess.default_extra = [*control, "--present"]
-        return run_present(
-            path, record=args.record, timeout=args.timeout, quick=args.quick, lang=lang
-        )
-
-    return run_tui(path, record=args.record, timeout=args.timeout, quick=args.quick, lang=lang)
+    return run_tui(
+        path,
+        record=args.record,
+        timeout=args.timeout,
+        quick=args.quick,
+        lang=lang,
+        present=args.present,
+        engine_args=control,  # the TUI's engine steps the same way (--seed, --schedule)
+    )
 
 
 def _control_args(args: argparse.Namespace) -> list[str]:
@@ -324,13 +322,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_picker(args: argparse.Namespace) -> int:
     require_linux()
-    if args.present:
-        from ipcviz.tui.present import picker_present
-
-        return picker_present(lang=default_lang())
     from ipcviz.tui.launch import run_picker
 
-    return run_picker(lang=default_lang())
+    return run_picker(lang=default_lang(), present=args.present)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

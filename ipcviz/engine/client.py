@@ -23,7 +23,6 @@ class EngineProcess:
 
     #: Engine options used when ``extra`` is not given (``ipcviz run --seed/--schedule`` sets
     #: them for the TUI, which starts its engines itself).
-    default_extra: list[str] = []  # noqa: RUF012 - set once by the CLI
 
     def __init__(
         self,
@@ -50,7 +49,7 @@ class EngineProcess:
         ]
         if quick:
             cmd.append("--quick")
-        cmd += self.default_extra if extra is None else extra
+        cmd += extra or []
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,

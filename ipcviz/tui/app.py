@@ -58,6 +58,7 @@ class IpcvizApp(App[int]):
         record: Path | None = None,
         timeout: float | None = None,
         fps: int = 20,
+        engine_args: Iterable[str] = (),
     ) -> None:
         super().__init__()
         self.feed_factory = feed_factory
@@ -69,6 +70,9 @@ class IpcvizApp(App[int]):
         self.timeout = timeout
         self.fps = fps
         self.sessions: list[SessionScreen] = []
+        #: Extra options for every engine this app starts (--seed, --schedule, --present…).
+        self.engine_args = list(engine_args)
+        self.recorded: list[Path] = []  # every trace its engines wrote (one per start)
 
     def on_mount(self) -> None:
         import gc
@@ -109,7 +113,15 @@ class IpcvizApp(App[int]):
             trace = self.record or default_trace_path(
                 path.stem.replace("_", "-"), default_trace_dir()
             )
-            return LiveFeed(path, trace, quick=self.quick, lang=self.lang, timeout=self.timeout)
+            self.recorded.append(trace)
+            return LiveFeed(
+                path,
+                trace,
+                quick=self.quick,
+                lang=self.lang,
+                timeout=self.timeout,
+                extra=self.engine_args,
+            )
 
         return make
 

@@ -121,6 +121,7 @@ class LiveFeed(_Buffered):
         quick: bool = False,
         lang: str = "en",
         timeout: float | None = None,
+        extra: list[str] | None = None,
     ) -> None:
         from ipcviz.engine.client import EngineProcess
 
@@ -129,9 +130,11 @@ class LiveFeed(_Buffered):
         self.engine = EngineProcess(
             scenario_path,
             trace,
-            timeout=-1.0 if timeout is None else timeout,
+            # no limit on screen: a lecturer may freeze a run and talk for minutes
+            timeout=0.0 if timeout is None else timeout,
             quick=quick,
             lang=lang,
+            extra=extra,
         )
         self.returncode: int | None = None
         self._lock = threading.Lock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ def _run(app: Any) -> int:
         result = app.close_all()
         for s, h in old.items():
             signal.signal(s, h)
+        _say_where_recorded(getattr(app, "recorded", []))
     rc = app.return_code
     if isinstance(app.return_value, int):
         return app.return_value
@@ -36,21 +38,45 @@ def _run(app: Any) -> int:
     return rc or EXIT_OK
 
 
+def _say_where_recorded(traces: list[Path]) -> None:
+    """After the screen is gone: where each run was recorded (as the headless run says)."""
+    try:
+        for trace in dict.fromkeys(traces):
+            if trace.exists():
+                print(f"recorded to {trace}  (ipcviz replay {trace})", flush=True)
+    except OSError:  # the terminal is gone (SIGHUP): nobody to tell
+        pass
+
+
 def run_tui(
     path: Path,
     record: Path | None = None,
     timeout: float | None = None,
     quick: bool = False,
     lang: str = "en",
+    present: bool = False,
+    engine_args: Sequence[str] = (),
 ) -> int:
     """``ipcviz run SCENARIO`` with a screen: the live session, fed by a new engine."""
-    from ipcviz.tui.app import IpcvizApp
-
     if record is not None and record.is_dir():
         raise IpcvizError(f"--record {record} is a directory; give a file path")
-    app = IpcvizApp(lang=lang, quick=quick, record=record, timeout=timeout)
+    app = _app(lang, present, engine_args, quick=quick, record=record, timeout=timeout)
     app.feed_factory = app.live_factory(Path(path))
     return _run(app)
+
+
+def _app(lang: str, present: bool, engine_args: Sequence[str], **kwargs: Any) -> Any:
+    """The app; in presenter mode its sessions open on the presenter screen and every
+    engine it starts pauses at each narration step."""
+    from ipcviz.tui.app import IpcvizApp
+
+    args = [*engine_args, "--present"] if present else list(engine_args)
+    app = IpcvizApp(lang=lang, engine_args=args, **kwargs)
+    if present:
+        from ipcviz.tui.present import PresentScreen
+
+        app.session_class = PresentScreen
+    return app
 
 
 def replay_tui(reader: Any, lang: str = "en") -> int:
@@ -61,8 +87,6 @@ def replay_tui(reader: Any, lang: str = "en") -> int:
     return _run(replay_app(reader.path, lang=lang))
 
 
-def run_picker(lang: str = "en") -> int:
+def run_picker(lang: str = "en", present: bool = False) -> int:
     """``ipcviz`` alone: choose a built-in scenario, then watch it."""
-    from ipcviz.tui.app import IpcvizApp
-
-    return _run(IpcvizApp(lang=lang))
+    return _run(_app(lang, present, ()))

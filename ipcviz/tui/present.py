@@ -25,7 +25,6 @@ from textual.binding import Binding, BindingType
 from textual.renderables.digits import Digits
 
 from ipcviz import bytefmt
-from ipcviz.errors import IpcvizError
 from ipcviz.model.state import State
 from ipcviz.model.timeline import Timeline
 from ipcviz.tui.feed import Feed
@@ -209,34 +208,6 @@ class PresentScreen(SessionScreen):
 # -- entry points (ipcviz.cli, imported lazily) -----------------------------------------
 
 
-def _engine_presents() -> None:
-    """Every engine this process starts runs with --present (the TUI starts them itself)."""
-    from ipcviz.engine.client import EngineProcess
-
-    if "--present" not in EngineProcess.default_extra:
-        EngineProcess.default_extra = [*EngineProcess.default_extra, "--present"]
-
-
-def run_present(
-    path: Path,
-    record: Path | None = None,
-    timeout: float | None = None,
-    quick: bool = False,
-    lang: str = "en",
-) -> int:
-    """``ipcviz run SCENARIO --present``."""
-    from ipcviz.tui.app import IpcvizApp
-    from ipcviz.tui.launch import _run
-
-    if record is not None and record.is_dir():
-        raise IpcvizError(f"--record {record} is a directory; give a file path")
-    _engine_presents()
-    app = IpcvizApp(lang=lang, quick=quick, record=record, timeout=timeout)
-    app.session_class = PresentScreen
-    app.feed_factory = app.live_factory(Path(path))
-    return _run(app)
-
-
 def replay_app(trace: Path, lang: str = "en") -> Any:
     """The app for ``ipcviz replay TRACE --present`` (also used by tests)."""
     from ipcviz.events.trace import TraceReader
@@ -260,14 +231,3 @@ def replay_present(trace: Path, lang: str = "en") -> int:
     from ipcviz.tui.launch import _run
 
     return _run(replay_app(trace, lang))
-
-
-def picker_present(lang: str = "en") -> int:
-    """``ipcviz --present``: the picker, then the chosen scenario in presenter mode."""
-    from ipcviz.tui.app import IpcvizApp
-    from ipcviz.tui.launch import _run
-
-    _engine_presents()
-    app = IpcvizApp(lang=lang)
-    app.session_class = PresentScreen
-    return _run(app)

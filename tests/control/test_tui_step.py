@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from ipcviz.engine.client import EngineProcess
 from ipcviz.scenario.loader import resolve
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import LiveFeed
@@ -28,8 +27,9 @@ async def _until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: flo
 
 def test_step_keys_move_exactly_the_chosen_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     # as `ipcviz run shm-race --quick` would, but starting in step mode (engine --step)
-    monkeypatch.setattr(EngineProcess, "default_extra", ["--step"])
-    app = IpcvizApp(lambda: LiveFeed(resolve("shm-race"), tmp_path / "t.jsonl", quick=True))
+    app = IpcvizApp(
+        lambda: LiveFeed(resolve("shm-race"), tmp_path / "t.jsonl", quick=True, extra=["--step"])
+    )
 
     async def scenario() -> None:
         async with app.run_test(size=(140, 45)) as pilot:

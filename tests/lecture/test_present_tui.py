@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from ipcviz.engine.client import EngineProcess
 from ipcviz.scenario.loader import resolve
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.present import PresentScreen, replay_app
@@ -82,12 +81,12 @@ def test_replay_present_steps_and_language(recorded: Path) -> None:
 def test_live_present_holds_each_step_until_right(tmp_path: Path) -> None:
     """A real engine with --present: the screen shows a step while the world waits; → goes
     on; ← shows the previous step's text again; the run ends passed."""
-    old = EngineProcess.default_extra
-    EngineProcess.default_extra = ["--present"]
     header_steps: dict[str, dict] = {}
 
     async def go() -> None:
-        app = IpcvizApp(lang="en", quick=True, record=tmp_path / "live.jsonl")
+        app = IpcvizApp(
+            lang="en", quick=True, record=tmp_path / "live.jsonl", engine_args=["--present"]
+        )
         app.session_class = PresentScreen
         app.feed_factory = app.live_factory(resolve("producer-consumer"))
         try:
@@ -137,7 +136,4 @@ def test_live_present_holds_each_step_until_right(tmp_path: Path) -> None:
             assert screen.history == seen
             await pilot.press("q")
 
-    try:
-        asyncio.run(go())
-    finally:
-        EngineProcess.default_extra = old
+    asyncio.run(go())
