@@ -143,7 +143,7 @@ def _kernel(out: Lines, obj: Obj, skip: Iterable[str] = (), now: int | None = No
     if not k:
         return
     age = (now - k["t"]) / 1e9 if now is not None and isinstance(k.get("t"), int) else None
-    out.add("kernel" + (f" {age:.1f}s ago: " if age is not None and age >= 0.05 else ": "), KERNEL)
+    out.add(" kernel" + (f" {age:.1f}s ago: " if age is not None and age >= 0.05 else ": "), KERNEL)
     skipped = {"seq", "t", "data", "messages", "cells", *skip}
     for key, value in k.items():
         if key in skipped or isinstance(value, (dict, list)):
@@ -153,13 +153,13 @@ def _kernel(out: Lines, obj: Obj, skip: Iterable[str] = (), now: int | None = No
 
 
 def bar(out: Lines, used: int, total: int, label: str) -> None:
-    width = max(8, min(40, out.width - len(label) - 4))
+    width = max(8, min(40, out.width - len(label) - 5))
     frac = 0.0 if total <= 0 else min(1.0, max(0.0, used / total))
     full = round(frac * width)
     if used > 0 and full == 0:
         full = 1
     style = BAD if frac >= 1.0 else fg("#5fd7ff", True)
-    out.add("[", DIM)
+    out.add(" [", DIM)
     out.add("█" * full, style)
     out.add("·" * (width - full), EMPTY)
     out.add("] ", DIM)
@@ -214,12 +214,12 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[Li
     if obj.nbytes:
         byte_strip(out, state, ((c[0], c[1]) for c in obj.chunks), rows, obj.nbytes)
     else:
-        out.add("(empty)", EMPTY)
+        out.add(" (empty)", EMPTY)
         out.newline()
     _kernel(out, obj, now=state.t)
     data = _kernel_bytes(obj.kernel.get("data"))
     if data:
-        out.add("kernel bytes: ", KERNEL)
+        out.add(" kernel bytes: ", KERNEL)
         out.add(bytefmt.escape(data, max(8, out.room() // 2)), KERNEL)
         out.newline()
     return out.finish()
@@ -252,7 +252,7 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
     key = "type" if obj.type == "sysv_mq" else "prio"
     start = len(out.lines)
     if not obj.messages:
-        out.add("(empty)", EMPTY)
+        out.add(" (empty)", EMPTY)
     for i, msg in enumerate(obj.messages):
         tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
         cell = f"{key} {tag}·{len(data)}B {bytefmt.quoted(data, 10)}"
@@ -302,7 +302,7 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[Line
         out.newline()
     maps = obj.kernel.get("addresses") or obj.kernel.get("maps")
     if isinstance(maps, dict) and maps:
-        out.add("mapped at: ", KERNEL)
+        out.add(" mapped at: ", KERNEL)
         for pid_s, addr in maps.items():
             pid = int(pid_s) if str(pid_s).isdigit() else 0
             text, style = proc_label(state, pid)
