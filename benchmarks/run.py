@@ -223,7 +223,7 @@ OPTIONAL: list[tuple[str, str]] = [
     ("benchmarks.probe_bench", "bench_probe_sweeps"),
     ("benchmarks.tui_bench", "bench_tui"),
     ("benchmarks.replay_bench", "bench_replay"),
-    ("benchmarks.gate_bench", "bench_gate"),
+    ("benchmarks.gate_bench", "run"),
 ]
 
 
