@@ -211,19 +211,27 @@ def _probe(s: State, e: Event) -> None:
 # -- operations in progress ------------------------------------------------------------
 
 
-def _begin(s: State, e: Event) -> None:
+def _begin(s: State, e: Event, queue: str | None = None) -> None:
+    """An operation started; ``queue``: the object's list of waiters to join, if any."""
     p = s.procs.get(e["pid"])
     if p is not None:
         p.state, p.op, p.on = "waiting", e["kind"][: -len(".begin")], e.get("obj")
         p.op_seq = e["seq"]
+    if queue is not None and (obj := s.objects.get(e.get("obj", ""))) is not None:
+        getattr(obj, queue).append(e["pid"])
 
 
-def _done(s: State, e: Event) -> None:
+def _done(s: State, e: Event, queue: str | None = None) -> None:
+    """An operation completed; ``queue``: the object's list of waiters to leave, if any."""
     p = s.procs.get(e["pid"])
     if p is not None:
         p.op_seq = e["seq"]
         if p.state == "waiting":
             p.state, p.op, p.on = "running", None, None
+    if queue is not None and (obj := s.objects.get(e.get("obj", ""))) is not None:
+        waiting = getattr(obj, queue)
+        if e["pid"] in waiting:
+            waiting.remove(e["pid"])
 
 
 # -- pipes and FIFOs ------------------------------------------------------------------
@@ -339,21 +347,15 @@ def _shm_read(s: State, e: Event) -> None:
 
 @handles("sem.wait.begin")
 def _sem_wait_begin(s: State, e: Event) -> None:
-    _begin(s, e)
-    obj = s.objects[e["obj"]]
-    assert isinstance(obj, SemObj)
-    obj.waiters.append(e["pid"])
+    _begin(s, e, "waiters")
 
 
 @handles("sem.wait")
 def _sem_wait(s: State, e: Event) -> None:
-    _done(s, e)
+    _done(s, e, "waiters")
     obj = s.objects[e["obj"]]
     assert isinstance(obj, SemObj)
-    pid = e["pid"]
-    if pid in obj.waiters:
-        obj.waiters.remove(pid)
-    _take(obj, pid, e.get("n", 1))
+    _take(obj, e["pid"], e.get("n", 1))
 
 
 def _take(obj: SemObj, pid: int, n: int) -> None:
@@ -398,28 +400,20 @@ def _msg_data(e: Event) -> bytes:
 
 @handles("mq.send.begin")
 def _mq_send_begin(s: State, e: Event) -> None:
-    _begin(s, e)
-    obj = s.objects.get(e["obj"])
-    if isinstance(obj, QueueObj):
-        obj.senders_waiting.append(e["pid"])
+    _begin(s, e, "senders_waiting")
 
 
 @handles("mq.recv.begin")
 def _mq_recv_begin(s: State, e: Event) -> None:
-    _begin(s, e)
-    obj = s.objects.get(e["obj"])
-    if isinstance(obj, QueueObj):
-        obj.receivers_waiting.append(e["pid"])
+    _begin(s, e, "receivers_waiting")
 
 
 @handles("mq.send")
 def _mq_send(s: State, e: Event) -> None:
-    _done(s, e)
+    _done(s, e, "senders_waiting")
     obj = s.objects[e["obj"]]
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
-    if pid in obj.senders_waiting:
-        obj.senders_waiting.remove(pid)
     key, data = _msg_key(e), _msg_data(e)
     obj.sent += 1
     obj.last_send_pid = pid
@@ -434,12 +428,10 @@ def _mq_send(s: State, e: Event) -> None:
 
 @handles("mq.recv")
 def _mq_recv(s: State, e: Event) -> None:
-    _done(s, e)
+    _done(s, e, "receivers_waiting")
     obj = s.objects[e["obj"]]
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
-    if pid in obj.receivers_waiting:
-        obj.receivers_waiting.remove(pid)
     key, data = _msg_key(e), _msg_data(e)
     obj.received += 1
     obj.last_recv_pid = pid
