@@ -8,7 +8,6 @@ check for a message without blocking in mq_receive.
 from __future__ import annotations
 
 import select
-import time
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +105,11 @@ class PosixQueue(KernelObject):
         t = tracer
         t.gate(C.MQ_SEND_BEGIN, self.index)
         t.emit(C.MQ_SEND_BEGIN, self.index, priority, len(data))
-        # Stamped before the call: a receiver it wakes is always recorded after it.
-        stamp = time.monotonic_ns()
         self.mq.send(data, None, priority)  # type: ignore[union-attr]
-        t.emit(C.MQ_SEND, self.index, priority, len(data), data, t=stamp)
+        # Stamped when the call returns, not before: a send that waited on a full queue
+        # enqueued only at the end. (A receiver may be recorded a moment before it; the
+        # model holds such a message as "early".)
+        t.emit(C.MQ_SEND, self.index, priority, len(data), data)
 
     def try_send(self, data: bytes, priority: int = 0) -> bool:
         """mq_send with O_NONBLOCK semantics: False instead of blocking when full."""

@@ -6,7 +6,6 @@ the engine's probe reads it, and copies queued messages without taking them (MSG
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import sysv_ipc
@@ -75,10 +74,10 @@ class SysvQueue(KernelObject):
         t = tracer
         t.gate(C.MSGQ_SEND_BEGIN, self.index)
         t.emit(C.MSGQ_SEND_BEGIN, self.index, mtype, len(data))
-        # Stamped before the call: a receiver it wakes is always recorded after it.
-        stamp = time.monotonic_ns()
         self.mq.send(data, True, mtype)  # type: ignore[union-attr]
-        t.emit(C.MSGQ_SEND, self.index, mtype, len(data), data, t=stamp)
+        # Stamped when the call returns: a send that waited on a full queue enqueued only
+        # at the end (see PosixQueue.send).
+        t.emit(C.MSGQ_SEND, self.index, mtype, len(data), data)
 
     def receive(self, mtype: int = 0) -> tuple[bytes, int]:
         """msgrcv: 0 = the oldest message, n > 0 = the oldest of type n, -n = lowest type <= n."""
