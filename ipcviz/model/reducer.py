@@ -488,5 +488,5 @@ def _deadlock_recover(s: State, e: Event) -> None:
 @handles("race.lost_update")
 def _lost_update(s: State, e: Event) -> None:
     s.extra.setdefault("lost_updates", []).append(
-        {k: v for k, v in e.items() if k in ("obj", "offset", "lost", "by", "seq")}
+        {k: v for k, v in e.items() if k in ("obj", "offset", "lost", "by", "seq", "missing")}
     )

@@ -21,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from ipcviz import bytefmt
+from ipcviz.model.analysis.races import describe as describe_lost_update
 from ipcviz.model.state import State
 from ipcviz.tui import render
 from ipcviz.tui.eventfmt import EventFormatter
@@ -263,6 +264,12 @@ class Checks(Static):
                 f" kernel={bytefmt.safe_text(str(d.get('kernel')), 20)}\n",
                 style="bold #ff8787",
             )
+        lost = state.extra.get("lost_updates") or []
+        if lost:  # shared memory without a lock (T31): how many, and the latest overlap
+            missing = lost[-1].get("missing", "?")
+            text.append(f" LOST UPDATES: {missing} missing ", style=render.WARN)
+            text.append(f" ({len(lost)} overwrites; an overwritten value can be built on again)\n")
+            text.append(f" {bytefmt.safe_text(describe_lost_update(lost[-1]), 220)}\n")
         for err in state.errors[-3:]:
             text.append(f"error: {bytefmt.safe_text(err, 160)}\n", style="bold #ff5f5f")
         for c in state.checks:
