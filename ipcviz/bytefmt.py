@@ -33,17 +33,6 @@ def byte_cells(data: bytes) -> list[str]:
     return [_TABLE[b] if len(_TABLE[b]) == 1 else "·" for b in data]
 
 
-def hexdump(data: bytes, width: int = 16) -> list[str]:
-    """Classic offset / hex / ASCII lines."""
-    lines = []
-    for off in range(0, len(data), width):
-        row = data[off : off + width]
-        hx = " ".join(f"{b:02x}" for b in row).ljust(width * 3 - 1)
-        asc = "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in row)
-        lines.append(f"{off:08x}  {hx}  {asc}")
-    return lines
-
-
 def safe_text(text: str, limit: int | None = None) -> str:
     """Untrusted *text* (narration, tracebacks, titles from a trace file) made inert.
 

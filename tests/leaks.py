@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 
+from ipcviz.session.cleanup import session_of
 from ipcviz.session.registry import proc_start_time, runtime_dir
 
 SYSV_KEY_PREFIX = 0x1C000000  # System V keys made by ipcviz: 0x1CXXXXXX
@@ -30,12 +31,6 @@ def live_sessions() -> set[str]:
     return live
 
 
-def _sid_of(name: str) -> str | None:
-    base = name[4:] if name.startswith("sem.") else name
-    parts = base.split(".")
-    return parts[1] if base.startswith("ipcviz.") and len(parts) >= 3 else None
-
-
 def _sysv(kind: str) -> list[str]:
     found = []
     try:
@@ -52,7 +47,7 @@ def _sysv(kind: str) -> list[str]:
 def leftovers() -> list[str]:
     """ipcviz objects in the kernel whose session is dead, plus dead sessions' registries."""
     live = live_sessions()
-    left = [n for n in os.listdir("/dev/shm") if (sid := _sid_of(n)) and sid not in live]
+    left = [n for n in os.listdir("/dev/shm") if (sid := session_of(n)) and sid not in live]
     rdir = runtime_dir()
     for p in rdir.iterdir():
         sid = p.stem if p.suffix == ".json" else p.name.removeprefix("fifo.")

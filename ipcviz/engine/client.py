@@ -7,7 +7,6 @@ terminal signals reach the viewer only, and the viewer decides how to stop the r
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -128,13 +127,3 @@ def default_trace_path(scenario_id: str, trace_dir: Path) -> Path:
         n += 1
         path = Path(f"{base}-{n}.jsonl")
     return path
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -18,7 +18,6 @@ OBJECT_TYPES: Final = ("pipe", "fifo", "posix_mq", "sysv_mq", "posix_shm", "posi
 Event = dict[str, Any]
 
 # Event kinds emitted by the engine itself (workers' kinds come from tracer.codes).
-SESSION_START: Final = "session.start"
 SESSION_END: Final = "session.end"
 OBJ_DECLARE: Final = "obj.declare"
 OBJ_REMOVE: Final = "obj.remove"
@@ -26,7 +25,6 @@ PROC_START: Final = "proc.start"
 PROC_EXIT: Final = "proc.exit"
 PROC_ERROR: Final = "proc.error"
 PROC_OUTPUT: Final = "proc.output"
-PROC_SIGNAL: Final = "proc.signal"
 CONTROL: Final = "control"
 CHECK: Final = "check"
 ERROR: Final = "error"

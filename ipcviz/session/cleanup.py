@@ -206,6 +206,14 @@ def clean() -> dict[str, int]:
     return counts
 
 
+def session_of(name: str) -> str | None:
+    """The session id in a /dev/shm entry made by ipcviz (``ipcviz.SID.OBJ`` or
+    ``sem.ipcviz.SID.OBJ``), or None for anything else."""
+    base = name[4:] if name.startswith("sem.") else name
+    parts = base.split(".")
+    return parts[1] if base.startswith("ipcviz.") and len(parts) >= 3 else None
+
+
 def _sweep_orphans(live: set[str], known: set[str]) -> int:
     """Remove /dev/shm entries named by ipcviz, owned by us, whose session is gone."""
     removed = 0
@@ -213,12 +221,8 @@ def _sweep_orphans(live: set[str], known: set[str]) -> int:
     if not shm.is_dir():
         return 0
     for entry in shm.iterdir():
-        name = entry.name
-        base = name[4:] if name.startswith("sem.") else name
-        if not base.startswith("ipcviz."):
-            continue
-        parts = base.split(".")
-        if len(parts) < 3 or parts[1] in live or parts[1] in known:
+        sid = session_of(entry.name)
+        if sid is None or sid in live or sid in known:
             continue
         try:
             st = entry.lstat()
@@ -228,9 +232,3 @@ def _sweep_orphans(live: set[str], known: set[str]) -> int:
         except OSError:
             pass
     return removed
-
-
-def session_objects_in_dev_shm(sid: str) -> list[str]:
-    """Names in /dev/shm that belong to session ``sid`` (used by tests and leak checks)."""
-    marker = f"ipcviz.{sid}."
-    return [n for n in os.listdir("/dev/shm") if n.startswith(marker) or n[4:].startswith(marker)]

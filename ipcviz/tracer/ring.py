@@ -112,9 +112,6 @@ class Ring:
     def stalls(self) -> int:
         return _U64.unpack_from(self.mm, _STALLS)[0]
 
-    def pending(self) -> int:
-        return _U64.unpack_from(self.mm, _HEAD)[0] - self._tail
-
     def drain(self, out: list[Record], limit: int = 1 << 30) -> int:
         """Append whole records to ``out`` (at most ``limit``); returns how many."""
         mm = self.mm
