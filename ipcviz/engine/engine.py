@@ -117,7 +117,6 @@ class Engine:
         self.stop_reason: str | None = None
         self.outcome: str | None = None
         self.exit_code = 0
-        self.errors: list[str] = []
         self._recording_told = False
         #: (interval_s, callback) run from the loop; probes and analyses hook in here.
         self.periodic: list[list[Any]] = []
@@ -363,7 +362,11 @@ class Engine:
     def _emit_exits(self) -> None:
         """``proc.exit`` for exited workers none of whose records are still held."""
         waiting = {entry[1] for entry in self._held}
-        for w in [w for w in self._exits if w.pid not in waiting]:
+        done = [w for w in self._exits if w.pid not in waiting]
+        if not done:
+            return
+        self._check_stalls()  # a worker's last waits for a full ring, before its exit
+        for w in done:
             self._exits.remove(w)
             status = w.exit_status or 0
             fields: dict[str, Any] = {}
@@ -373,7 +376,6 @@ class Engine:
             else:
                 fields["code"] = os.waitstatus_to_exitcode(status)
             self.emit(schema.PROC_EXIT, w.pid, **fields)
-        self._check_stalls()
 
     def _read_output(self, fd: int, poller: select.poll | None, final: bool = False) -> None:
         w = next((x for x in self.workers.values() if x.out_fd == fd), None)
@@ -530,16 +532,13 @@ class Engine:
         try:
             self.out.flush()
             self._check_recording()
-            end = self.emit(
+            self.emit(
                 schema.SESSION_END,
                 outcome=self.outcome,
                 exit_code=self.exit_code,
                 reason=self.stop_reason or "",
                 events=self.out.seq + 1,
             )
-            del end
-            if self.out.trace.error is not None:
-                self.errors.append(f"recording stopped: {self.out.trace.error}")
             self.out.flush()
         finally:
             self.out.trace.close()
