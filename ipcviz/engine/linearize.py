@@ -1,0 +1,504 @@
+"""Put the operations drained from the workers' rings into an order the kernel could have made.
+
+Timestamps taken in different processes are not an order: a reader returns from ``read()``
+before the writer returns from ``write()``; a woken waiter stamps its wait before the
+poster stamps its post. Sorting by stamps shows impossible states (bytes read before they
+were written, a semaphore at -1). Instead (``../shared/linearization.md``, Herlihy & Wing):
+
+* every operation is an interval: a blocking call has a begin record (``b``) and a
+  completion record (``e``); any other call is recorded after it returns, so it happened
+  between the process's previous record and its own (``b`` = that previous stamp);
+* an operation is emitted only when it is the next one of its process (program order), when
+  no other known operation ended before it began (real-time order), and when it is legal in
+  the current state (``model/legal.py``), so every state the model passes through is one the
+  kernel could have been in;
+* an operation is emitted only once every process's ring has been read up to ``hold`` after
+  its end, so what happened before it is known by then. Among the candidates, operations
+  that change nothing (a shared-memory read) go first, then the earliest end.
+
+An operation that stays illegal after every record that could explain it has arrived means
+a record was lost or ipcviz has a bug: it is emitted after an ``order.conflict`` event that
+says so, never silently.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ipcviz.events.codec import RAW, b64
+from ipcviz.model.legal import OBSERVERS, PIPE_BUF, pipe_read_still_possible, violation
+from ipcviz.model.state import PipeObj, ShmObj, State
+from ipcviz.tracer import codes as C
+from ipcviz.tracer.ring import Record
+
+#: An operation legal in no order for this long after everything was known is a conflict.
+STUCK_NS = 1_000_000_000
+#: How many operations of each process the shared-memory search looks ahead, and how many
+#: states it may visit before it gives up and lets the greedy choice stand.
+PLAN_WINDOW = 48
+PLAN_BUDGET = 4000
+PLAN_DEPTH = 400  # operations in one search, all processes together (recursion depth)
+#: Pseudo pid of the engine's own events in the pool (program order among themselves).
+ENGINE = -1
+
+_BEGINS = frozenset(C.COMPLETES.values())
+_SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
+_OBSERVER_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in OBSERVERS)
+_CHECKED_CODES = frozenset(
+    c
+    for c, spec in C.TABLE.items()
+    if spec.kind
+    in {
+        "pipe.write",
+        "pipe.read",
+        "pipe.epipe",
+        "mq.send",
+        "mq.recv",
+        "mq.poll",
+        "sem.wait",
+        "sem.trywait",
+        "shm.read",
+    }
+)
+
+
+class Op:
+    """One operation (or a begin, or an engine event) waiting in the pool."""
+
+    __slots__ = ("b", "e", "event", "pid", "rec", "since", "want")
+
+    def __init__(self, pid: int, b: int, e: int, rec: Record | None = None) -> None:
+        self.pid = pid
+        self.b = b  # earliest time it can have taken effect (monotonic ns)
+        self.e = e  # latest time: its completion stamp
+        self.rec = rec  # a ring record, or None for an engine event
+        self.since = 0  # stamp of a begin folded into this completion
+        self.want = None  # System V receive: the type asked for (from the begin record)
+        self.event: dict[str, Any] | None = None  # engine events: the event itself
+
+    @property
+    def is_begin(self) -> bool:
+        return self.rec is not None and self.rec[0] in _BEGINS
+
+
+class Linearizer:
+    """The pool of drained, not yet emitted operations, and the choice of what goes next.
+
+    ``make(rec, pid, since, want)`` turns a record into (event, JSON line) and ``publish``
+    numbers, writes and applies them; the linearizer only decides the order.
+    """
+
+    def __init__(
+        self,
+        model: State,
+        t0: int,
+        objects: list[str],
+        publish_record: Callable[[Record, int, int, int | None], dict[str, Any]],
+        publish_event: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
+        self.model = model
+        self.t0 = t0  # events carry times relative to the run's start
+        self.objects = objects
+        self._publish_record = publish_record
+        self._publish_event = publish_event
+        self.queues: dict[int, deque[Op]] = {}
+        self.last_stamp: dict[int, int] = {}  # pid → stamp of its latest record
+        self.open_begin: dict[int, Record] = {}  # pid → begin record of a call in progress
+        self._heap: list[tuple[int, int, int]] = []  # (e of head, tiebreak, pid)
+        self._in_heap: set[int] = set()
+        self._observer_heads: set[int] = set()  # pids whose next operation changes nothing
+        self._plans: dict[int, deque[int]] = {}  # shm object → pids in a legal order
+        self._tie = 0
+        self.conflicts = 0
+        self.pending = 0  # operations in the pool
+
+    # -- intake -----------------------------------------------------------------------
+
+    def started(self, pid: int, t: int) -> None:
+        """A process exists from ``t`` on: its first operation cannot be earlier."""
+        self.last_stamp[pid] = t
+
+    def add_records(self, pid: int, batch: list[Record]) -> None:
+        """A ring's records, in the order the process wrote them."""
+        q = self.queues.get(pid)
+        if q is None:
+            q = self.queues[pid] = deque()
+        last = self.last_stamp.get(pid, 0)
+        was_empty = not q
+        for rec in batch:
+            code, t = rec[0], rec[2]
+            if code in _BEGINS:
+                op = Op(pid, t, t, rec)
+                self.open_begin[pid] = rec
+            elif code in C.COMPLETES or code == C.PIPE_EPIPE:
+                begin = self.open_begin.pop(pid, None)
+                start = begin[2] if begin is not None else last
+                op = Op(pid, start, t, rec)
+                if begin is not None:
+                    if begin[0] == C.MSGQ_RECV_BEGIN:
+                        op.want = begin[3]
+                    tail = q[-1] if q else None
+                    if tail is not None and tail.rec is begin and code != C.PIPE_EPIPE:
+                        q.pop()  # never emitted: fold it (the wait was never seen)
+                        self.pending -= 1
+                        op.since = begin[2]
+                        if not q:  # it was the head: its place in the heap goes too
+                            self._drop_from_heap(pid)
+                            was_empty = True
+            else:
+                op = Op(pid, last, t, rec)
+            last = t
+            q.append(op)
+            self.pending += 1
+        self.last_stamp[pid] = last
+        self._plans.clear()  # planned with fewer operations than are known now
+        if was_empty and q:
+            self._push(pid)
+
+    def add_event(self, event: dict[str, Any], t: int, pid: int = ENGINE) -> None:
+        """An engine event, placed at time ``t`` (after the operations that ended before).
+
+        ``pid``: a worker's own event (its ``proc.exit``) follows that worker's records.
+        """
+        q = self.queues.get(pid)
+        if q is None:
+            q = self.queues[pid] = deque()
+        op = Op(pid, t, t)
+        op.event = event
+        q.append(op)
+        self.pending += 1
+        if len(q) == 1:
+            self._push(pid)
+
+    def _push(self, pid: int) -> None:
+        """Put the process's (new) head into the heap of candidates."""
+        if pid in self._in_heap:
+            return
+        head = self.queues[pid][0]
+        self._tie += 1
+        heapq.heappush(self._heap, (head.e, self._tie, pid))
+        self._in_heap.add(pid)
+        if head.rec is not None and head.rec[0] in _OBSERVER_CODES:
+            self._observer_heads.add(pid)
+        else:
+            self._observer_heads.discard(pid)
+
+    # -- shared memory: a short search instead of a greedy choice ------------------------
+
+    def _planned(
+        self, op: Op, popped: list[tuple[int, int, int]], min_e: int
+    ) -> tuple[int, int, int] | None:
+        """For a shared-memory operation, the candidate a legal plan of the object starts with.
+
+        Concurrent read-modify-writes leave many orders open, and an early wrong choice
+        (this write before that one) makes a later read impossible. So the pool's next
+        operations on the segment are ordered by a bounded depth-first search, and the
+        candidate that a complete plan starts with goes first.
+        """
+        rec = op.rec
+        if rec is None or rec[0] not in _SHM_CODES:
+            return None
+        obj_i = rec[1]
+        plan = self._plans.get(obj_i)
+        if not plan:
+            plan = self._plans[obj_i] = self._search(obj_i)
+            if not plan:
+                return None
+        pid = plan[0]
+        head = self.queues[pid][0] if self.queues.get(pid) else None
+        if (
+            head is not None
+            and head.rec is not None
+            and head.rec[1] == obj_i
+            and head.b <= min_e
+            and self._legal(head)
+        ):
+            entry = next((x for x in popped if x[2] == pid), None)
+            if entry is None:  # further down the heap: take it out
+                entry = next((x for x in self._heap if x[2] == pid), None)
+                if entry is None:
+                    self._plans.pop(obj_i, None)
+                    return None
+                self._heap.remove(entry)
+                heapq.heapify(self._heap)
+                popped.append(entry)
+            plan.popleft()
+            return entry
+        self._plans.pop(obj_i, None)  # out of date: the next choice searches again
+        return None
+
+    def _search(self, obj_i: int) -> deque[int] | None:
+        obj = self.model.objects.get(self.objects[obj_i] if obj_i < len(self.objects) else "")
+        if not isinstance(obj, ShmObj):
+            return None
+        lists: list[list[Op]] = []
+        pids: list[int] = []
+        window = max(2, min(PLAN_WINDOW, PLAN_DEPTH // max(1, len(self.queues))))
+        for pid, q in self.queues.items():
+            ops = []
+            for o in q:
+                if o.rec is None or o.rec[1] != obj_i or o.rec[0] not in _SHM_CODES:
+                    break
+                ops.append(o)
+                if len(ops) >= window:
+                    break
+            if ops:
+                lists.append(ops)
+                pids.append(pid)
+        if len(lists) < 2:
+            return None
+        # Plan up to the time by which every process's window is still complete: an
+        # operation that ended by then can only depend on operations inside the windows.
+        horizon = min((lst[-1].e for lst in lists if len(lst) >= window), default=1 << 62)
+        lists = [[o for o in lst if o.b <= horizon] for lst in lists]
+        required = sum(1 for lst in lists for o in lst if o.e <= horizon)
+        mem = bytearray(obj.data)
+        pos = [0] * len(lists)
+        path: list[int] = []
+        placed = [0]  # required operations placed so far
+        seen: set[tuple] = set()
+        budget = [PLAN_BUDGET]
+
+        def step(i: int, o: Op) -> bool:
+            pos[i] += 1
+            path.append(i)
+            req = o.e <= horizon
+            placed[0] += req
+            if dfs():
+                return True
+            placed[0] -= req
+            path.pop()
+            pos[i] -= 1
+            return False
+
+        def dfs() -> bool:
+            if placed[0] >= required:
+                return True
+            budget[0] -= 1
+            if budget[0] < 0:
+                return False
+            key = (tuple(pos), bytes(mem))
+            if key in seen:
+                return False
+            seen.add(key)
+            heads = [(lists[i][pos[i]], i) for i in range(len(lists)) if pos[i] < len(lists[i])]
+            min_end = min(o.e for o, _ in heads)
+            heads.sort(key=lambda h: (h[0].rec[0] != C.SHM_READ, h[0].e))
+            for o, i in heads:
+                if o.b > min_end:
+                    continue
+                code, _, _, off, _, data = o.rec
+                n = len(data)
+                if code == C.SHM_READ:
+                    if mem[off : off + n] == data and step(i, o):
+                        return True
+                    continue
+                old = bytes(mem[off : off + n])
+                mem[off : off + n] = data
+                if step(i, o):
+                    return True
+                mem[off : off + n] = old
+            return False
+
+        if not dfs():
+            return None
+        return deque(pids[i] for i in path)
+
+    def _drop_from_heap(self, pid: int) -> None:
+        if pid in self._in_heap:
+            self._heap = [x for x in self._heap if x[2] != pid]
+            heapq.heapify(self._heap)
+            self._in_heap.discard(pid)
+            self._observer_heads.discard(pid)
+
+    # -- output -------------------------------------------------------------------------
+
+    def emit_ready(self, cutoff: int) -> int:
+        """Emit, in a legal order, every operation that ended by ``cutoff``. Returns how many."""
+        emitted = 0
+        heap = self._heap
+        while heap:
+            min_e = heap[0][0]
+            if min_e > cutoff:
+                break
+            op = self._pick(min_e, cutoff)
+            if op is None:
+                if min_e + STUCK_NS > cutoff:
+                    break  # an explanation may still arrive
+                op = self._conflict()
+            self._emit(op)
+            emitted += 1
+        return emitted
+
+    def flush(self) -> int:
+        """No record can come any more: emit everything (conflicts said, never dropped)."""
+        return self.emit_ready(1 << 62)
+
+    def _pick(self, min_e: int, cutoff: int) -> Op | None:
+        """The next operation: a legal observer first, else the legal one that ended first.
+
+        Candidates are the heads (program order) that ended by ``cutoff`` and began before
+        the earliest end among them (real-time order). An observer changes nothing, so
+        placing it first never makes another operation impossible; a write into a pipe is
+        held back while it would make a concurrent reader's recorded bytes impossible.
+        """
+        heap = self._heap
+        queues = self.queues
+        popped: list[tuple[int, int, int]] = []
+        chosen: tuple[int, int, int] | None = None
+        fallback: tuple[int, int, int] | None = None
+        while heap and heap[0][0] <= cutoff:
+            entry = heapq.heappop(heap)
+            popped.append(entry)
+            op = queues[entry[2]][0]
+            if op.b > min_e or not self._legal(op):
+                continue
+            if entry[2] in self._observer_heads:
+                chosen = entry
+                break
+            if chosen is not None:
+                continue
+            rec = op.rec
+            if rec is not None and rec[0] == C.PIPE_WRITE and self._blocks_a_read(op):
+                fallback = fallback or entry
+                continue
+            chosen = entry
+            if not self._observer_heads:
+                break
+        pick = chosen or fallback
+        if pick is not None:
+            planned = self._planned(queues[pick[2]][0], popped, min_e)
+            if planned is not None:
+                pick = planned
+        for entry in popped:
+            if entry is not pick:
+                heapq.heappush(heap, entry)
+        if pick is None:
+            return None
+        self._in_heap.discard(pick[2])
+        return queues[pick[2]][0]
+
+    def _conflict(self) -> Op:
+        """Nothing legal is left although everything before was known: say so, go on."""
+        _, _, pid = heapq.heappop(self._heap)
+        self._in_heap.discard(pid)
+        self._observer_heads.discard(pid)
+        op = self.queues[pid][0]
+        why = self._why(op) or "no legal place"
+        self.conflicts += 1
+        self._publish_event(
+            {
+                "t": op.e - self.t0,
+                "seq": -1,
+                "pid": pid,
+                "kind": "order.conflict",
+                "obj": self._obj_name(op),
+                "message": f"no order of the recorded operations explains this one: {why}",
+            }
+        )
+        return op
+
+    def _emit(self, op: Op) -> None:
+        q = self.queues[op.pid]
+        rec = op.rec
+        if rec is not None and rec[0] == C.PIPE_WRITE and self._split(op):
+            self._push(op.pid)
+            return
+        q.popleft()
+        self.pending -= 1
+        self._observer_heads.discard(op.pid)
+        if op.event is not None:
+            self._publish_event(op.event)
+        else:
+            assert rec is not None
+            self._publish_record(rec, op.pid, op.since, op.want)
+        if q:
+            self._push(op.pid)
+
+    def _split(self, op: Op) -> bool:
+        """A write larger than PIPE_BUF goes in as room appears (the kernel splits it)."""
+        rec = op.rec
+        assert rec is not None
+        obj = self.model.objects.get(self._obj_name(op) or "")
+        if not isinstance(obj, PipeObj):
+            return False
+        room = obj.capacity - obj.nbytes
+        n = rec[3]
+        if n <= room or room <= 0:
+            return False
+        data = rec[5]
+        part = {
+            "t": rec[2] - self.t0,
+            "seq": -1,
+            "pid": op.pid,
+            "kind": "pipe.write",
+            "obj": obj.name,
+            "n": room,
+            "size": rec[4],
+            "data": b64(bytes(data[:room])),
+            "part": True,
+        }
+        part[RAW] = bytes(data[:room])
+        if op.since:
+            part["since"] = op.since - self.t0
+        self._publish_event(part)
+        op.rec = (rec[0], rec[1], rec[2], n - room, rec[4], data[room:])
+        return True
+
+    # -- legality -----------------------------------------------------------------------
+
+    def _obj_name(self, op: Op) -> str | None:
+        if op.rec is None:
+            return op.event.get("obj") if op.event else None
+        i = op.rec[1]
+        return self.objects[i] if 0 <= i < len(self.objects) else None
+
+    def _fields(self, op: Op) -> dict[str, Any] | None:
+        rec = op.rec
+        if rec is None or rec[0] not in _CHECKED_CODES:
+            return None
+        spec = C.TABLE[rec[0]]
+        fields: dict[str, Any] = {"kind": spec.kind, "obj": self._obj_name(op), RAW: rec[5]}
+        if spec.a:
+            fields[spec.a] = rec[3]
+        if spec.b:
+            fields[spec.b] = rec[4]
+        if op.want is not None:
+            fields["want"] = op.want
+        return fields
+
+    def _why(self, op: Op) -> str | None:
+        fields = self._fields(op)
+        return violation(self.model, fields) if fields is not None else None
+
+    def _legal(self, op: Op) -> bool:
+        fields = self._fields(op)
+        if fields is None:
+            return True
+        if fields["kind"] == "pipe.write":
+            obj = self.model.objects.get(fields["obj"] or "")
+            if isinstance(obj, PipeObj):
+                n = fields["n"]
+                room = obj.capacity - obj.nbytes
+                return n <= room or (n > PIPE_BUF and room > 0)
+        return violation(self.model, fields) is None
+
+    def _blocks_a_read(self, op: Op) -> bool:
+        """Writing this now would make another process's recorded read impossible."""
+        name = self._obj_name(op)
+        obj = self.model.objects.get(name or "")
+        if not isinstance(obj, PipeObj) or len(obj.writers) < 2:
+            return False
+        data = bytes(op.rec[5]) if op.rec is not None else b""
+        for q in self.queues.values():
+            head = q[0] if q else None
+            if head is None or head.rec is None or head.rec[0] != C.PIPE_READ:
+                continue
+            if head.rec[1] != op.rec[1] or not head.rec[3]:
+                continue
+            if not pipe_read_still_possible(obj, bytes(head.rec[5]), data):
+                return True
+        return False
