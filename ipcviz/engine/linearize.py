@@ -29,8 +29,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ipcviz.events.codec import RAW, b64
-from ipcviz.model.legal import OBSERVERS, PIPE_BUF, pipe_read_still_possible, violation
-from ipcviz.model.state import PipeObj, ShmObj, State
+from ipcviz.model.legal import (
+    OBSERVERS,
+    PIPE_BUF,
+    pipe_read_still_possible,
+    select_message,
+    violation,
+)
+from ipcviz.model.state import PipeObj, QueueObj, ShmObj, State
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.ring import Record
 
@@ -46,6 +52,8 @@ ENGINE = -1
 
 _BEGINS = frozenset(C.COMPLETES.values())
 _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
+_QUEUE_CODES = frozenset({C.MQ_SEND, C.MQ_RECV, C.MSGQ_SEND, C.MSGQ_RECV})
+_PLANNED_CODES = _SHM_CODES | _QUEUE_CODES
 _OBSERVER_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in OBSERVERS)
 _CHECKED_CODES = frozenset(
     c
@@ -199,14 +207,15 @@ class Linearizer:
         candidate that a complete plan starts with goes first.
         """
         rec = op.rec
-        if rec is None or rec[0] not in _SHM_CODES:
+        if rec is None or rec[0] not in _PLANNED_CODES:
             return None
         obj_i = rec[1]
         plan = self._plans.get(obj_i)
         if not plan:
-            plan = self._plans[obj_i] = self._search(obj_i)
+            plan = self._search(obj_i)
             if not plan:
                 return None
+            self._plans[obj_i] = plan
         pid = plan[0]
         head = self.queues[pid][0] if self.queues.get(pid) else None
         if (
@@ -231,16 +240,22 @@ class Linearizer:
         return None
 
     def _search(self, obj_i: int) -> deque[int] | None:
+        """A legal order of the pool's next operations on one object (pids, in order)."""
         obj = self.model.objects.get(self.objects[obj_i] if obj_i < len(self.objects) else "")
-        if not isinstance(obj, ShmObj):
+        if isinstance(obj, ShmObj):
+            shadow: _Shadow = _ShmShadow(obj)
+        elif isinstance(obj, QueueObj):
+            shadow = _QueueShadow(obj)
+        else:
             return None
+        codes = shadow.codes
         lists: list[list[Op]] = []
         pids: list[int] = []
         window = max(2, min(PLAN_WINDOW, PLAN_DEPTH // max(1, len(self.queues))))
         for pid, q in self.queues.items():
             ops = []
             for o in q:
-                if o.rec is None or o.rec[1] != obj_i or o.rec[0] not in _SHM_CODES:
+                if o.rec is None or o.rec[1] != obj_i or o.rec[0] not in codes:
                     break
                 ops.append(o)
                 if len(ops) >= window:
@@ -255,24 +270,11 @@ class Linearizer:
         horizon = min((lst[-1].e for lst in lists if len(lst) >= window), default=1 << 62)
         lists = [[o for o in lst if o.b <= horizon] for lst in lists]
         required = sum(1 for lst in lists for o in lst if o.e <= horizon)
-        mem = bytearray(obj.data)
         pos = [0] * len(lists)
         path: list[int] = []
         placed = [0]  # required operations placed so far
         seen: set[tuple] = set()
         budget = [PLAN_BUDGET]
-
-        def step(i: int, o: Op) -> bool:
-            pos[i] += 1
-            path.append(i)
-            req = o.e <= horizon
-            placed[0] += req
-            if dfs():
-                return True
-            placed[0] -= req
-            path.pop()
-            pos[i] -= 1
-            return False
 
         def dfs() -> bool:
             if placed[0] >= required:
@@ -280,27 +282,29 @@ class Linearizer:
             budget[0] -= 1
             if budget[0] < 0:
                 return False
-            key = (tuple(pos), bytes(mem))
+            key = (tuple(pos), shadow.key())
             if key in seen:
                 return False
             seen.add(key)
             heads = [(lists[i][pos[i]], i) for i in range(len(lists)) if pos[i] < len(lists[i])]
             min_end = min(o.e for o, _ in heads)
-            heads.sort(key=lambda h: (h[0].rec[0] != C.SHM_READ, h[0].e))
+            heads.sort(key=lambda h: (h[0].rec[0] not in _OBSERVER_CODES, h[0].e))
             for o, i in heads:
                 if o.b > min_end:
                     continue
-                code, _, _, off, _, data = o.rec
-                n = len(data)
-                if code == C.SHM_READ:
-                    if mem[off : off + n] == data and step(i, o):
-                        return True
+                undo = shadow.apply(o)
+                if undo is None:
                     continue
-                old = bytes(mem[off : off + n])
-                mem[off : off + n] = data
-                if step(i, o):
+                pos[i] += 1
+                path.append(i)
+                req = o.e <= horizon
+                placed[0] += req
+                if dfs():
                     return True
-                mem[off : off + n] = old
+                placed[0] -= req
+                path.pop()
+                pos[i] -= 1
+                undo()
             return False
 
         if not dfs():
@@ -502,3 +506,91 @@ class Linearizer:
             if not pipe_read_still_possible(obj, bytes(head.rec[5]), data):
                 return True
         return False
+
+
+# -- shadows: a copy of one object's state that the search can change and undo ----------
+
+Undo = Callable[[], None]
+
+
+class _Shadow:
+    codes: frozenset[int] = frozenset()
+
+    def key(self) -> Any:
+        raise NotImplementedError
+
+    def apply(self, op: Op) -> Undo | None:
+        """Apply ``op`` if it is legal here; return how to undo it, or None if illegal."""
+        raise NotImplementedError
+
+
+class _ShmShadow(_Shadow):
+    codes = _SHM_CODES
+
+    def __init__(self, obj: ShmObj) -> None:
+        self.mem = bytearray(obj.data)
+
+    def key(self) -> Any:
+        return bytes(self.mem)
+
+    def apply(self, op: Op) -> Undo | None:
+        code, _, _, off, _, data = op.rec  # type: ignore[misc]
+        mem, n = self.mem, len(data)
+        if code == C.SHM_READ:
+            return _nothing if mem[off : off + n] == data else None
+        old = bytes(mem[off : off + n])
+        mem[off : off + n] = data
+
+        def undo() -> None:
+            mem[off : off + n] = old
+
+        return undo
+
+
+def _nothing() -> None:
+    return None
+
+
+class _QueueShadow(_Shadow):
+    """Messages as [key, bytes]; the same selection rule as ``legal.select_message``."""
+
+    codes = _QUEUE_CODES
+
+    def __init__(self, obj: QueueObj) -> None:
+        self.messages = [[m[0], m[1]] for m in obj.messages]
+        self.max_messages = obj.max_messages
+        self.max_bytes = obj.max_bytes
+        self.nbytes = sum(len(m[1]) for m in self.messages)
+
+    def key(self) -> Any:
+        return tuple((m[0], m[1]) for m in self.messages)
+
+    def apply(self, op: Op) -> Undo | None:
+        code, _, _, key, size, data = op.rec  # type: ignore[misc]
+        data = bytes(data)
+        msgs = self.messages
+        if code in (C.MQ_SEND, C.MSGQ_SEND):
+            if code == C.MQ_SEND and self.max_messages and len(msgs) >= self.max_messages:
+                return None
+            if code == C.MSGQ_SEND and self.max_bytes and self.nbytes + size > self.max_bytes:
+                return None
+            msgs.append([key, data])
+            self.nbytes += len(data)
+
+            def unsend() -> None:
+                msgs.pop()
+                self.nbytes -= len(data)
+
+            return unsend
+        probe: dict[str, Any] = {"prio": key} if code == C.MQ_RECV else {"want": op.want or 0}
+        i = select_message(self, probe)  # type: ignore[arg-type]
+        if i is None or msgs[i][0] != key or msgs[i][1][: len(data)] != data[: len(msgs[i][1])]:
+            return None
+        taken = msgs.pop(i)
+        self.nbytes -= len(taken[1])
+
+        def unreceive() -> None:
+            msgs.insert(i, taken)
+            self.nbytes += len(taken[1])
+
+        return unreceive
