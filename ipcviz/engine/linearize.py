@@ -42,11 +42,13 @@ from ipcviz.tracer.ring import Record
 
 #: An operation legal in no order for this long after everything was known is a conflict.
 STUCK_NS = 1_000_000_000
-#: How many operations of each process the shared-memory search looks ahead, and how many
-#: states it may visit before it gives up and lets the greedy choice stand.
-PLAN_WINDOW = 48
+#: How many operations one search orders at most (all processes together: its recursion
+#: depth), and how many states it may visit before it gives up and lets the greedy choice
+#: stand.
+PLAN_DEPTH = 300
 PLAN_BUDGET = 4000
-PLAN_DEPTH = 400  # operations in one search, all processes together (recursion depth)
+#: The search's answer when no order of the known operations exists: one is still missing.
+_NO_ORDER: deque[int] = deque()
 #: Pseudo pid of the engine's own events in the pool (program order among themselves).
 ENGINE = -1
 
@@ -54,7 +56,13 @@ _BEGINS = frozenset(C.COMPLETES.values())
 _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _QUEUE_CODES = frozenset({C.MQ_SEND, C.MQ_RECV, C.MSGQ_SEND, C.MSGQ_RECV})
 _PLANNED_CODES = _SHM_CODES | _QUEUE_CODES
+_PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
+_TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
+#: Operations that take from an object (they go before a put that could hurt them).
+_CONSUMER_CODES = frozenset({C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.SEM_WAIT, C.SEM_TRYWAIT})
 _OBSERVER_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in OBSERVERS)
+#: The search tries observers first, then takes, then puts (see ``_consumer_first``).
+_RANK = {**dict.fromkeys(_OBSERVER_CODES, 0), **dict.fromkeys(_CONSUMER_CODES, 1)}
 _CHECKED_CODES = frozenset(
     c
     for c, spec in C.TABLE.items()
@@ -118,7 +126,14 @@ class Linearizer:
         self._heap: list[tuple[int, int, int]] = []  # (e of head, tiebreak, pid)
         self._in_heap: set[int] = set()
         self._observer_heads: set[int] = set()  # pids whose next operation changes nothing
-        self._plans: dict[int, deque[int]] = {}  # shm object → pids in a legal order
+        self._consumer_heads: dict[int, set[int]] = {}  # object → pids about to take from it
+        #: object → pids in a legal order of its known operations (None: greedy order;
+        #: ``_NO_ORDER``: none exists yet, wait); recomputed once new records touch it
+        self._plans: dict[int, deque[int] | None] = {}
+        self._dirty: set[int] = set()
+        self._pending_puts: dict[int, list[Op]] = {}  # queue → sends in the pool
+        self._pending_takes: dict[int, dict[tuple[int, bytes], int]] = {}  # queue → receives
+        self._cutoff = 0
         self._tie = 0
         self.conflicts = 0
         self.pending = 0  # operations in the pool
@@ -154,15 +169,21 @@ class Linearizer:
                         self.pending -= 1
                         op.since = begin[2]
                         if not q:  # it was the head: its place in the heap goes too
-                            self._drop_from_heap(pid)
+                            self._drop_from_heap(pid, tail)
                             was_empty = True
             else:
                 op = Op(pid, last, t, rec)
             last = t
             q.append(op)
             self.pending += 1
+            if code in _PUT_CODES:
+                self._pending_puts.setdefault(rec[1], []).append(op)
+            elif code in _TAKE_CODES:
+                takes = self._pending_takes.setdefault(rec[1], {})
+                m = _msg(op)
+                takes[m] = takes.get(m, 0) + 1
         self.last_stamp[pid] = last
-        self._plans.clear()  # planned with fewer operations than are known now
+        self._dirty.update(rec[1] for rec in batch)  # planned with fewer operations than now
         if was_empty and q:
             self._push(pid)
 
@@ -193,51 +214,114 @@ class Linearizer:
             self._observer_heads.add(pid)
         else:
             self._observer_heads.discard(pid)
+        if head.rec is not None and head.rec[0] in _CONSUMER_CODES:
+            self._consumer_heads.setdefault(head.rec[1], set()).add(pid)
+
+    def _forget(self, op: Op) -> None:
+        """``op`` left the pool: it no longer tells or waits for a message's place."""
+        rec = op.rec
+        if rec is None:
+            return
+        if rec[0] in _PUT_CODES:
+            puts = self._pending_puts.get(rec[1], [])
+            if op in puts:
+                puts.remove(op)
+        elif rec[0] in _TAKE_CODES:
+            takes = self._pending_takes.get(rec[1], {})
+            m = _msg(op)
+            if takes.get(m, 0) > 1:
+                takes[m] -= 1
+            else:
+                takes.pop(m, None)
+
+    def _unmark(self, pid: int, op: Op) -> None:
+        """``op`` is no longer ``pid``'s head."""
+        self._observer_heads.discard(pid)
+        if op.rec is not None and op.rec[0] in _CONSUMER_CODES:
+            self._consumer_heads.get(op.rec[1], set()).discard(pid)
 
     # -- shared memory: a short search instead of a greedy choice ------------------------
 
-    def _planned(
-        self, op: Op, popped: list[tuple[int, int, int]], min_e: int
-    ) -> tuple[int, int, int] | None:
-        """For a shared-memory operation, the candidate a legal plan of the object starts with.
+    def _consumer_first(
+        self,
+        pick: tuple[int, int, int],
+        popped: list[tuple[int, int, int]],
+        min_e: int,
+        cutoff: int,
+    ) -> tuple[int, int, int]:
+        """A legal consumer of the same object before a producer.
 
-        Concurrent read-modify-writes leave many orders open, and an early wrong choice
-        (this write before that one) makes a later read impossible. So the pool's next
-        operations on the segment are ordered by a bounded depth-first search, and the
-        candidate that a complete plan starts with goes first.
+        Taking (a read, a receive, a wait) never makes a later put impossible (it frees
+        room), but a put can make a take impossible (a message of higher priority now comes
+        first): so when both could go next, the take goes first.
         """
-        rec = op.rec
-        if rec is None or rec[0] not in _PLANNED_CODES:
-            return None
-        obj_i = rec[1]
-        plan = self._plans.get(obj_i)
-        if not plan:
-            plan = self._search(obj_i)
-            if not plan:
-                return None
-            self._plans[obj_i] = plan
-        pid = plan[0]
-        head = self.queues[pid][0] if self.queues.get(pid) else None
-        if (
-            head is not None
-            and head.rec is not None
-            and head.rec[1] == obj_i
-            and head.b <= min_e
-            and self._legal(head)
-        ):
+        rec = self.queues[pick[2]][0].rec
+        if rec is None or rec[0] in _CONSUMER_CODES:
+            return pick
+        for pid in self._consumer_heads.get(rec[1], ()):
+            head = self.queues[pid][0]
+            if head.e > cutoff or head.b > min_e:
+                continue
+            if not self._legal(head) or not self._plan_allows(head):
+                continue
             entry = next((x for x in popped if x[2] == pid), None)
-            if entry is None:  # further down the heap: take it out
+            if entry is None:
                 entry = next((x for x in self._heap if x[2] == pid), None)
                 if entry is None:
-                    self._plans.pop(obj_i, None)
-                    return None
+                    continue
                 self._heap.remove(entry)
                 heapq.heapify(self._heap)
                 popped.append(entry)
-            plan.popleft()
             return entry
-        self._plans.pop(obj_i, None)  # out of date: the next choice searches again
-        return None
+        return pick
+
+    def _order_unknown(self, op: Op) -> bool:
+        """Whether this message's place in the queue is not known yet.
+
+        Messages of one priority leave a queue in the order they came, so which of two
+        concurrent sends came first is told by the receives, and only by them. Until the
+        message's receive (or every concurrent one's) is known, the send waits, at most
+        ``STUCK_NS``: a message nobody takes is then placed in the order of the stamps.
+        """
+        if op.e + STUCK_NS <= self._cutoff:
+            return False
+        obj_i = op.rec[1]  # type: ignore[index]
+        takes = self._pending_takes.get(obj_i, {})
+        m = _msg(op)
+        if takes.get(m):
+            return False
+        for other in self._pending_puts.get(obj_i, ()):
+            if other is op or other.rec[3] != m[0]:  # type: ignore[index]
+                continue
+            if other.b < op.e and op.b < other.e and not takes.get(_msg(other)):
+                return True
+        return False
+
+    def _plan_allows(self, op: Op) -> bool:
+        """Whether a legal order of the object's known operations lets ``op`` go next.
+
+        Concurrent operations on one object leave many orders open, and an early wrong
+        choice (this write before that one, this sender's message before that one) makes a
+        later operation impossible. So the pool's next operations on a segment or a queue
+        are ordered by a bounded depth-first search, and only the operation that such an
+        order starts with may go. If no order of the known operations exists, one that
+        explains them has not arrived yet (a process stamped it late): the object waits.
+        """
+        rec = op.rec
+        if rec is None or rec[0] not in _PLANNED_CODES:
+            return True
+        obj_i = rec[1]
+        if rec[0] in _PUT_CODES and self._order_unknown(op):
+            return False
+        if obj_i in self._dirty or obj_i not in self._plans:
+            self._dirty.discard(obj_i)
+            self._plans[obj_i] = self._search(obj_i)
+        plan = self._plans[obj_i]
+        if plan is None:
+            return True  # nothing to choose between, or too many choices: the greedy order
+        if plan is _NO_ORDER:
+            return False
+        return plan[0] == op.pid
 
     def _search(self, obj_i: int) -> deque[int] | None:
         """A legal order of the pool's next operations on one object (pids, in order)."""
@@ -251,26 +335,43 @@ class Linearizer:
         codes = shadow.codes
         lists: list[list[Op]] = []
         pids: list[int] = []
-        window = max(2, min(PLAN_WINDOW, PLAN_DEPTH // max(1, len(self.queues))))
         for pid, q in self.queues.items():
             ops = []
             for o in q:
                 if o.rec is None or o.rec[1] != obj_i or o.rec[0] not in codes:
                     break
                 ops.append(o)
-                if len(ops) >= window:
-                    break
             if ops:
                 lists.append(ops)
                 pids.append(pid)
         if len(lists) < 2:
             return None
-        # Plan up to the time by which every process's window is still complete: an
-        # operation that ended by then can only depend on operations inside the windows.
-        horizon = min((lst[-1].e for lst in lists if len(lst) >= window), default=1 << 62)
+        # Plan the earliest PLAN_DEPTH operations: those that began by ``horizon``. Every
+        # one that ended by then must be placed; what explains it began before it ended,
+        # so it is in the plan too (unless its record has not arrived: then no order exists).
+        begins = sorted(o.b for lst in lists for o in lst)
+        horizon = begins[PLAN_DEPTH] - 1 if len(begins) > PLAN_DEPTH else 1 << 62
+        full = lists
         lists = [[o for o in lst if o.b <= horizon] for lst in lists]
         required = sum(1 for lst in lists for o in lst if o.e <= horizon)
+        shadow.plan_for(full, lists)
+        if not shadow.explainable(lists, horizon):
+            return _NO_ORDER  # a take whose message nobody put yet: its put comes late
+        # How soon a process is needed: the earliest take that waits for any of its next
+        # puts (a process's later messages cannot go before its earlier ones).
+        need = []
+        for lst in lists:
+            suffix, best = [], 1 << 30
+            for o in reversed(lst):
+                best = min(best, shadow.urgency(o))
+                suffix.append(best)
+            need.append(suffix[::-1])
         pos = [0] * len(lists)
+        shadow.pos = pos
+        last_take = [  # index of each list's last take (-1: none)
+            max((k for k, o in enumerate(lst) if o.rec[0] in _CONSUMER_CODES), default=-1)
+            for lst in lists
+        ]
         path: list[int] = []
         placed = [0]  # required operations placed so far
         seen: set[tuple] = set()
@@ -287,8 +388,13 @@ class Linearizer:
                 return False
             seen.add(key)
             heads = [(lists[i][pos[i]], i) for i in range(len(lists)) if pos[i] < len(lists[i])]
+            # A take that another message stands in front of waits for another take; if
+            # only its own process has takes left, this branch is dead.
+            taking = [j for j in range(len(lists)) if last_take[j] >= pos[j]]
+            if len(taking) == 1 and shadow.blocked(lists[taking[0]][pos[taking[0]]]):
+                return False
             min_end = min(o.e for o, _ in heads)
-            heads.sort(key=lambda h: (h[0].rec[0] not in _OBSERVER_CODES, h[0].e))
+            heads.sort(key=lambda h: (_RANK.get(h[0].rec[0], 2), need[h[1]][pos[h[1]]], h[0].e))
             for o, i in heads:
                 if o.b > min_end:
                     continue
@@ -308,21 +414,23 @@ class Linearizer:
             return False
 
         if not dfs():
-            return None
-        return deque(pids[i] for i in path)
+            return None if budget[0] < 0 else _NO_ORDER
+        return deque(pids[i] for i in path) or None
 
-    def _drop_from_heap(self, pid: int) -> None:
+    def _drop_from_heap(self, pid: int, head: Op) -> None:
+        """``head``, ``pid``'s head until now, left the queue (folded into its completion)."""
         if pid in self._in_heap:
             self._heap = [x for x in self._heap if x[2] != pid]
             heapq.heapify(self._heap)
             self._in_heap.discard(pid)
-            self._observer_heads.discard(pid)
+            self._unmark(pid, head)
 
     # -- output -------------------------------------------------------------------------
 
     def emit_ready(self, cutoff: int) -> int:
         """Emit, in a legal order, every operation that ended by ``cutoff``. Returns how many."""
         emitted = 0
+        self._cutoff = cutoff
         heap = self._heap
         while heap:
             min_e = heap[0][0]
@@ -358,7 +466,7 @@ class Linearizer:
             entry = heapq.heappop(heap)
             popped.append(entry)
             op = queues[entry[2]][0]
-            if op.b > min_e or not self._legal(op):
+            if op.b > min_e or not self._legal(op) or not self._plan_allows(op):
                 continue
             if entry[2] in self._observer_heads:
                 chosen = entry
@@ -373,10 +481,8 @@ class Linearizer:
             if not self._observer_heads:
                 break
         pick = chosen or fallback
-        if pick is not None:
-            planned = self._planned(queues[pick[2]][0], popped, min_e)
-            if planned is not None:
-                pick = planned
+        if pick is not None and pick[2] not in self._observer_heads:
+            pick = self._consumer_first(pick, popped, min_e, cutoff)
         for entry in popped:
             if entry is not pick:
                 heapq.heappush(heap, entry)
@@ -389,7 +495,6 @@ class Linearizer:
         """Nothing legal is left although everything before was known: say so, go on."""
         _, _, pid = heapq.heappop(self._heap)
         self._in_heap.discard(pid)
-        self._observer_heads.discard(pid)
         op = self.queues[pid][0]
         why = self._why(op) or "no legal place"
         self.conflicts += 1
@@ -413,7 +518,16 @@ class Linearizer:
             return
         q.popleft()
         self.pending -= 1
-        self._observer_heads.discard(op.pid)
+        self._unmark(op.pid, op)
+        self._forget(op)
+        if rec is not None:
+            plan = self._plans.get(rec[1])
+            if plan and plan is not _NO_ORDER and rec[0] in _PLANNED_CODES and plan[0] == op.pid:
+                plan.popleft()
+                if not plan:
+                    self._dirty.add(rec[1])
+            elif plan is not None:
+                self._dirty.add(rec[1])  # an operation outside the plan changed the object
         if op.event is not None:
             self._publish_event(op.event)
         else:
@@ -515,6 +629,7 @@ Undo = Callable[[], None]
 
 class _Shadow:
     codes: frozenset[int] = frozenset()
+    pos: list[int]  # the search's position in each process's list
 
     def key(self) -> Any:
         raise NotImplementedError
@@ -522,6 +637,23 @@ class _Shadow:
     def apply(self, op: Op) -> Undo | None:
         """Apply ``op`` if it is legal here; return how to undo it, or None if illegal."""
         raise NotImplementedError
+
+    def blocked(self, op: Op) -> bool:
+        """Whether ``op`` is a take that another message stands in the way of (only another
+        take can remove it: puts never can)."""
+        return False
+
+    def plan_for(self, full: list[list[Op]], lists: list[list[Op]]) -> None:
+        """Look at the operations to be ordered (``lists``; ``full``: every known one of
+        each process, from which later takes tell the order of earlier puts)."""
+
+    def urgency(self, op: Op) -> int:
+        """Among puts, which to try first (smaller: sooner)."""
+        return 0
+
+    def explainable(self, lists: list[list[Op]], horizon: int) -> bool:
+        """A quick necessary condition: every take that must be placed has its message."""
+        return True
 
 
 class _ShmShadow(_Shadow):
@@ -547,6 +679,11 @@ class _ShmShadow(_Shadow):
         return undo
 
 
+def _msg(op: Op) -> tuple[int, bytes]:
+    """A message's identity: (priority or type, bytes)."""
+    return op.rec[3], bytes(op.rec[5])  # type: ignore[index]
+
+
 def _nothing() -> None:
     return None
 
@@ -565,6 +702,83 @@ class _QueueShadow(_Shadow):
     def key(self) -> Any:
         return tuple((m[0], m[1]) for m in self.messages)
 
+    def plan_for(self, full: list[list[Op]], lists: list[list[Op]]) -> None:
+        """Payload identity: messages of one priority (or type) leave in the order they
+        came, so when one process took m1 before m2, m1 was put before m2."""
+        self.taken_at: dict[tuple[int, bytes], int] = {}
+        self.before: dict[tuple[int, bytes], list[tuple[int, bytes]]] = {}
+        #: message → (list, index): it was put only after that list's take at that index
+        #: (POSIX: a take of a lower priority came first in the same process, so the
+        #: message was not in the queue yet, or the take would have got it)
+        self.not_before: dict[tuple[int, bytes], tuple[int, int]] = {}
+        self.put: set[tuple[int, bytes]] = set()
+        puts = {_msg(o) for lst in lists for o in lst if o.rec[0] in _PUT_CODES}  # type: ignore[index]
+        for r, lst in enumerate(full):
+            seen: dict[int, list[tuple[int, bytes]]] = {}  # priority → taken so far, in order
+            lowest: list[tuple[int, int]] = []  # (priority, index) of takes so far
+            for k, o in enumerate(lst):
+                if o.rec[0] not in _TAKE_CODES:  # type: ignore[index]
+                    continue
+                m = _msg(o)
+                self.taken_at.setdefault(m, k)
+                earlier = seen.setdefault(m[0], [])
+                if m in puts and m not in self.before:
+                    self.before[m] = [x for x in earlier if x in puts and x != m]
+                    if o.rec[0] == C.MQ_RECV:  # type: ignore[index]
+                        lower = [i for prio, i in lowest if prio < m[0]]
+                        if lower:
+                            self.not_before[m] = (r, max(lower))
+                earlier.append(m)
+                lowest.append((m[0], k))
+
+    def explainable(self, lists: list[list[Op]], horizon: int) -> bool:
+        have: dict[tuple[int, bytes], int] = {}
+        for m in self.messages:
+            key = (m[0], bytes(m[1]))
+            have[key] = have.get(key, 0) + 1
+        for lst in lists:
+            for o in lst:
+                if o.rec[0] in _PUT_CODES:  # type: ignore[index]
+                    key = _msg(o)
+                    have[key] = have.get(key, 0) + 1
+        for lst in lists:
+            for o in lst:
+                if o.rec[0] in _TAKE_CODES and o.e <= horizon:  # type: ignore[index]
+                    key = _msg(o)
+                    if not have.get(key):
+                        return False
+                    have[key] -= 1
+        return True
+
+    def urgency(self, op: Op) -> int:
+        rec = op.rec
+        if rec is None or rec[0] not in (C.MQ_SEND, C.MSGQ_SEND):
+            return 0
+        return self.taken_at.get((rec[3], bytes(rec[5])), 1 << 30)
+
+    def _select(self, op: Op) -> int | None:
+        code, key = op.rec[0], op.rec[3]  # type: ignore[index]
+        probe: dict[str, Any] = {"prio": key} if code == C.MQ_RECV else {"want": op.want or 0}
+        return select_message(self, probe)  # type: ignore[arg-type]
+
+    def blocked(self, op: Op) -> bool:
+        code, _, _, key, _, data = op.rec  # type: ignore[misc]
+        if code not in (C.MQ_RECV, C.MSGQ_RECV):
+            return False
+        i = self._select(op)
+        if i is None:
+            return False
+        m = self.messages[i]
+        other = m[0] != key or m[1][: len(data)] != bytes(data)[: len(m[1])]
+        if not other:
+            return False
+        # A put can still bring a message the kernel would select before ``m``: one of a
+        # higher priority (POSIX), or of a lower type under a negative ``want`` (System V).
+        if code == C.MQ_RECV:
+            return m[0] >= key
+        want = op.want or 0
+        return want >= 0 or m[0] <= key
+
     def apply(self, op: Op) -> Undo | None:
         code, _, _, key, size, data = op.rec  # type: ignore[misc]
         data = bytes(data)
@@ -574,16 +788,25 @@ class _QueueShadow(_Shadow):
                 return None
             if code == C.MSGQ_SEND and self.max_bytes and self.nbytes + size > self.max_bytes:
                 return None
+            m = (key, data)
+            if any(x not in self.put for x in self.before.get(m, ())):
+                return None  # a message taken before this one was not put yet
+            after = self.not_before.get(m)
+            if after is not None and self.pos[after[0]] <= after[1]:
+                return None  # a take of a lower priority has to happen first
             msgs.append([key, data])
             self.nbytes += len(data)
+            fresh = m not in self.put
+            self.put.add(m)
 
             def unsend() -> None:
                 msgs.pop()
                 self.nbytes -= len(data)
+                if fresh:
+                    self.put.discard(m)
 
             return unsend
-        probe: dict[str, Any] = {"prio": key} if code == C.MQ_RECV else {"want": op.want or 0}
-        i = select_message(self, probe)  # type: ignore[arg-type]
+        i = self._select(op)
         if i is None or msgs[i][0] != key or msgs[i][1][: len(data)] != data[: len(msgs[i][1])]:
             return None
         taken = msgs.pop(i)
