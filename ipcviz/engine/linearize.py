@@ -36,7 +36,7 @@ from ipcviz.model.legal import (
     select_message,
     violation,
 )
-from ipcviz.model.state import PipeObj, QueueObj, ShmObj, State
+from ipcviz.model.state import PipeObj, QueueObj, SemObj, ShmObj, State
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.ring import Record
 
@@ -57,6 +57,7 @@ _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _QUEUE_CODES = frozenset({C.MQ_SEND, C.MQ_RECV, C.MSGQ_SEND, C.MSGQ_RECV})
 _PLANNED_CODES = _SHM_CODES | _QUEUE_CODES
 _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
+_TAKE_BEGINS = frozenset({C.MQ_RECV_BEGIN, C.MSGQ_RECV_BEGIN, C.SEM_WAIT_BEGIN, C.PIPE_READ_BEGIN})
 _TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
 #: Operations that take from an object (they go before a put that could hurt them).
 _CONSUMER_CODES = frozenset({C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.SEM_WAIT, C.SEM_TRYWAIT})
@@ -131,6 +132,10 @@ class Linearizer:
         #: ``_NO_ORDER``: none exists yet, wait); recomputed once new records touch it
         self._plans: dict[int, deque[int] | None] = {}
         self._dirty: set[int] = set()
+        #: object → {pid: begin record} of takes in progress (a process asleep in a read,
+        #: a receive, a wait)
+        self._open_takes: dict[int, dict[int, Record]] = {}
+        self._pool_takes: dict[int, dict[int, deque[Op]]] = {}  # object → pid → takes
         self._pending_puts: dict[int, list[Op]] = {}  # queue → sends in the pool
         self._pending_takes: dict[int, dict[tuple[int, bytes], int]] = {}  # queue → receives
         self._cutoff = 0
@@ -156,8 +161,12 @@ class Linearizer:
             if code in _BEGINS:
                 op = Op(pid, t, t, rec)
                 self.open_begin[pid] = rec
+                if code in _TAKE_BEGINS:
+                    self._open_takes.setdefault(rec[1], {})[pid] = rec
             elif code in C.COMPLETES or code == C.PIPE_EPIPE:
                 begin = self.open_begin.pop(pid, None)
+                if begin is not None and begin[0] in _TAKE_BEGINS:
+                    self._open_takes.get(begin[1], {}).pop(pid, None)
                 start = begin[2] if begin is not None else last
                 op = Op(pid, start, t, rec)
                 if begin is not None:
@@ -176,6 +185,8 @@ class Linearizer:
             last = t
             q.append(op)
             self.pending += 1
+            if code in _CONSUMER_CODES:
+                self._pool_takes.setdefault(rec[1], {}).setdefault(pid, deque()).append(op)
             if code in _PUT_CODES:
                 self._pending_puts.setdefault(rec[1], []).append(op)
             elif code in _TAKE_CODES:
@@ -222,6 +233,10 @@ class Linearizer:
         rec = op.rec
         if rec is None:
             return
+        if rec[0] in _CONSUMER_CODES:
+            mine = self._pool_takes.get(rec[1], {}).get(op.pid)
+            if mine and mine[0] is op:
+                mine.popleft()
         if rec[0] in _PUT_CODES:
             puts = self._pending_puts.get(rec[1], [])
             if op in puts:
@@ -275,6 +290,27 @@ class Linearizer:
             return entry
         return pick
 
+    def _woken_first(self, op: Op) -> bool:
+        """Whether another process's take on this object comes first: it began before
+        ``op`` ended and the object holds what it takes, so the kernel served it (its
+        record is in the pool, or still on its way from a process asleep there). ``op``
+        (a put that would change which message it gets, a take that would steal its unit)
+        waits for it, at most ``STUCK_NS``."""
+        rec = op.rec
+        if rec is None or op.e + STUCK_NS <= self._cutoff:
+            return False
+        obj_i = rec[1]
+        for pid, takes in self._pool_takes.get(obj_i, {}).items():
+            if pid != op.pid and takes and takes[0].b < op.e and self._legal(takes[0]):
+                return True
+        begun = self._open_takes.get(obj_i)
+        if begun:
+            obj = self.model.objects.get(self._obj_name(op) or "")
+            for pid, begin in begun.items():
+                if pid != op.pid and begin[2] < op.e and _has_for(obj, begin):
+                    return True
+        return False
+
     def _order_unknown(self, op: Op) -> bool:
         """Whether this message's place in the queue is not known yet.
 
@@ -308,7 +344,11 @@ class Linearizer:
         explains them has not arrived yet (a process stamped it late): the object waits.
         """
         rec = op.rec
-        if rec is None or rec[0] not in _PLANNED_CODES:
+        if rec is None:
+            return True
+        if self._woken_first(op):
+            return False
+        if rec[0] not in _PLANNED_CODES:
             return True
         obj_i = rec[1]
         if rec[0] in _PUT_CODES and self._order_unknown(op):
@@ -336,11 +376,9 @@ class Linearizer:
         lists: list[list[Op]] = []
         pids: list[int] = []
         for pid, q in self.queues.items():
-            ops = []
-            for o in q:
-                if o.rec is None or o.rec[1] != obj_i or o.rec[0] not in codes:
-                    break
-                ops.append(o)
+            # This object's operations, in program order; what a process does in between
+            # (narration, other objects) changes nothing here (locality: Herlihy & Wing).
+            ops = [o for o in q if o.rec is not None and o.rec[1] == obj_i and o.rec[0] in codes]
             if ops:
                 lists.append(ops)
                 pids.append(pid)
@@ -677,6 +715,19 @@ class _ShmShadow(_Shadow):
             mem[off : off + n] = old
 
         return undo
+
+
+def _has_for(obj: Any, begin: Record) -> bool:
+    """Whether ``obj`` holds what the take that ``begin`` started waits for."""
+    if isinstance(obj, QueueObj):
+        if begin[0] == C.MQ_RECV_BEGIN:
+            return bool(obj.messages)
+        return select_message(obj, {"want": begin[3]}) is not None
+    if isinstance(obj, SemObj):
+        return obj.value > 0
+    if isinstance(obj, PipeObj):
+        return obj.nbytes > 0 or not obj.writers
+    return False
 
 
 def _msg(op: Op) -> tuple[int, bytes]:
