@@ -55,7 +55,8 @@ ENGINE = -1
 _BEGINS = frozenset(C.COMPLETES.values())
 _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _QUEUE_CODES = frozenset({C.MQ_SEND, C.MQ_RECV, C.MSGQ_SEND, C.MSGQ_RECV})
-_PLANNED_CODES = _SHM_CODES | _QUEUE_CODES
+_SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT})
+_PLANNED_CODES = _SHM_CODES | _QUEUE_CODES | _SEM_CODES
 _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
 _TAKE_BEGINS = frozenset({C.MQ_RECV_BEGIN, C.MSGQ_RECV_BEGIN, C.SEM_WAIT_BEGIN, C.PIPE_READ_BEGIN})
 _TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
@@ -291,14 +292,13 @@ class Linearizer:
         return pick
 
     def _woken_first(self, op: Op) -> bool:
-        """Whether another process's take on this object comes first: it began before
-        ``op`` ended and the object holds what it takes, so the kernel served it (its
-        record is in the pool, or still on its way from a process asleep there). ``op``
-        (a put that would change which message it gets, a take that would steal its unit)
-        waits for it, at most ``STUCK_NS``."""
+        """Whether a receive comes before this send: it began before the send ended and the
+        queue holds a message for it, so the kernel served it (its record is in the pool,
+        or still on its way from a process asleep there). The send, which could change
+        the message it gets, waits for it, at most ``STUCK_NS``."""
         rec = op.rec
-        if rec is None or op.e + STUCK_NS <= self._cutoff:
-            return False
+        if rec is None or rec[0] not in _PUT_CODES or op.e + STUCK_NS <= self._cutoff:
+            return False  # a post or a write never takes from a waiter: no need to wait
         obj_i = rec[1]
         for pid, takes in self._pool_takes.get(obj_i, {}).items():
             if pid != op.pid and takes and takes[0].b < op.e and self._legal(takes[0]):
@@ -368,6 +368,8 @@ class Linearizer:
         obj = self.model.objects.get(self.objects[obj_i] if obj_i < len(self.objects) else "")
         if isinstance(obj, ShmObj):
             shadow: _Shadow = _ShmShadow(obj)
+        elif isinstance(obj, SemObj):
+            shadow = _SemShadow(obj)
         elif isinstance(obj, QueueObj):
             shadow = _QueueShadow(obj)
         else:
@@ -733,6 +735,36 @@ def _has_for(obj: Any, begin: Record) -> bool:
 def _msg(op: Op) -> tuple[int, bytes]:
     """A message's identity: (priority or type, bytes)."""
     return op.rec[3], bytes(op.rec[5])  # type: ignore[index]
+
+
+class _SemShadow(_Shadow):
+    """A semaphore's value: waits compete for units, and a wait whose process was woken
+    late (stamped long after it took its unit) must still get one."""
+
+    codes = _SEM_CODES
+
+    def __init__(self, obj: SemObj) -> None:
+        self.value = obj.value
+
+    def key(self) -> Any:
+        return self.value
+
+    def apply(self, op: Op) -> Undo | None:
+        code, ok = op.rec[0], op.rec[3]  # type: ignore[index]
+        if code == C.SEM_POST:
+            delta = 1
+        elif code == C.SEM_TRYWAIT and not ok:
+            return _nothing if self.value == 0 else None
+        elif self.value < 1:
+            return None
+        else:
+            delta = -1
+        self.value += delta
+
+        def undo() -> None:
+            self.value -= delta
+
+        return undo
 
 
 def _nothing() -> None:
