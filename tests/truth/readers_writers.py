@@ -11,7 +11,7 @@ shm = scenario.shared_memory("shared", cells=2)  # 0: data, 1: reader count
 
 @scenario.process("writer", count=2)
 def writer(ctx):
-    for i in range(ctx.params["rounds"]):
+    for _ in range(ctx.params["rounds"]):
         wrt.wait()
         shm[0] = shm[0] + 1
         ctx.sleep(0.05)
