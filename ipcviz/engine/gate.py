@@ -24,6 +24,7 @@ import re
 import select
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ipcviz import probe
@@ -99,6 +100,9 @@ class Gate:
         # the others stop before their next operation too: the world waits for the presenter.
         self.present = False
         self.narrating: dict[int, Event] = {}  # pid → its gate.wait (op "narrate")
+        #: Called with a narration step's gate.wait while its process waits at the gate (in
+        #: every mode): the kernel prober takes its snapshot there (engine/probing.py).
+        self.on_narration: list[Callable[[Event], None]] = []
         self.at_gate: dict[int, Event] = {}  # pid → its gate.wait event
         self._gate_ino: dict[int, int] = {}  # pid → inode of its gate pipe
         self._held_since: float | None = None
@@ -150,7 +154,9 @@ class Gate:
         for w in self.engine.workers.values():
             if w.gate_w >= 0:
                 self._gate_ino[w.pid] = os.fstat(w.gate_w).st_ino
-            if self.present and w.ring is not None and w.gate_w >= 0:
+            if w.ring is not None and w.gate_w >= 0:
+                # Every narration step waits at its gate: for the presenter, or (at once
+                # released) for the kernel probe of that moment.
                 w.ring.set_present_flag(1)
         if self.present:
             # Every operation passes the engine (released "free" at once): when a narration
@@ -287,10 +293,8 @@ class Gate:
             if kind not in _WATCHED:
                 continue
             if kind == "gate.wait":
-                if e.get("op") == "narrate" and self.present:
-                    self.narrating[e["pid"]] = e  # held until the presenter continues
-                    self._set_flags(1)
-                    self._hold()
+                if e.get("op") == "narrate":
+                    self._narration(e)
                     continue
                 self.at_gate[e["pid"]] = e
                 if not self.step_mode and not self.narrating:
@@ -305,6 +309,22 @@ class Gate:
             else:
                 for found in self.races.feed(e):
                     self.engine.emit(found.pop("kind"), **found)
+
+    def _narration(self, e: Event) -> None:
+        """A narration step waits at its gate: probe, then hold it (presenter) or let it go."""
+        for hook in self.on_narration:
+            hook(e)
+        if self.present:
+            self.narrating[e["pid"]] = e  # held until the presenter continues
+            self._set_flags(1)
+            self._hold()
+            return
+        w = self.engine.workers.get(e["pid"])
+        if w is not None and w.gate_w >= 0:
+            try:  # released without a gate.step: not an operation, nobody chose it
+                os.write(w.gate_w, b"\x01")
+            except OSError:
+                pass
 
     def _settled(self) -> str:
         """``"yes"``: every live worker is at its gate, asleep on an IPC object, or gone;

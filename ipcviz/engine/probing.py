@@ -6,6 +6,12 @@ Several times a second, while workers run, it asks the kernel (read-only, see
 (``ipcviz.engine.drift``), and finds the pipes of uninstrumented commands (``auto-<inode>``).
 It runs inside the single-threaded engine loop, so every step is cheap: no subprocess, no
 process_iter, fds found once and re-verified by inode.
+
+Besides the periodic sweep, a *snapshot* (a ``probe.snapshot`` event saying why, then the
+same probes) is taken at the moments a viewer looks closely: each narration step (its
+process waits at its gate meanwhile, so the kernel is seen exactly where the narration
+speaks), a freeze, each step the user makes in step mode once the world has settled again,
+and the end of the run before the objects are removed.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ INTERVAL = 0.2
 MAPS_EVERY = 1.0
 #: Largest number of payload bytes one probe event carries (pipe contents, queue messages).
 DATA_CAP = 4096
+#: After a user's step in step mode, how long to wait for the world to settle (seconds):
+#: a process that neither reaches its gate nor blocks is probed as it is after this.
+SETTLE_LIMIT = 1.0
 #: Operations that, when the kernel shows the process asleep in them, leave the object quiet.
 _QUIET_WAITS = {
     "pipe": {"pipe.read", "pipe.open"},
@@ -68,6 +77,9 @@ class Prober:
         self.discovered: dict[int, str] = {}  # inode → auto object name
         self.skip_inodes: set[int] = set()  # the workers' own stdout pipes to the engine
         self.sweeps = 0
+        self.snapshots = 0
+        self._step_of: dict[int, str] = {}  # pid → the narration step it announced last
+        self._after_step: tuple[int, float] | None = None  # (pid, when) of a user's step
         for obj in self.objects:
             self._index(obj)
 
@@ -97,6 +109,12 @@ class Prober:
                 except OSError:
                     pass
         self.engine.add_periodic(self.interval, self.sweep)
+        self.engine.add_periodic(0.0, self._settled_after_step)
+        # First in line: a narrate event is seen before the Gate handles the gate.wait
+        # that follows it (possibly in the same batch).
+        self.engine.on_events.insert(0, self._on_events)
+        self.engine.on_end.append(self._at_end)
+        self.engine.gate.on_narration.append(self._at_narration)
         return self
 
     # -- one sweep -----------------------------------------------------------------------
@@ -107,6 +125,16 @@ class Prober:
         if not live:
             return
         self.sweeps += 1
+        self._probe_all(live)
+
+    def snapshot(self, why: str, **info: Any) -> None:
+        """A probe of everything now, announced by ``probe.snapshot`` (why, and where)."""
+        live = [w for w in self.engine.workers.values() if not w.exited]
+        self.snapshots += 1
+        self.engine.emit("probe.snapshot", why=why, **info)
+        self._probe_all(live)
+
+    def _probe_all(self, live: list[Any]) -> None:
         blocked: dict[int, str | None] = {}
         for w in live:
             blocked[w.pid] = self._probe_proc(w.pid)
@@ -117,6 +145,41 @@ class Prober:
             kernel = self._probe_object(obj)
             if kernel is not None:
                 self._compare(obj, kernel, blocked)
+
+    # -- the moments that matter ------------------------------------------------------------
+
+    def _on_events(self, events: list[dict[str, Any]]) -> None:
+        for e in events:
+            kind = e["kind"]
+            if kind == "narrate":
+                pid = e["pid"]
+                self._step_of[pid] = str(e.get("step"))
+                w = self.engine.workers.get(pid)
+                if w is None or w.ring is None or w.gate_w < 0:  # no gate to wait at
+                    self.snapshot("narrate", step=e.get("step"), by=pid)
+            elif kind == "control" and e.get("action") == "freeze":
+                self.snapshot("freeze")
+            elif kind == "gate.step" and e.get("by") in ("user", "random"):
+                self._after_step = (e["pid"], time.monotonic())
+
+    def _at_narration(self, gate_wait: dict[str, Any]) -> None:
+        """A narration step's process waits at its gate: the kernel as the narration speaks."""
+        pid = gate_wait["pid"]
+        self.snapshot("narrate", step=self._step_of.get(pid), by=pid)
+
+    def _settled_after_step(self) -> None:
+        """After a user's step: probe once the world settled (at gates or asleep in the kernel)."""
+        if self._after_step is None:
+            return
+        pid, since = self._after_step
+        if self.engine.gate._settled() == "soon" and time.monotonic() - since < SETTLE_LIMIT:
+            return
+        self._after_step = None
+        self.snapshot("step", by=pid)
+
+    def _at_end(self) -> None:
+        """Every process is gone, the objects not yet removed: their final state."""
+        self.snapshot("end")
 
     def blocked_name(self, target: probe.BlockTarget | None) -> str | None:
         """The scenario object a BlockTarget designates, or None."""
@@ -327,6 +390,7 @@ class Prober:
             peek = probe.peek_pipe(holder[0], holder[1], DATA_CAP)
             if peek is None:
                 continue
+            holders = {p for p, _ in [*ends.readers, *ends.writers]}
             self.engine.emit(
                 "probe.pipe",
                 obj=name,
@@ -335,6 +399,7 @@ class Prober:
                 data=b64(peek.data),
                 readers=[list(x) for x in ends.readers],
                 writers=[list(x) for x in ends.writers],
+                names={str(p): _comm_name(p) for p in sorted(holders)},
             )
 
     # -- drift -------------------------------------------------------------------------------
@@ -395,6 +460,15 @@ def _fds_with_inode(pid: int, ino: int) -> list[int]:
     except OSError:
         return []
     return [int(n) for n in names if probe.pipe_inode(pid, int(n)) == ino]
+
+
+def _comm_name(pid: int) -> str:
+    """The command name of ``pid`` (``seq``, ``grep``), or "" if it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def _comm(pid: int) -> str:
