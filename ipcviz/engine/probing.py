@@ -56,12 +56,23 @@ _QUIET_WAITS = {
 }
 
 
+def sweep_interval() -> float:
+    """Seconds between sweeps: ``INTERVAL``, or ``$IPCVIZ_PROBE_INTERVAL`` (0 = no periodic
+    sweep, only the snapshots: a trace whose probes are all at known moments)."""
+    text = os.environ.get("IPCVIZ_PROBE_INTERVAL", "")
+    try:
+        value = float(text) if text else INTERVAL
+    except ValueError:
+        return INTERVAL
+    return value if value >= 0 and value == value else INTERVAL
+
+
 class Prober:
     """Install with ``Prober(engine).install()`` once the workers are forked."""
 
-    def __init__(self, engine: Any, interval: float = INTERVAL) -> None:
+    def __init__(self, engine: Any, interval: float | None = None) -> None:
         self.engine = engine
-        self.interval = interval
+        self.interval = sweep_interval() if interval is None else interval
         self.sampler = probe.ProcSampler()
         self.drift = DriftDetector(lambda kind, **f: engine.emit(kind, **f))
         self.objects: list[KernelObject] = list(engine.scenario.objects)
@@ -108,7 +119,8 @@ class Prober:
                     self.skip_inodes.add(os.fstat(w.out_fd).st_ino)
                 except OSError:
                     pass
-        self.engine.add_periodic(self.interval, self.sweep)
+        if self.interval > 0:
+            self.engine.add_periodic(self.interval, self.sweep)
         self.engine.add_periodic(0.0, self._settled_after_step)
         # First in line: a narrate event is seen before the Gate handles the gate.wait
         # that follows it (possibly in the same batch).

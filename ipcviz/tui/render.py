@@ -139,11 +139,11 @@ def _who(out: Lines, state: State, label: str, pids: Iterable[int]) -> None:
 
 
 def kernel_label(obj: Obj, now: int | None = None) -> tuple[str, Style]:
-    """`` kernel: ``, `` kernel 2.8 s ago: `` or, when the probe predates the model's last
-    change of the object, `` kernel (before the last change, 2.8 s ago): ``."""
+    """`` kernel: ``, `` kernel 2.8s ago: `` or, when the probe predates the model's last
+    change of the object, `` kernel (before the last change, 2.8s ago): ``."""
     k = obj.kernel
     age = (now - k["t"]) / 1e9 if now is not None and isinstance(k.get("t"), int) else None
-    when = f"{age:.1f} s ago" if age is not None and age >= 0.05 else ""
+    when = f"{age:.1f}s ago" if age is not None and age >= 0.05 else ""
     if obj.kernel_is_stale():
         return f" kernel (before the last change{', ' + when if when else ''}): ", KERNEL_OLD
     return " kernel" + (f" {when}: " if when else ": "), KERNEL
