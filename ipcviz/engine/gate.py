@@ -100,8 +100,9 @@ class Gate:
         # the others stop before their next operation too: the world waits for the presenter.
         self.present = False
         self.narrating: dict[int, Event] = {}  # pid → its gate.wait (op "narrate")
-        #: Called with a narration step's gate.wait while its process waits at the gate (in
-        #: every mode): the kernel prober takes its snapshot there (engine/probing.py).
+        #: Called with a narration step's gate.wait while its process waits at the gate
+        #: (presenter mode, or a step declared with ``probe=True``): the kernel prober
+        #: takes its snapshot there (engine/probing.py).
         self.on_narration: list[Callable[[Event], None]] = []
         self.at_gate: dict[int, Event] = {}  # pid → its gate.wait event
         self._gate_ino: dict[int, int] = {}  # pid → inode of its gate pipe
@@ -154,9 +155,7 @@ class Gate:
         for w in self.engine.workers.values():
             if w.gate_w >= 0:
                 self._gate_ino[w.pid] = os.fstat(w.gate_w).st_ino
-            if w.ring is not None and w.gate_w >= 0:
-                # Every narration step waits at its gate: for the presenter, or (at once
-                # released) for the kernel probe of that moment.
+            if self.present and w.ring is not None and w.gate_w >= 0:
                 w.ring.set_present_flag(1)
         if self.present:
             # Every operation passes the engine (released "free" at once): when a narration

@@ -8,10 +8,11 @@ It runs inside the single-threaded engine loop, so every step is cheap: no subpr
 process_iter, fds found once and re-verified by inode.
 
 Besides the periodic sweep, a *snapshot* (a ``probe.snapshot`` event saying why, then the
-same probes) is taken at the moments a viewer looks closely: each narration step (its
-process waits at its gate meanwhile, so the kernel is seen exactly where the narration
-speaks), a freeze, each step the user makes in step mode once the world has settled again,
-and the end of the run before the objects are removed.
+same probes) is taken at the moments a viewer looks closely: each narration step, a freeze,
+each step the user makes in step mode once the world has settled again, and the end of the
+run before the objects are removed. A narration step is probed when its event is published
+(the process may have moved on a little), or, in presenter mode and for steps declared with
+``probe=True``, while its process waits at its gate: exactly where the narration speaks.
 """
 
 from __future__ import annotations
@@ -166,13 +167,20 @@ class Prober:
             if kind == "narrate":
                 pid = e["pid"]
                 self._step_of[pid] = str(e.get("step"))
-                w = self.engine.workers.get(pid)
-                if w is None or w.ring is None or w.gate_w < 0:  # no gate to wait at
+                if not self._will_wait(pid, e.get("step")):  # else: at its gate.wait
                     self.snapshot("narrate", step=e.get("step"), by=pid)
             elif kind == "control" and e.get("action") == "freeze":
                 self.snapshot("freeze")
             elif kind == "gate.step" and e.get("by") in ("user", "random"):
                 self._after_step = (e["pid"], time.monotonic())
+
+    def _will_wait(self, pid: int, step: Any) -> bool:
+        """True when this narration's process waits at its gate for the probe."""
+        w = self.engine.workers.get(pid)
+        if w is None or w.ring is None or w.gate_w < 0:
+            return False
+        declared = next((s for s in self.engine.scenario.steps if s.id == step), None)
+        return self.engine.gate.present or (declared is not None and declared.probe)
 
     def _at_narration(self, gate_wait: dict[str, Any]) -> None:
         """A narration step's process waits at its gate: the kernel as the narration speaks."""

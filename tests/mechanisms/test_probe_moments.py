@@ -4,7 +4,8 @@ A kernel snapshot is taken at each narration step while its process waits at its
 at the end of the run; a kernel line older than the model's last change says so; a process
 asleep in nanosleep is shown as sleeping; a shell's pipes show the kernel's fill and the
 commands that hold them. States are forced (a process waits until the kernel shows what the
-test needs, then narrates), never left to the scheduler.
+test needs, then narrates a step declared with ``probe=True``, which waits for the
+engine's snapshot), never left to the scheduler.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ STALE = """
     from ipcviz.scenario import Scenario
 
     scenario = Scenario("stale-line", "a probe older than the model's last change")
-    scenario.step("written", "five bytes are in the pipe")
-    scenario.step("read", "the reader took them")
+    scenario.step("written", "five bytes are in the pipe", probe=True)
+    scenario.step("read", "the reader took them", probe=True)
     p = scenario.pipe("p", writer="writer", reader="reader")
     go = scenario.semaphore("go", value=0)
 
@@ -122,7 +123,7 @@ SLEEPER = """
     from ipcviz.scenario import Scenario
 
     scenario = Scenario("sleeper", "a process in time.sleep")
-    scenario.step("look", "the sleeper sleeps")
+    scenario.step("look", "the sleeper sleeps", probe=True)
     lock = scenario.semaphore("lock", value=1)
 
     class Woken(Exception):
@@ -197,7 +198,7 @@ PIPELINE = """
     from ipcviz.scenario import Scenario
 
     scenario = Scenario("pipeline-held", "seq | grep | wc, all three alive")
-    scenario.step("look", "three commands, two pipes")
+    scenario.step("look", "three commands, two pipes", probe=True)
     scenario.command("pipeline", ["sh", "-c", "seq 1 1000000000 | grep 7 | wc -l"])
 
     def commands(pid):
