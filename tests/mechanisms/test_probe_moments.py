@@ -10,13 +10,14 @@ engine's snapshot), never left to the scheduler.
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
 import pytest
 
 from ipcviz.model.reducer import apply
-from ipcviz.model.state import PipeObj, QueueObj, State
+from ipcviz.model.state import PipeObj, QueueObj, ShmObj, State
 from ipcviz.tui.render import object_lines, proc_state_text
 from tests.conftest import run_scenario
 from tests.mechanisms.helpers import by_kind, pids_by_name, run_file
@@ -294,3 +295,45 @@ def test_shell_pipeline_fill_comes_from_the_probe_and_names_its_commands(tmp_pat
         assert names <= {"sh", "seq", "grep", "sleep", "wc"}, names
         holders += "seq" in names or "grep" in names
     assert holders and len(by_kind(events, "probe.pipe")) >= 2
+
+
+def test_a_users_step_and_a_freeze_each_get_a_snapshot_that_agrees_with_the_model(tmp_path):
+    from tests.control.test_step_mode import Live
+
+    live = Live("shm-race", tmp_path / "t.jsonl")
+    try:
+        assert live.until(lambda s: len(live.gated(s)) == 3)  # every worker at its gate
+        inc2 = next(p for p in live.state.procs.values() if p.name == "inc2")
+
+        def snapshot_done(why: str, count: int = 1):
+            def pred(s: State) -> bool:
+                starts = [i for i, e in enumerate(live.events) if e.get("why") == why]
+                return len(starts) >= count and any(
+                    e["kind"] == "probe.shm" for e in live.events[starts[count - 1] :]
+                )
+
+            return pred
+
+        for n in (1, 2):  # a read, then the write of the incremented value
+            live.until(lambda s: inc2.gated_op is not None)
+            live.engine.send("step", pid=inc2.pid)
+            assert live.until(snapshot_done("step", n))
+        snaps = [e for e in live.events if e.get("why") == "step"]
+        assert [e["by"] for e in snaps] == [inc2.pid, inc2.pid]
+        assert live.state.kinds["shm.write"] >= 1
+        # The world stands at its gates: the kernel's segment is the model's, byte for byte.
+        shm = live.state.objects["counter"]
+        assert isinstance(shm, ShmObj)
+        raw = base64.b64decode(shm.kernel["data"])
+        assert any(shm.data) and raw[: len(shm.data)] == bytes(shm.data)[: len(raw)]
+        live.engine.send("freeze")
+        assert live.until(snapshot_done("freeze"))
+        start = next(i for i, e in enumerate(live.events) if e.get("why") == "freeze")
+        probed = {e["pid"] for e in live.events[start:] if e["kind"] == "probe.proc"}
+        assert probed == {p.pid for p in live.state.procs.values() if p.alive}
+        live.engine.send("resume")
+        live.engine.send("step_mode", on=False)
+        assert live.until(lambda s: s.outcome is not None)
+        assert any(e.get("why") == "end" for e in live.events)
+    finally:
+        live.close()
