@@ -9,10 +9,11 @@ process_iter, fds found once and re-verified by inode.
 
 Besides the periodic sweep, a *snapshot* (a ``probe.snapshot`` event saying why, then the
 same probes) is taken at the moments a viewer looks closely: each narration step, a freeze,
-each step the user makes in step mode once the world has settled again, and the end of the
-run before the objects are removed. A narration step is probed when its event is published
-(the process may have moved on a little), or, in presenter mode and for steps declared with
-``probe=True``, while its process waits at its gate: exactly where the narration speaks.
+step mode pausing the run for the user and each step the user makes there (once the world
+has settled again), and the end of the run before the objects are removed. A narration
+step is probed when its event is published (the process may have moved on a little), or,
+in presenter mode and for steps declared with ``probe=True``, while its process waits at
+its gate: exactly where the narration speaks.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class Prober:
         self.sweeps = 0
         self.snapshots = 0
         self._step_of: dict[int, str] = {}  # pid → the narration step it announced last
-        self._after_step: tuple[int, float] | None = None  # (pid, when) of a user's step
+        #: (why, pid, when): a user's step, or step mode turned on: probe once settled
+        self._after_step: tuple[str, int, float] | None = None
         for obj in self.objects:
             self._index(obj)
 
@@ -128,6 +130,8 @@ class Prober:
         self.engine.on_events.insert(0, self._on_events)
         self.engine.on_end.append(self._at_end)
         self.engine.gate.on_narration.append(self._at_narration)
+        if self.engine.gate.step_mode:  # --step: paused before this prober was installed
+            self._paused()
         return self
 
     # -- one sweep -----------------------------------------------------------------------
@@ -175,7 +179,9 @@ class Prober:
             elif kind == "control" and e.get("action") == "freeze":
                 self.snapshot("freeze")
             elif kind == "gate.step" and e.get("by") in ("user", "random"):
-                self._after_step = (e["pid"], time.monotonic())
+                self._after_step = ("step", e["pid"], time.monotonic())
+            elif kind == "control" and e.get("action") == "step_mode" and e.get("on"):
+                self._paused()
 
     def _will_wait(self, pid: int, step: Any) -> bool:
         """True when this narration's process waits at its gate for the probe."""
@@ -185,20 +191,29 @@ class Prober:
         declared = next((s for s in self.engine.scenario.steps if s.id == step), None)
         return self.engine.gate.present or (declared is not None and declared.probe)
 
+    def _paused(self) -> None:
+        """Step mode paused the run for the user: probe once the world stands still."""
+        if not self.engine.gate.auto:
+            self._after_step = ("pause", 0, time.monotonic())
+
     def _at_narration(self, gate_wait: dict[str, Any]) -> None:
         """A narration step's process waits at its gate: the kernel as the narration speaks."""
         pid = gate_wait["pid"]
         self.snapshot("narrate", step=self._step_of.get(pid), by=pid)
 
     def _settled_after_step(self) -> None:
-        """After a user's step: probe once the world settled (at gates or asleep in the kernel)."""
+        """After a user's step, or once step mode paused the run: probe when the world has
+        settled (every process at its gate, asleep in the kernel, or gone)."""
         if self._after_step is None:
             return
-        pid, since = self._after_step
+        why, pid, since = self._after_step
         if self.engine.gate._settled() == "soon" and time.monotonic() - since < SETTLE_LIMIT:
             return
         self._after_step = None
-        self.snapshot("step", by=pid)
+        if why == "step":
+            self.snapshot(why, by=pid)
+        else:
+            self.snapshot(why)
 
     def _at_end(self) -> None:
         """Every process is gone, the objects not yet removed: their final state."""

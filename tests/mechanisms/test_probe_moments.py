@@ -318,6 +318,7 @@ def test_a_users_step_and_a_freeze_each_get_a_snapshot_that_agrees_with_the_mode
             live.until(lambda s: inc2.gated_op is not None)
             live.engine.send("step", pid=inc2.pid)
             assert live.until(snapshot_done("step", n))
+        assert live.until(snapshot_done("pause"))  # --step paused the run at the start
         snaps = [e for e in live.events if e.get("why") == "step"]
         assert [e["by"] for e in snaps] == [inc2.pid, inc2.pid]
         assert live.state.kinds["shm.write"] >= 1
