@@ -334,7 +334,7 @@ class Gate:
         readlink for a read(), instead of the full ``probe.blocked_on`` classification.
         """
         for w in self.engine.workers.values():
-            if w.exited or w.pid in self.at_gate or w.ring is None:
+            if w.exited or w.pid in self.at_gate or w.pid in self.narrating or w.ring is None:
                 continue  # (an uninstrumented command has no gate: it is not waited for)
             text = _read(f"/proc/{w.pid}/syscall")
             if text is None:

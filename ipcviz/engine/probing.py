@@ -92,8 +92,9 @@ class Prober:
         self.sweeps = 0
         self.snapshots = 0
         self._step_of: dict[int, str] = {}  # pid → the narration step it announced last
-        #: (why, pid, when): a user's step, or step mode turned on: probe once settled
-        self._after_step: tuple[str, int, float] | None = None
+        #: (why, fields, when): snapshots to take once the world has settled (a user's
+        #: step, step mode turned on, a narration held for the presenter)
+        self._pending: list[tuple[str, dict[str, Any], float]] = []
         for obj in self.objects:
             self._index(obj)
 
@@ -179,7 +180,7 @@ class Prober:
             elif kind == "control" and e.get("action") == "freeze":
                 self.snapshot("freeze")
             elif kind == "gate.step" and e.get("by") in ("user", "random"):
-                self._after_step = ("step", e["pid"], time.monotonic())
+                self._pending.append(("step", {"by": e["pid"]}, time.monotonic()))
             elif kind == "control" and e.get("action") == "step_mode" and e.get("on"):
                 self._paused()
 
@@ -194,26 +195,36 @@ class Prober:
     def _paused(self) -> None:
         """Step mode paused the run for the user: probe once the world stands still."""
         if not self.engine.gate.auto:
-            self._after_step = ("pause", 0, time.monotonic())
+            self._pending.append(("pause", {}, time.monotonic()))
 
     def _at_narration(self, gate_wait: dict[str, Any]) -> None:
-        """A narration step's process waits at its gate: the kernel as the narration speaks."""
+        """A narration step's process waits at its gate: the kernel as the narration speaks.
+
+        Held for the presenter, every gate is closed: the others stop before their next
+        operation, so the snapshot waits until they did (the narrator waits anyway)."""
         pid = gate_wait["pid"]
-        self.snapshot("narrate", step=self._step_of.get(pid), by=pid)
+        fields = {"step": self._step_of.get(pid), "by": pid}
+        if self.engine.gate.present:
+            self._pending.append(("narrate", fields, time.monotonic()))
+        else:
+            self.snapshot("narrate", **fields)
 
     def _settled_after_step(self) -> None:
         """After a user's step, or once step mode paused the run: probe when the world has
         settled (every process at its gate, asleep in the kernel, or gone)."""
-        if self._after_step is None:
+        if not self._pending:
             return
-        why, pid, since = self._after_step
+        since = self._pending[0][2]
         if self.engine.gate._settled() == "soon" and time.monotonic() - since < SETTLE_LIMIT:
             return
-        self._after_step = None
-        if why == "step":
-            self.snapshot(why, by=pid)
-        else:
-            self.snapshot(why)
+        pending, self._pending = self._pending, []
+        gate = self.engine.gate
+        if gate.step_mode or gate.present:
+            # Nothing is held back in these modes: publish what the rings hold now, so the
+            # model has every record the settled kernel state already reflects.
+            self.engine._drain()
+        for why, fields, _ in pending:  # (the same moment: one snapshot each, as announced)
+            self.snapshot(why, **fields)
 
     def _at_end(self) -> None:
         """Every process is gone, the objects not yet removed: their final state."""

@@ -338,3 +338,57 @@ def test_a_users_step_and_a_freeze_each_get_a_snapshot_that_agrees_with_the_mode
         assert any(e.get("why") == "end" for e in live.events)
     finally:
         live.close()
+
+
+def test_presenter_narrations_are_probed_once_the_world_stands_and_agree_with_the_model(
+    tmp_path,
+):
+    """--present: at every narration step, the snapshot (taken once the others stopped at
+    their gates or sleep in the kernel) shows the queue and semaphore the model shows."""
+    import queue
+    import threading
+    import time
+
+    from ipcviz.engine.client import EngineProcess
+    from ipcviz.scenario.loader import resolve
+
+    engine = EngineProcess(
+        resolve("sysv-mq-typed"), tmp_path / "t.jsonl", quick=True, extra=["--present"]
+    )
+    q: queue.Queue[Event | None] = queue.Queue()
+
+    def read() -> None:
+        for event in engine.events():
+            q.put(event)
+        q.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    compared: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        state = State(header=q.get(timeout=60))
+        snap: Event | None = None
+        while (e := q.get(timeout=max(0.01, deadline - time.monotonic()))) is not None:
+            apply(state, e)
+            if e["kind"] == "probe.snapshot":
+                snap = e if e["why"] == "narrate" else None
+            elif snap is not None and e["kind"] == "probe.sem":  # the snapshot's last probe
+                mq, ready = state.objects["mq"], state.objects["ready"]
+                assert isinstance(mq, QueueObj)
+                assert mq.kernel["qnum"] == len(mq.messages) - len(mq.early), snap
+                assert ready.kernel["value"] == ready.value, snap
+                compared.append(snap["step"])
+                snap = None
+                engine.send("continue")
+            elif e["kind"] == "session.end":
+                break
+        assert sorted(compared) == sorted(e["step"] for e in by_kind_state(state))
+    finally:
+        engine.send("stop")
+        engine.wait(30)
+        engine.close()
+
+
+def by_kind_state(state: State) -> list[dict[str, str]]:
+    """The narration steps the scenario declares (each is narrated once in this run)."""
+    return [{"step": s["id"]} for s in state.steps()]
