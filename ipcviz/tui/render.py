@@ -228,7 +228,8 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[Li
         _who(out, state, "  readers: ", sorted(obj.readers))
     out.newline()
     if _untraced(obj):  # no event ever told the model about this pipe: the kernel's fill
-        nbytes, cap = int(k["nbytes"]), int(k.get("capacity") or obj.capacity)
+        cap = k.get("capacity")
+        nbytes, cap = k["nbytes"], cap if isinstance(cap, int) and cap > 0 else obj.capacity
         label, style = kernel_label(obj, state.t)
         bar(out, nbytes, cap, f"{nbytes}/{cap} B")
         out.add(f" ({label.strip().rstrip(':')}; not traced)", style)
