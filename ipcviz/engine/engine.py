@@ -122,6 +122,8 @@ class Engine:
         #: (interval_s, callback) run from the loop; probes and analyses hook in here.
         self.periodic: list[list[Any]] = []
         self.on_events: list[Callable[[list[dict[str, Any]]], None]] = []
+        #: Called once at the end, every process gone, before the objects are removed.
+        self.on_end: list[Callable[[], None]] = []
         self._wake_r, self._wake_w = os.pipe()
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
@@ -524,6 +526,15 @@ class Engine:
         self.emit(schema.ERROR, message=message)
         self.outcome, self.exit_code = outcome, code
 
+    def _end_hooks(self) -> None:
+        """The last look at the objects (the final kernel probe); a failing hook is reported."""
+        for hook in self.on_end:
+            try:
+                hook()
+            except Exception as exc:
+                traceback.print_exc()
+                self.emit(schema.ERROR, message=f"internal error at the end: {exc!r}")
+
     def _kill_grandchildren(self) -> None:
         """Kill what workers forked on their own, even after the worker itself exited.
 
@@ -553,6 +564,7 @@ class Engine:
         self._drain(flush=True)
         kill_procs(self.registry.data["procs"])
         self._kill_grandchildren()
+        self._end_hooks()
         for obj in reversed(self._created):
             try:
                 obj.destroy()

@@ -24,6 +24,7 @@ import re
 import select
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ipcviz import probe
@@ -99,6 +100,10 @@ class Gate:
         # the others stop before their next operation too: the world waits for the presenter.
         self.present = False
         self.narrating: dict[int, Event] = {}  # pid → its gate.wait (op "narrate")
+        #: Called with a narration step's gate.wait while its process waits at the gate
+        #: (presenter mode, or a step declared with ``probe=True``): the kernel prober
+        #: takes its snapshot there (engine/probing.py).
+        self.on_narration: list[Callable[[Event], None]] = []
         self.at_gate: dict[int, Event] = {}  # pid → its gate.wait event
         self._gate_ino: dict[int, int] = {}  # pid → inode of its gate pipe
         self._held_since: float | None = None
@@ -287,10 +292,8 @@ class Gate:
             if kind not in _WATCHED:
                 continue
             if kind == "gate.wait":
-                if e.get("op") == "narrate" and self.present:
-                    self.narrating[e["pid"]] = e  # held until the presenter continues
-                    self._set_flags(1)
-                    self._hold()
+                if e.get("op") == "narrate":
+                    self._narration(e)
                     continue
                 self.at_gate[e["pid"]] = e
                 if not self.step_mode and not self.narrating:
@@ -306,6 +309,22 @@ class Gate:
                 for found in self.races.feed(e):
                     self.engine.emit(found.pop("kind"), **found)
 
+    def _narration(self, e: Event) -> None:
+        """A narration step waits at its gate: probe, then hold it (presenter) or let it go."""
+        for hook in self.on_narration:
+            hook(e)
+        if self.present:
+            self.narrating[e["pid"]] = e  # held until the presenter continues
+            self._set_flags(1)
+            self._hold()
+            return
+        w = self.engine.workers.get(e["pid"])
+        if w is not None and w.gate_w >= 0:
+            try:  # released without a gate.step: not an operation, nobody chose it
+                os.write(w.gate_w, b"\x01")
+            except OSError:
+                pass
+
     def _settled(self) -> str:
         """``"yes"``: every live worker is at its gate, asleep on an IPC object, or gone;
         ``"soon"``: one is running (about to reach a gate or to block); ``"later"``: one
@@ -315,7 +334,7 @@ class Gate:
         readlink for a read(), instead of the full ``probe.blocked_on`` classification.
         """
         for w in self.engine.workers.values():
-            if w.exited or w.pid in self.at_gate or w.ring is None:
+            if w.exited or w.pid in self.at_gate or w.pid in self.narrating or w.ring is None:
                 continue  # (an uninstrumented command has no gate: it is not waited for)
             text = _read(f"/proc/{w.pid}/syscall")
             if text is None:

@@ -49,6 +49,9 @@ class Step:
     en: str
     ko: str = ""
     teaches: tuple[str, ...] = ()
+    #: The narration states what the kernel holds right then (T22's "5 messages on the
+    #: queue"): its process waits at its gate, a few ms, while the engine probes the kernel.
+    probe: bool = False
 
     def text(self, lang: str = "en") -> str:
         return (self.ko if lang == "ko" and self.ko else self.en).strip()
@@ -100,8 +103,9 @@ class Context:
 
         In presenter mode (``--present``) the process then waits until the presenter continues.
         """
-        tracer.emit(C.NARRATE, -1, self.scenario.step_index(step_id))
-        tracer.hold(C.NARRATE)
+        index = self.scenario.step_index(step_id)
+        tracer.emit(C.NARRATE, -1, index)
+        tracer.hold(C.NARRATE, always=self.scenario.steps[index].probe)
 
     def report(self, key: str, value: Any) -> None:
         """Hand a JSON-able value to the checks (``run.reports[name][key]``)."""
@@ -242,8 +246,11 @@ class Scenario:
             raise ScenarioError(f"scenario {self.id}: two processes named {proc.name!r}")
         self.processes.append(proc)
 
-    def step(self, id: str, en: str, ko: str = "", teaches: Iterable[str] = ()) -> Step:
-        step = Step(id, en, ko, tuple(teaches))
+    def step(
+        self, id: str, en: str, ko: str = "", teaches: Iterable[str] = (), probe: bool = False
+    ) -> Step:
+        """``probe``: the kernel is probed exactly when this step is narrated (see Step)."""
+        step = Step(id, en, ko, tuple(teaches), probe)
         self.steps.append(step)
         return step
 

@@ -29,10 +29,11 @@ class Tracer:
         if self._flag[24] and self.gate_hook is not None:
             self.gate_hook(code, obj)
 
-    def hold(self, code: int) -> None:
+    def hold(self, code: int, always: bool = False) -> None:
         """Presenter mode: wait at the gate (after a narration step) until the presenter
-        continues. The same gate as step mode; the engine keeps it closed until → ."""
-        if self._flag[32] and self.gate_hook is not None:
+        continues. The same gate as step mode; the engine keeps it closed until → .
+        ``always``: wait in any mode (the engine probes the kernel, then lets it go)."""
+        if (always or self._flag[32]) and self.gate_hook is not None:
             self.gate_hook(code, -1)
 
     def attach(self, ring) -> None:  # ring: ipcviz.tracer.ring.Ring
