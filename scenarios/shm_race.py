@@ -89,4 +89,4 @@ def lost_updates(run):
     detail = f"{lost} updates lost: counter {final}, increments {expected}"
     if lost != expected - final:
         detail += f" (but the counter is short by {expected - final}: events out of order?)"
-    return 0 < lost and final < expected, detail
+    return lost > 0 and final < expected, detail
