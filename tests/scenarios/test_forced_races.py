@@ -88,3 +88,54 @@ def test_a_bad_declared_schedule_is_one_line_and_exit_2(tmp_path: Path):
     r = ipcviz("run", str(path), "--headless")
     assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
     assert "scenario bad: declared --schedule: no process named nobody" in r.stderr
+
+
+def test_deadlock_is_forced_by_its_schedule(tmp_path: Path):
+    result, header, events = run_scenario("deadlock", tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert header["schedule"] == "left,right" and header["schedule_declared"] is True
+    assert [n for n, _ in _scheduled_steps(events)] == ["left", "right"]
+    assert len(by_kind(events, "deadlock")) == 1
+
+
+NO_PAUSE = """
+from ipcviz.scenario import Scenario
+
+scenario = Scenario("no-pause", "deadlock without a pause", schedule="left,right")
+scenario.step("go", "go", "가")
+lock_a = scenario.semaphore("lock_a", value=1)
+lock_b = scenario.semaphore("lock_b", value=1)
+
+
+def take_both(ctx, first, second):
+    first.wait()
+    second.wait()  # no pause before: without the schedule, one would usually get both
+    ctx.report("got_both", True)
+    second.post()
+    first.post()
+
+
+@scenario.process("left")
+def left(ctx):
+    take_both(ctx, lock_a, lock_b)
+
+
+@scenario.process("right")
+def right(ctx):
+    take_both(ctx, lock_b, lock_a)
+
+
+@scenario.check("deadlocked")
+def dead(run):
+    return bool(run.state.extra.get("deadlocks"))
+"""
+
+
+def test_without_any_pause_the_schedule_still_deadlocks_every_time(tmp_path: Path):
+    for i in range(3):
+        (tmp_path / str(i)).mkdir()
+        result, _, events = run_file(tmp_path / str(i), "no_pause", NO_PAUSE, "--timeout", "20")
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+        assert by_kind(events, "deadlock") and not any(
+            e["key"] == "got_both" for e in by_kind(events, "report")
+        )
