@@ -139,3 +139,39 @@ def test_without_any_pause_the_schedule_still_deadlocks_every_time(tmp_path: Pat
         assert by_kind(events, "deadlock") and not any(
             e["key"] == "got_both" for e in by_kind(events, "report")
         )
+
+
+def test_producer_consumer_both_waits_are_forced(tmp_path: Path):
+    result, header, events = run_scenario("producer-consumer", tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert header["schedule"] == "consumer1,producer1*"
+    steps = _scheduled_steps(events)
+    assert steps[0] == ("consumer1", "sem.trywait")  # nothing to take yet: it will block
+    assert {n for n, _ in steps[1:]} == {"producer1"}
+    assert steps[-1] == ("producer1", "sem.wait")  # every cell full: this one sleeps
+    pids = pids_by_name(events)
+    blocked = {e["pid"]: e["value"] for e in by_kind(events, "report") if e["key"] == "blocked"}
+    assert blocked[pids["consumer1"]] >= 1 and blocked[pids["producer1"]] >= 1
+
+
+def _report(events: list[dict], name: str, key: str):
+    pid = pids_by_name(events)[name]
+    return next(
+        e["value"] for e in by_kind(events, "report") if e["pid"] == pid and e["key"] == key
+    )
+
+
+def test_mq_priority_waits_for_kernel_proof_not_a_head_start(tmp_path: Path):
+    result, _, events = run_scenario("mq-priority", tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert "poll" in _report(events, "sender", "receiver_wchan")
+    assert "wq_sleep" in _report(events, "receiver", "sender_wchan")
+    prios = [p for _, p in _report(events, "receiver", "received")]
+    assert prios == [5, 5, 3, 2, 1, 0]
+
+
+def test_mq_async_sends_only_after_the_receiver_registered(tmp_path: Path):
+    result, _, events = run_scenario("mq-async", tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert _report(events, "sender", "receiver_registered") is True
+    assert _report(events, "receiver", "notifications") >= 1
