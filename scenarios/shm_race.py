@@ -59,10 +59,11 @@ scenario.step(
 )
 scenario.step(
     "lost",
-    "All workers are done: compare the counter with the number of increments. The missing "
-    "ones are lost updates — shared memory needs synchronization (see shm-semaphore).",
-    "모든 워커가 끝났습니다. 카운터 값과 실제 증가 횟수를 비교해 보세요. 모자란 만큼이 사라진 "
-    "갱신입니다. 공유 메모리에는 동기화가 필요합니다(shm-semaphore 참고).",
+    "The last worker of the schedule is done. Compare the counter with the number of "
+    "increments: the missing ones are lost updates — shared memory needs synchronization "
+    "(see shm-semaphore).",
+    "스케줄의 마지막 워커가 끝났습니다. 카운터 값과 실제 증가 횟수를 비교해 보세요. 모자란 만큼이 "
+    "사라진 갱신입니다. 공유 메모리에는 동기화가 필요합니다(shm-semaphore 참고).",
     teaches=["T31"],
 )
 counter = scenario.shared_memory("counter", cells=4)
@@ -77,7 +78,7 @@ def increment(ctx):
         value = counter[0]  # read
         counter[0] = value + 1  # write: no lock between the two
     ctx.report("done", ctx.params["increments"])
-    if ctx.index == 0:
+    if ctx.index == WORKERS - 1:  # the last to run in the declared schedule
         ctx.step("lost")
 
 
