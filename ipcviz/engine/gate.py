@@ -93,6 +93,9 @@ class Gate:
         self.seed: int | None = None
         self.rng: random.Random | None = None
         self.schedule: list[list[Any]] = []
+        #: A schedule was given and the run has not gone free since: once it is used up and
+        #: the world has settled, the run goes on seeded or free (not held for a user).
+        self.scheduled = False
         self.user_rng = random.Random()
         self.end_on_deadlock = False
         # Presenter mode (--present): a worker that announced a narration step waits at its
@@ -134,6 +137,7 @@ class Gate:
         """Called before the workers start. A seed, a schedule or ``step`` start in step mode."""
         if schedule:
             self.schedule = check_schedule(self.engine.scenario, schedule)
+            self.scheduled = True
         if seed is not None:
             self.seed = seed
             self.rng = random.Random(seed)
@@ -180,7 +184,7 @@ class Gate:
         return self._held_total + extra
 
     def _hold(self) -> None:
-        holding = (self.step_mode and not self.auto) or bool(self.narrating)
+        holding = (self.step_mode and not (self.auto or self.scheduled)) or bool(self.narrating)
         if holding and self._held_since is None:
             self._held_since = time.monotonic()
         elif not holding and self._held_since is not None:
@@ -241,6 +245,7 @@ class Gate:
         if not on:
             self.rng = None
             self.schedule = []
+            self.scheduled = False
             for pid in list(self.at_gate):
                 self.release(pid, "free")
         self._hold()
@@ -362,7 +367,8 @@ class Gate:
 
     def _tick(self) -> None:
         """Every loop turn: in seeded or scheduled step mode, choose who goes next."""
-        if not (self.step_mode and self.auto and self.at_gate) or self.engine.model.frozen:
+        auto = self.auto or self.scheduled  # (a used-up schedule: go free once settled)
+        if not (self.step_mode and auto and self.at_gate) or self.engine.model.frozen:
             return
         settled = self._settled()
         if settled != "yes":

@@ -438,8 +438,25 @@ def _mq_send(s: State, e: Event) -> None:
             del obj.early[i]
             obj.deficit -= 1
             return
-    obj.messages.append([key, data, pid])
+    _enqueue(obj, [key, data, pid])
     obj.nbytes += len(data)
+
+
+def _enqueue(obj: QueueObj, msg: list[Any]) -> None:
+    """Put a message where the kernel keeps it, so the queue is drawn in delivery order.
+
+    A POSIX queue hands out the highest priority first and, within one priority, the oldest
+    (mq_receive(3)): the message goes behind every message of its priority or higher. A
+    System V queue keeps arrival order (msgrcv with type 0 takes the oldest).
+    """
+    queue = obj.messages
+    if obj.type != "posix_mq" or not queue or queue[-1][0] >= msg[0]:
+        queue.append(msg)  # the usual case: arrival order is delivery order
+        return
+    i = len(queue)
+    while i > 0 and queue[i - 1][0] < msg[0]:
+        i -= 1
+    queue.insert(i, msg)
 
 
 @handles("mq.recv")

@@ -165,6 +165,7 @@ class Scenario:
         params: dict[str, Any] | None = None,
         quick: dict[str, Any] | None = None,
         timeout: float = 60.0,
+        schedule: str | Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         bad = [t for t in teaches if t not in T_IDS]
         if bad:
@@ -176,6 +177,10 @@ class Scenario:
         self.params = dict(params or {})
         self.quick = dict(quick or {})
         self.timeout = timeout
+        #: The interleaving that makes the scenario's race or deadlock happen on every run
+        #: (``--schedule`` syntax; a function of the settings if it depends on them). Used
+        #: when the run is given neither ``--schedule`` nor ``--seed``.
+        self.schedule = schedule
         self.objects: list[KernelObject] = []
         self.processes: list[Process] = []
         self.steps: list[Step] = []
@@ -271,6 +276,12 @@ class Scenario:
 
     def settings(self, quick: bool = False) -> dict[str, Any]:
         return {**self.params, **(self.quick if quick else {})}
+
+    def schedule_for(self, params: dict[str, Any]) -> str | None:
+        """The declared schedule for these settings (None: the run is free from the start)."""
+        if callable(self.schedule):
+            return self.schedule(params)
+        return self.schedule
 
     def metadata(self) -> dict[str, Any]:
         """Everything a viewer needs without importing the scenario (goes into the trace header)."""

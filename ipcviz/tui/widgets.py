@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 
 from ipcviz import bytefmt
 from ipcviz.model.analysis.races import describe as describe_lost_update
+from ipcviz.model.analysis.races import missing as lost_update_count
 from ipcviz.model.state import State
 from ipcviz.tui import render
 from ipcviz.tui.eventfmt import EventFormatter
@@ -266,8 +267,7 @@ class Checks(Static):
             )
         lost = state.extra.get("lost_updates") or []
         if lost:  # shared memory without a lock (T31): how many, and the latest overlap
-            missing = lost[-1].get("missing", "?")
-            text.append(f" LOST UPDATES: {missing} missing ", style=render.WARN)
+            text.append(f" LOST UPDATES: {lost_update_count(state)} missing ", style=render.WARN)
             text.append(f" ({len(lost)} overwrites; an overwritten value can be built on again)\n")
             text.append(f" {bytefmt.safe_text(describe_lost_update(lost[-1]), 220)}\n")
         for err in state.errors[-3:]:
