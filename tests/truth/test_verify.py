@@ -142,3 +142,19 @@ def test_verify_refuses_what_is_not_a_trace(tmp_path: Path):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("scenario", ["pipe-mesh", "mq-priority", "sysv-mq-typed"])
+def test_perfetto_flows_never_end_before_they_start(scenario: str, tmp_path: Path):
+    trace = tmp_path / "t.jsonl"
+    _record_and_verify(scenario, trace)
+    out = tmp_path / "p.json"
+    ipcviz("export", str(trace), "--format", "perfetto", "-o", str(out), check=True)
+    data = json.loads(out.read_text())
+    events = data["traceEvents"] if isinstance(data, dict) else data
+    flows: dict[int, dict[str, float]] = {}
+    for e in events:
+        if e.get("cat") == "flow":
+            flows.setdefault(e["id"], {})[e["ph"]] = e["ts"]
+    assert flows
+    assert all(f["s"] <= f["f"] for f in flows.values()), flows
