@@ -207,7 +207,9 @@ class Linearizer:
         q = self.queues.get(pid)
         if q is None:
             q = self.queues[pid] = deque()
-        op = Op(pid, t, t)
+        # A worker's exit happened after its last record, by the time it was reaped: the
+        # reader that saw end of file because of it may have returned before the reaping.
+        op = Op(pid, self.last_stamp.get(pid, t) if pid != ENGINE else t, t)
         op.event = event
         q.append(op)
         self.pending += 1
