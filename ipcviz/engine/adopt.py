@@ -61,7 +61,7 @@ class Adopter:
         self.table = ObjectTable(len(engine.scenario.objects))
         self.names = ObjectNames([o.name for o in engine.scenario.objects], self.sync_objects)
         self.pidfds: dict[int, int] = {}  # adopted pid → its pidfd, until its proc.exit
-        self.labels: dict[int, int] = {}  # parent pid → children adopted so far
+        self._checking = False
 
     def link(self) -> tuple[int, ObjectTable, str]:
         """What ``fork_worker`` hands each worker (``become_worker``)."""
@@ -120,7 +120,7 @@ class Adopter:
     def _adopt(self, data: bytes, fds: list[int]) -> None:
         try:
             what = json.loads(data)
-            pid, ppid, label = int(what["pid"]), int(what["ppid"]), str(what["label"])
+            pid, ppid, name = int(what["pid"]), int(what["ppid"]), str(what["name"])
             ring = Ring.adopt(fds[0])
         except (ValueError, KeyError, TypeError, IndexError, OSError):
             for fd in fds:
@@ -130,15 +130,20 @@ class Adopter:
         gate_w = fds[2] if len(fds) > 2 else -1
         for fd in fds[3:]:
             os.close(fd)
-        parent = self.engine.workers.get(ppid)
-        name = f"{parent.name if parent else ppid}/{label}"
         self.pidfds[pid] = pidfd
         self.engine.adopt_ring(pid, ring, name, parent=ppid, gate_w=gate_w, pidfd=pidfd)
 
     def check_exits(self, wait: float = 0.0) -> None:
         """``proc.exit`` for adopted children whose pidfd says they ended."""
-        if not self.pidfds:
+        if not self.pidfds or self._checking:
             return
+        self._checking = True
+        try:
+            self._check_exits(wait)
+        finally:
+            self._checking = False
+
+    def _check_exits(self, wait: float) -> None:
         engine = self.engine
         deadline = time.monotonic() + wait
         while True:

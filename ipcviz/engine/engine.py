@@ -323,7 +323,8 @@ class Engine:
         self, pid: int, ring: Any, name: str, parent: int = 0, gate_w: int = -1, pidfd: int = -1
     ) -> Worker:
         """A process a worker forked announced its own ring: from now on it is drained,
-        stepped, killed and reaped like a worker (``ipcviz/engine/adopt.py``)."""
+        stepped, killed and reaped like a worker (``ipcviz/engine/adopt.py``). Its
+        ``proc.start`` is the first record of that ring (stamped at fork time)."""
         w = Worker(Process(name, None), pid, len(self.workers), ring, -1, gate_w=gate_w)
         w.extra.update(parent=parent, pidfd=pidfd)
         parent_w = self.workers.get(parent)
@@ -333,7 +334,6 @@ class Engine:
             self.gate._gate_ino[pid] = os.fstat(gate_w).st_ino
         self.workers[pid] = w
         self.registry.add_proc(pid)
-        self.emit(schema.PROC_START, pid, name=name, color=w.color, parent=parent)
         return w
 
     def add_periodic(self, interval: float, fn: Callable[[], None]) -> None:
@@ -420,6 +420,7 @@ class Engine:
 
     def _finish_worker(self, w: Worker, status: int, poller: select.poll | None) -> None:
         """A worker ended: its ring is final; ``proc.exit`` follows its last record."""
+        self.adopter.check_exits()  # its children that ended already end first
         self._drain(only=w)
         self._read_output(w.out_fd, poller, final=True)
         w.exited = True

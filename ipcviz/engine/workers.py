@@ -137,7 +137,7 @@ def _child(
     os.close(out_w)
     sys.stdout.reconfigure(line_buffering=True)
     if proc.argv is None:
-        become_worker(ring, link[0], link[1], link[2], [o.name for o in objects])
+        become_worker(ring, proc.name, link[0], link[1], link[2], [o.name for o in objects])
     if ring is not None and gate[0] >= 0:
         install_gate(gate[0], gate[2])
     for obj in objects:

@@ -20,11 +20,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ipcviz.errors import ScenarioError
 from ipcviz.session.registry import NAME_RE, runtime_dir
+from ipcviz.tracer import codes as C
 
 
 def _noop(code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0) -> None:
@@ -71,6 +73,7 @@ class _Link:
 
     def __init__(self) -> None:
         self.pid = 0  # the process these ties belong to (0: not a worker)
+        self.name = ""  # its name in the trace: ``w``, ``w/1``, ``w/1/child``…
         self.ring: Any = None  # ipcviz.tracer.ring.Ring, or None (untraced)
         self.sock: socket.socket | None = None  # announces forked children to the engine
         self.table: Any = None  # ipcviz.tracer.objtable.ObjectTable
@@ -93,6 +96,7 @@ def in_worker() -> bool:
 
 def become_worker(
     ring,
+    name: str = "",
     link: int = -1,
     table=None,
     sid: str = "",
@@ -102,6 +106,7 @@ def become_worker(
     if ring is not None:
         tracer.attach(ring)
     _me.pid = os.getpid()
+    _me.name = name
     _me.ring = ring
     _me.sock = socket.socket(fileno=link) if link >= 0 else None
     _me.table = table
@@ -179,6 +184,7 @@ def _after_fork_in_child() -> None:
     """In the child: trace into its own ring, tell the engine, then let the parent go on."""
     if not _me.pid:
         return
+    forked_at = time.monotonic_ns()
     if _me.table is not None:
         _me.table.after_fork_in_child()
     prepared, _me.prepared = _me.prepared, None
@@ -188,7 +194,8 @@ def _after_fork_in_child() -> None:
         tracer.detach()
         _me.ring, _me.gate = None, None
         return
-    ring, gate, (sync_r, sync_w), _label = prepared
+    ring, gate, (sync_r, sync_w), label = prepared
+    _me.name = f"{_me.name}/{label}"
     os.close(sync_r)
     tracer.detach()
     if parent_ring is not None:
@@ -198,6 +205,9 @@ def _after_fork_in_child() -> None:
             pass
     _me.ring = ring
     tracer.attach(ring)
+    # Its first record: ordered by time with everyone's, after what its parent did before.
+    start = {"name": _me.name, "parent": os.getppid()}
+    tracer.emit(C.PROC_START, -1, 0, 0, json.dumps(start).encode(), forked_at)
     old_gate, _me.gate = _me.gate, None
     if gate is not None and old_gate is not None:
         os.close(old_gate[0])
@@ -206,7 +216,7 @@ def _after_fork_in_child() -> None:
         install(gate[0], old_gate[1])
     answer = b"k"
     try:
-        _announce(ring, gate, _label)
+        _announce(ring, gate, _me.name)
     except OSError as exc:
         tracer.detach()
         _me.ring = None
@@ -217,21 +227,19 @@ def _after_fork_in_child() -> None:
     os.close(sync_w)
 
 
-def _announce(ring, gate, label: str) -> None:
+def _announce(ring, gate, name: str) -> None:
     if _me.sock is None:
         raise OSError(0, "no link to the engine")
     pidfd = os.pidfd_open(os.getpid())
     try:
         fds = [ring.fd, pidfd] + ([gate[1]] if gate is not None else [])
-        what = {"pid": os.getpid(), "ppid": os.getppid(), "label": label}
+        what = {"pid": os.getpid(), "ppid": os.getppid(), "name": name}
         socket.send_fds(_me.sock, [json.dumps(what).encode()], fds)
     finally:
         os.close(pidfd)
 
 
 def _error(text: str) -> None:
-    from ipcviz.tracer import codes as C
-
     tracer.emit(C.PROC_ERROR, -1, 0, 0, f"ipcviz: {text}\n".encode())
 
 
@@ -274,8 +282,6 @@ class WorkerSession:
 
 def make_object(obj):
     """Create ``obj`` now, in this worker, and declare it through the ring."""
-    from ipcviz.tracer import codes as C
-
     if _me.table is None:
         raise ScenarioError(f"cannot make {obj.name!r} here: no object table (not a worker)")
     obj.index = _me.table.allocate(obj.name, _me.static)
