@@ -121,6 +121,7 @@ class Adopter:
         try:
             what = json.loads(data)
             pid, ppid, name = int(what["pid"]), int(what["ppid"]), str(what["name"])
+            forked_at = int(what.get("t", 0))
             ring = Ring.adopt(fds[0])
         except (ValueError, KeyError, TypeError, IndexError, OSError):
             for fd in fds:
@@ -131,7 +132,9 @@ class Adopter:
         for fd in fds[3:]:
             os.close(fd)
         self.pidfds[pid] = pidfd
-        self.engine.adopt_ring(pid, ring, name, parent=ppid, gate_w=gate_w, pidfd=pidfd)
+        self.engine.adopt_ring(
+            pid, ring, name, parent=ppid, gate_w=gate_w, pidfd=pidfd, forked_at=forked_at
+        )
 
     def check_exits(self, wait: float = 0.0) -> None:
         """``proc.exit`` for adopted children whose pidfd says they ended."""

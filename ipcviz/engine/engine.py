@@ -320,7 +320,14 @@ class Engine:
                     self._read_output(fd, poller)
 
     def adopt_ring(
-        self, pid: int, ring: Any, name: str, parent: int = 0, gate_w: int = -1, pidfd: int = -1
+        self,
+        pid: int,
+        ring: Any,
+        name: str,
+        parent: int = 0,
+        gate_w: int = -1,
+        pidfd: int = -1,
+        forked_at: int = 0,
     ) -> Worker:
         """A process a worker forked announced its own ring: from now on it is drained,
         stepped, killed and reaped like a worker (``ipcviz/engine/adopt.py``). Its
@@ -333,6 +340,7 @@ class Engine:
         if gate_w >= 0:
             self.gate._gate_ino[pid] = os.fstat(gate_w).st_ino
         self.workers[pid] = w
+        self.lin.started(pid, forked_at or time.monotonic_ns())
         self.registry.add_proc(pid)
         return w
 

@@ -216,7 +216,7 @@ def _after_fork_in_child() -> None:
         install(gate[0], old_gate[1])
     answer = b"k"
     try:
-        _announce(ring, gate, _me.name)
+        _announce(ring, gate, _me.name, forked_at)
     except OSError as exc:
         tracer.detach()
         _me.ring = None
@@ -227,13 +227,13 @@ def _after_fork_in_child() -> None:
     os.close(sync_w)
 
 
-def _announce(ring, gate, name: str) -> None:
+def _announce(ring, gate, name: str, forked_at: int) -> None:
     if _me.sock is None:
         raise OSError(0, "no link to the engine")
     pidfd = os.pidfd_open(os.getpid())
     try:
         fds = [ring.fd, pidfd] + ([gate[1]] if gate is not None else [])
-        what = {"pid": os.getpid(), "ppid": os.getppid(), "name": name}
+        what = {"pid": os.getpid(), "ppid": os.getppid(), "name": name, "t": forked_at}
         socket.send_fds(_me.sock, [json.dumps(what).encode()], fds)
     finally:
         os.close(pidfd)

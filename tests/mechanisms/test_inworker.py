@@ -9,6 +9,7 @@ object with its reads and writes. No test waits on a sleep: children wait for co
 from __future__ import annotations
 
 import base64
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -280,3 +281,14 @@ def test_step_mode_steps_forked_children_too(tmp_path: Path, seed: str) -> None:
     steps = [e for e in by_kind(events, "gate.step") if e["pid"] == child]
     assert len(steps) == 18 and all(e["by"] == f"seed {seed}" for e in steps)
     assert _bytes(events, "pipe.write") == 3600 and _bytes(events, "pipe.read") == 3600
+
+
+def test_the_pipe_fork_example_in_the_scenario_docs_runs(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text()
+    section = doc.split("## Inside a process", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code, "no example in the section"
+    result, _h, events = run_file(tmp_path, "pipe_fork", code.group(1))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "check ✓ the child read what its parent wrote" in result.stdout
+    assert "parent/child" in pids_by_name(events)
