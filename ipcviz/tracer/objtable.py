@@ -4,7 +4,7 @@ Why: a ring record names its object by a small index, and the engine turns that 
 a name. A scenario's objects get theirs before fork; an object made later by a worker (the
 lecture's ``pipe(); fork();``) needs an index no other worker uses, and the engine must know
 its name before it names any record, and its kernel name before the worker creates it (so it
-is removed on every exit path). One memfd, made by the engine and inherited by every
+is removed on every exit path). One shared mapping, made by the engine and inherited by every
 worker, holds a counter and a log of JSON entries; writers take a thread lock and a POSIX
 record lock (one per process, so forked children and threads all serialise).
 
@@ -39,13 +39,10 @@ class ObjectTable:
 
     def __init__(self, base: int) -> None:
         self.base = base
+        # Anonymous shared memory (inherited by fork, named nowhere, no file-size limit);
+        # the memfd is empty: it only carries the lock.
+        self.mm = mmap.mmap(-1, _HEADER + SIZE)
         self.fd = os.memfd_create("ipcviz-objects", os.MFD_CLOEXEC)
-        try:
-            os.ftruncate(self.fd, _HEADER + SIZE)
-            self.mm = mmap.mmap(self.fd, _HEADER + SIZE)
-        except OSError:
-            os.close(self.fd)
-            raise
         _U64.pack_into(self.mm, 8, base)
         self._lock = threading.Lock()
         self._seen = 0  # engine: how much of the log it has read
