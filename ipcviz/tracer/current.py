@@ -76,6 +76,7 @@ class _Link:
         self.name = ""  # its name in the trace: ``w``, ``w/1``, ``w/1/child``…
         self.ring: Any = None  # ipcviz.tracer.ring.Ring, or None (untraced)
         self.sock: socket.socket | None = None  # announces forked children to the engine
+        self.sock_ino = 0  # its inode: a descriptor number the scenario reused is not it
         self.table: Any = None  # ipcviz.tracer.objtable.ObjectTable
         self.sid = ""
         self.static: tuple[str, ...] = ()  # the scenario's own object names
@@ -109,6 +110,7 @@ def become_worker(
     _me.name = name
     _me.ring = ring
     _me.sock = socket.socket(fileno=link) if link >= 0 else None
+    _me.sock_ino = os.fstat(link).st_ino if link >= 0 else 0
     _me.table = table
     _me.sid = sid
     _me.static = tuple(static)
@@ -158,12 +160,16 @@ def _before_fork() -> None:
     _me.prepared = (ring, gate, sync, label)
 
 
+#: Exit code of a child whose tracing could not be set up (EX_SOFTWARE): it never runs.
+REFUSED = 70
+
+
 def _after_fork_in_parent() -> None:
     """Wait until the child has announced its ring: a worker that exits right after fork
     cannot end the run before the engine knows its child (the run waits for every ring)."""
     prepared, _me.prepared = _me.prepared, None
     if _me.fork_error:
-        _error(_me.fork_error + "; the child runs untraced")
+        _refused(_me.fork_error)
         return
     if prepared is None:
         return
@@ -176,71 +182,105 @@ def _after_fork_in_parent() -> None:
     for fd in (sync_r, *(gate or ())):
         os.close(fd)
     ring.close()
-    if answer.startswith(b"!"):
-        _error(f"child {label} runs untraced: {answer[1:].decode('utf-8', 'replace')}")
+    if answer != b"k":
+        why = answer[1:].decode("utf-8", "replace") if answer else "it ended before it could"
+        _refused(f"child {label} was not announced to the engine: {why}")
+
+
+def _refused(why: str) -> None:
+    """The child exits at once, before any of its own code: nothing it does goes unseen."""
+    tracer.emit(
+        C.PROC_ERROR,
+        -1,
+        0,
+        0,
+        f"ForkNotTraced: {why}; the child exited at once with code {REFUSED}\n".encode(),
+    )
 
 
 def _after_fork_in_child() -> None:
-    """In the child: trace into its own ring, tell the engine, then let the parent go on."""
+    """In the child: trace into its own ring, tell the engine, then let the parent go on.
+
+    Any failure refuses the fork: the child exits at once (``REFUSED``) and its parent
+    records why, so no process ever runs untraced in a traced run."""
     if not _me.pid:
         return
     forked_at = time.monotonic_ns()
+    prepared, _me.prepared = _me.prepared, None
+    if prepared is None and not _me.fork_error:  # an untraced run (benchmark baseline)
+        _me.pid, _me.children, _me.child_name = os.getpid(), 0, ""
+        return
+    if prepared is None:
+        os._exit(REFUSED)
+    sync_w = prepared[2][1]
+    try:
+        _start_child(prepared, forked_at)
+        answer = b"k"
+    except BaseException as exc:  # a fork hook must let nothing out
+        text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        answer = b"!" + f"{type(exc).__name__}: {text}".encode("utf-8", "replace")[:400]
+    try:
+        os.write(sync_w, answer)
+        os.close(sync_w)
+    except OSError:
+        pass
+    if answer != b"k":
+        os._exit(REFUSED)
+
+
+def _start_child(prepared, forked_at: int) -> None:
+    ring, gate, (sync_r, _sync_w), label = prepared
     if _me.table is not None:
         _me.table.after_fork_in_child()
-    prepared, _me.prepared = _me.prepared, None
-    parent_ring = _me.ring
+    parent_ring, old_gate = _me.ring, _me.gate
     _me.pid, _me.children, _me.child_name = os.getpid(), 0, ""
-    if prepared is None:  # untraced parent, or its child's ring could not be made
-        tracer.detach()
-        _me.ring, _me.gate = None, None
-        return
-    ring, gate, (sync_r, sync_w), label = prepared
     _me.name = f"{_me.name}/{label}"
-    os.close(sync_r)
+    _me.ring, _me.gate = ring, None
+    _close(sync_r)
     tracer.detach()
     if parent_ring is not None:
         try:
             parent_ring.close()  # the child must never write its parent's ring
         except (OSError, BufferError):
             pass
-    _me.ring = ring
     tracer.attach(ring)
     # Its first record: ordered by time with everyone's, after what its parent did before.
     start = {"name": _me.name, "parent": os.getppid()}
     tracer.emit(C.PROC_START, -1, 0, 0, json.dumps(start).encode(), forked_at)
-    old_gate, _me.gate = _me.gate, None
     if gate is not None and old_gate is not None:
-        os.close(old_gate[0])
+        _close(old_gate[0])
         from ipcviz.tracer.gate import install
 
         install(gate[0], old_gate[1])
-    answer = b"k"
-    try:
-        _announce(ring, gate, _me.name, forked_at)
-    except OSError as exc:
-        tracer.detach()
-        _me.ring = None
-        answer = b"!" + f"cannot announce it to the engine: {exc.strerror or exc}".encode()
+    _announce(ring, gate, _me.name, forked_at)
     if gate is not None:
-        os.close(gate[1])  # the engine holds the write end now
-    os.write(sync_w, answer)
-    os.close(sync_w)
+        _close(gate[1])  # the engine holds the write end now
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:  # the scenario closed it already (e.g. a closerange)
+        pass
 
 
 def _announce(ring, gate, name: str, forked_at: int) -> None:
-    if _me.sock is None:
+    sock = _me.sock
+    if sock is None:
         raise OSError(0, "no link to the engine")
+    try:
+        same = os.fstat(sock.fileno()).st_ino == _me.sock_ino
+    except OSError:
+        same = False
+    if not same:  # closed by the scenario (its number may even be reused): never write there
+        raise OSError(0, "the link to the engine was closed by the process")
     pidfd = os.pidfd_open(os.getpid())
     try:
         fds = [ring.fd, pidfd] + ([gate[1]] if gate is not None else [])
         what = {"pid": os.getpid(), "ppid": os.getppid(), "name": name, "t": forked_at}
-        socket.send_fds(_me.sock, [json.dumps(what).encode()], fds)
+        socket.send_fds(sock, [json.dumps(what).encode()], fds)
     finally:
         os.close(pidfd)
-
-
-def _error(text: str) -> None:
-    tracer.emit(C.PROC_ERROR, -1, 0, 0, f"ipcviz: {text}\n".encode())
 
 
 os.register_at_fork(

@@ -292,3 +292,39 @@ def test_the_pipe_fork_example_in_the_scenario_docs_runs(tmp_path: Path) -> None
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     assert "check ✓ the child read what its parent wrote" in result.stdout
     assert "parent/child" in pids_by_name(events)
+
+
+def test_a_child_that_cannot_be_traced_is_refused_in_one_line(tmp_path: Path) -> None:
+    """The scenario closed ipcviz's link to the engine: the child must not run unseen."""
+    src = """
+        import os
+        from ipcviz.scenario import Scenario
+
+        scenario = Scenario("closeall", "a worker closes every descriptor, then forks")
+        p = scenario.pipe("p", writer="w", reader="r")
+
+        @scenario.process("w")
+        def w(ctx):
+            os.closerange(3, p.write_fd)
+            os.closerange(p.write_fd + 1, 1024)
+            pid = os.fork()
+            if pid == 0:
+                p.write(b"never")
+                os._exit(0)
+            _, status = os.waitpid(pid, 0)
+            ctx.report("child", os.waitstatus_to_exitcode(status))
+
+        @scenario.process("r")
+        def r(ctx):
+            while p.read(4096):
+                pass
+    """
+    result, _h, events = run_file(tmp_path, "closeall", src)
+    assert result.returncode == 2, result.stdout[-3000:] + result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("ipcviz: worker w raised ForkNotTraced: "), lines
+    assert "the link to the engine was closed by the process" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert _bytes(events, "pipe.write") == 0 and _bytes(events, "pipe.read") == 0
+    report = next(e for e in by_kind(events, "report") if e["key"] == "child")
+    assert report["value"] == 70  # it never ran its own code
