@@ -328,3 +328,21 @@ def test_a_child_that_cannot_be_traced_is_refused_in_one_line(tmp_path: Path) ->
     assert _bytes(events, "pipe.write") == 0 and _bytes(events, "pipe.read") == 0
     report = next(e for e in by_kind(events, "report") if e["key"] == "child")
     assert report["value"] == 70  # it never ran its own code
+
+
+async def test_the_screen_lists_a_forked_child_and_its_exit(tmp_path: Path) -> None:
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.feed import RecordedFeed
+    from ipcviz.tui.widgets import ProcTable
+    from tests.tui.helpers import settle
+
+    result, header, events = run_file(tmp_path, "forkw", FORK_WRITES)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    app = IpcvizApp(lambda: RecordedFeed(header, list(events)), lang="en")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await settle(pilot)
+        table = screen.query_one(ProcTable)
+        child = pids_by_name(events)["w/1"]
+        row = table.get_row(str(child))
+        assert any("w/1" in str(cell) for cell in row), row
+        assert screen.state.procs[child].exit_code == 3
