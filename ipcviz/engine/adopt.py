@@ -187,7 +187,7 @@ class Adopter:
         for pid in list(self.pidfds):  # still not gone after 3 s: say so, as unknown
             w = self.engine.workers.get(pid)
             if w is not None and not w.exited:
-                self.engine._finish_worker(w, None, None)  # type: ignore[arg-type]
+                self.engine._finish_worker(w, None, None)
             self._forget(pid)
 
     def close(self) -> None:

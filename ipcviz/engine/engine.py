@@ -426,7 +426,7 @@ class Engine:
                 continue  # an orphaned grandchild re-parented to us: just reaped
             self._finish_worker(w, status, poller)
 
-    def _finish_worker(self, w: Worker, status: int, poller: select.poll | None) -> None:
+    def _finish_worker(self, w: Worker, status: int | None, poller: select.poll | None) -> None:
         """A worker ended: its ring is final; ``proc.exit`` follows its last record."""
         self.adopter.check_exits()  # its children that ended already end first
         self._drain(only=w)
