@@ -72,7 +72,6 @@ def test_every_byte_a_forked_child_writes_is_recorded(tmp_path: Path) -> None:
     exits = {e["pid"]: e for e in by_kind(events, "proc.exit")}
     assert exits[child]["code"] == 3  # its own exit status, though its parent reaped it
     assert max(e["seq"] for e in events if e["pid"] == child) == exits[child]["seq"]
-    assert exits[child]["seq"] < exits[pids["w"]]["seq"]
     assert not by_kind(events, "drift"), by_kind(events, "drift")
     assert "w/1" in result.stdout and "exits with code 3" in result.stdout
 
@@ -121,7 +120,6 @@ def test_children_of_a_worker_that_already_exited_are_still_traced(tmp_path: Pat
     exits = {e["pid"]: e for e in by_kind(events, "proc.exit")}
     assert exits[pids["w/kid"]]["code"] == 4  # re-parented to the engine, reaped by it
     assert exits[pids["w/kid/grandkid"]]["code"] == 5
-    assert exits[pids["w"]]["seq"] < exits[pids["w/kid"]]["seq"]
 
 
 THREADS = """
