@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ipcviz.engine.adopt import Adopter, signal_pidfd
 from ipcviz.engine.gate import Gate
 from ipcviz.engine.linearize import Linearizer
 from ipcviz.engine.linux import become_subreaper
@@ -27,7 +28,7 @@ from ipcviz.events.codec import RAW, b64, encode_event
 from ipcviz.events.trace import TraceWriter
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
-from ipcviz.scenario.api import PidTable, Run, Scenario
+from ipcviz.scenario.api import PidTable, Process, Run, Scenario
 from ipcviz.session.cleanup import kill_leftovers, kill_procs, remove_objects
 from ipcviz.session.registry import Registry, new_session_id, runtime_dir
 from ipcviz.tracer.ring import Record
@@ -106,7 +107,8 @@ class Engine:
         self.out.send_header(json.dumps(self.header, separators=(",", ":"), ensure_ascii=False))
         self.model = State(header=self.header)
         self.workers: dict[int, Worker] = {}
-        self.obj_names = [o.name for o in scenario.objects]
+        self.adopter = Adopter(self)  # children workers fork, objects workers make
+        self.obj_names = self.adopter.names
         self.step_ids = [s.id for s in scenario.steps]
         self.codec = RecordCodec(self.t0, self.obj_names, self.step_ids)
         #: drained operations, published in an order the kernel could have made
@@ -204,6 +206,7 @@ class Engine:
         start_r, start_w = os.pipe()
         self.scenario.pids = pids = PidTable(len(self.scenario.processes))
         private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
+        private += self.adopter.private_fds()
         for color, proc in enumerate(self.scenario.processes):
             w = fork_worker(
                 self.scenario,
@@ -217,6 +220,7 @@ class Engine:
                 start_r,
                 bell_w=self.gate.bell_w,
                 traced=self.traced,
+                link=self.adopter.link(),
             )
             self.workers[w.pid] = w
             self.lin.started(w.pid, time.monotonic_ns())
@@ -243,6 +247,7 @@ class Engine:
                 self._create_objects()
                 self._start_workers()
                 Prober(self).install()
+                self.adopter.install()
                 # The watcher yields to the watched: workers (forked above) keep their
                 # priority; the engine does its work in their gaps. A full ring makes a
                 # worker wait, so the engine can never fall behind for long.
@@ -313,6 +318,31 @@ class Engine:
                         pass
                 else:
                     self._read_output(fd, poller)
+
+    def adopt_ring(
+        self,
+        pid: int,
+        ring: Any,
+        name: str,
+        parent: int = 0,
+        gate_w: int = -1,
+        pidfd: int = -1,
+        forked_at: int = 0,
+    ) -> Worker:
+        """A process a worker forked announced its own ring: from now on it is drained,
+        stepped, killed and reaped like a worker (``ipcviz/engine/adopt.py``). Its
+        ``proc.start`` is the first record of that ring (stamped at fork time)."""
+        w = Worker(Process(name, None), pid, len(self.workers), ring, -1, gate_w=gate_w)
+        w.extra.update(parent=parent, pidfd=pidfd)
+        parent_w = self.workers.get(parent)
+        if parent_w is not None and parent_w.ring is not None:
+            ring.set_gate_flag(parent_w.ring.gate_flag())
+        if gate_w >= 0:
+            self.gate._gate_ino[pid] = os.fstat(gate_w).st_ino
+        self.workers[pid] = w
+        self.lin.started(pid, forked_at or time.monotonic_ns())
+        self.registry.add_proc(pid)
+        return w
 
     def add_periodic(self, interval: float, fn: Callable[[], None]) -> None:
         self.periodic.append([interval, fn, 0.0])
@@ -396,15 +426,18 @@ class Engine:
                 continue  # an orphaned grandchild re-parented to us: just reaped
             self._finish_worker(w, status, poller)
 
-    def _finish_worker(self, w: Worker, status: int, poller: select.poll | None) -> None:
+    def _finish_worker(self, w: Worker, status: int | None, poller: select.poll | None) -> None:
         """A worker ended: its ring is final; ``proc.exit`` follows its last record."""
+        self.adopter.check_exits()  # its children that ended already end first
         self._drain(only=w)
         self._read_output(w.out_fd, poller, final=True)
         w.exited = True
         w.exit_status = status
         self._check_stalls()  # a worker's last waits for a full ring, before its exit
         fields: dict[str, Any] = {}
-        if os.WIFSIGNALED(status):
+        if status is None:  # a forked child reaped by its parent, its status lost
+            fields["code"] = None
+        elif os.WIFSIGNALED(status):
             fields["signal"] = os.WTERMSIG(status)
             fields["signame"] = signal.Signals(fields["signal"]).name
         else:
@@ -478,6 +511,10 @@ class Engine:
     @staticmethod
     def _signal_all(workers: list[Worker], sig: int) -> None:
         for w in workers:
+            pidfd = w.extra.get("pidfd", -1)
+            if pidfd >= 0:  # a child a worker forked: maybe not a group leader
+                signal_pidfd(pidfd, sig)
+                continue
             try:
                 os.killpg(w.pid, sig)
             except ProcessLookupError:
@@ -552,6 +589,7 @@ class Engine:
         live = [w for w in self.workers.values() if not w.exited]
         self._signal_all(live, signal.SIGKILL)
         self._signal_all(live, signal.SIGCONT)
+        self.adopter.settle()
         deadline = time.monotonic() + 3
         while any(not w.exited for w in self.workers.values()) and time.monotonic() < deadline:
             try:
@@ -589,6 +627,7 @@ class Engine:
             self.out.flush()
         finally:
             self.out.trace.close()
+            self.adopter.close()
             for w in self.workers.values():
                 if w.ring is not None:
                     w.ring.close()

@@ -43,6 +43,7 @@ SETTLE_PAUSE = 0.0005
 #: Kernel waits that end by themselves: a worker in one of them has not settled.
 _SELF_WAKING = frozenset({"sleep", "child"})
 _SELF_WAKING_CALLS = frozenset({"nanosleep", "clock_nanosleep", "pause", "wait4", "waitid"})
+_WAIT_CALLS = frozenset({"wait4", "waitid"})
 _WATCHED = frozenset({"gate.wait", "proc.exit", "shm.read", "shm.write", "control"})
 _SCHEDULE_ITEM = re.compile(r"^([A-Za-z0-9_-]{1,32})(?:\*(\d*))?$")
 
@@ -338,6 +339,9 @@ class Gate:
         Cheap on purpose (it runs before every step): /proc/PID/syscall alone, plus one
         readlink for a read(), instead of the full ``probe.blocked_on`` classification.
         """
+        parents = {
+            w.extra.get("parent") for w in self.engine.workers.values() if not w.exited
+        }  # workers with a traced child: that child's gate decides when they wake
         for w in self.engine.workers.values():
             if w.exited or w.pid in self.at_gate or w.pid in self.narrating or w.ring is None:
                 continue  # (an uninstrumented command has no gate: it is not waited for)
@@ -354,6 +358,8 @@ class Gate:
                 if target is None or target.kind in _SELF_WAKING:
                     return "later" if target is not None else "soon"
                 continue
+            if name in _WAIT_CALLS and w.pid in parents:
+                continue  # waits for a traced child, which the engine steps
             if name in _SELF_WAKING_CALLS:
                 return "later"
             if name == "read":

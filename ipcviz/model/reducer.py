@@ -75,6 +75,9 @@ def _declare(s: State, e: Event) -> None:
     )
     if isinstance(obj, PipeObj):
         obj.capacity = e.get("capacity", 65536)
+        if obj.type == "pipe" and e.get("pid") in s.procs:  # made by a process: it holds both
+            obj.readers.add(e["pid"])
+            obj.writers.add(e["pid"])
     elif isinstance(obj, ShmObj):
         # A trace is untrusted input: model at most MAX_SHM bytes of a segment, whatever
         # size it declares (the wrappers never create more than 8 MiB).
@@ -102,8 +105,15 @@ def _remove(s: State, e: Event) -> None:
 def _proc_start(s: State, e: Event) -> None:
     pid = e["pid"]
     s.procs[pid] = Proc(pid=pid, name=e["name"], color=e.get("color", len(s.procs)))
+    parent = e.get("parent")
     for obj in s.objects.values():
-        if isinstance(obj, PipeObj) and obj.type == "pipe":
+        if isinstance(obj, PipeObj) and obj.type == "pipe" and parent in s.procs:
+            # Forked by a worker: it holds the pipe ends its parent held (T7).
+            if parent in obj.readers:
+                obj.readers.add(pid)
+            if parent in obj.writers:
+                obj.writers.add(pid)
+        elif isinstance(obj, PipeObj) and obj.type == "pipe":
             readers, writers = obj.info.get("readers") or [], obj.info.get("writers") or []
             if not readers or e["name"] in readers:
                 obj.readers.add(pid)

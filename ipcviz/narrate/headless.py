@@ -100,6 +100,8 @@ def _declare(n: Narrator, e: Event) -> str:
 def _exit(n: Narrator, e: Event) -> str:
     if "signal" in e:
         return f"killed by {e.get('signame', e['signal'])}"
+    if e.get("code") is None:  # a forked child its parent reaped; this kernel kept no status
+        return "exits (its parent reaped it; the status is lost)"
     return f"exits with code {e.get('code')}"
 
 

@@ -35,6 +35,7 @@ from ipcviz.ipc.sysv_mq import SysvQueue
 from ipcviz.ipc.sysv_sem import SysvSemaphore
 from ipcviz.session.registry import NAME_RE
 from ipcviz.tracer import codes as C
+from ipcviz.tracer import current
 from ipcviz.tracer.current import tracer
 
 T_IDS = tuple(f"T{i}" for i in range(1, 36))
@@ -110,6 +111,35 @@ class Context:
     def report(self, key: str, value: Any) -> None:
         """Hand a JSON-able value to the checks (``run.reports[name][key]``)."""
         tracer.emit(C.REPORT, -1, 0, 0, json.dumps({"key": key, "value": value}).encode())
+
+    def fork(self, name: str = "") -> int:
+        """``os.fork()`` with a name: the child shows as ``parent/name`` (plain ``os.fork()``
+        works too and numbers the children). Returns 0 in the child, its pid in the parent."""
+        return current.fork(name)
+
+    # Objects made by this process, now (see Scenario.add): e.g. ``p = ctx.pipe("p")``.
+    def pipe(self, name: str) -> Pipe:
+        return self.scenario.pipe(name)
+
+    def fifo(self, name: str) -> Fifo:
+        return self.scenario.fifo(name)
+
+    def shared_memory(self, name: str, cells: int = 16) -> SharedMemory:
+        return self.scenario.shared_memory(name, cells)
+
+    def semaphore(self, name: str, value: int = 1) -> Semaphore:
+        return self.scenario.semaphore(name, value)
+
+    def posix_queue(
+        self, name: str, max_messages: int = 10, max_message_size: int = 1024
+    ) -> PosixQueue:
+        return self.scenario.posix_queue(name, max_messages, max_message_size)
+
+    def sysv_queue(self, name: str, max_message_size: int = 8192) -> SysvQueue:
+        return self.scenario.sysv_queue(name, max_message_size)
+
+    def sysv_semaphore(self, name: str, value: int = 1) -> SysvSemaphore:
+        return self.scenario.sysv_semaphore(name, value)
 
     def sleep(self, seconds: float) -> None:
         """Pause this process, so a human can follow."""
@@ -191,7 +221,14 @@ class Scenario:
     # -- objects -----------------------------------------------------------------------
 
     def add(self, obj: ObjT) -> ObjT:
-        """Declare any kernel object (the helpers below call this)."""
+        """Declare any kernel object (the helpers below call this).
+
+        Called inside a running process (the lecture's ``pipe(); fork();``), the object is
+        made there and then, declared to the engine through the ring, and removed at the
+        end of the run like the others.
+        """
+        if current.in_worker():
+            return current.make_object(obj)
         if any(o.name == obj.name for o in self.objects):
             raise ScenarioError(f"scenario {self.id}: two objects named {obj.name!r}")
         obj.index = len(self.objects)

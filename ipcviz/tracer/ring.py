@@ -15,6 +15,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import threading
 import time
 from collections.abc import Callable
 from typing import Final
@@ -41,21 +42,45 @@ Record = tuple[int, int, int, int, int, bytes]  # code, obj, t_ns, a, b, payload
 class Ring:
     """One worker's ring. Create it in the engine before fork; both sides then share it."""
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, fd: int = -1) -> None:
         if capacity & (capacity - 1) or capacity < 4096:
             raise ValueError("ring capacity must be a power of two >= 4096")
         self.capacity = capacity
         # An anonymous shared mapping: inherited by fork, named nowhere, so it cannot leak.
-        self.fd = os.memfd_create("ipcviz-ring", os.MFD_CLOEXEC)
-        os.ftruncate(self.fd, HEADER_SIZE + capacity)
-        self.mm = mmap.mmap(self.fd, HEADER_SIZE + capacity)
+        if fd < 0:
+            fd = os.memfd_create("ipcviz-ring", os.MFD_CLOEXEC)
+            try:
+                os.ftruncate(fd, HEADER_SIZE + capacity)
+            except OSError:
+                os.close(fd)
+                raise
+        self.fd = fd
+        try:
+            self.mm = mmap.mmap(self.fd, HEADER_SIZE + capacity)
+        except OSError:
+            os.close(fd)
+            raise
         self._head = 0  # writer's private copy of the head
         self._tail = 0  # reader's private copy of the tail
+
+    @classmethod
+    def adopt(cls, fd: int) -> Ring:
+        """The engine's side of a ring a forked child made and sent (its memfd); takes ``fd``."""
+        size = os.fstat(fd).st_size - HEADER_SIZE
+        try:
+            return cls(size, fd)
+        except ValueError:
+            os.close(fd)
+            raise
 
     # -- worker side -------------------------------------------------------------------
 
     def writer(self) -> Callable[[int, int, int, int, bytes], None]:
-        """A fast ``emit(code, obj, a, b, payload)`` bound to this ring, for the worker."""
+        """A fast ``emit(code, obj, a, b, payload)`` bound to this ring, for the worker.
+
+        One ring has one writer *process*, but that process may run threads: a record is
+        reserved, written and published under a lock, or two threads would tear it.
+        """
         mm = self.mm
         cap = self.capacity
         mask = cap - 1
@@ -64,32 +89,38 @@ class Ring:
         unpack_u64 = _U64.unpack_from
         now = time.monotonic_ns
         ring = self
+        lock = threading.Lock()
+        acquire, release = lock.acquire, lock.release
 
         def emit(code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0):
-            t = t or now()
-            pack_u64(mm, _PENDING, t)
             if len(payload) > MAX_PAYLOAD:
                 payload = payload[:MAX_PAYLOAD]
             size = 32 + len(payload)
             adv = (size + 7) & ~7
-            head = ring._head
-            pos = head & mask
-            to_end = cap - pos
-            need = adv if adv <= to_end else to_end + adv
-            if cap - (head - unpack_u64(mm, _TAIL)[0]) < need:
-                ring._wait_for_room(need, head)
-            if adv > to_end:
-                _SIZE_CODE.pack_into(mm, HEADER_SIZE + pos, to_end, PAD)
-                head += to_end
-                pos = 0
-            off = HEADER_SIZE + pos
-            pack(mm, off, size, code, obj, t, a, b)
-            if payload:
-                mm[off + 32 : off + size] = payload
-            head += adv
-            ring._head = head
-            pack_u64(mm, _HEAD, head)  # publish last: the reader sees whole records only
-            pack_u64(mm, _PENDING, 0)
+            acquire()  # stamped inside: a ring's records stay in stamp order across threads
+            try:
+                t = t or now()
+                pack_u64(mm, _PENDING, t)
+                head = ring._head
+                pos = head & mask
+                to_end = cap - pos
+                need = adv if adv <= to_end else to_end + adv
+                if cap - (head - unpack_u64(mm, _TAIL)[0]) < need:
+                    ring._wait_for_room(need, head)
+                if adv > to_end:
+                    _SIZE_CODE.pack_into(mm, HEADER_SIZE + pos, to_end, PAD)
+                    head += to_end
+                    pos = 0
+                off = HEADER_SIZE + pos
+                pack(mm, off, size, code, obj, t, a, b)
+                if payload:
+                    mm[off + 32 : off + size] = payload
+                head += adv
+                ring._head = head
+                pack_u64(mm, _HEAD, head)  # publish last: the reader sees whole records only
+                pack_u64(mm, _PENDING, 0)
+            finally:
+                release()
 
         return emit
 
