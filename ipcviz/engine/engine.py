@@ -165,9 +165,13 @@ class Engine:
     def _publish_record(self, rec: Record, pid: int, since: int, want: int | None) -> dict:
         """Number, encode, write and apply the event of one ring record."""
         out = self.out
-        event, line = self.codec.make(rec, pid, out.seq, since)
-        if want is not None:  # a System V receive: the type it asked for decides legality
-            event["want"] = want
+        thread = pid >> 32  # the linearizer's lane: the n-th thread of the process, or 0
+        event, line = self.codec.make(rec, pid & 0xFFFFFFFF, out.seq, since)
+        if want is not None or thread:
+            if want is not None:  # a System V receive: the type it asked for decides legality
+                event["want"] = want
+            if thread:  # each thread is a program order of its own (ipcviz verify)
+                event["thread"] = thread
             raw = event.pop(RAW, None)
             line = encode_event(event)
             if raw is not None:

@@ -32,7 +32,6 @@ from ipcviz.events.codec import RAW, b64
 from ipcviz.model.legal import (
     OBSERVERS,
     PIPE_BUF,
-    pipe_read_still_possible,
     select_message,
     violation,
 )
@@ -49,6 +48,8 @@ PLAN_DEPTH = 300
 PLAN_BUDGET = 4000
 #: The search's answer when no order of the known operations exists: one is still missing.
 _NO_ORDER: deque[int] = deque()
+#: A program order is a pid, or pid | thread << 32 for a thread of it (see add_records).
+_PID_MASK = 0xFFFFFFFF
 #: Pseudo pid of the engine's own events in the pool (program order among themselves).
 ENGINE = -1
 
@@ -86,10 +87,11 @@ _CHECKED_CODES = frozenset(
 class Op:
     """One operation (or a begin, or an engine event) waiting in the pool."""
 
-    __slots__ = ("b", "e", "event", "pid", "rec", "since", "want")
+    __slots__ = ("b", "e", "event", "pid", "proc", "rec", "since", "want")
 
     def __init__(self, pid: int, b: int, e: int, rec: Record | None = None) -> None:
-        self.pid = pid
+        self.pid = pid  # the program order it belongs to: a process, or one of its threads
+        self.proc = pid & _PID_MASK  # the process
         self.b = b  # earliest time it can have taken effect (monotonic ns)
         self.e = e  # latest time: its completion stamp
         self.rec = rec  # a ring record, or None for an engine event
@@ -105,8 +107,9 @@ class Op:
 class Linearizer:
     """The pool of drained, not yet emitted operations, and the choice of what goes next.
 
-    ``make(rec, pid, since, want)`` turns a record into (event, JSON line) and ``publish``
-    numbers, writes and applies them; the linearizer only decides the order.
+    ``publish_record(rec, lane, since, want)`` (``lane``: the pid, or pid | thread << 32)
+    and ``publish_event(event)`` number, write and apply events; the linearizer only decides
+    the order.
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class Linearizer:
         self._publish_event = publish_event
         self.queues: dict[int, deque[Op]] = {}
         self.last_stamp: dict[int, int] = {}  # pid → stamp of its latest record
+        self._started: dict[int, int] = {}  # pid → when it was forked
         self.open_begin: dict[int, Record] = {}  # pid → begin record of a call in progress
         self._heap: list[tuple[int, int, int]] = []  # (e of head, tiebreak, pid)
         self._in_heap: set[int] = set()
@@ -133,6 +137,7 @@ class Linearizer:
         #: ``_NO_ORDER``: none exists yet, wait); recomputed once new records touch it
         self._plans: dict[int, deque[int] | None] = {}
         self._dirty: set[int] = set()
+        self._streams: dict[int, tuple[bytes | None]] = {}  # pipe → what its reads took
         #: object → {pid: begin record} of takes in progress (a process asleep in a read,
         #: a receive, a wait)
         self._open_takes: dict[int, dict[int, Record]] = {}
@@ -149,13 +154,31 @@ class Linearizer:
     def started(self, pid: int, t: int) -> None:
         """A process exists from ``t`` on: its first operation cannot be earlier."""
         self.last_stamp[pid] = t
+        self._started[pid] = t
 
     def add_records(self, pid: int, batch: list[Record]) -> None:
-        """A ring's records, in the order the process wrote them."""
+        """A ring's records, in the order the process wrote them.
+
+        Each thread of a process is a program order of its own: the ring marks a record
+        of thread ``n`` (n > 0) in the high byte of its code (``tracer/ring.py``).
+        """
+        if all(rec[0] <= 0xFF for rec in batch):
+            self._add(pid, batch)
+            return
+        lanes: dict[int, list[Record]] = {}
+        for rec in batch:
+            code = rec[0]
+            if code > 0xFF:
+                rec = (code & 0xFF, *rec[1:])
+            lanes.setdefault(pid | (code >> 8) << 32, []).append(rec)
+        for lane, records in lanes.items():
+            self._add(lane, records)
+
+    def _add(self, pid: int, batch: list[Record]) -> None:
         q = self.queues.get(pid)
         if q is None:
             q = self.queues[pid] = deque()
-        last = self.last_stamp.get(pid, 0)
+        last = self.last_stamp.get(pid) or self._started.get(pid & _PID_MASK, 0)
         was_empty = not q
         for rec in batch:
             code, t = rec[0], rec[2]
@@ -196,6 +219,7 @@ class Linearizer:
                 takes[m] = takes.get(m, 0) + 1
         self.last_stamp[pid] = last
         self._dirty.update(rec[1] for rec in batch)  # planned with fewer operations than now
+        self._streams.clear()
         if was_empty and q:
             self._push(pid)
 
@@ -207,9 +231,10 @@ class Linearizer:
         q = self.queues.get(pid)
         if q is None:
             q = self.queues[pid] = deque()
-        # A worker's exit happened after its last record, by the time it was reaped: the
-        # reader that saw end of file because of it may have returned before the reaping.
-        op = Op(pid, self.last_stamp.get(pid, t) if pid != ENGINE else t, t)
+        # A worker's exit happened after its last record (of any of its threads), by the
+        # time it was reaped: a reader's end of file because of it may come before that.
+        last = [v for k, v in self.last_stamp.items() if k & _PID_MASK == pid]
+        op = Op(pid, max(last) if last and pid != ENGINE else t, t)
         op.event = event
         q.append(op)
         self.pending += 1
@@ -567,7 +592,7 @@ class Linearizer:
             {
                 "t": op.e - self.t0,
                 "seq": -1,
-                "pid": pid,
+                "pid": op.proc,
                 "kind": "order.conflict",
                 "obj": self._obj_name(op),
                 "message": f"no order of the recorded operations explains this one: {why}",
@@ -585,6 +610,8 @@ class Linearizer:
         self.pending -= 1
         self._unmark(op.pid, op)
         self._forget(op)
+        if rec is not None and rec[0] == C.PIPE_READ:
+            self._streams.pop(rec[1], None)
         if rec is not None:
             plan = self._plans.get(rec[1])
             if plan and plan is not _NO_ORDER and rec[0] in _PLANNED_CODES and plan[0] == op.pid:
@@ -597,7 +624,7 @@ class Linearizer:
             self._publish_event(op.event)
         else:
             assert rec is not None
-            self._publish_record(rec, op.pid, op.since, op.want)
+            self._publish_record(rec, op.pid, op.since, op.want)  # pid | thread << 32
         if q:
             self._push(op.pid)
 
@@ -616,7 +643,7 @@ class Linearizer:
         part = {
             "t": rec[2] - self.t0,
             "seq": -1,
-            "pid": op.pid,
+            "pid": op.proc,
             "kind": "pipe.write",
             "obj": obj.name,
             "n": room,
@@ -670,21 +697,36 @@ class Linearizer:
         return violation(self.model, fields) is None
 
     def _blocks_a_read(self, op: Op) -> bool:
-        """Writing this now would make another process's recorded read impossible."""
-        name = self._obj_name(op)
-        obj = self.model.objects.get(name or "")
-        if not isinstance(obj, PipeObj) or len(obj.writers) < 2:
+        """Writing this now would make the recorded reads impossible.
+
+        What the reader will read is known: the bytes of its pending reads, in order, are
+        the stream the pipe must deliver from its current start. With several writers (or
+        threads) a write goes in only where its bytes are the ones the stream has next.
+        """
+        rec = op.rec
+        assert rec is not None
+        obj = self.model.objects.get(self._obj_name(op) or "")
+        if not isinstance(obj, PipeObj):
             return False
-        data = bytes(op.rec[5]) if op.rec is not None else b""
-        for q in self.queues.values():
-            head = q[0] if q else None
-            if head is None or head.rec is None or head.rec[0] != C.PIPE_READ:
-                continue
-            if head.rec[1] != op.rec[1] or not head.rec[3]:
-                continue
-            if not pipe_read_still_possible(obj, bytes(head.rec[5]), data):
-                return True
-        return False
+        stream = self._read_stream(rec[1])
+        if stream is None:
+            return False
+        want = stream[obj.nbytes : obj.nbytes + len(rec[5])]
+        return bytes(rec[5][: len(want)]) != want
+
+    def _read_stream(self, obj_i: int) -> bytes | None:
+        """The bytes the pool's reads of a pipe took, in order (None: several readers)."""
+        cached = self._streams.get(obj_i)
+        if cached is not None:
+            return cached[0]
+        readers = [
+            [o for o in q if o.rec is not None and o.rec[0] == C.PIPE_READ and o.rec[1] == obj_i]
+            for q in self.queues.values()
+        ]
+        readers = [r for r in readers if r]
+        stream = b"".join(bytes(o.rec[5]) for o in readers[0]) if len(readers) == 1 else None
+        self._streams[obj_i] = (stream,)
+        return stream
 
 
 # -- shadows: a copy of one object's state that the search can change and undo ----------

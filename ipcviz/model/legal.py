@@ -170,15 +170,3 @@ def violation(state: State, e: Event) -> str | None:
     if not isinstance(obj, rule[0]):
         return None
     return rule[1](obj, e)
-
-
-def pipe_read_still_possible(obj: PipeObj, data: bytes, extra: bytes) -> bool:
-    """Whether a pending read of ``data`` could still be served after ``extra`` is written.
-
-    Used to choose between concurrent writers: a read that returned "yx" means y was
-    written before x, so writing x first would make it impossible.
-    """
-    buf = b"".join(c[1] for c in obj.chunks)[: len(data)]
-    if len(buf) < len(data):
-        buf = (buf + extra)[: len(data)]
-    return data[: len(buf)] == buf

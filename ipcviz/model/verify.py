@@ -8,7 +8,8 @@ Three rules (docs/trace-format.md, "Legal history"):
 2. **Cause before effect in real time**: an operation that ended before another began comes
    first. An operation's interval is [begin, end]: ``since`` or its ``….begin`` event for a
    call that can block; the process's previous record for any other call.
-3. **Program order**: each process's records appear in the order it made them.
+3. **Program order**: each process's records appear in the order it made them (each of
+   its threads, ``thread`` n > 0, is a program order of its own).
 
 An ``order.conflict`` event (the engine found no legal place for an operation) is a
 violation too: the engine said so instead of hiding it.
@@ -45,8 +46,9 @@ class Violation:
 def check(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[Violation]:
     """Every violation in the trace, in stream order."""
     state = State(header=header)
-    last_t: dict[int, int] = {}  # pid → time of its latest ring record (program order)
-    begun: dict[int, int] = {}  # pid → time of its ….begin event still open
+    last_t: dict[Any, int] = {}  # pid (or (pid, thread)) → time of its latest ring record
+    started: dict[int, int] = {}
+    begun: dict[Any, int] = {}  # pid (or (pid, thread)) → time of its open ….begin event
     latest_begin = -1  # the latest begin among the operations seen so far
     latest_seq = -1
     for e in events:
@@ -59,6 +61,12 @@ def check(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[
         t = e.get("t", 0)
         if kind == "proc.start":
             last_t[pid] = t
+            started[pid] = t
+        thread = e.get("thread")
+        if isinstance(thread, int) and thread and kind in RING_KINDS:
+            # a thread of the process: a program order of its own, begun with the process
+            pid = (pid, thread)
+            last_t.setdefault(pid, started.get(pid[0], 0))
         elif kind in RING_KINDS and isinstance(t, int):
             prev = last_t.get(pid)
             if prev is not None and t < prev:

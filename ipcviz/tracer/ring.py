@@ -91,12 +91,20 @@ class Ring:
         ring = self
         lock = threading.Lock()
         acquire, release = lock.acquire, lock.release
+        # Each thread is a program order of its own: records of the n-th thread to write
+        # carry n in the high byte of their code (the engine orders each thread apart).
+        get_ident = threading.get_ident
+        lanes = {get_ident(): 0}
 
         def emit(code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0):
             if len(payload) > MAX_PAYLOAD:
                 payload = payload[:MAX_PAYLOAD]
             size = 32 + len(payload)
             adv = (size + 7) & ~7
+            lane = lanes.get(get_ident())
+            if lane is None:
+                lane = lanes[get_ident()] = min(len(lanes), 255)
+            code |= lane << 8
             acquire()  # stamped inside: a ring's records stay in stamp order across threads
             try:
                 t = t or now()

@@ -18,7 +18,15 @@ HERE = Path(__file__).parent
 BUILT_IN = sorted(
     p.stem.replace("_", "-") for p in (ROOT / "scenarios").glob("*.py") if p.stem != "__init__"
 )
-FROM_DOCS = ["pipeline6", "senders32", "sem64", "readers_writers", "sysv_server", "writer_exits"]
+FROM_DOCS = [
+    "pipeline6",
+    "senders32",
+    "sem64",
+    "readers_writers",
+    "sysv_server",
+    "writer_exits",
+    "threads4",
+]
 
 
 def _record_and_verify(target: str, trace: Path, *extra: str) -> str:
