@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -21,9 +21,9 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from ipcviz import bytefmt
-from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
-from ipcviz.tui.eventfmt import EventFormatter
+from ipcviz.narrate.headless import Narrator
+from ipcviz.tui.eventfmt import EventFormatter, LogLine, record
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.stepping import STEP_BINDINGS, StepControls
 from ipcviz.tui.widgets import Checks, EventLog, Narration, ObjectsPanel, ProcTable, StatusLine
@@ -94,6 +94,8 @@ class SessionScreen(StepControls, Screen[int | None]):
         self._ended = False
         self._obj_filter_i = -1
         self.formatter = EventFormatter(self.state.header, lang)
+        #: Applies the feed's events to ``state`` and words each one right then (the log).
+        self.narrator = Narrator(self.state.header, lang, state=self.state)
 
     # -- layout ------------------------------------------------------------------------
 
@@ -145,11 +147,8 @@ class SessionScreen(StepControls, Screen[int | None]):
         self.feed = self.feed_factory()
         self._ended = False
         self.result = None
-        self.state = State(header=self.feed.header or {})
-        self.formatter = EventFormatter(self.state.header, self.lang)
-        log = self.query_one(EventLog)
-        log.formatter = self.formatter
-        log.events.clear()
+        self._set_model(State(header=self.feed.header or {}))
+        self.query_one(EventLog).entries.clear()
         self.run_worker(self.feed.pump, thread=True, name="feed", group="feed")
 
     def _set_timer(self) -> None:
@@ -164,8 +163,7 @@ class SessionScreen(StepControls, Screen[int | None]):
         if feed is not None:
             if not self.state.header and feed.header:
                 self.state.header = feed.header
-                self.formatter = EventFormatter(feed.header, self.lang)
-                self.query_one(EventLog).formatter = self.formatter
+                self._set_model(self.state)
             self._apply_some(feed, t0)
             if feed.finished and not self._ended:
                 self._ended = True
@@ -179,7 +177,7 @@ class SessionScreen(StepControls, Screen[int | None]):
     def _apply_some(self, feed: Feed, t0: float) -> None:
         """Apply what arrived, in chunks, within a time budget: a flood delays the model a
         little (the rest waits for the next frame) but never stretches a frame."""
-        state, log = self.state, self.query_one(EventLog)
+        narrator, log = self.narrator, self.query_one(EventLog).entries
         budget = t0 + APPLY_BUDGET
         applied = 0
         while applied < MAX_BATCH:
@@ -187,8 +185,9 @@ class SessionScreen(StepControls, Screen[int | None]):
             if not events:
                 break
             for e in events:
-                apply(state, e)
-            log.events.extend(events)
+                line = record(narrator, e)  # applies e, words it from the state it made
+                if line is not None:
+                    log.append(line)
             applied += len(events)
             if time.perf_counter() > budget:
                 break
@@ -213,19 +212,27 @@ class SessionScreen(StepControls, Screen[int | None]):
                     markup=False,
                 )
 
+    def _set_model(self, state: State) -> None:
+        """The feed's events go to ``state`` from now on (a new run, or its header came)."""
+        self.state = state
+        self.formatter = EventFormatter(state.header, self.lang)
+        self.narrator = Narrator(state.header, self.lang, state=state)
+        self.query_one(EventLog).formatter = self.formatter
+
     def show_state(self, state: State) -> None:
         """Display ``state`` as it is (replay: seek / step back). Stops any feed's effect."""
         self.state = state
-        if state.header is not self.formatter.narrator.state.header:
+        if state.header is not self.formatter.header:
             self.formatter = EventFormatter(state.header, self.lang)
             self.query_one(EventLog).formatter = self.formatter
         self.redraw(True)
 
-    def set_log_events(self, events: list[dict[str, Any]]) -> None:
-        """Replace the event log's contents (replay shows the events up to its position)."""
-        log = self.query_one(EventLog)
-        log.events.clear()
-        log.events.extend(events)
+    def set_log_lines(self, lines: list[LogLine]) -> None:
+        """Replace the event log's contents (replay: the lines up to its position, worded
+        from the states at their own events by ``eventfmt.LogWindow``)."""
+        entries = self.query_one(EventLog).entries
+        entries.clear()
+        entries.extend(lines)
 
     def redraw(self, force: bool = False) -> None:
         state = self.state
@@ -236,7 +243,7 @@ class SessionScreen(StepControls, Screen[int | None]):
         self.show_deadlock()
         log = self.query_one(EventLog)
         if log.display and self.query_one("#log-box").display:
-            log.sync(state)
+            log.sync()
         self.query_one(StatusLine).show(
             state,
             paused=self.paused,
@@ -308,6 +315,7 @@ class SessionScreen(StepControls, Screen[int | None]):
     def action_toggle_lang(self) -> None:
         self.lang = "ko" if self.lang == "en" else "en"
         self.formatter.set_lang(self.lang)
+        self.narrator.lang = self.lang
         self.redraw()
 
     def action_filter_proc(self) -> None:
