@@ -38,6 +38,8 @@ class Shot:
     t: float = 0.0
     who: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The event log as drawn in the picture (plain text): what a test can read back.
+    log: list[str] = field(default_factory=list)
 
     @property
     def filename(self) -> str:
@@ -74,6 +76,7 @@ async def _shoot(
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.eventfmt import LogLine, record
     from ipcviz.tui.session import SessionScreen
+    from ipcviz.tui.widgets import EventLog
 
     state = State(header=header)
     narrator = Narrator(header, lang, state=state)  # applies each event and words it then
@@ -108,6 +111,7 @@ async def _shoot(
                     offline_svg(svg),
                     t=event.get("t", 0) / 1e9,
                     who=state.proc_name(event.get("pid", 0)),
+                    log=screen.query_one(EventLog).plain_lines(),
                 )
             )
         app.exit(None)
