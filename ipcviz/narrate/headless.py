@@ -25,7 +25,7 @@ def safe(text: str, limit: int | None = 200) -> str:
     return bytefmt.safe_text(text, limit)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field, per event
 class Entry:
     """One event as told, worded right after it was applied: the values in ``text`` are
     the ones of that moment, so a log kept of entries never shows a later state."""
@@ -59,6 +59,7 @@ class Narrator:
         self.lang = lang
         self.state = state if state is not None else State(header=header)
         self.steps = {s["id"]: s for s in header.get("scenario", {}).get("steps", [])}
+        self._names: dict[int, tuple[str, str]] = {}  # pid -> (name, inert "name[pid]")
 
     def intro(self) -> list[str]:
         sc = self.state.header.get("scenario", {})
@@ -90,22 +91,28 @@ class Narrator:
         if text is None:
             return None
         obj = event.get("obj")
-        return Entry(
-            t=event["t"],
-            pid=event.get("pid", 0) or 0,
-            obj=obj if isinstance(obj, str) else None,
-            kind=kind,
-            who=who,
-            text=text,
-            step=str(event.get("step", "")) if kind == "narrate" else None,
+        return Entry(  # positional: this runs for every event of a flood
+            event["t"],
+            event.get("pid") or 0,
+            obj if type(obj) is str else None,
+            kind,
+            who,
+            text,
+            str(event.get("step", "")) if kind == "narrate" else None,
         )
 
     def _who(self, event: Event) -> str:
         pid = event.get("pid", 0)
         if not pid:
             return "·"
-        name = self.state.proc_name(pid) if pid in self.state.procs else event.get("name", "?")
-        return f"{safe(str(name), 24)}[{pid}]"
+        proc = self.state.procs.get(pid)
+        name = proc.name if proc is not None else event.get("name", "?")
+        known = self._names.get(pid)
+        if known is not None and known[0] is name:  # every event: make a name inert once
+            return known[1]
+        who = f"{safe(str(name), 24)}[{pid}]"
+        self._names[pid] = (name, who)
+        return who
 
     def step_text(self, step_id: str) -> str:
         step = self.steps.get(step_id)

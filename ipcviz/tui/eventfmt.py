@@ -26,7 +26,7 @@ Event = dict[str, Any]
 TEXT_LIMIT = 400
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LogLine:
     """One event's log line: the narrator's entry and its process's colour at that time."""
 
@@ -40,8 +40,7 @@ def record(narrator: Narrator, event: Event, index: int = -1) -> LogLine | None:
     entry = narrator.entry(event)
     if entry is None:
         return None
-    color = render.color_of(narrator.state, entry.pid) if entry.pid else render.UNKNOWN
-    return LogLine(entry, color, index)
+    return LogLine(entry, render.color_of(narrator.state, entry.pid), index)
 
 
 class EventFormatter:

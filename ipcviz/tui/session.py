@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from ipcviz import bytefmt
+from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
 from ipcviz.tui.eventfmt import EventFormatter, LogLine, record
@@ -33,6 +34,8 @@ FPS_MIN, FPS_MAX, FPS_STEP = 10, 30, 5
 MAX_BATCH = 50_000
 CHUNK = 1024
 APPLY_BUDGET = 0.010  # seconds of model updates per frame at most
+#: In a flood, the log keeps (and words) only the newest this many events of a frame.
+FLOOD_TAIL = 500
 NARROW = 110  # columns below which the panels stack
 
 
@@ -93,6 +96,10 @@ class SessionScreen(StepControls, Screen[int | None]):
         self._timer: Timer | None = None
         self._ended = False
         self._obj_filter_i = -1
+        #: Seconds to apply and word one event (measured): what a flood's owed tail costs.
+        self._worded_cost = 3e-6
+        #: Events of a flood applied without a log line (they left the log unseen).
+        self.unworded = 0
         self.formatter = EventFormatter(self.state.header, lang)
         #: Applies the feed's events to ``state`` and words each one right then (the log).
         self.narrator = Narrator(self.state.header, lang, state=self.state)
@@ -176,20 +183,47 @@ class SessionScreen(StepControls, Screen[int | None]):
 
     def _apply_some(self, feed: Feed, t0: float) -> None:
         """Apply what arrived, in chunks, within a time budget: a flood delays the model a
-        little (the rest waits for the next frame) but never stretches a frame."""
+        little (the rest waits for the next frame) but never stretches a frame much.
+
+        Each event is worded for the log as it is applied (``record``: from the state it
+        made), except in a flood: a chunk with ``FLOOD_TAIL`` more events already waiting
+        behind it is applied unworded (wording costs more than applying; nobody reads a
+        log scrolling at thousands of lines a frame). The frame then owes the log
+        ``FLOOD_TAIL`` worded events and applies them even past the budget: the log always
+        ends with the newest events, each worded at its own moment, and never spans an
+        unworded gap (it is emptied at one)."""
         narrator, log = self.narrator, self.query_one(EventLog).entries
+        keep = FLOOD_TAIL
         budget = t0 + APPLY_BUDGET
-        applied = 0
-        while applied < MAX_BATCH:
-            events = feed.drain(CHUNK)
+        fast_until = budget - keep * self._worded_cost  # room left for the owed tail
+        applied = owed = 0
+        while applied < MAX_BATCH or owed:
+            if (
+                applied < MAX_BATCH
+                and feed.pending >= keep + CHUNK
+                and (applied == 0 or time.perf_counter() < fast_until)
+            ):
+                events = feed.drain(CHUNK)
+                for e in events:
+                    apply(narrator.state, e)
+                log.clear()
+                self.unworded += len(events)
+                applied += len(events)
+                owed = keep
+                continue
+            events = feed.drain(min(owed, CHUNK) if owed else CHUNK)
             if not events:
                 break
+            w0 = time.perf_counter()
             for e in events:
                 line = record(narrator, e)  # applies e, words it from the state it made
                 if line is not None:
                     log.append(line)
+            now = time.perf_counter()
+            self._worded_cost = 0.8 * self._worded_cost + 0.2 * (now - w0) / len(events)
             applied += len(events)
-            if time.perf_counter() > budget:
+            owed = max(0, owed - len(events))
+            if not owed and now > budget:
                 break
 
     def _on_feed_end(self, feed: Feed) -> None:

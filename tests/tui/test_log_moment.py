@@ -247,3 +247,27 @@ def test_handout_logs_are_the_headless_log(recorded: Recordings) -> None:
     assert len(shots) == len(marks) >= 2
     for shot, i in zip(shots, marks, strict=True):
         assert_tail(shot.log, rec.first_lines(i), f"handout step {shot.n}")
+
+
+async def test_flood_log_is_still_the_headless_log(recorded: Recordings) -> None:
+    """A flood (more waiting at the first frame than the log words): the first chunk is
+    applied unworded, the rest worded from the states they made, so the log is still the
+    headless narrator's, line for line."""
+    from ipcviz.tui.session import CHUNK, FLOOD_TAIL
+
+    rec = recorded("shm-race")
+    n = FLOOD_TAIL + CHUNK + 10
+    assert len(rec.events) > n
+
+    def feed() -> RecordedFeed:
+        f = RecordedFeed(rec.header, iter(rec.events[:n]))
+        f.pump()  # all of it waits before the first frame (the screen's own pump adds none)
+        return f
+
+    app = IpcvizApp(feed)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await settle(pilot)
+        assert screen.unworded == CHUNK
+        assert screen.state.count == n
+        assert_tail(screen.query_one(EventLog).plain_lines(), rec.first_lines(n - 1), "flood")
+        screen.stop()
