@@ -22,6 +22,8 @@ import pytest
 from textual.pilot import Pilot
 
 from ipcviz.events.trace import TraceReader
+from ipcviz.model.reducer import apply
+from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
 from ipcviz.scenario.loader import load_builtins
 from ipcviz.tui.app import IpcvizApp
@@ -222,19 +224,32 @@ async def test_old_lines_keep_their_queue_depth(recorded: Recordings) -> None:
 
 
 async def test_old_lines_keep_their_semaphore_value(recorded: Recordings) -> None:
-    """Right after a post on the mutex (value now 1), the earlier "took mutex" lines still
-    say 0: the value when the lock was taken."""
+    """After the mutex's value moved on (its holder posted), the last "took mutex" line
+    still says the value of its own moment."""
     rec = recorded("shm-semaphore")
-    posts = [i for i, e in enumerate(rec.events) if e["kind"] == "sem.post" and e["obj"] == "mutex"]
+    state = State(header=rec.header)
+    values = []  # the mutex's value after each event, from the model
+    for event in rec.events:
+        apply(state, event)
+        sem = state.objects.get("mutex")
+        values.append(getattr(sem, "value", None))
+    took = pos = -1
+    for i, event in enumerate(rec.events):  # a take, then the first change that is no take
+        if event["kind"] != "sem.wait" or event.get("obj") != "mutex":
+            continue
+        j = next((j for j in range(i + 1, len(values)) if values[j] != values[i]), None)
+        if j is not None and rec.events[j]["kind"] != "sem.wait":
+            took, pos = i, j
+            break
+    assert pos > 0, "no take of the mutex followed by a post"
     app = replay_app(rec.trace)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await replay_at(pilot, posts[len(posts) // 2])
-        lines = screen.query_one(EventLog).plain_lines()
+        screen = await replay_at(pilot, pos)
+        lines = [x for x in screen.query_one(EventLog).plain_lines() if "took mutex" in x]
         now = screen.state.objects["mutex"].value
         screen.stop()
-    took = [x for x in lines if "took mutex" in x]
-    assert now == 1 and took, lines
-    assert all(x.endswith("took mutex (value now 0)") for x in took), took
+    assert now == values[pos] != values[took]
+    assert lines and lines[-1].endswith(f"took mutex (value now {values[took]})"), lines
 
 
 def test_handout_logs_are_the_headless_log(recorded: Recordings) -> None:
