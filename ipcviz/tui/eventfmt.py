@@ -9,7 +9,7 @@ position from the states at their own events (:class:`LogWindow`).
 
 from __future__ import annotations
 
-from collections import deque
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -72,8 +72,13 @@ class EventFormatter:
 
 class LogWindow:
     """Replay's log: the lines of events ``pos-size+1..pos`` for any ``pos``, each worded
-    from the state at its own event. Moving forward words only the new events; moving back
-    or far starts again from ``state_at`` (a checkpoint copy plus a few events)."""
+    from the state at its own event.
+
+    It keeps the lines of a span of events ``lo..hi`` (``hi``: the narrator's state).
+    Forward, only the new events are worded; back within the span, nothing is; further
+    back or far ahead it starts again from ``state_at`` (a checkpoint copy plus a few
+    events), a window's length before what is asked, so that stepping back one event at
+    a time starts again only once per window."""
 
     def __init__(
         self,
@@ -87,23 +92,30 @@ class LogWindow:
         self._state_at = state_at
         self._events = events
         self._narrator: Narrator | None = None
-        self._pos = -1  # the last event applied to the narrator's state
-        self._lines: deque[LogLine] = deque()
+        self._lo = 0  # the kept lines are those of events lo..hi
+        self._hi = -1
+        self._lines: list[LogLine] = []
 
     def at(self, pos: int) -> list[LogLine]:
         """The lines of the events up to and including ``pos`` (oldest first)."""
         start = max(0, pos - self.size + 1)
-        if self._narrator is None or pos < self._pos or start > self._pos + 1:
-            # a fresh state for the narrator: it applies events to it
-            self._narrator = Narrator(self.header, state=self._state_at(start - 1))
-            self._lines.clear()
-            self._pos = start - 1
+        if self._narrator is None or start < self._lo or pos - self._hi > self.size:
+            self._lo = max(0, start - self.size)
+            # a fresh copy: the narrator applies events to it
+            self._narrator = Narrator(self.header, state=self._state_at(self._lo - 1))
+            self._lines = []
+            self._hi = self._lo - 1
         narrator, lines = self._narrator, self._lines
-        for i, event in enumerate(self._events(self._pos + 1, pos + 1), self._pos + 1):
+        for i, event in enumerate(self._events(self._hi + 1, pos + 1), self._hi + 1):
             line = record(narrator, event, i)
             if line is not None:
                 lines.append(line)
-            self._pos = i
-        while lines and lines[0].index < start:
-            lines.popleft()
-        return list(lines)
+            self._hi = i
+        if self._hi - self._lo > 4 * self.size:  # playing on: forget what is far behind
+            self._lo = min(start, self._hi - 2 * self.size)
+            del lines[: bisect_left(lines, self._lo, key=_index)]
+        return lines[bisect_left(lines, start, key=_index) : bisect_right(lines, pos, key=_index)]
+
+
+def _index(line: LogLine) -> int:
+    return line.index

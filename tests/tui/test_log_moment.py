@@ -286,3 +286,35 @@ async def test_flood_log_is_still_the_headless_log(recorded: Recordings) -> None
         assert screen.state.count == n
         assert_tail(screen.query_one(EventLog).plain_lines(), rec.first_lines(n - 1), "flood")
         screen.stop()
+
+
+def test_replay_window_anywhere_is_the_headless_log(recorded: Recordings) -> None:
+    """Replay's log window over a walk of a real trace (play on, step back, seek back and
+    far ahead): at every position, the lines of the events before it, as the headless
+    narrator words them."""
+    import random
+
+    from ipcviz.replay import TraceIndex
+    from ipcviz.tui.eventfmt import LogWindow
+
+    rec = recorded("shm-race")
+    narrator = Narrator(rec.header)
+    told = {i: e for i, ev in enumerate(rec.events) if (e := narrator.entry(ev)) is not None}
+    index = TraceIndex.open(rec.trace).build()
+    size = 50
+    window = LogWindow(index.header, index.state_at, index.events, size)
+    rnd = random.Random(3)
+    pos, n = -1, len(rec.events)
+    for _ in range(400):
+        move = rnd.random()
+        if move < 0.5:
+            pos += rnd.randint(1, 20)  # playing
+        elif move < 0.8:
+            pos -= rnd.randint(1, 3) if rnd.random() < 0.7 else rnd.randint(10, 120)  # back
+        else:
+            pos = rnd.randrange(n)  # seeking
+        pos = max(-1, min(n - 1, pos))
+        lines = window.at(pos)
+        want = [i for i in range(max(0, pos - size + 1), pos + 1) if i in told]
+        assert [ln.index for ln in lines] == want, pos
+        assert [ln.entry for ln in lines] == [told[i] for i in want], pos
