@@ -39,10 +39,12 @@ class Entry:
     step: str | None = None  # ``narrate``: the step id (re-worded when the language changes)
 
     def lines(self) -> list[str]:
-        """The headless log's lines: time, who, then the text (continuations indented)."""
+        """The headless log's lines: time, who, then the text (continuations indented).
+        Made inert here, as the TUI does when it draws: a wording may carry trace fields
+        (object names, drift values) as they are."""
         stamp = f"{self.t / 1e9:9.4f}s"
         return [
-            f"{stamp if i == 0 else ' ' * len(stamp)}  {self.who:<12} {line}"
+            f"{stamp if i == 0 else ' ' * len(stamp)}  {self.who:<12} {safe(line, None)}"
             for i, line in enumerate(self.text.split("\n"))
         ]
 

@@ -318,3 +318,12 @@ def test_replay_window_anywhere_is_the_headless_log(recorded: Recordings) -> Non
         want = [i for i in range(max(0, pos - size + 1), pos + 1) if i in told]
         assert [ln.index for ln in lines] == want, pos
         assert [ln.entry for ln in lines] == [told[i] for i in want], pos
+
+
+def test_hostile_names_are_inert_in_the_headless_log() -> None:
+    """Process names from a trace file pass through bytefmt in the headless log too (the
+    one formatter of every log): no escape sequence reaches the terminal."""
+    trace = Path(__file__).parent / "traces" / "hostile.jsonl"
+    out = ipcviz("replay", str(trace), "--headless", check=True).stdout
+    assert "[bold]w\\x1b[2J[101] starts" in out
+    assert not [c for c in out if not c.isprintable() and c != "\n"]
