@@ -204,6 +204,8 @@ class SessionScreen(StepControls, Screen[int | None]):
                 and (applied == 0 or time.perf_counter() < fast_until)
             ):
                 events = feed.drain(CHUNK)
+                if not events:  # a feed whose count was ahead of its events
+                    break
                 for e in events:
                     apply(narrator.state, e)
                 log.clear()
