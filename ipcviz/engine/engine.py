@@ -356,7 +356,8 @@ class Engine:
 
         An operation is published once every live ring has been read up to ``HOLD_NS``
         after it ended (in step mode the gate lets one operation run at a time, so nothing
-        is held); the linearizer then puts it in an order the kernel could have made.
+        is held; in presenter mode the gate releases them too); the linearizer then puts it in
+        an order the kernel could have made.
         ``only``: drain that (exited) worker's ring to the end, publish nothing yet.
         ``flush``: no record can come any more (every worker is gone): publish all.
         """
@@ -389,7 +390,7 @@ class Engine:
                 for w in self.workers.values()
                 if not w.exited and w.ring is not None
             ]
-            hold = 0 if self.gate.step_mode else HOLD_NS
+            hold = 0 if self.gate.step_mode or self.gate.present else HOLD_NS
             cutoff = (min(live) if live else time.monotonic_ns()) - hold
             lin.emit_ready(cutoff)
         self._run_hooks()

@@ -376,6 +376,8 @@ class Gate:
         auto = self.auto or self.scheduled  # (a used-up schedule: go free once settled)
         if not (self.step_mode and auto and self.at_gate) or self.engine.model.frozen:
             return
+        if self.present and self.narrating:
+            return  # the presenter holds the world: not even the schedule moves it
         settled = self._settled()
         if settled != "yes":
             if settled == "soon":  # look again in a moment, not after a whole idle poll
