@@ -92,7 +92,7 @@ def list_of(item: Check) -> Check:
         for i, x in enumerate(v):
             problem = item(x)
             if problem:
-                return f"[{i}] {problem}"
+                return _nest(f"[{i}]", problem)
         return None
 
     return check
@@ -116,7 +116,7 @@ def dict_of(value: Check) -> Check:
         for k, x in v.items():
             problem = value(x)
             if problem:
-                return f"[{k!r}] {problem}"
+                return _nest(f"[{k!r}]", problem)
         return None
 
     return check
@@ -138,8 +138,21 @@ def _fields(
         if name in v:
             problem = check(v[name])
             if problem:
-                return f"{name!r} {problem}"
+                return _nest(f".{name}", problem)
     return None
+
+
+def _nest(step: str, problem: str) -> str:
+    """``.steps`` + ``[0] has no 'id'`` → ``.steps[0] has no 'id'`` (a path, then what)."""
+    return step + problem if problem[:1] in (".", "[") else f"{step} {problem}"
+
+
+def _said(problem: str) -> str:
+    """``.scenario.steps[0] has no 'id'`` → ``'scenario.steps[0]' has no 'id'``."""
+    if problem[:1] != ".":
+        return problem
+    path, _, what = problem.partition(" ")
+    return f"{path[1:]!r} {what}"
 
 
 # -- the header ---------------------------------------------------------------------------
@@ -173,7 +186,8 @@ HEADER: dict[str, Check] = {
 
 def check_header(header: dict[str, Any]) -> str | None:
     """What is wrong with a header (already known to be an ipcviz header), or None."""
-    return _fields(header, HEADER, ())
+    problem = _fields(header, HEADER, ())
+    return None if problem is None else _said(problem)
 
 
 # -- events -------------------------------------------------------------------------------
@@ -352,13 +366,13 @@ class Validator:
                 return f"has no {name!r}"
         problem = _fields(event, COMMON, ())
         if problem:
-            return problem
+            return _said(problem)
         kind = event["kind"]
         spec = KINDS.get(kind)
         if spec is not None:
             problem = _fields(event, *spec)
             if problem:
-                return problem
+                return _said(problem)
         if kind == "obj.declare":
             if event["type"] == "posix_shm" and not ("size" in event and "cells" in event):
                 return "declares shared memory without 'size' and 'cells'"
