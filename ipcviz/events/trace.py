@@ -78,7 +78,6 @@ class TraceReader:
     header: dict[str, Any]
     notice: str | None = None
     _first_offset: int = field(default=0, repr=False)
-    _validator: Validator = field(default_factory=Validator, repr=False)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> TraceReader:
@@ -111,10 +110,10 @@ class TraceReader:
     def _iter_file(
         self, f: IO[bytes], pos: int, lineno: int | None
     ) -> Iterator[tuple[int, dict[str, Any]]]:
-        # a scan from the start checks references afresh; a scan from an offset (an index
-        # going back) keeps the objects a previous scan saw declared
-        validator = Validator() if lineno is not None else self._validator
-        self._validator = validator
+        # A scan from an offset (an index going back to a checkpoint) cannot know what was
+        # declared before it: it checks types only. The index reads the whole file from the
+        # start first, and that scan checked every reference in order.
+        validator = Validator(references=lineno is not None)
         while True:
             at = pos
             if lineno is not None:

@@ -354,7 +354,8 @@ REFERS: dict[str, tuple[str, ...]] = {
 class Validator:
     """Checks events in stream order; remembers declared objects to check references."""
 
-    def __init__(self) -> None:
+    def __init__(self, references: bool = True) -> None:
+        self.references = references  # False: from the middle of a trace, types only
         self.declared: dict[str, str] = {}  # object name → its type
 
     def check(self, event: Any) -> str | None:
@@ -378,7 +379,7 @@ class Validator:
                 return "declares shared memory without 'size' and 'cells'"
             self.declared[event["obj"]] = event["type"]
             return None
-        types = REFERS.get(kind)
+        types = REFERS.get(kind) if self.references else None
         if types is not None:
             declared = self.declared.get(event["obj"])
             if declared is None:
