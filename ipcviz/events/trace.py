@@ -188,9 +188,14 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+#: Strict JSON: NaN and Infinity (which Python's json accepts) are refused. One decoder,
+#: made once: ``json.loads`` with an option would build a new one for every line.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
 def _loads(raw: bytes) -> Any:
-    """Strict JSON: NaN and Infinity (which Python's json accepts) are refused."""
-    return json.loads(raw, parse_constant=_no_constant)
+    """One line of UTF-8 JSON (ValueError / UnicodeDecodeError if it is not)."""
+    return _DECODER.decode(raw.decode("utf-8"))
 
 
 def _shown(path: Path) -> str:
