@@ -128,14 +128,20 @@ def export_svg(trace: Path, output: Path) -> int:
         raise IpcvizError(f"-o {output}: exists and is not a directory (svg writes one per step)")
 
     def write(shot: Shot) -> None:
+        path = output / shot.filename
         try:
             output.mkdir(parents=True, exist_ok=True)
-            (output / shot.filename).write_text(shot.svg, encoding="utf-8")
+            path.write_text(shot.svg, encoding="utf-8")
         except OSError as exc:
             raise IpcvizError(f"cannot write {output}: {exc.strerror}") from None
-        written.append(shot.n)
+        written.append(path)
 
-    written: list[int] = []
-    each_shot(trace, write)
+    written: list[Path] = []
+    try:
+        each_shot(trace, write)
+    except BaseException:  # a bad line further on: no half set of pictures is left
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     print(f"wrote {len(written)} SVG file(s) to {output}")
     return 0

@@ -91,6 +91,9 @@ def test_svg_and_html_handouts(tmp_path: Path, name: str) -> None:
     check_run(ipcviz("export", str(trace), "--format", "html", "-o", str(page)), expect, "html")
     shots = tmp_path / "shots"
     check_run(ipcviz("export", str(trace), "--format", "svg", "-o", str(shots)), expect, "svg")
+    if expect == 2:  # nothing half-written is left
+        assert not page.exists() and not list(tmp_path.glob("*.part"))
+        assert not shots.exists() or not list(shots.iterdir())
     if expect == 0:
         files = [page, *shots.iterdir()]
         assert len(files) == 3  # the page, and one picture per narration step
