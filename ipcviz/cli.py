@@ -294,13 +294,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
         from ipcviz.tui.launch import replay_tui
 
         return replay_tui(reader, lang=lang)
+    from ipcviz.bytefmt import safe_text
     from ipcviz.narrate.headless import Narrator
 
     narrator = Narrator(reader.header, lang)
-    print(f"# replaying {args.trace}")
-    _print(narrator.intro())
-    for event in reader.events():
-        _print(narrator.feed(event))
+    try:
+        print(f"# replaying {safe_text(str(args.trace), 300)}")
+        _print(narrator.intro())
+        for event in reader.events():  # checked by the reader: TraceError (exit 2) if bad
+            _print(narrator.feed(event))
+    except BrokenPipeError:  # our stdout was closed (e.g. `| head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     if reader.notice:
         print(f"ipcviz: {reader.notice}", file=sys.stderr)
     return EXIT_OK
@@ -404,7 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except IpcvizError as exc:
-        print(f"ipcviz: {exc}", file=sys.stderr)
+        from ipcviz.bytefmt import safe_text
+
+        # one line, inert: a message may quote a file name or a field from a trace
+        print(f"ipcviz: {safe_text(str(exc), 1000)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -235,7 +235,7 @@ class _Converter:
         return {
             "ph": "X",
             "name": _label(name, e.get("obj")),
-            "cat": name.split(".")[0],
+            "cat": _cat(name),
             "pid": track,
             "tid": track,
             "ts": _us(start),
@@ -252,7 +252,7 @@ class _Converter:
             "ph": "i",
             "s": "t" if track != ENGINE_PID else "p",
             "name": _label(name, e.get("obj")),
-            "cat": kind.split(".")[0],
+            "cat": _cat(kind),
             "pid": track,
             "tid": track,
             "ts": _us(e["t"]),
@@ -357,7 +357,13 @@ def _meta(pid: int, name: str, value: str | None, **args: Any) -> dict[str, Any]
 
 
 def _label(name: str, obj: Any) -> str:
+    """A record's name: the event kind (untrusted too: unknown kinds pass) and its object."""
+    name = safe_text(name, 80)
     return f"{name} {safe_text(obj, 60)}" if isinstance(obj, str) else name
+
+
+def _cat(kind: str) -> str:
+    return safe_text(kind.split(".")[0], 40)
 
 
 def _args(e: Event) -> dict[str, Any]:

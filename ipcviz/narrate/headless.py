@@ -65,8 +65,8 @@ class Narrator:
 
     def intro(self) -> list[str]:
         sc = self.state.header.get("scenario", {})
-        teaches = " ".join(sc.get("teaches", []))
-        lines = [f"ipcviz · {sc.get('id', '?')} · {safe(sc.get('title', ''))}"]
+        teaches = " ".join(safe(str(t), 40) for t in sc.get("teaches", []))
+        lines = [f"ipcviz · {safe(str(sc.get('id', '?')), 80)} · {safe(sc.get('title', ''))}"]
         if teaches:
             lines.append(f"teaches: {teaches}")
         return lines

@@ -120,7 +120,9 @@ def _cut(text: str, cells: int) -> str:
 
 
 def _title(out: Lines, obj: Obj) -> None:
-    out.add(f" {obj.type} ", Style(color="#000000", bgcolor="#ffffff", bold=True))
+    out.add(
+        f" {bytefmt.safe_text(obj.type, 20)} ", Style(color="#000000", bgcolor="#ffffff", bold=True)
+    )
     out.add(" " + bytefmt.safe_text(obj.name, 40), BOLD)
     if obj.kernel_name:
         out.add(f"  {bytefmt.safe_text(obj.kernel_name, 60)}", DIM)
