@@ -25,7 +25,7 @@ from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.tui.eventfmt import EventFormatter
 from ipcviz.tui.feed import Feed
-from ipcviz.tui.stepping import STEP_BINDINGS, StepControls
+from ipcviz.tui.stepping import STEP_BINDINGS, DeadlockBanner, StepControls
 from ipcviz.tui.widgets import Checks, EventLog, Narration, ObjectsPanel, ProcTable, StatusLine
 
 FPS_MIN, FPS_MAX, FPS_STEP = 10, 30, 5
@@ -99,6 +99,7 @@ class SessionScreen(StepControls, Screen[int | None]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        yield DeadlockBanner(id="deadlock")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 table = ProcTable(id="procs")

@@ -30,7 +30,7 @@ wrt = scenario.semaphore("wrt", value=1)
 def reader(ctx):
     if ctx.index == 0:
         ctx.step("read")
-    bad = 0
+    bad = seen = 0
     for _ in range(ctx.params["rounds"]):
         mutex.wait()
         cells[0] = cells[0] + 1
@@ -39,7 +39,7 @@ def reader(ctx):
         cells[3] = cells[3] + 1
         mutex.post()
         bad += cells[1] != 0  # a writer inside while we read: the algorithm is broken
-        cells[2]  # noqa: B018 (read the data)
+        seen = cells[2]  # the data
         mutex.wait()
         cells[3] = cells[3] - 1
         cells[0] = cells[0] - 1
@@ -47,6 +47,7 @@ def reader(ctx):
             wrt.post()  # the last reader out lets writers in
         mutex.post()
     ctx.report("bad", bad)
+    ctx.report("seen", seen)
 
 
 @scenario.process("writer")
