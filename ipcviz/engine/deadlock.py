@@ -30,8 +30,6 @@ import os
 import signal
 from typing import Any
 
-import psutil
-
 from ipcviz import probe
 from ipcviz.events import schema
 from ipcviz.ipc.fifo import Fifo
@@ -42,6 +40,8 @@ from ipcviz.ipc.sysv_mq import SysvQueue
 from ipcviz.ipc.sysv_sem import SysvSemaphore
 from ipcviz.model.analysis import waitfor
 from ipcviz.model.state import SemObj
+from ipcviz.probe._libc import IS_X86_64
+from ipcviz.probe.procs import SYSCALLS_X86_64
 
 #: How often the watcher looks (s).
 INTERVAL = 0.1
@@ -49,6 +49,9 @@ _READS = frozenset({"read", "readv", "pread64"})
 _WRITES = frozenset({"write", "writev", "pwrite64"})
 #: Syscall → index of its timeout argument (0 = none, it sleeps until woken).
 _TIMEOUT_ARG = {"futex": 3, "semtimedop": 3, "mq_timedreceive": 4, "mq_timedsend": 4}
+#: Every syscall in which a process can wait for another one through an IPC object.
+_IPC_CALLS = _READS | _WRITES | {"semop", "msgrcv", "msgsnd", "open", "openat", "openat2"}
+_IPC_CALLS |= set(_TIMEOUT_ARG) | {"wait4", "waitid"}
 #: Events that are not a process moving (the engine's own, the gate, the probes, output
 #: read from its stdout pipe).
 _NOT_MOVES = ("probe.", "gate.", "control", "deadlock", "drift", "race.", "check", "proc.output")
@@ -73,6 +76,7 @@ class DeadlockWatcher:
         self.sysv_queues: dict[int, str] = {}
         self.indexed = False
         self.ended = False  # headless: the run was ended at its deadlock
+        self._glance: dict[int, Look] = {}  # each worker's look at the previous check
         self.engine.on_events.append(self.on_events)
         self.engine.add_periodic(INTERVAL, self.check)
 
@@ -204,9 +208,19 @@ class DeadlockWatcher:
         workers = [w for w in self.engine.workers.values() if not w.exited]
         if not workers:
             return None
-        for w in workers:  # cheap first: one read per worker until one is awake
-            if _first(w.pid) is None:
+        # Cheap first: a look at each worker, stopping at the first one awake; and only if
+        # each still sleeps exactly as at the previous check (same switch count) does the
+        # whole proof run. A busy program never pays for more than the first few reads.
+        glance: dict[int, Look] = {}
+        for w in workers:
+            look = _first(w.pid)
+            if look is None or not _may_be_ipc(look[1]):
+                self._glance = {}
                 return None
+            glance[w.pid] = look
+        previous, self._glance = self._glance, glance
+        if previous != glance:
+            return None
         pids = self._session()
         if pids is None:
             return None
@@ -232,11 +246,22 @@ class DeadlockWatcher:
 
     def _session(self) -> list[int] | None:
         """Every descendant of the engine (workers, what they forked, orphans), zombies too."""
+        children: dict[int, list[int]] = {}
         try:
-            kids = psutil.Process(os.getpid()).children(recursive=True)
-        except psutil.Error:
+            entries = os.listdir("/proc")
+        except OSError:
             return None
-        return sorted(k.pid for k in kids)
+        for name in entries:
+            if name.isdigit():
+                ppid = _ppid(int(name))
+                if ppid is not None:
+                    children.setdefault(ppid, []).append(int(name))
+        found, todo = [], [os.getpid()]
+        while todo:
+            for kid in children.get(todo.pop(), ()):
+                found.append(kid)
+                todo.append(kid)
+        return sorted(found)
 
     def _classify(self, pid: int, line: str, pids: list[int]) -> waitfor.Wait | None:
         """The IPC wait that ``line`` (/proc/PID/syscall) shows; None if it is not one."""
@@ -357,16 +382,26 @@ def _second(pid: int) -> Look | None:
     return None if where is None or n is None else (n, *where)
 
 
+def _may_be_ipc(line: str) -> bool:
+    """Cheap filter on a /proc/PID/syscall line: an IPC wait, with no timeout pending."""
+    fields = line.split()
+    name = SYSCALLS_X86_64.get(int(fields[0])) if IS_X86_64 else None
+    if name not in _IPC_CALLS:
+        return False
+    arg = _TIMEOUT_ARG.get(name)
+    return arg is None or int(fields[1 + arg], 16) == 0
+
+
+def _ppid(pid: int) -> int | None:
+    text = _read(f"/proc/{pid}/stat")
+    if text is None:
+        return None
+    rest = text[text.rfind(")") + 2 :].split()
+    return int(rest[1]) if len(rest) > 1 else None
+
+
 def _children(pid: int, pids: list[int]) -> list[int]:
-    out = []
-    for p in pids:
-        text = _read(f"/proc/{p}/stat")
-        if text is None:
-            continue
-        rest = text[text.rfind(")") + 2 :].split()
-        if len(rest) > 1 and rest[1] == str(pid):
-            out.append(p)
-    return out
+    return [p for p in pids if _ppid(p) == pid]
 
 
 def _pipe_fds(pid: int) -> list[tuple[int, int]]:
