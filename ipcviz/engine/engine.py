@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import gc
 import json
 import os
@@ -17,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz.engine.gate import Gate
+from ipcviz.engine.linearize import Linearizer
 from ipcviz.engine.linux import become_subreaper
 from ipcviz.engine.probing import Prober
-from ipcviz.engine.stream import EventOut, RecordCodec, fold, publish_records
+from ipcviz.engine.stream import EventOut, RecordCodec
 from ipcviz.engine.workers import Worker, fork_worker
 from ipcviz.errors import IpcvizError
 from ipcviz.events import schema
-from ipcviz.events.codec import b64
+from ipcviz.events.codec import RAW, b64, encode_event
 from ipcviz.events.trace import TraceWriter
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
@@ -40,12 +40,9 @@ IDLE_POLL_MS = 5
 DRAIN_LIMIT = 20000
 #: The engine's niceness once the workers run (they keep their own).
 ENGINE_NICE = 10
-#: How old a record must be before it is published (see ``Engine._drain``).
+#: How long after an operation ended every ring must have been read before it is published
+#: (see ``Engine._drain``): what happened before it is known by then.
 HOLD_NS = 30_000_000
-
-
-def _record_time(entry: tuple[int, int, Record, int]) -> int:
-    return entry[0]
 
 
 class EngineSession:
@@ -112,8 +109,12 @@ class Engine:
         self.obj_names = [o.name for o in scenario.objects]
         self.step_ids = [s.id for s in scenario.steps]
         self.codec = RecordCodec(self.t0, self.obj_names, self.step_ids)
-        self._held: list[tuple[int, int, Record, int]] = []  # drained, not yet published
-        self._exits: list[Worker] = []  # exited workers whose proc.exit is not out yet
+        #: drained operations, published in an order the kernel could have made
+        self.lin = Linearizer(
+            self.model, self.t0, self.obj_names, self._publish_record, self._publish_event
+        )
+        self._drained_at: dict[int, int] = {}  # pid → every record stamped before is read
+        self._turn: list[dict[str, Any]] = []  # events published since the hooks last ran
         self.stop_reason: str | None = None
         self.outcome: str | None = None
         self.exit_code = 0
@@ -133,16 +134,50 @@ class Engine:
         return time.monotonic_ns() - self.t0
 
     def emit(self, kind: str, pid: int = 0, **fields: Any) -> dict[str, Any]:
-        """An event from the engine itself (not from a worker's ring)."""
-        event = {"t": self.now(), "seq": -1, "pid": pid, "kind": kind, **fields}
-        self._publish([event])
+        """An event from the engine itself (not from a worker's ring).
+
+        While drained operations still wait in the pool, the event waits with them, at its
+        own time, so the stream stays in time order (a probe after what it saw).
+        """
+        stamp = time.monotonic_ns()
+        event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": kind, **fields}
+        if self.lin.pending:
+            self.lin.add_event(event, stamp)
+        else:
+            self._publish_event(event)
+            self._run_hooks()
         return event
 
-    def _publish(self, events: list[dict[str, Any]]) -> None:
-        model = self.model
-        add = self.out.add
-        for e in events:
-            apply(model, add(e))
+    def _publish_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Number, write and apply one event (the linearizer calls this in its order)."""
+        raw = event.pop(RAW, None)
+        self.out.add(event)
+        if raw is not None:
+            event[RAW] = raw
+        apply(self.model, event)
+        self._turn.append(event)
+        return event
+
+    def _publish_record(self, rec: Record, pid: int, since: int, want: int | None) -> dict:
+        """Number, encode, write and apply the event of one ring record."""
+        out = self.out
+        event, line = self.codec.make(rec, pid, out.seq, since)
+        if want is not None:  # a System V receive: the type it asked for decides legality
+            event["want"] = want
+            raw = event.pop(RAW, None)
+            line = encode_event(event)
+            if raw is not None:
+                event[RAW] = raw
+        out.seq += 1
+        out.lines.append(line)
+        apply(self.model, event)
+        self._turn.append(event)
+        return event
+
+    def _run_hooks(self) -> None:
+        if not self._turn:
+            return
+        events, self._turn = self._turn, []
         for hook in self.on_events:
             hook(events)
 
@@ -182,6 +217,7 @@ class Engine:
                 traced=self.traced,
             )
             self.workers[w.pid] = w
+            self.lin.started(w.pid, time.monotonic_ns())
             pids.set(len(self.workers) - 1, w.pid)
             self.registry.add_proc(w.pid)
             fields: dict[str, Any] = {"name": proc.name, "color": color}
@@ -280,39 +316,47 @@ class Engine:
         self.periodic.append([interval, fn, 0.0])
 
     def _drain(self, only: Worker | None = None, flush: bool = False) -> bool:
-        """Move records from the rings into the stream. True if there may be more.
+        """Move records from the rings into the pool, and publish what is ready.
 
-        Records are merged by time across rings. A record is published only once it is
-        ``HOLD_NS`` old: a causally earlier record (the write before a post, the post before
-        the wait it ends) is always in its ring by then, even if this sweep read that ring
-        first. In step mode the engine itself orders the operations, so nothing is held.
+        An operation is published once every live ring has been read up to ``HOLD_NS``
+        after it ended (in step mode the gate lets one operation run at a time, so nothing
+        is held); the linearizer then puts it in an order the kernel could have made.
         ``only``: drain that (exited) worker's ring to the end, publish nothing yet.
         ``flush``: no record can come any more (every worker is gone): publish all.
         """
-        held = self._held
         more = False
+        lin = self.lin
         for w in [only] if only else self.workers.values():
             if w.ring is None:
                 continue
+            before = time.monotonic_ns()
+            pending = w.ring.pending_stamp()  # stamped, not yet published: not known yet
+            if pending:
+                before = min(before, pending)
             batch: list[Record] = []
-            n = w.ring.drain(batch, DRAIN_LIMIT if only is None else 1 << 30)
-            more = more or n >= DRAIN_LIMIT
-            held.extend(fold(batch, w.pid))
+            limit = DRAIN_LIMIT if only is None else 1 << 30
+            n = w.ring.drain(batch, limit)
+            if batch:
+                lin.add_records(w.pid, batch)
+            if n >= limit:
+                more = True
+                self._drained_at[w.pid] = batch[-1][2]
+            else:
+                self._drained_at[w.pid] = before
         if only is not None:
             return more
-        if held:
-            held.sort(key=_record_time)
-            if flush or self.gate.step_mode or self.gate.present:
-                ready, self._held = held, []
-            else:
-                cut = bisect.bisect_right(held, time.monotonic_ns() - HOLD_NS, key=_record_time)
-                ready, self._held = held[:cut], held[cut:]
-            if ready:
-                events = publish_records(ready, self.codec, self.out, self.model)
-                for hook in self.on_events:
-                    hook(events)
-        if self._exits:
-            self._emit_exits()
+        if flush:
+            lin.flush()
+        else:
+            live = [
+                self._drained_at.get(w.pid, 0)
+                for w in self.workers.values()
+                if not w.exited and w.ring is not None
+            ]
+            hold = 0 if self.gate.step_mode else HOLD_NS
+            cutoff = (min(live) if live else time.monotonic_ns()) - hold
+            lin.emit_ready(cutoff)
+        self._run_hooks()
         return more
 
     def _check_recording(self) -> None:
@@ -356,26 +400,17 @@ class Engine:
         self._read_output(w.out_fd, poller, final=True)
         w.exited = True
         w.exit_status = status
-        self._exits.append(w)
-        self._emit_exits()
-
-    def _emit_exits(self) -> None:
-        """``proc.exit`` for exited workers none of whose records are still held."""
-        waiting = {entry[1] for entry in self._held}
-        done = [w for w in self._exits if w.pid not in waiting]
-        if not done:
-            return
         self._check_stalls()  # a worker's last waits for a full ring, before its exit
-        for w in done:
-            self._exits.remove(w)
-            status = w.exit_status or 0
-            fields: dict[str, Any] = {}
-            if os.WIFSIGNALED(status):
-                fields["signal"] = os.WTERMSIG(status)
-                fields["signame"] = signal.Signals(fields["signal"]).name
-            else:
-                fields["code"] = os.waitstatus_to_exitcode(status)
-            self.emit(schema.PROC_EXIT, w.pid, **fields)
+        fields: dict[str, Any] = {}
+        if os.WIFSIGNALED(status):
+            fields["signal"] = os.WTERMSIG(status)
+            fields["signame"] = signal.Signals(fields["signal"]).name
+        else:
+            fields["code"] = os.waitstatus_to_exitcode(status)
+        # After the worker's last operation, in its own program order.
+        stamp = time.monotonic_ns()
+        event = {"t": stamp - self.t0, "seq": -1, "pid": w.pid, "kind": schema.PROC_EXIT}
+        self.lin.add_event({**event, **fields}, stamp, pid=w.pid)
 
     def _read_output(self, fd: int, poller: select.poll | None, final: bool = False) -> None:
         w = next((x for x in self.workers.values() if x.out_fd == fd), None)

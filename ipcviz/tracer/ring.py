@@ -28,6 +28,9 @@ _U64 = struct.Struct("<Q")
 _HEAD, _TAIL, _STALLS, _GATE = 0, 8, 16, 24
 #: Presenter mode (``--present``): narration steps wait at the gate (ipcviz/engine/gate.py).
 PRESENT_FLAG: Final = 32
+#: The stamp of a record being written (0: none). The engine reads no further than it when it
+#: decides what is known (engine/linearize.py): a record stamped but not yet published.
+_PENDING: Final = 40
 #: Largest payload kept in one record; longer payloads are cut and flagged by ``size``.
 MAX_PAYLOAD: Final = 256 * 1024
 DEFAULT_CAPACITY: Final = 4 * 1024 * 1024
@@ -63,6 +66,8 @@ class Ring:
         ring = self
 
         def emit(code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0):
+            t = t or now()
+            pack_u64(mm, _PENDING, t)
             if len(payload) > MAX_PAYLOAD:
                 payload = payload[:MAX_PAYLOAD]
             size = 32 + len(payload)
@@ -78,12 +83,13 @@ class Ring:
                 head += to_end
                 pos = 0
             off = HEADER_SIZE + pos
-            pack(mm, off, size, code, obj, t or now(), a, b)
+            pack(mm, off, size, code, obj, t, a, b)
             if payload:
                 mm[off + 32 : off + size] = payload
             head += adv
             ring._head = head
             pack_u64(mm, _HEAD, head)  # publish last: the reader sees whole records only
+            pack_u64(mm, _PENDING, 0)
 
         return emit
 
@@ -108,6 +114,10 @@ class Ring:
     def set_present_flag(self, value: int) -> None:
         """Presenter mode: the worker waits at its gate after each narration step."""
         self.mm[PRESENT_FLAG] = value
+
+    def pending_stamp(self) -> int:
+        """The stamp of a record the worker is writing now, or 0."""
+        return _U64.unpack_from(self.mm, _PENDING)[0]
 
     def stalls(self) -> int:
         return _U64.unpack_from(self.mm, _STALLS)[0]
