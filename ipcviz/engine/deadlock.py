@@ -67,7 +67,7 @@ class DeadlockWatcher:
         self.gate = gate
         self.engine = gate.engine
         self.current: dict[str, Any] | None = None  # key, pids, looks of the reported one
-        self.killed: set[int] = set()  # pids the user killed (deadlock victims)
+        self.victims: set[int] = set()  # pids the user killed to break a deadlock
         self.pipes: dict[int, str] = {}  # inode → object name
         self.fifo_paths: dict[str, str] = {}
         self.sems: dict[str, str] = {}  # "/NAME" → object name
@@ -110,19 +110,24 @@ class DeadlockWatcher:
     # -- events ----------------------------------------------------------------------------
 
     def on_events(self, events: list[Event]) -> None:
+        if self.current is None and not self.victims:
+            return  # the usual case: nothing to follow (this runs for every event)
         for e in events:
-            kind = e["kind"]
-            if kind == "control" and e.get("action") == "kill" and e.get("target"):
-                if not e.get("reason"):
-                    self.killed.add(e["target"])
-                continue
-            cur = self.current
-            if cur is None or e.get("pid") not in cur["pids"] or kind.startswith(_NOT_MOVES):
+            kind, pid, cur = e["kind"], e.get("pid"), self.current
+            if kind == "control":
+                user_kill = e.get("action") == "kill" and not e.get("reason")
+                if user_kill and cur is not None and e.get("target") in cur["pids"]:
+                    self.victims.add(e["target"])  # the user breaks the deadlock (k)
                 continue
             if kind == schema.PROC_EXIT:
-                self._recover(e["pid"])
-                self._resolved()
-            elif e.get("t", 0) > cur["t"]:
+                if pid in self.victims:
+                    self._recover(pid)
+                if cur is not None and pid in cur["pids"]:
+                    self._resolved()
+                continue
+            if cur is None or pid not in cur["pids"] or kind.startswith(_NOT_MOVES):
+                continue
+            if e.get("t", 0) > cur["t"]:
                 # a record written after the deadlock was declared: that process ran (a
                 # record from before it blocked may be published later: not a move)
                 self._resolved()
@@ -138,9 +143,7 @@ class DeadlockWatcher:
         POSIX semaphores are not released when their holder dies: killing a victim alone
         would leave the others blocked forever. So the engine gives back what it held.
         """
-        if pid not in self.killed:
-            return
-        self.killed.discard(pid)
+        self.victims.discard(pid)
         objects = {o.name: o for o in self.engine.scenario.objects}
         for name, sem in list(self.engine.model.objects.items()):
             n = sem.holders.get(pid, 0) if isinstance(sem, SemObj) and not sem.signal else 0
@@ -195,8 +198,8 @@ class DeadlockWatcher:
         for pid, (_, line, _) in cur["looks"].items():
             now = _second(pid)
             if now is None:
-                if not os.path.exists(f"/proc/{pid}"):
-                    return True  # gone
+                if pid not in self.engine.workers and not os.path.exists(f"/proc/{pid}"):
+                    return True  # gone (a worker's end comes as its proc.exit event)
                 continue  # running for a moment (a resumed syscall): not proof of a move
             if now[1] != line:
                 return True  # asleep somewhere else
