@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ipcviz, read_trace
 
 
@@ -167,3 +169,21 @@ def test_semaphores_starting_at_0_in_a_circle_are_a_deadlock(tmp_path: Path):
         assert "a waits for go_a (value 0), which b could post" in r.stdout
         # nothing was "held": no unit is posted back for anyone
         assert not [e for e in events if e["kind"] == "deadlock.recover"]
+
+
+@pytest.mark.parametrize(
+    ("name", "quick", "words"),
+    [
+        ("queue_cycle", False, "a waits to receive from to_a (empty), which b could send to"),
+        ("queue_cycle", True, "b waits to receive from to_b (empty), which a could send to"),
+        ("fifo_cycle", False, "a waits for a partner to open f1, as b could"),
+    ],
+    ids=["posix-mq", "sysv-mq", "fifo-open"],
+)
+def test_queues_and_fifos_in_a_circle_are_a_deadlock(tmp_path: Path, name, quick, words):
+    r, events = _run(tmp_path, name, quick=quick)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    (dead,) = [e for e in events if e["kind"] == "deadlock"]
+    assert {c["proc"] for c in dead["cycle"]} == {"a", "b"}
+    assert words in r.stdout
+    assert [e["ok"] for e in events if e["kind"] == "check"] == [True]
