@@ -11,7 +11,10 @@ from tests.conftest import ipcviz, read_trace
 
 def test_deadlock_is_reported_with_its_cycle_within_two_seconds(tmp_path: Path):
     trace = tmp_path / "deadlock.jsonl"
-    r = ipcviz("run", "deadlock", "--headless", "--record", str(trace), timeout=60)
+    # forced through the step gate (FORCED, below): not left to the scenario's pauses
+    r = ipcviz(
+        "run", "deadlock", "--headless", "--record", str(trace), "--schedule", FORCED, timeout=60
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr
     _, events = read_trace(trace)
     names = {e["pid"]: e["name"] for e in events if e["kind"] == "proc.start"}
@@ -44,7 +47,9 @@ def test_deadlock_is_reported_with_its_cycle_within_two_seconds(tmp_path: Path):
 
 def test_replay_of_a_deadlock_prints_the_same_report(tmp_path: Path):
     trace = tmp_path / "deadlock.jsonl"
-    live = ipcviz("run", "deadlock", "--headless", "--quick", "--record", str(trace))
+    live = ipcviz(
+        "run", "deadlock", "--headless", "--quick", "--record", str(trace), "--schedule", FORCED
+    )
     assert live.returncode == 0, live.stdout[-2000:]
     replay = ipcviz("replay", str(trace), "--headless")
     assert replay.returncode == 0
