@@ -51,11 +51,12 @@ def deadlock_text(state: State, p: Proc) -> Text | None:
     current = current_deadlock(state)
     if current is None or not p.alive:
         return None
+    from ipcviz.model.analysis.waitfor import wait_text
+
     for link in current.get("cycle") or ():
         if link.get("pid") == p.pid:
-            what = bytefmt.safe_text(str(link.get("waits_for")), 20)
-            who = bytefmt.safe_text(str(link.get("held_by")), 20)
-            return Text(f"DEADLOCK: waits for {what}, held by {who}", style="bold #ff5f5f")
+            what = bytefmt.safe_text(wait_text(link), 80)
+            return Text(f"DEADLOCK: {what}", style="bold #ff5f5f")
     for row in current.get("stuck") or ():
         if row.get("pid") == p.pid:
             what = bytefmt.safe_text(f"{row.get('op', '')} {row.get('waits_for', '')}", 30)
@@ -71,7 +72,7 @@ class DeadlockBanner(Static):
                      text-style: bold; padding: 0 1; }
     """
 
-    def show(self, state: State) -> None:
+    def show(self, state: State, live: bool) -> None:
         from ipcviz.model.analysis.waitfor import deadlock_text as in_words
 
         current = current_deadlock(state)
@@ -79,7 +80,7 @@ class DeadlockBanner(Static):
         if current is None:
             return
         text = bytefmt.safe_text(in_words(current), 300)
-        hint = " — select a victim and press k to break it" if state.outcome is None else ""
+        hint = " — select a victim and press k to break it" if live else ""
         self.update(Text(f"DEADLOCK: {text}{hint}"))
 
 
@@ -125,4 +126,6 @@ class StepControls:
 
     def show_deadlock(self) -> None:
         """The banner follows the model: shown while a deadlock stands, gone once resolved."""
-        self.query_one(DeadlockBanner).show(self.state)  # type: ignore[attr-defined]
+        feed = self.feed  # type: ignore[attr-defined]
+        live = bool(feed is not None and feed.live and self.state.outcome is None)  # type: ignore[attr-defined]
+        self.query_one(DeadlockBanner).show(self.state, live)  # type: ignore[attr-defined]

@@ -148,34 +148,37 @@ def describe_stuck(state: State, stuck: dict[int, Wait]) -> list[dict[str, Any]]
     return rows
 
 
-def link_text(c: dict[str, Any]) -> str:
-    """One link of a cycle in words: ``left waits for lock_b, held by right``."""
-    proc, obj, who, how = c["proc"], c["waits_for"], c["held_by"], c.get("how", "held")
+def wait_text(c: dict[str, Any]) -> str:
+    """What one process of a cycle waits for, in words: ``waits for lock_b, held by right``."""
+    obj, who, how = c["waits_for"], c["held_by"], c.get("how", "held")
     only = c.get("only", True)
-    op = c.get("op", "sem")
     if how == "held":
-        return f"{proc} waits for {obj}, held by {who}"
+        return f"waits for {obj}, held by {who}"
     if how == "writer":
-        return f"{proc} waits to read {obj}, " + (
+        return f"waits to read {obj}, " + (
             f"whose only writer is {who}" if only else f"written by {who}"
         )
     if how == "reader":
-        return f"{proc} waits to write {obj} (full), " + (
+        return f"waits to write {obj} (full), " + (
             f"whose only reader is {who}" if only else f"read by {who}"
         )
     if how == "child":
-        return f"{proc} waits for its child {who}"
+        return f"waits for its child {who}"
     if how == "poster":
-        return f"{proc} waits for {obj} (value 0), posted before by {who}"
-    verb = {
+        return f"waits for {obj} (value 0), posted before by {who}"
+    return {
         "sem": f"waits for {obj} (value 0), which {who} could post",
         "recv": f"waits to receive from {obj} (empty), which {who} could send to",
         "send": f"waits to send to {obj} (full), which {who} could receive from",
         "open": f"waits for a partner to open {obj}, as {who} could",
         "read": f"waits to read {obj}, which {who} could write",
         "write": f"waits to write {obj}, which {who} could read",
-    }.get(op, f"waits on {obj}, which {who} could end")
-    return f"{proc} {verb}"
+    }.get(c.get("op", "sem"), f"waits on {obj}, which {who} could end")
+
+
+def link_text(c: dict[str, Any]) -> str:
+    """One link of a cycle in words: ``left waits for lock_b, held by right``."""
+    return f"{c['proc']} {wait_text(c)}"
 
 
 def cycle_text(cycle: list[dict[str, Any]]) -> str:
