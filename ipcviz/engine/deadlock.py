@@ -66,7 +66,7 @@ class DeadlockWatcher:
     def __init__(self, gate: Any) -> None:
         self.gate = gate
         self.engine = gate.engine
-        self.current: dict[str, Any] | None = None  # key, pids, looks of the reported one
+        self.current: dict[str, Any] | None = None  # the reported one: pids, looks, t
         self.victims: set[int] = set()  # pids the user killed to break a deadlock
         self.pipes: dict[int, str] = {}  # inode → object name
         self.fifo_paths: dict[str, str] = {}
