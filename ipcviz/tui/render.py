@@ -392,8 +392,8 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[Line]:
     out.add(f" {obj.value} ", GOOD if obj.value > 0 else WARN)
     out.add(f"  (initial {obj.initial}; {obj.waits} waits, {obj.posts} posts)", DIM)
     out.newline()
-    if obj.initial == 1:  # a lock: who holds it. A counting semaphore has no owner: often
-        # one process takes and another gives back (producer/consumer), so no holders.
+    if obj.initial == 1 and not obj.signal:  # a lock: who holds it. A semaphore posted by
+        # a process that did not take it (producer/consumer, readers-writers) has no owner.
         _who(out, state, " holders: ", [pid for pid, n in obj.holders.items() if n > 0])
         out.newline()
     out.add(" waiting: ", DIM)
