@@ -25,7 +25,7 @@ from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
 from ipcviz.tui import render
-from ipcviz.tui.eventfmt import EventFormatter
+from ipcviz.tui.eventfmt import EventFormatter, record
 from tests.replay import hostile_traces
 from tests.replay.test_hostile_traces import forbidden
 
@@ -66,10 +66,13 @@ def view_everything(header: dict[str, Any], events: list[Any]) -> None:
             out = list(narrator.intro())
             state = State(header=reader.header)
             fmt = EventFormatter(reader.header)
-            for event in reader.events():
+            log = Narrator(reader.header)  # the TUI's log: each line worded at its moment
+            for i, event in enumerate(reader.events()):
                 out += narrator.feed(event)
                 apply(state, event)
-                out.append(fmt.text(state, event))
+                line = record(log, event, i)
+                if line is not None:
+                    out.append(fmt.text(line))
             for obj in state.objects.values():
                 for line in render.object_lines(state, obj, 80, rows=3):
                     out.append("".join(seg.text for seg in line))
