@@ -89,3 +89,25 @@ def run_scenario(name: str, tmp_path: Path, *extra: str, timeout: float = 60):
     )
     header, events = read_trace(trace) if trace.exists() else ({}, [])
     return result, header, events
+
+
+class BuiltinTraces:
+    """Each built-in scenario recorded once per test session (``--quick``), on first use:
+    several test files read the same recordings instead of running the scenario again."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._done: dict[str, Path] = {}
+
+    def __call__(self, name: str) -> Path:
+        if name not in self._done:
+            trace = self.root / f"{name}.jsonl"
+            run = ipcviz("run", name, "--headless", "--quick", "--record", str(trace), timeout=120)
+            assert trace.exists(), f"{name}: no trace ({run.returncode}): {run.stderr[-500:]}"
+            self._done[name] = trace
+        return self._done[name]
+
+
+@pytest.fixture(scope="session")
+def builtin_traces(tmp_path_factory: pytest.TempPathFactory) -> BuiltinTraces:
+    return BuiltinTraces(tmp_path_factory.mktemp("builtin-traces"))

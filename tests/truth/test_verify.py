@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, ipcviz
+from tests.conftest import ROOT, BuiltinTraces, ipcviz
 
 HERE = Path(__file__).parent
 BUILT_IN = sorted(
@@ -29,20 +29,25 @@ FROM_DOCS = [
 ]
 
 
-def _record_and_verify(target: str, trace: Path, *extra: str) -> str:
+def _record_and_verify(target: str, trace: Path, *extra: str) -> None:
     run = ipcviz(
         "run", target, "--headless", "--quick", "--record", str(trace), *extra, timeout=120
     )
     assert trace.exists(), run.stderr
+    _verify(trace)
+
+
+def _verify(trace: Path) -> None:
     result = ipcviz("verify", str(trace))
-    assert result.returncode == 0, f"{target}: {result.stdout[:2000]}{result.stderr}"
+    assert result.returncode == 0, f"{trace.name}: {result.stdout[:2000]}{result.stderr}"
     assert "legal history" in result.stdout
-    return result.stdout
 
 
 @pytest.mark.parametrize("scenario", BUILT_IN)
-def test_every_built_in_scenario_records_a_legal_history(scenario: str, tmp_path: Path):
-    _record_and_verify(scenario, tmp_path / "t.jsonl")
+def test_every_built_in_scenario_records_a_legal_history(
+    scenario: str, builtin_traces: BuiltinTraces
+):
+    _verify(builtin_traces(scenario))
 
 
 @pytest.mark.parametrize("name", FROM_DOCS)
@@ -153,9 +158,10 @@ def test_verify_refuses_what_is_not_a_trace(tmp_path: Path):
 
 
 @pytest.mark.parametrize("scenario", ["pipe-mesh", "mq-priority", "sysv-mq-typed"])
-def test_perfetto_flows_never_end_before_they_start(scenario: str, tmp_path: Path):
-    trace = tmp_path / "t.jsonl"
-    _record_and_verify(scenario, trace)
+def test_perfetto_flows_never_end_before_they_start(
+    scenario: str, tmp_path: Path, builtin_traces: BuiltinTraces
+):
+    trace = builtin_traces(scenario)
     out = tmp_path / "p.json"
     ipcviz("export", str(trace), "--format", "perfetto", "-o", str(out), check=True)
     data = json.loads(out.read_text())

@@ -30,7 +30,7 @@ from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import LiveFeed, RecordedFeed
 from ipcviz.tui.replay_screen import ReplayScreen, replay_app
 from ipcviz.tui.widgets import EventLog
-from tests.conftest import ipcviz
+from tests.conftest import BuiltinTraces, ipcviz
 
 from .helpers import settle
 
@@ -67,15 +67,13 @@ class Recording:
 class Recordings:
     """Records a scenario on first use; later tests of the session reuse it."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, traces: BuiltinTraces) -> None:
+        self.traces = traces
         self._done: dict[str, Recording] = {}
 
     def __call__(self, name: str) -> Recording:
         if name not in self._done:
-            trace = self.root / f"{name}.jsonl"
-            run = ipcviz("run", name, "--headless", "--quick", "--record", str(trace), timeout=120)
-            assert trace.exists(), f"{name}: no trace ({run.returncode}): {run.stderr[-500:]}"
+            trace = self.traces(name)
             replay = ipcviz("replay", str(trace), "--headless", check=True)
             reader = TraceReader.open(trace)
             events = list(reader.events())
@@ -86,8 +84,8 @@ class Recordings:
 
 
 @pytest.fixture(scope="session")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recordings:
-    return Recordings(tmp_path_factory.mktemp("log-moment"))
+def recorded(builtin_traces: BuiltinTraces) -> Recordings:
+    return Recordings(builtin_traces)
 
 
 # -- comparing a screen line with a headless line ----------------------------------------
