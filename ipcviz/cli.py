@@ -143,6 +143,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     require_linux()
     from ipcviz.scenario.loader import resolve
+    from ipcviz.session.registry import runtime_dir
+
+    runtime_dir()  # refused in one line here (taken by another user), not in the engine
 
     path = resolve(args.scenario)
     lang = args.lang or default_lang()
@@ -365,7 +368,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     require_linux()
     from ipcviz.session.cleanup import clean
+    from ipcviz.session.registry import runtime_dir
 
+    runtime_dir()  # a runtime directory another user took first: say so, exit 2
     counts = clean()
     print(
         f"removed {counts['objects']} object(s) and {counts['processes']} process group(s) "

@@ -43,6 +43,18 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
         "SIGKILL to the engine and to ipcviz",
         "objects stay; `ipcviz clean` removes them all",
     ),
+    (
+        "sigkill-engine-creating",
+        "Ending a run",
+        "SIGKILL to the engine while it creates objects (20 random moments)",
+        "`ipcviz clean` leaves nothing (System V objects found by their registered key)",
+    ),
+    (
+        "cut-line",
+        "Ending a run",
+        "engine SIGKILLed in the middle of an event line",
+        "exit 2, the CLI cleans the session itself",
+    ),
     ("worker-sigkill", "Workers", "SIGKILL to a worker", "proc.exit signal SIGKILL, run ends"),
     (
         "worker-sigstop",
@@ -101,6 +113,36 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
         "Security",
         "`ipcviz clean` vs another user's objects",
         "never touched",
+    ),
+    (
+        "clean-other-runtime",
+        "Security",
+        "`ipcviz clean` with another XDG_RUNTIME_DIR, or none, during a live run",
+        "the live session's objects and processes survive",
+    ),
+    (
+        "clean-reused-pid",
+        "Security",
+        "`ipcviz clean` with a dead registry whose pids now belong to another session",
+        "that session is never signalled",
+    ),
+    (
+        "clean-sysv-by-key",
+        "Security",
+        "`ipcviz clean` after a kill between a System V call and its id being written",
+        "objects found by key and removed; stale .tmp removed",
+    ),
+    (
+        "runs-same-second",
+        "Security",
+        "4 runs of one scenario started at once, no --record",
+        "4 complete traces (named by session), 0600 in a 0700 directory",
+    ),
+    (
+        "record-existing",
+        "Security",
+        "`--record` onto an existing file or a symlink",
+        "exit 2 without --force; with it a new 0600 file, a symlink's target untouched",
     ),
     (
         "replay-no-exec",
