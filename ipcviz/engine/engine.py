@@ -486,7 +486,12 @@ class Engine:
             try:
                 os.killpg(w.pid, sig)
             except ProcessLookupError:
-                pass
+                # Just forked, it has not made its own group yet (an error right after a
+                # fork): signal the process itself, or it waits at the start barrier forever.
+                try:
+                    os.kill(w.pid, sig)
+                except ProcessLookupError:
+                    pass
 
     # -- the end ------------------------------------------------------------------------
 
@@ -588,12 +593,16 @@ class Engine:
                 _guarded(self.registry.discard)
 
     def _reap_all(self) -> None:
+        """Reap the killed workers, for at most 3 s (never blocks past that)."""
         deadline = time.monotonic() + 3
         while any(not w.exited for w in self.workers.values()) and time.monotonic() < deadline:
             try:
-                pid, status = os.waitpid(-1, 0)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
+            if pid == 0:
+                time.sleep(0.005)
+                continue
             w = self.workers.get(pid)
             if w is not None and not w.exited:
                 self._finish_worker(w, status, None)

@@ -122,7 +122,11 @@ def remove_objects(entries: list[dict[str, Any]]) -> int:
 
 
 def _alive(pid: int | None, start: int | None) -> bool:
-    return pid is not None and start is not None and proc_start_time(pid) == start
+    """The registered process (same pid, same start time) still runs; a zombie does not."""
+    if not isinstance(pid, int) or start is None or proc_start_time(pid) != start:
+        return False
+    ids = _proc_ids(pid)
+    return ids is not None and ids[4] not in ("Z", "X")
 
 
 def kill_procs(procs: list[dict[str, Any]]) -> int:

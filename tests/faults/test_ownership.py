@@ -413,7 +413,8 @@ def test_a_line_cut_off_by_a_killed_engine_still_cleans_up(tmp_path: Path, recor
         run.signal(signal.SIGSTOP)
         run.go()
         wait_for(
-            "the engine blocked writing to the CLI", lambda: _wchan(engine.pid).endswith("pipe_write")
+            "the engine blocked writing to the CLI",
+            lambda: _wchan(engine.pid).endswith("pipe_write"),
         )
         engine.kill()
         run.signal(signal.SIGCONT)
