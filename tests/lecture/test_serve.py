@@ -336,3 +336,24 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+NOBODY_GET = r"""
+import sys, urllib.error, urllib.request
+for url in sys.argv[1:]:
+    try:
+        print(urllib.request.urlopen(url, timeout=20).status)
+    except urllib.error.HTTPError as e:
+        print(e.code)
+"""
+
+
+def test_another_user_of_the_machine_is_refused(served: Served) -> None:
+    """uid 65534 reaches the port (it is on localhost) but not the app: 403 without the
+    token, for the page and for the websocket handshake."""
+    from tests.faults.test_security import _as_nobody
+
+    base = f"http://127.0.0.1:{served.port}"
+    r = _as_nobody(NOBODY_GET, f"{base}/", f"{base}/ws", f"{base}/ws/guess", f"{base}/static/")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["403"] * 4, r.stdout
