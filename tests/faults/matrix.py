@@ -169,6 +169,12 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
         "objects found by key and removed; stale .tmp removed",
     ),
     (
+        "clean-sweep",
+        "Security",
+        "`ipcviz clean` vs ipcviz-named /dev/shm entries with no registry",
+        "removed only if no process maps or holds them",
+    ),
+    (
         "runs-same-second",
         "Security",
         "4 runs of one scenario started at once, no --record",

@@ -462,3 +462,50 @@ async def test_sigkill_of_the_engine_under_the_tui_then_q_leaves_nothing(tmp_pat
 def _remains_any(sid: str) -> list[str]:
     left = [str(p) for d in registry_dirs() for p in d.iterdir() if sid in p.name]
     return left + [n for n in os.listdir("/dev/shm") if session_of(n) == sid]
+
+
+HOLD_SHM = r"""
+import mmap, sys, posix_ipc
+shm = posix_ipc.SharedMemory(sys.argv[1], posix_ipc.O_CREX, mode=0o600, size=4096)
+m = mmap.mmap(shm.fd, 4096)
+shm.close_fd()
+print('held', flush=True)
+sys.stdin.read()
+"""
+
+
+def test_clean_sweeps_only_unregistered_shm_that_nobody_holds(tmp_path: Path, record) -> None:
+    """/dev/shm entries named like ipcviz's, of sessions with no registry anywhere: the one
+    a process still maps (a session whose registry we cannot see) survives; the one nobody
+    holds is removed."""
+    import posix_ipc
+
+    held_name = f"/ipcviz.{os.urandom(4).hex()}.held"
+    free_name = f"/ipcviz.{os.urandom(4).hex()}.free"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_SHM, held_name],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        posix_ipc.SharedMemory(free_name, posix_ipc.O_CREX, mode=0o600, size=64).close_fd()
+        cleaned = ipcviz_clean()
+        held_kept = os.path.exists(f"/dev/shm{held_name}")
+        free_gone = not os.path.exists(f"/dev/shm{free_name}")
+    finally:
+        holder.stdin.close()
+        holder.wait()
+        for name in (held_name, free_name):
+            try:
+                posix_ipc.unlink_shared_memory(name)
+            except posix_ipc.ExistentialError:
+                pass
+    record(
+        "clean-sweep",
+        f"mapped by a live process: {'kept' if held_kept else 'REMOVED'}; held by none: "
+        f"{'removed' if free_gone else 'kept'}; {cleaned}",
+        [],
+    )
+    assert held_kept and free_gone, cleaned
