@@ -303,8 +303,12 @@ def run_headless(
     if out.error is not None:
         print(f"ipcviz: cannot write the log to stdout: {out.error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    last_err = engine_err.splitlines()[-1] if engine_err else ""
+    if narrator is None and rc == EXIT_BAD_INPUT and last_err.startswith("ipcviz: "):
+        print(last_err, file=sys.stderr)  # the engine refused to start, in one line
+        return rc
     if rc < 0 or end is None or bad_stream:
-        why = bad_stream or (engine_err.splitlines()[-1] if engine_err else "")
+        why = bad_stream or last_err
         detail = f" ({why})" if why else ""
         print(
             f"ipcviz: the engine stopped unexpectedly (status {rc}){detail}; trace so far: {trace}",

@@ -63,6 +63,11 @@ NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 def create_new(path: Path) -> int:
     """Create ``path`` as a new 0600 file and return a write-only fd; TraceError if not."""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = exc.strerror or "not a directory"
+        raise TraceError(f"cannot create the directory of {path}: {why}") from None
+    try:
         return os.open(path, NEW_FILE, 0o600)
     except FileExistsError:
         raise TraceError(
