@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=["perfetto", "svg", "html"])
     p.add_argument("-o", "--output", required=True, type=Path)
 
+    p = sub.add_parser(
+        "verify",
+        help="check that a trace is a legal history of every object (exit 1: it is not)",
+    )
+    p.add_argument("trace", help="a trace file (.jsonl)")
     sub.add_parser("clean", help="remove kernel objects left by your dead sessions")
     sub.add_parser("runs", help="list recorded runs")
 
@@ -369,6 +374,39 @@ def cmd_export(args: argparse.Namespace) -> int:
     return export(args.trace, args.format, args.output)
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """One line per violation (exit 1), or one line saying the history is legal (exit 0)."""
+    from ipcviz.bytefmt import safe_text
+    from ipcviz.events.trace import TraceError, TraceReader
+    from ipcviz.model.verify import check
+
+    reader = TraceReader.open(args.trace)
+    found = 0
+    count = 0
+
+    def counted() -> Any:
+        nonlocal count
+        for event in reader.events():
+            count += 1
+            yield event
+
+    try:
+        for v in check(reader.header, counted()):
+            found += 1
+            print(safe_text(v.line(), 400))
+    except TraceError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        raise IpcvizError(
+            f"{args.trace}: event {count} has a malformed field ({type(exc).__name__})"
+        ) from None
+    if found:
+        print(f"{args.trace}: {found} violation(s) in {count} events", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    print(f"{args.trace}: legal history ({count} events)")
+    return EXIT_OK
+
+
 def cmd_clean(args: argparse.Namespace) -> int:
     require_linux()
     from ipcviz.session.cleanup import clean
@@ -417,6 +455,7 @@ COMMANDS = {
     "run": cmd_run,
     "replay": cmd_replay,
     "export": cmd_export,
+    "verify": cmd_verify,
     "clean": cmd_clean,
     "runs": cmd_runs,
     "serve": cmd_serve,

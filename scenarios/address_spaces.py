@@ -69,7 +69,7 @@ def parent(ctx):
     r, w = os.pipe()  # only to hand the child's observations back (not traced)
     go_r, go_w = os.pipe()  # the parent says "I have changed x" through this one
     pid = os.fork()
-    if pid == 0:  # the child: no tracer here (a worker's fork is not watched)
+    if pid == 0:  # the child (traced as parent/1; this raw os.pipe() is not)
         try:
             os.close(r)
             os.close(go_w)

@@ -7,6 +7,11 @@ from ipcviz.scenario import Scenario
 # Shared cells: the naive flag, then "I am inside" flags per process and per phase.
 FLAG, NAIVE_IN, SEM_IN = 0, 1, 3  # NAIVE_IN + 0/1 for p1/p2, SEM_IN + 0/1 likewise
 
+#: The interleaving that breaks the flag "lock" on every run. Each step is one shared-memory
+#: access at the step gate: p1 and p2 both test the flag (both see 0), both set it, both mark
+#: themselves inside, both look for the other (both are caught). Then they run free.
+SCHEDULE = ",".join(["p1,p2"] * 4)
+
 scenario = Scenario(
     "atomicity",
     "Why wait and signal must be atomic: a flag is not a lock",
@@ -16,18 +21,24 @@ scenario = Scenario(
         "flag = 1, then set flag = 1; clear it on the way out. Testing and setting are two "
         "separate steps, so both can see 0 and both go in. Each marks itself inside and looks "
         "for the other: every time both are in, it is caught. Then the same loop with a POSIX "
-        "semaphore, whose wait tests and takes in one atomic kernel operation: never both."
+        "semaphore, whose wait tests and takes in one atomic kernel operation: never both. "
+        "The run starts with a declared schedule (ipcviz's step gate lets one shared-memory "
+        "access through at a time): both test the flag before either sets it, so the flag "
+        "fails on every run, not only when the scheduler happens to switch at that moment."
     ),
-    params={"rounds": 400, "pause": 0.0},
-    quick={"rounds": 300},
+    params={"rounds": 100, "pause": 0.0},
+    quick={"rounds": 50},
     timeout=60,
+    schedule=SCHEDULE,
 )
 scenario.step(
     "naive",
     "The home-made lock: 'while flag == 1: wait; flag = 1'. Looks right — but between "
-    "seeing 0 and writing 1 the other process can do the same.",
+    "seeing 0 and writing 1 the other process can do the same. The schedule makes it happen "
+    "right away: both test the flag, then both set it.",
     "직접 만든 잠금: 'flag가 1인 동안 기다리고, 0이 되면 flag = 1'. 그럴듯해 보이지만, 0을 "
-    "확인한 순간과 1을 쓰는 순간 사이에 다른 프로세스도 똑같이 할 수 있습니다.",
+    "확인한 순간과 1을 쓰는 순간 사이에 다른 프로세스도 똑같이 할 수 있습니다. 스케줄이 바로 그 "
+    "상황을 만듭니다. 둘 다 flag를 확인한 뒤, 둘 다 flag를 씁니다.",
     teaches=["T35"],
 )
 scenario.step(

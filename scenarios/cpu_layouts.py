@@ -18,7 +18,9 @@ scenario = Scenario(
         "(sched_setaffinity): they take turns on it — multiprogramming. Then they are spread "
         f"over every CPU ({len(CPUS)} here): they really run at the same time — multiprocessing. "
         "The layouts alternate a few times; each worker reports the CPU it ran on, its CPU "
-        "share and how far it counted, and the run compares the total throughput."
+        "share and how far it counted. Pinned, their CPU time adds up to at most one CPU's; "
+        "spread, they can get more than that together and count faster — as much as the "
+        "other programs on this machine leave them."
     ),
     params={"rounds": 3, "phase": 1.5},
     quick={"rounds": 5, "phase": 0.15},
@@ -45,9 +47,12 @@ scenario.step(
 )
 scenario.step(
     "compare",
-    "Compare the total count per second of the two layouts: with more CPUs, more work gets "
-    "done in the same time.",
-    "두 배치의 초당 총 카운트를 비교해 보세요. CPU가 많으면 같은 시간에 더 많은 일을 합니다.",
+    "Compare the two layouts: pinned, the workers' CPU shares add up to at most one CPU; "
+    "spread, they can add up to more, and more work gets done in the same time — as far as "
+    "other programs on this machine leave the CPUs free.",
+    "두 배치를 비교해 보세요. 한 CPU에 묶으면 워커들의 CPU 점유율을 다 더해도 CPU 하나를 넘지 "
+    "못합니다. 나눠 배치하면 그보다 많아질 수 있고, 같은 시간에 더 많은 일을 합니다. 다만 이 "
+    "컴퓨터의 다른 프로그램들이 CPU를 비워 주는 만큼만 그렇습니다.",
     teaches=["T1", "T2"],
 )
 clock = scenario.shared_memory("clock", cells=2)  # [common start time in ns, -]
@@ -143,7 +148,7 @@ def pinned_on_one(run):
     return seen == {CPUS[0]}, f"CPUs seen while pinned: {sorted(seen)}"
 
 
-@scenario.check("spread over the CPUs, workers really ran at the same instant; pinned, never (T1)")
+@scenario.check("spread over the CPUs, workers ran at the same instant; pinned, never (T1)")
 def simultaneous(run):
     def share(layout: str) -> tuple[int, int]:
         ps = [p for rnd in phases(run, layout) for p in rnd]
@@ -155,22 +160,24 @@ def simultaneous(run):
     )
     if len(CPUS) < 2:
         return True, f"only 1 CPU is available here: nothing can run in parallel; {detail}"
-    return pw > 0 and sw > 0 and so / sw >= 0.05 and po / pw <= 0.01, detail
+    # Spread: seen at least once (other programs may keep the other CPUs busy most of the
+    # time, so how often is not a claim); pinned: essentially never, whatever the load.
+    return pw > 0 and so > 0 and po / pw <= 0.01, detail
 
 
-@scenario.check("spread over the CPUs, total throughput ≥ 1.3× one CPU's, in the best round (T1)")
-def faster_spread(run):
-    ratios = []
-    for pinned, spread in zip(phases(run, "pinned"), phases(run, "spread"), strict=True):
-        one, many = sum(p["count"] for p in pinned), sum(p["count"] for p in spread)
-        ratios.append(many / one if one else 0.0)
+@scenario.check("pinned, the workers together never got more than one CPU's time (T2)")
+def one_cpu_at_most(run):
+    """What the kernel guarantees on one CPU, load or not: their CPU shares add up to at most
+    100 % of the phase. The throughput of both layouts is shown, not compared: how much
+    faster spread is depends on what else runs on this machine."""
+    pinned = [sum(p["cpu_pct"] for p in rnd) for rnd in phases(run, "pinned")]
+    spread = [sum(p["cpu_pct"] for p in rnd) for rnd in phases(run, "spread")]
     per_s = run.params["rounds"] * run.params["phase"]
     one = sum(p["count"] for rnd in phases(run, "pinned") for p in rnd) / per_s
     many = sum(p["count"] for rnd in phases(run, "spread") for p in rnd) / per_s
     detail = (
-        f"one CPU: {one:,.0f} counts/s; all CPUs: {many:,.0f} counts/s; ratio per round: "
-        + ", ".join(f"×{r:.2f}" for r in ratios)
+        f"CPU time of all workers per round, pinned: {', '.join(f'{c:.0f} %' for c in pinned)}; "
+        f"spread: {', '.join(f'{c:.0f} %' for c in spread)}; counts/s pinned {one:,.0f}, "
+        f"spread {many:,.0f}"
     )
-    if len(CPUS) < 2:
-        return True, f"only 1 CPU is available here: nothing can run in parallel; {detail}"
-    return max(ratios, default=0) >= 1.3, f"{len(CPUS)} CPUs; {detail}"
+    return bool(pinned) and max(pinned) <= 105, detail

@@ -9,11 +9,14 @@ scenario = Scenario(
     description=(
         "left takes lock_a then wants lock_b; right takes lock_b then wants lock_a. Each holds "
         "what the other waits for: a cycle in the wait-for graph, and neither can ever move. "
-        "ipcviz finds the cycle, names it, and ends the run (in the TUI, kill a victim)."
+        "ipcviz finds the cycle, names it, and ends the run (in the TUI, kill a victim). "
+        "The run's declared schedule lets each take its first lock before either asks for "
+        "its second, so the deadlock happens on every run, not only when the timing is unlucky."
     ),
     params={"hold": 0.3},
     quick={"hold": 0.15},
     timeout=30,
+    schedule="left,right",  # each takes its first lock (one operation each), then free
 )
 scenario.step(
     "first",
@@ -39,7 +42,8 @@ lock_b = scenario.semaphore("lock_b", value=1)
 
 
 def take_both(ctx, first, second):
-    """Take ``first``, pause (so the other surely takes its own first lock), then ``second``."""
+    """Take ``first``, pause (for a human to see it), then ``second``. The schedule, not
+    the pause, makes sure the other has taken its own first lock by then."""
     if ctx.name == "left":
         ctx.step("first")
     first.wait()

@@ -17,7 +17,7 @@ scenario = Scenario(
         "the FIFO file is still there, until it is removed."
     ),
     params={"messages": 6, "pause": 0.4, "late": 1.0},
-    quick={"messages": 4, "pause": 0.02, "late": 0.3},
+    quick={"messages": 4, "pause": 0.02, "late": 0.05},
     timeout=60,
 )
 scenario.step(
@@ -53,6 +53,8 @@ scenario.step(
     teaches=["T14"],
 )
 fifo = scenario.fifo("f")
+#: Where the kernel has a process asleep in a blocking open() of a FIFO with no peer yet.
+OPEN_WAITS = ("wait_for_partner", "fifo_open")
 
 
 @scenario.process("writer")
@@ -74,7 +76,9 @@ def writer(ctx):
 def reader(ctx):
     ctx.report("pid", os.getpid())
     ctx.report("ppid", os.getppid())
-    ctx.sleep(ctx.params["late"])  # arrive late: the writer waits in open()
+    # Proof, not luck: wait until the kernel has the writer asleep in its open() ...
+    ctx.report("writer_wchan", writer_asleep_in_open(ctx.pid_of("writer")))
+    ctx.sleep(ctx.params["late"])  # ... and let a human see it waiting a moment
     ctx.report("opening_at", time.monotonic_ns())
     fifo.open_read()
     ctx.step("meet")
@@ -84,6 +88,24 @@ def reader(ctx):
     fifo.close_read()
     ctx.report("received", got.decode())
     ctx.step("outlives")
+
+
+def writer_asleep_in_open(pid: int, seconds: float = 20.0) -> str:
+    """The writer's wait point (/proc/PID/wchan) once it sleeps in open() waiting for a
+    reader (``wait_for_partner``, ``fifo_open`` on some kernels); the last one seen if it
+    never does within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    wchan = ""
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/wchan") as f:
+                wchan = f.read().strip()
+        except OSError:
+            return wchan
+        if wchan in OPEN_WAITS:
+            return wchan
+        time.sleep(0.005)
+    return wchan
 
 
 @scenario.check("every line arrived, in order")
@@ -103,11 +125,21 @@ def unrelated(run):
     )
 
 
-@scenario.check("the writer's open() returned only once the reader came to open the FIFO")
+@scenario.check("the writer's open() waited for the reader: asleep in the kernel until it came")
 def open_waited(run):
+    wchan = run.report("reader", "writer_wchan") or ""
     opened = run.report("writer", "opened_at", 0)
     opening = run.report("reader", "opening_at", 0)
-    return 0 < opening <= opened, "open(O_WRONLY) returned before the reader arrived"
+    asleep = wchan in OPEN_WAITS
+    ok = asleep and 0 < opening <= opened
+    if ok:
+        return ok, (
+            f"the kernel had the writer asleep in {wchan!r} before the reader opened; its "
+            f"open(O_WRONLY) returned {(opened - opening) / 1e6:.1f} ms after the reader came"
+        )
+    if not asleep:
+        return ok, f"the writer was never seen asleep in open() (last wait point {wchan!r})"
+    return ok, "the writer's open(O_WRONLY) returned before the reader came to open the FIFO"
 
 
 @scenario.check("the FIFO file still exists after both processes exited (mode 0600)")

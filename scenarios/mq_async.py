@@ -48,8 +48,27 @@ scenario.step(
 q = scenario.posix_queue("q", max_messages=10, max_message_size=256)
 
 
+def catches(pid: int, signum: int, seconds: float = 30.0) -> bool:
+    """Wait until process ``pid`` has a handler for ``signum`` (SigCgt in /proc/PID/status)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                mask = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+        except (OSError, StopIteration, ValueError):
+            return False
+        if mask >> (signum - 1) & 1:
+            return True
+        time.sleep(0.005)
+    return False
+
+
 @scenario.process("sender")
 def sender(ctx):
+    # mq_notify fires only when a message lands in an EMPTY queue: send nothing before the
+    # receiver has registered. It installs its handler right after registering, so the
+    # kernel's list of caught signals (SigCgt) proves it, instead of a head start.
+    ctx.report("receiver_registered", catches(ctx.pid_of("receiver"), signal.SIGUSR1))
     for i in range(1, ctx.params["messages"] + 1):
         ctx.sleep(ctx.params["gap"])
         q.send(f"job {i}".encode())
@@ -60,9 +79,13 @@ def sender(ctx):
 @scenario.process("receiver")
 def receiver(ctx):
     signals = []
-    signal.signal(signal.SIGUSR1, lambda signum, frame: signals.append(signum))
     ctx.step("register")
+    # Register first, then install the handler (SIGUSR1 blocked meanwhile: a notification
+    # that comes early waits): the handler's presence tells the sender we are registered.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     q.mq.request_notification(signal.SIGUSR1)
+    signal.signal(signal.SIGUSR1, lambda signum, frame: signals.append(signum))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
     got, work, notified = [], 0, 0
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -91,8 +114,10 @@ def all_by_notification(run):
     n = run.params["messages"]
     got = run.report("receiver", "received", [])
     notes = run.report("receiver", "notifications", 0)
-    ok = got == [f"job {i}" for i in range(1, n + 1)] + ["done"] and notes >= 1
-    return ok, f"{len(got)} messages after {notes} notifications"
+    registered = run.report("sender", "receiver_registered") is True
+    ok = got == [f"job {i}" for i in range(1, n + 1)] + ["done"] and notes >= 1 and registered
+    when = "" if registered else " (the receiver was never seen registered)"
+    return ok, f"{len(got)} messages after {notes} notifications{when}"
 
 
 @scenario.check("meanwhile it kept working (T25)")

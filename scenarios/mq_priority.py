@@ -61,7 +61,10 @@ FIRST = [(b"low: log line", 1), (b"URGENT: disk full", 5), (b"mid: report", 3), 
 
 @scenario.process("sender")
 def sender(ctx):
-    ctx.sleep(ctx.params["pause"])  # let the receiver poll an empty queue first
+    # Send nothing before the receiver's first poll: proof, not a head start. Once the
+    # kernel has it asleep in its poll loop, that first poll (never blocking) is done.
+    ctx.report("receiver_wchan", ctx.wait_for_wchan(ctx.pid_of("receiver"), "poll", 30))
+    ctx.sleep(ctx.params["pause"])  # (for the eye)
     ctx.step("fill")
     for data, prio in FIRST:
         q.send(data, prio)
@@ -77,7 +80,10 @@ def receiver(ctx):
     ctx.report("poll_empty", not q.poll(0))
     while not q.poll(0.05):  # non-blocking checks; a real program would do other work here
         pass
-    ctx.sleep(ctx.params["pause"])  # the queue fills up meanwhile
+    # Take nothing until the queue is full and the sender sleeps in mq_send (wq_sleep): then
+    # all four are in, and the kernel hands the fifth over at the first receive.
+    ctx.report("sender_wchan", ctx.wait_for_wchan(ctx.pid_of("sender"), "wq_sleep", 30))
+    ctx.sleep(ctx.params["pause"])  # (for the eye)
     ctx.step("priority")
     got = [q.receive() for _ in range(5)]
     ctx.step("boundaries")
@@ -88,7 +94,12 @@ def receiver(ctx):
 
 @scenario.check("the first poll found the queue empty without blocking")
 def polled(run):
-    return run.report("receiver", "poll_empty") is True
+    wchan = run.report("sender", "receiver_wchan") or ""
+    empty = run.report("receiver", "poll_empty") is True
+    if "poll" not in wchan:
+        return False, f"the receiver was never seen polling (last wait point {wchan!r})"
+    found = "empty" if empty else "a message already"
+    return empty, f"poll found {found}; the sender waited until the receiver slept in {wchan!r}"
 
 
 @scenario.check("messages came out by priority, oldest first within a priority")

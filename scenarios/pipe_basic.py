@@ -12,7 +12,7 @@ scenario = Scenario(
         "comes out at the child in the same order."
     ),
     params={"messages": 8, "pause": 0.4},
-    quick={"messages": 5, "pause": 0.02},
+    quick={"messages": 5, "pause": 0.06},  # longer than the engine holds events: seen waiting
     timeout=60,
 )
 scenario.step(

@@ -16,11 +16,17 @@ scenario = Scenario(
         "consumers take them out. Three semaphores keep it correct: empty counts the free "
         "cells, full counts the filled ones, and mutex lets one process at a time move the "
         "in/out indexes. First the producers are fast: the buffer fills and producers wait on "
-        "empty. Then the consumers are fast: it drains and consumers wait on full."
+        "empty. Then the consumers are fast: it drains and consumers wait on full. The run "
+        "starts with a declared schedule, so both waits happen on every run, whatever the "
+        "speeds: consumer1 finds nothing to take, then producer1 alone fills every cell until "
+        "its wait(empty) sleeps in the kernel."
     ),
     params={"items": 30, "fast": 0.08, "slow": 0.6},
     quick={"items": 12, "fast": 0.0, "slow": 0.01},
     timeout=120,
+    # consumer1: one operation (try_wait(full) fails: nothing to take); then producer1 alone
+    # until it blocks (all cells full: its wait(empty) sleeps); then everyone runs free.
+    schedule="consumer1,producer1*",
 )
 scenario.step(
     "setup",

@@ -35,6 +35,7 @@ scenario.step(
     "The kernel's msqid_ds: 5 messages on the queue, the last sender's pid, the bytes queued.",
     "커널의 msqid_ds: 큐에 메시지 5개, 마지막으로 보낸 프로세스의 pid, 큐에 있는 바이트 수.",
     teaches=["T22"],
+    probe=True,
 )
 scenario.step(
     "by-type",

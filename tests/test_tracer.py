@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ipcviz.engine.stream import RecordCodec, fold, record_to_event
+from ipcviz.engine.stream import RecordCodec, record_to_event
 from ipcviz.events.codec import RAW, encode_event
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.ring import MAX_PAYLOAD, Ring
@@ -85,21 +85,3 @@ def test_fast_lines_equal_json_encoding(code: int, obj: int, since: int):
     if since:
         expected["since"] = since - 100
     assert event == expected
-
-
-def test_fold_merges_a_begin_with_the_completion_that_follows_it():
-    r = lambda code, obj, t: (code, obj, t, 0, 0, b"")  # noqa: E731
-    batch = [
-        r(C.PIPE_READ_BEGIN, 0, 1),
-        r(C.PIPE_READ, 0, 2),  # folded
-        r(C.SEM_WAIT_BEGIN, 1, 3),
-        r(C.PIPE_WRITE, 0, 4),  # not its completion: both kept
-        r(C.SEM_WAIT_BEGIN, 1, 5),  # still waiting at the end of the batch: kept
-    ]
-    folded = fold(batch, 7)
-    assert [(x[2][0], x[3]) for x in folded] == [
-        (C.PIPE_READ, 1),
-        (C.SEM_WAIT_BEGIN, 0),
-        (C.PIPE_WRITE, 0),
-        (C.SEM_WAIT_BEGIN, 0),
-    ]

@@ -12,19 +12,23 @@ from pathlib import Path
 
 from ipcviz.engine.engine import Engine
 from ipcviz.engine.gate import check_schedule
-from ipcviz.errors import IpcvizError
+from ipcviz.errors import IpcvizError, ScenarioError
+from ipcviz.scenario.api import Scenario
 from ipcviz.scenario.loader import load
 
 SID_RE = re.compile(r"^[0-9a-f]{8,32}$")
 
 
-def _control_header(args: argparse.Namespace) -> dict:
+def _control_header(args: argparse.Namespace, declared: str | None) -> dict:
     """The language, and how the run was stepped: a seeded run says so in its trace."""
     extra: dict = {"lang": args.lang}
     if args.seed is not None:
         extra["seed"] = args.seed
     if args.schedule is not None:
         extra["schedule"] = args.schedule
+    if declared:
+        extra["schedule"] = declared
+        extra["schedule_declared"] = True  # the scenario's own, not the user's
     if args.present:
         extra["present"] = True
     return extra
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         scenario = load(Path(args.scenario))
         if args.schedule is not None:
             check_schedule(scenario, args.schedule)
+        declared = _declared_schedule(args, scenario)
     except IpcvizError as exc:
         from ipcviz.engine.failed import record_failure
 
@@ -67,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             args.trace,
             timeout=timeout,
             quick=args.quick,
-            header_extra=_control_header(args),
+            header_extra=_control_header(args, declared),
             traced=not args.no_trace,
             sid=args.sid,
         )
@@ -76,12 +81,30 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     engine.gate.configure(
         args.seed,
-        args.schedule,
+        args.schedule or declared,
         end_on_deadlock=args.end_on_deadlock,
         step=args.step,
         present=args.present,
     )
     return engine.run()
+
+
+def _declared_schedule(args: argparse.Namespace, scenario: Scenario) -> str | None:
+    """The scenario's own schedule (it forces its race or deadlock on every run), unless
+    the user chose the interleaving (--schedule, --seed) or steps by hand (--step)."""
+    if args.schedule is not None or args.seed is not None or args.step:
+        return None
+    try:
+        text = scenario.schedule_for(scenario.settings(args.quick))
+    except Exception as exc:  # a scenario's bug: one line, exit 2
+        raise ScenarioError(f"scenario {scenario.id}: its schedule raised {exc!r}") from None
+    if not text:
+        return None
+    try:
+        check_schedule(scenario, text)
+    except IpcvizError as exc:
+        raise ScenarioError(f"scenario {scenario.id}: declared {exc}") from None
+    return text
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import errno
 import gc
 import json
@@ -17,18 +16,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ipcviz.engine.adopt import Adopter, signal_pidfd
 from ipcviz.engine.gate import Gate
+from ipcviz.engine.linearize import Linearizer
 from ipcviz.engine.linux import become_subreaper
 from ipcviz.engine.probing import Prober
-from ipcviz.engine.stream import EventOut, RecordCodec, fold, publish_records
+from ipcviz.engine.stream import EventOut, RecordCodec
 from ipcviz.engine.workers import Worker, fork_worker
 from ipcviz.errors import IpcvizError
 from ipcviz.events import schema
-from ipcviz.events.codec import b64
+from ipcviz.events.codec import RAW, b64, encode_event
 from ipcviz.events.trace import TraceWriter
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
-from ipcviz.scenario.api import PidTable, Run, Scenario
+from ipcviz.scenario.api import PidTable, Process, Run, Scenario
 from ipcviz.session.cleanup import kill_leftovers, kill_procs, remove_objects
 from ipcviz.session.registry import Registry, new_session_id, runtime_dir
 from ipcviz.tracer.ring import Record
@@ -41,14 +42,11 @@ IDLE_POLL_MS = 5
 DRAIN_LIMIT = 20000
 #: The engine's niceness once the workers run (they keep their own).
 ENGINE_NICE = 10
-#: How old a record must be before it is published (see ``Engine._drain``).
+#: How long after an operation ended every ring must have been read before it is published
+#: (see ``Engine._drain``): what happened before it is known by then.
 HOLD_NS = 30_000_000
 #: Bytes of stdout/stderr recorded per process; the rest is dropped (the trace says so).
 OUTPUT_CAP = 1 << 20
-
-
-def _record_time(entry: tuple[int, int, Record, int]) -> int:
-    return entry[0]
 
 
 class EngineSession:
@@ -120,11 +118,16 @@ class Engine:
         self.out.send_header(json.dumps(self.header, separators=(",", ":"), ensure_ascii=False))
         self.model = State(header=self.header)
         self.workers: dict[int, Worker] = {}
-        self.obj_names = [o.name for o in scenario.objects]
+        self.adopter = Adopter(self)  # children workers fork, objects workers make
+        self.obj_names = self.adopter.names
         self.step_ids = [s.id for s in scenario.steps]
         self.codec = RecordCodec(self.t0, self.obj_names, self.step_ids)
-        self._held: list[tuple[int, int, Record, int]] = []  # drained, not yet published
-        self._exits: list[Worker] = []  # exited workers whose proc.exit is not out yet
+        #: drained operations, published in an order the kernel could have made
+        self.lin = Linearizer(
+            self.model, self.t0, self.obj_names, self._publish_record, self._publish_event
+        )
+        self._drained_at: dict[int, int] = {}  # pid → every record stamped before is read
+        self._turn: list[dict[str, Any]] = []  # events published since the hooks last ran
         self.stop_reason: str | None = None
         self.outcome: str | None = None
         self.exit_code = 0
@@ -132,6 +135,8 @@ class Engine:
         #: (interval_s, callback) run from the loop; probes and analyses hook in here.
         self.periodic: list[list[Any]] = []
         self.on_events: list[Callable[[list[dict[str, Any]]], None]] = []
+        #: Called once at the end, every process gone, before the objects are removed.
+        self.on_end: list[Callable[[], None]] = []
         self._wake_r, self._wake_w = os.pipe()
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
@@ -148,16 +153,54 @@ class Engine:
         return time.monotonic_ns() - self.t0
 
     def emit(self, kind: str, pid: int = 0, **fields: Any) -> dict[str, Any]:
-        """An event from the engine itself (not from a worker's ring)."""
-        event = {"t": self.now(), "seq": -1, "pid": pid, "kind": kind, **fields}
-        self._publish([event])
+        """An event from the engine itself (not from a worker's ring).
+
+        While drained operations still wait in the pool, the event waits with them, at its
+        own time, so the stream stays in time order (a probe after what it saw).
+        """
+        stamp = time.monotonic_ns()
+        event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": kind, **fields}
+        if self.lin.pending:
+            self.lin.add_event(event, stamp)
+        else:
+            self._publish_event(event)
+            self._run_hooks()
         return event
 
-    def _publish(self, events: list[dict[str, Any]]) -> None:
-        model = self.model
-        add = self.out.add
-        for e in events:
-            apply(model, add(e))
+    def _publish_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Number, write and apply one event (the linearizer calls this in its order)."""
+        raw = event.pop(RAW, None)
+        self.out.add(event)
+        if raw is not None:
+            event[RAW] = raw
+        apply(self.model, event)
+        self._turn.append(event)
+        return event
+
+    def _publish_record(self, rec: Record, pid: int, since: int, want: int | None) -> dict:
+        """Number, encode, write and apply the event of one ring record."""
+        out = self.out
+        thread = pid >> 32  # the linearizer's lane: the n-th thread of the process, or 0
+        event, line = self.codec.make(rec, pid & 0xFFFFFFFF, out.seq, since)
+        if want is not None or thread:
+            if want is not None:  # a System V receive: the type it asked for decides legality
+                event["want"] = want
+            if thread:  # each thread is a program order of its own (ipcviz verify)
+                event["thread"] = thread
+            raw = event.pop(RAW, None)
+            line = encode_event(event)
+            if raw is not None:
+                event[RAW] = raw
+        out.seq += 1
+        out.lines.append(line)
+        apply(self.model, event)
+        self._turn.append(event)
+        return event
+
+    def _run_hooks(self) -> None:
+        if not self._turn:
+            return
+        events, self._turn = self._turn, []
         for hook in self.on_events:
             hook(events)
 
@@ -182,6 +225,7 @@ class Engine:
         start_r, start_w = os.pipe()
         self.scenario.pids = pids = PidTable(len(self.scenario.processes))
         private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
+        private += self.adopter.private_fds()
         for color, proc in enumerate(self.scenario.processes):
             w = self._fork(
                 proc.name,
@@ -196,8 +240,10 @@ class Engine:
                 start_r,
                 bell_w=self.gate.bell_w,
                 traced=self.traced,
+                link=self.adopter.link(),
             )
             self.workers[w.pid] = w
+            self.lin.started(w.pid, time.monotonic_ns())
             pids.set(len(self.workers) - 1, w.pid)
             self.registry.add_proc(w.pid)
             fields: dict[str, Any] = {"name": proc.name, "color": color}
@@ -233,6 +279,7 @@ class Engine:
                 self._create_objects()
                 self._start_workers()
                 Prober(self).install()
+                self.adopter.install()
                 # The watcher yields to the watched: workers (forked above) keep their
                 # priority; the engine does its work in their gaps. A full ring makes a
                 # worker wait, so the engine can never fall behind for long.
@@ -304,43 +351,77 @@ class Engine:
                 else:
                     self._read_output(fd, poller)
 
+    def adopt_ring(
+        self,
+        pid: int,
+        ring: Any,
+        name: str,
+        parent: int = 0,
+        gate_w: int = -1,
+        pidfd: int = -1,
+        forked_at: int = 0,
+    ) -> Worker:
+        """A process a worker forked announced its own ring: from now on it is drained,
+        stepped, killed and reaped like a worker (``ipcviz/engine/adopt.py``). Its
+        ``proc.start`` is the first record of that ring (stamped at fork time)."""
+        w = Worker(Process(name, None), pid, len(self.workers), ring, -1, gate_w=gate_w)
+        w.extra.update(parent=parent, pidfd=pidfd)
+        parent_w = self.workers.get(parent)
+        if parent_w is not None and parent_w.ring is not None:
+            ring.set_gate_flag(parent_w.ring.gate_flag())
+        if gate_w >= 0:
+            self.gate._gate_ino[pid] = os.fstat(gate_w).st_ino
+        self.workers[pid] = w
+        self.lin.started(pid, forked_at or time.monotonic_ns())
+        self.registry.add_proc(pid)
+        return w
+
     def add_periodic(self, interval: float, fn: Callable[[], None]) -> None:
         self.periodic.append([interval, fn, 0.0])
 
     def _drain(self, only: Worker | None = None, flush: bool = False) -> bool:
-        """Move records from the rings into the stream. True if there may be more.
+        """Move records from the rings into the pool, and publish what is ready.
 
-        Records are merged by time across rings. A record is published only once it is
-        ``HOLD_NS`` old: a causally earlier record (the write before a post, the post before
-        the wait it ends) is always in its ring by then, even if this sweep read that ring
-        first. In step mode the engine itself orders the operations, so nothing is held.
+        An operation is published once every live ring has been read up to ``HOLD_NS``
+        after it ended (in step mode the gate lets one operation run at a time, so nothing
+        is held; in presenter mode the gate releases them too); the linearizer then puts it in
+        an order the kernel could have made.
         ``only``: drain that (exited) worker's ring to the end, publish nothing yet.
         ``flush``: no record can come any more (every worker is gone): publish all.
         """
-        held = self._held
         more = False
+        lin = self.lin
         for w in [only] if only else self.workers.values():
             if w.ring is None:
                 continue
+            before = time.monotonic_ns()
+            pending = w.ring.pending_stamp()  # stamped, not yet published: not known yet
+            if pending:
+                before = min(before, pending)
             batch: list[Record] = []
-            n = w.ring.drain(batch, DRAIN_LIMIT if only is None else 1 << 30)
-            more = more or n >= DRAIN_LIMIT
-            held.extend(fold(batch, w.pid))
+            limit = DRAIN_LIMIT if only is None else 1 << 30
+            n = w.ring.drain(batch, limit)
+            if batch:
+                lin.add_records(w.pid, batch)
+            if n >= limit:
+                more = True
+                self._drained_at[w.pid] = batch[-1][2]
+            else:
+                self._drained_at[w.pid] = before
         if only is not None:
             return more
-        if held:
-            held.sort(key=_record_time)
-            if flush or self.gate.step_mode or self.gate.present:
-                ready, self._held = held, []
-            else:
-                cut = bisect.bisect_right(held, time.monotonic_ns() - HOLD_NS, key=_record_time)
-                ready, self._held = held[:cut], held[cut:]
-            if ready:
-                events = publish_records(ready, self.codec, self.out, self.model)
-                for hook in self.on_events:
-                    hook(events)
-        if self._exits:
-            self._emit_exits()
+        if flush:
+            lin.flush()
+        else:
+            live = [
+                self._drained_at.get(w.pid, 0)
+                for w in self.workers.values()
+                if not w.exited and w.ring is not None
+            ]
+            hold = 0 if self.gate.step_mode or self.gate.present else HOLD_NS
+            cutoff = (min(live) if live else time.monotonic_ns()) - hold
+            lin.emit_ready(cutoff)
+        self._run_hooks()
         return more
 
     def _check_recording(self) -> None:
@@ -378,32 +459,26 @@ class Engine:
                 continue  # an orphaned grandchild re-parented to us: just reaped
             self._finish_worker(w, status, poller)
 
-    def _finish_worker(self, w: Worker, status: int, poller: select.poll | None) -> None:
+    def _finish_worker(self, w: Worker, status: int | None, poller: select.poll | None) -> None:
         """A worker ended: its ring is final; ``proc.exit`` follows its last record."""
+        self.adopter.check_exits()  # its children that ended already end first
         self._drain(only=w)
         self._read_output(w.out_fd, poller, final=True)
         w.exited = True
         w.exit_status = status
-        self._exits.append(w)
-        self._emit_exits()
-
-    def _emit_exits(self) -> None:
-        """``proc.exit`` for exited workers none of whose records are still held."""
-        waiting = {entry[1] for entry in self._held}
-        done = [w for w in self._exits if w.pid not in waiting]
-        if not done:
-            return
         self._check_stalls()  # a worker's last waits for a full ring, before its exit
-        for w in done:
-            self._exits.remove(w)
-            status = w.exit_status or 0
-            fields: dict[str, Any] = {}
-            if os.WIFSIGNALED(status):
-                fields["signal"] = os.WTERMSIG(status)
-                fields["signame"] = signal.Signals(fields["signal"]).name
-            else:
-                fields["code"] = os.waitstatus_to_exitcode(status)
-            self.emit(schema.PROC_EXIT, w.pid, **fields)
+        fields: dict[str, Any] = {}
+        if status is None:  # a forked child reaped by its parent, its status lost
+            fields["code"] = None
+        elif os.WIFSIGNALED(status):
+            fields["signal"] = os.WTERMSIG(status)
+            fields["signame"] = signal.Signals(fields["signal"]).name
+        else:
+            fields["code"] = os.waitstatus_to_exitcode(status)
+        # After the worker's last operation, in its own program order.
+        stamp = time.monotonic_ns()
+        event = {"t": stamp - self.t0, "seq": -1, "pid": w.pid, "kind": schema.PROC_EXIT}
+        self.lin.add_event({**event, **fields}, stamp, pid=w.pid)
 
     def _read_output(self, fd: int, poller: select.poll | None, final: bool = False) -> None:
         w = next((x for x in self.workers.values() if x.out_fd == fd), None)
@@ -483,6 +558,10 @@ class Engine:
     @staticmethod
     def _signal_all(workers: list[Worker], sig: int) -> None:
         for w in workers:
+            pidfd = w.extra.get("pidfd", -1)
+            if pidfd >= 0:  # a child a worker forked: maybe not a group leader
+                signal_pidfd(pidfd, sig)
+                continue
             try:
                 os.killpg(w.pid, sig)
             except ProcessLookupError:
@@ -536,6 +615,15 @@ class Engine:
         self.emit(schema.ERROR, message=message)
         self.outcome, self.exit_code = outcome, code
 
+    def _end_hooks(self) -> None:
+        """The last look at the objects (the final kernel probe); a failing hook is reported."""
+        for hook in self.on_end:
+            try:
+                hook()
+            except Exception as exc:
+                traceback.print_exc()
+                self.emit(schema.ERROR, message=f"internal error at the end: {exc!r}")
+
     def _kill_grandchildren(self) -> None:
         """Kill what workers forked on their own, even after the worker itself exited.
 
@@ -560,10 +648,12 @@ class Engine:
         for step in (
             lambda: self._signal_all(live, signal.SIGKILL),
             lambda: self._signal_all(live, signal.SIGCONT),
+            self.adopter.settle,
             self._reap_all,
             lambda: self._drain(flush=True),
             lambda: kill_procs(self.registry.data["procs"]),
             self._kill_grandchildren,
+            self._end_hooks,
             self._destroy_objects,
             lambda: remove_objects(self.registry.data["objects"]),
         ):
@@ -586,6 +676,7 @@ class Engine:
             _guarded(self.out.flush)
         finally:
             _guarded(self.out.trace.close)
+            _guarded(self.adopter.close)
             for w in self.workers.values():
                 if w.ring is not None:
                     _guarded(w.ring.close)

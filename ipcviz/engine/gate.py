@@ -24,6 +24,7 @@ import re
 import select
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ipcviz import probe
@@ -42,6 +43,7 @@ SETTLE_PAUSE = 0.0005
 #: Kernel waits that end by themselves: a worker in one of them has not settled.
 _SELF_WAKING = frozenset({"sleep", "child"})
 _SELF_WAKING_CALLS = frozenset({"nanosleep", "clock_nanosleep", "pause", "wait4", "waitid"})
+_WAIT_CALLS = frozenset({"wait4", "waitid"})
 _WATCHED = frozenset({"gate.wait", "proc.exit", "shm.read", "shm.write", "control"})
 _SCHEDULE_ITEM = re.compile(r"^([A-Za-z0-9_-]{1,32})(?:\*(\d*))?$")
 
@@ -92,6 +94,9 @@ class Gate:
         self.seed: int | None = None
         self.rng: random.Random | None = None
         self.schedule: list[list[Any]] = []
+        #: A schedule was given and the run has not gone free since: once it is used up and
+        #: the world has settled, the run goes on seeded or free (not held for a user).
+        self.scheduled = False
         self.user_rng = random.Random()
         self.end_on_deadlock = False
         # Presenter mode (--present): a worker that announced a narration step waits at its
@@ -99,6 +104,10 @@ class Gate:
         # the others stop before their next operation too: the world waits for the presenter.
         self.present = False
         self.narrating: dict[int, Event] = {}  # pid → its gate.wait (op "narrate")
+        #: Called with a narration step's gate.wait while its process waits at the gate
+        #: (presenter mode, or a step declared with ``probe=True``): the kernel prober
+        #: takes its snapshot there (engine/probing.py).
+        self.on_narration: list[Callable[[Event], None]] = []
         self.at_gate: dict[int, Event] = {}  # pid → its gate.wait event
         self._gate_ino: dict[int, int] = {}  # pid → inode of its gate pipe
         self._held_since: float | None = None
@@ -129,6 +138,7 @@ class Gate:
         """Called before the workers start. A seed, a schedule or ``step`` start in step mode."""
         if schedule:
             self.schedule = check_schedule(self.engine.scenario, schedule)
+            self.scheduled = True
         if seed is not None:
             self.seed = seed
             self.rng = random.Random(seed)
@@ -175,7 +185,7 @@ class Gate:
         return self._held_total + extra
 
     def _hold(self) -> None:
-        holding = (self.step_mode and not self.auto) or bool(self.narrating)
+        holding = (self.step_mode and not (self.auto or self.scheduled)) or bool(self.narrating)
         if holding and self._held_since is None:
             self._held_since = time.monotonic()
         elif not holding and self._held_since is not None:
@@ -236,6 +246,7 @@ class Gate:
         if not on:
             self.rng = None
             self.schedule = []
+            self.scheduled = False
             for pid in list(self.at_gate):
                 self.release(pid, "free")
         self._hold()
@@ -287,10 +298,8 @@ class Gate:
             if kind not in _WATCHED:
                 continue
             if kind == "gate.wait":
-                if e.get("op") == "narrate" and self.present:
-                    self.narrating[e["pid"]] = e  # held until the presenter continues
-                    self._set_flags(1)
-                    self._hold()
+                if e.get("op") == "narrate":
+                    self._narration(e)
                     continue
                 self.at_gate[e["pid"]] = e
                 if not self.step_mode and not self.narrating:
@@ -306,6 +315,22 @@ class Gate:
                 for found in self.races.feed(e):
                     self.engine.emit(found.pop("kind"), **found)
 
+    def _narration(self, e: Event) -> None:
+        """A narration step waits at its gate: probe, then hold it (presenter) or let it go."""
+        for hook in self.on_narration:
+            hook(e)
+        if self.present:
+            self.narrating[e["pid"]] = e  # held until the presenter continues
+            self._set_flags(1)
+            self._hold()
+            return
+        w = self.engine.workers.get(e["pid"])
+        if w is not None and w.gate_w >= 0:
+            try:  # released without a gate.step: not an operation, nobody chose it
+                os.write(w.gate_w, b"\x01")
+            except OSError:
+                pass
+
     def _settled(self) -> str:
         """``"yes"``: every live worker is at its gate, asleep on an IPC object, or gone;
         ``"soon"``: one is running (about to reach a gate or to block); ``"later"``: one
@@ -314,8 +339,11 @@ class Gate:
         Cheap on purpose (it runs before every step): /proc/PID/syscall alone, plus one
         readlink for a read(), instead of the full ``probe.blocked_on`` classification.
         """
+        parents = {
+            w.extra.get("parent") for w in self.engine.workers.values() if not w.exited
+        }  # workers with a traced child: that child's gate decides when they wake
         for w in self.engine.workers.values():
-            if w.exited or w.pid in self.at_gate or w.ring is None:
+            if w.exited or w.pid in self.at_gate or w.pid in self.narrating or w.ring is None:
                 continue  # (an uninstrumented command has no gate: it is not waited for)
             text = _read(f"/proc/{w.pid}/syscall")
             if text is None:
@@ -330,6 +358,8 @@ class Gate:
                 if target is None or target.kind in _SELF_WAKING:
                     return "later" if target is not None else "soon"
                 continue
+            if name in _WAIT_CALLS and w.pid in parents:
+                continue  # waits for a traced child, which the engine steps
             if name in _SELF_WAKING_CALLS:
                 return "later"
             if name == "read":
@@ -343,8 +373,11 @@ class Gate:
 
     def _tick(self) -> None:
         """Every loop turn: in seeded or scheduled step mode, choose who goes next."""
-        if not (self.step_mode and self.auto and self.at_gate) or self.engine.model.frozen:
+        auto = self.auto or self.scheduled  # (a used-up schedule: go free once settled)
+        if not (self.step_mode and auto and self.at_gate) or self.engine.model.frozen:
             return
+        if self.present and self.narrating:
+            return  # the presenter holds the world: not even the schedule moves it
         settled = self._settled()
         if settled != "yes":
             if settled == "soon":  # look again in a moment, not after a whole idle poll

@@ -6,6 +6,14 @@ Several times a second, while workers run, it asks the kernel (read-only, see
 (``ipcviz.engine.drift``), and finds the pipes of uninstrumented commands (``auto-<inode>``).
 It runs inside the single-threaded engine loop, so every step is cheap: no subprocess, no
 process_iter, fds found once and re-verified by inode.
+
+Besides the periodic sweep, a *snapshot* (a ``probe.snapshot`` event saying why, then the
+same probes) is taken at the moments a viewer looks closely: each narration step, a freeze,
+step mode pausing the run for the user and each step the user makes there (once the world
+has settled again), and the end of the run before the objects are removed. A narration
+step is probed when its event is published (the process may have moved on a little), or,
+in presenter mode and for steps declared with ``probe=True``, while its process waits at
+its gate: exactly where the narration speaks.
 """
 
 from __future__ import annotations
@@ -36,6 +44,9 @@ INTERVAL = 0.2
 MAPS_EVERY = 1.0
 #: Largest number of payload bytes one probe event carries (pipe contents, queue messages).
 DATA_CAP = 4096
+#: After a user's step in step mode, how long to wait for the world to settle (seconds):
+#: a process that neither reaches its gate nor blocks is probed as it is after this.
+SETTLE_LIMIT = 1.0
 #: Operations that, when the kernel shows the process asleep in them, leave the object quiet.
 _QUIET_WAITS = {
     "pipe": {"pipe.read", "pipe.open"},
@@ -47,12 +58,23 @@ _QUIET_WAITS = {
 }
 
 
+def sweep_interval() -> float:
+    """Seconds between sweeps: ``INTERVAL``, or ``$IPCVIZ_PROBE_INTERVAL`` (0 = no periodic
+    sweep, only the snapshots: a trace whose probes are all at known moments)."""
+    text = os.environ.get("IPCVIZ_PROBE_INTERVAL", "")
+    try:
+        value = float(text) if text else INTERVAL
+    except ValueError:
+        return INTERVAL
+    return value if value >= 0 and value == value else INTERVAL
+
+
 class Prober:
     """Install with ``Prober(engine).install()`` once the workers are forked."""
 
-    def __init__(self, engine: Any, interval: float = INTERVAL) -> None:
+    def __init__(self, engine: Any, interval: float | None = None) -> None:
         self.engine = engine
-        self.interval = interval
+        self.interval = sweep_interval() if interval is None else interval
         self.sampler = probe.ProcSampler()
         self.drift = DriftDetector(lambda kind, **f: engine.emit(kind, **f))
         self.objects: list[KernelObject] = list(engine.scenario.objects)
@@ -68,6 +90,11 @@ class Prober:
         self.discovered: dict[int, str] = {}  # inode → auto object name
         self.skip_inodes: set[int] = set()  # the workers' own stdout pipes to the engine
         self.sweeps = 0
+        self.snapshots = 0
+        self._step_of: dict[int, str] = {}  # pid → the narration step it announced last
+        #: (why, fields, when): snapshots to take once the world has settled (a user's
+        #: step, step mode turned on, a narration held for the presenter)
+        self._pending: list[tuple[str, dict[str, Any], float]] = []
         for obj in self.objects:
             self._index(obj)
 
@@ -96,7 +123,16 @@ class Prober:
                     self.skip_inodes.add(os.fstat(w.out_fd).st_ino)
                 except OSError:
                     pass
-        self.engine.add_periodic(self.interval, self.sweep)
+        if self.interval > 0:
+            self.engine.add_periodic(self.interval, self.sweep)
+        self.engine.add_periodic(0.0, self._settled_after_step)
+        # First in line: a narrate event is seen before the Gate handles the gate.wait
+        # that follows it (possibly in the same batch).
+        self.engine.on_events.insert(0, self._on_events)
+        self.engine.on_end.append(self._at_end)
+        self.engine.gate.on_narration.append(self._at_narration)
+        if self.engine.gate.step_mode:  # --step: paused before this prober was installed
+            self._paused()
         return self
 
     # -- one sweep -----------------------------------------------------------------------
@@ -107,6 +143,19 @@ class Prober:
         if not live:
             return
         self.sweeps += 1
+        self._probe_all(live)
+
+    def snapshot(self, why: str, **info: Any) -> None:
+        """A probe of everything now, announced by ``probe.snapshot`` (why, and where)."""
+        live = [w for w in self.engine.workers.values() if not w.exited]
+        self.snapshots += 1
+        self.engine.emit("probe.snapshot", why=why, **info)
+        # Not compared with the model: drift needs two quiet probes an interval apart, so an
+        # operation whose record is still in flight is never taken for drift (a snapshot
+        # often follows a periodic sweep by a few ms, right after that operation).
+        self._probe_all(live, compare=False)
+
+    def _probe_all(self, live: list[Any], compare: bool = True) -> None:
         blocked: dict[int, str | None] = {}
         for w in live:
             blocked[w.pid] = self._probe_proc(w.pid)
@@ -115,8 +164,71 @@ class Prober:
                 self._discover(w.pid)
         for obj in self.objects:
             kernel = self._probe_object(obj)
-            if kernel is not None:
+            if kernel is not None and compare:
                 self._compare(obj, kernel, blocked)
+
+    # -- the moments that matter ------------------------------------------------------------
+
+    def _on_events(self, events: list[dict[str, Any]]) -> None:
+        for e in events:
+            kind = e["kind"]
+            if kind == "narrate":
+                pid = e["pid"]
+                self._step_of[pid] = str(e.get("step"))
+                if not self._will_wait(pid, e.get("step")):  # else: at its gate.wait
+                    self.snapshot("narrate", step=e.get("step"), by=pid)
+            elif kind == "control" and e.get("action") == "freeze":
+                self.snapshot("freeze")
+            elif kind == "gate.step" and e.get("by") in ("user", "random"):
+                self._pending.append(("step", {"by": e["pid"]}, time.monotonic()))
+            elif kind == "control" and e.get("action") == "step_mode" and e.get("on"):
+                self._paused()
+
+    def _will_wait(self, pid: int, step: Any) -> bool:
+        """True when this narration's process waits at its gate for the probe."""
+        w = self.engine.workers.get(pid)
+        if w is None or w.ring is None or w.gate_w < 0:
+            return False
+        declared = next((s for s in self.engine.scenario.steps if s.id == step), None)
+        return self.engine.gate.present or (declared is not None and declared.probe)
+
+    def _paused(self) -> None:
+        """Step mode paused the run for the user: probe once the world stands still."""
+        if not self.engine.gate.auto:
+            self._pending.append(("pause", {}, time.monotonic()))
+
+    def _at_narration(self, gate_wait: dict[str, Any]) -> None:
+        """A narration step's process waits at its gate: the kernel as the narration speaks.
+
+        Held for the presenter, every gate is closed: the others stop before their next
+        operation, so the snapshot waits until they did (the narrator waits anyway)."""
+        pid = gate_wait["pid"]
+        fields = {"step": self._step_of.get(pid), "by": pid}
+        if self.engine.gate.present:
+            self._pending.append(("narrate", fields, time.monotonic()))
+        else:
+            self.snapshot("narrate", **fields)
+
+    def _settled_after_step(self) -> None:
+        """After a user's step, or once step mode paused the run: probe when the world has
+        settled (every process at its gate, asleep in the kernel, or gone)."""
+        if not self._pending:
+            return
+        since = self._pending[0][2]
+        if self.engine.gate._settled() == "soon" and time.monotonic() - since < SETTLE_LIMIT:
+            return
+        pending, self._pending = self._pending, []
+        gate = self.engine.gate
+        if gate.step_mode or gate.present:
+            # Nothing is held back in these modes: publish what the rings hold now, so the
+            # model has every record the settled kernel state already reflects.
+            self.engine._drain()
+        for why, fields, _ in pending:  # (the same moment: one snapshot each, as announced)
+            self.snapshot(why, **fields)
+
+    def _at_end(self) -> None:
+        """Every process is gone, the objects not yet removed: their final state."""
+        self.snapshot("end")
 
     def blocked_name(self, target: probe.BlockTarget | None) -> str | None:
         """The scenario object a BlockTarget designates, or None."""
@@ -327,6 +439,7 @@ class Prober:
             peek = probe.peek_pipe(holder[0], holder[1], DATA_CAP)
             if peek is None:
                 continue
+            holders = {p for p, _ in [*ends.readers, *ends.writers]}
             self.engine.emit(
                 "probe.pipe",
                 obj=name,
@@ -335,6 +448,7 @@ class Prober:
                 data=b64(peek.data),
                 readers=[list(x) for x in ends.readers],
                 writers=[list(x) for x in ends.writers],
+                names={str(p): _comm_name(p) for p in sorted(holders)},
             )
 
     # -- drift -------------------------------------------------------------------------------
@@ -395,6 +509,15 @@ def _fds_with_inode(pid: int, ino: int) -> list[int]:
     except OSError:
         return []
     return [int(n) for n in names if probe.pipe_inode(pid, int(n)) == ino]
+
+
+def _comm_name(pid: int) -> str:
+    """The command name of ``pid`` (``seq``, ``grep``), or "" if it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def _comm(pid: int) -> str:

@@ -9,9 +9,7 @@ from typing import Any
 
 from ipcviz.events.codec import RAW, b64, encode_event
 from ipcviz.events.trace import TraceWriter
-from ipcviz.model.reducer import apply
-from ipcviz.model.state import State
-from ipcviz.tracer.codes import COMPLETES, GATE_WAIT, NARRATE, TABLE
+from ipcviz.tracer.codes import GATE_WAIT, NARRATE, TABLE
 from ipcviz.tracer.ring import Record
 
 
@@ -121,50 +119,6 @@ class RecordCodec:
             return event, template % tuple(values)
 
         return fast
-
-
-def fold(batch: list[Record], pid: int) -> list[tuple[int, int, Record, int]]:
-    """One ring's batch → (t, pid, record, since), each begin folded into a completion that
-    directly follows it (same object): an op that was over before anyone could see it wait."""
-    out: list[tuple[int, int, Record, int]] = []
-    pending: Record | None = None
-    for rec in batch:
-        if pending is not None:
-            if COMPLETES.get(rec[0]) == pending[0] and rec[1] == pending[1]:
-                out.append((rec[2], pid, rec, pending[2]))
-                pending = None
-                continue
-            out.append((pending[2], pid, pending, 0))
-            pending = None
-        if rec[0] in _BEGINS:
-            pending = rec
-        else:
-            out.append((rec[2], pid, rec, 0))
-    if pending is not None:
-        out.append((pending[2], pid, pending, 0))
-    return out
-
-
-_BEGINS = frozenset(COMPLETES.values())
-
-
-def publish_records(
-    records: list[tuple[int, int, Record, int]], codec: RecordCodec, out: EventOut, model: State
-) -> list[dict[str, Any]]:
-    """What the engine does with each batch: merge rings by time, number, encode, apply."""
-    records.sort(key=lambda r: r[0])  # stable: records of one ring keep their order
-    events = []
-    lines = out.lines
-    make = codec.make
-    seq = out.seq
-    for _, pid, rec, since in records:
-        event, line = make(rec, pid, seq, since)
-        seq += 1
-        lines.append(line)
-        apply(model, event)
-        events.append(event)
-    out.seq = seq
-    return events
 
 
 def record_to_event(

@@ -52,11 +52,14 @@ def fork_worker(
     start_fd: int,
     bell_w: int = -1,
     traced: bool = True,
+    link: tuple[int, object, str] = (-1, None, ""),
 ) -> Worker:
     """Fork a worker. ``private_fds`` are the engine's own descriptors, closed in the child.
 
     The worker waits on ``start_fd`` (the read end of the start pipe) until the engine has
     forked everyone and closes the write end: so all workers start together.
+    ``link``: (socket announcing forked children, object table, session id), see
+    ``ipcviz/tracer/current.py``.
     """
     try:
         ring = Ring() if proc.fn is not None and traced else None
@@ -84,6 +87,7 @@ def fork_worker(
                 engine_pid,
                 start_fd,
                 (gate_r, gate_w, bell_w),
+                link,
             )
         except BaseException:
             try:
@@ -100,7 +104,18 @@ def fork_worker(
 
 
 def _child(
-    scenario, proc, params, objects, ring, out_r, out_w, private_fds, engine_pid, start_fd, gate
+    scenario,
+    proc,
+    params,
+    objects,
+    ring,
+    out_r,
+    out_w,
+    private_fds,
+    engine_pid,
+    start_fd,
+    gate,
+    link,
 ) -> int:
     os.setpgid(0, 0)  # its own group: killing the group also kills any children it forks
     die_with_parent(signal.SIGKILL)
@@ -121,10 +136,10 @@ def _child(
     os.dup2(out_w, 2)
     os.close(out_w)
     sys.stdout.reconfigure(line_buffering=True)
-    if ring is not None:
-        become_worker(ring)
-        if gate[0] >= 0:
-            install_gate(gate[0], gate[2])
+    if proc.argv is None:
+        become_worker(ring, proc.name, link[0], link[1], link[2], [o.name for o in objects])
+    if ring is not None and gate[0] >= 0:
+        install_gate(gate[0], gate[2])
     for obj in objects:
         obj.in_worker(proc.name)
     os.read(start_fd, 1)  # EOF once every worker is forked: start together

@@ -124,6 +124,12 @@ def _time_ordered(events: Iterator[Event]) -> Iterator[tuple[int, Event]]:
 _dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+def _since(e: Event) -> int:
+    """When the operation began: its folded begin (``since``), else its own time."""
+    since = e.get("since")
+    return since if isinstance(since, int) and not isinstance(since, bool) else e["t"]
+
+
 def _us(t: float) -> float:
     """Trace time (ns) → trace-event time (µs)."""
     return t / 1000
@@ -175,7 +181,7 @@ class _Converter:
             out += self._flows(track, e, begun[1]["t"], t)
         elif kind in ("pipe.write", "pipe.read", "pipe.epipe", "mq.send", "mq.recv"):
             out.append(self._slice(track, t, e))
-            out += self._flows(track, e, t, t)
+            out += self._flows(track, e, min(_since(e), t), t)
         else:
             if begun is not None and kind in ("proc.exit", "proc.signal", "proc.error"):
                 del self.pending[track]
@@ -215,7 +221,7 @@ class _Converter:
         begin: Event | None = None,
         ended_by: str | None = None,
     ) -> dict[str, Any]:
-        start = begin["t"] if begin is not None else e["t"]
+        start = begin["t"] if begin is not None else _since(e)  # a folded begin: ``since``
         start = min(start, t)
         name = e["kind"]
         if ended_by is not None:
@@ -284,8 +290,12 @@ class _Converter:
         kind, obj = e["kind"], e.get("obj")
         if not isinstance(obj, str):
             return []
-        # just before the operation completed, and strictly inside its slice (≥ 1 ns long)
+        # Strictly inside the slice (≥ 1 ns long): a put's arrow leaves where its slice
+        # starts, a take's arrives where its slice ends. The stream is a legal history, so
+        # the put took effect before the take did: start of one ≤ end of the other.
         point = end - 0.5 if end > start else start + 0.5
+        if kind in ("pipe.write", "mq.send") and end > start:
+            point = start + 0.5
         n = e.get("n") if isinstance(e.get("n"), int) else len(payload(e))
         key = e.get("prio", e.get("mtype"))
         if kind == "pipe.write":

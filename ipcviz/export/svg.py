@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ class Shot:
     t: float = 0.0
     who: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The event log as drawn in the picture (plain text): what a test can read back.
+    log: list[str] = field(default_factory=list)
 
     @property
     def filename(self) -> str:
@@ -68,12 +71,16 @@ def screenshots(trace: Path, size: tuple[int, int] = SIZE) -> tuple[dict[str, An
 async def _shoot(
     header: dict[str, Any], events: list[dict[str, Any]], lang: str, size: tuple[int, int]
 ) -> list[Shot]:
-    from ipcviz.model.reducer import apply
     from ipcviz.model.state import State
+    from ipcviz.narrate.headless import Narrator
     from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.eventfmt import LogLine, record
     from ipcviz.tui.session import SessionScreen
+    from ipcviz.tui.widgets import EventLog
 
     state = State(header=header)
+    narrator = Narrator(header, lang, state=state)  # applies each event and words it then
+    log: deque[LogLine] = deque()
     app = IpcvizApp(state=state, lang=lang)
     shots: list[Shot] = []
     steps = {s.get("id"): s for s in header.get("scenario", {}).get("steps", [])}
@@ -82,10 +89,14 @@ async def _shoot(
         screen = app.screen
         assert isinstance(screen, SessionScreen)
         for i, event in enumerate(events):
-            apply(state, event)
+            line = record(narrator, event, i)
+            if line is not None:
+                log.append(line)
+            while log and log[0].index <= i - LOG_EVENTS:
+                log.popleft()
             if event.get("kind") != "narrate":
                 continue
-            screen.set_log_events(events[max(0, i + 1 - LOG_EVENTS) : i + 1])
+            screen.set_log_lines(list(log))
             screen.show_state(state)
             await pilot.pause()
             step = str(event.get("step", ""))
@@ -100,6 +111,7 @@ async def _shoot(
                     offline_svg(svg),
                     t=event.get("t", 0) / 1e9,
                     who=state.proc_name(event.get("pid", 0)),
+                    log=screen.query_one(EventLog).plain_lines(),
                 )
             )
         app.exit(None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from ipcviz.ipc.base import KernelObject
@@ -52,10 +51,10 @@ class CountingSemaphore(KernelObject):
         """V: give one unit back, waking one waiter."""
         t = tracer
         t.gate(C.SEM_POST, self.index)
-        # Stamp the time *before* the post: a waiter it wakes is always recorded after it.
-        stamp = time.monotonic_ns()
+        # Recorded when it returns, like every call: the engine places it between this
+        # process's previous record and this one, before the wait it ends (linearize.py).
         self._release()
-        t.emit(C.SEM_POST, self.index, t=stamp)
+        t.emit(C.SEM_POST, self.index)
 
     def __enter__(self) -> CountingSemaphore:
         self.wait()

@@ -75,6 +75,9 @@ def _declare(s: State, e: Event) -> None:
     )
     if isinstance(obj, PipeObj):
         obj.capacity = e.get("capacity", 65536)
+        if obj.type == "pipe" and e.get("pid") in s.procs:  # made by a process: it holds both
+            obj.readers.add(e["pid"])
+            obj.writers.add(e["pid"])
     elif isinstance(obj, ShmObj):
         # A trace is untrusted input: model at most MAX_SHM bytes of a segment, whatever
         # size it declares (the wrappers never create more than 8 MiB).
@@ -102,8 +105,15 @@ def _remove(s: State, e: Event) -> None:
 def _proc_start(s: State, e: Event) -> None:
     pid = e["pid"]
     s.procs[pid] = Proc(pid=pid, name=e["name"], color=e.get("color", len(s.procs)))
+    parent = e.get("parent")
     for obj in s.objects.values():
-        if isinstance(obj, PipeObj) and obj.type == "pipe":
+        if isinstance(obj, PipeObj) and obj.type == "pipe" and parent in s.procs:
+            # Forked by a worker: it holds the pipe ends its parent held (T7).
+            if parent in obj.readers:
+                obj.readers.add(pid)
+            if parent in obj.writers:
+                obj.writers.add(pid)
+        elif isinstance(obj, PipeObj) and obj.type == "pipe":
             readers, writers = obj.info.get("readers") or [], obj.info.get("writers") or []
             if not readers or e["name"] in readers:
                 obj.readers.add(pid)
@@ -154,6 +164,8 @@ def _report(s: State, e: Event) -> None:
 @handles("control")
 def _control(s: State, e: Event) -> None:
     action = e.get("action")
+    if action == "present":  # presenter mode: a narration step holds its process (gate.py)
+        s.extra["present"] = bool(e.get("on"))
     if action == "step_mode":  # engine/gate.py: the gates close (on) or open (off)
         s.extra["step_mode"] = bool(e.get("on"))
         if not e.get("on"):
@@ -208,6 +220,11 @@ def _probe(s: State, e: Event) -> None:
         s.procs[e["pid"]].kernel = fields
 
 
+def _changed(obj: Obj, e: Event) -> None:
+    """The model changed what a kernel probe of ``obj`` shows: older probes are stale."""
+    obj.last_change_seq, obj.last_change_t = e["seq"], e["t"]
+
+
 # -- operations in progress ------------------------------------------------------------
 
 
@@ -216,7 +233,7 @@ def _begin(s: State, e: Event, queue: str | None = None) -> None:
     p = s.procs.get(e["pid"])
     if p is not None:
         p.state, p.op, p.on = "waiting", e["kind"][: -len(".begin")], e.get("obj")
-        p.op_seq = e["seq"]
+        p.op_seq, p.op_t = e["seq"], e["t"]
     if queue is not None and (obj := s.objects.get(e.get("obj", ""))) is not None:
         getattr(obj, queue).append(e["pid"])
 
@@ -225,7 +242,7 @@ def _done(s: State, e: Event, queue: str | None = None) -> None:
     """An operation completed; ``queue``: the object's list of waiters to leave, if any."""
     p = s.procs.get(e["pid"])
     if p is not None:
-        p.op_seq = e["seq"]
+        p.op_seq, p.op_t = e["seq"], e["t"]
         if p.state == "waiting":
             p.state, p.op, p.on = "running", None, None
     if queue is not None and (obj := s.objects.get(e.get("obj", ""))) is not None:
@@ -261,6 +278,7 @@ def _pipe_write(s: State, e: Event) -> None:
         data = data + b"\x00" * (n - len(data))
     obj.written += n
     obj.writes += 1
+    _changed(obj, e)
     if obj.deficit:  # a reader already took (some of) these bytes
         used = min(obj.deficit, n)
         obj.deficit -= used
@@ -280,6 +298,7 @@ def _pipe_read(s: State, e: Event) -> None:
         obj.eof = True
         return
     obj.read += n
+    _changed(obj, e)
     take = min(n, obj.nbytes)
     obj.deficit += n - take
     obj.nbytes -= take
@@ -324,6 +343,7 @@ def _shm_write(s: State, e: Event) -> None:
         data, end = data[: obj.size - off], obj.size
     obj.data[off:end] = data
     obj.writes += 1
+    _changed(obj, e)
     size = obj.cell_size
     first, last = off // size, (max(end, off + 1) - 1) // size
     if first == last and first < obj.cells:  # one cell: the usual case
@@ -348,6 +368,8 @@ def _shm_read(s: State, e: Event) -> None:
 @handles("sem.wait.begin")
 def _sem_wait_begin(s: State, e: Event) -> None:
     _begin(s, e, "waiters")
+    if (obj := s.objects.get(e.get("obj", ""))) is not None:
+        _changed(obj, e)  # the kernel's count of waiters
 
 
 @handles("sem.wait")
@@ -356,6 +378,7 @@ def _sem_wait(s: State, e: Event) -> None:
     obj = s.objects[e["obj"]]
     assert isinstance(obj, SemObj)
     _take(obj, e["pid"], e.get("n", 1))
+    _changed(obj, e)
 
 
 def _take(obj: SemObj, pid: int, n: int) -> None:
@@ -370,6 +393,7 @@ def _sem_trywait(s: State, e: Event) -> None:
     assert isinstance(obj, SemObj)
     if e.get("ok"):
         _take(obj, e["pid"], e.get("n", 1))
+        _changed(obj, e)
 
 
 @handles("sem.post")
@@ -379,6 +403,7 @@ def _sem_post(s: State, e: Event) -> None:
     pid, n = e["pid"], e.get("n", 1)
     obj.value += n
     obj.posts += 1
+    _changed(obj, e)
     if obj.holders[pid] > 0:
         obj.holders[pid] -= min(n, obj.holders[pid])
         if not obj.holders[pid]:
@@ -417,13 +442,31 @@ def _mq_send(s: State, e: Event) -> None:
     key, data = _msg_key(e), _msg_data(e)
     obj.sent += 1
     obj.last_send_pid = pid
+    _changed(obj, e)
     for i, early in enumerate(obj.early):  # a receiver already took it
         if early[0] == key and early[1] == data:
             del obj.early[i]
             obj.deficit -= 1
             return
-    obj.messages.append([key, data, pid])
+    _enqueue(obj, [key, data, pid])
     obj.nbytes += len(data)
+
+
+def _enqueue(obj: QueueObj, msg: list[Any]) -> None:
+    """Put a message where the kernel keeps it, so the queue is drawn in delivery order.
+
+    A POSIX queue hands out the highest priority first and, within one priority, the oldest
+    (mq_receive(3)): the message goes behind every message of its priority or higher. A
+    System V queue keeps arrival order (msgrcv with type 0 takes the oldest).
+    """
+    queue = obj.messages
+    if obj.type != "posix_mq" or not queue or queue[-1][0] >= msg[0]:
+        queue.append(msg)  # the usual case: arrival order is delivery order
+        return
+    i = len(queue)
+    while i > 0 and queue[i - 1][0] < msg[0]:
+        i -= 1
+    queue.insert(i, msg)
 
 
 @handles("mq.recv")
@@ -435,6 +478,7 @@ def _mq_recv(s: State, e: Event) -> None:
     key, data = _msg_key(e), _msg_data(e)
     obj.received += 1
     obj.last_recv_pid = pid
+    _changed(obj, e)
     for i, msg in enumerate(obj.messages):
         if msg[0] == key and msg[1] == data:
             del obj.messages[i]
@@ -450,6 +494,8 @@ def _mq_recv(s: State, e: Event) -> None:
 @handles("gate.wait")
 def _gate_wait(s: State, e: Event) -> None:
     p = s.procs.get(e["pid"])
+    if e.get("op") == "narrate" and not s.extra.get("present"):
+        return  # a narration step waits only for the engine's kernel probe: not held
     if p is not None:
         p.gated_op, p.gated_obj = e.get("op"), e.get("obj")
 
@@ -483,6 +529,7 @@ def _deadlock_recover(s: State, e: Event) -> None:
         obj.value += n
         obj.posts += 1
         obj.holders.pop(e.get("victim", 0), None)
+        _changed(obj, e)
 
 
 @handles("race.lost_update")

@@ -26,6 +26,7 @@ class Proc:
     frozen: bool = False
     kernel: dict[str, Any] = field(default_factory=dict)  # last probe: cpu, cpu_num, wchan...
     op_seq: int = -1  # seq of its last operation: a probe older than that is out of date
+    op_t: int = -1  # ... and its record's time (a probe taken after it is not out of date)
     gated_op: str | None = None  # step mode: the operation it waits at its gate to perform
     gated_obj: str | None = None  # ... and the object it will perform it on
 
@@ -45,6 +46,22 @@ class Obj:
     removed: bool = False
     kernel: dict[str, Any] = field(default_factory=dict)  # last probe of this object
     info: dict[str, Any] = field(default_factory=dict)  # other fields of obj.declare
+    #: seq and record time of the model's last change to what the kernel shows of this object:
+    #: a probe older than both was taken before that change (``kernel_is_stale``).
+    last_change_seq: int = -1
+    last_change_t: int = -1
+
+    def kernel_is_stale(self) -> bool:
+        """True when the last probe predates the model's last change of this object.
+
+        A probe is fresh if it was published after the change (seq), or taken after the
+        change's record was written (t): the operation had returned by then, so the kernel
+        showed its effect. Otherwise it may show the object as it was before.
+        """
+        k = self.kernel
+        if not k or self.last_change_seq < 0:
+            return False
+        return k.get("seq", -1) < self.last_change_seq and k.get("t", -1) < self.last_change_t
 
 
 @dataclass

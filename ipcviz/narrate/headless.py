@@ -7,6 +7,7 @@ So a live run and its replay print the same log, line for line. Payload bytes go
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ipcviz import bytefmt
@@ -24,13 +25,43 @@ def safe(text: str, limit: int | None = 200) -> str:
     return bytefmt.safe_text(text, limit)
 
 
-class Narrator:
-    """Feed events in order; get back the lines to print."""
+@dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field, per event
+class Entry:
+    """One event as told, worded right after it was applied: the values in ``text`` are
+    the ones of that moment, so a log kept of entries never shows a later state."""
 
-    def __init__(self, header: dict[str, Any], lang: str = "en") -> None:
+    t: int
+    pid: int
+    obj: str | None
+    kind: str
+    who: str  # ``name[pid]`` (inert) or ``·``
+    text: str  # inert; more than one line for tracebacks and multi-line output
+    step: str | None = None  # ``narrate``: the step id (re-worded when the language changes)
+
+    def lines(self) -> list[str]:
+        """The headless log's lines: time, who, then the text (continuations indented).
+        Made inert here, as the TUI does when it draws: a wording may carry trace fields
+        (object names, drift values) as they are."""
+        stamp = f"{self.t / 1e9:9.4f}s"
+        return [
+            f"{stamp if i == 0 else ' ' * len(stamp)}  {self.who:<12} {safe(line, None)}"
+            for i, line in enumerate(self.text.split("\n"))
+        ]
+
+
+class Narrator:
+    """Feed events in order; get back the lines to print.
+
+    ``state`` is the model the events are applied to: its own by default, or one the caller
+    owns (the TUI's session screen), so each event is worded from the state it produced."""
+
+    def __init__(
+        self, header: dict[str, Any], lang: str = "en", state: State | None = None
+    ) -> None:
         self.lang = lang
-        self.state = State(header=header)
+        self.state = state if state is not None else State(header=header)
         self.steps = {s["id"]: s for s in header.get("scenario", {}).get("steps", [])}
+        self._names: dict[int, tuple[str, str]] = {}  # pid -> (name, inert "name[pid]")
 
     def intro(self) -> list[str]:
         sc = self.state.header.get("scenario", {})
@@ -41,28 +72,49 @@ class Narrator:
         return lines
 
     def feed(self, event: Event) -> list[str]:
+        entry = self.entry(event)
+        return [] if entry is None else entry.lines()
+
+    def entry(self, event: Event) -> Entry | None:
+        """Apply ``event`` to the state and word it from the state right after: the one
+        formatter of the headless log, the TUI's event log and the handouts.
+        None: the event is not told (probes, gate waits)."""
         kind = event["kind"]
         if kind.startswith("probe."):
             apply(self.state, event)
-            return []
+            return None
         who = self._who(event)
         apply(self.state, event)
         fn = _FORMATS.get(kind)
-        text = kind + _fields(event) if fn is None else fn(self, event)
+        try:
+            text = _raw(event) if fn is None else fn(self, event)
+        except Exception:  # fields a hand-made trace left out: tell it raw, never crash
+            text = _raw(event)
         if text is None:
-            return []
-        stamp = f"{event['t'] / 1e9:9.4f}s"
-        out = []
-        for i, line in enumerate(text.split("\n")):
-            out.append(f"{stamp if i == 0 else ' ' * len(stamp)}  {who:<12} {line}")
-        return out
+            return None
+        obj = event.get("obj")
+        return Entry(  # positional: this runs for every event of a flood
+            event["t"],
+            event.get("pid") or 0,
+            obj if type(obj) is str else None,
+            kind,
+            who,
+            text,
+            str(event.get("step", "")) if kind == "narrate" else None,
+        )
 
     def _who(self, event: Event) -> str:
         pid = event.get("pid", 0)
         if not pid:
             return "·"
-        name = self.state.proc_name(pid) if pid in self.state.procs else event.get("name", "?")
-        return f"{name}[{pid}]"
+        proc = self.state.procs.get(pid)
+        name = proc.name if proc is not None else event.get("name", "?")
+        known = self._names.get(pid)
+        if known is not None and known[0] is name:  # every event: make a name inert once
+            return known[1]
+        who = f"{safe(str(name), 24)}[{pid}]"
+        self._names[pid] = (name, who)
+        return who
 
     def step_text(self, step_id: str) -> str:
         step = self.steps.get(step_id)
@@ -73,9 +125,14 @@ class Narrator:
         return f"── {safe(text.strip(), None)}" + (f"  ({tags})" if tags else "")
 
 
+def _raw(e: Event) -> str:
+    """An event no wording knows: its kind and fields, inert."""
+    return safe(str(e["kind"]), 60) + _fields(e)
+
+
 def _fields(e: Event) -> str:
     skip = {"t", "seq", "pid", "kind", "data"}
-    parts = [f"{k}={v}" for k, v in e.items() if k not in skip]
+    parts = [safe(f"{k}={v}", 200) for k, v in e.items() if k not in skip]
     if "data" in e:
         parts.append(bytefmt.quoted(payload(e)))
     return (" " + " ".join(parts)) if parts else ""
@@ -100,6 +157,8 @@ def _declare(n: Narrator, e: Event) -> str:
 def _exit(n: Narrator, e: Event) -> str:
     if "signal" in e:
         return f"killed by {e.get('signame', e['signal'])}"
+    if e.get("code") is None:  # a forked child its parent reaped; this kernel kept no status
+        return "exits (its parent reaped it; the status is lost)"
     return f"exits with code {e.get('code')}"
 
 

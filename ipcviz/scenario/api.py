@@ -35,6 +35,7 @@ from ipcviz.ipc.sysv_mq import SysvQueue
 from ipcviz.ipc.sysv_sem import SysvSemaphore
 from ipcviz.session.registry import NAME_RE
 from ipcviz.tracer import codes as C
+from ipcviz.tracer import current
 from ipcviz.tracer.current import tracer
 
 T_IDS = tuple(f"T{i}" for i in range(1, 36))
@@ -49,6 +50,9 @@ class Step:
     en: str
     ko: str = ""
     teaches: tuple[str, ...] = ()
+    #: The narration states what the kernel holds right then (T22's "5 messages on the
+    #: queue"): its process waits at its gate, a few ms, while the engine probes the kernel.
+    probe: bool = False
 
     def text(self, lang: str = "en") -> str:
         return (self.ko if lang == "ko" and self.ko else self.en).strip()
@@ -100,12 +104,42 @@ class Context:
 
         In presenter mode (``--present``) the process then waits until the presenter continues.
         """
-        tracer.emit(C.NARRATE, -1, self.scenario.step_index(step_id))
-        tracer.hold(C.NARRATE)
+        index = self.scenario.step_index(step_id)
+        tracer.emit(C.NARRATE, -1, index)
+        tracer.hold(C.NARRATE, always=self.scenario.steps[index].probe)
 
     def report(self, key: str, value: Any) -> None:
         """Hand a JSON-able value to the checks (``run.reports[name][key]``)."""
         tracer.emit(C.REPORT, -1, 0, 0, json.dumps({"key": key, "value": value}).encode())
+
+    def fork(self, name: str = "") -> int:
+        """``os.fork()`` with a name: the child shows as ``parent/name`` (plain ``os.fork()``
+        works too and numbers the children). Returns 0 in the child, its pid in the parent."""
+        return current.fork(name)
+
+    # Objects made by this process, now (see Scenario.add): e.g. ``p = ctx.pipe("p")``.
+    def pipe(self, name: str) -> Pipe:
+        return self.scenario.pipe(name)
+
+    def fifo(self, name: str) -> Fifo:
+        return self.scenario.fifo(name)
+
+    def shared_memory(self, name: str, cells: int = 16) -> SharedMemory:
+        return self.scenario.shared_memory(name, cells)
+
+    def semaphore(self, name: str, value: int = 1) -> Semaphore:
+        return self.scenario.semaphore(name, value)
+
+    def posix_queue(
+        self, name: str, max_messages: int = 10, max_message_size: int = 1024
+    ) -> PosixQueue:
+        return self.scenario.posix_queue(name, max_messages, max_message_size)
+
+    def sysv_queue(self, name: str, max_message_size: int = 8192) -> SysvQueue:
+        return self.scenario.sysv_queue(name, max_message_size)
+
+    def sysv_semaphore(self, name: str, value: int = 1) -> SysvSemaphore:
+        return self.scenario.sysv_semaphore(name, value)
 
     def sleep(self, seconds: float) -> None:
         """Pause this process, so a human can follow."""
@@ -161,6 +195,7 @@ class Scenario:
         params: dict[str, Any] | None = None,
         quick: dict[str, Any] | None = None,
         timeout: float = 60.0,
+        schedule: str | Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         bad = [t for t in teaches if t not in T_IDS]
         if bad:
@@ -172,6 +207,10 @@ class Scenario:
         self.params = dict(params or {})
         self.quick = dict(quick or {})
         self.timeout = timeout
+        #: The interleaving that makes the scenario's race or deadlock happen on every run
+        #: (``--schedule`` syntax; a function of the settings if it depends on them). Used
+        #: when the run is given neither ``--schedule`` nor ``--seed``.
+        self.schedule = schedule
         self.objects: list[KernelObject] = []
         self.processes: list[Process] = []
         self.steps: list[Step] = []
@@ -182,7 +221,14 @@ class Scenario:
     # -- objects -----------------------------------------------------------------------
 
     def add(self, obj: ObjT) -> ObjT:
-        """Declare any kernel object (the helpers below call this)."""
+        """Declare any kernel object (the helpers below call this).
+
+        Called inside a running process (the lecture's ``pipe(); fork();``), the object is
+        made there and then, declared to the engine through the ring, and removed at the
+        end of the run like the others.
+        """
+        if current.in_worker():
+            return current.make_object(obj)
         if any(o.name == obj.name for o in self.objects):
             raise ScenarioError(f"scenario {self.id}: two objects named {obj.name!r}")
         obj.index = len(self.objects)
@@ -242,8 +288,11 @@ class Scenario:
             raise ScenarioError(f"scenario {self.id}: two processes named {proc.name!r}")
         self.processes.append(proc)
 
-    def step(self, id: str, en: str, ko: str = "", teaches: Iterable[str] = ()) -> Step:
-        step = Step(id, en, ko, tuple(teaches))
+    def step(
+        self, id: str, en: str, ko: str = "", teaches: Iterable[str] = (), probe: bool = False
+    ) -> Step:
+        """``probe``: the kernel is probed exactly when this step is narrated (see Step)."""
+        step = Step(id, en, ko, tuple(teaches), probe)
         self.steps.append(step)
         return step
 
@@ -264,6 +313,12 @@ class Scenario:
 
     def settings(self, quick: bool = False) -> dict[str, Any]:
         return {**self.params, **(self.quick if quick else {})}
+
+    def schedule_for(self, params: dict[str, Any]) -> str | None:
+        """The declared schedule for these settings (None: the run is free from the start)."""
+        if callable(self.schedule):
+            return self.schedule(params)
+        return self.schedule
 
     def metadata(self) -> dict[str, Any]:
         """Everything a viewer needs without importing the scenario (goes into the trace header)."""

@@ -58,6 +58,10 @@ MSGQ_RECV_BEGIN: Final = 48
 MSGQ_RECV: Final = 49
 # Step gate (90-99)
 GATE_WAIT: Final = 90
+# Objects made inside a worker after start (100-109): payload = the obj.declare fields
+OBJ_DECLARE: Final = 100
+#: A forked child's first record, in its own ring: payload = the proc.start fields
+PROC_START: Final = 101
 
 TABLE: Final[dict[int, Code]] = {
     NARRATE: Code("narrate", "step_index"),
@@ -88,6 +92,8 @@ TABLE: Final[dict[int, Code]] = {
     MSGQ_RECV_BEGIN: Code("mq.recv.begin", "want"),
     MSGQ_RECV: Code("mq.recv", "mtype", "size", payload="bytes"),
     GATE_WAIT: Code("gate.wait", "code"),
+    OBJ_DECLARE: Code("obj.declare", payload="json"),
+    PROC_START: Code("proc.start", payload="json"),
 }
 
 #: Completion code → the begin code it ends. When both are drained in the same batch the

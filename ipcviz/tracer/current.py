@@ -2,12 +2,31 @@
 
 Outside a worker (or with tracing off, for baselines) it is a no-op, so scenario code runs
 the same with or without ipcviz watching.
+
+Inside a worker, three things may happen after start that a ring of its own cannot show
+by itself, and each is handled here so that nothing is lost silently:
+
+- the worker forks (``os.fork``, ``ctx.fork``, multiprocessing with fork): the child gets
+  a ring of its own (made before fork, so both sides share it) and announces it to the
+  engine over the link socket, with a pidfd of itself, before the parent's ``fork()``
+  returns; the engine drains it like a worker's (``Engine.adopt_ring``);
+- the worker runs threads: each ring's writer takes a lock (``Ring.writer``);
+- the worker makes a kernel object (``ctx.pipe()``, ``scenario.pipe()`` called in a worker):
+  it takes an index in the shared object table and is declared through the ring.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable
+import socket
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ipcviz.errors import ScenarioError
+from ipcviz.session.registry import NAME_RE, runtime_dir
+from ipcviz.tracer import codes as C
 
 
 def _noop(code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0) -> None:
@@ -29,10 +48,11 @@ class Tracer:
         if self._flag[24] and self.gate_hook is not None:
             self.gate_hook(code, obj)
 
-    def hold(self, code: int) -> None:
+    def hold(self, code: int, always: bool = False) -> None:
         """Presenter mode: wait at the gate (after a narration step) until the presenter
-        continues. The same gate as step mode; the engine keeps it closed until → ."""
-        if self._flag[32] and self.gate_hook is not None:
+        continues. The same gate as step mode; the engine keeps it closed until → .
+        ``always``: wait in any mode (the engine probes the kernel, then lets it go)."""
+        if (always or self._flag[32]) and self.gate_hook is not None:
             self.gate_hook(code, -1)
 
     def attach(self, ring) -> None:  # ring: ipcviz.tracer.ring.Ring
@@ -47,21 +67,264 @@ class Tracer:
 
 tracer = Tracer()
 
-# A process forked by a worker must not write into its parent's ring (two writers would
-# corrupt it): its records would be wrong anyway, so tracing stops in such children.
-_owner = [0]
+
+class _Link:
+    """This worker's ties to the engine beyond ``tracer`` (set by ``become_worker``)."""
+
+    def __init__(self) -> None:
+        self.pid = 0  # the process these ties belong to (0: not a worker)
+        self.name = ""  # its name in the trace: ``w``, ``w/1``, ``w/1/child``…
+        self.ring: Any = None  # ipcviz.tracer.ring.Ring, or None (untraced)
+        self.sock: socket.socket | None = None  # announces forked children to the engine
+        self.sock_ino = 0  # its inode: a descriptor number the scenario reused is not it
+        self.table: Any = None  # ipcviz.tracer.objtable.ObjectTable
+        self.sid = ""
+        self.static: tuple[str, ...] = ()  # the scenario's own object names
+        self.gate: tuple[int, int] | None = None  # (gate_r, bell_w) in step-gate mode
+        self.children = 0  # forks so far: the default name of the next child
+        self.child_name = ""  # set by ctx.fork(name) for the next fork
+        self.prepared: Any = None  # made before fork for the child: ring, pipes, name
+        self.fork_error = ""
+
+
+_me = _Link()
+
+
+def in_worker() -> bool:
+    """True in a worker (or a process a worker forked), false in the engine and elsewhere."""
+    return _me.pid != 0 and _me.pid == os.getpid()
+
+
+def become_worker(
+    ring,
+    name: str = "",
+    link: int = -1,
+    table=None,
+    sid: str = "",
+    static: Sequence[str] = (),
+) -> None:
+    """Called once in a freshly forked worker: records from here on go to ``ring``."""
+    if ring is not None:
+        tracer.attach(ring)
+    _me.pid = os.getpid()
+    _me.name = name
+    _me.ring = ring
+    _me.sock = socket.socket(fileno=link) if link >= 0 else None
+    _me.sock_ino = os.fstat(link).st_ino if link >= 0 else 0
+    _me.table = table
+    _me.sid = sid
+    _me.static = tuple(static)
+
+
+def set_gate(gate_r: int, bell_w: int) -> None:
+    """The step gate of this process (ipcviz/tracer/gate.py), handed on to forked children."""
+    _me.gate = (gate_r, bell_w)
+
+
+# -- fork ----------------------------------------------------------------------------------
+
+
+def fork(name: str = "") -> int:
+    """``os.fork()``, naming the child ``parent/name`` in the trace (default: a number)."""
+    if name and not NAME_RE.match(name):
+        raise ScenarioError(f"child name {name!r}: letters, digits, - or _ (max 32)")
+    _me.child_name = name
+    try:
+        return os.fork()
+    finally:
+        _me.child_name = ""
+
+
+def _before_fork() -> None:
+    """In the parent: make the child's ring (and gate pipe) now, so both sides share it."""
+    _me.prepared, _me.fork_error = None, ""
+    if not in_worker() or _me.ring is None:
+        return
+    from ipcviz.tracer.ring import Ring
+
+    _me.children += 1
+    label = _me.child_name or str(_me.children)
+    made: list[int] = []
+    try:
+        ring = Ring()
+        ring.set_gate_flag(_me.ring.gate_flag())
+        ring.set_present_flag(_me.ring.mm[32])
+        gate = os.pipe() if _me.gate is not None else None
+        made += gate or ()
+        sync = os.pipe()
+    except OSError as exc:
+        for fd in made:
+            os.close(fd)
+        _me.fork_error = f"cannot make the trace ring of child {label}: {exc.strerror}"
+        return
+    _me.prepared = (ring, gate, sync, label)
+
+
+#: Exit code of a child whose tracing could not be set up (EX_SOFTWARE): it never runs.
+REFUSED = 70
+
+
+def _after_fork_in_parent() -> None:
+    """Wait until the child has announced its ring: a worker that exits right after fork
+    cannot end the run before the engine knows its child (the run waits for every ring)."""
+    prepared, _me.prepared = _me.prepared, None
+    if _me.fork_error:
+        _refused(_me.fork_error)
+        return
+    if prepared is None:
+        return
+    ring, gate, (sync_r, sync_w), label = prepared
+    os.close(sync_w)
+    try:
+        answer = os.read(sync_r, 512)
+    except OSError:
+        answer = b""
+    for fd in (sync_r, *(gate or ())):
+        os.close(fd)
+    ring.close()
+    if answer != b"k":
+        why = answer[1:].decode("utf-8", "replace") if answer else "it ended before it could"
+        _refused(f"child {label} was not announced to the engine: {why}")
+
+
+def _refused(why: str) -> None:
+    """The child exits at once, before any of its own code: nothing it does goes unseen."""
+    tracer.emit(
+        C.PROC_ERROR,
+        -1,
+        0,
+        0,
+        f"ForkNotTraced: {why}; the child exited at once with code {REFUSED}\n".encode(),
+    )
 
 
 def _after_fork_in_child() -> None:
-    if _owner[0] and os.getpid() != _owner[0]:
-        tracer.detach()
-        _owner[0] = 0
+    """In the child: trace into its own ring, tell the engine, then let the parent go on.
+
+    Any failure refuses the fork: the child exits at once (``REFUSED``) and its parent
+    records why, so no process ever runs untraced in a traced run."""
+    if not _me.pid:
+        return
+    forked_at = time.monotonic_ns()
+    prepared, _me.prepared = _me.prepared, None
+    if prepared is None and not _me.fork_error:  # an untraced run (benchmark baseline)
+        _me.pid, _me.children, _me.child_name = os.getpid(), 0, ""
+        return
+    if prepared is None:
+        os._exit(REFUSED)
+    sync_w = prepared[2][1]
+    try:
+        _start_child(prepared, forked_at)
+        answer = b"k"
+    except BaseException as exc:  # a fork hook must let nothing out
+        text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        answer = b"!" + f"{type(exc).__name__}: {text}".encode("utf-8", "replace")[:400]
+    try:
+        os.write(sync_w, answer)
+        os.close(sync_w)
+    except OSError:
+        pass
+    if answer != b"k":
+        os._exit(REFUSED)
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def become_worker(ring) -> None:
-    """Called once in a freshly forked worker: records from here on go to ``ring``."""
+def _start_child(prepared, forked_at: int) -> None:
+    ring, gate, (sync_r, _sync_w), label = prepared
+    if _me.table is not None:
+        _me.table.after_fork_in_child()
+    parent_ring, old_gate = _me.ring, _me.gate
+    _me.pid, _me.children, _me.child_name = os.getpid(), 0, ""
+    _me.name = f"{_me.name}/{label}"
+    _me.ring, _me.gate = ring, None
+    _close(sync_r)
+    tracer.detach()
+    if parent_ring is not None:
+        try:
+            parent_ring.close()  # the child must never write its parent's ring
+        except (OSError, BufferError):
+            pass
     tracer.attach(ring)
-    _owner[0] = os.getpid()
+    # Its first record: ordered by time with everyone's, after what its parent did before.
+    start = {"name": _me.name, "parent": os.getppid()}
+    tracer.emit(C.PROC_START, -1, 0, 0, json.dumps(start).encode(), forked_at)
+    if gate is not None and old_gate is not None:
+        _close(old_gate[0])
+        from ipcviz.tracer.gate import install
+
+        install(gate[0], old_gate[1])
+    _announce(ring, gate, _me.name, forked_at)
+    if gate is not None:
+        _close(gate[1])  # the engine holds the write end now
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:  # the scenario closed it already (e.g. a closerange)
+        pass
+
+
+def _announce(ring, gate, name: str, forked_at: int) -> None:
+    sock = _me.sock
+    if sock is None:
+        raise OSError(0, "no link to the engine")
+    try:
+        same = os.fstat(sock.fileno()).st_ino == _me.sock_ino
+    except OSError:
+        same = False
+    if not same:  # closed by the scenario (its number may even be reused): never write there
+        raise OSError(0, "the link to the engine was closed by the process")
+    pidfd = os.pidfd_open(os.getpid())
+    try:
+        fds = [ring.fd, pidfd] + ([gate[1]] if gate is not None else [])
+        what = {"pid": os.getpid(), "ppid": os.getppid(), "name": name, "t": forked_at}
+        socket.send_fds(sock, [json.dumps(what).encode()], fds)
+    finally:
+        os.close(pidfd)
+
+
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
+
+
+# -- objects made after start ----------------------------------------------------------------
+
+
+class WorkerSession:
+    """What ``KernelObject.create`` needs, in a worker: registry entries go to the engine
+    through the object table before the object exists (so every exit path removes it)."""
+
+    def __init__(self, sid: str, table) -> None:
+        self.sid = sid
+        self.table = table
+
+    @property
+    def fifo_dir(self) -> str:
+        path = runtime_dir() / f"fifo.{self.sid}"
+        if not path.is_dir():
+            self.register({"type": "dir", "path": str(path)})
+            try:
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                pass
+        return str(path)
+
+    def register(self, entry: dict[str, Any]) -> dict[str, Any]:
+        self.table.append({"reg": entry})
+        return entry
+
+    def update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        self.table.append({"upd": [old, new]})
+
+
+def make_object(obj):
+    """Create ``obj`` now, in this worker, and declare it through the ring."""
+    if _me.table is None:
+        raise ScenarioError(f"cannot make {obj.name!r} here: no object table (not a worker)")
+    obj.index = _me.table.allocate(obj.name, _me.static)
+    obj.create(WorkerSession(_me.sid, _me.table))
+    tracer.emit(C.OBJ_DECLARE, obj.index, 0, 0, json.dumps(obj.declare()).encode())
+    return obj

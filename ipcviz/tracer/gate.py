@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from ipcviz.tracer import codes as C
-from ipcviz.tracer.current import tracer
+from ipcviz.tracer.current import set_gate, tracer
 
 #: What a worker writes to the doorbell: any byte wakes the engine's poll.
 _BELL = b"g"
@@ -31,3 +31,4 @@ def install(gate_r: int, bell_w: int) -> None:
         os.read(gate_r, 1)
 
     tracer.gate_hook = wait_at_gate
+    set_gate(gate_r, bell_w)  # a child this worker forks gets a gate of its own

@@ -15,6 +15,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import threading
 import time
 from collections.abc import Callable
 from typing import Final
@@ -28,6 +29,9 @@ _U64 = struct.Struct("<Q")
 _HEAD, _TAIL, _STALLS, _GATE = 0, 8, 16, 24
 #: Presenter mode (``--present``): narration steps wait at the gate (ipcviz/engine/gate.py).
 PRESENT_FLAG: Final = 32
+#: The stamp of a record being written (0: none). The engine reads no further than it when it
+#: decides what is known (engine/linearize.py): a record stamped but not yet published.
+_PENDING: Final = 40
 #: Largest payload kept in one record; longer payloads are cut and flagged by ``size``.
 MAX_PAYLOAD: Final = 256 * 1024
 DEFAULT_CAPACITY: Final = 4 * 1024 * 1024
@@ -38,21 +42,45 @@ Record = tuple[int, int, int, int, int, bytes]  # code, obj, t_ns, a, b, payload
 class Ring:
     """One worker's ring. Create it in the engine before fork; both sides then share it."""
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, fd: int = -1) -> None:
         if capacity & (capacity - 1) or capacity < 4096:
             raise ValueError("ring capacity must be a power of two >= 4096")
         self.capacity = capacity
         # An anonymous shared mapping: inherited by fork, named nowhere, so it cannot leak.
-        self.fd = os.memfd_create("ipcviz-ring", os.MFD_CLOEXEC)
-        os.ftruncate(self.fd, HEADER_SIZE + capacity)
-        self.mm = mmap.mmap(self.fd, HEADER_SIZE + capacity)
+        if fd < 0:
+            fd = os.memfd_create("ipcviz-ring", os.MFD_CLOEXEC)
+            try:
+                os.ftruncate(fd, HEADER_SIZE + capacity)
+            except OSError:
+                os.close(fd)
+                raise
+        self.fd = fd
+        try:
+            self.mm = mmap.mmap(self.fd, HEADER_SIZE + capacity)
+        except OSError:
+            os.close(fd)
+            raise
         self._head = 0  # writer's private copy of the head
         self._tail = 0  # reader's private copy of the tail
+
+    @classmethod
+    def adopt(cls, fd: int) -> Ring:
+        """The engine's side of a ring a forked child made and sent (its memfd); takes ``fd``."""
+        size = os.fstat(fd).st_size - HEADER_SIZE
+        try:
+            return cls(size, fd)
+        except ValueError:
+            os.close(fd)
+            raise
 
     # -- worker side -------------------------------------------------------------------
 
     def writer(self) -> Callable[[int, int, int, int, bytes], None]:
-        """A fast ``emit(code, obj, a, b, payload)`` bound to this ring, for the worker."""
+        """A fast ``emit(code, obj, a, b, payload)`` bound to this ring, for the worker.
+
+        One ring has one writer *process*, but that process may run threads: a record is
+        reserved, written and published under a lock, or two threads would tear it.
+        """
         mm = self.mm
         cap = self.capacity
         mask = cap - 1
@@ -61,29 +89,46 @@ class Ring:
         unpack_u64 = _U64.unpack_from
         now = time.monotonic_ns
         ring = self
+        lock = threading.Lock()
+        acquire, release = lock.acquire, lock.release
+        # Each thread is a program order of its own: records of the n-th thread to write
+        # carry n in the high byte of their code (the engine orders each thread apart).
+        get_ident = threading.get_ident
+        lanes = {get_ident(): 0}
 
         def emit(code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0):
             if len(payload) > MAX_PAYLOAD:
                 payload = payload[:MAX_PAYLOAD]
             size = 32 + len(payload)
             adv = (size + 7) & ~7
-            head = ring._head
-            pos = head & mask
-            to_end = cap - pos
-            need = adv if adv <= to_end else to_end + adv
-            if cap - (head - unpack_u64(mm, _TAIL)[0]) < need:
-                ring._wait_for_room(need, head)
-            if adv > to_end:
-                _SIZE_CODE.pack_into(mm, HEADER_SIZE + pos, to_end, PAD)
-                head += to_end
-                pos = 0
-            off = HEADER_SIZE + pos
-            pack(mm, off, size, code, obj, t or now(), a, b)
-            if payload:
-                mm[off + 32 : off + size] = payload
-            head += adv
-            ring._head = head
-            pack_u64(mm, _HEAD, head)  # publish last: the reader sees whole records only
+            lane = lanes.get(get_ident())
+            if lane is None:
+                lane = lanes[get_ident()] = min(len(lanes), 255)
+            code |= lane << 8
+            acquire()  # stamped inside: a ring's records stay in stamp order across threads
+            try:
+                t = t or now()
+                pack_u64(mm, _PENDING, t)
+                head = ring._head
+                pos = head & mask
+                to_end = cap - pos
+                need = adv if adv <= to_end else to_end + adv
+                if cap - (head - unpack_u64(mm, _TAIL)[0]) < need:
+                    ring._wait_for_room(need, head)
+                if adv > to_end:
+                    _SIZE_CODE.pack_into(mm, HEADER_SIZE + pos, to_end, PAD)
+                    head += to_end
+                    pos = 0
+                off = HEADER_SIZE + pos
+                pack(mm, off, size, code, obj, t, a, b)
+                if payload:
+                    mm[off + 32 : off + size] = payload
+                head += adv
+                ring._head = head
+                pack_u64(mm, _HEAD, head)  # publish last: the reader sees whole records only
+                pack_u64(mm, _PENDING, 0)
+            finally:
+                release()
 
         return emit
 
@@ -108,6 +153,10 @@ class Ring:
     def set_present_flag(self, value: int) -> None:
         """Presenter mode: the worker waits at its gate after each narration step."""
         self.mm[PRESENT_FLAG] = value
+
+    def pending_stamp(self) -> int:
+        """The stamp of a record the worker is writing now, or 0."""
+        return _U64.unpack_from(self.mm, _PENDING)[0]
 
     def stalls(self) -> int:
         return _U64.unpack_from(self.mm, _STALLS)[0]

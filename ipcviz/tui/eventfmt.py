@@ -1,52 +1,121 @@
-"""Event log lines for the TUI, in the headless narrator's words (so live, replay and the
-plain-text log read the same), coloured by process. Formatted lazily: only what is visible."""
+"""Event log lines for the TUI, in the headless narrator's words (so live, replay, handouts
+and the plain-text log read the same), coloured by process.
+
+Each line is worded once, when its event is applied to the model (``record``), from the
+state right after that event, and kept: an old line never shows a later state (a queue's
+depth, a semaphore's value). Replay, which can jump anywhere, rebuilds the lines before its
+position from the states at their own events (:class:`LogWindow`).
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from rich.segment import Segment
 
 from ipcviz import bytefmt
 from ipcviz.model.state import State
-from ipcviz.narrate import headless
+from ipcviz.narrate.headless import Entry, Narrator
 from ipcviz.tui import render
 
 Event = dict[str, Any]
+#: Characters of an event's text kept for the screen (a line is cut at the width anyway).
+TEXT_LIMIT = 400
+
+
+@dataclass(slots=True)
+class LogLine:
+    """One event's log line: the narrator's entry and its process's colour at that time."""
+
+    entry: Entry
+    color: str
+    index: int = -1  # the event's position in its trace (replay: what a hidden object hides)
+
+
+def record(narrator: Narrator, event: Event, index: int = -1) -> LogLine | None:
+    """Apply ``event`` to ``narrator.state`` and return its line (None: not told)."""
+    entry = narrator.entry(event)
+    if entry is None:
+        return None
+    return LogLine(entry, render.color_of(narrator.state, entry.pid), index)
 
 
 class EventFormatter:
-    """Turns one event into one line of segments at a width."""
+    """Draws kept lines at a width. Only narration steps are re-worded (in the language now
+    chosen): their text depends on the header alone, never on the state."""
 
     def __init__(self, header: dict[str, Any], lang: str = "en") -> None:
-        self.narrator = headless.Narrator(header, lang)
+        self.header = header
+        self.narrator = Narrator(header, lang)
 
     def set_lang(self, lang: str) -> None:
         self.narrator.lang = lang
 
-    def text(self, state: State, event: Event) -> str:
-        """The narrator's text for ``event`` (already inert), first line only."""
-        self.narrator.state = state
-        fn = headless._FORMATS.get(event["kind"])
-        try:
-            text = (
-                event["kind"] + headless._fields(event) if fn is None else fn(self.narrator, event)
-            )
-        except Exception:  # the state moved on (e.g. object gone): fall back to raw fields
-            text = event["kind"] + headless._fields(event)
-        text = text or event["kind"]
-        return bytefmt.safe_text(text.split("\n", 1)[0], 400)
+    def text(self, line: LogLine) -> str:
+        """The text shown for ``line`` (inert), first line only."""
+        entry = line.entry
+        text = entry.text if entry.step is None else self.narrator.step_text(entry.step)
+        return bytefmt.safe_text(text.split("\n", 1)[0], TEXT_LIMIT)
 
-    def line(self, state: State, event: Event, width: int) -> render.Line:
-        pid = event.get("pid", 0)
-        stamp = f"{event.get('t', 0) / 1e9:8.3f} "
-        if pid:
-            who, style = render.proc_label(state, pid)
-        else:
-            who, style = "·", render.DIM
+    def line(self, line: LogLine, width: int) -> render.Line:
+        entry = line.entry
         out = render.Lines(width)
-        out.add(stamp, render.DIM)
-        out.add(f"{who:<14} ", style)
-        out.add(self.text(state, event), render.FG)
+        out.add(f"{entry.t / 1e9:8.3f} ", render.DIM)
+        out.add(f"{entry.who:<14} ", render.fg(line.color, True) if entry.pid else render.DIM)
+        out.add(self.text(line), render.FG)
         lines = out.finish()
         return lines[0] if lines else [Segment(" ", render.FG)]
+
+
+class LogWindow:
+    """Replay's log: the lines of events ``pos-size+1..pos`` for any ``pos``, each worded
+    from the state at its own event.
+
+    It keeps the lines of a span of events ``lo..hi`` (``hi``: the narrator's state).
+    Forward, only the new events are worded; back within the span, nothing is; further
+    back or far ahead it starts again from ``state_at`` (a checkpoint copy plus a few
+    events), a window's length before what is asked, so that stepping back one event at
+    a time starts again only once per window."""
+
+    def __init__(
+        self,
+        header: dict[str, Any],
+        state_at: Callable[[int], State],
+        events: Callable[[int, int], Iterable[Event]],
+        size: int,
+    ) -> None:
+        self.header = header
+        self.size = max(1, size)
+        self._state_at = state_at
+        self._events = events
+        self._narrator: Narrator | None = None
+        self._lo = 0  # the kept lines are those of events lo..hi
+        self._hi = -1
+        self._lines: list[LogLine] = []
+
+    def at(self, pos: int) -> list[LogLine]:
+        """The lines of the events up to and including ``pos`` (oldest first)."""
+        start = max(0, pos - self.size + 1)
+        if self._narrator is None or start < self._lo or pos - self._hi > self.size:
+            self._lo = max(0, start - self.size)
+            # a fresh copy: the narrator applies events to it
+            self._narrator = Narrator(self.header, state=self._state_at(self._lo - 1))
+            self._lines = []
+            self._hi = self._lo - 1
+        narrator, lines = self._narrator, self._lines
+        for i, event in enumerate(self._events(self._hi + 1, pos + 1), self._hi + 1):
+            line = record(narrator, event, i)
+            if line is not None:
+                lines.append(line)
+            self._hi = i
+        if self._hi - self._lo > 4 * self.size:  # playing on: forget what is far behind
+            self._lo = min(start, self._hi - 2 * self.size)
+            del lines[: bisect_left(lines, self._lo, key=_index)]
+        return lines[bisect_left(lines, start, key=_index) : bisect_right(lines, pos, key=_index)]
+
+
+def _index(line: LogLine) -> int:
+    return line.index

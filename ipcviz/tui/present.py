@@ -27,6 +27,7 @@ from textual.renderables.digits import Digits
 from ipcviz import bytefmt
 from ipcviz.model.state import State
 from ipcviz.model.timeline import Timeline
+from ipcviz.tui.eventfmt import LogWindow
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.session import SessionScreen
 from ipcviz.tui.widgets import Narration
@@ -69,6 +70,17 @@ class PresentScreen(SessionScreen):
     ) -> None:
         super().__init__(feed_factory, state=state, lang=lang, fps=fps)
         self.timeline = timeline
+        #: Replay: the (hidden) log's lines, each worded from the state at its own event.
+        self.log_window = (
+            LogWindow(
+                timeline.header,
+                timeline.state_at,
+                lambda start, stop: timeline.events[start:stop],
+                LOG_TAIL,
+            )
+            if timeline is not None
+            else None
+        )
         #: Replay: the indexes of the narrate events, and which one is shown (-1: none yet).
         self.marks = (
             [i for i, e in enumerate(timeline.events) if e.get("kind") == "narrate"]
@@ -201,7 +213,8 @@ class PresentScreen(SessionScreen):
             i = self.marks[self.pos]
         else:  # before the first step: everything up to it (objects made, processes started)
             i = (self.marks[0] if self.marks else len(self.timeline.events)) - 1
-        self.set_log_events(self.timeline.events[max(0, i + 1 - LOG_TAIL) : i + 1])
+        assert self.log_window is not None
+        self.set_log_lines(self.log_window.at(i))
         self.show_state(self.timeline.state_at(i))
 
 

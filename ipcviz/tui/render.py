@@ -45,6 +45,8 @@ WARN = Style(color="#000000", bgcolor="#ffaf00", bold=True)
 BAD = Style(color="#ffffff", bgcolor="#d70000", bold=True)
 GOOD = Style(color="#000000", bgcolor="#5fd700", bold=True)
 KERNEL = Style(color="#87d7ff")
+#: A kernel probe taken before the model's last change of the object: shown, but muted.
+KERNEL_OLD = Style(color="#5f87af", italic=True)
 EMPTY = Style(color="#4e4e4e")
 
 
@@ -136,19 +138,30 @@ def _who(out: Lines, state: State, label: str, pids: Iterable[int]) -> None:
         out.add((", " if i else "") + text, style)
 
 
+def kernel_label(obj: Obj, now: int | None = None) -> tuple[str, Style]:
+    """`` kernel: ``, `` kernel 2.8s ago: `` or, when the probe predates the model's last
+    change of the object, `` kernel (before the last change, 2.8s ago): ``."""
+    k = obj.kernel
+    age = (now - k["t"]) / 1e9 if now is not None and isinstance(k.get("t"), int) else None
+    when = f"{age:.1f}s ago" if age is not None and age >= 0.05 else ""
+    if obj.kernel_is_stale():
+        return f" kernel (before the last change{', ' + when if when else ''}): ", KERNEL_OLD
+    return " kernel" + (f" {when}: " if when else ": "), KERNEL
+
+
 def _kernel(out: Lines, obj: Obj, skip: Iterable[str] = (), now: int | None = None) -> None:
     """The last kernel probe of the object, beside the model's view, with its age: the model
-    may already be ahead of it."""
+    may already be ahead of it, and then the line says so."""
     k = obj.kernel
     if not k:
         return
-    age = (now - k["t"]) / 1e9 if now is not None and isinstance(k.get("t"), int) else None
-    out.add(" kernel" + (f" {age:.1f}s ago: " if age is not None and age >= 0.05 else ": "), KERNEL)
+    label, style = kernel_label(obj, now)
+    out.add(label, style)
     skipped = {"seq", "t", "data", "messages", "cells", *skip}
     for key, value in k.items():
         if key in skipped or isinstance(value, (dict, list)):
             continue
-        out.add(f"{bytefmt.safe_text(str(key), 20)}={bytefmt.safe_text(str(value), 24)} ", KERNEL)
+        out.add(f"{bytefmt.safe_text(str(key), 20)}={bytefmt.safe_text(str(value), 24)} ", style)
     out.newline()
 
 
@@ -205,17 +218,34 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[Li
     if obj.epipe:
         out.add(f"  EPIPE×{obj.epipe}", BAD)
     out.newline()
-    _who(out, state, " writers: ", sorted(obj.writers))
-    _who(out, state, "  readers: ", sorted(obj.readers))
-    out.newline()
-    bar(out, obj.nbytes, obj.capacity, f"{obj.nbytes}/{obj.capacity} B")
-    out.add(f"  {obj.writes} writes, {obj.written} B in, {obj.read} B out", DIM)
-    out.newline()
-    if obj.nbytes:
-        byte_strip(out, state, ((c[0], c[1]) for c in obj.chunks), rows, obj.nbytes)
+    k = obj.kernel
+    if not obj.writers and not obj.readers and ("writers" in k or "readers" in k):
+        # Nobody the model knows holds it (a shell's pipe): who the kernel says holds it.
+        _kernel_who(out, state, obj, " writers: ", k.get("writers"))
+        _kernel_who(out, state, obj, "  readers: ", k.get("readers"))
     else:
-        out.add(" (empty)", EMPTY)
+        _who(out, state, " writers: ", sorted(obj.writers))
+        _who(out, state, "  readers: ", sorted(obj.readers))
+    out.newline()
+    if _untraced(obj):  # no event ever told the model about this pipe: the kernel's fill
+        cap = k.get("capacity")
+        nbytes, cap = k["nbytes"], cap if isinstance(cap, int) and cap > 0 else obj.capacity
+        label, style = kernel_label(obj, state.t)
+        bar(out, nbytes, cap, f"{nbytes}/{cap} B")
+        out.add(f" ({label.strip().rstrip(':')}; not traced)", style)
         out.newline()
+        if not nbytes:
+            out.add(" (empty, says the kernel)", EMPTY)
+            out.newline()
+    else:
+        bar(out, obj.nbytes, obj.capacity, f"{obj.nbytes}/{obj.capacity} B")
+        out.add(f"  {obj.writes} writes, {obj.written} B in, {obj.read} B out", DIM)
+        out.newline()
+        if obj.nbytes:
+            byte_strip(out, state, ((c[0], c[1]) for c in obj.chunks), rows, obj.nbytes)
+        else:
+            out.add(" (empty)", EMPTY)
+            out.newline()
     _kernel(out, obj, now=state.t)
     data = _kernel_bytes(obj.kernel.get("data"))
     if data:
@@ -223,6 +253,39 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[Li
         out.add(bytefmt.escape(data, max(8, out.room() // 2)), KERNEL)
         out.newline()
     return out.finish()
+
+
+def _untraced(obj: PipeObj) -> bool:
+    """The model has no event for this pipe (found in /proc), but the kernel was probed."""
+    k = obj.kernel
+    return (
+        not obj.writes
+        and not obj.read
+        and not obj.eof
+        and isinstance(k.get("nbytes"), int)
+        and (bool(obj.info.get("discovered")) or k["nbytes"] > 0)
+    )
+
+
+def _kernel_who(out: Lines, state: State, obj: Obj, label: str, ends: Any) -> None:
+    """Holders of a pipe end from the probe: ``[[pid, fd], ...]``, named by ``names``."""
+    names = obj.kernel.get("names")
+    names = names if isinstance(names, dict) else {}
+    pids: list[int] = []
+    for end in ends if isinstance(ends, list) else []:
+        pid = end[0] if isinstance(end, list) and end else None
+        if isinstance(pid, int) and pid not in pids:
+            pids.append(pid)
+    out.add(label, DIM)
+    if not pids:
+        out.add("—", DIM)
+    for i, pid in enumerate(pids):
+        if pid in state.procs:
+            text, style = proc_label(state, pid)
+        else:
+            name = bytefmt.safe_text(str(names.get(str(pid)) or "?"), 24)
+            text, style = f"{name}[{pid}]", fg(UNKNOWN, True)
+        out.add((", " if i else "") + text, style)
 
 
 def _kernel_bytes(value: Any) -> bytes | None:
@@ -368,7 +431,7 @@ def object_lines(state: State, obj: Obj, width: int, rows: int = 3) -> list[Line
 
 def signature(obj: Obj) -> tuple[Any, ...]:
     """Changes whenever what ``object_lines`` draws may change (cheap to compute)."""
-    base = (obj.removed, obj.kernel.get("seq"))
+    base = (obj.removed, obj.kernel.get("seq"), obj.kernel_is_stale())
     if isinstance(obj, PipeObj):
         return (
             *base,
@@ -414,12 +477,20 @@ def proc_state_text(state: State, p: Proc) -> Text:
     if marked is not None:
         return marked
     k = p.kernel
-    # A probe older than the process's last operation is out of date: it moved on since.
-    blocked = k.get("blocked_on") if k.get("seq", -1) > p.op_seq else None
+    # The freshest source wins: a probe older than the process's last operation is out of
+    # date (it moved on since); one taken after it shows where the process is now.
+    fresh = bool(k) and (k.get("seq", -1) > p.op_seq or k.get("t", -1) > p.op_t)
+    if not fresh:
+        k = {}
+    blocked = k.get("blocked_on")
     wchan = str(k.get("wchan") or "")
     where = f" ({bytefmt.safe_text(wchan, 24)})" if wchan not in ("", "0") else ""
     if k.get("state") == "stopped":
         return Text("stopped (T)", style="bold #000000 on #5fafff")
+    asleep = sleep_call(k)
+    if asleep is not None and not blocked:  # never shown as waiting on an IPC object
+        what = "waiting for a child" if asleep.startswith("wait") else "sleeping"
+        return Text(f"{what} ({asleep})", style="#87afff")
     if p.state == "waiting":
         verb = "blocked" if blocked and blocked == p.on else "waiting"
         obj = bytefmt.safe_text(str(p.on), 20)
@@ -431,6 +502,42 @@ def proc_state_text(state: State, p: Proc) -> Text:
     if p.error:
         return Text(f"error: {bytefmt.safe_text(p.error, 40)}", style="bold #ff5f5f")
     return Text(p.state, style="#87ff5f")
+
+
+#: Syscalls (and, where the syscall table is unknown, wait points) of a process that sleeps
+#: by itself or waits for any of several descriptors: not waiting on one IPC object.
+_SLEEP_CALLS = {
+    "nanosleep": "nanosleep",
+    "clock_nanosleep": "nanosleep",
+    "select": "select",
+    "pselect6": "select",
+    "poll": "poll",
+    "ppoll": "poll",
+    "epoll_wait": "epoll_wait",
+    "epoll_pwait": "epoll_wait",
+    "epoll_pwait2": "epoll_wait",
+    "pause": "pause",
+    "rt_sigsuspend": "pause",
+    "wait4": "wait4",
+    "waitid": "waitid",
+}
+_SLEEP_WCHANS = {
+    "hrtimer_nanosleep": "nanosleep",
+    "do_nanosleep": "nanosleep",
+    "do_select": "select",
+    "core_sys_select": "select",
+    "do_sys_poll": "poll",
+    "ep_poll": "epoll_wait",
+    "do_wait": "wait4",
+}
+
+
+def sleep_call(k: dict[str, Any]) -> str | None:
+    """``nanosleep``, ``select``... when a probe shows the process asleep in such a call."""
+    call = k.get("syscall")
+    if isinstance(call, str) and call:
+        return _SLEEP_CALLS.get(call)
+    return _SLEEP_WCHANS.get(str(k.get("wchan") or ""))
 
 
 def _signame(sig: int) -> str:

@@ -23,6 +23,7 @@ from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
 from ipcviz.model.state import State
 from ipcviz.replay import Player, TraceIndex
+from ipcviz.tui.eventfmt import LogWindow
 from ipcviz.tui.session import SessionScreen
 from ipcviz.tui.widgets import EventLog, ProcTable
 
@@ -103,6 +104,7 @@ class ReplayScreen(SessionScreen):
         super().__init__(None, state=State(header=index.header), lang=lang, fps=fps)
         self.index = index
         self.player = Player(index)
+        self.log_window = LogWindow(index.header, index.state_at, index.events, LOG_EVENTS)
         self.first_frame_at: float | None = None
         self._shown: tuple[int, int, Any] | None = None
         self._notified = False
@@ -152,13 +154,10 @@ class ReplayScreen(SessionScreen):
         player = self.player
         pos = player.pos
         self._shown = (pos, player.hidden)
-        start = max(0, pos - LOG_EVENTS + 1)
-        events = [
-            e
-            for i, e in enumerate(self.index.events(start, pos + 1), start)
-            if not player.is_hidden(i, e)
-        ]
-        self.set_log_events(events)
+        lines = self.log_window.at(pos)
+        if player.hidden is not None:
+            lines = [ln for ln in lines if not player.is_hidden(ln.index, {"obj": ln.entry.obj})]
+        self.set_log_lines(lines)
         self.show_state(player.view())
         self._update_timeline()
         if self.first_frame_at is None and self.index.count:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,7 +23,8 @@ from textual.widgets import Footer
 from ipcviz import bytefmt
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
-from ipcviz.tui.eventfmt import EventFormatter
+from ipcviz.narrate.headless import Narrator
+from ipcviz.tui.eventfmt import EventFormatter, LogLine, record
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.stepping import STEP_BINDINGS, StepControls
 from ipcviz.tui.widgets import Checks, EventLog, Narration, ObjectsPanel, ProcTable, StatusLine
@@ -33,6 +34,8 @@ FPS_MIN, FPS_MAX, FPS_STEP = 10, 30, 5
 MAX_BATCH = 50_000
 CHUNK = 1024
 APPLY_BUDGET = 0.010  # seconds of model updates per frame at most
+#: In a flood, the log keeps (and words) only the newest this many events of a frame.
+FLOOD_TAIL = 500
 NARROW = 110  # columns below which the panels stack
 
 
@@ -93,7 +96,13 @@ class SessionScreen(StepControls, Screen[int | None]):
         self._timer: Timer | None = None
         self._ended = False
         self._obj_filter_i = -1
+        #: Seconds to apply and word one event (measured): what a flood's owed tail costs.
+        self._worded_cost = 3e-6
+        #: Events of a flood applied without a log line (they left the log unseen).
+        self.unworded = 0
         self.formatter = EventFormatter(self.state.header, lang)
+        #: Applies the feed's events to ``state`` and words each one right then (the log).
+        self.narrator = Narrator(self.state.header, lang, state=self.state)
 
     # -- layout ------------------------------------------------------------------------
 
@@ -145,11 +154,8 @@ class SessionScreen(StepControls, Screen[int | None]):
         self.feed = self.feed_factory()
         self._ended = False
         self.result = None
-        self.state = State(header=self.feed.header or {})
-        self.formatter = EventFormatter(self.state.header, self.lang)
-        log = self.query_one(EventLog)
-        log.formatter = self.formatter
-        log.events.clear()
+        self._set_model(State(header=self.feed.header or {}))
+        self.query_one(EventLog).entries.clear()
         self.run_worker(self.feed.pump, thread=True, name="feed", group="feed")
 
     def _set_timer(self) -> None:
@@ -164,8 +170,7 @@ class SessionScreen(StepControls, Screen[int | None]):
         if feed is not None:
             if not self.state.header and feed.header:
                 self.state.header = feed.header
-                self.formatter = EventFormatter(feed.header, self.lang)
-                self.query_one(EventLog).formatter = self.formatter
+                self._set_model(self.state)
             self._apply_some(feed, t0)
             if feed.finished and not self._ended:
                 self._ended = True
@@ -178,19 +183,49 @@ class SessionScreen(StepControls, Screen[int | None]):
 
     def _apply_some(self, feed: Feed, t0: float) -> None:
         """Apply what arrived, in chunks, within a time budget: a flood delays the model a
-        little (the rest waits for the next frame) but never stretches a frame."""
-        state, log = self.state, self.query_one(EventLog)
+        little (the rest waits for the next frame) but never stretches a frame much.
+
+        Each event is worded for the log as it is applied (``record``: from the state it
+        made), except in a flood: a chunk with ``FLOOD_TAIL`` more events already waiting
+        behind it is applied unworded (wording costs more than applying; nobody reads a
+        log scrolling at thousands of lines a frame). The frame then owes the log
+        ``FLOOD_TAIL`` worded events and applies them even past the budget: the log always
+        ends with the newest events, each worded at its own moment, and never spans an
+        unworded gap (it is emptied at one)."""
+        narrator, log = self.narrator, self.query_one(EventLog).entries
+        keep = FLOOD_TAIL
         budget = t0 + APPLY_BUDGET
-        applied = 0
-        while applied < MAX_BATCH:
-            events = feed.drain(CHUNK)
+        fast_until = budget - keep * self._worded_cost  # room left for the owed tail
+        applied = owed = 0
+        while applied < MAX_BATCH or owed:
+            if (
+                applied < MAX_BATCH
+                and feed.pending >= keep + CHUNK
+                and (applied == 0 or time.perf_counter() < fast_until)
+            ):
+                events = feed.drain(CHUNK)
+                if not events:  # a feed whose count was ahead of its events
+                    break
+                for e in events:
+                    apply(narrator.state, e)
+                log.clear()
+                self.unworded += len(events)
+                applied += len(events)
+                owed = keep
+                continue
+            events = feed.drain(min(owed, CHUNK) if owed else CHUNK)
             if not events:
                 break
+            w0 = time.perf_counter()
             for e in events:
-                apply(state, e)
-            log.events.extend(events)
+                line = record(narrator, e)  # applies e, words it from the state it made
+                if line is not None:
+                    log.append(line)
+            now = time.perf_counter()
+            self._worded_cost = 0.8 * self._worded_cost + 0.2 * (now - w0) / len(events)
             applied += len(events)
-            if time.perf_counter() > budget:
+            owed = max(0, owed - len(events))
+            if not owed and now > budget:
                 break
 
     def _on_feed_end(self, feed: Feed) -> None:
@@ -213,19 +248,27 @@ class SessionScreen(StepControls, Screen[int | None]):
                     markup=False,
                 )
 
+    def _set_model(self, state: State) -> None:
+        """The feed's events go to ``state`` from now on (a new run, or its header came)."""
+        self.state = state
+        self.formatter = EventFormatter(state.header, self.lang)
+        self.narrator = Narrator(state.header, self.lang, state=state)
+        self.query_one(EventLog).formatter = self.formatter
+
     def show_state(self, state: State) -> None:
         """Display ``state`` as it is (replay: seek / step back). Stops any feed's effect."""
         self.state = state
-        if state.header is not self.formatter.narrator.state.header:
+        if state.header is not self.formatter.header:
             self.formatter = EventFormatter(state.header, self.lang)
             self.query_one(EventLog).formatter = self.formatter
         self.redraw(True)
 
-    def set_log_events(self, events: list[dict[str, Any]]) -> None:
-        """Replace the event log's contents (replay shows the events up to its position)."""
-        log = self.query_one(EventLog)
-        log.events.clear()
-        log.events.extend(events)
+    def set_log_lines(self, lines: list[LogLine]) -> None:
+        """Replace the event log's contents (replay: the lines up to its position, worded
+        from the states at their own events by ``eventfmt.LogWindow``)."""
+        entries = self.query_one(EventLog).entries
+        entries.clear()
+        entries.extend(lines)
 
     def redraw(self, force: bool = False) -> None:
         state = self.state
@@ -236,7 +279,7 @@ class SessionScreen(StepControls, Screen[int | None]):
         self.show_deadlock()
         log = self.query_one(EventLog)
         if log.display and self.query_one("#log-box").display:
-            log.sync(state)
+            log.sync()
         self.query_one(StatusLine).show(
             state,
             paused=self.paused,
@@ -308,6 +351,7 @@ class SessionScreen(StepControls, Screen[int | None]):
     def action_toggle_lang(self) -> None:
         self.lang = "ko" if self.lang == "en" else "en"
         self.formatter.set_lang(self.lang)
+        self.narrator.lang = self.lang
         self.redraw()
 
     def action_filter_proc(self) -> None:

@@ -22,11 +22,11 @@ from textual.widgets import DataTable, Static
 
 from ipcviz import bytefmt
 from ipcviz.model.analysis.races import describe as describe_lost_update
+from ipcviz.model.analysis.races import missing as lost_update_count
 from ipcviz.model.state import State
 from ipcviz.tui import render
-from ipcviz.tui.eventfmt import EventFormatter
+from ipcviz.tui.eventfmt import EventFormatter, LogLine
 
-Event = dict[str, Any]
 BLANK = Style()  # never None: the NO_COLOR (monochrome) filter reads every style
 
 
@@ -174,7 +174,8 @@ class ProcTable(DataTable):
 
 
 class EventLog(Widget):
-    """The last events, newest at the bottom, formatted lazily (only the visible lines)."""
+    """The last events, newest at the bottom. Each line was worded when its event was applied
+    (``eventfmt.record``): it shows the state of that moment, not the current one."""
 
     DEFAULT_CSS = """
     EventLog { height: 1fr; min-height: 3; }
@@ -182,37 +183,31 @@ class EventLog(Widget):
 
     def __init__(self, formatter: EventFormatter, keep: int = 2000, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.events: deque[Event] = deque(maxlen=keep)
+        self.entries: deque[LogLine] = deque(maxlen=keep)
         self.formatter = formatter
         self.only_pid: int | None = None
         self.only_obj: str | None = None
         self._lines: list[render.Line] = []
-        self._state: State | None = None
 
-    def matches(self) -> Callable[[Event], bool]:
+    def matches(self) -> Callable[[LogLine], bool]:
         pid, obj = self.only_pid, self.only_obj
-        return lambda e: (
-            (pid is None or e.get("pid") == pid) and (obj is None or e.get("obj") == obj)
+        return lambda line: (
+            (pid is None or line.entry.pid == pid) and (obj is None or line.entry.obj == obj)
         )
 
-    def sync(self, state: State) -> None:
-        self._state = state
+    def sync(self) -> None:
+        """Draw the newest lines that fit (and pass the filters); only those are laid out."""
         height = max(1, self.size.height or 10)
         width = max(20, self.size.width or 80)
         keep = self.matches()
-        picked: list[Event] = []
-        for e in reversed(self.events):
-            if e["kind"].startswith("probe."):
-                continue
-            if keep(e):
-                picked.append(e)
+        picked: list[LogLine] = []
+        for line in reversed(self.entries):
+            if keep(line):
+                picked.append(line)
                 if len(picked) >= height:
                     break
         picked.reverse()
-        lines = []
-        for e in picked:
-            lines.append(self.formatter.line(state, e, width))
-        self._lines = lines
+        self._lines = [self.formatter.line(line, width) for line in picked]
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
@@ -266,8 +261,7 @@ class Checks(Static):
             )
         lost = state.extra.get("lost_updates") or []
         if lost:  # shared memory without a lock (T31): how many, and the latest overlap
-            missing = lost[-1].get("missing", "?")
-            text.append(f" LOST UPDATES: {missing} missing ", style=render.WARN)
+            text.append(f" LOST UPDATES: {lost_update_count(state)} missing ", style=render.WARN)
             text.append(f" ({len(lost)} overwrites; an overwritten value can be built on again)\n")
             text.append(f" {bytefmt.safe_text(describe_lost_update(lost[-1]), 220)}\n")
         for err in state.errors[-3:]:

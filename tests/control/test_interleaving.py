@@ -21,11 +21,11 @@ def _names(events):
 def _op_order(events):
     """The order of operations by process name and kind (pids differ between runs).
 
-    By time: the engine drains each worker's ring separately, so a wake-up (sem.wait) and
-    the post that caused it may reach the stream in either order; their stamps do not.
+    In stream order: the engine publishes a legal history (engine/linearize.py), so a
+    wake-up (sem.wait) always follows the post that caused it, whatever their stamps say.
     """
     names = _names(events)
-    ops = sorted((e for e in events if e["kind"] in OPS), key=lambda e: e["t"])
+    ops = [e for e in events if e["kind"] in OPS]
     return [(names[e["pid"]], e["kind"], e.get("value")) for e in ops]
 
 

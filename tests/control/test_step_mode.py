@@ -66,6 +66,18 @@ class Live:
         return rc
 
 
+def step_in_order(live: Live, names: str) -> None:
+    """Step these processes (by number: "13" = inc1, inc3), each back at its gate before
+    the next: shm-race loses an update for sure only if the steps make it (see below)."""
+    procs = {p.name: p for p in live.state.procs.values()}
+    for n in names:
+        steps = live.state.kinds.get("gate.step", 0)
+        p = procs[f"inc{n}"]
+        assert live.until(lambda s, p=p: p.gated_op is not None)
+        live.engine.send("step", pid=p.pid)
+        assert live.until(lambda s, k=steps + 1: s.kinds.get("gate.step", 0) == k)
+
+
 def test_step_mode_lets_exactly_one_operation_through(tmp_path: Path):
     live = Live("shm-race", tmp_path / "t.jsonl")
     try:
@@ -91,6 +103,9 @@ def test_step_mode_lets_exactly_one_operation_through(tmp_path: Path):
         )
         live.engine.send("step_random")
         assert live.until(lambda s: s.kinds["gate.step"] == 2)
+        # Whatever the random step was, these four leave a stale read that is written over a
+        # newer value: an update is lost (the scenario's check), not left to the scheduler.
+        step_in_order(live, "1313")
         # back to free-running: the run completes and passes
         live.engine.send("step_mode", on=False)
         assert live.until(lambda s: s.outcome is not None) or live.state.outcome
@@ -105,6 +120,7 @@ def test_time_waiting_for_the_user_does_not_count_against_the_timeout(tmp_path: 
     try:
         assert live.until(lambda s: len(live.gated(s)) == 3)
         time.sleep(1.5)  # longer than the run's timeout, all of it spent waiting at gates
+        step_in_order(live, "1212")  # read, read, write, write: inc1's update is lost
         live.engine.send("step_mode", on=False)
         assert live.until(lambda s: s.outcome is not None) or live.state.outcome
         assert live.state.outcome == "passed", [e for e in live.events if e["kind"] == "error"]

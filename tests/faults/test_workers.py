@@ -130,8 +130,8 @@ from ipcviz.scenario import Scenario
 scenario = Scenario('forks', 'a worker forks children of its own')
 scenario.shared_memory('m', cells=2)
 
-def spawn(tag, detach):
-    pid = os.fork()
+def spawn(ctx, tag, detach):
+    pid = ctx.fork(tag)  # named w/TAG in the trace
     if pid == 0:
         if detach == 'setpgid':
             os.setpgid(0, 0)
@@ -147,7 +147,7 @@ def spawn(tag, detach):
 @scenario.process('w')
 def w(ctx):
     for tag in DETACH:
-        spawn(tag, tag)
+        spawn(ctx, tag, tag)
     while not all(os.path.exists(os.path.join({dir!r}, 'pid.' + t)) for t in DETACH):
         time.sleep(0.01)
     open(os.path.join({dir!r}, 'ready.w'), 'w').close()
@@ -169,20 +169,29 @@ def _grandchildren(tmp_path: Path, tags: tuple[str, ...]) -> dict[str, int]:
 
 def test_grandchildren_are_gone_after_the_run(tmp_path: Path, record) -> None:
     tags = ("same-group", "setpgid", "setsid")
-    run = LiveRun(tmp_path, _forker(tmp_path, tags))
+    run = LiveRun(tmp_path, _forker(tmp_path, tags), "--timeout", "3")
     run.wait_ready()
     kids = _grandchildren(tmp_path, tags)
-    run.go()  # the worker exits; its children would live on
+    run.go()  # the worker exits; its children live on, traced: the run waits for them
     rc = run.finish()
     left = run.leaks(tuple(kids.values()))
     ok, why = replays(run.trace)
+    _, events = run.events()
+    killed = sorted(
+        e["pid"] for e in events if e["kind"] == "proc.exit" and e.get("signame") == "SIGKILL"
+    )
     record(
         "worker-forks",
-        f"exit {rc}; grandchildren ({', '.join(tags)}) killed by the engine",
+        f"exit {rc}: {last_line(run.stderr)}; grandchildren ({', '.join(tags)}) traced, "
+        "waited for, then killed by the engine",
         left,
         "yes" if ok else why,
     )
-    assert rc == 0, run.stderr
+    assert rc == 1, run.stderr
+    assert last_line(run.stderr) == (
+        "ipcviz: timeout: still running after 3 s: w/same-group, w/setpgid, w/setsid/1"
+    )
+    assert killed == sorted(kids.values()), (killed, kids)
     assert not left and ok, (left, why)
 
 

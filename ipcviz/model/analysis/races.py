@@ -148,6 +148,25 @@ def lost_updates(events: Iterable[Event]) -> list[dict[str, Any]]:
     return found
 
 
+def missing(state: Any, obj: str | None = None, offset: int | None = None) -> int:
+    """THE lost-update number: updates the cells' values do not contain now.
+
+    Per cell, the ``missing`` of its latest lost-update event (the model keeps them in
+    ``state.extra["lost_updates"]``), summed over the cells asked for (all by default).
+    The TUI's checks panel and the scenarios' checks both show this one quantity, so they
+    can never disagree. For a counter incremented by read-add-write it is
+    ``increments - value``.
+    """
+    latest: dict[tuple[Any, Any], int] = {}
+    for u in state.extra.get("lost_updates") or []:
+        where = (u.get("obj"), u.get("offset", 0))
+        if (obj is not None and where[0] != obj) or (offset is not None and where[1] != offset):
+            continue
+        n = u.get("missing")
+        latest[where] = n if isinstance(n, int) and not isinstance(n, bool) else 0
+    return sum(latest.values())
+
+
 def describe(u: dict[str, Any], cell_size: int = 8) -> str:
     """One line: the two overlapping read-modify-writes, and who overwrote whom."""
     lost, by = u["lost"], u["by"]

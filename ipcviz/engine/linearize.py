@@ -1,0 +1,978 @@
+"""Put the operations drained from the workers' rings into an order the kernel could have made.
+
+Timestamps taken in different processes are not an order: a reader returns from ``read()``
+before the writer returns from ``write()``; a woken waiter stamps its wait before the
+poster stamps its post. Sorting by stamps shows impossible states (bytes read before they
+were written, a semaphore at -1). Instead (``../shared/linearization.md``, Herlihy & Wing):
+
+* every operation is an interval: a blocking call has a begin record (``b``) and a
+  completion record (``e``); any other call is recorded after it returns, so it happened
+  between the process's previous record and its own (``b`` = that previous stamp);
+* an operation is emitted only when it is the next one of its process (program order), when
+  no other known operation ended before it began (real-time order), and when it is legal in
+  the current state (``model/legal.py``), so every state the model passes through is one the
+  kernel could have been in;
+* an operation is emitted only once every process's ring has been read up to ``hold`` after
+  its end, so what happened before it is known by then. Among the candidates, operations
+  that change nothing (a shared-memory read) go first, then the earliest end.
+
+An operation that stays illegal after every record that could explain it has arrived means
+a record was lost or ipcviz has a bug: it is emitted after an ``order.conflict`` event that
+says so, never silently.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ipcviz.events.codec import RAW, b64
+from ipcviz.model.legal import (
+    OBSERVERS,
+    PIPE_BUF,
+    select_message,
+    violation,
+)
+from ipcviz.model.state import PipeObj, QueueObj, SemObj, ShmObj, State
+from ipcviz.tracer import codes as C
+from ipcviz.tracer.ring import Record
+
+#: An operation legal in no order for this long after everything was known is a conflict.
+STUCK_NS = 1_000_000_000
+#: How many operations one search orders at most (all processes together: its recursion
+#: depth), and how many states it may visit before it gives up and lets the greedy choice
+#: stand.
+PLAN_DEPTH = 300
+PLAN_BUDGET = 4000
+#: The search's answer when no order of the known operations exists: one is still missing.
+_NO_ORDER: deque[int] = deque()
+#: A program order is a pid, or pid | thread << 32 for a thread of it (see add_records).
+_PID_MASK = 0xFFFFFFFF
+#: Pseudo pid of the engine's own events in the pool (program order among themselves).
+ENGINE = -1
+
+_BEGINS = frozenset(C.COMPLETES.values())
+_SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
+_QUEUE_CODES = frozenset({C.MQ_SEND, C.MQ_RECV, C.MSGQ_SEND, C.MSGQ_RECV})
+_SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT})
+_PLANNED_CODES = _SHM_CODES | _QUEUE_CODES | _SEM_CODES
+_PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
+_TAKE_BEGINS = frozenset({C.MQ_RECV_BEGIN, C.MSGQ_RECV_BEGIN, C.SEM_WAIT_BEGIN, C.PIPE_READ_BEGIN})
+_TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
+#: Operations that take from an object (they go before a put that could hurt them).
+_CONSUMER_CODES = frozenset({C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.SEM_WAIT, C.SEM_TRYWAIT})
+_OBSERVER_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in OBSERVERS)
+#: The search tries observers first, then takes, then puts (see ``_consumer_first``).
+_RANK = {**dict.fromkeys(_OBSERVER_CODES, 0), **dict.fromkeys(_CONSUMER_CODES, 1)}
+_CHECKED_CODES = frozenset(
+    c
+    for c, spec in C.TABLE.items()
+    if spec.kind
+    in {
+        "pipe.write",
+        "pipe.read",
+        "pipe.epipe",
+        "mq.send",
+        "mq.recv",
+        "mq.poll",
+        "sem.wait",
+        "sem.trywait",
+        "shm.read",
+    }
+)
+
+
+class Op:
+    """One operation (or a begin, or an engine event) waiting in the pool."""
+
+    __slots__ = ("b", "e", "event", "pid", "proc", "rec", "since", "want")
+
+    def __init__(self, pid: int, b: int, e: int, rec: Record | None = None) -> None:
+        self.pid = pid  # the program order it belongs to: a process, or one of its threads
+        self.proc = pid & _PID_MASK  # the process
+        self.b = b  # earliest time it can have taken effect (monotonic ns)
+        self.e = e  # latest time: its completion stamp
+        self.rec = rec  # a ring record, or None for an engine event
+        self.since = 0  # stamp of a begin folded into this completion
+        self.want = None  # System V receive: the type asked for (from the begin record)
+        self.event: dict[str, Any] | None = None  # engine events: the event itself
+
+    @property
+    def is_begin(self) -> bool:
+        return self.rec is not None and self.rec[0] in _BEGINS
+
+
+class Linearizer:
+    """The pool of drained, not yet emitted operations, and the choice of what goes next.
+
+    ``publish_record(rec, lane, since, want)`` (``lane``: the pid, or pid | thread << 32)
+    and ``publish_event(event)`` number, write and apply events; the linearizer only decides
+    the order.
+    """
+
+    def __init__(
+        self,
+        model: State,
+        t0: int,
+        objects: list[str],
+        publish_record: Callable[[Record, int, int, int | None], dict[str, Any]],
+        publish_event: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
+        self.model = model
+        self.t0 = t0  # events carry times relative to the run's start
+        self.objects = objects
+        self._publish_record = publish_record
+        self._publish_event = publish_event
+        self.queues: dict[int, deque[Op]] = {}
+        self.last_stamp: dict[int, int] = {}  # pid → stamp of its latest record
+        self._started: dict[int, int] = {}  # pid → when it was forked
+        self.open_begin: dict[int, Record] = {}  # pid → begin record of a call in progress
+        self._heap: list[tuple[int, int, int]] = []  # (e of head, tiebreak, pid)
+        self._in_heap: set[int] = set()
+        self._observer_heads: set[int] = set()  # pids whose next operation changes nothing
+        self._consumer_heads: dict[int, set[int]] = {}  # object → pids about to take from it
+        #: object → pids in a legal order of its known operations (None: greedy order;
+        #: ``_NO_ORDER``: none exists yet, wait); recomputed once new records touch it
+        self._plans: dict[int, deque[int] | None] = {}
+        self._dirty: set[int] = set()
+        self._streams: dict[int, tuple[bytes | None]] = {}  # pipe → what its reads took
+        #: object → {pid: begin record} of takes in progress (a process asleep in a read,
+        #: a receive, a wait)
+        self._open_takes: dict[int, dict[int, Record]] = {}
+        self._pool_takes: dict[int, dict[int, deque[Op]]] = {}  # object → pid → takes
+        self._pending_puts: dict[int, list[Op]] = {}  # queue → sends in the pool
+        self._pending_takes: dict[int, dict[tuple[int, bytes], int]] = {}  # queue → receives
+        self._cutoff = 0
+        self._tie = 0
+        self.conflicts = 0
+        self.pending = 0  # operations in the pool
+
+    # -- intake -----------------------------------------------------------------------
+
+    def started(self, pid: int, t: int) -> None:
+        """A process exists from ``t`` on: its first operation cannot be earlier."""
+        self.last_stamp[pid] = t
+        self._started[pid] = t
+
+    def add_records(self, pid: int, batch: list[Record]) -> None:
+        """A ring's records, in the order the process wrote them.
+
+        Each thread of a process is a program order of its own: the ring marks a record
+        of thread ``n`` (n > 0) in the high byte of its code (``tracer/ring.py``).
+        """
+        if all(rec[0] <= 0xFF for rec in batch):
+            self._add(pid, batch)
+            return
+        lanes: dict[int, list[Record]] = {}
+        for rec in batch:
+            code = rec[0]
+            if code > 0xFF:
+                rec = (code & 0xFF, *rec[1:])
+            lanes.setdefault(pid | (code >> 8) << 32, []).append(rec)
+        for lane, records in lanes.items():
+            self._add(lane, records)
+
+    def _add(self, pid: int, batch: list[Record]) -> None:
+        q = self.queues.get(pid)
+        if q is None:
+            q = self.queues[pid] = deque()
+        last = self.last_stamp.get(pid) or self._started.get(pid & _PID_MASK, 0)
+        was_empty = not q
+        for rec in batch:
+            code, t = rec[0], rec[2]
+            if code in _BEGINS:
+                op = Op(pid, t, t, rec)
+                self.open_begin[pid] = rec
+                if code in _TAKE_BEGINS:
+                    self._open_takes.setdefault(rec[1], {})[pid] = rec
+            elif code in C.COMPLETES or code == C.PIPE_EPIPE:
+                begin = self.open_begin.pop(pid, None)
+                if begin is not None and begin[0] in _TAKE_BEGINS:
+                    self._open_takes.get(begin[1], {}).pop(pid, None)
+                start = begin[2] if begin is not None else last
+                op = Op(pid, start, t, rec)
+                if begin is not None:
+                    if begin[0] == C.MSGQ_RECV_BEGIN:
+                        op.want = begin[3]
+                    tail = q[-1] if q else None
+                    if tail is not None and tail.rec is begin and code != C.PIPE_EPIPE:
+                        q.pop()  # never emitted: fold it (the wait was never seen)
+                        self.pending -= 1
+                        op.since = begin[2]
+                        if not q:  # it was the head: its place in the heap goes too
+                            self._drop_from_heap(pid, tail)
+                            was_empty = True
+            else:
+                op = Op(pid, last, t, rec)
+            last = t
+            q.append(op)
+            self.pending += 1
+            if code in _CONSUMER_CODES:
+                self._pool_takes.setdefault(rec[1], {}).setdefault(pid, deque()).append(op)
+            if code in _PUT_CODES:
+                self._pending_puts.setdefault(rec[1], []).append(op)
+            elif code in _TAKE_CODES:
+                takes = self._pending_takes.setdefault(rec[1], {})
+                m = _msg(op)
+                takes[m] = takes.get(m, 0) + 1
+        self.last_stamp[pid] = last
+        self._dirty.update(rec[1] for rec in batch)  # planned with fewer operations than now
+        self._streams.clear()
+        if was_empty and q:
+            self._push(pid)
+
+    def add_event(self, event: dict[str, Any], t: int, pid: int = ENGINE) -> None:
+        """An engine event, placed at time ``t`` (after the operations that ended before).
+
+        ``pid``: a worker's own event (its ``proc.exit``) follows that worker's records.
+        """
+        q = self.queues.get(pid)
+        if q is None:
+            q = self.queues[pid] = deque()
+        # A worker's exit happened after its last record (of any of its threads), by the
+        # time it was reaped: a reader's end of file because of it may come before that.
+        last = [v for k, v in self.last_stamp.items() if k & _PID_MASK == pid]
+        op = Op(pid, max(last) if last and pid != ENGINE else t, t)
+        op.event = event
+        q.append(op)
+        self.pending += 1
+        if len(q) == 1:
+            self._push(pid)
+
+    def _push(self, pid: int) -> None:
+        """Put the process's (new) head into the heap of candidates."""
+        if pid in self._in_heap:
+            return
+        head = self.queues[pid][0]
+        self._tie += 1
+        heapq.heappush(self._heap, (head.e, self._tie, pid))
+        self._in_heap.add(pid)
+        if head.rec is not None and head.rec[0] in _OBSERVER_CODES:
+            self._observer_heads.add(pid)
+        else:
+            self._observer_heads.discard(pid)
+        if head.rec is not None and head.rec[0] in _CONSUMER_CODES:
+            self._consumer_heads.setdefault(head.rec[1], set()).add(pid)
+
+    def _forget(self, op: Op) -> None:
+        """``op`` left the pool: it no longer tells or waits for a message's place."""
+        rec = op.rec
+        if rec is None:
+            return
+        if rec[0] in _CONSUMER_CODES:
+            mine = self._pool_takes.get(rec[1], {}).get(op.pid)
+            if mine and mine[0] is op:
+                mine.popleft()
+        if rec[0] in _PUT_CODES:
+            puts = self._pending_puts.get(rec[1], [])
+            if op in puts:
+                puts.remove(op)
+        elif rec[0] in _TAKE_CODES:
+            takes = self._pending_takes.get(rec[1], {})
+            m = _msg(op)
+            if takes.get(m, 0) > 1:
+                takes[m] -= 1
+            else:
+                takes.pop(m, None)
+
+    def _unmark(self, pid: int, op: Op) -> None:
+        """``op`` is no longer ``pid``'s head."""
+        self._observer_heads.discard(pid)
+        if op.rec is not None and op.rec[0] in _CONSUMER_CODES:
+            self._consumer_heads.get(op.rec[1], set()).discard(pid)
+
+    # -- shared memory: a short search instead of a greedy choice ------------------------
+
+    def _consumer_first(
+        self,
+        pick: tuple[int, int, int],
+        popped: list[tuple[int, int, int]],
+        min_e: int,
+        cutoff: int,
+    ) -> tuple[int, int, int]:
+        """A legal consumer of the same object before a producer.
+
+        Taking (a read, a receive, a wait) never makes a later put impossible (it frees
+        room), but a put can make a take impossible (a message of higher priority now comes
+        first): so when both could go next, the take goes first.
+        """
+        rec = self.queues[pick[2]][0].rec
+        if rec is None or rec[0] in _CONSUMER_CODES:
+            return pick
+        for pid in self._consumer_heads.get(rec[1], ()):
+            head = self.queues[pid][0]
+            if head.e > cutoff or head.b > min_e:
+                continue
+            if not self._legal(head) or not self._plan_allows(head):
+                continue
+            entry = next((x for x in popped if x[2] == pid), None)
+            if entry is None:
+                entry = next((x for x in self._heap if x[2] == pid), None)
+                if entry is None:
+                    continue
+                self._heap.remove(entry)
+                heapq.heapify(self._heap)
+                popped.append(entry)
+            return entry
+        return pick
+
+    def _woken_first(self, op: Op) -> bool:
+        """Whether a receive comes before this send: it began before the send ended and the
+        queue holds a message for it, so the kernel served it (its record is in the pool,
+        or still on its way from a process asleep there). The send, which could change
+        the message it gets, waits for it, at most ``STUCK_NS``."""
+        rec = op.rec
+        if rec is None or rec[0] not in _PUT_CODES or op.e + STUCK_NS <= self._cutoff:
+            return False  # a post or a write never takes from a waiter: no need to wait
+        obj_i = rec[1]
+        for pid, takes in self._pool_takes.get(obj_i, {}).items():
+            if pid != op.pid and takes and takes[0].b < op.e and self._legal(takes[0]):
+                return True
+        begun = self._open_takes.get(obj_i)
+        if begun:
+            obj = self.model.objects.get(self._obj_name(op) or "")
+            for pid, begin in begun.items():
+                if pid != op.pid and begin[2] < op.e and _has_for(obj, begin):
+                    return True
+        return False
+
+    def _order_unknown(self, op: Op) -> bool:
+        """Whether this message's place in the queue is not known yet.
+
+        Messages of one priority leave a queue in the order they came, so which of two
+        concurrent sends came first is told by the receives, and only by them. Until the
+        message's receive (or every concurrent one's) is known, the send waits, at most
+        ``STUCK_NS``: a message nobody takes is then placed in the order of the stamps.
+        """
+        if op.e + STUCK_NS <= self._cutoff:
+            return False
+        obj_i = op.rec[1]  # type: ignore[index]
+        takes = self._pending_takes.get(obj_i, {})
+        m = _msg(op)
+        if takes.get(m):
+            return False
+        for other in self._pending_puts.get(obj_i, ()):
+            if other is op or other.rec[3] != m[0]:  # type: ignore[index]
+                continue
+            if other.b < op.e and op.b < other.e and not takes.get(_msg(other)):
+                return True
+        return False
+
+    def _plan_allows(self, op: Op) -> bool:
+        """Whether a legal order of the object's known operations lets ``op`` go next.
+
+        Concurrent operations on one object leave many orders open, and an early wrong
+        choice (this write before that one, this sender's message before that one) makes a
+        later operation impossible. So the pool's next operations on a segment or a queue
+        are ordered by a bounded depth-first search, and only the operation that such an
+        order starts with may go. If no order of the known operations exists, one that
+        explains them has not arrived yet (a process stamped it late): the object waits.
+        """
+        rec = op.rec
+        if rec is None:
+            return True
+        if self._woken_first(op):
+            return False
+        if rec[0] not in _PLANNED_CODES:
+            return True
+        obj_i = rec[1]
+        if rec[0] in _PUT_CODES and self._order_unknown(op):
+            return False
+        if obj_i in self._dirty or obj_i not in self._plans:
+            self._dirty.discard(obj_i)
+            self._plans[obj_i] = self._search(obj_i)
+        plan = self._plans[obj_i]
+        if plan is None:
+            return True  # nothing to choose between, or too many choices: the greedy order
+        if plan is _NO_ORDER:
+            return False
+        return plan[0] == op.pid
+
+    def _search(self, obj_i: int) -> deque[int] | None:
+        """A legal order of the pool's next operations on one object (pids, in order)."""
+        obj = self.model.objects.get(self.objects[obj_i] if obj_i < len(self.objects) else "")
+        if isinstance(obj, ShmObj):
+            shadow: _Shadow = _ShmShadow(obj)
+        elif isinstance(obj, SemObj):
+            shadow = _SemShadow(obj)
+        elif isinstance(obj, QueueObj):
+            shadow = _QueueShadow(obj)
+        else:
+            return None
+        codes = shadow.codes
+        lists: list[list[Op]] = []
+        pids: list[int] = []
+        cap = PLAN_DEPTH if shadow.full_lists is False else 1 << 30
+        observed = False
+        for pid, q in self.queues.items():
+            # This object's operations, in program order; what a process does in between
+            # (narration, other objects) changes nothing here (locality: Herlihy & Wing).
+            ops = []
+            for o in q:
+                if o.rec is not None and o.rec[1] == obj_i and o.rec[0] in codes:
+                    ops.append(o)
+                    observed = observed or o.rec[0] in shadow.observing
+                    if len(ops) > cap:
+                        break
+            if ops:
+                lists.append(ops)
+                pids.append(pid)
+        if len(lists) < 2 or not observed:
+            return None  # one process, or nobody looks: every order of the rest is legal
+        # Plan the earliest PLAN_DEPTH operations: those that began by ``horizon``. Every
+        # one that ended by then must be placed; what explains it began before it ended,
+        # so it is in the plan too (unless its record has not arrived: then no order exists).
+        begins = sorted(o.b for lst in lists for o in lst)
+        horizon = begins[PLAN_DEPTH] - 1 if len(begins) > PLAN_DEPTH else 1 << 62
+        full = lists
+        lists = [[o for o in lst if o.b <= horizon] for lst in lists]
+        required = sum(1 for lst in lists for o in lst if o.e <= horizon)
+        shadow.plan_for(full, lists)
+        if not shadow.explainable(lists, horizon):
+            return _NO_ORDER  # a take whose message nobody put yet: its put comes late
+        # How soon a process is needed: the earliest take that waits for any of its next
+        # puts (a process's later messages cannot go before its earlier ones).
+        need = []
+        for lst in lists:
+            suffix, best = [], 1 << 30
+            for o in reversed(lst):
+                best = min(best, shadow.urgency(o))
+                suffix.append(best)
+            need.append(suffix[::-1])
+        pos = [0] * len(lists)
+        shadow.pos = pos
+        last_take = [  # index of each list's last take (-1: none)
+            max((k for k, o in enumerate(lst) if o.rec[0] in _CONSUMER_CODES), default=-1)
+            for lst in lists
+        ]
+        path: list[int] = []
+        placed = [0]  # required operations placed so far
+        seen: set[tuple] = set()
+        budget = [PLAN_BUDGET]
+
+        def dfs() -> bool:
+            if placed[0] >= required:
+                return True
+            budget[0] -= 1
+            if budget[0] < 0:
+                return False
+            key = (tuple(pos), shadow.key())
+            if key in seen:
+                return False
+            seen.add(key)
+            heads = [(lists[i][pos[i]], i) for i in range(len(lists)) if pos[i] < len(lists[i])]
+            # A take that another message stands in front of waits for another take; if
+            # only its own process has takes left, this branch is dead.
+            taking = [j for j in range(len(lists)) if last_take[j] >= pos[j]]
+            if len(taking) == 1 and shadow.blocked(lists[taking[0]][pos[taking[0]]]):
+                return False
+            min_end = min(o.e for o, _ in heads)
+            heads.sort(key=lambda h: (_RANK.get(h[0].rec[0], 2), need[h[1]][pos[h[1]]], h[0].e))
+            for o, i in heads:
+                if o.b > min_end:
+                    continue
+                undo = shadow.apply(o)
+                if undo is None:
+                    continue
+                pos[i] += 1
+                path.append(i)
+                req = o.e <= horizon
+                placed[0] += req
+                if dfs():
+                    return True
+                placed[0] -= req
+                path.pop()
+                pos[i] -= 1
+                undo()
+            return False
+
+        if not dfs():
+            return None if budget[0] < 0 else _NO_ORDER
+        return deque(pids[i] for i in path) or None
+
+    def _drop_from_heap(self, pid: int, head: Op) -> None:
+        """``head``, ``pid``'s head until now, left the queue (folded into its completion)."""
+        if pid in self._in_heap:
+            self._heap = [x for x in self._heap if x[2] != pid]
+            heapq.heapify(self._heap)
+            self._in_heap.discard(pid)
+            self._unmark(pid, head)
+
+    # -- output -------------------------------------------------------------------------
+
+    def emit_ready(self, cutoff: int) -> int:
+        """Emit, in a legal order, every operation that ended by ``cutoff``. Returns how many."""
+        emitted = 0
+        self._cutoff = cutoff
+        heap = self._heap
+        while heap:
+            min_e = heap[0][0]
+            if min_e > cutoff:
+                break
+            op = self._pick(min_e, cutoff)
+            if op is None:
+                if min_e + STUCK_NS > cutoff:
+                    break  # an explanation may still arrive
+                op = self._conflict()
+            self._emit(op)
+            emitted += 1
+        return emitted
+
+    def flush(self) -> int:
+        """No record can come any more: emit everything (conflicts said, never dropped)."""
+        return self.emit_ready(1 << 62)
+
+    def _pick(self, min_e: int, cutoff: int) -> Op | None:
+        """The next operation: a legal observer first, else the legal one that ended first.
+
+        Candidates are the heads (program order) that ended by ``cutoff`` and began before
+        the earliest end among them (real-time order). An observer changes nothing, so
+        placing it first never makes another operation impossible; a write into a pipe is
+        held back while it would make a concurrent reader's recorded bytes impossible.
+        """
+        heap = self._heap
+        queues = self.queues
+        if not self._observer_heads:  # the common case: the earliest end, if nothing objects
+            entry = heap[0]
+            op = queues[entry[2]][0]
+            rec = op.rec
+            if (
+                rec is not None
+                and rec[0] not in _CONSUMER_CODES
+                and not self._consumer_heads.get(rec[1])
+                and rec[0] != C.PIPE_WRITE
+                and self._legal(op)
+                and self._plan_allows(op)
+            ):
+                heapq.heappop(heap)
+                self._in_heap.discard(entry[2])
+                return op
+        popped: list[tuple[int, int, int]] = []
+        chosen: tuple[int, int, int] | None = None
+        fallback: tuple[int, int, int] | None = None
+        while heap and heap[0][0] <= cutoff:
+            entry = heapq.heappop(heap)
+            popped.append(entry)
+            op = queues[entry[2]][0]
+            if op.b > min_e or not self._legal(op) or not self._plan_allows(op):
+                continue
+            if entry[2] in self._observer_heads:
+                chosen = entry
+                break
+            if chosen is not None:
+                continue
+            rec = op.rec
+            if rec is not None and rec[0] == C.PIPE_WRITE and self._blocks_a_read(op):
+                fallback = fallback or entry
+                continue
+            chosen = entry
+            if not self._observer_heads:
+                break
+        pick = chosen or fallback
+        if pick is not None and pick[2] not in self._observer_heads:
+            pick = self._consumer_first(pick, popped, min_e, cutoff)
+        for entry in popped:
+            if entry is not pick:
+                heapq.heappush(heap, entry)
+        if pick is None:
+            return None
+        self._in_heap.discard(pick[2])
+        return queues[pick[2]][0]
+
+    def _conflict(self) -> Op:
+        """Nothing legal is left although everything before was known: say so, go on."""
+        _, _, pid = heapq.heappop(self._heap)
+        self._in_heap.discard(pid)
+        op = self.queues[pid][0]
+        why = self._why(op) or "no legal place"
+        self.conflicts += 1
+        self._publish_event(
+            {
+                "t": op.e - self.t0,
+                "seq": -1,
+                "pid": op.proc,
+                "kind": "order.conflict",
+                "obj": self._obj_name(op),
+                "message": f"no order of the recorded operations explains this one: {why}",
+            }
+        )
+        return op
+
+    def _emit(self, op: Op) -> None:
+        q = self.queues[op.pid]
+        rec = op.rec
+        if rec is not None and rec[0] == C.PIPE_WRITE and self._split(op):
+            self._push(op.pid)
+            return
+        q.popleft()
+        self.pending -= 1
+        self._unmark(op.pid, op)
+        self._forget(op)
+        if rec is not None and rec[0] == C.PIPE_READ:
+            self._streams.pop(rec[1], None)
+        if rec is not None:
+            plan = self._plans.get(rec[1])
+            if plan and plan is not _NO_ORDER and rec[0] in _PLANNED_CODES and plan[0] == op.pid:
+                plan.popleft()
+                if not plan:
+                    self._dirty.add(rec[1])
+            elif plan is not None:
+                self._dirty.add(rec[1])  # an operation outside the plan changed the object
+        if op.event is not None:
+            self._publish_event(op.event)
+        else:
+            assert rec is not None
+            self._publish_record(rec, op.pid, op.since, op.want)  # pid | thread << 32
+        if q:
+            self._push(op.pid)
+
+    def _split(self, op: Op) -> bool:
+        """A write larger than PIPE_BUF goes in as room appears (the kernel splits it)."""
+        rec = op.rec
+        assert rec is not None
+        obj = self.model.objects.get(self._obj_name(op) or "")
+        if not isinstance(obj, PipeObj):
+            return False
+        room = obj.capacity - obj.nbytes
+        n = rec[3]
+        if n <= room or room <= 0:
+            return False
+        data = rec[5]
+        part = {
+            "t": rec[2] - self.t0,
+            "seq": -1,
+            "pid": op.proc,
+            "kind": "pipe.write",
+            "obj": obj.name,
+            "n": room,
+            "size": rec[4],
+            "data": b64(bytes(data[:room])),
+            "part": True,
+        }
+        part[RAW] = bytes(data[:room])
+        if op.since:
+            part["since"] = op.since - self.t0
+        self._publish_event(part)
+        op.rec = (rec[0], rec[1], rec[2], n - room, rec[4], data[room:])
+        return True
+
+    # -- legality -----------------------------------------------------------------------
+
+    def _obj_name(self, op: Op) -> str | None:
+        if op.rec is None:
+            return op.event.get("obj") if op.event else None
+        i = op.rec[1]
+        return self.objects[i] if 0 <= i < len(self.objects) else None
+
+    def _fields(self, op: Op) -> dict[str, Any] | None:
+        rec = op.rec
+        if rec is None or rec[0] not in _CHECKED_CODES:
+            return None
+        spec = C.TABLE[rec[0]]
+        fields: dict[str, Any] = {"kind": spec.kind, "obj": self._obj_name(op), RAW: rec[5]}
+        if spec.a:
+            fields[spec.a] = rec[3]
+        if spec.b:
+            fields[spec.b] = rec[4]
+        if op.want is not None:
+            fields["want"] = op.want
+        return fields
+
+    def _why(self, op: Op) -> str | None:
+        fields = self._fields(op)
+        return violation(self.model, fields) if fields is not None else None
+
+    def _legal(self, op: Op) -> bool:
+        fields = self._fields(op)
+        if fields is None:
+            return True
+        if fields["kind"] == "pipe.write":
+            obj = self.model.objects.get(fields["obj"] or "")
+            if isinstance(obj, PipeObj):
+                n = fields["n"]
+                room = obj.capacity - obj.nbytes
+                return n <= room or (n > PIPE_BUF and room > 0)
+        return violation(self.model, fields) is None
+
+    def _blocks_a_read(self, op: Op) -> bool:
+        """Writing this now would make the recorded reads impossible.
+
+        What the reader will read is known: the bytes of its pending reads, in order, are
+        the stream the pipe must deliver from its current start. With several writers (or
+        threads) a write goes in only where its bytes are the ones the stream has next.
+        """
+        rec = op.rec
+        assert rec is not None
+        obj = self.model.objects.get(self._obj_name(op) or "")
+        if not isinstance(obj, PipeObj):
+            return False
+        stream = self._read_stream(rec[1])
+        if stream is None:
+            return False
+        want = stream[obj.nbytes : obj.nbytes + len(rec[5])]
+        return bytes(rec[5][: len(want)]) != want
+
+    def _read_stream(self, obj_i: int) -> bytes | None:
+        """The bytes the pool's reads of a pipe took, in order (None: several readers)."""
+        cached = self._streams.get(obj_i)
+        if cached is not None:
+            return cached[0]
+        readers = [
+            [o for o in q if o.rec is not None and o.rec[0] == C.PIPE_READ and o.rec[1] == obj_i]
+            for q in self.queues.values()
+        ]
+        readers = [r for r in readers if r]
+        stream = b"".join(bytes(o.rec[5]) for o in readers[0]) if len(readers) == 1 else None
+        self._streams[obj_i] = (stream,)
+        return stream
+
+
+# -- shadows: a copy of one object's state that the search can change and undo ----------
+
+Undo = Callable[[], None]
+
+
+class _Shadow:
+    codes: frozenset[int] = frozenset()
+    #: operations whose result depends on the order (reads, takes): without one, any order
+    #: of the others is legal and no search is needed
+    observing: frozenset[int] = frozenset()
+    #: whether the search needs every known operation (later takes tell earlier puts' order)
+    full_lists = False
+    pos: list[int]  # the search's position in each process's list
+
+    def key(self) -> Any:
+        raise NotImplementedError
+
+    def apply(self, op: Op) -> Undo | None:
+        """Apply ``op`` if it is legal here; return how to undo it, or None if illegal."""
+        raise NotImplementedError
+
+    def blocked(self, op: Op) -> bool:
+        """Whether ``op`` is a take that another message stands in the way of (only another
+        take can remove it: puts never can)."""
+        return False
+
+    def plan_for(self, full: list[list[Op]], lists: list[list[Op]]) -> None:
+        """Look at the operations to be ordered (``lists``; ``full``: every known one of
+        each process, from which later takes tell the order of earlier puts)."""
+
+    def urgency(self, op: Op) -> int:
+        """Among puts, which to try first (smaller: sooner)."""
+        return 0
+
+    def explainable(self, lists: list[list[Op]], horizon: int) -> bool:
+        """A quick necessary condition: every take that must be placed has its message."""
+        return True
+
+
+class _ShmShadow(_Shadow):
+    codes = _SHM_CODES
+    observing = frozenset({C.SHM_READ})
+
+    def __init__(self, obj: ShmObj) -> None:
+        self.mem = bytearray(obj.data)
+
+    def key(self) -> Any:
+        return bytes(self.mem)
+
+    def apply(self, op: Op) -> Undo | None:
+        code, _, _, off, _, data = op.rec  # type: ignore[misc]
+        mem, n = self.mem, len(data)
+        if code == C.SHM_READ:
+            return _nothing if mem[off : off + n] == data else None
+        old = bytes(mem[off : off + n])
+        mem[off : off + n] = data
+
+        def undo() -> None:
+            mem[off : off + n] = old
+
+        return undo
+
+
+def _has_for(obj: Any, begin: Record) -> bool:
+    """Whether ``obj`` holds what the take that ``begin`` started waits for."""
+    if isinstance(obj, QueueObj):
+        if begin[0] == C.MQ_RECV_BEGIN:
+            return bool(obj.messages)
+        return select_message(obj, {"want": begin[3]}) is not None
+    if isinstance(obj, SemObj):
+        return obj.value > 0
+    if isinstance(obj, PipeObj):
+        return obj.nbytes > 0 or not obj.writers
+    return False
+
+
+def _msg(op: Op) -> tuple[int, bytes]:
+    """A message's identity: (priority or type, bytes)."""
+    return op.rec[3], bytes(op.rec[5])  # type: ignore[index]
+
+
+class _SemShadow(_Shadow):
+    """A semaphore's value: waits compete for units, and a wait whose process was woken
+    late (stamped long after it took its unit) must still get one."""
+
+    codes = _SEM_CODES
+    observing = frozenset({C.SEM_WAIT, C.SEM_TRYWAIT})
+
+    def __init__(self, obj: SemObj) -> None:
+        self.value = obj.value
+
+    def key(self) -> Any:
+        return self.value
+
+    def apply(self, op: Op) -> Undo | None:
+        code, ok = op.rec[0], op.rec[3]  # type: ignore[index]
+        if code == C.SEM_POST:
+            delta = 1
+        elif code == C.SEM_TRYWAIT and not ok:
+            return _nothing if self.value == 0 else None
+        elif self.value < 1:
+            return None
+        else:
+            delta = -1
+        self.value += delta
+
+        def undo() -> None:
+            self.value -= delta
+
+        return undo
+
+
+def _nothing() -> None:
+    return None
+
+
+class _QueueShadow(_Shadow):
+    """Messages as [key, bytes]; the same selection rule as ``legal.select_message``."""
+
+    codes = _QUEUE_CODES
+    observing = _TAKE_CODES
+    full_lists = True
+
+    def __init__(self, obj: QueueObj) -> None:
+        self.messages = [[m[0], m[1]] for m in obj.messages]
+        self.max_messages = obj.max_messages
+        self.max_bytes = obj.max_bytes
+        self.nbytes = sum(len(m[1]) for m in self.messages)
+
+    def key(self) -> Any:
+        return tuple((m[0], m[1]) for m in self.messages)
+
+    def plan_for(self, full: list[list[Op]], lists: list[list[Op]]) -> None:
+        """Payload identity: messages of one priority (or type) leave in the order they
+        came, so when one process took m1 before m2, m1 was put before m2."""
+        self.taken_at: dict[tuple[int, bytes], int] = {}
+        self.before: dict[tuple[int, bytes], list[tuple[int, bytes]]] = {}
+        #: message → (list, index): it was put only after that list's take at that index
+        #: (POSIX: a take of a lower priority came first in the same process, so the
+        #: message was not in the queue yet, or the take would have got it)
+        self.not_before: dict[tuple[int, bytes], tuple[int, int]] = {}
+        self.put: set[tuple[int, bytes]] = set()
+        puts = {_msg(o) for lst in lists for o in lst if o.rec[0] in _PUT_CODES}  # type: ignore[index]
+        for r, lst in enumerate(full):
+            seen: dict[int, list[tuple[int, bytes]]] = {}  # priority → taken so far, in order
+            lowest: list[tuple[int, int]] = []  # (priority, index) of takes so far
+            for k, o in enumerate(lst):
+                if o.rec[0] not in _TAKE_CODES:  # type: ignore[index]
+                    continue
+                m = _msg(o)
+                self.taken_at.setdefault(m, k)
+                earlier = seen.setdefault(m[0], [])
+                if m in puts and m not in self.before:
+                    self.before[m] = [x for x in earlier if x in puts and x != m]
+                    if o.rec[0] == C.MQ_RECV:  # type: ignore[index]
+                        lower = [i for prio, i in lowest if prio < m[0]]
+                        if lower:
+                            self.not_before[m] = (r, max(lower))
+                earlier.append(m)
+                lowest.append((m[0], k))
+
+    def explainable(self, lists: list[list[Op]], horizon: int) -> bool:
+        have: dict[tuple[int, bytes], int] = {}
+        for m in self.messages:
+            key = (m[0], bytes(m[1]))
+            have[key] = have.get(key, 0) + 1
+        for lst in lists:
+            for o in lst:
+                if o.rec[0] in _PUT_CODES:  # type: ignore[index]
+                    key = _msg(o)
+                    have[key] = have.get(key, 0) + 1
+        for lst in lists:
+            for o in lst:
+                if o.rec[0] in _TAKE_CODES and o.e <= horizon:  # type: ignore[index]
+                    key = _msg(o)
+                    if not have.get(key):
+                        return False
+                    have[key] -= 1
+        return True
+
+    def urgency(self, op: Op) -> int:
+        rec = op.rec
+        if rec is None or rec[0] not in (C.MQ_SEND, C.MSGQ_SEND):
+            return 0
+        return self.taken_at.get((rec[3], bytes(rec[5])), 1 << 30)
+
+    def _select(self, op: Op) -> int | None:
+        code, key = op.rec[0], op.rec[3]  # type: ignore[index]
+        probe: dict[str, Any] = {"prio": key} if code == C.MQ_RECV else {"want": op.want or 0}
+        return select_message(self, probe)  # type: ignore[arg-type]
+
+    def blocked(self, op: Op) -> bool:
+        code, _, _, key, _, data = op.rec  # type: ignore[misc]
+        if code not in (C.MQ_RECV, C.MSGQ_RECV):
+            return False
+        i = self._select(op)
+        if i is None:
+            return False
+        m = self.messages[i]
+        other = m[0] != key or m[1][: len(data)] != bytes(data)[: len(m[1])]
+        if not other:
+            return False
+        # A put can still bring a message the kernel would select before ``m``: one of a
+        # higher priority (POSIX), or of a lower type under a negative ``want`` (System V).
+        if code == C.MQ_RECV:
+            return m[0] >= key
+        want = op.want or 0
+        return want >= 0 or m[0] <= key
+
+    def apply(self, op: Op) -> Undo | None:
+        code, _, _, key, size, data = op.rec  # type: ignore[misc]
+        data = bytes(data)
+        msgs = self.messages
+        if code in (C.MQ_SEND, C.MSGQ_SEND):
+            if code == C.MQ_SEND and self.max_messages and len(msgs) >= self.max_messages:
+                return None
+            if code == C.MSGQ_SEND and self.max_bytes and self.nbytes + size > self.max_bytes:
+                return None
+            m = (key, data)
+            if any(x not in self.put for x in self.before.get(m, ())):
+                return None  # a message taken before this one was not put yet
+            after = self.not_before.get(m)
+            if after is not None and self.pos[after[0]] <= after[1]:
+                return None  # a take of a lower priority has to happen first
+            msgs.append([key, data])
+            self.nbytes += len(data)
+            fresh = m not in self.put
+            self.put.add(m)
+
+            def unsend() -> None:
+                msgs.pop()
+                self.nbytes -= len(data)
+                if fresh:
+                    self.put.discard(m)
+
+            return unsend
+        i = self._select(op)
+        if i is None or msgs[i][0] != key or msgs[i][1][: len(data)] != data[: len(msgs[i][1])]:
+            return None
+        taken = msgs.pop(i)
+        self.nbytes -= len(taken[1])
+
+        def unreceive() -> None:
+            msgs.insert(i, taken)
+            self.nbytes += len(taken[1])
+
+        return unreceive

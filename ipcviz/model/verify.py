@@ -1,0 +1,99 @@
+"""``ipcviz verify``: is a trace a legal history of every object it shows?
+
+Three rules (docs/trace-format.md, "Legal history"):
+
+1. **Legal for each object**: replayed in ``seq`` order, every operation is one the kernel
+   could have done in the state before it (``model/legal.py``): no read before its write,
+   no queue over its limit, no semaphore below zero, no value out of nowhere.
+2. **Cause before effect in real time**: an operation that ended before another began comes
+   first. An operation's interval is [begin, end]: ``since`` or its ``….begin`` event for a
+   call that can block; the process's previous record for any other call.
+3. **Program order**: each process's records appear in the order it made them (each of
+   its threads, ``thread`` n > 0, is a program order of its own).
+
+An ``order.conflict`` event (the engine found no legal place for an operation) is a
+violation too: the engine said so instead of hiding it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ipcviz.model.legal import violation
+from ipcviz.model.reducer import apply
+from ipcviz.model.state import State
+from ipcviz.tracer.codes import TABLE
+
+#: Kinds a worker records itself (ring records), in its program order.
+RING_KINDS = frozenset(spec.kind for spec in TABLE.values())
+
+
+@dataclass(frozen=True)
+class Violation:
+    seq: int
+    kind: str
+    obj: str
+    rule: str  # legal | real-time | program-order | conflict
+    message: str
+
+    def line(self) -> str:
+        where = f" {self.obj}" if self.obj else ""
+        return f"seq {self.seq}: {self.rule}: {self.kind}{where}: {self.message}"
+
+
+def check(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[Violation]:
+    """Every violation in the trace, in stream order."""
+    state = State(header=header)
+    last_t: dict[Any, int] = {}  # pid (or (pid, thread)) → time of its latest ring record
+    started: dict[int, int] = {}
+    begun: dict[Any, int] = {}  # pid (or (pid, thread)) → time of its open ….begin event
+    latest_begin = -1  # the latest begin among the operations seen so far
+    latest_seq = -1
+    for e in events:
+        kind = e.get("kind", "")
+        seq = e.get("seq", -1)
+        obj = e.get("obj", "") if isinstance(e.get("obj"), str) else ""
+        if kind == "order.conflict":
+            yield Violation(seq, kind, obj, "conflict", str(e.get("message", "")))
+        pid = e.get("pid", 0)
+        t = e.get("t", 0)
+        if kind == "proc.start":
+            last_t[pid] = t
+            started[pid] = t
+        thread = e.get("thread")
+        if isinstance(thread, int) and thread and kind in RING_KINDS:
+            # a thread of the process: a program order of its own, begun with the process
+            pid = (pid, thread)
+            last_t.setdefault(pid, started.get(pid[0], 0))
+        elif kind in RING_KINDS and isinstance(t, int):
+            prev = last_t.get(pid)
+            if prev is not None and t < prev:
+                yield Violation(
+                    seq, kind, obj, "program-order", "recorded before the process's previous record"
+                )
+            if kind.endswith(".begin"):
+                begun[pid] = t
+                begin = t
+            elif "since" in e:
+                begun.pop(pid, None)
+                begin = e["since"]
+            else:
+                begin = begun.pop(pid, prev if prev is not None else t)
+            if t < latest_begin:
+                yield Violation(
+                    seq,
+                    kind,
+                    obj,
+                    "real-time",
+                    f"ended at {t} ns, before seq {latest_seq} began ({latest_begin} ns), "
+                    "but comes after it",
+                )
+            if begin > latest_begin:
+                latest_begin, latest_seq = begin, seq
+            last_t[pid] = t
+        why = violation(state, e)
+        if why is not None:
+            yield Violation(seq, kind, obj, "legal", why)
+        apply(state, e)

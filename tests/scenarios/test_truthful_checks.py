@@ -1,0 +1,45 @@
+"""A check's detail says what the check proved: never the opposite of its outcome."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ipcviz.scenario.api import Run
+from ipcviz.scenario.loader import load, resolve
+from tests.conftest import run_scenario
+
+
+def _check(events: list[dict], words: str) -> dict:
+    return next(e for e in events if e["kind"] == "check" and words in e["description"])
+
+
+def test_fifo_named_proves_the_writer_slept_in_open_and_says_so(tmp_path: Path):
+    result, _, events = run_scenario("fifo-named", tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    waited = _check(events, "open() waited")
+    assert waited["ok"], waited
+    detail = waited["detail"]
+    assert "asleep in 'wait_for_partner'" in detail or "asleep in 'fifo_open'" in detail
+    assert "returned before" not in detail and "after the reader came" in detail
+
+
+def test_fifo_named_open_check_detail_matches_its_outcome():
+    """The same check on other evidence: each failure names what was missing."""
+    check = next(c for c in load(resolve("fifo-named")).checks if "open() waited" in c.description)
+
+    def judge(wchan: str, opening: int, opened: int) -> tuple[bool, str]:
+        run = Run(
+            params={},
+            reports={
+                "reader": {"writer_wchan": wchan, "opening_at": opening},
+                "writer": {"opened_at": opened},
+            },
+        )
+        return check.fn(run)
+
+    ok, detail = judge("wait_for_partner", 1_000_000, 3_000_000)
+    assert ok and "asleep in 'wait_for_partner'" in detail and "2.0 ms after" in detail
+    ok, detail = judge("do_sys_poll", 1_000_000, 3_000_000)
+    assert not ok and "never seen asleep in open()" in detail
+    ok, detail = judge("wait_for_partner", 3_000_000, 1_000_000)
+    assert not ok and "returned before the reader came" in detail
