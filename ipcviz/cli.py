@@ -356,13 +356,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
         from ipcviz.tui.launch import replay_tui
 
         return replay_tui(reader, lang=lang)
+    from ipcviz.bytefmt import safe_text
     from ipcviz.narrate.headless import Narrator
 
     narrator = Narrator(reader.header, lang)
-    print(f"# replaying {args.trace}")
-    _print(narrator.intro())
-    for event in reader.events():
-        _print(narrator.feed(event))
+    try:
+        print(f"# replaying {safe_text(str(args.trace), 300)}")
+        _print(narrator.intro())
+        for event in reader.events():  # checked by the reader: TraceError (exit 2) if bad
+            _print(narrator.feed(event))
+    except BrokenPipeError:  # our stdout was closed (e.g. `| head`): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     if reader.notice:
         print(f"ipcviz: {reader.notice}", file=sys.stderr)
     return EXIT_OK
@@ -486,7 +491,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except IpcvizError as exc:
-        _say(f"ipcviz: {exc}")
+        from ipcviz.bytefmt import safe_text
+
+        # one line, inert: a message may quote a file name or a field from a trace
+        _say(f"ipcviz: {safe_text(str(exc), 1000)}")
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -497,8 +505,10 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return EXIT_OK
     except OSError as exc:  # the environment, not a bug: full disk, read-only dir, limits
+        from ipcviz.bytefmt import safe_text
+
         where = f" ({exc.filename})" if exc.filename else ""
-        _say(f"ipcviz: {exc.strerror or exc}{where}")
+        _say(f"ipcviz: {safe_text(f'{exc.strerror or exc}{where}', 1000)}")
         return EXIT_BAD_INPUT
 
 

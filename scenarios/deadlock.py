@@ -82,7 +82,14 @@ def detected(run):
     return ok, text
 
 
-@scenario.check("neither process got both locks")
+@scenario.check("nobody got both locks while the deadlock stood")
 def nobody_through(run):
-    got = [name for name, r in run.reports.items() if r.get("got_both")]
-    return not got, f"got both: {got}" if got else "both were stuck until the end"
+    got = sorted(name for name, r in run.reports.items() if r.get("got_both"))
+    if not got:
+        return True, "both were stuck until the end"
+    # The user broke it (k on a victim, as the screen suggests): the survivor then gets
+    # the victim's lock back and both locks. Fine, as long as the deadlock came first.
+    victims = sorted(n for n, x in run.exits.items() if x.get("signal"))
+    broken = run.state.extra.get("deadlocks") and run.state.extra.get("deadlocks_broken")
+    ok = bool(broken) and bool(victims) and not set(got) & set(victims)
+    return ok, f"{', '.join(got)} got both after {', '.join(victims) or 'nobody'} was killed"

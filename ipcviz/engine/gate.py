@@ -22,22 +22,18 @@ import os
 import random
 import re
 import select
-import signal
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ipcviz import probe
+from ipcviz.engine.deadlock import DeadlockWatcher
 from ipcviz.errors import IpcvizError
 from ipcviz.events import schema
-from ipcviz.model.analysis import waitfor
 from ipcviz.model.analysis.races import LostUpdates
-from ipcviz.model.state import SemObj
 from ipcviz.probe._libc import IS_X86_64
 from ipcviz.probe.procs import SYSCALLS_X86_64
 
-#: How often the wait-for graph is checked for a cycle (s): within one probe interval.
-DEADLOCK_INTERVAL = 0.1
 #: Pause before looking again at a worker that is about to reach its gate or block (s).
 SETTLE_PAUSE = 0.0005
 #: Kernel waits that end by themselves: a worker in one of them has not settled.
@@ -112,14 +108,10 @@ class Gate:
         self._gate_ino: dict[int, int] = {}  # pid → inode of its gate pipe
         self._held_since: float | None = None
         self._held_total = 0.0
-        self._dead: set[frozenset[tuple[int, str]]] = set()  # reported deadlock cycles
-        self._current: list[waitfor.Edge] | None = None
-        self._killed: set[int] = set()  # pids the user killed (deadlock victims)
-        self._objects = {o.name: o for o in engine.scenario.objects}
         self.races = LostUpdates(engine.model.proc_name)
         engine.on_events.append(self._on_events)
         engine.add_periodic(0.0, self._tick)
-        engine.add_periodic(DEADLOCK_INTERVAL, self._check_deadlock)
+        self.deadlocks = DeadlockWatcher(self)  # engine/deadlock.py: proven by the kernel
         engine.control_step_mode = self.cmd_step_mode
         engine.control_step = self.cmd_step
         engine.control_step_random = self.cmd_step_random
@@ -308,9 +300,6 @@ class Gate:
                 self.at_gate.pop(e["pid"], None)
                 if self.narrating.pop(e["pid"], None) is not None:
                     self._after_narration()
-            elif kind == "control":
-                if e.get("action") == "kill" and e.get("target") and not e.get("reason"):
-                    self._killed.add(e["target"])
             else:
                 for found in self.races.feed(e):
                     self.engine.emit(found.pop("kind"), **found)
@@ -412,77 +401,6 @@ class Gate:
             self._wake()
         else:  # the schedule is used up: run free from here
             self.set_step_mode(False)
-
-    # -- deadlock ------------------------------------------------------------------------
-
-    def _check_deadlock(self) -> None:
-        model = self.engine.model
-        self._recover_killed()
-        cycle = waitfor.find_cycle(model)
-        if cycle is None:
-            if self._current is not None:
-                self.engine.emit("deadlock.resolved")
-                self._current = None
-            return
-        key = frozenset((e.pid, e.obj) for e in cycle)
-        if key in self._dead or not self._kernel_confirms(cycle):
-            return
-        self._dead.add(key)
-        self._current = cycle
-        self.engine.emit("deadlock", cycle=waitfor.describe(model, cycle))
-        if self.end_on_deadlock:
-            live = [w for w in self.engine.workers.values() if not w.exited]
-            for w in live:
-                self.engine.emit(schema.CONTROL, action="kill", target=w.pid, reason="deadlock")
-                for sig in (signal.SIGKILL, signal.SIGCONT):
-                    try:
-                        os.killpg(w.pid, sig)
-                    except ProcessLookupError:
-                        pass
-
-    def _kernel_confirms(self, cycle: list[waitfor.Edge]) -> bool:
-        """Ask the kernel: each process of the cycle sleeps on a semaphore that is at 0."""
-        for e in cycle:
-            info = probe.blocked_on(e.pid)
-            if info is None or info.stopped or info.target is None:
-                return False
-            obj = self._objects.get(e.obj)
-            kind = info.target.kind
-            if kind == "futex":
-                name = getattr(obj, "kernel_name", "")
-                if info.target.name and name and info.target.name != name:
-                    return False
-                stat = probe.posix_sem_stat(name) if name else None
-                if stat is not None and stat.value != 0:
-                    return False
-            elif kind != "sysv_sem":
-                return False
-        return True
-
-    def _recover_killed(self) -> None:
-        """A killed deadlock victim's semaphores are posted back, as SEM_UNDO would do.
-
-        POSIX semaphores are not released when their holder dies: killing a victim alone
-        would leave the others blocked forever. So the engine gives its units back.
-        """
-        if not self._killed or self._current is None:
-            return
-        model = self.engine.model
-        for pid in list(self._killed):
-            w = self.engine.workers.get(pid)
-            if w is None or not w.exited:
-                continue
-            self._killed.discard(pid)
-            if all(e.pid != pid and e.holder != pid for e in self._current):
-                continue
-            for name, sem in model.objects.items():
-                n = sem.holders.get(pid, 0) if isinstance(sem, SemObj) else 0
-                obj = self._objects.get(name)
-                if n <= 0 or obj is None or getattr(obj, "sem", None) is None:
-                    continue
-                self.engine.emit("deadlock.recover", obj=name, victim=pid, n=n)
-                for _ in range(n):
-                    obj.sem.release()
 
 
 def _read(path: str) -> str | None:

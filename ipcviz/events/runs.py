@@ -14,7 +14,7 @@ from typing import Any
 
 from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
-from ipcviz.events.trace import _parse_header, default_trace_dir
+from ipcviz.events.trace import _open_regular, _parse_header, _read_line, default_trace_dir
 
 _TAIL = 64 * 1024  # the last line of a trace is one event: far below this
 
@@ -53,8 +53,8 @@ def list_runs(directory: Path | None = None) -> list[RunInfo]:
 def run_info(path: Path) -> RunInfo:
     """Summary of one trace from its header and last line. Raises TraceError."""
     try:
-        with path.open("rb") as f:
-            first = f.readline(1 << 20)
+        with _open_regular(path) as f:  # a FIFO named *.jsonl cannot hang the list
+            first = _read_line(f, path, "line 1")
             size = os.fstat(f.fileno()).st_size
             start = max(f.tell(), size - _TAIL)
             f.seek(start)
@@ -67,7 +67,7 @@ def run_info(path: Path) -> RunInfo:
     events, outcome, duration = 0, None, 0.0
     if last is not None:
         t = last.get("t")
-        duration = t / 1e9 if isinstance(t, int) and t >= 0 else 0.0
+        duration = t / 1e9 if isinstance(t, int) and 0 <= t < 2**63 else 0.0
         seq = last.get("seq")
         events = seq + 1 if isinstance(seq, int) and seq >= 0 else 0
         if last.get("kind") == "session.end":

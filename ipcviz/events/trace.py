@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
 from ipcviz.events import schema
 from ipcviz.events.codec import encode_event
+from ipcviz.events.validate import Validator, check_header
+
+#: Longest line a reader accepts, newline excluded (docs/trace-format.md). The longest real
+#: line is far shorter (a 256 KiB payload is ~350 KB of base64); a longer one is refused
+#: after reading at most this much, so a hostile 1 GiB line costs no more memory than this.
+MAX_LINE = 16 * 1024 * 1024
 
 
 class TraceWriter:
@@ -81,8 +89,10 @@ def create_new(path: Path) -> int:
 class TraceReader:
     """A trace opened for reading: ``header`` and a lazy stream of ``events()``.
 
-    Raises only :class:`TraceError` for bad input. A truncated last line (the recorder
-    died mid-write) is tolerated and described in ``notice``.
+    Raises only :class:`TraceError` for bad input: not a regular file, a line longer than
+    :data:`MAX_LINE`, not JSON, a field of the wrong type (ipcviz.events.validate). A
+    truncated last line (the recorder died mid-write) is tolerated and described in
+    ``notice``.
     """
 
     path: Path
@@ -93,16 +103,9 @@ class TraceReader:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> TraceReader:
         p = Path(path)
-        try:
-            with p.open("rb") as f:
-                first = f.readline(1 << 20)
-                offset = f.tell()
-        except FileNotFoundError:
-            raise TraceError(f"no such trace file: {p}") from None
-        except IsADirectoryError:
-            raise TraceError(f"{p} is a directory, not a trace file") from None
-        except OSError as exc:
-            raise TraceError(f"cannot read {p}: {exc.strerror}") from None
+        with _open_regular(p) as f:
+            first = _read_line(f, p, "line 1")
+            offset = f.tell()
         header = _parse_header(p, first)
         return cls(p, header, None, offset)
 
@@ -119,25 +122,32 @@ class TraceReader:
         """
         start = self._first_offset if offset is None else offset
         try:
-            with self.path.open("rb") as f:
+            with _open_regular(self.path) as f:
                 f.seek(start)
                 yield from self._iter_file(f, start, 1 if offset is None else None)
         except OSError as exc:
-            raise TraceError(f"cannot read {self.path}: {exc.strerror}") from None
+            raise TraceError(f"cannot read {_shown(self.path)}: {exc.strerror}") from None
 
     def _iter_file(
         self, f: IO[bytes], pos: int, lineno: int | None
     ) -> Iterator[tuple[int, dict[str, Any]]]:
-        for raw in f:
+        # A scan from an offset (an index going back to a checkpoint) cannot know what was
+        # declared before it: it checks types only. The index reads the whole file from the
+        # start first, and that scan checked every reference in order.
+        validator = Validator(references=lineno is not None)
+        while True:
             at = pos
-            pos += len(raw)
             if lineno is not None:
                 lineno += 1
             where = f"line {lineno}" if lineno is not None else f"byte {at}"
+            raw = _read_line(f, self.path, where)
+            if not raw:
+                return
+            pos += len(raw)
             if not raw.strip():
                 continue
             try:
-                event = json.loads(raw)
+                event = _loads(raw)
             except (ValueError, UnicodeDecodeError):
                 if not raw.endswith(b"\n") and not f.read(1):
                     self.notice = (
@@ -145,28 +155,81 @@ class TraceReader:
                         "replayed up to the last whole event"
                     )
                     return
-                raise TraceError(f"{self.path}: {where} is not a JSON event") from None
+                raise TraceError(f"{_shown(self.path)}: {where} is not a JSON event") from None
             except RecursionError:
-                raise TraceError(f"{self.path}: {where} is nested too deeply") from None
-            if not _is_event(event):
-                raise TraceError(f"{self.path}: {where} is not an ipcviz event")
+                raise TraceError(f"{_shown(self.path)}: {where} is nested too deeply") from None
+            problem = validator.check(event)
+            if problem is not None:
+                kind = event.get("kind") if isinstance(event, dict) else None
+                what = f" ({safe_text(kind, 40)})" if isinstance(kind, str) else ""
+                raise TraceError(f"{_shown(self.path)}: {where}{what}: {safe_text(problem, 200)}")
             yield at, event
 
 
-def _is_event(event: Any) -> bool:
-    return (
-        isinstance(event, dict)
-        and isinstance(event.get("kind"), str)
-        and isinstance(event.get("seq"), int)
-        and isinstance(event.get("t"), int)
-    )
+def _open_regular(path: Path) -> IO[bytes]:
+    """``path`` opened for reading if it is a regular file; TraceError otherwise.
+
+    Opened with O_NONBLOCK so a FIFO or a device cannot hang the open, and checked with
+    fstat on the descriptor (not the name), so nothing can be swapped in between.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise TraceError(f"no such trace file: {_shown(path)}") from None
+    except OSError as exc:
+        raise TraceError(f"cannot read {_shown(path)}: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise TraceError(f"{_shown(path)} is a directory, not a trace file")
+        if not stat.S_ISREG(mode):
+            raise TraceError(f"{_shown(path)} is not a regular file: a trace is a file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
-def _parse_header(path: Path, first: bytes) -> dict[str, Any]:
+def _read_line(f: IO[bytes], path: Path, where: str) -> bytes:
+    """One line of at most MAX_LINE bytes (plus its newline); TraceError if longer."""
+    try:
+        raw = f.readline(MAX_LINE + 1)
+    except OSError as exc:
+        raise TraceError(f"cannot read {_shown(path)}: {exc.strerror}") from None
+    if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+        raise TraceError(
+            f"{_shown(path)}: {where} is longer than {MAX_LINE // (1024 * 1024)} MiB "
+            "(the longest line a trace may have): not a trace ipcviz wrote"
+        )
+    return raw
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+#: Strict JSON: NaN and Infinity (which Python's json accepts) are refused. One decoder,
+#: made once: ``json.loads`` with an option would build a new one for every line.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _loads(raw: bytes) -> Any:
+    """One line of UTF-8 JSON (ValueError / UnicodeDecodeError if it is not)."""
+    return _DECODER.decode(raw.decode("utf-8"))
+
+
+def _shown(path: Path) -> str:
+    """A file name in a message: a hostile name cannot act on the terminal either."""
+    return safe_text(str(path), 300)
+
+
+def _parse_header(p: Path, first: bytes) -> dict[str, Any]:
+    path = _shown(p)
     if not first:
         raise TraceError(f"{path} is empty, not an ipcviz trace")
     try:
-        header = json.loads(first)
+        header = _loads(first)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise TraceError(f"{path} is not an ipcviz trace (line 1 is not JSON)") from None
     if not isinstance(header, dict) or header.get("format") != schema.FORMAT:
@@ -181,6 +244,9 @@ def _parse_header(path: Path, first: bytes) -> dict[str, Any]:
         )
     if not isinstance(header.get("scenario"), dict):
         raise TraceError(f"{path}: trace header names no scenario")
+    problem = check_header(header)
+    if problem is not None:
+        raise TraceError(f"{path}: trace header: {safe_text(problem, 200)}")
     return header
 
 

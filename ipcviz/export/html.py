@@ -8,12 +8,14 @@ is escaped with :func:`html.escape`: a trace is data, never markup.
 from __future__ import annotations
 
 import html
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 from ipcviz import bytefmt
 from ipcviz.errors import IpcvizError
-from ipcviz.export.svg import Shot, screenshots
+from ipcviz.export.svg import Shot, each_shot
 
 _STYLE = """
 body { background: #ffffff; color: #111111; font-family: system-ui, sans-serif; margin: 2em; }
@@ -34,6 +36,54 @@ def _e(value: Any, limit: int | None = 2000) -> str:
     return html.escape(bytefmt.safe_text(str(value), limit), quote=True)
 
 
+def compact_svg(svg: str, n: int) -> str:
+    """A Rich terminal SVG made about half as large for the page, drawing the same picture.
+
+    A handout embeds one screenshot per step, so the page is as large as its pictures:
+    per-line clip paths go (text already has its exact length), ``&#160;`` becomes the
+    character itself, side-by-side background cells of one colour become one rectangle,
+    and the long unique id a short one (unique in the page). Anything not in Rich's
+    expected shape is left as it is.
+    """
+    m = _UID.search(svg)
+    if m is None:
+        return svg
+    uid = m.group(1)
+    svg = re.sub(rf'\s*<clipPath id="{uid}-line-\d+">\s*<rect[^>]*/>\s*</clipPath>', "", svg)
+    svg = re.sub(rf' clip-path="url\(#{uid}-line-\d+\)"', "", svg)
+    svg = svg.replace("&#160;", "\u00a0")
+    svg = _CELLS.sub(lambda run: _merged(run.group(0)), svg)
+    return svg.replace(uid, f"s{n}")
+
+
+def _merged(run: str) -> str:
+    """Background rectangles in a row: each stretch of one colour on one line as one."""
+    out: list[list[str]] = []  # [fill, x, y, width, height]
+    for fill, x, y, width, height in _CELL.findall(run):
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last[0] == fill
+            and last[2] == y
+            and last[4] == height
+            and abs(float(last[1]) + float(last[3]) - float(x)) < 1e-6
+        ):
+            last[3] = f"{float(last[3]) + float(width):.6g}"
+        else:
+            out.append([fill, x, y, width, height])
+    return "".join(
+        f'<rect fill="{f}" x="{x}" y="{y}" width="{w}" height="{h}" shape-rendering="crispEdges"/>'
+        for f, x, y, w, h in out
+    )
+
+
+_UID = re.compile(r'class="(terminal-\d+)-matrix"')
+_RECT = '<rect fill="{c}" x="{n}" y="{n}" width="{n}" height="{n}" shape-rendering="crispEdges"/>'
+#: One background cell (groups: fill, x, y, width, height), and a run of them.
+_CELL = re.compile(_RECT.format(c="(#[0-9a-fA-F]{6})", n=r"([\d.]+)"))
+_CELLS = re.compile("(?:" + _RECT.format(c="#[0-9a-fA-F]{6}", n=r"[\d.]+") + ")+")
+
+
 def _strip_comments(svg: str) -> str:
     start = svg.find("<!--")
     while start != -1:
@@ -45,49 +95,74 @@ def _strip_comments(svg: str) -> str:
     return svg
 
 
-def render_page(header: dict[str, Any], shots: list[Shot]) -> str:
-    """The whole handout as one HTML document."""
+def page_head(header: dict[str, Any]) -> str:
+    """The page up to the first step: title, style, the scenario's description."""
     sc = header.get("scenario", {})
     title = f"ipcviz · {sc.get('id', '')} · {sc.get('title', '')}"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_e(title, 200)}</title>",
-        f"<style>{_STYLE}</style></head><body>",
-        f"<header><h1>{_e(sc.get('title', ''), 200)}</h1>",
-        f'<p class="meta">scenario {_e(sc.get("id", ""), 80)} · teaches '
-        f"{_e(' '.join(map(str, sc.get('teaches', []))), 200)} · recorded "
-        f"{_e(header.get('start', ''), 80)} on {_e(header.get('host', ''), 80)}</p>",
-        f"<p>{_e(sc.get('description', ''), 4000)}</p></header>",
-    ]
-    for shot in shots:
-        info = shot.info
-        tags = "".join(f'<span class="tag">{_e(t, 8)}</span>' for t in info.get("teaches", []))
-        texts = [f'<p lang="en">{_e(info.get("en", shot.step))}</p>']
-        if info.get("ko"):
-            texts.append(f'<p lang="ko">{_e(info["ko"])}</p>')
-        parts += [
-            f'<section class="step" id="step-{shot.n}">',
-            f'<div class="shot">{_strip_comments(shot.svg)}</div>',
-            '<div class="text">',
-            f"<h2>{shot.n}. {_e(shot.step, 80)}</h2>",
-            f"<p>{tags}</p>" if tags else "",
-            *texts,
-            f'<p class="meta">at {shot.t:.4f} s · by {_e(shot.who, 60)}</p>',
-            "</div></section>",
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{_e(title, 200)}</title>",
+            f"<style>{_STYLE}</style></head><body>",
+            f"<header><h1>{_e(sc.get('title', ''), 200)}</h1>",
+            f'<p class="meta">scenario {_e(sc.get("id", ""), 80)} · teaches '
+            f"{_e(' '.join(map(str, sc.get('teaches', []))), 200)} · recorded "
+            f"{_e(header.get('start', ''), 80)} on {_e(header.get('host', ''), 80)}</p>",
+            f"<p>{_e(sc.get('description', ''), 4000)}</p></header>",
         ]
-    parts.append("</body></html>")
+    )
+
+
+def page_step(shot: Shot) -> str:
+    """One step's section: its picture, its narration beside it."""
+    info = shot.info
+    tags = "".join(f'<span class="tag">{_e(t, 8)}</span>' for t in info.get("teaches", []))
+    texts = [f'<p lang="en">{_e(info.get("en", shot.step))}</p>']
+    if info.get("ko"):
+        texts.append(f'<p lang="ko">{_e(info["ko"])}</p>')
+    parts = [
+        f'<section class="step" id="step-{shot.n}">',
+        f'<div class="shot">{compact_svg(_strip_comments(shot.svg), shot.n)}</div>',
+        '<div class="text">',
+        f"<h2>{shot.n}. {_e(shot.step, 80)}</h2>",
+        f"<p>{tags}</p>" if tags else "",
+        *texts,
+        f'<p class="meta">at {shot.t:.4f} s · by {_e(shot.who, 60)}</p>',
+        "</div></section>",
+    ]
     return "\n".join(p for p in parts if p)
 
 
+PAGE_END = "</body></html>\n"
+
+
 def export_html(trace: Path, output: Path) -> int:
-    """``ipcviz export TRACE --format html -o FILE``: one self-contained handout page."""
+    """``ipcviz export TRACE --format html -o FILE``: one self-contained handout page.
+
+    Written step by step as the pictures are drawn (into FILE.part, renamed at the end), so
+    memory stays flat however long the trace is; the page grows linearly with the steps.
+    """
     if output.is_dir():
         raise IpcvizError(f"-o {output} is a directory; give a file path for the page")
-    header, shots = screenshots(trace)
+    tmp = output.with_name(output.name + ".part")
+    count = 0
     try:
-        output.write_text(render_page(header, shots), encoding="utf-8")
+        with tmp.open("w", encoding="utf-8") as out:
+
+            def write(shot: Shot) -> None:
+                nonlocal count
+                out.write(page_step(shot) + "\n")
+                count += 1
+
+            each_shot(trace, write, on_header=lambda h: out.write(page_head(h) + "\n"))
+            out.write(PAGE_END)
+        os.replace(tmp, output)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise IpcvizError(f"cannot write {output}: {exc.strerror}") from None
-    print(f"wrote {output} ({len(shots)} step(s))")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    print(f"wrote {output} ({count} step(s))")
     return 0

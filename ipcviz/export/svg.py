@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,26 +52,46 @@ def offline_svg(svg: str) -> str:
     return _FONT_URL.sub("", svg)
 
 
-def _load(trace: Path) -> tuple[dict[str, Any], list[dict[str, Any]], str | None]:
+def each_shot(
+    trace: Path,
+    on_shot: Callable[[Shot], None],
+    size: tuple[int, int] = SIZE,
+    on_header: Callable[[dict[str, Any]], object] | None = None,
+) -> dict[str, Any]:
+    """Call ``on_shot`` with each narration step's :class:`Shot` as it is drawn; returns the
+    header. The trace is streamed and each shot handed on at once, so memory does not grow
+    with the trace (a handout of a long run is written as it is made)."""
     from ipcviz.events.trace import TraceReader
 
     reader = TraceReader.open(trace)  # TraceError (an IpcvizError, exit 2) for bad input
-    events = list(reader.events())
-    return reader.header, events, reader.notice
+    header = reader.header
+    if on_header is not None:
+        on_header(header)
+    lang = str(header.get("lang") or "en")
+    count = asyncio.run(_shoot(header, reader.events(), lang, size, on_shot))
+    if not count:
+        raise IpcvizError(
+            f"{bytefmt.safe_text(str(trace), 300)}: the trace has no narration steps: "
+            "no handout to make"
+        )
+    return header
 
 
 def screenshots(trace: Path, size: tuple[int, int] = SIZE) -> tuple[dict[str, Any], list[Shot]]:
-    """The trace's header and one :class:`Shot` per narration step, in order."""
-    header, events, _notice = _load(trace)
-    if not any(e.get("kind") == "narrate" for e in events):
-        raise IpcvizError(f"{trace}: the trace has no narration steps: no handout to make")
-    lang = str(header.get("lang") or "en")
-    return header, asyncio.run(_shoot(header, events, lang, size))
+    """The trace's header and one :class:`Shot` per narration step, in order (in memory:
+    for tests and small traces; the exporters stream with :func:`each_shot`)."""
+    shots: list[Shot] = []
+    header = each_shot(trace, shots.append, size)
+    return header, shots
 
 
 async def _shoot(
-    header: dict[str, Any], events: list[dict[str, Any]], lang: str, size: tuple[int, int]
-) -> list[Shot]:
+    header: dict[str, Any],
+    events: Iterable[dict[str, Any]],
+    lang: str,
+    size: tuple[int, int],
+    on_shot: Callable[[Shot], None],
+) -> int:
     from ipcviz.model.state import State
     from ipcviz.narrate.headless import Narrator
     from ipcviz.tui.app import IpcvizApp
@@ -80,10 +101,10 @@ async def _shoot(
 
     state = State(header=header)
     narrator = Narrator(header, lang, state=state)  # applies each event and words it then
-    log: deque[LogLine] = deque()
+    log: deque[LogLine] = deque()  # what the picture's log shows, each line of its moment
     app = IpcvizApp(state=state, lang=lang)
-    shots: list[Shot] = []
     steps = {s.get("id"): s for s in header.get("scenario", {}).get("steps", [])}
+    n = 0
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         screen = app.screen
@@ -100,10 +121,10 @@ async def _shoot(
             screen.show_state(state)
             await pilot.pause()
             step = str(event.get("step", ""))
-            n = len(shots) + 1
+            n += 1
             title = f"ipcviz · {header.get('scenario', {}).get('id', '')} · step {n}: {step}"
             svg = app.export_screenshot(title=bytefmt.safe_text(title, 120))
-            shots.append(
+            on_shot(
                 Shot(
                     n,
                     step,
@@ -115,19 +136,29 @@ async def _shoot(
                 )
             )
         app.exit(None)
-    return shots
+    return n
 
 
 def export_svg(trace: Path, output: Path) -> int:
     """``ipcviz export TRACE --format svg -o DIR``: DIR/NN-STEP.svg for every step."""
     if output.exists() and not output.is_dir():
         raise IpcvizError(f"-o {output}: exists and is not a directory (svg writes one per step)")
-    _header, shots = screenshots(trace)
+
+    def write(shot: Shot) -> None:
+        path = output / shot.filename
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+            path.write_text(shot.svg, encoding="utf-8")
+        except OSError as exc:
+            raise IpcvizError(f"cannot write {output}: {exc.strerror}") from None
+        written.append(path)
+
+    written: list[Path] = []
     try:
-        output.mkdir(parents=True, exist_ok=True)
-        for shot in shots:
-            (output / shot.filename).write_text(shot.svg, encoding="utf-8")
-    except OSError as exc:
-        raise IpcvizError(f"cannot write {output}: {exc.strerror}") from None
-    print(f"wrote {len(shots)} SVG file(s) to {output}")
+        each_shot(trace, write)
+    except BaseException:  # a bad line further on: no half set of pictures is left
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    print(f"wrote {len(written)} SVG file(s) to {output}")
     return 0

@@ -384,7 +384,8 @@ def _sem_wait(s: State, e: Event) -> None:
 def _take(obj: SemObj, pid: int, n: int) -> None:
     obj.value -= n
     obj.waits += 1
-    obj.holders[pid] += n
+    if not obj.signal:  # a lock so far: the taker holds it until it posts
+        obj.holders[pid] += n
 
 
 @handles("sem.trywait")
@@ -404,10 +405,20 @@ def _sem_post(s: State, e: Event) -> None:
     obj.value += n
     obj.posts += 1
     _changed(obj, e)
-    if obj.holders[pid] > 0:
-        obj.holders[pid] -= min(n, obj.holders[pid])
-        if not obj.holders[pid]:
-            del obj.holders[pid]
+    obj.posters.add(pid)
+    if obj.signal:
+        return
+    held = obj.holders.get(pid, 0)
+    if held < n:
+        # Posted by a process that did not take it: not a lock but a signal (the last
+        # reader posting readers-writers' wrt, a producer posting "full"). Whoever took it
+        # earlier does not hold it: "held by" means nothing for this semaphore any more.
+        obj.signal = True
+        obj.holders.clear()
+    elif held == n:
+        del obj.holders[pid]
+    else:
+        obj.holders[pid] = held - n
 
 
 # -- message queues (POSIX: ``prio``; System V: ``mtype``) ----------------------------
@@ -511,13 +522,16 @@ def _gate_step(s: State, e: Event) -> None:
 @handles("deadlock")
 def _deadlock(s: State, e: Event) -> None:
     cycle = e.get("cycle") or []
-    s.extra["deadlock"] = cycle  # the current one, drawn until it is resolved
+    # the current one, drawn until it is resolved: the cycle if one could be named, and
+    # every stuck process with what it waits on
+    s.extra["deadlock"] = {"cycle": cycle, "stuck": e.get("stuck") or []}
     s.extra.setdefault("deadlocks", []).append(cycle)
 
 
 @handles("deadlock.resolved")
 def _deadlock_resolved(s: State, e: Event) -> None:
-    s.extra.pop("deadlock", None)
+    if s.extra.pop("deadlock", None) is not None:
+        s.extra["deadlocks_broken"] = s.extra.get("deadlocks_broken", 0) + 1
 
 
 @handles("deadlock.recover")

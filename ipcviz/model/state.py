@@ -98,10 +98,16 @@ class ShmObj(Obj):
 class SemObj(Obj):
     initial: int = 0
     value: int = 0
-    holders: Counter[int] = field(default_factory=Counter)  # pid → units taken, not given back
+    #: pid → units taken and not given back, while the semaphore is used as a lock (each
+    #: post by a process that took it). Empty once it is a ``signal``.
+    holders: Counter[int] = field(default_factory=Counter)
     waiters: list[int] = field(default_factory=list)  # pids in wait order
     waits: int = 0
     posts: int = 0
+    #: True once a process posted it without having taken it (a signal or counting
+    #: semaphore, readers-writers' ``wrt`` posted by the last reader): nobody "holds" it.
+    signal: bool = False
+    posters: set[int] = field(default_factory=set)  # pids that posted it at least once
 
 
 @dataclass

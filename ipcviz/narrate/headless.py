@@ -65,8 +65,8 @@ class Narrator:
 
     def intro(self) -> list[str]:
         sc = self.state.header.get("scenario", {})
-        teaches = " ".join(sc.get("teaches", []))
-        lines = [f"ipcviz · {sc.get('id', '?')} · {safe(sc.get('title', ''))}"]
+        teaches = " ".join(safe(str(t), 40) for t in sc.get("teaches", []))
+        lines = [f"ipcviz · {safe(str(sc.get('id', '?')), 80)} · {safe(sc.get('title', ''))}"]
         if teaches:
             lines.append(f"teaches: {teaches}")
         return lines
@@ -241,10 +241,10 @@ def _gate_step(n: Narrator, e: Event) -> str | None:
 
 
 def _deadlock(n: Narrator, e: Event) -> str:
-    from ipcviz.model.analysis.waitfor import cycle_text
+    from ipcviz.model.analysis.waitfor import deadlock_text
 
-    cycle = e.get("cycle") or []
-    return f"DEADLOCK: {safe(cycle_text(cycle), None)} — a cycle: nobody in it can move (T34)"
+    why = "a cycle: nobody in it can move" if e.get("cycle") else "nobody can move"
+    return f"DEADLOCK: {safe(deadlock_text(e), None)} — {why} (T34)"
 
 
 def _lost_update(n: Narrator, e: Event) -> str:

@@ -120,7 +120,9 @@ def _cut(text: str, cells: int) -> str:
 
 
 def _title(out: Lines, obj: Obj) -> None:
-    out.add(f" {obj.type} ", Style(color="#000000", bgcolor="#ffffff", bold=True))
+    out.add(
+        f" {bytefmt.safe_text(obj.type, 20)} ", Style(color="#000000", bgcolor="#ffffff", bold=True)
+    )
     out.add(" " + bytefmt.safe_text(obj.name, 40), BOLD)
     if obj.kernel_name:
         out.add(f"  {bytefmt.safe_text(obj.kernel_name, 60)}", DIM)
@@ -390,8 +392,8 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[Line]:
     out.add(f" {obj.value} ", GOOD if obj.value > 0 else WARN)
     out.add(f"  (initial {obj.initial}; {obj.waits} waits, {obj.posts} posts)", DIM)
     out.newline()
-    if obj.initial == 1:  # a lock: who holds it. A counting semaphore has no owner: often
-        # one process takes and another gives back (producer/consumer), so no holders.
+    if obj.initial == 1 and not obj.signal:  # a lock: who holds it. A semaphore posted by
+        # a process that did not take it (producer/consumer, readers-writers) has no owner.
         _who(out, state, " holders: ", [pid for pid, n in obj.holders.items() if n > 0])
         out.newline()
     out.add(" waiting: ", DIM)

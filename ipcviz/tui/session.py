@@ -26,7 +26,7 @@ from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
 from ipcviz.tui.eventfmt import EventFormatter, LogLine, record
 from ipcviz.tui.feed import Feed
-from ipcviz.tui.stepping import STEP_BINDINGS, StepControls
+from ipcviz.tui.stepping import STEP_BINDINGS, DeadlockBanner, StepControls
 from ipcviz.tui.widgets import Checks, EventLog, Narration, ObjectsPanel, ProcTable, StatusLine
 
 FPS_MIN, FPS_MAX, FPS_STEP = 10, 30, 5
@@ -108,6 +108,7 @@ class SessionScreen(StepControls, Screen[int | None]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        yield DeadlockBanner(id="deadlock")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 table = ProcTable(id="procs")

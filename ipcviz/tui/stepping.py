@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.widgets import Static
 
 from ipcviz import bytefmt
 from ipcviz.model.state import Proc, State
@@ -37,20 +38,55 @@ def gate_text(p: Proc) -> Text | None:
     return Text(f"at gate → {bytefmt.safe_text(p.gated_op, 20)}{on}", style="bold #5fd7ff")
 
 
+def current_deadlock(state: State) -> dict[str, Any] | None:
+    """The deadlock the engine proved and nobody broke yet (None once it is resolved)."""
+    current = state.extra.get("deadlock")
+    if isinstance(current, list):  # a trace recorded before "stuck" existed: the cycle only
+        current = {"cycle": current}
+    return current or None
+
+
 def deadlock_text(state: State, p: Proc) -> Text | None:
-    """``DEADLOCK: waits for lock_b, held by right`` for a process in the current cycle."""
-    for link in state.extra.get("deadlock") or ():
-        if link.get("pid") == p.pid and p.alive:
-            what = bytefmt.safe_text(str(link.get("waits_for")), 20)
-            who = bytefmt.safe_text(str(link.get("held_by")), 20)
-            return Text(f"DEADLOCK: waits for {what}, held by {who}", style="bold #ff5f5f")
+    """``DEADLOCK: waits for lock_b, held by right`` for a process of the current deadlock."""
+    current = current_deadlock(state)
+    if current is None or not p.alive:
+        return None
+    from ipcviz.model.analysis.waitfor import wait_text
+
+    for link in current.get("cycle") or ():
+        if link.get("pid") == p.pid:
+            what = bytefmt.safe_text(wait_text(link), 80)
+            return Text(f"DEADLOCK: {what}", style="bold #ff5f5f")
+    for row in current.get("stuck") or ():
+        if row.get("pid") == p.pid:
+            what = bytefmt.safe_text(f"{row.get('op', '')} {row.get('waits_for', '')}", 30)
+            return Text(f"DEADLOCK: {what.strip()}", style="bold #ff5f5f")
     return None
 
 
-class StepControls:
-    """Mixin for ``SessionScreen``: needs ``state``, ``_live_feed``, ``notify``, ProcTable."""
+class DeadlockBanner(Static):
+    """A red line under the status line while a deadlock stands; hidden once it is broken."""
 
-    _deadlock_seen: Any = None
+    DEFAULT_CSS = """
+    DeadlockBanner { display: none; height: auto; background: #870000; color: #ffffff;
+                     text-style: bold; padding: 0 1; }
+    """
+
+    def show(self, state: State, live: bool) -> None:
+        from ipcviz.model.analysis.waitfor import deadlock_text as in_words
+
+        current = current_deadlock(state)
+        self.display = current is not None
+        if current is None:
+            return
+        text = bytefmt.safe_text(in_words(current), 300)
+        hint = " — select a victim and press k to break it" if live else ""
+        self.update(Text(f"DEADLOCK: {text}{hint}"))
+
+
+class StepControls:
+    """Mixin for ``SessionScreen``: needs ``state``, ``_live_feed``, ``notify``, ProcTable,
+    DeadlockBanner."""
 
     def action_toggle_step(self) -> None:
         feed = self._live_feed("step mode")  # type: ignore[attr-defined]
@@ -89,19 +125,7 @@ class StepControls:
         feed.send("step", pid=proc.pid)
 
     def show_deadlock(self) -> None:
-        """Once per deadlock: name the cycle and say how to break it."""
-        cycle = self.state.extra.get("deadlock")  # type: ignore[attr-defined]
-        if not cycle or cycle is self._deadlock_seen:
-            self._deadlock_seen = cycle or None
-            return
-        self._deadlock_seen = cycle
-        from ipcviz.model.analysis.waitfor import cycle_text
-
-        self.notify(  # type: ignore[attr-defined]
-            bytefmt.safe_text(cycle_text(cycle), 300)
-            + " — select a victim and press k to break it",
-            title="DEADLOCK",
-            severity="error",
-            timeout=30,
-            markup=False,
-        )
+        """The banner follows the model: shown while a deadlock stands, gone once resolved."""
+        feed = self.feed  # type: ignore[attr-defined]
+        live = bool(feed is not None and feed.live and self.state.outcome is None)  # type: ignore[attr-defined]
+        self.query_one(DeadlockBanner).show(self.state, live)  # type: ignore[attr-defined]

@@ -272,7 +272,7 @@ class Checks(Static):
             text.append(f" {bytefmt.safe_text(c.description, 160)}{detail}\n")
         if state.outcome:
             style = render.GOOD if state.outcome == "passed" else render.WARN
-            text.append(f" {state.outcome.upper()} ", style=style)
+            text.append(f" {bytefmt.safe_text(state.outcome, 20).upper()} ", style=style)
             text.append(f"  exit code {state.exit_code}")
         text.rstrip()
         self.display = bool(text.plain)
@@ -306,7 +306,7 @@ class StatusLine(Static):
             text.append(" ")
         if state.outcome:
             style = render.GOOD if state.outcome == "passed" else render.WARN
-            text.append(f" {state.outcome.upper()} ", style=style)
+            text.append(f" {bytefmt.safe_text(state.outcome, 20).upper()} ", style=style)
             text.append(" ")
         if behind > 10_000:  # more arrives than a frame's budget can apply
             text.append(f" {behind} events behind ", style=render.WARN)

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from ipcviz.model.analysis.races import lost_updates
-from ipcviz.model.analysis.waitfor import find_cycle, wait_for_edges
-from ipcviz.model.reducer import apply_all
+from ipcviz.model.analysis.waitfor import (
+    Edge,
+    Wait,
+    cycle_text,
+    deadlock_text,
+    describe,
+    describe_stuck,
+    edges_of,
+    find_cycle,
+)
+from ipcviz.model.reducer import apply, apply_all
 from ipcviz.model.state import State
 
 
@@ -73,18 +82,81 @@ def _sem_state(holders: dict[int, str], waits: dict[int, str], initial: int = 1)
     return apply_all(State(), events)
 
 
-def test_two_locks_in_opposite_order_make_a_cycle():
+def _stuck(waits: dict[int, str]) -> dict[int, Wait]:
+    """What the kernel would show: each of these processes asleep in sem_wait."""
+    return {pid: Wait(pid, "sem", obj) for pid, obj in waits.items()}
+
+
+def _post(s: State, pid: int, obj: str) -> None:
+    apply(s, {"seq": 0, "t": 0, "pid": pid, "kind": "sem.post", "obj": obj})
+
+
+def test_two_locks_in_opposite_order_make_a_cycle_of_holders():
     s = _sem_state({1: "x", 2: "y"}, {1: "y", 2: "x"})
-    cycle = find_cycle(s)
+    cycle = find_cycle(s, _stuck({1: "y", 2: "x"}))
     assert cycle is not None
-    assert [(e.pid, e.obj, e.holder) for e in cycle] == [(1, "y", 2), (2, "x", 1)]
+    assert [(e.pid, e.obj, e.holder, e.how) for e in cycle] == [
+        (1, "y", 2, "held"),
+        (2, "x", 1, "held"),
+    ]
+    assert cycle_text(describe(s, cycle, _stuck({1: "y", 2: "x"}))) == (
+        "p1 waits for y, held by p2 → p2 waits for x, held by p1"
+    )
 
 
-def test_a_chain_without_a_cycle_is_no_deadlock():
-    s = _sem_state({1: "x", 2: "y"}, {1: "y", 3: "x"})  # 3 → 1 → 2, and 2 runs
-    assert len(wait_for_edges(s)) == 2 and find_cycle(s) is None
+def test_a_lock_held_by_a_process_that_can_move_makes_no_cycle():
+    # 3 → 1 → 2, and 2 is not stuck (the kernel does not list it): no cycle, no edge to 2
+    s = _sem_state({1: "x", 2: "y"}, {1: "y", 3: "x"})
+    stuck = _stuck({1: "y", 3: "x"})
+    assert [(e.pid, e.holder) for e in edges_of(s, stuck[3], stuck)] == [(3, 1)]
+    assert edges_of(s, stuck[1], stuck) == [Edge(1, "y", 3, "anyone")]
+    assert find_cycle(s, {3: stuck[3]}) is None
 
 
-def test_counting_semaphores_make_no_edges():
-    s = _sem_state({1: "x", 2: "y"}, {1: "y", 2: "x"}, initial=2)
-    assert find_cycle(s) is None  # value still 1 each: nobody would even block
+def test_a_semaphore_posted_by_a_process_that_did_not_take_it_has_no_holders():
+    # readers-writers: p1 (first reader) takes x, p2 (last reader) posts it
+    s = _sem_state({1: "x"}, {})
+    assert dict(s.objects["x"].holders) == {1: 1} and not s.objects["x"].signal
+    _post(s, 2, "x")
+    assert s.objects["x"].signal and not s.objects["x"].holders
+    # a later take is not "holding" either: x is a signal for good
+    apply(s, {"seq": 0, "t": 0, "pid": 3, "kind": "sem.wait", "obj": "x"})
+    assert not s.objects["x"].holders and s.objects["x"].posters == {2}
+
+
+def test_a_lock_taken_and_posted_by_the_same_process_keeps_its_holder_logic():
+    s = _sem_state({1: "x"}, {})
+    _post(s, 1, "x")
+    apply(s, {"seq": 0, "t": 0, "pid": 2, "kind": "sem.wait", "obj": "x"})
+    assert dict(s.objects["x"].holders) == {2: 1} and not s.objects["x"].signal
+
+
+def test_a_signal_semaphore_names_who_posted_it_before():
+    s = _sem_state({}, {}, initial=0)
+    _post(s, 2, "x")
+    apply(s, {"seq": 0, "t": 0, "pid": 1, "kind": "sem.wait", "obj": "x"})
+    stuck = _stuck({1: "x", 2: "y", 3: "y"})
+    assert edges_of(s, stuck[1], stuck) == [Edge(1, "x", 2, "poster")]
+    assert [e.holder for e in edges_of(s, stuck[2], stuck)] == [1, 3]  # anyone else
+
+
+def test_pipe_waits_name_the_only_writer_in_the_cycle():
+    s = State()
+    for pid, name in ((1, "a"), (2, "b")):
+        apply(s, {"seq": 0, "t": 0, "pid": pid, "kind": "proc.start", "name": name})
+    stuck = {1: Wait(1, "read", "p", (2,)), 2: Wait(2, "read", "q", (1,))}
+    cycle = find_cycle(s, stuck)
+    assert cycle is not None
+    text = cycle_text(describe(s, cycle, stuck))
+    assert (
+        text
+        == "a waits to read p, whose only writer is b → b waits to read q, whose only writer is a"
+    )
+
+
+def test_a_wait_nobody_stuck_can_end_is_named_without_a_cycle():
+    s = _sem_state({}, {}, initial=0)
+    stuck = _stuck({1: "x"})
+    assert find_cycle(s, stuck) is None
+    event = {"cycle": [], "stuck": describe_stuck(s, stuck)}
+    assert deadlock_text(event) == "p1 waits: sem x (nobody left can end it)"

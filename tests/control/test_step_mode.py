@@ -78,6 +78,10 @@ def step_in_order(live: Live, names: str) -> None:
         assert live.until(lambda s, k=steps + 1: s.kinds.get("gate.step", 0) == k)
 
 
+def _refused(events: list[dict[str, Any]]) -> bool:
+    return any(e.get("action") == "step" and e.get("ok") is False for e in events)
+
+
 def test_step_mode_lets_exactly_one_operation_through(tmp_path: Path):
     live = Live("shm-race", tmp_path / "t.jsonl")
     try:
@@ -90,17 +94,16 @@ def test_step_mode_lets_exactly_one_operation_through(tmp_path: Path):
         live.engine.send("step", pid=inc2.pid)
         # inc2 performs that one operation and stops at its next gate
         assert live.until(lambda s: s.kinds["gate.step"] == 1 and inc2.gated_op is not None)
-        time.sleep(0.3)  # nothing else may move meanwhile (an assertion of absence)
-        live.until(lambda s: True)
+        # a process not at its gate cannot be stepped; the refusal is recorded. The engine
+        # handles commands in order and its stream is ordered, so once the refusal is in,
+        # everything the engine emitted after the step is in too: nothing else may have moved.
+        live.engine.send("step", pid=12345678)
+        assert live.until(lambda s: _refused(live.events))
         ops = [e for e in live.events if e["kind"] in ("shm.read", "shm.write")]
         assert len(ops) == n_ops + 1 and ops[-1]["pid"] == inc2.pid
         assert ops[-1]["kind"] == before
         assert inc2.gated_op != before  # read then write: the next one is the other
-        # a process not at its gate cannot be stepped; the refusal is recorded
-        live.engine.send("step", pid=12345678)
-        assert live.until(
-            lambda s: any(e.get("action") == "step" and e.get("ok") is False for e in live.events)
-        )
+        assert live.state.kinds["gate.step"] == 1 and len(live.gated(live.state)) == 3
         live.engine.send("step_random")
         assert live.until(lambda s: s.kinds["gate.step"] == 2)
         # Whatever the random step was, these four leave a stale read that is written over a

@@ -64,3 +64,36 @@ def test_step_keys_move_exactly_the_chosen_process(tmp_path: Path, monkeypatch: 
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+async def test_the_deadlock_banner_goes_once_a_victim_is_killed(tmp_path: Path) -> None:
+    from ipcviz.tui.stepping import DeadlockBanner
+    from ipcviz.tui.widgets import ProcTable
+    from tests.control.test_deadlock import FORCED
+
+    # the deadlock forced through the step gate, then free: as the TUI runs it (no end)
+    app = IpcvizApp(
+        lambda: LiveFeed(
+            resolve("deadlock"), tmp_path / "t.jsonl", quick=True, extra=["--schedule", FORCED]
+        )
+    )
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        banner = screen.query_one(DeadlockBanner)
+        assert not banner.display
+        await _until(pilot, lambda: banner.display, "the DEADLOCK banner")
+        text = str(banner.render())
+        assert "DEADLOCK: left waits for lock_b, held by right" in text
+        assert "press k to break it" in text
+        table = screen.query_one(ProcTable)
+        table.focus()
+        left = numbered(screen.state)[0]
+        assert left.name == "left"
+        await pilot.press("k")  # the first row (left) is selected
+        await _until(pilot, lambda: screen.state.outcome is not None, "the end of the run")
+        await _until(pilot, lambda: not banner.display, "the banner gone")
+        assert screen.state.procs[left.pid].exit_signal == 9
+        assert [c.ok for c in screen.state.checks] == [True, True]
+        assert screen.state.outcome == "passed"
+        await pilot.press("q")

@@ -6,15 +6,17 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.faults.matrix import Matrix
+from tests.faults.matrix import Matrix, write_requested
 
 
 @pytest.fixture(scope="session")
 def matrix() -> Iterator[Matrix]:
-    """Rows measured in this session; merged into docs/reliability.md at the end."""
+    """Rows measured in this session; merged into docs/reliability.md at the end, but only
+    when asked (``python -m tests.faults.matrix --write``): a plain run leaves it alone."""
     m = Matrix()
     yield m
-    m.write()
+    if write_requested():
+        m.write()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -150,10 +149,17 @@ def test_peek_fifo_without_reader_does_not_wake_blocked_opener(
     for _ in range(20):
         peek = peek_pipe(w1, HIGH_FD)
         assert peek is not None and peek.nbytes == 3 and peek.data == b""
-    # Opening a read end would have let w2's open() return; it must still be waiting.
-    time.sleep(0.05)
+    # Opening a read end would have let w2's open() return; it must still be waiting. No
+    # sleep needed: the kernel wakes a sleeper synchronously, inside the opener's open(),
+    # so had a peek opened a reader, w2 would be runnable (state R, no wchan) by now.
     assert os.waitpid(w2, os.WNOHANG) == (0, 0)
-    assert wchan(w2) == "wait_for_partner"
+    assert proc_state(w2) == "S" and wchan(w2) == "wait_for_partner"
+
+
+def proc_state(pid: int) -> str:
+    """The one-letter scheduler state of pid (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
 
 
 def test_peek_packet_pipe_with_many_buffers(fds):

@@ -169,11 +169,16 @@ def test_event_the_model_cannot_take_is_a_trace_error(tmp_path: Path) -> None:
     bad = json.loads(lines[7])
     bad["obj"] = "no-such-object"
     bad["kind"] = "pipe.write"
+    bad["n"] = 3
     lines[7] = json.dumps(bad)
     path = tmp_path / "mutated.jsonl"
     path.write_text("\n".join(lines) + "\n")
     index = TraceIndex.open(path).start()
     index.wait(timeout=30)
-    assert isinstance(index.error, TraceError) and "does not fit the model" in str(index.error)
+    # the reader refuses it before the model sees it (ipcviz.events.validate)
+    assert isinstance(index.error, TraceError)
+    assert "line 8 (pipe.write): names 'no-such-object', an object never declared" in str(
+        index.error
+    )
     assert len(index) == 6  # what came before stays usable
     assert index.state_at(5).count == 6

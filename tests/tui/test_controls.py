@@ -53,6 +53,30 @@ def workers(screen: SessionScreen) -> list[int]:
     return [p.pid for p in screen.state.procs.values() if p.alive]
 
 
+def probed_stopped(screen: SessionScreen, pids: list[int]) -> int:
+    """How many of ``pids`` the engine's last probe saw stopped (psutil "stopped": state T)."""
+    procs = screen.state.procs
+    return sum(1 for pid in pids if (procs[pid].kernel or {}).get("state") == "stopped")
+
+
+def more_probes(screen: SessionScreen, n: int) -> Callable[[], bool]:
+    """A condition: ``n`` more probe.proc events than now have been applied."""
+    target = screen.state.kinds["probe.proc"] + n
+    return lambda: screen.state.kinds["probe.proc"] >= target
+
+
+def palette_offers(app: IpcvizApp, title: str) -> bool:
+    """The command palette is open and lists a command containing ``title``."""
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    return any(
+        title in str(opt.prompt)
+        for lst in lists
+        for opt in (lst.get_option_at_index(i) for i in range(lst.option_count))
+    )
+
+
 # -- view controls (recorded feed: deterministic) ---------------------------------------
 
 
@@ -81,7 +105,7 @@ async def _pause_and_resume(
     assert isinstance(screen, SessionScreen)
     log = screen.query_one(EventLog)
     await until(pilot, lambda: screen.state.count == 10, "first events")
-    await pilot.pause(0.2)
+    await until(pilot, lambda: len(log.plain_lines()) > 0, "the first events drawn")
     await pilot.press("space")
     assert screen.paused
     before = log.plain_lines()
@@ -89,7 +113,8 @@ async def _pause_and_resume(
         gate.put(e)
     gate.put(None)
     await until(pilot, lambda: screen.state.count == len(events), "all events applied")
-    await pilot.pause(0.3)
+    frames = len(screen.frame_times)  # frames that would have redrawn, were it not paused
+    await until(pilot, lambda: len(screen.frame_times) >= frames + 3, "three more frames")
     assert log.plain_lines() == before  # the model kept up, the view did not
     await pilot.press("space")
     await until(pilot, lambda: log.plain_lines() != before, "redraw after resume")
@@ -158,12 +183,30 @@ async def test_log_filters_by_process_and_object() -> None:
         assert log.only_obj is None
 
 
+def toasts(app: IpcvizApp) -> str:
+    """The text of the notifications the screen shows now."""
+    from textual.widgets._toast import Toast
+
+    return "\n".join(str(t.render()) for t in app.screen.query(Toast))
+
+
 async def test_recorded_session_refuses_live_controls() -> None:
-    app = recorded_app("pipe-basic")
-    async with app.run_test(size=(120, 40)) as pilot:
+    # stop before the end: the model still has both processes alive, so a kill would have
+    # a target; the recorded session must refuse it and say why, on the screen
+    app = recorded_app("pipe-basic", upto=12)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = await settle(pilot)
-        await pilot.press("f", "k")
-        assert not screen.state.frozen
+        table = screen.query_one(ProcTable)
+        table.focus()
+        await until(pilot, lambda: table.row_count == 2, "rows")
+        victim = table.selected_pid()
+        assert victim is not None and screen.state.procs[victim].alive
+        await pilot.press("f")
+        await until(pilot, lambda: "freeze: only in a live run" in toasts(app), "freeze refusal")
+        await pilot.press("k")
+        await until(pilot, lambda: "kill: only in a live run" in toasts(app), "kill refusal")
+        assert not screen.state.frozen and screen.state.procs[victim].alive
+        assert screen.state.count == 12  # nothing reached a model or a process
         await pilot.press("q")
     assert app.return_value is None
 
@@ -198,8 +241,13 @@ async def test_f_freezes_and_unfreezes_the_real_processes(tmp_path: Path) -> Non
         await pilot.press("f")
         await until(pilot, lambda: screen.state.frozen, "freeze event")
         await until(pilot, lambda: all(proc_state(p) == "T" for p in pids), "state T")
+        # a record written just before SIGSTOP may still be drained: once the engine's probe
+        # saw both stopped, let two more probe sweeps (drains) pass; after that nothing may
+        # be written any more, for as many sweeps again
+        await until(pilot, lambda: probed_stopped(screen, pids) == 2, "probes saw state T")
+        await until(pilot, more_probes(screen, 4), "two more sweeps")
         count = screen.state.kinds["pipe.write"]
-        await pilot.pause(0.3)
+        await until(pilot, more_probes(screen, 4), "two more sweeps")
         assert screen.state.kinds["pipe.write"] == count  # really stopped: nothing written
         await pilot.press("f")
         await until(pilot, lambda: not screen.state.frozen, "resume event")
@@ -274,7 +322,7 @@ async def test_command_palette_runs_session_actions() -> None:
             assert title in titles
         await pilot.press("ctrl+p")
         await pilot.press(*"Narration language")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: palette_offers(app, "Narration language"), "the match")
         await pilot.press("enter")
         await until(pilot, lambda: screen.lang == "ko", "the palette's command to run")
 
@@ -287,9 +335,10 @@ async def test_scenario_end_leaves_final_state_and_checks(tmp_path: Path) -> Non
         screen = app.screen
         assert isinstance(screen, SessionScreen)
         await until(pilot, lambda: screen.result is not None, "the end of the run")
-        await pilot.pause(0.2)
+        checks_text = lambda: str(screen.query_one("#checks").render())  # noqa: E731
+        await until(pilot, lambda: "PASSED" in checks_text(), "the checks drawn")
         assert screen.state.outcome == "passed" and screen.result == 0
-        checks = str(screen.query_one("#checks").render())
+        checks = checks_text()
         assert "✓" in checks and "PASSED" in checks
         assert len(screen.query_one(ProcTable).rows) == 2  # still on screen
         await pilot.press("q")

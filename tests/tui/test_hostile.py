@@ -76,7 +76,21 @@ async def test_every_object_renderer_is_inert_at_every_width() -> None:
                 text = "".join(seg.text for seg in line)
                 assert_inert(text)
                 assert render.cell_len(text) <= max(20, width)
-    assert ObjectView("p").obj_name == "p"
+
+
+async def test_object_views_draw_on_screen_inert_at_narrow_and_wide_sizes() -> None:
+    for size in ((60, 50), (200, 50)):
+        app = recorded_app("hostile")
+        async with app.run_test(size=size) as pilot:
+            screen = await settle(pilot)
+            text = screen_text(app)
+            assert_inert(text)
+            views = screen.query(ObjectView)
+            assert {v.obj_name for v in views} == set(screen.state.objects)
+            for view in views:  # each object's first line, as drawn, is on the screen
+                drawn = "".join(seg.text for seg in view.render_line(0)).rstrip()
+                assert drawn and drawn in text, (view.obj_name, drawn)
+            assert "\\x1b[2J" in text and "[/x]" in text  # shown as text, escaped
 
 
 async def test_no_color_is_respected(monkeypatch) -> None:

@@ -23,6 +23,9 @@ CASES = {
     "hostile-bytes": ("hostile", None, (120, 40)),
     "narrow-80x24": ("sysv-mq-typed", None, (80, 24)),
     "wide-200x60": ("mq-priority", None, (200, 60)),
+    # tests/control/scenarios/pipe_cycle.py: the DEADLOCK banner, then gone once resolved
+    "deadlock-banner": ("pipe-cycle", 11, (120, 40)),
+    "deadlock-resolved": ("pipe-cycle", None, (120, 40)),
 }
 
 

@@ -1,13 +1,20 @@
-"""The wait-for graph of a run, from the model alone, and the deadlocks (cycles) in it.
+"""Who waits for whom in a deadlock, and the cycle, once the kernel proved nobody can move.
 
-A process waits for a semaphore when its last record is ``sem.wait.begin`` on it (it passed
-its gate and called sem_wait, and has not come back), or when the last kernel probe says it
-sleeps on it (``Proc.kernel["blocked_on"]``). A lock-like semaphore (initial value 1) with
-value 0 is held by the processes in ``SemObj.holders``; a waiter waits for each of them. A
-cycle in that graph is a deadlock: nobody in it can move unless someone outside acts (T34).
+This module never decides that there *is* a deadlock: the engine does, from the kernel
+(``ipcviz.engine.deadlock``), and only when every live process of the session sleeps in an
+IPC call with no timeout and none of them ran between two looks. What the model adds is the
+explanation: for each stuck process, who could end its wait, and a cycle through them.
 
-Counting semaphores (initial value > 1 or 0) are left out: anyone may post them, so "held by"
-is not defined and a cycle would not prove anything.
+Who could end a wait:
+
+- reading an empty pipe or FIFO: the processes that hold its write end (the kernel's fd
+  tables); writing a full one: those that hold its read end;
+- a semaphore used as a lock (every post so far came from a process that had taken it):
+  its holders; a semaphore posted by others (a signal, a counting semaphore,
+  readers-writers' ``wrt`` posted by the last reader): the processes that posted it
+  before, or else any other process;
+- a message queue, a FIFO waiting for its partner to open it: any other process;
+- ``wait4``: the children it waits for.
 """
 
 from __future__ import annotations
@@ -17,55 +24,64 @@ from typing import Any
 
 from ipcviz.model.state import SemObj, State
 
-#: Object types whose holders/waiters make wait-for edges.
-SEM_TYPES = ("posix_sem", "sysv_sem")
+#: How sure an edge is: "held"/"writer"/"reader"/"child" come from the kernel's fd tables or
+#: the model's lock holders; "poster" from who posted before; "anyone" is every other process.
+PRECISION = {"held": 0, "writer": 0, "reader": 0, "child": 0, "poster": 1, "anyone": 2}
+
+
+@dataclass(frozen=True)
+class Wait:
+    """One process asleep in the kernel on an IPC object, as /proc/PID/syscall shows it.
+
+    ``op``: read, write (pipes and FIFOs), open (a FIFO waiting for its partner), sem,
+    recv, send (message queues) or child (wait4). ``peers``: from the kernel, the processes
+    holding the other end of the pipe (or the children waited for); None when the kernel
+    does not say (semaphores, queues).
+    """
+
+    pid: int
+    op: str
+    obj: str = ""
+    peers: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Edge:
-    """``pid`` waits for ``obj``, which ``holder`` holds."""
+    """``pid`` waits on ``obj``, and ``holder`` could end that wait (``how``: see PRECISION)."""
 
     pid: int
     obj: str
     holder: int
+    how: str = "held"
+    only: bool = True  # ``holder`` is the only one who could
 
 
-def waiting_on(state: State, pid: int) -> str | None:
-    """The semaphore process ``pid`` waits for, from its records or else the kernel probe."""
-    p = state.procs.get(pid)
-    if p is None or not p.alive:
-        return None
-    if p.op == "sem.wait" and p.on in state.objects:
-        return p.on
-    probed = p.kernel.get("blocked_on") if p.kernel else None
-    obj = state.objects.get(probed) if isinstance(probed, str) else None
-    if obj is not None and obj.type in SEM_TYPES:
-        return obj.name
-    return None
+def edges_of(state: State, wait: Wait, stuck: dict[int, Wait]) -> list[Edge]:
+    """The processes (all stuck too) that could end ``wait``, best known first."""
+    pid, others = wait.pid, [p for p in sorted(stuck) if p != wait.pid]
+    if wait.peers is not None:
+        how = {"read": "writer", "write": "reader", "child": "child"}.get(wait.op, "held")
+        peers = [p for p in wait.peers if p in stuck]
+    else:
+        how, peers = "anyone", others
+        sem = state.objects.get(wait.obj)
+        if wait.op == "sem" and isinstance(sem, SemObj):
+            holders = [p for p, n in sorted(sem.holders.items()) if n > 0 and p in stuck]
+            posters = [p for p in sorted(sem.posters) if p in stuck and p != pid]
+            if not sem.signal and holders:
+                how, peers = "held", holders
+            elif posters:
+                how, peers = "poster", posters
+    return [Edge(pid, wait.obj, p, how, len(peers) == 1) for p in peers]
 
 
-def wait_for_edges(state: State) -> list[Edge]:
-    """Every edge waiter → holder through a lock-like semaphore that is taken."""
-    edges: list[Edge] = []
-    for pid in state.procs:
-        name = waiting_on(state, pid)
-        if name is None:
-            continue
-        sem = state.objects[name]
-        if not isinstance(sem, SemObj) or sem.initial != 1 or sem.value > 0:
-            continue
-        for holder, units in sorted(sem.holders.items()):
-            h = state.procs.get(holder)
-            if units > 0 and holder != pid and h is not None and h.alive:
-                edges.append(Edge(pid, name, holder))
-    return edges
-
-
-def find_cycle(state: State) -> list[Edge] | None:
-    """One cycle of the wait-for graph (edges in order, starting at the smallest pid)."""
-    out: dict[int, list[Edge]] = {}
-    for e in wait_for_edges(state):
-        out.setdefault(e.pid, []).append(e)
+def find_cycle(state: State, stuck: dict[int, Wait]) -> list[Edge] | None:
+    """One cycle among the stuck processes (starting at the smallest pid), precise edges
+    tried first; None if every chain of waits ends at someone nobody stuck can free."""
+    out = {
+        pid: sorted(edges_of(state, w, stuck), key=lambda e: PRECISION.get(e.how, 3))
+        for pid, w in stuck.items()
+    }
     done: set[int] = set()
     path: list[Edge] = []
     on_path: dict[int, int] = {}  # pid → its position in ``path``
@@ -98,22 +114,88 @@ def _rotate(cycle: list[Edge]) -> list[Edge]:
     return cycle[k:] + cycle[:k]
 
 
-def describe(state: State, cycle: list[Edge]) -> list[dict[str, Any]]:
+def describe(state: State, cycle: list[Edge], stuck: dict[int, Wait]) -> list[dict[str, Any]]:
     """The cycle as the ``deadlock`` event carries it."""
     return [
         {
             "proc": state.proc_name(e.pid),
             "pid": e.pid,
+            "op": stuck[e.pid].op,
             "waits_for": e.obj,
             "held_by": state.proc_name(e.holder),
             "held_by_pid": e.holder,
+            "how": e.how,
+            "only": e.only,
         }
         for e in cycle
     ]
 
 
+def describe_stuck(state: State, stuck: dict[int, Wait]) -> list[dict[str, Any]]:
+    """Every stuck process, what it waits on, and who (stuck too) could end that wait."""
+    rows = []
+    for pid in sorted(stuck):
+        w = stuck[pid]
+        rows.append(
+            {
+                "proc": state.proc_name(pid),
+                "pid": pid,
+                "op": w.op,
+                "waits_for": w.obj,
+                "by": [state.proc_name(e.holder) for e in edges_of(state, w, stuck)],
+            }
+        )
+    return rows
+
+
+def wait_text(c: dict[str, Any]) -> str:
+    """What one process of a cycle waits for, in words: ``waits for lock_b, held by right``."""
+    obj, who, how = c["waits_for"], c["held_by"], c.get("how", "held")
+    only = c.get("only", True)
+    if how == "held":
+        return f"waits for {obj}, held by {who}"
+    if how == "writer":
+        return f"waits to read {obj}, " + (
+            f"whose only writer is {who}" if only else f"written by {who}"
+        )
+    if how == "reader":
+        return f"waits to write {obj} (full), " + (
+            f"whose only reader is {who}" if only else f"read by {who}"
+        )
+    if how == "child":
+        return f"waits for its child {who}"
+    if how == "poster":
+        return f"waits for {obj} (value 0), posted before by {who}"
+    return {
+        "sem": f"waits for {obj} (value 0), which {who} could post",
+        "recv": f"waits to receive from {obj} (empty), which {who} could send to",
+        "send": f"waits to send to {obj} (full), which {who} could receive from",
+        "open": f"waits for a partner to open {obj}, as {who} could",
+        "read": f"waits to read {obj}, which {who} could write",
+        "write": f"waits to write {obj}, which {who} could read",
+    }.get(c.get("op", "sem"), f"waits on {obj}, which {who} could end")
+
+
+def link_text(c: dict[str, Any]) -> str:
+    """One link of a cycle in words: ``left waits for lock_b, held by right``."""
+    return f"{c['proc']} {wait_text(c)}"
+
+
 def cycle_text(cycle: list[dict[str, Any]]) -> str:
     """``left waits for lock_b, held by right → right waits for lock_a, held by left``."""
-    return " → ".join(
-        f"{c['proc']} waits for {c['waits_for']}, held by {c['held_by']}" for c in cycle
-    )
+    return " → ".join(link_text(c) for c in cycle)
+
+
+def deadlock_text(event: dict[str, Any]) -> str:
+    """A ``deadlock`` event in words: its cycle, or else who is stuck on what."""
+    cycle = event.get("cycle") or []
+    if cycle:
+        return cycle_text(cycle)
+    parts = []
+    for row in event.get("stuck") or []:
+        op = row.get("op", "")
+        what = f"{op} {row.get('waits_for', '')}".strip()
+        by = row.get("by") or []
+        tail = f" (only {', '.join(by)} could end it)" if by else " (nobody left can end it)"
+        parts.append(f"{row.get('proc')} waits: {what}{tail}")
+    return "; ".join(parts) or "every process is blocked"

@@ -1,0 +1,428 @@
+"""The engine's deadlock watcher: a deadlock is declared only when the kernel proves it.
+
+A deadlock here means: every live process of the session sleeps in the kernel in an IPC
+call that only another process of the session could end (a read of an empty pipe, a
+sem_wait at 0, a receive from an empty queue, …) with no timer pending, and none of them
+ran between two looks. Then nobody can ever move unless someone outside acts (a kill).
+
+The proof, without trusting the model or any timing:
+
+1. look 1, for each process: its context-switch count, then ``/proc/PID/syscall`` and
+   ``wchan`` (asleep: a syscall line, a wait point, state S);
+2. look 2, for each: ``syscall`` and ``wchan``, then the count again.
+
+A process asleep at both looks with the same count did not run in between (waking it makes
+it runnable, wchan 0; running and sleeping again counts a switch). So at the moment between
+the two looks all of them slept at once, and none could wake another. The set of processes
+(the engine's descendants, zombies included) is read before and after: a process forked
+meanwhile makes the look inconclusive. Any wait it cannot classify (poll, select, sleep, a
+futex that is not a scenario semaphore, a timeout, a pipe the engine owns such as a step
+gate, a thread) means "cannot decide": nothing is said, nobody is accused.
+
+The model then names who could free whom and the cycle (``ipcviz.model.analysis.waitfor``).
+A deadlock is resolved when one of its processes exits or performs an operation again, or
+the kernel shows it asleep somewhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+from ipcviz import probe
+from ipcviz.events import schema
+from ipcviz.ipc.fifo import Fifo
+from ipcviz.ipc.pipe import Pipe
+from ipcviz.ipc.posix_mq import PosixQueue
+from ipcviz.ipc.posix_sem import Semaphore
+from ipcviz.ipc.sysv_mq import SysvQueue
+from ipcviz.ipc.sysv_sem import SysvSemaphore
+from ipcviz.model.analysis import waitfor
+from ipcviz.model.state import SemObj
+from ipcviz.probe._libc import IS_X86_64
+from ipcviz.probe.procs import SYSCALLS_X86_64
+
+#: How often the watcher looks (s).
+INTERVAL = 0.1
+_READS = frozenset({"read", "readv", "pread64"})
+_WRITES = frozenset({"write", "writev", "pwrite64"})
+#: Syscall → index of its timeout argument (0 = none, it sleeps until woken).
+_TIMEOUT_ARG = {"futex": 3, "semtimedop": 3, "mq_timedreceive": 4, "mq_timedsend": 4}
+#: Every syscall in which a process can wait for another one through an IPC object.
+_IPC_CALLS = _READS | _WRITES | {"semop", "msgrcv", "msgsnd", "open", "openat", "openat2"}
+_IPC_CALLS |= set(_TIMEOUT_ARG) | {"wait4", "waitid"}
+#: Events that are not a process moving (the engine's own, the gate, the probes, output
+#: read from its stdout pipe).
+_NOT_MOVES = ("probe.", "gate.", "control", "deadlock", "drift", "race.", "check", "proc.output")
+
+Event = dict[str, Any]
+Look = tuple[int, str, str]  # (context switches, syscall line, wchan)
+
+
+class DeadlockWatcher:
+    """Installed by ``Gate``: checks every ``INTERVAL``, reports, resolves, recovers."""
+
+    def __init__(self, gate: Any) -> None:
+        self.gate = gate
+        self.engine = gate.engine
+        self.current: dict[str, Any] | None = None  # the reported one: pids, looks, t
+        self.victims: set[int] = set()  # pids the user killed to break a deadlock
+        self.pipes: dict[int, str] = {}  # inode → object name
+        self.fifo_paths: dict[str, str] = {}
+        self.sems: dict[str, str] = {}  # "/NAME" → object name
+        self.queues: dict[str, str] = {}
+        self.sysv_sems: dict[int, str] = {}
+        self.sysv_queues: dict[int, str] = {}
+        self.indexed = False
+        self.ended = False  # headless: the run was ended at its deadlock
+        self._glance: dict[int, Look] = {}  # each worker's look at the previous check
+        self.engine.on_events.append(self.on_events)
+        self.engine.add_periodic(INTERVAL, self.check)
+
+    # -- what the scenario's objects are, in kernel terms --------------------------------
+
+    def _index(self) -> None:
+        for obj in self.engine.scenario.objects:
+            if isinstance(obj, Fifo):
+                self.pipes[obj.inode] = obj.name
+                self.fifo_paths[obj.path] = obj.name
+            elif isinstance(obj, Pipe) and obj.kernel_name.startswith("pipe:["):
+                self.pipes[int(obj.kernel_name[6:-1])] = obj.name
+            elif isinstance(obj, PosixQueue):
+                self.queues[obj.kernel_name] = obj.name
+            elif isinstance(obj, Semaphore):
+                self.sems[obj.kernel_name] = obj.name
+            elif isinstance(obj, SysvQueue):
+                self.sysv_queues[obj.id] = obj.name
+            elif isinstance(obj, SysvSemaphore):
+                self.sysv_sems[obj.id] = obj.name
+        self.indexed = True
+
+    def _pipe_name(self, inode: int | None) -> str | None:
+        if inode is None:
+            return None
+        name = self.pipes.get(inode)
+        if name is None and f"auto-{inode}" in self.engine.model.objects:
+            name = f"auto-{inode}"  # a command's pipe, found by the prober
+        return name
+
+    # -- events ----------------------------------------------------------------------------
+
+    def on_events(self, events: list[Event]) -> None:
+        if self.current is None and not self.victims:
+            return  # the usual case: nothing to follow (this runs for every event)
+        for e in events:
+            kind, pid, cur = e["kind"], e.get("pid"), self.current
+            if kind == "control":
+                user_kill = e.get("action") == "kill" and not e.get("reason")
+                if user_kill and cur is not None and e.get("target") in cur["pids"]:
+                    self.victims.add(e["target"])  # the user breaks the deadlock (k)
+                continue
+            if kind == schema.PROC_EXIT:
+                if pid in self.victims:
+                    self._recover(pid)
+                if cur is not None and pid in cur["pids"]:
+                    self._resolved()
+                continue
+            if cur is None or pid not in cur["pids"] or kind.startswith(_NOT_MOVES):
+                continue
+            if e.get("t", 0) > cur["t"]:
+                # a record written after the deadlock was declared: that process ran (a
+                # record from before it blocked may be published later: not a move)
+                self._resolved()
+
+    def _resolved(self) -> None:
+        if self.current is not None:
+            self.current = None
+            self.engine.emit("deadlock.resolved")
+
+    def _recover(self, pid: int) -> None:
+        """A killed victim's lock units are posted back, as SEM_UNDO would do.
+
+        POSIX semaphores are not released when their holder dies: killing a victim alone
+        would leave the others blocked forever. So the engine gives back what it held.
+        """
+        self.victims.discard(pid)
+        objects = {o.name: o for o in self.engine.scenario.objects}
+        for name, sem in list(self.engine.model.objects.items()):
+            n = sem.holders.get(pid, 0) if isinstance(sem, SemObj) and not sem.signal else 0
+            obj = objects.get(name)
+            if n <= 0 or obj is None or getattr(obj, "sem", None) is None:
+                continue
+            self.engine.emit("deadlock.recover", obj=name, victim=pid, n=n)
+            for _ in range(n):
+                obj.sem.release()
+
+    # -- the periodic check ------------------------------------------------------------
+
+    def check(self) -> None:
+        gate = self.gate
+        if self.ended or self.engine.model.frozen:
+            return  # stopped by the user: neither a new deadlock nor a resolved one
+        if not self.indexed:
+            self._index()
+        if self.current is not None:
+            if self._moved():
+                self._resolved()
+            else:
+                return
+        if gate.at_gate or gate.narrating:
+            return  # someone waits for the engine's word: it can move
+        stuck = self.stuck()
+        if stuck is None:
+            return
+        waits, looks = stuck
+        model = self.engine.model
+        cycle = waitfor.find_cycle(model, waits)
+        self.current = {"pids": set(waits), "looks": looks, "t": self.engine.now()}
+        self.engine.emit(
+            "deadlock",
+            cycle=waitfor.describe(model, cycle, waits) if cycle else [],
+            stuck=waitfor.describe_stuck(model, waits),
+        )
+        if gate.end_on_deadlock:
+            self.ended = True
+            live = [w for w in self.engine.workers.values() if not w.exited]
+            for w in live:  # all stopped first: a victim's death must not free the others
+                _killpg(w.pid, signal.SIGSTOP)
+            for w in live:
+                self.engine.emit(schema.CONTROL, action="kill", target=w.pid, reason="deadlock")
+                _killpg(w.pid, signal.SIGKILL)
+                _killpg(w.pid, signal.SIGCONT)
+
+    def _moved(self) -> bool:
+        """Has a process of the reported deadlock visibly moved (the kernel's view)?"""
+        cur = self.current
+        assert cur is not None
+        for pid, (_, line, _) in cur["looks"].items():
+            now = _second(pid)
+            if now is None:
+                if pid not in self.engine.workers and not os.path.exists(f"/proc/{pid}"):
+                    return True  # gone (a worker's end comes as its proc.exit event)
+                continue  # running for a moment (a resumed syscall): not proof of a move
+            if now[1] != line:
+                return True  # asleep somewhere else
+        return False
+
+    def stuck(self) -> tuple[dict[int, waitfor.Wait], dict[int, Look]] | None:
+        """Every live process of the session and its IPC wait, if the kernel proves that
+        none of them can move; None when one can, or when it cannot be decided."""
+        workers = [w for w in self.engine.workers.values() if not w.exited]
+        if not workers:
+            return None
+        # Cheap first: a look at each worker, stopping at the first one awake; and only if
+        # each still sleeps exactly as at the previous check (same switch count) does the
+        # whole proof run. A busy program never pays for more than the first few reads.
+        glance: dict[int, Look] = {}
+        for w in workers:
+            look = _first(w.pid)
+            if look is None or not _may_be_ipc(look[1]):
+                self._glance = {}
+                return None
+            glance[w.pid] = look
+        previous, self._glance = self._glance, glance
+        if previous != glance:
+            return None
+        pids = self._session()
+        if pids is None:
+            return None
+        first = {}
+        for pid in pids:
+            look = _first(pid)
+            if look is None:
+                return None
+            first[pid] = look
+        for pid in pids:
+            if _second(pid) != first[pid]:
+                return None
+        if self._session() != pids:
+            return None
+        waits = {}
+        for pid in pids:
+            wait = self._classify(pid, first[pid][1], pids)
+            if wait is None:
+                return None
+            waits[pid] = wait
+        self._pipe_peers(waits, pids)
+        return waits, first
+
+    def _session(self) -> list[int] | None:
+        """Every descendant of the engine (workers, what they forked, orphans), zombies too."""
+        children: dict[int, list[int]] = {}
+        try:
+            entries = os.listdir("/proc")
+        except OSError:
+            return None
+        for name in entries:
+            if name.isdigit():
+                ppid = _ppid(int(name))
+                if ppid is not None:
+                    children.setdefault(ppid, []).append(int(name))
+        found, todo = [], [os.getpid()]
+        while todo:
+            for kid in children.get(todo.pop(), ()):
+                found.append(kid)
+                todo.append(kid)
+        return sorted(found)
+
+    def _classify(self, pid: int, line: str, pids: list[int]) -> waitfor.Wait | None:
+        """The IPC wait that ``line`` (/proc/PID/syscall) shows; None if it is not one."""
+        info = probe.blocked_on(pid)
+        if info is None or info.syscall is None or info.stopped:
+            return None
+        fields = line.split()
+        if int(fields[0]) != info.nr or tuple(int(a, 16) for a in fields[1:7]) != info.args:
+            return None  # it moved after all
+        name, target, args = info.syscall, info.target, info.args
+        arg = _TIMEOUT_ARG.get(name)
+        if arg is not None and args[arg] != 0:
+            return None  # a timeout is pending: it will wake by itself
+        if target is None:
+            return None
+        kind = target.kind
+        if name in _READS or name in _WRITES:
+            obj = self._pipe_name(target.inode) if kind == "fd" else None
+            op = "read" if name in _READS else "write"
+            return waitfor.Wait(pid, op, obj, ()) if obj else None
+        if kind == "futex":
+            obj = self.sems.get(target.name or "")
+            return waitfor.Wait(pid, "sem", obj) if obj else None
+        if kind == "sysv_sem":
+            obj = self.sysv_sems.get(target.ipc_id)  # type: ignore[arg-type]
+            return waitfor.Wait(pid, "sem", obj) if obj else None
+        if kind == "sysv_mq":
+            obj = self.sysv_queues.get(target.ipc_id)  # type: ignore[arg-type]
+            return waitfor.Wait(pid, "recv" if name == "msgrcv" else "send", obj) if obj else None
+        if kind == "fd" and name in ("mq_timedreceive", "mq_timedsend"):
+            obj = self.queues.get(target.name or "")
+            op = "recv" if name == "mq_timedreceive" else "send"
+            return waitfor.Wait(pid, op, obj) if obj else None
+        if kind == "fifo_open":
+            obj = self.fifo_paths.get(target.path or "")
+            return waitfor.Wait(pid, "open", obj) if obj else None
+        if kind == "child":
+            kids = _children(pid, pids)
+            return waitfor.Wait(pid, "child", "", tuple(kids)) if kids else None
+        return None
+
+    def _pipe_peers(self, waits: dict[int, waitfor.Wait], pids: list[int]) -> None:
+        """For each pipe wait, the processes holding the other end (the kernel's fd tables)."""
+        wanted = {w.obj for w in waits.values() if w.op in ("read", "write")}
+        if not wanted:
+            return
+        ends: dict[str, tuple[set[int], set[int]]] = {name: (set(), set()) for name in wanted}
+        for pid in pids:
+            for ino, mode in _pipe_fds(pid):
+                name = self._pipe_name(ino)
+                if name in ends:
+                    if mode in (os.O_RDONLY, os.O_RDWR):
+                        ends[name][0].add(pid)
+                    if mode in (os.O_WRONLY, os.O_RDWR):
+                        ends[name][1].add(pid)
+        for pid, w in list(waits.items()):
+            if w.op in ("read", "write"):
+                readers, writers = ends[w.obj]
+                peers = writers if w.op == "read" else readers
+                waits[pid] = waitfor.Wait(pid, w.op, w.obj, tuple(sorted(peers)))
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, "rb", buffering=0) as f:
+            return f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+
+
+def _switches(pid: int) -> int | None:
+    """Context switches of a single-threaded process asleep (state S), else None."""
+    text = _read(f"/proc/{pid}/status")
+    if text is None:
+        return None
+    state = threads = None
+    total = 0
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key == "State":
+            state = value.split()[0] if value.split() else None
+        elif key == "Threads":
+            threads = value.strip()
+        elif key.endswith("ctxt_switches"):
+            total += int(value)
+    return total if state == "S" and threads == "1" else None
+
+
+def _asleep(pid: int) -> tuple[str, str] | None:
+    line = _read(f"/proc/{pid}/syscall")
+    wchan = _read(f"/proc/{pid}/wchan")
+    if not line or not wchan or wchan.strip() in ("", "0"):
+        return None
+    fields = line.split()
+    if len(fields) < 9 or fields[0] in ("running", "-1"):
+        return None
+    return line.strip(), wchan.strip()
+
+
+def _first(pid: int) -> Look | None:
+    """Look 1: the switch count first, then where it sleeps."""
+    n = _switches(pid)
+    where = _asleep(pid) if n is not None else None
+    return None if where is None or n is None else (n, *where)
+
+
+def _second(pid: int) -> Look | None:
+    """Look 2: where it sleeps first, then the switch count."""
+    where = _asleep(pid)
+    n = _switches(pid) if where is not None else None
+    return None if where is None or n is None else (n, *where)
+
+
+def _may_be_ipc(line: str) -> bool:
+    """Cheap filter on a /proc/PID/syscall line: an IPC wait, with no timeout pending."""
+    fields = line.split()
+    name = SYSCALLS_X86_64.get(int(fields[0])) if IS_X86_64 else None
+    if name not in _IPC_CALLS:
+        return False
+    arg = _TIMEOUT_ARG.get(name)
+    return arg is None or int(fields[1 + arg], 16) == 0
+
+
+def _ppid(pid: int) -> int | None:
+    text = _read(f"/proc/{pid}/stat")
+    if text is None:
+        return None
+    rest = text[text.rfind(")") + 2 :].split()
+    return int(rest[1]) if len(rest) > 1 else None
+
+
+def _children(pid: int, pids: list[int]) -> list[int]:
+    return [p for p in pids if _ppid(p) == pid]
+
+
+def _pipe_fds(pid: int) -> list[tuple[int, int]]:
+    """(inode, access mode) of every pipe or FIFO ``pid`` holds open."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    out = []
+    for name in fds:
+        try:
+            st = os.stat(f"/proc/{pid}/fd/{name}")
+        except OSError:
+            continue
+        if (st.st_mode & 0o170000) != 0o010000:  # not a FIFO or pipe
+            continue
+        info = _read(f"/proc/{pid}/fdinfo/{name}") or ""
+        flags = next((ln.split()[1] for ln in info.splitlines() if ln.startswith("flags:")), "")
+        if flags:
+            out.append((st.st_ino, int(flags, 8) & os.O_ACCMODE))
+    return out
