@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a scenario (built-in id or FILE.py)")
     p.add_argument("scenario", metavar="SCENARIO|FILE")
     _viewer_options(p)
-    p.add_argument("--record", metavar="PATH", type=Path, help="trace file to write")
+    p.add_argument("--record", metavar="PATH", type=Path, help="trace file to write (new)")
+    p.add_argument("--force", action="store_true", help="--record may replace an existing file")
     p.add_argument(
         "--timeout",
         type=float,
@@ -147,6 +148,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     require_linux()
     from ipcviz.scenario.loader import resolve
+    from ipcviz.session.registry import runtime_dir
+
+    runtime_dir()  # refused in one line here (taken by another user), not in the engine
 
     path = resolve(args.scenario)
     lang = args.lang or default_lang()
@@ -157,7 +161,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     if args.headless:
         return run_headless(
-            path, args.record, args.timeout, args.quick, lang, [*control, "--end-on-deadlock"]
+            path,
+            args.record,
+            args.timeout,
+            args.quick,
+            lang,
+            [*control, "--end-on-deadlock"],
+            force=args.force,
         )
     from ipcviz.tui.launch import run_tui
 
@@ -169,6 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         lang=lang,
         present=args.present,
         engine_args=control,  # the TUI's engine steps the same way (--seed, --schedule)
+        force=args.force,
     )
 
 
@@ -185,16 +196,48 @@ def _control_args(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def trace_path_for(scenario_path: Path, record: Path | None) -> Path:
-    from ipcviz.engine.client import default_trace_path
+def trace_path_for(scenario_path: Path, record: Path | None, sid: str, force: bool = False) -> Path:
+    """Where the run is recorded: ``--record`` (an existing file only with ``--force``), or a
+    new file named after the session in the traces directory (0700)."""
+    from ipcviz.engine.client import claim_record_path, default_trace_path
     from ipcviz.events.trace import default_trace_dir
 
     if record is not None:
-        if record.is_dir():
-            raise IpcvizError(f"--record {record} is a directory; give a file path")
-        return record
+        return claim_record_path(record, force)
     stem = scenario_path.stem.replace("_", "-")
-    return default_trace_path(stem, default_trace_dir())
+    return default_trace_path(stem, default_trace_dir(), sid)
+
+
+class Output:
+    """The narrated log on stdout. A reader that went away (``| head``, EPIPE) ends the run
+    quietly, as Unix filters do; a stdout that cannot be written (a full disk, /dev/full)
+    ends it with one line on stderr."""
+
+    def __init__(self) -> None:
+        self.gone = False  # the reader closed the pipe
+        self.error: str | None = None  # writing failed otherwise
+
+    @property
+    def ok(self) -> bool:
+        return not self.gone and self.error is None
+
+    def write(self, lines: list[str]) -> None:
+        if not lines or not self.ok:
+            return
+        try:
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self.gone = True
+        except OSError as exc:
+            self.error = exc.strerror or str(exc)
+        except ValueError:  # stdout closed under us
+            self.gone = True
+        if not self.ok:  # nothing more goes there, not even Python's flush at exit
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass
 
 
 def run_headless(
@@ -204,12 +247,14 @@ def run_headless(
     quick: bool,
     lang: str,
     engine_args: list[str] | None = None,
+    force: bool = False,
 ) -> int:
     from ipcviz.engine.client import EngineProcess
     from ipcviz.narrate.headless import Narrator
-    from ipcviz.session.cleanup import clean
+    from ipcviz.session.registry import new_session_id
 
-    trace = trace_path_for(path, record)
+    sid = new_session_id()
+    trace = trace_path_for(path, record, sid, force)
     engine = EngineProcess(
         path,
         trace,
@@ -217,8 +262,9 @@ def run_headless(
         quick=quick,
         lang=lang,
         extra=engine_args,
+        sid=sid,
     )
-    print(f"# recording to {trace}", flush=True)
+    out = Output()
 
     def stop(signum: int, _frame: Any) -> None:
         engine.stop()
@@ -228,31 +274,47 @@ def run_headless(
     narrator: Narrator | None = None
     errors: list[str] = []
     end: dict[str, Any] | None = None
+    bad_stream = ""
     try:
-        for event in engine.events():
-            if narrator is None:
-                narrator = Narrator(event, lang)
-                _print(narrator.intro())
-                continue
-            _print(narrator.feed(event))
-            kind = event["kind"]
-            if kind == "error":
-                errors.append(event.get("message", ""))
-            elif kind == "proc.error":
-                errors.append(_worker_error(narrator, event))
-            elif kind == "recording.stopped":
-                errors.append(event.get("message", "recording stopped"))
-            elif kind == "session.end":
-                end = event
-    except BrokenPipeError:  # our stdout was closed (e.g. `| head`): stop the run cleanly
-        engine.stop()
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    rc = engine.wait()
-    engine_err = engine.stderr_tail()
-    engine.close()
-    if rc < 0 or end is None:
-        clean()  # the engine died without cleaning up: remove what it left
-        detail = f" ({engine_err.splitlines()[-1]})" if engine_err else ""
+        out.write([f"# recording to {trace}"])
+        try:
+            for event in engine.events():
+                if not out.ok:  # nobody reads the log any more: stop, keep draining
+                    engine.stop()
+                if narrator is None:
+                    narrator = Narrator(event, lang)
+                    out.write(narrator.intro())
+                    continue
+                out.write(narrator.feed(event))
+                kind = event["kind"]
+                if kind == "error":
+                    errors.append(event.get("message", ""))
+                elif kind == "proc.error":
+                    errors.append(_worker_error(narrator, event))
+                elif kind == "recording.stopped":
+                    errors.append(event.get("message", "recording stopped"))
+                elif kind == "session.end":
+                    end = event
+        except IpcvizError as exc:  # a garbled line: the engine is not to be trusted
+            bad_stream = str(exc)
+        rc = engine.terminate()  # waits; cleans its session if it died uncleanly
+        engine_err = engine.stderr_tail()
+    finally:
+        if engine.proc.poll() is None:  # KeyboardInterrupt, a bug: never leave it running
+            engine.terminate(grace=1.0)
+        engine.close()
+    if out.gone:
+        return EXIT_OK
+    if out.error is not None:
+        print(f"ipcviz: cannot write the log to stdout: {out.error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    last_err = engine_err.splitlines()[-1] if engine_err else ""
+    if narrator is None and rc == EXIT_BAD_INPUT and last_err.startswith("ipcviz: "):
+        print(last_err, file=sys.stderr)  # the engine refused to start, in one line
+        return rc
+    if rc < 0 or end is None or bad_stream:
+        why = bad_stream or last_err
+        detail = f" ({why})" if why else ""
         print(
             f"ipcviz: the engine stopped unexpectedly (status {rc}){detail}; trace so far: {trace}",
             file=sys.stderr,
@@ -353,7 +415,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     require_linux()
     from ipcviz.session.cleanup import clean
+    from ipcviz.session.registry import runtime_dir
 
+    runtime_dir()  # a runtime directory another user took first: say so, exit 2
     counts = clean()
     print(
         f"removed {counts['objects']} object(s) and {counts['processes']} process group(s) "
@@ -404,7 +468,25 @@ COMMANDS = {
 }
 
 
+def _standard_fds() -> None:
+    """Started with stdin, stdout or stderr closed (``>&-``): put /dev/null there, so no
+    pipe of ours lands on fd 1 and writes go nowhere instead of raising."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - lives as long as we do
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+
+
 def main(argv: list[str] | None = None) -> int:
+    _standard_fds()
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
@@ -412,10 +494,29 @@ def main(argv: list[str] | None = None) -> int:
         from ipcviz.bytefmt import safe_text
 
         # one line, inert: a message may quote a file name or a field from a trace
-        print(f"ipcviz: {safe_text(str(exc), 1000)}", file=sys.stderr)
+        _say(f"ipcviz: {safe_text(str(exc), 1000)}")
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of our output went away: a filter ends quietly
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        except OSError:
+            pass
+        return EXIT_OK
+    except OSError as exc:  # the environment, not a bug: full disk, read-only dir, limits
+        from ipcviz.bytefmt import safe_text
+
+        where = f" ({exc.filename})" if exc.filename else ""
+        _say(f"ipcviz: {safe_text(f'{exc.strerror or exc}{where}', 1000)}")
+        return EXIT_BAD_INPUT
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr)
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

@@ -1,27 +1,44 @@
 """``ipcviz serve``: the app in a web browser (a projector, or students on their laptops).
 
 textual-serve runs a small web server; every browser tab that connects gets its own
-``ipcviz`` process (the picker first), driven over a websocket and drawn by xterm.js. The
-served app is the ordinary app: it starts its engines as subprocesses and stops them when
-the tab closes or the server stops, so nothing the kernel holds outlives a session.
+``ipcviz`` process (the picker first), driven over a websocket and drawn by xterm.js.
+
+The served app runs scenarios as the user who started the server, so the server lets in
+only whoever holds the secret token printed in its URL (as Jupyter does): any other local
+user, or any web page the browser visits, gets 403. A request whose ``Origin`` is not the
+server itself is refused too, and so is a ``Host`` that is not the server's own name (a
+DNS-rebinding page). When a browser session ends, its app is ended, and with it the app's
+engines, workers and kernel objects (an engine cleans up when its viewer's pipe closes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
-import shlex
+import hmac
+import ipaddress
+import os
+import secrets
+import signal
 import socket
 import sys
+from typing import Any
+from urllib.parse import urlsplit
 
 from ipcviz.errors import IpcvizError
 
+#: Name of the cookie the index page sets, so the page's own assets need no token.
+COOKIE = "ipcviz_token"
+#: Seconds a session's app gets to quit by itself before its process group is killed.
+QUIT_GRACE = 5.0
 
-def app_command(present: bool = False) -> str:
-    """The shell command textual-serve starts for each browser session (the picker)."""
+
+def app_argv(present: bool = False) -> list[str]:
+    """The command textual-serve starts for each browser session (the picker)."""
     argv = [sys.executable, "-m", "ipcviz"]
     if present:
         argv.append("--present")
-    return shlex.join(argv)
+    return argv
 
 
 def check_port(host: str, port: int) -> None:
@@ -42,17 +59,244 @@ def check_port(host: str, port: int) -> None:
             raise IpcvizError(f"cannot serve on {host}:{port}: {why}") from None
 
 
+def _url_host(host: str) -> str:
+    """``host`` as it goes in a URL (IPv6 addresses in brackets)."""
+    try:
+        return f"[{host}]" if ipaddress.ip_address(host).version == 6 else host
+    except ValueError:
+        return host
+
+
+def allowed_hosts(host: str, port: int) -> set[str]:
+    """``Host`` header values (and Origin netlocs) that name this server."""
+    names = {host, "localhost", "127.0.0.1", "::1"}
+    if host in ("0.0.0.0", "::", ""):  # listening everywhere: the machine's own names too
+        names |= {socket.gethostname(), socket.getfqdn()}
+    out: set[str] = set()
+    for name in names:
+        out |= {f"{_url_host(name)}:{port}".lower()}
+        if port == 80:
+            out.add(_url_host(name).lower())
+    return out
+
+
+def request_refusal(
+    headers: Any, query_token: str | None, path_token: str | None, token: str, hosts: set[str]
+) -> str | None:
+    """Why a request must be refused (403), or None to let it in.
+
+    Pure, so the rules can be read in one place: a known ``Host``; an ``Origin``, if the
+    client sent one (browsers always do for websockets and cross-site requests), naming this
+    server; and the token in the query, the path or the cookie the index page set.
+    """
+    host = (headers.get("Host") or "").lower()
+    if host not in hosts:
+        return f"unknown Host {host!r}"
+    origin = headers.get("Origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or parts.netloc.lower() != host:
+            return f"foreign Origin {origin!r}"
+    cookie = _cookie(headers.get("Cookie") or "")
+    for given in (query_token, path_token, cookie):
+        if given and hmac.compare_digest(given.encode(), token.encode()):
+            return None
+    return "no valid token"
+
+
+def _cookie(header: str) -> str | None:
+    for part in header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE:
+            return value
+    return None
+
+
+def make_server(host: str, port: int, present: bool, token: str) -> Any:
+    """The textual-serve server with the token, Origin and session-end rules added."""
+    from aiohttp import WSMsgType, web
+    from textual_serve.app_service import AppService
+    from textual_serve.server import Server
+
+    hosts = allowed_hosts(host, port)
+
+    class SessionApp(AppService):
+        """One browser session's app, in a process group of its own so it can be ended."""
+
+        def __init__(self, argv: list[str], **kw: Any) -> None:
+            super().__init__(" ".join(argv), **kw)
+            self.argv = argv
+
+        async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
+            env = self._build_environment(width=width, height=height)
+            self._process = process = await asyncio.create_subprocess_exec(
+                *self.argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
+            self._stdin = process.stdin
+            return process
+
+        async def end(self) -> None:
+            """Ask the app to quit; if it has not within QUIT_GRACE, kill its group."""
+            proc = self._process
+            try:
+                await asyncio.wait_for(self.stop(), QUIT_GRACE)
+            except (TimeoutError, ConnectionError, OSError):
+                pass
+            if proc is None:
+                return
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                if proc.returncode is not None:
+                    break
+                try:
+                    os.killpg(proc.pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    break
+                try:
+                    await asyncio.wait_for(proc.wait(), QUIT_GRACE)
+                except TimeoutError:
+                    continue
+            if self._task is not None:
+                self._task.cancel()
+                self._task = None
+
+    class TokenServer(Server):
+        @web.middleware
+        async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+            why = request_refusal(
+                request.headers,
+                request.query.get("token"),
+                request.match_info.get("token"),
+                token,
+                hosts,
+            )
+            if why is not None:
+                return web.Response(status=403, text=f"403 Forbidden: {why}\n")
+            response = await handler(request)
+            if request.path == "/" and not response.prepared:
+                response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
+                response.headers["Cache-Control"] = "no-store"
+            return response
+
+        async def _make_app(self) -> web.Application:
+            app = await super()._make_app()
+            app.middlewares.append(self.guard)
+            app.router.add_get("/ws/{token}", self.handle_websocket)
+            return app
+
+        async def on_startup(self, app: web.Application) -> None:
+            pass  # the URL with its token is printed by serve(); no banner
+
+        async def handle_index(self, request: web.Request) -> web.StreamResponse:
+            """The page, with URLs on the host the browser used (its cookie goes there),
+            and the websocket URL carrying the token in its path (textual.js appends
+            "?width=…" to it, so it cannot be a query parameter)."""
+            import aiohttp_jinja2
+
+            base = f"{request.scheme}://{request.host}"
+            ws_scheme = "wss" if request.scheme == "https" else "ws"
+            context = {
+                "font_size": _int(request.query.get("fontsize"), 16),
+                "app_websocket_url": f"{ws_scheme}://{request.host}/ws/{token}",
+                "config": {"static": {"url": f"{base}/static/"}},
+                "application": {"name": self.title},
+            }
+            return aiohttp_jinja2.render_template("app_index.html", request, context)
+
+        async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+            websocket = web.WebSocketResponse(heartbeat=15)
+            width = _int(request.query.get("width"), 80)
+            height = _int(request.query.get("height"), 24)
+            service: SessionApp | None = None
+            try:
+                await websocket.prepare(request)
+                service = SessionApp(
+                    app_argv(present),
+                    write_bytes=websocket.send_bytes,
+                    write_str=websocket.send_str,
+                    close=websocket.close,
+                    download_manager=self.download_manager,
+                    debug=False,
+                )
+                await service.start(width, height)
+                async for message in websocket:
+                    if message.type != WSMsgType.TEXT:
+                        continue
+                    await self._one_message(websocket, service, message.data)
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # a broken client must not take the server down
+                pass
+            finally:
+                if service is not None:
+                    await asyncio.shield(service.end())
+                if not websocket.closed:
+                    await websocket.close()
+            return websocket
+
+        async def _one_message(self, websocket: Any, service: Any, raw: str) -> None:
+            import json
+
+            try:
+                envelope = json.loads(raw)
+            except ValueError:
+                return
+            if not isinstance(envelope, list) or len(envelope) < 2:
+                return
+            kind, data = envelope[0], envelope[1]
+            if kind == "stdin" and isinstance(data, str):
+                await service.send_bytes(data.encode("utf-8"))
+            elif kind == "resize" and isinstance(data, dict):
+                await service.set_terminal_size(
+                    _int(data.get("width"), 80), _int(data.get("height"), 24)
+                )
+            elif kind == "ping":
+                await websocket.send_json(["pong", data])
+            elif kind == "blur":
+                await service.blur()
+            elif kind == "focus":
+                await service.focus()
+
+    server = TokenServer(
+        " ".join(app_argv(present)),
+        host=host,
+        port=port,
+        title="ipcviz",
+        public_url=f"http://{_url_host(host)}:{port}",
+    )
+
+    return server
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return max(1, min(int(value), 1000))
+    except (TypeError, ValueError):
+        return default
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, present: bool = False) -> int:
     """Serve the picker on http://host:port until Ctrl-C / SIGTERM; returns the exit code."""
     try:
-        from textual_serve.server import Server
+        import textual_serve.server  # noqa: F401
     except ImportError:
         raise IpcvizError(
             "`ipcviz serve` needs textual-serve: pip install 'ipcviz[serve]'"
         ) from None
     check_port(host, port)
-    server = Server(app_command(present), host=host, port=port, title="ipcviz")
-    print(f"ipcviz: serving on http://{host}:{port} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    token = secrets.token_urlsafe(24)
+    server = make_server(host, port, present, token)
+    url = f"http://{_url_host(host)}:{port}/?token={token}"
+    print(
+        f"ipcviz: serving on {url}\n"
+        "ipcviz: only this URL (with its token) lets a browser in; Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         server.serve()
     finally:

@@ -13,14 +13,14 @@ from pathlib import Path
 import psutil
 
 from ipcviz.session.cleanup import session_of
-from ipcviz.session.registry import proc_start_time, runtime_dir
+from ipcviz.session.registry import proc_start_time, registry_dirs
 
 SYSV_KEY_PREFIX = 0x1C000000  # System V keys made by ipcviz: 0x1CXXXXXX
 
 
 def live_sessions() -> set[str]:
     live = set()
-    for path in runtime_dir().glob("*.json"):
+    for path in (p for d in registry_dirs() for p in d.glob("*.json")):
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -48,11 +48,11 @@ def leftovers() -> list[str]:
     """ipcviz objects in the kernel whose session is dead, plus dead sessions' registries."""
     live = live_sessions()
     left = [n for n in os.listdir("/dev/shm") if (sid := session_of(n)) and sid not in live]
-    rdir = runtime_dir()
-    for p in rdir.iterdir():
-        sid = p.stem if p.suffix == ".json" else p.name.removeprefix("fifo.")
-        if sid not in live:
-            left.append(str(p))
+    for rdir in registry_dirs():
+        for p in rdir.iterdir():
+            sid = p.stem if p.suffix in (".json", ".tmp") else p.name.removeprefix("fifo.")
+            if sid not in live:
+                left.append(str(p))
     if not live:  # System V objects carry no session id: count them only when nothing runs
         left += _sysv("msg") + _sysv("sem") + _sysv("shm")
     return left

@@ -6,6 +6,7 @@ Events go to stdout (JSON Lines) and to the trace file; control commands come on
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from ipcviz.engine.gate import check_schedule
 from ipcviz.errors import IpcvizError, ScenarioError
 from ipcviz.scenario.api import Scenario
 from ipcviz.scenario.loader import load
+
+SID_RE = re.compile(r"^[0-9a-f]{8,32}$")
 
 
 def _control_header(args: argparse.Namespace, declared: str | None) -> dict:
@@ -38,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=0.0)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--lang", default="en")
+    ap.add_argument("--sid", default=None, help="session id (chosen by the viewer)")
     ap.add_argument("--seed", type=int, default=None, help="step mode, seeded choice")
     ap.add_argument("--schedule", default=None, help="step mode, in this order (names)")
     ap.add_argument("--end-on-deadlock", action="store_true", help="headless: end the run")
@@ -59,14 +63,22 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     # -1: the scenario's own limit (headless default); 0: none (the TUI's default)
     timeout = scenario.timeout if args.timeout < 0 else args.timeout
-    engine = Engine(
-        scenario,
-        args.trace,
-        timeout=timeout,
-        quick=args.quick,
-        header_extra=_control_header(args, declared),
-        traced=not args.no_trace,
-    )
+    if args.sid is not None and not SID_RE.match(args.sid):
+        print(f"ipcviz: --sid {args.sid!r}: 8 to 32 lowercase hex digits", file=sys.stderr)
+        return 2
+    try:
+        engine = Engine(
+            scenario,
+            args.trace,
+            timeout=timeout,
+            quick=args.quick,
+            header_extra=_control_header(args, declared),
+            traced=not args.no_trace,
+            sid=args.sid,
+        )
+    except IpcvizError as exc:  # the trace exists, the runtime directory is not ours, …
+        print(f"ipcviz: {exc}", file=sys.stderr)
+        return exc.exit_code
     engine.gate.configure(
         args.seed,
         args.schedule or declared,

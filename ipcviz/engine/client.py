@@ -6,6 +6,7 @@ terminal signals reach the viewer only, and the viewer decides how to stop the r
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from ipcviz.errors import TraceError
+from ipcviz.errors import IpcvizError, TraceError
 
 
 class EngineProcess:
@@ -31,8 +32,14 @@ class EngineProcess:
         quick: bool = False,
         lang: str = "en",
         extra: list[str] | None = None,
+        sid: str | None = None,
     ) -> None:
+        from ipcviz.session.registry import new_session_id
+
         self.trace = trace
+        #: The engine's session id, chosen here: the viewer can clean that one session up
+        #: if the engine dies, without touching any other.
+        self.sid = sid or new_session_id()
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         cmd = [
             sys.executable,
@@ -45,24 +52,36 @@ class EngineProcess:
             str(timeout),
             "--lang",
             lang,
+            "--sid",
+            self.sid,
         ]
         if quick:
             cmd.append("--quick")
         cmd += extra or []
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            start_new_session=True,
-            close_fds=True,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:  # EAGAIN under `ulimit -u`, EMFILE, ENOMEM: one clear line
+            self._stderr.close()
+            hint = " (the process limit, ulimit -u?)" if exc.errno == errno.EAGAIN else ""
+            raise IpcvizError(f"cannot start the engine: {exc.strerror}{hint}") from None
         self.header: dict[str, Any] | None = None
+        #: The stream ended in the middle of a line: the engine was killed while writing.
+        self.cut = False
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The header first, then every event until the engine closes the stream."""
         assert self.proc.stdout is not None
         for raw in self.proc.stdout:
+            if not raw.endswith(b"\n"):  # EOF inside a line: the engine died mid-write
+                self.cut = True
+                return
             try:
                 obj = json.loads(raw)
             except ValueError:
@@ -88,17 +107,32 @@ class EngineProcess:
         return self.proc.wait(timeout)
 
     def terminate(self, grace: float = 3.0) -> int:
-        """Stop the engine for sure: ask, then SIGTERM, then SIGKILL."""
+        """Stop the engine for sure: ask, then SIGTERM, then SIGKILL; then make sure its
+        session left nothing (an engine killed by a signal could not clean up)."""
         self.stop()
         try:
-            return self.proc.wait(grace)
+            rc = self.proc.wait(grace)
         except subprocess.TimeoutExpired:
             self.proc.terminate()
+            try:
+                rc = self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                rc = self.proc.wait()
+        self.clean_up_after()
+        return rc
+
+    def clean_up_after(self) -> dict[str, int]:
+        """Remove what this engine's session left, if the engine is dead and did not clean
+        up itself (its registry is still there). Touches no other session."""
+        from ipcviz.session.cleanup import clean_session
+
+        if self.proc.poll() is None:
+            return {}
         try:
-            return self.proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+            return clean_session(self.sid)
+        except Exception:  # never let cleanup of a dead run hide the run's own result
+            return {}
 
     def stderr_tail(self, lines: int = 5) -> str:
         self._stderr.seek(0)
@@ -115,15 +149,37 @@ class EngineProcess:
         self._stderr.close()
 
 
-def default_trace_path(scenario_id: str, trace_dir: Path) -> Path:
+def default_trace_path(scenario_id: str, trace_dir: Path, sid: str) -> Path:
+    """``DIR/STAMP-SCENARIO-SID.jsonl``: the session id makes the name unique, so runs
+    started in the same second never share a file (the engine creates it with O_EXCL)."""
     from datetime import datetime
 
+    from ipcviz.events.trace import private_trace_dir
+
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    trace_dir.mkdir(parents=True, exist_ok=True)
-    base = trace_dir / f"{stamp}-{scenario_id}"
-    path = base.with_suffix(".jsonl")
-    n = 1
-    while path.exists():
-        n += 1
-        path = Path(f"{base}-{n}.jsonl")
-    return path
+    return private_trace_dir(trace_dir) / f"{stamp}-{scenario_id}-{sid}.jsonl"
+
+
+def claim_record_path(record: Path, force: bool) -> Path:
+    """``--record PATH``: refuse an existing file unless ``force``; with it, remove the old
+    file (or the symlink itself, never its target) so the engine creates a new 0600 one."""
+    from ipcviz.errors import IpcvizError
+
+    try:
+        st = record.lstat()
+    except FileNotFoundError:
+        return record
+    except OSError as exc:
+        raise IpcvizError(f"--record {record}: {exc.strerror}") from None
+    import stat
+
+    if stat.S_ISDIR(st.st_mode):
+        raise IpcvizError(f"--record {record} is a directory; give a file path")
+    if not force:
+        raise IpcvizError(f"--record {record} already exists: give --force to overwrite it")
+    try:
+        record.unlink()
+    except OSError as exc:
+        why = exc.strerror
+        raise IpcvizError(f"--record {record}: cannot remove the old file: {why}") from None
+    return record

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import os
@@ -44,6 +45,8 @@ ENGINE_NICE = 10
 #: How long after an operation ended every ring must have been read before it is published
 #: (see ``Engine._drain``): what happened before it is known by then.
 HOLD_NS = 30_000_000
+#: Bytes of stdout/stderr recorded per process; the rest is dropped (the trace says so).
+OUTPUT_CAP = 1 << 20
 
 
 class EngineSession:
@@ -81,15 +84,14 @@ class Engine:
         quick: bool = False,
         header_extra: dict[str, Any] | None = None,
         traced: bool = True,
+        sid: str | None = None,
     ) -> None:
         self.scenario = scenario
         self.traced = traced  # False: workers run with no ring (benchmark baseline)
         self.params = scenario.settings(quick)
         self.timeout = timeout
-        self.sid = new_session_id()
+        self.sid = sid or new_session_id()  # the viewer picks it, to clean up if we die
         self.t0 = time.monotonic_ns()
-        self.registry = Registry(self.sid, scenario.id)
-        self.session = EngineSession(self.sid, self.registry)
         meta = scenario.metadata()
         meta["params"] = self.params
         self.header = schema.header(
@@ -100,10 +102,19 @@ class Engine:
             quick=quick,
             **(header_extra or {}),
         )
+        # The trace first: if it cannot be created (it exists), no registry is left behind.
+        trace = TraceWriter(trace_path, self.header)
+        try:
+            self.registry = Registry(self.sid, scenario.id)
+        except BaseException:
+            trace.close()
+            os.unlink(trace_path)
+            raise
+        self.session = EngineSession(self.sid, self.registry)
         # fd 1 is the event stream; anything else printing to stdout must not corrupt it.
         stream_fd = os.dup(1)
         os.dup2(2, 1)
-        self.out = EventOut(stream_fd, TraceWriter(trace_path, self.header))
+        self.out = EventOut(stream_fd, trace)
         self.out.send_header(json.dumps(self.header, separators=(",", ":"), ensure_ascii=False))
         self.model = State(header=self.header)
         self.workers: dict[int, Worker] = {}
@@ -130,6 +141,10 @@ class Engine:
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
         self._created: list[Any] = []
+        self._output_seen: dict[int, int] = {}  # pid → bytes of output read
+        # One fd kept free for the shutdown: under a low ``ulimit -n`` the run may use every
+        # descriptor, and cleaning up needs one (/proc, the registry, a System V lookup).
+        self._spare_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         self.gate = Gate(self)  # step mode, deadlock and lost-update watchers (engine/gate.py)
 
     # -- events -------------------------------------------------------------------------
@@ -212,7 +227,8 @@ class Engine:
         private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
         private += self.adopter.private_fds()
         for color, proc in enumerate(self.scenario.processes):
-            w = fork_worker(
+            w = self._fork(
+                proc.name,
                 self.scenario,
                 proc,
                 color,
@@ -239,6 +255,18 @@ class Engine:
         self.gate.armed()  # step mode from the start (--seed/--schedule): gates closed now
         os.close(start_r)
         os.close(start_w)  # every worker's read() returns: they all start now
+
+    @staticmethod
+    def _fork(name: str, *args: Any, **kwargs: Any) -> Worker:
+        """fork_worker; a process or descriptor limit is a clear error, not a traceback."""
+        try:
+            return fork_worker(*args, **kwargs)
+        except OSError as exc:
+            hint = {
+                errno.EAGAIN: " (the process limit, ulimit -u?)",
+                errno.EMFILE: " (the descriptor limit, ulimit -n?)",
+            }.get(exc.errno or 0, "")
+            raise IpcvizError(f"cannot start process {name}: {exc.strerror}{hint}") from None
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -462,7 +490,7 @@ class Engine:
             except BlockingIOError:
                 data = None
             if data:
-                self.emit(schema.PROC_OUTPUT, w.pid, data=b64(data))
+                self._output(w, data)
                 continue
             if data == b"" or final:  # EOF, or the worker is gone
                 if poller is not None:
@@ -470,6 +498,20 @@ class Engine:
                 os.close(fd)
                 w.out_fd = -1
             return
+
+    def _output(self, w: Worker, data: bytes) -> None:
+        """``proc.output``, at most OUTPUT_CAP bytes per process: a worker printing without
+        end must not grow the engine and the trace without end. The event that reaches the
+        cap says so (``cut``); the rest is read and dropped, so the worker never blocks."""
+        seen = self._output_seen.get(w.pid, 0)
+        self._output_seen[w.pid] = seen + len(data)
+        if seen >= OUTPUT_CAP:
+            return
+        if seen + len(data) < OUTPUT_CAP:
+            self.emit(schema.PROC_OUTPUT, w.pid, data=b64(data))
+        else:
+            head = data[: OUTPUT_CAP - seen]
+            self.emit(schema.PROC_OUTPUT, w.pid, data=b64(head), cut=OUTPUT_CAP)
 
     # -- control ----------------------------------------------------------------------
 
@@ -523,7 +565,12 @@ class Engine:
             try:
                 os.killpg(w.pid, sig)
             except ProcessLookupError:
-                pass
+                # Just forked, it has not made its own group yet (an error right after a
+                # fork): signal the process itself, or it waits at the start barrier forever.
+                try:
+                    os.kill(w.pid, sig)
+                except ProcessLookupError:
+                    pass
 
     # -- the end ------------------------------------------------------------------------
 
@@ -550,7 +597,7 @@ class Engine:
                 result = check.fn(run)
                 ok, detail = result if isinstance(result, tuple) else (result, "")
                 ok = bool(ok) if ok is not None else True
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit(0) must not turn a run green
                 raised = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
                 ok, detail, crashed = False, f"the check raised {raised}", True
             failed = failed or not ok
@@ -590,50 +637,88 @@ class Engine:
         self._reap(None)
 
     def _shutdown(self) -> None:
-        """Kill what still runs, remove every kernel object, end the stream. Never raises."""
+        """Kill what still runs, remove every kernel object, end the stream. Never raises:
+        every step is guarded, so one that fails (EMFILE on /proc under ``ulimit -n``, a
+        full disk) never skips the ones after it."""
+        try:
+            os.close(self._spare_fd)  # the descriptor kept for this moment
+        except OSError:
+            pass
         live = [w for w in self.workers.values() if not w.exited]
-        self._signal_all(live, signal.SIGKILL)
-        self._signal_all(live, signal.SIGCONT)
-        self.adopter.settle()
-        deadline = time.monotonic() + 3
-        while any(not w.exited for w in self.workers.values()) and time.monotonic() < deadline:
-            try:
-                pid, status = os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-            w = self.workers.get(pid)
-            if w is not None and not w.exited:
-                self._finish_worker(w, status, None)
-        self._drain(flush=True)
-        kill_procs(self.registry.data["procs"])
-        self._kill_grandchildren()
-        self._end_hooks()
-        for obj in reversed(self._created):
-            try:
-                obj.destroy()
-            except Exception:
-                pass
-            if obj.kernel_name:
-                self.emit(schema.OBJ_REMOVE, obj=obj.name)
-        remove_objects(self.registry.data["objects"])
+        for step in (
+            lambda: self._signal_all(live, signal.SIGKILL),
+            lambda: self._signal_all(live, signal.SIGCONT),
+            self.adopter.settle,
+            self._reap_all,
+            lambda: self._drain(flush=True),
+            lambda: kill_procs(self.registry.data["procs"]),
+            self._kill_grandchildren,
+            self._end_hooks,
+            self._destroy_objects,
+            lambda: remove_objects(self.registry.data["objects"]),
+        ):
+            _guarded(step)
         if self.outcome is None:
             self.outcome = "stopped"
             self.exit_code = 0
         try:
-            self.out.flush()
-            self._check_recording()
-            self.emit(
-                schema.SESSION_END,
-                outcome=self.outcome,
-                exit_code=self.exit_code,
-                reason=self.stop_reason or "",
-                events=self.out.seq + 1,
+            _guarded(self.out.flush)
+            _guarded(self._check_recording)
+            _guarded(
+                lambda: self.emit(
+                    schema.SESSION_END,
+                    outcome=self.outcome,
+                    exit_code=self.exit_code,
+                    reason=self.stop_reason or "",
+                    events=self.out.seq + 1,
+                )
             )
-            self.out.flush()
+            _guarded(self.out.flush)
         finally:
-            self.out.trace.close()
-            self.adopter.close()
+            _guarded(self.out.trace.close)
+            _guarded(self.adopter.close)
             for w in self.workers.values():
                 if w.ring is not None:
-                    w.ring.close()
-            self.registry.discard()
+                    _guarded(w.ring.close)
+            if not self._leftovers():  # else keep the registry: ``ipcviz clean`` needs it
+                _guarded(self.registry.discard)
+
+    def _reap_all(self) -> None:
+        """Reap the killed workers, for at most 3 s (never blocks past that)."""
+        deadline = time.monotonic() + 3
+        while any(not w.exited for w in self.workers.values()) and time.monotonic() < deadline:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.005)
+                continue
+            w = self.workers.get(pid)
+            if w is not None and not w.exited:
+                self._finish_worker(w, status, None)
+
+    def _destroy_objects(self) -> None:
+        for obj in reversed(self._created):
+            _guarded(obj.destroy)
+            if obj.kernel_name:
+                _guarded(lambda o=obj: self.emit(schema.OBJ_REMOVE, obj=o.name))
+
+    def _leftovers(self) -> bool:
+        """True if a registered object or a worker is still there after the shutdown."""
+        from ipcviz.session.cleanup import owned_by_me
+
+        try:
+            if any(not w.exited for w in self.workers.values()):
+                return True
+            return any(owned_by_me(e) for e in self.registry.data["objects"])
+        except Exception:
+            return True
+
+
+def _guarded(step: Callable[[], Any]) -> None:
+    """Run one shutdown step; its failure is written to stderr, never raised."""
+    try:
+        step()
+    except Exception:
+        traceback.print_exc()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ipcviz.errors import TraceError
 from ipcviz.events import schema
 from ipcviz.events.trace import TraceWriter
 
@@ -34,9 +36,13 @@ def record_failure(trace: Path, scenario: str, message: str) -> None:
         },
     ]
     lines = [json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events]
-    writer = TraceWriter(trace, header)
-    writer.write_lines(lines)
-    writer.close()
+    try:
+        writer = TraceWriter(trace, header)
+    except TraceError as exc:  # the file exists: say why on stderr, still echo the stream
+        print(f"ipcviz: {exc}", file=sys.stderr)
+    else:
+        writer.write_lines(lines)
+        writer.close()
     data = "\n".join([json.dumps(header, separators=(",", ":")), *lines]) + "\n"
     try:
         os.write(1, data.encode())

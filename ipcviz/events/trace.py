@@ -27,8 +27,7 @@ class TraceWriter:
 
     def __init__(self, path: Path, header: dict[str, Any]) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.fd = create_new(path)
         self.error: OSError | None = None
         self.size = 0  # bytes of whole lines written: where a failed write is cut back to
         self.write_lines([encode_event(header)])
@@ -62,6 +61,28 @@ class TraceWriter:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+#: A trace is always a new file: never an existing one (another run's trace, or a file the
+#: user did not mean to lose), never through a symlink, readable by its owner only.
+NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def create_new(path: Path) -> int:
+    """Create ``path`` as a new 0600 file and return a write-only fd; TraceError if not."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = exc.strerror or "not a directory"
+        raise TraceError(f"cannot create the directory of {path}: {why}") from None
+    try:
+        return os.open(path, NEW_FILE, 0o600)
+    except FileExistsError:
+        raise TraceError(
+            f"{path} already exists: give another path, or --force to overwrite it"
+        ) from None
+    except OSError as exc:
+        raise TraceError(f"cannot create the trace file {path}: {exc.strerror}") from None
 
 
 @dataclass
@@ -230,6 +251,40 @@ def _parse_header(p: Path, first: bytes) -> dict[str, Any]:
 
 
 def default_trace_dir() -> Path:
-    """Per-user XDG data directory for recorded runs."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local/share")
-    return Path(base) / "ipcviz" / "traces"
+    """Per-user XDG data directory for recorded runs.
+
+    A relative or empty ``XDG_DATA_HOME`` is ignored (the XDG spec says so), and so is an
+    empty or relative ``HOME``: then the home directory comes from the password database, so
+    a run never records into whatever directory it was started in (``HOME=''`` in ``/``
+    would write ``/.local``).
+    """
+    data = os.environ.get("XDG_DATA_HOME", "")
+    if os.path.isabs(data):
+        return Path(data) / "ipcviz" / "traces"
+    home = os.environ.get("HOME", "")
+    if not os.path.isabs(home):
+        import pwd
+
+        try:
+            home = pwd.getpwuid(os.getuid()).pw_dir
+        except KeyError:
+            home = ""
+    if not os.path.isabs(home):
+        raise TraceError(
+            "no home directory to record into (HOME is unset and uid "
+            f"{os.getuid()} has none): set XDG_DATA_HOME or give --record PATH"
+        )
+    return Path(home) / ".local" / "share" / "ipcviz" / "traces"
+
+
+def private_trace_dir(path: Path) -> Path:
+    """Make the traces directory (0700: traces hold what processes sent each other)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+        st = path.lstat()
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            os.chmod(path, 0o700)
+    except OSError as exc:
+        raise TraceError(f"cannot create the traces directory {path}: {exc.strerror}") from None
+    return path

@@ -273,7 +273,13 @@ _FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
         + "\n".join(safe(line, None) for line in e.get("text", "").rstrip().splitlines())
     ),
     "proc.output": lambda n, e: (
-        "| " + "\n| ".join(bytefmt.escape(line) for line in payload(e).rstrip(b"\n").split(b"\n"))
+        "| "
+        + "\n| ".join(bytefmt.escape(line) for line in payload(e).rstrip(b"\n").split(b"\n"))
+        + (
+            f"\n(output cut after {e['cut']} bytes: the rest was not recorded)"
+            if isinstance(e.get("cut"), int)
+            else ""
+        )
     ),
     "narrate": lambda n, e: n.step_text(e.get("step", "")),
     "report": lambda n, e: f"reports {e['key']} = {safe(repr(e.get('value')), 120)}",

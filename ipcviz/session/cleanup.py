@@ -9,22 +9,40 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from ipcviz.session.registry import proc_start_time, runtime_dir
+from ipcviz.session.registry import proc_start_time, registry_dirs
 
 
-def _sysv_owner(table: str, ident: int) -> int | None:
-    """Owner uid of a System V object by id, from /proc/sysvipc/{msg,sem}."""
+def _sysv_table(table: str) -> list[dict[str, int]]:
+    """Rows of /proc/sysvipc/{msg,sem} as {key, id, uid}."""
     try:
         lines = Path(f"/proc/sysvipc/{table}").read_text().splitlines()
     except OSError:
-        return None
+        return []
     cols = lines[0].split() if lines else []
-    if "uid" not in cols:
-        return None
+    if "uid" not in cols or "key" not in cols:
+        return []
+    ik, iu = cols.index("key"), cols.index("uid")
+    rows = []
     for line in lines[1:]:
         f = line.split()
-        if len(f) > cols.index("uid") and f[1] == str(ident):
-            return int(f[cols.index("uid")])
+        if len(f) > max(ik, iu, 1):
+            rows.append({"key": int(f[ik]), "id": int(f[1]), "uid": int(f[iu])})
+    return rows
+
+
+def sysv_id(entry: dict[str, Any]) -> int | None:
+    """The id of a registered System V object if it exists, is ours, and still has the key
+    it was registered with. The key is registered before the kernel call and the id after
+    it, so an engine killed in between left only the key: the object is found by that."""
+    table = "msg" if entry.get("type") == "sysv_mq" else "sem"
+    key, ident = entry.get("key"), entry.get("id")
+    for row in _sysv_table(table):
+        if row["uid"] != os.getuid():
+            continue
+        if ident is not None and row["id"] == ident and key in (None, row["key"]):
+            return row["id"]
+        if ident is None and key is not None and row["key"] == key:
+            return row["id"]
     return None
 
 
@@ -48,8 +66,8 @@ def owned_by_me(entry: dict[str, Any]) -> bool:
                 return os.fstat(mq.mqd).st_uid == uid
             finally:
                 mq.close()
-        if kind in ("sysv_mq", "sysv_sem") and entry.get("id") is not None:
-            return _sysv_owner("msg" if kind == "sysv_mq" else "sem", entry["id"]) == uid
+        if kind in ("sysv_mq", "sysv_sem"):
+            return sysv_id(entry) is not None
     except (OSError, KeyError, posix_ipc.Error):
         return False
     return False
@@ -70,10 +88,14 @@ def remove_object(entry: dict[str, Any]) -> bool:
             posix_ipc.unlink_semaphore(entry["name"])
         elif kind == "posix_mq":
             posix_ipc.unlink_message_queue(entry["name"])
-        elif kind == "sysv_mq" and entry.get("id") is not None:
-            sysv_ipc.remove_message_queue(entry["id"])
-        elif kind == "sysv_sem" and entry.get("id") is not None:
-            sysv_ipc.remove_semaphore(entry["id"])
+        elif kind in ("sysv_mq", "sysv_sem"):
+            ident = sysv_id(entry)
+            if ident is None:
+                return False
+            if kind == "sysv_mq":
+                sysv_ipc.remove_message_queue(ident)
+            else:
+                sysv_ipc.remove_semaphore(ident)
         elif kind == "fifo":
             os.unlink(entry["path"])
         elif kind == "dir":
@@ -88,16 +110,28 @@ def remove_object(entry: dict[str, Any]) -> bool:
 
 
 def remove_objects(entries: list[dict[str, Any]]) -> int:
-    """Remove entries in reverse order of creation (FIFOs before their directory)."""
-    return sum(remove_object(e) for e in reversed(entries))
+    """Remove entries in reverse order of creation (FIFOs before their directory); one
+    that cannot be removed (EMFILE, EPERM…) never stops the others."""
+    removed = 0
+    for e in reversed(entries):
+        try:
+            removed += remove_object(e)
+        except Exception:
+            continue
+    return removed
 
 
 def _alive(pid: int | None, start: int | None) -> bool:
-    return pid is not None and start is not None and proc_start_time(pid) == start
+    """The registered process (same pid, same start time) still runs; a zombie does not."""
+    if not isinstance(pid, int) or start is None or proc_start_time(pid) != start:
+        return False
+    ids = _proc_ids(pid)
+    return ids is not None and ids[4] not in ("Z", "X")
 
 
 def kill_procs(procs: list[dict[str, Any]]) -> int:
-    """SIGKILL the process groups of a dead session's workers that are still running."""
+    """SIGKILL the process groups of a session's workers that still run. A worker is its
+    group's leader; it is matched by pid AND start time, so a reused pid is never hit."""
     killed = 0
     for p in procs:
         if _alive(p.get("pid"), p.get("start")):
@@ -111,6 +145,14 @@ def kill_procs(procs: list[dict[str, Any]]) -> int:
                 except (ProcessLookupError, PermissionError):
                     pass
     return killed
+
+
+def _reused(pid: int, start: int | None) -> bool:
+    """True if a process other than the one registered now has ``pid``: then a process
+    group or session with that id belongs to someone else (Linux keeps a pid number
+    reserved while a group or session uses it, so a live id is never ours by chance)."""
+    now = proc_start_time(pid)
+    return now is not None and now != start
 
 
 def _proc_ids(pid: int) -> tuple[int, int, int, int, str] | None:
@@ -134,9 +176,17 @@ def session_leftovers(data: dict[str, Any], descendants_of: int | None = None) -
     The living engine also passes its own pid as ``descendants_of``: as a subreaper it
     inherits every orphan, even one that left the session with setsid().
     """
-    groups = {p["pid"]: p.get("start") or 0 for p in data.get("procs", []) if p.get("pid")}
+    groups = {
+        p["pid"]: p.get("start") or 0
+        for p in data.get("procs", [])
+        if isinstance(p.get("pid"), int) and not _reused(p["pid"], p.get("start"))
+    }
     engine_pid, engine_start = data.get("engine_pid"), data.get("engine_start") or 0
-    own_session = engine_pid is not None and data.get("engine_sid") == engine_pid
+    own_session = (
+        isinstance(engine_pid, int)
+        and data.get("engine_sid") == engine_pid
+        and not _reused(engine_pid, data.get("engine_start"))
+    )
     uid, me = data.get("uid", os.getuid()), os.getpid()
     found: set[int] = set()
     parents: dict[int, int] = {}
@@ -181,29 +231,108 @@ def kill_leftovers(data: dict[str, Any], descendants_of: int | None = None) -> i
     return len(pids)
 
 
-def clean() -> dict[str, int]:
-    """Clean up this user's dead sessions; live sessions and other users are never touched."""
-    counts = {"sessions": 0, "objects": 0, "processes": 0, "live_sessions": 0}
-    rdir = runtime_dir()
-    live: set[str] = set()
-    for path in sorted(rdir.glob("*.json")):
+def _load(path: Path) -> dict[str, Any] | None:
+    """A registry file, if it is a regular file of ours naming our uid; else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = json.loads(f.read(1 << 22))
+    except (OSError, ValueError, RecursionError):
+        return None
+    finally:
+        os.close(fd)
+    if not isinstance(data, dict) or data.get("uid") != os.getuid():
+        return None
+    return data
+
+
+def _registries() -> list[tuple[Path, dict[str, Any]]]:
+    found = []
+    for rdir in registry_dirs():
+        for path in sorted(rdir.glob("*.json")):
+            data = _load(path)
+            if data is not None:
+                found.append((path, data))
+    return found
+
+
+def _engine_alive(data: dict[str, Any]) -> bool:
+    return _alive(data.get("engine_pid"), data.get("engine_start"))
+
+
+def _clean_dead(path: Path, data: dict[str, Any], counts: dict[str, int]) -> None:
+    """Everything of one dead session: processes first, then objects, then its registry.
+    Each step is guarded: one that fails (EMFILE, a vanished process) never skips the rest."""
+    procs = data.get("procs") if isinstance(data.get("procs"), list) else []
+    objects = data.get("objects") if isinstance(data.get("objects"), list) else []
+    for step in (
+        lambda: kill_procs(procs),
+        lambda: kill_leftovers(data),
+    ):
         try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if data.get("uid") != os.getuid():
-            continue
-        if _alive(data.get("engine_pid"), data.get("engine_start")):
-            live.add(data.get("sid", ""))
-            counts["live_sessions"] += 1
-            continue
-        counts["processes"] += kill_procs(data.get("procs", []))
-        counts["processes"] += kill_leftovers(data)
-        counts["objects"] += remove_objects(data.get("objects", []))
-        path.unlink(missing_ok=True)
-        counts["sessions"] += 1
-    counts["objects"] += _sweep_orphans(live, {p.stem for p in rdir.glob("*.json")})
+            counts["processes"] += step()
+        except Exception:
+            pass
+    counts["objects"] += remove_objects(objects)
+    path.unlink(missing_ok=True)
+    counts["sessions"] += 1
+
+
+def clean() -> dict[str, int]:
+    """Clean up this user's dead sessions; live sessions and other users are never touched.
+
+    Registries are read from every runtime directory of ours (registry_dirs), so a live
+    session is recognised whatever environment started it; an object is removed only if
+    it is ours, a process only if it is the registered one (pid and start time).
+    """
+    counts = {"sessions": 0, "objects": 0, "processes": 0, "live_sessions": 0}
+    registries = _registries()
+    live = {str(d.get("sid", "")) for _, d in registries if _engine_alive(d)}
+    counts["live_sessions"] = len(live)
+    for path, data in registries:
+        if str(data.get("sid", "")) not in live:
+            _clean_dead(path, data, counts)
+    _remove_stale_tmp(live)
+    known = {str(d.get("sid", "")) for _, d in registries}
+    counts["objects"] += _sweep_orphans(live, known)
     return counts
+
+
+def clean_session(sid: str) -> dict[str, int]:
+    """Clean one session, if its engine is dead: what a viewer does when the engine it
+    started died without cleaning up (SIGKILL, a crash). Other sessions are not looked at."""
+    counts = {"sessions": 0, "objects": 0, "processes": 0, "live_sessions": 0}
+    for rdir in registry_dirs():
+        path = rdir / f"{sid}.json"
+        data = _load(path)
+        if data is None or data.get("sid") != sid:
+            continue
+        if _engine_alive(data):
+            counts["live_sessions"] += 1
+        else:
+            _clean_dead(path, data, counts)
+        (rdir / f"{sid}.tmp").unlink(missing_ok=True)
+    return counts
+
+
+def _remove_stale_tmp(live: set[str]) -> None:
+    """``SID.tmp``: a registry being rewritten when its engine was killed. The ``.json``
+    beside it is complete (replaced atomically), so the ``.tmp`` is only removed."""
+    for rdir in registry_dirs():
+        for tmp in rdir.glob("*.tmp"):
+            if tmp.stem in live:
+                continue
+            try:
+                if tmp.lstat().st_uid == os.getuid():
+                    tmp.unlink()
+            except OSError:
+                pass
 
 
 def session_of(name: str) -> str | None:
@@ -214,15 +343,49 @@ def session_of(name: str) -> str | None:
     return parts[1] if base.startswith("ipcviz.") and len(parts) >= 3 else None
 
 
+def _referenced_shm() -> set[str]:
+    """Names in /dev/shm that some process has open or mapped (so some session uses it)."""
+    used: set[str] = set()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/maps", "rb") as f:
+                for line in f:
+                    at = line.find(b"/dev/shm/")
+                    if at >= 0:
+                        used.add(line[at + 9 :].split()[0].decode("utf-8", "replace"))
+        except OSError:
+            pass
+        try:
+            for fd in os.listdir(f"/proc/{name}/fd"):
+                target = os.readlink(f"/proc/{name}/fd/{fd}")
+                if target.startswith("/dev/shm/"):
+                    used.add(target[9:].split(" ")[0])
+        except OSError:
+            pass
+    return used
+
+
 def _sweep_orphans(live: set[str], known: set[str]) -> int:
-    """Remove /dev/shm entries named by ipcviz, owned by us, whose session is gone."""
+    """Remove /dev/shm entries named by ipcviz, owned by us, whose session has no registry
+    anywhere and that no process has open or mapped: a session whose registry we cannot
+    see (another version, another directory) still holds its objects, so it is left alone."""
     removed = 0
     shm = Path("/dev/shm")
     if not shm.is_dir():
         return 0
+    candidates = []
     for entry in shm.iterdir():
         sid = session_of(entry.name)
         if sid is None or sid in live or sid in known:
+            continue
+        candidates.append(entry)
+    if not candidates:
+        return 0
+    used = _referenced_shm()
+    for entry in candidates:
+        if entry.name in used:
             continue
         try:
             st = entry.lstat()

@@ -24,20 +24,99 @@ def new_session_id() -> str:
     return secrets.token_hex(4)
 
 
-def runtime_dir() -> Path:
-    """A private (0700) per-user directory for registries and FIFO directories."""
-    base = os.environ.get("XDG_RUNTIME_DIR")
-    path = Path(base) / "ipcviz" if base else Path(f"/tmp/ipcviz-{os.getuid()}")
+def _private_dir(path: Path, create: bool) -> bool:
+    """True if ``path`` is a real directory (not a symlink) owned by us, none of whose
+    permission bits let anyone else in (tightened if we own it); made 0700 if ``create``."""
+    if create:
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        except OSError:
+            return False
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = path.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        return False
+    if st.st_mode & 0o077:
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            return False
+    return True
+
+
+def _user_run_dir() -> Path | None:
+    """``/run/user/UID`` if logind made it for us (owned by us, private), else None."""
+    base = Path(f"/run/user/{os.getuid()}")
+    try:
+        st = base.lstat()
+    except OSError:
+        return None
+    ok = stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid() and not st.st_mode & 0o077
+    return base if ok else None
+
+
+def runtime_candidates() -> list[Path]:
+    """Where registries may live, in order of preference. Nothing here comes from the
+    environment: two shells of one user with different ``XDG_RUNTIME_DIR`` (or none) must
+    see the same sessions, or ``clean`` in one removes the live objects of the other."""
+    out = []
+    user_run = _user_run_dir()
+    if user_run is not None:
+        out.append(user_run / "ipcviz")
+    out.append(Path(f"/tmp/ipcviz-{os.getuid()}"))
+    if os.getuid() == 0:  # nobody else can create in /run: a squatted /tmp name costs nothing
+        out.append(Path("/run/ipcviz-0"))
+    return out
+
+
+def runtime_dir() -> Path:
+    """A private (0700) per-user directory for registries and FIFO directories.
+
+    The first candidate that is, or can be made, a directory of ours; a name in /tmp that
+    another user (or a symlink) took first is skipped, and if no candidate is left the run
+    is refused with one line that names it.
+    """
+    refused = []
+    for path in runtime_candidates():
+        if _private_dir(path, create=True):
+            return path
+        refused.append(path)
+    detail = "; ".join(f"{p} ({_why_not(p)})" for p in refused)
+    raise IpcvizError(
+        f"no private ipcviz runtime directory: {detail}. Another user may have created it "
+        "to interfere: check it, remove it as root, and retry"
+    )
+
+
+def _why_not(path: Path) -> str:
+    try:
         st = path.lstat()
     except OSError as exc:
-        raise IpcvizError(f"cannot create the ipcviz runtime directory {path}: {exc}") from None
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        raise IpcvizError(f"{path} is not a directory owned by you; remove it and retry")
-    if st.st_mode & 0o077:
-        os.chmod(path, 0o700)
-    return path
+        return exc.strerror or "cannot create"
+    if stat.S_ISLNK(st.st_mode):
+        return "a symlink"
+    if not stat.S_ISDIR(st.st_mode):
+        return "not a directory"
+    if st.st_uid != os.getuid():
+        return f"owned by uid {st.st_uid}"
+    return "not private"
+
+
+def registry_dirs() -> list[Path]:
+    """Every existing private directory of ours where a registry may be (``clean`` reads
+    them all: where a run writes depends on which candidates were usable at the time).
+    ``$XDG_RUNTIME_DIR/ipcviz`` is read too, for sessions of older versions of ipcviz."""
+    dirs = [p for p in runtime_candidates() if _private_dir(p, create=False)]
+    legacy = os.environ.get("XDG_RUNTIME_DIR")
+    if legacy and os.path.isabs(legacy):
+        old = Path(legacy) / "ipcviz"
+        if old not in dirs and _private_dir(old, create=False):
+            dirs.append(old)
+    return dirs
 
 
 def posix_name(sid: str, obj: str) -> str:
@@ -93,8 +172,8 @@ class Registry:
         self._save()
 
     def _save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp = self.path.with_suffix(".tmp")  # a kill here leaves it: ``clean`` removes it
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(self.data, f)
         os.replace(tmp, self.path)

@@ -109,10 +109,15 @@ class IpcvizApp(App[int]):
         def make() -> Feed:
             from ipcviz.engine.client import default_trace_path
             from ipcviz.events.trace import default_trace_dir
+            from ipcviz.session.registry import new_session_id
 
-            trace = self.record or default_trace_path(
-                path.stem.replace("_", "-"), default_trace_dir()
-            )
+            sid = new_session_id()
+            if self.record is None:
+                trace = default_trace_path(path.stem.replace("_", "-"), default_trace_dir(), sid)
+            elif not self.recorded:
+                trace = self.record
+            else:  # a restart never overwrites the first run's trace: NAME-SID.jsonl
+                trace = self.record.with_name(f"{self.record.stem}-{sid}{self.record.suffix}")
             self.recorded.append(trace)
             return LiveFeed(
                 path,
@@ -121,6 +126,7 @@ class IpcvizApp(App[int]):
                 lang=self.lang,
                 timeout=self.timeout,
                 extra=self.engine_args,
+                sid=sid,
             )
 
         return make

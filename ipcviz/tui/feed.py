@@ -122,6 +122,7 @@ class LiveFeed(_Buffered):
         lang: str = "en",
         timeout: float | None = None,
         extra: list[str] | None = None,
+        sid: str | None = None,
     ) -> None:
         from ipcviz.engine.client import EngineProcess
 
@@ -135,6 +136,7 @@ class LiveFeed(_Buffered):
             quick=quick,
             lang=lang,
             extra=extra,
+            sid=sid,
         )
         self.returncode: int | None = None
         self._lock = threading.Lock()

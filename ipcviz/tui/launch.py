@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcviz.errors import IpcvizError
-
 EXIT_OK = 0
 
 
@@ -56,10 +54,13 @@ def run_tui(
     lang: str = "en",
     present: bool = False,
     engine_args: Sequence[str] = (),
+    force: bool = False,
 ) -> int:
     """``ipcviz run SCENARIO`` with a screen: the live session, fed by a new engine."""
-    if record is not None and record.is_dir():
-        raise IpcvizError(f"--record {record} is a directory; give a file path")
+    if record is not None:
+        from ipcviz.engine.client import claim_record_path
+
+        claim_record_path(record, force)  # before the screen: an error is one clear line
     app = _app(lang, present, engine_args, quick=quick, record=record, timeout=timeout)
     app.feed_factory = app.live_factory(Path(path))
     return _run(app)

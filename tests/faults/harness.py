@@ -135,6 +135,9 @@ class LiveRun:
         """Until every named worker said ``ready`` (its objects exist, it waits)."""
         for n in names or ("w",):
             wait_for(f"worker {n} ready", (self.dir / f"ready.{n}").exists)
+        # A worker may say ready before the engine flushed the events that declared it.
+        wanted = set(names or ("w",))
+        wait_for("the workers' proc.start in the trace", lambda: wanted <= set(self.worker_pids()))
         self.tree()
 
     def worker_pids(self) -> dict[str, int]:

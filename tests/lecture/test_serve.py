@@ -67,6 +67,13 @@ class Served:
                 if time.monotonic() > deadline:
                     raise AssertionError("ipcviz serve did not listen within 30 s") from None
                 time.sleep(0.1)
+        found = re.search(r"serving on (http://\S+/\?token=(\S+))", self.log.read_text())
+        assert found, f"no URL with a token printed: {self.log.read_text()[-2000:]}"
+        self.url, self.token = found.group(1), found.group(2)
+
+    def ws_url(self, width: int = 160, height: int = 40) -> str:
+        """The websocket a browser session opens (the token in its path, as the page has it)."""
+        return f"ws://127.0.0.1:{self.port}/ws/{self.token}?width={width}&height={height}"
 
     def app_processes(self) -> list[psutil.Process]:
         """The ipcviz apps the server started for browser sessions."""
@@ -108,10 +115,9 @@ def served(tmp_path: Path):
         assert not server.left, f"serve exited, its sessions did not: {server.left}"
 
 
-async def _read_app_screen(port: int, deadline: float) -> str:
+async def _read_app_screen(url: str, deadline: float) -> str:
     """Connect as the browser does; collect what the served app draws, without ANSI codes."""
     screen = b""
-    url = f"http://127.0.0.1:{port}/ws?width=160&height=40"
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
         while time.monotonic() < deadline:
             try:
@@ -130,7 +136,7 @@ async def _read_app_screen(port: int, deadline: float) -> str:
 
 def test_serve_websocket_session_draws_the_picker(served: Served) -> None:
     """A websocket client gets its own ipcviz app, and the app draws the picker."""
-    text = asyncio.run(_read_app_screen(served.port, time.monotonic() + 40))
+    text = asyncio.run(_read_app_screen(served.ws_url(), time.monotonic() + 40))
     assert "choose a scenario" in text, text[-1500:]
     assert "pipe-basic" in text and "producer-consumer" in text
 
@@ -166,7 +172,7 @@ async def _browse(port: int, served: Served, tmp_path: Path) -> tuple[dict, byte
     session, page = await open_page(port)
     try:
         await page.call("Page.enable")
-        await page.call("Page.navigate", url=f"http://127.0.0.1:{served.port}/")
+        await page.call("Page.navigate", url=served.url)  # the printed URL, token and all
         deadline = time.monotonic() + 40
         # textual.js adds "-first-byte" when the app's first output arrived over the websocket
         await wait_for(page, "document.body.classList.contains('-first-byte')", deadline)
@@ -207,7 +213,7 @@ def _cmdline(p: psutil.Process) -> str:
 
 async def _start_a_run(served: Served, deadline: float) -> list[int]:
     """Open a session, run the picker's first scenario, return the engine pids seen."""
-    url = f"http://127.0.0.1:{served.port}/ws?width=160&height=40"
+    url = served.ws_url()
     screen = b""
     started = False
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
@@ -243,3 +249,111 @@ def test_stopping_the_server_ends_running_sessions(tmp_path: Path) -> None:
     assert not server.left, f"serve exited, its sessions did not: {server.left}"
     for pid in engines:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+async def _status(url: str, headers: dict[str, str] | None = None, ws: bool = False) -> int:
+    """HTTP status of a GET (or of a websocket handshake) to the real server."""
+    async with aiohttp.ClientSession() as session:
+        if ws:
+            try:
+                async with session.ws_connect(url, headers=headers or {}) as sock:
+                    await sock.close()
+                    return 101
+            except aiohttp.WSServerHandshakeError as exc:
+                return exc.status
+        async with session.get(url, headers=headers or {}) as r:
+            await r.read()
+            return r.status
+
+
+def test_requests_without_the_token_or_from_a_foreign_origin_get_403(served: Served) -> None:
+    """No token, a wrong token, a foreign Origin or a foreign Host: 403 for the page, its
+    assets and the websocket, so neither another local user nor a web page in the browser
+    can start an app. The printed URL works, and its cookie lets the page load its assets."""
+    base = f"http://127.0.0.1:{served.port}"
+    ws = f"ws://127.0.0.1:{served.port}"
+    good = served.token
+    evil = {"Origin": "http://evil.example"}
+
+    async def check() -> dict[str, int]:
+        return {
+            "page, no token": await _status(f"{base}/"),
+            "page, wrong token": await _status(f"{base}/?token=x{good}"),
+            "asset, no token": await _status(f"{base}/static/js/textual.js"),
+            "ws, no token": await _status(f"{ws}/ws?width=80&height=24", ws=True),
+            "ws, wrong token": await _status(f"{ws}/ws/{good[:-1]}?width=80", ws=True),
+            "ws, foreign origin": await _status(served.ws_url(), evil, ws=True),
+            "page, foreign origin": await _status(served.url, evil),
+            "page, rebinding host": await _status(
+                served.url, {"Host": f"evil.example:{served.port}"}
+            ),
+        }
+
+    refused = asyncio.run(check())
+    assert refused == {k: 403 for k in refused}, refused
+
+    async def with_token() -> tuple[int, str, int, int]:
+        jar = aiohttp.CookieJar(unsafe=True)  # keep the cookie of an IP-address host
+        async with aiohttp.ClientSession(cookie_jar=jar) as session:
+            async with session.get(served.url) as r:
+                page = await r.text()
+                status = r.status
+            async with session.get(f"{base}/static/js/textual.js") as r:
+                asset = r.status
+        own = {"Origin": base}
+        return status, page, asset, await _status(served.ws_url(), own, ws=True)
+
+    status, page, asset, ws_status = asyncio.run(with_token())
+    assert status == 200 and f"/ws/{good}" in page
+    assert asset == 200
+    assert ws_status == 101  # the page's own origin, with the token: let in (then closed)
+
+
+def test_closing_the_browser_session_ends_its_app_engine_and_workers(served: Served) -> None:
+    """The websocket closes while a scenario runs: the server ends that session's app, whose
+    engine ends its workers and removes its kernel objects (autouse leak check); the server
+    itself keeps serving."""
+    with_workers: list[int] = []
+    engines = asyncio.run(_start_a_run(served, time.monotonic() + 40))
+    for pid in engines:
+        try:
+            with_workers += [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+    gone = engines + with_workers
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        left = [p for p in gone if _alive(p)] + [p.pid for p in served.app_processes()]
+        if not left:
+            break
+        time.sleep(0.05)
+    assert not left, f"still running after the session closed: {left}"
+    assert served.proc.poll() is None, "the server stopped"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+NOBODY_GET = r"""
+import sys, urllib.error, urllib.request
+for url in sys.argv[1:]:
+    try:
+        print(urllib.request.urlopen(url, timeout=20).status)
+    except urllib.error.HTTPError as e:
+        print(e.code)
+"""
+
+
+def test_another_user_of_the_machine_is_refused(served: Served) -> None:
+    """uid 65534 reaches the port (it is on localhost) but not the app: 403 without the
+    token, for the page and for the websocket handshake."""
+    from tests.faults.test_security import _as_nobody
+
+    base = f"http://127.0.0.1:{served.port}"
+    r = _as_nobody(NOBODY_GET, f"{base}/", f"{base}/ws", f"{base}/ws/guess", f"{base}/static/")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["403"] * 4, r.stdout
