@@ -95,17 +95,27 @@ class BuiltinTraces:
     """Each built-in scenario recorded once per test session (``--quick``), on first use:
     several test files read the same recordings instead of running the scenario again."""
 
+    #: Each --quick run must finish well inside this; the engine enforces it (exit 1).
+    LIMIT_S = 20
+
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._done: dict[str, Path] = {}
+        self._done: dict[str, tuple[subprocess.CompletedProcess[str], Path]] = {}
 
-    def __call__(self, name: str) -> Path:
+    def run(self, name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+        """The run (exit code, output) and its trace."""
         if name not in self._done:
             trace = self.root / f"{name}.jsonl"
-            run = ipcviz("run", name, "--headless", "--quick", "--record", str(trace), timeout=120)
+            run = ipcviz(
+                "run", name, "--headless", "--quick", "--record", str(trace),
+                "--timeout", str(self.LIMIT_S), timeout=self.LIMIT_S + 40,
+            )  # fmt: skip
             assert trace.exists(), f"{name}: no trace ({run.returncode}): {run.stderr[-500:]}"
-            self._done[name] = trace
+            self._done[name] = (run, trace)
         return self._done[name]
+
+    def __call__(self, name: str) -> Path:
+        return self.run(name)[1]
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,9 @@ import pytest
 
 from ipcviz.scenario.api import T_IDS
 from ipcviz.scenario.loader import load_builtins
-from tests.conftest import ipcviz, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz, read_trace
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
-#: Each --quick run must finish well inside this; the engine enforces it (exit 1 on timeout).
-QUICK_LIMIT_S = 20
 
 
 def _listed() -> list[dict]:
@@ -36,10 +34,9 @@ IDS = [s["id"] for s in LISTED]
 
 
 @pytest.mark.parametrize("scenario_id", IDS)
-def test_runs_quick_with_its_checks_passing(scenario_id: str, tmp_path: Path):
-    result, header, events = run_scenario(
-        scenario_id, tmp_path, "--timeout", str(QUICK_LIMIT_S), timeout=QUICK_LIMIT_S + 40
-    )
+def test_runs_quick_with_its_checks_passing(scenario_id: str, builtin_traces: BuiltinTraces):
+    result, trace = builtin_traces.run(scenario_id)  # recorded once, read by other tests too
+    header, events = read_trace(trace)
     checks = [e for e in events if e["kind"] == "check"]
     failed = [f"{c['description']}: {c.get('detail', '')}" for c in checks if not c["ok"]]
     assert result.returncode == 0, (failed, result.stderr[-2000:], result.stdout[-2000:])
