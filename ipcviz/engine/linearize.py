@@ -13,8 +13,13 @@ were written, a semaphore at -1). Instead (``../shared/linearization.md``, Herli
   the current state (``model/legal.py``), so every state the model passes through is one the
   kernel could have been in;
 * an operation is emitted only once every process's ring has been read up to ``hold`` after
-  its end, so what happened before it is known by then. Among the candidates, operations
-  that change nothing (a shared-memory read) go first, then the earliest end.
+  its end, so what happened before it is known by then;
+* among the candidates: an operation that changes nothing (a shared-memory read) first, a
+  take (read, receive, wait) before a put that could hurt it, else the earliest end. Where
+  concurrent processes leave a choice on one object, a bounded search of that object's
+  known operations decides (payload identity: a read's bytes, the order messages of one
+  priority leave a queue), and a send waits until a receive tells its place;
+* each thread of a process is a program order of its own.
 
 An operation that stays illegal after every record that could explain it has arrived means
 a record was lost or ipcviz has a bug: it is emitted after an ``order.conflict`` event that
