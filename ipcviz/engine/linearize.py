@@ -34,12 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ipcviz.events.codec import RAW, b64
-from ipcviz.model.legal import (
-    OBSERVERS,
-    PIPE_BUF,
-    select_message,
-    violation,
-)
+from ipcviz.model.legal import OBSERVERS, PIPE_BUF, RULES, select_message, violation
 from ipcviz.model.state import PipeObj, QueueObj, SemObj, ShmObj, State
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.ring import Record
@@ -60,33 +55,19 @@ ENGINE = -1
 
 _BEGINS = frozenset(C.COMPLETES.values())
 _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
-_QUEUE_CODES = frozenset({C.MQ_SEND, C.MQ_RECV, C.MSGQ_SEND, C.MSGQ_RECV})
+_PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
+_TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
+_QUEUE_CODES = _PUT_CODES | _TAKE_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT})
 _PLANNED_CODES = _SHM_CODES | _QUEUE_CODES | _SEM_CODES
-_PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
 _TAKE_BEGINS = frozenset({C.MQ_RECV_BEGIN, C.MSGQ_RECV_BEGIN, C.SEM_WAIT_BEGIN, C.PIPE_READ_BEGIN})
-_TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
 #: Operations that take from an object (they go before a put that could hurt them).
 _CONSUMER_CODES = frozenset({C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.SEM_WAIT, C.SEM_TRYWAIT})
 _OBSERVER_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in OBSERVERS)
 #: The search tries observers first, then takes, then puts (see ``_consumer_first``).
 _RANK = {**dict.fromkeys(_OBSERVER_CODES, 0), **dict.fromkeys(_CONSUMER_CODES, 1)}
-_CHECKED_CODES = frozenset(
-    c
-    for c, spec in C.TABLE.items()
-    if spec.kind
-    in {
-        "pipe.write",
-        "pipe.read",
-        "pipe.epipe",
-        "mq.send",
-        "mq.recv",
-        "mq.poll",
-        "sem.wait",
-        "sem.trywait",
-        "shm.read",
-    }
-)
+#: Operations the legal-history rules have something to say about (model/legal.py).
+_CHECKED_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in RULES)
 
 
 class Op:
