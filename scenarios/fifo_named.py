@@ -77,7 +77,7 @@ def reader(ctx):
     ctx.report("pid", os.getpid())
     ctx.report("ppid", os.getppid())
     # Proof, not luck: wait until the kernel has the writer asleep in its open() ...
-    ctx.report("writer_wchan", writer_asleep_in_open(ctx.pid_of("writer")))
+    ctx.report("writer_wchan", ctx.wait_for_wchan(ctx.pid_of("writer"), OPEN_WAITS, 20.0))
     ctx.sleep(ctx.params["late"])  # ... and let a human see it waiting a moment
     ctx.report("opening_at", time.monotonic_ns())
     fifo.open_read()
@@ -88,24 +88,6 @@ def reader(ctx):
     fifo.close_read()
     ctx.report("received", got.decode())
     ctx.step("outlives")
-
-
-def writer_asleep_in_open(pid: int, seconds: float = 20.0) -> str:
-    """The writer's wait point (/proc/PID/wchan) once it sleeps in open() waiting for a
-    reader (``wait_for_partner``, ``fifo_open`` on some kernels); the last one seen if it
-    never does within ``seconds``."""
-    deadline = time.monotonic() + seconds
-    wchan = ""
-    while time.monotonic() < deadline:
-        try:
-            with open(f"/proc/{pid}/wchan") as f:
-                wchan = f.read().strip()
-        except OSError:
-            return wchan
-        if wchan in OPEN_WAITS:
-            return wchan
-        time.sleep(0.005)
-    return wchan
 
 
 @scenario.check("every line arrived, in order")

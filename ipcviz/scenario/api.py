@@ -152,9 +152,11 @@ class Context:
             raise ScenarioError(f"no process named {name!r} in scenario {self.scenario.id}")
         return self.scenario.pids.get(names.index(name))
 
-    def wait_for_wchan(self, pid: int, want: str, seconds: float = 10.0) -> str:
-        """Wait until the kernel has ``pid`` asleep at a wait point containing ``want``
-        (``/proc/PID/wchan``, e.g. ``pipe_write``); returns the last wait point seen."""
+    def wait_for_wchan(self, pid: int, want: str | tuple[str, ...], seconds: float = 10.0) -> str:
+        """Wait until the kernel has ``pid`` asleep at a wait point containing ``want`` (or
+        any of several: kernels name some waits differently) (``/proc/PID/wchan``, e.g.
+        ``pipe_write``); returns the last wait point seen."""
+        wants = (want,) if isinstance(want, str) else want
         deadline = time.monotonic() + seconds
         wchan = ""
         while time.monotonic() < deadline:
@@ -163,7 +165,7 @@ class Context:
                     wchan = f.read().strip()
             except OSError:
                 return wchan
-            if want in wchan:
+            if any(w in wchan for w in wants):
                 return wchan
             time.sleep(0.005)
         return wchan
