@@ -61,6 +61,24 @@ def test_oversized_payload_is_cut_not_lost():
     ring.close()
 
 
+def test_the_engine_sees_a_stamp_before_the_worker_reads_the_clock(monkeypatch):
+    """A worker preempted between reading the clock and publishing its stamp must still
+    hold the engine's watermark back: the slot says "stamping" before the clock is read."""
+    ring = Ring(4096)
+    seen: list[int] = []
+    real = time.monotonic_ns
+
+    def clock() -> int:
+        seen.append(ring.pending_stamp())  # what the engine would read at this moment
+        return real()
+
+    monkeypatch.setattr(time, "monotonic_ns", clock)
+    emit = ring.writer()
+    emit(C.PIPE_WRITE, 0, 3)
+    assert seen and all(0 < p <= 1 for p in seen)
+    assert ring.pending_stamp() == 0  # published: nothing pending
+
+
 def test_capacity_must_be_a_power_of_two():
     with pytest.raises(ValueError):
         Ring(5000)

@@ -395,7 +395,8 @@ class Engine:
             if w.ring is None:
                 continue
             before = time.monotonic_ns()
-            pending = w.ring.pending_stamp()  # stamped, not yet published: not known yet
+            # Read before draining: a stamp taken (or being taken) but not yet published.
+            pending = w.ring.pending_stamp()
             if pending:
                 before = min(before, pending)
             batch: list[Record] = []

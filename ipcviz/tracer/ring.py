@@ -31,7 +31,11 @@ _HEAD, _TAIL, _STALLS, _GATE = 0, 8, 16, 24
 PRESENT_FLAG: Final = 32
 #: The stamp of a record being written (0: none). The engine reads no further than it when it
 #: decides what is known (engine/linearize.py): a record stamped but not yet published.
+#: While the worker reads the clock it holds ``STAMPING`` there, so a stamp taken before
+#: the engine looked can never be missed by it.
 _PENDING: Final = 40
+#: In the pending slot: the worker is reading the clock (lower than any stamp).
+STAMPING: Final = 1
 #: Largest payload kept in one record; longer payloads are cut and flagged by ``size``.
 MAX_PAYLOAD: Final = 256 * 1024
 DEFAULT_CAPACITY: Final = 4 * 1024 * 1024
@@ -107,6 +111,7 @@ class Ring:
             code |= lane << 8
             acquire()  # stamped inside: a ring's records stay in stamp order across threads
             try:
+                pack_u64(mm, _PENDING, STAMPING)  # before the clock: see _PENDING
                 t = t or now()
                 pack_u64(mm, _PENDING, t)
                 head = ring._head
