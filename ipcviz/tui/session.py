@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable
 from typing import ClassVar
 
+from textual import events, messages
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
@@ -36,6 +38,11 @@ CHUNK = 1024
 APPLY_BUDGET = 0.010  # seconds of model updates per frame at most
 #: In a flood, the log keeps (and words) only the newest this many events of a frame.
 FLOOD_TAIL = 500
+#: With nothing new (no event, key or message), the screen is redrawn this often, so
+#: the age of a kernel reading stays true; otherwise an idle screen costs no CPU.
+IDLE_REDRAW_S = 1.0
+#: Messages a redraw sends to its own screen; they say nothing new.
+_REDRAW_ECHOES = (messages.Update, messages.Layout, messages.UpdateScroll, events.Idle)
 NARROW = 110  # columns below which the panels stack
 
 
@@ -93,6 +100,8 @@ class SessionScreen(StepControls, Screen[int | None]):
         self.state: State = state if state is not None else State()
         self.result: int | None = None
         self.frame_times: list[float] = []  # seconds per frame (benchmark)
+        self._dirty = True  # a key, a message or a new model since the last redraw
+        self._drawn_at = 0.0
         self._timer: Timer | None = None
         self._ended = False
         self._obj_filter_i = -1
@@ -172,17 +181,28 @@ class SessionScreen(StepControls, Screen[int | None]):
             if not self.state.header and feed.header:
                 self.state.header = feed.header
                 self._set_model(self.state)
-            self._apply_some(feed, t0)
+            if self._apply_some(feed, t0):
+                self._dirty = True
             if feed.finished and not self._ended:
                 self._ended = True
+                self._dirty = True
                 self._on_feed_end(feed)
-        if not self.paused:
+        if not self.paused and (self._dirty or t0 - self._drawn_at >= IDLE_REDRAW_S):
             self.redraw()
         self.frame_times.append(time.perf_counter() - t0)
         if len(self.frame_times) > 10_000:
             del self.frame_times[:5000]
 
-    def _apply_some(self, feed: Feed, t0: float) -> None:
+    async def _on_message(self, message: Message) -> None:
+        """Anything that reaches the screen (a key, a click, a resize, a widget's message)
+        may change what it shows: the next frame redraws. The frame timer calls ``tick``
+        directly, so it is not a message, and the messages a redraw itself causes (the
+        compositor's updates) are not counted: an idle screen stays idle."""
+        if not isinstance(message, _REDRAW_ECHOES):
+            self._dirty = True
+        await super()._on_message(message)
+
+    def _apply_some(self, feed: Feed, t0: float) -> int:
         """Apply what arrived, in chunks, within a time budget: a flood delays the model a
         little (the rest waits for the next frame) but never stretches a frame much.
 
@@ -228,6 +248,7 @@ class SessionScreen(StepControls, Screen[int | None]):
             owed = max(0, owed - len(events))
             if not owed and now > budget:
                 break
+        return applied
 
     def _on_feed_end(self, feed: Feed) -> None:
         error = getattr(feed, "error", None)
@@ -272,6 +293,8 @@ class SessionScreen(StepControls, Screen[int | None]):
         entries.extend(lines)
 
     def redraw(self, force: bool = False) -> None:
+        self._dirty = False
+        self._drawn_at = time.perf_counter()
         state = self.state
         self.query_one(ProcTable).sync(state)
         self.query_one(ObjectsPanel).sync(state, force)

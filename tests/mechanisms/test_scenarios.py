@@ -6,19 +6,20 @@ import json
 from pathlib import Path
 
 from ipcviz.events.codec import payload
-from tests.conftest import ipcviz, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz, read_trace, run_scenario
 from tests.mechanisms.helpers import by_kind, pids_by_name
 
 TYPES = {"pipe", "fifo", "posix_mq", "sysv_mq", "posix_shm", "posix_sem", "sysv_sem"}
 
 
-def test_builtin_scenarios_cover_every_type_and_never_drift(tmp_path: Path):
+def test_builtin_scenarios_cover_every_type_and_never_drift(builtin_traces: BuiltinTraces):
     listing = json.loads(ipcviz("list", "--json", check=True).stdout)
     ids = [s["id"] for s in listing]
     assert {"fifo-named", "mq-priority", "sysv-mq-typed", "shell-pipeline"} <= set(ids)
     types: set[str] = set()
     for sid in ids:
-        result, _header, events = run_scenario(sid, tmp_path)
+        result, trace = builtin_traces.run(sid)  # recorded once per session, shared
+        _header, events = read_trace(trace)
         drift = by_kind(events, "drift")
         assert not drift, (sid, drift)
         if sid in {"fifo-named", "mq-priority", "sysv-mq-typed", "shell-pipeline"}:

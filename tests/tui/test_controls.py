@@ -343,3 +343,27 @@ async def test_scenario_end_leaves_final_state_and_checks(tmp_path: Path) -> Non
         assert len(screen.query_one(ProcTable).rows) == 2  # still on screen
         await pilot.press("q")
     assert app.return_value == 0
+
+
+async def test_an_idle_screen_does_not_redraw_until_something_happens(monkeypatch) -> None:
+    """Nothing new (no event, key or message): frames skip the redraw, so a finished
+    session costs no CPU; a key makes the next frame redraw."""
+    import ipcviz.tui.session as session
+
+    monkeypatch.setattr(session, "IDLE_REDRAW_S", 1e9)  # no age refresh during the test
+    app = recorded_app("pipe-basic")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        drawn: list[bool] = []
+        real = screen.redraw
+        monkeypatch.setattr(
+            screen, "redraw", lambda force=False: (drawn.append(force), real(force))
+        )
+        screen.tick()  # settle's own redraw already showed the finished model
+        drawn.clear()
+        for _ in range(5):
+            screen.tick()
+        assert drawn == []
+        await pilot.press("l")  # narration language: a key reaches the screen
+        screen.tick()
+        assert drawn, "the frame after a key redraws"
