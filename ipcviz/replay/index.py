@@ -250,6 +250,26 @@ class TraceIndex:
             raise IndexError(i)
         return next(self.events(i, i + 1))
 
+    # -- narration steps -----------------------------------------------------------------
+
+    def step_event(self, k: int) -> int:
+        """Index of the ``narrate`` event of narration step ``k`` (0-based, in trace order).
+
+        ``k = -1`` is the moment just before the first step: every event up to it (objects
+        made, processes started), or the whole trace if it narrates nothing."""
+        marks = self.narrations
+        if k < 0:
+            return (marks[0] if marks else self.count) - 1
+        return marks[k]
+
+    def state_at_step(self, k: int) -> State:
+        """A fresh copy of the model at narration step ``k`` (right after its event)."""
+        return self.state_at(self.step_event(k))
+
+    def cursor(self) -> Cursor:
+        """A position with its state, cheap to move forward (see :class:`Cursor`)."""
+        return Cursor(self)
+
     # -- finding events ------------------------------------------------------------------
 
     def next_of(self, i: int, pid: int | None = None, obj: str | None = None) -> int | None:
@@ -296,6 +316,32 @@ class TraceIndex:
             counts[b] = j - prev
             prev = j
         return counts
+
+
+class Cursor:
+    """One position in a :class:`TraceIndex` and the model there, kept between moves.
+
+    Forward by at most ``every`` events it applies only the new events to the state it
+    holds (playing, walking the steps of a handout); anything else (back, far ahead)
+    starts from the nearest checkpoint. The state is shared: do not modify it.
+    """
+
+    def __init__(self, index: TraceIndex) -> None:
+        self.index = index
+        self.pos = -2  # no state yet
+        self._state: State | None = None
+
+    def seek(self, i: int) -> State:
+        """The model after event ``i`` (``-1``: before any event)."""
+        index = self.index
+        i = max(-1, min(i, index.count - 1))
+        state = self._state
+        if state is None or not 0 <= i - self.pos <= index.every:
+            state = self._state = index.state_at(i)
+        elif i > self.pos:
+            index.advance(state, self.pos, i)
+        self.pos = i
+        return state
 
 
 def _copy_state(state: State) -> State:
