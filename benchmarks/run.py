@@ -223,6 +223,8 @@ OPTIONAL: list[tuple[str, str]] = [
     ("benchmarks.probe_bench", "bench_probe_sweeps"),
     ("benchmarks.tui_bench", "bench_tui"),
     ("benchmarks.replay_bench", "bench_replay"),
+    ("benchmarks.replay_headless_bench", "bench_replay_headless"),
+    ("benchmarks.handout_bench", "bench_handout"),
     ("benchmarks.gate_bench", "run"),
 ]
 

@@ -40,10 +40,13 @@ def safe_text(text: str, limit: int | None = None) -> str:
     format characters are escaped, so nothing can move the cursor or reorder the line.
     """
     shown = text if limit is None else text[:limit]
-    out = "".join(
-        ch if ch.isprintable() else (_TABLE[ord(ch)] if ord(ch) < 256 else f"\\u{ord(ch):04x}")
-        for ch in shown
-    )
+    if shown.isprintable():  # the usual case, in C: every character would stay as it is
+        out = shown
+    else:
+        out = "".join(
+            ch if ch.isprintable() else (_TABLE[ord(ch)] if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+            for ch in shown
+        )
     if limit is not None and len(text) > limit:
         out += f"…(+{len(text) - limit})"
     return out

@@ -335,12 +335,6 @@ def _worker_error(narrator: Any, event: dict[str, Any]) -> str:
     return safe(f"worker {name} raised {last}" + (f" ({where})" if where else ""), 300)
 
 
-def _print(lines: list[str]) -> None:
-    if lines:
-        sys.stdout.write("\n".join(lines) + "\n")
-        sys.stdout.flush()
-
-
 def cmd_replay(args: argparse.Namespace) -> int:
     from ipcviz.events.trace import TraceReader
 
@@ -357,14 +351,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
         return replay_tui(reader, lang=lang)
     from ipcviz.bytefmt import safe_text
-    from ipcviz.narrate.headless import Narrator
+    from ipcviz.replay.headless import replay_headless
 
-    narrator = Narrator(reader.header, lang)
     try:
         print(f"# replaying {safe_text(str(args.trace), 300)}")
-        _print(narrator.intro())
-        for event in reader.events():  # checked by the reader: TraceError (exit 2) if bad
-            _print(narrator.feed(event))
+        replay_headless(reader, lang)  # TraceError (exit 2) for a bad line
     except BrokenPipeError:  # our stdout was closed (e.g. `| head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
+from pathlib import Path
 
 from ipcviz.model.reducer import MAX_SHM, apply
 from ipcviz.model.state import State
-from ipcviz.model.timeline import Timeline
+from ipcviz.replay import TraceIndex
 
 
 def ev(seq: int, kind: str, pid: int = 1, **fields) -> dict:
@@ -43,16 +45,17 @@ def test_a_read_ahead_of_its_write_record_is_settled_when_the_write_arrives():
     assert (p.nbytes, p.deficit, p.written, p.read, p.eof) == (0, 0, 11, 11, True)
 
 
-def test_checkpointed_states_equal_applying_from_the_start():
+def test_checkpointed_states_equal_applying_from_the_start(tmp_path: Path):
     events = pipe_run() * 1
-    timeline = Timeline({}, every=3)
-    for e in events:
-        timeline.append(e)
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "pipe-run"}}
+    trace = tmp_path / "pipe-run.jsonl"
+    trace.write_text("\n".join(json.dumps(x) for x in [header, *events]) + "\n")
+    index = TraceIndex.open(trace, every=3).build()
     for i in range(-1, len(events)):
-        fresh = State(header={})
+        fresh = State(header=index.header)
         for e in events[: i + 1]:
             apply(fresh, e)
-        assert timeline.state_at(i) == fresh
+        assert index.state_at(i) == fresh
 
 
 def test_apply_is_deterministic():

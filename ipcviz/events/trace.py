@@ -214,9 +214,23 @@ def _no_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
 
 
+_SCAN = _DECODER.scan_once
+
+
 def _loads(raw: bytes) -> Any:
-    """One line of UTF-8 JSON (ValueError / UnicodeDecodeError if it is not)."""
-    return _DECODER.decode(raw.decode("utf-8"))
+    """One line of UTF-8 JSON (ValueError / UnicodeDecodeError if it is not).
+
+    The decoder's scanner is called directly (what ``decode`` does after two Python calls,
+    per line): a value from the first byte with only JSON whitespace after it is what
+    ``decode`` returns; anything else goes through ``decode`` for its verdict."""
+    text = raw.decode("utf-8")
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        return _DECODER.decode(text)
+    if end != len(text) and text[end:].strip(" \t\n\r"):
+        return _DECODER.decode(text)
+    return value
 
 
 def _shown(path: Path) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import os
 import re
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,103 @@ _CELL = re.compile(_RECT.format(c="(#[0-9a-fA-F]{6})", n=r"([\d.]+)"))
 _CELLS = re.compile("(?:" + _RECT.format(c="#[0-9a-fA-F]{6}", n=r"[\d.]+") + ")+")
 
 
+class PagePictures:
+    """Makes each step's picture small *for this page*: what the pictures share is drawn once.
+
+    A lecture's screens differ little from one step to the next (a few rows change, the log
+    scrolls), and one page holds them all, so each picture carries only what is new:
+
+    - style rules, fonts: each distinct rule once in the page, under a short class name
+      (a ``<style>`` inside an inline SVG applies to the whole document);
+    - rows: each terminal row of background rectangles or of text is a group of elements
+      with one ``y``. A row drawn before (at any height: a scrolled log line) becomes
+      ``<use href="#hK" y="dy"/>``, a reference to its first drawing moved by ``dy``.
+
+    The page grows with what changes, not with the screen size times the steps. Memory is
+    bounded: the rows remembered are the most recent :data:`ROWS_KEPT` (an older row that
+    comes back is drawn again). Anything not in Rich's expected shape is left as it is.
+    """
+
+    ROWS_KEPT = 4096
+    #: Rows shorter than this are written out: a reference would not be shorter.
+    MIN_ROW = 60
+
+    def __init__(self) -> None:
+        self.classes: dict[str, str] = {}  # rule body -> page-wide class name
+        self.fonts: set[str] = set()  # @font-face rules already in the page
+        self.rows: OrderedDict[str, tuple[str, float]] = OrderedDict()  # row -> (id, y)
+        self._ids = 0
+
+    def picture(self, svg: str, n: int) -> str:
+        """Shot ``n``'s SVG as it goes into the page (after the ones before it)."""
+        svg = compact_svg(_strip_comments(svg), n)
+        style = _STYLE_BLOCK.search(svg)
+        if style is None or _UID.search(svg) is not None:  # not compacted: not Rich's shape
+            return svg
+        new: list[str] = []
+        for face in _FONT_FACE.findall(style.group(1)):
+            if face not in self.fonts:
+                self.fonts.add(face)
+                new.append(face)
+        rename: dict[str, str] = {}
+        for name, body in _RULE.findall(style.group(1)):
+            body = " ".join(body.split())
+            cls = self.classes.get(body)
+            if cls is None:
+                cls = self.classes[body] = f"c{len(self.classes)}"
+                new.append(f".{cls} {{ {body} }}")
+            rename[name] = cls
+        css = f"<style>\n{chr(10).join(new)}\n</style>" if new else ""
+        svg = svg[: style.start()] + css + svg[style.end() :]
+        svg = _CLASS.sub(lambda m: f'class="{rename.get(m.group(1), m.group(1))}"', svg)
+        return _ROWS.sub(lambda run: self._rows(run.group(0)), svg)
+
+    def _rows(self, run: str) -> str:
+        """A run of rectangles or texts: each row drawn once, else a reference."""
+        out: list[str] = []
+        row: list[str] = []
+        y = None
+        for m in _ROW_ITEM.finditer(run):
+            at = m.group(1) or m.group(2)
+            if at != y and row:
+                out.append(self._row(y, "".join(row)))
+                row = []
+            y = at
+            row.append(m.group(0))
+        if row:
+            out.append(self._row(y, "".join(row)))
+        return "".join(out)
+
+    def _row(self, y: str | None, markup: str) -> str:
+        if y is None or len(markup) < self.MIN_ROW:
+            return markup
+        key = markup.replace(f' y="{y}"', ' y=""')
+        seen = self.rows.get(key)
+        if seen is not None:
+            self.rows.move_to_end(key)
+            ident, y0 = seen
+            dy = round(float(y) - y0, 4)
+            return f'<use href="#{ident}"/>' if dy == 0 else f'<use href="#{ident}" y="{dy:g}"/>'
+        ident = f"h{self._ids}"
+        self._ids += 1
+        self.rows[key] = (ident, float(y))
+        if len(self.rows) > self.ROWS_KEPT:
+            self.rows.popitem(last=False)
+        return f'<g id="{ident}">{markup}</g>'
+
+
+_STYLE_BLOCK = re.compile(r"<style>(.*?)</style>", re.S)
+_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}")
+_RULE = re.compile(r"\.(s\d+-[\w-]+)\s*\{([^}]*)\}")
+_CLASS = re.compile(r'class="(s\d+-[\w-]+)"')
+#: One background rectangle (group 1: y) or one text (group 2: y) of a terminal row.
+_ROW_ITEM = re.compile(
+    r'<rect fill="#[0-9a-fA-F]{6}" x="[\d.]+" y="([\d.]+)"[^>]*/>'
+    r'|<text class="[\w-]+" x="[\d.]+" y="([\d.]+)"[^>]*>[^<]*</text>'
+)
+_ROWS = re.compile(f"(?:{_ROW_ITEM.pattern})+")
+
+
 def _strip_comments(svg: str) -> str:
     start = svg.find("<!--")
     while start != -1:
@@ -114,8 +212,9 @@ def page_head(header: dict[str, Any]) -> str:
     )
 
 
-def page_step(shot: Shot) -> str:
-    """One step's section: its picture, its narration beside it."""
+def page_step(shot: Shot, pictures: PagePictures | None = None) -> str:
+    """One step's section: its picture, its narration beside it. With ``pictures`` (one per
+    page, given every step in order) the picture carries only what earlier ones did not."""
     info = shot.info
     tags = "".join(f'<span class="tag">{_e(t, 8)}</span>' for t in info.get("teaches", []))
     texts = [f'<p lang="en">{_e(info.get("en", shot.step))}</p>']
@@ -123,7 +222,13 @@ def page_step(shot: Shot) -> str:
         texts.append(f'<p lang="ko">{_e(info["ko"])}</p>')
     parts = [
         f'<section class="step" id="step-{shot.n}">',
-        f'<div class="shot">{compact_svg(_strip_comments(shot.svg), shot.n)}</div>',
+        '<div class="shot">'
+        + (
+            compact_svg(_strip_comments(shot.svg), shot.n)
+            if pictures is None
+            else pictures.picture(shot.svg, shot.n)
+        )
+        + "</div>",
         '<div class="text">',
         f"<h2>{shot.n}. {_e(shot.step, 80)}</h2>",
         f"<p>{tags}</p>" if tags else "",
@@ -147,12 +252,13 @@ def export_html(trace: Path, output: Path) -> int:
         raise IpcvizError(f"-o {output} is a directory; give a file path for the page")
     tmp = output.with_name(output.name + ".part")
     count = 0
+    pictures = PagePictures()
     try:
         with tmp.open("w", encoding="utf-8") as out:
 
             def write(shot: Shot) -> None:
                 nonlocal count
-                out.write(page_step(shot) + "\n")
+                out.write(page_step(shot, pictures) + "\n")
                 count += 1
 
             each_shot(trace, write, on_header=lambda h: out.write(page_head(h) + "\n"))

@@ -1,7 +1,8 @@
 """Handouts: one SVG screenshot of the session screen per narration step.
 
-The trace is replayed into the model (never into the kernel: nothing runs), and the real
-session screen is drawn headless by Textual (``App.run_test``) at each ``narrate`` event:
+The trace is replayed into the model by its :class:`~ipcviz.replay.TraceIndex` (never into
+the kernel: nothing runs), and the real session screen is drawn headless by Textual
+(``App.run_test``) at each ``narrate`` event:
 the handout shows exactly what the lecture hall saw at that step. ``export_html`` puts the
 pictures in one self-contained page with the narration beside each.
 """
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ipcviz import bytefmt
 from ipcviz.errors import IpcvizError
+
+if TYPE_CHECKING:
+    from ipcviz.replay import TraceIndex
 
 #: Terminal size of a handout picture (columns, rows): wide enough for the two-column layout.
 SIZE = (160, 48)
@@ -59,22 +62,21 @@ def each_shot(
     on_header: Callable[[dict[str, Any]], object] | None = None,
 ) -> dict[str, Any]:
     """Call ``on_shot`` with each narration step's :class:`Shot` as it is drawn; returns the
-    header. The trace is streamed and each shot handed on at once, so memory does not grow
-    with the trace (a handout of a long run is written as it is made)."""
-    from ipcviz.events.trace import TraceReader
+    header. The model at each step comes from the trace's :class:`TraceIndex` (offsets and
+    checkpoints, walked forward with one cursor), and each shot is handed on at once, so
+    memory does not grow with the number of steps (a long lecture is written as it is made)."""
+    from ipcviz.replay import TraceIndex
 
-    reader = TraceReader.open(trace)  # TraceError (an IpcvizError, exit 2) for bad input
-    header = reader.header
-    if on_header is not None:
-        on_header(header)
-    lang = str(header.get("lang") or "en")
-    count = asyncio.run(_shoot(header, reader.events(), lang, size, on_shot))
-    if not count:
+    index = TraceIndex.open(trace).build()  # TraceError (an IpcvizError, exit 2): bad input
+    if not index.narrations:
         raise IpcvizError(
             f"{bytefmt.safe_text(str(trace), 300)}: the trace has no narration steps: "
             "no handout to make"
         )
-    return header
+    if on_header is not None:
+        on_header(index.header)
+    asyncio.run(_shoot(index, size, on_shot))
+    return index.header
 
 
 def screenshots(trace: Path, size: tuple[int, int] = SIZE) -> tuple[dict[str, Any], list[Shot]]:
@@ -85,45 +87,42 @@ def screenshots(trace: Path, size: tuple[int, int] = SIZE) -> tuple[dict[str, An
     return header, shots
 
 
-async def _shoot(
-    header: dict[str, Any],
-    events: Iterable[dict[str, Any]],
-    lang: str,
-    size: tuple[int, int],
-    on_shot: Callable[[Shot], None],
-) -> int:
-    from ipcviz.model.state import State
-    from ipcviz.narrate.headless import Narrator
+async def _shoot(index: TraceIndex, size: tuple[int, int], on_shot: Callable[[Shot], None]) -> int:
     from ipcviz.tui.app import IpcvizApp
-    from ipcviz.tui.eventfmt import LogLine, record
+    from ipcviz.tui.eventfmt import LogWindow
     from ipcviz.tui.session import SessionScreen
     from ipcviz.tui.widgets import EventLog
 
-    state = State(header=header)
-    narrator = Narrator(header, lang, state=state)  # applies each event and words it then
-    log: deque[LogLine] = deque()  # what the picture's log shows, each line of its moment
-    app = IpcvizApp(state=state, lang=lang)
+    header = index.header
+    lang = str(header.get("lang") or "en")
+    cursor = index.cursor()  # the model at each step: steps only go forward
+    # the picture's log: the last events before the step, each worded from its own moment
+    window = LogWindow(header, index.state_at, index.events, LOG_EVENTS)
+    app = IpcvizApp(state=cursor.seek(-1), lang=lang)
     steps = {s.get("id"): s for s in header.get("scenario", {}).get("steps", [])}
+    title = f"ipcviz · {header.get('scenario', {}).get('id', '')} · step"
     n = 0
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, SessionScreen)
-        for i, event in enumerate(events):
-            line = record(narrator, event, i)
-            if line is not None:
-                log.append(line)
-            while log and log[0].index <= i - LOG_EVENTS:
-                log.popleft()
-            if event.get("kind") != "narrate":
-                continue
-            screen.set_log_lines(list(log))
+        screen.stop()  # no frame timer: each picture is drawn once, below, not 15 times a second
+        for n, i in enumerate(index.narrations, 1):
+            screen.set_log_lines(list(window.at(i)))
+            state = cursor.seek(i)
+            before = _sizes(screen)
             screen.show_state(state)
             await pilot.pause()
+            for _ in range(3):  # the new state moved the layout: draw again at the new sizes
+                after = _sizes(screen)
+                if after == before:
+                    break
+                before = after
+                screen.redraw(True)
+                await pilot.pause()
+            event = index.event(i)
             step = str(event.get("step", ""))
-            n += 1
-            title = f"ipcviz · {header.get('scenario', {}).get('id', '')} · step {n}: {step}"
-            svg = app.export_screenshot(title=bytefmt.safe_text(title, 120))
+            svg = app.export_screenshot(title=bytefmt.safe_text(f"{title} {n}: {step}", 120))
             on_shot(
                 Shot(
                     n,
@@ -137,6 +136,11 @@ async def _shoot(
             )
         app.exit(None)
     return n
+
+
+def _sizes(screen: Any) -> list[Any]:
+    """Every widget's region: a panel's text is cut to the width it had when drawn."""
+    return [w.region for w in screen.walk_children()]
 
 
 def export_svg(trace: Path, output: Path) -> int:

@@ -5,7 +5,7 @@ scenario code. The TUI's replay screen drives a :class:`Player`.
 """
 
 from ipcviz.replay.fingerprint import state_fingerprint
-from ipcviz.replay.index import TraceIndex
+from ipcviz.replay.index import Cursor, TraceIndex
 from ipcviz.replay.player import SPEEDS, Hidden, Player
 
-__all__ = ["SPEEDS", "Hidden", "Player", "TraceIndex", "state_fingerprint"]
+__all__ = ["SPEEDS", "Cursor", "Hidden", "Player", "TraceIndex", "state_fingerprint"]

@@ -147,75 +147,85 @@ class TraceIndex:
                 self._progress(1.0)
 
     def _scan(self) -> Iterator[int]:
-        """The scan of the file, as a generator: it pauses every few hundred events."""
+        """The scan of the file, as a generator: it pauses every few hundred events.
+
+        The hot loop of every replay view: what it touches per event is bound to locals,
+        and the stop flag, the waiters and the progress are seen every ``notify_every``
+        events, not at each one."""
         live, every = self._live, self.every
-        offsets, times, pids, objs, kinds = (
-            self.offsets,
-            self.times,
-            self.pids,
-            self.objs,
-            self.kinds,
-        )
+        offsets_add, times_add = self.offsets.append, self.times.append
+        pids_add, objs_add, kinds_add = self.pids.append, self.objs.append, self.kinds.append
+        by_pid, by_obj, kind_ids, obj_ids = self.by_pid, self.by_obj, self._kind_ids, self._obj_ids
+        narrations_add = self.narrations.append
+        stop = self._stop
         tmax = 0
-        n = 0
+        n = self._n
         notify_every = 256
         step = max(1, self._size // 100)
         next_report = step
-        for offset, event in self.reader.scan():
-            if self._stop.is_set():
-                break
-            try:
-                apply(live, event)
-            except TraceError:
-                raise
-            except Exception as exc:  # untrusted input the model cannot take
-                raise TraceError(
-                    f"{self.path}: event {n} (seq {event.get('seq')}, kind "
-                    f"{str(event.get('kind'))[:40]!r}) does not fit the model: "
-                    f"{type(exc).__name__}"
-                ) from None
-            t = event["t"]
-            if t > tmax:
-                tmax = t
-            pid = event.get("pid")
-            pid = pid if type(pid) is int and -(2**63) <= pid < 2**63 else -1
-            obj = event.get("obj")
-            kind = event["kind"]
-            kid = self._kind_ids.get(kind)
-            if kid is None:
-                kid = self._kind_ids[kind] = len(self.kind_names)
-                self.kind_names.append(kind)
-            offsets.append(offset)
-            times.append(min(tmax, 2**63 - 1))
-            pids.append(pid)
-            self.by_pid.setdefault(pid, array("q")).append(n)
-            if isinstance(obj, str):
-                oid = self._obj_ids.get(obj)
-                if oid is None:
-                    oid = self._obj_ids[obj] = len(self.obj_names)
-                    self.obj_names.append(obj)
-                    self.by_obj[obj] = array("q")
-                objs.append(oid)
-                self.by_obj[obj].append(n)
-            else:
-                objs.append(-1)
-            kinds.append(kid)
-            if kind == "narrate":
-                self.narrations.append(n)
-            n += 1  # noqa: SIM113 - also counts across yields
-            self._n = n
-            if n % every == 0:
-                self.checkpoints.append(_copy_state(live))
-            if n % notify_every == 0:
-                with self._changed:
-                    self.count = n
-                    self._changed.notify_all()
-                yield n
-            if offset >= next_report:  # about every 1% of the file
-                next_report = offset + step
-                self.fraction = min(1.0, offset / self._size)
-                if self._progress is not None:
-                    self._progress(self.fraction)
+        lo, hi = -(2**63), 2**63
+        try:
+            for offset, event in self.reader.scan():
+                try:
+                    apply(live, event)
+                except TraceError:
+                    raise
+                except Exception as exc:  # untrusted input the model cannot take
+                    raise TraceError(
+                        f"{self.path}: event {n} (seq {event.get('seq')}, kind "
+                        f"{str(event.get('kind'))[:40]!r}) does not fit the model: "
+                        f"{type(exc).__name__}"
+                    ) from None
+                t = event["t"]
+                if t > tmax:
+                    tmax = t if t < hi else hi - 1
+                pid = event.get("pid")
+                if type(pid) is not int or not lo <= pid < hi:
+                    pid = -1
+                kind = event["kind"]
+                kid = kind_ids.get(kind)
+                if kid is None:
+                    kid = kind_ids[kind] = len(self.kind_names)
+                    self.kind_names.append(kind)
+                offsets_add(offset)
+                times_add(tmax)
+                pids_add(pid)
+                mine = by_pid.get(pid)
+                if mine is None:
+                    mine = by_pid[pid] = array("q")
+                mine.append(n)
+                obj = event.get("obj")
+                if type(obj) is str:
+                    oid = obj_ids.get(obj)
+                    if oid is None:
+                        oid = obj_ids[obj] = len(self.obj_names)
+                        self.obj_names.append(obj)
+                        by_obj[obj] = array("q")
+                    objs_add(oid)
+                    by_obj[obj].append(n)
+                else:
+                    objs_add(-1)
+                kinds_add(kid)
+                if kind == "narrate":
+                    narrations_add(n)
+                n += 1
+                if n % every == 0:
+                    self.checkpoints.append(_copy_state(live))
+                if n % notify_every == 0:
+                    self._n = n
+                    with self._changed:
+                        self.count = n
+                        self._changed.notify_all()
+                    yield n
+                    if stop.is_set():
+                        break
+                    if offset >= next_report:  # about every 1% of the file
+                        next_report = offset + step
+                        self.fraction = min(1.0, offset / self._size)
+                        if self._progress is not None:
+                            self._progress(self.fraction)
+        finally:
+            self._n = n  # every event applied and indexed, also when a bad one stops the scan
 
     # -- random access -------------------------------------------------------------------
 
@@ -249,6 +259,26 @@ class TraceIndex:
         if not 0 <= i < self.count:
             raise IndexError(i)
         return next(self.events(i, i + 1))
+
+    # -- narration steps -----------------------------------------------------------------
+
+    def step_event(self, k: int) -> int:
+        """Index of the ``narrate`` event of narration step ``k`` (0-based, in trace order).
+
+        ``k = -1`` is the moment just before the first step: every event up to it (objects
+        made, processes started), or the whole trace if it narrates nothing."""
+        marks = self.narrations
+        if k < 0:
+            return (marks[0] if marks else self.count) - 1
+        return marks[k]
+
+    def state_at_step(self, k: int) -> State:
+        """A fresh copy of the model at narration step ``k`` (right after its event)."""
+        return self.state_at(self.step_event(k))
+
+    def cursor(self) -> Cursor:
+        """A position with its state, cheap to move forward (see :class:`Cursor`)."""
+        return Cursor(self)
 
     # -- finding events ------------------------------------------------------------------
 
@@ -296,6 +326,32 @@ class TraceIndex:
             counts[b] = j - prev
             prev = j
         return counts
+
+
+class Cursor:
+    """One position in a :class:`TraceIndex` and the model there, kept between moves.
+
+    Forward by at most ``every`` events it applies only the new events to the state it
+    holds (playing, walking the steps of a handout); anything else (back, far ahead)
+    starts from the nearest checkpoint. The state is shared: do not modify it.
+    """
+
+    def __init__(self, index: TraceIndex) -> None:
+        self.index = index
+        self.pos = -2  # no state yet
+        self._state: State | None = None
+
+    def seek(self, i: int) -> State:
+        """The model after event ``i`` (``-1``: before any event)."""
+        index = self.index
+        i = max(-1, min(i, index.count - 1))
+        state = self._state
+        if state is None or not 0 <= i - self.pos <= index.every:
+            state = self._state = index.state_at(i)
+        elif i > self.pos:
+            index.advance(state, self.pos, i)
+        self.pos = i
+        return state
 
 
 def _copy_state(state: State) -> State:

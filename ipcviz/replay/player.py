@@ -38,8 +38,7 @@ class Player:
         self.speed = 1.0
         self.hidden: Hidden | None = None
         self._anchor: tuple[float, int] = (0.0, 0)  # (wall clock, trace time) at play()
-        self._state: State | None = None  # cache: the state after event ``_state_pos``
-        self._state_pos = -2
+        self._cursor = index.cursor()  # the state after event ``pos``, kept between moves
         self._hidden_state: State | None = None
 
     # -- position ------------------------------------------------------------------------
@@ -160,16 +159,7 @@ class Player:
 
     def state(self) -> State:
         """The model state after event ``pos`` (cached and shared: do not modify)."""
-        if self._state is None or self._state_pos != self.pos:
-            close = self._state is not None and 0 < self.pos - self._state_pos <= self.index.every
-            if close:  # playing forward: apply the few new events, no checkpoint copy
-                assert self._state is not None
-                self.index.advance(self._state, self._state_pos, self.pos)
-            else:
-                self._state = self.index.state_at(self.pos)
-            self._state_pos = self.pos
-        assert self._state is not None
-        return self._state
+        return self._cursor.seek(self.pos)
 
     def hide(self, obj: str) -> None:
         """Predict-then-reveal: from now on, show ``obj`` as it is now until ``reveal()``."""

@@ -15,8 +15,8 @@ the events come from a live engine or from a recorded trace. A feed is anything 
 - ``close()``: stop the source for sure (a live engine is terminated and reaped) and
   return its exit status (``None`` for recorded feeds).
 
-Replay with seek/step back does not need a feed at all: it computes
-``Timeline.state_at(i)`` and hands the state to ``SessionScreen.show_state``.
+Replay with seek/step back does not need a feed at all: it takes the model at event ``i``
+from the trace's ``TraceIndex`` (ipcviz.replay) and hands it to ``SessionScreen.show_state``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from textual.renderables.digits import Digits
 
 from ipcviz import bytefmt
 from ipcviz.model.state import State
-from ipcviz.model.timeline import Timeline
+from ipcviz.replay import TraceIndex
 from ipcviz.tui.eventfmt import LogWindow
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.session import SessionScreen
@@ -66,27 +66,18 @@ class PresentScreen(SessionScreen):
         state: State | None = None,
         lang: str = "en",
         fps: int = 15,
-        timeline: Timeline | None = None,
+        index: TraceIndex | None = None,
     ) -> None:
         super().__init__(feed_factory, state=state, lang=lang, fps=fps)
-        self.timeline = timeline
+        #: Replay: the recording, indexed (the model at any narration step comes from it).
+        self.index = index
         #: Replay: the (hidden) log's lines, each worded from the state at its own event.
         self.log_window = (
-            LogWindow(
-                timeline.header,
-                timeline.state_at,
-                lambda start, stop: timeline.events[start:stop],
-                LOG_TAIL,
-            )
-            if timeline is not None
+            LogWindow(index.header, index.state_at, index.events, LOG_TAIL)
+            if index is not None
             else None
         )
-        #: Replay: the indexes of the narrate events, and which one is shown (-1: none yet).
-        self.marks = (
-            [i for i, e in enumerate(timeline.events) if e.get("kind") == "narrate"]
-            if timeline is not None
-            else []
-        )
+        #: Replay: which narration step is shown (-1: none yet, just before the first).
         self.pos = -1
         #: Live: the narration steps shown so far, and how far back ← went.
         self.history: list[str] = []
@@ -97,7 +88,7 @@ class PresentScreen(SessionScreen):
     def on_mount(self) -> None:
         # (Textual calls SessionScreen.on_mount by itself: handlers run along the MRO)
         self.query_one(Narration).border_title = "narration"
-        if self.timeline is not None:
+        if self.index is not None:
             self._show_replay()
 
     # -- drawing -----------------------------------------------------------------------
@@ -105,7 +96,7 @@ class PresentScreen(SessionScreen):
     def redraw(self, force: bool = False) -> None:
         super().redraw(force)
         step = self.state.step
-        if self.timeline is None and step and (not self.history or self.history[-1] != step):
+        if self.index is None and step and (not self.history or self.history[-1] != step):
             self.history.append(step)
             self.back = 0
         self.narration_text = self.big_text()
@@ -122,7 +113,7 @@ class PresentScreen(SessionScreen):
 
     def shown_step(self) -> str | None:
         """The step whose text is on screen (live: ← may show an earlier one)."""
-        if self.timeline is not None:
+        if self.index is not None:
             return self.state.step
         if not self.history:
             return None
@@ -158,8 +149,8 @@ class PresentScreen(SessionScreen):
     def _hint(self) -> Text:
         other = "English" if self.lang == "ko" else "한국어"
         hint = Text()
-        if self.timeline is not None:
-            n = len(self.marks)
+        if self.index is not None:
+            n = len(self.index.narrations)
             where = (
                 f"narration {self.pos + 1} of {n} in this recording"
                 if self.pos >= 0
@@ -181,8 +172,8 @@ class PresentScreen(SessionScreen):
     # -- keys --------------------------------------------------------------------------
 
     def action_next_step(self) -> None:
-        if self.timeline is not None:
-            if self.pos + 1 < len(self.marks):
+        if self.index is not None:
+            if self.pos + 1 < len(self.index.narrations):
                 self.pos += 1
                 self._show_replay()
             else:
@@ -197,7 +188,7 @@ class PresentScreen(SessionScreen):
             feed.send("continue")
 
     def action_previous_step(self) -> None:
-        if self.timeline is not None:
+        if self.index is not None:
             if self.pos >= 0:
                 self.pos -= 1
                 self._show_replay()
@@ -208,14 +199,10 @@ class PresentScreen(SessionScreen):
 
     def _show_replay(self) -> None:
         """Replay: the screen exactly as it was at narration mark ``pos`` (before the first)."""
-        assert self.timeline is not None
-        if self.pos >= 0:
-            i = self.marks[self.pos]
-        else:  # before the first step: everything up to it (objects made, processes started)
-            i = (self.marks[0] if self.marks else len(self.timeline.events)) - 1
-        assert self.log_window is not None
+        assert self.index is not None and self.log_window is not None
+        i = self.index.step_event(self.pos)  # -1: everything up to the first step
         self.set_log_lines(self.log_window.at(i))
-        self.show_state(self.timeline.state_at(i))
+        self.show_state(self.index.state_at(i))
 
 
 # -- entry points (ipcviz.cli, imported lazily) -----------------------------------------
@@ -223,18 +210,14 @@ class PresentScreen(SessionScreen):
 
 def replay_app(trace: Path, lang: str = "en") -> Any:
     """The app for ``ipcviz replay TRACE --present`` (also used by tests)."""
-    from ipcviz.events.trace import TraceReader
     from ipcviz.tui.app import IpcvizApp
 
-    reader = TraceReader.open(trace)
-    timeline = Timeline(reader.header)
-    for event in reader.events():
-        timeline.append(event)
+    index = TraceIndex.open(trace).build()  # offsets and checkpoints, not every event
 
     def make(*args: Any, **kwargs: Any) -> PresentScreen:
-        return PresentScreen(*args, timeline=timeline, **kwargs)
+        return PresentScreen(*args, index=index, **kwargs)
 
-    app = IpcvizApp(state=State(header=reader.header), lang=lang)
+    app = IpcvizApp(state=State(header=index.header), lang=lang)
     app.session_class = make
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from pathlib import Path
@@ -182,3 +183,37 @@ def test_event_the_model_cannot_take_is_a_trace_error(tmp_path: Path) -> None:
     )
     assert len(index) == 6  # what came before stays usable
     assert index.state_at(5).count == 6
+
+
+def test_seeking_anywhere_is_the_straight_fold(tmp_path: Path) -> None:
+    """The one replay engine against the plain definition of "the model at event N": apply
+    events 0..N to a fresh state. Random N, reached by seeking backwards and forwards (a
+    cursor, a player, ``state_at``), and every narration step by ``state_at_step``."""
+    result, _header, events = run_scenario("producer-consumer", tmp_path)
+    assert result.returncode == 0, result.stderr
+    index = TraceIndex.open(tmp_path / "producer-consumer.jsonl", every=16).build()
+    n = len(events)
+    assert len(index) == n > 100
+    rnd = random.Random(14)
+    steps = [i for i, e in enumerate(events) if e["kind"] == "narrate"]
+    wanted = sorted({-1, n - 1, *steps, *(rnd.randrange(n) for _ in range(60))})
+    folded: dict[int, State] = {}
+    state = State(header=index.header)
+    at = -1
+    for i in wanted:  # one straight fold, kept at the wanted points
+        while at < i:
+            at += 1
+            apply(state, events[at])
+        folded[i] = copy.deepcopy(state)
+    order = list(wanted)
+    rnd.shuffle(order)
+    cursor, player = index.cursor(), Player(index)
+    for i in order + sorted(wanted) + sorted(wanted, reverse=True):
+        assert index.state_at(i) == folded[i], f"state_at({i})"
+        assert cursor.seek(i) == folded[i], f"cursor at {i} (from {cursor.pos})"
+        player.seek(i)
+        assert player.state() == folded[i], f"player at {i}"
+    assert [index.step_event(k) for k in range(len(steps))] == steps
+    assert index.step_event(-1) == steps[0] - 1
+    for k, i in enumerate(steps):
+        assert index.state_at_step(k) == folded[i], f"step {k}"

@@ -1,0 +1,45 @@
+"""``ipcviz replay TRACE --headless``: the narrated log of a recording, as fast as it reads.
+
+A headless replay is one straight fold of the trace in order: the narrator applies each
+event to its model and words it (the same lines as the live run). It needs no random
+access, so it keeps nothing per event; anything that needs the model *at* an event or a
+narration step goes through :class:`~ipcviz.replay.TraceIndex`.
+
+Lines are written in blocks, not one ``write`` and ``flush`` per event: the output is the
+same bytes, in the same order, and whatever was told before a bad line further on is
+written out before the error is raised.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from ipcviz.events.trace import TraceReader
+
+#: Lines gathered before one write to stdout.
+BLOCK = 4096
+
+
+def replay_headless(reader: TraceReader, lang: str, out: TextIO | None = None) -> None:
+    """Print the intro and every event's lines; TraceError (exit 2) for a bad line."""
+    from ipcviz.narrate.headless import Narrator
+
+    out = sys.stdout if out is None else out
+    narrator = Narrator(reader.header, lang)
+    entry = narrator.entry
+    pending: list[str] = narrator.intro()
+    add = pending.extend
+    try:
+        for event in reader.events():  # checked by the reader: TraceError if bad
+            told = entry(event)
+            if told is not None:
+                add(told.lines())
+                if len(pending) >= BLOCK:
+                    out.write("\n".join(pending) + "\n")
+                    out.flush()
+                    pending.clear()
+    finally:
+        if pending:
+            out.write("\n".join(pending) + "\n")
+        out.flush()
