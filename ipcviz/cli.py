@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="step mode: processes go in this order (NAME, NAME*K for K operations, NAME* "
         "until it ends or blocks); afterwards seeded if --seed is given, else free-running",
     )
+    _set_option(p)
+
+    from ipcviz.explore.cli import add_parser as add_explore
+
+    add_explore(sub, _set_option)
 
     p = sub.add_parser("replay", help="replay a recorded trace")
     p.add_argument("trace", metavar="TRACE", type=Path)
@@ -81,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--present", action="store_true", help="sessions open in presenter mode")
     return ap
+
+
+def _set_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a scenario setting for this run (e.g. --set increments=3); repeatable",
+    )
 
 
 def _viewer_options(p: argparse.ArgumentParser) -> None:
@@ -193,6 +208,11 @@ def _control_args(args: argparse.Namespace) -> list[str]:
 
         parse_schedule(args.schedule)  # names are checked by the engine, against the scenario
         out += ["--schedule", args.schedule]
+    if args.set:
+        from ipcviz.scenario.settings import parse_settings
+
+        parse_settings(args.set)  # keys are checked by the engine, against the scenario
+        out += [x for pair in args.set for x in ("--set", pair)]
     return out
 
 
@@ -441,6 +461,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port, present=args.present)
 
 
+def _explore(args: argparse.Namespace) -> int:
+    require_linux()
+    from ipcviz.explore.cli import cmd_explore
+
+    return cmd_explore(args)
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from ipcviz.events.runs import list_runs
 
@@ -464,6 +491,7 @@ COMMANDS = {
     "clean": cmd_clean,
     "runs": cmd_runs,
     "serve": cmd_serve,
+    "explore": lambda args: _explore(args),
     None: cmd_picker,
 }
 

@@ -1,0 +1,188 @@
+"""One explored run: fork an engine from this process, let a plan choose at every gate.
+
+Why fork instead of ``python -m ipcviz.engine``: a Python start and the imports cost more
+than a whole run of a small scenario. The explorer has the scenario loaded already; a
+forked child builds a fresh ``Engine`` (its own session, objects, workers, registry),
+runs it, reports what it saw on a pipe and exits. Everything the engine changes in its
+process (nice, signal handlers, fd 1, the subreaper flag) dies with the child.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipcviz.engine.engine import Engine  # imported once here, not in every forked run
+from ipcviz.events import schema
+from ipcviz.model.analysis.races import LOST_UPDATE
+
+#: Event kinds the explorer keeps from a run (the rest stays in the engine's child).
+_KEPT = frozenset({schema.CHECK, "deadlock", LOST_UPDATE, schema.ERROR, schema.PROC_ERROR})
+
+
+@dataclass
+class Step:
+    """One choice at the gate: who could go (scenario order) and who went."""
+
+    enabled: list[str]
+    chosen: str
+
+
+@dataclass
+class RunResult:
+    """What one explored run did and showed."""
+
+    steps: list[Step]
+    outcome: str  # the engine's: passed, failed, timeout, error, stopped
+    failed_checks: list[str] = field(default_factory=list)  # "description: detail"
+    #: every check: [ok, description, detail]
+    checks: list[list[Any]] = field(default_factory=list)
+    lost_updates: int = 0
+    deadlock: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def choices(self) -> list[str]:
+        return [s.chosen for s in self.steps]
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> RunResult:
+        steps = [Step(list(e), c) for e, c in data.pop("steps")]
+        return RunResult(steps=steps, **data)
+
+
+class Chooser:
+    """Stands in for the gate's ``random.Random`` (``Gate.rng``): the gate calls ``choice``
+    with the pids waiting at their gates, once the world has settled.
+
+    ``plan`` is either ``{"prefix": [names]}``: those processes in that order (a name that
+    cannot go now is skipped, as ``--schedule`` does), then the *default* policy — the
+    process that went last goes on while it can, else the first in scenario order (no
+    preemption) — or ``{"pct": {"prio": {name: p}, "changes": {step: p}}}``: the enabled
+    process with the highest priority goes; at a change point it drops to that priority.
+    """
+
+    label = "explore"
+
+    def __init__(self, plan: dict[str, Any], name_of: Any) -> None:
+        self.plan = plan
+        self.name_of = name_of
+        self.prefix: list[str] = list(plan.get("prefix", []))
+        pct = plan.get("pct")
+        self.prio: dict[str, float] = dict(pct["prio"]) if pct else {}
+        self.changes: dict[int, float] = (
+            {int(k): v for k, v in pct["changes"].items()} if pct else {}
+        )
+        self.pct = pct is not None
+        self.steps: list[tuple[list[str], str]] = []
+        self.last = ""
+
+    def choice(self, pids: list[int]) -> int:
+        names = [self.name_of(p) for p in pids]
+        chosen = self._choose(names)
+        self.steps.append((names, chosen))
+        self.last = chosen
+        return pids[names.index(chosen)]
+
+    def _choose(self, names: list[str]) -> str:
+        step = len(self.steps)
+        if self.pct:
+            # unknown (forked) processes come last, in the order they appear
+            best = max(names, key=lambda n: (self.prio.get(n, -1.0), -names.index(n)))
+            if step in self.changes:
+                self.prio[best] = self.changes[step]
+            return best
+        while self.prefix:
+            name = self.prefix.pop(0)
+            if name in names:
+                return name
+        return self.last if self.last in names else names[0]
+
+
+def run_once(
+    scenario: Any, plan: dict[str, Any], trace: Path, timeout: float, quick: bool = False
+) -> RunResult:
+    """Run the (loaded) scenario once in a forked engine, choosing by ``plan``."""
+    res_r, res_w = os.pipe()
+    ctl_r, ctl_w = os.pipe()  # the engine's stdin: open, silent (EOF would stop the run)
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 70
+        try:
+            os.close(res_r)
+            os.close(ctl_w)
+            os.dup2(ctl_r, 0)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)  # the event stream: the trace file keeps it
+            data = json.dumps(_child(scenario, plan, trace, timeout, quick)).encode()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(res_w, view) :]
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(res_w)
+    os.close(ctl_r)
+    chunks = []
+    try:
+        while chunk := os.read(res_r, 1 << 16):
+            chunks.append(chunk)
+    finally:
+        os.close(res_r)
+        _, status = os.waitpid(pid, 0)
+        os.close(ctl_w)
+    if not chunks:
+        code = os.waitstatus_to_exitcode(status)
+        return RunResult(steps=[], outcome="error", errors=[f"the run's engine died ({code})"])
+    return RunResult.from_json(json.loads(b"".join(chunks)))
+
+
+def _child(
+    scenario: Any, plan: dict[str, Any], trace: Path, timeout: float, quick: bool
+) -> dict[str, Any]:
+    engine = Engine(scenario, trace, timeout=timeout, quick=quick, header_extra={"lang": "en"})
+    chooser = Chooser(plan, engine.model.proc_name)
+    gate = engine.gate
+    gate.configure(None, None, end_on_deadlock=True)
+    gate.rng = chooser  # type: ignore[assignment]  # duck-typed: only .choice is used
+    gate.step_mode = True
+    seen: list[dict[str, Any]] = []
+    engine.on_events.append(lambda events: seen.extend(e for e in events if e["kind"] in _KEPT))
+    engine.run()
+    return summarize(seen, chooser.steps, engine.outcome or "stopped")
+
+
+def summarize(events: Any, steps: list[Any], outcome: str) -> dict[str, Any]:
+    """The parts of a run's events the explorer judges by (JSON-able, see RunResult)."""
+    out: dict[str, Any] = {
+        "steps": steps,
+        "outcome": outcome,
+        "failed_checks": [],
+        "checks": [],
+        "lost_updates": 0,
+        "deadlock": False,
+        "errors": [],
+    }
+    for e in events:
+        kind = e.get("kind")
+        if kind == schema.CHECK:
+            line = f"{e.get('description', '')}: {e.get('detail', '')}".rstrip(": ")
+            out["checks"].append([bool(e.get("ok")), e.get("description", ""), e.get("detail", "")])
+            if not e.get("ok"):
+                out["failed_checks"].append(line)
+        elif kind == LOST_UPDATE:
+            out["lost_updates"] += 1
+        elif kind == "deadlock":
+            out["deadlock"] = True
+        elif kind == schema.ERROR:
+            out["errors"].append(str(e.get("message", "")))
+        elif kind == schema.PROC_ERROR:
+            lines = str(e.get("text", "")).strip().splitlines()
+            out["errors"].append(lines[-1] if lines else "a worker raised")
+    return out

@@ -1,0 +1,179 @@
+"""The search: run until the goal shows up or the budget is spent; then shorten the failing
+interleaving and give it back as a ``--schedule`` that ``ipcviz run`` replays."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipcviz.explore.goals import Goal, found
+from ipcviz.explore.runner import RunResult, run_once
+from ipcviz.explore.strategies import Strategy
+
+#: Runs spent at most on shortening a failing interleaving (on top of the budget).
+SHRINK_RUNS = 60
+
+
+@dataclass
+class Report:
+    """What a search did: for the progress line, the verdict and the lecture's summary."""
+
+    runs: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    found: str | None = None
+    found_at: int = 0  # the run that found it (1-based)
+    failing: RunResult | None = None  # its run, shortened if shrinking worked
+    shrink_runs: int = 0
+    exhausted: bool = False  # the strategy had nothing left to try (DFS)
+
+    @property
+    def distinct(self) -> int:
+        return len(self.outcomes)
+
+
+def outcome_line(goal: Goal, result: RunResult) -> str:
+    """One run's outcome in one line; equal lines count as the same outcome.
+
+    A scenario whose goal is the bug itself claims the bug in its checks: for it the
+    checks' details (the counter's value…) are shown without their verdict, which would
+    read backwards ("FAILED" for a run without the bug)."""
+    parts = []
+    if goal.kind == "lost_update":
+        parts.append(
+            f"{result.lost_updates} lost update(s)" if result.lost_updates else "none lost"
+        )
+    elif goal.kind == "deadlock":
+        parts.append("deadlock" if result.deadlock else "no deadlock")
+    else:
+        if result.lost_updates:
+            parts.append(f"{result.lost_updates} lost update(s)")
+        if result.deadlock:
+            parts.append("deadlock")
+    for ok, description, detail in result.checks:
+        if goal.kind == "bug":
+            parts.append(
+                f"{'ok' if ok else 'FAILED'}: {description}" + (f" ({detail})" if detail else "")
+            )
+        elif detail:
+            parts.append(str(detail))
+    if result.outcome in ("timeout", "error"):
+        parts.append(result.outcome + (f" ({result.errors[0]})" if result.errors else ""))
+    return "; ".join(parts) or result.outcome
+
+
+def compress(names: list[str]) -> str:
+    """``[a, a, b, a]`` → ``"a*2,b,a"`` (``--schedule`` syntax: NAME*K = K steps in a row)."""
+    out: list[str] = []
+    i = 0
+    while i < len(names):
+        j = i
+        while j < len(names) and names[j] == names[i]:
+            j += 1
+        out.append(names[i] if j - i == 1 else f"{names[i]}*{j - i}")
+        i = j
+    return ",".join(out)
+
+
+def switches(names: list[str]) -> int:
+    return sum(1 for a, b in itertools.pairwise(names) if a != b)
+
+
+class Explorer:
+    """Runs a loaded scenario again and again in forked engines (``runner.run_once``)."""
+
+    def __init__(self, scenario: Any, goal: Goal, timeout: float, quick: bool = False) -> None:
+        self.scenario = scenario
+        self.goal = goal
+        self.timeout = timeout
+        self.quick = quick
+        self._dir: Path | None = None
+        self._n = 0
+
+    def __enter__(self) -> Explorer:
+        from ipcviz.session.registry import runtime_dir
+
+        self._dir = Path(tempfile.mkdtemp(prefix="explore.", dir=runtime_dir()))  # 0700
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def run(self, plan: dict[str, Any]) -> RunResult:
+        """One run; its trace is thrown away (the reproduction records its own)."""
+        assert self._dir is not None, "use Explorer as a context manager"
+        self._n += 1
+        trace = self._dir / f"run{self._n}.jsonl"
+        try:
+            return run_once(self.scenario, plan, trace, self.timeout, self.quick)
+        finally:
+            try:
+                os.unlink(trace)
+            except FileNotFoundError:
+                pass
+
+    def search(
+        self,
+        strategy: Strategy,
+        budget: int,
+        progress: Callable[[Report], None] | None = None,
+    ) -> Report:
+        report = Report()
+        while report.runs < budget:
+            plan = strategy.next_plan()
+            if plan is None:
+                report.exhausted = True
+                break
+            result = self.run(plan)
+            strategy.learn(plan, result)
+            report.runs += 1
+            report.outcomes[outcome_line(self.goal, result)] += 1
+            what = found(self.goal, result)
+            if progress is not None:
+                progress(report)
+            if what is not None:
+                report.found, report.found_at, report.failing = what, report.runs, result
+                break
+        return report
+
+    def shrink(self, report: Report, max_runs: int = SHRINK_RUNS) -> None:
+        """Delta debugging (Zeller & Hildebrandt 2002) on the failing run's choices: drop
+        chunks of steps while the goal still shows up. A plan of fewer forced steps leaves
+        more to the default policy (no preemption), so the interleaving that remains has
+        only the switches the bug needs."""
+        if report.failing is None:
+            return
+        best = report.failing
+        runs = 0
+
+        def fails(prefix: list[str]) -> bool:
+            nonlocal best, runs
+            runs += 1
+            result = self.run({"prefix": prefix})
+            if found(self.goal, result) is None:
+                return False
+            best = result
+            return True
+
+        items = list(best.choices)
+        n = 2
+        while len(items) >= 2 and runs < max_runs:
+            chunk = -(-len(items) // n)
+            parts = [items[i : i + chunk] for i in range(0, len(items), chunk)]
+            for i in range(len(parts)):
+                rest = [x for j, p in enumerate(parts) if j != i for x in p]
+                if runs < max_runs and fails(rest):
+                    items, n = rest, max(n - 1, 2)
+                    break
+            else:
+                if n >= len(items):
+                    break
+                n = min(2 * n, len(items))
+        report.failing, report.shrink_runs = best, runs
