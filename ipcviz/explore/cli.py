@@ -37,7 +37,7 @@ def add_parser(sub: Any, set_option: Callable[[argparse.ArgumentParser], None]) 
         "--depth",
         type=int,
         metavar="D",
-        help="pct: the bug depth (default 3); dfs: the preemption bound (default 2)",
+        help="pct: the bug depth (default 2); dfs: the preemption bound (default 2)",
     )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="pct's random seed (0)")
     p.add_argument("--quick", action="store_true", help="the scenario's shorter settings")

@@ -41,7 +41,7 @@ class Strategy:
 class PCT(Strategy):
     name = "pct"
 
-    def __init__(self, processes: list[str], seed: int, depth: int = 3) -> None:
+    def __init__(self, processes: list[str], seed: int, depth: int = 2) -> None:
         self.processes = processes
         self.rng = random.Random(seed)
         self.depth = max(1, depth)
@@ -131,4 +131,4 @@ def _switch(stack: list[_Node], j: int) -> int:
 def make(strategy: str, processes: list[str], seed: int, depth: int | None) -> Strategy:
     if strategy == "dfs":
         return DFS(2 if depth is None else depth)
-    return PCT(processes, seed, 3 if depth is None else depth)
+    return PCT(processes, seed, 2 if depth is None else depth)
