@@ -96,6 +96,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
             last[0] = now
             say(f"  {report.runs} runs, {report.distinct} distinct outcome(s)")
 
+    _stop_on_signals()
     with Explorer(scenario, goal, timeout, args.quick) as explorer:
         report = explorer.search(strategy, args.budget, progress)
         searched = time.monotonic() - started
@@ -173,6 +174,18 @@ def reproduce(path: Path, args: argparse.Namespace, schedule: str, goal: Any) ->
 
 
 _JUDGED = frozenset({"check", "deadlock", "race.lost_update", "error", "proc.error"})
+
+
+def _stop_on_signals() -> None:
+    """SIGTERM or SIGHUP end the search like Ctrl-C: the run in progress sees its stdin
+    end and cleans up, and the explorer removes its scratch directory."""
+    import signal
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
 
 
 def say(line: str) -> None:

@@ -115,6 +115,9 @@ def run_once(
         try:
             os.close(res_r)
             os.close(ctl_w)
+            # A session of its own, as ``EngineProcess`` starts one: the registry names it
+            # and ``ipcviz clean`` may kill that whole session if this engine dies.
+            os.setsid()
             os.dup2(ctl_r, 0)
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 1)  # the event stream: the trace file keeps it
@@ -123,6 +126,8 @@ def run_once(
             while view:
                 view = view[os.write(res_w, view) :]
             code = 0
+        except BrokenPipeError:
+            pass  # the explorer stopped (Ctrl-C): the engine has cleaned up, nobody reads
         except BaseException:
             traceback.print_exc()
         finally:
@@ -134,9 +139,11 @@ def run_once(
         while chunk := os.read(res_r, 1 << 16):
             chunks.append(chunk)
     finally:
+        # In this order: on Ctrl-C (the engine, in its own session, gets no SIGINT) its
+        # stdin ends, so it stops the run and cleans up; a result it still writes is lost.
         os.close(res_r)
-        _, status = os.waitpid(pid, 0)
         os.close(ctl_w)
+        _, status = os.waitpid(pid, 0)
     if not chunks:
         code = os.waitstatus_to_exitcode(status)
         return RunResult(steps=[], outcome="error", errors=[f"the run's engine died ({code})"])
