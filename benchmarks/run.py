@@ -224,6 +224,7 @@ OPTIONAL: list[tuple[str, str]] = [
     ("benchmarks.tui_bench", "bench_tui"),
     ("benchmarks.replay_bench", "bench_replay"),
     ("benchmarks.gate_bench", "run"),
+    ("benchmarks.explore_bench", "run"),
 ]
 
 

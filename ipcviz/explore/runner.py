@@ -118,6 +118,10 @@ def run_once(
             # A session of its own, as ``EngineProcess`` starts one: the registry names it
             # and ``ipcviz clean`` may kill that whole session if this engine dies.
             os.setsid()
+            # No periodic kernel sweep: what it samples depends on timing, so it can be no
+            # part of a verdict that a schedule reproduces (narration-step and end probes,
+            # taken at fixed points of the run, stay).
+            os.environ["IPCVIZ_PROBE_INTERVAL"] = "0"
             os.dup2(ctl_r, 0)
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 1)  # the event stream: the trace file keeps it
