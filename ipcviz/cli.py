@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         "until it ends or blocks); afterwards seeded if --seed is given, else free-running",
     )
     _set_option(p)
+    p.add_argument(
+        "--challenge",
+        action="store_true",
+        help="you are the scheduler: the run waits for you at every step (s, 1-9, n) and "
+        "says when you reached the scenario's goal, in how many steps (x: explore's answer)",
+    )
 
     from ipcviz.explore.cli import add_parser as add_explore
 
@@ -174,6 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise IpcvizError(
             "--present needs the screen (it waits for → at each step): drop --headless"
         )
+    challenge = _challenge(args, path, control) if args.challenge else None
     if args.headless:
         return run_headless(
             path,
@@ -195,7 +202,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         present=args.present,
         engine_args=control,  # the TUI's engine steps the same way (--seed, --schedule)
         force=args.force,
+        session_class=challenge,
     )
+
+
+def _challenge(args: argparse.Namespace, path: Path, control: list[str]) -> Any:
+    """``--challenge``: the screen that states the goal; the engine starts in step mode."""
+    import functools
+
+    if args.headless or args.present or args.seed is not None or args.schedule is not None:
+        raise IpcvizError(
+            "--challenge: you choose every step on the screen; drop --headless, --present, "
+            "--seed and --schedule"
+        )
+    from ipcviz.explore.goals import goal_of
+    from ipcviz.scenario.loader import load
+    from ipcviz.tui.challenge import ChallengeScreen
+
+    control.append("--step")
+    explore = ["explore", str(path), *(["--quick"] if args.quick else [])]
+    explore += [x for pair in args.set for x in ("--set", pair)]
+    return functools.partial(ChallengeScreen, goal=goal_of(load(path)), explore_argv=explore)
 
 
 def _control_args(args: argparse.Namespace) -> list[str]:

@@ -149,7 +149,8 @@ def reproduce(path: Path, args: argparse.Namespace, schedule: str, goal: Any) ->
     from ipcviz.cli import trace_path_for
     from ipcviz.engine.client import EngineProcess
     from ipcviz.explore.goals import found
-    from ipcviz.explore.runner import RunResult, summarize
+    from ipcviz.explore.result import RunResult
+    from ipcviz.explore.runner import summarize
     from ipcviz.session.registry import new_session_id
 
     sid = new_session_id()

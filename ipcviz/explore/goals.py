@@ -9,10 +9,11 @@ file can state its own: ``scenario.goal = Goal("deadlock", "deadlock the philoso
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ipcviz.explore.runner import RunResult
+from ipcviz.explore.result import RunResult
 
 KINDS = ("bug", "lost_update", "deadlock")
 
@@ -59,16 +60,35 @@ def goal_of(scenario: Any) -> Goal:
 
 def found(goal: Goal, result: RunResult) -> str | None:
     """What this run showed that the goal looks for, in one line; None: nothing."""
-    lost = f"{result.lost_updates} lost update(s)" if result.lost_updates else None
-    dead = "a deadlock" if result.deadlock else None
+    return reached(
+        goal,
+        lost_updates=result.lost_updates,
+        deadlock=result.deadlock,
+        failed_checks=result.failed_checks,
+        timeout=result.outcome == "timeout",
+        errors=result.errors,
+    )
+
+
+def reached(
+    goal: Goal,
+    lost_updates: int = 0,
+    deadlock: bool = False,
+    failed_checks: Sequence[str] = (),
+    timeout: bool = False,
+    errors: Sequence[str] = (),
+) -> str | None:
+    """The goal's verdict from what a run showed so far (also live, in a challenge)."""
+    lost = f"{lost_updates} lost update(s)" if lost_updates else None
+    dead = "a deadlock" if deadlock else None
     if goal.kind == "lost_update":
         return lost
     if goal.kind == "deadlock":
         return dead
-    if result.failed_checks:
-        return "check failed: " + result.failed_checks[0]
-    if result.outcome == "timeout":
+    if failed_checks:
+        return "check failed: " + failed_checks[0]
+    if timeout:
         return "the run did not end (timeout)"
-    if result.errors:
-        return "error: " + result.errors[0]
+    if errors:
+        return "error: " + errors[0]
     return lost or dead

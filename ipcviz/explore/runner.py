@@ -12,47 +12,16 @@ from __future__ import annotations
 import json
 import os
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ipcviz.engine.engine import Engine  # imported once here, not in every forked run
 from ipcviz.events import schema
+from ipcviz.explore.result import RunResult, Step  # noqa: F401 - re-exported
 from ipcviz.model.analysis.races import LOST_UPDATE
 
 #: Event kinds the explorer keeps from a run (the rest stays in the engine's child).
 _KEPT = frozenset({schema.CHECK, "deadlock", LOST_UPDATE, schema.ERROR, schema.PROC_ERROR})
-
-
-@dataclass
-class Step:
-    """One choice at the gate: who could go (scenario order) and who went."""
-
-    enabled: list[str]
-    chosen: str
-
-
-@dataclass
-class RunResult:
-    """What one explored run did and showed."""
-
-    steps: list[Step]
-    outcome: str  # the engine's: passed, failed, timeout, error, stopped
-    failed_checks: list[str] = field(default_factory=list)  # "description: detail"
-    #: every check: [ok, description, detail]
-    checks: list[list[Any]] = field(default_factory=list)
-    lost_updates: int = 0
-    deadlock: bool = False
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def choices(self) -> list[str]:
-        return [s.chosen for s in self.steps]
-
-    @staticmethod
-    def from_json(data: dict[str, Any]) -> RunResult:
-        steps = [Step(list(e), c) for e, c in data.pop("steps")]
-        return RunResult(steps=steps, **data)
 
 
 class Chooser:

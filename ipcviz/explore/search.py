@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz.explore.goals import Goal, found
-from ipcviz.explore.runner import RunResult, run_once
+from ipcviz.explore.result import RunResult
+from ipcviz.explore.runner import run_once
 from ipcviz.explore.strategies import Strategy
 
 #: Runs spent at most on shortening a failing interleaving (on top of the budget).

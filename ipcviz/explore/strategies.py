@@ -23,7 +23,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipcviz.explore.runner import RunResult
+from ipcviz.explore.result import RunResult
 
 
 class Strategy:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ipcviz.explore.runner import RunResult, Step
+from ipcviz.explore.result import RunResult, Step
 from ipcviz.explore.search import compress, switches
 from ipcviz.explore.strategies import DFS, PCT
 from tests.conftest import ipcviz, read_trace
