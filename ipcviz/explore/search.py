@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ipcviz.errors import IpcvizError
 from ipcviz.explore.goals import Goal, found
 from ipcviz.explore.result import RunResult
 from ipcviz.explore.runner import run_once
@@ -133,6 +134,9 @@ class Explorer:
                 report.exhausted = True
                 break
             result = self.run(plan)
+            if result.outcome == "error":  # as `ipcviz run` says: exit 2, not a finding
+                why = result.errors[0] if result.errors else "no reason given"
+                raise IpcvizError(f"run {report.runs + 1} of {self.scenario.id} failed: {why}")
             strategy.learn(plan, result)
             report.runs += 1
             report.outcomes[outcome_line(self.goal, result)] += 1

@@ -37,32 +37,34 @@ async def test_the_student_loses_an_update_in_four_steps(tmp_path: Path) -> None
     async with app.run_test(size=(140, 45)) as pilot:
         screen = app.screen
         assert isinstance(screen, ChallengeScreen)
-        banner = lambda: str(screen.query_one(ChallengeBanner).render())  # noqa: E731
+        try:
+            banner = lambda: str(screen.query_one(ChallengeBanner).render())  # noqa: E731
 
-        def gated() -> int:
-            return sum(1 for p in screen.state.procs.values() if p.gated_op)
+            def gated() -> int:
+                return sum(1 for p in screen.state.procs.values() if p.gated_op)
 
-        def at_gate(number: str) -> bool:
-            return bool(numbered(screen.state)[int(number) - 1].gated_op)
+            def at_gate(number: str) -> bool:
+                return bool(numbered(screen.state)[int(number) - 1].gated_op)
 
-        await _until(pilot, lambda: gated() == 3, "all three at their gates")
-        assert "CHALLENGE: make the counter lose an update" in banner()
-        # inc1 reads 0, inc2 reads 0, inc1 writes 1, inc2 writes 1: inc1's update is lost
-        for n, key in enumerate("1212", start=1):
-            await _until(pilot, lambda key=key: at_gate(key), f"process {key} at its gate")
-            assert screen.reached_at is None
-            await pilot.press(key)
-            await _until(pilot, lambda n=n: screen.state.extra.get("steps") == n, f"step {n}")
-        await _until(pilot, lambda: screen.reached_at is not None, "the goal")
-        assert screen.reached_at == 4
-        assert "GOAL REACHED in 4 step(s): 1 lost update(s)" in banner()
-        await pilot.press("x")  # explore's answer, from a separate process
-        await _until(pilot, lambda: bool(screen.shortest), "explore's answer", timeout=60)
-        assert screen.shortest.startswith("shortest found: --schedule inc"), screen.shortest
-        assert "explore: shortest found: " in banner()
-        await pilot.press("t")  # free-running again: the run completes and cleans up
-        await _until(pilot, lambda: screen.state.outcome is not None, "the end of the run")
-        await pilot.press("q")
+            await _until(pilot, lambda: gated() == 3, "all three at their gates")
+            assert "CHALLENGE: make the counter lose an update" in banner()
+            # inc1 reads 0, inc2 reads 0, inc1 writes 1, inc2 writes 1: inc1's update is lost
+            for n, key in enumerate("1212", start=1):
+                await _until(pilot, lambda key=key: at_gate(key), f"process {key} at its gate")
+                assert screen.reached_at is None
+                await pilot.press(key)
+                await _until(pilot, lambda n=n: screen.state.extra.get("steps") == n, f"step {n}")
+            await _until(pilot, lambda: screen.reached_at is not None, "the goal")
+            assert screen.reached_at == 4
+            assert "GOAL REACHED in 4 step(s): 1 lost update(s)" in banner()
+            await pilot.press("x")  # explore's answer, from a separate process
+            await _until(pilot, lambda: "explore: shortest" in banner(), "explore's answer", 60)
+            assert screen.shortest.startswith("shortest found: --schedule inc"), screen.shortest
+            await pilot.press("t")  # free-running again: the run completes and cleans up
+            await _until(pilot, lambda: screen.state.outcome is not None, "the end of the run")
+            await pilot.press("q")
+        finally:  # a failed assertion must not leave the engine waiting for a step
+            app.close_all()
 
 
 def test_challenge_is_for_the_screen_only():

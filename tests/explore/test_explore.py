@@ -148,3 +148,33 @@ def test_pct_plans_depend_only_on_the_seed():
     assert plans[0] == plans[1]
     prio = plans[0][0]["pct"]["prio"]
     assert sorted(prio.values()) == [3, 4, 5] and len(plans[0][0]["pct"]["changes"]) == 2
+
+
+def test_sigterm_mid_search_stops_the_run_and_leaves_nothing(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from ipcviz.session.registry import runtime_dir
+
+    scratch = lambda: {p.name for p in runtime_dir().glob("explore.*")}  # noqa: E731
+    before = scratch()
+    # seed 2 finds nothing for a long while: the search is surely still running
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ipcviz", "explore", CHECK_THEN_ACT, "--seed", "2"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("  1 runs"):
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    assert scratch() <= before  # its scratch directory is gone (no_leaks checks the rest)
