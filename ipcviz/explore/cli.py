@@ -28,10 +28,11 @@ def add_parser(sub: Any, set_option: Callable[[argparse.ArgumentParser], None]) 
     p.add_argument("--budget", type=int, default=200, metavar="N", help="runs at most (200)")
     p.add_argument(
         "--strategy",
-        choices=["pct", "dfs"],
+        choices=["pct", "dfs", "random"],
         default="pct",
         help="pct: random priorities with D-1 change points (default); dfs: depth-first "
-        "over the interleavings with at most D preemptions",
+        "over the interleavings with at most D preemptions; random: run i is `run --seed "
+        "S+i` (the baseline the others beat)",
     )
     p.add_argument(
         "--depth",
@@ -80,11 +81,11 @@ def cmd_explore(args: argparse.Namespace) -> int:
         raise IpcvizError(f"scenario {scenario.id}: explore needs two stepped processes or more")
     strategy = make(args.strategy, names, args.seed, args.depth)
     timeout = args.timeout or scenario.timeout
-    how = (
-        f"pct, depth {strategy.depth}, seed {args.seed}"  # type: ignore[attr-defined]
-        if args.strategy == "pct"
-        else f"dfs, at most {strategy.bound} preemption(s)"  # type: ignore[attr-defined]
-    )
+    how = {
+        "pct": lambda: f"pct, depth {strategy.depth}, seed {args.seed}",  # type: ignore[attr-defined]
+        "dfs": lambda: f"dfs, at most {strategy.bound} preemption(s)",  # type: ignore[attr-defined]
+        "random": lambda: f"random, seeds {args.seed}…{args.seed + args.budget - 1}",
+    }[args.strategy]()
     say(f"exploring {scenario.id} ({how}, budget {args.budget} runs)")
     say(f"goal: {goal.en}")
     started = time.monotonic()
@@ -96,12 +97,15 @@ def cmd_explore(args: argparse.Namespace) -> int:
             last[0] = now
             say(f"  {report.runs} runs, {report.distinct} distinct outcome(s)")
 
-    _stop_on_signals()
-    with Explorer(scenario, goal, timeout, args.quick) as explorer:
-        report = explorer.search(strategy, args.budget, progress)
-        searched = time.monotonic() - started
-        if report.found and not args.no_shrink:
-            explorer.shrink(report)
+    previous = _stop_on_signals()
+    try:
+        with Explorer(scenario, goal, timeout, args.quick) as explorer:
+            report = explorer.search(strategy, args.budget, progress)
+            searched = time.monotonic() - started
+            if report.found and not args.no_shrink:
+                explorer.shrink(report)
+    finally:
+        _restore(previous)
     say(
         f"{report.runs} runs in {searched:.1f} s ({report.runs / max(searched, 1e-9):.1f} runs/s), "
         f"{report.distinct} distinct outcome(s)"
@@ -177,16 +181,23 @@ def reproduce(path: Path, args: argparse.Namespace, schedule: str, goal: Any) ->
 _JUDGED = frozenset({"check", "deadlock", "race.lost_update", "error", "proc.error"})
 
 
-def _stop_on_signals() -> None:
+def _stop_on_signals() -> dict[int, Any]:
     """SIGTERM or SIGHUP end the search like Ctrl-C: the run in progress sees its stdin
-    end and cleans up, and the explorer removes its scratch directory."""
+    end and cleans up, and the explorer removes its scratch directory. Returns the
+    handlers they replaced."""
     import signal
 
     def stop(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, stop)
+    return {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    import signal
+
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 def say(line: str) -> None:

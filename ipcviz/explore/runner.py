@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import traceback
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ class Chooser:
     cannot go now is skipped, as ``--schedule`` does), then the *default* policy — the
     process that went last goes on while it can, else the first in scenario order (no
     preemption) — or ``{"pct": {"prio": {name: p}, "changes": {step: p}}}``: the enabled
-    process with the highest priority goes; at a change point it drops to that priority.
+    process with the highest priority goes; at a change point it drops to that priority —
+    or ``{"random": seed}``: a uniform choice, exactly as ``ipcviz run --seed seed`` makes.
     """
 
     label = "explore"
@@ -47,6 +49,8 @@ class Chooser:
             {int(k): v for k, v in pct["changes"].items()} if pct else {}
         )
         self.pct = pct is not None
+        seeded = plan.get("random")
+        self.rng = random.Random(seeded) if seeded is not None else None
         self.steps: list[tuple[list[str], str]] = []
         self.last = ""
 
@@ -59,6 +63,8 @@ class Chooser:
 
     def _choose(self, names: list[str]) -> str:
         step = len(self.steps)
+        if self.rng is not None:  # the same choice as the gate's own --seed makes
+            return self.rng.choice(names)
         if self.pct:
             # unknown (forked) processes come last, in the order they appear
             best = max(names, key=lambda n: (self.prio.get(n, -1.0), -names.index(n)))

@@ -128,7 +128,25 @@ def _switch(stack: list[_Node], j: int) -> int:
     return int(stack[j - 1].chosen in stack[j].enabled and stack[j].chosen != stack[j - 1].chosen)
 
 
+class Seeded(Strategy):
+    """The baseline: run i is ``ipcviz run --seed S+i`` (a uniform random choice at every
+    gate). It shows why a search needs a strategy: a bug that needs one process to wait
+    through many steps of another is almost never hit by coin flips."""
+
+    name = "random"
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def next_plan(self) -> dict[str, Any] | None:
+        plan = {"random": self.seed}
+        self.seed += 1
+        return plan
+
+
 def make(strategy: str, processes: list[str], seed: int, depth: int | None) -> Strategy:
     if strategy == "dfs":
         return DFS(2 if depth is None else depth)
+    if strategy == "random":
+        return Seeded(seed)
     return PCT(processes, seed, 2 if depth is None else depth)
