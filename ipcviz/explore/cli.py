@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -41,6 +42,14 @@ def add_parser(sub: Any, set_option: Callable[[argparse.ArgumentParser], None]) 
         help="pct: the bug depth (default 2); dfs: the preemption bound (default 2)",
     )
     p.add_argument("--seed", type=int, default=0, metavar="S", help="pct's random seed (0)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="J",
+        help="runs at once (default: 2 if the machine has 2 CPUs or more); the results are "
+        "the same as one after another (dfs runs one at a time)",
+    )
     p.add_argument("--quick", action="store_true", help="the scenario's shorter settings")
     p.add_argument(
         "--timeout", type=float, metavar="S", help="per run (default: the scenario's limit)"
@@ -64,6 +73,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
         raise IpcvizError(f"--budget {args.budget}: give at least 1 run")
     if args.depth is not None and args.depth < (1 if args.strategy == "pct" else 0):
         raise IpcvizError(f"--depth {args.depth}: too small for --strategy {args.strategy}")
+    if args.jobs is not None and not 1 <= args.jobs <= 64:
+        raise IpcvizError(f"--jobs {args.jobs}: give 1 to 64 runs at once")
+    jobs = args.jobs or min(2, os.cpu_count() or 1)
     if args.timeout is not None and args.timeout <= 0:
         raise IpcvizError(f"--timeout {args.timeout:g}: give a positive number of seconds")
     runtime_dir()
@@ -100,7 +112,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     previous = _stop_on_signals()
     try:
         with Explorer(scenario, goal, timeout, args.quick) as explorer:
-            report = explorer.search(strategy, args.budget, progress)
+            report = explorer.search(strategy, args.budget, progress, jobs=jobs)
             searched = time.monotonic() - started
             if report.found and not args.no_shrink:
                 explorer.shrink(report)

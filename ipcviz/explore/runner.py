@@ -78,55 +78,106 @@ class Chooser:
         return self.last if self.last in names else names[0]
 
 
+#: The explorer's ends of the pipes of runs in progress: a run forked later closes them,
+#: so that closing ``ctl_w`` really ends that run's stdin (``Pending.cancel``).
+_PARENT_FDS: set[int] = set()
+
+
+class Pending:
+    """A run in progress in a forked engine: ``fileno`` is readable once it has ended."""
+
+    def __init__(
+        self, scenario: Any, plan: dict[str, Any], trace: Path, timeout: float, quick: bool
+    ) -> None:
+        self.plan = plan
+        res_r, res_w = os.pipe()
+        ctl_r, ctl_w = os.pipe()  # the engine's stdin: open, silent (EOF would stop it)
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            _run_child(scenario, plan, trace, timeout, quick, res_w, ctl_r, (res_r, ctl_w))
+        os.close(res_w)
+        os.close(ctl_r)
+        self.pid, self.res_r, self.ctl_w = pid, res_r, ctl_w
+        _PARENT_FDS.update((res_r, ctl_w))
+        self._result: RunResult | None = None
+
+    def fileno(self) -> int:
+        return self.res_r
+
+    def cancel(self) -> None:
+        """End its engine's stdin: the engine stops the run and cleans up."""
+        if self.ctl_w >= 0:
+            _PARENT_FDS.discard(self.ctl_w)
+            os.close(self.ctl_w)
+            self.ctl_w = -1
+
+    def finish(self) -> RunResult:
+        """Wait for the run's end (its result), reap its engine."""
+        if self._result is not None:
+            return self._result
+        chunks = []
+        try:
+            while chunk := os.read(self.res_r, 1 << 16):
+                chunks.append(chunk)
+        finally:
+            # In this order: on Ctrl-C (the engine, in its own session, gets no SIGINT)
+            # its stdin ends, so it stops the run and cleans up; a result still written
+            # is lost.
+            _PARENT_FDS.discard(self.res_r)
+            os.close(self.res_r)
+            self.cancel()
+            _, status = os.waitpid(self.pid, 0)
+        if not chunks:
+            code = os.waitstatus_to_exitcode(status)
+            why = f"the run's engine died ({code})"
+            self._result = RunResult(steps=[], outcome="error", errors=[why])
+        else:
+            self._result = RunResult.from_json(json.loads(b"".join(chunks)))
+        return self._result
+
+
 def run_once(
     scenario: Any, plan: dict[str, Any], trace: Path, timeout: float, quick: bool = False
 ) -> RunResult:
     """Run the (loaded) scenario once in a forked engine, choosing by ``plan``."""
-    res_r, res_w = os.pipe()
-    ctl_r, ctl_w = os.pipe()  # the engine's stdin: open, silent (EOF would stop the run)
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        code = 70
-        try:
-            os.close(res_r)
-            os.close(ctl_w)
-            # A session of its own, as ``EngineProcess`` starts one: the registry names it
-            # and ``ipcviz clean`` may kill that whole session if this engine dies.
-            os.setsid()
-            # No periodic kernel sweep: what it samples depends on timing, so it can be no
-            # part of a verdict that a schedule reproduces (narration-step and end probes,
-            # taken at fixed points of the run, stay).
-            os.environ["IPCVIZ_PROBE_INTERVAL"] = "0"
-            os.dup2(ctl_r, 0)
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 1)  # the event stream: the trace file keeps it
-            data = json.dumps(_child(scenario, plan, trace, timeout, quick)).encode()
-            view = memoryview(data)
-            while view:
-                view = view[os.write(res_w, view) :]
-            code = 0
-        except BrokenPipeError:
-            pass  # the explorer stopped (Ctrl-C): the engine has cleaned up, nobody reads
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    os.close(res_w)
-    os.close(ctl_r)
-    chunks = []
+    return Pending(scenario, plan, trace, timeout, quick).finish()
+
+
+def _run_child(
+    scenario: Any,
+    plan: dict[str, Any],
+    trace: Path,
+    timeout: float,
+    quick: bool,
+    res_w: int,
+    ctl_r: int,
+    parent_ends: tuple[int, int],
+) -> None:
+    code = 70
     try:
-        while chunk := os.read(res_r, 1 << 16):
-            chunks.append(chunk)
+        for fd in (*parent_ends, *_PARENT_FDS):  # the explorer's ends, of this run and others
+            os.close(fd)
+        # A session of its own, as ``EngineProcess`` starts one: the registry names it
+        # and ``ipcviz clean`` may kill that whole session if this engine dies.
+        os.setsid()
+        # No periodic kernel sweep: what it samples depends on timing, so it can be no
+        # part of a verdict that a schedule reproduces (narration-step and end probes,
+        # taken at fixed points of the run, stay).
+        os.environ["IPCVIZ_PROBE_INTERVAL"] = "0"
+        os.dup2(ctl_r, 0)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)  # the event stream: the trace file keeps it
+        data = json.dumps(_child(scenario, plan, trace, timeout, quick)).encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(res_w, view) :]
+        code = 0
+    except BrokenPipeError:
+        pass  # the explorer stopped (Ctrl-C): the engine has cleaned up, nobody reads
+    except BaseException:
+        traceback.print_exc()
     finally:
-        # In this order: on Ctrl-C (the engine, in its own session, gets no SIGINT) its
-        # stdin ends, so it stops the run and cleans up; a result it still writes is lost.
-        os.close(res_r)
-        os.close(ctl_w)
-        _, status = os.waitpid(pid, 0)
-    if not chunks:
-        code = os.waitstatus_to_exitcode(status)
-        return RunResult(steps=[], outcome="error", errors=[f"the run's engine died ({code})"])
-    return RunResult.from_json(json.loads(b"".join(chunks)))
+        os._exit(code)
 
 
 def _child(

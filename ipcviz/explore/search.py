@@ -7,7 +7,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 from ipcviz.errors import IpcvizError
 from ipcviz.explore.goals import Goal, found
 from ipcviz.explore.result import RunResult
-from ipcviz.explore.runner import run_once
+from ipcviz.explore.runner import Pending
 from ipcviz.explore.strategies import Strategy
 
 #: Runs spent at most on shortening a failing interleaving (on top of the budget).
@@ -108,44 +108,71 @@ class Explorer:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
 
-    def run(self, plan: dict[str, Any]) -> RunResult:
-        """One run; its trace is thrown away (the reproduction records its own)."""
+    def start(self, plan: dict[str, Any]) -> tuple[Pending, Path]:
+        """Start one run; its trace is thrown away when it is finished (``finish``)."""
         assert self._dir is not None, "use Explorer as a context manager"
         self._n += 1
         trace = self._dir / f"run{self._n}.jsonl"
+        return Pending(self.scenario, plan, trace, self.timeout, self.quick), trace
+
+    @staticmethod
+    def finish(run: tuple[Pending, Path]) -> RunResult:
         try:
-            return run_once(self.scenario, plan, trace, self.timeout, self.quick)
+            return run[0].finish()
         finally:
             try:
-                os.unlink(trace)
+                os.unlink(run[1])
             except FileNotFoundError:
                 pass
+
+    def run(self, plan: dict[str, Any]) -> RunResult:
+        """One run, to its end (the reproduction records its own trace)."""
+        return self.finish(self.start(plan))
 
     def search(
         self,
         strategy: Strategy,
         budget: int,
         progress: Callable[[Report], None] | None = None,
+        jobs: int = 1,
     ) -> Report:
+        """Run plans until the goal shows up or ``budget`` runs are done. With ``jobs`` > 1
+        (and a strategy that plans ahead) several runs go at once, on their own engines;
+        results are taken in plan order, so the report is the same as with one job."""
         report = Report()
-        while report.runs < budget:
-            plan = strategy.next_plan()
-            if plan is None:
-                report.exhausted = True
-                break
-            result = self.run(plan)
-            if result.outcome == "error":  # as `ipcviz run` says: exit 2, not a finding
-                why = result.errors[0] if result.errors else "no reason given"
-                raise IpcvizError(f"run {report.runs + 1} of {self.scenario.id} failed: {why}")
-            strategy.learn(plan, result)
-            report.runs += 1
-            report.outcomes[outcome_line(self.goal, result)] += 1
-            what = found(self.goal, result)
-            if progress is not None:
-                progress(report)
-            if what is not None:
-                report.found, report.found_at, report.failing = what, report.runs, result
-                break
+        flight: deque[tuple[dict[str, Any], tuple[Pending, Path]]] = deque()
+        started = 0
+        try:
+            while True:
+                width = max(1, jobs) if strategy.plans_ahead() else 1
+                while len(flight) < width and started < budget and not report.exhausted:
+                    plan = strategy.next_plan()
+                    if plan is None:
+                        report.exhausted = True
+                        break
+                    flight.append((plan, self.start(plan)))
+                    started += 1
+                if not flight:
+                    break
+                plan, run = flight.popleft()
+                result = self.finish(run)
+                if result.outcome == "error":  # as `ipcviz run` says: exit 2, not a finding
+                    why = result.errors[0] if result.errors else "no reason given"
+                    raise IpcvizError(f"run {report.runs + 1} of {self.scenario.id} failed: {why}")
+                strategy.learn(plan, result)
+                report.runs += 1
+                report.outcomes[outcome_line(self.goal, result)] += 1
+                what = found(self.goal, result)
+                if progress is not None:
+                    progress(report)
+                if what is not None:
+                    report.found, report.found_at, report.failing = what, report.runs, result
+                    break
+        finally:
+            for _plan, run in flight:  # found, or interrupted: the rest stop and clean up
+                run[0].cancel()
+            for _plan, run in flight:
+                self.finish(run)
         return report
 
     def shrink(self, report: Report, max_runs: int = SHRINK_RUNS) -> None:

@@ -37,6 +37,11 @@ class Strategy:
     def learn(self, plan: dict[str, Any], result: RunResult) -> None:
         """What the run with ``plan`` did (its steps): used to plan the next ones."""
 
+    def plans_ahead(self) -> bool:
+        """True if the next plan does not depend on runs not learned yet: then several
+        runs may go at once, with the same results as one after another."""
+        return False
+
 
 class PCT(Strategy):
     name = "pct"
@@ -45,7 +50,7 @@ class PCT(Strategy):
         self.processes = processes
         self.rng = random.Random(seed)
         self.depth = max(1, depth)
-        self.k = 0  # the longest run seen so far, in steps (the first run is unpreempted)
+        self.k = 0  # steps of the first run (unpreempted): where change points may fall
         self.runs = 0
 
     def next_plan(self) -> dict[str, Any] | None:
@@ -62,7 +67,11 @@ class PCT(Strategy):
         return {"pct": {"prio": prio, "changes": changes}}
 
     def learn(self, plan: dict[str, Any], result: RunResult) -> None:
-        self.k = max(self.k, len(result.steps))
+        if not self.k:  # k: the first run's length (fixed, so plans never depend on how
+            self.k = max(1, len(result.steps))  # many runs were in flight: see plans_ahead)
+
+    def plans_ahead(self) -> bool:
+        return self.k > 0
 
 
 @dataclass
@@ -142,6 +151,9 @@ class Seeded(Strategy):
         plan = {"random": self.seed}
         self.seed += 1
         return plan
+
+    def plans_ahead(self) -> bool:
+        return True
 
 
 def make(strategy: str, processes: list[str], seed: int, depth: int | None) -> Strategy:

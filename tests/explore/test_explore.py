@@ -74,6 +74,9 @@ def test_explore_finds_a_check_then_act_bug_that_needs_a_long_preemption(tmp_pat
     # the guest looks, the guard does all its 32 operations, then the guest walks in
     assert _schedule(r.stdout) == "guest,guard*32,guest"
     assert _trace(r.stdout) == record and record.exists()
+    # several runs at once (--jobs, 2 by default here) give the same search as one by one
+    one = ipcviz("explore", CHECK_THEN_ACT, "--seed", "3", "--jobs", "1", "--no-shrink")
+    assert one.returncode == 1 and "found in run 4: check failed" in one.stdout, one.stdout
 
     d = ipcviz("explore", CHECK_THEN_ACT, "--strategy", "dfs", "--depth", "1", "--no-shrink")
     assert d.returncode == 1 and "found in run 2:" in d.stdout, d.stdout
