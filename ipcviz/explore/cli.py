@@ -109,15 +109,11 @@ def cmd_explore(args: argparse.Namespace) -> int:
             last[0] = now
             say(f"  {report.runs} runs, {report.distinct} distinct outcome(s)")
 
-    previous = _stop_on_signals()
-    try:
-        with Explorer(scenario, goal, timeout, args.quick) as explorer:
-            report = explorer.search(strategy, args.budget, progress, jobs=jobs)
-            searched = time.monotonic() - started
-            if report.found and not args.no_shrink:
-                explorer.shrink(report)
-    finally:
-        _restore(previous)
+    with Explorer(scenario, goal, timeout, args.quick) as explorer, explorer.stoppable():
+        report = explorer.search(strategy, args.budget, progress, jobs=jobs)
+        searched = time.monotonic() - started
+        if report.found and not args.no_shrink:
+            explorer.shrink(report)
     say(
         f"{report.runs} runs in {searched:.1f} s ({report.runs / max(searched, 1e-9):.1f} runs/s), "
         f"{report.distinct} distinct outcome(s)"
@@ -191,25 +187,6 @@ def reproduce(path: Path, args: argparse.Namespace, schedule: str, goal: Any) ->
 
 
 _JUDGED = frozenset({"check", "deadlock", "race.lost_update", "error", "proc.error"})
-
-
-def _stop_on_signals() -> dict[int, Any]:
-    """SIGTERM or SIGHUP end the search like Ctrl-C: the run in progress sees its stdin
-    end and cleans up, and the explorer removes its scratch directory. Returns the
-    handlers they replaced."""
-    import signal
-
-    def stop(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    return {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
-
-
-def _restore(previous: dict[int, Any]) -> None:
-    import signal
-
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
 
 
 def say(line: str) -> None:

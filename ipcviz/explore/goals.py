@@ -15,17 +15,20 @@ from typing import Any
 
 from ipcviz.explore.result import RunResult
 
-KINDS = ("bug", "lost_update", "deadlock")
+KINDS = ("bug", "lost_update", "deadlock", "claim")
 
 
 @dataclass(frozen=True)
 class Goal:
     """``kind``: "bug" (a check fails, an update is lost, or a deadlock), "lost_update",
-    "deadlock". ``en``/``ko``: the goal as a challenge states it to the student."""
+    "deadlock", or "claim": the check whose description starts with ``check`` passes (a
+    scenario whose check claims its bug happened; known once the run has ended).
+    ``en``/``ko``: the goal as a challenge states it to the student."""
 
     kind: str
     en: str
     ko: str = ""
+    check: str = ""
 
     def text(self, lang: str = "en") -> str:
         return self.ko if lang == "ko" and self.ko else self.en
@@ -42,6 +45,12 @@ BUILTIN: dict[str, Goal] = {
         "lost_update",
         "make the counter lose an update",
         "카운터가 갱신 하나를 잃게 만드세요",
+    ),
+    "atomicity": Goal(
+        "claim",
+        "get both processes inside at once through the flag 'lock'",
+        "플래그 '잠금'으로 두 프로세스를 동시에 임계 구역에 들어가게 하세요",
+        check="with the flag 'lock', both processes were inside at once",
     ),
     "deadlock": Goal(
         "deadlock",
@@ -67,6 +76,7 @@ def found(goal: Goal, result: RunResult) -> str | None:
         failed_checks=result.failed_checks,
         timeout=result.outcome == "timeout",
         errors=result.errors,
+        passed_checks=[f"{d}: {x}" if x else d for ok, d, x in result.checks if ok],
     )
 
 
@@ -77,8 +87,11 @@ def reached(
     failed_checks: Sequence[str] = (),
     timeout: bool = False,
     errors: Sequence[str] = (),
+    passed_checks: Sequence[str] = (),
 ) -> str | None:
     """The goal's verdict from what a run showed so far (also live, in a challenge)."""
+    if goal.kind == "claim":
+        return next((c for c in passed_checks if c.startswith(goal.check)), None)
     lost = f"{lost_updates} lost update(s)" if lost_updates else None
     dead = "a deadlock" if deadlock else None
     if goal.kind == "lost_update":

@@ -49,6 +49,12 @@ class Chooser:
             {int(k): v for k, v in pct["changes"].items()} if pct else {}
         )
         self.pct = pct is not None
+        #: After this many steps every plan turns fair (the enabled process that waited
+        #: longest goes): under strict priorities or "go on while you can", a process
+        #: spinning on a flag would never let the holder run (a livelock of the search,
+        #: not of the program).
+        self.fair_after: int | None = plan.get("fair_after")
+        self.went: dict[str, int] = {}  # name → the step it last went
         seeded = plan.get("random")
         self.rng = random.Random(seeded) if seeded is not None else None
         self.steps: list[tuple[list[str], str]] = []
@@ -57,6 +63,7 @@ class Chooser:
     def choice(self, pids: list[int]) -> int:
         names = [self.name_of(p) for p in pids]
         chosen = self._choose(names)
+        self.went[chosen] = len(self.steps)
         self.steps.append((names, chosen))
         self.last = chosen
         return pids[names.index(chosen)]
@@ -65,6 +72,8 @@ class Chooser:
         step = len(self.steps)
         if self.rng is not None:  # the same choice as the gate's own --seed makes
             return self.rng.choice(names)
+        if self.fair_after is not None and step >= self.fair_after:
+            return min(names, key=lambda n: (self.went.get(n, -1), names.index(n)))
         if self.pct:
             # unknown (forked) processes come last, in the order they appear
             best = max(names, key=lambda n: (self.prio.get(n, -1.0), -names.index(n)))

@@ -3,12 +3,15 @@ interleaving and give it back as a ``--schedule`` that ``ipcviz run`` replays.""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import select
 import shutil
+import signal
 import tempfile
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,9 @@ from ipcviz.explore.strategies import Strategy
 
 #: Runs spent at most on shortening a failing interleaving (on top of the budget).
 SHRINK_RUNS = 60
+#: A plan turns fair after FAIR_FACTOR x the first run's steps (+ 64), or after FAIR_FIRST
+#: steps in the first run itself (see runner.Chooser.fair_after).
+FAIR_FACTOR, FAIR_FIRST = 4, 2000
 
 
 @dataclass
@@ -53,6 +59,8 @@ def outcome_line(goal: Goal, result: RunResult) -> str:
         )
     elif goal.kind == "deadlock":
         parts.append("deadlock" if result.deadlock else "no deadlock")
+    elif goal.kind == "claim":
+        parts.append("reached" if found(goal, result) else "not reached")
     else:
         if result.lost_updates:
             parts.append(f"{result.lost_updates} lost update(s)")
@@ -97,28 +105,73 @@ class Explorer:
         self.quick = quick
         self._dir: Path | None = None
         self._n = 0
+        self.k = 0  # steps of the first run that ended: sets where plans turn fair
+        self.stop_requested = False
+        self._wake_r = self._wake_w = -1
 
     def __enter__(self) -> Explorer:
-        from ipcviz.session.registry import runtime_dir
-
-        self._dir = Path(tempfile.mkdtemp(prefix="explore.", dir=runtime_dir()))  # 0700
+        # The runs' scratch traces: a private (0700) directory of the system's temporary
+        # place, not the runtime directory (whose entries are sessions ``clean`` judges).
+        self._dir = Path(tempfile.mkdtemp(prefix="ipcviz-explore-"))
+        self._wake_r, self._wake_w = os.pipe()
+        for fd in (self._wake_r, self._wake_w):
+            os.set_blocking(fd, False)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
+
+    @contextlib.contextmanager
+    def stoppable(self) -> Iterator[None]:
+        """Ctrl-C, SIGTERM and SIGHUP stop the search: the handler only sets a flag (an
+        exception raised inside a signal handler can land in a fork hook and be lost);
+        the wait for a run wakes up on it, stops the runs in flight (their engines clean
+        up) and raises KeyboardInterrupt from ordinary code."""
+
+        def stop(signum: int, _frame: Any) -> None:
+            self.stop_requested = True
+
+        sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        old = {sig: signal.signal(sig, stop) for sig in sigs}
+        old_wake = signal.set_wakeup_fd(self._wake_w)
+        try:
+            yield
+        finally:
+            signal.set_wakeup_fd(old_wake)
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
 
     def start(self, plan: dict[str, Any]) -> tuple[Pending, Path]:
         """Start one run; its trace is thrown away when it is finished (``finish``)."""
         assert self._dir is not None, "use Explorer as a context manager"
         self._n += 1
         trace = self._dir / f"run{self._n}.jsonl"
+        if "random" not in plan:  # (coin flips are fair by themselves)
+            plan = {**plan, "fair_after": FAIR_FACTOR * self.k + 64 if self.k else FAIR_FIRST}
         return Pending(self.scenario, plan, trace, self.timeout, self.quick), trace
 
-    @staticmethod
-    def finish(run: tuple[Pending, Path]) -> RunResult:
+    def finish(self, run: tuple[Pending, Path], interruptible: bool = True) -> RunResult:
+        """The run's result, once it has ended (see ``stoppable``)."""
+        pending = run[0]
         try:
-            return run[0].finish()
+            while interruptible and self._wake_r >= 0:
+                ready, _, _ = select.select([pending.res_r, self._wake_r], [], [])
+                if self.stop_requested:
+                    pending.cancel()
+                    pending.finish()
+                    raise KeyboardInterrupt
+                if pending.res_r in ready:
+                    break
+                _drain(self._wake_r)
+            result = pending.finish()
+            if not self.k and result.outcome != "error":
+                self.k = len(result.steps)
+            return result
         finally:
             try:
                 os.unlink(run[1])
@@ -172,7 +225,7 @@ class Explorer:
             for _plan, run in flight:  # found, or interrupted: the rest stop and clean up
                 run[0].cancel()
             for _plan, run in flight:
-                self.finish(run)
+                self.finish(run, interruptible=False)
         return report
 
     def shrink(self, report: Report, max_runs: int = SHRINK_RUNS) -> None:
@@ -209,3 +262,11 @@ class Explorer:
                     break
                 n = min(2 * n, len(items))
         report.failing, report.shrink_runs = best, runs
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except BlockingIOError:
+        pass

@@ -35,6 +35,7 @@ def goal_status(goal: Goal, state: State) -> str | None:
         deadlock=state.kinds.get("deadlock", 0) > 0,
         failed_checks=[c.description for c in state.checks if not c.ok],
         timeout=state.outcome == "timeout",
+        passed_checks=[f"{c.description}: {c.detail}" for c in state.checks if c.ok],
     )
 
 

@@ -7,7 +7,12 @@ settled (engine/gate.py). The seeds are the ones that find the bug within a few 
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -159,15 +164,9 @@ def test_pct_plans_depend_only_on_the_seed():
     assert sorted(prio.values()) == [3, 4, 5] and len(plans[0][0]["pct"]["changes"]) == 2
 
 
-def test_sigterm_mid_search_stops_the_run_and_leaves_nothing(tmp_path: Path):
-    import os
-    import signal
-    import subprocess
-    import sys
-
-    from ipcviz.session.registry import runtime_dir
-
-    scratch = lambda: {p.name for p in runtime_dir().glob("explore.*")}  # noqa: E731
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_mid_search_stops_the_run_and_leaves_nothing(sig: str):
+    scratch = lambda: set(Path(tempfile.gettempdir()).glob("ipcviz-explore-*"))  # noqa: E731
     before = scratch()
     # seed 2 finds nothing for a long while: the search is surely still running
     proc = subprocess.Popen(
@@ -182,7 +181,7 @@ def test_sigterm_mid_search_stops_the_run_and_leaves_nothing(tmp_path: Path):
     for line in proc.stdout:
         if line.startswith("  1 runs"):
             break
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(getattr(signal, sig))
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
     assert "Traceback" not in err
