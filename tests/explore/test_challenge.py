@@ -10,12 +10,13 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from ipcviz.explore.goals import goal_of
+from ipcviz.explore.search import compress
 from ipcviz.scenario.loader import load, resolve
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.challenge import ChallengeBanner, ChallengeScreen
 from ipcviz.tui.feed import LiveFeed
 from ipcviz.tui.stepping import numbered
-from tests.conftest import ipcviz
+from tests.conftest import ipcviz, read_trace
 
 
 async def _until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: float = 30) -> None:
@@ -72,3 +73,23 @@ def test_challenge_is_for_the_screen_only():
     assert r.returncode == 2 and "--challenge" in r.stderr and "Traceback" not in r.stderr
     r = ipcviz("run", "shm-race", "--challenge", "--seed", "1")
     assert r.returncode == 2 and "--challenge" in r.stderr
+
+
+async def test_the_screen_replays_a_printed_schedule_exactly(tmp_path: Path) -> None:
+    # what `ipcviz run shm-race --set increments=2 --schedule S` starts (TUI): S as printed
+    schedule = "inc1,inc2*4,inc1*3,inc3*4"
+    trace = tmp_path / "t.jsonl"
+    extra = ["--schedule", schedule, "--set", "increments=2"]
+    app = IpcvizApp(lambda: LiveFeed(resolve("shm-race"), trace, extra=extra))
+    async with app.run_test(size=(140, 45)) as pilot:
+        try:
+            screen = app.screen
+            await _until(pilot, lambda: screen.state.outcome is not None, "the end of the run")
+            assert screen.state.kinds["race.lost_update"] > 0
+            await pilot.press("q")
+        finally:
+            app.close_all()
+    _, events = read_trace(trace)
+    names = {e["pid"]: e["name"] for e in events if e["kind"] == "proc.start"}
+    steps = [names[e["pid"]] for e in events if e["kind"] == "gate.step"]
+    assert compress(steps) == schedule
