@@ -62,8 +62,10 @@ class PCT(Strategy):
         self.rng.shuffle(values)
         prio = dict(zip(self.processes, values, strict=True))
         k = max(self.k, 1)
+        # the i-th change point (in the order drawn, so their order in time is random too)
+        # lowers the process going there to d-1-i: below every initial priority
         points = self.rng.sample(range(k), min(d - 1, k))
-        changes = {str(p): float(d - 1 - i) for i, p in enumerate(sorted(points))}
+        changes = {str(p): float(d - 1 - i) for i, p in enumerate(points)}
         return {"pct": {"prio": prio, "changes": changes}}
 
     def learn(self, plan: dict[str, Any], result: RunResult) -> None:
