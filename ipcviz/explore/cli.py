@@ -176,7 +176,8 @@ def reproduce(path: Path, args: argparse.Namespace, schedule: str, goal: Any) ->
         for event in engine.events():
             if event.get("kind") == "session.end":
                 outcome = str(event.get("outcome", "stopped"))
-            kept.append(event) if event.get("kind") in _JUDGED else None
+            if event.get("kind") in _JUDGED:
+                kept.append(event)
         engine.terminate()
     finally:
         if engine.proc.poll() is None:
