@@ -209,6 +209,8 @@ class Explorer:
                     break
                 plan, run = flight.popleft()
                 result = self.finish(run)
+                if result.outcome == "error":  # once more: the machine may have hiccupped
+                    result = self.run(plan)
                 if result.outcome == "error":  # as `ipcviz run` says: exit 2, not a finding
                     why = result.errors[0] if result.errors else "no reason given"
                     raise IpcvizError(f"run {report.runs + 1} of {self.scenario.id} failed: {why}")
