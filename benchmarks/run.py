@@ -226,6 +226,7 @@ OPTIONAL: list[tuple[str, str]] = [
     ("benchmarks.replay_headless_bench", "bench_replay_headless"),
     ("benchmarks.handout_bench", "bench_handout"),
     ("benchmarks.gate_bench", "run"),
+    ("benchmarks.explore_bench", "run"),
 ]
 
 

@@ -58,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="step mode: processes go in this order (NAME, NAME*K for K operations, NAME* "
         "until it ends or blocks); afterwards seeded if --seed is given, else free-running",
     )
+    _set_option(p)
+    p.add_argument(
+        "--challenge",
+        action="store_true",
+        help="you are the scheduler: the run waits for you at every step (s, 1-9, n) and "
+        "says when you reached the scenario's goal, in how many steps (x: explore's answer)",
+    )
+
+    from ipcviz.explore.cli import add_parser as add_explore
+
+    add_explore(sub, _set_option)
 
     p = sub.add_parser("replay", help="replay a recorded trace")
     p.add_argument("trace", metavar="TRACE", type=Path)
@@ -81,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--present", action="store_true", help="sessions open in presenter mode")
     return ap
+
+
+def _set_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a scenario setting for this run (e.g. --set increments=3); repeatable",
+    )
 
 
 def _viewer_options(p: argparse.ArgumentParser) -> None:
@@ -159,6 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise IpcvizError(
             "--present needs the screen (it waits for → at each step): drop --headless"
         )
+    challenge = _challenge(args, path, control) if args.challenge else None
     if args.headless:
         return run_headless(
             path,
@@ -180,7 +202,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         present=args.present,
         engine_args=control,  # the TUI's engine steps the same way (--seed, --schedule)
         force=args.force,
+        session_class=challenge,
     )
+
+
+def _challenge(args: argparse.Namespace, path: Path, control: list[str]) -> Any:
+    """``--challenge``: the screen that states the goal; the engine starts in step mode."""
+    import functools
+
+    if args.headless or args.present or args.seed is not None or args.schedule is not None:
+        raise IpcvizError(
+            "--challenge: you choose every step on the screen; drop --headless, --present, "
+            "--seed and --schedule"
+        )
+    from ipcviz.explore.goals import goal_of
+    from ipcviz.scenario.loader import load
+    from ipcviz.tui.challenge import ChallengeScreen
+
+    control.append("--step")
+    explore = ["explore", str(path), *(["--quick"] if args.quick else [])]
+    explore += [x for pair in args.set for x in ("--set", pair)]
+    return functools.partial(ChallengeScreen, goal=goal_of(load(path)), explore_argv=explore)
 
 
 def _control_args(args: argparse.Namespace) -> list[str]:
@@ -193,6 +235,11 @@ def _control_args(args: argparse.Namespace) -> list[str]:
 
         parse_schedule(args.schedule)  # names are checked by the engine, against the scenario
         out += ["--schedule", args.schedule]
+    if args.set:
+        from ipcviz.scenario.settings import parse_settings
+
+        parse_settings(args.set)  # keys are checked by the engine, against the scenario
+        out += [x for pair in args.set for x in ("--set", pair)]
     return out
 
 
@@ -432,6 +479,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port, present=args.present)
 
 
+def _explore(args: argparse.Namespace) -> int:
+    require_linux()
+    from ipcviz.explore.cli import cmd_explore
+
+    return cmd_explore(args)
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     from ipcviz.events.runs import list_runs
 
@@ -455,6 +509,7 @@ COMMANDS = {
     "clean": cmd_clean,
     "runs": cmd_runs,
     "serve": cmd_serve,
+    "explore": lambda args: _explore(args),
     None: cmd_picker,
 }
 

@@ -15,6 +15,7 @@ from ipcviz.engine.gate import check_schedule
 from ipcviz.errors import IpcvizError, ScenarioError
 from ipcviz.scenario.api import Scenario
 from ipcviz.scenario.loader import load
+from ipcviz.scenario.settings import apply_settings, parse_settings
 
 SID_RE = re.compile(r"^[0-9a-f]{8,32}$")
 
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--schedule", default=None, help="step mode, in this order (names)")
     ap.add_argument("--end-on-deadlock", action="store_true", help="headless: end the run")
     ap.add_argument("--step", action="store_true", help="start in step mode (user steps)")
+    ap.add_argument("--set", action="append", default=[], help="KEY=VALUE: a scenario setting")
     ap.add_argument("--present", action="store_true", help="pause at each narration step")
     ap.add_argument(
         "--no-trace", action="store_true", help="workers run untraced (a benchmark's baseline)"
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         scenario = load(Path(args.scenario))
+        if args.set:
+            apply_settings(scenario, parse_settings(args.set))
         if args.schedule is not None:
             check_schedule(scenario, args.schedule)
         declared = _declared_schedule(args, scenario)

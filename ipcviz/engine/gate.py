@@ -397,7 +397,8 @@ class Gate:
             self._wake()  # it may block in the kernel (no doorbell then): look again soon
             return
         if self.rng is not None:
-            self.release(self.rng.choice(self._candidates()), f"seed {self.seed}")
+            by = getattr(self.rng, "label", None) or f"seed {self.seed}"  # explore: "explore"
+            self.release(self.rng.choice(self._candidates()), by)
             self._wake()
         else:  # the schedule is used up: run free from here
             self.set_step_mode(False)

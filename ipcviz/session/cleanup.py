@@ -157,10 +157,17 @@ def _reused(pid: int, start: int | None) -> bool:
 
 def _proc_ids(pid: int) -> tuple[int, int, int, int, str] | None:
     """(parent, process group, session, start time, state) of ``pid`` from /proc/PID/stat."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
+    try:  # os.open, not open(): this runs for every process on the machine, at every end
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
     except OSError:
+        return None
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if b")" not in data:
         return None
     fields = data[data.rindex(b")") + 2 :].split()
     return int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19]), fields[0].decode()
@@ -199,15 +206,17 @@ def session_leftovers(data: dict[str, Any], descendants_of: int | None = None) -
             continue
         ppid, pgid, sid, start, _state = ids
         parents[pid] = ppid
-        try:
+        if not (
+            (pgid in groups and start >= groups[pgid])
+            or (own_session and sid == engine_pid and start >= engine_start)
+        ):
+            continue
+        try:  # (only for a match: one stat less per process on the machine)
             if os.stat(f"/proc/{pid}").st_uid != uid:
                 continue
         except OSError:
             continue
-        if (pgid in groups and start >= groups[pgid]) or (
-            own_session and sid == engine_pid and start >= engine_start
-        ):
-            found.add(pid)
+        found.add(pid)
     if descendants_of is not None:
         for pid in parents:
             p, hops = parents.get(pid), 0

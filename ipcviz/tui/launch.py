@@ -55,13 +55,17 @@ def run_tui(
     present: bool = False,
     engine_args: Sequence[str] = (),
     force: bool = False,
+    session_class: Any = None,
 ) -> int:
-    """``ipcviz run SCENARIO`` with a screen: the live session, fed by a new engine."""
+    """``ipcviz run SCENARIO`` with a screen: the live session, fed by a new engine.
+    ``session_class``: what the session is shown on instead (challenge mode)."""
     if record is not None:
         from ipcviz.engine.client import claim_record_path
 
         claim_record_path(record, force)  # before the screen: an error is one clear line
     app = _app(lang, present, engine_args, quick=quick, record=record, timeout=timeout)
+    if session_class is not None:
+        app.session_class = session_class
     app.feed_factory = app.live_factory(Path(path))
     return _run(app)
 

@@ -1,0 +1,143 @@
+"""Challenge mode (``ipcviz run SCENARIO --challenge``): the student is the scheduler.
+
+The run starts in step mode and nobody moves until the student says who: ``s`` (the
+selected process), ``1``..``9`` or ``n`` let one process perform one operation, as in The
+Deadlock Empire, but on real processes. A banner states the scenario's goal ("make the
+counter lose an update") and counts the steps; when the engine's own watchers see it
+happen (a lost update, a deadlock proven by the kernel, a failed check) the banner says
+so, with the number of steps it took. ``x`` asks ``ipcviz explore`` (a separate process:
+the TUI knows no kernel) for its shortest interleaving, to compare.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from ipcviz import bytefmt
+from ipcviz.explore.goals import Goal, reached
+from ipcviz.model.state import State
+from ipcviz.tui.session import SessionScreen
+
+
+def goal_status(goal: Goal, state: State) -> str | None:
+    """What the run has shown of the goal so far (None: not reached yet)."""
+    return reached(
+        goal,
+        lost_updates=state.kinds.get("race.lost_update", 0),
+        deadlock=state.kinds.get("deadlock", 0) > 0,
+        failed_checks=[c.description for c in state.checks if not c.ok],
+        timeout=state.outcome == "timeout",
+        passed_checks=[f"{c.description}: {c.detail}" for c in state.checks if c.ok],
+    )
+
+
+class ChallengeBanner(Static):
+    DEFAULT_CSS = """
+    ChallengeBanner { height: auto; background: #262626; color: #ffffff; padding: 0 1; }
+    ChallengeBanner.-reached { background: #005f00; }
+    """
+
+
+class ChallengeScreen(SessionScreen):
+    """The session screen with a goal, a step count, and explore's answer on demand."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("x", "shortest", "explore's answer")]
+
+    def __init__(
+        self,
+        *args: Any,
+        goal: Goal,
+        explore_argv: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.goal = goal
+        self.explore_argv = list(explore_argv)  # ipcviz explore … (without the executable)
+        self.reached_at: int | None = None  # steps taken when the goal showed up
+        self.reached_what = ""
+        self._run_state: State | None = None
+        self.shortest = ""  # explore's answer, once asked for
+        self._explore: subprocess.Popen[str] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield ChallengeBanner(id="challenge")
+        yield from super().compose()
+
+    def redraw(self, force: bool = False) -> None:
+        super().redraw(force)
+        state = self.state
+        if state is not self._run_state:  # a new run (restart): a new attempt
+            self._run_state, self.reached_at, self.reached_what = state, None, ""
+        steps = int(state.extra.get("steps", 0) or 0)
+        if self.reached_at is None:
+            what = goal_status(self.goal, state)
+            if what is not None:
+                self.reached_at, self.reached_what = steps, what
+                self.notify(
+                    f"goal reached in {steps} step(s): {bytefmt.safe_text(what, 200)}",
+                    title="challenge",
+                    markup=False,
+                )
+        self.query_one(ChallengeBanner).set_class(self.reached_at is not None, "-reached")
+        self.query_one(ChallengeBanner).update(self.banner_text(steps))
+
+    def banner_text(self, steps: int) -> Text:
+        goal = bytefmt.safe_text(self.goal.text(self.lang), 200)
+        if self.reached_at is not None:
+            text = Text(f"GOAL REACHED in {self.reached_at} step(s): ", style="bold")
+            text.append(bytefmt.safe_text(self.reached_what, 200))
+        else:
+            text = Text("CHALLENGE: ", style="bold #ffd700")
+            text.append(goal)
+            text.append(f"  ·  you choose who goes: s / 1-9 / n  ·  steps: {steps}")
+        if self.shortest:
+            text.append(f"\nexplore: {bytefmt.safe_text(self.shortest, 300)}")
+        elif self._explore is not None:
+            text.append("\nexplore is searching…")
+        else:
+            text.append("  ·  x: explore's shortest schedule")
+        return text
+
+    def action_shortest(self) -> None:
+        if self._explore is not None or self.shortest or not self.explore_argv:
+            return
+        self._explore = subprocess.Popen(
+            [sys.executable, "-m", "ipcviz", *self.explore_argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.run_worker(self._wait_explore, thread=True, name="explore", group="explore")
+
+    def _wait_explore(self) -> None:
+        proc = self._explore
+        if proc is None:
+            return
+        out, _ = proc.communicate()
+        self.app.call_from_thread(self._explored, proc.returncode, out)
+
+    def _explored(self, code: int, out: str) -> None:
+        self._explore = None
+        lines = out.splitlines()
+        schedule = next((ln.split(" ", 1)[1] for ln in lines if ln.startswith("schedule: ")), "")
+        if schedule:
+            self.shortest = f"shortest found: {schedule}"
+        elif code == 0:
+            self.shortest = "found nothing within its budget"
+        else:
+            self.shortest = f"failed ({lines[-1] if lines else code})"
+
+    def stop(self) -> int | None:
+        proc = self._explore
+        if proc is not None and proc.poll() is None:
+            proc.terminate()  # explore stops its run and cleans up on SIGTERM
+        return super().stop()
