@@ -10,12 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ipcviz.errors import TraceError
 from ipcviz.events.codec import payload
 from ipcviz.model.state import Check, Obj, PipeObj, Proc, QueueObj, SemObj, ShmObj, State
 
 Event = dict[str, Any]
 #: Largest shared-memory segment the model keeps a copy of (bytes).
 MAX_SHM = 8 * 1024 * 1024
+#: Zero bytes the model makes up, held at once over all pipes and queues, for payload
+#: tails the tracer did not record (it keeps 256 KiB of each): counts stay honest without
+#: the bytes. Real runs stay far below (a pipe holds 1 MiB at most unless root raised
+#: pipe-max-size); a hostile trace asking for more (``"n": 2147479552`` and no data, line
+#: after line) is refused in one line (TraceError) instead of costing gigabytes.
+MAX_MADE_UP = 64 * 1024 * 1024
 Handler = Callable[[State, Event], None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -275,7 +282,7 @@ def _pipe_write(s: State, e: Event) -> None:
     data = payload(e)
     n = e["n"]
     if len(data) < n:  # payload cut by the tracer: keep the count honest
-        data = data + b"\x00" * (n - len(data))
+        data = _made_up(s, e, data, n)
     obj.written += n
     obj.writes += 1
     _changed(obj, e)
@@ -302,6 +309,7 @@ def _pipe_read(s: State, e: Event) -> None:
     take = min(n, obj.nbytes)
     obj.deficit += n - take
     obj.nbytes -= take
+    _given_back(s, obj)
     while take:
         chunk = obj.chunks[0]
         if len(chunk[1]) <= take:
@@ -428,10 +436,43 @@ def _msg_key(e: Event) -> int:
     return e["prio"] if "prio" in e else e.get("mtype", 0)
 
 
-def _msg_data(e: Event) -> bytes:
+def _msg_data(s: State, e: Event) -> bytes:
     data = payload(e)
     size = e.get("size", len(data))
-    return data + b"\x00" * (size - len(data)) if len(data) < size else data
+    return _made_up(s, e, data, size) if len(data) < size else data
+
+
+def _made_up(s: State, e: Event, data: bytes, n: int) -> bytes:
+    """``data`` padded with zeros to ``n`` bytes, within ``MAX_MADE_UP`` held at once.
+
+    Counted against the object until it holds fewer bytes than were made up for it
+    (``_given_back``): an upper bound of what is held, so the bound is never exceeded.
+    """
+    missing = n - len(data)
+    held = s.extra.get("made_up", 0) + missing
+    if held > MAX_MADE_UP:
+        raise TraceError(
+            f"event seq {e.get('seq')} ({e.get('kind')} on {e.get('obj')}): {n} B of which "
+            f"{len(data)} recorded would make the model hold more than "
+            f"{MAX_MADE_UP >> 20} MiB of unrecorded bytes (a limit: docs/trace-format.md)"
+        )
+    by = s.extra.setdefault("made_up_by", {})
+    by[e["obj"]] = by.get(e["obj"], 0) + missing
+    s.extra["made_up"] = held
+    return data + bytes(missing)
+
+
+def _given_back(s: State, obj: PipeObj | QueueObj) -> None:
+    """Bytes left ``obj``: no more of what it holds than that can be made up."""
+    by = s.extra.get("made_up_by")
+    if not by or not by.get(obj.name):
+        return  # the usual case: nothing was made up for it
+    holds = obj.nbytes
+    if isinstance(obj, QueueObj):
+        holds += sum(len(x[1]) for x in obj.early)
+    if by[obj.name] > holds:
+        s.extra["made_up"] -= by[obj.name] - holds
+        by[obj.name] = holds
 
 
 @handles("mq.send.begin")
@@ -450,7 +491,7 @@ def _mq_send(s: State, e: Event) -> None:
     obj = s.objects[e["obj"]]
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
-    key, data = _msg_key(e), _msg_data(e)
+    key, data = _msg_key(e), _msg_data(s, e)
     obj.sent += 1
     obj.last_send_pid = pid
     _changed(obj, e)
@@ -458,6 +499,7 @@ def _mq_send(s: State, e: Event) -> None:
         if early[0] == key and early[1] == data:
             del obj.early[i]
             obj.deficit -= 1
+            _given_back(s, obj)
             return
     _enqueue(obj, [key, data, pid])
     obj.nbytes += len(data)
@@ -486,7 +528,7 @@ def _mq_recv(s: State, e: Event) -> None:
     obj = s.objects[e["obj"]]
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
-    key, data = _msg_key(e), _msg_data(e)
+    key, data = _msg_key(e), _msg_data(s, e)
     obj.received += 1
     obj.last_recv_pid = pid
     _changed(obj, e)
@@ -494,6 +536,7 @@ def _mq_recv(s: State, e: Event) -> None:
         if msg[0] == key and msg[1] == data:
             del obj.messages[i]
             obj.nbytes -= len(data)
+            _given_back(s, obj)
             return
     obj.early.append([key, data])
     obj.deficit += 1

@@ -209,6 +209,12 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
     ),
     ("hostile-export", "Security", "hostile payloads → Perfetto export", "valid JSON, inert"),
     ("hostile-tui", "Security", "hostile payloads → TUI", "inert (tested by the TUI suite)"),
+    (
+        "made-up-bytes",
+        "Security",
+        "hostile trace: 50 events each claiming 2 GiB moved with no payload (pipe, queue)",
+        "exit 2, one line naming the 64 MiB limit; peak memory bounded",
+    ),
 ]
 
 #: Rows measured by other suites: (glob under tests/, a string the test contains).
