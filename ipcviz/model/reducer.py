@@ -23,6 +23,8 @@ MAX_SHM = 8 * 1024 * 1024
 #: pipe-max-size); a hostile trace asking for more (``"n": 2147479552`` and no data, line
 #: after line) is refused in one line (TraceError) instead of costing gigabytes.
 MAX_MADE_UP = 64 * 1024 * 1024
+#: Largest value of a System V semaphore (Linux SEMVMX).
+SEMVMX = 32767
 Handler = Callable[[State, Event], None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -95,6 +97,7 @@ def _declare(s: State, e: Event) -> None:
         obj.changed_seq = [-1] * obj.cells
     elif isinstance(obj, SemObj):
         obj.initial = obj.value = e.get("value", 0)
+        obj.undo = bool(e.get("undo"))
     elif isinstance(obj, QueueObj):
         obj.max_messages = e.get("max_messages", 0)
         obj.max_bytes = e.get("max_bytes", 0)
@@ -392,6 +395,8 @@ def _sem_wait(s: State, e: Event) -> None:
 def _take(obj: SemObj, pid: int, n: int) -> None:
     obj.value -= n
     obj.waits += 1
+    if obj.undo:
+        obj.adj[pid] += n
     if not obj.signal:  # a lock so far: the taker holds it until it posts
         obj.holders[pid] += n
 
@@ -414,6 +419,8 @@ def _sem_post(s: State, e: Event) -> None:
     obj.posts += 1
     _changed(obj, e)
     obj.posters.add(pid)
+    if obj.undo:
+        obj.adj[pid] -= n
     if obj.signal:
         return
     held = obj.holders.get(pid, 0)
@@ -587,6 +594,28 @@ def _deadlock_recover(s: State, e: Event) -> None:
         obj.posts += 1
         obj.holders.pop(e.get("victim", 0), None)
         _changed(obj, e)
+
+
+@handles("sem.undo")
+def _sem_undo(s: State, e: Event) -> None:
+    """The kernel reversed a dead process's SEM_UNDO adjustment (``n``: units given back,
+    negative when it had posted more than it took); Linux keeps the value in 0..SEMVMX."""
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, SemObj):
+        pid = e.get("pid", 0)
+        obj.value = min(max(obj.value + e.get("n", 0), 0), SEMVMX)
+        obj.adj.pop(pid, None)
+        obj.holders.pop(pid, None)
+        _changed(obj, e)
+
+
+@handles("holder.died")
+def _holder_died(s: State, e: Event) -> None:
+    """A lock's holder died without posting it and nobody left can (engine/deadlock.py):
+    shown while the dead process still holds it (``model.analysis.holders``)."""
+    s.extra.setdefault("holders_died", {})[e["obj"]] = {
+        k: v for k, v in e.items() if k not in ("t", "seq", "kind")
+    }
 
 
 @handles("race.lost_update")
