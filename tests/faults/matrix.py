@@ -86,6 +86,48 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
         "grandchildren gone after `ipcviz clean`",
     ),
     (
+        "holder-died-posix-exit",
+        "Workers",
+        "a worker returns holding a POSIX semaphore, another waits on it",
+        "holder.died at once (who, what, the stranded waiter); headless: one line, exit 1",
+    ),
+    (
+        "holder-died-posix-kill",
+        "Workers",
+        "a worker SIGKILLed holding a POSIX semaphore, another waits on it",
+        "holder.died at once; headless: one line, exit 1",
+    ),
+    (
+        "holder-died-sysv-exit",
+        "Workers",
+        "a worker returns holding a System V semaphore (no SEM_UNDO), another waits on it",
+        "holder.died at once; headless: one line, exit 1",
+    ),
+    (
+        "holder-died-sysv-kill",
+        "Workers",
+        "a worker SIGKILLed holding a System V semaphore (no SEM_UNDO), another waits on it",
+        "holder.died at once; headless: one line, exit 1",
+    ),
+    (
+        "holder-died-tui",
+        "Workers",
+        "a holder dies in the TUI",
+        "a banner and a notification; `g` posts it on the dead holder's behalf, the run goes on",
+    ),
+    (
+        "sem-undo-kill",
+        "Workers",
+        "a worker SIGKILLed holding a System V semaphore with SEM_UNDO, another waits on it",
+        "the kernel gives it back: sem.undo after proc.exit, the waiter gets it, legal history",
+    ),
+    (
+        "sem-undo-exit",
+        "Workers",
+        "a worker returns holding a System V semaphore with SEM_UNDO",
+        "sem.undo after proc.exit, the waiter gets it, legal history",
+    ),
+    (
         "stdout-epipe",
         "Output and environment",
         "`ipcviz run … --headless | head -1`",
