@@ -18,7 +18,9 @@ from ipcviz import bytefmt
 from ipcviz.model.analysis.holders import current, holder_text
 from ipcviz.model.state import State
 
-HOLDER_BINDINGS: list[BindingType] = [Binding("g", "recover_holder", "post for dead holder", show=False)]
+HOLDER_BINDINGS: list[BindingType] = [
+    Binding("g", "recover_holder", "post for dead holder", show=False)
+]
 
 
 class HolderBanner(Static):

@@ -179,6 +179,25 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
         "recording under RLIMIT_FSIZE",
         "no SIGXFSZ death; says recording stopped; trace valid",
     ),
+    (
+        "nproc-limit",
+        "Resources",
+        "`ulimit -u` 1…9 as nobody (a fork fails at each place in turn: the CLI's, the "
+        "engine's, a worker's child)",
+        "exit 2, one line naming `ulimit -u`, or exit 0; nothing of nobody's left",
+    ),
+    (
+        "full-shm-sem",
+        "Resources",
+        "a POSIX semaphore on a full /dev/shm (64 KiB tmpfs)",
+        "exit 2, one line (was: internal error)",
+    ),
+    (
+        "full-shm-segment",
+        "Resources",
+        "shared memory on a full /dev/shm (64 KiB tmpfs)",
+        "exit 2, one line",
+    ),
     ("mq-queues-max", "Resources", "POSIX queues > queues_max", "exit 2, names queues_max"),
     ("mq-msg-max", "Resources", "POSIX queue depth > msg_max", "exit 2, names msg_max"),
     ("mq-msgsize-max", "Resources", "POSIX message > msgsize_max", "exit 2, names msgsize_max"),
