@@ -47,18 +47,21 @@ class HolderControls:
     _holders_told: set[tuple[str, int]]
 
     def show_holders(self) -> None:
-        """The banner follows the model; a new report is also a notification, once."""
+        """The banner follows the model; in a live run a new report is also a notification,
+        once."""
         feed = self.feed  # type: ignore[attr-defined]
         live = bool(feed is not None and feed.live and self.state.outcome is None)  # type: ignore[attr-defined]
         reports = self.query_one(HolderBanner).show(self.state, live)  # type: ignore[attr-defined]
+        if not live:
+            return  # a replay: the banner tells it, no notice pops up on every seek
         told = self.__dict__.setdefault("_holders_told", set())
         for r in reports:
             key = (str(r.get("obj")), int(r.get("holder", 0)))
             if key not in told:
                 told.add(key)
-                hint = " Press g to post it on its behalf, or q to end the run." if live else ""
                 self.notify(  # type: ignore[attr-defined]
-                    bytefmt.safe_text(holder_text(r), 300) + hint,
+                    bytefmt.safe_text(holder_text(r), 300)
+                    + " Press g to post it on its behalf, or q to end the run.",
                     title="holder died",
                     severity="error",
                     markup=False,
