@@ -110,6 +110,12 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
         "holder.died at once; headless: one line, exit 1",
     ),
     (
+        "holder-handoff",
+        "Workers",
+        "a lock's taker exits and another process posts it later (a correct program)",
+        "never reported: no holder.died, no deadlock, exit 0",
+    ),
+    (
         "holder-died-tui",
         "Workers",
         "a holder dies in the TUI",

@@ -119,7 +119,9 @@ def test_sem_undo_gives_the_lock_back_when_its_holder_dies(tmp_path: Path, how: 
     )
 
 
-def test_a_lock_handed_over_by_another_process_is_never_called_a_dead_holder(tmp_path: Path):
+def test_a_lock_handed_over_by_another_process_is_never_called_a_dead_holder(
+    tmp_path: Path, record
+) -> None:
     trace = tmp_path / "handoff.jsonl"
     r = ipcviz("run", str(SCENARIOS / "handoff.py"), "--headless", "--record", str(trace),
                timeout=120)  # fmt: skip
@@ -131,6 +133,12 @@ def test_a_lock_handed_over_by_another_process_is_never_called_a_dead_holder(tmp
     reports = {e["key"]: e["value"] for e in events if e["kind"] == "report"}
     assert reports["taker_dead"] is True and reports["waiter_asleep"] is True, reports
     assert "HOLDER DIED" not in r.stdout
+    record(
+        "holder-handoff",
+        "taker dead holding lock, lock at 0, waiter asleep on it, giver alive (polling): "
+        f"no holder.died, no deadlock; the giver posted, exit {r.returncode}",
+        [],
+    )
 
 
 async def _until(pilot, cond, what: str, timeout: float = 60) -> None:
