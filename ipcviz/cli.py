@@ -376,7 +376,11 @@ def _worker_error(narrator: Any, event: dict[str, Any]) -> str:
     from ipcviz.narrate.headless import safe
 
     lines = event.get("text", "").strip().splitlines()
-    where = next((ln.strip() for ln in reversed(lines) if ln.strip().startswith("File ")), "")
+    frames = [ln.strip() for ln in lines if ln.strip().startswith("File ")]
+    package = str(Path(__file__).parent) + os.sep
+    # the scenario's line, not the ipcviz call it was in (ctx.fork, a wrapper)
+    own = [f for f in frames if package not in f]
+    where = (own or frames or [""])[-1]
     last = lines[-1] if lines else "an exception"
     name = narrator.state.proc_name(event["pid"])
     return safe(f"worker {name} raised {last}" + (f" ({where})" if where else ""), 300)

@@ -22,6 +22,13 @@ gate, a thread) means "cannot decide": nothing is said, nobody is accused.
 The model then names who could free whom and the cycle (``ipcviz.model.analysis.waitfor``).
 A deadlock is resolved when one of its processes exits or performs an operation again, or
 the kernel shows it asleep somewhere else.
+
+A lock whose holder died (``holder.died``): once a process that took a semaphore as a lock
+is gone without posting it, the proof runs at every check (no waiting for two equal
+glances), and when it holds, each stuck waiter's semaphore that is at 0 in the kernel with
+a dead holder is reported before the deadlock: who died holding what, who waits on it.
+Headless, the run then ends as a failure (exit 1); the TUI offers to post it on the dead
+holder's behalf (``recover``) or to end the run.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from ipcviz.ipc.posix_mq import PosixQueue
 from ipcviz.ipc.posix_sem import Semaphore
 from ipcviz.ipc.sysv_mq import SysvQueue
 from ipcviz.ipc.sysv_sem import SysvSemaphore
-from ipcviz.model.analysis import waitfor
+from ipcviz.model.analysis import holders, waitfor
 from ipcviz.model.state import SemObj
 from ipcviz.probe._libc import IS_X86_64
 from ipcviz.probe.procs import SYSCALLS_X86_64
@@ -76,9 +83,11 @@ class DeadlockWatcher:
         self.sysv_queues: dict[int, str] = {}
         self.indexed = False
         self.ended = False  # headless: the run was ended at its deadlock
+        self.reported: set[tuple[str, int]] = set()  # (semaphore, dead holder) said once
         self._glance: dict[int, Look] = {}  # each worker's look at the previous check
         self.engine.on_events.append(self.on_events)
         self.engine.add_periodic(INTERVAL, self.check)
+        self.engine.control_recover = self.cmd_recover
 
     # -- what the scenario's objects are, in kernel terms --------------------------------
 
@@ -169,11 +178,19 @@ class DeadlockWatcher:
                 return
         if gate.at_gate or gate.narrating:
             return  # someone waits for the engine's word: it can move
-        stuck = self.stuck()
+        if self.engine.lin.pending:
+            return  # the model is not up to date (a proc.exit may still be in the pool)
+        model = self.engine.model
+        orphaned = any(
+            holders.dead_holders(model, o) for o in model.objects.values() if isinstance(o, SemObj)
+        )
+        stuck = self.stuck(eager=orphaned)
         if stuck is None:
             return
         waits, looks = stuck
-        model = self.engine.model
+        died = self._holders_died(waits) if orphaned else []
+        for event in died:
+            self.engine.emit("holder.died", event["holder"], **event)
         cycle = waitfor.find_cycle(model, waits)
         self.current = {"pids": set(waits), "looks": looks, "t": self.engine.now()}
         self.engine.emit(
@@ -182,6 +199,8 @@ class DeadlockWatcher:
             stuck=waitfor.describe_stuck(model, waits),
         )
         if gate.end_on_deadlock:
+            if died:  # not a program's designed deadlock: a process died holding a lock
+                self.engine._fail(holders.holder_text(died[0]), "failed", 1)
             self.ended = True
             live = [w for w in self.engine.workers.values() if not w.exited]
             for w in live:  # all stopped first: a victim's death must not free the others
@@ -190,6 +209,56 @@ class DeadlockWatcher:
                 self.engine.emit(schema.CONTROL, action="kill", target=w.pid, reason="deadlock")
                 _killpg(w.pid, signal.SIGKILL)
                 _killpg(w.pid, signal.SIGCONT)
+
+    def _holders_died(self, waits: dict[int, waitfor.Wait]) -> list[Event]:
+        """``holder.died`` for each semaphore a stuck process waits on that the kernel shows
+        at 0 and whose holder (the model's: it took it as a lock) is dead; once each."""
+        model = self.engine.model
+        handles = {o.name: o for o in self.engine.scenario.objects}
+        out = []
+        for name in sorted({w.obj for w in waits.values() if w.op == "sem"}):
+            sem, handle = model.objects.get(name), handles.get(name)
+            if not isinstance(sem, SemObj) or getattr(handle, "sem", None) is None:
+                continue
+            try:
+                value = int(handle.value if hasattr(handle, "value") else handle.sem.value)
+            except Exception:
+                continue  # the kernel did not say: nothing is said
+            if value != 0:
+                continue
+            stranded = [
+                {"pid": pid, "proc": model.proc_name(pid)}
+                for pid, w in sorted(waits.items())
+                if w.op == "sem" and w.obj == name
+            ]
+            for pid, n in holders.dead_holders(model, sem):
+                if (name, pid) in self.reported:
+                    continue
+                self.reported.add((name, pid))
+                out.append(
+                    {
+                        "obj": name,
+                        "holder": pid,
+                        "proc": model.proc_name(pid),
+                        "n": n,
+                        "value": value,
+                        "waiters": stranded,
+                    }
+                )
+        return out
+
+    def cmd_recover(self, cmd: dict[str, Any]) -> None:
+        """The TUI's recovery: post each reported dead holder's units on its behalf."""
+        objects = {o.name: o for o in self.engine.scenario.objects}
+        for rep in holders.current(self.engine.model):
+            name, pid = rep["obj"], rep["holder"]
+            sem, obj = self.engine.model.objects.get(name), objects.get(name)
+            n = sem.holders.get(pid, 0) if isinstance(sem, SemObj) else 0
+            if n <= 0 or obj is None or getattr(obj, "sem", None) is None:
+                continue
+            self.engine.emit("deadlock.recover", obj=name, victim=pid, n=n)
+            for _ in range(n):
+                obj.sem.release()
 
     def _moved(self) -> bool:
         """Has a process of the reported deadlock visibly moved (the kernel's view)?"""
@@ -205,9 +274,10 @@ class DeadlockWatcher:
                 return True  # asleep somewhere else
         return False
 
-    def stuck(self) -> tuple[dict[int, waitfor.Wait], dict[int, Look]] | None:
+    def stuck(self, eager: bool = False) -> tuple[dict[int, waitfor.Wait], dict[int, Look]] | None:
         """Every live process of the session and its IPC wait, if the kernel proves that
-        none of them can move; None when one can, or when it cannot be decided."""
+        none of them can move; None when one can, or when it cannot be decided.
+        ``eager``: run the proof now, without first seeing the same glance twice."""
         workers = [w for w in self.engine.workers.values() if not w.exited]
         if not workers:
             return None
@@ -222,7 +292,7 @@ class DeadlockWatcher:
                 return None
             glance[w.pid] = look
         previous, self._glance = self._glance, glance
-        if previous != glance:
+        if previous != glance and not eager:
             return None
         pids = self._session()
         if pids is None:

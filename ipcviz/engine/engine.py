@@ -27,6 +27,7 @@ from ipcviz.errors import IpcvizError
 from ipcviz.events import schema
 from ipcviz.events.codec import RAW, b64, encode_event
 from ipcviz.events.trace import TraceWriter
+from ipcviz.model.analysis.holders import undo_events
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.scenario.api import PidTable, Process, Run, Scenario
@@ -175,7 +176,17 @@ class Engine:
             event[RAW] = raw
         apply(self.model, event)
         self._turn.append(event)
+        if event["kind"] == schema.PROC_EXIT:
+            self._undo(event)
         return event
+
+    def _undo(self, exit_event: dict[str, Any]) -> None:
+        """SEM_UNDO: as a process exits the kernel reverses its adjustments; recorded right
+        after its ``proc.exit``, before any operation that the units it gave back allow."""
+        for e in undo_events(self.model, exit_event["pid"], exit_event["t"]):
+            self._publish_event(e)
+            if e["obj"] in self.obj_names:
+                self.lin.changed(self.obj_names.index(e["obj"]))
 
     def _publish_record(self, rec: Record, pid: int, since: int, want: int | None) -> dict:
         """Number, encode, write and apply the event of one ring record."""

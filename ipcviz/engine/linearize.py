@@ -35,6 +35,7 @@ from typing import Any
 
 from ipcviz.events.codec import RAW, b64
 from ipcviz.model.legal import OBSERVERS, PIPE_BUF, RULES, select_message, violation
+from ipcviz.model.reducer import SEMVMX
 from ipcviz.model.state import PipeObj, QueueObj, SemObj, ShmObj, State
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.ring import Record
@@ -66,6 +67,8 @@ _CONSUMER_CODES = frozenset({C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.SEM_WAIT, C.
 _OBSERVER_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in OBSERVERS)
 #: The search tries observers first, then takes, then puts (see ``_consumer_first``).
 _RANK = {**dict.fromkeys(_OBSERVER_CODES, 0), **dict.fromkeys(_CONSUMER_CODES, 1)}
+#: A dead process's SEM_UNDO, as the search sees it (``_add_undos``): never a ring code.
+_UNDO = -2
 #: Operations the legal-history rules have something to say about (model/legal.py).
 _CHECKED_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in RULES)
 
@@ -226,6 +229,12 @@ class Linearizer:
         self.pending += 1
         if len(q) == 1:
             self._push(pid)
+        if event.get("kind") == "proc.exit":
+            self._dirty.update(self._plans)  # its SEM_UNDO may explain a wait (_add_undos)
+
+    def changed(self, obj_i: int) -> None:
+        """An engine event changed object ``obj_i`` (SEM_UNDO at an exit): plan it again."""
+        self._dirty.add(obj_i)
 
     def _push(self, pid: int) -> None:
         """Put the process's (new) head into the heap of candidates."""
@@ -405,6 +414,8 @@ class Linearizer:
             if ops:
                 lists.append(ops)
                 pids.append(pid)
+        if isinstance(obj, SemObj) and obj.undo:
+            self._add_undos(obj, obj_i, lists, pids)
         if len(lists) < 2 or not observed:
             return None  # one process, or nobody looks: every order of the rest is legal
         # Plan the earliest PLAN_DEPTH operations: those that began by ``horizon``. Every
@@ -477,6 +488,30 @@ class Linearizer:
         if not dfs():
             return None if budget[0] < 0 else _NO_ORDER
         return deque(pids[i] for i in path) or None
+
+    def _add_undos(self, obj: SemObj, obj_i: int, lists: list[list[Op]], pids: list[int]) -> None:
+        """SEM_UNDO: a dead process gives its units back as it exits (the engine records
+        ``sem.undo`` right after its ``proc.exit``). For the search, that is a put at the
+        end of its list: a wait that only this explains is not a missing record."""
+        for pid, q in self.queues.items():
+            ex = next((o for o in q if o.event and o.event.get("kind") == "proc.exit"), None)
+            if ex is None:
+                continue
+            n = obj.adj.get(pid & _PID_MASK, 0)
+            for o in q:
+                if o is ex:
+                    break
+                if o.rec is not None and o.rec[1] == obj_i:
+                    code = o.rec[0]
+                    n += code == C.SEM_WAIT or (code == C.SEM_TRYWAIT and bool(o.rec[3]))
+                    n -= code == C.SEM_POST
+            if n:
+                undo = Op(pid, ex.b, ex.e, (_UNDO, obj_i, ex.e, n, 0, b""))
+                if pid in pids:
+                    lists[pids.index(pid)].append(undo)
+                else:
+                    lists.append([undo])
+                    pids.append(pid)
 
     def _drop_from_heap(self, pid: int, head: Op) -> None:
         """``head``, ``pid``'s head until now, left the queue (folded into its completion)."""
@@ -811,7 +846,9 @@ class _SemShadow(_Shadow):
 
     def apply(self, op: Op) -> Undo | None:
         code, ok = op.rec[0], op.rec[3]  # type: ignore[index]
-        if code == C.SEM_POST:
+        if code == _UNDO:  # the kernel keeps the value in 0..SEMVMX
+            delta = min(max(self.value + ok, 0), SEMVMX) - self.value
+        elif code == C.SEM_POST:
             delta = 1
         elif code == C.SEM_TRYWAIT and not ok:
             return _nothing if self.value == 0 else None

@@ -300,6 +300,17 @@ KINDS: dict[str, tuple[dict[str, Check], tuple[str, ...]]] = {
     "drift": ({"field": string, "resolved": flag}, ("obj",)),
     "deadlock": ({"cycle": list_of(LINK)}, ()),
     "deadlock.recover": ({"n": small, "victim": integer()}, ("obj",)),
+    "sem.undo": ({"n": small}, ("obj",)),
+    "holder.died": (
+        {
+            "holder": integer(),
+            "proc": string,
+            "n": small,
+            "value": small,
+            "waiters": list_of(record({"pid": integer(), "proc": string})),
+        },
+        ("obj", "holder"),
+    ),
     "race.lost_update": (
         {"offset": integer(0, I64[1]), "lost": PROC, "by": PROC, "missing": number},
         ("obj", "offset", "lost", "by"),

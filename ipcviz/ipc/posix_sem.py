@@ -28,6 +28,11 @@ class Semaphore(CountingSemaphore):
             )
         except ValueError as exc:
             raise KernelLimitError(f"semaphore {self.name}: {exc} (SEM_VALUE_MAX)") from None
+        except OSError as exc:  # a POSIX semaphore is a small file in /dev/shm
+            raise KernelLimitError(
+                f"cannot create semaphore {self.name} in /dev/shm: {exc.strerror}"
+                " (see `df -h /dev/shm`)"
+            ) from None
 
     def destroy(self) -> None:
         if self.sem is not None:

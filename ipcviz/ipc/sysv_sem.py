@@ -13,12 +13,17 @@ from ipcviz.ipc.sysv import sysv_key
 
 
 class SysvSemaphore(CountingSemaphore):
-    """One System V semaphore (a set of one); ``with sem:`` is P then V."""
+    """One System V semaphore (a set of one); ``with sem:`` is P then V.
+
+    ``undo``: every P and V is made with SEM_UNDO, so the kernel reverses what a process
+    still holds when it dies (semop(2)); the engine records that as ``sem.undo``.
+    """
 
     type = "sysv_sem"
 
-    def __init__(self, name: str, value: int = 1) -> None:
+    def __init__(self, name: str, value: int = 1, undo: bool = False) -> None:
         super().__init__(name, value)
+        self.undo = undo
         self.key = 0
         self.id = -1
         self.sem: sysv_ipc.Semaphore | None = None
@@ -34,12 +39,14 @@ class SysvSemaphore(CountingSemaphore):
             raise KernelLimitError(
                 f"cannot create System V semaphore {self.name}: {exc} (see /proc/sys/kernel/sem)"
             ) from None
+        self.sem.undo = self.undo  # inherited by every worker with the handle
         self.id = self.sem.id
         self.kernel_name = f"semid {self.id} (key {self.key:#x})"
         session.update(entry, {**entry, "id": self.id})
 
     def declare(self) -> dict[str, Any]:
-        return {**super().declare(), "key": self.key, "id": self.id}
+        undo = {"undo": True} if self.undo else {}
+        return {**super().declare(), "key": self.key, "id": self.id, **undo}
 
     def destroy(self) -> None:
         if self.sem is not None:

@@ -137,6 +137,14 @@ def _sem_trywait(obj: SemObj, e: Event) -> str | None:
     return f"trywait failed at value {obj.value}" if obj.value > 0 else None
 
 
+def _sem_undo(obj: SemObj, e: Event) -> str | None:
+    """The kernel reverses exactly the dead process's adjustment (semadj), no more."""
+    if not obj.undo:
+        return "SEM_UNDO reversed on a semaphore never used with SEM_UNDO"
+    n, adj = e.get("n", 0), obj.adj.get(e.get("pid", 0), 0)
+    return None if n == adj else f"undo of {n} unit(s), but the process's adjustment was {adj}"
+
+
 def _shm_read(obj: ShmObj, e: Event) -> str | None:
     off = e.get("offset", 0)
     data = payload(e)
@@ -157,6 +165,7 @@ RULES: dict[str, tuple[type, Rule]] = {
     "mq.poll": (QueueObj, _mq_poll),
     "sem.wait": (SemObj, _sem_wait),
     "sem.trywait": (SemObj, _sem_trywait),
+    "sem.undo": (SemObj, _sem_undo),
     "shm.read": (ShmObj, _shm_read),
 }
 

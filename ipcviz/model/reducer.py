@@ -10,12 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ipcviz.errors import TraceError
 from ipcviz.events.codec import payload
 from ipcviz.model.state import Check, Obj, PipeObj, Proc, QueueObj, SemObj, ShmObj, State
 
 Event = dict[str, Any]
 #: Largest shared-memory segment the model keeps a copy of (bytes).
 MAX_SHM = 8 * 1024 * 1024
+#: Zero bytes the model makes up, held at once over all pipes and queues, for payload
+#: tails the tracer did not record (it keeps 256 KiB of each): counts stay honest without
+#: the bytes. Real runs stay far below (a pipe holds 1 MiB at most unless root raised
+#: pipe-max-size); a hostile trace asking for more (``"n": 2147479552`` and no data, line
+#: after line) is refused in one line (TraceError) instead of costing gigabytes.
+MAX_MADE_UP = 64 * 1024 * 1024
+#: Largest value of a System V semaphore (Linux SEMVMX).
+SEMVMX = 32767
 Handler = Callable[[State, Event], None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -88,6 +97,7 @@ def _declare(s: State, e: Event) -> None:
         obj.changed_seq = [-1] * obj.cells
     elif isinstance(obj, SemObj):
         obj.initial = obj.value = e.get("value", 0)
+        obj.undo = bool(e.get("undo"))
     elif isinstance(obj, QueueObj):
         obj.max_messages = e.get("max_messages", 0)
         obj.max_bytes = e.get("max_bytes", 0)
@@ -275,7 +285,7 @@ def _pipe_write(s: State, e: Event) -> None:
     data = payload(e)
     n = e["n"]
     if len(data) < n:  # payload cut by the tracer: keep the count honest
-        data = data + b"\x00" * (n - len(data))
+        data = _made_up(s, e, data, n)
     obj.written += n
     obj.writes += 1
     _changed(obj, e)
@@ -302,6 +312,7 @@ def _pipe_read(s: State, e: Event) -> None:
     take = min(n, obj.nbytes)
     obj.deficit += n - take
     obj.nbytes -= take
+    _given_back(s, obj)
     while take:
         chunk = obj.chunks[0]
         if len(chunk[1]) <= take:
@@ -384,6 +395,8 @@ def _sem_wait(s: State, e: Event) -> None:
 def _take(obj: SemObj, pid: int, n: int) -> None:
     obj.value -= n
     obj.waits += 1
+    if obj.undo:
+        obj.adj[pid] += n
     if not obj.signal:  # a lock so far: the taker holds it until it posts
         obj.holders[pid] += n
 
@@ -406,6 +419,8 @@ def _sem_post(s: State, e: Event) -> None:
     obj.posts += 1
     _changed(obj, e)
     obj.posters.add(pid)
+    if obj.undo:
+        obj.adj[pid] -= n
     if obj.signal:
         return
     held = obj.holders.get(pid, 0)
@@ -428,10 +443,43 @@ def _msg_key(e: Event) -> int:
     return e["prio"] if "prio" in e else e.get("mtype", 0)
 
 
-def _msg_data(e: Event) -> bytes:
+def _msg_data(s: State, e: Event) -> bytes:
     data = payload(e)
     size = e.get("size", len(data))
-    return data + b"\x00" * (size - len(data)) if len(data) < size else data
+    return _made_up(s, e, data, size) if len(data) < size else data
+
+
+def _made_up(s: State, e: Event, data: bytes, n: int) -> bytes:
+    """``data`` padded with zeros to ``n`` bytes, within ``MAX_MADE_UP`` held at once.
+
+    Counted against the object until it holds fewer bytes than were made up for it
+    (``_given_back``): an upper bound of what is held, so the bound is never exceeded.
+    """
+    missing = n - len(data)
+    held = s.extra.get("made_up", 0) + missing
+    if held > MAX_MADE_UP:
+        raise TraceError(
+            f"event seq {e.get('seq')} ({e.get('kind')} on {e.get('obj')}): {n} B of which "
+            f"{len(data)} recorded would make the model hold more than "
+            f"{MAX_MADE_UP >> 20} MiB of unrecorded bytes (a limit: docs/trace-format.md)"
+        )
+    by = s.extra.setdefault("made_up_by", {})
+    by[e["obj"]] = by.get(e["obj"], 0) + missing
+    s.extra["made_up"] = held
+    return data + bytes(missing)
+
+
+def _given_back(s: State, obj: PipeObj | QueueObj) -> None:
+    """Bytes left ``obj``: no more of what it holds than that can be made up."""
+    by = s.extra.get("made_up_by")
+    if not by or not by.get(obj.name):
+        return  # the usual case: nothing was made up for it
+    holds = obj.nbytes
+    if isinstance(obj, QueueObj):
+        holds += sum(len(x[1]) for x in obj.early)
+    if by[obj.name] > holds:
+        s.extra["made_up"] -= by[obj.name] - holds
+        by[obj.name] = holds
 
 
 @handles("mq.send.begin")
@@ -450,7 +498,7 @@ def _mq_send(s: State, e: Event) -> None:
     obj = s.objects[e["obj"]]
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
-    key, data = _msg_key(e), _msg_data(e)
+    key, data = _msg_key(e), _msg_data(s, e)
     obj.sent += 1
     obj.last_send_pid = pid
     _changed(obj, e)
@@ -458,6 +506,7 @@ def _mq_send(s: State, e: Event) -> None:
         if early[0] == key and early[1] == data:
             del obj.early[i]
             obj.deficit -= 1
+            _given_back(s, obj)
             return
     _enqueue(obj, [key, data, pid])
     obj.nbytes += len(data)
@@ -486,7 +535,7 @@ def _mq_recv(s: State, e: Event) -> None:
     obj = s.objects[e["obj"]]
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
-    key, data = _msg_key(e), _msg_data(e)
+    key, data = _msg_key(e), _msg_data(s, e)
     obj.received += 1
     obj.last_recv_pid = pid
     _changed(obj, e)
@@ -494,6 +543,7 @@ def _mq_recv(s: State, e: Event) -> None:
         if msg[0] == key and msg[1] == data:
             del obj.messages[i]
             obj.nbytes -= len(data)
+            _given_back(s, obj)
             return
     obj.early.append([key, data])
     obj.deficit += 1
@@ -544,6 +594,28 @@ def _deadlock_recover(s: State, e: Event) -> None:
         obj.posts += 1
         obj.holders.pop(e.get("victim", 0), None)
         _changed(obj, e)
+
+
+@handles("sem.undo")
+def _sem_undo(s: State, e: Event) -> None:
+    """The kernel reversed a dead process's SEM_UNDO adjustment (``n``: units given back,
+    negative when it had posted more than it took); Linux keeps the value in 0..SEMVMX."""
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, SemObj):
+        pid = e.get("pid", 0)
+        obj.value = min(max(obj.value + e.get("n", 0), 0), SEMVMX)
+        obj.adj.pop(pid, None)
+        obj.holders.pop(pid, None)
+        _changed(obj, e)
+
+
+@handles("holder.died")
+def _holder_died(s: State, e: Event) -> None:
+    """A lock's holder died without posting it and nobody left can (engine/deadlock.py):
+    shown while the dead process still holds it (``model.analysis.holders``)."""
+    s.extra.setdefault("holders_died", {})[e["obj"]] = {
+        k: v for k, v in e.items() if k not in ("t", "seq", "kind")
+    }
 
 
 @handles("race.lost_update")

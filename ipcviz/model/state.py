@@ -108,6 +108,10 @@ class SemObj(Obj):
     #: semaphore, readers-writers' ``wrt`` posted by the last reader): nobody "holds" it.
     signal: bool = False
     posters: set[int] = field(default_factory=set)  # pids that posted it at least once
+    #: System V SEM_UNDO: pid → the kernel's semadj (units taken minus given), reversed
+    #: when the process dies (``sem.undo``)
+    undo: bool = False
+    adj: Counter[int] = field(default_factory=Counter)
 
 
 @dataclass

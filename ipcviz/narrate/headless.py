@@ -249,6 +249,20 @@ def _deadlock(n: Narrator, e: Event) -> str:
     return f"DEADLOCK: {safe(deadlock_text(e), None)} — {why} (T34)"
 
 
+def _sem_undo(n: Narrator, e: Event) -> str:
+    k = e.get("n", 0)
+    units = f"{abs(k)} unit{'s' if abs(k) != 1 else ''}"
+    what = f"gives back its {units} of" if k > 0 else f"takes back the {units} it posted to"
+    value = getattr(n.state.objects.get(e["obj"]), "value", "?")
+    return f"as it dies, the kernel {what} {e['obj']} (SEM_UNDO): value now {value}"
+
+
+def _holder_died(n: Narrator, e: Event) -> str:
+    from ipcviz.model.analysis.holders import holder_text
+
+    return f"HOLDER DIED: {safe(holder_text(e), None)} (T33)"
+
+
 def _lost_update(n: Narrator, e: Event) -> str:
     from ipcviz.model.analysis.races import describe
 
@@ -317,8 +331,10 @@ _FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
     "deadlock": _deadlock,
     "deadlock.resolved": lambda n, e: "the deadlock is broken",
     "deadlock.recover": lambda n, e: (
-        f"posts {e['obj']} {e.get('n', 1)}x for killed {n.state.proc_name(e.get('victim', 0))}"
-        " (POSIX semaphores are not released when their holder dies)"
+        f"posts {e['obj']} {e.get('n', 1)}x for dead {n.state.proc_name(e.get('victim', 0))}"
+        " (the kernel does not release a semaphore when its holder dies, unless SEM_UNDO)"
     ),
+    "sem.undo": _sem_undo,
+    "holder.died": _holder_died,
     "race.lost_update": _lost_update,
 }

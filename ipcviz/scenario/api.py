@@ -138,8 +138,8 @@ class Context:
     def sysv_queue(self, name: str, max_message_size: int = 8192) -> SysvQueue:
         return self.scenario.sysv_queue(name, max_message_size)
 
-    def sysv_semaphore(self, name: str, value: int = 1) -> SysvSemaphore:
-        return self.scenario.sysv_semaphore(name, value)
+    def sysv_semaphore(self, name: str, value: int = 1, undo: bool = False) -> SysvSemaphore:
+        return self.scenario.sysv_semaphore(name, value, undo)
 
     def sleep(self, seconds: float) -> None:
         """Pause this process, so a human can follow."""
@@ -263,8 +263,9 @@ class Scenario:
     def sysv_queue(self, name: str, max_message_size: int = 8192) -> SysvQueue:
         return self.add(SysvQueue(name, max_message_size))
 
-    def sysv_semaphore(self, name: str, value: int = 1) -> SysvSemaphore:
-        return self.add(SysvSemaphore(name, value=value))
+    def sysv_semaphore(self, name: str, value: int = 1, undo: bool = False) -> SysvSemaphore:
+        """``undo``: SEM_UNDO, the kernel gives back what a dying process still holds."""
+        return self.add(SysvSemaphore(name, value=value, undo=undo))
 
     # -- processes, steps, checks -----------------------------------------------------
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -85,6 +86,7 @@ class _Link:
         self.child_name = ""  # set by ctx.fork(name) for the next fork
         self.prepared: Any = None  # made before fork for the child: ring, pipes, name
         self.fork_error = ""
+        self.kids_before: str | None = None  # this thread's children before a fork
 
 
 _me = _Link()
@@ -131,6 +133,10 @@ def fork(name: str = "") -> int:
     _me.child_name = name
     try:
         return os.fork()
+    except BlockingIOError as exc:  # EAGAIN: the process limit, most likely
+        raise BlockingIOError(
+            exc.errno, f"cannot fork: {exc.strerror} (the process limit, ulimit -u?)"
+        ) from None
     finally:
         _me.child_name = ""
 
@@ -144,6 +150,7 @@ def _before_fork() -> None:
 
     _me.children += 1
     label = _me.child_name or str(_me.children)
+    _me.kids_before = _kids()
     made: list[int] = []
     try:
         ring = Ring()
@@ -182,9 +189,22 @@ def _after_fork_in_parent() -> None:
     for fd in (sync_r, *(gate or ())):
         os.close(fd)
     ring.close()
+    if answer == b"" and _kids() == _me.kids_before:
+        _me.children -= 1
+        return  # fork() itself failed (EAGAIN, ENOMEM): no child, and os.fork raises
     if answer != b"k":
         why = answer[1:].decode("utf-8", "replace") if answer else "it ended before it could"
         _refused(f"child {label} was not announced to the engine: {why}")
+
+
+def _kids() -> str | None:
+    """This thread's children (the kernel's list, zombies too): tells a failed fork() from
+    a child that died before it could say anything. None if the kernel does not say."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/children", "rb") as f:
+            return f.read().decode()
+    except OSError:
+        return None
 
 
 def _refused(why: str) -> None:

@@ -28,6 +28,7 @@ from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
 from ipcviz.tui.eventfmt import EventFormatter, LogLine, record
 from ipcviz.tui.feed import Feed
+from ipcviz.tui.holders import HOLDER_BINDINGS, HolderBanner, HolderControls
 from ipcviz.tui.stepping import STEP_BINDINGS, DeadlockBanner, StepControls
 from ipcviz.tui.widgets import Checks, EventLog, Narration, ObjectsPanel, ProcTable, StatusLine
 
@@ -46,7 +47,7 @@ _REDRAW_ECHOES = (messages.Update, messages.Layout, messages.UpdateScroll, event
 NARROW = 110  # columns below which the panels stack
 
 
-class SessionScreen(StepControls, Screen[int | None]):
+class SessionScreen(HolderControls, StepControls, Screen[int | None]):
     """One run on screen. ``feed_factory`` makes a fresh feed (also used by restart)."""
 
     DEFAULT_CSS = """
@@ -81,6 +82,7 @@ class SessionScreen(StepControls, Screen[int | None]):
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit_session", "quit"),
         *STEP_BINDINGS,  # t / s / n / 1..9: step mode (tui/stepping.py)
+        *HOLDER_BINDINGS,  # g: post for a dead holder (tui/holders.py)
     ]
 
     def __init__(
@@ -118,6 +120,7 @@ class SessionScreen(StepControls, Screen[int | None]):
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         yield DeadlockBanner(id="deadlock")
+        yield HolderBanner(id="holder")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 table = ProcTable(id="procs")
@@ -301,6 +304,7 @@ class SessionScreen(StepControls, Screen[int | None]):
         self.query_one(Narration).show(state, self.lang)
         self.query_one(Checks).show(state)
         self.show_deadlock()
+        self.show_holders()
         log = self.query_one(EventLog)
         if log.display and self.query_one("#log-box").display:
             log.sync()

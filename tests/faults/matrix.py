@@ -86,6 +86,54 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
         "grandchildren gone after `ipcviz clean`",
     ),
     (
+        "holder-died-posix-exit",
+        "Workers",
+        "a worker returns holding a POSIX semaphore, another waits on it",
+        "holder.died at once (who, what, the stranded waiter); headless: one line, exit 1",
+    ),
+    (
+        "holder-died-posix-kill",
+        "Workers",
+        "a worker SIGKILLed holding a POSIX semaphore, another waits on it",
+        "holder.died at once; headless: one line, exit 1",
+    ),
+    (
+        "holder-died-sysv-exit",
+        "Workers",
+        "a worker returns holding a System V semaphore (no SEM_UNDO), another waits on it",
+        "holder.died at once; headless: one line, exit 1",
+    ),
+    (
+        "holder-died-sysv-kill",
+        "Workers",
+        "a worker SIGKILLed holding a System V semaphore (no SEM_UNDO), another waits on it",
+        "holder.died at once; headless: one line, exit 1",
+    ),
+    (
+        "holder-handoff",
+        "Workers",
+        "a lock's taker exits and another process posts it later (a correct program)",
+        "never reported: no holder.died, no deadlock, exit 0",
+    ),
+    (
+        "holder-died-tui",
+        "Workers",
+        "a holder dies in the TUI",
+        "a banner and a notification; `g` posts it on the dead holder's behalf, the run goes on",
+    ),
+    (
+        "sem-undo-kill",
+        "Workers",
+        "a worker SIGKILLed holding a System V semaphore with SEM_UNDO, another waits on it",
+        "the kernel gives it back: sem.undo after proc.exit, the waiter gets it, legal history",
+    ),
+    (
+        "sem-undo-exit",
+        "Workers",
+        "a worker returns holding a System V semaphore with SEM_UNDO",
+        "sem.undo after proc.exit, the waiter gets it, legal history",
+    ),
+    (
         "stdout-epipe",
         "Output and environment",
         "`ipcviz run … --headless | head -1`",
@@ -136,6 +184,25 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
         "Resources",
         "recording under RLIMIT_FSIZE",
         "no SIGXFSZ death; says recording stopped; trace valid",
+    ),
+    (
+        "nproc-limit",
+        "Resources",
+        "`ulimit -u` 1…9 as nobody (a fork fails at each place in turn: the CLI's, the "
+        "engine's, a worker's child)",
+        "exit 2, one line naming `ulimit -u`, or exit 0; nothing of nobody's left",
+    ),
+    (
+        "full-shm-sem",
+        "Resources",
+        "a POSIX semaphore on a full /dev/shm (64 KiB tmpfs)",
+        "exit 2, one line (was: internal error)",
+    ),
+    (
+        "full-shm-segment",
+        "Resources",
+        "shared memory on a full /dev/shm (64 KiB tmpfs)",
+        "exit 2, one line",
     ),
     ("mq-queues-max", "Resources", "POSIX queues > queues_max", "exit 2, names queues_max"),
     ("mq-msg-max", "Resources", "POSIX queue depth > msg_max", "exit 2, names msg_max"),
@@ -209,6 +276,12 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
     ),
     ("hostile-export", "Security", "hostile payloads → Perfetto export", "valid JSON, inert"),
     ("hostile-tui", "Security", "hostile payloads → TUI", "inert (tested by the TUI suite)"),
+    (
+        "made-up-bytes",
+        "Security",
+        "hostile trace: 50 events each claiming 2 GiB moved with no payload (pipe, queue)",
+        "exit 2, one line naming the 64 MiB limit; peak memory bounded",
+    ),
 ]
 
 #: Rows measured by other suites: (glob under tests/, a string the test contains).

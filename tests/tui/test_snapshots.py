@@ -26,6 +26,8 @@ CASES = {
     # tests/control/scenarios/pipe_cycle.py: the DEADLOCK banner, then gone once resolved
     "deadlock-banner": ("pipe-cycle", 11, (120, 40)),
     "deadlock-resolved": ("pipe-cycle", None, (120, 40)),
+    # tests/faults/scenarios/holder_dies.py (posix, kill): the HOLDER DIED banner
+    "holder-died": ("holder-died", 19, (120, 40)),
 }
 
 

@@ -1,0 +1,76 @@
+"""A lock whose holder died: what the kernel undoes (SEM_UNDO), and who is left waiting.
+
+The kernel does not give a semaphore back when the process that took it dies, unless the
+operation was made with System V's SEM_UNDO: then, as the process exits, it reverses the
+process's adjustment (``semadj``: units taken minus units given) and wakes the waiters.
+``undo_events`` says what it reversed, as the events the engine records right after the
+process's ``proc.exit``.
+
+Without SEM_UNDO the units stay taken. Whether anyone is *stranded* is never decided here:
+the engine declares it only with the kernel's proof (``ipcviz.engine.deadlock``: every live
+process asleep, none can wake another, the semaphore at 0 in the kernel, its holder dead).
+This module names the dead holders of a semaphore and words the report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz.model.state import SemObj, State
+
+Event = dict[str, Any]
+
+
+def undo_events(state: State, pid: int, t: int) -> list[Event]:
+    """The ``sem.undo`` events for process ``pid``, which just exited (its SEM_UNDO
+    adjustments, one per semaphore; none when it holds nothing)."""
+    out = []
+    for name, obj in state.objects.items():
+        if isinstance(obj, SemObj) and obj.undo and not obj.removed and obj.adj.get(pid):
+            out.append({"t": t, "seq": -1, "pid": pid, "kind": "sem.undo", "obj": name,
+                        "n": obj.adj[pid]})  # fmt: skip
+    return out
+
+
+def dead_holders(state: State, obj: SemObj) -> list[tuple[int, int]]:
+    """(pid, units) of the processes that took ``obj`` as a lock and died holding it."""
+    if obj.signal:
+        return []  # posted by others: nobody holds it, a dead taker strands nobody
+    return [
+        (pid, n)
+        for pid, n in sorted(obj.holders.items())
+        if n > 0 and pid in state.procs and not state.procs[pid].alive
+    ]
+
+
+def is_lock_holder(state: State, pid: int) -> bool:
+    """Whether ``pid`` holds a unit of a semaphore used as a lock (and so may strand)."""
+    return any(
+        isinstance(o, SemObj) and not o.signal and o.holders.get(pid, 0) > 0
+        for o in state.objects.values()
+    )
+
+
+def current(state: State) -> list[dict[str, Any]]:
+    """The reported dead holders that still hold their semaphore (not given back since)."""
+    out = []
+    for name, rep in (state.extra.get("holders_died") or {}).items():
+        obj = state.objects.get(name)
+        if isinstance(obj, SemObj) and obj.holders.get(rep.get("holder", 0), 0) > 0:
+            out.append(rep)
+    return out
+
+
+def holder_text(e: dict[str, Any]) -> str:
+    """``holder died holding lock (1 unit, never posted); lock is at 0 and waiter waits
+    on it: nobody left can post it``."""
+    n = e.get("n", 1)
+    units = f"{n} unit{'s' if n != 1 else ''}"
+    waiters = [str(w.get("proc", w.get("pid", "?"))) for w in e.get("waiters") or []]
+    who = ", ".join(waiters) or "nobody"
+    verb = "waits" if len(waiters) == 1 else "wait"
+    return (
+        f"{e.get('proc', e.get('holder'))} died holding {e.get('obj')} ({units}, never "
+        f"posted); {e.get('obj')} is at {e.get('value', 0)} and {who} {verb} on it: "
+        "nobody left can post it"
+    )

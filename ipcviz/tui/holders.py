@@ -1,0 +1,76 @@
+"""A lock whose holder died, on the session screen: a banner, a notice, a way out.
+
+The engine reports ``holder.died`` only with the kernel's proof (engine/deadlock.py): the
+holder is dead, the semaphore at 0, and nobody left can post it. Live, the banner offers
+the recovery: ``g`` posts it on the dead holder's behalf (what SEM_UNDO would have done),
+``q`` ends the run. It stays while the dead process still holds the semaphore.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import Static
+
+from ipcviz import bytefmt
+from ipcviz.model.analysis.holders import current, holder_text
+from ipcviz.model.state import State
+
+HOLDER_BINDINGS: list[BindingType] = [
+    Binding("g", "recover_holder", "post for dead holder", show=False)
+]
+
+
+class HolderBanner(Static):
+    """A red line while a dead holder strands its waiters; hidden once given back."""
+
+    DEFAULT_CSS = """
+    HolderBanner { display: none; height: auto; background: #870000; color: #ffffff;
+                   text-style: bold; padding: 0 1; }
+    """
+
+    def show(self, state: State, live: bool) -> list[dict[str, Any]]:
+        reports = current(state)
+        self.display = bool(reports)
+        if reports:
+            text = "; ".join(bytefmt.safe_text(holder_text(r), 300) for r in reports)
+            hint = " — g: post it on the dead holder's behalf · q: end the run" if live else ""
+            self.update(Text(f"HOLDER DIED: {text}{hint}"))
+        return reports
+
+
+class HolderControls:
+    """Mixin for ``SessionScreen``: needs ``state``, ``feed``, ``_live_feed``, ``notify``."""
+
+    _holders_told: set[tuple[str, int]]
+
+    def show_holders(self) -> None:
+        """The banner follows the model; in a live run a new report is also a notification,
+        once."""
+        feed = self.feed  # type: ignore[attr-defined]
+        live = bool(feed is not None and feed.live and self.state.outcome is None)  # type: ignore[attr-defined]
+        reports = self.query_one(HolderBanner).show(self.state, live)  # type: ignore[attr-defined]
+        if not live:
+            return  # a replay: the banner tells it, no notice pops up on every seek
+        told = self.__dict__.setdefault("_holders_told", set())
+        for r in reports:
+            key = (str(r.get("obj")), int(r.get("holder", 0)))
+            if key not in told:
+                told.add(key)
+                self.notify(  # type: ignore[attr-defined]
+                    bytefmt.safe_text(holder_text(r), 300)
+                    + " Press g to post it on its behalf, or q to end the run.",
+                    title="holder died",
+                    severity="error",
+                    markup=False,
+                )
+
+    def action_recover_holder(self) -> None:
+        if not current(self.state):  # type: ignore[attr-defined]
+            self.notify("post for dead holder: no dead holder strands anyone", severity="warning")  # type: ignore[attr-defined]
+            return
+        feed = self._live_feed("post for dead holder")  # type: ignore[attr-defined]
+        if feed is not None:
+            feed.send("recover")
