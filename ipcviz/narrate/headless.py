@@ -13,7 +13,7 @@ from typing import Any
 from ipcviz import bytefmt
 from ipcviz.events.codec import payload
 from ipcviz.model.reducer import apply
-from ipcviz.model.state import State
+from ipcviz.model.state import QueueObj, State
 
 Event = dict[str, Any]
 END = ("read end", "write end")
@@ -220,8 +220,8 @@ def _mq_tag(e: Event) -> str:
 def _mq_want(n: Narrator, e: Event) -> str:
     obj = n.state.objects.get(e["obj"])
     want = e.get("want") or 0
-    if obj is None or obj.type != "sysv_mq":
-        return ""
+    if not isinstance(obj, QueueObj) or obj.by_priority:
+        return ""  # a POSIX receive takes the highest priority: it wants no type
     if want == 0:
         return " (any type)"
     return f" (type {want})" if want > 0 else f" (lowest type <= {-want})"

@@ -26,13 +26,13 @@ from typing import Any, TypeVar
 
 from ipcviz.errors import ScenarioError
 from ipcviz.ipc.base import KernelObject
-from ipcviz.ipc.fifo import Fifo
-from ipcviz.ipc.pipe import Pipe
-from ipcviz.ipc.posix_mq import PosixQueue
-from ipcviz.ipc.posix_sem import Semaphore
-from ipcviz.ipc.shm import SharedMemory
-from ipcviz.ipc.sysv_mq import SysvQueue
-from ipcviz.ipc.sysv_sem import SysvSemaphore
+from ipcviz.mechanisms.fifo.wrapper import Fifo
+from ipcviz.mechanisms.pipe.wrapper import Pipe
+from ipcviz.mechanisms.posix_mq.wrapper import PosixQueue
+from ipcviz.mechanisms.posix_sem.wrapper import Semaphore
+from ipcviz.mechanisms.posix_shm.wrapper import SharedMemory
+from ipcviz.mechanisms.sysv_mq.wrapper import SysvQueue
+from ipcviz.mechanisms.sysv_sem.wrapper import SysvSemaphore
 from ipcviz.session.registry import NAME_RE
 from ipcviz.tracer import codes as C
 from ipcviz.tracer import current

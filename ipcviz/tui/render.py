@@ -314,7 +314,7 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
     _who(out, state, " senders waiting: ", obj.senders_waiting)
     _who(out, state, "  receivers waiting: ", obj.receivers_waiting)
     out.newline()
-    key = "type" if obj.type == "sysv_mq" else "prio"
+    key = "prio" if obj.by_priority else "type"
     start = len(out.lines)
     if not obj.messages:
         out.add(" (empty)", EMPTY)

@@ -1,0 +1,106 @@
+"""Semaphores as the model sees them: the ``sem.*`` kinds, shared by POSIX and System V.
+
+Besides the value and the waiters, the model tracks who holds a semaphore used as a lock
+(each unit taken and not given back), so the deadlock analysis can say who could free whom;
+once anyone posts a unit it did not take, the semaphore is a signal and nobody holds it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz.mechanisms.base import Family
+from ipcviz.model.ops import begin, changed, done
+from ipcviz.model.state import Obj, SemObj, State
+
+Event = dict[str, Any]
+
+
+def _wait_begin(s: State, e: Event) -> None:
+    begin(s, e, "waiters")
+    if (obj := s.objects.get(e.get("obj", ""))) is not None:
+        changed(obj, e)  # the kernel's count of waiters
+
+
+def _wait(s: State, e: Event) -> None:
+    done(s, e, "waiters")
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    _take(obj, e["pid"], e.get("n", 1))
+    changed(obj, e)
+
+
+def _take(obj: SemObj, pid: int, n: int) -> None:
+    obj.value -= n
+    obj.waits += 1
+    if not obj.signal:  # a lock so far: the taker holds it until it posts
+        obj.holders[pid] += n
+
+
+def _trywait(s: State, e: Event) -> None:
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    if e.get("ok"):
+        _take(obj, e["pid"], e.get("n", 1))
+        changed(obj, e)
+
+
+def _post(s: State, e: Event) -> None:
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    pid, n = e["pid"], e.get("n", 1)
+    obj.value += n
+    obj.posts += 1
+    changed(obj, e)
+    obj.posters.add(pid)
+    if obj.signal:
+        return
+    held = obj.holders.get(pid, 0)
+    if held < n:
+        # Posted by a process that did not take it: not a lock but a signal (the last
+        # reader posting readers-writers' wrt, a producer posting "full"). Whoever took it
+        # earlier does not hold it: "held by" means nothing for this semaphore any more.
+        obj.signal = True
+        obj.holders.clear()
+    elif held == n:
+        del obj.holders[pid]
+    else:
+        obj.holders[pid] = held - n
+
+
+def _legal_wait(obj: SemObj, e: Event) -> str | None:
+    n = e.get("n", 1)
+    return f"wait completed at value {obj.value}" if obj.value < n else None
+
+
+def _legal_trywait(obj: SemObj, e: Event) -> str | None:
+    if e.get("ok"):
+        return _legal_wait(obj, e)
+    return f"trywait failed at value {obj.value}" if obj.value > 0 else None
+
+
+def declare(s: State, obj: Obj, e: Event) -> None:
+    assert isinstance(obj, SemObj)
+    obj.initial = obj.value = e.get("value", 0)
+
+
+def on_proc_exit(obj: Obj, pid: int) -> None:
+    """A dead process waits no more (the units it held stay taken: no SEM_UNDO here)."""
+    assert isinstance(obj, SemObj)
+    if pid in obj.waiters:
+        obj.waiters.remove(pid)
+
+
+FAMILY = Family(
+    name="sem",
+    state=SemObj,
+    handlers={
+        "sem.wait.begin": _wait_begin,
+        "sem.wait": _wait,
+        "sem.trywait": _trywait,
+        "sem.post": _post,
+    },
+    rules={"sem.wait": _legal_wait, "sem.trywait": _legal_trywait},
+    refers=frozenset({"sem.wait", "sem.trywait", "sem.post"}),
+    quiet_waits=frozenset({"sem.wait"}),
+)
