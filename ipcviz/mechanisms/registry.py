@@ -11,7 +11,16 @@ import importlib
 from functools import cache
 from typing import TYPE_CHECKING
 
-from ipcviz.mechanisms import fifo, pipe, posix_mq, posix_sem, posix_shm, sysv_mq, sysv_sem
+from ipcviz.mechanisms import (
+    fifo,
+    pipe,
+    posix_mq,
+    posix_sem,
+    posix_shm,
+    sysv_mq,
+    sysv_sem,
+    sysv_shm,
+)
 from ipcviz.mechanisms.base import Family, KernelSide, Mechanism, Rule
 
 if TYPE_CHECKING:
@@ -24,6 +33,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     posix_mq.MECHANISM,
     sysv_mq.MECHANISM,
     posix_shm.MECHANISM,
+    sysv_shm.MECHANISM,
     posix_sem.MECHANISM,
     sysv_sem.MECHANISM,
 )

@@ -33,6 +33,7 @@ from ipcviz.mechanisms.posix_sem.wrapper import Semaphore
 from ipcviz.mechanisms.posix_shm.wrapper import SharedMemory
 from ipcviz.mechanisms.sysv_mq.wrapper import SysvQueue
 from ipcviz.mechanisms.sysv_sem.wrapper import SysvSemaphore
+from ipcviz.mechanisms.sysv_shm.wrapper import SysvSharedMemory
 from ipcviz.session.registry import NAME_RE
 from ipcviz.tracer import codes as C
 from ipcviz.tracer import current
@@ -140,6 +141,9 @@ class Context:
 
     def sysv_semaphore(self, name: str, value: int = 1) -> SysvSemaphore:
         return self.scenario.sysv_semaphore(name, value)
+
+    def sysv_shared_memory(self, name: str, cells: int = 16) -> SysvSharedMemory:
+        return self.scenario.sysv_shared_memory(name, cells)
 
     def sleep(self, seconds: float) -> None:
         """Pause this process, so a human can follow."""
@@ -265,6 +269,10 @@ class Scenario:
 
     def sysv_semaphore(self, name: str, value: int = 1) -> SysvSemaphore:
         return self.add(SysvSemaphore(name, value=value))
+
+    def sysv_shared_memory(self, name: str, cells: int = 16) -> SysvSharedMemory:
+        """System V shared memory (shmget + shmat): the same cells as ``shared_memory``."""
+        return self.add(SysvSharedMemory(name, cells=cells))
 
     # -- processes, steps, checks -----------------------------------------------------
 

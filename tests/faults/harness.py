@@ -250,8 +250,8 @@ def kernel_objects_left(events: list[dict[str, Any]]) -> list[str]:
                 left.append(name)
             except posix_ipc.ExistentialError:
                 pass
-        elif kind in ("sysv_mq", "sysv_sem"):
-            table = "msg" if kind == "sysv_mq" else "sem"
+        elif kind in ("sysv_mq", "sysv_sem", "sysv_shm"):
+            table = {"sysv_mq": "msg", "sysv_sem": "sem", "sysv_shm": "shm"}[kind]
             ids = {line.split()[1] for line in _sysv_lines(table)}
             if str(e.get("id", "")) in ids:
                 left.append(f"{kind} id {e.get('id')}")

@@ -33,6 +33,8 @@ if hasattr(scenario, 'sysv_queue'):
     scenario.sysv_queue('v')
 if hasattr(scenario, 'sysv_semaphore'):
     scenario.sysv_semaphore('t')
+if hasattr(scenario, 'sysv_shared_memory'):
+    scenario.sysv_shared_memory('h', cells=4)
 """
 
 
