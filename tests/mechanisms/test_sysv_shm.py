@@ -11,7 +11,7 @@ from ipcviz.scenario.loader import load_builtins
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import LiveFeed
 from ipcviz.tui.widgets import Checks, ObjectsPanel
-from tests.conftest import ipcviz, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz, run_scenario
 from tests.faults.harness import LiveRun, ipcviz_clean, kernel_objects_left, waiting_scenario
 from tests.mechanisms.helpers import by_kind, pids_by_name
 from tests.tui.helpers import settle
@@ -92,3 +92,14 @@ def test_clean_removes_a_killed_sessions_sysv_segment(tmp_path: Path) -> None:
         assert not run.leaks(tuple(workers.values())), cleaned
     finally:
         run.kill_everything()
+
+
+def test_sysv_shm_in_every_export(builtin_traces: BuiltinTraces, tmp_path: Path) -> None:
+    """Perfetto, SVG and HTML handouts draw the segment like any shared memory."""
+    run, trace = builtin_traces.run("sysv-shm")
+    assert run.returncode == 0, run.stdout[-2000:]
+    for fmt in ("perfetto", "svg", "html"):
+        out = tmp_path / f"out.{fmt}"
+        ipcviz("export", "--format", fmt, "-o", str(out), str(trace), check=True)
+        files = sorted(out.iterdir()) if out.is_dir() else [out]
+        assert files and any("sysv_shm" in f.read_text() for f in files), fmt
