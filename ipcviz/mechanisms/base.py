@@ -59,6 +59,9 @@ class Family:
     #: operations that, while the kernel shows the process asleep in them, leave the object
     #: quiet (no record of this object can be in flight: drift may be judged)
     quiet_waits: frozenset[str] = frozenset()
+    #: module that draws the state (``lines(state, obj, width, rows)``, ``signature(obj)``),
+    #: loaded by the views only (rich segments, no Textual)
+    view: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from functools import cache
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ipcviz.mechanisms import (
@@ -22,6 +23,7 @@ from ipcviz.mechanisms import (
     sysv_shm,
 )
 from ipcviz.mechanisms.base import Family, KernelSide, Mechanism, Rule
+from ipcviz.model.state import Obj
 
 if TYPE_CHECKING:
     from ipcviz.mechanisms.base import Handler
@@ -78,6 +80,21 @@ def refers() -> dict[str, tuple[str, ...]]:
         for kind in sorted(m.family.refers):
             out[kind] = (*out.get(kind, ()), m.type)
     return out
+
+
+def state_of(type_: str) -> type:
+    """The state class of ``type_``'s objects (``Obj`` for an unknown type)."""
+    m = BY_TYPE.get(type_)
+    return m.family.state if m is not None else Obj
+
+
+@cache
+def view(type_: str) -> ModuleType | None:
+    """The module that draws ``type_`` (``lines``, ``signature``), loaded on first use."""
+    m = BY_TYPE.get(type_)
+    if m is None or not m.family.view:
+        return None
+    return importlib.import_module(m.family.view)
 
 
 @cache

@@ -181,6 +181,7 @@ def on_proc_exit(obj: Obj, pid: int) -> None:
 FAMILY = Family(
     name="pipe",
     state=PipeObj,
+    view="ipcviz.mechanisms.pipe.view",
     handlers={
         "pipe.write.begin": _pipe_begin,
         "pipe.read.begin": _pipe_begin,

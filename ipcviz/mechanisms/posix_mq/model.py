@@ -172,6 +172,7 @@ def on_proc_exit(obj: Obj, pid: int) -> None:
 FAMILY = Family(
     name="mq",
     state=QueueObj,
+    view="ipcviz.mechanisms.posix_mq.view",
     handlers={
         "mq.send.begin": _send_begin,
         "mq.recv.begin": _recv_begin,

@@ -94,6 +94,7 @@ def on_proc_exit(obj: Obj, pid: int) -> None:
 FAMILY = Family(
     name="sem",
     state=SemObj,
+    view="ipcviz.mechanisms.posix_sem.view",
     handlers={
         "sem.wait.begin": _wait_begin,
         "sem.wait": _wait,

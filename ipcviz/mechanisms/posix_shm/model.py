@@ -74,6 +74,7 @@ def declare(s: State, obj: Obj, e: Event) -> None:
 FAMILY = Family(
     name="shm",
     state=ShmObj,
+    view="ipcviz.mechanisms.posix_shm.view",
     handlers={"shm.write": _shm_write, "shm.read": _shm_read},
     rules={"shm.read": _legal_read},
     observers=frozenset({"shm.read"}),
