@@ -62,6 +62,9 @@ class Family:
     #: module that draws the state (``lines(state, obj, width, rows)``, ``signature(obj)``),
     #: loaded by the views only (rich segments, no Textual)
     view: str = ""
+    #: kind → how the narrator tells it: (narrator, event) → text, or None (not told);
+    #: read ``narrator.state`` for the state right after the event
+    words: Mapping[str, Callable[[Any, Event], str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

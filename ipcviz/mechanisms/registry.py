@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ipcviz.mechanisms import (
     fifo,
@@ -61,6 +61,11 @@ def families() -> list[Family]:
 def handlers() -> dict[str, Handler]:
     """Every mechanism's reducer handlers, by event kind."""
     return {kind: fn for f in families() for kind, fn in f.handlers.items()}
+
+
+def words() -> dict[str, Any]:
+    """kind → the narrator's wording of it, for every family's kinds."""
+    return {kind: fn for f in families() for kind, fn in f.words.items()}
 
 
 def rules() -> dict[str, tuple[type, Rule]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ipcviz.events.codec import payload
 from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.pipe.words import WORDS
 from ipcviz.model.ops import begin, changed, done
 from ipcviz.model.state import Obj, PipeObj, State
 
@@ -182,6 +183,7 @@ FAMILY = Family(
     name="pipe",
     state=PipeObj,
     view="ipcviz.mechanisms.pipe.view",
+    words=WORDS,
     handlers={
         "pipe.write.begin": _pipe_begin,
         "pipe.read.begin": _pipe_begin,

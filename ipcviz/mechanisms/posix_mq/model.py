@@ -11,6 +11,7 @@ from typing import Any
 
 from ipcviz.events.codec import payload
 from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.posix_mq.words import WORDS
 from ipcviz.model.ops import begin, changed, done
 from ipcviz.model.state import Obj, QueueObj, State
 
@@ -173,6 +174,7 @@ FAMILY = Family(
     name="mq",
     state=QueueObj,
     view="ipcviz.mechanisms.posix_mq.view",
+    words=WORDS,
     handlers={
         "mq.send.begin": _send_begin,
         "mq.recv.begin": _recv_begin,

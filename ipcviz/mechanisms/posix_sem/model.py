@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.posix_sem.words import WORDS
 from ipcviz.model.ops import begin, changed, done
 from ipcviz.model.state import Obj, SemObj, State
 
@@ -95,6 +96,7 @@ FAMILY = Family(
     name="sem",
     state=SemObj,
     view="ipcviz.mechanisms.posix_sem.view",
+    words=WORDS,
     handlers={
         "sem.wait.begin": _wait_begin,
         "sem.wait": _wait,

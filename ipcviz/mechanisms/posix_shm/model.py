@@ -10,6 +10,7 @@ from typing import Any
 
 from ipcviz.events.codec import payload
 from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.posix_shm.words import WORDS
 from ipcviz.model.ops import changed
 from ipcviz.model.state import Obj, ShmObj, State
 
@@ -75,6 +76,7 @@ FAMILY = Family(
     name="shm",
     state=ShmObj,
     view="ipcviz.mechanisms.posix_shm.view",
+    words=WORDS,
     handlers={"shm.write": _shm_write, "shm.read": _shm_read},
     rules={"shm.read": _legal_read},
     observers=frozenset({"shm.read"}),
