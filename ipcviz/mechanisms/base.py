@@ -65,6 +65,15 @@ class Family:
     #: kind → how the narrator tells it: (narrator, event) → text, or None (not told);
     #: read ``narrator.state`` for the state right after the event
     words: Mapping[str, Callable[[Any, Event], str | None]] = field(default_factory=dict)
+    #: Perfetto: operation → the kinds that complete its ``.begin`` (one slice from begin to
+    #: completion); ``slices``: kinds drawn as a slice even without a begin (``since``)
+    completes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    slices: frozenset[str] = frozenset()
+    #: Perfetto: the object's counter track, (unit, value of the state), or None
+    counter: tuple[str, Callable[[Any], int]] | None = None
+    #: Perfetto flows: kind → (puts data in, not takes it out; counted in messages, not
+    #: bytes): arrows go from each put to the takes that got its data
+    flows: Mapping[str, tuple[bool, bool]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,11 @@ def words() -> dict[str, Any]:
     return {kind: fn for f in families() for kind, fn in f.words.items()}
 
 
+def completes() -> dict[str, tuple[str, ...]]:
+    """operation → the kinds that complete its ``.begin`` (Perfetto slices)."""
+    return {op: kinds for f in families() for op, kinds in f.completes.items()}
+
+
 def rules() -> dict[str, tuple[type, Rule]]:
     """kind → (state class the rule applies to, rule): the legal-history rules."""
     return {kind: (f.state, rule) for f in families() for kind, rule in f.rules.items()}
@@ -85,6 +90,11 @@ def refers() -> dict[str, tuple[str, ...]]:
         for kind in sorted(m.family.refers):
             out[kind] = (*out.get(kind, ()), m.type)
     return out
+
+
+def family_of(type_: str) -> Family | None:
+    m = BY_TYPE.get(type_)
+    return m.family if m is not None else None
 
 
 def state_of(type_: str) -> type:

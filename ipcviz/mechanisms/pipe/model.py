@@ -184,6 +184,14 @@ FAMILY = Family(
     state=PipeObj,
     view="ipcviz.mechanisms.pipe.view",
     words=WORDS,
+    completes={
+        "pipe.write": ("pipe.write", "pipe.epipe"),
+        "pipe.read": ("pipe.read",),
+        "pipe.open": ("pipe.open",),
+    },
+    slices=frozenset({"pipe.write", "pipe.read", "pipe.epipe"}),
+    counter=("bytes", lambda obj: obj.nbytes),
+    flows={"pipe.write": (True, False), "pipe.read": (False, False)},
     handlers={
         "pipe.write.begin": _pipe_begin,
         "pipe.read.begin": _pipe_begin,

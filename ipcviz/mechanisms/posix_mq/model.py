@@ -175,6 +175,10 @@ FAMILY = Family(
     state=QueueObj,
     view="ipcviz.mechanisms.posix_mq.view",
     words=WORDS,
+    completes={"mq.send": ("mq.send",), "mq.recv": ("mq.recv",)},
+    slices=frozenset({"mq.send", "mq.recv"}),
+    counter=("messages", lambda obj: len(obj.messages)),
+    flows={"mq.send": (True, True), "mq.recv": (False, True)},
     handlers={
         "mq.send.begin": _send_begin,
         "mq.recv.begin": _recv_begin,

@@ -97,6 +97,8 @@ FAMILY = Family(
     state=SemObj,
     view="ipcviz.mechanisms.posix_sem.view",
     words=WORDS,
+    completes={"sem.wait": ("sem.wait",)},
+    counter=("value", lambda obj: obj.value),
     handlers={
         "sem.wait.begin": _wait_begin,
         "sem.wait": _wait,
