@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ipcviz.mechanisms import (
     fifo,
+    mmap_file,
     pipe,
     posix_mq,
     posix_sem,
@@ -36,6 +37,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     sysv_mq.MECHANISM,
     posix_shm.MECHANISM,
     sysv_shm.MECHANISM,
+    mmap_file.MECHANISM,
     posix_sem.MECHANISM,
     sysv_sem.MECHANISM,
 )

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from ipcviz.errors import ScenarioError
 from ipcviz.ipc.base import KernelObject
 from ipcviz.mechanisms.fifo.wrapper import Fifo
+from ipcviz.mechanisms.mmap_file.wrapper import MappedFile
 from ipcviz.mechanisms.pipe.wrapper import Pipe
 from ipcviz.mechanisms.posix_mq.wrapper import PosixQueue
 from ipcviz.mechanisms.posix_sem.wrapper import Semaphore
@@ -144,6 +145,9 @@ class Context:
 
     def sysv_shared_memory(self, name: str, cells: int = 16) -> SysvSharedMemory:
         return self.scenario.sysv_shared_memory(name, cells)
+
+    def mapped_file(self, name: str, cells: int = 16) -> MappedFile:
+        return self.scenario.mapped_file(name, cells)
 
     def sleep(self, seconds: float) -> None:
         """Pause this process, so a human can follow."""
@@ -273,6 +277,11 @@ class Scenario:
     def sysv_shared_memory(self, name: str, cells: int = 16) -> SysvSharedMemory:
         """System V shared memory (shmget + shmat): the same cells as ``shared_memory``."""
         return self.add(SysvSharedMemory(name, cells=cells))
+
+    def mapped_file(self, name: str, cells: int = 16) -> MappedFile:
+        """A file in the session's private directory, mapped with MAP_SHARED: the same
+        cells as ``shared_memory``, backed by a regular file."""
+        return self.add(MappedFile(name, cells=cells))
 
     # -- processes, steps, checks -----------------------------------------------------
 

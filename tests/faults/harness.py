@@ -240,6 +240,7 @@ def kernel_objects_left(events: list[dict[str, Any]]) -> list[str]:
             "posix_shm": f"/dev/shm/{name.lstrip('/')}",
             "posix_sem": f"/dev/shm/sem.{name.lstrip('/')}",
             "fifo": e.get("path", name),
+            "mmap_file": e.get("path", name),
         }.get(kind or "")
         if file is not None:
             if os.path.exists(file):

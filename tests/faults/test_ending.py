@@ -35,6 +35,8 @@ if hasattr(scenario, 'sysv_semaphore'):
     scenario.sysv_semaphore('t')
 if hasattr(scenario, 'sysv_shared_memory'):
     scenario.sysv_shared_memory('h', cells=4)
+if hasattr(scenario, 'mapped_file'):
+    scenario.mapped_file('mf', cells=4)
 """
 
 
