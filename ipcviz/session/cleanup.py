@@ -256,8 +256,18 @@ def _clean_dead(path: Path, data: dict[str, Any], counts: dict[str, int]) -> Non
         except Exception:
             pass
     counts["objects"] += remove_objects(objects)
-    path.unlink(missing_ok=True)
     counts["sessions"] += 1
+    if not all(_known(e) for e in objects):
+        return  # a newer ipcviz made objects this one cannot remove: keep the registry for it
+    path.unlink(missing_ok=True)
+
+
+def _known(entry: Any) -> bool:
+    """An entry this version can remove (its type has a mechanism, or it is a directory)."""
+    from ipcviz.mechanisms import registry
+
+    kind = entry.get("type") if isinstance(entry, dict) else None
+    return kind == "dir" or (isinstance(kind, str) and registry.get(kind) is not None)
 
 
 def clean() -> dict[str, int]:

@@ -46,3 +46,26 @@ def test_the_model_imports_no_kernel_and_no_textual():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_clean_keeps_a_dead_registry_that_names_a_type_it_does_not_know(tmp_path):
+    """A newer ipcviz's session (a type this version has no mechanism for): ``clean``
+    removes what it knows and keeps the registry, so the newer ``clean`` still can."""
+    import json
+    import os
+
+    from ipcviz.session.cleanup import clean
+    from ipcviz.session.registry import runtime_dir
+
+    sid = "dead" + os.urandom(4).hex()[:4]
+    reg = runtime_dir() / f"{sid}.json"
+    entry = {"type": "some_future_type", "key": 1}
+    reg.write_text(json.dumps({"sid": sid, "uid": os.getuid(), "objects": [entry]}))
+    try:
+        clean()
+        assert reg.exists()
+        reg.write_text(json.dumps({"sid": sid, "uid": os.getuid(), "objects": []}))
+        clean()
+        assert not reg.exists()
+    finally:
+        reg.unlink(missing_ok=True)
