@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from ipcviz.ipc.pipe import Pipe
+from ipcviz.mechanisms.pipe.wrapper import Pipe
 
 MSG = b"x" * 64
 

@@ -39,12 +39,7 @@ from typing import Any
 
 from ipcviz import probe
 from ipcviz.events import schema
-from ipcviz.ipc.fifo import Fifo
-from ipcviz.ipc.pipe import Pipe
-from ipcviz.ipc.posix_mq import PosixQueue
-from ipcviz.ipc.posix_sem import Semaphore
-from ipcviz.ipc.sysv_mq import SysvQueue
-from ipcviz.ipc.sysv_sem import SysvSemaphore
+from ipcviz.mechanisms import registry
 from ipcviz.model.analysis import holders, waitfor
 from ipcviz.model.state import SemObj
 from ipcviz.probe._libc import IS_X86_64
@@ -92,20 +87,20 @@ class DeadlockWatcher:
     # -- what the scenario's objects are, in kernel terms --------------------------------
 
     def _index(self) -> None:
+        tables = {
+            "inode": self.pipes,
+            "path": self.fifo_paths,
+            "sem_name": self.sems,
+            "mq_name": self.queues,
+            "semid": self.sysv_sems,
+            "msqid": self.sysv_queues,
+        }
         for obj in self.engine.scenario.objects:
-            if isinstance(obj, Fifo):
-                self.pipes[obj.inode] = obj.name
-                self.fifo_paths[obj.path] = obj.name
-            elif isinstance(obj, Pipe) and obj.kernel_name.startswith("pipe:["):
-                self.pipes[int(obj.kernel_name[6:-1])] = obj.name
-            elif isinstance(obj, PosixQueue):
-                self.queues[obj.kernel_name] = obj.name
-            elif isinstance(obj, Semaphore):
-                self.sems[obj.kernel_name] = obj.name
-            elif isinstance(obj, SysvQueue):
-                self.sysv_queues[obj.id] = obj.name
-            elif isinstance(obj, SysvSemaphore):
-                self.sysv_sems[obj.id] = obj.name
+            side = registry.kernel(obj.type)
+            for key, value in side.keys(obj) if side is not None else ():
+                table = tables.get(key)
+                if table is not None:
+                    table[value] = obj.name
         self.indexed = True
 
     def _pipe_name(self, inode: int | None) -> str | None:
@@ -358,10 +353,10 @@ class DeadlockWatcher:
         if kind == "futex":
             obj = self.sems.get(target.name or "")
             return waitfor.Wait(pid, "sem", obj) if obj else None
-        if kind == "sysv_sem":
+        if kind == "semop":
             obj = self.sysv_sems.get(target.ipc_id)  # type: ignore[arg-type]
             return waitfor.Wait(pid, "sem", obj) if obj else None
-        if kind == "sysv_mq":
+        if kind == "msgq":
             obj = self.sysv_queues.get(target.ipc_id)  # type: ignore[arg-type]
             return waitfor.Wait(pid, "recv" if name == "msgrcv" else "send", obj) if obj else None
         if kind == "fd" and name in ("mq_timedreceive", "mq_timedsend"):

@@ -34,8 +34,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ipcviz.events.codec import RAW, b64
+from ipcviz.mechanisms.posix_sem.model import SEMVMX
 from ipcviz.model.legal import OBSERVERS, PIPE_BUF, RULES, select_message, violation
-from ipcviz.model.reducer import SEMVMX
 from ipcviz.model.state import PipeObj, QueueObj, SemObj, ShmObj, State
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.ring import Record

@@ -12,8 +12,7 @@ FORMAT: Final = "ipcviz-trace"
 #: Bumped on any change that an older reader would misread; readers refuse newer versions.
 VERSION: Final = 1
 
-#: Kernel object types (the ``type`` of an ``obj.declare`` event).
-OBJECT_TYPES: Final = ("pipe", "fifo", "posix_mq", "sysv_mq", "posix_shm", "posix_sem", "sysv_sem")
+# Kernel object types (the ``type`` of an ``obj.declare`` event): ipcviz.mechanisms.registry.
 
 Event = dict[str, Any]
 

@@ -18,6 +18,8 @@ import binascii
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ipcviz.mechanisms import registry
+
 #: A check returns None when the value is acceptable, else what is wrong with it.
 Check = Callable[[Any], str | None]
 
@@ -352,16 +354,7 @@ KINDS: dict[str, tuple[dict[str, Check], tuple[str, ...]]] = {
     ),
 }
 #: Operations whose object the reducer looks up and must be of one of these types.
-REFERS: dict[str, tuple[str, ...]] = {
-    "pipe.write": ("pipe", "fifo"),
-    "pipe.read": ("pipe", "fifo"),
-    "shm.write": ("posix_shm",),
-    "sem.wait": ("posix_sem", "sysv_sem"),
-    "sem.trywait": ("posix_sem", "sysv_sem"),
-    "sem.post": ("posix_sem", "sysv_sem"),
-    "mq.send": ("posix_mq", "sysv_mq"),
-    "mq.recv": ("posix_mq", "sysv_mq"),
-}
+REFERS: dict[str, tuple[str, ...]] = registry.refers()
 
 
 _BASE = ("t", "seq", "pid", "kind")
@@ -396,8 +389,10 @@ class Validator:
                 if problem:
                     return _said(_nest(f".{name}", problem))
         if kind == "obj.declare":
-            if event["type"] == "posix_shm" and not ("size" in event and "cells" in event):
-                return "declares shared memory without 'size' and 'cells'"
+            mech = registry.get(event["type"]) if isinstance(event["type"], str) else None
+            missing = [f for f in mech.required if f not in event] if mech else []
+            if missing:
+                return f"declares a {mech.type} without {' and '.join(map(repr, missing))}"
             self.declared[event["obj"]] = event["type"]
             return None
         types = REFERS.get(kind) if self.references else None

@@ -27,22 +27,23 @@ from ipcviz.bytefmt import quoted, safe_text
 from ipcviz.errors import IpcvizError, TraceError
 from ipcviz.events.codec import payload
 from ipcviz.events.trace import TraceReader
+from ipcviz.mechanisms import registry
 from ipcviz.model.reducer import apply
-from ipcviz.model.state import PipeObj, QueueObj, SemObj, State
+from ipcviz.model.state import State
 
 Event = dict[str, Any]
 
 #: Track pids beyond Linux's PID_MAX_LIMIT (2**22): they never collide with a real process.
 ENGINE_PID = 2**22 + 1
 OBJECTS_PID = 2**22 + 2
-#: How a begin is completed: the completion kinds of each ``*.begin``.
-COMPLETES = {
-    "pipe.write": ("pipe.write", "pipe.epipe"),
-    "pipe.read": ("pipe.read",),
-    "pipe.open": ("pipe.open",),
-    "sem.wait": ("sem.wait",),
-    "mq.send": ("mq.send",),
-    "mq.recv": ("mq.recv",),
+#: How a begin is completed: the completion kinds of each ``*.begin`` (each mechanism's).
+COMPLETES = registry.completes()
+#: Kinds drawn as a slice even without their begin (folded into ``since``).
+SLICES = frozenset().union(*(f.slices for f in registry.families()))
+#: kind → (is a put, counted in messages): the kinds that carry data from one process to
+#: another, drawn as flow arrows.
+FLOWS: dict[str, tuple[bool, bool]] = {
+    k: v for f in registry.families() for k, v in f.flows.items()
 }
 _SKIP_ARGS = ("t", "seq", "pid", "kind", "data")
 
@@ -163,7 +164,7 @@ class _Converter:
             del self.pending[track]
             out.append(self._slice(track, t, e, begin=begun[1]))
             out += self._flows(track, e, begun[1]["t"], t)
-        elif kind in ("pipe.write", "pipe.read", "pipe.epipe", "mq.send", "mq.recv"):
+        elif kind in SLICES:
             out.append(self._slice(track, t, e))
             out += self._flows(track, e, min(_since(e), t), t)
         else:
@@ -246,14 +247,10 @@ class _Converter:
     def _counter(self, e: Event) -> list[dict[str, Any]]:
         obj_name = e.get("obj")
         obj = self.state.objects.get(obj_name) if isinstance(obj_name, str) else None
-        if isinstance(obj, PipeObj):
-            unit, value = "bytes", obj.nbytes
-        elif isinstance(obj, QueueObj):
-            unit, value = "messages", len(obj.messages)
-        elif isinstance(obj, SemObj):
-            unit, value = "value", obj.value
-        else:
+        family = registry.family_of(obj.type) if obj is not None else None
+        if family is None or family.counter is None or not isinstance(obj, family.state):
             return []
+        unit, value = family.counter[0], family.counter[1](obj)
         name = f"{obj.type} {safe_text(obj.name, 60)} {unit}"
         if self.counters.get(name) == value:
             return []
@@ -278,20 +275,25 @@ class _Converter:
         # Strictly inside the slice (≥ 1 ns long): a put's arrow leaves where its slice
         # starts, a take's arrives where its slice ends. The stream is a legal history, so
         # the put took effect before the take did: start of one ≤ end of the other.
+        flow = FLOWS.get(kind)
+        if flow is None:
+            return []
+        is_put, by_message = flow
         point = end - 0.5 if end > start else start + 0.5
-        if kind in ("pipe.write", "mq.send") and end > start:
+        if is_put and end > start:
             point = start + 0.5
-        n = e.get("n") if isinstance(e.get("n"), int) else len(payload(e))
-        key = e.get("prio", e.get("mtype"))
-        if kind == "pipe.write":
-            return self._match(obj, [track, point, n, None], self.sources, self.sinks, True)
-        if kind == "pipe.read" and n > 0:
-            return self._match(obj, [track, point, n, None], self.sinks, self.sources, False)
-        if kind == "mq.send":
-            return self._match(obj, [track, point, 1, key], self.sources, self.sinks, True)
-        if kind == "mq.recv":
-            return self._match(obj, [track, point, 1, key], self.sinks, self.sources, False)
-        return []
+        if by_message:
+            item = [track, point, 1, e.get("prio", e.get("mtype"))]
+        else:
+            item = [
+                track,
+                point,
+                e.get("n") if isinstance(e.get("n"), int) else len(payload(e)),
+                None,
+            ]
+        if is_put:
+            return self._match(obj, item, self.sources, self.sinks, True)
+        return self._match(obj, item, self.sinks, self.sources, False)
 
     def _match(
         self,

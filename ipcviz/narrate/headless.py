@@ -12,12 +12,11 @@ from typing import Any
 
 from ipcviz import bytefmt
 from ipcviz.events.codec import payload
+from ipcviz.mechanisms import registry
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 
 Event = dict[str, Any]
-END = ("read end", "write end")
-DIRECTION = ("reading", "writing")
 
 
 def safe(text: str, limit: int | None = 200) -> str:
@@ -140,10 +139,6 @@ def _fields(e: Event) -> str:
     return (" " + " ".join(parts)) if parts else ""
 
 
-def _data(e: Event) -> str:
-    return bytefmt.quoted(payload(e))
-
-
 def _declare(n: Narrator, e: Event) -> str:
     extra = {
         k: v
@@ -162,25 +157,6 @@ def _exit(n: Narrator, e: Event) -> str:
     if e.get("code") is None:  # a forked child its parent reaped; this kernel kept no status
         return "exits (its parent reaped it; the status is lost)"
     return f"exits with code {e.get('code')}"
-
-
-def _pipe_write(n: Narrator, e: Event) -> str:
-    return f"wrote {e['n']} B to {e['obj']}: {_data(e)}"
-
-
-def _pipe_read(n: Narrator, e: Event) -> str:
-    if e["n"] == 0:
-        return f"read EOF from {e['obj']} (no writer left)"
-    return f"read {e['n']} B from {e['obj']}: {_data(e)}"
-
-
-def _shm(verb: str) -> Callable[[Narrator, Event], str]:
-    def fmt(n: Narrator, e: Event) -> str:
-        obj = n.state.objects.get(e["obj"])
-        size = getattr(obj, "cell_size", 8)
-        return f"{verb} {e['obj']}[{e['offset'] // size}] = {e.get('value')}"
-
-    return fmt
 
 
 def _check(n: Narrator, e: Event) -> str:
@@ -213,26 +189,6 @@ def _control(n: Narrator, e: Event) -> str:
             "resume": "user resumes every process (SIGCONT)",
         }[action]
     return f"user: {action}" + _fields({k: v for k, v in e.items() if k != "action"})
-
-
-def _mq_tag(e: Event) -> str:
-    return f" (type {e['mtype']})" if "mtype" in e else f" (priority {e.get('prio', 0)})"
-
-
-def _mq_want(n: Narrator, e: Event) -> str:
-    obj = n.state.objects.get(e["obj"])
-    want = e.get("want") or 0
-    if obj is None or obj.type != "sysv_mq":
-        return ""
-    if want == 0:
-        return " (any type)"
-    return f" (type {want})" if want > 0 else f" (lowest type <= {-want})"
-
-
-def _mq_depth(n: Narrator, e: Event) -> str:
-    obj = n.state.objects.get(e["obj"])
-    count = len(getattr(obj, "messages", ()))
-    return f" [{count} queued]"
 
 
 def _gate_step(n: Narrator, e: Event) -> str | None:
@@ -276,7 +232,9 @@ def _drift(n: Narrator, e: Event) -> str:
     return f"DRIFT on {e['obj']}: {e.get('field')} model={e.get('model')} kernel={e.get('kernel')}"
 
 
+#: kind → wording: the engine's own kinds here, each mechanism's from its ``words.py``.
 _FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
+    **registry.words(),
     "obj.declare": _declare,
     "obj.remove": lambda n, e: f"removes {e['obj']}",
     "proc.start": lambda n, e: (
@@ -299,27 +257,6 @@ _FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
     ),
     "narrate": lambda n, e: n.step_text(e.get("step", "")),
     "report": lambda n, e: f"reports {e['key']} = {safe(repr(e.get('value')), 120)}",
-    "pipe.write.begin": lambda n, e: f"writes {e['n']} B to {e['obj']}…",
-    "pipe.write": _pipe_write,
-    "pipe.read.begin": lambda n, e: f"reads from {e['obj']}…",
-    "pipe.read": _pipe_read,
-    "pipe.close": lambda n, e: f"closes the {END[e.get('end', 0)]} of {e['obj']}",
-    "pipe.epipe": lambda n, e: f"write to {e['obj']} failed: EPIPE (no reader left)",
-    "pipe.open.begin": lambda n, e: (
-        f"opens {e['obj']} for {('reading', 'writing')[e.get('end', 0)]}…"
-    ),
-    "pipe.open": lambda n, e: f"opened {e['obj']} for {DIRECTION[e.get('end', 0)]}",
-    "shm.read": _shm("reads"),
-    "shm.write": _shm("writes"),
-    "sem.wait.begin": lambda n, e: f"waits on {e['obj']}…",
-    "sem.wait": lambda n, e: f"took {e['obj']} (value now {n.state.objects[e['obj']].value})",
-    "sem.post": lambda n, e: f"posts {e['obj']} (value now {n.state.objects[e['obj']].value})",
-    "sem.trywait": lambda n, e: f"try-waits {e['obj']}: {'took it' if e.get('ok') else 'busy'}",
-    "mq.send.begin": lambda n, e: f"sends {e.get('n')} B to {e['obj']}{_mq_tag(e)}…",
-    "mq.send": lambda n, e: f"sent to {e['obj']}{_mq_tag(e)}: {_data(e)}{_mq_depth(n, e)}",
-    "mq.recv.begin": lambda n, e: f"receives from {e['obj']}{_mq_want(n, e)}…",
-    "mq.recv": lambda n, e: f"received from {e['obj']}{_mq_tag(e)}: {_data(e)}{_mq_depth(n, e)}",
-    "mq.poll": lambda n, e: f"polls {e['obj']}: {'message waiting' if e.get('ready') else 'empty'}",
     "control": _control,
     "check": _check,
     "session.end": _end,

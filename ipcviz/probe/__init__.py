@@ -15,7 +15,14 @@ from .queues import (
     sysv_mq_stat,
 )
 from .semaphores import PosixSemStat, SysvSemStat, posix_sem_stat, sysv_sem_stat
-from .shm import read_shm, shm_address, shm_addresses
+from .shm import (
+    SysvShmStat,
+    read_shm,
+    shm_address,
+    shm_addresses,
+    sysv_shm_addresses,
+    sysv_shm_stat,
+)
 
 __all__ = [
     "BlockInfo",
@@ -28,6 +35,7 @@ __all__ = [
     "ProcStats",
     "SysvMqStat",
     "SysvSemStat",
+    "SysvShmStat",
     "blocked_on",
     "find_pipes",
     "peek_pipe",
@@ -41,4 +49,6 @@ __all__ = [
     "sysv_mq_peek",
     "sysv_mq_stat",
     "sysv_sem_stat",
+    "sysv_shm_addresses",
+    "sysv_shm_stat",
 ]

@@ -85,9 +85,9 @@ class BlockTarget:
 
     kind: "fd" (read/write/... and POSIX mq send/receive: fd, inode, path = readlink if it is
     a path, name = queue name for mq), "futex" (address, path of the mapping it falls in,
-    offset into that file, name = "/NAME" for a POSIX named semaphore), "sysv_sem" and
-    "sysv_mq" (ipc_id), "fifo_open" (path, if it could be read from /proc/PID/mem),
-    "sleep", "child".
+    offset into that file, name = "/NAME" for a POSIX named semaphore), "semop" (a System V
+    semaphore) and "msgq" (a System V message queue: ipc_id), "fifo_open" (path, if it
+    could be read from /proc/PID/mem), "sleep", "child".
     """
 
     kind: str
@@ -224,9 +224,9 @@ def _classify(pid: int, name: str, args: tuple[int, ...], wchan: str) -> BlockTa
     if name == "futex":
         return _futex_target(pid, args[0])
     if name in _SEM_CALLS:
-        return BlockTarget("sysv_sem", ipc_id=_s32(args[0]))
+        return BlockTarget("semop", ipc_id=_s32(args[0]))
     if name in _MSG_CALLS:
-        return BlockTarget("sysv_mq", ipc_id=_s32(args[0]))
+        return BlockTarget("msgq", ipc_id=_s32(args[0]))
     if name in _SLEEP_CALLS:
         return BlockTarget("sleep")
     if name in _CHILD_CALLS:

@@ -1,8 +1,14 @@
-"""Read POSIX shared memory cells directly, and show where each process maps a segment."""
+"""Read shared memory cells directly, and show where each process maps a segment.
+
+POSIX segments are files in /dev/shm (read with pread); System V segments are found in
+/proc/sysvipc/shm and in each process's maps (their contents are read by the engine through
+a read-only attachment, ``ipcviz.mechanisms.sysv_shm``).
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from ._procfs import maps, read_text, shm_name, strip_deleted
 
@@ -66,3 +72,54 @@ def shm_address(pid: int, name: str) -> int | None:
         if m.path and strip_deleted(m.path) == path:
             return m.start
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SysvShmStat:
+    """One row of /proc/sysvipc/shm: what shmctl(IPC_STAT) says, without a syscall."""
+
+    key: int
+    shmid: int
+    size: int
+    cpid: int  # the creator
+    lpid: int  # the last process to attach or detach
+    nattch: int  # how many attachments (shmat) it has now
+
+
+def sysv_shm_stat(shmid: int) -> SysvShmStat | None:
+    """The kernel's record of System V segment ``shmid``, or None if it is gone."""
+    text = read_text("/proc/sysvipc/shm")
+    if text is None:
+        return None
+    lines = text.splitlines()
+    cols = lines[0].split() if lines else []
+    want = ("key", "shmid", "size", "cpid", "lpid", "nattch")
+    if not all(c in cols for c in want):
+        return None
+    at = [cols.index(c) for c in want]
+    for line in lines[1:]:
+        f = line.split()
+        if len(f) > max(at) and f[at[1]] == str(shmid):
+            return SysvShmStat(*(int(f[i]) for i in at))
+    return None
+
+
+def sysv_shm_addresses(pid: int) -> dict[int, int] | None:
+    """Every System V segment PID has attached → the lowest address it is attached at.
+
+    /proc/PID/maps shows an attachment as ``/SYSV<key in hex> (deleted)`` with the segment's
+    shmid in the inode column (one pass; only those lines are parsed)."""
+    text = read_text(f"/proc/{pid}/maps")
+    if text is None:
+        return None
+    found: dict[int, int] = {}
+    for line in text.splitlines():
+        if " /SYSV" not in line:
+            continue
+        fields = line.split()
+        if len(fields) < 6 or not fields[4].isdigit():
+            continue
+        shmid, start = int(fields[4]), int(fields[0].split("-")[0], 16)
+        if shmid not in found or start < found[shmid]:
+            found[shmid] = start
+    return found

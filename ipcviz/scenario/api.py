@@ -26,13 +26,15 @@ from typing import Any, TypeVar
 
 from ipcviz.errors import ScenarioError
 from ipcviz.ipc.base import KernelObject
-from ipcviz.ipc.fifo import Fifo
-from ipcviz.ipc.pipe import Pipe
-from ipcviz.ipc.posix_mq import PosixQueue
-from ipcviz.ipc.posix_sem import Semaphore
-from ipcviz.ipc.shm import SharedMemory
-from ipcviz.ipc.sysv_mq import SysvQueue
-from ipcviz.ipc.sysv_sem import SysvSemaphore
+from ipcviz.mechanisms.fifo.wrapper import Fifo
+from ipcviz.mechanisms.mmap_file.wrapper import MappedFile
+from ipcviz.mechanisms.pipe.wrapper import Pipe
+from ipcviz.mechanisms.posix_mq.wrapper import PosixQueue
+from ipcviz.mechanisms.posix_sem.wrapper import Semaphore
+from ipcviz.mechanisms.posix_shm.wrapper import SharedMemory
+from ipcviz.mechanisms.sysv_mq.wrapper import SysvQueue
+from ipcviz.mechanisms.sysv_sem.wrapper import SysvSemaphore
+from ipcviz.mechanisms.sysv_shm.wrapper import SysvSharedMemory
 from ipcviz.session.registry import NAME_RE
 from ipcviz.tracer import codes as C
 from ipcviz.tracer import current
@@ -140,6 +142,12 @@ class Context:
 
     def sysv_semaphore(self, name: str, value: int = 1, undo: bool = False) -> SysvSemaphore:
         return self.scenario.sysv_semaphore(name, value, undo)
+
+    def sysv_shared_memory(self, name: str, cells: int = 16) -> SysvSharedMemory:
+        return self.scenario.sysv_shared_memory(name, cells)
+
+    def mapped_file(self, name: str, cells: int = 16) -> MappedFile:
+        return self.scenario.mapped_file(name, cells)
 
     def sleep(self, seconds: float) -> None:
         """Pause this process, so a human can follow."""
@@ -266,6 +274,15 @@ class Scenario:
     def sysv_semaphore(self, name: str, value: int = 1, undo: bool = False) -> SysvSemaphore:
         """``undo``: SEM_UNDO, the kernel gives back what a dying process still holds."""
         return self.add(SysvSemaphore(name, value=value, undo=undo))
+
+    def sysv_shared_memory(self, name: str, cells: int = 16) -> SysvSharedMemory:
+        """System V shared memory (shmget + shmat): the same cells as ``shared_memory``."""
+        return self.add(SysvSharedMemory(name, cells=cells))
+
+    def mapped_file(self, name: str, cells: int = 16) -> MappedFile:
+        """A file in the session's private directory, mapped with MAP_SHARED: the same
+        cells as ``shared_memory``, backed by a regular file."""
+        return self.add(MappedFile(name, cells=cells))
 
     # -- processes, steps, checks -----------------------------------------------------
 

@@ -13,7 +13,7 @@ from ipcviz.session.registry import proc_start_time, registry_dirs
 
 
 def _sysv_table(table: str) -> list[dict[str, int]]:
-    """Rows of /proc/sysvipc/{msg,sem} as {key, id, uid}."""
+    """Rows of /proc/sysvipc/{msg,sem,shm} as {key, id, uid}."""
     try:
         lines = Path(f"/proc/sysvipc/{table}").read_text().splitlines()
     except OSError:
@@ -30,11 +30,11 @@ def _sysv_table(table: str) -> list[dict[str, int]]:
     return rows
 
 
-def sysv_id(entry: dict[str, Any]) -> int | None:
-    """The id of a registered System V object if it exists, is ours, and still has the key
-    it was registered with. The key is registered before the kernel call and the id after
-    it, so an engine killed in between left only the key: the object is found by that."""
-    table = "msg" if entry.get("type") == "sysv_mq" else "sem"
+def sysv_id(entry: dict[str, Any], table: str) -> int | None:
+    """The id of a registered System V object (``table``: msg, sem or shm, as in
+    /proc/sysvipc) if it exists, is ours, and still has the key it was registered with. The
+    key is registered before the kernel call and the id after it, so an engine killed in
+    between left only the key: the object is found by that."""
     key, ident = entry.get("key"), entry.get("id")
     for row in _sysv_table(table):
         if row["uid"] != os.getuid():
@@ -51,26 +51,16 @@ def owned_by_me(entry: dict[str, Any]) -> bool:
     ``clean`` must never, even if a registry names another user's object."""
     import posix_ipc
 
-    kind, uid = entry.get("type"), os.getuid()
-    name = str(entry.get("name", "")).lstrip("/")
+    from ipcviz.mechanisms import registry
+
+    kind = entry.get("type")
     try:
-        if kind == "posix_shm":
-            return os.lstat(f"/dev/shm/{name}").st_uid == uid
-        if kind == "posix_sem":
-            return os.lstat(f"/dev/shm/sem.{name}").st_uid == uid
-        if kind in ("fifo", "dir"):
-            return os.lstat(entry["path"]).st_uid == uid
-        if kind == "posix_mq":
-            mq = posix_ipc.MessageQueue(entry["name"])
-            try:
-                return os.fstat(mq.mqd).st_uid == uid
-            finally:
-                mq.close()
-        if kind in ("sysv_mq", "sysv_sem"):
-            return sysv_id(entry) is not None
+        if kind == "dir":
+            return os.lstat(entry["path"]).st_uid == os.getuid()
+        side = registry.kernel(kind) if isinstance(kind, str) else None
+        return side is not None and side.owned(entry)
     except (OSError, KeyError, posix_ipc.Error):
         return False
-    return False
 
 
 def remove_object(entry: dict[str, Any]) -> bool:
@@ -78,35 +68,21 @@ def remove_object(entry: dict[str, Any]) -> bool:
     import posix_ipc
     import sysv_ipc
 
+    from ipcviz.mechanisms import registry
+
     kind = entry.get("type")
     if not owned_by_me(entry):
         return False
     try:
-        if kind == "posix_shm":
-            posix_ipc.unlink_shared_memory(entry["name"])
-        elif kind == "posix_sem":
-            posix_ipc.unlink_semaphore(entry["name"])
-        elif kind == "posix_mq":
-            posix_ipc.unlink_message_queue(entry["name"])
-        elif kind in ("sysv_mq", "sysv_sem"):
-            ident = sysv_id(entry)
-            if ident is None:
-                return False
-            if kind == "sysv_mq":
-                sysv_ipc.remove_message_queue(ident)
-            else:
-                sysv_ipc.remove_semaphore(ident)
-        elif kind == "fifo":
-            os.unlink(entry["path"])
-        elif kind == "dir":
+        if kind == "dir":
             os.rmdir(entry["path"])
-        else:
-            return False
+            return True
+        side = registry.kernel(kind) if isinstance(kind, str) else None
+        return side is not None and side.remove(entry)
     except (posix_ipc.ExistentialError, sysv_ipc.ExistentialError, FileNotFoundError):
         return False
     except (OSError, sysv_ipc.PermissionsError, posix_ipc.PermissionsError):
         return False
-    return True
 
 
 def remove_objects(entries: list[dict[str, Any]]) -> int:
@@ -289,8 +265,18 @@ def _clean_dead(path: Path, data: dict[str, Any], counts: dict[str, int]) -> Non
         except Exception:
             pass
     counts["objects"] += remove_objects(objects)
-    path.unlink(missing_ok=True)
     counts["sessions"] += 1
+    if not all(_known(e) for e in objects):
+        return  # a newer ipcviz made objects this one cannot remove: keep the registry for it
+    path.unlink(missing_ok=True)
+
+
+def _known(entry: Any) -> bool:
+    """An entry this version can remove (its type has a mechanism, or it is a directory)."""
+    from ipcviz.mechanisms import registry
+
+    kind = entry.get("type") if isinstance(entry, dict) else None
+    return kind == "dir" or (isinstance(kind, str) and registry.get(kind) is not None)
 
 
 def clean() -> dict[str, int]:

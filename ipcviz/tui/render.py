@@ -7,7 +7,6 @@ to benchmark. Every byte or string that came from a process or a trace goes thro
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -18,7 +17,8 @@ from rich.style import Style
 from rich.text import Text
 
 from ipcviz import bytefmt
-from ipcviz.model.state import Obj, PipeObj, Proc, QueueObj, SemObj, ShmObj, State
+from ipcviz.mechanisms import registry
+from ipcviz.model.state import Obj, Proc, State
 
 Line = list[Segment]
 
@@ -119,7 +119,7 @@ def _cut(text: str, cells: int) -> str:
     return "".join(out)
 
 
-def _title(out: Lines, obj: Obj) -> None:
+def title(out: Lines, obj: Obj) -> None:
     out.add(
         f" {bytefmt.safe_text(obj.type, 20)} ", Style(color="#000000", bgcolor="#ffffff", bold=True)
     )
@@ -130,7 +130,7 @@ def _title(out: Lines, obj: Obj) -> None:
         out.add("  removed", WARN)
 
 
-def _who(out: Lines, state: State, label: str, pids: Iterable[int]) -> None:
+def who(out: Lines, state: State, label: str, pids: Iterable[int]) -> None:
     pids = list(pids)
     out.add(label, DIM)
     if not pids:
@@ -151,7 +151,7 @@ def kernel_label(obj: Obj, now: int | None = None) -> tuple[str, Style]:
     return " kernel" + (f" {when}: " if when else ": "), KERNEL
 
 
-def _kernel(out: Lines, obj: Obj, skip: Iterable[str] = (), now: int | None = None) -> None:
+def kernel_fields(out: Lines, obj: Obj, skip: Iterable[str] = (), now: int | None = None) -> None:
     """The last kernel probe of the object, beside the model's view, with its age: the model
     may already be ahead of it, and then the line says so."""
     k = obj.kernel
@@ -209,253 +209,34 @@ def byte_strip(
     out.newline()
 
 
-# -- one function per object kind -------------------------------------------------------
-
-
-def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[Line]:
-    out = Lines(width)
-    _title(out, obj)
-    if obj.eof:
-        out.add("  EOF", WARN)
-    if obj.epipe:
-        out.add(f"  EPIPE×{obj.epipe}", BAD)
-    out.newline()
-    k = obj.kernel
-    if not obj.writers and not obj.readers and ("writers" in k or "readers" in k):
-        # Nobody the model knows holds it (a shell's pipe): who the kernel says holds it.
-        _kernel_who(out, state, obj, " writers: ", k.get("writers"))
-        _kernel_who(out, state, obj, "  readers: ", k.get("readers"))
-    else:
-        _who(out, state, " writers: ", sorted(obj.writers))
-        _who(out, state, "  readers: ", sorted(obj.readers))
-    out.newline()
-    if _untraced(obj):  # no event ever told the model about this pipe: the kernel's fill
-        cap = k.get("capacity")
-        nbytes, cap = k["nbytes"], cap if isinstance(cap, int) and cap > 0 else obj.capacity
-        label, style = kernel_label(obj, state.t)
-        bar(out, nbytes, cap, f"{nbytes}/{cap} B")
-        out.add(f" ({label.strip().rstrip(':')}; not traced)", style)
-        out.newline()
-        if not nbytes:
-            out.add(" (empty, says the kernel)", EMPTY)
-            out.newline()
-    else:
-        bar(out, obj.nbytes, obj.capacity, f"{obj.nbytes}/{obj.capacity} B")
-        out.add(f"  {obj.writes} writes, {obj.written} B in, {obj.read} B out", DIM)
-        out.newline()
-        if obj.nbytes:
-            byte_strip(out, state, ((c[0], c[1]) for c in obj.chunks), rows, obj.nbytes)
-        else:
-            out.add(" (empty)", EMPTY)
-            out.newline()
-    _kernel(out, obj, now=state.t)
-    data = _kernel_bytes(obj.kernel.get("data"))
-    if data:
-        out.add(" kernel bytes: ", KERNEL)
-        out.add(bytefmt.escape(data, max(8, out.room() // 2)), KERNEL)
-        out.newline()
-    return out.finish()
-
-
-def _untraced(obj: PipeObj) -> bool:
-    """The model has no event for this pipe (found in /proc), but the kernel was probed."""
-    k = obj.kernel
-    return (
-        not obj.writes
-        and not obj.read
-        and not obj.eof
-        and isinstance(k.get("nbytes"), int)
-        and (bool(obj.info.get("discovered")) or k["nbytes"] > 0)
-    )
-
-
-def _kernel_who(out: Lines, state: State, obj: Obj, label: str, ends: Any) -> None:
-    """Holders of a pipe end from the probe: ``[[pid, fd], ...]``, named by ``names``."""
-    names = obj.kernel.get("names")
-    names = names if isinstance(names, dict) else {}
-    pids: list[int] = []
-    for end in ends if isinstance(ends, list) else []:
-        pid = end[0] if isinstance(end, list) and end else None
-        if isinstance(pid, int) and pid not in pids:
-            pids.append(pid)
-    out.add(label, DIM)
-    if not pids:
-        out.add("—", DIM)
-    for i, pid in enumerate(pids):
-        if pid in state.procs:
-            text, style = proc_label(state, pid)
-        else:
-            name = bytefmt.safe_text(str(names.get(str(pid)) or "?"), 24)
-            text, style = f"{name}[{pid}]", fg(UNKNOWN, True)
-        out.add((", " if i else "") + text, style)
-
-
-def _kernel_bytes(value: Any) -> bytes | None:
-    if isinstance(value, str):
-        try:
-            return base64.b64decode(value, validate=True)
-        except ValueError:
-            return value.encode("utf-8", "replace")
-    return None
-
-
-def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[Line]:
-    out = Lines(width)
-    _title(out, obj)
-    out.newline()
-    if obj.max_messages:
-        label = f"{len(obj.messages)}/{obj.max_messages} msgs, {obj.nbytes} B"
-        bar(out, len(obj.messages), obj.max_messages, label)
-    else:  # System V: the limit is in bytes (msg_qbytes)
-        total = obj.max_bytes or int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
-        bar(out, obj.nbytes, total, f"{len(obj.messages)} msgs, {obj.nbytes}/{total} B")
-    out.add(f"  sent {obj.sent}, received {obj.received}", DIM)
-    out.newline()
-    _who(out, state, " senders waiting: ", obj.senders_waiting)
-    _who(out, state, "  receivers waiting: ", obj.receivers_waiting)
-    out.newline()
-    key = "type" if obj.type == "sysv_mq" else "prio"
-    start = len(out.lines)
-    if not obj.messages:
-        out.add(" (empty)", EMPTY)
-    for i, msg in enumerate(obj.messages):
-        tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
-        cell = f"{key} {tag}·{len(data)}B {bytefmt.quoted(data, 10)}"
-        if out.room() < min(len(cell) + 1, out.width):
-            if len(out.lines) - start >= rows - 1:
-                out.add(f"…+{len(obj.messages) - i}", DIM)
-                break
-            out.newline()
-        out.add(cell, cell_style(color_of(state, pid)))
-        out.add(" ", FG)
-    out.newline()
-    _kernel(out, obj, now=state.t)
-    return out.finish()
-
-
-def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[Line]:
-    out = Lines(width)
-    _title(out, obj)
-    out.add(f"  {obj.cells} cells × {obj.cell_size} B, {obj.writes} writes", DIM)
-    out.newline()
-    recent = state.seq - 3 * max(1, len(state.procs))
-    data, size = obj.data, obj.cell_size
-    if obj.cells <= 64:
-        values = [_cell_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
-        cw = max(7, max((len(v) for v in values), default=1) + 1)  # few cells: big boxes
-        per_row = max(1, out.width // cw)
-    else:
-        values = []
-        cw = 1
-        per_row = out.width
-    if cw > 1 and (obj.cells + per_row - 1) // per_row > rows:
-        cw, per_row = 1, out.width
-    if cw == 1:  # many cells: one character each, only for the rows that are shown
-        shown = min(obj.cells, per_row * rows)
-        zero = bytes(size)
-        values = ["·" if data[i * size : (i + 1) * size] == zero else "▪" for i in range(shown)]
-    for shown_rows, start in enumerate(range(0, obj.cells, per_row)):
-        if shown_rows >= rows:
-            out.add(f"…{obj.cells - start} more cells", DIM)
-            out.newline()
-            break
-        for i in range(start, min(obj.cells, start + per_row)):
-            pid = obj.last_writer[i]
-            hot = obj.changed_seq[i] >= recent and obj.changed_seq[i] >= 0
-            style = cell_style(color_of(state, pid), hot=hot) if pid else EMPTY
-            out.add(values[i].rjust(cw - 1) + (" " if cw > 1 else ""), style)
-        out.newline()
-    maps = obj.kernel.get("addresses") or obj.kernel.get("maps")
-    if isinstance(maps, dict) and maps:
-        out.add(" mapped at: ", KERNEL)
-        for pid_s, addr in maps.items():
-            pid = int(pid_s) if str(pid_s).isdigit() else 0
-            text, style = proc_label(state, pid)
-            shown = f"{addr:#x}" if isinstance(addr, int) else bytefmt.safe_text(str(addr), 20)
-            out.add(f"{text} {shown}  ", style)
-        out.newline()
-    _kernel(out, obj, skip=("addresses", "maps"), now=state.t)
-    return out.finish()
-
-
-def _cell_value(raw: bytes | bytearray) -> str:
-    if len(raw) <= 8:
-        return str(int.from_bytes(raw, "little", signed=True))
-    return bytes(raw[:4]).hex() + "…"
-
-
-def sem_lines(state: State, obj: SemObj, width: int) -> list[Line]:
-    out = Lines(width)
-    _title(out, obj)
-    out.newline()
-    out.add(" value ", DIM)
-    out.add(f" {obj.value} ", GOOD if obj.value > 0 else WARN)
-    out.add(f"  (initial {obj.initial}; {obj.waits} waits, {obj.posts} posts)", DIM)
-    out.newline()
-    if obj.initial == 1 and not obj.signal:  # a lock: who holds it. A semaphore posted by
-        # a process that did not take it (producer/consumer, readers-writers) has no owner.
-        _who(out, state, " holders: ", [pid for pid, n in obj.holders.items() if n > 0])
-        out.newline()
-    out.add(" waiting: ", DIM)
-    if not obj.waiters:
-        out.add("—", DIM)
-    for i, pid in enumerate(obj.waiters):
-        text, style = proc_label(state, pid)
-        out.add(("  ← " if i else "") + text, style)
-    out.newline()
-    _kernel(out, obj, now=state.t)
-    return out.finish()
+# -- objects: each family draws its own (ipcviz/mechanisms/<type>/view.py) -----------
 
 
 def generic_lines(state: State, obj: Obj, width: int) -> list[Line]:
     out = Lines(width)
-    _title(out, obj)
+    title(out, obj)
     out.newline()
     for key, value in list(obj.info.items())[:6]:
         out.add(f" {bytefmt.safe_text(str(key), 20)}: {bytefmt.safe_text(str(value), 60)}", DIM)
         out.newline()
-    _kernel(out, obj, now=state.t)
+    kernel_fields(out, obj, now=state.t)
     return out.finish()
 
 
 def object_lines(state: State, obj: Obj, width: int, rows: int = 3) -> list[Line]:
-    """Dispatch on the model class, so a new ``type`` with a known class draws at once."""
-    if isinstance(obj, PipeObj):
-        return pipe_lines(state, obj, width, rows)
-    if isinstance(obj, QueueObj):
-        return queue_lines(state, obj, width, rows)
-    if isinstance(obj, ShmObj):
-        return shm_lines(state, obj, width, max(rows * 3, 4))
-    if isinstance(obj, SemObj):
-        return sem_lines(state, obj, width)
+    """Drawn by the object's mechanism (its family's ``view``); an unknown type generically."""
+    view = registry.view(obj.type)
+    if view is not None and isinstance(obj, registry.state_of(obj.type)):
+        return view.lines(state, obj, width, rows)
     return generic_lines(state, obj, width)
 
 
 def signature(obj: Obj) -> tuple[Any, ...]:
     """Changes whenever what ``object_lines`` draws may change (cheap to compute)."""
     base = (obj.removed, obj.kernel.get("seq"), obj.kernel_is_stale())
-    if isinstance(obj, PipeObj):
-        return (
-            *base,
-            obj.written,
-            obj.read,
-            obj.eof,
-            obj.epipe,
-            len(obj.readers),
-            len(obj.writers),
-        )
-    if isinstance(obj, QueueObj):
-        return (
-            *base,
-            obj.sent,
-            obj.received,
-            tuple(obj.senders_waiting),
-            tuple(obj.receivers_waiting),
-        )
-    if isinstance(obj, ShmObj):
-        return (*base, obj.writes, obj.reads)
-    if isinstance(obj, SemObj):
-        return (*base, obj.value, obj.waits, obj.posts, tuple(obj.waiters))
+    view = registry.view(obj.type)
+    if view is not None and isinstance(obj, registry.state_of(obj.type)):
+        return (*base, *view.signature(obj))
     return base
 
 

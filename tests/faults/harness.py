@@ -240,6 +240,7 @@ def kernel_objects_left(events: list[dict[str, Any]]) -> list[str]:
             "posix_shm": f"/dev/shm/{name.lstrip('/')}",
             "posix_sem": f"/dev/shm/sem.{name.lstrip('/')}",
             "fifo": e.get("path", name),
+            "mmap_file": e.get("path", name),
         }.get(kind or "")
         if file is not None:
             if os.path.exists(file):
@@ -250,8 +251,8 @@ def kernel_objects_left(events: list[dict[str, Any]]) -> list[str]:
                 left.append(name)
             except posix_ipc.ExistentialError:
                 pass
-        elif kind in ("sysv_mq", "sysv_sem"):
-            table = "msg" if kind == "sysv_mq" else "sem"
+        elif kind in ("sysv_mq", "sysv_sem", "sysv_shm"):
+            table = {"sysv_mq": "msg", "sysv_sem": "sem", "sysv_shm": "shm"}[kind]
             ids = {line.split()[1] for line in _sysv_lines(table)}
             if str(e.get("id", "")) in ids:
                 left.append(f"{kind} id {e.get('id')}")

@@ -33,6 +33,10 @@ if hasattr(scenario, 'sysv_queue'):
     scenario.sysv_queue('v')
 if hasattr(scenario, 'sysv_semaphore'):
     scenario.sysv_semaphore('t')
+if hasattr(scenario, 'sysv_shared_memory'):
+    scenario.sysv_shared_memory('h', cells=4)
+if hasattr(scenario, 'mapped_file'):
+    scenario.mapped_file('mf', cells=4)
 """
 
 

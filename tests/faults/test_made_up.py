@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from ipcviz.events.validate import MAX_RW
-from ipcviz.model.reducer import MAX_MADE_UP
+from ipcviz.model.ops import MAX_MADE_UP
 from tests.replay import hostile_traces
 from tests.replay.test_trace_limits import measured
 

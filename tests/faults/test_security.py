@@ -40,7 +40,9 @@ for o in json.loads(sys.argv[1]):
             sysv_ipc.MessageQueue(o["key"]).receive(block=False)
         elif kind == "sysv_sem":
             sysv_ipc.Semaphore(o["key"]).release()
-        elif kind == "fifo":
+        elif kind == "sysv_shm":
+            sysv_ipc.SharedMemory(o["key"]).detach()
+        elif kind in ("fifo", "mmap_file"):
             os.close(os.open(o["path"], os.O_RDONLY | os.O_NONBLOCK))
         else:
             continue
@@ -92,6 +94,7 @@ def test_another_uid_cannot_open_the_sessions_objects(tmp_path: Path, record) ->
             for o in objs
             if o["type"] in ("posix_shm", "posix_sem")
         }
+        modes.update({o["type"]: _mode(o["path"]) for o in objs if o["type"] == "mmap_file"})
         if fifo:
             modes["fifo"] = _mode(fifo["path"])
             modes["fifo dir"] = _mode(os.path.dirname(fifo["path"]))

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ipcviz.mechanisms.posix_mq import view as queue_view
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import QueueObj, State
-from ipcviz.tui import render
 from tests.mechanisms.helpers import run_file
 
 #: (priority or type, text) in the order they are sent: priorities out of order on purpose,
@@ -78,7 +78,7 @@ def test_queues_are_held_and_drawn_in_delivery_order(tmp_path: Path):
         q = state.objects[name]
         assert isinstance(q, QueueObj) and len(q.messages) == len(SENT)
         assert [m[1].decode() for m in q.messages] == got[kind], name
-        drawn = _cells(render.queue_lines(state, q, width=400, rows=20))
+        drawn = _cells(queue_view.queue_lines(state, q, width=400, rows=20))
         assert drawn == got[kind], name
     # the POSIX cells carry their priorities in delivery order: never a lower one first
     prios = [m[0] for m in state.objects["pq"].messages]

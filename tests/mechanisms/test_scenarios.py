@@ -6,23 +6,24 @@ import json
 from pathlib import Path
 
 from ipcviz.events.codec import payload
+from ipcviz.mechanisms import registry
 from tests.conftest import BuiltinTraces, ipcviz, read_trace, run_scenario
 from tests.mechanisms.helpers import by_kind, pids_by_name
 
-TYPES = {"pipe", "fifo", "posix_mq", "sysv_mq", "posix_shm", "posix_sem", "sysv_sem"}
+TYPES = set(registry.TYPES)  # every registered type has a built-in scenario
 
 
 def test_builtin_scenarios_cover_every_type_and_never_drift(builtin_traces: BuiltinTraces):
     listing = json.loads(ipcviz("list", "--json", check=True).stdout)
     ids = [s["id"] for s in listing]
-    assert {"fifo-named", "mq-priority", "sysv-mq-typed", "shell-pipeline"} <= set(ids)
+    assert {"fifo-named", "mq-priority", "sysv-mq-typed", "shell-pipeline", "sysv-shm"} <= set(ids)
     types: set[str] = set()
     for sid in ids:
         result, trace = builtin_traces.run(sid)  # recorded once per session, shared
         _header, events = read_trace(trace)
         drift = by_kind(events, "drift")
         assert not drift, (sid, drift)
-        if sid in {"fifo-named", "mq-priority", "sysv-mq-typed", "shell-pipeline"}:
+        if sid in {"fifo-named", "mq-priority", "sysv-mq-typed", "shell-pipeline", "sysv-shm"}:
             assert result.returncode == 0, (sid, result.stdout[-3000:])
             assert [e for e in events if e["kind"].startswith("probe.")], sid
         types |= {e["type"] for e in by_kind(events, "obj.declare")}

@@ -64,7 +64,7 @@ def test_sysv_semop(children, ipc):
     pid = children.blocked(sem.acquire, "__do_semtimedop")
     info = _info(pid)
     assert info.syscall in ("semop", "semtimedop")
-    assert info.target == BlockTarget("sysv_sem", ipc_id=sem.id)
+    assert info.target == BlockTarget("semop", ipc_id=sem.id)
 
 
 def test_sysv_msgrcv_and_msgsnd(children, ipc):
@@ -72,7 +72,7 @@ def test_sysv_msgrcv_and_msgsnd(children, ipc):
     pid = children.blocked(mq.receive, "do_msgrcv")
     info = _info(pid)
     assert info.syscall == "msgrcv"
-    assert info.target == BlockTarget("sysv_mq", ipc_id=mq.id)
+    assert info.target == BlockTarget("msgq", ipc_id=mq.id)
     children.kill(pid)
 
     full = ipc.sysv_mq()
@@ -82,7 +82,7 @@ def test_sysv_msgrcv_and_msgsnd(children, ipc):
     pid = children.blocked(lambda: full.send(chunk), "do_msgsnd")
     info = _info(pid)
     assert info.syscall == "msgsnd"
-    assert info.target == BlockTarget("sysv_mq", ipc_id=full.id)
+    assert info.target == BlockTarget("msgq", ipc_id=full.id)
 
 
 def test_posix_mq_receive_and_send(children, ipc):

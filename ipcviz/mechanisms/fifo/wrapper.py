@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from ipcviz.ipc.base import Session
-from ipcviz.ipc.pipe import Pipe
+from ipcviz.mechanisms.pipe.wrapper import Pipe
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.current import tracer
 

@@ -1,0 +1,125 @@
+"""What a mechanism is: everything ipcviz knows about one type of kernel object, in one place.
+
+A *mechanism* is one ``type`` of ``obj.declare`` (pipe, fifo, posix_mq, ...). Its package
+``ipcviz/mechanisms/<type>/`` holds the wrapper the workers call, how the model declares and
+changes its state, the legal-history rules, the kernel probe, the drift fields and the
+cleanup of a killed session's objects. The registry (``registry.py``) maps a type to its
+``Mechanism``; the engine, the model, the views and the exporters ask the registry and never
+name a type.
+
+Several types share their event kinds (pipes and FIFOs both record ``pipe.*``, both kinds of
+semaphore ``sem.*``): those kinds, their reducer handlers and their rules form a
+``Family``, defined once by the package that owns it and named by the others.
+
+Two halves, so the model stays free of the kernel: ``Mechanism`` (model side: state,
+handlers, rules, declare hooks) is imported by the model and the views; ``KernelSide``
+(wrapper, probe, drift, cleanup) lives in the package's ``kernel.py`` and is loaded only by
+the engine and ``ipcviz clean`` (``registry.kernel(type)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ipcviz.model.state import Obj, State
+
+if TYPE_CHECKING:
+    from ipcviz.ipc.base import KernelObject
+
+Event = dict[str, Any]
+Handler = Callable[[State, Event], None]
+#: A legal-history rule: the model's object *before* the operation, the operation → None
+#: if the kernel could have done it then, else a short reason (model/legal.py).
+Rule = Callable[[Any, Event], "str | None"]
+#: Kernel keys an object is known by to a blocked syscall (``ipcviz.probe.BlockTarget``):
+#: ("inode", n), ("path", p), ("mq_name", n), ("sem_name", n), ("semid", id), ("msqid", id)...
+Key = tuple[str, Any]
+
+
+def _nothing(*_: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Family:
+    """Event kinds shared by several types, with the state class they act on."""
+
+    name: str
+    state: type[Obj]
+    #: kind → reducer handler (model/reducer.py dispatches to it)
+    handlers: Mapping[str, Handler]
+    #: kind → legal-history rule, checked before the handler runs
+    rules: Mapping[str, Rule] = field(default_factory=dict)
+    #: kinds that change no object state (placed anywhere their value allows)
+    observers: frozenset[str] = frozenset()
+    #: kinds whose handler requires a declared object of this family (events/validate.py)
+    refers: frozenset[str] = frozenset()
+    #: operations that, while the kernel shows the process asleep in them, leave the object
+    #: quiet (no record of this object can be in flight: drift may be judged)
+    quiet_waits: frozenset[str] = frozenset()
+    #: module that draws the state (``lines(state, obj, width, rows)``, ``signature(obj)``),
+    #: loaded by the views only (rich segments, no Textual)
+    view: str = ""
+    #: kind → how the narrator tells it: (narrator, event) → text, or None (not told);
+    #: read ``narrator.state`` for the state right after the event
+    words: Mapping[str, Callable[[Any, Event], str | None]] = field(default_factory=dict)
+    #: Perfetto: operation → the kinds that complete its ``.begin`` (one slice from begin to
+    #: completion); ``slices``: kinds drawn as a slice even without a begin (``since``)
+    completes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    slices: frozenset[str] = frozenset()
+    #: Perfetto: the object's counter track, (unit, value of the state), or None
+    counter: tuple[str, Callable[[Any], int]] | None = None
+    #: Perfetto flows: kind → (puts data in, not takes it out; counted in messages, not
+    #: bytes): arrows go from each put to the takes that got its data
+    flows: Mapping[str, tuple[bool, bool]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mechanism:
+    """One type of kernel object, as the model and the views see it."""
+
+    type: str
+    family: Family
+    #: one line for ``ipcviz list``-style help and the docs
+    title: str = ""
+    #: fills the new state object from its ``obj.declare`` event (state, obj, event)
+    declare: Callable[[State, Obj, Event], None] = _nothing
+    #: a process started (proc.start): e.g. a forked child holds its parent's pipe ends
+    on_proc_start: Callable[[State, Obj, Event], None] = _nothing
+    #: a process exited: the kernel let go of whatever it held of this object
+    on_proc_exit: Callable[[Obj, int], None] = _nothing
+    #: the kind of its kernel-probe event (``probe.*``)
+    probe_kind: str = ""
+    #: fields an ``obj.declare`` of this type must carry (a trace is untrusted input)
+    required: tuple[str, ...] = ()
+    #: module of the engine side (``KERNEL: KernelSide``); loaded on demand
+    kernel_module: str = ""
+
+    @property
+    def state(self) -> type[Obj]:
+        return self.family.state
+
+
+@dataclass(frozen=True)
+class KernelSide:
+    """The engine's half: the wrapper class, how to find, probe and remove the object."""
+
+    wrapper: type[KernelObject]
+    #: the kernel keys a blocked syscall may name this object by (prober, deadlock watcher)
+    keys: Callable[[Any], Iterable[Key]] = lambda obj: ()
+    #: (prober, wrapper object) → (fields of its probe event, extra fields for ``compare``
+    #: only), or None when it cannot be probed now
+    probe: Callable[[Any, Any], tuple[dict[str, Any], dict[str, Any]] | None] = _nothing
+    #: (model object, probe fields) → (signature of the model's view, [(field, model,
+    #: kernel)] pairs to compare), or None when there is nothing to compare
+    compare: Callable[[Obj, dict[str, Any]], tuple[Any, list[tuple[str, Any, Any]]] | None] = (
+        _nothing
+    )
+    #: ``ipcviz clean``: the registry entry's object exists and is ours
+    owned: Callable[[dict[str, Any]], bool] = lambda entry: False
+    #: ``ipcviz clean``: remove it (only called when ``owned``); True if removed
+    remove: Callable[[dict[str, Any]], bool] = lambda entry: False
+    #: each sweep, for a command's process group (prober, pid): objects found, not declared
+    discover: Callable[[Any, int], None] | None = None

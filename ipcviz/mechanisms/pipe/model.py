@@ -1,0 +1,209 @@
+"""Pipes as the model sees them: the ``pipe.*`` kinds, shared with FIFOs (``fifo``).
+
+A pipe is a byte stream: writes append, reads take the oldest bytes, and the kernel keeps no
+boundaries between writes (T4). The model keeps who wrote each chunk and which processes
+hold each end, so a reader sees EOF once every writer let go (T12).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz.events.codec import payload
+from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.pipe.words import WORDS
+from ipcviz.model.ops import begin, changed, done, given_back, made_up
+from ipcviz.model.state import Obj, PipeObj, State
+
+Event = dict[str, Any]
+
+#: Writes up to this size are atomic in a pipe (POSIX PIPE_BUF on Linux); larger ones may
+#: be split by the kernel when the buffer has less room than they need.
+PIPE_BUF = 4096
+
+
+# -- reducer handlers ------------------------------------------------------------------
+
+
+def _pipe_begin(s: State, e: Event) -> None:
+    begin(s, e)
+
+
+def _pipe_open(s: State, e: Event) -> None:
+    done(s, e)
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, PipeObj):
+        (obj.readers if e.get("end") == 0 else obj.writers).add(e["pid"])
+
+
+def _pipe_write(s: State, e: Event) -> None:
+    done(s, e)
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, PipeObj)
+    data = payload(e)
+    n = e["n"]
+    if len(data) < n:  # payload cut by the tracer: keep the count honest
+        data = made_up(s, e, data, n)
+    obj.written += n
+    obj.writes += 1
+    changed(obj, e)
+    if obj.deficit:  # a reader already took (some of) these bytes
+        used = min(obj.deficit, n)
+        obj.deficit -= used
+        data = data[used:]
+    if data:
+        obj.chunks.append([e["pid"], data])
+        obj.nbytes += len(data)
+
+
+def _pipe_read(s: State, e: Event) -> None:
+    done(s, e)
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, PipeObj)
+    n = e["n"]
+    if n == 0:
+        obj.eof = True
+        return
+    obj.read += n
+    changed(obj, e)
+    take = min(n, obj.nbytes)
+    obj.deficit += n - take
+    obj.nbytes -= take
+    given_back(s, obj)
+    while take:
+        chunk = obj.chunks[0]
+        if len(chunk[1]) <= take:
+            take -= len(chunk[1])
+            obj.chunks.popleft()
+        else:
+            chunk[1] = chunk[1][take:]
+            take = 0
+
+
+def _pipe_close(s: State, e: Event) -> None:
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, PipeObj):
+        (obj.readers if e.get("end") == 0 else obj.writers).discard(e["pid"])
+
+
+def _pipe_epipe(s: State, e: Event) -> None:
+    done(s, e)
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, PipeObj):
+        obj.epipe += 1
+
+
+# -- legal history ---------------------------------------------------------------------
+
+
+def _legal_write(obj: PipeObj, e: Event) -> str | None:
+    n = e.get("n", 0)
+    room = obj.capacity - obj.nbytes
+    if n > room:
+        return f"write of {n} B into a pipe with {room} B of room"
+    return None
+
+
+def _legal_read(obj: PipeObj, e: Event) -> str | None:
+    n = e.get("n", 0)
+    if n == 0:
+        if obj.nbytes:
+            return f"end of file read while {obj.nbytes} B were waiting"
+        if obj.writers:
+            return "end of file read while a writer still held the write end"
+        return None
+    if n > obj.nbytes:
+        return f"read of {n} B from a pipe holding {obj.nbytes} B"
+    data = payload(e)[:n]
+    if data and not _starts_with(obj, data):
+        return "read returned bytes other than the next ones in the pipe"
+    return None
+
+
+def _starts_with(obj: PipeObj, data: bytes) -> bool:
+    """Whether the pipe's buffer begins with ``data`` (compared chunk by chunk, no join)."""
+    pos = 0
+    for chunk in obj.chunks:
+        part = chunk[1][: len(data) - pos]
+        if data[pos : pos + len(part)] != part:
+            return False
+        pos += len(part)
+        if pos >= len(data):
+            return True
+    return pos >= len(data)
+
+
+def _legal_epipe(obj: PipeObj, e: Event) -> str | None:
+    return "EPIPE while a reader still held the read end" if obj.readers else None
+
+
+# -- declare and process hooks ---------------------------------------------------------
+
+
+def declare_capacity(s: State, obj: Obj, e: Event) -> None:
+    """A pipe or FIFO of the capacity the kernel gave it."""
+    assert isinstance(obj, PipeObj)
+    obj.capacity = e.get("capacity", 65536)
+
+
+def declare(s: State, obj: Obj, e: Event) -> None:
+    """An anonymous pipe; made by a process (in-worker ``os.pipe``): it holds both ends."""
+    declare_capacity(s, obj, e)
+    assert isinstance(obj, PipeObj)
+    if e.get("pid") in s.procs:
+        obj.readers.add(e["pid"])
+        obj.writers.add(e["pid"])
+
+
+def on_proc_start(s: State, obj: Obj, e: Event) -> None:
+    """Forked by a worker: it holds the pipe ends its parent held (T7); else the scenario
+    said which processes use each end (every process when it did not say)."""
+    assert isinstance(obj, PipeObj)
+    pid, parent = e["pid"], e.get("parent")
+    if parent in s.procs:
+        if parent in obj.readers:
+            obj.readers.add(pid)
+        if parent in obj.writers:
+            obj.writers.add(pid)
+        return
+    readers, writers = obj.info.get("readers") or [], obj.info.get("writers") or []
+    if not readers or e["name"] in readers:
+        obj.readers.add(pid)
+    if not writers or e["name"] in writers:
+        obj.writers.add(pid)
+
+
+def on_proc_exit(obj: Obj, pid: int) -> None:
+    """The kernel closes every descriptor of a dead process."""
+    assert isinstance(obj, PipeObj)
+    obj.readers.discard(pid)
+    obj.writers.discard(pid)
+
+
+FAMILY = Family(
+    name="pipe",
+    state=PipeObj,
+    view="ipcviz.mechanisms.pipe.view",
+    words=WORDS,
+    completes={
+        "pipe.write": ("pipe.write", "pipe.epipe"),
+        "pipe.read": ("pipe.read",),
+        "pipe.open": ("pipe.open",),
+    },
+    slices=frozenset({"pipe.write", "pipe.read", "pipe.epipe"}),
+    counter=("bytes", lambda obj: obj.nbytes),
+    flows={"pipe.write": (True, False), "pipe.read": (False, False)},
+    handlers={
+        "pipe.write.begin": _pipe_begin,
+        "pipe.read.begin": _pipe_begin,
+        "pipe.open.begin": _pipe_begin,
+        "pipe.open": _pipe_open,
+        "pipe.write": _pipe_write,
+        "pipe.read": _pipe_read,
+        "pipe.close": _pipe_close,
+        "pipe.epipe": _pipe_epipe,
+    },
+    rules={"pipe.write": _legal_write, "pipe.read": _legal_read, "pipe.epipe": _legal_epipe},
+    refers=frozenset({"pipe.write", "pipe.read"}),
+    quiet_waits=frozenset({"pipe.read", "pipe.open"}),
+)

@@ -1,0 +1,109 @@
+"""How a pipe or FIFO is drawn: who holds each end, the fill, the bytes by writer.
+
+Lines of rich segments (``ipcviz.tui.render``'s toolkit, no Textual): the session screen,
+the handouts and the tests draw them.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from ipcviz import bytefmt
+from ipcviz.model.state import Obj, PipeObj, State
+from ipcviz.tui import render as r
+
+
+def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.Line]:
+    out = r.Lines(width)
+    r.title(out, obj)
+    if obj.eof:
+        out.add("  EOF", r.WARN)
+    if obj.epipe:
+        out.add(f"  EPIPE×{obj.epipe}", r.BAD)
+    out.newline()
+    k = obj.kernel
+    if not obj.writers and not obj.readers and ("writers" in k or "readers" in k):
+        # Nobody the model knows holds it (a shell's pipe): who the kernel says holds it.
+        _kernel_who(out, state, obj, " writers: ", k.get("writers"))
+        _kernel_who(out, state, obj, "  readers: ", k.get("readers"))
+    else:
+        r.who(out, state, " writers: ", sorted(obj.writers))
+        r.who(out, state, "  readers: ", sorted(obj.readers))
+    out.newline()
+    if _untraced(obj):  # no event ever told the model about this pipe: the kernel's fill
+        cap = k.get("capacity")
+        nbytes, cap = k["nbytes"], cap if isinstance(cap, int) and cap > 0 else obj.capacity
+        label, style = r.kernel_label(obj, state.t)
+        r.bar(out, nbytes, cap, f"{nbytes}/{cap} B")
+        out.add(f" ({label.strip().rstrip(':')}; not traced)", style)
+        out.newline()
+        if not nbytes:
+            out.add(" (empty, says the kernel)", r.EMPTY)
+            out.newline()
+    else:
+        r.bar(out, obj.nbytes, obj.capacity, f"{obj.nbytes}/{obj.capacity} B")
+        out.add(f"  {obj.writes} writes, {obj.written} B in, {obj.read} B out", r.DIM)
+        out.newline()
+        if obj.nbytes:
+            r.byte_strip(out, state, ((c[0], c[1]) for c in obj.chunks), rows, obj.nbytes)
+        else:
+            out.add(" (empty)", r.EMPTY)
+            out.newline()
+    r.kernel_fields(out, obj, now=state.t)
+    data = _kernel_bytes(obj.kernel.get("data"))
+    if data:
+        out.add(" kernel bytes: ", r.KERNEL)
+        out.add(bytefmt.escape(data, max(8, out.room() // 2)), r.KERNEL)
+        out.newline()
+    return out.finish()
+
+
+def _untraced(obj: PipeObj) -> bool:
+    """The model has no event for this pipe (found in /proc), but the kernel was probed."""
+    k = obj.kernel
+    return (
+        not obj.writes
+        and not obj.read
+        and not obj.eof
+        and isinstance(k.get("nbytes"), int)
+        and (bool(obj.info.get("discovered")) or k["nbytes"] > 0)
+    )
+
+
+def _kernel_who(out: r.Lines, state: State, obj: Obj, label: str, ends: Any) -> None:
+    """Holders of a pipe end from the probe: ``[[pid, fd], ...]``, named by ``names``."""
+    names = obj.kernel.get("names")
+    names = names if isinstance(names, dict) else {}
+    pids: list[int] = []
+    for end in ends if isinstance(ends, list) else []:
+        pid = end[0] if isinstance(end, list) and end else None
+        if isinstance(pid, int) and pid not in pids:
+            pids.append(pid)
+    out.add(label, r.DIM)
+    if not pids:
+        out.add("—", r.DIM)
+    for i, pid in enumerate(pids):
+        if pid in state.procs:
+            text, style = r.proc_label(state, pid)
+        else:
+            name = bytefmt.safe_text(str(names.get(str(pid)) or "?"), 24)
+            text, style = f"{name}[{pid}]", r.fg(r.UNKNOWN, True)
+        out.add((", " if i else "") + text, style)
+
+
+def _kernel_bytes(value: Any) -> bytes | None:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            return value.encode("utf-8", "replace")
+    return None
+
+
+def lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.Line]:
+    return pipe_lines(state, obj, width, rows)
+
+
+def signature(obj: PipeObj) -> tuple[Any, ...]:
+    return (obj.written, obj.read, obj.eof, obj.epipe, len(obj.readers), len(obj.writers))

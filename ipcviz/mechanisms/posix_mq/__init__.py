@@ -1,0 +1,14 @@
+"""``posix_mq``: a POSIX message queue (mq_open): messages by priority, a descriptor to poll."""
+
+from ipcviz.mechanisms.base import Mechanism
+from ipcviz.mechanisms.posix_mq import model
+
+MECHANISM = Mechanism(
+    type="posix_mq",
+    family=model.FAMILY,
+    title="POSIX message queue (mq_open(3)): messages with priorities, highest first",
+    declare=model.declare,
+    on_proc_exit=model.on_proc_exit,
+    probe_kind="probe.posix_mq",
+    kernel_module="ipcviz.mechanisms.posix_mq.kernel",
+)

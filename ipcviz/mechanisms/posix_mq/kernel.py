@@ -1,0 +1,63 @@
+"""POSIX queues as the engine sees them: the queue's attributes (mq_getattr)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import posix_ipc
+
+from ipcviz.mechanisms.base import KernelSide, Key
+from ipcviz.mechanisms.posix_mq.wrapper import PosixQueue
+from ipcviz.model.state import Obj, QueueObj
+
+
+def keys(obj: PosixQueue) -> Iterable[Key]:
+    yield ("mq_name", obj.kernel_name)  # mq_timedsend/receive on a descriptor of it
+
+
+def probe_mq(prober: Any, obj: PosixQueue) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    if obj.mq is None:
+        return None
+    try:
+        cur = obj.current_messages()
+    except Exception:
+        return None
+    fields = {
+        "current_messages": cur,
+        "max_messages": obj.max_messages,
+        "max_message_size": obj.max_message_size,
+    }
+    return fields, {}
+
+
+def counts(m: QueueObj) -> tuple[Any, int, int]:
+    """(signature, messages, bytes) the kernel should hold, records in flight set aside."""
+    count = len(m.messages) - len(m.early)
+    nbytes = m.nbytes - sum(len(x[1]) for x in m.early)
+    return (m.sent, m.received, count, nbytes), count, nbytes
+
+
+def compare(m: Obj, k: dict[str, Any]) -> tuple[Any, list[tuple[str, Any, Any]]] | None:
+    assert isinstance(m, QueueObj)
+    sig, count, _ = counts(m)
+    return sig, [("current_messages", count, k["current_messages"])]
+
+
+def owned(entry: dict[str, Any]) -> bool:
+    mq = posix_ipc.MessageQueue(entry["name"])
+    try:
+        return os.fstat(mq.mqd).st_uid == os.getuid()
+    finally:
+        mq.close()
+
+
+def remove(entry: dict[str, Any]) -> bool:
+    posix_ipc.unlink_message_queue(entry["name"])
+    return True
+
+
+KERNEL = KernelSide(
+    wrapper=PosixQueue, keys=keys, probe=probe_mq, compare=compare, owned=owned, remove=remove
+)

@@ -1,0 +1,194 @@
+"""Message queues as the model sees them: the ``mq.*`` kinds, shared by POSIX and System V.
+
+Messages keep their boundaries (T19). A POSIX message has a priority (``prio``) and the
+queue hands out the highest first; a System V message has a type (``mtype``) and a receive
+names the type it wants (``want``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz.events.codec import payload
+from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.posix_mq.words import WORDS
+from ipcviz.model.ops import begin, changed, done, given_back, made_up
+from ipcviz.model.state import Obj, QueueObj, State
+
+Event = dict[str, Any]
+
+
+def _msg_key(e: Event) -> int:
+    return e["prio"] if "prio" in e else e.get("mtype", 0)
+
+
+def _msg_data(s: State, e: Event) -> bytes:
+    data = payload(e)
+    size = e.get("size", len(data))
+    return made_up(s, e, data, size) if len(data) < size else data
+
+
+def _send_begin(s: State, e: Event) -> None:
+    begin(s, e, "senders_waiting")
+
+
+def _recv_begin(s: State, e: Event) -> None:
+    begin(s, e, "receivers_waiting")
+
+
+def _send(s: State, e: Event) -> None:
+    done(s, e, "senders_waiting")
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, QueueObj)
+    pid = e["pid"]
+    key, data = _msg_key(e), _msg_data(s, e)
+    obj.sent += 1
+    obj.last_send_pid = pid
+    changed(obj, e)
+    for i, early in enumerate(obj.early):  # a receiver already took it
+        if early[0] == key and early[1] == data:
+            del obj.early[i]
+            obj.deficit -= 1
+            given_back(s, obj)
+            return
+    _enqueue(obj, [key, data, pid])
+    obj.nbytes += len(data)
+
+
+def _enqueue(obj: QueueObj, msg: list[Any]) -> None:
+    """Put a message where the kernel keeps it, so the queue is drawn in delivery order.
+
+    A POSIX queue hands out the highest priority first and, within one priority, the oldest
+    (mq_receive(3)): the message goes behind every message of its priority or higher. A
+    System V queue keeps arrival order (msgrcv with type 0 takes the oldest).
+    """
+    queue = obj.messages
+    if not obj.by_priority or not queue or queue[-1][0] >= msg[0]:
+        queue.append(msg)  # the usual case: arrival order is delivery order
+        return
+    i = len(queue)
+    while i > 0 and queue[i - 1][0] < msg[0]:
+        i -= 1
+    queue.insert(i, msg)
+
+
+def _recv(s: State, e: Event) -> None:
+    done(s, e, "receivers_waiting")
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, QueueObj)
+    pid = e["pid"]
+    key, data = _msg_key(e), _msg_data(s, e)
+    obj.received += 1
+    obj.last_recv_pid = pid
+    changed(obj, e)
+    for i, msg in enumerate(obj.messages):
+        if msg[0] == key and msg[1] == data:
+            del obj.messages[i]
+            obj.nbytes -= len(data)
+            given_back(s, obj)
+            return
+    obj.early.append([key, data])
+    obj.deficit += 1
+
+
+# -- legal history ---------------------------------------------------------------------
+
+
+def select_message(obj: QueueObj, e: Event) -> int | None:
+    """Index of the message the kernel hands to this receive, or None if none qualifies.
+
+    POSIX (``prio``): the highest priority, oldest first. System V (``mtype``, ``want``):
+    0 the oldest; t > 0 the oldest of type t; -t the oldest of the lowest type <= t.
+    """
+    msgs = obj.messages
+    if not msgs:
+        return None
+    if "prio" in e:
+        best = 0
+        for i in range(1, len(msgs)):
+            if msgs[i][0] > msgs[best][0]:
+                best = i
+        return best
+    want = e.get("want", 0)
+    if want == 0:
+        return 0
+    if want > 0:
+        return next((i for i, m in enumerate(msgs) if m[0] == want), None)
+    found = [(m[0], i) for i, m in enumerate(msgs) if m[0] <= -want]
+    return min(found)[1] if found else None
+
+
+def _legal_send(obj: QueueObj, e: Event) -> str | None:
+    if "prio" in e:
+        if obj.max_messages and len(obj.messages) >= obj.max_messages:
+            return f"send to a full queue ({len(obj.messages)}/{obj.max_messages} messages)"
+        return None
+    size = e.get("size", 0)
+    if obj.max_bytes and obj.nbytes + size > obj.max_bytes:
+        return f"send of {size} B to a queue holding {obj.nbytes}/{obj.max_bytes} B"
+    return None
+
+
+def _legal_recv(obj: QueueObj, e: Event) -> str | None:
+    i = select_message(obj, e)
+    if i is None:
+        return "receive from a queue with no message it could take"
+    key = e.get("prio", e.get("mtype", 0))
+    msg = obj.messages[i]
+    data = payload(e)
+    if msg[0] != key or msg[1][: len(data)] != data[: len(msg[1])]:
+        return "receive returned a message other than the one the kernel selects"
+    return None
+
+
+def _legal_poll(obj: QueueObj, e: Event) -> str | None:
+    ready = bool(e.get("ready"))
+    if ready != bool(obj.messages):
+        return f"poll said {'ready' if ready else 'empty'} with {len(obj.messages)} queued"
+    return None
+
+
+# -- declare and process hooks ---------------------------------------------------------
+
+
+def declare_limits(s: State, obj: Obj, e: Event) -> None:
+    """The queue's limits (in messages for POSIX, in bytes for System V)."""
+    assert isinstance(obj, QueueObj)
+    obj.max_messages = e.get("max_messages", 0)
+    obj.max_bytes = e.get("max_bytes", 0)
+
+
+def declare(s: State, obj: Obj, e: Event) -> None:
+    """A POSIX queue: delivered by priority."""
+    declare_limits(s, obj, e)
+    assert isinstance(obj, QueueObj)
+    obj.by_priority = True
+
+
+def on_proc_exit(obj: Obj, pid: int) -> None:
+    assert isinstance(obj, QueueObj)
+    for waiting in (obj.senders_waiting, obj.receivers_waiting):
+        if pid in waiting:
+            waiting.remove(pid)
+
+
+FAMILY = Family(
+    name="mq",
+    state=QueueObj,
+    view="ipcviz.mechanisms.posix_mq.view",
+    words=WORDS,
+    completes={"mq.send": ("mq.send",), "mq.recv": ("mq.recv",)},
+    slices=frozenset({"mq.send", "mq.recv"}),
+    counter=("messages", lambda obj: len(obj.messages)),
+    flows={"mq.send": (True, True), "mq.recv": (False, True)},
+    handlers={
+        "mq.send.begin": _send_begin,
+        "mq.recv.begin": _recv_begin,
+        "mq.send": _send,
+        "mq.recv": _recv,
+    },
+    rules={"mq.send": _legal_send, "mq.recv": _legal_recv, "mq.poll": _legal_poll},
+    observers=frozenset({"mq.poll"}),
+    refers=frozenset({"mq.send", "mq.recv"}),
+    quiet_waits=frozenset({"mq.send", "mq.recv"}),
+)

@@ -1,0 +1,51 @@
+"""How a message queue is drawn: the fill, who waits, each message in delivery order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz import bytefmt
+from ipcviz.model.state import QueueObj, State
+from ipcviz.tui import render as r
+
+
+def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[r.Line]:
+    out = r.Lines(width)
+    r.title(out, obj)
+    out.newline()
+    if obj.max_messages:
+        label = f"{len(obj.messages)}/{obj.max_messages} msgs, {obj.nbytes} B"
+        r.bar(out, len(obj.messages), obj.max_messages, label)
+    else:  # System V: the limit is in bytes (msg_qbytes)
+        total = obj.max_bytes or int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
+        r.bar(out, obj.nbytes, total, f"{len(obj.messages)} msgs, {obj.nbytes}/{total} B")
+    out.add(f"  sent {obj.sent}, received {obj.received}", r.DIM)
+    out.newline()
+    r.who(out, state, " senders waiting: ", obj.senders_waiting)
+    r.who(out, state, "  receivers waiting: ", obj.receivers_waiting)
+    out.newline()
+    key = "prio" if obj.by_priority else "type"
+    start = len(out.lines)
+    if not obj.messages:
+        out.add(" (empty)", r.EMPTY)
+    for i, msg in enumerate(obj.messages):
+        tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
+        cell = f"{key} {tag}·{len(data)}B {bytefmt.quoted(data, 10)}"
+        if out.room() < min(len(cell) + 1, out.width):
+            if len(out.lines) - start >= rows - 1:
+                out.add(f"…+{len(obj.messages) - i}", r.DIM)
+                break
+            out.newline()
+        out.add(cell, r.cell_style(r.color_of(state, pid)))
+        out.add(" ", r.FG)
+    out.newline()
+    r.kernel_fields(out, obj, now=state.t)
+    return out.finish()
+
+
+def lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[r.Line]:
+    return queue_lines(state, obj, width, rows)
+
+
+def signature(obj: QueueObj) -> tuple[Any, ...]:
+    return (obj.sent, obj.received, tuple(obj.senders_waiting), tuple(obj.receivers_waiting))

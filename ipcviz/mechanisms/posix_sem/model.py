@@ -1,0 +1,140 @@
+"""Semaphores as the model sees them: the ``sem.*`` kinds, shared by POSIX and System V.
+
+Besides the value and the waiters, the model tracks who holds a semaphore used as a lock
+(each unit taken and not given back), so the deadlock analysis can say who could free whom;
+once anyone posts a unit it did not take, the semaphore is a signal and nobody holds it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.posix_sem.words import WORDS
+from ipcviz.model.ops import begin, changed, done
+from ipcviz.model.state import Obj, SemObj, State
+
+Event = dict[str, Any]
+#: Largest value of a System V semaphore (Linux SEMVMX).
+SEMVMX = 32767
+
+
+def _wait_begin(s: State, e: Event) -> None:
+    begin(s, e, "waiters")
+    if (obj := s.objects.get(e.get("obj", ""))) is not None:
+        changed(obj, e)  # the kernel's count of waiters
+
+
+def _wait(s: State, e: Event) -> None:
+    done(s, e, "waiters")
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    _take(obj, e["pid"], e.get("n", 1))
+    changed(obj, e)
+
+
+def _take(obj: SemObj, pid: int, n: int) -> None:
+    obj.value -= n
+    obj.waits += 1
+    if obj.undo:
+        obj.adj[pid] += n
+    if not obj.signal:  # a lock so far: the taker holds it until it posts
+        obj.holders[pid] += n
+
+
+def _trywait(s: State, e: Event) -> None:
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    if e.get("ok"):
+        _take(obj, e["pid"], e.get("n", 1))
+        changed(obj, e)
+
+
+def _post(s: State, e: Event) -> None:
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    pid, n = e["pid"], e.get("n", 1)
+    obj.value += n
+    obj.posts += 1
+    changed(obj, e)
+    obj.posters.add(pid)
+    if obj.undo:
+        obj.adj[pid] -= n
+    if obj.signal:
+        return
+    held = obj.holders.get(pid, 0)
+    if held < n:
+        # Posted by a process that did not take it: not a lock but a signal (the last
+        # reader posting readers-writers' wrt, a producer posting "full"). Whoever took it
+        # earlier does not hold it: "held by" means nothing for this semaphore any more.
+        obj.signal = True
+        obj.holders.clear()
+    elif held == n:
+        del obj.holders[pid]
+    else:
+        obj.holders[pid] = held - n
+
+
+def _undo(s: State, e: Event) -> None:
+    """The kernel reversed a dead process's SEM_UNDO adjustment (``n``: units given back,
+    negative when it had posted more than it took); Linux keeps the value in 0..SEMVMX."""
+    obj = s.objects.get(e["obj"])
+    if isinstance(obj, SemObj):
+        pid = e.get("pid", 0)
+        obj.value = min(max(obj.value + e.get("n", 0), 0), SEMVMX)
+        obj.adj.pop(pid, None)
+        obj.holders.pop(pid, None)
+        changed(obj, e)
+
+
+def _legal_wait(obj: SemObj, e: Event) -> str | None:
+    n = e.get("n", 1)
+    return f"wait completed at value {obj.value}" if obj.value < n else None
+
+
+def _legal_trywait(obj: SemObj, e: Event) -> str | None:
+    if e.get("ok"):
+        return _legal_wait(obj, e)
+    return f"trywait failed at value {obj.value}" if obj.value > 0 else None
+
+
+def _legal_undo(obj: SemObj, e: Event) -> str | None:
+    """The kernel reverses exactly the dead process's adjustment (semadj), no more."""
+    if not obj.undo:
+        return "SEM_UNDO reversed on a semaphore never used with SEM_UNDO"
+    n, adj = e.get("n", 0), obj.adj.get(e.get("pid", 0), 0)
+    return None if n == adj else f"undo of {n} unit(s), but the process's adjustment was {adj}"
+
+
+def declare(s: State, obj: Obj, e: Event) -> None:
+    assert isinstance(obj, SemObj)
+    obj.initial = obj.value = e.get("value", 0)
+    obj.undo = bool(e.get("undo"))
+
+
+def on_proc_exit(obj: Obj, pid: int) -> None:
+    """A dead process waits no more (the units it held stay taken, unless the kernel
+    undoes them: ``sem.undo``, recorded right after the exit)."""
+    assert isinstance(obj, SemObj)
+    if pid in obj.waiters:
+        obj.waiters.remove(pid)
+
+
+FAMILY = Family(
+    name="sem",
+    state=SemObj,
+    view="ipcviz.mechanisms.posix_sem.view",
+    words=WORDS,
+    completes={"sem.wait": ("sem.wait",)},
+    counter=("value", lambda obj: obj.value),
+    handlers={
+        "sem.wait.begin": _wait_begin,
+        "sem.wait": _wait,
+        "sem.trywait": _trywait,
+        "sem.post": _post,
+        "sem.undo": _undo,
+    },
+    rules={"sem.wait": _legal_wait, "sem.trywait": _legal_trywait, "sem.undo": _legal_undo},
+    refers=frozenset({"sem.wait", "sem.trywait", "sem.post"}),
+    quiet_waits=frozenset({"sem.wait"}),
+)

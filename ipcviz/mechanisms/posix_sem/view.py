@@ -1,0 +1,39 @@
+"""How a semaphore is drawn: its value, who holds it (a lock), who waits in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz.model.state import SemObj, State
+from ipcviz.tui import render as r
+
+
+def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
+    out = r.Lines(width)
+    r.title(out, obj)
+    out.newline()
+    out.add(" value ", r.DIM)
+    out.add(f" {obj.value} ", r.GOOD if obj.value > 0 else r.WARN)
+    out.add(f"  (initial {obj.initial}; {obj.waits} waits, {obj.posts} posts)", r.DIM)
+    out.newline()
+    if obj.initial == 1 and not obj.signal:  # a lock: who holds it. A semaphore posted by
+        # a process that did not take it (producer/consumer, readers-writers) has no owner.
+        r.who(out, state, " holders: ", [pid for pid, n in obj.holders.items() if n > 0])
+        out.newline()
+    out.add(" waiting: ", r.DIM)
+    if not obj.waiters:
+        out.add("—", r.DIM)
+    for i, pid in enumerate(obj.waiters):
+        text, style = r.proc_label(state, pid)
+        out.add(("  ← " if i else "") + text, style)
+    out.newline()
+    r.kernel_fields(out, obj, now=state.t)
+    return out.finish()
+
+
+def lines(state: State, obj: SemObj, width: int, rows: int = 3) -> list[r.Line]:
+    return sem_lines(state, obj, width)
+
+
+def signature(obj: SemObj) -> tuple[Any, ...]:
+    return (obj.value, obj.waits, obj.posts, tuple(obj.waiters))

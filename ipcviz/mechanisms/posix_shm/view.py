@@ -1,0 +1,68 @@
+"""How shared memory is drawn: its cells on their last writer's colour, where it is mapped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz import bytefmt
+from ipcviz.model.state import ShmObj, State
+from ipcviz.tui import render as r
+
+
+def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Line]:
+    out = r.Lines(width)
+    r.title(out, obj)
+    out.add(f"  {obj.cells} cells × {obj.cell_size} B, {obj.writes} writes", r.DIM)
+    out.newline()
+    recent = state.seq - 3 * max(1, len(state.procs))
+    data, size = obj.data, obj.cell_size
+    if obj.cells <= 64:
+        values = [_cell_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
+        cw = max(7, max((len(v) for v in values), default=1) + 1)  # few cells: big boxes
+        per_row = max(1, out.width // cw)
+    else:
+        values = []
+        cw = 1
+        per_row = out.width
+    if cw > 1 and (obj.cells + per_row - 1) // per_row > rows:
+        cw, per_row = 1, out.width
+    if cw == 1:  # many cells: one character each, only for the rows that are shown
+        shown = min(obj.cells, per_row * rows)
+        zero = bytes(size)
+        values = ["·" if data[i * size : (i + 1) * size] == zero else "▪" for i in range(shown)]
+    for shown_rows, start in enumerate(range(0, obj.cells, per_row)):
+        if shown_rows >= rows:
+            out.add(f"…{obj.cells - start} more cells", r.DIM)
+            out.newline()
+            break
+        for i in range(start, min(obj.cells, start + per_row)):
+            pid = obj.last_writer[i]
+            hot = obj.changed_seq[i] >= recent and obj.changed_seq[i] >= 0
+            style = r.cell_style(r.color_of(state, pid), hot=hot) if pid else r.EMPTY
+            out.add(values[i].rjust(cw - 1) + (" " if cw > 1 else ""), style)
+        out.newline()
+    maps = obj.kernel.get("addresses") or obj.kernel.get("maps")
+    if isinstance(maps, dict) and maps:
+        out.add(" mapped at: ", r.KERNEL)
+        for pid_s, addr in maps.items():
+            pid = int(pid_s) if str(pid_s).isdigit() else 0
+            text, style = r.proc_label(state, pid)
+            shown = f"{addr:#x}" if isinstance(addr, int) else bytefmt.safe_text(str(addr), 20)
+            out.add(f"{text} {shown}  ", style)
+        out.newline()
+    r.kernel_fields(out, obj, skip=("addresses", "maps"), now=state.t)
+    return out.finish()
+
+
+def _cell_value(raw: bytes | bytearray) -> str:
+    if len(raw) <= 8:
+        return str(int.from_bytes(raw, "little", signed=True))
+    return bytes(raw[:4]).hex() + "…"
+
+
+def lines(state: State, obj: ShmObj, width: int, rows: int = 3) -> list[r.Line]:
+    return shm_lines(state, obj, width, max(rows * 3, 4))
+
+
+def signature(obj: ShmObj) -> tuple[Any, ...]:
+    return (obj.writes, obj.reads)

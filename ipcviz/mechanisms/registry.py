@@ -1,0 +1,123 @@
+"""The one map from an object's ``type`` to its mechanism.
+
+Adding a type of kernel object is one package under ``ipcviz/mechanisms/`` and one line
+here (docs/adding-a-mechanism.md). The engine, the model, the views and the exporters ask
+this module; none of them names a type.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ipcviz.mechanisms import (
+    fifo,
+    mmap_file,
+    pipe,
+    posix_mq,
+    posix_sem,
+    posix_shm,
+    sysv_mq,
+    sysv_sem,
+    sysv_shm,
+)
+from ipcviz.mechanisms.base import Family, KernelSide, Mechanism, Rule
+from ipcviz.model.state import Obj
+
+if TYPE_CHECKING:
+    from ipcviz.mechanisms.base import Handler
+
+#: Every mechanism, in the order the docs and ``ipcviz`` list them.
+MECHANISMS: tuple[Mechanism, ...] = (
+    pipe.MECHANISM,
+    fifo.MECHANISM,
+    posix_mq.MECHANISM,
+    sysv_mq.MECHANISM,
+    posix_shm.MECHANISM,
+    sysv_shm.MECHANISM,
+    mmap_file.MECHANISM,
+    posix_sem.MECHANISM,
+    sysv_sem.MECHANISM,
+)
+
+BY_TYPE: dict[str, Mechanism] = {m.type: m for m in MECHANISMS}
+#: Kernel object types (the ``type`` of an ``obj.declare`` event).
+TYPES: tuple[str, ...] = tuple(BY_TYPE)
+
+
+def get(type_: str) -> Mechanism | None:
+    """The mechanism of ``type_``, or None for a type this version does not know."""
+    return BY_TYPE.get(type_)
+
+
+def families() -> list[Family]:
+    """Each family once (several types share one)."""
+    seen: dict[str, Family] = {}
+    for m in MECHANISMS:
+        seen.setdefault(m.family.name, m.family)
+    return list(seen.values())
+
+
+def handlers() -> dict[str, Handler]:
+    """Every mechanism's reducer handlers, by event kind."""
+    return {kind: fn for f in families() for kind, fn in f.handlers.items()}
+
+
+def words() -> dict[str, Any]:
+    """kind → the narrator's wording of it, for every family's kinds."""
+    return {kind: fn for f in families() for kind, fn in f.words.items()}
+
+
+def completes() -> dict[str, tuple[str, ...]]:
+    """operation → the kinds that complete its ``.begin`` (Perfetto slices)."""
+    return {op: kinds for f in families() for op, kinds in f.completes.items()}
+
+
+def rules() -> dict[str, tuple[type, Rule]]:
+    """kind → (state class the rule applies to, rule): the legal-history rules."""
+    return {kind: (f.state, rule) for f in families() for kind, rule in f.rules.items()}
+
+
+def observers() -> frozenset[str]:
+    """Kinds that change no object state."""
+    return frozenset().union(*(f.observers for f in families()))
+
+
+def refers() -> dict[str, tuple[str, ...]]:
+    """kind → the types whose object such an event must name (events/validate.py)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for m in MECHANISMS:
+        for kind in sorted(m.family.refers):
+            out[kind] = (*out.get(kind, ()), m.type)
+    return out
+
+
+def family_of(type_: str) -> Family | None:
+    m = BY_TYPE.get(type_)
+    return m.family if m is not None else None
+
+
+def state_of(type_: str) -> type:
+    """The state class of ``type_``'s objects (``Obj`` for an unknown type)."""
+    m = BY_TYPE.get(type_)
+    return m.family.state if m is not None else Obj
+
+
+@cache
+def view(type_: str) -> ModuleType | None:
+    """The module that draws ``type_`` (``lines``, ``signature``), loaded on first use."""
+    m = BY_TYPE.get(type_)
+    if m is None or not m.family.view:
+        return None
+    return importlib.import_module(m.family.view)
+
+
+@cache
+def kernel(type_: str) -> KernelSide | None:
+    """The engine side of ``type_`` (wrapper, probe, drift, cleanup), loaded on first use."""
+    m = BY_TYPE.get(type_)
+    if m is None or not m.kernel_module:
+        return None
+    return importlib.import_module(m.kernel_module).KERNEL

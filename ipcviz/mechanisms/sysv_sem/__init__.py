@@ -1,0 +1,14 @@
+"""``sysv_sem``: one System V semaphore (semget, a set of one); its events are ``sem.*``."""
+
+from ipcviz.mechanisms.base import Mechanism
+from ipcviz.mechanisms.posix_sem import model as sem_model
+
+MECHANISM = Mechanism(
+    type="sysv_sem",
+    family=sem_model.FAMILY,
+    title="System V semaphore (semget(2), semop(2)): P and V on a numbered kernel object",
+    declare=sem_model.declare,
+    on_proc_exit=sem_model.on_proc_exit,
+    probe_kind="probe.sem",
+    kernel_module="ipcviz.mechanisms.sysv_sem.kernel",
+)

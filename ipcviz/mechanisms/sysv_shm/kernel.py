@@ -1,0 +1,82 @@
+"""System V shared memory as the engine sees it: /proc/sysvipc/shm and a read-only attach.
+
+The probe reads the segment's first bytes through the engine's read-only attachment, the
+kernel's attachment count and last attacher from /proc/sysvipc/shm, and where each live
+process has it attached (T28: the addresses differ). Drift compares cells like POSIX
+shared memory. ``ipcviz clean`` finds a killed session's segment by its key.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import sysv_ipc
+
+from ipcviz import probe
+from ipcviz.events.codec import b64
+from ipcviz.mechanisms.base import KernelSide, Key
+from ipcviz.mechanisms.posix_shm.kernel import MAPS_EVERY
+from ipcviz.mechanisms.posix_shm.kernel import compare as compare_cells
+from ipcviz.mechanisms.sysv_shm.wrapper import SysvSharedMemory
+from ipcviz.session.cleanup import sysv_id
+
+
+def keys(obj: SysvSharedMemory) -> Iterable[Key]:
+    yield ("shmid", obj.id)
+
+
+def attached_at(prober: Any, pid: int) -> dict[int, int]:
+    """shmid → address, per process, re-read at most every ``MAPS_EVERY`` seconds."""
+    cache = prober.cache.setdefault("sysv_shm_maps", {})
+    now = time.monotonic()
+    cached = cache.get(pid)
+    if cached is None or now - cached[0] > MAPS_EVERY:
+        cached = cache[pid] = (now, probe.sysv_shm_addresses(pid) or {})
+    return cached[1]
+
+
+def probe_shm(prober: Any, obj: SysvSharedMemory) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    st = probe.sysv_shm_stat(obj.id)
+    if st is None:
+        return None
+    data = obj.peek(prober.DATA_CAP)
+    if data is None:
+        return None
+    addresses = {
+        str(pid): at[obj.id]
+        for pid, proc in prober.engine.model.procs.items()
+        if proc.alive and obj.id in (at := attached_at(prober, pid))
+    }
+    fields = {
+        "data": b64(data),
+        "size": st.size,
+        "addresses": addresses,
+        "nattch": st.nattch,
+        "cpid": st.cpid,
+        "lpid": st.lpid,
+    }
+    return fields, {"raw": data}
+
+
+def owned(entry: dict[str, Any]) -> bool:
+    return sysv_id(entry, "shm") is not None
+
+
+def remove(entry: dict[str, Any]) -> bool:
+    ident = sysv_id(entry, "shm")
+    if ident is None:
+        return False
+    sysv_ipc.remove_shared_memory(ident)
+    return True
+
+
+KERNEL = KernelSide(
+    wrapper=SysvSharedMemory,
+    keys=keys,
+    probe=probe_shm,
+    compare=compare_cells,
+    owned=owned,
+    remove=remove,
+)
