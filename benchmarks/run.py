@@ -200,10 +200,72 @@ def bench_engine(quick: bool) -> Result:
     }
 
 
+def _ipcviz_command() -> list[str]:
+    """The console script of this Python's environment (not another one on PATH)."""
+    exe = Path(sys.executable).parent / "ipcviz"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "ipcviz"]
+
+
+def bench_e2e(quick: bool) -> Result:
+    """A live headless run end to end (start to exit): 64 workers take turns on one
+    semaphore (``tests/truth/sem64.py``), ``ipcviz run --headless`` with stdout to a file,
+    against the same workers without ipcviz (``sem64_plain.py``), pairs interleaved."""
+    rounds = 100 if quick else 500
+    pairs = 2 if quick else 3
+    src = HERE.parent / "tests" / "truth" / "sem64.py"
+    walls, plains, events = [], [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        scen = Path(tmp) / "sem64.py"
+        text = src.read_text().replace('params={"rounds": 20}', f'params={{"rounds": {rounds}}}')
+        scen.write_text(text)
+        for k in range(pairs):
+            t = time.perf_counter()
+            out = subprocess.run(
+                [sys.executable, str(HERE / "sem64_plain.py"), str(rounds)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            plains.append(time.perf_counter() - t)
+            if int(out) != 64 * rounds:
+                raise RuntimeError(f"the plain run counted {out.strip()}, not {64 * rounds}")
+            trace, log = Path(tmp) / f"run{k}.jsonl", Path(tmp) / f"run{k}.log"
+            with log.open("wb") as f:
+                t = time.perf_counter()
+                subprocess.run(
+                    [*_ipcviz_command(), "run", str(scen), "--headless", "--record", str(trace)],
+                    stdout=f,
+                    stderr=subprocess.DEVNULL,
+                    check=True,
+                )
+                walls.append(time.perf_counter() - t)
+            with trace.open("rb") as f:
+                events = sum(1 for _ in f) - 1  # the header is not an event
+    wall, plain = statistics.median(walls), statistics.median(plains)
+    return {
+        "e2e_events_per_s": {
+            "value": round(events / wall),
+            "unit": f"events/s wall, ipcviz headless ({events} events)",
+            "target": ">= 200000",
+        },
+        "e2e_plain_events_per_s": {
+            "value": round(events / plain),
+            "unit": "the same operations/s without ipcviz",
+            "target": "-",
+        },
+        "e2e_ratio": {
+            "value": round(wall / plain, 1),
+            "unit": "x the run without ipcviz (wall)",
+            "target": "-",
+        },
+        "e2e_seconds": {"value": round(wall, 3), "unit": "s wall, ipcviz headless", "target": "-"},
+        "e2e_plain_seconds": {"value": round(plain, 3), "unit": "s wall, no ipcviz", "target": "-"},
+    }
+
+
 def bench_help(quick: bool) -> Result:
     """Wall time of ``ipcviz --help`` (the console script), median of repeated runs."""
-    exe = shutil.which("ipcviz") or str(Path(sys.executable).parent / "ipcviz")
-    cmd = [exe, "--help"] if Path(exe).exists() else [sys.executable, "-m", "ipcviz", "--help"]
+    cmd = [*_ipcviz_command(), "--help"]
     times = []
     for _ in range(5 if quick else 15):
         t = time.perf_counter()
@@ -231,6 +293,7 @@ def all_benchmarks() -> list[tuple[str, Callable[[bool], Result]]]:
     found: list[tuple[str, Callable[[bool], Result]]] = [
         ("tracer", bench_tracer),
         ("engine", bench_engine),
+        ("e2e", bench_e2e),
         ("help", bench_help),
     ]
     for module, func in OPTIONAL:
