@@ -31,7 +31,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import islice, takewhile
 from operator import attrgetter
 from typing import Any
@@ -817,19 +817,24 @@ class _Heads:
     def min_end(self) -> int:
         return self.ends[0][0]
 
-    def candidates(self, min_end: int, takes_blocked: bool) -> list[int]:
+    def candidates(self, min_end: int, takes_blocked: bool) -> Iterator[int]:
         """The lists whose heads may go next, in the order to try them: a superset of those
         that began by ``min_end``; without takes when no take can succeed now (they would
-        all fail). A new list: the search moves heads while it goes through it."""
+        all fail). The search moves heads while it goes through them, and puts them back
+        before it asks for the next one, so the order can be read as it goes."""
         early = bisect_right(self.begins, (min_end, 1 << 62))
-        if early * 2 < len(self.order):  # few began in time: sort just those
-            keys = sorted([self.keys[i] for _, i in self.begins[:early]])  # type: ignore[misc]
-            return [k[3] for k in keys if not (takes_blocked and k[0] == 1)]
         order = self.order
+        if early * 2 < len(order):  # few began in time: sort just those
+            keys = sorted([self.keys[i] for _, i in self.begins[:early]])  # type: ignore[misc]
+            yield from (k[3] for k in keys if not (takes_blocked and k[0] == 1))
+            return
+        lo = hi = len(order)
         if takes_blocked:
             lo, hi = bisect_left(order, (1,)), bisect_left(order, (2,))
-            return [k[3] for k in order[:lo]] + [k[3] for k in order[hi:]]
-        return [k[3] for k in order]
+        for j in range(lo):
+            yield order[j][3]
+        for j in range(hi, len(order)):
+            yield order[j][3]
 
     def only_taker(self) -> Op:
         """The head of the one list with takes left (``taking == 1``)."""
