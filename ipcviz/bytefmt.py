@@ -40,6 +40,8 @@ def safe_text(text: str, limit: int | None = None) -> str:
     format characters are escaped, so nothing can move the cursor or reorder the line.
     """
     shown = text if limit is None else text[:limit]
+    if shown.isprintable():  # the common case, checked in C: nothing to escape
+        return shown if limit is None or len(text) <= limit else f"{shown}…(+{len(text) - limit})"
     out = "".join(
         ch if ch.isprintable() else (_TABLE[ord(ch)] if ord(ch) < 256 else f"\\u{ord(ch):04x}")
         for ch in shown

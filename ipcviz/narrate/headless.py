@@ -43,6 +43,8 @@ class Entry:
         Made inert here, as the TUI does when it draws: a wording may carry trace fields
         (object names, drift values) as they are."""
         stamp = f"{self.t / 1e9:9.4f}s"
+        if "\n" not in self.text:  # one line: the common case, once per event of a flood
+            return [f"{stamp}  {self.who:<12} {safe(self.text, None)}"]
         return [
             f"{stamp if i == 0 else ' ' * len(stamp)}  {self.who:<12} {safe(line, None)}"
             for i, line in enumerate(self.text.split("\n"))
