@@ -47,6 +47,9 @@ ENGINE_NICE = 10
 HOLD_NS = 30_000_000
 #: Bytes of stdout/stderr recorded per process; the rest is dropped (the trace says so).
 OUTPUT_CAP = 1 << 20
+#: Lines written out as soon as this many wait: during a long drain the viewer tells the
+#: first events while the engine orders the rest (both CPUs work).
+FLUSH_LINES = 2048
 
 
 class EngineSession:
@@ -193,6 +196,8 @@ class Engine:
                 event[RAW] = raw
         out.seq += 1
         out.lines.append(line)
+        if len(out.lines) >= FLUSH_LINES:
+            out.flush()
         apply(self.model, event)
         self._turn.append(event)
         return event
