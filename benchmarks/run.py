@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -213,6 +214,42 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _viewer_cpu(trace: Path) -> float:
+    """CPU seconds the headless viewer's per-event work takes on a recorded run, in this
+    process: each line decoded as the viewer decodes the engine's stream, narrated, joined."""
+    from ipcviz.narrate.headless import Narrator
+
+    try:
+        from ipcviz.engine.client import _decode
+
+        def decode(raw: bytes) -> Any:
+            return _decode(raw.decode("utf-8", "surrogatepass"))
+    except ImportError:  # an older viewer: json.loads per line
+        decode = json.loads
+    lines = trace.read_bytes().splitlines()
+    cpu = time.process_time()
+    narrator = Narrator(decode(lines[0]), "en")
+    for raw in lines[1:]:
+        "\n".join(narrator.feed(decode(raw)))
+    return time.process_time() - cpu
+
+
+def _engine_cpu(scenario: Path, trace: Path) -> float:
+    """CPU seconds of the engine process itself (not its workers), start to end, its
+    stream read raw so the reader is never what it waits for."""
+    from ipcviz.engine.client import EngineProcess
+
+    engine = EngineProcess(scenario, trace, timeout=300)
+    assert engine.proc.stdout is not None
+    cpu = 0.0
+    while chunk := engine.proc.stdout.read1(1 << 20):
+        if b'"kind":"session.end"' in chunk:
+            cpu = _cpu_seconds(engine.proc.pid)  # still alive: it exits after the last flush
+    engine.wait()
+    engine.close()
+    return cpu
+
+
 def bench_e2e(quick: bool) -> Result:
     """A live headless run end to end (start to exit): 64 workers take turns on one
     semaphore (``tests/truth/sem64.py``), ``ipcviz run --headless`` with stdout to a file,
@@ -254,6 +291,8 @@ def bench_e2e(quick: bool) -> Result:
                 cpus.append(_children_cpu() - cpu0)  # viewer, engine and workers
             with trace.open("rb") as f:
                 events = sum(1 for _ in f) - 1  # the header is not an event
+        viewer = _viewer_cpu(trace) / events
+        engine = _engine_cpu(scen, Path(tmp) / "alone.jsonl") / events
     wall, plain = statistics.median(walls), statistics.median(plains)
     return {
         "e2e_events_per_s": {
@@ -279,6 +318,16 @@ def bench_e2e(quick: bool) -> Result:
         "e2e_plain_cpu_us_per_event": {
             "value": round(statistics.median(plain_cpus) / events * 1e6, 2),
             "unit": "us CPU per event, without ipcviz",
+            "target": "-",
+        },
+        "e2e_engine_cpu_us_per_event": {
+            "value": round(engine * 1e6, 1),
+            "unit": "us of the engine's own CPU per event",
+            "target": "-",
+        },
+        "e2e_viewer_cpu_us_per_event": {
+            "value": round(viewer * 1e6, 1),
+            "unit": "us per event: decode, model, narration",
             "target": "-",
         },
         "e2e_seconds": {"value": round(wall, 3), "unit": "s wall, ipcviz headless", "target": "-"},
