@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -23,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -200,10 +202,142 @@ def bench_engine(quick: bool) -> Result:
     }
 
 
+def _ipcviz_command() -> list[str]:
+    """The console script of this Python's environment (not another one on PATH)."""
+    exe = Path(sys.executable).parent / "ipcviz"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "ipcviz"]
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every waited-for descendant so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _viewer_cpu(trace: Path) -> float:
+    """CPU seconds the headless viewer's per-event work takes on a recorded run, in this
+    process: each line decoded as the viewer decodes the engine's stream, narrated, joined."""
+    from ipcviz.narrate.headless import Narrator
+
+    try:
+        from ipcviz.engine.client import _decode
+
+        def decode(raw: bytes) -> Any:
+            return _decode(raw.decode("utf-8", "surrogatepass"))
+    except ImportError:  # an older viewer: json.loads per line
+        decode = json.loads
+    lines = trace.read_bytes().splitlines()
+    cpu = time.process_time()
+    narrator = Narrator(decode(lines[0]), "en")
+    for raw in lines[1:]:
+        "\n".join(narrator.feed(decode(raw)))
+    return time.process_time() - cpu
+
+
+def _engine_cpu(scenario: Path, trace: Path) -> float:
+    """CPU seconds of the engine process itself (not its workers), start to end, its
+    stream read raw so the reader is never what it waits for."""
+    from ipcviz.engine.client import EngineProcess
+
+    engine = EngineProcess(scenario, trace, timeout=300)
+    assert engine.proc.stdout is not None
+    cpu = 0.0
+    while chunk := engine.proc.stdout.read1(1 << 20):
+        if b'"kind":"session.end"' in chunk:
+            cpu = _cpu_seconds(engine.proc.pid)  # still alive: it exits after the last flush
+    engine.wait()
+    engine.close()
+    return cpu
+
+
+def bench_e2e(quick: bool) -> Result:
+    """A live headless run end to end (start to exit): 64 workers take turns on one
+    semaphore (``tests/truth/sem64.py``), ``ipcviz run --headless`` with stdout to a file,
+    against the same workers without ipcviz (``sem64_plain.py``), pairs interleaved. The
+    engine runs at nice 10: on a machine others keep busy its wall time stretches, so the
+    CPU it took (with the viewer's and the workers') is reported per event as well."""
+    rounds = 100 if quick else 500
+    pairs = 2 if quick else 3
+    src = HERE.parent / "tests" / "truth" / "sem64.py"
+    walls, plains, cpus, plain_cpus, events = [], [], [], [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        scen = Path(tmp) / "sem64.py"
+        text = src.read_text().replace('params={"rounds": 20}', f'params={{"rounds": {rounds}}}')
+        scen.write_text(text)
+        for k in range(pairs):
+            cpu0 = _children_cpu()
+            t = time.perf_counter()
+            out = subprocess.run(
+                [sys.executable, str(HERE / "sem64_plain.py"), str(rounds)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            plains.append(time.perf_counter() - t)
+            plain_cpus.append(_children_cpu() - cpu0)
+            if int(out) != 64 * rounds:
+                raise RuntimeError(f"the plain run counted {out.strip()}, not {64 * rounds}")
+            trace, log = Path(tmp) / f"run{k}.jsonl", Path(tmp) / f"run{k}.log"
+            with log.open("wb") as f:
+                cpu0 = _children_cpu()
+                t = time.perf_counter()
+                subprocess.run(
+                    [*_ipcviz_command(), "run", str(scen), "--headless", "--record", str(trace)],
+                    stdout=f,
+                    stderr=subprocess.DEVNULL,
+                    check=True,
+                )
+                walls.append(time.perf_counter() - t)
+                cpus.append(_children_cpu() - cpu0)  # viewer, engine and workers
+            with trace.open("rb") as f:
+                events = sum(1 for _ in f) - 1  # the header is not an event
+        viewer = _viewer_cpu(trace) / events
+        engine = _engine_cpu(scen, Path(tmp) / "alone.jsonl") / events
+    wall, plain = statistics.median(walls), statistics.median(plains)
+    return {
+        "e2e_events_per_s": {
+            "value": round(events / wall),
+            "unit": f"events/s wall, ipcviz headless ({events} events)",
+            "target": ">= 200000",
+        },
+        "e2e_plain_events_per_s": {
+            "value": round(events / plain),
+            "unit": "the same operations/s without ipcviz",
+            "target": "-",
+        },
+        "e2e_ratio": {
+            "value": round(wall / plain, 1),
+            "unit": "x the run without ipcviz (wall)",
+            "target": "-",
+        },
+        "e2e_cpu_us_per_event": {
+            "value": round(statistics.median(cpus) / events * 1e6, 1),
+            "unit": "us CPU per event (viewer+engine+workers)",
+            "target": "-",
+        },
+        "e2e_plain_cpu_us_per_event": {
+            "value": round(statistics.median(plain_cpus) / events * 1e6, 2),
+            "unit": "us CPU per event, without ipcviz",
+            "target": "-",
+        },
+        "e2e_engine_cpu_us_per_event": {
+            "value": round(engine * 1e6, 1),
+            "unit": "us of the engine's own CPU per event",
+            "target": "-",
+        },
+        "e2e_viewer_cpu_us_per_event": {
+            "value": round(viewer * 1e6, 1),
+            "unit": "us per event: decode, model, narration",
+            "target": "-",
+        },
+        "e2e_seconds": {"value": round(wall, 3), "unit": "s wall, ipcviz headless", "target": "-"},
+        "e2e_plain_seconds": {"value": round(plain, 3), "unit": "s wall, no ipcviz", "target": "-"},
+    }
+
+
 def bench_help(quick: bool) -> Result:
     """Wall time of ``ipcviz --help`` (the console script), median of repeated runs."""
-    exe = shutil.which("ipcviz") or str(Path(sys.executable).parent / "ipcviz")
-    cmd = [exe, "--help"] if Path(exe).exists() else [sys.executable, "-m", "ipcviz", "--help"]
+    cmd = [*_ipcviz_command(), "--help"]
     times = []
     for _ in range(5 if quick else 15):
         t = time.perf_counter()
@@ -234,6 +368,7 @@ def all_benchmarks() -> list[tuple[str, Callable[[bool], Result]]]:
     found: list[tuple[str, Callable[[bool], Result]]] = [
         ("tracer", bench_tracer),
         ("engine", bench_engine),
+        ("e2e", bench_e2e),
         ("help", bench_help),
     ]
     for module, func in OPTIONAL:

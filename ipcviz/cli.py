@@ -325,23 +325,26 @@ def run_headless(
     try:
         out.write([f"# recording to {trace}"])
         try:
-            for event in engine.events():
+            for batch in engine.batches():  # one write per batch: a flood is one syscall
                 if not out.ok:  # nobody reads the log any more: stop, keep draining
                     engine.stop()
-                if narrator is None:
-                    narrator = Narrator(event, lang)
-                    out.write(narrator.intro())
-                    continue
-                out.write(narrator.feed(event))
-                kind = event["kind"]
-                if kind == "error":
-                    errors.append(event.get("message", ""))
-                elif kind == "proc.error":
-                    errors.append(_worker_error(narrator, event))
-                elif kind == "recording.stopped":
-                    errors.append(event.get("message", "recording stopped"))
-                elif kind == "session.end":
-                    end = event
+                lines: list[str] = []
+                for event in batch:
+                    if narrator is None:
+                        narrator = Narrator(event, lang)
+                        lines += narrator.intro()
+                        continue
+                    lines += narrator.feed(event)
+                    kind = event["kind"]
+                    if kind == "error":
+                        errors.append(event.get("message", ""))
+                    elif kind == "proc.error":
+                        errors.append(_worker_error(narrator, event))
+                    elif kind == "recording.stopped":
+                        errors.append(event.get("message", "recording stopped"))
+                    elif kind == "session.end":
+                        end = event
+                out.write(lines)
         except IpcvizError as exc:  # a garbled line: the engine is not to be trusted
             bad_stream = str(exc)
         rc = engine.terminate()  # waits; cleans its session if it died uncleanly

@@ -17,6 +17,10 @@ from typing import IO, Any
 
 from ipcviz.errors import IpcvizError, TraceError
 
+#: One JSON document from a str: what ``json.loads`` does, without guessing the encoding
+#: of every line (the engine writes UTF-8).
+_decode = json.JSONDecoder().decode
+
 
 class EngineProcess:
     """One running engine: ``events()`` yields its stream; ``send()`` controls it."""
@@ -77,18 +81,31 @@ class EngineProcess:
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The header first, then every event until the engine closes the stream."""
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self) -> Iterator[list[dict[str, Any]]]:
+        """The stream as it arrives: each list holds the events one read of the pipe brought
+        (the header first), so a reader can write its output once per list, not per event."""
         assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            if not raw.endswith(b"\n"):  # EOF inside a line: the engine died mid-write
-                self.cut = True
-                return
-            try:
-                obj = json.loads(raw)
-            except ValueError:
-                raise TraceError(f"engine sent a line that is not JSON: {raw[:80]!r}") from None
-            if self.header is None:
-                self.header = obj
-            yield obj
+        stream = self.proc.stdout
+        rest = b""
+        while chunk := stream.read1(1 << 16):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()  # after the last newline: a line still on its way
+            batch = []
+            for raw in lines:
+                try:
+                    obj = _decode(raw.decode("utf-8", "surrogatepass"))
+                except ValueError:
+                    yield batch  # what came before the bad line is told first
+                    raise TraceError(f"engine sent a line that is not JSON: {raw[:80]!r}") from None
+                if self.header is None:
+                    self.header = obj
+                batch.append(obj)
+            yield batch
+        if rest:  # EOF inside a line: the engine died mid-write
+            self.cut = True
 
     def send(self, cmd: str, **fields: Any) -> None:
         """Send a control command (freeze, resume, kill, stop, …); ignored once it ended."""

@@ -29,8 +29,11 @@ says so, never silently.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import islice, takewhile
+from operator import attrgetter
 from typing import Any
 
 from ipcviz.events.codec import RAW, b64
@@ -51,6 +54,7 @@ PLAN_BUDGET = 4000
 _NO_ORDER: deque[int] = deque()
 #: A program order is a pid, or pid | thread << 32 for a thread of it (see add_records).
 _PID_MASK = 0xFFFFFFFF
+_begin = attrgetter("b")
 #: Pseudo pid of the engine's own events in the pool (program order among themselves).
 ENGINE = -1
 
@@ -61,6 +65,12 @@ _TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
 _QUEUE_CODES = _PUT_CODES | _TAKE_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT})
 _PLANNED_CODES = _SHM_CODES | _QUEUE_CODES | _SEM_CODES
+#: code → the group of codes one search orders together (a shadow's ``codes``)
+_PLAN_GROUP = {
+    **dict.fromkeys(_SHM_CODES, _SHM_CODES),
+    **dict.fromkeys(_QUEUE_CODES, _QUEUE_CODES),
+    **dict.fromkeys(_SEM_CODES, _SEM_CODES),
+}
 _TAKE_BEGINS = frozenset({C.MQ_RECV_BEGIN, C.MSGQ_RECV_BEGIN, C.SEM_WAIT_BEGIN, C.PIPE_READ_BEGIN})
 #: Operations that take from an object (they go before a put that could hurt them).
 _CONSUMER_CODES = frozenset({C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.SEM_WAIT, C.SEM_TRYWAIT})
@@ -76,7 +86,7 @@ _CHECKED_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in RULE
 class Op:
     """One operation (or a begin, or an engine event) waiting in the pool."""
 
-    __slots__ = ("b", "e", "event", "pid", "proc", "rec", "since", "want")
+    __slots__ = ("b", "check", "e", "event", "pid", "proc", "rec", "since", "want")
 
     def __init__(self, pid: int, b: int, e: int, rec: Record | None = None) -> None:
         self.pid = pid  # the program order it belongs to: a process, or one of its threads
@@ -87,6 +97,8 @@ class Op:
         self.since = 0  # stamp of a begin folded into this completion
         self.want = None  # System V receive: the type asked for (from the begin record)
         self.event: dict[str, Any] | None = None  # engine events: the event itself
+        #: (rec, fields its legality rule reads): made once per record (see ``_legal``)
+        self.check: tuple[Record, dict[str, Any] | None] | None = None
 
     @property
     def is_begin(self) -> bool:
@@ -126,6 +138,12 @@ class Linearizer:
         #: ``_NO_ORDER``: none exists yet, wait); recomputed once new records touch it
         self._plans: dict[int, deque[int] | None] = {}
         self._dirty: set[int] = set()
+        #: (object, code group) → program order → its planned operations in the pool, in
+        #: order: what a search orders, without scanning the whole pool each time
+        self._planned: dict[tuple[int, frozenset[int]], dict[int, deque[Op]]] = {}
+        #: keys of ``_planned`` where some process's operations do not begin in order (never
+        #: seen: a process's stamps only grow); a search there sorts every begin
+        self._unsorted: set[tuple[int, frozenset[int]]] = set()
         self._streams: dict[int, tuple[bytes | None]] = {}  # pipe → what its reads took
         #: object → {pid: begin record} of takes in progress (a process asleep in a read,
         #: a receive, a wait)
@@ -198,6 +216,12 @@ class Linearizer:
             last = t
             q.append(op)
             self.pending += 1
+            group = _PLAN_GROUP.get(code)
+            if group is not None:
+                mine = self._planned.setdefault((rec[1], group), {}).setdefault(pid, deque())
+                if mine and mine[-1].b > op.b:
+                    self._unsorted.add((rec[1], group))
+                mine.append(op)
             if code in _CONSUMER_CODES:
                 self._pool_takes.setdefault(rec[1], {}).setdefault(pid, deque()).append(op)
             if code in _PUT_CODES:
@@ -256,6 +280,11 @@ class Linearizer:
         rec = op.rec
         if rec is None:
             return
+        group = _PLAN_GROUP.get(rec[0])
+        if group is not None:
+            planned = self._planned[rec[1], group][op.pid]
+            if planned and planned[0] is op:
+                planned.popleft()
         if rec[0] in _CONSUMER_CODES:
             mine = self._pool_takes.get(rec[1], {}).get(op.pid)
             if mine and mine[0] is op:
@@ -296,11 +325,15 @@ class Linearizer:
         rec = self.queues[pick[2]][0].rec
         if rec is None or rec[0] in _CONSUMER_CODES:
             return pick
-        for pid in self._consumer_heads.get(rec[1], ()):
+        takers: Any = self._consumer_heads.get(rec[1], ())
+        plan = None if rec[1] in self._dirty else self._plans.get(rec[1])
+        if plan is not None:  # up to date: of many waiting takers, only its next one may go
+            takers = [plan[0]] if plan is not _NO_ORDER and plan[0] in takers else []
+        for pid in takers:
             head = self.queues[pid][0]
             if head.e > cutoff or head.b > min_e:
                 continue
-            if not self._legal(head) or not self._plan_allows(head):
+            if self._plan_refuses(head) or not self._legal(head) or not self._plan_allows(head):
                 continue
             entry = next((x for x in popped if x[2] == pid), None)
             if entry is None:
@@ -385,6 +418,18 @@ class Linearizer:
             return False
         return plan[0] == op.pid
 
+    def _plan_refuses(self, op: Op) -> bool:
+        """A quick no, before the legality check: the object's plan is up to date and starts
+        with another process (``_plan_allows`` would say no too). Many processes waiting on
+        one object are refused here, at the cost of two lookups each."""
+        rec = op.rec
+        if rec is None or rec[0] not in _PLANNED_CODES or rec[1] in self._dirty:
+            return False
+        plan = self._plans.get(rec[1])
+        if plan is None:
+            return False  # not planned yet, or no plan needed
+        return plan is _NO_ORDER or plan[0] != op.pid
+
     def _search(self, obj_i: int) -> deque[int] | None:
         """A legal order of the pool's next operations on one object (pids, in order)."""
         obj = self.model.objects.get(self.objects[obj_i] if obj_i < len(self.objects) else "")
@@ -396,35 +441,54 @@ class Linearizer:
             shadow = _QueueShadow(obj)
         else:
             return None
-        codes = shadow.codes
-        lists: list[list[Op]] = []
-        pids: list[int] = []
+        observing = shadow.observing
+        planned = self._planned.get((obj_i, shadow.codes), {})
+        in_order = (obj_i, shadow.codes) not in self._unsorted
         cap = PLAN_DEPTH if shadow.full_lists is False else 1 << 30
+        pids: list[int] = []
+        queues: list[deque[Op]] = []
         observed = False
-        for pid, q in self.queues.items():
+        for pid in self.queues:
             # This object's operations, in program order; what a process does in between
             # (narration, other objects) changes nothing here (locality: Herlihy & Wing).
-            ops = []
-            for o in q:
-                if o.rec is not None and o.rec[1] == obj_i and o.rec[0] in codes:
-                    ops.append(o)
-                    observed = observed or o.rec[0] in shadow.observing
-                    if len(ops) > cap:
-                        break
-            if ops:
-                lists.append(ops)
+            mine = planned.get(pid)
+            if not mine:
+                continue
+            pids.append(pid)
+            queues.append(mine)
+            observed = observed or any(o.rec[0] in observing for o in islice(mine, cap + 1))  # type: ignore[index]
+        undos = self._undos(obj, obj_i) if isinstance(obj, SemObj) and obj.undo else {}
+        for pid in undos:
+            if pid not in pids:  # a dead process whose only step left is its SEM_UNDO
                 pids.append(pid)
-        if isinstance(obj, SemObj) and obj.undo:
-            self._add_undos(obj, obj_i, lists, pids)
-        if len(lists) < 2 or not observed:
+                queues.append(deque())
+        if len(queues) < 2 or not observed:
             return None  # one process, or nobody looks: every order of the rest is legal
         # Plan the earliest PLAN_DEPTH operations: those that began by ``horizon``. Every
         # one that ended by then must be placed; what explains it began before it ended,
         # so it is in the plan too (unless its record has not arrived: then no order exists).
-        begins = sorted(o.b for lst in lists for o in lst)
-        horizon = begins[PLAN_DEPTH] - 1 if len(begins) > PLAN_DEPTH else 1 << 62
-        full = lists
-        lists = [[o for o in lst if o.b <= horizon] for lst in lists]
+        horizon = 1 << 62
+        if in_order and not shadow.full_lists:
+            # Each process's operations begin in order: merge them up to the one that counts,
+            # and take each one's prefix that began by then (a long pool is not copied).
+            if sum(min(len(q), cap + 1) for q in queues) > PLAN_DEPTH:
+                merged = heapq.merge(*[map(_begin, islice(q, cap + 1)) for q in queues])
+                horizon = next(islice(merged, PLAN_DEPTH, None)) - 1
+                lists = [list(takewhile(lambda o: o.b <= horizon, q)) for q in queues]
+            else:
+                lists = [list(q) for q in queues]
+            full = lists  # (only a shadow with ``full_lists`` looks further)
+        else:
+            lists = [list(islice(q, cap + 1)) for q in queues]
+            full = lists
+            begins = sorted(o.b for lst in lists for o in lst)
+            if len(begins) > PLAN_DEPTH:
+                horizon = begins[PLAN_DEPTH] - 1
+                lists = [[o for o in lst if o.b <= horizon] for lst in lists]
+        for pid, undo in undos.items():  # after all of its operations, if all are in
+            k = pids.index(pid)
+            if len(lists[k]) == len(queues[k]) and undo.b <= horizon:
+                lists[k].append(undo)
         required = sum(1 for lst in lists for o in lst if o.e <= horizon)
         shadow.plan_for(full, lists)
         if not shadow.explainable(lists, horizon):
@@ -444,6 +508,7 @@ class Linearizer:
             max((k for k, o in enumerate(lst) if o.rec[0] in _CONSUMER_CODES), default=-1)
             for lst in lists
         ]
+        heads = _Heads(lists, need, pos, last_take)
         path: list[int] = []
         placed = [0]  # required operations placed so far
         seen: set[tuple] = set()
@@ -459,21 +524,19 @@ class Linearizer:
             if key in seen:
                 return False
             seen.add(key)
-            heads = [(lists[i][pos[i]], i) for i in range(len(lists)) if pos[i] < len(lists[i])]
             # A take that another message stands in front of waits for another take; if
             # only its own process has takes left, this branch is dead.
-            taking = [j for j in range(len(lists)) if last_take[j] >= pos[j]]
-            if len(taking) == 1 and shadow.blocked(lists[taking[0]][pos[taking[0]]]):
+            if heads.taking == 1 and shadow.blocked(heads.only_taker()):
                 return False
-            min_end = min(o.e for o, _ in heads)
-            heads.sort(key=lambda h: (_RANK.get(h[0].rec[0], 2), need[h[1]][pos[h[1]]], h[0].e))
-            for o, i in heads:
+            min_end = heads.min_end()
+            for i in heads.candidates(min_end, shadow.takes_blocked()):
+                o = lists[i][pos[i]]
                 if o.b > min_end:
                     continue
                 undo = shadow.apply(o)
                 if undo is None:
                     continue
-                pos[i] += 1
+                heads.advance(i)
                 path.append(i)
                 req = o.e <= horizon
                 placed[0] += req
@@ -481,7 +544,7 @@ class Linearizer:
                     return True
                 placed[0] -= req
                 path.pop()
-                pos[i] -= 1
+                heads.retreat(i)
                 undo()
             return False
 
@@ -489,10 +552,11 @@ class Linearizer:
             return None if budget[0] < 0 else _NO_ORDER
         return deque(pids[i] for i in path) or None
 
-    def _add_undos(self, obj: SemObj, obj_i: int, lists: list[list[Op]], pids: list[int]) -> None:
+    def _undos(self, obj: SemObj, obj_i: int) -> dict[int, Op]:
         """SEM_UNDO: a dead process gives its units back as it exits (the engine records
-        ``sem.undo`` right after its ``proc.exit``). For the search, that is a put at the
-        end of its list: a wait that only this explains is not a missing record."""
+        ``sem.undo`` right after its ``proc.exit``). For the search, that is a put after
+        its last operation: a wait that only this explains is not a missing record."""
+        out: dict[int, Op] = {}
         for pid, q in self.queues.items():
             ex = next((o for o in q if o.event and o.event.get("kind") == "proc.exit"), None)
             if ex is None:
@@ -506,12 +570,8 @@ class Linearizer:
                     n += code == C.SEM_WAIT or (code == C.SEM_TRYWAIT and bool(o.rec[3]))
                     n -= code == C.SEM_POST
             if n:
-                undo = Op(pid, ex.b, ex.e, (_UNDO, obj_i, ex.e, n, 0, b""))
-                if pid in pids:
-                    lists[pids.index(pid)].append(undo)
-                else:
-                    lists.append([undo])
-                    pids.append(pid)
+                out[pid] = Op(pid, ex.b, ex.e, (_UNDO, obj_i, ex.e, n, 0, b""))
+        return out
 
     def _drop_from_heap(self, pid: int, head: Op) -> None:
         """``head``, ``pid``'s head until now, left the queue (folded into its completion)."""
@@ -564,6 +624,7 @@ class Linearizer:
                 and rec[0] not in _CONSUMER_CODES
                 and not self._consumer_heads.get(rec[1])
                 and rec[0] != C.PIPE_WRITE
+                and not self._plan_refuses(op)
                 and self._legal(op)
                 and self._plan_allows(op)
             ):
@@ -577,7 +638,12 @@ class Linearizer:
             entry = heapq.heappop(heap)
             popped.append(entry)
             op = queues[entry[2]][0]
-            if op.b > min_e or not self._legal(op) or not self._plan_allows(op):
+            if (
+                op.b > min_e
+                or self._plan_refuses(op)
+                or not self._legal(op)
+                or not self._plan_allows(op)
+            ):
                 continue
             if entry[2] in self._observer_heads:
                 chosen = entry
@@ -685,7 +751,10 @@ class Linearizer:
         if op.rec is None:
             return op.event.get("obj") if op.event else None
         i = op.rec[1]
-        return self.objects[i] if 0 <= i < len(self.objects) else None
+        objects = self.objects
+        if 0 <= i < list.__len__(objects):  # known: no need to ask for new names
+            return objects[i]
+        return objects[i] if 0 <= i < len(objects) else None
 
     def _fields(self, op: Op) -> dict[str, Any] | None:
         rec = op.rec
@@ -706,16 +775,24 @@ class Linearizer:
         return violation(self.model, fields) if fields is not None else None
 
     def _legal(self, op: Op) -> bool:
-        fields = self._fields(op)
+        """Whether the model allows ``op`` now: ``violation()``, with the fields it reads
+        made once per record (many heads are checked again and again while they wait)."""
+        check = op.check
+        if check is None or check[0] is not op.rec:
+            check = op.check = (op.rec, self._fields(op))  # type: ignore[assignment]
+        fields = check[1]  # type: ignore[index]
         if fields is None:
             return True
-        if fields["kind"] == "pipe.write":
+        kind = fields["kind"]
+        if kind == "pipe.write":
             obj = self.model.objects.get(fields["obj"] or "")
             if isinstance(obj, PipeObj):
                 n = fields["n"]
                 room = obj.capacity - obj.nbytes
                 return n <= room or (n > PIPE_BUF and room > 0)
-        return violation(self.model, fields) is None
+        state_class, rule = RULES[kind]
+        obj = self.model.objects.get(fields["obj"])
+        return not isinstance(obj, state_class) or rule(obj, fields) is None
 
     def _blocks_a_read(self, op: Op) -> bool:
         """Writing this now would make the recorded reads impossible.
@@ -750,6 +827,83 @@ class Linearizer:
         return stream
 
 
+class _Heads:
+    """The search's next operation of each list, kept sorted three ways as the search moves
+    one list at a time (two bisections per move instead of a sort per step): in the order
+    the search tries them (observers, then takes, then puts: ``_RANK``; the list needed
+    soonest: ``need``; the earliest end; the list's index), by end (the earliest end bounds
+    which may go next), and by begin (only those that began by then may).
+    """
+
+    def __init__(
+        self, lists: list[list[Op]], need: list[list[int]], pos: list[int], last_take: list[int]
+    ) -> None:
+        self.lists, self.need, self.pos, self.last_take = lists, need, pos, last_take
+        self.keys = [self._key(i) for i in range(len(lists))]
+        self.order = sorted(k for k in self.keys if k is not None)  # the try order
+        self.ends = sorted((k[2], k[3]) for k in self.order)  # (end, list)
+        self.begins = sorted((lists[k[3]][pos[k[3]]].b, k[3]) for k in self.order)
+        #: how many lists still have a take ahead (a take's place depends on other takes)
+        self.taking = sum(1 for i, last in enumerate(last_take) if last >= pos[i])
+
+    def _key(self, i: int) -> tuple[int, int, int, int] | None:
+        k = self.pos[i]
+        if k >= len(self.lists[i]):
+            return None
+        o = self.lists[i][k]
+        return (_RANK.get(o.rec[0], 2), self.need[i][k], o.e, i)  # type: ignore[index]
+
+    def min_end(self) -> int:
+        return self.ends[0][0]
+
+    def candidates(self, min_end: int, takes_blocked: bool) -> Iterator[int]:
+        """The lists whose heads may go next, in the order to try them: a superset of those
+        that began by ``min_end``; without takes when no take can succeed now (they would
+        all fail). The search moves heads while it goes through them, and puts them back
+        before it asks for the next one, so the order can be read as it goes."""
+        early = bisect_right(self.begins, (min_end, 1 << 62))
+        order = self.order
+        if early * 2 < len(order):  # few began in time: sort just those
+            keys = sorted([self.keys[i] for _, i in self.begins[:early]])  # type: ignore[misc]
+            yield from (k[3] for k in keys if not (takes_blocked and k[0] == 1))
+            return
+        lo = hi = len(order)
+        if takes_blocked:
+            lo, hi = bisect_left(order, (1,)), bisect_left(order, (2,))
+        for j in range(lo):
+            yield order[j][3]
+        for j in range(hi, len(order)):
+            yield order[j][3]
+
+    def only_taker(self) -> Op:
+        """The head of the one list with takes left (``taking == 1``)."""
+        i = next(j for j, last in enumerate(self.last_take) if last >= self.pos[j])
+        return self.lists[i][self.pos[i]]
+
+    def _move(self, i: int, step: int) -> None:
+        old = self.keys[i]
+        if old is not None:
+            del self.order[bisect_left(self.order, old)]
+            del self.ends[bisect_left(self.ends, (old[2], i))]
+            del self.begins[bisect_left(self.begins, (self.lists[i][self.pos[i]].b, i))]
+        if self.last_take[i] == (self.pos[i] if step > 0 else self.pos[i] - 1):
+            self.taking -= step  # it passes (or comes back to) its last take
+        self.pos[i] += step
+        new = self.keys[i] = self._key(i)
+        if new is not None:
+            insort(self.order, new)
+            insort(self.ends, (new[2], i))
+            insort(self.begins, (self.lists[i][self.pos[i]].b, i))
+
+    def advance(self, i: int) -> None:
+        """List ``i``'s head was placed: its next operation is its head now."""
+        self._move(i, 1)
+
+    def retreat(self, i: int) -> None:
+        """Undo ``advance(i)``."""
+        self._move(i, -1)
+
+
 # -- shadows: a copy of one object's state that the search can change and undo ----------
 
 Undo = Callable[[], None]
@@ -774,6 +928,10 @@ class _Shadow:
     def blocked(self, op: Op) -> bool:
         """Whether ``op`` is a take that another message stands in the way of (only another
         take can remove it: puts never can)."""
+        return False
+
+    def takes_blocked(self) -> bool:
+        """Whether every take (``_CONSUMER_CODES``) would fail now: the search skips them."""
         return False
 
     def plan_for(self, full: list[list[Op]], lists: list[list[Op]]) -> None:
@@ -840,6 +998,13 @@ class _SemShadow(_Shadow):
 
     def __init__(self, obj: SemObj) -> None:
         self.value = obj.value
+        self.trywaits = True  # a failed trywait is a take that succeeds at 0 (plan_for)
+
+    def plan_for(self, full: list[list[Op]], lists: list[list[Op]]) -> None:
+        self.trywaits = any(o.rec[0] == C.SEM_TRYWAIT for lst in lists for o in lst)  # type: ignore[index]
+
+    def takes_blocked(self) -> bool:
+        return self.value < 1 and not self.trywaits
 
     def key(self) -> Any:
         return self.value
@@ -883,6 +1048,9 @@ class _QueueShadow(_Shadow):
 
     def key(self) -> Any:
         return tuple((m[0], m[1]) for m in self.messages)
+
+    def takes_blocked(self) -> bool:
+        return not self.messages  # a receive from an empty queue never succeeds
 
     def plan_for(self, full: list[list[Op]], lists: list[list[Op]]) -> None:
         """Payload identity: messages of one priority (or type) leave in the order they
