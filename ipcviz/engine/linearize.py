@@ -550,7 +550,7 @@ class Linearizer:
 
         if not dfs():
             return None if budget[0] < 0 else _NO_ORDER
-        return deque(pids[i] for i in path) or None
+        return deque(pids[i] for i in path[: _committed(lists, path, horizon)]) or None
 
     def _undos(self, obj: SemObj, obj_i: int) -> dict[int, Op]:
         """SEM_UNDO: a dead process gives its units back as it exits (the engine records
@@ -825,6 +825,21 @@ class Linearizer:
         stream = b"".join(bytes(o.rec[5]) for o in readers[0]) if len(readers) == 1 else None
         self._streams[obj_i] = (stream,)
         return stream
+
+
+def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:
+    """How much of a found order to commit: up to its first optional operation (one that
+    ended after the horizon), or that one alone if it comes first. The search does not see
+    the operations that began after the horizon; one of those may need to come between
+    two optional ones (a take that began after a put ended must follow it, and that put
+    needs the slot an optional put took). By the time the first optional one is placed,
+    the next search's horizon lies further and sees them."""
+    seen = [0] * len(lists)
+    for k, i in enumerate(path):
+        if lists[i][seen[i]].e > horizon:
+            return max(k, 1)
+        seen[i] += 1
+    return len(path)
 
 
 class _Heads:

@@ -164,3 +164,19 @@ def test_an_unexplainable_operation_is_said_not_hidden():
     h.lin.flush()
     assert [e["kind"] for e in h.out] == ["order.conflict", "sem.wait"]
     assert h.lin.conflicts == 1
+
+
+def test_a_plan_commits_no_optional_operation_before_it_must():
+    """A found order is committed up to its first operation that ended after the horizon
+    (optional: the search cannot see what began after the horizon, which may need to come
+    between two of them); a plan that starts with one commits that one alone."""
+    from ipcviz.engine.linearize import Op, _committed
+
+    def op(b: int, e: int) -> Op:
+        return Op(1, b, e, (C.MQ_SEND, 0, e, 0, 0, b""))
+
+    lists = [[op(0, 3), op(5, 30)], [op(1, 4), op(6, 8)], [op(2, 25)]]
+    # list 0: required then optional; list 1: both required; list 2: optional
+    assert _committed(lists, [0, 1, 1, 0, 2], horizon=10) == 3  # stops before list 0's 2nd
+    assert _committed(lists, [2, 0, 1], horizon=10) == 1  # an optional first: that one alone
+    assert _committed(lists, [0, 1, 1], horizon=10) == 3  # all required: all of it
