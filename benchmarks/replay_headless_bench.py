@@ -17,7 +17,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIO = Path(__file__).resolve().parent / "sem64_scenario.py"
+SCENARIO = ROOT / "tests" / "truth" / "sem64.py"
+ROUNDS = "rounds=500"  # ~128,000 events
 BASELINE = "import json, sys\nfor line in open(sys.argv[1], 'rb'):\n    json.loads(line)\n"
 
 
@@ -54,7 +55,7 @@ def measure(trace: Path, rounds: int = 3) -> dict[str, float]:
 def bench_replay_headless(quick: bool) -> dict[str, dict]:
     with tempfile.TemporaryDirectory(prefix="ipcviz-bench-") as tmp:
         trace = Path(tmp) / "sem64.jsonl"
-        run = [sys.executable, "-m", "ipcviz", "run", str(SCENARIO), "--headless", "--quick"]
+        run = [sys.executable, "-m", "ipcviz", "run", str(SCENARIO), "--headless", "--set", ROUNDS]
         _cpu([*run, "--record", str(trace)])
         m = measure(trace, 1 if quick else 3)
     rate = m["events"] / m["replay_cpu"]

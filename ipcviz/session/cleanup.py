@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,25 @@ def sysv_id(entry: dict[str, Any], table: str) -> int | None:
         if ident is None and key is not None and row["key"] == key:
             return row["id"]
     return None
+
+
+def sysv_cleanup(
+    table: str, remove_id: Callable[[int], None]
+) -> tuple[Callable[[dict[str, Any]], bool], Callable[[dict[str, Any]], bool]]:
+    """A System V type's ``owned`` and ``remove`` for ``KernelSide`` (``table``: msg, sem
+    or shm): both go by ``sysv_id``, so only a registered object of ours is touched."""
+
+    def owned(entry: dict[str, Any]) -> bool:
+        return sysv_id(entry, table) is not None
+
+    def remove(entry: dict[str, Any]) -> bool:
+        ident = sysv_id(entry, table)
+        if ident is None:
+            return False
+        remove_id(ident)
+        return True
+
+    return owned, remove
 
 
 def owned_by_me(entry: dict[str, Any]) -> bool:

@@ -2,7 +2,8 @@
 
 Every built-in scenario, scenarios written from docs/scenarios.md the way a lecturer would
 (6 pipe stages, 32 senders on one 10-message queue, 64 processes on one semaphore,
-readers–writers, a System V client/server), and seeded runs of the races.
+readers–writers, a System V client/server, System V shared memory under a SEM_UNDO lock
+whose holder is killed), and seeded runs of the races.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ FROM_DOCS = [
     "sysv_server",
     "writer_exits",
     "threads4",
+    "sysv_bank",
 ]
 
 

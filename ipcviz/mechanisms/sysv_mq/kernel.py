@@ -13,7 +13,7 @@ from ipcviz.mechanisms.base import KernelSide, Key
 from ipcviz.mechanisms.posix_mq.kernel import counts
 from ipcviz.mechanisms.sysv_mq.wrapper import SysvQueue
 from ipcviz.model.state import Obj, QueueObj
-from ipcviz.session.cleanup import sysv_id
+from ipcviz.session.cleanup import sysv_cleanup
 
 
 def keys(obj: SysvQueue) -> Iterable[Key]:
@@ -48,16 +48,7 @@ def compare(m: Obj, k: dict[str, Any]) -> tuple[Any, list[tuple[str, Any, Any]]]
     return sig, [("qnum", count, k["qnum"]), ("cbytes", nbytes, k["cbytes"])]
 
 
-def owned(entry: dict[str, Any]) -> bool:
-    return sysv_id(entry, "msg") is not None
-
-
-def remove(entry: dict[str, Any]) -> bool:
-    ident = sysv_id(entry, "msg")
-    if ident is None:
-        return False
-    sysv_ipc.remove_message_queue(ident)
-    return True
+owned, remove = sysv_cleanup("msg", sysv_ipc.remove_message_queue)
 
 
 KERNEL = KernelSide(

@@ -11,7 +11,7 @@ from ipcviz import probe
 from ipcviz.mechanisms.base import KernelSide, Key
 from ipcviz.mechanisms.posix_sem.kernel import compare
 from ipcviz.mechanisms.sysv_sem.wrapper import SysvSemaphore
-from ipcviz.session.cleanup import sysv_id
+from ipcviz.session.cleanup import sysv_cleanup
 
 
 def keys(obj: SysvSemaphore) -> Iterable[Key]:
@@ -25,16 +25,7 @@ def probe_sem(prober: Any, obj: SysvSemaphore) -> tuple[dict[str, Any], dict[str
     return {"value": st.value, "waiters": st.ncnt, "zcnt": st.zcnt, "last_pid": st.last_pid}, {}
 
 
-def owned(entry: dict[str, Any]) -> bool:
-    return sysv_id(entry, "sem") is not None
-
-
-def remove(entry: dict[str, Any]) -> bool:
-    ident = sysv_id(entry, "sem")
-    if ident is None:
-        return False
-    sysv_ipc.remove_semaphore(ident)
-    return True
+owned, remove = sysv_cleanup("sem", sysv_ipc.remove_semaphore)
 
 
 KERNEL = KernelSide(

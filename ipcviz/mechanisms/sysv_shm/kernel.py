@@ -20,7 +20,7 @@ from ipcviz.mechanisms.base import KernelSide, Key
 from ipcviz.mechanisms.posix_shm.kernel import MAPS_EVERY
 from ipcviz.mechanisms.posix_shm.kernel import compare as compare_cells
 from ipcviz.mechanisms.sysv_shm.wrapper import SysvSharedMemory
-from ipcviz.session.cleanup import sysv_id
+from ipcviz.session.cleanup import sysv_cleanup
 
 
 def keys(obj: SysvSharedMemory) -> Iterable[Key]:
@@ -60,16 +60,7 @@ def probe_shm(prober: Any, obj: SysvSharedMemory) -> tuple[dict[str, Any], dict[
     return fields, {"raw": data}
 
 
-def owned(entry: dict[str, Any]) -> bool:
-    return sysv_id(entry, "shm") is not None
-
-
-def remove(entry: dict[str, Any]) -> bool:
-    ident = sysv_id(entry, "shm")
-    if ident is None:
-        return False
-    sysv_ipc.remove_shared_memory(ident)
-    return True
+owned, remove = sysv_cleanup("shm", sysv_ipc.remove_shared_memory)
 
 
 KERNEL = KernelSide(
