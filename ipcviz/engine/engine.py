@@ -18,7 +18,7 @@ from typing import Any
 
 from ipcviz.engine.adopt import Adopter, signal_pidfd
 from ipcviz.engine.gate import Gate
-from ipcviz.engine.linearize import Linearizer
+from ipcviz.engine.linearize import ENGINE, Linearizer
 from ipcviz.engine.linux import become_subreaper
 from ipcviz.engine.probing import Prober
 from ipcviz.engine.stream import EventOut, RecordCodec
@@ -165,7 +165,9 @@ class Engine:
         stamp = time.monotonic_ns()
         event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": kind, **fields}
         if self.lin.pending:
-            self.lin.add_event(event, stamp)
+            # The gate letting a worker go comes before that worker's next operation: it
+            # joins the worker's own program order, not only the engine's.
+            self.lin.add_event(event, stamp, pid if kind == schema.GATE_STEP else ENGINE)
         else:
             self._publish_event(event)
             self._run_hooks()

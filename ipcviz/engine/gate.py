@@ -274,7 +274,7 @@ class Gate:
         fields = {"op": waiting.get("op"), "by": by}
         if "obj" in waiting:
             fields["obj"] = waiting["obj"]
-        self.engine.emit("gate.step", pid, **fields)
+        self.engine.emit(schema.GATE_STEP, pid, **fields)
         try:
             os.write(w.gate_w, b"\x01")
         except OSError:  # it died meanwhile: its exit is reaped as usual

@@ -99,3 +99,24 @@ def test_bad_schedule_is_a_one_line_usage_error(tmp_path: Path):
     r = ipcviz("run", "shm-race", "--headless", "--quick", "--schedule", "inc1,nobody")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "no process named nobody" in r.stderr
+
+
+def test_an_operation_never_comes_before_the_gate_step_that_let_it_go(tmp_path: Path):
+    """A process at its gate moves only when the gate lets it: in the stream, each of its
+    operations follows the ``gate.step`` that released it, also where one process's last
+    step hands over to another's first (the step is the engine's, the operation the
+    worker's: the step joins the worker's program order)."""
+    schedule = "inc1,inc2*4,inc1*3,inc3*4"
+    for _ in range(3):
+        _result, _header, events = run_scenario(
+            "shm-race", tmp_path, "--set", "increments=2", "--schedule", schedule
+        )
+        at_gate: dict[int, int] = {}  # pid → seq of its gate.wait not yet stepped
+        for e in events:
+            kind, pid = e["kind"], e.get("pid")
+            if kind == "gate.wait":
+                at_gate[pid] = e["seq"]
+            elif kind == "gate.step":
+                at_gate.pop(pid, None)
+            elif kind.startswith("shm."):
+                assert pid not in at_gate, f"seq {e['seq']} {kind} before its gate.step"
