@@ -128,6 +128,21 @@ def default_lang() -> str:
     return "en"
 
 
+def require_terminal(headless_hint: str) -> None:
+    """Refuse to draw the screen when stdout is not a terminal (a pipe, a file, cron):
+    the TUI would write escape codes there and wait for keys that never come. Under
+    ``ipcviz serve`` textual-serve sets TEXTUAL_DRIVER and talks to the app over pipes:
+    that screen is real."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return
+    try:
+        tty = sys.stdout.isatty()
+    except (AttributeError, ValueError):  # closed or replaced stdout
+        tty = False
+    if not tty:
+        raise IpcvizError(f"stdout is not a terminal: for a text log use {headless_hint}")
+
+
 def require_linux() -> None:
     if not sys.platform.startswith("linux"):
         raise IpcvizError(
@@ -191,6 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             [*control, "--end-on-deadlock"],
             force=args.force,
         )
+    require_terminal(f"`ipcviz run {args.scenario} --headless`")
     from ipcviz.tui.launch import run_tui
 
     return run_tui(
@@ -396,6 +412,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     lang = args.lang or default_lang()
     if args.present and args.headless:
         raise IpcvizError("--present needs the screen: drop --headless")
+    if not args.headless:
+        require_terminal(f"`ipcviz replay {args.trace} --headless`")
     if args.present:
         from ipcviz.tui.present import replay_present
 
@@ -474,6 +492,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_picker(args: argparse.Namespace) -> int:
     require_linux()
+    require_terminal("`ipcviz list`, then `ipcviz run SCENARIO --headless`")
     from ipcviz.tui.launch import run_picker
 
     return run_picker(lang=default_lang(), present=args.present)
