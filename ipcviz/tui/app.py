@@ -42,7 +42,14 @@ class IpcvizApp(App[int]):
     TITLE = "ipcviz"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+c", "quit_all", "quit", show=False, priority=True)
+        Binding(
+            "ctrl+c",
+            "quit_all",
+            "quit",
+            show=False,
+            priority=True,
+            tooltip="quit: stop every engine, clean up",
+        )
     ]
     #: What a session is shown on (presenter mode sets ipcviz.tui.present.PresentScreen).
     session_class: Callable[..., SessionScreen] = SessionScreen
