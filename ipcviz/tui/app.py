@@ -188,4 +188,5 @@ class IpcvizApp(App[int]):
                 ("Keys help", "every key and what it does", "help"),
                 ("Quit session", "stop the engine, clean up, exit", "quit_session"),
             ):
-                yield SystemCommand(title, help_, getattr(screen, f"action_{action}"))
+                if screen.check_action(action, ()) is not False:  # e.g. live-only in a replay
+                    yield SystemCommand(title, help_, getattr(screen, f"action_{action}"))

@@ -29,7 +29,8 @@ class KeyHelp:
 
 
 def keys_of(screen: Screen) -> list[KeyHelp]:
-    """The keys that work on ``screen`` now, in its declaration order, then the app's.
+    """The keys that work on ``screen`` now, in its declaration order (a subclass's own
+    keys first), then the app's.
 
     Textual's own generic screen keys (tab, copy) and the focused widget's keys (a table's
     cursor keys) are left out: they are not ipcviz's. A run of digit keys bound to the
@@ -39,8 +40,17 @@ def keys_of(screen: Screen) -> list[KeyHelp]:
     lines: list[KeyHelp] = []
     index: dict[tuple[str, str], KeyHelp] = {}
     digits: dict[str, KeyHelp] = {}
+    declared: dict[str, int] = {}  # action → its place in the most derived BINDINGS first
+    for cls in type(screen).__mro__:
+        for b in cls.__dict__.get("BINDINGS", []):
+            if isinstance(b, Binding):
+                declared.setdefault(b.action, len(declared))
     active = screen.active_bindings.values()
-    ours = [ab for ab in active if ab.node is screen] + [ab for ab in active if ab.node is app]
+    mine = sorted(
+        (ab for ab in active if ab.node is screen),
+        key=lambda ab: declared.get(ab.binding.action, len(declared)),
+    )
+    ours = mine + [ab for ab in active if ab.node is app]
     for ab in ours:
         binding = ab.binding
         if binding.action.startswith(("app.", "screen.")) or binding.system:
@@ -71,9 +81,12 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; background: #000000 70%; }
     HelpScreen > VerticalScroll { width: auto; max-width: 96%; height: auto; max-height: 96%;
-                                  border: heavy #ffd700; background: #000000; padding: 0 1;
+                                  border: heavy #ffd700; background: #000000;
+                                  padding: 0 0 0 1; overflow-x: hidden;
+                                  scrollbar-size-vertical: 1;
                                   border-title-color: #ffd700; border-title-style: bold; }
-    HelpScreen Static { width: auto; height: auto; }
+    /* its right padding is where the scroll bar goes when the list is taller than the box */
+    HelpScreen Static { width: auto; height: auto; padding-right: 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "close")]
 
