@@ -155,9 +155,12 @@ def require_linux() -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """Built-in scenarios in lecture order (by first teaching point), grouped by the notes'
+    sections, each teaching point with a few words saying what it is."""
+    from ipcviz.scenario.lecture import first_point, gloss, lecture_order, section_of
     from ipcviz.scenario.loader import load_builtins
 
-    scenarios = load_builtins()
+    scenarios = lecture_order(load_builtins())
     if args.json:
         print(
             json.dumps(
@@ -166,6 +169,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                         "id": s.id,
                         "title": s.title,
                         "teaches": list(s.teaches),
+                        "points": {t: gloss(t).partition(" ")[2] for t in s.teaches},
+                        "section": section_of(first_point(s))[0],
                         "description": s.description,
                     }
                     for s in scenarios
@@ -176,8 +181,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     width = max((len(s.id) for s in scenarios), default=10)
+    section = None
     for s in scenarios:
-        print(f"{s.id:<{width}}  {s.title}  [{' '.join(s.teaches)}]")
+        here = section_of(first_point(s))
+        if here != section:
+            section = here
+            print(f"# {here[0]} {here[1]}".replace("#  ", "# "))
+        print(f"{s.id:<{width}}  {s.title}  [{'; '.join(gloss(t) for t in s.teaches)}]")
     return EXIT_OK
 
 
