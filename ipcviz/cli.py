@@ -129,18 +129,20 @@ def default_lang() -> str:
 
 
 def require_terminal(headless_hint: str) -> None:
-    """Refuse to draw the screen when stdout is not a terminal (a pipe, a file, cron):
-    the TUI would write escape codes there and wait for keys that never come. Under
-    ``ipcviz serve`` textual-serve sets TEXTUAL_DRIVER and talks to the app over pipes:
-    that screen is real."""
+    """Refuse to start the screen unless stdout, stderr and stdin are a terminal (not a
+    pipe, a file, cron, CI): Textual draws on stderr and reads keys from stdin, so without
+    them it writes escape codes where a log was expected and waits for keys that never
+    come. Under ``ipcviz serve`` textual-serve sets TEXTUAL_DRIVER and talks to the app
+    over pipes: that screen is real."""
     if os.environ.get("TEXTUAL_DRIVER"):
         return
-    try:
-        tty = sys.stdout.isatty()
-    except (AttributeError, ValueError):  # closed or replaced stdout
-        tty = False
-    if not tty:
-        raise IpcvizError(f"stdout is not a terminal: for a text log use {headless_hint}")
+    for name in ("stdout", "stderr", "stdin"):
+        try:
+            tty = getattr(sys, name).isatty()
+        except (AttributeError, ValueError):  # closed or replaced
+            tty = False
+        if not tty:
+            raise IpcvizError(f"{name} is not a terminal: for a text log use {headless_hint}")
 
 
 def require_linux() -> None:

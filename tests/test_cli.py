@@ -162,3 +162,32 @@ def test_no_terminal_exits_2_with_one_line(args: list[str], hint: str) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("ipcviz: stdout is not a terminal"), lines
     assert hint in lines[0]
+
+
+def test_no_terminal_on_stderr_or_stdin_exits_2() -> None:
+    """Textual draws on stderr and reads stdin: a terminal on stdout alone is not enough."""
+    import pty
+
+    main, tty = pty.openpty()
+    try:
+        for stdin, stderr, which in (
+            (tty, subprocess.PIPE, "stderr"),
+            (subprocess.DEVNULL, tty, "stdin"),
+        ):
+            result = subprocess.run(
+                [sys.executable, "-m", "ipcviz", "run", "pipe-basic"],
+                stdin=stdin,
+                stdout=tty,
+                stderr=stderr,
+                timeout=60,  # a hang (the TUI waiting for keys) fails here
+                env={k: v for k, v in os.environ.items() if k != "TEXTUAL_DRIVER"},
+            )
+            assert result.returncode == 2, which
+            if stderr is subprocess.PIPE:
+                assert result.stderr.decode().startswith("ipcviz: stderr is not a terminal")
+        os.set_blocking(main, False)
+        said = os.read(main, 65536).decode(errors="replace")
+        assert "stdin is not a terminal" in said and "\x1b" not in said, said
+    finally:
+        os.close(main)
+        os.close(tty)
