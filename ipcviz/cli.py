@@ -128,6 +128,23 @@ def default_lang() -> str:
     return "en"
 
 
+def require_terminal(headless_hint: str) -> None:
+    """Refuse to start the screen unless stdout, stderr and stdin are a terminal (not a
+    pipe, a file, cron, CI): Textual draws on stderr and reads keys from stdin, so without
+    them it writes escape codes where a log was expected and waits for keys that never
+    come. Under ``ipcviz serve`` textual-serve sets TEXTUAL_DRIVER and talks to the app
+    over pipes: that screen is real."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return
+    for name in ("stdout", "stderr", "stdin"):
+        try:
+            tty = getattr(sys, name).isatty()
+        except (AttributeError, ValueError):  # closed or replaced
+            tty = False
+        if not tty:
+            raise IpcvizError(f"{name} is not a terminal: for a text log use {headless_hint}")
+
+
 def require_linux() -> None:
     if not sys.platform.startswith("linux"):
         raise IpcvizError(
@@ -140,9 +157,12 @@ def require_linux() -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """Built-in scenarios in lecture order (by first teaching point), grouped by the notes'
+    sections, each teaching point with a few words saying what it is."""
+    from ipcviz.scenario.lecture import first_point, gloss, lecture_order, section_of
     from ipcviz.scenario.loader import load_builtins
 
-    scenarios = load_builtins()
+    scenarios = lecture_order(load_builtins())
     if args.json:
         print(
             json.dumps(
@@ -151,6 +171,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                         "id": s.id,
                         "title": s.title,
                         "teaches": list(s.teaches),
+                        "points": {t: gloss(t).partition(" ")[2] for t in s.teaches},
+                        "section": section_of(first_point(s))[0],
                         "description": s.description,
                     }
                     for s in scenarios
@@ -161,8 +183,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     width = max((len(s.id) for s in scenarios), default=10)
+    section = None
     for s in scenarios:
-        print(f"{s.id:<{width}}  {s.title}  [{' '.join(s.teaches)}]")
+        here = section_of(first_point(s))
+        if here != section:
+            section = here
+            print(f"# {here[0]} {here[1]}".replace("#  ", "# "))
+        print(f"{s.id:<{width}}  {s.title}  [{'; '.join(gloss(t) for t in s.teaches)}]")
     return EXIT_OK
 
 
@@ -191,6 +218,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             [*control, "--end-on-deadlock"],
             force=args.force,
         )
+    require_terminal(f"`ipcviz run {args.scenario} --headless`")
     from ipcviz.tui.launch import run_tui
 
     return run_tui(
@@ -396,6 +424,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     lang = args.lang or default_lang()
     if args.present and args.headless:
         raise IpcvizError("--present needs the screen: drop --headless")
+    if not args.headless:
+        require_terminal(f"`ipcviz replay {args.trace} --headless`")
     if args.present:
         from ipcviz.tui.present import replay_present
 
@@ -474,6 +504,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_picker(args: argparse.Namespace) -> int:
     require_linux()
+    require_terminal("`ipcviz list`, then `ipcviz run SCENARIO --headless`")
     from ipcviz.tui.launch import run_picker
 
     return run_picker(lang=default_lang(), present=args.present)

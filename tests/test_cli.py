@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,63 @@ def test_bad_traces_give_exit_2(tmp_path: Path, content: bytes, words: str):
 def test_clean_runs_and_reports():
     result = ipcviz("clean")
     assert result.returncode == 0 and "dead session" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, hint",
+    [
+        (["run", "pipe-basic"], "ipcviz run pipe-basic --headless"),
+        (["run", "pipe-basic", "--present"], "--headless"),
+        ([], "--headless"),  # the picker
+        (["--present"], "--headless"),
+        (["replay", "tests/tui/traces/pipe-basic.jsonl"], "--headless"),
+        (["replay", "tests/tui/traces/pipe-basic.jsonl", "--present"], "--headless"),
+    ],
+)
+def test_no_terminal_exits_2_with_one_line(args: list[str], hint: str) -> None:
+    """stdout a pipe, stdin /dev/null (cron, CI, `ipcviz run X | less`): no screen, no
+    escape codes, no hang; one line saying what to use instead."""
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_DRIVER"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ipcviz", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,  # a hang (the TUI waiting for keys) fails here
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode == 2, result
+    assert result.stdout == ""  # no escape codes
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ipcviz: stdout is not a terminal"), lines
+    assert hint in lines[0]
+
+
+def test_no_terminal_on_stderr_or_stdin_exits_2() -> None:
+    """Textual draws on stderr and reads stdin: a terminal on stdout alone is not enough."""
+    import pty
+
+    main, tty = pty.openpty()
+    try:
+        for stdin, stderr, which in (
+            (tty, subprocess.PIPE, "stderr"),
+            (subprocess.DEVNULL, tty, "stdin"),
+        ):
+            result = subprocess.run(
+                [sys.executable, "-m", "ipcviz", "run", "pipe-basic"],
+                stdin=stdin,
+                stdout=tty,
+                stderr=stderr,
+                timeout=60,  # a hang (the TUI waiting for keys) fails here
+                env={k: v for k, v in os.environ.items() if k != "TEXTUAL_DRIVER"},
+            )
+            assert result.returncode == 2, which
+            if stderr is subprocess.PIPE:
+                assert result.stderr.decode().startswith("ipcviz: stderr is not a terminal")
+        os.set_blocking(main, False)
+        said = os.read(main, 65536).decode(errors="replace")
+        assert "stdin is not a terminal" in said and "\x1b" not in said, said
+    finally:
+        os.close(main)
+        os.close(tty)

@@ -42,7 +42,14 @@ class IpcvizApp(App[int]):
     TITLE = "ipcviz"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+c", "quit_all", "quit", show=False, priority=True)
+        Binding(
+            "ctrl+c",
+            "quit_all",
+            "quit",
+            show=False,
+            priority=True,
+            tooltip="quit: stop every engine, clean up",
+        )
     ]
     #: What a session is shown on (presenter mode sets ipcviz.tui.present.PresentScreen).
     session_class: Callable[..., SessionScreen] = SessionScreen
@@ -181,4 +188,5 @@ class IpcvizApp(App[int]):
                 ("Keys help", "every key and what it does", "help"),
                 ("Quit session", "stop the engine, clean up, exit", "quit_session"),
             ):
-                yield SystemCommand(title, help_, getattr(screen, f"action_{action}"))
+                if screen.check_action(action, ()) is not False:  # e.g. live-only in a replay
+                    yield SystemCommand(title, help_, getattr(screen, f"action_{action}"))

@@ -19,7 +19,13 @@ from ipcviz.model.analysis.holders import current, holder_text
 from ipcviz.model.state import State
 
 HOLDER_BINDINGS: list[BindingType] = [
-    Binding("g", "recover_holder", "post for dead holder", show=False)
+    Binding(
+        "g",
+        "recover_holder",
+        "post for dead holder",
+        show=False,
+        tooltip="a holder died with the semaphore taken: post it on its behalf",
+    )
 ]
 
 

@@ -1,4 +1,7 @@
-"""The scenario picker (``ipcviz`` with no arguments): Enter runs the selected scenario."""
+"""The scenario picker (``ipcviz`` with no arguments): Enter runs the selected scenario.
+
+Scenarios come in lecture order (by their first teaching point), grouped by the notes'
+sections; each teaching point is shown with a few words saying what it is."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ipcviz import bytefmt
+from ipcviz.scenario.lecture import first_point, gloss, lecture_order, section_of
 
 
 class PickerScreen(Screen[None]):
@@ -30,7 +34,7 @@ class PickerScreen(Screen[None]):
 
     def __init__(self, scenarios: list[Any]) -> None:
         super().__init__()
-        self.scenarios = {s.id: s for s in scenarios}
+        self.scenarios = {s.id: s for s in lecture_order(scenarios)}
 
     def compose(self) -> ComposeResult:
         yield Static(Text(" ipcviz — choose a scenario (Enter runs it)"), id="title")
@@ -41,14 +45,23 @@ class PickerScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        table.add_column("lecture", key="section")
         table.add_column("id", key="id")
-        table.add_column("title", key="title")
         table.add_column("teaches", key="teaches")
+        table.add_column("title", key="title")
+        section = None
         for s in self.scenarios.values():
+            here = section_of(first_point(s))
+            label = f"{here[0]} {here[1]}".strip() if here != section else ""
+            section = here
+            teaches = Text(bytefmt.safe_text(gloss(first_point(s)), 40), style="#87d7ff")
+            if len(s.teaches) > 1:
+                teaches.append(f" +{len(s.teaches) - 1}", style="#8a8a8a")
             table.add_row(
+                Text(label, style="bold #ffffff"),
                 Text(bytefmt.safe_text(s.id, 40), style="bold #ffd700"),
+                teaches,
                 Text(bytefmt.safe_text(s.title, 80)),
-                Text(" ".join(bytefmt.safe_text(t, 8) for t in s.teaches), style="#87d7ff"),
                 key=s.id,
             )
         table.focus()
@@ -73,6 +86,12 @@ class PickerScreen(Screen[None]):
         if s is not None:
             text.append(bytefmt.safe_text(s.title, 120) + "\n", style="bold")
             text.append(bytefmt.safe_text(s.description, 1000))
+            if s.teaches:
+                text.append("\nteaches: ", style="bold")
+                text.append(
+                    "; ".join(bytefmt.safe_text(gloss(t), 60) for t in s.teaches),
+                    style="#87d7ff",
+                )
         self.query_one("#about", Static).update(text)
 
     def action_run(self) -> None:

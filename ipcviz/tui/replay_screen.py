@@ -76,29 +76,131 @@ class ReplayScreen(SessionScreen):
     ReplayScreen Timeline { dock: bottom; margin-bottom: 1; }
     """
 
+    #: Actions of the live screen that mean nothing in a recording (no processes to freeze,
+    #: kill or step, no engine to restart; </> set the speed instead of +/-). Their keys are
+    #: off here and neither the footer, ``?`` nor the command palette offer them.
+    LIVE_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {
+            "toggle_freeze",
+            "kill",
+            "restart",
+            "faster",
+            "slower",
+            "toggle_step",
+            "step_selected",
+            "step_random",
+            "step_number",
+            "recover_holder",
+        }
+    )
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_pause", "play/pause"),
-        Binding("right", "step(1)", "step", priority=True),
-        Binding("left", "step(-1)", "back", priority=True),
-        Binding("greater_than_sign", "speed(1)", "faster", key_display=">"),
-        Binding("less_than_sign", "speed(-1)", "slower", key_display="<"),
-        Binding("full_stop", "jump_proc(1)", "next of proc", key_display="."),
-        Binding("comma", "jump_proc(-1)", "prev of proc", key_display=","),
-        Binding("right_square_bracket", "jump_obj(1)", "next of obj", key_display="]"),
-        Binding("left_square_bracket", "jump_obj(-1)", "prev of obj", key_display="["),
-        Binding("n", "jump_step(1)", "next step"),
-        Binding("N", "jump_step(-1)", "prev step", key_display="N"),
-        Binding("home", "seek_start", "start", show=False, priority=True),
-        Binding("end", "seek_fraction(1)", "end", show=False, priority=True),
-        *[Binding(str(d), f"seek_fraction({d / 10})", f"{d * 10}%", show=False) for d in range(10)],
-        Binding("h", "hide", "hide next"),
-        Binding("enter", "reveal", "reveal", priority=True),
-        Binding("l", "toggle_lang", "en/ko"),
-        Binding("p", "filter_proc", "log: proc", show=False),
-        Binding("o", "filter_obj", "select obj", show=False),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("q", "quit_session", "quit"),
+        Binding("space", "toggle_pause", "play/pause", tooltip="play / pause the recording"),
+        Binding("right", "step(1)", "step", priority=True, tooltip="one event forward"),
+        Binding("left", "step(-1)", "back", priority=True, tooltip="one event back"),
+        Binding(
+            "greater_than_sign",
+            "speed(1)",
+            "faster",
+            key_display=">",
+            tooltip="play faster",
+        ),
+        Binding(
+            "less_than_sign",
+            "speed(-1)",
+            "slower",
+            key_display="<",
+            tooltip="play slower",
+        ),
+        Binding(
+            "full_stop",
+            "jump_proc(1)",
+            "next of proc",
+            key_display=".",
+            tooltip="next event of the selected process",
+        ),
+        Binding(
+            "comma",
+            "jump_proc(-1)",
+            "prev of proc",
+            key_display=",",
+            tooltip="previous event of the selected process",
+        ),
+        Binding(
+            "right_square_bracket",
+            "jump_obj(1)",
+            "next of obj",
+            key_display="]",
+            tooltip="next event of the selected object",
+        ),
+        Binding(
+            "left_square_bracket",
+            "jump_obj(-1)",
+            "prev of obj",
+            key_display="[",
+            tooltip="previous event of the selected object",
+        ),
+        Binding("n", "jump_step(1)", "next step", tooltip="next narration step"),
+        Binding(
+            "N", "jump_step(-1)", "prev step", key_display="N", tooltip="previous narration step"
+        ),
+        Binding(
+            "home",
+            "seek_start",
+            "start",
+            show=False,
+            priority=True,
+            tooltip="the start, before the first event",
+        ),
+        Binding(
+            "end",
+            "seek_fraction(1)",
+            "end",
+            show=False,
+            priority=True,
+            tooltip="the end of the recording",
+        ),
+        *[
+            Binding(
+                str(d),
+                f"seek_fraction({d / 10})",
+                f"{d * 10}%",
+                show=False,
+                tooltip="jump to N×10% of the recording",
+            )
+            for d in range(10)
+        ],
+        Binding(
+            "h",
+            "hide",
+            "hide next",
+            tooltip="hide the selected object's next change (guess, then ⏎)",
+        ),
+        Binding("enter", "reveal", "reveal", priority=True, tooltip="reveal what was hidden"),
+        Binding("l", "toggle_lang", "en/ko", tooltip="narration in English / Korean"),
+        Binding(
+            "p",
+            "filter_proc",
+            "log: proc",
+            show=False,
+            tooltip="event log: only the selected process (again: all)",
+        ),
+        Binding(
+            "o",
+            "filter_obj",
+            "select obj",
+            show=False,
+            tooltip="select the next object (for ] [ h; the log shows it only)",
+        ),
+        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
+        Binding("q", "quit_session", "quit", tooltip="quit the replay"),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Live-only actions are off (hidden from the footer, ``?`` and the palette)."""
+        if action in self.LIVE_ONLY:
+            return False
+        return super().check_action(action, parameters)
 
     def __init__(self, index: TraceIndex, lang: str = "en", fps: int = 15) -> None:
         super().__init__(None, state=State(header=index.header), lang=lang, fps=fps)

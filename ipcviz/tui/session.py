@@ -70,17 +70,51 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_pause", "pause view"),
-        Binding("f", "toggle_freeze", "freeze"),
-        Binding("k", "kill", "kill proc"),
-        Binding("r", "restart", "restart"),
-        Binding("plus,equals_sign", "faster", "faster", key_display="+"),
-        Binding("minus", "slower", "slower", key_display="-"),
-        Binding("l", "toggle_lang", "en/ko"),
-        Binding("p", "filter_proc", "log: proc", show=False),
-        Binding("o", "filter_obj", "log: object", show=False),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("q", "quit_session", "quit"),
+        Binding(
+            "space",
+            "toggle_pause",
+            "pause view",
+            tooltip="pause / resume the VIEW (the processes keep running)",
+        ),
+        Binding(
+            "f",
+            "toggle_freeze",
+            "freeze",
+            tooltip="freeze / unfreeze the processes (SIGSTOP / SIGCONT)",
+        ),
+        Binding("k", "kill", "kill proc", tooltip="kill the selected process (SIGKILL)"),
+        Binding("r", "restart", "restart", tooltip="restart the scenario from the beginning"),
+        Binding(
+            "plus,equals_sign",
+            "faster",
+            "faster",
+            key_display="+",
+            tooltip=f"redraw faster (up to {FPS_MAX} frames/s)",
+        ),
+        Binding(
+            "minus",
+            "slower",
+            "slower",
+            key_display="-",
+            tooltip=f"redraw slower (down to {FPS_MIN} frames/s)",
+        ),
+        Binding("l", "toggle_lang", "en/ko", tooltip="narration in English / Korean"),
+        Binding(
+            "p",
+            "filter_proc",
+            "log: proc",
+            show=False,
+            tooltip="event log: only the selected process (again: all)",
+        ),
+        Binding(
+            "o",
+            "filter_obj",
+            "log: object",
+            show=False,
+            tooltip="event log: cycle through the objects",
+        ),
+        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
+        Binding("q", "quit_session", "quit", tooltip="quit: stop the engine and clean up"),
         *STEP_BINDINGS,  # t / s / n / 1..9: step mode (tui/stepping.py)
         *HOLDER_BINDINGS,  # g: post for a dead holder (tui/holders.py)
     ]
@@ -398,9 +432,10 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
         self.redraw()
 
     def action_help(self) -> None:
-        from ipcviz.tui.help import HelpScreen
+        from ipcviz.tui.help import HelpScreen, KeyHelp, keys_of
 
-        self.app.push_screen(HelpScreen(self.BINDINGS))
+        extra = [KeyHelp("↑ ↓", "select a process in the table (for the keys that act on one)")]
+        self.app.push_screen(HelpScreen(keys_of(self), extra))
 
     def action_quit_session(self) -> None:
         self.app.exit(self.stop())

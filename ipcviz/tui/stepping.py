@@ -18,10 +18,24 @@ from ipcviz import bytefmt
 from ipcviz.model.state import Proc, State
 
 STEP_BINDINGS: list[BindingType] = [
-    Binding("t", "toggle_step", "step mode"),
-    Binding("s", "step_selected", "step"),
-    Binding("n", "step_random", "step random"),
-    *(Binding(str(i), f"step_number({i})", f"step #{i}", show=False) for i in range(1, 10)),
+    Binding(
+        "t",
+        "toggle_step",
+        "step mode",
+        tooltip="step mode on / off: processes wait before each IPC call",
+    ),
+    Binding("s", "step_selected", "step", tooltip="step mode: the selected process goes once"),
+    Binding("n", "step_random", "step random", tooltip="step mode: a random process goes once"),
+    *(
+        Binding(
+            str(i),
+            f"step_number({i})",
+            f"step #{i}",
+            show=False,
+            tooltip="step mode: process number N of the table goes once",
+        )
+        for i in range(1, 10)
+    ),
 ]
 
 

@@ -120,3 +120,65 @@ async def test_recent_runs_from_the_picker(tmp_path: Path, private_data_home: Pa
         await pilot.press("q")  # back to the list, not out of the app
         await _until(pilot, lambda: isinstance(app.screen, RunsScreen))
         await pilot.press("q")
+
+
+async def test_replay_offers_only_replay_keys() -> None:
+    """Footer, ``?`` and the command palette of a replay offer no live-only key (freeze,
+    kill, restart, redraw rate, step mode, dead holder), and those keys do nothing here."""
+    from textual.binding import Binding
+    from textual.widgets import Static
+    from textual.widgets._footer import FooterKey
+
+    from ipcviz.tui.help import HelpScreen
+    from ipcviz.tui.session import SessionScreen
+    from tests.tui.helpers import TRACES
+
+    app = replay_app(TRACES / "sysv-mq-typed.jsonl")
+    async with app.run_test(size=(200, 60)) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await _until(pilot, lambda: screen.first_frame_at is not None and screen.index.done)
+        own = {b.action for b in ReplayScreen.BINDINGS if isinstance(b, Binding)}
+        live_only = {
+            b.action.split("(")[0]
+            for b in SessionScreen.BINDINGS
+            if isinstance(b, Binding) and b.action not in own
+        }
+        assert live_only == set(ReplayScreen.LIVE_ONLY)  # each live key is either replay's or off
+        await pilot.pause()
+        footer = [k.action for k in screen.query(FooterKey)]
+        assert footer and all(a in own or a == "command_palette" for a in footer), footer
+        active = {ab.binding.action.split("(")[0] for ab in screen.active_bindings.values()}
+        assert not active & live_only, active & live_only
+        titles = {c.title for c in app.get_system_commands(screen)}
+        assert "Keys help" in titles and not {t for t in titles if "Freeze" in t or "Kill" in t}
+        # the live keys do nothing: the position, speed, redraw rate and the model stay
+        before = (
+            screen.player.pos,
+            screen.player.speed,
+            screen.fps,
+            state_fingerprint(screen.state),
+        )
+        await pilot.press("f", "k", "r", "plus", "minus", "t", "s", "g")
+        await pilot.pause()
+        assert app.screen is screen
+        after = (
+            screen.player.pos,
+            screen.player.speed,
+            screen.fps,
+            state_fingerprint(screen.state),
+        )
+        assert after == before
+        # ? lists the replay keys, none of the live ones
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.pause()
+        text = str(app.screen.query_one("#help-keys", Static).render())
+        for b in ReplayScreen.BINDINGS:
+            assert isinstance(b, Binding) and b.tooltip in text, b.key
+        for b in SessionScreen.BINDINGS:
+            if isinstance(b, Binding) and b.action.split("(")[0] in live_only:
+                assert b.tooltip not in text, b.key
+        await pilot.press("escape")
+        assert app.screen is screen

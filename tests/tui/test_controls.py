@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import LiveFeed, RecordedFeed
@@ -150,12 +153,34 @@ async def test_l_switches_narration_language() -> None:
         assert str(screen.query_one(Narration).render()) == english
 
 
-async def test_help_screen_opens_and_closes() -> None:
+def _help_lines(app: IpcvizApp) -> list[str]:
+    """The help screen's text, line by line, as drawn."""
+    return str(app.screen.query_one("#help-keys", Static).render()).splitlines()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+async def test_help_lists_every_key_of_the_screen(size: tuple[int, int]) -> None:
     app = recorded_app("pipe-basic")
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        await pilot.pause()
+        lines = _help_lines(app)
+        text = "\n".join(lines)
+        # every key of the session screen (its own, step mode's, dead holder's, the app's)
+        wanted = [
+            b for b in [*SessionScreen.BINDINGS, *IpcvizApp.BINDINGS] if isinstance(b, Binding)
+        ]
+        for b in wanted:
+            assert b.tooltip, f"{b.key}: no tooltip, so ? cannot say what it does"
+            assert b.tooltip in text, b.key
+        for key in ("space", "f", "k", "+", "?", "q", "t", "1–9", "g", "^c", "^p"):
+            assert any(line.split()[0] == key for line in lines), key
+        # drawn, not an empty box: the text is on the screen, whole
+        box = app.screen.query_one(VerticalScroll)
+        assert box.size.height >= min(len(lines), size[1] - 6)
+        assert box.size.width >= max(len(line) for line in lines)
         await pilot.press("escape")
         assert isinstance(app.screen, SessionScreen)
 
