@@ -340,6 +340,10 @@ class Gate:
             fields = text.split()
             if not fields or fields[0] in ("running", "-1") or len(fields) < 2:
                 return "soon"
+            if _runnable(w.pid):
+                # Woken (a post, a send) but not on a CPU yet: the syscall file still names
+                # the call it sleeps no more in. Read after it, so a wake-up is never missed.
+                return "soon"
             name = SYSCALLS_X86_64.get(int(fields[0])) if IS_X86_64 else None
             if name is None:  # another architecture: ask the full probe
                 info = probe.blocked_on(w.pid)
@@ -410,3 +414,9 @@ def _read(path: str) -> str | None:
             return f.read()
     except OSError:
         return None
+
+
+def _runnable(pid: int) -> bool:
+    """The process is running or waiting for a CPU (state R in /proc/PID/stat)."""
+    text = _read(f"/proc/{pid}/stat")
+    return text is not None and text.rsplit(")", 1)[-1].split()[:1] == ["R"]
