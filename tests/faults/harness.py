@@ -154,6 +154,16 @@ class LiveRun:
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
+    def kill_engine_and_viewer(self) -> None:
+        """SIGKILL both, the engine stopped first so it cannot clean up when its viewer
+        dies: nobody is left to remove anything but ``ipcviz clean``."""
+        engine = self.engine()
+        engine.suspend()
+        self.signal(signal.SIGKILL)
+        self.finish()
+        engine.kill()
+        engine.wait(30)
+
     # -- after it ended -------------------------------------------------------------
 
     def finish(self, timeout: float = 60) -> int:

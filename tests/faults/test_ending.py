@@ -137,12 +137,7 @@ def test_sigkill_to_engine_and_ipcviz_then_clean_removes_everything(tmp_path: Pa
     run = LiveRun(tmp_path, waiting_scenario(tmp_path, EVERY_OBJECT))
     run.wait_ready()
     workers = run.worker_pids()
-    engine = run.engine()
-    engine.suspend()  # so it cannot react to the viewer's death before it dies too
-    run.signal(signal.SIGKILL)
-    run.finish()
-    engine.kill()
-    engine.wait(30)
+    run.kill_engine_and_viewer()
     _, events = run.events()
     before = kernel_objects_left(events)
     cleaned = ipcviz_clean()

@@ -201,12 +201,7 @@ def test_grandchildren_are_gone_after_engine_sigkill_and_clean(tmp_path: Path, r
     run.wait_ready()
     kids = _grandchildren(tmp_path, tags)
     worker = run.worker_pids()["w"]
-    engine = run.engine()
-    engine.suspend()  # nobody may clean up but `ipcviz clean`
-    run.signal(signal.SIGKILL)
-    run.finish()
-    engine.kill()
-    engine.wait(30)
+    run.kill_engine_and_viewer()
     wait_for("the worker to die with its engine", lambda: not _running(worker))
     orphans = [pid for pid in kids.values() if _running(pid)]
     cleaned = ipcviz_clean()

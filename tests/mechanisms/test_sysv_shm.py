@@ -73,12 +73,7 @@ def test_clean_removes_a_killed_sessions_sysv_segment(tmp_path: Path) -> None:
     try:
         run.wait_ready()
         workers = run.worker_pids()
-        engine = run.engine()
-        engine.suspend()  # so it cannot clean up when its viewer dies
-        run.signal(signal.SIGKILL)
-        run.finish()
-        engine.kill()
-        engine.wait(30)
+        run.kill_engine_and_viewer()
         for pid in workers.values():
             try:
                 os.kill(pid, signal.SIGKILL)
