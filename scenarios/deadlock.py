@@ -69,7 +69,7 @@ def right(ctx):
 
 @scenario.check("the deadlock was detected and its cycle named (T34)")
 def detected(run):
-    cycles = run.state.extra.get("deadlocks", [])
+    cycles = run.state.deadlocks
     if not cycles:
         return False, "no deadlock event"
     cycle = cycles[0]
@@ -90,6 +90,6 @@ def nobody_through(run):
     # The user broke it (k on a victim, as the screen suggests): the survivor then gets
     # the victim's lock back and both locks. Fine, as long as the deadlock came first.
     victims = sorted(n for n, x in run.exits.items() if x.get("signal"))
-    broken = run.state.extra.get("deadlocks") and run.state.extra.get("deadlocks_broken")
+    broken = run.state.deadlocks and run.state.deadlocks_broken
     ok = bool(broken) and bool(victims) and not set(got) & set(victims)
     return ok, f"{', '.join(got)} got both after {', '.join(victims) or 'nobody'} was killed"

@@ -55,27 +55,27 @@ def made_up(s: State, e: Event, data: bytes, n: int) -> bytes:
     (``given_back``): an upper bound of what is held, so the bound is never exceeded.
     """
     missing = n - len(data)
-    held = s.extra.get("made_up", 0) + missing
+    held = s.made_up + missing
     if held > MAX_MADE_UP:
         raise TraceError(
             f"event seq {e.get('seq')} ({e.get('kind')} on {e.get('obj')}): {n} B of which "
             f"{len(data)} recorded would make the model hold more than "
             f"{MAX_MADE_UP >> 20} MiB of unrecorded bytes (a limit: docs/trace-format.md)"
         )
-    by = s.extra.setdefault("made_up_by", {})
+    by = s.made_up_by
     by[e["obj"]] = by.get(e["obj"], 0) + missing
-    s.extra["made_up"] = held
+    s.made_up = held
     return data + bytes(missing)
 
 
 def given_back(s: State, obj: PipeObj | QueueObj) -> None:
     """Bytes left ``obj``: no more of what it holds than that can be made up."""
-    by = s.extra.get("made_up_by")
+    by = s.made_up_by
     if not by or not by.get(obj.name):
         return  # the usual case: nothing was made up for it
     holds = obj.nbytes
     if isinstance(obj, QueueObj):
         holds += sum(len(x[1]) for x in obj.early)
     if by[obj.name] > holds:
-        s.extra["made_up"] -= by[obj.name] - holds
+        s.made_up -= by[obj.name] - holds
         by[obj.name] = holds

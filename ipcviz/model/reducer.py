@@ -126,9 +126,9 @@ def _report(s: State, e: Event) -> None:
 def _control(s: State, e: Event) -> None:
     action = e.get("action")
     if action == "present":  # presenter mode: a narration step holds its process (gate.py)
-        s.extra["present"] = bool(e.get("on"))
+        s.present = bool(e.get("on"))
     if action == "step_mode":  # engine/gate.py: the gates close (on) or open (off)
-        s.extra["step_mode"] = bool(e.get("on"))
+        s.step_mode = bool(e.get("on"))
         if not e.get("on"):
             for p in s.procs.values():
                 p.gated_op = p.gated_obj = None
@@ -187,7 +187,7 @@ def _probe(s: State, e: Event) -> None:
 @handles("gate.wait")
 def _gate_wait(s: State, e: Event) -> None:
     p = s.procs.get(e["pid"])
-    if e.get("op") == "narrate" and not s.extra.get("present"):
+    if e.get("op") == "narrate" and not s.present:
         return  # a narration step waits only for the engine's kernel probe: not held
     if p is not None:
         p.gated_op, p.gated_obj = e.get("op"), e.get("obj")
@@ -198,7 +198,7 @@ def _gate_step(s: State, e: Event) -> None:
     p = s.procs.get(e["pid"])
     if p is not None:
         p.gated_op = p.gated_obj = None
-    s.extra["steps"] = s.extra.get("steps", 0) + 1
+    s.gate_steps += 1
 
 
 @handles("deadlock")
@@ -206,14 +206,15 @@ def _deadlock(s: State, e: Event) -> None:
     cycle = e.get("cycle") or []
     # the current one, drawn until it is resolved: the cycle if one could be named, and
     # every stuck process with what it waits on
-    s.extra["deadlock"] = {"cycle": cycle, "stuck": e.get("stuck") or []}
-    s.extra.setdefault("deadlocks", []).append(cycle)
+    s.deadlock = {"cycle": cycle, "stuck": e.get("stuck") or []}
+    s.deadlocks.append(cycle)
 
 
 @handles("deadlock.resolved")
 def _deadlock_resolved(s: State, e: Event) -> None:
-    if s.extra.pop("deadlock", None) is not None:
-        s.extra["deadlocks_broken"] = s.extra.get("deadlocks_broken", 0) + 1
+    if s.deadlock is not None:
+        s.deadlock = None
+        s.deadlocks_broken += 1
 
 
 @handles("deadlock.recover")
@@ -232,13 +233,11 @@ def _deadlock_recover(s: State, e: Event) -> None:
 def _holder_died(s: State, e: Event) -> None:
     """A lock's holder died without posting it and nobody left can (engine/deadlock.py):
     shown while the dead process still holds it (``model.analysis.holders``)."""
-    s.extra.setdefault("holders_died", {})[e["obj"]] = {
-        k: v for k, v in e.items() if k not in ("t", "seq", "kind")
-    }
+    s.holders_died[e["obj"]] = {k: v for k, v in e.items() if k not in ("t", "seq", "kind")}
 
 
 @handles("race.lost_update")
 def _lost_update(s: State, e: Event) -> None:
-    s.extra.setdefault("lost_updates", []).append(
+    s.lost_updates.append(
         {k: v for k, v in e.items() if k in ("obj", "offset", "lost", "by", "seq", "missing")}
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 
 @dataclass
@@ -143,6 +143,24 @@ class Check:
     detail: str = ""
 
 
+class Deadlock(TypedDict):
+    """The deadlock drawn now (``deadlock`` event), until ``deadlock.resolved``."""
+
+    cycle: list[Any]  # the cycle, if one could be named
+    stuck: list[Any]  # every stuck process with what it waits on
+
+
+class LostUpdate(TypedDict, total=False):
+    """One ``race.lost_update``: a write that overwrote an update it never read."""
+
+    obj: str
+    offset: int
+    lost: int
+    by: Any
+    seq: int
+    missing: Any
+
+
 @dataclass
 class State:
     """Everything the views draw. ``seq`` is the last applied event's seq (-1: none)."""
@@ -164,7 +182,19 @@ class State:
     outcome: str | None = None  # passed | failed | error | stopped | timeout
     exit_code: int | None = None
     kinds: Counter[str] = field(default_factory=Counter)
-    extra: dict[str, Any] = field(default_factory=dict)  # analyses keep their state here
+    # What the step gate and the analyses found (engine/gate.py, engine/deadlock.py,
+    # model/analysis): typed here so views and scenario checks read attributes, not keys.
+    present: bool = False  # presenter mode: a narration step holds its process
+    step_mode: bool = False  # the gates are closed: processes move one step at a time
+    gate_steps: int = 0  # steps the gate has released (``gate.step`` events)
+    deadlock: Deadlock | None = None  # the current deadlock, until it is resolved
+    deadlocks: list[list[Any]] = field(default_factory=list)  # every cycle named so far
+    deadlocks_broken: int = 0
+    holders_died: dict[str, dict[str, Any]] = field(default_factory=dict)  # obj → report
+    lost_updates: list[LostUpdate] = field(default_factory=list)
+    # Bytes the model made up for records that carried fewer than their size (model/ops.py)
+    made_up: int = 0
+    made_up_by: dict[str, int] = field(default_factory=dict)
 
     def proc_name(self, pid: int) -> str:
         p = self.procs.get(pid)

@@ -76,7 +76,7 @@ class ChallengeScreen(SessionScreen):
         state = self.state
         if state is not self._run_state:  # a new run (restart): a new attempt
             self._run_state, self.reached_at, self.reached_what = state, None, ""
-        steps = int(state.extra.get("steps", 0) or 0)
+        steps = state.gate_steps
         if self.reached_at is None:
             what = goal_status(self.goal, state)
             if what is not None:

@@ -54,7 +54,7 @@ def gate_text(p: Proc) -> Text | None:
 
 def current_deadlock(state: State) -> dict[str, Any] | None:
     """The deadlock the engine proved and nobody broke yet (None once it is resolved)."""
-    current = state.extra.get("deadlock")
+    current = state.deadlock
     if isinstance(current, list):  # a trace recorded before "stuck" existed: the cycle only
         current = {"cycle": current}
     return current or None
@@ -105,7 +105,7 @@ class StepControls:
     def action_toggle_step(self) -> None:
         feed = self._live_feed("step mode")  # type: ignore[attr-defined]
         if feed is not None:
-            feed.send("step_mode", on=not self.state.extra.get("step_mode", False))  # type: ignore[attr-defined]
+            feed.send("step_mode", on=not self.state.step_mode)  # type: ignore[attr-defined]
 
     def action_step_selected(self) -> None:
         from ipcviz.tui.widgets import ProcTable
@@ -124,7 +124,7 @@ class StepControls:
 
     def _step_feed(self) -> Any:
         feed = self._live_feed("step")  # type: ignore[attr-defined]
-        if feed is not None and not self.state.extra.get("step_mode"):  # type: ignore[attr-defined]
+        if feed is not None and not self.state.step_mode:  # type: ignore[attr-defined]
             self.notify("step: press t first (step mode)", severity="warning", markup=False)  # type: ignore[attr-defined]
             return None
         return feed

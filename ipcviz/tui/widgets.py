@@ -259,7 +259,7 @@ class Checks(Static):
                 f" kernel={bytefmt.safe_text(str(d.get('kernel')), 20)}\n",
                 style="bold #ff8787",
             )
-        lost = state.extra.get("lost_updates") or []
+        lost = state.lost_updates
         if lost:  # shared memory without a lock (T31): how many, and the latest overlap
             text.append(f" LOST UPDATES: {lost_update_count(state)} missing ", style=render.WARN)
             text.append(f" ({len(lost)} overwrites; an overwritten value can be built on again)\n")

@@ -68,7 +68,7 @@ def test_killing_a_victim_breaks_the_deadlock_and_the_scenario_passes(tmp_path: 
     # as the TUI runs it: no end on deadlock
     live = Live("deadlock", tmp_path / "t.jsonl", extra=["--schedule", FORCED])
     try:
-        assert live.until(lambda s: bool(s.extra.get("deadlock")))
+        assert live.until(lambda s: s.deadlock is not None)
         left = next(p for p in live.state.procs.values() if p.name == "left")
         live.engine.send("kill", pid=left.pid)
         assert live.until(lambda s: s.outcome is not None) or live.state.outcome
@@ -81,7 +81,7 @@ def test_killing_a_victim_breaks_the_deadlock_and_the_scenario_passes(tmp_path: 
         # right got lock_a (posted back for the killed left) and finished normally
         right = next(p for p in live.state.procs.values() if p.name == "right")
         assert right.exit_code == 0 and live.state.reports["right"]["got_both"] is True
-        assert "deadlock" not in live.state.extra  # the banner's source: cleared
+        assert live.state.deadlock is None  # the banner's source: cleared
         # the scenario accepts the user breaking it: both checks pass
         checks = [
             (e["description"], e["ok"], e["detail"]) for e in live.events if e["kind"] == "check"

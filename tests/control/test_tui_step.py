@@ -46,18 +46,18 @@ def test_step_keys_move_exactly_the_chosen_process(tmp_path: Path, monkeypatch: 
             assert "at gate → shm.read counter" in proc_state_text(state(), inc1).plain
             reads = state().kinds["shm.read"]
             await pilot.press("1")
-            await _until(pilot, lambda: state().extra.get("steps") == 1, "one step")
+            await _until(pilot, lambda: state().gate_steps == 1, "one step")
             await _until(pilot, lambda: "inc1" in gated(), "inc1 back at its gate")
             assert state().kinds["shm.read"] == reads + 1
             assert inc1.gated_op == "shm.write"  # it read; next it writes
             await pilot.press("n")
-            await _until(pilot, lambda: state().extra.get("steps") == 2, "a random step")
+            await _until(pilot, lambda: state().gate_steps == 2, "a random step")
             # Whatever the random step was, these four leave a stale read behind that is
             # written over a newer value: an update is lost (the scenario's check) for sure.
             for n, key in enumerate("2323", start=3):
                 await _until(pilot, lambda: len(gated()) == 3, "all three at their gates")
                 await pilot.press(key)
-                await _until(pilot, lambda n=n: state().extra.get("steps") == n, f"step {n}")
+                await _until(pilot, lambda n=n: state().gate_steps == n, f"step {n}")
             await pilot.press("t")  # free-running again: the run completes
             await _until(pilot, lambda: state().outcome is not None, "the end of the run")
             assert state().outcome == "passed" and not gated()

@@ -54,7 +54,7 @@ async def test_the_student_loses_an_update_in_four_steps(tmp_path: Path) -> None
                 await _until(pilot, lambda key=key: at_gate(key), f"process {key} at its gate")
                 assert screen.reached_at is None
                 await pilot.press(key)
-                await _until(pilot, lambda n=n: screen.state.extra.get("steps") == n, f"step {n}")
+                await _until(pilot, lambda n=n: screen.state.gate_steps == n, f"step {n}")
             await _until(pilot, lambda: screen.reached_at is not None, "the goal")
             assert screen.reached_at == 4
             assert "GOAL REACHED in 4 step(s): 1 lost update(s)" in banner()

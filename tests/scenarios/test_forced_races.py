@@ -127,7 +127,7 @@ def right(ctx):
 
 @scenario.check("deadlocked")
 def dead(run):
-    return bool(run.state.extra.get("deadlocks"))
+    return bool(run.state.deadlocks)
 """
 
 

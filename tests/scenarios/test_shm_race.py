@@ -65,7 +65,7 @@ def test_missing_is_per_cell_latest_and_ignores_bad_values():
     """The number is the latest ``missing`` of each cell, summed; a hostile trace's
     non-integer value counts as 0 instead of crashing the panel."""
     state = State(header={})
-    state.extra["lost_updates"] = [
+    state.lost_updates = [
         {"obj": "a", "offset": 0, "missing": 1},
         {"obj": "a", "offset": 0, "missing": 3},
         {"obj": "a", "offset": 8, "missing": 2},

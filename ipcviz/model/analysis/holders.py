@@ -54,7 +54,7 @@ def is_lock_holder(state: State, pid: int) -> bool:
 def current(state: State) -> list[dict[str, Any]]:
     """The reported dead holders that still hold their semaphore (not given back since)."""
     out = []
-    for name, rep in (state.extra.get("holders_died") or {}).items():
+    for name, rep in state.holders_died.items():
         obj = state.objects.get(name)
         if isinstance(obj, SemObj) and obj.holders.get(rep.get("holder", 0), 0) > 0:
             out.append(rep)

@@ -152,13 +152,13 @@ def missing(state: Any, obj: str | None = None, offset: int | None = None) -> in
     """THE lost-update number: updates the cells' values do not contain now.
 
     Per cell, the ``missing`` of its latest lost-update event (the model keeps them in
-    ``state.extra["lost_updates"]``), summed over the cells asked for (all by default).
+    ``state.lost_updates``), summed over the cells asked for (all by default).
     The TUI's checks panel and the scenarios' checks both show this one quantity, so they
     can never disagree. For a counter incremented by read-add-write it is
     ``increments - value``.
     """
     latest: dict[tuple[Any, Any], int] = {}
-    for u in state.extra.get("lost_updates") or []:
+    for u in state.lost_updates:
         where = (u.get("obj"), u.get("offset", 0))
         if (obj is not None and where[0] != obj) or (offset is not None and where[1] != offset):
             continue

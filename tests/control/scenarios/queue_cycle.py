@@ -37,7 +37,7 @@ def b(ctx):
 
 @scenario.check("the deadlock was named with its cycle through the queues")
 def named(run):
-    cycles = run.state.extra.get("deadlocks", [])
+    cycles = run.state.deadlocks
     links = (
         sorted((c["proc"], c["op"], c["waits_for"], c["held_by"]) for c in cycles[0])
         if cycles
