@@ -1,12 +1,34 @@
-"""Names and constants of the trace format (documented in docs/trace-format.md).
+"""The trace format's names and the engine's own event kinds (docs/trace-format.md).
 
 Events are plain dicts, so the model, the narrator and the exporters need no classes to read
-them and a trace is readable with nothing but ``json``.
+them and a trace is readable with nothing but ``json``. Every kind is described once, as a
+:class:`~ipcviz.events.fields.Kind` (its fields and the ones it cannot do without): the
+engine's own kinds here (``ENGINE_KINDS``), each mechanism's operations and probe in its
+package (``Family.kinds``, ``Mechanism.probe_fields``). ``events/validate.py`` checks every
+event read against them; ``tests/test_schema.py`` holds the reducer, the narrator, the tracer
+codes and the docs to the same list.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
+
+from ipcviz.events.fields import (
+    I64,
+    Check,
+    Kind,
+    base64,
+    count,
+    flag,
+    integer,
+    list_of,
+    number,
+    optional,
+    record,
+    small,
+    string,
+    strings,
+)
 
 FORMAT: Final = "ipcviz-trace"
 #: Bumped on any change that an older reader would misread; readers refuse newer versions.
@@ -24,15 +46,146 @@ PROC_START: Final = "proc.start"
 PROC_EXIT: Final = "proc.exit"
 PROC_ERROR: Final = "proc.error"
 PROC_OUTPUT: Final = "proc.output"
+GATE_WAIT: Final = "gate.wait"
 GATE_STEP: Final = "gate.step"
 CONTROL: Final = "control"
 CHECK: Final = "check"
 ERROR: Final = "error"
 NARRATE: Final = "narrate"
 REPORT: Final = "report"
+RECORDING_STOPPED: Final = "recording.stopped"
 TRACER_STALL: Final = "tracer.stall"
+UNKNOWN: Final = "unknown"
+ORDER_CONFLICT: Final = "order.conflict"
 DRIFT: Final = "drift"
+DEADLOCK: Final = "deadlock"
+DEADLOCK_RESOLVED: Final = "deadlock.resolved"
+DEADLOCK_RECOVER: Final = "deadlock.recover"
+HOLDER_DIED: Final = "holder.died"
+LOST_UPDATE: Final = "race.lost_update"
+PROBE_PROC: Final = "probe.proc"
+PROBE_SNAPSHOT: Final = "probe.snapshot"
 PROBE_PREFIX: Final = "probe."
+
+#: Fields any event may carry, whatever its kind.
+COMMON: Final[dict[str, Check]] = {
+    "t": integer(),
+    "seq": integer(),
+    "pid": integer(),
+    "kind": string,
+    "obj": string,
+    "data": base64,
+    "since": integer(),
+}
+#: Fields every event carries.
+BASE: Final = ("t", "seq", "pid", "kind")
+
+#: One side of a lost update: a process and the values it read and wrote.
+_LOST_SIDE = record(
+    {"proc": string, "pid": integer(), "read": optional(number), "wrote": number},
+    required=("proc", "read", "wrote"),
+)
+#: One link of a deadlock cycle: who waits for what, held by whom.
+_LINK = record(
+    {
+        "proc": string,
+        "pid": integer(),
+        "waits_for": string,
+        "held_by": string,
+        "held_by_pid": optional(integer()),
+    },
+    required=("proc", "waits_for", "held_by"),
+)
+
+#: The engine's own kinds. An ``obj.declare``'s type-specific fields are checked here too
+#: (the type's ``Mechanism.required`` says which it must carry).
+ENGINE_KINDS: Final[dict[str, Kind]] = {
+    OBJ_DECLARE: Kind(
+        {
+            "type": string,
+            "kernel_name": string,
+            "capacity": count,
+            "path": string,
+            "cells": count,
+            "size": count,
+            "cell_size": integer(1, 1 << 20),
+            "value": integer(),
+            "max_messages": integer(),
+            "max_message_size": integer(),
+            "max_bytes": integer(),
+            "discovered": flag,
+            "readers": strings,
+            "writers": strings,
+        },
+        ("obj", "type"),
+    ),
+    OBJ_REMOVE: Kind({}, ("obj",)),
+    PROC_START: Kind({"name": string, "color": integer(), "command": strings}, ("name",)),
+    PROC_EXIT: Kind({"code": optional(integer()), "signal": integer(), "signame": string}),
+    PROC_ERROR: Kind({"text": string}),
+    PROC_OUTPUT: Kind({"cut": count}),
+    NARRATE: Kind({"step": string, "step_index": integer()}),
+    REPORT: Kind({"key": string}, ("key",)),
+    CHECK: Kind(
+        {"description": string, "ok": flag, "detail": optional(string)}, ("description", "ok")
+    ),
+    CONTROL: Kind(
+        {
+            "action": string,
+            "target": integer(),
+            "on": flag,
+            "ok": flag,
+            "reason": string,
+            "seed": optional(integer()),
+            "schedule": optional(string),
+        }
+    ),
+    ERROR: Kind({"message": string}),
+    RECORDING_STOPPED: Kind({"message": string}),
+    UNKNOWN: Kind({"code": integer()}),
+    TRACER_STALL: Kind({"count": integer(0, I64[1])}),
+    ORDER_CONFLICT: Kind({"message": string}),
+    SESSION_END: Kind(
+        {
+            "outcome": optional(string),
+            "exit_code": optional(integer()),
+            "reason": optional(string),
+            "events": integer(),
+        }
+    ),
+    GATE_WAIT: Kind({"op": string}),
+    GATE_STEP: Kind({"op": string, "by": string}),
+    DRIFT: Kind({"field": string, "resolved": flag}, ("obj",)),
+    DEADLOCK: Kind({"cycle": list_of(_LINK)}),
+    DEADLOCK_RESOLVED: Kind(),
+    DEADLOCK_RECOVER: Kind({"n": small, "victim": integer()}, ("obj",)),
+    HOLDER_DIED: Kind(
+        {
+            "holder": integer(),
+            "proc": string,
+            "n": small,
+            "value": small,
+            "waiters": list_of(record({"pid": integer(), "proc": string})),
+        },
+        ("obj", "holder"),
+    ),
+    LOST_UPDATE: Kind(
+        {"offset": integer(0, I64[1]), "lost": _LOST_SIDE, "by": _LOST_SIDE, "missing": number},
+        ("obj", "offset", "lost", "by"),
+    ),
+    PROBE_SNAPSHOT: Kind({"why": string, "step": optional(string), "by": integer()}),
+    PROBE_PROC: Kind(
+        {
+            "state": string,
+            "cpu_percent": number,
+            "cpu_num": integer(),
+            "rss": integer(),
+            "wchan": string,
+            "syscall": optional(string),
+            "blocked_on": optional(string),
+        }
+    ),
+}
 
 
 def header(scenario: dict[str, Any], session: str, start: str, host: str, **extra: Any) -> dict:

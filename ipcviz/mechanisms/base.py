@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ipcviz.events.fields import Check, Kind
 from ipcviz.model.state import Obj, State
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class Family:
     state: type[Obj]
     #: kind → reducer handler (model/reducer.py dispatches to it)
     handlers: Mapping[str, Handler]
+    #: kind → its fields (the schema: every kind of the family, checked as a trace is read)
+    kinds: Mapping[str, Kind] = field(default_factory=dict)
     #: kind → legal-history rule, checked before the handler runs
     rules: Mapping[str, Rule] = field(default_factory=dict)
     #: kinds that change no object state (placed anywhere their value allows)
@@ -90,8 +93,9 @@ class Mechanism:
     on_proc_start: Callable[[State, Obj, Event], None] = _nothing
     #: a process exited: the kernel let go of whatever it held of this object
     on_proc_exit: Callable[[Obj, int], None] = _nothing
-    #: the kind of its kernel-probe event (``probe.*``)
+    #: the kind of its kernel-probe event (``probe.*``) and that event's fields
     probe_kind: str = ""
+    probe_fields: Mapping[str, Check] = field(default_factory=dict)
     #: fields an ``obj.declare`` of this type must carry (a trace is untrusted input)
     required: tuple[str, ...] = ()
     #: module of the engine side (``KERNEL: KernelSide``); loaded on demand

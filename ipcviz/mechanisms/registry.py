@@ -12,6 +12,7 @@ from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from ipcviz.events.fields import Kind
 from ipcviz.mechanisms import (
     fifo,
     mmap_file,
@@ -63,6 +64,15 @@ def families() -> list[Family]:
 def handlers() -> dict[str, Handler]:
     """Every mechanism's reducer handlers, by event kind."""
     return {kind: fn for f in families() for kind, fn in f.handlers.items()}
+
+
+def kinds() -> dict[str, Kind]:
+    """Every mechanism's event kinds with their fields: its operations and its probe."""
+    out = {kind: spec for f in families() for kind, spec in f.kinds.items()}
+    for m in MECHANISMS:
+        if m.probe_kind:
+            out[m.probe_kind] = Kind(m.probe_fields)
+    return out
 
 
 def words() -> dict[str, Any]:

@@ -30,16 +30,27 @@ def plain(lines: list) -> str:
 
 
 def snapshot_probes(header: dict[str, Any], events: list[Event], why: str, step: str | None):
-    """(probe event, model state right after it) for the probes of one snapshot."""
+    """(probe event, model state right after it) for the probes of one snapshot.
+
+    A snapshot probes each process and object once; a periodic sweep may follow it at once
+    (on a loaded machine, before any other event): a second probe of the same thing is
+    that sweep's, not the snapshot's."""
     state = State(header=header)
     inside = False
+    seen: set[tuple[str, Any, Any]] = set()
     for e in events:
         apply(state, e)
         if e["kind"] == "probe.snapshot":
             inside = e.get("why") == why and (step is None or e.get("step") == step)
+            seen = set()
         elif not e["kind"].startswith("probe.") and e["kind"] != "obj.declare":
             inside = False  # (a snapshot may declare a pipe it finds in /proc)
         elif inside:
+            key = (e["kind"], e.get("pid"), e.get("obj"))
+            if key in seen:
+                inside = False
+                continue
+            seen.add(key)
             yield e, state
 
 

@@ -217,7 +217,10 @@ def wrong_types() -> dict[str, Trace]:
     by_kind = {}
     for i, e in enumerate(events):
         by_kind.setdefault(e["kind"], i)
-    for kind, (fields, required) in KINDS.items():
+    for kind, spec in KINDS.items():
+        fields, required = spec.fields, spec.required
+        if not fields and not required:
+            continue  # nothing in it can be wrong (``deadlock.resolved``)
         header, events = base_trace()
         if kind not in by_kind:
             i = len(events) - 1

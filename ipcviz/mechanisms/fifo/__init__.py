@@ -10,5 +10,6 @@ MECHANISM = Mechanism(
     declare=pipe_model.declare_capacity,
     on_proc_exit=pipe_model.on_proc_exit,
     probe_kind="probe.pipe",
+    probe_fields=pipe_model.PROBE_FIELDS,
     kernel_module="ipcviz.mechanisms.fifo.kernel",
 )

@@ -9,6 +9,7 @@ MECHANISM = Mechanism(
     title="shared file mapping (mmap(2) of a file, MAP_SHARED): memory backed by a file",
     declare=shm_model.declare,
     probe_kind="probe.shm",
+    probe_fields=shm_model.PROBE_FIELDS,
     required=("size", "cells"),
     kernel_module="ipcviz.mechanisms.mmap_file.kernel",
 )

@@ -11,5 +11,6 @@ MECHANISM = Mechanism(
     on_proc_start=model.on_proc_start,
     on_proc_exit=model.on_proc_exit,
     probe_kind="probe.pipe",
+    probe_fields=model.PROBE_FIELDS,
     kernel_module="ipcviz.mechanisms.pipe.kernel",
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.events.codec import payload
+from ipcviz.events.fields import Kind, count, integer, one_of
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.pipe.words import WORDS
 from ipcviz.model.ops import begin, changed, done, given_back, made_up
@@ -180,8 +181,22 @@ def on_proc_exit(obj: Obj, pid: int) -> None:
     obj.writers.discard(pid)
 
 
+_END = one_of(0, 1)  # tracer.codes READ_END, WRITE_END
+#: The kernel's view of a pipe (engine/probing.py): bytes in it, and its capacity.
+PROBE_FIELDS = {"nbytes": integer(), "capacity": integer()}
+
 FAMILY = Family(
     name="pipe",
+    kinds={
+        "pipe.write.begin": Kind({"n": count}),
+        "pipe.write": Kind({"n": count, "size": count}, ("obj", "n")),
+        "pipe.read.begin": Kind({"max": count}),
+        "pipe.read": Kind({"n": count, "max": count}, ("obj", "n")),
+        "pipe.open.begin": Kind({"end": _END}),
+        "pipe.open": Kind({"end": _END, "fd": integer()}),
+        "pipe.close": Kind({"end": _END}),
+        "pipe.epipe": Kind({"n": count}),
+    },
     state=PipeObj,
     view="ipcviz.mechanisms.pipe.view",
     words=WORDS,

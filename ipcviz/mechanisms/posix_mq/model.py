@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.events.codec import payload
+from ipcviz.events.fields import Kind, count, flag, integer
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.posix_mq.words import WORDS
 from ipcviz.model.ops import begin, changed, done, given_back, made_up
@@ -172,8 +173,22 @@ def on_proc_exit(obj: Obj, pid: int) -> None:
             waiting.remove(pid)
 
 
+#: A message operation: its size, and its priority (POSIX) or type (System V); a receive
+#: says which type it wants.
+_OP = {"n": count, "size": count, "prio": integer(), "mtype": integer(), "want": integer()}
+#: The kernel's view of a POSIX queue (its /dev/mqueue file).
+PROBE_FIELDS = {k: integer() for k in ("current_messages", "max_messages", "max_message_size")}
+
 FAMILY = Family(
     name="mq",
+    kinds={
+        "mq.send.begin": Kind(_OP),
+        "mq.send": Kind(_OP, ("obj",)),
+        "mq.recv.begin": Kind(_OP),
+        "mq.recv": Kind(_OP, ("obj",)),
+        "mq.poll": Kind({"ready": flag}),
+        "mq.notify": Kind(),
+    },
     state=QueueObj,
     view="ipcviz.mechanisms.posix_mq.view",
     words=WORDS,

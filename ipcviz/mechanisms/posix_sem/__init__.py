@@ -10,5 +10,6 @@ MECHANISM = Mechanism(
     declare=model.declare,
     on_proc_exit=model.on_proc_exit,
     probe_kind="probe.sem",
+    probe_fields=model.PROBE_FIELDS,
     kernel_module="ipcviz.mechanisms.posix_sem.kernel",
 )

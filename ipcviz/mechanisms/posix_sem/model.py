@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipcviz.events.fields import Kind, flag, integer, small
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.posix_sem.words import WORDS
 from ipcviz.model.ops import begin, changed, done
@@ -120,8 +121,19 @@ def on_proc_exit(obj: Obj, pid: int) -> None:
         obj.waiters.remove(pid)
 
 
+#: The kernel's view of a semaphore: its value, sleepers (waiting to decrement / for
+#: zero) and the last process to change it.
+PROBE_FIELDS = {k: integer() for k in ("value", "waiters", "zcnt", "last_pid")}
+
 FAMILY = Family(
     name="sem",
+    kinds={
+        "sem.wait.begin": Kind({"n": small}),
+        "sem.wait": Kind({"n": small}, ("obj",)),
+        "sem.post": Kind({"n": small}, ("obj",)),
+        "sem.trywait": Kind({"n": small, "ok": flag}, ("obj",)),
+        "sem.undo": Kind({"n": small}, ("obj",)),
+    },
     state=SemObj,
     view="ipcviz.mechanisms.posix_sem.view",
     words=WORDS,

@@ -9,6 +9,7 @@ MECHANISM = Mechanism(
     title="POSIX shared memory (shm_open(3) + mmap(2)): no kernel in between",
     declare=model.declare,
     probe_kind="probe.shm",
+    probe_fields=model.PROBE_FIELDS,
     required=("size", "cells"),
     kernel_module="ipcviz.mechanisms.posix_shm.kernel",
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.events.codec import payload
+from ipcviz.events.fields import I64, U64, Kind, dict_of, integer, number
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.posix_shm.words import WORDS
 from ipcviz.model.ops import changed
@@ -72,8 +73,19 @@ def declare(s: State, obj: Obj, e: Event) -> None:
     obj.changed_seq = [-1] * obj.cells
 
 
+_OFFSET, _VALUE = integer(0, I64[1]), integer(*U64)
+#: The kernel's view of a segment: its size and where each process mapped it.
+PROBE_FIELDS = {
+    "size": integer(),
+    "addresses": dict_of(lambda v: None if isinstance(v, str) else number(v)),
+}
+
 FAMILY = Family(
     name="shm",
+    kinds={
+        "shm.read": Kind({"offset": _OFFSET, "value": _VALUE}),
+        "shm.write": Kind({"offset": _OFFSET, "value": _VALUE}, ("obj", "offset")),
+    },
     state=ShmObj,
     view="ipcviz.mechanisms.posix_shm.view",
     words=WORDS,

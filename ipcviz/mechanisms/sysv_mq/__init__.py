@@ -1,7 +1,16 @@
 """``sysv_mq``: a System V message queue (msgget): typed messages in arrival order."""
 
+from ipcviz.events.fields import base64, integer, list_of, number
 from ipcviz.mechanisms.base import Mechanism
 from ipcviz.mechanisms.posix_mq import model as mq_model
+
+#: The kernel's view (msgctl IPC_STAT, MSG_COPY): counts, last sender/receiver and times,
+#: and the messages as [type, base64 bytes] pairs.
+PROBE_FIELDS = {
+    **{k: integer() for k in ("qnum", "cbytes", "qbytes", "lspid", "lrpid")},
+    **{k: number for k in ("stime", "rtime")},
+    "messages": list_of(list_of(lambda v: number(v) if not isinstance(v, str) else base64(v))),
+}
 
 MECHANISM = Mechanism(
     type="sysv_mq",
@@ -10,5 +19,6 @@ MECHANISM = Mechanism(
     declare=mq_model.declare_limits,
     on_proc_exit=mq_model.on_proc_exit,
     probe_kind="probe.sysv_mq",
+    probe_fields=PROBE_FIELDS,
     kernel_module="ipcviz.mechanisms.sysv_mq.kernel",
 )

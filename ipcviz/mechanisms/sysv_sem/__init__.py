@@ -10,5 +10,6 @@ MECHANISM = Mechanism(
     declare=sem_model.declare,
     on_proc_exit=sem_model.on_proc_exit,
     probe_kind="probe.sem",
+    probe_fields=sem_model.PROBE_FIELDS,
     kernel_module="ipcviz.mechanisms.sysv_sem.kernel",
 )

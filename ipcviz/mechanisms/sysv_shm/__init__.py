@@ -9,6 +9,7 @@ MECHANISM = Mechanism(
     title="System V shared memory (shmget(2), shmat(2)): a numbered segment, attached",
     declare=shm_model.declare,
     probe_kind="probe.shm",
+    probe_fields=shm_model.PROBE_FIELDS,
     required=("size", "cells"),
     kernel_module="ipcviz.mechanisms.sysv_shm.kernel",
 )

@@ -1,0 +1,167 @@
+"""The types an event's fields may have: small checks the trace reader runs on every event.
+
+Each event kind is described once, by a :class:`Kind` (its fields' checks and the fields it
+cannot do without): the engine's own kinds in ``events/schema.py``, each mechanism's kinds
+in its package (``Family.kinds``, ``Mechanism.probe_fields``). ``events/validate.py`` puts
+them together. A check returns None when the value is acceptable, else what is wrong with it,
+so a hostile trace gets one line naming the field, never a crash deep in a view.
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: A check returns None when the value is acceptable, else what is wrong with it.
+Check = Callable[[Any], str | None]
+
+I64 = (-(2**63), 2**63 - 1)
+U64 = (-(2**63), 2**64 - 1)  # shared-memory cells are 64-bit, read signed or unsigned
+#: Largest byte count of one read/write (Linux MAX_RW_COUNT): bounds ``n`` and ``size``.
+MAX_RW = 0x7FFFF000
+
+
+def integer(lo: int = I64[0], hi: int = I64[1]) -> Check:
+    def check(v: Any) -> str | None:
+        if type(v) is int and lo <= v <= hi:  # the hot path: one test
+            return None
+        if not isinstance(v, int):  # bool is an int: accepted where a flag is stored as 0/1
+            return f"must be an integer, not {_type(v)}"
+        if not lo <= v <= hi:
+            return f"is out of range ({lo}..{hi})"
+        return None
+
+    return check
+
+
+def number(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return f"must be a number, not {_type(v)}"
+    if isinstance(v, float) and not abs(v) < 1e300:
+        return "must be a finite number"
+    if isinstance(v, int) and not I64[0] <= v <= U64[1]:
+        return "is out of range"
+    return None
+
+
+def string(v: Any) -> str | None:
+    return None if isinstance(v, str) else f"must be a string, not {_type(v)}"
+
+
+def flag(v: Any) -> str | None:
+    return None if isinstance(v, bool | int) else f"must be true/false, not {_type(v)}"
+
+
+def anything(v: Any) -> str | None:
+    return None
+
+
+def base64(v: Any) -> str | None:
+    """A payload: a string that decodes as base64 (codec.payload decodes it later)."""
+    if not isinstance(v, str):
+        return f"must be a base64 string, not {_type(v)}"
+    try:
+        binascii.a2b_base64(v)
+    except (binascii.Error, ValueError):
+        return "is not valid base64"
+    return None
+
+
+def optional(check: Check) -> Check:
+    """``check``, or JSON null."""
+    return lambda v: None if v is None else check(v)
+
+
+def one_of(*allowed: Any) -> Check:
+    def check(v: Any) -> str | None:
+        if isinstance(v, bool) or v not in allowed:
+            return f"must be one of {', '.join(map(repr, allowed))}"
+        return None
+
+    return check
+
+
+def list_of(item: Check) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, list):
+            return f"must be a list, not {_type(v)}"
+        for i, x in enumerate(v):
+            problem = item(x)
+            if problem:
+                return nest(f"[{i}]", problem)
+        return None
+
+    return check
+
+
+def record(fields: Mapping[str, Check], required: tuple[str, ...] = ()) -> Check:
+    """A JSON object whose listed ``fields`` have these types (others pass)."""
+
+    def check(v: Any) -> str | None:
+        if not isinstance(v, dict):
+            return f"must be an object, not {_type(v)}"
+        return check_fields(v, fields, required)
+
+    return check
+
+
+def dict_of(value: Check) -> Check:
+    def check(v: Any) -> str | None:
+        if not isinstance(v, dict):
+            return f"must be an object, not {_type(v)}"
+        for k, x in v.items():
+            problem = value(x)
+            if problem:
+                return nest(f"[{k!r}]", problem)
+        return None
+
+    return check
+
+
+def _type(v: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(v), "null" if v is None else type(v).__name__
+    )
+
+
+def check_fields(
+    v: dict[str, Any], fields: Mapping[str, Check], required: tuple[str, ...]
+) -> str | None:
+    for name in required:
+        if name not in v:
+            return f"has no {name!r}"
+    for name, check in fields.items():
+        if name in v:
+            problem = check(v[name])
+            if problem:
+                return nest(f".{name}", problem)
+    return None
+
+
+def nest(step: str, problem: str) -> str:
+    """``.steps`` + ``[0] has no 'id'`` → ``.steps[0] has no 'id'`` (a path, then what)."""
+    return step + problem if problem[:1] in (".", "[") else f"{step} {problem}"
+
+
+def said(problem: str) -> str:
+    """``.scenario.steps[0] has no 'id'`` → ``'scenario.steps[0]' has no 'id'``."""
+    if problem[:1] != ".":
+        return problem
+    path, _, what = problem.partition(" ")
+    return f"{path[1:]!r} {what}"
+
+
+count = integer(0, MAX_RW)  # a byte count
+small = integer(-(2**31), 2**31 - 1)  # a semaphore's value or step
+strings = list_of(string)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One event kind: checks of the fields ipcviz reads (others pass: readers ignore what
+    they do not know) and the fields the reducer or the narrator cannot do without."""
+
+    fields: Mapping[str, Check] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
