@@ -129,7 +129,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     )
     summary(report, goal)
     if report.error_at:
-        return explain_error(report, args, names)
+        return explain_error(report, args, names, scenario.id)
     if report.failing is None:
         say("")
         say(f"nothing found: {goal.en!r} did not happen in {report.runs} runs")
@@ -157,7 +157,7 @@ def summary(report: Any, goal: Any) -> None:
         say(f"    {count:>5} × {line}")
 
 
-def explain_error(report: Any, args: argparse.Namespace, names: list[str]) -> int:
+def explain_error(report: Any, args: argparse.Namespace, names: list[str], sid: str) -> int:
     """A run ended in an error: shown as such, with its trace, never retried (see
     ``Explorer.search``); exit 2, as ``ipcviz run`` exits on that run."""
     from ipcviz.explore.search import runs_of, schedule_text
@@ -177,7 +177,7 @@ def explain_error(report: Any, args: argparse.Namespace, names: list[str]) -> in
             f"{(' ' + sets) if sets else ''} --schedule {schedule}"
         )
     raise IpcvizError(
-        f"run {report.error_at} of {args.scenario} failed: {why}"
+        f"run {report.error_at} of {sid} failed: {why}"
         + (f" (trace: {bad.trace})" if bad.trace else "")
     )
 
