@@ -93,6 +93,9 @@ class Engine:
         self.scenario = scenario
         self.traced = traced  # False: workers run with no ring (benchmark baseline)
         self.params = scenario.settings(quick)
+        #: The run follows the scenario's own schedule (``python -m ipcviz.engine`` says so
+        #: in the header): its narration may tell that interleaving (``Context``).
+        self.declared_schedule = bool((header_extra or {}).get("schedule_declared"))
         self.timeout = timeout
         self.sid = sid or new_session_id()  # the viewer picks it, to clean up if we die
         self.t0 = time.monotonic_ns()
@@ -259,6 +262,7 @@ class Engine:
                 bell_w=self.gate.bell_w,
                 traced=self.traced,
                 link=self.adopter.link(),
+                declared_schedule=self.declared_schedule,
             )
             self.workers[w.pid] = w
             self.lin.started(w.pid, time.monotonic_ns())
