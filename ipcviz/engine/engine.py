@@ -96,6 +96,11 @@ class Engine:
         #: The run follows the scenario's own schedule (``python -m ipcviz.engine`` says so
         #: in the header): its narration may tell that interleaving (``Context``).
         self.declared_schedule = bool((header_extra or {}).get("schedule_declared"))
+        #: Niceness once the workers run. 0 for an explored run (ipcviz/explore/runner.py):
+        #: there the gate chooses every step once the world has settled, so the engine's
+        #: pace cannot change what happens, and a niced engine on a busy machine gets a
+        #: tenth of a CPU: each step's round trip waits for it.
+        self.nice = ENGINE_NICE
         self.timeout = timeout
         self.sid = sid or new_session_id()  # the viewer picks it, to clean up if we die
         self.t0 = time.monotonic_ns()
@@ -305,7 +310,8 @@ class Engine:
                 # The watcher yields to the watched: workers (forked above) keep their
                 # priority; the engine does its work in their gaps. A full ring makes a
                 # worker wait, so the engine can never fall behind for long.
-                os.nice(ENGINE_NICE)
+                if self.nice:
+                    os.nice(self.nice)
                 # Start-up objects live for the whole run: keep them out of every GC pass;
                 # events are short-lived dicts, so collect the young generation less often.
                 gc.freeze()

@@ -235,11 +235,13 @@ def _child(
     scenario: Any, plan: dict[str, Any], trace: Path, timeout: float, quick: bool
 ) -> dict[str, Any]:
     engine = Engine(scenario, trace, timeout=timeout, quick=quick, header_extra={"lang": "en"})
+    engine.nice = 0  # every step is chosen at the gate: the engine's pace changes nothing
     chooser = Chooser(plan, engine.model.proc_name)
     gate = engine.gate
     gate.configure(None, None, end_on_deadlock=True)
-    gate.rng = chooser  # type: ignore[assignment]  # duck-typed: only .choice is used
-    gate.step_mode = True
+    if not plan.get("free"):  # ({"free": True}: no step gate, the benchmark's baseline)
+        gate.rng = chooser  # type: ignore[assignment]  # duck-typed: only .choice is used
+        gate.step_mode = True
     seen: list[dict[str, Any]] = []
     engine.on_events.append(lambda events: seen.extend(e for e in events if e["kind"] in _KEPT))
     engine.run()
