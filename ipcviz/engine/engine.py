@@ -272,11 +272,14 @@ class Engine:
             self.workers[w.pid] = w
             self.lin.started(w.pid, time.monotonic_ns())
             pids.set(len(self.workers) - 1, w.pid)
-            self.registry.add_proc(w.pid)
+            # Saved once, below, before any worker starts: a worker forked meanwhile dies
+            # with the engine (PR_SET_PDEATHSIG, in the engine's session for ``clean``).
+            self.registry.add_proc(w.pid, save=False)
             fields: dict[str, Any] = {"name": proc.name, "color": color}
             if proc.argv is not None:
                 fields["command"] = list(proc.argv)
             self.emit(schema.PROC_START, w.pid, **fields)
+        self.registry.save()
         for obj in self.scenario.objects:
             obj.in_engine_after_fork()
         self.gate.armed()  # step mode from the start (--seed/--schedule): gates closed now
