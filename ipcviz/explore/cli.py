@@ -187,7 +187,7 @@ def show_failure(
 ) -> int:
     """The failure found: its schedule, shortened, and what that schedule alone shows,
     read from a fresh ``ipcviz run --schedule``-style replay (its trace is the one named)."""
-    from ipcviz.explore.search import schedule_text, signature, switches
+    from ipcviz.explore.search import schedule_text, signature
     from ipcviz.scenario.settings import settings_args
 
     say("")
@@ -207,10 +207,11 @@ def show_failure(
             "the scenario depends on more than the order of its operations (not shortened)"
         )
     elif report.shrink_runs:
+        found = report.found_schedule.split(",")
+        say(f"as found: {report.found_schedule} ({len(found)} items)")
         say(
             f"shortened in {report.shrink_runs} more runs (each run for real, kept only if it "
-            f"still failed the same way): {len(report.schedule)} item(s), "
-            f"{switches(choices)} switch(es) between processes"
+            f"still failed the same way): {len(report.schedule)} items"
         )
     bad = [r for r in report.errors if r.trace]
     if bad:

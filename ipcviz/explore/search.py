@@ -47,6 +47,7 @@ class Report:
     #: (the scenario does not only depend on the order of its operations)
     replays: bool = True
     shrink_runs: int = 0
+    found_schedule: str = ""  # the failing run's steps as found, before shortening
     #: runs of the search or of the shortening that ended in an error (their traces kept)
     errors: list[RunResult] = field(default_factory=list)
     error_at: int = 0  # the search's run that ended in an error (it stopped there)
@@ -344,6 +345,7 @@ class Explorer:
                 if what is not None and report.failing is None:
                     report.found, report.found_at, report.failing = what, report.runs, result
                     report.schedule = runs_of(result.choices)
+                    report.found_schedule = schedule_text(report.schedule)
                     if not keep_going:
                         break
         finally:

@@ -88,6 +88,15 @@ def test_explore_finds_a_lost_update_in_shm_race_and_run_replays_it(tmp_path: Pa
     assert ipcviz("verify", str(trace)).returncode == 0
 
 
+def test_keep_going_counts_the_whole_budget_for_the_lecture():
+    r = ipcviz("explore", "shm-race", "--set", "increments=2", "--budget", "20", "--keep-going")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "summary of the 20 search run(s)" in r.stdout
+    m = re.search(r"lost update: +(\d+) of 20 runs", r.stdout)
+    assert m and 1 <= int(m.group(1)) < 20, r.stdout  # PCT with seed 0: some, not all
+    assert "found in run 2: a lost update" in r.stdout  # the first one is shown
+
+
 def test_explore_finds_nothing_in_shm_semaphore_within_the_budget():
     r = ipcviz("explore", "shm-semaphore", "--set", "increments=2", "--budget", "12")
     assert r.returncode == 0, r.stdout + r.stderr
