@@ -143,14 +143,15 @@ def summary(report: Any, goal: Any) -> None:
     n = report.runs
     say("")
     say(f"summary of the {n} search run(s), for the lecture:")
-    kinds = ["lost update", "deadlock"]
-    if goal.kind in ("bug", "claim"):
-        kinds.append("failed check")
-    kinds += [k for k in ("timeout", "error") if report.tally[k]]
-    width = max(len(k) for k in kinds)
-    for kind in kinds:
-        say(f"  {kind + ':':<{width + 1}} {report.tally[kind]} of {n} runs")
-    if goal.kind not in ("bug", "claim"):
+    counts = {"reached the goal": report.reached}
+    counts |= {k: report.tally[k] for k in ("lost update", "deadlock")}
+    if goal.kind == "bug":
+        counts["failed check"] = report.tally["failed check"]
+    counts |= {k: report.tally[k] for k in ("timeout", "error") if report.tally[k]}
+    width = max(len(k) for k in counts)
+    for kind, count in counts.items():
+        say(f"  {kind + ':':<{width + 1}} {count} of {n} runs")
+    if goal.kind != "bug":
         say("  (this scenario's checks claim its bug: they fail in a run without it)")
     say(f"  {report.distinct} distinct outcome(s):")
     for line, count in report.outcomes.most_common():

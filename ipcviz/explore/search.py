@@ -38,6 +38,7 @@ class Report:
     #: runs per kind of trouble, for the lecture: "lost update", "deadlock",
     #: "failed check", "timeout", "error" (a run may count under several)
     tally: Counter[str] = field(default_factory=Counter)
+    reached: int = 0  # runs where the goal showed up
     found: str | None = None
     found_at: int = 0  # the run that found it (1-based)
     failing: RunResult | None = None  # its run, shortened if shrinking worked
@@ -247,7 +248,10 @@ class Explorer:
         self._n += 1
         trace = self._dir / f"run{self._n}.jsonl"
         if "random" not in plan:  # (coin flips are fair by themselves)
-            plan = {**plan, "fair_after": FAIR_FACTOR * self.k + 64 if self.k else FAIR_FIRST}
+            fair = FAIR_FACTOR * self.k + 64 if self.k else FAIR_FIRST
+            # a schedule's own steps are never cut short: fair only after them
+            fair += sum(c for _n, c in plan.get("schedule", ()) if c is not None)
+            plan = {**plan, "fair_after": fair}
         return Pending(self.scenario, plan, trace, self.timeout, self.quick), trace
 
     def finish(self, run: tuple[Pending, Path], interruptible: bool = True) -> RunResult:
@@ -342,6 +346,7 @@ class Explorer:
                     break
                 strategy.learn(plan, result)
                 what = found(self.goal, result)
+                report.reached += what is not None
                 if what is not None and report.failing is None:
                     report.found, report.found_at, report.failing = what, report.runs, result
                     report.schedule = runs_of(result.choices)

@@ -57,6 +57,7 @@ def test_explore_finds_a_lost_update_in_shm_race_and_run_replays_it(tmp_path: Pa
     assert "found in run 2: a lost update" in r.stdout
     # the lecture's summary: every run of the search, apart from the failure shown
     summary = r.stdout[r.stdout.index("summary of the 2 search run(s)") :]
+    assert re.search(r"reached the goal: +1 of 2 runs", summary), summary
     assert re.search(r"lost update: +1 of 2 runs", summary), summary
     assert re.search(r"deadlock: +0 of 2 runs", summary), summary
     schedule = _schedule(r.stdout)
