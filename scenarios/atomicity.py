@@ -42,6 +42,17 @@ scenario.step(
     teaches=["T35"],
 )
 scenario.step(
+    "naive-any",
+    "The home-made lock: 'while flag == 1: wait; flag = 1'. Looks right — but between "
+    "seeing 0 and writing 1 the other process can do the same. Whether it happens depends on "
+    "who goes when: if both test the flag before either sets it, both go in.",
+    "직접 만든 잠금: 'flag가 1인 동안 기다리고, 0이 되면 flag = 1'. 그럴듯해 보이지만, 0을 "
+    "확인한 순간과 1을 쓰는 순간 사이에 다른 프로세스도 똑같이 할 수 있습니다. 실제로 그렇게 "
+    "될지는 누가 언제 움직이느냐에 달려 있습니다. 둘 다 flag를 쓰기 전에 확인하면 둘 다 "
+    "들어갑니다.",
+    teaches=["T35"],
+)
+scenario.step(
     "caught",
     "Caught: both processes are inside the critical section at the same time. Checking and "
     "taking the lock were not one atomic step.",
@@ -82,8 +93,8 @@ def critical(me: int, other: int, base: int) -> bool:
 def worker(ctx):
     me, other = ctx.index, 1 - ctx.index
     rounds = ctx.params["rounds"]
-    if me == 0:
-        ctx.step("naive")
+    if me == 0:  # the declared schedule's story only when the run follows it
+        ctx.step("naive" if ctx.declared_schedule else "naive-any")
     naive_both = 0
     for _ in range(rounds):
         while cells[FLAG] == 1:  # test ...

@@ -37,6 +37,24 @@ scenario.step(
     "교착 상태(deadlock)입니다.",
     teaches=["T34"],
 )
+scenario.step(
+    "first-any",
+    "left takes lock_a, then wants lock_b; right takes lock_b, then wants lock_a. Who goes "
+    "when is up to this run's schedule (yours, a seed's or explore's).",
+    "left는 lock_a를 잡은 뒤 lock_b를 원하고, right는 lock_b를 잡은 뒤 lock_a를 원합니다. "
+    "누가 언제 움직일지는 이 실행의 스케줄(직접 고른 것, 시드, explore)이 정합니다.",
+    teaches=["T32"],
+)
+scenario.step(
+    "second-any",
+    "left asks for lock_b. If right holds it, left sleeps in sem_wait; if right then asks "
+    "for lock_a, each waits for the other: a cycle, a deadlock. Otherwise one gets both "
+    "and lets them go.",
+    "left가 lock_b를 요청합니다. right가 그것을 가지고 있으면 left는 sem_wait에서 잠듭니다. "
+    "그때 right가 lock_a를 요청하면 서로가 서로를 기다리는 순환, 즉 교착 상태가 됩니다. "
+    "그렇지 않으면 한쪽이 두 잠금을 모두 얻고 다시 놓아줍니다.",
+    teaches=["T33", "T34"],
+)
 lock_a = scenario.semaphore("lock_a", value=1)
 lock_b = scenario.semaphore("lock_b", value=1)
 
@@ -44,13 +62,17 @@ lock_b = scenario.semaphore("lock_b", value=1)
 def take_both(ctx, first, second):
     """Take ``first``, pause (for a human to see it), then ``second``. The schedule, not
     the pause, makes sure the other has taken its own first lock by then."""
+    declared = ctx.declared_schedule  # its story only when the run follows it
     if ctx.name == "left":
-        ctx.step("first")
+        ctx.step("first" if declared else "first-any")
     first.wait()
     ctx.sleep(ctx.params["hold"])
     if ctx.name == "left":
-        ctx.step("second")
-        ctx.step("cycle")
+        if declared:
+            ctx.step("second")
+            ctx.step("cycle")
+        else:
+            ctx.step("second-any")
     second.wait()  # never returns while the other holds it
     ctx.report("got_both", True)
     second.post()

@@ -93,6 +93,14 @@ class Engine:
         self.scenario = scenario
         self.traced = traced  # False: workers run with no ring (benchmark baseline)
         self.params = scenario.settings(quick)
+        #: The run follows the scenario's own schedule (``python -m ipcviz.engine`` says so
+        #: in the header): its narration may tell that interleaving (``Context``).
+        self.declared_schedule = bool((header_extra or {}).get("schedule_declared"))
+        #: Niceness once the workers run. 0 for an explored run (ipcviz/explore/runner.py):
+        #: there the gate chooses every step once the world has settled, so the engine's
+        #: pace cannot change what happens, and a niced engine on a busy machine gets a
+        #: tenth of a CPU: each step's round trip waits for it.
+        self.nice = ENGINE_NICE
         self.timeout = timeout
         self.sid = sid or new_session_id()  # the viewer picks it, to clean up if we die
         self.t0 = time.monotonic_ns()
@@ -259,15 +267,19 @@ class Engine:
                 bell_w=self.gate.bell_w,
                 traced=self.traced,
                 link=self.adopter.link(),
+                declared_schedule=self.declared_schedule,
             )
             self.workers[w.pid] = w
             self.lin.started(w.pid, time.monotonic_ns())
             pids.set(len(self.workers) - 1, w.pid)
-            self.registry.add_proc(w.pid)
+            # Saved once, below, before any worker starts: a worker forked meanwhile dies
+            # with the engine (PR_SET_PDEATHSIG, in the engine's session for ``clean``).
+            self.registry.add_proc(w.pid, save=False)
             fields: dict[str, Any] = {"name": proc.name, "color": color}
             if proc.argv is not None:
                 fields["command"] = list(proc.argv)
             self.emit(schema.PROC_START, w.pid, **fields)
+        self.registry.save()
         for obj in self.scenario.objects:
             obj.in_engine_after_fork()
         self.gate.armed()  # step mode from the start (--seed/--schedule): gates closed now
@@ -301,7 +313,8 @@ class Engine:
                 # The watcher yields to the watched: workers (forked above) keep their
                 # priority; the engine does its work in their gaps. A full ring makes a
                 # worker wait, so the engine can never fall behind for long.
-                os.nice(ENGINE_NICE)
+                if self.nice:
+                    os.nice(self.nice)
                 # Start-up objects live for the whole run: keep them out of every GC pass;
                 # events are short-lived dicts, so collect the young generation less often.
                 gc.freeze()

@@ -53,6 +53,7 @@ def fork_worker(
     bell_w: int = -1,
     traced: bool = True,
     link: tuple[int, object, str] = (-1, None, ""),
+    declared_schedule: bool = False,
 ) -> Worker:
     """Fork a worker. ``private_fds`` are the engine's own descriptors, closed in the child.
 
@@ -88,6 +89,7 @@ def fork_worker(
                 start_fd,
                 (gate_r, gate_w, bell_w),
                 link,
+                declared_schedule,
             )
         except BaseException:
             try:
@@ -116,6 +118,7 @@ def _child(
     start_fd,
     gate,
     link,
+    declared_schedule=False,
 ) -> int:
     os.setpgid(0, 0)  # its own group: killing the group also kills any children it forks
     die_with_parent(signal.SIGKILL)
@@ -150,7 +153,7 @@ def _child(
         except OSError as exc:
             print(f"ipcviz: cannot run {proc.argv[0]}: {exc.strerror}", file=sys.stderr)
             return 127
-    ctx = Context(scenario, proc.name, proc.index, params)
+    ctx = Context(scenario, proc.name, proc.index, params, declared_schedule)
     code = 0
     try:
         proc.fn(ctx)  # type: ignore[misc]

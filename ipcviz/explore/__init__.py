@@ -4,5 +4,5 @@ Each explored run is a real run (real processes, real kernel objects) under the 
 a strategy (``strategies.py``: PCT or a preemption-bounded DFS) chooses who passes the gate
 next. The runner (``runner.py``) forks a fresh engine from this already-loaded process per
 run, so a run costs forks, not a Python start. A failing run is shortened by delta
-debugging (``shrink.py``) and printed as a ``--schedule`` that ``ipcviz run`` replays.
+debugging (``search.py``) and printed as a ``--schedule`` that ``ipcviz run`` replays.
 """

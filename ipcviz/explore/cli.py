@@ -57,16 +57,22 @@ def add_parser(sub: Any, set_option: Callable[[argparse.ArgumentParser], None]) 
     p.add_argument(
         "--no-shrink", action="store_true", help="print the failing interleaving as found"
     )
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="run the whole budget for the lecture's summary (how many runs lost an update, "
+        "deadlocked, failed a check); the first failing run is still the one shown",
+    )
     p.add_argument("--record", metavar="PATH", type=Path, help="trace of the failing run (new)")
     set_option(p)
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
     from ipcviz.explore.goals import goal_of
-    from ipcviz.explore.search import Explorer, compress, switches
+    from ipcviz.explore.search import Explorer
     from ipcviz.explore.strategies import make
     from ipcviz.scenario.loader import load, resolve
-    from ipcviz.scenario.settings import apply_settings, parse_settings, settings_args
+    from ipcviz.scenario.settings import apply_settings, parse_settings
     from ipcviz.session.registry import runtime_dir
 
     if args.budget < 1:
@@ -110,31 +116,85 @@ def cmd_explore(args: argparse.Namespace) -> int:
             say(f"  {report.runs} runs, {report.distinct} distinct outcome(s)")
 
     with Explorer(scenario, goal, timeout, args.quick) as explorer, explorer.stoppable():
-        report = explorer.search(strategy, args.budget, progress, jobs=jobs)
+        report = explorer.search(
+            strategy, args.budget, progress, jobs=jobs, keep_going=args.keep_going
+        )
         searched = time.monotonic() - started
-        if report.found and not args.no_shrink:
+        if report.found and not args.no_shrink and not report.errors:
             explorer.shrink(report)
     say(
-        f"{report.runs} runs in {searched:.1f} s ({report.runs / max(searched, 1e-9):.1f} runs/s), "
-        f"{report.distinct} distinct outcome(s)"
+        f"searched: {report.runs} runs in {searched:.1f} s "
+        f"({report.runs / max(searched, 1e-9):.1f} runs/s)"
         + (" — every interleaving within the bound was tried" if report.exhausted else "")
     )
-    say("outcomes:")
-    for line, count in report.outcomes.most_common():
-        say(f"  {count:>5} × {line}")
+    summary(report, goal)
+    if report.error_at:
+        return explain_error(report, args, names, scenario.id)
     if report.failing is None:
+        say("")
         say(f"nothing found: {goal.en!r} did not happen in {report.runs} runs")
         return EXIT_CLEAN
-    choices = report.failing.choices
-    schedule = compress(choices)
-    say(f"found in run {report.found_at}: {report.found}")
-    if report.shrink_runs:
+    return show_failure(report, path, args, values, goal, names)
+
+
+def summary(report: Any, goal: Any) -> None:
+    """The lecture's numbers: every run of the search, by what it showed (not the one
+    failure shown below, which is replayed on its own)."""
+    n = report.runs
+    say("")
+    say(f"summary of the {n} search run(s), for the lecture:")
+    counts = {"reached the goal": report.reached}
+    counts |= {k: report.tally[k] for k in ("lost update", "deadlock")}
+    if goal.kind == "bug":
+        counts["failed check"] = report.tally["failed check"]
+    counts |= {k: report.tally[k] for k in ("timeout", "error") if report.tally[k]}
+    width = max(len(k) for k in counts)
+    for kind, count in counts.items():
+        say(f"  {kind + ':':<{width + 1}} {count} of {n} runs")
+    if goal.kind != "bug":
+        say("  (this scenario's checks claim its bug: they fail in a run without it)")
+    say(f"  {report.distinct} distinct outcome(s):")
+    for line, count in report.outcomes.most_common():
+        say(f"    {count:>5} × {line}")
+
+
+def explain_error(report: Any, args: argparse.Namespace, names: list[str], sid: str) -> int:
+    """A run ended in an error: shown as such, with its trace, never retried (see
+    ``Explorer.search``); exit 2, as ``ipcviz run`` exits on that run."""
+    from ipcviz.explore.search import runs_of, schedule_text
+
+    bad = report.errors[-1]
+    why = bad.errors[0] if bad.errors else "no reason given"
+    say("")
+    say(f"run {report.error_at} ended in an error: {why}")
+    if bad.trace:
+        say(f"its trace: {bad.trace}")
+    if bad.steps and all(n in names for n in bad.choices):
+        sets = " ".join(x for pair in args.set for x in ("--set", pair))
+        quick = " --quick" if args.quick else ""
+        schedule = schedule_text(runs_of(bad.choices))
         say(
-            f"shortened in {report.shrink_runs} more runs: {len(choices)} steps, "
-            f"{switches(choices)} switch(es) between processes"
+            f"its steps up to the error: ipcviz run {args.scenario}{quick}"
+            f"{(' ' + sets) if sets else ''} --schedule {schedule}"
         )
-    sets = " ".join(settings_args(values))
-    quick = " --quick" if args.quick else ""
+    raise IpcvizError(
+        f"run {report.error_at} of {sid} failed: {why}"
+        + (f" (trace: {bad.trace})" if bad.trace else "")
+    )
+
+
+def show_failure(
+    report: Any, path: Path, args: argparse.Namespace, values: Any, goal: Any, names: list[str]
+) -> int:
+    """The failure found: its schedule, shortened, and what that schedule alone shows,
+    read from a fresh ``ipcviz run --schedule``-style replay (its trace is the one named)."""
+    from ipcviz.explore.search import schedule_text, signature
+    from ipcviz.scenario.settings import settings_args
+
+    say("")
+    say(f"found in run {report.found_at}: {kind_of(goal, report.failing)}")
+    choices = report.failing.choices
+    schedule = schedule_text(report.schedule)
     unnamed = sorted({n for n in choices if n not in names})
     if unnamed:
         say(
@@ -142,25 +202,92 @@ def cmd_explore(args: argparse.Namespace) -> int:
             "--schedule: this interleaving cannot be replayed)"
         )
         return EXIT_FOUND
+    if not report.replays:
+        say(
+            "warning: its steps, given as a schedule, did not fail the same way again: "
+            "the scenario depends on more than the order of its operations (not shortened)"
+        )
+    elif report.shrink_runs:
+        found = report.found_schedule.split(",")
+        say(f"as found: {report.found_schedule} ({len(found)} items)")
+        say(
+            f"shortened in {report.shrink_runs} more runs (each run for real, kept only if it "
+            f"still failed the same way): {len(report.schedule)} items"
+        )
+    bad = [r for r in report.errors if r.trace]
+    if bad:
+        say(f"warning: {len(bad)} shortening run(s) ended in an error; their traces:")
+        for r in bad:
+            say(f"  {r.trace} ({r.errors[0] if r.errors else 'no reason given'})")
+    sets = " ".join(settings_args(values))
+    quick = " --quick" if args.quick else ""
+    trace, again = reproduce(path, args, schedule)
+    say("what this schedule shows (replayed by itself, as `ipcviz run` does):")
+    shown = found_line(goal, again)
+    if shown is None:
+        say(f"  nothing: {goal.en!r} did not happen")
+    elif not again.failed_checks or goal.kind != "bug":  # (a failed check: listed below)
+        say(f"  {shown}")
+    for ok, description, detail in again.checks:
+        verdict = "ok" if ok else "FAILED"
+        say(f"  check {verdict}: {description}" + (f" ({detail})" if detail else ""))
+    if signature(goal, again) != signature(goal, report.failing) or not same_steps(
+        again.choices, choices
+    ):
+        say(
+            "warning: the replay did not take the same steps or fail the same way "
+            "(is the scenario deterministic?)"
+        )
     say(f"schedule: --schedule {schedule}")
     say(
         f"reproduce: ipcviz run {args.scenario}{quick}{(' ' + sets) if sets else ''} "
         f"--schedule {schedule}"
     )
-    trace, again = reproduce(path, args, schedule, goal)
     say(f"trace: {trace}")
-    if again is None:
-        say("warning: the recorded run did not show it again (is the scenario deterministic?)")
     return EXIT_FOUND
 
 
-def reproduce(path: Path, args: argparse.Namespace, schedule: str, goal: Any) -> tuple[Path, Any]:
+def kind_of(goal: Any, result: Any) -> str:
+    """What the found run showed, without its numbers: the schedule printed is shorter,
+    and the numbers printed are those of its replay."""
+    from ipcviz.explore.search import signature
+
+    how = signature(goal, result) or "?"
+    return {
+        "lost_update": "a lost update",
+        "deadlock": "a deadlock",
+        "claim": f"the goal ({goal.en})",
+        "lost update": "a lost update",
+        "timeout": "a run that did not end (timeout)",
+    }.get(how, how.replace("check: ", "a failed check: "))
+
+
+def same_steps(replayed: list[str], explored: list[str]) -> bool:
+    """The replay took the explored run's steps. Where the schedule ended with one process
+    left, the replay runs it free (no steps at the gate), the explored run stepped it."""
+    rest = explored[len(replayed) :]
+    return explored[: len(replayed)] == replayed and len(set(rest)) <= 1
+
+
+def found_line(goal: Any, result: Any) -> str | None:
+    from ipcviz.explore.goals import found
+
+    what = found(goal, result)
+    if what is None:
+        return None
+    if result.lost_at is not None and goal.kind in ("lost_update", "bug") and "lost" in what:
+        what += f" (the first at step {result.lost_at})"
+    elif result.deadlock_at is not None and "deadlock" in what:
+        what += f" (at step {result.deadlock_at})"
+    return what
+
+
+def reproduce(path: Path, args: argparse.Namespace, schedule: str) -> tuple[Path, Any]:
     """Record the failing interleaving the way ``ipcviz run --schedule`` runs it (a fresh
-    engine process, the schedule given on its command line): the trace to show, and the
-    proof that the printed schedule alone makes it happen."""
+    engine process, the schedule given on its command line): the trace to show, and what
+    the printed schedule alone makes happen (the numbers printed are this run's)."""
     from ipcviz.cli import trace_path_for
     from ipcviz.engine.client import EngineProcess
-    from ipcviz.explore.goals import found
     from ipcviz.explore.result import RunResult
     from ipcviz.explore.runner import summarize
     from ipcviz.session.registry import new_session_id
@@ -183,11 +310,12 @@ def reproduce(path: Path, args: argparse.Namespace, schedule: str, goal: Any) ->
         if engine.proc.poll() is None:
             engine.terminate(grace=1.0)
         engine.close()
-    result = RunResult.from_json(summarize(kept, [], outcome))
-    return trace, found(goal, result)
+    return trace, RunResult.from_json(summarize(kept, None, outcome))
 
 
-_JUDGED = frozenset({"check", "deadlock", "race.lost_update", "error", "proc.error"})
+_JUDGED = frozenset(
+    {"check", "deadlock", "race.lost_update", "error", "proc.error", "gate.step", "proc.start"}
+)
 
 
 def say(line: str) -> None:

@@ -27,6 +27,13 @@ class RunResult:
     lost_updates: int = 0
     deadlock: bool = False
     errors: list[str] = field(default_factory=list)
+    #: choices among two or more processes after a ``schedule`` plan was used up, where
+    #: ``ipcviz run --schedule`` would run free (runner.Chooser): 0 = the schedule alone
+    #: decides the whole run
+    free_choices: int = 0
+    lost_at: int | None = None  # the step (gate.step count) of the first lost update
+    deadlock_at: int | None = None  # … of the deadlock
+    trace: str = ""  # where its trace was kept (a run that ended in an error)
 
     @property
     def choices(self) -> list[str]:

@@ -22,7 +22,19 @@ from ipcviz.explore.result import RunResult, Step  # noqa: F401 - re-exported
 from ipcviz.model.analysis.races import LOST_UPDATE
 
 #: Event kinds the explorer keeps from a run (the rest stays in the engine's child).
-_KEPT = frozenset({schema.CHECK, "deadlock", LOST_UPDATE, schema.ERROR, schema.PROC_ERROR})
+#: The gate's steps and the processes' names are kept to tell when the bug showed up (and,
+#: in a recorded replay, which steps were taken).
+_KEPT = frozenset(
+    {
+        schema.CHECK,
+        "deadlock",
+        LOST_UPDATE,
+        schema.ERROR,
+        schema.PROC_ERROR,
+        schema.GATE_STEP,
+        schema.PROC_START,
+    }
+)
 
 
 class Chooser:
@@ -34,7 +46,14 @@ class Chooser:
     process that went last goes on while it can, else the first in scenario order (no
     preemption) — or ``{"pct": {"prio": {name: p}, "changes": {step: p}}}``: the enabled
     process with the highest priority goes; at a change point it drops to that priority —
-    or ``{"random": seed}``: a uniform choice, exactly as ``ipcviz run --seed seed`` makes.
+    or ``{"random": seed}``: a uniform choice, exactly as ``ipcviz run --seed seed`` makes —
+    or ``{"schedule": [[name, count], …]}``: a ``--schedule`` (count None: ``NAME*``),
+    taken item by item exactly as the gate takes it (engine/gate.py ``Gate._tick``).
+
+    Where ``ipcviz run --schedule`` would go free-running (its schedule used up), this run
+    goes on with the default policy and counts the choices among two or more processes
+    (``free_choices``): there the order of a free run is up to the machine's scheduler, so
+    a schedule with such choices does not reproduce a run by itself.
     """
 
     label = "explore"
@@ -57,6 +76,11 @@ class Chooser:
         self.went: dict[str, int] = {}  # name → the step it last went
         seeded = plan.get("random")
         self.rng = random.Random(seeded) if seeded is not None else None
+        self.items: list[list[Any]] | None = (
+            [list(x) for x in plan["schedule"]] if "schedule" in plan else None
+        )
+        #: Choices among two or more processes made after the schedule was used up.
+        self.free_choices = 0
         self.steps: list[tuple[list[str], str]] = []
         self.last = ""
 
@@ -72,6 +96,24 @@ class Chooser:
         step = len(self.steps)
         if self.rng is not None:  # the same choice as the gate's own --seed makes
             return self.rng.choice(names)
+        if self.items is not None:
+            if self.items and self.fair_after is not None and step >= self.fair_after:
+                # a NAME* that never ends (a process spinning at its gate): `ipcviz run`
+                # would wait for its timeout; here the run ends fair, and does not count
+                self.items, self.free_choices = [], self.free_choices + 1
+            while self.items:  # as Gate._tick: an item whose process cannot go is dropped
+                name, count = self.items[0]
+                if name not in names:
+                    self.items.pop(0)
+                    continue
+                if count is not None:
+                    if count <= 1:
+                        self.items.pop(0)
+                    else:
+                        self.items[0][1] = count - 1
+                return name
+            if len(names) > 1:
+                self.free_choices += 1
         if self.fair_after is not None and step >= self.fair_after:
             return min(names, key=lambda n: (self.went.get(n, -1), names.index(n)))
         if self.pct:
@@ -193,21 +235,30 @@ def _child(
     scenario: Any, plan: dict[str, Any], trace: Path, timeout: float, quick: bool
 ) -> dict[str, Any]:
     engine = Engine(scenario, trace, timeout=timeout, quick=quick, header_extra={"lang": "en"})
+    engine.nice = 0  # every step is chosen at the gate: the engine's pace changes nothing
     chooser = Chooser(plan, engine.model.proc_name)
     gate = engine.gate
     gate.configure(None, None, end_on_deadlock=True)
-    gate.rng = chooser  # type: ignore[assignment]  # duck-typed: only .choice is used
-    gate.step_mode = True
+    if not plan.get("free"):  # ({"free": True}: no step gate, the benchmark's baseline)
+        gate.rng = chooser  # type: ignore[assignment]  # duck-typed: only .choice is used
+        gate.step_mode = True
     seen: list[dict[str, Any]] = []
     engine.on_events.append(lambda events: seen.extend(e for e in events if e["kind"] in _KEPT))
     engine.run()
-    return summarize(seen, chooser.steps, engine.outcome or "stopped")
+    # In the stream's order: an event a hook emits (a lost update, while the gate's hook
+    # looks at a batch) reaches the later hooks before the rest of that batch.
+    seen.sort(key=lambda e: e.get("seq", 0))
+    out = summarize(seen, chooser.steps, engine.outcome or "stopped")
+    out["free_choices"] = chooser.free_choices
+    return out
 
 
-def summarize(events: Any, steps: list[Any], outcome: str) -> dict[str, Any]:
-    """The parts of a run's events the explorer judges by (JSON-able, see RunResult)."""
+def summarize(events: Any, steps: list[Any] | None, outcome: str) -> dict[str, Any]:
+    """The parts of a run's events the explorer judges by (JSON-able, see RunResult).
+    ``steps`` None (a recorded replay): the steps are read from its ``gate.step`` events
+    (who went; who could have gone is not in the trace)."""
     out: dict[str, Any] = {
-        "steps": steps,
+        "steps": [] if steps is None else steps,
         "outcome": outcome,
         "failed_checks": [],
         "checks": [],
@@ -215,17 +266,27 @@ def summarize(events: Any, steps: list[Any], outcome: str) -> dict[str, Any]:
         "deadlock": False,
         "errors": [],
     }
+    names: dict[Any, str] = {}
+    gated = 0  # gate.step events so far: the step a finding came with
     for e in events:
         kind = e.get("kind")
-        if kind == schema.CHECK:
+        if kind == schema.GATE_STEP:
+            gated += 1
+            if steps is None:
+                out["steps"].append([[], names.get(e.get("pid"), str(e.get("pid")))])
+        elif kind == schema.PROC_START:
+            names[e.get("pid")] = str(e.get("name", ""))
+        elif kind == schema.CHECK:
             line = f"{e.get('description', '')}: {e.get('detail', '')}".rstrip(": ")
             out["checks"].append([bool(e.get("ok")), e.get("description", ""), e.get("detail", "")])
             if not e.get("ok"):
                 out["failed_checks"].append(line)
         elif kind == LOST_UPDATE:
             out["lost_updates"] += 1
+            out.setdefault("lost_at", gated)
         elif kind == "deadlock":
             out["deadlock"] = True
+            out.setdefault("deadlock_at", gated)
         elif kind == schema.ERROR:
             out["errors"].append(str(e.get("message", "")))
         elif kind == schema.PROC_ERROR:

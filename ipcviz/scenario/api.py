@@ -95,11 +95,22 @@ class PidTable:
 class Context:
     """What a process function receives: its name, the run's parameters, narration, reports."""
 
-    def __init__(self, scenario: Scenario, name: str, index: int, params: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        name: str,
+        index: int,
+        params: dict[str, Any],
+        declared_schedule: bool = False,
+    ) -> None:
         self.scenario = scenario
         self.name = name
         self.index = index
         self.params = params
+        #: True when the run follows the scenario's own declared schedule (no --schedule,
+        #: --seed, --step, --challenge, not ``explore``). Narration that tells what that
+        #: schedule makes happen is true only then: otherwise narrate what holds anyway.
+        self.declared_schedule = declared_schedule
 
     def step(self, step_id: str) -> None:
         """Announce a narration step (shown on screen and in the headless log).

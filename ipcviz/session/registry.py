@@ -167,8 +167,14 @@ class Registry:
         objs[objs.index(old)] = new
         self._save()
 
-    def add_proc(self, pid: int) -> None:
+    def add_proc(self, pid: int, save: bool = True) -> None:
+        """``save`` False: several at once, then ``save()`` (one rewrite instead of one per
+        process: a rename over the old file costs milliseconds on ext4)."""
         self.data["procs"].append({"pid": pid, "start": proc_start_time(pid)})
+        if save:
+            self._save()
+
+    def save(self) -> None:
         self._save()
 
     def _save(self) -> None:

@@ -11,6 +11,7 @@ the TUI knows no kernel) for its shortest interleaving, to compare.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -130,7 +131,11 @@ class ChallengeScreen(SessionScreen):
         lines = out.splitlines()
         schedule = next((ln.split(" ", 1)[1] for ln in lines if ln.startswith("schedule: ")), "")
         if schedule:
-            self.shortest = f"shortest found: {schedule}"
+            # where its replay reached the goal, to compare with the student's step count
+            at = re.search(r"\((?:the first )?at step (\d+)\)", out)
+            self.shortest = f"shortest found: {schedule}" + (
+                f" (goal at step {at.group(1)})" if at else ""
+            )
         elif code == 0:
             self.shortest = "found nothing within its budget"
         else:
