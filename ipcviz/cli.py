@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trace", metavar="TRACE", type=Path)
     p.add_argument("--format", required=True, choices=["perfetto", "svg", "html"])
     p.add_argument("-o", "--output", required=True, type=Path)
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="-o may replace an existing file; into a directory of an earlier svg export, "
+        "remove only the files that export wrote",
+    )
 
     p = sub.add_parser(
         "verify",
@@ -451,7 +457,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ipcviz.export import export
 
-    return export(args.trace, args.format, args.output)
+    return export(args.trace, args.format, args.output, args.force)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
