@@ -209,6 +209,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     path = resolve(args.scenario)
     lang = args.lang or default_lang()
     control = _control_args(args)
+    if args.set:
+        _check_settings(path, args.set)
     if args.present and args.headless:
         raise IpcvizError(
             "--present needs the screen (it waits for → at each step): drop --headless"
@@ -238,6 +240,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         session_class=challenge,
     )
+
+
+def _check_settings(path: Path, pairs: list[str]) -> None:
+    """``--set`` values against the scenario's settings (name, type, range): one line and
+    exit 2 here, before an engine or a screen starts (the engine checks them again)."""
+    from ipcviz.scenario.loader import load
+    from ipcviz.scenario.settings import apply_settings, parse_settings
+
+    apply_settings(load(path), parse_settings(pairs))
 
 
 def _challenge(args: argparse.Namespace, path: Path, control: list[str]) -> Any:

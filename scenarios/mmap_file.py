@@ -18,6 +18,7 @@ scenario = Scenario(
     ),
     params={"values": 6},
     quick={"values": 4},
+    limits={"values": (1, 8)},  # one value per cell of the file
     timeout=60,
 )
 scenario.step(

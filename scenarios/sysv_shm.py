@@ -16,6 +16,7 @@ scenario = Scenario(
     ),
     params={"values": 8},
     quick={"values": 5},
+    limits={"values": (1, 10000)},
     timeout=60,
 )
 scenario.step(
