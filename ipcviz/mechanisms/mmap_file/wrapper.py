@@ -27,7 +27,7 @@ class MappedFile(SharedMemory):
         self.path = ""
 
     def create(self, session: Session) -> None:
-        self.path = os.path.join(session.fifo_dir, f"{self.name}.map")
+        self.path = os.path.join(session.files_dir, f"{self.name}.map")
         session.register({"type": self.type, "path": self.path})
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(self.path, flags, 0o600)
