@@ -64,7 +64,7 @@ def writer(ctx):
 
 @scenario.process("reader")
 def reader(ctx):
-    ctx.report("address", hex(table.map_again()))
+    ctx.report("address", hex(table.remap()))
     ctx.step("again")
     mapped.post()
     seen = []

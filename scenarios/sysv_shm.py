@@ -75,7 +75,7 @@ def producer(ctx):
 
 @scenario.process("consumer")
 def consumer(ctx):
-    ctx.report("address", hex(slot.attach()))
+    ctx.report("address", hex(slot.reattach()))
     ctx.step("shmat")
     ctx.step("handoff")
     total, seen = 0, []

@@ -315,6 +315,8 @@ class Engine:
             self.out.flush()
             self._loop()
             if self.stop_reason is None and self.outcome is None:
+                # the kernel's final view first: a check reads it (``ShmObj.kernel_cell``)
+                _guarded(self._end_hooks)
                 self._run_checks()
         except Exception as exc:  # an engine bug: still clean up, and say what happened
             traceback.print_exc()  # to the engine's stderr, which the CLI keeps
@@ -648,8 +650,10 @@ class Engine:
         self.outcome, self.exit_code = outcome, code
 
     def _end_hooks(self) -> None:
-        """The last look at the objects (the final kernel probe); a failing hook is reported."""
-        for hook in self.on_end:
+        """The last look at the objects (the final kernel probe), once: before the checks
+        when the run ended normally, else at shutdown; a failing hook is reported."""
+        hooks, self.on_end = self.on_end, []
+        for hook in hooks:
             try:
                 hook()
             except Exception as exc:

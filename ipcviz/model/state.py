@@ -93,6 +93,27 @@ class ShmObj(Obj):
     reads: int = 0
     writes: int = 0
 
+    def cell(self, i: int) -> int:
+        """Cell ``i`` as the model holds it: the value of the last ``shm.write`` to it, in
+        the order of the trace (a signed little-endian integer of ``cell_size`` bytes)."""
+        raw = self.data[i * self.cell_size : (i + 1) * self.cell_size]
+        return int.from_bytes(raw, "little", signed=True)
+
+    def kernel_cell(self, i: int) -> int | None:
+        """Cell ``i`` as the last kernel probe read it (``probe.shm``), or None when no
+        probe read that far; compare with ``kernel_is_stale()`` before trusting it."""
+        import base64
+        import binascii
+
+        try:
+            raw = base64.b64decode(self.kernel.get("data") or "", validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            return None
+        part = raw[i * self.cell_size : (i + 1) * self.cell_size]
+        if i < 0 or len(part) < self.cell_size:
+            return None
+        return int.from_bytes(part, "little", signed=True)
+
 
 @dataclass
 class SemObj(Obj):

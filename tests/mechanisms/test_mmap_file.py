@@ -144,3 +144,52 @@ def test_clean_removes_old_and_new_files_directories_and_only_its_own(tmp_path: 
             if (rdir / f"{prefix}.{sid}").exists():
                 (rdir / f"{prefix}.{sid}").rmdir()
 
+
+SHARED_CELLS = """
+from ipcviz.scenario import Scenario
+
+scenario = Scenario("cells", "checks read cells")
+f = scenario.mapped_file("f", cells=4)
+s = scenario.sysv_shared_memory("s", cells=4)
+go = scenario.semaphore("go", value=0)
+
+
+@scenario.process("w")
+def w(ctx):
+    f[1] = 41  # inherited mapping: usable at once, no attach needed
+    s[2] = -7
+    go.post()
+
+
+@scenario.process("r")
+def r(ctx):
+    go.wait()
+    ctx.report("addresses", [table.remap(), seg.reattach(), table.map_again(), seg.attach()])
+    ctx.report("seen", [f[1], s[2]])
+    f[1] += 1
+
+
+table, seg = f, s
+
+
+@scenario.check("cells read from the model and the kernel agree")
+def cells(run):
+    ff, ss = run.state.objects["f"], run.state.objects["s"]
+    got = (ff.cell(1), ff.kernel_cell(1), ss.cell(2), ss.kernel_cell(2), ss.kernel_cell(99))
+    return got == (42, 42, -7, -7, None), str(got)
+
+
+@scenario.check("the process saw the values through its own mappings")
+def seen(run):
+    return run.report("r", "seen") == [41, -7], str(run.report("r", "seen"))
+"""
+
+
+def test_checks_read_cells_and_own_mappings_under_new_and_old_names(tmp_path: Path) -> None:
+    """docs/scenarios.md's account: ``cell``/``kernel_cell`` in checks, ``remap`` and
+    ``reattach`` (and their first names) in a worker."""
+    path = tmp_path / "cells.py"
+    path.write_text(SHARED_CELLS)
+    result, _header, events = run_scenario(str(path), tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert all(e["ok"] for e in by_kind(events, "check")), by_kind(events, "check")
