@@ -10,6 +10,9 @@ Three rules (docs/trace-format.md, "Legal history"):
    call that can block; the process's previous record for any other call.
 3. **Program order**: each process's records appear in the order it made them (each of
    its threads, ``thread`` n > 0, is a program order of its own).
+4. **The step gate**: a process that waits at its gate (``gate.wait``, any ``op`` but a
+   narration step) performs nothing until the engine's ``gate.step`` lets it go: its next
+   operation comes after that ``gate.step``.
 
 An ``order.conflict`` event (the engine found no legal place for an operation) is a
 violation too: the engine said so instead of hiding it.
@@ -21,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ipcviz.mechanisms import registry
 from ipcviz.model.legal import violation
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
@@ -28,6 +32,8 @@ from ipcviz.tracer.codes import TABLE
 
 #: Kinds a worker records itself (ring records), in its program order.
 RING_KINDS = frozenset(spec.kind for spec in TABLE.values())
+#: A worker's operations on kernel objects: what its step gate holds back.
+OPERATIONS = frozenset(k for f in registry.families() for k in f.handlers) & RING_KINDS
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class Violation:
     seq: int
     kind: str
     obj: str
-    rule: str  # legal | real-time | program-order | conflict
+    rule: str  # legal | real-time | program-order | gate | conflict
     message: str
 
     def line(self) -> str:
@@ -51,6 +57,7 @@ def check(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[
     begun: dict[Any, int] = {}  # pid (or (pid, thread)) → time of its open ….begin event
     latest_begin = -1  # the latest begin among the operations seen so far
     latest_seq = -1
+    gate = GateRule()
     for e in events:
         kind = e.get("kind", "")
         seq = e.get("seq", -1)
@@ -93,7 +100,40 @@ def check(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[
             if begin > latest_begin:
                 latest_begin, latest_seq = begin, seq
             last_t[pid] = t
+        why = gate.feed(e)
+        if why is not None:
+            yield Violation(seq, kind, obj, "gate", why)
         why = violation(state, e)
         if why is not None:
             yield Violation(seq, kind, obj, "legal", why)
         apply(state, e)
+
+
+class GateRule:
+    """Rule 4: no operation of a process between its ``gate.wait`` and the ``gate.step``
+    that released it. Keyed by process and thread (a thread records its own gate.wait);
+    a ``gate.step`` names only the process, so it releases that process's oldest wait."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[tuple[int, int], int] = {}  # (pid, thread) → seq of its gate.wait
+
+    def feed(self, e: dict[str, Any]) -> str | None:
+        kind, pid = e.get("kind", ""), e.get("pid", 0)
+        thread = e.get("thread") if isinstance(e.get("thread"), int) else 0
+        if kind == "gate.wait":
+            if e.get("op") != "narrate":  # a narration step is let go without a gate.step
+                self.waiting[(pid, thread)] = e.get("seq", -1)
+        elif kind == "gate.step":
+            mine = [k for k in self.waiting if k[0] == pid]
+            if mine:
+                del self.waiting[min(mine, key=self.waiting.__getitem__)]
+        elif kind == "proc.exit":
+            for k in [k for k in self.waiting if k[0] == pid]:
+                del self.waiting[k]
+        elif kind in OPERATIONS and (pid, thread) in self.waiting:
+            wait_seq = self.waiting.pop((pid, thread))
+            return (
+                f"published before the gate.step that let it go (the process waits at its "
+                f"gate since seq {wait_seq})"
+            )
+        return None
