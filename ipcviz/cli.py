@@ -456,12 +456,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     try:
         print(f"# replaying {safe_text(str(args.trace), 300)}")
-        replay_headless(reader, lang)  # TraceError (exit 2) for a bad line
+        illegal = replay_headless(reader, lang)  # TraceError (exit 2) for a bad line
     except BrokenPipeError:  # our stdout was closed (e.g. `| head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     if reader.notice:
         print(f"ipcviz: {reader.notice}", file=sys.stderr)
+    if illegal:
+        print(
+            f"ipcviz: this trace is not a legal history ({illegal} violation(s)): "
+            f"`ipcviz verify {safe_text(str(args.trace), 300)}` lists them",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

@@ -52,34 +52,59 @@ class Violation:
 def check(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[Violation]:
     """Every violation in the trace, in stream order."""
     state = State(header=header)
-    last_t: dict[Any, int] = {}  # pid (or (pid, thread)) → time of its latest ring record
-    started: dict[int, int] = {}
-    begun: dict[Any, int] = {}  # pid (or (pid, thread)) → time of its open ….begin event
-    latest_begin = -1  # the latest begin among the operations seen so far
-    latest_seq = -1
-    gate = GateRule()
+    verifier = Verifier()
     for e in events:
+        yield from verifier.feed(state, e)
+        apply(state, e)
+
+
+def first_violation(reader: Any) -> tuple[Violation | None, int]:
+    """The first violation of a trace (``TraceReader``) and how many there are: what a
+    replay says before it shows anything (TraceError for a bad line, as any reader)."""
+    first, count = None, 0
+    for v in check(reader.header, reader.events()):
+        first = first or v
+        count += 1
+    return first, count
+
+
+class Verifier:
+    """The rules, fed one event at a time with the model's state *before* it; the caller
+    applies the event. ``ipcviz verify`` and the replay index share it, so a replay says
+    what verify says, found in the same pass that indexes the trace."""
+
+    def __init__(self) -> None:
+        self.last_t: dict[Any, int] = {}  # pid (or (pid, thread)) → its latest ring record
+        self.started: dict[int, int] = {}
+        self.begun: dict[Any, int] = {}  # pid (or (pid, thread)) → its open ….begin event
+        self.latest_begin = -1  # the latest begin among the operations seen so far
+        self.latest_seq = -1
+        self.gate = GateRule()
+
+    def feed(self, state: State, e: dict[str, Any]) -> list[Violation]:
+        """The violations of ``e`` (usually none), given the state before it."""
+        found: list[Violation] = []
         kind = e.get("kind", "")
         seq = e.get("seq", -1)
         obj = e.get("obj", "") if isinstance(e.get("obj"), str) else ""
         if kind == "order.conflict":
-            yield Violation(seq, kind, obj, "conflict", str(e.get("message", "")))
+            found.append(Violation(seq, kind, obj, "conflict", str(e.get("message", ""))))
         pid = e.get("pid", 0)
         t = e.get("t", 0)
+        last_t, begun = self.last_t, self.begun
         if kind == "proc.start":
             last_t[pid] = t
-            started[pid] = t
+            self.started[pid] = t
         thread = e.get("thread")
         if isinstance(thread, int) and thread and kind in RING_KINDS:
             # a thread of the process: a program order of its own, begun with the process
             pid = (pid, thread)
-            last_t.setdefault(pid, started.get(pid[0], 0))
+            last_t.setdefault(pid, self.started.get(pid[0], 0))
         elif kind in RING_KINDS and isinstance(t, int):
             prev = last_t.get(pid)
             if prev is not None and t < prev:
-                yield Violation(
-                    seq, kind, obj, "program-order", "recorded before the process's previous record"
-                )
+                why = "recorded before the process's previous record"
+                found.append(Violation(seq, kind, obj, "program-order", why))
             if kind.endswith(".begin"):
                 begun[pid] = t
                 begin = t
@@ -88,25 +113,22 @@ def check(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[
                 begin = e["since"]
             else:
                 begin = begun.pop(pid, prev if prev is not None else t)
-            if t < latest_begin:
-                yield Violation(
-                    seq,
-                    kind,
-                    obj,
-                    "real-time",
-                    f"ended at {t} ns, before seq {latest_seq} began ({latest_begin} ns), "
-                    "but comes after it",
+            if t < self.latest_begin:
+                why = (
+                    f"ended at {t} ns, before seq {self.latest_seq} began "
+                    f"({self.latest_begin} ns), but comes after it"
                 )
-            if begin > latest_begin:
-                latest_begin, latest_seq = begin, seq
+                found.append(Violation(seq, kind, obj, "real-time", why))
+            if isinstance(begin, int) and begin > self.latest_begin:
+                self.latest_begin, self.latest_seq = begin, seq
             last_t[pid] = t
-        why = gate.feed(e)
+        why = self.gate.feed(e)
         if why is not None:
-            yield Violation(seq, kind, obj, "gate", why)
+            found.append(Violation(seq, kind, obj, "gate", why))
         why = violation(state, e)
         if why is not None:
-            yield Violation(seq, kind, obj, "legal", why)
-        apply(state, e)
+            found.append(Violation(seq, kind, obj, "legal", why))
+        return found
 
 
 class GateRule:

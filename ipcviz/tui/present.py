@@ -29,7 +29,7 @@ from ipcviz.model.state import State
 from ipcviz.replay import TraceIndex
 from ipcviz.tui.eventfmt import LogWindow
 from ipcviz.tui.feed import Feed
-from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.session import SessionScreen, illegal_banner
 from ipcviz.tui.widgets import Narration
 
 #: How many events the (hidden) event log keeps in replay, as in the session screen.
@@ -89,6 +89,9 @@ class PresentScreen(SessionScreen):
         # (Textual calls SessionScreen.on_mount by itself: handlers run along the MRO)
         self.query_one(Narration).border_title = "narration"
         if self.index is not None:
+            notice = self.index.illegal_notice()  # the index is whole: verify's full answer
+            if notice is not None:
+                self.mount(illegal_banner(notice), before=0)
             self._show_replay()
 
     # -- drawing -----------------------------------------------------------------------
