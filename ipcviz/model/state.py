@@ -187,6 +187,26 @@ class State:
     kinds: Counter[str] = field(default_factory=Counter)
     extra: dict[str, Any] = field(default_factory=dict)  # analyses keep their state here
 
+    def proc_probe(self, p: Proc) -> dict[str, Any]:
+        """The process's last kernel probe if it still describes this moment, else {}.
+
+        A probe of a process is out of date when the process moved since (its last
+        operation came after the probe), and also when it says the process sleeps on an
+        object that changed after it was taken: a post wakes the waiter in the kernel at
+        once, while the waiter's own record of it may come later in the stream. Shown
+        anyway, such a probe puts "blocked on lock" beside lock at value 1.
+        """
+        k = p.kernel
+        if not k:
+            return {}
+        seq, t = k.get("seq", -1), k.get("t", -1)
+        if not (seq > p.op_seq or t > p.op_t):
+            return {}
+        obj = self.objects.get(str(k.get("blocked_on"))) if k.get("blocked_on") else None
+        if obj is not None and seq < obj.last_change_seq and t < obj.last_change_t:
+            return {}
+        return k
+
     def proc_name(self, pid: int) -> str:
         p = self.procs.get(pid)
         return p.name if p else ("engine" if pid == 0 else str(pid))

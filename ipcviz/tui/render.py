@@ -259,12 +259,8 @@ def proc_state_text(state: State, p: Proc) -> Text:
     marked = deadlock_text(state, p) or gate_text(p)  # step mode / deadlock (tui/stepping.py)
     if marked is not None:
         return marked
-    k = p.kernel
-    # The freshest source wins: a probe older than the process's last operation is out of
-    # date (it moved on since); one taken after it shows where the process is now.
-    fresh = bool(k) and (k.get("seq", -1) > p.op_seq or k.get("t", -1) > p.op_t)
-    if not fresh:
-        k = {}
+    # Only a probe that still describes this moment (the model decides: State.proc_probe)
+    k = state.proc_probe(p)
     blocked = k.get("blocked_on")
     wchan = str(k.get("wchan") or "")
     where = f" ({bytefmt.safe_text(wchan, 24)})" if wchan not in ("", "0") else ""
