@@ -176,6 +176,11 @@ class State:
     objects: dict[str, Obj] = field(default_factory=dict)
     step: str | None = None  # current narration step id
     step_pid: int = 0
+    narrations: int = 0  # narrate events so far: the last one is narration number N
+    #: presenter mode: (number, pid, step) of each narration whose process the engine
+    #: holds until the presenter goes on, oldest first (engine/gate.py lets them go in
+    #: this order, one per continue)
+    held_narrations: list[tuple[int, int, str]] = field(default_factory=list)
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -186,6 +191,15 @@ class State:
     exit_code: int | None = None
     kinds: Counter[str] = field(default_factory=Counter)
     extra: dict[str, Any] = field(default_factory=dict)  # analyses keep their state here
+
+    def presented(self) -> tuple[int, str | None]:
+        """The narration to show and its number in the run: the oldest one still held in
+        presenter mode (two processes may narrate at once; each is shown, in the trace's
+        order), else the latest one."""
+        if self.held_narrations:
+            number, _pid, step = self.held_narrations[0]
+            return number, step
+        return self.narrations, self.step
 
     def proc_probe(self, p: Proc) -> dict[str, Any]:
         """The process's last kernel probe if it still describes this moment, else {}.
