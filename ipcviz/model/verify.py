@@ -41,7 +41,7 @@ class Violation:
     seq: int
     kind: str
     obj: str
-    rule: str  # legal | real-time | program-order | gate | conflict
+    rule: str  # legal | real-time | program-order | gate | conflict | unreadable
     message: str
 
     def line(self) -> str:
@@ -82,7 +82,17 @@ class Verifier:
         self.gate = GateRule()
 
     def feed(self, state: State, e: dict[str, Any]) -> list[Violation]:
-        """The violations of ``e`` (usually none), given the state before it."""
+        """The violations of ``e`` (usually none), given the state before it. Never raises
+        on a hand-made event the rules cannot read: that is a violation too (a replay of
+        such a trace still shows it)."""
+        try:
+            return self._feed(state, e)
+        except Exception as exc:  # untrusted input: fields of a type the rules do not take
+            seq, kind = e.get("seq", -1), str(e.get("kind", ""))[:40]
+            why = f"cannot be checked ({type(exc).__name__})"
+            return [Violation(seq if isinstance(seq, int) else -1, kind, "", "unreadable", why)]
+
+    def _feed(self, state: State, e: dict[str, Any]) -> list[Violation]:
         found: list[Violation] = []
         kind = e.get("kind", "")
         seq = e.get("seq", -1)
