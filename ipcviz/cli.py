@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trace", metavar="TRACE", type=Path)
     p.add_argument("--format", required=True, choices=["perfetto", "svg", "html"])
     p.add_argument("-o", "--output", required=True, type=Path)
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="-o may replace an existing file; into a directory of an earlier svg export, "
+        "remove only the files that export wrote",
+    )
 
     p = sub.add_parser(
         "verify",
@@ -203,6 +209,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     path = resolve(args.scenario)
     lang = args.lang or default_lang()
     control = _control_args(args)
+    if args.set:
+        _check_settings(path, args.set)
     if args.present and args.headless:
         raise IpcvizError(
             "--present needs the screen (it waits for → at each step): drop --headless"
@@ -232,6 +240,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         session_class=challenge,
     )
+
+
+def _check_settings(path: Path, pairs: list[str]) -> None:
+    """``--set`` values against the scenario's settings (name, type, range): one line and
+    exit 2 here, before an engine or a screen starts (the engine checks them again)."""
+    from ipcviz.scenario.loader import load
+    from ipcviz.scenario.settings import apply_settings, parse_settings
+
+    apply_settings(load(path), parse_settings(pairs))
 
 
 def _challenge(args: argparse.Namespace, path: Path, control: list[str]) -> Any:
@@ -439,19 +456,25 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     try:
         print(f"# replaying {safe_text(str(args.trace), 300)}")
-        replay_headless(reader, lang)  # TraceError (exit 2) for a bad line
+        illegal = replay_headless(reader, lang)  # TraceError (exit 2) for a bad line
     except BrokenPipeError:  # our stdout was closed (e.g. `| head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     if reader.notice:
         print(f"ipcviz: {reader.notice}", file=sys.stderr)
+    if illegal:
+        print(
+            f"ipcviz: this trace is not a legal history ({illegal} violation(s)): "
+            f"`ipcviz verify {safe_text(str(args.trace), 300)}` lists them",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from ipcviz.export import export
 
-    return export(args.trace, args.format, args.output)
+    return export(args.trace, args.format, args.output, args.force)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ scenario = Scenario(
     ),
     params={"rounds": 100, "pause": 0.0},
     quick={"rounds": 50},
+    limits={"rounds": (1, 100000), "pause": (0, 60)},
     timeout=60,
     schedule=SCHEDULE,
 )

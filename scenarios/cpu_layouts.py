@@ -24,6 +24,7 @@ scenario = Scenario(
     ),
     params={"rounds": 3, "phase": 1.5},
     quick={"rounds": 5, "phase": 0.15},
+    limits={"rounds": (1, 1000), "phase": (0.01, 60)},
     timeout=60,
 )
 scenario.step(

@@ -15,6 +15,7 @@ scenario = Scenario(
     ),
     params={"hold": 0.3},
     quick={"hold": 0.15},
+    limits={"hold": (0, 60)},
     timeout=30,
     schedule="left,right",  # each takes its first lock (one operation each), then free
 )

@@ -18,6 +18,7 @@ scenario = Scenario(
     ),
     params={"messages": 6, "pause": 0.4, "late": 1.0},
     quick={"messages": 4, "pause": 0.02, "late": 0.05},
+    limits={"messages": (1, 10000), "pause": (0, 60), "late": (0, 60)},
     timeout=60,
 )
 scenario.step(

@@ -19,6 +19,7 @@ scenario = Scenario(
     ),
     params={"messages": 6, "gap": 0.8},
     quick={"messages": 5, "gap": 0.05},
+    limits={"messages": (1, 10000), "gap": (0, 60)},
     timeout=40,
 )
 scenario.step(

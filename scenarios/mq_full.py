@@ -34,6 +34,7 @@ scenario = Scenario(
     ),
     params={"nap": 2.0},
     quick={"nap": 0.4},
+    limits={"nap": (0, 60)},
     timeout=40,
 )
 scenario.step(

@@ -15,6 +15,7 @@ scenario = Scenario(
     ),
     params={"pause": 1.0},
     quick={"pause": 0.3},
+    limits={"pause": (0, 60)},
     timeout=60,
 )
 scenario.step(

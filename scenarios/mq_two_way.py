@@ -18,6 +18,7 @@ scenario = Scenario(
     ),
     params={"requests": 3, "pause": 0.5},
     quick={"requests": 3, "pause": 0.0},
+    limits={"requests": (1, 10000), "pause": (0, 60)},
     timeout=30,
 )
 scenario.step(

@@ -13,6 +13,7 @@ scenario = Scenario(
     ),
     params={"messages": 8, "pause": 0.4},
     quick={"messages": 5, "pause": 0.06},  # longer than the engine holds events: seen waiting
+    limits={"messages": (1, 10000), "pause": (0, 60)},
     timeout=60,
 )
 scenario.step(

@@ -18,6 +18,7 @@ scenario = Scenario(
     ),
     params={"messages": ["one", "two", "three"], "pause": 0.8},
     quick={"pause": 0.02},
+    limits={"pause": (0, 60)},
     timeout=30,
 )
 scenario.step(

@@ -21,6 +21,7 @@ scenario = Scenario(
     ),
     params={"reader_nap": 2.0, "pause": 0.3},
     quick={"reader_nap": 0.4, "pause": 0.0},
+    limits={"reader_nap": (0, 60), "pause": (0, 60)},
     timeout=40,
 )
 scenario.step(

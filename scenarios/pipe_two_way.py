@@ -15,6 +15,7 @@ scenario = Scenario(
     ),
     params={"rounds": 3, "pause": 0.6},
     quick={"rounds": 3, "pause": 0.01},
+    limits={"rounds": (1, 10000), "pause": (0, 60)},
     timeout=30,
 )
 scenario.step(

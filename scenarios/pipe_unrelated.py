@@ -19,6 +19,7 @@ scenario = Scenario(
     ),
     params={"pause": 0.8},
     quick={"pause": 0.0},
+    limits={"pause": (0, 60)},
     timeout=30,
 )
 scenario.step(

@@ -23,6 +23,7 @@ scenario = Scenario(
     ),
     params={"items": 30, "fast": 0.08, "slow": 0.6},
     quick={"items": 12, "fast": 0.0, "slow": 0.01},
+    limits={"items": (1, 100000), "fast": (0, 60), "slow": (0, 60)},
     timeout=120,
     # consumer1: one operation (try_wait(full) fails: nothing to take); then producer1 alone
     # until it blocks (all cells full: its wait(empty) sleeps); then everyone runs free.

@@ -14,6 +14,7 @@ scenario = Scenario(
         "pipes fill up to their 64 KiB capacity and the writers block."
     ),
     params={"n": 200000, "delay": 1.0},
+    limits={"n": (200000, 200000), "delay": (1.0, 1.0)},  # in the argv, fixed
     timeout=60,
 )
 scenario.step(

@@ -34,6 +34,7 @@ scenario = Scenario(
     ),
     params={"workers": WORKERS, "increments": 1000, "races": 3},
     quick={"increments": 200, "races": 2},
+    limits={"workers": (WORKERS, WORKERS), "increments": (1, 1000000), "races": (1, 100)},
     timeout=60,
     schedule=schedule,
 )

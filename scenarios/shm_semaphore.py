@@ -12,6 +12,7 @@ scenario = Scenario(
     ),
     params={"workers": 3, "increments": 1000},
     quick={"workers": 3, "increments": 300},
+    limits={"workers": (3, 3), "increments": (1, 1000000)},  # N is read at import
     timeout=60,
 )
 scenario.step(

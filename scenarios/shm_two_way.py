@@ -13,6 +13,7 @@ scenario = Scenario(
     ),
     params={"rounds": 8, "pause": 0.5},
     quick={"rounds": 5, "pause": 0.0},
+    limits={"rounds": (1, 10000), "pause": (0, 60)},
     timeout=30,
 )
 scenario.step(

@@ -53,6 +53,7 @@ scenario = Scenario(
     ),
     params={"mib": 128, "rounds": 3},
     quick={"mib": 32, "rounds": 2},
+    limits={"mib": (1, 4096), "rounds": (1, 100)},
     timeout=120,
 )
 scenario.step(

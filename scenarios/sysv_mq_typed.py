@@ -16,6 +16,7 @@ scenario = Scenario(
     ),
     params={"pause": 0.8},
     quick={"pause": 0.3},
+    limits={"pause": (0, 60)},
     timeout=60,
 )
 scenario.step(

@@ -16,6 +16,7 @@ scenario = Scenario(
     ),
     params={"values": 8},
     quick={"values": 5},
+    limits={"values": (1, 10000)},
     timeout=60,
 )
 scenario.step(
@@ -74,7 +75,7 @@ def producer(ctx):
 
 @scenario.process("consumer")
 def consumer(ctx):
-    ctx.report("address", hex(slot.attach()))
+    ctx.report("address", hex(slot.reattach()))
     ctx.step("shmat")
     ctx.step("handoff")
     total, seen = 0, []

@@ -50,7 +50,7 @@ def leftovers() -> list[str]:
     left = [n for n in os.listdir("/dev/shm") if (sid := session_of(n)) and sid not in live]
     for rdir in registry_dirs():
         for p in rdir.iterdir():
-            sid = p.stem if p.suffix in (".json", ".tmp") else p.name.removeprefix("fifo.")
+            sid = p.stem if p.suffix in (".json", ".tmp") else p.name.partition(".")[2]
             if sid not in live:
                 left.append(str(p))
     if not live:  # System V objects carry no session id: count them only when nothing runs

@@ -201,7 +201,8 @@ class DeadlockWatcher:
             for w in live:  # all stopped first: a victim's death must not free the others
                 _killpg(w.pid, signal.SIGSTOP)
             for w in live:
-                self.engine.emit(schema.CONTROL, action="kill", target=w.pid, reason="deadlock")
+                why = "holder.died" if died else "deadlock"
+                self.engine.emit(schema.CONTROL, action="kill", target=w.pid, reason=why)
                 _killpg(w.pid, signal.SIGKILL)
                 _killpg(w.pid, signal.SIGCONT)
 

@@ -32,7 +32,7 @@ from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.scenario.api import PidTable, Process, Run, Scenario
 from ipcviz.session.cleanup import kill_leftovers, kill_procs, remove_objects
-from ipcviz.session.registry import Registry, new_session_id, runtime_dir
+from ipcviz.session.registry import Registry, files_dir_name, new_session_id, runtime_dir
 from ipcviz.tracer.ring import Record
 
 #: Event kind: the trace file could not be written any more (the stream goes on).
@@ -62,14 +62,17 @@ class EngineSession:
         self._fifo_dir = ""
 
     @property
-    def fifo_dir(self) -> str:
-        """A private 0700 directory for this session's FIFOs, made on first use."""
+    def files_dir(self) -> str:
+        """A private 0700 directory for this session's files (FIFOs, mapped files), made
+        on first use."""
         if not self._fifo_dir:
-            path = runtime_dir() / f"fifo.{self.sid}"
+            path = runtime_dir() / files_dir_name(self.sid)
             self.register({"type": "dir", "path": str(path)})
             os.mkdir(path, 0o700)
             self._fifo_dir = str(path)
         return self._fifo_dir
+
+    fifo_dir = files_dir  # the name before mapped files lived there too
 
     def register(self, entry: dict[str, Any]) -> dict[str, Any]:
         self.registry.add_object(entry)
@@ -325,6 +328,8 @@ class Engine:
             self.out.flush()
             self._loop()
             if self.stop_reason is None and self.outcome is None:
+                # the kernel's final view first: a check reads it (``ShmObj.kernel_cell``)
+                _guarded(self._end_hooks)
                 self._run_checks()
         except Exception as exc:  # an engine bug: still clean up, and say what happened
             traceback.print_exc()  # to the engine's stderr, which the CLI keeps
@@ -658,8 +663,10 @@ class Engine:
         self.outcome, self.exit_code = outcome, code
 
     def _end_hooks(self) -> None:
-        """The last look at the objects (the final kernel probe); a failing hook is reported."""
-        for hook in self.on_end:
+        """The last look at the objects (the final kernel probe), once: before the checks
+        when the run ended normally, else at shutdown; a failing hook is reported."""
+        hooks, self.on_end = self.on_end, []
+        for hook in hooks:
             try:
                 hook()
             except Exception as exc:

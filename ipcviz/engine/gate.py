@@ -187,15 +187,18 @@ class Gate:
     # -- control commands ------------------------------------------------------------
 
     def cmd_continue(self, cmd: dict[str, Any]) -> None:
-        """``{"cmd": "continue"}`` (presenter mode, →): the narrating workers go on, and
-        the others too unless step mode holds them."""
+        """``{"cmd": "continue"}`` (presenter mode, →): the narrating worker shown goes on
+        (the one that narrated first); once none is held, the others too unless step mode
+        holds them."""
         if not self.narrating:
             why = "not in presenter mode" if not self.present else "no narration step waits"
             self.engine.emit(schema.CONTROL, action="continue", ok=False, reason=why)
             return
-        for pid in list(self.narrating):
-            self.at_gate[pid] = self.narrating.pop(pid)
-            self.release(pid, "presenter")
+        # one narration per continue, the oldest first: two processes that narrate at once
+        # are shown one after the other, in the stream's order, each while the world waits
+        pid = next(iter(self.narrating))
+        self.at_gate[pid] = self.narrating.pop(pid)
+        self.release(pid, "presenter")
         self._after_narration()
 
     def _after_narration(self) -> None:

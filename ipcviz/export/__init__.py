@@ -11,26 +11,28 @@ from pathlib import Path
 
 from ipcviz.errors import IpcvizError
 
-#: ``(trace, output) -> exit code``; raises IpcvizError (TraceError) for bad input.
-Exporter = Callable[[Path, Path], int]
+#: ``(trace, output, force) -> exit code``; raises IpcvizError (TraceError) for bad input.
+#: ``force``: ``output`` may be replaced (without it an existing ``output`` is refused;
+#: ``ipcviz.export.files`` does both for the built-in formats).
+Exporter = Callable[[Path, Path, bool], int]
 
 
-def _perfetto(trace: Path, output: Path) -> int:
+def _perfetto(trace: Path, output: Path, force: bool) -> int:
     from ipcviz.export.perfetto import export_perfetto
 
-    return export_perfetto(trace, output)
+    return export_perfetto(trace, output, force)
 
 
-def _svg(trace: Path, output: Path) -> int:
+def _svg(trace: Path, output: Path, force: bool) -> int:
     from ipcviz.export.svg import export_svg
 
-    return export_svg(trace, output)
+    return export_svg(trace, output, force)
 
 
-def _html(trace: Path, output: Path) -> int:
+def _html(trace: Path, output: Path, force: bool) -> int:
     from ipcviz.export.html import export_html
 
-    return export_html(trace, output)
+    return export_html(trace, output, force)
 
 
 FORMATS: dict[str, Exporter] = {"perfetto": _perfetto, "svg": _svg, "html": _html}
@@ -41,11 +43,11 @@ def register(fmt: str, exporter: Exporter) -> None:
     FORMATS[fmt] = exporter
 
 
-def export(trace: Path, fmt: str, output: Path) -> int:
+def export(trace: Path, fmt: str, output: Path, force: bool = False) -> int:
     """Export ``trace`` as ``fmt`` into ``output``; returns the CLI's exit code."""
     exporter = FORMATS.get(fmt)
     if exporter is None:
         raise IpcvizError(
             f"export format {fmt!r} is not available yet (available: {', '.join(sorted(FORMATS))})"
         )
-    return exporter(Path(trace), Path(output))
+    return exporter(Path(trace), Path(output), force)

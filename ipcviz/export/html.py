@@ -8,14 +8,12 @@ is escaped with :func:`html.escape`: a trace is data, never markup.
 from __future__ import annotations
 
 import html
-import os
 import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from ipcviz import bytefmt
-from ipcviz.errors import IpcvizError
 from ipcviz.export.svg import Shot, each_shot
 
 _STYLE = """
@@ -242,33 +240,25 @@ def page_step(shot: Shot, pictures: PagePictures | None = None) -> str:
 PAGE_END = "</body></html>\n"
 
 
-def export_html(trace: Path, output: Path) -> int:
+def export_html(trace: Path, output: Path, force: bool = False) -> int:
     """``ipcviz export TRACE --format html -o FILE``: one self-contained handout page.
 
-    Written step by step as the pictures are drawn (into FILE.part, renamed at the end), so
-    memory stays flat however long the trace is; the page grows linearly with the steps.
+    Written step by step as the pictures are drawn (into a new private file beside FILE,
+    published at the end: ``ipcviz.export.files``), so memory stays flat however long the
+    trace is; the page grows linearly with the steps.
     """
-    if output.is_dir():
-        raise IpcvizError(f"-o {output} is a directory; give a file path for the page")
-    tmp = output.with_name(output.name + ".part")
+    from ipcviz.export.files import new_file
+
     count = 0
     pictures = PagePictures()
-    try:
-        with tmp.open("w", encoding="utf-8") as out:
+    with new_file(output, force) as out:
 
-            def write(shot: Shot) -> None:
-                nonlocal count
-                out.write(page_step(shot, pictures) + "\n")
-                count += 1
+        def write(shot: Shot) -> None:
+            nonlocal count
+            out.write(page_step(shot, pictures) + "\n")
+            count += 1
 
-            each_shot(trace, write, on_header=lambda h: out.write(page_head(h) + "\n"))
-            out.write(PAGE_END)
-        os.replace(tmp, output)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise IpcvizError(f"cannot write {output}: {exc.strerror}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        each_shot(trace, write, on_header=lambda h: out.write(page_head(h) + "\n"))
+        out.write(PAGE_END)
     print(f"wrote {output} ({count} step(s))")
     return 0

@@ -17,14 +17,13 @@ Payloads and names come from untrusted processes: they go into ``args`` through 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import deque
 from pathlib import Path
 from typing import IO, Any
 
 from ipcviz.bytefmt import quoted, safe_text
-from ipcviz.errors import IpcvizError, TraceError
+from ipcviz.errors import TraceError
 from ipcviz.events.codec import payload
 from ipcviz.events.trace import TraceReader
 from ipcviz.mechanisms import registry
@@ -48,20 +47,13 @@ FLOWS: dict[str, tuple[bool, bool]] = {
 _SKIP_ARGS = ("t", "seq", "pid", "kind", "data")
 
 
-def export_perfetto(trace: Path, output: Path) -> int:
+def export_perfetto(trace: Path, output: Path, force: bool = False) -> int:
     """Write ``output`` (JSON object with ``traceEvents``). Raises only IpcvizError."""
+    from ipcviz.export.files import new_file
+
     reader = TraceReader.open(trace)
-    tmp = output.with_name(output.name + ".part")
-    try:
-        with tmp.open("w", encoding="utf-8") as out:
-            count = convert(reader, out)
-        os.replace(tmp, output)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise IpcvizError(f"cannot write {output}: {exc.strerror}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with new_file(output, force) as out:
+        count = convert(reader, out)
     if reader.notice:
         print(f"ipcviz: {reader.notice}", file=sys.stderr)
     print(f"wrote {count} trace events to {output} (open it at https://ui.perfetto.dev)")

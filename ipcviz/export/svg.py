@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,26 +144,25 @@ def _sizes(screen: Any) -> list[Any]:
     return [w.region for w in screen.walk_children()]
 
 
-def export_svg(trace: Path, output: Path) -> int:
-    """``ipcviz export TRACE --format svg -o DIR``: DIR/NN-STEP.svg for every step."""
-    if output.exists() and not output.is_dir():
-        raise IpcvizError(f"-o {output}: exists and is not a directory (svg writes one per step)")
+def export_svg(trace: Path, output: Path, force: bool = False) -> int:
+    """``ipcviz export TRACE --format svg -o DIR``: DIR/NN-STEP.svg for every step.
 
-    def write(shot: Shot) -> None:
-        path = output / shot.filename
-        try:
-            output.mkdir(parents=True, exist_ok=True)
-            path.write_text(shot.svg, encoding="utf-8")
-        except OSError as exc:
-            raise IpcvizError(f"cannot write {output}: {exc.strerror}") from None
-        written.append(path)
+    Files are created new in DIR (``ipcviz.export.files``); ``--force`` replaces only the
+    files an earlier export wrote there and says which other files it kept.
+    """
+    from ipcviz.export.files import ExportDir
 
-    written: list[Path] = []
+    out = ExportDir(output, force).open()
     try:
-        each_shot(trace, write)
+        each_shot(trace, lambda shot: out.write(shot.filename, shot.svg))
+        out.finish()
     except BaseException:  # a bad line further on: no half set of pictures is left
-        for path in written:
-            path.unlink(missing_ok=True)
+        out.abandon()
         raise
-    print(f"wrote {len(written)} SVG file(s) to {output}")
+    if out.removed:
+        print(f"replaced an earlier export: removed its {len(out.removed)} file(s)")
+    kept = out.kept_line()
+    if kept:
+        print(f"ipcviz: {kept}", file=sys.stderr)
+    print(f"wrote {len(out.written)} SVG file(s) to {output}")
     return 0

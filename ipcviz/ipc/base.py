@@ -12,6 +12,9 @@ class Session(Protocol):
     """What an object needs from the engine to create itself (see engine.session)."""
 
     sid: str
+    #: The session's private 0700 directory for files (FIFOs, mapped files); ``fifo_dir``
+    #: is the same, under its older name.
+    files_dir: str
     fifo_dir: str
 
     def register(self, entry: dict[str, Any]) -> dict[str, Any]: ...

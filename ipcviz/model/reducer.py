@@ -95,6 +95,8 @@ def _proc_exit(s: State, e: Event) -> None:
         return
     p.state, p.op, p.on = "exited", None, None
     p.exit_code, p.exit_signal = e.get("code"), e.get("signal")
+    if s.held_narrations:
+        s.held_narrations = [h for h in s.held_narrations if h[1] != p.pid]
     for obj in s.objects.values():  # the kernel lets go of what a dead process held
         mech = registry.get(obj.type)
         if mech is not None:
@@ -115,6 +117,8 @@ def _proc_error(s: State, e: Event) -> None:
 def _narrate(s: State, e: Event) -> None:
     s.step = e.get("step")
     s.step_pid = e["pid"]
+    s.narrations += 1
+    s.extra.setdefault("narrated_by", {})[e["pid"]] = (s.narrations, s.step)
 
 
 @handles("report")
@@ -191,12 +195,19 @@ def _gate_wait(s: State, e: Event) -> None:
         return  # a narration step waits only for the engine's kernel probe: not held
     if p is not None:
         p.gated_op, p.gated_obj = e.get("op"), e.get("obj")
+    if e.get("op") == "narrate":  # presenter mode: held until the presenter goes on
+        told = s.extra.get("narrated_by", {}).get(e["pid"])
+        if told is not None:
+            s.held_narrations.append((told[0], e["pid"], told[1]))
+            s.held_narrations.sort()
 
 
 @handles("gate.step")
 def _gate_step(s: State, e: Event) -> None:
     p = s.procs.get(e["pid"])
     if p is not None:
+        if p.gated_op == "narrate":
+            s.held_narrations = [h for h in s.held_narrations if h[1] != p.pid]
         p.gated_op = p.gated_obj = None
     s.gate_steps += 1
 

@@ -93,6 +93,27 @@ class ShmObj(Obj):
     reads: int = 0
     writes: int = 0
 
+    def cell(self, i: int) -> int:
+        """Cell ``i`` as the model holds it: the value of the last ``shm.write`` to it, in
+        the order of the trace (a signed little-endian integer of ``cell_size`` bytes)."""
+        raw = self.data[i * self.cell_size : (i + 1) * self.cell_size]
+        return int.from_bytes(raw, "little", signed=True)
+
+    def kernel_cell(self, i: int) -> int | None:
+        """Cell ``i`` as the last kernel probe read it (``probe.shm``), or None when no
+        probe read that far; compare with ``kernel_is_stale()`` before trusting it."""
+        import base64
+        import binascii
+
+        try:
+            raw = base64.b64decode(self.kernel.get("data") or "", validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            return None
+        part = raw[i * self.cell_size : (i + 1) * self.cell_size]
+        if i < 0 or len(part) < self.cell_size:
+            return None
+        return int.from_bytes(part, "little", signed=True)
+
 
 @dataclass
 class SemObj(Obj):
@@ -173,6 +194,11 @@ class State:
     objects: dict[str, Obj] = field(default_factory=dict)
     step: str | None = None  # current narration step id
     step_pid: int = 0
+    narrations: int = 0  # narrate events so far: the last one is narration number N
+    #: presenter mode: (number, pid, step) of each narration whose process the engine
+    #: holds until the presenter goes on, oldest first (engine/gate.py lets them go in
+    #: this order, one per continue)
+    held_narrations: list[tuple[int, int, str]] = field(default_factory=list)
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -195,6 +221,35 @@ class State:
     # Bytes the model made up for records that carried fewer than their size (model/ops.py)
     made_up: int = 0
     made_up_by: dict[str, int] = field(default_factory=dict)
+
+    def presented(self) -> tuple[int, str | None]:
+        """The narration to show and its number in the run: the oldest one still held in
+        presenter mode (two processes may narrate at once; each is shown, in the trace's
+        order), else the latest one."""
+        if self.held_narrations:
+            number, _pid, step = self.held_narrations[0]
+            return number, step
+        return self.narrations, self.step
+
+    def proc_probe(self, p: Proc) -> dict[str, Any]:
+        """The process's last kernel probe if it still describes this moment, else {}.
+
+        A probe of a process is out of date when the process moved since (its last
+        operation came after the probe), and also when it says the process sleeps on an
+        object that changed after it was taken: a post wakes the waiter in the kernel at
+        once, while the waiter's own record of it may come later in the stream. Shown
+        anyway, such a probe puts "blocked on lock" beside lock at value 1.
+        """
+        k = p.kernel
+        if not k:
+            return {}
+        seq, t = k.get("seq", -1), k.get("t", -1)
+        if not (seq > p.op_seq or t > p.op_t):
+            return {}
+        obj = self.objects.get(str(k.get("blocked_on"))) if k.get("blocked_on") else None
+        if obj is not None and seq < obj.last_change_seq and t < obj.last_change_t:
+            return {}
+        return k
 
     def proc_name(self, pid: int) -> str:
         p = self.procs.get(pid)

@@ -10,6 +10,9 @@ Three rules (docs/trace-format.md, "Legal history"):
    call that can block; the process's previous record for any other call.
 3. **Program order**: each process's records appear in the order it made them (each of
    its threads, ``thread`` n > 0, is a program order of its own).
+4. **The step gate**: a process that waits at its gate (``gate.wait``, any ``op`` but a
+   narration step) performs nothing until the engine's ``gate.step`` lets it go: its next
+   operation comes after that ``gate.step``.
 
 An ``order.conflict`` event (the engine found no legal place for an operation) is a
 violation too: the engine said so instead of hiding it.
@@ -21,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ipcviz.mechanisms import registry
 from ipcviz.model.legal import violation
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
@@ -28,6 +32,8 @@ from ipcviz.tracer.codes import TABLE
 
 #: Kinds a worker records itself (ring records), in its program order.
 RING_KINDS = frozenset(spec.kind for spec in TABLE.values())
+#: A worker's operations on kernel objects: what its step gate holds back.
+OPERATIONS = frozenset(k for f in registry.families() for k in f.handlers) & RING_KINDS
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class Violation:
     seq: int
     kind: str
     obj: str
-    rule: str  # legal | real-time | program-order | conflict
+    rule: str  # legal | real-time | program-order | gate | conflict | unreadable
     message: str
 
     def line(self) -> str:
@@ -46,33 +52,69 @@ class Violation:
 def check(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[Violation]:
     """Every violation in the trace, in stream order."""
     state = State(header=header)
-    last_t: dict[Any, int] = {}  # pid (or (pid, thread)) → time of its latest ring record
-    started: dict[int, int] = {}
-    begun: dict[Any, int] = {}  # pid (or (pid, thread)) → time of its open ….begin event
-    latest_begin = -1  # the latest begin among the operations seen so far
-    latest_seq = -1
+    verifier = Verifier()
     for e in events:
+        yield from verifier.feed(state, e)
+        apply(state, e)
+
+
+def first_violation(reader: Any) -> tuple[Violation | None, int]:
+    """The first violation of a trace (``TraceReader``) and how many there are: what a
+    replay says before it shows anything (TraceError for a bad line, as any reader)."""
+    first, count = None, 0
+    for v in check(reader.header, reader.events()):
+        first = first or v
+        count += 1
+    return first, count
+
+
+class Verifier:
+    """The rules, fed one event at a time with the model's state *before* it; the caller
+    applies the event. ``ipcviz verify`` and the replay index share it, so a replay says
+    what verify says, found in the same pass that indexes the trace."""
+
+    def __init__(self) -> None:
+        self.last_t: dict[Any, int] = {}  # pid (or (pid, thread)) → its latest ring record
+        self.started: dict[int, int] = {}
+        self.begun: dict[Any, int] = {}  # pid (or (pid, thread)) → its open ….begin event
+        self.latest_begin = -1  # the latest begin among the operations seen so far
+        self.latest_seq = -1
+        self.gate = GateRule()
+
+    def feed(self, state: State, e: dict[str, Any]) -> list[Violation]:
+        """The violations of ``e`` (usually none), given the state before it. Never raises
+        on a hand-made event the rules cannot read: that is a violation too (a replay of
+        such a trace still shows it)."""
+        try:
+            return self._feed(state, e)
+        except Exception as exc:  # untrusted input: fields of a type the rules do not take
+            seq, kind = e.get("seq", -1), str(e.get("kind", ""))[:40]
+            why = f"cannot be checked ({type(exc).__name__})"
+            return [Violation(seq if isinstance(seq, int) else -1, kind, "", "unreadable", why)]
+
+    def _feed(self, state: State, e: dict[str, Any]) -> list[Violation]:
+        found: list[Violation] = []
         kind = e.get("kind", "")
         seq = e.get("seq", -1)
         obj = e.get("obj", "") if isinstance(e.get("obj"), str) else ""
         if kind == "order.conflict":
-            yield Violation(seq, kind, obj, "conflict", str(e.get("message", "")))
+            found.append(Violation(seq, kind, obj, "conflict", str(e.get("message", ""))))
         pid = e.get("pid", 0)
         t = e.get("t", 0)
+        last_t, begun = self.last_t, self.begun
         if kind == "proc.start":
             last_t[pid] = t
-            started[pid] = t
+            self.started[pid] = t
         thread = e.get("thread")
         if isinstance(thread, int) and thread and kind in RING_KINDS:
             # a thread of the process: a program order of its own, begun with the process
             pid = (pid, thread)
-            last_t.setdefault(pid, started.get(pid[0], 0))
+            last_t.setdefault(pid, self.started.get(pid[0], 0))
         elif kind in RING_KINDS and isinstance(t, int):
             prev = last_t.get(pid)
             if prev is not None and t < prev:
-                yield Violation(
-                    seq, kind, obj, "program-order", "recorded before the process's previous record"
-                )
+                why = "recorded before the process's previous record"
+                found.append(Violation(seq, kind, obj, "program-order", why))
             if kind.endswith(".begin"):
                 begun[pid] = t
                 begin = t
@@ -81,19 +123,49 @@ def check(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[
                 begin = e["since"]
             else:
                 begin = begun.pop(pid, prev if prev is not None else t)
-            if t < latest_begin:
-                yield Violation(
-                    seq,
-                    kind,
-                    obj,
-                    "real-time",
-                    f"ended at {t} ns, before seq {latest_seq} began ({latest_begin} ns), "
-                    "but comes after it",
+            if t < self.latest_begin:
+                why = (
+                    f"ended at {t} ns, before seq {self.latest_seq} began "
+                    f"({self.latest_begin} ns), but comes after it"
                 )
-            if begin > latest_begin:
-                latest_begin, latest_seq = begin, seq
+                found.append(Violation(seq, kind, obj, "real-time", why))
+            if isinstance(begin, int) and begin > self.latest_begin:
+                self.latest_begin, self.latest_seq = begin, seq
             last_t[pid] = t
+        why = self.gate.feed(e)
+        if why is not None:
+            found.append(Violation(seq, kind, obj, "gate", why))
         why = violation(state, e)
         if why is not None:
-            yield Violation(seq, kind, obj, "legal", why)
-        apply(state, e)
+            found.append(Violation(seq, kind, obj, "legal", why))
+        return found
+
+
+class GateRule:
+    """Rule 4: no operation of a process between its ``gate.wait`` and the ``gate.step``
+    that released it. Keyed by process and thread (a thread records its own gate.wait);
+    a ``gate.step`` names only the process, so it releases that process's oldest wait."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[tuple[int, int], int] = {}  # (pid, thread) → seq of its gate.wait
+
+    def feed(self, e: dict[str, Any]) -> str | None:
+        kind, pid = e.get("kind", ""), e.get("pid", 0)
+        thread = e.get("thread") if isinstance(e.get("thread"), int) else 0
+        if kind == "gate.wait":
+            if e.get("op") != "narrate":  # a narration step is let go without a gate.step
+                self.waiting[(pid, thread)] = e.get("seq", -1)
+        elif kind == "gate.step":
+            mine = [k for k in self.waiting if k[0] == pid]
+            if mine:
+                del self.waiting[min(mine, key=self.waiting.__getitem__)]
+        elif kind == "proc.exit":
+            for k in [k for k in self.waiting if k[0] == pid]:
+                del self.waiting[k]
+        elif kind in OPERATIONS and (pid, thread) in self.waiting:
+            wait_seq = self.waiting.pop((pid, thread))
+            return (
+                f"published before the gate.step that let it go (the process waits at its "
+                f"gate since seq {wait_seq})"
+            )
+        return None

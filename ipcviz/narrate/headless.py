@@ -174,6 +174,8 @@ def _control(n: Narrator, e: Event) -> str:
     action = e.get("action")
     if action == "kill" and e.get("reason") == "deadlock":
         return f"ends the deadlock: kills {n.state.proc_name(e.get('target', 0))}"
+    if action == "kill" and e.get("reason") == "holder.died":
+        return f"ends the run: kills {n.state.proc_name(e.get('target', 0))} (stranded)"
     if action == "kill":
         return f"user kills {n.state.proc_name(e.get('target', 0))}"
     if action == "step_mode":
@@ -199,10 +201,26 @@ def _gate_step(n: Narrator, e: Event) -> str | None:
 
 
 def _deadlock(n: Narrator, e: Event) -> str:
+    from ipcviz.model.analysis.holders import stranded
     from ipcviz.model.analysis.waitfor import deadlock_text
 
+    dead = stranded(n.state, e)
+    if dead:  # the dead holder explains it: said once, by HOLDER DIED, not as a deadlock
+        who = ", ".join(str(r.get("proc")) for r in e.get("stuck") or [])
+        objs = ", ".join(dead)
+        return safe(
+            f"stranded: {who} asleep on {objs}, whose holder died (above): nobody can move",
+            None,
+        )
     why = "a cycle: nobody in it can move" if e.get("cycle") else "nobody can move"
     return f"DEADLOCK: {safe(deadlock_text(e), None)} — {why} (T34)"
+
+
+def _resolved(n: Narrator, e: Event) -> str:
+    """A run where a holder died strands processes rather than deadlocking them: said so."""
+    if n.state.extra.get("holders_died"):
+        return "nobody is stuck any more"
+    return "the deadlock is broken"
 
 
 def _sem_undo(n: Narrator, e: Event) -> str:
@@ -266,7 +284,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
     "gate.wait": lambda n, e: None,  # shown by the TUI; "goes:" below says who moved
     "gate.step": _gate_step,
     "deadlock": _deadlock,
-    "deadlock.resolved": lambda n, e: "the deadlock is broken",
+    "deadlock.resolved": _resolved,
     "deadlock.recover": lambda n, e: (
         f"posts {e['obj']} {e.get('n', 1)}x for dead {n.state.proc_name(e.get('victim', 0))}"
         " (the kernel does not release a semaphore when its holder dies, unless SEM_UNDO)"

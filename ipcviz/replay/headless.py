@@ -21,17 +21,34 @@ from ipcviz.events.trace import TraceReader
 BLOCK = 4096
 
 
-def replay_headless(reader: TraceReader, lang: str, out: TextIO | None = None) -> None:
-    """Print the intro and every event's lines; TraceError (exit 2) for a bad line."""
+def replay_headless(reader: TraceReader, lang: str, out: TextIO | None = None) -> int:
+    """Print the intro and every event's lines; TraceError (exit 2) for a bad line.
+
+    The rules of ``ipcviz verify`` are checked in the same pass, on the narrator's state
+    before each event: at the first violation a line says that the trace is not a legal
+    history, with verify's reason, *before* the first line that may show an impossible
+    value. Returns the number of violations (the caller says it again at the end)."""
+    from ipcviz.bytefmt import safe_text
+    from ipcviz.model.verify import Verifier
     from ipcviz.narrate.headless import Narrator
 
     out = sys.stdout if out is None else out
     narrator = Narrator(reader.header, lang)
     entry = narrator.entry
+    feed, state = Verifier().feed, narrator.state
+    violations = 0
     pending: list[str] = narrator.intro()
     add = pending.extend
     try:
         for event in reader.events():  # checked by the reader: TraceError if bad
+            bad = feed(state, event)
+            if bad:
+                if not violations:
+                    pending.append(
+                        "!! NOT A LEGAL HISTORY from here on: values shown may be impossible "
+                        f"(ipcviz verify: {safe_text(bad[0].line(), 300)})"
+                    )
+                violations += len(bad)
             told = entry(event)
             if told is not None:
                 add(told.lines())
@@ -43,3 +60,4 @@ def replay_headless(reader: TraceReader, lang: str, out: TextIO | None = None) -
         if pending:
             out.write("\n".join(pending) + "\n")
         out.flush()
+    return violations

@@ -26,6 +26,7 @@ from ipcviz.errors import TraceError
 from ipcviz.events.trace import TraceReader
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
+from ipcviz.model.verify import Verifier, Violation
 
 Event = dict[str, Any]
 Progress = Callable[[float], None]
@@ -60,6 +61,11 @@ class TraceIndex:
         self.fraction = 0.0
         self.error: TraceError | None = None
         self.notice: str | None = None
+        #: ``ipcviz verify``'s first violation, found while indexing (None: none so far),
+        #: and how many: a replay says at once that the trace is not a legal history.
+        self.violation: Violation | None = None
+        self.violations = 0
+        self._verifier = Verifier()
         self._live = State(header=self.header)
         self._n = 0  # events applied by the builder (``count`` follows it in steps)
         self._gen: Iterator[int] | None = None
@@ -165,8 +171,12 @@ class TraceIndex:
         next_report = step
         lo, hi = -(2**63), 2**63
         try:
+            feed = self._verifier.feed
             for offset, event in self.reader.scan():
                 try:
+                    bad = feed(live, event)
+                    if bad:
+                        self._illegal(bad)
                     apply(live, event)
                 except TraceError:
                     raise
@@ -228,6 +238,23 @@ class TraceIndex:
             self._n = n  # every event applied and indexed, also when a bad one stops the scan
 
     # -- random access -------------------------------------------------------------------
+
+    def _illegal(self, found: list[Violation]) -> None:
+        if self.violation is None:
+            self.violation = found[0]
+        self.violations += len(found)
+
+    def illegal_notice(self) -> str | None:
+        """One line for the viewer when the trace is not a legal history (verify's first
+        reason), else None; untrusted text, shown as Text, never as markup."""
+        v = self.violation
+        if v is None:
+            return None
+        more = "" if self.done else " so far"
+        return (
+            f"NOT A LEGAL HISTORY: values shown may be impossible ({self.violations} "
+            f"violation(s){more}; ipcviz verify: {v.line()})"
+        )
 
     def __len__(self) -> int:
         return self.count

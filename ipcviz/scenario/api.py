@@ -217,6 +217,7 @@ class Scenario:
         quick: dict[str, Any] | None = None,
         timeout: float = 60.0,
         schedule: str | Callable[[dict[str, Any]], str] | None = None,
+        limits: dict[str, tuple[float, float]] | None = None,
     ) -> None:
         bad = [t for t in teaches if t not in T_IDS]
         if bad:
@@ -227,6 +228,13 @@ class Scenario:
         self.description = description
         self.params = dict(params or {})
         self.quick = dict(quick or {})
+        #: ``--set`` range of a numeric setting, ``(lowest, highest)`` inclusive; its type
+        #: is its default's (``ipcviz.scenario.settings``). ``(v, v)``: read when the
+        #: scenario is declared, so it cannot change for one run.
+        self.limits = dict(limits or {})
+        undeclared = sorted(set(self.limits) - set(self.params) - set(self.quick))
+        if undeclared:
+            raise ScenarioError(f"scenario {id}: limits for unknown settings {undeclared}")
         self.timeout = timeout
         #: The interleaving that makes the scenario's race or deadlock happen on every run
         #: (``--schedule`` syntax; a function of the settings if it depends on them). Used

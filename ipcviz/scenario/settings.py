@@ -4,6 +4,7 @@ a search over interleavings stays small). Shared by ``run``, ``explore`` and the
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,6 +39,7 @@ def apply_settings(scenario: Any, values: dict[str, Any]) -> None:
             f"(its settings: {known})"
         )
     for key, value in values.items():
+        value = checked(scenario, key, value)
         scenario.params[key] = value
         if key in scenario.quick:
             scenario.quick[key] = value
@@ -46,3 +48,71 @@ def apply_settings(scenario: Any, values: dict[str, Any]) -> None:
 def settings_args(values: dict[str, Any]) -> list[str]:
     """The ``--set`` arguments that give these values again (for a printed command line)."""
     return [f"--set {k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in values.items()]
+
+
+def _kind(default: Any) -> str:
+    """The type a setting's default declares, in words a user reads."""
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, int):
+        return "a whole number"
+    if isinstance(default, float):
+        return "a number"
+    if isinstance(default, str):
+        return "text"
+    if isinstance(default, list):
+        inner = _kind(default[0]) if default else "anything"
+        return f"a JSON list of {inner}"
+    return "a JSON value"
+
+
+def _fits(default: Any, value: Any) -> Any:
+    """``value`` as the type of ``default``, or raise ValueError."""
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(default, float):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and math.isfinite(value):
+            return float(value)
+    elif isinstance(default, str):
+        return value if isinstance(value, str) else json.dumps(value)
+    elif isinstance(default, list):
+        if isinstance(value, list):
+            return [_fits(default[0], v) for v in value] if default else value
+    else:
+        return value
+    raise ValueError
+
+
+def checked(scenario: Any, key: str, value: Any) -> Any:
+    """``value`` checked against the setting's declaration: the type of its default, and
+    the scenario's ``limits`` (range); an IpcvizError (one line, exit 2) when it does not
+    fit, before any process runs (a wrong type failed deep inside a worker, a negative
+    count ran and "passed" its checks)."""
+    default = scenario.params.get(key, scenario.quick.get(key))
+    shown = value if isinstance(value, str) else json.dumps(value)
+    try:
+        value = _fits(default, value)
+    except ValueError:
+        raise IpcvizError(
+            f"--set {key}={shown}: {key} is {_kind(default)} (default {json.dumps(default)})"
+        ) from None
+    limits = scenario.limits.get(key)
+    if limits is not None:
+        lo, hi = limits
+        values = value if isinstance(value, list) else [value]
+        if not all(lo <= v <= hi for v in values if isinstance(v, (int, float))):
+            if lo == hi:
+                why = f"{key} is fixed at {_num(lo)} in scenario {scenario.id}"
+            else:
+                why = f"{key} must be between {_num(lo)} and {_num(hi)}"
+            raise IpcvizError(f"--set {key}={shown}: {why}")
+    return value
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"

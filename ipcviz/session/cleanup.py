@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ipcviz.session.registry import proc_start_time, registry_dirs
+from ipcviz.session.registry import is_session_files_dir, proc_start_time, registry_dirs
 
 
 def _sysv_table(table: str) -> list[dict[str, int]]:
@@ -75,8 +75,11 @@ def owned_by_me(entry: dict[str, Any]) -> bool:
 
     kind = entry.get("type")
     try:
-        if kind == "dir":
-            return os.lstat(entry["path"]).st_uid == os.getuid()
+        if kind == "dir":  # only a session's own files directory, never any other
+            if not is_session_files_dir(entry["path"]):
+                return False
+            st = os.lstat(entry["path"])
+            return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
         side = registry.kernel(kind) if isinstance(kind, str) else None
         return side is not None and side.owned(entry)
     except (OSError, KeyError, posix_ipc.Error):

@@ -119,6 +119,35 @@ def registry_dirs() -> list[Path]:
     return dirs
 
 
+#: The session's private 0700 directory of files (FIFOs, mapped files): ``files.<sid>``
+#: in the runtime directory. ``fifo.<sid>`` is the name older versions gave it (when it
+#: held only FIFOs); ``clean`` removes both, and nothing outside them.
+FILES_DIR = "files."
+OLD_FILES_DIRS = ("fifo.",)
+
+
+def files_dir_name(sid: str) -> str:
+    """The name of session ``sid``'s private directory of files."""
+    return f"{FILES_DIR}{sid}"
+
+
+def is_session_files_dir(path: str | os.PathLike[str]) -> bool:
+    """``path`` is a session's private files directory (new or old name) directly inside
+    one of our runtime directories: the only directories ``clean`` removes, and the only
+    place it removes a FIFO or a mapped file from."""
+    p = Path(path)
+    name = p.name
+    prefix = next((x for x in (FILES_DIR, *OLD_FILES_DIRS) if name.startswith(x)), None)
+    if prefix is None or not name[len(prefix) :]:
+        return False
+    return any(p.parent == d for d in registry_dirs())
+
+
+def in_session_files_dir(path: str | os.PathLike[str]) -> bool:
+    """``path`` is a file directly inside a session's private files directory."""
+    return is_session_files_dir(Path(path).parent)
+
+
 def posix_name(sid: str, obj: str) -> str:
     """The kernel name of a POSIX object (shm, sem, mq): session id inside the name."""
     return f"/ipcviz.{sid}.{obj}"

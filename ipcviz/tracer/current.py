@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ipcviz.errors import ScenarioError
-from ipcviz.session.registry import NAME_RE, runtime_dir
+from ipcviz.session.registry import NAME_RE, files_dir_name, runtime_dir
 from ipcviz.tracer import codes as C
 
 
@@ -322,8 +322,9 @@ class WorkerSession:
         self.table = table
 
     @property
-    def fifo_dir(self) -> str:
-        path = runtime_dir() / f"fifo.{self.sid}"
+    def files_dir(self) -> str:
+        """The session's private 0700 directory of files (FIFOs, mapped files)."""
+        path = runtime_dir() / files_dir_name(self.sid)
         if not path.is_dir():
             self.register({"type": "dir", "path": str(path)})
             try:
@@ -331,6 +332,8 @@ class WorkerSession:
             except FileExistsError:
                 pass
         return str(path)
+
+    fifo_dir = files_dir  # the name before mapped files lived there too
 
     def register(self, entry: dict[str, Any]) -> dict[str, Any]:
         self.table.append({"reg": entry})

@@ -29,7 +29,7 @@ from ipcviz.model.state import State
 from ipcviz.replay import TraceIndex
 from ipcviz.tui.eventfmt import LogWindow
 from ipcviz.tui.feed import Feed
-from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.session import SessionScreen, illegal_banner
 from ipcviz.tui.widgets import Narration
 
 #: How many events the (hidden) event log keeps in replay, as in the session screen.
@@ -79,8 +79,10 @@ class PresentScreen(SessionScreen):
         )
         #: Replay: which narration step is shown (-1: none yet, just before the first).
         self.pos = -1
-        #: Live: the narration steps shown so far, and how far back ← went.
+        #: Live: the narration steps shown so far (and their numbers in the run: the n-th
+        #: narrate event), and how far back ← went.
         self.history: list[str] = []
+        self.numbers: list[int] = []
         self.back = 0
         #: The narration panel's text as last drawn (under the big step number).
         self.narration_text = Text()
@@ -89,27 +91,41 @@ class PresentScreen(SessionScreen):
         # (Textual calls SessionScreen.on_mount by itself: handlers run along the MRO)
         self.query_one(Narration).border_title = "narration"
         if self.index is not None:
+            notice = self.index.illegal_notice()  # the index is whole: verify's full answer
+            if notice is not None:
+                self.mount(illegal_banner(notice), before=0)
             self._show_replay()
 
     # -- drawing -----------------------------------------------------------------------
 
     def redraw(self, force: bool = False) -> None:
         super().redraw(force)
-        step = self.state.step
-        if self.index is None and step and (not self.history or self.history[-1] != step):
+        # live: the oldest narration the engine still holds (two processes may narrate at
+        # once: each is shown, one per →, in the trace's order), else the latest one
+        number, step = self.state.presented()
+        if self.index is None and step and (not self.numbers or self.numbers[-1] != number):
             self.history.append(step)
+            self.numbers.append(number)
             self.back = 0
         self.narration_text = self.big_text()
         self.query_one(Narration).update(self.panel())
 
     def panel(self) -> RenderableType:
-        """The step's number in 3-row digits (the largest type a terminal has), then the text."""
-        steps = self.state.steps()
-        ids = [s.get("id") for s in steps]
-        step = self.shown_step()
-        if step not in ids:
+        """The narration's number in 3-row digits (the largest type a terminal has), then
+        the text. The number counts narrations in the order the run made them (as the
+        handouts do), not the scenario's declaration order: shown in order, none skipped."""
+        number = self.shown_number()
+        if number is None or self.shown_step() not in [s.get("id") for s in self.state.steps()]:
             return self.narration_text
-        return Group(Digits(str(ids.index(step) + 1), style="bold #ffd700"), self.narration_text)
+        return Group(Digits(str(number), style="bold #ffd700"), self.narration_text)
+
+    def shown_number(self) -> int | None:
+        """The shown narration's number in the run (1 = the first narrate event)."""
+        if self.index is not None:
+            return self.pos + 1 if self.pos >= 0 else None
+        if not self.numbers:
+            return None
+        return self.numbers[-1 - min(self.back, len(self.numbers) - 1)]
 
     def shown_step(self) -> str | None:
         """The step whose text is on screen (live: ← may show an earlier one)."""
@@ -132,8 +148,9 @@ class PresentScreen(SessionScreen):
             text.append("\n\n")
             text.append(bytefmt.safe_text(str(sc.get("description", "")), 1000), style="#e0e0e0")
         else:
-            number = steps.index(info) + 1
-            text.append(f"  {number} / {len(steps)}  ", style="bold #000000 on #ffd700")
+            number = self.shown_number() or 0
+            total = f" / {len(self.index.narrations)}" if self.index is not None else ""
+            text.append(f"  {number}{total}  ", style="bold #000000 on #ffd700")
             text.append(f"  {bytefmt.safe_text(str(step), 40)}", style="bold #ffd700")
             for tag in info.get("teaches", []):
                 text.append("  ")

@@ -86,7 +86,10 @@ class Lines:
     def add(self, text: str, style: Style = FG) -> None:
         """Append ``text`` (already inert) to the current line, cutting at the width."""
         room = self.width - self._len
-        if room <= 0 or not text:
+        if not text:
+            return
+        if room <= 0:  # the line is full: its last cell says that something was cut
+            self._mark_cut()
             return
         cut = cell_len(text)
         if cut > room:
@@ -94,6 +97,15 @@ class Lines:
             cut = cell_len(text)
         self._cur.append(Segment(text, style))
         self._len += cut
+
+    def _mark_cut(self) -> None:
+        if not self._cur or self._cur[-1].text.endswith("…"):
+            return
+        seg = self._cur[-1]
+        cells = cell_len(seg.text)
+        kept = _cut(seg.text, cells - 1) + "…"
+        self._cur[-1] = Segment(kept, seg.style)
+        self._len += cell_len(kept) - cells
 
     def room(self) -> int:
         return self.width - self._len
@@ -109,6 +121,8 @@ class Lines:
 
 
 def _cut(text: str, cells: int) -> str:
+    """The longest start of ``text`` that fits ``cells`` terminal cells (a wide character,
+    e.g. Korean, takes two)."""
     out, used = [], 0
     for ch in text:
         w = cell_len(ch)
@@ -243,6 +257,30 @@ def signature(obj: Obj) -> tuple[Any, ...]:
 # -- processes ---------------------------------------------------------------------------
 
 
+def fit(text: Text, cells: int) -> Text:
+    """``text`` cut to ``cells`` terminal cells, ending in "…" when it was cut."""
+    if cells <= 0 or text.cell_len <= cells:
+        return text
+    out = text[: len(_cut(text.plain, cells - 1))]
+    out.append("…")
+    return out
+
+
+def clamp(lines: list[Text], width: int, height: int) -> list[Text]:
+    """At most ``height`` wrapped lines; when some do not fit, the last one shown ends in
+    "…" (cell widths: a wide character counts 2)."""
+    if height <= 0 or len(lines) <= height:
+        return lines
+    kept = lines[:height]
+    last = kept[-1].copy()
+    last.rstrip()
+    if last.cell_len + 1 > width:
+        last = last[: len(_cut(last.plain, max(0, width - 1)))]
+    last.append("…")
+    kept[-1] = last
+    return kept
+
+
 def proc_state_text(state: State, p: Proc) -> Text:
     """running / waiting in OP on OBJ / blocked on OBJ (kernel) / frozen / exited."""
     if p.state == "exited":
@@ -259,12 +297,8 @@ def proc_state_text(state: State, p: Proc) -> Text:
     marked = deadlock_text(state, p) or gate_text(p)  # step mode / deadlock (tui/stepping.py)
     if marked is not None:
         return marked
-    k = p.kernel
-    # The freshest source wins: a probe older than the process's last operation is out of
-    # date (it moved on since); one taken after it shows where the process is now.
-    fresh = bool(k) and (k.get("seq", -1) > p.op_seq or k.get("t", -1) > p.op_t)
-    if not fresh:
-        k = {}
+    # Only a probe that still describes this moment (the model decides: State.proc_probe)
+    k = state.proc_probe(p)
     blocked = k.get("blocked_on")
     wchan = str(k.get("wchan") or "")
     where = f" ({bytefmt.safe_text(wchan, 24)})" if wchan not in ("", "0") else ""

@@ -17,14 +17,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.events import Click, Mount
 from textual.widget import Widget
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
 from ipcviz.model.state import State
 from ipcviz.replay import Player, TraceIndex
 from ipcviz.tui.eventfmt import LogWindow
-from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.session import SessionScreen, illegal_banner
 from ipcviz.tui.widgets import EventLog, ProcTable
 
 BARS = " ▁▂▃▄▅▆▇█"
@@ -74,6 +74,7 @@ class ReplayScreen(SessionScreen):
 
     DEFAULT_CSS = """
     ReplayScreen Timeline { dock: bottom; margin-bottom: 1; }
+    ReplayScreen #illegal { display: none; }
     """
 
     #: Actions of the live screen that mean nothing in a recording (no processes to freeze,
@@ -212,8 +213,12 @@ class ReplayScreen(SessionScreen):
         self._notified = False
         self._counted = -1
         self._timeline_at = 0.0
+        self._illegal_said: tuple[int, bool] = (0, False)
 
     def compose(self) -> ComposeResult:
+        # says the trace is not a legal history as soon as indexing meets the first
+        # violation: before the player can reach that event, so before it is shown
+        yield illegal_banner("")
         for widget in super().compose():
             if isinstance(widget, Footer):
                 timeline = Timeline(self.player, id="timeline")
@@ -236,6 +241,8 @@ class ReplayScreen(SessionScreen):
         t0 = time.perf_counter()
         self.player.tick(time.monotonic())
         index = self.index
+        if index.violation is not None and (index.violations, index.done) != self._illegal_said:
+            self._say_illegal()
         if index.done and not self._notified:
             self._notified = True
             if index.error is not None:
@@ -251,6 +258,16 @@ class ReplayScreen(SessionScreen):
         if len(self.frame_times) > 10_000:
             del self.frame_times[:5000]
 
+    def _say_illegal(self) -> None:
+        index = self.index
+        notice = index.illegal_notice()
+        if notice is None:
+            return
+        self._illegal_said = (index.violations, index.done)
+        banner = self.query_one("#illegal", Static)
+        banner.update(Text(safe_text(notice, 400)))
+        banner.display = True
+
     def show_position(self) -> None:
         """Draw the state at the player's position, the log up to it, and the timeline."""
         player = self.player
@@ -260,6 +277,9 @@ class ReplayScreen(SessionScreen):
         if player.hidden is not None:
             lines = [ln for ln in lines if not player.is_hidden(ln.index, {"obj": ln.entry.obj})]
         self.set_log_lines(lines)
+        index = self.index
+        if index.violation is not None and (index.violations, index.done) != self._illegal_said:
+            self._say_illegal()  # never draw an impossible value before saying so
         self.show_state(player.view())
         self._update_timeline()
         if self.first_frame_at is None and self.index.count:

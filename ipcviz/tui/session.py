@@ -20,7 +20,7 @@ from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from ipcviz import bytefmt
 from ipcviz.model.reducer import apply
@@ -449,3 +449,21 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
             if rc is not None:
                 self.result = rc
         return self.result
+
+
+def illegal_banner(notice: str) -> Static:
+    """A replay's top line when ``ipcviz verify`` rejects the trace: said before any value
+    of it is drawn, in plain Text (the reason quotes the untrusted trace), never markup."""
+    from rich.text import Text
+
+    from ipcviz.bytefmt import safe_text
+
+    banner = Static(Text(safe_text(notice, 400)), id="illegal", markup=False)
+    banner.styles.dock = "top"
+    banner.styles.height = "auto"
+    banner.styles.max_height = 3
+    banner.styles.background = "#d70000"
+    banner.styles.color = "#ffffff"
+    banner.styles.text_style = "bold"
+    banner.styles.padding = (0, 1)
+    return banner

@@ -65,7 +65,15 @@ def deadlock_text(state: State, p: Proc) -> Text | None:
     current = current_deadlock(state)
     if current is None or not p.alive:
         return None
+    from ipcviz.model.analysis.holders import stranded
     from ipcviz.model.analysis.waitfor import wait_text
+
+    if stranded(state, current):  # its holder died: the holder banner says it, with g
+        for row in current.get("stuck") or ():
+            if row.get("pid") == p.pid:
+                what = bytefmt.safe_text(str(row.get("waits_for", "")), 30)
+                return Text(f"STRANDED on {what}: its holder died", style="bold #ff5f5f")
+        return None
 
     for link in current.get("cycle") or ():
         if link.get("pid") == p.pid:
@@ -87,11 +95,13 @@ class DeadlockBanner(Static):
     """
 
     def show(self, state: State, live: bool) -> None:
+        from ipcviz.model.analysis.holders import stranded
         from ipcviz.model.analysis.waitfor import deadlock_text as in_words
 
         current = current_deadlock(state)
-        self.display = current is not None
-        if current is None:
+        # a deadlock that a dead holder explains whole is the holder banner's (one hint: g)
+        self.display = current is not None and not stranded(state, current)
+        if current is None or not self.display:
             return
         text = bytefmt.safe_text(in_words(current), 300)
         hint = " — select a victim and press k to break it" if live else ""

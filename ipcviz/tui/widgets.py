@@ -145,7 +145,7 @@ class ProcTable(DataTable):
             cells = {
                 "name": Text("● " + bytefmt.safe_text(p.name, 24), style=f"bold {color}"),
                 "pid": Text(str(pid), style=color),
-                "state": render.proc_state_text(state, p),
+                "state": render.fit(render.proc_state_text(state, p), self._state_room()),
                 "cpu": cpu,
                 "cpu#": num,
             }
@@ -158,6 +158,15 @@ class ProcTable(DataTable):
                 if old[col] != value:
                     self.update_cell(str(pid), col, value, update_width=col == "state")
                     old[col] = value
+
+    def _state_room(self) -> int:
+        """Cells the state column has before the table runs out of width (it does not
+        scroll sideways): a longer state is cut, ending in "…"."""
+        width = self.size.width or 80
+        others = sum(
+            c.get_render_width(self) for k, c in self.columns.items() if k.value != "state"
+        )
+        return max(8, width - others - 2 * self.cell_padding - 1)
 
     def reset(self) -> None:
         self.clear()
@@ -219,7 +228,32 @@ class EventLog(Widget):
         return ["".join(seg.text for seg in line) for line in self._lines]
 
 
-class Narration(Static):
+class ClampedText(Static):
+    """A Static of wrapped text that never hides a cut: when the layout gives it fewer rows
+    than its text needs, its last row ends in "…" (a bare Static would drop the rest)."""
+
+    _full: Text = Text()
+
+    def update(self, content: Any = "", *, layout: bool = True) -> None:
+        self._full = content if isinstance(content, Text) else Text(str(content))
+        super().update(content, layout=layout)
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        if not width:
+            return 0
+        return len(self._full.wrap(self.app.console, width))
+
+    def render(self) -> Any:
+        width, height = self.size.width, self.size.height
+        if width <= 0 or height <= 0:
+            return self._full
+        lines = list(self._full.wrap(self.app.console, width))
+        if len(lines) <= height:
+            return self._full
+        return Text("\n").join(render.clamp(lines, width, height))
+
+
+class Narration(ClampedText):
     """The current step's text in the chosen language, with its teaching points."""
 
     DEFAULT_CSS = """
@@ -242,7 +276,7 @@ class Narration(Static):
         self.update(text)
 
 
-class Checks(Static):
+class Checks(ClampedText):
     """Drift (model vs kernel), worker errors and, at the end, the scenario's checks."""
 
     DEFAULT_CSS = """

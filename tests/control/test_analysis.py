@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipcviz.model.analysis.holders import dead_holders
 from ipcviz.model.analysis.races import lost_updates
 from ipcviz.model.analysis.waitfor import (
     Edge,
@@ -109,7 +110,8 @@ def test_a_lock_held_by_a_process_that_can_move_makes_no_cycle():
     s = _sem_state({1: "x", 2: "y"}, {1: "y", 3: "x"})
     stuck = _stuck({1: "y", 3: "x"})
     assert [(e.pid, e.holder) for e in edges_of(s, stuck[3], stuck)] == [(3, 1)]
-    assert edges_of(s, stuck[1], stuck) == [Edge(1, "y", 3, "anyone")]
+    # y is a lock held by 2: only its holder ends that wait, never another stuck process
+    assert edges_of(s, stuck[1], stuck) == []
     assert find_cycle(s, {3: stuck[3]}) is None
 
 
@@ -137,7 +139,8 @@ def test_a_signal_semaphore_names_who_posted_it_before():
     apply(s, {"seq": 0, "t": 0, "pid": 1, "kind": "sem.wait", "obj": "x"})
     stuck = _stuck({1: "x", 2: "y", 3: "y"})
     assert edges_of(s, stuck[1], stuck) == [Edge(1, "x", 2, "poster")]
-    assert [e.holder for e in edges_of(s, stuck[2], stuck)] == [1, 3]  # anyone else
+    # anyone else, but not 3: asleep on y too, it can post y only after someone did
+    assert [e.holder for e in edges_of(s, stuck[2], stuck)] == [1]
 
 
 def test_pipe_waits_name_the_only_writer_in_the_cycle():
@@ -160,3 +163,15 @@ def test_a_wait_nobody_stuck_can_end_is_named_without_a_cycle():
     assert find_cycle(s, stuck) is None
     event = {"cycle": [], "stuck": describe_stuck(s, stuck)}
     assert deadlock_text(event) == "p1 waits: sem x (nobody left can end it)"
+
+
+def test_waiters_stranded_on_one_lock_by_its_dead_holder_are_no_cycle():
+    """p3 took x as a lock and died; p1 and p2 sleep on x: neither can post x before it
+    gets x, so neither waits for the other (tests/faults/test_holders.py: the real run)."""
+    s = _sem_state({3: "x"}, {})
+    apply(s, {"seq": 0, "t": 0, "pid": 3, "kind": "proc.exit", "code": 0})
+    assert dead_holders(s, s.objects["x"]) == [(3, 1)]
+    stuck = _stuck({1: "x", 2: "x"})
+    assert edges_of(s, stuck[1], stuck) == [] and edges_of(s, stuck[2], stuck) == []
+    assert find_cycle(s, stuck) is None
+    assert describe_stuck(s, stuck)[0]["by"] == []

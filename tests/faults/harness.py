@@ -209,8 +209,8 @@ class LiveRun:
         rdir = runtime_dir()
         if sid and (rdir / f"{sid}.json").exists():
             found.append(f"registry {sid}.json")
-        if sid and (rdir / f"fifo.{sid}").exists():
-            found.append(f"FIFO directory fifo.{sid}")
+        if sid and any((rdir / f"{p}{sid}").exists() for p in ("files.", "fifo.")):
+            found.append(f"files directory of {sid}")
         found += sorted(set(leaks.leftovers()) - self.before)
         return found
 

@@ -188,3 +188,63 @@ def test_tui_shows_the_dead_holder_and_g_posts_it_on_its_behalf(
         "(deadlock.recover), the waiter got it, run PASSED",
         [],
     )
+
+
+HOLDER_DIES_TWO = SCENARIOS / "holder_dies_two.py"
+
+
+def test_waiters_stranded_by_a_dead_holder_are_not_a_deadlock_cycle(tmp_path: Path) -> None:
+    """Two processes asleep on a lock whose holder died do not wait for each other: no
+    cycle between them, no DEADLOCK line; the dead holder is the one thing reported."""
+    trace = tmp_path / "t.jsonl"
+    r = ipcviz("run", str(HOLDER_DIES_TWO), "--headless", "--record", str(trace), timeout=120)
+    _, events = read_trace(trace)
+    names = {e["pid"]: e["name"] for e in events if e["kind"] == "proc.start"}
+    (died,) = [e for e in events if e["kind"] == "holder.died"]
+    assert names[died["holder"]] == "holder"
+    assert sorted(w["proc"] for w in died["waiters"]) == ["waiter1", "waiter2"]
+    (deadlock,) = [e for e in events if e["kind"] == "deadlock"]  # the kernel's proof
+    assert deadlock["cycle"] == [], deadlock["cycle"]
+    assert all(row["by"] == [] for row in deadlock["stuck"]), deadlock["stuck"]
+    assert r.returncode == 1 and "DEADLOCK" not in r.stdout, r.stdout[-2000:]
+    assert r.stderr.strip().splitlines() == [
+        "ipcviz: holder died holding lock (1 unit, never posted); lock is at 0 and waiter1, "
+        "waiter2 wait on it: nobody left can post it"
+    ]
+    assert ipcviz("verify", str(trace)).returncode == 0
+
+
+def test_tui_shows_only_the_dead_holder_for_its_stranded_waiters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One banner, one hint (g): the deadlock banner with its "press k" stays hidden and the
+    waiters' rows say they are stranded, not deadlocked."""
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.feed import LiveFeed
+    from ipcviz.tui.holders import HolderBanner
+    from ipcviz.tui.session import SessionScreen
+    from ipcviz.tui.stepping import DeadlockBanner
+    from ipcviz.tui.widgets import ProcTable
+
+    app = IpcvizApp(lambda: LiveFeed(HOLDER_DIES_TWO, tmp_path / "t.jsonl"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(140, 45)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, SessionScreen)
+            banner = screen.query_one(HolderBanner)
+            await _until(pilot, lambda: banner.display, "the holder banner")
+            await _until(pilot, lambda: "deadlock" in screen.state.extra, "the kernel's proof")
+            await pilot.pause()
+            assert not screen.query_one(DeadlockBanner).display
+            svg = app.export_screenshot().replace("&#160;", " ")
+            assert "press k" not in svg and "DEADLOCK" not in svg
+            assert svg.count("STRANDED on lock") == 2, "both waiters' rows"
+            assert "g: post it" in str(banner.render())
+            assert screen.query_one(ProcTable) is not None
+            await pilot.press("g")
+            await _until(pilot, lambda: screen.state.outcome is not None, "the end of the run")
+            assert screen.state.outcome == "passed"
+            await pilot.press("q")
+
+    asyncio.run(scenario())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ipcviz.export.files import MANIFEST
 from tests.conftest import ipcviz, read_trace, run_scenario
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -65,7 +66,7 @@ def test_svg_handout_one_picture_per_narration_step(recorded: Path, tmp_path: Pa
     out = tmp_path / "svg"
     result = ipcviz("export", str(recorded), "--format", "svg", "-o", str(out), check=True)
     assert f"wrote {len(narrated)} SVG" in result.stdout
-    files = sorted(out.iterdir())
+    files = sorted(f for f in out.iterdir() if f.name != MANIFEST)
     assert [f.name for f in files] == [f"{n:02d}-{s}.svg" for n, s in enumerate(narrated, 1)]
     for n, (path, step) in enumerate(zip(files, narrated, strict=True), 1):
         rows = svg_rows(path.read_text(encoding="utf-8"))

@@ -61,7 +61,7 @@ def test_replay_present_steps_and_language(recorded: Path) -> None:
             await pilot.pause()
             first = steps[narrated[0]]
             assert flat(first["en"]) in flat(shown(screen))
-            assert f"1 / {len(steps)}" in shown(screen)
+            assert f"1 / {len(narrated)}" in shown(screen)  # narrations in the run's order
             await pilot.press("right")
             await pilot.pause()
             assert flat(steps[narrated[1]]["en"]) in flat(shown(screen))
@@ -137,3 +137,98 @@ def test_live_present_holds_each_step_until_right(tmp_path: Path) -> None:
             await pilot.press("q")
 
     asyncio.run(go())
+
+
+TWO_NARRATORS = """
+from ipcviz.scenario import Scenario
+
+scenario = Scenario("two-narrators", "two processes narrate at once")
+scenario.step("a1", "a speaks first")
+scenario.step("a2", "a speaks again")
+scenario.step("b1", "b speaks")
+s = scenario.semaphore("s", value=1)
+
+
+@scenario.process("a")
+def a(ctx):
+    ctx.step("a1")
+    s.wait()
+    s.post()
+    ctx.step("a2")
+
+
+@scenario.process("b")
+def b(ctx):
+    ctx.step("b1")
+    s.wait()
+    s.post()
+"""
+
+
+def test_live_present_shows_every_narration_one_at_a_time_in_the_traces_order(
+    tmp_path: Path,
+) -> None:
+    """Both processes narrate at once (each narrates first thing: the engine holds both,
+    no timing involved): each narration is shown on its own, one per →, numbered in the
+    trace's order, none skipped; the recorded trace has them in that order."""
+    source = tmp_path / "two.py"
+    source.write_text(TWO_NARRATORS)
+    trace = tmp_path / "live.jsonl"
+    shown_steps: list[tuple[int, str]] = []
+
+    async def go() -> None:
+        app = IpcvizApp(lang="en", record=trace, engine_args=["--present"])
+        app.session_class = PresentScreen
+        app.feed_factory = app.live_factory(source)
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                screen = app.screen
+                assert isinstance(screen, PresentScreen)
+                await until(pilot, lambda: len(screen.state.held_narrations) == 2)
+                await pilot.pause()
+                while screen.state.outcome is None:
+                    number, step = screen.state.presented()
+                    assert step is not None
+                    await until(pilot, lambda n=number: screen.shown_number() == n)
+                    texts = {s["id"]: s["en"] for s in screen.state.steps()}
+                    assert flat(texts[step]) in flat(shown(screen))
+                    assert f" {number} " in shown(screen)
+                    shown_steps.append((number, step))
+                    await pilot.press("right")
+                    await until(
+                        pilot,
+                        lambda n=number: (
+                            screen.state.outcome is not None
+                            or (screen.state.held_narrations and screen.state.presented()[0] > n)
+                        ),
+                        30,
+                    )
+                assert screen.state.outcome == "passed"
+                await pilot.press("q")
+        finally:
+            app.close_all()
+
+    asyncio.run(go())
+    _header, events = read_trace(trace)
+    narrated = [e["step"] for e in events if e["kind"] == "narrate"]
+    assert sorted(narrated) == ["a1", "a2", "b1"]
+    assert shown_steps == list(enumerate(narrated, 1)), (shown_steps, narrated)
+    releases = [e["pid"] for e in events if e["kind"] == "gate.step" and e["by"] == "presenter"]
+    assert len(releases) == 3  # one process let go per →
+    replayed: list[tuple[int | None, str | None]] = []
+
+    async def replay() -> None:  # the recording, in presenter replay: the same, in order
+        app = replay_app(trace, lang="en")
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, PresentScreen)
+            for _ in narrated:
+                await pilot.press("right")
+                await pilot.pause()
+                replayed.append((screen.shown_number(), screen.shown_step()))
+                assert f"{screen.shown_number()} / {len(narrated)}" in shown(screen)
+            await pilot.press("q")
+
+    asyncio.run(replay())
+    assert replayed == shown_steps

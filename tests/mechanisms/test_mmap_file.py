@@ -85,3 +85,111 @@ def test_clean_removes_a_killed_sessions_mapped_file(tmp_path: Path) -> None:
         assert not run.leaks(tuple(workers.values())), cleaned
     finally:
         run.kill_everything()
+
+
+def test_mmap_file_lives_in_the_sessions_files_directory_and_says_only_what_is_shown(
+    tmp_path: Path,
+) -> None:
+    """The file's directory is named for what it holds (files.<sid>, not fifo.<sid>), and
+    no narration step points at a kernel view the screen does not draw."""
+    result, header, events = run_scenario("mmap-file", tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    decl = next(e for e in by_kind(events, "obj.declare") if e["obj"] == "table")
+    assert Path(decl["path"]).parent.name == f"files.{header['session']}"
+    for step in header["scenario"]["steps"]:
+        for lang in ("en", "ko"):
+            assert "view below" not in step[lang] and "아래 커널" not in step[lang], step
+
+
+def test_clean_removes_old_and_new_files_directories_and_only_its_own(tmp_path: Path) -> None:
+    """A dead session's files directory, by its new name and by the old ``fifo.<sid>``, and
+    the mapped files in them, are removed; a registry entry naming a file or a directory
+    anywhere else is never acted on."""
+    import json
+    import subprocess
+
+    from ipcviz.session.registry import runtime_dir
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    rdir = runtime_dir()
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "t.map").write_bytes(b"x" * 64)
+    sids = {"files": "f1e5d1r0", "fifo": "01dd1r00"}
+    for prefix, sid in sids.items():
+        d = rdir / f"{prefix}.{sid}"
+        d.mkdir(mode=0o700)
+        (d / "t.map").write_bytes(bytes(64))
+        objects = [
+            {"type": "dir", "path": str(d)},
+            {"type": "mmap_file", "path": str(d / "t.map")},
+            {"type": "dir", "path": str(foreign)},
+            {"type": "mmap_file", "path": str(foreign / "t.map")},
+        ]
+        registry = {"sid": sid, "scenario": "x", "uid": os.getuid(), "engine_pid": dead.pid,
+                    "engine_start": 1, "engine_sid": dead.pid, "created": 0,
+                    "objects": objects, "procs": []}  # fmt: skip
+        (rdir / f"{sid}.json").write_text(json.dumps(registry))
+    try:
+        ipcviz_clean()
+        for prefix, sid in sids.items():
+            assert not (rdir / f"{prefix}.{sid}").exists()
+            assert not (rdir / f"{sid}.json").exists()
+        assert (foreign / "t.map").read_bytes() == b"x" * 64
+    finally:
+        for prefix, sid in sids.items():
+            (rdir / f"{sid}.json").unlink(missing_ok=True)
+            (rdir / f"{prefix}.{sid}" / "t.map").unlink(missing_ok=True)
+            if (rdir / f"{prefix}.{sid}").exists():
+                (rdir / f"{prefix}.{sid}").rmdir()
+
+
+SHARED_CELLS = """
+from ipcviz.scenario import Scenario
+
+scenario = Scenario("cells", "checks read cells")
+f = scenario.mapped_file("f", cells=4)
+s = scenario.sysv_shared_memory("s", cells=4)
+go = scenario.semaphore("go", value=0)
+
+
+@scenario.process("w")
+def w(ctx):
+    f[1] = 41  # inherited mapping: usable at once, no attach needed
+    s[2] = -7
+    go.post()
+
+
+@scenario.process("r")
+def r(ctx):
+    go.wait()
+    ctx.report("addresses", [table.remap(), seg.reattach(), table.map_again(), seg.attach()])
+    ctx.report("seen", [f[1], s[2]])
+    f[1] += 1
+
+
+table, seg = f, s
+
+
+@scenario.check("cells read from the model and the kernel agree")
+def cells(run):
+    ff, ss = run.state.objects["f"], run.state.objects["s"]
+    got = (ff.cell(1), ff.kernel_cell(1), ss.cell(2), ss.kernel_cell(2), ss.kernel_cell(99))
+    return got == (42, 42, -7, -7, None), str(got)
+
+
+@scenario.check("the process saw the values through its own mappings")
+def seen(run):
+    return run.report("r", "seen") == [41, -7], str(run.report("r", "seen"))
+"""
+
+
+def test_checks_read_cells_and_own_mappings_under_new_and_old_names(tmp_path: Path) -> None:
+    """docs/scenarios.md's account: ``cell``/``kernel_cell`` in checks, ``remap`` and
+    ``reattach`` (and their first names) in a worker."""
+    path = tmp_path / "cells.py"
+    path.write_text(SHARED_CELLS)
+    result, _header, events = run_scenario(str(path), tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert all(e["ok"] for e in by_kind(events, "check")), by_kind(events, "check")

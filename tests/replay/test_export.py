@@ -106,7 +106,7 @@ def test_unknown_and_later_formats(tmp_path: Path) -> None:
     with pytest.raises(IpcvizError, match="not available yet"):
         export(tmp_path / "x.jsonl", "pdf", tmp_path / "x.pdf")
     calls = []
-    register("pdf", lambda trace, out: calls.append((trace, out)) or 0)
+    register("pdf", lambda trace, out, force: calls.append((trace, out)) or 0)
     try:
         assert export(tmp_path / "t.jsonl", "pdf", tmp_path / "t.pdf") == 0
         assert calls == [(tmp_path / "t.jsonl", tmp_path / "t.pdf")]

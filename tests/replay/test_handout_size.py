@@ -66,7 +66,7 @@ def test_page_grows_linearly_with_compact_pictures(tmp_path: Path) -> None:
     # the page shows what the SVG files show, row for row
     export(tmp_path / "t4.jsonl", "svg", tmp_path / "svg")
     page = (tmp_path / "p4.html").read_text(encoding="utf-8")
-    files = sorted((tmp_path / "svg").iterdir())
+    files = sorted((tmp_path / "svg").glob("*.svg"))
     embedded = resolved(page)
     assert len(files) == len(embedded) == 4
     for f, svg in zip(files, embedded, strict=True):

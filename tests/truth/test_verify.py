@@ -174,3 +174,74 @@ def test_perfetto_flows_never_end_before_they_start(
             flows.setdefault(e["id"], {})[e["ph"]] = e["ts"]
     assert flows
     assert all(f["s"] <= f["f"] for f in flows.values()), flows
+
+
+def _gate_trace(*ops: dict) -> list[dict]:
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
+    events = [
+        {"t": 0, "pid": 0, "kind": "obj.declare", "obj": "c", "type": "posix_shm", "cells": 1,
+         "size": 8, "cell_size": 8},
+        {"t": 0, "pid": 7, "kind": "proc.start", "name": "a"},
+        *ops,
+    ]  # fmt: skip
+    for seq, e in enumerate(events):
+        e["seq"] = seq
+    return [header, *events]
+
+
+ZERO = "AAAAAAAAAAA="  # one cell holding 0
+WAIT = {"t": 1, "pid": 7, "kind": "gate.wait", "op": "shm.read", "obj": "c"}
+STEP = {"t": 2, "pid": 7, "kind": "gate.step", "op": "shm.read", "obj": "c", "by": "user"}
+READ = {"t": 3, "pid": 7, "kind": "shm.read", "obj": "c", "offset": 0, "value": 0,
+        "data": ZERO}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ops", "expect"),
+    [
+        ([WAIT, STEP, READ], None),  # the step, then the operation it let go
+        ([WAIT, READ, STEP], "seq 3: gate: shm.read c: published before the gate.step"),
+        ([WAIT, READ], "seq 3: gate: shm.read c: published before the gate.step"),
+        # a narration step is let go without a gate.step: not an operation
+        ([{**WAIT, "op": "narrate"}, READ], None),
+        # another process's step does not release this one
+        ([WAIT, {**STEP, "pid": 8}, READ], "seq 4: gate: shm.read c: published before"),
+        # one step lets exactly one operation go
+        ([WAIT, STEP, READ, {**WAIT, "t": 4}, {**READ, "t": 5}], "seq 6: gate: shm.read c:"),
+    ],
+)
+def test_an_operation_before_the_gate_step_that_let_it_go_is_rejected(
+    tmp_path: Path, ops: list[dict], expect: str | None
+) -> None:
+    path = tmp_path / "t.jsonl"
+    _write(path, _gate_trace(*(dict(o) for o in ops)))
+    result = ipcviz("verify", str(path))
+    if expect is None:
+        assert result.returncode == 0, result.stdout
+    else:
+        assert result.returncode == 1 and result.stdout.startswith(expect), result.stdout
+
+
+def test_a_real_stepped_run_with_one_operation_moved_before_its_step_is_rejected(
+    tmp_path: Path,
+) -> None:
+    """The engine's own trace of a scheduled shm-race is legal; moving one worker's read
+    in front of the gate.step that released it is caught by the gate rule (and only it)."""
+    trace = tmp_path / "t.jsonl"
+    _record_and_verify(
+        "shm-race", trace, "--set", "increments=2", "--schedule", "inc1,inc2*4,inc1*3,inc3*4"
+    )
+    header, *events = _lines(trace)
+    steps = [i for i, e in enumerate(events) if e["kind"] == "gate.step" and e["by"] != "free"]
+    s = steps[len(steps) // 2]
+    pid = events[s]["pid"]
+    op = next(i for i in range(s + 1, len(events)) if events[i]["pid"] == pid
+              and events[i]["kind"].startswith("shm."))  # fmt: skip
+    events.insert(s, events.pop(op))
+    for seq, e in enumerate(events):
+        e["seq"] = seq
+    bad = tmp_path / "bad.jsonl"
+    _write(bad, [header, *events])
+    result = ipcviz("verify", str(bad))
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0].startswith(f"seq {s}: gate: "), result.stdout

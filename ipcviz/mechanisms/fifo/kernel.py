@@ -15,6 +15,7 @@ from ipcviz.mechanisms.base import KernelSide, Key
 from ipcviz.mechanisms.fifo.wrapper import Fifo
 from ipcviz.mechanisms.pipe import kernel as pipe_kernel
 from ipcviz.model.state import PipeObj
+from ipcviz.session.registry import in_session_files_dir
 
 
 def keys(obj: Fifo) -> Iterable[Key]:
@@ -42,6 +43,9 @@ def _fds_with_inode(pid: int, ino: int) -> list[int]:
 
 
 def owned(entry: dict[str, Any]) -> bool:
+    """Ours: in a session's private files directory (either name), and of our uid."""
+    if not in_session_files_dir(entry["path"]):
+        return False
     return os.lstat(entry["path"]).st_uid == os.getuid()
 
 

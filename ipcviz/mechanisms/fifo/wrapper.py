@@ -29,7 +29,7 @@ class Fifo(Pipe):
         self.inode = 0
 
     def create(self, session: Session) -> None:
-        self.path = os.path.join(session.fifo_dir, self.name)
+        self.path = os.path.join(session.files_dir, self.name)
         session.register({"type": self.type, "path": self.path})
         os.mkfifo(self.path, 0o600)
         os.chmod(self.path, 0o600)  # mkfifo applies the umask: make the mode exact

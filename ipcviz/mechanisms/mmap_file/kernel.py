@@ -18,6 +18,7 @@ from ipcviz.mechanisms.mmap_file.wrapper import MappedFile
 from ipcviz.mechanisms.posix_shm.kernel import MAPS_EVERY
 from ipcviz.mechanisms.posix_shm.kernel import compare as compare_cells
 from ipcviz.probe._procfs import read_text, strip_deleted
+from ipcviz.session.registry import in_session_files_dir
 
 
 def _file_addresses(pid: int) -> dict[str, int]:
@@ -70,6 +71,9 @@ def probe_file(prober: Any, obj: MappedFile) -> tuple[dict[str, Any], dict[str, 
 
 
 def owned(entry: dict[str, Any]) -> bool:
+    """Ours: in a session's private files directory (either name), and of our uid."""
+    if not in_session_files_dir(entry["path"]):
+        return False
     st = os.lstat(entry["path"])
     return stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid()
 

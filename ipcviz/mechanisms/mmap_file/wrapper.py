@@ -27,7 +27,7 @@ class MappedFile(SharedMemory):
         self.path = ""
 
     def create(self, session: Session) -> None:
-        self.path = os.path.join(session.fifo_dir, f"{self.name}.map")
+        self.path = os.path.join(session.files_dir, f"{self.name}.map")
         session.register({"type": self.type, "path": self.path})
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(self.path, flags, 0o600)
@@ -54,9 +54,11 @@ class MappedFile(SharedMemory):
 
     # -- used by workers ---------------------------------------------------------------
 
-    def map_again(self) -> int:
-        """``open`` + ``mmap(MAP_SHARED)`` of the file in this process, as an unrelated C
-        program would, replacing the mapping inherited across fork: returns its address."""
+    def remap(self) -> int:
+        """Replace the mapping this process inherited across fork with its own: ``open`` the
+        file by its path + ``mmap(MAP_SHARED)``, as an unrelated C program would, then unmap
+        the inherited one. Returns the new address: the same pages at another address
+        (T28). Called in the process that wants its own mapping, not in the engine."""
         fd = os.open(self.path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             fresh = mmap.mmap(fd, self.size, flags=mmap.MAP_SHARED)
@@ -66,6 +68,9 @@ class MappedFile(SharedMemory):
         if old is not None:
             old.close()  # only now: the new mapping cannot reuse the old one's spot
         return _address_of(self.path)
+
+    #: The first name of :meth:`remap` (kept: scenarios written with it still run).
+    map_again = remap
 
 
 def _address_of(path: str) -> int:

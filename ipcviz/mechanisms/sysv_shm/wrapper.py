@@ -69,9 +69,12 @@ class SysvSharedMemory(SharedMemory):
 
     # -- used by workers ---------------------------------------------------------------
 
-    def attach(self) -> int:
-        """``shmat(shmid, NULL, 0)`` in this process, as a C program's child would, and
-        detach the attachment inherited across fork: returns the new address (T28)."""
+    def reattach(self) -> int:
+        """Replace the attachment this process inherited across fork with its own:
+        ``shmat(shmid, NULL, 0)``, as a C program's child would, then ``shmdt`` of the
+        inherited one. Returns the new address: the same segment at another address (T28).
+        Every worker is already attached (the engine attaches before fork): this is only
+        for showing a second address."""
         fresh = sysv_ipc.attach(self.id)
         old_view, old = self._view, self.shm
         self.shm, self._view = fresh, memoryview(fresh)  # type: ignore[arg-type]
@@ -81,6 +84,9 @@ class SysvSharedMemory(SharedMemory):
         if old is not None:
             old.detach()
         return int(fresh.address)
+
+    #: The first name of :meth:`reattach`; it read as if a worker had to attach before use.
+    attach = reattach
 
     def in_engine_after_fork(self) -> None:
         """The workers hold their attachments; the engine keeps only a read-only one."""

@@ -74,3 +74,18 @@ def holder_text(e: dict[str, Any]) -> str:
         f"posted); {e.get('obj')} is at {e.get('value', 0)} and {who} {verb} on it: "
         "nobody left can post it"
     )
+
+
+def stranded(state: State, deadlock: dict[str, Any] | None) -> list[str]:
+    """The semaphores of ``deadlock`` (the engine's, proven by the kernel) whose holder died,
+    when they explain it whole: no cycle, and every stuck process waits on one of them.
+    Then the dead holder is the one thing to report (``holder.died``, one hint: post it on
+    its behalf), not a deadlock among its stranded waiters. Empty list: not so."""
+    if not deadlock or deadlock.get("cycle"):
+        return []
+    dead = {str(r.get("obj")) for r in current(state)}
+    rows = deadlock.get("stuck") or []
+    objs = sorted({str(r.get("waits_for")) for r in rows})
+    if not rows or any(r.get("op") != "sem" or str(r.get("waits_for")) not in dead for r in rows):
+        return []
+    return objs

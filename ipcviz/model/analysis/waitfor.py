@@ -10,9 +10,13 @@ Who could end a wait:
 - reading an empty pipe or FIFO: the processes that hold its write end (the kernel's fd
   tables); writing a full one: those that hold its read end;
 - a semaphore used as a lock (every post so far came from a process that had taken it):
-  its holders; a semaphore posted by others (a signal, a counting semaphore,
-  readers-writers' ``wrt`` posted by the last reader): the processes that posted it
-  before, or else any other process;
+  its holders, and nobody else — when they are all dead, nobody (``holder.died`` tells
+  it); a semaphore posted by others (a signal, a counting semaphore, readers-writers'
+  ``wrt`` posted by the last reader): the processes that posted it before, or else any
+  other process;
+- never a process asleep on the same semaphore: it can post it only after it got it, so it
+  cannot be the one to end the wait (two waiters stranded on one semaphore are not a
+  cycle: they do not wait for each other);
 - a message queue, a FIFO waiting for its partner to open it: any other process;
 - ``wait4``: the children it waits for.
 """
@@ -66,12 +70,15 @@ def edges_of(state: State, wait: Wait, stuck: dict[int, Wait]) -> list[Edge]:
         how, peers = "anyone", others
         sem = state.objects.get(wait.obj)
         if wait.op == "sem" and isinstance(sem, SemObj):
-            holders = [p for p, n in sorted(sem.holders.items()) if n > 0 and p in stuck]
-            posters = [p for p in sorted(sem.posters) if p in stuck and p != pid]
-            if not sem.signal and holders:
-                how, peers = "held", holders
+            free = [p for p in others if not (stuck[p].op == "sem" and stuck[p].obj == wait.obj)]
+            held = [p for p, n in sorted(sem.holders.items()) if n > 0]
+            posters = [p for p in sorted(sem.posters) if p in free]
+            if not sem.signal and held:
+                how, peers = "held", [p for p in held if p in free]  # dead holders: nobody
             elif posters:
                 how, peers = "poster", posters
+            else:
+                peers = free
     return [Edge(pid, wait.obj, p, how, len(peers) == 1) for p in peers]
 
 
