@@ -118,7 +118,7 @@ def _narrate(s: State, e: Event) -> None:
     s.step = e.get("step")
     s.step_pid = e["pid"]
     s.narrations += 1
-    s.extra.setdefault("narrated_by", {})[e["pid"]] = (s.narrations, s.step)
+    s.narrated_by[e["pid"]] = (s.narrations, s.step)
 
 
 @handles("report")
@@ -196,7 +196,7 @@ def _gate_wait(s: State, e: Event) -> None:
     if p is not None:
         p.gated_op, p.gated_obj = e.get("op"), e.get("obj")
     if e.get("op") == "narrate":  # presenter mode: held until the presenter goes on
-        told = s.extra.get("narrated_by", {}).get(e["pid"])
+        told = s.narrated_by.get(e["pid"])
         if told is not None:
             s.held_narrations.append((told[0], e["pid"], told[1]))
             s.held_narrations.sort()

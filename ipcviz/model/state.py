@@ -199,6 +199,8 @@ class State:
     #: holds until the presenter goes on, oldest first (engine/gate.py lets them go in
     #: this order, one per continue)
     held_narrations: list[tuple[int, int, str]] = field(default_factory=list)
+    #: pid → (number, step) of its latest narration (matched to its presenter-mode hold)
+    narrated_by: dict[int, tuple[int, str | None]] = field(default_factory=dict)
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

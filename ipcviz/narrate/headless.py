@@ -218,7 +218,7 @@ def _deadlock(n: Narrator, e: Event) -> str:
 
 def _resolved(n: Narrator, e: Event) -> str:
     """A run where a holder died strands processes rather than deadlocking them: said so."""
-    if n.state.extra.get("holders_died"):
+    if n.state.holders_died:
         return "nobody is stuck any more"
     return "the deadlock is broken"
 

@@ -234,7 +234,7 @@ def test_tui_shows_only_the_dead_holder_for_its_stranded_waiters(
             assert isinstance(screen, SessionScreen)
             banner = screen.query_one(HolderBanner)
             await _until(pilot, lambda: banner.display, "the holder banner")
-            await _until(pilot, lambda: "deadlock" in screen.state.extra, "the kernel's proof")
+            await _until(pilot, lambda: screen.state.deadlock is not None, "the kernel's proof")
             await pilot.pause()
             assert not screen.query_one(DeadlockBanner).display
             svg = app.export_screenshot().replace("&#160;", " ")
