@@ -45,7 +45,7 @@ scenario.step(
     "파일을 read()로 읽은 것입니다. 값이 이미 파일에 들어 있습니다.",
     teaches=["T26"],
 )
-table = scenario.mapped_file("table", cells=8)
+table = scenario.mapped_file("table", cells={"table": 8})
 ready = scenario.semaphore("ready", value=0)
 mapped = scenario.semaphore("mapped", value=0)
 

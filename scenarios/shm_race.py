@@ -66,7 +66,7 @@ scenario.step(
     "사라진 갱신입니다. 공유 메모리에는 동기화가 필요합니다(shm-semaphore 참고).",
     teaches=["T31"],
 )
-counter = scenario.shared_memory("counter", cells=4)
+counter = scenario.shared_memory("counter", cells={"counter": 1, "spare": 3})
 
 
 @scenario.process("inc", count=WORKERS)

@@ -165,6 +165,11 @@ class State:
     exit_code: int | None = None
     kinds: Counter[str] = field(default_factory=Counter)
     extra: dict[str, Any] = field(default_factory=dict)  # analyses keep their state here
+    #: The diagram's edges: obj → pid → verb → the operation number (``ops``) of its last
+    #: use. From events only, so live, replay and step-back draw the same edges and light
+    #: the same ones (the newest operations), whatever the frame rate.
+    uses: dict[str, dict[int, dict[str, int]]] = field(default_factory=dict)
+    ops: int = 0  # operations on objects so far (those with a diagram verb)
 
     def proc_name(self, pid: int) -> str:
         p = self.procs.get(pid)

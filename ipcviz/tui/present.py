@@ -1,8 +1,9 @@
 """Presenter mode (``--present``): a lecture-hall layout that moves one narration step at a time.
 
-Fewer, larger panels: the processes, the kernel objects and the narration, which takes the
-biggest panel in bold text with the step's number (a terminal cannot change its font size,
-so "large" is space, weight and colour). The event log is hidden.
+The narration is the dominant element: bold white text in the biggest, brightest panel (a
+terminal cannot change its font size, so "large" is space, weight, colour and a frame), the
+step counter a small badge. Beside it (wide) or below it (80 columns) the diagram view
+(``v`` switches to the detail panels: processes and kernel objects). The event log is hidden.
 
 - Live (``ipcviz run X --present``, or the picker with ``ipcviz --present``): the engine runs
   with ``--present`` and holds the world at each narration step (ipcviz/engine/gate.py);
@@ -51,7 +52,15 @@ class PresentScreen(SessionScreen):
     PresentScreen.-narrow #main #left { width: 100%; height: 2fr; }
     PresentScreen.-narrow #main #right { width: 100%; height: 1fr; }
     PresentScreen.-narrow #main #left #procs { max-height: 6; }
+    PresentScreen.-diagram #main #left { width: 42%; }
+    PresentScreen.-diagram #main #left #procs { display: none; }
+    PresentScreen.-diagram #main #left #narration { padding: 1 2; }
+    PresentScreen.-diagram.-narrow #main #left { width: 100%; height: auto; max-height: 65%; }
+    PresentScreen.-diagram.-narrow #main #left #narration { height: auto; padding: 0 1; }
+    PresentScreen.-diagram.-narrow #main #left #checks { max-height: 3; }
+    PresentScreen.-diagram.-narrow #main #right { width: 100%; height: 1fr; }
     """
+    DIAGRAM_FIRST = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "next_step", "continue", key_display="→", priority=True),
@@ -103,11 +112,12 @@ class PresentScreen(SessionScreen):
         self.query_one(Narration).update(self.panel())
 
     def panel(self) -> RenderableType:
-        """The step's number in 3-row digits (the largest type a terminal has), then the text."""
+        """Detail view: the step's number in 3-row digits, then the text. Diagram view: the
+        text alone (the diagram needs the rows; the step counter is the text's small badge)."""
         steps = self.state.steps()
         ids = [s.get("id") for s in steps]
         step = self.shown_step()
-        if step not in ids:
+        if step not in ids or self.diagram_shown:
             return self.narration_text
         return Group(Digits(str(ids.index(step) + 1), style="bold #ffd700"), self.narration_text)
 
@@ -126,6 +136,8 @@ class PresentScreen(SessionScreen):
         steps = state.steps()
         step = self.shown_step()
         info = next((s for s in steps if s.get("id") == step), None)
+        #: 80×24 with the diagram below: no blank rows, the diagram needs them
+        tight = self.diagram_shown and self.has_class("-narrow")
         text = Text()
         if info is None:
             text.append(f" {bytefmt.safe_text(str(sc.get('title', '')), 100)} ", style="bold")
@@ -139,10 +151,12 @@ class PresentScreen(SessionScreen):
                 text.append("  ")
                 text.append(f" {bytefmt.safe_text(str(tag), 8)} ", style="bold #000000 on #87d7ff")
             body = info.get("ko") if self.lang == "ko" and info.get("ko") else info.get("en", "")
-            text.append("\n\n")
+            gap = "\n" if tight else "\n\n"
+            text.append(gap)
             for para in bytefmt.safe_text(str(body).strip(), 2000).split("\n"):
-                text.append(para.strip() + "\n\n", style="bold #ffffff")
-        text.append("\n")
+                text.append(para.strip() + gap, style="bold #ffffff")
+        if not tight:
+            text.append("\n")
         text.append_text(self._hint())
         return text
 
