@@ -93,7 +93,7 @@ def sleepers(row: Row, state: State, pids: list[int], label: str) -> None:
     """``label`` then the sleeping processes in the order they will wake, by name."""
     row.add(label, LABEL)
     if not pids:
-        row.add("nobody", HOLE)
+        row.add(" nobody", HOLE)
     for i, pid in enumerate(pids):
         if i:
             row.add(" ← ", LABEL)

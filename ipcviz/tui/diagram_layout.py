@@ -148,6 +148,15 @@ def _sides(state: State, obj: Obj) -> tuple[list[int], list[int], dict[int, dict
     """Processes that put things in (left) and those that only take (right), in the
     order they started; a process asleep on the object counts even before its first use."""
     uses = {pid: dict(v) for pid, v in state.uses.get(obj.name, {}).items()}
+    view = registry.diagram(obj.type)
+    if (
+        view is not None
+        and hasattr(view, "holders")
+        and isinstance(obj, registry.state_of(obj.type))
+    ):
+        for pid, verb in view.holders(state, obj).items():
+            if pid not in uses and pid in state.procs:
+                uses[pid] = {verb: 0}  # holds it, has not used it yet: a quiet edge
     for p in state.procs.values():
         if p.on == obj.name and p.op and p.state == "waiting" and p.op in VERBS:
             uses.setdefault(p.pid, {}).setdefault(VERBS[p.op], 0)

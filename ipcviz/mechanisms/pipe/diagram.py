@@ -57,6 +57,17 @@ def draw(state: State, obj: PipeObj, width: int, rows: int, lit: bool) -> list[k
     return out
 
 
+def holders(state: State, obj: PipeObj) -> dict[int, str]:
+    """Processes that hold one end only, as the edge they will use: the child that will
+    read is drawn before its first read (the lecture's parent → pipe → child)."""
+    out: dict[int, str] = {}
+    for pid in obj.writers - obj.readers:
+        out[pid] = "write"
+    for pid in obj.readers - obj.writers:
+        out[pid] = "read"
+    return out
+
+
 def rows_wanted(state: State, obj: PipeObj, width: int) -> int:
     """Rows to show every byte (walls included), so a roomy screen need not cut it."""
     return 2 + max(1, -(-obj.nbytes // max(1, width)))

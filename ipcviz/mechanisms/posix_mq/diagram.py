@@ -80,10 +80,10 @@ def draw(state: State, obj: QueueObj, width: int, rows: int, lit: bool) -> list[
     if rows >= 1 and (obj.senders_waiting or obj.receivers_waiting):
         row = k.Row(width)
         if obj.receivers_waiting:
-            k.sleepers(row, state, obj.receivers_waiting, "receivers asleep: ")
+            k.sleepers(row, state, obj.receivers_waiting, "receivers asleep:")
             row.add("  ")
         if obj.senders_waiting:
-            k.sleepers(row, state, obj.senders_waiting, "senders asleep: ")
+            k.sleepers(row, state, obj.senders_waiting, "senders asleep:")
         out.append(row.done())
     return out
 

@@ -47,11 +47,11 @@ def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.
     out = [row.done()]
     if rows >= 2:
         sleep = k.Row(width)
-        k.sleepers(sleep, state, obj.waiters, "asleep: ")
+        k.sleepers(sleep, state, obj.waiters, "asleep:")
         out.append(sleep.done())
     elif obj.waiters:  # one row only: the sleepers matter more than the spare tokens
         row = k.Row(width)
-        k.sleepers(row, state, obj.waiters, f"{obj.value} · asleep: ")
+        k.sleepers(row, state, obj.waiters, f"{obj.value} · asleep:")
         out = [row.done()]
     return out
 
