@@ -28,6 +28,7 @@ from textual.renderables.digits import Digits
 from ipcviz import bytefmt
 from ipcviz.model.state import State
 from ipcviz.replay import TraceIndex
+from ipcviz.tui.bigtext import big_lines
 from ipcviz.tui.eventfmt import LogWindow
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.session import SessionScreen
@@ -52,13 +53,12 @@ class PresentScreen(SessionScreen):
     PresentScreen.-narrow #main #left { width: 100%; height: 2fr; }
     PresentScreen.-narrow #main #right { width: 100%; height: 1fr; }
     PresentScreen.-narrow #main #left #procs { max-height: 6; }
-    PresentScreen.-diagram #main #left { width: 42%; }
+    PresentScreen.-diagram #main { layout: vertical; }
+    PresentScreen.-diagram #main #left { width: 100%; height: auto; max-height: 65%; }
     PresentScreen.-diagram #main #left #procs { display: none; }
-    PresentScreen.-diagram #main #left #narration { padding: 1 2; }
-    PresentScreen.-diagram.-narrow #main #left { width: 100%; height: auto; max-height: 65%; }
-    PresentScreen.-diagram.-narrow #main #left #narration { height: auto; padding: 0 1; }
-    PresentScreen.-diagram.-narrow #main #left #checks { max-height: 3; }
-    PresentScreen.-diagram.-narrow #main #right { width: 100%; height: 1fr; }
+    PresentScreen.-diagram #main #left #narration { height: auto; padding: 0 1; }
+    PresentScreen.-diagram #main #left #checks { max-height: 3; }
+    PresentScreen.-diagram #main #right { width: 100%; height: 1fr; }
     """
     DIAGRAM_FIRST = True
 
@@ -136,8 +136,8 @@ class PresentScreen(SessionScreen):
         steps = state.steps()
         step = self.shown_step()
         info = next((s for s in steps if s.get("id") == step), None)
-        #: 80×24 with the diagram below: no blank rows, the diagram needs them
-        tight = self.diagram_shown and self.has_class("-narrow")
+        #: the diagram below: no blank rows, the diagram needs them
+        tight = self.diagram_shown
         text = Text()
         if info is None:
             text.append(f" {bytefmt.safe_text(str(sc.get('title', '')), 100)} ", style="bold")
@@ -153,12 +153,28 @@ class PresentScreen(SessionScreen):
             body = info.get("ko") if self.lang == "ko" and info.get("ko") else info.get("en", "")
             gap = "\n" if tight else "\n\n"
             text.append(gap)
-            for para in bytefmt.safe_text(str(body).strip(), 2000).split("\n"):
-                text.append(para.strip() + gap, style="bold #ffffff")
+            body = bytefmt.safe_text(str(body).strip(), 2000)
+            big = self._large(body)
+            if big is not None:  # a projector's screen: the text in large type
+                text.append("\n".join(big) + "\n", style="bold #ffffff")
+            else:
+                for para in body.split("\n"):
+                    text.append(para.strip() + gap, style="bold #ffffff")
         if not tight:
             text.append("\n")
         text.append_text(self._hint())
         return text
+
+    def _large(self, body: str) -> list[str] | None:
+        """``body`` in large type (``bigtext``) when the screen has room for it beside the
+        diagram (200×60 does, 80×24 does not), else None: ordinary bold text."""
+        if not self.diagram_shown:
+            return None
+        width, height = self.app.size
+        lines = big_lines(body, width - 4)
+        if lines is None or len(lines) > height * 0.5 - 4:
+            return None
+        return lines
 
     def _hint(self) -> Text:
         other = "English" if self.lang == "ko" else "한국어"

@@ -257,3 +257,26 @@ def test_trace_files_are_real_runs() -> None:
         header, events = load(trace)
         assert header["scenario"]["id"] == trace
         assert [v.line() for v in check(header, events)] == [], trace
+
+
+def test_large_type_for_the_projector() -> None:
+    """At 200×60 the narration is drawn in large type (3 rows a line); text the font
+    cannot draw (Korean) stays ordinary text; the letters are the font's, whole."""
+    from ipcviz.tui.bigtext import ROWS, big_lines, normalize
+
+    text = "Moving an index is read-modify-write: without mutex two producers could collide."
+    lines = big_lines(text, 196)
+    assert lines is not None and len(lines) % ROWS == 0 and all(len(x) <= 196 for x in lines)
+    assert set("".join(lines)) <= set("▀▄█ ")
+    assert big_lines("인덱스를 옮기는 것은", 196) is None
+    assert normalize("a—b → c") == "A-B -> C"
+
+
+async def test_presenter_at_200x60_draws_the_narration_large() -> None:
+    app = present_app(TRACES / "producer-consumer.jsonl")
+    async with app.run_test(size=(200, 60)) as pilot:
+        await present_at(pilot, 3)
+        screen = app.screen
+        assert "█" in screen.narration_text.plain
+        narration, diagram = screen.query_one("#narration"), screen.query_one(DiagramView)
+        assert narration.region.height >= 12 and diagram.region.height >= 25
