@@ -47,6 +47,7 @@ class Mode:
 MODES = (
     Mode(boxes=True, roomy=True, gap=True, legend=True),
     Mode(boxes=True, roomy=False, gap=True, legend=True),
+    Mode(boxes=False, roomy=True, gap=True, legend=True),
     Mode(boxes=False, roomy=True, gap=False, legend=True),
     Mode(boxes=False, roomy=False, gap=False, legend=True),
     Mode(boxes=False, roomy=False, gap=False, legend=False),
@@ -92,12 +93,12 @@ class _Geometry:
 
 def _geometry(state: State, width: int) -> _Geometry:
     names = [len(bytefmt.safe_text(p.name, 16)) for p in state.procs.values()] or [6]
-    procw = max(8, min(20, max(names) + 4, width // 6))
+    procw = max(11, min(20, max(names) + 4, width // 6))  # room for "zz read" under it
     labels = [len("/".join(v)) for uses in state.uses.values() for v in uses.values()] or [5]
-    edgew = max(8, min(max(labels) + 4, 16, width // 8))
+    edgew = max(10, min(max(labels) + 4, 16, width // 8))  # "zz write" fits
     objw = width - 2 * (procw + edgew)
     if objw < 28:  # narrow: the edges say only their first verb
-        edgew = max(8, min(9, edgew))
+        edgew = min(10, edgew)
         objw = width - 2 * (procw + edgew)
     margin = 0
     if objw > MAX_OBJW:
@@ -244,14 +245,16 @@ def _side_cell(
     if i >= len(pids):
         return k.blank(g.procw + g.edgew)
     pid = pids[i]
-    box = _proc_row(state, pid, g.procw, mode, dy)
+    box = _proc_row(state, obj, pid, g.procw, mode, dy)
     edge = _edge(state, obj, pid, uses.get(pid, {}), g.edgew, put_side) if dy == per // 2 else None
     if edge is None:
         edge = k.blank(g.edgew)
     return [*box, *edge] if put_side else [*edge, *box]
 
 
-def _proc_row(state: State, pid: int, width: int, mode: Mode, dy: int) -> Line:
+def _proc_row(state: State, obj: Obj, pid: int, width: int, mode: Mode, dy: int) -> Line:
+    """A process's box (or one row); under its name what it is doing, where it matters:
+    asleep in a call on *this* object, held at the step gate, exited."""
     p = state.procs.get(pid)
     name, style = k.proc_name(state, pid, width - 4)
     color = Style(color=r.color_of(state, pid))
@@ -264,6 +267,8 @@ def _proc_row(state: State, pid: int, width: int, mode: Mode, dy: int) -> Line:
     if dy == 1:
         return [Segment("│", color), *k.Row(inner).add(name, style).done(), Segment("│", color)]
     word, wstyle = _proc_word(p) if p is not None else ("", k.LABEL)
+    if p is not None and p.state == "waiting" and p.on != obj.name:
+        word = ""  # asleep on another object: said in that object's band
     word = word.strip().replace("asleep in ", "zz ")
     row = k.Row(inner)
     if word:
