@@ -280,3 +280,46 @@ async def test_presenter_at_200x60_draws_the_narration_large() -> None:
         assert "█" in screen.narration_text.plain
         narration, diagram = screen.query_one("#narration"), screen.query_one(DiagramView)
         assert narration.region.height >= 12 and diagram.region.height >= 25
+
+
+NAMED = """
+from ipcviz.scenario import Scenario
+scenario = Scenario("named-cells", "named cells")
+m = scenario.shared_memory("m", cells={"slots": 3, "in": 1})
+
+@scenario.process("p")
+def p(ctx):
+    m["in"] = 7
+    m[m.cell("slots", 2)] = 5
+
+@scenario.check("in is 7, slots[2] is 5")
+def ok(run):
+    data = run.state.objects["m"].data
+    return data[24] == 7 and data[16] == 5
+"""
+
+
+def test_a_scenario_names_its_cells_and_reaches_them_by_name(tmp_path) -> None:
+    """``cells={"slots": 3, "in": 1}``: four cells, declared with their names (drawn above
+    them), reached by name in the workers; a count below 1 is bad input (exit 2)."""
+    import json
+
+    from tests.conftest import ipcviz
+
+    src, trace = tmp_path / "named.py", tmp_path / "t.jsonl"
+    src.write_text(NAMED)
+    result = ipcviz("run", str(src), "--headless", "--quick", "--record", str(trace))
+    assert result.returncode == 0, result.stdout[-1500:] + result.stderr
+    declare = next(
+        e for e in map(json.loads, trace.read_text().splitlines()[1:]) if e["kind"] == "obj.declare"
+    )
+    assert declare["cells"] == 4 and declare["names"] == [["slots", 0, 3], ["in", 3, 1]]
+    index = TraceIndex.open(trace).build()
+    lines = plain(index.state_at(index.count - 1), 100, 20)
+    assert any("slots[0]" in line and "in" in line for line in lines)
+    assert any(" 5" in line and " 7" in line for line in lines)
+    bad = tmp_path / "bad.py"
+    bad.write_text(NAMED.replace('"in": 1}', '"in": 0}'))
+    result = ipcviz("run", str(bad), "--headless", "--quick", "--record", str(tmp_path / "b"))
+    assert result.returncode == 2
+    assert "count of at least 1" in result.stderr and "Traceback" not in result.stderr
