@@ -57,10 +57,30 @@ class Row:
 
     def add(self, text: str, style: Style = r.FG) -> Row:
         """Append ``text`` (already inert), cut with ``…`` when it does not fit."""
-        text = cut(text, self.room())
+        if not text:
+            return self
+        room = self.width - self.used
+        n = len(text) if text.isascii() else cell_len(text)
+        if n > room:
+            text = cut(text, room)
+            n = cell_len(text)
         if text:
             self.segments.append(Segment(text, style))
-            self.used += cell_len(text)
+            self.used += n
+        return self
+
+    def add_cells(self, cells: list[tuple[str, Style]]) -> Row:
+        """One-cell characters with their styles; runs of one style become one segment."""
+        run: list[str] = []
+        style: Style | None = None
+        for ch, st in cells:
+            if st is not style and run:
+                self.add("".join(run), style or r.FG)
+                run = []
+            style = st
+            run.append(ch)
+        if run:
+            self.add("".join(run), style or r.FG)
         return self
 
     def done(self, fill: str = " ", style: Style = r.FG) -> Line:

@@ -59,11 +59,11 @@ def diagram_lines(state: State, width: int, height: int) -> list[Line]:
     width = max(20, width)
     if not state.objects:
         return [k.text_line(width, " no kernel objects yet", k.LABEL)]
-    lines: list[Line] = []
-    for mode in MODES:
-        lines = _draw(state, width, height, mode)
-        if len(lines) <= height:
-            return lines
+    g = _geometry(state, width)
+    for mode in MODES:  # measured, not drawn: a frame draws once
+        if _height(state, g, mode) <= height:
+            return _draw(state, g, width, mode)
+    lines = _draw(state, g, width, MODES[-1])
     # Still too tall: the first bands, then how many were left out.
     bands = lines[: max(0, height - 1)]
     left = sum(1 for _ in state.objects) - _bands_in(bands)
@@ -107,8 +107,7 @@ def _geometry(state: State, width: int) -> _Geometry:
     return _Geometry(procw, edgew, max(12, objw), margin)
 
 
-def _draw(state: State, width: int, height: int, mode: Mode) -> list[Line]:
-    g = _geometry(state, width)
+def _draw(state: State, g: _Geometry, width: int, mode: Mode) -> list[Line]:
     out: list[Line] = []
     if mode.legend:
         out.append(_legend(state, width))
@@ -117,6 +116,26 @@ def _draw(state: State, width: int, height: int, mode: Mode) -> list[Line]:
             out.append(k.blank(width))
         out += _band(state, obj, g, mode)
     return out
+
+
+def _height(state: State, g: _Geometry, mode: Mode) -> int:
+    """Rows ``_draw`` takes in ``mode``, without drawing."""
+    per = 3 if mode.boxes else 1
+    total = 1 if mode.legend else 0
+    for i, obj in enumerate(state.objects.values()):
+        left, right, _ = _sides(state, obj)
+        view = _view(obj)
+        rows = _rows(state, obj, view, g.objw - 2, mode)
+        gap = 1 if mode.gap and (i or mode.legend) else 0
+        total += max(rows + 2, per * len(left), per * len(right)) + gap
+    return total
+
+
+def _view(obj: Obj) -> ModuleType | None:
+    view = registry.diagram(obj.type)
+    if view is not None and not isinstance(obj, registry.state_of(obj.type)):
+        return None
+    return view
 
 
 def _legend(state: State, width: int) -> Line:
@@ -170,9 +189,7 @@ def _sides(state: State, obj: Obj) -> tuple[list[int], list[int], dict[int, dict
 
 def _band(state: State, obj: Obj, g: _Geometry, mode: Mode) -> list[Line]:
     left, right, uses = _sides(state, obj)
-    view = registry.diagram(obj.type)
-    if view is not None and not isinstance(obj, registry.state_of(obj.type)):
-        view = None
+    view = _view(obj)
     inner = g.objw - 2
     rows = _rows(state, obj, view, inner, mode)
     lit = any(n == state.ops for v in uses.values() for n in v.values()) and state.ops > 0
@@ -220,7 +237,9 @@ def _object_box(
     else:
         body = [k.text_line(inner, f" {len(obj.info)} fields (no drawing for this type)", k.LABEL)]
     out = [top.done()]
-    for line in body[: max(rows, 1)]:
+    body = body[: max(rows, 1)]
+    body += [k.blank(inner) for _ in range(max(rows, 1) - len(body))]  # as tall as measured
+    for line in body:
         out.append([Segment("│", frame), *line, Segment("│", frame)])
     out.append([Segment("╰" + "─" * inner + "╯", frame)])
     return out

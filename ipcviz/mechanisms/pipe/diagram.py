@@ -47,8 +47,7 @@ def draw(state: State, obj: PipeObj, width: int, rows: int, lit: bool) -> list[k
         out.append(k.text_line(width, "═" * width, k.TUBE))
     for y in range(inner):
         row = k.Row(width)
-        for ch, style in cells[y * width : (y + 1) * width]:
-            row.add(ch, style)
+        row.add_cells(cells[y * width : (y + 1) * width])
         if not obj.nbytes and y == 0:
             row.add(" empty", k.HOLE)
         out.append(row.done("·", k.HOLE))

@@ -18,6 +18,8 @@ from ipcviz.tui import render as r
 
 #: The widest cell (name or value) drawn in full; longer ones are cut.
 MAX_CELL = 12
+#: More cells than this are drawn one character each, without names (a 2 MiB ring).
+MAX_GRID = 256
 
 
 def caption(state: State, obj: ShmObj) -> str:
@@ -72,9 +74,9 @@ def _grid(obj: ShmObj, width: int) -> tuple[list[str], list[str], list[int], lis
 def draw(state: State, obj: ShmObj, width: int, rows: int, lit: bool) -> list[k.Line]:
     """Name above value, as many cells a row as fit; one character a cell when they do not."""
     size, data = obj.cell_size, obj.data
-    labels, values, widths, grid = _grid(obj, width)
     out: list[k.Line] = []
-    if 2 * len(grid) <= rows or (rows >= 2 and len(grid) == 1):
+    labels, values, widths, grid = _grid(obj, width) if obj.cells <= MAX_GRID else ([], [], [], [])
+    if grid and (2 * len(grid) <= rows or (rows >= 2 and len(grid) == 1)):
         for cells in grid:
             top, bottom = k.Row(width), k.Row(width)
             for i in cells:
@@ -88,9 +90,15 @@ def draw(state: State, obj: ShmObj, width: int, rows: int, lit: bool) -> list[k.
     zero = bytes(size)
     for y in range(max(1, rows)):
         row = k.Row(width)
-        for i in range(y * width, min(obj.cells, (y + 1) * width)):
-            ch = "·" if data[i * size : (i + 1) * size] == zero else "▪"
-            row.add(ch, _style(state, obj, i, lit))
+        row.add_cells(
+            [
+                (
+                    "·" if data[i * size : (i + 1) * size] == zero else "▪",
+                    _style(state, obj, i, lit),
+                )
+                for i in range(y * width, min(obj.cells, (y + 1) * width))
+            ]
+        )
         out.append(row.done())
         if (y + 1) * width >= obj.cells:
             break
@@ -106,7 +114,7 @@ def _style(state: State, obj: ShmObj, i: int, lit: bool) -> Any:
 
 
 def rows_wanted(state: State, obj: ShmObj, width: int) -> int:
-    if obj.cells > 256:
+    if obj.cells > MAX_GRID:
         return 2
     return 2 * len(_grid(obj, width)[3])
 
