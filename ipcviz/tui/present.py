@@ -36,6 +36,9 @@ from ipcviz.tui.widgets import Narration
 
 #: How many events the (hidden) event log keeps in replay, as in the session screen.
 LOG_TAIL = 500
+#: The smallest screen (columns, rows) whose narration is drawn in large type: smaller, a
+#: step's text in large type would leave the diagram no room.
+LARGE_MIN = (160, 48)
 
 
 class PresentScreen(SessionScreen):
@@ -94,6 +97,13 @@ class PresentScreen(SessionScreen):
         #: The narration panel's text as last drawn (under the big step number).
         self.narration_text = Text()
 
+    def _layout_for(self, width: int, height: int) -> None:
+        """A tall screen keeps a third of its rows for the narration, whatever its length:
+        the dominant element, where the eye returns between steps."""
+        super()._layout_for(width, height)
+        narration = self.query_one(Narration)
+        narration.styles.min_height = height // 3 if height >= 40 else None
+
     def on_mount(self) -> None:
         # (Textual calls SessionScreen.on_mount by itself: handlers run along the MRO)
         self.query_one(Narration).border_title = "narration"
@@ -112,13 +122,13 @@ class PresentScreen(SessionScreen):
         self.query_one(Narration).update(self.panel())
 
     def panel(self) -> RenderableType:
-        """Detail view: the step's number in 3-row digits, then the text. Diagram view: the
-        text alone (the diagram needs the rows; the step counter is the text's small badge)."""
+        """Detail view: the step's number in 3-row digits, then the text. Diagram view, or a
+        short screen: the text alone (the step counter is the text's small badge)."""
         steps = self.state.steps()
         ids = [s.get("id") for s in steps]
         step = self.shown_step()
-        if step not in ids or self.diagram_shown:
-            return self.narration_text
+        if step not in ids or self.diagram_shown or self.app.size.height < 40:
+            return self.narration_text  # 80×24: the digits would push the words out
         return Group(Digits(str(ids.index(step) + 1), style="bold #ffd700"), self.narration_text)
 
     def shown_step(self) -> str | None:
@@ -137,7 +147,7 @@ class PresentScreen(SessionScreen):
         step = self.shown_step()
         info = next((s for s in steps if s.get("id") == step), None)
         #: the diagram below: no blank rows, the diagram needs them
-        tight = self.diagram_shown
+        tight = self.diagram_shown or self.app.size.height < 30
         text = Text()
         if info is None:
             text.append(f" {bytefmt.safe_text(str(sc.get('title', '')), 100)} ", style="bold")
@@ -168,9 +178,9 @@ class PresentScreen(SessionScreen):
     def _large(self, body: str) -> list[str] | None:
         """``body`` in large type (``bigtext``) when the screen has room for it beside the
         diagram (200×60 does, 80×24 does not), else None: ordinary bold text."""
-        if not self.diagram_shown:
-            return None
         width, height = self.app.size
+        if not self.diagram_shown or width < LARGE_MIN[0] or height < LARGE_MIN[1]:
+            return None
         lines = big_lines(body, width - 4)
         if lines is None or len(lines) > height * 0.5 - 4:
             return None
