@@ -157,7 +157,7 @@ def _proc_word(p: Proc) -> tuple[str, Style]:
     if not p.alive:
         return " exited", k.HOLE
     if p.state == "waiting" and p.op:
-        verb = VERBS.get(p.op, p.op)
+        verb = VERBS.get(p.op) or bytefmt.safe_text(str(p.op), 16)  # a trace's: untrusted
         return f" asleep in {verb}", k.WAITING
     if p.gated_op:
         return " at the gate", Style(color="#87afff")
