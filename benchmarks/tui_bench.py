@@ -9,6 +9,9 @@ A frame = the screen's timer tick (apply the batch to the model, update the widg
 full render of the screen's strips (an upper bound of what Textual paints per frame).
 CPU = the child's process time (all threads) / wall time, over the measured window.
 
+tui_diagram_frame_ratio: the same flood with the diagram view shown (``v``), its median frame
+over the detail view's, measured side by side in the same run.
+
 Run alone: ``python -m benchmarks.tui_bench [--quick]``.
 """
 
@@ -125,7 +128,7 @@ class SyntheticFeed:
         return None
 
 
-async def _measure(seconds: float, warmup: float) -> dict[str, Any]:
+async def _measure(seconds: float, warmup: float, diagram: bool = False) -> dict[str, Any]:
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.session import SessionScreen
 
@@ -135,6 +138,8 @@ async def _measure(seconds: float, warmup: float) -> dict[str, Any]:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, SessionScreen)
+        if diagram:
+            await pilot.press("v")
         tick = screen.tick
         compositor_owner = screen
 
@@ -163,23 +168,30 @@ async def _measure(seconds: float, warmup: float) -> dict[str, Any]:
     }
 
 
-def _child(seconds: float) -> None:
-    result = asyncio.run(_measure(seconds, warmup=1.0))
+def _child(seconds: float, diagram: bool = False) -> None:
+    result = asyncio.run(_measure(seconds, warmup=1.0, diagram=diagram))
     print(json.dumps(result))
 
 
-def bench_tui(quick: bool) -> dict[str, dict]:
-    seconds = 3.0 if quick else 10.0
+def _run_child(seconds: float, diagram: bool = False) -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.tui_bench", "--child", str(seconds)],
+        [sys.executable, "-m", "benchmarks.tui_bench", "--child", str(seconds)]
+        + (["diagram"] if diagram else []),
         capture_output=True,
         text=True,
         cwd=root,
         timeout=120 + seconds,
         check=True,
     )
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_tui(quick: bool) -> dict[str, dict]:
+    seconds = 3.0 if quick else 10.0
+    r = _run_child(seconds)
+    d = _run_child(seconds, diagram=True)  # the diagram view, right after, same machine
+    d_median = statistics.median(1000 * f for f in d["frames"])
     frames_ms = sorted(1000 * f for f in r["frames"])
     p95 = frames_ms[min(len(frames_ms) - 1, int(0.95 * len(frames_ms)))]
     return {
@@ -194,11 +206,16 @@ def bench_tui(quick: bool) -> dict[str, dict]:
             "unit": "% of one core",
             "target": "<= 60",
         },
+        "tui_diagram_frame_ratio": {
+            "value": round(d_median / max(1e-6, statistics.median(frames_ms)), 2),
+            "unit": f"diagram / detail median frame ({d_median:.2f} ms)",
+            "target": "<= 2",
+        },
     }
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        _child(float(sys.argv[2]))
+        _child(float(sys.argv[2]), diagram="diagram" in sys.argv[3:])
     else:
         print(json.dumps(bench_tui("--quick" in sys.argv), indent=2))

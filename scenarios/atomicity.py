@@ -77,7 +77,7 @@ scenario.step(
     "wait와 signal이 필요하고, 바로 그것을 손으로 만들기가 어렵습니다.",
     teaches=["T35"],
 )
-cells = scenario.shared_memory("cells", cells=5)
+cells = scenario.shared_memory("cells", cells={"flag": 1, "naive_in": 2, "sem_in": 2})
 mutex = scenario.semaphore("mutex", value=1)
 
 

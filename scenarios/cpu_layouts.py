@@ -56,7 +56,7 @@ scenario.step(
     "컴퓨터의 다른 프로그램들이 CPU를 비워 주는 만큼만 그렇습니다.",
     teaches=["T1", "T2"],
 )
-clock = scenario.shared_memory("clock", cells=2)  # [common start time in ns, -]
+clock = scenario.shared_memory("clock", cells={"start_ns": 1, "spare": 1})
 
 
 def current_cpu() -> int:

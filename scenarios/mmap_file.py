@@ -46,7 +46,7 @@ scenario.step(
     "파일을 평범한 read()로 읽어 그 값들을 찾습니다. 매핑과 파일은 같은 페이지 캐시를 씁니다.",
     teaches=["T26"],
 )
-table = scenario.mapped_file("table", cells=8)
+table = scenario.mapped_file("table", cells={"table": 8})
 ready = scenario.semaphore("ready", value=0)
 mapped = scenario.semaphore("mapped", value=0)
 

@@ -64,7 +64,9 @@ scenario.step(
     teaches=["T9"],
 )
 pipe = scenario.pipe("p", writer="owner", reader="kin")
-board = scenario.shared_memory("board", cells=4)  # [owner pid, write fd, stranger done, -]
+board = scenario.shared_memory(
+    "board", cells={"owner_pid": 1, "write_fd": 1, "done": 1, "spare": 1}
+)
 
 
 @scenario.process("owner")

@@ -71,7 +71,10 @@ scenario.step(
     "않았습니다.",
     teaches=["T32", "T33"],
 )
-buffer = scenario.shared_memory("buffer", cells=SLOTS + 5)
+# Named for the diagram; the cell indexes above stay the code's way to reach them.
+buffer = scenario.shared_memory(
+    "buffer", cells={"slots": SLOTS, "in": 1, "out": 1, "count": 1, "low": 1, "high": 1}
+)
 empty = scenario.semaphore("empty", value=SLOTS)
 full = scenario.semaphore("full", value=0)
 mutex = scenario.semaphore("mutex", value=1)

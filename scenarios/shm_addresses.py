@@ -62,7 +62,7 @@ scenario.step(
     "w2가 자기 주소(다른 주소)에서 셀 0을 읽고 w1이 쓴 값을 봅니다. 중간에 매개체가 없습니다.",
     teaches=["T26", "T28"],
 )
-seg = scenario.shared_memory("seg", cells=8)
+seg = scenario.shared_memory("seg", cells={"magic": 1, "spare": 7})
 WORKERS = ["w1", "w2", "w3"]
 
 

@@ -89,7 +89,7 @@ scenario.step(
     "(shm-semaphore 참고).",
     teaches=["T31"],
 )
-counter = scenario.shared_memory("counter", cells=4)
+counter = scenario.shared_memory("counter", cells={"counter": 1, "spare": 3})
 
 
 @scenario.process("inc", count=WORKERS)

@@ -35,7 +35,7 @@ scenario.step(
     teaches=["T32"],
 )
 N = scenario.params["workers"]
-counter = scenario.shared_memory("counter", cells=4)
+counter = scenario.shared_memory("counter", cells={"counter": 1, "spare": 3})
 mutex = scenario.semaphore("mutex", value=1)
 
 

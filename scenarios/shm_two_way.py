@@ -43,7 +43,7 @@ scenario.step(
     "모든 질문이 같은 세그먼트를 통해 답을 받았습니다. 공유 메모리는 양방향입니다.",
     teaches=["T30"],
 )
-box = scenario.shared_memory("box", cells=2)
+box = scenario.shared_memory("box", cells={"question": 1, "answer": 1})
 to_right = scenario.semaphore("to_right", value=0)
 to_left = scenario.semaphore("to_left", value=0)
 

@@ -102,7 +102,7 @@ pipe = scenario.pipe("pipe", writer="sender", reader="receiver")
 fifo = scenario.fifo("fifo")
 pmq = scenario.posix_queue("posix_mq", max_messages=10, max_message_size=MSG)
 smq = scenario.sysv_queue("sysv_mq", max_message_size=MSG)
-ring = scenario.shared_memory("ring", cells=SLOTS * BATCH // 8)
+ring = scenario.shared_memory("ring", cells={f"slot{i}": BATCH // 8 for i in range(SLOTS)})
 empty = scenario.semaphore("empty", value=SLOTS)
 full = scenario.semaphore("full", value=0)
 for _obj in scenario.objects:

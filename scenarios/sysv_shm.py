@@ -55,7 +55,7 @@ scenario.step(
     "실행이 끝나면 엔진이 지우고(shmctl IPC_RMID), 비정상 종료 뒤에는 ipcviz clean이 지웁니다.",
     teaches=["T27"],
 )
-slot = scenario.sysv_shared_memory("slot", cells=4)
+slot = scenario.sysv_shared_memory("slot", cells={"square": 1, "i": 1, "spare": 2})
 empty = scenario.sysv_semaphore("empty", value=1)
 full = scenario.sysv_semaphore("full", value=0)
 

@@ -77,6 +77,15 @@ class Family:
     #: Perfetto flows: kind → (puts data in, not takes it out; counted in messages, not
     #: bytes): arrows go from each put to the takes that got its data
     flows: Mapping[str, tuple[bool, bool]] = field(default_factory=dict)
+    #: the diagram: kind → the word on the edge between the process and the object
+    #: (``write``, ``read``...); kinds not listed draw no edge (``State.uses``)
+    verbs: Mapping[str, str] = field(default_factory=dict)
+    #: the diagram: verbs that put something into the object (the process is drawn on its
+    #: left, the side things come in); the others take (drawn on its right)
+    puts: frozenset[str] = frozenset()
+    #: module that draws the object's state inside its diagram box (``draw(state, obj,
+    #: width, rows, lit)``, ``signature(obj)``), loaded by the views only (no Textual)
+    diagram: str = ""
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,16 @@ def refers() -> dict[str, tuple[str, ...]]:
     return out
 
 
+def verbs() -> dict[str, str]:
+    """kind → the word on its diagram edge (``write``, ``receive``...), every family's."""
+    return {kind: verb for f in families() for kind, verb in f.verbs.items()}
+
+
+def puts() -> frozenset[str]:
+    """Diagram verbs that put something into an object (drawn coming in from the left)."""
+    return frozenset().union(*(f.puts for f in families()))
+
+
 def family_of(type_: str) -> Family | None:
     m = BY_TYPE.get(type_)
     return m.family if m is not None else None
@@ -122,6 +132,15 @@ def view(type_: str) -> ModuleType | None:
     if m is None or not m.family.view:
         return None
     return importlib.import_module(m.family.view)
+
+
+@cache
+def diagram(type_: str) -> ModuleType | None:
+    """The module that draws ``type_``'s state in the diagram view (``draw``, ``signature``)."""
+    m = BY_TYPE.get(type_)
+    if m is None or not m.family.diagram:
+        return None
+    return importlib.import_module(m.family.diagram)
 
 
 @cache

@@ -20,6 +20,8 @@ __all__ = ["MAX_SHM", "apply", "apply_all"]
 Handler = Callable[[State, Event], None]
 #: kind → handler: the engine's own kinds below, every mechanism's from the registry.
 HANDLERS: dict[str, Handler] = registry.handlers()
+#: kind → the word on its diagram edge (``State.uses``)
+VERBS: dict[str, str] = registry.verbs()
 
 
 def handles(*kinds: str) -> Callable[[Handler], Handler]:
@@ -42,7 +44,18 @@ def apply(state: State, event: Event) -> State:
         handler = HANDLERS.get("probe.*")
     if handler is not None:
         handler(state, event)
+    verb = VERBS.get(kind)
+    if verb is not None:
+        _use(state, event, verb)
     return state
+
+
+def _use(s: State, e: Event, verb: str) -> None:
+    """A process used an object (``State.uses``: the diagram's edges)."""
+    obj, pid = e.get("obj"), e.get("pid")
+    if isinstance(obj, str) and obj in s.objects and isinstance(pid, int):
+        s.ops += 1
+        s.uses.setdefault(obj, {}).setdefault(pid, {})[verb] = s.ops
 
 
 def apply_all(state: State, events: Iterable[Event]) -> State:

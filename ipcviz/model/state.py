@@ -223,6 +223,11 @@ class State:
     # Bytes the model made up for records that carried fewer than their size (model/ops.py)
     made_up: int = 0
     made_up_by: dict[str, int] = field(default_factory=dict)
+    #: The diagram's edges: obj → pid → verb → the operation number (``ops``) of its last
+    #: use. From events only, so live, replay and step-back draw the same edges and light
+    #: the same ones (the newest operations), whatever the frame rate.
+    uses: dict[str, dict[int, dict[str, int]]] = field(default_factory=dict)
+    ops: int = 0  # operations on objects so far (those with a diagram verb)
 
     def presented(self) -> tuple[int, str | None]:
         """The narration to show and its number in the run: the oldest one still held in

@@ -20,7 +20,7 @@ import json
 import mmap
 import struct
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,6 +40,9 @@ from ipcviz.tracer import codes as C
 from ipcviz.tracer import current
 from ipcviz.tracer.current import tracer
 
+#: A shared memory's cells: how many, or named cells and ranges in order
+#: (``{"slots": 5, "in": 1}``: cells 0-4 are ``slots``, cell 5 is ``in``).
+Cells = int | Mapping[str, int]
 T_IDS = tuple(f"T{i}" for i in range(1, 36))
 ObjT = TypeVar("ObjT", bound=KernelObject)
 
@@ -137,7 +140,7 @@ class Context:
     def fifo(self, name: str) -> Fifo:
         return self.scenario.fifo(name)
 
-    def shared_memory(self, name: str, cells: int = 16) -> SharedMemory:
+    def shared_memory(self, name: str, cells: Cells = 16) -> SharedMemory:
         return self.scenario.shared_memory(name, cells)
 
     def semaphore(self, name: str, value: int = 1) -> Semaphore:
@@ -154,10 +157,10 @@ class Context:
     def sysv_semaphore(self, name: str, value: int = 1, undo: bool = False) -> SysvSemaphore:
         return self.scenario.sysv_semaphore(name, value, undo)
 
-    def sysv_shared_memory(self, name: str, cells: int = 16) -> SysvSharedMemory:
+    def sysv_shared_memory(self, name: str, cells: Cells = 16) -> SysvSharedMemory:
         return self.scenario.sysv_shared_memory(name, cells)
 
-    def mapped_file(self, name: str, cells: int = 16) -> MappedFile:
+    def mapped_file(self, name: str, cells: Cells = 16) -> MappedFile:
         return self.scenario.mapped_file(name, cells)
 
     def sleep(self, seconds: float) -> None:
@@ -272,7 +275,7 @@ class Scenario:
     ) -> Pipe:
         return self.add(Pipe(name, writer=writer, reader=reader))
 
-    def shared_memory(self, name: str, cells: int = 16) -> SharedMemory:
+    def shared_memory(self, name: str, cells: Cells = 16) -> SharedMemory:
         return self.add(SharedMemory(name, cells=cells))
 
     def semaphore(self, name: str, value: int = 1) -> Semaphore:
@@ -294,11 +297,11 @@ class Scenario:
         """``undo``: SEM_UNDO, the kernel gives back what a dying process still holds."""
         return self.add(SysvSemaphore(name, value=value, undo=undo))
 
-    def sysv_shared_memory(self, name: str, cells: int = 16) -> SysvSharedMemory:
+    def sysv_shared_memory(self, name: str, cells: Cells = 16) -> SysvSharedMemory:
         """System V shared memory (shmget + shmat): the same cells as ``shared_memory``."""
         return self.add(SysvSharedMemory(name, cells=cells))
 
-    def mapped_file(self, name: str, cells: int = 16) -> MappedFile:
+    def mapped_file(self, name: str, cells: Cells = 16) -> MappedFile:
         """A file in the session's private directory, mapped with MAP_SHARED: the same
         cells as ``shared_memory``, backed by a regular file."""
         return self.add(MappedFile(name, cells=cells))

@@ -1,8 +1,9 @@
 """Presenter mode (``--present``): a lecture-hall layout that moves one narration step at a time.
 
-Fewer, larger panels: the processes, the kernel objects and the narration, which takes the
-biggest panel in bold text with the step's number (a terminal cannot change its font size,
-so "large" is space, weight and colour). The event log is hidden.
+The narration is the dominant element: bold white text in the biggest, brightest panel (a
+terminal cannot change its font size, so "large" is space, weight, colour and a frame), the
+step counter a small badge. Beside it (wide) or below it (80 columns) the diagram view
+(``v`` switches to the detail panels: processes and kernel objects). The event log is hidden.
 
 - Live (``ipcviz run X --present``, or the picker with ``ipcviz --present``): the engine runs
   with ``--present`` and holds the world at each narration step (ipcviz/engine/gate.py);
@@ -27,6 +28,7 @@ from textual.renderables.digits import Digits
 from ipcviz import bytefmt
 from ipcviz.model.state import State
 from ipcviz.replay import TraceIndex
+from ipcviz.tui.bigtext import big_lines
 from ipcviz.tui.eventfmt import LogWindow
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.session import SessionScreen, illegal_banner
@@ -34,6 +36,9 @@ from ipcviz.tui.widgets import Narration
 
 #: How many events the (hidden) event log keeps in replay, as in the session screen.
 LOG_TAIL = 500
+#: The smallest screen (columns, rows) whose narration is drawn in large type: smaller, a
+#: step's text in large type would leave the diagram no room.
+LARGE_MIN = (160, 48)
 
 
 class PresentScreen(SessionScreen):
@@ -51,7 +56,14 @@ class PresentScreen(SessionScreen):
     PresentScreen.-narrow #main #left { width: 100%; height: 2fr; }
     PresentScreen.-narrow #main #right { width: 100%; height: 1fr; }
     PresentScreen.-narrow #main #left #procs { max-height: 6; }
+    PresentScreen.-diagram #main { layout: vertical; }
+    PresentScreen.-diagram #main #left { width: 100%; height: auto; max-height: 65%; }
+    PresentScreen.-diagram #main #left #procs { display: none; }
+    PresentScreen.-diagram #main #left #narration { height: auto; padding: 0 1; }
+    PresentScreen.-diagram #main #left #checks { max-height: 3; }
+    PresentScreen.-diagram #main #right { width: 100%; height: 1fr; }
     """
+    DIAGRAM_FIRST = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("right", "next_step", "continue", key_display="→", priority=True),
@@ -87,6 +99,13 @@ class PresentScreen(SessionScreen):
         #: The narration panel's text as last drawn (under the big step number).
         self.narration_text = Text()
 
+    def _layout_for(self, width: int, height: int) -> None:
+        """A tall screen keeps a third of its rows for the narration, whatever its length:
+        the dominant element, where the eye returns between steps."""
+        super()._layout_for(width, height)
+        narration = self.query_one(Narration)
+        narration.styles.min_height = height // 3 if height >= 40 else None
+
     def on_mount(self) -> None:
         # (Textual calls SessionScreen.on_mount by itself: handlers run along the MRO)
         self.query_one(Narration).border_title = "narration"
@@ -111,12 +130,16 @@ class PresentScreen(SessionScreen):
         self.query_one(Narration).update(self.panel())
 
     def panel(self) -> RenderableType:
-        """The narration's number in 3-row digits (the largest type a terminal has), then
-        the text. The number counts narrations in the order the run made them (as the
-        handouts do), not the scenario's declaration order: shown in order, none skipped."""
+        """Detail view: the narration's number in 3-row digits (the largest type a terminal
+        has), then the text. Diagram view, or a short screen: the text alone (the step
+        counter is the text's small badge). The number counts narrations in the order the
+        run made them (as the handouts do), not the scenario's declaration order: shown in
+        order, none skipped."""
         number = self.shown_number()
         if number is None or self.shown_step() not in [s.get("id") for s in self.state.steps()]:
             return self.narration_text
+        if self.diagram_shown or self.app.size.height < 40:
+            return self.narration_text  # 80×24: the digits would push the words out
         return Group(Digits(str(number), style="bold #ffd700"), self.narration_text)
 
     def shown_number(self) -> int | None:
@@ -142,6 +165,8 @@ class PresentScreen(SessionScreen):
         steps = state.steps()
         step = self.shown_step()
         info = next((s for s in steps if s.get("id") == step), None)
+        #: the diagram below: no blank rows, the diagram needs them
+        tight = self.diagram_shown or self.app.size.height < 30
         text = Text()
         if info is None:
             text.append(f" {bytefmt.safe_text(str(sc.get('title', '')), 100)} ", style="bold")
@@ -156,12 +181,30 @@ class PresentScreen(SessionScreen):
                 text.append("  ")
                 text.append(f" {bytefmt.safe_text(str(tag), 8)} ", style="bold #000000 on #87d7ff")
             body = info.get("ko") if self.lang == "ko" and info.get("ko") else info.get("en", "")
-            text.append("\n\n")
-            for para in bytefmt.safe_text(str(body).strip(), 2000).split("\n"):
-                text.append(para.strip() + "\n\n", style="bold #ffffff")
-        text.append("\n")
+            gap = "\n" if tight else "\n\n"
+            text.append(gap)
+            body = bytefmt.safe_text(str(body).strip(), 2000)
+            big = self._large(body)
+            if big is not None:  # a projector's screen: the text in large type
+                text.append("\n".join(big) + "\n", style="bold #ffffff")
+            else:
+                for para in body.split("\n"):
+                    text.append(para.strip() + gap, style="bold #ffffff")
+        if not tight:
+            text.append("\n")
         text.append_text(self._hint())
         return text
+
+    def _large(self, body: str) -> list[str] | None:
+        """``body`` in large type (``bigtext``) when the screen has room for it beside the
+        diagram (200×60 does, 80×24 does not), else None: ordinary bold text."""
+        width, height = self.app.size
+        if not self.diagram_shown or width < LARGE_MIN[0] or height < LARGE_MIN[1]:
+            return None
+        lines = big_lines(body, width - 4)
+        if lines is None or len(lines) > height * 0.5 - 4:
+            return None
+        return lines
 
     def _hint(self) -> Text:
         other = "English" if self.lang == "ko" else "한국어"

@@ -180,6 +180,12 @@ class ReplayScreen(SessionScreen):
         Binding("enter", "reveal", "reveal", priority=True, tooltip="reveal what was hidden"),
         Binding("l", "toggle_lang", "en/ko", tooltip="narration in English / Korean"),
         Binding(
+            "v",
+            "toggle_view",
+            "diagram/detail",
+            tooltip="the diagram (who talks to whom) or the detail panels",
+        ),
+        Binding(
             "p",
             "filter_proc",
             "log: proc",

@@ -26,6 +26,7 @@ from ipcviz import bytefmt
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
+from ipcviz.tui.diagram import DiagramView
 from ipcviz.tui.eventfmt import EventFormatter, LogLine, record
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.holders import HOLDER_BINDINGS, HolderBanner, HolderControls
@@ -67,7 +68,17 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
     SessionScreen.-narrow #log-box { height: 6; min-height: 3; }
     SessionScreen.-short #log-box { display: none; }
     SessionScreen.-wide ObjectsPanel { }
+    SessionScreen #diagram { display: none; }
+    SessionScreen.-diagram #diagram { display: block; }
+    SessionScreen.-diagram #objects { display: none; }
+    SessionScreen.-diagram #left { width: 40%; }
+    SessionScreen.-diagram.-narrow #left { width: 100%; }
+    SessionScreen.-diagram.-narrow #procs { display: none; }
+    SessionScreen.-diagram.-narrow #log-box { display: none; }
     """
+    #: The diagram view (processes, objects, edges) rather than the detail panels at start;
+    #: ``v`` switches.
+    DIAGRAM_FIRST = False
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -99,6 +110,12 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
             tooltip=f"redraw slower (down to {FPS_MIN} frames/s)",
         ),
         Binding("l", "toggle_lang", "en/ko", tooltip="narration in English / Korean"),
+        Binding(
+            "v",
+            "toggle_view",
+            "diagram/detail",
+            tooltip="the diagram (who talks to whom) or the detail panels",
+        ),
         Binding(
             "p",
             "filter_proc",
@@ -174,9 +191,11 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
             objects.border_title = "kernel objects"
             with Vertical(id="right"):
                 yield objects
+                yield DiagramView(id="diagram")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.set_class(self.DIAGRAM_FIRST, "-diagram")
         self._layout_for(self.app.size.width, self.app.size.height)
         if self.feed_factory is not None:
             self._start_feed()
@@ -334,7 +353,10 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
         self._drawn_at = time.perf_counter()
         state = self.state
         self.query_one(ProcTable).sync(state)
-        self.query_one(ObjectsPanel).sync(state, force)
+        if self.diagram_shown:
+            self.query_one(DiagramView).sync(state, force)
+        else:
+            self.query_one(ObjectsPanel).sync(state, force)
         self.query_one(Narration).show(state, self.lang)
         self.query_one(Checks).show(state)
         self.show_deadlock()
@@ -415,6 +437,15 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
         self.formatter.set_lang(self.lang)
         self.narrator.lang = self.lang
         self.redraw()
+
+    @property
+    def diagram_shown(self) -> bool:
+        return self.has_class("-diagram")
+
+    def action_toggle_view(self) -> None:
+        """``v``: the diagram view or the detail panels (both read the same model)."""
+        self.set_class(not self.diagram_shown, "-diagram")
+        self.call_after_refresh(self.redraw, True)
 
     def action_filter_proc(self) -> None:
         log = self.query_one(EventLog)

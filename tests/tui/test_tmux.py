@@ -130,3 +130,29 @@ def test_terminal_closing_sighup_leaves_nothing(tmp_path: Path) -> None:
         tmux.run("kill-session", "-t", tmux.name)  # the terminal goes away: SIGHUP
     nothing_left(trace)
     tmux.close()
+
+
+def test_presenter_mode_at_80x24_shows_the_narration_text(tmp_path: Path) -> None:
+    """``ipcviz run pipe-basic --present`` in an 80×24 terminal: the first step's words are
+    on the screen (not just a big digit), with the diagram below them; → goes on."""
+    trace = tmp_path / "tmux-present.jsonl"
+    status = tmp_path / "status"
+    cmd = (
+        f"{shlex.quote(sys.executable)} -m ipcviz run pipe-basic --present"
+        f" --record {shlex.quote(str(trace))}; echo $? > {shlex.quote(str(status))}; sleep 60"
+    )
+    tmux = Tmux(tmp_path, cmd, size=(80, 24))
+    try:
+        wait_for(lambda: "The engine called pipe()" in tmux.screen(), "the first step's text")
+        screen = tmux.screen()
+        assert "file descriptors" in screen  # the sentence goes on, wrapped, not cut
+        assert "pipe" in screen and "parent" in screen
+        assert len(screen.splitlines()) <= 24 and all(len(x) <= 80 for x in screen.splitlines())
+        tmux.keys("Right")
+        wait_for(lambda: "half-duplex" in tmux.screen(), "the second step's text")
+        tmux.keys("q")
+        wait_for(status.exists, "the exit status")
+        assert status.read_text().strip() == "0"
+        nothing_left(trace)
+    finally:
+        tmux.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from ipcviz.errors import KernelLimitError
@@ -22,7 +23,7 @@ class MappedFile(SharedMemory):
 
     type = "mmap_file"
 
-    def __init__(self, name: str, cells: int = 16) -> None:
+    def __init__(self, name: str, cells: int | Mapping[str, int] = 16) -> None:
         super().__init__(name, cells)
         self.path = ""
 

@@ -208,6 +208,15 @@ FAMILY = Family(
     slices=frozenset({"pipe.write", "pipe.read", "pipe.epipe"}),
     counter=("bytes", lambda obj: obj.nbytes),
     flows={"pipe.write": (True, False), "pipe.read": (False, False)},
+    verbs={
+        "pipe.write.begin": "write",
+        "pipe.write": "write",
+        "pipe.epipe": "write",
+        "pipe.read.begin": "read",
+        "pipe.read": "read",
+    },
+    puts=frozenset({"write"}),
+    diagram="ipcviz.mechanisms.pipe.diagram",
     handlers={
         "pipe.write.begin": _pipe_begin,
         "pipe.read.begin": _pipe_begin,

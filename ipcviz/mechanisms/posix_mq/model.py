@@ -196,6 +196,14 @@ FAMILY = Family(
     slices=frozenset({"mq.send", "mq.recv"}),
     counter=("messages", lambda obj: len(obj.messages)),
     flows={"mq.send": (True, True), "mq.recv": (False, True)},
+    verbs={
+        "mq.send.begin": "send",
+        "mq.send": "send",
+        "mq.recv.begin": "receive",
+        "mq.recv": "receive",
+    },
+    puts=frozenset({"send"}),
+    diagram="ipcviz.mechanisms.posix_mq.diagram",
     handlers={
         "mq.send.begin": _send_begin,
         "mq.recv.begin": _recv_begin,

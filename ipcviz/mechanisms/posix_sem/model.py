@@ -139,6 +139,9 @@ FAMILY = Family(
     words=WORDS,
     completes={"sem.wait": ("sem.wait",)},
     counter=("value", lambda obj: obj.value),
+    verbs={"sem.wait.begin": "wait", "sem.wait": "wait", "sem.trywait": "wait", "sem.post": "post"},
+    puts=frozenset({"post"}),
+    diagram="ipcviz.mechanisms.posix_sem.diagram",
     handlers={
         "sem.wait.begin": _wait_begin,
         "sem.wait": _wait,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from collections.abc import Mapping
 from typing import Any
 
 import posix_ipc
@@ -27,8 +28,19 @@ class SharedMemory(KernelObject):
     type = "posix_shm"
     CELL = struct.Struct("<q")
 
-    def __init__(self, name: str, cells: int = 16) -> None:
+    def __init__(self, name: str, cells: int | Mapping[str, int] = 16) -> None:
         super().__init__(name)
+        #: ``[[name, first cell, count], ...]``: the scenario's names for its cells and
+        #: ranges, in order (``cells={"slots": 5, "in": 1}``), drawn above the cells
+        self.names: list[list[Any]] = []
+        if isinstance(cells, Mapping):
+            start = 0
+            for key, count in cells.items():
+                if not isinstance(key, str) or not isinstance(count, int) or count < 1:
+                    raise ValueError(f"cells: {key!r}: a name and a count of at least 1")
+                self.names.append([key, start, count])
+                start += count
+            cells = start
         if not 1 <= cells <= 1 << 20:
             raise ValueError("cells must be between 1 and 1048576")
         self.cells = cells
@@ -59,7 +71,10 @@ class SharedMemory(KernelObject):
             shm.close_fd()
 
     def declare(self) -> dict[str, Any]:
-        return {**super().declare(), "size": self.size, "cells": self.cells, "cell_size": 8}
+        fields = {**super().declare(), "size": self.size, "cells": self.cells, "cell_size": 8}
+        if self.names:
+            fields["names"] = self.names
+        return fields
 
     def destroy(self) -> None:
         if self.kernel_name:
@@ -70,8 +85,8 @@ class SharedMemory(KernelObject):
 
     # -- used by workers ---------------------------------------------------------------
 
-    def __getitem__(self, i: int) -> int:
-        """Read cell ``i`` (recorded as ``shm.read``)."""
+    def __getitem__(self, i: int | str) -> int:
+        """Read cell ``i`` or the cell named ``i`` (recorded as ``shm.read``)."""
         off = self._offset(i)
         t = tracer
         t.gate(C.SHM_READ, self.index)
@@ -80,8 +95,8 @@ class SharedMemory(KernelObject):
         t.emit(C.SHM_READ, self.index, off, value, raw)
         return value
 
-    def __setitem__(self, i: int, value: int) -> None:
-        """Write cell ``i`` (recorded as ``shm.write``)."""
+    def __setitem__(self, i: int | str, value: int) -> None:
+        """Write cell ``i`` or the cell named ``i`` (recorded as ``shm.write``)."""
         off = self._offset(i)
         t = tracer
         t.gate(C.SHM_WRITE, self.index)
@@ -103,7 +118,18 @@ class SharedMemory(KernelObject):
         self.mm[offset : offset + len(data)] = data  # type: ignore[index]
         tracer.emit(C.SHM_WRITE, self.index, offset, 0, data)
 
-    def _offset(self, i: int) -> int:
+    def cell(self, name: str, j: int = 0) -> int:
+        """The index of cell ``j`` of the range ``name`` (``buffer.cell("slots", 2)``)."""
+        for key, start, count in self.names:
+            if key == name:
+                if not 0 <= j < count:
+                    raise IndexError(f"{name}[{j}] out of range ({name} has {count} cells)")
+                return start + j
+        raise KeyError(f"shared memory {self.name} has no cells named {name!r}")
+
+    def _offset(self, i: int | str) -> int:
+        if isinstance(i, str):
+            i = self.cell(i)
         if not -self.cells <= i < self.cells:
             raise IndexError(f"cell {i} out of range (shared memory {self.name} has {self.cells})")
         return (i % self.cells) * 8

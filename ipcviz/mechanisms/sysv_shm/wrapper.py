@@ -8,6 +8,7 @@ detaches its own read-write attachment; the prober reads it through a read-only 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sysv_ipc
@@ -38,7 +39,7 @@ class SysvSharedMemory(SharedMemory):
 
     type = "sysv_shm"
 
-    def __init__(self, name: str, cells: int = 16) -> None:
+    def __init__(self, name: str, cells: int | Mapping[str, int] = 16) -> None:
         super().__init__(name, cells)
         self.key = 0
         self.id = -1

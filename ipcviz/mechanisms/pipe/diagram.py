@@ -1,0 +1,80 @@
+"""A pipe or FIFO in the diagram view: a tube filling with its bytes, each write in its
+writer's colour (the lecture's figure: writer → [ tube ] → reader).
+
+The bytes are in the order they will be read: the next byte out is the first one. Rows of
+styled segments (``ipcviz.tui.diagram_kit``), no Textual.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz import bytefmt
+from ipcviz.model.state import PipeObj, State
+from ipcviz.tui import diagram_kit as k
+from ipcviz.tui import render as r
+
+
+def caption(state: State, obj: PipeObj) -> str:
+    """What the box's top border says beside the name: the fill and the end of the stream."""
+    text = f"{obj.nbytes}/{obj.capacity} B"
+    if obj.eof:
+        text += " · EOF"
+    if obj.epipe:
+        text += f" · EPIPE×{obj.epipe}"
+    return text
+
+
+def draw(state: State, obj: PipeObj, width: int, rows: int, lit: bool) -> list[k.Line]:
+    """The tube: its walls when there are 3 rows or more, the bytes between them."""
+    walls = rows >= 3
+    inner = max(1, rows - 2 if walls else rows)
+    cells: list[tuple[str, Any]] = []
+    budget = width * inner
+    last = len(obj.chunks) - 1
+    for i, (pid, data) in enumerate(obj.chunks):
+        hot = lit and i == last and obj.last_change_seq == state.seq
+        style = r.cell_style(r.color_of(state, pid), bool(i % 2), hot)
+        for ch in bytefmt.byte_cells(data[: budget - len(cells)]):
+            cells.append((ch, style))
+        if len(cells) >= budget:
+            break
+    if len(cells) >= budget and obj.nbytes > budget:
+        more = f"…+{obj.nbytes - budget + len(f'…+{obj.nbytes} B')} B"
+        cells = cells[: budget - len(more)] + [(ch, k.LABEL) for ch in more]
+    out: list[k.Line] = []
+    if walls:
+        out.append(k.text_line(width, "═" * width, k.TUBE))
+    for y in range(inner):
+        row = k.Row(width)
+        row.add_cells(cells[y * width : (y + 1) * width])
+        if not obj.nbytes and y == 0:
+            row.add(" empty", k.HOLE)
+        out.append(row.done("·", k.HOLE))
+    if walls:
+        out.append(k.text_line(width, "═" * width, k.TUBE))
+    return out
+
+
+def holders(state: State, obj: PipeObj) -> dict[int, str]:
+    """Processes that hold one end only, as the edge they will use: the child that will
+    read is drawn before its first read (the lecture's parent → pipe → child)."""
+    out: dict[int, str] = {}
+    for pid in obj.writers - obj.readers:
+        out[pid] = "write"
+    for pid in obj.readers - obj.writers:
+        out[pid] = "read"
+    return out
+
+
+def rows_wanted(state: State, obj: PipeObj, width: int) -> int:
+    """Rows to show every byte (walls included), so a roomy screen need not cut it."""
+    return 2 + max(1, -(-obj.nbytes // max(1, width)))
+
+
+def rows_least(state: State, obj: PipeObj, width: int) -> int:
+    return 1
+
+
+def signature(obj: PipeObj) -> tuple[Any, ...]:
+    return (obj.written, obj.read, obj.eof, obj.epipe)

@@ -1,0 +1,100 @@
+"""A message queue (POSIX or System V) in the diagram view: a row of message boxes in the
+order the kernel will deliver them, each in its sender's colour with its priority (POSIX)
+or type (System V). The lecture's figure: a queue of numbered messages.
+
+Rows of styled segments (``ipcviz.tui.diagram_kit``), no Textual.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz import bytefmt
+from ipcviz.model.state import QueueObj, State
+from ipcviz.tui import diagram_kit as k
+from ipcviz.tui import render as r
+
+
+def caption(state: State, obj: QueueObj) -> str:
+    if obj.max_messages:
+        return f"{len(obj.messages)}/{obj.max_messages} msgs"
+    if obj.max_bytes:
+        return f"{len(obj.messages)} msgs · {obj.nbytes}/{obj.max_bytes} B"
+    return f"{len(obj.messages)} msgs · {obj.nbytes} B"
+
+
+def delivery_order(obj: QueueObj) -> list[list[Any]]:
+    """POSIX: highest priority first, oldest first among equals; System V: arrival order
+    (a receive of type 0 takes the oldest)."""
+    msgs = list(obj.messages)
+    if obj.by_priority:
+        return sorted(msgs, key=lambda m: -m[0] if isinstance(m[0], int) else 0)
+    return msgs
+
+
+def draw(state: State, obj: QueueObj, width: int, rows: int, lit: bool) -> list[k.Line]:
+    """3+ rows: boxes (key on the top edge, bytes inside); fewer: one line of chips."""
+    key = "prio" if obj.by_priority else "type"
+    msgs = delivery_order(obj)
+    out: list[k.Line] = []
+    if rows >= 4:
+        out.append(k.text_line(width, "next out ◀", k.LABEL))
+        rows -= 1
+    if rows >= 3:
+        top, mid, bot = k.Row(width), k.Row(width), k.Row(width)
+        for i, msg in enumerate(msgs):
+            tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
+            label = f"{key} {tag}"
+            body = bytefmt.quoted(data, 12)
+            w = max(len(label) + 2, len(body), 6)
+            if top.room() < w + 2 + (6 if i < len(msgs) - 1 else 0):
+                more = f" +{len(msgs) - i}"
+                top.add("", k.LABEL)
+                mid.add(more, k.NAME)
+                break
+            color = r.color_of(state, pid)
+            frame = r.fg(color, True)
+            top.add("┌" + k.cut(label, w).center(w, "─") + "┐", frame)
+            mid.add("│", frame)
+            mid.add(body.ljust(w), r.cell_style(color))
+            mid.add("│", frame)
+            bot.add("└" + "─" * w + "┘", frame)
+        if not msgs:
+            mid.add(" empty", k.HOLE)
+        out += [top.done(), mid.done(), bot.done()]
+        rows -= 3
+    else:
+        row = k.Row(width)
+        for i, msg in enumerate(msgs):
+            tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
+            cell = f"{tag}:{bytefmt.quoted(data, 6)}"
+            if row.room() < len(cell) + 1 + (4 if i < len(msgs) - 1 else 0):
+                row.add(f"+{len(msgs) - i}", k.NAME)
+                break
+            row.add(cell, r.cell_style(r.color_of(state, pid)))
+            row.add(" ")
+        if not msgs:
+            row.add(" empty", k.HOLE)
+        out.append(row.done())
+        rows -= 1
+    if rows >= 1 and (obj.senders_waiting or obj.receivers_waiting):
+        row = k.Row(width)
+        if obj.receivers_waiting:
+            k.sleepers(row, state, obj.receivers_waiting, "receivers asleep:")
+            row.add("  ")
+        if obj.senders_waiting:
+            k.sleepers(row, state, obj.senders_waiting, "senders asleep:")
+        out.append(row.done())
+    return out
+
+
+def rows_wanted(state: State, obj: QueueObj, width: int) -> int:
+    return 5 if obj.senders_waiting or obj.receivers_waiting else 4
+
+
+def rows_least(state: State, obj: QueueObj, width: int) -> int:
+    return 1
+
+
+def signature(obj: QueueObj) -> tuple[Any, ...]:
+    return (obj.sent, obj.received, tuple(obj.senders_waiting), tuple(obj.receivers_waiting))

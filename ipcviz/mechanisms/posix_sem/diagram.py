@@ -1,0 +1,68 @@
+"""A semaphore (POSIX or System V) in the diagram view: its tokens (● free, ○ taken since the
+start) and the queue of sleepers by name, in the order they wait.
+
+Rows of styled segments (``ipcviz.tui.diagram_kit``), no Textual.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.style import Style
+
+from ipcviz.model.state import SemObj, State
+from ipcviz.tui import diagram_kit as k
+
+FREE = Style(color="#5fd700", bold=True)
+TAKEN = Style(color="#6c6c6c")
+#: The tokens right after an operation changed them.
+LIT = Style(color="#000000", bgcolor="#5fd700", bold=True)
+#: More tokens than this are drawn as a count.
+MAX_TOKENS = 24
+
+
+def caption(state: State, obj: SemObj) -> str:
+    return f"value {obj.value}"
+
+
+def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.Line]:
+    """Row 1: the tokens (and, for a lock, who holds it); row 2: who sleeps in wait()."""
+    row = k.Row(width)
+    free = max(0, obj.value)
+    taken = max(0, obj.initial - obj.value)
+    if free + taken <= MAX_TOKENS:
+        row.add("● " * free, LIT if lit else FREE)
+        row.add("○ " * taken, TAKEN)
+    else:
+        row.add(f"●×{free} ", FREE)
+        row.add(f"○×{taken} ", TAKEN)
+    if not free:
+        row.add(" 0: wait() sleeps", k.WAITING)
+    holders = [pid for pid, n in obj.holders.items() if n > 0]
+    if obj.initial == 1 and not obj.signal and holders:
+        row.add("  held by ", k.LABEL)
+        for pid in holders:
+            text, style = k.chip(state, pid, 12)
+            row.add(text, style)
+    out = [row.done()]
+    if rows >= 2:
+        sleep = k.Row(width)
+        k.sleepers(sleep, state, obj.waiters, "asleep:")
+        out.append(sleep.done())
+    elif obj.waiters:  # one row only: the sleepers matter more than the spare tokens
+        row = k.Row(width)
+        k.sleepers(row, state, obj.waiters, f"{obj.value} · asleep:")
+        out = [row.done()]
+    return out
+
+
+def rows_wanted(state: State, obj: SemObj, width: int) -> int:
+    return 2
+
+
+def rows_least(state: State, obj: SemObj, width: int) -> int:
+    return 1
+
+
+def signature(obj: SemObj) -> tuple[Any, ...]:
+    return (obj.value, obj.waits, obj.posts, tuple(obj.waiters))

@@ -1,0 +1,128 @@
+"""Shared memory (POSIX, System V, a mapped file) in the diagram view: a grid of cells, each
+with its name above its value, the value on its last writer's colour. The lecture's figure:
+two address spaces sharing one region, no medium in between (T26).
+
+Names come from the scenario (``cells={"slots": 5, "in": 1, ...}``, declared as ``names``:
+``[[name, first cell, count], ...]``); cells it did not name are numbered. A trace is
+untrusted input: a malformed ``names`` is ignored. Rows of styled segments, no Textual.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcviz import bytefmt
+from ipcviz.model.state import ShmObj, State
+from ipcviz.tui import diagram_kit as k
+from ipcviz.tui import render as r
+
+#: The widest cell (name or value) drawn in full; longer ones are cut.
+MAX_CELL = 12
+#: More cells than this are drawn one character each, without names (a 2 MiB ring).
+MAX_GRID = 256
+
+
+def caption(state: State, obj: ShmObj) -> str:
+    return f"{obj.cells} cells · {obj.writes} writes"
+
+
+def cell_names(obj: ShmObj) -> list[str]:
+    """One label per cell: ``in``, ``slots[0]``, ``[1]``…; ``0``, ``1``… when unnamed."""
+    labels = [str(i) for i in range(obj.cells)]
+    names = obj.info.get("names")
+    if not isinstance(names, list):
+        return labels
+    for entry in names:
+        if not (isinstance(entry, list) and len(entry) == 3):
+            continue
+        name, start, count = entry
+        if not (isinstance(name, str) and isinstance(start, int) and isinstance(count, int)):
+            continue
+        name = bytefmt.safe_text(name, MAX_CELL)
+        for j in range(max(0, count)):
+            i = start + j
+            if 0 <= i < obj.cells:
+                labels[i] = name if count == 1 else (f"{name}[{j}]" if j == 0 else f"[{j}]")
+    return labels
+
+
+def _value(raw: bytes | bytearray) -> str:
+    if len(raw) <= 8:
+        return str(int.from_bytes(raw, "little", signed=True))
+    return bytes(raw[:4]).hex() + "…"
+
+
+def _grid(obj: ShmObj, width: int) -> tuple[list[str], list[str], list[int], list[list[int]]]:
+    """Labels, values, cell widths and the cells of each grid row at ``width``."""
+    size, data = obj.cell_size, obj.data
+    labels = cell_names(obj)
+    values = [_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
+    widths = [
+        min(MAX_CELL, max(len(a), len(b), 3)) + 1 for a, b in zip(labels, values, strict=True)
+    ]
+    grid: list[list[int]] = [[]]
+    used = 0
+    for i, w in enumerate(widths):
+        if grid[-1] and used + w > width:
+            grid.append([])
+            used = 0
+        grid[-1].append(i)
+        used += w
+    return labels, values, widths, grid
+
+
+def draw(state: State, obj: ShmObj, width: int, rows: int, lit: bool) -> list[k.Line]:
+    """Name above value, as many cells a row as fit; one character a cell when they do not."""
+    size, data = obj.cell_size, obj.data
+    out: list[k.Line] = []
+    labels, values, widths, grid = _grid(obj, width) if obj.cells <= MAX_GRID else ([], [], [], [])
+    if grid and (2 * len(grid) <= rows or (rows >= 2 and len(grid) == 1)):
+        for cells in grid:
+            top, bottom = k.Row(width), k.Row(width)
+            for i in cells:
+                w = widths[i]
+                top.add(k.cut(labels[i], w - 1).ljust(w), k.LABEL)
+                bottom.add(k.cut(values[i], w - 1).rjust(w - 1), _style(state, obj, i, lit))
+                bottom.add(" ")
+            out += [top.done(), bottom.done()]
+        return out
+    # Too many for the rows: one character a cell (· never written, ▪ written).
+    zero = bytes(size)
+    for y in range(max(1, rows)):
+        row = k.Row(width)
+        row.add_cells(
+            [
+                (
+                    "·" if data[i * size : (i + 1) * size] == zero else "▪",
+                    _style(state, obj, i, lit),
+                )
+                for i in range(y * width, min(obj.cells, (y + 1) * width))
+            ]
+        )
+        out.append(row.done())
+        if (y + 1) * width >= obj.cells:
+            break
+    return out
+
+
+def _style(state: State, obj: ShmObj, i: int, lit: bool) -> Any:
+    pid = obj.last_writer[i] if i < len(obj.last_writer) else 0
+    if not pid:
+        return k.HOLE
+    hot = lit and obj.changed_seq[i] == obj.last_change_seq
+    return r.cell_style(r.color_of(state, pid), hot=hot)
+
+
+def rows_wanted(state: State, obj: ShmObj, width: int) -> int:
+    if obj.cells > MAX_GRID:
+        return 2
+    return 2 * len(_grid(obj, width)[3])
+
+
+def rows_least(state: State, obj: ShmObj, width: int) -> int:
+    """Names matter more than room: two grid rows at most before one character a cell."""
+    return min(4, rows_wanted(state, obj, width))
+
+
+def signature(obj: ShmObj) -> tuple[Any, ...]:
+    return (obj.writes, obj.reads)

@@ -1,0 +1,57 @@
+"""The diagram view's widget: the lecture figure, live (``v`` in the session screen).
+
+A line-rendering widget: ``diagram_layout.diagram_lines`` (no Textual) draws the model at
+the widget's size, ``render_line`` hands out its rows as ``Strip``s. Redrawn only when the
+model or the size changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.style import Style
+from textual.strip import Strip
+from textual.widget import Widget
+
+from ipcviz.model.state import State
+from ipcviz.tui.diagram_kit import Line
+from ipcviz.tui.diagram_layout import diagram_lines
+
+BLANK = Style()  # never None: the NO_COLOR (monochrome) filter reads every style
+
+
+class DiagramView(Widget):
+    """Processes, kernel objects and the edges between them, filling its region."""
+
+    DEFAULT_CSS = """
+    DiagramView { height: 1fr; width: 1fr; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lines: list[Line] = []
+        self._key: tuple[Any, ...] | None = None
+
+    def sync(self, state: State, force: bool = False) -> None:
+        """Draw ``state`` again if it, or the widget's size, changed since the last time."""
+        width, height = self.size.width, self.size.height
+        if width <= 0 or height <= 0:
+            return
+        key = (id(state), state.seq, state.count, len(state.procs), width, height)
+        if not force and key == self._key:
+            return
+        self._key = key
+        self.lines = diagram_lines(state, width, height)
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._key = None
+
+    def render_line(self, y: int) -> Strip:
+        if 0 <= y < len(self.lines):
+            return Strip(self.lines[y]).crop(0, self.size.width)
+        return Strip.blank(self.size.width, BLANK)
+
+    def plain_lines(self) -> list[str]:
+        """The text shown (for tests)."""
+        return ["".join(seg.text for seg in line) for line in self.lines]

@@ -1,0 +1,121 @@
+"""Small pieces the diagram view draws with: fixed-width rows of styled segments.
+
+No Textual (the mechanisms' ``diagram.py`` modules, the layout and the tests use it).
+Every text handed to ``Row.add`` is already inert (made by ``ipcviz.bytefmt``); a
+``Segment`` is never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+
+from ipcviz import bytefmt
+from ipcviz.model.state import State
+from ipcviz.tui import render as r
+
+Line = list[Segment]
+
+#: A box or tube's outline, and the space inside an object that holds nothing.
+FRAME = Style(color="#8a8a8a")
+TUBE = Style(color="#5fafd7")
+HOLE = Style(color="#3a3a3a")
+LABEL = Style(color="#b2b2b2")
+NAME = Style(color="#ffffff", bold=True)
+WAITING = Style(color="#ffaf00", bold=True)
+#: The object an operation just changed: its outline is drawn in this colour.
+LIT_FRAME = Style(color="#ffffff", bold=True)
+
+
+def cut(text: str, cells: int) -> str:
+    """``text`` in at most ``cells`` cells (``…`` marks a cut)."""
+    if cells <= 0:
+        return ""
+    if cell_len(text) <= cells:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = cell_len(ch)
+        if used + w > cells - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+class Row:
+    """One line of exactly ``width`` cells (``done`` pads it with blanks)."""
+
+    def __init__(self, width: int) -> None:
+        self.width = max(0, width)
+        self.segments: Line = []
+        self.used = 0
+
+    def room(self) -> int:
+        return self.width - self.used
+
+    def add(self, text: str, style: Style = r.FG) -> Row:
+        """Append ``text`` (already inert), cut with ``…`` when it does not fit."""
+        if not text:
+            return self
+        room = self.width - self.used
+        n = len(text) if text.isascii() else cell_len(text)
+        if n > room:
+            text = cut(text, room)
+            n = cell_len(text)
+        if text:
+            self.segments.append(Segment(text, style))
+            self.used += n
+        return self
+
+    def add_cells(self, cells: list[tuple[str, Style]]) -> Row:
+        """One-cell characters with their styles; runs of one style become one segment."""
+        run: list[str] = []
+        style: Style | None = None
+        for ch, st in cells:
+            if st is not style and run:
+                self.add("".join(run), style or r.FG)
+                run = []
+            style = st
+            run.append(ch)
+        if run:
+            self.add("".join(run), style or r.FG)
+        return self
+
+    def done(self, fill: str = " ", style: Style = r.FG) -> Line:
+        if self.used < self.width:
+            self.segments.append(Segment(fill * (self.width - self.used), style))
+            self.used = self.width
+        return self.segments
+
+
+def text_line(width: int, text: str, style: Style = r.FG) -> Line:
+    return Row(width).add(text, style).done()
+
+
+def blank(width: int) -> Line:
+    return [Segment(" " * max(0, width), r.FG)]
+
+
+def proc_name(state: State, pid: int, limit: int = 16) -> tuple[str, Style]:
+    """A process's name (untrusted: made inert) in its colour."""
+    return bytefmt.safe_text(state.proc_name(pid), limit), r.fg(r.color_of(state, pid), True)
+
+
+def chip(state: State, pid: int, limit: int = 16) -> tuple[str, Style]:
+    """A process's name on its colour, like a cell it wrote."""
+    name, _ = proc_name(state, pid, limit)
+    return f" {name} ", r.cell_style(r.color_of(state, pid))
+
+
+def sleepers(row: Row, state: State, pids: list[int], label: str) -> None:
+    """``label`` then the sleeping processes in the order they will wake, by name."""
+    row.add(label, LABEL)
+    if not pids:
+        row.add(" nobody", HOLE)
+    for i, pid in enumerate(pids):
+        if i:
+            row.add(" ← ", LABEL)
+        text, style = chip(state, pid, 12)
+        row.add(text, style)

@@ -1,0 +1,325 @@
+"""The diagram view (issue 16): the lecture's figure, drawn from recorded runs.
+
+Deterministic: each case replays a real recorded run (``traces/``) to a fixed event, chosen
+where the object holds something worth seeing (bytes in the pipe, messages queued, a
+sleeper on the semaphore); the lighting follows the events, not a clock. Update after a
+deliberate visual change with ``pytest tests/tui/test_diagram.py --snapshot-update`` and
+look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from textual.app import App, ComposeResult
+
+from ipcviz.mechanisms import registry
+from ipcviz.model.state import State
+from ipcviz.replay import TraceIndex
+from ipcviz.tui.diagram import DiagramView
+from ipcviz.tui.diagram_layout import diagram_lines
+from ipcviz.tui.present import replay_app as present_app
+from ipcviz.tui.widgets import ObjectsPanel
+
+from .helpers import TRACES, load, recorded_app, settle
+
+#: object type → (recorded run, event index, terminal size): one per type, sizes from the
+#: compact 80×24 to the roomy 200×40.
+CASES: dict[str, tuple[str, int, tuple[int, int]]] = {
+    "pipe": ("pipe-basic", 5, (100, 12)),
+    "fifo": ("fifo-named", 18, (80, 12)),
+    "posix_mq": ("mq-priority", 49, (120, 14)),
+    "sysv_mq": ("sysv-mq-typed", 20, (100, 24)),
+    "posix_shm": ("producer-consumer", 238, (200, 40)),
+    "posix_sem": ("producer-consumer", 238, (80, 24)),
+    "sysv_shm": ("sysv-shm", 35, (120, 24)),
+    "sysv_sem": ("sysv-shm", 35, (80, 14)),
+    "mmap_file": ("mmap-file", 37, (100, 20)),
+}
+
+
+def state_at(trace: str, i: int) -> State:
+    return TraceIndex.open(TRACES / f"{trace}.jsonl").build().state_at(i)
+
+
+class DiagramApp(App[None]):
+    """The diagram view alone, filling the terminal, showing one fixed state."""
+
+    CSS = "Screen { background: #000000; }"
+
+    def __init__(self, state: State) -> None:
+        super().__init__()
+        self.state = state
+
+    def compose(self) -> ComposeResult:
+        yield DiagramView()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.query_one(DiagramView).sync, self.state)
+
+
+def test_every_type_has_a_case_and_a_drawing() -> None:
+    """A new mechanism needs a drawing (its ``diagram.py``) and a snapshot here."""
+    assert sorted(CASES) == sorted(registry.TYPES)
+    for t in registry.TYPES:
+        view = registry.diagram(t)
+        assert view is not None, t
+        for fn in ("draw", "caption", "rows_wanted", "rows_least", "signature"):
+            assert callable(getattr(view, fn, None)), (t, fn)
+
+
+@pytest.mark.parametrize("type_", list(CASES))
+def test_diagram_snapshot(snap_compare, type_: str) -> None:
+    trace, i, size = CASES[type_]
+    state = state_at(trace, i)
+    assert any(o.type == type_ for o in state.objects.values())
+    text = "\n".join("".join(s.text for s in line) for line in diagram_lines(state, *size))
+    assert f" {type_} " in text  # its box is drawn, whatever the size
+
+    async def settle_view(pilot) -> None:
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(DiagramApp(state), terminal_size=size, run_before=settle_view)
+
+
+def plain(state: State, width: int, height: int) -> list[str]:
+    return ["".join(s.text for s in line) for line in diagram_lines(state, width, height)]
+
+
+def test_the_lecture_figure_writer_pipe_reader() -> None:
+    """pipe-basic: parent on the left, the tube with its bytes, child on the right, each
+    edge labelled; the child is drawn (it holds the read end) before its first read."""
+    lines = plain(state_at("pipe-basic", 5), 100, 12)
+    row = next(line for line in lines if "parent" in line and "child" in line and "▶" in line)
+    assert row.index("parent") < row.index("write") < row.index("read") < row.index("child")
+    assert any("message 1" in line for line in lines)
+
+
+def test_named_cells_sleepers_and_delivery_order() -> None:
+    pc = plain(state_at("producer-consumer", 238), 200, 40)
+    assert any("slots[0]" in line and "in" in line and "count" in line for line in pc)
+    assert any("asleep:" in line and "producer1" in line for line in pc)
+    mq = plain(state_at("sysv-mq-typed", 20), 100, 24)
+    order = next(line for line in mq if "type 3" in line)
+    assert order.index("type 3") < order.index("type 1") < order.index("type 2")  # arrival
+    pq = plain(state_at("mq-priority", 49), 120, 14)
+    assert any("prio 5" in line for line in pq)
+
+
+def test_the_newest_operation_lights_its_edge() -> None:
+    """Driven by the events: after each operation exactly its process's edge on its object
+    is lit (drawn on the process's colour); one event later it is the next one's."""
+    index = TraceIndex.open(TRACES / "producer-consumer.jsonl").build()
+    verbs = registry.verbs()
+    checked = 0
+    for i in range(200, 240):
+        event = index.event(i)
+        if event["kind"] not in verbs:
+            continue
+        state = index.state_at(i)
+        name = state.proc_name(event["pid"])
+        lines = diagram_lines(state, 200, 60)
+        lit = [
+            "".join(s.text for s in line)
+            for line in lines
+            for s in line
+            if s.style is not None and s.style.bgcolor is not None and "─" in s.text
+        ]
+        proc = state.procs[event["pid"]]
+        if proc.state == "waiting" and proc.on == event["obj"]:  # it went to sleep there:
+            assert lit == [], (i, lit)  # its edge says so instead ("zz wait", amber)
+            assert any(name in line and "zz" in line for line in plain(state, 200, 60))
+            continue
+        assert len(lit) == 1, (i, lit)
+        assert name in lit[0], (i, name, lit)
+        checked += 1
+    assert checked > 10
+
+
+def test_fits_80x24_and_uses_200x60() -> None:
+    state = state_at("producer-consumer", 238)
+    small, big = plain(state, 80, 20), plain(state, 200, 60)
+    assert len(small) <= 20 and all(len(line) == 80 for line in small)
+    assert all(len(line) == 200 for line in big)
+    assert sum("┌" in line for line in big) > sum("┌" in line for line in small)  # boxes
+    tiny = plain(state, 80, 6)
+    assert len(tiny) <= 6 and "more object" in tiny[-1]
+
+
+def test_hostile_bytes_and_names_are_drawn_inert() -> None:
+    """Bytes and names from a trace go through the byte formatter: no control character
+    reaches the terminal."""
+    index = TraceIndex.open(TRACES / "hostile.jsonl").build()
+    for i in (index.count // 2, index.count - 1):
+        for line in plain(index.state_at(i), 120, 40):
+            assert not any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in line), line
+
+
+def test_the_drawing_knows_no_textual() -> None:
+    """The layout and every mechanism's drawing load without Textual (model → lines)."""
+    mods = ", ".join(repr(registry.BY_TYPE[t].family.diagram) for t in registry.TYPES)
+    code = (
+        "import sys, importlib, ipcviz.tui.diagram_layout;"
+        f"[importlib.import_module(m) for m in ({mods},)];"
+        "bad = [m for m in sys.modules if m.split('.')[0] == 'textual'];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+# -- v, and presenter mode ----------------------------------------------------------------
+
+
+async def test_v_switches_diagram_and_detail_in_the_session_screen() -> None:
+    app = recorded_app("sysv-mq-typed")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot)
+        diagram, objects = screen.query_one(DiagramView), screen.query_one(ObjectsPanel)
+        assert not diagram.display or not diagram.region.height
+        assert objects.region.height > 0
+        await pilot.press("v")
+        await pilot.pause()
+        await pilot.pause()
+        assert diagram.region.height > 10 and objects.region.height == 0
+        text = "\n".join(diagram.plain_lines())
+        assert "producer" in text and "consumer" in text and "send" in text
+        await pilot.press("v")
+        await pilot.pause()
+        assert diagram.region.height == 0 and objects.region.height > 0
+
+
+async def test_v_in_replay_and_listed_in_help() -> None:
+    from ipcviz.tui.replay_screen import replay_app
+
+    app = replay_app(TRACES / "pipe-basic.jsonl")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query_one(DiagramView).region.height > 0
+        await pilot.press("question_mark")
+        await pilot.pause()
+        from ipcviz.tui.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        shown = "\n".join(str(w.render()) for w in app.screen.query("*"))
+        assert "diagram" in shown
+
+
+async def present_at(pilot, steps: int) -> None:
+    await pilot.pause()
+    for _ in range(steps):
+        await pilot.press("right")
+    await pilot.pause()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+def test_presenter_snapshot(snap_compare, size: tuple[int, int]) -> None:
+    """Narration large and first, the diagram below (80 columns) or beside it (200)."""
+
+    async def at_fill(pilot) -> None:
+        await present_at(pilot, 3)
+
+    app = present_app(TRACES / "producer-consumer.jsonl")
+    assert snap_compare(app, terminal_size=size, run_before=at_fill)
+
+
+async def test_presenter_at_80x24_shows_the_whole_narration_and_the_diagram() -> None:
+    app = present_app(TRACES / "producer-consumer.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await present_at(pilot, 3)
+        screen = app.screen
+        step = screen.state.step_info()
+        assert step is not None
+        words = str(step["en"]).split()
+        shown = " ".join(screen.narration_text.plain.split())
+        assert " ".join(words) in shown
+        narration = screen.query_one("#narration")
+        assert narration.region.height >= len(step["en"]) // 76 + 1
+        assert narration.region.bottom <= 24
+        diagram = screen.query_one(DiagramView)
+        assert diagram.region.height >= 8 and diagram.region.y >= narration.region.bottom
+        # the narration is the dominant text: bold, bright white
+        assert any(span.style and "bold" in str(span.style) for span in screen.narration_text.spans)
+
+
+def test_trace_files_are_real_runs() -> None:
+    """The fixtures are recordings (``ipcviz run X --quick --record``), legal histories."""
+    from ipcviz.model.verify import check
+
+    for trace in ("producer-consumer", "sysv-shm", "mmap-file"):  # recorded for these tests
+        header, events = load(trace)
+        assert header["scenario"]["id"] == trace
+        assert [v.line() for v in check(header, events)] == [], trace
+
+
+def test_large_type_for_the_projector() -> None:
+    """At 200×60 the narration is drawn in large type (3 rows a line); text the font
+    cannot draw (Korean) stays ordinary text; the letters are the font's, whole."""
+    from ipcviz.tui.bigtext import ROWS, big_lines, normalize
+
+    text = "Moving an index is read-modify-write: without mutex two producers could collide."
+    lines = big_lines(text, 196)
+    assert lines is not None and len(lines) % ROWS == 0 and all(len(x) <= 196 for x in lines)
+    assert set("".join(lines)) <= set("▀▄█ ")
+    assert big_lines("인덱스를 옮기는 것은", 196) is None
+    assert normalize("a—b → c") == "A-B -> C"
+
+
+async def test_presenter_at_200x60_draws_the_narration_large() -> None:
+    app = present_app(TRACES / "producer-consumer.jsonl")
+    async with app.run_test(size=(200, 60)) as pilot:
+        await present_at(pilot, 3)
+        screen = app.screen
+        assert "█" in screen.narration_text.plain
+        narration, diagram = screen.query_one("#narration"), screen.query_one(DiagramView)
+        assert narration.region.height >= 12 and diagram.region.height >= 25
+
+
+NAMED = """
+from ipcviz.scenario import Scenario
+scenario = Scenario("named-cells", "named cells")
+m = scenario.shared_memory("m", cells={"slots": 3, "in": 1})
+
+@scenario.process("p")
+def p(ctx):
+    m["in"] = 7
+    m[m.cell("slots", 2)] = 5
+
+@scenario.check("in is 7, slots[2] is 5")
+def ok(run):
+    data = run.state.objects["m"].data
+    return data[24] == 7 and data[16] == 5
+"""
+
+
+def test_a_scenario_names_its_cells_and_reaches_them_by_name(tmp_path) -> None:
+    """``cells={"slots": 3, "in": 1}``: four cells, declared with their names (drawn above
+    them), reached by name in the workers; a count below 1 is bad input (exit 2)."""
+    import json
+
+    from tests.conftest import ipcviz
+
+    src, trace = tmp_path / "named.py", tmp_path / "t.jsonl"
+    src.write_text(NAMED)
+    result = ipcviz("run", str(src), "--headless", "--quick", "--record", str(trace))
+    assert result.returncode == 0, result.stdout[-1500:] + result.stderr
+    declare = next(
+        e for e in map(json.loads, trace.read_text().splitlines()[1:]) if e["kind"] == "obj.declare"
+    )
+    assert declare["cells"] == 4 and declare["names"] == [["slots", 0, 3], ["in", 3, 1]]
+    index = TraceIndex.open(trace).build()
+    lines = plain(index.state_at(index.count - 1), 100, 20)
+    assert any("slots[0]" in line and "in" in line for line in lines)
+    assert any(" 5" in line and " 7" in line for line in lines)
+    bad = tmp_path / "bad.py"
+    bad.write_text(NAMED.replace('"in": 1}', '"in": 0}'))
+    result = ipcviz("run", str(bad), "--headless", "--quick", "--record", str(tmp_path / "b"))
+    assert result.returncode == 2
+    assert "count of at least 1" in result.stderr and "Traceback" not in result.stderr
