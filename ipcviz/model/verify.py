@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipcviz.mechanisms import registry
-from ipcviz.model.legal import violation
+from ipcviz.model.legal import RULES, violation
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.tracer.codes import TABLE
@@ -93,52 +93,60 @@ class Verifier:
             return [Violation(seq if isinstance(seq, int) else -1, kind, "", "unreadable", why)]
 
     def _feed(self, state: State, e: dict[str, Any]) -> list[Violation]:
-        found: list[Violation] = []
+        # the hot path of every replay: locals, and nothing built unless a rule is broken
+        found: list[tuple[str, str]] = []
         kind = e.get("kind", "")
-        seq = e.get("seq", -1)
-        obj = e.get("obj", "") if isinstance(e.get("obj"), str) else ""
         if kind == "order.conflict":
-            found.append(Violation(seq, kind, obj, "conflict", str(e.get("message", ""))))
+            found.append(("conflict", str(e.get("message", ""))))
         pid = e.get("pid", 0)
         t = e.get("t", 0)
-        last_t, begun = self.last_t, self.begun
+        last_t = self.last_t
         if kind == "proc.start":
             last_t[pid] = t
             self.started[pid] = t
-        thread = e.get("thread")
-        if isinstance(thread, int) and thread and kind in RING_KINDS:
-            # a thread of the process: a program order of its own, begun with the process
-            pid = (pid, thread)
-            last_t.setdefault(pid, self.started.get(pid[0], 0))
-        elif kind in RING_KINDS and isinstance(t, int):
-            prev = last_t.get(pid)
-            if prev is not None and t < prev:
-                why = "recorded before the process's previous record"
-                found.append(Violation(seq, kind, obj, "program-order", why))
-            if kind.endswith(".begin"):
-                begun[pid] = t
-                begin = t
-            elif "since" in e:
-                begun.pop(pid, None)
-                begin = e["since"]
-            else:
-                begin = begun.pop(pid, prev if prev is not None else t)
-            if t < self.latest_begin:
-                why = (
-                    f"ended at {t} ns, before seq {self.latest_seq} began "
-                    f"({self.latest_begin} ns), but comes after it"
-                )
-                found.append(Violation(seq, kind, obj, "real-time", why))
-            if isinstance(begin, int) and begin > self.latest_begin:
-                self.latest_begin, self.latest_seq = begin, seq
-            last_t[pid] = t
-        why = self.gate.feed(e)
-        if why is not None:
-            found.append(Violation(seq, kind, obj, "gate", why))
-        why = violation(state, e)
-        if why is not None:
-            found.append(Violation(seq, kind, obj, "legal", why))
-        return found
+        if kind in RING_KINDS:
+            thread = e.get("thread")
+            if isinstance(thread, int) and thread:
+                # a thread of the process: a program order of its own, begun with it
+                key = (pid, thread)
+                last_t.setdefault(key, self.started.get(pid, 0))
+            elif isinstance(t, int):
+                begun = self.begun
+                prev = last_t.get(pid)
+                if prev is not None and t < prev:
+                    found.append(("program-order", "recorded before the process's previous record"))
+                if kind.endswith(".begin"):
+                    begun[pid] = begin = t
+                elif "since" in e:
+                    begun.pop(pid, None)
+                    begin = e["since"]
+                else:
+                    begin = begun.pop(pid, prev if prev is not None else t)
+                latest = self.latest_begin
+                if t < latest:
+                    found.append(
+                        (
+                            "real-time",
+                            f"ended at {t} ns, before seq {self.latest_seq} began "
+                            f"({latest} ns), but comes after it",
+                        )
+                    )
+                if isinstance(begin, int) and begin > latest:
+                    self.latest_begin, self.latest_seq = begin, e.get("seq", -1)
+                last_t[pid] = t
+        if self.gate.waiting or kind == "gate.wait":
+            why = self.gate.feed(e)
+            if why is not None:
+                found.append(("gate", why))
+        if kind in RULES:
+            why = violation(state, e)
+            if why is not None:
+                found.append(("legal", why))
+        if not found:
+            return []
+        seq = e.get("seq", -1)
+        obj = e.get("obj", "") if isinstance(e.get("obj"), str) else ""
+        return [Violation(seq, kind, obj, rule, why) for rule, why in found]
 
 
 class GateRule:

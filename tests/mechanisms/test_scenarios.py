@@ -34,7 +34,7 @@ def test_fifo_named_opens_by_path_and_the_file_outlives_the_processes(tmp_path: 
     result, _header, events = run_scenario("fifo-named", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     decl = next(e for e in by_kind(events, "obj.declare") if e["obj"] == "f")
-    assert decl["type"] == "fifo" and "/fifo." in decl["path"]
+    assert decl["type"] == "fifo" and "/files." in decl["path"]  # the session's files dir
     pids = pids_by_name(events)
     opens = by_kind(events, "pipe.open")
     assert {(e["pid"], e["end"]) for e in opens} == {(pids["writer"], 1), (pids["reader"], 0)}
