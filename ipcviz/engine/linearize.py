@@ -657,6 +657,12 @@ class Linearizer:
             chosen = entry
             if not self._observer_heads:
                 break
+        if chosen is None and fallback is not None and fallback[0] + STUCK_NS > cutoff:
+            # Every legal candidate is a write that would spoil a recorded read. The write
+            # that explains the read may be in the pool already and end a little later (a
+            # thread that wrote, then waited for the GIL to stamp its record): wait for it,
+            # at most ``STUCK_NS``, rather than place the spoiling write first.
+            fallback = None
         pick = chosen or fallback
         if pick is not None and pick[2] not in self._observer_heads:
             pick = self._consumer_first(pick, popped, min_e, cutoff)

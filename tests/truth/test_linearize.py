@@ -180,3 +180,19 @@ def test_a_plan_commits_no_optional_operation_before_it_must():
     assert _committed(lists, [0, 1, 1, 0, 2], horizon=10) == 3  # stops before list 0's 2nd
     assert _committed(lists, [2, 0, 1], horizon=10) == 1  # an optional first: that one alone
     assert _committed(lists, [0, 1, 1], horizon=10) == 3  # all required: all of it
+
+
+def test_a_write_that_would_spoil_a_read_waits_for_the_write_that_explains_it():
+    """tests/truth/threads4 under load: a thread wrote "A"s, then waited for the GIL before
+    it stamped its record, so its write ends later than another thread's "D"s, which the
+    reader did not get. Placing the "D"s first (the earliest end) made the read impossible
+    (``order.conflict``); the "D"s now wait until the "A"s, already in the pool, may go."""
+    h = Harness([{"obj": "p", "type": "pipe", "capacity": 65536}])
+    h.start(1, 2, 3)
+    h.lin.add_records(2, [rec(C.PIPE_READ_BEGIN, 0.5, 100), rec(C.PIPE_READ, 4, 2, 0, b"AA")])
+    h.lin.add_records(3, [rec(C.PIPE_WRITE_BEGIN, 2, 2), rec(C.PIPE_WRITE, 3, 2, 2, b"DD")])
+    h.lin.add_records(1, [rec(C.PIPE_WRITE_BEGIN, 1, 2), rec(C.PIPE_WRITE, 10, 2, 2, b"AA")])
+    assert h.lin.emit_ready(5 * MS) == 0  # the "D"s would spoil the read: not yet
+    h.lin.emit_ready(20 * MS)
+    assert h.kinds() == [(1, "pipe.write"), (2, "pipe.read"), (3, "pipe.write")]
+    assert h.lin.conflicts == 0
