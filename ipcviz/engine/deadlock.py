@@ -40,8 +40,8 @@ from typing import Any
 from ipcviz import probe
 from ipcviz.events import schema
 from ipcviz.mechanisms import registry
+from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.analysis import holders, waitfor
-from ipcviz.model.state import SemObj
 from ipcviz.probe._libc import IS_X86_64
 from ipcviz.probe.procs import SYSCALLS_X86_64
 

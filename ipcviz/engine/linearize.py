@@ -37,9 +37,13 @@ from operator import attrgetter
 from typing import Any
 
 from ipcviz.events.codec import RAW, b64
+from ipcviz.mechanisms.pipe.state import PipeObj
+from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_sem.model import SEMVMX
+from ipcviz.mechanisms.posix_sem.state import SemObj
+from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.legal import OBSERVERS, PIPE_BUF, RULES, select_message, violation
-from ipcviz.model.state import PipeObj, QueueObj, SemObj, ShmObj, State
+from ipcviz.model.state import State
 from ipcviz.tracer import codes as C
 from ipcviz.tracer.ring import Record
 

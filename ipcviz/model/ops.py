@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.errors import TraceError
-from ipcviz.model.state import Obj, PipeObj, QueueObj, State
+from ipcviz.model.state import Obj, State
 
 Event = dict[str, Any]
 #: Zero bytes the model makes up, held at once over all pipes and queues, for payload
@@ -68,14 +68,14 @@ def made_up(s: State, e: Event, data: bytes, n: int) -> bytes:
     return data + bytes(missing)
 
 
-def given_back(s: State, obj: PipeObj | QueueObj) -> None:
-    """Bytes left ``obj``: no more of what it holds than that can be made up."""
+def given_back(s: State, obj: Any) -> None:
+    """Bytes left ``obj`` (a pipe or a queue): no more of what it holds than that can be
+    made up. A queue also holds, in ``early``, messages received before their send."""
     by = s.made_up_by
     if not by or not by.get(obj.name):
         return  # the usual case: nothing was made up for it
     holds = obj.nbytes
-    if isinstance(obj, QueueObj):
-        holds += sum(len(x[1]) for x in obj.early)
+    holds += sum(len(x[1]) for x in getattr(obj, "early", ()))
     if by[obj.name] > holds:
         s.made_up -= by[obj.name] - holds
         by[obj.name] = holds

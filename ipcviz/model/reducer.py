@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ipcviz.mechanisms import registry
+from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.mechanisms.posix_shm.model import MAX_SHM
 from ipcviz.model.ops import changed
-from ipcviz.model.state import Check, Obj, Proc, SemObj, State
+from ipcviz.model.state import Check, Obj, Proc, State
 
 Event = dict[str, Any]
 __all__ = ["MAX_SHM", "apply", "apply_all"]

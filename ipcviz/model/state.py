@@ -7,7 +7,7 @@ kernel probe, so views can draw both and flag differences.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -62,99 +62,6 @@ class Obj:
         if not k or self.last_change_seq < 0:
             return False
         return k.get("seq", -1) < self.last_change_seq and k.get("t", -1) < self.last_change_t
-
-
-@dataclass
-class PipeObj(Obj):
-    capacity: int = 65536
-    chunks: deque[list[Any]] = field(default_factory=deque)  # [writer pid, bytes], oldest first
-    nbytes: int = 0
-    deficit: int = 0  # bytes read before their write record arrived (operations in flight)
-    written: int = 0
-    read: int = 0
-    writes: int = 0
-    eof: bool = False
-    epipe: int = 0
-    readers: set[int] = field(default_factory=set)  # pids holding the read end
-    writers: set[int] = field(default_factory=set)
-
-    def contents(self) -> bytes:
-        return b"".join(c[1] for c in self.chunks)
-
-
-@dataclass
-class ShmObj(Obj):
-    size: int = 0
-    cells: int = 0
-    cell_size: int = 8
-    data: bytearray = field(default_factory=bytearray)
-    last_writer: list[int] = field(default_factory=list)  # pid per cell, 0 = nobody yet
-    changed_seq: list[int] = field(default_factory=list)  # seq of the last write per cell
-    reads: int = 0
-    writes: int = 0
-
-    def cell(self, i: int) -> int:
-        """Cell ``i`` as the model holds it: the value of the last ``shm.write`` to it, in
-        the order of the trace (a signed little-endian integer of ``cell_size`` bytes)."""
-        raw = self.data[i * self.cell_size : (i + 1) * self.cell_size]
-        return int.from_bytes(raw, "little", signed=True)
-
-    def kernel_cell(self, i: int) -> int | None:
-        """Cell ``i`` as the last kernel probe read it (``probe.shm``), or None when no
-        probe read that far; compare with ``kernel_is_stale()`` before trusting it."""
-        import base64
-        import binascii
-
-        try:
-            raw = base64.b64decode(self.kernel.get("data") or "", validate=True)
-        except (binascii.Error, ValueError, TypeError):
-            return None
-        part = raw[i * self.cell_size : (i + 1) * self.cell_size]
-        if i < 0 or len(part) < self.cell_size:
-            return None
-        return int.from_bytes(part, "little", signed=True)
-
-
-@dataclass
-class SemObj(Obj):
-    initial: int = 0
-    value: int = 0
-    #: pid → units taken and not given back, while the semaphore is used as a lock (each
-    #: post by a process that took it). Empty once it is a ``signal``.
-    holders: Counter[int] = field(default_factory=Counter)
-    waiters: list[int] = field(default_factory=list)  # pids in wait order
-    waits: int = 0
-    posts: int = 0
-    #: True once a process posted it without having taken it (a signal or counting
-    #: semaphore, readers-writers' ``wrt`` posted by the last reader): nobody "holds" it.
-    signal: bool = False
-    posters: set[int] = field(default_factory=set)  # pids that posted it at least once
-    #: System V SEM_UNDO: pid → the kernel's semadj (units taken minus given), reversed
-    #: when the process dies (``sem.undo``)
-    undo: bool = False
-    adj: Counter[int] = field(default_factory=Counter)
-
-
-@dataclass
-class QueueObj(Obj):
-    """A message queue (POSIX or System V): messages keep their boundaries (T19)."""
-
-    messages: deque[list[Any]] = field(default_factory=deque)  # [prio or type, bytes, pid]
-    max_messages: int = 0
-    max_bytes: int = 0
-    nbytes: int = 0
-    deficit: int = 0
-    senders_waiting: list[int] = field(default_factory=list)
-    receivers_waiting: list[int] = field(default_factory=list)
-    sent: int = 0
-    received: int = 0
-    last_send_pid: int = 0
-    last_recv_pid: int = 0
-    #: [prio or type, bytes] received before their send record arrived (records in flight)
-    early: list[list[Any]] = field(default_factory=list)
-    #: POSIX: messages carry a priority and the highest is delivered first; System V: a
-    #: type, and a receive takes them in arrival order (set by the mechanism's declare)
-    by_priority: bool = False
 
 
 @dataclass

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ipcviz.model.state import PipeObj, QueueObj, SemObj, ShmObj
+from ipcviz.mechanisms.pipe.state import PipeObj
+from ipcviz.mechanisms.posix_mq.state import QueueObj
+from ipcviz.mechanisms.posix_sem.state import SemObj
+from ipcviz.mechanisms.posix_shm.state import ShmObj
 from tests.mechanisms.helpers import by_kind, run_file, states_at_probes
 
 SCRIPTED = """

@@ -12,8 +12,9 @@ import re
 from pathlib import Path
 
 from ipcviz.mechanisms.posix_mq import view as queue_view
+from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.model.reducer import apply
-from ipcviz.model.state import QueueObj, State
+from ipcviz.model.state import State
 from tests.mechanisms.helpers import run_file
 
 #: (priority or type, text) in the order they are sent: priorities out of order on purpose,

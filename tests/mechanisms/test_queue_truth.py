@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.model.reducer import apply
-from ipcviz.model.state import QueueObj, State
+from ipcviz.model.state import State
 from tests.conftest import ipcviz, read_trace
 
 

@@ -14,7 +14,7 @@ from ipcviz import probe
 from ipcviz.mechanisms.base import KernelSide, Key
 from ipcviz.mechanisms.fifo.wrapper import Fifo
 from ipcviz.mechanisms.pipe import kernel as pipe_kernel
-from ipcviz.model.state import PipeObj
+from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.session.registry import in_session_files_dir
 
 

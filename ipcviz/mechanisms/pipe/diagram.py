@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz import bytefmt
-from ipcviz.model.state import PipeObj, State
+from ipcviz.mechanisms.pipe.state import PipeObj
+from ipcviz.model.state import State
 from ipcviz.tui import diagram_kit as k
 from ipcviz.tui import render as r
 

@@ -16,8 +16,9 @@ from ipcviz import probe
 from ipcviz.events import schema
 from ipcviz.events.codec import b64
 from ipcviz.mechanisms.base import KernelSide, Key
+from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.pipe.wrapper import Pipe
-from ipcviz.model.state import Obj, PipeObj
+from ipcviz.model.state import Obj
 
 Candidates = Callable[[Any, Pipe, PipeObj], list[tuple[int, int]]]
 

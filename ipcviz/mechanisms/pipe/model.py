@@ -12,9 +12,10 @@ from typing import Any
 from ipcviz.events.codec import payload
 from ipcviz.events.fields import Kind, count, integer, one_of
 from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.pipe.words import WORDS
 from ipcviz.model.ops import begin, changed, done, given_back, made_up
-from ipcviz.model.state import Obj, PipeObj, State
+from ipcviz.model.state import Obj, State
 
 Event = dict[str, Any]
 

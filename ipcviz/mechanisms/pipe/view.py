@@ -10,7 +10,8 @@ import base64
 from typing import Any
 
 from ipcviz import bytefmt
-from ipcviz.model.state import Obj, PipeObj, State
+from ipcviz.mechanisms.pipe.state import PipeObj
+from ipcviz.model.state import Obj, State
 from ipcviz.tui import render as r
 
 

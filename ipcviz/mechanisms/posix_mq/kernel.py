@@ -9,8 +9,9 @@ from typing import Any
 import posix_ipc
 
 from ipcviz.mechanisms.base import KernelSide, Key
+from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_mq.wrapper import PosixQueue
-from ipcviz.model.state import Obj, QueueObj
+from ipcviz.model.state import Obj
 
 
 def keys(obj: PosixQueue) -> Iterable[Key]:

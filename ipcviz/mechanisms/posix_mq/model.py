@@ -12,9 +12,10 @@ from typing import Any
 from ipcviz.events.codec import payload
 from ipcviz.events.fields import Kind, count, flag, integer
 from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_mq.words import WORDS
 from ipcviz.model.ops import begin, changed, done, given_back, made_up
-from ipcviz.model.state import Obj, QueueObj, State
+from ipcviz.model.state import Obj, State
 
 Event = dict[str, Any]
 

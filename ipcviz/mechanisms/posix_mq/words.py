@@ -6,7 +6,7 @@ from typing import Any
 
 from ipcviz import bytefmt
 from ipcviz.events.codec import payload
-from ipcviz.model.state import QueueObj
+from ipcviz.mechanisms.posix_mq.state import QueueObj
 
 Event = dict[str, Any]
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from rich.style import Style
 
-from ipcviz.model.state import SemObj, State
+from ipcviz.mechanisms.posix_sem.state import SemObj
+from ipcviz.model.state import State
 from ipcviz.tui import diagram_kit as k
 
 FREE = Style(color="#5fd700", bold=True)

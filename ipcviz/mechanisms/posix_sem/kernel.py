@@ -10,8 +10,9 @@ import posix_ipc
 
 from ipcviz import probe
 from ipcviz.mechanisms.base import KernelSide, Key
+from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.mechanisms.posix_sem.wrapper import Semaphore
-from ipcviz.model.state import Obj, SemObj
+from ipcviz.model.state import Obj
 
 
 def keys(obj: Semaphore) -> Iterable[Key]:

@@ -11,9 +11,10 @@ from typing import Any
 
 from ipcviz.events.fields import Kind, flag, integer, small
 from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.mechanisms.posix_sem.words import WORDS
 from ipcviz.model.ops import begin, changed, done
-from ipcviz.model.state import Obj, SemObj, State
+from ipcviz.model.state import Obj, State
 
 Event = dict[str, Any]
 #: Largest value of a System V semaphore (Linux SEMVMX).

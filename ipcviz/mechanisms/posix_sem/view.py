@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipcviz.model.state import SemObj, State
+from ipcviz.mechanisms.posix_sem.state import SemObj
+from ipcviz.model.state import State
 from ipcviz.tui import render as r
 
 

@@ -15,8 +15,9 @@ import posix_ipc
 from ipcviz import probe
 from ipcviz.events.codec import b64
 from ipcviz.mechanisms.base import KernelSide
+from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.mechanisms.posix_shm.wrapper import SharedMemory
-from ipcviz.model.state import Obj, ShmObj
+from ipcviz.model.state import Obj
 
 #: How often a process's shared-memory mapping addresses are re-read (seconds).
 MAPS_EVERY = 1.0

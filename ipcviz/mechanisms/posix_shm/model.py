@@ -11,9 +11,10 @@ from typing import Any
 from ipcviz.events.codec import payload
 from ipcviz.events.fields import I64, U64, Kind, dict_of, integer, number
 from ipcviz.mechanisms.base import Family
+from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.mechanisms.posix_shm.words import WORDS
 from ipcviz.model.ops import changed
-from ipcviz.model.state import Obj, ShmObj, State
+from ipcviz.model.state import Obj, State
 
 Event = dict[str, Any]
 #: Largest shared-memory segment the model keeps a copy of (bytes).

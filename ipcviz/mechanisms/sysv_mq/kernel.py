@@ -11,8 +11,9 @@ from ipcviz import probe
 from ipcviz.events.codec import b64
 from ipcviz.mechanisms.base import KernelSide, Key
 from ipcviz.mechanisms.posix_mq.kernel import counts
+from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.sysv_mq.wrapper import SysvQueue
-from ipcviz.model.state import Obj, QueueObj
+from ipcviz.model.state import Obj
 from ipcviz.session.cleanup import sysv_cleanup
 
 

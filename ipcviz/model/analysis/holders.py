@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipcviz.model.state import SemObj, State
+from ipcviz.mechanisms.posix_sem.state import SemObj
+from ipcviz.model.state import State
 
 Event = dict[str, Any]
 

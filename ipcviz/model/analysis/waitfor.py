@@ -26,7 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ipcviz.model.state import SemObj, State
+from ipcviz.mechanisms.posix_sem.state import SemObj
+from ipcviz.model.state import State
 
 #: How sure an edge is: "held"/"writer"/"reader"/"child" come from the kernel's fd tables or
 #: the model's lock holders; "poster" from who posted before; "anyone" is every other process.

@@ -1,0 +1,31 @@
+"""A message queue's state (POSIX or System V): messages in delivery order."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from ipcviz.model.state import Obj
+
+
+@dataclass
+class QueueObj(Obj):
+    """A message queue (POSIX or System V): messages keep their boundaries (T19)."""
+
+    messages: deque[list[Any]] = field(default_factory=deque)  # [prio or type, bytes, pid]
+    max_messages: int = 0
+    max_bytes: int = 0
+    nbytes: int = 0
+    deficit: int = 0
+    senders_waiting: list[int] = field(default_factory=list)
+    receivers_waiting: list[int] = field(default_factory=list)
+    sent: int = 0
+    received: int = 0
+    last_send_pid: int = 0
+    last_recv_pid: int = 0
+    #: [prio or type, bytes] received before their send record arrived (records in flight)
+    early: list[list[Any]] = field(default_factory=list)
+    #: POSIX: messages carry a priority and the highest is delivered first; System V: a
+    #: type, and a receive takes them in arrival order (set by the mechanism's declare)
+    by_priority: bool = False

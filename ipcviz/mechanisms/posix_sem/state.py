@@ -1,0 +1,28 @@
+"""A semaphore's state (POSIX or System V): value, holders, sleepers in order."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ipcviz.model.state import Obj
+
+
+@dataclass
+class SemObj(Obj):
+    initial: int = 0
+    value: int = 0
+    #: pid → units taken and not given back, while the semaphore is used as a lock (each
+    #: post by a process that took it). Empty once it is a ``signal``.
+    holders: Counter[int] = field(default_factory=Counter)
+    waiters: list[int] = field(default_factory=list)  # pids in wait order
+    waits: int = 0
+    posts: int = 0
+    #: True once a process posted it without having taken it (a signal or counting
+    #: semaphore, readers-writers' ``wrt`` posted by the last reader): nobody "holds" it.
+    signal: bool = False
+    posters: set[int] = field(default_factory=set)  # pids that posted it at least once
+    #: System V SEM_UNDO: pid → the kernel's semadj (units taken minus given), reversed
+    #: when the process dies (``sem.undo``)
+    undo: bool = False
+    adj: Counter[int] = field(default_factory=Counter)

@@ -1,0 +1,40 @@
+"""A shared-memory object's state (POSIX, System V, a mapped file): its cells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ipcviz.model.state import Obj
+
+
+@dataclass
+class ShmObj(Obj):
+    size: int = 0
+    cells: int = 0
+    cell_size: int = 8
+    data: bytearray = field(default_factory=bytearray)
+    last_writer: list[int] = field(default_factory=list)  # pid per cell, 0 = nobody yet
+    changed_seq: list[int] = field(default_factory=list)  # seq of the last write per cell
+    reads: int = 0
+    writes: int = 0
+
+    def cell(self, i: int) -> int:
+        """Cell ``i`` as the model holds it: the value of the last ``shm.write`` to it, in
+        the order of the trace (a signed little-endian integer of ``cell_size`` bytes)."""
+        raw = self.data[i * self.cell_size : (i + 1) * self.cell_size]
+        return int.from_bytes(raw, "little", signed=True)
+
+    def kernel_cell(self, i: int) -> int | None:
+        """Cell ``i`` as the last kernel probe read it (``probe.shm``), or None when no
+        probe read that far; compare with ``kernel_is_stale()`` before trusting it."""
+        import base64
+        import binascii
+
+        try:
+            raw = base64.b64decode(self.kernel.get("data") or "", validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            return None
+        part = raw[i * self.cell_size : (i + 1) * self.cell_size]
+        if i < 0 or len(part) < self.cell_size:
+            return None
+        return int.from_bytes(part, "little", signed=True)
