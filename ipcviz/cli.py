@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="step mode: processes go in this order (NAME, NAME*K for K operations, NAME* "
         "until it ends or blocks); afterwards seeded if --seed is given, else free-running",
     )
+    p.add_argument(
+        "--pace",
+        metavar="OPS",
+        help="release IPC operations one at a time, at most OPS per second (e.g. 2), so "
+        "people can follow them; < > change it on the screen, u removes it",
+    )
     _set_option(p)
     p.add_argument(
         "--challenge",
@@ -263,6 +269,10 @@ def _control_args(args: argparse.Namespace) -> list[str]:
 
         parse_schedule(args.schedule)  # names are checked by the engine, against the scenario
         out += ["--schedule", args.schedule]
+    if getattr(args, "pace", None) is not None:
+        from ipcviz.engine.gate import check_pace
+
+        out += ["--pace", f"{check_pace(args.pace):g}"]
     if args.set:
         from ipcviz.scenario.settings import parse_settings
 

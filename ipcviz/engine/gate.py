@@ -10,6 +10,15 @@ Who goes next: the user (``step`` / ``step_random`` commands), or the engine its
 ``NAME*K`` = K operations in a row, ``NAME*`` = until it exits or blocks in the kernel).
 After the schedule the run goes on seeded if a seed was given, else free-running.
 
+A pace (``--pace OPS``, or the viewer's ``{"cmd": "pace", "ops": X}``) is the same gate
+opened by a clock instead of a key: the gates stay closed and the engine releases one
+operation at a time, at most ``OPS`` per second (each ``gate.step`` is stamped at least
+``1/OPS`` s after the one before). Who goes is still chosen by the seed or the schedule if
+there is one (pace decides *when*, they decide *who*), else the process that has waited
+longest. A paced release waits, like a seeded one, until the operation before it is done
+(its process is back at its gate, asleep in the kernel, or gone), so operations never
+overlap and each one is seen on its own.
+
 A choice is only made once the world has *settled*: every live worker is at its gate,
 asleep in the kernel on an IPC object (/proc/PID/syscall), or gone. A worker that sleeps
 (time.sleep), runs, or is being woken is waited for. So the choice depends only on the
@@ -41,6 +50,8 @@ _SELF_WAKING = frozenset({"sleep", "child"})
 _SELF_WAKING_CALLS = frozenset({"nanosleep", "clock_nanosleep", "pause", "wait4", "waitid"})
 _WAIT_CALLS = frozenset({"wait4", "waitid"})
 _WATCHED = frozenset({"gate.wait", "proc.exit", "shm.read", "shm.write", "control"})
+#: Bounds of a pace (operations per second): slower is a frozen run, faster is no pace.
+PACE_MIN, PACE_MAX = 0.1, 10_000.0
 _SCHEDULE_ITEM = re.compile(r"^([A-Za-z0-9_-]{1,32})(?:\*(\d*))?$")
 
 Event = dict[str, Any]
@@ -78,6 +89,20 @@ def check_schedule(scenario: Any, text: str) -> list[list[Any]]:
     return items
 
 
+def check_pace(value: Any) -> float:
+    """``--pace`` / the pace command: operations per second, within the bounds."""
+    try:
+        ops = float(value)
+    except (TypeError, ValueError):
+        ops = float("nan")
+    if not PACE_MIN <= ops <= PACE_MAX:  # (also refuses nan and inf)
+        raise IpcvizError(
+            f"--pace: {str(value)[:40]!r} is not a number of operations per second "
+            f"from {PACE_MIN:g} to {PACE_MAX:g}"
+        )
+    return ops
+
+
 class Gate:
     """The engine's side of the step gate, plus the deadlock and lost-update watchers."""
 
@@ -94,6 +119,10 @@ class Gate:
         #: the world has settled, the run goes on seeded or free (not held for a user).
         self.scheduled = False
         self.user_rng = random.Random()
+        #: Operations per second released by the clock (None: not paced).
+        self.pace: float | None = None
+        self._released_at: int | None = None  # stamp (ns) of the last gate.step
+        self._pace_wait_since: float | None = None  # the clock holds a ready world
         self.end_on_deadlock = False
         # Presenter mode (--present): a worker that announced a narration step waits at its
         # gate (tracer.hold) until {"cmd": "continue"}; meanwhile every gate is closed, so
@@ -116,6 +145,7 @@ class Gate:
         engine.control_step = self.cmd_step
         engine.control_step_random = self.cmd_step_random
         engine.control_continue = self.cmd_continue
+        engine.control_pace = self.cmd_pace
 
     # -- configuration -----------------------------------------------------------------
 
@@ -126,6 +156,7 @@ class Gate:
         end_on_deadlock: bool = False,
         step: bool = False,
         present: bool = False,
+        pace: float | None = None,
     ) -> None:
         """Called before the workers start. A seed, a schedule or ``step`` start in step mode."""
         if schedule:
@@ -137,6 +168,7 @@ class Gate:
         self.step_mode = step or bool(self.schedule) or self.rng is not None
         self.end_on_deadlock = end_on_deadlock
         self.present = present
+        self.pace = pace
 
     @property
     def auto(self) -> bool:
@@ -159,6 +191,9 @@ class Gate:
             # step arrives, nobody is let through any more, so the world stops right there.
             self._set_flags(1)
             self.engine.emit(schema.CONTROL, action="present", on=True)
+        if self.pace is not None:
+            self._set_flags(1)
+            self.engine.emit(schema.CONTROL, action="pace", ops=self.pace)
         if self.step_mode:
             self._set_flags(1)
             how = {}
@@ -173,7 +208,10 @@ class Gate:
 
     def held_seconds(self) -> float:
         """Time spent waiting for the user in step mode: the run's timeout does not count it."""
-        extra = time.monotonic() - self._held_since if self._held_since is not None else 0.0
+        now = time.monotonic()
+        extra = now - self._held_since if self._held_since is not None else 0.0
+        if self._pace_wait_since is not None:  # the pace's clock, not the run, is slow
+            extra += now - self._pace_wait_since
         return self._held_total + extra
 
     def _hold(self) -> None:
@@ -199,12 +237,38 @@ class Gate:
         self._after_narration()
 
     def _after_narration(self) -> None:
-        """No narration holds the world any more: free-running workers go on."""
+        """No narration holds the world any more: free-running workers go on (paced: as
+        the clock lets them)."""
         if not self.narrating and not self.step_mode:
-            self._set_flags(1 if self.present else 0)
+            self._set_flags(1 if self.present or self.pace is not None else 0)
+            self._release_free()
+        self._hold()
+
+    def _release_free(self) -> None:
+        """Everyone waiting at a gate goes, unless a pace releases them one by one."""
+        if self.pace is None:
             for pid in list(self.at_gate):
                 self.release(pid, "free")
-        self._hold()
+
+    def cmd_pace(self, cmd: dict[str, Any]) -> None:
+        """``{"cmd": "pace", "ops": X}``: at most X operations per second; ``"ops": null``:
+        no pace (full speed)."""
+        ops = cmd.get("ops")
+        try:
+            pace = None if ops is None else check_pace(ops)
+        except IpcvizError as exc:
+            self.engine.emit(schema.CONTROL, action="pace", ok=False, reason=str(exc))
+            return
+        if pace == self.pace:
+            return
+        self.pace = pace
+        self._pace_wait_since = None
+        self.engine.emit(schema.CONTROL, action="pace", ops=pace)
+        if pace is not None:
+            self._set_flags(1)
+        elif not self.step_mode and not self.narrating:
+            self._set_flags(1 if self.present else 0)
+            self._release_free()
 
     def cmd_step_mode(self, cmd: dict[str, Any]) -> None:
         """``{"cmd": "step_mode", "on": true|false}``; without ``on`` it toggles."""
@@ -233,14 +297,13 @@ class Gate:
         if on == self.step_mode:
             return
         self.step_mode = on
-        self._set_flags(1 if on or self.present else 0)
+        self._set_flags(1 if on or self.present or self.pace is not None else 0)
         self.engine.emit(schema.CONTROL, action="step_mode", on=on)
         if not on:
             self.rng = None
             self.schedule = []
             self.scheduled = False
-            for pid in list(self.at_gate):
-                self.release(pid, "free")
+            self._release_free()
         self._hold()
 
     def _set_flags(self, value: int) -> None:
@@ -274,7 +337,7 @@ class Gate:
         fields = {"op": waiting.get("op"), "by": by}
         if "obj" in waiting:
             fields["obj"] = waiting["obj"]
-        self.engine.emit(schema.GATE_STEP, pid, **fields)
+        self._released_at = self.engine.emit(schema.GATE_STEP, pid, **fields)["t"]
         try:
             os.write(w.gate_w, b"\x01")
         except OSError:  # it died meanwhile: its exit is reaped as usual
@@ -294,7 +357,7 @@ class Gate:
                     self._narration(e)
                     continue
                 self.at_gate[e["pid"]] = e
-                if not self.step_mode and not self.narrating:
+                if not self.step_mode and not self.narrating and self.pace is None:
                     self.release(e["pid"], "free")
             elif kind == "proc.exit":
                 self.at_gate.pop(e["pid"], None)
@@ -364,19 +427,43 @@ class Gate:
                     return "soon"  # at its gate, but its gate.wait is not drained yet
         return "yes"
 
+    def _due(self) -> bool:
+        """Paced: the clock allows the next release (stamps: never sooner than 1/pace)."""
+        if self.pace is None or self._released_at is None:
+            return True
+        return self.engine.now() >= self._released_at + int(1e9 / self.pace)
+
     def _tick(self) -> None:
-        """Every loop turn: in seeded or scheduled step mode, choose who goes next."""
+        """Every loop turn: in seeded or scheduled step mode, choose who goes next; paced,
+        release the next operation when the clock says so."""
         auto = self.auto or self.scheduled  # (a used-up schedule: go free once settled)
-        if not (self.step_mode and auto and self.at_gate) or self.engine.model.frozen:
+        paced_free = self.pace is not None and not self.step_mode
+        if not self.at_gate or self.engine.model.frozen:
+            return
+        if not (self.step_mode and auto) and not paced_free:
             return
         if self.present and self.narrating:
             return  # the presenter holds the world: not even the schedule moves it
         settled = self._settled()
+        # free pacing only waits for the last operation to be done, not for a sleeper
+        if settled == "later" and paced_free:
+            settled = "yes"
+        if settled == "yes" and not self._due():
+            if self._pace_wait_since is None:
+                self._pace_wait_since = time.monotonic()
+            return
+        if settled == "yes" and self._pace_wait_since is not None:
+            self._held_total += time.monotonic() - self._pace_wait_since
+            self._pace_wait_since = None
         if settled != "yes":
             if settled == "soon":  # look again in a moment, not after a whole idle poll
                 ready, _, _ = select.select([self.bell_r], [], [], SETTLE_PAUSE)
                 if not ready:  # no gate reached: it may have blocked in the kernel
                     self._wake()
+            return
+        if paced_free:  # the longest waiting goes (at_gate keeps the order of arrival)
+            self.release(next(iter(self.at_gate)), "pace")
+            self._wake()
             return
         while self.schedule:
             name, count = self.schedule[0]
