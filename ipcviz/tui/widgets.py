@@ -287,7 +287,15 @@ class StatusLine(Static):
     """
 
     def show(
-        self, state: State, *, paused: bool, fps: int, live: bool, filt: str, behind: int = 0
+        self,
+        state: State,
+        *,
+        paused: bool,
+        fps: int,
+        live: bool,
+        filt: str,
+        behind: int = 0,
+        pace: float | None = None,
     ) -> None:
         sc = state.header.get("scenario", {})
         text = Text()
@@ -311,6 +319,11 @@ class StatusLine(Static):
         if behind > 10_000:  # more arrives than a frame's budget can apply
             text.append(f" {behind} events behind ", style=render.WARN)
             text.append(" ")
+        if pace is not None:  # the processes are paced (engine/gate.py), not the view
+            text.append(f" PACE {pace:g} ops/s ", style="bold #000000 on #87d7ff")
+            text.append(" ")
+        elif live and state.outcome is None:
+            text.append("full speed · ", style="#b2b2b2")
         text.append(f"{'live' if live else 'recorded'} · {fps} fps", style="#b2b2b2")
         if filt:
             text.append(f" · log: {bytefmt.safe_text(filt, 30)}", style="#b2b2b2")

@@ -7,6 +7,7 @@ machine makes a run slower, never a test red.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_pace_10_spreads_sysv_mq_typed_over_seconds_and_it_still_passes(tmp_path
     # every operation was let go by the clock: 5 sends, a post, a wait, 5+1 receives, a send
     assert len(steps) >= 14 and {e["by"] for _, e in steps} == {"pace"}
     stamps = [e["t"] for _, e in steps]
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= 100_000_000  # never two releases within 1/10 s, as stamped
     assert stamps[-1] - stamps[0] >= (len(stamps) - 1) * 100_000_000  # > 1.3 s of operations
     for i, step in steps:  # and no operation began before the release that let it go
@@ -60,14 +61,14 @@ def test_pace_keeps_the_seeded_order(tmp_path: Path):
     runs = []
     for i, pace in enumerate((None, "400")):
         extra = args if pace is None else (*args, "--pace", pace)
-        result, header, events = run_scenario("shm-race", tmp_path / str(i), *extra)
+        result, _header, events = run_scenario("shm-race", tmp_path / str(i), *extra)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr
         runs.append(events)
     plain, paced = (_op_order(e) for e in runs)
     assert len(plain) > 20 and paced == plain
     steps = [e for e in runs[1] if e["kind"] == "gate.step"]
     assert {e["by"] for e in steps} == {"seed 11"}
-    gaps = [b["t"] - a["t"] for a, b in zip(steps, steps[1:], strict=False)]
+    gaps = [b["t"] - a["t"] for a, b in itertools.pairwise(steps)]
     assert min(gaps) >= 1e9 / 400
     _legal(tmp_path / "1" / "shm-race.jsonl")
 
@@ -75,7 +76,7 @@ def test_pace_keeps_the_seeded_order(tmp_path: Path):
 def test_pace_after_a_declared_schedule(tmp_path: Path):
     """producer-consumer declares a schedule (its waits happen on every run); paced, the
     schedule runs first, then the clock releases the rest, and the run passes."""
-    result, header, events = run_scenario("producer-consumer", tmp_path, "--pace", "2000")
+    result, _header, events = run_scenario("producer-consumer", tmp_path, "--pace", "2000")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     by = [e["by"] for e in events if e["kind"] == "gate.step"]
     first_paced = by.index("pace")
@@ -89,3 +90,58 @@ def test_a_bad_pace_is_one_line_and_exit_2(tmp_path: Path, value: str):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert r.stderr.startswith("ipcviz: --pace:")
+
+
+# -- the keys (Pilot, a real engine) ------------------------------------------------------
+
+
+async def _until(pilot, cond, what: str, timeout: float = 60) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+@pytest.mark.parametrize("present", [False, True])
+async def test_pace_keys_slow_down_speed_up_and_unpace(tmp_path: Path, present: bool) -> None:
+    """< and > walk the pace ladder, u lets the processes run free; the status line shows
+    the pace the engine recorded; the run passes. Also in presenter mode (--present)."""
+    from ipcviz.scenario.loader import resolve
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.feed import LiveFeed
+    from ipcviz.tui.widgets import StatusLine
+
+    extra = ["--pace", "2", *(["--present"] if present else [])]
+    trace = tmp_path / "t.jsonl"
+    app = IpcvizApp(lambda: LiveFeed(resolve("sysv-mq-typed"), trace, quick=True, extra=extra))
+    if present:
+        from ipcviz.tui.present import PresentScreen
+
+        app.session_class = PresentScreen
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        state = lambda: screen.state  # noqa: E731 - the screen replaces it on start
+        status = lambda: str(screen.query_one(StatusLine).render())  # noqa: E731
+        await _until(pilot, lambda: state().extra.get("pace") == 2.0, "the pace of --pace 2")
+        await _until(pilot, lambda: "PACE 2 ops/s" in status(), "the pace in the status line")
+        await pilot.press("greater_than_sign")
+        await _until(pilot, lambda: state().extra.get("pace") == 3.0, "> : 3 ops/s")
+        await pilot.press("less_than_sign")
+        await _until(pilot, lambda: state().extra.get("pace") == 2.0, "< : 2 ops/s")
+        await pilot.press("less_than_sign")
+        await _until(pilot, lambda: state().extra.get("pace") == 1.0, "< : 1 ops/s")
+        await _until(pilot, lambda: "PACE 1 ops/s" in status(), "1 ops/s in the status line")
+        await pilot.press("u")
+        await _until(pilot, lambda: state().extra.get("pace", 0) is None, "u: full speed")
+        for _ in range(600):  # (presenter mode: → through the narration steps)
+            if state().outcome is not None:
+                break
+            if present:
+                await pilot.press("right")
+            await pilot.pause(0.1)
+        assert state().outcome == "passed"
+        assert "PACE" not in status()
+        await pilot.press("q")
+    _legal(trace)
