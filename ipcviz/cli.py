@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("trace", metavar="TRACE", type=Path)
     p.add_argument("--format", required=True, choices=["perfetto", "svg", "html"])
     p.add_argument("-o", "--output", required=True, type=Path)
+    p.add_argument(
+        "--theme",
+        choices=["light", "dark"],
+        default=None,
+        help="handout pictures (svg, html): light for print (the default) or dark as on "
+        "the projector",
+    )
 
     p = sub.add_parser(
         "verify",
@@ -461,7 +468,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ipcviz.export import export
 
-    return export(args.trace, args.format, args.output)
+    return export(args.trace, args.format, args.output, args.theme)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -11,26 +11,29 @@ from pathlib import Path
 
 from ipcviz.errors import IpcvizError
 
-#: ``(trace, output) -> exit code``; raises IpcvizError (TraceError) for bad input.
-Exporter = Callable[[Path, Path], int]
+#: ``(trace, output[, theme]) -> exit code``; raises IpcvizError (TraceError) for bad input.
+#: ``theme`` (``light``/``dark``; not given: the format's default) is passed only when the
+#: user chose one, and matters to pictures only.
+Exporter = Callable[..., int]
 
 
-def _perfetto(trace: Path, output: Path) -> int:
+def _perfetto(trace: Path, output: Path, theme: str | None = None) -> int:
     from ipcviz.export.perfetto import export_perfetto
 
     return export_perfetto(trace, output)
 
 
-def _svg(trace: Path, output: Path) -> int:
-    from ipcviz.export.svg import export_svg
+def _svg(trace: Path, output: Path, theme: str | None = None) -> int:
+    from ipcviz.export.svg import DEFAULT_THEME, export_svg
 
-    return export_svg(trace, output)
+    return export_svg(trace, output, theme or DEFAULT_THEME)
 
 
-def _html(trace: Path, output: Path) -> int:
+def _html(trace: Path, output: Path, theme: str | None = None) -> int:
     from ipcviz.export.html import export_html
+    from ipcviz.export.svg import DEFAULT_THEME
 
-    return export_html(trace, output)
+    return export_html(trace, output, theme or DEFAULT_THEME)
 
 
 FORMATS: dict[str, Exporter] = {"perfetto": _perfetto, "svg": _svg, "html": _html}
@@ -41,11 +44,15 @@ def register(fmt: str, exporter: Exporter) -> None:
     FORMATS[fmt] = exporter
 
 
-def export(trace: Path, fmt: str, output: Path) -> int:
+def export(trace: Path, fmt: str, output: Path, theme: str | None = None) -> int:
     """Export ``trace`` as ``fmt`` into ``output``; returns the CLI's exit code."""
     exporter = FORMATS.get(fmt)
     if exporter is None:
         raise IpcvizError(
             f"export format {fmt!r} is not available yet (available: {', '.join(sorted(FORMATS))})"
         )
-    return exporter(Path(trace), Path(output))
+    if theme is not None and fmt == "perfetto":
+        raise IpcvizError("--theme is for pictures (svg, html); perfetto has its own")
+    if theme is None:  # (an exporter registered later may take no theme)
+        return exporter(Path(trace), Path(output))
+    return exporter(Path(trace), Path(output), theme)
