@@ -43,9 +43,10 @@ section.step .text { flex: 1; min-width: 16em; font-size: 1.15em; line-height: 1
   body { margin: 0; }
   section.step { display: block; break-before: page; page-break-before: always;
                  border-top: none; margin: 0; padding: 0; }
-  section.step .text { font-size: 1em; margin-bottom: 0.6em; }
+  section.step .text { font-size: 11pt; line-height: 1.3; margin-bottom: 0.4em; }
+  section.step .text p { margin: 0.2em 0; }
   section.step .text h2 { margin: 0 0 0.3em 0; }
-  section.step .shot svg { max-height: 150mm; }
+  section.step .shot svg { max-height: 125mm; }
 }
 """.replace("%FONTS%", TEXT_FONTS)
 
