@@ -312,6 +312,10 @@ class Engine:
             self.out.flush()
             self._loop()
             if self.stop_reason is None and self.outcome is None:
+                # The kernel's last look first (every worker gone, the objects still
+                # there): a check about the kernel's view then reads the final state, not
+                # whichever sweep or narration probe happened to come last.
+                self._end_hooks()
                 self._run_checks()
         except Exception as exc:  # an engine bug: still clean up, and say what happened
             traceback.print_exc()  # to the engine's stderr, which the CLI keeps
@@ -401,9 +405,9 @@ class Engine:
         """Move records from the rings into the pool, and publish what is ready.
 
         An operation is published once every live ring has been read up to ``HOLD_NS``
-        after it ended (in step mode the gate lets one operation run at a time, so nothing
-        is held; in presenter mode the gate releases them too); the linearizer then puts it in
-        an order the kernel could have made.
+        after it ended (in step mode and paced the gate lets one operation run at a time,
+        so nothing is held; in presenter mode the gate releases them too); the linearizer
+        then puts it in an order the kernel could have made.
         ``only``: drain that (exited) worker's ring to the end, publish nothing yet.
         ``flush``: no record can come any more (every worker is gone): publish all.
         """
@@ -447,7 +451,8 @@ class Engine:
                 for w in self.workers.values()
                 if not w.exited and w.ring is not None
             ]
-            hold = 0 if self.gate.step_mode or self.gate.present else HOLD_NS
+            gate = self.gate  # stepped, paced (one at a time) or presented: nothing held
+            hold = 0 if gate.step_mode or gate.present or gate.pace is not None else HOLD_NS
             cutoff = (min(live) if live else time.monotonic_ns()) - hold
             lin.emit_ready(cutoff)
         self._run_hooks()
@@ -645,8 +650,10 @@ class Engine:
         self.outcome, self.exit_code = outcome, code
 
     def _end_hooks(self) -> None:
-        """The last look at the objects (the final kernel probe); a failing hook is reported."""
-        for hook in self.on_end:
+        """The last look at the objects (the final kernel probe); a failing hook is reported.
+        Once per run: before the checks when the run ended by itself, else at shutdown."""
+        hooks, self.on_end = self.on_end, []
+        for hook in hooks:
             try:
                 hook()
             except Exception as exc:
