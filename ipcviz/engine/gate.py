@@ -15,9 +15,11 @@ opened by a clock instead of a key: the gates stay closed and the engine release
 operation at a time, at most ``OPS`` per second (each ``gate.step`` is stamped at least
 ``1/OPS`` s after the one before). Who goes is still chosen by the seed or the schedule if
 there is one (pace decides *when*, they decide *who*), else the process that has waited
-longest. A paced release waits, like a seeded one, until the operation before it is done
-(its process is back at its gate, asleep in the kernel, or gone), so operations never
-overlap and each one is seen on its own.
+longest. A paced release waits until the operation released before it is done: its process is
+back at its gate, asleep, or gone (or still running a full interval, and at least 50 ms,
+after its release: it computes between operations, its operation is done). So operations
+do not overlap and each is seen on its own. With a seed or a schedule it waits, as they
+do, for the whole world to settle.
 
 A choice is only made once the world has *settled*: every live worker is at its gate,
 asleep in the kernel on an IPC object (/proc/PID/syscall), or gone. A worker that sleeps
@@ -52,6 +54,11 @@ _WAIT_CALLS = frozenset({"wait4", "waitid"})
 _WATCHED = frozenset({"gate.wait", "proc.exit", "shm.read", "shm.write", "control"})
 #: Bounds of a pace (operations per second): slower is a frozen run, faster is no pace.
 PACE_MIN, PACE_MAX = 0.1, 10_000.0
+#: Free pacing: a released process still running this long after its release (and at least
+#: one pace interval) is computing between operations, not in one (ns).
+PACE_BUSY_NS = 50_000_000
+#: The engine's idle poll (engine.IDLE_POLL_MS): a release due sooner is waited for here.
+_IDLE_S = 0.005
 _SCHEDULE_ITEM = re.compile(r"^([A-Za-z0-9_-]{1,32})(?:\*(\d*))?$")
 
 Event = dict[str, Any]
@@ -123,6 +130,7 @@ class Gate:
         self.pace: float | None = None
         self._released_at: int | None = None  # stamp (ns) of the last gate.step
         self._pace_wait_since: float | None = None  # the clock holds a ready world
+        self._paced_pid: int | None = None  # free pacing: the process released last
         self.end_on_deadlock = False
         # Presenter mode (--present): a worker that announced a narration step waits at its
         # gate (tracer.hold) until {"cmd": "continue"}; meanwhile every gate is closed, so
@@ -391,47 +399,74 @@ class Gate:
         Cheap on purpose (it runs before every step): /proc/PID/syscall alone, plus one
         readlink for a read(), instead of the full ``probe.blocked_on`` classification.
         """
-        parents = {
-            w.extra.get("parent") for w in self.engine.workers.values() if not w.exited
-        }  # workers with a traced child: that child's gate decides when they wake
+        parents = self._parents()
         for w in self.engine.workers.values():
-            if w.exited or w.pid in self.at_gate or w.pid in self.narrating or w.ring is None:
-                continue  # (an uninstrumented command has no gate: it is not waited for)
-            text = _read(f"/proc/{w.pid}/syscall")
-            if text is None:
-                continue  # gone, not reaped yet
-            fields = text.split()
-            if not fields or fields[0] in ("running", "-1") or len(fields) < 2:
-                return "soon"
-            if _runnable(w.pid):
-                # Woken (a post, a send) but not on a CPU yet: the syscall file still names
-                # the call it sleeps no more in. Read after it, so a wake-up is never missed.
-                return "soon"
-            name = SYSCALLS_X86_64.get(int(fields[0])) if IS_X86_64 else None
-            if name is None:  # another architecture: ask the full probe
-                info = probe.blocked_on(w.pid)
-                target = info.target if info is not None else None
-                if target is None or target.kind in _SELF_WAKING:
-                    return "later" if target is not None else "soon"
-                continue
-            if name in _WAIT_CALLS and w.pid in parents:
-                continue  # waits for a traced child, which the engine steps
-            if name in _SELF_WAKING_CALLS:
-                return "later"
-            if name == "read":
-                try:
-                    link = os.readlink(f"/proc/{w.pid}/fd/{int(fields[1], 16)}")
-                except (OSError, ValueError):
-                    link = ""
-                if link == f"pipe:[{self._gate_ino.get(w.pid)}]":
-                    return "soon"  # at its gate, but its gate.wait is not drained yet
+            how = self._worker_settled(w, parents)
+            if how != "yes":
+                return how
         return "yes"
+
+    def _parents(self) -> set[Any]:
+        """Workers with a traced child: that child's gate decides when they wake."""
+        return {w.extra.get("parent") for w in self.engine.workers.values() if not w.exited}
+
+    def _worker_settled(self, w: Any, parents: set[Any]) -> str:
+        """:meth:`_settled` for one worker."""
+        if w.exited or w.pid in self.at_gate or w.pid in self.narrating or w.ring is None:
+            return "yes"  # (an uninstrumented command has no gate: it is not waited for)
+        text = _read(f"/proc/{w.pid}/syscall")
+        if text is None:
+            return "yes"  # gone, not reaped yet
+        fields = text.split()
+        if not fields or fields[0] in ("running", "-1") or len(fields) < 2:
+            return "soon"
+        if _runnable(w.pid):
+            # Woken (a post, a send) but not on a CPU yet: the syscall file still names
+            # the call it sleeps no more in. Read after it, so a wake-up is never missed.
+            return "soon"
+        name = SYSCALLS_X86_64.get(int(fields[0])) if IS_X86_64 else None
+        if name is None:  # another architecture: ask the full probe
+            info = probe.blocked_on(w.pid)
+            target = info.target if info is not None else None
+            if target is None or target.kind in _SELF_WAKING:
+                return "later" if target is not None else "soon"
+            return "yes"
+        if name in _WAIT_CALLS and w.pid in parents:
+            return "yes"  # waits for a traced child, which the engine steps
+        if name in _SELF_WAKING_CALLS:
+            return "later"
+        if name == "read":
+            try:
+                link = os.readlink(f"/proc/{w.pid}/fd/{int(fields[1], 16)}")
+            except (OSError, ValueError):
+                link = ""
+            if link == f"pipe:[{self._gate_ino.get(w.pid)}]":
+                return "soon"  # at its gate, but its gate.wait is not drained yet
+        return "yes"
+
+    def _paced_done(self) -> str:
+        """Free pacing: is the operation released last done? Its process is back at its
+        gate, asleep (in the kernel, or in time.sleep), or gone. The others are not waited
+        for: a process computing between its operations (mq-async's receiver spins) must
+        not hold the clock."""
+        w = self.engine.workers.get(self._paced_pid) if self._paced_pid is not None else None
+        if w is None:
+            return "yes"
+        how = self._worker_settled(w, self._parents())
+        return "yes" if how == "later" else how
 
     def _due(self) -> bool:
         """Paced: the clock allows the next release (stamps: never sooner than 1/pace)."""
         if self.pace is None or self._released_at is None:
             return True
         return self.engine.now() >= self._released_at + int(1e9 / self.pace)
+
+    def _busy(self) -> bool:
+        """Free pacing: the released process has been running long past its release."""
+        if self._released_at is None or self.pace is None:
+            return False
+        since = self.engine.now() - self._released_at
+        return since >= max(PACE_BUSY_NS, int(1e9 / self.pace))
 
     def _tick(self) -> None:
         """Every loop turn: in seeded or scheduled step mode, choose who goes next; paced,
@@ -444,13 +479,22 @@ class Gate:
             return
         if self.present and self.narrating:
             return  # the presenter holds the world: not even the schedule moves it
-        settled = self._settled()
-        # free pacing only waits for the last operation to be done, not for a sleeper
-        if settled == "later" and paced_free:
-            settled = "yes"
+        if paced_free:
+            settled = self._paced_done()
+            if settled == "soon" and self._busy():
+                settled = "yes"  # it computes (mq-async's receiver spins): its op is done
+            elif settled == "soon":
+                return  # look again after the engine's idle poll, not in a busy loop
+        else:
+            settled = self._settled()
         if settled == "yes" and not self._due():
             if self._pace_wait_since is None:
                 self._pace_wait_since = time.monotonic()
+            if self._released_at is not None and self.pace is not None:
+                left = (self._released_at + int(1e9 / self.pace) - self.engine.now()) / 1e9
+                if left < _IDLE_S:  # due before the idle poll would look again: wait here
+                    select.select([self.bell_r], [], [], max(0.0, left))
+                    self._wake()
             return
         if settled == "yes" and self._pace_wait_since is not None:
             self._held_total += time.monotonic() - self._pace_wait_since
@@ -462,7 +506,8 @@ class Gate:
                     self._wake()
             return
         if paced_free:  # the longest waiting goes (at_gate keeps the order of arrival)
-            self.release(next(iter(self.at_gate)), "pace")
+            self._paced_pid = next(iter(self.at_gate))
+            self.release(self._paced_pid, "pace")
             self._wake()
             return
         while self.schedule:
