@@ -145,3 +145,14 @@ async def test_pace_keys_slow_down_speed_up_and_unpace(tmp_path: Path, present: 
         assert "PACE" not in status()
         await pilot.press("q")
     _legal(trace)
+
+
+@pytest.mark.parametrize("scenario", ["mq-async", "mmap-file"])
+def test_paced_runs_that_once_failed_pass(tmp_path: Path, scenario: str) -> None:
+    """mq-async's receiver spins between its operations (it never waits at a gate nor in
+    the kernel): the clock does not wait for it to settle. mmap-file checks the kernel's
+    view of the file: the last probe is taken after the last store, paced or not."""
+    result, _header, events = run_scenario(scenario, tmp_path, "--pace", "200")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert any(e["kind"] == "gate.step" and e["by"] == "pace" for e in events)
+    _legal(tmp_path / f"{scenario}.jsonl")
