@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="step mode: processes go in this order (NAME, NAME*K for K operations, NAME* "
         "until it ends or blocks); afterwards seeded if --seed is given, else free-running",
     )
+    p.add_argument(
+        "--pace",
+        metavar="OPS",
+        help="release IPC operations one at a time, at most OPS per second (e.g. 2), so "
+        "people can follow them; < > change it on the screen, u removes it",
+    )
     _set_option(p)
     p.add_argument(
         "--challenge",
@@ -83,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="-o may replace an existing file; into a directory of an earlier svg export, "
         "remove only the files that export wrote",
+    )
+    p.add_argument(
+        "--theme",
+        choices=["light", "dark"],
+        default=None,
+        help="handout pictures (svg, html): light for print (the default) or dark as on "
+        "the projector",
     )
 
     p = sub.add_parser(
@@ -280,6 +293,10 @@ def _control_args(args: argparse.Namespace) -> list[str]:
 
         parse_schedule(args.schedule)  # names are checked by the engine, against the scenario
         out += ["--schedule", args.schedule]
+    if getattr(args, "pace", None) is not None:
+        from ipcviz.engine.gate import check_pace
+
+        out += ["--pace", f"{check_pace(args.pace):g}"]
     if args.set:
         from ipcviz.scenario.settings import parse_settings
 
@@ -474,7 +491,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ipcviz.export import export
 
-    return export(args.trace, args.format, args.output, args.force)
+    return export(args.trace, args.format, args.output, args.force, args.theme)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

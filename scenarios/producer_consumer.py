@@ -48,20 +48,20 @@ scenario.step(
     teaches=["T33"],
 )
 scenario.step(
-    "drain",
-    "Now consumers are fast, producers slow: the buffer drains. When full reaches 0, a "
-    "consumer's wait(full) blocks until a producer adds an item.",
-    "이번에는 소비자가 빠르고 생산자가 느립니다. 버퍼가 비어 가다가 full이 0이 되면 소비자의 "
-    "wait(full)이 막힙니다. 생산자가 물건을 넣을 때까지 기다립니다.",
-    teaches=["T33"],
-)
-scenario.step(
     "mutex",
     "Moving an index is read-modify-write on shared memory: without mutex two producers could "
     "fill the same cell. Holding mutex makes it one indivisible step.",
     "인덱스를 옮기는 것은 공유 메모리에 대한 읽기-수정-쓰기입니다. mutex가 없으면 두 생산자가 "
     "같은 칸을 채울 수 있습니다. mutex를 쥐고 있으면 이 과정이 쪼갤 수 없는 한 단계가 됩니다.",
     teaches=["T31", "T32"],
+)
+scenario.step(
+    "drain",
+    "Now consumers are fast, producers slow: the buffer drains. When full reaches 0, a "
+    "consumer's wait(full) blocks until a producer adds an item.",
+    "이번에는 소비자가 빠르고 생산자가 느립니다. 버퍼가 비어 가다가 full이 0이 되면 소비자의 "
+    "wait(full)이 막힙니다. 생산자가 물건을 넣을 때까지 기다립니다.",
+    teaches=["T33"],
 )
 scenario.step(
     "done",
@@ -112,7 +112,7 @@ def producer(ctx):
             buffer[COUNT] = count
             if count > buffer[HIGH]:
                 buffer[HIGH] = count
-            if me == 1 and pos == 0:
+            if pos == SLOTS:  # the first put after the buffer was full: two producers race
                 ctx.step("mutex")
         full.post()  # one more item to take
         put_log.append([pos, item])

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ipcviz.engine.engine import Engine
-from ipcviz.engine.gate import check_schedule
+from ipcviz.engine.gate import check_pace, check_schedule
 from ipcviz.errors import IpcvizError, ScenarioError
 from ipcviz.scenario.api import Scenario
 from ipcviz.scenario.loader import load
@@ -32,6 +32,8 @@ def _control_header(args: argparse.Namespace, declared: str | None) -> dict:
         extra["schedule_declared"] = True  # the scenario's own, not the user's
     if args.present:
         extra["present"] = True
+    if args.pace is not None:
+        extra["pace"] = args.pace
     return extra
 
 
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--step", action="store_true", help="start in step mode (user steps)")
     ap.add_argument("--set", action="append", default=[], help="KEY=VALUE: a scenario setting")
     ap.add_argument("--present", action="store_true", help="pause at each narration step")
+    ap.add_argument("--pace", default=None, help="at most this many operations per second")
     ap.add_argument(
         "--no-trace", action="store_true", help="workers run untraced (a benchmark's baseline)"
     )
@@ -59,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             apply_settings(scenario, parse_settings(args.set))
         if args.schedule is not None:
             check_schedule(scenario, args.schedule)
+        if args.pace is not None:
+            args.pace = check_pace(args.pace)
         declared = _declared_schedule(args, scenario)
     except IpcvizError as exc:
         from ipcviz.engine.failed import record_failure
@@ -89,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         end_on_deadlock=args.end_on_deadlock,
         step=args.step,
         present=args.present,
+        pace=args.pace,
     )
     return engine.run()
 

@@ -328,7 +328,9 @@ class Engine:
             self.out.flush()
             self._loop()
             if self.stop_reason is None and self.outcome is None:
-                # the kernel's final view first: a check reads it (``ShmObj.kernel_cell``)
+                # The kernel's last look first (every worker gone, the objects still
+                # there): a check about the kernel's view then reads the final state, not
+                # whichever sweep or narration probe happened to come last (``ShmObj.kernel_cell``).
                 _guarded(self._end_hooks)
                 self._run_checks()
         except Exception as exc:  # an engine bug: still clean up, and say what happened
@@ -419,9 +421,9 @@ class Engine:
         """Move records from the rings into the pool, and publish what is ready.
 
         An operation is published once every live ring has been read up to ``HOLD_NS``
-        after it ended (in step mode the gate lets one operation run at a time, so nothing
-        is held; in presenter mode the gate releases them too); the linearizer then puts it in
-        an order the kernel could have made.
+        after it ended (in step mode and paced the gate lets one operation run at a time,
+        so nothing is held; in presenter mode the gate releases them too); the linearizer
+        then puts it in an order the kernel could have made.
         ``only``: drain that (exited) worker's ring to the end, publish nothing yet.
         ``flush``: no record can come any more (every worker is gone): publish all.
         """
@@ -465,7 +467,8 @@ class Engine:
                 for w in self.workers.values()
                 if not w.exited and w.ring is not None
             ]
-            hold = 0 if self.gate.step_mode or self.gate.present else HOLD_NS
+            gate = self.gate  # stepped, paced (one at a time) or presented: nothing held
+            hold = 0 if gate.step_mode or gate.present or gate.pace is not None else HOLD_NS
             cutoff = (min(live) if live else time.monotonic_ns()) - hold
             lin.emit_ready(cutoff)
         self._run_hooks()

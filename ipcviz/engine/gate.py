@@ -10,6 +10,17 @@ Who goes next: the user (``step`` / ``step_random`` commands), or the engine its
 ``NAME*K`` = K operations in a row, ``NAME*`` = until it exits or blocks in the kernel).
 After the schedule the run goes on seeded if a seed was given, else free-running.
 
+A pace (``--pace OPS``, or the viewer's ``{"cmd": "pace", "ops": X}``) is the same gate
+opened by a clock instead of a key: the gates stay closed and the engine releases one
+operation at a time, at most ``OPS`` per second (each ``gate.step`` is stamped at least
+``1/OPS`` s after the one before). Who goes is still chosen by the seed or the schedule if
+there is one (pace decides *when*, they decide *who*), else the process that has waited
+longest. A paced release waits until the operation released before it is done: its process is
+back at its gate, asleep, or gone (or still running a full interval, and at least 50 ms,
+after its release: it computes between operations, its operation is done). So operations
+do not overlap and each is seen on its own. With a seed or a schedule it waits, as they
+do, for the whole world to settle.
+
 A choice is only made once the world has *settled*: every live worker is at its gate,
 asleep in the kernel on an IPC object (/proc/PID/syscall), or gone. A worker that sleeps
 (time.sleep), runs, or is being woken is waited for. So the choice depends only on the
@@ -41,6 +52,13 @@ _SELF_WAKING = frozenset({"sleep", "child"})
 _SELF_WAKING_CALLS = frozenset({"nanosleep", "clock_nanosleep", "pause", "wait4", "waitid"})
 _WAIT_CALLS = frozenset({"wait4", "waitid"})
 _WATCHED = frozenset({"gate.wait", "proc.exit", "shm.read", "shm.write", "control"})
+#: Bounds of a pace (operations per second): slower is a frozen run, faster is no pace.
+PACE_MIN, PACE_MAX = 0.1, 10_000.0
+#: Free pacing: a released process still running this long after its release (and at least
+#: one pace interval) is computing between operations, not in one (ns).
+PACE_BUSY_NS = 50_000_000
+#: The engine's idle poll (engine.IDLE_POLL_MS): a release due sooner is waited for here.
+_IDLE_S = 0.005
 _SCHEDULE_ITEM = re.compile(r"^([A-Za-z0-9_-]{1,32})(?:\*(\d*))?$")
 
 Event = dict[str, Any]
@@ -78,6 +96,20 @@ def check_schedule(scenario: Any, text: str) -> list[list[Any]]:
     return items
 
 
+def check_pace(value: Any) -> float:
+    """``--pace`` / the pace command: operations per second, within the bounds."""
+    try:
+        ops = float(value)
+    except (TypeError, ValueError):
+        ops = float("nan")
+    if not PACE_MIN <= ops <= PACE_MAX:  # (also refuses nan and inf)
+        raise IpcvizError(
+            f"--pace: {str(value)[:40]!r} is not a number of operations per second "
+            f"from {PACE_MIN:g} to {PACE_MAX:g}"
+        )
+    return ops
+
+
 class Gate:
     """The engine's side of the step gate, plus the deadlock and lost-update watchers."""
 
@@ -94,6 +126,11 @@ class Gate:
         #: the world has settled, the run goes on seeded or free (not held for a user).
         self.scheduled = False
         self.user_rng = random.Random()
+        #: Operations per second released by the clock (None: not paced).
+        self.pace: float | None = None
+        self._released_at: int | None = None  # stamp (ns) of the last gate.step
+        self._pace_wait_since: float | None = None  # the clock holds a ready world
+        self._paced_pid: int | None = None  # free pacing: the process released last
         self.end_on_deadlock = False
         # Presenter mode (--present): a worker that announced a narration step waits at its
         # gate (tracer.hold) until {"cmd": "continue"}; meanwhile every gate is closed, so
@@ -116,6 +153,7 @@ class Gate:
         engine.control_step = self.cmd_step
         engine.control_step_random = self.cmd_step_random
         engine.control_continue = self.cmd_continue
+        engine.control_pace = self.cmd_pace
 
     # -- configuration -----------------------------------------------------------------
 
@@ -126,6 +164,7 @@ class Gate:
         end_on_deadlock: bool = False,
         step: bool = False,
         present: bool = False,
+        pace: float | None = None,
     ) -> None:
         """Called before the workers start. A seed, a schedule or ``step`` start in step mode."""
         if schedule:
@@ -137,6 +176,7 @@ class Gate:
         self.step_mode = step or bool(self.schedule) or self.rng is not None
         self.end_on_deadlock = end_on_deadlock
         self.present = present
+        self.pace = pace
 
     @property
     def auto(self) -> bool:
@@ -159,6 +199,9 @@ class Gate:
             # step arrives, nobody is let through any more, so the world stops right there.
             self._set_flags(1)
             self.engine.emit(schema.CONTROL, action="present", on=True)
+        if self.pace is not None:
+            self._set_flags(1)
+            self.engine.emit(schema.CONTROL, action="pace", ops=self.pace)
         if self.step_mode:
             self._set_flags(1)
             how = {}
@@ -173,7 +216,10 @@ class Gate:
 
     def held_seconds(self) -> float:
         """Time spent waiting for the user in step mode: the run's timeout does not count it."""
-        extra = time.monotonic() - self._held_since if self._held_since is not None else 0.0
+        now = time.monotonic()
+        extra = now - self._held_since if self._held_since is not None else 0.0
+        if self._pace_wait_since is not None:  # the pace's clock, not the run, is slow
+            extra += now - self._pace_wait_since
         return self._held_total + extra
 
     def _hold(self) -> None:
@@ -202,12 +248,38 @@ class Gate:
         self._after_narration()
 
     def _after_narration(self) -> None:
-        """No narration holds the world any more: free-running workers go on."""
+        """No narration holds the world any more: free-running workers go on (paced: as
+        the clock lets them)."""
         if not self.narrating and not self.step_mode:
-            self._set_flags(1 if self.present else 0)
+            self._set_flags(1 if self.present or self.pace is not None else 0)
+            self._release_free()
+        self._hold()
+
+    def _release_free(self) -> None:
+        """Everyone waiting at a gate goes, unless a pace releases them one by one."""
+        if self.pace is None:
             for pid in list(self.at_gate):
                 self.release(pid, "free")
-        self._hold()
+
+    def cmd_pace(self, cmd: dict[str, Any]) -> None:
+        """``{"cmd": "pace", "ops": X}``: at most X operations per second; ``"ops": null``:
+        no pace (full speed)."""
+        ops = cmd.get("ops")
+        try:
+            pace = None if ops is None else check_pace(ops)
+        except IpcvizError as exc:
+            self.engine.emit(schema.CONTROL, action="pace", ok=False, reason=str(exc))
+            return
+        if pace == self.pace:
+            return
+        self.pace = pace
+        self._pace_wait_since = None
+        self.engine.emit(schema.CONTROL, action="pace", ops=pace)
+        if pace is not None:
+            self._set_flags(1)
+        elif not self.step_mode and not self.narrating:
+            self._set_flags(1 if self.present else 0)
+            self._release_free()
 
     def cmd_step_mode(self, cmd: dict[str, Any]) -> None:
         """``{"cmd": "step_mode", "on": true|false}``; without ``on`` it toggles."""
@@ -236,14 +308,13 @@ class Gate:
         if on == self.step_mode:
             return
         self.step_mode = on
-        self._set_flags(1 if on or self.present else 0)
+        self._set_flags(1 if on or self.present or self.pace is not None else 0)
         self.engine.emit(schema.CONTROL, action="step_mode", on=on)
         if not on:
             self.rng = None
             self.schedule = []
             self.scheduled = False
-            for pid in list(self.at_gate):
-                self.release(pid, "free")
+            self._release_free()
         self._hold()
 
     def _set_flags(self, value: int) -> None:
@@ -277,7 +348,7 @@ class Gate:
         fields = {"op": waiting.get("op"), "by": by}
         if "obj" in waiting:
             fields["obj"] = waiting["obj"]
-        self.engine.emit(schema.GATE_STEP, pid, **fields)
+        self._released_at = self.engine.emit(schema.GATE_STEP, pid, **fields)["t"]
         try:
             os.write(w.gate_w, b"\x01")
         except OSError:  # it died meanwhile: its exit is reaped as usual
@@ -297,7 +368,7 @@ class Gate:
                     self._narration(e)
                     continue
                 self.at_gate[e["pid"]] = e
-                if not self.step_mode and not self.narrating:
+                if not self.step_mode and not self.narrating and self.pace is None:
                     self.release(e["pid"], "free")
             elif kind == "proc.exit":
                 self.at_gate.pop(e["pid"], None)
@@ -331,55 +402,116 @@ class Gate:
         Cheap on purpose (it runs before every step): /proc/PID/syscall alone, plus one
         readlink for a read(), instead of the full ``probe.blocked_on`` classification.
         """
-        parents = {
-            w.extra.get("parent") for w in self.engine.workers.values() if not w.exited
-        }  # workers with a traced child: that child's gate decides when they wake
+        parents = self._parents()
         for w in self.engine.workers.values():
-            if w.exited or w.pid in self.at_gate or w.pid in self.narrating or w.ring is None:
-                continue  # (an uninstrumented command has no gate: it is not waited for)
-            text = _read(f"/proc/{w.pid}/syscall")
-            if text is None:
-                continue  # gone, not reaped yet
-            fields = text.split()
-            if not fields or fields[0] in ("running", "-1") or len(fields) < 2:
-                return "soon"
-            if _runnable(w.pid):
-                # Woken (a post, a send) but not on a CPU yet: the syscall file still names
-                # the call it sleeps no more in. Read after it, so a wake-up is never missed.
-                return "soon"
-            name = SYSCALLS_X86_64.get(int(fields[0])) if IS_X86_64 else None
-            if name is None:  # another architecture: ask the full probe
-                info = probe.blocked_on(w.pid)
-                target = info.target if info is not None else None
-                if target is None or target.kind in _SELF_WAKING:
-                    return "later" if target is not None else "soon"
-                continue
-            if name in _WAIT_CALLS and w.pid in parents:
-                continue  # waits for a traced child, which the engine steps
-            if name in _SELF_WAKING_CALLS:
-                return "later"
-            if name == "read":
-                try:
-                    link = os.readlink(f"/proc/{w.pid}/fd/{int(fields[1], 16)}")
-                except (OSError, ValueError):
-                    link = ""
-                if link == f"pipe:[{self._gate_ino.get(w.pid)}]":
-                    return "soon"  # at its gate, but its gate.wait is not drained yet
+            how = self._worker_settled(w, parents)
+            if how != "yes":
+                return how
         return "yes"
 
+    def _parents(self) -> set[Any]:
+        """Workers with a traced child: that child's gate decides when they wake."""
+        return {w.extra.get("parent") for w in self.engine.workers.values() if not w.exited}
+
+    def _worker_settled(self, w: Any, parents: set[Any]) -> str:
+        """:meth:`_settled` for one worker."""
+        if w.exited or w.pid in self.at_gate or w.pid in self.narrating or w.ring is None:
+            return "yes"  # (an uninstrumented command has no gate: it is not waited for)
+        text = _read(f"/proc/{w.pid}/syscall")
+        if text is None:
+            return "yes"  # gone, not reaped yet
+        fields = text.split()
+        if not fields or fields[0] in ("running", "-1") or len(fields) < 2:
+            return "soon"
+        if _runnable(w.pid):
+            # Woken (a post, a send) but not on a CPU yet: the syscall file still names
+            # the call it sleeps no more in. Read after it, so a wake-up is never missed.
+            return "soon"
+        name = SYSCALLS_X86_64.get(int(fields[0])) if IS_X86_64 else None
+        if name is None:  # another architecture: ask the full probe
+            info = probe.blocked_on(w.pid)
+            target = info.target if info is not None else None
+            if target is None or target.kind in _SELF_WAKING:
+                return "later" if target is not None else "soon"
+            return "yes"
+        if name in _WAIT_CALLS and w.pid in parents:
+            return "yes"  # waits for a traced child, which the engine steps
+        if name in _SELF_WAKING_CALLS:
+            return "later"
+        if name == "read":
+            try:
+                link = os.readlink(f"/proc/{w.pid}/fd/{int(fields[1], 16)}")
+            except (OSError, ValueError):
+                link = ""
+            if link == f"pipe:[{self._gate_ino.get(w.pid)}]":
+                return "soon"  # at its gate, but its gate.wait is not drained yet
+        return "yes"
+
+    def _paced_done(self) -> str:
+        """Free pacing: is the operation released last done? Its process is back at its
+        gate, asleep (in the kernel, or in time.sleep), or gone. The others are not waited
+        for: a process computing between its operations (mq-async's receiver spins) must
+        not hold the clock."""
+        w = self.engine.workers.get(self._paced_pid) if self._paced_pid is not None else None
+        if w is None:
+            return "yes"
+        how = self._worker_settled(w, self._parents())
+        return "yes" if how == "later" else how
+
+    def _due(self) -> bool:
+        """Paced: the clock allows the next release (stamps: never sooner than 1/pace)."""
+        if self.pace is None or self._released_at is None:
+            return True
+        return self.engine.now() >= self._released_at + int(1e9 / self.pace)
+
+    def _busy(self) -> bool:
+        """Free pacing: the released process has been running long past its release."""
+        if self._released_at is None or self.pace is None:
+            return False
+        since = self.engine.now() - self._released_at
+        return since >= max(PACE_BUSY_NS, int(1e9 / self.pace))
+
     def _tick(self) -> None:
-        """Every loop turn: in seeded or scheduled step mode, choose who goes next."""
+        """Every loop turn: in seeded or scheduled step mode, choose who goes next; paced,
+        release the next operation when the clock says so."""
         auto = self.auto or self.scheduled  # (a used-up schedule: go free once settled)
-        if not (self.step_mode and auto and self.at_gate) or self.engine.model.frozen:
+        paced_free = self.pace is not None and not self.step_mode
+        if not self.at_gate or self.engine.model.frozen:
+            return
+        if not (self.step_mode and auto) and not paced_free:
             return
         if self.present and self.narrating:
             return  # the presenter holds the world: not even the schedule moves it
-        settled = self._settled()
+        if paced_free:
+            settled = self._paced_done()
+            if settled == "soon" and self._busy():
+                settled = "yes"  # it computes (mq-async's receiver spins): its op is done
+            elif settled == "soon":
+                return  # look again after the engine's idle poll, not in a busy loop
+        else:
+            settled = self._settled()
+        if settled == "yes" and not self._due():
+            if self._pace_wait_since is None:
+                self._pace_wait_since = time.monotonic()
+            if self._released_at is not None and self.pace is not None:
+                left = (self._released_at + int(1e9 / self.pace) - self.engine.now()) / 1e9
+                if left < _IDLE_S:  # due before the idle poll would look again: wait here
+                    select.select([self.bell_r], [], [], max(0.0, left))
+                    self._wake()
+            return
+        if settled == "yes" and self._pace_wait_since is not None:
+            self._held_total += time.monotonic() - self._pace_wait_since
+            self._pace_wait_since = None
         if settled != "yes":
             if settled == "soon":  # look again in a moment, not after a whole idle poll
                 ready, _, _ = select.select([self.bell_r], [], [], SETTLE_PAUSE)
                 if not ready:  # no gate reached: it may have blocked in the kernel
                     self._wake()
+            return
+        if paced_free:  # the longest waiting goes (at_gate keeps the order of arrival)
+            self._paced_pid = next(iter(self.at_gate))
+            self.release(self._paced_pid, "pace")
+            self._wake()
             return
         while self.schedule:
             name, count = self.schedule[0]

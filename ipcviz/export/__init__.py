@@ -11,28 +11,31 @@ from pathlib import Path
 
 from ipcviz.errors import IpcvizError
 
-#: ``(trace, output, force) -> exit code``; raises IpcvizError (TraceError) for bad input.
-#: ``force``: ``output`` may be replaced (without it an existing ``output`` is refused;
-#: ``ipcviz.export.files`` does both for the built-in formats).
-Exporter = Callable[[Path, Path, bool], int]
+#: ``(trace, output, force[, theme]) -> exit code``; raises IpcvizError (TraceError) for bad
+#: input. ``force``: ``output`` may be replaced (without it an existing ``output`` is
+#: refused; ``ipcviz.export.files`` does both for the built-in formats). ``theme``
+#: (``light``/``dark``; not given: the format's default) is passed only when the user chose
+#: one, and matters to pictures only.
+Exporter = Callable[..., int]
 
 
-def _perfetto(trace: Path, output: Path, force: bool) -> int:
+def _perfetto(trace: Path, output: Path, force: bool, theme: str | None = None) -> int:
     from ipcviz.export.perfetto import export_perfetto
 
     return export_perfetto(trace, output, force)
 
 
-def _svg(trace: Path, output: Path, force: bool) -> int:
-    from ipcviz.export.svg import export_svg
+def _svg(trace: Path, output: Path, force: bool, theme: str | None = None) -> int:
+    from ipcviz.export.svg import DEFAULT_THEME, export_svg
 
-    return export_svg(trace, output, force)
+    return export_svg(trace, output, force, theme or DEFAULT_THEME)
 
 
-def _html(trace: Path, output: Path, force: bool) -> int:
+def _html(trace: Path, output: Path, force: bool, theme: str | None = None) -> int:
     from ipcviz.export.html import export_html
+    from ipcviz.export.svg import DEFAULT_THEME
 
-    return export_html(trace, output, force)
+    return export_html(trace, output, force, theme or DEFAULT_THEME)
 
 
 FORMATS: dict[str, Exporter] = {"perfetto": _perfetto, "svg": _svg, "html": _html}
@@ -43,11 +46,17 @@ def register(fmt: str, exporter: Exporter) -> None:
     FORMATS[fmt] = exporter
 
 
-def export(trace: Path, fmt: str, output: Path, force: bool = False) -> int:
+def export(
+    trace: Path, fmt: str, output: Path, force: bool = False, theme: str | None = None
+) -> int:
     """Export ``trace`` as ``fmt`` into ``output``; returns the CLI's exit code."""
     exporter = FORMATS.get(fmt)
     if exporter is None:
         raise IpcvizError(
             f"export format {fmt!r} is not available yet (available: {', '.join(sorted(FORMATS))})"
         )
-    return exporter(Path(trace), Path(output), force)
+    if theme is not None and fmt == "perfetto":
+        raise IpcvizError("--theme is for pictures (svg, html); perfetto has its own")
+    if theme is None:  # (an exporter registered later may take no theme)
+        return exporter(Path(trace), Path(output), force)
+    return exporter(Path(trace), Path(output), force, theme)

@@ -1,5 +1,8 @@
 """Handout page: every narration step's screenshot, in order, with its narration beside it.
 
+On screen the narration sits beside the picture; printed, every step is a page of its own
+(its number, teaching points and narration above the picture of the step's end).
+
 One file, nothing fetched from anywhere: the SVGs are inline (their web-font URLs removed),
 the style sheet is inline. Every text that comes from the trace (titles, narration, names)
 is escaped with :func:`html.escape`: a trace is data, never markup.
@@ -14,10 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz import bytefmt
-from ipcviz.export.svg import Shot, each_shot
+from ipcviz.export.svg import DEFAULT_THEME, Shot, each_shot
+
+#: Text fonts: the system's, then ones with Hangul and CJK (narration may be Korean).
+TEXT_FONTS = (
+    'system-ui, "Noto Sans", "Noto Sans CJK KR", "Noto Sans KR", "Nanum Gothic", '
+    '"Malgun Gothic", "Apple SD Gothic Neo", sans-serif'
+)
 
 _STYLE = """
-body { background: #ffffff; color: #111111; font-family: system-ui, sans-serif; margin: 2em; }
+body { background: #ffffff; color: #111111; font-family: %FONTS%; margin: 2em; }
 header h1 { margin-bottom: 0.2em; }
 section.step { display: flex; gap: 1.5em; align-items: flex-start; margin: 2em 0;
                page-break-inside: avoid; border-top: 1px solid #cccccc; padding-top: 1em; }
@@ -27,7 +36,17 @@ section.step .text { flex: 1; min-width: 16em; font-size: 1.15em; line-height: 1
 .tag { background: #ffd700; color: #000000; font-weight: bold; padding: 0 0.3em;
        margin-right: 0.3em; }
 .meta { color: #555555; font-size: 0.85em; }
-"""
+@page { size: A4 landscape; margin: 10mm; }
+@media print {
+  body { margin: 0; }
+  section.step { display: block; break-before: page; page-break-before: always;
+                 border-top: none; margin: 0; padding: 0; }
+  section.step .text { font-size: 11pt; line-height: 1.3; margin-bottom: 0.4em; }
+  section.step .text p { margin: 0.2em 0; }
+  section.step .text h2 { margin: 0 0 0.3em 0; }
+  section.step .shot svg { max-height: 125mm; }
+}
+""".replace("%FONTS%", TEXT_FONTS)
 
 
 def _e(value: Any, limit: int | None = 2000) -> str:
@@ -218,8 +237,15 @@ def page_step(shot: Shot, pictures: PagePictures | None = None) -> str:
     texts = [f'<p lang="en">{_e(info.get("en", shot.step))}</p>']
     if info.get("ko"):
         texts.append(f'<p lang="ko">{_e(info["ko"])}</p>')
+    end = f" · picture at its end, {shot.end_t:.4f} s" if shot.at >= 0 else ""
     parts = [
         f'<section class="step" id="step-{shot.n}">',
+        '<div class="text">',
+        f"<h2>{shot.n}. {_e(shot.step, 80)}</h2>",
+        f"<p>{tags}</p>" if tags else "",
+        *texts,
+        f'<p class="meta">narrated at {shot.t:.4f} s by {_e(shot.who, 60)}{end}</p>',
+        "</div>",
         '<div class="shot">'
         + (
             compact_svg(_strip_comments(shot.svg), shot.n)
@@ -227,12 +253,7 @@ def page_step(shot: Shot, pictures: PagePictures | None = None) -> str:
             else pictures.picture(shot.svg, shot.n)
         )
         + "</div>",
-        '<div class="text">',
-        f"<h2>{shot.n}. {_e(shot.step, 80)}</h2>",
-        f"<p>{tags}</p>" if tags else "",
-        *texts,
-        f'<p class="meta">at {shot.t:.4f} s · by {_e(shot.who, 60)}</p>',
-        "</div></section>",
+        "</section>",
     ]
     return "\n".join(p for p in parts if p)
 
@@ -240,7 +261,7 @@ def page_step(shot: Shot, pictures: PagePictures | None = None) -> str:
 PAGE_END = "</body></html>\n"
 
 
-def export_html(trace: Path, output: Path, force: bool = False) -> int:
+def export_html(trace: Path, output: Path, force: bool = False, theme: str = DEFAULT_THEME) -> int:
     """``ipcviz export TRACE --format html -o FILE``: one self-contained handout page.
 
     Written step by step as the pictures are drawn (into a new private file beside FILE,
@@ -258,7 +279,7 @@ def export_html(trace: Path, output: Path, force: bool = False) -> int:
             out.write(page_step(shot, pictures) + "\n")
             count += 1
 
-        each_shot(trace, write, on_header=lambda h: out.write(page_head(h) + "\n"))
+        each_shot(trace, write, on_header=lambda h: out.write(page_head(h) + "\n"), theme=theme)
         out.write(PAGE_END)
     print(f"wrote {output} ({count} step(s))")
     return 0

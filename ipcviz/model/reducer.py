@@ -145,9 +145,11 @@ def _control(s: State, e: Event) -> None:
     action = e.get("action")
     if action == "present":  # presenter mode: a narration step holds its process (gate.py)
         s.present = bool(e.get("on"))
+    if action == "pace" and e.get("ok", True):  # engine/gate.py: operations per second
+        s.pace = e.get("ops")
     if action == "step_mode":  # engine/gate.py: the gates close (on) or open (off)
         s.step_mode = bool(e.get("on"))
-        if not e.get("on"):
+        if not e.get("on") and not s.pace:  # (paced: they still wait)
             for p in s.procs.values():
                 p.gated_op = p.gated_obj = None
     if action in ("freeze", "resume"):

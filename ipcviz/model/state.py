@@ -121,6 +121,7 @@ class State:
     # model/analysis): typed here so views and scenario checks read attributes, not keys.
     present: bool = False  # presenter mode: a narration step holds its process
     step_mode: bool = False  # the gates are closed: processes move one step at a time
+    pace: float | None = None  # --pace: operations released per second (None: full speed)
     gate_steps: int = 0  # steps the gate has released (``gate.step`` events)
     deadlock: Deadlock | None = None  # the current deadlock, until it is resolved
     deadlocks: list[list[Any]] = field(default_factory=list)  # every cycle named so far

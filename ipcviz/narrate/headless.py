@@ -183,7 +183,12 @@ def _control(n: Narrator, e: Event) -> str:
         return f"step mode {'on' if e.get('on') else 'off'}{how}"
     if action == "present":
         return "presenter mode: the run pauses at every narration step"
-    if action in ("continue", "step") and e.get("ok") is False:
+    if action == "pace" and e.get("ok") is not False:
+        ops = e.get("ops")
+        if not isinstance(ops, (int, float)):
+            return "pace off: operations at full speed"
+        return f"pace: one operation at a time, at most {ops:g} per second"
+    if action in ("continue", "step", "pace") and e.get("ok") is False:
         return f"{action} refused: {safe(str(e.get('reason', '')), 200)}"
     if action in ("freeze", "resume"):
         return {

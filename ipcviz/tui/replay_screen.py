@@ -92,11 +92,22 @@ class ReplayScreen(SessionScreen):
             "step_random",
             "step_number",
             "recover_holder",
+            "pace",
         }
+    )
+    #: The footer's first keys: playing, moving, the narration steps, help, quit, speed.
+    FOOTER_FIRST: ClassVar[tuple[str, ...]] = (
+        "toggle_pause",
+        "step",
+        "jump_step",
+        "help",
+        "quit_session",
+        "toggle_view",
+        "speed",
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_pause", "play/pause", tooltip="play / pause the recording"),
+        Binding("space", "toggle_pause", "play", tooltip="play / pause the recording"),
         Binding("right", "step(1)", "step", priority=True, tooltip="one event forward"),
         Binding("left", "step(-1)", "back", priority=True, tooltip="one event back"),
         Binding(
@@ -142,9 +153,7 @@ class ReplayScreen(SessionScreen):
             tooltip="previous event of the selected object",
         ),
         Binding("n", "jump_step(1)", "next step", tooltip="next narration step"),
-        Binding(
-            "N", "jump_step(-1)", "prev step", key_display="N", tooltip="previous narration step"
-        ),
+        Binding("N", "jump_step(-1)", "prev", key_display="N", tooltip="previous narration step"),
         Binding(
             "home",
             "seek_start",

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from textual import events, messages
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
@@ -30,6 +30,7 @@ from ipcviz.tui.diagram import DiagramView
 from ipcviz.tui.eventfmt import EventFormatter, LogLine, record
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.holders import HOLDER_BINDINGS, HolderBanner, HolderControls
+from ipcviz.tui.pacing import PACE_BINDINGS, PaceControls
 from ipcviz.tui.stepping import STEP_BINDINGS, DeadlockBanner, StepControls
 from ipcviz.tui.widgets import Checks, EventLog, Narration, ObjectsPanel, ProcTable, StatusLine
 
@@ -48,7 +49,7 @@ _REDRAW_ECHOES = (messages.Update, messages.Layout, messages.UpdateScroll, event
 NARROW = 110  # columns below which the panels stack
 
 
-class SessionScreen(HolderControls, StepControls, Screen[int | None]):
+class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | None]):
     """One run on screen. ``feed_factory`` makes a fresh feed (also used by restart)."""
 
     DEFAULT_CSS = """
@@ -100,6 +101,7 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
             "faster",
             "faster",
             key_display="+",
+            show=False,
             tooltip=f"redraw faster (up to {FPS_MAX} frames/s)",
         ),
         Binding(
@@ -107,6 +109,7 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
             "slower",
             "slower",
             key_display="-",
+            show=False,
             tooltip=f"redraw slower (down to {FPS_MIN} frames/s)",
         ),
         Binding("l", "toggle_lang", "en/ko", tooltip="narration in English / Korean"),
@@ -133,8 +136,31 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
         Binding("q", "quit_session", "quit", tooltip="quit: stop the engine and clean up"),
         *STEP_BINDINGS,  # t / s / n / 1..9: step mode (tui/stepping.py)
+        *PACE_BINDINGS,  # < / > / u: the processes' pace (tui/pacing.py)
         *HOLDER_BINDINGS,  # g: post for a dead holder (tui/holders.py)
     ]
+    #: The footer shows these actions first, in this order (the rest follow in BINDINGS
+    #: order): a footer is cut at the right, so what matters on this screen goes left.
+    FOOTER_FIRST: ClassVar[tuple[str, ...]] = (
+        "toggle_step",
+        "step_selected",
+        "step_random",
+        "pace",
+        "help",
+        "quit_session",
+        "toggle_view",
+        "toggle_pause",
+    )
+    #: Presenter mode (a screen with → / ←): narration, then the pace, first.
+    PRESENT_FIRST: ClassVar[tuple[str, ...]] = (
+        "next_step",
+        "previous_step",
+        "pace",
+        "help",
+        "quit_session",
+        "toggle_view",
+        "toggle_lang",
+    )
 
     def __init__(
         self,
@@ -165,6 +191,25 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
         self.formatter = EventFormatter(self.state.header, lang)
         #: Applies the feed's events to ``state`` and words each one right then (the log).
         self.narrator = Narrator(self.state.header, lang, state=self.state)
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """Textual's active bindings, the ones that matter here first (the footer's order)."""
+        bindings = super().active_bindings
+        rank = {action: i for i, action in enumerate(self.footer_first())}
+        own = [b.action for b in type(self).BINDINGS if isinstance(b, Binding)]
+        order = {action: i for i, action in reversed(list(enumerate(own)))}
+
+        def key(item: tuple[str, ActiveBinding]) -> tuple[int, int]:
+            action = item[1].binding.action
+            return rank.get(action.split("(")[0], len(rank)), order.get(action, len(order))
+
+        return dict(sorted(bindings.items(), key=key))
+
+    def footer_first(self) -> tuple[str, ...]:
+        """The actions the footer shows first on this screen."""
+        names = {b.action for b in type(self).BINDINGS if isinstance(b, Binding)}
+        return self.PRESENT_FIRST if "next_step" in names else self.FOOTER_FIRST
 
     # -- layout ------------------------------------------------------------------------
 
@@ -371,6 +416,7 @@ class SessionScreen(HolderControls, StepControls, Screen[int | None]):
             live=bool(self.feed and self.feed.live),
             filt=self._filter_label(),
             behind=getattr(self.feed, "pending", 0) if self.feed is not None else 0,
+            pace=self.current_pace(),
         )
 
     def _filter_label(self) -> str:

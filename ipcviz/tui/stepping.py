@@ -25,7 +25,7 @@ STEP_BINDINGS: list[BindingType] = [
         tooltip="step mode on / off: processes wait before each IPC call",
     ),
     Binding("s", "step_selected", "step", tooltip="step mode: the selected process goes once"),
-    Binding("n", "step_random", "step random", tooltip="step mode: a random process goes once"),
+    Binding("n", "step_random", "random", tooltip="step mode: a random process goes once"),
     *(
         Binding(
             str(i),

@@ -321,12 +321,23 @@ class StatusLine(Static):
     """
 
     def show(
-        self, state: State, *, paused: bool, fps: int, live: bool, filt: str, behind: int = 0
+        self,
+        state: State,
+        *,
+        paused: bool,
+        fps: int,
+        live: bool,
+        filt: str,
+        behind: int = 0,
+        pace: float | None = None,
     ) -> None:
         sc = state.header.get("scenario", {})
         text = Text()
         sid = bytefmt.safe_text(str(sc.get("id", "?")), 30)
         text.append(f" {sid} ", style="bold #000000 on #ffd700")
+        if pace is not None:  # the processes are paced (engine/gate.py): said before the
+            # title, so an 80-column line still shows it
+            text.append(f" PACE {pace:g} ops/s ", style="bold #000000 on #87d7ff")
         text.append(f" {bytefmt.safe_text(str(sc.get('title', '')), 60)}  ", style="bold")
         text.append(f"{state.count} events  ")
         if state.frozen:
@@ -345,6 +356,8 @@ class StatusLine(Static):
         if behind > 10_000:  # more arrives than a frame's budget can apply
             text.append(f" {behind} events behind ", style=render.WARN)
             text.append(" ")
+        if pace is None and live and state.outcome is None and state.header:
+            text.append("full speed · ", style="#b2b2b2")
         text.append(f"{'live' if live else 'recorded'} · {fps} fps", style="#b2b2b2")
         if filt:
             text.append(f" · log: {bytefmt.safe_text(filt, 30)}", style="#b2b2b2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -121,3 +122,85 @@ def test_handout_errors_are_clear(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     result = ipcviz("export", str(trace), "--format", "html", "-o", str(tmp_path))
     assert result.returncode == 2 and "is a directory" in result.stderr
+
+
+def _cells(state, name: str, n: int) -> list[int]:
+    data = state.objects[name].data
+    return [int.from_bytes(data[8 * i : 8 * i + 8], "little", signed=True) for i in range(n)]
+
+
+def test_each_picture_is_taken_at_the_end_of_its_step(recorded: Path) -> None:
+    """The "fill" step is narrated before the producers fill the buffer; its picture is
+    taken just before the next step is narrated, so it shows every cell filled (at the
+    narration itself they were all empty). The last picture is the final state, before
+    the objects are removed."""
+    from ipcviz.export.svg import screenshots
+    from ipcviz.replay import TraceIndex
+
+    index = TraceIndex.open(recorded).build()
+    marks = list(index.narrations)
+    _header, shots = screenshots(recorded)
+    assert [s.at for s in shots[:-1]] == [m - 1 for m in marks[1:]]
+    fill = next(s for s in shots if s.step == "fill")
+    start = _cells(index.state_at(marks[fill.n - 1]), "buffer", 5)
+    end = _cells(index.state_at(fill.at), "buffer", 5)
+    assert start == [0] * 5 and all(v > 1000 for v in end), (start, end)
+    text = " ".join(svg_rows(fill.svg))
+    assert all(str(v) in text for v in end)  # the items are on the picture
+    assert fill.end_t >= fill.t
+    last = shots[-1]
+    final = index.state_at(last.at)
+    assert final.objects and not any(o.removed for o in final.objects.values())
+    assert index.event(last.at + 1)["kind"] in ("obj.remove", "session.end")
+
+
+def _rect_fills(svg: str) -> dict[str, int]:
+    fills: dict[str, int] = {}
+    for fill in re.findall(r'<rect fill="(#[0-9a-fA-F]{6})"', svg):
+        fills[fill.lower()] = fills.get(fill.lower(), 0) + 1
+    return fills
+
+
+def test_light_theme_by_default_dark_on_request_with_a_cjk_font(
+    recorded: Path, tmp_path: Path
+) -> None:
+    light, dark = tmp_path / "light", tmp_path / "dark"
+    ipcviz("export", str(recorded), "--format", "svg", "-o", str(light), check=True)
+    ipcviz(
+        "export", str(recorded), "--format", "svg", "--theme", "dark", "-o", str(dark), check=True
+    )
+    for name in sorted(p.name for p in light.glob("*.svg")):
+        lsvg, dsvg = (d.joinpath(name).read_text(encoding="utf-8") for d in (light, dark))
+        assert svg_rows(lsvg) == svg_rows(dsvg)  # the same picture
+        lf, df = _rect_fills(lsvg), _rect_fills(dsvg)
+        assert max(lf, key=lf.__getitem__) == "#ffffff"  # paper
+        assert max(df, key=df.__getitem__) == "#000000"  # the projector's screen
+        for svg in (lsvg, dsvg):
+            assert "Noto Sans Mono CJK KR" in svg and 'url("http' not in svg
+    r = ipcviz("export", str(recorded), "--format", "svg", "--theme", "sepia", "-o", "x")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_korean_handout_page_one_printed_page_per_step(recorded: Path, tmp_path: Path) -> None:
+    """Recorded in Korean: the pictures carry Hangul (drawn with a CJK font named in the SVG
+    and the page); printed, every step starts a page, its narration above its picture."""
+    header, events = read_trace(recorded)
+    header["lang"] = "ko"
+    korean = tmp_path / "ko.jsonl"
+    lines = [json.dumps(header), *(json.dumps(e) for e in events)]
+    korean.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page = tmp_path / "ko.html"
+    ipcviz("export", str(korean), "--format", "html", "-o", str(page), check=True)
+    doc = page.read_text(encoding="utf-8")
+    assert re.search(r"@media print \{[^@]*section\.step \{[^}]*break-before: page", doc)
+    assert "Noto Sans CJK KR" in doc and "Noto Sans Mono CJK KR" in doc
+    steps = {s["id"]: s for s in header["scenario"]["steps"]}
+    narrated = [e["step"] for e in events if e["kind"] == "narrate"]
+    sections = re.findall(r'<section class="step".*?</section>', doc, flags=re.S)
+    assert len(sections) == len(narrated)
+    for section, step in zip(sections, narrated, strict=True):
+        text_at, svg_at = section.index('<div class="text">'), section.index("<svg")
+        assert text_at < svg_at  # the narration first, then the picture
+        assert html.escape(steps[step]["ko"]) in section
+        rows = svg_rows(re.search(r"<svg.*?</svg>", section, flags=re.S).group(0))
+        assert shows_text(rows, steps[step]["ko"]), step  # Hangul on the picture

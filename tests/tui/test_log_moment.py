@@ -251,7 +251,8 @@ async def test_old_lines_keep_their_semaphore_value(recorded: Recordings) -> Non
 
 
 def test_handout_logs_are_the_headless_log(recorded: Recordings) -> None:
-    """Each handout picture's log is the headless log up to its narration step."""
+    """Each handout picture's log is the headless log up to the end of its step (the
+    event the picture was taken at, just before the next narration)."""
     from ipcviz.export.svg import screenshots
 
     rec = recorded("sysv-mq-typed")
@@ -259,7 +260,8 @@ def test_handout_logs_are_the_headless_log(recorded: Recordings) -> None:
     marks = [i for i, e in enumerate(rec.events) if e["kind"] == "narrate"]
     assert len(shots) == len(marks) >= 2
     for shot, i in zip(shots, marks, strict=True):
-        assert_tail(shot.log, rec.first_lines(i), f"handout step {shot.n}")
+        assert shot.at >= i
+        assert_tail(shot.log, rec.first_lines(shot.at), f"handout step {shot.n}")
 
 
 async def test_flood_log_is_still_the_headless_log(recorded: Recordings) -> None:

@@ -1,0 +1,104 @@
+"""Keys that can be found: each screen's footer starts with the keys that matter there.
+
+A footer is cut at the right edge, so what it shows first is what a new user sees. Read
+from the drawn footer (which keys fit before the command palette's key), at 80×24 and
+120×40, for the live session screen, a replay and presenter mode; plus SVG snapshots of
+the replay screen at both sizes (the session screen's are in test_snapshots.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from ipcviz.tui.present import replay_app as present_app
+from ipcviz.tui.replay_screen import ReplayScreen, replay_app
+from ipcviz.tui.session import SessionScreen
+
+from .helpers import TRACES, recorded_app, settle
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def visible_keys(app: Any) -> list[tuple[str, str]]:
+    """(key shown, description) of every footer key drawn whole, left to right."""
+    footer = app.screen.query_one(Footer)
+    keys = [k for k in footer.query(FooterKey) if "-command-palette" not in k.classes]
+    palette = [k for k in footer.query(FooterKey) if "-command-palette" in k.classes]
+    right = min([k.region.x for k in palette] or [footer.region.right])
+    shown = [k for k in keys if k.region.width and k.region.right <= right]
+    return [(k.key_display, k.description) for k in sorted(shown, key=lambda k: k.region.x)]
+
+
+async def drawn_keys(pilot: Any) -> list[tuple[str, str]]:
+    """The footer's visible keys once it is composed (after the screen's bindings are known)."""
+    shown: list[tuple[str, str]] = []
+    for _ in range(250):
+        await pilot.pause(0.02)
+        shown = visible_keys(pilot.app)
+        if shown:
+            break
+    return shown
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_session_footer_starts_with_step_mode_and_pace(size: tuple[int, int]) -> None:
+    app = recorded_app("pipe-basic")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, SessionScreen)
+        shown = await drawn_keys(pilot)
+    assert shown[:5] == [
+        ("t", "step mode"),
+        ("s", "step"),
+        ("n", "random"),
+        ("<", "slower"),
+        (">", "faster"),
+    ], shown
+    keys = [k for k, _ in shown]
+    assert "?" in keys and "q" in keys
+    if size[0] >= 120:
+        assert "space" in keys
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_replay_footer_shows_replay_keys_first(size: tuple[int, int]) -> None:
+    app = replay_app(TRACES / "pipe-basic.jsonl")
+    async with app.run_test(size=size) as pilot:
+        for _ in range(100):
+            if isinstance(app.screen, ReplayScreen):
+                break
+            await pilot.pause(0.02)
+        shown = await drawn_keys(pilot)
+    keys = [k for k, _ in shown]
+    assert keys[:5] == ["space", "→", "←", "n", "N"], shown
+    assert {"?", "q"} <= set(keys), shown
+    assert "t" not in keys and "s" not in keys  # live-only: not offered in a replay
+    if size[0] >= 120:
+        assert {">", "<"} <= set(keys), shown
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_presenter_footer_starts_with_narration_and_pace(size: tuple[int, int]) -> None:
+    app = present_app(TRACES / "sysv-mq-typed.jsonl")
+    async with app.run_test(size=size) as pilot:
+        shown = await drawn_keys(pilot)
+    keys = [k for k, _ in shown]
+    assert keys[:2] == ["→", "←"], shown
+    assert {"?", "q"} <= set(keys), shown
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_replay_footer_snapshot(snap_compare, size: tuple[int, int]) -> None:
+    async def ready(pilot) -> None:
+        for _ in range(100):
+            if isinstance(pilot.app.screen, ReplayScreen):
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.1)
+
+    app = replay_app(TRACES / "pipe-basic.jsonl")
+    assert snap_compare(app, terminal_size=size, run_before=ready)
