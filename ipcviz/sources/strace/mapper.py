@@ -1,0 +1,501 @@
+"""strace's IPC system calls → the ring records and events the tracer rings would give.
+
+Pure: fed parsed lines (``parser.Line``), it appends *actions* to ``out`` that the source
+hands to the engine's linearizer, in order:
+
+* ``("start", pid, started_ns, t_ns, fields)``: a process appeared (``proc.start``);
+* ``("rec", pid, record)``: an operation, the same tuple a worker's ring holds
+  (``ipcviz/tracer/ring.py``: code, object index, stamp, a, b, payload);
+* ``("event", pid, t_ns, event)``: ``obj.declare``, ``obj.remove``, ``proc.exit``.
+
+Objects are discovered from the calls and named by their kernel identity: ``pipe:[INODE]``
+(with ``-yy`` strace names the pipe behind every descriptor), ``msqid:ID``. Each process
+keeps its descriptor table (inherited at fork, dropped at exec for close-on-exec ones), so a
+pipe end counts as closed in a process only when its last descriptor for it is closed.
+
+Times: strace stamps a call when it stops the process at the call's entry and at its
+return, so the call took effect between the two: an operation's interval is
+[entry, entry + ``-T`` length], widened by the 1 µs the printed stamps are rounded to.
+A call that can block gets a begin record at its entry (folded into its completion by
+the linearizer when nobody could have seen it wait).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ipcviz.sources.strace import parser as P
+from ipcviz.tracer import codes as C
+
+#: Pipe capacity when the program did not change it (16 pages).
+PIPE_CAPACITY = 65536
+#: System V msgmnb default: bytes a queue may hold.
+MSGMNB = 16384
+_O_CLOEXEC = "O_CLOEXEC"
+_BLOCKING = frozenset({"read", "write", "msgsnd", "msgrcv"})
+
+Action = tuple[Any, ...]
+
+
+@dataclass
+class Proc:
+    """A traced process (or thread): its name and its descriptor table."""
+
+    pid: int  # the process (thread group) the trace names it by
+    name: str
+    thread: int = 0  # 0: the process itself; n: its n-th thread (a lane of its own)
+    #: fd → (object index, end 0/1, close-on-exec); shared by the threads of a process
+    fds: dict[int, tuple[int, int, bool]] = field(default_factory=dict)
+    children: int = 0
+    threads: int = 0
+
+
+class Mapper:
+    """Keeps what the calls told so far; ``feed(line)`` appends the actions it implies."""
+
+    def __init__(
+        self,
+        names: list[str],
+        root_name: str,
+        command: list[str] | None = None,
+        offset_ns: int = 0,
+        msgmnb: int = MSGMNB,
+    ) -> None:
+        self.names = names  # the engine's object index → name list (appended to here)
+        self.index: dict[str, int] = {n: i for i, n in enumerate(names)}
+        self.root_name = root_name
+        self.command = command
+        self.offset = offset_ns  # strace's clock (the epoch, µs) → the engine's (ns)
+        self.msgmnb = msgmnb
+        self.out: list[Action] = []
+        self.procs: dict[int, Proc] = {}  # pid or tid as strace prints it
+        self.root: int | None = None
+        self._colors = 0
+        self._waiting: dict[int, list[P.Line]] = {}  # lines of pids no fork named yet
+        self._entry: dict[int, tuple[int, str, str]] = {}  # pid → (t, name, args) in progress
+        self._begun: dict[int, tuple[int, list[Any]]] = {}  # pid → (entry t, begin record)
+        self.declared: dict[str, str] = {}  # object name → type
+        self.made: set[str] = set()  # System V objects the program created (IPC_PRIVATE, EXCL)
+        self.sysv_ids: dict[str, tuple[str, int]] = {}  # object name → (kind, id)
+        self.removed: set[str] = set()
+        self._lossy: set[int] = set()  # pipes a write of was cut by ``-s``: reads keep no data
+        self.unknown_calls = 0
+
+    # -- times ---------------------------------------------------------------------------
+
+    def _entry_ns(self, t_us: int) -> int:
+        return (t_us - 1) * 1000 - self.offset
+
+    def _exit_ns(self, t_us: int, dur_us: int) -> int:
+        return (t_us + dur_us + 2) * 1000 - self.offset
+
+    # -- lines ---------------------------------------------------------------------------
+
+    def feed(self, line: P.Line) -> None:
+        pid = line.pid
+        if pid not in self.procs:
+            if self.root is None:
+                self._start_root(line)
+            else:  # a child that printed before its parent's fork returned: wait for it
+                self._waiting.setdefault(pid, []).append(line)
+                return
+        kind = line.kind
+        if kind == P.CALL:
+            begun = self._begun.get(pid)
+            if begun is not None and begun[0] != line.t:
+                self._begun.pop(pid)
+            if self._entry.get(pid, (None,))[0] == line.t:
+                self._entry.pop(pid)
+            self._call(pid, line.t, line.t + line.dur, line.name, line.args, line.ret, line.err)
+        elif kind == P.UNFINISHED:
+            self.entry(pid, line.t, line.name, line.args)
+        elif kind == P.RESUMED:
+            t, _name, args = self._entry.pop(pid, (line.t, line.name, ""))
+            end = t + line.dur if line.dur else line.t
+            self._call(pid, t, end, line.name, args + line.args, line.ret, line.err)
+        elif kind in (P.EXITED, P.KILLED):
+            self._exit(line)
+
+    def entry(self, pid: int, t: int, name: str, args: str) -> None:
+        """A call entered and has not returned (yet): a process may now be seen waiting."""
+        proc = self.procs.get(pid)
+        if proc is None or self._entry.get(pid, (None,))[0] == t:
+            return
+        self._entry[pid] = (t, name, args)
+        if name in _BLOCKING and pid not in self._begun:
+            rec = self._begin(proc, t, name, args)
+            if rec is not None:
+                self._begun[pid] = (t, rec)
+                self.out.append(("rec", proc.pid, rec))
+
+    def finish(self) -> None:
+        """No line can come any more: children never named by a fork start on their own."""
+        for pid, lines in list(self._waiting.items()):
+            self._waiting.pop(pid, None)
+            first = lines[0]
+            self._new_proc(pid, None, f"{self.root_name}?{pid}", first.t, first.t)
+            for line in lines:
+                self.feed(line)
+
+    # -- processes -----------------------------------------------------------------------
+
+    def _start_root(self, line: P.Line) -> None:
+        self.root = line.pid
+        fields: dict[str, Any] = {}
+        if self.command:
+            fields["command"] = list(self.command)
+        self._new_proc(line.pid, None, self.root_name, line.t, line.t, **fields)
+
+    def _new_proc(
+        self, pid: int, parent: Proc | None, name: str, t0: int, t: int, **fields: Any
+    ) -> Proc:
+        proc = Proc(pid, name)
+        if parent is not None:
+            proc.fds = dict(parent.fds)
+        self.procs[pid] = proc
+        start = {"name": name, "color": self._colors, **fields}
+        self._colors += 1
+        if parent is not None:
+            start["parent"] = parent.pid
+        self.out.append(("start", pid, self._entry_ns(t0), self._entry_ns(t), start))
+        return proc
+
+    def _forked(self, proc: Proc, child: int, t0: int, t: int, args: str, thread: bool) -> None:
+        if child <= 0 or child in self.procs:
+            return
+        waiting = self._waiting.pop(child, [])
+        if waiting:
+            t = min(t, waiting[0].t)
+        if thread:
+            owner = self.procs.get(proc.pid, proc)
+            owner.threads += 1
+            self.procs[child] = Proc(proc.pid, proc.name, owner.threads, proc.fds)
+        else:
+            proc.children += 1
+            self._new_proc(child, proc, f"{proc.name}/{proc.children}", t0, t)
+        for line in waiting:
+            self.feed(line)
+
+    def _exit(self, line: P.Line) -> None:
+        proc = self.procs.get(line.pid)
+        if proc is None or proc.thread:
+            return
+        fields: dict[str, Any]
+        if line.kind == P.EXITED:
+            fields = {"code": line.ret}
+        else:
+            signame = line.name.split()[0]
+            fields = {"signal": _signum(signame), "signame": signame}
+        t = self._exit_ns(line.t, 0)
+        event = {"t": t, "seq": -1, "pid": proc.pid, "kind": "proc.exit", **fields}
+        self.out.append(("event", proc.pid, t, event))
+        self._entry.pop(line.pid, None)
+        self._begun.pop(line.pid, None)
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def _call(
+        self, pid: int, t: int, end: int, name: str, args: str, ret: int | None, err: str
+    ) -> None:
+        proc = self.procs[pid]
+        handler = _CALLS.get(name)
+        if handler is None:
+            self.unknown_calls += 1
+            return
+        handler(self, proc, t, end, args, ret, err)
+
+    def _rec(
+        self, proc: Proc, code: int, obj: int, t: int, a: int = 0, b: int = 0, data: bytes = b""
+    ) -> None:
+        self.out.append(("rec", proc.pid, (code | proc.thread << 8, obj, t, a, b, data)))
+
+    def _begin(self, proc: Proc, t: int, name: str, args: str) -> list[Any] | None:
+        """The begin record of a call that can block, from what its entry printed."""
+        code, obj, a, b = 0, -1, 0, 0
+        if name in ("read", "write"):
+            fd = P.first_fd(args)
+            if fd is None or not fd[1].startswith("pipe:["):
+                return None
+            obj = self.index.get(fd[1], -1)
+            if obj < 0:
+                return None
+            if name == "read":
+                code = C.PIPE_READ_BEGIN
+            else:
+                code, nums = C.PIPE_WRITE_BEGIN, P.ints(args)
+                a = nums[-1] if nums else 0
+        else:
+            nums = P.ints(args)
+            if not nums:
+                return None
+            obj = self._sysv(proc, "msqid", nums[0], t)
+            if name == "msgsnd":
+                msg = P.message(args)
+                code = C.MSGQ_SEND_BEGIN
+                a = msg[0] if msg else 0
+                b = nums[1] if len(nums) > 1 else 0
+            else:  # msgrcv: the type asked for is printed only at the return (fixed then)
+                code = C.MSGQ_RECV_BEGIN
+        return [code | proc.thread << 8, obj, self._entry_ns(t), a, b, b""]
+
+    def _begun_or_new(self, proc: Proc, pid: int, t: int, name: str, args: str) -> list | None:
+        """The begin record of this call: the one emitted at its entry, or a new one."""
+        self._entry.pop(pid, None)
+        begun = self._begun.pop(pid, None)
+        if begun is not None and begun[0] == t:
+            return begun[1]
+        rec = self._begin(proc, t, name, args)
+        if rec is not None:
+            self.out.append(("rec", proc.pid, rec))
+        return rec
+
+    def _drop_begin(self, rec: list[Any] | None) -> None:
+        """A call that failed took no effect: its begin goes too, if not handed on yet."""
+        if rec is None:
+            return
+        for i in range(len(self.out) - 1, -1, -1):
+            if self.out[i][0] == "rec" and self.out[i][2] is rec:
+                del self.out[i]
+                return
+
+    def _declare(self, proc: Proc, name: str, type_: str, t: int, **fields: Any) -> int:
+        i = self.index.get(name)
+        if i is None:
+            i = self.index[name] = len(self.names)
+            list.append(self.names, name)
+        if name not in self.declared or name in self.removed:
+            self.declared[name] = type_
+            self.removed.discard(name)
+            event = {
+                "t": t,
+                "seq": -1,
+                "pid": proc.pid,
+                "kind": "obj.declare",
+                "obj": name,
+                "type": type_,
+                **fields,
+            }
+            self.out.append(("event", proc.pid, t, event))
+        return i
+
+    def _sysv(
+        self, proc: Proc, kind: str, ident: int, t: int, made: bool = False, key: str = ""
+    ) -> int:
+        name = f"{kind}:{ident}"
+        if name in self.declared and name not in self.removed:
+            return self.index[name]
+        self.sysv_ids[name] = (kind, ident)
+        if made:
+            self.made.add(name)
+        label = f"{kind} {ident}" + (f" (key {key})" if key else "")
+        fields: dict[str, Any] = {"kernel_name": label, "id": ident}
+        if not made:
+            fields["discovered"] = True
+        if kind == "msqid":
+            fields["max_bytes"] = self.msgmnb
+            return self._declare(proc, name, "sysv_mq", self._entry_ns(t), **fields)
+        return self._declare(proc, name, "sysv_sem", self._entry_ns(t), **fields)
+
+    def _close_fd(self, proc: Proc, fd: int, t: int) -> None:
+        held = proc.fds.pop(fd, None)
+        if held is None:
+            return
+        obj, end, _ = held
+        if any(o == obj and e == end for o, e, _ in proc.fds.values()):
+            return  # another descriptor of this process still holds that end
+        self._rec(proc, C.PIPE_CLOSE, obj, t, end)
+
+
+# -- one handler per system call ---------------------------------------------------------
+
+
+def _pipe(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    ends = P.fds(args)
+    if ret != 0 or len(ends) < 2 or not ends[0][1].startswith("pipe:["):
+        return
+    name = ends[0][1]
+    at = m._exit_ns(t, end - t)
+    m._lossy.discard(m.index.get(name, -1))
+    obj = m._declare(proc, name, "pipe", at, kernel_name=name, capacity=PIPE_CAPACITY)
+    m.removed.discard(name)
+    cloexec = _O_CLOEXEC in args[args.rfind("]") :]
+    proc.fds[ends[0][0]] = (obj, 0, cloexec)
+    proc.fds[ends[1][0]] = (obj, 1, cloexec)
+
+
+def _read(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    fd = P.first_fd(args)
+    if fd is None or fd[1] not in m.index:
+        m._entry.pop(proc.pid, None)
+        return
+    begin = m._begun_or_new(proc, proc.pid, t, "read", args)
+    if ret is None or ret < 0:
+        m._drop_begin(begin)
+        return
+    obj = m.index[fd[1]]
+    got = P.string_arg(args)
+    data = got[0][:ret] if got is not None else b""
+    if obj in m._lossy:
+        data = b""
+    if begin is not None:  # the most it could read, known only now
+        nums = P.ints(args)
+        begin[3] = nums[-1] if nums else 0
+    m._rec(proc, C.PIPE_READ, obj, m._exit_ns(t, end - t), ret, 0, data)
+
+
+def _write(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    fd = P.first_fd(args)
+    if fd is None or fd[1] not in m.index:
+        m._entry.pop(proc.pid, None)
+        return
+    begin = m._begun_or_new(proc, proc.pid, t, "write", args)
+    obj = m.index[fd[1]]
+    nums = P.ints(args)
+    size = nums[-1] if nums else 0
+    at = m._exit_ns(t, end - t)
+    if err == "EPIPE":
+        m._rec(proc, C.PIPE_EPIPE, obj, at, size)
+        return
+    if ret is None or ret < 0:
+        m._drop_begin(begin)
+        return
+    got = P.string_arg(args)
+    data = got[0][:ret] if got is not None else b""
+    if got is not None and len(data) < ret:  # ``-s`` cut it: the pipe's bytes are not all known
+        m._lossy.add(obj)
+    m._rec(proc, C.PIPE_WRITE, obj, at, ret, size, data)
+
+
+def _close(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    fd = P.first_fd(args)
+    if fd is not None and ret == 0:
+        m._close_fd(proc, fd[0], m._exit_ns(t, end - t))
+
+
+def _dup(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """dup, dup2, dup3 and fcntl(F_DUPFD…): the new descriptor holds the same end."""
+    fd = P.first_fd(args)
+    if fd is None or ret is None or ret < 0 or ret == fd[0]:
+        return
+    at = m._exit_ns(t, end - t)
+    m._close_fd(proc, ret, at)  # dup2 onto an open descriptor closes it first
+    held = proc.fds.get(fd[0])
+    if held is not None:
+        proc.fds[ret] = (held[0], held[1], _O_CLOEXEC in args or "F_DUPFD_CLOEXEC" in args)
+
+
+def _fcntl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if "F_DUPFD" in args:
+        _dup(m, proc, t, end, args, ret, err)
+        return
+    fd = P.first_fd(args)
+    if fd is None or ret is None or ret < 0 or "F_SETFD" not in args:
+        return
+    held = proc.fds.get(fd[0])
+    if held is not None:
+        proc.fds[fd[0]] = (held[0], held[1], "FD_CLOEXEC" in args)
+
+
+def _clone(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret is None or ret <= 0:
+        return
+    m._forked(proc, ret, t, end, args, thread="CLONE_THREAD" in args)
+
+
+def _execve(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret != 0:
+        return
+    at = m._exit_ns(t, end - t)
+    for fd, (_, _, cloexec) in list(proc.fds.items()):
+        if cloexec:
+            m._close_fd(proc, fd, at)
+
+
+def _msgget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret is None or ret < 0:
+        return
+    key = P.split_args(args)[0] if args else ""
+    made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
+    m._sysv(proc, "msqid", ret, end, made=made, key=key)
+
+
+def _msgsnd(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    nums = P.ints(args)
+    if not nums:
+        return
+    begin = m._begun_or_new(proc, proc.pid, t, "msgsnd", args)
+    msg = P.message(args)
+    if ret != 0 or msg is None:
+        m._drop_begin(begin)
+        return
+    size = nums[1] if len(nums) > 1 else len(msg[1])
+    obj = m._sysv(proc, "msqid", nums[0], t)
+    m._rec(proc, C.MSGQ_SEND, obj, m._exit_ns(t, end - t), msg[0], size, msg[1][:size])
+
+
+def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    nums = P.ints(args)
+    if not nums:
+        return
+    begin = m._begun_or_new(proc, proc.pid, t, "msgrcv", args)
+    msg = P.message(args)
+    if ret is None or ret < 0 or msg is None:
+        m._drop_begin(begin)
+        return
+    if begin is not None and len(nums) >= 3:
+        begin[3] = nums[2]  # msgtyp: printed after the buffer, so known only at the return
+    obj = m._sysv(proc, "msqid", nums[0], t)
+    m._rec(proc, C.MSGQ_RECV, obj, m._exit_ns(t, end - t), msg[0], ret, msg[1][:ret])
+
+
+def _msgctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    nums = P.ints(args)
+    if ret != 0 or not nums or "IPC_RMID" not in args:
+        return
+    name = f"msqid:{nums[0]}"
+    if name in m.declared and name not in m.removed:
+        at = m._exit_ns(t, end - t)
+        m.removed.add(name)
+        event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
+        m.out.append(("event", proc.pid, at, event))
+
+
+_CALLS = {
+    "pipe": _pipe,
+    "pipe2": _pipe,
+    "read": _read,
+    "write": _write,
+    "close": _close,
+    "dup": _dup,
+    "dup2": _dup,
+    "dup3": _dup,
+    "fcntl": _fcntl,
+    "clone": _clone,
+    "clone3": _clone,
+    "fork": _clone,
+    "vfork": _clone,
+    "execve": _execve,
+    "msgget": _msgget,
+    "msgsnd": _msgsnd,
+    "msgrcv": _msgrcv,
+    "msgctl": _msgctl,
+}
+
+#: The system calls strace is asked to show (``-e trace=``): what the handlers above read.
+TRACED = (
+    "pipe,pipe2,read,write,close,dup,dup2,dup3,fcntl,clone,clone3,fork,vfork,execve,"
+    "exit_group,msgget,msgsnd,msgrcv,msgctl"
+)
+
+
+def _signum(name: str) -> int:
+    import signal
+
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        return 0
+
+
+__all__ = ["TRACED", "Mapper"]
