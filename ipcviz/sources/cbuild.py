@@ -3,9 +3,10 @@ user's ``FILE.c``, built with the system C compiler into a per-user cache.
 
 The cache is ``$XDG_CACHE_HOME/ipcviz/c`` (``~/.cache/ipcviz/c``), a 0700 directory that
 must be ours and not a symlink. A binary is named after the source's name and a hash of
-its text and the compiler, so an edited source is rebuilt and an unchanged one is not.
-It is built under a temporary name created exclusively in that directory and linked to its
-final name (``link`` fails if the name exists: never through another file or a symlink).
+its text and the compiler (``HASH/NAME``: the program keeps its own name on screen), so an
+edited source is rebuilt and an unchanged one is not. It is built under a temporary name
+created exclusively in that directory and linked to its final name (``link`` fails if the
+name exists: never through another file or a symlink).
 """
 
 from __future__ import annotations
@@ -94,8 +95,15 @@ def build(spec: str) -> Path:
     cc = compiler()
     text = source.read_bytes()
     digest = hashlib.sha256(text + b"\0" + cc.encode() + b"\0" + " ".join(CFLAGS).encode())
-    cache = cache_dir()
-    target = cache / f"{source.stem}-{digest.hexdigest()[:16]}"
+    cache = cache_dir() / digest.hexdigest()[:16]
+    try:
+        cache.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    st = cache.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise IpcvizError(f"the C build cache {cache} is not a directory of yours: refusing it")
+    target = cache / source.stem
     try:
         st = target.lstat()
     except FileNotFoundError:
@@ -118,6 +126,7 @@ def build(spec: str) -> Path:
         if done.returncode != 0:
             said = [ln for ln in done.stderr.splitlines() if "error" in ln] or [""]
             raise IpcvizError(f"{source.name} does not compile: {said[0].strip()}".strip())
+        os.chmod(tmp, 0o700)
         try:
             os.link(tmp, target)
         except FileExistsError:  # built meanwhile by another run: use that one

@@ -32,6 +32,7 @@ _HEAD = re.compile(r"(\d+) +(\d+)\.(\d+) ")
 _RESUMED = re.compile(r"<\.\.\. (\w+) resumed>")
 _DUR = re.compile(r" <(\d+)\.(\d+)>$")
 _NAME = re.compile(r"(\w+)\(")
+_PADDED = re.compile(r"\)\s+=\s?")
 _ERR = re.compile(r"-1 (E\w+)")
 _KILLED = re.compile(r"\+\+\+ killed by (SIG\w+)")
 _EXITED = re.compile(r"\+\+\+ exited with (-?\d+)")
@@ -95,9 +96,13 @@ def parse_line(line: str) -> Line | None:
 def _returned(pid: int, t: int, kind: int, name: str, body: str) -> Line | None:
     """``args) = ret [ERR (why)] [<dur>]`` → the line with its return value."""
     cut = body.rfind(") = ")
-    if cut < 0:
-        return None
-    args, tail = body[:cut], body[cut + 4 :]
+    if cut >= 0:
+        args, tail = body[:cut], body[cut + 4 :]
+    else:  # ``exit_group(0)   = ?``: strace pads a call that never returns
+        k = _PADDED.search(body)
+        if k is None:
+            return None
+        args, tail = body[: k.start()], body[k.end() :]
     dur = 0
     d = _DUR.search(tail)
     if d is not None:

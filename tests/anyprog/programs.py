@@ -1,0 +1,144 @@
+"""C programs the tests compile and watch. Each reports on stdout, in hex, exactly what its
+system calls moved (``W``/``R`` for pipes, ``S``/``R`` for queues), so a test compares what
+ipcviz shows with what the program itself saw — not with what the test expected."""
+
+PIPE = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void hex(const char *tag, int pid, const unsigned char *b, ssize_t n)
+{
+    printf("%s %d ", tag, pid);
+    for (ssize_t i = 0; i < n; i++)
+        printf("%02x", b[i]);
+    printf("\n");
+    fflush(stdout);
+}
+
+int main(void)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[1]);
+        unsigned char buf[7];
+        ssize_t n;
+        while ((n = read(fd[0], buf, sizeof buf)) > 0)
+            hex("R", getpid(), buf, n);
+        hex("R", getpid(), buf, 0);
+        return 0;
+    }
+    close(fd[0]);
+    /* a terminal escape, markup and NUL bytes: data, never shown as anything else */
+    const char *parts[] = {"hello ", "\x1b[2J[b]boom[/b]", "\x00\x01\xff", "\n"};
+    const size_t lens[] = {6, 15, 3, 1};
+    for (int i = 0; i < 4; i++) {
+        ssize_t n = write(fd[1], parts[i], lens[i]);
+        hex("W", getpid(), (const unsigned char *)parts[i], n);
+    }
+    close(fd[1]);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"""
+
+#: Blocks the child in read() until the parent sees it asleep there (/proc), then writes:
+#: the read must have begun before the write, whatever the machine's speed.
+BLOCKED = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[1]);
+        char b[16];
+        ssize_t n = read(fd[0], b, sizeof b);
+        return n == 2 ? 0 : 1;
+    }
+    close(fd[0]);
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+    for (;;) { /* until the child sleeps in the pipe's read */
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return 1;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = 0;
+        if (strstr(stat, "pipe_read"))
+            break;
+    }
+    if (write(fd[1], "go", 2) != 2)
+        return 1;
+    close(fd[1]);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+"""
+
+MSGQ = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct msg { long mtype; char text[32]; };
+
+static void hex(const char *tag, long want, long type, const char *b, ssize_t n)
+{
+    printf("%s %ld %ld ", tag, want, type);
+    for (ssize_t i = 0; i < n; i++)
+        printf("%02x", (unsigned char)b[i]);
+    printf("\n");
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    int keep = argc > 1 && strcmp(argv[1], "--keep") == 0;
+    int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    if (q < 0)
+        return 1;
+    printf("Q %d\n", q);
+    const char *texts[] = {"c1", "a1", "b1\x1b[31m", "a2", "c2"};
+    const long types[] = {3, 1, 2, 1, 3};
+    for (int i = 0; i < 5; i++) {
+        struct msg m = {.mtype = types[i]};
+        size_t len = strlen(texts[i]);
+        memcpy(m.text, texts[i], len);
+        if (msgsnd(q, &m, len, 0) == 0)
+            hex("S", 0, types[i], texts[i], (ssize_t)len);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        const long wants[] = {2, -2, 0, -3, 0};
+        for (int i = 0; i < 5; i++) {
+            struct msg m;
+            ssize_t n = msgrcv(q, &m, sizeof m.text, wants[i], 0);
+            if (n < 0)
+                return 1;
+            hex("R", wants[i], m.mtype, m.text, n);
+        }
+        return 0;
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (!keep)
+        msgctl(q, IPC_RMID, NULL);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+"""
