@@ -72,7 +72,8 @@ class Mapper:
         self.procs: dict[int, Proc] = {}  # pid or tid as strace prints it
         self.root: int | None = None
         self._colors = 0
-        self._waiting: dict[int, list[P.Line]] = {}  # lines of pids no fork named yet
+        self._waiting: dict[int, list[tuple[P.Line, int]]] = {}  # pids no fork named yet
+        self._held: P.Line | None = None  # a call printed whole, waiting for the next stamp
         self._entry: dict[int, tuple[int, str, str]] = {}  # pid → (t, name, args) in progress
         self._begun: dict[int, tuple[int, list[Any]]] = {}  # pid → (entry t, begin record)
         self.declared: dict[str, str] = {}  # object name → type
@@ -93,12 +94,37 @@ class Mapper:
     # -- lines ---------------------------------------------------------------------------
 
     def feed(self, line: P.Line) -> None:
+        """One line, in the order strace printed them.
+
+        A call printed whole is held until the next line: strace printed it while the
+        process was stopped at the call's return, so the next line's stamp bounds when it
+        ended (``-T`` does not: it leaves out strace's own time at the entry, which can be
+        longer than the call).
+        """
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._process(held, line.t)
+        if line.kind == P.CALL:
+            self._held = line
+        else:
+            self._process(line, line.t)
+
+    def release(self, now_us: int) -> None:
+        """Nothing more to read now: a call held for its end ended before ``now_us``."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._process(held, max(now_us, held.t + held.dur))
+
+    def _process(self, line: P.Line, end: int) -> None:
+        """``end``: a stamp strace took after the line's call returned."""
         pid = line.pid
         if pid not in self.procs:
             if self.root is None:
                 self._start_root(line)
             else:  # a child that printed before its parent's fork returned: wait for it
-                self._waiting.setdefault(pid, []).append(line)
+                self._waiting.setdefault(pid, []).append((line, end))
                 return
         kind = line.kind
         if kind == P.CALL:
@@ -107,20 +133,25 @@ class Mapper:
                 self._begun.pop(pid)
             if self._entry.get(pid, (None,))[0] == line.t:
                 self._entry.pop(pid)
-            self._call(pid, line.t, line.t + line.dur, line.name, line.args, line.ret, line.err)
+            self._call(pid, line.t, end, line.name, line.args, line.ret, line.err)
         elif kind == P.UNFINISHED:
-            self.entry(pid, line.t, line.name, line.args)
-        elif kind == P.RESUMED:
+            self._enter(pid, line.t, line.name, line.args)
+        elif kind == P.RESUMED:  # printed at the return: its own stamp is the end
             t, _name, args = self._entry.pop(pid, (line.t, line.name, ""))
-            end = t + line.dur if line.dur else line.t
-            self._call(pid, t, end, line.name, args + line.args, line.ret, line.err)
+            self._call(pid, t, line.t, line.name, args + line.args, line.ret, line.err)
         elif kind in (P.EXITED, P.KILLED):
             self._exit(line)
 
     def entry(self, pid: int, t: int, name: str, args: str) -> None:
-        """A call entered and has not returned (yet): a process may now be seen waiting."""
-        proc = self.procs.get(pid)
-        if proc is None or self._entry.get(pid, (None,))[0] == t:
+        """A call entered and has not returned (yet): a process may now be seen waiting.
+        (strace has begun its line; what it printed before is complete.)"""
+        self.release(t)
+        if pid in self.procs:
+            self._enter(pid, t, name, args)
+
+    def _enter(self, pid: int, t: int, name: str, args: str) -> None:
+        proc = self.procs[pid]
+        if self._entry.get(pid, (None,))[0] == t:
             return
         self._entry[pid] = (t, name, args)
         if name in _BLOCKING and pid not in self._begun:
@@ -131,12 +162,16 @@ class Mapper:
 
     def finish(self) -> None:
         """No line can come any more: children never named by a fork start on their own."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._process(held, held.t + held.dur)
         for pid, lines in list(self._waiting.items()):
             self._waiting.pop(pid, None)
-            first = lines[0]
+            first = lines[0][0]
             self._new_proc(pid, None, f"{self.root_name}?{pid}", first.t, first.t)
-            for line in lines:
-                self.feed(line)
+            for line, end in lines:
+                self._process(line, end)
 
     # -- processes -----------------------------------------------------------------------
 
@@ -166,7 +201,7 @@ class Mapper:
             return
         waiting = self._waiting.pop(child, [])
         if waiting:
-            t = min(t, waiting[0].t)
+            t = min(t, waiting[0][0].t)
         if thread:
             owner = self.procs.get(proc.pid, proc)
             owner.threads += 1
@@ -174,8 +209,8 @@ class Mapper:
         else:
             proc.children += 1
             self._new_proc(child, proc, f"{proc.name}/{proc.children}", t0, t)
-        for line in waiting:
-            self.feed(line)
+        for line, end in waiting:
+            self._process(line, end)
 
     def _exit(self, line: P.Line) -> None:
         proc = self.procs.get(line.pid)
@@ -223,8 +258,7 @@ class Mapper:
             if name == "read":
                 code = C.PIPE_READ_BEGIN
             else:
-                code, nums = C.PIPE_WRITE_BEGIN, P.ints(args)
-                a = nums[-1] if nums else 0
+                code, a = C.PIPE_WRITE_BEGIN, P.last_int(args) or 0
         else:
             nums = P.ints(args)
             if not nums:
@@ -339,8 +373,7 @@ def _read(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     if obj in m._lossy:
         data = b""
     if begin is not None:  # the most it could read, known only now
-        nums = P.ints(args)
-        begin[3] = nums[-1] if nums else 0
+        begin[3] = P.last_int(args) or 0
     m._rec(proc, C.PIPE_READ, obj, m._exit_ns(t, end - t), ret, 0, data)
 
 
@@ -351,8 +384,7 @@ def _write(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
         return
     begin = m._begun_or_new(proc, proc.pid, t, "write", args)
     obj = m.index[fd[1]]
-    nums = P.ints(args)
-    size = nums[-1] if nums else 0
+    size = P.last_int(args) or 0
     at = m._exit_ns(t, end - t)
     if err == "EPIPE":
         m._rec(proc, C.PIPE_EPIPE, obj, at, size)

@@ -166,11 +166,33 @@ def fds(args: str) -> list[tuple[int, str]]:
     ]
 
 
+_FD_CACHE: dict[str, tuple[int, str]] = {}
+
+
 def first_fd(args: str) -> tuple[int, str] | None:
-    m = _FD.match(args)
+    """The descriptor that begins ``args`` (``3<pipe:[7]>``), decoded once per spelling:
+    every read and write of a busy program names the same few."""
+    cut = args.find(">")
+    head = args[: cut + 1]
+    found = _FD_CACHE.get(head)
+    if found is not None:
+        return found
+    m = _FD.fullmatch(head)
     if m is None:
         return None
-    return int(m.group(1)), unhex(m.group(2)).decode("utf-8", "replace")
+    found = int(m.group(1)), unhex(m.group(2)).decode("utf-8", "replace")
+    if len(_FD_CACHE) > 4096:
+        _FD_CACHE.clear()
+    _FD_CACHE[head] = found
+    return found
+
+
+def last_int(args: str) -> int | None:
+    """The last argument as a number (read's and write's count), without splitting all."""
+    try:
+        return int(args[args.rfind(",") + 1 :], 0)
+    except ValueError:
+        return None
 
 
 def ints(args: str) -> list[int]:
@@ -184,22 +206,20 @@ def ints(args: str) -> list[int]:
 
 
 def split_args(args: str) -> list[str]:
-    """``a, {b, c}, [d, e], "f"`` → the top-level arguments (strings are hex: no commas)."""
+    """``a, {b, c}, [d, e], "f"`` → the top-level arguments. Strings are hex (``-xx``), so
+    no comma, bracket or quote inside one can confuse it; pieces are split at ``, `` and
+    joined again while a bracket is open (str methods only: a 256 KiB string is one piece)."""
     parts: list[str] = []
     depth = 0
-    start = 0
-    for i, ch in enumerate(args):
-        if ch in "{[(":
-            depth += 1
-        elif ch in "}])":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(args[start:i].strip())
-            start = i + 1
-    tail = args[start:].strip()
-    if tail:
-        parts.append(tail)
-    return parts
+    for piece in args.split(", "):
+        opened = piece.count("{") + piece.count("[") + piece.count("(")
+        closed = piece.count("}") + piece.count("]") + piece.count(")")
+        if depth > 0:
+            parts[-1] += ", " + piece
+        else:
+            parts.append(piece)
+        depth += opened - closed
+    return [p.strip() for p in parts if p.strip()]
 
 
 def message(args: str) -> tuple[int, bytes, bool] | None:

@@ -130,6 +130,7 @@ class StraceSource:
         if not more:
             self.horizon = before - self.offset
             self._partial()
+            self.mapper.release(time.time_ns() // 1000 + 1)  # after all it printed
         return more
 
     def _lines(self, chunk: bytes) -> None:
