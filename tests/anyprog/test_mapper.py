@@ -113,3 +113,24 @@ def test_dup2_and_exec_close_only_the_last_descriptor() -> None:
     m, _ = run(text)
     closes = [(g[2]) for g in kinds(m) if g[1] == "pipe.close"]
     assert closes == [0]  # the read end, close-on-exec; the write end lives on as fd 1
+
+
+def test_a_call_ends_when_strace_saw_it_return_not_entry_plus_T() -> None:
+    """Captured: -T (116 µs) leaves out strace's own time at the entry; the read returned
+    the byte the write (printed 223 µs after the read's entry) put in."""
+    p = x("pipe:[9]")
+    text = "\n".join(
+        [
+            f'1  1.000000 execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            f"1  1.000010 pipe([3<{p}>, 4<{p}>]) = 0 <0.000001>",
+            "1  1.000020 clone(child_stack=NULL, flags=SIGCHLD, child_tidptr=0x1) = 2 <0.000030>",
+            f"2  1.001325 read(3<{p}>,  <unfinished ...>",
+            f'1  1.001548 write(4<{p}>, "{x("x")}", 1) = 1 <0.000017>',
+            f'2  1.001590 <... read resumed>"{x("x")}", 1) = 1 <0.000116>',
+        ]
+    )
+    m, _ = run(text)
+    stamp = {C.TABLE[a[2][0]].kind: a[2][2] for a in m.out if a[0] == "rec"}
+    assert stamp["pipe.read"] == 1_001_592_000  # the resumed line's stamp (+2 µs rounding)
+    assert stamp["pipe.write"] == 1_001_592_000  # the next line's stamp bounds it
+    assert stamp["pipe.write.begin"] <= stamp["pipe.read"]
