@@ -142,3 +142,48 @@ int main(int argc, char **argv)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 """
+
+#: A System V semaphore: the child takes 3 units one by one (waiting when there are none),
+#: the parent gives 1, 1, then 2 at once; the program reads the final value (GETVAL).
+SEM = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+union semun { int val; struct semid_ds *buf; unsigned short *array; };
+
+static int op(int s, int n)
+{
+    struct sembuf b = {0, (short)n, 0};
+    return semop(s, &b, 1);
+}
+
+int main(void)
+{
+    int s = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    if (s < 0)
+        return 1;
+    union semun u = {.val = 0};
+    semctl(s, 0, SETVAL, u);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < 3; i++)
+            if (op(s, -1) == 0)
+                printf("P %d\n", (int)getpid());
+        return 0;
+    }
+    op(s, 1);
+    printf("V %d 1\n", (int)getpid());
+    op(s, 1);
+    printf("V %d 1\n", (int)getpid());
+    op(s, 2);
+    printf("V %d 2\n", (int)getpid());
+    fflush(stdout);
+    waitpid(pid, NULL, 0);
+    printf("VAL %d\n", semctl(s, 0, GETVAL));
+    semctl(s, 0, IPC_RMID);
+    return 0;
+}
+"""

@@ -88,3 +88,22 @@ MSGQ = "\n".join(
         "3312  1795984768.135243 +++ exited with 0 +++",
     ]
 )
+
+#: semget / semctl(SETVAL) / semop (glibc calls semtimedop) with a blocked P, and a call
+#: of two operations (strace 6.1, shortened).
+SEM = """\
+8144  1795985949.432800 execve("\\x2e\\x2f\\x73", ["\\x2e\\x2f\\x73"], 0x1 /* 1 vars */) = 0 <0.000001>
+8144  1795985949.432805 semget(IPC_PRIVATE, 1, IPC_CREAT|0600) = 1900570 <0.000017>
+8144  1795985949.432902 semctl(1900570, 0, SETVAL, 0x1) = 0 <0.000010>
+8144  1795985949.432936 semtimedop(1900570, [{sem_num=0, sem_op=-1, sem_flg=0}], 1, NULL) = 0 <0.000012>
+8144  1795985949.432988 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7fea64fd4a10) = 8145 <0.000106>
+8145  1795985949.433218 semtimedop(1900570, [{sem_num=0, sem_op=-1, sem_flg=0}], 1, NULL <unfinished ...>
+8144  1795985949.434259 semtimedop(1900570, [{sem_num=0, sem_op=1, sem_flg=0}], 1, NULL) = 0 <0.000016>
+8145  1795985949.434303 <... semtimedop resumed>) = 0 <0.001066>
+8145  1795985949.434494 semtimedop(1900570, [{sem_num=0, sem_op=1, sem_flg=0}], 1, NULL) = 0 <0.000010>
+8145  1795985949.434662 +++ exited with 0 +++
+8144  1795985949.434717 semtimedop(1900570, [{sem_num=0, sem_op=-1, sem_flg=SEM_UNDO|IPC_NOWAIT}, {sem_num=0, sem_op=2, sem_flg=0}], 2, NULL) = 0 <0.000012>
+8144  1795985949.434720 semtimedop(1900570, [{sem_num=0, sem_op=-9, sem_flg=IPC_NOWAIT}], 1, NULL) = -1 EAGAIN (Resource temporarily unavailable) <0.000002>
+8144  1795985949.434756 semctl(1900570, 0, IPC_RMID, NULL) = 0 <0.000011>
+8144  1795985949.434881 +++ exited with 0 +++
+"""

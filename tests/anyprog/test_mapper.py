@@ -134,3 +134,28 @@ def test_a_call_ends_when_strace_saw_it_return_not_entry_plus_T() -> None:
     assert stamp["pipe.read"] == 1_001_592_000  # the resumed line's stamp (+2 µs rounding)
     assert stamp["pipe.write"] == 1_001_592_000  # the next line's stamp bounds it
     assert stamp["pipe.write.begin"] <= stamp["pipe.read"]
+
+
+def test_system_v_semaphore() -> None:
+    from tests.anyprog.strace_text import SEM
+
+    m, names = run(SEM)
+    assert names == ["semid:1900570"]
+    got = [g for g in kinds(m) if g[1].startswith(("sem.", "obj."))]
+    assert [(g[0], g[1]) for g in got] == [
+        (8144, "obj.declare"),  # value 1 (SETVAL)
+        (8144, "sem.wait.begin"),  # every P that can block begins (folded if not seen)
+        (8144, "sem.wait"),
+        (8145, "sem.wait.begin"),  # the child blocks in P
+        (8144, "sem.post"),
+        (8145, "sem.wait"),
+        (8145, "sem.post"),
+        (8144, "sem.trywait"),  # -1 with IPC_NOWAIT: took it
+        (8144, "sem.post"),  # +2: two units
+        (8144, "sem.post"),
+        (8144, "sem.trywait"),  # -9 with IPC_NOWAIT: EAGAIN, a failed trywait
+        (8144, "obj.remove"),
+    ]
+    assert [g[2] for g in got if g[1] == "sem.trywait"] == [1, 0]
+    declare = next(a[3] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.declare")
+    assert (declare["type"], declare["value"]) == ("sysv_sem", 1)

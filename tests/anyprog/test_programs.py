@@ -172,3 +172,26 @@ def test_no_such_program_and_misuse(tmp_path: Path) -> None:
         done = ipcviz(*args)
         assert done.returncode == 2, (args, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1 and words in done.stderr, done.stderr
+
+
+@needs_tools
+def test_semaphore_operations_and_value(tmp_path: Path) -> None:
+    from ipcviz.model.reducer import apply
+    from ipcviz.model.state import State
+
+    binary = compile_c(tmp_path, "sem", programs.SEM)
+    _, events = watch(tmp_path, binary)
+    report = said(events)
+    takes = [int(w[1]) for w in report if w[0] == "P"]
+    gives = sum(int(w[2]) for w in report if w[0] == "V")
+    final = int(next(w[1] for w in report if w[0] == "VAL"))
+    waits = [e["pid"] for e in events if e["kind"] == "sem.wait"]
+    posts = [e for e in events if e["kind"] == "sem.post"]
+    assert waits == takes  # 3 units taken, by the child, one at a time
+    assert len(posts) == gives == 4  # 1 + 1 + 2 units given (2 at once: two posts)
+    state = State()
+    for e in events:
+        if e["kind"] == "obj.remove":  # the value the program read just before removing it
+            (sem,) = state.objects.values()
+            assert sem.value == final == 1
+        apply(state, e)

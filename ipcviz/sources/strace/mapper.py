@@ -33,7 +33,7 @@ PIPE_CAPACITY = 65536
 #: System V msgmnb default: bytes a queue may hold.
 MSGMNB = 16384
 _O_CLOEXEC = "O_CLOEXEC"
-_BLOCKING = frozenset({"read", "write", "msgsnd", "msgrcv"})
+_BLOCKING = frozenset({"read", "write", "msgsnd", "msgrcv", "semop", "semtimedop"})
 
 Action = tuple[Any, ...]
 
@@ -80,6 +80,7 @@ class Mapper:
         self.made: set[str] = set()  # System V objects the program created (IPC_PRIVATE, EXCL)
         self.sysv_ids: dict[str, tuple[str, int]] = {}  # object name → (kind, id)
         self.removed: set[str] = set()
+        self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
         self._lossy: set[int] = set()  # pipes a write of was cut by ``-s``: reads keep no data
         self.unknown_calls = 0
 
@@ -259,6 +260,13 @@ class Mapper:
                 code = C.PIPE_READ_BEGIN
             else:
                 code, a = C.PIPE_WRITE_BEGIN, P.last_int(args) or 0
+        elif name in ("semop", "semtimedop"):
+            nums = P.ints(args)
+            waits = [b for b in P.sembufs(args) if b[1] < 0 and "IPC_NOWAIT" not in b[2]]
+            if not nums or not waits:
+                return None
+            obj = self._sem(proc, nums[0], waits[0][0], t)
+            code = C.SEM_WAIT_BEGIN
         else:
             nums = P.ints(args)
             if not nums:
@@ -329,6 +337,28 @@ class Mapper:
         if kind == "msqid":
             fields["max_bytes"] = self.msgmnb
             return self._declare(proc, name, "sysv_mq", self._entry_ns(t), **fields)
+        return self._declare(proc, name, "sysv_sem", self._entry_ns(t), **fields)
+
+    def _sem(self, proc: Proc, ident: int, num: int, t: int, value: int | None = None) -> int:
+        """Semaphore ``num`` of set ``ident``: ``semid:ID`` (a set of one) or ``semid:ID[n]``.
+        Declared at its first use; declared again with the value ``semctl`` gave it."""
+        nsems, key, made = self._sets.get(ident, (0, "", False))
+        name = f"semid:{ident}" if nsems == 1 else f"semid:{ident}[{num}]"
+        if value is None and name in self.declared and name not in self.removed:
+            return self.index[name]
+        self.sysv_ids[name] = ("semid", ident)
+        if made:
+            self.made.add(name)
+        label = f"semid {ident}" + (f" #{num}" if nsems != 1 else "")
+        fields: dict[str, Any] = {
+            "kernel_name": label + (f" (key {key})" if key else ""),
+            "id": ident,
+            "value": value or 0,
+        }
+        if not made:
+            fields["discovered"] = True
+        if value is not None:
+            self.declared.pop(name, None)  # a new value: said by declaring it again
         return self._declare(proc, name, "sysv_sem", self._entry_ns(t), **fields)
 
     def _close_fd(self, proc: Proc, fd: int, t: int) -> None:
@@ -493,6 +523,70 @@ def _msgctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         m.out.append(("event", proc.pid, at, event))
 
 
+def _semget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret is None or ret < 0:
+        return
+    parts = P.split_args(args)
+    key = parts[0] if parts else ""
+    nsems = P.ints(args)[0] if P.ints(args) else 0
+    made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
+    m._sets[ret] = (nsems, key, made)
+
+
+def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    parts = P.split_args(args)
+    if ret is None or ret < 0 or len(parts) < 3:
+        return
+    try:
+        ident, num = int(parts[0]), int(parts[1])
+    except ValueError:
+        return
+    cmd = parts[2]
+    at = m._exit_ns(t, end - t)
+    if "SETVAL" in cmd and len(parts) > 3:
+        try:
+            m._sem(proc, ident, num, end, int(parts[3], 0))
+        except ValueError:
+            return
+    elif "SETALL" in cmd and len(parts) > 3:
+        values = P.ints(parts[3].strip("[]").replace(" ", "").replace(",", ", "))
+        for i, v in enumerate(values):
+            m._sem(proc, ident, i, end, v)
+    elif "IPC_RMID" in cmd:
+        for name, (kind, sid) in list(m.sysv_ids.items()):
+            if kind == "semid" and sid == ident and name in m.declared and name not in m.removed:
+                m.removed.add(name)
+                event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
+                m.out.append(("event", proc.pid, at, event))
+
+
+def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """P (sem_op < 0) and V (> 0), one record per unit, in the order the call lists them
+    (the kernel applies a call's operations at once: no other process can come between)."""
+    nums = P.ints(args)
+    ops = P.sembufs(args)
+    if not nums or not ops:
+        return
+    begin = m._begun_or_new(proc, proc.pid, t, "semop", args)
+    at = m._exit_ns(t, end - t)
+    ident = nums[0]
+    if ret != 0:
+        m._drop_begin(begin)
+        if err == "EAGAIN":  # IPC_NOWAIT and the value too low: a failed trywait
+            first = next((o for o in ops if o[1] < 0), None)
+            if first is not None:
+                m._rec(proc, C.SEM_TRYWAIT, m._sem(proc, ident, first[0], t), at, 0)
+        return
+    for num, op, flags in ops:
+        obj = m._sem(proc, ident, num, t)
+        if op < 0:
+            code = C.SEM_TRYWAIT if "IPC_NOWAIT" in flags else C.SEM_WAIT
+            for _ in range(-op):
+                m._rec(proc, code, obj, at, 1 if code == C.SEM_TRYWAIT else 0)
+        for _ in range(op):
+            m._rec(proc, C.SEM_POST, obj, at)
+
+
 _CALLS = {
     "pipe": _pipe,
     "pipe2": _pipe,
@@ -512,12 +606,16 @@ _CALLS = {
     "msgsnd": _msgsnd,
     "msgrcv": _msgrcv,
     "msgctl": _msgctl,
+    "semget": _semget,
+    "semctl": _semctl,
+    "semop": _semop,
+    "semtimedop": _semop,
 }
 
 #: The system calls strace is asked to show (``-e trace=``): what the handlers above read.
 TRACED = (
     "pipe,pipe2,read,write,close,dup,dup2,dup3,fcntl,clone,clone3,fork,vfork,execve,"
-    "exit_group,msgget,msgsnd,msgrcv,msgctl"
+    "exit_group,msgget,msgsnd,msgrcv,msgctl,semget,semop,semtimedop,semctl"
 )
 
 

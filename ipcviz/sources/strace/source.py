@@ -178,7 +178,11 @@ class StraceSource:
         the run: what it left behind. ipcviz never removes them."""
         out = []
         now = {kind: sysv_ids(kind) for kind in SYSVIPC}
+        seen = set()
         for name, (kind, ident) in self.mapper.sysv_ids.items():
+            if (kind, ident) in seen:  # the semaphores of one set: one object to remove
+                continue
+            seen.add((kind, ident))
             if ident in now.get(kind, set()) and ident not in self.before.get(kind, set()):
-                out.append((name, kind, ident))
+                out.append((name.split("[")[0], kind, ident))
         return out
