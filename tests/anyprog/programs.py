@@ -187,3 +187,24 @@ int main(void)
     return 0;
 }
 """
+
+#: Never ends by itself: the child reads a pipe whose write end its parent keeps, the
+#: parent waits for the child.
+FOREVER = r"""
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char b;
+        return (int)read(fd[0], &b, 1);
+    }
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,10 @@ class ProgramEngine(Engine):
         start_r, start_w = os.pipe()
         private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
         private += [source.fd, *self.adopter.private_fds(), *self.gate.private_fds()]
-        proc = Process("strace", None, 0, tuple(source.argv()))
-        w = self._fork("strace", self.scenario, proc, 0, self.params, [], private, start_r)
+        # named after the program: "still running after N s: a.out" names what ran
+        name = source.mapper.root_name
+        proc = Process(name, None, 0, tuple(source.argv()))
+        w = self._fork(name, self.scenario, proc, 0, self.params, [], private, start_r)
         self.workers[w.pid] = self.strace = w
         self.registry.add_proc(w.pid)
         os.close(start_r)
@@ -132,6 +135,9 @@ class ProgramEngine(Engine):
                 batch = []
             if what == "start":
                 _, pid, started, t, fields = action
+                # registered: if the engine is killed (strace dies with it and leaves the
+                # program running, detached), ``clean`` kills it by pid and start time
+                self.registry.add_proc(pid)
                 lin.started(pid, started)
                 event = {"t": t - t0, "seq": -1, "pid": pid, "kind": schema.PROC_START, **fields}
                 lin.add_event(event, t, pid)
@@ -153,12 +159,27 @@ class ProgramEngine(Engine):
         assert self.source is not None
         self.source.finish()
         self._hand_over()
+        self._ended_with_strace(status)
         if self._early_output and self.source.mapper.root is not None:
             self._output(w, b"")
         if self.source.mapper.root is None and self.stop_reason is None:
             said = self._early_output.decode("utf-8", "replace").strip().splitlines()
             why = said[-1] if said else f"strace ended with status {status}"
             self._fail(f"cannot watch {self.program[0]}: {why}")
+
+    def _ended_with_strace(self, status: int | None) -> None:
+        """Processes strace never saw end: killed with it (the run was stopped: the whole
+        group got SIGKILL), else ended unseen (status unknown)."""
+        import signal
+
+        assert self.source is not None
+        stamp = time.monotonic_ns()
+        for pid in self.source.mapper.unended():
+            fields: dict[str, Any] = {"code": None}
+            if self.stop_reason is not None or self.outcome is not None:
+                fields = {"signal": int(signal.SIGKILL), "signame": "SIGKILL"}
+            event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": schema.PROC_EXIT}
+            self.lin.add_event({**event, **fields}, stamp, pid)
 
     def _output(self, w: Worker, data: bytes) -> None:
         """The program's stdout and stderr (strace shares them) are the first process's."""

@@ -49,6 +49,7 @@ class Proc:
     fds: dict[int, tuple[int, int, bool]] = field(default_factory=dict)
     children: int = 0
     threads: int = 0
+    ended: bool = False
 
 
 class Mapper:
@@ -174,6 +175,10 @@ class Mapper:
             for line, end in lines:
                 self._process(line, end)
 
+    def unended(self) -> list[int]:
+        """Processes strace never saw end (it was killed first, with them)."""
+        return [p for p, proc in self.procs.items() if not proc.thread and not proc.ended]
+
     # -- processes -----------------------------------------------------------------------
 
     def _start_root(self, line: P.Line) -> None:
@@ -226,6 +231,7 @@ class Mapper:
         t = self._exit_ns(line.t, 0)
         event = {"t": t, "seq": -1, "pid": proc.pid, "kind": "proc.exit", **fields}
         self.out.append(("event", proc.pid, t, event))
+        proc.ended = True
         self._entry.pop(line.pid, None)
         self._begun.pop(line.pid, None)
 

@@ -1,0 +1,84 @@
+"""Every way a program run ends leaves nothing of ipcviz's behind, and none of the
+program's processes: Ctrl-C on the viewer, and the engine and viewer SIGKILLed
+(strace dies with the engine and would leave the program running; ``ipcviz clean`` ends it,
+by pid and start time)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from tests.anyprog import programs
+from tests.anyprog.test_programs import compile_c, needs_tools
+from tests.faults.harness import _alive, read_lines, wait_for
+
+
+class ProgramRun:
+    def __init__(self, tmp_path: Path, binary: Path) -> None:
+        self.trace = tmp_path / "run.jsonl"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ipcviz", "run", "--headless", "--record", str(self.trace)]
+            + ["--", str(binary)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def events(self) -> list[dict]:
+        return read_lines(self.trace)[1]
+
+    def blocked(self) -> list[int]:
+        """Once the child is seen asleep in its read: the program's pids."""
+        wait_for("the child waiting in read", lambda: any(
+            e["kind"] == "pipe.read.begin" for e in self.events()
+        ))  # fmt: skip
+        return [e["pid"] for e in self.events() if e["kind"] == "proc.start"]
+
+    def engine(self) -> psutil.Process:
+        for p in psutil.Process(self.proc.pid).children():
+            if "ipcviz.engine" in " ".join(p.cmdline()):
+                return p
+        raise AssertionError("no engine")
+
+    def session(self) -> str:
+        return read_lines(self.trace)[0]["session"]
+
+
+@needs_tools
+def test_ctrl_c_stops_the_program_and_says_how_it_ended(tmp_path: Path) -> None:
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "forever", programs.FOREVER))
+    pids = run.blocked()
+    assert len(pids) == 2
+    run.proc.send_signal(signal.SIGINT)
+    out, _ = run.proc.communicate(timeout=60)
+    assert run.proc.returncode == 0
+    events = run.events()
+    exits = {e["pid"]: e.get("signame") for e in events if e["kind"] == "proc.exit"}
+    assert exits == dict.fromkeys(pids, "SIGKILL")
+    assert events[-1]["kind"] == "session.end" and events[-1]["outcome"] == "stopped"
+    assert not [p for p in pids if _alive(p)]
+    verify = subprocess.run([sys.executable, "-m", "ipcviz", "verify", str(run.trace)])
+    assert verify.returncode == 0
+
+
+@needs_tools
+def test_engine_and_viewer_killed_then_clean(tmp_path: Path) -> None:
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "forever", programs.FOREVER))
+    pids = run.blocked()
+    engine = run.engine()
+    engine.suspend()
+    run.proc.kill()
+    run.proc.communicate(timeout=60)
+    engine.kill()
+    engine.wait(30)
+    # strace died with the engine: the program runs on, detached, until `clean` ends it
+    assert all(_alive(p) for p in pids)
+    done = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "clean"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    wait_for("the program's processes gone", lambda: not [p for p in pids if _alive(p)])
