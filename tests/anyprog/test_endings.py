@@ -21,8 +21,10 @@ class ProgramRun:
     def __init__(self, tmp_path: Path, binary: Path) -> None:
         self.trace = tmp_path / "run.jsonl"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ipcviz", "run", "--headless", "--record", str(self.trace)]
-            + ["--", str(binary)],
+            [
+                *(sys.executable, "-m", "ipcviz", "run", "--headless"),
+                *("--record", str(self.trace), "--", str(binary)),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -54,7 +56,7 @@ def test_ctrl_c_stops_the_program_and_says_how_it_ended(tmp_path: Path) -> None:
     pids = run.blocked()
     assert len(pids) == 2
     run.proc.send_signal(signal.SIGINT)
-    out, _ = run.proc.communicate(timeout=60)
+    run.proc.communicate(timeout=60)
     assert run.proc.returncode == 0
     events = run.events()
     exits = {e["pid"]: e.get("signame") for e in events if e["kind"] == "proc.exit"}
