@@ -19,6 +19,7 @@ from typing import Any
 from ipcviz.engine.engine import HOLD_NS, Engine
 from ipcviz.engine.workers import Worker
 from ipcviz.events import schema
+from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.source import StraceSource
 
@@ -69,7 +70,8 @@ class ProgramEngine(Engine):
 
     def _start_workers(self) -> None:
         fifo = os.path.join(self.session.fifo_dir, "strace")
-        self.session.register({"type": "fifo", "path": fifo})  # registered before it exists
+        # registered before it exists (a FIFO: removed like a scenario's)
+        self.session.register({"type": fifo_type.MECHANISM.type, "path": fifo})
         self.source = source = StraceSource(self.program, self.obj_names, fifo)
         start_r, start_w = os.pipe()
         private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]

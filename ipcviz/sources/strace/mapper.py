@@ -25,8 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ipcviz.mechanisms import pipe, sysv_mq, sysv_sem
 from ipcviz.sources.strace import parser as P
 from ipcviz.tracer import codes as C
+
+#: The object types this source makes (named by their packages: see mechanisms/registry.py)
+PIPE = pipe.MECHANISM.type
+SYSV_MQ = sysv_mq.MECHANISM.type
+SYSV_SEM = sysv_sem.MECHANISM.type
 
 #: Pipe capacity when the program did not change it (16 pages).
 PIPE_CAPACITY = 65536
@@ -342,8 +348,8 @@ class Mapper:
             fields["discovered"] = True
         if kind == "msqid":
             fields["max_bytes"] = self.msgmnb
-            return self._declare(proc, name, "sysv_mq", self._entry_ns(t), **fields)
-        return self._declare(proc, name, "sysv_sem", self._entry_ns(t), **fields)
+            return self._declare(proc, name, SYSV_MQ, self._entry_ns(t), **fields)
+        return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
 
     def _sem(self, proc: Proc, ident: int, num: int, t: int, value: int | None = None) -> int:
         """Semaphore ``num`` of set ``ident``: ``semid:ID`` (a set of one) or ``semid:ID[n]``.
@@ -365,7 +371,7 @@ class Mapper:
             fields["discovered"] = True
         if value is not None:
             self.declared.pop(name, None)  # a new value: said by declaring it again
-        return self._declare(proc, name, "sysv_sem", self._entry_ns(t), **fields)
+        return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
 
     def _close_fd(self, proc: Proc, fd: int, t: int) -> None:
         held = proc.fds.pop(fd, None)
@@ -387,7 +393,7 @@ def _pipe(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     name = ends[0][1]
     at = m._exit_ns(t, end - t)
     m._lossy.discard(m.index.get(name, -1))
-    obj = m._declare(proc, name, "pipe", at, kernel_name=name, capacity=PIPE_CAPACITY)
+    obj = m._declare(proc, name, PIPE, at, kernel_name=name, capacity=PIPE_CAPACITY)
     m.removed.discard(name)
     cloexec = _O_CLOEXEC in args[args.rfind("]") :]
     proc.fds[ends[0][0]] = (obj, 0, cloexec)
@@ -593,30 +599,31 @@ def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
             m._rec(proc, C.SEM_POST, obj, at)
 
 
-_CALLS = {
-    "pipe": _pipe,
-    "pipe2": _pipe,
-    "read": _read,
-    "write": _write,
-    "close": _close,
-    "dup": _dup,
-    "dup2": _dup,
-    "dup3": _dup,
-    "fcntl": _fcntl,
-    "clone": _clone,
-    "clone3": _clone,
-    "fork": _clone,
-    "vfork": _clone,
-    "execve": _execve,
-    "msgget": _msgget,
-    "msgsnd": _msgsnd,
-    "msgrcv": _msgrcv,
-    "msgctl": _msgctl,
-    "semget": _semget,
-    "semctl": _semctl,
-    "semop": _semop,
-    "semtimedop": _semop,
-}
+#: system call → its handler (keywords: a call's name is not an object type's)
+_CALLS = dict(
+    pipe=_pipe,
+    pipe2=_pipe,
+    read=_read,
+    write=_write,
+    close=_close,
+    dup=_dup,
+    dup2=_dup,
+    dup3=_dup,
+    fcntl=_fcntl,
+    clone=_clone,
+    clone3=_clone,
+    fork=_clone,
+    vfork=_clone,
+    execve=_execve,
+    msgget=_msgget,
+    msgsnd=_msgsnd,
+    msgrcv=_msgrcv,
+    msgctl=_msgctl,
+    semget=_semget,
+    semctl=_semctl,
+    semop=_semop,
+    semtimedop=_semop,
+)
 
 #: The system calls strace is asked to show (``-e trace=``): what the handlers above read.
 TRACED = (
