@@ -195,3 +195,17 @@ def test_semaphore_operations_and_value(tmp_path: Path) -> None:
             (sem,) = state.objects.values()
             assert sem.value == final == 1
         apply(state, e)
+
+
+@needs_tools
+def test_a_program_run_replays_and_exports(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "pipe", programs.PIPE)
+    watch(tmp_path, binary)
+    trace = tmp_path / "run.jsonl"
+    replay = ipcviz("replay", str(trace), "--headless")
+    assert replay.returncode == 0, replay.stderr
+    assert "\x1b" not in replay.stdout and "\\x1b[2J" in replay.stdout
+    out = tmp_path / "perfetto.json"
+    export = ipcviz("export", str(trace), "--format", "perfetto", "-o", str(out))
+    assert export.returncode == 0, export.stderr
+    assert out.stat().st_size > 0
