@@ -83,3 +83,32 @@ def test_engine_and_viewer_killed_then_clean(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     wait_for("the program's processes gone", lambda: not [p for p in pids if _alive(p)])
+
+
+@needs_tools
+def test_kill_one_process_of_the_program(tmp_path: Path) -> None:
+    """The screen's ``k``: the engine kills one of the program's processes, as a worker."""
+    from ipcviz.engine.client import EngineProcess
+
+    binary = compile_c(tmp_path, "forever", programs.FOREVER)
+    engine = EngineProcess(
+        Path("forever"), tmp_path / "run.jsonl", timeout=0.0, extra=["--program", "--", str(binary)]
+    )
+    try:
+        events = []
+        child = None
+        for event in engine.events():
+            events.append(event)
+            if event.get("kind") == "pipe.read.begin" and child is None:
+                child = event["pid"]
+                engine.send("kill", pid=child)
+        rc = engine.wait(60)
+    finally:
+        engine.terminate()
+        engine.close()
+    assert rc == 0 and child is not None
+    exits = {e["pid"]: e for e in events if e.get("kind") == "proc.exit"}
+    assert exits[child].get("signame") == "SIGKILL"
+    assert any(e.get("kind") == "control" and e.get("target") == child for e in events)
+    parent = next(p for p in exits if p != child)
+    assert exits[parent].get("code") == 0  # its waitpid returned: it ended by itself

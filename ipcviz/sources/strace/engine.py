@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -169,11 +170,29 @@ class ProgramEngine(Engine):
             why = said[-1] if said else f"strace ended with status {status}"
             self._fail(f"cannot watch {self.program[0]}: {why}")
 
+    def control(self, cmd: dict[str, Any]) -> None:
+        """``kill`` names one of the program's processes (strace is the only worker)."""
+        if cmd.get("cmd") != "kill" or self.source is None:
+            super().control(cmd)
+            return
+        pid = cmd.get("pid")
+        proc = self.source.mapper.procs.get(pid) if isinstance(pid, int) else None
+        if proc is None or proc.thread or proc.ended:
+            return
+        from ipcviz.session.registry import proc_start_time
+
+        started = [p.get("start") for p in self.registry.data["procs"] if p.get("pid") == pid]
+        if not started or started[-1] is None or proc_start_time(pid) != started[-1]:
+            return  # gone (its pid may be another process's by now): never signal that
+        self.emit(schema.CONTROL, action="kill", target=pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def _ended_with_strace(self, status: int | None) -> None:
         """Processes strace never saw end: killed with it (the run was stopped: the whole
         group got SIGKILL), else ended unseen (status unknown)."""
-        import signal
-
         assert self.source is not None
         stamp = time.monotonic_ns()
         for pid in self.source.mapper.unended():
