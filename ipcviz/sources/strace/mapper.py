@@ -141,6 +141,7 @@ class Mapper:
                 self._begun.pop(pid)
             if self._entry.get(pid, (None,))[0] == line.t:
                 self._entry.pop(pid)
+            end = max(end, line.t + line.dur)  # strace prints its stamps in order; in case
             self._call(pid, line.t, end, line.name, line.args, line.ret, line.err)
         elif kind == P.UNFINISHED:
             self._enter(pid, line.t, line.name, line.args)

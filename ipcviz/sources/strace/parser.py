@@ -29,8 +29,8 @@ SIGNAL: Final = 5
 
 _UNFINISHED = " <unfinished ...>"
 _HEAD = re.compile(r"(\d+) +(\d+)\.(\d+) ")
+_CALL_HEAD = re.compile(r"(\d+) +(\d+)\.(\d+) (\w+)\(")
 _RESUMED = re.compile(r"<\.\.\. (\w+) resumed>")
-_DUR = re.compile(r" <(\d+)\.(\d+)>$")
 _NAME = re.compile(r"(\w+)\(")
 _PADDED = re.compile(r"\)\s+=\s?")
 _ERR = re.compile(r"-1 (E\w+)")
@@ -58,6 +58,14 @@ def _usec(frac: str) -> int:
 
 def parse_line(line: str) -> Line | None:
     """One line of strace output (without its newline); None for anything else."""
+    m = _CALL_HEAD.match(line)  # the common shape first: ``PID SEC.USEC name(``
+    if m is not None:
+        pid, sec, frac, name = m.groups()
+        t = int(sec) * 1_000_000 + (int(frac) if len(frac) == 6 else _usec(frac))
+        body = line[m.end() :]
+        if body.endswith(_UNFINISHED):
+            return Line(int(pid), t, UNFINISHED, name, body[: -len(_UNFINISHED)], None, "", 0)
+        return _returned(int(pid), t, CALL, name, body)
     m = _HEAD.match(line)
     if m is None:
         return None
@@ -76,21 +84,15 @@ def parse_line(line: str) -> Line | None:
     if first == "-":
         sig = rest[4:].split(" ", 1)[0] if rest.startswith("--- ") else ""
         return Line(pid, t, SIGNAL, sig, "", None, "", 0)
-    if first == "<":
-        k = _RESUMED.match(rest)
-        if k is None:
-            return None
-        name, body, kind = k.group(1), rest[k.end() :], RESUMED
-        if body.startswith(_UNFINISHED):  # killed while in the call: ``<unfinished ...>) = ?``
-            body = body[len(_UNFINISHED) :]
-    else:
-        k = _NAME.match(rest)
-        if k is None:
-            return None
-        name, body, kind = k.group(1), rest[k.end() :], CALL
-        if body.endswith(_UNFINISHED):
-            return Line(pid, t, UNFINISHED, name, body[: -len(_UNFINISHED)], None, "", 0)
-    return _returned(pid, t, kind, name, body)
+    if first != "<":
+        return None
+    k = _RESUMED.match(rest)
+    if k is None:
+        return None
+    body = rest[k.end() :]
+    if body.startswith(_UNFINISHED):  # killed while in the call: ``<unfinished ...>) = ?``
+        body = body[len(_UNFINISHED) :]
+    return _returned(pid, t, RESUMED, k.group(1), body)
 
 
 def _returned(pid: int, t: int, kind: int, name: str, body: str) -> Line | None:
@@ -104,10 +106,12 @@ def _returned(pid: int, t: int, kind: int, name: str, body: str) -> Line | None:
             return None
         args, tail = body[: k.start()], body[k.end() :]
     dur = 0
-    d = _DUR.search(tail)
-    if d is not None:
-        dur = int(d.group(1)) * 1_000_000 + _usec(d.group(2))
-        tail = tail[: d.start()]
+    if tail.endswith(">"):  # `` <0.000015>`` (-T)
+        cut = tail.rfind(" <")
+        sec, _, frac = tail[cut + 2 : -1].partition(".")
+        if cut >= 0 and sec.isdigit() and frac.isdigit():
+            dur = int(sec) * 1_000_000 + _usec(frac)
+            tail = tail[:cut]
     ret: int | None = None
     err = ""
     token = tail.split(" ", 1)[0]
