@@ -209,3 +209,24 @@ def test_a_program_run_replays_and_exports(tmp_path: Path) -> None:
     export = ipcviz("export", str(trace), "--format", "perfetto", "-o", str(out))
     assert export.returncode == 0, export.stderr
     assert out.stat().st_size > 0
+
+
+def test_ptrace_not_permitted_one_clear_line(tmp_path: Path) -> None:
+    """strace that may not trace (a container without CAP_SYS_PTRACE, Yama): one line, 2.
+    A stand-in strace that fails the way the real one does there."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    fake = bare / "strace"
+    fake.write_text(
+        "#!/bin/sh\necho 'strace: test_ptrace_get_syscall_info: PTRACE_TRACEME: "
+        "Operation not permitted' >&2\nexit 1\n"
+    )
+    fake.chmod(0o700)
+    env = {**os.environ, "PATH": f"{bare}:{os.environ.get('PATH', '')}"}
+    done = ipcviz(
+        "run", "--headless", "--record", str(tmp_path / "t.jsonl"), "--", "/bin/true", env=env
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Operation not permitted" in lines[0], done.stderr
+    assert "cannot watch /bin/true" in lines[0]
