@@ -208,3 +208,40 @@ int main(void)
     return 0;
 }
 """
+
+#: Two threads write to one pipe: each thread is a program order of its own (``thread``).
+THREADS = r"""
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static int fd[2];
+
+static void *writer(void *tag)
+{
+    for (int i = 0; i < 3; i++) {
+        char m[8];
+        int n = snprintf(m, sizeof m, "%c%d\n", *(char *)tag, i);
+        if (write(fd[1], m, (size_t)n) != n)
+            return NULL;
+    }
+    return NULL;
+}
+
+int main(void)
+{
+    if (pipe(fd) < 0)
+        return 1;
+    pthread_t a, b;
+    pthread_create(&a, NULL, writer, "a");
+    pthread_create(&b, NULL, writer, "b");
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    close(fd[1]);
+    char buf[64];
+    ssize_t n;
+    while ((n = read(fd[0], buf, sizeof buf)) > 0)
+        fwrite(buf, 1, (size_t)n, stdout);
+    return 0;
+}
+"""

@@ -159,3 +159,31 @@ def test_system_v_semaphore() -> None:
     assert [g[2] for g in got if g[1] == "sem.trywait"] == [1, 0]
     declare = next(a[3] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.declare")
     assert (declare["type"], declare["value"]) == ("sysv_sem", 1)
+
+
+def test_an_entry_seen_cut_off_is_completed_by_the_whole_line() -> None:
+    """The engine may read a line strace is still writing (``Mapper.entry``): the rest of
+    it (here the clone3 flags that say "a thread") must not be lost."""
+    p = x("pipe:[9]")
+    flags = "{flags=CLONE_VM|CLONE_FILES|CLONE_THREAD, exit_signal=0}"
+    names: list[str] = []
+    m = Mapper(names, "prog")
+    feed = [
+        f'1  1.000000 execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+        f"1  1.000010 pipe([3<{p}>, 4<{p}>]) = 0 <0.000001>",
+    ]
+    for line in feed:
+        m.feed(P.parse_line(line))
+    m.entry(1, 1_000_020, "clone3", "{flags=CLONE_VM|")  # what was there when the engine read
+    for line in [
+        f"1  1.000020 clone3({flags} <unfinished ...>",
+        f'2  1.000030 write(4<{p}>, "{x("t")}", 1) = 1 <0.000001>',
+        "1  1.000040 <... clone3 resumed> => {parent_tid=[2]}, 88) = 2 <0.000030>",
+        "1  1.000050 +++ exited with 0 +++",
+    ]:
+        m.feed(P.parse_line(line))
+    m.finish()
+    starts = [a for a in m.out if a[0] == "start"]
+    assert len(starts) == 1  # a thread is no process of its own
+    write = next(a for a in m.out if a[0] == "rec" and a[2][0] & 0xFF == C.PIPE_WRITE)
+    assert write[1] == 1 and write[2][0] >> 8 == 1  # process 1, its thread 1

@@ -29,7 +29,7 @@ def compile_c(tmp_path: Path, name: str, source: str) -> Path:
     src = tmp_path / f"{name}.c"
     src.write_text(source)
     binary = tmp_path / name
-    subprocess.run(["gcc", "-O2", "-o", str(binary), str(src)], check=True)
+    subprocess.run(["gcc", "-O2", "-pthread", "-o", str(binary), str(src)], check=True)
     return binary
 
 
@@ -230,3 +230,19 @@ def test_ptrace_not_permitted_one_clear_line(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Operation not permitted" in lines[0], done.stderr
     assert "cannot watch /bin/true" in lines[0]
+
+
+@needs_tools
+def test_threads_are_program_orders_of_their_own(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "threads", programs.THREADS)
+    _, events = watch(tmp_path, binary)
+    writes = [e for e in events if e["kind"] == "pipe.write"]
+    lanes: dict[int, list[bytes]] = {}
+    for e in writes:
+        lanes.setdefault(e.get("thread", 0), []).append(payload(e))
+    assert sorted(lanes.values()) == [[b"a0\n", b"a1\n", b"a2\n"], [b"b0\n", b"b1\n", b"b2\n"]]
+    assert 0 not in lanes  # written by the two threads, not the main one
+    read = b"".join(payload(e) for e in events if e["kind"] == "pipe.read")
+    said = b"".join(payload(e) for e in events if e["kind"] == "proc.output")
+    assert read == said == b"".join(payload(e) for e in writes)
+    assert len({e["pid"] for e in events if e["kind"] == "proc.start"}) == 1

@@ -160,8 +160,11 @@ class Mapper:
 
     def _enter(self, pid: int, t: int, name: str, args: str) -> None:
         proc = self.procs[pid]
-        if self._entry.get(pid, (None,))[0] == t:
+        known = self._entry.get(pid)
+        if known is not None and known[0] == t and len(known[2]) >= len(args):
             return
+        # the whole entry replaces what a line cut off in the middle showed of it (the
+        # flags of a clone3 were still to come: CLONE_THREAD)
         self._entry[pid] = (t, name, args)
         if name in _BLOCKING and pid not in self._begun:
             rec = self._begin(proc, t, name, args)
@@ -435,6 +438,8 @@ def _write(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     if ret is None or ret < 0:
         m._drop_begin(begin)
         return
+    if begin is not None:  # made at the entry, maybe from a line cut before the count
+        begin[3] = size
     got = P.string_arg(args)
     data = got[0][:ret] if got is not None else b""
     if got is not None and len(data) < ret:  # ``-s`` cut it: the pipe's bytes are not all known
