@@ -510,6 +510,8 @@ def _msgsnd(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         m._drop_begin(begin)
         return
     size = nums[1] if len(nums) > 1 else len(msg[1])
+    if begin is not None:  # made at the entry, maybe from a line cut before the message
+        begin[3], begin[4] = msg[0], size
     obj = m._sysv(proc, "msqid", nums[0], t)
     m._rec(proc, C.MSGQ_SEND, obj, m._exit_ns(t, end - t), msg[0], size, msg[1][:size])
 
