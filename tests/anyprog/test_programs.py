@@ -16,11 +16,26 @@ from ipcviz.events.codec import payload
 from ipcviz.events.trace import TraceReader
 from tests.anyprog import programs
 
+
+def _strace_works() -> bool:
+    """strace is there and may trace (ptrace can be refused: a container, Yama)."""
+    if shutil.which("strace") is None:
+        return False
+    try:
+        done = subprocess.run(
+            ["strace", "-f", "-o", os.devnull, "true"], capture_output=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 NO_GCC = shutil.which("gcc") is None
-NO_STRACE = shutil.which("strace") is None
+NO_STRACE = not _strace_works()
 needs_tools = pytest.mark.skipif(
     NO_GCC or NO_STRACE,
-    reason="needs gcc and strace (the C programs are compiled and traced here)",
+    reason="needs gcc and a strace that may trace (the C programs are compiled and traced "
+    "here): apt-get install gcc strace",
 )
 TIMEOUT = 120
 
