@@ -245,3 +245,41 @@ int main(void)
     return 0;
 }
 """
+
+#: A FIFO it makes (argv[1]) between a writer and a reader that opens it by its path;
+#: removed at the end unless argv[2] is --keep.
+FIFO = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || mkfifo(argv[1], 0600) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(argv[1], O_RDONLY);
+        char b[64];
+        ssize_t n;
+        printf("R ");
+        while ((n = read(fd, b, sizeof b)) > 0)
+            for (ssize_t i = 0; i < n; i++)
+                printf("%02x", (unsigned char)b[i]);
+        printf("\n");
+        close(fd);
+        return 0;
+    }
+    int fd = open(argv[1], O_WRONLY);
+    if (write(fd, "over ", 5) != 5 || write(fd, "the fifo", 8) != 8)
+        return 1;
+    close(fd);
+    waitpid(pid, NULL, 0);
+    if (argc < 3 || strcmp(argv[2], "--keep") != 0)
+        unlink(argv[1]);
+    return 0;
+}
+"""

@@ -187,3 +187,29 @@ def test_an_entry_seen_cut_off_is_completed_by_the_whole_line() -> None:
     assert len(starts) == 1  # a thread is no process of its own
     write = next(a for a in m.out if a[0] == "rec" and a[2][0] & 0xFF == C.PIPE_WRITE)
     assert write[1] == 1 and write[2][0] >> 8 == 1  # process 1, its thread 1
+
+
+def test_a_fifo_made_and_opened_relative_to_the_working_directory() -> None:
+    cwd, rel = x("/work"), x("f")
+    path = x("/work/f")
+    text = "\n".join(
+        [
+            f'1  1.000000 execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            f'1  1.000010 mknodat(AT_FDCWD<{cwd}>, "{rel}", S_IFIFO|0600) = 0 <0.000001>',
+            f'1  1.000020 openat(AT_FDCWD<{cwd}>, "{rel}", O_RDWR) = 3<{path}> <0.000001>',
+            f'1  1.000030 write(3<{path}>, "{x("ab")}", 2) = 2 <0.000001>',
+            f'1  1.000040 unlink("{path}") = 0 <0.000001>',
+            "1  1.000050 +++ exited with 0 +++",
+        ]
+    )
+    m, names = run(text)
+    assert names == ["/work/f"]
+    got = kinds(m)
+    assert (1, "obj.declare", "/work/f", None) in got
+    assert [g[1] for g in got if g[1].startswith("pipe.")] == [
+        "pipe.open.begin",
+        "pipe.open",
+        "pipe.write.begin",
+        "pipe.write",
+    ]
+    assert m.fifos == {"/work/f": False}  # unlinked: nothing left behind

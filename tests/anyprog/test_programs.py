@@ -261,3 +261,28 @@ def test_threads_are_program_orders_of_their_own(tmp_path: Path) -> None:
     said = b"".join(payload(e) for e in events if e["kind"] == "proc.output")
     assert read == said == b"".join(payload(e) for e in writes)
     assert len({e["pid"] for e in events if e["kind"] == "proc.start"}) == 1
+
+
+@needs_tools
+def test_fifo_opened_by_path(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "fifo", programs.FIFO)
+    path = tmp_path / "the fifo"
+    done, events = watch(tmp_path, binary, str(path))
+    (declared,) = [e for e in events if e["kind"] == "obj.declare"]
+    assert declared["type"] == "fifo" and declared["obj"] == str(path)
+    opens = sorted(e["end"] for e in events if e["kind"] == "pipe.open")
+    assert opens == [0, 1]  # the reader's and the writer's open
+    read = next(w for w in said(events) if w[0] == "R")
+    shown = b"".join(payload(e) for e in events if e["kind"] == "pipe.read")
+    assert shown == bytes.fromhex(read[1]) == b"over the fifo"
+    assert not path.exists() and "left" not in done.stdout.split("result:")[-1]
+
+
+@needs_tools
+def test_a_fifo_left_behind_is_listed_not_removed(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "fifo", programs.FIFO)
+    path = tmp_path / "kept"
+    done, events = watch(tmp_path, binary, str(path), "--keep")
+    assert path.exists()  # ipcviz never removes what the program made
+    assert [e["obj"] for e in events if e["kind"] == "program.leftover"] == [str(path)]
+    assert f"rm {path}" in done.stdout

@@ -22,10 +22,11 @@ the linearizer when nobody could have seen it wait).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipcviz.mechanisms import pipe, sysv_mq, sysv_sem
+from ipcviz.mechanisms import fifo, pipe, sysv_mq, sysv_sem
 from ipcviz.sources.strace import parser as P
 from ipcviz.tracer import codes as C
 
@@ -33,13 +34,16 @@ from ipcviz.tracer import codes as C
 PIPE = pipe.MECHANISM.type
 SYSV_MQ = sysv_mq.MECHANISM.type
 SYSV_SEM = sysv_sem.MECHANISM.type
+FIFO = fifo.MECHANISM.type
 
 #: Pipe capacity when the program did not change it (16 pages).
 PIPE_CAPACITY = 65536
 #: System V msgmnb default: bytes a queue may hold.
 MSGMNB = 16384
 _O_CLOEXEC = "O_CLOEXEC"
-_BLOCKING = frozenset({"read", "write", "msgsnd", "msgrcv", "semop", "semtimedop"})
+_BLOCKING = frozenset(
+    {"read", "write", "msgsnd", "msgrcv", "semop", "semtimedop", "open", "openat"}
+)
 
 Action = tuple[Any, ...]
 
@@ -87,6 +91,7 @@ class Mapper:
         self.made: set[str] = set()  # System V objects the program created (IPC_PRIVATE, EXCL)
         self.sysv_ids: dict[str, tuple[str, int]] = {}  # object name → (kind, id)
         self.removed: set[str] = set()
+        self.fifos: dict[str, bool] = {}  # FIFO path the program made → still linked
         self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
         self._lossy: set[int] = set()  # pipes a write of was cut by ``-s``: reads keep no data
         self.unknown_calls = 0
@@ -267,15 +272,21 @@ class Mapper:
         code, obj, a, b = 0, -1, 0, 0
         if name in ("read", "write"):
             fd = P.first_fd(args)
-            if fd is None or not fd[1].startswith("pipe:["):
+            if fd is None:
                 return None
-            obj = self.index.get(fd[1], -1)
+            obj = self.index.get(fd[1], -1)  # a pipe's ``pipe:[INODE]``, a FIFO's path
             if obj < 0:
                 return None
             if name == "read":
                 code = C.PIPE_READ_BEGIN
             else:
                 code, a = C.PIPE_WRITE_BEGIN, P.last_int(args) or 0
+        elif name in ("open", "openat"):
+            opened = self._fifo_opened(args, name)
+            if opened is None:
+                return None
+            obj, end = opened
+            code, a = C.PIPE_OPEN_BEGIN, end
         elif name in ("semop", "semtimedop"):
             nums = P.ints(args)
             waits = [b for b in P.sembufs(args) if b[1] < 0 and "IPC_NOWAIT" not in b[2]]
@@ -376,6 +387,14 @@ class Mapper:
         if value is not None:
             self.declared.pop(name, None)  # a new value: said by declaring it again
         return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
+
+    def _fifo_opened(self, args: str, name: str) -> tuple[int, int] | None:
+        """(object, end) when ``open``/``openat`` names a FIFO the program made."""
+        path = _path_arg(args, at=name == "openat")
+        obj = self.index.get(path, -1) if path is not None else -1
+        if obj < 0 or self.declared.get(path or "") != FIFO:
+            return None
+        return obj, 1 if "O_WRONLY" in args else 0
 
     def _close_fd(self, proc: Proc, fd: int, t: int) -> None:
         held = proc.fds.pop(fd, None)
@@ -481,6 +500,66 @@ def _clone(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     if ret is None or ret <= 0:
         return
     m._forked(proc, ret, t, end, args, thread="CLONE_THREAD" in args)
+
+
+def _at(args: str) -> bool:
+    """The call's first argument is a directory descriptor (openat, mknodat, unlinkat), not
+    the path itself (open, mknod, unlink)."""
+    return not args.startswith('"')
+
+
+def _path_arg(args: str, at: bool) -> str | None:
+    """The path a call names, made absolute with ``-yy``'s directory (``AT_FDCWD</dir>``)."""
+    got = P.string_arg(args)
+    if got is None:
+        return None
+    path = got[0].decode("utf-8", "replace")
+    if not path.startswith("/"):
+        base = P.first_fd(args.replace("AT_FDCWD", "-100", 1)) if at else None
+        if base is None:
+            return None
+        path = os.path.normpath(os.path.join(base[1], path))
+    return path
+
+
+def _mknod(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """mkfifo(3) is mknod(2) with S_IFIFO: a FIFO the program made, named by its path."""
+    if ret != 0 or "S_IFIFO" not in args:
+        return
+    path = _path_arg(args, at=_at(args))
+    if path is None:
+        return
+    m.fifos[path] = True
+    m.removed.discard(path)
+    m.declared.pop(path, None)  # made anew: a new object
+    m._declare(
+        proc, path, FIFO, m._exit_ns(t, end - t), kernel_name=path, path=path,
+        capacity=PIPE_CAPACITY,
+    )  # fmt: skip
+
+
+def _open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """Opening a FIFO waits for the other end (pipe.open.begin, pipe.open)."""
+    name = "openat" if _at(args) else "open"
+    opened = m._fifo_opened(args, name)
+    if opened is None:
+        m._entry.pop(proc.pid, None)
+        return
+    begin = m._begun_or_new(proc, proc.pid, t, name, args)
+    if ret is None or ret < 0:
+        m._drop_begin(begin)
+        return
+    obj, end_ = opened
+    proc.fds[ret] = (obj, end_, _O_CLOEXEC in args)
+    m._rec(proc, C.PIPE_OPEN, obj, m._exit_ns(t, end - t), end_, ret)
+
+
+def _unlink(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret != 0:
+        return
+    path = _path_arg(args, at=_at(args))
+    if path in m.fifos:
+        m.fifos[path] = False  # the name is gone; who has it open can still use it
 
 
 def _execve(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -628,6 +707,12 @@ _CALLS = dict(
     msgrcv=_msgrcv,
     msgctl=_msgctl,
     semget=_semget,
+    mknod=_mknod,
+    mknodat=_mknod,
+    open=_open,
+    openat=_open,
+    unlink=_unlink,
+    unlinkat=_unlink,
     semctl=_semctl,
     semop=_semop,
     semtimedop=_semop,
@@ -636,7 +721,8 @@ _CALLS = dict(
 #: The system calls strace is asked to show (``-e trace=``): what the handlers above read.
 TRACED = (
     "pipe,pipe2,read,write,close,dup,dup2,dup3,fcntl,clone,clone3,fork,vfork,execve,"
-    "exit_group,msgget,msgsnd,msgrcv,msgctl,semget,semop,semtimedop,semctl"
+    "exit_group,msgget,msgsnd,msgrcv,msgctl,semget,semop,semtimedop,semctl,"
+    "mknod,mknodat,open,openat,unlink,unlinkat"
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import time
 from pathlib import Path
 
@@ -173,7 +174,7 @@ class StraceSource:
             os.close(self.fd)
             self.fd = -1
 
-    def leftovers(self) -> list[tuple[str, str, int]]:
+    def leftovers(self) -> list[tuple[str, str, int | str]]:
         """System V objects the program's calls named that exist now and did not before
         the run: what it left behind. ipcviz never removes them."""
         out = []
@@ -185,4 +186,11 @@ class StraceSource:
             seen.add((kind, ident))
             if ident in now.get(kind, set()) and ident not in self.before.get(kind, set()):
                 out.append((name.split("[")[0], kind, ident))
+        for path, linked in self.mapper.fifos.items():  # FIFOs it made and did not unlink
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if linked and stat.S_ISFIFO(st.st_mode):
+                out.append((path, "fifo", path))
         return out
