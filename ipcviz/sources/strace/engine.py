@@ -26,7 +26,7 @@ from ipcviz.sources.strace.source import StraceSource
 
 #: Event kind: an object the program made is still there after it ended (never removed).
 LEFTOVER = "program.leftover"
-_REMOVE_HINT = {"msqid": "ipcrm -q", "semid": "ipcrm -s", "shmid": "ipcrm -m", "fifo": "rm"}
+_REMOVE_HINT = {"msqid": "ipcrm -q", "semid": "ipcrm -s", "shmid": "ipcrm -m", "FIFO": "rm"}
 
 
 def program_scenario(program: list[str], timeout: float = 60.0) -> Scenario:

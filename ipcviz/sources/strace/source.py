@@ -192,5 +192,5 @@ class StraceSource:
             except OSError:
                 continue
             if linked and stat.S_ISFIFO(st.st_mode):
-                out.append((path, "fifo", path))
+                out.append((path, "FIFO", path))
         return out
