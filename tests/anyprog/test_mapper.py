@@ -213,3 +213,27 @@ def test_a_fifo_made_and_opened_relative_to_the_working_directory() -> None:
         "pipe.write",
     ]
     assert m.fifos == {"/work/f": False}  # unlinked: nothing left behind
+
+
+def test_a_threads_call_does_not_end_its_process_call_in_progress() -> None:
+    """Captured: thread 2's write returns while its process (1) is inside clone3; calls in
+    progress are the thread's own, not its process's."""
+    p = x("pipe:[9]")
+    thread = "{flags=CLONE_VM|CLONE_FILES|CLONE_THREAD, exit_signal=0}"
+    text = "\n".join(
+        [
+            f'1  1.000000 execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            f"1  1.000010 pipe([3<{p}>, 4<{p}>]) = 0 <0.000001>",
+            f"1  1.000020 clone3({thread} => {{parent_tid=[2]}}, 88) = 2 <0.000010>",
+            f'2  1.000030 write(4<{p}>, "{x("a")}", 1 <unfinished ...>',
+            f"1  1.000040 clone3({thread} <unfinished ...>",
+            "2  1.000050 <... write resumed>) = 1 <0.000010>",
+            "1  1.000060 <... clone3 resumed> => {parent_tid=[3]}, 88) = 3 <0.000010>",
+            f'3  1.000070 write(4<{p}>, "{x("b")}", 1) = 1 <0.000001>',
+            "1  1.000080 +++ exited with 0 +++",
+        ]
+    )
+    m, _ = run(text)
+    assert len([a for a in m.out if a[0] == "start"]) == 1  # threads, not processes
+    lanes = [a[2][0] >> 8 for a in m.out if a[0] == "rec" and a[2][0] & 0xFF == C.PIPE_WRITE]
+    assert lanes == [1, 2]

@@ -55,6 +55,7 @@ class Proc:
     pid: int  # the process (thread group) the trace names it by
     name: str
     thread: int = 0  # 0: the process itself; n: its n-th thread (a lane of its own)
+    tid: int = 0  # the pid strace prints (a thread's own id): its calls in progress
     #: fd → (object index, end 0/1, close-on-exec); shared by the threads of a process
     fds: dict[int, tuple[int, int, bool]] = field(default_factory=dict)
     children: int = 0
@@ -206,7 +207,7 @@ class Mapper:
     def _new_proc(
         self, pid: int, parent: Proc | None, name: str, t0: int, t: int, **fields: Any
     ) -> Proc:
-        proc = Proc(pid, name)
+        proc = Proc(pid, name, tid=pid)
         if parent is not None:
             proc.fds = dict(parent.fds)
         self.procs[pid] = proc
@@ -226,7 +227,7 @@ class Mapper:
         if thread:
             owner = self.procs.get(proc.pid, proc)
             owner.threads += 1
-            self.procs[child] = Proc(proc.pid, proc.name, owner.threads, proc.fds)
+            self.procs[child] = Proc(proc.pid, proc.name, owner.threads, child, proc.fds)
         else:
             proc.children += 1
             self._new_proc(child, proc, f"{proc.name}/{proc.children}", t0, t)
@@ -426,9 +427,9 @@ def _pipe(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
 def _read(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
     fd = P.first_fd(args)
     if fd is None or fd[1] not in m.index:
-        m._entry.pop(proc.pid, None)
+        m._entry.pop(proc.tid, None)
         return
-    begin = m._begun_or_new(proc, proc.pid, t, "read", args)
+    begin = m._begun_or_new(proc, proc.tid, t, "read", args)
     if ret is None or ret < 0:
         m._drop_begin(begin)
         return
@@ -445,9 +446,9 @@ def _read(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
 def _write(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
     fd = P.first_fd(args)
     if fd is None or fd[1] not in m.index:
-        m._entry.pop(proc.pid, None)
+        m._entry.pop(proc.tid, None)
         return
-    begin = m._begun_or_new(proc, proc.pid, t, "write", args)
+    begin = m._begun_or_new(proc, proc.tid, t, "write", args)
     obj = m.index[fd[1]]
     size = P.last_int(args) or 0
     at = m._exit_ns(t, end - t)
@@ -543,9 +544,9 @@ def _open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     name = "openat" if _at(args) else "open"
     opened = m._fifo_opened(args, name)
     if opened is None:
-        m._entry.pop(proc.pid, None)
+        m._entry.pop(proc.tid, None)
         return
-    begin = m._begun_or_new(proc, proc.pid, t, name, args)
+    begin = m._begun_or_new(proc, proc.tid, t, name, args)
     if ret is None or ret < 0:
         m._drop_begin(begin)
         return
@@ -583,7 +584,7 @@ def _msgsnd(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     nums = P.ints(args)
     if not nums:
         return
-    begin = m._begun_or_new(proc, proc.pid, t, "msgsnd", args)
+    begin = m._begun_or_new(proc, proc.tid, t, "msgsnd", args)
     msg = P.message(args)
     if ret != 0 or msg is None:
         m._drop_begin(begin)
@@ -599,7 +600,7 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     nums = P.ints(args)
     if not nums:
         return
-    begin = m._begun_or_new(proc, proc.pid, t, "msgrcv", args)
+    begin = m._begun_or_new(proc, proc.tid, t, "msgrcv", args)
     msg = P.message(args)
     if ret is None or ret < 0 or msg is None:
         m._drop_begin(begin)
@@ -666,7 +667,7 @@ def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     ops = P.sembufs(args)
     if not nums or not ops:
         return
-    begin = m._begun_or_new(proc, proc.pid, t, "semop", args)
+    begin = m._begun_or_new(proc, proc.tid, t, "semop", args)
     at = m._exit_ns(t, end - t)
     ident = nums[0]
     if ret != 0:
