@@ -361,6 +361,7 @@ OPTIONAL: list[tuple[str, str]] = [
     ("benchmarks.handout_bench", "bench_handout"),
     ("benchmarks.gate_bench", "run"),
     ("benchmarks.explore_bench", "run"),
+    ("benchmarks.strace_bench", "bench_strace"),
 ]
 
 

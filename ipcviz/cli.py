@@ -32,8 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the built-in scenarios")
     p.add_argument("--json", action="store_true", help="id, title and teaching points as JSON")
 
-    p = sub.add_parser("run", help="run a scenario (built-in id or FILE.py)")
-    p.add_argument("scenario", metavar="SCENARIO|FILE")
+    p = sub.add_parser(
+        "run",
+        help="run a scenario (built-in id or FILE.py), or any program: run -- PROG ARGS…",
+        description="Run a scenario, or watch any program's IPC under strace: "
+        "`ipcviz run -- ./a.out ARGS…`; a C example or FILE.c is compiled first "
+        "(`ipcviz run c/pipe-parent-child`, `ipcviz run lab.c -- ARGS…`).",
+    )
+    p.add_argument("scenario", metavar="SCENARIO|FILE", nargs="?")
     _viewer_options(p)
     p.add_argument("--record", metavar="PATH", type=Path, help="trace file to write (new)")
     p.add_argument("--force", action="store_true", help="--record may replace an existing file")
@@ -219,10 +225,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     runtime_dir()  # refused in one line here (taken by another user), not in the engine
 
-    path = resolve(args.scenario)
+    program = _program(args)
+    tail: list[str] = []  # ``-- PROG ARGS…``: always the engine's last arguments
+    if program is not None:
+        path = Path(os.path.basename(program[0]) or "program")
+        control = _program_args(args)
+        tail = ["--", *program]
+    else:
+        path = resolve(args.scenario)
+        control = _control_args(args)
     lang = args.lang or default_lang()
-    control = _control_args(args)
-    if args.set:
+    if args.set and program is None:
         _check_settings(path, args.set)
     if args.present and args.headless:
         raise IpcvizError(
@@ -236,7 +249,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.timeout,
             args.quick,
             lang,
-            [*control, "--end-on-deadlock"],
+            [*control, "--end-on-deadlock", *tail],
             force=args.force,
         )
     require_terminal(f"`ipcviz run {args.scenario} --headless`")
@@ -249,7 +262,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         quick=args.quick,
         lang=lang,
         present=args.present,
-        engine_args=control,  # the TUI's engine steps the same way (--seed, --schedule)
+        engine_args=[*control, *tail],  # the TUI's engine steps the same way (--seed, …)
         force=args.force,
         session_class=challenge,
     )
@@ -262,6 +275,54 @@ def _check_settings(path: Path, pairs: list[str]) -> None:
     from ipcviz.scenario.settings import apply_settings, parse_settings
 
     apply_settings(load(path), parse_settings(pairs))
+
+
+def _program(args: argparse.Namespace) -> list[str] | None:
+    """``run -- PROG ARGS…`` (or a C example / FILE.c, compiled first): the command line
+    to watch under strace; None for a scenario."""
+    given = getattr(args, "program", None)
+    name = args.scenario
+    if name is None and not given:
+        raise IpcvizError("run: give a scenario (ipcviz list), FILE.py, or -- PROG ARGS…")
+    from ipcviz.sources import cbuild
+
+    if name is not None and cbuild.is_c(name):
+        return [str(cbuild.build(name)), *(given or [])]
+    if name is not None:
+        if given:
+            raise IpcvizError(
+                f"run {name}: arguments after -- are a program's; a scenario takes --set KEY=VALUE"
+            )
+        return None
+    import shutil
+
+    prog = given[0]
+    found = prog if os.sep in prog else shutil.which(prog)
+    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+        raise IpcvizError(f"run -- {prog}: no such program (or not executable)")
+    return list(given)
+
+
+def _program_args(args: argparse.Namespace) -> list[str]:
+    """Engine options of a program run; step mode and settings are a scenario's."""
+    if (
+        args.seed is not None
+        or args.schedule is not None
+        or args.set
+        or args.challenge
+        or getattr(args, "pace", None) is not None
+    ):
+        raise IpcvizError(
+            "run -- PROG: --seed, --schedule, --pace, --set and --challenge are for scenarios "
+            "(their processes pass ipcviz's step gate; a program's do not)"
+        )
+    if args.present:
+        raise IpcvizError("run -- PROG: --present needs a scenario's narration steps")
+    from ipcviz.sources.strace.source import check_ptrace, find_strace
+
+    find_strace()  # one clear line (exit 2) before anything starts
+    check_ptrace()
+    return ["--program"]
 
 
 def _challenge(args: argparse.Namespace, path: Path, control: list[str]) -> Any:
@@ -382,6 +443,7 @@ def run_headless(
         signal.signal(sig, stop)
     narrator: Narrator | None = None
     errors: list[str] = []
+    leftovers: list[str] = []  # objects a program run left (ipcviz never removes them)
     end: dict[str, Any] | None = None
     bad_stream = ""
     try:
@@ -406,6 +468,8 @@ def run_headless(
                         errors.append(event.get("message", "recording stopped"))
                     elif kind == "session.end":
                         end = event
+                    elif kind == "program.leftover":
+                        leftovers.append(str(event.get("message", "")))
                 out.write(lines)
         except IpcvizError as exc:  # a garbled line: the engine is not to be trusted
             bad_stream = str(exc)
@@ -434,6 +498,10 @@ def run_headless(
         return EXIT_BAD_INPUT
     for message in errors:
         print(f"ipcviz: {message}", file=sys.stderr)
+    from ipcviz.bytefmt import safe_text
+
+    for message in leftovers:
+        out.write([f"# {safe_text(message, 300)}"])
     return rc
 
 
@@ -609,9 +677,21 @@ def _standard_fds() -> None:
         sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
 
 
+def split_program(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """``run … -- PROG ARGS…``: the program's command line is cut off before argparse sees
+    it, so its own options (``-n``, ``--help``) stay its own."""
+    if "--" not in argv or "run" not in argv[: argv.index("--")]:
+        return argv, None
+    cut = argv.index("--")
+    return argv[:cut], argv[cut + 1 :]
+
+
 def main(argv: list[str] | None = None) -> int:
     _standard_fds()
+    argv, program = split_program(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        args.program = program
     try:
         return COMMANDS[args.command](args)
     except IpcvizError as exc:

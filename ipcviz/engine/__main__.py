@@ -55,7 +55,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-trace", action="store_true", help="workers run untraced (a benchmark's baseline)"
     )
+    ap.add_argument(
+        "--program",
+        action="store_true",
+        help="run what follows -- under strace (SCENARIO: a label)",
+    )
+    argv = list(sys.argv[1:] if argv is None else argv)
+    program: list[str] = []
+    if "--" in argv:  # ``--program -- PROG ARGS…``: the program's own arguments, untouched
+        program = argv[argv.index("--") + 1 :]
+        argv = argv[: argv.index("--")]
     args = ap.parse_args(argv)
+    if args.program:
+        return _run_program(args, program)
     try:
         scenario = load(Path(args.scenario))
         if args.set:
@@ -96,6 +108,30 @@ def main(argv: list[str] | None = None) -> int:
         present=args.present,
         pace=args.pace,
     )
+    return engine.run()
+
+
+def _run_program(args: argparse.Namespace, program: list[str]) -> int:
+    """``ipcviz run -- PROG ARGS…``: the program under strace (ipcviz/sources/strace)."""
+    from ipcviz.sources.strace.engine import ProgramEngine
+
+    if not program:
+        print("ipcviz: --program needs -- PROG [ARGS…]", file=sys.stderr)
+        return 2
+    if args.sid is not None and not SID_RE.match(args.sid):
+        print(f"ipcviz: --sid {args.sid!r}: 8 to 32 lowercase hex digits", file=sys.stderr)
+        return 2
+    try:
+        engine = ProgramEngine(
+            program,
+            args.trace,
+            timeout=max(args.timeout, 0.0) if args.timeout >= 0 else 60.0,
+            header_extra={"lang": args.lang},
+            sid=args.sid,
+        )
+    except IpcvizError as exc:
+        print(f"ipcviz: {exc}", file=sys.stderr)
+        return exc.exit_code
     return engine.run()
 
 

@@ -289,6 +289,12 @@ class Engine:
         os.close(start_r)
         os.close(start_w)  # every worker's read() returns: they all start now
 
+    def _install_watchers(self) -> None:
+        """The kernel prober and the adopter of what workers fork (another source of
+        events, ``ipcviz/sources/``, installs its own)."""
+        Prober(self).install()
+        self.adopter.install()
+
     @staticmethod
     def _fork(name: str, *args: Any, **kwargs: Any) -> Worker:
         """fork_worker; a process or descriptor limit is a clear error, not a traceback."""
@@ -311,8 +317,7 @@ class Engine:
             try:
                 self._create_objects()
                 self._start_workers()
-                Prober(self).install()
-                self.adopter.install()
+                self._install_watchers()
                 # The watcher yields to the watched: workers (forked above) keep their
                 # priority; the engine does its work in their gaps. A full ring makes a
                 # worker wait, so the engine can never fall behind for long.

@@ -148,7 +148,6 @@ class Linearizer:
         #: keys of ``_planned`` where some process's operations do not begin in order (never
         #: seen: a process's stamps only grow); a search there sorts every begin
         self._unsorted: set[tuple[int, frozenset[int]]] = set()
-        self._streams: dict[int, tuple[bytes | None]] = {}  # pipe → what its reads took
         #: object → {pid: begin record} of takes in progress (a process asleep in a read,
         #: a receive, a wait)
         self._open_takes: dict[int, dict[int, Record]] = {}
@@ -236,7 +235,6 @@ class Linearizer:
                 takes[m] = takes.get(m, 0) + 1
         self.last_stamp[pid] = last
         self._dirty.update(rec[1] for rec in batch)  # planned with fewer operations than now
-        self._streams.clear()
         if was_empty and q:
             self._push(pid)
 
@@ -707,8 +705,6 @@ class Linearizer:
         self.pending -= 1
         self._unmark(op.pid, op)
         self._forget(op)
-        if rec is not None and rec[0] == C.PIPE_READ:
-            self._streams.pop(rec[1], None)
         if rec is not None:
             plan = self._plans.get(rec[1])
             if plan and plan is not _NO_ORDER and rec[0] in _PLANNED_CODES and plan[0] == op.pid:
@@ -816,25 +812,31 @@ class Linearizer:
         obj = self.model.objects.get(self._obj_name(op) or "")
         if not isinstance(obj, PipeObj):
             return False
-        stream = self._read_stream(rec[1])
+        need = obj.nbytes + len(rec[5])
+        stream = self._read_stream(rec[1], need)
         if stream is None:
             return False
-        want = stream[obj.nbytes : obj.nbytes + len(rec[5])]
+        want = stream[obj.nbytes : need]
         return bytes(rec[5][: len(want)]) != want
 
-    def _read_stream(self, obj_i: int) -> bytes | None:
-        """The bytes the pool's reads of a pipe took, in order (None: several readers)."""
-        cached = self._streams.get(obj_i)
-        if cached is not None:
-            return cached[0]
-        readers = [
-            [o for o in q if o.rec is not None and o.rec[0] == C.PIPE_READ and o.rec[1] == obj_i]
-            for q in self.queues.values()
-        ]
-        readers = [r for r in readers if r]
-        stream = b"".join(bytes(o.rec[5]) for o in readers[0]) if len(readers) == 1 else None
-        self._streams[obj_i] = (stream,)
-        return stream
+    def _read_stream(self, obj_i: int, need: int) -> bytes | None:
+        """The first ``need`` bytes the pool's reads of a pipe took, in order (None: several
+        readers). Only as many reads as cover ``need`` are looked at, through the pool's
+        reads of that pipe (``_pool_takes``): a scan of the whole pool made each write cost
+        O(pool), and an strace source (ipcviz/sources/strace) holds thousands at once."""
+        lanes = self._pool_takes.get(obj_i)
+        readers = [r for r in lanes.values() if r] if lanes else []
+        if len(readers) != 1:
+            return None
+        parts: list[bytes] = []
+        got = 0
+        for o in readers[0]:
+            if got >= need:
+                break
+            part = bytes(o.rec[5])
+            parts.append(part)
+            got += len(part)
+        return b"".join(parts)
 
 
 def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:

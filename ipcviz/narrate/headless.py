@@ -297,4 +297,6 @@ _FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
     "sem.undo": _sem_undo,
     "holder.died": _holder_died,
     "race.lost_update": _lost_update,
+    # ``ipcviz run -- PROG``: an object the program made and left (ipcviz never removes it)
+    "program.leftover": lambda n, e: f"left behind: {safe(e.get('message', ''), 300)}",
 }

@@ -1,0 +1,139 @@
+"""C programs compiled on first use: the lecture's C examples (``scenarios/c/``) and a
+user's ``FILE.c``, built with the system C compiler into a per-user cache.
+
+The cache is ``$XDG_CACHE_HOME/ipcviz/c`` (``~/.cache/ipcviz/c``), a 0700 directory that
+must be ours and not a symlink. A binary is named after the source's name and a hash of
+its text and the compiler (``HASH/NAME``: the program keeps its own name on screen), so an
+edited source is rebuilt and an unchanged one is not. It is built under a temporary name
+created exclusively in that directory and linked to its final name (``link`` fails if the
+name exists: never through another file or a symlink).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+from ipcviz.errors import IpcvizError
+
+#: ``ipcviz run c/NAME``: a built-in C example (scenarios/c/NAME.c, dashes or underscores).
+PREFIX = "c/"
+COMPILERS = ("cc", "gcc", "clang")
+CFLAGS = ("-O2", "-Wall")
+
+
+def is_c(spec: str) -> bool:
+    return spec.startswith(PREFIX) or spec.endswith(".c")
+
+
+def examples_dir() -> Path:
+    from ipcviz.scenario.loader import builtin_dir
+
+    return builtin_dir() / "c"
+
+
+def examples() -> list[str]:
+    """Ids of the built-in C examples (``c/pipe-parent-child``, …)."""
+    return sorted(PREFIX + p.stem.replace("_", "-") for p in examples_dir().glob("*.c"))
+
+
+def source_of(spec: str) -> Path:
+    if spec.startswith(PREFIX) and not spec.endswith(".c"):
+        path = examples_dir() / (spec[len(PREFIX) :].replace("-", "_") + ".c")
+        if not path.is_file():
+            known = ", ".join(examples())
+            raise IpcvizError(f"unknown C example {spec!r} (built-in: {known}; or give FILE.c)")
+        return path
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise IpcvizError(f"no such C file: {spec}")
+    return path.resolve()
+
+
+def compiler() -> str:
+    for name in COMPILERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise IpcvizError(
+        "no C compiler found (cc, gcc or clang on PATH): install one (apt-get install gcc) "
+        "to run the C examples"
+    )
+
+
+def cache_dir() -> Path:
+    """The per-user cache (0700, ours, not a symlink), made on first use."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        import pwd
+
+        home = os.environ.get("HOME", "")
+        if not os.path.isabs(home):
+            home = pwd.getpwuid(os.getuid()).pw_dir
+        base = os.path.join(home, ".cache")
+    path = Path(base) / "ipcviz" / "c"
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.mkdir(mode=0o700, exist_ok=True)
+        st = path.lstat()
+    except OSError as exc:
+        raise IpcvizError(f"cannot make the C build cache {path}: {exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise IpcvizError(f"the C build cache {path} is not a directory of yours: refusing it")
+    if st.st_mode & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
+def build(spec: str) -> Path:
+    """The binary of a C example or FILE.c, compiled now unless the cache has it."""
+    source = source_of(spec)
+    cc = compiler()
+    text = source.read_bytes()
+    digest = hashlib.sha256(text + b"\0" + cc.encode() + b"\0" + " ".join(CFLAGS).encode())
+    cache = cache_dir() / digest.hexdigest()[:16]
+    try:
+        cache.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    st = cache.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise IpcvizError(f"the C build cache {cache} is not a directory of yours: refusing it")
+    target = cache / source.stem
+    try:
+        st = target.lstat()
+    except FileNotFoundError:
+        st = None
+    if st is not None:
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o100:
+            return target
+        raise IpcvizError(f"{target} is not a program of yours: remove it and try again")
+    tmp = cache / f".{target.name}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o700)
+    os.close(fd)
+    try:
+        done = subprocess.run(
+            [cc, *CFLAGS, "-o", str(tmp), str(source)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=120,
+        )
+        if done.returncode != 0:
+            said = [ln for ln in done.stderr.splitlines() if "error" in ln] or [""]
+            raise IpcvizError(f"{source.name} does not compile: {said[0].strip()}".strip())
+        os.chmod(tmp, 0o700)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:  # built meanwhile by another run: use that one
+            pass
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+    return target

@@ -1,0 +1,239 @@
+"""The engine of ``ipcviz run -- PROG ARGS…``: an unmodified program under strace.
+
+The same engine loop, stream, linearizer, model, trace and shutdown as a scenario's; only
+the source of operations differs. Its one worker is strace (its own process group, killed
+with everything in it on stop); the traced processes are declared from strace's lines, and
+their operations enter the linearizer as the records a ring would give. Objects are the
+program's own: ipcviz never registers them, so it never removes them; at the end it says
+which the program left behind (``program.leftover``).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from ipcviz.engine.engine import HOLD_NS, Engine
+from ipcviz.engine.workers import Worker
+from ipcviz.events import schema
+from ipcviz.mechanisms import fifo as fifo_type
+from ipcviz.scenario.api import Process, Scenario
+from ipcviz.sources.strace.source import StraceSource
+
+#: Event kind: an object the program made is still there after it ended (never removed).
+LEFTOVER = "program.leftover"
+_REMOVE_HINT = {"msqid": "ipcrm -q", "semid": "ipcrm -s", "shmid": "ipcrm -m", "FIFO": "rm"}
+
+
+def program_scenario(program: list[str], timeout: float = 60.0) -> Scenario:
+    """What the trace header says about a program run (replay needs nothing else)."""
+    name = os.path.basename(program[0]) or program[0]
+    scenario = Scenario(
+        "program",
+        f"{name} under strace",
+        description="ipcviz run -- " + " ".join(program),
+        timeout=timeout,
+    )
+
+    @scenario.check(f"{name} exited with status 0")
+    def exited(run: Any) -> tuple[bool, str]:
+        root = next(iter(run.state.procs.values()), None)
+        if root is None:
+            return False, "the program never started"
+        if root.exit_signal:
+            return False, f"killed by signal {root.exit_signal}"
+        return root.exit_code == 0, f"status {root.exit_code}"
+
+    return scenario
+
+
+class ProgramEngine(Engine):
+    """An engine whose operations come from strace instead of the workers' rings."""
+
+    def __init__(self, program: list[str], trace_path: Path, **kwargs: Any) -> None:
+        timeout = kwargs.pop("timeout", 0.0)
+        scenario = program_scenario(program, timeout if timeout > 0 else 60.0)
+        extra = {**kwargs.pop("header_extra", {}), "program": list(program), "source": "strace"}
+        super().__init__(scenario, trace_path, timeout=timeout, header_extra=extra, **kwargs)
+        self.program = program
+        self.source: StraceSource | None = None
+        self.strace: Worker | None = None
+        self._early_output = b""  # what strace said before the program ran (its errors)
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _create_objects(self) -> None:
+        """The program makes its own objects; they are declared as its calls show them."""
+
+    def _start_workers(self) -> None:
+        fifo = os.path.join(self.session.fifo_dir, "strace")
+        # registered before it exists (a FIFO: removed like a scenario's)
+        self.session.register({"type": fifo_type.MECHANISM.type, "path": fifo})
+        self.source = source = StraceSource(self.program, self.obj_names, fifo)
+        start_r, start_w = os.pipe()
+        private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
+        private += [source.fd, *self.adopter.private_fds(), *self.gate.private_fds()]
+        # named after the program: "still running after N s: a.out" names what ran
+        name = source.mapper.root_name
+        proc = Process(name, None, 0, tuple(source.argv()))
+        w = self._fork(name, self.scenario, proc, 0, self.params, [], private, start_r)
+        self.workers[w.pid] = self.strace = w
+        self.registry.add_proc(w.pid)
+        os.close(start_r)
+        os.close(start_w)
+
+    def _install_watchers(self) -> None:
+        self.on_end.append(self._left_behind)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _drain(self, only: Worker | None = None, flush: bool = False) -> bool:
+        """strace's new lines into the pool; publish what is ready (see ``Engine._drain``)."""
+        source = self.source
+        if source is None:
+            return False
+        gc.disable()
+        try:
+            more = source.read() if source.fd >= 0 else False
+            self._hand_over()
+            if self._early_output and source.mapper.root is not None:
+                self._output(self.strace, b"")  # type: ignore[arg-type]
+            if only is not None:
+                return more
+            if flush:
+                self.lin.flush()
+            else:
+                self.lin.emit_ready(source.horizon - HOLD_NS)
+            self._run_hooks()
+            return more
+        finally:
+            gc.enable()
+
+    def _hand_over(self) -> None:
+        """The mapper's actions → the linearizer, each process's in its program order."""
+        assert self.source is not None
+        actions = self.source.mapper.out
+        if not actions:
+            return
+        self.source.mapper.out = []
+        lin, t0 = self.lin, self.t0
+        batch: list[Any] = []
+        lane = 0
+        for action in actions:
+            what = action[0]
+            if what == "rec":
+                if batch and action[1] != lane:
+                    lin.add_records(lane, batch)
+                    batch = []
+                lane = action[1]
+                rec = action[2]
+                batch.append(tuple(rec) if isinstance(rec, tuple) else rec)
+                continue
+            if batch:
+                lin.add_records(lane, batch)
+                batch = []
+            if what == "start":
+                _, pid, started, t, fields = action
+                # registered: if the engine is killed (strace dies with it and leaves the
+                # program running, detached), ``clean`` kills it by pid and start time
+                self.registry.add_proc(pid)
+                lin.started(pid, started)
+                event = {"t": t - t0, "seq": -1, "pid": pid, "kind": schema.PROC_START, **fields}
+                lin.add_event(event, t, pid)
+            else:
+                _, pid, t, event = action
+                event["t"] = t - t0
+                lin.add_event(event, t, pid)
+        if batch:
+            lin.add_records(lane, batch)
+
+    def _finish_worker(self, w: Worker, status: int | None, poller: Any) -> None:
+        """strace ended (after every traced process): read the rest of what it wrote."""
+        if w is not self.strace:
+            super()._finish_worker(w, status, poller)
+            return
+        self._read_output(w.out_fd, poller, final=True)
+        w.exited = True
+        w.exit_status = status
+        assert self.source is not None
+        self.source.finish()
+        self._hand_over()
+        self._ended_with_strace(status)
+        if self._early_output and self.source.mapper.root is not None:
+            self._output(w, b"")
+        if self.source.mapper.root is None and self.stop_reason is None:
+            said = self._early_output.decode("utf-8", "replace").strip().splitlines()
+            why = said[-1] if said else f"strace ended with status {status}"
+            self._fail(f"cannot watch {self.program[0]}: {why}")
+
+    def control(self, cmd: dict[str, Any]) -> None:
+        """``kill`` names one of the program's processes (strace is the only worker)."""
+        if cmd.get("cmd") != "kill" or self.source is None:
+            super().control(cmd)
+            return
+        pid = cmd.get("pid")
+        proc = self.source.mapper.procs.get(pid) if isinstance(pid, int) else None
+        if proc is None or proc.thread or proc.ended:
+            return
+        from ipcviz.session.registry import proc_start_time
+
+        started = [p.get("start") for p in self.registry.data["procs"] if p.get("pid") == pid]
+        if not started or started[-1] is None or proc_start_time(pid) != started[-1]:
+            return  # gone (its pid may be another process's by now): never signal that
+        self.emit(schema.CONTROL, action="kill", target=pid)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _ended_with_strace(self, status: int | None) -> None:
+        """Processes strace never saw end: killed with it (the run was stopped: the whole
+        group got SIGKILL), else ended unseen (status unknown)."""
+        assert self.source is not None
+        stamp = time.monotonic_ns()
+        for pid in self.source.mapper.unended():
+            fields: dict[str, Any] = {"code": None}
+            if self.stop_reason is not None or self.outcome is not None:
+                fields = {"signal": int(signal.SIGKILL), "signame": "SIGKILL"}
+            event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": schema.PROC_EXIT}
+            self.lin.add_event({**event, **fields}, stamp, pid)
+
+    def _output(self, w: Worker, data: bytes) -> None:
+        """The program's stdout and stderr (strace shares them) are the first process's."""
+        root = self.source.mapper.root if self.source is not None else None
+        if root is None:
+            self._early_output = (self._early_output + data)[-4096:]
+            return
+        if self._early_output:
+            data, self._early_output = self._early_output + data, b""
+        if not data:
+            return
+        proxy = Worker(w.proc, root, w.color, None, -1)
+        super()._output(proxy, data)
+
+    def _run_checks(self) -> None:
+        if self.outcome is None:
+            super()._run_checks()
+
+    # -- the end --------------------------------------------------------------------------
+
+    def _left_behind(self) -> None:
+        """Name every object the program made and left (ipcviz leaves it alone)."""
+        if self.source is None:
+            return
+        for name, kind, ident in self.source.leftovers():
+            self.emit(
+                LEFTOVER,
+                obj=name,
+                message=f"the program left {kind} {ident} behind "
+                f"(ipcviz never removes it; remove it with `{_REMOVE_HINT[kind]} {ident}`)",
+            )
+
+    def _shutdown(self) -> None:
+        super()._shutdown()
+        if self.source is not None:
+            self.source.close()

@@ -1,0 +1,739 @@
+"""strace's IPC system calls → the ring records and events the tracer rings would give.
+
+Pure: fed parsed lines (``parser.Line``), it appends *actions* to ``out`` that the source
+hands to the engine's linearizer, in order:
+
+* ``("start", pid, started_ns, t_ns, fields)``: a process appeared (``proc.start``);
+* ``("rec", pid, record)``: an operation, the same tuple a worker's ring holds
+  (``ipcviz/tracer/ring.py``: code, object index, stamp, a, b, payload);
+* ``("event", pid, t_ns, event)``: ``obj.declare``, ``obj.remove``, ``proc.exit``.
+
+Objects are discovered from the calls and named by their kernel identity: ``pipe:[INODE]``
+(with ``-yy`` strace names the pipe behind every descriptor), ``msqid:ID``. Each process
+keeps its descriptor table (inherited at fork, dropped at exec for close-on-exec ones), so a
+pipe end counts as closed in a process only when its last descriptor for it is closed.
+
+Times: strace stamps a call when it stops the process at the call's entry and at its
+return, so the call took effect between the two: an operation's interval is
+[entry, entry + ``-T`` length], widened by the 1 µs the printed stamps are rounded to.
+A call that can block gets a begin record at its entry (folded into its completion by
+the linearizer when nobody could have seen it wait).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ipcviz.mechanisms import fifo, pipe, sysv_mq, sysv_sem
+from ipcviz.sources.strace import parser as P
+from ipcviz.tracer import codes as C
+
+#: The object types this source makes (named by their packages: see mechanisms/registry.py)
+PIPE = pipe.MECHANISM.type
+SYSV_MQ = sysv_mq.MECHANISM.type
+SYSV_SEM = sysv_sem.MECHANISM.type
+FIFO = fifo.MECHANISM.type
+
+#: Pipe capacity when the program did not change it (16 pages).
+PIPE_CAPACITY = 65536
+#: System V msgmnb default: bytes a queue may hold.
+MSGMNB = 16384
+_O_CLOEXEC = "O_CLOEXEC"
+_BLOCKING = frozenset(
+    {"read", "write", "msgsnd", "msgrcv", "semop", "semtimedop", "open", "openat"}
+)
+
+Action = tuple[Any, ...]
+
+
+@dataclass
+class Proc:
+    """A traced process (or thread): its name and its descriptor table."""
+
+    pid: int  # the process (thread group) the trace names it by
+    name: str
+    thread: int = 0  # 0: the process itself; n: its n-th thread (a lane of its own)
+    tid: int = 0  # the pid strace prints (a thread's own id): its calls in progress
+    #: fd → (object index, end 0/1, close-on-exec); shared by the threads of a process
+    fds: dict[int, tuple[int, int, bool]] = field(default_factory=dict)
+    children: int = 0
+    threads: int = 0
+    ended: bool = False
+
+
+class Mapper:
+    """Keeps what the calls told so far; ``feed(line)`` appends the actions it implies."""
+
+    def __init__(
+        self,
+        names: list[str],
+        root_name: str,
+        command: list[str] | None = None,
+        offset_ns: int = 0,
+        msgmnb: int = MSGMNB,
+    ) -> None:
+        self.names = names  # the engine's object index → name list (appended to here)
+        self.index: dict[str, int] = {n: i for i, n in enumerate(names)}
+        self.root_name = root_name
+        self.command = command
+        self.offset = offset_ns  # strace's clock (the epoch, µs) → the engine's (ns)
+        self.msgmnb = msgmnb
+        self.out: list[Action] = []
+        self.procs: dict[int, Proc] = {}  # pid or tid as strace prints it
+        self.root: int | None = None
+        self._colors = 0
+        self._waiting: dict[int, list[tuple[P.Line, int]]] = {}  # pids no fork named yet
+        self._held: P.Line | None = None  # a call printed whole, waiting for the next stamp
+        self._entry: dict[int, tuple[int, str, str]] = {}  # pid → (t, name, args) in progress
+        self._begun: dict[int, tuple[int, list[Any]]] = {}  # pid → (entry t, begin record)
+        self.declared: dict[str, str] = {}  # object name → type
+        self.made: set[str] = set()  # System V objects the program created (IPC_PRIVATE, EXCL)
+        self.sysv_ids: dict[str, tuple[str, int]] = {}  # object name → (kind, id)
+        self.removed: set[str] = set()
+        self.fifos: dict[str, bool] = {}  # FIFO path the program made → still linked
+        self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
+        self._lossy: set[int] = set()  # pipes a write of was cut by ``-s``: reads keep no data
+        self.unknown_calls = 0
+
+    # -- times ---------------------------------------------------------------------------
+
+    def _entry_ns(self, t_us: int) -> int:
+        return (t_us - 1) * 1000 - self.offset
+
+    def _exit_ns(self, t_us: int, dur_us: int) -> int:
+        return (t_us + dur_us + 2) * 1000 - self.offset
+
+    # -- lines ---------------------------------------------------------------------------
+
+    def feed(self, line: P.Line) -> None:
+        """One line, in the order strace printed them.
+
+        A call printed whole is held until the next line: strace printed it while the
+        process was stopped at the call's return, so the next line's stamp bounds when it
+        ended (``-T`` does not: it leaves out strace's own time at the entry, which can be
+        longer than the call).
+        """
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._process(held, line.t)
+        if line.kind == P.CALL:
+            self._held = line
+        else:
+            self._process(line, line.t)
+
+    def release(self, now_us: int) -> None:
+        """Nothing more to read now: a call held for its end ended before ``now_us``."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._process(held, max(now_us, held.t + held.dur))
+
+    def _process(self, line: P.Line, end: int) -> None:
+        """``end``: a stamp strace took after the line's call returned."""
+        pid = line.pid
+        if pid not in self.procs:
+            if self.root is None:
+                self._start_root(line)
+            else:  # a child that printed before its parent's fork returned: wait for it
+                self._waiting.setdefault(pid, []).append((line, end))
+                return
+        kind = line.kind
+        if kind == P.CALL:
+            begun = self._begun.get(pid)
+            if begun is not None and begun[0] != line.t:
+                self._begun.pop(pid)
+            if self._entry.get(pid, (None,))[0] == line.t:
+                self._entry.pop(pid)
+            end = max(end, line.t + line.dur)  # strace prints its stamps in order; in case
+            self._call(pid, line.t, end, line.name, line.args, line.ret, line.err)
+        elif kind == P.UNFINISHED:
+            self._enter(pid, line.t, line.name, line.args)
+        elif kind == P.RESUMED:  # printed at the return: its own stamp is the end
+            t, _name, args = self._entry.pop(pid, (line.t, line.name, ""))
+            self._call(pid, t, line.t, line.name, args + line.args, line.ret, line.err)
+        elif kind in (P.EXITED, P.KILLED):
+            self._exit(line)
+
+    def entry(self, pid: int, t: int, name: str, args: str) -> None:
+        """A call entered and has not returned (yet): a process may now be seen waiting.
+        (strace has begun its line; what it printed before is complete.)"""
+        self.release(t)
+        if pid in self.procs:
+            self._enter(pid, t, name, args)
+
+    def _enter(self, pid: int, t: int, name: str, args: str) -> None:
+        proc = self.procs[pid]
+        known = self._entry.get(pid)
+        if known is not None and known[0] == t and len(known[2]) >= len(args):
+            return
+        # the whole entry replaces what a line cut off in the middle showed of it (the
+        # flags of a clone3 were still to come: CLONE_THREAD)
+        self._entry[pid] = (t, name, args)
+        if name in _BLOCKING and pid not in self._begun:
+            rec = self._begin(proc, t, name, args)
+            if rec is not None:
+                self._begun[pid] = (t, rec)
+                self.out.append(("rec", proc.pid, rec))
+
+    def finish(self) -> None:
+        """No line can come any more: children never named by a fork start on their own."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._process(held, held.t + held.dur)
+        for pid, lines in list(self._waiting.items()):
+            self._waiting.pop(pid, None)
+            first = lines[0][0]
+            self._new_proc(pid, None, f"{self.root_name}?{pid}", first.t, first.t)
+            for line, end in lines:
+                self._process(line, end)
+
+    def unended(self) -> list[int]:
+        """Processes strace never saw end (it was killed first, with them)."""
+        return [p for p, proc in self.procs.items() if not proc.thread and not proc.ended]
+
+    # -- processes -----------------------------------------------------------------------
+
+    def _start_root(self, line: P.Line) -> None:
+        self.root = line.pid
+        fields: dict[str, Any] = {}
+        if self.command:
+            fields["command"] = list(self.command)
+        self._new_proc(line.pid, None, self.root_name, line.t, line.t, **fields)
+
+    def _new_proc(
+        self, pid: int, parent: Proc | None, name: str, t0: int, t: int, **fields: Any
+    ) -> Proc:
+        proc = Proc(pid, name, tid=pid)
+        if parent is not None:
+            proc.fds = dict(parent.fds)
+        self.procs[pid] = proc
+        start = {"name": name, "color": self._colors, **fields}
+        self._colors += 1
+        if parent is not None:
+            start["parent"] = parent.pid
+        self.out.append(("start", pid, self._entry_ns(t0), self._entry_ns(t), start))
+        return proc
+
+    def _forked(self, proc: Proc, child: int, t0: int, t: int, args: str, thread: bool) -> None:
+        if child <= 0 or child in self.procs:
+            return
+        waiting = self._waiting.pop(child, [])
+        if waiting:
+            t = min(t, waiting[0][0].t)
+        if thread:
+            owner = self.procs.get(proc.pid, proc)
+            owner.threads += 1
+            self.procs[child] = Proc(proc.pid, proc.name, owner.threads, child, proc.fds)
+        else:
+            proc.children += 1
+            self._new_proc(child, proc, f"{proc.name}/{proc.children}", t0, t)
+        for line, end in waiting:
+            self._process(line, end)
+
+    def _exit(self, line: P.Line) -> None:
+        proc = self.procs.get(line.pid)
+        if proc is None or proc.thread:
+            return
+        fields: dict[str, Any]
+        if line.kind == P.EXITED:
+            fields = {"code": line.ret}
+        else:
+            signame = line.name.split()[0]
+            fields = {"signal": _signum(signame), "signame": signame}
+        t = self._exit_ns(line.t, 0)
+        event = {"t": t, "seq": -1, "pid": proc.pid, "kind": "proc.exit", **fields}
+        self.out.append(("event", proc.pid, t, event))
+        proc.ended = True
+        self._entry.pop(line.pid, None)
+        self._begun.pop(line.pid, None)
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def _call(
+        self, pid: int, t: int, end: int, name: str, args: str, ret: int | None, err: str
+    ) -> None:
+        proc = self.procs[pid]
+        handler = _CALLS.get(name)
+        if handler is None:
+            self.unknown_calls += 1
+            return
+        handler(self, proc, t, end, args, ret, err)
+
+    def _rec(
+        self, proc: Proc, code: int, obj: int, t: int, a: int = 0, b: int = 0, data: bytes = b""
+    ) -> None:
+        self.out.append(("rec", proc.pid, (code | proc.thread << 8, obj, t, a, b, data)))
+
+    def _begin(self, proc: Proc, t: int, name: str, args: str) -> list[Any] | None:
+        """The begin record of a call that can block, from what its entry printed."""
+        code, obj, a, b = 0, -1, 0, 0
+        if name in ("read", "write"):
+            fd = P.first_fd(args)
+            if fd is None:
+                return None
+            obj = self.index.get(fd[1], -1)  # a pipe's ``pipe:[INODE]``, a FIFO's path
+            if obj < 0:
+                return None
+            if name == "read":
+                code = C.PIPE_READ_BEGIN
+            else:
+                code, a = C.PIPE_WRITE_BEGIN, P.last_int(args) or 0
+        elif name in ("open", "openat"):
+            opened = self._fifo_opened(args, name)
+            if opened is None:
+                return None
+            obj, end = opened
+            code, a = C.PIPE_OPEN_BEGIN, end
+        elif name in ("semop", "semtimedop"):
+            nums = P.ints(args)
+            waits = [b for b in P.sembufs(args) if b[1] < 0 and "IPC_NOWAIT" not in b[2]]
+            if not nums or not waits:
+                return None
+            obj = self._sem(proc, nums[0], waits[0][0], t)
+            code = C.SEM_WAIT_BEGIN
+        else:
+            nums = P.ints(args)
+            if not nums:
+                return None
+            obj = self._sysv(proc, "msqid", nums[0], t)
+            if name == "msgsnd":
+                msg = P.message(args)
+                code = C.MSGQ_SEND_BEGIN
+                a = msg[0] if msg else 0
+                b = nums[1] if len(nums) > 1 else 0
+            else:  # msgrcv: the type asked for is printed only at the return (fixed then)
+                code = C.MSGQ_RECV_BEGIN
+        return [code | proc.thread << 8, obj, self._entry_ns(t), a, b, b""]
+
+    def _begun_or_new(self, proc: Proc, pid: int, t: int, name: str, args: str) -> list | None:
+        """The begin record of this call: the one emitted at its entry, or a new one."""
+        self._entry.pop(pid, None)
+        begun = self._begun.pop(pid, None)
+        if begun is not None and begun[0] == t:
+            return begun[1]
+        rec = self._begin(proc, t, name, args)
+        if rec is not None:
+            self.out.append(("rec", proc.pid, rec))
+        return rec
+
+    def _drop_begin(self, rec: list[Any] | None) -> None:
+        """A call that failed took no effect: its begin goes too, if not handed on yet."""
+        if rec is None:
+            return
+        for i in range(len(self.out) - 1, -1, -1):
+            if self.out[i][0] == "rec" and self.out[i][2] is rec:
+                del self.out[i]
+                return
+
+    def _declare(self, proc: Proc, name: str, type_: str, t: int, **fields: Any) -> int:
+        i = self.index.get(name)
+        if i is None:
+            i = self.index[name] = len(self.names)
+            list.append(self.names, name)
+        if name not in self.declared or name in self.removed:
+            self.declared[name] = type_
+            self.removed.discard(name)
+            event = {
+                "t": t,
+                "seq": -1,
+                "pid": proc.pid,
+                "kind": "obj.declare",
+                "obj": name,
+                "type": type_,
+                **fields,
+            }
+            self.out.append(("event", proc.pid, t, event))
+        return i
+
+    def _sysv(
+        self, proc: Proc, kind: str, ident: int, t: int, made: bool = False, key: str = ""
+    ) -> int:
+        name = f"{kind}:{ident}"
+        if name in self.declared and name not in self.removed:
+            return self.index[name]
+        self.sysv_ids[name] = (kind, ident)
+        if made:
+            self.made.add(name)
+        label = f"{kind} {ident}" + (f" (key {key})" if key else "")
+        fields: dict[str, Any] = {"kernel_name": label, "id": ident}
+        if not made:
+            fields["discovered"] = True
+        if kind == "msqid":
+            fields["max_bytes"] = self.msgmnb
+            return self._declare(proc, name, SYSV_MQ, self._entry_ns(t), **fields)
+        return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
+
+    def _sem(self, proc: Proc, ident: int, num: int, t: int, value: int | None = None) -> int:
+        """Semaphore ``num`` of set ``ident``: ``semid:ID`` (a set of one) or ``semid:ID[n]``.
+        Declared at its first use; declared again with the value ``semctl`` gave it."""
+        nsems, key, made = self._sets.get(ident, (0, "", False))
+        name = f"semid:{ident}" if nsems == 1 else f"semid:{ident}[{num}]"
+        if value is None and name in self.declared and name not in self.removed:
+            return self.index[name]
+        self.sysv_ids[name] = ("semid", ident)
+        if made:
+            self.made.add(name)
+        label = f"semid {ident}" + (f" #{num}" if nsems != 1 else "")
+        fields: dict[str, Any] = {
+            "kernel_name": label + (f" (key {key})" if key else ""),
+            "id": ident,
+            "value": value or 0,
+        }
+        if not made:
+            fields["discovered"] = True
+        if value is not None:
+            self.declared.pop(name, None)  # a new value: said by declaring it again
+        return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
+
+    def _fifo_opened(self, args: str, name: str) -> tuple[int, int] | None:
+        """(object, end) when ``open``/``openat`` names a FIFO the program made."""
+        path = _path_arg(args, at=name == "openat")
+        obj = self.index.get(path, -1) if path is not None else -1
+        if obj < 0 or self.declared.get(path or "") != FIFO:
+            return None
+        return obj, 1 if "O_WRONLY" in args else 0
+
+    def _close_fd(self, proc: Proc, fd: int, t: int) -> None:
+        held = proc.fds.pop(fd, None)
+        if held is None:
+            return
+        obj, end, _ = held
+        if any(o == obj and e == end for o, e, _ in proc.fds.values()):
+            return  # another descriptor of this process still holds that end
+        self._rec(proc, C.PIPE_CLOSE, obj, t, end)
+
+
+# -- one handler per system call ---------------------------------------------------------
+
+
+def _pipe(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    ends = P.fds(args)
+    if ret != 0 or len(ends) < 2 or not ends[0][1].startswith("pipe:["):
+        return
+    name = ends[0][1]
+    at = m._exit_ns(t, end - t)
+    m._lossy.discard(m.index.get(name, -1))
+    obj = m._declare(proc, name, PIPE, at, kernel_name=name, capacity=PIPE_CAPACITY)
+    m.removed.discard(name)
+    cloexec = _O_CLOEXEC in args[args.rfind("]") :]
+    proc.fds[ends[0][0]] = (obj, 0, cloexec)
+    proc.fds[ends[1][0]] = (obj, 1, cloexec)
+
+
+def _read(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    fd = P.first_fd(args)
+    if fd is None or fd[1] not in m.index:
+        m._entry.pop(proc.tid, None)
+        return
+    begin = m._begun_or_new(proc, proc.tid, t, "read", args)
+    if ret is None or ret < 0:
+        m._drop_begin(begin)
+        return
+    obj = m.index[fd[1]]
+    got = P.string_arg(args)
+    data = got[0][:ret] if got is not None else b""
+    if obj in m._lossy:
+        data = b""
+    if begin is not None:  # the most it could read, known only now
+        begin[3] = P.last_int(args) or 0
+    m._rec(proc, C.PIPE_READ, obj, m._exit_ns(t, end - t), ret, 0, data)
+
+
+def _write(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    fd = P.first_fd(args)
+    if fd is None or fd[1] not in m.index:
+        m._entry.pop(proc.tid, None)
+        return
+    begin = m._begun_or_new(proc, proc.tid, t, "write", args)
+    obj = m.index[fd[1]]
+    size = P.last_int(args) or 0
+    at = m._exit_ns(t, end - t)
+    if err == "EPIPE":
+        m._rec(proc, C.PIPE_EPIPE, obj, at, size)
+        return
+    if ret is None or ret < 0:
+        m._drop_begin(begin)
+        return
+    if begin is not None:  # made at the entry, maybe from a line cut before the count
+        begin[3] = size
+    got = P.string_arg(args)
+    data = got[0][:ret] if got is not None else b""
+    if got is not None and len(data) < ret:  # ``-s`` cut it: the pipe's bytes are not all known
+        m._lossy.add(obj)
+    m._rec(proc, C.PIPE_WRITE, obj, at, ret, size, data)
+
+
+def _close(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    fd = P.first_fd(args)
+    if fd is not None and ret == 0:
+        m._close_fd(proc, fd[0], m._exit_ns(t, end - t))
+
+
+def _dup(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """dup, dup2, dup3 and fcntl(F_DUPFD…): the new descriptor holds the same end."""
+    fd = P.first_fd(args)
+    if fd is None or ret is None or ret < 0 or ret == fd[0]:
+        return
+    at = m._exit_ns(t, end - t)
+    m._close_fd(proc, ret, at)  # dup2 onto an open descriptor closes it first
+    held = proc.fds.get(fd[0])
+    if held is not None:
+        proc.fds[ret] = (held[0], held[1], _O_CLOEXEC in args or "F_DUPFD_CLOEXEC" in args)
+
+
+def _fcntl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if "F_DUPFD" in args:
+        _dup(m, proc, t, end, args, ret, err)
+        return
+    fd = P.first_fd(args)
+    if fd is None or ret is None or ret < 0 or "F_SETFD" not in args:
+        return
+    held = proc.fds.get(fd[0])
+    if held is not None:
+        proc.fds[fd[0]] = (held[0], held[1], "FD_CLOEXEC" in args)
+
+
+def _clone(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret is None or ret <= 0:
+        return
+    m._forked(proc, ret, t, end, args, thread="CLONE_THREAD" in args)
+
+
+def _at(args: str) -> bool:
+    """The call's first argument is a directory descriptor (openat, mknodat, unlinkat), not
+    the path itself (open, mknod, unlink)."""
+    return not args.startswith('"')
+
+
+def _path_arg(args: str, at: bool) -> str | None:
+    """The path a call names, made absolute with ``-yy``'s directory (``AT_FDCWD</dir>``)."""
+    got = P.string_arg(args)
+    if got is None:
+        return None
+    path = got[0].decode("utf-8", "replace")
+    if not path.startswith("/"):
+        base = P.first_fd(args.replace("AT_FDCWD", "-100", 1)) if at else None
+        if base is None:
+            return None
+        path = os.path.normpath(os.path.join(base[1], path))
+    return path
+
+
+def _mknod(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """mkfifo(3) is mknod(2) with S_IFIFO: a FIFO the program made, named by its path."""
+    if ret != 0 or "S_IFIFO" not in args:
+        return
+    path = _path_arg(args, at=_at(args))
+    if path is None:
+        return
+    m.fifos[path] = True
+    m.removed.discard(path)
+    m.declared.pop(path, None)  # made anew: a new object
+    m._declare(
+        proc, path, FIFO, m._exit_ns(t, end - t), kernel_name=path, path=path,
+        capacity=PIPE_CAPACITY,
+    )  # fmt: skip
+
+
+def _open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """Opening a FIFO waits for the other end (pipe.open.begin, pipe.open)."""
+    name = "openat" if _at(args) else "open"
+    opened = m._fifo_opened(args, name)
+    if opened is None:
+        m._entry.pop(proc.tid, None)
+        return
+    begin = m._begun_or_new(proc, proc.tid, t, name, args)
+    if ret is None or ret < 0:
+        m._drop_begin(begin)
+        return
+    obj, end_ = opened
+    proc.fds[ret] = (obj, end_, _O_CLOEXEC in args)
+    m._rec(proc, C.PIPE_OPEN, obj, m._exit_ns(t, end - t), end_, ret)
+
+
+def _unlink(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret != 0:
+        return
+    path = _path_arg(args, at=_at(args))
+    if path in m.fifos:
+        m.fifos[path] = False  # the name is gone; who has it open can still use it
+
+
+def _execve(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret != 0:
+        return
+    at = m._exit_ns(t, end - t)
+    for fd, (_, _, cloexec) in list(proc.fds.items()):
+        if cloexec:
+            m._close_fd(proc, fd, at)
+
+
+def _msgget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret is None or ret < 0:
+        return
+    key = P.split_args(args)[0] if args else ""
+    made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
+    m._sysv(proc, "msqid", ret, end, made=made, key=key)
+
+
+def _msgsnd(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    nums = P.ints(args)
+    if not nums:
+        return
+    begin = m._begun_or_new(proc, proc.tid, t, "msgsnd", args)
+    msg = P.message(args)
+    if ret != 0 or msg is None:
+        m._drop_begin(begin)
+        return
+    size = nums[1] if len(nums) > 1 else len(msg[1])
+    if begin is not None:  # made at the entry, maybe from a line cut before the message
+        begin[3], begin[4] = msg[0], size
+    obj = m._sysv(proc, "msqid", nums[0], t)
+    m._rec(proc, C.MSGQ_SEND, obj, m._exit_ns(t, end - t), msg[0], size, msg[1][:size])
+
+
+def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    nums = P.ints(args)
+    if not nums:
+        return
+    begin = m._begun_or_new(proc, proc.tid, t, "msgrcv", args)
+    msg = P.message(args)
+    if ret is None or ret < 0 or msg is None:
+        m._drop_begin(begin)
+        return
+    if begin is not None and len(nums) >= 3:
+        begin[3] = nums[2]  # msgtyp: printed after the buffer, so known only at the return
+    obj = m._sysv(proc, "msqid", nums[0], t)
+    m._rec(proc, C.MSGQ_RECV, obj, m._exit_ns(t, end - t), msg[0], ret, msg[1][:ret])
+
+
+def _msgctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    nums = P.ints(args)
+    if ret != 0 or not nums or "IPC_RMID" not in args:
+        return
+    name = f"msqid:{nums[0]}"
+    if name in m.declared and name not in m.removed:
+        at = m._exit_ns(t, end - t)
+        m.removed.add(name)
+        event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
+        m.out.append(("event", proc.pid, at, event))
+
+
+def _semget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret is None or ret < 0:
+        return
+    parts = P.split_args(args)
+    key = parts[0] if parts else ""
+    nsems = P.ints(args)[0] if P.ints(args) else 0
+    made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
+    m._sets[ret] = (nsems, key, made)
+
+
+def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    parts = P.split_args(args)
+    if ret is None or ret < 0 or len(parts) < 3:
+        return
+    try:
+        ident, num = int(parts[0]), int(parts[1])
+    except ValueError:
+        return
+    cmd = parts[2]
+    at = m._exit_ns(t, end - t)
+    if "SETVAL" in cmd and len(parts) > 3:
+        try:
+            m._sem(proc, ident, num, end, int(parts[3], 0))
+        except ValueError:
+            return
+    elif "SETALL" in cmd and len(parts) > 3:
+        values = P.ints(parts[3].strip("[]").replace(" ", "").replace(",", ", "))
+        for i, v in enumerate(values):
+            m._sem(proc, ident, i, end, v)
+    elif "IPC_RMID" in cmd:
+        for name, (kind, sid) in list(m.sysv_ids.items()):
+            if kind == "semid" and sid == ident and name in m.declared and name not in m.removed:
+                m.removed.add(name)
+                event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
+                m.out.append(("event", proc.pid, at, event))
+
+
+def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """P (sem_op < 0) and V (> 0), one record per unit, in the order the call lists them
+    (the kernel applies a call's operations at once: no other process can come between)."""
+    nums = P.ints(args)
+    ops = P.sembufs(args)
+    if not nums or not ops:
+        return
+    begin = m._begun_or_new(proc, proc.tid, t, "semop", args)
+    at = m._exit_ns(t, end - t)
+    ident = nums[0]
+    if ret != 0:
+        m._drop_begin(begin)
+        if err == "EAGAIN":  # IPC_NOWAIT and the value too low: a failed trywait
+            first = next((o for o in ops if o[1] < 0), None)
+            if first is not None:
+                m._rec(proc, C.SEM_TRYWAIT, m._sem(proc, ident, first[0], t), at, 0)
+        return
+    for num, op, flags in ops:
+        obj = m._sem(proc, ident, num, t)
+        if op < 0:
+            code = C.SEM_TRYWAIT if "IPC_NOWAIT" in flags else C.SEM_WAIT
+            for _ in range(-op):
+                m._rec(proc, code, obj, at, 1 if code == C.SEM_TRYWAIT else 0)
+        for _ in range(op):
+            m._rec(proc, C.SEM_POST, obj, at)
+
+
+#: system call → its handler (keywords: a call's name is not an object type's)
+_CALLS = dict(
+    pipe=_pipe,
+    pipe2=_pipe,
+    read=_read,
+    write=_write,
+    close=_close,
+    dup=_dup,
+    dup2=_dup,
+    dup3=_dup,
+    fcntl=_fcntl,
+    clone=_clone,
+    clone3=_clone,
+    fork=_clone,
+    vfork=_clone,
+    execve=_execve,
+    msgget=_msgget,
+    msgsnd=_msgsnd,
+    msgrcv=_msgrcv,
+    msgctl=_msgctl,
+    semget=_semget,
+    mknod=_mknod,
+    mknodat=_mknod,
+    open=_open,
+    openat=_open,
+    unlink=_unlink,
+    unlinkat=_unlink,
+    semctl=_semctl,
+    semop=_semop,
+    semtimedop=_semop,
+)
+
+#: The system calls strace is asked to show (``-e trace=``): what the handlers above read.
+TRACED = (
+    "pipe,pipe2,read,write,close,dup,dup2,dup3,fcntl,clone,clone3,fork,vfork,execve,"
+    "exit_group,msgget,msgsnd,msgrcv,msgctl,semget,semop,semtimedop,semctl,"
+    "mknod,mknodat,open,openat,unlink,unlinkat"
+)
+
+
+def _signum(name: str) -> int:
+    import signal
+
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        return 0
+
+
+__all__ = ["TRACED", "Mapper"]

@@ -1,0 +1,239 @@
+"""strace's text output, line by line (``strace -f -ttt -T -yy -xx``), as plain tuples.
+
+Pure: no process, no file; unit-tested on captured text. ``-xx`` prints every string as
+``\\xNN`` escapes (the file names behind descriptors too, with ``-yy``), so a quote, a
+parenthesis or ``) = `` inside a payload can never be mistaken for strace's own syntax,
+and a payload is only ever decoded to bytes, never interpreted.
+
+A line is one of (``kind``):
+
+* ``CALL``: ``PID SEC.USEC name(args) = ret <dur>`` — a call seen whole;
+* ``UNFINISHED``: ``PID SEC.USEC name(args <unfinished ...>`` — it entered and another
+  process printed before it returned (it may be blocked);
+* ``RESUMED``: ``PID SEC.USEC <... name resumed>args) = ret <dur>`` — its return;
+* ``EXITED`` / ``KILLED``: ``+++ exited with N +++``, ``+++ killed by SIGX +++``;
+* ``SIGNAL``: ``--- SIGCHLD {...} ---`` (kept for completeness, ignored by the mapper).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, NamedTuple
+
+CALL: Final = 0
+UNFINISHED: Final = 1
+RESUMED: Final = 2
+EXITED: Final = 3
+KILLED: Final = 4
+SIGNAL: Final = 5
+
+_UNFINISHED = " <unfinished ...>"
+_HEAD = re.compile(r"(\d+) +(\d+)\.(\d+) ")
+_CALL_HEAD = re.compile(r"(\d+) +(\d+)\.(\d+) (\w+)\(")
+_RESUMED = re.compile(r"<\.\.\. (\w+) resumed>")
+_NAME = re.compile(r"(\w+)\(")
+_PADDED = re.compile(r"\)\s+=\s?")
+_ERR = re.compile(r"-1 (E\w+)")
+_KILLED = re.compile(r"\+\+\+ killed by (SIG\w+)")
+_EXITED = re.compile(r"\+\+\+ exited with (-?\d+)")
+
+
+class Line(NamedTuple):
+    """One parsed line. Times are microseconds (``-ttt``: the Unix epoch; ``-T``: length)."""
+
+    pid: int
+    t: int  # when strace saw it: entry for CALL/UNFINISHED, return for RESUMED
+    kind: int
+    name: str  # the system call; for EXITED the status, for KILLED/SIGNAL the signal
+    args: str  # everything between the parentheses (or what the part printed of it)
+    ret: int | None  # the return value's number (None: ``?`` or not a number)
+    err: str  # ``EPIPE`` and so on, when the call failed ('' when it did not)
+    dur: int  # -T: microseconds in the call (0 when not printed)
+
+
+def _usec(frac: str) -> int:
+    """The fraction of ``SEC.FRAC`` in microseconds, whatever precision strace printed."""
+    return int((frac + "000000")[:6])
+
+
+def parse_line(line: str) -> Line | None:
+    """One line of strace output (without its newline); None for anything else."""
+    m = _CALL_HEAD.match(line)  # the common shape first: ``PID SEC.USEC name(``
+    if m is not None:
+        pid, sec, frac, name = m.groups()
+        t = int(sec) * 1_000_000 + (int(frac) if len(frac) == 6 else _usec(frac))
+        body = line[m.end() :]
+        if body.endswith(_UNFINISHED):
+            return Line(int(pid), t, UNFINISHED, name, body[: -len(_UNFINISHED)], None, "", 0)
+        return _returned(int(pid), t, CALL, name, body)
+    m = _HEAD.match(line)
+    if m is None:
+        return None
+    pid = int(m.group(1))
+    t = int(m.group(2)) * 1_000_000 + _usec(m.group(3))
+    rest = line[m.end() :]
+    first = rest[:1]
+    if first == "+":
+        k = _EXITED.match(rest)
+        if k is not None:
+            return Line(pid, t, EXITED, k.group(1), "", int(k.group(1)), "", 0)
+        k = _KILLED.match(rest)
+        if k is not None:
+            return Line(pid, t, KILLED, k.group(1), "", None, "", 0)
+        return None
+    if first == "-":
+        sig = rest[4:].split(" ", 1)[0] if rest.startswith("--- ") else ""
+        return Line(pid, t, SIGNAL, sig, "", None, "", 0)
+    if first != "<":
+        return None
+    k = _RESUMED.match(rest)
+    if k is None:
+        return None
+    body = rest[k.end() :]
+    if body.startswith(_UNFINISHED):  # killed while in the call: ``<unfinished ...>) = ?``
+        body = body[len(_UNFINISHED) :]
+    return _returned(pid, t, RESUMED, k.group(1), body)
+
+
+def _returned(pid: int, t: int, kind: int, name: str, body: str) -> Line | None:
+    """``args) = ret [ERR (why)] [<dur>]`` → the line with its return value."""
+    cut = body.rfind(") = ")
+    if cut >= 0:
+        args, tail = body[:cut], body[cut + 4 :]
+    else:  # ``exit_group(0)   = ?``: strace pads a call that never returns
+        k = _PADDED.search(body)
+        if k is None:
+            return None
+        args, tail = body[: k.start()], body[k.end() :]
+    dur = 0
+    if tail.endswith(">"):  # `` <0.000015>`` (-T)
+        cut = tail.rfind(" <")
+        sec, _, frac = tail[cut + 2 : -1].partition(".")
+        if cut >= 0 and sec.isdigit() and frac.isdigit():
+            dur = int(sec) * 1_000_000 + _usec(frac)
+            tail = tail[:cut]
+    ret: int | None = None
+    err = ""
+    token = tail.split(" ", 1)[0]
+    if token == "-1":
+        e = _ERR.match(tail)
+        err = e.group(1) if e is not None else "E?"
+        ret = -1
+    elif token != "?":
+        digits = token.split("<", 1)[0]  # -yy: ``= 4<pipe:[…]>`` names the new descriptor
+        try:
+            ret = int(digits, 0)
+        except ValueError:
+            ret = None
+    return Line(pid, t, kind, name, args, ret, err, dur)
+
+
+def parse_entry(text: str) -> tuple[int, int, str, str] | None:
+    """A line strace has begun but not ended (the call is in progress, maybe blocked):
+    ``PID SEC.USEC name(args so far`` → (pid, t, name, args so far)."""
+    m = _HEAD.match(text)
+    if m is None:
+        return None
+    k = _NAME.match(text, m.end())
+    if k is None:
+        return None
+    t = int(m.group(2)) * 1_000_000 + _usec(m.group(3))
+    return int(m.group(1)), t, k.group(1), text[k.end() :]
+
+
+# -- arguments ---------------------------------------------------------------------------
+
+_HEXSTR = re.compile(r'"((?:\\x[0-9a-f]{2})*)"(\.\.\.)?')
+_FD = re.compile(r"(-?\d+)<((?:\\x[0-9a-f]{2})*)>")
+_INT = re.compile(r"\s*(-?(?:0x[0-9a-f]+|\d+))")
+_MSG = re.compile(r'\{mtype=(-?\d+), mtext="((?:\\x[0-9a-f]{2})*)"(\.\.\.)?\}')
+_SEMBUF = re.compile(r"\{sem_num=(\d+), sem_op=(-?\d+), sem_flg=([\w|]+)\}")
+
+
+def unhex(text: str) -> bytes:
+    """``\\x68\\x69`` → ``b"hi"`` (``-xx`` output: nothing but escapes)."""
+    return bytes.fromhex(text.replace("\\x", ""))
+
+
+def string_arg(args: str, start: int = 0) -> tuple[bytes, bool] | None:
+    """The first quoted string at or after ``start``: (bytes, cut by ``-s``)."""
+    m = _HEXSTR.search(args, start)
+    if m is None:
+        return None
+    return unhex(m.group(1)), m.group(2) is not None
+
+
+def fds(args: str) -> list[tuple[int, str]]:
+    """Every ``N<path>`` descriptor in ``args`` (``-yy``): (fd, what it is, e.g. ``pipe:[7]``)."""
+    return [
+        (int(m.group(1)), unhex(m.group(2)).decode("utf-8", "replace")) for m in _FD.finditer(args)
+    ]
+
+
+_FD_CACHE: dict[str, tuple[int, str]] = {}
+
+
+def first_fd(args: str) -> tuple[int, str] | None:
+    """The descriptor that begins ``args`` (``3<pipe:[7]>``), decoded once per spelling:
+    every read and write of a busy program names the same few."""
+    cut = args.find(">")
+    head = args[: cut + 1]
+    found = _FD_CACHE.get(head)
+    if found is not None:
+        return found
+    m = _FD.fullmatch(head)
+    if m is None:
+        return None
+    found = int(m.group(1)), unhex(m.group(2)).decode("utf-8", "replace")
+    if len(_FD_CACHE) > 4096:
+        _FD_CACHE.clear()
+    _FD_CACHE[head] = found
+    return found
+
+
+def last_int(args: str) -> int | None:
+    """The last argument as a number (read's and write's count), without splitting all."""
+    try:
+        return int(args[args.rfind(",") + 1 :], 0)
+    except ValueError:
+        return None
+
+
+def ints(args: str) -> list[int]:
+    """The top-level numeric arguments (a string, struct or list counts as no number)."""
+    out: list[int] = []
+    for part in split_args(args):
+        m = _INT.fullmatch(part)
+        if m is not None:
+            out.append(int(m.group(1), 0))
+    return out
+
+
+def split_args(args: str) -> list[str]:
+    """``a, {b, c}, [d, e], "f"`` → the top-level arguments. Strings are hex (``-xx``), so
+    no comma, bracket or quote inside one can confuse it; pieces are split at ``, `` and
+    joined again while a bracket is open (str methods only: a 256 KiB string is one piece)."""
+    parts: list[str] = []
+    depth = 0
+    for piece in args.split(", "):
+        opened = piece.count("{") + piece.count("[") + piece.count("(")
+        closed = piece.count("}") + piece.count("]") + piece.count(")")
+        if depth > 0:
+            parts[-1] += ", " + piece
+        else:
+            parts.append(piece)
+        depth += opened - closed
+    return [p.strip() for p in parts if p.strip()]
+
+
+def message(args: str) -> tuple[int, bytes, bool] | None:
+    """``{mtype=3, mtext="..."}`` of msgsnd/msgrcv: (mtype, text as printed, cut)."""
+    m = _MSG.search(args)
+    if m is None:
+        return None
+    return int(m.group(1)), unhex(m.group(2)), m.group(3) is not None
+
+
+def sembufs(args: str) -> list[tuple[int, int, str]]:
+    """semop's ``[{sem_num=0, sem_op=-1, sem_flg=SEM_UNDO}, ...]``: (num, op, flags)."""
+    return [(int(m.group(1)), int(m.group(2)), m.group(3)) for m in _SEMBUF.finditer(args)]

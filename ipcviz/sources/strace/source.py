@@ -1,0 +1,196 @@
+"""Running a program under strace and reading what it prints, as it prints it.
+
+strace writes to a FIFO in the session's private directory (created exclusively, 0600;
+strace opens it close-on-exec, so the traced program never inherits it). The engine reads
+it without blocking on every turn of its loop. strace writes a call's entry as soon as the
+process enters it and the rest of the line when it returns, so a line that stays unfinished
+at the end of what was read is a call in progress: its process may be blocked there, and is
+shown waiting (``Mapper.entry``) before strace prints anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import time
+from pathlib import Path
+
+from ipcviz.errors import IpcvizError
+from ipcviz.sources.strace import parser as P
+from ipcviz.sources.strace.mapper import TRACED, Mapper
+
+#: Payload bytes strace prints per string (``-s``): a whole pipe buffer.
+STRSIZE = 65536
+#: Bytes read from strace per engine turn at most, so control and exits stay responsive.
+READ_LIMIT = 1 << 20
+#: Where the kernel says how many System V objects exist, by id.
+SYSVIPC = {"msqid": "/proc/sysvipc/msg", "semid": "/proc/sysvipc/sem", "shmid": "/proc/sysvipc/shm"}
+
+
+def find_strace() -> str:
+    """The strace binary on PATH, or one clear line saying it is missing."""
+    path = shutil.which("strace")
+    if path is None:
+        raise IpcvizError(
+            "strace is not installed (or not on PATH): `ipcviz run -- PROG` watches a "
+            "program through strace; install it (apt-get install strace)"
+        )
+    return path
+
+
+def check_ptrace() -> None:
+    """Yama's ptrace_scope 3 forbids tracing at all: say so before starting anything."""
+    try:
+        scope = Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip()
+    except OSError:
+        return
+    if scope == "3":
+        raise IpcvizError(
+            "tracing is disabled on this machine (kernel.yama.ptrace_scope = 3): "
+            "`ipcviz run -- PROG` needs ptrace to watch a program's system calls"
+        )
+
+
+def clock_offset() -> int:
+    """strace stamps with the wall clock, the engine with CLOCK_MONOTONIC: their difference
+    (the tightest of a few samples)."""
+    best = None
+    for _ in range(5):
+        a = time.monotonic_ns()
+        w = time.time_ns()
+        b = time.monotonic_ns()
+        if best is None or b - a < best[0]:
+            best = (b - a, w - (a + b) // 2)
+    assert best is not None
+    return best[1]
+
+
+def sysv_ids(kind: str) -> set[int]:
+    """Ids of the System V objects of one kind that exist now (``/proc/sysvipc``)."""
+    try:
+        lines = Path(SYSVIPC[kind]).read_text().splitlines()[1:]
+    except OSError:
+        return set()
+    out = set()
+    for line in lines:
+        parts = line.split()
+        if len(parts) > 1 and parts[1].lstrip("-").isdigit():
+            out.add(int(parts[1]))
+    return out
+
+
+def _msgmnb() -> int:
+    try:
+        return int(Path("/proc/sys/kernel/msgmnb").read_text())
+    except (OSError, ValueError):
+        return 16384
+
+
+class StraceSource:
+    """strace's output → the mapper's actions. The engine calls ``read`` every turn."""
+
+    def __init__(self, program: list[str], names: list[str], fifo: str) -> None:
+        self.program = program
+        self.strace = find_strace()
+        self.offset = clock_offset()
+        root = os.path.basename(program[0]) or program[0]
+        self.mapper = Mapper(names, root, program, self.offset, _msgmnb())
+        self.fifo = fifo
+        os.mkfifo(self.fifo, 0o600)  # fails if anything is there: never through a symlink
+        self.fd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        self._rest = b""
+        self._seen_partial = b""
+        self.lines = 0
+        self.horizon = 0  # every line stamped before this (engine clock) has been read
+        self.before = {kind: sysv_ids(kind) for kind in SYSVIPC}
+
+    def argv(self, strsize: int = STRSIZE) -> list[str]:
+        return [
+            self.strace, "-f", "-ttt", "-T", "-yy", "-xx", "-s", str(strsize),
+            "-e", f"trace={TRACED}", "-o", self.fifo, "--", *self.program,
+        ]  # fmt: skip
+
+    def read(self, limit: int = READ_LIMIT) -> bool:
+        """Parse what strace wrote since the last call; True if more may be waiting."""
+        before = time.time_ns()
+        got = 0
+        more = False
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            got += len(chunk)
+            self._lines(chunk)
+            if got >= limit:
+                more = True
+                break
+        if not more:
+            self.horizon = before - self.offset
+            self._partial()
+            self.mapper.release(time.time_ns() // 1000 + 1)  # after all it printed
+        return more
+
+    def _lines(self, chunk: bytes) -> None:
+        data = self._rest + chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self._rest = data
+            return
+        self._rest = data[cut + 1 :]
+        feed = self.mapper.feed
+        parse = P.parse_line
+        lines = data[:cut].decode("ascii", "replace").split("\n")
+        self.lines += len(lines)
+        for text in lines:
+            line = parse(text)
+            if line is not None:
+                feed(line)
+
+    def _partial(self) -> None:
+        """A call whose line strace began and has not ended: the process is in it now."""
+        rest = self._rest
+        if not rest or rest == self._seen_partial:
+            return
+        self._seen_partial = rest
+        entry = P.parse_entry(rest.decode("ascii", "replace"))
+        if entry is not None:
+            self.mapper.entry(*entry)
+
+    def finish(self) -> None:
+        """strace has exited: read to the end, and close the FIFO."""
+        while self.read():
+            pass
+        if self._rest:
+            self._lines(b"\n")
+        self.mapper.finish()
+        self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def leftovers(self) -> list[tuple[str, str, int | str]]:
+        """System V objects the program's calls named that exist now and did not before
+        the run: what it left behind. ipcviz never removes them."""
+        out = []
+        now = {kind: sysv_ids(kind) for kind in SYSVIPC}
+        seen = set()
+        for name, (kind, ident) in self.mapper.sysv_ids.items():
+            if (kind, ident) in seen:  # the semaphores of one set: one object to remove
+                continue
+            seen.add((kind, ident))
+            if ident in now.get(kind, set()) and ident not in self.before.get(kind, set()):
+                out.append((name.split("[")[0], kind, ident))
+        for path, linked in self.mapper.fifos.items():  # FIFOs it made and did not unlink
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if linked and stat.S_ISFIFO(st.st_mode):
+                out.append((path, "FIFO", path))
+        return out

@@ -1,0 +1,285 @@
+"""C programs the tests compile and watch. Each reports on stdout, in hex, exactly what its
+system calls moved (``W``/``R`` for pipes, ``S``/``R`` for queues), so a test compares what
+ipcviz shows with what the program itself saw — not with what the test expected."""
+
+PIPE = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void hex(const char *tag, int pid, const unsigned char *b, ssize_t n)
+{
+    printf("%s %d ", tag, pid);
+    for (ssize_t i = 0; i < n; i++)
+        printf("%02x", b[i]);
+    printf("\n");
+    fflush(stdout);
+}
+
+int main(void)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[1]);
+        unsigned char buf[7];
+        ssize_t n;
+        while ((n = read(fd[0], buf, sizeof buf)) > 0)
+            hex("R", getpid(), buf, n);
+        hex("R", getpid(), buf, 0);
+        return 0;
+    }
+    close(fd[0]);
+    /* a terminal escape, markup and NUL bytes: data, never shown as anything else */
+    const char *parts[] = {"hello ", "\x1b[2J[b]boom[/b]", "\x00\x01\xff", "\n"};
+    const size_t lens[] = {6, 15, 3, 1};
+    for (int i = 0; i < 4; i++) {
+        ssize_t n = write(fd[1], parts[i], lens[i]);
+        hex("W", getpid(), (const unsigned char *)parts[i], n);
+    }
+    close(fd[1]);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"""
+
+#: Blocks the child in read() until the parent sees it asleep there (/proc), then writes:
+#: the read must have begun before the write, whatever the machine's speed.
+BLOCKED = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[1]);
+        char b[16];
+        ssize_t n = read(fd[0], b, sizeof b);
+        return n == 2 ? 0 : 1;
+    }
+    close(fd[0]);
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+    for (;;) { /* until the child sleeps in the pipe's read */
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return 1;
+        size_t n = fread(stat, 1, sizeof stat - 1, f);
+        fclose(f);
+        stat[n] = 0;
+        if (strstr(stat, "pipe_read"))
+            break;
+    }
+    if (write(fd[1], "go", 2) != 2)
+        return 1;
+    close(fd[1]);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+"""
+
+MSGQ = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct msg { long mtype; char text[32]; };
+
+static void hex(const char *tag, long want, long type, const char *b, ssize_t n)
+{
+    printf("%s %ld %ld ", tag, want, type);
+    for (ssize_t i = 0; i < n; i++)
+        printf("%02x", (unsigned char)b[i]);
+    printf("\n");
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    int keep = argc > 1 && strcmp(argv[1], "--keep") == 0;
+    int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    if (q < 0)
+        return 1;
+    printf("Q %d\n", q);
+    const char *texts[] = {"c1", "a1", "b1\x1b[31m", "a2", "c2"};
+    const long types[] = {3, 1, 2, 1, 3};
+    for (int i = 0; i < 5; i++) {
+        struct msg m = {.mtype = types[i]};
+        size_t len = strlen(texts[i]);
+        memcpy(m.text, texts[i], len);
+        if (msgsnd(q, &m, len, 0) == 0)
+            hex("S", 0, types[i], texts[i], (ssize_t)len);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        const long wants[] = {2, -2, 0, -3, 0};
+        for (int i = 0; i < 5; i++) {
+            struct msg m;
+            ssize_t n = msgrcv(q, &m, sizeof m.text, wants[i], 0);
+            if (n < 0)
+                return 1;
+            hex("R", wants[i], m.mtype, m.text, n);
+        }
+        return 0;
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (!keep)
+        msgctl(q, IPC_RMID, NULL);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+"""
+
+#: A System V semaphore: the child takes 3 units one by one (waiting when there are none),
+#: the parent gives 1, 1, then 2 at once; the program reads the final value (GETVAL).
+SEM = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+union semun { int val; struct semid_ds *buf; unsigned short *array; };
+
+static int op(int s, int n)
+{
+    struct sembuf b = {0, (short)n, 0};
+    return semop(s, &b, 1);
+}
+
+int main(void)
+{
+    int s = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    if (s < 0)
+        return 1;
+    union semun u = {.val = 0};
+    semctl(s, 0, SETVAL, u);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < 3; i++)
+            if (op(s, -1) == 0)
+                printf("P %d\n", (int)getpid());
+        return 0;
+    }
+    op(s, 1);
+    printf("V %d 1\n", (int)getpid());
+    op(s, 1);
+    printf("V %d 1\n", (int)getpid());
+    op(s, 2);
+    printf("V %d 2\n", (int)getpid());
+    fflush(stdout);
+    waitpid(pid, NULL, 0);
+    printf("VAL %d\n", semctl(s, 0, GETVAL));
+    semctl(s, 0, IPC_RMID);
+    return 0;
+}
+"""
+
+#: Never ends by itself: the child reads a pipe whose write end its parent keeps, the
+#: parent waits for the child.
+FOREVER = r"""
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char b;
+        return (int)read(fd[0], &b, 1);
+    }
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"""
+
+#: Two threads write to one pipe: each thread is a program order of its own (``thread``).
+THREADS = r"""
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static int fd[2];
+
+static void *writer(void *tag)
+{
+    for (int i = 0; i < 3; i++) {
+        char m[8];
+        int n = snprintf(m, sizeof m, "%c%d\n", *(char *)tag, i);
+        if (write(fd[1], m, (size_t)n) != n)
+            return NULL;
+    }
+    return NULL;
+}
+
+int main(void)
+{
+    if (pipe(fd) < 0)
+        return 1;
+    pthread_t a, b;
+    pthread_create(&a, NULL, writer, "a");
+    pthread_create(&b, NULL, writer, "b");
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    close(fd[1]);
+    char buf[64];
+    ssize_t n;
+    while ((n = read(fd[0], buf, sizeof buf)) > 0)
+        fwrite(buf, 1, (size_t)n, stdout);
+    return 0;
+}
+"""
+
+#: A FIFO it makes (argv[1]) between a writer and a reader that opens it by its path;
+#: removed at the end unless argv[2] is --keep.
+FIFO = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || mkfifo(argv[1], 0600) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(argv[1], O_RDONLY);
+        char b[64];
+        ssize_t n;
+        printf("R ");
+        while ((n = read(fd, b, sizeof b)) > 0)
+            for (ssize_t i = 0; i < n; i++)
+                printf("%02x", (unsigned char)b[i]);
+        printf("\n");
+        close(fd);
+        return 0;
+    }
+    int fd = open(argv[1], O_WRONLY);
+    if (write(fd, "over ", 5) != 5 || write(fd, "the fifo", 8) != 8)
+        return 1;
+    close(fd);
+    waitpid(pid, NULL, 0);
+    if (argc < 3 || strcmp(argv[2], "--keep") != 0)
+        unlink(argv[1]);
+    return 0;
+}
+"""

@@ -1,0 +1,114 @@
+"""Every way a program run ends leaves nothing of ipcviz's behind, and none of the
+program's processes: Ctrl-C on the viewer, and the engine and viewer SIGKILLed
+(strace dies with the engine and would leave the program running; ``ipcviz clean`` ends it,
+by pid and start time)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from tests.anyprog import programs
+from tests.anyprog.test_programs import compile_c, needs_tools
+from tests.faults.harness import _alive, read_lines, wait_for
+
+
+class ProgramRun:
+    def __init__(self, tmp_path: Path, binary: Path) -> None:
+        self.trace = tmp_path / "run.jsonl"
+        self.proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "ipcviz", "run", "--headless"),
+                *("--record", str(self.trace), "--", str(binary)),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def events(self) -> list[dict]:
+        return read_lines(self.trace)[1]
+
+    def blocked(self) -> list[int]:
+        """Once the child is seen asleep in its read: the program's pids."""
+        wait_for("the child waiting in read", lambda: any(
+            e["kind"] == "pipe.read.begin" for e in self.events()
+        ))  # fmt: skip
+        return [e["pid"] for e in self.events() if e["kind"] == "proc.start"]
+
+    def engine(self) -> psutil.Process:
+        for p in psutil.Process(self.proc.pid).children():
+            if "ipcviz.engine" in " ".join(p.cmdline()):
+                return p
+        raise AssertionError("no engine")
+
+    def session(self) -> str:
+        return read_lines(self.trace)[0]["session"]
+
+
+@needs_tools
+def test_ctrl_c_stops_the_program_and_says_how_it_ended(tmp_path: Path) -> None:
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "forever", programs.FOREVER))
+    pids = run.blocked()
+    assert len(pids) == 2
+    run.proc.send_signal(signal.SIGINT)
+    run.proc.communicate(timeout=60)
+    assert run.proc.returncode == 0
+    events = run.events()
+    exits = {e["pid"]: e.get("signame") for e in events if e["kind"] == "proc.exit"}
+    assert exits == dict.fromkeys(pids, "SIGKILL")
+    assert events[-1]["kind"] == "session.end" and events[-1]["outcome"] == "stopped"
+    assert not [p for p in pids if _alive(p)]
+    verify = subprocess.run([sys.executable, "-m", "ipcviz", "verify", str(run.trace)])
+    assert verify.returncode == 0
+
+
+@needs_tools
+def test_engine_and_viewer_killed_then_clean(tmp_path: Path) -> None:
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "forever", programs.FOREVER))
+    pids = run.blocked()
+    engine = run.engine()
+    engine.suspend()
+    run.proc.kill()
+    run.proc.communicate(timeout=60)
+    engine.kill()
+    engine.wait(30)
+    # strace died with the engine: the program may run on, detached, until `clean` ends it
+    done = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "clean"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    wait_for("the program's processes gone", lambda: not [p for p in pids if _alive(p)])
+
+
+@needs_tools
+def test_kill_one_process_of_the_program(tmp_path: Path) -> None:
+    """The screen's ``k``: the engine kills one of the program's processes, as a worker."""
+    from ipcviz.engine.client import EngineProcess
+
+    binary = compile_c(tmp_path, "forever", programs.FOREVER)
+    engine = EngineProcess(
+        Path("forever"), tmp_path / "run.jsonl", timeout=0.0, extra=["--program", "--", str(binary)]
+    )
+    try:
+        events = []
+        child = None
+        for event in engine.events():
+            events.append(event)
+            if event.get("kind") == "pipe.read.begin" and child is None:
+                child = event["pid"]
+                engine.send("kill", pid=child)
+        rc = engine.wait(60)
+    finally:
+        engine.terminate()
+        engine.close()
+    assert rc == 0 and child is not None
+    exits = {e["pid"]: e for e in events if e.get("kind") == "proc.exit"}
+    assert exits[child].get("signame") == "SIGKILL"
+    assert any(e.get("kind") == "control" and e.get("target") == child for e in events)
+    parent = next(p for p in exits if p != child)
+    assert exits[parent].get("code") == 0  # its waitpid returned: it ended by itself

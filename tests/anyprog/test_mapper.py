@@ -1,0 +1,239 @@
+"""strace lines → records and events (no process): what the model is told, call by call."""
+
+from __future__ import annotations
+
+from ipcviz.sources.strace import parser as P
+from ipcviz.sources.strace.mapper import Mapper
+from ipcviz.tracer import codes as C
+from tests.anyprog.strace_text import MSGQ, PIPE, x
+
+
+def run(text: str) -> tuple[Mapper, list[str]]:
+    names: list[str] = []
+    m = Mapper(names, "prog", ["./prog"])
+    for line in text.splitlines():
+        parsed = P.parse_line(line)
+        if parsed is not None:
+            m.feed(parsed)
+    m.finish()
+    return m, names
+
+
+def kinds(m: Mapper) -> list[tuple]:
+    """(pid, kind, fields that matter) of each action, the way the stream will say it."""
+    out = []
+    for a in m.out:
+        if a[0] == "rec":
+            code, _obj, _t, va, vb, data = a[2]
+            out.append((a[1], C.TABLE[code & 0xFF].kind, va, vb, bytes(data)))
+        elif a[0] == "start":
+            out.append((a[1], "proc.start", a[4]["name"], a[4].get("parent")))
+        else:
+            out.append((a[1], a[3]["kind"], a[3].get("obj"), a[3].get("code")))
+    return out
+
+
+def test_pipe_parent_child() -> None:
+    m, names = run(PIPE)
+    assert names == ["pipe:[2235536]"]
+    got = kinds(m)
+    assert got[0] == (3306, "proc.start", "prog", None)
+    assert (3306, "obj.declare", "pipe:[2235536]", None) in got
+    assert (3307, "proc.start", "prog/1", 3306) in got
+    writes = [g[4] for g in got if g[1] == "pipe.write"]
+    reads = [g[4] for g in got if g[1] == "pipe.read"]
+    assert b"".join(writes) == b"".join(reads) == b"message 1\nmessage 2\nmessage 3\n"
+    assert [g for g in got if g[1] == "pipe.read"][-1][2] == 0  # end of file
+    closes = [(g[0], g[2]) for g in got if g[1] == "pipe.close"]
+    assert closes == [(3306, 0), (3307, 1), (3306, 1), (3307, 0)]
+    assert [g for g in got if g[1] == "proc.exit"] == [
+        (3307, "proc.exit", None, 0),
+        (3306, "proc.exit", None, 0),
+    ]
+    # the write to the terminal and the read of libc are no IPC: not shown
+    assert len(writes) == 3
+
+
+def test_begins_come_before_completions_and_carry_what_entry_knew() -> None:
+    m, _ = run(PIPE)
+    recs = [(a[1], a[2]) for a in m.out if a[0] == "rec"]
+    codes = [(pid, rec[0]) for pid, rec in recs]
+    for pid, code in codes:
+        if code in C.COMPLETES:
+            before = codes[: codes.index((pid, code))]
+            assert (pid, C.COMPLETES[code]) in before
+    begin = next(rec for _, rec in recs if rec[0] == C.PIPE_READ_BEGIN)
+    assert begin[3] == 4096  # ``max``, printed only at the return
+
+
+def test_typed_queue() -> None:
+    m, names = run(MSGQ)
+    assert names == ["msqid:2686997"]
+    got = kinds(m)
+    sends = [(g[2], g[4]) for g in got if g[1] == "mq.send"]
+    recvs = [(g[0], g[2], g[4]) for g in got if g[1] == "mq.recv"]
+    assert sends[:5] == [(3, b"c1"), (1, b"a1"), (2, b"b1"), (1, b"a2"), (3, b"c2")]
+    assert [(t, d) for _, t, d in recvs] == [
+        (2, b"b1"), (1, b"a1"), (3, b"c1"), (1, b"a2"), (3, b"c2"), (9, b"thanks")
+    ]  # fmt: skip
+    wants = [a[2][3] for a in m.out if a[0] == "rec" and a[2][0] == C.MSGQ_RECV_BEGIN]
+    assert wants == [9, 2, -2, 0, -3, 0]  # the parent's msgrcv(9) entered first
+    assert (3312, "obj.remove", "msqid:2686997", None) in got
+    assert m.made == {"msqid:2686997"} and m.removed == {"msqid:2686997"}
+
+
+def test_a_child_that_prints_before_its_fork_returns() -> None:
+    text = "\n".join(
+        [
+            f'1  1.000000 execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            f"1  1.000010 pipe([3<{x('pipe:[9]')}>, 4<{x('pipe:[9]')}>]) = 0 <0.000001>",
+            "1  1.000020 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>",
+            f"2  1.000030 close(4<{x('pipe:[9]')}>) = 0 <0.000001>",
+            "1  1.000040 <... clone resumed>, child_tidptr=0x1) = 2 <0.000030>",
+            "2  1.000050 +++ exited with 0 +++",
+        ]
+    )
+    m, _ = run(text)
+    got = kinds(m)
+    assert got.index((2, "proc.start", "prog/1", 1)) < got.index((2, "pipe.close", 1, 0, b""))
+
+
+def test_dup2_and_exec_close_only_the_last_descriptor() -> None:
+    p = x("pipe:[9]")
+    text = "\n".join(
+        [
+            f'1  1.000000 execve("{x("sh")}", ["{x("sh")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            f"1  1.000010 pipe2([3<{p}>, 4<{p}>], O_CLOEXEC) = 0 <0.000001>",
+            f"1  1.000020 dup2(4<{p}>, 1<{x('/dev/null')}>) = 1<{p}> <0.000001>",
+            f"1  1.000030 close(4<{p}>) = 0 <0.000001>",  # fd 1 still holds the write end
+            f'1  1.000040 execve("{x("cat")}", ["{x("cat")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            "1  1.000050 +++ exited with 0 +++",
+        ]
+    )
+    m, _ = run(text)
+    closes = [(g[2]) for g in kinds(m) if g[1] == "pipe.close"]
+    assert closes == [0]  # the read end, close-on-exec; the write end lives on as fd 1
+
+
+def test_a_call_ends_when_strace_saw_it_return_not_entry_plus_T() -> None:
+    """Captured: -T (116 µs) leaves out strace's own time at the entry; the read returned
+    the byte the write (printed 223 µs after the read's entry) put in."""
+    p = x("pipe:[9]")
+    text = "\n".join(
+        [
+            f'1  1.000000 execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            f"1  1.000010 pipe([3<{p}>, 4<{p}>]) = 0 <0.000001>",
+            "1  1.000020 clone(child_stack=NULL, flags=SIGCHLD, child_tidptr=0x1) = 2 <0.000030>",
+            f"2  1.001325 read(3<{p}>,  <unfinished ...>",
+            f'1  1.001548 write(4<{p}>, "{x("x")}", 1) = 1 <0.000017>',
+            f'2  1.001590 <... read resumed>"{x("x")}", 1) = 1 <0.000116>',
+        ]
+    )
+    m, _ = run(text)
+    stamp = {C.TABLE[a[2][0]].kind: a[2][2] for a in m.out if a[0] == "rec"}
+    assert stamp["pipe.read"] == 1_001_592_000  # the resumed line's stamp (+2 µs rounding)
+    assert stamp["pipe.write"] == 1_001_592_000  # the next line's stamp bounds it
+    assert stamp["pipe.write.begin"] <= stamp["pipe.read"]
+
+
+def test_system_v_semaphore() -> None:
+    from tests.anyprog.strace_text import SEM
+
+    m, names = run(SEM)
+    assert names == ["semid:1900570"]
+    got = [g for g in kinds(m) if g[1].startswith(("sem.", "obj."))]
+    assert [(g[0], g[1]) for g in got] == [
+        (8144, "obj.declare"),  # value 1 (SETVAL)
+        (8144, "sem.wait.begin"),  # every P that can block begins (folded if not seen)
+        (8144, "sem.wait"),
+        (8145, "sem.wait.begin"),  # the child blocks in P
+        (8144, "sem.post"),
+        (8145, "sem.wait"),
+        (8145, "sem.post"),
+        (8144, "sem.trywait"),  # -1 with IPC_NOWAIT: took it
+        (8144, "sem.post"),  # +2: two units
+        (8144, "sem.post"),
+        (8144, "sem.trywait"),  # -9 with IPC_NOWAIT: EAGAIN, a failed trywait
+        (8144, "obj.remove"),
+    ]
+    assert [g[2] for g in got if g[1] == "sem.trywait"] == [1, 0]
+    declare = next(a[3] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.declare")
+    assert (declare["type"], declare["value"]) == ("sysv_sem", 1)
+
+
+def test_an_entry_seen_cut_off_is_completed_by_the_whole_line() -> None:
+    """The engine may read a line strace is still writing (``Mapper.entry``): the rest of
+    it (here the clone3 flags that say "a thread") must not be lost."""
+    p = x("pipe:[9]")
+    flags = "{flags=CLONE_VM|CLONE_FILES|CLONE_THREAD, exit_signal=0}"
+    names: list[str] = []
+    m = Mapper(names, "prog")
+    feed = [
+        f'1  1.000000 execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+        f"1  1.000010 pipe([3<{p}>, 4<{p}>]) = 0 <0.000001>",
+    ]
+    for line in feed:
+        m.feed(P.parse_line(line))
+    m.entry(1, 1_000_020, "clone3", "{flags=CLONE_VM|")  # what was there when the engine read
+    for line in [
+        f"1  1.000020 clone3({flags} <unfinished ...>",
+        f'2  1.000030 write(4<{p}>, "{x("t")}", 1) = 1 <0.000001>',
+        "1  1.000040 <... clone3 resumed> => {parent_tid=[2]}, 88) = 2 <0.000030>",
+        "1  1.000050 +++ exited with 0 +++",
+    ]:
+        m.feed(P.parse_line(line))
+    m.finish()
+    starts = [a for a in m.out if a[0] == "start"]
+    assert len(starts) == 1  # a thread is no process of its own
+    write = next(a for a in m.out if a[0] == "rec" and a[2][0] & 0xFF == C.PIPE_WRITE)
+    assert write[1] == 1 and write[2][0] >> 8 == 1  # process 1, its thread 1
+
+
+def test_a_fifo_made_and_opened_relative_to_the_working_directory() -> None:
+    cwd, rel = x("/work"), x("f")
+    path = x("/work/f")
+    text = "\n".join(
+        [
+            f'1  1.000000 execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            f'1  1.000010 mknodat(AT_FDCWD<{cwd}>, "{rel}", S_IFIFO|0600) = 0 <0.000001>',
+            f'1  1.000020 openat(AT_FDCWD<{cwd}>, "{rel}", O_RDWR) = 3<{path}> <0.000001>',
+            f'1  1.000030 write(3<{path}>, "{x("ab")}", 2) = 2 <0.000001>',
+            f'1  1.000040 unlink("{path}") = 0 <0.000001>',
+            "1  1.000050 +++ exited with 0 +++",
+        ]
+    )
+    m, names = run(text)
+    assert names == ["/work/f"]
+    got = kinds(m)
+    assert (1, "obj.declare", "/work/f", None) in got
+    assert [g[1] for g in got if g[1].startswith("pipe.")] == [
+        "pipe.open.begin",
+        "pipe.open",
+        "pipe.write.begin",
+        "pipe.write",
+    ]
+    assert m.fifos == {"/work/f": False}  # unlinked: nothing left behind
+
+
+def test_a_threads_call_does_not_end_its_process_call_in_progress() -> None:
+    """Captured: thread 2's write returns while its process (1) is inside clone3; calls in
+    progress are the thread's own, not its process's."""
+    p = x("pipe:[9]")
+    thread = "{flags=CLONE_VM|CLONE_FILES|CLONE_THREAD, exit_signal=0}"
+    text = "\n".join(
+        [
+            f'1  1.000000 execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            f"1  1.000010 pipe([3<{p}>, 4<{p}>]) = 0 <0.000001>",
+            f"1  1.000020 clone3({thread} => {{parent_tid=[2]}}, 88) = 2 <0.000010>",
+            f'2  1.000030 write(4<{p}>, "{x("a")}", 1 <unfinished ...>',
+            f"1  1.000040 clone3({thread} <unfinished ...>",
+            "2  1.000050 <... write resumed>) = 1 <0.000010>",
+            "1  1.000060 <... clone3 resumed> => {parent_tid=[3]}, 88) = 3 <0.000010>",
+            f'3  1.000070 write(4<{p}>, "{x("b")}", 1) = 1 <0.000001>',
+            "1  1.000080 +++ exited with 0 +++",
+        ]
+    )
+    m, _ = run(text)
+    assert len([a for a in m.out if a[0] == "start"]) == 1  # threads, not processes
+    lanes = [a[2][0] >> 8 for a in m.out if a[0] == "rec" and a[2][0] & 0xFF == C.PIPE_WRITE]
+    assert lanes == [1, 2]

@@ -1,0 +1,77 @@
+"""The strace line parser, on captured text (no process): every line shape it meets."""
+
+from __future__ import annotations
+
+from ipcviz.sources.strace import parser as P
+from tests.anyprog.strace_text import MSGQ, PIPE, x
+
+
+def test_every_line_of_a_capture_parses() -> None:
+    for text in (PIPE + MSGQ).splitlines():
+        assert P.parse_line(text) is not None, text
+
+
+def test_a_whole_call() -> None:
+    line = P.parse_line(
+        f"3306  1795984768.123601 pipe2([3<{x('pipe:[7]')}>, 4<{x('pipe:[7]')}>], 0) = 0 <0.000015>"
+    )
+    assert line == P.Line(3306, 1795984768123601, P.CALL, "pipe2", line.args, 0, "", 15)
+    assert P.fds(line.args) == [(3, "pipe:[7]"), (4, "pipe:[7]")]
+
+
+def test_unfinished_and_resumed() -> None:
+    begin = P.parse_line(f"3307  1795984768.124111 read(3<{x('pipe:[7]')}>,  <unfinished ...>")
+    assert begin.kind == P.UNFINISHED and begin.name == "read" and begin.ret is None
+    end = P.parse_line(
+        f'3307  1795984768.124247 <... read resumed>"{x("hi")}", 4096) = 2 <1.000115>'
+    )
+    assert (end.kind, end.name, end.ret, end.dur) == (P.RESUMED, "read", 2, 1_000_115)
+    assert P.string_arg(end.args) == (b"hi", False)
+    assert P.ints(end.args) == [4096]
+
+
+def test_errors_exits_signals() -> None:
+    failed = P.parse_line(
+        f'9  1.5 write(4<{x("pipe:[7]")}>, "{x("x")}", 1) = -1 EPIPE (Broken pipe) <0.000010>'
+    )
+    assert (failed.ret, failed.err, failed.t) == (-1, "EPIPE", 1_500_000)
+    assert P.parse_line("9  1.000001 +++ exited with 3 +++").ret == 3
+    killed = P.parse_line("9  1.000001 +++ killed by SIGKILL +++")
+    assert (killed.kind, killed.name) == (P.KILLED, "SIGKILL")
+    assert P.parse_line("9  1.000001 --- SIGPIPE {si_signo=SIGPIPE} ---").kind == P.SIGNAL
+    gone = P.parse_line("9  1.000001 <... read resumed> <unfinished ...>) = ?")
+    assert (gone.kind, gone.ret) == (P.RESUMED, None)
+
+
+def test_payload_bytes_are_only_bytes() -> None:
+    """Quotes, brackets, escape codes and ``) = `` inside a payload are just bytes."""
+    nasty = b'") = 0 <1>\x1b[2J[/x]\n\x00'
+    line = P.parse_line(
+        f'9  1.0 write(4<{x("pipe:[7]")}>, "{x(nasty)}", {len(nasty)}) = {len(nasty)} <0.000001>'
+    )
+    assert line.ret == len(nasty)
+    assert P.string_arg(line.args) == (nasty, False)
+
+
+def test_cut_string_and_messages() -> None:
+    line = P.parse_line(f'9  1.0 write(4<{x("pipe:[7]")}>, "{x("abc")}"..., 100000) = 100000 <0.1>')
+    assert P.string_arg(line.args) == (b"abc", True)
+    msg = P.parse_line(f'9  1.0 msgsnd(5, {{mtype=3, mtext="{x("c1")}"}}, 2, IPC_NOWAIT) = 0 <0.1>')
+    assert P.message(msg.args) == (3, b"c1", False) and P.ints(msg.args) == [5, 2]
+    sem = "7, [{sem_num=0, sem_op=-1, sem_flg=SEM_UNDO}, {sem_num=1, sem_op=1, sem_flg=0}], 2"
+    assert P.sembufs(sem) == [(0, -1, "SEM_UNDO"), (1, 1, "0")]
+
+
+def test_an_entry_in_progress() -> None:
+    assert P.parse_entry(f"3307  1795984768.124111 read(3<{x('pipe:[7]')}>, ") == (
+        3307,
+        1795984768124111,
+        "read",
+        f"3<{x('pipe:[7]')}>, ",
+    )
+    assert P.parse_entry("garbage") is None
+
+
+def test_garbage_is_no_line() -> None:
+    for text in ["", "strace: Process 5 attached", "12 x.y read(", "1  1.0 read(3, ", "\x1b[2J"]:
+        assert P.parse_line(text) is None

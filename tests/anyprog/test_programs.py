@@ -1,0 +1,288 @@
+"""Real C programs, compiled here, watched with ``ipcviz run -- PROG``: what ipcviz shows is
+what the program did (bytes, message types, order), the trace is a legal history, and
+nothing is left behind that the program did not leave."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ipcviz.events.codec import payload
+from ipcviz.events.trace import TraceReader
+from tests.anyprog import programs
+
+
+def _strace_works() -> bool:
+    """strace is there and may trace (ptrace can be refused: a container, Yama)."""
+    if shutil.which("strace") is None:
+        return False
+    try:
+        done = subprocess.run(
+            ["strace", "-f", "-o", os.devnull, "true"], capture_output=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+NO_GCC = shutil.which("gcc") is None
+NO_STRACE = not _strace_works()
+needs_tools = pytest.mark.skipif(
+    NO_GCC or NO_STRACE,
+    reason="needs gcc and a strace that may trace (the C programs are compiled and traced "
+    "here): apt-get install gcc strace",
+)
+TIMEOUT = 120
+
+
+def compile_c(tmp_path: Path, name: str, source: str) -> Path:
+    src = tmp_path / f"{name}.c"
+    src.write_text(source)
+    binary = tmp_path / name
+    subprocess.run(["gcc", "-O2", "-pthread", "-o", str(binary), str(src)], check=True)
+    return binary
+
+
+def ipcviz(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ipcviz", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+    )
+
+
+def watch(tmp_path: Path, binary: Path, *argv: str) -> tuple[subprocess.CompletedProcess, list]:
+    trace = tmp_path / "run.jsonl"
+    done = ipcviz("run", "--headless", "--record", str(trace), "--", str(binary), *argv)
+    assert done.returncode == 0, done.stdout + done.stderr
+    verify = ipcviz("verify", str(trace))
+    assert verify.returncode == 0, verify.stdout
+    assert "legal history" in verify.stdout
+    return done, list(TraceReader.open(trace).events())
+
+
+def said(events: list) -> list[list[str]]:
+    """The program's own report (its stdout), line by line, split in words."""
+    text = b"".join(payload(e) for e in events if e["kind"] == "proc.output").decode()
+    return [[*line.split(), ""] for line in text.splitlines()]  # "" : no bytes (EOF)
+
+
+@needs_tools
+def test_pipe_bytes_are_what_the_program_wrote_and_read(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "pipe", programs.PIPE)
+    _, events = watch(tmp_path, binary)
+    report = said(events)
+    wrote = [bytes.fromhex(w[2]) for w in report if w[0] == "W"]
+    read = [bytes.fromhex(w[2]) for w in report if w[0] == "R"]
+    shown_writes = [payload(e) for e in events if e["kind"] == "pipe.write"]
+    shown_reads = [payload(e) for e in events if e["kind"] == "pipe.read"]
+    assert shown_writes == wrote  # each write, its bytes, in order
+    assert shown_reads == read  # each read (7 bytes at most), and the end of file
+    assert [e["n"] for e in events if e["kind"] == "pipe.read"][-1] == 0
+    # who did what: the pids the program printed are the pids ipcviz shows
+    writer = {int(w[1]) for w in report if w[0] == "W"}
+    reader = {int(w[1]) for w in report if w[0] == "R"}
+    assert {e["pid"] for e in events if e["kind"] == "pipe.write"} == writer
+    assert {e["pid"] for e in events if e["kind"] == "pipe.read"} == reader
+    starts = {e["pid"]: e for e in events if e["kind"] == "proc.start"}
+    assert starts[reader.pop()]["parent"] in starts
+    pipes = [e for e in events if e["kind"] == "obj.declare"]
+    assert len(pipes) == 1 and pipes[0]["obj"].startswith("pipe:[")
+
+
+@needs_tools
+def test_a_blocked_read_began_before_the_write_that_ended_it(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "blocked", programs.BLOCKED)
+    _, events = watch(tmp_path, binary)
+    write = next(e for e in events if e["kind"] == "pipe.write")
+    read = next(e for e in events if e["kind"] == "pipe.read")
+    begin = next((e for e in events if e["kind"] == "pipe.read.begin"), None)
+    began = begin["t"] if begin is not None else read["since"]
+    assert began < write["t"] and payload(read) == b"go"
+    if begin is not None:  # seen waiting: the begin comes before the write in the stream
+        assert begin["seq"] < write["seq"] < read["seq"]
+
+
+def sysv_queue_exists(ident: int) -> bool:
+    lines = Path("/proc/sysvipc/msg").read_text().splitlines()[1:]
+    return any(line.split()[1] == str(ident) for line in lines)
+
+
+@needs_tools
+def test_typed_queue_types_and_order(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "msgq", programs.MSGQ)
+    done, events = watch(tmp_path, binary)
+    report = said(events)
+    ident = int(next(w[1] for w in report if w[0] == "Q"))
+    sent = [(int(w[2]), bytes.fromhex(w[3])) for w in report if w[0] == "S"]
+    got = [(int(w[1]), int(w[2]), bytes.fromhex(w[3])) for w in report if w[0] == "R"]
+    shown_sent = [(e["mtype"], payload(e)) for e in events if e["kind"] == "mq.send"]
+    shown_got = [(e["want"], e["mtype"], payload(e)) for e in events if e["kind"] == "mq.recv"]
+    assert shown_sent == sent
+    assert shown_got == got
+    assert [g[2] for g in got] == [b"b1\x1b[31m", b"a1", b"c1", b"a2", b"c2"]
+    declared = next(e for e in events if e["kind"] == "obj.declare")
+    assert declared["obj"] == f"msqid:{ident}" and declared["type"] == "sysv_mq"
+    # the program removed its queue itself; ipcviz says so and leaves nothing
+    assert any(e["kind"] == "obj.remove" and e["obj"] == f"msqid:{ident}" for e in events)
+    assert not sysv_queue_exists(ident)
+    assert "left" not in done.stdout.split("result:")[-1]
+
+
+@needs_tools
+def test_what_the_program_leaves_is_listed_and_never_removed(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "msgq", programs.MSGQ)
+    done, events = watch(tmp_path, binary, "--keep")
+    ident = int(next(w[1] for w in said(events) if w[0] == "Q"))
+    try:
+        assert sysv_queue_exists(ident)  # ipcviz did not remove the program's queue
+        left = [e for e in events if e["kind"] == "program.leftover"]
+        assert [e["obj"] for e in left] == [f"msqid:{ident}"]
+        assert f"ipcrm -q {ident}" in done.stdout
+    finally:
+        import sysv_ipc
+
+        sysv_ipc.remove_message_queue(ident)  # the test ran the program: its queue is ours
+
+
+def tool_free_path(tmp_path: Path) -> str:
+    """A PATH with nothing on it but python (no strace, no compiler)."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    os.symlink(sys.executable, bare / "python3")
+    return str(bare)
+
+
+def test_without_strace_one_clear_line(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": tool_free_path(tmp_path)}
+    done = ipcviz("run", "--headless", "--", "/bin/true", env=env)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "strace is not installed" in lines[0], done.stderr
+
+
+def test_without_a_compiler_one_clear_line(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": tool_free_path(tmp_path), "XDG_CACHE_HOME": str(tmp_path)}
+    done = ipcviz("run", "--headless", "c/pipe-parent-child", env=env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no C compiler" in lines[0], done.stderr
+
+
+def test_no_such_program_and_misuse(tmp_path: Path) -> None:
+    for args, words in [
+        (["run", "--headless", "--", str(tmp_path / "nope")], "no such program"),
+        (["run", "--headless", "pipe-basic", "--", "x"], "arguments after --"),
+        (["run", "--headless", "--seed", "1", "--", "/bin/true"], "are for scenarios"),
+        (["run", "--headless"], "give a scenario"),
+    ]:
+        done = ipcviz(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1 and words in done.stderr, done.stderr
+
+
+@needs_tools
+def test_semaphore_operations_and_value(tmp_path: Path) -> None:
+    from ipcviz.model.reducer import apply
+    from ipcviz.model.state import State
+
+    binary = compile_c(tmp_path, "sem", programs.SEM)
+    _, events = watch(tmp_path, binary)
+    report = said(events)
+    takes = [int(w[1]) for w in report if w[0] == "P"]
+    gives = sum(int(w[2]) for w in report if w[0] == "V")
+    final = int(next(w[1] for w in report if w[0] == "VAL"))
+    waits = [e["pid"] for e in events if e["kind"] == "sem.wait"]
+    posts = [e for e in events if e["kind"] == "sem.post"]
+    assert waits == takes  # 3 units taken, by the child, one at a time
+    assert len(posts) == gives == 4  # 1 + 1 + 2 units given (2 at once: two posts)
+    state = State()
+    for e in events:
+        if e["kind"] == "obj.remove":  # the value the program read just before removing it
+            (sem,) = state.objects.values()
+            assert sem.value == final == 1
+        apply(state, e)
+
+
+@needs_tools
+def test_a_program_run_replays_and_exports(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "pipe", programs.PIPE)
+    watch(tmp_path, binary)
+    trace = tmp_path / "run.jsonl"
+    replay = ipcviz("replay", str(trace), "--headless")
+    assert replay.returncode == 0, replay.stderr
+    assert "\x1b" not in replay.stdout and "\\x1b[2J" in replay.stdout
+    out = tmp_path / "perfetto.json"
+    export = ipcviz("export", str(trace), "--format", "perfetto", "-o", str(out))
+    assert export.returncode == 0, export.stderr
+    assert out.stat().st_size > 0
+
+
+def test_ptrace_not_permitted_one_clear_line(tmp_path: Path) -> None:
+    """strace that may not trace (a container without CAP_SYS_PTRACE, Yama): one line, 2.
+    A stand-in strace that fails the way the real one does there."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    fake = bare / "strace"
+    fake.write_text(
+        "#!/bin/sh\necho 'strace: test_ptrace_get_syscall_info: PTRACE_TRACEME: "
+        "Operation not permitted' >&2\nexit 1\n"
+    )
+    fake.chmod(0o700)
+    env = {**os.environ, "PATH": f"{bare}:{os.environ.get('PATH', '')}"}
+    done = ipcviz(
+        "run", "--headless", "--record", str(tmp_path / "t.jsonl"), "--", "/bin/true", env=env
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Operation not permitted" in lines[0], done.stderr
+    assert "cannot watch /bin/true" in lines[0]
+
+
+@needs_tools
+def test_threads_are_program_orders_of_their_own(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "threads", programs.THREADS)
+    _, events = watch(tmp_path, binary)
+    writes = [e for e in events if e["kind"] == "pipe.write"]
+    lanes: dict[int, list[bytes]] = {}
+    for e in writes:
+        lanes.setdefault(e.get("thread", 0), []).append(payload(e))
+    assert sorted(lanes.values()) == [[b"a0\n", b"a1\n", b"a2\n"], [b"b0\n", b"b1\n", b"b2\n"]]
+    assert 0 not in lanes  # written by the two threads, not the main one
+    read = b"".join(payload(e) for e in events if e["kind"] == "pipe.read")
+    said = b"".join(payload(e) for e in events if e["kind"] == "proc.output")
+    assert read == said == b"".join(payload(e) for e in writes)
+    assert len({e["pid"] for e in events if e["kind"] == "proc.start"}) == 1
+
+
+@needs_tools
+def test_fifo_opened_by_path(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "fifo", programs.FIFO)
+    path = tmp_path / "the fifo"
+    done, events = watch(tmp_path, binary, str(path))
+    (declared,) = [e for e in events if e["kind"] == "obj.declare"]
+    assert declared["type"] == "fifo" and declared["obj"] == str(path)
+    opens = sorted(e["end"] for e in events if e["kind"] == "pipe.open")
+    assert opens == [0, 1]  # the reader's and the writer's open
+    read = next(w for w in said(events) if w[0] == "R")
+    shown = b"".join(payload(e) for e in events if e["kind"] == "pipe.read")
+    assert shown == bytes.fromhex(read[1]) == b"over the fifo"
+    assert not path.exists() and "left" not in done.stdout.split("result:")[-1]
+
+
+@needs_tools
+def test_a_fifo_left_behind_is_listed_not_removed(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "fifo", programs.FIFO)
+    path = tmp_path / "kept"
+    done, events = watch(tmp_path, binary, str(path), "--keep")
+    assert path.exists()  # ipcviz never removes what the program made
+    assert [e["obj"] for e in events if e["kind"] == "program.leftover"] == [str(path)]
+    assert f"rm {path}" in done.stdout

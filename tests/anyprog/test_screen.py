@@ -1,0 +1,55 @@
+"""The live session screen of ``ipcviz run -- PROG``: the same screen as a scenario's, fed by
+an engine that watches a C program through strace."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from ipcviz.tui.app import IpcvizApp
+from ipcviz.tui.feed import LiveFeed
+from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.widgets import EventLog, ObjectView
+from tests.anyprog import programs
+from tests.anyprog.test_programs import compile_c, needs_tools
+
+
+async def until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+@needs_tools
+async def test_a_c_program_on_the_session_screen(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "pipe", programs.PIPE)
+    app = IpcvizApp(
+        lambda: LiveFeed(
+            Path("pipe"), tmp_path / "run.jsonl", extra=["--program", "--", str(binary)]
+        ),
+        lang="en",
+    )
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen), "the session")
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: screen.feed is not None and screen.feed.finished, "the end")
+        screen.tick()
+        screen.redraw(True)
+        await pilot.pause()
+        state = screen.state
+        assert [p.name for p in state.procs.values()] == ["pipe", "pipe/1"]
+        (name,) = state.objects
+        assert name.startswith("pipe:[")
+        assert state.objects[name].written == state.objects[name].read == 25
+        shown = "\n".join(
+            line for v in screen.query(ObjectView) for line in v.plain_lines()
+        ) + "\n".join(screen.query_one(EventLog).plain_lines())
+        assert name in shown
+        # the payload's escape code and markup are shown as text, never acted on
+        assert "\x1b" not in shown
+        assert "wrote 15 B to " + name + ': "\\x1b[2J[b]bo' in shown  # (the log cuts it)
