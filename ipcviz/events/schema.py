@@ -64,6 +64,7 @@ DEADLOCK_RECOVER: Final = "deadlock.recover"
 HOLDER_DIED: Final = "holder.died"
 LOST_UPDATE: Final = "race.lost_update"
 PROBE_PROC: Final = "probe.proc"
+PROGRAM_LEFTOVER: Final = "program.leftover"
 PROBE_SNAPSHOT: Final = "probe.snapshot"
 PROBE_PREFIX: Final = "probe."
 
@@ -173,6 +174,7 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
         {"offset": integer(0, I64[1]), "lost": _LOST_SIDE, "by": _LOST_SIDE, "missing": number},
         ("obj", "offset", "lost", "by"),
     ),
+    PROGRAM_LEFTOVER: Kind({"message": string}, ("obj",)),
     PROBE_SNAPSHOT: Kind({"why": string, "step": optional(string), "by": integer()}),
     PROBE_PROC: Kind(
         {

@@ -25,7 +25,7 @@ from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.source import StraceSource
 
 #: Event kind: an object the program made is still there after it ended (never removed).
-LEFTOVER = "program.leftover"
+LEFTOVER = schema.PROGRAM_LEFTOVER
 _REMOVE_HINT = {"msqid": "ipcrm -q", "semid": "ipcrm -s", "shmid": "ipcrm -m", "FIFO": "rm"}
 
 
