@@ -9,18 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.style import Style
-from textual.strip import Strip
-from textual.widget import Widget
-
 from ipcviz.model.state import State
-from ipcviz.tui.diagram_kit import Line
 from ipcviz.tui.diagram_layout import diagram_lines
+from ipcviz.tui.widgets import LineWidget
 
-BLANK = Style()  # never None: the NO_COLOR (monochrome) filter reads every style
 
-
-class DiagramView(Widget):
+class DiagramView(LineWidget):
     """Processes, kernel objects and the edges between them, filling its region."""
 
     DEFAULT_CSS = """
@@ -29,7 +23,6 @@ class DiagramView(Widget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.lines: list[Line] = []
         self._key: tuple[Any, ...] | None = None
 
     def sync(self, state: State, force: bool = False) -> None:
@@ -46,12 +39,3 @@ class DiagramView(Widget):
 
     def on_resize(self) -> None:
         self._key = None
-
-    def render_line(self, y: int) -> Strip:
-        if 0 <= y < len(self.lines):
-            return Strip(self.lines[y]).crop(0, self.size.width)
-        return Strip.blank(self.size.width, BLANK)
-
-    def plain_lines(self) -> list[str]:
-        """The text shown (for tests)."""
-        return ["".join(seg.text for seg in line) for line in self.lines]

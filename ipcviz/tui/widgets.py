@@ -30,16 +30,30 @@ from ipcviz.tui.eventfmt import EventFormatter, LogLine
 BLANK = Style()  # never None: the NO_COLOR (monochrome) filter reads every style
 
 
-class LinesView(Widget):
+class LineWidget(Widget):
+    """A widget that hands out pre-built lines of segments as ``Strip``s (the detail panels,
+    the diagram): the drawing is built without Textual, this only shows it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lines: list[render.Line] = []
+
+    def render_line(self, y: int) -> Strip:
+        if 0 <= y < len(self.lines):
+            return Strip(self.lines[y]).crop(0, self.size.width)
+        return Strip.blank(self.size.width, BLANK)
+
+    def plain_lines(self) -> list[str]:
+        """The text shown (for tests)."""
+        return ["".join(seg.text for seg in line) for line in self.lines]
+
+
+class LinesView(LineWidget):
     """Shows a list of pre-built lines of segments; height follows the number of lines."""
 
     DEFAULT_CSS = """
     LinesView { height: auto; width: 1fr; }
     """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.lines: list[render.Line] = []
 
     def set_lines(self, lines: list[render.Line]) -> None:
         changed_height = len(lines) != len(self.lines)
@@ -51,15 +65,6 @@ class LinesView(Widget):
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(1, len(self.lines))
-
-    def render_line(self, y: int) -> Strip:
-        if 0 <= y < len(self.lines):
-            return Strip(self.lines[y]).crop(0, self.size.width)
-        return Strip.blank(self.size.width, BLANK)
-
-    def plain_lines(self) -> list[str]:
-        """The text shown (for tests)."""
-        return ["".join(seg.text for seg in line) for line in self.lines]
 
 
 class ObjectView(LinesView):
