@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="handout pictures (svg, html): light for print (the default) or dark as on "
         "the projector",
     )
+    p.add_argument(
+        "--view",
+        choices=["diagram", "detail"],
+        default=None,
+        help="handout pictures (svg, html): the diagram, as in presenter mode (the default), "
+        "or the detail panels",
+    )
 
     p = sub.add_parser(
         "verify",
@@ -559,7 +566,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ipcviz.export import export
 
-    return export(args.trace, args.format, args.output, args.force, args.theme)
+    return export(args.trace, args.format, args.output, args.force, args.theme, args.view)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

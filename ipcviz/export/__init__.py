@@ -11,31 +11,35 @@ from pathlib import Path
 
 from ipcviz.errors import IpcvizError
 
-#: ``(trace, output, force[, theme]) -> exit code``; raises IpcvizError (TraceError) for bad
-#: input. ``force``: ``output`` may be replaced (without it an existing ``output`` is
+#: ``(trace, output, force[, theme, view]) -> exit code``; raises IpcvizError (TraceError)
+#: for bad input. ``force``: ``output`` may be replaced (without it an existing ``output`` is
 #: refused; ``ipcviz.export.files`` does both for the built-in formats). ``theme``
-#: (``light``/``dark``; not given: the format's default) is passed only when the user chose
-#: one, and matters to pictures only.
+#: (``light``/``dark``) and ``view`` (``diagram``/``detail``) are passed only when the user
+#: chose them (None: the format's default), and matter to pictures only.
 Exporter = Callable[..., int]
 
 
-def _perfetto(trace: Path, output: Path, force: bool, theme: str | None = None) -> int:
+def _perfetto(trace: Path, output: Path, force: bool, *_picture: str | None) -> int:
     from ipcviz.export.perfetto import export_perfetto
 
     return export_perfetto(trace, output, force)
 
 
-def _svg(trace: Path, output: Path, force: bool, theme: str | None = None) -> int:
-    from ipcviz.export.svg import DEFAULT_THEME, export_svg
+def _svg(
+    trace: Path, output: Path, force: bool, theme: str | None = None, view: str | None = None
+) -> int:
+    from ipcviz.export.svg import DEFAULT_THEME, DEFAULT_VIEW, export_svg
 
-    return export_svg(trace, output, force, theme or DEFAULT_THEME)
+    return export_svg(trace, output, force, theme or DEFAULT_THEME, view or DEFAULT_VIEW)
 
 
-def _html(trace: Path, output: Path, force: bool, theme: str | None = None) -> int:
+def _html(
+    trace: Path, output: Path, force: bool, theme: str | None = None, view: str | None = None
+) -> int:
     from ipcviz.export.html import export_html
-    from ipcviz.export.svg import DEFAULT_THEME
+    from ipcviz.export.svg import DEFAULT_THEME, DEFAULT_VIEW
 
-    return export_html(trace, output, force, theme or DEFAULT_THEME)
+    return export_html(trace, output, force, theme or DEFAULT_THEME, view or DEFAULT_VIEW)
 
 
 FORMATS: dict[str, Exporter] = {"perfetto": _perfetto, "svg": _svg, "html": _html}
@@ -47,7 +51,12 @@ def register(fmt: str, exporter: Exporter) -> None:
 
 
 def export(
-    trace: Path, fmt: str, output: Path, force: bool = False, theme: str | None = None
+    trace: Path,
+    fmt: str,
+    output: Path,
+    force: bool = False,
+    theme: str | None = None,
+    view: str | None = None,
 ) -> int:
     """Export ``trace`` as ``fmt`` into ``output``; returns the CLI's exit code."""
     exporter = FORMATS.get(fmt)
@@ -55,8 +64,8 @@ def export(
         raise IpcvizError(
             f"export format {fmt!r} is not available yet (available: {', '.join(sorted(FORMATS))})"
         )
-    if theme is not None and fmt == "perfetto":
-        raise IpcvizError("--theme is for pictures (svg, html); perfetto has its own")
-    if theme is None:  # (an exporter registered later may take no theme)
+    if (theme is not None or view is not None) and fmt == "perfetto":
+        raise IpcvizError("--theme and --view are for pictures (svg, html); perfetto has its own")
+    if theme is None and view is None:  # (an exporter registered later may take neither)
         return exporter(Path(trace), Path(output), force)
-    return exporter(Path(trace), Path(output), force, theme)
+    return exporter(Path(trace), Path(output), force, theme, view)

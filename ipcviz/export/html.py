@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz import bytefmt
-from ipcviz.export.svg import DEFAULT_THEME, Shot, each_shot
+from ipcviz.export.svg import DEFAULT_THEME, DEFAULT_VIEW, Shot, each_shot
 
 #: Text fonts: the system's, then ones with Hangul and CJK (narration may be Korean).
 TEXT_FONTS = (
@@ -261,7 +261,13 @@ def page_step(shot: Shot, pictures: PagePictures | None = None) -> str:
 PAGE_END = "</body></html>\n"
 
 
-def export_html(trace: Path, output: Path, force: bool = False, theme: str = DEFAULT_THEME) -> int:
+def export_html(
+    trace: Path,
+    output: Path,
+    force: bool = False,
+    theme: str = DEFAULT_THEME,
+    view: str = DEFAULT_VIEW,
+) -> int:
     """``ipcviz export TRACE --format html -o FILE``: one self-contained handout page.
 
     Written step by step as the pictures are drawn (into a new private file beside FILE,
@@ -279,7 +285,13 @@ def export_html(trace: Path, output: Path, force: bool = False, theme: str = DEF
             out.write(page_step(shot, pictures) + "\n")
             count += 1
 
-        each_shot(trace, write, on_header=lambda h: out.write(page_head(h) + "\n"), theme=theme)
+        each_shot(
+            trace,
+            write,
+            on_header=lambda h: out.write(page_head(h) + "\n"),
+            theme=theme,
+            view=view,
+        )
         out.write(PAGE_END)
     print(f"wrote {output} ({count} step(s))")
     return 0

@@ -42,6 +42,10 @@ _FONT_URL = re.compile(r',\s*url\("https?://[^"]*"\)\s*format\("[^"]*"\)')
 #: Handout themes (``ipcviz export --theme``); light is the default: handouts are printed.
 THEMES = ("light", "dark")
 DEFAULT_THEME = "light"
+#: What a handout picture shows (``ipcviz export --view``): the lecture figure, as presenter
+#: mode does, or the detail panels of the session screen.
+VIEWS = ("diagram", "detail")
+DEFAULT_VIEW = "diagram"
 #: The terminal font, then monospace fonts that have Hangul and CJK (whichever is installed).
 MONO_FONTS = (
     '"Fira Code", "DejaVu Sans Mono", "Noto Sans Mono CJK KR", "Noto Sans CJK KR", '
@@ -157,6 +161,7 @@ def each_shot(
     size: tuple[int, int] = SIZE,
     on_header: Callable[[dict[str, Any]], object] | None = None,
     theme: str = DEFAULT_THEME,
+    view: str = DEFAULT_VIEW,
 ) -> dict[str, Any]:
     """Call ``on_shot`` with each narration step's :class:`Shot` as it is drawn; returns the
     header. The model at each step comes from the trace's :class:`TraceIndex` (offsets and
@@ -172,22 +177,29 @@ def each_shot(
         )
     if on_header is not None:
         on_header(index.header)
-    asyncio.run(_shoot(index, size, on_shot, theme))
+    asyncio.run(_shoot(index, size, on_shot, theme, view))
     return index.header
 
 
 def screenshots(
-    trace: Path, size: tuple[int, int] = SIZE, theme: str = DEFAULT_THEME
+    trace: Path,
+    size: tuple[int, int] = SIZE,
+    theme: str = DEFAULT_THEME,
+    view: str = DEFAULT_VIEW,
 ) -> tuple[dict[str, Any], list[Shot]]:
     """The trace's header and one :class:`Shot` per narration step, in order (in memory:
     for tests and small traces; the exporters stream with :func:`each_shot`)."""
     shots: list[Shot] = []
-    header = each_shot(trace, shots.append, size, theme=theme)
+    header = each_shot(trace, shots.append, size, theme=theme, view=view)
     return header, shots
 
 
 async def _shoot(
-    index: TraceIndex, size: tuple[int, int], on_shot: Callable[[Shot], None], theme: str
+    index: TraceIndex,
+    size: tuple[int, int],
+    on_shot: Callable[[Shot], None],
+    theme: str,
+    view: str = DEFAULT_VIEW,
 ) -> int:
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.eventfmt import LogWindow
@@ -208,6 +220,8 @@ async def _shoot(
         screen = app.screen
         assert isinstance(screen, SessionScreen)
         screen.stop()  # no frame timer: each picture is drawn once, below, not 15 times a second
+        if (view == "diagram") != screen.diagram_shown:
+            screen.action_toggle_view()
         for n, (i, at) in enumerate(shot_moments(index), 1):
             screen.set_log_lines(list(window.at(at)))
             state = cursor.seek(at)
@@ -246,7 +260,13 @@ def _sizes(screen: Any) -> list[Any]:
     return [w.region for w in screen.walk_children()]
 
 
-def export_svg(trace: Path, output: Path, force: bool = False, theme: str = DEFAULT_THEME) -> int:
+def export_svg(
+    trace: Path,
+    output: Path,
+    force: bool = False,
+    theme: str = DEFAULT_THEME,
+    view: str = DEFAULT_VIEW,
+) -> int:
     """``ipcviz export TRACE --format svg -o DIR``: DIR/NN-STEP.svg for every step.
 
     Files are created new in DIR (``ipcviz.export.files``); ``--force`` replaces only the
@@ -256,7 +276,7 @@ def export_svg(trace: Path, output: Path, force: bool = False, theme: str = DEFA
 
     out = ExportDir(output, force).open()
     try:
-        each_shot(trace, lambda shot: out.write(shot.filename, shot.svg), theme=theme)
+        each_shot(trace, lambda shot: out.write(shot.filename, shot.svg), theme=theme, view=view)
         out.finish()
     except BaseException:  # a bad line further on: no half set of pictures is left
         out.abandon()

@@ -204,3 +204,30 @@ def test_korean_handout_page_one_printed_page_per_step(recorded: Path, tmp_path:
         assert html.escape(steps[step]["ko"]) in section
         rows = svg_rows(re.search(r"<svg.*?</svg>", section, flags=re.S).group(0))
         assert shows_text(rows, steps[step]["ko"]), step  # Hangul on the picture
+
+
+def test_pictures_show_the_diagram_by_default_and_the_panels_on_request(
+    recorded: Path, tmp_path: Path
+) -> None:
+    """The handout's picture is the lecture figure (as presenter mode shows it): object boxes
+    with their processes on labelled edges; ``--view detail`` gives the detail panels."""
+    diagram, detail = tmp_path / "diagram", tmp_path / "detail"
+    ipcviz("export", str(recorded), "--format", "svg", "-o", str(diagram), check=True)
+    ipcviz(
+        "export",
+        str(recorded),
+        "--format",
+        "svg",
+        "--view",
+        "detail",
+        "-o",
+        str(detail),
+        check=True,
+    )
+    last = sorted(p.name for p in diagram.glob("*.svg"))[-1]
+    fig = " ".join(svg_rows((diagram / last).read_text(encoding="utf-8")))
+    panels = " ".join(svg_rows((detail / last).read_text(encoding="utf-8")))
+    assert "kernel objects" in panels and "kernel objects" not in fig
+    assert "buffer posix_shm" in fig and "wait" in fig  # boxes and edges of the figure
+    r = ipcviz("export", str(recorded), "--format", "perfetto", "--view", "detail", "-o", "x")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
