@@ -32,6 +32,8 @@ from ipcviz.errors import IpcvizError
 MANIFEST = ".ipcviz-export"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+#: Reading a file we may have written: never through a symlink, never blocking on a FIFO.
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 def _shown(path: Path) -> str:
@@ -145,10 +147,12 @@ class ExportDir:
 
     def _manifest(self) -> list[tuple[str, str]]:
         try:
-            fd = os.open(MANIFEST, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.fd)
+            fd = os.open(MANIFEST, _READ, dir_fd=self.fd)
         except OSError:
             return []
         with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return []  # a FIFO or a device in its place: not ours, never read
             text = f.read(1 << 20).decode("utf-8", "replace")
         pairs = []
         for line in text.splitlines():
@@ -158,7 +162,7 @@ class ExportDir:
         return pairs
 
     def _digest(self, name: str) -> str:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.fd)
+        fd = os.open(name, _READ, dir_fd=self.fd)
         with os.fdopen(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise OSError("not a regular file")

@@ -162,11 +162,22 @@ def each_shot(
     on_header: Callable[[dict[str, Any]], object] | None = None,
     theme: str = DEFAULT_THEME,
     view: str = DEFAULT_VIEW,
+    index: TraceIndex | None = None,
 ) -> dict[str, Any]:
     """Call ``on_shot`` with each narration step's :class:`Shot` as it is drawn; returns the
     header. The model at each step comes from the trace's :class:`TraceIndex` (offsets and
     checkpoints, walked forward with one cursor), and each shot is handed on at once, so
     memory does not grow with the number of steps (a long lecture is written as it is made)."""
+    index = handout_index(trace) if index is None else index
+    if on_header is not None:
+        on_header(index.header)
+    asyncio.run(_shoot(index, size, on_shot, theme, view))
+    return index.header
+
+
+def handout_index(trace: Path) -> TraceIndex:
+    """The trace read through (every line checked) and indexed, with one narration step at
+    least: a bad trace is refused here, before anything is written or replaced."""
     from ipcviz.replay import TraceIndex
 
     index = TraceIndex.open(trace).build()  # TraceError (an IpcvizError, exit 2): bad input
@@ -175,10 +186,7 @@ def each_shot(
             f"{bytefmt.safe_text(str(trace), 300)}: the trace has no narration steps: "
             "no handout to make"
         )
-    if on_header is not None:
-        on_header(index.header)
-    asyncio.run(_shoot(index, size, on_shot, theme, view))
-    return index.header
+    return index
 
 
 def screenshots(
@@ -274,9 +282,16 @@ def export_svg(
     """
     from ipcviz.export.files import ExportDir
 
+    index = handout_index(trace)  # a bad trace: refused before an earlier export is replaced
     out = ExportDir(output, force).open()
     try:
-        each_shot(trace, lambda shot: out.write(shot.filename, shot.svg), theme=theme, view=view)
+        each_shot(
+            trace,
+            lambda shot: out.write(shot.filename, shot.svg),
+            theme=theme,
+            view=view,
+            index=index,
+        )
         out.finish()
     except BaseException:  # a bad line further on: no half set of pictures is left
         out.abandon()

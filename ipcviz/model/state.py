@@ -162,7 +162,9 @@ class State:
         if not (seq > p.op_seq or t > p.op_t):
             return {}
         obj = self.objects.get(str(k.get("blocked_on"))) if k.get("blocked_on") else None
-        if obj is not None and seq < obj.last_change_seq and t < obj.last_change_t:
+        # older than the object's last change by either order (published before it, or
+        # taken before it): a post may have woken the process since
+        if obj is not None and (seq < obj.last_change_seq or t < obj.last_change_t):
             return {}
         return k
 

@@ -16,6 +16,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 from ipcviz.errors import IpcvizError
@@ -112,17 +113,21 @@ def build(spec: str) -> Path:
         if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o100:
             return target
         raise IpcvizError(f"{target} is not a program of yours: remove it and try again")
-    tmp = cache / f".{target.name}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o700)
+    # a fresh private name (a killed build's leftover never blocks the next one)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=cache)
     os.close(fd)
+    tmp = Path(name)
     try:
-        done = subprocess.run(
-            [cc, *CFLAGS, "-o", str(tmp), str(source)],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=120,
-        )
+        try:
+            done = subprocess.run(
+                [cc, *CFLAGS, "-o", str(tmp), str(source)],
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=120,
+            )
+        except subprocess.TimeoutExpired:
+            raise IpcvizError(f"{source.name} did not compile within 120 s") from None
         if done.returncode != 0:
             said = [ln for ln in done.stderr.splitlines() if "error" in ln] or [""]
             raise IpcvizError(f"{source.name} does not compile: {said[0].strip()}".strip())

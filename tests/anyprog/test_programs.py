@@ -286,3 +286,27 @@ def test_a_fifo_left_behind_is_listed_not_removed(tmp_path: Path) -> None:
     assert path.exists()  # ipcviz never removes what the program made
     assert [e["obj"] for e in events if e["kind"] == "program.leftover"] == [str(path)]
     assert f"rm {path}" in done.stdout
+
+
+@pytest.mark.skipif(NO_STRACE, reason="needs a strace that may trace")
+def test_only_a_process_our_strace_traces_is_registered_for_clean() -> None:
+    """``clean`` kills a killed run's traced processes by pid and start time; the engine
+    records them only while its strace traces them, never a stranger that took the pid of a
+    process that already ended (its start time would make ``clean`` kill the stranger)."""
+    from ipcviz.sources.strace.engine import _traced_by
+
+    tracer = subprocess.Popen(
+        ["strace", "-f", "-o", os.devnull, "sh", "-c", "echo $$; exec sleep 60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert tracer.stdout is not None
+    child = int(tracer.stdout.readline())  # the traced shell, about to become sleep
+    try:
+        assert _traced_by(child, tracer.pid)
+        assert not _traced_by(os.getpid(), tracer.pid)  # a process it does not trace
+        assert not _traced_by(child, os.getpid())  # traced, but by another tracer
+    finally:
+        os.kill(child, 9)  # ours: started by this test, still traced (not reaped yet)
+        tracer.wait()

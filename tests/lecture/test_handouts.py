@@ -231,3 +231,17 @@ def test_pictures_show_the_diagram_by_default_and_the_panels_on_request(
     assert "buffer posix_shm" in fig and "wait" in fig  # boxes and edges of the figure
     r = ipcviz("export", str(recorded), "--format", "perfetto", "--view", "detail", "-o", "x")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_a_bad_trace_never_costs_the_earlier_handout(recorded: Path, tmp_path: Path) -> None:
+    """``--force`` replaces an earlier svg export only once the new trace has been read
+    through: a trace with a bad line is refused (exit 2) and the old pictures stay."""
+    out = tmp_path / "svg"
+    ipcviz("export", str(recorded), "--format", "svg", "-o", str(out), check=True)
+    before = sorted(p.name for p in out.iterdir())
+    bad = tmp_path / "bad.jsonl"
+    lines = recorded.read_text(encoding="utf-8").splitlines()
+    bad.write_text("\n".join([*lines[:-3], '{"t": "x"}', *lines[-3:]]) + "\n", encoding="utf-8")
+    r = ipcviz("export", str(bad), "--format", "svg", "--force", "-o", str(out))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == before

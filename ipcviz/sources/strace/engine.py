@@ -139,8 +139,11 @@ class ProgramEngine(Engine):
             if what == "start":
                 _, pid, started, t, fields = action
                 # registered: if the engine is killed (strace dies with it and leaves the
-                # program running, detached), ``clean`` kills it by pid and start time
-                self.registry.add_proc(pid)
+                # program running, detached), ``clean`` kills it by pid and start time.
+                # Only while our strace still traces it: a process that already ended may
+                # have left its pid to a stranger, whose start time must not be recorded.
+                if self.strace is not None and _traced_by(pid, self.strace.pid):
+                    self.registry.add_proc(pid)
                 lin.started(pid, started)
                 event = {"t": t - t0, "seq": -1, "pid": pid, "kind": schema.PROC_START, **fields}
                 lin.add_event(event, t, pid)
@@ -172,6 +175,14 @@ class ProgramEngine(Engine):
 
     def control(self, cmd: dict[str, Any]) -> None:
         """``kill`` names one of the program's processes (strace is the only worker)."""
+        if cmd.get("cmd") == "pace":  # no ring, no step gate: nothing could be paced
+            self.emit(
+                schema.CONTROL,
+                action="pace",
+                ok=False,
+                reason="a program's processes do not pass ipcviz's step gate: no pace",
+            )
+            return
         if cmd.get("cmd") != "kill" or self.source is None:
             super().control(cmd)
             return
@@ -237,3 +248,15 @@ class ProgramEngine(Engine):
         super()._shutdown()
         if self.source is not None:
             self.source.close()
+
+
+def _traced_by(pid: int, tracer: int) -> bool:
+    """Whether ``pid`` is a process ``tracer`` traces now (``TracerPid`` in its status)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return line.split()[1:2] == [str(tracer)]
+    except OSError:
+        return False
+    return False
