@@ -123,7 +123,8 @@ def discover(prober: Any, pid: int) -> None:
             data=b64(seen.data),
             readers=[list(x) for x in ends.readers],
             writers=[list(x) for x in ends.writers],
-            names={str(p): _comm_name(p) for p in sorted(holders)},
+            # a holder that exited since the scan has no name now: left out (shown as "?")
+            names={str(p): n for p in sorted(holders) if (n := _comm_name(p))},
         )
 
 
