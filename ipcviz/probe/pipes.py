@@ -131,12 +131,12 @@ def peek_pipe(pid: int, fd: int, max_bytes: int = 65536) -> PipePeek | None:
                 return PipePeek(nbytes, capacity, b"")
             readable = (fcntl.fcntl(handle, fcntl.F_GETFL) & os.O_ACCMODE) != os.O_WRONLY
             if readable:
-                return PipePeek(nbytes, capacity, _tee_copy(handle, want, capacity))
+                return _one_moment(handle, handle, nbytes, capacity, max_bytes)
             if not dup or _has_no_reader(handle):
                 return PipePeek(nbytes, capacity, b"")
             src = _open_via_proc(pid, fd)
             try:
-                return PipePeek(nbytes, capacity, _tee_copy(src, want, capacity))
+                return _one_moment(src, handle, nbytes, capacity, max_bytes)
             finally:
                 os.close(src)
         finally:
@@ -144,6 +144,22 @@ def peek_pipe(pid: int, fd: int, max_bytes: int = 65536) -> PipePeek | None:
     except OSError:
         # Process or fd gone, not a pipe (F_GETPIPE_SZ -> EBADF), no FIFO reader (ENXIO)...
         return None
+
+
+def _one_moment(src: int, handle: int, nbytes: int, capacity: int, max_bytes: int) -> PipePeek:
+    """The count and the bytes of one moment. The pipe's processes run on while it is
+    probed: a read between FIONREAD and tee left 304 bytes beside a count of 1004. So the
+    count is taken again after the copy, and the pair is taken again (twice at most) until
+    they agree; if they never do, the copy tells the count of its own moment (tee copies all
+    that is there, up to what was asked), or the later count when it copied all it asked."""
+    for _ in range(3):
+        want = min(nbytes, max_bytes)
+        data = _tee_copy(src, want, capacity) if want else b""
+        after = _fionread(handle)
+        if after == nbytes and len(data) == want:
+            return PipePeek(nbytes, capacity, data)
+        nbytes = after
+    return PipePeek(len(data) if len(data) < want else nbytes, capacity, data)
 
 
 def _access_mode(pid: int, fd: int) -> int | None:

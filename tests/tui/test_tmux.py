@@ -91,9 +91,21 @@ def see_it_run(tmux: Tmux) -> None:
     wait_for(lambda: "message 2" in tmux.screen(), "the second message in the log")
 
 
+def _still_running(trace: Path) -> list[str]:
+    """The run's processes other than tmux; one that ends while it is looked at is gone."""
+    names = []
+    for p in run_procs(str(trace)):
+        try:
+            name = p.name()
+        except psutil.NoSuchProcess:
+            continue
+        if "tmux" not in name:
+            names.append(name)
+    return names
+
+
 def nothing_left(trace: Path) -> None:
-    wait_for(lambda: not [p for p in run_procs(str(trace)) if "tmux" not in p.name()],
-             "every process of the run to end")  # fmt: skip
+    wait_for(lambda: not _still_running(trace), "every process of the run to end")
     last = trace.read_text().splitlines()[-1]
     assert '"kind":"session.end"' in last.replace(" ", "")
 
