@@ -24,7 +24,7 @@ from ipcviz.errors import TraceError
 from ipcviz.model.state import State
 from ipcviz.replay import Player, TraceIndex
 from ipcviz.tui.eventfmt import LogWindow
-from ipcviz.tui.session import SessionScreen, illegal_banner
+from ipcviz.tui.session import VIEW_BINDINGS, SessionScreen, illegal_banner
 from ipcviz.tui.widgets import EventLog, ProcTable
 
 BARS = " ▁▂▃▄▅▆▇█"
@@ -187,20 +187,7 @@ class ReplayScreen(SessionScreen):
             tooltip="hide the selected object's next change (guess, then ⏎)",
         ),
         Binding("enter", "reveal", "reveal", priority=True, tooltip="reveal what was hidden"),
-        Binding("l", "toggle_lang", "en/ko", tooltip="narration in English / Korean"),
-        Binding(
-            "v",
-            "toggle_view",
-            "diagram/detail",
-            tooltip="the diagram (who talks to whom) or the detail panels",
-        ),
-        Binding(
-            "p",
-            "filter_proc",
-            "log: proc",
-            show=False,
-            tooltip="event log: only the selected process (again: all)",
-        ),
+        *VIEW_BINDINGS,  # l / v / p: language, diagram or detail, log filter
         Binding(
             "o",
             "filter_obj",

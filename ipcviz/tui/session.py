@@ -49,6 +49,25 @@ _REDRAW_ECHOES = (messages.Update, messages.Layout, messages.UpdateScroll, event
 NARROW = 110  # columns below which the panels stack
 
 
+#: Keys the live session and the replay share, in this order: how the run is shown.
+VIEW_BINDINGS: list[BindingType] = [
+    Binding("l", "toggle_lang", "en/ko", tooltip="narration in English / Korean"),
+    Binding(
+        "v",
+        "toggle_view",
+        "diagram/detail",
+        tooltip="the diagram (who talks to whom) or the detail panels",
+    ),
+    Binding(
+        "p",
+        "filter_proc",
+        "log: proc",
+        show=False,
+        tooltip="event log: only the selected process (again: all)",
+    ),
+]
+
+
 class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | None]):
     """One run on screen. ``feed_factory`` makes a fresh feed (also used by restart)."""
 
@@ -112,20 +131,7 @@ class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | Non
             show=False,
             tooltip=f"redraw slower (down to {FPS_MIN} frames/s)",
         ),
-        Binding("l", "toggle_lang", "en/ko", tooltip="narration in English / Korean"),
-        Binding(
-            "v",
-            "toggle_view",
-            "diagram/detail",
-            tooltip="the diagram (who talks to whom) or the detail panels",
-        ),
-        Binding(
-            "p",
-            "filter_proc",
-            "log: proc",
-            show=False,
-            tooltip="event log: only the selected process (again: all)",
-        ),
+        *VIEW_BINDINGS,  # l / v / p: language, diagram or detail, log filter
         Binding(
             "o",
             "filter_obj",
