@@ -339,6 +339,7 @@ def test_sigkill_of_the_engine_during_object_creation_then_clean_leaves_nothing(
     scenario = write_scenario(tmp_path, MANY_OBJECTS, "many")
     rng = random.Random(20)
     mid, had_left, after = 0, 0, []
+    temp_before = _glibc_sem_temps()
     for i in range(20):
         sid = os.urandom(4).hex()
         k = rng.randrange(-1, len(NAMES) + 1)
@@ -373,6 +374,14 @@ def test_sigkill_of_the_engine_during_object_creation_then_clean_leaves_nothing(
     )
     assert not after
     assert mid >= 5 and had_left >= 5  # the kills did land during creation
+    # glibc's sem_open(O_CREAT) writes a temporary sem.XXXXXX first: a kill there would leave
+    # a file no session can prove its own. The engine never makes one (posix_sem/wrapper.py).
+    assert not _glibc_sem_temps() - temp_before
+
+
+def _glibc_sem_temps() -> set[str]:
+    """/dev/shm/sem.XXXXXX: the shape of glibc's temporary semaphore file."""
+    return {p.name for p in Path("/dev/shm").glob("sem.??????") if "." not in p.name[4:]}
 
 
 # -- the viewer cleans up when its engine dies ---------------------------------------------
