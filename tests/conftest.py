@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import inspect
 import json
 import os
@@ -14,9 +15,29 @@ from typing import Any
 
 import pytest
 
-from tests import leaks
+from tests import isolation, leaks
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject.toml): two workers where each can be isolated (tests/isolation.py)."""
+    return isolation.auto_workers()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker: its own IPC namespace and /dev/shm
+        try:
+            isolation.isolate()
+        except OSError as exc:
+            raise pytest.UsageError(
+                f"a test worker needs a world of its own: {exc}; use -n 0"
+            ) from None
+        # xdist passes the controller's terminal width down as COLUMNS/LINES; a TUI started
+        # by a test (in tmux, say) would take them for its own size, as no serial run does.
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -93,7 +114,9 @@ def run_scenario(name: str, tmp_path: Path, *extra: str, timeout: float = 60):
 
 class BuiltinTraces:
     """Each built-in scenario recorded once per test session (``--quick``), on first use:
-    several test files read the same recordings instead of running the scenario again."""
+    several test files read the same recordings instead of running the scenario again.
+    The test workers (tests/isolation.py) share them: the first to need one records it
+    under a lock, the others read it."""
 
     #: Each --quick run must finish well inside this; the engine enforces it (exit 1).
     LIMIT_S = 20
@@ -105,14 +128,30 @@ class BuiltinTraces:
     def run(self, name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
         """The run (exit code, output) and its trace."""
         if name not in self._done:
-            trace = self.root / f"{name}.jsonl"
-            run = ipcviz(
-                "run", name, "--headless", "--quick", "--record", str(trace),
-                "--timeout", str(self.LIMIT_S), timeout=self.LIMIT_S + 40,
-            )  # fmt: skip
-            assert trace.exists(), f"{name}: no trace ({run.returncode}): {run.stderr[-500:]}"
-            self._done[name] = (run, trace)
+            with open(self.root / f"{name}.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+                self._done[name] = self._recorded(name) or self._record(name)
         return self._done[name]
+
+    def _recorded(self, name: str) -> tuple[subprocess.CompletedProcess[str], Path] | None:
+        """What another worker recorded already, if it did."""
+        try:
+            done = json.loads((self.root / f"{name}.run.json").read_text())
+        except FileNotFoundError:
+            return None
+        run = subprocess.CompletedProcess(done["args"], done["rc"], done["out"], done["err"])
+        return run, self.root / f"{name}.jsonl"
+
+    def _record(self, name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+        trace = self.root / f"{name}.jsonl"
+        run = ipcviz(
+            "run", name, "--headless", "--quick", "--record", str(trace),
+            "--timeout", str(self.LIMIT_S), timeout=self.LIMIT_S + 40,
+        )  # fmt: skip
+        assert trace.exists(), f"{name}: no trace ({run.returncode}): {run.stderr[-500:]}"
+        done = {"args": run.args, "rc": run.returncode, "out": run.stdout, "err": run.stderr}
+        (self.root / f"{name}.run.json").write_text(json.dumps(done))
+        return run, trace
 
     def __call__(self, name: str) -> Path:
         return self.run(name)[1]
@@ -120,4 +159,8 @@ class BuiltinTraces:
 
 @pytest.fixture(scope="session")
 def builtin_traces(tmp_path_factory: pytest.TempPathFactory) -> BuiltinTraces:
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # beside the workers' own directories
+        shared = tmp_path_factory.getbasetemp().parent / "builtin-traces"
+        shared.mkdir(exist_ok=True)
+        return BuiltinTraces(shared)
     return BuiltinTraces(tmp_path_factory.mktemp("builtin-traces"))
