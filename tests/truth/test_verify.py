@@ -28,6 +28,7 @@ FROM_DOCS = [
     "writer_exits",
     "threads4",
     "sysv_bank",
+    "spooler",
 ]
 
 
