@@ -313,7 +313,9 @@ class Gate:
         """``{"cmd": "step", "pid": N}``: let N perform exactly one operation (its
         lowest-numbered thread waiting at its gate); ``"thread": T``: that thread of N."""
         pid, thread = cmd.get("pid"), cmd.get("thread")
-        if thread is None:
+        if not isinstance(pid, int) or not isinstance(thread, (int, type(None))):
+            pid, thread, key = None, None, None  # (a viewer's JSON: refused, never raised)
+        elif thread is None:
             key = self._first_waiting(pid)
         else:
             key = (pid, thread) if (pid, thread) in self.at_gate else None
