@@ -165,6 +165,8 @@ class Gate:
         #: (pid, thread) → (our write end, inode, its descriptor number in the worker) of a
         #: thread's own gate pipe (tracer/gate.py), opened through /proc on its gate.wait
         self._thread_gates: dict[Key, tuple[int, int, int]] = {}
+        #: (pid, thread) → its kernel thread id, last seen waiting at its gate
+        self._tids: dict[Key, int] = {}
         self._held_since: float | None = None
         self._held_total = 0.0
         self.races = LostUpdates(engine.model.proc_name)
@@ -329,8 +331,8 @@ class Gate:
         self.release(key, "user")
 
     def _first_waiting(self, pid: Any) -> Key | None:
-        """The lowest-numbered thread of ``pid`` waiting at its gate (a schedule's or a
-        user's step names a process: which of its threads goes must not depend on timing)."""
+        """The lowest-numbered thread of ``pid`` waiting at its gate: the one the model
+        shows (``Proc.gated_op``), which a user's step of the process lets go."""
         mine = [k for k in self.at_gate if k[0] == pid]
         return min(mine) if mine else None
 
@@ -410,9 +412,15 @@ class Gate:
 
     def _candidates(self) -> list[Key]:
         """Threads waiting at their gate, processes in the scenario's order (not pid
-        order), then by thread number."""
+        order), the threads of one in the order they were made (their kernel thread id,
+        seen at the gate by :meth:`_settled`): thread numbers follow the order in which
+        threads first record, which is timing when two race to their first gate, so a
+        seed's choice would not be the same from run to run."""
         order = {pid: i for i, pid in enumerate(self.engine.workers)}
-        return sorted(self.at_gate, key=lambda k: (order.get(k[0], len(order)), k[1]))
+        tids = self._tids
+        return sorted(
+            self.at_gate, key=lambda k: (order.get(k[0], len(order)), tids.get(k, 0), k[1])
+        )
 
     def _thread_gate(self, key: Key, e: Event) -> bool:
         """Open (once) our write end of the thread's own gate pipe its ``gate.wait`` names.
@@ -486,6 +494,8 @@ class Gate:
                     held = self.narrating.pop(key, None) is not None or held
                 for key in [k for k in self._thread_gates if k[0] == pid]:
                     self._close_thread_gate(key)
+                for key in [k for k in self._tids if k[0] == pid]:
+                    del self._tids[key]
                 if held:
                     self._after_narration()
             else:
@@ -540,11 +550,11 @@ class Gate:
         known = {self._gate_ino.get(pid)} | {
             g[1] for k, g in self._thread_gates.items() if k[0] == pid
         }
-        at = set()
+        at: dict[Any, Key] = {}  # inode of a gate → the thread waiting on it
         for k in waiting:
             e = self.at_gate.get(k) or self.narrating.get(k) or {}
             gate = self._thread_gates.get(k) if "gate_fd" in e else None
-            at.add(gate[1] if gate is not None else self._gate_ino.get(pid))
+            at[gate[1] if gate is not None else self._gate_ino.get(pid)] = k
         how = "yes"
         for tid in tids:
             t = self._task_settled(w, tid, parents, at, known)
@@ -555,10 +565,10 @@ class Gate:
         return how
 
     def _task_settled(
-        self, w: Any, tid: str, parents: set[Any], at: set[Any], known: set[Any]
+        self, w: Any, tid: str, parents: set[Any], at: dict[Any, Key], known: set[Any]
     ) -> str:
-        """One thread of a worker: ``at``: inodes of the gates whose wait was published,
-        ``known``: of all its gates."""
+        """One thread of a worker: ``at``: inodes of the gates whose wait was published
+        (→ whose wait), ``known``: of all its gates."""
         pid = w.pid
         text = _read(f"/proc/{pid}/task/{tid}/syscall")
         if text is None:
@@ -588,6 +598,8 @@ class Gate:
                 link = ""
             ino = int(link[6:-1]) if link.startswith("pipe:[") and link[6:-1].isdigit() else -1
             if ino in at:
+                if tid.isdigit():
+                    self._tids[at[ino]] = int(tid)
                 return "yes"  # at its gate, its gate.wait known
             if ino in known:
                 return "soon"  # at its gate, but its gate.wait is not drained yet
@@ -674,7 +686,8 @@ class Gate:
         while self.schedule:
             name, count = self.schedule[0]
             w = next((x for x in self.engine.workers.values() if x.name == name), None)
-            key = self._first_waiting(w.pid) if w is not None else None
+            pid = w.pid if w is not None else None
+            key = next((k for k in self._candidates() if k[0] == pid), None)
             if w is None or w.exited or key is None:
                 # gone, or asleep in the kernel: it cannot take this turn
                 self.schedule.pop(0)
