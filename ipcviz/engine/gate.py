@@ -36,10 +36,11 @@ worker made it after fork and never sent it. That link is checked to be a pipe b
 after the open (``O_NONBLOCK``: a lying worker gets no more than a byte in a pipe of its
 own). One gate per thread is what makes a step release exactly the thread chosen: with one
 pipe per process, whichever thread reads first would go. A process settles when every one
-of its threads (/proc/PID/task) is at its gate, asleep in the kernel, or gone. A schedule
-names processes: its turn goes to the process's lowest-numbered thread waiting at its gate.
-Thread numbers follow the order in which threads first record, so with several threads
-racing to their first gate the same seed may pick a different thread (see docs).
+of its threads (/proc/PID/task) is at its gate, asleep in the kernel, or gone. The seed
+and the schedule (which names processes) choose among a process's waiting threads in the
+order they were made (their kernel thread ids, seen at the gate), not by thread number:
+thread numbers follow the order in which threads first record, a race. A user's step of
+a process lets its lowest-numbered waiting thread go: the one the model shows.
 """
 
 from __future__ import annotations
