@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ipcviz.model.reducer import apply_all
 from ipcviz.model.state import Proc, State
+from ipcviz.tui.stepping import gate_text
 from tests.conftest import ipcviz
 from tests.control.test_step_mode import Live
 
@@ -78,3 +80,28 @@ def test_a_step_lets_exactly_the_chosen_thread_go(tmp_path: Path) -> None:
         live.close()
     result = ipcviz("verify", str(trace))
     assert result.returncode == 0 and "legal history" in result.stdout, result.stdout[:2000]
+
+
+def test_the_model_shows_each_waiting_thread_of_a_process() -> None:
+    """Two threads of one process at their gates: the process shows the lowest-numbered
+    one's operation (the one a step of the process lets go) and says another waits; a
+    step of one thread leaves the other's operation shown."""
+    state = State(header={"scenario": {"objects": []}})
+    wait = {"t": 1, "pid": 7, "kind": "gate.wait"}
+    apply_all(
+        state,
+        [
+            {"t": 0, "seq": 0, "pid": 7, "kind": "proc.start", "name": "w"},
+            {**wait, "seq": 1, "op": "mq.send", "obj": "q", "thread": 2, "gate_fd": 9},
+            {**wait, "seq": 2, "op": "pipe.write", "obj": "p", "thread": 1, "gate_fd": 8},
+        ],
+    )
+    w = state.procs[7]
+    assert (w.gated_op, w.gated_obj) == ("pipe.write", "p")
+    text = gate_text(w)
+    assert text is not None and text.plain == "at gate → pipe.write p (+1 thread)"
+    step = {"t": 2, "seq": 3, "pid": 7, "kind": "gate.step", "op": "pipe.write", "by": "user"}
+    apply_all(state, [{**step, "thread": 1}])
+    assert (w.gated_op, w.gated_obj) == ("mq.send", "q") and list(w.gated) == [2]
+    apply_all(state, [{**step, "seq": 4, "op": "mq.send", "thread": 2}])
+    assert w.gated_op is None and not w.gated and gate_text(w) is None
