@@ -177,8 +177,9 @@ class Engine:
         event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": kind, **fields}
         if self.lin.pending:
             # The gate letting a worker go comes before that worker's next operation: it
-            # joins the worker's own program order, not only the engine's.
-            self.lin.add_event(event, stamp, pid if kind == schema.GATE_STEP else ENGINE)
+            # joins the worker's own program order (its thread's), not only the engine's.
+            lane = pid | fields.get("thread", 0) << 32 if kind == schema.GATE_STEP else ENGINE
+            self.lin.add_event(event, stamp, lane)
         else:
             self._publish_event(event)
             self._run_hooks()

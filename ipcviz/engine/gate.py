@@ -25,6 +25,22 @@ A choice is only made once the world has *settled*: every live worker is at its 
 asleep in the kernel on an IPC object (/proc/PID/syscall), or gone. A worker that sleeps
 (time.sleep), runs, or is being woken is waited for. So the choice depends only on the
 seed or schedule, not on timing, and the same seed gives the same order of operations.
+
+Threads: each thread of a worker waits at a gate of its own, so a gate wait is keyed by
+``(pid, thread)`` (``thread``: the n-th thread of the process to record, as in its events;
+0 for the first). The first thread waits on the process's gate pipe; any other thread
+makes a pipe of its own and names its descriptor in its ``gate.wait`` (``gate_fd``,
+tracer/gate.py). The engine then opens ``/proc/PID/fd/N`` for writing: opening a pipe's
+/proc link gives a new end of that same pipe, so the engine can write to it although the
+worker made it after fork and never sent it. That link is checked to be a pipe before and
+after the open (``O_NONBLOCK``: a lying worker gets no more than a byte in a pipe of its
+own). One gate per thread is what makes a step release exactly the thread chosen: with one
+pipe per process, whichever thread reads first would go. A process settles when every one
+of its threads (/proc/PID/task) is at its gate, asleep in the kernel, or gone. The seed
+and the schedule (which names processes) choose among a process's waiting threads in the
+order they were made (their kernel thread ids, seen at the gate), not by thread number:
+thread numbers follow the order in which threads first record, a race. A user's step of
+a process lets its lowest-numbered waiting thread go: the one the model shows.
 """
 
 from __future__ import annotations
@@ -33,6 +49,7 @@ import os
 import random
 import re
 import select
+import stat
 import time
 from collections.abc import Callable
 from typing import Any
@@ -62,6 +79,8 @@ _IDLE_S = 0.005
 _SCHEDULE_ITEM = re.compile(r"^([A-Za-z0-9_-]{1,32})(?:\*(\d*))?$")
 
 Event = dict[str, Any]
+#: A gate wait: (pid, thread), thread 0 for the first thread of the process.
+Key = tuple[int, int]
 
 
 def parse_schedule(text: str) -> list[list[Any]]:
@@ -136,13 +155,19 @@ class Gate:
         # gate (tracer.hold) until {"cmd": "continue"}; meanwhile every gate is closed, so
         # the others stop before their next operation too: the world waits for the presenter.
         self.present = False
-        self.narrating: dict[int, Event] = {}  # pid → its gate.wait (op "narrate")
+        self.narrating: dict[Key, Event] = {}  # (pid, thread) → its gate.wait ("narrate")
         #: Called with a narration step's gate.wait while its process waits at the gate
         #: (presenter mode, or a step declared with ``probe=True``): the kernel prober
         #: takes its snapshot there (engine/probing.py).
         self.on_narration: list[Callable[[Event], None]] = []
-        self.at_gate: dict[int, Event] = {}  # pid → its gate.wait event
-        self._gate_ino: dict[int, int] = {}  # pid → inode of its gate pipe
+        #: (pid, thread) → its gate.wait event, in the order they arrived
+        self.at_gate: dict[Key, Event] = {}
+        self._gate_ino: dict[int, int] = {}  # pid → inode of its process gate pipe
+        #: (pid, thread) → (our write end, inode, its descriptor number in the worker) of a
+        #: thread's own gate pipe (tracer/gate.py), opened through /proc on its gate.wait
+        self._thread_gates: dict[Key, tuple[int, int, int]] = {}
+        #: (pid, thread) → its kernel thread id, last seen waiting at its gate
+        self._tids: dict[Key, int] = {}
         self._held_since: float | None = None
         self._held_total = 0.0
         self.races = LostUpdates(engine.model.proc_name)
@@ -184,8 +209,9 @@ class Gate:
         return bool(self.schedule) or self.rng is not None
 
     def private_fds(self) -> list[int]:
-        """Engine-only descriptors a worker must close (the doorbell's read end)."""
-        return [self.bell_r]
+        """Engine-only descriptors a worker must close (the doorbell's read end, and write
+        ends of threads' gates)."""
+        return [self.bell_r, *(g[0] for g in self._thread_gates.values())]
 
     def armed(self) -> None:
         """After every worker is forked, before they start: close the gates if stepping."""
@@ -242,9 +268,9 @@ class Gate:
             return
         # one narration per continue, the oldest first: two processes that narrate at once
         # are shown one after the other, in the stream's order, each while the world waits
-        pid = next(iter(self.narrating))
-        self.at_gate[pid] = self.narrating.pop(pid)
-        self.release(pid, "presenter")
+        key = next(iter(self.narrating))
+        self.at_gate[key] = self.narrating.pop(key)
+        self.release(key, "presenter")
         self._after_narration()
 
     def _after_narration(self) -> None:
@@ -258,8 +284,8 @@ class Gate:
     def _release_free(self) -> None:
         """Everyone waiting at a gate goes, unless a pace releases them one by one."""
         if self.pace is None:
-            for pid in list(self.at_gate):
-                self.release(pid, "free")
+            for key in list(self.at_gate):
+                self.release(key, "free")
 
     def cmd_pace(self, cmd: dict[str, Any]) -> None:
         """``{"cmd": "pace", "ops": X}``: at most X operations per second; ``"ops": null``:
@@ -287,19 +313,35 @@ class Gate:
         self.set_step_mode(not self.step_mode if on is None else bool(on))
 
     def cmd_step(self, cmd: dict[str, Any]) -> None:
-        """``{"cmd": "step", "pid": N}``: let N perform exactly one operation."""
-        pid = cmd.get("pid")
-        if not self.step_mode or pid not in self.at_gate:
+        """``{"cmd": "step", "pid": N}``: let N perform exactly one operation (its
+        lowest-numbered thread waiting at its gate); ``"thread": T``: that thread of N."""
+        pid, thread = cmd.get("pid"), cmd.get("thread")
+        if not isinstance(pid, int) or not isinstance(thread, (int, type(None))):
+            pid, thread, key = None, None, None  # (a viewer's JSON: refused, never raised)
+        elif thread is None:
+            key = self._first_waiting(pid)
+        else:
+            key = (pid, thread) if (pid, thread) in self.at_gate else None
+        if not self.step_mode or key is None:
             why = "not in step mode" if not self.step_mode else "not waiting at its gate"
-            self.engine.emit(schema.CONTROL, action="step", target=pid, ok=False, reason=why)
+            fields = {} if thread is None else {"thread": thread}
+            self.engine.emit(
+                schema.CONTROL, action="step", target=pid, ok=False, reason=why, **fields
+            )
             return
-        self.release(pid, "user")
+        self.release(key, "user")
+
+    def _first_waiting(self, pid: Any) -> Key | None:
+        """The lowest-numbered thread of ``pid`` waiting at its gate: the one the model
+        shows (``Proc.gated_op``), which a user's step of the process lets go."""
+        mine = [k for k in self.at_gate if k[0] == pid]
+        return min(mine) if mine else None
 
     def cmd_step_random(self, cmd: dict[str, Any]) -> None:
-        """``{"cmd": "step_random"}``: let a random process waiting at its gate go."""
-        pids = self._candidates()
-        if self.step_mode and pids:
-            self.release(self.user_rng.choice(pids), "random")
+        """``{"cmd": "step_random"}``: let a random process (thread) waiting at its gate go."""
+        keys = self._candidates()
+        if self.step_mode and keys:
+            self.release(self.user_rng.choice(keys), "random")
         else:
             why = "not in step mode" if not self.step_mode else "nobody waits at a gate"
             self.engine.emit(schema.CONTROL, action="step", ok=False, reason=why)
@@ -339,24 +381,96 @@ class Gate:
         except OSError:
             pass
 
-    def release(self, pid: int, by: str) -> None:
-        """Let ``pid`` perform exactly one operation."""
-        waiting = self.at_gate.pop(pid, None)
-        w = self.engine.workers.get(pid)
-        if waiting is None or w is None or w.gate_w < 0:
+    def release(self, key: Key, by: str) -> None:
+        """Let thread ``key`` = (pid, thread) perform exactly one operation."""
+        waiting = self.at_gate.pop(key, None)
+        fd = self._gate_fd(key, waiting) if waiting is not None else -1
+        if waiting is None or fd < 0:
             return
+        pid, thread = key
         fields = {"op": waiting.get("op"), "by": by}
         if "obj" in waiting:
             fields["obj"] = waiting["obj"]
+        if thread:
+            fields["thread"] = thread  # (as in the thread's own events)
         self._released_at = self.engine.emit(schema.GATE_STEP, pid, **fields)["t"]
+        self._open(fd)
+
+    def _open(self, fd: int) -> None:
+        """One byte through a gate: one operation."""
         try:
-            os.write(w.gate_w, b"\x01")
+            os.write(fd, b"\x01")
         except OSError:  # it died meanwhile: its exit is reaped as usual
             pass
 
-    def _candidates(self) -> list[int]:
-        """Processes waiting at their gate, in the scenario's order (not pid order)."""
-        return [pid for pid in self.engine.workers if pid in self.at_gate]
+    def _gate_fd(self, key: Key, waiting: Event) -> int:
+        """Our write end of the gate ``key`` waits on (-1: none)."""
+        if "gate_fd" in waiting:
+            gate = self._thread_gates.get(key)
+            return gate[0] if gate is not None else -1
+        w = self.engine.workers.get(key[0])
+        return w.gate_w if w is not None else -1
+
+    def _candidates(self) -> list[Key]:
+        """Threads waiting at their gate, processes in the scenario's order (not pid
+        order), the threads of one in the order they were made (their kernel thread id,
+        seen at the gate by :meth:`_settled`): thread numbers follow the order in which
+        threads first record, which is timing when two race to their first gate, so a
+        seed's choice would not be the same from run to run."""
+        order = {pid: i for i, pid in enumerate(self.engine.workers)}
+        tids = self._tids
+        return sorted(
+            self.at_gate, key=lambda k: (order.get(k[0], len(order)), tids.get(k, 0), k[1])
+        )
+
+    def _thread_gate(self, key: Key, e: Event) -> bool:
+        """Open (once) our write end of the thread's own gate pipe its ``gate.wait`` names.
+
+        Opened through ``/proc/PID/fd/N``: that gives a new write end of the pipe the
+        thread made. The link must name a pipe, and what we opened must be that pipe
+        (same inode), or nothing is written: the descriptor number comes from the worker.
+        """
+        n = e.get("gate_fd")
+        pid = key[0]
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{int(n)}")
+        except (OSError, TypeError, ValueError):
+            link = ""
+        ino = int(link[6:-1]) if link.startswith("pipe:[") and link[6:-1].isdigit() else -1
+        gate = self._thread_gates.get(key)
+        if gate is not None and gate[1:] == (ino, n):
+            return True
+        self._close_thread_gate(key)
+        fd = -1
+        if ino >= 0:
+            flags = os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC
+            try:
+                fd = os.open(f"/proc/{pid}/fd/{int(n)}", flags)
+                st = os.fstat(fd)
+                if not stat.S_ISFIFO(st.st_mode) or st.st_ino != ino:
+                    os.close(fd)
+                    fd = -1
+            except OSError:
+                fd = -1
+        if fd < 0:
+            self.engine.emit(
+                schema.ERROR,
+                pid,
+                message=f"cannot open the step gate of thread {key[1]} of process {pid} "
+                f"(/proc/{pid}/fd/{str(n)[:12]} is not its gate pipe): that thread stays at "
+                "its gate",
+            )
+            return False
+        self._thread_gates[key] = (fd, ino, n)
+        return True
+
+    def _close_thread_gate(self, key: Key) -> None:
+        gate = self._thread_gates.pop(key, None)
+        if gate is not None:
+            try:
+                os.close(gate[0])
+            except OSError:
+                pass
 
     def _on_events(self, events: list[Event]) -> None:
         for e in events:
@@ -364,35 +478,43 @@ class Gate:
             if kind not in _WATCHED:
                 continue
             if kind == "gate.wait":
+                key = (e["pid"], e.get("thread", 0))
+                if "gate_fd" in e and not self._thread_gate(key, e):
+                    continue  # no way to let it go: not counted as waiting (error said)
                 if e.get("op") == "narrate":
-                    self._narration(e)
+                    self._narration(key, e)
                     continue
-                self.at_gate[e["pid"]] = e
+                self.at_gate[key] = e
                 if not self.step_mode and not self.narrating and self.pace is None:
-                    self.release(e["pid"], "free")
+                    self.release(key, "free")
             elif kind == "proc.exit":
-                self.at_gate.pop(e["pid"], None)
-                if self.narrating.pop(e["pid"], None) is not None:
+                pid = e["pid"]
+                held = False
+                for key in [k for k in (*self.at_gate, *self.narrating) if k[0] == pid]:
+                    self.at_gate.pop(key, None)
+                    held = self.narrating.pop(key, None) is not None or held
+                for key in [k for k in self._thread_gates if k[0] == pid]:
+                    self._close_thread_gate(key)
+                for key in [k for k in self._tids if k[0] == pid]:
+                    del self._tids[key]
+                if held:
                     self._after_narration()
             else:
                 for found in self.races.feed(e):
                     self.engine.emit(found.pop("kind"), **found)
 
-    def _narration(self, e: Event) -> None:
+    def _narration(self, key: Key, e: Event) -> None:
         """A narration step waits at its gate: probe, then hold it (presenter) or let it go."""
         for hook in self.on_narration:
             hook(e)
         if self.present:
-            self.narrating[e["pid"]] = e  # held until the presenter continues
+            self.narrating[key] = e  # held until the presenter continues
             self._set_flags(1)
             self._hold()
             return
-        w = self.engine.workers.get(e["pid"])
-        if w is not None and w.gate_w >= 0:
-            try:  # released without a gate.step: not an operation, nobody chose it
-                os.write(w.gate_w, b"\x01")
-            except OSError:
-                pass
+        fd = self._gate_fd(key, e)
+        if fd >= 0:  # released without a gate.step: not an operation, nobody chose it
+            self._open(fd)
 
     def _settled(self) -> str:
         """``"yes"``: every live worker is at its gate, asleep on an IPC object, or gone;
@@ -414,38 +536,86 @@ class Gate:
         return {w.extra.get("parent") for w in self.engine.workers.values() if not w.exited}
 
     def _worker_settled(self, w: Any, parents: set[Any]) -> str:
-        """:meth:`_settled` for one worker."""
-        if w.exited or w.pid in self.at_gate or w.pid in self.narrating or w.ring is None:
+        """:meth:`_settled` for one worker: the least settled of its threads."""
+        if w.exited or w.ring is None:
             return "yes"  # (an uninstrumented command has no gate: it is not waited for)
-        text = _read(f"/proc/{w.pid}/syscall")
-        if text is None:
+        pid = w.pid
+        waiting = [k for k in (*self.at_gate, *self.narrating) if k[0] == pid]
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
             return "yes"  # gone, not reaped yet
+        if len(tids) <= 1 and waiting:
+            return "yes"  # one thread, at its gate: nothing to read in /proc
+        # the gate pipes of this process: those a published gate.wait waits on, and all
+        known = {self._gate_ino.get(pid)} | {
+            g[1] for k, g in self._thread_gates.items() if k[0] == pid
+        }
+        at: dict[Any, Key] = {}  # inode of a gate → the thread waiting on it
+        for k in waiting:
+            e = self.at_gate.get(k) or self.narrating.get(k) or {}
+            gate = self._thread_gates.get(k) if "gate_fd" in e else None
+            at[gate[1] if gate is not None else self._gate_ino.get(pid)] = k
+        how = "yes"
+        for tid in tids:
+            t = self._task_settled(w, tid, parents, at, known)
+            if t == "soon":
+                return t
+            if t == "later":
+                how = t
+        return how
+
+    def _task_settled(
+        self, w: Any, tid: str, parents: set[Any], at: dict[Any, Key], known: set[Any]
+    ) -> str:
+        """One thread of a worker: ``at``: inodes of the gates whose wait was published
+        (→ whose wait), ``known``: of all its gates."""
+        pid = w.pid
+        text = _read(f"/proc/{pid}/task/{tid}/syscall")
+        if text is None:
+            return "yes"  # gone
         fields = text.split()
         if not fields or fields[0] in ("running", "-1") or len(fields) < 2:
             return "soon"
-        if _runnable(w.pid):
+        if _runnable(f"{pid}/task/{tid}"):
             # Woken (a post, a send) but not on a CPU yet: the syscall file still names
             # the call it sleeps no more in. Read after it, so a wake-up is never missed.
             return "soon"
         name = SYSCALLS_X86_64.get(int(fields[0])) if IS_X86_64 else None
         if name is None:  # another architecture: ask the full probe
-            info = probe.blocked_on(w.pid)
+            info = probe.blocked_on(pid)
             target = info.target if info is not None else None
             if target is None or target.kind in _SELF_WAKING:
                 return "later" if target is not None else "soon"
             return "yes"
-        if name in _WAIT_CALLS and w.pid in parents:
+        if name in _WAIT_CALLS and pid in parents:
             return "yes"  # waits for a traced child, which the engine steps
         if name in _SELF_WAKING_CALLS:
             return "later"
         if name == "read":
             try:
-                link = os.readlink(f"/proc/{w.pid}/fd/{int(fields[1], 16)}")
+                link = os.readlink(f"/proc/{pid}/fd/{int(fields[1], 16)}")
             except (OSError, ValueError):
                 link = ""
-            if link == f"pipe:[{self._gate_ino.get(w.pid)}]":
+            ino = int(link[6:-1]) if link.startswith("pipe:[") and link[6:-1].isdigit() else -1
+            if ino in at:
+                if tid.isdigit():
+                    self._tids[at[ino]] = int(tid)
+                return "yes"  # at its gate, its gate.wait known
+            if ino in known:
                 return "soon"  # at its gate, but its gate.wait is not drained yet
+            if ino >= 0 and self._unseen(w):
+                # a pipe not known as a gate yet: a thread's first wait on its own gate
+                # whose gate.wait is still in the ring (or a pipe of the scenario's)
+                return "soon"
         return "yes"
+
+    def _unseen(self, w: Any) -> bool:
+        """The worker recorded something the model has not seen yet (in its ring, or
+        held by the linearizer)."""
+        if w.ring.unread():
+            return True
+        return any(q for lane, q in self.engine.lin.queues.items() if lane & 0xFFFFFFFF == w.pid)
 
     def _paced_done(self) -> str:
         """Free pacing: is the operation released last done? Its process is back at its
@@ -509,14 +679,17 @@ class Gate:
                     self._wake()
             return
         if paced_free:  # the longest waiting goes (at_gate keeps the order of arrival)
-            self._paced_pid = next(iter(self.at_gate))
-            self.release(self._paced_pid, "pace")
+            key = next(iter(self.at_gate))
+            self._paced_pid = key[0]
+            self.release(key, "pace")
             self._wake()
             return
         while self.schedule:
             name, count = self.schedule[0]
             w = next((x for x in self.engine.workers.values() if x.name == name), None)
-            if w is None or w.exited or w.pid not in self.at_gate:
+            pid = w.pid if w is not None else None
+            key = next((k for k in self._candidates() if k[0] == pid), None)
+            if w is None or w.exited or key is None:
                 # gone, or asleep in the kernel: it cannot take this turn
                 self.schedule.pop(0)
                 if w is not None and not w.exited and count is not None:
@@ -532,7 +705,7 @@ class Gate:
                     self.schedule.pop(0)
                 else:
                     self.schedule[0][1] = count - 1
-            self.release(w.pid, "schedule")
+            self.release(key, "schedule")
             self._wake()  # it may block in the kernel (no doorbell then): look again soon
             return
         if self.rng is not None:
@@ -551,7 +724,8 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _runnable(pid: int) -> bool:
-    """The process is running or waiting for a CPU (state R in /proc/PID/stat)."""
-    text = _read(f"/proc/{pid}/stat")
+def _runnable(task: int | str) -> bool:
+    """The process (``PID``) or thread (``PID/task/TID``) is running or waiting for a CPU
+    (state R in its /proc stat)."""
+    text = _read(f"/proc/{task}/stat")
     return text is not None and text.rsplit(")", 1)[-1].split()[:1] == ["R"]

@@ -241,14 +241,15 @@ class Linearizer:
     def add_event(self, event: dict[str, Any], t: int, pid: int = ENGINE) -> None:
         """An engine event, placed at time ``t`` (after the operations that ended before).
 
-        ``pid``: a worker's own event (its ``proc.exit``) follows that worker's records.
+        ``pid``: a worker's own event (its ``proc.exit``) follows that worker's records;
+        a ``gate.step`` goes in the lane of the thread it lets go (pid | thread << 32).
         """
         q = self.queues.get(pid)
         if q is None:
             q = self.queues[pid] = deque()
         # A worker's exit happened after its last record (of any of its threads), by the
         # time it was reaped: a reader's end of file because of it may come before that.
-        last = [v for k, v in self.last_stamp.items() if k & _PID_MASK == pid]
+        last = [v for k, v in self.last_stamp.items() if k & _PID_MASK == pid & _PID_MASK]
         op = Op(pid, max(last) if last and pid != ENGINE else t, t)
         op.event = event
         q.append(op)

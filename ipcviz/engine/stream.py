@@ -138,6 +138,8 @@ def record_to_event(
     if code == GATE_WAIT:  # name the operation the worker waits to perform
         op = TABLE.get(a)
         event["op"] = op.kind.removesuffix(".begin") if op else str(a)
+        if b >= 0:  # a thread's own gate pipe (tracer/gate.py), not the process's
+            event["gate_fd"] = b
     if spec.a:
         event[spec.a] = a
     if spec.b:

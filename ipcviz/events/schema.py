@@ -134,6 +134,7 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
         {
             "action": string,
             "target": integer(),
+            "thread": integer(0),
             "on": flag,
             "ok": flag,
             "reason": string,
@@ -154,8 +155,8 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
             "events": integer(),
         }
     ),
-    GATE_WAIT: Kind({"op": string}),
-    GATE_STEP: Kind({"op": string, "by": string}),
+    GATE_WAIT: Kind({"op": string, "gate_fd": integer(0)}),
+    GATE_STEP: Kind({"op": string, "by": string, "thread": integer(0)}),
     DRIFT: Kind({"field": string, "resolved": flag}, ("obj",)),
     DEADLOCK: Kind({"cycle": list_of(_LINK)}),
     DEADLOCK_RESOLVED: Kind(),

@@ -39,7 +39,7 @@ _KEPT = frozenset(
 
 class Chooser:
     """Stands in for the gate's ``random.Random`` (``Gate.rng``): the gate calls ``choice``
-    with the pids waiting at their gates, once the world has settled.
+    with the (pid, thread) pairs waiting at their gates, once the world has settled.
 
     ``plan`` is either ``{"prefix": [names]}``: those processes in that order (a name that
     cannot go now is skipped, as ``--schedule`` does), then the *default* policy — the
@@ -84,18 +84,22 @@ class Chooser:
         self.steps: list[tuple[list[str], str]] = []
         self.last = ""
 
-    def choice(self, pids: list[int]) -> int:
-        names = [self.name_of(p) for p in pids]
-        chosen = self._choose(names)
+    def choice(self, pids: list[Any]) -> Any:
+        """``pids``: the gate's candidates, (pid, thread) pairs (engine/gate.py): a plan
+        names processes; of a process's threads, the first in the gate's order goes."""
+        names = [self.name_of(p[0] if isinstance(p, tuple) else p) for p in pids]
+        if self.rng is not None:  # by place, as the gate's own --seed (names may repeat)
+            i = self.rng.choice(range(len(names)))
+        else:
+            i = names.index(self._choose(names))
+        chosen = names[i]
         self.went[chosen] = len(self.steps)
         self.steps.append((names, chosen))
         self.last = chosen
-        return pids[names.index(chosen)]
+        return pids[i]
 
     def _choose(self, names: list[str]) -> str:
         step = len(self.steps)
-        if self.rng is not None:  # the same choice as the gate's own --seed makes
-            return self.rng.choice(names)
         if self.items is not None:
             if self.items and self.fair_after is not None and step >= self.fair_after:
                 # a NAME* that never ends (a process spinning at its gate): `ipcviz run`

@@ -151,6 +151,7 @@ def _control(s: State, e: Event) -> None:
         s.step_mode = bool(e.get("on"))
         if not e.get("on") and not s.pace:  # (paced: they still wait)
             for p in s.procs.values():
+                p.gated.clear()
                 p.gated_op = p.gated_obj = None
     if action in ("freeze", "resume"):
         s.frozen = action == "freeze"
@@ -210,7 +211,7 @@ def _gate_wait(s: State, e: Event) -> None:
     if e.get("op") == "narrate" and not s.present:
         return  # a narration step waits only for the engine's kernel probe: not held
     if p is not None:
-        p.gated_op, p.gated_obj = e.get("op"), e.get("obj")
+        p.set_gated(_thread(e), e.get("op"), e.get("obj"))
     if e.get("op") == "narrate":  # presenter mode: held until the presenter goes on
         told = s.narrated_by.get(e["pid"])
         if told is not None:
@@ -222,10 +223,17 @@ def _gate_wait(s: State, e: Event) -> None:
 def _gate_step(s: State, e: Event) -> None:
     p = s.procs.get(e["pid"])
     if p is not None:
-        if p.gated_op == "narrate":
+        thread = _thread(e)
+        if p.gated.get(thread, (None,))[0] == "narrate":
             s.held_narrations = [h for h in s.held_narrations if h[1] != p.pid]
-        p.gated_op = p.gated_obj = None
+        p.set_gated(thread, None)
     s.gate_steps += 1
+
+
+def _thread(e: Event) -> int:
+    """The thread of the process an event is of (0: its first; a trace's: untrusted)."""
+    thread = e.get("thread", 0)
+    return thread if isinstance(thread, int) else 0
 
 
 @handles("deadlock")

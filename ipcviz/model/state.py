@@ -29,6 +29,19 @@ class Proc:
     op_t: int = -1  # ... and its record's time (a probe taken after it is not out of date)
     gated_op: str | None = None  # step mode: the operation it waits at its gate to perform
     gated_obj: str | None = None  # ... and the object it will perform it on
+    #: thread → (op, obj) of each of its threads waiting at its gate (each thread has a
+    #: gate of its own); gated_op/gated_obj are those of the lowest-numbered one, the
+    #: thread a step of the process lets go (engine/gate.py)
+    gated: dict[int, tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def set_gated(self, thread: int, op: str | None, obj: str | None = None) -> None:
+        """Thread ``thread`` waits at its gate to perform ``op`` (None: it was let go)."""
+        if op is None:
+            self.gated.pop(thread, None)
+        else:
+            self.gated[thread] = (op, obj)
+        first = self.gated[min(self.gated)] if self.gated else (None, None)
+        self.gated_op, self.gated_obj = first
 
     @property
     def alive(self) -> bool:

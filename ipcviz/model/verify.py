@@ -12,7 +12,8 @@ Three rules (docs/trace-format.md, "Legal history"):
    its threads, ``thread`` n > 0, is a program order of its own).
 4. **The step gate**: a process that waits at its gate (``gate.wait``, any ``op`` but a
    narration step) performs nothing until the engine's ``gate.step`` lets it go: its next
-   operation comes after that ``gate.step``.
+   operation comes after that ``gate.step``. Each thread waits at a gate of its own: the
+   ``gate.step`` names the thread it lets go (``thread``, absent for thread 0).
 
 An ``order.conflict`` event (the engine found no legal place for an operation) is a
 violation too: the engine said so instead of hiding it.
@@ -151,8 +152,9 @@ class Verifier:
 
 class GateRule:
     """Rule 4: no operation of a process between its ``gate.wait`` and the ``gate.step``
-    that released it. Keyed by process and thread (a thread records its own gate.wait);
-    a ``gate.step`` names only the process, so it releases that process's oldest wait."""
+    that released it. Keyed by process and thread (a thread records its own gate.wait,
+    and the engine's ``gate.step`` names the thread it lets go, as ``thread`` n > 0): a
+    step of one thread lets no other thread of the process go."""
 
     def __init__(self) -> None:
         self.waiting: dict[tuple[int, int], int] = {}  # (pid, thread) → seq of its gate.wait
@@ -164,9 +166,7 @@ class GateRule:
             if e.get("op") != "narrate":  # a narration step is let go without a gate.step
                 self.waiting[(pid, thread)] = e.get("seq", -1)
         elif kind == "gate.step":
-            mine = [k for k in self.waiting if k[0] == pid]
-            if mine:
-                del self.waiting[min(mine, key=self.waiting.__getitem__)]
+            self.waiting.pop((pid, thread), None)
         elif kind == "proc.exit":
             for k in [k for k in self.waiting if k[0] == pid]:
                 del self.waiting[k]

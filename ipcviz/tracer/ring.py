@@ -163,6 +163,10 @@ class Ring:
         """The stamp of a record the worker is writing now, or 0."""
         return _U64.unpack_from(self.mm, _PENDING)[0]
 
+    def unread(self) -> bool:
+        """The worker published records the engine has not drained yet."""
+        return _U64.unpack_from(self.mm, _HEAD)[0] != self._tail
+
     def stalls(self) -> int:
         return _U64.unpack_from(self.mm, _STALLS)[0]
 

@@ -49,7 +49,13 @@ def gate_text(p: Proc) -> Text | None:
     if not p.gated_op or not p.alive:
         return None
     on = f" {bytefmt.safe_text(str(p.gated_obj), 20)}" if p.gated_obj else ""
-    return Text(f"at gate → {bytefmt.safe_text(p.gated_op, 20)}{on}", style="bold #5fd7ff")
+    # threads of it at their own gates: the step goes to the one shown (its lowest)
+    more = (
+        f" (+{len(p.gated) - 1} thread{'s' if len(p.gated) > 2 else ''})"
+        if len(p.gated) > 1
+        else ""
+    )
+    return Text(f"at gate → {bytefmt.safe_text(p.gated_op, 20)}{on}{more}", style="bold #5fd7ff")
 
 
 def current_deadlock(state: State) -> dict[str, Any] | None:

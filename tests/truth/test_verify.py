@@ -209,6 +209,14 @@ READ = {"t": 3, "pid": 7, "kind": "shm.read", "obj": "c", "offset": 0, "value": 
         ([WAIT, {**STEP, "pid": 8}, READ], "seq 4: gate: shm.read c: published before"),
         # one step lets exactly one operation go
         ([WAIT, STEP, READ, {**WAIT, "t": 4}, {**READ, "t": 5}], "seq 6: gate: shm.read c:"),
+        # each thread waits at a gate of its own: the step names the thread it lets go
+        ([{**WAIT, "thread": 1}, {**STEP, "thread": 1}, {**READ, "thread": 1}], None),
+        # a step of thread 0 does not let thread 1 go
+        ([{**WAIT, "thread": 1}, STEP, {**READ, "thread": 1}], "seq 4: gate: shm.read c:"),
+        (
+            [WAIT, {**WAIT, "thread": 1}, STEP, READ, {**READ, "t": 4, "thread": 1}],
+            "seq 6: gate: shm.read c:",
+        ),
     ],
 )
 def test_an_operation_before_the_gate_step_that_let_it_go_is_rejected(
