@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests import isolation, leaks
@@ -62,12 +63,14 @@ def no_leaks(tmp_path_factory: pytest.TempPathFactory):
         if (not kids and not new) or time.monotonic() > deadline:
             break
         time.sleep(0.05)
+    left = []
     for k in kids:
         try:
+            left.append((k.pid, k.cmdline()[:3]))  # read before the kill: a zombie has none
             k.kill()
-        except Exception:
+        except psutil.Error:
             pass
-    assert not kids, f"processes left behind: {[(k.pid, k.cmdline()[:3]) for k in kids]}"
+    assert not kids, f"processes left behind: {left}"
     assert not new, f"kernel objects left behind: {sorted(new)}"
 
 
