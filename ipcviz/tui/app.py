@@ -81,6 +81,13 @@ class IpcvizApp(App[int]):
         self.engine_args = list(engine_args)
         self.recorded: list[Path] = []  # every trace its engines wrote (one per start)
 
+    def on_unmount(self) -> None:
+        """However the app ends (q, an exception in a test's Pilot, the command palette), its
+        engines are stopped here, in the app's own shutdown: an engine whose workers wait
+        forever (a deadlock) would otherwise keep its feed's reader thread waiting too.
+        ``ipcviz.tui.launch`` stops them again after ``run()``: ``stop`` is idempotent."""
+        self.close_all()
+
     def on_mount(self) -> None:
         import gc
 

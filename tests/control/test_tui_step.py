@@ -97,3 +97,22 @@ async def test_the_deadlock_banner_goes_once_a_victim_is_killed(tmp_path: Path) 
         assert [c.ok for c in screen.state.checks] == [True, True]
         assert screen.state.outcome == "passed"
         await pilot.press("q")
+
+
+async def test_an_app_ended_by_an_exception_stops_its_deadlocked_engine(tmp_path: Path) -> None:
+    """Whatever ends the app, its engines stop with it (IpcvizApp.on_unmount): before, an
+    exception inside Pilot left a deadlocked engine running and its reader thread waiting,
+    and the test hung until pytest-timeout instead of failing."""
+    from ipcviz.tui.stepping import DeadlockBanner
+    from tests.control.test_deadlock import FORCED
+
+    trace = tmp_path / "t.jsonl"
+    app = IpcvizApp(
+        lambda: LiveFeed(resolve("deadlock"), trace, quick=True, extra=["--schedule", FORCED])
+    )
+    with pytest.raises(RuntimeError, match="a test fails here"):
+        async with app.run_test(size=(140, 45)) as pilot:
+            banner = app.screen.query_one(DeadlockBanner)
+            await _until(pilot, lambda: banner.display, "the DEADLOCK banner")
+            raise RuntimeError("a test fails here")
+    assert '"session.end"' in trace.read_text().splitlines()[-1].replace(" ", "")
