@@ -373,3 +373,17 @@ def test_a_posix_queue_left_behind_is_listed_not_removed(tmp_path: Path) -> None
         assert f"rm /dev/mqueue{kernel_name}" in done.stdout
     finally:
         posix_ipc.unlink_message_queue(kernel_name)  # the test ran the program: ours
+
+
+@needs_tools
+def test_vector_reads_and_writes_on_a_pipe(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "iov", programs.IOV)
+    _, events = watch(tmp_path, binary)
+    report = said(events)
+    wrote = [bytes.fromhex(w[1]) for w in report if w[0] == "W"]
+    read = [bytes.fromhex(w[1]) for w in report if w[0] == "R"]
+    writes = [e for e in events if e["kind"] == "pipe.write"]
+    assert [payload(e) for e in writes] == wrote == [b"ab\x1b[1mcd"] * 2
+    assert [(e["n"], e["size"]) for e in writes] == [(8, 8), (8, 8)]  # the buffers' sum
+    assert [payload(e) for e in events if e["kind"] == "pipe.read"] == read
+    assert b"".join(read) == b"".join(wrote) and read[-1] == b""  # then end of file

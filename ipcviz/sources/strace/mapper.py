@@ -52,12 +52,18 @@ MQ_PREFIX = "mq:"
 #: A POSIX queue descriptor in a process's table holds this "end": not a pipe's end (0/1),
 #: so closing it is no pipe.close
 MQ_END = -1
+#: The vector forms of read and write: on a pipe or FIFO the same operation (the offset
+#: of the p… forms must be -1 there, or the call fails with ESPIPE)
+_READV = ("readv", "preadv", "preadv2")
+_WRITEV = ("writev", "pwritev", "pwritev2")
 _BLOCKING = frozenset(
     {
         "read", "write", "msgsnd", "msgrcv", "semop", "semtimedop", "open", "openat",
-        "mq_timedsend", "mq_timedreceive",
+        "mq_timedsend", "mq_timedreceive", *_READV, *_WRITEV,
     }
 )  # fmt: skip
+
+_PIPE_IO = frozenset({"read", "write", *_READV, *_WRITEV})
 
 Action = tuple[Any, ...]
 
@@ -297,17 +303,19 @@ class Mapper:
     def _begin(self, proc: Proc, t: int, name: str, args: str) -> list[Any] | None:
         """The begin record of a call that can block, from what its entry printed."""
         code, obj, a, b = 0, -1, 0, 0
-        if name in ("read", "write"):
+        if name in _PIPE_IO:
             fd = P.first_fd(args)
             if fd is None:
                 return None
             obj = self.index.get(fd[1], -1)  # a pipe's ``pipe:[INODE]``, a FIFO's path
             if obj < 0:
                 return None
-            if name == "read":
+            if name == "read" or name in _READV:
                 code = C.PIPE_READ_BEGIN
-            else:
+            elif name == "write":
                 code, a = C.PIPE_WRITE_BEGIN, P.last_int(args) or 0
+            else:
+                code, a = C.PIPE_WRITE_BEGIN, P.iovecs(args)[1]
         elif name in ("open", "openat"):
             opened = self._fifo_opened(args, name)
             if opened is None:
@@ -494,33 +502,66 @@ def _pipe(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     proc.fds[ends[1][0]] = (obj, 1, cloexec)
 
 
-def _read(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+def _read(
+    m: Mapper,
+    proc: Proc,
+    t: int,
+    end: int,
+    args: str,
+    ret: int | None,
+    err: str,
+    call: str = "read",
+) -> None:
     fd = P.first_fd(args)
     if fd is None or fd[1] not in m.index:
         m._entry.pop(proc.tid, None)
         return
-    begin = m._begun_or_new(proc, proc.tid, t, "read", args)
+    begin = m._begun_or_new(proc, proc.tid, t, call, args)
     if ret is None or ret < 0:
         m._drop_begin(begin)
         return
     obj = m.index[fd[1]]
-    got = P.string_arg(args)
-    data = got[0][:ret] if got is not None else b""
+    if call == "read":
+        got = P.string_arg(args)
+        data = got[0][:ret] if got is not None else b""
+        most = P.last_int(args) or 0
+    else:  # the buffers filled in order: their bytes, one after the other
+        data, most, _ = P.iovecs(args)
+        data = data[:ret]
     if obj in m._lossy:
         data = b""
     if begin is not None:  # the most it could read, known only now
-        begin[3] = P.last_int(args) or 0
+        begin[3] = most
     m._rec(proc, C.PIPE_READ, obj, m._exit_ns(t, end - t), ret, 0, data)
 
 
-def _write(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+def _readv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """readv, preadv, preadv2: a read into several buffers (the same begin for all)."""
+    _read(m, proc, t, end, args, ret, err, call="readv")
+
+
+def _write(
+    m: Mapper,
+    proc: Proc,
+    t: int,
+    end: int,
+    args: str,
+    ret: int | None,
+    err: str,
+    call: str = "write",
+) -> None:
     fd = P.first_fd(args)
     if fd is None or fd[1] not in m.index:
         m._entry.pop(proc.tid, None)
         return
-    begin = m._begun_or_new(proc, proc.tid, t, "write", args)
+    begin = m._begun_or_new(proc, proc.tid, t, call, args)
     obj = m.index[fd[1]]
-    size = P.last_int(args) or 0
+    if call == "write":
+        got = P.string_arg(args)
+        size = P.last_int(args) or 0
+        shown = got[0] if got is not None else None
+    else:  # the buffers' bytes, one after the other; the size is the sum of their lengths
+        shown, size, _ = P.iovecs(args)
     at = m._exit_ns(t, end - t)
     if err == "EPIPE":
         m._rec(proc, C.PIPE_EPIPE, obj, at, size)
@@ -530,11 +571,15 @@ def _write(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
         return
     if begin is not None:  # made at the entry, maybe from a line cut before the count
         begin[3] = size
-    got = P.string_arg(args)
-    data = got[0][:ret] if got is not None else b""
-    if got is not None and len(data) < ret:  # ``-s`` cut it: the pipe's bytes are not all known
+    data = shown[:ret] if shown is not None else b""
+    if shown is not None and len(data) < ret:  # ``-s`` cut it: the pipe's bytes are not all known
         m._lossy.add(obj)
     m._rec(proc, C.PIPE_WRITE, obj, at, ret, size, data)
+
+
+def _writev(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """writev, pwritev, pwritev2: a write gathered from several buffers."""
+    _write(m, proc, t, end, args, ret, err, call="writev")
 
 
 def _close(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -876,6 +921,8 @@ _CALLS = dict(
     pipe2=_pipe,
     read=_read,
     write=_write,
+    **dict.fromkeys(_READV, _readv),
+    **dict.fromkeys(_WRITEV, _writev),
     close=_close,
     dup=_dup,
     dup2=_dup,
@@ -909,7 +956,7 @@ _CALLS = dict(
 
 #: The system calls strace is asked to show (``-e trace=``): what the handlers above read.
 TRACED = (
-    "pipe,pipe2,read,write,close,dup,dup2,dup3,fcntl,clone,clone3,fork,vfork,execve,"
+    "pipe,pipe2,read,write,readv,writev,preadv,pwritev,preadv2,pwritev2,close,dup,dup2,dup3,fcntl,clone,clone3,fork,vfork,execve,"
     "exit_group,msgget,msgsnd,msgrcv,msgctl,semget,semop,semtimedop,semctl,"
     "mknod,mknodat,open,openat,unlink,unlinkat,"
     "mq_open,mq_timedsend,mq_timedreceive,mq_notify,mq_unlink"
