@@ -271,3 +271,21 @@ def test_posix_queue() -> None:
     assert order[-2:] == ["proc.exit", "obj.remove"]
     assert [g for g in got if g[1] == "obj.remove"] == [(26694, "obj.remove", "mq:/s2t", None)]
     assert not [g for g in got if g[1] == "pipe.close"]  # a queue's descriptor is no pipe end
+
+
+def test_a_process_records_never_go_back_in_time() -> None:
+    """A call printed whole ends at the next line's stamp, widened by the rounding; when
+    that line is the same process entering its next call, the next begin is no earlier
+    (a ping-pong under load gave a read.begin stamped before the write just before it)."""
+    p = x("pipe:[7]")
+    text = (
+        f"100  1.000010 pipe2([3<{p}>, 4<{p}>], 0) = 0 <0.000005>\n"
+        f'100  1.000020 write(4<{p}>, "{x("x")}", 1) = 1 <0.000003>\n'
+        f"100  1.000021 read(3<{p}>,  <unfinished ...>\n"
+        f'100  1.000030 <... read resumed>"{x("x")}", 1) = 1 <0.000002>\n'
+    )
+    m, _ = run(text)
+    stamps = [a[2][2] for a in m.out if a[0] == "rec"]
+    kinds_ = [C.TABLE[a[2][0] & 0xFF].kind for a in m.out if a[0] == "rec"]
+    assert kinds_ == ["pipe.write.begin", "pipe.write", "pipe.read.begin", "pipe.read"]
+    assert stamps == sorted(stamps)

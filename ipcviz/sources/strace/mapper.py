@@ -118,6 +118,9 @@ class Mapper:
         self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
         self._lossy: set[int] = set()  # pipes a write of was cut by ``-s``: reads keep no data
         self.unknown_calls = 0
+        #: thread (as strace prints it) → the end stamp of its last record: its next begin
+        #: comes no earlier (program order)
+        self._last_end: dict[int, int] = {}
         self.mq_defaults = mq_defaults
         #: POSIX queues (``/NAME``) that existed before the run (None: not known)
         self.mq_existing = mq_existing
@@ -299,6 +302,7 @@ class Mapper:
         self, proc: Proc, code: int, obj: int, t: int, a: int = 0, b: int = 0, data: bytes = b""
     ) -> None:
         self.out.append(("rec", proc.pid, (code | proc.thread << 8, obj, t, a, b, data)))
+        self._last_end[proc.tid] = t
 
     def _begin(self, proc: Proc, t: int, name: str, args: str) -> list[Any] | None:
         """The begin record of a call that can block, from what its entry printed."""
@@ -353,7 +357,10 @@ class Mapper:
                 b = nums[1] if len(nums) > 1 else 0
             else:  # msgrcv: the type asked for is printed only at the return (fixed then)
                 code = C.MSGQ_RECV_BEGIN
-        return [code | proc.thread << 8, obj, self._entry_ns(t), a, b, b""]
+        # never before the end given to this thread's previous call: that end is widened
+        # past the next line's stamp, and this call's entry is that very line
+        begin = max(self._entry_ns(t), self._last_end.get(proc.tid, 0))
+        return [code | proc.thread << 8, obj, begin, a, b, b""]
 
     def _begun_or_new(self, proc: Proc, pid: int, t: int, name: str, args: str) -> list | None:
         """The begin record of this call: the one emitted at its entry, or a new one."""
