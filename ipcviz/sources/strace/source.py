@@ -10,6 +10,7 @@ shown waiting (``Mapper.entry``) before strace prints anything else.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import stat
@@ -122,6 +123,23 @@ def _mq_defaults() -> tuple[int, int]:
     return out[0], out[1]
 
 
+#: What strace may write ahead of the engine before it blocks (and the program with it):
+#: a whole turn of the engine's loop at full speed, so a busy turn never stalls it.
+FIFO_SIZE = 1 << 20
+
+
+def _grow(fd: int) -> None:
+    """The FIFO's buffer as large as the system lets a user make it (fs.pipe-max-size)."""
+    try:
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    except (OSError, ValueError):
+        limit = FIFO_SIZE
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(FIFO_SIZE, limit))
+    except OSError:  # over the user's pipe quota (fs.pipe-user-pages-soft): keep 64 KiB
+        pass
+
+
 def _msgmnb() -> int:
     try:
         return int(Path("/proc/sys/kernel/msgmnb").read_text())
@@ -143,6 +161,7 @@ class StraceSource:
         self.fifo = fifo
         os.mkfifo(self.fifo, 0o600)  # fails if anything is there: never through a symlink
         self.fd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        _grow(self.fd)
         self._rest = b""
         self._seen_partial = b""
         self.lines = 0
