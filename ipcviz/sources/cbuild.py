@@ -25,6 +25,9 @@ from ipcviz.errors import IpcvizError
 PREFIX = "c/"
 COMPILERS = ("cc", "gcc", "clang")
 CFLAGS = ("-O2", "-Wall")
+#: Linked after the source: POSIX queues and semaphores live in librt on glibc < 2.34
+#: (an empty stub after), threads in libpthread.
+LIBS = ("-lrt", "-pthread")
 
 
 def is_c(spec: str) -> bool:
@@ -95,7 +98,8 @@ def build(spec: str) -> Path:
     source = source_of(spec)
     cc = compiler()
     text = source.read_bytes()
-    digest = hashlib.sha256(text + b"\0" + cc.encode() + b"\0" + " ".join(CFLAGS).encode())
+    flags = " ".join((*CFLAGS, *LIBS)).encode()
+    digest = hashlib.sha256(text + b"\0" + cc.encode() + b"\0" + flags)
     cache = cache_dir() / digest.hexdigest()[:16]
     try:
         cache.mkdir(mode=0o700)
@@ -120,7 +124,7 @@ def build(spec: str) -> Path:
     try:
         try:
             done = subprocess.run(
-                [cc, *CFLAGS, "-o", str(tmp), str(source)],
+                [cc, *CFLAGS, "-o", str(tmp), str(source), *LIBS],
                 capture_output=True,
                 text=True,
                 errors="replace",

@@ -283,3 +283,53 @@ int main(int argc, char **argv)
     return 0;
 }
 """
+
+#: writev / pwritev2 gather several buffers into one write; readv scatters one read over
+#: two buffers. Each call is reported with the bytes it moved, in hex.
+IOV = r"""
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void hex(const char *tag, const unsigned char *b, ssize_t n)
+{
+    printf("%s ", tag);
+    for (ssize_t i = 0; i < n; i++)
+        printf("%02x", b[i]);
+    printf("\n");
+    fflush(stdout);
+}
+
+int main(void)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[1]);
+        unsigned char a[3], b[100], all[103];
+        struct iovec v[2] = {{a, sizeof a}, {b, sizeof b}};
+        ssize_t n;
+        do {
+            n = readv(fd[0], v, 2);
+            for (ssize_t i = 0; i < n; i++)
+                all[i] = i < 3 ? a[i] : b[i - 3];
+            hex("R", all, n < 0 ? 0 : n);
+        } while (n > 0);
+        return 0;
+    }
+    close(fd[0]);
+    struct iovec w[3] = {{"ab", 2}, {"", 0}, {"\x1b[1mcd", 6}};
+    unsigned char flat[8] = "ab\x1b[1mcd";
+    ssize_t n = writev(fd[1], w, 3);
+    hex("W", flat, n);
+    n = pwritev2(fd[1], w, 3, -1, 0);
+    hex("W", flat, n);
+    close(fd[1]);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"""

@@ -107,3 +107,23 @@ SEM = """\
 8144  1795985949.434756 semctl(1900570, 0, IPC_RMID, NULL) = 0 <0.000011>
 8144  1795985949.434881 +++ exited with 0 +++
 """
+
+Q = x("/s2t")
+#: A POSIX queue made with default attributes, received from with a NULL msg_prio (strace
+#: cannot show the priority), unlinked while open and used on by a child: gone only when
+#: the last descriptor goes (the child's, at its exit).
+POSIX_MQ = f"""\
+26693 1795996295.808852 mq_open("{x("s2t")}", O_RDWR|O_CREAT|O_EXCL, 0600, NULL) = 3<{Q}> <0.000229>
+26693 1795996295.809195 mq_timedsend(3<{Q}>, "{x("lo")}", 2, 1, NULL) = 0 <0.000023>
+26693 1795996295.809273 mq_timedsend(3<{Q}>, "{x("hi")}", 2, 9, NULL) = 0 <0.000016>
+26693 1795996295.809339 mq_timedreceive(3<{Q}>, "{x("hi")}", 8192, NULL, NULL) = 2 <0.000018>
+26693 1795996295.809411 mq_unlink("{x("s2t")}") = 0 <0.000018>
+26693 1795996295.809479 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f4fa8675a10) = 26694 <0.000179>
+26693 1795996295.809734 close(3<{Q}>(deleted)) = 0 <0.000051>
+26694 1795996295.809841 mq_timedreceive(3<{Q}>(deleted),  <unfinished ...>
+26693 1795996295.809900 mq_notify(3<{Q}>, {{sigev_signo=SIGUSR1, sigev_notify=SIGEV_SIGNAL}}) = -1 EBADF (Bad file descriptor) <0.000010>
+26694 1795996295.809990 <... mq_timedreceive resumed>"{x("lo")}", 8192, [1], NULL) = 2 <0.000020>
+26694 1795996295.810000 mq_timedsend(3<{Q}>(deleted), "{x("full")}", 4, 0, {{tv_sec=0, tv_nsec=0}}) = -1 ETIMEDOUT (Connection timed out) <0.000020>
+26694 1795996295.810133 +++ exited with 0 +++
+26693 1795996295.810363 +++ exited with 0 +++
+"""

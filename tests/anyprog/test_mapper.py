@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipcviz.sources.strace import parser as P
 from ipcviz.sources.strace.mapper import Mapper
 from ipcviz.tracer import codes as C
-from tests.anyprog.strace_text import MSGQ, PIPE, x
+from tests.anyprog.strace_text import MSGQ, PIPE, POSIX_MQ, x
 
 
 def run(text: str) -> tuple[Mapper, list[str]]:
@@ -237,3 +237,55 @@ def test_a_threads_call_does_not_end_its_process_call_in_progress() -> None:
     assert len([a for a in m.out if a[0] == "start"]) == 1  # threads, not processes
     lanes = [a[2][0] >> 8 for a in m.out if a[0] == "rec" and a[2][0] & 0xFF == C.PIPE_WRITE]
     assert lanes == [1, 2]
+
+
+def test_posix_queue() -> None:
+    names: list[str] = []
+    m = Mapper(names, "prog", ["./prog"], mq_defaults=(10, 8192))
+    for line in POSIX_MQ.splitlines():
+        parsed = P.parse_line(line)
+        if parsed is not None:
+            m.feed(parsed)
+    m.finish()
+    assert names == ["mq:/s2t"]
+    declare = next(a[3] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.declare")
+    assert declare["type"] == "posix_mq" and declare["kernel_name"] == "/s2t"
+    assert (declare["max_messages"], declare["max_message_size"]) == (10, 8192)
+    assert "discovered" not in declare  # made here (O_EXCL): it held nothing before
+    got = kinds(m)
+    assert [(g[0], g[2], g[4]) for g in got if g[1] == "mq.send"] == [
+        (26693, 1, b"lo"),
+        (26693, 9, b"hi"),
+    ]  # fmt: skip  (the timed-out send took no effect: no record)
+    # the parent's receive printed no priority (NULL): it is the message's own, 9
+    assert [(g[0], g[2], g[4]) for g in got if g[1] == "mq.recv"] == [
+        (26693, 9, b"hi"), (26694, 1, b"lo")
+    ]  # fmt: skip
+    # each call that can block has its begin (folded away when nobody saw it wait); the
+    # failed calls (a timed-out send, a notify on a closed descriptor) leave nothing
+    assert [g[0] for g in got if g[1] == "mq.recv.begin"] == [26693, 26694]
+    assert [g[0] for g in got if g[1] == "mq.send.begin"] == [26693, 26693]
+    assert not [g for g in got if g[1] == "mq.notify"]
+    # unlinked while open: removed when its last descriptor goes (the child's, at exit)
+    order = [g[1] for g in got if g[0] == 26694]
+    assert order[-2:] == ["proc.exit", "obj.remove"]
+    assert [g for g in got if g[1] == "obj.remove"] == [(26694, "obj.remove", "mq:/s2t", None)]
+    assert not [g for g in got if g[1] == "pipe.close"]  # a queue's descriptor is no pipe end
+
+
+def test_a_process_records_never_go_back_in_time() -> None:
+    """A call printed whole ends at the next line's stamp, widened by the rounding; when
+    that line is the same process entering its next call, the next begin is no earlier
+    (a ping-pong under load gave a read.begin stamped before the write just before it)."""
+    p = x("pipe:[7]")
+    text = (
+        f"100  1.000010 pipe2([3<{p}>, 4<{p}>], 0) = 0 <0.000005>\n"
+        f'100  1.000020 write(4<{p}>, "{x("x")}", 1) = 1 <0.000003>\n'
+        f"100  1.000021 read(3<{p}>,  <unfinished ...>\n"
+        f'100  1.000030 <... read resumed>"{x("x")}", 1) = 1 <0.000002>\n'
+    )
+    m, _ = run(text)
+    stamps = [a[2][2] for a in m.out if a[0] == "rec"]
+    kinds_ = [C.TABLE[a[2][0] & 0xFF].kind for a in m.out if a[0] == "rec"]
+    assert kinds_ == ["pipe.write.begin", "pipe.write", "pipe.read.begin", "pipe.read"]
+    assert stamps == sorted(stamps)

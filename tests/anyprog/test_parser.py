@@ -75,3 +75,15 @@ def test_an_entry_in_progress() -> None:
 def test_garbage_is_no_line() -> None:
     for text in ["", "strace: Process 5 attached", "12 x.y read(", "1  1.0 read(3, ", "\x1b[2J"]:
         assert P.parse_line(text) is None
+
+
+def test_iovecs() -> None:
+    whole = f'3<x>, [{{iov_base="{x("ab")}", iov_len=2}}, {{iov_base="", iov_len=0}}], 2'
+    assert P.iovecs(whole) == (b"ab", 2, False)
+    # a buffer cut by -s ends what is known; the lengths still add up
+    cut = f'3<x>, [{{iov_base="{x("abc")}"..., iov_len=5}}, {{iov_base="{x("zz")}", iov_len=2}}], 2'
+    assert P.iovecs(cut) == (b"abc", 7, True)
+    # a buffer strace did not read (an address) and a list it cut short
+    assert P.iovecs("3<x>, [{iov_base=0x7ffc, iov_len=4}], 1") == (b"", 4, True)
+    listed = f'3<x>, [{{iov_base="{x("a")}", iov_len=1}}, ...], 9'
+    assert P.iovecs(listed) == (b"a", 1, True)

@@ -310,3 +310,80 @@ def test_only_a_process_our_strace_traces_is_registered_for_clean() -> None:
     finally:
         os.kill(child, 9)  # ours: started by this test, still traced (not reaped yet)
         tracer.wait()
+
+
+def c_example(tmp_path: Path, name: str) -> Path:
+    """A built-in C example (scenarios/c/), compiled here like the tests' own programs."""
+    from ipcviz.sources import cbuild
+
+    return compile_c(tmp_path, name, (cbuild.examples_dir() / f"{name}.c").read_text())
+
+
+def posix_queue_exists(name: str) -> bool:
+    import posix_ipc
+
+    try:
+        posix_ipc.MessageQueue(name).close()
+    except posix_ipc.ExistentialError:
+        return False
+    return True
+
+
+@needs_tools
+def test_posix_queue_priorities_notice_and_full_queue(tmp_path: Path) -> None:
+    import re
+
+    binary = c_example(tmp_path, "posix_mq_priority")
+    _, events = watch(tmp_path, binary)
+    text = b"".join(payload(e) for e in events if e["kind"] == "proc.output").decode()
+    kernel_name = re.search(r"queue (/\S+),", text).group(1)  # type: ignore[union-attr]
+    got = [(int(p), t.encode()) for t, p in re.findall(r'received "(.*)" \(priority (\d+)\)', text)]
+    shown_got = [(e["prio"], payload(e)) for e in events if e["kind"] == "mq.recv"]
+    assert shown_got == got  # what the program received, in its order, with its priorities
+    assert [p for p, _ in got] == [5, 5, 3, 2, 1]
+    shown_sent = [(e["prio"], payload(e)) for e in events if e["kind"] == "mq.send"]
+    assert sorted(shown_sent) == sorted(got)  # every message sent was received
+    (declared,) = [e for e in events if e["kind"] == "obj.declare"]
+    assert declared["obj"] == "mq:" + kernel_name and declared["type"] == "posix_mq"
+    assert (declared["max_messages"], declared["max_message_size"]) == (4, 64)
+    notify = [e for e in events if e["kind"] == "mq.notify"]
+    assert [e["pid"] for e in notify] == [declared["pid"]]  # the parent asked, once
+    # the fifth send found the queue full: it ended only after the first receive
+    late = next(e for e in events if e["kind"] == "mq.send" and e["prio"] == 2)
+    first = next(e for e in events if e["kind"] == "mq.recv")
+    assert first["seq"] < late["seq"]
+    # the program unlinked and closed its queue: ipcviz says so and leaves nothing
+    assert [e["obj"] for e in events if e["kind"] == "obj.remove"] == [declared["obj"]]
+    assert not posix_queue_exists(kernel_name)
+    assert not [e for e in events if e["kind"] == "program.leftover"]
+
+
+@needs_tools
+def test_a_posix_queue_left_behind_is_listed_not_removed(tmp_path: Path) -> None:
+    import posix_ipc
+
+    binary = c_example(tmp_path, "posix_mq_priority")
+    done, events = watch(tmp_path, binary, "--keep")
+    (declared,) = [e for e in events if e["kind"] == "obj.declare"]
+    kernel_name = declared["kernel_name"]
+    try:
+        assert posix_queue_exists(kernel_name)  # ipcviz did not remove the program's queue
+        assert [e["obj"] for e in events if e["kind"] == "program.leftover"] == [declared["obj"]]
+        assert not [e for e in events if e["kind"] == "obj.remove"]
+        assert f"rm /dev/mqueue{kernel_name}" in done.stdout
+    finally:
+        posix_ipc.unlink_message_queue(kernel_name)  # the test ran the program: ours
+
+
+@needs_tools
+def test_vector_reads_and_writes_on_a_pipe(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "iov", programs.IOV)
+    _, events = watch(tmp_path, binary)
+    report = said(events)
+    wrote = [bytes.fromhex(w[1]) for w in report if w[0] == "W"]
+    read = [bytes.fromhex(w[1]) for w in report if w[0] == "R"]
+    writes = [e for e in events if e["kind"] == "pipe.write"]
+    assert [payload(e) for e in writes] == wrote == [b"ab\x1b[1mcd"] * 2
+    assert [(e["n"], e["size"]) for e in writes] == [(8, 8), (8, 8)]  # the buffers' sum
+    assert [payload(e) for e in events if e["kind"] == "pipe.read"] == read
+    assert b"".join(read) == b"".join(wrote) and read[-1] == b""  # then end of file

@@ -40,5 +40,6 @@ WORDS = {
     "mq.send": lambda n, e: f"sent to {e['obj']}{_tag(e)}: {_data(e)}{_depth(n, e)}",
     "mq.recv.begin": lambda n, e: f"receives from {e['obj']}{_want(n, e)}…",
     "mq.recv": lambda n, e: f"received from {e['obj']}{_tag(e)}: {_data(e)}{_depth(n, e)}",
+    "mq.notify": lambda n, e: f"asks to be told when a message arrives in the empty {e['obj']}",
     "mq.poll": lambda n, e: f"polls {e['obj']}: {'message waiting' if e.get('ready') else 'empty'}",
 }

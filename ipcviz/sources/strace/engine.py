@@ -26,7 +26,13 @@ from ipcviz.sources.strace.source import StraceSource
 
 #: Event kind: an object the program made is still there after it ended (never removed).
 LEFTOVER = schema.PROGRAM_LEFTOVER
-_REMOVE_HINT = {"msqid": "ipcrm -q", "semid": "ipcrm -s", "shmid": "ipcrm -m", "FIFO": "rm"}
+_REMOVE_HINT = {
+    "msqid": "ipcrm -q {}",
+    "semid": "ipcrm -s {}",
+    "shmid": "ipcrm -m {}",
+    "FIFO": "rm {}",
+    "POSIX queue": "rm /dev/mqueue{}",
+}
 
 
 def program_scenario(program: list[str], timeout: float = 60.0) -> Scenario:
@@ -241,7 +247,7 @@ class ProgramEngine(Engine):
                 LEFTOVER,
                 obj=name,
                 message=f"the program left {kind} {ident} behind "
-                f"(ipcviz never removes it; remove it with `{_REMOVE_HINT[kind]} {ident}`)",
+                f"(ipcviz never removes it; remove it with `{_REMOVE_HINT[kind].format(ident)}`)",
             )
 
     def _shutdown(self) -> None:

@@ -23,10 +23,11 @@ the linearizer when nobody could have seen it wait).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipcviz.mechanisms import fifo, pipe, sysv_mq, sysv_sem
+from ipcviz.mechanisms import fifo, pipe, posix_mq, sysv_mq, sysv_sem
 from ipcviz.sources.strace import parser as P
 from ipcviz.tracer import codes as C
 
@@ -35,15 +36,34 @@ PIPE = pipe.MECHANISM.type
 SYSV_MQ = sysv_mq.MECHANISM.type
 SYSV_SEM = sysv_sem.MECHANISM.type
 FIFO = fifo.MECHANISM.type
+POSIX_MQ = posix_mq.MECHANISM.type
 
 #: Pipe capacity when the program did not change it (16 pages).
 PIPE_CAPACITY = 65536
 #: System V msgmnb default: bytes a queue may hold.
 MSGMNB = 16384
 _O_CLOEXEC = "O_CLOEXEC"
+#: POSIX queue limits when mq_open gives no attributes (fs.mqueue.msg_default and
+#: msgsize_default: the kernel's defaults unless changed)
+MQ_DEFAULTS = (10, 8192)
+#: Object name prefix of a POSIX queue: ``mq:/NAME`` (its kernel name is ``/NAME``). Never
+#: a path: a read of its descriptor (``-yy`` names it ``/NAME``) is not taken for a FIFO's.
+MQ_PREFIX = "mq:"
+#: A POSIX queue descriptor in a process's table holds this "end": not a pipe's end (0/1),
+#: so closing it is no pipe.close
+MQ_END = -1
+#: The vector forms of read and write: on a pipe or FIFO the same operation (the offset
+#: of the p… forms must be -1 there, or the call fails with ESPIPE)
+_READV = ("readv", "preadv", "preadv2")
+_WRITEV = ("writev", "pwritev", "pwritev2")
 _BLOCKING = frozenset(
-    {"read", "write", "msgsnd", "msgrcv", "semop", "semtimedop", "open", "openat"}
-)
+    {
+        "read", "write", "msgsnd", "msgrcv", "semop", "semtimedop", "open", "openat",
+        "mq_timedsend", "mq_timedreceive", *_READV, *_WRITEV,
+    }
+)  # fmt: skip
+
+_PIPE_IO = frozenset({"read", "write", *_READV, *_WRITEV})
 
 Action = tuple[Any, ...]
 
@@ -73,6 +93,8 @@ class Mapper:
         command: list[str] | None = None,
         offset_ns: int = 0,
         msgmnb: int = MSGMNB,
+        mq_defaults: tuple[int, int] = MQ_DEFAULTS,
+        mq_existing: set[str] | None = None,
     ) -> None:
         self.names = names  # the engine's object index → name list (appended to here)
         self.index: dict[str, int] = {n: i for i, n in enumerate(names)}
@@ -96,6 +118,17 @@ class Mapper:
         self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
         self._lossy: set[int] = set()  # pipes a write of was cut by ``-s``: reads keep no data
         self.unknown_calls = 0
+        #: thread (as strace prints it) → the end stamp of its last record: its next begin
+        #: comes no earlier (program order)
+        self._last_end: dict[int, int] = {}
+        self.mq_defaults = mq_defaults
+        #: POSIX queues (``/NAME``) that existed before the run (None: not known)
+        self.mq_existing = mq_existing
+        #: POSIX queue ``/NAME`` → (object name, made by the program, name still linked)
+        self.queues: dict[str, list[Any]] = {}
+        #: POSIX queue object → messages sent and not yet received, (prio, bytes): a
+        #: receive whose priority strace cannot show (a NULL msg_prio) gets its message's
+        self._mq_pending: dict[int, list[tuple[int, bytes]]] = {}
 
     # -- times ---------------------------------------------------------------------------
 
@@ -250,6 +283,8 @@ class Mapper:
         proc.ended = True
         self._entry.pop(line.pid, None)
         self._begun.pop(line.pid, None)
+        for obj in {o for o, e, _ in proc.fds.values() if e == MQ_END}:
+            self._mq_closed(proc, obj, t)  # its descriptors went with it
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -267,27 +302,42 @@ class Mapper:
         self, proc: Proc, code: int, obj: int, t: int, a: int = 0, b: int = 0, data: bytes = b""
     ) -> None:
         self.out.append(("rec", proc.pid, (code | proc.thread << 8, obj, t, a, b, data)))
+        self._last_end[proc.tid] = t
 
     def _begin(self, proc: Proc, t: int, name: str, args: str) -> list[Any] | None:
         """The begin record of a call that can block, from what its entry printed."""
         code, obj, a, b = 0, -1, 0, 0
-        if name in ("read", "write"):
+        if name in _PIPE_IO:
             fd = P.first_fd(args)
             if fd is None:
                 return None
             obj = self.index.get(fd[1], -1)  # a pipe's ``pipe:[INODE]``, a FIFO's path
             if obj < 0:
                 return None
-            if name == "read":
+            if name == "read" or name in _READV:
                 code = C.PIPE_READ_BEGIN
-            else:
+            elif name == "write":
                 code, a = C.PIPE_WRITE_BEGIN, P.last_int(args) or 0
+            else:
+                code, a = C.PIPE_WRITE_BEGIN, P.iovecs(args)[1]
         elif name in ("open", "openat"):
             opened = self._fifo_opened(args, name)
             if opened is None:
                 return None
             obj, end = opened
             code, a = C.PIPE_OPEN_BEGIN, end
+        elif name in ("mq_timedsend", "mq_timedreceive"):
+            found = self._mq_obj(proc, args)
+            if found is None:
+                return None
+            obj = found
+            if name == "mq_timedsend":  # (fd, data, len, prio, timeout)
+                nums = P.ints(args)
+                code = C.MQ_SEND_BEGIN
+                a = nums[1] if len(nums) > 1 else 0
+                b = nums[0] if nums else 0
+            else:
+                code = C.MQ_RECV_BEGIN
         elif name in ("semop", "semtimedop"):
             nums = P.ints(args)
             waits = [b for b in P.sembufs(args) if b[1] < 0 and "IPC_NOWAIT" not in b[2]]
@@ -307,7 +357,10 @@ class Mapper:
                 b = nums[1] if len(nums) > 1 else 0
             else:  # msgrcv: the type asked for is printed only at the return (fixed then)
                 code = C.MSGQ_RECV_BEGIN
-        return [code | proc.thread << 8, obj, self._entry_ns(t), a, b, b""]
+        # never before the end given to this thread's previous call: that end is widened
+        # past the next line's stamp, and this call's entry is that very line
+        begin = max(self._entry_ns(t), self._last_end.get(proc.tid, 0))
+        return [code | proc.thread << 8, obj, begin, a, b, b""]
 
     def _begun_or_new(self, proc: Proc, pid: int, t: int, name: str, args: str) -> list | None:
         """The begin record of this call: the one emitted at its entry, or a new one."""
@@ -402,9 +455,41 @@ class Mapper:
         if held is None:
             return
         obj, end, _ = held
+        if end == MQ_END:
+            self._mq_closed(proc, obj, t)
+            return
         if any(o == obj and e == end for o, e, _ in proc.fds.values()):
             return  # another descriptor of this process still holds that end
         self._rec(proc, C.PIPE_CLOSE, obj, t, end)
+
+    # -- POSIX queues --------------------------------------------------------------------
+
+    def _mq_obj(self, proc: Proc, args: str) -> int | None:
+        """The queue a descriptor names: this process's table (the descriptor mq_open
+        returned, inherited at fork), else the queue ``-yy`` names it after."""
+        fd = P.first_fd(args)
+        if fd is None:
+            return None
+        held = proc.fds.get(fd[0])
+        if held is not None and held[1] == MQ_END:
+            return held[0]
+        known = self.queues.get(fd[1])
+        return self.index.get(known[0]) if known is not None else None
+
+    def _mq_closed(self, proc: Proc, obj: int, t: int) -> None:
+        """A queue's descriptor went: an unlinked queue no descriptor holds is gone."""
+        name = self.names[obj]
+        entry = next((q for q in self.queues.values() if q[0] == name), None)
+        if entry is None or entry[2] or name in self.removed:
+            return
+        for other in self.procs.values():
+            if other.ended or other.thread:
+                continue
+            if any(o == obj and e == MQ_END for o, e, _ in other.fds.values()):
+                return
+        self.removed.add(name)
+        event = {"t": t, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
+        self.out.append(("event", proc.pid, t, event))
 
 
 # -- one handler per system call ---------------------------------------------------------
@@ -424,33 +509,66 @@ def _pipe(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     proc.fds[ends[1][0]] = (obj, 1, cloexec)
 
 
-def _read(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+def _read(
+    m: Mapper,
+    proc: Proc,
+    t: int,
+    end: int,
+    args: str,
+    ret: int | None,
+    err: str,
+    call: str = "read",
+) -> None:
     fd = P.first_fd(args)
     if fd is None or fd[1] not in m.index:
         m._entry.pop(proc.tid, None)
         return
-    begin = m._begun_or_new(proc, proc.tid, t, "read", args)
+    begin = m._begun_or_new(proc, proc.tid, t, call, args)
     if ret is None or ret < 0:
         m._drop_begin(begin)
         return
     obj = m.index[fd[1]]
-    got = P.string_arg(args)
-    data = got[0][:ret] if got is not None else b""
+    if call == "read":
+        got = P.string_arg(args)
+        data = got[0][:ret] if got is not None else b""
+        most = P.last_int(args) or 0
+    else:  # the buffers filled in order: their bytes, one after the other
+        data, most, _ = P.iovecs(args)
+        data = data[:ret]
     if obj in m._lossy:
         data = b""
     if begin is not None:  # the most it could read, known only now
-        begin[3] = P.last_int(args) or 0
+        begin[3] = most
     m._rec(proc, C.PIPE_READ, obj, m._exit_ns(t, end - t), ret, 0, data)
 
 
-def _write(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+def _readv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """readv, preadv, preadv2: a read into several buffers (the same begin for all)."""
+    _read(m, proc, t, end, args, ret, err, call="readv")
+
+
+def _write(
+    m: Mapper,
+    proc: Proc,
+    t: int,
+    end: int,
+    args: str,
+    ret: int | None,
+    err: str,
+    call: str = "write",
+) -> None:
     fd = P.first_fd(args)
     if fd is None or fd[1] not in m.index:
         m._entry.pop(proc.tid, None)
         return
-    begin = m._begun_or_new(proc, proc.tid, t, "write", args)
+    begin = m._begun_or_new(proc, proc.tid, t, call, args)
     obj = m.index[fd[1]]
-    size = P.last_int(args) or 0
+    if call == "write":
+        got = P.string_arg(args)
+        size = P.last_int(args) or 0
+        shown = got[0] if got is not None else None
+    else:  # the buffers' bytes, one after the other; the size is the sum of their lengths
+        shown, size, _ = P.iovecs(args)
     at = m._exit_ns(t, end - t)
     if err == "EPIPE":
         m._rec(proc, C.PIPE_EPIPE, obj, at, size)
@@ -460,11 +578,15 @@ def _write(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
         return
     if begin is not None:  # made at the entry, maybe from a line cut before the count
         begin[3] = size
-    got = P.string_arg(args)
-    data = got[0][:ret] if got is not None else b""
-    if got is not None and len(data) < ret:  # ``-s`` cut it: the pipe's bytes are not all known
+    data = shown[:ret] if shown is not None else b""
+    if shown is not None and len(data) < ret:  # ``-s`` cut it: the pipe's bytes are not all known
         m._lossy.add(obj)
     m._rec(proc, C.PIPE_WRITE, obj, at, ret, size, data)
+
+
+def _writev(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """writev, pwritev, pwritev2: a write gathered from several buffers."""
+    _write(m, proc, t, end, args, ret, err, call="writev")
 
 
 def _close(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -687,12 +809,127 @@ def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
             m._rec(proc, C.SEM_POST, obj, at)
 
 
+_MQ_ATTR = re.compile(r"mq_maxmsg=(\d+), mq_msgsize=(\d+)")
+_PRIO = re.compile(r"\[(\d+)\]")
+
+
+def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """``mq_open("NAME", flags, mode, {mq_maxmsg=…}) = fd``: the queue ``/NAME`` (strace
+    prints the name without the slash glibc strips), held by the returned descriptor."""
+    got = P.string_arg(args)
+    if ret is None or ret < 0 or got is None:
+        return
+    kernel_name = "/" + got[0].decode("utf-8", "replace")
+    flags = P.split_args(args)[1] if len(P.split_args(args)) > 1 else ""
+    at = m._exit_ns(t, end - t)
+    known = m.queues.get(kernel_name)
+    created = "O_CREAT" in flags and (
+        "O_EXCL" in flags or (m.mq_existing is not None and kernel_name not in m.mq_existing)
+    )
+    name = MQ_PREFIX + kernel_name
+    if known is None or (created and not known[2]):  # new, or made anew after an unlink
+        attr = _MQ_ATTR.search(args) if "O_CREAT" in flags else None
+        fields: dict[str, Any] = {"kernel_name": kernel_name}
+        if attr is not None:
+            fields["max_messages"], fields["max_message_size"] = map(int, attr.groups())
+        elif created:
+            fields["max_messages"], fields["max_message_size"] = m.mq_defaults
+        if not created:  # it was there before: it may hold messages no call here showed
+            fields["discovered"] = True
+        m.declared.pop(name, None)
+        m.removed.discard(name)
+        m.queues[kernel_name] = [name, created, True]
+        obj = m._declare(proc, name, POSIX_MQ, at, **fields)
+        m._mq_pending[obj] = []
+    else:
+        obj = m.index[name]
+        known[2] = True
+    proc.fds[ret] = (obj, MQ_END, _O_CLOEXEC in flags)
+
+
+def _mq_send(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """``mq_timedsend(fd, "DATA", len, prio, timeout) = 0``."""
+    obj = m._mq_obj(proc, args)
+    if obj is None:
+        m._entry.pop(proc.tid, None)
+        return
+    begin = m._begun_or_new(proc, proc.tid, t, "mq_timedsend", args)
+    nums = P.ints(args)
+    got = P.string_arg(args)
+    if ret != 0 or got is None or len(nums) < 2:  # full (O_NONBLOCK), timed out: no effect
+        m._drop_begin(begin)
+        return
+    size, prio = nums[0], nums[1]
+    data = got[0][:size]
+    if begin is not None:  # made at the entry, maybe from a line cut before the numbers
+        begin[3], begin[4] = prio, size
+    m._mq_pending.setdefault(obj, []).append((prio, data))
+    m._rec(proc, C.MQ_SEND, obj, m._exit_ns(t, end - t), prio, size, data)
+
+
+def _mq_receive(
+    m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str
+) -> None:
+    """``mq_timedreceive(fd, "DATA", len, [prio], timeout) = n``; a NULL msg_prio hides
+    the priority: it is the one of the message sent with these bytes (the highest)."""
+    obj = m._mq_obj(proc, args)
+    if obj is None:
+        m._entry.pop(proc.tid, None)
+        return
+    begin = m._begun_or_new(proc, proc.tid, t, "mq_timedreceive", args)
+    got = P.string_arg(args)
+    if ret is None or ret < 0 or got is None:  # empty (O_NONBLOCK), timed out: no effect
+        m._drop_begin(begin)
+        return
+    data = got[0][:ret]
+    pending = m._mq_pending.setdefault(obj, [])
+    shown = _PRIO.search(args, args.rfind('"'))
+    if shown is not None:
+        prio = int(shown.group(1))
+        match = [i for i, msg in enumerate(pending) if msg == (prio, data)]
+    else:
+        match = [i for i, msg in enumerate(pending) if msg[1] == data]
+        match.sort(key=lambda i: -pending[i][0])
+        prio = pending[match[0]][0] if match else 0
+    if match:
+        del pending[match[0]]
+    m._rec(proc, C.MQ_RECV, obj, m._exit_ns(t, end - t), prio, ret, data)
+
+
+def _mq_notify(
+    m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str
+) -> None:
+    """Registered for a notice when a message arrives in the empty queue (not NULL: that
+    unregisters)."""
+    obj = m._mq_obj(proc, args)
+    if obj is None or ret != 0 or args.rstrip().endswith("NULL"):
+        return
+    m._rec(proc, C.MQ_NOTIFY, obj, m._exit_ns(t, end - t))
+
+
+def _mq_unlink(
+    m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str
+) -> None:
+    """The name goes; the queue lives on while a descriptor holds it."""
+    got = P.string_arg(args)
+    if ret != 0 or got is None:
+        return
+    known = m.queues.get("/" + got[0].decode("utf-8", "replace"))
+    if known is None:
+        return
+    known[2] = False
+    obj = m.index[known[0]]
+    m._mq_closed(proc, obj, m._exit_ns(t, end - t))
+
+
 #: system call → its handler (keywords: a call's name is not an object type's)
 _CALLS = dict(
     pipe=_pipe,
     pipe2=_pipe,
     read=_read,
     write=_write,
+    **dict.fromkeys(_READV, _readv),
+    **dict.fromkeys(_WRITEV, _writev),
     close=_close,
     dup=_dup,
     dup2=_dup,
@@ -717,13 +954,19 @@ _CALLS = dict(
     semctl=_semctl,
     semop=_semop,
     semtimedop=_semop,
+    mq_open=_mq_open,
+    mq_timedsend=_mq_send,
+    mq_timedreceive=_mq_receive,
+    mq_notify=_mq_notify,
+    mq_unlink=_mq_unlink,
 )
 
 #: The system calls strace is asked to show (``-e trace=``): what the handlers above read.
 TRACED = (
-    "pipe,pipe2,read,write,close,dup,dup2,dup3,fcntl,clone,clone3,fork,vfork,execve,"
+    "pipe,pipe2,read,write,readv,writev,preadv,pwritev,preadv2,pwritev2,close,dup,dup2,dup3,fcntl,clone,clone3,fork,vfork,execve,"
     "exit_group,msgget,msgsnd,msgrcv,msgctl,semget,semop,semtimedop,semctl,"
-    "mknod,mknodat,open,openat,unlink,unlinkat"
+    "mknod,mknodat,open,openat,unlink,unlinkat,"
+    "mq_open,mq_timedsend,mq_timedreceive,mq_notify,mq_unlink"
 )
 
 

@@ -226,6 +226,32 @@ def split_args(args: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+_IOV = re.compile(r'\{iov_base=(?:"((?:\\x[0-9a-f]{2})*)"(\.\.\.)?|[^,]*), iov_len=(\d+)\}')
+
+
+def iovecs(args: str) -> tuple[bytes, int, bool]:
+    """readv/writev's ``[{iov_base="...", iov_len=N}, ...]``: (the buffers' bytes one after
+    the other, the sum of their lengths, whether any was cut or the list was).
+
+    A buffer cut by ``-s`` (``"..."...``) ends what is known: the bytes after it are not
+    those of the next buffer; a list strace cut (``, ...]``) hides buffers and lengths."""
+    data = bytearray()
+    total = 0
+    cut = False
+    for m in _IOV.finditer(args):
+        total += int(m.group(3))
+        if cut:
+            continue
+        if m.group(1) is None:  # an address: strace did not read the buffer
+            cut = True
+            continue
+        data += unhex(m.group(1))
+        cut = m.group(2) is not None
+    if ", ...]" in args:
+        cut = True
+    return bytes(data), total, cut
+
+
 def message(args: str) -> tuple[int, bytes, bool] | None:
     """``{mtype=3, mtext="..."}`` of msgsnd/msgrcv: (mtype, text as printed, cut)."""
     m = _MSG.search(args)

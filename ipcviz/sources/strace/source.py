@@ -10,6 +10,7 @@ shown waiting (``Mapper.entry``) before strace prints anything else.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import stat
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from ipcviz.errors import IpcvizError
 from ipcviz.sources.strace import parser as P
-from ipcviz.sources.strace.mapper import TRACED, Mapper
+from ipcviz.sources.strace.mapper import MQ_DEFAULTS, TRACED, Mapper
 
 #: Payload bytes strace prints per string (``-s``): a whole pipe buffer.
 STRSIZE = 65536
@@ -80,6 +81,65 @@ def sysv_ids(kind: str) -> set[int]:
     return out
 
 
+#: Where the kernel shows its POSIX queues, when mounted (the usual case).
+MQUEUE = Path("/dev/mqueue")
+MQ_DEFAULT_FILES = ("/proc/sys/fs/mqueue/msg_default", "/proc/sys/fs/mqueue/msgsize_default")
+
+
+def mq_names() -> set[str] | None:
+    """The POSIX queues that exist now (``/NAME``), or None where /dev/mqueue is not mounted."""
+    if not os.path.ismount(MQUEUE):
+        return None
+    try:
+        return {"/" + n for n in os.listdir(MQUEUE)}
+    except OSError:
+        return None
+
+
+def mq_exists(name: str) -> bool:
+    """Whether the POSIX queue ``/NAME`` exists (opened read-only a moment where
+    /dev/mqueue is not mounted: its messages are left alone)."""
+    names = mq_names()
+    if names is not None:
+        return name in names
+    import posix_ipc
+
+    try:
+        posix_ipc.MessageQueue(name, read=True, write=False).close()
+    except posix_ipc.ExistentialError:
+        return False
+    except (posix_ipc.Error, OSError, ValueError):
+        return True  # there, but not ours to open: it exists
+    return True
+
+
+def _mq_defaults() -> tuple[int, int]:
+    out = []
+    for path, default in zip(MQ_DEFAULT_FILES, MQ_DEFAULTS, strict=True):
+        try:
+            out.append(int(Path(path).read_text()))
+        except (OSError, ValueError):
+            out.append(default)
+    return out[0], out[1]
+
+
+#: What strace may write ahead of the engine before it blocks (and the program with it):
+#: a whole turn of the engine's loop at full speed, so a busy turn never stalls it.
+FIFO_SIZE = 1 << 20
+
+
+def _grow(fd: int) -> None:
+    """The FIFO's buffer as large as the system lets a user make it (fs.pipe-max-size)."""
+    try:
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    except (OSError, ValueError):
+        limit = FIFO_SIZE
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(FIFO_SIZE, limit))
+    except OSError:  # over the user's pipe quota (fs.pipe-user-pages-soft): keep 64 KiB
+        pass
+
+
 def _msgmnb() -> int:
     try:
         return int(Path("/proc/sys/kernel/msgmnb").read_text())
@@ -95,10 +155,13 @@ class StraceSource:
         self.strace = find_strace()
         self.offset = clock_offset()
         root = os.path.basename(program[0]) or program[0]
-        self.mapper = Mapper(names, root, program, self.offset, _msgmnb())
+        self.mapper = Mapper(
+            names, root, program, self.offset, _msgmnb(), _mq_defaults(), mq_names()
+        )
         self.fifo = fifo
         os.mkfifo(self.fifo, 0o600)  # fails if anything is there: never through a symlink
         self.fd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        _grow(self.fd)
         self._rest = b""
         self._seen_partial = b""
         self.lines = 0
@@ -193,4 +256,7 @@ class StraceSource:
                 continue
             if linked and stat.S_ISFIFO(st.st_mode):
                 out.append((path, "FIFO", path))
+        for kernel_name, (name, made, linked) in self.mapper.queues.items():
+            if made and linked and mq_exists(kernel_name):
+                out.append((name, "POSIX queue", kernel_name))
         return out
