@@ -111,7 +111,12 @@ def test_named_cells_sleepers_and_delivery_order() -> None:
 
 def test_the_newest_operation_lights_its_edge() -> None:
     """Driven by the events: after each operation exactly its process's edge on its object
-    is lit (drawn on the process's colour); one event later it is the next one's."""
+    is lit (drawn on the process's colour, its label the verb, entering the object's box);
+    one event later it is the next one's."""
+    from rich.color import Color
+
+    from ipcviz.tui import render as r
+
     index = TraceIndex.open(TRACES / "producer-consumer.jsonl").build()
     verbs = registry.verbs()
     checked = 0
@@ -123,7 +128,7 @@ def test_the_newest_operation_lights_its_edge() -> None:
         name = state.proc_name(event["pid"])
         lines = diagram_lines(state, 200, 60)
         lit = [
-            "".join(s.text for s in line)
+            (s, "".join(x.text for x in line))
             for line in lines
             for s in line
             if s.style is not None and s.style.bgcolor is not None and "─" in s.text
@@ -131,10 +136,13 @@ def test_the_newest_operation_lights_its_edge() -> None:
         proc = state.procs[event["pid"]]
         if proc.state == "waiting" and proc.on == event["obj"]:  # it went to sleep there:
             assert lit == [], (i, lit)  # its edge says so instead ("zz wait", amber)
-            assert any(name in line and "zz" in line for line in plain(state, 200, 60))
+            assert any("zz" in line for line in plain(state, 200, 60))
             continue
-        assert len(lit) == 1, (i, lit)
-        assert name in lit[0], (i, name, lit)
+        assert lit, (i, name)
+        colour = Color.parse(r.color_of(state, event["pid"]))
+        assert {s.style.bgcolor for s, _ in lit} == {colour}, (i, name)  # one process's edge
+        label = [line for s, line in lit if verbs[event["kind"]] in s.text]
+        assert len(label) == 1 and " │" in label[0], (i, name, lit)  # into the object's box
         checked += 1
     assert checked > 10
 
@@ -144,9 +152,19 @@ def test_fits_80x24_and_uses_200x60() -> None:
     small, big = plain(state, 80, 20), plain(state, 200, 60)
     assert len(small) <= 20 and all(len(line) == 80 for line in small)
     assert all(len(line) == 200 for line in big)
-    assert sum("┌" in line for line in big) > sum("┌" in line for line in small)  # boxes
-    tiny = plain(state, 80, 6)
-    assert len(tiny) <= 6 and "more object" in tiny[-1]
+
+    def box(lines: list[str]) -> int:  # the buffer's box: its width
+        top = next(line for line in lines if "buffer" in line)
+        return top.rindex("╮") - top.index("╭")
+
+    assert box(big) > box(small) + 40  # the objects use the room
+    index = TraceIndex.open(TRACES / "producer-consumer.jsonl").build()
+    end = index.state_at(index.count - 1)  # nobody asleep: names only on their nodes
+    for lines in (plain(end, 80, 20), plain(end, 200, 60)):  # one node per process, once
+        for proc in end.procs.values():
+            assert sum(proc.name in line for line in lines) == 1, (proc.name, lines)
+    tiny = plain(state, 80, 5)
+    assert len(tiny) <= 5 and "more object" in tiny[-1]
 
 
 def test_hostile_bytes_and_names_are_drawn_inert() -> None:
@@ -382,3 +400,35 @@ def test_a_scenario_names_its_cells_and_reaches_them_by_name(tmp_path) -> None:
     result = ipcviz("run", str(bad), "--headless", "--quick", "--record", str(tmp_path / "b"))
     assert result.returncode == 2
     assert "count of at least 1" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "scenario", ["shm-race", "producer-consumer", "pipe-mesh", "mq-two-way", "sysv-mq-typed"]
+)
+def test_every_process_is_one_node_at_80x24_and_200x60(builtin_traces, scenario: str) -> None:
+    """Several workers are never grouped or cut: at every moment of a real run each process
+    is drawn once (a box, a one-row node or a table column, with its state), and each
+    object it has used is joined to it by an edge (or a verb in its column)."""
+    import re
+
+    from ipcviz.tui.diagram_layout import MODES, _Graph
+
+    index = TraceIndex.open(builtin_traces(scenario)).build()
+    for i in sorted({index.count // 4, index.count // 2, index.count - 1}):
+        state = index.state_at(i)
+        for width, height in ((80, 22), (200, 58)):
+            lines = plain(state, width, height)
+            assert len(lines) <= height and all(len(x) == width for x in lines)
+            graph = _Graph.of(state, width)
+            plans = [graph.plan(m) for m in MODES]
+            fitting = next((p for p in plans if p.height <= height), None)
+            if fitting is not None:  # the figure: a node per process, an edge per use
+                assert sorted(fitting.proc_top) == sorted(state.procs), (scenario, i)
+                used = {(pid, o) for o, u in state.uses.items() for pid in u}
+                assert used <= {(e.pid, e.obj) for e in fitting.edges}, (scenario, i)
+            else:  # the table: a column per process, named on its first row
+                assert width == 80, (scenario, i, "200×58 has room for the figure")
+            for proc in state.procs.values():
+                node = re.compile(rf"(│| ){re.escape(proc.name)} ")
+                at = [n for n, line in enumerate(lines) if node.search(line)]
+                assert at, (scenario, i, width, proc.name, lines)
