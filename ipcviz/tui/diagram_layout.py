@@ -144,9 +144,8 @@ class _Graph:
         for pid in others:
             (self.left if len(self.left) <= len(self.right) else self.right).append(pid)
         names = [len(bytefmt.safe_text(p.name, 16)) for p in state.procs.values()]
-        self.procw = max(
-            9, min(20, max(names, default=6) + 4, width // 6), 11 if width >= 66 else 9
-        )
+        want = max(max(names, default=6) + 4, 15)  # "at the gate" under a short name
+        self.procw = max(9, min(20, want, width // 6), 11 if width >= 66 else 9)
         labels = [len("/".join(v)) for uses in self.uses.values() for v in uses.values()] or [5]
         self.labw = max(10, min(max(labels) + 4, 14))  # "zz read" fits
 
@@ -381,6 +380,13 @@ def _object_box(
 # -- process nodes, the grid they are drawn on, the table ---------------------------------
 
 
+def _short_word(p: Proc) -> tuple[str, Style]:
+    """A process's state in a word or two (a one-row node, the table's header)."""
+    word, style = _proc_word(p)
+    word = word.strip().replace("asleep in ", "zz ")
+    return {"at the gate": "gate", "exited": "exit"}.get(word, word), style
+
+
 def _proc_row(state: State, pid: int, width: int, mode: Mode, dy: int) -> Line:
     """Row ``dy`` of a process's node: a box with its name, and under it what it is doing
     (asleep in a call, held at the step gate, exited); compact, one row: its name on its
@@ -391,8 +397,8 @@ def _proc_row(state: State, pid: int, width: int, mode: Mode, dy: int) -> Line:
     if not mode.boxes:
         text, chip_style = k.chip(state, pid, width - 2)
         row = k.Row(width).add(text, chip_style)
-        if word and row.room() > 2:
-            short = {"at the gate": "gate", "exited": "exit"}.get(word, word)
+        short, _ = _short_word(p) if p is not None else ("", k.LABEL)
+        if short and row.room() > 2:
             row.add(" " + k.cut(short, row.room() - 1), wstyle)
         return row.done()
     name, style = k.proc_name(state, pid, width - 4)
@@ -510,16 +516,23 @@ def _table(state: State, graph: _Graph, width: int, height: int) -> list[Line]:
     head, sub = k.Row(width), k.Row(width)
     head.add(k.cut(" objects", namew).ljust(namew), k.LABEL)
     sub.add(" " * namew)
+    words = {pid: _short_word(state.procs[pid]) for pid in shown}
+    chips = {pid: k.chip(state, pid, colw - 3) for pid in shown}
+    # a name and its state side by side when every column has room, else the state below
+    one_row = all(cell_len(chips[pid][0]) + 1 + cell_len(words[pid][0]) <= colw for pid in shown)
     for pid in shown:
-        text, style = k.chip(state, pid, colw - 3)
-        head.add(text, style).add(" " * max(0, colw - cell_len(text)))
-        p = state.procs[pid]
-        word, wstyle = _proc_word(p)
-        word = word.strip().replace("asleep in ", "zz ")
-        sub.add(k.cut(word, colw - 1).ljust(colw), wstyle)
+        text, style = chips[pid]
+        word, wstyle = words[pid]
+        head.add(text, style)
+        if one_row:
+            head.add(f" {word}" if word else "", wstyle)
+            head.add(" " * max(0, colw - cell_len(text) - (len(word) + 1 if word else 0)))
+        else:
+            head.add(" " * max(0, colw - cell_len(text)))
+            sub.add(k.cut(word, colw - 1).ljust(colw), wstyle)
     if len(shown) < len(pids):
         head.add(f"+{len(pids) - len(shown)}", k.LABEL)
-    out = [head.done(), sub.done()]
+    out = [head.done()] if one_row else [head.done(), sub.done()]
     names = list(state.objects)
     room = height - len(out)
     if len(names) > room:
@@ -531,8 +544,8 @@ def _table(state: State, graph: _Graph, width: int, height: int) -> list[Line]:
         label = f" {bytefmt.safe_text(name, 16)}"
         row.add(label, k.NAME)
         caption = view.caption(state, obj) if view is not None else obj.type
-        room = namew - cell_len(label)
-        row.add(k.cut(f" {caption}", room).ljust(room), k.LABEL)
+        room = namew - cell_len(label) - 1
+        row.add(k.cut(f" {caption}", room).ljust(room + 1), k.LABEL)
         for pid in shown:
             verbs = graph.uses[name].get(pid)
             if verbs is None:

@@ -110,11 +110,18 @@ class PresentScreen(SessionScreen):
         self._page_key: tuple[object, ...] | None = None
 
     def _layout_for(self, width: int, height: int) -> None:
-        """A tall screen keeps a third of its rows for the narration, whatever its length:
-        the dominant element, where the eye returns between steps."""
+        """Detail view on a tall screen: a third of the rows for the narration, whatever
+        its length: the dominant element, where the eye returns between steps."""
         super()._layout_for(width, height)
         narration = self.query_one(Narration)
-        narration.styles.min_height = height // 3 if height >= 40 else None
+        # the diagram view: the panel as tall as its text (its pages fit 65%), the diagram
+        # the rest (pipe-mesh's 12 pipes need it at 200×60)
+        tall = height >= 40 and not self.diagram_shown
+        narration.styles.min_height = height // 3 if tall else None
+
+    def action_toggle_view(self) -> None:
+        super().action_toggle_view()
+        self._layout_for(self.app.size.width, self.app.size.height)
 
     def on_mount(self) -> None:
         # (Textual calls SessionScreen.on_mount by itself: handlers run along the MRO)
