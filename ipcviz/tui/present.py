@@ -252,6 +252,9 @@ class PresentScreen(SessionScreen):
         other = "English" if self.lang == "ko" else "한국어"
         hint = Text()
         if self.page + 1 < len(self.pages):
+            if self.index is None and self._held():
+                hint.append(" PAUSED ", style="bold #000000 on #ff8700")
+                hint.append(" ")
             hint.append(" more: → next page ", style="bold #000000 on #5fd7ff")
             hint.append("  ← previous page" if self.page else "", style="#d0d0d0")
         elif self.index is not None:
@@ -266,13 +269,17 @@ class PresentScreen(SessionScreen):
         elif self.back:
             hint.append(f" {self.back} step(s) back ", style="bold #000000 on #5fd7ff")
             hint.append("  → forward again", style="#d0d0d0")
-        elif any(p.gated_op == "narrate" and p.alive for p in self.state.procs.values()):
+        elif self._held():
             hint.append(" PAUSED for you ", style="bold #000000 on #ff8700")
             hint.append("  → continue  ← previous text", style="#d0d0d0")
         elif self.state.outcome:
             hint.append(f" run {bytefmt.safe_text(str(self.state.outcome), 20)} ", style="bold")
         hint.append(f"  l {other}", style="#d0d0d0")
         return hint
+
+    def _held(self) -> bool:
+        """Live: a process waits at its narration gate (the world is paused for → )."""
+        return any(p.gated_op == "narrate" and p.alive for p in self.state.procs.values())
 
     # -- keys --------------------------------------------------------------------------
 
