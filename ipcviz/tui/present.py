@@ -101,7 +101,7 @@ class PresentScreen(SessionScreen):
         self.back = 0
         #: The narration panel's text as last drawn (the words in large type, or bands).
         self.narration_text = Text()
-        #: The words the panel shows, as plain text (for a screen reader, and the tests).
+        #: The words the large type draws, as plain text (a tool that cannot read blocks).
         self.narration_plain = ""
         #: The shown narration's pages (lines of large type or bands) and which is shown.
         self.kind = BANDS
