@@ -1,9 +1,14 @@
 """Presenter mode (``--present``): a lecture-hall layout that moves one narration step at a time.
 
-The narration is the dominant element: bold white text in the biggest, brightest panel (a
-terminal cannot change its font size, so "large" is space, weight, colour and a frame), the
-step counter a small badge. Beside it (wide) or below it (80 columns) the diagram view
-(``v`` switches to the detail panels: processes and kernel objects). The event log is hidden.
+The narration is the dominant element, in large type at every size (``bigtext``: a 3×5
+pixel font in half blocks where the whole text fits so, else in quadrant blocks, 2 cells a
+letter, ~38 letters a line at 80 columns); the step counter a small badge. Below it the
+diagram view takes the rest of the rows (``v`` switches to the detail panels: processes and
+kernel objects). The event log is hidden. A narration too long for its rows is paged:
+→ shows the next page before it goes on to the next step, ← the previous page; the badge
+says "page 1 of 2" and the hint row "more: → next page". Text the font cannot draw
+(Korean: no Hangul font is at hand) is laid out in bands: one clause a line, bold, dark on
+a bright band, a blank row between lines.
 
 - Live (``ipcviz run X --present``, or the picker with ``ipcviz --present``): the engine runs
   with ``--present`` and holds the world at each narration step (ipcviz/engine/gate.py);
@@ -20,25 +25,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.renderables.digits import Digits
 
 from ipcviz import bytefmt
 from ipcviz.model.state import State
 from ipcviz.replay import TraceIndex
-from ipcviz.tui.bigtext import big_lines
+from ipcviz.tui.bigtext import ROWS, bands, fit
 from ipcviz.tui.eventfmt import LogWindow
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.session import SessionScreen, illegal_banner
-from ipcviz.tui.widgets import Narration
+from ipcviz.tui.widgets import Checks, Narration
 
 #: How many events the (hidden) event log keeps in replay, as in the session screen.
 LOG_TAIL = 500
-#: The smallest screen (columns, rows) whose narration is drawn in large type: smaller, a
-#: step's text in large type would leave the diagram no room.
-LARGE_MIN = (160, 48)
+#: The layout of text the large font cannot draw (Korean): bands of ordinary type.
+BANDS = "bands"
 
 
 class PresentScreen(SessionScreen):
@@ -96,15 +99,29 @@ class PresentScreen(SessionScreen):
         self.history: list[str] = []
         self.numbers: list[int] = []
         self.back = 0
-        #: The narration panel's text as last drawn (under the big step number).
+        #: The narration panel's text as last drawn (the words in large type, or bands).
         self.narration_text = Text()
+        #: The words the large type draws, as plain text (a tool that cannot read blocks).
+        self.narration_plain = ""
+        #: The shown narration's pages (lines of large type or bands) and which is shown.
+        self.kind = BANDS
+        self.pages: list[list[str]] = [[]]
+        self.page = 0
+        self._page_key: tuple[object, ...] | None = None
 
     def _layout_for(self, width: int, height: int) -> None:
-        """A tall screen keeps a third of its rows for the narration, whatever its length:
-        the dominant element, where the eye returns between steps."""
+        """Detail view on a tall screen: a third of the rows for the narration, whatever
+        its length: the dominant element, where the eye returns between steps."""
         super()._layout_for(width, height)
         narration = self.query_one(Narration)
-        narration.styles.min_height = height // 3 if height >= 40 else None
+        # the diagram view: the panel as tall as its text (its pages fit 65%), the diagram
+        # the rest (pipe-mesh's 12 pipes need it at 200×60)
+        tall = height >= 40 and not self.diagram_shown
+        narration.styles.min_height = height // 3 if tall else None
+
+    def action_toggle_view(self) -> None:
+        super().action_toggle_view()
+        self._layout_for(self.app.size.width, self.app.size.height)
 
     def on_mount(self) -> None:
         # (Textual calls SessionScreen.on_mount by itself: handlers run along the MRO)
@@ -130,17 +147,8 @@ class PresentScreen(SessionScreen):
         self.query_one(Narration).update(self.panel())
 
     def panel(self) -> RenderableType:
-        """Detail view: the narration's number in 3-row digits (the largest type a terminal
-        has), then the text. Diagram view, or a short screen: the text alone (the step
-        counter is the text's small badge). The number counts narrations in the order the
-        run made them (as the handouts do), not the scenario's declaration order: shown in
-        order, none skipped."""
-        number = self.shown_number()
-        if number is None or self.shown_step() not in [s.get("id") for s in self.state.steps()]:
-            return self.narration_text
-        if self.diagram_shown or self.app.size.height < 40:
-            return self.narration_text  # 80×24: the digits would push the words out
-        return Group(Digits(str(number), style="bold #ffd700"), self.narration_text)
+        """The narration panel: the step counter a small badge, the text in large type."""
+        return self.narration_text
 
     def shown_number(self) -> int | None:
         """The shown narration's number in the run (1 = the first narrate event)."""
@@ -158,58 +166,98 @@ class PresentScreen(SessionScreen):
             return None
         return self.history[-1 - min(self.back, len(self.history) - 1)]
 
-    def big_text(self) -> Text:
-        """The narration panel: step number and id, the text in bold, what → will do."""
-        state = self.state
-        sc = state.header.get("scenario", {})
-        steps = state.steps()
-        step = self.shown_step()
-        info = next((s for s in steps if s.get("id") == step), None)
-        #: the diagram below: no blank rows, the diagram needs them
-        tight = self.diagram_shown or self.app.size.height < 30
-        text = Text()
-        if info is None:
-            text.append(f" {bytefmt.safe_text(str(sc.get('title', '')), 100)} ", style="bold")
-            text.append("\n\n")
-            text.append(bytefmt.safe_text(str(sc.get("description", "")), 1000), style="#e0e0e0")
+    def budget(self) -> tuple[int, int]:
+        """Cells and rows the narration's words get on this screen. Diagram view: the
+        panel may take 65% of the rows (CSS below), less its frame, the badge and hint rows
+        and the checks panel when shown; the rest is the diagram's. Detail view: the panel
+        fills its column (1fr), so its laid-out height is the answer."""
+        width, height = self.app.size
+        narration = self.query_one(Narration)
+        cols = narration.size.width or width - 4
+        checks = self.query_one(Checks)
+        checks_rows = 5 if checks.display else 0  # max-height 3, and its frame
+        if self.diagram_shown or not narration.size.height:
+            panel = int((height - 2) * 0.65)  # less the status line and the footer
+            rows = panel - 2 - 2 - checks_rows
         else:
-            number = self.shown_number() or 0
+            rows = narration.size.height - 3
+        return max(4, cols), max(3, rows)
+
+    def _body(self) -> tuple[dict[str, Any] | None, str, str]:
+        """What the panel says, in the chosen language: (the step, its title, the words);
+        before the first step, the scenario's title and description."""
+        step = self.shown_step()
+        info = next((s for s in self.state.steps() if s.get("id") == step), None)
+        if info is None:
+            sc = self.state.header.get("scenario", {})
+            return None, str(sc.get("title", "")), str(sc.get("description", ""))
+        body = info.get("ko") if self.lang == "ko" and info.get("ko") else info.get("en", "")
+        return info, str(step), str(body)
+
+    def page_count(self) -> int:
+        """How many pages the shown narration takes on this screen."""
+        return len(self.pages)
+
+    def _pages(self, words: str, cols: int, rows: int) -> tuple[str, list[list[str]]]:
+        """``words`` laid out for the projector, in pages of at most ``rows`` rows: large
+        type (``bigtext``: square pixels if the whole text fits so, else the narrow font,
+        paged), or, for text the font cannot draw (Korean), one clause a line on a bright
+        band with a blank row between lines (``bands``)."""
+        fitted = fit(words, cols, rows)
+        if fitted is not None:
+            kind, lines = fitted
+            per = max(ROWS, rows // ROWS * ROWS)
+        else:
+            kind, lines = BANDS, bands(words, cols)
+            per = max(2, rows // 2 * 2)
+        return kind, [lines[i : i + per] for i in range(0, len(lines), per)] or [[]]
+
+    def big_text(self) -> Text:
+        """The narration panel: step number and id (small), the words large, what → does."""
+        cols, rows = self.budget()
+        info, title, words = self._body()
+        words = bytefmt.safe_text(words.strip(), 2000)
+        key = (self.shown_step(), self.lang, words, cols, rows)
+        if key != self._page_key:  # another step, language or size: from its first page
+            self._page_key = key
+            self.page = 0
+            self.kind, self.pages = self._pages(words, cols, rows)
+        self.page = min(self.page, len(self.pages) - 1)
+        self.narration_plain = words
+        text = Text()
+        number = self.shown_number()
+        if info is not None:
             total = f" / {len(self.index.narrations)}" if self.index is not None else ""
-            text.append(f"  {number}{total}  ", style="bold #000000 on #ffd700")
-            text.append(f"  {bytefmt.safe_text(str(step), 40)}", style="bold #ffd700")
+            text.append(f"  {number or 0}{total}  ", style="bold #000000 on #ffd700")
+            text.append(f"  {bytefmt.safe_text(title, 40)}", style="bold #ffd700")
             for tag in info.get("teaches", []):
                 text.append("  ")
                 text.append(f" {bytefmt.safe_text(str(tag), 8)} ", style="bold #000000 on #87d7ff")
-            body = info.get("ko") if self.lang == "ko" and info.get("ko") else info.get("en", "")
-            gap = "\n" if tight else "\n\n"
-            text.append(gap)
-            body = bytefmt.safe_text(str(body).strip(), 2000)
-            big = self._large(body)
-            if big is not None:  # a projector's screen: the text in large type
-                text.append("\n".join(big) + "\n", style="bold #ffffff")
-            else:
-                for para in body.split("\n"):
-                    text.append(para.strip() + gap, style="bold #ffffff")
-        if not tight:
-            text.append("\n")
+        else:
+            text.append(f" {bytefmt.safe_text(title, 100)} ", style="bold")
+        if len(self.pages) > 1:
+            text.append(f"   page {self.page + 1} of {len(self.pages)}", style="bold #5fd7ff")
+        text.append("\n")
+        lines = self.pages[self.page]
+        if self.kind == BANDS:
+            for line in lines:
+                text.append(line, style="bold #000000 on #ffd700" if line.strip() else "")
+                text.append("\n")
+        else:
+            text.append("\n".join(lines) + "\n", style="bold #ffffff")
         text.append_text(self._hint())
         return text
-
-    def _large(self, body: str) -> list[str] | None:
-        """``body`` in large type (``bigtext``) when the screen has room for it beside the
-        diagram (200×60 does, 80×24 does not), else None: ordinary bold text."""
-        width, height = self.app.size
-        if not self.diagram_shown or width < LARGE_MIN[0] or height < LARGE_MIN[1]:
-            return None
-        lines = big_lines(body, width - 4)
-        if lines is None or len(lines) > height * 0.5 - 4:
-            return None
-        return lines
 
     def _hint(self) -> Text:
         other = "English" if self.lang == "ko" else "한국어"
         hint = Text()
-        if self.index is not None:
+        if self.page + 1 < len(self.pages):
+            if self.index is None and self._held():
+                hint.append(" PAUSED ", style="bold #000000 on #ff8700")
+                hint.append(" ")
+            hint.append(" more: → next page ", style="bold #000000 on #5fd7ff")
+            hint.append("  ← previous page" if self.page else "", style="#d0d0d0")
+        elif self.index is not None:
             n = len(self.index.narrations)
             where = (
                 f"narration {self.pos + 1} of {n} in this recording"
@@ -221,7 +269,7 @@ class PresentScreen(SessionScreen):
         elif self.back:
             hint.append(f" {self.back} step(s) back ", style="bold #000000 on #5fd7ff")
             hint.append("  → forward again", style="#d0d0d0")
-        elif any(p.gated_op == "narrate" and p.alive for p in self.state.procs.values()):
+        elif self._held():
             hint.append(" PAUSED for you ", style="bold #000000 on #ff8700")
             hint.append("  → continue  ← previous text", style="#d0d0d0")
         elif self.state.outcome:
@@ -229,9 +277,18 @@ class PresentScreen(SessionScreen):
         hint.append(f"  l {other}", style="#d0d0d0")
         return hint
 
+    def _held(self) -> bool:
+        """Live: a process waits at its narration gate (the world is paused for → )."""
+        return any(p.gated_op == "narrate" and p.alive for p in self.state.procs.values())
+
     # -- keys --------------------------------------------------------------------------
 
     def action_next_step(self) -> None:
+        """→: the narration's next page if it has one, else the next step."""
+        if self.page + 1 < len(self.pages):
+            self.page += 1
+            self.redraw()
+            return
         if self.index is not None:
             if self.pos + 1 < len(self.index.narrations):
                 self.pos += 1
@@ -248,6 +305,11 @@ class PresentScreen(SessionScreen):
             feed.send("continue")
 
     def action_previous_step(self) -> None:
+        """←: the narration's previous page, else the previous step (from its first page)."""
+        if self.page > 0:
+            self.page -= 1
+            self.redraw()
+            return
         if self.index is not None:
             if self.pos >= 0:
                 self.pos -= 1

@@ -11,16 +11,51 @@ from textual.pilot import Pilot
 
 from ipcviz.scenario.loader import resolve
 from ipcviz.tui.app import IpcvizApp
+from ipcviz.tui.bigtext import normalize
 from ipcviz.tui.present import PresentScreen, replay_app
 from ipcviz.tui.widgets import Narration
 from tests.conftest import read_trace, run_scenario
+from tests.lecture.bigread import read_lines, same_words
 
 SIZE = (140, 44)
 
 
 def shown(screen: PresentScreen) -> str:
-    """What the narration panel shows now (its text, under the big step number)."""
-    return screen.narration_text.plain
+    """What the narration panel shows now: its ordinary text (badge, hint, Korean bands)
+    and its large type read back into letters, as a viewer reads it (``bigread``)."""
+    plain = screen.narration_text.plain
+    return plain + "\n" + read_lines(plain.splitlines())
+
+
+def says(screen: PresentScreen, words: str) -> bool:
+    """The panel shows ``words``: in ordinary type, or drawn large (capitals) and read back
+    (a long narration is paged: the page shown is a part of them, in order)."""
+    if flat(words) in flat(screen.narration_text.plain):
+        return True
+    big = read_lines(screen.narration_text.plain.splitlines())
+    if len(screen.pages) == 1:
+        return bool(big) and same_words(big, words)
+    norm = normalize(words) or ""
+    return bool(big) and "".join(big.split()) in "".join(norm.split())
+
+
+async def go_on(pilot: Pilot, screen: PresentScreen) -> None:
+    """→ past the shown narration's pages, then once more: the run goes on."""
+    while screen.page + 1 < len(screen.pages):
+        await pilot.press("right")
+        await pilot.pause()
+    await pilot.press("right")
+
+
+async def forward(pilot: Pilot, screen: PresentScreen) -> None:
+    """→ until the next narration step is shown (past the pages of what is shown now)."""
+    before = (screen.shown_number(), screen.shown_step())
+    for _ in range(10):
+        await pilot.press("right")
+        await pilot.pause()
+        if (screen.shown_number(), screen.shown_step()) != before:
+            return
+    raise AssertionError("→ did not reach the next step")
 
 
 def flat(text: str) -> str:
@@ -57,20 +92,18 @@ def test_replay_present_steps_and_language(recorded: Path) -> None:
                 or not screen.query_one("#log-box").region.height
             ), "presenter mode hides the event log"
             assert screen.query_one(Narration).region.height >= SIZE[1] // 3  # the big panel
-            await pilot.press("right")
-            await pilot.pause()
+            await forward(pilot, screen)
             first = steps[narrated[0]]
-            assert flat(first["en"]) in flat(shown(screen))
+            assert says(screen, first["en"])
             assert f"1 / {len(narrated)}" in shown(screen)  # narrations in the run's order
-            await pilot.press("right")
-            await pilot.pause()
-            assert flat(steps[narrated[1]]["en"]) in flat(shown(screen))
+            await forward(pilot, screen)
+            assert says(screen, steps[narrated[1]]["en"])
             await pilot.press("l")
             await pilot.pause()
-            assert flat(steps[narrated[1]]["ko"]) in flat(shown(screen))
+            assert says(screen, steps[narrated[1]]["ko"])
             await pilot.press("left")
             await pilot.pause()
-            assert flat(first["ko"]) in flat(shown(screen))
+            assert says(screen, first["ko"])
             # the whole screen went back: the model is the state at the first step
             assert screen.state.step == narrated[0]
             await pilot.press("q")
@@ -105,23 +138,23 @@ def test_live_present_holds_each_step_until_right(tmp_path: Path) -> None:
             await until(pilot, held)
             header_steps.update({s["id"]: s for s in screen.state.steps()})
             assert screen.state.step == "setup"
-            assert flat(header_steps["setup"]["en"]) in flat(shown(screen))
+            assert says(screen, header_steps["setup"]["en"])
             assert "PAUSED for you" in shown(screen)
             # held for real: a moment later, still the same step
             await pilot.pause(0.3)
             assert screen.state.step == "setup" and held()
-            await pilot.press("right")
+            await go_on(pilot, screen)
             await until(pilot, lambda: screen.state.step == "fill" and held())
             await pilot.press("left")
             await pilot.pause()
-            assert flat(header_steps["setup"]["en"]) in flat(shown(screen))
-            await pilot.press("right")  # forward to what is live again
+            assert says(screen, header_steps["setup"]["en"])
+            await go_on(pilot, screen)  # forward to what is live again
             await pilot.pause()
-            assert flat(header_steps["fill"]["en"]) in flat(shown(screen))
+            assert says(screen, header_steps["fill"]["en"])
             seen = ["setup", "fill"]
             while screen.state.outcome is None:
                 current = screen.state.step
-                await pilot.press("right")
+                await go_on(pilot, screen)
                 await until(
                     pilot,
                     lambda c=current: (
@@ -191,10 +224,10 @@ def test_live_present_shows_every_narration_one_at_a_time_in_the_traces_order(
                     assert step is not None
                     await until(pilot, lambda n=number: screen.shown_number() == n)
                     texts = {s["id"]: s["en"] for s in screen.state.steps()}
-                    assert flat(texts[step]) in flat(shown(screen))
+                    assert says(screen, texts[step])
                     assert f" {number} " in shown(screen)
                     shown_steps.append((number, step))
-                    await pilot.press("right")
+                    await go_on(pilot, screen)
                     await until(
                         pilot,
                         lambda n=number: (
@@ -224,7 +257,7 @@ def test_live_present_shows_every_narration_one_at_a_time_in_the_traces_order(
             screen = app.screen
             assert isinstance(screen, PresentScreen)
             for _ in narrated:
-                await pilot.press("right")
+                await go_on(pilot, screen)
                 await pilot.pause()
                 replayed.append((screen.shown_number(), screen.shown_step()))
                 assert f"{screen.shown_number()} / {len(narrated)}" in shown(screen)

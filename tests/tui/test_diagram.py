@@ -111,7 +111,12 @@ def test_named_cells_sleepers_and_delivery_order() -> None:
 
 def test_the_newest_operation_lights_its_edge() -> None:
     """Driven by the events: after each operation exactly its process's edge on its object
-    is lit (drawn on the process's colour); one event later it is the next one's."""
+    is lit (drawn on the process's colour, its label the verb, entering the object's box);
+    one event later it is the next one's."""
+    from rich.color import Color
+
+    from ipcviz.tui import render as r
+
     index = TraceIndex.open(TRACES / "producer-consumer.jsonl").build()
     verbs = registry.verbs()
     checked = 0
@@ -123,7 +128,7 @@ def test_the_newest_operation_lights_its_edge() -> None:
         name = state.proc_name(event["pid"])
         lines = diagram_lines(state, 200, 60)
         lit = [
-            "".join(s.text for s in line)
+            (s, "".join(x.text for x in line))
             for line in lines
             for s in line
             if s.style is not None and s.style.bgcolor is not None and "─" in s.text
@@ -131,10 +136,13 @@ def test_the_newest_operation_lights_its_edge() -> None:
         proc = state.procs[event["pid"]]
         if proc.state == "waiting" and proc.on == event["obj"]:  # it went to sleep there:
             assert lit == [], (i, lit)  # its edge says so instead ("zz wait", amber)
-            assert any(name in line and "zz" in line for line in plain(state, 200, 60))
+            assert any("zz" in line for line in plain(state, 200, 60))
             continue
-        assert len(lit) == 1, (i, lit)
-        assert name in lit[0], (i, name, lit)
+        assert lit, (i, name)
+        colour = Color.parse(r.color_of(state, event["pid"]))
+        assert {s.style.bgcolor for s, _ in lit} == {colour}, (i, name)  # one process's edge
+        label = [line for s, line in lit if verbs[event["kind"]] in s.text]
+        assert len(label) == 1 and " │" in label[0], (i, name, lit)  # into the object's box
         checked += 1
     assert checked > 10
 
@@ -144,9 +152,19 @@ def test_fits_80x24_and_uses_200x60() -> None:
     small, big = plain(state, 80, 20), plain(state, 200, 60)
     assert len(small) <= 20 and all(len(line) == 80 for line in small)
     assert all(len(line) == 200 for line in big)
-    assert sum("┌" in line for line in big) > sum("┌" in line for line in small)  # boxes
-    tiny = plain(state, 80, 6)
-    assert len(tiny) <= 6 and "more object" in tiny[-1]
+
+    def box(lines: list[str]) -> int:  # the buffer's box: its width
+        top = next(line for line in lines if "buffer" in line)
+        return top.rindex("╮") - top.index("╭")
+
+    assert box(big) > box(small) + 40  # the objects use the room
+    index = TraceIndex.open(TRACES / "producer-consumer.jsonl").build()
+    end = index.state_at(index.count - 1)  # nobody asleep: names only on their nodes
+    for lines in (plain(end, 80, 20), plain(end, 200, 60)):  # one node per process, once
+        for proc in end.procs.values():
+            assert sum(proc.name in line for line in lines) == 1, (proc.name, lines)
+    tiny = plain(state, 80, 5)
+    assert len(tiny) <= 5 and "more object" in tiny[-1]
 
 
 def test_hostile_bytes_and_names_are_drawn_inert() -> None:
@@ -211,42 +229,91 @@ async def test_v_in_replay_and_listed_in_help() -> None:
         assert "diagram" in shown
 
 
-async def present_at(pilot, steps: int) -> None:
+async def present_at(pilot, step: int) -> None:
+    """→ (past the pages of each narration) until narration number ``step`` is shown."""
     await pilot.pause()
-    for _ in range(steps):
+    screen = pilot.app.screen
+    for _ in range(40):
+        if screen.shown_number() == step:
+            break
         await pilot.press("right")
+        await pilot.pause()
+    assert screen.shown_number() == step
     await pilot.pause()
     await pilot.pause()
 
 
-@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
-def test_presenter_snapshot(snap_compare, size: tuple[int, int]) -> None:
-    """Narration large and first, the diagram below (80 columns) or beside it (200)."""
+@pytest.mark.parametrize(("size", "lang"), [((80, 24), "en"), ((200, 60), "en"), ((80, 24), "ko")])
+def test_presenter_snapshot(snap_compare, size: tuple[int, int], lang: str) -> None:
+    """Narration large and first (80 columns: the narrow font, paged; 200: the square one;
+    Korean: bands), the diagram below."""
 
     async def at_fill(pilot) -> None:
         await present_at(pilot, 3)
 
-    app = present_app(TRACES / "producer-consumer.jsonl")
+    app = present_app(TRACES / "producer-consumer.jsonl", lang=lang)
     assert snap_compare(app, terminal_size=size, run_before=at_fill)
 
 
-async def test_presenter_at_80x24_shows_the_whole_narration_and_the_diagram() -> None:
+async def test_presenter_at_80x24_pages_the_large_narration_above_the_diagram() -> None:
+    """80×24: the narration in the narrow large font, read back page by page (→ pages,
+    then goes on to the next step; ← pages back) is the whole step text; the diagram
+    keeps the rows below."""
+    from tests.lecture.bigread import read_lines, same_words
+
     app = present_app(TRACES / "producer-consumer.jsonl")
     async with app.run_test(size=(80, 24)) as pilot:
         await present_at(pilot, 3)
         screen = app.screen
         step = screen.state.step_info()
         assert step is not None
-        words = str(step["en"]).split()
-        shown = " ".join(screen.narration_text.plain.split())
-        assert " ".join(words) in shown
-        narration = screen.query_one("#narration")
-        assert narration.region.height >= len(step["en"]) // 76 + 1
-        assert narration.region.bottom <= 24
-        diagram = screen.query_one(DiagramView)
-        assert diagram.region.height >= 8 and diagram.region.y >= narration.region.bottom
+        assert screen.kind == "quad" and len(screen.pages) >= 2
+        pages = []
+        for n in range(len(screen.pages)):
+            assert screen.page == n and f"page {n + 1} of {len(screen.pages)}" in (
+                screen.narration_text.plain
+            )
+            pages.append(read_lines(screen.narration_text.plain.splitlines()))
+            narration = screen.query_one("#narration")
+            assert narration.region.bottom <= 24
+            diagram = screen.query_one(DiagramView)
+            assert diagram.region.height >= 6 and diagram.region.y >= narration.region.bottom
+            await pilot.press("right")
+            await pilot.pause()
+        assert same_words(" ".join(pages), str(step["en"]))
+        assert screen.shown_number() == 4 and screen.page == 0  # the last page went on
+        await pilot.press("right")
+        await pilot.pause()
+        assert screen.page == (1 if screen.page_count() > 1 else 0)
+        await pilot.press("left")  # a page back (if step 4 has two), then step 3, page 1
+        if screen.shown_number() == 4:
+            await pilot.press("left")
+        await pilot.pause()
+        assert screen.shown_number() == 3 and screen.page == 0
         # the narration is the dominant text: bold, bright white
         assert any(span.style and "bold" in str(span.style) for span in screen.narration_text.spans)
+
+
+async def test_presenter_in_korean_at_80x24_sets_each_clause_on_a_band() -> None:
+    """No Hangul font to draw it large: one clause a line, bold dark on a bright band, a
+    blank row between lines; the whole step text is on the page(s), in order."""
+    app = present_app(TRACES / "producer-consumer.jsonl", lang="ko")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await present_at(pilot, 3)
+        screen = app.screen
+        step = screen.state.step_info()
+        assert step is not None and screen.kind == "bands"
+        seen = []
+        for _ in range(len(screen.pages)):
+            text = screen.narration_text
+            banded = [
+                s for s in text.spans if "on #ffd700" in str(s.style) and s.end - s.start > 20
+            ]
+            assert banded, "the clauses are drawn on a band"
+            seen += [line.strip() for line in screen.pages[screen.page] if line.strip()]
+            await pilot.press("right")
+            await pilot.pause()
+        assert " ".join(seen) == " ".join(str(step["ko"]).split())
 
 
 def test_trace_files_are_real_runs() -> None:
@@ -262,14 +329,24 @@ def test_trace_files_are_real_runs() -> None:
 def test_large_type_for_the_projector() -> None:
     """At 200×60 the narration is drawn in large type (3 rows a line); text the font
     cannot draw (Korean) stays ordinary text; the letters are the font's, whole."""
-    from ipcviz.tui.bigtext import ROWS, big_lines, normalize
+    from ipcviz.tui.bigtext import HALF, QUAD, ROWS, big_lines, fit, normalize
+    from tests.lecture.bigread import read_lines, same_words
 
     text = "Moving an index is read-modify-write: without mutex two producers could collide."
     lines = big_lines(text, 196)
     assert lines is not None and len(lines) % ROWS == 0 and all(len(x) <= 196 for x in lines)
     assert set("".join(lines)) <= set("▀▄█ ")
+    assert same_words(read_lines(lines), text)
+    narrow = big_lines(text, 76, QUAD)  # 80 columns: 2 cells a letter
+    assert narrow is not None and all(len(x) <= 76 for x in narrow)
+    assert set("".join(narrow)) <= set("▘▝▀▖▌▞▛▗▚▐▜▄▙▟█ ")
+    assert max(len(x) for x in narrow) > 60 and len(narrow) == 3 * ROWS  # 38 letters a line
+    assert same_words(read_lines(narrow), text)
     assert big_lines("인덱스를 옮기는 것은", 196) is None
     assert normalize("a—b → c") == "A-B -> C"
+    # the largest that fits: square pixels when the whole text fits the rows, else narrow
+    assert fit(text, 196, 9) == (HALF, lines)
+    assert fit(text, 196, 3)[0] == QUAD
 
 
 async def test_presenter_at_200x60_draws_the_narration_large() -> None:
@@ -323,3 +400,35 @@ def test_a_scenario_names_its_cells_and_reaches_them_by_name(tmp_path) -> None:
     result = ipcviz("run", str(bad), "--headless", "--quick", "--record", str(tmp_path / "b"))
     assert result.returncode == 2
     assert "count of at least 1" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "scenario", ["shm-race", "producer-consumer", "pipe-mesh", "mq-two-way", "sysv-mq-typed"]
+)
+def test_every_process_is_one_node_at_80x24_and_200x60(builtin_traces, scenario: str) -> None:
+    """Several workers are never grouped or cut: at every moment of a real run each process
+    is drawn once (a box, a one-row node or a table column, with its state), and each
+    object it has used is joined to it by an edge (or a verb in its column)."""
+    import re
+
+    from ipcviz.tui.diagram_layout import MODES, _Graph
+
+    index = TraceIndex.open(builtin_traces(scenario)).build()
+    for i in sorted({index.count // 4, index.count // 2, index.count - 1}):
+        state = index.state_at(i)
+        for width, height in ((80, 22), (200, 58)):
+            lines = plain(state, width, height)
+            assert len(lines) <= height and all(len(x) == width for x in lines)
+            graph = _Graph.of(state, width)
+            plans = [graph.plan(m) for m in MODES]
+            fitting = next((p for p in plans if p.height <= height), None)
+            if fitting is not None:  # the figure: a node per process, an edge per use
+                assert sorted(fitting.proc_top) == sorted(state.procs), (scenario, i)
+                used = {(pid, o) for o, u in state.uses.items() for pid in u}
+                assert used <= {(e.pid, e.obj) for e in fitting.edges}, (scenario, i)
+            else:  # the table: a column per process, named on its first row
+                assert width == 80, (scenario, i, "200×58 has room for the figure")
+            for proc in state.procs.values():
+                node = re.compile(rf"(│| ){re.escape(proc.name)} ")
+                at = [n for n, line in enumerate(lines) if node.search(line)]
+                assert at, (scenario, i, width, proc.name, lines)
