@@ -92,8 +92,11 @@ class Engine:
         header_extra: dict[str, Any] | None = None,
         traced: bool = True,
         sid: str | None = None,
+        probe_interval: float | None = None,
     ) -> None:
         self.scenario = scenario
+        #: seconds between kernel sweeps (``EngineOptions.probe_interval``; None: default)
+        self.probe_interval = probe_interval
         self.traced = traced  # False: workers run with no ring (benchmark baseline)
         self.params = scenario.settings(quick)
         #: The run follows the scenario's own schedule (``python -m ipcviz.engine`` says so
@@ -292,7 +295,7 @@ class Engine:
     def _install_watchers(self) -> None:
         """The kernel prober and the adopter of what workers fork (another source of
         events, ``ipcviz/sources/``, installs its own)."""
-        Prober(self).install()
+        Prober(self, self.probe_interval).install()
         self.adopter.install()
 
     @staticmethod
