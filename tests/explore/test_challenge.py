@@ -34,7 +34,7 @@ async def test_the_student_loses_an_update_in_four_steps(tmp_path: Path) -> None
     app.session_class = functools.partial(
         ChallengeScreen,
         goal=goal_of(load(path)),
-        explore_argv=["explore", str(path), *settings, "--budget", "20"],
+        explore_argv=["explore", str(path), "--set", *settings, "--budget", "20"],
     )
     async with app.run_test(size=(140, 45)) as pilot:
         screen = app.screen
