@@ -34,6 +34,7 @@ class EngineContext(Protocol):
     stop_reason: str | None
     on_events: list[Callable[[list[Event]], None]]
     on_end: list[Callable[[], None]]
+    gate: Any  # engine/gate.py's Gate (step gate, deadlock and lost-update watchers)
 
     def emit(self, kind: str, pid: int = 0, **fields: Any) -> Event: ...
 

@@ -40,7 +40,7 @@ from ipcviz.errors import IpcvizError
 from ipcviz.events import schema
 from ipcviz.events.trace import TraceWriter
 from ipcviz.model.state import State
-from ipcviz.scenario.api import PidTable, Process, Scenario
+from ipcviz.scenario.api import PidTable, Scenario
 from ipcviz.session.cleanup import kill_procs, remove_objects
 from ipcviz.session.registry import Registry, files_dir_name, new_session_id, runtime_dir
 
@@ -359,20 +359,8 @@ class Engine:
         pidfd: int = -1,
         forked_at: int = 0,
     ) -> Worker:
-        """A process a worker forked announced its own ring: from now on it is drained,
-        stepped, killed and reaped like a worker (``ipcviz/engine/adopt.py``). Its
-        ``proc.start`` is the first record of that ring (stamped at fork time)."""
-        w = Worker(Process(name, None), pid, len(self.workers), ring, -1, gate_w=gate_w)
-        w.extra.update(parent=parent, pidfd=pidfd)
-        parent_w = self.workers.get(parent)
-        if parent_w is not None and parent_w.ring is not None:
-            ring.set_gate_flag(parent_w.ring.gate_flag())
-        if gate_w >= 0:
-            self.gate._gate_ino[pid] = os.fstat(gate_w).st_ino
-        self.workers[pid] = w
-        self.lin.started(pid, forked_at or time.monotonic_ns())
-        self.registry.add_proc(pid)
-        return w
+        """A process a worker forked announced its own ring (``WorkerLife.adopt``)."""
+        return self.life.adopt(pid, ring, name, parent, gate_w, pidfd, forked_at)
 
     def _drain(self, only: Worker | None = None, flush: bool = False) -> bool:
         """Rings → pool → published (``Drainer.drain``); overridden by another source."""

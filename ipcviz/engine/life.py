@@ -18,6 +18,7 @@ from ipcviz.engine.context import EngineContext
 from ipcviz.engine.workers import Worker
 from ipcviz.events import schema
 from ipcviz.events.codec import b64
+from ipcviz.scenario.api import Process
 from ipcviz.session.cleanup import kill_leftovers
 
 #: Bytes of stdout/stderr recorded per process; the rest is dropped (the trace says so).
@@ -49,6 +50,32 @@ class WorkerLife:
         self.ctx = ctx
         self.adopter = adopter
         self._output_seen: dict[int, int] = {}  # pid → bytes of output read
+
+    def adopt(
+        self,
+        pid: int,
+        ring: Any,
+        name: str,
+        parent: int = 0,
+        gate_w: int = -1,
+        pidfd: int = -1,
+        forked_at: int = 0,
+    ) -> Worker:
+        """A process a worker forked announced its own ring: from now on it is drained,
+        stepped, killed and reaped like a worker (``ipcviz/engine/adopt.py``). Its
+        ``proc.start`` is the first record of that ring (stamped at fork time)."""
+        ctx = self.ctx
+        w = Worker(Process(name, None), pid, len(ctx.workers), ring, -1, gate_w=gate_w)
+        w.extra.update(parent=parent, pidfd=pidfd)
+        parent_w = ctx.workers.get(parent)
+        if parent_w is not None and parent_w.ring is not None:
+            ring.set_gate_flag(parent_w.ring.gate_flag())
+        if gate_w >= 0:
+            ctx.gate._gate_ino[pid] = os.fstat(gate_w).st_ino
+        ctx.workers[pid] = w
+        ctx.lin.started(pid, forked_at or time.monotonic_ns())
+        ctx.registry.add_proc(pid)
+        return w
 
     def reap(self, poller: select.poll | None) -> None:
         ctx = self.ctx
