@@ -273,7 +273,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         quick=args.quick,
         lang=lang,
         present=args.present,
-        engine=control,  # the TUI's engine steps the same way (--seed, …)
+        engine_options=control,  # the TUI's engine steps the same way (--seed, …)
         force=args.force,
         session_class=challenge,
     )

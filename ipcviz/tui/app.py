@@ -66,7 +66,7 @@ class IpcvizApp(App[int]):
         record: Path | None = None,
         timeout: float | None = None,
         fps: int = 20,
-        engine: EngineOptions | None = None,
+        engine_options: EngineOptions | None = None,
     ) -> None:
         super().__init__()
         self.feed_factory = feed_factory
@@ -80,7 +80,7 @@ class IpcvizApp(App[int]):
         self.sessions: list[SessionScreen] = []
         #: How every engine this app starts runs (seed, schedule, present…): a template;
         #: scenario, trace, session, language, quick and time limit are filled per start.
-        self.engine = engine or EngineOptions.template()
+        self.engine_options = engine_options or EngineOptions.template()
         self.recorded: list[Path] = []  # every trace its engines wrote (one per start)
 
     def on_mount(self) -> None:
@@ -129,7 +129,7 @@ class IpcvizApp(App[int]):
                 trace = self.record.with_name(f"{self.record.stem}-{sid}{self.record.suffix}")
             self.recorded.append(trace)
             return LiveFeed(
-                self.engine.for_run(
+                self.engine_options.for_run(
                     path,
                     trace,
                     quick=self.quick,

@@ -55,7 +55,7 @@ def run_tui(
     quick: bool = False,
     lang: str = "en",
     present: bool = False,
-    engine: EngineOptions | None = None,
+    engine_options: EngineOptions | None = None,
     force: bool = False,
     session_class: Any = None,
 ) -> int:
@@ -65,21 +65,23 @@ def run_tui(
         from ipcviz.engine.client import claim_record_path
 
         claim_record_path(record, force)  # before the screen: an error is one clear line
-    app = _app(lang, present, engine, quick=quick, record=record, timeout=timeout)
+    app = _app(lang, present, engine_options, quick=quick, record=record, timeout=timeout)
     if session_class is not None:
         app.session_class = session_class
     app.feed_factory = app.live_factory(Path(path))
     return _run(app)
 
 
-def _app(lang: str, present: bool, engine: EngineOptions | None, **kwargs: Any) -> Any:
+def _app(lang: str, present: bool, options: EngineOptions | None, **kwargs: Any) -> Any:
     """The app; in presenter mode its sessions open on the presenter screen and every
     engine it starts pauses at each narration step."""
     from ipcviz.engine.options import EngineOptions
     from ipcviz.tui.app import IpcvizApp
 
-    engine = engine or EngineOptions.template()
-    app = IpcvizApp(lang=lang, engine=engine.replace(present=True) if present else engine, **kwargs)
+    options = options or EngineOptions.template()
+    if present:
+        options = options.replace(present=True)
+    app = IpcvizApp(lang=lang, engine_options=options, **kwargs)
     if present:
         from ipcviz.tui.present import PresentScreen
 

@@ -89,7 +89,7 @@ def test_live_present_holds_each_step_until_right(tmp_path: Path) -> None:
             lang="en",
             quick=True,
             record=tmp_path / "live.jsonl",
-            engine=EngineOptions.template(present=True),
+            engine_options=EngineOptions.template(present=True),
         )
         app.session_class = PresentScreen
         app.feed_factory = app.live_factory(resolve("producer-consumer"))
@@ -181,7 +181,8 @@ def test_live_present_shows_every_narration_one_at_a_time_in_the_traces_order(
     shown_steps: list[tuple[int, str]] = []
 
     async def go() -> None:
-        app = IpcvizApp(lang="en", record=trace, engine=EngineOptions.template(present=True))
+        present = EngineOptions.template(present=True)
+        app = IpcvizApp(lang="en", record=trace, engine_options=present)
         app.session_class = PresentScreen
         app.feed_factory = app.live_factory(source)
         try:
