@@ -82,7 +82,7 @@ def bench_explore(quick: bool) -> Result:
         t0 = time.monotonic()
         for i in range(base_n):
             engine = EngineProcess(
-                path, Path(tmp) / f"base{i}.jsonl", timeout=60, extra=["--schedule", schedule]
+                path, Path(tmp) / f"base{i}.jsonl", timeout=60, schedule=schedule
             )
             for _ in engine.events():
                 pass

@@ -37,7 +37,7 @@ def _engine_pingpong(scenario: Path, traced: bool) -> float:
     from ipcviz.engine.client import EngineProcess
 
     trace = scenario.with_suffix(".traced.jsonl" if traced else ".raw.jsonl")
-    engine = EngineProcess(scenario, trace, timeout=300, extra=None if traced else ["--no-trace"])
+    engine = EngineProcess(scenario, trace, timeout=300, traced=traced)
     assert engine.proc.stdout is not None
     while engine.proc.stdout.read1(1 << 20):  # read raw: the reader must not be the cost
         pass

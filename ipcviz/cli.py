@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz import __version__
+from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -233,30 +234,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     runtime_dir()  # refused in one line here (taken by another user), not in the engine
 
     program = _program(args)
-    tail: list[str] = []  # ``-- PROG ARGS…``: always the engine's last arguments
+    lang = args.lang or default_lang()
     if program is not None:
         path = Path(os.path.basename(program[0]) or "program")
-        control = _program_args(args)
-        tail = ["--", *program]
+        _check_program_args(args)
+        control = EngineOptions.template(program=tuple(program))
     else:
         path = resolve(args.scenario)
-        control = _control_args(args)
-    lang = args.lang or default_lang()
+        control = _control_options(args)
+    control = control.replace(quick=args.quick, lang=lang)
     if args.set and program is None:
         _check_settings(path, args.set)
     if args.present and args.headless:
         raise IpcvizError(
             "--present needs the screen (it waits for → at each step): drop --headless"
         )
-    challenge = _challenge(args, path, control) if args.challenge else None
+    challenge = None
+    if args.challenge:
+        challenge = _challenge(args, path)
+        control = control.replace(step=True)  # the engine starts in step mode
     if args.headless:
         return run_headless(
-            path,
+            control.replace(
+                scenario=path,
+                end_on_deadlock=True,
+                timeout=-1.0 if args.timeout is None else args.timeout,
+            ),
             args.record,
-            args.timeout,
-            args.quick,
-            lang,
-            [*control, "--end-on-deadlock", *tail],
             force=args.force,
         )
     require_terminal(f"`ipcviz run {args.scenario} --headless`")
@@ -269,7 +273,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         quick=args.quick,
         lang=lang,
         present=args.present,
-        engine_args=[*control, *tail],  # the TUI's engine steps the same way (--seed, …)
+        engine_options=control,  # the TUI's engine steps the same way (--seed, …)
         force=args.force,
         session_class=challenge,
     )
@@ -310,8 +314,8 @@ def _program(args: argparse.Namespace) -> list[str] | None:
     return list(given)
 
 
-def _program_args(args: argparse.Namespace) -> list[str]:
-    """Engine options of a program run; step mode and settings are a scenario's."""
+def _check_program_args(args: argparse.Namespace) -> None:
+    """A program run takes none of a scenario's options (step mode, settings)."""
     if (
         args.seed is not None
         or args.schedule is not None
@@ -329,10 +333,9 @@ def _program_args(args: argparse.Namespace) -> list[str]:
 
     find_strace()  # one clear line (exit 2) before anything starts
     check_ptrace()
-    return ["--program"]
 
 
-def _challenge(args: argparse.Namespace, path: Path, control: list[str]) -> Any:
+def _challenge(args: argparse.Namespace, path: Path) -> Any:
     """``--challenge``: the screen that states the goal; the engine starts in step mode."""
     import functools
 
@@ -345,32 +348,30 @@ def _challenge(args: argparse.Namespace, path: Path, control: list[str]) -> Any:
     from ipcviz.scenario.loader import load
     from ipcviz.tui.challenge import ChallengeScreen
 
-    control.append("--step")
     explore = ["explore", str(path), *(["--quick"] if args.quick else [])]
     explore += [x for pair in args.set for x in ("--set", pair)]
     return functools.partial(ChallengeScreen, goal=goal_of(load(path)), explore_argv=explore)
 
 
-def _control_args(args: argparse.Namespace) -> list[str]:
-    """--seed/--schedule for the engine; a malformed schedule is a usage error (exit 2)."""
-    out: list[str] = []
-    if args.seed is not None:
-        out += ["--seed", str(args.seed)]
+def _control_options(args: argparse.Namespace) -> EngineOptions:
+    """--seed/--schedule/--pace/--set for the engine; a malformed value is a usage error
+    (exit 2) here, before anything starts."""
+    pace = None
     if args.schedule is not None:
         from ipcviz.engine.gate import parse_schedule
 
         parse_schedule(args.schedule)  # names are checked by the engine, against the scenario
-        out += ["--schedule", args.schedule]
     if getattr(args, "pace", None) is not None:
         from ipcviz.engine.gate import check_pace
 
-        out += ["--pace", f"{check_pace(args.pace):g}"]
+        pace = check_pace(args.pace)
     if args.set:
         from ipcviz.scenario.settings import parse_settings
 
         parse_settings(args.set)  # keys are checked by the engine, against the scenario
-        out += [x for pair in args.set for x in ("--set", pair)]
-    return out
+    return EngineOptions.template(
+        seed=args.seed, schedule=args.schedule, pace=pace, settings=tuple(args.set)
+    )
 
 
 def trace_path_for(scenario_path: Path, record: Path | None, sid: str, force: bool = False) -> Path:
@@ -417,30 +418,17 @@ class Output:
                 pass
 
 
-def run_headless(
-    path: Path,
-    record: Path | None,
-    timeout: float | None,
-    quick: bool,
-    lang: str,
-    engine_args: list[str] | None = None,
-    force: bool = False,
-) -> int:
+def run_headless(options: EngineOptions, record: Path | None, force: bool = False) -> int:
+    """The run ``options`` asks for (its trace: ``record``, else a new file), narrated
+    to stdout."""
     from ipcviz.engine.client import EngineProcess
     from ipcviz.narrate.headless import Narrator
     from ipcviz.session.registry import new_session_id
 
     sid = new_session_id()
-    trace = trace_path_for(path, record, sid, force)
-    engine = EngineProcess(
-        path,
-        trace,
-        timeout=-1.0 if timeout is None else timeout,
-        quick=quick,
-        lang=lang,
-        extra=engine_args,
-        sid=sid,
-    )
+    trace = trace_path_for(options.scenario, record, sid, force)
+    engine = EngineProcess(options.replace(trace=trace, sid=sid))
+    lang = options.lang
     out = Output()
 
     def stop(signum: int, _frame: Any) -> None:

@@ -1,17 +1,19 @@
 """``python -m ipcviz.engine``: started by the CLI or the TUI with ``subprocess``, never forked.
 
 Events go to stdout (JSON Lines) and to the trace file; control commands come on stdin.
+The command line is ``EngineOptions.argv()`` (ipcviz/engine/options.py), read back here by
+``EngineOptions.from_argv``.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
 
 from ipcviz.engine.engine import Engine
 from ipcviz.engine.gate import check_pace, check_schedule
+from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError, ScenarioError
 from ipcviz.scenario.api import Scenario
 from ipcviz.scenario.loader import load
@@ -20,114 +22,94 @@ from ipcviz.scenario.settings import apply_settings, parse_settings
 SID_RE = re.compile(r"^[0-9a-f]{8,32}$")
 
 
-def _control_header(args: argparse.Namespace, declared: str | None) -> dict:
+def _control_header(opts: EngineOptions, declared: str | None) -> dict:
     """The language, and how the run was stepped: a seeded run says so in its trace."""
-    extra: dict = {"lang": args.lang}
-    if args.seed is not None:
-        extra["seed"] = args.seed
-    if args.schedule is not None:
-        extra["schedule"] = args.schedule
+    extra: dict = {"lang": opts.lang}
+    if opts.seed is not None:
+        extra["seed"] = opts.seed
+    if opts.schedule is not None:
+        extra["schedule"] = opts.schedule
     if declared:
         extra["schedule"] = declared
         extra["schedule_declared"] = True  # the scenario's own, not the user's
-    if args.present:
+    if opts.present:
         extra["present"] = True
-    if args.pace is not None:
-        extra["pace"] = args.pace
+    if opts.pace is not None:
+        extra["pace"] = opts.pace
     return extra
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m ipcviz.engine")
-    ap.add_argument("scenario", help="path of the scenario file")
-    ap.add_argument("--trace", required=True, type=Path)
-    ap.add_argument("--timeout", type=float, default=0.0)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--lang", default="en")
-    ap.add_argument("--sid", default=None, help="session id (chosen by the viewer)")
-    ap.add_argument("--seed", type=int, default=None, help="step mode, seeded choice")
-    ap.add_argument("--schedule", default=None, help="step mode, in this order (names)")
-    ap.add_argument("--end-on-deadlock", action="store_true", help="headless: end the run")
-    ap.add_argument("--step", action="store_true", help="start in step mode (user steps)")
-    ap.add_argument("--set", action="append", default=[], help="KEY=VALUE: a scenario setting")
-    ap.add_argument("--present", action="store_true", help="pause at each narration step")
-    ap.add_argument("--pace", default=None, help="at most this many operations per second")
-    ap.add_argument(
-        "--no-trace", action="store_true", help="workers run untraced (a benchmark's baseline)"
-    )
-    ap.add_argument(
-        "--program",
-        action="store_true",
-        help="run what follows -- under strace (SCENARIO: a label)",
-    )
-    argv = list(sys.argv[1:] if argv is None else argv)
-    program: list[str] = []
-    if "--" in argv:  # ``--program -- PROG ARGS…``: the program's own arguments, untouched
-        program = argv[argv.index("--") + 1 :]
-        argv = argv[: argv.index("--")]
-    args = ap.parse_args(argv)
-    if args.program:
-        return _run_program(args, program)
     try:
-        scenario = load(Path(args.scenario))
-        if args.set:
-            apply_settings(scenario, parse_settings(args.set))
-        if args.schedule is not None:
-            check_schedule(scenario, args.schedule)
-        if args.pace is not None:
-            args.pace = check_pace(args.pace)
-        declared = _declared_schedule(args, scenario)
+        opts = EngineOptions.from_argv(sys.argv[1:] if argv is None else argv)
+    except IpcvizError as exc:
+        print(f"ipcviz: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return run(opts)
+
+
+def run(opts: EngineOptions) -> int:
+    """One engine run as ``opts`` asks; returns its exit code."""
+    if opts.program:
+        return _run_program(opts)
+    try:
+        scenario = load(Path(opts.scenario))
+        if opts.settings:
+            apply_settings(scenario, parse_settings(list(opts.settings)))
+        if opts.schedule is not None:
+            check_schedule(scenario, opts.schedule)
+        if opts.pace is not None:
+            opts = opts.replace(pace=check_pace(opts.pace))
+        declared = _declared_schedule(opts, scenario)
     except IpcvizError as exc:
         from ipcviz.engine.failed import record_failure
 
-        record_failure(args.trace, args.scenario, str(exc))
+        record_failure(opts.trace, str(opts.scenario), str(exc))
         return exc.exit_code
     # -1: the scenario's own limit (headless default); 0: none (the TUI's default)
-    timeout = scenario.timeout if args.timeout < 0 else args.timeout
-    if args.sid is not None and not SID_RE.match(args.sid):
-        print(f"ipcviz: --sid {args.sid!r}: 8 to 32 lowercase hex digits", file=sys.stderr)
+    timeout = scenario.timeout if opts.timeout < 0 else opts.timeout
+    if opts.sid is not None and not SID_RE.match(opts.sid):
+        print(f"ipcviz: --sid {opts.sid!r}: 8 to 32 lowercase hex digits", file=sys.stderr)
         return 2
     try:
         engine = Engine(
             scenario,
-            args.trace,
+            opts.trace,
             timeout=timeout,
-            quick=args.quick,
-            header_extra=_control_header(args, declared),
-            traced=not args.no_trace,
-            sid=args.sid,
+            quick=opts.quick,
+            header_extra=_control_header(opts, declared),
+            traced=opts.traced,
+            sid=opts.sid,
+            probe_interval=opts.probe_interval,
         )
     except IpcvizError as exc:  # the trace exists, the runtime directory is not ours, …
         print(f"ipcviz: {exc}", file=sys.stderr)
         return exc.exit_code
     engine.gate.configure(
-        args.seed,
-        args.schedule or declared,
-        end_on_deadlock=args.end_on_deadlock,
-        step=args.step,
-        present=args.present,
-        pace=args.pace,
+        opts.seed,
+        opts.schedule or declared,
+        end_on_deadlock=opts.end_on_deadlock,
+        step=opts.step,
+        present=opts.present,
+        pace=opts.pace,
     )
     return engine.run()
 
 
-def _run_program(args: argparse.Namespace, program: list[str]) -> int:
+def _run_program(opts: EngineOptions) -> int:
     """``ipcviz run -- PROG ARGS…``: the program under strace (ipcviz/sources/strace)."""
     from ipcviz.sources.strace.engine import ProgramEngine
 
-    if not program:
-        print("ipcviz: --program needs -- PROG [ARGS…]", file=sys.stderr)
-        return 2
-    if args.sid is not None and not SID_RE.match(args.sid):
-        print(f"ipcviz: --sid {args.sid!r}: 8 to 32 lowercase hex digits", file=sys.stderr)
+    if opts.sid is not None and not SID_RE.match(opts.sid):
+        print(f"ipcviz: --sid {opts.sid!r}: 8 to 32 lowercase hex digits", file=sys.stderr)
         return 2
     try:
         engine = ProgramEngine(
-            program,
-            args.trace,
-            timeout=max(args.timeout, 0.0) if args.timeout >= 0 else 60.0,
-            header_extra={"lang": args.lang},
-            sid=args.sid,
+            list(opts.program),
+            opts.trace,
+            timeout=max(opts.timeout, 0.0) if opts.timeout >= 0 else 60.0,
+            header_extra={"lang": opts.lang},
+            sid=opts.sid,
         )
     except IpcvizError as exc:
         print(f"ipcviz: {exc}", file=sys.stderr)
@@ -135,13 +117,13 @@ def _run_program(args: argparse.Namespace, program: list[str]) -> int:
     return engine.run()
 
 
-def _declared_schedule(args: argparse.Namespace, scenario: Scenario) -> str | None:
+def _declared_schedule(opts: EngineOptions, scenario: Scenario) -> str | None:
     """The scenario's own schedule (it forces its race or deadlock on every run), unless
     the user chose the interleaving (--schedule, --seed) or steps by hand (--step)."""
-    if args.schedule is not None or args.seed is not None or args.step:
+    if opts.schedule is not None or opts.seed is not None or opts.step:
         return None
     try:
-        text = scenario.schedule_for(scenario.settings(args.quick))
+        text = scenario.schedule_for(scenario.settings(opts.quick))
     except Exception as exc:  # a scenario's bug: one line, exit 2
         raise ScenarioError(f"scenario {scenario.id}: its schedule raised {exc!r}") from None
     if not text:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import errno
 import json
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError, TraceError
 
 #: One JSON document from a str: what ``json.loads`` does, without guessing the encoding
@@ -23,45 +23,27 @@ _decode = json.JSONDecoder().decode
 
 
 class EngineProcess:
-    """One running engine: ``events()`` yields its stream; ``send()`` controls it."""
+    """One running engine: ``events()`` yields its stream; ``send()`` controls it.
 
-    #: Engine options used when ``extra`` is not given (``ipcviz run --seed/--schedule`` sets
-    #: them for the TUI, which starts its engines itself).
+    ``EngineProcess(options)``, or ``EngineProcess(scenario, trace, **fields)`` with the
+    fields of ``EngineOptions`` (the same thing, shorter to write).
+    """
 
     def __init__(
-        self,
-        scenario_path: Path,
-        trace: Path,
-        timeout: float = -1.0,
-        quick: bool = False,
-        lang: str = "en",
-        extra: list[str] | None = None,
-        sid: str | None = None,
+        self, options: EngineOptions | Path, trace: Path | None = None, **fields: Any
     ) -> None:
         from ipcviz.session.registry import new_session_id
 
-        self.trace = trace
-        #: The engine's session id, chosen here: the viewer can clean that one session up
-        #: if the engine dies, without touching any other.
-        self.sid = sid or new_session_id()
+        options = engine_options(options, trace, **fields)
+        if options.sid is None:
+            # The engine's session id, chosen here: the viewer can clean that one session
+            # up if the engine dies, without touching any other.
+            options = options.replace(sid=new_session_id())
+        self.options = options
+        self.trace = options.trace
+        self.sid: str = options.sid  # type: ignore[assignment]  # set just above
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        cmd = [
-            sys.executable,
-            "-m",
-            "ipcviz.engine",
-            str(scenario_path),
-            "--trace",
-            str(trace),
-            "--timeout",
-            str(timeout),
-            "--lang",
-            lang,
-            "--sid",
-            self.sid,
-        ]
-        if quick:
-            cmd.append("--quick")
-        cmd += extra or []
+        cmd = options.command()
         try:
             self.proc = subprocess.Popen(
                 cmd,
@@ -164,6 +146,19 @@ class EngineProcess:
             except OSError:
                 pass
         self._stderr.close()
+
+
+def engine_options(
+    options: EngineOptions | Path, trace: Path | None = None, **fields: Any
+) -> EngineOptions:
+    """``options`` itself, or options made of a scenario path, a trace and fields."""
+    if isinstance(options, EngineOptions):
+        if trace is not None or fields:
+            raise TypeError("give EngineOptions alone, or a scenario path, a trace and fields")
+        return options
+    if trace is None:
+        raise TypeError("a scenario path needs a trace path")
+    return EngineOptions(Path(options), trace, **fields)
 
 
 def default_trace_path(scenario_id: str, trace_dir: Path, sid: str) -> Path:

@@ -82,7 +82,7 @@ class DeadlockWatcher:
         self._glance: dict[int, Look] = {}  # each worker's look at the previous check
         self.engine.on_events.append(self.on_events)
         self.engine.add_periodic(INTERVAL, self.check)
-        self.engine.control_recover = self.cmd_recover
+        self.engine.add_command("recover", self.cmd_recover)
 
     # -- what the scenario's objects are, in kernel terms --------------------------------
 

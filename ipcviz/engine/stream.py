@@ -9,8 +9,12 @@ from typing import Any
 
 from ipcviz.events.codec import RAW, b64, encode_event
 from ipcviz.events.trace import TraceWriter
-from ipcviz.tracer.codes import GATE_WAIT, NARRATE, TABLE
+from ipcviz.mechanisms import registry
+from ipcviz.tracer.codes import GATE_WAIT, NARRATE
 from ipcviz.tracer.ring import Record
+
+#: every record code, the session's and each mechanism's (``registry.codes()``)
+TABLE = registry.codes()
 
 
 class EventOut:

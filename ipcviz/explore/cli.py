@@ -294,9 +294,16 @@ def reproduce(path: Path, args: argparse.Namespace, schedule: str) -> tuple[Path
 
     sid = new_session_id()
     trace = trace_path_for(path, args.record, sid)
-    extra = ["--schedule", schedule, "--end-on-deadlock"]
-    extra += [x for pair in args.set for x in ("--set", pair)]
-    engine = EngineProcess(path, trace, timeout=-1.0, quick=args.quick, extra=extra, sid=sid)
+    engine = EngineProcess(
+        path,
+        trace,
+        timeout=-1.0,
+        quick=args.quick,
+        sid=sid,
+        schedule=schedule,
+        end_on_deadlock=True,
+        settings=tuple(args.set),
+    )
     kept: list[dict[str, Any]] = []
     outcome = "stopped"
     try:

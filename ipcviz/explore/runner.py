@@ -215,10 +215,6 @@ def _run_child(
         # A session of its own, as ``EngineProcess`` starts one: the registry names it
         # and ``ipcviz clean`` may kill that whole session if this engine dies.
         os.setsid()
-        # No periodic kernel sweep: what it samples depends on timing, so it can be no
-        # part of a verdict that a schedule reproduces (narration-step and end probes,
-        # taken at fixed points of the run, stay).
-        os.environ["IPCVIZ_PROBE_INTERVAL"] = "0"
         os.dup2(ctl_r, 0)
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)  # the event stream: the trace file keeps it
@@ -238,7 +234,17 @@ def _run_child(
 def _child(
     scenario: Any, plan: dict[str, Any], trace: Path, timeout: float, quick: bool
 ) -> dict[str, Any]:
-    engine = Engine(scenario, trace, timeout=timeout, quick=quick, header_extra={"lang": "en"})
+    # No periodic kernel sweep (probe_interval 0): what it samples depends on timing, so
+    # it can be no part of a verdict that a schedule reproduces (narration-step and end
+    # probes, taken at fixed points of the run, stay).
+    engine = Engine(
+        scenario,
+        trace,
+        timeout=timeout,
+        quick=quick,
+        header_extra={"lang": "en"},
+        probe_interval=0.0,
+    )
     engine.nice = 0  # every step is chosen at the gate: the engine's pace changes nothing
     chooser = Chooser(plan, engine.model.proc_name)
     gate = engine.gate

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.ipc.base import KernelObject
-from ipcviz.tracer import codes as C
+from ipcviz.mechanisms.posix_sem import codes as C
 from ipcviz.tracer.current import tracer
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ipcviz.events.fields import Check, Kind
@@ -109,6 +110,9 @@ class Mechanism:
     required: tuple[str, ...] = ()
     #: module of the engine side (``KERNEL: KernelSide``); loaded on demand
     kernel_module: str = ""
+    #: its ring record codes (a module with ``CODES`` and ``COMPLETES``, e.g. ``pipe/codes.py``);
+    #: types that share a family's records leave it to the family's first type
+    codes: ModuleType | None = None
 
     @property
     def state(self) -> type[Obj]:

@@ -26,6 +26,8 @@ from ipcviz.mechanisms import (
 )
 from ipcviz.mechanisms.base import Family, KernelSide, Mechanism, Rule
 from ipcviz.model.state import Obj
+from ipcviz.tracer import codes as C
+from ipcviz.tracer.codes import Code
 
 if TYPE_CHECKING:
     from ipcviz.mechanisms.base import Handler
@@ -150,3 +152,37 @@ def kernel(type_: str) -> KernelSide | None:
     if m is None or not m.kernel_module:
         return None
     return importlib.import_module(m.kernel_module).KERNEL
+
+
+@cache
+def codes() -> dict[int, Code]:
+    """The one table of ring record codes: the session's own (``tracer/codes.py``) and
+    every mechanism's (``<type>/codes.py``). A number two of them claim is a bug."""
+    table: dict[int, Code] = dict(C.GENERIC)
+    for m in MECHANISMS:
+        for code, spec in (m.codes.CODES if m.codes is not None else {}).items():
+            if table.setdefault(code, spec) is not spec:
+                raise RuntimeError(f"record code {code} claimed twice: {table[code]}, {spec}")
+    return table
+
+
+@cache
+def code_completes() -> dict[int, int]:
+    """Completion code → the begin code it ends. When both are drained in the same batch
+    the engine folds the begin into the completion (field ``since``): the op never waited
+    long enough to be seen waiting, and the stream carries one event instead of two."""
+    return {
+        done: begin
+        for m in MECHANISMS
+        if m.codes is not None
+        for done, begin in m.codes.COMPLETES.items()
+    }
+
+
+def code_named(name: str) -> int | tuple[str, ...]:
+    """A mechanism's code constant by name (``PIPE_WRITE``, ``READ_END``…), for code that
+    still reads them from ``ipcviz.tracer.codes``."""
+    for m in MECHANISMS:
+        if m.codes is not None and hasattr(m.codes, name):
+            return getattr(m.codes, name)
+    raise AttributeError(name)

@@ -29,10 +29,9 @@ from ipcviz.mechanisms import registry
 from ipcviz.model.legal import RULES, violation
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
-from ipcviz.tracer.codes import TABLE
 
 #: Kinds a worker records itself (ring records), in its program order.
-RING_KINDS = frozenset(spec.kind for spec in TABLE.values())
+RING_KINDS = frozenset(spec.kind for spec in registry.codes().values())
 #: A worker's operations on kernel objects: what its step gate holds back.
 OPERATIONS = frozenset(k for f in registry.families() for k in f.handlers) & RING_KINDS
 

@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.theme import Theme
 
+from ipcviz.engine.options import EngineOptions
 from ipcviz.model.state import State
 from ipcviz.tui.feed import Feed, LiveFeed
 from ipcviz.tui.session import SessionScreen
@@ -65,7 +66,7 @@ class IpcvizApp(App[int]):
         record: Path | None = None,
         timeout: float | None = None,
         fps: int = 20,
-        engine_args: Iterable[str] = (),
+        engine_options: EngineOptions | None = None,
     ) -> None:
         super().__init__()
         self.feed_factory = feed_factory
@@ -77,8 +78,9 @@ class IpcvizApp(App[int]):
         self.timeout = timeout
         self.fps = fps
         self.sessions: list[SessionScreen] = []
-        #: Extra options for every engine this app starts (--seed, --schedule, --present…).
-        self.engine_args = list(engine_args)
+        #: How every engine this app starts runs (seed, schedule, present…): a template;
+        #: scenario, trace, session, language, quick and time limit are filled per start.
+        self.engine_options = engine_options or EngineOptions.template()
         self.recorded: list[Path] = []  # every trace its engines wrote (one per start)
 
     def on_unmount(self) -> None:
@@ -134,13 +136,15 @@ class IpcvizApp(App[int]):
                 trace = self.record.with_name(f"{self.record.stem}-{sid}{self.record.suffix}")
             self.recorded.append(trace)
             return LiveFeed(
-                path,
-                trace,
-                quick=self.quick,
-                lang=self.lang,
-                timeout=self.timeout,
-                extra=self.engine_args,
-                sid=sid,
+                self.engine_options.for_run(
+                    path,
+                    trace,
+                    quick=self.quick,
+                    lang=self.lang,
+                    # no limit on screen: a lecturer may freeze a run and talk for minutes
+                    timeout=0.0 if self.timeout is None else self.timeout,
+                    sid=sid,
+                )
             )
 
         return make

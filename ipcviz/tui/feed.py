@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from ipcviz.engine.options import EngineOptions
+
 Event = dict[str, Any]
 
 
@@ -115,29 +117,19 @@ class LiveFeed(_Buffered):
     live = True
 
     def __init__(
-        self,
-        scenario_path: Path,
-        trace: Path,
-        quick: bool = False,
-        lang: str = "en",
-        timeout: float | None = None,
-        extra: list[str] | None = None,
-        sid: str | None = None,
+        self, options: EngineOptions | Path, trace: Path | None = None, **fields: Any
     ) -> None:
-        from ipcviz.engine.client import EngineProcess
+        """``LiveFeed(options)`` or ``LiveFeed(scenario, trace, **fields)`` (fields of
+        ``EngineOptions``); in the short form no time limit unless one is given: a
+        lecturer may freeze a run and talk for minutes."""
+        from ipcviz.engine.client import EngineProcess, engine_options
 
         super().__init__()
-        self.trace = trace
-        self.engine = EngineProcess(
-            scenario_path,
-            trace,
-            # no limit on screen: a lecturer may freeze a run and talk for minutes
-            timeout=0.0 if timeout is None else timeout,
-            quick=quick,
-            lang=lang,
-            extra=extra,
-            sid=sid,
-        )
+        if not isinstance(options, EngineOptions):
+            fields.setdefault("timeout", 0.0)
+        options = engine_options(options, trace, **fields)
+        self.trace = options.trace
+        self.engine = EngineProcess(options)
         self.returncode: int | None = None
         self._lock = threading.Lock()
         self._started = False

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ipcviz.engine.options import EngineOptions
 
 EXIT_OK = 0
 
@@ -53,7 +55,7 @@ def run_tui(
     quick: bool = False,
     lang: str = "en",
     present: bool = False,
-    engine_args: Sequence[str] = (),
+    engine_options: EngineOptions | None = None,
     force: bool = False,
     session_class: Any = None,
 ) -> int:
@@ -63,20 +65,23 @@ def run_tui(
         from ipcviz.engine.client import claim_record_path
 
         claim_record_path(record, force)  # before the screen: an error is one clear line
-    app = _app(lang, present, engine_args, quick=quick, record=record, timeout=timeout)
+    app = _app(lang, present, engine_options, quick=quick, record=record, timeout=timeout)
     if session_class is not None:
         app.session_class = session_class
     app.feed_factory = app.live_factory(Path(path))
     return _run(app)
 
 
-def _app(lang: str, present: bool, engine_args: Sequence[str], **kwargs: Any) -> Any:
+def _app(lang: str, present: bool, options: EngineOptions | None, **kwargs: Any) -> Any:
     """The app; in presenter mode its sessions open on the presenter screen and every
     engine it starts pauses at each narration step."""
+    from ipcviz.engine.options import EngineOptions
     from ipcviz.tui.app import IpcvizApp
 
-    args = [*engine_args, "--present"] if present else list(engine_args)
-    app = IpcvizApp(lang=lang, engine_args=args, **kwargs)
+    options = options or EngineOptions.template()
+    if present:
+        options = options.replace(present=True)
+    app = IpcvizApp(lang=lang, engine_options=options, **kwargs)
     if present:
         from ipcviz.tui.present import PresentScreen
 
@@ -94,4 +99,4 @@ def replay_tui(reader: Any, lang: str = "en") -> int:
 
 def run_picker(lang: str = "en", present: bool = False) -> int:
     """``ipcviz`` alone: choose a built-in scenario, then watch it."""
-    return _run(_app(lang, present, ()))
+    return _run(_app(lang, present, None))

@@ -92,7 +92,7 @@ def test_kill_one_process_of_the_program(tmp_path: Path) -> None:
 
     binary = compile_c(tmp_path, "forever", programs.FOREVER)
     engine = EngineProcess(
-        Path("forever"), tmp_path / "run.jsonl", timeout=0.0, extra=["--program", "--", str(binary)]
+        Path("forever"), tmp_path / "run.jsonl", timeout=0.0, program=(str(binary),)
     )
     try:
         events = []

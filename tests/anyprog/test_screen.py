@@ -28,9 +28,7 @@ async def until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: floa
 async def test_a_c_program_on_the_session_screen(tmp_path: Path) -> None:
     binary = compile_c(tmp_path, "pipe", programs.PIPE)
     app = IpcvizApp(
-        lambda: LiveFeed(
-            Path("pipe"), tmp_path / "run.jsonl", extra=["--program", "--", str(binary)]
-        ),
+        lambda: LiveFeed(Path("pipe"), tmp_path / "run.jsonl", program=(str(binary),)),
         lang="en",
     )
     async with app.run_test(size=(140, 50)) as pilot:

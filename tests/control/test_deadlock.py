@@ -66,7 +66,7 @@ def test_killing_a_victim_breaks_the_deadlock_and_the_scenario_passes(tmp_path: 
     from tests.control.test_step_mode import Live
 
     # as the TUI runs it: no end on deadlock
-    live = Live("deadlock", tmp_path / "t.jsonl", extra=["--schedule", FORCED])
+    live = Live("deadlock", tmp_path / "t.jsonl", schedule=FORCED)
     try:
         assert live.until(lambda s: s.deadlock is not None)
         left = next(p for p in live.state.procs.values() if p.name == "left")

@@ -17,16 +17,11 @@ from ipcviz.scenario.loader import resolve
 class Live:
     """A real engine; its events are read by a thread and applied to a model here."""
 
-    def __init__(
-        self, scenario: str, trace: Path, timeout: float = 0.0, extra: list[str] | None = None
-    ) -> None:
-        # --step: the gates are closed before the workers start, so none can finish first
+    def __init__(self, scenario: str, trace: Path, timeout: float = 0.0, **options: Any) -> None:
+        # step: the gates are closed before the workers start, so none can finish first
+        options = options or {"step": True}
         self.engine = EngineProcess(
-            resolve(scenario),
-            trace,
-            timeout=timeout,
-            quick=True,
-            extra=["--step"] if extra is None else extra,
+            resolve(scenario), trace, timeout=timeout, quick=True, **options
         )
         self.q: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.events: list[dict[str, Any]] = []

@@ -28,7 +28,7 @@ async def _until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: flo
 def test_step_keys_move_exactly_the_chosen_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     # as `ipcviz run shm-race --quick` would, but starting in step mode (engine --step)
     app = IpcvizApp(
-        lambda: LiveFeed(resolve("shm-race"), tmp_path / "t.jsonl", quick=True, extra=["--step"])
+        lambda: LiveFeed(resolve("shm-race"), tmp_path / "t.jsonl", quick=True, step=True)
     )
 
     async def scenario() -> None:
@@ -73,9 +73,7 @@ async def test_the_deadlock_banner_goes_once_a_victim_is_killed(tmp_path: Path) 
 
     # the deadlock forced through the step gate, then free: as the TUI runs it (no end)
     app = IpcvizApp(
-        lambda: LiveFeed(
-            resolve("deadlock"), tmp_path / "t.jsonl", quick=True, extra=["--schedule", FORCED]
-        )
+        lambda: LiveFeed(resolve("deadlock"), tmp_path / "t.jsonl", quick=True, schedule=FORCED)
     )
     async with app.run_test(size=(140, 45)) as pilot:
         screen = app.screen
@@ -108,7 +106,7 @@ async def test_an_app_ended_by_an_exception_stops_its_deadlocked_engine(tmp_path
 
     trace = tmp_path / "t.jsonl"
     app = IpcvizApp(
-        lambda: LiveFeed(resolve("deadlock"), trace, quick=True, extra=["--schedule", FORCED])
+        lambda: LiveFeed(resolve("deadlock"), trace, quick=True, schedule=FORCED)
     )
     with pytest.raises(RuntimeError, match="a test fails here"):
         async with app.run_test(size=(140, 45)) as pilot:

@@ -29,12 +29,12 @@ async def _until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: flo
 
 async def test_the_student_loses_an_update_in_four_steps(tmp_path: Path) -> None:
     path = resolve("shm-race")
-    settings = ["--set", "increments=1"]
-    app = IpcvizApp(lambda: LiveFeed(path, tmp_path / "t.jsonl", extra=["--step", *settings]))
+    settings = ("increments=1",)
+    app = IpcvizApp(lambda: LiveFeed(path, tmp_path / "t.jsonl", step=True, settings=settings))
     app.session_class = functools.partial(
         ChallengeScreen,
         goal=goal_of(load(path)),
-        explore_argv=["explore", str(path), *settings, "--budget", "20"],
+        explore_argv=["explore", str(path), "--set", *settings, "--budget", "20"],
     )
     async with app.run_test(size=(140, 45)) as pilot:
         screen = app.screen
@@ -90,8 +90,8 @@ async def test_the_screen_shows_the_lost_update_of_explores_printed_schedule(
         r"\d+ updates lost: counter \d+, increments 6", r.stdout.split("found in")[1]
     )
     trace = tmp_path / "t.jsonl"
-    extra = ["--schedule", schedule, "--set", "increments=2"]
-    app = IpcvizApp(lambda: LiveFeed(resolve("shm-race"), trace, extra=extra))
+    extra = {"schedule": schedule, "settings": ("increments=2",)}
+    app = IpcvizApp(lambda: LiveFeed(resolve("shm-race"), trace, **extra))
     async with app.run_test(size=(140, 45)) as pilot:
         try:
             screen = app.screen

@@ -115,9 +115,10 @@ async def test_pace_keys_slow_down_speed_up_and_unpace(tmp_path: Path, present: 
     from ipcviz.tui.feed import LiveFeed
     from ipcviz.tui.widgets import StatusLine
 
-    extra = ["--pace", "2", *(["--present"] if present else [])]
     trace = tmp_path / "t.jsonl"
-    app = IpcvizApp(lambda: LiveFeed(resolve("sysv-mq-typed"), trace, quick=True, extra=extra))
+    app = IpcvizApp(
+        lambda: LiveFeed(resolve("sysv-mq-typed"), trace, quick=True, pace=2.0, present=present)
+    )
     if present:
         from ipcviz.tui.present import PresentScreen
 

@@ -36,7 +36,7 @@ def _next(q: queue.Queue, deadline: float) -> dict[str, Any] | None:
 
 def test_present_pauses_at_each_narration_step_until_continue(tmp_path: Path) -> None:
     engine = EngineProcess(
-        resolve("producer-consumer"), tmp_path / "t.jsonl", quick=True, extra=["--present"]
+        resolve("producer-consumer"), tmp_path / "t.jsonl", quick=True, present=True
     )
     q: queue.Queue[dict[str, Any] | None] = queue.Queue()
     thread = threading.Thread(target=_reader, args=(engine, q), daemon=True)
@@ -97,7 +97,7 @@ def test_present_pauses_at_each_narration_step_until_continue(tmp_path: Path) ->
 
 
 def test_continue_without_present_is_refused(tmp_path: Path) -> None:
-    engine = EngineProcess(resolve("pipe-basic"), tmp_path / "t.jsonl", quick=True, extra=[])
+    engine = EngineProcess(resolve("pipe-basic"), tmp_path / "t.jsonl", quick=True)
     refused = []
     try:
         for event in engine.events():
@@ -121,7 +121,7 @@ def test_time_held_for_the_presenter_does_not_count_against_the_timeout(tmp_path
         tmp_path / "t.jsonl",
         timeout=3.0,
         quick=True,
-        extra=["--present"],
+        present=True,
     )
     end: dict[str, Any] | None = None
     first = True

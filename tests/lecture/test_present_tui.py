@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from ipcviz.engine.options import EngineOptions
 from ipcviz.scenario.loader import resolve
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.bigtext import normalize
@@ -118,7 +119,10 @@ def test_live_present_holds_each_step_until_right(tmp_path: Path) -> None:
 
     async def go() -> None:
         app = IpcvizApp(
-            lang="en", quick=True, record=tmp_path / "live.jsonl", engine_args=["--present"]
+            lang="en",
+            quick=True,
+            record=tmp_path / "live.jsonl",
+            engine_options=EngineOptions.template(present=True),
         )
         app.session_class = PresentScreen
         app.feed_factory = app.live_factory(resolve("producer-consumer"))
@@ -210,7 +214,8 @@ def test_live_present_shows_every_narration_one_at_a_time_in_the_traces_order(
     shown_steps: list[tuple[int, str]] = []
 
     async def go() -> None:
-        app = IpcvizApp(lang="en", record=trace, engine_args=["--present"])
+        present = EngineOptions.template(present=True)
+        app = IpcvizApp(lang="en", record=trace, engine_options=present)
         app.session_class = PresentScreen
         app.feed_factory = app.live_factory(source)
         try:

@@ -367,9 +367,7 @@ def test_presenter_narrations_are_probed_once_the_world_stands_and_agree_with_th
     from ipcviz.engine.client import EngineProcess
     from ipcviz.scenario.loader import resolve
 
-    engine = EngineProcess(
-        resolve("sysv-mq-typed"), tmp_path / "t.jsonl", quick=True, extra=["--present"]
-    )
+    engine = EngineProcess(resolve("sysv-mq-typed"), tmp_path / "t.jsonl", quick=True, present=True)
     q: queue.Queue[Event | None] = queue.Queue()
 
     def read() -> None:

@@ -13,8 +13,8 @@ import os
 from typing import Any
 
 from ipcviz.ipc.base import Session
+from ipcviz.mechanisms.pipe import codes as C
 from ipcviz.mechanisms.pipe.wrapper import Pipe
-from ipcviz.tracer import codes as C
 from ipcviz.tracer.current import tracer
 
 

@@ -1,7 +1,7 @@
 """``pipe``: an anonymous pipe, made by the engine (or a worker) and inherited across fork."""
 
 from ipcviz.mechanisms.base import Mechanism
-from ipcviz.mechanisms.pipe import model
+from ipcviz.mechanisms.pipe import codes, model
 
 MECHANISM = Mechanism(
     type="pipe",
@@ -12,5 +12,6 @@ MECHANISM = Mechanism(
     on_proc_exit=model.on_proc_exit,
     probe_kind="probe.pipe",
     probe_fields=model.PROBE_FIELDS,
+    codes=codes,
     kernel_module="ipcviz.mechanisms.pipe.kernel",
 )

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from ipcviz.ipc.base import KernelObject, Session
-from ipcviz.tracer import codes as C
+from ipcviz.mechanisms.pipe import codes as C
 from ipcviz.tracer.current import tracer
 
 

@@ -1,7 +1,7 @@
 """``posix_mq``: a POSIX message queue (mq_open): messages by priority, a descriptor to poll."""
 
 from ipcviz.mechanisms.base import Mechanism
-from ipcviz.mechanisms.posix_mq import model
+from ipcviz.mechanisms.posix_mq import codes, model
 
 MECHANISM = Mechanism(
     type="posix_mq",
@@ -11,5 +11,6 @@ MECHANISM = Mechanism(
     on_proc_exit=model.on_proc_exit,
     probe_kind="probe.posix_mq",
     probe_fields=model.PROBE_FIELDS,
+    codes=codes,
     kernel_module="ipcviz.mechanisms.posix_mq.kernel",
 )

@@ -15,8 +15,8 @@ import posix_ipc
 
 from ipcviz.errors import KernelLimitError
 from ipcviz.ipc.base import KernelObject, Session
+from ipcviz.mechanisms.posix_mq import codes as C
 from ipcviz.session.registry import posix_name
-from ipcviz.tracer import codes as C
 from ipcviz.tracer.current import tracer
 
 MSG_MAX = Path("/proc/sys/fs/mqueue/msg_max")

@@ -1,7 +1,7 @@
 """``posix_sem``: a POSIX named semaphore (sem_open), a futex in a /dev/shm file."""
 
 from ipcviz.mechanisms.base import Mechanism
-from ipcviz.mechanisms.posix_sem import model
+from ipcviz.mechanisms.posix_sem import codes, model
 
 MECHANISM = Mechanism(
     type="posix_sem",
@@ -11,5 +11,6 @@ MECHANISM = Mechanism(
     on_proc_exit=model.on_proc_exit,
     probe_kind="probe.sem",
     probe_fields=model.PROBE_FIELDS,
+    codes=codes,
     kernel_module="ipcviz.mechanisms.posix_sem.kernel",
 )

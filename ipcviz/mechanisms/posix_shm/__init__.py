@@ -1,7 +1,7 @@
 """``posix_shm``: a POSIX shared-memory segment (shm_open + mmap), seen as integer cells."""
 
 from ipcviz.mechanisms.base import Mechanism
-from ipcviz.mechanisms.posix_shm import model
+from ipcviz.mechanisms.posix_shm import codes, model
 
 MECHANISM = Mechanism(
     type="posix_shm",
@@ -11,5 +11,6 @@ MECHANISM = Mechanism(
     probe_kind="probe.shm",
     probe_fields=model.PROBE_FIELDS,
     required=("size", "cells"),
+    codes=codes,
     kernel_module="ipcviz.mechanisms.posix_shm.kernel",
 )

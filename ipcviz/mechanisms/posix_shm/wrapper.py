@@ -12,8 +12,8 @@ import posix_ipc
 
 from ipcviz.errors import KernelLimitError
 from ipcviz.ipc.base import KernelObject, Session
+from ipcviz.mechanisms.posix_shm import codes as C
 from ipcviz.session.registry import posix_name
-from ipcviz.tracer import codes as C
 from ipcviz.tracer.current import tracer
 
 

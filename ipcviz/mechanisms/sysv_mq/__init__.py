@@ -3,6 +3,7 @@
 from ipcviz.events.fields import base64, integer, list_of, number
 from ipcviz.mechanisms.base import Mechanism
 from ipcviz.mechanisms.posix_mq import model as mq_model
+from ipcviz.mechanisms.sysv_mq import codes
 
 #: The kernel's view (msgctl IPC_STAT, MSG_COPY): counts, last sender/receiver and times,
 #: and the messages as [type, base64 bytes] pairs.
@@ -20,5 +21,6 @@ MECHANISM = Mechanism(
     on_proc_exit=mq_model.on_proc_exit,
     probe_kind="probe.sysv_mq",
     probe_fields=PROBE_FIELDS,
+    codes=codes,
     kernel_module="ipcviz.mechanisms.sysv_mq.kernel",
 )

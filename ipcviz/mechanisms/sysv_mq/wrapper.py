@@ -13,7 +13,7 @@ import sysv_ipc
 from ipcviz.errors import KernelLimitError
 from ipcviz.ipc.base import KernelObject, Session
 from ipcviz.ipc.sysv import sysv_key
-from ipcviz.tracer import codes as C
+from ipcviz.mechanisms.sysv_mq import codes as C
 from ipcviz.tracer.current import tracer
 
 

@@ -1,0 +1,49 @@
+"""The scenario's checks, run once at the end of a normal run against the final model.
+
+Why a part of its own: the verdict (passed, failed, error) depends only on the model, the
+workers' exits and the checks; it is the one place that turns them into an exit code.
+"""
+
+from __future__ import annotations
+
+from ipcviz.engine.context import EngineContext
+from ipcviz.events import schema
+from ipcviz.scenario.api import Run
+
+
+def run_checks(ctx: EngineContext) -> tuple[str, int]:
+    """Emit a ``check`` event per check; return (outcome, exit code)."""
+    state = ctx.model
+    run = Run(
+        params=ctx.params,
+        reports={k: dict(v) for k, v in state.reports.items()},
+        exits={
+            w.name: {
+                "code": state.procs[w.pid].exit_code,
+                "signal": state.procs[w.pid].exit_signal,
+            }
+            for w in ctx.workers.values()
+            if w.pid in state.procs
+        },
+        state=state,
+        counts=dict(state.kinds),
+    )
+    failed = crashed = False
+    for check in ctx.scenario.checks:
+        raised = ""
+        try:
+            result = check.fn(run)
+            ok, detail = result if isinstance(result, tuple) else (result, "")
+            ok = bool(ok) if ok is not None else True
+        except (Exception, SystemExit) as exc:  # sys.exit(0) must not turn a run green
+            raised = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+            ok, detail, crashed = False, f"the check raised {raised}", True
+        failed = failed or not ok
+        ctx.emit(schema.CHECK, description=check.description, ok=ok, detail=str(detail))
+        if raised:  # a bug in the scenario, not a failed claim: exit 2 with one line
+            ctx.emit(schema.ERROR, message=f"check {check.description!r} raised {raised}")
+    if state.errors or crashed:
+        return "error", 2
+    if failed:
+        return "failed", 1
+    return "passed", 0

@@ -1,0 +1,78 @@
+"""Control commands from the viewer (stdin, one JSON object a line): freeze, resume, kill,
+stop, and whatever a watcher adds (``add``: step, continue, pace, recover, …).
+
+Why a table: the gate and the deadlock watcher used to write ``control_*`` attributes
+into the engine; a command is now registered by name. The attribute way still works for
+code not moved yet (``engine/gate.py``): ``run`` looks for ``control_NAME`` on the owner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from ipcviz.engine.context import EngineContext
+from ipcviz.engine.life import signal_all
+from ipcviz.events import schema
+
+Command = dict[str, Any]
+
+
+class Commands:
+    """Reads the control pipe and runs each command it brings."""
+
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
+        self.handlers: dict[str, Callable[[Command], None]] = {}
+
+    def add(self, name: str, fn: Callable[[Command], None]) -> None:
+        self.handlers[name] = fn
+
+    def read(self, fd: int, poller: select.poll) -> None:
+        """What the viewer sent; EOF: the viewer is gone (even if it was SIGKILLed)."""
+        ctx = self.ctx
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            poller.unregister(fd)
+            ctx.stop_reason = ctx.stop_reason or "viewer gone"
+            return
+        for line in data.decode("utf-8", "replace").splitlines():
+            try:
+                cmd = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(cmd, dict):
+                ctx.control(cmd)  # the engine's (another source of events overrides it)
+
+    def run(self, cmd: Command) -> None:
+        """Apply one control command: freeze, resume, kill, stop, or a registered one."""
+        ctx = self.ctx
+        action = cmd.get("cmd")
+        live = [w for w in ctx.workers.values() if not w.exited]
+        if action == "freeze":
+            signal_all(live, signal.SIGSTOP)
+            ctx.emit(schema.CONTROL, action="freeze")
+        elif action == "resume":
+            signal_all(live, signal.SIGCONT)
+            ctx.emit(schema.CONTROL, action="resume")
+        elif action == "kill":
+            target = next((w for w in live if w.pid == cmd.get("pid")), None)
+            if target is not None:
+                ctx.emit(schema.CONTROL, action="kill", target=target.pid)
+                signal_all([target], signal.SIGKILL)
+                signal_all([target], signal.SIGCONT)
+        elif action == "stop":
+            ctx.stop_reason = "stopped by the user"
+        else:
+            handler = self.handlers.get(action) if isinstance(action, str) else None
+            if handler is None:
+                handler = getattr(ctx, f"control_{action}", None)
+            if handler is not None:
+                handler(cmd)

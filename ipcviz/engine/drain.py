@@ -1,0 +1,95 @@
+"""Reading the workers' rings into the linearizer's pool, and deciding what is ready.
+
+Why a part of its own: this is the engine's hot loop (with ``Publisher.publish_record``);
+it needs the workers, the linearizer and whether the gate holds anything, nothing else.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+
+from ipcviz.engine.linearize import Linearizer
+from ipcviz.engine.workers import Worker
+from ipcviz.tracer.ring import Record
+
+#: Records drained per ring per loop turn, so control and exits stay responsive.
+DRAIN_LIMIT = 20000
+#: How long after an operation ended every ring must have been read before it is published
+#: (see ``Drainer.drain``): what happened before it is known by then.
+HOLD_NS = 30_000_000
+
+
+class Drainer:
+    """``drain()`` once per loop turn; ``drain(only=w)`` as a worker ends."""
+
+    def __init__(
+        self,
+        workers: dict[int, Worker],
+        lin: Linearizer,
+        run_hooks: Callable[[], None],
+        one_at_a_time: Callable[[], bool],
+    ) -> None:
+        self.workers = workers
+        self.lin = lin
+        self.run_hooks = run_hooks
+        #: True while the gate lets one operation run at a time (stepped, paced, presented)
+        self.one_at_a_time = one_at_a_time
+        self.drained_at: dict[int, int] = {}  # pid → every record stamped before is read
+
+    def drain(self, only: Worker | None = None, flush: bool = False) -> bool:
+        """Move records from the rings into the pool, and publish what is ready.
+
+        An operation is published once every live ring has been read up to ``HOLD_NS``
+        after it ended (in step mode and paced the gate lets one operation run at a time,
+        so nothing is held; in presenter mode the gate releases them too); the linearizer
+        then puts it in an order the kernel could have made.
+        ``only``: drain that (exited) worker's ring to the end, publish nothing yet.
+        ``flush``: no record can come any more (every worker is gone): publish all.
+        """
+        # Records, pool entries and events hold no cycles: the collector would only scan
+        # them again and again while they pile up (about a tenth of the time of a long
+        # drain). It runs between turns instead.
+        gc.disable()
+        try:
+            return self._drain_rings(only, flush)
+        finally:
+            gc.enable()
+
+    def _drain_rings(self, only: Worker | None, flush: bool) -> bool:
+        more = False
+        lin = self.lin
+        for w in [only] if only else self.workers.values():
+            if w.ring is None:
+                continue
+            before = time.monotonic_ns()
+            # Read before draining: a stamp taken (or being taken) but not yet published.
+            pending = w.ring.pending_stamp()
+            if pending:
+                before = min(before, pending)
+            batch: list[Record] = []
+            limit = DRAIN_LIMIT if only is None else 1 << 30
+            n = w.ring.drain(batch, limit)
+            if batch:
+                lin.add_records(w.pid, batch)
+            if n >= limit:
+                more = True
+                self.drained_at[w.pid] = batch[-1][2]
+            else:
+                self.drained_at[w.pid] = before
+        if only is not None:
+            return more
+        if flush:
+            lin.flush()
+        else:
+            live = [
+                self.drained_at.get(w.pid, 0)
+                for w in self.workers.values()
+                if not w.exited and w.ring is not None
+            ]
+            hold = 0 if self.one_at_a_time() else HOLD_NS
+            cutoff = (min(live) if live else time.monotonic_ns()) - hold
+            lin.emit_ready(cutoff)
+        self.run_hooks()
+        return more

@@ -1,0 +1,22 @@
+"""Record codes of System V message queues (46-49): the same kinds as POSIX queues, but
+a message has a ``mtype`` (not a priority). The registry puts them in the one table."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ipcviz.tracer.codes import Code
+
+MSGQ_SEND_BEGIN: Final = 46
+MSGQ_SEND: Final = 47
+MSGQ_RECV_BEGIN: Final = 48
+MSGQ_RECV: Final = 49
+
+CODES: Final[dict[int, Code]] = {
+    MSGQ_SEND_BEGIN: Code("mq.send.begin", "mtype", "n"),
+    MSGQ_SEND: Code("mq.send", "mtype", "size", payload="bytes"),
+    MSGQ_RECV_BEGIN: Code("mq.recv.begin", "want"),
+    MSGQ_RECV: Code("mq.recv", "mtype", "size", payload="bytes"),
+}
+
+COMPLETES: Final[dict[int, int]] = {MSGQ_SEND: MSGQ_SEND_BEGIN, MSGQ_RECV: MSGQ_RECV_BEGIN}
