@@ -105,9 +105,7 @@ async def test_an_app_ended_by_an_exception_stops_its_deadlocked_engine(tmp_path
     from tests.control.test_deadlock import FORCED
 
     trace = tmp_path / "t.jsonl"
-    app = IpcvizApp(
-        lambda: LiveFeed(resolve("deadlock"), trace, quick=True, schedule=FORCED)
-    )
+    app = IpcvizApp(lambda: LiveFeed(resolve("deadlock"), trace, quick=True, schedule=FORCED))
     with pytest.raises(RuntimeError, match="a test fails here"):
         async with app.run_test(size=(140, 45)) as pilot:
             banner = app.screen.query_one(DeadlockBanner)
