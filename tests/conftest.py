@@ -27,6 +27,14 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return isolation.auto_workers()
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say how the suite runs, so a CI log shows whether the workers were isolated."""
+    n = getattr(config.option, "numprocesses", None)
+    if n:
+        return f"ipcviz: {n} workers, each in IPC and mount namespaces of its own"
+    return "ipcviz: one process (no namespaces of its own here, or -n 0)"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker: its own IPC namespace and /dev/shm
         try:
