@@ -2,8 +2,7 @@
 stop, and whatever a watcher adds (``add``: step, continue, pace, recover, …).
 
 Why a table: the gate and the deadlock watcher used to write ``control_*`` attributes
-into the engine; a command is now registered by name. The attribute way still works for
-code not moved yet (``engine/gate.py``): ``run`` looks for ``control_NAME`` on the owner.
+into the engine; a command is now registered by name (``EngineContext.add_command``).
 """
 
 from __future__ import annotations
@@ -72,7 +71,5 @@ class Commands:
             ctx.stop_reason = "stopped by the user"
         else:
             handler = self.handlers.get(action) if isinstance(action, str) else None
-            if handler is None:
-                handler = getattr(ctx, f"control_{action}", None)
             if handler is not None:
                 handler(cmd)

@@ -174,11 +174,11 @@ class Gate:
         engine.on_events.append(self._on_events)
         engine.add_periodic(0.0, self._tick)
         self.deadlocks = DeadlockWatcher(self)  # engine/deadlock.py: proven by the kernel
-        engine.control_step_mode = self.cmd_step_mode
-        engine.control_step = self.cmd_step
-        engine.control_step_random = self.cmd_step_random
-        engine.control_continue = self.cmd_continue
-        engine.control_pace = self.cmd_pace
+        engine.add_command("step_mode", self.cmd_step_mode)
+        engine.add_command("step", self.cmd_step)
+        engine.add_command("step_random", self.cmd_step_random)
+        engine.add_command("continue", self.cmd_continue)
+        engine.add_command("pace", self.cmd_pace)
 
     # -- configuration -----------------------------------------------------------------
 
