@@ -99,8 +99,10 @@ def blank(width: int) -> Line:
 
 
 def proc_name(state: State, pid: int, limit: int = 16) -> tuple[str, Style]:
-    """A process's name (untrusted: made inert) in its colour."""
-    return bytefmt.safe_text(state.proc_name(pid), limit), r.fg(r.color_of(state, pid), True)
+    """A process's name (untrusted: made inert) in its colour, in at most ``limit`` cells
+    (cut with one ``…``: safe_text's own ``…(+N)`` would not fit a small box)."""
+    name = cut(bytefmt.safe_text(state.proc_name(pid), 256), limit)
+    return name, r.fg(r.color_of(state, pid), True)
 
 
 def chip(state: State, pid: int, limit: int = 16) -> tuple[str, Style]:

@@ -143,7 +143,7 @@ class _Graph:
                 others.append(pid)
         for pid in others:
             (self.left if len(self.left) <= len(self.right) else self.right).append(pid)
-        names = [len(bytefmt.safe_text(p.name, 16)) for p in state.procs.values()]
+        names = [min(16, cell_len(bytefmt.safe_text(p.name, 256))) for p in state.procs.values()]
         want = max(max(names, default=6) + 4, 15)  # "at the gate" under a short name
         self.procw = max(9, min(20, want, width // 6), 11 if width >= 66 else 9)
         labels = [len("/".join(v)) for uses in self.uses.values() for v in uses.values()] or [5]

@@ -432,3 +432,21 @@ def test_every_process_is_one_node_at_80x24_and_200x60(builtin_traces, scenario:
                 node = re.compile(rf"(│| ){re.escape(proc.name)} ")
                 at = [n for n, line in enumerate(lines) if node.search(line)]
                 assert at, (scenario, i, width, proc.name, lines)
+
+
+def test_a_long_process_name_is_cut_once_to_its_box() -> None:
+    """A name cut to a node's width ends in one ``…`` (safe_text's ``…(+N)`` was cut again
+    to ``producer……`` at 120×40), and an untrusted name stays inert."""
+    from rich.cells import cell_len
+
+    from ipcviz.model.reducer import apply
+    from ipcviz.model.state import State
+    from ipcviz.tui import diagram_kit as k
+
+    s = State(header={})
+    apply(s, {"t": 0, "seq": 0, "pid": 7, "kind": "proc.start", "name": "producer1"})
+    apply(s, {"t": 0, "seq": 1, "pid": 8, "kind": "proc.start", "name": "\x1b[2Jx" * 20})
+    assert k.proc_name(s, 7, 8)[0] == "produce…"
+    assert k.proc_name(s, 7, 9)[0] == "producer1"
+    hostile = k.proc_name(s, 8, 12)[0]
+    assert cell_len(hostile) <= 12 and hostile.endswith("…") and "\x1b" not in hostile
