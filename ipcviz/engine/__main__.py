@@ -107,6 +107,7 @@ def _run_program(opts: EngineOptions) -> int:
         engine = ProgramEngine(
             list(opts.program),
             opts.trace,
+            scenario=_program_scenario(opts.scenario),
             timeout=max(opts.timeout, 0.0) if opts.timeout >= 0 else 60.0,
             header_extra={"lang": opts.lang},
             sid=opts.sid,
@@ -115,6 +116,17 @@ def _run_program(opts: EngineOptions) -> int:
         print(f"ipcviz: {exc}", file=sys.stderr)
         return exc.exit_code
     return engine.run()
+
+
+def _program_scenario(label: Path) -> Scenario | None:
+    """A C example's scenario (``scenarios/c/NAME.py``) when the label names one; else the
+    label is only the program's name."""
+    from ipcviz.sources.strace.cscenario import ProgramScenario
+
+    if label.suffix != ".py" or not label.is_file():
+        return None
+    scenario = load(label)
+    return scenario if isinstance(scenario, ProgramScenario) else None
 
 
 def _declared_schedule(opts: EngineOptions, scenario: Scenario) -> str | None:
