@@ -4,7 +4,7 @@ Each step is said when strace shows its event (see ipcviz/sources/strace/cscenar
 the checks read the recorded events.
 """
 
-from ipcviz.sources.strace.cscenario import ProgramScenario, data, last_is, of, root
+from ipcviz.sources.strace.cscenario import ProgramScenario, data, ever, of, root
 
 scenario = ProgramScenario(
     "c/pipe-parent-child",
@@ -33,7 +33,7 @@ scenario.step(
     "pipe() made one kernel buffer with two descriptors: a read end and a write end.",
     "pipe()가 커널 버퍼 하나와 두 개의 디스크립터(읽기 끝, 쓰기 끝)를 만들었습니다.",
     teaches=["T7"],
-    when=lambda ev: last_is(ev, "obj.declare", type="pipe"),
+    when=ever("obj.declare", type="pipe"),
 )
 scenario.step(
     "one-way",
@@ -46,29 +46,27 @@ scenario.step(
 )
 scenario.step(
     "write",
-    "The parent writes into the pipe: each write() adds its bytes at the end of the buffer.",
-    "부모가 파이프에 씁니다. write()마다 바이트가 버퍼의 끝에 붙습니다.",
-    when=lambda ev: last_is(ev, "pipe.write", pid=root(ev)),
+    "The parent has written into the pipe: each write() adds its bytes at the end of the buffer.",
+    "부모가 파이프에 썼습니다. write()마다 바이트가 버퍼의 끝에 붙습니다.",
+    when=lambda ev: bool(of(ev, "pipe.write", pid=root(ev))),
 )
 scenario.step(
     "read",
-    "The child reads: the bytes come out in the order they were written, as one stream "
+    "The child has read: the bytes came out in the order they were written, as one stream "
     "(one read may take several writes).",
-    "자식이 읽습니다. 바이트는 쓰인 순서대로 하나의 스트림으로 나옵니다(한 번의 read가 여러 "
+    "자식이 읽었습니다. 바이트는 쓰인 순서대로 하나의 스트림으로 나왔습니다(한 번의 read가 여러 "
     "write를 가져갈 수 있습니다).",
     teaches=["T8"],
-    when=lambda ev: last_is(ev, "pipe.read") and ev[-1].get("n", 0) > 0,
+    when=lambda ev: any(e.get("n", 0) > 0 for e in of(ev, "pipe.read")),
 )
 scenario.step(
     "eof",
-    "The parent closed the write end: no writer is left, so the child's read returns 0 — "
+    "The parent closed the write end: with no writer left, the child's read returned 0 — "
     "end of file.",
-    "부모가 쓰기 끝을 닫았습니다. 쓰는 쪽이 남지 않았으므로 자식의 read는 0, 즉 파일의 끝을 "
-    "돌려받습니다.",
+    "부모가 쓰기 끝을 닫았습니다. 쓰는 쪽이 남지 않아 자식의 read는 0, 즉 파일의 끝을 "
+    "돌려받았습니다.",
     teaches=["T4"],
-    when=lambda ev: (
-        last_is(ev, "pipe.read", n=0) and bool(of(ev, "pipe.close", pid=root(ev), end=1))
-    ),
+    when=lambda ev: bool(of(ev, "pipe.read", n=0) and of(ev, "pipe.close", pid=root(ev), end=1)),
 )
 
 

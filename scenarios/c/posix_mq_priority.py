@@ -4,7 +4,7 @@ Each step is said when strace shows its event (see ipcviz/sources/strace/cscenar
 the checks read the recorded events.
 """
 
-from ipcviz.sources.strace.cscenario import ProgramScenario, data, last_is, of
+from ipcviz.sources.strace.cscenario import ProgramScenario, data, ever, of
 
 scenario = ProgramScenario(
     "c/posix-mq-priority",
@@ -26,9 +26,25 @@ def _queued(events):
     return len(of(events, "mq.send")) - len(of(events, "mq.recv"))
 
 
+def _sent_before_receiving(events):
+    """Sends seen before the first receive."""
+    recvs = of(events, "mq.recv")
+    first = recvs[0]["seq"] if recvs else None
+    return sum(1 for e in of(events, "mq.send") if first is None or e["seq"] < first)
+
+
 def _capacity(events):
     declared = of(events, "obj.declare", type="posix_mq")
     return declared[0].get("max_messages", 0) if declared else 0
+
+
+def _fifth_waited(events):
+    """The fifth send began before the first receive and ended after it: it waited."""
+    sends, recvs = of(events, "mq.send"), of(events, "mq.recv")
+    if len(sends) < 5 or not recvs:
+        return False
+    fifth, first = sends[4], recvs[0]
+    return fifth.get("since", 0) < first["since"] and fifth["seq"] > first["seq"]
 
 
 scenario.step(
@@ -36,7 +52,7 @@ scenario.step(
     "mq_open made a queue in kernel memory: at most 4 messages of at most 64 bytes.",
     "mq_open이 커널 메모리에 큐를 만들었습니다. 최대 64바이트짜리 메시지를 최대 4개 담습니다.",
     teaches=["T17"],
-    when=lambda ev: last_is(ev, "obj.declare", type="posix_mq", max_messages=4),
+    when=ever("obj.declare", type="posix_mq", max_messages=4),
 )
 scenario.step(
     "notify",
@@ -45,42 +61,43 @@ scenario.step(
     "부모는 빈 큐에 메시지가 도착하면 신호를 달라고 커널에 요청합니다(mq_notify). 알기 위해 "
     "mq_receive에서 기다릴 필요가 없습니다.",
     teaches=["T25"],
-    when=lambda ev: last_is(ev, "mq.notify"),
+    when=ever("mq.notify"),
 )
 scenario.step(
     "full",
-    "The child has sent four messages and nobody has received yet: the queue is full (4 of 4). "
-    "A fifth mq_send must wait for room.",
-    "자식이 메시지 4개를 보냈고 아직 아무도 받지 않았습니다. 큐가 가득 찼습니다(4/4). 다섯 번째 "
-    "mq_send는 자리가 날 때까지 기다려야 합니다.",
+    "The child sent four messages before any was received: the queue was full (4 of 4). "
+    "A send to a full queue waits until there is room.",
+    "아무것도 받기 전에 자식이 메시지 4개를 보냈습니다. 큐가 가득 찼습니다(4/4). 가득 찬 큐에 "
+    "보내는 mq_send는 자리가 날 때까지 기다립니다.",
     teaches=["T23"],
-    when=lambda ev: (
-        last_is(ev, "mq.send") and _queued(ev) == _capacity(ev) and not of(ev, "mq.recv")
-    ),
+    when=lambda ev: _capacity(ev) > 0 and _sent_before_receiving(ev) >= _capacity(ev),
 )
 scenario.step(
     "priority",
-    "The parent's first receive takes priority 5, not the oldest message (priority 1): urgent "
+    "The parent's first receive took priority 5, not the oldest message (priority 1): urgent "
     "messages do not wait behind older ones.",
-    "부모의 첫 수신은 가장 오래된 메시지(우선순위 1)가 아니라 우선순위 5를 가져갑니다. 급한 "
+    "부모의 첫 수신은 가장 오래된 메시지(우선순위 1)가 아니라 우선순위 5를 가져갔습니다. 급한 "
     "메시지는 오래된 메시지 뒤에서 기다리지 않습니다.",
     teaches=["T24"],
-    when=lambda ev: last_is(ev, "mq.recv", prio=5) and len(of(ev, "mq.recv")) == 1,
-)
-scenario.step(
-    "room",
-    "That receive made room: the child's waiting fifth send (priority 2) goes in now.",
-    "그 수신으로 자리가 생겼습니다. 기다리던 자식의 다섯 번째 send(우선순위 2)가 이제 들어갑니다.",
-    teaches=["T23"],
     when=lambda ev: (
-        last_is(ev, "mq.send", prio=2) and ev[-1].get("since", 0) < of(ev, "mq.recv")[0]["t"]
+        [e.get("prio") for e in of(ev, "mq.recv")][:1] == [5]
+        and [e.get("prio") for e in of(ev, "mq.send")][:1] == [1]
     ),
 )
 scenario.step(
+    "room",
+    "That receive made room: the child's fifth send (priority 2), waiting since before it, "
+    "went in.",
+    "그 수신으로 자리가 생겼습니다. 그 전부터 기다리던 자식의 다섯 번째 send(우선순위 2)가 "
+    "들어갔습니다.",
+    teaches=["T23"],
+    when=lambda ev: _fifth_waited(ev),
+)
+scenario.step(
     "empty",
-    "Five received, five sent: the queue is empty again.",
-    "다섯 개를 받고 다섯 개를 보냈습니다. 큐가 다시 비었습니다.",
-    when=lambda ev: last_is(ev, "mq.recv") and _queued(ev) == 0 and len(of(ev, "mq.recv")) == 5,
+    "Five sent, five received: the queue is empty again.",
+    "다섯 개를 보내고 다섯 개를 받았습니다. 큐가 다시 비었습니다.",
+    when=lambda ev: _queued(ev) == 0 and len(of(ev, "mq.recv")) == 5,
 )
 
 
@@ -96,11 +113,8 @@ def by_priority(events):
 @scenario.trace_check("the fifth send waited in the full queue until a receive made room")
 def waited(events):
     sends, recvs = of(events, "mq.send"), of(events, "mq.recv")
-    if len(sends) < 5 or not recvs:
-        return False, f"{len(sends)} sends, {len(recvs)} receives"
-    fifth, first = sends[4], recvs[0]
-    ok = fifth.get("since", 0) < first["since"] and fifth["seq"] > first["seq"]
-    return ok, "began before the first receive, done after it"
+    detail = f"{len(sends)} sends, {len(recvs)} receives"
+    return _fifth_waited(events), detail + ": the fifth began before the first receive"
 
 
 @scenario.trace_check("the notice was asked for before the first message arrived")

@@ -4,7 +4,7 @@ Each step is said when strace shows its event (see ipcviz/sources/strace/cscenar
 the checks read the recorded events.
 """
 
-from ipcviz.sources.strace.cscenario import ProgramScenario, data, last_is, of, root
+from ipcviz.sources.strace.cscenario import ProgramScenario, data, ever, of, root
 
 scenario = ProgramScenario(
     "c/sysv-mq-typed",
@@ -23,7 +23,10 @@ TYPES = [3, 1, 2, 1, 3]
 
 
 def _sent_types(events):
-    return [e.get("mtype") for e in of(events, "mq.send")]
+    """The types sent before the first receive."""
+    recvs = of(events, "mq.recv")
+    first = recvs[0]["seq"] if recvs else None
+    return [e.get("mtype") for e in of(events, "mq.send") if first is None or e["seq"] < first]
 
 
 def _received(events):
@@ -37,45 +40,45 @@ scenario.step(
     "msgget이 개인용 System V 큐를 만들었습니다. 커널은 메시지를 자기 메모리의 리스트에 "
     "보관합니다.",
     teaches=["T20"],
-    when=lambda ev: last_is(ev, "obj.declare", type="sysv_mq"),
+    when=ever("obj.declare", type="sysv_mq"),
 )
 scenario.step(
     "typed",
-    "Five messages wait, typed 3, 1, 2, 1, 3: each message carries a type the sender chose. "
-    "The kernel's msqid_ds counts them (msg_qnum 5).",
-    "메시지 5개가 타입 3, 1, 2, 1, 3으로 기다립니다. 각 메시지는 보낸 쪽이 정한 타입을 "
-    "가집니다. 커널의 msqid_ds가 그 수를 셉니다(msg_qnum 5).",
+    "Five messages waited, typed 3, 1, 2, 1, 3: each message carries a type the sender "
+    "chose. The kernel's msqid_ds counted them (msg_qnum 5).",
+    "메시지 5개가 타입 3, 1, 2, 1, 3으로 기다렸습니다. 각 메시지는 보낸 쪽이 정한 타입을 "
+    "가집니다. 커널의 msqid_ds가 그 수를 셌습니다(msg_qnum 5).",
     teaches=["T18", "T22"],
-    when=lambda ev: last_is(ev, "mq.send") and _sent_types(ev) == TYPES and not of(ev, "mq.recv"),
+    when=lambda ev: _sent_types(ev) == TYPES,
 )
 scenario.step(
     "exact",
-    "msgrcv with type 2 takes the one message of type 2 (b1), although c1 and a1 came first.",
-    "타입 2로 msgrcv하면 c1과 a1이 먼저 왔어도 타입 2인 메시지(b1)를 가져갑니다.",
+    "msgrcv with type 2 took the one message of type 2 (b1), although c1 and a1 came first.",
+    "타입 2로 msgrcv하여 c1과 a1이 먼저 왔어도 타입 2인 메시지(b1)를 가져갔습니다.",
     teaches=["T18"],
-    when=lambda ev: _received(ev) == [(2, 2, b"b1")],
+    when=lambda ev: _received(ev)[:1] == [(2, 2, b"b1")],
 )
 scenario.step(
     "lowest",
-    "msgrcv with type -2 takes the lowest type up to 2, the oldest of them: a1.",
-    "타입 -2로 msgrcv하면 2 이하에서 가장 낮은 타입 중 가장 오래된 것, a1을 가져갑니다.",
+    "msgrcv with type -2 took the lowest type up to 2, the oldest of them: a1.",
+    "타입 -2로 msgrcv하여 2 이하에서 가장 낮은 타입 중 가장 오래된 것, a1을 가져갔습니다.",
     teaches=["T18"],
-    when=lambda ev: _received(ev)[1:] == [(-2, 1, b"a1")],
+    when=lambda ev: _received(ev)[1:2] == [(-2, 1, b"a1")],
 )
 scenario.step(
     "any",
-    "msgrcv with type 0 takes the oldest message of any type: c1.",
-    "타입 0으로 msgrcv하면 타입과 상관없이 가장 오래된 메시지, c1을 가져갑니다.",
+    "msgrcv with type 0 took the oldest message of any type: c1.",
+    "타입 0으로 msgrcv하여 타입과 상관없이 가장 오래된 메시지, c1을 가져갔습니다.",
     teaches=["T20"],
-    when=lambda ev: _received(ev)[2:] == [(0, 3, b"c1")],
+    when=lambda ev: _received(ev)[2:3] == [(0, 3, b"c1")],
 )
 scenario.step(
     "reply",
-    "The child answers on the same queue with type 9, and the parent receives it: one queue "
-    "carries both directions.",
-    "자식이 같은 큐에 타입 9로 답하고 부모가 그것을 받습니다. 큐 하나로 양방향이 됩니다.",
+    "The child answered on the same queue with type 9, and the parent received it: one "
+    "queue carries both directions.",
+    "자식이 같은 큐에 타입 9로 답했고 부모가 그것을 받았습니다. 큐 하나로 양방향이 됩니다.",
     teaches=["T21"],
-    when=lambda ev: last_is(ev, "mq.recv", mtype=9, pid=root(ev)),
+    when=lambda ev: bool(of(ev, "mq.recv", mtype=9, pid=root(ev))),
 )
 
 

@@ -2,11 +2,12 @@
 that ipcviz sees only through strace (``scenarios/c/NAME.py`` beside ``NAME.c``).
 
 Why a kind of its own: a Python scenario's processes announce their steps themselves
-(``ctx.step``); a C program knows nothing of ipcviz. So each step here names the event that
-lets the engine say it (``when``: a test over the events published so far, the last one
-being the new one), and each check reads the recorded events, never the program's word.
-A step is said at most once, in the declared order, and only once its event was seen: the
-narration never claims what the trace does not show.
+(``ctx.step``); a C program knows nothing of ipcviz. So each step here names what must have
+happened before it may be said (``when``: a test over all events published so far), and
+each check reads the recorded events, never the program's word. A step is said once, in
+the declared order, right after the event that makes its test true: the narration never
+claims what the trace does not show. A step may thus come after later events (its turn
+came late), so its words say what *has* happened, never "now".
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ipcviz.events import schema
 from ipcviz.scenario.api import Run, Scenario
 
 Event = dict[str, Any]
-#: A step's trigger: the events so far (the newest last) → whether the step is true now.
+#: A step's test: the events so far (the newest last) → whether what it says has happened.
 When = Callable[[list[Event]], bool]
 
 
@@ -109,9 +110,9 @@ def root(events: Sequence[Event]) -> int:
     return int(starts[0]["pid"]) if starts else 0
 
 
-def last_is(events: Sequence[Event], kind: str, **fields: Any) -> bool:
-    """Whether the newest event is of this kind with these field values."""
-    return bool(events) and bool(of(events[-1:], kind, **fields))
+def ever(kind: str, **fields: Any) -> When:
+    """A step's test: an event of this kind with these field values has been seen."""
+    return lambda events: bool(of(events, kind, **fields))
 
 
-__all__ = ["Narrator", "ProgramScenario", "Run", "data", "last_is", "of", "root"]
+__all__ = ["Narrator", "ProgramScenario", "Run", "data", "ever", "of", "root"]
