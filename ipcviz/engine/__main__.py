@@ -54,6 +54,11 @@ def run(opts: EngineOptions) -> int:
         return _run_program(opts)
     try:
         scenario = load(Path(opts.scenario))
+        example = getattr(scenario, "example", "")
+        if example and not scenario.processes:  # a C example's: its program runs it
+            raise ScenarioError(
+                f"{opts.scenario} narrates the C example {example}: `ipcviz run {example}`"
+            )
         if opts.settings:
             apply_settings(scenario, parse_settings(list(opts.settings)))
         if opts.schedule is not None:
