@@ -44,8 +44,9 @@ def test_c_scenario_passes_headless(sid: str, tmp_path: Path) -> None:
     said = [e["step"] for e in events if e["kind"] == "narrate"]
     assert said == [s.id for s in scenario.steps]
     checks = [e for e in events if e["kind"] == "check"]
-    assert [c["description"] for c in checks][: len(scenario.checks) - 1] == [
-        c.description for c in scenario.checks[:-1]
+    # the scenario's checks, then the engine's own: the program exited with status 0
+    assert [c["description"] for c in checks] == [c.description for c in scenario.checks] + [
+        f"{sid[2:].replace('-', '_')} exited with status 0"
     ]
     assert checks and all(c["ok"] for c in checks), checks
     assert events[-1]["kind"] == "session.end" and events[-1]["outcome"] == "passed"
@@ -80,3 +81,28 @@ def test_list_shows_the_c_examples_in_lecture_order() -> None:
 def test_without_tools_one_line() -> None:
     done = ipcviz("run", "c/pipe-parent-child", "--headless")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+
+
+@needs_tools
+async def test_the_picker_runs_a_c_example(tmp_path: Path) -> None:
+    """Enter on a C example in the picker: compiled, run under strace, narrated, checked."""
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.session import SessionScreen
+    from tests.tui.test_controls import until
+
+    scenario = C_SCENARIOS["c/pipe-parent-child"]
+    app = IpcvizApp(scenarios=[load(Path(scenario.source))], record=tmp_path / "picked.jsonl")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen), "session")
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: screen.state.outcome is not None, "the end", timeout=60)
+        assert screen.state.outcome == "passed"
+        assert len(screen.state.checks) == len(scenario.checks) + 1  # + the exit status
+        assert all(c.ok for c in screen.state.checks)
+        await pilot.press("q")
+    header, events = read_trace(tmp_path / "picked.jsonl")
+    assert header["scenario"]["id"] == "c/pipe-parent-child"
+    assert [e["step"] for e in events if e["kind"] == "narrate"] == [s.id for s in scenario.steps]
