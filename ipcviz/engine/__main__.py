@@ -116,6 +116,7 @@ def _run_program(opts: EngineOptions) -> int:
             timeout=max(opts.timeout, 0.0) if opts.timeout >= 0 else 60.0,
             header_extra={"lang": opts.lang},
             sid=opts.sid,
+            quick=opts.quick,  # (a program has no settings: recorded as asked, changes nothing)
         )
     except IpcvizError as exc:
         print(f"ipcviz: {exc}", file=sys.stderr)
