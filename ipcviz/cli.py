@@ -193,9 +193,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     """Built-in scenarios in lecture order (by first teaching point), grouped by the notes'
     sections, each teaching point with a few words saying what it is."""
     from ipcviz.scenario.lecture import first_point, gloss, lecture_order, section_of
-    from ipcviz.scenario.loader import load_builtins
+    from ipcviz.scenario.loader import load_listed
 
-    scenarios = lecture_order(load_builtins())
+    scenarios = lecture_order(load_listed())
     if args.json:
         print(
             json.dumps(
@@ -236,7 +236,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     program = _program(args)
     lang = args.lang or default_lang()
     if program is not None:
-        path = Path(os.path.basename(program[0]) or "program")
+        # a C example's scenario file (steps, checks), else only a label: the program's name
+        path = _c_scenario(args.scenario) or Path(os.path.basename(program[0]) or "program")
         _check_program_args(args)
         control = EngineOptions.template(program=tuple(program))
     else:
@@ -312,6 +313,16 @@ def _program(args: argparse.Namespace) -> list[str] | None:
     if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
         raise IpcvizError(f"run -- {prog}: no such program (or not executable)")
     return list(given)
+
+
+def _c_scenario(spec: str | None) -> Path | None:
+    """``c/NAME``: its scenario file (``scenarios/c/NAME.py``), if it has one."""
+    from ipcviz.sources import cbuild
+
+    if spec is None or not spec.startswith(cbuild.PREFIX) or spec.endswith(".c"):
+        return None
+    path = cbuild.source_of(spec).with_suffix(".py")
+    return path if path.is_file() else None
 
 
 def _check_program_args(args: argparse.Namespace) -> None:

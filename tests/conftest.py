@@ -123,6 +123,11 @@ def run_scenario(name: str, tmp_path: Path, *extra: str, timeout: float = 60):
     return result, header, events
 
 
+def _file_name(scenario_id: str) -> str:
+    """A scenario id as a file name: a C example's ``c/NAME`` → ``c--NAME``."""
+    return scenario_id.replace("/", "--")
+
+
 class BuiltinTraces:
     """Each built-in scenario recorded once per test session (``--quick``), on first use:
     several test files read the same recordings instead of running the scenario again.
@@ -139,7 +144,7 @@ class BuiltinTraces:
     def run(self, name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
         """The run (exit code, output) and its trace."""
         if name not in self._done:
-            with open(self.root / f"{name}.lock", "a") as lock:
+            with open(self.root / f"{_file_name(name)}.lock", "a") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
                 self._done[name] = self._recorded(name) or self._record(name)
         return self._done[name]
@@ -147,21 +152,22 @@ class BuiltinTraces:
     def _recorded(self, name: str) -> tuple[subprocess.CompletedProcess[str], Path] | None:
         """What another worker recorded already, if it did."""
         try:
-            done = json.loads((self.root / f"{name}.run.json").read_text())
+            done = json.loads((self.root / f"{_file_name(name)}.run.json").read_text())
         except FileNotFoundError:
             return None
         run = subprocess.CompletedProcess(done["args"], done["rc"], done["out"], done["err"])
-        return run, self.root / f"{name}.jsonl"
+        return run, self.root / f"{_file_name(name)}.jsonl"
 
     def _record(self, name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-        trace = self.root / f"{name}.jsonl"
+        trace = self.root / f"{_file_name(name)}.jsonl"
         run = ipcviz(
             "run", name, "--headless", "--quick", "--record", str(trace),
             "--timeout", str(self.LIMIT_S), timeout=self.LIMIT_S + 40,
+            env={"XDG_CACHE_HOME": str(self.root / "cache")},  # C examples compiled here
         )  # fmt: skip
         assert trace.exists(), f"{name}: no trace ({run.returncode}): {run.stderr[-500:]}"
         done = {"args": run.args, "rc": run.returncode, "out": run.stdout, "err": run.stderr}
-        (self.root / f"{name}.run.json").write_text(json.dumps(done))
+        (self.root / f"{_file_name(name)}.run.json").write_text(json.dumps(done))
         return run, trace
 
     def __call__(self, name: str) -> Path:

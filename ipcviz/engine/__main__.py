@@ -54,6 +54,11 @@ def run(opts: EngineOptions) -> int:
         return _run_program(opts)
     try:
         scenario = load(Path(opts.scenario))
+        example = getattr(scenario, "example", "")
+        if example and not scenario.processes:  # a C example's: its program runs it
+            raise ScenarioError(
+                f"{opts.scenario} narrates the C example {example}: `ipcviz run {example}`"
+            )
         if opts.settings:
             apply_settings(scenario, parse_settings(list(opts.settings)))
         if opts.schedule is not None:
@@ -107,14 +112,27 @@ def _run_program(opts: EngineOptions) -> int:
         engine = ProgramEngine(
             list(opts.program),
             opts.trace,
+            scenario=_program_scenario(opts.scenario),
             timeout=max(opts.timeout, 0.0) if opts.timeout >= 0 else 60.0,
             header_extra={"lang": opts.lang},
             sid=opts.sid,
+            quick=opts.quick,  # (a program has no settings: recorded as asked, changes nothing)
         )
     except IpcvizError as exc:
         print(f"ipcviz: {exc}", file=sys.stderr)
         return exc.exit_code
     return engine.run()
+
+
+def _program_scenario(label: Path) -> Scenario | None:
+    """A C example's scenario (``scenarios/c/NAME.py``) when the label names one; else the
+    label is only the program's name."""
+    from ipcviz.sources.strace.cscenario import ProgramScenario
+
+    if label.suffix != ".py" or not label.is_file():
+        return None
+    scenario = load(label)
+    return scenario if isinstance(scenario, ProgramScenario) else None
 
 
 def _declared_schedule(opts: EngineOptions, scenario: Scenario) -> str | None:

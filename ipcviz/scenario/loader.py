@@ -38,7 +38,8 @@ def resolve(spec: str) -> Path:
 
 def load(path: Path) -> Scenario:
     """Import a scenario file and return its ``Scenario``; any error becomes ScenarioError."""
-    name = f"ipcviz_scenario_{path.stem}"
+    # a C example's scenario (c/NAME.py) shares its stem with a Python one
+    name = f"ipcviz_scenario_{'c_' if path.parent.name == 'c' else ''}{path.stem}"
     try:
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
@@ -57,7 +58,8 @@ def load(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: defines {len(found)} Scenario objects, expected exactly one")
     scenario = found[0]
     scenario.source = str(path)
-    if not scenario.processes:
+    # a C example's scenario (ipcviz/sources/strace/cscenario.py) watches one program
+    if not scenario.processes and not getattr(scenario, "example", ""):
         raise ScenarioError(f"{path}: scenario {scenario.id!r} declares no processes")
     return scenario
 
@@ -72,3 +74,15 @@ def _where(exc: BaseException, path: Path) -> str:
 
 def load_builtins() -> list[Scenario]:
     return [load(p) for p in builtin_files()]
+
+
+def c_scenario_files() -> list[Path]:
+    """The C examples' scenarios: ``scenarios/c/NAME.py`` beside ``NAME.c``."""
+    folder = builtin_dir() / "c"
+    found = folder.glob("*.py")
+    return sorted(p for p in found if not p.name.startswith("_") and p.with_suffix(".c").is_file())
+
+
+def load_listed() -> list[Scenario]:
+    """What ``ipcviz list`` and the picker offer: the Python scenarios and the C examples."""
+    return load_builtins() + [load(p) for p in c_scenario_files()]

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from ipcviz.engine.options import EngineOptions
+from ipcviz.errors import IpcvizError
 from ipcviz.model.state import State
 from ipcviz.tui.feed import Feed, LiveFeed
 from ipcviz.tui.session import SessionScreen
@@ -106,9 +107,9 @@ class IpcvizApp(App[int]):
             from ipcviz.tui.picker import PickerScreen
 
             if self.scenarios is None:
-                from ipcviz.scenario.loader import load_builtins
+                from ipcviz.scenario.loader import load_listed
 
-                self.scenarios = load_builtins()
+                self.scenarios = load_listed()
             self.push_screen(PickerScreen(self.scenarios))
 
     def _push_session(
@@ -119,7 +120,9 @@ class IpcvizApp(App[int]):
         self.push_screen(screen)
         return screen
 
-    def live_factory(self, path: Path) -> Callable[[], Feed]:
+    def live_factory(
+        self, path: Path, program: tuple[str, ...] | None = None
+    ) -> Callable[[], Feed]:
         """A new engine (and a new trace file) each time it is called (start, restart)."""
 
         def make() -> Feed:
@@ -144,13 +147,20 @@ class IpcvizApp(App[int]):
                     # no limit on screen: a lecturer may freeze a run and talk for minutes
                     timeout=0.0 if self.timeout is None else self.timeout,
                     sid=sid,
+                    **({} if program is None else {"program": program}),
                 )
             )
 
         return make
 
     def start_scenario(self, source: str | Path) -> None:
-        self._push_session(self.live_factory(Path(source)))
+        path = Path(source)
+        try:  # a C example (scenarios/c/NAME.py): its program, compiled, under strace
+            program = _c_program(path)
+        except IpcvizError as exc:  # no compiler, does not compile: one line, no session
+            self.notify(str(exc), severity="error")
+            return
+        self._push_session(self.live_factory(path, program))
 
     @property
     def session(self) -> SessionScreen | None:
@@ -201,3 +211,13 @@ class IpcvizApp(App[int]):
             ):
                 if screen.check_action(action, ()) is not False:  # e.g. live-only in a replay
                     yield SystemCommand(title, help_, getattr(screen, f"action_{action}"))
+
+
+def _c_program(path: Path) -> tuple[str, ...] | None:
+    """The compiled program of a C example's scenario (``scenarios/c/NAME.py`` beside
+    ``NAME.c``), built now if the cache lacks it; None for any other scenario."""
+    if path.parent.name != "c" or not path.with_suffix(".c").is_file():
+        return None
+    from ipcviz.sources import cbuild
+
+    return (str(cbuild.build(str(path.with_suffix(".c")))),)

@@ -33,7 +33,14 @@ LISTED = _listed()
 IDS = [s["id"] for s in LISTED]
 
 
-@pytest.mark.parametrize("scenario_id", IDS)
+def _c_needs_tools(sid: str) -> object:
+    """A C example (``c/NAME``) is compiled and traced: skipped without gcc or strace."""
+    from tests.anyprog.test_programs import needs_tools
+
+    return pytest.param(sid, marks=needs_tools) if sid.startswith("c/") else sid
+
+
+@pytest.mark.parametrize("scenario_id", [_c_needs_tools(sid) for sid in IDS])
 def test_runs_quick_with_its_checks_passing(scenario_id: str, builtin_traces: BuiltinTraces):
     result, trace = builtin_traces.run(scenario_id)  # recorded once, read by other tests too
     header, events = read_trace(trace)

@@ -28,6 +28,8 @@ CASES = {
     "deadlock-resolved": ("pipe-cycle", None, (120, 40)),
     # tests/faults/scenarios/holder_dies.py (posix, kill): the HOLDER DIED banner
     "holder-died": ("holder-died", 19, (120, 40)),
+    # a C example under strace (ipcviz run c/pipe-parent-child): its steps and checks
+    "c-pipe-parent-child": ("c-pipe-parent-child", None, (120, 40)),
 }
 
 

@@ -22,6 +22,7 @@ from ipcviz.engine.workers import Worker
 from ipcviz.events import schema
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
+from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
 from ipcviz.sources.strace.source import StraceSource
 
 #: Event kind: an object the program made is still there after it ended (never removed).
@@ -35,15 +36,19 @@ _REMOVE_HINT = {
 }
 
 
-def program_scenario(program: list[str], timeout: float = 60.0) -> Scenario:
-    """What the trace header says about a program run (replay needs nothing else)."""
+def program_scenario(
+    program: list[str], timeout: float = 60.0, scenario: Scenario | None = None
+) -> Scenario:
+    """What the trace header says about a program run (replay needs nothing else): a C
+    example's own scenario (``scenarios/c/NAME.py``: steps, checks) or a plain one."""
     name = os.path.basename(program[0]) or program[0]
-    scenario = Scenario(
-        "program",
-        f"{name} under strace",
-        description="ipcviz run -- " + " ".join(program),
-        timeout=timeout,
-    )
+    if scenario is None:
+        scenario = Scenario(
+            "program",
+            f"{name} under strace",
+            description="ipcviz run -- " + " ".join(program),
+            timeout=timeout,
+        )
 
     @scenario.check(f"{name} exited with status 0")
     def exited(run: Any) -> tuple[bool, str]:
@@ -60,15 +65,55 @@ def program_scenario(program: list[str], timeout: float = 60.0) -> Scenario:
 class ProgramEngine(Engine):
     """An engine whose operations come from strace instead of the workers' rings."""
 
-    def __init__(self, program: list[str], trace_path: Path, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        program: list[str],
+        trace_path: Path,
+        scenario: Scenario | None = None,
+        **kwargs: Any,
+    ) -> None:
         timeout = kwargs.pop("timeout", 0.0)
-        scenario = program_scenario(program, timeout if timeout > 0 else 60.0)
+        scenario_ = program_scenario(program, timeout if timeout > 0 else 60.0, scenario)
         extra = {**kwargs.pop("header_extra", {}), "program": list(program), "source": "strace"}
-        super().__init__(scenario, trace_path, timeout=timeout, header_extra=extra, **kwargs)
+        super().__init__(scenario_, trace_path, timeout=timeout, header_extra=extra, **kwargs)
         self.program = program
         self.source: StraceSource | None = None
         self.strace: Worker | None = None
         self._early_output = b""  # what strace said before the program ran (its errors)
+        if isinstance(scenario, ProgramScenario):
+            self._narrate_steps(Narrator(scenario))
+
+    def _narrate_steps(self, narrator: Narrator) -> None:
+        """A C example's steps, each published right after the event that makes it true
+        (the linearizer's order: in the trace, the log and on screen next to its event)."""
+        lin = self.lin
+        publish_record, publish_event = lin._publish_record, lin._publish_event
+
+        def said(event: dict[str, Any]) -> None:
+            for index in narrator.feed(event):
+                step = narrator.scenario.steps[index]
+                publish_event(
+                    {
+                        "t": event["t"],
+                        "seq": -1,
+                        "pid": event.get("pid", 0),
+                        "kind": schema.NARRATE,
+                        "step": step.id,
+                        "step_index": index,
+                    }
+                )
+
+        def on_record(*args: Any) -> dict[str, Any]:
+            event = publish_record(*args)
+            said(event)
+            return event
+
+        def on_event(event: dict[str, Any]) -> dict[str, Any]:
+            published = publish_event(event)
+            said(published)
+            return published
+
+        lin._publish_record, lin._publish_event = on_record, on_event
 
     # -- set-up ---------------------------------------------------------------------------
 
