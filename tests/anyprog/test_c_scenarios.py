@@ -106,3 +106,34 @@ async def test_the_picker_runs_a_c_example(tmp_path: Path) -> None:
     header, events = read_trace(tmp_path / "picked.jsonl")
     assert header["scenario"]["id"] == "c/pipe-parent-child"
     assert [e["step"] for e in events if e["kind"] == "narrate"] == [s.id for s in scenario.steps]
+
+
+def test_a_step_said_after_an_event_spans_that_event(tmp_path: Path) -> None:
+    """A C example's step is published right after the event that makes it true. Stamped
+    at that event's end alone, it claimed an instant after a receive that overlapped the
+    event, ended sooner and comes after it: CI's rehearsal found c/posix-mq-priority's trace
+    illegal that way. With ``since`` = the event's begin (ProgramEngine._narrate_steps) the
+    step is as legal as its event."""
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
+    for since, verdict in ((None, 1), (10, 0)):
+        step = {"t": 30, "pid": 7, "kind": "narrate", "step": "full", "step_index": 0}
+        if since is not None:
+            step["since"] = since
+        events = [
+            {"t": 0, "pid": 0, "kind": "obj.declare", "obj": "q", "type": "posix_mq",
+             "max_messages": 2, "max_size": 8},
+            {"t": 0, "pid": 7, "kind": "proc.start", "name": "a"},
+            {"t": 0, "pid": 8, "kind": "proc.start", "name": "b"},
+            {"t": 5, "pid": 8, "kind": "mq.send", "obj": "q", "prio": 0, "n": 1, "data": "eA=="},
+            {"t": 30, "pid": 7, "kind": "mq.send", "obj": "q", "prio": 0, "n": 1,
+             "data": "eQ==", "since": 10},  # began at 10, ended at 30 ...
+            step,
+            {"t": 20, "pid": 8, "kind": "mq.recv", "obj": "q", "prio": 0, "n": 1,
+             "data": "eA==", "since": 15},  # ... and overlapped this receive (15–20)
+        ]  # fmt: skip
+        for seq, e in enumerate(events):
+            e["seq"] = seq
+        path = tmp_path / f"t{verdict}.jsonl"
+        path.write_text("".join(json.dumps(x) + "\n" for x in [header, *events]))
+        result = ipcviz("verify", str(path))
+        assert result.returncode == verdict, result.stdout

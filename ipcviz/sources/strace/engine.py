@@ -88,20 +88,35 @@ class ProgramEngine(Engine):
         (the linearizer's order: in the trace, the log and on screen next to its event)."""
         lin = self.lin
         publish_record, publish_event = lin._publish_record, lin._publish_event
+        # Where each lane's operation began (as ``ipcviz verify`` reads a trace): a step
+        # said after an event spans that event's time, ``since`` its begin. Stamped at the
+        # event's end alone, it would claim an instant after operations that overlap the
+        # event and come after it in the trace (a receive that ended sooner): illegal.
+        begun: dict[tuple[int, int], int] = {}
+        last: dict[tuple[int, int], int] = {}
 
         def said(event: dict[str, Any]) -> None:
+            lane = (event.get("pid", 0), event.get("thread", 0))
+            t = event["t"]
+            if event["kind"].endswith(".begin"):
+                begun[lane] = begin = t
+            else:
+                begin = event.get("since", begun.pop(lane, last.get(lane, t)))
+            last[lane] = t
             for index in narrator.feed(event):
                 step = narrator.scenario.steps[index]
-                publish_event(
-                    {
-                        "t": event["t"],
-                        "seq": -1,
-                        "pid": event.get("pid", 0),
-                        "kind": schema.NARRATE,
-                        "step": step.id,
-                        "step_index": index,
-                    }
-                )
+                narrate = {
+                    "t": t,
+                    "seq": -1,
+                    "pid": lane[0],
+                    "kind": schema.NARRATE,
+                    "step": step.id,
+                    "step_index": index,
+                    "since": min(begin, t),
+                }
+                if lane[1]:
+                    narrate["thread"] = lane[1]
+                publish_event(narrate)
 
         def on_record(*args: Any) -> dict[str, Any]:
             event = publish_record(*args)
