@@ -9,6 +9,7 @@ whose holder is killed), and seeded runs of the races.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,22 @@ def _record_and_verify(target: str, trace: Path, *extra: str) -> None:
 
 def _verify(trace: Path) -> None:
     result = ipcviz("verify", str(trace))
-    assert result.returncode == 0, f"{trace.name}: {result.stdout[:2000]}{result.stderr}"
+    assert result.returncode == 0, (
+        f"{trace.name}: {result.stdout[:2000]}{result.stderr}\n{_around(trace, result.stdout)}"
+    )
     assert "legal history" in result.stdout
+
+
+def _around(trace: Path, verdict: str) -> str:
+    """The events just before the first violation, as the CI log's only evidence of a rare
+    ordering failure (the trace itself is gone with the CI machine)."""
+    m = re.match(r"seq (\d+):", verdict)
+    if m is None:
+        return ""
+    seq = int(m.group(1))
+    keep = ("seq", "t", "since", "pid", "thread", "kind", "obj", "op", "by")
+    near = [e for e in _lines(trace)[1:] if seq - 6 <= e.get("seq", -1) <= seq + 1]
+    return "\n".join(str({k: e[k] for k in keep if k in e}) for e in near)
 
 
 @pytest.mark.parametrize("scenario", BUILT_IN)
