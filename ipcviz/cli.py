@@ -13,6 +13,7 @@ from typing import Any
 from ipcviz import __version__
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import _
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -149,16 +150,33 @@ def _viewer_options(p: argparse.ArgumentParser) -> None:
         "--lang",
         choices=["en", "ko"],
         default=None,
-        help="narration language (default: from the locale)",
+        help=_("language of everything shown (default: from the locale)"),
     )
 
 
 def default_lang() -> str:
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(var)
-        if value:
-            return "ko" if value.lower().startswith("ko") else "en"
-    return "en"
+    from ipcviz.i18n import lang_from_env
+
+    return lang_from_env()
+
+
+def _lang_of(argv: list[str]) -> str:
+    """The language asked for (``--lang X`` or the locale), known before the parser is
+    built, so that its help and errors are in that language too."""
+    for i, word in enumerate(argv):
+        if word == "--":
+            break
+        if word.startswith("--lang="):
+            value = word.split("=", 1)[1]
+        elif word == "--lang" and i + 1 < len(argv):
+            value = argv[i + 1]
+        else:
+            continue
+        from ipcviz.i18n import LANGS
+
+        if value in LANGS:
+            return value
+    return default_lang()
 
 
 def require_terminal(headless_hint: str) -> None:
@@ -175,7 +193,11 @@ def require_terminal(headless_hint: str) -> None:
         except (AttributeError, ValueError):  # closed or replaced
             tty = False
         if not tty:
-            raise IpcvizError(f"{name} is not a terminal: for a text log use {headless_hint}")
+            raise IpcvizError(
+                _("{name} is not a terminal: for a text log use {hint}").format(
+                    name=name, hint=headless_hint
+                )
+            )
 
 
 def require_linux() -> None:
@@ -695,6 +717,9 @@ def split_program(argv: list[str]) -> tuple[list[str], list[str] | None]:
 def main(argv: list[str] | None = None) -> int:
     _standard_fds()
     argv, program = split_program(list(sys.argv[1:] if argv is None else argv))
+    from ipcviz.i18n import set_lang
+
+    set_lang(_lang_of(argv))
     args = build_parser().parse_args(argv)
     if args.command == "run":
         args.program = program

@@ -90,6 +90,18 @@ def private_data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def english() -> Any:
+    """Every test starts in English and leaves the language as it found it: the language
+    is one process-wide setting (``ipcviz.i18n``), and a Korean test must not word the
+    next test's screen."""
+    from ipcviz import i18n
+
+    i18n.set_lang("en")
+    yield
+    i18n.set_lang("en")
+
+
 def ipcviz(
     *args: str, timeout: float = 60, env: dict[str, str] | None = None, check: bool = False
 ) -> subprocess.CompletedProcess[str]:
