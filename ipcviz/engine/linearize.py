@@ -23,7 +23,9 @@ were written, a semaphore at -1). Instead (``../shared/linearization.md``, Herli
 
 An operation that stays illegal after every record that could explain it has arrived means
 a record was lost or ipcviz has a bug: it is emitted after an ``order.conflict`` event that
-says so, never silently.
+says so, never silently. Likewise a record that arrives stamped before an operation already
+published (the drain's promise broken: it cannot be placed where it belongs any more) is
+said by an ``order.late`` event, with by how much.
 """
 
 from __future__ import annotations
@@ -155,6 +157,8 @@ class Linearizer:
         self._pending_puts: dict[int, list[Op]] = {}  # queue → sends in the pool
         self._pending_takes: dict[int, dict[tuple[int, bytes], int]] = {}  # queue → receives
         self._cutoff = 0
+        self._upto = 0  # the latest end of an operation published
+        self.late = 0  # records that came stamped before it (order.late)
         self._tie = 0
         self.conflicts = 0
         self.pending = 0  # operations in the pool
@@ -190,6 +194,8 @@ class Linearizer:
             q = self.queues[pid] = deque()
         last = self.last_stamp.get(pid) or self._started.get(pid & _PID_MASK, 0)
         was_empty = not q
+        if batch[0][2] < self._upto and batch[0][0] != C.PROC_START:
+            self._said_late(pid, batch[0])
         for rec in batch:
             code, t = rec[0], rec[2]
             if code in _BEGINS:
@@ -677,6 +683,23 @@ class Linearizer:
         self._in_heap.discard(pick[2])
         return queues[pick[2]][0]
 
+    def _said_late(self, pid: int, rec: Record) -> None:
+        """A record stamped before an operation already published: the drain read past it
+        (tracer/ring.py's promise broken). Said, with the gap, where it is found."""
+        self.late += 1
+        late_ns = self._upto - rec[2]
+        self._publish_event(
+            {
+                "t": rec[2] - self.t0,
+                "seq": -1,
+                "pid": pid & _PID_MASK,
+                "kind": "order.late",
+                "late_ns": late_ns,
+                "message": f"a record came {late_ns} ns after an operation that ended later "
+                "was published: it cannot be placed where it belongs",
+            }
+        )
+
     def _conflict(self) -> Op:
         """Nothing legal is left although everything before was known: say so, go on."""
         _, _, pid = heapq.heappop(self._heap)
@@ -718,6 +741,8 @@ class Linearizer:
             self._publish_event(op.event)
         else:
             assert rec is not None
+            if op.e > self._upto:
+                self._upto = op.e
             self._publish_record(rec, op.pid, op.since, op.want)  # pid | thread << 32
         if q:
             self._push(op.pid)
