@@ -146,6 +146,8 @@ def _declare(n: Narrator, e: Event) -> str:
         if k in ("capacity", "cells", "size", "value", "max_messages", "path")
     }
     desc = ", ".join(f"{k} {v}" for k, v in extra.items())
+    if e.get("outside"):  # ipcviz attach: it was there already; its contents are the probes'
+        return f"found {e['type']} {e['obj']} already open ({safe(e.get('kernel_name', ''))})"
     return f"creates {e['type']} {e['obj']} ({safe(e.get('kernel_name', ''))})" + (
         f": {desc}" if desc else ""
     )

@@ -68,6 +68,9 @@ def _pipe_read(s: State, e: Event) -> None:
         return
     obj.read += n
     changed(obj, e)
+    if obj.outside:
+        _outside_read(s, obj, e, n)
+        return
     take = min(n, obj.nbytes)
     obj.deficit += n - take
     obj.nbytes -= take
@@ -80,6 +83,29 @@ def _pipe_read(s: State, e: Event) -> None:
         else:
             chunk[1] = chunk[1][take:]
             take = 0
+
+
+def _outside_read(s: State, obj: PipeObj, e: Event, n: int) -> None:
+    """A read from a pipe that may hold bytes no event shows: those come first (written
+    before the attach, or by a process not watched), then the traced ones. The traced
+    bytes taken are the longest start of the buffer the read ends with; the rest came
+    from outside. Without the read's bytes, the traced ones go first."""
+    data = payload(e)[:n]
+    known = min(n, obj.nbytes)
+    if len(data) == n:
+        while known and not _starts_with(obj, data[n - known :]):
+            known -= 1
+    obj.from_outside += n - known
+    obj.nbytes -= known
+    given_back(s, obj)
+    while known:
+        chunk = obj.chunks[0]
+        if len(chunk[1]) <= known:
+            known -= len(chunk[1])
+            obj.chunks.popleft()
+        else:
+            chunk[1] = chunk[1][known:]
+            known = 0
 
 
 def _pipe_close(s: State, e: Event) -> None:
@@ -108,6 +134,8 @@ def _legal_write(obj: PipeObj, e: Event) -> str | None:
 
 def _legal_read(obj: PipeObj, e: Event) -> str | None:
     n = e.get("n", 0)
+    if obj.outside and n:  # any bytes may have been there: only the traced ones are known
+        return None
     if n == 0:
         if obj.nbytes:
             return f"end of file read while {obj.nbytes} B were waiting"

@@ -89,6 +89,9 @@ def _recv(s: State, e: Event) -> None:
             obj.nbytes -= len(data)
             given_back(s, obj)
             return
+    if obj.outside:  # sent before the attach, or by a process ipcviz does not watch
+        obj.from_outside += 1
+        return
     obj.early.append([key, data])
     obj.deficit += 1
 
@@ -132,6 +135,8 @@ def _legal_send(obj: QueueObj, e: Event) -> str | None:
 
 
 def _legal_recv(obj: QueueObj, e: Event) -> str | None:
+    if obj.outside:  # messages no event shows may be there, ahead of the traced ones
+        return None
     i = select_message(obj, e)
     if i is None:
         return "receive from a queue with no message it could take"
