@@ -147,7 +147,7 @@ def _declare(n: Narrator, e: Event) -> str:
     }
     desc = ", ".join(f"{k} {v}" for k, v in extra.items())
     if e.get("outside"):  # ipcviz attach: it was there already; its contents are the probes'
-        return f"found {e['type']} {e['obj']} already open ({safe(e.get('kernel_name', ''))})"
+        return f"found {e['type']} {e['obj']} already there ({safe(e.get('kernel_name', ''))})"
     return f"creates {e['type']} {e['obj']} ({safe(e.get('kernel_name', ''))})" + (
         f": {desc}" if desc else ""
     )
