@@ -136,8 +136,15 @@ class Attached:
     def __init__(self, pid: int, trace: Path, *extra: str) -> None:
         self.trace = trace
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ipcviz", "attach", str(pid), "--headless"]
-            + ["--record", str(trace), *extra],
+            [
+                sys.executable,
+                "-m",
+                "ipcviz",
+                "attach",
+                str(pid),
+                "--headless",
+                *self.options(extra),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -146,6 +153,9 @@ class Attached:
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+
+    def options(self, extra: tuple[str, ...]) -> list[str]:
+        return ["--record", str(self.trace), *extra]
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
