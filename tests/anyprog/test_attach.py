@@ -396,3 +396,52 @@ def test_bad_pid_is_one_line_and_exit_2(pid: str, says: str) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("ipcviz: attach"), done.stderr
     assert says in lines[0]
+
+
+@needs_tools
+async def test_the_screen_shows_the_attached_queue_and_q_detaches(tmp_path: Path) -> None:
+    """On the session screen: the queue the process waits on and the waiter; ``q`` detaches
+    (the engine ends, strace with it) and the process goes on: it receives and exits 0."""
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.feed import LiveFeed
+    from ipcviz.tui.session import SessionScreen
+    from ipcviz.tui.widgets import ObjectView
+    from tests.anyprog.test_screen import until
+
+    trace = tmp_path / "attach.jsonl"
+    with receiver(tmp_path) as (proc, queue):
+        name = f"msqid:{queue.id}"
+        feeds: list[LiveFeed] = []
+
+        def feed() -> LiveFeed:
+            feeds.append(LiveFeed(Path(f"attach-{proc.pid}"), trace, attach=proc.pid))
+            return feeds[-1]
+
+        app = IpcvizApp(feed, lang="en")
+        async with app.run_test(size=(140, 50)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, SessionScreen), "the session")
+            screen = app.screen
+            assert isinstance(screen, SessionScreen)
+
+            def waiting() -> bool:
+                p = screen.state.procs.get(proc.pid)
+                return name in screen.state.objects and p is not None and p.on == name
+
+            await until(pilot, waiting, "the queue and its waiter")
+            await until(pilot, lambda: traced(proc.pid), "strace to attach")
+            screen.tick()
+            screen.redraw(True)
+            await pilot.pause()
+            shown = "\n".join(line for v in screen.query(ObjectView) for line in v.plain_lines())
+            assert name in shown
+            await pilot.press("q")
+        (engine,) = feeds
+        assert engine.engine.proc.poll() is not None  # the engine ended, strace with it
+        runs_unharmed(proc.pid)
+        queue.send(b"after", type=5)
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "got 5 after\n"
+        queue.send(b"last", type=6)
+        assert proc.stdout.readline() == "got 6 last\n"
+        assert proc.wait(DEADLINE) == 0
+    verified(trace)
