@@ -445,3 +445,19 @@ async def test_the_screen_shows_the_attached_queue_and_q_detaches(tmp_path: Path
         assert proc.stdout.readline() == "got 6 last\n"
         assert proc.wait(DEADLINE) == 0
     verified(trace)
+
+
+def test_without_strace_attach_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """No strace on PATH: one line saying so, exit 2; the process is not touched."""
+    sleeper = subprocess.Popen(["sleep", "600"], stdin=subprocess.DEVNULL)
+    try:
+        env = {**os.environ, "PATH": str(tmp_path)}
+        done = ipcviz("attach", str(sleeper.pid), "--headless", env=env)
+        assert done.returncode == 2
+        assert done.stdout == ""
+        lines = done.stderr.strip().splitlines()
+        assert lines == [lines[0]] and "strace is not installed" in lines[0]
+        runs_unharmed(sleeper.pid)
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -163,7 +163,11 @@ class AttachEngine(ProgramEngine):
         attach, as the kernel says). At ``--duration``: the end (a detach, not a failure)."""
         strace = self.strace
         waiting = not self._attached and strace is not None and not strace.exited
-        if waiting and all(A.attached_to(m.pid, strace.pid) for m in self.members):  # type: ignore[union-attr]
+        # a process of the tree that ended before strace got to it does not hold this up
+        if waiting and all(
+            A.attached_to(m.pid, strace.pid) or not A.proc_state(m.pid)  # type: ignore[union-attr]
+            for m in self.members
+        ):
             self._attached = True
             self.emit(schema.PROBE_SNAPSHOT, why="attached")
             self._probe_all()
