@@ -49,6 +49,11 @@ def _pipe_write(s: State, e: Event) -> None:
     obj.written += n
     obj.writes += 1
     changed(obj, e)
+    if obj.unexplained:  # an outside pipe's read already took (some of) these bytes
+        used = _common_start(obj.unexplained, data)
+        obj.unexplained = obj.unexplained[used:]
+        obj.from_outside -= used
+        data = data[used:]
     if obj.deficit:  # a reader already took (some of) these bytes
         used = min(obj.deficit, n)
         obj.deficit -= used
@@ -96,6 +101,7 @@ def _outside_read(s: State, obj: PipeObj, e: Event, n: int) -> None:
         while known and not _starts_with(obj, data[n - known :]):
             known -= 1
     obj.from_outside += n - known
+    obj.unexplained += data[: n - known] if len(data) == n else bytes(n - known)
     obj.nbytes -= known
     given_back(s, obj)
     while known:
@@ -106,6 +112,15 @@ def _outside_read(s: State, obj: PipeObj, e: Event, n: int) -> None:
         else:
             chunk[1] = chunk[1][known:]
             known = 0
+
+
+def _common_start(a: bytes, b: bytes) -> int:
+    """How many bytes ``a`` and ``b`` share at their start."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
 
 
 def _pipe_close(s: State, e: Event) -> None:
