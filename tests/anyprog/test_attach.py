@@ -461,3 +461,71 @@ def test_without_strace_attach_is_one_line_and_exit_2(tmp_path: Path) -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+# -- the model's rules for objects found at attach (hand-made events, no process) ----------
+
+
+def _history(declare: dict, *ops: dict) -> tuple[list[str], object]:
+    """The violations ``ipcviz verify`` finds in these events, and the final model."""
+    from ipcviz.model.reducer import apply
+    from ipcviz.model.state import State
+    from ipcviz.model.verify import Verifier
+
+    events = [
+        {"t": 0, "seq": 0, "pid": 7, "kind": "proc.start", "name": "p"},
+        {"t": 1, "seq": 1, "pid": 0, "kind": "obj.declare", **declare},
+    ]
+    for i, op in enumerate(ops):
+        events.append({"t": 10 + 10 * i, "seq": 2 + i, "pid": 7, **op})
+    state, verifier, found = State(), Verifier(), []
+    for e in events:
+        found += [v.line() for v in verifier.feed(state, e)]
+        apply(state, e)
+    return found, state
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@pytest.mark.parametrize("outside", [False, True])
+def test_bytes_found_at_attach_may_be_read_without_a_traced_write(outside: bool) -> None:
+    """A pipe found at attach may hold bytes no event shows: reading them is legal there,
+    and only there; a write in flight at once with that read explains its bytes."""
+    declare = {"obj": "p", "type": "pipe", "kernel_name": "pipe:[1]", "capacity": 65536}
+    if outside:
+        declare.update(discovered=True, outside=True)
+    read = {"kind": "pipe.read", "obj": "p", "n": 3, "max": 8, "data": _b64(b"abc")}
+    write = {"kind": "pipe.write", "obj": "p", "n": 5, "size": 5, "data": _b64(b"abcde")}
+    found, state = _history(declare, read, write)
+    if not outside:
+        assert found and "read of 3 B from a pipe holding 0 B" in found[0]
+        return
+    assert found == []
+    pipe = state.objects["p"]  # type: ignore[attr-defined]
+    assert pipe.from_outside == 0 and pipe.nbytes == 2  # the write explained "abc"
+    found, state = _history(declare, read)
+    assert found == [] and state.objects["p"].from_outside == 3  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("outside", [False, True])
+def test_a_message_found_at_attach_may_be_received_without_a_traced_send(outside: bool) -> None:
+    declare = {"obj": "q", "type": "sysv_mq", "kernel_name": "msqid 5", "max_bytes": 16384}
+    if outside:
+        declare.update(discovered=True, outside=True)
+    recv = {"kind": "mq.recv", "obj": "q", "n": 5, "size": 5, "mtype": 3, "data": _b64(b"hello")}
+    found, state = _history(declare, recv)
+    assert bool(found) is not outside
+    if outside:
+        assert state.objects["q"].from_outside == 1  # type: ignore[attr-defined]
+
+
+def test_a_semaphore_found_at_attach_may_be_taken_at_an_unknown_value() -> None:
+    declare = {"obj": "s", "type": "sysv_sem", "kernel_name": "semid 9", "value": 0}
+    found, _ = _history(declare, {"kind": "sem.wait", "obj": "s", "n": 1})
+    assert found  # value 0, known: a wait could not have completed
+    found, state = _history(
+        {**declare, "discovered": True, "outside": True}, {"kind": "sem.wait", "obj": "s", "n": 1}
+    )
+    assert found == [] and state.objects["s"].value == 0  # type: ignore[attr-defined]
