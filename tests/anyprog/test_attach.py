@@ -434,6 +434,14 @@ async def test_the_screen_shows_the_attached_queue_and_q_detaches(tmp_path: Path
             await pilot.pause()
             shown = "\n".join(line for v in screen.query(ObjectView) for line in v.plain_lines())
             assert name in shown
+            await pilot.press("f")  # freeze: refused, the process is not ipcviz's to stop
+
+            def refused() -> bool:
+                return any(e.get("action") == "refused" for e in events(trace))
+
+            await until(pilot, refused, "the engine to refuse the freeze")
+            assert not screen.state.frozen
+            assert status(proc.pid)["State"][0] not in "tT"
             await pilot.press("q")
         (engine,) = feeds
         assert engine.engine.proc.poll() is not None  # the engine ended, strace with it
@@ -529,3 +537,25 @@ def test_a_semaphore_found_at_attach_may_be_taken_at_an_unknown_value() -> None:
         {**declare, "discovered": True, "outside": True}, {"kind": "sem.wait", "obj": "s", "n": 1}
     )
     assert found == [] and state.objects["s"].value == 0  # type: ignore[attr-defined]
+
+
+@needs_tools
+def test_the_watch_ends_when_every_watched_process_ended(tmp_path: Path) -> None:
+    """Attached to a receiver that then gets its two messages and exits: its exit (code 0)
+    is recorded, ipcviz ends by itself (exit 0) and the trace is a legal history."""
+    trace = tmp_path / "attach.jsonl"
+    with receiver(tmp_path) as (proc, queue):
+        ipc = Attached(proc.pid, trace)
+        try:
+            ipc.attached([proc.pid])
+            queue.send(b"one", type=1)
+            queue.send(b"two", type=2)
+            assert proc.wait(DEADLINE) == 0
+            ipc.end()
+        finally:
+            ipc.kill()
+    verified(trace)
+    exits = [e for e in events(trace) if e["kind"] == "proc.exit"]
+    assert [(e["pid"], e["code"]) for e in exits] == [(proc.pid, 0)]
+    end = [e for e in events(trace) if e["kind"] == "session.end"]
+    assert end[0]["reason"] == "every watched process ended"

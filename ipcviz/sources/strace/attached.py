@@ -290,11 +290,11 @@ class AttachEngine(ProgramEngine):
         stop (a stopped strace would leave them stopped at their next system call)."""
         action = cmd.get("cmd")
         if action in ("kill", "freeze", "resume", "pace"):
-            self.emit(
+            self.emit(  # not "freeze" with ok=False: the model would take it as frozen
                 schema.CONTROL,
-                action=str(action),
+                action="refused",
                 ok=False,
-                reason="attached processes are not ipcviz's: it never stops or kills them",
+                reason=f"{action}: attached processes are not ipcviz's to stop or kill",
             )
             return
         super().control(cmd)
@@ -328,8 +328,11 @@ class AttachEngine(ProgramEngine):
         """Detached: the processes strace did not see end run on (no ``proc.exit``)."""
 
     def _run_checks(self) -> None:
+        """Every watched process ended while watched: the watch ends there (nothing was
+        claimed about them, so nothing passed or failed)."""
         if self.outcome is None:
-            Engine._run_checks(self)
+            self.outcome, self.exit_code = "stopped", 0
+            self.stop_reason = "every watched process ended"
 
     def _detach(self) -> None:
         """SIGINT to strace, which detaches from every process and exits; meanwhile its
