@@ -149,7 +149,7 @@ def outside_note(out: Lines, obj: Obj, taken: int, unit: str) -> None:
     held then is only the kernel's reading (the ``kernel …s ago`` line), never traced."""
     if not obj.outside:
         return
-    out.add(" found at attach: what it held then, only the kernel readings say", KERNEL_OLD)
+    out.add(" found at attach: earlier contents = kernel readings", KERNEL_OLD)
     if taken:
         out.add(f"; {taken} {unit} taken came from before the attach or an unwatched process", DIM)
     out.newline()
