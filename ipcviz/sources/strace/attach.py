@@ -80,6 +80,9 @@ def check_pid(text: str) -> int:
     status = _status(pid)
     if not status:
         raise IpcvizError(f"attach {pid}: no such process")
+    tgid = status.get("Tgid", str(pid))
+    if tgid != str(pid):
+        raise IpcvizError(f"attach {pid}: a thread of process {tgid}: give {tgid}")
     if pid in _ancestors():
         raise IpcvizError(f"attach {pid}: that is ipcviz itself (or the shell running it)")
     if status.get("State", "").startswith(("Z", "X")):
