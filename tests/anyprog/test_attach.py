@@ -385,9 +385,28 @@ def test_duration_ends_the_watch_and_the_process_runs_on(tmp_path: Path) -> None
         ("self", "not a process id"),
         ("parent", "ipcviz itself"),
         ("gone", "no such process"),
+        ("thread", "a thread of process"),
     ],
 )
 def test_bad_pid_is_one_line_and_exit_2(pid: str, says: str) -> None:
+    if pid == "thread":  # a thread of this test process: its id is not a process's
+        ready, done = threading.Event(), threading.Event()
+        tid: list[int] = []
+
+        def wait() -> None:
+            tid.append(threading.get_native_id())
+            ready.set()
+            done.wait(DEADLINE)
+
+        t = threading.Thread(target=wait, daemon=True)
+        t.start()
+        ready.wait(DEADLINE)
+        try:
+            test_bad_pid_is_one_line_and_exit_2(str(tid[0]), says)
+        finally:
+            done.set()
+            t.join(DEADLINE)
+        return
     if pid == "parent":
         pid = str(os.getpid())  # the test runs ipcviz: its own ancestor
     elif pid == "gone":
