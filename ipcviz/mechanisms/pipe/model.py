@@ -97,11 +97,12 @@ def _outside_read(s: State, obj: PipeObj, e: Event, n: int) -> None:
     from outside. Without the read's bytes, the traced ones go first."""
     data = payload(e)[:n]
     known = min(n, obj.nbytes)
-    if len(data) == n:
-        while known and not _starts_with(obj, data[n - known :]):
-            known -= 1
+    if len(data) == n and known and not _starts_with(obj, data[n - known :]):
+        known = _overlap(data, _head(obj, known))  # it straddles: the rare, slower case
     obj.from_outside += n - known
-    obj.unexplained += data[: n - known] if len(data) == n else bytes(n - known)
+    # the bytes this read took from outside: a traced write placed right after it (both
+    # in flight at once) explains them (only this read's: a pipe holds no more at once)
+    obj.unexplained = data[: n - known] if len(data) == n else bytes(n - known)
     obj.nbytes -= known
     given_back(s, obj)
     while known:
@@ -114,13 +115,49 @@ def _outside_read(s: State, obj: PipeObj, e: Event, n: int) -> None:
             known = 0
 
 
+def _head(obj: PipeObj, n: int) -> bytes:
+    """The first ``n`` bytes the model knows in the pipe."""
+    out, need = [], n
+    for chunk in obj.chunks:
+        if need <= 0:
+            break
+        out.append(chunk[1][:need])
+        need -= len(out[-1])
+    return b"".join(out)
+
+
+def _overlap(data: bytes, head: bytes) -> int:
+    """The length of the longest end of ``data`` that is a start of ``head`` (a
+    Knuth-Morris-Pratt pass: linear, whatever the bytes are)."""
+    fail = [0] * len(head)
+    k = 0
+    for i in range(1, len(head)):
+        while k and head[i] != head[k]:
+            k = fail[k - 1]
+        if head[i] == head[k]:
+            k += 1
+        fail[i] = k
+    k = 0
+    for byte in data:
+        while k and (k == len(head) or byte != head[k]):
+            k = fail[k - 1]
+        if k < len(head) and byte == head[k]:
+            k += 1
+    return k
+
+
 def _common_start(a: bytes, b: bytes) -> int:
-    """How many bytes ``a`` and ``b`` share at their start."""
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+    """How many bytes ``a`` and ``b`` share at their start (bisected: compares in C)."""
+    lo, hi = 0, min(len(a), len(b))
+    if a[:hi] == b[:hi]:
+        return hi
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _pipe_close(s: State, e: Event) -> None:
