@@ -582,3 +582,18 @@ def test_the_watch_ends_when_every_watched_process_ended(tmp_path: Path) -> None
     assert [(e["pid"], e["code"]) for e in exits] == [(proc.pid, 0)]
     end = [e for e in events(trace) if e["kind"] == "session.end"]
     assert end[0]["reason"] == "every watched process ended"
+
+
+def test_a_read_that_straddles_bytes_from_before_and_traced_ones() -> None:
+    """Found holding "abc" (unknown to the trace), then "hello" written: a read of 4 B gets
+    "abch": 3 B from before, then the first traced byte; "ello" stays."""
+    declare = {
+        "obj": "p", "type": "pipe", "kernel_name": "pipe:[1]", "capacity": 65536,
+        "discovered": True, "outside": True,
+    }  # fmt: skip
+    write = {"kind": "pipe.write", "obj": "p", "n": 5, "size": 5, "data": _b64(b"hello")}
+    read = {"kind": "pipe.read", "obj": "p", "n": 4, "max": 4, "data": _b64(b"abch")}
+    found, state = _history(declare, write, read)
+    pipe = state.objects["p"]  # type: ignore[attr-defined]
+    assert found == []
+    assert (pipe.from_outside, pipe.nbytes, pipe.contents()) == (3, 4, b"ello")
