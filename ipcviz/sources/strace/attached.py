@@ -99,6 +99,7 @@ class AttachEngine(ProgramEngine):
         self._said = b""  # what strace said on stderr (attached, detached, its errors)
         self._attached = False  # strace traces every process of the tree found
         self._detaching = False
+        self._refusals: set[int] = set()  # processes strace said it cannot attach to
         self._deadline = time.monotonic() + duration if duration > 0 else None
 
     # -- set-up ---------------------------------------------------------------------------
@@ -163,9 +164,10 @@ class AttachEngine(ProgramEngine):
         attach, as the kernel says). At ``--duration``: the end (a detach, not a failure)."""
         strace = self.strace
         waiting = not self._attached and strace is not None and not strace.exited
-        # a process of the tree that ended before strace got to it does not hold this up
+        # a process of the tree that ended before strace got to it, or that strace could
+        # not attach to (said once, as an error), does not hold this up
         if waiting and all(
-            A.attached_to(m.pid, strace.pid) or not A.proc_state(m.pid)  # type: ignore[union-attr]
+            A.attached_to(m.pid, strace.pid) or not A.proc_state(m.pid) or self._refused(m.pid)  # type: ignore[union-attr]
             for m in self.members
         ):
             self._attached = True
@@ -173,6 +175,20 @@ class AttachEngine(ProgramEngine):
             self._probe_all()
         if self._deadline is not None and time.monotonic() >= self._deadline:
             self.stop_reason = self.stop_reason or "duration"
+
+    def _refused(self, pid: int) -> bool:
+        """strace said it cannot attach to ``pid`` (``attach: ptrace(PTRACE_SEIZE, PID): …``):
+        said once as an error; the rest of the tree is watched."""
+        if pid in self._refusals:
+            return True
+        mark = f"PTRACE_SEIZE, {pid}):"
+        for line in self._said.decode("utf-8", "replace").splitlines():
+            if mark in line:
+                self._refusals.add(pid)
+                why = line.split(mark, 1)[1].strip()
+                self.emit(schema.ERROR, message=f"strace could not attach to {pid}: {why}")
+                return True
+        return False
 
     def _probe_all(self) -> None:
         """The kernel's view of every watched object and process, as ``probe.*`` events."""
