@@ -116,6 +116,7 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
             "max_message_size": integer(),
             "max_bytes": integer(),
             "discovered": flag,
+            "outside": flag,
             "readers": strings,
             "writers": strings,
         },

@@ -82,8 +82,14 @@ class Narrator:
         None: the event is not told (probes, gate waits)."""
         kind = event["kind"]
         if kind.startswith("probe."):
+            obj = self.state.objects.get(event.get("obj", ""))
+            first = obj is not None and obj.outside and not obj.kernel
             apply(self.state, event)
-            return None
+            if not first:
+                return None
+            # found at attach: what it held then is known from this reading only; said once
+            text = _first_reading(event)
+            return None if text is None else Entry(event["t"], 0, event["obj"], kind, "·", text)
         who = self._who(event)
         apply(self.state, event)
         fn = _FORMATS.get(kind)
@@ -126,6 +132,22 @@ class Narrator:
         return f"── {safe(text.strip(), None)}" + (f"  ({tags})" if tags else "")
 
 
+def _first_reading(e: Event) -> str | None:
+    """The first kernel reading of an object found at attach, worded as a reading."""
+    kind, obj = e["kind"], safe(str(e.get("obj", "")), 80)
+    if kind == "probe.pipe" and isinstance(e.get("nbytes"), int):
+        held = f"holds {e['nbytes']} B" + (f": {bytefmt.quoted(payload(e))}" if e["nbytes"] else "")
+    elif kind == "probe.sysv_mq" and isinstance(e.get("qnum"), int):
+        held = f"holds {e['qnum']} message(s), {e.get('cbytes', 0)} B"
+    elif kind == "probe.posix_mq" and isinstance(e.get("current_messages"), int):
+        held = f"holds {e['current_messages']} message(s)"
+    elif kind == "probe.sem" and isinstance(e.get("value"), int):
+        held = f"has value {e['value']}"
+    else:
+        return None
+    return f"kernel reading of {obj}: {held} (a probe, not traced operations)"
+
+
 def _raw(e: Event) -> str:
     """An event no wording knows: its kind and fields, inert."""
     return safe(str(e["kind"]), 60) + _fields(e)
@@ -146,6 +168,8 @@ def _declare(n: Narrator, e: Event) -> str:
         if k in ("capacity", "cells", "size", "value", "max_messages", "path")
     }
     desc = ", ".join(f"{k} {v}" for k, v in extra.items())
+    if e.get("outside"):  # ipcviz attach: it was there already; its contents are the probes'
+        return f"found {e['type']} {e['obj']} already there ({safe(e.get('kernel_name', ''))})"
     return f"creates {e['type']} {e['obj']} ({safe(e.get('kernel_name', ''))})" + (
         f": {desc}" if desc else ""
     )

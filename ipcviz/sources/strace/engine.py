@@ -65,6 +65,10 @@ def program_scenario(
 class ProgramEngine(Engine):
     """An engine whose operations come from strace instead of the workers' rings."""
 
+    #: The traced processes are the run's own (registered: ``clean`` kills them if the
+    #: engine dies). False for ``ipcviz attach``: those are never ipcviz's to kill.
+    owns_processes = True
+
     def __init__(
         self,
         program: list[str],
@@ -208,7 +212,8 @@ class ProgramEngine(Engine):
                 # program running, detached), ``clean`` kills it by pid and start time.
                 # Only while our strace still traces it: a process that already ended may
                 # have left its pid to a stranger, whose start time must not be recorded.
-                if self.strace is not None and _traced_by(pid, self.strace.pid):
+                strace = self.strace
+                if self.owns_processes and strace is not None and _traced_by(pid, strace.pid):
                     self.registry.add_proc(pid)
                 lin.started(pid, started)
                 event = {"t": t - t0, "seq": -1, "pid": pid, "kind": schema.PROC_START, **fields}

@@ -129,6 +129,9 @@ class Mapper:
         #: POSIX queue object → messages sent and not yet received, (prio, bytes): a
         #: receive whose priority strace cannot show (a NULL msg_prio) gets its message's
         self._mq_pending: dict[int, list[tuple[int, bytes]]] = {}
+        #: ``ipcviz attach``: an object the calls find that the program did not make
+        #: existed before the trace began (``outside``: it may hold contents no event shows)
+        self.outside = False
 
     # -- times ---------------------------------------------------------------------------
 
@@ -390,6 +393,8 @@ class Mapper:
         if name not in self.declared or name in self.removed:
             self.declared[name] = type_
             self.removed.discard(name)
+            if self.outside and fields.get("discovered"):
+                fields["outside"] = True  # attached: it may hold what no event shows
             event = {
                 "t": t,
                 "seq": -1,
@@ -490,6 +495,42 @@ class Mapper:
         self.removed.add(name)
         event = {"t": t, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
         self.out.append(("event", proc.pid, t, event))
+
+    # -- ipcviz attach: what already ran and existed before the trace began ----------------
+
+    def adopt_proc(self, pid: int, name: str, parent: int, tids: list[int]) -> Proc:
+        """A process found running at attach time (its ``proc.start`` is the engine's):
+        known from now on, with its threads as lanes of their own."""
+        proc = Proc(pid, name, tid=pid)
+        self.procs[pid] = proc
+        self._colors += 1
+        if self.root is None:
+            self.root = pid
+        owner = self.procs.get(parent)
+        if owner is not None and not owner.thread:
+            owner.children += 1
+        for tid in tids:
+            proc.threads += 1
+            self.procs[tid] = Proc(pid, name, proc.threads, tid, proc.fds)
+        return proc
+
+    def adopt_object(self, name: str, type_: str, holders: list[tuple[int, int, int, bool]]) -> int:
+        """An object found open at attach time (its ``obj.declare`` is the engine's): its
+        index, and the descriptors that hold it in each process's table."""
+        i = self.index.get(name)
+        if i is None:
+            i = self.index[name] = len(self.names)
+            list.append(self.names, name)
+        self.declared[name] = type_
+        self.removed.discard(name)
+        if type_ == POSIX_MQ:
+            self.queues[name[len(MQ_PREFIX) :]] = [name, False, True]
+            self._mq_pending[i] = []
+        for pid, fd, end, cloexec in holders:
+            proc = self.procs.get(pid)
+            if proc is not None:
+                proc.fds[fd] = (i, end, cloexec)
+        return i
 
 
 # -- one handler per system call ---------------------------------------------------------
