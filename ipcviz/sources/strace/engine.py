@@ -21,6 +21,7 @@ from ipcviz.engine.engine import HOLD_NS, Engine
 from ipcviz.engine.workers import Worker
 from ipcviz.events import schema
 from ipcviz.mechanisms import fifo as fifo_type
+from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
 from ipcviz.sources.strace.source import StraceSource
@@ -86,22 +87,20 @@ class ProgramEngine(Engine):
     def _narrate_steps(self, narrator: Narrator) -> None:
         """A C example's steps, each published right after the event that makes it true
         (the linearizer's order: in the trace, the log and on screen next to its event)."""
-        lin = self.lin
-        publish_record, publish_event = lin._publish_record, lin._publish_event
-        # Where each lane's operation began (as ``ipcviz verify`` reads a trace): a step
-        # said after an event spans that event's time, ``since`` its begin. Stamped at the
-        # event's end alone, it would claim an instant after operations that overlap the
-        # event and come after it in the trace (a receive that ended sooner): illegal.
+        publish = self.publisher.publish_event
+        # Where each lane's operation began, as ``ipcviz verify`` reads a trace (one shared
+        # function): a step said after an event spans that event's time, ``since`` its
+        # begin. Stamped at the event's end alone, it would claim an instant after
+        # operations that overlap the event and come after it in the trace (a receive
+        # that ended sooner): illegal.
         begun: dict[tuple[int, int], int] = {}
         last: dict[tuple[int, int], int] = {}
 
         def said(event: dict[str, Any]) -> None:
             lane = (event.get("pid", 0), event.get("thread", 0))
             t = event["t"]
-            if event["kind"].endswith(".begin"):
-                begun[lane] = begin = t
-            else:
-                begin = event.get("since", begun.pop(lane, last.get(lane, t)))
+            since = event.get("since", NO_SINCE)
+            begin = began(begun, lane, event["kind"], t, since, last.get(lane))
             last[lane] = t
             for index in narrator.feed(event):
                 step = narrator.scenario.steps[index]
@@ -116,19 +115,9 @@ class ProgramEngine(Engine):
                 }
                 if lane[1]:
                     narrate["thread"] = lane[1]
-                publish_event(narrate)
+                publish(narrate)
 
-        def on_record(*args: Any) -> dict[str, Any]:
-            event = publish_record(*args)
-            said(event)
-            return event
-
-        def on_event(event: dict[str, Any]) -> dict[str, Any]:
-            published = publish_event(event)
-            said(published)
-            return published
-
-        lin._publish_record, lin._publish_event = on_record, on_event
+        self.lin.after_publish = said
 
     # -- set-up ---------------------------------------------------------------------------
 
