@@ -24,6 +24,7 @@ from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
+from ipcviz.sources.strace.shmprobe import SegmentProbe
 from ipcviz.sources.strace.source import StraceSource
 
 #: Event kind: an object the program made is still there after it ended (never removed).
@@ -142,6 +143,9 @@ class ProgramEngine(Engine):
         os.close(start_w)
 
     def _install_watchers(self) -> None:
+        # the cells of the program's System V segments: read, then let go, before the
+        # objects it left are listed
+        SegmentProbe(self, self.probe_interval).install()
         self.on_end.append(self._left_behind)
 
     # -- the loop -------------------------------------------------------------------------
