@@ -260,6 +260,36 @@ class ProgramEngine(Engine):
         except ProcessLookupError:
             pass
 
+    def break_deadlock(self, cycle: list[int]) -> bool:
+        """Headless, a program's proven deadlock ends as a user's ``k`` would end it: one
+        victim of the cycle (the one started last) gets SIGKILL, and the program goes on
+        by itself. Its own code decides what follows (a lock taken with SEM_UNDO goes back
+        to the kernel, a parent reaps the victim and removes its objects). Killing the
+        whole tree instead would leave the program's objects behind, which ipcviz never
+        removes. False when no process of the cycle can be signalled (then the run ends
+        as any deadlocked run does)."""
+        if self.source is None:
+            return False
+        order = [pid for pid in self.model.procs if pid in set(cycle)]
+        for victim in reversed(order):
+            proc = self.source.mapper.procs.get(victim)
+            if proc is None or proc.thread or proc.ended or not self._ours(victim):
+                continue
+            self.emit(schema.CONTROL, action="kill", target=victim, reason="deadlock")
+            try:
+                os.kill(victim, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            return True
+        return False
+
+    def _ours(self, pid: int) -> bool:
+        """``pid`` is still the process registered under it (same start time)."""
+        from ipcviz.session.registry import proc_start_time
+
+        started = [p.get("start") for p in self.registry.data["procs"] if p.get("pid") == pid]
+        return bool(started) and started[-1] is not None and proc_start_time(pid) == started[-1]
+
     def _ended_with_strace(self, status: int | None) -> None:
         """Processes strace never saw end: killed with it (the run was stopped: the whole
         group got SIGKILL), else ended unseen (status unknown)."""

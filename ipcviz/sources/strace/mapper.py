@@ -120,6 +120,9 @@ class Mapper:
         self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
         #: System V segments: shmid → object name (cells: the engine's probes, shmprobe.py)
         self.segments: dict[int, str] = {}
+        #: semaphore → the value semctl gave it, until its first use (SEM_UNDO: see _sem)
+        self._sem_fresh: dict[str, int] = {}
+        self._sem_undo: set[str] = set()  # semaphores declared with ``undo``
         #: shmid → its size, for a segment the calls name before any shmget here shows it
         #: (made before the run, or by a program not traced): the source reads the kernel's
         self.shm_size: Callable[[int], int | None] = _no_size
@@ -350,7 +353,7 @@ class Mapper:
             waits = [b for b in P.sembufs(args) if b[1] < 0 and "IPC_NOWAIT" not in b[2]]
             if not nums or not waits:
                 return None
-            obj = self._sem(proc, nums[0], waits[0][0], t)
+            obj = self._sem(proc, nums[0], waits[0][0], t, undo="SEM_UNDO" in waits[0][2])
             code = C.SEM_WAIT_BEGIN
         else:
             nums = P.ints(args)
@@ -427,11 +430,25 @@ class Mapper:
             return self._declare(proc, name, SYSV_MQ, self._entry_ns(t), **fields)
         return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
 
-    def _sem(self, proc: Proc, ident: int, num: int, t: int, value: int | None = None) -> int:
+    def _sem(
+        self, proc: Proc, ident: int, num: int, t: int, value: int | None = None, undo: bool = False
+    ) -> int:
         """Semaphore ``num`` of set ``ident``: ``semid:ID`` (a set of one) or ``semid:ID[n]``.
-        Declared at its first use; declared again with the value ``semctl`` gave it."""
+        Declared at its first use; declared again with the value ``semctl`` gave it.
+
+        ``undo``: this use is made with SEM_UNDO. A semaphore whose first use after its
+        ``semctl`` value is one is declared again with ``undo`` (and that value: nothing
+        changed it yet), so the model keeps each process's adjustment and the kernel's
+        reversal at its death is shown (``sem.undo``)."""
         nsems, key, made = self._sets.get(ident, (0, "", False))
         name = f"semid:{ident}" if nsems == 1 else f"semid:{ident}[{num}]"
+        if value is None:
+            fresh = self._sem_fresh.pop(name, None)
+            if undo and fresh is not None and name not in self._sem_undo:
+                self._sem_undo.add(name)
+                value = fresh
+        else:
+            self._sem_fresh[name] = value
         if value is None and name in self.declared and name not in self.removed:
             return self.index[name]
         self.sysv_ids[name] = ("semid", ident)
@@ -445,6 +462,8 @@ class Mapper:
         }
         if not made:
             fields["discovered"] = True
+        if name in self._sem_undo:
+            fields["undo"] = True
         if value is not None:
             self.declared.pop(name, None)  # a new value: said by declaring it again
         return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
@@ -777,7 +796,8 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
             m._sem(proc, ident, num, end, int(parts[3], 0))
         except ValueError:
             return
-    elif "SETALL" in cmd and len(parts) > 3:
+    elif "SETALL" in cmd and len(parts) > 3 and parts[3].startswith("["):
+        # (strace 6.1 prints the array's address, not its values: those stay unknown)
         values = P.ints(parts[3].strip("[]").replace(" ", "").replace(",", ", "))
         for i, v in enumerate(values):
             m._sem(proc, ident, i, end, v)
@@ -807,7 +827,7 @@ def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
                 m._rec(proc, C.SEM_TRYWAIT, m._sem(proc, ident, first[0], t), at, 0)
         return
     for num, op, flags in ops:
-        obj = m._sem(proc, ident, num, t)
+        obj = m._sem(proc, ident, num, t, undo="SEM_UNDO" in flags)
         if op < 0:
             code = C.SEM_TRYWAIT if "IPC_NOWAIT" in flags else C.SEM_WAIT
             for _ in range(-op):
