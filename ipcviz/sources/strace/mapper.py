@@ -793,7 +793,8 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     at = m._exit_ns(t, end - t)
     if "SETVAL" in cmd and len(parts) > 3:
         try:
-            m._sem(proc, ident, num, end, int(parts[3], 0))
+            # (the value is a union's: strace prints 0 as NULL)
+            m._sem(proc, ident, num, end, 0 if parts[3] == "NULL" else int(parts[3], 0))
         except ValueError:
             return
     elif "SETALL" in cmd and len(parts) > 3 and parts[3].startswith("["):
