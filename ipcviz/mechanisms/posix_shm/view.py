@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from ipcviz import bytefmt
@@ -15,7 +13,7 @@ from ipcviz.tui import render as r
 def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Line]:
     out = r.Lines(width)
     r.title(out, obj)
-    probed = probed_cells(obj)
+    probed = obj.probed_data()
     if probed is None:
         out.add(f"  {obj.cells} cells × {obj.cell_size} B, {obj.writes} writes", r.DIM)
     else:  # a program's segment (strace): no call shows a store, only the probe's reading
@@ -65,22 +63,6 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
         out.newline()
     r.kernel_fields(out, obj, skip=("addresses", "maps"), now=state.t)
     return out.finish()
-
-
-def probed_cells(obj: ShmObj) -> bytearray | None:
-    """The cells of a segment whose stores no event shows (``probe_cells``: a traced
-    program's), as the last kernel probe read them (zeros beyond what it read, or before
-    any reading); None for a segment whose stores are events (``shm.write``)."""
-    if not obj.info.get("probe_cells"):
-        return None
-    cells = bytearray(obj.cells * obj.cell_size)
-    try:
-        raw = base64.b64decode(obj.kernel.get("data") or "", validate=True)
-    except (binascii.Error, ValueError, TypeError):
-        raw = b""
-    raw = raw[: len(cells)]
-    cells[: len(raw)] = raw
-    return cells
 
 
 def _cell_value(raw: bytes | bytearray) -> str:
