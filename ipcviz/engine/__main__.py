@@ -123,6 +123,8 @@ def _run_program(opts: EngineOptions) -> int:
     except IpcvizError as exc:
         print(f"ipcviz: {exc}", file=sys.stderr)
         return exc.exit_code
+    # headless: a proven deadlock is ended, by one victim (ProgramEngine.break_deadlock)
+    engine.gate.end_on_deadlock = opts.end_on_deadlock
     return engine.run()
 
 

@@ -116,7 +116,8 @@ class Linearizer:
 
     ``publish_record(rec, lane, since, want)`` (``lane``: the pid, or pid | thread << 32)
     and ``publish_event(event)`` number, write and apply events; the linearizer only decides
-    the order.
+    the order. ``after_publish``, when set, sees each event it published, right after it
+    (a source that says something about an event, next to it: a C example's steps).
     """
 
     def __init__(
@@ -132,6 +133,7 @@ class Linearizer:
         self.objects = objects
         self._publish_record = publish_record
         self._publish_event = publish_event
+        self.after_publish: Callable[[dict[str, Any]], None] | None = None
         self.queues: dict[int, deque[Op]] = {}
         self.last_stamp: dict[int, int] = {}  # pid → stamp of its latest record
         self._started: dict[int, int] = {}  # pid → when it was forked
@@ -688,7 +690,7 @@ class Linearizer:
         (tracer/ring.py's promise broken). Said, with the gap, where it is found."""
         self.late += 1
         late_ns = self._upto - rec[2]
-        self._publish_event(
+        self._event_out(
             {
                 "t": rec[2] - self.t0,
                 "seq": -1,
@@ -707,7 +709,7 @@ class Linearizer:
         op = self.queues[pid][0]
         why = self._why(op) or "no legal place"
         self.conflicts += 1
-        self._publish_event(
+        self._event_out(
             {
                 "t": op.e - self.t0,
                 "seq": -1,
@@ -718,6 +720,11 @@ class Linearizer:
             }
         )
         return op
+
+    def _event_out(self, event: dict[str, Any]) -> None:
+        published = self._publish_event(event)
+        if self.after_publish is not None:
+            self.after_publish(published)
 
     def _emit(self, op: Op) -> None:
         q = self.queues[op.pid]
@@ -738,12 +745,14 @@ class Linearizer:
             elif plan is not None:
                 self._dirty.add(rec[1])  # an operation outside the plan changed the object
         if op.event is not None:
-            self._publish_event(op.event)
+            self._event_out(op.event)
         else:
             assert rec is not None
             if op.e > self._upto:
                 self._upto = op.e
-            self._publish_record(rec, op.pid, op.since, op.want)  # pid | thread << 32
+            event = self._publish_record(rec, op.pid, op.since, op.want)  # pid | thread << 32
+            if self.after_publish is not None:
+                self.after_publish(event)
         if q:
             self._push(op.pid)
 
@@ -773,7 +782,7 @@ class Linearizer:
         part[RAW] = bytes(data[:room])
         if op.since:
             part["since"] = op.since - self.t0
-        self._publish_event(part)
+        self._event_out(part)
         op.rec = (rec[0], rec[1], rec[2], n - room, rec[4], data[room:])
         return True
 

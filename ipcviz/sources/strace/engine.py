@@ -21,8 +21,10 @@ from ipcviz.engine.engine import HOLD_NS, Engine
 from ipcviz.engine.workers import Worker
 from ipcviz.events import schema
 from ipcviz.mechanisms import fifo as fifo_type
+from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
+from ipcviz.sources.strace.shmprobe import SegmentProbe
 from ipcviz.sources.strace.source import StraceSource
 
 #: Event kind: an object the program made is still there after it ended (never removed).
@@ -90,22 +92,20 @@ class ProgramEngine(Engine):
     def _narrate_steps(self, narrator: Narrator) -> None:
         """A C example's steps, each published right after the event that makes it true
         (the linearizer's order: in the trace, the log and on screen next to its event)."""
-        lin = self.lin
-        publish_record, publish_event = lin._publish_record, lin._publish_event
-        # Where each lane's operation began (as ``ipcviz verify`` reads a trace): a step
-        # said after an event spans that event's time, ``since`` its begin. Stamped at the
-        # event's end alone, it would claim an instant after operations that overlap the
-        # event and come after it in the trace (a receive that ended sooner): illegal.
+        publish = self.publisher.publish_event
+        # Where each lane's operation began, as ``ipcviz verify`` reads a trace (one shared
+        # function): a step said after an event spans that event's time, ``since`` its
+        # begin. Stamped at the event's end alone, it would claim an instant after
+        # operations that overlap the event and come after it in the trace (a receive
+        # that ended sooner): illegal.
         begun: dict[tuple[int, int], int] = {}
         last: dict[tuple[int, int], int] = {}
 
         def said(event: dict[str, Any]) -> None:
             lane = (event.get("pid", 0), event.get("thread", 0))
             t = event["t"]
-            if event["kind"].endswith(".begin"):
-                begun[lane] = begin = t
-            else:
-                begin = event.get("since", begun.pop(lane, last.get(lane, t)))
+            since = event.get("since", NO_SINCE)
+            begin = began(begun, lane, event["kind"], t, since, last.get(lane))
             last[lane] = t
             for index in narrator.feed(event):
                 step = narrator.scenario.steps[index]
@@ -120,19 +120,9 @@ class ProgramEngine(Engine):
                 }
                 if lane[1]:
                     narrate["thread"] = lane[1]
-                publish_event(narrate)
+                publish(narrate)
 
-        def on_record(*args: Any) -> dict[str, Any]:
-            event = publish_record(*args)
-            said(event)
-            return event
-
-        def on_event(event: dict[str, Any]) -> dict[str, Any]:
-            published = publish_event(event)
-            said(published)
-            return published
-
-        lin._publish_record, lin._publish_event = on_record, on_event
+        self.lin.after_publish = said
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -157,6 +147,9 @@ class ProgramEngine(Engine):
         os.close(start_w)
 
     def _install_watchers(self) -> None:
+        # the cells of the program's System V segments: read, then let go, before the
+        # objects it left are listed
+        SegmentProbe(self, self.probe_interval).install()
         self.on_end.append(self._left_behind)
 
     # -- the loop -------------------------------------------------------------------------
@@ -271,6 +264,36 @@ class ProgramEngine(Engine):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+    def break_deadlock(self, cycle: list[int]) -> bool:
+        """Headless, a program's proven deadlock ends as a user's ``k`` would end it: one
+        victim of the cycle (the one started last) gets SIGKILL, and the program goes on
+        by itself. Its own code decides what follows (a lock taken with SEM_UNDO goes back
+        to the kernel, a parent reaps the victim and removes its objects). Killing the
+        whole tree instead would leave the program's objects behind, which ipcviz never
+        removes. False when no process of the cycle can be signalled (then the run ends
+        as any deadlocked run does)."""
+        if self.source is None:
+            return False
+        order = [pid for pid in self.model.procs if pid in set(cycle)]
+        for victim in reversed(order):
+            proc = self.source.mapper.procs.get(victim)
+            if proc is None or proc.thread or proc.ended or not self._ours(victim):
+                continue
+            self.emit(schema.CONTROL, action="kill", target=victim, reason="deadlock")
+            try:
+                os.kill(victim, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            return True
+        return False
+
+    def _ours(self, pid: int) -> bool:
+        """``pid`` is still the process registered under it (same start time)."""
+        from ipcviz.session.registry import proc_start_time
+
+        started = [p.get("start") for p in self.registry.data["procs"] if p.get("pid") == pid]
+        return bool(started) and started[-1] is not None and proc_start_time(pid) == started[-1]
 
     def _ended_with_strace(self, status: int | None) -> None:
         """Processes strace never saw end: killed with it (the run was stopped: the whole
