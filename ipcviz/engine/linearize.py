@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right, insort
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from itertools import islice, takewhile
 from operator import attrgetter
@@ -1125,6 +1125,14 @@ class _QueueShadow(_Shadow):
         self.not_before: dict[tuple[int, bytes], tuple[int, int]] = {}
         self.put: set[tuple[int, bytes]] = set()
         puts = {_msg(o) for lst in lists for o in lst if o.rec[0] in _PUT_CODES}  # type: ignore[index]
+        # "Taken before, so put before" holds for a message that exists once: a copy in
+        # the queue already, or the same bytes put or taken twice (a report sent each
+        # round), may be the one taken, so such a message orders nothing here (the search
+        # still checks every take against the queue).
+        count = Counter((m[0], bytes(m[1])) for m in self.messages)
+        count.update(_msg(o) for lst in full for o in lst if o.rec[0] in _PUT_CODES)  # type: ignore[index]
+        taken = Counter(_msg(o) for lst in full for o in lst if o.rec[0] in _TAKE_CODES)  # type: ignore[index]
+        puts = {m for m in puts if count[m] == 1 and taken[m] <= 1}
         for r, lst in enumerate(full):
             seen: dict[int, list[tuple[int, bytes]]] = {}  # priority → taken so far, in order
             lowest: list[tuple[int, int]] = []  # (priority, index) of takes so far
