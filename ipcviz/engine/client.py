@@ -10,6 +10,7 @@ import errno
 import json
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -105,12 +106,17 @@ class EngineProcess:
     def wait(self, timeout: float | None = None) -> int:
         return self.proc.wait(timeout)
 
-    def terminate(self, grace: float = 3.0) -> int:
+    def terminate(self, grace: float = 3.0, patience: float = 30.0) -> int:
         """Stop the engine for sure: ask, then SIGTERM, then SIGKILL; then make sure its
-        session left nothing (an engine killed by a signal could not clean up)."""
+        session left nothing (an engine killed by a signal could not clean up).
+
+        Asked to stop, an engine that is still working on it (its CPU time grows: it
+        removes objects, reaps workers, writes the end of its trace) gets up to
+        ``patience`` seconds, not only ``grace``: at nice 10 on a loaded machine its
+        cleanup can take longer, and a signal would cost the trace its ``session.end``."""
         self.stop()
         try:
-            rc = self.proc.wait(grace)
+            rc = self._wait_while_working(grace, patience)
         except subprocess.TimeoutExpired:
             self.proc.terminate()
             try:
@@ -120,6 +126,20 @@ class EngineProcess:
                 rc = self.proc.wait()
         self.clean_up_after()
         return rc
+
+    def _wait_while_working(self, grace: float, patience: float) -> int:
+        """Wait ``grace`` seconds at a time while the engine's CPU time grows, at most
+        ``patience`` in all (TimeoutExpired: it stopped making progress, or took too long)."""
+        deadline = time.monotonic() + patience
+        used = _cpu_ticks(self.proc.pid)
+        while True:
+            try:
+                return self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                now = _cpu_ticks(self.proc.pid)
+                if now is None or now == used or time.monotonic() + grace > deadline:
+                    raise
+                used = now
 
     def clean_up_after(self) -> dict[str, int]:
         """Remove what this engine's session left, if the engine is dead and did not clean
@@ -195,3 +215,13 @@ def claim_record_path(record: Path, force: bool) -> Path:
         why = exc.strerror
         raise IpcvizError(f"--record {record}: cannot remove the old file: {why}") from None
     return record
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """User + system CPU time of a process, in clock ticks (None: gone or unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return None
