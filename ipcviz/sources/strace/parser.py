@@ -29,8 +29,6 @@ SIGNAL: Final = 5
 
 _UNFINISHED = " <unfinished ...>"
 _HEAD = re.compile(r"(\d+) +(\d+)\.(\d+) ")
-_CALL_HEAD = re.compile(r"(\d+) +(\d+)\.(\d+) (\w+)\(")
-_RESUMED = re.compile(r"<\.\.\. (\w+) resumed>")
 _NAME = re.compile(r"(\w+)\(")
 _PADDED = re.compile(r"\)\s+=\s?")
 _ERR = re.compile(r"-1 (E\w+)")
@@ -56,16 +54,37 @@ def _usec(frac: str) -> int:
     return int((frac + "000000")[:6])
 
 
+#: The two shapes of nearly every line, in one match: ``PID SEC.USEC name(`` (a call, whole
+#: or unfinished) and ``PID SEC.USEC <... name resumed>`` (a return).
+_LINE = re.compile(r"(\d+) +(\d+)\.(\d+) (?:(\w+)\(|<\.\.\. (\w+) resumed>)")
+_CUT = len(_UNFINISHED)
+#: ``Line`` without NamedTuple's generated ``__new__`` (a Python frame per line): the same
+#: tuple, made by the C constructor.
+_line = tuple.__new__
+
+
 def parse_line(line: str) -> Line | None:
-    """One line of strace output (without its newline); None for anything else."""
-    m = _CALL_HEAD.match(line)  # the common shape first: ``PID SEC.USEC name(``
-    if m is not None:
-        pid, sec, frac, name = m.groups()
-        t = int(sec) * 1_000_000 + (int(frac) if len(frac) == 6 else _usec(frac))
-        body = line[m.end() :]
+    """One line of strace output (without its newline); None for anything else.
+
+    The hot path of ``ipcviz run --``: one regular expression per line, then str methods
+    (see docs/performance.md, strace parse rate)."""
+    m = _LINE.match(line)
+    if m is None:
+        return _other(line)
+    pid, sec, frac, name, resumed = m.groups()
+    t = int(sec + frac) if len(frac) == 6 else int(sec) * 1_000_000 + _usec(frac)
+    body = line[m.end() :]
+    if name is not None:
         if body.endswith(_UNFINISHED):
-            return Line(int(pid), t, UNFINISHED, name, body[: -len(_UNFINISHED)], None, "", 0)
+            return _line(Line, (int(pid), t, UNFINISHED, name, body[:-_CUT], None, "", 0))
         return _returned(int(pid), t, CALL, name, body)
+    if body.startswith(_UNFINISHED):  # killed while in the call: ``<unfinished ...>) = ?``
+        body = body[_CUT:]
+    return _returned(int(pid), t, RESUMED, resumed, body)
+
+
+def _other(line: str) -> Line | None:
+    """The rare lines: ``+++ exited …``, ``+++ killed …``, ``--- SIGNAL …``."""
     m = _HEAD.match(line)
     if m is None:
         return None
@@ -84,15 +103,7 @@ def parse_line(line: str) -> Line | None:
     if first == "-":
         sig = rest[4:].split(" ", 1)[0] if rest.startswith("--- ") else ""
         return Line(pid, t, SIGNAL, sig, "", None, "", 0)
-    if first != "<":
-        return None
-    k = _RESUMED.match(rest)
-    if k is None:
-        return None
-    body = rest[k.end() :]
-    if body.startswith(_UNFINISHED):  # killed while in the call: ``<unfinished ...>) = ?``
-        body = body[len(_UNFINISHED) :]
-    return _returned(pid, t, RESUMED, k.group(1), body)
+    return None
 
 
 def _returned(pid: int, t: int, kind: int, name: str, body: str) -> Line | None:
@@ -106,26 +117,29 @@ def _returned(pid: int, t: int, kind: int, name: str, body: str) -> Line | None:
             return None
         args, tail = body[: k.start()], body[k.end() :]
     dur = 0
-    if tail.endswith(">"):  # `` <0.000015>`` (-T)
+    if tail[-1:] == ">":  # `` <0.000015>`` (-T)
         cut = tail.rfind(" <")
         sec, _, frac = tail[cut + 2 : -1].partition(".")
         if cut >= 0 and sec.isdigit() and frac.isdigit():
-            dur = int(sec) * 1_000_000 + _usec(frac)
+            dur = int(sec + frac) if len(frac) == 6 else int(sec) * 1_000_000 + _usec(frac)
             tail = tail[:cut]
     ret: int | None = None
     err = ""
-    token = tail.split(" ", 1)[0]
-    if token == "-1":
-        e = _ERR.match(tail)
-        err = e.group(1) if e is not None else "E?"
-        ret = -1
-    elif token != "?":
-        digits = token.split("<", 1)[0]  # -yy: ``= 4<pipe:[…]>`` names the new descriptor
-        try:
-            ret = int(digits, 0)
-        except ValueError:
-            ret = None
-    return Line(pid, t, kind, name, args, ret, err, dur)
+    if tail.isdecimal() and (tail[0] != "0" or len(tail) == 1):  # the usual ``= 1``
+        ret = int(tail)
+    else:
+        token = tail.split(" ", 1)[0]
+        if token == "-1":
+            e = _ERR.match(tail)
+            err = e.group(1) if e is not None else "E?"
+            ret = -1
+        elif token != "?":
+            digits = token.split("<", 1)[0]  # -yy: ``= 4<pipe:[…]>`` names the new descriptor
+            try:
+                ret = int(digits, 0)
+            except ValueError:
+                ret = None
+    return _line(Line, (pid, t, kind, name, args, ret, err, dur))
 
 
 def parse_entry(text: str) -> tuple[int, int, str, str] | None:
