@@ -166,15 +166,47 @@ _SEMBUF = re.compile(r"\{sem_num=(\d+), sem_op=(-?\d+), sem_flg=([\w|]+)\}")
 
 def unhex(text: str) -> bytes:
     """``\\x68\\x69`` → ``b"hi"`` (``-xx`` output: nothing but escapes)."""
+    if text.isascii():  # (bytes.translate: str.replace is slow with a match every 4 chars)
+        return bytes.fromhex(text.encode().translate(None, b"\\x").decode())
     return bytes.fromhex(text.replace("\\x", ""))
 
 
 def string_arg(args: str, start: int = 0) -> tuple[bytes, bool] | None:
     """The first quoted string at or after ``start``: (bytes, cut by ``-s``)."""
-    m = _HEXSTR.search(args, start)
+    q = args.find('"', start)
+    e = args.find('"', q + 1) if q >= 0 else -1
+    if e - q > 64:  # a long string: str and bytes methods
+        got = _escapes(args[q + 1 : e])
+        if got is not None:
+            return got, args.startswith("...", e + 1)
+    elif e >= 0:  # a short one: the pattern, anchored at its quote
+        m = _HEXSTR.match(args, q)
+        if m is not None:
+            return unhex(m.group(1)), m.group(2) is not None
+    m = _HEXSTR.search(args, start)  # not strace's own spelling: what the pattern finds
     if m is None:
         return None
     return unhex(m.group(1)), m.group(2) is not None
+
+
+def _escapes(inner: str) -> bytes | None:
+    """``\\x68\\x69`` → ``b"hi"`` when ``inner`` is nothing but ``-xx`` escapes (lowercase
+    hex), else None: what ``_HEXSTR`` accepts, checked with bytes methods. The pattern costs
+    ~200 ns a byte (a 64 KiB write: 13 ms), these a few."""
+    k, rest = divmod(len(inner), 4)
+    if rest or not inner.isascii():
+        return None
+    raw = inner.encode()
+    if raw[1::4] != b"x" * k or raw[::4] != b"\\" * k:
+        return None
+    digits = raw.translate(None, b"\\x").decode()
+    if len(digits) != 2 * k:
+        return None
+    try:
+        data = bytes.fromhex(digits)
+    except ValueError:
+        return None
+    return data if data.hex() == digits else None  # lowercase pairs, no whitespace
 
 
 def fds(args: str) -> list[tuple[int, str]]:
