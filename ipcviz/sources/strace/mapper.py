@@ -66,6 +66,13 @@ _BLOCKING = frozenset(
 _PIPE_IO = frozenset({"read", "write", *_READV, *_WRITEV})
 
 Action = tuple[Any, ...]
+#: The parser's line kinds, as module globals (read once per line on the hot path)
+_CALL, _UNFINISHED, _RESUMED, _EXITED, _KILLED = (
+    P.CALL, P.UNFINISHED, P.RESUMED, P.EXITED, P.KILLED
+)  # fmt: skip
+_first_fd, _last_int, _string_arg = P.first_fd, P.last_int, P.string_arg
+_PIPE_READ_BEGIN, _PIPE_WRITE_BEGIN = C.PIPE_READ_BEGIN, C.PIPE_WRITE_BEGIN
+_PIPE_READ, _PIPE_WRITE = C.PIPE_READ, C.PIPE_WRITE
 
 
 @dataclass
@@ -151,11 +158,11 @@ class Mapper:
         held = self._held
         if held is not None:
             self._held = None
-            self._process(held, line.t)
-        if line.kind == P.CALL:
+            self._process(held, line[1])
+        if line[2] == _CALL:
             self._held = line
         else:
-            self._process(line, line.t)
+            self._process(line, line[1])
 
     def release(self, now_us: int) -> None:
         """Nothing more to read now: a call held for its end ended before ``now_us``."""
@@ -166,28 +173,36 @@ class Mapper:
 
     def _process(self, line: P.Line, end: int) -> None:
         """``end``: a stamp strace took after the line's call returned."""
-        pid = line.pid
-        if pid not in self.procs:
+        pid, t, kind, name, args, ret, err, dur = line
+        proc = self.procs.get(pid)
+        if proc is None:
             if self.root is None:
                 self._start_root(line)
+                proc = self.procs[pid]
             else:  # a child that printed before its parent's fork returned: wait for it
                 self._waiting.setdefault(pid, []).append((line, end))
                 return
-        kind = line.kind
-        if kind == P.CALL:
+        if kind == _RESUMED:  # printed at the return: its own stamp is the end
+            entry = self._entry.pop(pid, None)
+            if entry is not None:
+                t, args = entry[0], entry[2] + args
+            handler = _CALLS.get(name)
+            if handler is None:
+                self.unknown_calls += 1
+            else:
+                handler(self, proc, t, line.t, args, ret, err)
+        elif kind == _UNFINISHED:
+            self._enter(pid, t, name, args)
+        elif kind == _CALL:
             begun = self._begun.get(pid)
-            if begun is not None and begun[0] != line.t:
+            if begun is not None and begun[0] != t:
                 self._begun.pop(pid)
-            if self._entry.get(pid, (None,))[0] == line.t:
+            entry = self._entry.get(pid)
+            if entry is not None and entry[0] == t:
                 self._entry.pop(pid)
-            end = max(end, line.t + line.dur)  # strace prints its stamps in order; in case
-            self._call(pid, line.t, end, line.name, line.args, line.ret, line.err)
-        elif kind == P.UNFINISHED:
-            self._enter(pid, line.t, line.name, line.args)
-        elif kind == P.RESUMED:  # printed at the return: its own stamp is the end
-            t, _name, args = self._entry.pop(pid, (line.t, line.name, ""))
-            self._call(pid, t, line.t, line.name, args + line.args, line.ret, line.err)
-        elif kind in (P.EXITED, P.KILLED):
+            end = max(end, t + dur)  # strace prints its stamps in order; in case
+            self._call(pid, t, end, name, args, ret, err)
+        elif kind in (_EXITED, _KILLED):
             self._exit(line)
 
     def entry(self, pid: int, t: int, name: str, args: str) -> None:
@@ -198,14 +213,15 @@ class Mapper:
             self._enter(pid, t, name, args)
 
     def _enter(self, pid: int, t: int, name: str, args: str) -> None:
-        proc = self.procs[pid]
-        known = self._entry.get(pid)
+        entries = self._entry
+        known = entries.get(pid)
         if known is not None and known[0] == t and len(known[2]) >= len(args):
             return
         # the whole entry replaces what a line cut off in the middle showed of it (the
         # flags of a clone3 were still to come: CLONE_THREAD)
-        self._entry[pid] = (t, name, args)
+        entries[pid] = (t, name, args)
         if name in _BLOCKING and pid not in self._begun:
+            proc = self.procs[pid]
             rec = self._begin(proc, t, name, args)
             if rec is not None:
                 self._begun[pid] = (t, rec)
@@ -308,18 +324,18 @@ class Mapper:
         """The begin record of a call that can block, from what its entry printed."""
         code, obj, a, b = 0, -1, 0, 0
         if name in _PIPE_IO:
-            fd = P.first_fd(args)
+            fd = _first_fd(args)
             if fd is None:
                 return None
             obj = self.index.get(fd[1], -1)  # a pipe's ``pipe:[INODE]``, a FIFO's path
             if obj < 0:
                 return None
             if name == "read" or name in _READV:
-                code = C.PIPE_READ_BEGIN
+                code = _PIPE_READ_BEGIN
             elif name == "write":
-                code, a = C.PIPE_WRITE_BEGIN, P.last_int(args) or 0
+                code, a = _PIPE_WRITE_BEGIN, _last_int(args) or 0
             else:
-                code, a = C.PIPE_WRITE_BEGIN, P.iovecs(args)[1]
+                code, a = _PIPE_WRITE_BEGIN, P.iovecs(args)[1]
         elif name in ("open", "openat"):
             opened = self._fifo_opened(args, name)
             if opened is None:
@@ -359,8 +375,9 @@ class Mapper:
                 code = C.MSGQ_RECV_BEGIN
         # never before the end given to this thread's previous call: that end is widened
         # past the next line's stamp, and this call's entry is that very line
-        begin = max(self._entry_ns(t), self._last_end.get(proc.tid, 0))
-        return [code | proc.thread << 8, obj, begin, a, b, b""]
+        begin = (t - 1) * 1000 - self.offset  # ``_entry_ns``
+        last = self._last_end.get(proc.tid, 0)
+        return [code | proc.thread << 8, obj, begin if begin >= last else last, a, b, b""]
 
     def _begun_or_new(self, proc: Proc, pid: int, t: int, name: str, args: str) -> list | None:
         """The begin record of this call: the one emitted at its entry, or a new one."""
@@ -519,19 +536,19 @@ def _read(
     err: str,
     call: str = "read",
 ) -> None:
-    fd = P.first_fd(args)
-    if fd is None or fd[1] not in m.index:
+    fd = _first_fd(args)
+    obj = m.index.get(fd[1], -1) if fd is not None else -1
+    if obj < 0:
         m._entry.pop(proc.tid, None)
         return
     begin = m._begun_or_new(proc, proc.tid, t, call, args)
     if ret is None or ret < 0:
         m._drop_begin(begin)
         return
-    obj = m.index[fd[1]]
     if call == "read":
-        got = P.string_arg(args)
+        got = _string_arg(args)
         data = got[0][:ret] if got is not None else b""
-        most = P.last_int(args) or 0
+        most = _last_int(args) or 0
     else:  # the buffers filled in order: their bytes, one after the other
         data, most, _ = P.iovecs(args)
         data = data[:ret]
@@ -539,7 +556,7 @@ def _read(
         data = b""
     if begin is not None:  # the most it could read, known only now
         begin[3] = most
-    m._rec(proc, C.PIPE_READ, obj, m._exit_ns(t, end - t), ret, 0, data)
+    m._rec(proc, _PIPE_READ, obj, (end + 2) * 1000 - m.offset, ret, 0, data)  # _exit_ns
 
 
 def _readv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -557,19 +574,19 @@ def _write(
     err: str,
     call: str = "write",
 ) -> None:
-    fd = P.first_fd(args)
-    if fd is None or fd[1] not in m.index:
+    fd = _first_fd(args)
+    obj = m.index.get(fd[1], -1) if fd is not None else -1
+    if obj < 0:
         m._entry.pop(proc.tid, None)
         return
     begin = m._begun_or_new(proc, proc.tid, t, call, args)
-    obj = m.index[fd[1]]
     if call == "write":
-        got = P.string_arg(args)
-        size = P.last_int(args) or 0
+        got = _string_arg(args)
+        size = _last_int(args) or 0
         shown = got[0] if got is not None else None
     else:  # the buffers' bytes, one after the other; the size is the sum of their lengths
         shown, size, _ = P.iovecs(args)
-    at = m._exit_ns(t, end - t)
+    at = (end + 2) * 1000 - m.offset  # ``_exit_ns(t, end - t)``
     if err == "EPIPE":
         m._rec(proc, C.PIPE_EPIPE, obj, at, size)
         return
@@ -581,7 +598,7 @@ def _write(
     data = shown[:ret] if shown is not None else b""
     if shown is not None and len(data) < ret:  # ``-s`` cut it: the pipe's bytes are not all known
         m._lossy.add(obj)
-    m._rec(proc, C.PIPE_WRITE, obj, at, ret, size, data)
+    m._rec(proc, _PIPE_WRITE, obj, at, ret, size, data)
 
 
 def _writev(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:

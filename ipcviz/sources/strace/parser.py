@@ -161,14 +161,18 @@ _HEXSTR = re.compile(r'"((?:\\x[0-9a-f]{2})*)"(\.\.\.)?')
 _FD = re.compile(r"(-?\d+)<((?:\\x[0-9a-f]{2})*)>")
 _INT = re.compile(r"\s*(-?(?:0x[0-9a-f]+|\d+))")
 _MSG = re.compile(r'\{mtype=(-?\d+), mtext="((?:\\x[0-9a-f]{2})*)"(\.\.\.)?\}')
+_MSG_HEAD = re.compile(r'\{mtype=(-?\d+), mtext="')
 _SEMBUF = re.compile(r"\{sem_num=(\d+), sem_op=(-?\d+), sem_flg=([\w|]+)\}")
 
 
 def unhex(text: str) -> bytes:
     """``\\x68\\x69`` → ``b"hi"`` (``-xx`` output: nothing but escapes)."""
-    if text.isascii():  # (bytes.translate: str.replace is slow with a match every 4 chars)
+    if len(text) > 64 and text.isascii():  # str.replace is slow with a match every 4 chars
         return bytes.fromhex(text.encode().translate(None, b"\\x").decode())
     return bytes.fromhex(text.replace("\\x", ""))
+
+
+_SHORT: dict[str, bytes] = {}
 
 
 def string_arg(args: str, start: int = 0) -> tuple[bytes, bool] | None:
@@ -182,7 +186,14 @@ def string_arg(args: str, start: int = 0) -> tuple[bytes, bool] | None:
     elif e >= 0:  # a short one: the pattern, anchored at its quote
         m = _HEXSTR.match(args, q)
         if m is not None:
-            return unhex(m.group(1)), m.group(2) is not None
+            inner = m.group(1)
+            data = _SHORT.get(inner)  # a busy program moves the same few bytes again
+            if data is None:
+                data = unhex(inner)
+                if len(_SHORT) > 4096:
+                    _SHORT.clear()
+                _SHORT[inner] = data
+            return data, m.group(2) is not None
     m = _HEXSTR.search(args, start)  # not strace's own spelling: what the pattern finds
     if m is None:
         return None
@@ -300,6 +311,13 @@ def iovecs(args: str) -> tuple[bytes, int, bool]:
 
 def message(args: str) -> tuple[int, bytes, bool] | None:
     """``{mtype=3, mtext="..."}`` of msgsnd/msgrcv: (mtype, text as printed, cut)."""
+    h = _MSG_HEAD.search(args)
+    if h is not None:  # the text decoded without the pattern (slow on a long one)
+        e = args.find('"', h.end())
+        text = _escapes(args[h.end() : e]) if e >= 0 else None
+        cut = args.startswith("...", e + 1)
+        if text is not None and args.startswith("}", e + 4 if cut else e + 1):
+            return int(h.group(1)), text, cut
     m = _MSG.search(args)
     if m is None:
         return None
