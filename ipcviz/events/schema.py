@@ -115,6 +115,8 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
             "max_message_size": integer(),
             "max_bytes": integer(),
             "discovered": flag,
+            #: only kernel probes see what it holds (a program's memory: no system call)
+            "probed": flag,
             "readers": strings,
             "writers": strings,
         },

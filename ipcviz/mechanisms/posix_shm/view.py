@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from ipcviz import bytefmt
@@ -17,6 +18,8 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
     out.newline()
     recent = state.seq - 3 * max(1, len(state.procs))
     data, size = obj.data, obj.cell_size
+    if obj.info.get("probed"):  # a program's segment: its stores make no system call
+        data = _probed(out, state, obj)
     if obj.cells <= 64:
         values = [_cell_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
         cw = max(7, max((len(v) for v in values), default=1) + 1)  # few cells: big boxes
@@ -53,6 +56,24 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
         out.newline()
     r.kernel_fields(out, obj, skip=("addresses", "maps"), now=state.t)
     return out.finish()
+
+
+def _probed(out: r.Lines, state: State, obj: ShmObj) -> bytes | bytearray:
+    """The cells as the kernel probe last read them, with the reading's age: what the
+    program stored is seen only there (zeros until a first reading)."""
+    raw = obj.kernel.get("data")
+    if not isinstance(raw, str):
+        out.add("  not read yet: stores to memory make no system call", r.DIM)
+        out.newline()
+        return bytes(obj.size)
+    label, style = r.kernel_label(obj, state.t)
+    out.add(f" cells as read ({label.strip().rstrip(':')})", style)
+    out.newline()
+    try:
+        data = base64.b64decode(raw)
+    except (ValueError, TypeError):
+        return bytes(obj.size)
+    return data[: obj.size].ljust(obj.size, b"\0")
 
 
 def _cell_value(raw: bytes | bytearray) -> str:

@@ -23,6 +23,7 @@ from ipcviz.events import schema
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
+from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.source import StraceSource
 
 #: Event kind: an object the program made is still there after it ended (never removed).
@@ -33,6 +34,8 @@ _REMOVE_HINT = {
     "shmid": "ipcrm -m {}",
     "FIFO": "rm {}",
     "POSIX queue": "rm /dev/mqueue{}",
+    "POSIX shared memory": "rm {}",
+    "POSIX semaphore": "rm {}",
 }
 
 
@@ -154,6 +157,8 @@ class ProgramEngine(Engine):
 
     def _install_watchers(self) -> None:
         self.on_end.append(self._left_behind)
+        if self.source is not None:  # what the calls cannot show: read from the kernel
+            ProgramProber(self, self.source.mapper, self.probe_interval).install()
 
     # -- the loop -------------------------------------------------------------------------
 
