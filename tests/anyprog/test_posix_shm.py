@@ -92,3 +92,40 @@ def test_unlinked_segment_and_semaphore_are_removed_and_nothing_is_left(tmp_path
     finally:
         for f in _files(name):
             f.unlink(missing_ok=True)
+
+
+def _text(lines: list) -> str:
+    return "\n".join("".join(seg.text for seg in line) for line in lines)
+
+
+def test_probed_objects_are_drawn_from_the_last_reading_with_its_age() -> None:
+    from ipcviz.mechanisms.posix_sem.view import sem_lines
+    from ipcviz.mechanisms.posix_shm.view import shm_lines
+    from ipcviz.model.reducer import apply_all
+    from ipcviz.model.state import State
+
+    declare = {"seq": 0, "t": 0, "pid": 1, "kind": "obj.declare", "probed": True}
+    events = [
+        {**declare, "obj": "shm:/s", "type": "posix_shm", "kernel_name": "/s", "size": 32,
+         "cells": 4, "cell_size": 8},
+        {**declare, "seq": 1, "obj": "sem:/s.s", "type": "posix_sem", "kernel_name": "/s.s",
+         "value": 0},
+    ]  # fmt: skip
+    state = apply_all(State(), events)
+    shm, sem = state.objects["shm:/s"], state.objects["sem:/s.s"]
+    assert "not read yet" in _text(shm_lines(state, shm, 80))  # no store was seen
+    assert "not read yet" in _text(sem_lines(state, sem, 80))
+    cells = (42).to_bytes(8, "little") + (-7).to_bytes(8, "little", signed=True) + bytes(16)
+    readings = [
+        {"seq": 2, "t": 1_000_000_000, "pid": 0, "kind": "probe.shm", "obj": "shm:/s",
+         "data": base64.b64encode(cells).decode(), "size": 32, "addresses": {}},
+        {"seq": 3, "t": 1_000_000_000, "pid": 0, "kind": "probe.sem", "obj": "sem:/s.s",
+         "value": 3, "waiters": 1},
+        {"seq": 4, "t": 3_500_000_000, "pid": 0, "kind": "probe.snapshot", "why": "freeze"},
+    ]  # fmt: skip
+    state = apply_all(state, readings)
+    shown = _text(shm_lines(state, shm, 80))
+    assert "42" in shown and "-7" in shown and "2.5s ago" in shown
+    shown = _text(sem_lines(state, sem, 80))
+    assert " 3 " in shown and "2.5s ago" in shown and "sleeping in sem_wait: 1" in shown
+    assert "initial" not in shown  # the model's own count of P and V: none was seen
