@@ -62,6 +62,7 @@ _BLOCKING = frozenset(
     {
         "read", "write", "msgsnd", "msgrcv", "semop", "semtimedop", "open", "openat",
         "mq_timedsend", "mq_timedreceive", *_READV, *_WRITEV,
+        "futex",  # (no begin: what a sleeping sem_wait names is declared at its entry)
     }
 )  # fmt: skip
 
@@ -362,6 +363,9 @@ class Mapper:
                 b = nums[0] if nums else 0
             else:
                 code = C.MQ_RECV_BEGIN
+        elif name == "futex":  # asleep in a semaphore of a segment: declared now
+            _futex(self, proc, t, t, args, None, "")
+            return None
         elif name in ("semop", "semtimedop"):
             nums = P.ints(args)
             waits = [b for b in P.sembufs(args) if b[1] < 0 and "IPC_NOWAIT" not in b[2]]
