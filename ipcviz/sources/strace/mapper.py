@@ -1007,7 +1007,12 @@ def _open_any(
     """open/openat: a /dev/shm file (shm_open, sem_open) or else a FIFO (``_open``)."""
     if _SHM_HEX in args:  # (not every open's path decoded: a program opens many files)
         path = _path_arg(args, at=_at(args))
-        if path is not None and path.startswith(SHM_DIR) and "/" not in path[len(SHM_DIR) :]:
+        if (
+            path is not None
+            and path.startswith(SHM_DIR)
+            and "/" not in path[len(SHM_DIR) :]
+            and path not in m.fifos  # a FIFO made in /dev/shm is a FIFO
+        ):
             m._entry.pop(proc.tid, None)
             if ret is not None and ret >= 0:
                 made = "O_CREAT" in args and "O_EXCL" in args
