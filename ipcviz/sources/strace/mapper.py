@@ -553,7 +553,12 @@ def _read(
     if obj < 0:
         m._entry.pop(proc.tid, None)
         return
-    begin = m._begun_or_new(proc, proc.tid, t, call, args)
+    begun = m._begun.pop(proc.tid, None)  # ``_begun_or_new``, its usual case inline
+    if begun is not None and begun[0] == t:
+        m._entry.pop(proc.tid, None)
+        begin = begun[1]
+    else:
+        begin = m._begun_or_new(proc, proc.tid, t, call, args)
     if ret is None or ret < 0:
         m._drop_begin(begin)
         return
@@ -568,7 +573,9 @@ def _read(
         data = b""
     if begin is not None:  # the most it could read, known only now
         begin[3] = most
-    m._rec(proc, _PIPE_READ, obj, (end + 2) * 1000 - m.offset, ret, 0, data)  # _exit_ns
+    at = (end + 2) * 1000 - m.offset  # ``_exit_ns``; then ``_rec``, inline
+    m.out.append(("rec", proc.pid, (_PIPE_READ | proc.thread << 8, obj, at, ret, 0, data)))
+    m._last_end[proc.tid] = at
 
 
 def _readv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -593,7 +600,12 @@ def _write(
         if fd is not None and fd[1].startswith(SEM_FILE) and ret is not None and ret > 0:
             _sem_file_written(m, fd[1], args)
         return
-    begin = m._begun_or_new(proc, proc.tid, t, call, args)
+    begun = m._begun.pop(proc.tid, None)  # ``_begun_or_new``, its usual case inline
+    if begun is not None and begun[0] == t:
+        m._entry.pop(proc.tid, None)
+        begin = begun[1]
+    else:
+        begin = m._begun_or_new(proc, proc.tid, t, call, args)
     if call == "write":
         got = _string_arg(args)
         size = _last_int(args) or 0
@@ -612,7 +624,8 @@ def _write(
     data = shown[:ret] if shown is not None else b""
     if shown is not None and len(data) < ret:  # ``-s`` cut it: the pipe's bytes are not all known
         m._lossy.add(obj)
-    m._rec(proc, _PIPE_WRITE, obj, at, ret, size, data)
+    m.out.append(("rec", proc.pid, (_PIPE_WRITE | proc.thread << 8, obj, at, ret, size, data)))
+    m._last_end[proc.tid] = at  # (``_rec`` inline)
 
 
 def _writev(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:

@@ -77,10 +77,21 @@ def parse_line(line: str) -> Line | None:
     if name is not None:
         if body.endswith(_UNFINISHED):
             return _line(Line, (int(pid), t, UNFINISHED, name, body[:-_CUT], None, "", 0))
-        return _returned(int(pid), t, CALL, name, body)
-    if body.startswith(_UNFINISHED):  # killed while in the call: ``<unfinished ...>) = ?``
-        body = body[_CUT:]
-    return _returned(int(pid), t, RESUMED, resumed, body)
+        kind = CALL
+    else:
+        if body.startswith(_UNFINISHED):  # killed in the call: ``<unfinished ...>) = ?``
+            body = body[_CUT:]
+        kind, name = RESUMED, resumed
+    # the usual return, ``args) = 1 <0.000020>``, read here; any other by ``_returned``
+    cut = body.rfind(") = ")
+    if cut >= 0:
+        ret, sep, dur = body[cut + 4 :].partition(" <")
+        if sep and dur[-1:] == ">" and ret.isdecimal() and (ret[0] != "0" or len(ret) == 1):
+            sec, _, frac = dur[:-1].partition(".")
+            if len(frac) == 6 and sec.isdigit() and frac.isdigit():
+                dur_us = int(sec + frac)
+                return _line(Line, (int(pid), t, kind, name, body[:cut], int(ret), "", dur_us))
+    return _returned(int(pid), t, kind, name, body)
 
 
 def _other(line: str) -> Line | None:
