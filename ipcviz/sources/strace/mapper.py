@@ -9,7 +9,9 @@ hands to the engine's linearizer, in order:
 * ``("event", pid, t_ns, event)``: ``obj.declare``, ``obj.remove``, ``proc.exit``.
 
 Objects are discovered from the calls and named by their kernel identity: ``pipe:[INODE]``
-(with ``-yy`` strace names the pipe behind every descriptor), ``msqid:ID``. Each process
+(with ``-yy`` strace names the pipe behind every descriptor), ``msqid:ID``, ``shm:/NAME``
+and ``sem:/NAME`` (POSIX shared memory and semaphores: declared ``probed``, their contents
+read by the engine's prober, see ``_open_any`` below). Each process
 keeps its descriptor table (inherited at fork, dropped at exec for close-on-exec ones), so a
 pipe end counts as closed in a process only when its last descriptor for it is closed.
 
