@@ -129,3 +129,8 @@ def test_probed_objects_are_drawn_from_the_last_reading_with_its_age() -> None:
     shown = _text(sem_lines(state, sem, 80))
     assert " 3 " in shown and "2.5s ago" in shown and "sleeping in sem_wait: 1" in shown
     assert "initial" not in shown  # the model's own count of P and V: none was seen
+    from ipcviz.mechanisms.posix_sem import diagram as sem_diagram
+    from ipcviz.mechanisms.posix_shm import diagram as shm_diagram
+
+    assert sem_diagram.caption(state, sem) == "value 3 (kernel)"
+    assert shm_diagram._grid(shm, 80)[1][:2] == ["42", "-7"]  # the diagram's cells too

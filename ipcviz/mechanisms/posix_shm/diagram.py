@@ -9,6 +9,7 @@ untrusted input: a malformed ``names`` is ignored. Rows of styled segments, no T
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from ipcviz import bytefmt
@@ -24,7 +25,19 @@ MAX_GRID = 256
 
 
 def caption(state: State, obj: ShmObj) -> str:
+    if obj.info.get("probed"):
+        return f"{obj.cells} cells · " + ("as read (kernel)" if obj.kernel else "not read yet")
     return f"{obj.cells} cells · {obj.writes} writes"
+
+
+def probed_cells(obj: ShmObj) -> bytes:
+    """The segment's bytes from the last ``probe.shm`` (zeros where none was read)."""
+    raw = obj.kernel.get("data")
+    try:
+        data = base64.b64decode(raw) if isinstance(raw, str) else b""
+    except ValueError:
+        data = b""
+    return data[: obj.size].ljust(obj.size, b"\0")
 
 
 def cell_names(obj: ShmObj) -> list[str]:
@@ -56,6 +69,8 @@ def _value(raw: bytes | bytearray) -> str:
 def _grid(obj: ShmObj, width: int) -> tuple[list[str], list[str], list[int], list[list[int]]]:
     """Labels, values, cell widths and the cells of each grid row at ``width``."""
     size, data = obj.cell_size, obj.data
+    if obj.info.get("probed"):  # a program's segment: its cells as the probe last read them
+        data = probed_cells(obj)
     labels = cell_names(obj)
     values = [_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
     widths = [

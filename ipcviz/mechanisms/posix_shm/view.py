@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from ipcviz import bytefmt
+from ipcviz.mechanisms.posix_shm.diagram import probed_cells
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.state import State
 from ipcviz.tui import render as r
@@ -69,11 +69,7 @@ def _probed(out: r.Lines, state: State, obj: ShmObj) -> bytes | bytearray:
     label, style = r.kernel_label(obj, state.t)
     out.add(f" cells as read ({label.strip().rstrip(':')})", style)
     out.newline()
-    try:
-        data = base64.b64decode(raw)
-    except (ValueError, TypeError):
-        return bytes(obj.size)
-    return data[: obj.size].ljust(obj.size, b"\0")
+    return probed_cells(obj)
 
 
 def _cell_value(raw: bytes | bytearray) -> str:
