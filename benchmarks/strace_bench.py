@@ -1,10 +1,11 @@
 """``ipcviz run -- PROG``: how fast strace's text is parsed, and what watching costs.
 
-1. Parse rate: a real capture of a C pipe ping-pong (``strace -f -ttt -T -yy -xx``, the
-   options ipcviz uses), parsed by ``ipcviz.sources.strace`` — the parser alone, and the
-   parser plus the mapper to records (the whole source minus the engine) — in lines per
-   CPU-second, against a baseline in the same run on the same file: a plain line split
-   (decode, ``split("\\n")``, a loop over the lines). Target: >= 100,000 lines/s.
+1. Parse rate: a real capture of a C pipe ping-pong of 1-byte messages (and one of 4 KiB
+   messages) (``strace -f -ttt -T -yy -xx``, the options ipcviz uses), parsed by
+   ``ipcviz.sources.strace`` — the parser alone, and the parser plus the mapper to records
+   (the whole source minus the engine) — in lines per CPU-second, against a baseline in the
+   same run on the same file: a plain line split (decode, ``split("\\n")``, a loop over
+   the lines). Target: >= 100,000 lines/s.
 2. Cost: the same ping-pong's own timing of its loop, run alone, under plain
    ``strace -f -o /dev/null`` (same options) and under ``ipcviz run --headless --``, side by
    side in one run. Target (issue 15): ipcviz <= 1.2x plain strace.
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 PINGPONG = r"""
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,16 +39,21 @@ PINGPONG = r"""
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 10000;
+    int size = argc > 2 ? atoi(argv[2]) : 1; /* bytes per message (at most 65536) */
+    static char c[65536];
     int a[2], b[2];
     if (pipe(a) < 0 || pipe(b) < 0)
         return 1;
+    if (size < 1 || size > (int)sizeof c)
+        return 1;
+    memset(c, 'x', sizeof c);
     pid_t pid = fork();
-    char c = 'x';
     if (pid == 0) {
         close(a[1]);
         close(b[0]);
-        while (read(a[0], &c, 1) == 1)
-            if (write(b[1], &c, 1) != 1)
+        ssize_t got;
+        while ((got = read(a[0], c, size)) > 0)
+            if (write(b[1], c, got) != got)
                 return 1;
         return 0;
     }
@@ -54,9 +61,16 @@ int main(int argc, char **argv)
     close(b[1]);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < n; i++)
-        if (write(a[1], &c, 1) != 1 || read(b[0], &c, 1) != 1)
+    for (int i = 0; i < n; i++) {
+        if (write(a[1], c, size) != size)
             return 1;
+        for (int got = 0; got < size;) { /* a pipe may return less: read it all */
+            ssize_t r = read(b[0], c, size - got);
+            if (r <= 0)
+                return 1;
+            got += r;
+        }
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     close(a[1]);
     waitpid(pid, NULL, 0);
@@ -170,6 +184,10 @@ def bench_strace(quick: bool) -> dict[str, dict]:
         cmd = [*_strace_argv(str(capture)), "--", str(binary), str(n)]
         subprocess.run(cmd, capture_output=True, check=True)
         r = parse_rates(capture, 2 if quick else 5)
+        big = tmp / "capture-4k.txt"  # 4 KiB messages: the payloads' decoding
+        cmd = [*_strace_argv(str(big)), "--", str(binary), str(n // 10), "4096"]
+        subprocess.run(cmd, capture_output=True, check=True)
+        r4k = parse_rates(big, 2 if quick else 5)
         c = cost(binary, tmp, n, 1 if quick else 3)
     lines = r["lines"]
     return {
@@ -184,6 +202,12 @@ def bench_strace(quick: bool) -> dict[str, dict]:
             "unit": "lines per CPU-second, parser + mapper to records",
             "target": ">= 100000",
             "ok": lines / r["map"] >= 100_000,
+        },
+        "strace_map_4k_lines_per_s": {
+            "value": round(r4k["lines"] / r4k["map"]),
+            "unit": f"lines per CPU-second, parser + mapper, 4 KiB messages "
+            f"({r4k['lines']:,} lines)",
+            "target": "-",
         },
         "strace_map_over_split": {
             "value": round(r["map"] / r["baseline"], 1),

@@ -117,6 +117,8 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
             "max_bytes": integer(),
             "discovered": flag,
             "outside": flag,
+            #: only kernel probes see what it holds (a program's memory: no system call)
+            "probed": flag,
             "readers": strings,
             "writers": strings,
         },

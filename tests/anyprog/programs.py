@@ -391,3 +391,81 @@ int main(int argc, char **argv)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 """
+
+#: POSIX shared memory and semaphores (``./shm NAME keep|unlink``): a segment of 8 cells
+#: (shm_open, ftruncate, mmap), a named semaphore (sem_open, value 0) and an unnamed one in
+#: the segment at byte 32 (sem_init pshared). The child sleeps in sem_wait on the unnamed
+#: one until the parent sees it asleep there (/proc: a contended wait, a futex call strace
+#: shows), then stores its cells and posts the named one 3 times (no system call: nobody
+#: waits). The program reports, at its end, what it stored (``C index value``) and the
+#: semaphores' values (``V name value``); with ``keep`` it leaves both names behind.
+POSIX_SHM = r"""
+#include <fcntl.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct seg { int64_t cell[4]; sem_t ready; };
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    char shm[64], sem[64];
+    snprintf(shm, sizeof shm, "/%s", argv[1]);
+    snprintf(sem, sizeof sem, "/%s.s", argv[1]);
+    int fd = shm_open(shm, O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd < 0 || ftruncate(fd, 64) < 0)
+        return 1;
+    struct seg *s = mmap(NULL, 64, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (s == MAP_FAILED || sem_init(&s->ready, 1, 0) < 0)
+        return 1;
+    sem_t *named = sem_open(sem, O_CREAT | O_EXCL, 0600, 0);
+    if (named == SEM_FAILED)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        sem_wait(&s->ready);
+        s->cell[1] = -7;
+        s->cell[3] = 1000000007;
+        for (int i = 0; i < 3; i++)
+            sem_post(named);
+        return 0;
+    }
+    char path[64], wchan[256];
+    snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+    for (;;) { /* until the child sleeps in the semaphore's futex */
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return 1;
+        size_t n = fread(wchan, 1, sizeof wchan - 1, f);
+        fclose(f);
+        wchan[n] = 0;
+        if (strstr(wchan, "futex"))
+            break;
+    }
+    s->cell[0] = 42;
+    sem_post(&s->ready);
+    waitpid(pid, NULL, 0);
+    sem_wait(named);
+    int v = 0, u = 0;
+    sem_getvalue(named, &v);
+    sem_getvalue(&s->ready, &u);
+    for (int i = 0; i < 4; i++)
+        printf("C %d %lld\n", i, (long long)s->cell[i]);
+    printf("V named %d\nV unnamed %d\n", v, u);
+    fflush(stdout);
+    if (strcmp(argv[2], "keep") != 0) {
+        sem_close(named);
+        sem_unlink(sem);
+        munmap(s, 64);
+        shm_unlink(shm);
+    }
+    return 0;
+}
+"""

@@ -127,3 +127,33 @@ POSIX_MQ = f"""\
 26694 1795996295.810133 +++ exited with 0 +++
 26693 1795996295.810363 +++ exited with 0 +++
 """
+
+_CWD = x("/tmp/t")
+_SEG, _TMP, _SEM = x("/dev/shm/seg"), x("/dev/shm/sem.kxhywb"), x("/dev/shm/sem.seg.s")
+_SEM_T = x(b"\x02" + bytes(7) + b"\x80" + bytes(23))  # value 2, shared
+#: POSIX shared memory and semaphores (tests/anyprog/programs.py POSIX_SHM, strace 6.1,
+#: shortened): shm_open, sem_open(O_CREAT, value 2: a temporary file written, mapped and
+#: linked), the child's contended sem_wait on the unnamed semaphore at byte 32 (a futex in
+#: the segment), the parent's wake; then the names unlinked and the mappings dropped.
+POSIX_SHM = f"""\
+25622 1796007537.809619 openat(AT_FDCWD<{_CWD}>, "{_SEG}", O_RDWR|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, 0600) = 3<{_SEG}> <0.000039>
+25622 1796007537.809733 ftruncate(3<{_SEG}>, 64) = 0 <0.000018>
+25622 1796007537.809796 mmap(NULL, 64, PROT_READ|PROT_WRITE, MAP_SHARED, 3<{_SEG}>, 0) = 0x7efe981fb000 <0.000025>
+25622 1796007537.809867 close(3<{_SEG}>) = 0 <0.000014>
+25622 1796007537.810013 openat(AT_FDCWD<{_CWD}>, "{_TMP}", O_RDWR|O_CREAT|O_EXCL, 0600) = 3<{_TMP}> <0.000032>
+25622 1796007537.810106 write(3<{_TMP}>, "{_SEM_T}", 32) = 32 <0.000022>
+25622 1796007537.810176 mmap(NULL, 32, PROT_READ|PROT_WRITE, MAP_SHARED, 3<{_TMP}>, 0) = 0x7efe981fa000 <0.000023>
+25622 1796007537.810240 link("{_TMP}", "{_SEM}") = 0 <0.000023>
+25622 1796007537.810508 unlink("{_TMP}") = 0 <0.000021>
+25622 1796007537.810577 close(3<{_TMP}>(deleted)) = 0 <0.000015>
+25622 1796007537.810655 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7efe9800ea10) = 25623 <0.000196>
+25623 1796007537.811094 futex(0x7efe981fb020, FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME, 0, NULL, FUTEX_BITSET_MATCH_ANY <unfinished ...>
+25622 1796007537.811332 futex(0x7efe981fb020, FUTEX_WAKE, 1) = 1 <0.000017>
+25623 1796007537.811369 <... futex resumed>) = 0 <0.000260>
+25623 1796007537.811584 +++ exited with 0 +++
+25622 1796007537.811803 munmap(0x7efe981fa000, 32) = 0 <0.000024>
+25622 1796007537.811860 unlink("{_SEM}") = 0 <0.000316>
+25622 1796007537.812233 munmap(0x7efe981fb000, 64) = 0 <0.000025>
+25622 1796007537.812296 unlink("{_SEG}") = 0 <0.000035>
+25622 1796007537.812566 +++ exited with 0 +++
+"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipcviz.sources.strace import parser as P
 from ipcviz.sources.strace.mapper import Mapper
 from ipcviz.tracer import codes as C
-from tests.anyprog.strace_text import MSGQ, PIPE, POSIX_MQ, x
+from tests.anyprog.strace_text import MSGQ, PIPE, POSIX_MQ, POSIX_SHM, x
 
 
 def run(text: str) -> tuple[Mapper, list[str]]:
@@ -331,3 +331,34 @@ def test_sysv_shared_memory_segments() -> None:
     assert removed == ["shmid:196623"]
     assert m.unknown_calls == 0 and not [a for a in m.out if a[0] == "rec"]
     assert set(m.segments) == {196624, 196600}  # the engine reads these (shmprobe.py)
+
+
+def test_posix_shm_and_semaphores_are_declared_probed_with_no_operation() -> None:
+    m, names = run(POSIX_SHM)
+    assert names == ["shm:/seg", "sem:/seg.s", "sem:/seg@32"]
+    declares = [a[3] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.declare"]
+    seg, named, unnamed = declares
+    assert (seg["type"], seg["kernel_name"], seg["size"], seg["cells"]) == (
+        "posix_shm", "/seg", 64, 8
+    )  # fmt: skip
+    assert (named["type"], named["kernel_name"], named["value"]) == ("posix_sem", "/seg.s", 2)
+    assert unnamed["type"] == "posix_sem" and unnamed["pid"] == 25623  # its first sleeper
+    assert all(d["probed"] for d in declares)
+    assert "discovered" not in seg and "discovered" not in named  # the program made them
+    # no operation: a store, a P, a V make no system call; the futex is no operation either
+    assert not [a for a in m.out if a[0] == "rec"]
+    # unlinked and unmapped: gone, the unnamed semaphore with its segment
+    removed = [a[3]["obj"] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.remove"]
+    assert removed == ["sem:/seg.s", "shm:/seg", "sem:/seg@32"]
+    assert not m.procs[25622].maps
+
+
+def test_a_posix_segment_mapped_by_a_live_process_outlives_its_name() -> None:
+    # the child (its mappings inherited at fork) has not exited when the parent unlinks
+    lines = [line for line in POSIX_SHM.splitlines() if "+++ exited" not in line]
+    m, _ = run("\n".join(lines))
+    removed = [a[3]["obj"] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.remove"]
+    assert removed == []  # the memory lives on while a process maps it
+    assert {p for p, _, _ in m.procs[25623].maps.values()} == {
+        "/dev/shm/seg", "/dev/shm/sem.seg.s"
+    }  # fmt: skip

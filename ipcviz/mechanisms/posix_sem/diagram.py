@@ -23,12 +23,23 @@ MAX_TOKENS = 24
 
 
 def caption(state: State, obj: SemObj) -> str:
+    if obj.info.get("probed"):  # a program's: only the kernel probe sees its value
+        value = obj.kernel.get("value")
+        return f"value {value} (kernel)" if isinstance(value, int) else "value not read yet"
     return f"value {obj.value}"
 
 
 def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.Line]:
     """Row 1: the tokens (and, for a lock, who holds it); row 2: who sleeps in wait()."""
     row = k.Row(width)
+    if obj.info.get("probed"):  # the last reading: free tokens and sleepers, no holder
+        value, waiters = obj.kernel.get("value"), obj.kernel.get("waiters", 0)
+        if not isinstance(value, int):
+            row.add("not read yet", k.LABEL)
+            return [row.done()]
+        row.add("● " * min(value, MAX_TOKENS) if value <= MAX_TOKENS else f"●×{value} ", FREE)
+        row.add(f" {waiters} asleep (kernel)" if waiters else "", k.WAITING)
+        return [row.done()]
     free = max(0, obj.value)
     taken = max(0, obj.initial - obj.value)
     if free + taken <= MAX_TOKENS:

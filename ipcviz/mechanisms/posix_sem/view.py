@@ -13,6 +13,8 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
     out = r.Lines(width)
     r.title(out, obj)
     out.newline()
+    if obj.info.get("probed"):  # a program's semaphore: its uncontended P and V make no
+        return _probed(out, state, obj)  # system call; only the kernel probe sees it
     out.add(" value ", r.DIM)
     out.add(f" {obj.value} ", r.GOOD if obj.value > 0 else r.WARN)
     out.add(f"  (initial {obj.initial}; {obj.waits} waits, {obj.posts} posts)", r.DIM)
@@ -29,6 +31,23 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
         out.add(("  ← " if i else "") + text, style)
     out.newline()
     r.kernel_fields(out, obj, now=state.t)
+    return out.finish()
+
+
+def _probed(out: r.Lines, state: State, obj: SemObj) -> list[r.Line]:
+    """Value and sleepers as the kernel probe last read them, with the reading's age."""
+    k = obj.kernel
+    value = k.get("value")
+    if not isinstance(value, int):
+        out.add(" value: not read yet (sem_wait and sem_post make no system call", r.DIM)
+        out.add(" unless they must sleep or wake a sleeper)", r.DIM)
+        out.newline()
+        return out.finish()
+    label, style = r.kernel_label(obj, state.t)
+    out.add(f" value ({label.strip().rstrip(':')}) ", style)
+    out.add(f" {value} ", r.GOOD if value > 0 else r.WARN)
+    out.add(f"  sleeping in sem_wait: {k.get('waiters', 0)}", style)
+    out.newline()
     return out.finish()
 
 

@@ -24,6 +24,8 @@ MAX_GRID = 256
 
 
 def caption(state: State, obj: ShmObj) -> str:
+    if obj.probed_data() is not None:  # a program's segment (strace): only read, never seen
+        return f"{obj.cells} cells · " + ("as read (kernel)" if obj.kernel else "not read yet")
     return f"{obj.cells} cells · {obj.writes} writes"
 
 

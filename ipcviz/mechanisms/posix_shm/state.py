@@ -40,14 +40,15 @@ class ShmObj(Obj):
         return int.from_bytes(part, "little", signed=True)
 
     def probed_data(self) -> bytearray | None:
-        """For a segment whose stores no event shows (``probe_cells``: a program watched
-        through strace), its cells as the last kernel probe read them (zeros beyond what
-        it read, or before any reading); None for one whose stores are ``shm.write``
-        events (the model's own copy, ``data``, is then what to draw)."""
+        """For a segment whose stores no event shows (a program watched through strace:
+        ``probe_cells`` for System V, ``probed`` for POSIX), its cells as the last kernel
+        probe read them (zeros beyond what it read, or before any reading); None for one
+        whose stores are ``shm.write`` events (the model's own copy, ``data``, is then
+        what to draw)."""
         import base64
         import binascii
 
-        if not self.info.get("probe_cells"):
+        if not (self.info.get("probe_cells") or self.info.get("probed")):
             return None
         cells = bytearray(self.cells * self.cell_size)
         try:

@@ -24,6 +24,7 @@ from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
+from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
 from ipcviz.sources.strace.source import StraceSource
 
@@ -35,6 +36,8 @@ _REMOVE_HINT = {
     "shmid": "ipcrm -m {}",
     "FIFO": "rm {}",
     "POSIX queue": "rm /dev/mqueue{}",
+    "POSIX shared memory": "rm {}",
+    "POSIX semaphore": "rm {}",
 }
 
 
@@ -151,6 +154,8 @@ class ProgramEngine(Engine):
         # objects it left are listed
         SegmentProbe(self, self.probe_interval).install()
         self.on_end.append(self._left_behind)
+        if self.source is not None:  # what the calls cannot show: read from the kernel
+            ProgramProber(self, self.source.mapper, self.probe_interval).install()
 
     # -- the loop -------------------------------------------------------------------------
 

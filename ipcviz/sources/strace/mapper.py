@@ -9,7 +9,9 @@ hands to the engine's linearizer, in order:
 * ``("event", pid, t_ns, event)``: ``obj.declare``, ``obj.remove``, ``proc.exit``.
 
 Objects are discovered from the calls and named by their kernel identity: ``pipe:[INODE]``
-(with ``-yy`` strace names the pipe behind every descriptor), ``msqid:ID``. Each process
+(with ``-yy`` strace names the pipe behind every descriptor), ``msqid:ID``, ``shm:/NAME``
+and ``sem:/NAME`` (POSIX shared memory and semaphores: declared ``probed``, their contents
+read by the engine's prober, see ``_open_any`` below). Each process
 keeps its descriptor table (inherited at fork, dropped at exec for close-on-exec ones), so a
 pipe end counts as closed in a process only when its last descriptor for it is closed.
 
@@ -28,7 +30,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipcviz.mechanisms import fifo, pipe, posix_mq, sysv_mq, sysv_sem, sysv_shm
+from ipcviz.mechanisms import (
+    fifo,
+    pipe,
+    posix_mq,
+    posix_sem,
+    posix_shm,
+    sysv_mq,
+    sysv_sem,
+    sysv_shm,
+)
 from ipcviz.sources.strace import parser as P
 from ipcviz.tracer import codes as C
 
@@ -39,6 +50,8 @@ SYSV_SEM = sysv_sem.MECHANISM.type
 FIFO = fifo.MECHANISM.type
 POSIX_MQ = posix_mq.MECHANISM.type
 SYSV_SHM = sysv_shm.MECHANISM.type
+POSIX_SHM = posix_shm.MECHANISM.type
+POSIX_SEM = posix_sem.MECHANISM.type
 
 #: Pipe capacity when the program did not change it (16 pages).
 PIPE_CAPACITY = 65536
@@ -62,12 +75,20 @@ _BLOCKING = frozenset(
     {
         "read", "write", "msgsnd", "msgrcv", "semop", "semtimedop", "open", "openat",
         "mq_timedsend", "mq_timedreceive", *_READV, *_WRITEV,
+        "futex",  # (no begin: what a sleeping sem_wait names is declared at its entry)
     }
 )  # fmt: skip
 
 _PIPE_IO = frozenset({"read", "write", *_READV, *_WRITEV})
 
 Action = tuple[Any, ...]
+#: The parser's line kinds, as module globals (read once per line on the hot path)
+_CALL, _UNFINISHED, _RESUMED, _EXITED, _KILLED = (
+    P.CALL, P.UNFINISHED, P.RESUMED, P.EXITED, P.KILLED
+)  # fmt: skip
+_first_fd, _last_int, _string_arg = P.first_fd, P.last_int, P.string_arg
+_PIPE_READ_BEGIN, _PIPE_WRITE_BEGIN = C.PIPE_READ_BEGIN, C.PIPE_WRITE_BEGIN
+_PIPE_READ, _PIPE_WRITE = C.PIPE_READ, C.PIPE_WRITE
 
 
 @dataclass
@@ -83,6 +104,8 @@ class Proc:
     children: int = 0
     threads: int = 0
     ended: bool = False
+    #: /dev/shm mappings of the process: address → (path, length, offset in the file)
+    maps: dict[int, tuple[str, int, int]] = field(default_factory=dict)
 
 
 class Mapper:
@@ -142,6 +165,8 @@ class Mapper:
         #: ``ipcviz attach``: an object the calls find that the program did not make
         #: existed before the trace began (``outside``: it may hold contents no event shows)
         self.outside = False
+        #: /dev/shm files (POSIX segments, named semaphores) the calls named, by path
+        self.devshm: dict[str, DevShm] = {}
 
     # -- times ---------------------------------------------------------------------------
 
@@ -164,11 +189,11 @@ class Mapper:
         held = self._held
         if held is not None:
             self._held = None
-            self._process(held, line.t)
-        if line.kind == P.CALL:
+            self._process(held, line[1])
+        if line[2] == _CALL:
             self._held = line
         else:
-            self._process(line, line.t)
+            self._process(line, line[1])
 
     def release(self, now_us: int) -> None:
         """Nothing more to read now: a call held for its end ended before ``now_us``."""
@@ -179,28 +204,36 @@ class Mapper:
 
     def _process(self, line: P.Line, end: int) -> None:
         """``end``: a stamp strace took after the line's call returned."""
-        pid = line.pid
-        if pid not in self.procs:
+        pid, t, kind, name, args, ret, err, dur = line
+        proc = self.procs.get(pid)
+        if proc is None:
             if self.root is None:
                 self._start_root(line)
+                proc = self.procs[pid]
             else:  # a child that printed before its parent's fork returned: wait for it
                 self._waiting.setdefault(pid, []).append((line, end))
                 return
-        kind = line.kind
-        if kind == P.CALL:
+        if kind == _RESUMED:  # printed at the return: its own stamp is the end
+            entry = self._entry.pop(pid, None)
+            if entry is not None:
+                t, args = entry[0], entry[2] + args
+            handler = _CALLS.get(name)
+            if handler is None:
+                self.unknown_calls += 1
+            else:
+                handler(self, proc, t, line.t, args, ret, err)
+        elif kind == _UNFINISHED:
+            self._enter(pid, t, name, args)
+        elif kind == _CALL:
             begun = self._begun.get(pid)
-            if begun is not None and begun[0] != line.t:
+            if begun is not None and begun[0] != t:
                 self._begun.pop(pid)
-            if self._entry.get(pid, (None,))[0] == line.t:
+            entry = self._entry.get(pid)
+            if entry is not None and entry[0] == t:
                 self._entry.pop(pid)
-            end = max(end, line.t + line.dur)  # strace prints its stamps in order; in case
-            self._call(pid, line.t, end, line.name, line.args, line.ret, line.err)
-        elif kind == P.UNFINISHED:
-            self._enter(pid, line.t, line.name, line.args)
-        elif kind == P.RESUMED:  # printed at the return: its own stamp is the end
-            t, _name, args = self._entry.pop(pid, (line.t, line.name, ""))
-            self._call(pid, t, line.t, line.name, args + line.args, line.ret, line.err)
-        elif kind in (P.EXITED, P.KILLED):
+            end = max(end, t + dur)  # strace prints its stamps in order; in case
+            self._call(pid, t, end, name, args, ret, err)
+        elif kind in (_EXITED, _KILLED):
             self._exit(line)
 
     def entry(self, pid: int, t: int, name: str, args: str) -> None:
@@ -211,14 +244,15 @@ class Mapper:
             self._enter(pid, t, name, args)
 
     def _enter(self, pid: int, t: int, name: str, args: str) -> None:
-        proc = self.procs[pid]
-        known = self._entry.get(pid)
+        entries = self._entry
+        known = entries.get(pid)
         if known is not None and known[0] == t and len(known[2]) >= len(args):
             return
         # the whole entry replaces what a line cut off in the middle showed of it (the
         # flags of a clone3 were still to come: CLONE_THREAD)
-        self._entry[pid] = (t, name, args)
+        entries[pid] = (t, name, args)
         if name in _BLOCKING and pid not in self._begun:
+            proc = self.procs[pid]
             rec = self._begin(proc, t, name, args)
             if rec is not None:
                 self._begun[pid] = (t, rec)
@@ -256,6 +290,7 @@ class Mapper:
         proc = Proc(pid, name, tid=pid)
         if parent is not None:
             proc.fds = dict(parent.fds)
+            proc.maps = dict(parent.maps)  # fork keeps MAP_SHARED mappings
         self.procs[pid] = proc
         start = {"name": name, "color": self._colors, **fields}
         self._colors += 1
@@ -298,6 +333,7 @@ class Mapper:
         self._begun.pop(line.pid, None)
         for obj in {o for o, e, _ in proc.fds.values() if e == MQ_END}:
             self._mq_closed(proc, obj, t)  # its descriptors went with it
+        _devshm_unmapped(self, proc, t, list(proc.maps))  # and its mappings
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -321,18 +357,18 @@ class Mapper:
         """The begin record of a call that can block, from what its entry printed."""
         code, obj, a, b = 0, -1, 0, 0
         if name in _PIPE_IO:
-            fd = P.first_fd(args)
+            fd = _first_fd(args)
             if fd is None:
                 return None
             obj = self.index.get(fd[1], -1)  # a pipe's ``pipe:[INODE]``, a FIFO's path
             if obj < 0:
                 return None
             if name == "read" or name in _READV:
-                code = C.PIPE_READ_BEGIN
+                code = _PIPE_READ_BEGIN
             elif name == "write":
-                code, a = C.PIPE_WRITE_BEGIN, P.last_int(args) or 0
+                code, a = _PIPE_WRITE_BEGIN, _last_int(args) or 0
             else:
-                code, a = C.PIPE_WRITE_BEGIN, P.iovecs(args)[1]
+                code, a = _PIPE_WRITE_BEGIN, P.iovecs(args)[1]
         elif name in ("open", "openat"):
             opened = self._fifo_opened(args, name)
             if opened is None:
@@ -351,6 +387,9 @@ class Mapper:
                 b = nums[0] if nums else 0
             else:
                 code = C.MQ_RECV_BEGIN
+        elif name == "futex":  # asleep in a semaphore of a segment: declared now
+            _futex(self, proc, t, t, args, None, "")
+            return None
         elif name in ("semop", "semtimedop"):
             nums = P.ints(args)
             waits = [b for b in P.sembufs(args) if b[1] < 0 and "IPC_NOWAIT" not in b[2]]
@@ -372,8 +411,9 @@ class Mapper:
                 code = C.MSGQ_RECV_BEGIN
         # never before the end given to this thread's previous call: that end is widened
         # past the next line's stamp, and this call's entry is that very line
-        begin = max(self._entry_ns(t), self._last_end.get(proc.tid, 0))
-        return [code | proc.thread << 8, obj, begin, a, b, b""]
+        begin = (t - 1) * 1000 - self.offset  # ``_entry_ns``
+        last = self._last_end.get(proc.tid, 0)
+        return [code | proc.thread << 8, obj, begin if begin >= last else last, a, b, b""]
 
     def _begun_or_new(self, proc: Proc, pid: int, t: int, name: str, args: str) -> list | None:
         """The begin record of this call: the one emitted at its entry, or a new one."""
@@ -586,19 +626,24 @@ def _read(
     err: str,
     call: str = "read",
 ) -> None:
-    fd = P.first_fd(args)
-    if fd is None or fd[1] not in m.index:
+    fd = _first_fd(args)
+    obj = m.index.get(fd[1], -1) if fd is not None else -1
+    if obj < 0:
         m._entry.pop(proc.tid, None)
         return
-    begin = m._begun_or_new(proc, proc.tid, t, call, args)
+    begun = m._begun.pop(proc.tid, None)  # ``_begun_or_new``, its usual case inline
+    if begun is not None and begun[0] == t:
+        m._entry.pop(proc.tid, None)
+        begin = begun[1]
+    else:
+        begin = m._begun_or_new(proc, proc.tid, t, call, args)
     if ret is None or ret < 0:
         m._drop_begin(begin)
         return
-    obj = m.index[fd[1]]
     if call == "read":
-        got = P.string_arg(args)
+        got = _string_arg(args)
         data = got[0][:ret] if got is not None else b""
-        most = P.last_int(args) or 0
+        most = _last_int(args) or 0
     else:  # the buffers filled in order: their bytes, one after the other
         data, most, _ = P.iovecs(args)
         data = data[:ret]
@@ -606,7 +651,9 @@ def _read(
         data = b""
     if begin is not None:  # the most it could read, known only now
         begin[3] = most
-    m._rec(proc, C.PIPE_READ, obj, m._exit_ns(t, end - t), ret, 0, data)
+    at = (end + 2) * 1000 - m.offset  # ``_exit_ns``; then ``_rec``, inline
+    m.out.append(("rec", proc.pid, (_PIPE_READ | proc.thread << 8, obj, at, ret, 0, data)))
+    m._last_end[proc.tid] = at
 
 
 def _readv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -624,19 +671,26 @@ def _write(
     err: str,
     call: str = "write",
 ) -> None:
-    fd = P.first_fd(args)
-    if fd is None or fd[1] not in m.index:
+    fd = _first_fd(args)
+    obj = m.index.get(fd[1], -1) if fd is not None else -1
+    if obj < 0:
         m._entry.pop(proc.tid, None)
+        if fd is not None and fd[1].startswith(SEM_FILE) and ret is not None and ret > 0:
+            _sem_file_written(m, fd[1], args)
         return
-    begin = m._begun_or_new(proc, proc.tid, t, call, args)
-    obj = m.index[fd[1]]
+    begun = m._begun.pop(proc.tid, None)  # ``_begun_or_new``, its usual case inline
+    if begun is not None and begun[0] == t:
+        m._entry.pop(proc.tid, None)
+        begin = begun[1]
+    else:
+        begin = m._begun_or_new(proc, proc.tid, t, call, args)
     if call == "write":
-        got = P.string_arg(args)
-        size = P.last_int(args) or 0
+        got = _string_arg(args)
+        size = _last_int(args) or 0
         shown = got[0] if got is not None else None
     else:  # the buffers' bytes, one after the other; the size is the sum of their lengths
         shown, size, _ = P.iovecs(args)
-    at = m._exit_ns(t, end - t)
+    at = (end + 2) * 1000 - m.offset  # ``_exit_ns(t, end - t)``
     if err == "EPIPE":
         m._rec(proc, C.PIPE_EPIPE, obj, at, size)
         return
@@ -648,7 +702,8 @@ def _write(
     data = shown[:ret] if shown is not None else b""
     if shown is not None and len(data) < ret:  # ``-s`` cut it: the pipe's bytes are not all known
         m._lossy.add(obj)
-    m._rec(proc, C.PIPE_WRITE, obj, at, ret, size, data)
+    m.out.append(("rec", proc.pid, (_PIPE_WRITE | proc.thread << 8, obj, at, ret, size, data)))
+    m._last_end[proc.tid] = at  # (``_rec`` inline)
 
 
 def _writev(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -759,6 +814,7 @@ def _execve(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     for fd, (_, _, cloexec) in list(proc.fds.items()):
         if cloexec:
             m._close_fd(proc, fd, at)
+    _devshm_unmapped(m, proc, at, list(proc.maps))  # a new program: no mapping kept
 
 
 def _msgget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -1084,6 +1140,247 @@ def _shmdt(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     """A detach changes no cell and no object: the engine's probe shows the attachments."""
 
 
+# -- POSIX shared memory and named semaphores: files in /dev/shm --------------------------
+#
+# shm_open(3) is openat("/dev/shm/NAME") and sem_open(3) openat("/dev/shm/sem.NAME") (a new
+# one: a temporary sem.XXXXXX written with the sem_t, mapped, then link(2)ed to its name);
+# both are used through mmap(2). What the program then does in that memory makes no system
+# call: a store to a cell, an uncontended sem_wait or sem_post. So no operation is recorded
+# for them; the objects are declared ``probed`` and the engine's prober reads what they
+# hold (the cells from /dev/shm/NAME, a semaphore's value and waiters from its sem_t), shown
+# with the reading's age. A wait that must sleep is futex(FUTEX_WAIT_BITSET) on the sem_t:
+# an unnamed semaphore (sem_init(pshared=1)) in a segment is found from its first one.
+
+SHM_DIR = "/dev/shm/"
+SEM_FILE = SHM_DIR + "sem."
+#: Object names: ``shm:/NAME`` (a segment), ``sem:/NAME`` (a named semaphore),
+#: ``sem:/NAME@OFFSET`` (an unnamed semaphore at OFFSET in segment /NAME)
+SHM_PREFIX = "shm:"
+SEM_PREFIX = "sem:"
+#: ``/dev/shm/`` as ``-xx`` spells it (a path in the arguments: a call to look at closely)
+_SHM_HEX = "".join(f"\\x{b:02x}" for b in SHM_DIR.encode())
+#: Bytes per cell of a segment as shown (the wrappers' cells: signed 64-bit)
+CELL = 8
+
+
+@dataclass
+class DevShm:
+    """A /dev/shm file the program's calls named: what the prober needs to read it."""
+
+    path: str  # /dev/shm/NAME or /dev/shm/sem.NAME (a temporary one until its link)
+    made: bool  # created by the program (O_CREAT|O_EXCL): its leftover if still linked
+    linked: bool = True
+    size: int = 0  # ftruncate's length, or the end of the largest mapping
+    obj: str = ""  # the object declared for it ('' not yet)
+    value: int | None = None  # a new named semaphore's initial value (its sem_t as written)
+    #: unnamed semaphores found in a segment: offset → object name
+    sems: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def kernel_name(self) -> str:
+        """``/NAME`` as shm_open and sem_open name it (the probes' argument)."""
+        base = self.path[len(SHM_DIR) :]
+        return "/" + (base[4:] if base.startswith("sem.") else base)
+
+    @property
+    def is_sem(self) -> bool:
+        return self.path.startswith(SEM_FILE)
+
+
+def _open_any(
+    m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str
+) -> None:
+    """open/openat: a /dev/shm file (shm_open, sem_open) or else a FIFO (``_open``)."""
+    if _SHM_HEX in args:  # (not every open's path decoded: a program opens many files)
+        path = _path_arg(args, at=_at(args))
+        if (
+            path is not None
+            and path.startswith(SHM_DIR)
+            and "/" not in path[len(SHM_DIR) :]
+            and path not in m.fifos  # a FIFO made in /dev/shm is a FIFO
+        ):
+            m._entry.pop(proc.tid, None)
+            if ret is not None and ret >= 0:
+                made = "O_CREAT" in args and "O_EXCL" in args
+                known = m.devshm.get(path)
+                if known is None or made or not known.linked:
+                    m.devshm[path] = DevShm(path, made)
+            return
+    _open(m, proc, t, end, args, ret, err)
+
+
+def _unlink_any(
+    m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str
+) -> None:
+    """unlink: a /dev/shm name (shm_unlink, sem_unlink) or else a FIFO's (``_unlink``)."""
+    path = _path_arg(args, at=_at(args)) if ret == 0 else None
+    known = m.devshm.get(path) if path is not None else None
+    if known is None:
+        _unlink(m, proc, t, end, args, ret, err)
+        return
+    known.linked = False
+    _devshm_gone(m, proc, known, m._exit_ns(t, end - t))
+
+
+def _sem_file_written(m: Mapper, path: str, args: str) -> None:
+    """sem_open(O_CREAT) writes the new sem_t (value in its first 4 bytes) to its file."""
+    known = m.devshm.get(path)
+    got = P.string_arg(args)
+    if known is not None and got is not None and len(got[0]) >= 4:
+        known.value = int.from_bytes(got[0][:4], "little")
+
+
+def _ftruncate(
+    m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str
+) -> None:
+    fd = P.first_fd(args)
+    known = m.devshm.get(fd[1]) if fd is not None else None
+    size = P.last_int(args)
+    if known is not None and ret == 0 and size is not None:
+        known.size = size
+
+
+def _mmap(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """``mmap(addr, len, prot, MAP_SHARED, fd</dev/shm/NAME>, off) = ADDR``: the process
+    maps the segment (declared at its first mapping, when its size is known)."""
+    if ret is None or ret < 0 or "MAP_SHARED" not in args or _SHM_HEX not in args:
+        return
+    parts = P.split_args(args)
+    fd = P.first_fd(parts[4]) if len(parts) >= 6 else None
+    known = m.devshm.get(fd[1]) if fd is not None else None
+    if known is None:
+        return
+    try:
+        length, offset = int(parts[1], 0), int(parts[5], 0)
+    except ValueError:
+        return
+    owner = m.procs.get(proc.pid, proc)
+    owner.maps[ret] = (known.path, length, offset)
+    known.size = max(known.size, offset + length)
+    if not known.obj and not known.is_sem:
+        at = m._exit_ns(t, end - t)
+        size = known.size
+        name = SHM_PREFIX + known.kernel_name
+        fields: dict[str, Any] = {
+            "kernel_name": known.kernel_name, "size": size, "cells": size // CELL,
+            "cell_size": CELL, "probed": True,
+        }  # fmt: skip
+        if not known.made:
+            fields["discovered"] = True
+        m.declared.pop(name, None)
+        known.obj = name
+        m._declare(proc, name, POSIX_SHM, at, **fields)
+    elif not known.obj and known.is_sem and not known.made:
+        # an existing named semaphore, opened (a new one's temporary file is named at link)
+        _declare_sem(m, proc, known, m._exit_ns(t, end - t))
+
+
+def _declare_sem(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
+    name = SEM_PREFIX + known.kernel_name
+    fields: dict[str, Any] = {"kernel_name": known.kernel_name, "probed": True}
+    if known.value is not None:
+        fields["value"] = known.value
+    if not known.made:
+        fields["discovered"] = True
+    m.declared.pop(name, None)
+    known.obj = name
+    m._declare(proc, name, POSIX_SEM, at, **fields)
+
+
+def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """``link("/dev/shm/sem.XXXXXX", "/dev/shm/sem.NAME")``: sem_open(O_CREAT) names the
+    semaphore it wrote and mapped under its temporary name."""
+    if ret != 0:
+        return
+    first = P.string_arg(args)
+    if first is None:
+        return
+    second = P.string_arg(args, args.find('"', args.find('"') + 1) + 1)
+    if second is None:
+        return
+    old, new = (got[0].decode("utf-8", "replace") for got in (first, second))
+    known = m.devshm.get(old)
+    if known is None or not new.startswith(SEM_FILE) or "/" in new[len(SHM_DIR) :]:
+        return
+    made = DevShm(new, known.made, value=known.value)
+    m.devshm[new] = made
+    for other in m.procs.values():  # its mappings are the named semaphore's now
+        for addr, (path, length, offset) in list(other.maps.items()):
+            if path == old:
+                other.maps[addr] = (new, length, offset)
+    _declare_sem(m, proc, made, m._exit_ns(t, end - t))
+
+
+def _munmap(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    nums = P.ints(args)
+    if ret != 0 or not nums:
+        return
+    owner = m.procs.get(proc.pid, proc)
+    if nums[0] in owner.maps:
+        _devshm_unmapped(m, owner, m._exit_ns(t, end - t), [nums[0]])
+
+
+def _devshm_unmapped(m: Mapper, proc: Proc, at: int, addrs: list[int]) -> None:
+    """The process no longer maps these: an unlinked file nobody maps is gone."""
+    paths = {proc.maps.pop(a)[0] for a in addrs if a in proc.maps}
+    for path in paths:
+        known = m.devshm.get(path)
+        if known is not None:
+            _devshm_gone(m, proc, known, at)
+
+
+def _devshm_gone(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
+    """Removed once its name is gone and no live process maps it (POSIX: the memory
+    lives on while mapped)."""
+    if known.linked or not known.obj:
+        return
+    for other in m.procs.values():
+        if other.ended or other.thread:
+            continue
+        if any(path == known.path for path, _, _ in other.maps.values()):
+            return
+    for name in (known.obj, *known.sems.values()):
+        if name in m.declared and name not in m.removed:
+            m.removed.add(name)
+            event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
+            m.out.append(("event", proc.pid, at, event))
+
+
+def _mapped_at(proc: Proc, addr: int) -> tuple[str, int] | None:
+    """The /dev/shm file the process maps at ``addr``, and the offset in it."""
+    for start, (path, length, offset) in proc.maps.items():
+        if start <= addr < start + length:
+            return path, addr - start + offset
+    return None
+
+
+def _futex(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """A semaphore's wait that had to sleep: ``futex(ADDR, FUTEX_WAIT_BITSET…, 0, …)``
+    on its sem_t. In a segment (not a sem.NAME file), that names an unnamed semaphore at
+    ADDR's offset (found from the first contended wait: sem_init makes no system call).
+    No operation is recorded: the wait's outcome is not a system call."""
+    head, _, rest = args.partition(", ")
+    if not rest.startswith("FUTEX_WAIT_BITSET") or not rest.partition(", ")[2].startswith("0,"):
+        return
+    try:
+        addr = int(head, 16)
+    except ValueError:
+        return
+    found = _mapped_at(m.procs.get(proc.pid, proc), addr)
+    if found is None:
+        return
+    known, at = m.devshm.get(found[0]), found[1]
+    if known is None or known.is_sem or at % 8 or at + 8 > known.size or at in known.sems:
+        return
+    name = f"{SEM_PREFIX}{known.kernel_name}@{at}"
+    known.sems[at] = name
+    m.declared.pop(name, None)
+    m._declare(
+        proc, name, POSIX_SEM, m._entry_ns(t), kernel_name=f"{known.kernel_name} @ {at}",
+        probed=True, discovered=True,
+    )  # fmt: skip
+
+
 #: system call → its handler (keywords: a call's name is not an object type's)
 _CALLS = dict(
     pipe=_pipe,
@@ -1109,10 +1406,10 @@ _CALLS = dict(
     semget=_semget,
     mknod=_mknod,
     mknodat=_mknod,
-    open=_open,
-    openat=_open,
-    unlink=_unlink,
-    unlinkat=_unlink,
+    open=_open_any,
+    openat=_open_any,
+    unlink=_unlink_any,
+    unlinkat=_unlink_any,
     semctl=_semctl,
     semop=_semop,
     semtimedop=_semop,
@@ -1125,6 +1422,13 @@ _CALLS = dict(
     shmat=_shmat,
     shmdt=_shmdt,
     shmctl=_shmctl,
+    # POSIX shared memory and named semaphores: files in /dev/shm, mapped
+    ftruncate=_ftruncate,
+    mmap=_mmap,
+    munmap=_munmap,
+    link=_link,
+    linkat=_link,
+    futex=_futex,
 )
 
 #: The system calls strace is asked to show (``-e trace=``): what the handlers above read.
@@ -1133,7 +1437,8 @@ TRACED = (
     "exit_group,msgget,msgsnd,msgrcv,msgctl,semget,semop,semtimedop,semctl,"
     "mknod,mknodat,open,openat,unlink,unlinkat,"
     "mq_open,mq_timedsend,mq_timedreceive,mq_notify,mq_unlink,"
-    "shmget,shmat,shmdt,shmctl"
+    "shmget,shmat,shmdt,shmctl,"
+    "ftruncate,mmap,munmap,link,linkat,futex"
 )
 
 

@@ -29,8 +29,6 @@ SIGNAL: Final = 5
 
 _UNFINISHED = " <unfinished ...>"
 _HEAD = re.compile(r"(\d+) +(\d+)\.(\d+) ")
-_CALL_HEAD = re.compile(r"(\d+) +(\d+)\.(\d+) (\w+)\(")
-_RESUMED = re.compile(r"<\.\.\. (\w+) resumed>")
 _NAME = re.compile(r"(\w+)\(")
 _PADDED = re.compile(r"\)\s+=\s?")
 _ERR = re.compile(r"-1 (E\w+)")
@@ -56,16 +54,48 @@ def _usec(frac: str) -> int:
     return int((frac + "000000")[:6])
 
 
+#: The two shapes of nearly every line, in one match: ``PID SEC.USEC name(`` (a call, whole
+#: or unfinished) and ``PID SEC.USEC <... name resumed>`` (a return).
+_LINE = re.compile(r"(\d+) +(\d+)\.(\d+) (?:(\w+)\(|<\.\.\. (\w+) resumed>)")
+_CUT = len(_UNFINISHED)
+#: ``Line`` without NamedTuple's generated ``__new__`` (a Python frame per line): the same
+#: tuple, made by the C constructor.
+_line = tuple.__new__
+
+
 def parse_line(line: str) -> Line | None:
-    """One line of strace output (without its newline); None for anything else."""
-    m = _CALL_HEAD.match(line)  # the common shape first: ``PID SEC.USEC name(``
-    if m is not None:
-        pid, sec, frac, name = m.groups()
-        t = int(sec) * 1_000_000 + (int(frac) if len(frac) == 6 else _usec(frac))
-        body = line[m.end() :]
+    """One line of strace output (without its newline); None for anything else.
+
+    The hot path of ``ipcviz run --``: one regular expression per line, then str methods
+    (see docs/performance.md, strace parse rate)."""
+    m = _LINE.match(line)
+    if m is None:
+        return _other(line)
+    pid, sec, frac, name, resumed = m.groups()
+    t = int(sec + frac) if len(frac) == 6 else int(sec) * 1_000_000 + _usec(frac)
+    body = line[m.end() :]
+    if name is not None:
         if body.endswith(_UNFINISHED):
-            return Line(int(pid), t, UNFINISHED, name, body[: -len(_UNFINISHED)], None, "", 0)
-        return _returned(int(pid), t, CALL, name, body)
+            return _line(Line, (int(pid), t, UNFINISHED, name, body[:-_CUT], None, "", 0))
+        kind = CALL
+    else:
+        if body.startswith(_UNFINISHED):  # killed in the call: ``<unfinished ...>) = ?``
+            body = body[_CUT:]
+        kind, name = RESUMED, resumed
+    # the usual return, ``args) = 1 <0.000020>``, read here; any other by ``_returned``
+    cut = body.rfind(") = ")
+    if cut >= 0:
+        ret, sep, dur = body[cut + 4 :].partition(" <")
+        if sep and dur[-1:] == ">" and ret.isdecimal() and (ret[0] != "0" or len(ret) == 1):
+            sec, _, frac = dur[:-1].partition(".")
+            if len(frac) == 6 and sec.isdigit() and frac.isdigit():
+                dur_us = int(sec + frac)
+                return _line(Line, (int(pid), t, kind, name, body[:cut], int(ret), "", dur_us))
+    return _returned(int(pid), t, kind, name, body)
+
+
+def _other(line: str) -> Line | None:
+    """The rare lines: ``+++ exited …``, ``+++ killed …``, ``--- SIGNAL …``."""
     m = _HEAD.match(line)
     if m is None:
         return None
@@ -84,15 +114,7 @@ def parse_line(line: str) -> Line | None:
     if first == "-":
         sig = rest[4:].split(" ", 1)[0] if rest.startswith("--- ") else ""
         return Line(pid, t, SIGNAL, sig, "", None, "", 0)
-    if first != "<":
-        return None
-    k = _RESUMED.match(rest)
-    if k is None:
-        return None
-    body = rest[k.end() :]
-    if body.startswith(_UNFINISHED):  # killed while in the call: ``<unfinished ...>) = ?``
-        body = body[len(_UNFINISHED) :]
-    return _returned(pid, t, RESUMED, k.group(1), body)
+    return None
 
 
 def _returned(pid: int, t: int, kind: int, name: str, body: str) -> Line | None:
@@ -106,26 +128,29 @@ def _returned(pid: int, t: int, kind: int, name: str, body: str) -> Line | None:
             return None
         args, tail = body[: k.start()], body[k.end() :]
     dur = 0
-    if tail.endswith(">"):  # `` <0.000015>`` (-T)
+    if tail[-1:] == ">":  # `` <0.000015>`` (-T)
         cut = tail.rfind(" <")
         sec, _, frac = tail[cut + 2 : -1].partition(".")
         if cut >= 0 and sec.isdigit() and frac.isdigit():
-            dur = int(sec) * 1_000_000 + _usec(frac)
+            dur = int(sec + frac) if len(frac) == 6 else int(sec) * 1_000_000 + _usec(frac)
             tail = tail[:cut]
     ret: int | None = None
     err = ""
-    token = tail.split(" ", 1)[0]
-    if token == "-1":
-        e = _ERR.match(tail)
-        err = e.group(1) if e is not None else "E?"
-        ret = -1
-    elif token != "?":
-        digits = token.split("<", 1)[0]  # -yy: ``= 4<pipe:[…]>`` names the new descriptor
-        try:
-            ret = int(digits, 0)
-        except ValueError:
-            ret = None
-    return Line(pid, t, kind, name, args, ret, err, dur)
+    if tail.isdecimal() and (tail[0] != "0" or len(tail) == 1):  # the usual ``= 1``
+        ret = int(tail)
+    else:
+        token = tail.split(" ", 1)[0]
+        if token == "-1":
+            e = _ERR.match(tail)
+            err = e.group(1) if e is not None else "E?"
+            ret = -1
+        elif token != "?":
+            digits = token.split("<", 1)[0]  # -yy: ``= 4<pipe:[…]>`` names the new descriptor
+            try:
+                ret = int(digits, 0)
+            except ValueError:
+                ret = None
+    return _line(Line, (pid, t, kind, name, args, ret, err, dur))
 
 
 def parse_entry(text: str) -> tuple[int, int, str, str] | None:
@@ -147,20 +172,63 @@ _HEXSTR = re.compile(r'"((?:\\x[0-9a-f]{2})*)"(\.\.\.)?')
 _FD = re.compile(r"(-?\d+)<((?:\\x[0-9a-f]{2})*)>")
 _INT = re.compile(r"\s*(-?(?:0x[0-9a-f]+|\d+))")
 _MSG = re.compile(r'\{mtype=(-?\d+), mtext="((?:\\x[0-9a-f]{2})*)"(\.\.\.)?\}')
+_MSG_HEAD = re.compile(r'\{mtype=(-?\d+), mtext="')
 _SEMBUF = re.compile(r"\{sem_num=(\d+), sem_op=(-?\d+), sem_flg=([\w|]+)\}")
 
 
 def unhex(text: str) -> bytes:
     """``\\x68\\x69`` → ``b"hi"`` (``-xx`` output: nothing but escapes)."""
+    if len(text) > 64 and text.isascii():  # str.replace is slow with a match every 4 chars
+        return bytes.fromhex(text.encode().translate(None, b"\\x").decode())
     return bytes.fromhex(text.replace("\\x", ""))
+
+
+_SHORT: dict[str, bytes] = {}
 
 
 def string_arg(args: str, start: int = 0) -> tuple[bytes, bool] | None:
     """The first quoted string at or after ``start``: (bytes, cut by ``-s``)."""
-    m = _HEXSTR.search(args, start)
+    q = args.find('"', start)
+    e = args.find('"', q + 1) if q >= 0 else -1
+    if e - q > 64:  # a long string: str and bytes methods
+        got = _escapes(args[q + 1 : e])
+        if got is not None:
+            return got, args.startswith("...", e + 1)
+    elif e >= 0:  # a short one: the pattern, anchored at its quote
+        m = _HEXSTR.match(args, q)
+        if m is not None:
+            inner = m.group(1)
+            data = _SHORT.get(inner)  # a busy program moves the same few bytes again
+            if data is None:
+                data = unhex(inner)
+                if len(_SHORT) > 4096:
+                    _SHORT.clear()
+                _SHORT[inner] = data
+            return data, m.group(2) is not None
+    m = _HEXSTR.search(args, start)  # not strace's own spelling: what the pattern finds
     if m is None:
         return None
     return unhex(m.group(1)), m.group(2) is not None
+
+
+def _escapes(inner: str) -> bytes | None:
+    """``\\x68\\x69`` → ``b"hi"`` when ``inner`` is nothing but ``-xx`` escapes (lowercase
+    hex), else None: what ``_HEXSTR`` accepts, checked with bytes methods. The pattern costs
+    ~200 ns a byte (a 64 KiB write: 13 ms), these a few."""
+    k, rest = divmod(len(inner), 4)
+    if rest or not inner.isascii():
+        return None
+    raw = inner.encode()
+    if raw[1::4] != b"x" * k or raw[::4] != b"\\" * k:
+        return None
+    digits = raw.translate(None, b"\\x").decode()
+    if len(digits) != 2 * k:
+        return None
+    try:
+        data = bytes.fromhex(digits)
+    except ValueError:
+        return None
+    return data if data.hex() == digits else None  # lowercase pairs, no whitespace
 
 
 def fds(args: str) -> list[tuple[int, str]]:
@@ -254,6 +322,13 @@ def iovecs(args: str) -> tuple[bytes, int, bool]:
 
 def message(args: str) -> tuple[int, bytes, bool] | None:
     """``{mtype=3, mtext="..."}`` of msgsnd/msgrcv: (mtype, text as printed, cut)."""
+    h = _MSG_HEAD.search(args)
+    if h is not None:  # the text decoded without the pattern (slow on a long one)
+        e = args.find('"', h.end())
+        text = _escapes(args[h.end() : e]) if e >= 0 else None
+        cut = args.startswith("...", e + 1)
+        if text is not None and args.startswith("}", e + 4 if cut else e + 1):
+            return int(h.group(1)), text, cut
     m = _MSG.search(args)
     if m is None:
         return None

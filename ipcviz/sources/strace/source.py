@@ -259,4 +259,22 @@ class StraceSource:
         for kernel_name, (name, made, linked) in self.mapper.queues.items():
             if made and linked and mq_exists(kernel_name):
                 out.append((name, "POSIX queue", kernel_name))
+        out += devshm_leftovers(self.mapper)
         return out
+
+
+def devshm_leftovers(mapper: Mapper) -> list[tuple[str, str, int | str]]:
+    """POSIX segments and named semaphores the program made and left linked (their files
+    in /dev/shm are still there)."""
+    out: list[tuple[str, str, int | str]] = []
+    for path, known in mapper.devshm.items():
+        if not (known.made and known.linked and known.obj):
+            continue
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            kind = "POSIX semaphore" if known.is_sem else "POSIX shared memory"
+            out.append((known.obj, kind, path))
+    return out

@@ -1,0 +1,95 @@
+"""The kernel's view of what a program under strace holds that its system calls cannot show.
+
+A store to a POSIX segment's cell, an uncontended sem_wait or sem_post: no system call, so
+strace sees nothing of them. The engine's prober reads those objects instead, as it reads a
+scenario's: a segment's cells from /dev/shm/NAME (``posix_shm`` probe), a named semaphore's
+value and waiters from /dev/shm/sem.NAME (``posix_sem`` probe), an unnamed semaphore's from
+its sem_t inside a segment. It learns them from the mapper (``Mapper.devshm``) as strace
+discovers them, and probes the traced processes (who is blocked where: a futex on a
+semaphore is named by it). Readings only: never compared with the model (the model saw no
+operation on them), never an operation made up from a reading.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from ipcviz import probe
+from ipcviz.engine.probing import Prober
+from ipcviz.mechanisms import registry
+from ipcviz.sources.strace.mapper import POSIX_SEM, POSIX_SHM, DevShm, Mapper
+
+#: glibc's sem_t on 64-bit: the value in the low 32 bits of its first word, the number of
+#: sleepers in the high 32
+_SEM_WORD = struct.Struct("<II")
+
+
+class StandIn:
+    """What a mechanism's probe reads of an object (its wrapper's fields), for an object a
+    program made: never created, never destroyed, never compared (``traced``)."""
+
+    traced = False
+
+    def __init__(self, name: str, type_: str, kernel_name: str, size: int = 0) -> None:
+        self.name = name
+        self.type = type_
+        self.kernel_name = kernel_name
+        self.size = size
+
+
+class ProgramProber(Prober):
+    """The prober of ``ipcviz run -- PROG``: the traced processes and the /dev/shm objects
+    strace discovered (no worker of its own but strace, no pipe discovery: strace names the
+    program's pipes)."""
+
+    def __init__(self, engine: Any, mapper: Mapper, interval: float | None = None) -> None:
+        super().__init__(engine, interval)
+        self.mapper = mapper
+        self._known: dict[str, tuple[StandIn, DevShm, int]] = {}  # obj → (what, file, offset)
+
+    def learn(self) -> None:
+        """The objects strace has discovered since the last look (declared and not gone)."""
+        m = self.mapper
+        for known in m.devshm.values():
+            names = [(known.obj, -1), *((n, at) for at, n in known.sems.items())]
+            for name, at in names:
+                if not name or name in self._known:
+                    continue
+                if at >= 0:
+                    obj = StandIn(name, POSIX_SEM, known.kernel_name)
+                elif known.is_sem:
+                    obj = StandIn(name, POSIX_SEM, known.kernel_name)
+                    self._index(obj)  # a futex wait in its mapping is a wait on it
+                else:
+                    obj = StandIn(name, POSIX_SHM, known.kernel_name, known.size)
+                self._known[name] = (obj, known, at)
+        for obj, known, at in self._known.values():
+            if at < 0 and obj.type == POSIX_SHM:
+                obj.size = known.size  # mapped larger since
+        model = self.engine.model.objects
+        self.objects = [
+            o for o, _, _ in self._known.values() if o.name in model and not model[o.name].removed
+        ]
+
+    def _probe_all(self, live: list[Any], compare: bool = True) -> None:
+        self.learn()
+        for pid, proc in list(self.mapper.procs.items()):
+            if not proc.thread and not proc.ended and pid in self.engine.model.procs:
+                self._probe_proc(pid)
+        for obj in self.objects:
+            self._probe_object(obj)
+
+    def _probe_object(self, obj: Any) -> dict[str, Any] | None:
+        entry = self._known.get(obj.name)
+        if entry is None or entry[2] < 0:
+            return super()._probe_object(obj)
+        _, known, at = entry  # an unnamed semaphore: its sem_t in the segment's file
+        raw = probe.read_shm(known.kernel_name, at, _SEM_WORD.size)
+        if raw is None or len(raw) != _SEM_WORD.size:
+            return None
+        value, waiters = _SEM_WORD.unpack(raw)
+        mech = registry.get(POSIX_SEM)
+        assert mech is not None
+        self.engine.emit(mech.probe_kind, obj=obj.name, value=value, waiters=waiters)
+        return {"value": value, "waiters": waiters}
