@@ -13,7 +13,7 @@ from typing import Any
 from ipcviz import __version__
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError
-from ipcviz.i18n import _
+from ipcviz.i18n import _, get_lang
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -225,10 +225,12 @@ def cmd_list(args: argparse.Namespace) -> int:
                     {
                         "id": s.id,
                         "title": s.title,
+                        "title_ko": s.title_ko,
                         "teaches": list(s.teaches),
                         "points": {t: gloss(t).partition(" ")[2] for t in s.teaches},
                         "section": section_of(first_point(s))[0],
                         "description": s.description,
+                        "description_ko": s.description_ko,
                     }
                     for s in scenarios
                 ],
@@ -244,7 +246,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         if here != section:
             section = here
             print(f"# {here[0]} {here[1]}".replace("#  ", "# "))
-        print(f"{s.id:<{width}}  {s.title}  [{'; '.join(gloss(t) for t in s.teaches)}]")
+        title = s.title_in(get_lang())
+        print(f"{s.id:<{width}}  {title}  [{'; '.join(gloss(t) for t in s.teaches)}]")
     return EXIT_OK
 
 
