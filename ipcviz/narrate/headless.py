@@ -216,16 +216,23 @@ def _check(n: Narrator, e: Event) -> Lazy:
     mark = "✓" if e["ok"] else "✗"
     description = n.check_said(str(e["description"]))
     if e.get("detail"):
+        ko = e.get("detail_ko")
         return lazy(
             "check {mark} {description}: {detail}",
             mark=mark,
             description=description,
-            detail=known(safe(str(e["detail"]))),
+            detail=Authored(safe(str(e["detail"])), safe(ko) if isinstance(ko, str) else None),
         )
     return lazy("check {mark} {description}", mark=mark, description=description)
 
 
-_OUTCOMES = {"passed": N_("PASSED"), "failed": N_("FAILED"), "error": N_("ERROR")}
+_OUTCOMES = {
+    "passed": N_("PASSED"),
+    "failed": N_("FAILED"),
+    "error": N_("ERROR"),
+    "stopped": N_("STOPPED"),
+    "timeout": N_("TIMEOUT"),
+}
 
 
 def _end(n: Narrator, e: Event) -> Lazy:
