@@ -679,7 +679,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ipcviz.export import export
 
-    return export(args.trace, args.format, args.output, args.force, args.theme, args.view)
+    lang = args.lang or getattr(args, "top_lang", None)  # None: the run's own language
+    return export(args.trace, args.format, args.output, args.force, args.theme, args.view, lang)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
