@@ -428,7 +428,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "control": _control,
     "check": _check,
     "session.end": _end,
-    "error": lambda n, e: lazy("ERROR: {message}", message=known(safe(e.get("message", ""), None))),
+    "error": lambda n, e: lazy("ERROR: {error}", error=known(safe(e.get("message", ""), None))),
     "tracer.stall": lambda n, e: lazy(
         "tracer ring full: waited {count} time(s)", count=e.get("count")
     ),
