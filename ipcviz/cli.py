@@ -125,6 +125,27 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
 
+    p = sub.add_parser(
+        "attach",
+        help="watch a running process tree's IPC (strace -p); q detaches, it runs on",
+        description="Watch a running process and its descendants through strace -p and the "
+        "kernel probes. Objects it already holds are shown with the kernel's readings (and "
+        "their age); q (or Ctrl-C, --duration) detaches: the processes run on, untouched.",
+    )
+    p.add_argument("pid", metavar="PID")
+    p.add_argument("--headless", action="store_true", help="print the narrated log instead")
+    p.add_argument(
+        "--lang", choices=["en", "ko"], default=None, help="narration language (default: locale)"
+    )
+    p.add_argument("--record", metavar="PATH", type=Path, help="trace file to write (new)")
+    p.add_argument("--force", action="store_true", help="--record may replace an existing file")
+    p.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="detach after S seconds (default: when stopped, or when every process ended)",
+    )
+
     from ipcviz.explore.cli import add_parser as add_explore
 
     add_explore(sub, _set_option)
@@ -369,6 +390,38 @@ def cmd_run(args: argparse.Namespace) -> int:
         engine_options=control,  # the TUI's engine steps the same way (--seed, …)
         force=args.force,
         session_class=challenge,
+    )
+
+
+def cmd_attach(args: argparse.Namespace) -> int:
+    """``ipcviz attach PID``: a running tree under strace -p; the end detaches, never kills."""
+    require_linux()
+    from ipcviz.session.registry import runtime_dir
+    from ipcviz.sources.strace.attach import check_pid, check_tools
+
+    runtime_dir()
+    pid = check_pid(args.pid)
+    check_tools()
+    if args.duration is not None and not args.duration > 0:
+        raise IpcvizError(f"--duration {args.duration:g}: give a number of seconds above 0")
+    lang = args.lang or default_lang()
+    duration = args.duration or 0.0
+    label = Path(f"attach-{pid}")
+    control = EngineOptions.template(attach=pid, lang=lang)
+    if args.headless:
+        return run_headless(
+            control.replace(scenario=label, timeout=duration), args.record, force=args.force
+        )
+    require_terminal(f"`ipcviz attach {pid} --headless`")
+    from ipcviz.tui.launch import run_tui
+
+    return run_tui(
+        label,
+        record=args.record,
+        timeout=duration,
+        lang=lang,
+        engine_options=control,
+        force=args.force,
     )
 
 
@@ -784,6 +837,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 COMMANDS = {
     "list": cmd_list,
     "run": cmd_run,
+    "attach": cmd_attach,
     "replay": cmd_replay,
     "export": cmd_export,
     "verify": cmd_verify,

@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(opts: EngineOptions) -> int:
     """One engine run as ``opts`` asks; returns its exit code."""
+    if opts.attach:
+        return _run_attach(opts)
     if opts.program:
         return _run_program(opts)
     try:
@@ -117,6 +119,30 @@ def _run_program(opts: EngineOptions) -> int:
             header_extra={"lang": opts.lang},
             sid=opts.sid,
             quick=opts.quick,  # (a program has no settings: recorded as asked, changes nothing)
+        )
+    except IpcvizError as exc:
+        print(f"ipcviz: {exc}", file=sys.stderr)
+        return exc.exit_code
+    # headless: a proven deadlock is ended, by one victim (ProgramEngine.break_deadlock)
+    engine.gate.end_on_deadlock = opts.end_on_deadlock
+    return engine.run()
+
+
+def _run_attach(opts: EngineOptions) -> int:
+    """``ipcviz attach PID``: a running process tree under strace -p (ipcviz/sources/strace)."""
+    from ipcviz.sources.strace.attached import AttachEngine
+
+    if opts.sid is not None and not SID_RE.match(opts.sid):
+        print(f"ipcviz: --sid {opts.sid!r}: 8 to 32 lowercase hex digits", file=sys.stderr)
+        return 2
+    try:
+        engine = AttachEngine(
+            opts.attach,
+            opts.trace,
+            duration=max(opts.timeout, 0.0),
+            header_extra={"lang": opts.lang},
+            sid=opts.sid,
+            quick=opts.quick,
         )
     except IpcvizError as exc:
         print(f"ipcviz: {exc}", file=sys.stderr)

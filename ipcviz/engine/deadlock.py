@@ -196,6 +196,9 @@ class DeadlockWatcher:
         if gate.end_on_deadlock:
             if died:  # not a program's designed deadlock: a process died holding a lock
                 self.engine._fail(holders.holder_text(died[0]), "failed", 1)
+            breaker = getattr(self.engine, "break_deadlock", None)
+            if not died and cycle and breaker is not None and breaker([e.pid for e in cycle]):
+                return  # one victim killed: the program goes on and ends by itself
             self.ended = True
             live = [w for w in self.engine.workers.values() if not w.exited]
             for w in live:  # all stopped first: a victim's death must not free the others
@@ -356,6 +359,7 @@ class DeadlockWatcher:
             return waitfor.Wait(pid, "sem", obj) if obj else None
         if kind == "semop":
             obj = self.sysv_sems.get(target.ipc_id)  # type: ignore[arg-type]
+            obj = obj or self._traced_sem(pid, target.ipc_id)
             return waitfor.Wait(pid, "sem", obj) if obj else None
         if kind == "msgq":
             obj = self.sysv_queues.get(target.ipc_id)  # type: ignore[arg-type]
@@ -371,6 +375,17 @@ class DeadlockWatcher:
             kids = _children(pid, pids)
             return waitfor.Wait(pid, "child", "", tuple(kids)) if kids else None
         return None
+
+    def _traced_sem(self, pid: int, ipc_id: int | None) -> str | None:
+        """A semaphore of a program watched through strace (``semid:ID``, ``semid:ID[n]``:
+        no scenario object has its id). The kernel shows the process asleep in semop on
+        set ``ipc_id``; which semaphore of the set it asked for is its begin record's
+        (``sem.wait.begin``), the one the model says it waits on."""
+        p = self.engine.model.procs.get(pid)
+        on = p.on if p is not None and p.op == "sem.wait" else None
+        if on is None or ipc_id is None:
+            return None
+        return on if on == f"semid:{ipc_id}" or on.startswith(f"semid:{ipc_id}[") else None
 
     def _pipe_peers(self, waits: dict[int, waitfor.Wait], pids: list[int]) -> None:
         """For each pipe wait, the processes holding the other end (the kernel's fd tables)."""

@@ -23,7 +23,9 @@ were written, a semaphore at -1). Instead (``../shared/linearization.md``, Herli
 
 An operation that stays illegal after every record that could explain it has arrived means
 a record was lost or ipcviz has a bug: it is emitted after an ``order.conflict`` event that
-says so, never silently.
+says so, never silently. Likewise a record that arrives stamped before an operation already
+published (the drain's promise broken: it cannot be placed where it belongs any more) is
+said by an ``order.late`` event, with by how much.
 """
 
 from __future__ import annotations
@@ -114,7 +116,8 @@ class Linearizer:
 
     ``publish_record(rec, lane, since, want)`` (``lane``: the pid, or pid | thread << 32)
     and ``publish_event(event)`` number, write and apply events; the linearizer only decides
-    the order.
+    the order. ``after_publish``, when set, sees each event it published, right after it
+    (a source that says something about an event, next to it: a C example's steps).
     """
 
     def __init__(
@@ -130,6 +133,7 @@ class Linearizer:
         self.objects = objects
         self._publish_record = publish_record
         self._publish_event = publish_event
+        self.after_publish: Callable[[dict[str, Any]], None] | None = None
         self.queues: dict[int, deque[Op]] = {}
         self.last_stamp: dict[int, int] = {}  # pid → stamp of its latest record
         self._started: dict[int, int] = {}  # pid → when it was forked
@@ -155,6 +159,8 @@ class Linearizer:
         self._pending_puts: dict[int, list[Op]] = {}  # queue → sends in the pool
         self._pending_takes: dict[int, dict[tuple[int, bytes], int]] = {}  # queue → receives
         self._cutoff = 0
+        self._upto = 0  # the latest end of an operation published
+        self.late = 0  # records that came stamped before it (order.late)
         self._tie = 0
         self.conflicts = 0
         self.pending = 0  # operations in the pool
@@ -190,6 +196,8 @@ class Linearizer:
             q = self.queues[pid] = deque()
         last = self.last_stamp.get(pid) or self._started.get(pid & _PID_MASK, 0)
         was_empty = not q
+        if batch[0][2] < self._upto and batch[0][0] != C.PROC_START:
+            self._said_late(pid, batch[0])
         for rec in batch:
             code, t = rec[0], rec[2]
             if code in _BEGINS:
@@ -677,6 +685,23 @@ class Linearizer:
         self._in_heap.discard(pick[2])
         return queues[pick[2]][0]
 
+    def _said_late(self, pid: int, rec: Record) -> None:
+        """A record stamped before an operation already published: the drain read past it
+        (tracer/ring.py's promise broken). Said, with the gap, where it is found."""
+        self.late += 1
+        late_ns = self._upto - rec[2]
+        self._event_out(
+            {
+                "t": rec[2] - self.t0,
+                "seq": -1,
+                "pid": pid & _PID_MASK,
+                "kind": "order.late",
+                "late_ns": late_ns,
+                "message": f"a record came {late_ns} ns after an operation that ended later "
+                "was published: it cannot be placed where it belongs",
+            }
+        )
+
     def _conflict(self) -> Op:
         """Nothing legal is left although everything before was known: say so, go on."""
         _, _, pid = heapq.heappop(self._heap)
@@ -684,7 +709,7 @@ class Linearizer:
         op = self.queues[pid][0]
         why = self._why(op) or "no legal place"
         self.conflicts += 1
-        self._publish_event(
+        self._event_out(
             {
                 "t": op.e - self.t0,
                 "seq": -1,
@@ -695,6 +720,11 @@ class Linearizer:
             }
         )
         return op
+
+    def _event_out(self, event: dict[str, Any]) -> None:
+        published = self._publish_event(event)
+        if self.after_publish is not None:
+            self.after_publish(published)
 
     def _emit(self, op: Op) -> None:
         q = self.queues[op.pid]
@@ -715,10 +745,14 @@ class Linearizer:
             elif plan is not None:
                 self._dirty.add(rec[1])  # an operation outside the plan changed the object
         if op.event is not None:
-            self._publish_event(op.event)
+            self._event_out(op.event)
         else:
             assert rec is not None
-            self._publish_record(rec, op.pid, op.since, op.want)  # pid | thread << 32
+            if op.e > self._upto:
+                self._upto = op.e
+            event = self._publish_record(rec, op.pid, op.since, op.want)  # pid | thread << 32
+            if self.after_publish is not None:
+                self.after_publish(event)
         if q:
             self._push(op.pid)
 
@@ -748,7 +782,7 @@ class Linearizer:
         part[RAW] = bytes(data[:room])
         if op.since:
             part["since"] = op.since - self.t0
-        self._publish_event(part)
+        self._event_out(part)
         op.rec = (rec[0], rec[1], rec[2], n - room, rec[4], data[room:])
         return True
 

@@ -58,6 +58,9 @@ class EngineOptions:
     probe_interval: float | None = None
     #: run this command line under strace instead of a scenario's workers
     program: tuple[str, ...] = ()
+    #: watch this running process and its descendants under strace -p (``ipcviz attach``);
+    #: ``timeout`` is then how long to watch (0: until stopped), reached as a normal end
+    attach: int = 0
 
     def __post_init__(self) -> None:
         # Lists given by callers become tuples: the value stays hashable and immutable.
@@ -104,6 +107,8 @@ class EngineOptions:
             out.append("--no-trace")
         if self.probe_interval is not None:
             out += ["--probe-interval", repr(self.probe_interval)]
+        if self.attach:
+            out += ["--attach", str(self.attach)]
         if self.program:  # always last: what follows ``--`` is the program's own
             out += ["--program", "--", *self.program]
         return out
@@ -140,6 +145,7 @@ class EngineOptions:
             traced=not args.no_trace,
             probe_interval=args.probe_interval,
             program=tuple(program) if args.program else (),
+            attach=args.attach,
         )
 
 
@@ -165,6 +171,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     ap.add_argument(
         "--probe-interval", type=float, default=None, help="seconds between kernel sweeps"
+    )
+    ap.add_argument(
+        "--attach", type=int, default=0, metavar="PID", help="watch a running process tree"
     )
     ap.add_argument(
         "--program",

@@ -57,6 +57,7 @@ RECORDING_STOPPED: Final = "recording.stopped"
 TRACER_STALL: Final = "tracer.stall"
 UNKNOWN: Final = "unknown"
 ORDER_CONFLICT: Final = "order.conflict"
+ORDER_LATE: Final = "order.late"
 DRIFT: Final = "drift"
 DEADLOCK: Final = "deadlock"
 DEADLOCK_RESOLVED: Final = "deadlock.resolved"
@@ -115,6 +116,7 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
             "max_message_size": integer(),
             "max_bytes": integer(),
             "discovered": flag,
+            "outside": flag,
             "readers": strings,
             "writers": strings,
         },
@@ -153,6 +155,7 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
     UNKNOWN: Kind({"code": integer()}),
     TRACER_STALL: Kind({"count": integer(0, I64[1])}),
     ORDER_CONFLICT: Kind({"message": string}),
+    ORDER_LATE: Kind({"message": string, "late_ns": integer(0, I64[1])}),
     SESSION_END: Kind(
         {
             "outcome": optional(string),

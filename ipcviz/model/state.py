@@ -64,6 +64,13 @@ class Obj:
     last_change_seq: int = -1
     last_change_t: int = -1
 
+    @property
+    def outside(self) -> bool:
+        """Declared ``outside``: it existed before the trace began, or processes ipcviz
+        does not watch use it (``ipcviz attach``), so it may hold contents no event shows.
+        Only a kernel probe says what those are; a read or receive of them is legal."""
+        return bool(self.info.get("outside"))
+
     def kernel_is_stale(self) -> bool:
         """True when the last probe predates the model's last change of this object.
 

@@ -68,6 +68,25 @@ def first_violation(reader: Any) -> tuple[Violation | None, int]:
     return first, count
 
 
+#: ``began``'s ``since`` when the event has none (a trace may hold ``"since": null``).
+NO_SINCE: Any = object()
+
+
+def began(begun: dict[Any, int], lane: Any, kind: str, t: int, since: Any, prev: int | None) -> Any:
+    """Where an operation that ended at ``t`` began, as rule 2 reads a trace: its own
+    ``….begin`` event (noted in ``begun`` for the lane), its ``since``, else the end of the
+    lane's previous record (``prev``; the event itself when there is none). Shared with
+    whoever places an event of its own right after an operation and must claim no earlier
+    instant than verify gives that operation (a C example's steps, ``ProgramEngine``)."""
+    if kind.endswith(".begin"):
+        begun[lane] = t
+        return t
+    if since is not NO_SINCE:
+        begun.pop(lane, None)
+        return since
+    return begun.pop(lane, prev if prev is not None else t)
+
+
 class Verifier:
     """The rules, fed one event at a time with the model's state *before* it; the caller
     applies the event. ``ipcviz verify`` and the replay index share it, so a replay says
@@ -115,13 +134,7 @@ class Verifier:
                 prev = last_t.get(pid)
                 if prev is not None and t < prev:
                     found.append(("program-order", "recorded before the process's previous record"))
-                if kind.endswith(".begin"):
-                    begun[pid] = begin = t
-                elif "since" in e:
-                    begun.pop(pid, None)
-                    begin = e["since"]
-                else:
-                    begin = begun.pop(pid, prev if prev is not None else t)
+                begin = began(begun, pid, kind, t, e.get("since", NO_SINCE), prev)
                 latest = self.latest_begin
                 if t < latest:
                     found.append(

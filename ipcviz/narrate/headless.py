@@ -107,8 +107,14 @@ class Narrator:
         None: the event is not told (probes, gate waits)."""
         kind = event["kind"]
         if kind.startswith("probe."):
+            obj = self.state.objects.get(event.get("obj", ""))
+            first = obj is not None and obj.outside and not obj.kernel
             apply(self.state, event)
-            return None
+            if not first:
+                return None
+            # found at attach: what it held then is known from this reading only; said once
+            said = _first_reading(event)
+            return None if said is None else Entry(event["t"], 0, event["obj"], kind, "·", said)
         who = self._who(event)
         apply(self.state, event)
         fn = _FORMATS.get(kind)
@@ -166,6 +172,27 @@ class Narrator:
         return Authored(safe(description), safe(ko) if ko else None)
 
 
+def _first_reading(e: Event) -> Lazy | None:
+    """The first kernel reading of an object found at attach, worded as a reading."""
+    kind, obj = e["kind"], safe(str(e.get("obj", "")), 80)
+    if kind == "probe.pipe" and isinstance(e.get("nbytes"), int):
+        if e["nbytes"]:
+            held = lazy("holds {n} B: {data}", n=e["nbytes"], data=bytefmt.quoted(payload(e)))
+        else:
+            held = lazy("holds {n} B", n=e["nbytes"])
+    elif kind == "probe.sysv_mq" and isinstance(e.get("qnum"), int):
+        held = lazy("holds {n} message(s), {bytes} B", n=e["qnum"], bytes=e.get("cbytes", 0))
+    elif kind == "probe.posix_mq" and isinstance(e.get("current_messages"), int):
+        held = lazy("holds {n} message(s)", n=e["current_messages"])
+    elif kind == "probe.sem" and isinstance(e.get("value"), int):
+        held = lazy("has value {value}", value=e["value"])
+    else:
+        return None
+    return lazy(
+        "kernel reading of {obj}: {held} (a probe, not traced operations)", obj=obj, held=held
+    )
+
+
 def _raw(e: Event) -> Lazy:
     """An event no wording knows: its kind and fields, inert."""
     return Verbatim(safe(str(e["kind"]), 60) + _fields(e))
@@ -193,6 +220,13 @@ _DECLARED = {
 def _declare(n: Narrator, e: Event) -> Lazy:
     extra = [Lazy(_DECLARED[k], value=v) for k, v in e.items() if k in _DECLARED]
     kernel = safe(e.get("kernel_name", ""))
+    if e.get("outside"):  # ipcviz attach: it was there already; its contents are the probes'
+        return lazy(
+            "found {type} {obj} already there ({kernel})",
+            type=e["type"],
+            obj=e["obj"],
+            kernel=kernel,
+        )
     if extra:
         return lazy(
             "creates {type} {obj} ({kernel}): {sizes}",

@@ -144,6 +144,17 @@ def title(out: Lines, obj: Obj) -> None:
         out.add("  removed", WARN)
 
 
+def outside_note(out: Lines, obj: Obj, taken: int, unit: str) -> None:
+    """An ``outside`` object (``ipcviz attach``): it was there before the trace, so what it
+    held then is only the kernel's reading (the ``kernel …s ago`` line), never traced."""
+    if not obj.outside:
+        return
+    out.add(" found at attach: earlier contents = kernel readings", KERNEL_OLD)
+    if taken:
+        out.add(f"; {taken} {unit} taken came from before the attach or an unwatched process", DIM)
+    out.newline()
+
+
 def who(out: Lines, state: State, label: str, pids: Iterable[int]) -> None:
     pids = list(pids)
     out.add(label, DIM)

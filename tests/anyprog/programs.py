@@ -333,3 +333,61 @@ int main(void)
     return 0;
 }
 """
+
+#: A System V segment of 8 longs. No system call shows a store: ipcviz reads the cells
+#: through a read-only attachment of its own. The parent writes cells 0-3, then waits until
+#: that second attachment is there (a bounded poll of shm_nattch: a condition, not a time),
+#: so the child's stores below come after ipcviz holds the segment; the child writes cells
+#: 4-7 and changes cell 0; the parent prints every cell (``C I HEX``) and removes the
+#: segment (``--keep``: leaves it). Removed while ipcviz still holds it, the segment lives
+#: until ipcviz's last reading: the cells as the program left them.
+SHM = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    int keep = argc > 1 && strcmp(argv[1], "--keep") == 0;
+    int id = shmget(IPC_PRIVATE, 8 * sizeof(long), IPC_CREAT | 0600);
+    if (id < 0)
+        return 1;
+    printf("S %d\n", id);
+    fflush(stdout);
+    long *cell = shmat(id, NULL, 0);
+    if (cell == (void *)-1)
+        return 1;
+    for (int i = 0; i < 4; i++)
+        cell[i] = (i + 1) * 1000 + i;
+    struct shmid_ds ds;
+    struct timespec pause = {0, 1000000};
+    for (int tries = 0;; tries++) { /* until a second attachment (the watcher's) is there */
+        if (shmctl(id, IPC_STAT, &ds) < 0 || tries > 100000)
+            return 3;
+        if (ds.shm_nattch >= 2)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 4; i < 8; i++)
+            cell[i] = -(long)i * 0x10001;
+        cell[0] = 0x7fffffff01020304L;
+        shmdt(cell);
+        return 0;
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    for (int i = 0; i < 8; i++)
+        printf("C %d %016lx\n", i, (unsigned long)cell[i]);
+    fflush(stdout);
+    shmdt(cell);
+    if (!keep)
+        shmctl(id, IPC_RMID, NULL);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+"""

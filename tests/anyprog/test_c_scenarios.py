@@ -50,6 +50,11 @@ def test_c_scenario_passes_headless(sid: str, tmp_path: Path) -> None:
     ]
     assert checks and all(c["ok"] for c in checks), checks
     assert events[-1]["kind"] == "session.end" and events[-1]["outcome"] == "passed"
+    # the deadlock analysis accuses only the example that deadlocks (proven from the kernel
+    # on strace-sourced semaphore waits), and every example removes what it made itself
+    deadlocks = [e for e in events if e["kind"] == "deadlock"]
+    assert len(deadlocks) == (sid == "c/two-locks"), deadlocks
+    assert not [e for e in events if e["kind"] == "program.leftover"]
     # the headless log tells the steps and the checks
     for step in scenario.steps:
         assert step.en.split(":")[0][:40] in " ".join(done.stdout.split())
@@ -75,6 +80,8 @@ def test_list_shows_the_c_examples_in_lecture_order() -> None:
     by_id = {s["id"]: s for s in listed}
     assert by_id["c/pipe-parent-child"]["section"] == "1.1a"
     assert by_id["c/sysv-mq-typed"]["teaches"] == ["T18", "T20", "T21", "T22"]
+    for sid in ("c/fifo-unrelated", "c/sysv-shm-semaphore", "c/two-locks"):
+        assert sid in by_id  # the lecture's C examples, in the list and the picker
 
 
 @pytest.mark.skipif(not (NO_GCC or NO_STRACE), reason="the tools are here")
@@ -137,3 +144,26 @@ def test_a_step_said_after_an_event_spans_that_event(tmp_path: Path) -> None:
         path.write_text("".join(json.dumps(x) + "\n" for x in [header, *events]))
         result = ipcviz("verify", str(path))
         assert result.returncode == verdict, result.stdout
+
+
+@needs_tools
+def test_two_locks_deadlock_is_proven_broken_and_leaves_nothing(tmp_path: Path) -> None:
+    """c/two-locks deadlocks on every run (a handshake, not timing). ipcviz proves it from
+    the kernel, names the cycle through the two semaphores of the program's set, kills one
+    victim; SEM_UNDO gives its lock back (shown: sem.undo, legal), the survivor finishes and
+    the program removes its set: no semaphore set of it is left."""
+    trace = tmp_path / "run.jsonl"
+    done = ipcviz("run", "c/two-locks", "--headless", "--record", str(trace), timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    _, events = read_trace(trace)
+    (deadlock,) = [e for e in events if e["kind"] == "deadlock"]
+    locks = sorted(c["waits_for"] for c in deadlock["cycle"])
+    ident = locks[0].split("[")[0]
+    assert locks == [f"{ident}[0]", f"{ident}[1]"]
+    (kill,) = [e for e in events if e["kind"] == "control" and e.get("action") == "kill"]
+    assert kill["reason"] == "deadlock" and kill["target"] in {c["pid"] for c in deadlock["cycle"]}
+    undo = [e for e in events if e["kind"] == "sem.undo"]
+    assert [(e["pid"], e["n"]) for e in undo] == [(kill["target"], 1)]
+    assert any(e["kind"] == "deadlock.resolved" for e in events)
+    rows = Path("/proc/sysvipc/sem").read_text().splitlines()[1:]
+    assert ident.split(":")[1] not in [row.split()[1] for row in rows]

@@ -289,3 +289,45 @@ def test_a_process_records_never_go_back_in_time() -> None:
     kinds_ = [C.TABLE[a[2][0] & 0xFF].kind for a in m.out if a[0] == "rec"]
     assert kinds_ == ["pipe.write.begin", "pipe.write", "pipe.read.begin", "pipe.read"]
     assert stamps == sorted(stamps)
+
+
+#: strace 6.1's lines for a System V segment (``-f -ttt -T -yy -xx``), one made before
+#: the run (only attached here) and a process that never shows its shmget.
+SHM = """\
+3856 1796006247.150492 shmget(IPC_PRIVATE, 64, IPC_CREAT|0600) = 196623 <0.000027>
+3856 1796006247.150637 shmat(196623, NULL, 0) = 0x7f34dbdd2000 <0.000024>
+3856 1796006247.150712 shmctl(196623, IPC_STAT, {shm_perm={uid=0, gid=0, mode=0600, key=0, \
+cuid=0, cgid=0}, shm_segsz=64, shm_cpid=3856, shm_lpid=3856, shm_nattch=1}) = 0 <0.000013>
+3856 1796006247.150778 shmdt(0x7f34dbdd2000) = 0 <0.001431>
+3856 1796006247.152247 shmctl(196623, IPC_RMID, NULL) = 0 <0.000032>
+3856 1796006247.152309 shmget(0x1234, 4096, 0600) = 196624 <0.000031>
+3856 1796006247.152369 shmat(196600, NULL, SHM_RDONLY) = 0x7f34dbdd2000 <0.000019>
+3856 1796006247.152400 shmat(196601, NULL, 0) = -1 EINVAL (Invalid argument) <0.000019>
+3856 1796006247.152708 +++ exited with 0 +++
+"""
+
+
+def test_sysv_shared_memory_segments() -> None:
+    names: list[str] = []
+    m = Mapper(names, "prog", ["./prog"])
+    m.shm_size = {196624: 8192, 196600: 24}.get  # the kernel's sizes (the source reads them)
+    for line in SHM.splitlines():
+        parsed = P.parse_line(line)
+        if parsed is not None:
+            m.feed(parsed)
+    m.finish()
+    declares = {
+        a[3]["obj"]: a[3] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.declare"
+    }
+    made = declares["shmid:196623"]
+    assert (made["type"], made["size"], made["cells"], made["cell_size"]) == ("sysv_shm", 64, 8, 8)
+    assert made["probe_cells"] and "discovered" not in made
+    # found by its key: its size is the kernel's, not the one asked for
+    found = declares["shmid:196624"]
+    assert found["size"] == 8192 and found["discovered"] and "0x1234" in found["kernel_name"]
+    assert declares["shmid:196600"]["cells"] == 3  # made before the run, seen at its attach
+    assert "shmid:196601" not in declares  # a failed attach names nothing
+    removed = [a[3]["obj"] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.remove"]
+    assert removed == ["shmid:196623"]
+    assert m.unknown_calls == 0 and not [a for a in m.out if a[0] == "rec"]
+    assert set(m.segments) == {196624, 196600}  # the engine reads these (shmprobe.py)

@@ -387,3 +387,77 @@ def test_vector_reads_and_writes_on_a_pipe(tmp_path: Path) -> None:
     assert [(e["n"], e["size"]) for e in writes] == [(8, 8), (8, 8)]  # the buffers' sum
     assert [payload(e) for e in events if e["kind"] == "pipe.read"] == read
     assert b"".join(read) == b"".join(wrote) and read[-1] == b""  # then end of file
+
+
+def sysv_segment_exists(ident: int) -> bool:
+    lines = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    return any(line.split()[1] == str(ident) for line in lines)
+
+
+def _cells(events: list, ident: int) -> tuple[list, list[int]]:
+    """The segment's readings, and the program's own report of its final cells."""
+    readings = [e for e in events if e["kind"] == "probe.shm" and e["obj"] == f"shmid:{ident}"]
+    final = [int.from_bytes(bytes.fromhex(w[2]), "big") for w in said(events) if w[0] == "C"]
+    return readings, final
+
+
+def _as_longs(reading: dict) -> list[int]:
+    raw = payload(reading)
+    return [int.from_bytes(raw[i : i + 8], "little") for i in range(0, len(raw), 8)]
+
+
+@needs_tools
+def test_shared_memory_cells_are_what_the_program_wrote(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "shm", programs.SHM)
+    _, events = watch(tmp_path, binary)
+    ident = int(next(w[1] for w in said(events) if w[0] == "S"))
+    declared = next(e for e in events if e["kind"] == "obj.declare")
+    assert declared["obj"] == f"shmid:{ident}" and declared["type"] == "sysv_shm"
+    assert (declared["size"], declared["cells"], declared["probe_cells"]) == (64, 8, True)
+    readings, final = _cells(events, ident)
+    assert len(final) == 8 and readings
+    # the reading taken as the program removed it (ipcviz's attachment kept the segment
+    # until then): the cells it left, every one
+    removed = next(e for e in events if e["kind"] == "obj.remove")
+    last = next(r for r in readings if r["seq"] > removed["seq"])
+    assert _as_longs(last) == final and last is readings[-1]
+    assert last["size"] == 64 and last["nattch"] == 0  # the program had let go
+    # the screen shows those cells (as the probe read them, with the reading's age)
+    from ipcviz.mechanisms.posix_shm.view import shm_lines
+    from ipcviz.model.reducer import apply
+    from ipcviz.model.state import State
+
+    state = State()
+    for e in events:
+        apply(state, e)
+        if e is last:
+            break
+    shown = " ".join(str(x) for line in shm_lines(state, state.objects[declared["obj"]], 100)
+                     for x in line)  # fmt: skip
+    for value in final:
+        assert str(value - (1 << 64) if value >> 63 else value) in shown
+    assert "kernel probe" in shown
+    # the program removed it; ipcviz let go of its own attachment: nothing is left
+    assert not sysv_segment_exists(ident)
+    assert not [e for e in events if e["kind"] == "program.leftover"]
+
+
+@needs_tools
+def test_a_segment_left_behind_is_listed_not_removed(tmp_path: Path) -> None:
+    binary = compile_c(tmp_path, "shm", programs.SHM)
+    done, events = watch(tmp_path, binary, "--keep")
+    ident = int(next(w[1] for w in said(events) if w[0] == "S"))
+    try:
+        assert sysv_segment_exists(ident)  # ipcviz did not remove the program's segment
+        readings, final = _cells(events, ident)
+        assert _as_longs(readings[-1]) == final  # the last reading, at the end of the run
+        left = [e for e in events if e["kind"] == "program.leftover"]
+        assert [e["obj"] for e in left] == [f"shmid:{ident}"]
+        assert f"ipcrm -m {ident}" in done.stdout
+        lines = Path("/proc/sysvipc/shm").read_text().splitlines()
+        nattch = next(ln.split()[6] for ln in lines[1:] if ln.split()[1] == str(ident))
+        assert nattch == "0"  # ipcviz's own read-only attachment went with the run
+    finally:
+        import sysv_ipc
+
+        sysv_ipc.remove_shared_memory(ident)  # the test ran the program: its segment is ours

@@ -196,3 +196,21 @@ def test_a_write_that_would_spoil_a_read_waits_for_the_write_that_explains_it():
     h.lin.emit_ready(20 * MS)
     assert h.kinds() == [(1, "pipe.write"), (2, "pipe.read"), (3, "pipe.write")]
     assert h.lin.conflicts == 0
+
+
+def test_a_record_stamped_before_what_was_published_is_said_late():
+    """The drain promised every ring was read up to the cutoff; a record that arrives
+    stamped before an operation already published breaks that promise. It cannot be put
+    back in its place: the engine says so (order.late, with the gap), never silently."""
+    h = Harness([{"obj": "s", "type": "posix_sem", "value": 5}])
+    h.start(1, 2)
+    h.lin.add_records(1, [rec(C.SEM_POST, 10)])
+    assert h.lin.emit_ready(20 * MS) == 1
+    h.lin.add_records(2, [rec(C.SEM_POST, 12)])  # in time: stamped after the post
+    h.lin.add_records(2, [rec(C.SEM_POST, 30)])
+    assert h.lin.late == 0
+    h.lin.emit_ready(40 * MS)
+    h.lin.add_records(1, [rec(C.SEM_POST, 25)])  # stamped before the post at 30, published
+    late = [e for e in h.out if e["kind"] == "order.late"]
+    assert h.lin.late == 1 and len(late) == 1
+    assert late[0]["pid"] == 1 and late[0]["late_ns"] == 5 * MS

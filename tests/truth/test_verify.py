@@ -56,8 +56,10 @@ def _around(trace: Path, verdict: str) -> str:
     if m is None:
         return ""
     seq = int(m.group(1))
-    keep = ("seq", "t", "since", "pid", "thread", "kind", "obj", "op", "by")
-    near = [e for e in _lines(trace)[1:] if seq - 6 <= e.get("seq", -1) <= seq + 1]
+    keep = ("seq", "t", "since", "pid", "thread", "kind", "obj", "op", "by", "late_ns")
+    events = _lines(trace)[1:]
+    near = [e for e in events if seq - 6 <= e.get("seq", -1) <= seq + 1]
+    near += [e for e in events if e.get("kind") == "order.late" and e not in near]
     return "\n".join(str({k: e[k] for k in keep if k in e}) for e in near)
 
 

@@ -49,6 +49,11 @@ def _pipe_write(s: State, e: Event) -> None:
     obj.written += n
     obj.writes += 1
     changed(obj, e)
+    if obj.unexplained:  # an outside pipe's read already took (some of) these bytes
+        used = _common_start(obj.unexplained, data)
+        obj.unexplained = obj.unexplained[used:]
+        obj.from_outside -= used
+        data = data[used:]
     if obj.deficit:  # a reader already took (some of) these bytes
         used = min(obj.deficit, n)
         obj.deficit -= used
@@ -68,6 +73,9 @@ def _pipe_read(s: State, e: Event) -> None:
         return
     obj.read += n
     changed(obj, e)
+    if obj.outside:
+        _outside_read(s, obj, e, n)
+        return
     take = min(n, obj.nbytes)
     obj.deficit += n - take
     obj.nbytes -= take
@@ -80,6 +88,76 @@ def _pipe_read(s: State, e: Event) -> None:
         else:
             chunk[1] = chunk[1][take:]
             take = 0
+
+
+def _outside_read(s: State, obj: PipeObj, e: Event, n: int) -> None:
+    """A read from a pipe that may hold bytes no event shows: those come first (written
+    before the attach, or by a process not watched), then the traced ones. The traced
+    bytes taken are the longest start of the buffer the read ends with; the rest came
+    from outside. Without the read's bytes, the traced ones go first."""
+    data = payload(e)[:n]
+    known = min(n, obj.nbytes)
+    if len(data) == n and known and not _starts_with(obj, data[n - known :]):
+        known = _overlap(data, _head(obj, known))  # it straddles: the rare, slower case
+    obj.from_outside += n - known
+    # the bytes this read took from outside: a traced write placed right after it (both
+    # in flight at once) explains them (only this read's: a pipe holds no more at once)
+    obj.unexplained = data[: n - known] if len(data) == n else bytes(n - known)
+    obj.nbytes -= known
+    given_back(s, obj)
+    while known:
+        chunk = obj.chunks[0]
+        if len(chunk[1]) <= known:
+            known -= len(chunk[1])
+            obj.chunks.popleft()
+        else:
+            chunk[1] = chunk[1][known:]
+            known = 0
+
+
+def _head(obj: PipeObj, n: int) -> bytes:
+    """The first ``n`` bytes the model knows in the pipe."""
+    out, need = [], n
+    for chunk in obj.chunks:
+        if need <= 0:
+            break
+        out.append(chunk[1][:need])
+        need -= len(out[-1])
+    return b"".join(out)
+
+
+def _overlap(data: bytes, head: bytes) -> int:
+    """The length of the longest end of ``data`` that is a start of ``head`` (a
+    Knuth-Morris-Pratt pass: linear, whatever the bytes are)."""
+    fail = [0] * len(head)
+    k = 0
+    for i in range(1, len(head)):
+        while k and head[i] != head[k]:
+            k = fail[k - 1]
+        if head[i] == head[k]:
+            k += 1
+        fail[i] = k
+    k = 0
+    for byte in data:
+        while k and (k == len(head) or byte != head[k]):
+            k = fail[k - 1]
+        if k < len(head) and byte == head[k]:
+            k += 1
+    return k
+
+
+def _common_start(a: bytes, b: bytes) -> int:
+    """How many bytes ``a`` and ``b`` share at their start (bisected: compares in C)."""
+    lo, hi = 0, min(len(a), len(b))
+    if a[:hi] == b[:hi]:
+        return hi
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _pipe_close(s: State, e: Event) -> None:
@@ -108,6 +186,8 @@ def _legal_write(obj: PipeObj, e: Event) -> str | None:
 
 def _legal_read(obj: PipeObj, e: Event) -> str | None:
     n = e.get("n", 0)
+    if obj.outside and n:  # any bytes may have been there: only the traced ones are known
+        return None
     if n == 0:
         if obj.nbytes:
             return f"end of file read while {obj.nbytes} B were waiting"

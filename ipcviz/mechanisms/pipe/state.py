@@ -20,6 +20,12 @@ class PipeObj(Obj):
     writes: int = 0
     eof: bool = False
     epipe: int = 0
+    #: bytes read that no traced write put there: from before the attach or from a
+    #: process ipcviz does not watch (an ``outside`` object only)
+    from_outside: int = 0
+    #: those bytes, oldest first, while no traced write explains them: a write placed
+    #: after the read that took its bytes (both in flight at once) explains them then
+    unexplained: bytes = b""
     readers: set[int] = field(default_factory=set)  # pids holding the read end
     writers: set[int] = field(default_factory=set)
 

@@ -49,8 +49,9 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
         if obj.nbytes:
             r.byte_strip(out, state, ((c[0], c[1]) for c in obj.chunks), rows, obj.nbytes)
         else:
-            out.add(" (empty)", r.EMPTY)
+            out.add(" (no traced byte in it)" if obj.outside else " (empty)", r.EMPTY)
             out.newline()
+    r.outside_note(out, obj, obj.from_outside, "B")
     r.kernel_fields(out, obj, now=state.t)
     data = _kernel_bytes(obj.kernel.get("data"))
     if data:

@@ -51,6 +51,8 @@ def _send(s: State, e: Event) -> None:
         if early[0] == key and early[1] == data:
             del obj.early[i]
             obj.deficit -= 1
+            if obj.outside and obj.from_outside:
+                obj.from_outside -= 1
             given_back(s, obj)
             return
     _enqueue(obj, [key, data, pid])
@@ -89,6 +91,8 @@ def _recv(s: State, e: Event) -> None:
             obj.nbytes -= len(data)
             given_back(s, obj)
             return
+    if obj.outside:  # sent before the attach, or by a process ipcviz does not watch...
+        obj.from_outside += 1  # (...unless a traced send placed after it explains it)
     obj.early.append([key, data])
     obj.deficit += 1
 
@@ -132,6 +136,8 @@ def _legal_send(obj: QueueObj, e: Event) -> str | None:
 
 
 def _legal_recv(obj: QueueObj, e: Event) -> str | None:
+    if obj.outside:  # messages no event shows may be there, ahead of the traced ones
+        return None
     i = select_message(obj, e)
     if i is None:
         return "receive from a queue with no message it could take"

@@ -26,6 +26,9 @@ class QueueObj(Obj):
     last_recv_pid: int = 0
     #: [prio or type, bytes] received before their send record arrived (records in flight)
     early: list[list[Any]] = field(default_factory=list)
+    #: messages received that no traced send put there: from before the attach or from a
+    #: process ipcviz does not watch (an ``outside`` queue only)
+    from_outside: int = 0
     #: POSIX: messages carry a priority and the highest is delivered first; System V: a
     #: type, and a receive takes them in arrival order (set by the mechanism's declare)
     by_priority: bool = False

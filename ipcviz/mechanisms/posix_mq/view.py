@@ -28,7 +28,7 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
     key = "prio" if obj.by_priority else "type"
     start = len(out.lines)
     if not obj.messages:
-        out.add(" (empty)", r.EMPTY)
+        out.add(" (no traced message in it)" if obj.outside else " (empty)", r.EMPTY)
     for i, msg in enumerate(obj.messages):
         tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
         cell = f"{key} {tag}·{len(data)}B {bytefmt.quoted(data, 10)}"
@@ -40,6 +40,7 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
         out.add(cell, r.cell_style(r.color_of(state, pid)))
         out.add(" ", r.FG)
     out.newline()
+    r.outside_note(out, obj, obj.from_outside, "message(s)")
     r.kernel_fields(out, obj, now=state.t)
     return out.finish()
 

@@ -36,7 +36,8 @@ def _wait(s: State, e: Event) -> None:
 
 
 def _take(obj: SemObj, pid: int, n: int) -> None:
-    obj.value -= n
+    # an ``outside`` semaphore had a value no event shows: never drawn below zero
+    obj.value = max(obj.value - n, 0) if obj.outside else obj.value - n
     obj.waits += 1
     if obj.undo:
         obj.adj[pid] += n
@@ -91,11 +92,13 @@ def _undo(s: State, e: Event) -> None:
 
 def _legal_wait(obj: SemObj, e: Event) -> str | None:
     n = e.get("n", 1)
+    if obj.outside:  # its value before the attach is the kernel's to say, not the trace's
+        return None
     return f"wait completed at value {obj.value}" if obj.value < n else None
 
 
 def _legal_trywait(obj: SemObj, e: Event) -> str | None:
-    if e.get("ok"):
+    if e.get("ok") or obj.outside:
         return _legal_wait(obj, e)
     return f"trywait failed at value {obj.value}" if obj.value > 0 else None
 

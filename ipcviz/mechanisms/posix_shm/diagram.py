@@ -47,6 +47,12 @@ def cell_names(obj: ShmObj) -> list[str]:
     return labels
 
 
+def _cells(obj: ShmObj) -> bytearray:
+    """What to draw: the model's cells, or a traced program's as the probe read them."""
+    probed = obj.probed_data()
+    return obj.data if probed is None else probed
+
+
 def _value(raw: bytes | bytearray) -> str:
     if len(raw) <= 8:
         return str(int.from_bytes(raw, "little", signed=True))
@@ -55,7 +61,7 @@ def _value(raw: bytes | bytearray) -> str:
 
 def _grid(obj: ShmObj, width: int) -> tuple[list[str], list[str], list[int], list[list[int]]]:
     """Labels, values, cell widths and the cells of each grid row at ``width``."""
-    size, data = obj.cell_size, obj.data
+    size, data = obj.cell_size, _cells(obj)
     labels = cell_names(obj)
     values = [_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
     widths = [
@@ -74,7 +80,7 @@ def _grid(obj: ShmObj, width: int) -> tuple[list[str], list[str], list[int], lis
 
 def draw(state: State, obj: ShmObj, width: int, rows: int, lit: bool) -> list[k.Line]:
     """Name above value, as many cells a row as fit; one character a cell when they do not."""
-    size, data = obj.cell_size, obj.data
+    size, data = obj.cell_size, _cells(obj)
     out: list[k.Line] = []
     labels, values, widths, grid = _grid(obj, width) if obj.cells <= MAX_GRID else ([], [], [], [])
     if grid and (2 * len(grid) <= rows or (rows >= 2 and len(grid) == 1)):

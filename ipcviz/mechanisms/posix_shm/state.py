@@ -38,3 +38,22 @@ class ShmObj(Obj):
         if i < 0 or len(part) < self.cell_size:
             return None
         return int.from_bytes(part, "little", signed=True)
+
+    def probed_data(self) -> bytearray | None:
+        """For a segment whose stores no event shows (``probe_cells``: a program watched
+        through strace), its cells as the last kernel probe read them (zeros beyond what
+        it read, or before any reading); None for one whose stores are ``shm.write``
+        events (the model's own copy, ``data``, is then what to draw)."""
+        import base64
+        import binascii
+
+        if not self.info.get("probe_cells"):
+            return None
+        cells = bytearray(self.cells * self.cell_size)
+        try:
+            raw = base64.b64decode(self.kernel.get("data") or "", validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raw = b""
+        raw = raw[: len(cells)]
+        cells[: len(raw)] = raw
+        return cells

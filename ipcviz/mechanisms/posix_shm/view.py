@@ -13,10 +13,18 @@ from ipcviz.tui import render as r
 def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Line]:
     out = r.Lines(width)
     r.title(out, obj)
-    out.add(f"  {obj.cells} cells × {obj.cell_size} B, {obj.writes} writes", r.DIM)
+    probed = obj.probed_data()
+    if probed is None:
+        out.add(f"  {obj.cells} cells × {obj.cell_size} B, {obj.writes} writes", r.DIM)
+    else:  # a program's segment (strace): no call shows a store, only the probe's reading
+        label, _ = r.kernel_label(obj, state.t)
+        read = label.strip().rstrip(":").replace("kernel", "as the kernel probe read them", 1)
+        if not obj.kernel:
+            read = "not read yet (no system call shows a store)"
+        out.add(f"  {obj.cells} cells × {obj.cell_size} B, {read}", r.KERNEL)
     out.newline()
     recent = state.seq - 3 * max(1, len(state.procs))
-    data, size = obj.data, obj.cell_size
+    data, size = obj.data if probed is None else probed, obj.cell_size
     if obj.cells <= 64:
         values = [_cell_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
         cw = max(7, max((len(v) for v in values), default=1) + 1)  # few cells: big boxes
@@ -40,6 +48,8 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
             pid = obj.last_writer[i]
             hot = obj.changed_seq[i] >= recent and obj.changed_seq[i] >= 0
             style = r.cell_style(r.color_of(state, pid), hot=hot) if pid else r.EMPTY
+            if probed is not None:  # whose store it was is not known: the kernel's colour
+                style = r.KERNEL if probed[i * size : (i + 1) * size].strip(b"\0") else r.EMPTY
             out.add(values[i].rjust(cw - 1) + (" " if cw > 1 else ""), style)
         out.newline()
     maps = obj.kernel.get("addresses") or obj.kernel.get("maps")

@@ -22,8 +22,10 @@ from ipcviz.engine.workers import Worker
 from ipcviz.events import schema
 from ipcviz.i18n import LANGS, N_, translate
 from ipcviz.mechanisms import fifo as fifo_type
+from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
+from ipcviz.sources.strace.shmprobe import SegmentProbe
 from ipcviz.sources.strace.source import StraceSource
 
 #: Event kind: an object the program made is still there after it ended (never removed).
@@ -74,6 +76,10 @@ def program_scenario(
 class ProgramEngine(Engine):
     """An engine whose operations come from strace instead of the workers' rings."""
 
+    #: The traced processes are the run's own (registered: ``clean`` kills them if the
+    #: engine dies). False for ``ipcviz attach``: those are never ipcviz's to kill.
+    owns_processes = True
+
     def __init__(
         self,
         program: list[str],
@@ -95,22 +101,20 @@ class ProgramEngine(Engine):
     def _narrate_steps(self, narrator: Narrator) -> None:
         """A C example's steps, each published right after the event that makes it true
         (the linearizer's order: in the trace, the log and on screen next to its event)."""
-        lin = self.lin
-        publish_record, publish_event = lin._publish_record, lin._publish_event
-        # Where each lane's operation began (as ``ipcviz verify`` reads a trace): a step
-        # said after an event spans that event's time, ``since`` its begin. Stamped at the
-        # event's end alone, it would claim an instant after operations that overlap the
-        # event and come after it in the trace (a receive that ended sooner): illegal.
+        publish = self.publisher.publish_event
+        # Where each lane's operation began, as ``ipcviz verify`` reads a trace (one shared
+        # function): a step said after an event spans that event's time, ``since`` its
+        # begin. Stamped at the event's end alone, it would claim an instant after
+        # operations that overlap the event and come after it in the trace (a receive
+        # that ended sooner): illegal.
         begun: dict[tuple[int, int], int] = {}
         last: dict[tuple[int, int], int] = {}
 
         def said(event: dict[str, Any]) -> None:
             lane = (event.get("pid", 0), event.get("thread", 0))
             t = event["t"]
-            if event["kind"].endswith(".begin"):
-                begun[lane] = begin = t
-            else:
-                begin = event.get("since", begun.pop(lane, last.get(lane, t)))
+            since = event.get("since", NO_SINCE)
+            begin = began(begun, lane, event["kind"], t, since, last.get(lane))
             last[lane] = t
             for index in narrator.feed(event):
                 step = narrator.scenario.steps[index]
@@ -125,19 +129,9 @@ class ProgramEngine(Engine):
                 }
                 if lane[1]:
                     narrate["thread"] = lane[1]
-                publish_event(narrate)
+                publish(narrate)
 
-        def on_record(*args: Any) -> dict[str, Any]:
-            event = publish_record(*args)
-            said(event)
-            return event
-
-        def on_event(event: dict[str, Any]) -> dict[str, Any]:
-            published = publish_event(event)
-            said(published)
-            return published
-
-        lin._publish_record, lin._publish_event = on_record, on_event
+        self.lin.after_publish = said
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -162,6 +156,9 @@ class ProgramEngine(Engine):
         os.close(start_w)
 
     def _install_watchers(self) -> None:
+        # the cells of the program's System V segments: read, then let go, before the
+        # objects it left are listed
+        SegmentProbe(self, self.probe_interval).install()
         self.on_end.append(self._left_behind)
 
     # -- the loop -------------------------------------------------------------------------
@@ -217,7 +214,8 @@ class ProgramEngine(Engine):
                 # program running, detached), ``clean`` kills it by pid and start time.
                 # Only while our strace still traces it: a process that already ended may
                 # have left its pid to a stranger, whose start time must not be recorded.
-                if self.strace is not None and _traced_by(pid, self.strace.pid):
+                strace = self.strace
+                if self.owns_processes and strace is not None and _traced_by(pid, strace.pid):
                     self.registry.add_proc(pid)
                 lin.started(pid, started)
                 event = {"t": t - t0, "seq": -1, "pid": pid, "kind": schema.PROC_START, **fields}
@@ -275,6 +273,36 @@ class ProgramEngine(Engine):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+    def break_deadlock(self, cycle: list[int]) -> bool:
+        """Headless, a program's proven deadlock ends as a user's ``k`` would end it: one
+        victim of the cycle (the one started last) gets SIGKILL, and the program goes on
+        by itself. Its own code decides what follows (a lock taken with SEM_UNDO goes back
+        to the kernel, a parent reaps the victim and removes its objects). Killing the
+        whole tree instead would leave the program's objects behind, which ipcviz never
+        removes. False when no process of the cycle can be signalled (then the run ends
+        as any deadlocked run does)."""
+        if self.source is None:
+            return False
+        order = [pid for pid in self.model.procs if pid in set(cycle)]
+        for victim in reversed(order):
+            proc = self.source.mapper.procs.get(victim)
+            if proc is None or proc.thread or proc.ended or not self._ours(victim):
+                continue
+            self.emit(schema.CONTROL, action="kill", target=victim, reason="deadlock")
+            try:
+                os.kill(victim, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+            return True
+        return False
+
+    def _ours(self, pid: int) -> bool:
+        """``pid`` is still the process registered under it (same start time)."""
+        from ipcviz.session.registry import proc_start_time
+
+        started = [p.get("start") for p in self.registry.data["procs"] if p.get("pid") == pid]
+        return bool(started) and started[-1] is not None and proc_start_time(pid) == started[-1]
 
     def _ended_with_strace(self, status: int | None) -> None:
         """Processes strace never saw end: killed with it (the run was stopped: the whole

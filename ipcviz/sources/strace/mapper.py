@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipcviz.mechanisms import fifo, pipe, posix_mq, sysv_mq, sysv_sem
+from ipcviz.mechanisms import fifo, pipe, posix_mq, sysv_mq, sysv_sem, sysv_shm
 from ipcviz.sources.strace import parser as P
 from ipcviz.tracer import codes as C
 
@@ -37,6 +38,7 @@ SYSV_MQ = sysv_mq.MECHANISM.type
 SYSV_SEM = sysv_sem.MECHANISM.type
 FIFO = fifo.MECHANISM.type
 POSIX_MQ = posix_mq.MECHANISM.type
+SYSV_SHM = sysv_shm.MECHANISM.type
 
 #: Pipe capacity when the program did not change it (16 pages).
 PIPE_CAPACITY = 65536
@@ -116,6 +118,14 @@ class Mapper:
         self.removed: set[str] = set()
         self.fifos: dict[str, bool] = {}  # FIFO path the program made → still linked
         self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
+        #: System V segments: shmid → object name (cells: the engine's probes, shmprobe.py)
+        self.segments: dict[int, str] = {}
+        #: semaphore → the value semctl gave it, until its first use (SEM_UNDO: see _sem)
+        self._sem_fresh: dict[str, int] = {}
+        self._sem_undo: set[str] = set()  # semaphores declared with ``undo``
+        #: shmid → its size, for a segment the calls name before any shmget here shows it
+        #: (made before the run, or by a program not traced): the source reads the kernel's
+        self.shm_size: Callable[[int], int | None] = _no_size
         self._lossy: set[int] = set()  # pipes a write of was cut by ``-s``: reads keep no data
         self.unknown_calls = 0
         #: thread (as strace prints it) → the end stamp of its last record: its next begin
@@ -129,6 +139,9 @@ class Mapper:
         #: POSIX queue object → messages sent and not yet received, (prio, bytes): a
         #: receive whose priority strace cannot show (a NULL msg_prio) gets its message's
         self._mq_pending: dict[int, list[tuple[int, bytes]]] = {}
+        #: ``ipcviz attach``: an object the calls find that the program did not make
+        #: existed before the trace began (``outside``: it may hold contents no event shows)
+        self.outside = False
 
     # -- times ---------------------------------------------------------------------------
 
@@ -343,7 +356,7 @@ class Mapper:
             waits = [b for b in P.sembufs(args) if b[1] < 0 and "IPC_NOWAIT" not in b[2]]
             if not nums or not waits:
                 return None
-            obj = self._sem(proc, nums[0], waits[0][0], t)
+            obj = self._sem(proc, nums[0], waits[0][0], t, undo="SEM_UNDO" in waits[0][2])
             code = C.SEM_WAIT_BEGIN
         else:
             nums = P.ints(args)
@@ -390,6 +403,8 @@ class Mapper:
         if name not in self.declared or name in self.removed:
             self.declared[name] = type_
             self.removed.discard(name)
+            if self.outside and fields.get("discovered"):
+                fields["outside"] = True  # attached: it may hold what no event shows
             event = {
                 "t": t,
                 "seq": -1,
@@ -420,11 +435,25 @@ class Mapper:
             return self._declare(proc, name, SYSV_MQ, self._entry_ns(t), **fields)
         return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
 
-    def _sem(self, proc: Proc, ident: int, num: int, t: int, value: int | None = None) -> int:
+    def _sem(
+        self, proc: Proc, ident: int, num: int, t: int, value: int | None = None, undo: bool = False
+    ) -> int:
         """Semaphore ``num`` of set ``ident``: ``semid:ID`` (a set of one) or ``semid:ID[n]``.
-        Declared at its first use; declared again with the value ``semctl`` gave it."""
+        Declared at its first use; declared again with the value ``semctl`` gave it.
+
+        ``undo``: this use is made with SEM_UNDO. A semaphore whose first use after its
+        ``semctl`` value is one is declared again with ``undo`` (and that value: nothing
+        changed it yet), so the model keeps each process's adjustment and the kernel's
+        reversal at its death is shown (``sem.undo``)."""
         nsems, key, made = self._sets.get(ident, (0, "", False))
         name = f"semid:{ident}" if nsems == 1 else f"semid:{ident}[{num}]"
+        if value is None:
+            fresh = self._sem_fresh.pop(name, None)
+            if undo and fresh is not None and name not in self._sem_undo:
+                self._sem_undo.add(name)
+                value = fresh
+        else:
+            self._sem_fresh[name] = value
         if value is None and name in self.declared and name not in self.removed:
             return self.index[name]
         self.sysv_ids[name] = ("semid", ident)
@@ -438,6 +467,8 @@ class Mapper:
         }
         if not made:
             fields["discovered"] = True
+        if name in self._sem_undo:
+            fields["undo"] = True
         if value is not None:
             self.declared.pop(name, None)  # a new value: said by declaring it again
         return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
@@ -490,6 +521,42 @@ class Mapper:
         self.removed.add(name)
         event = {"t": t, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
         self.out.append(("event", proc.pid, t, event))
+
+    # -- ipcviz attach: what already ran and existed before the trace began ----------------
+
+    def adopt_proc(self, pid: int, name: str, parent: int, tids: list[int]) -> Proc:
+        """A process found running at attach time (its ``proc.start`` is the engine's):
+        known from now on, with its threads as lanes of their own."""
+        proc = Proc(pid, name, tid=pid)
+        self.procs[pid] = proc
+        self._colors += 1
+        if self.root is None:
+            self.root = pid
+        owner = self.procs.get(parent)
+        if owner is not None and not owner.thread:
+            owner.children += 1
+        for tid in tids:
+            proc.threads += 1
+            self.procs[tid] = Proc(pid, name, proc.threads, tid, proc.fds)
+        return proc
+
+    def adopt_object(self, name: str, type_: str, holders: list[tuple[int, int, int, bool]]) -> int:
+        """An object found open at attach time (its ``obj.declare`` is the engine's): its
+        index, and the descriptors that hold it in each process's table."""
+        i = self.index.get(name)
+        if i is None:
+            i = self.index[name] = len(self.names)
+            list.append(self.names, name)
+        self.declared[name] = type_
+        self.removed.discard(name)
+        if type_ == POSIX_MQ:
+            self.queues[name[len(MQ_PREFIX) :]] = [name, False, True]
+            self._mq_pending[i] = []
+        for pid, fd, end, cloexec in holders:
+            proc = self.procs.get(pid)
+            if proc is not None:
+                proc.fds[fd] = (i, end, cloexec)
+        return i
 
 
 # -- one handler per system call ---------------------------------------------------------
@@ -767,10 +834,12 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     at = m._exit_ns(t, end - t)
     if "SETVAL" in cmd and len(parts) > 3:
         try:
-            m._sem(proc, ident, num, end, int(parts[3], 0))
+            # (the value is a union's: strace prints 0 as NULL)
+            m._sem(proc, ident, num, end, 0 if parts[3] == "NULL" else int(parts[3], 0))
         except ValueError:
             return
-    elif "SETALL" in cmd and len(parts) > 3:
+    elif "SETALL" in cmd and len(parts) > 3 and parts[3].startswith("["):
+        # (strace 6.1 prints the array's address, not its values: those stay unknown)
         values = P.ints(parts[3].strip("[]").replace(" ", "").replace(",", ", "))
         for i, v in enumerate(values):
             m._sem(proc, ident, i, end, v)
@@ -800,7 +869,7 @@ def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
                 m._rec(proc, C.SEM_TRYWAIT, m._sem(proc, ident, first[0], t), at, 0)
         return
     for num, op, flags in ops:
-        obj = m._sem(proc, ident, num, t)
+        obj = m._sem(proc, ident, num, t, undo="SEM_UNDO" in flags)
         if op < 0:
             code = C.SEM_TRYWAIT if "IPC_NOWAIT" in flags else C.SEM_WAIT
             for _ in range(-op):
@@ -922,6 +991,99 @@ def _mq_unlink(
     m._mq_closed(proc, obj, m._exit_ns(t, end - t))
 
 
+# -- System V shared memory ---------------------------------------------------------------
+#
+# No system call shows a store into a segment: the calls only make, attach, detach and
+# remove it. So the mapper declares the segment (``shmid:ID``, its size cut into 8-byte
+# cells, ``probe_cells``: its cells are known only from the engine's read-only probes,
+# ``shmprobe.py``) and says when it is removed; what the cells hold is the kernel's, read
+# by the engine, shown with the age of the reading.
+
+#: Bytes per cell of a segment seen through strace (a C ``long``; ``int`` arrays show two
+#: values per cell).
+SHM_CELL = 8
+
+
+def _no_size(ident: int) -> int | None:
+    return None
+
+
+def _shm_declare(
+    m: Mapper, proc: Proc, ident: int, t: int, size: int | None, made: bool, key: str = ""
+) -> int | None:
+    """``shmid:ID``, declared once (again after a removal): the object index, or None when
+    its size is not known (then it cannot be drawn as cells)."""
+    name = f"shmid:{ident}"
+    if name in m.declared and name not in m.removed:
+        return m.index[name]
+    if size is None:
+        size = m.shm_size(ident)
+    if size is None or size <= 0:
+        return None
+    m.sysv_ids[name] = ("shmid", ident)
+    m.segments[ident] = name
+    if made:
+        m.made.add(name)
+    label = f"shmid {ident}" + (f" (key {key})" if key else "")
+    fields: dict[str, Any] = {
+        "kernel_name": label,
+        "id": ident,
+        "size": size,
+        "cell_size": SHM_CELL,
+        "cells": max(1, size // SHM_CELL),
+        "probe_cells": True,
+    }
+    if not made:
+        fields["discovered"] = True
+    return m._declare(proc, name, SYSV_SHM, t, **fields)
+
+
+def _shmget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """``shmget(KEY, SIZE, FLAGS) = shmid``: a segment made here (IPC_PRIVATE, or
+    IPC_CREAT|IPC_EXCL) or found by its key."""
+    parts = P.split_args(args)
+    if ret is None or ret < 0 or len(parts) < 2:
+        return
+    try:
+        size: int | None = int(parts[1], 0)
+    except ValueError:
+        size = None
+    key = parts[0]
+    made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
+    if not made:
+        size = None  # an existing segment's size is its own, not the one asked for
+    _shm_declare(m, proc, ret, m._exit_ns(t, end - t), size, made, key)
+
+
+def _shmat(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """``shmat(shmid, ADDR, FLAGS) = ADDRESS``: a segment no shmget here showed (made
+    before the run) is declared at its first attach. Where each process has it attached,
+    the engine reads from /proc/PID/maps (a child inherits its parent's attachments)."""
+    nums = P.ints(args)
+    if ret is None or ret == -1 or err or not nums:
+        return
+    _shm_declare(m, proc, nums[0], m._entry_ns(t), None, False)
+
+
+def _shmctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """``shmctl(shmid, IPC_RMID, …)``: the segment is gone once its last attachment goes
+    (those of the program, and the engine's read-only one, let go when it reads this)."""
+    nums = P.ints(args)
+    if ret != 0 or not nums or "IPC_RMID" not in args:
+        return
+    name = f"shmid:{nums[0]}"
+    if name in m.declared and name not in m.removed:
+        at = m._exit_ns(t, end - t)
+        m.removed.add(name)
+        m.segments.pop(nums[0], None)
+        event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
+        m.out.append(("event", proc.pid, at, event))
+
+
+def _shmdt(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """A detach changes no cell and no object: the engine's probe shows the attachments."""
+
+
 #: system call → its handler (keywords: a call's name is not an object type's)
 _CALLS = dict(
     pipe=_pipe,
@@ -959,6 +1121,10 @@ _CALLS = dict(
     mq_timedreceive=_mq_receive,
     mq_notify=_mq_notify,
     mq_unlink=_mq_unlink,
+    shmget=_shmget,
+    shmat=_shmat,
+    shmdt=_shmdt,
+    shmctl=_shmctl,
 )
 
 #: The system calls strace is asked to show (``-e trace=``): what the handlers above read.
@@ -966,7 +1132,8 @@ TRACED = (
     "pipe,pipe2,read,write,readv,writev,preadv,pwritev,preadv2,pwritev2,close,dup,dup2,dup3,fcntl,clone,clone3,fork,vfork,execve,"
     "exit_group,msgget,msgsnd,msgrcv,msgctl,semget,semop,semtimedop,semctl,"
     "mknod,mknodat,open,openat,unlink,unlinkat,"
-    "mq_open,mq_timedsend,mq_timedreceive,mq_notify,mq_unlink"
+    "mq_open,mq_timedsend,mq_timedreceive,mq_notify,mq_unlink,"
+    "shmget,shmat,shmdt,shmctl"
 )
 
 

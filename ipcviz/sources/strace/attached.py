@@ -1,0 +1,387 @@
+"""The engine of ``ipcviz attach PID``: a running process tree under ``strace -p``.
+
+The same loop, stream, linearizer, model and trace as ``ipcviz run --`` (``ProgramEngine``);
+what differs is the start and the end, and what ipcviz may do to the processes:
+
+* at the start the tree already runs and its objects already exist: they are declared as
+  found in ``/proc`` (``attach.py``), objects as ``outside`` — their contents before the
+  attach are what the kernel probes read (``probe.*`` events, stamped, shown with their
+  age), never operations made up to explain them;
+* strace attaches with one ``-p`` per process (``-f``: every thread, and what they fork
+  from now on); the kernel probes go on every ``PROBE_EVERY`` seconds, since processes
+  outside the tree may use the same objects unseen;
+* the processes are not ipcviz's: never registered for ``clean``, never signalled, never
+  killed, their objects never removed. The end (``q``, SIGINT/SIGTERM, ``--duration``)
+  sends strace SIGINT, which detaches cleanly, and waits for it: the processes run on.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+from ipcviz import probe
+from ipcviz.engine.engine import Engine
+from ipcviz.engine.workers import Worker
+from ipcviz.events import schema
+from ipcviz.events.codec import b64
+from ipcviz.mechanisms import fifo as fifo_type
+from ipcviz.scenario.api import Process, Scenario
+from ipcviz.sources.strace import attach as A
+from ipcviz.sources.strace.engine import ProgramEngine
+from ipcviz.sources.strace.mapper import FIFO, PIPE, PIPE_CAPACITY, POSIX_MQ, SYSV_MQ, SYSV_SEM
+from ipcviz.sources.strace.source import TRACED, StraceSource
+
+#: Seconds between two kernel probes of every watched object and process.
+PROBE_EVERY = 0.5
+#: Seconds strace may take to detach from every process after SIGINT, before it is killed
+#: (the kernel then detaches them itself: they still run on).
+DETACH_LIMIT = 10.0
+#: Payload bytes a probe event carries at most.
+DATA_CAP = 4096
+
+
+class AttachSource(StraceSource):
+    """strace ``-p`` on every process of a running tree, into the same mapper."""
+
+    def __init__(self, members: list[A.Member], names: list[str], fifo: str) -> None:
+        self.members = members
+        super().__init__([members[0].name], names, fifo)
+        self.mapper.outside = True
+
+    def argv(self, strsize: int = 65536) -> list[str]:
+        pids = [x for m in self.members for x in ("-p", str(m.pid))]
+        return [
+            self.strace, "-f", "-ttt", "-T", "-yy", "-xx", "-s", str(strsize),
+            "-e", f"trace={TRACED}", "-o", self.fifo, *pids,
+        ]  # fmt: skip
+
+    def leftovers(self) -> list[tuple[str, str, int | str]]:
+        """Nothing is said left behind: the processes run on and keep what they made."""
+        return []
+
+
+def attach_scenario(pid: int, name: str, duration: float) -> Scenario:
+    """What the trace header says about an attach (replay needs nothing else)."""
+    return Scenario(
+        "attach",
+        f"{name}, attached",
+        description=f"ipcviz attach {pid}: a running process tree watched through strace -p",
+        timeout=duration if duration > 0 else 60.0,
+    )
+
+
+class AttachEngine(ProgramEngine):
+    """A ``ProgramEngine`` that attaches to a tree instead of starting a program."""
+
+    owns_processes = False
+
+    def __init__(self, pid: int, trace_path: Any, duration: float = 0.0, **kwargs: Any) -> None:
+        self.target = pid
+        self.duration = duration
+        self.members = A.tree(pid)
+        root = self.members[0] if self.members else A.Member(pid, 0, str(pid), [])
+        extra = {
+            **kwargs.pop("header_extra", {}),
+            "program": root.command or [root.name],
+            "source": "strace",
+            "attach": pid,
+        }
+        scenario = attach_scenario(pid, root.name, duration)
+        # Engine's own set-up: a program run's adds a check that the program exited 0
+        Engine.__init__(self, scenario, trace_path, timeout=0.0, header_extra=extra, **kwargs)
+        self.program = root.command or [root.name]
+        self.source: AttachSource | None = None  # type: ignore[assignment]
+        self.strace: Worker | None = None
+        self._early_output = b""
+        self._said = b""  # what strace said on stderr (attached, detached, its errors)
+        self._attached = False  # strace traces every process of the tree found
+        self._detaching = False
+        self._refusals: set[int] = set()  # processes strace said it cannot attach to
+        self._deadline = time.monotonic() + duration if duration > 0 else None
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _start_workers(self) -> None:
+        from ipcviz.errors import IpcvizError
+
+        if not self.members:
+            raise IpcvizError(f"attach {self.target}: the process ended before ipcviz looked")
+        fifo = os.path.join(self.session.fifo_dir, "strace")
+        self.session.register({"type": fifo_type.MECHANISM.type, "path": fifo})
+        self.source = source = AttachSource(self.members, self.obj_names, fifo)
+        self._adopt(source)
+        start_r, start_w = os.pipe()
+        private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
+        private += [source.fd, *self.adopter.private_fds(), *self.gate.private_fds()]
+        proc = Process("strace", None, 0, tuple(source.argv()))
+        w = self._fork("strace", self.scenario, proc, 0, self.params, [], private, start_r)
+        self.workers[w.pid] = self.strace = w
+        self.registry.add_proc(w.pid)  # strace is ours; the watched processes never are
+        os.close(start_r)
+        os.close(start_w)
+
+    def _adopt(self, source: AttachSource) -> None:
+        """The tree and what it holds, as found: declared now, contents from the probes."""
+        mapper = source.mapper
+        now = time.monotonic_ns()
+        in_tree = {m.pid for m in self.members}
+        for color, m in enumerate(self.members):
+            mapper.adopt_proc(m.pid, m.name, m.ppid, m.tids)
+            self.lin.started(m.pid, now)
+            for n, _tid in enumerate(m.tids, 1):
+                self.lin.started(m.pid | n << 32, now)
+            fields: dict[str, Any] = {"name": m.name, "color": color}
+            if m.command:
+                fields["command"] = m.command
+            if m.ppid in in_tree:
+                fields["parent"] = m.ppid
+            self.emit(schema.PROC_START, m.pid, **fields)
+        for held in A.held_objects(list(in_tree)):
+            mapper.adopt_object(held.name, held.type, held.holders)
+            fields = {"type": held.type, "kernel_name": held.kernel_name}
+            if held.type in (PIPE, FIFO):
+                fields["capacity"] = PIPE_CAPACITY
+            if held.type == FIFO:
+                fields["path"] = held.name
+            if held.type == POSIX_MQ:
+                st = probe.posix_mq_stat(held.kernel_name)
+                if st is not None:
+                    fields["max_messages"] = st.max_messages
+                    fields["max_message_size"] = st.max_message_size
+            self.emit(schema.OBJ_DECLARE, obj=held.name, discovered=True, outside=True, **fields)
+
+    def _install_watchers(self) -> None:
+        self.add_periodic(0.0, self._each_turn)
+        self.add_periodic(PROBE_EVERY, self._probe_all)
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _each_turn(self) -> None:
+        """Once strace traces the whole tree: a probe of everything (what was there at
+        attach, as the kernel says). At ``--duration``: the end (a detach, not a failure)."""
+        strace = self.strace
+        waiting = not self._attached and strace is not None and not strace.exited
+        # a process of the tree that ended before strace got to it, or that strace could
+        # not attach to (said once, as an error), does not hold this up
+        if waiting and all(
+            A.attached_to(m.pid, strace.pid) or not A.proc_state(m.pid) or self._refused(m.pid)  # type: ignore[union-attr]
+            for m in self.members
+        ):
+            self._attached = True
+            self.emit(schema.PROBE_SNAPSHOT, why="attached")
+            self._probe_all()
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            self.stop_reason = self.stop_reason or "duration"
+
+    def _refused(self, pid: int) -> bool:
+        """strace said it cannot attach to ``pid`` (``attach: ptrace(PTRACE_SEIZE, PID): …``):
+        said once as an error; the rest of the tree is watched."""
+        if pid in self._refusals:
+            return True
+        mark = f"PTRACE_SEIZE, {pid}):"
+        for line in self._said.decode("utf-8", "replace").splitlines():
+            if mark in line:
+                self._refusals.add(pid)
+                why = line.split(mark, 1)[1].strip()
+                self.emit(schema.ERROR, message=f"strace could not attach to {pid}: {why}")
+                return True
+        return False
+
+    def _probe_all(self) -> None:
+        """The kernel's view of every watched object and process, as ``probe.*`` events."""
+        source = self.source
+        if source is None or self._detaching:
+            return
+        mapper = source.mapper
+        for name, type_ in list(mapper.declared.items()):
+            if name in mapper.removed:
+                continue
+            try:
+                self._probe_object(name, type_)
+            except (OSError, ValueError):
+                continue  # gone meanwhile
+        for pid, proc in list(mapper.procs.items()):
+            if proc.thread or proc.ended:
+                continue
+            self._probe_proc(pid)
+
+    def _probe_object(self, name: str, type_: str) -> None:
+        assert self.source is not None
+        mapper = self.source.mapper
+        if type_ in (PIPE, FIFO):
+            i = mapper.index[name]
+            holders = [
+                (proc.pid, fd, end)
+                for proc in mapper.procs.values()
+                if not proc.thread and not proc.ended
+                for fd, (obj, end, _) in proc.fds.items()
+                if obj == i
+            ]
+            seen = None
+            for pid, fd, _ in holders:
+                seen = probe.peek_pipe(pid, fd, DATA_CAP)
+                if seen is not None:
+                    break
+            if seen is None:
+                return
+            pids = sorted({p for p, _, _ in holders})
+            self.emit(
+                "probe.pipe",
+                obj=name,
+                nbytes=seen.nbytes,
+                capacity=seen.capacity,
+                data=b64(seen.data),
+                readers=[[p, fd] for p, fd, end in holders if end == 0],
+                writers=[[p, fd] for p, fd, end in holders if end == 1],
+                names={str(p): mapper.procs[p].name for p in pids if p in mapper.procs},
+            )
+        elif type_ == SYSV_MQ:
+            ident = mapper.sysv_ids.get(name, ("", -1))[1]
+            st = probe.sysv_mq_stat(ident) if ident >= 0 else None
+            if st is None:
+                return
+            budget, shown = DATA_CAP, []
+            for mtype, data in probe.sysv_mq_peek(ident, limit=64) or []:
+                shown.append([mtype, b64(data[:budget])])
+                budget = max(0, budget - len(data))
+            self.emit(
+                "probe.sysv_mq",
+                obj=name,
+                qnum=st.qnum,
+                cbytes=st.cbytes,
+                qbytes=st.qbytes,
+                lspid=st.lspid,
+                lrpid=st.lrpid,
+                stime=st.stime,
+                rtime=st.rtime,
+                messages=shown,
+            )
+        elif type_ == POSIX_MQ:
+            mq = probe.posix_mq_stat(name.split(":", 1)[1])
+            if mq is not None:
+                self.emit(
+                    "probe.posix_mq",
+                    obj=name,
+                    current_messages=mq.current_messages,
+                    max_messages=mq.max_messages,
+                    max_message_size=mq.max_message_size,
+                )
+        elif type_ == SYSV_SEM:
+            ident = mapper.sysv_ids.get(name, ("", -1))[1]
+            num = int(name.split("[", 1)[1].rstrip("]")) if "[" in name else 0
+            sem = probe.sysv_sem_stat(ident, num) if ident >= 0 else None
+            if sem is not None:
+                self.emit(
+                    "probe.sem",
+                    obj=name,
+                    value=sem.value,
+                    waiters=sem.ncnt,
+                    zcnt=sem.zcnt,
+                    last_pid=sem.last_pid,
+                )
+
+    def _probe_proc(self, pid: int) -> None:
+        state = A.proc_state(pid)
+        if not state:
+            return
+        info = probe.blocked_on(pid)
+        self.emit(
+            schema.PROBE_PROC,
+            pid,
+            state=state,
+            wchan=info.wchan if info else "",
+            syscall=info.syscall if info else None,
+        )
+
+    def _output(self, w: Worker, data: bytes) -> None:
+        """strace's own messages (its stderr): kept for the error it may end with, never
+        shown as the program's output (that goes where the program sends it)."""
+        self._said = (self._said + data)[-4096:]
+
+    def control(self, cmd: dict[str, Any]) -> None:
+        """No ``kill``, no ``freeze``: the watched processes are not ipcviz's to kill or
+        stop (a stopped strace would leave them stopped at their next system call)."""
+        action = cmd.get("cmd")
+        if action in ("kill", "freeze", "resume", "pace"):
+            self.emit(  # not "freeze" with ok=False: the model would take it as frozen
+                schema.CONTROL,
+                action="refused",
+                ok=False,
+                reason=f"{action}: attached processes are not ipcviz's to stop or kill",
+            )
+            return
+        super().control(cmd)
+
+    # -- the end --------------------------------------------------------------------------
+
+    def _finish_worker(self, w: Worker, status: int | None, poller: Any) -> None:
+        """strace ended: every watched process exited, or it detached, or it could not
+        attach at all (then one clear line: its own reason)."""
+        if w is not self.strace:
+            super()._finish_worker(w, status, poller)
+            return
+        self._read_output(w.out_fd, poller, final=True)
+        w.exited = True
+        w.exit_status = status
+        assert self.source is not None
+        self.source.finish()
+        self._hand_over()
+        if not self._detaching and not self._attached and self.stop_reason is None:
+            said = [
+                ln.removeprefix("strace: ")
+                for ln in self._said.decode("utf-8", "replace").splitlines()
+                if "attached" not in ln
+            ]
+            why = said[-1] if said else f"strace ended with status {status}"
+            if "Operation not permitted" in why:
+                why += " (ptrace refused: kernel.yama.ptrace_scope, or not your process)"
+            self._fail(f"cannot attach to {self.target}: {why}")
+
+    def _ended_with_strace(self, status: int | None) -> None:
+        """Detached: the processes strace did not see end run on (no ``proc.exit``)."""
+
+    def _run_checks(self) -> None:
+        """Every watched process ended while watched: the watch ends there (nothing was
+        claimed about them, so nothing passed or failed)."""
+        if self.outcome is None:
+            self.outcome, self.exit_code = "stopped", 0
+            self.stop_reason = "every watched process ended"
+
+    def _detach(self) -> None:
+        """SIGINT to strace, which detaches from every process and exits; meanwhile its
+        output is read (it must never block on a full FIFO). Past DETACH_LIMIT it is
+        killed: the kernel detaches the processes then, and they run on too."""
+        w = self.strace
+        if w is None or w.exited:
+            return
+        self._detaching = True
+        try:
+            os.kill(w.pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + DETACH_LIMIT
+        while not w.exited:
+            self._drain()
+            try:
+                pid, status = os.waitpid(w.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = w.pid, 0
+            if pid == w.pid:
+                self._finish_worker(w, status, None)
+                break
+            if time.monotonic() > deadline:
+                os.kill(w.pid, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(0.005)
+
+    def _shutdown(self) -> None:
+        try:
+            self._detach()
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
+        super()._shutdown()
