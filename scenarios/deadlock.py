@@ -17,7 +17,15 @@ scenario = Scenario(
     quick={"hold": 0.15},
     limits={"hold": (0, 60)},
     timeout=30,
-    schedule="left,right",  # each takes its first lock (one operation each), then free
+    schedule="left,right",  # each takes its first lock (one operation each), then free,
+    title_ko="두 잠금을 반대 순서로 잡기: 교착 상태",
+    description_ko=(
+        "left는 lock_a를 잡고 lock_b를 원하고, right는 lock_b를 잡고 lock_a를 원합니다. 각자 "
+        "상대가 기다리는 것을 쥐고 있으니, 대기 그래프에 순환이 생기고 둘 다 영원히 움직일 수 "
+        "없습니다. ipcviz는 그 순환을 찾아 이름을 붙이고 실행을 끝냅니다(TUI에서는 희생자를 골라 "
+        "종료시킵니다). 선언된 스케줄이 둘 다 두 번째 잠금을 요청하기 전에 첫 번째 잠금을 잡게 "
+        "하므로, 타이밍이 나쁠 때만이 아니라 매번 교착 상태가 일어납니다."
+    ),
 )
 scenario.step(
     "first",
@@ -90,11 +98,14 @@ def right(ctx):
     take_both(ctx, lock_b, lock_a)
 
 
-@scenario.check("the deadlock was detected and its cycle named (T34)")
+@scenario.check(
+    "the deadlock was detected and its cycle named (T34)",
+    ko="교착 상태를 찾아 그 순환에 이름을 붙였다 (T34)",
+)
 def detected(run):
     cycles = run.state.deadlocks
     if not cycles:
-        return False, "no deadlock event"
+        return False, "no deadlock event", "교착 상태 이벤트 없음"
     cycle = cycles[0]
     procs = sorted(c["proc"] for c in cycle)
     objs = sorted(c["waits_for"] for c in cycle)
@@ -102,17 +113,34 @@ def detected(run):
     text = "; ".join(
         f"{c['proc']} waits for {c['waits_for']} held by {c['held_by']}" for c in cycle
     )
-    return ok, text
+    return (
+        ok,
+        text,
+        "; ".join(
+            f"{c['proc']}은(는) {c['held_by']}이(가) 쥔 {c['waits_for']}을(를) 기다림"
+            for c in cycle
+        ),
+    )
 
 
-@scenario.check("nobody got both locks while the deadlock stood")
+@scenario.check(
+    "nobody got both locks while the deadlock stood",
+    ko="교착 상태인 동안 두 잠금을 모두 얻은 프로세스는 없었다",
+)
 def nobody_through(run):
     got = sorted(name for name, r in run.reports.items() if r.get("got_both"))
     if not got:
-        return True, "both were stuck until the end"
+        return True, "both were stuck until the end", "둘 다 끝까지 멈춰 있었음"
     # The user broke it (k on a victim, as the screen suggests): the survivor then gets
     # the victim's lock back and both locks. Fine, as long as the deadlock came first.
     victims = sorted(n for n, x in run.exits.items() if x.get("signal"))
     broken = run.state.deadlocks and run.state.deadlocks_broken
     ok = bool(broken) and bool(victims) and not set(got) & set(victims)
-    return ok, f"{', '.join(got)} got both after {', '.join(victims) or 'nobody'} was killed"
+    return (
+        ok,
+        f"{', '.join(got)} got both after {', '.join(victims) or 'nobody'} was killed",
+        (
+            f"{', '.join(victims) or '아무도 안 됨'}이(가) 종료된 뒤 "
+            f"{', '.join(got)}이(가) 둘 다 얻었음"
+        ),
+    )

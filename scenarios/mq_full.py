@@ -36,6 +36,15 @@ scenario = Scenario(
     quick={"nap": 0.4},
     limits={"nap": (0, 60)},
     timeout=40,
+    title_ko="가득 찬 메시지 큐는 보내는 쪽을 블록시킨다",
+    description_ko=(
+        "메시지 큐는 커널 메모리에 있고, 커널은 그 메모리에 한도를 둡니다. POSIX 큐는 최대 "
+        "mq_maxmsg개(여기서는 5개, 시스템 전체 상한은 fs.mqueue.msg_max = 10)의 메시지를, 메시지 "
+        "하나당 최대 mq_msgsize 바이트(상한 fs.mqueue.msgsize_max = 8192)까지 담습니다. System V "
+        "큐는 최대 msg_qbytes 바이트(기본값 kernel.msgmnb = 16384)를 담습니다. 받는 쪽이 잠들어 "
+        "있는 동안 보내는 쪽이 각 큐를 채우고, 다음 send는 받는 쪽이 메시지를 가져갈 때까지 "
+        "블록됩니다."
+    ),
 )
 scenario.step(
     "limits",
@@ -119,32 +128,56 @@ def receiver(ctx):
     ctx.report("sq_received", len(got))
 
 
-@scenario.check("the POSIX queue was full (mq_curmsgs = mq_maxmsg) and the next send blocked")
+@scenario.check(
+    "the POSIX queue was full (mq_curmsgs = mq_maxmsg) and the next send blocked",
+    ko="POSIX 큐가 가득 찼고(mq_curmsgs = mq_maxmsg) 다음 send가 블록되었다",
+)
 def posix_blocked(run):
     held = run.report("sender", "pq_held")
     blocked = run.report("sender", "pq_blocked_s", 0)
     wchan = run.report("receiver", "pq_sender_wchan") or ""
     ok = held == POSIX_SLOTS and "wq_sleep" in wchan
-    return ok, (
-        f"{held}/{POSIX_SLOTS} messages held; the kernel had the sender asleep in {wchan!r}; "
-        f"the send waited {blocked} s"
+    return (
+        ok,
+        (
+            f"{held}/{POSIX_SLOTS} messages held; the kernel had the sender asleep in {wchan!r}; "
+            f"the send waited {blocked} s"
+        ),
+        (
+            f"메시지 {held}/{POSIX_SLOTS}개 담김; 커널은 보내는 쪽을 {wchan!r}에서 재우고 있었음; "
+            f"send는 {blocked}초 기다렸음"
+        ),
     )
 
 
-@scenario.check("the System V queue was full (bytes = msg_qbytes) and the next send blocked")
+@scenario.check(
+    "the System V queue was full (bytes = msg_qbytes) and the next send blocked",
+    ko="System V 큐가 가득 찼고(바이트 = msg_qbytes) 다음 send가 블록되었다",
+)
 def sysv_blocked(run):
     held, qbytes = run.report("sender", "sq_held"), run.report("sender", "sq_qbytes")
     blocked = run.report("sender", "sq_blocked_s", 0)
     wchan = run.report("receiver", "sq_sender_wchan") or ""
     ok = held is not None and held + SYSV_MSG > qbytes and "do_msgsnd" in wchan
-    return ok, (
-        f"{held}/{qbytes} bytes held; the kernel had the sender asleep in {wchan!r}; "
-        f"the send waited {blocked} s"
+    return (
+        ok,
+        (
+            f"{held}/{qbytes} bytes held; the kernel had the sender asleep in {wchan!r}; "
+            f"the send waited {blocked} s"
+        ),
+        (
+            f"{held}/{qbytes} 바이트 담김; 커널은 보내는 쪽을 {wchan!r}에서 재우고 있었음; "
+            f"send는 {blocked}초 기다렸음"
+        ),
     )
 
 
-@scenario.check("every message sent was received")
+@scenario.check("every message sent was received", ko="보낸 메시지는 모두 받았다")
 def all_received(run):
     p, s = run.report("receiver", "pq_received"), run.report("receiver", "sq_received")
     ok = p == POSIX_SLOTS + 1 and s == MSGMNB // SYSV_MSG + 1
-    return ok, f"{p} POSIX and {s} System V messages received"
+    return (
+        ok,
+        f"{p} POSIX and {s} System V messages received",
+        f"POSIX 메시지 {p}개, System V 메시지 {s}개 받음",
+    )

@@ -24,6 +24,7 @@ from typing import Any
 
 from ipcviz.errors import TraceError
 from ipcviz.events.trace import TraceReader
+from ipcviz.i18n import _
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.model.verify import Verifier, Violation
@@ -182,9 +183,16 @@ class TraceIndex:
                     raise
                 except Exception as exc:  # untrusted input the model cannot take
                     raise TraceError(
-                        f"{self.path}: event {n} (seq {event.get('seq')}, kind "
-                        f"{str(event.get('kind'))[:40]!r}) does not fit the model: "
-                        f"{type(exc).__name__}"
+                        _(
+                            "{path}: event {n} (seq {seq}, kind {kind!r}) does not fit the "
+                            "model: {error}"
+                        ).format(
+                            path=self.path,
+                            n=n,
+                            seq=event.get("seq"),
+                            kind=str(event.get("kind"))[:40],
+                            error=type(exc).__name__,
+                        )
                     ) from None
                 t = event["t"]
                 if t > tmax:
@@ -250,11 +258,17 @@ class TraceIndex:
         v = self.violation
         if v is None:
             return None
-        more = "" if self.done else " so far"
-        return (
-            f"NOT A LEGAL HISTORY: values shown may be impossible ({self.violations} "
-            f"violation(s){more}; ipcviz verify: {v.line()})"
-        )
+        if self.done:
+            said = _(
+                "NOT A LEGAL HISTORY: values shown may be impossible ({n} violation(s); "
+                "ipcviz verify: {why})"
+            )
+        else:
+            said = _(
+                "NOT A LEGAL HISTORY: values shown may be impossible ({n} violation(s) so far; "
+                "ipcviz verify: {why})"
+            )
+        return said.format(n=self.violations, why=v.line())
 
     def __len__(self) -> int:
         return self.count

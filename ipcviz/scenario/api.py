@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ipcviz.errors import ScenarioError
+from ipcviz.i18n import _
 from ipcviz.ipc.base import KernelObject
 from ipcviz.mechanisms.fifo.wrapper import Fifo
 from ipcviz.mechanisms.mmap_file.wrapper import MappedFile
@@ -79,6 +80,10 @@ class Check:
 
     description: str
     fn: Callable[[Run], bool | tuple[bool, str] | None]
+    ko: str = ""  # the description in Korean (the author's; English when empty)
+
+    def text(self, lang: str = "en") -> str:
+        return self.ko if lang == "ko" and self.ko else self.description
 
 
 class PidTable:
@@ -171,7 +176,11 @@ class Context:
         """The pid of another process of this run, by its scenario name."""
         names = [p.name for p in self.scenario.processes]
         if name not in names or self.scenario.pids is None:
-            raise ScenarioError(f"no process named {name!r} in scenario {self.scenario.id}")
+            raise ScenarioError(
+                _("no process named {name!r} in scenario {id}").format(
+                    name=name, id=self.scenario.id
+                )
+            )
         return self.scenario.pids.get(names.index(name))
 
     def wait_for_wchan(self, pid: int, want: str | tuple[str, ...], seconds: float = 10.0) -> str:
@@ -221,14 +230,21 @@ class Scenario:
         timeout: float = 60.0,
         schedule: str | Callable[[dict[str, Any]], str] | None = None,
         limits: dict[str, tuple[float, float]] | None = None,
+        title_ko: str = "",
+        description_ko: str = "",
     ) -> None:
         bad = [t for t in teaches if t not in T_IDS]
         if bad:
-            raise ScenarioError(f"scenario {id}: unknown teaching points {bad} (T1..T35)")
+            raise ScenarioError(
+                _("scenario {id}: unknown teaching points {bad} (T1..T35)").format(id=id, bad=bad)
+            )
         self.id = id
         self.title = title
         self.teaches = tuple(teaches)
         self.description = description
+        #: the title and description in Korean, the author's as steps are (empty: English)
+        self.title_ko = title_ko
+        self.description_ko = description_ko
         self.params = dict(params or {})
         self.quick = dict(quick or {})
         #: ``--set`` range of a numeric setting, ``(lowest, highest)`` inclusive; its type
@@ -237,7 +253,11 @@ class Scenario:
         self.limits = dict(limits or {})
         undeclared = sorted(set(self.limits) - set(self.params) - set(self.quick))
         if undeclared:
-            raise ScenarioError(f"scenario {id}: limits for unknown settings {undeclared}")
+            raise ScenarioError(
+                _("scenario {id}: limits for unknown settings {undeclared}").format(
+                    id=id, undeclared=undeclared
+                )
+            )
         self.timeout = timeout
         #: The interleaving that makes the scenario's race or deadlock happen on every run
         #: (``--schedule`` syntax; a function of the settings if it depends on them). Used
@@ -262,7 +282,9 @@ class Scenario:
         if current.in_worker():
             return current.make_object(obj)
         if any(o.name == obj.name for o in self.objects):
-            raise ScenarioError(f"scenario {self.id}: two objects named {obj.name!r}")
+            raise ScenarioError(
+                _("scenario {id}: two objects named {name!r}").format(id=self.id, name=obj.name)
+            )
         obj.index = len(self.objects)
         self.objects.append(obj)
         return obj
@@ -325,9 +347,13 @@ class Scenario:
 
     def _add_process(self, proc: Process) -> None:
         if not NAME_RE.match(proc.name):
-            raise ScenarioError(f"process name {proc.name!r}: letters, digits, - or _ (max 32)")
+            raise ScenarioError(
+                _("process name {name!r}: letters, digits, - or _ (max 32)").format(name=proc.name)
+            )
         if any(p.name == proc.name for p in self.processes):
-            raise ScenarioError(f"scenario {self.id}: two processes named {proc.name!r}")
+            raise ScenarioError(
+                _("scenario {id}: two processes named {name!r}").format(id=self.id, name=proc.name)
+            )
         self.processes.append(proc)
 
     def step(
@@ -342,11 +368,15 @@ class Scenario:
         for i, s in enumerate(self.steps):
             if s.id == step_id:
                 return i
-        raise ScenarioError(f"scenario {self.id}: no narration step {step_id!r}")
+        raise ScenarioError(
+            _("scenario {id}: no narration step {step_id!r}").format(id=self.id, step_id=step_id)
+        )
 
-    def check(self, description: str) -> Callable[[Callable], Callable]:
+    def check(self, description: str, ko: str = "") -> Callable[[Callable], Callable]:
+        """Decorator: a claim checked at the end; ``ko``: its description in Korean."""
+
         def register(fn: Callable[[Run], Any]) -> Callable[[Run], Any]:
-            self.checks.append(Check(description, fn))
+            self.checks.append(Check(description, fn, ko))
             return fn
 
         return register
@@ -362,17 +392,26 @@ class Scenario:
             return self.schedule(params)
         return self.schedule
 
+    def title_in(self, lang: str = "en") -> str:
+        return self.title_ko if lang == "ko" and self.title_ko else self.title
+
+    def description_in(self, lang: str = "en") -> str:
+        return self.description_ko if lang == "ko" and self.description_ko else self.description
+
     def metadata(self) -> dict[str, Any]:
         """Everything a viewer needs without importing the scenario (goes into the trace header)."""
         return {
             "id": self.id,
             "title": self.title,
+            "title_ko": self.title_ko,
             "teaches": list(self.teaches),
             "description": self.description,
+            "description_ko": self.description_ko,
             "steps": [
                 {"id": s.id, "en": s.en, "ko": s.ko, "teaches": list(s.teaches)} for s in self.steps
             ],
             "processes": [p.name for p in self.processes],
             "checks": [c.description for c in self.checks],
+            "checks_ko": [c.ko for c in self.checks],  # parallel to "checks"; "" : none
             "source": self.source,
         }

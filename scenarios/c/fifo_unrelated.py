@@ -19,6 +19,15 @@ scenario = ProgramScenario(
         "closes; the reader reads until end of file. The launcher removes the name (unlink). "
         "Watched through strace: every call and every byte is real."
     ),
+    title_ko="C: 관계없는 두 프로그램 사이의 FIFO — 이름으로 만난다",
+    description_ko=(
+        "fifo_unrelated.c: 실행기(launcher)가 전용 디렉터리에 FIFO를 만들고(mkfifo), 디스크립터를 "
+        "하나도 공유하지 않는 별개의 프로그램 두 개(쓰는 쪽과 읽는 쪽)를 시작합니다(셸이 명령 두 "
+        "개를 시작하듯 fork + exec). 각자 경로로 FIFO를 엽니다. 한쪽 끝을 열면 다른 쪽 끝도 열릴 "
+        "때까지 기다립니다. 쓰는 쪽은 세 줄을 보내고 닫고, 읽는 쪽은 파일의 끝(EOF)까지 읽습니다. "
+        "실행기는 이름을 지웁니다(unlink). strace로 지켜보므로 모든 호출과 모든 바이트가 "
+        "실제입니다."
+    ),
 )
 
 
@@ -71,28 +80,45 @@ scenario.step(
 )
 
 
-@scenario.trace_check("the reader read exactly what the writer wrote, in order")
+@scenario.trace_check(
+    "the reader read exactly what the writer wrote, in order",
+    ko="읽는 쪽은 쓰는 쪽이 쓴 것을 정확히, 순서대로 읽었다",
+)
 def same_bytes(events):
     written, got = _bytes(events, "pipe.write"), _bytes(events, "pipe.read")
-    return bool(written) and got == written, f"{len(written)} B written, {len(got)} B read"
+    return (
+        bool(written) and got == written,
+        f"{len(written)} B written, {len(got)} B read",
+        f"{len(written)} B 씀, {len(got)} B 읽음",
+    )
 
 
-@scenario.trace_check("two programs met by the FIFO's name; the launcher never opened it")
+@scenario.trace_check(
+    "two programs met by the FIFO's name; the launcher never opened it",
+    ko="두 프로그램은 FIFO의 이름으로 만났고, 실행기는 FIFO를 열지 않았다",
+)
 def by_name(events):
     opens = _opens(events)
     pids = {e["pid"] for e in opens}
     ok = _both_open(events) and root(events) not in pids
-    return ok, f"{len(opens)} opens by {len(pids)} programs"
+    return (
+        ok,
+        f"{len(opens)} opens by {len(pids)} programs",
+        f"프로그램 {len(pids)}개가 {len(opens)}번 엶",
+    )
 
 
-@scenario.trace_check("each open waited until the other end was open")
+@scenario.trace_check(
+    "each open waited until the other end was open",
+    ko="각 open은 다른 쪽 끝이 열릴 때까지 기다렸다",
+)
 def waited(events):
     opens = _opens(events)
     if len(opens) != 2:
-        return False, f"{len(opens)} opens"
+        return False, f"{len(opens)} opens", f"open {len(opens)}번"
     a, b = opens
     ok = a["t"] >= _began(events, b) and b["t"] >= _began(events, a)
-    return ok, "each returned after the other began"
+    return ok, "each returned after the other began", "각 open은 상대가 시작한 뒤에 돌아왔음"
 
 
 def _began(events, op):

@@ -24,6 +24,16 @@ scenario = ProgramScenario(
         "take V(mutex) V(empty). The data never passes through a system call: ipcviz reads "
         "the cells itself, read-only. Watched through strace: every call is real."
     ),
+    title_ko="C: System V 공유 메모리로 하는 생산자-소비자, 세마포어로 보호",
+    description_ko=(
+        "sysv_shm_semaphore.c: System V 세그먼트 하나(shmget, shmat)에 칸 4개짜리 원형 버퍼가 "
+        "있고, System V 세마포어 세 개가 이를 지킵니다. empty = 4(빈 칸), full = 0(찬 칸), mutex "
+        "= 1(한 번에 한 프로세스만 버퍼에). 소비자가 먼저 시작해 full에서 잠듭니다. 커널이 "
+        "소비자가 잠든 것을 보여 주면 생산자가 시작해 항목 8개를 만듭니다: P(empty) P(mutex) 저장 "
+        "V(mutex) V(full). 소비자는 P(full) P(mutex) 꺼내기 V(mutex) V(empty). 데이터는 시스템 "
+        "콜을 거치지 않으므로 ipcviz가 칸을 직접 읽습니다(읽기 전용). strace로 지켜보므로 모든 "
+        "호출이 실제입니다."
+    ),
 )
 ITEMS = 8
 
@@ -127,14 +137,25 @@ scenario.step(
 )
 
 
-@scenario.trace_check("the consumer slept on full (0) before anything was produced")
+@scenario.trace_check(
+    "the consumer slept on full (0) before anything was produced",
+    ko="소비자는 아무것도 생산되기 전에 full(0)에서 잠들었다",
+)
 def waited(events):
-    return _consumer_waited(events), "its wait on full began before the first post of full"
+    return (
+        _consumer_waited(events),
+        "its wait on full began before the first post of full",
+        "full에서의 대기가 full의 첫 post보다 먼저 시작했음",
+    )
 
 
 @scenario.trace_check(
     "8 items: the producer took empty and posted full 8 times, "
-    "the consumer took full and posted empty 8 times"
+    "the consumer took full and posted empty 8 times",
+    ko=(
+        "항목 8개: 생산자는 empty를 얻고 full을 올리기를 8번, 소비자는 full을 얻고 empty를 "
+        "올리기를 8번 했다"
+    ),
 )
 def counted(events):
     got = (
@@ -143,16 +164,30 @@ def counted(events):
         _count(events, "sem.wait", 1, other=True),
         _count(events, "sem.post", 0, other=True),
     )
-    return got == (ITEMS,) * 4, "P(empty) V(full) P(full) V(empty): " + " ".join(map(str, got))
+    return (
+        got == (ITEMS,) * 4,
+        "P(empty) V(full) P(full) V(empty): " + " ".join(map(str, got)),
+        "P(empty) V(full) P(full) V(empty): " + " ".join(map(str, got)),
+    )
 
 
-@scenario.trace_check("mutex: taken by one process at a time, posted by the one that took it")
+@scenario.trace_check(
+    "mutex: taken by one process at a time, posted by the one that took it",
+    ko="mutex: 한 번에 한 프로세스만 얻었고, 얻은 프로세스가 올렸다",
+)
 def mutex(events):
-    return _mutex_alternates(events), "take, post, take, post …"
+    return _mutex_alternates(events), "take, post, take, post …", "얻고, 올리고, 얻고, 올리고 …"
 
 
-@scenario.trace_check("the program removed its segment and semaphores itself: nothing left behind")
+@scenario.trace_check(
+    "the program removed its segment and semaphores itself: nothing left behind",
+    ko="프로그램이 세그먼트와 세마포어를 직접 제거했다: 남은 것이 없다",
+)
 def removed(events):
     made = {e["obj"] for e in of(events, "obj.declare") if e["type"] in ("sysv_shm", "sysv_sem")}
     gone = {e["obj"] for e in of(events, "obj.remove")}
-    return bool(made) and made <= gone, f"{len(made & gone)} of {len(made)} removed"
+    return (
+        bool(made) and made <= gone,
+        f"{len(made & gone)} of {len(made)} removed",
+        f"{len(made)}개 중 {len(made & gone)}개 제거됨",
+    )

@@ -29,6 +29,17 @@ scenario = ProgramScenario(
         "set. Watched through strace: every call is real."
     ),
     timeout=60,
+    title_ko="C: 두 잠금을 반대 순서로 잡기 — 증명되고 풀리는 교착 상태",
+    description_ko=(
+        "two_locks.c: 값이 1인 세마포어 두 개짜리 System V 집합 하나: 잠금 0과 잠금 1. 자식 A는 "
+        "잠금 0을, 자식 B는 잠금 1을 잡습니다. 둘은 핸드셰이크(방향마다 파이프로 1바이트)에서 "
+        "만나므로, 둘 다 두 번째 잠금을 요청하기 전에 첫 번째 잠금을 쥡니다. A는 잠금 1을, B는 "
+        "잠금 0을 요청합니다. 각자 상대가 쥔 잠금을 기다리며 semop에서 잠듭니다. 순환이 생겨 매번 "
+        "교착 상태가 됩니다. ipcviz는 커널로 이를 증명하고(둘 다 잠들었고 아무도 깨울 수 없음) "
+        "순환에 이름을 붙입니다. 헤드리스에서는 둘 중 하나를 종료시킵니다(화면에서는 k). "
+        "SEM_UNDO가 희생자의 잠금을 돌려주면 다른 쪽이 끝나고, 부모가 집합을 제거합니다. strace로 "
+        "지켜보므로 모든 호출이 실제입니다."
+    ),
 )
 
 
@@ -107,10 +118,13 @@ scenario.step(
 )
 
 
-@scenario.check("ipcviz proved the deadlock and named its cycle: each child waits for the other")
+@scenario.check(
+    "ipcviz proved the deadlock and named its cycle: each child waits for the other",
+    ko=("ipcviz가 교착 상태를 증명하고 순환에 이름을 붙였다: 각 자식은 서로를 기다린다"),
+)
 def detected(run):
     if not run.state.deadlocks:
-        return False, "no deadlock event"
+        return False, "no deadlock event", "교착 상태 이벤트 없음"
     cycle = run.state.deadlocks[0]
     procs = sorted(c["proc"] for c in cycle)
     locks = sorted(c["waits_for"] for c in cycle)
@@ -118,22 +132,43 @@ def detected(run):
     text = "; ".join(
         f"{c['proc']} waits for {c['waits_for']} held by {c['held_by']}" for c in cycle
     )
-    return ok, text
+    return (
+        ok,
+        text,
+        "; ".join(
+            f"{c['proc']}은(는) {c['held_by']}이(가) 쥔 {c['waits_for']}을(를) 기다림"
+            for c in cycle
+        ),
+    )
 
 
-@scenario.trace_check("one victim broke it; the other then got both locks")
+@scenario.trace_check(
+    "one victim broke it; the other then got both locks",
+    ko="희생자 하나가 교착 상태를 풀었고, 다른 쪽이 그 뒤 두 잠금을 모두 얻었다",
+)
 def broken(events):
     victims = _victims(events)
     if len(victims) != 1:
-        return False, f"{len(victims)} children killed"
+        return False, f"{len(victims)} children killed", f"종료된 자식 {len(victims)}개"
     dead = victims[0]
     other = next(iter(_children(events) - {dead["pid"]}))
     after = [e for e in of(events, "sem.wait", pid=other) if e["seq"] > dead["seq"]]
-    return len(after) == 1, f"{len(after)} lock taken by the survivor after the victim died"
+    return (
+        len(after) == 1,
+        f"{len(after)} lock taken by the survivor after the victim died",
+        f"희생자가 죽은 뒤 살아남은 쪽이 잠금 {len(after)}개를 얻었음",
+    )
 
 
-@scenario.trace_check("the program removed its semaphores itself: nothing left behind")
+@scenario.trace_check(
+    "the program removed its semaphores itself: nothing left behind",
+    ko="프로그램이 세마포어를 직접 제거했다: 남은 것이 없다",
+)
 def removed(events):
     gone = {e["obj"] for e in of(events, "obj.remove")}
     made = {e["obj"] for e in of(events, "obj.declare", type="sysv_sem")}
-    return bool(made) and made <= gone, f"{len(gone & made)} of {len(made)} removed"
+    return (
+        bool(made) and made <= gone,
+        f"{len(gone & made)} of {len(made)} removed",
+        f"{len(made)}개 중 {len(gone & made)}개 제거됨",
+    )
