@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
 from ipcviz.tui import render as r
@@ -13,15 +14,22 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
     out = r.Lines(width)
     r.title(out, obj)
     out.newline()
-    out.add(" value ", r.DIM)
+    out.add(f" {_('value')} ", r.DIM)
     out.add(f" {obj.value} ", r.GOOD if obj.value > 0 else r.WARN)
-    out.add(f"  (initial {obj.initial}; {obj.waits} waits, {obj.posts} posts)", r.DIM)
+    out.add(
+        "  "
+        + _("(initial {initial}; {waits} waits, {posts} posts)").format(
+            initial=obj.initial, waits=obj.waits, posts=obj.posts
+        ),
+        r.DIM,
+    )
     out.newline()
     if obj.initial == 1 and not obj.signal:  # a lock: who holds it. A semaphore posted by
         # a process that did not take it (producer/consumer, readers-writers) has no owner.
-        r.who(out, state, " holders: ", [pid for pid, n in obj.holders.items() if n > 0])
+        holders = [pid for pid, n in obj.holders.items() if n > 0]
+        r.who(out, state, " " + _("holders:") + " ", holders)
         out.newline()
-    out.add(" waiting: ", r.DIM)
+    out.add(" " + _("waiting:") + " ", r.DIM)
     if not obj.waiters:
         out.add("—", r.DIM)
     for i, pid in enumerate(obj.waiters):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz import bytefmt
+from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.state import State
 from ipcviz.tui import render as r
@@ -13,7 +14,10 @@ from ipcviz.tui import render as r
 def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Line]:
     out = r.Lines(width)
     r.title(out, obj)
-    out.add(f"  {obj.cells} cells × {obj.cell_size} B, {obj.writes} writes", r.DIM)
+    said = _("{cells} cells × {size} B, {writes} writes").format(
+        cells=obj.cells, size=obj.cell_size, writes=obj.writes
+    )
+    out.add(f"  {said}", r.DIM)
     out.newline()
     recent = state.seq - 3 * max(1, len(state.procs))
     data, size = obj.data, obj.cell_size
@@ -33,7 +37,7 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
         values = ["·" if data[i * size : (i + 1) * size] == zero else "▪" for i in range(shown)]
     for shown_rows, start in enumerate(range(0, obj.cells, per_row)):
         if shown_rows >= rows:
-            out.add(f"…{obj.cells - start} more cells", r.DIM)
+            out.add("…" + _("{n} more cells").format(n=obj.cells - start), r.DIM)
             out.newline()
             break
         for i in range(start, min(obj.cells, start + per_row)):
@@ -44,7 +48,7 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
         out.newline()
     maps = obj.kernel.get("addresses") or obj.kernel.get("maps")
     if isinstance(maps, dict) and maps:
-        out.add(" mapped at: ", r.KERNEL)
+        out.add(" " + _("mapped at:") + " ", r.KERNEL)
         for pid_s, addr in maps.items():
             pid = int(pid_s) if str(pid_s).isdigit() else 0
             text, style = r.proc_label(state, pid)
