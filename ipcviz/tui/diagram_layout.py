@@ -419,6 +419,7 @@ def _proc_row(state: State, pid: int, width: int, mode: Mode, dy: int) -> Line:
     colour and a word."""
     p = state.procs.get(pid)
     word, wstyle = _proc_word(p) if p is not None else ("", k.LABEL)
+    word = word.strip()
     if p is not None and _proc_state(p)[0] == "asleep":
         word = _short_word(p)[0]  # ``zz read``: the node's one row
     if not mode.boxes:
