@@ -13,118 +13,175 @@ from typing import Any
 from ipcviz import __version__
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError
-from ipcviz.i18n import _
+from ipcviz.i18n import N_, _, get_lang
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+#: argparse's own words (it says them through gettext's ``_``, which ``_argparse_speaks``
+#: points at ours): marked here so they are in the catalog.
+ARGPARSE_WORDS = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("show program's version number and exit"),
+    N_("%(prog)s: error: %(message)s\n"),
+    N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("expected one argument"),
+    N_("expected at least one argument"),
+    N_("expected at most one argument"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("not allowed with argument %s"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("ignored explicit argument %r"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+)
+#: outcomes ``ipcviz runs`` shows
+OUTCOMES = (N_("passed"), N_("failed"), N_("error"), N_("stopped"), N_("timeout"), N_("incomplete"))
+
+
+def _argparse_speaks() -> None:
+    """argparse words its usage, headings and errors with gettext's ``_`` (a module
+    global it looks up when it speaks): ours, so they follow --lang too."""
+    argparse._ = _  # type: ignore[attr-defined]
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="ipcviz",
-        description="Watch inter-process communication happen on the real Linux kernel.",
-        epilog="Exit codes: 0 success, 1 a scenario check failed, 2 bad input or usage. "
-        "With no command, opens the scenario picker.",
+        description=_("Watch inter-process communication happen on the real Linux kernel."),
+        epilog=_(
+            "Exit codes: 0 success, 1 a scenario check failed, 2 bad input or usage. "
+            "With no command, opens the scenario picker."
+        ),
     )
     ap.add_argument("--version", action="version", version=f"ipcviz {__version__}")
     ap.add_argument(
-        "--present", action="store_true", help="picker, then presenter mode (see run --present)"
+        "--present", action="store_true", help=_("picker, then presenter mode (see run --present)")
     )
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("list", help="list the built-in scenarios")
-    p.add_argument("--json", action="store_true", help="id, title and teaching points as JSON")
+    p = sub.add_parser("list", help=_("list the built-in scenarios"))
+    p.add_argument("--json", action="store_true", help=_("id, title and teaching points as JSON"))
 
     p = sub.add_parser(
         "run",
-        help="run a scenario (built-in id or FILE.py), or any program: run -- PROG ARGS…",
-        description="Run a scenario, or watch any program's IPC under strace: "
-        "`ipcviz run -- ./a.out ARGS…`; a C example or FILE.c is compiled first "
-        "(`ipcviz run c/pipe-parent-child`, `ipcviz run lab.c -- ARGS…`).",
+        help=_("run a scenario (built-in id or FILE.py), or any program: run -- PROG ARGS…"),
+        description=_(
+            "Run a scenario, or watch any program's IPC under strace: "
+            "`ipcviz run -- ./a.out ARGS…`; a C example or FILE.c is compiled first "
+            "(`ipcviz run c/pipe-parent-child`, `ipcviz run lab.c -- ARGS…`)."
+        ),
     )
     p.add_argument("scenario", metavar="SCENARIO|FILE", nargs="?")
     _viewer_options(p)
-    p.add_argument("--record", metavar="PATH", type=Path, help="trace file to write (new)")
-    p.add_argument("--force", action="store_true", help="--record may replace an existing file")
+    p.add_argument("--record", metavar="PATH", type=Path, help=_("trace file to write (new)"))
+    p.add_argument("--force", action="store_true", help=_("--record may replace an existing file"))
     p.add_argument(
         "--timeout",
         type=float,
         metavar="S",
-        help="stop the run after S seconds (default: the scenario's own limit "
-        "headless, none in the TUI)",
+        help=_(
+            "stop the run after S seconds (default: the scenario's own limit "
+            "headless, none in the TUI)"
+        ),
     )
-    p.add_argument("--quick", action="store_true", help="shorter settings (for CI)")
+    p.add_argument("--quick", action="store_true", help=_("shorter settings (for CI)"))
     p.add_argument(
         "--seed",
         type=int,
         metavar="N",
-        help="step mode: at every gate the engine picks who goes next with random.Random(N); "
-        "the same seed gives the same interleaving",
+        help=_(
+            "step mode: at every gate the engine picks who goes next with random.Random(N); "
+            "the same seed gives the same interleaving"
+        ),
     )
     p.add_argument(
         "--schedule",
         metavar="A,B,...",
-        help="step mode: processes go in this order (NAME, NAME*K for K operations, NAME* "
-        "until it ends or blocks); afterwards seeded if --seed is given, else free-running",
+        help=_(
+            "step mode: processes go in this order (NAME, NAME*K for K operations, NAME* "
+            "until it ends or blocks); afterwards seeded if --seed is given, else free-running"
+        ),
     )
     p.add_argument(
         "--pace",
         metavar="OPS",
-        help="release IPC operations one at a time, at most OPS per second (e.g. 2), so "
-        "people can follow them; < > change it on the screen, u removes it",
+        help=_(
+            "release IPC operations one at a time, at most OPS per second (e.g. 2), so "
+            "people can follow them; < > change it on the screen, u removes it"
+        ),
     )
     _set_option(p)
     p.add_argument(
         "--challenge",
         action="store_true",
-        help="you are the scheduler: the run waits for you at every step (s, 1-9, n) and "
-        "says when you reached the scenario's goal, in how many steps (x: explore's answer)",
+        help=_(
+            "you are the scheduler: the run waits for you at every step (s, 1-9, n) and "
+            "says when you reached the scenario's goal, in how many steps (x: explore's answer)"
+        ),
     )
 
     from ipcviz.explore.cli import add_parser as add_explore
 
     add_explore(sub, _set_option)
 
-    p = sub.add_parser("replay", help="replay a recorded trace")
+    p = sub.add_parser("replay", help=_("replay a recorded trace"))
     p.add_argument("trace", metavar="TRACE", type=Path)
     _viewer_options(p)
 
-    p = sub.add_parser("export", help="export a trace (perfetto, svg, html)")
+    p = sub.add_parser("export", help=_("export a trace (perfetto, svg, html)"))
     p.add_argument("trace", metavar="TRACE", type=Path)
     p.add_argument("--format", required=True, choices=["perfetto", "svg", "html"])
     p.add_argument("-o", "--output", required=True, type=Path)
     p.add_argument(
         "--force",
         action="store_true",
-        help="-o may replace an existing file; into a directory of an earlier svg export, "
-        "remove only the files that export wrote",
+        help=_(
+            "-o may replace an existing file; into a directory of an earlier svg export, "
+            "remove only the files that export wrote"
+        ),
     )
     p.add_argument(
         "--theme",
         choices=["light", "dark"],
         default=None,
-        help="handout pictures (svg, html): light for print (the default) or dark as on "
-        "the projector",
+        help=_(
+            "handout pictures (svg, html): light for print (the default) or dark as on "
+            "the projector"
+        ),
     )
     p.add_argument(
         "--view",
         choices=["diagram", "detail"],
         default=None,
-        help="handout pictures (svg, html): the diagram, as in presenter mode (the default), "
-        "or the detail panels",
+        help=_(
+            "handout pictures (svg, html): the diagram, as in presenter mode (the default), "
+            "or the detail panels"
+        ),
     )
 
     p = sub.add_parser(
         "verify",
-        help="check that a trace is a legal history of every object (exit 1: it is not)",
+        help=_("check that a trace is a legal history of every object (exit 1: it is not)"),
     )
-    p.add_argument("trace", help="a trace file (.jsonl)")
-    sub.add_parser("clean", help="remove kernel objects left by your dead sessions")
-    sub.add_parser("runs", help="list recorded runs")
+    p.add_argument("trace", help=_("a trace file (.jsonl)"))
+    sub.add_parser("clean", help=_("remove kernel objects left by your dead sessions"))
+    sub.add_parser("runs", help=_("list recorded runs"))
 
-    p = sub.add_parser("serve", help="serve the app to web browsers (textual-serve)")
-    p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--present", action="store_true", help="sessions open in presenter mode")
+    p = sub.add_parser("serve", help=_("serve the app to web browsers (textual-serve)"))
+    p.add_argument("--port", type=int, default=8000, help=_("TCP port (default 8000)"))
+    p.add_argument(
+        "--host", default="127.0.0.1", help=_("address to listen on (default 127.0.0.1)")
+    )
+    p.add_argument("--present", action="store_true", help=_("sessions open in presenter mode"))
+    _lang_option(ap, dest="top_lang")
+    for command in sub.choices.values():  # every command speaks the language asked for
+        if "--lang" not in command._option_string_actions:
+            _lang_option(command)
     return ap
 
 
@@ -134,22 +191,30 @@ def _set_option(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="change a scenario setting for this run (e.g. --set increments=3); repeatable",
+        help=_("change a scenario setting for this run (e.g. --set increments=3); repeatable"),
     )
 
 
 def _viewer_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--headless", action="store_true", help="print the narrated log instead")
+    p.add_argument("--headless", action="store_true", help=_("print the narrated log instead"))
     p.add_argument(
         "--present",
         action="store_true",
-        help="presenter mode: big narration, the run pauses at each narration step "
-        "(→ continue, ← previous step's text, l English/Korean)",
+        help=_(
+            "presenter mode: big narration, the run pauses at each narration step "
+            "(→ continue, ← previous step's text, l English/Korean)"
+        ),
     )
+    _lang_option(p)
+
+
+def _lang_option(p: argparse.ArgumentParser, dest: str = "lang") -> None:
+    """``--lang``: read before the parser is built (``_lang_of``); accepted everywhere."""
     p.add_argument(
         "--lang",
         choices=["en", "ko"],
         default=None,
+        dest=dest,
         help=_("language of everything shown (default: from the locale)"),
     )
 
@@ -203,8 +268,10 @@ def require_terminal(headless_hint: str) -> None:
 def require_linux() -> None:
     if not sys.platform.startswith("linux"):
         raise IpcvizError(
-            f"ipcviz runs scenarios on Linux only (this is {sys.platform}): it watches Linux "
-            "kernel objects; `ipcviz replay` of a recorded trace works anywhere"
+            _(
+                "ipcviz runs scenarios on Linux only (this is {platform}): it watches Linux "
+                "kernel objects; `ipcviz replay` of a recorded trace works anywhere"
+            ).format(platform=sys.platform)
         )
 
 
@@ -225,10 +292,12 @@ def cmd_list(args: argparse.Namespace) -> int:
                     {
                         "id": s.id,
                         "title": s.title,
+                        "title_ko": s.title_ko,
                         "teaches": list(s.teaches),
                         "points": {t: gloss(t).partition(" ")[2] for t in s.teaches},
                         "section": section_of(first_point(s))[0],
                         "description": s.description,
+                        "description_ko": s.description_ko,
                     }
                     for s in scenarios
                 ],
@@ -244,7 +313,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         if here != section:
             section = here
             print(f"# {here[0]} {here[1]}".replace("#  ", "# "))
-        print(f"{s.id:<{width}}  {s.title}  [{'; '.join(gloss(t) for t in s.teaches)}]")
+        title = s.title_in(get_lang())
+        print(f"{s.id:<{width}}  {title}  [{'; '.join(gloss(t) for t in s.teaches)}]")
     return EXIT_OK
 
 
@@ -270,7 +340,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _check_settings(path, args.set)
     if args.present and args.headless:
         raise IpcvizError(
-            "--present needs the screen (it waits for → at each step): drop --headless"
+            _("--present needs the screen (it waits for → at each step): drop --headless")
         )
     challenge = None
     if args.challenge:
@@ -317,7 +387,7 @@ def _program(args: argparse.Namespace) -> list[str] | None:
     given = getattr(args, "program", None)
     name = args.scenario
     if name is None and not given:
-        raise IpcvizError("run: give a scenario (ipcviz list), FILE.py, or -- PROG ARGS…")
+        raise IpcvizError(_("run: give a scenario (ipcviz list), FILE.py, or -- PROG ARGS…"))
     from ipcviz.sources import cbuild
 
     if name is not None and cbuild.is_c(name):
@@ -325,7 +395,10 @@ def _program(args: argparse.Namespace) -> list[str] | None:
     if name is not None:
         if given:
             raise IpcvizError(
-                f"run {name}: arguments after -- are a program's; a scenario takes --set KEY=VALUE"
+                _(
+                    "run {name}: arguments after -- are a program's; a scenario takes "
+                    "--set KEY=VALUE"
+                ).format(name=name)
             )
         return None
     import shutil
@@ -333,7 +406,7 @@ def _program(args: argparse.Namespace) -> list[str] | None:
     prog = given[0]
     found = prog if os.sep in prog else shutil.which(prog)
     if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
-        raise IpcvizError(f"run -- {prog}: no such program (or not executable)")
+        raise IpcvizError(_("run -- {prog}: no such program (or not executable)").format(prog=prog))
     return list(given)
 
 
@@ -357,11 +430,13 @@ def _check_program_args(args: argparse.Namespace) -> None:
         or getattr(args, "pace", None) is not None
     ):
         raise IpcvizError(
-            "run -- PROG: --seed, --schedule, --pace, --set and --challenge are for scenarios "
-            "(their processes pass ipcviz's step gate; a program's do not)"
+            _(
+                "run -- PROG: --seed, --schedule, --pace, --set and --challenge are for "
+                "scenarios (their processes pass ipcviz's step gate; a program's do not)"
+            )
         )
     if args.present:
-        raise IpcvizError("run -- PROG: --present needs a scenario's narration steps")
+        raise IpcvizError(_("run -- PROG: --present needs a scenario's narration steps"))
     from ipcviz.sources.strace.source import check_ptrace, find_strace
 
     find_strace()  # one clear line (exit 2) before anything starts
@@ -374,8 +449,10 @@ def _challenge(args: argparse.Namespace, path: Path) -> Any:
 
     if args.headless or args.present or args.seed is not None or args.schedule is not None:
         raise IpcvizError(
-            "--challenge: you choose every step on the screen; drop --headless, --present, "
-            "--seed and --schedule"
+            _(
+                "--challenge: you choose every step on the screen; drop --headless, --present, "
+                "--seed and --schedule"
+            )
         )
     from ipcviz.explore.goals import goal_of
     from ipcviz.scenario.loader import load
@@ -475,7 +552,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     end: dict[str, Any] | None = None
     bad_stream = ""
     try:
-        out.write([f"# recording to {trace}"])
+        out.write(["# " + _("recording to {path}").format(path=trace)])
         try:
             for batch in engine.batches():  # one write per batch: a flood is one syscall
                 if not out.ok:  # nobody reads the log any more: stop, keep draining
@@ -510,7 +587,10 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     if out.gone:
         return EXIT_OK
     if out.error is not None:
-        print(f"ipcviz: cannot write the log to stdout: {out.error}", file=sys.stderr)
+        print(
+            "ipcviz: " + _("cannot write the log to stdout: {error}").format(error=out.error),
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     last_err = engine_err.splitlines()[-1] if engine_err else ""
     if narrator is None and rc == EXIT_BAD_INPUT and last_err.startswith("ipcviz: "):
@@ -520,12 +600,15 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
         why = bad_stream or last_err
         detail = f" ({why})" if why else ""
         print(
-            f"ipcviz: the engine stopped unexpectedly (status {rc}){detail}; trace so far: {trace}",
+            "ipcviz: "
+            + _(
+                "the engine stopped unexpectedly (status {rc}){detail}; trace so far: {path}"
+            ).format(rc=rc, detail=detail, path=trace),
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
     for message in errors:
-        print(f"ipcviz: {message}", file=sys.stderr)
+        print(f"ipcviz: {_(message)}", file=sys.stderr)
     from ipcviz.bytefmt import safe_text
 
     for message in leftovers:
@@ -542,9 +625,15 @@ def _worker_error(narrator: Any, event: dict[str, Any]) -> str:
     # the scenario's line, not the ipcviz call it was in (ctx.fork, a wrapper)
     own = [f for f in frames if package not in f]
     where = (own or frames or [""])[-1]
-    last = lines[-1] if lines else "an exception"
+    last = lines[-1] if lines else _("an exception")
     name = narrator.state.proc_name(event["pid"])
-    return safe(f"worker {name} raised {last}" + (f" ({where})" if where else ""), 300)
+    if where:
+        said = _("worker {name} raised {error} ({where})").format(
+            name=name, error=last, where=where
+        )
+    else:
+        said = _("worker {name} raised {error}").format(name=name, error=last)
+    return safe(said, 300)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -553,7 +642,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     reader = TraceReader.open(args.trace)
     lang = args.lang or default_lang()
     if args.present and args.headless:
-        raise IpcvizError("--present needs the screen: drop --headless")
+        raise IpcvizError(_("--present needs the screen: drop --headless"))
     if not args.headless:
         require_terminal(f"`ipcviz replay {args.trace} --headless`")
     if args.present:
@@ -568,17 +657,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from ipcviz.replay.headless import replay_headless
 
     try:
-        print(f"# replaying {safe_text(str(args.trace), 300)}")
+        print("# " + _("replaying {path}").format(path=safe_text(str(args.trace), 300)))
         illegal = replay_headless(reader, lang)  # TraceError (exit 2) for a bad line
     except BrokenPipeError:  # our stdout was closed (e.g. `| head`): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     if reader.notice:
-        print(f"ipcviz: {reader.notice}", file=sys.stderr)
+        print(f"ipcviz: {_(reader.notice)}", file=sys.stderr)
     if illegal:
         print(
-            f"ipcviz: this trace is not a legal history ({illegal} violation(s)): "
-            f"`ipcviz verify {safe_text(str(args.trace), 300)}` lists them",
+            "ipcviz: "
+            + _(
+                "this trace is not a legal history ({n} violation(s)): `ipcviz verify {path}` "
+                "lists them"
+            ).format(n=illegal, path=safe_text(str(args.trace), 300)),
             file=sys.stderr,
         )
     return EXIT_OK
@@ -587,7 +679,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ipcviz.export import export
 
-    return export(args.trace, args.format, args.output, args.force, args.theme, args.view)
+    lang = args.lang or getattr(args, "top_lang", None)  # None: the run's own language
+    return export(args.trace, args.format, args.output, args.force, args.theme, args.view, lang)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -614,12 +707,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
         raise IpcvizError(
-            f"{args.trace}: event {count} has a malformed field ({type(exc).__name__})"
+            _("{path}: event {n} has a malformed field ({error})").format(
+                path=args.trace, n=count, error=type(exc).__name__
+            )
         ) from None
     if found:
-        print(f"{args.trace}: {found} violation(s) in {count} events", file=sys.stderr)
+        print(
+            _("{path}: {n} violation(s) in {count} events").format(
+                path=args.trace, n=found, count=count
+            ),
+            file=sys.stderr,
+        )
         return EXIT_CHECK_FAILED
-    print(f"{args.trace}: legal history ({count} events)")
+    print(_("{path}: legal history ({count} events)").format(path=args.trace, count=count))
     return EXIT_OK
 
 
@@ -631,16 +731,22 @@ def cmd_clean(args: argparse.Namespace) -> int:
     runtime_dir()  # a runtime directory another user took first: say so, exit 2
     counts = clean()
     print(
-        f"removed {counts['objects']} object(s) and {counts['processes']} process group(s) "
-        f"of {counts['sessions']} dead session(s); {counts['live_sessions']} live session(s) "
-        "left alone"
+        _(
+            "removed {objects} object(s) and {processes} process group(s) of {sessions} dead "
+            "session(s); {live} live session(s) left alone"
+        ).format(
+            objects=counts["objects"],
+            processes=counts["processes"],
+            sessions=counts["sessions"],
+            live=counts["live_sessions"],
+        )
     )
     return EXIT_OK
 
 
 def cmd_picker(args: argparse.Namespace) -> int:
     require_linux()
-    require_terminal("`ipcviz list`, then `ipcviz run SCENARIO --headless`")
+    require_terminal(_("`ipcviz list`, then `ipcviz run SCENARIO --headless`"))
     from ipcviz.tui.launch import run_picker
 
     return run_picker(lang=default_lang(), present=args.present)
@@ -665,11 +771,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     runs = list_runs()
     if not runs:
-        print("no recorded runs yet (ipcviz run SCENARIO records one)")
+        print(_("no recorded runs yet (ipcviz run SCENARIO records one)"))
     for run in runs:
         print(
-            f"{run.started}  {run.scenario:<20} {run.duration:>7.2f}s {run.events:>8} events  "
-            f"{run.outcome or 'incomplete':<10} {run.path}"
+            f"{run.started}  {run.scenario:<20} {run.duration:>7.2f}s {run.events:>8} "
+            + _("events")
+            + f"  {_(run.outcome or OUTCOMES[-1]):<10} {run.path}"
         )
     return EXIT_OK
 
@@ -720,6 +827,7 @@ def main(argv: list[str] | None = None) -> int:
     from ipcviz.i18n import set_lang
 
     set_lang(_lang_of(argv))
+    _argparse_speaks()
     args = build_parser().parse_args(argv)
     if args.command == "run":
         args.program = program

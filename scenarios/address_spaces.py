@@ -22,6 +22,14 @@ scenario = Scenario(
     quick={"pause": 0.0},
     limits={"pause": (0, 60)},
     timeout=30,
+    title_ko="프로세스는 메모리를 공유하지 않고, 스레드는 공유한다",
+    description_ko=(
+        "부모와 fork()로 만든 자식이 둘 다 x라는 변수를, 똑같은 가상 주소에서 바꿉니다. 그런데 "
+        "각자 자기가 바꾼 값만 봅니다. fork()가 자식에게 주소 공간의 복사본을 주었기 때문입니다. "
+        "다음으로 한 프로세스의 스레드 두 개가 x를 바꿉니다. 이번에는 서로가 바꾼 값을 봅니다. "
+        "스레드는 주소 공간 하나를 함께 쓰기 때문입니다. 그래서 프로세스끼리 데이터를 "
+        "주고받으려면 IPC가 필요합니다."
+    ),
 )
 scenario.step(
     "fork",
@@ -126,7 +134,10 @@ def threads(ctx):
     ctx.report("threads", seen)
 
 
-@scenario.check("parent and forked child kept separate values at the same address (T3)")
+@scenario.check(
+    "parent and forked child kept separate values at the same address (T3)",
+    ko="부모와 fork()한 자식은 같은 주소에 서로 다른 값을 가졌다 (T3)",
+)
 def separate(run):
     p, c = run.report("parent", "parent", {}), run.report("parent", "child", {})
     ok = (
@@ -141,7 +152,10 @@ def separate(run):
     )
 
 
-@scenario.check("two threads of one process share x: B saw A's write")
+@scenario.check(
+    "two threads of one process share x: B saw A's write",
+    ko="한 프로세스의 두 스레드는 x를 공유한다: B가 A가 쓴 값을 보았다",
+)
 def shared(run):
     t = run.report("threads", "threads", {})
     ok = t.get("b_saw") == 7 and t.get("a_address") == t.get("b_address")

@@ -31,6 +31,18 @@ scenario = Scenario(
     limits={"rounds": (1, 100000), "pause": (0, 60)},
     timeout=60,
     schedule=SCHEDULE,
+    title_ko="wait와 signal은 왜 원자적이어야 하는가: 플래그는 락이 아니다",
+    description_ko=(
+        "두 프로세스가 공유 메모리의 플래그 하나로 임계 구역을 지키려 합니다. 플래그가 1인 동안 "
+        "기다렸다가 플래그를 1로 세우고, 나올 때 0으로 지웁니다. 그런데 검사와 설정이 별개의 두 "
+        "단계라서, 둘 다 0을 보고 둘 다 들어갈 수 있습니다. 각 프로세스는 들어가면 자기 표시를 "
+        "하고 상대를 찾아보므로, 둘이 동시에 들어가면 매번 잡힙니다. 다음에는 같은 반복을 POSIX "
+        "세마포어로 합니다. 세마포어의 wait는 검사와 획득을 커널 안에서 하나의 원자적 연산으로 "
+        "하므로, 둘이 함께 들어가는 일은 없습니다. 실행은 선언된 스케줄로 시작합니다(ipcviz의 "
+        "스텝 게이트가 공유 메모리 접근을 한 번에 하나씩 통과시킵니다). 둘 다 플래그를 세우기 "
+        "전에 검사하므로, 스케줄러가 마침 그 순간에 전환할 때만이 아니라 매번 플래그 방식이 "
+        "실패합니다."
+    ),
 )
 scenario.step(
     "naive",
@@ -121,13 +133,19 @@ def worker(ctx):
         ctx.step("never")
 
 
-@scenario.check("with the flag 'lock', both processes were inside at once at least once (T35)")
+@scenario.check(
+    "with the flag 'lock', both processes were inside at once at least once (T35)",
+    ko=("플래그 '락'으로는 두 프로세스가 적어도 한 번 동시에 임계 구역 안에 있었다 (T35)"),
+)
 def naive_fails(run):
     n = sum(run.report(f"p{i}", "naive_both_inside", 0) for i in (1, 2))
     return n > 0, f"caught both inside {n} times in {2 * run.params['rounds']} entries"
 
 
-@scenario.check("with the semaphore, never both inside (T32)")
+@scenario.check(
+    "with the semaphore, never both inside (T32)",
+    ko="세마포어로는 둘이 동시에 안에 있은 적이 한 번도 없다 (T32)",
+)
 def sem_works(run):
     n = sum(run.report(f"p{i}", "sem_both_inside", -1) for i in (1, 2))
     return n == 0, f"caught both inside {n} times in {2 * run.params['rounds']} entries"

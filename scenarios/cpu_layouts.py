@@ -26,6 +26,16 @@ scenario = Scenario(
     quick={"rounds": 5, "phase": 0.15},
     limits={"rounds": (1, 1000), "phase": (0.01, 60)},
     timeout=60,
+    title_ko="멀티프로그래밍과 멀티프로세싱: CPU 하나냐, 전부냐",
+    description_ko=(
+        "작업자 2개가 최대한 빨리 숫자를 셉니다. 먼저 모두 CPU 하나에 묶어 "
+        "둡니다(sched_setaffinity). 그러면 그 CPU를 번갈아 씁니다 — 멀티프로그래밍입니다. "
+        "다음에는 모든 CPU(여기서는 2개)에 나누어 놓습니다. 그러면 정말로 동시에 실행됩니다 — "
+        "멀티프로세싱입니다. 두 배치를 몇 번 번갈아 가며, 각 작업자는 자기가 실행된 CPU, CPU "
+        "점유율, 센 숫자를 보고합니다. 하나에 묶였을 때 CPU 시간을 다 합쳐도 CPU 하나 분량을 넘지 "
+        "못합니다. 나누어 놓으면 합쳐서 그보다 많이 받고 더 빨리 셀 수 있습니다 — 이 기계의 다른 "
+        "프로그램들이 남겨 주는 만큼입니다."
+    ),
 )
 scenario.step(
     "pinned",
@@ -143,13 +153,19 @@ def phases(run, layout: str) -> list[list[dict]]:
     return [list(r) for r in zip(*per_worker, strict=True)]
 
 
-@scenario.check("pinned workers all ran on the one CPU they were pinned to (T2)")
+@scenario.check(
+    "pinned workers all ran on the one CPU they were pinned to (T2)",
+    ko="한 CPU에 묶인 작업자들은 모두 그 CPU에서만 실행되었다 (T2)",
+)
 def pinned_on_one(run):
     seen = {c for rnd in phases(run, "pinned") for p in rnd for c in p["cpus"]}
     return seen == {CPUS[0]}, f"CPUs seen while pinned: {sorted(seen)}"
 
 
-@scenario.check("spread over the CPUs, workers ran at the same instant; pinned, never (T1)")
+@scenario.check(
+    "spread over the CPUs, workers ran at the same instant; pinned, never (T1)",
+    ko=("여러 CPU에 나누었을 때는 같은 순간에 실행되었고, 하나에 묶였을 때는 그런 적이 없다 (T1)"),
+)
 def simultaneous(run):
     def share(layout: str) -> tuple[int, int]:
         ps = [p for rnd in phases(run, layout) for p in rnd]
@@ -166,7 +182,10 @@ def simultaneous(run):
     return pw > 0 and so > 0 and po / pw <= 0.01, detail
 
 
-@scenario.check("pinned, the workers together never got more than one CPU's time (T2)")
+@scenario.check(
+    "pinned, the workers together never got more than one CPU's time (T2)",
+    ko=("한 CPU에 묶였을 때 작업자들이 받은 시간은 합쳐도 CPU 하나 분량을 넘지 않았다 (T2)"),
+)
 def one_cpu_at_most(run):
     """What the kernel guarantees on one CPU, load or not: their CPU shares add up to at most
     100 % of the phase. The throughput of both layouts is shown, not compared: how much

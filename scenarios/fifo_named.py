@@ -20,6 +20,13 @@ scenario = Scenario(
     quick={"messages": 4, "pause": 0.02, "late": 0.05},
     limits={"messages": (1, 10000), "pause": (0, 60), "late": (0, 60)},
     timeout=60,
+    title_ko="이름 있는 파이프(FIFO): 관계없는 프로세스들이 이름으로 만난다",
+    description_ko=(
+        "mkfifo()는 파일 시스템에 파이프를 만듭니다. 쓰는 쪽과 읽는 쪽은 부모와 자식이 아니어서, "
+        "누구도 디스크립터를 물려받지 않았습니다. 각자 경로로 FIFO를 엽니다. 한쪽 끝을 열면 다른 "
+        "쪽 끝도 열릴 때까지 기다립니다. 두 프로세스가 모두 끝나도 FIFO 파일은 지울 때까지 남아 "
+        "있습니다."
+    ),
 )
 scenario.step(
     "mkfifo",
@@ -91,7 +98,7 @@ def reader(ctx):
     ctx.step("outlives")
 
 
-@scenario.check("every line arrived, in order")
+@scenario.check("every line arrived, in order", ko="모든 줄이 순서대로 도착했다")
 def all_lines(run):
     n = run.params["messages"]
     want = "".join(f"line {i}\n" for i in range(1, n + 1))
@@ -99,7 +106,10 @@ def all_lines(run):
     return got == want, f"got {got.count(chr(10))} of {n} lines"
 
 
-@scenario.check("writer and reader are not parent and child of each other")
+@scenario.check(
+    "writer and reader are not parent and child of each other",
+    ko="쓰는 쪽과 읽는 쪽은 서로 부모 자식 관계가 아니다",
+)
 def unrelated(run):
     w, r = run.reports.get("writer", {}), run.reports.get("reader", {})
     ok = w.get("pid") not in (None, r.get("ppid")) and r.get("pid") not in (None, w.get("ppid"))
@@ -108,7 +118,10 @@ def unrelated(run):
     )
 
 
-@scenario.check("the writer's open() waited for the reader: asleep in the kernel until it came")
+@scenario.check(
+    "the writer's open() waited for the reader: asleep in the kernel until it came",
+    ko=("쓰는 쪽의 open()은 읽는 쪽을 기다렸다: 읽는 쪽이 올 때까지 커널 안에서 잠들어 있었다"),
+)
 def open_waited(run):
     wchan = run.report("reader", "writer_wchan") or ""
     opened = run.report("writer", "opened_at", 0)
@@ -125,7 +138,10 @@ def open_waited(run):
     return ok, "the writer's open(O_WRONLY) returned before the reader came to open the FIFO"
 
 
-@scenario.check("the FIFO file still exists after both processes exited (mode 0600)")
+@scenario.check(
+    "the FIFO file still exists after both processes exited (mode 0600)",
+    ko="두 프로세스가 끝난 뒤에도 FIFO 파일이 남아 있다 (모드 0600)",
+)
 def outlives(run):
     try:
         st = os.stat(fifo.path)

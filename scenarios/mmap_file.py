@@ -20,6 +20,15 @@ scenario = Scenario(
     quick={"values": 4},
     limits={"values": (1, 8)},  # one value per cell of the file
     timeout=60,
+    title_ko="메모리 맵: MAP_SHARED로 매핑한 파일",
+    description_ko=(
+        "강의에 나오는 메모리 맵을 파일과 함께 해 봅니다. 엔진이 보통 파일을 하나 만들고 fork하기 "
+        "전에 매핑하므로(open + MAP_SHARED로 mmap), 쓰는 쪽은 그 매핑을 물려받습니다. 읽는 쪽은 "
+        "직접 파일을 열고 매핑해서, 같은 페이지를 다른 주소에서 얻습니다. 쓰는 쪽은 평범한 메모리 "
+        "쓰기로 값을 저장하고, 세마포어가 읽는 쪽에게 볼 때를 알려 줍니다. 끝에 검사가 평범한 "
+        "read()로 파일을 읽어 저장된 값을 찾습니다. 매핑과 파일이 같은 페이지 캐시를 공유하기 "
+        "때문입니다."
+    ),
 )
 scenario.step(
     "map",
@@ -74,14 +83,20 @@ def reader(ctx):
     ctx.report("seen", seen)
 
 
-@scenario.check("the reader saw every value the writer stored, through its own mapping")
+@scenario.check(
+    "the reader saw every value the writer stored, through its own mapping",
+    ko="읽는 쪽은 쓰는 쪽이 저장한 값을 모두 자기 매핑으로 보았다",
+)
 def all_seen(run):
     seen = run.report("reader", "seen", [])
     want = [(i + 1) * 100 for i in range(run.report("writer", "stored", 0))]
     return seen == want and bool(want), f"seen {seen}"
 
 
-@scenario.check("a plain read() of the file returns what the workers stored in memory")
+@scenario.check(
+    "a plain read() of the file returns what the workers stored in memory",
+    ko="파일을 평범한 read()로 읽으면 작업자들이 메모리에 저장한 값이 나온다",
+)
 def file_has_it(run):
     obj = run.state.objects["table"]
     data = base64.b64decode(obj.kernel.get("data") or "")

@@ -21,6 +21,13 @@ scenario = Scenario(
     quick={"messages": 5, "gap": 0.05},
     limits={"messages": (1, 10000), "gap": (0, 60)},
     timeout=40,
+    title_ko="비동기 수신: 할 일을 하다가 알림을 받는다 (mq_notify)",
+    description_ko=(
+        "받는 쪽은 mq_receive()에서 잠들어 있는 대신 mq_notify()로 등록합니다. 빈 큐에 메시지가 "
+        "들어오면 커널이 시그널을 보내 줍니다. 그동안 받는 쪽은 자기 일을 합니다. 시그널이 오면 "
+        "기다리고 있는 메시지를 블록되지 않고 모두 가져간 뒤, 다시 등록하고 하던 일로 돌아갑니다. "
+        "코드는 단순한 반복문 그대로입니다."
+    ),
 )
 scenario.step(
     "register",
@@ -110,7 +117,10 @@ def receiver(ctx):
     ctx.report("work_units", work)
 
 
-@scenario.check("the receiver was notified and got every message without a blocking receive")
+@scenario.check(
+    "the receiver was notified and got every message without a blocking receive",
+    ko="받는 쪽은 알림을 받았고, 블록되는 receive 없이 모든 메시지를 받았다",
+)
 def all_by_notification(run):
     n = run.params["messages"]
     got = run.report("receiver", "received", [])
@@ -121,7 +131,7 @@ def all_by_notification(run):
     return ok, f"{len(got)} messages after {notes} notifications{when}"
 
 
-@scenario.check("meanwhile it kept working (T25)")
+@scenario.check("meanwhile it kept working (T25)", ko="그동안 계속 자기 일을 했다 (T25)")
 def kept_working(run):
     work = run.report("receiver", "work_units", 0)
     return work > 0, f"{work} units of its own work done while messages were on their way"

@@ -36,6 +36,15 @@ scenario = Scenario(
     quick={"nap": 0.4},
     limits={"nap": (0, 60)},
     timeout=40,
+    title_ko="가득 찬 메시지 큐는 보내는 쪽을 블록시킨다",
+    description_ko=(
+        "메시지 큐는 커널 메모리에 있고, 커널은 그 메모리에 한도를 둡니다. POSIX 큐는 최대 "
+        "mq_maxmsg개(여기서는 5개, 시스템 전체 상한은 fs.mqueue.msg_max = 10)의 메시지를, 메시지 "
+        "하나당 최대 mq_msgsize 바이트(상한 fs.mqueue.msgsize_max = 8192)까지 담습니다. System V "
+        "큐는 최대 msg_qbytes 바이트(기본값 kernel.msgmnb = 16384)를 담습니다. 받는 쪽이 잠들어 "
+        "있는 동안 보내는 쪽이 각 큐를 채우고, 다음 send는 받는 쪽이 메시지를 가져갈 때까지 "
+        "블록됩니다."
+    ),
 )
 scenario.step(
     "limits",
@@ -119,7 +128,10 @@ def receiver(ctx):
     ctx.report("sq_received", len(got))
 
 
-@scenario.check("the POSIX queue was full (mq_curmsgs = mq_maxmsg) and the next send blocked")
+@scenario.check(
+    "the POSIX queue was full (mq_curmsgs = mq_maxmsg) and the next send blocked",
+    ko="POSIX 큐가 가득 찼고(mq_curmsgs = mq_maxmsg) 다음 send가 블록되었다",
+)
 def posix_blocked(run):
     held = run.report("sender", "pq_held")
     blocked = run.report("sender", "pq_blocked_s", 0)
@@ -131,7 +143,10 @@ def posix_blocked(run):
     )
 
 
-@scenario.check("the System V queue was full (bytes = msg_qbytes) and the next send blocked")
+@scenario.check(
+    "the System V queue was full (bytes = msg_qbytes) and the next send blocked",
+    ko="System V 큐가 가득 찼고(바이트 = msg_qbytes) 다음 send가 블록되었다",
+)
 def sysv_blocked(run):
     held, qbytes = run.report("sender", "sq_held"), run.report("sender", "sq_qbytes")
     blocked = run.report("sender", "sq_blocked_s", 0)
@@ -143,7 +158,7 @@ def sysv_blocked(run):
     )
 
 
-@scenario.check("every message sent was received")
+@scenario.check("every message sent was received", ko="보낸 메시지는 모두 받았다")
 def all_received(run):
     p, s = run.report("receiver", "pq_received"), run.report("receiver", "sq_received")
     ok = p == POSIX_SLOTS + 1 and s == MSGMNB // SYSV_MSG + 1

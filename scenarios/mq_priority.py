@@ -17,6 +17,14 @@ scenario = Scenario(
     quick={"pause": 0.3},
     limits={"pause": (0, 60)},
     timeout=60,
+    title_ko="POSIX 메시지 큐: 우선순위, 가득 찬 큐, 폴링",
+    description_ko=(
+        "보내는 쪽이 크기 4인 큐에 우선순위가 있는 메시지를 넣습니다. 받는 쪽은 먼저 큐 "
+        "디스크립터를 폴링합니다(블록되지 않으니 다른 일을 할 수도 있습니다). 그다음 메시지를 "
+        "가져갑니다. 우선순위가 가장 높은 것부터, 같은 우선순위 안에서는 먼저 온 것부터입니다. "
+        "큐는 메시지를 하나하나 온전히 보관합니다. 가득 차면 보내는 쪽이 기다리고, 비면 받는 쪽이 "
+        "기다립니다."
+    ),
 )
 scenario.step(
     "poll",
@@ -93,7 +101,10 @@ def receiver(ctx):
     ctx.report("received", [[d.decode(), p] for d, p in got])
 
 
-@scenario.check("the first poll found the queue empty without blocking")
+@scenario.check(
+    "the first poll found the queue empty without blocking",
+    ko="첫 폴링은 블록되지 않고 큐가 비어 있음을 알았다",
+)
 def polled(run):
     wchan = run.report("sender", "receiver_wchan") or ""
     empty = run.report("receiver", "poll_empty") is True
@@ -103,7 +114,10 @@ def polled(run):
     return empty, f"poll found {found}; the sender waited until the receiver slept in {wchan!r}"
 
 
-@scenario.check("messages came out by priority, oldest first within a priority")
+@scenario.check(
+    "messages came out by priority, oldest first within a priority",
+    ko="메시지는 우선순위 순서로, 같은 우선순위에서는 먼저 온 것부터 나왔다",
+)
 def by_priority(run):
     got = run.report("receiver", "received", [])
     want = [
@@ -117,7 +131,10 @@ def by_priority(run):
     return got == want, f"got {[g[1] for g in got]}"
 
 
-@scenario.check("the model's queue is empty at the end, like the kernel's")
+@scenario.check(
+    "the model's queue is empty at the end, like the kernel's",
+    ko="끝에 모델의 큐는 커널의 큐처럼 비어 있다",
+)
 def empty(run):
     obj = run.state.objects["q"]
     return len(obj.messages) == 0 and obj.sent == obj.received == 6

@@ -20,6 +20,13 @@ scenario = Scenario(
     quick={"requests": 3, "pause": 0.0},
     limits={"requests": (1, 10000), "pause": (0, 60)},
     timeout=30,
+    title_ko="메시지 큐 하나로 양방향 통신",
+    description_ko=(
+        "클라이언트 둘과 서버 하나가 System V 큐 하나를 함께 씁니다. 요청은 타입 1이고, 서버는 각 "
+        "클라이언트에게 그 클라이언트만의 타입(2 또는 3)으로 답합니다. 각 프로세스는 자기에게 온 "
+        "타입만 가져가므로, 큐 하나로 양방향을 모두 처리합니다 — 파이프였다면 방향마다 하나씩 "
+        "필요했을 것입니다."
+    ),
 )
 scenario.step(
     "request",
@@ -75,7 +82,10 @@ def client(ctx):
     ctx.report("pid", os.getpid())
 
 
-@scenario.check("every client got exactly its own replies, through the one queue (T21)")
+@scenario.check(
+    "every client got exactly its own replies, through the one queue (T21)",
+    ko="각 클라이언트는 하나의 큐를 통해 정확히 자기 답장만 받았다 (T21)",
+)
 def own_replies(run):
     n = run.params["requests"]
     bad = []
@@ -88,7 +98,10 @@ def own_replies(run):
     return ok, f"{len(queues)} queue; wrong replies at {bad}" if bad else "all replies right"
 
 
-@scenario.check("the same queue carried both requests and replies")
+@scenario.check(
+    "the same queue carried both requests and replies",
+    ko="같은 큐가 요청과 답장을 모두 실어 날랐다",
+)
 def both_ways(run):
     q_state = run.state.objects["q"]
     n = len(CLIENTS) * run.params["requests"]

@@ -15,6 +15,12 @@ scenario = Scenario(
     quick={"messages": 5, "pause": 0.06},  # longer than the engine holds events: seen waiting
     limits={"messages": (1, 10000), "pause": (0, 60)},
     timeout=60,
+    title_ko="익명 파이프: 부모가 쓰고 자식이 순서대로 읽는다",
+    description_ko=(
+        "pipe()는 파일 디스크립터 두 개, 즉 읽기 끝과 쓰기 끝을 줍니다. 부모는 쓰기 끝을, 자식은 "
+        "읽기 끝을 가지므로 데이터는 한 방향으로만 흐릅니다. 부모가 쓴 것은 같은 순서 그대로 "
+        "자식에게 나옵니다."
+    ),
 )
 scenario.step(
     "pipe",
@@ -69,7 +75,9 @@ def child(ctx):
     ctx.report("received", received.decode())
 
 
-@scenario.check("every message arrived, in the order it was written")
+@scenario.check(
+    "every message arrived, in the order it was written", ko="모든 메시지가 쓴 순서대로 도착했다"
+)
 def in_order(run):
     n = run.params["messages"]
     expected = "".join(f"message {i}\n" for i in range(1, n + 1))
@@ -77,7 +85,10 @@ def in_order(run):
     return got == expected, f"expected {n} messages, got {got.count(chr(10))}"
 
 
-@scenario.check("bytes written = bytes read, per the kernel-visible pipe")
+@scenario.check(
+    "bytes written = bytes read, per the kernel-visible pipe",
+    ko="커널에서 보이는 파이프 기준으로 쓴 바이트 = 읽은 바이트",
+)
 def balanced(run):
     p = run.state.objects["p"]
     return p.written == p.read and p.nbytes == 0, f"written {p.written}, read {p.read}"

@@ -20,6 +20,13 @@ scenario = Scenario(
     quick={"pause": 0.02},
     limits={"pause": (0, 60)},
     timeout=30,
+    title_ko="파이프는 바이트 스트림이다: write 세 번, read 한 번",
+    description_ko=(
+        "쓰는 쪽이 write()를 세 번 따로 호출합니다. 읽는 쪽은 모든 바이트가 파이프에 들어올 "
+        "때까지 기다렸다가 read()를 한 번 호출하고, 모든 것이 붙은 채로 받습니다. 파이프는 "
+        "바이트의 순서는 지키지만, 한 메시지가 어디서 끝나고 다음 메시지가 어디서 시작했는지는 "
+        "지키지 않습니다."
+    ),
 )
 scenario.step(
     "writes",
@@ -77,7 +84,10 @@ def reader(ctx):
         pass
 
 
-@scenario.check("three write() calls came back from ONE read(), glued together (T19)")
+@scenario.check(
+    "three write() calls came back from ONE read(), glued together (T19)",
+    ko="write() 세 번의 내용이 read() 한 번으로 붙어서 나왔다 (T19)",
+)
 def glued(run):
     msgs = run.params["messages"]
     got = run.report("reader", "first_read", "")

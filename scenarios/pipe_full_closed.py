@@ -23,6 +23,13 @@ scenario = Scenario(
     quick={"reader_nap": 0.4, "pause": 0.0},
     limits={"reader_nap": (0, 60), "pause": (0, 60)},
     timeout=40,
+    title_ko="파이프가 가득 찼다가 닫힌다: 블로킹, EOF, EPIPE",
+    description_ko=(
+        "파이프는 용량이 정해진 커널 버퍼입니다(여기서는 64 KiB). 읽는 쪽이 잠든 동안 쓰는 쪽이 "
+        "버퍼를 채우면, 다음 write()는 블록됩니다. 그다음 끝들을 닫습니다. 쓰는 쪽이 하나도 남지 "
+        "않으면 읽는 쪽은 파일의 끝(EOF)을 보고, 읽는 쪽이 사라진 파이프에 쓰는 쪽은 EPIPE를 "
+        "받습니다(C에서는 그 전에 SIGPIPE 시그널이 프로세스를 죽입니다)."
+    ),
 )
 scenario.step(
     "fill",
@@ -127,7 +134,10 @@ def reader(ctx):
     p.close_read()
 
 
-@scenario.check("the writer blocked on a full pipe: queued = capacity, asleep in pipe_write (T7)")
+@scenario.check(
+    "the writer blocked on a full pipe: queued = capacity, asleep in pipe_write (T7)",
+    ko=("쓰는 쪽은 가득 찬 파이프에서 블록되었다: 쌓인 양 = 용량, pipe_write에서 잠듦 (T7)"),
+)
 def blocked_full(run):
     queued = run.report("writer", "queued_before_block")
     cap = run.report("writer", "capacity")
@@ -140,13 +150,19 @@ def blocked_full(run):
     )
 
 
-@scenario.check("the reader saw EOF after the writer closed q (T12)")
+@scenario.check(
+    "the reader saw EOF after the writer closed q (T12)",
+    ko="읽는 쪽은 쓰는 쪽이 q를 닫은 뒤 EOF를 보았다 (T12)",
+)
 def eof_seen(run):
     ok = run.report("reader", "q_eof") and run.report("reader", "q_data") == "last words"
     return ok, f"q delivered {run.report('reader', 'q_data')!r}, then EOF"
 
 
-@scenario.check("writing to p after its reader left failed with EPIPE (T12)")
+@scenario.check(
+    "writing to p after its reader left failed with EPIPE (T12)",
+    ko="읽는 쪽이 떠난 p에 쓰기는 EPIPE로 실패했다 (T12)",
+)
 def epipe(run):
     n = run.state.objects["p"].epipe
     return n >= 1, f"{n} EPIPE error(s) on p"

@@ -20,6 +20,13 @@ scenario = Scenario(
     quick={"pause": 0.0},
     limits={"pause": (0, 60)},
     timeout=30,
+    title_ko="파이프 그물: 프로세스 4개에 파이프 12개가 필요하다",
+    description_ko=(
+        "프로세스 4개가 각자 다른 모든 프로세스에게 메시지를 보냅니다. 파이프는 방향이 "
+        "하나뿐이어서, 순서 있는 쌍마다 파이프가 하나씩 필요합니다. N·(N−1) = 12개의 파이프가 "
+        "필요하고, 각 프로세스는 파이프 끝을 2·(N−1) = 6개 쥡니다. 각 프로세스는 자기 디스크립터 "
+        "테이블의 파이프 끝을 실시간으로 셉니다."
+    ),
 )
 scenario.step(
     "count",
@@ -97,7 +104,10 @@ for _name in NAMES:
     scenario.process(_name)(node)
 
 
-@scenario.check(f"{N} processes used N·(N−1) = {N * (N - 1)} pipes (T10)")
+@scenario.check(
+    f"{N} processes used N·(N−1) = {N * (N - 1)} pipes (T10)",
+    ko=f"프로세스 {N}개가 N·(N−1) = {N * (N - 1)}개의 파이프를 썼다 (T10)",
+)
 def pipes_counted(run):
     pipes = [o for o in run.state.objects.values() if o.type == "pipe"]
     used = [o for o in pipes if o.written > 0]
@@ -105,13 +115,19 @@ def pipes_counted(run):
     return ok, f"{len(pipes)} pipes declared, {len(used)} carried data"
 
 
-@scenario.check(f"each process held 2·(N−1) = {2 * (N - 1)} pipe ends, per /proc/self/fd")
+@scenario.check(
+    f"each process held 2·(N−1) = {2 * (N - 1)} pipe ends, per /proc/self/fd",
+    ko=f"/proc/self/fd에 따르면 각 프로세스는 파이프 끝을 2·(N−1) = {2 * (N - 1)}개 쥐고 있었다",
+)
 def ends_held(run):
     held = {n: run.report(n, "pipe_ends") for n in NAMES}
     return all(v == 2 * (N - 1) for v in held.values()), f"pipe ends held: {held}"
 
 
-@scenario.check("every process got a greeting from every other one")
+@scenario.check(
+    "every process got a greeting from every other one",
+    ko="모든 프로세스가 다른 모든 프로세스로부터 인사를 받았다",
+)
 def all_greeted(run):
     bad = [
         n

@@ -17,6 +17,12 @@ scenario = Scenario(
     quick={"rounds": 3, "pause": 0.01},
     limits={"rounds": (1, 10000), "pause": (0, 60)},
     timeout=30,
+    title_ko="양방향 대화에는 파이프 두 개가 필요하다",
+    description_ko=(
+        "먼저 두 프로세스가 둘 다 읽고 쓸 수 있는 파이프 하나로 양방향 대화를 시도합니다. "
+        "프로세스 a는 자기가 보낸 질문을 도로 읽어 버립니다. 파이프는 방향이 하나인 스트림 "
+        "하나이기 때문입니다. 다음에는 a→b, b→a 두 파이프를 쓰고, 그러면 대화가 됩니다."
+    ),
 )
 scenario.step(
     "one-pipe",
@@ -85,13 +91,19 @@ def proc_b(ctx):
         b2a.write(f"answer {n}\n".encode())
 
 
-@scenario.check("with one pipe, a read back its own question (one direction only, T4)")
+@scenario.check(
+    "with one pipe, a read back its own question (one direction only, T4)",
+    ko="파이프 하나로는 a가 자기 질문을 도로 읽었다 (한 방향뿐, T4)",
+)
 def own_echo(run):
     got = run.report("a", "one_pipe_got")
     return got == "a: how are you?", f"a read {got!r} from the shared pipe"
 
 
-@scenario.check("with two pipes, every question got its answer (T5)")
+@scenario.check(
+    "with two pipes, every question got its answer (T5)",
+    ko="파이프 두 개로는 모든 질문에 답이 왔다 (T5)",
+)
 def answered(run):
     n = run.params["rounds"]
     got = run.report("a", "answers", [])

@@ -21,6 +21,15 @@ scenario = Scenario(
     quick={"pause": 0.0},
     limits={"pause": (0, 60)},
     timeout=30,
+    title_ko="익명 파이프에는 이름이 없다: 외부 프로세스는 끼어들 수 없다",
+    description_ko=(
+        "owner와 그 친족(kin)은 파이프 p를 함께 씁니다. fork()로 디스크립터를 물려받았기 "
+        "때문입니다. stranger는 그 디스크립터를 가진 적이 없습니다. 공유 메모리의 게시판에서 "
+        "owner의 pid와 디스크립터 번호를 알아내 시도해 보지만, 그 번호는 자기 디스크립터 "
+        "테이블에서는 아무 의미가 없고, 열 수 있는 파일 이름도 없습니다. (리눅스에는 뒷문이 하나 "
+        "있습니다. /proc/PID/fd/N인데, owner를 디버깅할 권한이 있는 프로세스만 열 수 있습니다. "
+        "ipcviz가 파이프를 지켜보는 방법이 바로 이것이고, 아무나 쓸 수 있는 이름은 아닙니다.)"
+    ),
 )
 scenario.step(
     "kin",
@@ -124,13 +133,19 @@ def stranger(ctx):
     board[2] = 1
 
 
-@scenario.check("kin, which inherited the pipe, received the owner's message")
+@scenario.check(
+    "kin, which inherited the pipe, received the owner's message",
+    ko="파이프를 물려받은 kin은 owner의 메시지를 받았다",
+)
 def kin_got_it(run):
     got = run.report("kin", "got")
     return got == "hello kin, this is owner", f"kin got {got!r}"
 
 
-@scenario.check("the stranger could not reach the pipe by descriptor number or by name (T9)")
+@scenario.check(
+    "the stranger could not reach the pipe by descriptor number or by name (T9)",
+    ko="stranger는 디스크립터 번호로도 이름으로도 파이프에 닿지 못했다 (T9)",
+)
 def stranger_locked_out(run):
     reached = run.report("stranger", "own_fd_reached_pipe")
     names = run.report("stranger", "names_found")

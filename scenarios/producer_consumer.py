@@ -28,6 +28,16 @@ scenario = Scenario(
     # consumer1: one operation (try_wait(full) fails: nothing to take); then producer1 alone
     # until it blocks (all cells full: its wait(empty) sleeps); then everyone runs free.
     schedule="consumer1,producer1*",
+    title_ko="생산자-소비자: 카운팅 세마포어로 만든 유한 버퍼",
+    description_ko=(
+        "생산자 둘이 공유 메모리에 있는 칸 5개짜리 원형 버퍼에 번호 붙은 항목을 넣고, 소비자 둘이 "
+        "꺼냅니다. 세마포어 세 개가 이것을 올바르게 지킵니다. empty는 빈 칸 수를, full은 찬 칸 "
+        "수를 세고, mutex는 한 번에 한 프로세스만 in/out 인덱스를 옮기게 합니다. 처음에는 "
+        "생산자가 빠릅니다. 버퍼가 가득 차고 생산자들은 empty에서 기다립니다. 다음에는 소비자가 "
+        "빠릅니다. 버퍼가 비고 소비자들은 full에서 기다립니다. 실행은 선언된 스케줄로 시작하므로, "
+        "속도와 상관없이 매번 두 가지 대기가 모두 일어납니다. consumer1은 가져갈 것이 없고, "
+        "그다음 producer1 혼자 모든 칸을 채우다가 wait(empty)에서 커널 안에 잠듭니다."
+    ),
 )
 scenario.step(
     "setup",
@@ -155,7 +165,10 @@ def _logs(run, key: str, names: list[str]) -> list[list[int]]:
     return sorted(entry for n in names for entry in run.report(n, key, []))
 
 
-@scenario.check("every item produced was consumed exactly once, in the order it was put in")
+@scenario.check(
+    "every item produced was consumed exactly once, in the order it was put in",
+    ko="생산한 항목은 모두 넣은 순서대로 정확히 한 번씩 소비되었다",
+)
 def once_in_order(run):
     put = _logs(run, "put", ["producer1", "producer2"])
     taken = _logs(run, "taken", ["consumer1", "consumer2"])
@@ -165,7 +178,10 @@ def once_in_order(run):
     return ok, f"{len(items)} items put, {len(got)} taken; same cell order: {put == taken}"
 
 
-@scenario.check(f"the buffer never overflowed nor underflowed (0 ≤ items held ≤ {SLOTS})")
+@scenario.check(
+    f"the buffer never overflowed nor underflowed (0 ≤ items held ≤ {SLOTS})",
+    ko="버퍼는 넘치지도 모자라지도 않았다 (0 ≤ 담긴 항목 ≤ 5)",
+)
 def bounded(run):
     data = run.state.objects["buffer"].data
     cell = lambda i: int.from_bytes(data[8 * i : 8 * i + 8], "little", signed=True)  # noqa: E731
@@ -173,14 +189,20 @@ def bounded(run):
     return low >= 0 and high <= SLOTS and count == 0, f"held between {low} and {high}; now {count}"
 
 
-@scenario.check("the semaphores end where they started: empty = cells, full = 0, mutex = 1")
+@scenario.check(
+    "the semaphores end where they started: empty = cells, full = 0, mutex = 1",
+    ko="세마포어는 시작한 값으로 끝난다: empty = 칸 수, full = 0, mutex = 1",
+)
 def sems_back(run):
     o = run.state.objects
     vals = (o["empty"].value, o["full"].value, o["mutex"].value)
     return vals == (SLOTS, 0, 1), f"empty {vals[0]}, full {vals[1]}, mutex {vals[2]}"
 
 
-@scenario.check("waits really blocked: producers on a full buffer, consumers on an empty one")
+@scenario.check(
+    "waits really blocked: producers on a full buffer, consumers on an empty one",
+    ko="대기는 실제로 블록되었다: 생산자는 가득 찬 버퍼에서, 소비자는 빈 버퍼에서",
+)
 def waited(run):
     producers = sum(run.report(n, "blocked", 0) for n in ("producer1", "producer2"))
     consumers = sum(run.report(n, "blocked", 0) for n in ("consumer1", "consumer2"))

@@ -16,6 +16,14 @@ scenario = Scenario(
     params={"n": 200000, "delay": 1.0},
     limits={"n": (200000, 200000), "delay": (1.0, 1.0)},  # in the argv, fixed
     timeout=60,
+    title_ko="/proc으로 본 셸 파이프라인: seq | grep | wc",
+    description_ko=(
+        "평범한 셸이 실행하는 `seq 1 200000 | grep 7 | wc -l`입니다. 그 안의 어느 것도 ipcviz를 "
+        "모릅니다. 셸은 익명 파이프 두 개를 만들고 프로그램 세 개를 fork했습니다. ipcviz는 "
+        "/proc/PID/fd로 파이프를 찾고(끝은 inode로 짝짓습니다), 커널 프로브만으로 파이프가 얼마나 "
+        "찼는지와 그 내용을 보여 줍니다. 마지막 단계가 늦게 시작하므로, 파이프가 64 KiB 용량까지 "
+        "차고 쓰는 쪽이 블록되는 모습을 볼 수 있습니다."
+    ),
 )
 scenario.step(
     "pipeline",
@@ -38,12 +46,15 @@ scenario.command(
 )
 
 
-@scenario.check("the pipeline finished normally")
+@scenario.check("the pipeline finished normally", ko="파이프라인이 정상적으로 끝났다")
 def finished(run):
     return run.exits.get("pipeline", {}).get("code") == 0
 
 
-@scenario.check("ipcviz found the pipeline's two pipes from /proc alone, and probed them")
+@scenario.check(
+    "ipcviz found the pipeline's two pipes from /proc alone, and probed them",
+    ko="ipcviz는 /proc만으로 파이프라인의 파이프 두 개를 찾아 프로브했다",
+)
 def found(run):
     auto = [o for o in run.state.objects.values() if o.info.get("discovered")]
     probed = [o for o in auto if o.kernel]

@@ -25,6 +25,13 @@ scenario = Scenario(
     quick={"pause": 0.0},
     limits={"pause": (0, 60)},
     timeout=30,
+    title_ko="공유 메모리: 세그먼트 하나, 서로 다른 주소",
+    description_ko=(
+        "엔진이 커널에 POSIX 공유 메모리 세그먼트를 요청합니다(shm_open + ftruncate). 그러면 각 "
+        "작업자가 이름으로 mmap()해서 붙입니다. 프로세스마다 자기 가상 주소 공간이 있으므로, 같은 "
+        "물리 페이지가 프로세스마다 다른 주소에 나타납니다(/proc/self/maps에서 읽습니다). 그래도 "
+        "한쪽이 쓴 것을 다른 쪽이 읽습니다."
+    ),
 )
 scenario.step(
     "ask",
@@ -112,14 +119,20 @@ for _name in WORKERS:
     scenario.process(_name)(worker)
 
 
-@scenario.check("each process mapped the segment at a different virtual address (T28)")
+@scenario.check(
+    "each process mapped the segment at a different virtual address (T28)",
+    ko="각 프로세스는 세그먼트를 서로 다른 가상 주소에 매핑했다 (T28)",
+)
 def different(run):
     addrs = [run.report(n, "address") for n in WORKERS]
     ok = all(a and a != "0x0" for a in addrs) and len(set(addrs)) == len(addrs)
     return ok, "addresses " + ", ".join(f"{n} {a}" for n, a in zip(WORKERS, addrs, strict=True))
 
 
-@scenario.check("a value written by w1 at its address was read by the others at theirs")
+@scenario.check(
+    "a value written by w1 at its address was read by the others at theirs",
+    ko="w1이 자기 주소에 쓴 값을 다른 프로세스들이 자기 주소에서 읽었다",
+)
 def shared(run):
     saw = [run.report(n, "saw") for n in WORKERS[1:]]
     return all(s == hex(MAGIC) for s in saw), f"w1 wrote {hex(MAGIC)}; others saw {saw}"

@@ -37,6 +37,15 @@ scenario = Scenario(
     limits={"workers": (WORKERS, WORKERS), "increments": (1, 1000000), "races": (1, 100)},
     timeout=60,
     schedule=schedule,
+    title_ko="락 없는 공유 메모리: 갱신 손실",
+    description_ko=(
+        "여러 프로세스가 공유 메모리의 같은 카운터에 1을 더합니다. 각자 읽고, 더하고, 쓰는 "
+        "식입니다. 중간에 매개체도 없고 락도 없습니다. 둘이 같은 값을 읽으면 한쪽의 갱신이 "
+        "덮어써져 사라집니다. 이것이 경쟁 상태입니다. 실행은 선언된 스케줄을 따릅니다(ipcviz의 "
+        "스텝 게이트가 다음 연산을 누가 할지 정합니다). 몇 번은 모든 작업자가 누구도 쓰기 전에 "
+        "읽으므로, 스케줄러 운이 나쁠 때만이 아니라 매번 경쟁이 일어납니다. 다른 인터리빙을 "
+        "보려면 --schedule이나 --seed를 주세요."
+    ),
 )
 scenario.step(
     "direct",
@@ -109,7 +118,10 @@ def increment(ctx):
         ctx.step("lost" if declared else "lost-any")
 
 
-@scenario.check("updates were lost: counter < workers x increments (T31)")
+@scenario.check(
+    "updates were lost: counter < workers x increments (T31)",
+    ko="갱신이 사라졌다: 카운터 < 작업자 수 × 증가 횟수 (T31)",
+)
 def lost_updates(run):
     expected = sum(r["done"] for r in run.reports.values())
     final = int.from_bytes(run.state.objects["counter"].data[0:8], "little", signed=True)

@@ -14,6 +14,11 @@ scenario = Scenario(
     quick={"workers": 3, "increments": 300},
     limits={"workers": (3, 3), "increments": (1, 1000000)},  # N is read at import
     timeout=60,
+    title_ko="세마포어를 쓴 공유 메모리: 사라지는 갱신이 없다",
+    description_ko=(
+        "shm-race의 카운터와 같지만, 읽고-더하고-쓰는 일을 모두 락으로 쓰는 POSIX 세마포어를 쥔 "
+        "채로 합니다. 세마포어가 이미 잡혀 있으면 작업자는 그것이 올라갈(post) 때까지 블록됩니다."
+    ),
 )
 scenario.step(
     "lock",
@@ -50,14 +55,20 @@ def increment(ctx):
     ctx.report("done", ctx.params["increments"])
 
 
-@scenario.check("no update lost: counter = workers x increments")
+@scenario.check(
+    "no update lost: counter = workers x increments",
+    ko="사라진 갱신 없음: 카운터 = 작업자 수 × 증가 횟수",
+)
 def none_lost(run):
     expected = sum(r["done"] for r in run.reports.values())
     final = int.from_bytes(run.state.objects["counter"].data[0:8], "little", signed=True)
     return final == expected, f"counter {final}, increments {expected}"
 
 
-@scenario.check("the semaphore ends where it started (value 1, no holder)")
+@scenario.check(
+    "the semaphore ends where it started (value 1, no holder)",
+    ko="세마포어는 시작한 상태로 끝난다 (값 1, 보유자 없음)",
+)
 def sem_released(run):
     sem = run.state.objects["mutex"]
     return sem.value == 1 and not sem.holders, f"value {sem.value}, holders {dict(sem.holders)}"

@@ -15,6 +15,12 @@ scenario = Scenario(
     quick={"rounds": 5, "pause": 0.0},
     limits={"rounds": (1, 10000), "pause": (0, 60)},
     timeout=30,
+    title_ko="공유 메모리는 양방향이다",
+    description_ko=(
+        "left와 right가 우편함 두 개가 있는 세그먼트 하나를 함께 씁니다. 칸 0은 left에서 right로 "
+        "가는 질문을, 칸 1은 right에서 left로 가는 답을 나릅니다. 파이프와 달리 공유 메모리 "
+        "세그먼트 하나로 양방향을 모두 처리합니다. 세마포어 두 개는 누구 차례인지만 알려 줍니다."
+    ),
 )
 scenario.step(
     "mailboxes",
@@ -81,14 +87,20 @@ def right(ctx):
         to_left.post()
 
 
-@scenario.check("every question from left got right's answer through the same segment (T30)")
+@scenario.check(
+    "every question from left got right's answer through the same segment (T30)",
+    ko="left의 모든 질문이 같은 세그먼트를 통해 right의 답을 받았다 (T30)",
+)
 def answered(run):
     n = run.params["rounds"]
     got = run.report("left", "answers", [])
     return got == [i * i for i in range(1, n + 1)], f"answers {got}"
 
 
-@scenario.check("both processes wrote into the segment: cell 0 by left, cell 1 by right")
+@scenario.check(
+    "both processes wrote into the segment: cell 0 by left, cell 1 by right",
+    ko="두 프로세스 모두 세그먼트에 썼다: 칸 0은 left가, 칸 1은 right가",
+)
 def both_wrote(run):
     st = run.state
     names = [st.proc_name(pid) for pid in st.objects["box"].last_writer]

@@ -18,6 +18,13 @@ scenario = Scenario(
     quick={"pause": 0.3},
     limits={"pause": (0, 60)},
     timeout=60,
+    title_ko="System V 메시지 큐: 타입이 있는 메시지와 msqid_ds",
+    description_ko=(
+        "생산자가 System V 큐에 타입이 있는 메시지 다섯 개를 넣고, System V 세마포어를 올립니다. "
+        "소비자는 그 세마포어를 기다렸다가 커널의 msqid_ds(msg_qnum, msg_lspid…)를 읽고, 정확한 "
+        "타입으로, '타입 n 이하에서 가장 작은 것'으로, '아무 타입'으로 받습니다. 그리고 같은 큐에 "
+        "타입 9로 답합니다. 큐 하나로 양방향입니다."
+    ),
 )
 scenario.step(
     "send",
@@ -94,14 +101,20 @@ def consumer(ctx):
     mq.send(b"thanks", 9)
 
 
-@scenario.check("receive by type 2, lowest <= 2, any, lowest <= 3, any: b1 a1 c1 a2 c2")
+@scenario.check(
+    "receive by type 2, lowest <= 2, any, lowest <= 3, any: b1 a1 c1 a2 c2",
+    ko=("타입 2, 2 이하 최소, 아무 타입, 3 이하 최소, 아무 타입으로 받기: b1 a1 c1 a2 c2"),
+)
 def order(run):
     got = run.report("consumer", "order", [])
     want = [["b1", 2], ["a1", 1], ["c1", 3], ["a2", 1], ["c2", 3]]
     return got == want, f"got {[g[0] for g in got]}"
 
 
-@scenario.check("msqid_ds after the sends: 5 messages, last sender = the producer")
+@scenario.check(
+    "msqid_ds after the sends: 5 messages, last sender = the producer",
+    ko="send 후의 msqid_ds: 메시지 5개, 마지막으로 보낸 쪽 = 생산자",
+)
 def msqid_ds(run):
     st = run.report("consumer", "stat", {})
     pid = run.report("producer", "pid")
@@ -112,12 +125,18 @@ def msqid_ds(run):
     )
 
 
-@scenario.check("the producer got the reply of type 9 on the same queue")
+@scenario.check(
+    "the producer got the reply of type 9 on the same queue",
+    ko="생산자는 같은 큐로 타입 9 답장을 받았다",
+)
 def reply(run):
     return run.report("producer", "reply") == ["thanks", 9]
 
 
-@scenario.check("semaphore back to 0 and the queue empty, in the model")
+@scenario.check(
+    "semaphore back to 0 and the queue empty, in the model",
+    ko="모델에서 세마포어는 0으로 돌아오고 큐는 비어 있다",
+)
 def final(run):
     q, s = run.state.objects["mq"], run.state.objects["ready"]
     return len(q.messages) == 0 and s.value == 0 and not s.waiters

@@ -18,6 +18,15 @@ scenario = Scenario(
     quick={"values": 5},
     limits={"values": (1, 10000)},
     timeout=60,
+    title_ko="System V 공유 메모리: shmget, shmat, 그리고 세마포어 두 개",
+    description_ko=(
+        "대부분의 C 수업에서 쓰는 공유 메모리입니다. 엔진이 키로 커널에 세그먼트를 "
+        "요청하고(shmget) fork하기 전에 붙이므로(shmat), 생산자는 그 연결을 물려받습니다. "
+        "소비자는 직접 shmat을 호출해서 같은 세그먼트를 다른 주소에서 얻습니다. 생산자는 제곱수를 "
+        "하나씩 세그먼트에 쓰고, System V 세마포어 두 개(empty = 1, full = 0)가 값을 하나씩 "
+        "넘겨주므로, 읽기 전에 덮어써지는 값은 없습니다. 실행하는 동안 ipcs -m으로 세그먼트를 볼 "
+        "수 있습니다."
+    ),
 )
 scenario.step(
     "shmget",
@@ -89,7 +98,10 @@ def consumer(ctx):
     ctx.step("done")
 
 
-@scenario.check("the consumer read every value the producer wrote, once and in order")
+@scenario.check(
+    "the consumer read every value the producer wrote, once and in order",
+    ko="소비자는 생산자가 쓴 값을 모두 한 번씩 순서대로 읽었다",
+)
 def all_received(run):
     sent, got = run.report("producer", "sent"), run.report("consumer", "received")
     order = run.report("consumer", "order", [])
@@ -97,7 +109,10 @@ def all_received(run):
     return ok, f"sent {sent}, received {got}, order {order}"
 
 
-@scenario.check("the segment holds the last value, and both semaphores are back where they started")
+@scenario.check(
+    "the segment holds the last value, and both semaphores are back where they started",
+    ko="세그먼트에는 마지막 값이 있고, 세마포어 둘은 시작한 값으로 돌아왔다",
+)
 def final_state(run):
     seg = run.state.objects["slot"]
     last = int.from_bytes(seg.data[0:8], "little", signed=True)

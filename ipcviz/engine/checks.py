@@ -30,16 +30,19 @@ def run_checks(ctx: EngineContext) -> tuple[str, int]:
     )
     failed = crashed = False
     for check in ctx.scenario.checks:
-        raised = ""
+        raised, detail_ko = "", ""
         try:
             result = check.fn(run)
-            ok, detail = result if isinstance(result, tuple) else (result, "")
+            # (ok, detail) or (ok, detail, detail in Korean): the author's words, both
+            said = result if isinstance(result, tuple) else (result,)
+            ok, detail, detail_ko = (*said, "", "")[:3]
             ok = bool(ok) if ok is not None else True
         except (Exception, SystemExit) as exc:  # sys.exit(0) must not turn a run green
             raised = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
             ok, detail, crashed = False, f"the check raised {raised}", True
         failed = failed or not ok
-        ctx.emit(schema.CHECK, description=check.description, ok=ok, detail=str(detail))
+        said = {"detail_ko": str(detail_ko)} if detail_ko and not raised else {}
+        ctx.emit(schema.CHECK, description=check.description, ok=ok, detail=str(detail), **said)
         if raised:  # a bug in the scenario, not a failed claim: exit 2 with one line
             ctx.emit(schema.ERROR, message=f"check {check.description!r} raised {raised}")
     if state.errors or crashed:

@@ -17,6 +17,7 @@ from typing import Any
 from ipcviz.engine.context import EngineContext
 from ipcviz.engine.life import signal_all
 from ipcviz.events import schema
+from ipcviz.i18n import N_
 
 Command = dict[str, Any]
 
@@ -40,7 +41,7 @@ class Commands:
             data = b""
         if not data:
             poller.unregister(fd)
-            ctx.stop_reason = ctx.stop_reason or "viewer gone"
+            ctx.stop_reason = ctx.stop_reason or N_("viewer gone")
             return
         for line in data.decode("utf-8", "replace").splitlines():
             try:
@@ -68,7 +69,7 @@ class Commands:
                 signal_all([target], signal.SIGKILL)
                 signal_all([target], signal.SIGCONT)
         elif action == "stop":
-            ctx.stop_reason = "stopped by the user"
+            ctx.stop_reason = N_("stopped by the user")
         else:
             handler = self.handlers.get(action) if isinstance(action, str) else None
             if handler is not None:

@@ -39,6 +39,7 @@ from ipcviz.engine.workers import Worker, fork_worker
 from ipcviz.errors import IpcvizError
 from ipcviz.events import schema
 from ipcviz.events.trace import TraceWriter
+from ipcviz.i18n import N_
 from ipcviz.model.state import State
 from ipcviz.scenario.api import PidTable, Scenario
 from ipcviz.session.cleanup import kill_procs, remove_objects
@@ -322,7 +323,7 @@ class Engine:
                 self._check_stalls()
             self.out.flush()
             if self.out.viewer_gone and self.stop_reason is None:
-                self.stop_reason = "viewer gone"
+                self.stop_reason = N_("viewer gone")
             if self.stop_reason is not None:
                 return
             if all(w.exited for w in self.workers.values()):

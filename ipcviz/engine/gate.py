@@ -58,6 +58,7 @@ from ipcviz import probe
 from ipcviz.engine.deadlock import DeadlockWatcher
 from ipcviz.errors import IpcvizError
 from ipcviz.events import schema
+from ipcviz.i18n import N_
 from ipcviz.model.analysis.races import LostUpdates
 from ipcviz.probe._libc import IS_X86_64
 from ipcviz.probe.procs import SYSCALLS_X86_64
@@ -263,7 +264,7 @@ class Gate:
         (the one that narrated first); once none is held, the others too unless step mode
         holds them."""
         if not self.narrating:
-            why = "not in presenter mode" if not self.present else "no narration step waits"
+            why = N_("not in presenter mode") if not self.present else N_("no narration step waits")
             self.engine.emit(schema.CONTROL, action="continue", ok=False, reason=why)
             return
         # one narration per continue, the oldest first: two processes that narrate at once
@@ -323,7 +324,7 @@ class Gate:
         else:
             key = (pid, thread) if (pid, thread) in self.at_gate else None
         if not self.step_mode or key is None:
-            why = "not in step mode" if not self.step_mode else "not waiting at its gate"
+            why = N_("not in step mode") if not self.step_mode else N_("not waiting at its gate")
             fields = {} if thread is None else {"thread": thread}
             self.engine.emit(
                 schema.CONTROL, action="step", target=pid, ok=False, reason=why, **fields
@@ -343,7 +344,7 @@ class Gate:
         if self.step_mode and keys:
             self.release(self.user_rng.choice(keys), "random")
         else:
-            why = "not in step mode" if not self.step_mode else "nobody waits at a gate"
+            why = N_("not in step mode") if not self.step_mode else N_("nobody waits at a gate")
             self.engine.emit(schema.CONTROL, action="step", ok=False, reason=why)
 
     def set_step_mode(self, on: bool) -> None:
@@ -697,7 +698,7 @@ class Gate:
                         schema.CONTROL,
                         action="schedule",
                         skipped=name,
-                        reason="blocked in the kernel, not at its gate",
+                        reason=N_("blocked in the kernel, not at its gate"),
                     )
                 continue
             if count is not None:

@@ -128,7 +128,13 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
     NARRATE: Kind({"step": string, "step_index": integer()}),
     REPORT: Kind({"key": string}, ("key",)),
     CHECK: Kind(
-        {"description": string, "ok": flag, "detail": optional(string)}, ("description", "ok")
+        {
+            "description": string,
+            "ok": flag,
+            "detail": optional(string),
+            "detail_ko": optional(string),
+        },
+        ("description", "ok"),
     ),
     CONTROL: Kind(
         {

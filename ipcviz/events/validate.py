@@ -47,11 +47,14 @@ SCENARIO = record(
     {
         "id": string,
         "title": string,
+        "title_ko": string,
         "description": string,
+        "description_ko": string,
         "teaches": strings,
         "steps": list_of(STEP),
         "processes": strings,
         "checks": strings,
+        "checks_ko": strings,
         "source": string,
         "params": record({}),
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import _
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -19,51 +20,59 @@ EXIT_CLEAN, EXIT_FOUND, EXIT_BAD_INPUT = 0, 1, 2
 def add_parser(sub: Any, set_option: Callable[[argparse.ArgumentParser], None]) -> None:
     p = sub.add_parser(
         "explore",
-        help="search the interleavings of a scenario for one that breaks it (exit 1: found)",
-        description="Run the scenario again and again under the step gate, choosing who goes "
-        "next systematically (PCT or a preemption-bounded DFS), until a check fails, an "
-        "update is lost or the processes deadlock, or the budget is spent. Prints the "
-        "failing interleaving, shortened, as a --schedule for `ipcviz run`.",
+        help=_("search the interleavings of a scenario for one that breaks it (exit 1: found)"),
+        description=_(
+            "Run the scenario again and again under the step gate, choosing who goes "
+            "next systematically (PCT or a preemption-bounded DFS), until a check fails, an "
+            "update is lost or the processes deadlock, or the budget is spent. Prints the "
+            "failing interleaving, shortened, as a --schedule for `ipcviz run`."
+        ),
     )
     p.add_argument("scenario", metavar="SCENARIO|FILE")
-    p.add_argument("--budget", type=int, default=200, metavar="N", help="runs at most (200)")
+    p.add_argument("--budget", type=int, default=200, metavar="N", help=_("runs at most (200)"))
     p.add_argument(
         "--strategy",
         choices=["pct", "dfs", "random"],
         default="pct",
-        help="pct: random priorities with D-1 change points (default); dfs: depth-first "
-        "over the interleavings with at most D preemptions; random: run i is `run --seed "
-        "S+i` (the baseline the others beat)",
+        help=_(
+            "pct: random priorities with D-1 change points (default); dfs: depth-first "
+            "over the interleavings with at most D preemptions; random: run i is `run --seed "
+            "S+i` (the baseline the others beat)"
+        ),
     )
     p.add_argument(
         "--depth",
         type=int,
         metavar="D",
-        help="pct: the bug depth (default 2); dfs: the preemption bound (default 2)",
+        help=_("pct: the bug depth (default 2); dfs: the preemption bound (default 2)"),
     )
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="pct's random seed (0)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help=_("pct's random seed (0)"))
     p.add_argument(
         "--jobs",
         type=int,
         default=None,
         metavar="J",
-        help="runs at once (default: 2 if the machine has 2 CPUs or more); the results are "
-        "the same as one after another (dfs runs one at a time)",
+        help=_(
+            "runs at once (default: 2 if the machine has 2 CPUs or more); the results are "
+            "the same as one after another (dfs runs one at a time)"
+        ),
     )
-    p.add_argument("--quick", action="store_true", help="the scenario's shorter settings")
+    p.add_argument("--quick", action="store_true", help=_("the scenario's shorter settings"))
     p.add_argument(
-        "--timeout", type=float, metavar="S", help="per run (default: the scenario's limit)"
+        "--timeout", type=float, metavar="S", help=_("per run (default: the scenario's limit)")
     )
     p.add_argument(
-        "--no-shrink", action="store_true", help="print the failing interleaving as found"
+        "--no-shrink", action="store_true", help=_("print the failing interleaving as found")
     )
     p.add_argument(
         "--keep-going",
         action="store_true",
-        help="run the whole budget for the lecture's summary (how many runs lost an update, "
-        "deadlocked, failed a check); the first failing run is still the one shown",
+        help=_(
+            "run the whole budget for the lecture's summary (how many runs lost an update, "
+            "deadlocked, failed a check); the first failing run is still the one shown"
+        ),
     )
-    p.add_argument("--record", metavar="PATH", type=Path, help="trace of the failing run (new)")
+    p.add_argument("--record", metavar="PATH", type=Path, help=_("trace of the failing run (new)"))
     set_option(p)
 
 

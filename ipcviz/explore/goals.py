@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipcviz.explore.result import RunResult
+from ipcviz.i18n import _
 
 KINDS = ("bug", "lost_update", "deadlock", "claim")
 
@@ -49,13 +50,13 @@ BUILTIN: dict[str, Goal] = {
     "atomicity": Goal(
         "claim",
         "get both processes inside at once through the flag 'lock'",
-        "플래그 '잠금'으로 두 프로세스를 동시에 임계 구역에 들어가게 하세요",
+        "플래그 '락'으로 두 프로세스를 동시에 임계 구역에 들어가게 하세요",
         check="with the flag 'lock', both processes were inside at once",
     ),
     "deadlock": Goal(
         "deadlock",
         "deadlock the two processes: each holds one lock and waits for the other's",
-        "두 프로세스를 교착 상태로 만드세요: 각자 잠금 하나를 쥐고 상대의 것을 기다립니다",
+        "두 프로세스를 교착 상태로 만드세요: 각자 락 하나를 쥐고 상대의 락을 기다립니다",
     ),
 }
 
@@ -92,16 +93,16 @@ def reached(
     """The goal's verdict from what a run showed so far (also live, in a challenge)."""
     if goal.kind == "claim":
         return next((c for c in passed_checks if c.startswith(goal.check)), None)
-    lost = f"{lost_updates} lost update(s)" if lost_updates else None
-    dead = "a deadlock" if deadlock else None
+    lost = _("{n} lost update(s)").format(n=lost_updates) if lost_updates else None
+    dead = _("a deadlock") if deadlock else None
     if goal.kind == "lost_update":
         return lost
     if goal.kind == "deadlock":
         return dead
     if failed_checks:
-        return "check failed: " + failed_checks[0]
+        return _("check failed: {check}").format(check=failed_checks[0])
     if timeout:
-        return "the run did not end (timeout)"
+        return _("the run did not end (timeout)")
     if errors:
-        return "error: " + errors[0]
+        return _("error: {message}").format(message=errors[0])
     return lost or dead

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import _
 
 #: ``(trace, output, force[, theme, view]) -> exit code``; raises IpcvizError (TraceError)
 #: for bad input. ``force``: ``output`` may be replaced (without it an existing ``output`` is
@@ -26,20 +27,30 @@ def _perfetto(trace: Path, output: Path, force: bool, *_picture: str | None) -> 
 
 
 def _svg(
-    trace: Path, output: Path, force: bool, theme: str | None = None, view: str | None = None
+    trace: Path,
+    output: Path,
+    force: bool,
+    theme: str | None = None,
+    view: str | None = None,
+    lang: str | None = None,
 ) -> int:
     from ipcviz.export.svg import DEFAULT_THEME, DEFAULT_VIEW, export_svg
 
-    return export_svg(trace, output, force, theme or DEFAULT_THEME, view or DEFAULT_VIEW)
+    return export_svg(trace, output, force, theme or DEFAULT_THEME, view or DEFAULT_VIEW, lang)
 
 
 def _html(
-    trace: Path, output: Path, force: bool, theme: str | None = None, view: str | None = None
+    trace: Path,
+    output: Path,
+    force: bool,
+    theme: str | None = None,
+    view: str | None = None,
+    lang: str | None = None,
 ) -> int:
     from ipcviz.export.html import export_html
     from ipcviz.export.svg import DEFAULT_THEME, DEFAULT_VIEW
 
-    return export_html(trace, output, force, theme or DEFAULT_THEME, view or DEFAULT_VIEW)
+    return export_html(trace, output, force, theme or DEFAULT_THEME, view or DEFAULT_VIEW, lang)
 
 
 FORMATS: dict[str, Exporter] = {"perfetto": _perfetto, "svg": _svg, "html": _html}
@@ -57,15 +68,23 @@ def export(
     force: bool = False,
     theme: str | None = None,
     view: str | None = None,
+    lang: str | None = None,
 ) -> int:
-    """Export ``trace`` as ``fmt`` into ``output``; returns the CLI's exit code."""
+    """Export ``trace`` as ``fmt`` into ``output``; returns the CLI's exit code. ``lang``:
+    the handout's language when the user chose one (None: the run's)."""
     exporter = FORMATS.get(fmt)
     if exporter is None:
         raise IpcvizError(
-            f"export format {fmt!r} is not available yet (available: {', '.join(sorted(FORMATS))})"
+            _("export format {fmt} is not available yet (available: {formats})").format(
+                fmt=repr(fmt), formats=", ".join(sorted(FORMATS))
+            )
         )
     if (theme is not None or view is not None) and fmt == "perfetto":
-        raise IpcvizError("--theme and --view are for pictures (svg, html); perfetto has its own")
+        raise IpcvizError(
+            _("--theme and --view are for pictures (svg, html); perfetto has its own")
+        )
+    if lang is not None and fmt in ("svg", "html"):  # the handouts: words on the page
+        return exporter(Path(trace), Path(output), force, theme, view, lang)
     if theme is None and view is None:  # (an exporter registered later may take neither)
         return exporter(Path(trace), Path(output), force)
     return exporter(Path(trace), Path(output), force, theme, view)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz import bytefmt
-from ipcviz.export.svg import DEFAULT_THEME, DEFAULT_VIEW, Shot, each_shot
+from ipcviz.export.svg import DEFAULT_THEME, DEFAULT_VIEW, Shot, each_shot, handout_lang
+from ipcviz.i18n import _, translate
 
 #: Text fonts: the system's, then ones with Hangul and CJK (narration may be Korean).
 TEXT_FONTS = (
@@ -210,41 +211,61 @@ def _strip_comments(svg: str) -> str:
     return svg
 
 
-def page_head(header: dict[str, Any]) -> str:
-    """The page up to the first step: title, style, the scenario's description."""
+def _authored(sc: dict[str, Any], key: str, lang: str) -> str:
+    """The scenario's ``key`` (title, description) in ``lang``, English when not given."""
+    ko = sc.get(f"{key}_ko")
+    return ko if lang == "ko" and isinstance(ko, str) and ko else str(sc.get(key, ""))
+
+
+def page_head(header: dict[str, Any], lang: str = "en") -> str:
+    """The page up to the first step: title, style, the scenario's description, in
+    ``lang`` (``<html lang>`` says it, so a browser picks a font for its script)."""
     sc = header.get("scenario", {})
-    title = f"ipcviz · {sc.get('id', '')} · {sc.get('title', '')}"
+    title = f"ipcviz · {sc.get('id', '')} · {_authored(sc, 'title', lang)}"
+    meta = translate("scenario {id} · teaches {points} · recorded {start} on {host}", lang).format(
+        id=_e(sc.get("id", ""), 80),
+        points=_e(" ".join(map(str, sc.get("teaches", []))), 200),
+        start=_e(header.get("start", ""), 80),
+        host=_e(header.get("host", ""), 80),
+    )
     return "\n".join(
         [
             "<!DOCTYPE html>",
-            '<html lang="en"><head><meta charset="utf-8">',
+            f'<html lang="{lang}"><head><meta charset="utf-8">',
             f"<title>{_e(title, 200)}</title>",
             f"<style>{_STYLE}</style></head><body>",
-            f"<header><h1>{_e(sc.get('title', ''), 200)}</h1>",
-            f'<p class="meta">scenario {_e(sc.get("id", ""), 80)} · teaches '
-            f"{_e(' '.join(map(str, sc.get('teaches', []))), 200)} · recorded "
-            f"{_e(header.get('start', ''), 80)} on {_e(header.get('host', ''), 80)}</p>",
-            f"<p>{_e(sc.get('description', ''), 4000)}</p></header>",
+            f"<header><h1>{_e(_authored(sc, 'title', lang), 200)}</h1>",
+            f'<p class="meta">{meta}</p>',
+            f"<p>{_e(_authored(sc, 'description', lang), 4000)}</p></header>",
         ]
     )
 
 
-def page_step(shot: Shot, pictures: PagePictures | None = None) -> str:
-    """One step's section: its picture, its narration beside it. With ``pictures`` (one per
-    page, given every step in order) the picture carries only what earlier ones did not."""
+def page_step(shot: Shot, pictures: PagePictures | None = None, lang: str = "en") -> str:
+    """One step's section: its picture, its narration beside it (the page's language
+    first, the other after). With ``pictures`` (one per page, given every step in order)
+    the picture carries only what earlier ones did not."""
     info = shot.info
     tags = "".join(f'<span class="tag">{_e(t, 8)}</span>' for t in info.get("teaches", []))
     texts = [f'<p lang="en">{_e(info.get("en", shot.step))}</p>']
     if info.get("ko"):
-        texts.append(f'<p lang="ko">{_e(info["ko"])}</p>')
-    end = f" · picture at its end, {shot.end_t:.4f} s" if shot.at >= 0 else ""
+        ko = f'<p lang="ko">{_e(info["ko"])}</p>'
+        texts = [ko, *texts] if lang == "ko" else [*texts, ko]
+    end = (
+        translate(" · picture at its end, {t} s", lang).format(t=f"{shot.end_t:.4f}")
+        if shot.at >= 0
+        else ""
+    )
+    narrated = translate("narrated at {t} s by {who}{end}", lang).format(
+        t=f"{shot.t:.4f}", who=_e(shot.who, 60), end=end
+    )
     parts = [
         f'<section class="step" id="step-{shot.n}">',
         '<div class="text">',
         f"<h2>{shot.n}. {_e(shot.step, 80)}</h2>",
         f"<p>{tags}</p>" if tags else "",
         *texts,
-        f'<p class="meta">narrated at {shot.t:.4f} s by {_e(shot.who, 60)}{end}</p>',
+        f'<p class="meta">{narrated}</p>',
         "</div>",
         '<div class="shot">'
         + (
@@ -267,6 +288,7 @@ def export_html(
     force: bool = False,
     theme: str = DEFAULT_THEME,
     view: str = DEFAULT_VIEW,
+    lang: str | None = None,
 ) -> int:
     """``ipcviz export TRACE --format html -o FILE``: one self-contained handout page.
 
@@ -278,20 +300,20 @@ def export_html(
 
     count = 0
     pictures = PagePictures()
+    page_lang = lang or "en"
     with new_file(output, force) as out:
+
+        def head(header: dict[str, Any]) -> None:
+            nonlocal page_lang
+            page_lang = handout_lang(header, lang)
+            out.write(page_head(header, page_lang) + "\n")
 
         def write(shot: Shot) -> None:
             nonlocal count
-            out.write(page_step(shot, pictures) + "\n")
+            out.write(page_step(shot, pictures, page_lang) + "\n")
             count += 1
 
-        each_shot(
-            trace,
-            write,
-            on_header=lambda h: out.write(page_head(h) + "\n"),
-            theme=theme,
-            view=view,
-        )
+        each_shot(trace, write, on_header=head, theme=theme, view=view, lang=lang)
         out.write(PAGE_END)
-    print(f"wrote {output} ({count} step(s))")
+    print(_("wrote {path} ({n} step(s))").format(path=output, n=count))
     return 0

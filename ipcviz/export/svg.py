@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ipcviz import bytefmt
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import _
 
 if TYPE_CHECKING:
     from ipcviz.replay import TraceIndex
@@ -163,6 +164,7 @@ def each_shot(
     theme: str = DEFAULT_THEME,
     view: str = DEFAULT_VIEW,
     index: TraceIndex | None = None,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """Call ``on_shot`` with each narration step's :class:`Shot` as it is drawn; returns the
     header. The model at each step comes from the trace's :class:`TraceIndex` (offsets and
@@ -171,8 +173,22 @@ def each_shot(
     index = handout_index(trace) if index is None else index
     if on_header is not None:
         on_header(index.header)
-    asyncio.run(_shoot(index, size, on_shot, theme, view))
+    asyncio.run(_shoot(index, size, on_shot, theme, view, handout_lang(index.header, lang)))
     return index.header
+
+
+def with_lang(svg: str, lang: str) -> str:
+    """The picture saying its language (``lang``/``xml:lang`` on the root): a viewer then
+    picks a font for its script, Hangul included."""
+    return svg.replace("<svg ", f'<svg lang="{lang}" xml:lang="{lang}" ', 1)
+
+
+def handout_lang(header: dict[str, Any], lang: str | None = None) -> str:
+    """The language of a handout: the one asked for, else the run's (its header's)."""
+    from ipcviz.i18n import LANGS
+
+    chosen = lang or header.get("lang")
+    return chosen if isinstance(chosen, str) and chosen in LANGS else "en"
 
 
 def handout_index(trace: Path) -> TraceIndex:
@@ -183,8 +199,9 @@ def handout_index(trace: Path) -> TraceIndex:
     index = TraceIndex.open(trace).build()  # TraceError (an IpcvizError, exit 2): bad input
     if not index.narrations:
         raise IpcvizError(
-            f"{bytefmt.safe_text(str(trace), 300)}: the trace has no narration steps: "
-            "no handout to make"
+            _("{path}: the trace has no narration steps: no handout to make").format(
+                path=bytefmt.safe_text(str(trace), 300)
+            )
         )
     return index
 
@@ -208,6 +225,27 @@ async def _shoot(
     on_shot: Callable[[Shot], None],
     theme: str,
     view: str = DEFAULT_VIEW,
+    lang: str = "en",
+) -> int:
+    """Draw every step's picture, in ``lang`` (the one language of the process meanwhile:
+    the screen's labels are worded in the language chosen)."""
+    from ipcviz import i18n
+
+    was = i18n.get_lang()
+    i18n.set_lang(lang)
+    try:
+        return await _shoot_in(index, size, on_shot, theme, view, lang)
+    finally:
+        i18n.set_lang(was)
+
+
+async def _shoot_in(
+    index: TraceIndex,
+    size: tuple[int, int],
+    on_shot: Callable[[Shot], None],
+    theme: str,
+    view: str,
+    lang: str,
 ) -> int:
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.eventfmt import LogWindow
@@ -215,13 +253,12 @@ async def _shoot(
     from ipcviz.tui.widgets import EventLog
 
     header = index.header
-    lang = str(header.get("lang") or "en")
     cursor = index.cursor()  # the model at each step: steps only go forward
     # the picture's log: the last events before the step, each worded from its own moment
     window = LogWindow(header, index.state_at, index.events, LOG_EVENTS)
     app = IpcvizApp(state=cursor.seek(-1), lang=lang)
     steps = {s.get("id"): s for s in header.get("scenario", {}).get("steps", [])}
-    title = f"ipcviz · {header.get('scenario', {}).get('id', '')} · step"
+    title = "ipcviz · {} · {}".format(header.get("scenario", {}).get("id", ""), _("step"))
     n = 0
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
@@ -236,7 +273,7 @@ async def _shoot(
             before = _sizes(screen)
             screen.show_state(state)
             await pilot.pause()
-            for _ in range(3):  # the new state moved the layout: draw again at the new sizes
+            for _retry in range(3):  # the new state moved the layout: draw again at the new sizes
                 after = _sizes(screen)
                 if after == before:
                     break
@@ -251,7 +288,7 @@ async def _shoot(
                     n,
                     step,
                     steps.get(step, {}),
-                    themed_svg(offline_svg(svg), theme),
+                    with_lang(themed_svg(offline_svg(svg), theme), lang),
                     t=event.get("t", 0) / 1e9,
                     who=state.proc_name(event.get("pid", 0)),
                     log=screen.query_one(EventLog).plain_lines(),
@@ -274,6 +311,7 @@ def export_svg(
     force: bool = False,
     theme: str = DEFAULT_THEME,
     view: str = DEFAULT_VIEW,
+    lang: str | None = None,
 ) -> int:
     """``ipcviz export TRACE --format svg -o DIR``: DIR/NN-STEP.svg for every step.
 
@@ -291,15 +329,16 @@ def export_svg(
             theme=theme,
             view=view,
             index=index,
+            lang=lang,
         )
         out.finish()
     except BaseException:  # a bad line further on: no half set of pictures is left
         out.abandon()
         raise
     if out.removed:
-        print(f"replaced an earlier export: removed its {len(out.removed)} file(s)")
+        print(_("replaced an earlier export: removed its {n} file(s)").format(n=len(out.removed)))
     kept = out.kept_line()
     if kept:
         print(f"ipcviz: {kept}", file=sys.stderr)
-    print(f"wrote {len(out.written)} SVG file(s) to {output}")
+    print(_("wrote {n} SVG file(s) to {path}").format(n=len(out.written), path=output))
     return 0

@@ -162,7 +162,15 @@ def _control(s: State, e: Event) -> None:
 
 @handles("check")
 def _check(s: State, e: Event) -> None:
-    s.checks.append(Check(e["description"], bool(e["ok"]), e.get("detail", "")))
+    sc = s.header.get("scenario") or {}
+    en, ko = sc.get("checks") or [], sc.get("checks_ko") or []
+    said = next(
+        (k for d, k in zip(en, ko, strict=False) if d == e["description"] and isinstance(k, str)),
+        "",
+    )
+    s.checks.append(
+        Check(e["description"], bool(e["ok"]), e.get("detail", ""), said, e.get("detail_ko", ""))
+    )
 
 
 @handles("session.end")

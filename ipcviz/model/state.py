@@ -82,6 +82,14 @@ class Check:
     description: str
     ok: bool
     detail: str = ""
+    ko: str = ""  # the description in Korean (the scenario's, from the header)
+    detail_ko: str = ""  # the detail in Korean (when the check gave one)
+
+    def text(self, lang: str = "en") -> tuple[str, str]:
+        """(description, detail) in ``lang``: the Korean where the author wrote one."""
+        if lang == "ko":
+            return self.ko or self.description, self.detail_ko or self.detail
+        return self.description, self.detail
 
 
 class Deadlock(TypedDict):

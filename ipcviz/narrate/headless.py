@@ -2,6 +2,10 @@
 
 So a live run and its replay print the same log, line for line. Payload bytes go through
 ``bytefmt``: nothing a process wrote can act on the terminal.
+
+Each event's words are a ``Lazy`` sentence (``ipcviz.i18n``): the values of the event's
+moment, worded in the language of the moment it is shown, so ``l`` re-words a whole log
+and a trace recorded in one language replays in the other.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from typing import Any
 
 from ipcviz import bytefmt
 from ipcviz.events.codec import payload
+from ipcviz.i18n import N_, Lazy, get_lang, lazy, lazy_n
 from ipcviz.mechanisms import registry
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
+from ipcviz.narrate.said import Authored, Joined, Verbatim, known
 
 Event = dict[str, Any]
 
@@ -26,27 +32,34 @@ def safe(text: str, limit: int | None = 200) -> str:
 
 @dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field, per event
 class Entry:
-    """One event as told, worded right after it was applied: the values in ``text`` are
-    the ones of that moment, so a log kept of entries never shows a later state."""
+    """One event as told, worded right after it was applied: the values in ``said`` are
+    the ones of that moment, so a log kept of entries never shows a later state; the
+    language is the one of the moment it is shown (``text``, ``lines``)."""
 
     t: int
     pid: int
     obj: str | None
     kind: str
     who: str  # ``name[pid]`` (inert) or ``·``
-    text: str  # inert; more than one line for tracebacks and multi-line output
-    step: str | None = None  # ``narrate``: the step id (re-worded when the language changes)
+    said: Lazy  # more than one line for tracebacks and multi-line output
+    step: str | None = None  # ``narrate``: the step id
 
-    def lines(self) -> list[str]:
+    @property
+    def text(self) -> str:
+        """The words in the language now chosen."""
+        return self.said.render()
+
+    def lines(self, lang: str | None = None) -> list[str]:
         """The headless log's lines: time, who, then the text (continuations indented).
         Made inert here, as the TUI does when it draws: a wording may carry trace fields
         (object names, drift values) as they are."""
         stamp = f"{self.t / 1e9:9.4f}s"
-        if "\n" not in self.text:  # nearly every event: one line, no list to build
-            return [f"{stamp}  {self.who:<12} {safe(self.text, None)}"]
+        text = self.said.render(lang)
+        if "\n" not in text:  # nearly every event: one line, no list to build
+            return [f"{stamp}  {self.who:<12} {safe(text, None)}"]
         return [
             f"{stamp if i == 0 else ' ' * len(stamp)}  {self.who:<12} {safe(line, None)}"
-            for i, line in enumerate(self.text.split("\n"))
+            for i, line in enumerate(text.split("\n"))
         ]
 
 
@@ -54,27 +67,39 @@ class Narrator:
     """Feed events in order; get back the lines to print.
 
     ``state`` is the model the events are applied to: its own by default, or one the caller
-    owns (the TUI's session screen), so each event is worded from the state it produced."""
+    owns (the TUI's session screen), so each event is worded from the state it produced.
+    ``lang``: the language of the lines ``intro``/``feed``/``step_text`` return; None
+    follows the one chosen (``ipcviz.i18n.get_lang``). Entries are worded when shown."""
 
     def __init__(
-        self, header: dict[str, Any], lang: str = "en", state: State | None = None
+        self, header: dict[str, Any], lang: str | None = None, state: State | None = None
     ) -> None:
         self.lang = lang
         self.state = state if state is not None else State(header=header)
-        self.steps = {s["id"]: s for s in header.get("scenario", {}).get("steps", [])}
+        sc = header.get("scenario", {})
+        self.steps = {s["id"]: s for s in sc.get("steps", []) if isinstance(s, dict)}
+        checks, checks_ko = sc.get("checks") or [], sc.get("checks_ko") or []
+        #: check description (English, as the ``check`` event carries it) -> its Korean
+        self.checks_ko: dict[str, str] = {
+            en: ko
+            for en, ko in zip(checks, checks_ko, strict=False)
+            if isinstance(en, str) and isinstance(ko, str) and ko
+        }
         self._names: dict[int, tuple[str, str]] = {}  # pid -> (name, inert "name[pid]")
 
     def intro(self) -> list[str]:
+        lang = self.lang or get_lang()
         sc = self.state.header.get("scenario", {})
         teaches = " ".join(safe(str(t), 40) for t in sc.get("teaches", []))
-        lines = [f"ipcviz · {safe(str(sc.get('id', '?')), 80)} · {safe(sc.get('title', ''))}"]
+        title = Authored(safe(str(sc.get("title", ""))), safe(str(sc.get("title_ko") or "")))
+        lines = [f"ipcviz · {safe(str(sc.get('id', '?')), 80)} · {title.render(lang)}"]
         if teaches:
-            lines.append(f"teaches: {teaches}")
+            lines.append(lazy("teaches: {tags}", tags=teaches).render(lang))
         return lines
 
     def feed(self, event: Event) -> list[str]:
         entry = self.entry(event)
-        return [] if entry is None else entry.lines()
+        return [] if entry is None else entry.lines(self.lang)
 
     def entry(self, event: Event) -> Entry | None:
         """Apply ``event`` to the state and word it from the state right after: the one
@@ -88,11 +113,13 @@ class Narrator:
         apply(self.state, event)
         fn = _FORMATS.get(kind)
         try:
-            text = _raw(event) if fn is None else fn(self, event)
+            said = _raw(event) if fn is None else fn(self, event)
         except Exception:  # fields a hand-made trace left out: tell it raw, never crash
-            text = _raw(event)
-        if text is None:
+            said = _raw(event)
+        if said is None:
             return None
+        if type(said) is str:  # a wording that is no sentence of ours
+            said = Verbatim(said)
         obj = event.get("obj")
         return Entry(  # positional: this runs for every event of a flood
             event["t"],
@@ -100,7 +127,7 @@ class Narrator:
             obj if type(obj) is str else None,
             kind,
             who,
-            text,
+            said,
             str(event.get("step", "")) if kind == "narrate" else None,
         )
 
@@ -117,18 +144,31 @@ class Narrator:
         self._names[pid] = (name, who)
         return who
 
-    def step_text(self, step_id: str) -> str:
+    def step_said(self, step_id: str) -> Lazy:
+        """A narration step, in the language it is shown in (the author's two texts)."""
         step = self.steps.get(step_id)
         if step is None:
-            return step_id
-        text = step.get("ko") if self.lang == "ko" and step.get("ko") else step.get("en", "")
-        tags = " ".join(step.get("teaches", []))
-        return f"── {safe(text.strip(), None)}" + (f"  ({tags})" if tags else "")
+            return Verbatim(step_id)
+        en, ko = step.get("en", ""), step.get("ko")
+        text = Authored(
+            safe(str(en).strip(), None), safe(ko.strip(), None) if isinstance(ko, str) else None
+        )
+        tags = " ".join(str(t) for t in step.get("teaches", []))
+        return Joined("", ["── ", text, f"  ({tags})" if tags else ""])
+
+    def step_text(self, step_id: str, lang: str | None = None) -> str:
+        return self.step_said(step_id).render(lang or self.lang)
+
+    def check_said(self, description: str) -> Lazy:
+        """A check's description in the language shown (the author's Korean, from the
+        header, when there is one)."""
+        ko = self.checks_ko.get(description)
+        return Authored(safe(description), safe(ko) if ko else None)
 
 
-def _raw(e: Event) -> str:
+def _raw(e: Event) -> Lazy:
     """An event no wording knows: its kind and fields, inert."""
-    return safe(str(e["kind"]), 60) + _fields(e)
+    return Verbatim(safe(str(e["kind"]), 60) + _fields(e))
 
 
 def _fields(e: Event) -> str:
@@ -139,164 +179,258 @@ def _fields(e: Event) -> str:
     return (" " + " ".join(parts)) if parts else ""
 
 
-def _declare(n: Narrator, e: Event) -> str:
-    extra = {
-        k: v
-        for k, v in e.items()
-        if k in ("capacity", "cells", "size", "value", "max_messages", "path")
-    }
-    desc = ", ".join(f"{k} {v}" for k, v in extra.items())
-    return f"creates {e['type']} {e['obj']} ({safe(e.get('kernel_name', ''))})" + (
-        f": {desc}" if desc else ""
-    )
+#: ``obj.declare``'s sizes, each worded with its value
+_DECLARED = {
+    "capacity": N_("capacity {value}"),
+    "cells": N_("cells {value}"),
+    "size": N_("size {value}"),
+    "value": N_("value {value}"),
+    "max_messages": N_("max_messages {value}"),
+    "path": N_("path {value}"),
+}
 
 
-def _exit(n: Narrator, e: Event) -> str:
+def _declare(n: Narrator, e: Event) -> Lazy:
+    extra = [Lazy(_DECLARED[k], value=v) for k, v in e.items() if k in _DECLARED]
+    kernel = safe(e.get("kernel_name", ""))
+    if extra:
+        return lazy(
+            "creates {type} {obj} ({kernel}): {sizes}",
+            type=e["type"],
+            obj=e["obj"],
+            kernel=kernel,
+            sizes=Joined(", ", extra),
+        )
+    return lazy("creates {type} {obj} ({kernel})", type=e["type"], obj=e["obj"], kernel=kernel)
+
+
+def _exit(n: Narrator, e: Event) -> Lazy:
     if "signal" in e:
-        return f"killed by {e.get('signame', e['signal'])}"
+        return lazy("killed by {signal}", signal=e.get("signame", e["signal"]))
     if e.get("code") is None:  # a forked child its parent reaped; this kernel kept no status
-        return "exits (its parent reaped it; the status is lost)"
-    return f"exits with code {e.get('code')}"
+        return lazy("exits (its parent reaped it; the status is lost)")
+    return lazy("exits with code {code}", code=e.get("code"))
 
 
-def _check(n: Narrator, e: Event) -> str:
+def _check(n: Narrator, e: Event) -> Lazy:
     mark = "✓" if e["ok"] else "✗"
-    detail = f": {safe(e['detail'])}" if e.get("detail") else ""
-    return f"check {mark} {safe(e['description'])}{detail}"
+    description = n.check_said(str(e["description"]))
+    if e.get("detail"):
+        ko = e.get("detail_ko")
+        return lazy(
+            "check {mark} {description}: {detail}",
+            mark=mark,
+            description=description,
+            detail=Authored(safe(str(e["detail"])), safe(ko) if isinstance(ko, str) else None),
+        )
+    return lazy("check {mark} {description}", mark=mark, description=description)
 
 
-def _end(n: Narrator, e: Event) -> str:
-    reason = f" ({e['reason']})" if e.get("reason") else ""
-    return f"result: {str(e.get('outcome')).upper()}{reason}, exit code {e.get('exit_code')}"
+_OUTCOMES = {
+    "passed": N_("PASSED"),
+    "failed": N_("FAILED"),
+    "error": N_("ERROR"),
+    "stopped": N_("STOPPED"),
+    "timeout": N_("TIMEOUT"),
+}
 
 
-def _control(n: Narrator, e: Event) -> str:
+def _end(n: Narrator, e: Event) -> Lazy:
+    outcome = str(e.get("outcome"))
+    worded = Lazy(_OUTCOMES[outcome]) if outcome in _OUTCOMES else outcome.upper()
+    if e.get("reason"):
+        return lazy(
+            "result: {outcome} ({reason}), exit code {code}",
+            outcome=worded,
+            reason=known(safe(str(e["reason"]))),
+            code=e.get("exit_code"),
+        )
+    return lazy("result: {outcome}, exit code {code}", outcome=worded, code=e.get("exit_code"))
+
+
+def _control(n: Narrator, e: Event) -> Lazy:
     action = e.get("action")
+    target = n.state.proc_name(e.get("target", 0))
     if action == "kill" and e.get("reason") == "deadlock":
-        return f"ends the deadlock: kills {n.state.proc_name(e.get('target', 0))}"
+        return lazy("ends the deadlock: kills {proc}", proc=target)
     if action == "kill" and e.get("reason") == "holder.died":
-        return f"ends the run: kills {n.state.proc_name(e.get('target', 0))} (stranded)"
+        return lazy("ends the run: kills {proc} (stranded)", proc=target)
     if action == "kill":
-        return f"user kills {n.state.proc_name(e.get('target', 0))}"
+        return lazy("user kills {proc}", proc=target)
     if action == "step_mode":
         how = "".join(f", {k} {safe(str(e[k]), 200)}" for k in ("seed", "schedule") if k in e)
-        return f"step mode {'on' if e.get('on') else 'off'}{how}"
+        if e.get("on"):
+            return lazy("step mode on{how}", how=how)
+        return lazy("step mode off{how}", how=how)
     if action == "present":
-        return "presenter mode: the run pauses at every narration step"
+        return lazy("presenter mode: the run pauses at every narration step")
     if action == "pace" and e.get("ok") is not False:
         ops = e.get("ops")
         if not isinstance(ops, (int, float)):
-            return "pace off: operations at full speed"
-        return f"pace: one operation at a time, at most {ops:g} per second"
+            return lazy("pace off: operations at full speed")
+        rate = format(ops, "g")
+        return lazy("pace: one operation at a time, at most {ops} per second", ops=rate)
     if action in ("continue", "step", "pace") and e.get("ok") is False:
-        return f"{action} refused: {safe(str(e.get('reason', '')), 200)}"
-    if action in ("freeze", "resume"):
+        reason = known(safe(str(e.get("reason", "")), 200))
         return {
-            "freeze": "user freezes every process (SIGSTOP)",
-            "resume": "user resumes every process (SIGCONT)",
+            "continue": lazy("continue refused: {reason}", reason=reason),
+            "step": lazy("step refused: {reason}", reason=reason),
+            "pace": lazy("pace refused: {reason}", reason=reason),
         }[action]
-    return f"user: {action}" + _fields({k: v for k, v in e.items() if k != "action"})
+    if action == "freeze":
+        return lazy("user freezes every process (SIGSTOP)")
+    if action == "resume":
+        return lazy("user resumes every process (SIGCONT)")
+    return lazy(
+        "user: {action}{fields}",
+        action=action,
+        fields=_fields({k: v for k, v in e.items() if k != "action"}),
+    )
 
 
-def _gate_step(n: Narrator, e: Event) -> str | None:
+def _gate_step(n: Narrator, e: Event) -> Lazy | None:
     if e.get("by") == "free":
         return None  # released because step mode went off: nothing was chosen
-    on = f" on {e['obj']}" if e.get("obj") else ""
-    return f"goes: {e.get('op')}{on} (step: {safe(str(e.get('by', '')), 40)})"
+    by = known(safe(str(e.get("by", "")), 40))
+    if e.get("obj"):
+        return lazy("goes: {op} on {obj} (step: {by})", op=e.get("op"), obj=e["obj"], by=by)
+    return lazy("goes: {op} (step: {by})", op=e.get("op"), by=by)
 
 
-def _deadlock(n: Narrator, e: Event) -> str:
+def _deadlock(n: Narrator, e: Event) -> Lazy:
     from ipcviz.model.analysis.holders import stranded
-    from ipcviz.model.analysis.waitfor import deadlock_text
+    from ipcviz.model.analysis.waitfor import deadlock_said
 
     dead = stranded(n.state, e)
     if dead:  # the dead holder explains it: said once, by HOLDER DIED, not as a deadlock
-        who = ", ".join(str(r.get("proc")) for r in e.get("stuck") or [])
-        objs = ", ".join(dead)
-        return safe(
-            f"stranded: {who} asleep on {objs}, whose holder died (above): nobody can move",
-            None,
+        who = ", ".join(safe(str(r.get("proc")), 40) for r in e.get("stuck") or [])
+        objs = safe(", ".join(dead), None)
+        return lazy(
+            "stranded: {who} asleep on {objs}, whose holder died (above): nobody can move",
+            who=who,
+            objs=objs,
         )
-    why = "a cycle: nobody in it can move" if e.get("cycle") else "nobody can move"
-    return f"DEADLOCK: {safe(deadlock_text(e), None)} — {why} (T34)"
+    if e.get("cycle"):
+        return lazy("DEADLOCK: {why} — a cycle: nobody in it can move (T34)", why=deadlock_said(e))
+    return lazy("DEADLOCK: {why} — nobody can move (T34)", why=deadlock_said(e))
 
 
-def _resolved(n: Narrator, e: Event) -> str:
+def _resolved(n: Narrator, e: Event) -> Lazy:
     """A run where a holder died strands processes rather than deadlocking them: said so."""
     if n.state.holders_died:
-        return "nobody is stuck any more"
-    return "the deadlock is broken"
+        return lazy("nobody is stuck any more")
+    return lazy("the deadlock is broken")
 
 
-def _sem_undo(n: Narrator, e: Event) -> str:
+def _sem_undo(n: Narrator, e: Event) -> Lazy:
     k = e.get("n", 0)
-    units = f"{abs(k)} unit{'s' if abs(k) != 1 else ''}"
-    what = f"gives back its {units} of" if k > 0 else f"takes back the {units} it posted to"
     value = getattr(n.state.objects.get(e["obj"]), "value", "?")
-    return f"as it dies, the kernel {what} {e['obj']} (SEM_UNDO): value now {value}"
+    units = lazy_n("{n} unit", "{n} units", abs(k))
+    if k > 0:
+        return lazy(
+            "as it dies, the kernel gives back its {units} of {obj} (SEM_UNDO): value now {value}",
+            units=units,
+            obj=e["obj"],
+            value=value,
+        )
+    return lazy(
+        "as it dies, the kernel takes back the {units} it posted to {obj} (SEM_UNDO): "
+        "value now {value}",
+        units=units,
+        obj=e["obj"],
+        value=value,
+    )
 
 
-def _holder_died(n: Narrator, e: Event) -> str:
-    from ipcviz.model.analysis.holders import holder_text
+def _holder_died(n: Narrator, e: Event) -> Lazy:
+    from ipcviz.model.analysis.holders import holder_said
 
-    return f"HOLDER DIED: {safe(holder_text(e), None)} (T33)"
+    return lazy("HOLDER DIED: {what} (T33)", what=holder_said(e))
 
 
-def _lost_update(n: Narrator, e: Event) -> str:
-    from ipcviz.model.analysis.races import describe
+def _lost_update(n: Narrator, e: Event) -> Lazy:
+    from ipcviz.model.analysis.races import describe_said
 
     obj = n.state.objects.get(e.get("obj", ""))
-    return "LOST UPDATE: " + safe(describe(e, getattr(obj, "cell_size", 8)), None)
+    return lazy("LOST UPDATE: {what}", what=describe_said(e, getattr(obj, "cell_size", 8)))
 
 
-def _drift(n: Narrator, e: Event) -> str:
+def _drift(n: Narrator, e: Event) -> Lazy:
     if e.get("resolved"):
-        return f"drift resolved on {e['obj']}"
-    return f"DRIFT on {e['obj']}: {e.get('field')} model={e.get('model')} kernel={e.get('kernel')}"
+        return lazy("drift resolved on {obj}", obj=e["obj"])
+    return lazy(
+        "DRIFT on {obj}: {field} model={model} kernel={kernel}",
+        obj=e["obj"],
+        field=e.get("field"),
+        model=e.get("model"),
+        kernel=e.get("kernel"),
+    )
+
+
+def _start(n: Narrator, e: Event) -> Lazy:
+    if e.get("command"):
+        return lazy("starts: {command}", command=safe(" ".join(e["command"])))
+    return lazy("starts")
+
+
+def _error(n: Narrator, e: Event) -> Lazy:
+    lines = "\n".join(safe(line, None) for line in e.get("text", "").rstrip().splitlines())
+    return lazy("raised an exception:\n{traceback}", traceback=lines)
+
+
+def _output(n: Narrator, e: Event) -> Lazy:
+    text = "| " + "\n| ".join(
+        bytefmt.escape(line) for line in payload(e).rstrip(b"\n").split(b"\n")
+    )
+    if isinstance(e.get("cut"), int):
+        return lazy(
+            "{output}\n(output cut after {n} bytes: the rest was not recorded)",
+            output=text,
+            n=e["cut"],
+        )
+    return Verbatim(text)
 
 
 #: kind → wording: the engine's own kinds here, each mechanism's from its ``words.py``.
-_FORMATS: dict[str, Callable[[Narrator, Event], str | None]] = {
+_FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     **registry.words(),
     "obj.declare": _declare,
-    "obj.remove": lambda n, e: f"removes {e['obj']}",
-    "proc.start": lambda n, e: (
-        "starts" + (f": {safe(' '.join(e['command']))}" if e.get("command") else "")
-    ),
+    "obj.remove": lambda n, e: lazy("removes {obj}", obj=e["obj"]),
+    "proc.start": _start,
     "proc.exit": _exit,
-    "recording.stopped": lambda n, e: f"recording stopped: {safe(e.get('message', ''))}",
-    "proc.error": lambda n, e: (
-        "raised an exception:\n"
-        + "\n".join(safe(line, None) for line in e.get("text", "").rstrip().splitlines())
+    "recording.stopped": lambda n, e: lazy(
+        "recording stopped: {why}", why=known(safe(e.get("message", "")))
     ),
-    "proc.output": lambda n, e: (
-        "| "
-        + "\n| ".join(bytefmt.escape(line) for line in payload(e).rstrip(b"\n").split(b"\n"))
-        + (
-            f"\n(output cut after {e['cut']} bytes: the rest was not recorded)"
-            if isinstance(e.get("cut"), int)
-            else ""
-        )
+    "proc.error": _error,
+    "proc.output": _output,
+    "narrate": lambda n, e: n.step_said(e.get("step", "")),
+    "report": lambda n, e: lazy(
+        "reports {key} = {value}", key=e["key"], value=safe(repr(e.get("value")), 120)
     ),
-    "narrate": lambda n, e: n.step_text(e.get("step", "")),
-    "report": lambda n, e: f"reports {e['key']} = {safe(repr(e.get('value')), 120)}",
     "control": _control,
     "check": _check,
     "session.end": _end,
-    "error": lambda n, e: f"ERROR: {safe(e.get('message', ''), None)}",
-    "tracer.stall": lambda n, e: f"tracer ring full: waited {e.get('count')} time(s)",
+    "error": lambda n, e: lazy("ERROR: {message}", message=known(safe(e.get("message", ""), None))),
+    "tracer.stall": lambda n, e: lazy(
+        "tracer ring full: waited {count} time(s)", count=e.get("count")
+    ),
     "drift": _drift,
     "gate.wait": lambda n, e: None,  # shown by the TUI; "goes:" below says who moved
     "gate.step": _gate_step,
     "deadlock": _deadlock,
     "deadlock.resolved": _resolved,
-    "deadlock.recover": lambda n, e: (
-        f"posts {e['obj']} {e.get('n', 1)}x for dead {n.state.proc_name(e.get('victim', 0))}"
-        " (the kernel does not release a semaphore when its holder dies, unless SEM_UNDO)"
+    "deadlock.recover": lambda n, e: lazy(
+        "posts {obj} {n}x for dead {proc} (the kernel does not release a semaphore when its "
+        "holder dies, unless SEM_UNDO)",
+        obj=e["obj"],
+        n=e.get("n", 1),
+        proc=n.state.proc_name(e.get("victim", 0)),
     ),
     "sem.undo": _sem_undo,
     "holder.died": _holder_died,
     "race.lost_update": _lost_update,
     # ``ipcviz run -- PROG``: an object the program made and left (ipcviz never removes it)
-    "program.leftover": lambda n, e: f"left behind: {safe(e.get('message', ''), 300)}",
+    "program.leftover": lambda n, e: lazy(
+        "left behind: {what}", what=known(safe(e.get("message", ""), 300))
+    ),
 }

@@ -79,6 +79,10 @@ class Check:
 
     description: str
     fn: Callable[[Run], bool | tuple[bool, str] | None]
+    ko: str = ""  # the description in Korean (the author's; English when empty)
+
+    def text(self, lang: str = "en") -> str:
+        return self.ko if lang == "ko" and self.ko else self.description
 
 
 class PidTable:
@@ -221,6 +225,8 @@ class Scenario:
         timeout: float = 60.0,
         schedule: str | Callable[[dict[str, Any]], str] | None = None,
         limits: dict[str, tuple[float, float]] | None = None,
+        title_ko: str = "",
+        description_ko: str = "",
     ) -> None:
         bad = [t for t in teaches if t not in T_IDS]
         if bad:
@@ -229,6 +235,9 @@ class Scenario:
         self.title = title
         self.teaches = tuple(teaches)
         self.description = description
+        #: the title and description in Korean, the author's as steps are (empty: English)
+        self.title_ko = title_ko
+        self.description_ko = description_ko
         self.params = dict(params or {})
         self.quick = dict(quick or {})
         #: ``--set`` range of a numeric setting, ``(lowest, highest)`` inclusive; its type
@@ -344,9 +353,11 @@ class Scenario:
                 return i
         raise ScenarioError(f"scenario {self.id}: no narration step {step_id!r}")
 
-    def check(self, description: str) -> Callable[[Callable], Callable]:
+    def check(self, description: str, ko: str = "") -> Callable[[Callable], Callable]:
+        """Decorator: a claim checked at the end; ``ko``: its description in Korean."""
+
         def register(fn: Callable[[Run], Any]) -> Callable[[Run], Any]:
-            self.checks.append(Check(description, fn))
+            self.checks.append(Check(description, fn, ko))
             return fn
 
         return register
@@ -362,17 +373,26 @@ class Scenario:
             return self.schedule(params)
         return self.schedule
 
+    def title_in(self, lang: str = "en") -> str:
+        return self.title_ko if lang == "ko" and self.title_ko else self.title
+
+    def description_in(self, lang: str = "en") -> str:
+        return self.description_ko if lang == "ko" and self.description_ko else self.description
+
     def metadata(self) -> dict[str, Any]:
         """Everything a viewer needs without importing the scenario (goes into the trace header)."""
         return {
             "id": self.id,
             "title": self.title,
+            "title_ko": self.title_ko,
             "teaches": list(self.teaches),
             "description": self.description,
+            "description_ko": self.description_ko,
             "steps": [
                 {"id": s.id, "en": s.en, "ko": s.ko, "teaches": list(s.teaches)} for s in self.steps
             ],
             "processes": [p.name for p in self.processes],
             "checks": [c.description for c in self.checks],
+            "checks_ko": [c.ko for c in self.checks],  # parallel to "checks"; "" : none
             "source": self.source,
         }

@@ -17,6 +17,13 @@ scenario = ProgramScenario(
         "not use. The child reads until end of file, which comes once no writer is left. "
         "Watched through strace: every call and every byte is what the program really did."
     ),
+    title_ko="C: pipe(), fork(), 부모는 쓰고 자식은 파일 끝까지 읽는다",
+    description_ko=(
+        "pipe_parent_child.c: pipe()는 디스크립터 두 개를 주고, fork()는 이것을 자식에게 "
+        "복사합니다. 부모는 쓰기 끝을, 자식은 읽기 끝을 갖고, 각자 쓰지 않는 끝은 닫습니다. "
+        "자식은 파일의 끝(EOF)까지 읽는데, EOF는 쓰는 쪽이 하나도 남지 않을 때 옵니다. strace로 "
+        "지켜보므로 모든 호출과 모든 바이트는 프로그램이 실제로 한 일입니다."
+    ),
 )
 
 
@@ -70,19 +77,26 @@ scenario.step(
 )
 
 
-@scenario.trace_check("every byte written was read, in the order written")
+@scenario.trace_check(
+    "every byte written was read, in the order written", ko="쓴 바이트는 모두, 쓴 순서대로 읽혔다"
+)
 def in_order(events):
     written = b"".join(data(e) for e in of(events, "pipe.write"))
     read = b"".join(data(e) for e in of(events, "pipe.read"))
     return written == read and bool(written), f"{len(written)} B written, {len(read)} B read"
 
 
-@scenario.trace_check("each process closed the end it does not use")
+@scenario.trace_check(
+    "each process closed the end it does not use", ko="각 프로세스는 자기가 쓰지 않는 끝을 닫았다"
+)
 def closed_unused(events):
     return _closed_unused(events), "parent: read end, child: write end"
 
 
-@scenario.trace_check("the child's last read was end of file, after the parent closed")
+@scenario.trace_check(
+    "the child's last read was end of file, after the parent closed",
+    ko="자식의 마지막 read는 부모가 닫은 뒤의 파일 끝(EOF)이었다",
+)
 def end_of_file(events):
     reads = of(events, "pipe.read")
     closed = of(events, "pipe.close", pid=root(events), end=1)

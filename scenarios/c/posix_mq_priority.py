@@ -18,6 +18,14 @@ scenario = ProgramScenario(
         "waits. The parent then receives: the highest priority first, the oldest first within "
         "one priority. Watched through strace: every call and every message is real."
     ),
+    title_ko="C: POSIX 메시지 큐 — 도착 알림, 가득 찬 큐, 급한 메시지 먼저",
+    description_ko=(
+        "posix_mq_priority.c: 부모는 메시지를 최대 4개 담는 큐를 만들고, 빈 큐에 메시지가 "
+        "도착하면 알려 달라고(mq_notify, SIGUSR1) 요청합니다. 자식은 우선순위 1, 5, 3, 5, 2인 "
+        "메시지 다섯 개를 보내는데, 다섯 번째는 큐가 가득 차 있어 기다립니다. 그다음 부모가 "
+        "받습니다. 우선순위가 가장 높은 것부터, 같은 우선순위 안에서는 먼저 온 것부터 나옵니다. "
+        "strace로 지켜보므로 모든 호출과 모든 메시지가 실제입니다."
+    ),
 )
 
 
@@ -101,7 +109,10 @@ scenario.step(
 )
 
 
-@scenario.trace_check("messages came out by priority, oldest first within one: 5 5 3 2 1")
+@scenario.trace_check(
+    "messages came out by priority, oldest first within one: 5 5 3 2 1",
+    ko=("메시지는 우선순위 순서로, 같은 우선순위에서는 먼저 온 것부터 나왔다: 5 5 3 2 1"),
+)
 def by_priority(events):
     got = [(e.get("prio"), data(e)) for e in of(events, "mq.recv")]
     sent = [(e.get("prio"), data(e)) for e in of(events, "mq.send")]
@@ -110,14 +121,20 @@ def by_priority(events):
     return got == want and [p for p, _ in got] == [5, 5, 3, 2, 1], f"got {[p for p, _ in got]}"
 
 
-@scenario.trace_check("the fifth send waited in the full queue until a receive made room")
+@scenario.trace_check(
+    "the fifth send waited in the full queue until a receive made room",
+    ko="다섯 번째 send는 가득 찬 큐에서 receive가 자리를 낼 때까지 기다렸다",
+)
 def waited(events):
     sends, recvs = of(events, "mq.send"), of(events, "mq.recv")
     detail = f"{len(sends)} sends, {len(recvs)} receives"
     return _fifth_waited(events), detail + ": the fifth began before the first receive"
 
 
-@scenario.trace_check("the notice was asked for before the first message arrived")
+@scenario.trace_check(
+    "the notice was asked for before the first message arrived",
+    ko="도착 알림은 첫 메시지가 도착하기 전에 요청되었다",
+)
 def notified(events):
     notes, sends = of(events, "mq.notify"), of(events, "mq.send")
     ok = bool(notes and sends) and notes[0]["seq"] < sends[0]["seq"]

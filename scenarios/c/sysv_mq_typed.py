@@ -18,6 +18,14 @@ scenario = ProgramScenario(
         "any type again, and answers with type 9 on the same queue. The parent removes the "
         "queue (IPC_RMID). Watched through strace: every call and every message is real."
     ),
+    title_ko="C: System V 메시지 큐 — 타입이 있는 메시지, 타입으로 받는 msgrcv, 답장",
+    description_ko=(
+        "sysv_mq_typed.c: 부모는 전용 큐를 만들고(msgget) 타입이 3, 1, 2, 1, 3인 메시지 다섯 개를 "
+        "보낸 뒤 fork합니다. 자식은 커널의 msqid_ds를 읽고, 정확한 타입(2), 2 이하에서 가장 작은 "
+        "타입(-2), 아무 타입(0), 3 이하에서 가장 작은 타입(-3), 다시 아무 타입으로 받은 다음, "
+        "같은 큐에 타입 9로 답장합니다. 부모는 큐를 제거합니다(IPC_RMID). strace로 지켜보므로 "
+        "모든 호출과 모든 메시지가 실제입니다."
+    ),
 )
 TYPES = [3, 1, 2, 1, 3]
 
@@ -82,19 +90,28 @@ scenario.step(
 )
 
 
-@scenario.trace_check("the child received b1 a1 c1 a2 c2 (types 2 1 3 1 3)")
+@scenario.trace_check(
+    "the child received b1 a1 c1 a2 c2 (types 2 1 3 1 3)",
+    ko="자식은 b1 a1 c1 a2 c2를 받았다 (타입 2 1 3 1 3)",
+)
 def by_type(events):
     child = [r for r in of(events, "mq.recv") if r["pid"] != root(events)]
     got = [data(e).decode("ascii", "replace") for e in child]
     return got == ["b1", "a1", "c1", "a2", "c2"], f"got {' '.join(got)}"
 
 
-@scenario.trace_check("the parent got the child's type-9 reply on the same queue")
+@scenario.trace_check(
+    "the parent got the child's type-9 reply on the same queue",
+    ko="부모는 같은 큐로 자식의 타입 9 답장을 받았다",
+)
 def replied(events):
     got = [data(e) for e in of(events, "mq.recv", pid=root(events), mtype=9)]
     return got == [b"thanks"], f"got {got}"
 
 
-@scenario.trace_check("the parent removed the queue (IPC_RMID): nothing left behind")
+@scenario.trace_check(
+    "the parent removed the queue (IPC_RMID): nothing left behind",
+    ko="부모가 큐를 제거했다(IPC_RMID): 남은 것이 없다",
+)
 def removed(events):
     return bool(of(events, "obj.remove")), "msgctl(IPC_RMID)"

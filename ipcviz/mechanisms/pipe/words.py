@@ -6,35 +6,50 @@ from typing import Any
 
 from ipcviz import bytefmt
 from ipcviz.events.codec import payload
+from ipcviz.i18n import Lazy, lazy
 
 Event = dict[str, Any]
-END = ("read end", "write end")
-DIRECTION = ("reading", "writing")
 
 
 def _data(e: Event) -> str:
     return bytefmt.quoted(payload(e))
 
 
-def _write(n: Any, e: Event) -> str:
-    return f"wrote {e['n']} B to {e['obj']}: {_data(e)}"
+def _write(n: Any, e: Event) -> Lazy:
+    return lazy("wrote {n} B to {obj}: {data}", n=e["n"], obj=e["obj"], data=_data(e))
 
 
-def _read(n: Any, e: Event) -> str:
+def _read(n: Any, e: Event) -> Lazy:
     if e["n"] == 0:
-        return f"read EOF from {e['obj']} (no writer left)"
-    return f"read {e['n']} B from {e['obj']}: {_data(e)}"
+        return lazy("read EOF from {obj} (no writer left)", obj=e["obj"])
+    return lazy("read {n} B from {obj}: {data}", n=e["n"], obj=e["obj"], data=_data(e))
+
+
+def _close(n: Any, e: Event) -> Lazy:
+    if e.get("end", 0):
+        return lazy("closes the write end of {obj}", obj=e["obj"])
+    return lazy("closes the read end of {obj}", obj=e["obj"])
+
+
+def _open_begin(n: Any, e: Event) -> Lazy:
+    if e.get("end", 0):
+        return lazy("opens {obj} for writing…", obj=e["obj"])
+    return lazy("opens {obj} for reading…", obj=e["obj"])
+
+
+def _open(n: Any, e: Event) -> Lazy:
+    if e.get("end", 0):
+        return lazy("opened {obj} for writing", obj=e["obj"])
+    return lazy("opened {obj} for reading", obj=e["obj"])
 
 
 WORDS = {
-    "pipe.write.begin": lambda n, e: f"writes {e['n']} B to {e['obj']}…",
+    "pipe.write.begin": lambda n, e: lazy("writes {n} B to {obj}…", n=e["n"], obj=e["obj"]),
     "pipe.write": _write,
-    "pipe.read.begin": lambda n, e: f"reads from {e['obj']}…",
+    "pipe.read.begin": lambda n, e: lazy("reads from {obj}…", obj=e["obj"]),
     "pipe.read": _read,
-    "pipe.close": lambda n, e: f"closes the {END[e.get('end', 0)]} of {e['obj']}",
-    "pipe.epipe": lambda n, e: f"write to {e['obj']} failed: EPIPE (no reader left)",
-    "pipe.open.begin": lambda n, e: (
-        f"opens {e['obj']} for {('reading', 'writing')[e.get('end', 0)]}…"
-    ),
-    "pipe.open": lambda n, e: f"opened {e['obj']} for {DIRECTION[e.get('end', 0)]}",
+    "pipe.close": _close,
+    "pipe.epipe": lambda n, e: lazy("write to {obj} failed: EPIPE (no reader left)", obj=e["obj"]),
+    "pipe.open.begin": _open_begin,
+    "pipe.open": _open,
 }

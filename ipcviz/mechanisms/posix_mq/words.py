@@ -6,6 +6,7 @@ from typing import Any
 
 from ipcviz import bytefmt
 from ipcviz.events.codec import payload
+from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 
 Event = dict[str, Any]
@@ -15,31 +16,58 @@ def _data(e: Event) -> str:
     return bytefmt.quoted(payload(e))
 
 
-def _tag(e: Event) -> str:
-    return f" (type {e['mtype']})" if "mtype" in e else f" (priority {e.get('prio', 0)})"
+def _tag(e: Event) -> Lazy:
+    if "mtype" in e:
+        return lazy(" (type {mtype})", mtype=e["mtype"])
+    return lazy(" (priority {prio})", prio=e.get("prio", 0))
 
 
-def _want(n: Any, e: Event) -> str:
+def _want(n: Any, e: Event) -> Lazy | str:
     obj = n.state.objects.get(e["obj"])
     want = e.get("want") or 0
     if not isinstance(obj, QueueObj) or obj.by_priority:
         return ""  # a POSIX receive takes the highest priority: it wants no type
     if want == 0:
-        return " (any type)"
-    return f" (type {want})" if want > 0 else f" (lowest type <= {-want})"
+        return lazy(" (any type)")
+    if want > 0:
+        return lazy(" (type {mtype})", mtype=want)
+    return lazy(" (lowest type <= {mtype})", mtype=-want)
 
 
-def _depth(n: Any, e: Event) -> str:
+def _depth(n: Any, e: Event) -> Lazy:
     obj = n.state.objects.get(e["obj"])
-    count = len(getattr(obj, "messages", ()))
-    return f" [{count} queued]"
+    return lazy(" [{count} queued]", count=len(getattr(obj, "messages", ())))
+
+
+def _poll(n: Any, e: Event) -> Lazy:
+    if e.get("ready"):
+        return lazy("polls {obj}: message waiting", obj=e["obj"])
+    return lazy("polls {obj}: empty", obj=e["obj"])
 
 
 WORDS = {
-    "mq.send.begin": lambda n, e: f"sends {e.get('n')} B to {e['obj']}{_tag(e)}…",
-    "mq.send": lambda n, e: f"sent to {e['obj']}{_tag(e)}: {_data(e)}{_depth(n, e)}",
-    "mq.recv.begin": lambda n, e: f"receives from {e['obj']}{_want(n, e)}…",
-    "mq.recv": lambda n, e: f"received from {e['obj']}{_tag(e)}: {_data(e)}{_depth(n, e)}",
-    "mq.notify": lambda n, e: f"asks to be told when a message arrives in the empty {e['obj']}",
-    "mq.poll": lambda n, e: f"polls {e['obj']}: {'message waiting' if e.get('ready') else 'empty'}",
+    "mq.send.begin": lambda n, e: lazy(
+        "sends {n} B to {obj}{tag}…", n=e.get("n"), obj=e["obj"], tag=_tag(e)
+    ),
+    "mq.send": lambda n, e: lazy(
+        "sent to {obj}{tag}: {data}{depth}",
+        obj=e["obj"],
+        tag=_tag(e),
+        data=_data(e),
+        depth=_depth(n, e),
+    ),
+    "mq.recv.begin": lambda n, e: lazy(
+        "receives from {obj}{want}…", obj=e["obj"], want=_want(n, e)
+    ),
+    "mq.recv": lambda n, e: lazy(
+        "received from {obj}{tag}: {data}{depth}",
+        obj=e["obj"],
+        tag=_tag(e),
+        data=_data(e),
+        depth=_depth(n, e),
+    ),
+    "mq.notify": lambda n, e: lazy(
+        "asks to be told when a message arrives in the empty {obj}", obj=e["obj"]
+    ),
+    "mq.poll": _poll,
 }

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
+
+from ipcviz.i18n import Lazy, lazy
 
 Event = dict[str, Any]
 
 
-def _cell(verb: str) -> Callable[[Any, Event], str]:
-    def fmt(n: Any, e: Event) -> str:
-        obj = n.state.objects.get(e["obj"])
-        size = getattr(obj, "cell_size", 8)
-        return f"{verb} {e['obj']}[{e['offset'] // size}] = {e.get('value')}"
-
-    return fmt
+def _index(n: Any, e: Event) -> int:
+    obj = n.state.objects.get(e["obj"])
+    return e["offset"] // getattr(obj, "cell_size", 8)
 
 
-WORDS = {"shm.read": _cell("reads"), "shm.write": _cell("writes")}
+def _read(n: Any, e: Event) -> Lazy:
+    return lazy("reads {obj}[{i}] = {value}", obj=e["obj"], i=_index(n, e), value=e.get("value"))
+
+
+def _write(n: Any, e: Event) -> Lazy:
+    return lazy("writes {obj}[{i}] = {value}", obj=e["obj"], i=_index(n, e), value=e.get("value"))
+
+
+WORDS = {"shm.read": _read, "shm.write": _write}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipcviz.i18n import Lazy, lazy, lazy_n
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
 
@@ -62,19 +63,30 @@ def current(state: State) -> list[dict[str, Any]]:
     return out
 
 
-def holder_text(e: dict[str, Any]) -> str:
+def holder_said(e: dict[str, Any]) -> Lazy:
     """``holder died holding lock (1 unit, never posted); lock is at 0 and waiter waits
     on it: nobody left can post it``."""
-    n = e.get("n", 1)
-    units = f"{n} unit{'s' if n != 1 else ''}"
     waiters = [str(w.get("proc", w.get("pid", "?"))) for w in e.get("waiters") or []]
-    who = ", ".join(waiters) or "nobody"
-    verb = "waits" if len(waiters) == 1 else "wait"
-    return (
-        f"{e.get('proc', e.get('holder'))} died holding {e.get('obj')} ({units}, never "
-        f"posted); {e.get('obj')} is at {e.get('value', 0)} and {who} {verb} on it: "
-        "nobody left can post it"
+    if waiters:
+        waiting = lazy_n(
+            "{who} waits on it", "{who} wait on it", len(waiters), who=", ".join(waiters)
+        )
+    else:
+        waiting = lazy("nobody waits on it")
+    return lazy(
+        "{holder} died holding {obj} ({units}, never posted); {obj} is at {value} and "
+        "{waiting}: nobody left can post it",
+        holder=e.get("proc", e.get("holder")),
+        obj=e.get("obj"),
+        units=lazy_n("{n} unit", "{n} units", e.get("n", 1)),
+        value=e.get("value", 0),
+        waiting=waiting,
     )
+
+
+def holder_text(e: dict[str, Any]) -> str:
+    """:func:`holder_said` in the language now chosen."""
+    return holder_said(e).render()
 
 
 def stranded(state: State, deadlock: dict[str, Any] | None) -> list[str]:

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ipcviz.i18n import Lazy, lazy
+
 Event = dict[str, Any]
 LOST_UPDATE = "race.lost_update"
 #: Writes kept below a cell's current value (see ``LostUpdates._prune``).
@@ -167,13 +169,28 @@ def missing(state: Any, obj: str | None = None, offset: int | None = None) -> in
     return sum(latest.values())
 
 
-def describe(u: dict[str, Any], cell_size: int = 8) -> str:
+def describe_said(u: dict[str, Any], cell_size: int = 8) -> Lazy:
     """One line: the two overlapping read-modify-writes, and who overwrote whom."""
     lost, by = u["lost"], u["by"]
-    where = f"{u['obj']}[{u.get('offset', 0) // cell_size}]"
-    how = f"read {by['read']}, wrote {by['wrote']}" if by["read"] is not None else "wrote"
-    was = f"read {lost['read']}, wrote {lost['wrote']}" if lost["read"] is not None else "wrote"
-    return (
-        f"lost update on {where}: {by['proc']} ({how}) overwrote {lost['proc']} ({was}) — "
-        f"{lost['proc']}'s update is gone (missing now: {u.get('missing', '?')})"
+    cell = "{}[{}]".format(u["obj"], u.get("offset", 0) // cell_size)
+    return lazy(
+        "lost update on {cell}: {by} ({how}) overwrote {lost} ({was}) — {lost}'s update is "
+        "gone (missing now: {missing})",
+        cell=cell,
+        by=by["proc"],
+        how=_rmw_said(by),
+        lost=lost["proc"],
+        was=_rmw_said(lost),
+        missing=u.get("missing", "?"),
     )
+
+
+def _rmw_said(w: dict[str, Any]) -> Lazy:
+    if w["read"] is None:
+        return lazy("wrote")
+    return lazy("read {read}, wrote {wrote}", read=w["read"], wrote=w["wrote"])
+
+
+def describe(u: dict[str, Any], cell_size: int = 8) -> str:
+    """:func:`describe_said` in the language now chosen."""
+    return describe_said(u, cell_size).render()

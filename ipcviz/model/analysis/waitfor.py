@@ -26,8 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ipcviz.i18n import N_, Lazy, lazy
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
+from ipcviz.narrate.said import Joined
 
 #: How sure an edge is: "held"/"writer"/"reader"/"child" come from the kernel's fd tables or
 #: the model's lock holders; "poster" from who posted before; "anyone" is every other process.
@@ -156,54 +158,90 @@ def describe_stuck(state: State, stuck: dict[int, Wait]) -> list[dict[str, Any]]
     return rows
 
 
-def wait_text(c: dict[str, Any]) -> str:
+def wait_said(c: dict[str, Any]) -> Lazy:
     """What one process of a cycle waits for, in words: ``waits for lock_b, held by right``."""
     obj, who, how = c["waits_for"], c["held_by"], c.get("how", "held")
     only = c.get("only", True)
     if how == "held":
-        return f"waits for {obj}, held by {who}"
+        return lazy("waits for {obj}, held by {who}", obj=obj, who=who)
     if how == "writer":
-        return f"waits to read {obj}, " + (
-            f"whose only writer is {who}" if only else f"written by {who}"
-        )
+        if only:
+            return lazy("waits to read {obj}, whose only writer is {who}", obj=obj, who=who)
+        return lazy("waits to read {obj}, written by {who}", obj=obj, who=who)
     if how == "reader":
-        return f"waits to write {obj} (full), " + (
-            f"whose only reader is {who}" if only else f"read by {who}"
-        )
+        if only:
+            return lazy("waits to write {obj} (full), whose only reader is {who}", obj=obj, who=who)
+        return lazy("waits to write {obj} (full), read by {who}", obj=obj, who=who)
     if how == "child":
-        return f"waits for its child {who}"
+        return lazy("waits for its child {who}", who=who)
     if how == "poster":
-        return f"waits for {obj} (value 0), posted before by {who}"
-    return {
-        "sem": f"waits for {obj} (value 0), which {who} could post",
-        "recv": f"waits to receive from {obj} (empty), which {who} could send to",
-        "send": f"waits to send to {obj} (full), which {who} could receive from",
-        "open": f"waits for a partner to open {obj}, as {who} could",
-        "read": f"waits to read {obj}, which {who} could write",
-        "write": f"waits to write {obj}, which {who} could read",
-    }.get(c.get("op", "sem"), f"waits on {obj}, which {who} could end")
+        return lazy("waits for {obj} (value 0), posted before by {who}", obj=obj, who=who)
+    template = _ANYONE.get(c.get("op", "sem"), N_("waits on {obj}, which {who} could end"))
+    return Lazy(template, obj=obj, who=who)
+
+
+#: a wait anyone else could end, by what the process waits to do
+_ANYONE = {
+    "sem": N_("waits for {obj} (value 0), which {who} could post"),
+    "recv": N_("waits to receive from {obj} (empty), which {who} could send to"),
+    "send": N_("waits to send to {obj} (full), which {who} could receive from"),
+    "open": N_("waits for a partner to open {obj}, as {who} could"),
+    "read": N_("waits to read {obj}, which {who} could write"),
+    "write": N_("waits to write {obj}, which {who} could read"),
+}
+
+
+def wait_text(c: dict[str, Any]) -> str:
+    """:func:`wait_said` in the language now chosen."""
+    return wait_said(c).render()
+
+
+def link_said(c: dict[str, Any]) -> Lazy:
+    """One link of a cycle in words: ``left waits for lock_b, held by right``."""
+    return lazy("{proc} {waits}", proc=c["proc"], waits=wait_said(c))
 
 
 def link_text(c: dict[str, Any]) -> str:
-    """One link of a cycle in words: ``left waits for lock_b, held by right``."""
-    return f"{c['proc']} {wait_text(c)}"
+    return link_said(c).render()
+
+
+def cycle_said(cycle: list[dict[str, Any]]) -> Lazy:
+    """``left waits for lock_b, held by right → right waits for lock_a, held by left``."""
+    return Joined(" → ", [link_said(c) for c in cycle])
 
 
 def cycle_text(cycle: list[dict[str, Any]]) -> str:
-    """``left waits for lock_b, held by right → right waits for lock_a, held by left``."""
-    return " → ".join(link_text(c) for c in cycle)
+    return cycle_said(cycle).render()
 
 
-def deadlock_text(event: dict[str, Any]) -> str:
+def deadlock_said(event: dict[str, Any]) -> Lazy:
     """A ``deadlock`` event in words: its cycle, or else who is stuck on what."""
     cycle = event.get("cycle") or []
     if cycle:
-        return cycle_text(cycle)
-    parts = []
+        return cycle_said(cycle)
+    parts: list[Lazy] = []
     for row in event.get("stuck") or []:
         op = row.get("op", "")
         what = f"{op} {row.get('waits_for', '')}".strip()
         by = row.get("by") or []
-        tail = f" (only {', '.join(by)} could end it)" if by else " (nobody left can end it)"
-        parts.append(f"{row.get('proc')} waits: {what}{tail}")
-    return "; ".join(parts) or "every process is blocked"
+        if by:
+            parts.append(
+                lazy(
+                    "{proc} waits: {what} (only {by} could end it)",
+                    proc=row.get("proc"),
+                    what=what,
+                    by=", ".join(str(b) for b in by),
+                )
+            )
+        else:
+            parts.append(
+                lazy(
+                    "{proc} waits: {what} (nobody left can end it)", proc=row.get("proc"), what=what
+                )
+            )
+    return Joined("; ", parts) if parts else lazy("every process is blocked")
+
+
+def deadlock_text(event: dict[str, Any]) -> str:
+    """:func:`deadlock_said` in the language now chosen."""
+    return deadlock_said(event).render()

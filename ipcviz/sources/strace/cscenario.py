@@ -50,11 +50,12 @@ class ProgramScenario(Scenario):
             self.when[id] = when
         return step
 
-    def trace_check(self, description: str) -> Callable[[Callable], Callable]:
-        """A check over the recorded events: ``fn(events) -> (ok, detail)``."""
+    def trace_check(self, description: str, ko: str = "") -> Callable[[Callable], Callable]:
+        """A check over the recorded events: ``fn(events) -> (ok, detail)``; ``ko``: its
+        description in Korean."""
 
         def register(fn: Callable[[list[Event]], Any]) -> Callable[[list[Event]], Any]:
-            self.check(description)(lambda _run: fn(self.events))
+            self.check(description, ko)(lambda _run: fn(self.events))
             return fn
 
         return register

@@ -1,0 +1,171 @@
+"""Korean outside the screen: the headless log, the replay of an English recording, the
+CLI, the handouts. The TUI's Korean screens are tested in tests/tui.
+
+The app's own English is a fixed list of phrases taken from the catalog (event lines,
+checks, analyses, results, CLI lines): none may appear in a Korean log. What stays as it
+is, is data: system-call names, object and process names, payload bytes, units (B).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from ipcviz import i18n
+from ipcviz.events.trace import TraceReader
+from ipcviz.narrate.headless import Narrator
+from ipcviz.scenario.loader import load_listed
+from tests.conftest import BuiltinTraces, ipcviz
+
+#: The app's own English, as the catalog has it (ipcviz/locale/ko/LC_MESSAGES/ipcviz.po).
+ENGLISH = (
+    "wrote ",
+    "writes ",
+    "reads from",
+    "read EOF",
+    "took ",
+    "value now",
+    "posts ",
+    "waits on",
+    "waits for",
+    "try-waits",
+    "received from",
+    "sent to",
+    "receives from",
+    "queued]",
+    "creates ",
+    "capacity ",
+    "removes ",
+    "starts",
+    "exits with code",
+    "exits (its parent",
+    "killed by",
+    "closes the",
+    "opened ",
+    "(no writer left)",
+    "every message arrived",
+    "check ✓",
+    "check ✗",
+    "DEADLOCK",
+    "a cycle",
+    "nobody can move",
+    "the deadlock is broken",
+    "LOST UPDATE",
+    "lost update on",
+    "overwrote",
+    "HOLDER DIED",
+    "DRIFT",
+    "left behind",
+    "result:",
+    "PASSED",
+    "FAILED",
+    "exit code",
+    "teaches:",
+    "reports ",
+    "legal history",
+    "replaying ",
+    "step mode",
+    "goes:",
+    "(priority ",
+    "(type ",
+    "polls ",
+)
+
+SCENARIOS = sorted(s.id for s in load_listed())
+
+
+def english_in(text: str) -> list[str]:
+    return [phrase for phrase in ENGLISH if phrase in text]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_trace_recorded_in_english_replays_in_korean(
+    builtin_traces: BuiltinTraces, scenario: str
+) -> None:
+    """Every built-in scenario's English recording, replayed headless with --lang ko: no
+    sentence of the app's own in English, every line of the English log there (the same
+    events, re-worded), and its title, steps and checks in the author's Korean."""
+    trace = builtin_traces(scenario)
+    ko = ipcviz("replay", str(trace), "--headless", "--lang", "ko", env={"LANG": "C.UTF-8"})
+    assert ko.returncode == 0, ko.stderr
+    en = ipcviz("replay", str(trace), "--headless", "--lang", "en", env={"LANG": "C.UTF-8"})
+    assert en.returncode == 0, en.stderr
+    found = {p: [ln for ln in ko.stdout.splitlines() if p in ln][:3] for p in english_in(ko.stdout)}
+    assert not found, f"English in the Korean log of {scenario}: {found}"
+    assert len(ko.stdout.splitlines()) == len(en.stdout.splitlines())
+    assert english_in(en.stdout), "the English log says what the list looks for"
+    header = TraceReader.open(trace).header["scenario"]
+    assert header["title_ko"] and header["title_ko"] in ko.stdout.splitlines()[1]
+    checks = [ln for ln in ko.stdout.splitlines() if "검사 " in ln]
+    assert len(checks) == len(header["checks"])
+    for en_check, ko_check in zip(header["checks"], header["checks_ko"], strict=True):
+        assert ko_check, f"{scenario}: no Korean for the check {en_check!r}"
+    hangul = re.compile(r"[\uac00-\ud7a3]")
+    steps = [ln for ln in ko.stdout.splitlines() if "── " in ln]
+    assert steps and all(hangul.search(s) for s in steps)
+
+
+def test_a_korean_run_says_everything_in_korean(tmp_path: Path) -> None:
+    """A live headless run in Korean: the CLI's own lines too (recording to…)."""
+    trace = tmp_path / "t.jsonl"
+    run = ipcviz(
+        "run", "pipe-basic", "--headless", "--quick", "--lang", "ko", "--record", str(trace)
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert not english_in(run.stdout), english_in(run.stdout)
+    assert "recording to" not in run.stdout and "에 기록 중" in run.stdout
+    assert "결과: 통과, 종료 코드 0" in run.stdout
+    verify = ipcviz("verify", str(trace), "--lang", "ko")
+    assert verify.returncode == 0 and "올바른 실행 기록" in verify.stdout, verify.stdout
+
+
+def test_the_log_is_reworded_without_reducing_again(builtin_traces: BuiltinTraces) -> None:
+    """Entries keep the values of their moment and are worded when shown: switching the
+    language re-words every kept entry (what ``l`` does to the TUI's log), and back."""
+    reader = TraceReader.open(builtin_traces("shm-semaphore"))
+    narrator = Narrator(reader.header)
+    entries = [e for ev in reader.events() if (e := narrator.entry(ev)) is not None]
+    english = [e.text for e in entries]
+    assert any("value now" in t for t in english)
+    i18n.set_lang("ko")
+    korean = [e.text for e in entries]
+    assert not any(english_in(t) for t in korean), [t for t in korean if english_in(t)][:3]
+    assert any("현재 값" in t for t in korean)
+    i18n.set_lang("en")
+    assert [e.text for e in entries] == english
+
+
+def test_cli_help_and_errors_in_korean() -> None:
+    """argparse's own words (usage, options, errors) and ours, in Korean; still exit 2."""
+    helped = ipcviz("verify", "--help", "--lang", "ko")
+    assert helped.returncode == 0
+    assert "사용법:" in helped.stdout and "usage:" not in helped.stdout
+    assert "show this help message" not in helped.stdout
+    bad = ipcviz("run", "--bogus", "--lang", "ko")
+    assert bad.returncode == 2 and "알 수 없는 인자" in bad.stderr, bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 2  # usage, then the one error line
+    listed = ipcviz("list", "--lang", "ko")
+    assert "익명 파이프" in listed.stdout and "# 1.1a 파이프" in listed.stdout
+
+
+@pytest.mark.parametrize("fmt", ["svg", "html"])
+def test_korean_handouts_name_a_cjk_font_and_their_language(
+    builtin_traces: BuiltinTraces, tmp_path: Path, fmt: str
+) -> None:
+    """A handout in Korean (here of an English recording, --lang ko): lang="ko" on the page
+    or picture, a font with Hangul named in its font-family list, and Korean in it."""
+    out = tmp_path / ("pictures" if fmt == "svg" else "handout.html")
+    trace = builtin_traces("pipe-basic")
+    done = ipcviz("export", str(trace), "--format", fmt, "-o", str(out), "--lang", "ko")
+    assert done.returncode == 0, done.stderr
+    pages = sorted(out.glob("*.svg")) if fmt == "svg" else [out]
+    assert pages
+    cjk = re.compile(r'font-family:[^;]*"(Noto Sans (Mono )?CJK KR|D2Coding|NanumGothicCoding)"')
+    for page in pages:
+        text = page.read_text()
+        assert 'lang="ko"' in text
+        assert cjk.search(text), page
+    assert re.search(r"[\uac00-\ud7a3]", html.unescape(pages[0].read_text()))
