@@ -378,7 +378,7 @@ def _object_box(
     if view is not None:
         top.add(f"─ {view.caption(state, obj)} ", r.FG)
     if obj.removed:
-        top.add(f" {_('removed')} ", r.WARN)
+        top.add(" " + _("removed") + " ", r.WARN)
     top.add("─" * top.room(), frame)
     top.segments.append(Segment("╮", frame))
     if view is not None:

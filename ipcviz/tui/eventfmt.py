@@ -49,11 +49,12 @@ class EventFormatter:
     and a narration step is looked up in the header; nothing worded is kept, so ``l``
     re-words the whole log at the next draw."""
 
-    def __init__(self, header: dict[str, Any], lang: str = "en") -> None:
+    def __init__(self, header: dict[str, Any], lang: str | None = None) -> None:
         self.header = header
+        #: None: the language now chosen (``ipcviz.i18n``), whatever it was at creation
         self.narrator = Narrator(header, lang)
 
-    def set_lang(self, lang: str) -> None:
+    def set_lang(self, lang: str | None) -> None:
         self.narrator.lang = lang
 
     def text(self, line: LogLine) -> str:

@@ -15,8 +15,11 @@ from textual.binding import ActiveBinding, Binding
 
 from ipcviz.i18n import N_, _, get_lang
 
-#: Textual's own footer entry (the command palette), worded as ours.
+#: Textual's own keys (the command palette, ctrl+q), worded as ours in the footer and help.
 N_("palette")
+N_("Open the command palette")
+N_("Quit")
+N_("Quit the app and return to the command prompt.")
 
 _translated: dict[tuple[Binding, str], Binding] = {}
 

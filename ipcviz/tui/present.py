@@ -262,9 +262,9 @@ class PresentScreen(SessionScreen):
         hint = Text()
         if self.page + 1 < len(self.pages):
             if self.index is None and self._held():
-                hint.append(f" {_('PAUSED')} ", style="bold #000000 on #ff8700")
+                hint.append(" " + _("PAUSED") + " ", style="bold #000000 on #ff8700")
                 hint.append(" ")
-            hint.append(f" {_('more: → next page')} ", style="bold #000000 on #5fd7ff")
+            hint.append(" " + _("more: → next page") + " ", style="bold #000000 on #5fd7ff")
             hint.append("  " + _("← previous page") if self.page else "", style="#d0d0d0")
         elif self.index is not None:
             n = len(self.index.narrations)
@@ -284,7 +284,7 @@ class PresentScreen(SessionScreen):
             hint.append(f" {back} ", style="bold #000000 on #5fd7ff")
             hint.append("  " + _("→ forward again"), style="#d0d0d0")
         elif self._held():
-            hint.append(f" {_('PAUSED for you')} ", style="bold #000000 on #ff8700")
+            hint.append(" " + _("PAUSED for you") + " ", style="bold #000000 on #ff8700")
             hint.append("  " + _("→ continue  ← previous text"), style="#d0d0d0")
         elif self.state.outcome:
             said = _("run {outcome}").format(outcome=outcome_word(str(self.state.outcome)))

@@ -207,9 +207,11 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self._worded_cost = 3e-6
         #: Events of a flood applied without a log line (they left the log unseen).
         self.unworded = 0
-        self.formatter = EventFormatter(self.state.header, self.lang)
-        #: Applies the feed's events to ``state`` and words each one right then (the log).
-        self.narrator = Narrator(self.state.header, self.lang, state=self.state)
+        #: Draws the log's lines, in the language now chosen (``ipcviz.i18n``).
+        self.formatter = EventFormatter(self.state.header)
+        #: Applies the feed's events to ``state`` and words each one right then (the log):
+        #: its sentences keep their values, the words come when drawn.
+        self.narrator = Narrator(self.state.header, state=self.state)
 
     @property
     def lang(self) -> str:
@@ -271,8 +273,6 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
             for widget in self.query(selector):
                 widget.border_title = _(title)
         self.query_one(ProcTable).relabel()
-        self.formatter.set_lang(self.lang)
-        self.narrator.lang = self.lang
         if self.is_mounted:
             self.redraw(True)
 
@@ -417,15 +417,15 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def _set_model(self, state: State) -> None:
         """The feed's events go to ``state`` from now on (a new run, or its header came)."""
         self.state = state
-        self.formatter = EventFormatter(state.header, self.lang)
-        self.narrator = Narrator(state.header, self.lang, state=state)
+        self.formatter = EventFormatter(state.header)
+        self.narrator = Narrator(state.header, state=state)
         self.query_one(EventLog).formatter = self.formatter
 
     def show_state(self, state: State) -> None:
         """Display ``state`` as it is (replay: seek / step back). Stops any feed's effect."""
         self.state = state
         if state.header is not self.formatter.header:
-            self.formatter = EventFormatter(state.header, self.lang)
+            self.formatter = EventFormatter(state.header)
             self.query_one(EventLog).formatter = self.formatter
         self.redraw(True)
 

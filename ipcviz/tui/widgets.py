@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from ipcviz import bytefmt
-from ipcviz.i18n import N_, _
+from ipcviz.i18n import N_, _, get_lang
 from ipcviz.model.analysis.races import describe as describe_lost_update
 from ipcviz.model.analysis.races import missing as lost_update_count
 from ipcviz.model.state import State
@@ -328,7 +328,7 @@ class Checks(ClampedText):
     def show(self, state: State) -> None:
         text = Text()
         for name, d in state.drift.items():
-            text.append(f" {_('DRIFT')} ", style=render.BAD)
+            text.append(" " + _("DRIFT") + " ", style=render.BAD)
             text.append(
                 " "
                 + _("{obj}: {field} model={model} kernel={kernel}").format(
@@ -359,8 +359,9 @@ class Checks(ClampedText):
             )
         for c in state.checks:
             text.append(" ✓ " if c.ok else " ✗ ", style=render.GOOD if c.ok else render.BAD)
-            detail = f": {bytefmt.safe_text(str(c.detail), 120)}" if c.detail else ""
-            text.append(f" {bytefmt.safe_text(str(c.description), 160)}{detail}\n")
+            description, detail = c.text(get_lang())  # the author's Korean, where written
+            detail = f": {bytefmt.safe_text(str(detail), 120)}" if detail else ""
+            text.append(f" {bytefmt.safe_text(str(description), 160)}{detail}\n")
         if state.outcome:
             style = render.GOOD if state.outcome == "passed" else render.WARN
             text.append(f" {outcome_word(state.outcome)} ", style=style)
@@ -401,13 +402,13 @@ class StatusLine(Static):
         text.append(f" {bytefmt.safe_text(scenario_field(sc, 'title'), 60)}  ", style="bold")
         text.append(_("{n} events").format(n=state.count) + "  ")
         if state.frozen:
-            text.append(f" {_('FROZEN')} ", style="bold #000000 on #5fafff")
+            text.append(" " + _("FROZEN") + " ", style="bold #000000 on #5fafff")
             text.append(" ")
         if paused:
-            text.append(f" {_('VIEW PAUSED')} ", style=render.WARN)
+            text.append(" " + _("VIEW PAUSED") + " ", style=render.WARN)
             text.append(" ")
         if state.drift:
-            text.append(f" {_('DRIFT')} ", style=render.BAD)
+            text.append(" " + _("DRIFT") + " ", style=render.BAD)
             text.append(" ")
         if state.outcome:
             style = render.GOOD if state.outcome == "passed" else render.WARN

@@ -14,7 +14,7 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
     out = r.Lines(width)
     r.title(out, obj)
     out.newline()
-    out.add(f" {_('value')} ", r.DIM)
+    out.add(" " + _("value") + " ", r.DIM)
     out.add(f" {obj.value} ", r.GOOD if obj.value > 0 else r.WARN)
     out.add(
         "  "
