@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import _
 
 #: Name of the cookie the index page sets, so the page's own assets need no token.
 COOKIE = "ipcviz_token"
@@ -44,19 +45,25 @@ def app_argv(present: bool = False) -> list[str]:
 def check_port(host: str, port: int) -> None:
     """Fail with one clear line (exit 2) if the address is not usable, before serving."""
     if not 0 < port < 65536:
-        raise IpcvizError(f"--port {port}: give a port between 1 and 65535")
+        raise IpcvizError(_("--port {port}: give a port between 1 and 65535").format(port=port))
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise IpcvizError(f"--host {host}: not a usable address ({exc.strerror})") from None
-    family, kind, proto, _, addr = infos[0]
+        raise IpcvizError(
+            _("--host {host}: not a usable address ({strerror})").format(
+                host=host, strerror=exc.strerror
+            )
+        ) from None
+    family, kind, proto, _canon, addr = infos[0]
     with socket.socket(family, kind, proto) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(addr)
         except OSError as exc:
             why = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-            raise IpcvizError(f"cannot serve on {host}:{port}: {why}") from None
+            raise IpcvizError(
+                _("cannot serve on {host}:{port}: {why}").format(host=host, port=port, why=why)
+            ) from None
 
 
 def _url_host(host: str) -> str:
@@ -106,7 +113,7 @@ def request_refusal(
 
 def _cookie(header: str) -> str | None:
     for part in header.split(";"):
-        name, _, value = part.strip().partition("=")
+        name, _eq, value = part.strip().partition("=")
         if name == COOKIE:
             return value
     return None
@@ -285,7 +292,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, present: bool = False) -> i
         import textual_serve.server  # noqa: F401
     except ImportError:
         raise IpcvizError(
-            "`ipcviz serve` needs textual-serve: pip install 'ipcviz[serve]'"
+            _("`ipcviz serve` needs textual-serve: pip install 'ipcviz[serve]'")
         ) from None
     check_port(host, port)
     token = secrets.token_urlsafe(24)

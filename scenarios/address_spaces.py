@@ -146,9 +146,17 @@ def separate(run):
         and c.get("after") == 2
         and p.get("address") == c.get("address")
     )
-    return ok, (
-        f"x at {p.get('address')}: parent sees {p.get('x')}, child (pid {c.get('pid')}) "
-        f"saw {c.get('before')} then {c.get('after')}"
+    return (
+        ok,
+        (
+            f"x at {p.get('address')}: parent sees {p.get('x')}, child (pid {c.get('pid')}) "
+            f"saw {c.get('before')} then {c.get('after')}"
+        ),
+        (
+            f"주소 {p.get('address')}의 x: 부모는 {p.get('x')}을(를) 보고, "
+            f"자식(pid {c.get('pid')})은 "
+            f"{c.get('before')} 다음 {c.get('after')}을(를) 보았음"
+        ),
     )
 
 
@@ -159,4 +167,8 @@ def separate(run):
 def shared(run):
     t = run.report("threads", "threads", {})
     ok = t.get("b_saw") == 7 and t.get("a_address") == t.get("b_address")
-    return ok, f"thread B saw x = {t.get('b_saw')} at {t.get('b_address')}"
+    return (
+        ok,
+        f"thread B saw x = {t.get('b_saw')} at {t.get('b_address')}",
+        f"스레드 B는 {t.get('b_address')}에서 x = {t.get('b_saw')}을(를) 보았음",
+    )

@@ -139,7 +139,11 @@ def worker(ctx):
 )
 def naive_fails(run):
     n = sum(run.report(f"p{i}", "naive_both_inside", 0) for i in (1, 2))
-    return n > 0, f"caught both inside {n} times in {2 * run.params['rounds']} entries"
+    return (
+        n > 0,
+        f"caught both inside {n} times in {2 * run.params['rounds']} entries",
+        f"{2 * run.params['rounds']}번 들어가는 동안 둘이 함께 안에 있는 것을 {n}번 잡았음",
+    )
 
 
 @scenario.check(
@@ -148,4 +152,8 @@ def naive_fails(run):
 )
 def sem_works(run):
     n = sum(run.report(f"p{i}", "sem_both_inside", -1) for i in (1, 2))
-    return n == 0, f"caught both inside {n} times in {2 * run.params['rounds']} entries"
+    return (
+        n == 0,
+        f"caught both inside {n} times in {2 * run.params['rounds']} entries",
+        f"{2 * run.params['rounds']}번 들어가는 동안 둘이 함께 안에 있는 것을 {n}번 잡았음",
+    )

@@ -159,7 +159,11 @@ def phases(run, layout: str) -> list[list[dict]]:
 )
 def pinned_on_one(run):
     seen = {c for rnd in phases(run, "pinned") for p in rnd for c in p["cpus"]}
-    return seen == {CPUS[0]}, f"CPUs seen while pinned: {sorted(seen)}"
+    return (
+        seen == {CPUS[0]},
+        f"CPUs seen while pinned: {sorted(seen)}",
+        f"한 CPU에 묶인 동안 본 CPU: {sorted(seen)}",
+    )
 
 
 @scenario.check(
@@ -176,10 +180,25 @@ def simultaneous(run):
         f"the other worker moved during {so}/{sw} uninterrupted windows spread, {po}/{pw} pinned"
     )
     if len(CPUS) < 2:
-        return True, f"only 1 CPU is available here: nothing can run in parallel; {detail}"
+        return (
+            True,
+            f"only 1 CPU is available here: nothing can run in parallel; {detail}",
+            (
+                "여기서는 CPU를 1개만 쓸 수 있어 아무것도 병렬로 실행할 수 없음; "
+                f"끊기지 않은 구간 중 다른 작업자가 움직인 구간: "
+                f"나누었을 때 {so}/{sw}, 묶었을 때 {po}/{pw}"
+            ),
+        )
     # Spread: seen at least once (other programs may keep the other CPUs busy most of the
     # time, so how often is not a claim); pinned: essentially never, whatever the load.
-    return pw > 0 and so > 0 and po / pw <= 0.01, detail
+    return (
+        pw > 0 and so > 0 and po / pw <= 0.01,
+        detail,
+        (
+            f"끊기지 않은 구간 중 다른 작업자가 움직인 구간: "
+            f"나누었을 때 {so}/{sw}, 묶었을 때 {po}/{pw}"
+        ),
+    )
 
 
 @scenario.check(
@@ -200,4 +219,13 @@ def one_cpu_at_most(run):
         f"spread: {', '.join(f'{c:.0f} %' for c in spread)}; counts/s pinned {one:,.0f}, "
         f"spread {many:,.0f}"
     )
-    return bool(pinned) and max(pinned) <= 105, detail
+    return (
+        bool(pinned) and max(pinned) <= 105,
+        detail,
+        (
+            "회차마다 모든 작업자의 CPU 시간, "
+            f"묶었을 때: {', '.join(f'{c:.0f} %' for c in pinned)}; "
+            f"나누었을 때: {', '.join(f'{c:.0f} %' for c in spread)}; "
+            f"초당 센 수: 묶었을 때 {one:,.0f}, 나누었을 때 {many:,.0f}"
+        ),
+    )

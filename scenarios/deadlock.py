@@ -105,7 +105,7 @@ def right(ctx):
 def detected(run):
     cycles = run.state.deadlocks
     if not cycles:
-        return False, "no deadlock event"
+        return False, "no deadlock event", "교착 상태 이벤트 없음"
     cycle = cycles[0]
     procs = sorted(c["proc"] for c in cycle)
     objs = sorted(c["waits_for"] for c in cycle)
@@ -113,7 +113,14 @@ def detected(run):
     text = "; ".join(
         f"{c['proc']} waits for {c['waits_for']} held by {c['held_by']}" for c in cycle
     )
-    return ok, text
+    return (
+        ok,
+        text,
+        "; ".join(
+            f"{c['proc']}은(는) {c['held_by']}이(가) 쥔 {c['waits_for']}을(를) 기다림"
+            for c in cycle
+        ),
+    )
 
 
 @scenario.check(
@@ -123,10 +130,17 @@ def detected(run):
 def nobody_through(run):
     got = sorted(name for name, r in run.reports.items() if r.get("got_both"))
     if not got:
-        return True, "both were stuck until the end"
+        return True, "both were stuck until the end", "둘 다 끝까지 멈춰 있었음"
     # The user broke it (k on a victim, as the screen suggests): the survivor then gets
     # the victim's lock back and both locks. Fine, as long as the deadlock came first.
     victims = sorted(n for n, x in run.exits.items() if x.get("signal"))
     broken = run.state.deadlocks and run.state.deadlocks_broken
     ok = bool(broken) and bool(victims) and not set(got) & set(victims)
-    return ok, f"{', '.join(got)} got both after {', '.join(victims) or 'nobody'} was killed"
+    return (
+        ok,
+        f"{', '.join(got)} got both after {', '.join(victims) or 'nobody'} was killed",
+        (
+            f"{', '.join(victims) or '아무도 안 됨'}이(가) 종료된 뒤 "
+            f"{', '.join(got)}이(가) 둘 다 얻었음"
+        ),
+    )

@@ -103,7 +103,11 @@ def all_lines(run):
     n = run.params["messages"]
     want = "".join(f"line {i}\n" for i in range(1, n + 1))
     got = run.report("reader", "received", "")
-    return got == want, f"got {got.count(chr(10))} of {n} lines"
+    return (
+        got == want,
+        f"got {got.count(chr(10))} of {n} lines",
+        f"{n}줄 중 {got.count(chr(10))}줄 받음",
+    )
 
 
 @scenario.check(
@@ -113,8 +117,14 @@ def all_lines(run):
 def unrelated(run):
     w, r = run.reports.get("writer", {}), run.reports.get("reader", {})
     ok = w.get("pid") not in (None, r.get("ppid")) and r.get("pid") not in (None, w.get("ppid"))
-    return ok, f"writer {w.get('pid')} (parent {w.get('ppid')}), reader {r.get('pid')} " + (
-        f"(parent {r.get('ppid')})"
+    return (
+        ok,
+        f"writer {w.get('pid')} (parent {w.get('ppid')}), reader {r.get('pid')} "
+        + (f"(parent {r.get('ppid')})"),
+        (
+            f"쓰는 쪽 {w.get('pid')} (부모 {w.get('ppid')}), 읽는 쪽 {r.get('pid')} "
+            f"(부모 {r.get('ppid')})"
+        ),
     )
 
 
@@ -129,13 +139,28 @@ def open_waited(run):
     asleep = wchan in OPEN_WAITS
     ok = asleep and 0 < opening <= opened
     if ok:
-        return ok, (
-            f"the kernel had the writer asleep in {wchan!r} before the reader opened; its "
-            f"open(O_WRONLY) returned {(opened - opening) / 1e6:.1f} ms after the reader came"
+        return (
+            ok,
+            (
+                f"the kernel had the writer asleep in {wchan!r} before the reader opened; its "
+                f"open(O_WRONLY) returned {(opened - opening) / 1e6:.1f} ms after the reader came"
+            ),
+            (
+                f"읽는 쪽이 열기 전에 커널은 쓰는 쪽을 {wchan!r}에서 재우고 있었음. 쓰는 쪽의 "
+                f"open(O_WRONLY)은 읽는 쪽이 온 지 {(opened - opening) / 1e6:.1f} ms 뒤에 돌아왔음"
+            ),
         )
     if not asleep:
-        return ok, f"the writer was never seen asleep in open() (last wait point {wchan!r})"
-    return ok, "the writer's open(O_WRONLY) returned before the reader came to open the FIFO"
+        return (
+            ok,
+            f"the writer was never seen asleep in open() (last wait point {wchan!r})",
+            f"쓰는 쪽이 open()에서 잠든 것을 보지 못했음 (마지막 대기 지점 {wchan!r})",
+        )
+    return (
+        ok,
+        "the writer's open(O_WRONLY) returned before the reader came to open the FIFO",
+        "쓰는 쪽의 open(O_WRONLY)이 읽는 쪽이 FIFO를 열러 오기 전에 돌아왔음",
+    )
 
 
 @scenario.check(
@@ -146,6 +171,10 @@ def outlives(run):
     try:
         st = os.stat(fifo.path)
     except OSError as exc:
-        return False, f"{exc.strerror}"
+        return False, f"{exc.strerror}", f"{exc.strerror}"
     mode = stat.S_IMODE(st.st_mode)
-    return stat.S_ISFIFO(st.st_mode) and mode == 0o600, f"FIFO file, mode {mode:o}"
+    return (
+        stat.S_ISFIFO(st.st_mode) and mode == 0o600,
+        f"FIFO file, mode {mode:o}",
+        f"FIFO 파일, 모드 {mode:o}",
+    )

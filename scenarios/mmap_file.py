@@ -90,7 +90,7 @@ def reader(ctx):
 def all_seen(run):
     seen = run.report("reader", "seen", [])
     want = [(i + 1) * 100 for i in range(run.report("writer", "stored", 0))]
-    return seen == want and bool(want), f"seen {seen}"
+    return seen == want and bool(want), f"seen {seen}", f"본 값: {seen}"
 
 
 @scenario.check(
@@ -101,4 +101,8 @@ def file_has_it(run):
     obj = run.state.objects["table"]
     data = base64.b64decode(obj.kernel.get("data") or "")
     ok = bool(data) and data == bytes(obj.data[: len(data)]) and any(data)
-    return ok, f"{len(data)} B read from the file, {'equal' if ok else 'not equal'} to the cells"
+    return (
+        ok,
+        f"{len(data)} B read from the file, {'equal' if ok else 'not equal'} to the cells",
+        f"파일에서 {len(data)} B 읽음, 칸의 값과 {'같음' if ok else '다름'}",
+    )

@@ -128,10 +128,18 @@ def all_by_notification(run):
     registered = run.report("sender", "receiver_registered") is True
     ok = got == [f"job {i}" for i in range(1, n + 1)] + ["done"] and notes >= 1 and registered
     when = "" if registered else " (the receiver was never seen registered)"
-    return ok, f"{len(got)} messages after {notes} notifications{when}"
+    return (
+        ok,
+        f"{len(got)} messages after {notes} notifications{when}",
+        f"알림 {notes}번 뒤에 메시지 {len(got)}개{when}",
+    )
 
 
 @scenario.check("meanwhile it kept working (T25)", ko="그동안 계속 자기 일을 했다 (T25)")
 def kept_working(run):
     work = run.report("receiver", "work_units", 0)
-    return work > 0, f"{work} units of its own work done while messages were on their way"
+    return (
+        work > 0,
+        f"{work} units of its own work done while messages were on their way",
+        f"메시지가 오는 동안 자기 일을 {work}단위 했음",
+    )

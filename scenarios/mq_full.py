@@ -137,9 +137,16 @@ def posix_blocked(run):
     blocked = run.report("sender", "pq_blocked_s", 0)
     wchan = run.report("receiver", "pq_sender_wchan") or ""
     ok = held == POSIX_SLOTS and "wq_sleep" in wchan
-    return ok, (
-        f"{held}/{POSIX_SLOTS} messages held; the kernel had the sender asleep in {wchan!r}; "
-        f"the send waited {blocked} s"
+    return (
+        ok,
+        (
+            f"{held}/{POSIX_SLOTS} messages held; the kernel had the sender asleep in {wchan!r}; "
+            f"the send waited {blocked} s"
+        ),
+        (
+            f"메시지 {held}/{POSIX_SLOTS}개 담김; 커널은 보내는 쪽을 {wchan!r}에서 재우고 있었음; "
+            f"send는 {blocked}초 기다렸음"
+        ),
     )
 
 
@@ -152,9 +159,16 @@ def sysv_blocked(run):
     blocked = run.report("sender", "sq_blocked_s", 0)
     wchan = run.report("receiver", "sq_sender_wchan") or ""
     ok = held is not None and held + SYSV_MSG > qbytes and "do_msgsnd" in wchan
-    return ok, (
-        f"{held}/{qbytes} bytes held; the kernel had the sender asleep in {wchan!r}; "
-        f"the send waited {blocked} s"
+    return (
+        ok,
+        (
+            f"{held}/{qbytes} bytes held; the kernel had the sender asleep in {wchan!r}; "
+            f"the send waited {blocked} s"
+        ),
+        (
+            f"{held}/{qbytes} 바이트 담김; 커널은 보내는 쪽을 {wchan!r}에서 재우고 있었음; "
+            f"send는 {blocked}초 기다렸음"
+        ),
     )
 
 
@@ -162,4 +176,8 @@ def sysv_blocked(run):
 def all_received(run):
     p, s = run.report("receiver", "pq_received"), run.report("receiver", "sq_received")
     ok = p == POSIX_SLOTS + 1 and s == MSGMNB // SYSV_MSG + 1
-    return ok, f"{p} POSIX and {s} System V messages received"
+    return (
+        ok,
+        f"{p} POSIX and {s} System V messages received",
+        f"POSIX 메시지 {p}개, System V 메시지 {s}개 받음",
+    )

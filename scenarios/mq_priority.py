@@ -109,9 +109,17 @@ def polled(run):
     wchan = run.report("sender", "receiver_wchan") or ""
     empty = run.report("receiver", "poll_empty") is True
     if "poll" not in wchan:
-        return False, f"the receiver was never seen polling (last wait point {wchan!r})"
+        return (
+            False,
+            f"the receiver was never seen polling (last wait point {wchan!r})",
+            f"받는 쪽이 폴링하는 것을 보지 못했음 (마지막 대기 지점 {wchan!r})",
+        )
     found = "empty" if empty else "a message already"
-    return empty, f"poll found {found}; the sender waited until the receiver slept in {wchan!r}"
+    return (
+        empty,
+        f"poll found {found}; the sender waited until the receiver slept in {wchan!r}",
+        f"poll 결과 {found}; 보내는 쪽은 받는 쪽이 {wchan!r}에서 잠들 때까지 기다렸음",
+    )
 
 
 @scenario.check(
@@ -128,7 +136,7 @@ def by_priority(run):
         ["low: log line", 1],
         ["bye", 0],
     ]
-    return got == want, f"got {[g[1] for g in got]}"
+    return got == want, f"got {[g[1] for g in got]}", f"받은 순서 {[g[1] for g in got]}"
 
 
 @scenario.check(

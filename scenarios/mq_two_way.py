@@ -95,7 +95,11 @@ def own_replies(run):
             bad.append(name)
     queues = [o for o in run.state.objects.values() if o.type in ("sysv_mq", "posix_mq")]
     ok = not bad and len(queues) == 1
-    return ok, f"{len(queues)} queue; wrong replies at {bad}" if bad else "all replies right"
+    return (
+        ok,
+        f"{len(queues)} queue; wrong replies at {bad}" if bad else "all replies right",
+        f"큐 {len(queues)}개; 잘못된 답장: {bad}" if bad else "모든 답장이 맞음",
+    )
 
 
 @scenario.check(
@@ -108,4 +112,4 @@ def both_ways(run):
     return (
         q_state.sent == 2 * n == q_state.received,
         f"sent {q_state.sent}, received {q_state.received}",
-    )
+    ), f"보냄 {q_state.sent}, 받음 {q_state.received}"

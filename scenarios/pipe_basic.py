@@ -82,7 +82,11 @@ def in_order(run):
     n = run.params["messages"]
     expected = "".join(f"message {i}\n" for i in range(1, n + 1))
     got = run.report("child", "received", "")
-    return got == expected, f"expected {n} messages, got {got.count(chr(10))}"
+    return (
+        got == expected,
+        f"expected {n} messages, got {got.count(chr(10))}",
+        f"메시지 {n}개 중 {got.count(chr(10))}개 받음",
+    )
 
 
 @scenario.check(
@@ -91,4 +95,8 @@ def in_order(run):
 )
 def balanced(run):
     p = run.state.objects["p"]
-    return p.written == p.read and p.nbytes == 0, f"written {p.written}, read {p.read}"
+    return (
+        p.written == p.read and p.nbytes == 0,
+        f"written {p.written}, read {p.read}",
+        f"쓴 바이트 {p.written}, 읽은 바이트 {p.read}",
+    )

@@ -93,4 +93,8 @@ def glued(run):
     got = run.report("reader", "first_read", "")
     writes = run.state.objects["p"].writes
     ok = got == "".join(msgs) and writes == len(msgs)
-    return ok, f"{writes} writes of {msgs}; the first read returned {got!r}"
+    return (
+        ok,
+        f"{writes} writes of {msgs}; the first read returned {got!r}",
+        f"{msgs}을(를) {writes}번에 나누어 씀; 첫 read가 돌려준 것: {got!r}",
+    )

@@ -144,9 +144,16 @@ def blocked_full(run):
     blocked = run.report("writer", "blocked_s", 0)
     wchan = run.report("reader", "writer_wchan")
     ok = queued == cap and "pipe_write" in (wchan or "")
-    return ok, (
-        f"{queued} of {cap} bytes queued; the kernel had the writer asleep in {wchan!r}; "
-        f"its write waited {blocked} s"
+    return (
+        ok,
+        (
+            f"{queued} of {cap} bytes queued; the kernel had the writer asleep in {wchan!r}; "
+            f"its write waited {blocked} s"
+        ),
+        (
+            f"{cap} 바이트 중 {queued} 바이트 쌓임; 커널은 쓰는 쪽을 {wchan!r}에서 재우고 있었음; "
+            f"write는 {blocked}초 기다렸음"
+        ),
     )
 
 
@@ -156,7 +163,11 @@ def blocked_full(run):
 )
 def eof_seen(run):
     ok = run.report("reader", "q_eof") and run.report("reader", "q_data") == "last words"
-    return ok, f"q delivered {run.report('reader', 'q_data')!r}, then EOF"
+    return (
+        ok,
+        f"q delivered {run.report('reader', 'q_data')!r}, then EOF",
+        f"q가 {run.report('reader', 'q_data')!r}을(를) 전달한 뒤 EOF",
+    )
 
 
 @scenario.check(
@@ -165,4 +176,4 @@ def eof_seen(run):
 )
 def epipe(run):
     n = run.state.objects["p"].epipe
-    return n >= 1, f"{n} EPIPE error(s) on p"
+    return n >= 1, f"{n} EPIPE error(s) on p", f"p에서 EPIPE 오류 {n}번"

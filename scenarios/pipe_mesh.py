@@ -112,7 +112,11 @@ def pipes_counted(run):
     pipes = [o for o in run.state.objects.values() if o.type == "pipe"]
     used = [o for o in pipes if o.written > 0]
     ok = len(pipes) == len(used) == N * (N - 1)
-    return ok, f"{len(pipes)} pipes declared, {len(used)} carried data"
+    return (
+        ok,
+        f"{len(pipes)} pipes declared, {len(used)} carried data",
+        f"선언된 파이프 {len(pipes)}개, 데이터를 나른 파이프 {len(used)}개",
+    )
 
 
 @scenario.check(
@@ -121,7 +125,11 @@ def pipes_counted(run):
 )
 def ends_held(run):
     held = {n: run.report(n, "pipe_ends") for n in NAMES}
-    return all(v == 2 * (N - 1) for v in held.values()), f"pipe ends held: {held}"
+    return (
+        all(v == 2 * (N - 1) for v in held.values()),
+        f"pipe ends held: {held}",
+        f"쥔 파이프 끝: {held}",
+    )
 
 
 @scenario.check(
@@ -134,4 +142,8 @@ def all_greeted(run):
         for n in NAMES
         if run.report(n, "got") != sorted(f"hello {n}, from {o}" for o in NAMES if o != n)
     ]
-    return not bad, f"missing greetings at {bad}" if bad else f"{N * (N - 1)} greetings"
+    return (
+        not bad,
+        f"missing greetings at {bad}" if bad else f"{N * (N - 1)} greetings",
+        f"빠진 인사: {bad}" if bad else f"인사 {N * (N - 1)}개",
+    )

@@ -97,7 +97,11 @@ def proc_b(ctx):
 )
 def own_echo(run):
     got = run.report("a", "one_pipe_got")
-    return got == "a: how are you?", f"a read {got!r} from the shared pipe"
+    return (
+        got == "a: how are you?",
+        f"a read {got!r} from the shared pipe",
+        f"a가 공유 파이프에서 {got!r}을(를) 읽었음",
+    )
 
 
 @scenario.check(
@@ -107,4 +111,4 @@ def own_echo(run):
 def answered(run):
     n = run.params["rounds"]
     got = run.report("a", "answers", [])
-    return got == [f"answer {i}\n" for i in range(1, n + 1)], f"answers {got!r}"
+    return got == [f"answer {i}\n" for i in range(1, n + 1)], f"answers {got!r}", f"답: {got!r}"

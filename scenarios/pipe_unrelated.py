@@ -139,7 +139,7 @@ def stranger(ctx):
 )
 def kin_got_it(run):
     got = run.report("kin", "got")
-    return got == "hello kin, this is owner", f"kin got {got!r}"
+    return got == "hello kin, this is owner", f"kin got {got!r}", f"kin이 받은 것: {got!r}"
 
 
 @scenario.check(
@@ -150,4 +150,8 @@ def stranger_locked_out(run):
     reached = run.report("stranger", "own_fd_reached_pipe")
     names = run.report("stranger", "names_found")
     detail = f"{run.report('stranger', 'own_fd_result')}; names found: {names}"
-    return reached is False and names == [], detail
+    return (
+        reached is False and names == [],
+        detail,
+        f"{run.report('stranger', 'own_fd_result')}; 찾은 이름: {names}",
+    )

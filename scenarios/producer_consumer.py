@@ -175,7 +175,11 @@ def once_in_order(run):
     items = [i for _, i in put if i != PILL]
     got = [i for _, i in taken if i != PILL]
     ok = put == taken and len(items) == total_items(run.params) and len(set(got)) == len(got)
-    return ok, f"{len(items)} items put, {len(got)} taken; same cell order: {put == taken}"
+    return (
+        ok,
+        f"{len(items)} items put, {len(got)} taken; same cell order: {put == taken}",
+        (f"넣은 항목 {len(items)}개, 꺼낸 항목 {len(got)}개; 칸 순서가 같음: {put == taken}"),
+    )
 
 
 @scenario.check(
@@ -186,7 +190,11 @@ def bounded(run):
     data = run.state.objects["buffer"].data
     cell = lambda i: int.from_bytes(data[8 * i : 8 * i + 8], "little", signed=True)  # noqa: E731
     low, high, count = cell(LOW), cell(HIGH), cell(COUNT)
-    return low >= 0 and high <= SLOTS and count == 0, f"held between {low} and {high}; now {count}"
+    return (
+        low >= 0 and high <= SLOTS and count == 0,
+        f"held between {low} and {high}; now {count}",
+        f"{low}~{high}개 사이로 담김; 지금 {count}개",
+    )
 
 
 @scenario.check(
@@ -196,7 +204,11 @@ def bounded(run):
 def sems_back(run):
     o = run.state.objects
     vals = (o["empty"].value, o["full"].value, o["mutex"].value)
-    return vals == (SLOTS, 0, 1), f"empty {vals[0]}, full {vals[1]}, mutex {vals[2]}"
+    return (
+        vals == (SLOTS, 0, 1),
+        f"empty {vals[0]}, full {vals[1]}, mutex {vals[2]}",
+        f"empty {vals[0]}, full {vals[1]}, mutex {vals[2]}",
+    )
 
 
 @scenario.check(
@@ -207,4 +219,8 @@ def waited(run):
     producers = sum(run.report(n, "blocked", 0) for n in ("producer1", "producer2"))
     consumers = sum(run.report(n, "blocked", 0) for n in ("consumer1", "consumer2"))
     detail = f"producers found empty = 0 {producers} times, consumers found full = 0 {consumers}"
-    return producers > 0 and consumers > 0, detail
+    return (
+        producers > 0 and consumers > 0,
+        detail,
+        (f"생산자가 empty = 0을 만난 횟수 {producers}, 소비자가 full = 0을 만난 횟수 {consumers}"),
+    )

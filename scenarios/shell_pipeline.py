@@ -58,4 +58,8 @@ def finished(run):
 def found(run):
     auto = [o for o in run.state.objects.values() if o.info.get("discovered")]
     probed = [o for o in auto if o.kernel]
-    return len(auto) >= 2 and len(probed) >= 2, f"{len(auto)} pipes found, {len(probed)} probed"
+    return (
+        len(auto) >= 2 and len(probed) >= 2,
+        f"{len(auto)} pipes found, {len(probed)} probed",
+        f"찾은 파이프 {len(auto)}개, 프로브한 파이프 {len(probed)}개",
+    )

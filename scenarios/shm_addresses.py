@@ -126,7 +126,11 @@ for _name in WORKERS:
 def different(run):
     addrs = [run.report(n, "address") for n in WORKERS]
     ok = all(a and a != "0x0" for a in addrs) and len(set(addrs)) == len(addrs)
-    return ok, "addresses " + ", ".join(f"{n} {a}" for n, a in zip(WORKERS, addrs, strict=True))
+    return (
+        ok,
+        "addresses " + ", ".join(f"{n} {a}" for n, a in zip(WORKERS, addrs, strict=True)),
+        "주소: " + ", ".join(f"{n} {a}" for n, a in zip(WORKERS, addrs, strict=True)),
+    )
 
 
 @scenario.check(
@@ -135,4 +139,8 @@ def different(run):
 )
 def shared(run):
     saw = [run.report(n, "saw") for n in WORKERS[1:]]
-    return all(s == hex(MAGIC) for s in saw), f"w1 wrote {hex(MAGIC)}; others saw {saw}"
+    return (
+        all(s == hex(MAGIC) for s in saw),
+        f"w1 wrote {hex(MAGIC)}; others saw {saw}",
+        f"w1이 {hex(MAGIC)}을(를) 씀; 다른 프로세스들이 본 값 {saw}",
+    )

@@ -129,4 +129,13 @@ def lost_updates(run):
     detail = f"{lost} updates lost: counter {final}, increments {expected}"
     if lost != expected - final:
         detail += f" (but the counter is short by {expected - final}: events out of order?)"
-    return lost > 0 and final < expected, detail
+    return (
+        lost > 0 and final < expected,
+        detail,
+        f"갱신 {lost}개 손실: 카운터 {final}, 증가 횟수 {expected}"
+        + (
+            f" (그런데 카운터는 {expected - final}만큼 모자람: 이벤트 순서가 어긋났나?)"
+            if lost != expected - final
+            else ""
+        ),
+    )

@@ -62,7 +62,11 @@ def increment(ctx):
 def none_lost(run):
     expected = sum(r["done"] for r in run.reports.values())
     final = int.from_bytes(run.state.objects["counter"].data[0:8], "little", signed=True)
-    return final == expected, f"counter {final}, increments {expected}"
+    return (
+        final == expected,
+        f"counter {final}, increments {expected}",
+        f"카운터 {final}, 증가 횟수 {expected}",
+    )
 
 
 @scenario.check(
@@ -71,4 +75,8 @@ def none_lost(run):
 )
 def sem_released(run):
     sem = run.state.objects["mutex"]
-    return sem.value == 1 and not sem.holders, f"value {sem.value}, holders {dict(sem.holders)}"
+    return (
+        sem.value == 1 and not sem.holders,
+        f"value {sem.value}, holders {dict(sem.holders)}",
+        f"값 {sem.value}, 보유자 {dict(sem.holders)}",
+    )

@@ -94,7 +94,7 @@ def right(ctx):
 def answered(run):
     n = run.params["rounds"]
     got = run.report("left", "answers", [])
-    return got == [i * i for i in range(1, n + 1)], f"answers {got}"
+    return got == [i * i for i in range(1, n + 1)], f"answers {got}", f"답: {got}"
 
 
 @scenario.check(
@@ -104,4 +104,8 @@ def answered(run):
 def both_wrote(run):
     st = run.state
     names = [st.proc_name(pid) for pid in st.objects["box"].last_writer]
-    return names == ["left", "right"], f"last writer of cell 0, cell 1: {names}"
+    return (
+        names == ["left", "right"],
+        f"last writer of cell 0, cell 1: {names}",
+        f"칸 0, 칸 1에 마지막으로 쓴 프로세스: {names}",
+    )

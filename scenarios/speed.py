@@ -387,7 +387,7 @@ def _summary(run) -> dict[str, dict[str, float]]:
 def intact(run):
     rounds = run.params["rounds"]
     flags = [run.report("receiver", f"round{r + 1}_intact") for r in range(rounds)]
-    return all(flags), f"intact per round: {flags}"
+    return all(flags), f"intact per round: {flags}", f"회차별 온전함: {flags}"
 
 
 @scenario.check(
@@ -399,9 +399,16 @@ def no_kernel_copies(run):
     shm, p = (cost[m]["kernel_copies_per_MiB"] for m in ("shm", "pipe"))
     ok = shm < 0.01 and p >= 1.99  # the kernel's own byte counts, per MiB delivered
     detail = ", ".join(f"{m} {cost[m]['kernel_copies_per_MiB']:g}" for m in MECHANISMS)
-    return ok, (
-        f"MiB copied through the kernel per MiB delivered: {detail} (shared memory's only "
-        "copy is the sender's own write into the segment)"
+    return (
+        ok,
+        (
+            f"MiB copied through the kernel per MiB delivered: {detail} (shared memory's only "
+            "copy is the sender's own write into the segment)"
+        ),
+        (
+            f"전달한 MiB당 커널을 거쳐 복사된 MiB: {detail} (공유 메모리의 유일한 복사는 "
+            "보내는 쪽이 세그먼트에 직접 쓰는 것)"
+        ),
     )
 
 
@@ -414,4 +421,8 @@ def fewer_syscalls(run):
     shm, p = (cost[m]["syscalls_per_MiB"] for m in ("shm", "pipe"))
     ok = shm > 0 and 4 * shm <= p
     detail = ", ".join(f"{m} {cost[m]['syscalls_per_MiB']:g}" for m in MECHANISMS)
-    return ok, f"system calls per MiB (at most, for semaphores): {detail}"
+    return (
+        ok,
+        f"system calls per MiB (at most, for semaphores): {detail}",
+        f"MiB당 시스템 콜 (세마포어는 최대값): {detail}",
+    )

@@ -108,7 +108,7 @@ def consumer(ctx):
 def order(run):
     got = run.report("consumer", "order", [])
     want = [["b1", 2], ["a1", 1], ["c1", 3], ["a2", 1], ["c2", 3]]
-    return got == want, f"got {[g[0] for g in got]}"
+    return got == want, f"got {[g[0] for g in got]}", f"받은 것: {[g[0] for g in got]}"
 
 
 @scenario.check(
@@ -122,7 +122,7 @@ def msqid_ds(run):
     return (
         ok,
         f"qnum {st.get('current_messages')}, lspid {st.get('last_send_pid')} (producer {pid})",
-    )
+    ), (f"qnum {st.get('current_messages')}, lspid {st.get('last_send_pid')} (생산자 {pid})")
 
 
 @scenario.check(

@@ -106,7 +106,11 @@ def all_received(run):
     sent, got = run.report("producer", "sent"), run.report("consumer", "received")
     order = run.report("consumer", "order", [])
     ok = sent == got and order == list(range(1, len(order) + 1)) and len(order) > 0
-    return ok, f"sent {sent}, received {got}, order {order}"
+    return (
+        ok,
+        f"sent {sent}, received {got}, order {order}",
+        f"보냄 {sent}, 받음 {got}, 순서 {order}",
+    )
 
 
 @scenario.check(
@@ -119,4 +123,8 @@ def final_state(run):
     n = len(run.report("consumer", "order", []))
     e, f = run.state.objects["empty"], run.state.objects["full"]
     ok = last == n * n and e.value == 1 and f.value == 0
-    return ok, f"cell 0 = {last}, empty = {e.value}, full = {f.value}"
+    return (
+        ok,
+        f"cell 0 = {last}, empty = {e.value}, full = {f.value}",
+        f"칸 0 = {last}, empty = {e.value}, full = {f.value}",
+    )

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError, TraceError
+from ipcviz.i18n import _
 
 #: One JSON document from a str: what ``json.loads`` does, without guessing the encoding
 #: of every line (the engine writes UTF-8).
@@ -56,7 +57,11 @@ class EngineProcess:
         except OSError as exc:  # EAGAIN under `ulimit -u`, EMFILE, ENOMEM: one clear line
             self._stderr.close()
             hint = " (the process limit, ulimit -u?)" if exc.errno == errno.EAGAIN else ""
-            raise IpcvizError(f"cannot start the engine: {exc.strerror}{hint}") from None
+            raise IpcvizError(
+                _("cannot start the engine: {strerror}{hint}").format(
+                    strerror=exc.strerror, hint=hint
+                )
+            ) from None
         self.header: dict[str, Any] | None = None
         #: The stream ended in the middle of a line: the engine was killed while writing.
         self.cut = False
@@ -81,7 +86,9 @@ class EngineProcess:
                     obj = _decode(raw.decode("utf-8", "surrogatepass"))
                 except ValueError:
                     yield batch  # what came before the bad line is told first
-                    raise TraceError(f"engine sent a line that is not JSON: {raw[:80]!r}") from None
+                    raise TraceError(
+                        _("engine sent a line that is not JSON: {raw!r}").format(raw=raw[:80])
+                    ) from None
                 if self.header is None:
                     self.header = obj
                 batch.append(obj)
@@ -182,16 +189,26 @@ def claim_record_path(record: Path, force: bool) -> Path:
     except FileNotFoundError:
         return record
     except OSError as exc:
-        raise IpcvizError(f"--record {record}: {exc.strerror}") from None
+        raise IpcvizError(
+            _("--record {record}: {strerror}").format(record=record, strerror=exc.strerror)
+        ) from None
     import stat
 
     if stat.S_ISDIR(st.st_mode):
-        raise IpcvizError(f"--record {record} is a directory; give a file path")
+        raise IpcvizError(
+            _("--record {record} is a directory; give a file path").format(record=record)
+        )
     if not force:
-        raise IpcvizError(f"--record {record} already exists: give --force to overwrite it")
+        raise IpcvizError(
+            _("--record {record} already exists: give --force to overwrite it").format(
+                record=record
+            )
+        )
     try:
         record.unlink()
     except OSError as exc:
         why = exc.strerror
-        raise IpcvizError(f"--record {record}: cannot remove the old file: {why}") from None
+        raise IpcvizError(
+            _("--record {record}: cannot remove the old file: {why}").format(record=record, why=why)
+        ) from None
     return record

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import _
 
 #: ``scenario`` / ``trace`` of a template: filled in per run (``EngineOptions.for_run``).
 UNSET = Path()
@@ -121,7 +122,7 @@ class EngineOptions:
             argv = argv[: argv.index("--")]
         args = _parser().parse_args(argv)
         if args.program and not program:
-            raise IpcvizError("--program needs -- PROG [ARGS…]")
+            raise IpcvizError(_("--program needs -- PROG [ARGS…]"))
         return cls(
             scenario=Path(args.scenario),
             trace=args.trace,

@@ -15,6 +15,7 @@ from typing import Any
 from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
 from ipcviz.events.trace import _open_regular, _parse_header, _read_line, default_trace_dir
+from ipcviz.i18n import _
 
 _TAIL = 64 * 1024  # the last line of a trace is one event: far below this
 
@@ -60,7 +61,9 @@ def run_info(path: Path) -> RunInfo:
             f.seek(start)
             tail = f.read()
     except OSError as exc:
-        raise TraceError(f"cannot read {path}: {exc.strerror}") from None
+        raise TraceError(
+            _("cannot read {path}: {strerror}").format(path=path, strerror=exc.strerror)
+        ) from None
     header = _parse_header(path, first)
     last = _last_event(tail)
     scenario = header.get("scenario", {})

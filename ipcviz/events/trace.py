@@ -15,6 +15,7 @@ from ipcviz.errors import TraceError
 from ipcviz.events import schema
 from ipcviz.events.codec import encode_event
 from ipcviz.events.validate import Validator, check_header
+from ipcviz.i18n import _
 
 #: Longest line a reader accepts, newline excluded (docs/trace-format.md). The longest real
 #: line is far shorter (a 256 KiB payload is ~350 KB of base64); a longer one is refused
@@ -74,15 +75,23 @@ def create_new(path: Path) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         why = exc.strerror or "not a directory"
-        raise TraceError(f"cannot create the directory of {path}: {why}") from None
+        raise TraceError(
+            _("cannot create the directory of {path}: {why}").format(path=path, why=why)
+        ) from None
     try:
         return os.open(path, NEW_FILE, 0o600)
     except FileExistsError:
         raise TraceError(
-            f"{path} already exists: give another path, or --force to overwrite it"
+            _("{path} already exists: give another path, or --force to overwrite it").format(
+                path=path
+            )
         ) from None
     except OSError as exc:
-        raise TraceError(f"cannot create the trace file {path}: {exc.strerror}") from None
+        raise TraceError(
+            _("cannot create the trace file {path}: {strerror}").format(
+                path=path, strerror=exc.strerror
+            )
+        ) from None
 
 
 @dataclass
@@ -111,7 +120,7 @@ class TraceReader:
 
     def events(self) -> Iterator[dict[str, Any]]:
         """Yield events in order. Sets ``notice`` if the last line was cut off."""
-        for _, event in self.scan():
+        for _at, event in self.scan():
             yield event
 
     def scan(self, offset: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -126,7 +135,11 @@ class TraceReader:
                 f.seek(start)
                 yield from self._iter_file(f, start, 1 if offset is None else None)
         except OSError as exc:
-            raise TraceError(f"cannot read {_shown(self.path)}: {exc.strerror}") from None
+            raise TraceError(
+                _("cannot read {path}: {strerror}").format(
+                    path=_shown(self.path), strerror=exc.strerror
+                )
+            ) from None
 
     def _iter_file(
         self, f: IO[bytes], pos: int, lineno: int | None
@@ -155,14 +168,29 @@ class TraceReader:
                         "replayed up to the last whole event"
                     )
                     return
-                raise TraceError(f"{_shown(self.path)}: {where} is not a JSON event") from None
+                raise TraceError(
+                    _("{path}: {where} is not a JSON event").format(
+                        path=_shown(self.path), where=where
+                    )
+                ) from None
             except RecursionError:
-                raise TraceError(f"{_shown(self.path)}: {where} is nested too deeply") from None
+                raise TraceError(
+                    _("{path}: {where} is nested too deeply").format(
+                        path=_shown(self.path), where=where
+                    )
+                ) from None
             problem = validator.check(event)
             if problem is not None:
                 kind = event.get("kind") if isinstance(event, dict) else None
                 what = f" ({safe_text(kind, 40)})" if isinstance(kind, str) else ""
-                raise TraceError(f"{_shown(self.path)}: {where}{what}: {safe_text(problem, 200)}")
+                raise TraceError(
+                    _("{path}: {where}{what}: {problem}").format(
+                        path=_shown(self.path),
+                        where=where,
+                        what=what,
+                        problem=safe_text(problem, 200),
+                    )
+                )
             yield at, event
 
 
@@ -175,15 +203,19 @@ def _open_regular(path: Path) -> IO[bytes]:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise TraceError(f"no such trace file: {_shown(path)}") from None
+        raise TraceError(_("no such trace file: {path}").format(path=_shown(path))) from None
     except OSError as exc:
-        raise TraceError(f"cannot read {_shown(path)}: {exc.strerror}") from None
+        raise TraceError(
+            _("cannot read {path}: {strerror}").format(path=_shown(path), strerror=exc.strerror)
+        ) from None
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
-            raise TraceError(f"{_shown(path)} is a directory, not a trace file")
+            raise TraceError(_("{path} is a directory, not a trace file").format(path=_shown(path)))
         if not stat.S_ISREG(mode):
-            raise TraceError(f"{_shown(path)} is not a regular file: a trace is a file")
+            raise TraceError(
+                _("{path} is not a regular file: a trace is a file").format(path=_shown(path))
+            )
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -196,11 +228,15 @@ def _read_line(f: IO[bytes], path: Path, where: str) -> bytes:
     try:
         raw = f.readline(MAX_LINE + 1)
     except OSError as exc:
-        raise TraceError(f"cannot read {_shown(path)}: {exc.strerror}") from None
+        raise TraceError(
+            _("cannot read {path}: {strerror}").format(path=_shown(path), strerror=exc.strerror)
+        ) from None
     if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
         raise TraceError(
-            f"{_shown(path)}: {where} is longer than {MAX_LINE // (1024 * 1024)} MiB "
-            "(the longest line a trace may have): not a trace ipcviz wrote"
+            _(
+                "{path}: {where} is longer than {mib} MiB (the longest line a trace may have): "
+                "not a trace ipcviz wrote"
+            ).format(path=_shown(path), where=where, mib=MAX_LINE // (1024 * 1024))
         )
     return raw
 
@@ -241,26 +277,34 @@ def _shown(path: Path) -> str:
 def _parse_header(p: Path, first: bytes) -> dict[str, Any]:
     path = _shown(p)
     if not first:
-        raise TraceError(f"{path} is empty, not an ipcviz trace")
+        raise TraceError(_("{path} is empty, not an ipcviz trace").format(path=path))
     try:
         header = _loads(first)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise TraceError(f"{path} is not an ipcviz trace (line 1 is not JSON)") from None
+        raise TraceError(
+            _("{path} is not an ipcviz trace (line 1 is not JSON)").format(path=path)
+        ) from None
     if not isinstance(header, dict) or header.get("format") != schema.FORMAT:
-        raise TraceError(f'{path} is not an ipcviz trace (no \'"format": "ipcviz-trace"\')')
+        raise TraceError(
+            _('{path} is not an ipcviz trace (no \'"format": "ipcviz-trace"\')').format(path=path)
+        )
     version = header.get("version")
     if not isinstance(version, int):
-        raise TraceError(f"{path}: trace header has no integer version")
+        raise TraceError(_("{path}: trace header has no integer version").format(path=path))
     if version > schema.VERSION:
         raise TraceError(
-            f"{path} is trace format version {version}; this ipcviz reads up to "
-            f"{schema.VERSION}: upgrade ipcviz"
+            _(
+                "{path} is trace format version {version}; this ipcviz reads up to {latest}: "
+                "upgrade ipcviz"
+            ).format(path=path, version=version, latest=schema.VERSION)
         )
     if not isinstance(header.get("scenario"), dict):
-        raise TraceError(f"{path}: trace header names no scenario")
+        raise TraceError(_("{path}: trace header names no scenario").format(path=path))
     problem = check_header(header)
     if problem is not None:
-        raise TraceError(f"{path}: trace header: {safe_text(problem, 200)}")
+        raise TraceError(
+            _("{path}: trace header: {problem}").format(path=path, problem=safe_text(problem, 200))
+        )
     return header
 
 
@@ -285,8 +329,10 @@ def default_trace_dir() -> Path:
             home = ""
     if not os.path.isabs(home):
         raise TraceError(
-            "no home directory to record into (HOME is unset and uid "
-            f"{os.getuid()} has none): set XDG_DATA_HOME or give --record PATH"
+            _(
+                "no home directory to record into (HOME is unset and uid {uid} has none): "
+                "set XDG_DATA_HOME or give --record PATH"
+            ).format(uid=os.getuid())
         )
     return Path(home) / ".local" / "share" / "ipcviz" / "traces"
 
@@ -300,5 +346,9 @@ def private_trace_dir(path: Path) -> Path:
         if st.st_uid == os.getuid() and st.st_mode & 0o077:
             os.chmod(path, 0o700)
     except OSError as exc:
-        raise TraceError(f"cannot create the traces directory {path}: {exc.strerror}") from None
+        raise TraceError(
+            _("cannot create the traces directory {path}: {strerror}").format(
+                path=path, strerror=exc.strerror
+            )
+        ) from None
     return path

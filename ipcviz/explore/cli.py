@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz.errors import IpcvizError
-from ipcviz.i18n import _
+from ipcviz.i18n import N_, _, get_lang
 
 EXIT_CLEAN, EXIT_FOUND, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -85,14 +85,20 @@ def cmd_explore(args: argparse.Namespace) -> int:
     from ipcviz.session.registry import runtime_dir
 
     if args.budget < 1:
-        raise IpcvizError(f"--budget {args.budget}: give at least 1 run")
+        raise IpcvizError(_("--budget {n}: give at least 1 run").format(n=args.budget))
     if args.depth is not None and args.depth < (1 if args.strategy == "pct" else 0):
-        raise IpcvizError(f"--depth {args.depth}: too small for --strategy {args.strategy}")
+        raise IpcvizError(
+            _("--depth {n}: too small for --strategy {strategy}").format(
+                n=args.depth, strategy=args.strategy
+            )
+        )
     if args.jobs is not None and not 1 <= args.jobs <= 64:
-        raise IpcvizError(f"--jobs {args.jobs}: give 1 to 64 runs at once")
+        raise IpcvizError(_("--jobs {n}: give 1 to 64 runs at once").format(n=args.jobs))
     jobs = args.jobs or min(2, os.cpu_count() or 1)
     if args.timeout is not None and args.timeout <= 0:
-        raise IpcvizError(f"--timeout {args.timeout:g}: give a positive number of seconds")
+        raise IpcvizError(
+            _("--timeout {n}: give a positive number of seconds").format(n=f"{args.timeout:g}")
+        )
     runtime_dir()
     path = resolve(args.scenario)
     scenario = load(path)
@@ -105,16 +111,25 @@ def cmd_explore(args: argparse.Namespace) -> int:
     goal = goal_of(scenario)
     names = [p.name for p in scenario.processes if p.fn is not None]
     if len(names) < 2:
-        raise IpcvizError(f"scenario {scenario.id}: explore needs two stepped processes or more")
+        raise IpcvizError(
+            _("scenario {id}: explore needs two stepped processes or more").format(id=scenario.id)
+        )
     strategy = make(args.strategy, names, args.seed, args.depth)
     timeout = args.timeout or scenario.timeout
     how = {
-        "pct": lambda: f"pct, depth {strategy.depth}, seed {args.seed}",  # type: ignore[attr-defined]
-        "dfs": lambda: f"dfs, at most {strategy.bound} preemption(s)",  # type: ignore[attr-defined]
-        "random": lambda: f"random, seeds {args.seed}…{args.seed + args.budget - 1}",
+        "pct": lambda: _("pct, depth {depth}, seed {seed}").format(
+            depth=strategy.depth,  # type: ignore[attr-defined]
+            seed=args.seed,
+        ),
+        "dfs": lambda: _("dfs, at most {n} preemption(s)").format(
+            n=strategy.bound  # type: ignore[attr-defined]
+        ),
+        "random": lambda: _("random, seeds {first}…{last}").format(
+            first=args.seed, last=args.seed + args.budget - 1
+        ),
     }[args.strategy]()
-    say(f"exploring {scenario.id} ({how}, budget {args.budget} runs)")
-    say(f"goal: {goal.en}")
+    say(_("exploring {id} ({how}, budget {n} runs)").format(id=scenario.id, how=how, n=args.budget))
+    say(_("goal: {goal}").format(goal=goal.text(get_lang())))
     started = time.monotonic()
     last = [started]
 
@@ -122,7 +137,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
         now = time.monotonic()
         if now - last[0] >= 1.0 or report.runs in (1, 10) or report.runs % 50 == 0:
             last[0] = now
-            say(f"  {report.runs} runs, {report.distinct} distinct outcome(s)")
+            say(
+                "  "
+                + _("{n} runs, {distinct} distinct outcome(s)").format(
+                    n=report.runs, distinct=report.distinct
+                )
+            )
 
     with Explorer(scenario, goal, timeout, args.quick) as explorer, explorer.stoppable():
         report = explorer.search(
@@ -132,16 +152,21 @@ def cmd_explore(args: argparse.Namespace) -> int:
         if report.found and not args.no_shrink and not report.errors:
             explorer.shrink(report)
     say(
-        f"searched: {report.runs} runs in {searched:.1f} s "
-        f"({report.runs / max(searched, 1e-9):.1f} runs/s)"
-        + (" — every interleaving within the bound was tried" if report.exhausted else "")
+        _("searched: {n} runs in {s} s ({rate} runs/s)").format(
+            n=report.runs, s=f"{searched:.1f}", rate=f"{report.runs / max(searched, 1e-9):.1f}"
+        )
+        + (_(" — every interleaving within the bound was tried") if report.exhausted else "")
     )
     summary(report, goal)
     if report.error_at:
         return explain_error(report, args, names, scenario.id)
     if report.failing is None:
         say("")
-        say(f"nothing found: {goal.en!r} did not happen in {report.runs} runs")
+        say(
+            _("nothing found: {goal} did not happen in {n} runs").format(
+                goal=repr(goal.text(get_lang())), n=report.runs
+            )
+        )
         return EXIT_CLEAN
     return show_failure(report, path, args, values, goal, names)
 
@@ -149,20 +174,24 @@ def cmd_explore(args: argparse.Namespace) -> int:
 def summary(report: Any, goal: Any) -> None:
     """The lecture's numbers: every run of the search, by what it showed (not the one
     failure shown below, which is replayed on its own)."""
+    from rich.cells import cell_len
+
     n = report.runs
     say("")
-    say(f"summary of the {n} search run(s), for the lecture:")
-    counts = {"reached the goal": report.reached}
-    counts |= {k: report.tally[k] for k in ("lost update", "deadlock")}
+    say(_("summary of the {n} search run(s), for the lecture:").format(n=n))
+    counts = {N_("reached the goal"): report.reached}
+    counts |= {k: report.tally[k] for k in (N_("lost update"), N_("deadlock"))}
     if goal.kind == "bug":
-        counts["failed check"] = report.tally["failed check"]
-    counts |= {k: report.tally[k] for k in ("timeout", "error") if report.tally[k]}
-    width = max(len(k) for k in counts)
-    for kind, count in counts.items():
-        say(f"  {kind + ':':<{width + 1}} {count} of {n} runs")
+        counts[N_("failed check")] = report.tally["failed check"]
+    counts |= {k: report.tally[k] for k in (N_("timeout"), N_("error")) if report.tally[k]}
+    shown = {_(k): v for k, v in counts.items()}
+    width = max(cell_len(k) for k in shown)
+    for kind, count in shown.items():
+        pad = " " * (width + 1 - cell_len(kind + ":"))
+        say(f"  {kind}:{pad} " + _("{count} of {n} runs").format(count=count, n=n))
     if goal.kind != "bug":
-        say("  (this scenario's checks claim its bug: they fail in a run without it)")
-    say(f"  {report.distinct} distinct outcome(s):")
+        say("  " + _("(this scenario's checks claim its bug: they fail in a run without it)"))
+    say("  " + _("{n} distinct outcome(s):").format(n=report.distinct))
     for line, count in report.outcomes.most_common():
         say(f"    {count:>5} × {line}")
 
@@ -173,22 +202,24 @@ def explain_error(report: Any, args: argparse.Namespace, names: list[str], sid: 
     from ipcviz.explore.search import runs_of, schedule_text
 
     bad = report.errors[-1]
-    why = bad.errors[0] if bad.errors else "no reason given"
+    why = bad.errors[0] if bad.errors else _("no reason given")
     say("")
-    say(f"run {report.error_at} ended in an error: {why}")
+    say(_("run {n} ended in an error: {why}").format(n=report.error_at, why=why))
     if bad.trace:
-        say(f"its trace: {bad.trace}")
+        say(_("its trace: {path}").format(path=bad.trace))
     if bad.steps and all(n in names for n in bad.choices):
         sets = " ".join(x for pair in args.set for x in ("--set", pair))
         quick = " --quick" if args.quick else ""
         schedule = schedule_text(runs_of(bad.choices))
+        command = f"ipcviz run {args.scenario}{quick}{(' ' + sets) if sets else ''}"
         say(
-            f"its steps up to the error: ipcviz run {args.scenario}{quick}"
-            f"{(' ' + sets) if sets else ''} --schedule {schedule}"
+            _("its steps up to the error: {command}").format(
+                command=f"{command} --schedule {schedule}"
+            )
         )
     raise IpcvizError(
-        f"run {report.error_at} of {sid} failed: {why}"
-        + (f" (trace: {bad.trace})" if bad.trace else "")
+        _("run {n} of {id} failed: {why}").format(n=report.error_at, id=sid, why=why)
+        + (_(" (trace: {path})").format(path=bad.trace) if bad.trace else "")
     )
 
 
@@ -201,58 +232,69 @@ def show_failure(
     from ipcviz.scenario.settings import settings_args
 
     say("")
-    say(f"found in run {report.found_at}: {kind_of(goal, report.failing)}")
+    say(_("found in run {n}: {what}").format(n=report.found_at, what=kind_of(goal, report.failing)))
     choices = report.failing.choices
     schedule = schedule_text(report.schedule)
     unnamed = sorted({n for n in choices if n not in names})
     if unnamed:
         say(
-            f"(processes forked by workers ({', '.join(unnamed)}) cannot be named in "
-            "--schedule: this interleaving cannot be replayed)"
+            _(
+                "(processes forked by workers ({names}) cannot be named in --schedule: this "
+                "interleaving cannot be replayed)"
+            ).format(names=", ".join(unnamed))
         )
         return EXIT_FOUND
     if not report.replays:
         say(
-            "warning: its steps, given as a schedule, did not fail the same way again: "
-            "the scenario depends on more than the order of its operations (not shortened)"
+            _(
+                "warning: its steps, given as a schedule, did not fail the same way again: "
+                "the scenario depends on more than the order of its operations (not shortened)"
+            )
         )
     elif report.shrink_runs:
         found = report.found_schedule.split(",")
-        say(f"as found: {report.found_schedule} ({len(found)} items)")
         say(
-            f"shortened in {report.shrink_runs} more runs (each run for real, kept only if it "
-            f"still failed the same way): {len(report.schedule)} items"
+            _("as found: {schedule} ({n} items)").format(
+                schedule=report.found_schedule, n=len(found)
+            )
+        )
+        say(
+            _(
+                "shortened in {runs} more runs (each run for real, kept only if it still "
+                "failed the same way): {n} items"
+            ).format(runs=report.shrink_runs, n=len(report.schedule))
         )
     bad = [r for r in report.errors if r.trace]
     if bad:
-        say(f"warning: {len(bad)} shortening run(s) ended in an error; their traces:")
+        say(_("warning: {n} shortening run(s) ended in an error; their traces:").format(n=len(bad)))
         for r in bad:
-            say(f"  {r.trace} ({r.errors[0] if r.errors else 'no reason given'})")
+            say(f"  {r.trace} ({r.errors[0] if r.errors else _('no reason given')})")
     sets = " ".join(settings_args(values))
     quick = " --quick" if args.quick else ""
     trace, again = reproduce(path, args, schedule)
-    say("what this schedule shows (replayed by itself, as `ipcviz run` does):")
+    say(_("what this schedule shows (replayed by itself, as `ipcviz run` does):"))
     shown = found_line(goal, again)
     if shown is None:
-        say(f"  nothing: {goal.en!r} did not happen")
+        say("  " + _("nothing: {goal} did not happen").format(goal=repr(goal.text(get_lang()))))
     elif not again.failed_checks or goal.kind != "bug":  # (a failed check: listed below)
         say(f"  {shown}")
     for ok, description, detail in again.checks:
-        verdict = "ok" if ok else "FAILED"
-        say(f"  check {verdict}: {description}" + (f" ({detail})" if detail else ""))
+        verdict = _("ok") if ok else _("FAILED")
+        said = _("check {verdict}: {description}").format(verdict=verdict, description=description)
+        say(f"  {said}" + (f" ({detail})" if detail else ""))
     if signature(goal, again) != signature(goal, report.failing) or not same_steps(
         again.choices, choices
     ):
         say(
-            "warning: the replay did not take the same steps or fail the same way "
-            "(is the scenario deterministic?)"
+            _(
+                "warning: the replay did not take the same steps or fail the same way "
+                "(is the scenario deterministic?)"
+            )
         )
-    say(f"schedule: --schedule {schedule}")
-    say(
-        f"reproduce: ipcviz run {args.scenario}{quick}{(' ' + sets) if sets else ''} "
-        f"--schedule {schedule}"
-    )
-    say(f"trace: {trace}")
+    say(_("schedule: {schedule}").format(schedule=f"--schedule {schedule}"))
+    command = f"ipcviz run {args.scenario}{quick}{(' ' + sets) if sets else ''}"
+    say(_("reproduce: {command}").format(command=f"{command} --schedule {schedule}"))
+    say(_("trace: {path}").format(path=trace))
     return EXIT_FOUND
 
 
@@ -262,13 +304,18 @@ def kind_of(goal: Any, result: Any) -> str:
     from ipcviz.explore.search import signature
 
     how = signature(goal, result) or "?"
-    return {
-        "lost_update": "a lost update",
-        "deadlock": "a deadlock",
-        "claim": f"the goal ({goal.en})",
-        "lost update": "a lost update",
-        "timeout": "a run that did not end (timeout)",
-    }.get(how, how.replace("check: ", "a failed check: "))
+    said = {
+        "lost_update": _("a lost update"),
+        "deadlock": _("a deadlock"),
+        "claim": _("the goal ({goal})").format(goal=goal.text(get_lang())),
+        "lost update": _("a lost update"),
+        "timeout": _("a run that did not end (timeout)"),
+    }.get(how)
+    if said is not None:
+        return said
+    if how.startswith("check: "):
+        return _("a failed check: {check}").format(check=how[len("check: ") :])
+    return how
 
 
 def same_steps(replayed: list[str], explored: list[str]) -> bool:
@@ -285,9 +332,9 @@ def found_line(goal: Any, result: Any) -> str | None:
     if what is None:
         return None
     if result.lost_at is not None and goal.kind in ("lost_update", "bug") and "lost" in what:
-        what += f" (the first at step {result.lost_at})"
+        what += _(" (the first at step {n})").format(n=result.lost_at)
     elif result.deadlock_at is not None and "deadlock" in what:
-        what += f" (at step {result.deadlock_at})"
+        what += _(" (at step {n})").format(n=result.deadlock_at)
     return what
 
 

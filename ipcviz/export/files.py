@@ -27,6 +27,7 @@ from typing import IO
 
 from ipcviz import bytefmt
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import _
 
 #: The record of what an svg export wrote into its directory (one ``SHA256  NAME`` a line).
 MANIFEST = ".ipcviz-export"
@@ -46,7 +47,9 @@ def _lstat(path: Path) -> os.stat_result | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise IpcvizError(f"-o {_shown(path)}: {exc.strerror}") from None
+        raise IpcvizError(
+            _("-o {path}: {strerror}").format(path=_shown(path), strerror=exc.strerror)
+        ) from None
 
 
 def refuse_existing(path: Path, force: bool, directory: bool = False) -> None:
@@ -59,7 +62,9 @@ def refuse_existing(path: Path, force: bool, directory: bool = False) -> None:
         return
     if directory and stat.S_ISDIR(st.st_mode) and not any(path.iterdir()):
         return
-    raise IpcvizError(f"-o {_shown(path)} already exists: give --force to replace it")
+    raise IpcvizError(
+        _("-o {path} already exists: give --force to replace it").format(path=_shown(path))
+    )
 
 
 @contextlib.contextmanager
@@ -67,12 +72,18 @@ def new_file(output: Path, force: bool) -> Iterator[IO[str]]:
     """A text file that becomes ``output`` when the block ends without an exception."""
     st = _lstat(output)
     if st is not None and stat.S_ISDIR(st.st_mode):
-        raise IpcvizError(f"-o {_shown(output)} is a directory; give a file path")
+        raise IpcvizError(
+            _("-o {output} is a directory; give a file path").format(output=_shown(output))
+        )
     refuse_existing(output, force)
     try:  # mkstemp: O_EXCL, mode 0600, a name nobody else chose
         fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
     except OSError as exc:
-        raise IpcvizError(f"cannot write {_shown(output)}: {exc.strerror}") from None
+        raise IpcvizError(
+            _("cannot write {output}: {strerror}").format(
+                output=_shown(output), strerror=exc.strerror
+            )
+        ) from None
     tmp = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -84,12 +95,18 @@ def new_file(output: Path, force: bool) -> Iterator[IO[str]]:
                 os.link(tmp, output, follow_symlinks=False)
             except FileExistsError:
                 raise IpcvizError(
-                    f"-o {_shown(output)} already exists: give --force to replace it"
+                    _("-o {output} already exists: give --force to replace it").format(
+                        output=_shown(output)
+                    )
                 ) from None
             tmp.unlink()
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise IpcvizError(f"cannot write {_shown(output)}: {exc.strerror}") from None
+        raise IpcvizError(
+            _("cannot write {output}: {strerror}").format(
+                output=_shown(output), strerror=exc.strerror
+            )
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -112,10 +129,16 @@ class ExportDir:
         """Create or open the directory; with ``force``, remove the files of an earlier export."""
         st = _lstat(self.path)
         if st is not None and stat.S_ISLNK(st.st_mode):
-            raise IpcvizError(f"-o {_shown(self.path)} is a symlink; give the directory itself")
+            raise IpcvizError(
+                _("-o {path} is a symlink; give the directory itself").format(
+                    path=_shown(self.path)
+                )
+            )
         if st is not None and not stat.S_ISDIR(st.st_mode):
             raise IpcvizError(
-                f"-o {_shown(self.path)}: exists and is not a directory (svg writes one per step)"
+                _("-o {path}: exists and is not a directory (svg writes one per step)").format(
+                    path=_shown(self.path)
+                )
             )
         refuse_existing(self.path, self.force, directory=True)
         try:
@@ -125,7 +148,11 @@ class ExportDir:
                 self.created = True
             self.fd = os.open(self.path, _DIR_FLAGS)
         except OSError as exc:
-            raise IpcvizError(f"cannot write {_shown(self.path)}: {exc.strerror}") from None
+            raise IpcvizError(
+                _("cannot write {path}: {strerror}").format(
+                    path=_shown(self.path), strerror=exc.strerror
+                )
+            ) from None
         self._remove_earlier()
         return self
 
@@ -175,17 +202,26 @@ class ExportDir:
             fd = os.open(name, _NEW, 0o600, dir_fd=self.fd)
         except FileExistsError:
             raise IpcvizError(
-                f"{_shown(self.path / name)} exists and ipcviz did not write it: "
-                "move it away or choose another -o"
+                _(
+                    "{name} exists and ipcviz did not write it: move it away or choose another -o"
+                ).format(name=_shown(self.path / name))
             ) from None
         except OSError as exc:
-            raise IpcvizError(f"cannot write {_shown(self.path)}: {exc.strerror}") from None
+            raise IpcvizError(
+                _("cannot write {path}: {strerror}").format(
+                    path=_shown(self.path), strerror=exc.strerror
+                )
+            ) from None
         self.written.append(name)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
         except OSError as exc:
-            raise IpcvizError(f"cannot write {_shown(self.path)}: {exc.strerror}") from None
+            raise IpcvizError(
+                _("cannot write {path}: {strerror}").format(
+                    path=_shown(self.path), strerror=exc.strerror
+                )
+            ) from None
         self._digests[name] = hashlib.sha256(data).hexdigest()
 
     def finish(self) -> None:

@@ -26,6 +26,7 @@ from ipcviz.bytefmt import quoted, safe_text
 from ipcviz.errors import TraceError
 from ipcviz.events.codec import payload
 from ipcviz.events.trace import TraceReader
+from ipcviz.i18n import _
 from ipcviz.mechanisms import registry
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
@@ -76,8 +77,12 @@ def convert(reader: TraceReader, out: IO[str]) -> int:
             raise
         except Exception as exc:  # untrusted input the model cannot take
             raise TraceError(
-                f"{reader.path}: event {i} (kind {str(event.get('kind'))[:40]!r}) "
-                f"does not fit the model: {type(exc).__name__}"
+                _("{path}: event {i} (kind {kind!r}) does not fit the model: {error}").format(
+                    path=reader.path,
+                    i=i,
+                    kind=str(event.get("kind"))[:40],
+                    error=type(exc).__name__,
+                )
             ) from None
         for rec in records:
             out.write(("" if first else ",\n") + _dump(rec))

@@ -24,6 +24,7 @@ from typing import Any
 
 from ipcviz.errors import TraceError
 from ipcviz.events.trace import TraceReader
+from ipcviz.i18n import _
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.model.verify import Verifier, Violation
@@ -103,7 +104,7 @@ class TraceIndex:
                 except TraceError:
                     pass  # kept in self.error for the viewer to show
 
-            self._thread = threading.Thread(target=run, name="ipcviz-index", daemon=True)
+            self._thread = threading.Thread(tarseq=run, name="ipcviz-index", daemon=True)
             self._thread.start()
         return self
 
@@ -182,9 +183,16 @@ class TraceIndex:
                     raise
                 except Exception as exc:  # untrusted input the model cannot take
                     raise TraceError(
-                        f"{self.path}: event {n} (seq {event.get('seq')}, kind "
-                        f"{str(event.get('kind'))[:40]!r}) does not fit the model: "
-                        f"{type(exc).__name__}"
+                        _(
+                            "{path}: event {n} (seq {seq}, kind {kind!r}) does not fit the "
+                            "model: {error}"
+                        ).format(
+                            path=self.path,
+                            n=n,
+                            seq=event.get("seq"),
+                            kind=str(event.get("kind"))[:40],
+                            error=type(exc).__name__,
+                        )
                     ) from None
                 t = event["t"]
                 if t > tmax:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ipcviz.errors import ScenarioError
+from ipcviz.i18n import _
 from ipcviz.ipc.base import KernelObject
 from ipcviz.mechanisms.fifo.wrapper import Fifo
 from ipcviz.mechanisms.mmap_file.wrapper import MappedFile
@@ -175,7 +176,11 @@ class Context:
         """The pid of another process of this run, by its scenario name."""
         names = [p.name for p in self.scenario.processes]
         if name not in names or self.scenario.pids is None:
-            raise ScenarioError(f"no process named {name!r} in scenario {self.scenario.id}")
+            raise ScenarioError(
+                _("no process named {name!r} in scenario {id}").format(
+                    name=name, id=self.scenario.id
+                )
+            )
         return self.scenario.pids.get(names.index(name))
 
     def wait_for_wchan(self, pid: int, want: str | tuple[str, ...], seconds: float = 10.0) -> str:
@@ -230,7 +235,9 @@ class Scenario:
     ) -> None:
         bad = [t for t in teaches if t not in T_IDS]
         if bad:
-            raise ScenarioError(f"scenario {id}: unknown teaching points {bad} (T1..T35)")
+            raise ScenarioError(
+                _("scenario {id}: unknown teaching points {bad} (T1..T35)").format(id=id, bad=bad)
+            )
         self.id = id
         self.title = title
         self.teaches = tuple(teaches)
@@ -246,7 +253,11 @@ class Scenario:
         self.limits = dict(limits or {})
         undeclared = sorted(set(self.limits) - set(self.params) - set(self.quick))
         if undeclared:
-            raise ScenarioError(f"scenario {id}: limits for unknown settings {undeclared}")
+            raise ScenarioError(
+                _("scenario {id}: limits for unknown settings {undeclared}").format(
+                    id=id, undeclared=undeclared
+                )
+            )
         self.timeout = timeout
         #: The interleaving that makes the scenario's race or deadlock happen on every run
         #: (``--schedule`` syntax; a function of the settings if it depends on them). Used
@@ -271,7 +282,9 @@ class Scenario:
         if current.in_worker():
             return current.make_object(obj)
         if any(o.name == obj.name for o in self.objects):
-            raise ScenarioError(f"scenario {self.id}: two objects named {obj.name!r}")
+            raise ScenarioError(
+                _("scenario {id}: two objects named {name!r}").format(id=self.id, name=obj.name)
+            )
         obj.index = len(self.objects)
         self.objects.append(obj)
         return obj
@@ -334,9 +347,13 @@ class Scenario:
 
     def _add_process(self, proc: Process) -> None:
         if not NAME_RE.match(proc.name):
-            raise ScenarioError(f"process name {proc.name!r}: letters, digits, - or _ (max 32)")
+            raise ScenarioError(
+                _("process name {name!r}: letters, digits, - or _ (max 32)").format(name=proc.name)
+            )
         if any(p.name == proc.name for p in self.processes):
-            raise ScenarioError(f"scenario {self.id}: two processes named {proc.name!r}")
+            raise ScenarioError(
+                _("scenario {id}: two processes named {name!r}").format(id=self.id, name=proc.name)
+            )
         self.processes.append(proc)
 
     def step(
@@ -351,7 +368,9 @@ class Scenario:
         for i, s in enumerate(self.steps):
             if s.id == step_id:
                 return i
-        raise ScenarioError(f"scenario {self.id}: no narration step {step_id!r}")
+        raise ScenarioError(
+            _("scenario {id}: no narration step {step_id!r}").format(id=self.id, step_id=step_id)
+        )
 
     def check(self, description: str, ko: str = "") -> Callable[[Callable], Callable]:
         """Decorator: a claim checked at the end; ``ko``: its description in Korean."""

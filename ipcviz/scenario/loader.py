@@ -8,6 +8,7 @@ import traceback
 from pathlib import Path
 
 from ipcviz.errors import ScenarioError
+from ipcviz.i18n import _
 from ipcviz.scenario.api import Scenario
 
 
@@ -27,13 +28,17 @@ def resolve(spec: str) -> Path:
     if spec.endswith(".py") or "/" in spec:
         path = Path(spec).expanduser()
         if not path.is_file():
-            raise ScenarioError(f"no such scenario file: {spec}")
+            raise ScenarioError(_("no such scenario file: {spec}").format(spec=spec))
         return path.resolve()
     path = builtin_dir() / (spec.replace("-", "_") + ".py")
     if path.is_file():
         return path
     known = ", ".join(p.stem.replace("_", "-") for p in builtin_files())
-    raise ScenarioError(f"unknown scenario {spec!r} (built-in: {known}; or give a FILE.py)")
+    raise ScenarioError(
+        _("unknown scenario {spec!r} (built-in: {known}; or give a FILE.py)").format(
+            spec=spec, known=known
+        )
+    )
 
 
 def load(path: Path) -> Scenario:
@@ -43,24 +48,38 @@ def load(path: Path) -> Scenario:
     try:
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
-            raise ScenarioError(f"{path}: not a Python file")
+            raise ScenarioError(_("{path}: not a Python file").format(path=path))
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     except ScenarioError:
         raise
     except SyntaxError as exc:
-        raise ScenarioError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+        raise ScenarioError(
+            _("{path}:{lineno}: syntax error: {msg}").format(
+                path=path, lineno=exc.lineno, msg=exc.msg
+            )
+        ) from None
     except Exception as exc:
-        raise ScenarioError(f"{path}: {_where(exc, path)}{type(exc).__name__}: {exc}") from None
+        raise ScenarioError(
+            _("{path}: {where}{error}: {exc}").format(
+                path=path, where=_where(exc, path), error=type(exc).__name__, exc=exc
+            )
+        ) from None
     found = [v for v in vars(module).values() if isinstance(v, Scenario)]
     if len(found) != 1:
-        raise ScenarioError(f"{path}: defines {len(found)} Scenario objects, expected exactly one")
+        raise ScenarioError(
+            _("{path}: defines {n} Scenario objects, expected exactly one").format(
+                path=path, n=len(found)
+            )
+        )
     scenario = found[0]
     scenario.source = str(path)
     # a C example's scenario (ipcviz/sources/strace/cscenario.py) watches one program
     if not scenario.processes and not getattr(scenario, "example", ""):
-        raise ScenarioError(f"{path}: scenario {scenario.id!r} declares no processes")
+        raise ScenarioError(
+            _("{path}: scenario {id!r} declares no processes").format(path=path, id=scenario.id)
+        )
     return scenario
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import _
 
 
 def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
@@ -19,7 +20,9 @@ def parse_settings(pairs: Iterable[str]) -> dict[str, Any]:
         key, sep, text = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise IpcvizError(f"--set {pair!r}: want KEY=VALUE, e.g. --set increments=3")
+            raise IpcvizError(
+                _("--set {pair!r}: want KEY=VALUE, e.g. --set increments=3").format(pair=pair)
+            )
         try:
             value: Any = json.loads(text)
         except ValueError:
@@ -35,8 +38,9 @@ def apply_settings(scenario: Any, values: dict[str, Any]) -> None:
     if unknown:
         known = ", ".join(sorted(set(scenario.params) | set(scenario.quick))) or "none"
         raise IpcvizError(
-            f"--set: scenario {scenario.id} has no setting {', '.join(unknown)} "
-            f"(its settings: {known})"
+            _("--set: scenario {id} has no setting {names} (its settings: {known})").format(
+                id=scenario.id, names=", ".join(unknown), known=known
+            )
         )
     for key, value in values.items():
         value = checked(scenario, key, value)
@@ -99,7 +103,9 @@ def checked(scenario: Any, key: str, value: Any) -> Any:
         value = _fits(default, value)
     except ValueError:
         raise IpcvizError(
-            f"--set {key}={shown}: {key} is {_kind(default)} (default {json.dumps(default)})"
+            _("--set {key}={shown}: {key} is {kind} (default {dumps})").format(
+                key=key, shown=shown, kind=_kind(default), dumps=json.dumps(default)
+            )
         ) from None
     limits = scenario.limits.get(key)
     if limits is not None:
@@ -110,7 +116,7 @@ def checked(scenario: Any, key: str, value: Any) -> Any:
                 why = f"{key} is fixed at {_num(lo)} in scenario {scenario.id}"
             else:
                 why = f"{key} must be between {_num(lo)} and {_num(hi)}"
-            raise IpcvizError(f"--set {key}={shown}: {why}")
+            raise IpcvizError(_("--set {key}={shown}: {why}").format(key=key, shown=shown, why=why))
     return value
 
 

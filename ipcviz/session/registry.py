@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import _
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 
@@ -87,8 +88,10 @@ def runtime_dir() -> Path:
         refused.append(path)
     detail = "; ".join(f"{p} ({_why_not(p)})" for p in refused)
     raise IpcvizError(
-        f"no private ipcviz runtime directory: {detail}. Another user may have created it "
-        "to interfere: check it, remove it as root, and retry"
+        _(
+            "no private ipcviz runtime directory: {detail}. Another user may have created it "
+            "to interfere: check it, remove it as root, and retry"
+        ).format(detail=detail)
     )
 
 

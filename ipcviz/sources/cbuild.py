@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import _
 
 #: ``ipcviz run c/NAME``: a built-in C example (scenarios/c/NAME.c, dashes or underscores).
 PREFIX = "c/"
@@ -50,11 +51,15 @@ def source_of(spec: str) -> Path:
         path = examples_dir() / (spec[len(PREFIX) :].replace("-", "_") + ".c")
         if not path.is_file():
             known = ", ".join(examples())
-            raise IpcvizError(f"unknown C example {spec!r} (built-in: {known}; or give FILE.c)")
+            raise IpcvizError(
+                _("unknown C example {spec!r} (built-in: {known}; or give FILE.c)").format(
+                    spec=spec, known=known
+                )
+            )
         return path
     path = Path(spec).expanduser()
     if not path.is_file():
-        raise IpcvizError(f"no such C file: {spec}")
+        raise IpcvizError(_("no such C file: {spec}").format(spec=spec))
     return path.resolve()
 
 
@@ -64,8 +69,10 @@ def compiler() -> str:
         if found:
             return found
     raise IpcvizError(
-        "no C compiler found (cc, gcc or clang on PATH): install one (apt-get install gcc) "
-        "to run the C examples"
+        _(
+            "no C compiler found (cc, gcc or clang on PATH): install one (apt-get install gcc) "
+            "to run the C examples"
+        )
     )
 
 
@@ -85,9 +92,15 @@ def cache_dir() -> Path:
         path.mkdir(mode=0o700, exist_ok=True)
         st = path.lstat()
     except OSError as exc:
-        raise IpcvizError(f"cannot make the C build cache {path}: {exc.strerror}") from None
+        raise IpcvizError(
+            _("cannot make the C build cache {path}: {strerror}").format(
+                path=path, strerror=exc.strerror
+            )
+        ) from None
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        raise IpcvizError(f"the C build cache {path} is not a directory of yours: refusing it")
+        raise IpcvizError(
+            _("the C build cache {path} is not a directory of yours: refusing it").format(path=path)
+        )
     if st.st_mode & 0o077:
         os.chmod(path, 0o700)
     return path
@@ -107,7 +120,11 @@ def build(spec: str) -> Path:
         pass
     st = cache.lstat()
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-        raise IpcvizError(f"the C build cache {cache} is not a directory of yours: refusing it")
+        raise IpcvizError(
+            _("the C build cache {cache} is not a directory of yours: refusing it").format(
+                cache=cache
+            )
+        )
     target = cache / source.stem
     try:
         st = target.lstat()
@@ -116,7 +133,9 @@ def build(spec: str) -> Path:
     if st is not None:
         if stat.S_ISREG(st.st_mode) and st.st_uid == os.getuid() and st.st_mode & 0o100:
             return target
-        raise IpcvizError(f"{target} is not a program of yours: remove it and try again")
+        raise IpcvizError(
+            _("{target} is not a program of yours: remove it and try again").format(target=target)
+        )
     # a fresh private name (a killed build's leftover never blocks the next one)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=cache)
     os.close(fd)
@@ -131,7 +150,9 @@ def build(spec: str) -> Path:
                 timeout=120,
             )
         except subprocess.TimeoutExpired:
-            raise IpcvizError(f"{source.name} did not compile within 120 s") from None
+            raise IpcvizError(
+                _("{name} did not compile within 120 s").format(name=source.name)
+            ) from None
         if done.returncode != 0:
             said = [ln for ln in done.stderr.splitlines() if "error" in ln] or [""]
             raise IpcvizError(f"{source.name} does not compile: {said[0].strip()}".strip())

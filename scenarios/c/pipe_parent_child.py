@@ -83,14 +83,22 @@ scenario.step(
 def in_order(events):
     written = b"".join(data(e) for e in of(events, "pipe.write"))
     read = b"".join(data(e) for e in of(events, "pipe.read"))
-    return written == read and bool(written), f"{len(written)} B written, {len(read)} B read"
+    return (
+        written == read and bool(written),
+        f"{len(written)} B written, {len(read)} B read",
+        f"{len(written)} B 씀, {len(read)} B 읽음",
+    )
 
 
 @scenario.trace_check(
     "each process closed the end it does not use", ko="각 프로세스는 자기가 쓰지 않는 끝을 닫았다"
 )
 def closed_unused(events):
-    return _closed_unused(events), "parent: read end, child: write end"
+    return (
+        _closed_unused(events),
+        "parent: read end, child: write end",
+        "부모: 읽기 끝, 자식: 쓰기 끝",
+    )
 
 
 @scenario.trace_check(
@@ -101,4 +109,8 @@ def end_of_file(events):
     reads = of(events, "pipe.read")
     closed = of(events, "pipe.close", pid=root(events), end=1)
     ok = bool(reads and closed) and reads[-1].get("n") == 0 and closed[0]["seq"] < reads[-1]["seq"]
-    return ok, f"{len(reads)} reads, the last of {reads[-1].get('n') if reads else '-'} B"
+    return (
+        ok,
+        f"{len(reads)} reads, the last of {reads[-1].get('n') if reads else '-'} B",
+        f"read {len(reads)}번, 마지막은 {reads[-1].get('n') if reads else '-'} B",
+    )

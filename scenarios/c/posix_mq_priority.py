@@ -118,7 +118,11 @@ def by_priority(events):
     sent = [(e.get("prio"), data(e)) for e in of(events, "mq.send")]
     # the order the kernel owes: highest priority first, then the oldest (a stable sort)
     want = sorted(sent, key=lambda m: -int(m[0] or 0))
-    return got == want and [p for p, _ in got] == [5, 5, 3, 2, 1], f"got {[p for p, _ in got]}"
+    return (
+        got == want and [p for p, _ in got] == [5, 5, 3, 2, 1],
+        f"got {[p for p, _ in got]}",
+        f"받은 순서 {[p for p, _ in got]}",
+    )
 
 
 @scenario.trace_check(
@@ -128,7 +132,11 @@ def by_priority(events):
 def waited(events):
     sends, recvs = of(events, "mq.send"), of(events, "mq.recv")
     detail = f"{len(sends)} sends, {len(recvs)} receives"
-    return _fifth_waited(events), detail + ": the fifth began before the first receive"
+    return (
+        _fifth_waited(events),
+        detail + ": the fifth began before the first receive",
+        (f"send {len(sends)}번, receive {len(recvs)}번: 다섯 번째 send는 첫 receive 전에 시작했음"),
+    )
 
 
 @scenario.trace_check(
@@ -138,4 +146,4 @@ def waited(events):
 def notified(events):
     notes, sends = of(events, "mq.notify"), of(events, "mq.send")
     ok = bool(notes and sends) and notes[0]["seq"] < sends[0]["seq"]
-    return ok, "mq_notify, then the first mq_send"
+    return ok, "mq_notify, then the first mq_send", "mq_notify 다음에 첫 mq_send"

@@ -97,7 +97,11 @@ scenario.step(
 def by_type(events):
     child = [r for r in of(events, "mq.recv") if r["pid"] != root(events)]
     got = [data(e).decode("ascii", "replace") for e in child]
-    return got == ["b1", "a1", "c1", "a2", "c2"], f"got {' '.join(got)}"
+    return (
+        got == ["b1", "a1", "c1", "a2", "c2"],
+        f"got {' '.join(got)}",
+        f"받은 것: {' '.join(got)}",
+    )
 
 
 @scenario.trace_check(
@@ -106,7 +110,7 @@ def by_type(events):
 )
 def replied(events):
     got = [data(e) for e in of(events, "mq.recv", pid=root(events), mtype=9)]
-    return got == [b"thanks"], f"got {got}"
+    return got == [b"thanks"], f"got {got}", f"받은 것: {got}"
 
 
 @scenario.trace_check(
@@ -114,4 +118,4 @@ def replied(events):
     ko="부모가 큐를 제거했다(IPC_RMID): 남은 것이 없다",
 )
 def removed(events):
-    return bool(of(events, "obj.remove")), "msgctl(IPC_RMID)"
+    return bool(of(events, "obj.remove")), "msgctl(IPC_RMID)", "msgctl(IPC_RMID)"

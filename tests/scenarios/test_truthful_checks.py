@@ -27,7 +27,7 @@ def test_fifo_named_open_check_detail_matches_its_outcome():
     """The same check on other evidence: each failure names what was missing."""
     check = next(c for c in load(resolve("fifo-named")).checks if "open() waited" in c.description)
 
-    def judge(wchan: str, opening: int, opened: int) -> tuple[bool, str]:
+    def judge(wchan: str, opening: int, opened: int) -> tuple[bool, str]:  # (ok, English)
         run = Run(
             params={},
             reports={
@@ -35,7 +35,7 @@ def test_fifo_named_open_check_detail_matches_its_outcome():
                 "writer": {"opened_at": opened},
             },
         )
-        return check.fn(run)
+        return check.fn(run)[:2]  # the Korean detail follows
 
     ok, detail = judge("wait_for_partner", 1_000_000, 3_000_000)
     assert ok and "asleep in 'wait_for_partner'" in detail and "2.0 ms after" in detail

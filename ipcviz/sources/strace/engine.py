@@ -20,6 +20,7 @@ from typing import Any
 from ipcviz.engine.engine import HOLD_NS, Engine
 from ipcviz.engine.workers import Worker
 from ipcviz.events import schema
+from ipcviz.i18n import LANGS, N_, translate
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
@@ -48,16 +49,24 @@ def program_scenario(
             f"{name} under strace",
             description="ipcviz run -- " + " ".join(program),
             timeout=timeout,
+            title_ko=translate("{name} under strace", "ko").format(name=name),
         )
 
-    @scenario.check(f"{name} exited with status 0")
-    def exited(run: Any) -> tuple[bool, str]:
+    @scenario.check(
+        f"{name} exited with status 0",
+        ko=translate("{name} exited with status 0", "ko").format(name=name),
+    )
+    def exited(run: Any) -> tuple[bool, str, str]:
+        # the check's words in both languages: the trace carries both, either replays
         root = next(iter(run.state.procs.values()), None)
         if root is None:
-            return False, "the program never started"
+            said = N_("the program never started")
+            return False, said, translate(said, "ko")
         if root.exit_signal:
-            return False, f"killed by signal {root.exit_signal}"
-        return root.exit_code == 0, f"status {root.exit_code}"
+            said = N_("killed by signal {signal}")
+            return False, *(translate(said, x).format(signal=root.exit_signal) for x in LANGS)
+        said = N_("status {code}")
+        return root.exit_code == 0, *(translate(said, x).format(code=root.exit_code) for x in LANGS)
 
     return scenario
 
