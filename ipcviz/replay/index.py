@@ -104,7 +104,7 @@ class TraceIndex:
                 except TraceError:
                     pass  # kept in self.error for the viewer to show
 
-            self._thread = threading.Thread(tarseq=run, name="ipcviz-index", daemon=True)
+            self._thread = threading.Thread(target=run, name="ipcviz-index", daemon=True)
             self._thread.start()
         return self
 
