@@ -13,13 +13,18 @@ import dataclasses
 
 from textual.binding import ActiveBinding, Binding
 
-from ipcviz.i18n import N_, _, get_lang
+from ipcviz.i18n import N_, _, get_lang, other_lang, set_lang
 
 #: Textual's own keys (the command palette, ctrl+q), worded as ours in the footer and help.
 N_("palette")
 N_("Open the command palette")
 N_("Quit")
 N_("Quit the app and return to the command prompt.")
+
+#: ``l`` on the screens that are not a session (picker, recent runs).
+LANG_BINDING = Binding(
+    "l", "toggle_lang", N_("en/ko"), tooltip=N_("the whole screen in English / Korean")
+)
 
 _translated: dict[tuple[Binding, str], Binding] = {}
 
@@ -63,6 +68,16 @@ class Worded:
 
     def relabel(self) -> None:
         """Word again everything this screen drew in the previous language."""
+
+    def action_toggle_lang(self) -> None:
+        """``l``: every screen in the other language (the app words them all again)."""
+        app = self.app  # type: ignore[attr-defined]
+        if "lang" in getattr(type(app), "_reactives", {}):
+            app.lang = other_lang()
+        else:  # an app of a test's own: this screen only
+            set_lang(other_lang())
+            self.relabel()
+            self.refresh_bindings()  # type: ignore[attr-defined]
 
 
 def scenario_field(scenario: dict[str, object], field: str) -> str:

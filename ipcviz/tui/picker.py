@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 from ipcviz import bytefmt
 from ipcviz.i18n import N_, _, get_lang
 from ipcviz.scenario.lecture import first_point, gloss, lecture_order, section_of
-from ipcviz.tui.lang import Worded
+from ipcviz.tui.lang import LANG_BINDING, Worded
 
 #: The table's columns: (key, label).
 COLUMNS = (
@@ -51,6 +51,7 @@ class PickerScreen(Worded, Screen[None]):
         Binding("enter", "run", N_("run"), priority=True),
         Binding("R", "runs", N_("recent runs"), key_display="R"),
         Binding("q,escape", "quit_picker", N_("quit")),
+        LANG_BINDING,
     ]
 
     def __init__(self, scenarios: list[Any]) -> None:

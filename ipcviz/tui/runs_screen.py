@@ -19,7 +19,7 @@ from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
 from ipcviz.events.runs import RunInfo, list_runs
 from ipcviz.i18n import N_, _, set_lang
-from ipcviz.tui.lang import Worded
+from ipcviz.tui.lang import LANG_BINDING, Worded
 
 OUTCOME_STYLE = {"passed": "#5fd700", "failed": "#ff5f5f", "error": "#ff5f5f"}
 
@@ -55,6 +55,7 @@ class RunsScreen(Worded, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "replay", N_("replay"), priority=True),
         Binding("q,escape", "back", N_("back")),
+        LANG_BINDING,
     ]
 
     def __init__(self, directory: Path | None = None, lang: str | None = None) -> None:

@@ -529,16 +529,6 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.fps = max(FPS_MIN, self.fps - FPS_STEP)
         self._set_timer()
 
-    def action_toggle_lang(self) -> None:
-        """``l``: the whole screen in the other language (the app words every screen)."""
-        app = self.app
-        if hasattr(type(app), "lang"):
-            app.lang = i18n.other_lang()  # type: ignore[attr-defined]
-        else:  # an app of a test's own
-            i18n.set_lang(i18n.other_lang())
-            self.relabel()
-            self.refresh_bindings()
-
     @property
     def diagram_shown(self) -> bool:
         return self.has_class("-diagram")

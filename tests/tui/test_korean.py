@@ -5,7 +5,8 @@ recorded in English replays in Korean; wide characters never break a cut or a co
 What may stay as it is on a Korean screen: names the user or the scenario chose (processes,
 objects, kernel names, the scenario id), system-call and operation names (``read``,
 ``write``, ``mq_send``, ``wait``, ``post``…), kernel fields as the kernel names them
-(``nbytes=0``), data (payload bytes, quoted) and units (``B``, ``fps``).
+(``nbytes=0``), data (payload bytes, quoted; what a program printed) and units (``B``,
+``fps``).
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ SYSTEM_WORDS = {
 }  # fmt: skip
 
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?|\'(?:[^\'\\]|\\.)*\'?')
+#: A program's own output in the log (``name[pid] | what it printed``): its words, not ours.
+_OUTPUT = re.compile(r"\]\s+\|\s.*")
 _FIELD = re.compile(r"\b[\w.]+ ?= ?\S*")
 
 
@@ -76,7 +79,7 @@ def english_left(rows: list[str], state: State) -> list[tuple[str, str]]:
     names.discard("")
     found = []
     for row in rows:
-        text = _FIELD.sub(" ", _QUOTED.sub(" ", row))
+        text = _FIELD.sub(" ", _QUOTED.sub(" ", _OUTPUT.sub("]", row)))
         for name in sorted(names, key=len, reverse=True):
             text = re.sub(rf"(?<![\w/-]){re.escape(name)}(?![\w-])", " ", text)
         for phrase in ENGLISH:  # a word of a name (shm-semaphore, lock_b) is the name's
@@ -102,7 +105,7 @@ BUILTIN = [_c_needs_tools(s) for s in _listed()]
 
 
 async def _both_views(pilot, app) -> list[list[str]]:
-    """The screen in the detail view and in the diagram view (``v``), and the help (``?``)."""
+    """The screen in the detail view and in the diagram view (``v``)."""
     screen = app.screen
     screen.redraw(True)
     await pilot.pause()
@@ -113,12 +116,6 @@ async def _both_views(pilot, app) -> list[list[str]]:
     await pilot.pause()
     seen.append(screen_rows(app))
     await pilot.press("v")
-    await pilot.press("question_mark")
-    await pilot.pause()
-    assert isinstance(app.screen, HelpScreen)
-    seen.append(screen_rows(app))
-    await pilot.press("escape")
-    await pilot.pause()
     return seen
 
 
@@ -136,12 +133,12 @@ async def test_no_english_on_the_korean_screens_live_and_replayed(
     scenario: str, builtin_traces: BuiltinTraces, tmp_path: Path
 ) -> None:
     """Live (``--quick``, in Korean from the start), then the replay of the trace the
-    suite recorded in English: the detail view, the diagram view and the help."""
-    from ipcviz.scenario.loader import resolve
+    suite recorded in English (mid-run and at the end): the detail and diagram views."""
+    from ipcviz.scenario.loader import load_listed
     from ipcviz.tui.app import _c_program
     from ipcviz.tui.replay_screen import ReplayScreen, replay_app
 
-    path = Path(resolve(scenario))
+    path = Path(next(s.source for s in load_listed() if s.id == scenario))
     app = IpcvizApp(lang="ko", quick=True, record=tmp_path / "live.jsonl", timeout=30)
     app.feed_factory = app.live_factory(path, _c_program(path))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -205,6 +202,14 @@ async def test_l_switches_every_word_of_the_screen_and_back() -> None:
         log = screen.query_one(EventLog).plain_lines()
         assert not any("wrote" in line for line in log)
         assert any("p" in line and "10 B" in line for line in log)
+        await pilot.press("question_mark")  # the help: every key's words
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        help_rows = screen_rows(app)
+        assert "도움말" in "\n".join(help_rows)
+        assert not english_left(help_rows, screen.state), english_left(help_rows, screen.state)
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("l")
         await pilot.pause()
         assert app.lang == "en" and screen_rows(app) == english
@@ -396,3 +401,30 @@ def test_no_marked_word_hides_inside_an_f_string() -> None:
             if re.search(r"""\bf(["'])[^"']*\{(_|N_|ngettext|pgettext)\(["']""", line):
                 found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not found, found
+
+
+async def test_l_on_the_picker_and_the_recent_runs() -> None:
+    """The screens before a session switch too, the table's cursor kept."""
+    from ipcviz.tui.picker import PickerScreen
+
+    app = IpcvizApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        await pilot.press("down", "down")
+        chosen = picker.selected()
+        assert "choose a scenario" in "\n".join(screen_rows(app))
+        await pilot.press("l")
+        await pilot.pause()
+        text = "\n".join(screen_rows(app))
+        assert "시나리오를 고르세요" in text and "배우는 내용" in text
+        assert "choose a scenario" not in text and "teaches" not in text
+        assert picker.selected() is chosen
+        await pilot.press("R")
+        await pilot.pause()
+        assert "최근 실행" in "\n".join(screen_rows(app))
+        await pilot.press("l")
+        await pilot.pause()
+        assert "recent runs" in "\n".join(screen_rows(app))
+        app.exit(0)
