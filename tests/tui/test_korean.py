@@ -337,7 +337,9 @@ def test_korean_diagram_view_snapshot(snap_compare) -> None:
         await pilot.press("v")
         await pilot.pause()
 
-    app = recorded_app("producer-consumer", lang="ko")
+    # mid-run: processes asleep, the queue of sleepers (the fixture's check details are
+    # English only: it was recorded before checks gave a Korean one)
+    app = recorded_app("producer-consumer", 300, lang="ko")
     assert snap_compare(app, terminal_size=(120, 40), run_before=diagram)
 
 
