@@ -663,7 +663,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     if reader.notice:
-        print(f"ipcviz: {_(reader.notice)}", file=sys.stderr)
+        print(f"ipcviz: {reader.notice}", file=sys.stderr)
     if illegal:
         print(
             "ipcviz: "

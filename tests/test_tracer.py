@@ -79,6 +79,43 @@ def test_the_engine_sees_a_stamp_before_the_worker_reads_the_clock(monkeypatch):
     assert ring.pending_stamp() == 0  # published: nothing pending
 
 
+def test_the_stamping_mark_is_fenced_before_the_clock_is_read(monkeypatch):
+    """Program order is not enough: a CPU may read the clock while its STAMPING store still
+    sits in its store buffer. The writer puts a full barrier between the two, and the
+    engine one between its clock and its look at the slot (ring.memory_fence)."""
+    from ipcviz.tracer import ring as ring_module
+
+    ring = Ring(4096)
+    steps: list[str] = []
+    real_fence, real_clock = ring_module.memory_fence, time.monotonic_ns
+
+    def traced_fence():
+        fence = real_fence()
+
+        def fenced() -> None:
+            steps.append(f"fence(pending={ring.pending_stamp()})")
+            fence()
+
+        return fenced
+
+    def clock() -> int:
+        steps.append("clock")
+        return real_clock()
+
+    monkeypatch.setattr(ring_module, "memory_fence", traced_fence)
+    monkeypatch.setattr(time, "monotonic_ns", clock)
+    ring.writer()(C.PIPE_WRITE, 0, 3)
+    assert steps == ["fence(pending=1)", "clock"]
+
+
+def test_a_fence_is_a_full_barrier_that_can_be_called_again_and_again():
+    from ipcviz.tracer.ring import memory_fence
+
+    fence = memory_fence()
+    for _ in range(1000):
+        fence()
+
+
 def test_capacity_must_be_a_power_of_two():
     with pytest.raises(ValueError):
         Ring(5000)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from ipcviz.engine.linearize import Linearizer
 from ipcviz.engine.workers import Worker
-from ipcviz.tracer.ring import Record
+from ipcviz.tracer.ring import Record, memory_fence
 
 #: Records drained per ring per loop turn, so control and exits stay responsive.
 DRAIN_LIMIT = 20000
@@ -37,6 +37,7 @@ class Drainer:
         #: True while the gate lets one operation run at a time (stepped, paced, presented)
         self.one_at_a_time = one_at_a_time
         self.drained_at: dict[int, int] = {}  # pid → every record stamped before is read
+        self._fence = memory_fence()
 
     def drain(self, only: Worker | None = None, flush: bool = False) -> bool:
         """Move records from the rings into the pool, and publish what is ready.
@@ -64,6 +65,7 @@ class Drainer:
             if w.ring is None:
                 continue
             before = time.monotonic_ns()
+            self._fence()  # the clock is read before the slot is (ring.memory_fence)
             # Read before draining: a stamp taken (or being taken) but not yet published.
             pending = w.ring.pending_stamp()
             if pending:

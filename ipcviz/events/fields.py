@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ipcviz.i18n import N_, _
+
 #: A check returns None when the value is acceptable, else what is wrong with it.
 Check = Callable[[Any], str | None]
 
@@ -28,9 +30,9 @@ def integer(lo: int = I64[0], hi: int = I64[1]) -> Check:
         if type(v) is int and lo <= v <= hi:  # the hot path: one test
             return None
         if not isinstance(v, int):  # bool is an int: accepted where a flag is stored as 0/1
-            return f"must be an integer, not {_type(v)}"
+            return _("must be an integer, not {type}").format(type=_type(v))
         if not lo <= v <= hi:
-            return f"is out of range ({lo}..{hi})"
+            return _("is out of range ({lo}..{hi})").format(lo=lo, hi=hi)
         return None
 
     return check
@@ -38,20 +40,24 @@ def integer(lo: int = I64[0], hi: int = I64[1]) -> Check:
 
 def number(v: Any) -> str | None:
     if isinstance(v, bool) or not isinstance(v, int | float):
-        return f"must be a number, not {_type(v)}"
+        return _("must be a number, not {type}").format(type=_type(v))
     if isinstance(v, float) and not abs(v) < 1e300:
-        return "must be a finite number"
+        return _("must be a finite number")
     if isinstance(v, int) and not I64[0] <= v <= U64[1]:
-        return "is out of range"
+        return _("is out of range")
     return None
 
 
 def string(v: Any) -> str | None:
-    return None if isinstance(v, str) else f"must be a string, not {_type(v)}"
+    return None if isinstance(v, str) else _("must be a string, not {type}").format(type=_type(v))
 
 
 def flag(v: Any) -> str | None:
-    return None if isinstance(v, bool | int) else f"must be true/false, not {_type(v)}"
+    return (
+        None
+        if isinstance(v, bool | int)
+        else _("must be true/false, not {type}").format(type=_type(v))
+    )
 
 
 def anything(v: Any) -> str | None:
@@ -61,11 +67,11 @@ def anything(v: Any) -> str | None:
 def base64(v: Any) -> str | None:
     """A payload: a string that decodes as base64 (codec.payload decodes it later)."""
     if not isinstance(v, str):
-        return f"must be a base64 string, not {_type(v)}"
+        return _("must be a base64 string, not {type}").format(type=_type(v))
     try:
         binascii.a2b_base64(v)
     except (binascii.Error, ValueError):
-        return "is not valid base64"
+        return _("is not valid base64")
     return None
 
 
@@ -77,7 +83,7 @@ def optional(check: Check) -> Check:
 def one_of(*allowed: Any) -> Check:
     def check(v: Any) -> str | None:
         if isinstance(v, bool) or v not in allowed:
-            return f"must be one of {', '.join(map(repr, allowed))}"
+            return _("must be one of {values}").format(values=", ".join(map(repr, allowed)))
         return None
 
     return check
@@ -86,7 +92,7 @@ def one_of(*allowed: Any) -> Check:
 def list_of(item: Check) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, list):
-            return f"must be a list, not {_type(v)}"
+            return _("must be a list, not {type}").format(type=_type(v))
         for i, x in enumerate(v):
             problem = item(x)
             if problem:
@@ -101,7 +107,7 @@ def record(fields: Mapping[str, Check], required: tuple[str, ...] = ()) -> Check
 
     def check(v: Any) -> str | None:
         if not isinstance(v, dict):
-            return f"must be an object, not {_type(v)}"
+            return _("must be an object, not {type}").format(type=_type(v))
         return check_fields(v, fields, required)
 
     return check
@@ -110,7 +116,7 @@ def record(fields: Mapping[str, Check], required: tuple[str, ...] = ()) -> Check
 def dict_of(value: Check) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, dict):
-            return f"must be an object, not {_type(v)}"
+            return _("must be an object, not {type}").format(type=_type(v))
         for k, x in v.items():
             problem = value(x)
             if problem:
@@ -121,9 +127,12 @@ def dict_of(value: Check) -> Check:
 
 
 def _type(v: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(v), "null" if v is None else type(v).__name__
-    )
+    named = _TYPES.get(type(v))
+    return _(named) if named else "null" if v is None else type(v).__name__
+
+
+#: a JSON value's type, as a problem names it
+_TYPES = {dict: N_("an object"), list: N_("a list"), str: N_("a string"), bool: N_("a boolean")}
 
 
 def check_fields(
@@ -131,7 +140,7 @@ def check_fields(
 ) -> str | None:
     for name in required:
         if name not in v:
-            return f"has no {name!r}"
+            return _("has no {name!r}").format(name=name)
     for name, check in fields.items():
         if name in v:
             problem = check(v[name])

@@ -148,11 +148,12 @@ class TraceReader:
         # declared before it: it checks types only. The index reads the whole file from the
         # start first, and that scan checked every reference in order.
         validator = Validator(references=lineno is not None)
+        line_at, byte_at = _("line {n}"), _("byte {n}")  # worded once, not per line
         while True:
             at = pos
             if lineno is not None:
                 lineno += 1
-            where = f"line {lineno}" if lineno is not None else f"byte {at}"
+            where = line_at.format(n=lineno) if lineno is not None else byte_at.format(n=at)
             raw = _read_line(f, self.path, where)
             if not raw:
                 return
@@ -163,10 +164,10 @@ class TraceReader:
                 event = _loads(raw)
             except (ValueError, UnicodeDecodeError):
                 if not raw.endswith(b"\n") and not f.read(1):
-                    self.notice = (
-                        f"trace ends with a cut-off line ({where}): "
-                        "replayed up to the last whole event"
-                    )
+                    self.notice = _(
+                        "trace ends with a cut-off line ({where}): replayed up to the last "
+                        "whole event"
+                    ).format(where=where)
                     return
                 raise TraceError(
                     _("{path}: {where} is not a JSON event").format(

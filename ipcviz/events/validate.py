@@ -33,6 +33,7 @@ from ipcviz.events.fields import (
     strings,
 )
 from ipcviz.events.schema import BASE, COMMON, ENGINE_KINDS
+from ipcviz.i18n import _
 from ipcviz.mechanisms import registry
 
 __all__ = ["KINDS", "MAX_RW", "Validator", "check_header"]
@@ -101,12 +102,12 @@ class Validator:
     def check(self, event: Any) -> str | None:
         """What is wrong with ``event``, or None; an ``obj.declare`` is remembered."""
         if not isinstance(event, dict):
-            return "is not a JSON object"
+            return _("is not a JSON object")
         kind = event.get("kind")
         checks, required = _BY_KIND.get(kind, _UNKNOWN) if isinstance(kind, str) else _UNKNOWN
         for name in required:
             if name not in event:
-                return f"has no {name!r}"
+                return _("has no {name!r}").format(name=name)
         # the event's own fields (a handful) against the kind's checks: one pass, hot path
         for name, value in event.items():
             check = checks.get(name)
@@ -118,14 +119,18 @@ class Validator:
             mech = registry.get(event["type"]) if isinstance(event["type"], str) else None
             missing = [f for f in mech.required if f not in event] if mech else []
             if missing:
-                return f"declares a {mech.type} without {' and '.join(map(repr, missing))}"
+                return _("declares a {type} without {fields}").format(
+                    type=mech.type, fields=" and ".join(map(repr, missing))
+                )
             self.declared[event["obj"]] = event["type"]
             return None
         types = REFERS.get(kind) if self.references else None
         if types is not None:
             declared = self.declared.get(event["obj"])
             if declared is None:
-                return f"names {event['obj']!r}, an object never declared"
+                return _("names {obj!r}, an object never declared").format(obj=event["obj"])
             if declared not in types:
-                return f"acts on {event['obj']!r}, a {declared}, not a {' or '.join(types)}"
+                return _("acts on {obj!r}, a {type}, not a {types}").format(
+                    obj=event["obj"], type=declared, types=" or ".join(types)
+                )
         return None

@@ -16,6 +16,7 @@ import sys
 from typing import TextIO
 
 from ipcviz.events.trace import TraceReader
+from ipcviz.i18n import _
 
 #: Lines gathered before one write to stdout.
 BLOCK = 4096
@@ -45,8 +46,11 @@ def replay_headless(reader: TraceReader, lang: str, out: TextIO | None = None) -
             if bad:
                 if not violations:
                     pending.append(
-                        "!! NOT A LEGAL HISTORY from here on: values shown may be impossible "
-                        f"(ipcviz verify: {safe_text(bad[0].line(), 300)})"
+                        "!! "
+                        + _(
+                            "NOT A LEGAL HISTORY from here on: values shown may be impossible "
+                            "(ipcviz verify: {why})"
+                        ).format(why=safe_text(bad[0].line(), 300))
                     )
                 violations += len(bad)
             told = entry(event)

@@ -258,11 +258,17 @@ class TraceIndex:
         v = self.violation
         if v is None:
             return None
-        more = "" if self.done else " so far"
-        return (
-            f"NOT A LEGAL HISTORY: values shown may be impossible ({self.violations} "
-            f"violation(s){more}; ipcviz verify: {v.line()})"
-        )
+        if self.done:
+            said = _(
+                "NOT A LEGAL HISTORY: values shown may be impossible ({n} violation(s); "
+                "ipcviz verify: {why})"
+            )
+        else:
+            said = _(
+                "NOT A LEGAL HISTORY: values shown may be impossible ({n} violation(s) so far; "
+                "ipcviz verify: {why})"
+            )
+        return said.format(n=self.violations, why=v.line())
 
     def __len__(self) -> int:
         return self.count

@@ -43,6 +43,31 @@ DEFAULT_CAPACITY: Final = 4 * 1024 * 1024
 Record = tuple[int, int, int, int, int, bytes]  # code, obj, t_ns, a, b, payload
 
 
+def memory_fence() -> Callable[[], None]:
+    """A full memory barrier, from Python: what is stored before it is seen by other CPUs
+    before anything loaded after it is read.
+
+    Why: the pending slot is a Dekker handshake. The worker stores STAMPING, then reads
+    the clock; the engine reads the clock, then loads the slot. Without a barrier a CPU
+    may read the clock while its store still sits in its store buffer (x86 allows exactly
+    this store-load reordering; ARM more): the engine then reads a later time, sees no
+    stamp pending, and publishes past a record stamped before it.
+
+    How: releasing then taking a lock is an atomic store-release followed by an atomic
+    load-acquire (a locked instruction on x86, stlxr/ldaxr on ARM), ordered both ways.
+    Each fence is for one thread at a time (the worker calls it under its ring's lock,
+    the engine from its loop)."""
+    lock = threading.Lock()
+    lock.acquire()
+    release, acquire = lock.release, lock.acquire
+
+    def fence() -> None:
+        release()
+        acquire()
+
+    return fence
+
+
 class Ring:
     """One worker's ring. Create it in the engine before fork; both sides then share it."""
 
@@ -99,6 +124,7 @@ class Ring:
         # carry n in the high byte of their code (the engine orders each thread apart).
         get_ident = threading.get_ident
         lanes = {get_ident(): 0}
+        fence = memory_fence()
 
         def emit(code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0):
             if len(payload) > MAX_PAYLOAD:
@@ -112,6 +138,7 @@ class Ring:
             acquire()  # stamped inside: a ring's records stay in stamp order across threads
             try:
                 pack_u64(mm, _PENDING, STAMPING)  # before the clock: see _PENDING
+                fence()  # ... seen by the engine before the clock is read (memory_fence)
                 t = t or now()
                 pack_u64(mm, _PENDING, t)
                 head = ring._head
@@ -160,7 +187,10 @@ class Ring:
         self.mm[PRESENT_FLAG] = value
 
     def pending_stamp(self) -> int:
-        """The stamp of a record the worker is writing now, or 0."""
+        """The stamp of a record the worker is writing now, or 0 (``STAMPING``: it is
+        reading the clock). Read the engine's clock first, then ``memory_fence()``, then
+        this: a record stamped before that clock reading is then either drained or
+        pending here."""
         return _U64.unpack_from(self.mm, _PENDING)[0]
 
     def unread(self) -> bool:
