@@ -430,3 +430,9 @@ async def test_l_on_the_picker_and_the_recent_runs() -> None:
         await pilot.pause()
         assert "recent runs" in "\n".join(screen_rows(app))
         app.exit(0)
+
+
+def test_a_sentence_may_have_a_value_named_message() -> None:
+    """``lazy("ERROR: {message}", message=…)``: the engine's error line (the hostile-bytes
+    snapshot shows it) was told raw when ``message`` clashed with lazy's own argument."""
+    assert i18n.lazy("ERROR: {message}", message="boom").render("en") == "ERROR: boom"
