@@ -31,7 +31,7 @@ scenario = Scenario(
     limits={"rounds": (1, 100000), "pause": (0, 60)},
     timeout=60,
     schedule=SCHEDULE,
-    title_ko="wait와 signal은 왜 원자적이어야 하는가: 플래그는 락이 아니다",
+    title_ko="wait와 signal은 왜 원자적이어야 하는가: 플래그는 잠금이 아니다",
     description_ko=(
         "두 프로세스가 공유 메모리의 플래그 하나로 임계 구역을 지키려 합니다. 플래그가 1인 동안 "
         "기다렸다가 플래그를 1로 세우고, 나올 때 0으로 지웁니다. 그런데 검사와 설정이 별개의 두 "
@@ -135,7 +135,7 @@ def worker(ctx):
 
 @scenario.check(
     "with the flag 'lock', both processes were inside at once at least once (T35)",
-    ko=("플래그 '락'으로는 두 프로세스가 적어도 한 번 동시에 임계 구역 안에 있었다 (T35)"),
+    ko=("플래그 '잠금'으로는 두 프로세스가 적어도 한 번 동시에 임계 구역 안에 있었다 (T35)"),
 )
 def naive_fails(run):
     n = sum(run.report(f"p{i}", "naive_both_inside", 0) for i in (1, 2))

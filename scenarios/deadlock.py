@@ -18,12 +18,12 @@ scenario = Scenario(
     limits={"hold": (0, 60)},
     timeout=30,
     schedule="left,right",  # each takes its first lock (one operation each), then free,
-    title_ko="두 락을 반대 순서로 잡기: 교착 상태",
+    title_ko="두 잠금을 반대 순서로 잡기: 교착 상태",
     description_ko=(
         "left는 lock_a를 잡고 lock_b를 원하고, right는 lock_b를 잡고 lock_a를 원합니다. 각자 "
         "상대가 기다리는 것을 쥐고 있으니, 대기 그래프에 순환이 생기고 둘 다 영원히 움직일 수 "
         "없습니다. ipcviz는 그 순환을 찾아 이름을 붙이고 실행을 끝냅니다(TUI에서는 희생자를 골라 "
-        "종료시킵니다). 선언된 스케줄이 둘 다 두 번째 락을 요청하기 전에 첫 번째 락을 잡게 "
+        "종료시킵니다). 선언된 스케줄이 둘 다 두 번째 잠금을 요청하기 전에 첫 번째 잠금을 잡게 "
         "하므로, 타이밍이 나쁠 때만이 아니라 매번 교착 상태가 일어납니다."
     ),
 )
@@ -125,7 +125,7 @@ def detected(run):
 
 @scenario.check(
     "nobody got both locks while the deadlock stood",
-    ko="교착 상태인 동안 두 락을 모두 얻은 프로세스는 없었다",
+    ko="교착 상태인 동안 두 잠금을 모두 얻은 프로세스는 없었다",
 )
 def nobody_through(run):
     got = sorted(name for name, r in run.reports.items() if r.get("got_both"))

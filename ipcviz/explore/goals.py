@@ -50,13 +50,13 @@ BUILTIN: dict[str, Goal] = {
     "atomicity": Goal(
         "claim",
         "get both processes inside at once through the flag 'lock'",
-        "플래그 '락'으로 두 프로세스를 동시에 임계 구역에 들어가게 하세요",
+        "플래그 '잠금'으로 두 프로세스를 동시에 임계 구역에 들어가게 하세요",
         check="with the flag 'lock', both processes were inside at once",
     ),
     "deadlock": Goal(
         "deadlock",
         "deadlock the two processes: each holds one lock and waits for the other's",
-        "두 프로세스를 교착 상태로 만드세요: 각자 락 하나를 쥐고 상대의 락을 기다립니다",
+        "두 프로세스를 교착 상태로 만드세요: 각자 잠금 하나를 쥐고 상대의 잠금을 기다립니다",
     ),
 }
 

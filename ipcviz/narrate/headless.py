@@ -258,7 +258,10 @@ def _control(n: Narrator, e: Event) -> Lazy:
     if action == "kill":
         return lazy("user kills {proc}", proc=target)
     if action == "step_mode":
-        how = "".join(f", {k} {safe(str(e[k]), 200)}" for k in ("seed", "schedule") if k in e)
+        how = Joined(
+            "",
+            [Lazy(_STEPPED_BY[k], value=safe(str(e[k]), 200)) for k in _STEPPED_BY if k in e],
+        )
         if e.get("on"):
             return lazy("step mode on{how}", how=how)
         return lazy("step mode off{how}", how=how)
@@ -288,10 +291,25 @@ def _control(n: Narrator, e: Event) -> Lazy:
     )
 
 
+#: how step mode chooses, as ``control step_mode`` says it
+_STEPPED_BY = {"seed": N_(", seed {value}"), "schedule": N_(", schedule {value}")}
+#: who let a process go at its gate (``gate.step``'s ``by``), worded when shown
+_RELEASED_BY = (
+    N_("schedule"),
+    N_("user"),
+    N_("random"),
+    N_("presenter"),
+    N_("pace"),
+    N_("explore"),
+)
+
+
 def _gate_step(n: Narrator, e: Event) -> Lazy | None:
     if e.get("by") == "free":
         return None  # released because step mode went off: nothing was chosen
-    by = known(safe(str(e.get("by", "")), 40))
+    said = safe(str(e.get("by", "")), 40)
+    seed = said.removeprefix("seed ")
+    by = lazy("seed {n}", n=seed) if seed != said else known(said)
     if e.get("obj"):
         return lazy("goes: {op} on {obj} (step: {by})", op=e.get("op"), obj=e["obj"], by=by)
     return lazy("goes: {op} (step: {by})", op=e.get("op"), by=by)
@@ -410,7 +428,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "control": _control,
     "check": _check,
     "session.end": _end,
-    "error": lambda n, e: lazy("ERROR: {message}", message=known(safe(e.get("message", ""), None))),
+    "error": lambda n, e: lazy("ERROR: {error}", error=known(safe(e.get("message", ""), None))),
     "tracer.stall": lambda n, e: lazy(
         "tracer ring full: waited {count} time(s)", count=e.get("count")
     ),
