@@ -802,7 +802,7 @@ def cmd_picker(args: argparse.Namespace) -> int:
     require_terminal(_("`ipcviz list`, then `ipcviz run SCENARIO --headless`"))
     from ipcviz.tui.launch import run_picker
 
-    return run_picker(lang=default_lang(), present=args.present)
+    return run_picker(lang=getattr(args, "lang", None) or default_lang(), present=args.present)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -159,12 +159,12 @@ class Lazy:
     __hash__ = None  # type: ignore[assignment]  # mutable values inside
 
 
-def lazy(message: str, **params: Any) -> Lazy:
+def lazy(message: str, /, **params: Any) -> Lazy:
     """``message`` with ``{name}`` placeholders, worded when shown."""
     return Lazy(message, **params)
 
 
-def lazy_n(singular: str, plural: str, n: int, **params: Any) -> Lazy:
+def lazy_n(singular: str, plural: str, n: int, /, **params: Any) -> Lazy:
     """Like :func:`lazy`, with the form for ``n`` (``n`` is also a value: ``{n}``)."""
     return Lazy(singular, (plural, n), n=n, **params)
 

@@ -12,11 +12,14 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 
+from ipcviz import i18n
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError
+from ipcviz.i18n import N_, _
 from ipcviz.model.state import State
 from ipcviz.tui.feed import Feed, LiveFeed
 from ipcviz.tui.session import SessionScreen
@@ -47,12 +50,15 @@ class IpcvizApp(App[int]):
         Binding(
             "ctrl+c",
             "quit_all",
-            "quit",
+            N_("quit"),
             show=False,
             priority=True,
-            tooltip="quit: stop every engine, clean up",
+            tooltip=N_("quit: stop every engine, clean up"),
         )
     ]
+    #: The language of everything on screen (``ipcviz.i18n``); ``l`` sets it, and every
+    #: screen of the stack is worded again (``watch_lang``).
+    lang: reactive[str] = reactive("en", init=False)
     #: What a session is shown on (presenter mode sets ipcviz.tui.present.PresentScreen).
     session_class: Callable[..., SessionScreen] = SessionScreen
 
@@ -61,7 +67,7 @@ class IpcvizApp(App[int]):
         feed_factory: Callable[[], Feed] | None = None,
         *,
         state: State | None = None,
-        lang: str = "en",
+        lang: str | None = None,
         scenarios: list[Any] | None = None,
         quick: bool = False,
         record: Path | None = None,
@@ -72,7 +78,9 @@ class IpcvizApp(App[int]):
         super().__init__()
         self.feed_factory = feed_factory
         self.initial_state = state
-        self.lang = lang
+        lang = lang or i18n.get_lang()
+        i18n.set_lang(lang)  # one language per process: this app's from its start
+        self.set_reactive(IpcvizApp.lang, lang)
         self.scenarios = scenarios
         self.quick = quick
         self.record = record
@@ -83,6 +91,17 @@ class IpcvizApp(App[int]):
         #: scenario, trace, session, language, quick and time limit are filled per start.
         self.engine_options = engine_options or EngineOptions.template()
         self.recorded: list[Path] = []  # every trace its engines wrote (one per start)
+
+    def watch_lang(self, lang: str) -> None:
+        """The whole screen in ``lang``, now: every screen of the stack words its titles,
+        labels and keys again; the event log's lines keep their values and take the new
+        words when drawn (``ipcviz.i18n.lazy``)."""
+        i18n.set_lang(lang)
+        for screen in self.screen_stack:
+            relabel = getattr(screen, "relabel", None)
+            if relabel is not None:
+                relabel()
+            screen.refresh_bindings()
 
     def on_unmount(self) -> None:
         """However the app ends (q, an exception in a test's Pilot, the command palette), its
@@ -197,20 +216,28 @@ class IpcvizApp(App[int]):
         yield from super().get_system_commands(screen)
         if isinstance(screen, SessionScreen):
             for title, help_, action in (
-                ("Pause / resume view", "stop redrawing; processes keep running", "toggle_pause"),
-                ("Freeze / unfreeze processes", "SIGSTOP / SIGCONT the workers", "toggle_freeze"),
-                ("Kill selected process", "SIGKILL the selected process", "kill"),
-                ("Restart scenario", "stop the engine and start again", "restart"),
-                ("Faster redraw", "+5 frames per second", "faster"),
-                ("Slower redraw", "-5 frames per second", "slower"),
-                ("Narration language", "English / Korean", "toggle_lang"),
-                ("Log: selected process only", "filter the event log", "filter_proc"),
-                ("Log: next object", "filter the event log by object", "filter_obj"),
-                ("Keys help", "every key and what it does", "help"),
-                ("Quit session", "stop the engine, clean up, exit", "quit_session"),
+                (
+                    N_("Pause / resume view"),
+                    N_("stop redrawing; processes keep running"),
+                    "toggle_pause",
+                ),
+                (
+                    N_("Freeze / unfreeze processes"),
+                    N_("SIGSTOP / SIGCONT the workers"),
+                    "toggle_freeze",
+                ),
+                (N_("Kill selected process"), N_("SIGKILL the selected process"), "kill"),
+                (N_("Restart scenario"), N_("stop the engine and start again"), "restart"),
+                (N_("Faster redraw"), N_("+5 frames per second"), "faster"),
+                (N_("Slower redraw"), N_("-5 frames per second"), "slower"),
+                (N_("Language"), N_("English / Korean: the whole screen"), "toggle_lang"),
+                (N_("Log: selected process only"), N_("filter the event log"), "filter_proc"),
+                (N_("Log: next object"), N_("filter the event log by object"), "filter_obj"),
+                (N_("Keys help"), N_("every key and what it does"), "help"),
+                (N_("Quit session"), N_("stop the engine, clean up, exit"), "quit_session"),
             ):
                 if screen.check_action(action, ()) is not False:  # e.g. live-only in a replay
-                    yield SystemCommand(title, help_, getattr(screen, f"action_{action}"))
+                    yield SystemCommand(_(title), _(help_), getattr(screen, f"action_{action}"))
 
 
 def _c_program(path: Path) -> tuple[str, ...] | None:

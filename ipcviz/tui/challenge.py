@@ -11,6 +11,7 @@ the TUI knows no kernel) for its shortest interleaving, to compare.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from textual.widgets import Static
 
 from ipcviz import bytefmt
 from ipcviz.explore.goals import Goal, reached
+from ipcviz.i18n import N_, _, ngettext
 from ipcviz.model.state import State
 from ipcviz.tui.session import SessionScreen
 
@@ -50,7 +52,7 @@ class ChallengeBanner(Static):
 class ChallengeScreen(SessionScreen):
     """The session screen with a goal, a step count, and explore's answer on demand."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("x", "shortest", "explore's answer")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("x", "shortest", N_("explore's answer"))]
 
     def __init__(
         self,
@@ -65,7 +67,8 @@ class ChallengeScreen(SessionScreen):
         self.reached_at: int | None = None  # steps taken when the goal showed up
         self.reached_what = ""
         self._run_state: State | None = None
-        self.shortest = ""  # explore's answer, once asked for
+        self.shortest = ""  # explore's answer, once asked for (in the language then)
+        self.shortest_parts: tuple[str, str, str] = ("", "", "")
         self._explore: subprocess.Popen[str] | None = None
 
     def compose(self) -> ComposeResult:
@@ -83,8 +86,12 @@ class ChallengeScreen(SessionScreen):
             if what is not None:
                 self.reached_at, self.reached_what = steps, what
                 self.notify(
-                    f"goal reached in {steps} step(s): {bytefmt.safe_text(what, 200)}",
-                    title="challenge",
+                    ngettext(
+                        "goal reached in {n} step: {what}",
+                        "goal reached in {n} steps: {what}",
+                        steps,
+                    ).format(n=steps, what=bytefmt.safe_text(str(what), 200)),
+                    title=_("challenge"),
                     markup=False,
                 )
         self.query_one(ChallengeBanner).set_class(self.reached_at is not None, "-reached")
@@ -93,19 +100,37 @@ class ChallengeScreen(SessionScreen):
     def banner_text(self, steps: int) -> Text:
         goal = bytefmt.safe_text(self.goal.text(self.lang), 200)
         if self.reached_at is not None:
-            text = Text(f"GOAL REACHED in {self.reached_at} step(s): ", style="bold")
-            text.append(bytefmt.safe_text(self.reached_what, 200))
+            n = self.reached_at
+            said = ngettext("GOAL REACHED in {n} step:", "GOAL REACHED in {n} steps:", n)
+            text = Text(said.format(n=n) + " ", style="bold")
+            text.append(bytefmt.safe_text(str(self.reached_what), 200))
         else:
-            text = Text("CHALLENGE: ", style="bold #ffd700")
+            text = Text(_("CHALLENGE:") + " ", style="bold #ffd700")
             text.append(goal)
-            text.append(f"  ·  you choose who goes: s / 1-9 / n  ·  steps: {steps}")
+            text.append(
+                "  ·  " + _("you choose who goes: s / 1-9 / n  ·  steps: {n}").format(n=steps)
+            )
         if self.shortest:
-            text.append(f"\nexplore: {bytefmt.safe_text(self.shortest, 300)}")
+            text.append("\n" + _("explore: {answer}").format(answer=self._shortest_text()))
         elif self._explore is not None:
-            text.append("\nexplore is searching…")
+            text.append("\n" + _("explore is searching…"))
         else:
-            text.append("  ·  x: explore's shortest schedule")
+            text.append("  ·  " + _("x: explore's shortest schedule"))
         return text
+
+    def _shortest_text(self) -> str:
+        """explore's answer in the language now chosen (kept as its parts: ``l`` may come
+        after the answer)."""
+        kind, schedule, at = self.shortest_parts
+        if kind == "found":
+            said = _("shortest found: {schedule}").format(schedule=schedule)
+            if at:
+                said += " " + _("(goal at step {n})").format(n=at)
+        elif kind == "nothing":
+            said = _("found nothing within its budget")
+        else:
+            said = _("failed ({why})").format(why=schedule)
+        return bytefmt.safe_text(said, 300)
 
     def action_shortest(self) -> None:
         if self._explore is not None or self.shortest or not self.explore_argv:
@@ -116,6 +141,8 @@ class ChallengeScreen(SessionScreen):
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # its answer is read here (``schedule: ``): in English, whatever the screen's
+            env={**os.environ, "LANGUAGE": "en"},
         )
         self.run_worker(self._wait_explore, thread=True, name="explore", group="explore")
 
@@ -123,7 +150,7 @@ class ChallengeScreen(SessionScreen):
         proc = self._explore
         if proc is None:
             return
-        out, _ = proc.communicate()
+        out, _err = proc.communicate()
         self.app.call_from_thread(self._explored, proc.returncode, out)
 
     def _explored(self, code: int, out: str) -> None:
@@ -133,13 +160,12 @@ class ChallengeScreen(SessionScreen):
         if schedule:
             # where its replay reached the goal, to compare with the student's step count
             at = re.search(r"\((?:the first )?at step (\d+)\)", out)
-            self.shortest = f"shortest found: {schedule}" + (
-                f" (goal at step {at.group(1)})" if at else ""
-            )
+            self.shortest_parts = ("found", schedule, at.group(1) if at else "")
         elif code == 0:
-            self.shortest = "found nothing within its budget"
+            self.shortest_parts = ("nothing", "", "")
         else:
-            self.shortest = f"failed ({lines[-1] if lines else code})"
+            self.shortest_parts = ("failed", lines[-1] if lines else str(code), "")
+        self.shortest = self._shortest_text()
 
     def stop(self) -> int | None:
         proc = self._explore

@@ -12,6 +12,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from ipcviz import bytefmt
+from ipcviz.i18n import _
 from ipcviz.model.state import State
 from ipcviz.tui import render as r
 
@@ -42,6 +43,24 @@ def cut(text: str, cells: int) -> str:
         out.append(ch)
         used += w
     return "".join(out) + "…"
+
+
+def ljust(text: str, cells: int, fill: str = " ") -> str:
+    """``text`` padded on the right to ``cells`` cells (``str.ljust`` counts characters;
+    a Korean one takes two cells)."""
+    return text + fill * max(0, cells - cell_len(text))
+
+
+def rjust(text: str, cells: int, fill: str = " ") -> str:
+    """``text`` padded on the left to ``cells`` cells."""
+    return fill * max(0, cells - cell_len(text)) + text
+
+
+def center(text: str, cells: int, fill: str = " ") -> str:
+    """``text`` centred in ``cells`` cells (as ``str.center`` places it, by cells)."""
+    pad = max(0, cells - cell_len(text))
+    left = pad // 2 + (pad & cells & 1)  # str.center's rounding
+    return fill * left + text + fill * (pad - left)
 
 
 class Row:
@@ -115,7 +134,7 @@ def sleepers(row: Row, state: State, pids: list[int], label: str) -> None:
     """``label`` then the sleeping processes in the order they will wake, by name."""
     row.add(label, LABEL)
     if not pids:
-        row.add(" nobody", HOLE)
+        row.add(" " + _("nobody"), HOLE)
     for i, pid in enumerate(pids):
         if i:
             row.add(" ← ", LABEL)

@@ -29,6 +29,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from ipcviz import bytefmt
+from ipcviz.i18n import N_, _, ngettext
 from ipcviz.mechanisms import registry
 from ipcviz.model.state import Obj, Proc, State
 from ipcviz.tui import diagram_kit as k
@@ -67,7 +68,7 @@ def diagram_lines(state: State, width: int, height: int) -> list[Line]:
     """The diagram at ``width`` × at most ``height`` rows."""
     width = max(20, width)
     if not state.objects:
-        return [k.text_line(width, " no kernel objects yet", k.LABEL)]
+        return [k.text_line(width, " " + _("no kernel objects yet"), k.LABEL)]
     graph = _Graph.of(state, width)
     for mode in MODES:  # measured, not drawn: a frame draws once
         plan = graph.plan(mode)
@@ -146,7 +147,9 @@ class _Graph:
         names = [min(16, cell_len(bytefmt.safe_text(p.name, 256))) for p in state.procs.values()]
         want = max(max(names, default=6) + 4, 15)  # "at the gate" under a short name
         self.procw = max(9, min(20, want, width // 6), 11 if width >= 66 else 9)
-        labels = [len("/".join(v)) for uses in self.uses.values() for v in uses.values()] or [5]
+        labels = [cell_len("/".join(v)) for uses in self.uses.values() for v in uses.values()] or [
+            5
+        ]
         self.labw = max(10, min(max(labels) + 4, 14))  # "zz read" fits
 
     @classmethod
@@ -269,10 +272,10 @@ class _Graph:
         inward = puts  # the arrow points at the object
         outward = takes or not puts
         room -= 3
-        if len(label) > room and not asleep:
+        if cell_len(label) > room and not asleep:
             label = names[0] if names else ""
         label = k.cut(label, max(1, room))
-        pad = max(0, room - len(label))
+        pad = max(0, room - cell_len(label))
         body = "─" * (pad // 2) + label + "─" * (pad - pad // 2)
         # drawn left to right; the object is on the right of a left process's edge
         if e.left:
@@ -286,7 +289,7 @@ class _Graph:
     def _edge(
         self, grid: _Grid, plan: _Plan, e: _Edge, margin: int, ox: int, objw: int, nl: int, nr: int
     ) -> None:
-        style, _ = self._style(e)
+        style, _lit = self._style(e)
         line = Style(color=r.color_of(self.state, e.pid))  # its lane: the process's colour
         per = 3 if plan.mode.boxes else 1
         mid = plan.proc_top[e.pid] + per // 2
@@ -329,15 +332,29 @@ def _view(obj: Obj) -> ModuleType | None:
     return view
 
 
-def _proc_word(p: Proc) -> tuple[str, Style]:
+def _proc_state(p: Proc) -> tuple[str, str, Style]:
+    """What a process node says: (``exited`` / ``asleep`` / ``gate`` / ``""``, the call it
+    sleeps in, the style)."""
     if not p.alive:
-        return " exited", k.HOLE
+        return "exited", "", k.HOLE
     if p.state == "waiting" and p.op:
         verb = VERBS.get(p.op) or bytefmt.safe_text(str(p.op), 16)  # a trace's: untrusted
-        return f" asleep in {verb}", k.WAITING
+        return "asleep", verb, k.WAITING
     if p.gated_op:
-        return " at the gate", Style(color="#87afff")
-    return "", k.LABEL
+        return "gate", "", Style(color="#87afff")
+    return "", "", k.LABEL
+
+
+def _proc_word(p: Proc) -> tuple[str, Style]:
+    """In words (a roomy node): `` exited``, `` asleep in read``, `` at the gate``."""
+    kind, verb, style = _proc_state(p)
+    if kind == "exited":
+        return " " + _("exited"), style
+    if kind == "asleep":
+        return " " + _("asleep in {call}").format(call=verb), style
+    if kind == "gate":
+        return " " + _("at the gate"), style
+    return "", style
 
 
 def _rows(state: State, obj: Obj, view: ModuleType | None, inner: int, mode: Mode) -> int:
@@ -361,13 +378,17 @@ def _object_box(
     if view is not None:
         top.add(f"─ {view.caption(state, obj)} ", r.FG)
     if obj.removed:
-        top.add(" removed ", r.WARN)
+        top.add(" " + _("removed") + " ", r.WARN)
     top.add("─" * top.room(), frame)
     top.segments.append(Segment("╮", frame))
     if view is not None:
         body = view.draw(state, obj, inner, rows, lit)
     else:
-        body = [k.text_line(inner, f" {len(obj.info)} fields (no drawing for this type)", k.LABEL)]
+        n = len(obj.info)
+        said = ngettext(
+            "{n} field (no drawing for this type)", "{n} fields (no drawing for this type)", n
+        ).format(n=n)
+        body = [k.text_line(inner, " " + said, k.LABEL)]
     out = [top.done()]
     body = body[: max(rows, 1)]
     body += [k.blank(inner) for _ in range(max(rows, 1) - len(body))]  # as tall as measured
@@ -382,9 +403,14 @@ def _object_box(
 
 def _short_word(p: Proc) -> tuple[str, Style]:
     """A process's state in a word or two (a one-row node, the table's header)."""
-    word, style = _proc_word(p)
-    word = word.strip().replace("asleep in ", "zz ")
-    return {"at the gate": "gate", "exited": "exit"}.get(word, word), style
+    kind, verb, style = _proc_state(p)
+    if kind == "asleep":
+        return f"zz {verb}", style
+    return (_(SHORT[kind]) if kind else ""), style
+
+
+#: A process's state in one word (``zz read``: asleep in read, whatever the language).
+SHORT = {"exited": N_("exit"), "gate": N_("gate")}
 
 
 def _proc_row(state: State, pid: int, width: int, mode: Mode, dy: int) -> Line:
@@ -393,11 +419,13 @@ def _proc_row(state: State, pid: int, width: int, mode: Mode, dy: int) -> Line:
     colour and a word."""
     p = state.procs.get(pid)
     word, wstyle = _proc_word(p) if p is not None else ("", k.LABEL)
-    word = word.strip().replace("asleep in ", "zz ")
+    word = word.strip()
+    if p is not None and _proc_state(p)[0] == "asleep":
+        word = _short_word(p)[0]  # ``zz read``: the node's one row
     if not mode.boxes:
         text, chip_style = k.chip(state, pid, width - 2)
         row = k.Row(width).add(text, chip_style)
-        short, _ = _short_word(p) if p is not None else ("", k.LABEL)
+        short, _style = _short_word(p) if p is not None else ("", k.LABEL)
         if short and row.room() > 2:
             row.add(" " + k.cut(short, row.room() - 1), wstyle)
         return row.done()
@@ -514,7 +542,7 @@ def _table(state: State, graph: _Graph, width: int, height: int) -> list[Line]:
     colw = max(6, min(14, (width - namew) // max(1, len(pids))))
     shown = pids[: max(1, (width - namew) // colw)]
     head, sub = k.Row(width), k.Row(width)
-    head.add(k.cut(" objects", namew).ljust(namew), k.LABEL)
+    head.add(k.ljust(k.cut(" " + _("objects"), namew), namew), k.LABEL)
     sub.add(" " * namew)
     words = {pid: _short_word(state.procs[pid]) for pid in shown}
     chips = {pid: k.chip(state, pid, colw - 3) for pid in shown}
@@ -526,10 +554,10 @@ def _table(state: State, graph: _Graph, width: int, height: int) -> list[Line]:
         head.add(text, style)
         if one_row:
             head.add(f" {word}" if word else "", wstyle)
-            head.add(" " * max(0, colw - cell_len(text) - (len(word) + 1 if word else 0)))
+            head.add(" " * max(0, colw - cell_len(text) - (cell_len(word) + 1 if word else 0)))
         else:
             head.add(" " * max(0, colw - cell_len(text)))
-            sub.add(k.cut(word, colw - 1).ljust(colw), wstyle)
+            sub.add(k.ljust(k.cut(word, colw - 1), colw), wstyle)
     if len(shown) < len(pids):
         head.add(f"+{len(pids) - len(shown)}", k.LABEL)
     out = [head.done()] if one_row else [head.done(), sub.done()]
@@ -545,18 +573,21 @@ def _table(state: State, graph: _Graph, width: int, height: int) -> list[Line]:
         row.add(label, k.NAME)
         caption = view.caption(state, obj) if view is not None else obj.type
         room = namew - cell_len(label) - 1
-        row.add(k.cut(f" {caption}", room).ljust(room + 1), k.LABEL)
+        row.add(k.ljust(k.cut(f" {caption}", room), room + 1), k.LABEL)
         for pid in shown:
             verbs = graph.uses[name].get(pid)
             if verbs is None:
                 row.add("·".ljust(colw), k.HOLE)
                 continue
             e = _Edge(pid, name, verbs, True)
-            style, _ = graph._style(e)
+            style, _lit = graph._style(e)
             text = graph._words(e)
             row.add(k.cut(text, colw - 1), style).add(" " * max(0, colw - cell_len(text)))
         out.append(row.done())
     left = len(state.objects) - len(names)
     if left:
-        out.append(k.text_line(width, f" … {left} more object(s): a taller window", k.LABEL))
+        said = ngettext(
+            "… {n} more object: a taller window", "… {n} more objects: a taller window", left
+        ).format(n=left)
+        out.append(k.text_line(width, " " + said, k.LABEL))
     return out[:height]

@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.segment import Segment
 
-from ipcviz import bytefmt
+from ipcviz import bytefmt, i18n
 from ipcviz.model.state import State
 from ipcviz.narrate.headless import Entry, Narrator
 from ipcviz.tui import render
@@ -44,27 +44,32 @@ def record(narrator: Narrator, event: Event, index: int = -1) -> LogLine | None:
 
 
 class EventFormatter:
-    """Draws kept lines at a width. Only narration steps are re-worded (in the language now
-    chosen): their text depends on the header alone, never on the state."""
+    """Draws kept lines at a width, each worded now, in the language now chosen: an
+    entry keeps its sentence and the values of its moment apart (``ipcviz.i18n.lazy``),
+    and a narration step is looked up in the header; nothing worded is kept, so ``l``
+    re-words the whole log at the next draw."""
 
-    def __init__(self, header: dict[str, Any], lang: str = "en") -> None:
+    def __init__(self, header: dict[str, Any], lang: str | None = None) -> None:
         self.header = header
+        #: None: the language now chosen (``ipcviz.i18n``), whatever it was at creation
         self.narrator = Narrator(header, lang)
 
-    def set_lang(self, lang: str) -> None:
+    def set_lang(self, lang: str | None) -> None:
         self.narrator.lang = lang
 
     def text(self, line: LogLine) -> str:
         """The text shown for ``line`` (inert), first line only."""
         entry = line.entry
-        text = entry.text if entry.step is None else self.narrator.step_text(entry.step)
+        # an event's words: its values of its moment, the language of now (ipcviz.i18n)
+        text = i18n.text(entry.text) if entry.step is None else self.narrator.step_text(entry.step)
         return bytefmt.safe_text(text.split("\n", 1)[0], TEXT_LIMIT)
 
     def line(self, line: LogLine, width: int) -> render.Line:
         entry = line.entry
         out = render.Lines(width)
         out.add(f"{entry.t / 1e9:8.3f} ", render.DIM)
-        out.add(f"{entry.who:<14} ", render.fg(line.color, True) if entry.pid else render.DIM)
+        who = render.pad(entry.who, 14)  # by cells: a Korean name takes two a letter
+        out.add(f"{who} ", render.fg(line.color, True) if entry.pid else render.DIM)
         out.add(self.text(line), render.FG)
         lines = out.finish()
         return lines[0] if lines else [Segment(" ", render.FG)]

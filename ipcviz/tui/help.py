@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
+
+from ipcviz.i18n import N_, _
+from ipcviz.tui.lang import Worded
 
 KEY_STYLE = "bold #000000 on #ffffff"
 
@@ -75,7 +79,7 @@ def keys_of(screen: Screen) -> list[KeyHelp]:
     return lines
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Worded, ModalScreen[None]):
     """Keys and their meaning; any of escape, q, ? closes it."""
 
     DEFAULT_CSS = """
@@ -88,22 +92,25 @@ class HelpScreen(ModalScreen[None]):
     /* its right padding is where the scroll bar goes when the list is taller than the box */
     HelpScreen Static { width: auto; height: auto; padding-right: 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss", N_("close"))
+    ]
 
     def __init__(self, keys: list[KeyHelp], extra: list[KeyHelp] | None = None) -> None:
         super().__init__()
         self.keys = [*keys, *(extra or [])]
 
     def compose(self) -> ComposeResult:
-        width = max((len(k.keys) for k in self.keys), default=1)
+        width = max((cell_len(k.keys) for k in self.keys), default=1)
         text = Text()
         for i, k in enumerate(self.keys):
             if i:
                 text.append("\n")
-            text.append(f" {k.keys:>{width}} ", style=KEY_STYLE)
+            keys = " " * (width - cell_len(k.keys)) + k.keys  # right-aligned, by cells
+            text.append(f" {keys} ", style=KEY_STYLE)
             text.append(f"  {k.what}")
         box = VerticalScroll(Static(text, id="help-keys"))
-        box.border_title = "ipcviz — keys  (esc closes)"
+        box.border_title = _("ipcviz — keys  (esc closes)")
         yield box
 
     def action_dismiss(self) -> None:  # type: ignore[override]

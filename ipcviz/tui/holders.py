@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from ipcviz import bytefmt
+from ipcviz.i18n import N_, _
 from ipcviz.model.analysis.holders import current, holder_text
 from ipcviz.model.state import State
 
@@ -22,9 +23,9 @@ HOLDER_BINDINGS: list[BindingType] = [
     Binding(
         "g",
         "recover_holder",
-        "post for dead holder",
+        N_("post for dead holder"),
         show=False,
-        tooltip="a holder died with the semaphore taken: post it on its behalf",
+        tooltip=N_("a holder died with the semaphore taken: post it on its behalf"),
     )
 ]
 
@@ -41,9 +42,11 @@ class HolderBanner(Static):
         reports = current(state)
         self.display = bool(reports)
         if reports:
-            text = "; ".join(bytefmt.safe_text(holder_text(r), 300) for r in reports)
-            hint = " — g: post it on the dead holder's behalf · q: end the run" if live else ""
-            self.update(Text(f"HOLDER DIED: {text}{hint}"))
+            text = "; ".join(bytefmt.safe_text(str(holder_text(r)), 300) for r in reports)
+            said = _("HOLDER DIED: {what}").format(what=text)
+            if live:
+                said += " — " + _("g: post it on the dead holder's behalf · q: end the run")
+            self.update(Text(said))
         return reports
 
 
@@ -66,17 +69,20 @@ class HolderControls:
             if key not in told:
                 told.add(key)
                 self.notify(  # type: ignore[attr-defined]
-                    bytefmt.safe_text(holder_text(r), 300)
-                    + " Press g to post it on its behalf, or q to end the run.",
-                    title="holder died",
+                    bytefmt.safe_text(str(holder_text(r)), 300)
+                    + " "
+                    + _("Press g to post it on its behalf, or q to end the run."),
+                    title=_("holder died"),
                     severity="error",
                     markup=False,
                 )
 
     def action_recover_holder(self) -> None:
         if not current(self.state):  # type: ignore[attr-defined]
-            self.notify("post for dead holder: no dead holder strands anyone", severity="warning")  # type: ignore[attr-defined]
+            self.notify(
+                _("post for dead holder: no dead holder strands anyone"), severity="warning"
+            )  # type: ignore[attr-defined]
             return
-        feed = self._live_feed("post for dead holder")  # type: ignore[attr-defined]
+        feed = self._live_feed(N_("post for dead holder"))  # type: ignore[attr-defined]
         if feed is not None:
             feed.send("recover")

@@ -12,6 +12,8 @@ from typing import Any
 
 from textual.binding import Binding, BindingType
 
+from ipcviz.i18n import N_, _
+
 #: The pace ladder (operations per second) that ``<`` and ``>`` walk; ``>`` past the top
 #: is full speed, ``<`` from full speed starts at :data:`FIRST_PACE`.
 PACES = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
@@ -21,23 +23,23 @@ PACE_BINDINGS: list[BindingType] = [
     Binding(
         "less_than_sign",
         "pace(-1)",
-        "slower",
+        N_("slower"),
         key_display="<",
-        tooltip="processes slower: at most N IPC operations a second, one by one",
+        tooltip=N_("processes slower: at most N IPC operations a second, one by one"),
     ),
     Binding(
         "greater_than_sign",
         "pace(1)",
-        "faster",
+        N_("faster"),
         key_display=">",
-        tooltip="processes faster (after the fastest pace: full speed)",
+        tooltip=N_("processes faster (after the fastest pace: full speed)"),
     ),
     Binding(
         "u",
         "pace(0)",
-        "full speed",
+        N_("full speed"),
         show=False,
-        tooltip="no pace: processes at full speed",
+        tooltip=N_("no pace: processes at full speed"),
     ),
 ]
 
@@ -58,7 +60,7 @@ def next_pace(current: float | None, direction: int) -> float | None:
 
 def pace_label(pace: float | None) -> str:
     """``5 ops/s`` or ``full speed``: how the status line says it."""
-    return "full speed" if pace is None else f"{pace:g} ops/s"
+    return _("full speed") if pace is None else _("{pace} ops/s").format(pace=f"{pace:g}")
 
 
 class PaceControls:
@@ -69,12 +71,12 @@ class PaceControls:
         return float(pace) if isinstance(pace, (int, float)) else None
 
     def action_pace(self, direction: int) -> None:
-        feed: Any = self._live_feed("pace")  # type: ignore[attr-defined]
+        feed: Any = self._live_feed(N_("pace"))  # type: ignore[attr-defined]
         if feed is None:
             return
         current = self.current_pace()
         wanted = next_pace(current, direction)
         if wanted == current:
-            self.notify(f"pace: already {pace_label(current)}", markup=False)  # type: ignore[attr-defined]
+            self.notify(_("pace: already {pace}").format(pace=pace_label(current)), markup=False)  # type: ignore[attr-defined]
             return
         feed.send("pace", ops=wanted)

@@ -14,10 +14,31 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ipcviz import bytefmt
+from ipcviz.i18n import N_, _, get_lang
 from ipcviz.scenario.lecture import first_point, gloss, lecture_order, section_of
+from ipcviz.tui.lang import LANG_BINDING, Worded
+
+#: The table's columns: (key, label).
+COLUMNS = (
+    ("section", N_("lecture")),
+    ("id", N_("id")),
+    ("teaches", N_("teaches")),
+    ("title", N_("title")),
+)
 
 
-class PickerScreen(Screen[None]):
+def authored(scenario: Any, field: str) -> str:
+    """A scenario's title or description as its author wrote it in the language now
+    chosen (``title_ko``), else in English."""
+    lang = get_lang()
+    if lang != "en":
+        value = getattr(scenario, f"{field}_{lang}", None)
+        if value:
+            return str(value)
+    return str(getattr(scenario, field, "") or "")
+
+
+class PickerScreen(Worded, Screen[None]):
     """A table of the built-in scenarios and the description of the selected one."""
 
     DEFAULT_CSS = """
@@ -27,9 +48,10 @@ class PickerScreen(Screen[None]):
     PickerScreen #about { height: auto; max-height: 12; border: round #8a8a8a; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "run", "run", priority=True),
-        Binding("R", "runs", "recent runs", key_display="R"),
-        Binding("q,escape", "quit_picker", "quit"),
+        Binding("enter", "run", N_("run"), priority=True),
+        Binding("R", "runs", N_("recent runs"), key_display="R"),
+        Binding("q,escape", "quit_picker", N_("quit")),
+        LANG_BINDING,
     ]
 
     def __init__(self, scenarios: list[Any]) -> None:
@@ -37,34 +59,44 @@ class PickerScreen(Screen[None]):
         self.scenarios = {s.id: s for s in lecture_order(scenarios)}
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(" ipcviz — choose a scenario (Enter runs it)"), id="title")
+        yield Static(id="title")
         table: DataTable[Text] = DataTable(cursor_type="row", id="scenarios")
         yield table
         yield Static(id="about")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.relabel()
+        self.query_one(DataTable).focus()
+
+    def relabel(self) -> None:
+        """The table and the description in the language now chosen: rebuilt whole (a few
+        dozen rows), the cursor kept on the same scenario."""
+        self.query_one("#title", Static).update(
+            Text(" " + _("ipcviz — choose a scenario (Enter runs it)"))
+        )
         table = self.query_one(DataTable)
-        table.add_column("lecture", key="section")
-        table.add_column("id", key="id")
-        table.add_column("teaches", key="teaches")
-        table.add_column("title", key="title")
+        row = table.cursor_row
+        table.clear(columns=True)
+        for key, label in COLUMNS:
+            table.add_column(_(label), key=key)
         section = None
         for s in self.scenarios.values():
             here = section_of(first_point(s))
             label = f"{here[0]} {here[1]}".strip() if here != section else ""
             section = here
-            teaches = Text(bytefmt.safe_text(gloss(first_point(s)), 40), style="#87d7ff")
+            teaches = Text(bytefmt.safe_text(str(gloss(first_point(s))), 40), style="#87d7ff")
             if len(s.teaches) > 1:
                 teaches.append(f" +{len(s.teaches) - 1}", style="#8a8a8a")
             table.add_row(
-                Text(label, style="bold #ffffff"),
+                Text(bytefmt.safe_text(str(label), 60), style="bold #ffffff"),
                 Text(bytefmt.safe_text(s.id, 40), style="bold #ffd700"),
                 teaches,
-                Text(bytefmt.safe_text(s.title, 80)),
+                Text(bytefmt.safe_text(authored(s, "title"), 80)),
                 key=s.id,
             )
-        table.focus()
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
         self._describe()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -84,12 +116,12 @@ class PickerScreen(Screen[None]):
         s = self.selected()
         text = Text()
         if s is not None:
-            text.append(bytefmt.safe_text(s.title, 120) + "\n", style="bold")
-            text.append(bytefmt.safe_text(s.description, 1000))
+            text.append(bytefmt.safe_text(authored(s, "title"), 120) + "\n", style="bold")
+            text.append(bytefmt.safe_text(authored(s, "description"), 1000))
             if s.teaches:
-                text.append("\nteaches: ", style="bold")
+                text.append("\n" + _("teaches:") + " ", style="bold")
                 text.append(
-                    "; ".join(bytefmt.safe_text(gloss(t), 60) for t in s.teaches),
+                    "; ".join(bytefmt.safe_text(str(gloss(t)), 60) for t in s.teaches),
                     style="#87d7ff",
                 )
         self.query_one("#about", Static).update(text)
@@ -102,7 +134,7 @@ class PickerScreen(Screen[None]):
     def action_runs(self) -> None:
         from ipcviz.tui.runs_screen import RunsScreen
 
-        self.app.push_screen(RunsScreen(lang=getattr(self.app, "lang", "en")))
+        self.app.push_screen(RunsScreen())
 
     def action_quit_picker(self) -> None:
         self.app.exit(0)

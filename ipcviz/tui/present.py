@@ -29,14 +29,19 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from ipcviz import bytefmt
+from ipcviz import bytefmt, i18n
+from ipcviz.i18n import N_, _, ngettext
 from ipcviz.model.state import State
 from ipcviz.replay import TraceIndex
 from ipcviz.tui.bigtext import ROWS, bands, fit
 from ipcviz.tui.eventfmt import LogWindow
 from ipcviz.tui.feed import Feed
+from ipcviz.tui.lang import scenario_field
 from ipcviz.tui.session import SessionScreen, illegal_banner
-from ipcviz.tui.widgets import Checks, Narration
+from ipcviz.tui.widgets import Checks, Narration, outcome_word
+
+#: Each language named in itself: the hint that says what ``l`` switches to.
+LANG_NAMES = {"en": "English", "ko": "한국어"}
 
 #: How many events the (hidden) event log keeps in replay, as in the session screen.
 LOG_TAIL = 500
@@ -69,8 +74,8 @@ class PresentScreen(SessionScreen):
     DIAGRAM_FIRST = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("right", "next_step", "continue", key_display="→", priority=True),
-        Binding("left", "previous_step", "previous", key_display="←", priority=True),
+        Binding("right", "next_step", N_("continue"), key_display="→", priority=True),
+        Binding("left", "previous_step", N_("previous"), key_display="←", priority=True),
         *SessionScreen.BINDINGS,  # listed again so that ? (help) shows every key
     ]
 
@@ -79,7 +84,7 @@ class PresentScreen(SessionScreen):
         feed_factory: Callable[[], Feed] | None = None,
         *,
         state: State | None = None,
-        lang: str = "en",
+        lang: str | None = None,
         fps: int = 15,
         index: TraceIndex | None = None,
     ) -> None:
@@ -125,7 +130,6 @@ class PresentScreen(SessionScreen):
 
     def on_mount(self) -> None:
         # (Textual calls SessionScreen.on_mount by itself: handlers run along the MRO)
-        self.query_one(Narration).border_title = "narration"
         if self.index is not None:
             notice = self.index.illegal_notice()  # the index is whole: verify's full answer
             if notice is not None:
@@ -190,8 +194,8 @@ class PresentScreen(SessionScreen):
         info = next((s for s in self.state.steps() if s.get("id") == step), None)
         if info is None:
             sc = self.state.header.get("scenario", {})
-            return None, str(sc.get("title", "")), str(sc.get("description", ""))
-        body = info.get("ko") if self.lang == "ko" and info.get("ko") else info.get("en", "")
+            return None, scenario_field(sc, "title"), scenario_field(sc, "description")
+        body = info.get(self.lang) or info.get("en", "")
         return info, str(step), str(body)
 
     def page_count(self) -> int:
@@ -236,7 +240,10 @@ class PresentScreen(SessionScreen):
         else:
             text.append(f" {bytefmt.safe_text(title, 100)} ", style="bold")
         if len(self.pages) > 1:
-            text.append(f"   page {self.page + 1} of {len(self.pages)}", style="bold #5fd7ff")
+            text.append(
+                "   " + _("page {n} of {total}").format(n=self.page + 1, total=len(self.pages)),
+                style="bold #5fd7ff",
+            )
         text.append("\n")
         lines = self.pages[self.page]
         if self.kind == BANDS:
@@ -249,31 +256,39 @@ class PresentScreen(SessionScreen):
         return text
 
     def _hint(self) -> Text:
-        other = "English" if self.lang == "ko" else "한국어"
+        # the language ``l`` switches to, named in itself (a reader of the other one looks
+        # for their own language's name)
+        other = LANG_NAMES.get(i18n.other_lang(), i18n.other_lang())
         hint = Text()
         if self.page + 1 < len(self.pages):
             if self.index is None and self._held():
-                hint.append(" PAUSED ", style="bold #000000 on #ff8700")
+                hint.append(" " + _("PAUSED") + " ", style="bold #000000 on #ff8700")
                 hint.append(" ")
-            hint.append(" more: → next page ", style="bold #000000 on #5fd7ff")
-            hint.append("  ← previous page" if self.page else "", style="#d0d0d0")
+            hint.append(" " + _("more: → next page") + " ", style="bold #000000 on #5fd7ff")
+            hint.append("  " + _("← previous page") if self.page else "", style="#d0d0d0")
         elif self.index is not None:
             n = len(self.index.narrations)
             where = (
-                f"narration {self.pos + 1} of {n} in this recording"
+                _("narration {n} of {total} in this recording").format(n=self.pos + 1, total=n)
                 if self.pos >= 0
-                else f"{n} narration steps recorded: → starts"
+                else ngettext(
+                    "{n} narration step recorded: → starts",
+                    "{n} narration steps recorded: → starts",
+                    n,
+                ).format(n=n)
             )
             hint.append(f" {where} ", style="bold #000000 on #5fd7ff")
-            hint.append("  → next  ← previous", style="#d0d0d0")
+            hint.append("  " + _("→ next  ← previous"), style="#d0d0d0")
         elif self.back:
-            hint.append(f" {self.back} step(s) back ", style="bold #000000 on #5fd7ff")
-            hint.append("  → forward again", style="#d0d0d0")
+            back = ngettext("{n} step back", "{n} steps back", self.back).format(n=self.back)
+            hint.append(f" {back} ", style="bold #000000 on #5fd7ff")
+            hint.append("  " + _("→ forward again"), style="#d0d0d0")
         elif self._held():
-            hint.append(" PAUSED for you ", style="bold #000000 on #ff8700")
-            hint.append("  → continue  ← previous text", style="#d0d0d0")
+            hint.append(" " + _("PAUSED for you") + " ", style="bold #000000 on #ff8700")
+            hint.append("  " + _("→ continue  ← previous text"), style="#d0d0d0")
         elif self.state.outcome:
-            hint.append(f" run {bytefmt.safe_text(str(self.state.outcome), 20)} ", style="bold")
+            said = _("run {outcome}").format(outcome=outcome_word(str(self.state.outcome)))
+            hint.append(f" {said} ", style="bold")
         hint.append(f"  l {other}", style="#d0d0d0")
         return hint
 
@@ -294,13 +309,13 @@ class PresentScreen(SessionScreen):
                 self.pos += 1
                 self._show_replay()
             else:
-                self.notify("that was the last narration step", markup=False)
+                self.notify(_("that was the last narration step"), markup=False)
             return
         if self.back:
             self.back -= 1
             self.redraw()
             return
-        feed = self._live_feed("continue")
+        feed = self._live_feed(N_("continue"))
         if feed is not None:
             feed.send("continue")
 
@@ -330,7 +345,7 @@ class PresentScreen(SessionScreen):
 # -- entry points (ipcviz.cli, imported lazily) -----------------------------------------
 
 
-def replay_app(trace: Path, lang: str = "en") -> Any:
+def replay_app(trace: Path, lang: str | None = None) -> Any:
     """The app for ``ipcviz replay TRACE --present`` (also used by tests)."""
     from ipcviz.tui.app import IpcvizApp
 
@@ -344,7 +359,7 @@ def replay_app(trace: Path, lang: str = "en") -> Any:
     return app
 
 
-def replay_present(trace: Path, lang: str = "en") -> int:
+def replay_present(trace: Path, lang: str | None = None) -> int:
     """``ipcviz replay TRACE --present``."""
     from ipcviz.tui.launch import _run
 

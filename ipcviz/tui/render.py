@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 
 from ipcviz import bytefmt
+from ipcviz.i18n import N_, _
 from ipcviz.mechanisms import registry
 from ipcviz.model.state import Obj, Proc, State
 
@@ -133,6 +134,14 @@ def _cut(text: str, cells: int) -> str:
     return "".join(out)
 
 
+def pad(text: str, cells: int) -> str:
+    """``text`` padded with spaces to ``cells`` terminal cells (never cut: a longer text
+    is left as it is; ``Lines`` cuts at the width). ``str.ljust`` counts characters, and
+    a Korean character takes two cells."""
+    short = cells - cell_len(text)
+    return text + " " * short if short > 0 else text
+
+
 def title(out: Lines, obj: Obj) -> None:
     out.add(
         f" {bytefmt.safe_text(obj.type, 20)} ", Style(color="#000000", bgcolor="#ffffff", bold=True)
@@ -141,7 +150,7 @@ def title(out: Lines, obj: Obj) -> None:
     if obj.kernel_name:
         out.add(f"  {bytefmt.safe_text(obj.kernel_name, 60)}", DIM)
     if obj.removed:
-        out.add("  removed", WARN)
+        out.add("  " + _("removed"), WARN)
 
 
 def outside_note(out: Lines, obj: Obj, taken: int, unit: str) -> None:
@@ -170,10 +179,16 @@ def kernel_label(obj: Obj, now: int | None = None) -> tuple[str, Style]:
     change of the object, `` kernel (before the last change, 2.8s ago): ``."""
     k = obj.kernel
     age = (now - k["t"]) / 1e9 if now is not None and isinstance(k.get("t"), int) else None
-    when = f"{age:.1f}s ago" if age is not None and age >= 0.05 else ""
+    when = _("{age}s ago").format(age=f"{age:.1f}") if age is not None and age >= 0.05 else ""
     if obj.kernel_is_stale():
-        return f" kernel (before the last change{', ' + when if when else ''}): ", KERNEL_OLD
-    return " kernel" + (f" {when}: " if when else ": "), KERNEL
+        if when:
+            return " " + _("kernel (before the last change, {when}):").format(when=when) + " ", (
+                KERNEL_OLD
+            )
+        return " " + _("kernel (before the last change):") + " ", KERNEL_OLD
+    if when:
+        return " " + _("kernel {when}:").format(when=when) + " ", KERNEL
+    return " " + _("kernel:") + " ", KERNEL
 
 
 def kernel_fields(out: Lines, obj: Obj, skip: Iterable[str] = (), now: int | None = None) -> None:
@@ -193,7 +208,7 @@ def kernel_fields(out: Lines, obj: Obj, skip: Iterable[str] = (), now: int | Non
 
 
 def bar(out: Lines, used: int, total: int, label: str) -> None:
-    width = max(8, min(40, out.width - len(label) - 5))
+    width = max(8, min(40, out.width - cell_len(label) - 5))
     frac = 0.0 if total <= 0 else min(1.0, max(0.0, used / total))
     full = round(frac * width)
     if used > 0 and full == 0:
@@ -228,7 +243,7 @@ def byte_strip(
         shown += len(take)
     if shown < total:
         rest = f"…+{total - shown} B"
-        if out.room() < len(rest):
+        if out.room() < cell_len(rest):
             out.newline()
         out.add(rest, DIM)
     out.newline()
@@ -296,13 +311,16 @@ def proc_state_text(state: State, p: Proc) -> Text:
     """running / waiting in OP on OBJ / blocked on OBJ (kernel) / frozen / exited."""
     if p.state == "exited":
         if p.exit_signal:
-            return Text(f"killed by {_signame(p.exit_signal)}", style="bold #ff5f5f")
+            return Text(
+                _("killed by {signal}").format(signal=_signame(p.exit_signal)),
+                style="bold #ff5f5f",
+            )
         return Text(
-            f"exited, code {p.exit_code}",
+            _("exited, code {code}").format(code=p.exit_code),
             style="#b2b2b2" if p.exit_code == 0 else "bold #ff5f5f",
         )
     if p.frozen:
-        return Text("frozen (SIGSTOP)", style="bold #000000 on #5fafff")
+        return Text(_("frozen (SIGSTOP)"), style="bold #000000 on #5fafff")
     from ipcviz.tui.stepping import deadlock_text, gate_text
 
     marked = deadlock_text(state, p) or gate_text(p)  # step mode / deadlock (tui/stepping.py)
@@ -314,22 +332,46 @@ def proc_state_text(state: State, p: Proc) -> Text:
     wchan = str(k.get("wchan") or "")
     where = f" ({bytefmt.safe_text(wchan, 24)})" if wchan not in ("", "0") else ""
     if k.get("state") == "stopped":
-        return Text("stopped (T)", style="bold #000000 on #5fafff")
+        return Text(_("stopped (T)"), style="bold #000000 on #5fafff")
     asleep = sleep_call(k)
     if asleep is not None and not blocked:  # never shown as waiting on an IPC object
-        what = "waiting for a child" if asleep.startswith("wait") else "sleeping"
-        return Text(f"{what} ({asleep})", style="#87afff")
+        if asleep.startswith("wait"):
+            said = _("waiting for a child ({call})").format(call=asleep)
+        else:
+            said = _("sleeping ({call})").format(call=asleep)
+        return Text(said, style="#87afff")
     if p.state == "waiting":
-        verb = "blocked" if blocked and blocked == p.on else "waiting"
         obj = bytefmt.safe_text(str(p.on), 20)
-        return Text(f"{verb}: {p.op} on {obj}{where}", style="bold #ffaf00")
+        op = bytefmt.safe_text(str(p.op), 20)
+        if blocked and blocked == p.on:
+            said = _("blocked: {op} on {obj}{where}")
+        else:
+            said = _("waiting: {op} on {obj}{where}")
+        return Text(said.format(op=op, obj=obj, where=where), style="bold #ffaf00")
     if blocked:
         return Text(
-            f"blocked on {bytefmt.safe_text(str(blocked), 30)}{where}", style="bold #ffaf00"
+            _("blocked on {obj}{where}").format(
+                obj=bytefmt.safe_text(str(blocked), 30), where=where
+            ),
+            style="bold #ffaf00",
         )
     if p.error:
-        return Text(f"error: {bytefmt.safe_text(p.error, 40)}", style="bold #ff5f5f")
-    return Text(p.state, style="#87ff5f")
+        return Text(
+            _("error: {what}").format(what=bytefmt.safe_text(str(p.error), 40)),
+            style="bold #ff5f5f",
+        )
+    word = PROC_STATES.get(p.state)
+    return Text(_(word) if word else bytefmt.safe_text(str(p.state), 20), style="#87ff5f")
+
+
+#: A process's own states, as the table says them (a trace's unknown word: inert, as is).
+PROC_STATES = {
+    "running": N_("running"),
+    "waiting": N_("waiting"),
+    "blocked": N_("blocked"),
+    "stopped": N_("stopped"),
+    "exited": N_("exited"),
+}
 
 
 #: Syscalls (and, where the syscall table is unknown, wait points) of a process that sleeps

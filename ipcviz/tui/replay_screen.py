@@ -21,6 +21,7 @@ from textual.widgets import Footer, Static
 
 from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
+from ipcviz.i18n import N_, _
 from ipcviz.model.state import State
 from ipcviz.replay import Player, TraceIndex
 from ipcviz.tui.eventfmt import LogWindow
@@ -107,68 +108,70 @@ class ReplayScreen(SessionScreen):
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_pause", "play", tooltip="play / pause the recording"),
-        Binding("right", "step(1)", "step", priority=True, tooltip="one event forward"),
-        Binding("left", "step(-1)", "back", priority=True, tooltip="one event back"),
+        Binding("space", "toggle_pause", N_("play"), tooltip=N_("play / pause the recording")),
+        Binding("right", "step(1)", N_("step"), priority=True, tooltip=N_("one event forward")),
+        Binding("left", "step(-1)", N_("back"), priority=True, tooltip=N_("one event back")),
         Binding(
             "greater_than_sign",
             "speed(1)",
-            "faster",
+            N_("faster"),
             key_display=">",
-            tooltip="play faster",
+            tooltip=N_("play faster"),
         ),
         Binding(
             "less_than_sign",
             "speed(-1)",
-            "slower",
+            N_("slower"),
             key_display="<",
-            tooltip="play slower",
+            tooltip=N_("play slower"),
         ),
         Binding(
             "full_stop",
             "jump_proc(1)",
-            "next of proc",
+            N_("next of proc"),
             key_display=".",
-            tooltip="next event of the selected process",
+            tooltip=N_("next event of the selected process"),
         ),
         Binding(
             "comma",
             "jump_proc(-1)",
-            "prev of proc",
+            N_("prev of proc"),
             key_display=",",
-            tooltip="previous event of the selected process",
+            tooltip=N_("previous event of the selected process"),
         ),
         Binding(
             "right_square_bracket",
             "jump_obj(1)",
-            "next of obj",
+            N_("next of obj"),
             key_display="]",
-            tooltip="next event of the selected object",
+            tooltip=N_("next event of the selected object"),
         ),
         Binding(
             "left_square_bracket",
             "jump_obj(-1)",
-            "prev of obj",
+            N_("prev of obj"),
             key_display="[",
-            tooltip="previous event of the selected object",
+            tooltip=N_("previous event of the selected object"),
         ),
-        Binding("n", "jump_step(1)", "next step", tooltip="next narration step"),
-        Binding("N", "jump_step(-1)", "prev", key_display="N", tooltip="previous narration step"),
+        Binding("n", "jump_step(1)", N_("next step"), tooltip=N_("next narration step")),
+        Binding(
+            "N", "jump_step(-1)", N_("prev"), key_display="N", tooltip=N_("previous narration step")
+        ),
         Binding(
             "home",
             "seek_start",
-            "start",
+            N_("start"),
             show=False,
             priority=True,
-            tooltip="the start, before the first event",
+            tooltip=N_("the start, before the first event"),
         ),
         Binding(
             "end",
             "seek_fraction(1)",
-            "end",
+            N_("end"),
             show=False,
             priority=True,
-            tooltip="the end of the recording",
+            tooltip=N_("the end of the recording"),
         ),
         *[
             Binding(
@@ -176,27 +179,29 @@ class ReplayScreen(SessionScreen):
                 f"seek_fraction({d / 10})",
                 f"{d * 10}%",
                 show=False,
-                tooltip="jump to N×10% of the recording",
+                tooltip=N_("jump to N×10% of the recording"),
             )
             for d in range(10)
         ],
         Binding(
             "h",
             "hide",
-            "hide next",
-            tooltip="hide the selected object's next change (guess, then ⏎)",
+            N_("hide next"),
+            tooltip=N_("hide the selected object's next change (guess, then ⏎)"),
         ),
-        Binding("enter", "reveal", "reveal", priority=True, tooltip="reveal what was hidden"),
+        Binding(
+            "enter", "reveal", N_("reveal"), priority=True, tooltip=N_("reveal what was hidden")
+        ),
         *VIEW_BINDINGS,  # l / v / p: language, diagram or detail, log filter
         Binding(
             "o",
             "filter_obj",
-            "select obj",
+            N_("select obj"),
             show=False,
-            tooltip="select the next object (for ] [ h; the log shows it only)",
+            tooltip=N_("select the next object (for ] [ h; the log shows it only)"),
         ),
-        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
-        Binding("q", "quit_session", "quit", tooltip="quit the replay"),
+        Binding("question_mark", "help", N_("help"), key_display="?", tooltip=N_("this help")),
+        Binding("q", "quit_session", N_("quit"), tooltip=N_("quit the replay")),
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -205,7 +210,7 @@ class ReplayScreen(SessionScreen):
             return False
         return super().check_action(action, parameters)
 
-    def __init__(self, index: TraceIndex, lang: str = "en", fps: int = 15) -> None:
+    def __init__(self, index: TraceIndex, lang: str | None = None, fps: int = 15) -> None:
         super().__init__(None, state=State(header=index.header), lang=lang, fps=fps)
         self.index = index
         self.player = Player(index)
@@ -223,10 +228,13 @@ class ReplayScreen(SessionScreen):
         yield illegal_banner("")
         for widget in super().compose():
             if isinstance(widget, Footer):
-                timeline = Timeline(self.player, id="timeline")
-                timeline.border_title = "timeline"
-                yield timeline
+                yield Timeline(self.player, id="timeline")
             yield widget
+
+    def relabel(self) -> None:
+        super().relabel()
+        if self.is_mounted:
+            self._update_timeline()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -248,9 +256,9 @@ class ReplayScreen(SessionScreen):
         if index.done and not self._notified:
             self._notified = True
             if index.error is not None:
-                self.notify(str(index.error), title="trace", severity="error", markup=False)
+                self.notify(str(index.error), title=_("trace"), severity="error", markup=False)
             elif index.notice:
-                self.notify(index.notice, title="trace", severity="warning", markup=False)
+                self.notify(index.notice, title=_("trace"), severity="warning", markup=False)
         key = (self.player.pos, self.player.hidden)
         if key != self._shown:
             self.show_position()
@@ -297,10 +305,12 @@ class ReplayScreen(SessionScreen):
         self._counted = index.count
         self._timeline_at = time.perf_counter()
         status = "▶" if p.playing else "⏸"
-        where = f"event {p.pos + 1}/{index.count}"
+        where = _("event {n}/{total}").format(n=p.pos + 1, total=index.count)
         if not index.done:
-            where += f" (indexing {index.fraction:.0%})"
-        hidden = f"  hidden: {safe_text(p.hidden.obj, 30)}" if p.hidden else ""
+            where += " " + _("(indexing {percent})").format(percent=f"{index.fraction:.0%}")
+        hidden = (
+            "  " + _("hidden: {obj}").format(obj=safe_text(p.hidden.obj, 30)) if p.hidden else ""
+        )
         timeline = self.query_one(Timeline)
         timeline.border_title = f"{status} {p.speed:g}×  {where}{hidden}"
         timeline.refresh()
@@ -332,7 +342,7 @@ class ReplayScreen(SessionScreen):
     def action_jump_proc(self, direction: int) -> None:
         pid = self.query_one(ProcTable).selected_pid()
         if pid is None or not self.player.jump(direction > 0, pid=pid):
-            self.notify("no further event of the selected process", severity="warning")
+            self.notify(_("no further event of the selected process"), severity="warning")
 
     def selected_obj(self) -> str | None:
         """The object chosen with ``o`` (log filter), else the object of the current event."""
@@ -347,20 +357,22 @@ class ReplayScreen(SessionScreen):
     def action_jump_obj(self, direction: int) -> None:
         obj = self.selected_obj()
         if obj is None or not self.player.jump(direction > 0, obj=obj):
-            self.notify("no further event of the selected object", severity="warning")
+            self.notify(_("no further event of the selected object"), severity="warning")
 
     def action_jump_step(self, direction: int) -> None:
         if not self.player.jump_step(direction > 0):
-            self.notify("no further narration step", severity="warning")
+            self.notify(_("no further narration step"), severity="warning")
 
     def action_hide(self) -> None:
         obj = self.selected_obj()
         if obj is None:
-            self.notify("hide: select an object first (o)", severity="warning")
+            self.notify(_("hide: select an object first (o)"), severity="warning")
             return
         self.player.hide(obj)
         self.notify(
-            f"what happens next to {safe_text(obj, 30)} is hidden: guess, then Enter",
+            _("what happens next to {obj} is hidden: guess, then Enter").format(
+                obj=safe_text(obj, 30)
+            ),
             markup=False,
         )
 
@@ -380,7 +392,7 @@ class ReplayScreen(SessionScreen):
         return super().stop()
 
 
-def replay_app(path: Path, lang: str = "en") -> Any:
+def replay_app(path: Path, lang: str | None = None) -> Any:
     """An app that opens straight on the replay screen of ``path`` (TraceError if foreign)."""
     from ipcviz.tui.app import IpcvizApp
 
@@ -393,7 +405,7 @@ def replay_app(path: Path, lang: str = "en") -> Any:
 
             self.register_theme(CONTRAST)
             self.theme = "ipcviz-contrast"
-            screen = ReplayScreen(index, lang=self.lang, fps=self.fps)
+            screen = ReplayScreen(index, fps=self.fps)
             self.sessions.append(screen)
             self.push_screen(screen)
 

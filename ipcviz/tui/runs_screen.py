@@ -18,11 +18,33 @@ from textual.widgets import DataTable, Footer, Static
 from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
 from ipcviz.events.runs import RunInfo, list_runs
+from ipcviz.i18n import N_, _, set_lang
+from ipcviz.tui.lang import LANG_BINDING, Worded
 
 OUTCOME_STYLE = {"passed": "#5fd700", "failed": "#ff5f5f", "error": "#ff5f5f"}
 
 
-class RunsScreen(Screen[None]):
+#: The table's columns: (key, label).
+COLUMNS = (
+    ("started", N_("started")),
+    ("scenario", N_("scenario")),
+    ("duration", N_("duration")),
+    ("events", N_("events")),
+    ("outcome", N_("outcome")),
+    ("file", N_("file")),
+)
+#: How a run ended, in the table (a trace's own word: as it is, inert).
+OUTCOMES = {
+    "passed": N_("passed"),
+    "failed": N_("failed"),
+    "error": N_("error"),
+    "timeout": N_("timeout"),
+    "stopped": N_("stopped"),
+    "incomplete": N_("incomplete"),
+}
+
+
+class RunsScreen(Worded, Screen[None]):
     """A table of recorded runs, newest first."""
 
     DEFAULT_CSS = """
@@ -31,42 +53,60 @@ class RunsScreen(Screen[None]):
     RunsScreen DataTable { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "replay", "replay", priority=True),
-        Binding("q,escape", "back", "back"),
+        Binding("enter", "replay", N_("replay"), priority=True),
+        Binding("q,escape", "back", N_("back")),
+        LANG_BINDING,
     ]
 
-    def __init__(self, directory: Path | None = None, lang: str = "en") -> None:
+    def __init__(self, directory: Path | None = None, lang: str | None = None) -> None:
         super().__init__()
         self.directory = directory
-        self.lang = lang
+        if lang is not None:
+            set_lang(lang)
         self.runs: dict[str, RunInfo] = {}
+        self._listed: list[RunInfo] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(" recent runs — Enter replays the selected one"), id="title")
+        yield Static(id="title")
         yield DataTable(cursor_type="row", id="runs")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._listed = list_runs(self.directory)
+        if not self._listed:
+            self.notify(_("no recorded runs yet"), markup=False)
+        self.relabel()
+        self.query_one(DataTable).focus()
+
+    def relabel(self) -> None:
+        """The title and the table in the language now chosen (the cursor kept)."""
+        self.query_one("#title", Static).update(
+            Text(" " + _("recent runs — Enter replays the selected one"))
+        )
         table: DataTable[Text] = self.query_one(DataTable)
-        for col in ("started", "scenario", "duration", "events", "outcome", "file"):
-            table.add_column(col, key=col)
-        runs = list_runs(self.directory)
-        if not runs:
-            self.notify("no recorded runs yet", markup=False)
-        for run in runs:
+        row = table.cursor_row
+        table.clear(columns=True)
+        for key, label in COLUMNS:
+            table.add_column(_(label), key=key)
+        for run in self._listed:
             key = str(run.path)
             self.runs[key] = run
             outcome = run.outcome or "incomplete"
+            word = OUTCOMES.get(outcome)
             table.add_row(
-                Text(run.started),
-                Text(run.scenario, style="bold #ffd700"),
+                Text(safe_text(str(run.started), 40)),
+                Text(safe_text(str(run.scenario), 40), style="bold #ffd700"),
                 Text(f"{run.duration:.2f} s", justify="right"),
                 Text(f"{run.events:,}", justify="right"),
-                Text(outcome, style=OUTCOME_STYLE.get(outcome, "#ffaf00")),
+                Text(
+                    _(word) if word else safe_text(str(outcome), 20),
+                    style=OUTCOME_STYLE.get(outcome, "#ffaf00"),
+                ),
                 Text(safe_text(run.path.name, 80), style="#8a8a8a"),
                 key=key,
             )
-        table.focus()
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
 
     def selected(self) -> RunInfo | None:
         table = self.query_one(DataTable)
@@ -90,7 +130,7 @@ class RunsScreen(Screen[None]):
         except TraceError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        screen = ReplayScreen(index, lang=self.lang)
+        screen = ReplayScreen(index)
         sessions = getattr(self.app, "sessions", None)
         if isinstance(sessions, list):
             sessions.append(screen)  # so the app stops its indexing on exit

@@ -22,7 +22,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from ipcviz import bytefmt
+from ipcviz import bytefmt, i18n
+from ipcviz.i18n import N_, _
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
@@ -30,9 +31,18 @@ from ipcviz.tui.diagram import DiagramView
 from ipcviz.tui.eventfmt import EventFormatter, LogLine, record
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.holders import HOLDER_BINDINGS, HolderBanner, HolderControls
+from ipcviz.tui.lang import Worded
 from ipcviz.tui.pacing import PACE_BINDINGS, PaceControls
 from ipcviz.tui.stepping import STEP_BINDINGS, DeadlockBanner, StepControls
-from ipcviz.tui.widgets import Checks, EventLog, Narration, ObjectsPanel, ProcTable, StatusLine
+from ipcviz.tui.widgets import (
+    Checks,
+    EventLog,
+    Narration,
+    ObjectsPanel,
+    ProcTable,
+    StatusLine,
+    outcome_word,
+)
 
 FPS_MIN, FPS_MAX, FPS_STEP = 10, 30, 5
 #: At most this many events are applied per frame, so a flood cannot freeze the screen.
@@ -51,24 +61,24 @@ NARROW = 110  # columns below which the panels stack
 
 #: Keys the live session and the replay share, in this order: how the run is shown.
 VIEW_BINDINGS: list[BindingType] = [
-    Binding("l", "toggle_lang", "en/ko", tooltip="narration in English / Korean"),
+    Binding("l", "toggle_lang", N_("en/ko"), tooltip=N_("the whole screen in English / Korean")),
     Binding(
         "v",
         "toggle_view",
-        "diagram/detail",
-        tooltip="the diagram (who talks to whom) or the detail panels",
+        N_("diagram/detail"),
+        tooltip=N_("the diagram (who talks to whom) or the detail panels"),
     ),
     Binding(
         "p",
         "filter_proc",
-        "log: proc",
+        N_("log: proc"),
         show=False,
-        tooltip="event log: only the selected process (again: all)",
+        tooltip=N_("event log: only the selected process (again: all)"),
     ),
 ]
 
 
-class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | None]):
+class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[int | None]):
     """One run on screen. ``feed_factory`` makes a fresh feed (also used by restart)."""
 
     DEFAULT_CSS = """
@@ -104,43 +114,45 @@ class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | Non
         Binding(
             "space",
             "toggle_pause",
-            "pause view",
-            tooltip="pause / resume the VIEW (the processes keep running)",
+            N_("pause view"),
+            tooltip=N_("pause / resume the VIEW (the processes keep running)"),
         ),
         Binding(
             "f",
             "toggle_freeze",
-            "freeze",
-            tooltip="freeze / unfreeze the processes (SIGSTOP / SIGCONT)",
+            N_("freeze"),
+            tooltip=N_("freeze / unfreeze the processes (SIGSTOP / SIGCONT)"),
         ),
-        Binding("k", "kill", "kill proc", tooltip="kill the selected process (SIGKILL)"),
-        Binding("r", "restart", "restart", tooltip="restart the scenario from the beginning"),
+        Binding("k", "kill", N_("kill proc"), tooltip=N_("kill the selected process (SIGKILL)")),
+        Binding(
+            "r", "restart", N_("restart"), tooltip=N_("restart the scenario from the beginning")
+        ),
         Binding(
             "plus,equals_sign",
             "faster",
-            "faster",
+            N_("faster"),
             key_display="+",
             show=False,
-            tooltip=f"redraw faster (up to {FPS_MAX} frames/s)",
+            tooltip=N_("redraw faster (up to 30 frames/s)"),
         ),
         Binding(
             "minus",
             "slower",
-            "slower",
+            N_("slower"),
             key_display="-",
             show=False,
-            tooltip=f"redraw slower (down to {FPS_MIN} frames/s)",
+            tooltip=N_("redraw slower (down to 10 frames/s)"),
         ),
         *VIEW_BINDINGS,  # l / v / p: language, diagram or detail, log filter
         Binding(
             "o",
             "filter_obj",
-            "log: object",
+            N_("log: object"),
             show=False,
-            tooltip="event log: cycle through the objects",
+            tooltip=N_("event log: cycle through the objects"),
         ),
-        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
-        Binding("q", "quit_session", "quit", tooltip="quit: stop the engine and clean up"),
+        Binding("question_mark", "help", N_("help"), key_display="?", tooltip=N_("this help")),
+        Binding("q", "quit_session", N_("quit"), tooltip=N_("quit: stop the engine and clean up")),
         *STEP_BINDINGS,  # t / s / n / 1..9: step mode (tui/stepping.py)
         *PACE_BINDINGS,  # < / > / u: the processes' pace (tui/pacing.py)
         *HOLDER_BINDINGS,  # g: post for a dead holder (tui/holders.py)
@@ -173,13 +185,14 @@ class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | Non
         feed_factory: Callable[[], Feed] | None = None,
         *,
         state: State | None = None,
-        lang: str = "en",
+        lang: str | None = None,
         fps: int = 20,
     ) -> None:
         super().__init__()
         self.feed_factory = feed_factory
         self.feed: Feed | None = None
-        self.lang = lang
+        if lang is not None:
+            i18n.set_lang(lang)
         self.fps = max(FPS_MIN, min(FPS_MAX, fps))
         self.paused = False
         self.state: State = state if state is not None else State()
@@ -194,9 +207,17 @@ class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | Non
         self._worded_cost = 3e-6
         #: Events of a flood applied without a log line (they left the log unseen).
         self.unworded = 0
-        self.formatter = EventFormatter(self.state.header, lang)
-        #: Applies the feed's events to ``state`` and words each one right then (the log).
-        self.narrator = Narrator(self.state.header, lang, state=self.state)
+        #: Draws the log's lines, in the language now chosen (``ipcviz.i18n``).
+        self.formatter = EventFormatter(self.state.header)
+        #: Applies the feed's events to ``state`` and words each one right then (the log):
+        #: its sentences keep their values, the words come when drawn.
+        self.narrator = Narrator(self.state.header, state=self.state)
+
+    @property
+    def lang(self) -> str:
+        """The language on screen: one for the whole process (``ipcviz.i18n``), set by the
+        app (``IpcvizApp.lang``, ``l``)."""
+        return i18n.get_lang()
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
@@ -225,27 +246,38 @@ class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | Non
         yield HolderBanner(id="holder")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                table = ProcTable(id="procs")
-                table.border_title = "processes"
-                yield table
-                narration = Narration(id="narration", classes="panel")
-                narration.border_title = "narration"
-                yield narration
-                checks = Checks(id="checks", classes="panel")
-                checks.border_title = "checks"
-                yield checks
+                yield ProcTable(id="procs")
+                yield Narration(id="narration", classes="panel")
+                yield Checks(id="checks", classes="panel")
                 log = EventLog(self.formatter, id="log")
-                box = Vertical(log, id="log-box", classes="panel")
-                box.border_title = "events"
-                yield box
+                yield Vertical(log, id="log-box", classes="panel")
             objects = ObjectsPanel(id="objects", classes="panel")
-            objects.border_title = "kernel objects"
             with Vertical(id="right"):
                 yield objects
                 yield DiagramView(id="diagram")
         yield Footer()
 
+    #: Panel titles (drawn in the language now chosen: ``relabel``).
+    TITLES: ClassVar[dict[str, str]] = {
+        "#procs": N_("processes"),
+        "#narration": N_("narration"),
+        "#checks": N_("checks"),
+        "#log-box": N_("events"),
+        "#objects": N_("kernel objects"),
+    }
+
+    def relabel(self) -> None:
+        """Everything in the language now chosen: titles, column labels, the log's words
+        (its lines keep the values of their moment), every panel drawn again."""
+        for selector, title in self.TITLES.items():
+            for widget in self.query(selector):
+                widget.border_title = _(title)
+        self.query_one(ProcTable).relabel()
+        if self.is_mounted:
+            self.redraw(True)
+
     def on_mount(self) -> None:
+        self.relabel()
         self.set_class(self.DIAGRAM_FIRST, "-diagram")
         self._layout_for(self.app.size.width, self.app.size.height)
         if self.feed_factory is not None:
@@ -360,35 +392,40 @@ class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | Non
     def _on_feed_end(self, feed: Feed) -> None:
         error = getattr(feed, "error", None)
         if error:
-            self.notify(error, title="stream", severity="error", markup=False)
+            self.notify(error, title=_("stream"), severity="error", markup=False)
         if feed.live:
             tail = getattr(feed, "stderr_tail", lambda: "")()
             self.result = feed.close()
             if self.state.outcome is None:  # no session.end: the engine died
-                last = tail.splitlines()[-1] if tail else f"status {self.result}"
+                code = _("status {code}").format(code=self.result)
+                last = tail.splitlines()[-1] if tail else code
                 self.notify(
-                    f"the engine stopped unexpectedly: {bytefmt.safe_text(last, 200)}",
+                    _("the engine stopped unexpectedly: {why}").format(
+                        why=bytefmt.safe_text(last, 200)
+                    ),
                     severity="error",
                     markup=False,
                 )
             else:
                 self.notify(
-                    f"run ended: {self.state.outcome.upper()} — r restarts, q quits",
+                    _("run ended: {outcome} — r restarts, q quits").format(
+                        outcome=outcome_word(self.state.outcome)
+                    ),
                     markup=False,
                 )
 
     def _set_model(self, state: State) -> None:
         """The feed's events go to ``state`` from now on (a new run, or its header came)."""
         self.state = state
-        self.formatter = EventFormatter(state.header, self.lang)
-        self.narrator = Narrator(state.header, self.lang, state=state)
+        self.formatter = EventFormatter(state.header)
+        self.narrator = Narrator(state.header, state=state)
         self.query_one(EventLog).formatter = self.formatter
 
     def show_state(self, state: State) -> None:
         """Display ``state`` as it is (replay: seek / step back). Stops any feed's effect."""
         self.state = state
         if state.header is not self.formatter.header:
-            self.formatter = EventFormatter(state.header, self.lang)
+            self.formatter = EventFormatter(state.header)
             self.query_one(EventLog).formatter = self.formatter
         self.redraw(True)
 
@@ -438,10 +475,18 @@ class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | Non
 
     def _live_feed(self, what: str) -> Feed | None:
         if self.feed is None or not self.feed.live:
-            self.notify(f"{what}: only in a live run", severity="warning", markup=False)
+            self.notify(
+                _("{what}: only in a live run").format(what=_(what)),
+                severity="warning",
+                markup=False,
+            )
             return None
         if self._ended:
-            self.notify(f"{what}: the run has ended", severity="warning", markup=False)
+            self.notify(
+                _("{what}: the run has ended").format(what=_(what)),
+                severity="warning",
+                markup=False,
+            )
             return None
         return self.feed
 
@@ -450,18 +495,18 @@ class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | Non
         self.redraw()
 
     def action_toggle_freeze(self) -> None:
-        feed = self._live_feed("freeze")
+        feed = self._live_feed(N_("freeze"))
         if feed is not None:
             feed.send("resume" if self.state.frozen else "freeze")
 
     def action_kill(self) -> None:
-        feed = self._live_feed("kill")
+        feed = self._live_feed(N_("kill"))
         if feed is None:
             return
         pid = self.query_one(ProcTable).selected_pid()
         proc = self.state.procs.get(pid) if pid is not None else None
         if proc is None or not proc.alive:
-            self.notify("kill: select a running process first", severity="warning")
+            self.notify(_("kill: select a running process first"), severity="warning")
             return
         feed.send("kill", pid=pid)
 
@@ -483,12 +528,6 @@ class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | Non
     def action_slower(self) -> None:
         self.fps = max(FPS_MIN, self.fps - FPS_STEP)
         self._set_timer()
-
-    def action_toggle_lang(self) -> None:
-        self.lang = "ko" if self.lang == "en" else "en"
-        self.formatter.set_lang(self.lang)
-        self.narrator.lang = self.lang
-        self.redraw()
 
     @property
     def diagram_shown(self) -> bool:
@@ -517,7 +556,7 @@ class SessionScreen(HolderControls, StepControls, PaceControls, Screen[int | Non
     def action_help(self) -> None:
         from ipcviz.tui.help import HelpScreen, KeyHelp, keys_of
 
-        extra = [KeyHelp("↑ ↓", "select a process in the table (for the keys that act on one)")]
+        extra = [KeyHelp("↑ ↓", _("select a process in the table (for the keys that act on one)"))]
         self.app.push_screen(HelpScreen(keys_of(self), extra))
 
     def action_quit_session(self) -> None:

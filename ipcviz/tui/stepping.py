@@ -15,24 +15,27 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from ipcviz import bytefmt
+from ipcviz.i18n import N_, _, ngettext
 from ipcviz.model.state import Proc, State
 
 STEP_BINDINGS: list[BindingType] = [
     Binding(
         "t",
         "toggle_step",
-        "step mode",
-        tooltip="step mode on / off: processes wait before each IPC call",
+        N_("step mode"),
+        tooltip=N_("step mode on / off: processes wait before each IPC call"),
     ),
-    Binding("s", "step_selected", "step", tooltip="step mode: the selected process goes once"),
-    Binding("n", "step_random", "random", tooltip="step mode: a random process goes once"),
+    Binding(
+        "s", "step_selected", N_("step"), tooltip=N_("step mode: the selected process goes once")
+    ),
+    Binding("n", "step_random", N_("random"), tooltip=N_("step mode: a random process goes once")),
     *(
         Binding(
             str(i),
             f"step_number({i})",
             f"step #{i}",
             show=False,
-            tooltip="step mode: process number N of the table goes once",
+            tooltip=N_("step mode: process number N of the table goes once"),
         )
         for i in range(1, 10)
     ),
@@ -51,11 +54,15 @@ def gate_text(p: Proc) -> Text | None:
     on = f" {bytefmt.safe_text(str(p.gated_obj), 20)}" if p.gated_obj else ""
     # threads of it at their own gates: the step goes to the one shown (its lowest)
     more = (
-        f" (+{len(p.gated) - 1} thread{'s' if len(p.gated) > 2 else ''})"
+        " "
+        + ngettext("(+{n} thread)", "(+{n} threads)", len(p.gated) - 1).format(n=len(p.gated) - 1)
         if len(p.gated) > 1
         else ""
     )
-    return Text(f"at gate → {bytefmt.safe_text(p.gated_op, 20)}{on}{more}", style="bold #5fd7ff")
+    said = _("at gate → {op}{obj}{more}").format(
+        op=bytefmt.safe_text(str(p.gated_op), 20), obj=on, more=more
+    )
+    return Text(said, style="bold #5fd7ff")
 
 
 def current_deadlock(state: State) -> dict[str, Any] | None:
@@ -78,17 +85,20 @@ def deadlock_text(state: State, p: Proc) -> Text | None:
         for row in current.get("stuck") or ():
             if row.get("pid") == p.pid:
                 what = bytefmt.safe_text(str(row.get("waits_for", "")), 30)
-                return Text(f"STRANDED on {what}: its holder died", style="bold #ff5f5f")
+                return Text(
+                    _("STRANDED on {obj}: its holder died").format(obj=what),
+                    style="bold #ff5f5f",
+                )
         return None
 
     for link in current.get("cycle") or ():
         if link.get("pid") == p.pid:
-            what = bytefmt.safe_text(wait_text(link), 80)
-            return Text(f"DEADLOCK: {what}", style="bold #ff5f5f")
+            what = bytefmt.safe_text(str(wait_text(link)), 80)
+            return Text(_("DEADLOCK: {what}").format(what=what), style="bold #ff5f5f")
     for row in current.get("stuck") or ():
         if row.get("pid") == p.pid:
             what = bytefmt.safe_text(f"{row.get('op', '')} {row.get('waits_for', '')}", 30)
-            return Text(f"DEADLOCK: {what.strip()}", style="bold #ff5f5f")
+            return Text(_("DEADLOCK: {what}").format(what=what.strip()), style="bold #ff5f5f")
     return None
 
 
@@ -109,9 +119,11 @@ class DeadlockBanner(Static):
         self.display = current is not None and not stranded(state, current)
         if current is None or not self.display:
             return
-        text = bytefmt.safe_text(in_words(current), 300)
-        hint = " — select a victim and press k to break it" if live else ""
-        self.update(Text(f"DEADLOCK: {text}{hint}"))
+        text = bytefmt.safe_text(str(in_words(current)), 300)
+        said = _("DEADLOCK: {what}").format(what=text)
+        if live:
+            said += " — " + _("select a victim and press k to break it")
+        self.update(Text(said))
 
 
 class StepControls:
@@ -119,7 +131,7 @@ class StepControls:
     DeadlockBanner."""
 
     def action_toggle_step(self) -> None:
-        feed = self._live_feed("step mode")  # type: ignore[attr-defined]
+        feed = self._live_feed(N_("step mode"))  # type: ignore[attr-defined]
         if feed is not None:
             feed.send("step_mode", on=not self.state.step_mode)  # type: ignore[attr-defined]
 
@@ -139,9 +151,9 @@ class StepControls:
             feed.send("step_random")
 
     def _step_feed(self) -> Any:
-        feed = self._live_feed("step")  # type: ignore[attr-defined]
+        feed = self._live_feed(N_("step"))  # type: ignore[attr-defined]
         if feed is not None and not self.state.step_mode:  # type: ignore[attr-defined]
-            self.notify("step: press t first (step mode)", severity="warning", markup=False)  # type: ignore[attr-defined]
+            self.notify(_("step: press t first (step mode)"), severity="warning", markup=False)  # type: ignore[attr-defined]
             return None
         return feed
 
@@ -150,7 +162,7 @@ class StepControls:
         if feed is None:
             return
         if proc is None or not proc.gated_op:
-            self.notify("step: that process is not waiting at its gate", severity="warning")  # type: ignore[attr-defined]
+            self.notify(_("step: that process is not waiting at its gate"), severity="warning")  # type: ignore[attr-defined]
             return
         feed.send("step", pid=proc.pid)
 

@@ -19,13 +19,16 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from ipcviz import bytefmt
+from ipcviz.i18n import N_, _, get_lang
 from ipcviz.model.analysis.races import describe as describe_lost_update
 from ipcviz.model.analysis.races import missing as lost_update_count
 from ipcviz.model.state import State
 from ipcviz.tui import render
 from ipcviz.tui.eventfmt import EventFormatter, LogLine
+from ipcviz.tui.lang import scenario_field
 
 BLANK = Style()  # never None: the NO_COLOR (monochrome) filter reads every style
 
@@ -126,6 +129,30 @@ class ObjectsPanel(VerticalScroll):
 
 
 PROC_COLUMNS = ("name", "pid", "state", "cpu", "cpu#")
+#: The process table's column labels (keys stay English: cells are updated by key).
+PROC_LABELS = {
+    "name": N_("name"),
+    "pid": N_("pid"),
+    "state": N_("state"),
+    "cpu": N_("cpu"),
+    "cpu#": N_("cpu#"),
+}
+#: How a run ended, as the status line and the checks panel say it (big, in capitals).
+OUTCOMES = {
+    "passed": N_("PASSED"),
+    "failed": N_("FAILED"),
+    "error": N_("ERROR"),
+    "timeout": N_("TIMEOUT"),
+    "stopped": N_("STOPPED"),
+    "incomplete": N_("INCOMPLETE"),
+}
+
+
+def outcome_word(outcome: str) -> str:
+    """``PASSED`` (``통과``): a run's outcome, in the language now chosen; an outcome no
+    table knows (a trace's own word) inert, in capitals."""
+    word = OUTCOMES.get(outcome)
+    return _(word) if word else bytefmt.safe_text(outcome, 20).upper()
 
 
 class ProcTable(DataTable):
@@ -141,7 +168,17 @@ class ProcTable(DataTable):
 
     def on_mount(self) -> None:
         for col in PROC_COLUMNS:
-            self.add_column(col, key=col)
+            self.add_column(_(PROC_LABELS[col]), key=col)
+
+    def relabel(self) -> None:
+        """Column labels in the language now chosen (their keys stay)."""
+        for col in PROC_COLUMNS:
+            column = self.columns.get(ColumnKey(col))
+            if column is not None:
+                column.label = Text(_(PROC_LABELS[col]))
+                column.content_width = max(column.content_width, column.label.cell_len)
+        self._require_update_dimensions = True
+        self.refresh()
 
     def sync(self, state: State) -> None:
         for pid, p in state.procs.items():
@@ -270,9 +307,9 @@ class Narration(ClampedText):
         text = Text()
         sc = state.header.get("scenario", {})
         if info is None:
-            text.append(bytefmt.safe_text(sc.get("description", ""), 400), style="#d0d0d0")
+            text.append(bytefmt.safe_text(scenario_field(sc, "description"), 400), style="#d0d0d0")
         else:
-            body = info.get("ko") if lang == "ko" and info.get("ko") else info.get("en", "")
+            body = info.get(lang) or info.get("en", "")
             tags = " ".join(bytefmt.safe_text(str(t), 8) for t in info.get("teaches", []))
             if tags:
                 text.append(f" {tags} ", style="bold #000000 on #ffd700")
@@ -291,28 +328,44 @@ class Checks(ClampedText):
     def show(self, state: State) -> None:
         text = Text()
         for name, d in state.drift.items():
-            text.append(" DRIFT ", style=render.BAD)
+            text.append(" " + _("DRIFT") + " ", style=render.BAD)
             text.append(
-                f" {bytefmt.safe_text(str(name), 20)}: {bytefmt.safe_text(str(d.get('field')), 20)}"
-                f" model={bytefmt.safe_text(str(d.get('model')), 20)}"
-                f" kernel={bytefmt.safe_text(str(d.get('kernel')), 20)}\n",
+                " "
+                + _("{obj}: {field} model={model} kernel={kernel}").format(
+                    obj=bytefmt.safe_text(str(name), 20),
+                    field=bytefmt.safe_text(str(d.get("field")), 20),
+                    model=bytefmt.safe_text(str(d.get("model")), 20),
+                    kernel=bytefmt.safe_text(str(d.get("kernel")), 20),
+                )
+                + "\n",
                 style="bold #ff8787",
             )
         lost = state.lost_updates
         if lost:  # shared memory without a lock (T31): how many, and the latest overlap
-            text.append(f" LOST UPDATES: {lost_update_count(state)} missing ", style=render.WARN)
-            text.append(f" ({len(lost)} overwrites; an overwritten value can be built on again)\n")
-            text.append(f" {bytefmt.safe_text(describe_lost_update(lost[-1]), 220)}\n")
+            missing = _("LOST UPDATES: {n} missing").format(n=lost_update_count(state))
+            text.append(f" {missing} ", style=render.WARN)
+            text.append(
+                " "
+                + _("({n} overwrites; an overwritten value can be built on again)").format(
+                    n=len(lost)
+                )
+                + "\n"
+            )
+            text.append(f" {bytefmt.safe_text(str(describe_lost_update(lost[-1])), 220)}\n")
         for err in state.errors[-3:]:
-            text.append(f"error: {bytefmt.safe_text(err, 160)}\n", style="bold #ff5f5f")
+            text.append(
+                _("error: {what}").format(what=bytefmt.safe_text(str(err), 160)) + "\n",
+                style="bold #ff5f5f",
+            )
         for c in state.checks:
             text.append(" ✓ " if c.ok else " ✗ ", style=render.GOOD if c.ok else render.BAD)
-            detail = f": {bytefmt.safe_text(c.detail, 120)}" if c.detail else ""
-            text.append(f" {bytefmt.safe_text(c.description, 160)}{detail}\n")
+            description, detail = c.text(get_lang())  # the author's Korean, where written
+            detail = f": {bytefmt.safe_text(str(detail), 120)}" if detail else ""
+            text.append(f" {bytefmt.safe_text(str(description), 160)}{detail}\n")
         if state.outcome:
             style = render.GOOD if state.outcome == "passed" else render.WARN
-            text.append(f" {bytefmt.safe_text(state.outcome, 20).upper()} ", style=style)
-            text.append(f"  exit code {state.exit_code}")
+            text.append(f" {outcome_word(state.outcome)} ", style=style)
+            text.append("  " + _("exit code {code}").format(code=state.exit_code))
         text.rstrip()
         self.display = bool(text.plain)
         self.update(text)
@@ -342,28 +395,35 @@ class StatusLine(Static):
         text.append(f" {sid} ", style="bold #000000 on #ffd700")
         if pace is not None:  # the processes are paced (engine/gate.py): said before the
             # title, so an 80-column line still shows it
-            text.append(f" PACE {pace:g} ops/s ", style="bold #000000 on #87d7ff")
-        text.append(f" {bytefmt.safe_text(str(sc.get('title', '')), 60)}  ", style="bold")
-        text.append(f"{state.count} events  ")
+            text.append(
+                " " + _("PACE {pace} ops/s").format(pace=f"{pace:g}") + " ",
+                style="bold #000000 on #87d7ff",
+            )
+        text.append(f" {bytefmt.safe_text(scenario_field(sc, 'title'), 60)}  ", style="bold")
+        text.append(_("{n} events").format(n=state.count) + "  ")
         if state.frozen:
-            text.append(" FROZEN ", style="bold #000000 on #5fafff")
+            text.append(" " + _("FROZEN") + " ", style="bold #000000 on #5fafff")
             text.append(" ")
         if paused:
-            text.append(" VIEW PAUSED ", style=render.WARN)
+            text.append(" " + _("VIEW PAUSED") + " ", style=render.WARN)
             text.append(" ")
         if state.drift:
-            text.append(" DRIFT ", style=render.BAD)
+            text.append(" " + _("DRIFT") + " ", style=render.BAD)
             text.append(" ")
         if state.outcome:
             style = render.GOOD if state.outcome == "passed" else render.WARN
-            text.append(f" {bytefmt.safe_text(state.outcome, 20).upper()} ", style=style)
+            text.append(f" {outcome_word(state.outcome)} ", style=style)
             text.append(" ")
         if behind > 10_000:  # more arrives than a frame's budget can apply
-            text.append(f" {behind} events behind ", style=render.WARN)
+            text.append(" " + _("{n} events behind").format(n=behind) + " ", style=render.WARN)
             text.append(" ")
         if pace is None and live and state.outcome is None and state.header:
-            text.append("full speed · ", style="#b2b2b2")
-        text.append(f"{'live' if live else 'recorded'} · {fps} fps", style="#b2b2b2")
+            text.append(_("full speed") + " · ", style="#b2b2b2")
+        where = _("live") if live else _("recorded")
+        text.append(f"{where} · {fps} fps", style="#b2b2b2")
         if filt:
-            text.append(f" · log: {bytefmt.safe_text(filt, 30)}", style="#b2b2b2")
+            text.append(
+                " · " + _("log: {which}").format(which=bytefmt.safe_text(filt, 30)),
+                style="#b2b2b2",
+            )
         self.update(text)

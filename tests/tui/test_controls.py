@@ -346,8 +346,8 @@ async def test_command_palette_runs_session_actions() -> None:
                       "Pause / resume view", "Faster redraw", "Quit session"):  # fmt: skip
             assert title in titles
         await pilot.press("ctrl+p")
-        await pilot.press(*"Narration language")
-        await until(pilot, lambda: palette_offers(app, "Narration language"), "the match")
+        await pilot.press(*"Language")
+        await until(pilot, lambda: palette_offers(app, "Language"), "the match")
         await pilot.press("enter")
         await until(pilot, lambda: screen.lang == "ko", "the palette's command to run")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz import bytefmt
+from ipcviz.i18n import _
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.model.state import State
 from ipcviz.tui import diagram_kit as k
@@ -50,7 +51,7 @@ def draw(state: State, obj: PipeObj, width: int, rows: int, lit: bool) -> list[k
         row = k.Row(width)
         row.add_cells(cells[y * width : (y + 1) * width])
         if not obj.nbytes and y == 0:
-            row.add(" empty", k.HOLE)
+            row.add(" " + _("empty"), k.HOLE)
         out.append(row.done("·", k.HOLE))
     if walls:
         out.append(k.text_line(width, "═" * width, k.TUBE))

@@ -10,6 +10,7 @@ import base64
 from typing import Any
 
 from ipcviz import bytefmt
+from ipcviz.i18n import _
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.model.state import Obj, State
 from ipcviz.tui import render as r
@@ -26,36 +27,39 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
     k = obj.kernel
     if not obj.writers and not obj.readers and ("writers" in k or "readers" in k):
         # Nobody the model knows holds it (a shell's pipe): who the kernel says holds it.
-        _kernel_who(out, state, obj, " writers: ", k.get("writers"))
-        _kernel_who(out, state, obj, "  readers: ", k.get("readers"))
+        _kernel_who(out, state, obj, " " + _("writers:") + " ", k.get("writers"))
+        _kernel_who(out, state, obj, "  " + _("readers:") + " ", k.get("readers"))
     else:
-        r.who(out, state, " writers: ", sorted(obj.writers))
-        r.who(out, state, "  readers: ", sorted(obj.readers))
+        r.who(out, state, " " + _("writers:") + " ", sorted(obj.writers))
+        r.who(out, state, "  " + _("readers:") + " ", sorted(obj.readers))
     out.newline()
     if _untraced(obj):  # no event ever told the model about this pipe: the kernel's fill
         cap = k.get("capacity")
         nbytes, cap = k["nbytes"], cap if isinstance(cap, int) and cap > 0 else obj.capacity
         label, style = r.kernel_label(obj, state.t)
         r.bar(out, nbytes, cap, f"{nbytes}/{cap} B")
-        out.add(f" ({label.strip().rstrip(':')}; not traced)", style)
+        out.add(" " + _("({kernel}; not traced)").format(kernel=label.strip().rstrip(":")), style)
         out.newline()
         if not nbytes:
-            out.add(" (empty, says the kernel)", r.EMPTY)
+            out.add(" " + _("(empty, says the kernel)"), r.EMPTY)
             out.newline()
     else:
         r.bar(out, obj.nbytes, obj.capacity, f"{obj.nbytes}/{obj.capacity} B")
-        out.add(f"  {obj.writes} writes, {obj.written} B in, {obj.read} B out", r.DIM)
+        said = _("{writes} writes, {written} B in, {read} B out").format(
+            writes=obj.writes, written=obj.written, read=obj.read
+        )
+        out.add(f"  {said}", r.DIM)
         out.newline()
         if obj.nbytes:
             r.byte_strip(out, state, ((c[0], c[1]) for c in obj.chunks), rows, obj.nbytes)
         else:
-            out.add(" (no traced byte in it)" if obj.outside else " (empty)", r.EMPTY)
+            out.add(" " + (_("(no traced byte in it)") if obj.outside else _("(empty)")), r.EMPTY)
             out.newline()
     r.outside_note(out, obj, obj.from_outside, "B")
     r.kernel_fields(out, obj, now=state.t)
     data = _kernel_bytes(obj.kernel.get("data"))
     if data:
-        out.add(" kernel bytes: ", r.KERNEL)
+        out.add(" " + _("kernel bytes:") + " ", r.KERNEL)
         out.add(bytefmt.escape(data, max(8, out.room() // 2)), r.KERNEL)
         out.newline()
     return out.finish()

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+
 from ipcviz import bytefmt
+from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.model.state import State
 from ipcviz.tui import diagram_kit as k
@@ -17,11 +20,12 @@ from ipcviz.tui import render as r
 
 
 def caption(state: State, obj: QueueObj) -> str:
+    n = len(obj.messages)
     if obj.max_messages:
-        return f"{len(obj.messages)}/{obj.max_messages} msgs"
+        return _("{n}/{max} msgs").format(n=n, max=obj.max_messages)
     if obj.max_bytes:
-        return f"{len(obj.messages)} msgs · {obj.nbytes}/{obj.max_bytes} B"
-    return f"{len(obj.messages)} msgs · {obj.nbytes} B"
+        return _("{n} msgs · {nbytes}/{max} B").format(n=n, nbytes=obj.nbytes, max=obj.max_bytes)
+    return _("{n} msgs · {nbytes} B").format(n=n, nbytes=obj.nbytes)
 
 
 def delivery_order(obj: QueueObj) -> list[list[Any]]:
@@ -35,11 +39,11 @@ def delivery_order(obj: QueueObj) -> list[list[Any]]:
 
 def draw(state: State, obj: QueueObj, width: int, rows: int, lit: bool) -> list[k.Line]:
     """3+ rows: boxes (key on the top edge, bytes inside); fewer: one line of chips."""
-    key = "prio" if obj.by_priority else "type"
+    key = _("prio") if obj.by_priority else _("type")
     msgs = delivery_order(obj)
     out: list[k.Line] = []
     if rows >= 4:
-        out.append(k.text_line(width, "next out ◀", k.LABEL))
+        out.append(k.text_line(width, _("next out ◀"), k.LABEL))
         rows -= 1
     if rows >= 3:
         top, mid, bot = k.Row(width), k.Row(width), k.Row(width)
@@ -47,7 +51,7 @@ def draw(state: State, obj: QueueObj, width: int, rows: int, lit: bool) -> list[
             tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
             label = f"{key} {tag}"
             body = bytefmt.quoted(data, 12)
-            w = max(len(label) + 2, len(body), 6)
+            w = max(cell_len(label) + 2, cell_len(body), 6)
             if top.room() < w + 2 + (6 if i < len(msgs) - 1 else 0):
                 more = f" +{len(msgs) - i}"
                 top.add("", k.LABEL)
@@ -55,13 +59,13 @@ def draw(state: State, obj: QueueObj, width: int, rows: int, lit: bool) -> list[
                 break
             color = r.color_of(state, pid)
             frame = r.fg(color, True)
-            top.add("┌" + k.cut(label, w).center(w, "─") + "┐", frame)
+            top.add("┌" + k.center(k.cut(label, w), w, "─") + "┐", frame)
             mid.add("│", frame)
-            mid.add(body.ljust(w), r.cell_style(color))
+            mid.add(k.ljust(body, w), r.cell_style(color))
             mid.add("│", frame)
             bot.add("└" + "─" * w + "┘", frame)
         if not msgs:
-            mid.add(" empty", k.HOLE)
+            mid.add(" " + _("empty"), k.HOLE)
         out += [top.done(), mid.done(), bot.done()]
         rows -= 3
     else:
@@ -69,22 +73,22 @@ def draw(state: State, obj: QueueObj, width: int, rows: int, lit: bool) -> list[
         for i, msg in enumerate(msgs):
             tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
             cell = f"{tag}:{bytefmt.quoted(data, 6)}"
-            if row.room() < len(cell) + 1 + (4 if i < len(msgs) - 1 else 0):
+            if row.room() < cell_len(cell) + 1 + (4 if i < len(msgs) - 1 else 0):
                 row.add(f"+{len(msgs) - i}", k.NAME)
                 break
             row.add(cell, r.cell_style(r.color_of(state, pid)))
             row.add(" ")
         if not msgs:
-            row.add(" empty", k.HOLE)
+            row.add(" " + _("empty"), k.HOLE)
         out.append(row.done())
         rows -= 1
     if rows >= 1 and (obj.senders_waiting or obj.receivers_waiting):
         row = k.Row(width)
         if obj.receivers_waiting:
-            k.sleepers(row, state, obj.receivers_waiting, "receivers asleep:")
+            k.sleepers(row, state, obj.receivers_waiting, _("receivers asleep:"))
             row.add("  ")
         if obj.senders_waiting:
-            k.sleepers(row, state, obj.senders_waiting, "senders asleep:")
+            k.sleepers(row, state, obj.senders_waiting, _("senders asleep:"))
         out.append(row.done())
     return out
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+
 from ipcviz import bytefmt
+from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.model.state import State
 from ipcviz.tui import render as r
@@ -15,24 +18,30 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
     r.title(out, obj)
     out.newline()
     if obj.max_messages:
-        label = f"{len(obj.messages)}/{obj.max_messages} msgs, {obj.nbytes} B"
+        label = _("{n}/{max} msgs, {nbytes} B").format(
+            n=len(obj.messages), max=obj.max_messages, nbytes=obj.nbytes
+        )
         r.bar(out, len(obj.messages), obj.max_messages, label)
     else:  # System V: the limit is in bytes (msg_qbytes)
         total = obj.max_bytes or int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
-        r.bar(out, obj.nbytes, total, f"{len(obj.messages)} msgs, {obj.nbytes}/{total} B")
-    out.add(f"  sent {obj.sent}, received {obj.received}", r.DIM)
+        label = _("{n} msgs, {nbytes}/{max} B").format(
+            n=len(obj.messages), nbytes=obj.nbytes, max=total
+        )
+        r.bar(out, obj.nbytes, total, label)
+    said = _("sent {sent}, received {received}").format(sent=obj.sent, received=obj.received)
+    out.add(f"  {said}", r.DIM)
     out.newline()
-    r.who(out, state, " senders waiting: ", obj.senders_waiting)
-    r.who(out, state, "  receivers waiting: ", obj.receivers_waiting)
+    r.who(out, state, " " + _("senders waiting:") + " ", obj.senders_waiting)
+    r.who(out, state, "  " + _("receivers waiting:") + " ", obj.receivers_waiting)
     out.newline()
-    key = "prio" if obj.by_priority else "type"
+    key = _("prio") if obj.by_priority else _("type")
     start = len(out.lines)
     if not obj.messages:
-        out.add(" (no traced message in it)" if obj.outside else " (empty)", r.EMPTY)
+        out.add(" " + (_("(no traced message in it)") if obj.outside else _("(empty)")), r.EMPTY)
     for i, msg in enumerate(obj.messages):
         tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
         cell = f"{key} {tag}·{len(data)}B {bytefmt.quoted(data, 10)}"
-        if out.room() < min(len(cell) + 1, out.width):
+        if out.room() < min(cell_len(cell) + 1, out.width):
             if len(out.lines) - start >= rows - 1:
                 out.add(f"…+{len(obj.messages) - i}", r.DIM)
                 break

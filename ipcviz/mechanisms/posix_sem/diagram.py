@@ -10,6 +10,7 @@ from typing import Any
 
 from rich.style import Style
 
+from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
 from ipcviz.tui import diagram_kit as k
@@ -25,8 +26,10 @@ MAX_TOKENS = 24
 def caption(state: State, obj: SemObj) -> str:
     if obj.info.get("probed"):  # a program's: only the kernel probe sees its value
         value = obj.kernel.get("value")
-        return f"value {value} (kernel)" if isinstance(value, int) else "value not read yet"
-    return f"value {obj.value}"
+        if isinstance(value, int):
+            return _("value {value} (kernel)").format(value=value)
+        return _("value not read yet")
+    return _("value {value}").format(value=obj.value)
 
 
 def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.Line]:
@@ -49,21 +52,21 @@ def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.
         row.add(f"●×{free} ", FREE)
         row.add(f"○×{taken} ", TAKEN)
     if not free:
-        row.add(" 0: wait() sleeps", k.WAITING)
+        row.add(" " + _("0: wait() sleeps"), k.WAITING)
     holders = [pid for pid, n in obj.holders.items() if n > 0]
     if obj.initial == 1 and not obj.signal and holders:
-        row.add("  held by ", k.LABEL)
+        row.add("  " + _("held by") + " ", k.LABEL)
         for pid in holders:
             text, style = k.chip(state, pid, 12)
             row.add(text, style)
     out = [row.done()]
     if rows >= 2:
         sleep = k.Row(width)
-        k.sleepers(sleep, state, obj.waiters, "asleep:")
+        k.sleepers(sleep, state, obj.waiters, _("asleep:"))
         out.append(sleep.done())
     elif obj.waiters:  # one row only: the sleepers matter more than the spare tokens
         row = k.Row(width)
-        k.sleepers(row, state, obj.waiters, f"{obj.value} · asleep:")
+        k.sleepers(row, state, obj.waiters, f"{obj.value} · " + _("asleep:"))
         out = [row.done()]
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
 from ipcviz.tui import render as r
@@ -15,15 +16,22 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
     out.newline()
     if obj.info.get("probed"):  # a program's semaphore: its uncontended P and V make no
         return _probed(out, state, obj)  # system call; only the kernel probe sees it
-    out.add(" value ", r.DIM)
+    out.add(" " + _("value") + " ", r.DIM)
     out.add(f" {obj.value} ", r.GOOD if obj.value > 0 else r.WARN)
-    out.add(f"  (initial {obj.initial}; {obj.waits} waits, {obj.posts} posts)", r.DIM)
+    out.add(
+        "  "
+        + _("(initial {initial}; {waits} waits, {posts} posts)").format(
+            initial=obj.initial, waits=obj.waits, posts=obj.posts
+        ),
+        r.DIM,
+    )
     out.newline()
     if obj.initial == 1 and not obj.signal:  # a lock: who holds it. A semaphore posted by
         # a process that did not take it (producer/consumer, readers-writers) has no owner.
-        r.who(out, state, " holders: ", [pid for pid, n in obj.holders.items() if n > 0])
+        holders = [pid for pid, n in obj.holders.items() if n > 0]
+        r.who(out, state, " " + _("holders:") + " ", holders)
         out.newline()
-    out.add(" waiting: ", r.DIM)
+    out.add(" " + _("waiting:") + " ", r.DIM)
     if not obj.waiters:
         out.add("—", r.DIM)
     for i, pid in enumerate(obj.waiters):
@@ -39,14 +47,15 @@ def _probed(out: r.Lines, state: State, obj: SemObj) -> list[r.Line]:
     k = obj.kernel
     value = k.get("value")
     if not isinstance(value, int):
-        out.add(" value: not read yet (sem_wait and sem_post make no system call", r.DIM)
-        out.add(" unless they must sleep or wake a sleeper)", r.DIM)
+        out.add(" " + _("value: not read yet (sem_wait and sem_post make no system call"), r.DIM)
+        out.add(" " + _("unless they must sleep or wake a sleeper)"), r.DIM)
         out.newline()
         return out.finish()
     label, style = r.kernel_label(obj, state.t)
-    out.add(f" value ({label.strip().rstrip(':')}) ", style)
+    out.add(" " + _("value ({when})").format(when=label.strip().rstrip(":")) + " ", style)
     out.add(f" {value} ", r.GOOD if value > 0 else r.WARN)
-    out.add(f"  sleeping in sem_wait: {k.get('waiters', 0)}", style)
+    sleeping = _("sleeping in sem_wait: {n}").format(n=k.get("waiters", 0))
+    out.add(f"  {sleeping}", style)
     out.newline()
     return out.finish()
 

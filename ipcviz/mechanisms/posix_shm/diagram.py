@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+
 from ipcviz import bytefmt
+from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.state import State
 from ipcviz.tui import diagram_kit as k
@@ -25,8 +28,9 @@ MAX_GRID = 256
 
 def caption(state: State, obj: ShmObj) -> str:
     if obj.probed_data() is not None:  # a program's segment (strace): only read, never seen
-        return f"{obj.cells} cells · " + ("as read (kernel)" if obj.kernel else "not read yet")
-    return f"{obj.cells} cells · {obj.writes} writes"
+        how = _("as read (kernel)") if obj.kernel else _("not read yet")
+        return _("{cells} cells · {how}").format(cells=obj.cells, how=how)
+    return _("{cells} cells · {writes} writes").format(cells=obj.cells, writes=obj.writes)
 
 
 def cell_names(obj: ShmObj) -> list[str]:
@@ -67,7 +71,8 @@ def _grid(obj: ShmObj, width: int) -> tuple[list[str], list[str], list[int], lis
     labels = cell_names(obj)
     values = [_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
     widths = [
-        min(MAX_CELL, max(len(a), len(b), 3)) + 1 for a, b in zip(labels, values, strict=True)
+        min(MAX_CELL, max(cell_len(a), cell_len(b), 3)) + 1
+        for a, b in zip(labels, values, strict=True)
     ]
     grid: list[list[int]] = [[]]
     used = 0
@@ -90,7 +95,7 @@ def draw(state: State, obj: ShmObj, width: int, rows: int, lit: bool) -> list[k.
             top, bottom = k.Row(width), k.Row(width)
             for i in cells:
                 w = widths[i]
-                top.add(k.cut(labels[i], w - 1).ljust(w), k.LABEL)
+                top.add(k.ljust(k.cut(labels[i], w - 1), w), k.LABEL)
                 bottom.add(k.cut(values[i], w - 1).rjust(w - 1), _style(state, obj, i, lit))
                 bottom.add(" ")
             out += [top.done(), bottom.done()]

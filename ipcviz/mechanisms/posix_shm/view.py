@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz import bytefmt
+from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.state import State
 from ipcviz.tui import render as r
@@ -15,13 +16,22 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
     r.title(out, obj)
     probed = obj.probed_data()
     if probed is None:
-        out.add(f"  {obj.cells} cells × {obj.cell_size} B, {obj.writes} writes", r.DIM)
+        said = _("{cells} cells × {size} B, {writes} writes").format(
+            cells=obj.cells, size=obj.cell_size, writes=obj.writes
+        )
+        out.add(f"  {said}", r.DIM)
     else:  # a program's segment (strace): no call shows a store, only the probe's reading
-        label, _ = r.kernel_label(obj, state.t)
-        read = label.strip().rstrip(":").replace("kernel", "as the kernel probe read them", 1)
-        if not obj.kernel:
-            read = "not read yet (no system call shows a store)"
-        out.add(f"  {obj.cells} cells × {obj.cell_size} B, {read}", r.KERNEL)
+        if obj.kernel:
+            label, _style = r.kernel_label(obj, state.t)
+            read = _("as the kernel probe read them ({when})").format(
+                when=label.strip().rstrip(":")
+            )
+        else:
+            read = _("not read yet (no system call shows a store)")
+        said = _("{cells} cells × {size} B, {read}").format(
+            cells=obj.cells, size=obj.cell_size, read=read
+        )
+        out.add(f"  {said}", r.KERNEL)
     out.newline()
     recent = state.seq - 3 * max(1, len(state.procs))
     data, size = obj.data if probed is None else probed, obj.cell_size
@@ -41,7 +51,7 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
         values = ["·" if data[i * size : (i + 1) * size] == zero else "▪" for i in range(shown)]
     for shown_rows, start in enumerate(range(0, obj.cells, per_row)):
         if shown_rows >= rows:
-            out.add(f"…{obj.cells - start} more cells", r.DIM)
+            out.add("…" + _("{n} more cells").format(n=obj.cells - start), r.DIM)
             out.newline()
             break
         for i in range(start, min(obj.cells, start + per_row)):
@@ -54,7 +64,7 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
         out.newline()
     maps = obj.kernel.get("addresses") or obj.kernel.get("maps")
     if isinstance(maps, dict) and maps:
-        out.add(" mapped at: ", r.KERNEL)
+        out.add(" " + _("mapped at:") + " ", r.KERNEL)
         for pid_s, addr in maps.items():
             pid = int(pid_s) if str(pid_s).isdigit() else 0
             text, style = r.proc_label(state, pid)
