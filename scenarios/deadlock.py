@@ -43,7 +43,7 @@ scenario.step(
     "cycle",
     "left waits for right, right waits for left: a cycle. No post will ever come — deadlock.",
     "left는 right를, right는 left를 기다립니다. 순환이 생겼고 post는 영원히 오지 않습니다. "
-    "교착 상태(deadlock)입니다.",
+    "교착 상태입니다.",
     teaches=["T34"],
 )
 scenario.step(

@@ -94,7 +94,7 @@ scenario.step(
     "After the handshake, each asked for the lock the other holds. Its value was 0: semop "
     "put both to sleep. A waits for B, B waits for A: a cycle, a deadlock.",
     "핸드셰이크 뒤에 각자 상대가 가진 잠금을 요청했습니다. 값이 0이어서 semop이 둘 다 "
-    "재웠습니다. A는 B를, B는 A를 기다립니다. 순환, 곧 교착 상태(deadlock)입니다.",
+    "재웠습니다. A는 B를, B는 A를 기다립니다. 순환, 곧 교착 상태입니다.",
     teaches=["T34"],
     when=_asks_other,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipcviz.sources.strace import parser as P
 from ipcviz.sources.strace.mapper import Mapper
 from ipcviz.tracer import codes as C
-from tests.anyprog.strace_text import MSGQ, PIPE, POSIX_MQ, POSIX_SHM, x
+from tests.anyprog.strace_text import MSGQ, PIPE, POSIX_MQ, POSIX_SHM, _rcv, x
 
 
 def run(text: str) -> tuple[Mapper, list[str]]:
@@ -362,3 +362,19 @@ def test_a_posix_segment_mapped_by_a_live_process_outlives_its_name() -> None:
     assert {p for p, _, _ in m.procs[25623].maps.values()} == {
         "/dev/shm/seg", "/dev/shm/sem.seg.s"
     }  # fmt: skip
+
+
+def test_a_queue_first_named_right_after_a_call_is_declared_after_that_call() -> None:
+    """Attached after a receive was done, the queue is first named by the next receive,
+    one microsecond after a write: widened by a microsecond each way, the entry would be
+    stamped before the write's end, so the process's declare came after its write in
+    the stream but before it in time (a program-order violation, seen in 2 of 50 attach
+    runs). It is stamped no earlier than the process's last record."""
+    exe = f'3312  1795984768.130800 execve("{x("./a")}", ["{x("./a")}"], 0x7ffc) = 0 <0.000050>'
+    p = x("pipe:[99]")  # -yy names the pipe, -xx spells it in hex
+    made = f"3312  1795984768.130900 pipe2([3<{p}>, 4<{p}>], 0) = 0 <0.000005>"
+    write = f'3312  1795984768.130909 write(4<{p}>, "{x("hi")}", 2) = 2 <0.000002>'
+    m, _ = run(f"{exe}\n{made}\n{write}\n" + _rcv(3312, "130912", "b1", 2, 0))
+    write_end = next(a[2][2] for a in m.out if a[0] == "rec" and a[2][0] == C.PIPE_WRITE)
+    declare = next(a[3] for a in m.out if a[0] == "event" and a[3]["obj"].startswith("msqid"))
+    assert declare["kind"] == "obj.declare" and declare["t"] >= write_end

@@ -443,6 +443,10 @@ class Mapper:
         if name not in self.declared or name in self.removed:
             self.declared[name] = type_
             self.removed.discard(name)
+            # Not before the process's last record: a call's entry is widened a microsecond
+            # back (strace's stamps are whole microseconds), the previous call's end two
+            # forward, and the declare is the process's own record (program order).
+            t = max(t, self._last_end.get(proc.tid, t))
             if self.outside and fields.get("discovered"):
                 fields["outside"] = True  # attached: it may hold what no event shows
             event = {
