@@ -140,3 +140,27 @@ def test_fast_lines_equal_json_encoding(code: int, obj: int, since: int):
     if since:
         expected["since"] = since - 100
     assert event == expected
+
+
+def test_the_shared_words_are_never_read_half_written():
+    """The engine reads the pending stamp while the worker writes it. ``struct`` packs an
+    8-byte value a byte at a time: a stamp whose low byte is 0 read as 0 ("nothing
+    pending") while being written — the rare real-time violation CI showed (here, 5% of
+    reads of a value stored by struct came back 0). The ring's words are stored whole."""
+    ring = Ring(4096)
+    ring.words[5] = 1  # never 0 from here on
+    pid = os.fork()
+    if pid == 0:  # the worker: a stamp with a zero low byte, then STAMPING, again and again
+        words = ring.words
+        for _ in range(300_000):
+            words[5] = 0x1234_5600
+            words[5] = 1
+        os._exit(0)
+    zeros = 0
+    try:
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            for _ in range(1000):
+                zeros += ring.pending_stamp() == 0
+    finally:
+        ring.close()
+    assert zeros == 0

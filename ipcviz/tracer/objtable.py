@@ -27,7 +27,6 @@ from typing import Any, Final
 from ipcviz.errors import ScenarioError
 
 _HEADER: Final = 64  # u64 bytes used by the log, u64 next index
-_U64 = struct.Struct("<Q")
 _LEN = struct.Struct("<I")
 SIZE: Final = 1 << 20
 #: Most objects workers may make in one run (record indices are 16-bit).
@@ -43,7 +42,10 @@ class ObjectTable:
         # the memfd is empty: it only carries the lock.
         self.mm = mmap.mmap(-1, _HEADER + SIZE)
         self.fd = os.memfd_create("ipcviz-objects", os.MFD_CLOEXEC)
-        _U64.pack_into(self.mm, 8, base)
+        #: [0] bytes used by the log, [1] next index: whole 8-byte words (the engine reads
+        #: [0] without the lock; ``struct`` would write it a byte at a time: see Ring.words)
+        self.words = memoryview(self.mm)[:16].cast("Q")
+        self.words[1] = base
         self._lock = threading.Lock()
         self._seen = 0  # engine: how much of the log it has read
 
@@ -68,13 +70,13 @@ class ObjectTable:
             taken = set(static) | {e["name"] for e in self._entries(0) if "name" in e}
             if name in taken:
                 raise ScenarioError(f"an object named {name!r} already exists in this run")
-            index = _U64.unpack_from(self.mm, 8)[0]
+            index = self.words[1]
             if index - self.base >= MAX_OBJECTS:
                 raise ScenarioError(
                     f"too many objects made inside processes (at most {MAX_OBJECTS} per run)"
                 )
             self._append({"i": index, "name": name})
-            _U64.pack_into(self.mm, 8, index + 1)
+            self.words[1] = index + 1
             return index
 
     def append(self, entry: dict[str, Any]) -> None:
@@ -83,16 +85,16 @@ class ObjectTable:
 
     def _append(self, entry: dict[str, Any]) -> None:
         data = json.dumps(entry, separators=(",", ":")).encode()
-        used = _U64.unpack_from(self.mm, 0)[0]
+        used = self.words[0]
         if used + _LEN.size + len(data) > SIZE:
             raise ScenarioError("too many objects made inside processes (their table is full)")
         off = _HEADER + used
         _LEN.pack_into(self.mm, off, len(data))
         self.mm[off + _LEN.size : off + _LEN.size + len(data)] = data
-        _U64.pack_into(self.mm, 0, used + _LEN.size + len(data))  # publish last
+        self.words[0] = used + _LEN.size + len(data)  # publish last
 
     def _entries(self, start: int) -> list[dict[str, Any]]:
-        used = _U64.unpack_from(self.mm, 0)[0]
+        used = self.words[0]
         out = []
         pos = start
         while pos < used:
@@ -109,7 +111,7 @@ class ObjectTable:
 
     def new_entries(self) -> list[dict[str, Any]]:
         """Entries appended since the last call (cheap when there are none)."""
-        used = _U64.unpack_from(self.mm, 0)[0]
+        used = self.words[0]
         if used == self._seen:
             return []
         entries = self._entries(self._seen)
@@ -118,6 +120,7 @@ class ObjectTable:
 
     def close(self) -> None:
         try:
+            self.words.release()  # an exported view would keep the mapping from closing
             self.mm.close()
         finally:
             os.close(self.fd)

@@ -25,8 +25,9 @@ from ipcviz.tracer.codes import PAD
 HEADER_SIZE: Final = 64
 RECORD = struct.Struct("<IHhqqq")  # size, code, obj (-1: none), t_ns, a, b
 _SIZE_CODE = struct.Struct("<IH")
-_U64 = struct.Struct("<Q")
 _HEAD, _TAIL, _STALLS, _GATE = 0, 8, 16, 24
+#: The header's 8-byte words, by index (``Ring.words``): HEAD, TAIL, STALLS, PENDING.
+_W_HEAD, _W_TAIL, _W_STALLS, _W_PENDING = 0, 1, 2, 5
 #: Presenter mode (``--present``): narration steps wait at the gate (ipcviz/engine/gate.py).
 PRESENT_FLAG: Final = 32
 #: The stamp of a record being written (0: none). The engine reads no further than it when it
@@ -89,6 +90,12 @@ class Ring:
         except OSError:
             os.close(fd)
             raise
+        #: The shared words, each read and written whole. ``struct`` packs "<Q" a byte at a
+        #: time (low byte first) and unpacks it a byte at a time: the engine could read a
+        #: stamp being written as 0 (its low byte 0, the rest not yet there) and think no
+        #: stamp pending, or a head half old, half new. A memoryview of native 8-byte words
+        #: loads and stores each aligned word with one instruction.
+        self.words = memoryview(self.mm)[:HEADER_SIZE].cast("Q")
         self._head = 0  # writer's private copy of the head
         self._tail = 0  # reader's private copy of the tail
 
@@ -114,8 +121,7 @@ class Ring:
         cap = self.capacity
         mask = cap - 1
         pack = RECORD.pack_into
-        pack_u64 = _U64.pack_into
-        unpack_u64 = _U64.unpack_from
+        words = self.words
         now = time.monotonic_ns
         ring = self
         lock = threading.Lock()
@@ -137,15 +143,15 @@ class Ring:
             code |= lane << 8
             acquire()  # stamped inside: a ring's records stay in stamp order across threads
             try:
-                pack_u64(mm, _PENDING, STAMPING)  # before the clock: see _PENDING
+                words[_W_PENDING] = STAMPING  # before the clock: see _PENDING
                 fence()  # ... seen by the engine before the clock is read (memory_fence)
                 t = t or now()
-                pack_u64(mm, _PENDING, t)
+                words[_W_PENDING] = t
                 head = ring._head
                 pos = head & mask
                 to_end = cap - pos
                 need = adv if adv <= to_end else to_end + adv
-                if cap - (head - unpack_u64(mm, _TAIL)[0]) < need:
+                if cap - (head - words[_W_TAIL]) < need:
                     ring._wait_for_room(need, head)
                 if adv > to_end:
                     _SIZE_CODE.pack_into(mm, HEADER_SIZE + pos, to_end, PAD)
@@ -157,8 +163,8 @@ class Ring:
                     mm[off + 32 : off + size] = payload
                 head += adv
                 ring._head = head
-                pack_u64(mm, _HEAD, head)  # publish last: the reader sees whole records only
-                pack_u64(mm, _PENDING, 0)
+                words[_W_HEAD] = head  # publish last: the reader sees whole records only
+                words[_W_PENDING] = 0
             finally:
                 release()
 
@@ -166,11 +172,10 @@ class Ring:
 
     def _wait_for_room(self, need: int, head: int) -> None:
         """The ring is full: wait for the engine to drain it, and count the stall."""
-        mm = self.mm
-        stalls = _U64.unpack_from(mm, _STALLS)[0]
-        _U64.pack_into(mm, _STALLS, stalls + 1)
+        words = self.words
+        words[_W_STALLS] += 1
         delay = 20e-6
-        while self.capacity - (head - _U64.unpack_from(mm, _TAIL)[0]) < need:
+        while self.capacity - (head - words[_W_TAIL]) < need:
             time.sleep(delay)
             delay = min(delay * 2, 2e-3)
 
@@ -191,20 +196,20 @@ class Ring:
         reading the clock). Read the engine's clock first, then ``memory_fence()``, then
         this: a record stamped before that clock reading is then either drained or
         pending here."""
-        return _U64.unpack_from(self.mm, _PENDING)[0]
+        return self.words[_W_PENDING]
 
     def unread(self) -> bool:
         """The worker published records the engine has not drained yet."""
-        return _U64.unpack_from(self.mm, _HEAD)[0] != self._tail
+        return self.words[_W_HEAD] != self._tail
 
     def stalls(self) -> int:
-        return _U64.unpack_from(self.mm, _STALLS)[0]
+        return self.words[_W_STALLS]
 
     def drain(self, out: list[Record], limit: int = 1 << 30) -> int:
         """Append whole records to ``out`` (at most ``limit``); returns how many."""
         mm = self.mm
         mask = self.capacity - 1
-        head = _U64.unpack_from(mm, _HEAD)[0]
+        head = self.words[_W_HEAD]
         tail = self._tail
         count = 0
         unpack = RECORD.unpack_from
@@ -219,11 +224,12 @@ class Ring:
             tail += (size + 7) & ~7
             count += 1
         self._tail = tail
-        _U64.pack_into(mm, _TAIL, tail)
+        self.words[_W_TAIL] = tail
         return count
 
     def close(self) -> None:
         try:
+            self.words.release()  # an exported view would keep the mapping from closing
             self.mm.close()
         finally:
             os.close(self.fd)

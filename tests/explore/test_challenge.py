@@ -58,7 +58,7 @@ async def test_the_student_loses_an_update_in_four_steps(tmp_path: Path) -> None
                 await _until(pilot, lambda n=n: screen.state.gate_steps == n, f"step {n}")
             await _until(pilot, lambda: screen.reached_at is not None, "the goal")
             assert screen.reached_at == 4
-            assert "GOAL REACHED in 4 step(s): 1 lost update(s)" in banner()
+            assert "GOAL REACHED in 4 steps: 1 lost update(s)" in banner()
             await pilot.press("x")  # explore's answer, from a separate process
             await _until(pilot, lambda: "explore: shortest" in banner(), "explore's answer", 60)
             assert screen.shortest.startswith("shortest found: --schedule inc"), screen.shortest
