@@ -9,6 +9,7 @@ is, is data: system-call names, object and process names, payload bytes, units (
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -187,3 +188,78 @@ def test_korean_handouts_name_a_cjk_font_and_their_language(
         assert 'lang="ko"' in text
         assert cjk.search(text), page
     assert re.search(r"[\uac00-\ud7a3]", html.unescape(pages[0].read_text()))
+
+
+def _illegal_trace(path: Path) -> None:
+    """A hand-made trace that breaks the legality rules of two objects, real time and
+    program order: one violation of each kind verify words."""
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
+    send = {"kind": "mq.send", "obj": "q", "prio": 0, "size": 1, "data": "YQ=="}
+    events = [
+        {"t": 0, "pid": 0, "kind": "obj.declare", "obj": "s", "type": "posix_sem", "value": 0},
+        {
+            "t": 0,
+            "pid": 0,
+            "kind": "obj.declare",
+            "obj": "q",
+            "type": "posix_mq",
+            "max_messages": 1,
+        },
+        {"t": 0, "pid": 7, "kind": "proc.start", "name": "a"},
+        {"t": 0, "pid": 8, "kind": "proc.start", "name": "b"},
+        {"t": 10, "pid": 7, "kind": "sem.wait", "obj": "s"},
+        {"t": 20, "pid": 7, **send},
+        {"t": 30, "pid": 7, **send},
+        {"t": 50, "pid": 8, "kind": "sem.post", "obj": "s", "since": 40},
+        {"t": 25, "pid": 7, "kind": "sem.post", "obj": "s"},
+    ]
+    for seq, e in enumerate(events):
+        e["seq"] = seq
+    path.write_text("".join(json.dumps(r) + "\n" for r in [header, *events]))
+
+
+def test_verify_says_why_in_korean_and_the_english_is_unchanged(tmp_path: Path) -> None:
+    """``verify --lang ko``: each reason in Korean; the rule names and the kinds are
+    identifiers and stay; in English the lines are what they always were."""
+    trace = tmp_path / "t.jsonl"
+    _illegal_trace(trace)
+    english = ipcviz("verify", str(trace), "--lang", "en")
+    assert english.returncode == 1
+    assert english.stdout.splitlines() == [
+        "seq 4: legal: sem.wait s: wait completed at value 0",
+        "seq 6: legal: mq.send q: send to a full queue (1/1 messages)",
+        "seq 8: program-order: sem.post s: recorded before the process's previous record",
+        "seq 8: real-time: sem.post s: ended at 25 ns, before seq 7 began (40 ns), "
+        "but comes after it",
+    ]
+    korean = ipcviz("verify", str(trace), "--lang", "ko")
+    assert korean.returncode == 1
+    assert korean.stdout.splitlines() == [
+        "seq 4: legal: sem.wait s: 세마포어 값이 0인데 wait가 끝남",
+        "seq 6: legal: mq.send q: 가득 찬 메시지 큐에 보냄 (메시지 1/1개)",
+        "seq 8: program-order: sem.post s: 프로세스의 이전 기록보다 먼저 기록됨",
+        "seq 8: real-time: sem.post s: 25 ns에 끝나 seq 7의 시작(40 ns)보다 앞서는데 그 뒤에 놓임",
+    ]
+    assert korean.stderr.strip().endswith("이벤트 9개 중 위반 4건")
+
+
+def test_a_violation_is_worded_when_shown() -> None:
+    """A replay's notice and verify share ``Violation.line()``: the language of the
+    moment it is shown, not of the moment it was found (``l`` re-words it)."""
+    from ipcviz.model.verify import check
+
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
+    events = [
+        {"seq": 0, "t": 0, "pid": 0, "kind": "obj.declare", "obj": "s", "type": "posix_sem"},
+        {"seq": 1, "t": 0, "pid": 7, "kind": "proc.start", "name": "a"},
+        {"seq": 2, "t": 1, "pid": 7, "kind": "sem.trywait", "obj": "s", "ok": False},
+        {"seq": 3, "t": 2, "pid": 7, "kind": "sem.post", "obj": "s"},
+        {"seq": 4, "t": 3, "pid": 7, "kind": "sem.trywait", "obj": "s", "ok": False},
+    ]
+    (found,) = list(check(header, events))
+    try:
+        i18n.set_lang("ko")
+        assert found.line() == "seq 4: legal: sem.trywait s: 세마포어 값이 1인데 trywait가 실패함"
+    finally:
+        i18n.set_lang("en")
+    assert found.line() == "seq 4: legal: sem.trywait s: trywait failed at value 1"
