@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from ipcviz import i18n
 from ipcviz.events.trace import TraceReader
 from ipcviz.narrate.headless import Narrator
 from ipcviz.scenario.loader import load_listed
-from tests.conftest import BuiltinTraces, ipcviz
+from tests.conftest import ROOT, BuiltinTraces, ipcviz
 
 #: The app's own English, as the catalog has it (ipcviz/locale/ko/LC_MESSAGES/ipcviz.po).
 ENGLISH = (
@@ -263,3 +265,44 @@ def test_a_violation_is_worded_when_shown() -> None:
     finally:
         i18n.set_lang("en")
     assert found.line() == "seq 4: legal: sem.trywait s: trywait failed at value 1"
+
+
+def _engine(*args: str) -> subprocess.CompletedProcess[str]:
+    scenario = str(ROOT / "scenarios" / "pipe_basic.py")
+    return subprocess.run(
+        [sys.executable, "-m", "ipcviz.engine", scenario, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def test_the_engine_says_its_errors_in_the_run_language(tmp_path: Path) -> None:
+    """The engine process speaks the run's language on stderr (what the viewer shows when
+    it fails), ..."""
+    trace = tmp_path / "t.jsonl"
+    trace.write_text("")
+    refused = _engine("--trace", str(trace), "--lang", "ko")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == f"ipcviz: {trace}이(가) 이미 있습니다. " + (
+        "다른 경로를 주거나, 덮어쓰려면 --force를 주세요"
+    )
+    assert trace.read_text() == ""
+    bad_sid = _engine("--trace", str(tmp_path / "s.jsonl"), "--lang", "ko", "--sid", "XYZ")
+    assert bad_sid.returncode == 2
+    assert bad_sid.stderr.strip() == "ipcviz: --sid 'XYZ': 소문자 16진수 8~32자리여야 합니다"
+    english = _engine("--trace", str(tmp_path / "s.jsonl"), "--sid", "XYZ")
+    assert english.stderr.strip() == "ipcviz: --sid 'XYZ': 8 to 32 lowercase hex digits"
+
+
+def test_an_engine_in_korean_records_its_failure_in_english(tmp_path: Path) -> None:
+    """... but what it records stays language-neutral: a run that fails before it starts
+    records its reason in English, and the narrator words it when shown."""
+    trace = tmp_path / "t.jsonl"
+    failed = _engine("--trace", str(trace), "--lang", "ko", "--set", "nope=1")
+    assert failed.returncode == 2
+    _header, *events = (json.loads(line) for line in trace.read_text().splitlines())
+    error = next(e for e in events if e["kind"] == "error")
+    assert error["message"].startswith("--set: scenario pipe-basic has no setting nope")
