@@ -820,16 +820,22 @@ def _explore(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    from rich.cells import cell_len
+
     from ipcviz.events.runs import list_runs
+
+    def pad(text: str, width: int) -> str:
+        """Padded to ``width`` terminal cells: a Korean character takes two."""
+        return text + " " * max(0, width - cell_len(text))
 
     runs = list_runs()
     if not runs:
         print(_("no recorded runs yet (ipcviz run SCENARIO records one)"))
     for run in runs:
         print(
-            f"{run.started}  {run.scenario:<20} {run.duration:>7.2f}s {run.events:>8} "
+            f"{run.started}  {pad(run.scenario, 20)} {run.duration:>7.2f}s {run.events:>8} "
             + _("events")
-            + f"  {_(run.outcome or OUTCOMES[-1]):<10} {run.path}"
+            + f"  {pad(_(run.outcome or OUTCOMES[-1]), 10)} {run.path}"
         )
     return EXIT_OK
 
