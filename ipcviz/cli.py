@@ -660,8 +660,10 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    for message in errors:
-        print(f"ipcviz: {_(message)}", file=sys.stderr)
+    from ipcviz.narrate.said import known
+
+    for message in errors:  # the engine's English, in the language of this run
+        print(f"ipcviz: {known(str(message))}", file=sys.stderr)
     from ipcviz.bytefmt import safe_text
 
     for message in leftovers:

@@ -306,3 +306,58 @@ def test_an_engine_in_korean_records_its_failure_in_english(tmp_path: Path) -> N
     _header, *events = (json.loads(line) for line in trace.read_text().splitlines())
     error = next(e for e in events if e["kind"] == "error")
     assert error["message"].startswith("--set: scenario pipe-basic has no setting nope")
+
+
+def test_the_engine_s_sentences_in_a_trace_are_worded_in_the_language_shown() -> None:
+    """What the engine writes into a trace (a timeout, a check that raised, recording
+    stopped...) is English with its values in it: the narrator finds the template again
+    and says it in Korean, with the same values; English stays byte for byte."""
+    from ipcviz.events import phrases
+    from ipcviz.narrate.said import known
+
+    values = {
+        "seconds": "1.5",
+        "running": "w, 생산자",
+        "error": "ZeroDivisionError: division by zero",
+        "description": "'every byte arrived'",
+        "why": "No space left on device",
+        "path": "/tmp/t.jsonl",
+        "thread": "2",
+        "pid": "4242",
+        "fd": "7",
+    }
+    for template in phrases.TEMPLATES:
+        english = template.format(**values)
+        said = known(english)
+        assert said.render("en") == english
+        korean = said.render("ko")
+        assert korean != english and korean == i18n.translate(template, "ko").format(**values)
+        assert not any(word in korean for word in ("still running", "raised", "recording"))
+    assert known("not in step mode").render("ko") != "not in step mode"
+    assert known("a sentence nobody wrote: {x}").render("ko") == "a sentence nobody wrote: {x}"
+
+
+def test_a_check_that_raises_is_said_in_korean_and_recorded_in_english(tmp_path: Path) -> None:
+    src = tmp_path / "raises.py"
+    src.write_text(
+        "from ipcviz.scenario import Scenario\n"
+        "scenario = Scenario('raises', 'raises')\n"
+        "@scenario.process('w')\n"
+        "def w(ctx):\n"
+        "    pass\n"
+        "@scenario.check('nothing')\n"
+        "def nothing(run):\n"
+        "    raise ValueError('boom')\n"
+    )
+    trace = tmp_path / "t.jsonl"
+    run = ipcviz("run", str(src), "--headless", "--record", str(trace), "--lang", "ko")
+    assert run.returncode == 2, run.stderr
+    said = "검사 'nothing'에서 예외 발생: ValueError: boom"
+    assert run.stderr.strip().splitlines()[-1] == f"ipcviz: {said}", run.stderr
+    assert f"오류: {said}" in run.stdout, run.stdout
+    assert "검사에서 예외 발생: ValueError: boom" in run.stdout
+    events = [json.loads(line) for line in trace.read_text().splitlines()[1:]]
+    errors = [e["message"] for e in events if e["kind"] == "error"]
+    assert errors == ["check 'nothing' raised ValueError: boom"]
+    check = next(e for e in events if e["kind"] == "check")
+    assert check["detail"] == "the check raised ValueError: boom"

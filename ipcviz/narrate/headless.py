@@ -394,6 +394,17 @@ def _sem_undo(n: Narrator, e: Event) -> Lazy:
     )
 
 
+def _error_said(e: Event) -> Lazy:
+    """An ``error`` event's sentence: worded from its data when it carries them (a holder
+    that died: ``holder``), else its English ``message`` as a known phrase."""
+    holder = e.get("holder")
+    if isinstance(holder, dict):
+        from ipcviz.model.analysis.holders import holder_said
+
+        return holder_said(holder)
+    return known(safe(e.get("message", ""), None))
+
+
 def _holder_died(n: Narrator, e: Event) -> Lazy:
     from ipcviz.model.analysis.holders import holder_said
 
@@ -462,7 +473,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "control": _control,
     "check": _check,
     "session.end": _end,
-    "error": lambda n, e: lazy("ERROR: {error}", error=known(safe(e.get("message", ""), None))),
+    "error": lambda n, e: lazy("ERROR: {error}", error=_error_said(e)),
     "tracer.stall": lambda n, e: lazy(
         "tracer ring full: waited {count} time(s)", count=e.get("count")
     ),
