@@ -13,7 +13,7 @@ from typing import Any
 from ipcviz import __version__
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError
-from ipcviz.i18n import N_, _, get_lang
+from ipcviz.i18n import N_, Lazy, _, get_lang
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -585,7 +585,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     """The run ``options`` asks for (its trace: ``record``, else a new file), narrated
     to stdout."""
     from ipcviz.engine.client import EngineProcess
-    from ipcviz.narrate.headless import Narrator
+    from ipcviz.narrate.headless import Narrator, error_said
     from ipcviz.session.registry import new_session_id
 
     sid = new_session_id()
@@ -600,7 +600,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, stop)
     narrator: Narrator | None = None
-    errors: list[str] = []
+    errors: list[Any] = []  # worded at the end, in this run's language
     leftovers: list[str] = []  # objects a program run left (ipcviz never removes them)
     end: dict[str, Any] | None = None
     bad_stream = ""
@@ -619,7 +619,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
                     lines += narrator.feed(event)
                     kind = event["kind"]
                     if kind == "error":
-                        errors.append(event.get("message", ""))
+                        errors.append(error_said(event))
                     elif kind == "proc.error":
                         errors.append(_worker_error(narrator, event))
                     elif kind == "recording.stopped":
@@ -663,7 +663,8 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     from ipcviz.narrate.said import known
 
     for message in errors:  # the engine's English, in the language of this run
-        print(f"ipcviz: {known(str(message))}", file=sys.stderr)
+        said = message if isinstance(message, Lazy) else known(str(message))
+        print(f"ipcviz: {said}", file=sys.stderr)
     from ipcviz.bytefmt import safe_text
 
     for message in leftovers:

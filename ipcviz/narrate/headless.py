@@ -394,7 +394,7 @@ def _sem_undo(n: Narrator, e: Event) -> Lazy:
     )
 
 
-def _error_said(e: Event) -> Lazy:
+def error_said(e: Event) -> Lazy:
     """An ``error`` event's sentence: worded from its data when it carries them (a holder
     that died: ``holder``), else its English ``message`` as a known phrase."""
     holder = e.get("holder")
@@ -473,7 +473,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "control": _control,
     "check": _check,
     "session.end": _end,
-    "error": lambda n, e: lazy("ERROR: {error}", error=_error_said(e)),
+    "error": lambda n, e: lazy("ERROR: {error}", error=error_said(e)),
     "tracer.stall": lambda n, e: lazy(
         "tracer ring full: waited {count} time(s)", count=e.get("count")
     ),
