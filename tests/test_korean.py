@@ -361,3 +361,14 @@ def test_a_check_that_raises_is_said_in_korean_and_recorded_in_english(tmp_path:
     assert errors == ["check 'nothing' raised ValueError: boom"]
     check = next(e for e in events if e["kind"] == "check")
     assert check["detail"] == "the check raised ValueError: boom"
+
+
+def test_recording_stopped_is_said_once_in_either_language() -> None:
+    from ipcviz.events import phrases
+    from ipcviz.narrate import headless
+
+    message = phrases.RECORDING_STOPPED.format(why="No space left on device", path="/t.jsonl")
+    said = headless._FORMATS["recording.stopped"](None, {"message": message})  # type: ignore[arg-type]
+    assert said.render("en") == message
+    assert said.render("ko").startswith("기록 중단: No space left on device; /t.jsonl에는")
+    assert said.render("ko").count("기록 중단") == 1

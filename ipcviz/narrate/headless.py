@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipcviz import bytefmt
+from ipcviz.events import phrases
 from ipcviz.events.codec import payload
 from ipcviz.i18n import N_, Lazy, get_lang, lazy, lazy_n
 from ipcviz.mechanisms import registry
@@ -394,6 +395,14 @@ def _sem_undo(n: Narrator, e: Event) -> Lazy:
     )
 
 
+def _recording_stopped(e: Event) -> Lazy:
+    """The engine's sentence already says "recording stopped": shown once, not twice."""
+    said = known(safe(e.get("message", "")))
+    if said.message == phrases.RECORDING_STOPPED:
+        return said
+    return lazy("recording stopped: {why}", why=said)
+
+
 def error_said(e: Event) -> Lazy:
     """An ``error`` event's sentence: worded from its data when it carries them (a holder
     that died: ``holder``), else its English ``message`` as a known phrase."""
@@ -461,9 +470,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "obj.remove": lambda n, e: lazy("removes {obj}", obj=e["obj"]),
     "proc.start": _start,
     "proc.exit": _exit,
-    "recording.stopped": lambda n, e: lazy(
-        "recording stopped: {why}", why=known(safe(e.get("message", "")))
-    ),
+    "recording.stopped": lambda n, e: _recording_stopped(e),
     "proc.error": _error,
     "proc.output": _output,
     "narrate": lambda n, e: n.step_said(e.get("step", "")),
