@@ -325,6 +325,7 @@ def test_the_engine_s_sentences_in_a_trace_are_worded_in_the_language_shown() ->
         "thread": "2",
         "pid": "4242",
         "fd": "7",
+        "reason": "wait completed at value 0",
     }
     for template in phrases.TEMPLATES:
         english = template.format(**values)
@@ -372,3 +373,20 @@ def test_recording_stopped_is_said_once_in_either_language() -> None:
     assert said.render("en") == message
     assert said.render("ko").startswith("기록 중단: No space left on device; /t.jsonl에는")
     assert said.render("ko").count("기록 중단") == 1
+
+
+def test_an_order_conflict_is_worded_by_verify_in_korean(tmp_path: Path) -> None:
+    """The engine's ``order.conflict`` sentence (English, in the trace) is a known
+    template: verify words it in the language asked; English as recorded."""
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
+    message = "no order of the recorded operations explains this one: no legal place"
+    event = {"t": 0, "seq": 0, "pid": 7, "kind": "order.conflict", "obj": "p"}
+    trace = tmp_path / "t.jsonl"
+    trace.write_text(json.dumps(header) + "\n" + json.dumps({**event, "message": message}) + "\n")
+    english = ipcviz("verify", str(trace), "--lang", "en")
+    assert english.stdout.splitlines() == [f"seq 0: conflict: order.conflict p: {message}"]
+    korean = ipcviz("verify", str(trace), "--lang", "ko")
+    assert korean.stdout.splitlines() == [
+        "seq 0: conflict: order.conflict p: 기록된 연산을 어떤 순서로 놓아도 이 연산을 설명할 "
+        "수 없음: no legal place"
+    ]

@@ -38,6 +38,7 @@ from itertools import islice, takewhile
 from operator import attrgetter
 from typing import Any
 
+from ipcviz.events import phrases
 from ipcviz.events.codec import RAW, b64
 from ipcviz.i18n import Lazy
 from ipcviz.mechanisms.pipe.state import PipeObj
@@ -719,7 +720,7 @@ class Linearizer:
                 "pid": op.proc,
                 "kind": "order.conflict",
                 "obj": self._obj_name(op),
-                "message": f"no order of the recorded operations explains this one: {reason}",
+                "message": phrases.CONFLICT.format(reason=reason),
             }
         )
         return op

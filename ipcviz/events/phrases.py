@@ -6,7 +6,10 @@ is shown in the language of the screen (``ipcviz/narrate/said.py``)."""
 
 from __future__ import annotations
 
-from ipcviz.i18n import N_
+import re
+from functools import cache
+
+from ipcviz.i18n import N_, Lazy
 
 TIMEOUT = N_("timeout: still running after {seconds} s: {running}")
 INTERNAL = N_("internal error: {error} (please report it)")
@@ -22,6 +25,9 @@ THREAD_GATE = N_(
     "not its gate pipe): that thread stays at its gate"
 )
 ATTACH_FAILED = N_("strace could not attach to {pid}: {why}")
+#: ``order.conflict``: the engine found no legal place for an operation (``reason``: the
+#: legality rule's, in English)
+CONFLICT = N_("no order of the recorded operations explains this one: {reason}")
 
 #: every template ``known`` looks for, longest first (the most specific wins)
 TEMPLATES: tuple[str, ...] = tuple(
@@ -35,8 +41,37 @@ TEMPLATES: tuple[str, ...] = tuple(
             RECORDING_STOPPED,
             THREAD_GATE,
             ATTACH_FAILED,
+            CONFLICT,
         ),
         key=len,
         reverse=True,
     )
 )
+
+
+def match(text: str) -> Lazy | None:
+    """``text`` as the template it was filled from, with its values (None: no template)."""
+    for template, pattern in _patterns():
+        m = pattern.fullmatch(text)
+        if m is not None:
+            return Lazy(template, **m.groupdict())
+    return None
+
+
+@cache
+def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each template as a pattern: its words as they are, each ``{name}`` any text (the
+    same text where a name comes back)."""
+    out = []
+    for template in TEMPLATES:
+        parts, seen = [], set()
+        for i, piece in enumerate(re.split(r"\{(\w+)\}", template)):
+            if i % 2 == 0:
+                parts.append(re.escape(piece))
+            elif piece in seen:
+                parts.append(f"(?P={piece})")
+            else:
+                seen.add(piece)
+                parts.append(f"(?P<{piece}>.*?)")
+        out.append((template, re.compile("".join(parts), re.DOTALL)))
+    return tuple(out)

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ipcviz.events import phrases
 from ipcviz.i18n import Lazy, lazy, text
 from ipcviz.mechanisms import registry
 from ipcviz.model.legal import RULES, violation
@@ -119,7 +120,8 @@ class Verifier:
         found: list[tuple[str, str | Lazy]] = []
         kind = e.get("kind", "")
         if kind == "order.conflict":
-            found.append(("conflict", str(e.get("message", ""))))
+            said = str(e.get("message", ""))  # the engine's English: worded when shown
+            found.append(("conflict", phrases.match(said) or said))
         pid = e.get("pid", 0)
         t = e.get("t", 0)
         last_t = self.last_t

@@ -4,12 +4,10 @@ of phrases, a scenario author's text in two languages. Each is worded when shown
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
-from ipcviz.events.phrases import TEMPLATES
+from ipcviz.events.phrases import match
 from ipcviz.i18n import Lazy, get_lang
 
 
@@ -71,27 +69,4 @@ def known(text: str) -> Lazy:
     phrases with ``N_`` where it says them). A sentence with values in it is one of the
     engine's templates (``ipcviz/events/phrases.py``) filled in: found again, it is
     worded with the same values."""
-    for template, pattern in _patterns():
-        m = pattern.fullmatch(text)
-        if m is not None:
-            return Lazy(template, **m.groupdict())
-    return Lazy(text)
-
-
-@cache
-def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    """Each template as a pattern: its words as they are, each ``{name}`` any text (the
-    same text where a name comes back)."""
-    out = []
-    for template in TEMPLATES:
-        parts, seen = [], set()
-        for i, piece in enumerate(re.split(r"\{(\w+)\}", template)):
-            if i % 2 == 0:
-                parts.append(re.escape(piece))
-            elif piece in seen:
-                parts.append(f"(?P={piece})")
-            else:
-                seen.add(piece)
-                parts.append(f"(?P<{piece}>.*?)")
-        out.append((template, re.compile("".join(parts), re.DOTALL)))
-    return tuple(out)
+    return match(text) or Lazy(text)
