@@ -13,7 +13,7 @@ from typing import Any
 from ipcviz import __version__
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError
-from ipcviz.i18n import N_, _, get_lang
+from ipcviz.i18n import N_, Lazy, _, get_lang
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -585,7 +585,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     """The run ``options`` asks for (its trace: ``record``, else a new file), narrated
     to stdout."""
     from ipcviz.engine.client import EngineProcess
-    from ipcviz.narrate.headless import Narrator
+    from ipcviz.narrate.headless import Narrator, error_said
     from ipcviz.session.registry import new_session_id
 
     sid = new_session_id()
@@ -600,7 +600,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, stop)
     narrator: Narrator | None = None
-    errors: list[str] = []
+    errors: list[Any] = []  # worded at the end, in this run's language
     leftovers: list[str] = []  # objects a program run left (ipcviz never removes them)
     end: dict[str, Any] | None = None
     bad_stream = ""
@@ -619,7 +619,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
                     lines += narrator.feed(event)
                     kind = event["kind"]
                     if kind == "error":
-                        errors.append(event.get("message", ""))
+                        errors.append(error_said(event))
                     elif kind == "proc.error":
                         errors.append(_worker_error(narrator, event))
                     elif kind == "recording.stopped":
@@ -660,8 +660,11 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    for message in errors:
-        print(f"ipcviz: {_(message)}", file=sys.stderr)
+    from ipcviz.narrate.said import known
+
+    for message in errors:  # the engine's English, in the language of this run
+        said = message if isinstance(message, Lazy) else known(str(message))
+        print(f"ipcviz: {said}", file=sys.stderr)
     from ipcviz.bytefmt import safe_text
 
     for message in leftovers:
@@ -820,16 +823,22 @@ def _explore(args: argparse.Namespace) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
+    from rich.cells import cell_len
+
     from ipcviz.events.runs import list_runs
+
+    def pad(text: str, width: int) -> str:
+        """Padded to ``width`` terminal cells: a Korean character takes two."""
+        return text + " " * max(0, width - cell_len(text))
 
     runs = list_runs()
     if not runs:
         print(_("no recorded runs yet (ipcviz run SCENARIO records one)"))
     for run in runs:
         print(
-            f"{run.started}  {run.scenario:<20} {run.duration:>7.2f}s {run.events:>8} "
+            f"{run.started}  {pad(run.scenario, 20)} {run.duration:>7.2f}s {run.events:>8} "
             + _("events")
-            + f"  {_(run.outcome or OUTCOMES[-1]):<10} {run.path}"
+            + f"  {pad(_(run.outcome or OUTCOMES[-1]), 10)} {run.path}"
         )
     return EXIT_OK
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,20 @@ def set_lang(lang: str) -> None:
 
 def get_lang() -> str:
     return _lang
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Say everything in ``lang`` for a while, then go back: what the engine words for its
+    trace (an error that ends a run before it starts) is English whatever the run's
+    language, since a trace carries no language (the narrator words a known phrase)."""
+    global _lang
+    before = _lang
+    set_lang(lang)
+    try:
+        yield
+    finally:
+        _lang = before
 
 
 def other_lang(lang: str | None = None) -> str:

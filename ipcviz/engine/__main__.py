@@ -11,10 +11,12 @@ import re
 import sys
 from pathlib import Path
 
+from ipcviz import i18n
 from ipcviz.engine.engine import Engine
 from ipcviz.engine.gate import check_pace, check_schedule
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError, ScenarioError
+from ipcviz.i18n import _
 from ipcviz.scenario.api import Scenario
 from ipcviz.scenario.loader import load
 from ipcviz.scenario.settings import apply_settings, parse_settings
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     except IpcvizError as exc:
         print(f"ipcviz: {exc}", file=sys.stderr)
         return exc.exit_code
+    if opts.lang in i18n.LANGS:  # what it says on stderr, in the run's language
+        i18n.set_lang(opts.lang)
     return run(opts)
 
 
@@ -55,19 +59,8 @@ def run(opts: EngineOptions) -> int:
     if opts.program:
         return _run_program(opts)
     try:
-        scenario = load(Path(opts.scenario))
-        example = getattr(scenario, "example", "")
-        if example and not scenario.processes:  # a C example's: its program runs it
-            raise ScenarioError(
-                f"{opts.scenario} narrates the C example {example}: `ipcviz run {example}`"
-            )
-        if opts.settings:
-            apply_settings(scenario, parse_settings(list(opts.settings)))
-        if opts.schedule is not None:
-            check_schedule(scenario, opts.schedule)
-        if opts.pace is not None:
-            opts = opts.replace(pace=check_pace(opts.pace))
-        declared = _declared_schedule(opts, scenario)
+        with i18n.speaking("en"):  # a failure here is recorded in the trace: in English
+            scenario, declared, opts = _prepare(opts)
     except IpcvizError as exc:
         from ipcviz.engine.failed import record_failure
 
@@ -76,7 +69,7 @@ def run(opts: EngineOptions) -> int:
     # -1: the scenario's own limit (headless default); 0: none (the TUI's default)
     timeout = scenario.timeout if opts.timeout < 0 else opts.timeout
     if opts.sid is not None and not SID_RE.match(opts.sid):
-        print(f"ipcviz: --sid {opts.sid!r}: 8 to 32 lowercase hex digits", file=sys.stderr)
+        print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
         return 2
     try:
         engine = Engine(
@@ -103,12 +96,34 @@ def run(opts: EngineOptions) -> int:
     return engine.run()
 
 
+def _prepare(opts: EngineOptions) -> tuple[Scenario, str | None, EngineOptions]:
+    """The scenario, its declared schedule and the options checked against it (a user's
+    error: IpcvizError)."""
+    scenario = load(Path(opts.scenario))
+    example = getattr(scenario, "example", "")
+    if example and not scenario.processes:  # a C example's: its program runs it
+        raise ScenarioError(
+            f"{opts.scenario} narrates the C example {example}: `ipcviz run {example}`"
+        )
+    if opts.settings:
+        apply_settings(scenario, parse_settings(list(opts.settings)))
+    if opts.schedule is not None:
+        check_schedule(scenario, opts.schedule)
+    if opts.pace is not None:
+        opts = opts.replace(pace=check_pace(opts.pace))
+    return scenario, _declared_schedule(opts, scenario), opts
+
+
+def _bad_sid(sid: str) -> str:
+    return _("--sid {sid}: 8 to 32 lowercase hex digits").format(sid=repr(sid))
+
+
 def _run_program(opts: EngineOptions) -> int:
     """``ipcviz run -- PROG ARGS…``: the program under strace (ipcviz/sources/strace)."""
     from ipcviz.sources.strace.engine import ProgramEngine
 
     if opts.sid is not None and not SID_RE.match(opts.sid):
-        print(f"ipcviz: --sid {opts.sid!r}: 8 to 32 lowercase hex digits", file=sys.stderr)
+        print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
         return 2
     try:
         engine = ProgramEngine(
@@ -133,7 +148,7 @@ def _run_attach(opts: EngineOptions) -> int:
     from ipcviz.sources.strace.attached import AttachEngine
 
     if opts.sid is not None and not SID_RE.match(opts.sid):
-        print(f"ipcviz: --sid {opts.sid!r}: 8 to 32 lowercase hex digits", file=sys.stderr)
+        print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
         return 2
     try:
         engine = AttachEngine(

@@ -7,7 +7,8 @@ workers' exits and the checks; it is the one place that turns them into an exit 
 from __future__ import annotations
 
 from ipcviz.engine.context import EngineContext
-from ipcviz.events import schema
+from ipcviz.events import phrases, schema
+from ipcviz.i18n import translate
 from ipcviz.scenario.api import Run
 
 
@@ -39,12 +40,15 @@ def run_checks(ctx: EngineContext) -> tuple[str, int]:
             ok = bool(ok) if ok is not None else True
         except (Exception, SystemExit) as exc:  # sys.exit(0) must not turn a run green
             raised = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
-            ok, detail, crashed = False, f"the check raised {raised}", True
+            ok, detail, crashed = False, phrases.CHECK_RAISED_DETAIL.format(error=raised), True
         failed = failed or not ok
-        said = {"detail_ko": str(detail_ko)} if detail_ko and not raised else {}
+        if raised:  # the app's words, not the author's: in Korean from the catalog
+            detail_ko = translate(phrases.CHECK_RAISED_DETAIL, "ko").format(error=raised)
+        said = {"detail_ko": str(detail_ko)} if detail_ko else {}
         ctx.emit(schema.CHECK, description=check.description, ok=ok, detail=str(detail), **said)
         if raised:  # a bug in the scenario, not a failed claim: exit 2 with one line
-            ctx.emit(schema.ERROR, message=f"check {check.description!r} raised {raised}")
+            message = phrases.CHECK_RAISED.format(description=repr(check.description), error=raised)
+            ctx.emit(schema.ERROR, message=message)
     if state.errors or crashed:
         return "error", 2
     if failed:

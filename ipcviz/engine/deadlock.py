@@ -195,7 +195,9 @@ class DeadlockWatcher:
         )
         if gate.end_on_deadlock:
             if died:  # not a program's designed deadlock: a process died holding a lock
-                self.engine._fail(holders.holder_text(died[0]), "failed", 1)
+                # in English: a trace carries no language (the narrator words ``holder``)
+                said = holders.holder_said(died[0]).render("en")
+                self.engine._fail(said, "failed", 1, holder=died[0])
             breaker = getattr(self.engine, "break_deadlock", None)
             if not died and cycle and breaker is not None and breaker([e.pid for e in cycle]):
                 return  # one victim killed: the program goes on and ends by itself

@@ -37,7 +37,7 @@ from ipcviz.engine.publish import FLUSH_LINES, Publisher
 from ipcviz.engine.stream import EventOut
 from ipcviz.engine.workers import Worker, fork_worker
 from ipcviz.errors import IpcvizError
-from ipcviz.events import schema
+from ipcviz.events import phrases, schema
 from ipcviz.events.trace import TraceWriter
 from ipcviz.i18n import N_
 from ipcviz.model.state import State
@@ -299,7 +299,7 @@ class Engine:
                 self._run_checks()
         except Exception as exc:  # an engine bug: still clean up, and say what happened
             traceback.print_exc()  # to the engine's stderr, which the CLI keeps
-            self._fail(f"internal error: {type(exc).__name__}: {exc} (please report it)")
+            self._fail(phrases.INTERNAL.format(error=f"{type(exc).__name__}: {exc}"))
         finally:
             self._shutdown()
         return self.exit_code
@@ -332,7 +332,7 @@ class Engine:
             if deadline is not None and now >= deadline + self.gate.held_seconds():
                 running = ", ".join(w.name for w in self.workers.values() if not w.exited)
                 self._fail(
-                    f"timeout: still running after {self.timeout:g} s: {running}",
+                    phrases.TIMEOUT.format(seconds=f"{self.timeout:g}", running=running),
                     outcome="timeout",
                     code=1,
                 )
@@ -375,9 +375,7 @@ class Engine:
         self._recording_told = True
         why = trace.error.strerror or str(trace.error)
         self.emit(
-            RECORDING_STOPPED,
-            message=f"recording stopped: {why}; {trace.path} keeps the events before "
-            "that and stays valid; the run goes on",
+            RECORDING_STOPPED, message=phrases.RECORDING_STOPPED.format(why=why, path=trace.path)
         )
 
     def _check_stalls(self) -> None:
@@ -411,8 +409,9 @@ class Engine:
     def _run_checks(self) -> None:
         self.outcome, self.exit_code = run_checks(self)
 
-    def _fail(self, message: str, outcome: str = "error", code: int = 2) -> None:
-        self.emit(schema.ERROR, message=message)
+    def _fail(self, message: str, outcome: str = "error", code: int = 2, **data: Any) -> None:
+        """``message`` in English (the trace's language); ``data`` lets a viewer word it."""
+        self.emit(schema.ERROR, message=message, **data)
         self.outcome, self.exit_code = outcome, code
 
     def _end_hooks(self) -> None:
@@ -424,7 +423,7 @@ class Engine:
                 hook()
             except Exception as exc:
                 traceback.print_exc()
-                self.emit(schema.ERROR, message=f"internal error at the end: {exc!r}")
+                self.emit(schema.ERROR, message=phrases.INTERNAL_AT_END.format(error=repr(exc)))
 
     def _kill_grandchildren(self) -> None:
         self.life.kill_grandchildren()

@@ -57,7 +57,7 @@ from typing import Any
 from ipcviz import probe
 from ipcviz.engine.deadlock import DeadlockWatcher
 from ipcviz.errors import IpcvizError
-from ipcviz.events import schema
+from ipcviz.events import phrases, schema
 from ipcviz.i18n import N_
 from ipcviz.model.analysis.races import LostUpdates
 from ipcviz.probe._libc import IS_X86_64
@@ -457,9 +457,7 @@ class Gate:
             self.engine.emit(
                 schema.ERROR,
                 pid,
-                message=f"cannot open the step gate of thread {key[1]} of process {pid} "
-                f"(/proc/{pid}/fd/{str(n)[:12]} is not its gate pipe): that thread stays at "
-                "its gate",
+                message=phrases.THREAD_GATE.format(thread=key[1], pid=pid, fd=str(n)[:12]),
             )
             return False
         self._thread_gates[key] = (fd, ino, n)

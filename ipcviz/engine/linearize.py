@@ -38,7 +38,9 @@ from itertools import islice, takewhile
 from operator import attrgetter
 from typing import Any
 
+from ipcviz.events import phrases
 from ipcviz.events.codec import RAW, b64
+from ipcviz.i18n import Lazy
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_sem.model import SEMVMX
@@ -707,7 +709,9 @@ class Linearizer:
         _, _, pid = heapq.heappop(self._heap)
         self._in_heap.discard(pid)
         op = self.queues[pid][0]
-        why = self._why(op) or "no legal place"
+        why = self._why(op)
+        # the trace carries no language: the reason in English, whatever the run's language
+        reason = why.render("en") if why is not None else "no legal place"
         self.conflicts += 1
         self._event_out(
             {
@@ -716,7 +720,7 @@ class Linearizer:
                 "pid": op.proc,
                 "kind": "order.conflict",
                 "obj": self._obj_name(op),
-                "message": f"no order of the recorded operations explains this one: {why}",
+                "message": phrases.CONFLICT.format(reason=reason),
             }
         )
         return op
@@ -811,7 +815,7 @@ class Linearizer:
             fields["want"] = op.want
         return fields
 
-    def _why(self, op: Op) -> str | None:
+    def _why(self, op: Op) -> Lazy | None:
         fields = self._fields(op)
         return violation(self.model, fields) if fields is not None else None
 

@@ -28,13 +28,15 @@ from ipcviz.events.fields import Check, Kind
 from ipcviz.model.state import Obj, State
 
 if TYPE_CHECKING:
+    from ipcviz.i18n import Lazy
     from ipcviz.ipc.base import KernelObject
 
 Event = dict[str, Any]
 Handler = Callable[[State, Event], None]
 #: A legal-history rule: the model's object *before* the operation, the operation → None
-#: if the kernel could have done it then, else a short reason (model/legal.py).
-Rule = Callable[[Any, Event], "str | None"]
+#: if the kernel could have done it then, else a short reason (model/legal.py), worded when
+#: shown (``ipcviz verify --lang``); the engine records it in English (``order.conflict``).
+Rule = Callable[[Any, Event], "Lazy | None"]
 #: Kernel keys an object is known by to a blocked syscall (``ipcviz.probe.BlockTarget``):
 #: ("inode", n), ("path", p), ("mq_name", n), ("sem_name", n), ("semid", id), ("msqid", id)...
 Key = tuple[str, Any]

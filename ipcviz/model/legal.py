@@ -4,7 +4,8 @@ One rule set, used twice: by the engine, to put the operations it drains from th
 rings into an order the kernel could have produced (``engine/linearize.py``), and by
 ``ipcviz verify``, to check a finished trace. Each rule looks at the model's state *before*
 the operation is applied (``model/reducer.py`` applies it) and answers ``None`` (legal) or
-a short reason why the kernel could not have done it then.
+a short reason why the kernel could not have done it then, worded when shown
+(``i18n.lazy``: ``ipcviz verify --lang ko`` says it in Korean).
 
 The rules live with their mechanism (``ipcviz/mechanisms/<type>/model.py``); this module
 gathers them through the registry. They are the objects' documented behaviour
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipcviz.i18n import Lazy
 from ipcviz.mechanisms import registry
 from ipcviz.mechanisms.base import Rule
 from ipcviz.mechanisms.pipe.model import PIPE_BUF
@@ -35,7 +37,7 @@ OBSERVERS = registry.observers()
 RULES: dict[str, tuple[type, Rule]] = registry.rules()
 
 
-def violation(state: State, e: Event) -> str | None:
+def violation(state: State, e: Event) -> Lazy | None:
     """Why the kernel could not have done ``e`` in ``state`` (``None``: it could)."""
     rule = RULES.get(e.get("kind", ""))
     if rule is None:

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ipcviz.events import phrases
+from ipcviz.i18n import Lazy, lazy, text
 from ipcviz.mechanisms import registry
 from ipcviz.model.legal import RULES, violation
 from ipcviz.model.reducer import apply
@@ -42,11 +44,13 @@ class Violation:
     kind: str
     obj: str
     rule: str  # legal | real-time | program-order | gate | conflict | unreadable
-    message: str
+    #: why, worded when shown: ``line()`` says it in the language chosen then (the rule's
+    #: name is an identifier, the same in every language)
+    message: str | Lazy
 
     def line(self) -> str:
         where = f" {self.obj}" if self.obj else ""
-        return f"seq {self.seq}: {self.rule}: {self.kind}{where}: {self.message}"
+        return f"seq {self.seq}: {self.rule}: {self.kind}{where}: {text(self.message)}"
 
 
 def check(header: dict[str, Any], events: Iterable[dict[str, Any]]) -> Iterator[Violation]:
@@ -108,15 +112,16 @@ class Verifier:
             return self._feed(state, e)
         except Exception as exc:  # untrusted input: fields of a type the rules do not take
             seq, kind = e.get("seq", -1), str(e.get("kind", ""))[:40]
-            why = f"cannot be checked ({type(exc).__name__})"
+            why = lazy("cannot be checked ({error})", error=type(exc).__name__)
             return [Violation(seq if isinstance(seq, int) else -1, kind, "", "unreadable", why)]
 
     def _feed(self, state: State, e: dict[str, Any]) -> list[Violation]:
         # the hot path of every replay: locals, and nothing built unless a rule is broken
-        found: list[tuple[str, str]] = []
+        found: list[tuple[str, str | Lazy]] = []
         kind = e.get("kind", "")
         if kind == "order.conflict":
-            found.append(("conflict", str(e.get("message", ""))))
+            said = str(e.get("message", ""))  # the engine's English: worded when shown
+            found.append(("conflict", phrases.match(said) or said))
         pid = e.get("pid", 0)
         t = e.get("t", 0)
         last_t = self.last_t
@@ -133,15 +138,22 @@ class Verifier:
                 begun = self.begun
                 prev = last_t.get(pid)
                 if prev is not None and t < prev:
-                    found.append(("program-order", "recorded before the process's previous record"))
+                    found.append(
+                        ("program-order", lazy("recorded before the process's previous record"))
+                    )
                 begin = began(begun, pid, kind, t, e.get("since", NO_SINCE), prev)
                 latest = self.latest_begin
                 if t < latest:
                     found.append(
                         (
                             "real-time",
-                            f"ended at {t} ns, before seq {self.latest_seq} began "
-                            f"({latest} ns), but comes after it",
+                            lazy(
+                                "ended at {t} ns, before seq {seq} began ({begin} ns), "
+                                "but comes after it",
+                                t=t,
+                                seq=self.latest_seq,
+                                begin=latest,
+                            ),
                         )
                     )
                 if isinstance(begin, int) and begin > latest:
@@ -171,7 +183,7 @@ class GateRule:
     def __init__(self) -> None:
         self.waiting: dict[tuple[int, int], int] = {}  # (pid, thread) → seq of its gate.wait
 
-    def feed(self, e: dict[str, Any]) -> str | None:
+    def feed(self, e: dict[str, Any]) -> Lazy | None:
         kind, pid = e.get("kind", ""), e.get("pid", 0)
         thread = e.get("thread") if isinstance(e.get("thread"), int) else 0
         if kind == "gate.wait":
@@ -184,8 +196,9 @@ class GateRule:
                 del self.waiting[k]
         elif kind in OPERATIONS and (pid, thread) in self.waiting:
             wait_seq = self.waiting.pop((pid, thread))
-            return (
-                f"published before the gate.step that let it go (the process waits at its "
-                f"gate since seq {wait_seq})"
+            return lazy(
+                "published before the gate.step that let it go (the process waits at its "
+                "gate since seq {seq})",
+                seq=wait_seq,
             )
         return None

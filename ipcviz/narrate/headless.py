@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipcviz import bytefmt
+from ipcviz.events import phrases
 from ipcviz.events.codec import payload
 from ipcviz.i18n import N_, Lazy, get_lang, lazy, lazy_n
 from ipcviz.mechanisms import registry
@@ -394,6 +395,25 @@ def _sem_undo(n: Narrator, e: Event) -> Lazy:
     )
 
 
+def _recording_stopped(e: Event) -> Lazy:
+    """The engine's sentence already says "recording stopped": shown once, not twice."""
+    said = known(safe(e.get("message", "")))
+    if said.message == phrases.RECORDING_STOPPED:
+        return said
+    return lazy("recording stopped: {why}", why=said)
+
+
+def error_said(e: Event) -> Lazy:
+    """An ``error`` event's sentence: worded from its data when it carries them (a holder
+    that died: ``holder``), else its English ``message`` as a known phrase."""
+    holder = e.get("holder")
+    if isinstance(holder, dict):
+        from ipcviz.model.analysis.holders import holder_said
+
+        return holder_said(holder)
+    return known(safe(e.get("message", ""), None))
+
+
 def _holder_died(n: Narrator, e: Event) -> Lazy:
     from ipcviz.model.analysis.holders import holder_said
 
@@ -450,9 +470,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "obj.remove": lambda n, e: lazy("removes {obj}", obj=e["obj"]),
     "proc.start": _start,
     "proc.exit": _exit,
-    "recording.stopped": lambda n, e: lazy(
-        "recording stopped: {why}", why=known(safe(e.get("message", "")))
-    ),
+    "recording.stopped": lambda n, e: _recording_stopped(e),
     "proc.error": _error,
     "proc.output": _output,
     "narrate": lambda n, e: n.step_said(e.get("step", "")),
@@ -462,7 +480,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "control": _control,
     "check": _check,
     "session.end": _end,
-    "error": lambda n, e: lazy("ERROR: {error}", error=known(safe(e.get("message", ""), None))),
+    "error": lambda n, e: lazy("ERROR: {error}", error=error_said(e)),
     "tracer.stall": lambda n, e: lazy(
         "tracer ring full: waited {count} time(s)", count=e.get("count")
     ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ipcviz.events.phrases import match
 from ipcviz.i18n import Lazy, get_lang
 
 
@@ -65,5 +66,7 @@ class Verbatim(Lazy):
 def known(text: str) -> Lazy:
     """A short reason the engine recorded in English (``"not in step mode"``), in the
     language shown when the catalog knows it, as it is otherwise (the engine marks such
-    phrases with ``N_`` where it says them)."""
-    return Lazy(text)
+    phrases with ``N_`` where it says them). A sentence with values in it is one of the
+    engine's templates (``ipcviz/events/phrases.py``) filled in: found again, it is
+    worded with the same values."""
+    return match(text) or Lazy(text)

@@ -248,3 +248,16 @@ def test_tui_shows_only_the_dead_holder_for_its_stranded_waiters(
             await pilot.press("q")
 
     asyncio.run(scenario())
+
+
+def test_a_dead_holder_is_said_in_korean_and_recorded_in_english(tmp_path: Path) -> None:
+    """The engine speaks the run's language, but the ``error`` it records is English with
+    the holder's data: the CLI and the narrator word it from them, in Korean."""
+    r, events, _trace = _run(tmp_path, "posix,exit", "--lang", "ko")
+    assert r.returncode == 1, r.stdout[-2000:] + r.stderr
+    (error,) = [e for e in events if e["kind"] == "error"]
+    assert error["message"].startswith("holder died holding lock (1 unit, never posted)")
+    assert error["holder"]["obj"] == "lock"
+    (line,) = r.stderr.strip().splitlines()
+    assert line.startswith("ipcviz: ") and "lock" in line and "holder died" not in line, line
+    assert not any("holder died" in ln for ln in r.stdout.splitlines()), r.stdout

@@ -46,3 +46,37 @@ def test_no_runs_yet(private_data_home: Path) -> None:
     assert list_runs() == []
     res = ipcviz("runs")
     assert res.returncode == 0 and "no recorded runs" in res.stdout
+
+
+def test_runs_pads_by_cells_so_korean_lines_up(private_data_home: Path) -> None:
+    """A Korean scenario id and Korean outcomes take two cells a character: the columns
+    after them still start at the same cell on every line."""
+    import json
+
+    from rich.cells import cell_len
+
+    traces = private_data_home / "ipcviz" / "traces"
+    traces.mkdir(parents=True)
+    for second, scenario, outcome in [
+        (1, "파이프-기초", "passed"),
+        (2, "pipe-basic", "timeout"),
+        (3, "세마포어", "stopped"),
+    ]:
+        header = {
+            "format": "ipcviz-trace",
+            "version": 1,
+            "scenario": {"id": scenario, "title": scenario},
+            "start": f"2026-01-01T00:00:0{second}+00:00",
+        }
+        end = {"t": 10**9, "seq": 0, "pid": 0, "kind": "session.end", "outcome": outcome}
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in (header, end))
+        (traces / f"{second}.jsonl").write_text(text)
+    res = ipcviz("runs", "--lang", "ko")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) == 3 and any("파이프-기초" in ln for ln in lines)
+    assert "시간 초과" in lines[1] and "통과" in lines[2] and "timeout" not in res.stdout
+    # where the duration and the path start, in cells: the same on every line
+    durations = {cell_len(ln[: ln.index("1.00s")]) for ln in lines}
+    paths = {cell_len(ln[: ln.index(str(traces))]) for ln in lines}
+    assert len(durations) == 1 and len(paths) == 1, res.stdout

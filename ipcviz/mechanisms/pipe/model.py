@@ -11,6 +11,7 @@ from typing import Any
 
 from ipcviz.events.codec import payload
 from ipcviz.events.fields import Kind, count, integer, one_of
+from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.pipe.words import WORDS
@@ -176,29 +177,29 @@ def _pipe_epipe(s: State, e: Event) -> None:
 # -- legal history ---------------------------------------------------------------------
 
 
-def _legal_write(obj: PipeObj, e: Event) -> str | None:
+def _legal_write(obj: PipeObj, e: Event) -> Lazy | None:
     n = e.get("n", 0)
     room = obj.capacity - obj.nbytes
     if n > room:
-        return f"write of {n} B into a pipe with {room} B of room"
+        return lazy("write of {n} B into a pipe with {room} B of room", n=n, room=room)
     return None
 
 
-def _legal_read(obj: PipeObj, e: Event) -> str | None:
+def _legal_read(obj: PipeObj, e: Event) -> Lazy | None:
     n = e.get("n", 0)
     if obj.outside and n:  # any bytes may have been there: only the traced ones are known
         return None
     if n == 0:
         if obj.nbytes:
-            return f"end of file read while {obj.nbytes} B were waiting"
+            return lazy("end of file read while {n} B were waiting", n=obj.nbytes)
         if obj.writers:
-            return "end of file read while a writer still held the write end"
+            return lazy("end of file read while a writer still held the write end")
         return None
     if n > obj.nbytes:
-        return f"read of {n} B from a pipe holding {obj.nbytes} B"
+        return lazy("read of {n} B from a pipe holding {held} B", n=n, held=obj.nbytes)
     data = payload(e)[:n]
     if data and not _starts_with(obj, data):
-        return "read returned bytes other than the next ones in the pipe"
+        return lazy("read returned bytes other than the next ones in the pipe")
     return None
 
 
@@ -215,8 +216,8 @@ def _starts_with(obj: PipeObj, data: bytes) -> bool:
     return pos >= len(data)
 
 
-def _legal_epipe(obj: PipeObj, e: Event) -> str | None:
-    return "EPIPE while a reader still held the read end" if obj.readers else None
+def _legal_epipe(obj: PipeObj, e: Event) -> Lazy | None:
+    return lazy("EPIPE while a reader still held the read end") if obj.readers else None
 
 
 # -- declare and process hooks ---------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 from ipcviz.events.codec import payload
 from ipcviz.events.fields import Kind, count, flag, integer
+from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_mq.words import WORDS
@@ -124,35 +125,46 @@ def select_message(obj: QueueObj, e: Event) -> int | None:
     return min(found)[1] if found else None
 
 
-def _legal_send(obj: QueueObj, e: Event) -> str | None:
+def _legal_send(obj: QueueObj, e: Event) -> Lazy | None:
     if "prio" in e:
         if obj.max_messages and len(obj.messages) >= obj.max_messages:
-            return f"send to a full queue ({len(obj.messages)}/{obj.max_messages} messages)"
+            return lazy(
+                "send to a full queue ({count}/{max} messages)",
+                count=len(obj.messages),
+                max=obj.max_messages,
+            )
         return None
     size = e.get("size", 0)
     if obj.max_bytes and obj.nbytes + size > obj.max_bytes:
-        return f"send of {size} B to a queue holding {obj.nbytes}/{obj.max_bytes} B"
+        return lazy(
+            "send of {size} B to a queue holding {held}/{max} B",
+            size=size,
+            held=obj.nbytes,
+            max=obj.max_bytes,
+        )
     return None
 
 
-def _legal_recv(obj: QueueObj, e: Event) -> str | None:
+def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
     if obj.outside:  # messages no event shows may be there, ahead of the traced ones
         return None
     i = select_message(obj, e)
     if i is None:
-        return "receive from a queue with no message it could take"
+        return lazy("receive from a queue with no message it could take")
     key = e.get("prio", e.get("mtype", 0))
     msg = obj.messages[i]
     data = payload(e)
     if msg[0] != key or msg[1][: len(data)] != data[: len(msg[1])]:
-        return "receive returned a message other than the one the kernel selects"
+        return lazy("receive returned a message other than the one the kernel selects")
     return None
 
 
-def _legal_poll(obj: QueueObj, e: Event) -> str | None:
+def _legal_poll(obj: QueueObj, e: Event) -> Lazy | None:
     ready = bool(e.get("ready"))
     if ready != bool(obj.messages):
-        return f"poll said {'ready' if ready else 'empty'} with {len(obj.messages)} queued"
+        if ready:
+            return lazy("poll said ready with {n} queued", n=len(obj.messages))
+        return lazy("poll said empty with {n} queued", n=len(obj.messages))
     return None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.events.fields import Kind, flag, integer, small
+from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.mechanisms.posix_sem.words import WORDS
@@ -90,25 +91,27 @@ def _undo(s: State, e: Event) -> None:
         changed(obj, e)
 
 
-def _legal_wait(obj: SemObj, e: Event) -> str | None:
+def _legal_wait(obj: SemObj, e: Event) -> Lazy | None:
     n = e.get("n", 1)
     if obj.outside:  # its value before the attach is the kernel's to say, not the trace's
         return None
-    return f"wait completed at value {obj.value}" if obj.value < n else None
+    return lazy("wait completed at value {value}", value=obj.value) if obj.value < n else None
 
 
-def _legal_trywait(obj: SemObj, e: Event) -> str | None:
+def _legal_trywait(obj: SemObj, e: Event) -> Lazy | None:
     if e.get("ok") or obj.outside:
         return _legal_wait(obj, e)
-    return f"trywait failed at value {obj.value}" if obj.value > 0 else None
+    return lazy("trywait failed at value {value}", value=obj.value) if obj.value > 0 else None
 
 
-def _legal_undo(obj: SemObj, e: Event) -> str | None:
+def _legal_undo(obj: SemObj, e: Event) -> Lazy | None:
     """The kernel reverses exactly the dead process's adjustment (semadj), no more."""
     if not obj.undo:
-        return "SEM_UNDO reversed on a semaphore never used with SEM_UNDO"
+        return lazy("SEM_UNDO reversed on a semaphore never used with SEM_UNDO")
     n, adj = e.get("n", 0), obj.adj.get(e.get("pid", 0), 0)
-    return None if n == adj else f"undo of {n} unit(s), but the process's adjustment was {adj}"
+    if n == adj:
+        return None
+    return lazy("undo of {n} unit(s), but the process's adjustment was {adj}", n=n, adj=adj)
 
 
 def declare(s: State, obj: Obj, e: Event) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from ipcviz.events.codec import payload
 from ipcviz.events.fields import I64, U64, Kind, dict_of, integer, number
+from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.mechanisms.posix_shm.words import WORDS
@@ -51,13 +52,13 @@ def _shm_read(s: State, e: Event) -> None:
         obj.reads += 1
 
 
-def _legal_read(obj: ShmObj, e: Event) -> str | None:
+def _legal_read(obj: ShmObj, e: Event) -> Lazy | None:
     off = e.get("offset", 0)
     data = payload(e)
     if not off >= 0 or off + len(data) > obj.size:
         return None  # outside what the model keeps: nothing to compare
     if obj.data[off : off + len(data)] != data:
-        return f"read at offset {off} returned a value no write had left there"
+        return lazy("read at offset {offset} returned a value no write had left there", offset=off)
     return None
 
 

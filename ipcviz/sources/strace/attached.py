@@ -25,7 +25,7 @@ from typing import Any
 from ipcviz import probe
 from ipcviz.engine.engine import Engine
 from ipcviz.engine.workers import Worker
-from ipcviz.events import schema
+from ipcviz.events import phrases, schema
 from ipcviz.events.codec import b64
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
@@ -186,7 +186,7 @@ class AttachEngine(ProgramEngine):
             if mark in line:
                 self._refusals.add(pid)
                 why = line.split(mark, 1)[1].strip()
-                self.emit(schema.ERROR, message=f"strace could not attach to {pid}: {why}")
+                self.emit(schema.ERROR, message=phrases.ATTACH_FAILED.format(pid=pid, why=why))
                 return True
         return False
 

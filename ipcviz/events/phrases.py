@@ -1,0 +1,77 @@
+"""The sentences the engine writes into a trace (an ``error`` event's ``message``, a
+``recording.stopped``): English, with their values in them, since a trace carries no
+language. Each is a template here, marked for the catalog; the engine fills it in English,
+and the narrator (``said.known``) finds the template and its values again, so the sentence
+is shown in the language of the screen (``ipcviz/narrate/said.py``)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from ipcviz.i18n import N_, Lazy
+
+TIMEOUT = N_("timeout: still running after {seconds} s: {running}")
+INTERNAL = N_("internal error: {error} (please report it)")
+INTERNAL_AT_END = N_("internal error at the end: {error}")
+CHECK_RAISED = N_("check {description} raised {error}")
+#: a check's ``detail`` when it raised (the check event's, next to the ``error``)
+CHECK_RAISED_DETAIL = N_("the check raised {error}")
+RECORDING_STOPPED = N_(
+    "recording stopped: {why}; {path} keeps the events before that and stays valid; the run goes on"
+)
+THREAD_GATE = N_(
+    "cannot open the step gate of thread {thread} of process {pid} (/proc/{pid}/fd/{fd} is "
+    "not its gate pipe): that thread stays at its gate"
+)
+ATTACH_FAILED = N_("strace could not attach to {pid}: {why}")
+#: ``order.conflict``: the engine found no legal place for an operation (``reason``: the
+#: legality rule's, in English)
+CONFLICT = N_("no order of the recorded operations explains this one: {reason}")
+
+#: every template ``known`` looks for, longest first (the most specific wins)
+TEMPLATES: tuple[str, ...] = tuple(
+    sorted(
+        (
+            TIMEOUT,
+            INTERNAL,
+            INTERNAL_AT_END,
+            CHECK_RAISED,
+            CHECK_RAISED_DETAIL,
+            RECORDING_STOPPED,
+            THREAD_GATE,
+            ATTACH_FAILED,
+            CONFLICT,
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+
+
+def match(text: str) -> Lazy | None:
+    """``text`` as the template it was filled from, with its values (None: no template)."""
+    for template, pattern in _patterns():
+        m = pattern.fullmatch(text)
+        if m is not None:
+            return Lazy(template, **m.groupdict())
+    return None
+
+
+@cache
+def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each template as a pattern: its words as they are, each ``{name}`` any text (the
+    same text where a name comes back)."""
+    out = []
+    for template in TEMPLATES:
+        parts, seen = [], set()
+        for i, piece in enumerate(re.split(r"\{(\w+)\}", template)):
+            if i % 2 == 0:
+                parts.append(re.escape(piece))
+            elif piece in seen:
+                parts.append(f"(?P={piece})")
+            else:
+                seen.add(piece)
+                parts.append(f"(?P<{piece}>.*?)")
+        out.append((template, re.compile("".join(parts), re.DOTALL)))
+    return tuple(out)
