@@ -10,7 +10,7 @@ import pytest
 from ipcviz.engine.client import EngineProcess, _cpu_ticks
 
 #: A child that works (a fixed count of steps, a few seconds of CPU), then exits 0.
-WORKS = "n = 0\nfor i in range(60_000_000):\n    n += i\n"
+WORKS = "n = 0\nfor i in range(25_000_000):\n    n += i\n"
 
 
 def _engine_like(code: str) -> EngineProcess:
@@ -24,7 +24,7 @@ def test_an_engine_still_working_on_its_stop_is_given_time() -> None:
     its CPU time grows it is not signalled (the trace keeps its session.end)."""
     engine = _engine_like(WORKS)
     try:
-        assert engine._wait_while_working(grace=2.0, patience=600) == 0
+        assert engine._wait_while_working(grace=0.5, patience=600) == 0
     finally:
         engine.proc.kill()
         engine.proc.wait()
