@@ -317,18 +317,10 @@ class AttachEngine(ProgramEngine):
 
     # -- the end --------------------------------------------------------------------------
 
-    def _finish_worker(self, w: Worker, status: int | None, poller: Any) -> None:
-        """strace ended: every watched process exited, or it detached, or it could not
-        attach at all (then one clear line: its own reason)."""
-        if w is not self.strace:
-            super()._finish_worker(w, status, poller)
-            return
-        self._read_output(w.out_fd, poller, final=True)
-        w.exited = True
-        w.exit_status = status
-        assert self.source is not None
-        self.source.finish()
-        self._hand_over()
+    def _ended_with_strace(self, status: int | None) -> None:
+        """strace ended (ProgramEngine read what it wrote): every watched process exited,
+        or it detached (the processes run on: no ``proc.exit``), or it could not attach at
+        all (then one clear line: its own reason)."""
         if not self._detaching and not self._attached and self.stop_reason is None:
             said = [
                 ln.removeprefix("strace: ")
@@ -339,9 +331,6 @@ class AttachEngine(ProgramEngine):
             if "Operation not permitted" in why:
                 why += " (ptrace refused: kernel.yama.ptrace_scope, or not your process)"
             self._fail(f"cannot attach to {self.target}: {why}")
-
-    def _ended_with_strace(self, status: int | None) -> None:
-        """Detached: the processes strace did not see end run on (no ``proc.exit``)."""
 
     def _run_checks(self) -> None:
         """Every watched process ended while watched: the watch ends there (nothing was

@@ -861,15 +861,24 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
 
 
 def _msgctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    _sysv_removed(m, proc, "msqid", t, end, args, ret)
+
+
+def _sysv_removed(
+    m: Mapper, proc: Proc, kind: str, t: int, end: int, args: str, ret: int | None
+) -> int | None:
+    """``…ctl(ID, IPC_RMID, …) = 0``: the object ``KIND:ID`` is gone, said once (its id)."""
     nums = P.ints(args)
     if ret != 0 or not nums or "IPC_RMID" not in args:
-        return
-    name = f"msqid:{nums[0]}"
-    if name in m.declared and name not in m.removed:
-        at = m._exit_ns(t, end - t)
-        m.removed.add(name)
-        event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
-        m.out.append(("event", proc.pid, at, event))
+        return None
+    name = f"{kind}:{nums[0]}"
+    if name not in m.declared or name in m.removed:
+        return None
+    at = m._exit_ns(t, end - t)
+    m.removed.add(name)
+    event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
+    m.out.append(("event", proc.pid, at, event))
+    return nums[0]
 
 
 def _semget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -1128,16 +1137,9 @@ def _shmat(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
 def _shmctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
     """``shmctl(shmid, IPC_RMID, …)``: the segment is gone once its last attachment goes
     (those of the program, and the engine's read-only one, let go when it reads this)."""
-    nums = P.ints(args)
-    if ret != 0 or not nums or "IPC_RMID" not in args:
-        return
-    name = f"shmid:{nums[0]}"
-    if name in m.declared and name not in m.removed:
-        at = m._exit_ns(t, end - t)
-        m.removed.add(name)
-        m.segments.pop(nums[0], None)
-        event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
-        m.out.append(("event", proc.pid, at, event))
+    ident = _sysv_removed(m, proc, "shmid", t, end, args, ret)
+    if ident is not None:
+        m.segments.pop(ident, None)
 
 
 def _shmdt(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
