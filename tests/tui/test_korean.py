@@ -11,6 +11,7 @@ objects, kernel names, the scenario id), system-call and operation names (``read
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -131,10 +132,12 @@ async def _until(pilot, cond, what: str, timeout: float = 60) -> None:
 #: Live in Korean: every kind of object and the screens only a live run has (a standing
 #: deadlock, a traced C program, probe readings). Each costs a whole run (~5 s of CPU);
 #: every built-in scenario is checked replayed (below, and headless in tests/test_korean.py).
+#: ``IPCVIZ_KOREAN_LIVE=all``: every built-in scenario live too (about a minute more).
 LIVE = [
     s
     for s in BUILTIN
-    if getattr(s, "values", (s,))[0]
+    if os.environ.get("IPCVIZ_KOREAN_LIVE") == "all"
+    or getattr(s, "values", (s,))[0]
     in {
         "pipe-basic", "fifo-named", "mq-priority", "sysv-mq-typed", "shm-semaphore",
         "sysv-shm", "mmap-file", "deadlock", "speed", "c/two-locks", "c/sysv-shm-semaphore",
