@@ -293,7 +293,7 @@ def test_only_a_process_our_strace_traces_is_registered_for_clean() -> None:
     """``clean`` kills a killed run's traced processes by pid and start time; the engine
     records them only while its strace traces them, never a stranger that took the pid of a
     process that already ended (its start time would make ``clean`` kill the stranger)."""
-    from ipcviz.sources.strace.engine import _traced_by
+    from ipcviz.sources.strace.feed import traced_by as _traced_by
 
     tracer = subprocess.Popen(
         ["strace", "-f", "-o", os.devnull, "sh", "-c", "echo $$; exec sleep 60"],

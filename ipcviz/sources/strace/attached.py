@@ -31,6 +31,7 @@ from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace import attach as A
 from ipcviz.sources.strace.engine import ProgramEngine
+from ipcviz.sources.strace.feed import StraceFeed
 from ipcviz.sources.strace.mapper import FIFO, PIPE, PIPE_CAPACITY, POSIX_MQ, SYSV_MQ, SYSV_SEM
 from ipcviz.sources.strace.source import TRACED, StraceSource
 
@@ -112,6 +113,7 @@ class AttachEngine(ProgramEngine):
         fifo = os.path.join(self.session.fifo_dir, "strace")
         self.session.register({"type": fifo_type.MECHANISM.type, "path": fifo})
         self.source = source = AttachSource(self.members, self.obj_names, fifo)
+        self.feed = StraceFeed(source.mapper, self.lin, self.t0)  # never ours to register
         self._adopt(source)
         start_r, start_w = os.pipe()
         private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]

@@ -25,6 +25,7 @@ from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
+from ipcviz.sources.strace.feed import StraceFeed
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
 from ipcviz.sources.strace.source import StraceSource
@@ -96,6 +97,7 @@ class ProgramEngine(Engine):
         super().__init__(scenario_, trace_path, timeout=timeout, header_extra=extra, **kwargs)
         self.program = program
         self.source: StraceSource | None = None
+        self.feed: StraceFeed | None = None
         self.strace: Worker | None = None
         self._early_output = b""  # what strace said before the program ran (its errors)
         if isinstance(scenario, ProgramScenario):
@@ -146,6 +148,8 @@ class ProgramEngine(Engine):
         # registered before it exists (a FIFO: removed like a scenario's)
         self.session.register({"type": fifo_type.MECHANISM.type, "path": fifo})
         self.source = source = StraceSource(self.program, self.obj_names, fifo)
+        register = self.registry.add_proc if self.owns_processes else None
+        self.feed = StraceFeed(source.mapper, self.lin, self.t0, register, self._tracer_pid)
         start_r, start_w = os.pipe()
         private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
         private += [source.fd, *self.adopter.private_fds(), *self.gate.private_fds()]
@@ -157,6 +161,9 @@ class ProgramEngine(Engine):
         self.registry.add_proc(w.pid)
         os.close(start_r)
         os.close(start_w)
+
+    def _tracer_pid(self) -> int | None:
+        return self.strace.pid if self.strace is not None else None
 
     def _install_watchers(self) -> None:
         # the cells of the program's System V segments: read, then let go, before the
@@ -191,46 +198,9 @@ class ProgramEngine(Engine):
             gc.enable()
 
     def _hand_over(self) -> None:
-        """The mapper's actions → the linearizer, each process's in its program order."""
-        assert self.source is not None
-        actions = self.source.mapper.out
-        if not actions:
-            return
-        self.source.mapper.out = []
-        lin, t0 = self.lin, self.t0
-        batch: list[Any] = []
-        lane = 0
-        for action in actions:
-            what = action[0]
-            if what == "rec":
-                if batch and action[1] != lane:
-                    lin.add_records(lane, batch)
-                    batch = []
-                lane = action[1]
-                rec = action[2]
-                batch.append(tuple(rec) if isinstance(rec, tuple) else rec)
-                continue
-            if batch:
-                lin.add_records(lane, batch)
-                batch = []
-            if what == "start":
-                _, pid, started, t, fields = action
-                # registered: if the engine is killed (strace dies with it and leaves the
-                # program running, detached), ``clean`` kills it by pid and start time.
-                # Only while our strace still traces it: a process that already ended may
-                # have left its pid to a stranger, whose start time must not be recorded.
-                strace = self.strace
-                if self.owns_processes and strace is not None and _traced_by(pid, strace.pid):
-                    self.registry.add_proc(pid)
-                lin.started(pid, started)
-                event = {"t": t - t0, "seq": -1, "pid": pid, "kind": schema.PROC_START, **fields}
-                lin.add_event(event, t, pid)
-            else:
-                _, pid, t, event = action
-                event["t"] = t - t0
-                lin.add_event(event, t, pid)
-        if batch:
-            lin.add_records(lane, batch)
+        """The mapper's actions → the linearizer (``StraceFeed``)."""
+        if self.feed is not None:
+            self.feed.hand_over()
 
     def _finish_worker(self, w: Worker, status: int | None, poller: Any) -> None:
         """strace ended (after every traced process): read the rest of what it wrote."""
@@ -356,15 +326,3 @@ class ProgramEngine(Engine):
         super()._shutdown()
         if self.source is not None:
             self.source.close()
-
-
-def _traced_by(pid: int, tracer: int) -> bool:
-    """Whether ``pid`` is a process ``tracer`` traces now (``TracerPid`` in its status)."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("TracerPid:"):
-                    return line.split()[1:2] == [str(tracer)]
-    except OSError:
-        return False
-    return False

@@ -1,0 +1,92 @@
+"""What one strace tells, handed to the linearizer: the one path from strace's lines to the
+engine's pool, shared by ``ipcviz run -- PROG``, ``ipcviz attach`` and a scenario's traced
+commands (``scenario.command``).
+
+The mapper turns lines into actions; this hands them over in each process's program order
+(records batched per lane, a process's start and its other events in between), and
+registers each traced process the run owns, so ``ipcviz clean`` can kill it if the engine
+dies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ipcviz.events import schema
+
+
+def traced_by(pid: int, tracer: int) -> bool:
+    """Whether ``pid`` is a process ``tracer`` traces now (``TracerPid`` in its status)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("TracerPid:"):
+                    return line.split()[1:2] == [str(tracer)]
+    except OSError:
+        return False
+    return False
+
+
+class StraceFeed:
+    """``hand_over()`` after each read of the source: the mapper's actions → ``lin``."""
+
+    def __init__(
+        self,
+        mapper: Any,
+        lin: Any,
+        t0: int,
+        register: Callable[[int], None] | None = None,
+        tracer: Callable[[], int | None] = lambda: None,
+    ) -> None:
+        self.mapper = mapper
+        self.lin = lin
+        self.t0 = t0
+        #: called with each traced process the run owns (None: the run owns none, attach)
+        self.register = register
+        #: strace's pid, once forked: a process is registered only while it traces it
+        self.tracer = tracer
+
+    def hand_over(self) -> None:
+        """The mapper's actions → the linearizer, each process's in its program order."""
+        actions = self.mapper.out
+        if not actions:
+            return
+        self.mapper.out = []
+        lin, t0 = self.lin, self.t0
+        batch: list[Any] = []
+        lane = 0
+        for action in actions:
+            what = action[0]
+            if what == "rec":
+                if batch and action[1] != lane:
+                    lin.add_records(lane, batch)
+                    batch = []
+                lane = action[1]
+                rec = action[2]
+                batch.append(tuple(rec) if isinstance(rec, tuple) else rec)
+                continue
+            if batch:
+                lin.add_records(lane, batch)
+                batch = []
+            if what == "start":
+                _, pid, started, t, fields = action
+                self._own(pid)
+                lin.started(pid, started)
+                event = {"t": t - t0, "seq": -1, "pid": pid, "kind": schema.PROC_START, **fields}
+                lin.add_event(event, t, pid)
+            else:
+                _, pid, t, event = action
+                event["t"] = t - t0
+                lin.add_event(event, t, pid)
+        if batch:
+            lin.add_records(lane, batch)
+
+    def _own(self, pid: int) -> None:
+        """Registered: if the engine is killed (strace dies with it and leaves the program
+        running, detached), ``clean`` kills it by pid and start time. Only while our strace
+        still traces it: a process that already ended may have left its pid to a stranger,
+        whose start time must not be recorded."""
+        tracer = self.tracer()
+        if self.register is not None and tracer is not None and traced_by(pid, tracer):
+            self.register(pid)
