@@ -34,6 +34,7 @@ scenario.step(
     teaches=["T4", "T7"],
 )
 #: A command's argv is fixed when the scenario is declared (a --quick run uses it as is).
+#: Not traced: this scenario shows what the kernel probes alone can see.
 scenario.command(
     "pipeline",
     [
@@ -43,6 +44,7 @@ scenario.command(
         str(scenario.params["n"]),
         str(scenario.params["delay"]),
     ],
+    trace=False,  # the lesson: what /proc alone shows (``fifo-grep`` shows a traced one)
 )
 
 

@@ -71,8 +71,13 @@ def run(opts: EngineOptions) -> int:
     if opts.sid is not None and not SID_RE.match(opts.sid):
         print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
         return 2
+    engine_class = Engine
+    if any(p.argv is not None and p.trace for p in scenario.processes):
+        from ipcviz.sources.strace.commands import CommandsEngine
+
+        engine_class = CommandsEngine  # its commands seen through strace
     try:
-        engine = Engine(
+        engine = engine_class(
             scenario,
             opts.trace,
             timeout=timeout,

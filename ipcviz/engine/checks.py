@@ -6,25 +6,31 @@ workers' exits and the checks; it is the one place that turns them into an exit 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ipcviz.engine.context import EngineContext
 from ipcviz.events import phrases, schema
 from ipcviz.i18n import translate
 from ipcviz.scenario.api import Run
 
 
-def run_checks(ctx: EngineContext) -> tuple[str, int]:
-    """Emit a ``check`` event per check; return (outcome, exit code)."""
+def _pid(w: Any) -> int:
+    return w.pid
+
+
+def run_checks(ctx: EngineContext, pid_of: Callable[[Any], int] = _pid) -> tuple[str, int]:
+    """Emit a ``check`` event per check; return (outcome, exit code). ``pid_of``: the
+    model's process a worker is."""
     state = ctx.model
+    pids = {w.name: pid_of(w) for w in ctx.workers.values()}
     run = Run(
         params=ctx.params,
         reports={k: dict(v) for k, v in state.reports.items()},
         exits={
-            w.name: {
-                "code": state.procs[w.pid].exit_code,
-                "signal": state.procs[w.pid].exit_signal,
-            }
-            for w in ctx.workers.values()
-            if w.pid in state.procs
+            name: {"code": state.procs[pid].exit_code, "signal": state.procs[pid].exit_signal}
+            for name, pid in pids.items()
+            if pid in state.procs
         },
         state=state,
         counts=dict(state.kinds),

@@ -37,6 +37,9 @@ class Drainer:
         #: True while the gate lets one operation run at a time (stepped, paced, presented)
         self.one_at_a_time = one_at_a_time
         self.drained_at: dict[int, int] = {}  # pid → every record stamped before is read
+        #: Other sources' cutoffs (already less their own hold), None once a source is
+        #: done: nothing later than any of them is published yet (a traced command's strace)
+        self.horizons: list[Callable[[], int | None]] = []
         self._fence = memory_fence()
 
     def drain(self, only: Worker | None = None, flush: bool = False) -> bool:
@@ -92,6 +95,10 @@ class Drainer:
             ]
             hold = 0 if self.one_at_a_time() else HOLD_NS
             cutoff = (min(live) if live else time.monotonic_ns()) - hold
+            for horizon in self.horizons:
+                other = horizon()
+                if other is not None:
+                    cutoff = min(cutoff, other)
             lin.emit_ready(cutoff)
         self.run_hooks()
         return more

@@ -41,7 +41,7 @@ from ipcviz.events import phrases, schema
 from ipcviz.events.trace import TraceWriter
 from ipcviz.i18n import N_
 from ipcviz.model.state import State
-from ipcviz.scenario.api import PidTable, Scenario
+from ipcviz.scenario.api import PidTable, Process, Scenario
 from ipcviz.session.cleanup import kill_procs, remove_objects
 from ipcviz.session.registry import Registry, files_dir_name, new_session_id, runtime_dir
 
@@ -213,12 +213,12 @@ class Engine:
         start_r, start_w = os.pipe()
         self.scenario.pids = pids = PidTable(len(self.scenario.processes))
         private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
-        private += self.adopter.private_fds()
+        private += self.adopter.private_fds() + self._source_fds()
         for color, proc in enumerate(self.scenario.processes):
             w = self._fork(
                 proc.name,
                 self.scenario,
-                proc,
+                self._runs(proc),
                 color,
                 self.params,
                 self.scenario.objects,
@@ -237,16 +237,28 @@ class Engine:
             # Saved once, below, before any worker starts: a worker forked meanwhile dies
             # with the engine (PR_SET_PDEATHSIG, in the engine's session for ``clean``).
             self.registry.add_proc(w.pid, save=False)
-            fields: dict[str, Any] = {"name": proc.name, "color": color}
-            if proc.argv is not None:
-                fields["command"] = list(proc.argv)
-            self.emit(schema.PROC_START, w.pid, **fields)
+            self._started(w, color)
         self.registry.save()
         for obj in self.scenario.objects:
             obj.in_engine_after_fork()
         self.gate.armed()  # step mode from the start (--seed/--schedule): gates closed now
         os.close(start_r)
         os.close(start_w)  # every worker's read() returns: they all start now
+
+    def _source_fds(self) -> list[int]:
+        """Descriptors of another event source, closed in every worker (none here)."""
+        return []
+
+    def _runs(self, proc: Process) -> Process:
+        """What is forked for a scenario process: itself (another source may wrap it)."""
+        return proc
+
+    def _started(self, w: Worker, color: int) -> None:
+        """A worker is forked: its ``proc.start``."""
+        fields: dict[str, Any] = {"name": w.proc.name, "color": color}
+        if w.proc.argv is not None:
+            fields["command"] = list(w.proc.argv)
+        self.emit(schema.PROC_START, w.pid, **fields)
 
     def _install_watchers(self) -> None:
         """The kernel prober and the adopter of what workers fork (another source of
@@ -407,7 +419,12 @@ class Engine:
     # -- the end ------------------------------------------------------------------------
 
     def _run_checks(self) -> None:
-        self.outcome, self.exit_code = run_checks(self)
+        self.outcome, self.exit_code = run_checks(self, self._model_pid)
+
+    def _model_pid(self, w: Worker) -> int:
+        """The process of the model that a worker is (another source may show it as
+        another pid: a traced command is its program, not the strace running it)."""
+        return w.pid
 
     def _fail(self, message: str, outcome: str = "error", code: int = 2, **data: Any) -> None:
         """``message`` in English (the trace's language); ``data`` lets a viewer word it."""

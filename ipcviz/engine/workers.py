@@ -145,6 +145,8 @@ def _child(
         install_gate(gate[0], gate[2])
     for obj in objects:
         obj.in_worker(proc.name)
+        if proc.argv is not None:  # an ordinary program finds the run's objects here
+            os.environ.update(obj.environment())
     os.read(start_fd, 1)  # EOF once every worker is forked: start together
     os.close(start_fd)
     if proc.argv is not None:

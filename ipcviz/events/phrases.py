@@ -75,3 +75,17 @@ def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
                 parts.append(f"(?P<{piece}>.*?)")
         out.append((template, re.compile("".join(parts), re.DOTALL)))
     return tuple(out)
+
+
+#: Why a scenario's commands are seen by the probes alone (a ``notice`` event's ``reason``)
+#: → its words (``ipcviz/sources/strace/commands.py``).
+UNTRACED = {
+    "no-strace": N_(
+        "the commands are seen by the kernel probes alone: strace is not installed "
+        "(apt-get install strace)"
+    ),
+    "no-ptrace": N_(
+        "the commands are seen by the kernel probes alone: tracing is disabled on this "
+        "machine (kernel.yama.ptrace_scope = 3)"
+    ),
+}

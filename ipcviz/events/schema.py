@@ -66,6 +66,8 @@ HOLDER_DIED: Final = "holder.died"
 LOST_UPDATE: Final = "race.lost_update"
 PROBE_PROC: Final = "probe.proc"
 PROGRAM_LEFTOVER: Final = "program.leftover"
+#: One line about how the run is seen (a scenario's commands by the probes alone, and why).
+NOTICE: Final = "notice"
 PROBE_SNAPSHOT: Final = "probe.snapshot"
 PROBE_PREFIX: Final = "probe."
 
@@ -187,6 +189,7 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
         ("obj", "offset", "lost", "by"),
     ),
     PROGRAM_LEFTOVER: Kind({"message": string}, ("obj",)),
+    NOTICE: Kind({"message": string, "reason": optional(string)}),
     PROBE_SNAPSHOT: Kind({"why": string, "step": optional(string), "by": integer()}),
     PROBE_PROC: Kind(
         {

@@ -47,6 +47,15 @@ class KernelObject:
         """Fields of this object's ``obj.declare`` event."""
         return {"obj": self.name, "type": self.type, "kernel_name": self.kernel_name}
 
+    def address(self) -> str:
+        """How an ordinary program names this object: its path or POSIX name (a System V
+        object: its id). A scenario's command finds it in ``$IPCVIZ_<NAME>`` (``env_name``)."""
+        return self.kernel_name
+
+    def environment(self) -> dict[str, str]:
+        """What a scenario's command is told about this object (``scenario.command``)."""
+        return {env_name(self.name): self.address()}
+
     def in_worker(self, proc_name: str) -> None:
         """Called in each worker right after fork (e.g. to close pipe ends it does not use)."""
 
@@ -58,3 +67,9 @@ class KernelObject:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+def env_name(name: str) -> str:
+    """The environment variable giving a command an object's address: ``IPCVIZ_`` and the
+    object's name in capitals, ``-`` as ``_`` (``to-wc`` → ``IPCVIZ_TO_WC``)."""
+    return "IPCVIZ_" + name.upper().replace("-", "_")

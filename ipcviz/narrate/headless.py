@@ -420,6 +420,14 @@ def _holder_died(n: Narrator, e: Event) -> Lazy:
     return lazy("HOLDER DIED: {what} (T33)", what=holder_said(e))
 
 
+def _notice(n: Any, e: dict[str, Any]) -> Lazy:
+    """A known reason in the viewer's language; any other as the engine wrote it."""
+    said = phrases.UNTRACED.get(str(e.get("reason", "")))
+    if said is not None:
+        return lazy(said)
+    return lazy("note: {what}", what=known(safe(e.get("message", ""), 300)))
+
+
 def _lost_update(n: Narrator, e: Event) -> Lazy:
     from ipcviz.model.analysis.races import describe_said
 
@@ -503,4 +511,6 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "program.leftover": lambda n, e: lazy(
         "left behind: {what}", what=known(safe(e.get("message", ""), 300))
     ),
+    # how the run is seen: a scenario's commands by the probes alone (strace missing)
+    "notice": _notice,
 }

@@ -72,6 +72,9 @@ class Process:
     fn: Callable[[Context], Any] | None
     index: int = 0
     argv: tuple[str, ...] | None = None
+    #: A command seen through strace (its calls: operations, bytes, waits), not the
+    #: kernel probes alone (``Scenario.command``).
+    trace: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,8 @@ class Context:
         time.sleep(seconds)
 
     def pid_of(self, name: str) -> int:
-        """The pid of another process of this run, by its scenario name."""
+        """The pid of another process of this run, by its scenario name (a traced
+        command's: the strace running it; its program is that process's child)."""
         names = [p.name for p in self.scenario.processes]
         if name not in names or self.scenario.pids is None:
             raise ScenarioError(
@@ -341,9 +345,12 @@ class Scenario:
 
         return register
 
-    def command(self, name: str, argv: Sequence[str]) -> None:
-        """Run an ordinary program (not instrumented: only the kernel probes see it)."""
-        self._add_process(Process(name, None, 0, tuple(argv)))
+    def command(self, name: str, argv: Sequence[str], trace: bool = True) -> None:
+        """Run an ordinary program, seen through strace: its system calls on pipes it makes
+        and on the scenario's FIFOs and System V queues are operations like the Python
+        workers' (``$IPCVIZ_<NAME>`` gives it an object's path or id). ``trace=False``, or
+        where strace cannot run: the kernel probes alone see it (its pipes' fill level)."""
+        self._add_process(Process(name, None, 0, tuple(argv), trace))
 
     def _add_process(self, proc: Process) -> None:
         if not NAME_RE.match(proc.name):

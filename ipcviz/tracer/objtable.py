@@ -64,8 +64,9 @@ class ObjectTable:
             finally:
                 fcntl.lockf(self.fd, fcntl.LOCK_UN)
 
-    def allocate(self, name: str, static: Iterable[str]) -> int:
-        """A fresh index for ``name``; a name already used in this run is refused."""
+    def allocate(self, name: str, static: Iterable[str], traced: bool = False) -> int:
+        """A fresh index for ``name``; a name already used in this run is refused.
+        ``traced``: an object a traced command's calls named (the engine's, not a worker's)."""
         with self._locked():
             taken = set(static) | {e["name"] for e in self._entries(0) if "name" in e}
             if name in taken:
@@ -75,7 +76,7 @@ class ObjectTable:
                 raise ScenarioError(
                     f"too many objects made inside processes (at most {MAX_OBJECTS} per run)"
                 )
-            self._append({"i": index, "name": name})
+            self._append({"i": index, "name": name, **({"traced": True} if traced else {})})
             self.words[1] = index + 1
             return index
 

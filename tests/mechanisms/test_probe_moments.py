@@ -214,7 +214,9 @@ PIPELINE = """
 
     scenario = Scenario("pipeline-held", "seq | grep | wc, all three alive")
     scenario.step("look", "three commands, two pipes", probe=True)
-    scenario.command("pipeline", ["sh", "-c", "seq 1 1000000000 | grep 7 | wc -l"])
+    scenario.command(
+        "pipeline", ["sh", "-c", "seq 1 1000000000 | grep 7 | wc -l"], trace=False
+    )
 
     def commands(pid):
         out = {}

@@ -11,7 +11,7 @@ from typing import Any
 import sysv_ipc
 
 from ipcviz.errors import KernelLimitError
-from ipcviz.ipc.base import KernelObject, Session
+from ipcviz.ipc.base import KernelObject, Session, env_name
 from ipcviz.ipc.sysv import sysv_key
 from ipcviz.mechanisms.sysv_mq import codes as C
 from ipcviz.tracer.current import tracer
@@ -47,6 +47,14 @@ class SysvQueue(KernelObject):
         self.qbytes = self.mq.max_size
         self.kernel_name = f"msqid {self.id} (key {self.key:#x})"
         session.update(entry, {**entry, "id": self.id})
+
+    def address(self) -> str:
+        return str(self.id)  # what msgget/semget/shmget returned: the calls take the id
+
+    def environment(self) -> dict[str, str]:
+        """The id, and the key (``$IPCVIZ_<NAME>_KEY``) for a program that asks the
+        kernel for the id itself."""
+        return {**super().environment(), env_name(self.name) + "_KEY": str(self.key)}
 
     def declare(self) -> dict[str, Any]:
         return {

@@ -7,7 +7,7 @@ from typing import Any
 import sysv_ipc
 
 from ipcviz.errors import KernelLimitError
-from ipcviz.ipc.base import Session
+from ipcviz.ipc.base import Session, env_name
 from ipcviz.ipc.semaphore import CountingSemaphore
 from ipcviz.ipc.sysv import sysv_key
 
@@ -43,6 +43,14 @@ class SysvSemaphore(CountingSemaphore):
         self.id = self.sem.id
         self.kernel_name = f"semid {self.id} (key {self.key:#x})"
         session.update(entry, {**entry, "id": self.id})
+
+    def address(self) -> str:
+        return str(self.id)  # what msgget/semget/shmget returned: the calls take the id
+
+    def environment(self) -> dict[str, str]:
+        """The id, and the key (``$IPCVIZ_<NAME>_KEY``) for a program that asks the
+        kernel for the id itself."""
+        return {**super().environment(), env_name(self.name) + "_KEY": str(self.key)}
 
     def declare(self) -> dict[str, Any]:
         undo = {"undo": True} if self.undo else {}

@@ -14,7 +14,7 @@ from typing import Any
 import sysv_ipc
 
 from ipcviz.errors import KernelLimitError
-from ipcviz.ipc.base import Session
+from ipcviz.ipc.base import Session, env_name
 from ipcviz.ipc.sysv import sysv_key
 from ipcviz.mechanisms.posix_shm.wrapper import SharedMemory
 
@@ -64,6 +64,14 @@ class SysvSharedMemory(SharedMemory):
         session.update(entry, {**entry, "id": self.id})
         self._view = memoryview(self.shm)  # type: ignore[arg-type]
         self.mm = _Attachment(self._view)  # type: ignore[assignment]
+
+    def address(self) -> str:
+        return str(self.id)  # what msgget/semget/shmget returned: the calls take the id
+
+    def environment(self) -> dict[str, str]:
+        """The id, and the key (``$IPCVIZ_<NAME>_KEY``) for a program that asks the
+        kernel for the id itself."""
+        return {**super().environment(), env_name(self.name) + "_KEY": str(self.key)}
 
     def declare(self) -> dict[str, Any]:
         return {**super().declare(), "key": self.key, "id": self.id}

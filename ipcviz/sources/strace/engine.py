@@ -280,16 +280,10 @@ class ProgramEngine(Engine):
         return bool(started) and started[-1] is not None and proc_start_time(pid) == started[-1]
 
     def _ended_with_strace(self, status: int | None) -> None:
-        """Processes strace never saw end: killed with it (the run was stopped: the whole
-        group got SIGKILL), else ended unseen (status unknown)."""
-        assert self.source is not None
-        stamp = time.monotonic_ns()
-        for pid in self.source.mapper.unended():
-            fields: dict[str, Any] = {"code": None}
-            if self.stop_reason is not None or self.outcome is not None:
-                fields = {"signal": int(signal.SIGKILL), "signame": "SIGKILL"}
-            event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": schema.PROC_EXIT}
-            self.lin.add_event({**event, **fields}, stamp, pid)
+        """Processes strace never saw end ended with it (``StraceFeed.unended``)."""
+        assert self.feed is not None
+        killed = self.stop_reason is not None or self.outcome is not None
+        self.feed.unended(time.monotonic_ns(), killed)
 
     def _output(self, w: Worker, data: bytes) -> None:
         """The program's stdout and stderr (strace shares them) are the first process's."""

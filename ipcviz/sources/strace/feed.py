@@ -10,6 +10,7 @@ dies.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -81,6 +82,17 @@ class StraceFeed:
                 lin.add_event(event, t, pid)
         if batch:
             lin.add_records(lane, batch)
+
+    def unended(self, stamp: int, killed: bool) -> None:
+        """strace has ended: each process it never saw end ended then, unseen: killed with
+        it (``killed``: the run was stopped, the whole group got SIGKILL), else with a
+        status no one knows."""
+        for pid in self.mapper.unended():
+            fields: dict[str, Any] = {"code": None}
+            if killed:
+                fields = {"signal": int(signal.SIGKILL), "signame": "SIGKILL"}
+            event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": schema.PROC_EXIT}
+            self.lin.add_event({**event, **fields}, stamp, pid)
 
     def _own(self, pid: int) -> None:
         """Registered: if the engine is killed (strace dies with it and leaves the program

@@ -167,6 +167,10 @@ class Mapper:
         self.outside = False
         #: /dev/shm files (POSIX segments, named semaphores) the calls named, by path
         self.devshm: dict[str, DevShm] = {}
+        #: A scenario's traced command: new objects get their index from the run's object
+        #: table, where the workers' own objects get theirs (one index space). None: the
+        #: names list is the mapper's alone to append to.
+        self.allocate: Callable[[str], int] | None = None
 
     # -- times ---------------------------------------------------------------------------
 
@@ -438,8 +442,7 @@ class Mapper:
     def _declare(self, proc: Proc, name: str, type_: str, t: int, **fields: Any) -> int:
         i = self.index.get(name)
         if i is None:
-            i = self.index[name] = len(self.names)
-            list.append(self.names, name)
+            i = self.index[name] = self._new_index(name)
         if name not in self.declared or name in self.removed:
             self.declared[name] = type_
             self.removed.discard(name)
@@ -460,6 +463,25 @@ class Mapper:
             }
             self.out.append(("event", proc.pid, t, event))
         return i
+
+    def _new_index(self, name: str) -> int:
+        """The index of an object the calls name for the first time."""
+        if self.allocate is not None:
+            return self.allocate(name)
+        i = len(self.names)
+        list.append(self.names, name)
+        return i
+
+    def share(self, obj: Any, index: int) -> None:
+        """A scenario's own object that a traced command may use too (``scenario.command``):
+        its calls on it are that object's operations, beside the Python workers' own. A
+        FIFO is named by its path, a System V queue by its id (``$IPCVIZ_NAME`` gives a
+        command either); other types are not shared (a command's calls on them are not
+        shown)."""
+        key = shareable(obj)
+        if key is not None:
+            self.index[key] = index
+            self.declared[key] = obj.type
 
     def _sysv(
         self, proc: Proc, kind: str, ident: int, t: int, made: bool = False, key: str = ""
@@ -589,8 +611,7 @@ class Mapper:
         index, and the descriptors that hold it in each process's table."""
         i = self.index.get(name)
         if i is None:
-            i = self.index[name] = len(self.names)
-            list.append(self.names, name)
+            i = self.index[name] = self._new_index(name)
         self.declared[name] = type_
         self.removed.discard(name)
         if type_ == POSIX_MQ:
@@ -601,6 +622,16 @@ class Mapper:
             if proc is not None:
                 proc.fds[fd] = (i, end, cloexec)
         return i
+
+
+def shareable(obj: Any) -> str | None:
+    """How a traced command's calls name a scenario's object (``Mapper.share``): a FIFO by
+    its path, a System V queue as ``msqid:ID``; None for a type not shared."""
+    if obj.type == FIFO and obj.kernel_name:
+        return str(obj.kernel_name)
+    if obj.type == SYSV_MQ and getattr(obj, "id", -1) >= 0:
+        return f"msqid:{obj.id}"
+    return None
 
 
 # -- one handler per system call ---------------------------------------------------------

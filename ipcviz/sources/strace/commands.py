@@ -1,0 +1,229 @@
+"""A scenario's ordinary commands (``scenario.command``), seen through strace.
+
+The Python workers report through their rings as always; each traced command runs under a
+strace of its own, whose lines feed the same linearizer (``StraceFeed``). So a Python
+producer and ``cat`` reading its FIFO are one picture: the worker's writes from its ring,
+``cat``'s reads from strace, both in one legal order. A command's program is shown as the
+scenario's process (its name, its colour), not as the strace running it; what it forks
+appears as its children.
+
+Objects: the pipes a command makes are discovered from its calls; the scenario's FIFOs and
+System V queues are shared (``Mapper.share``: a command finds them in ``$IPCVIZ_<NAME>``),
+so its calls on them are operations on the very object the workers use. Objects a command
+makes take their index from the run's object table, like a worker's, and are never
+removed by ipcviz (the calls say when they go).
+
+Where strace is missing or may not trace, the commands run untraced, seen by the kernel
+probes alone, and the trace says why in one line (``notice``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ipcviz.engine.drain import HOLD_NS
+from ipcviz.engine.engine import Engine
+from ipcviz.engine.probing import Prober
+from ipcviz.engine.workers import Worker
+from ipcviz.errors import IpcvizError
+from ipcviz.events import phrases, schema
+from ipcviz.mechanisms import fifo as fifo_type
+from ipcviz.scenario.api import Process, Scenario
+from ipcviz.sources.strace.feed import StraceFeed
+from ipcviz.sources.strace.mapper import shareable
+from ipcviz.sources.strace.source import StraceSource, check_ptrace, find_strace
+
+#: Event kind of the one line saying the commands are seen by the probes alone, and why.
+NOTICE = schema.NOTICE
+#: Why a scenario's commands are not traced (the ``notice`` event's ``reason``).
+UNTRACED = phrases.UNTRACED
+
+
+def why_untraced() -> str | None:
+    """Why commands cannot be traced here (a key of UNTRACED), or None."""
+    try:
+        find_strace()
+    except IpcvizError:
+        return "no-strace"
+    try:
+        check_ptrace()
+    except IpcvizError:
+        return "no-ptrace"
+    return None
+
+
+def traced_commands(scenario: Scenario) -> list[Process]:
+    """The scenario's commands to be seen through strace."""
+    return [p for p in scenario.processes if p.argv is not None and p.trace]
+
+
+@dataclass
+class Traced:
+    """One traced command: its strace source and feed, and the worker running strace."""
+
+    proc: Process
+    source: StraceSource
+    feed: StraceFeed
+    worker: Worker | None = None
+    early: bytes = b""  # output before the program's first call named its pid
+    done: bool = False  # strace has ended and everything it wrote is handed over
+
+
+class CommandsEngine(Engine):
+    """A scenario's engine whose commands are traced (see the module's docstring)."""
+
+    def __init__(self, scenario: Scenario, trace_path: Path, **kwargs: Any) -> None:
+        super().__init__(scenario, trace_path, **kwargs)
+        self.traced: dict[str, Traced] = {}  # process name → its trace
+        self.drainer.horizons.append(self._horizon)
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def _create_objects(self) -> None:
+        super()._create_objects()
+        why = why_untraced()
+        if why is not None:
+            said = UNTRACED[why]
+            self.emit(NOTICE, message=said, reason=why)
+            return
+        table = self.adopter.table
+        static = [o.name for o in self.scenario.objects]
+        for proc in traced_commands(self.scenario):
+            fifo = os.path.join(self.session.fifo_dir, f"strace-{proc.name}")
+            self.session.register({"type": fifo_type.MECHANISM.type, "path": fifo})
+            source = StraceSource(list(proc.argv or ()), self.obj_names, fifo)
+            mapper = source.mapper
+            mapper.root_name = proc.name
+            mapper.allocate = lambda name: self._allocate(table, name, static)
+            for obj in self.scenario.objects:
+                mapper.share(obj, obj.index if obj.index >= 0 else static.index(obj.name))
+            traced = Traced(proc, source, StraceFeed(mapper, self.lin, self.t0))
+            traced.feed.register = self.registry.add_proc
+            traced.feed.tracer = lambda t=traced: t.worker.pid if t.worker else None
+            self.traced[proc.name] = traced
+
+    def _allocate(self, table: Any, name: str, static: list[str]) -> int:
+        index = table.allocate(name, static, traced=True)
+        len(self.obj_names)  # read the table now: the name is known before its records
+        return index
+
+    def _source_fds(self) -> list[int]:
+        return [t.source.fd for t in self.traced.values()]
+
+    def _runs(self, proc: Process) -> Process:
+        traced = self.traced.get(proc.name)
+        if traced is None:
+            return proc
+        return Process(proc.name, None, proc.index, tuple(traced.source.argv()), True)
+
+    def _started(self, w: Worker, color: int) -> None:
+        traced = self.traced.get(w.proc.name)
+        if traced is None:
+            super()._started(w, color)
+            return
+        traced.worker = w
+        w.extra["traced"] = traced
+        traced.source.mapper._colors = color  # the program wears the process's colour
+        traced.source.mapper.command = list(traced.proc.argv or ())
+
+    def _install_watchers(self) -> None:
+        CommandsProber(self, self.probe_interval).install()
+        self.adopter.install()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _drain(self, only: Worker | None = None, flush: bool = False) -> bool:
+        more = False
+        if only is None:
+            for traced in self.traced.values():
+                if traced.source.fd >= 0:
+                    more = traced.source.read() or more
+                traced.feed.hand_over()
+                if traced.early and traced.source.mapper.root is not None:
+                    self._output(traced.worker, b"")  # type: ignore[arg-type]
+        return self.drainer.drain(only, flush) or more
+
+    def _horizon(self) -> int | None:
+        """Nothing after what every live strace has written, less the hold (its lines
+        come as the calls return; what is under way is its process's next line)."""
+        live = [t.source.horizon for t in self.traced.values() if not t.done]
+        return min(live) - HOLD_NS if live else None
+
+    def _finish_worker(self, w: Worker, status: int | None, poller: Any) -> None:
+        traced = w.extra.get("traced")
+        if traced is None:
+            super()._finish_worker(w, status, poller)
+            return
+        self._read_output(w.out_fd, poller, final=True)
+        w.exited = True
+        w.exit_status = status
+        traced.source.finish()
+        traced.feed.hand_over()
+        mapper = traced.source.mapper
+        if mapper.root is None:  # strace could not start it: the worker is the process
+            self._never_ran(traced, w, status)
+        else:
+            killed = self.stop_reason is not None or self.outcome is not None
+            traced.feed.unended(time.monotonic_ns(), killed)
+        traced.done = True
+        if traced.early:
+            self._output(w, b"")
+
+    def _never_ran(self, traced: Traced, w: Worker, status: int | None) -> None:
+        """strace said why (its output) and ended: shown as a plain worker's exit."""
+        super()._started(w, w.color)
+        fields: dict[str, Any] = {"code": os.waitstatus_to_exitcode(status) if status else 0}
+        stamp = time.monotonic_ns()
+        event = {"t": stamp - self.t0, "seq": -1, "pid": w.pid, "kind": schema.PROC_EXIT}
+        self.lin.add_event({**event, **fields}, stamp, pid=w.pid)
+        traced.source.mapper.root = w.pid  # its output is the worker's own
+
+    def _output(self, w: Worker, data: bytes) -> None:
+        """A command's output is its program's (strace shares its stdout and stderr)."""
+        traced = w.extra.get("traced")
+        if traced is None:
+            super()._output(w, data)
+            return
+        root = traced.source.mapper.root
+        if root is None:
+            traced.early = (traced.early + data)[-4096:]
+            return
+        data, traced.early = traced.early + data, b""
+        if data:
+            super()._output(Worker(w.proc, root, w.color, None, -1), data)
+
+    def _model_pid(self, w: Worker) -> int:
+        traced = w.extra.get("traced")
+        if traced is not None and traced.source.mapper.root is not None:
+            return traced.source.mapper.root
+        return w.pid
+
+    def _shutdown(self) -> None:
+        super()._shutdown()
+        for traced in self.traced.values():
+            traced.source.close()
+
+
+class CommandsProber(Prober):
+    """The kernel prober with traced commands: their processes are probed as the calls
+    name them (not the strace running them); their pipes are not discovered from /proc
+    (strace names them); and an object a command shares is not compared with the model,
+    whose view of it runs behind the kernel by strace's delay."""
+
+    def _probe_all(self, live: list[Any], compare: bool = True) -> None:
+        engine: CommandsEngine = self.engine
+        super()._probe_all([w for w in live if "traced" not in w.extra], compare)
+        model = engine.model.procs
+        for traced in engine.traced.values():
+            for pid, proc in list(traced.source.mapper.procs.items()):
+                if not proc.thread and not proc.ended and pid in model:
+                    self._probe_proc(pid)
+
+    def _compare(self, obj: Any, k: dict[str, Any], blocked: dict[int, str | None]) -> None:
+        if self.engine.traced and shareable(obj):
+            return
+        super()._compare(obj, k, blocked)

@@ -1,0 +1,179 @@
+"""A scenario's ordinary commands (``scenario.command``) seen through strace, beside the
+Python workers: the same objects, one legal history, what ipcviz shows is what the command
+did; without strace, one line says so and the probes alone see them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from ipcviz.events.codec import payload
+from ipcviz.events.trace import TraceReader
+from tests.anyprog.test_programs import ipcviz, needs_tools
+from tests.mechanisms.helpers import by_kind, run_file
+
+
+def _verified(tmp_path: Path, name: str) -> None:
+    done = ipcviz("verify", str(tmp_path / f"{name}.jsonl"))
+    assert done.returncode == 0 and "legal history" in done.stdout, done.stdout
+
+
+def _ops(events: list[dict], kind: str, obj: str) -> list[dict]:
+    return [e for e in events if e["kind"] == kind and e.get("obj") == obj]
+
+
+COMMAND_WRITES = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-writes", "a command writes, Python reads", timeout=60)
+    f = scenario.fifo("nums")
+    scenario.command("printer", ["sh", "-c", 'printf "one\\\\ntwo\\\\n" > "$IPCVIZ_NUMS"'])
+
+    @scenario.process("reader")
+    def reader(ctx):
+        f.open_read()
+        got = b""
+        while chunk := f.read(4096):
+            got += chunk
+        f.close_read()
+        ctx.report("got", got.decode())
+
+    @scenario.check("the reader got both lines")
+    def both(run):
+        return run.report("reader", "got") == "one\\ntwo\\n"
+"""
+
+
+@needs_tools
+def test_a_commands_writes_into_a_scenario_fifo_are_the_fifos_operations(tmp_path: Path) -> None:
+    result, _, events = run_file(tmp_path, "writes", COMMAND_WRITES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _verified(tmp_path, "writes")
+    starts = {e["pid"]: e["name"] for e in by_kind(events, "proc.start")}
+    writes = _ops(events, "pipe.write", "nums")
+    reads = _ops(events, "pipe.read", "nums")
+    # the shell's printf: one write, seen through strace, by the command's own process
+    assert b"".join(payload(e) for e in writes) == b"one\ntwo\n"
+    assert {starts[e["pid"]] for e in writes} == {"printer"}
+    assert b"".join(payload(e) for e in reads) == b"one\ntwo\n"
+    assert {starts[e["pid"]] for e in reads} == {"reader"}
+    # the command is its program (strace is never shown), and its exit is the program's
+    assert "strace" not in " ".join(starts.values())
+    printer = next(p for p, n in starts.items() if n == "printer")
+    assert [e.get("code") for e in by_kind(events, "proc.exit") if e["pid"] == printer] == [0]
+
+
+SYSV = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-sysv", "Python sends, a command receives", timeout=60)
+    q = scenario.sysv_queue("jobs")
+
+    @scenario.process("sender")
+    def sender(ctx):
+        for t in (3, 1, 2):
+            q.send(f"job {t}".encode(), mtype=t)
+
+    RECV = (
+        "import os, sysv_ipc\\n"
+        "q = sysv_ipc.MessageQueue(int(os.environ['IPCVIZ_JOBS_KEY']))\\n"
+        "assert q.id == int(os.environ['IPCVIZ_JOBS'])\\n"
+        "for t in (1, 2, 3):\\n"
+        "    m, got = q.receive(type=t)\\n"
+        "    print(got, m.decode(), flush=True)\\n"
+    )
+    scenario.command("worker", [sys.executable, "-c", RECV])
+
+    @scenario.check("the worker got each job by its type")
+    def got(run):
+        return run.exits.get("worker", {}).get("code") == 0
+"""
+
+
+@needs_tools
+def test_a_commands_receives_from_a_scenario_queue_are_seen_with_their_types(
+    tmp_path: Path,
+) -> None:
+    result, _, events = run_file(tmp_path, "sysv", SYSV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _verified(tmp_path, "sysv")
+    starts = {e["pid"]: e["name"] for e in by_kind(events, "proc.start")}
+    received = _ops(events, "mq.recv", "jobs")
+    assert [(e.get("mtype"), payload(e)) for e in received] == [
+        (1, b"job 1"),
+        (2, b"job 2"),
+        (3, b"job 3"),
+    ]
+    assert {starts[e["pid"]] for e in received} == {"worker"}
+    said = b"".join(payload(e) for e in by_kind(events, "proc.output")).decode()
+    assert said.split() == ["1", "job", "1", "2", "job", "2", "3", "job", "3"]
+
+
+BOTH_MAKE = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("both-make", "a worker and a command each make a pipe", timeout=60)
+    scenario.command("shell", ["sh", "-c", "echo hello | cat"])
+
+    @scenario.process("maker")
+    def maker(ctx):
+        p = ctx.pipe("mine")
+        p.write(b"ping")
+        assert p.read(4) == b"ping"
+"""
+
+
+@needs_tools
+def test_objects_a_worker_and_a_command_make_get_indexes_of_their_own(tmp_path: Path) -> None:
+    """One index space (the run's object table): neither's records name the other's."""
+    result, _, events = run_file(tmp_path, "both", BOTH_MAKE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _verified(tmp_path, "both")
+    declared = [e["obj"] for e in by_kind(events, "obj.declare")]
+    shells = [o for o in declared if o.startswith("pipe:[")]
+    assert "mine" in declared and len(shells) == 1
+    assert b"".join(payload(e) for e in _ops(events, "pipe.write", "mine")) == b"ping"
+    assert b"".join(payload(e) for e in _ops(events, "pipe.write", shells[0])) == b"hello\n"
+    assert b"".join(payload(e) for e in _ops(events, "pipe.read", shells[0])) == b"hello\n"
+    # a command's pipe is not ipcviz's: it is never said removed by the engine
+    assert [e for e in by_kind(events, "obj.remove") if e["obj"] == shells[0]] == []
+
+
+def test_without_strace_one_line_says_so_and_the_probes_see_the_commands(
+    tmp_path: Path,
+) -> None:
+    """A PATH with no strace: the run goes on untraced and its trace says why."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "cat", "tr"):
+        found = shutil.which(tool)
+        assert found is not None, tool
+        (bin_dir / tool).symlink_to(found)
+    source = tmp_path / "untraced.py"
+    source.write_text(
+        "from ipcviz.scenario import Scenario\n"
+        "scenario = Scenario('untraced', 'no strace here', timeout=60)\n"
+        "f = scenario.fifo('lines')\n"
+        "scenario.command('upper', ['sh', '-c', 'cat \"$IPCVIZ_LINES\" | tr a-z A-Z'])\n"
+        "@scenario.process('writer')\n"
+        "def writer(ctx):\n"
+        "    f.open_write()\n"
+        "    f.write(b'abc\\n')\n"
+        "    f.close_write()\n"
+    )
+    trace = tmp_path / "untraced.jsonl"
+    env = {**os.environ, "PATH": f"{bin_dir}:{Path(sys.executable).parent}"}
+    done = ipcviz("run", str(source), "--headless", "--quick", "--record", str(trace), env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "strace is not installed" in done.stdout
+    events = list(TraceReader.open(trace).events())
+    assert [e["reason"] for e in by_kind(events, "notice")] == ["no-strace"]
+    output = b"".join(payload(e) for e in by_kind(events, "proc.output"))
+    assert output == b"ABC\n"
+    # the command's reads are not seen (no strace), the worker's write is
+    assert [e["pid"] for e in _ops(events, "pipe.read", "lines")] == []
+    korean = ipcviz("replay", str(trace), "--headless", "--lang", "ko")
+    assert "strace가 설치되어 있지 않습니다" in korean.stdout, korean.stdout + korean.stderr
