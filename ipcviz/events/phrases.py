@@ -89,3 +89,12 @@ UNTRACED = {
         "machine (kernel.yama.ptrace_scope = 3)"
     ),
 }
+
+#: Other ``notice`` lines, by their ``reason`` (fields: the event's own).
+NOTICES = {
+    **UNTRACED,
+    "attach-missed": N_(
+        "process {pid} ({name}) started while ipcviz attached, before strace held its "
+        "parent: it is not traced (its calls are not shown)"
+    ),
+}

@@ -189,7 +189,7 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
         ("obj", "offset", "lost", "by"),
     ),
     PROGRAM_LEFTOVER: Kind({"message": string}, ("obj",)),
-    NOTICE: Kind({"message": string, "reason": optional(string)}),
+    NOTICE: Kind({"message": string, "reason": optional(string), "name": optional(string)}),
     PROBE_SNAPSHOT: Kind({"why": string, "step": optional(string), "by": integer()}),
     PROBE_PROC: Kind(
         {

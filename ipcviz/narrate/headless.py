@@ -422,9 +422,10 @@ def _holder_died(n: Narrator, e: Event) -> Lazy:
 
 def _notice(n: Any, e: dict[str, Any]) -> Lazy:
     """A known reason in the viewer's language; any other as the engine wrote it."""
-    said = phrases.UNTRACED.get(str(e.get("reason", "")))
+    said = phrases.NOTICES.get(str(e.get("reason", "")))
     if said is not None:
-        return lazy(said)
+        name = safe(str(e.get("name", "")), 40)
+        return lazy(said, pid=e.get("pid", 0), name=Verbatim(name))
     return lazy("note: {what}", what=known(safe(e.get("message", ""), 300)))
 
 

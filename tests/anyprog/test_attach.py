@@ -597,3 +597,53 @@ def test_a_read_that_straddles_bytes_from_before_and_traced_ones() -> None:
     pipe = state.objects["p"]  # type: ignore[attr-defined]
     assert found == []
     assert (pipe.from_outside, pipe.nbytes, pipe.contents()) == (3, 4, b"ello")
+
+
+#: A ``sitecustomize`` for the engine of ``ipcviz attach``: its first look at /proc misses
+#: every process but the root, as when a child is forked between that look and strace's
+#: attach (the race, forced).
+MISSING_SCAN = """
+import ipcviz.sources.strace.attach as A
+
+real = A.tree
+calls = []
+
+
+def tree(root):
+    calls.append(root)
+    found = real(root)
+    return found[:1] if len(calls) == 1 else found
+
+
+A.tree = tree
+"""
+
+
+@needs_tools
+def test_a_child_the_scan_missed_is_said_untraced(tmp_path: Path) -> None:
+    """strace ``-f`` follows forks from its attach on: a child forked before it is traced by
+    no one, and the trace says so (``notice``, ``attach-missed``) instead of keeping quiet."""
+    trace = tmp_path / "attach.jsonl"
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(MISSING_SCAN)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path / 'site'}:{os.getcwd()}"}
+    tree_ = subprocess.Popen(["sh", "-c", "sleep 300 & exec sleep 301"])
+    try:
+        wait_for(lambda: len(tree(tree_.pid)) == 2, "the child sleep")
+        child = tree(tree_.pid)[1]
+        args = ["--headless", "--record", str(trace), "--duration", "1"]
+        done = ipcviz("attach", str(tree_.pid), *args, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        missed = [e for e in events(trace) if e["kind"] == "notice"]
+        assert [(e["pid"], e["reason"], e["name"]) for e in missed] == [
+            (child, "attach-missed", "sleep")
+        ]
+        assert f"process {child} (sleep) started while ipcviz attached" in done.stdout
+        assert not traced(child) and not traced(tree_.pid)  # detached, both run on
+        korean = ipcviz("replay", str(trace), "--headless", "--lang", "ko")
+        assert f"프로세스 {child} (sleep)" in korean.stdout, korean.stdout
+    finally:
+        for pid in tree(tree_.pid):
+            os.kill(pid, signal.SIGKILL)
+        tree_.kill()
+        tree_.wait()

@@ -173,10 +173,23 @@ class AttachEngine(ProgramEngine):
             for m in self.members
         ):
             self._attached = True
+            self._said_missed(strace.pid)  # type: ignore[union-attr]
             self.emit(schema.PROBE_SNAPSHOT, why="attached")
             self._probe_all()
         if self._deadline is not None and time.monotonic() >= self._deadline:
             self.stop_reason = self.stop_reason or "duration"
+
+    def _said_missed(self, tracer: int) -> None:
+        """A process the tree forked after ``/proc`` was read and before strace held its
+        parent is traced by no one (strace ``-f`` follows forks from its attach on): its
+        calls will never be shown, so the trace says so, once, instead of keeping quiet."""
+        assert self.source is not None
+        known = self.source.mapper.procs
+        for m in A.tree(self.target)[1:]:
+            if m.pid in known or A.attached_to(m.pid, tracer) or not A.proc_state(m.pid):
+                continue
+            said = phrases.NOTICES["attach-missed"].format(pid=m.pid, name=m.name)
+            self.emit(schema.NOTICE, m.pid, message=said, reason="attach-missed", name=m.name)
 
     def _refused(self, pid: int) -> bool:
         """strace said it cannot attach to ``pid`` (``attach: ptrace(PTRACE_SEIZE, PID): …``):
