@@ -109,7 +109,14 @@ class DeadlockWatcher:
         name = self.pipes.get(inode)
         if name is None and f"auto-{inode}" in self.engine.model.objects:
             name = f"auto-{inode}"  # a command's pipe, found by the prober
-        return name
+        return name or self._named(f"pipe:[{inode}]")
+
+    def _named(self, name: str) -> str | None:
+        """An object of a program watched through strace, named by its kernel identity
+        (``pipe:[INODE]``, ``msqid:ID``, ``mq:/NAME``, a FIFO's path): no scenario object
+        has it, the calls declared it. None when the model has no such object alive."""
+        obj = self.engine.model.objects.get(name)
+        return name if obj is not None and not obj.removed else None
 
     # -- events ----------------------------------------------------------------------------
 
@@ -365,13 +372,14 @@ class DeadlockWatcher:
             return waitfor.Wait(pid, "sem", obj) if obj else None
         if kind == "msgq":
             obj = self.sysv_queues.get(target.ipc_id)  # type: ignore[arg-type]
+            obj = obj or self._named(f"msqid:{target.ipc_id}")
             return waitfor.Wait(pid, "recv" if name == "msgrcv" else "send", obj) if obj else None
         if kind == "fd" and name in ("mq_timedreceive", "mq_timedsend"):
-            obj = self.queues.get(target.name or "")
+            obj = self.queues.get(target.name or "") or self._named(f"mq:{target.name}")
             op = "recv" if name == "mq_timedreceive" else "send"
             return waitfor.Wait(pid, op, obj) if obj else None
         if kind == "fifo_open":
-            obj = self.fifo_paths.get(target.path or "")
+            obj = self.fifo_paths.get(target.path or "") or self._named(target.path or "")
             return waitfor.Wait(pid, "open", obj) if obj else None
         if kind == "child":
             kids = _children(pid, pids)

@@ -469,3 +469,31 @@ int main(int argc, char **argv)
     return 0;
 }
 """
+
+#: Parent and child each read first from the pipe the other would write: both wait forever
+#: (a deadlock by design, no timing). A read that ends (EOF: the other one was killed)
+#: ends the process.
+PIPE_DEADLOCK = r"""
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    int to_child[2], to_parent[2];
+    char c;
+    if (pipe(to_child) || pipe(to_parent)) return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(to_child[1]);
+        close(to_parent[0]);
+        if (read(to_child[0], &c, 1) == 1) write(to_parent[1], "c", 1);
+        return 0;
+    }
+    close(to_child[0]);
+    close(to_parent[1]);
+    if (read(to_parent[0], &c, 1) == 1) write(to_child[1], "p", 1);
+    close(to_child[1]);
+    waitpid(pid, NULL, 0);
+    printf("parent done\n");
+    return 0;
+}
+"""

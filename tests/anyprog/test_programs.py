@@ -461,3 +461,19 @@ def test_a_segment_left_behind_is_listed_not_removed(tmp_path: Path) -> None:
         import sysv_ipc
 
         sysv_ipc.remove_shared_memory(ident)  # the test ran the program: its segment is ours
+
+
+@needs_tools
+def test_a_pipe_deadlock_of_a_program_is_proven_and_broken(tmp_path: Path) -> None:
+    """Two processes each reading first the pipe the other would write: the kernel shows
+    both asleep in read; ipcviz names the cycle through the program's two pipes (named by
+    inode: no scenario declared them), kills one, and the other reads EOF and ends."""
+    binary = compile_c(tmp_path, "pipedl", programs.PIPE_DEADLOCK)
+    _, events = watch(tmp_path, binary)
+    (deadlock,) = [e for e in events if e["kind"] == "deadlock"]
+    pipes = sorted(c["waits_for"] for c in deadlock["cycle"])
+    declared = sorted(e["obj"] for e in events if e["kind"] == "obj.declare")
+    assert pipes == declared and len(pipes) == 2 and all(p.startswith("pipe:[") for p in pipes)
+    (kill,) = [e for e in events if e["kind"] == "control" and e.get("action") == "kill"]
+    assert kill["reason"] == "deadlock" and kill["target"] in {c["pid"] for c in deadlock["cycle"]}
+    assert any(e["kind"] == "deadlock.resolved" for e in events)
