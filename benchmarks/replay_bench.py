@@ -127,7 +127,7 @@ def measure(path: Path) -> dict[str, float | str]:
 def _first_frame(path: Path) -> tuple[float, str]:
     """Time of the first drawn frame of the TUI replay screen, else the first state."""
     if (ROOT / "ipcviz" / "tui" / "replay_screen.py").exists():
-        from ipcviz.tui.replay_screen import first_frame_time
+        from ipcviz.tui.launch import first_frame_time
 
         return first_frame_time(path), "first drawn frame of the TUI replay screen"
     from ipcviz.replay import TraceIndex

@@ -130,7 +130,7 @@ class SyntheticFeed:
 
 async def _measure(seconds: float, warmup: float, diagram: bool = False) -> dict[str, Any]:
     from ipcviz.tui.app import IpcvizApp
-    from ipcviz.tui.session import SessionScreen
+    from ipcviz.tui.screens.session import SessionScreen
 
     feed = SyntheticFeed()
     app = IpcvizApp(lambda: feed)

@@ -509,7 +509,7 @@ def _challenge(args: argparse.Namespace, path: Path) -> Any:
         )
     from ipcviz.explore.goals import goal_of
     from ipcviz.scenario.loader import load
-    from ipcviz.tui.challenge import ChallengeScreen
+    from ipcviz.tui.screens.challenge import ChallengeScreen
 
     explore = ["explore", str(path), *(["--quick"] if args.quick else [])]
     explore += [x for pair in args.set for x in ("--set", pair)]
@@ -702,7 +702,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not args.headless:
         require_terminal(f"`ipcviz replay {args.trace} --headless`")
     if args.present:
-        from ipcviz.tui.present import replay_present
+        from ipcviz.tui.launch import replay_present
 
         return replay_present(reader.path, lang=lang)
     if not args.headless:

@@ -6,12 +6,12 @@ from ipcviz.scenario import Scenario
 LINES = [
     "INFO  boot",
     "INFO  disk ok",
-    "ERROR fan stopped",
+    "ERR   fan stopped",
     "INFO  net up",
-    "ERROR disk full",
+    "ERR   disk full",
     "INFO  user login",
     "INFO  backup",
-    "ERROR backup failed",
+    "ERR   backup failed",
 ]
 
 scenario = Scenario(
@@ -20,8 +20,8 @@ scenario = Scenario(
     teaches=["T13", "T15", "T6", "T8"],
     description=(
         "The logger, a Python process, writes log lines into the FIFO `log`. An ordinary "
-        "shell, started as `sh -c 'grep ERROR \"$IPCVIZ_LOG\" | wc -l'`, opens the same FIFO "
-        "by its path: grep reads it and writes the ERROR lines into a pipe the shell made, "
+        "shell, started as `sh -c 'grep ERR \"$IPCVIZ_LOG\" | wc -l'`, opens the same FIFO "
+        "by its path: grep reads it and writes the ERR lines into a pipe the shell made, "
         "and wc counts them. The shell knows nothing of ipcviz: strace shows its calls, so "
         "grep's reads, the shell's pipe and wc's reads appear beside the logger's writes, "
         "bytes and all."
@@ -33,8 +33,8 @@ scenario = Scenario(
     title_ko="내 프로그램과 grep | wc 사이의 FIFO",
     description_ko=(
         "Python 프로세스인 logger가 FIFO `log`에 로그 줄을 씁니다. 평범한 셸이 "
-        "`sh -c 'grep ERROR \"$IPCVIZ_LOG\" | wc -l'`로 시작해 같은 FIFO를 경로로 엽니다. grep이 "
-        "그것을 읽어 ERROR 줄을 셸이 만든 파이프에 쓰고, wc가 그 줄을 셉니다. 셸은 ipcviz를 "
+        "`sh -c 'grep ERR \"$IPCVIZ_LOG\" | wc -l'`로 시작해 같은 FIFO를 경로로 엽니다. grep이 "
+        "그것을 읽어 ERR 줄을 셸이 만든 파이프에 쓰고, wc가 그 줄을 셉니다. 셸은 ipcviz를 "
         "모릅니다. strace가 그 호출을 보여 주므로, grep의 읽기, 셸의 파이프, wc의 읽기가 logger의 "
         "쓰기 옆에 바이트까지 나타납니다."
     ),
@@ -49,9 +49,9 @@ scenario.step(
 )
 scenario.step(
     "lines",
-    "Each line the logger writes, grep reads in the same order; the ERROR lines go on through "
+    "Each line the logger writes, grep reads in the same order; the ERR lines go on through "
     "the pipe the shell's | made, to wc.",
-    "logger가 쓰는 줄을 grep이 같은 순서로 읽습니다. ERROR 줄은 셸의 |가 만든 파이프를 지나 "
+    "logger가 쓰는 줄을 grep이 같은 순서로 읽습니다. ERR 줄은 셸의 |가 만든 파이프를 지나 "
     "wc로 갑니다.",
     teaches=["T8", "T6"],
 )
@@ -64,7 +64,7 @@ scenario.step(
     teaches=["T8"],
 )
 log = scenario.fifo("log")
-scenario.command("shell", ["sh", "-c", 'grep ERROR "$IPCVIZ_LOG" | wc -l'])
+scenario.command("shell", ["sh", "-c", 'grep ERR "$IPCVIZ_LOG" | wc -l'])
 
 
 @scenario.process("logger")
@@ -84,7 +84,7 @@ def _sent() -> bytes:
 
 
 def _errors() -> bytes:
-    return "".join(f"{line}\n" for line in LINES if line.startswith("ERROR")).encode()
+    return "".join(f"{line}\n" for line in LINES if line.startswith("ERR")).encode()
 
 
 @scenario.check(
@@ -104,8 +104,8 @@ def fifo_read(run):
 
 
 @scenario.check(
-    "ipcviz found the shell's pipe, and it carried exactly the ERROR lines",
-    ko="ipcviz는 셸의 파이프를 찾았고, 그 파이프는 ERROR 줄만 정확히 날랐다",
+    "ipcviz found the shell's pipe, and it carried exactly the ERR lines",
+    ko="ipcviz는 셸의 파이프를 찾았고, 그 파이프는 ERR 줄만 정확히 날랐다",
 )
 def shell_pipe(run):
     pipes = [o for o in run.state.objects.values() if o.name.startswith("pipe:[")]

@@ -247,10 +247,10 @@ async def _shoot_in(
     view: str,
     lang: str,
 ) -> int:
+    from ipcviz.draw.eventfmt import LogWindow
     from ipcviz.tui.app import IpcvizApp
-    from ipcviz.tui.eventfmt import LogWindow
-    from ipcviz.tui.session import SessionScreen
-    from ipcviz.tui.widgets import EventLog
+    from ipcviz.tui.screens.session import SessionScreen
+    from ipcviz.tui.widgets.panels import EventLog
 
     header = index.header
     cursor = index.cursor()  # the model at each step: steps only go forward

@@ -1,4 +1,5 @@
-"""The Textual application: the picker and session screens, theme, command palette."""
+"""The Textual application: theme, command palette, and navigation. Screens ask to go
+elsewhere with messages (``ipcviz/tui/messages.py``); the App pushes the screen."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from textual.theme import Theme
 
 from ipcviz import i18n
 from ipcviz.engine.options import EngineOptions
-from ipcviz.errors import IpcvizError
+from ipcviz.errors import IpcvizError, TraceError
 from ipcviz.i18n import N_, _
 from ipcviz.model.state import State
+from ipcviz.replay import TraceIndex
 from ipcviz.tui.feed import Feed, LiveFeed
-from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.messages import OpenRuns, ReplayRun, RunScenario
+from ipcviz.tui.screens.session import SessionScreen
 
 #: Projector-readable: pure black background, white text, saturated accents.
 CONTRAST = Theme(
@@ -59,7 +62,7 @@ class IpcvizApp(App[int]):
     #: The language of everything on screen (``ipcviz.i18n``); ``l`` sets it, and every
     #: screen of the stack is worded again (``watch_lang``).
     lang: reactive[str] = reactive("en", init=False)
-    #: What a session is shown on (presenter mode sets ipcviz.tui.present.PresentScreen).
+    #: What a session is shown on (presenter mode sets ipcviz.tui.screens.present.PresentScreen).
     session_class: Callable[..., SessionScreen] = SessionScreen
 
     def __init__(
@@ -91,6 +94,9 @@ class IpcvizApp(App[int]):
         #: scenario, trace, session, language, quick and time limit are filled per start.
         self.engine_options = engine_options or EngineOptions.template()
         self.recorded: list[Path] = []  # every trace its engines wrote (one per start)
+        #: The screen to open on instead of the picker or a session (a replay): made once
+        #: the app runs
+        self.first_screen: Callable[[IpcvizApp], SessionScreen] | None = None
 
     def watch_lang(self, lang: str) -> None:
         """The whole screen in ``lang``, now: every screen of the stack words its titles,
@@ -120,10 +126,14 @@ class IpcvizApp(App[int]):
             loop.add_signal_handler(sig, self._terminal_gone)
         self.register_theme(CONTRAST)
         self.theme = "ipcviz-contrast"
-        if self.feed_factory is not None or self.initial_state is not None:
+        if self.first_screen is not None:
+            screen = self.first_screen(self)
+            self.sessions.append(screen)  # so the app stops it (its indexing) on exit
+            self.push_screen(screen)
+        elif self.feed_factory is not None or self.initial_state is not None:
             self._push_session(self.feed_factory, self.initial_state)
         else:
-            from ipcviz.tui.picker import PickerScreen
+            from ipcviz.tui.screens.picker import PickerScreen
 
             if self.scenarios is None:
                 from ipcviz.scenario.loader import load_listed
@@ -180,6 +190,29 @@ class IpcvizApp(App[int]):
             self.notify(str(exc), severity="error")
             return
         self._push_session(self.live_factory(path, program))
+
+    # -- navigation: what screens ask for -------------------------------------------------
+
+    def on_run_scenario(self, message: RunScenario) -> None:
+        self.start_scenario(message.source)
+
+    def on_open_runs(self, message: OpenRuns) -> None:
+        from ipcviz.tui.screens.runs import RunsScreen
+
+        self.push_screen(RunsScreen())
+
+    def on_replay_run(self, message: ReplayRun) -> None:
+        """A recorded run, replayed on top of the runs list (``q`` comes back to it)."""
+        from ipcviz.tui.screens.replay import ReplayScreen
+
+        try:
+            index = TraceIndex.open(message.path)
+        except TraceError as exc:  # not a trace, or a foreign one: one line, stay here
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        screen = ReplayScreen(index, fps=self.fps)
+        self.sessions.append(screen)  # so the app stops its indexing on exit
+        self.push_screen(screen)
 
     @property
     def session(self) -> SessionScreen | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from pathlib import Path
@@ -83,7 +84,7 @@ def _app(lang: str, present: bool, options: EngineOptions | None, **kwargs: Any)
         options = options.replace(present=True)
     app = IpcvizApp(lang=lang, engine_options=options, **kwargs)
     if present:
-        from ipcviz.tui.present import PresentScreen
+        from ipcviz.tui.screens.present import PresentScreen
 
         app.session_class = PresentScreen
     return app
@@ -91,10 +92,62 @@ def _app(lang: str, present: bool, options: EngineOptions | None, **kwargs: Any)
 
 def replay_tui(reader: Any, lang: str = "en") -> int:
     """``ipcviz replay TRACE`` with a screen: the same session screen, driven by a Player
-    (seek, step back, speed; see ipcviz.tui.replay_screen)."""
-    from ipcviz.tui.replay_screen import replay_app
-
+    (seek, step back, speed; see ipcviz.tui.screens.replay)."""
     return _run(replay_app(reader.path, lang=lang))
+
+
+def replay_app(path: Path, lang: str | None = None) -> Any:
+    """An app that opens straight on the replay screen of ``path`` (TraceError if foreign)."""
+    from ipcviz.replay import TraceIndex
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.screens.replay import ReplayScreen
+
+    index = TraceIndex.open(path)
+    app = IpcvizApp(lang=lang)
+    app.first_screen = lambda app: ReplayScreen(index, fps=app.fps)
+    return app
+
+
+def present_app(trace: Path, lang: str | None = None) -> Any:
+    """The app for ``ipcviz replay TRACE --present``: the presenter screen over a recording."""
+    from ipcviz.model.state import State
+    from ipcviz.replay import TraceIndex
+    from ipcviz.tui.app import IpcvizApp
+    from ipcviz.tui.screens.present import PresentScreen
+
+    index = TraceIndex.open(trace).build()  # offsets and checkpoints, not every event
+
+    def make(*args: Any, **kwargs: Any) -> PresentScreen:
+        return PresentScreen(*args, index=index, **kwargs)
+
+    app = IpcvizApp(state=State(header=index.header), lang=lang)
+    app.session_class = make
+    return app
+
+
+def replay_present(trace: Path, lang: str | None = None) -> int:
+    """``ipcviz replay TRACE --present``."""
+    return _run(present_app(trace, lang))
+
+
+def first_frame_time(path: Path) -> float:
+    """perf_counter() when the replay screen of ``path`` first drew a state (benchmark)."""
+    from ipcviz.tui.screens.replay import ReplayScreen
+
+    async def run() -> float:
+        app = replay_app(path)
+        async with app.run_test(size=(160, 50)) as pilot:
+            screen: ReplayScreen | None = None
+            while screen is None or screen.first_frame_at is None:
+                await pilot.pause(0.01)
+                if isinstance(app.screen, ReplayScreen):
+                    screen = app.screen
+            done = screen.first_frame_at
+            screen.stop()
+            await pilot.press("q")
+        return done
+
+    return asyncio.run(run())
 
 
 def run_picker(lang: str = "en", present: bool = False) -> int:

@@ -427,8 +427,8 @@ async def test_the_screen_shows_the_attached_queue_and_q_detaches(tmp_path: Path
     (the engine ends, strace with it) and the process goes on: it receives and exits 0."""
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.feed import LiveFeed
-    from ipcviz.tui.session import SessionScreen
-    from ipcviz.tui.widgets import ObjectView
+    from ipcviz.tui.screens.session import SessionScreen
+    from ipcviz.tui.widgets.panels import ObjectView
     from tests.anyprog.test_screen import until
 
     trace = tmp_path / "attach.jsonl"

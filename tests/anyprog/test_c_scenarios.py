@@ -94,7 +94,7 @@ def test_without_tools_one_line() -> None:
 async def test_the_picker_runs_a_c_example(tmp_path: Path) -> None:
     """Enter on a C example in the picker: compiled, run under strace, narrated, checked."""
     from ipcviz.tui.app import IpcvizApp
-    from ipcviz.tui.session import SessionScreen
+    from ipcviz.tui.screens.session import SessionScreen
     from tests.tui.test_controls import until
 
     scenario = C_SCENARIOS["c/pipe-parent-child"]

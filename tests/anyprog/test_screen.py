@@ -11,8 +11,8 @@ from textual.pilot import Pilot
 
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import LiveFeed
-from ipcviz.tui.session import SessionScreen
-from ipcviz.tui.widgets import EventLog, ObjectView
+from ipcviz.tui.screens.session import SessionScreen
+from ipcviz.tui.widgets.panels import EventLog, ObjectView
 from tests.anyprog import programs
 from tests.anyprog.test_programs import compile_c, needs_tools
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ipcviz.draw.marks import gate_text
 from ipcviz.model.reducer import apply_all
 from ipcviz.model.state import Proc, State
-from ipcviz.tui.stepping import gate_text
 from tests.conftest import ipcviz
 from tests.control.test_step_mode import Live
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from ipcviz.draw.render import proc_state_text
 from ipcviz.scenario.loader import resolve
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import LiveFeed
-from ipcviz.tui.render import proc_state_text
-from ipcviz.tui.session import SessionScreen
-from ipcviz.tui.stepping import numbered
+from ipcviz.tui.screens.session import SessionScreen
+from ipcviz.tui.screens.stepping import numbered
 
 
 async def _until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: float = 30) -> None:
@@ -67,8 +67,8 @@ def test_step_keys_move_exactly_the_chosen_process(tmp_path: Path, monkeypatch: 
 
 
 async def test_the_deadlock_banner_goes_once_a_victim_is_killed(tmp_path: Path) -> None:
-    from ipcviz.tui.stepping import DeadlockBanner
-    from ipcviz.tui.widgets import ProcTable
+    from ipcviz.tui.screens.stepping import DeadlockBanner
+    from ipcviz.tui.widgets.panels import ProcTable
     from tests.control.test_deadlock import FORCED
 
     # the deadlock forced through the step gate, then free: as the TUI runs it (no end)
@@ -101,7 +101,7 @@ async def test_an_app_ended_by_an_exception_stops_its_deadlocked_engine(tmp_path
     """Whatever ends the app, its engines stop with it (IpcvizApp.on_unmount): before, an
     exception inside Pilot left a deadlocked engine running and its reader thread waiting,
     and the test hung until pytest-timeout instead of failing."""
-    from ipcviz.tui.stepping import DeadlockBanner
+    from ipcviz.tui.screens.stepping import DeadlockBanner
     from tests.control.test_deadlock import FORCED
 
     trace = tmp_path / "t.jsonl"

@@ -14,9 +14,9 @@ from ipcviz.explore.goals import goal_of
 from ipcviz.explore.search import runs_of
 from ipcviz.scenario.loader import load, resolve
 from ipcviz.tui.app import IpcvizApp
-from ipcviz.tui.challenge import ChallengeBanner, ChallengeScreen
 from ipcviz.tui.feed import LiveFeed
-from ipcviz.tui.stepping import numbered
+from ipcviz.tui.screens.challenge import ChallengeBanner, ChallengeScreen
+from ipcviz.tui.screens.stepping import numbered
 from tests.conftest import ipcviz, read_trace
 
 

@@ -153,8 +153,8 @@ def test_tui_shows_the_dead_holder_and_g_posts_it_on_its_behalf(
 ) -> None:
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.feed import LiveFeed
-    from ipcviz.tui.holders import HolderBanner
-    from ipcviz.tui.session import SessionScreen
+    from ipcviz.tui.screens.holders import HolderBanner
+    from ipcviz.tui.screens.session import SessionScreen
 
     monkeypatch.setenv("HOLDER_DIES", "posix,kill")
     app = IpcvizApp(lambda: LiveFeed(HOLDER_DIES, tmp_path / "t.jsonl"))
@@ -221,10 +221,10 @@ def test_tui_shows_only_the_dead_holder_for_its_stranded_waiters(
     waiters' rows say they are stranded, not deadlocked."""
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.feed import LiveFeed
-    from ipcviz.tui.holders import HolderBanner
-    from ipcviz.tui.session import SessionScreen
-    from ipcviz.tui.stepping import DeadlockBanner
-    from ipcviz.tui.widgets import ProcTable
+    from ipcviz.tui.screens.holders import HolderBanner
+    from ipcviz.tui.screens.session import SessionScreen
+    from ipcviz.tui.screens.stepping import DeadlockBanner
+    from ipcviz.tui.widgets.panels import ProcTable
 
     app = IpcvizApp(lambda: LiveFeed(HOLDER_DIES_TWO, tmp_path / "t.jsonl"))
 

@@ -444,7 +444,7 @@ def test_a_line_cut_off_by_a_killed_engine_still_cleans_up(tmp_path: Path, recor
 async def test_sigkill_of_the_engine_under_the_tui_then_q_leaves_nothing(tmp_path: Path) -> None:
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.feed import LiveFeed
-    from ipcviz.tui.session import SessionScreen
+    from ipcviz.tui.screens.session import SessionScreen
 
     scenario = waiting_scenario(tmp_path, EVERY_OBJECT)
     feeds: list[LiveFeed] = []

@@ -1,6 +1,6 @@
 """Read large type back into letters, as a viewer reads the screen (tests only).
 
-The presenter's narration is drawn in block characters (``ipcviz.tui.bigtext``); a test
+The presenter's narration is drawn in block characters (``ipcviz.draw.bigtext``); a test
 that looked for the words in the widget's source string would pass whatever was drawn.
 This reads the drawn rows: each band of ``ROWS`` rows is matched, left to right, against
 every glyph of the font in the same rendering (widest first). A band it cannot read
@@ -9,7 +9,7 @@ raises, so a drawing that is not the font's is a failure, not a silent pass.
 
 from __future__ import annotations
 
-from ipcviz.tui.bigtext import FONT, HALF, QUAD, ROWS, normalize, render_line
+from ipcviz.draw.bigtext import FONT, HALF, QUAD, ROWS, normalize, render_line
 
 BLOCKS = set("▘▝▀▖▌▞▛▗▚▐▜▄▙▟█")
 

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 from ipcviz.scenario.api import T_IDS
 from ipcviz.scenario.lecture import POINTS, SECTIONS, gloss
 from ipcviz.tui.app import IpcvizApp
-from ipcviz.tui.picker import PickerScreen
+from ipcviz.tui.screens.picker import PickerScreen
 from tests.conftest import ipcviz
 
 NOTES = Path("/work/shared/seed/ipc-lecture-notes.en.md")

@@ -113,14 +113,14 @@ async def test_pace_keys_slow_down_speed_up_and_unpace(tmp_path: Path, present: 
     from ipcviz.scenario.loader import resolve
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.feed import LiveFeed
-    from ipcviz.tui.widgets import StatusLine
+    from ipcviz.tui.widgets.panels import StatusLine
 
     trace = tmp_path / "t.jsonl"
     app = IpcvizApp(
         lambda: LiveFeed(resolve("sysv-mq-typed"), trace, quick=True, pace=2.0, present=present)
     )
     if present:
-        from ipcviz.tui.present import PresentScreen
+        from ipcviz.tui.screens.present import PresentScreen
 
         app.session_class = PresentScreen
     async with app.run_test(size=(120, 40)) as pilot:

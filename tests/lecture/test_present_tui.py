@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from ipcviz.draw.bigtext import normalize
 from ipcviz.engine.options import EngineOptions
 from ipcviz.scenario.loader import resolve
 from ipcviz.tui.app import IpcvizApp
-from ipcviz.tui.bigtext import normalize
-from ipcviz.tui.present import PresentScreen, replay_app
-from ipcviz.tui.widgets import Narration
+from ipcviz.tui.launch import present_app as replay_app
+from ipcviz.tui.screens.present import PresentScreen
+from ipcviz.tui.widgets.panels import Narration
 from tests.conftest import read_trace, run_scenario
 from tests.lecture.bigread import read_lines, same_words
 

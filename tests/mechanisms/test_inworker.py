@@ -331,7 +331,7 @@ def test_a_child_that_cannot_be_traced_is_refused_in_one_line(tmp_path: Path) ->
 async def test_the_screen_lists_a_forked_child_and_its_exit(tmp_path: Path) -> None:
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.feed import RecordedFeed
-    from ipcviz.tui.widgets import ProcTable
+    from ipcviz.tui.widgets.panels import ProcTable
     from tests.tui.helpers import settle
 
     result, header, events = run_file(tmp_path, "forkw", FORK_WRITES)

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
+from ipcviz.draw.render import object_lines, proc_state_text
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
-from ipcviz.tui.render import object_lines, proc_state_text
 from tests.conftest import run_scenario
 from tests.mechanisms.helpers import by_kind, pids_by_name, run_file
 

@@ -48,6 +48,20 @@ def test_the_model_imports_no_kernel_and_no_textual():
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def test_the_drawing_toolkit_imports_no_textual_and_no_kernel():
+    """``ipcviz/draw`` (rich Text from the model) is shared by the TUI, the mechanisms'
+    views and the exports: it must load without Textual or the engine's kernel side."""
+    mods = [f"ipcviz.draw.{p.stem}" for p in Path("ipcviz/draw").glob("*.py")]
+    code = (
+        f"import sys, {', '.join(mods)};"
+        "bad = [m for m in ('psutil', 'posix_ipc', 'sysv_ipc', 'textual', 'ipcviz.probe',"
+        " 'ipcviz.tui', 'ipcviz.engine') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
 def test_clean_keeps_a_dead_registry_that_names_a_type_it_does_not_know(tmp_path):
     """A newer ipcviz's session (a type this version has no mechanism for): ``clean``
     removes what it knows and keeps the registry, so the newer ``clean`` still can."""

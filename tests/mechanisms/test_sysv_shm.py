@@ -10,7 +10,7 @@ from pathlib import Path
 from ipcviz.scenario.loader import load_builtins
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import LiveFeed
-from ipcviz.tui.widgets import Checks, ObjectsPanel
+from ipcviz.tui.widgets.panels import Checks, ObjectsPanel
 from tests.conftest import BuiltinTraces, ipcviz, run_scenario
 from tests.faults.harness import LiveRun, ipcviz_clean, kernel_objects_left, waiting_scenario
 from tests.mechanisms.helpers import by_kind, pids_by_name

@@ -18,14 +18,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ipcviz.draw import render
+from ipcviz.draw.eventfmt import EventFormatter, record
 from ipcviz.errors import TraceError
 from ipcviz.events.trace import TraceReader
 from ipcviz.export.perfetto import convert
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
-from ipcviz.tui import render
-from ipcviz.tui.eventfmt import EventFormatter, record
 from tests.replay import hostile_traces
 from tests.replay.test_hostile_traces import forbidden
 

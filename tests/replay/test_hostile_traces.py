@@ -106,7 +106,8 @@ def test_svg_and_html_handouts(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", SAMPLE)
 async def test_tui_replay(tmp_path: Path, name: str) -> None:
-    from ipcviz.tui.replay_screen import ReplayScreen, replay_app
+    from ipcviz.tui.launch import replay_app
+    from ipcviz.tui.screens.replay import ReplayScreen
 
     trace = hostile_traces.write(tmp_path / "t.jsonl", TRACES[name])
     expect = TRACES[name][2]

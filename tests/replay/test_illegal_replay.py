@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ipcviz.tui.present import PresentScreen
-from ipcviz.tui.present import replay_app as present_app
-from ipcviz.tui.replay_screen import ReplayScreen, replay_app
+from ipcviz.tui.launch import present_app, replay_app
+from ipcviz.tui.screens.present import PresentScreen
+from ipcviz.tui.screens.replay import ReplayScreen
 from tests.conftest import ipcviz, read_trace, run_scenario
 
 REASON = "legal: pipe.read p: read of"

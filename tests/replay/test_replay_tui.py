@@ -8,8 +8,9 @@ from pathlib import Path
 
 from ipcviz.replay import state_fingerprint
 from ipcviz.tui.app import IpcvizApp
-from ipcviz.tui.replay_screen import ReplayScreen, Timeline, replay_app
-from ipcviz.tui.runs_screen import RunsScreen
+from ipcviz.tui.launch import replay_app
+from ipcviz.tui.screens.replay import ReplayScreen, Timeline
+from ipcviz.tui.screens.runs import RunsScreen
 from tests.conftest import run_scenario
 
 
@@ -129,8 +130,8 @@ async def test_replay_offers_only_replay_keys() -> None:
     from textual.widgets import Static
     from textual.widgets._footer import FooterKey
 
-    from ipcviz.tui.help import HelpScreen
-    from ipcviz.tui.session import SessionScreen
+    from ipcviz.tui.screens.help import HelpScreen
+    from ipcviz.tui.screens.session import SessionScreen
     from tests.tui.helpers import TRACES
 
     app = replay_app(TRACES / "sysv-mq-typed.jsonl")

@@ -12,7 +12,7 @@ from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import RecordedFeed
-from ipcviz.tui.widgets import Checks
+from ipcviz.tui.widgets.panels import Checks
 from tests.conftest import run_scenario
 from tests.tui.helpers import settle
 

@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import RecordedFeed
-from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.screens.session import SessionScreen
 
 TRACES = Path(__file__).parent / "traces"
 

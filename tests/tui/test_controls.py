@@ -20,9 +20,9 @@ from textual.widgets import Static
 
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import LiveFeed, RecordedFeed
-from ipcviz.tui.help import HelpScreen
-from ipcviz.tui.session import FPS_MAX, FPS_MIN, SessionScreen
-from ipcviz.tui.widgets import EventLog, Narration, ProcTable
+from ipcviz.tui.screens.help import HelpScreen
+from ipcviz.tui.screens.session import FPS_MAX, FPS_MIN, SessionScreen
+from ipcviz.tui.widgets.panels import EventLog, Narration, ProcTable
 
 from .helpers import load, recorded_app, settle
 
@@ -373,7 +373,7 @@ async def test_scenario_end_leaves_final_state_and_checks(tmp_path: Path) -> Non
 async def test_an_idle_screen_does_not_redraw_until_something_happens(monkeypatch) -> None:
     """Nothing new (no event, key or message): frames skip the redraw, so a finished
     session costs no CPU; a key makes the next frame redraw."""
-    import ipcviz.tui.session as session
+    import ipcviz.tui.screens.session as session
 
     monkeypatch.setattr(session, "IDLE_REDRAW_S", 1e9)  # no age refresh during the test
     app = recorded_app("pipe-basic")

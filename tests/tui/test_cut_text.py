@@ -12,9 +12,10 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.text import Text
 
-from ipcviz.tui import render
-from ipcviz.tui.replay_screen import ReplayScreen, replay_app
-from ipcviz.tui.widgets import Narration
+from ipcviz.draw import render
+from ipcviz.tui.launch import replay_app
+from ipcviz.tui.screens.replay import ReplayScreen
+from ipcviz.tui.widgets.panels import Narration
 from tests.conftest import BuiltinTraces
 
 

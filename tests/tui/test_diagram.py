@@ -15,13 +15,13 @@ import sys
 import pytest
 from textual.app import App, ComposeResult
 
+from ipcviz.draw.diagram_layout import diagram_lines
 from ipcviz.mechanisms import registry
 from ipcviz.model.state import State
 from ipcviz.replay import TraceIndex
-from ipcviz.tui.diagram import DiagramView
-from ipcviz.tui.diagram_layout import diagram_lines
-from ipcviz.tui.present import replay_app as present_app
-from ipcviz.tui.widgets import ObjectsPanel
+from ipcviz.tui.launch import present_app
+from ipcviz.tui.widgets.diagram import DiagramView
+from ipcviz.tui.widgets.panels import ObjectsPanel
 
 from .helpers import TRACES, load, recorded_app, settle
 
@@ -115,7 +115,7 @@ def test_the_newest_operation_lights_its_edge() -> None:
     one event later it is the next one's."""
     from rich.color import Color
 
-    from ipcviz.tui import render as r
+    from ipcviz.draw import render as r
 
     index = TraceIndex.open(TRACES / "producer-consumer.jsonl").build()
     verbs = registry.verbs()
@@ -180,7 +180,7 @@ def test_the_drawing_knows_no_textual() -> None:
     """The layout and every mechanism's drawing load without Textual (model → lines)."""
     mods = ", ".join(repr(registry.BY_TYPE[t].family.diagram) for t in registry.TYPES)
     code = (
-        "import sys, importlib, ipcviz.tui.diagram_layout;"
+        "import sys, importlib, ipcviz.draw.diagram_layout;"
         f"[importlib.import_module(m) for m in ({mods},)];"
         "bad = [m for m in sys.modules if m.split('.')[0] == 'textual'];"
         "print(bad); sys.exit(1 if bad else 0)"
@@ -211,7 +211,7 @@ async def test_v_switches_diagram_and_detail_in_the_session_screen() -> None:
 
 
 async def test_v_in_replay_and_listed_in_help() -> None:
-    from ipcviz.tui.replay_screen import replay_app
+    from ipcviz.tui.launch import replay_app
 
     app = replay_app(TRACES / "pipe-basic.jsonl")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -222,7 +222,7 @@ async def test_v_in_replay_and_listed_in_help() -> None:
         assert app.screen.query_one(DiagramView).region.height > 0
         await pilot.press("question_mark")
         await pilot.pause()
-        from ipcviz.tui.help import HelpScreen
+        from ipcviz.tui.screens.help import HelpScreen
 
         assert isinstance(app.screen, HelpScreen)
         shown = "\n".join(str(w.render()) for w in app.screen.query("*"))
@@ -329,7 +329,7 @@ def test_trace_files_are_real_runs() -> None:
 def test_large_type_for_the_projector() -> None:
     """At 200×60 the narration is drawn in large type (3 rows a line); text the font
     cannot draw (Korean) stays ordinary text; the letters are the font's, whole."""
-    from ipcviz.tui.bigtext import HALF, QUAD, ROWS, big_lines, fit, normalize
+    from ipcviz.draw.bigtext import HALF, QUAD, ROWS, big_lines, fit, normalize
     from tests.lecture.bigread import read_lines, same_words
 
     text = "Moving an index is read-modify-write: without mutex two producers could collide."
@@ -411,7 +411,7 @@ def test_every_process_is_one_node_at_80x24_and_200x60(builtin_traces, scenario:
     object it has used is joined to it by an edge (or a verb in its column)."""
     import re
 
-    from ipcviz.tui.diagram_layout import MODES, _Graph
+    from ipcviz.draw.diagram_layout import MODES, _Graph
 
     index = TraceIndex.open(builtin_traces(scenario)).build()
     for i in sorted({index.count // 4, index.count // 2, index.count - 1}):
@@ -439,9 +439,9 @@ def test_a_long_process_name_is_cut_once_to_its_box() -> None:
     to ``producer……`` at 120×40), and an untrusted name stays inert."""
     from rich.cells import cell_len
 
+    from ipcviz.draw import diagram_kit as k
     from ipcviz.model.reducer import apply
     from ipcviz.model.state import State
-    from ipcviz.tui import diagram_kit as k
 
     s = State(header={})
     apply(s, {"t": 0, "seq": 0, "pid": 7, "kind": "proc.start", "name": "producer1"})

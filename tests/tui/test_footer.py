@@ -14,9 +14,9 @@ import pytest
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-from ipcviz.tui.present import replay_app as present_app
-from ipcviz.tui.replay_screen import ReplayScreen, replay_app
-from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.launch import present_app, replay_app
+from ipcviz.tui.screens.replay import ReplayScreen
+from ipcviz.tui.screens.session import SessionScreen
 
 from .helpers import TRACES, recorded_app, settle
 

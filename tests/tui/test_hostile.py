@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from rich.segment import Segment
 
+from ipcviz.draw import render
 from ipcviz.model.state import State
-from ipcviz.tui import render
 from ipcviz.tui.app import IpcvizApp
-from ipcviz.tui.widgets import ObjectView
+from ipcviz.tui.widgets.panels import ObjectView
 
 from .helpers import recorded_app, settle
 

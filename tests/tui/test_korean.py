@@ -23,13 +23,13 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from ipcviz import i18n
+from ipcviz.draw import bigtext, diagram_kit, render
+from ipcviz.draw.marks import current_deadlock
 from ipcviz.model.state import State
-from ipcviz.tui import bigtext, diagram_kit, render
 from ipcviz.tui.app import IpcvizApp
-from ipcviz.tui.help import HelpScreen
-from ipcviz.tui.session import SessionScreen
-from ipcviz.tui.stepping import current_deadlock
-from ipcviz.tui.widgets import EventLog
+from ipcviz.tui.screens.help import HelpScreen
+from ipcviz.tui.screens.session import SessionScreen
+from ipcviz.tui.widgets.panels import EventLog
 from tests.conftest import ROOT, BuiltinTraces, ipcviz
 
 from .helpers import recorded_app, settle
@@ -180,7 +180,8 @@ async def test_no_english_on_the_korean_screens_replayed(
 ) -> None:
     """The replay of the trace the suite recorded in English, in Korean (mid-run and at
     the end: checks, outcome): the detail and diagram views."""
-    from ipcviz.tui.replay_screen import ReplayScreen, replay_app
+    from ipcviz.tui.launch import replay_app
+    from ipcviz.tui.screens.replay import ReplayScreen
 
     trace = builtin_traces(scenario)
     app = replay_app(trace, lang="ko")
@@ -249,7 +250,8 @@ async def test_korean_from_the_start_and_the_footer_keys_in_korean() -> None:
 
 
 async def test_a_trace_recorded_in_english_replays_in_korean(tmp_path: Path) -> None:
-    from ipcviz.tui.replay_screen import ReplayScreen, replay_app
+    from ipcviz.tui.launch import replay_app
+    from ipcviz.tui.screens.replay import ReplayScreen
 
     trace = tmp_path / "en.jsonl"
     run = ipcviz(
@@ -368,7 +370,7 @@ def test_korean_diagram_view_snapshot(snap_compare) -> None:
 def test_korean_presenter_snapshot(snap_compare) -> None:
     """Presenter mode in Korean at 120×40: the narration in bands, the hints and keys in
     Korean (the 80×24 one is tests/tui/test_diagram.py's)."""
-    from ipcviz.tui.present import replay_app as present_app
+    from ipcviz.tui.launch import present_app
 
     from .helpers import TRACES
     from .test_diagram import present_at
@@ -429,7 +431,7 @@ def test_no_marked_word_hides_inside_an_f_string() -> None:
 
 async def test_l_on_the_picker_and_the_recent_runs() -> None:
     """The screens before a session switch too, the table's cursor kept."""
-    from ipcviz.tui.picker import PickerScreen
+    from ipcviz.tui.screens.picker import PickerScreen
 
     app = IpcvizApp()
     async with app.run_test(size=(100, 30)) as pilot:

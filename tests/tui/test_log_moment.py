@@ -28,8 +28,9 @@ from ipcviz.narrate.headless import Narrator
 from ipcviz.scenario.loader import load_builtins
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import LiveFeed, RecordedFeed
-from ipcviz.tui.replay_screen import ReplayScreen, replay_app
-from ipcviz.tui.widgets import EventLog
+from ipcviz.tui.launch import replay_app
+from ipcviz.tui.screens.replay import ReplayScreen
+from ipcviz.tui.widgets.panels import EventLog
 from tests.conftest import BuiltinTraces, ipcviz
 
 from .helpers import settle
@@ -268,7 +269,7 @@ async def test_flood_log_is_still_the_headless_log(recorded: Recordings) -> None
     """A flood (more waiting at the first frame than the log words): the first chunk is
     applied unworded, the rest worded from the states they made, so the log is still the
     headless narrator's, line for line."""
-    from ipcviz.tui.session import CHUNK, FLOOD_TAIL
+    from ipcviz.tui.screens.session import CHUNK, FLOOD_TAIL
 
     rec = recorded("shm-race")
     n = FLOOD_TAIL + CHUNK + 10
@@ -294,8 +295,8 @@ def test_replay_window_anywhere_is_the_headless_log(recorded: Recordings) -> Non
     narrator words them."""
     import random
 
+    from ipcviz.draw.eventfmt import LogWindow
     from ipcviz.replay import TraceIndex
-    from ipcviz.tui.eventfmt import LogWindow
 
     rec = recorded("shm-race")
     narrator = Narrator(rec.header)

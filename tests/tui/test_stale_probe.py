@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ipcviz.draw.render import proc_state_text
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
-from ipcviz.tui.render import proc_state_text
 
 
 def ev(seq: int, kind: str, pid: int = 7, **fields) -> dict:

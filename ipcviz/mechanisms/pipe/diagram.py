@@ -2,7 +2,7 @@
 writer's colour (the lecture's figure: writer → [ tube ] → reader).
 
 The bytes are in the order they will be read: the next byte out is the first one. Rows of
-styled segments (``ipcviz.tui.diagram_kit``), no Textual.
+styled segments (``ipcviz.draw.diagram_kit``), no Textual.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz import bytefmt
+from ipcviz.draw import diagram_kit as k
+from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.model.state import State
-from ipcviz.tui import diagram_kit as k
-from ipcviz.tui import render as r
 
 
 def caption(state: State, obj: PipeObj) -> str:

@@ -1,6 +1,6 @@
 """How a pipe or FIFO is drawn: who holds each end, the fill, the bytes by writer.
 
-Lines of rich segments (``ipcviz.tui.render``'s toolkit, no Textual): the session screen,
+Lines of rich segments (``ipcviz.draw.render``'s toolkit, no Textual): the session screen,
 the handouts and the tests draw them.
 """
 
@@ -10,10 +10,10 @@ import base64
 from typing import Any
 
 from ipcviz import bytefmt
+from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.model.state import Obj, State
-from ipcviz.tui import render as r
 
 
 def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.Line]:

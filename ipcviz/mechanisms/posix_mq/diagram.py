@@ -2,7 +2,7 @@
 order the kernel will deliver them, each in its sender's colour with its priority (POSIX)
 or type (System V). The lecture's figure: a queue of numbered messages.
 
-Rows of styled segments (``ipcviz.tui.diagram_kit``), no Textual.
+Rows of styled segments (``ipcviz.draw.diagram_kit``), no Textual.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 from rich.cells import cell_len
 
 from ipcviz import bytefmt
+from ipcviz.draw import diagram_kit as k
+from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.model.state import State
-from ipcviz.tui import diagram_kit as k
-from ipcviz.tui import render as r
 
 
 def caption(state: State, obj: QueueObj) -> str:

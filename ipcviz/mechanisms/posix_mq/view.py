@@ -7,10 +7,10 @@ from typing import Any
 from rich.cells import cell_len
 
 from ipcviz import bytefmt
+from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.model.state import State
-from ipcviz.tui import render as r
 
 
 def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[r.Line]:

@@ -1,7 +1,7 @@
 """A semaphore (POSIX or System V) in the diagram view: its tokens (● free, ○ taken since the
 start) and the queue of sleepers by name, in the order they wait.
 
-Rows of styled segments (``ipcviz.tui.diagram_kit``), no Textual.
+Rows of styled segments (``ipcviz.draw.diagram_kit``), no Textual.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 
 from rich.style import Style
 
+from ipcviz.draw import diagram_kit as k
 from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
-from ipcviz.tui import diagram_kit as k
 
 FREE = Style(color="#5fd700", bold=True)
 TAKEN = Style(color="#6c6c6c")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
-from ipcviz.tui import render as r
 
 
 def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:

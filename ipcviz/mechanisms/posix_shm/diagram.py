@@ -14,11 +14,11 @@ from typing import Any
 from rich.cells import cell_len
 
 from ipcviz import bytefmt
+from ipcviz.draw import diagram_kit as k
+from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.state import State
-from ipcviz.tui import diagram_kit as k
-from ipcviz.tui import render as r
 
 #: The widest cell (name or value) drawn in full; longer ones are cut.
 MAX_CELL = 12

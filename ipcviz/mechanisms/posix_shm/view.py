@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz import bytefmt
+from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.state import State
-from ipcviz.tui import render as r
 
 
 def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Line]:

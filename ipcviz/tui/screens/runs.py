@@ -16,10 +16,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ipcviz.bytefmt import safe_text
-from ipcviz.errors import TraceError
 from ipcviz.events.runs import RunInfo, list_runs
 from ipcviz.i18n import N_, _, set_lang
 from ipcviz.tui.lang import LANG_BINDING, Worded
+from ipcviz.tui.messages import ReplayRun
 
 OUTCOME_STYLE = {"passed": "#5fd700", "failed": "#ff5f5f", "error": "#ff5f5f"}
 
@@ -119,22 +119,9 @@ class RunsScreen(Worded, Screen[None]):
         self.action_replay()
 
     def action_replay(self) -> None:
-        from ipcviz.replay import TraceIndex
-        from ipcviz.tui.replay_screen import ReplayScreen
-
         run = self.selected()
-        if run is None:
-            return
-        try:
-            index = TraceIndex.open(run.path)
-        except TraceError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        screen = ReplayScreen(index)
-        sessions = getattr(self.app, "sessions", None)
-        if isinstance(sessions, list):
-            sessions.append(screen)  # so the app stops its indexing on exit
-        self.app.push_screen(screen)
+        if run is not None:
+            self.post_message(ReplayRun(run.path))
 
     def action_back(self) -> None:
         self.app.pop_screen()

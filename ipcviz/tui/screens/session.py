@@ -23,18 +23,18 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from ipcviz import bytefmt, i18n
+from ipcviz.draw.eventfmt import EventFormatter, LogLine, record
 from ipcviz.i18n import N_, _
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
-from ipcviz.tui.diagram import DiagramView
-from ipcviz.tui.eventfmt import EventFormatter, LogLine, record
 from ipcviz.tui.feed import Feed
-from ipcviz.tui.holders import HOLDER_BINDINGS, HolderBanner, HolderControls
 from ipcviz.tui.lang import Worded
-from ipcviz.tui.pacing import PACE_BINDINGS, PaceControls
-from ipcviz.tui.stepping import STEP_BINDINGS, DeadlockBanner, StepControls
-from ipcviz.tui.widgets import (
+from ipcviz.tui.screens.holders import HOLDER_BINDINGS, HolderBanner, HolderControls
+from ipcviz.tui.screens.pacing import PACE_BINDINGS, PaceControls
+from ipcviz.tui.screens.stepping import STEP_BINDINGS, DeadlockBanner, StepControls
+from ipcviz.tui.widgets.diagram import DiagramView
+from ipcviz.tui.widgets.panels import (
     Checks,
     EventLog,
     Narration,
@@ -153,9 +153,9 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         ),
         Binding("question_mark", "help", N_("help"), key_display="?", tooltip=N_("this help")),
         Binding("q", "quit_session", N_("quit"), tooltip=N_("quit: stop the engine and clean up")),
-        *STEP_BINDINGS,  # t / s / n / 1..9: step mode (tui/stepping.py)
-        *PACE_BINDINGS,  # < / > / u: the processes' pace (tui/pacing.py)
-        *HOLDER_BINDINGS,  # g: post for a dead holder (tui/holders.py)
+        *STEP_BINDINGS,  # t / s / n / 1..9: step mode (ipcviz/tui/screens/stepping.py)
+        *PACE_BINDINGS,  # < / > / u: the processes' pace (ipcviz/tui/screens/pacing.py)
+        *HOLDER_BINDINGS,  # g: post for a dead holder (ipcviz/tui/screens/holders.py)
     ]
     #: The footer shows these actions first, in this order (the rest follow in BINDINGS
     #: order): a footer is cut at the right, so what matters on this screen goes left.
@@ -554,7 +554,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.redraw()
 
     def action_help(self) -> None:
-        from ipcviz.tui.help import HelpScreen, KeyHelp, keys_of
+        from ipcviz.tui.screens.help import HelpScreen, KeyHelp, keys_of
 
         extra = [KeyHelp("↑ ↓", _("select a process in the table (for the keys that act on one)"))]
         self.app.push_screen(HelpScreen(keys_of(self), extra))

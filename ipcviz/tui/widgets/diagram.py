@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipcviz.draw.diagram_layout import diagram_lines
 from ipcviz.model.state import State
-from ipcviz.tui.diagram_layout import diagram_lines
-from ipcviz.tui.widgets import LineWidget
+from ipcviz.tui.widgets.panels import LineWidget
 
 
 class DiagramView(LineWidget):

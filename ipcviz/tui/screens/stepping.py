@@ -15,7 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from ipcviz import bytefmt
-from ipcviz.i18n import N_, _, ngettext
+from ipcviz.draw.marks import current_deadlock
+from ipcviz.i18n import N_, _
 from ipcviz.model.state import Proc, State
 
 STEP_BINDINGS: list[BindingType] = [
@@ -45,61 +46,6 @@ STEP_BINDINGS: list[BindingType] = [
 def numbered(state: State) -> list[Proc]:
     """Processes in the order the table shows them (start order): number = index + 1."""
     return sorted(state.procs.values(), key=lambda p: (p.color, p.pid))
-
-
-def gate_text(p: Proc) -> Text | None:
-    """``at gate → sem.wait lock_a``: what a held process is about to do."""
-    if not p.gated_op or not p.alive:
-        return None
-    on = f" {bytefmt.safe_text(str(p.gated_obj), 20)}" if p.gated_obj else ""
-    # threads of it at their own gates: the step goes to the one shown (its lowest)
-    more = (
-        " "
-        + ngettext("(+{n} thread)", "(+{n} threads)", len(p.gated) - 1).format(n=len(p.gated) - 1)
-        if len(p.gated) > 1
-        else ""
-    )
-    said = _("at gate → {op}{obj}{more}").format(
-        op=bytefmt.safe_text(str(p.gated_op), 20), obj=on, more=more
-    )
-    return Text(said, style="bold #5fd7ff")
-
-
-def current_deadlock(state: State) -> dict[str, Any] | None:
-    """The deadlock the engine proved and nobody broke yet (None once it is resolved)."""
-    current = state.deadlock
-    if isinstance(current, list):  # a trace recorded before "stuck" existed: the cycle only
-        current = {"cycle": current}
-    return current or None
-
-
-def deadlock_text(state: State, p: Proc) -> Text | None:
-    """``DEADLOCK: waits for lock_b, held by right`` for a process of the current deadlock."""
-    current = current_deadlock(state)
-    if current is None or not p.alive:
-        return None
-    from ipcviz.model.analysis.holders import stranded
-    from ipcviz.model.analysis.waitfor import wait_text
-
-    if stranded(state, current):  # its holder died: the holder banner says it, with g
-        for row in current.get("stuck") or ():
-            if row.get("pid") == p.pid:
-                what = bytefmt.safe_text(str(row.get("waits_for", "")), 30)
-                return Text(
-                    _("STRANDED on {obj}: its holder died").format(obj=what),
-                    style="bold #ff5f5f",
-                )
-        return None
-
-    for link in current.get("cycle") or ():
-        if link.get("pid") == p.pid:
-            what = bytefmt.safe_text(str(wait_text(link)), 80)
-            return Text(_("DEADLOCK: {what}").format(what=what), style="bold #ff5f5f")
-    for row in current.get("stuck") or ():
-        if row.get("pid") == p.pid:
-            what = bytefmt.safe_text(f"{row.get('op', '')} {row.get('waits_for', '')}", 30)
-            return Text(_("DEADLOCK: {what}").format(what=what.strip()), style="bold #ff5f5f")
-    return None
 
 
 class DeadlockBanner(Static):
@@ -136,7 +82,7 @@ class StepControls:
             feed.send("step_mode", on=not self.state.step_mode)  # type: ignore[attr-defined]
 
     def action_step_selected(self) -> None:
-        from ipcviz.tui.widgets import ProcTable
+        from ipcviz.tui.widgets.panels import ProcTable
 
         pid = self.query_one(ProcTable).selected_pid()  # type: ignore[attr-defined]
         self._step(self.state.procs.get(pid) if pid is not None else None)  # type: ignore[attr-defined]

@@ -29,11 +29,11 @@ from rich.segment import Segment
 from rich.style import Style
 
 from ipcviz import bytefmt
+from ipcviz.draw import diagram_kit as k
+from ipcviz.draw import render as r
 from ipcviz.i18n import N_, _, ngettext
 from ipcviz.mechanisms import registry
 from ipcviz.model.state import Obj, Proc, State
-from ipcviz.tui import diagram_kit as k
-from ipcviz.tui import render as r
 
 Line = k.Line
 VERBS = registry.verbs()

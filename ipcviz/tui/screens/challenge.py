@@ -27,7 +27,7 @@ from ipcviz import bytefmt
 from ipcviz.explore.goals import Goal, reached
 from ipcviz.i18n import N_, _, ngettext
 from ipcviz.model.state import State
-from ipcviz.tui.session import SessionScreen
+from ipcviz.tui.screens.session import SessionScreen
 
 
 def goal_status(goal: Goal, state: State) -> str | None:

@@ -12,9 +12,9 @@ from rich.segment import Segment
 from rich.style import Style
 
 from ipcviz import bytefmt
+from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.model.state import State
-from ipcviz.tui import render as r
 
 Line = list[Segment]
 

@@ -17,6 +17,7 @@ from ipcviz import bytefmt
 from ipcviz.i18n import N_, _, get_lang
 from ipcviz.scenario.lecture import first_point, gloss, lecture_order, section_of
 from ipcviz.tui.lang import LANG_BINDING, Worded
+from ipcviz.tui.messages import OpenRuns, RunScenario
 
 #: The table's columns: (key, label).
 COLUMNS = (
@@ -129,12 +130,10 @@ class PickerScreen(Worded, Screen[None]):
     def action_run(self) -> None:
         s = self.selected()
         if s is not None:
-            self.app.start_scenario(s.source)  # type: ignore[attr-defined]
+            self.post_message(RunScenario(s.source))
 
     def action_runs(self) -> None:
-        from ipcviz.tui.runs_screen import RunsScreen
-
-        self.app.push_screen(RunsScreen())
+        self.post_message(OpenRuns())
 
     def action_quit_picker(self) -> None:
         self.app.exit(0)

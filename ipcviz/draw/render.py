@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 
 from ipcviz import bytefmt
+from ipcviz.draw.marks import deadlock_text, gate_text
 from ipcviz.i18n import N_, _
 from ipcviz.mechanisms import registry
 from ipcviz.model.state import Obj, Proc, State
@@ -321,9 +322,7 @@ def proc_state_text(state: State, p: Proc) -> Text:
         )
     if p.frozen:
         return Text(_("frozen (SIGSTOP)"), style="bold #000000 on #5fafff")
-    from ipcviz.tui.stepping import deadlock_text, gate_text
-
-    marked = deadlock_text(state, p) or gate_text(p)  # step mode / deadlock (tui/stepping.py)
+    marked = deadlock_text(state, p) or gate_text(p)  # step mode / deadlock (draw/marks.py)
     if marked is not None:
         return marked
     # Only a probe that still describes this moment (the model decides: State.proc_probe)

@@ -7,26 +7,24 @@ events are on screen at once, the timeline fills in while the rest is read.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.events import Click, Mount
+from textual.events import Click
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from ipcviz.bytefmt import safe_text
+from ipcviz.draw.eventfmt import LogWindow
 from ipcviz.errors import TraceError
 from ipcviz.i18n import N_, _
 from ipcviz.model.state import State
 from ipcviz.replay import Player, TraceIndex
-from ipcviz.tui.eventfmt import LogWindow
-from ipcviz.tui.session import VIEW_BINDINGS, SessionScreen, illegal_banner
-from ipcviz.tui.widgets import EventLog, ProcTable
+from ipcviz.tui.screens.session import VIEW_BINDINGS, SessionScreen, illegal_banner
+from ipcviz.tui.widgets.panels import EventLog, ProcTable
 
 BARS = " ▁▂▃▄▅▆▇█"
 FIRST_EVENTS = 2000  # indexed before the first frame (milliseconds), the rest in background
@@ -390,42 +388,3 @@ class ReplayScreen(SessionScreen):
     def stop(self) -> int | None:
         self.index.stop()
         return super().stop()
-
-
-def replay_app(path: Path, lang: str | None = None) -> Any:
-    """An app that opens straight on the replay screen of ``path`` (TraceError if foreign)."""
-    from ipcviz.tui.app import IpcvizApp
-
-    index = TraceIndex.open(path)
-
-    class ReplayApp(IpcvizApp):
-        def on_mount(self, event: Mount) -> None:
-            event.prevent_default()  # IpcvizApp.on_mount would open the picker
-            from ipcviz.tui.app import CONTRAST
-
-            self.register_theme(CONTRAST)
-            self.theme = "ipcviz-contrast"
-            screen = ReplayScreen(index, fps=self.fps)
-            self.sessions.append(screen)
-            self.push_screen(screen)
-
-    return ReplayApp(lang=lang)
-
-
-def first_frame_time(path: Path) -> float:
-    """perf_counter() when the replay screen of ``path`` first drew a state (benchmark)."""
-
-    async def run() -> float:
-        app = replay_app(path)
-        async with app.run_test(size=(160, 50)) as pilot:
-            screen: ReplayScreen | None = None
-            while screen is None or screen.first_frame_at is None:
-                await pilot.pause(0.01)
-                if isinstance(app.screen, ReplayScreen):
-                    screen = app.screen
-            done = screen.first_frame_at
-            screen.stop()
-            await pilot.press("q")
-        return done
-
-    return asyncio.run(run())

@@ -17,9 +17,9 @@ from typing import Any
 from rich.segment import Segment
 
 from ipcviz import bytefmt, i18n
+from ipcviz.draw import render
 from ipcviz.model.state import State
 from ipcviz.narrate.headless import Entry, Narrator
-from ipcviz.tui import render
 
 Event = dict[str, Any]
 #: Characters of an event's text kept for the screen (a line is cut at the width anyway).

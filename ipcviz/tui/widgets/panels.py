@@ -22,12 +22,12 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from ipcviz import bytefmt
+from ipcviz.draw import render
+from ipcviz.draw.eventfmt import EventFormatter, LogLine
 from ipcviz.i18n import N_, _, get_lang
 from ipcviz.model.analysis.races import describe as describe_lost_update
 from ipcviz.model.analysis.races import missing as lost_update_count
 from ipcviz.model.state import State
-from ipcviz.tui import render
-from ipcviz.tui.eventfmt import EventFormatter, LogLine
 from ipcviz.tui.lang import scenario_field
 
 BLANK = Style()  # never None: the NO_COLOR (monochrome) filter reads every style

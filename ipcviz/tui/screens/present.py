@@ -22,7 +22,6 @@ a bright band, a blank row between lines.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.console import RenderableType
@@ -30,15 +29,15 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from ipcviz import bytefmt, i18n
+from ipcviz.draw.bigtext import ROWS, bands, fit
+from ipcviz.draw.eventfmt import LogWindow
 from ipcviz.i18n import N_, _, ngettext
 from ipcviz.model.state import State
 from ipcviz.replay import TraceIndex
-from ipcviz.tui.bigtext import ROWS, bands, fit
-from ipcviz.tui.eventfmt import LogWindow
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.lang import scenario_field
-from ipcviz.tui.session import SessionScreen, illegal_banner
-from ipcviz.tui.widgets import Checks, Narration, outcome_word
+from ipcviz.tui.screens.session import SessionScreen, illegal_banner
+from ipcviz.tui.widgets.panels import Checks, Narration, outcome_word
 
 #: Each language named in itself: the hint that says what ``l`` switches to.
 LANG_NAMES = {"en": "English", "ko": "한국어"}
@@ -340,27 +339,3 @@ class PresentScreen(SessionScreen):
         i = self.index.step_event(self.pos)  # -1: everything up to the first step
         self.set_log_lines(self.log_window.at(i))
         self.show_state(self.index.state_at(i))
-
-
-# -- entry points (ipcviz.cli, imported lazily) -----------------------------------------
-
-
-def replay_app(trace: Path, lang: str | None = None) -> Any:
-    """The app for ``ipcviz replay TRACE --present`` (also used by tests)."""
-    from ipcviz.tui.app import IpcvizApp
-
-    index = TraceIndex.open(trace).build()  # offsets and checkpoints, not every event
-
-    def make(*args: Any, **kwargs: Any) -> PresentScreen:
-        return PresentScreen(*args, index=index, **kwargs)
-
-    app = IpcvizApp(state=State(header=index.header), lang=lang)
-    app.session_class = make
-    return app
-
-
-def replay_present(trace: Path, lang: str | None = None) -> int:
-    """``ipcviz replay TRACE --present``."""
-    from ipcviz.tui.launch import _run
-
-    return _run(replay_app(trace, lang))

@@ -1,0 +1,2 @@
+"""The TUI's screens. A screen asks the App to go elsewhere with a message
+(``ipcviz/tui/messages.py``); the App owns navigation."""

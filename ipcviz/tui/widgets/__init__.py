@@ -1,0 +1,1 @@
+"""The TUI's widgets: the session's panels and the diagram view."""
