@@ -12,6 +12,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from ipcviz import bytefmt
+from ipcviz.draw import palette as P
 from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.model.state import State
@@ -19,14 +20,14 @@ from ipcviz.model.state import State
 Line = list[Segment]
 
 #: A box or tube's outline, and the space inside an object that holds nothing.
-FRAME = Style(color="#8a8a8a")
-TUBE = Style(color="#5fafd7")
-HOLE = Style(color="#3a3a3a")
-LABEL = Style(color="#b2b2b2")
-NAME = Style(color="#ffffff", bold=True)
-WAITING = Style(color="#ffaf00", bold=True)
+FRAME = Style(color=P.FRAME)
+TUBE = Style(color=P.TUBE)
+HOLE = Style(color=P.HOLE)
+LABEL = Style(color=P.SILVER)
+NAME = Style(color=P.WHITE, bold=True)
+WAITING = Style(color=P.AMBER, bold=True)
 #: The object an operation just changed: its outline is drawn in this colour.
-LIT_FRAME = Style(color="#ffffff", bold=True)
+LIT_FRAME = Style(color=P.WHITE, bold=True)
 
 
 def cut(text: str, cells: int) -> str:

@@ -30,6 +30,7 @@ from rich.style import Style
 
 from ipcviz import bytefmt
 from ipcviz.draw import diagram_kit as k
+from ipcviz.draw import palette as P
 from ipcviz.draw import render as r
 from ipcviz.i18n import N_, _, ngettext
 from ipcviz.mechanisms import registry
@@ -40,7 +41,7 @@ VERBS = registry.verbs()
 PUTS = registry.puts()
 #: Most interior rows an object gets, however much room there is.
 MAX_ROWS = 8
-DIM_EDGE = Style(color="#6c6c6c")
+DIM_EDGE = Style(color=P.SHADOW)
 #: The widest an object's box gets: wider, a short state floats in empty space; the rest
 #: of a wide screen goes to the margins, so the figure stays together in the middle.
 MAX_OBJW = 110
@@ -248,7 +249,7 @@ class _Graph:
         if p is not None and p.state == "waiting" and p.on == e.obj and p.op in VERBS:
             return k.WAITING, False
         if newest and newest == state.ops:
-            return Style(color="#000000", bgcolor=color, bold=True), True
+            return Style(color=P.BLACK, bgcolor=color, bold=True), True
         if newest and newest > state.ops - max(2, len(state.procs)):
             return r.fg(color, True), False
         return DIM_EDGE, False
@@ -341,7 +342,7 @@ def _proc_state(p: Proc) -> tuple[str, str, Style]:
         verb = VERBS.get(p.op) or bytefmt.safe_text(str(p.op), 16)  # a trace's: untrusted
         return "asleep", verb, k.WAITING
     if p.gated_op:
-        return "gate", "", Style(color="#87afff")
+        return "gate", "", Style(color=P.GATE)
     return "", "", k.LABEL
 
 

@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 
 from ipcviz import bytefmt
+from ipcviz.draw import palette as P
 from ipcviz.draw.marks import deadlock_text, gate_text
 from ipcviz.i18n import N_, _
 from ipcviz.mechanisms import registry
@@ -25,31 +26,18 @@ from ipcviz.model.state import Obj, Proc, State
 Line = list[Segment]
 
 #: One colour per process (by ``Proc.color``): bright, distinct, readable on black.
-PALETTE: tuple[str, ...] = (
-    "#ffd700",
-    "#00d7ff",
-    "#ff5fd7",
-    "#87ff5f",
-    "#ff8700",
-    "#af87ff",
-    "#5fffd7",
-    "#ff5f5f",
-    "#d7ff00",
-    "#5f87ff",
-    "#ffafaf",
-    "#e4e4e4",
-)
-UNKNOWN = "#8a8a8a"
-FG = Style(color="#ffffff")
-DIM = Style(color="#b2b2b2")
-BOLD = Style(color="#ffffff", bold=True)
-WARN = Style(color="#000000", bgcolor="#ffaf00", bold=True)
-BAD = Style(color="#ffffff", bgcolor="#d70000", bold=True)
-GOOD = Style(color="#000000", bgcolor="#5fd700", bold=True)
-KERNEL = Style(color="#87d7ff")
+PALETTE: tuple[str, ...] = P.PROCESSES
+UNKNOWN = P.FRAME
+FG = Style(color=P.WHITE)
+DIM = Style(color=P.SILVER)
+BOLD = Style(color=P.WHITE, bold=True)
+WARN = Style(color=P.BLACK, bgcolor=P.AMBER, bold=True)
+BAD = Style(color=P.WHITE, bgcolor=P.DANGER, bold=True)
+GOOD = Style(color=P.BLACK, bgcolor=P.GREEN, bold=True)
+KERNEL = Style(color=P.SKY)
 #: A kernel probe taken before the model's last change of the object: shown, but muted.
-KERNEL_OLD = Style(color="#5f87af", italic=True)
-EMPTY = Style(color="#4e4e4e")
+KERNEL_OLD = Style(color=P.OLD, italic=True)
+EMPTY = Style(color=P.EMPTY)
 
 
 def color_of(state: State, pid: int) -> str:
@@ -62,8 +50,8 @@ def cell_style(color: str, mark: bool = False, hot: bool = False) -> Style:
     """A byte/cell on its writer's colour; ``mark`` underlines (chunk boundaries, no colour
     needed), ``hot`` highlights a recent change."""
     if hot:
-        return Style(color=color, bgcolor="#000000", bold=True, reverse=True, underline=True)
-    return Style(color="#000000", bgcolor=color, underline=mark)
+        return Style(color=color, bgcolor=P.BLACK, bold=True, reverse=True, underline=True)
+    return Style(color=P.BLACK, bgcolor=color, underline=mark)
 
 
 @lru_cache(maxsize=64)
@@ -145,7 +133,7 @@ def pad(text: str, cells: int) -> str:
 
 def title(out: Lines, obj: Obj) -> None:
     out.add(
-        f" {bytefmt.safe_text(obj.type, 20)} ", Style(color="#000000", bgcolor="#ffffff", bold=True)
+        f" {bytefmt.safe_text(obj.type, 20)} ", Style(color=P.BLACK, bgcolor=P.WHITE, bold=True)
     )
     out.add(" " + bytefmt.safe_text(obj.name, 40), BOLD)
     if obj.kernel_name:
@@ -214,7 +202,7 @@ def bar(out: Lines, used: int, total: int, label: str) -> None:
     full = round(frac * width)
     if used > 0 and full == 0:
         full = 1
-    style = BAD if frac >= 1.0 else fg("#5fd7ff", True)
+    style = BAD if frac >= 1.0 else fg(P.AQUA, True)
     out.add(" [", DIM)
     out.add("█" * full, style)
     out.add("·" * (width - full), EMPTY)
@@ -318,7 +306,7 @@ def proc_state_text(state: State, p: Proc) -> Text:
             )
         return Text(
             _("exited, code {code}").format(code=p.exit_code),
-            style="#b2b2b2" if p.exit_code == 0 else "bold #ff5f5f",
+            style=P.SILVER if p.exit_code == 0 else "bold #ff5f5f",
         )
     if p.frozen:
         return Text(_("frozen (SIGSTOP)"), style="bold #000000 on #5fafff")
@@ -338,7 +326,7 @@ def proc_state_text(state: State, p: Proc) -> Text:
             said = _("waiting for a child ({call})").format(call=asleep)
         else:
             said = _("sleeping ({call})").format(call=asleep)
-        return Text(said, style="#87afff")
+        return Text(said, style=P.GATE)
     if p.state == "waiting":
         obj = bytefmt.safe_text(str(p.on), 20)
         op = bytefmt.safe_text(str(p.op), 20)
@@ -360,7 +348,7 @@ def proc_state_text(state: State, p: Proc) -> Text:
             style="bold #ff5f5f",
         )
     word = PROC_STATES.get(p.state)
-    return Text(_(word) if word else bytefmt.safe_text(str(p.state), 20), style="#87ff5f")
+    return Text(_(word) if word else bytefmt.safe_text(str(p.state), 20), style=P.LIME)
 
 
 #: A process's own states, as the table says them (a trace's unknown word: inert, as is).
@@ -423,8 +411,8 @@ def cpu_text(p: Proc) -> tuple[Text, Text]:
     cpu = k.get("cpu_percent", k.get("cpu"))
     num = k.get("cpu_num")
     if not p.alive:
-        return Text("—", style="#6c6c6c"), Text("—", style="#6c6c6c")
+        return Text("—", style=P.SHADOW), Text("—", style=P.SHADOW)
     return (
-        Text(f"{cpu:.0f}%" if isinstance(cpu, (int, float)) else "·", style="#ffffff"),
-        Text(str(num) if isinstance(num, int) else "·", style="#ffffff"),
+        Text(f"{cpu:.0f}%" if isinstance(cpu, (int, float)) else "·", style=P.WHITE),
+        Text(str(num) if isinstance(num, int) else "·", style=P.WHITE),
     )

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from ipcviz import i18n
+from ipcviz.draw import palette as P
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError, TraceError
 from ipcviz.i18n import N_, _
@@ -30,18 +31,28 @@ from ipcviz.tui.screens.session import SessionScreen
 #: Projector-readable: pure black background, white text, saturated accents.
 CONTRAST = Theme(
     name="ipcviz-contrast",
-    primary="#ffd700",
-    secondary="#00d7ff",
-    accent="#ff8700",
-    warning="#ffaf00",
-    error="#ff5f5f",
-    success="#5fd700",
-    foreground="#ffffff",
-    background="#000000",
-    surface="#000000",
-    panel="#262626",
+    primary=P.GOLD,
+    secondary=P.CYAN,
+    accent=P.ORANGE,
+    warning=P.AMBER,
+    error=P.RED,
+    success=P.GREEN,
+    foreground=P.WHITE,
+    background=P.BLACK,
+    surface=P.BLACK,
+    panel=P.PANEL,
     dark=True,
 )
+#: ipcviz's own theme variables (DEFAULT_CSS uses them; another theme may set them too):
+#: panel frames, the banners of a deadlock or a dead holder, an illegal trace, a reached
+#: challenge, and the status line.
+THEME_VARIABLES = {
+    "frame": P.FRAME,
+    "alarm": P.ALARM,
+    "danger": P.DANGER,
+    "reached": P.REACHED,
+    "status": P.STATUS,
+}
 
 
 class IpcvizApp(App[int]):
@@ -97,6 +108,10 @@ class IpcvizApp(App[int]):
         #: The screen to open on instead of the picker or a session (a replay): made once
         #: the app runs
         self.first_screen: Callable[[IpcvizApp], SessionScreen] | None = None
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """ipcviz's own variables, whatever the theme (``THEME_VARIABLES``)."""
+        return {**super().get_theme_variable_defaults(), **THEME_VARIABLES}
 
     def watch_lang(self, lang: str) -> None:
         """The whole screen in ``lang``, now: every screen of the stack words its titles,

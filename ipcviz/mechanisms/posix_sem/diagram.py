@@ -11,14 +11,15 @@ from typing import Any
 from rich.style import Style
 
 from ipcviz.draw import diagram_kit as k
+from ipcviz.draw import palette as P
 from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
 
-FREE = Style(color="#5fd700", bold=True)
-TAKEN = Style(color="#6c6c6c")
+FREE = Style(color=P.GREEN, bold=True)
+TAKEN = Style(color=P.SHADOW)
 #: The tokens right after an operation changed them.
-LIT = Style(color="#000000", bgcolor="#5fd700", bold=True)
+LIT = Style(color=P.BLACK, bgcolor=P.GREEN, bold=True)
 #: More tokens than this are drawn as a count.
 MAX_TOKENS = 24
 

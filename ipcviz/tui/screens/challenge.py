@@ -24,6 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
 from ipcviz import bytefmt
+from ipcviz.draw import palette as P
 from ipcviz.explore.goals import Goal, reached
 from ipcviz.i18n import N_, _, ngettext
 from ipcviz.model.state import State
@@ -44,8 +45,8 @@ def goal_status(goal: Goal, state: State) -> str | None:
 
 class ChallengeBanner(Static):
     DEFAULT_CSS = """
-    ChallengeBanner { height: auto; background: #262626; color: #ffffff; padding: 0 1; }
-    ChallengeBanner.-reached { background: #005f00; }
+    ChallengeBanner { height: auto; background: $panel; color: $foreground; padding: 0 1; }
+    ChallengeBanner.-reached { background: $reached; }
     """
 
 
@@ -105,7 +106,7 @@ class ChallengeScreen(SessionScreen):
             text = Text(said.format(n=n) + " ", style="bold")
             text.append(bytefmt.safe_text(str(self.reached_what), 200))
         else:
-            text = Text(_("CHALLENGE:") + " ", style="bold #ffd700")
+            text = Text(_("CHALLENGE:") + " ", style=P.bold(P.GOLD))
             text.append(goal)
             text.append(
                 "  ·  " + _("you choose who goes: s / 1-9 / n  ·  steps: {n}").format(n=steps)

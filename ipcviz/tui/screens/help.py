@@ -18,10 +18,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from ipcviz.draw import palette as P
 from ipcviz.i18n import N_, _
 from ipcviz.tui.lang import Worded
 
-KEY_STYLE = "bold #000000 on #ffffff"
+KEY_STYLE = P.on(P.BLACK, P.WHITE)
 
 
 @dataclass
@@ -83,12 +84,12 @@ class HelpScreen(Worded, ModalScreen[None]):
     """Keys and their meaning; any of escape, q, ? closes it."""
 
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; background: #000000 70%; }
+    HelpScreen { align: center middle; background: $background 70%; }
     HelpScreen > VerticalScroll { width: auto; max-width: 96%; height: auto; max-height: 96%;
-                                  border: heavy #ffd700; background: #000000;
+                                  border: heavy $primary; background: $background;
                                   padding: 0 0 0 1; overflow-x: hidden;
                                   scrollbar-size-vertical: 1;
-                                  border-title-color: #ffd700; border-title-style: bold; }
+                                  border-title-color: $primary; border-title-style: bold; }
     /* its right padding is where the scroll bar goes when the list is taller than the box */
     HelpScreen Static { width: auto; height: auto; padding-right: 1; }
     """

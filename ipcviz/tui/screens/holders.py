@@ -34,7 +34,7 @@ class HolderBanner(Static):
     """A red line while a dead holder strands its waiters; hidden once given back."""
 
     DEFAULT_CSS = """
-    HolderBanner { display: none; height: auto; background: #870000; color: #ffffff;
+    HolderBanner { display: none; height: auto; background: $alarm; color: $foreground;
                    text-style: bold; padding: 0 1; }
     """
 

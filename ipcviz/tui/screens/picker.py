@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ipcviz import bytefmt
+from ipcviz.draw import palette as P
 from ipcviz.i18n import N_, _, get_lang
 from ipcviz.scenario.lecture import first_point, gloss, lecture_order, section_of
 from ipcviz.tui.lang import LANG_BINDING, Worded
@@ -43,10 +44,10 @@ class PickerScreen(Worded, Screen[None]):
     """A table of the built-in scenarios and the description of the selected one."""
 
     DEFAULT_CSS = """
-    PickerScreen { background: #000000; color: #ffffff; }
-    PickerScreen #title { height: 1; background: #ffd700; color: #000000; text-style: bold; }
+    PickerScreen { background: $background; color: $foreground; }
+    PickerScreen #title { height: 1; background: $primary; color: $background; text-style: bold; }
     PickerScreen DataTable { height: 1fr; }
-    PickerScreen #about { height: auto; max-height: 12; border: round #8a8a8a; padding: 0 1; }
+    PickerScreen #about { height: auto; max-height: 12; border: round $frame; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "run", N_("run"), priority=True),
@@ -86,12 +87,12 @@ class PickerScreen(Worded, Screen[None]):
             here = section_of(first_point(s))
             label = f"{here[0]} {here[1]}".strip() if here != section else ""
             section = here
-            teaches = Text(bytefmt.safe_text(str(gloss(first_point(s))), 40), style="#87d7ff")
+            teaches = Text(bytefmt.safe_text(str(gloss(first_point(s))), 40), style=P.SKY)
             if len(s.teaches) > 1:
-                teaches.append(f" +{len(s.teaches) - 1}", style="#8a8a8a")
+                teaches.append(f" +{len(s.teaches) - 1}", style=P.FRAME)
             table.add_row(
-                Text(bytefmt.safe_text(str(label), 60), style="bold #ffffff"),
-                Text(bytefmt.safe_text(s.id, 40), style="bold #ffd700"),
+                Text(bytefmt.safe_text(str(label), 60), style=P.bold(P.WHITE)),
+                Text(bytefmt.safe_text(s.id, 40), style=P.bold(P.GOLD)),
                 teaches,
                 Text(bytefmt.safe_text(authored(s, "title"), 80)),
                 key=s.id,
@@ -123,7 +124,7 @@ class PickerScreen(Worded, Screen[None]):
                 text.append("\n" + _("teaches:") + " ", style="bold")
                 text.append(
                     "; ".join(bytefmt.safe_text(str(gloss(t)), 60) for t in s.teaches),
-                    style="#87d7ff",
+                    style=P.SKY,
                 )
         self.query_one("#about", Static).update(text)
 

@@ -29,6 +29,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from ipcviz import bytefmt, i18n
+from ipcviz.draw import palette as P
 from ipcviz.draw.bigtext import ROWS, bands, fit
 from ipcviz.draw.eventfmt import LogWindow
 from ipcviz.i18n import N_, _, ngettext
@@ -56,7 +57,7 @@ class PresentScreen(SessionScreen):
     PresentScreen #main #left #procs { max-height: 10; }
     PresentScreen #main #left #narration {
         height: 1fr; max-height: 100%; padding: 1 3;
-        border: heavy #ffd700; border-title-color: #ffd700; border-title-style: bold;
+        border: heavy $primary; border-title-color: $primary; border-title-style: bold;
     }
     PresentScreen #main #left #checks { max-height: 6; }
     PresentScreen #main #left #log-box { display: none; }
@@ -231,26 +232,26 @@ class PresentScreen(SessionScreen):
         number = self.shown_number()
         if info is not None:
             total = f" / {len(self.index.narrations)}" if self.index is not None else ""
-            text.append(f"  {number or 0}{total}  ", style="bold #000000 on #ffd700")
-            text.append(f"  {bytefmt.safe_text(title, 40)}", style="bold #ffd700")
+            text.append(f"  {number or 0}{total}  ", style=P.on(P.BLACK, P.GOLD))
+            text.append(f"  {bytefmt.safe_text(title, 40)}", style=P.bold(P.GOLD))
             for tag in info.get("teaches", []):
                 text.append("  ")
-                text.append(f" {bytefmt.safe_text(str(tag), 8)} ", style="bold #000000 on #87d7ff")
+                text.append(f" {bytefmt.safe_text(str(tag), 8)} ", style=P.on(P.BLACK, P.SKY))
         else:
             text.append(f" {bytefmt.safe_text(title, 100)} ", style="bold")
         if len(self.pages) > 1:
             text.append(
                 "   " + _("page {n} of {total}").format(n=self.page + 1, total=len(self.pages)),
-                style="bold #5fd7ff",
+                style=P.bold(P.AQUA),
             )
         text.append("\n")
         lines = self.pages[self.page]
         if self.kind == BANDS:
             for line in lines:
-                text.append(line, style="bold #000000 on #ffd700" if line.strip() else "")
+                text.append(line, style=P.on(P.BLACK, P.GOLD) if line.strip() else "")
                 text.append("\n")
         else:
-            text.append("\n".join(lines) + "\n", style="bold #ffffff")
+            text.append("\n".join(lines) + "\n", style=P.bold(P.WHITE))
         text.append_text(self._hint())
         return text
 
@@ -261,10 +262,10 @@ class PresentScreen(SessionScreen):
         hint = Text()
         if self.page + 1 < len(self.pages):
             if self.index is None and self._held():
-                hint.append(" " + _("PAUSED") + " ", style="bold #000000 on #ff8700")
+                hint.append(" " + _("PAUSED") + " ", style=P.on(P.BLACK, P.ORANGE))
                 hint.append(" ")
-            hint.append(" " + _("more: → next page") + " ", style="bold #000000 on #5fd7ff")
-            hint.append("  " + _("← previous page") if self.page else "", style="#d0d0d0")
+            hint.append(" " + _("more: → next page") + " ", style=P.on(P.BLACK, P.AQUA))
+            hint.append("  " + _("← previous page") if self.page else "", style=P.LIGHT)
         elif self.index is not None:
             n = len(self.index.narrations)
             where = (
@@ -276,19 +277,19 @@ class PresentScreen(SessionScreen):
                     n,
                 ).format(n=n)
             )
-            hint.append(f" {where} ", style="bold #000000 on #5fd7ff")
-            hint.append("  " + _("→ next  ← previous"), style="#d0d0d0")
+            hint.append(f" {where} ", style=P.on(P.BLACK, P.AQUA))
+            hint.append("  " + _("→ next  ← previous"), style=P.LIGHT)
         elif self.back:
             back = ngettext("{n} step back", "{n} steps back", self.back).format(n=self.back)
-            hint.append(f" {back} ", style="bold #000000 on #5fd7ff")
-            hint.append("  " + _("→ forward again"), style="#d0d0d0")
+            hint.append(f" {back} ", style=P.on(P.BLACK, P.AQUA))
+            hint.append("  " + _("→ forward again"), style=P.LIGHT)
         elif self._held():
-            hint.append(" " + _("PAUSED for you") + " ", style="bold #000000 on #ff8700")
-            hint.append("  " + _("→ continue  ← previous text"), style="#d0d0d0")
+            hint.append(" " + _("PAUSED for you") + " ", style=P.on(P.BLACK, P.ORANGE))
+            hint.append("  " + _("→ continue  ← previous text"), style=P.LIGHT)
         elif self.state.outcome:
             said = _("run {outcome}").format(outcome=outcome_word(str(self.state.outcome)))
             hint.append(f" {said} ", style="bold")
-        hint.append(f"  l {other}", style="#d0d0d0")
+        hint.append(f"  l {other}", style=P.LIGHT)
         return hint
 
     def _held(self) -> bool:

@@ -18,6 +18,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from ipcviz.bytefmt import safe_text
+from ipcviz.draw import palette as P
 from ipcviz.draw.eventfmt import LogWindow
 from ipcviz.errors import TraceError
 from ipcviz.i18n import N_, _
@@ -35,7 +36,7 @@ class Timeline(Widget):
     """Activity over the whole run (a sparkline) with the position marked; click to seek."""
 
     DEFAULT_CSS = """
-    Timeline { height: 3; border: round #8a8a8a; border-title-color: #ffffff; }
+    Timeline { height: 3; border: round $frame; border-title-color: $foreground; }
     """
 
     def __init__(self, player: Player, **kwargs: Any) -> None:
@@ -55,7 +56,7 @@ class Timeline(Widget):
         text = Text()
         for x, c in enumerate(self._counts):
             bar = BARS[0 if c == 0 else max(1, round(c / top * (len(BARS) - 1)))]
-            text.append(bar, style="bold #000000 on #ffd700" if x == at else "#5fd7ff")
+            text.append(bar, style=P.on(P.BLACK, P.GOLD) if x == at else P.AQUA)
         return text
 
     def on_click(self, event: Click) -> None:

@@ -16,12 +16,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from ipcviz.bytefmt import safe_text
+from ipcviz.draw import palette as P
 from ipcviz.events.runs import RunInfo, list_runs
 from ipcviz.i18n import N_, _, set_lang
 from ipcviz.tui.lang import LANG_BINDING, Worded
 from ipcviz.tui.messages import ReplayRun
 
-OUTCOME_STYLE = {"passed": "#5fd700", "failed": "#ff5f5f", "error": "#ff5f5f"}
+OUTCOME_STYLE = {"passed": P.GREEN, "failed": P.RED, "error": P.RED}
 
 
 #: The table's columns: (key, label).
@@ -48,8 +49,8 @@ class RunsScreen(Worded, Screen[None]):
     """A table of recorded runs, newest first."""
 
     DEFAULT_CSS = """
-    RunsScreen { background: #000000; color: #ffffff; }
-    RunsScreen #title { height: 1; background: #ffd700; color: #000000; text-style: bold; }
+    RunsScreen { background: $background; color: $foreground; }
+    RunsScreen #title { height: 1; background: $primary; color: $background; text-style: bold; }
     RunsScreen DataTable { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -95,14 +96,14 @@ class RunsScreen(Worded, Screen[None]):
             word = OUTCOMES.get(outcome)
             table.add_row(
                 Text(safe_text(str(run.started), 40)),
-                Text(safe_text(str(run.scenario), 40), style="bold #ffd700"),
+                Text(safe_text(str(run.scenario), 40), style=P.bold(P.GOLD)),
                 Text(f"{run.duration:.2f} s", justify="right"),
                 Text(f"{run.events:,}", justify="right"),
                 Text(
                     _(word) if word else safe_text(str(outcome), 20),
-                    style=OUTCOME_STYLE.get(outcome, "#ffaf00"),
+                    style=OUTCOME_STYLE.get(outcome, P.AMBER),
                 ),
-                Text(safe_text(run.path.name, 80), style="#8a8a8a"),
+                Text(safe_text(run.path.name, 80), style=P.FRAME),
                 key=key,
             )
         if table.row_count:

@@ -37,6 +37,7 @@ from ipcviz.tui.widgets.diagram import DiagramView
 from ipcviz.tui.widgets.panels import (
     Checks,
     EventLog,
+    IllegalBanner,
     Narration,
     ObjectsPanel,
     ProcTable,
@@ -82,13 +83,13 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     """One run on screen. ``feed_factory`` makes a fresh feed (also used by restart)."""
 
     DEFAULT_CSS = """
-    SessionScreen { layout: vertical; background: #000000; color: #ffffff; }
+    SessionScreen { layout: vertical; background: $background; color: $foreground; }
     SessionScreen #main { height: 1fr; }
     SessionScreen #left { width: 50%; height: 1fr; }
     SessionScreen #right { width: 1fr; height: 1fr; }
-    SessionScreen .panel { border: round #8a8a8a; border-title-color: #ffffff;
+    SessionScreen .panel { border: round $frame; border-title-color: $foreground;
                            border-title-style: bold; }
-    SessionScreen ProcTable { border: round #8a8a8a; }
+    SessionScreen ProcTable { border: round $frame; }
     SessionScreen #log-box { height: 1fr; min-height: 4; }
     SessionScreen.-narrow #main { layout: vertical; }
     SessionScreen.-narrow #left { width: 100%; height: auto; }
@@ -576,16 +577,4 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
 def illegal_banner(notice: str) -> Static:
     """A replay's top line when ``ipcviz verify`` rejects the trace: said before any value
     of it is drawn, in plain Text (the reason quotes the untrusted trace), never markup."""
-    from rich.text import Text
-
-    from ipcviz.bytefmt import safe_text
-
-    banner = Static(Text(safe_text(notice, 400)), id="illegal", markup=False)
-    banner.styles.dock = "top"
-    banner.styles.height = "auto"
-    banner.styles.max_height = 3
-    banner.styles.background = "#d70000"
-    banner.styles.color = "#ffffff"
-    banner.styles.text_style = "bold"
-    banner.styles.padding = (0, 1)
-    return banner
+    return IllegalBanner(notice)

@@ -52,7 +52,7 @@ class DeadlockBanner(Static):
     """A red line under the status line while a deadlock stands; hidden once it is broken."""
 
     DEFAULT_CSS = """
-    DeadlockBanner { display: none; height: auto; background: #870000; color: #ffffff;
+    DeadlockBanner { display: none; height: auto; background: $alarm; color: $foreground;
                      text-style: bold; padding: 0 1; }
     """
 

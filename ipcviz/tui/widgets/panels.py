@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from ipcviz import bytefmt
+from ipcviz.draw import palette as P
 from ipcviz.draw import render
 from ipcviz.draw.eventfmt import EventFormatter, LogLine
 from ipcviz.i18n import N_, _, get_lang
@@ -307,14 +308,14 @@ class Narration(ClampedText):
         text = Text()
         sc = state.header.get("scenario", {})
         if info is None:
-            text.append(bytefmt.safe_text(scenario_field(sc, "description"), 400), style="#d0d0d0")
+            text.append(bytefmt.safe_text(scenario_field(sc, "description"), 400), style=P.LIGHT)
         else:
             body = info.get(lang) or info.get("en", "")
             tags = " ".join(bytefmt.safe_text(str(t), 8) for t in info.get("teaches", []))
             if tags:
-                text.append(f" {tags} ", style="bold #000000 on #ffd700")
+                text.append(f" {tags} ", style=P.on(P.BLACK, P.GOLD))
                 text.append(" ")
-            text.append(bytefmt.safe_text(str(body).strip(), 600), style="bold #ffffff")
+            text.append(bytefmt.safe_text(str(body).strip(), 600), style=P.bold(P.WHITE))
         self.update(text)
 
 
@@ -338,7 +339,7 @@ class Checks(ClampedText):
                     kernel=bytefmt.safe_text(str(d.get("kernel")), 20),
                 )
                 + "\n",
-                style="bold #ff8787",
+                style=P.bold(P.PINK),
             )
         lost = state.lost_updates
         if lost:  # shared memory without a lock (T31): how many, and the latest overlap
@@ -355,7 +356,7 @@ class Checks(ClampedText):
         for err in state.errors[-3:]:
             text.append(
                 _("error: {what}").format(what=bytefmt.safe_text(str(err), 160)) + "\n",
-                style="bold #ff5f5f",
+                style=P.bold(P.RED),
             )
         for c in state.checks:
             text.append(" ✓ " if c.ok else " ✗ ", style=render.GOOD if c.ok else render.BAD)
@@ -375,7 +376,7 @@ class StatusLine(Static):
     """One line: scenario, events, view/engine state, redraw rate."""
 
     DEFAULT_CSS = """
-    StatusLine { height: 1; background: #303030; color: #ffffff; }
+    StatusLine { height: 1; background: $status; color: $foreground; }
     """
 
     def show(
@@ -392,17 +393,17 @@ class StatusLine(Static):
         sc = state.header.get("scenario", {})
         text = Text()
         sid = bytefmt.safe_text(str(sc.get("id", "?")), 30)
-        text.append(f" {sid} ", style="bold #000000 on #ffd700")
+        text.append(f" {sid} ", style=P.on(P.BLACK, P.GOLD))
         if pace is not None:  # the processes are paced (engine/gate.py): said before the
             # title, so an 80-column line still shows it
             text.append(
                 " " + _("PACE {pace} ops/s").format(pace=f"{pace:g}") + " ",
-                style="bold #000000 on #87d7ff",
+                style=P.on(P.BLACK, P.SKY),
             )
         text.append(f" {bytefmt.safe_text(scenario_field(sc, 'title'), 60)}  ", style="bold")
         text.append(_("{n} events").format(n=state.count) + "  ")
         if state.frozen:
-            text.append(" " + _("FROZEN") + " ", style="bold #000000 on #5fafff")
+            text.append(" " + _("FROZEN") + " ", style=P.on(P.BLACK, P.STEEL))
             text.append(" ")
         if paused:
             text.append(" " + _("VIEW PAUSED") + " ", style=render.WARN)
@@ -418,12 +419,25 @@ class StatusLine(Static):
             text.append(" " + _("{n} events behind").format(n=behind) + " ", style=render.WARN)
             text.append(" ")
         if pace is None and live and state.outcome is None and state.header:
-            text.append(_("full speed") + " · ", style="#b2b2b2")
+            text.append(_("full speed") + " · ", style=P.SILVER)
         where = _("live") if live else _("recorded")
-        text.append(f"{where} · {fps} fps", style="#b2b2b2")
+        text.append(f"{where} · {fps} fps", style=P.SILVER)
         if filt:
             text.append(
                 " · " + _("log: {which}").format(which=bytefmt.safe_text(filt, 30)),
-                style="#b2b2b2",
+                style=P.SILVER,
             )
         self.update(text)
+
+
+class IllegalBanner(Static):
+    """The top line of a replay whose trace is no legal history (``ipcviz verify``'s
+    reason): plain Text, never markup, since the reason quotes the untrusted trace."""
+
+    DEFAULT_CSS = """
+    IllegalBanner { dock: top; height: auto; max-height: 3; background: $danger;
+                    color: $foreground; text-style: bold; padding: 0 1; }
+    """
+
+    def __init__(self, notice: str) -> None:
+        super().__init__(Text(bytefmt.safe_text(notice, 400)), id="illegal", markup=False)
