@@ -18,6 +18,7 @@ from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
@@ -181,6 +182,12 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         "toggle_lang",
     )
 
+    #: Redraws per second (``+``/``-``, bounded by ``validate_fps``): the frame timer
+    #: follows (``watch_fps``).
+    fps: reactive[int] = reactive(20, init=False)
+    #: The view is frozen (space): processes run on, the screen stops redrawing.
+    paused: reactive[bool] = reactive(False, init=False)
+
     def __init__(
         self,
         feed_factory: Callable[[], Feed] | None = None,
@@ -194,8 +201,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.feed: Feed | None = None
         if lang is not None:
             i18n.set_lang(lang)
-        self.fps = max(FPS_MIN, min(FPS_MAX, fps))
-        self.paused = False
+        self.set_reactive(SessionScreen.fps, self.validate_fps(fps))
         self.state: State = state if state is not None else State()
         self.result: int | None = None
         self.frame_times: list[float] = []  # seconds per frame (benchmark)
@@ -493,6 +499,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
+
+    def watch_paused(self) -> None:
         self.redraw()
 
     def action_toggle_freeze(self) -> None:
@@ -523,12 +531,19 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.redraw(True)
 
     def action_faster(self) -> None:
-        self.fps = min(FPS_MAX, self.fps + FPS_STEP)
-        self._set_timer()
+        self.fps += FPS_STEP
 
     def action_slower(self) -> None:
-        self.fps = max(FPS_MIN, self.fps - FPS_STEP)
-        self._set_timer()
+        self.fps -= FPS_STEP
+
+    def validate_fps(self, fps: int) -> int:
+        return max(FPS_MIN, min(FPS_MAX, fps))
+
+    def watch_fps(self) -> None:
+        """The frame timer follows (once there is one), and the status line says so."""
+        if self._timer is not None:
+            self._set_timer()
+            self.redraw()
 
     @property
     def diagram_shown(self) -> bool:
