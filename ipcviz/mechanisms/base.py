@@ -42,6 +42,20 @@ Rule = Callable[[Any, Event], "Lazy | None"]
 Key = tuple[str, Any]
 
 
+@dataclass(frozen=True)
+class Found:
+    """An object of a program ipcviz did not write, as its calls named it (``ipcviz
+    attach``): what a probe needs to find it in the kernel (``KernelSide.probe_found``)."""
+
+    name: str
+    #: its System V id or POSIX name ("" for a pipe or FIFO: read through a holder)
+    ident: int | str = ""
+    num: int = 0  # a System V semaphore's number in its set
+    #: (pid, fd, end) of each descriptor that holds it (end 0: read, 1: write)
+    holders: tuple[tuple[int, int, int], ...] = ()
+    names: Mapping[int, str] = field(default_factory=dict)  # pid → process name
+
+
 def _nothing(*_: Any) -> None:
     return None
 
@@ -142,3 +156,6 @@ class KernelSide:
     remove: Callable[[dict[str, Any]], bool] = lambda entry: False
     #: each sweep, for a command's process group (prober, pid): objects found, not declared
     discover: Callable[[Any, int], None] | None = None
+    #: (a program's object as its calls named it, byte cap) → the fields of its probe event,
+    #: or None when it cannot be read now (``ipcviz attach``: no wrapper object exists)
+    probe_found: Callable[[Found, int], dict[str, Any] | None] | None = None

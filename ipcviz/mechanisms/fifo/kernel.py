@@ -61,4 +61,5 @@ KERNEL = KernelSide(
     compare=pipe_kernel.compare,
     owned=owned,
     remove=remove,
+    probe_found=pipe_kernel.probe_found,
 )

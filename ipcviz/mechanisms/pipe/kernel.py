@@ -15,7 +15,7 @@ import psutil
 from ipcviz import probe
 from ipcviz.events import schema
 from ipcviz.events.codec import b64
-from ipcviz.mechanisms.base import KernelSide, Key
+from ipcviz.mechanisms.base import Found, KernelSide, Key
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.pipe.wrapper import Pipe
 from ipcviz.model.state import Obj
@@ -115,17 +115,43 @@ def discover(prober: Any, pid: int) -> None:
         if seen is None:
             continue
         holders = {p for p, _ in [*ends.readers, *ends.writers]}
-        engine.emit(
-            "probe.pipe",
-            obj=name,
-            nbytes=seen.nbytes,
-            capacity=seen.capacity,
-            data=b64(seen.data),
-            readers=[list(x) for x in ends.readers],
-            writers=[list(x) for x in ends.writers],
-            # a holder that exited since the scan has no name now: left out (shown as "?")
-            names={str(p): n for p in sorted(holders) if (n := _comm_name(p))},
-        )
+        # a holder that exited since the scan has no name now: left out (shown as "?")
+        names = {p: n for p in sorted(holders) if (n := _comm_name(p))}
+        fields = pipe_fields(seen, ends.readers, ends.writers, names)
+        engine.emit("probe.pipe", obj=name, **fields)
+
+
+def pipe_fields(
+    seen: probe.PipePeek,
+    readers: Iterable[tuple[int, int]],
+    writers: Iterable[tuple[int, int]],
+    names: dict[int, str],
+) -> dict[str, Any]:
+    """A ``probe.pipe`` of a pipe found outside the scenario: its bytes, and which process
+    holds which end (pid, fd), by name."""
+    return {
+        "nbytes": seen.nbytes,
+        "capacity": seen.capacity,
+        "data": b64(seen.data),
+        "readers": [list(x) for x in readers],
+        "writers": [list(x) for x in writers],
+        "names": {str(p): n for p, n in names.items()},
+    }
+
+
+def probe_found(found: Found, cap: int) -> dict[str, Any] | None:
+    """A program's pipe or FIFO, peeked through the first holder that still has it."""
+    for pid, fd, _ in found.holders:
+        seen = probe.peek_pipe(pid, fd, cap)
+        if seen is not None:
+            pids = sorted({p for p, _, _ in found.holders})
+            return pipe_fields(
+                seen,
+                [(p, f) for p, f, end in found.holders if end == 0],
+                [(p, f) for p, f, end in found.holders if end == 1],
+                {p: found.names[p] for p in pids if p in found.names},
+            )
+    return None
 
 
 def _comm_name(pid: int) -> str:
@@ -151,4 +177,5 @@ KERNEL = KernelSide(
     probe=probe_with(inherited_fds),
     compare=compare,
     discover=discover,
+    probe_found=probe_found,
 )

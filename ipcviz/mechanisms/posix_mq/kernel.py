@@ -8,7 +8,8 @@ from typing import Any
 
 import posix_ipc
 
-from ipcviz.mechanisms.base import KernelSide, Key
+from ipcviz import probe
+from ipcviz.mechanisms.base import Found, KernelSide, Key
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_mq.wrapper import PosixQueue
 from ipcviz.model.state import Obj
@@ -31,6 +32,18 @@ def probe_mq(prober: Any, obj: PosixQueue) -> tuple[dict[str, Any], dict[str, An
         "max_message_size": obj.max_message_size,
     }
     return fields, {}
+
+
+def probe_found(found: Found, cap: int) -> dict[str, Any] | None:
+    """A program's queue, by its name (opened read-only a moment, its messages left)."""
+    mq = probe.posix_mq_stat(str(found.ident)) if found.ident else None
+    if mq is None:
+        return None
+    return {
+        "current_messages": mq.current_messages,
+        "max_messages": mq.max_messages,
+        "max_message_size": mq.max_message_size,
+    }
 
 
 def counts(m: QueueObj) -> tuple[Any, int, int]:
@@ -60,5 +73,11 @@ def remove(entry: dict[str, Any]) -> bool:
 
 
 KERNEL = KernelSide(
-    wrapper=PosixQueue, keys=keys, probe=probe_mq, compare=compare, owned=owned, remove=remove
+    wrapper=PosixQueue,
+    keys=keys,
+    probe=probe_mq,
+    compare=compare,
+    owned=owned,
+    remove=remove,
+    probe_found=probe_found,
 )

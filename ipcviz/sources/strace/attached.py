@@ -26,13 +26,14 @@ from ipcviz import probe
 from ipcviz.engine.engine import Engine
 from ipcviz.engine.workers import Worker
 from ipcviz.events import phrases, schema
-from ipcviz.events.codec import b64
 from ipcviz.mechanisms import fifo as fifo_type
+from ipcviz.mechanisms import registry
+from ipcviz.mechanisms.base import Found
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace import attach as A
 from ipcviz.sources.strace.engine import ProgramEngine
 from ipcviz.sources.strace.feed import StraceFeed
-from ipcviz.sources.strace.mapper import FIFO, PIPE, PIPE_CAPACITY, POSIX_MQ, SYSV_MQ, SYSV_SEM
+from ipcviz.sources.strace.mapper import FIFO, MQ_PREFIX, PIPE, PIPE_CAPACITY, POSIX_MQ
 from ipcviz.sources.strace.source import TRACED, StraceSource
 
 #: Seconds between two kernel probes of every watched object and process.
@@ -224,79 +225,33 @@ class AttachEngine(ProgramEngine):
             self._probe_proc(pid)
 
     def _probe_object(self, name: str, type_: str) -> None:
+        """The kernel's reading of one object the calls named, by its mechanism
+        (``KernelSide.probe_found``), as a ``probe.*`` event."""
+        mech, side = registry.get(type_), registry.kernel(type_)
+        if mech is None or side is None or side.probe_found is None:
+            return
+        fields = side.probe_found(self._found(name), DATA_CAP)
+        if fields is not None:
+            self.emit(mech.probe_kind, obj=name, **fields)
+
+    def _found(self, name: str) -> Found:
+        """What the calls told of object ``name``: its id or name, and who holds it."""
         assert self.source is not None
         mapper = self.source.mapper
-        if type_ in (PIPE, FIFO):
-            i = mapper.index[name]
-            holders = [
-                (proc.pid, fd, end)
-                for proc in mapper.procs.values()
-                if not proc.thread and not proc.ended
-                for fd, (obj, end, _) in proc.fds.items()
-                if obj == i
-            ]
-            seen = None
-            for pid, fd, _ in holders:
-                seen = probe.peek_pipe(pid, fd, DATA_CAP)
-                if seen is not None:
-                    break
-            if seen is None:
-                return
-            pids = sorted({p for p, _, _ in holders})
-            self.emit(
-                "probe.pipe",
-                obj=name,
-                nbytes=seen.nbytes,
-                capacity=seen.capacity,
-                data=b64(seen.data),
-                readers=[[p, fd] for p, fd, end in holders if end == 0],
-                writers=[[p, fd] for p, fd, end in holders if end == 1],
-                names={str(p): mapper.procs[p].name for p in pids if p in mapper.procs},
-            )
-        elif type_ == SYSV_MQ:
-            ident = mapper.sysv_ids.get(name, ("", -1))[1]
-            st = probe.sysv_mq_stat(ident) if ident >= 0 else None
-            if st is None:
-                return
-            budget, shown = DATA_CAP, []
-            for mtype, data in probe.sysv_mq_peek(ident, limit=64) or []:
-                shown.append([mtype, b64(data[:budget])])
-                budget = max(0, budget - len(data))
-            self.emit(
-                "probe.sysv_mq",
-                obj=name,
-                qnum=st.qnum,
-                cbytes=st.cbytes,
-                qbytes=st.qbytes,
-                lspid=st.lspid,
-                lrpid=st.lrpid,
-                stime=st.stime,
-                rtime=st.rtime,
-                messages=shown,
-            )
-        elif type_ == POSIX_MQ:
-            mq = probe.posix_mq_stat(name.split(":", 1)[1])
-            if mq is not None:
-                self.emit(
-                    "probe.posix_mq",
-                    obj=name,
-                    current_messages=mq.current_messages,
-                    max_messages=mq.max_messages,
-                    max_message_size=mq.max_message_size,
-                )
-        elif type_ == SYSV_SEM:
-            ident = mapper.sysv_ids.get(name, ("", -1))[1]
-            num = int(name.split("[", 1)[1].rstrip("]")) if "[" in name else 0
-            sem = probe.sysv_sem_stat(ident, num) if ident >= 0 else None
-            if sem is not None:
-                self.emit(
-                    "probe.sem",
-                    obj=name,
-                    value=sem.value,
-                    waiters=sem.ncnt,
-                    zcnt=sem.zcnt,
-                    last_pid=sem.last_pid,
-                )
+        i = mapper.index[name]
+        holders = tuple(
+            (proc.pid, fd, end)
+            for proc in mapper.procs.values()
+            if not proc.thread and not proc.ended
+            for fd, (obj, end, _) in proc.fds.items()
+            if obj == i
+        )
+        names = {p: mapper.procs[p].name for p, _, _ in holders if p in mapper.procs}
+        ident: int | str = mapper.sysv_ids.get(name, ("", ""))[1]
+        if name.startswith(MQ_PREFIX):
+            ident = name[len(MQ_PREFIX) :]
+        num = int(name.split("[", 1)[1].rstrip("]")) if "[" in name else 0
+        return Found(name, ident, num, holders, names)
 
     def _probe_proc(self, pid: int) -> None:
         state = A.proc_state(pid)
