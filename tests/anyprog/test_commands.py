@@ -9,6 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from ipcviz import probe
 from ipcviz.events.codec import payload
 from ipcviz.events.trace import TraceReader
 from tests.anyprog.test_programs import ipcviz, needs_tools
@@ -177,3 +178,35 @@ def test_without_strace_one_line_says_so_and_the_probes_see_the_commands(
     assert [e["pid"] for e in _ops(events, "pipe.read", "lines")] == []
     korean = ipcviz("replay", str(trace), "--headless", "--lang", "ko")
     assert "strace가 설치되어 있지 않습니다" in korean.stdout, korean.stdout + korean.stderr
+
+
+LEAVES = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-leaves", "a command makes a queue and leaves it", timeout=60)
+    MAKE = (
+        "import sysv_ipc\\n"
+        "q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)\\n"
+        "q.send(b'left', type=1)\\n"
+        "print(q.id, flush=True)\\n"
+    )
+    scenario.command("maker", [sys.executable, "-c", MAKE])
+"""
+
+
+@needs_tools
+def test_what_a_command_made_and_left_is_named_never_removed(tmp_path: Path) -> None:
+    import sysv_ipc
+
+    result, _, events = run_file(tmp_path, "leaves", LEAVES)
+    said = b"".join(payload(e) for e in by_kind(events, "proc.output")).decode().split()
+    ident = int(said[0])
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        _verified(tmp_path, "leaves")
+        (left,) = by_kind(events, "program.leftover")
+        assert left["obj"] == f"msqid:{ident}" and f"ipcrm -q {ident}" in left["message"]
+        assert probe.sysv_mq_stat(ident) is not None  # still there: ipcviz never removes it
+    finally:
+        sysv_ipc.remove_message_queue(ident)

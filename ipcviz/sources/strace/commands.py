@@ -33,6 +33,7 @@ from ipcviz.errors import IpcvizError
 from ipcviz.events import phrases, schema
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
+from ipcviz.sources.strace.engine import say_left_behind
 from ipcviz.sources.strace.feed import StraceFeed
 from ipcviz.sources.strace.mapper import shareable
 from ipcviz.sources.strace.source import StraceSource, check_ptrace, find_strace
@@ -133,6 +134,12 @@ class CommandsEngine(Engine):
     def _install_watchers(self) -> None:
         CommandsProber(self, self.probe_interval).install()
         self.adopter.install()
+        self.on_end.append(self._left_behind)
+
+    def _left_behind(self) -> None:
+        """What a command made and left (a queue, a FIFO it made): named, never removed."""
+        for traced in self.traced.values():
+            say_left_behind(self.emit, traced.source)
 
     # -- the loop ---------------------------------------------------------------------------
 

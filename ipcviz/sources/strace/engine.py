@@ -305,18 +305,22 @@ class ProgramEngine(Engine):
     # -- the end --------------------------------------------------------------------------
 
     def _left_behind(self) -> None:
-        """Name every object the program made and left (ipcviz leaves it alone)."""
-        if self.source is None:
-            return
-        for name, kind, ident in self.source.leftovers():
-            self.emit(
-                LEFTOVER,
-                obj=name,
-                message=f"the program left {kind} {ident} behind "
-                f"(ipcviz never removes it; remove it with `{_REMOVE_HINT[kind].format(ident)}`)",
-            )
+        if self.source is not None:
+            say_left_behind(self.emit, self.source)
 
     def _shutdown(self) -> None:
         super()._shutdown()
         if self.source is not None:
             self.source.close()
+
+
+def say_left_behind(emit: Any, source: StraceSource) -> None:
+    """Name every object a traced program made and left (ipcviz leaves it alone), with the
+    command that would remove it."""
+    for name, kind, ident in source.leftovers():
+        emit(
+            LEFTOVER,
+            obj=name,
+            message=f"the program left {kind} {ident} behind "
+            f"(ipcviz never removes it; remove it with `{_REMOVE_HINT[kind].format(ident)}`)",
+        )
