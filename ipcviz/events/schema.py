@@ -44,6 +44,8 @@ OBJ_DECLARE: Final = "obj.declare"
 OBJ_REMOVE: Final = "obj.remove"
 PROC_START: Final = "proc.start"
 PROC_EXIT: Final = "proc.exit"
+#: A traced process ran another program (execve): its new name and command line.
+PROC_EXEC: Final = "proc.exec"
 PROC_ERROR: Final = "proc.error"
 PROC_OUTPUT: Final = "proc.output"
 GATE_WAIT: Final = "gate.wait"
@@ -129,6 +131,7 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
     OBJ_REMOVE: Kind({}, ("obj",)),
     PROC_START: Kind({"name": string, "color": integer(), "command": strings}, ("name",)),
     PROC_EXIT: Kind({"code": optional(integer()), "signal": integer(), "signame": string}),
+    PROC_EXEC: Kind({"name": string, "command": strings}, ("name",)),
     PROC_ERROR: Kind({"text": string}),
     PROC_OUTPUT: Kind({"cut": count}),
     NARRATE: Kind({"step": string, "step_index": integer()}),

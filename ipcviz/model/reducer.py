@@ -102,6 +102,14 @@ def _proc_start(s: State, e: Event) -> None:
             mech.on_proc_start(s, obj, e)
 
 
+@handles("proc.exec")
+def _proc_exec(s: State, e: Event) -> None:
+    """A traced process runs another program: it is called by that program's name now."""
+    p = s.procs.get(e["pid"])
+    if p is not None:
+        p.name = str(e["name"])
+
+
 @handles("proc.exit")
 def _proc_exit(s: State, e: Event) -> None:
     p = s.procs.get(e["pid"])

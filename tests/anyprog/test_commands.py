@@ -12,6 +12,8 @@ from pathlib import Path
 from ipcviz import probe
 from ipcviz.events.codec import payload
 from ipcviz.events.trace import TraceReader
+from ipcviz.model.reducer import apply
+from ipcviz.model.state import State
 from tests.anyprog.test_programs import ipcviz, needs_tools
 from tests.mechanisms.helpers import by_kind, run_file
 
@@ -141,6 +143,15 @@ def test_objects_a_worker_and_a_command_make_get_indexes_of_their_own(tmp_path: 
     assert b"".join(payload(e) for e in _ops(events, "pipe.read", shells[0])) == b"hello\n"
     # a command's pipe is not ipcviz's: it is never said removed by the engine
     assert [e for e in by_kind(events, "obj.remove") if e["obj"] == shells[0]] == []
+    # the shell's child that runs cat is called cat from its execve on (proc.exec)
+    (ran,) = by_kind(events, "proc.exec")
+    assert (ran["name"], ran["command"]) == ("cat", ["cat"])
+    readers = {e["pid"] for e in _ops(events, "pipe.read", shells[0])}
+    assert readers == {ran["pid"]}
+    state = State(header={})
+    for e in events:
+        apply(state, e)
+    assert state.procs[ran["pid"]].name == "cat"
 
 
 def test_without_strace_one_line_says_so_and_the_probes_see_the_commands(

@@ -64,6 +64,8 @@ MQ_DEFAULTS = (10, 8192)
 #: Object name prefix of a POSIX queue: ``mq:/NAME`` (its kernel name is ``/NAME``). Never
 #: a path: a read of its descriptor (``-yy`` names it ``/NAME``) is not taken for a FIFO's.
 MQ_PREFIX = "mq:"
+#: A process's name is cut to this many characters (a program's file name may be long).
+NAME_MAX = 32
 #: A POSIX queue descriptor in a process's table holds this "end": not a pipe's end (0/1),
 #: so closing it is no pipe.close
 MQ_END = -1
@@ -850,6 +852,20 @@ def _execve(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         if cloexec:
             m._close_fd(proc, fd, at)
     _devshm_unmapped(m, proc, at, list(proc.maps))  # a new program: no mapping kept
+    if proc.thread or proc.pid == m.root:
+        return  # the watched program keeps the name it was asked for (run.exits, checks)
+    got = P.string_arg(args)
+    if got is None:
+        return
+    path = got[0].decode("utf-8", "replace")
+    argv = [a.decode("utf-8", "replace") for a in P.string_list(args, args.find('"', 1))]
+    # A child named ``shell/1`` at its fork is ``grep`` once it runs grep (and its own
+    # children ``grep/1``…): the name a lecturer reads on the screen.
+    proc.name = (os.path.basename(path) or path)[:NAME_MAX]
+    event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "proc.exec", "name": proc.name}
+    if argv:
+        event["command"] = argv
+    m.out.append(("event", proc.pid, at, event))
 
 
 def _msgget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:

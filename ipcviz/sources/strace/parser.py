@@ -211,6 +211,15 @@ def string_arg(args: str, start: int = 0) -> tuple[bytes, bool] | None:
     return unhex(m.group(1)), m.group(2) is not None
 
 
+def string_list(args: str, start: int = 0) -> list[bytes]:
+    """The strings of the first ``[...]`` at or after ``start`` (execve's argv)."""
+    q = args.find("[", start)
+    e = args.find("]", q + 1) if q >= 0 else -1
+    if e < 0:
+        return []
+    return [unhex(m.group(1)) for m in _HEXSTR.finditer(args, q, e)]
+
+
 def _escapes(inner: str) -> bytes | None:
     """``\\x68\\x69`` → ``b"hi"`` when ``inner`` is nothing but ``-xx`` escapes (lowercase
     hex), else None: what ``_HEXSTR`` accepts, checked with bytes methods. The pattern costs
