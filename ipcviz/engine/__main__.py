@@ -16,7 +16,7 @@ from ipcviz.engine.engine import Engine
 from ipcviz.engine.gate import check_pace, check_schedule
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError, ScenarioError
-from ipcviz.i18n import _
+from ipcviz.i18n import N_, _
 from ipcviz.scenario.api import Scenario
 from ipcviz.scenario.loader import load
 from ipcviz.scenario.settings import apply_settings, parse_settings
@@ -125,11 +125,14 @@ def _bad_sid(sid: str) -> str:
 
 def _run_program(opts: EngineOptions) -> int:
     """``ipcviz run -- PROG ARGS…``: the program under strace (ipcviz/sources/strace)."""
+    from ipcviz.sources.strace.commands import why_untraced
     from ipcviz.sources.strace.engine import ProgramEngine
 
     if opts.sid is not None and not SID_RE.match(opts.sid):
         print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
         return 2
+    if why_untraced() is not None:
+        return _run_untraced_program(opts)
     try:
         engine = ProgramEngine(
             list(opts.program),
@@ -144,6 +147,37 @@ def _run_program(opts: EngineOptions) -> int:
         print(f"ipcviz: {exc}", file=sys.stderr)
         return exc.exit_code
     # headless: a proven deadlock is ended, by one victim (ProgramEngine.break_deadlock)
+    engine.gate.end_on_deadlock = opts.end_on_deadlock
+    return engine.run()
+
+
+def _run_untraced_program(opts: EngineOptions) -> int:
+    """No strace here, or no tracing allowed: the program runs as a scenario's command,
+    seen by the kernel probes alone (its pipes' fill level), and the trace's first line
+    says why (``notice``)."""
+    from ipcviz.sources.strace.commands import CommandsEngine
+    from ipcviz.sources.strace.engine import program_scenario
+
+    program = list(opts.program)
+    timeout = max(opts.timeout, 0.0) if opts.timeout >= 0 else 60.0
+    seen = N_("{name} seen by the kernel probes")
+    scenario = program_scenario(program, timeout or 60.0, _program_scenario(opts.scenario), seen)
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", Path(program[0]).name)[:32].lstrip("-_") or "program"
+    if not name[0].isalpha():
+        name = "p" + name[:31]
+    scenario.command(name, program)  # traced where it can be: here it cannot (the notice)
+    try:
+        engine = CommandsEngine(
+            scenario,
+            opts.trace,
+            timeout=timeout,
+            header_extra={"lang": opts.lang, "program": program, "source": "probes"},
+            sid=opts.sid,
+            quick=opts.quick,
+        )
+    except IpcvizError as exc:
+        print(f"ipcviz: {exc}", file=sys.stderr)
+        return exc.exit_code
     engine.gate.end_on_deadlock = opts.end_on_deadlock
     return engine.run()
 

@@ -81,12 +81,12 @@ def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
 #: → its words (``ipcviz/sources/strace/commands.py``).
 UNTRACED = {
     "no-strace": N_(
-        "the commands are seen by the kernel probes alone: strace is not installed "
-        "(apt-get install strace)"
+        "strace is not installed (apt-get install strace): programs are seen by the kernel "
+        "probes alone, not their system calls"
     ),
     "no-ptrace": N_(
-        "the commands are seen by the kernel probes alone: tracing is disabled on this "
-        "machine (kernel.yama.ptrace_scope = 3)"
+        "tracing is disabled on this machine (kernel.yama.ptrace_scope = 3): programs are "
+        "seen by the kernel probes alone, not their system calls"
     ),
 }
 

@@ -160,13 +160,23 @@ def tool_free_path(tmp_path: Path) -> str:
     return str(bare)
 
 
-def test_without_strace_one_clear_line(tmp_path: Path) -> None:
+def test_without_strace_the_probes_alone_see_the_program_and_one_line_says_why(
+    tmp_path: Path,
+) -> None:
+    """No strace on PATH: the program still runs, watched by the kernel probes alone (its
+    process, its output, its exit), and the trace's one ``notice`` line says why."""
     env = {**os.environ, "PATH": tool_free_path(tmp_path)}
-    done = ipcviz("run", "--headless", "--", "/bin/true", env=env)
-    assert done.returncode == 2
-    assert done.stdout == ""
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "strace is not installed" in lines[0], done.stderr
+    trace = tmp_path / "untraced.jsonl"
+    done = ipcviz("run", "--headless", "--record", str(trace), "--", "/bin/echo", "hi", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    events = list(TraceReader.open(trace).events())
+    notices = [e for e in events if e["kind"] == "notice"]
+    assert [e["reason"] for e in notices] == ["no-strace"]
+    assert done.stdout.count("strace is not installed") == 1
+    assert b"".join(payload(e) for e in events if e["kind"] == "proc.output") == b"hi\n"
+    starts = [e for e in events if e["kind"] == "proc.start"]
+    assert [(e["name"], e["command"]) for e in starts] == [("echo", ["/bin/echo", "hi"])]
+    assert "echo seen by the kernel probes" in done.stdout
 
 
 def test_without_a_compiler_one_clear_line(tmp_path: Path) -> None:

@@ -44,18 +44,22 @@ _REMOVE_HINT = {
 
 
 def program_scenario(
-    program: list[str], timeout: float = 60.0, scenario: Scenario | None = None
+    program: list[str],
+    timeout: float = 60.0,
+    scenario: Scenario | None = None,
+    seen: str = N_("{name} under strace"),
 ) -> Scenario:
     """What the trace header says about a program run (replay needs nothing else): a C
-    example's own scenario (``scenarios/c/NAME.py``: steps, checks) or a plain one."""
+    example's own scenario (``scenarios/c/NAME.py``: steps, checks) or a plain one, titled
+    ``seen`` (how it is watched)."""
     name = os.path.basename(program[0]) or program[0]
     if scenario is None:
         scenario = Scenario(
             "program",
-            f"{name} under strace",
+            translate(seen, "en").format(name=name),
             description="ipcviz run -- " + " ".join(program),
             timeout=timeout,
-            title_ko=translate("{name} under strace", "ko").format(name=name),
+            title_ko=translate(seen, "ko").format(name=name),
         )
 
     @scenario.check(
