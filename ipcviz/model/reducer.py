@@ -103,7 +103,7 @@ def _proc_start(s: State, e: Event) -> None:
 
 
 @handles("proc.exec")
-def _proc_exec(s: State, e: Event) -> None:
+def _proc_runs(s: State, e: Event) -> None:
     """A traced process runs another program: it is called by that program's name now."""
     p = s.procs.get(e["pid"])
     if p is not None:

@@ -454,7 +454,7 @@ def _start(n: Narrator, e: Event) -> Lazy:
     return lazy("starts")
 
 
-def _exec(n: Narrator, e: Event) -> Lazy:
+def _ran(n: Narrator, e: Event) -> Lazy:
     command = e.get("command") or [e.get("name", "")]
     return lazy("now runs: {command}", command=safe(" ".join(map(str, command))))
 
@@ -484,7 +484,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "obj.remove": lambda n, e: lazy("removes {obj}", obj=e["obj"]),
     "proc.start": _start,
     "proc.exit": _exit,
-    "proc.exec": _exec,
+    "proc.exec": _ran,
     "recording.stopped": lambda n, e: _recording_stopped(e),
     "proc.error": _error,
     "proc.output": _output,
