@@ -150,6 +150,9 @@ class _Converter:
         track = pid if isinstance(pid, int) and 0 < pid <= 2**22 else ENGINE_PID
         if kind == "proc.start" and track != ENGINE_PID:
             out += self._name_process(track)
+        elif kind == "proc.exec" and track != ENGINE_PID:  # runs another program: renamed
+            self.named.discard(track)
+            out += self._name_process(track)
         if kind.endswith(".begin"):
             op = kind[: -len(".begin")]
             if track in self.pending:  # a begin without completion: close it here

@@ -4,6 +4,7 @@ did; without strace, one line says so and the probes alone see them."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -152,6 +153,16 @@ def test_objects_a_worker_and_a_command_make_get_indexes_of_their_own(tmp_path: 
     for e in events:
         apply(state, e)
     assert state.procs[ran["pid"]].name == "cat"
+    # the Perfetto export renames its track too (the last process_name is the one shown)
+    out = tmp_path / "both.perfetto.json"
+    done = ipcviz("export", str(tmp_path / "both.jsonl"), "--format", "perfetto", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    names = [
+        e["args"]["name"]
+        for e in json.loads(out.read_text())["traceEvents"]
+        if e.get("name") == "process_name" and e["pid"] == ran["pid"]
+    ]
+    assert names[-1] == f"cat ({ran['pid']})" and len(names) == 2
 
 
 def test_without_strace_one_line_says_so_and_the_probes_see_the_commands(
