@@ -378,3 +378,21 @@ def test_a_queue_first_named_right_after_a_call_is_declared_after_that_call() ->
     write_end = next(a[2][2] for a in m.out if a[0] == "rec" and a[2][0] == C.PIPE_WRITE)
     declare = next(a[3] for a in m.out if a[0] == "event" and a[3]["obj"].startswith("msqid"))
     assert declare["kind"] == "obj.declare" and declare["t"] >= write_end
+
+
+def test_a_call_right_after_the_one_that_named_an_object_is_not_stamped_before_it() -> None:
+    """A command's mq_open of a queue already there, then at once a blocking receive on it
+    (ipcviz run of a scenario whose command opens the scenario's queue): the declare is
+    stamped at mq_open's end, widened two microseconds forward, and the receive's begin at
+    its entry, widened one back, so a receive entered within 3 µs was stamped before the
+    declare that comes first in the stream (``ipcviz verify``: program-order violation).
+    The declare counts as the process's last record."""
+    q = x("/q")
+    text = (
+        f'500  1.000100 mq_open("{x("q")}", O_RDWR) = 3<{q}> <0.000005>\n'
+        f"500  1.000106 mq_timedreceive(3<{q}>,  <unfinished ...>\n"
+        f'500  1.000200 <... mq_timedreceive resumed>"{x("hi")}", 8192, [0], NULL) = 2 <0.000090>\n'
+    )
+    m, _ = run(text)
+    stamps = [a[3]["t"] if a[0] == "event" else a[2][2] for a in m.out if a[0] in ("event", "rec")]
+    assert stamps == sorted(stamps)
