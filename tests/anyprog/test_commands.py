@@ -177,3 +177,38 @@ def test_without_strace_one_line_says_so_and_the_probes_see_the_commands(
     assert [e["pid"] for e in _ops(events, "pipe.read", "lines")] == []
     korean = ipcviz("replay", str(trace), "--headless", "--lang", "ko")
     assert "strace가 설치되어 있지 않습니다" in korean.stdout, korean.stdout + korean.stderr
+
+
+BOTH_RECEIVE = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-stuck", "a worker and a command both receive first", timeout=60)
+    q = scenario.sysv_queue("q")
+    RECV = "import os, sysv_ipc; sysv_ipc.MessageQueue(int(os.environ['IPCVIZ_Q_KEY'])).receive()"
+    scenario.command("taker", [sys.executable, "-c", RECV])
+
+    @scenario.process("waiter")
+    def waiter(ctx):
+        q.receive()
+"""
+
+
+@needs_tools
+def test_a_deadlock_with_a_command_names_and_kills_its_program_never_its_strace(
+    tmp_path: Path,
+) -> None:
+    """Both wait on an empty queue that only the other could send to. The strace running
+    the command sleeps in wait4 for it: it was named in the cycle by pid ("31622 waits for
+    its child taker → taker waits to receive from q, which 31622 could send to") and killed
+    to end it. The cycle is the two shown processes, and the kill names the program."""
+    result, _, events = run_file(tmp_path, "stuck", BOTH_RECEIVE)
+    _verified(tmp_path, "stuck")
+    assert "DEADLOCK" in result.stdout, result.stdout + result.stderr
+    shown = {e["pid"]: e["name"] for e in by_kind(events, "proc.start")}
+    (deadlock,) = by_kind(events, "deadlock")
+    assert {shown.get(edge["pid"]) for edge in deadlock["cycle"]} == {"waiter", "taker"}
+    assert {edge["held_by_pid"] for edge in deadlock["cycle"]} <= set(shown)
+    kills = [e["target"] for e in by_kind(events, "control") if e.get("action") == "kill"]
+    assert sorted(shown[pid] for pid in kills) == ["taker", "waiter"]
+

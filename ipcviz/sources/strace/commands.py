@@ -202,6 +202,9 @@ class CommandsEngine(Engine):
             return traced.source.mapper.root
         return w.pid
 
+    def _unseen_pids(self) -> set[int]:
+        return {t.worker.pid for t in self.traced.values() if t.worker is not None}
+
     def _shutdown(self) -> None:
         super()._shutdown()
         for traced in self.traced.values():
