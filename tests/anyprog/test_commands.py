@@ -212,3 +212,27 @@ def test_a_deadlock_with_a_command_names_and_kills_its_program_never_its_strace(
     kills = [e["target"] for e in by_kind(events, "control") if e.get("action") == "kill"]
     assert sorted(shown[pid] for pid in kills) == ["taker", "waiter"]
 
+
+MISSING = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-missing", "a command that is not there", timeout=60)
+    scenario.command("ghost", ["/nonexistent/prog", "x"])
+
+    @scenario.process("worker")
+    def worker(ctx):
+        pass
+"""
+
+
+@needs_tools
+def test_a_command_that_cannot_start_is_shown_as_itself_not_as_strace(tmp_path: Path) -> None:
+    """strace could not run it: the process is the command (its argv), strace's own line
+    says why, and strace's command line is never shown."""
+    result, _, events = run_file(tmp_path, "missing", MISSING)
+    _verified(tmp_path, "missing")
+    (start,) = [e for e in by_kind(events, "proc.start") if e["name"] == "ghost"]
+    assert start["command"] == ["/nonexistent/prog", "x"]
+    assert "strace -f" not in result.stdout, result.stdout
+    output = b"".join(payload(e) for e in by_kind(events, "proc.output"))
+    assert b"/nonexistent/prog" in output
