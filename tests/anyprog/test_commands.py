@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from ipcviz.events.codec import payload
@@ -236,3 +237,35 @@ def test_a_command_that_cannot_start_is_shown_as_itself_not_as_strace(tmp_path: 
     assert "strace -f" not in result.stdout, result.stdout
     output = b"".join(payload(e) for e in by_kind(events, "proc.output"))
     assert b"/nonexistent/prog" in output
+
+
+SLEEPER = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-kill", "k on a command", timeout=60)
+    scenario.command("sleeper", ["sh", "-c", "exec sleep 300"])
+
+    @scenario.process("worker")
+    def worker(ctx):
+        pass
+"""
+
+
+@needs_tools
+def test_k_on_a_command_kills_it(tmp_path: Path) -> None:
+    """The screen's k sends the pid it shows: a command's program, not the strace (the
+    worker) running it. That pid matched no worker, so k did nothing, and said nothing."""
+    from tests.control.test_step_mode import Live
+
+    source = tmp_path / "sleeper.py"
+    source.write_text(textwrap.dedent(SLEEPER))
+    live = Live(str(source), tmp_path / "t.jsonl", step=False)
+    try:
+        assert live.until(lambda s: any(p.name == "sleeper" for p in s.procs.values()))
+        sleeper = next(p for p in live.state.procs.values() if p.name == "sleeper")
+        live.engine.send("kill", pid=sleeper.pid)
+        assert live.until(lambda s: not s.procs[sleeper.pid].alive)
+        kills = [e for e in live.events if e["kind"] == "control" and e["action"] == "kill"]
+        assert [e["target"] for e in kills] == [sleeper.pid]
+    finally:
+        live.close()
