@@ -63,9 +63,12 @@ class Commands:
             signal_all(live, signal.SIGCONT)
             ctx.emit(schema.CONTROL, action="resume")
         elif action == "kill":
-            target = next((w for w in live if w.pid == cmd.get("pid")), None)
+            # the viewer names the process it shows: for a traced command, its program
+            # (``Engine._model_pid``), not the strace running it, which is the worker
+            pid = cmd.get("pid")
+            target = next((w for w in live if pid in (w.pid, ctx._model_pid(w))), None)
             if target is not None:
-                ctx.emit(schema.CONTROL, action="kill", target=target.pid)
+                ctx.emit(schema.CONTROL, action="kill", target=pid)
                 signal_all([target], signal.SIGKILL)
                 signal_all([target], signal.SIGCONT)
         elif action == "stop":

@@ -214,7 +214,8 @@ class DeadlockWatcher:
                 _killpg(w.pid, signal.SIGSTOP)
             for w in live:
                 why = "holder.died" if died else "deadlock"
-                self.engine.emit(schema.CONTROL, action="kill", target=w.pid, reason=why)
+                target = self.engine._model_pid(w)  # a command: its program, as shown
+                self.engine.emit(schema.CONTROL, action="kill", target=target, reason=why)
                 _killpg(w.pid, signal.SIGKILL)
                 _killpg(w.pid, signal.SIGCONT)
 
@@ -326,7 +327,8 @@ class DeadlockWatcher:
         return waits, first
 
     def _session(self) -> list[int] | None:
-        """Every descendant of the engine (workers, what they forked, orphans), zombies too."""
+        """Every descendant of the engine (workers, what they forked, orphans), zombies too,
+        but for those that are no party to the run's IPC (``Engine._unseen_pids``)."""
         children: dict[int, list[int]] = {}
         try:
             entries = os.listdir("/proc")
@@ -342,7 +344,8 @@ class DeadlockWatcher:
             for kid in children.get(todo.pop(), ()):
                 found.append(kid)
                 todo.append(kid)
-        return sorted(found)
+        unseen = self.engine._unseen_pids()
+        return sorted(p for p in found if p not in unseen)
 
     def _classify(self, pid: int, line: str, pids: list[int]) -> waitfor.Wait | None:
         """The IPC wait that ``line`` (/proc/PID/syscall) shows; None if it is not one."""

@@ -426,6 +426,12 @@ class Engine:
         another pid: a traced command is its program, not the strace running it)."""
         return w.pid
 
+    def _unseen_pids(self) -> set[int]:
+        """Processes of the session that are no party to its IPC (the strace running a
+        command): the deadlock proof leaves them out, or a strace asleep in wait4 would
+        be named in a cycle as a process that could send to a queue, and killed."""
+        return set()
+
     def _fail(self, message: str, outcome: str = "error", code: int = 2, **data: Any) -> None:
         """``message`` in English (the trace's language); ``data`` lets a viewer word it."""
         self.emit(schema.ERROR, message=message, **data)

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from ipcviz import probe
@@ -202,6 +203,77 @@ def test_without_strace_one_line_says_so_and_the_probes_see_the_commands(
     assert "strace가 설치되어 있지 않습니다" in korean.stdout, korean.stdout + korean.stderr
 
 
+BOTH_RECEIVE = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-stuck", "a worker and a command both receive first", timeout=60)
+    q = scenario.sysv_queue("q")
+    RECV = "import os, sysv_ipc; sysv_ipc.MessageQueue(int(os.environ['IPCVIZ_Q_KEY'])).receive()"
+    scenario.command("taker", [sys.executable, "-c", RECV])
+
+    @scenario.process("waiter")
+    def waiter(ctx):
+        q.receive()
+"""
+
+
+@needs_tools
+def test_a_deadlock_with_a_command_names_and_kills_its_program_never_its_strace(
+    tmp_path: Path,
+) -> None:
+    """Both wait on an empty queue that only the other could send to. The strace running
+    the command sleeps in wait4 for it: it was named in the cycle by pid ("31622 waits for
+    its child taker → taker waits to receive from q, which 31622 could send to") and killed
+    to end it. The cycle is the two shown processes, and the kill names the program."""
+    result, _, events = run_file(tmp_path, "stuck", BOTH_RECEIVE)
+    _verified(tmp_path, "stuck")
+    assert "DEADLOCK" in result.stdout, result.stdout + result.stderr
+    shown = {e["pid"]: e["name"] for e in by_kind(events, "proc.start")}
+    (deadlock,) = by_kind(events, "deadlock")
+    assert {shown.get(edge["pid"]) for edge in deadlock["cycle"]} == {"waiter", "taker"}
+    assert {edge["held_by_pid"] for edge in deadlock["cycle"]} <= set(shown)
+    kills = [e["target"] for e in by_kind(events, "control") if e.get("action") == "kill"]
+    assert sorted(shown[pid] for pid in kills) == ["taker", "waiter"]
+
+
+MISSING = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-missing", "a command that is not there", timeout=60)
+    scenario.command("ghost", ["/nonexistent/prog", "x"])
+
+    @scenario.process("worker")
+    def worker(ctx):
+        pass
+"""
+
+
+@needs_tools
+def test_a_command_that_cannot_start_is_shown_as_itself_not_as_strace(tmp_path: Path) -> None:
+    """strace could not run it: the process is the command (its argv), strace's own line
+    says why, and strace's command line is never shown."""
+    result, _, events = run_file(tmp_path, "missing", MISSING)
+    _verified(tmp_path, "missing")
+    (start,) = [e for e in by_kind(events, "proc.start") if e["name"] == "ghost"]
+    assert start["command"] == ["/nonexistent/prog", "x"]
+    assert "strace -f" not in result.stdout, result.stdout
+    output = b"".join(payload(e) for e in by_kind(events, "proc.output"))
+    assert b"/nonexistent/prog" in output
+
+
+SLEEPER = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-kill", "k on a command", timeout=60)
+    scenario.command("sleeper", ["sh", "-c", "exec sleep 300"])
+
+    @scenario.process("worker")
+    def worker(ctx):
+        pass
+"""
+
+
 LEAVES = """
     import sys
     from ipcviz.scenario import Scenario
@@ -215,6 +287,26 @@ LEAVES = """
     )
     scenario.command("maker", [sys.executable, "-c", MAKE])
 """
+
+
+@needs_tools
+def test_k_on_a_command_kills_it(tmp_path: Path) -> None:
+    """The screen's k sends the pid it shows: a command's program, not the strace (the
+    worker) running it. That pid matched no worker, so k did nothing, and said nothing."""
+    from tests.control.test_step_mode import Live
+
+    source = tmp_path / "sleeper.py"
+    source.write_text(textwrap.dedent(SLEEPER))
+    live = Live(str(source), tmp_path / "t.jsonl", step=False)
+    try:
+        assert live.until(lambda s: any(p.name == "sleeper" for p in s.procs.values()))
+        sleeper = next(p for p in live.state.procs.values() if p.name == "sleeper")
+        live.engine.send("kill", pid=sleeper.pid)
+        assert live.until(lambda s: not s.procs[sleeper.pid].alive)
+        kills = [e for e in live.events if e["kind"] == "control" and e["action"] == "kill"]
+        assert [e["target"] for e in kills] == [sleeper.pid]
+    finally:
+        live.close()
 
 
 @needs_tools

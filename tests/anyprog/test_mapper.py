@@ -378,3 +378,39 @@ def test_a_queue_first_named_right_after_a_call_is_declared_after_that_call() ->
     write_end = next(a[2][2] for a in m.out if a[0] == "rec" and a[2][0] == C.PIPE_WRITE)
     declare = next(a[3] for a in m.out if a[0] == "event" and a[3]["obj"].startswith("msqid"))
     assert declare["kind"] == "obj.declare" and declare["t"] >= write_end
+
+
+def test_a_call_right_after_the_one_that_named_an_object_is_not_stamped_before_it() -> None:
+    """A command's mq_open of a queue already there, then at once a blocking receive on it
+    (ipcviz run of a scenario whose command opens the scenario's queue): the declare is
+    stamped at mq_open's end, widened two microseconds forward, and the receive's begin at
+    its entry, widened one back, so a receive entered within 3 µs was stamped before the
+    declare that comes first in the stream (``ipcviz verify``: program-order violation).
+    The declare counts as the process's last record."""
+    q = x("/q")
+    text = (
+        f'500  1.000100 mq_open("{x("q")}", O_RDWR) = 3<{q}> <0.000005>\n'
+        f"500  1.000106 mq_timedreceive(3<{q}>,  <unfinished ...>\n"
+        f'500  1.000200 <... mq_timedreceive resumed>"{x("hi")}", 8192, [0], NULL) = 2 <0.000090>\n'
+    )
+    m, _ = run(text)
+    stamps = [a[3]["t"] if a[0] == "event" else a[2][2] for a in m.out if a[0] in ("event", "rec")]
+    assert stamps == sorted(stamps)
+
+
+def test_a_set_and_a_segment_opened_by_key_with_a_mode_alone() -> None:
+    """sysv_ipc's Semaphore(key) and SharedMemory(key): ``semget(KEY, 1, 0600)`` and
+    ``shmget(KEY, 0, 0600)`` (an octal mode alone) are read, not an internal error; and a
+    numeric key is not taken for the set's size."""
+    exe = f'700  1.000050 execve("{x("./a")}", ["{x("./a")}"], 0x7ffc) = 0 <0.000050>\n'
+    text = exe + (
+        "700  1.000100 semget(0x10af, 1, 0600) = 2883617 <0.000005>\n"
+        "700  1.000200 shmget(0x3a7b, 0, 0600) = 196631 <0.000005>\n"
+        "700  1.000250 shmat(196631, NULL, 0) = 0x7f7213c3a000 <0.000005>\n"
+        "700  1.000260 semop(2883617, [{sem_num=0, sem_op=1, sem_flg=0}], 1) = 0 <0.000005>\n"
+        "700  1.000300 +++ exited with 0 +++\n"
+    )
+    _, names = run(text)
+    # one semaphore (its set's size, not its key 0x10af, read as the count): one object;
+    # the segment's size is the kernel's (no probe here: not drawn)
+    assert names == ["semid:2883617"]

@@ -87,3 +87,12 @@ def test_iovecs() -> None:
     assert P.iovecs("3<x>, [{iov_base=0x7ffc, iov_len=4}], 1") == (b"", 4, True)
     listed = f'3<x>, [{{iov_base="{x("a")}", iov_len=1}}, ...], 9'
     assert P.iovecs(listed) == (b"a", 1, True)
+
+
+def test_a_mode_alone_is_an_octal_number() -> None:
+    """``semget(0x10af, 1, 0600)``: a set opened by its key with a mode and no flag (what
+    sysv_ipc.Semaphore(key) calls). ``int("0600", 0)`` raised: an internal error ended the
+    run of any program or command that made this call."""
+    assert P.ints("0x10af, 1, 0600") == [0x10AF, 1, 0o600]
+    assert P.ints("0x3a7b, 0, 0") == [0x3A7B, 0, 0]
+    assert P.number("-1") == -1 and P.number("010") == 8 and P.number("0x10") == 16

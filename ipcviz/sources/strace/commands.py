@@ -181,8 +181,9 @@ class CommandsEngine(Engine):
             self._output(w, b"")
 
     def _never_ran(self, traced: Traced, w: Worker, status: int | None) -> None:
-        """strace said why (its output) and ended: shown as a plain worker's exit."""
-        super()._started(w, w.color)
+        """strace said why (its output) and ended: shown as a plain worker's exit, with
+        the command's argv (the program that never ran), not strace's."""
+        super()._started(Worker(traced.proc, w.pid, w.color, None, -1), w.color)
         fields: dict[str, Any] = {"code": os.waitstatus_to_exitcode(status) if status else 0}
         stamp = time.monotonic_ns()
         event = {"t": stamp - self.t0, "seq": -1, "pid": w.pid, "kind": schema.PROC_EXIT}
@@ -208,6 +209,9 @@ class CommandsEngine(Engine):
         if traced is not None and traced.source.mapper.root is not None:
             return traced.source.mapper.root
         return w.pid
+
+    def _unseen_pids(self) -> set[int]:
+        return {t.worker.pid for t in self.traced.values() if t.worker is not None}
 
     def _shutdown(self) -> None:
         super()._shutdown()

@@ -464,6 +464,9 @@ class Mapper:
                 **fields,
             }
             self.out.append(("event", proc.pid, t, event))
+            # and the process's next call begins no earlier than its declare (a receive
+            # entered within 3 µs of the mq_open that named the queue was stamped before it)
+            self._last_end[proc.tid] = t
         return i
 
     def _new_index(self, name: str) -> int:
@@ -933,7 +936,8 @@ def _semget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         return
     parts = P.split_args(args)
     key = parts[0] if parts else ""
-    nsems = P.ints(args)[0] if P.ints(args) else 0
+    counted = P.ints(parts[1]) if len(parts) > 1 else []  # (the key may be a number too)
+    nsems = counted[0] if counted else 0
     made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
     m._sets[ret] = (nsems, key, made)
 

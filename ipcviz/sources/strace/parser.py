@@ -282,8 +282,17 @@ def ints(args: str) -> list[int]:
     for part in split_args(args):
         m = _INT.fullmatch(part)
         if m is not None:
-            out.append(int(m.group(1), 0))
+            out.append(number(m.group(1)))
     return out
+
+
+def number(text: str) -> int:
+    """A number as strace prints it: ``42``, ``-1``, ``0x1f``, or octal ``0600`` (a mode
+    alone, as in ``semget(KEY, 1, 0600)``; Python's ``int(text, 0)`` refuses that one)."""
+    digits = text.lstrip("-")
+    if len(digits) > 1 and digits[0] == "0" and digits[1].isdigit():
+        return int(text, 8)
+    return int(text, 0)
 
 
 def split_args(args: str) -> list[str]:
