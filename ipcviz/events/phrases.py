@@ -93,6 +93,10 @@ UNTRACED = {
 #: Other ``notice`` lines, by their ``reason`` (fields: the event's own).
 NOTICES = {
     **UNTRACED,
+    "unseen-use": N_(
+        "process {pid} uses {name}, which changes without system calls (a store, an "
+        "uncontended sem_wait): ipcviz cannot see what it does there"
+    ),
     "attach-missed": N_(
         "process {pid} ({name}) started while ipcviz attached, before strace held its "
         "parent: it is not traced (its calls are not shown)"

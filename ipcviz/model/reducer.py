@@ -102,6 +102,15 @@ def _proc_start(s: State, e: Event) -> None:
             mech.on_proc_start(s, obj, e)
 
 
+@handles("notice")
+def _notice(s: State, e: Event) -> None:
+    """``unseen-use``: a process ipcviz cannot watch there uses this object (a traced
+    command storing into shared memory): from now on it may hold what no event shows."""
+    obj = s.objects.get(e.get("obj", ""))
+    if e.get("reason") == "unseen-use" and obj is not None:
+        obj.info["outside"] = True
+
+
 @handles("proc.exec")
 def _proc_runs(s: State, e: Event) -> None:
     """A traced process runs another program: it is called by that program's name now."""

@@ -424,7 +424,7 @@ def _notice(n: Any, e: dict[str, Any]) -> Lazy:
     """A known reason in the viewer's language; any other as the engine wrote it."""
     said = phrases.NOTICES.get(str(e.get("reason", "")))
     if said is not None:
-        name = safe(str(e.get("name", "")), 40)
+        name = safe(str(e.get("name", e.get("obj", ""))), 40)
         return lazy(said, pid=e.get("pid", 0), name=Verbatim(name))
     return lazy("note: {what}", what=known(safe(e.get("message", ""), 300)))
 

@@ -324,3 +324,62 @@ def test_what_a_command_made_and_left_is_named_never_removed(tmp_path: Path) -> 
         assert probe.sysv_mq_stat(ident) is not None  # still there: ipcviz never removes it
     finally:
         sysv_ipc.remove_message_queue(ident)
+
+
+OTHER_TYPES = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-types", "a command on a POSIX queue, a semaphore, memory", timeout=60)
+    pq = scenario.posix_queue("jobs")
+    go = scenario.sysv_semaphore("go", value=0)
+    ready = scenario.sysv_semaphore("ready", value=0)
+    mem = scenario.shared_memory("mem", cells=2)
+    CODE = (
+        "import mmap, os, posix_ipc, sysv_ipc\\n"
+        "q = posix_ipc.MessageQueue(os.environ['IPCVIZ_JOBS'])\\n"
+        "data, prio = q.receive()\\n"
+        "m = posix_ipc.SharedMemory(os.environ['IPCVIZ_MEM'])\\n"
+        "mm = mmap.mmap(m.fd, m.size)\\n"
+        "mm[0:8] = (42).to_bytes(8, 'little')\\n"
+        "sysv_ipc.Semaphore(int(os.environ['IPCVIZ_GO_KEY'])).release()\\n"
+        "print(prio, data.decode(), flush=True)\\n"
+    )
+    scenario.command("helper", [sys.executable, "-c", CODE])
+
+    @scenario.process("boss")
+    def boss(ctx):
+        pq.send(b"low", priority=1)
+        pq.send(b"high", priority=7)
+        ready.post()  # both are queued before the helper receives: it takes the higher
+        go.wait()
+        ctx.report("cell", mem[0])
+
+    @scenario.check("the boss read what the helper stored")
+    def stored(run):
+        return run.report("boss", "cell") == 42
+"""
+
+
+@needs_tools
+def test_a_command_on_a_scenario_queue_semaphore_and_memory(tmp_path: Path) -> None:
+    """A POSIX queue and a System V semaphore of the scenario are the command's too (their
+    calls, one object each); shared memory changes without a system call: the trace says
+    the command acts there unseen, and the read of its store is no accusation."""
+    result, _, events = run_file(tmp_path, "types", OTHER_TYPES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _verified(tmp_path, "types")
+    declared = sorted(e["obj"] for e in by_kind(events, "obj.declare"))
+    assert declared == ["go", "jobs", "mem", "ready"]  # nothing made up for its calls
+    starts = {e["pid"]: e["name"] for e in by_kind(events, "proc.start")}
+    (got,) = _ops(events, "mq.recv", "jobs")
+    assert (starts[got["pid"]], got["priority"], payload(got)) == ("helper", 7, b"high")
+    (post,) = _ops(events, "sem.post", "go")
+    (took,) = _ops(events, "sem.wait", "ready")
+    assert starts[post["pid"]] == starts[took["pid"]] == "helper"
+    (unseen,) = by_kind(events, "notice")
+    assert (unseen["reason"], unseen["obj"], starts[unseen["pid"]]) == (
+        "unseen-use",
+        "mem",
+        "helper",
+    )

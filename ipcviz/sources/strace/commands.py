@@ -235,6 +235,6 @@ class CommandsProber(Prober):
                     self._probe_proc(pid)
 
     def _compare(self, obj: Any, k: dict[str, Any], blocked: dict[int, str | None]) -> None:
-        if self.engine.traced and shareable(obj):
+        if self.engine.traced and shareable(obj) is not None:
             return
         super()._compare(obj, k, blocked)

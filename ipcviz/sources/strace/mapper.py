@@ -32,6 +32,7 @@ from typing import Any
 
 from ipcviz.mechanisms import (
     fifo,
+    mmap_file,
     pipe,
     posix_mq,
     posix_sem,
@@ -52,6 +53,7 @@ POSIX_MQ = posix_mq.MECHANISM.type
 SYSV_SHM = sysv_shm.MECHANISM.type
 POSIX_SHM = posix_shm.MECHANISM.type
 POSIX_SEM = posix_sem.MECHANISM.type
+MMAP_FILE = mmap_file.MECHANISM.type
 
 #: Pipe capacity when the program did not change it (16 pages).
 PIPE_CAPACITY = 65536
@@ -173,6 +175,10 @@ class Mapper:
         #: table, where the workers' own objects get theirs (one index space). None: the
         #: names list is the mapper's alone to append to.
         self.allocate: Callable[[str], int] | None = None
+        #: a scenario's objects a traced command may use: the key its calls name one by →
+        #: (the object's name, whether strace sees its operations) (``share``)
+        self.shared: dict[str, tuple[str, bool]] = {}
+        self._told: set[tuple[int, str]] = set()  # (pid, key) said to act unseen
 
     # -- times ---------------------------------------------------------------------------
 
@@ -478,15 +484,47 @@ class Mapper:
         return i
 
     def share(self, obj: Any, index: int) -> None:
-        """A scenario's own object that a traced command may use too (``scenario.command``):
-        its calls on it are that object's operations, beside the Python workers' own. A
-        FIFO is named by its path, a System V queue by its id (``$IPCVIZ_NAME`` gives a
-        command either); other types are not shared (a command's calls on them are not
-        shown)."""
-        key = shareable(obj)
-        if key is not None:
-            self.index[key] = index
-            self.declared[key] = obj.type
+        """A scenario's own object that a traced command may use too (``scenario.command``).
+
+        Where strace sees every operation on it (a FIFO by its path, a System V or POSIX
+        queue, a System V semaphore: ``$IPCVIZ_NAME`` gives a command its path, name or
+        id), the command's calls on it are that object's operations, beside the Python
+        workers' own. Shared memory and POSIX semaphores change without a system call (a
+        store, an uncontended ``sem_wait``): a command that opens one is said to act
+        unseen (``notice``), and no second object is made up for it."""
+        found = shareable(obj)
+        if found is None:
+            return
+        key, seen = found
+        self.index[key] = index
+        self.declared[key] = obj.type
+        self.shared[key] = (obj.name, seen)
+        if obj.type == POSIX_MQ:
+            self.queues[obj.kernel_name] = [key, False, True]
+            self._mq_pending[index] = []
+        elif obj.type == SYSV_SEM:
+            self._sets[obj.id] = (1, "", False)  # a scenario's semaphore: a set of one
+
+    def _unseen(self, proc: Proc, key: str, t: int) -> bool:
+        """``key`` names a scenario's object a command cannot be watched using: said once
+        per process (``notice``); True if so (the caller makes up no object for it)."""
+        shared = self.shared.get(key)
+        if shared is None or shared[1]:
+            return False
+        if (proc.pid, key) not in self._told:
+            self._told.add((proc.pid, key))
+            event = {
+                "t": t,
+                "seq": -1,
+                "pid": proc.pid,
+                "kind": "notice",
+                "reason": "unseen-use",
+                "obj": shared[0],
+                "message": f"{proc.name} uses {shared[0]}, which changes without system "
+                "calls: ipcviz cannot see what it does there",
+            }
+            self.out.append(("event", proc.pid, t, event))
+        return True
 
     def _sysv(
         self, proc: Proc, kind: str, ident: int, t: int, made: bool = False, key: str = ""
@@ -518,6 +556,8 @@ class Mapper:
         reversal at its death is shown (``sem.undo``)."""
         nsems, key, made = self._sets.get(ident, (0, "", False))
         name = f"semid:{ident}" if nsems == 1 else f"semid:{ident}[{num}]"
+        if name in self.shared:  # a scenario's semaphore: its declare is the engine's
+            return self.index[name]
         if value is None:
             fresh = self._sem_fresh.pop(name, None)
             if undo and fresh is not None and name not in self._sem_undo:
@@ -629,13 +669,27 @@ class Mapper:
         return i
 
 
-def shareable(obj: Any) -> str | None:
-    """How a traced command's calls name a scenario's object (``Mapper.share``): a FIFO by
-    its path, a System V queue as ``msqid:ID``; None for a type not shared."""
-    if obj.type == FIFO and obj.kernel_name:
-        return str(obj.kernel_name)
-    if obj.type == SYSV_MQ and getattr(obj, "id", -1) >= 0:
-        return f"msqid:{obj.id}"
+def shareable(obj: Any) -> tuple[str, bool] | None:
+    """How a traced command's calls name a scenario's object, and whether strace sees its
+    operations (``Mapper.share``); None for a type a command cannot be given (a pipe)."""
+    ident = getattr(obj, "id", -1)
+    name = str(obj.kernel_name or "")
+    if obj.type == FIFO and name:
+        return name, True
+    if obj.type == SYSV_MQ and ident >= 0:
+        return f"msqid:{ident}", True
+    if obj.type == POSIX_MQ and name:
+        return MQ_PREFIX + name, True
+    if obj.type == SYSV_SEM and ident >= 0:
+        return f"semid:{ident}", True
+    if obj.type == SYSV_SHM and ident >= 0:
+        return f"shmid:{ident}", False
+    if obj.type == POSIX_SHM and name:
+        return SHM_DIR + name.lstrip("/"), False
+    if obj.type == POSIX_SEM and name:
+        return SHM_DIR + "sem." + name.lstrip("/"), False
+    if obj.type == MMAP_FILE and name:
+        return name, False
     return None
 
 
@@ -829,6 +883,10 @@ def _open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     opened = m._fifo_opened(args, name)
     if opened is None:
         m._entry.pop(proc.tid, None)
+        if m.shared and ret is not None and ret >= 0:  # a scenario's mapped file, maybe
+            path = _path_arg(args, at=name == "openat")
+            if path is not None:
+                m._unseen(proc, path, m._exit_ns(t, end - t))
         return
     begin = m._begun_or_new(proc, proc.tid, t, name, args)
     if ret is None or ret < 0:
@@ -1134,6 +1192,8 @@ def _shm_declare(
     """``shmid:ID``, declared once (again after a removal): the object index, or None when
     its size is not known (then it cannot be drawn as cells)."""
     name = f"shmid:{ident}"
+    if m._unseen(proc, name, t):
+        return None
     if name in m.declared and name not in m.removed:
         return m.index[name]
     if size is None:
@@ -1257,6 +1317,8 @@ def _open_any(
             and path not in m.fifos  # a FIFO made in /dev/shm is a FIFO
         ):
             m._entry.pop(proc.tid, None)
+            if ret is not None and ret >= 0 and m._unseen(proc, path, m._exit_ns(t, end - t)):
+                return
             if ret is not None and ret >= 0:
                 made = "O_CREAT" in args and "O_EXCL" in args
                 known = m.devshm.get(path)
