@@ -210,3 +210,61 @@ def test_what_a_command_made_and_left_is_named_never_removed(tmp_path: Path) -> 
         assert probe.sysv_mq_stat(ident) is not None  # still there: ipcviz never removes it
     finally:
         sysv_ipc.remove_message_queue(ident)
+
+
+KILLED = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-killed", "k on a command's process", timeout=60)
+    f = scenario.fifo("data")
+    scenario.command("reader", ["sh", "-c", 'exec cat "$IPCVIZ_DATA"'])
+
+    @scenario.process("writer")
+    def writer(ctx):
+        f.open_write()
+        for _ in range(200):  # until the reader is killed (EPIPE), at most ~10 s
+            try:
+                f.write(b"x\\n")
+            except BrokenPipeError:
+                break
+            ctx.sleep(0.05)
+        f.close_write()
+"""
+
+
+@needs_tools
+def test_k_kills_a_traced_commands_process(tmp_path: Path) -> None:
+    """The screen's ``k`` sends the model's pid: for a command that is its program (as
+    shown), not the strace running it. Review finding: CommandsEngine keeps the base
+    ``control``, which looks the pid up among the workers (strace's pid), so the kill is
+    silently dropped."""
+    import textwrap
+
+    from ipcviz.engine.client import EngineProcess
+
+    source = tmp_path / "killed.py"
+    source.write_text(textwrap.dedent(KILLED))
+    engine = EngineProcess(source, tmp_path / "killed.jsonl", timeout=60.0)
+    events: list[dict] = []
+    names: dict[int, str] = {}
+    victim = None
+    try:
+        for event in engine.events():
+            events.append(event)
+            if event.get("kind") == "proc.start":
+                names[event["pid"]] = event.get("name", "")
+            if (
+                victim is None
+                and event.get("kind") == "pipe.read"
+                and names.get(event["pid"]) == "reader"
+            ):
+                victim = event["pid"]
+                engine.send("kill", pid=victim)
+        engine.wait(60)
+    finally:
+        engine.terminate()
+        engine.close()
+    assert victim is not None
+    assert any(e.get("kind") == "control" and e.get("target") == victim for e in events)
+    exits = {e["pid"]: e for e in events if e.get("kind") == "proc.exit"}
+    assert exits[victim].get("signame") == "SIGKILL"
