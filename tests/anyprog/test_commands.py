@@ -176,6 +176,9 @@ def test_without_strace_one_line_says_so_and_the_probes_see_the_commands(
     assert output == b"ABC\n"
     # the command's reads are not seen (no strace), the worker's write is
     assert [e["pid"] for e in _ops(events, "pipe.read", "lines")] == []
+    # review finding: CommandsEngine.traced (a dict, empty here) shadows Engine.traced
+    # (the bool fork_worker reads): the workers got no ring, none of their calls is shown
+    assert b"".join(payload(e) for e in _ops(events, "pipe.write", "lines")) == b"abc\n"
     korean = ipcviz("replay", str(trace), "--headless", "--lang", "ko")
     assert "strace가 설치되어 있지 않습니다" in korean.stdout, korean.stdout + korean.stderr
 
@@ -268,3 +271,43 @@ def test_k_kills_a_traced_commands_process(tmp_path: Path) -> None:
     assert any(e.get("kind") == "control" and e.get("target") == victim for e in events)
     exits = {e["pid"]: e for e in events if e.get("kind") == "proc.exit"}
     assert exits[victim].get("signame") == "SIGKILL"
+
+
+TWO_COMMANDS = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("two-commands", "two commands, one queue of their own", timeout=60)
+    MAKE = (
+        "import sysv_ipc\\n"
+        "q = sysv_ipc.MessageQueue(0x1D1E0, sysv_ipc.IPC_CREAT, mode=0o600)\\n"
+        "q.send(b'hello', type=1)\\n"
+        "q.receive(type=2)\\n"
+        "q.remove()\\n"
+    )
+    TAKE = (
+        "import sysv_ipc, time\\n"
+        "while True:\\n"
+        "    try:\\n"
+        "        q = sysv_ipc.MessageQueue(0x1D1E0)\\n"
+        "        break\\n"
+        "    except sysv_ipc.ExistentialError:\\n"
+        "        time.sleep(0.01)\\n"
+        "q.receive(type=1)\\n"
+        "q.send(b'back', type=2)\\n"
+    )
+    scenario.command("maker", [sys.executable, "-c", MAKE])
+    scenario.command("taker", [sys.executable, "-c", TAKE])
+"""
+
+
+@needs_tools
+def test_two_commands_using_one_queue_of_their_own(tmp_path: Path) -> None:
+    """Review finding: each command's mapper allocates ``msqid:ID`` in the run's object
+    table; the second is refused (ScenarioError) and the engine ends in an internal error.
+    (The polling loop only waits for the maker's queue to exist: no timing is asserted.)"""
+    result, _, events = run_file(tmp_path, "two", TWO_COMMANDS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _verified(tmp_path, "two")
+    queues = {e["obj"] for e in by_kind(events, "obj.declare") if e["obj"].startswith("msqid:")}
+    assert len(queues) == 1
