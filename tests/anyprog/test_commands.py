@@ -311,3 +311,25 @@ def test_two_commands_using_one_queue_of_their_own(tmp_path: Path) -> None:
     _verified(tmp_path, "two")
     queues = {e["obj"] for e in by_kind(events, "obj.declare") if e["obj"].startswith("msqid:")}
     assert len(queues) == 1
+
+
+MANY_PIPES = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("many-pipes", "more pipes than the object table holds", timeout=120)
+    MANY = "import os\\nfor _ in range(4200):\\n    a, b = os.pipe(); os.close(a); os.close(b)\\n"
+    scenario.command("maker", [sys.executable, "-c", MANY])
+"""
+
+
+@needs_tools
+def test_a_command_making_thousands_of_pipes(tmp_path: Path) -> None:
+    """Review finding: each pipe a command makes takes an index of the run's object table
+    (MAX_OBJECTS = 4096, meant for objects workers make); the 4097th raises ScenarioError
+    inside the mapper: an internal error. When it is raised while strace's last lines are
+    read (``_finish_worker``), the shutdown's drain raises it again and the trace keeps its
+    header alone (no event, no session.end: "the engine stopped unexpectedly")."""
+    result, _, events = run_file(tmp_path, "many", MANY_PIPES, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert events and events[-1]["kind"] == "session.end"
