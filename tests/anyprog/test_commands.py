@@ -199,6 +199,9 @@ def test_without_strace_one_line_says_so_and_the_probes_see_the_commands(
     assert output == b"ABC\n"
     # the command's reads are not seen (no strace), the worker's write is
     assert [e["pid"] for e in _ops(events, "pipe.read", "lines")] == []
+    # review finding: CommandsEngine.traced (a dict, empty here) shadows Engine.traced
+    # (the bool fork_worker reads): the workers got no ring, none of their calls is shown
+    assert b"".join(payload(e) for e in _ops(events, "pipe.write", "lines")) == b"abc\n"
     korean = ipcviz("replay", str(trace), "--headless", "--lang", "ko")
     assert "strace가 설치되어 있지 않습니다" in korean.stdout, korean.stdout + korean.stderr
 
@@ -326,6 +329,26 @@ def test_what_a_command_made_and_left_is_named_never_removed(tmp_path: Path) -> 
         sysv_ipc.remove_message_queue(ident)
 
 
+KILLED = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-killed", "k on a command's process", timeout=60)
+    f = scenario.fifo("data")
+    scenario.command("reader", ["sh", "-c", 'exec cat "$IPCVIZ_DATA"'])
+
+    @scenario.process("writer")
+    def writer(ctx):
+        f.open_write()
+        for _ in range(200):  # until the reader is killed (EPIPE), at most ~10 s
+            try:
+                f.write(b"x\\n")
+            except BrokenPipeError:
+                break
+            ctx.sleep(0.05)
+        f.close_write()
+"""
+
+
 OTHER_TYPES = """
     import sys
     from ipcviz.scenario import Scenario
@@ -337,6 +360,7 @@ OTHER_TYPES = """
     mem = scenario.shared_memory("mem", cells=2)
     CODE = (
         "import mmap, os, posix_ipc, sysv_ipc\\n"
+        "sysv_ipc.Semaphore(int(os.environ['IPCVIZ_READY_KEY'])).acquire()\\n"
         "q = posix_ipc.MessageQueue(os.environ['IPCVIZ_JOBS'])\\n"
         "data, prio = q.receive()\\n"
         "m = posix_ipc.SharedMemory(os.environ['IPCVIZ_MEM'])\\n"
@@ -359,6 +383,106 @@ OTHER_TYPES = """
     def stored(run):
         return run.report("boss", "cell") == 42
 """
+
+
+@needs_tools
+def test_k_kills_a_traced_commands_process(tmp_path: Path) -> None:
+    """The screen's ``k`` sends the model's pid: for a command that is its program (as
+    shown), not the strace running it. Review finding: CommandsEngine keeps the base
+    ``control``, which looks the pid up among the workers (strace's pid), so the kill is
+    silently dropped."""
+    import textwrap
+
+    from ipcviz.engine.client import EngineProcess
+
+    source = tmp_path / "killed.py"
+    source.write_text(textwrap.dedent(KILLED))
+    engine = EngineProcess(source, tmp_path / "killed.jsonl", timeout=60.0)
+    events: list[dict] = []
+    names: dict[int, str] = {}
+    victim = None
+    try:
+        for event in engine.events():
+            events.append(event)
+            if event.get("kind") == "proc.start":
+                names[event["pid"]] = event.get("name", "")
+            if (
+                victim is None
+                and event.get("kind") == "pipe.read"
+                and names.get(event["pid"]) == "reader"
+            ):
+                victim = event["pid"]
+                engine.send("kill", pid=victim)
+        engine.wait(60)
+    finally:
+        engine.terminate()
+        engine.close()
+    assert victim is not None
+    assert any(e.get("kind") == "control" and e.get("target") == victim for e in events)
+    exits = {e["pid"]: e for e in events if e.get("kind") == "proc.exit"}
+    assert exits[victim].get("signame") == "SIGKILL"
+
+
+TWO_COMMANDS = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("two-commands", "two commands, one queue of their own", timeout=60)
+    MAKE = (
+        "import sysv_ipc\\n"
+        "q = sysv_ipc.MessageQueue(0x1D1E0, sysv_ipc.IPC_CREAT, mode=0o600)\\n"
+        "q.send(b'hello', type=1)\\n"
+        "q.receive(type=2)\\n"
+        "q.remove()\\n"
+    )
+    TAKE = (
+        "import sysv_ipc, time\\n"
+        "while True:\\n"
+        "    try:\\n"
+        "        q = sysv_ipc.MessageQueue(0x1D1E0)\\n"
+        "        break\\n"
+        "    except sysv_ipc.ExistentialError:\\n"
+        "        time.sleep(0.01)\\n"
+        "q.receive(type=1)\\n"
+        "q.send(b'back', type=2)\\n"
+    )
+    scenario.command("maker", [sys.executable, "-c", MAKE])
+    scenario.command("taker", [sys.executable, "-c", TAKE])
+"""
+
+
+@needs_tools
+def test_two_commands_using_one_queue_of_their_own(tmp_path: Path) -> None:
+    """Review finding: each command's mapper allocates ``msqid:ID`` in the run's object
+    table; the second is refused (ScenarioError) and the engine ends in an internal error.
+    (The polling loop only waits for the maker's queue to exist: no timing is asserted.)"""
+    result, _, events = run_file(tmp_path, "two", TWO_COMMANDS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _verified(tmp_path, "two")
+    queues = {e["obj"] for e in by_kind(events, "obj.declare") if e["obj"].startswith("msqid:")}
+    assert len(queues) == 1
+
+
+MANY_PIPES = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("many-pipes", "more pipes than the object table holds", timeout=120)
+    MANY = "import os\\nfor _ in range(4200):\\n    a, b = os.pipe(); os.close(a); os.close(b)\\n"
+    scenario.command("maker", [sys.executable, "-c", MANY])
+"""
+
+
+@needs_tools
+def test_a_command_making_thousands_of_pipes(tmp_path: Path) -> None:
+    """Review finding: each pipe a command makes takes an index of the run's object table
+    (MAX_OBJECTS = 4096, meant for objects workers make); the 4097th raises ScenarioError
+    inside the mapper: an internal error. When it is raised while strace's last lines are
+    read (``_finish_worker``), the shutdown's drain raises it again and the trace keeps its
+    header alone (no event, no session.end: "the engine stopped unexpectedly")."""
+    result, _, events = run_file(tmp_path, "many", MANY_PIPES, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert events and events[-1]["kind"] == "session.end"
 
 
 @needs_tools
