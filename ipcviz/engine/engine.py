@@ -504,7 +504,9 @@ class Engine:
     def _destroy_objects(self) -> None:
         for obj in reversed(self._created):
             _guarded(obj.destroy)
-            if obj.kernel_name:
+            shown = self.model.objects.get(obj.name)
+            # (a traced command may have removed it already: said then, not twice)
+            if obj.kernel_name and not (shown is not None and shown.removed):
                 _guarded(lambda o=obj: self.emit(schema.OBJ_REMOVE, obj=o.name))
 
     def _leftovers(self) -> bool:

@@ -507,3 +507,24 @@ def test_a_command_on_a_scenario_queue_semaphore_and_memory(tmp_path: Path) -> N
         "mem",
         "helper",
     )
+
+
+REMOVER = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("rm-shared", "a command removes the scenario's queue", timeout=60)
+    q = scenario.sysv_queue("jobs")
+    RM = "import os, sysv_ipc; sysv_ipc.remove_message_queue(int(os.environ['IPCVIZ_JOBS']))"
+    scenario.command("remover", [sys.executable, "-c", RM])
+"""
+
+
+@needs_tools
+def test_a_command_removing_a_scenario_queue_removes_it_by_its_name_once(tmp_path: Path) -> None:
+    result, _, events = run_file(tmp_path, "remover", REMOVER)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _verified(tmp_path, "remover")
+    starts = {e["pid"]: e["name"] for e in by_kind(events, "proc.start")}
+    removes = [(e["obj"], starts.get(e["pid"], "engine")) for e in by_kind(events, "obj.remove")]
+    assert removes == [("jobs", "remover")]

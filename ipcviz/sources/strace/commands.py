@@ -20,6 +20,7 @@ probes alone, and the trace says why in one line (``notice``).
 from __future__ import annotations
 
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ from ipcviz.events import phrases, schema
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.engine import say_left_behind
-from ipcviz.sources.strace.feed import StraceFeed
+from ipcviz.sources.strace.feed import StraceFeed, still_registered
 from ipcviz.sources.strace.mapper import shareable
 from ipcviz.sources.strace.source import StraceSource, check_ptrace, find_strace
 
@@ -79,7 +80,8 @@ class CommandsEngine(Engine):
 
     def __init__(self, scenario: Scenario, trace_path: Path, **kwargs: Any) -> None:
         super().__init__(scenario, trace_path, **kwargs)
-        self.traced: dict[str, Traced] = {}  # process name → its trace
+        #: process name → its strace (not ``Engine.traced``: whether workers get rings)
+        self.straced: dict[str, Traced] = {}
         self.drainer.horizons.append(self._horizon)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -105,7 +107,7 @@ class CommandsEngine(Engine):
             traced = Traced(proc, source, StraceFeed(mapper, self.lin, self.t0))
             traced.feed.register = self.registry.add_proc
             traced.feed.tracer = lambda t=traced: t.worker.pid if t.worker else None
-            self.traced[proc.name] = traced
+            self.straced[proc.name] = traced
 
     def _allocate(self, table: Any, name: str, static: list[str]) -> int:
         index = table.allocate(name, static, traced=True)
@@ -113,16 +115,16 @@ class CommandsEngine(Engine):
         return index
 
     def _source_fds(self) -> list[int]:
-        return [t.source.fd for t in self.traced.values()]
+        return [t.source.fd for t in self.straced.values()]
 
     def _runs(self, proc: Process) -> Process:
-        traced = self.traced.get(proc.name)
+        traced = self.straced.get(proc.name)
         if traced is None:
             return proc
         return Process(proc.name, None, proc.index, tuple(traced.source.argv()), True)
 
     def _started(self, w: Worker, color: int) -> None:
-        traced = self.traced.get(w.proc.name)
+        traced = self.straced.get(w.proc.name)
         if traced is None:
             super()._started(w, color)
             return
@@ -138,7 +140,7 @@ class CommandsEngine(Engine):
 
     def _left_behind(self) -> None:
         """What a command made and left (a queue, a FIFO it made): named, never removed."""
-        for traced in self.traced.values():
+        for traced in self.straced.values():
             say_left_behind(self.emit, traced.source)
 
     # -- the loop ---------------------------------------------------------------------------
@@ -146,7 +148,7 @@ class CommandsEngine(Engine):
     def _drain(self, only: Worker | None = None, flush: bool = False) -> bool:
         more = False
         if only is None:
-            for traced in self.traced.values():
+            for traced in self.straced.values():
                 if traced.source.fd >= 0:
                     more = traced.source.read() or more
                 traced.feed.hand_over()
@@ -157,7 +159,7 @@ class CommandsEngine(Engine):
     def _horizon(self) -> int | None:
         """Nothing after what every live strace has written, less the hold (its lines
         come as the calls return; what is under way is its process's next line)."""
-        live = [t.source.horizon for t in self.traced.values() if not t.done]
+        live = [t.source.horizon for t in self.straced.values() if not t.done]
         return min(live) - HOLD_NS if live else None
 
     def _finish_worker(self, w: Worker, status: int | None, poller: Any) -> None:
@@ -204,6 +206,26 @@ class CommandsEngine(Engine):
         if data:
             super()._output(Worker(w.proc, root, w.color, None, -1), data)
 
+    def control(self, cmd: dict[str, Any]) -> None:
+        """``kill`` of a command's process (its program, or what it forked: the pids the
+        screen shows) kills that process alone, as the user asked; strace then reports its
+        death like any other. Everything else is the engine's."""
+        pid = cmd.get("pid")
+        if cmd.get("cmd") == "kill" and isinstance(pid, int):
+            for traced in self.straced.values():
+                proc = traced.source.mapper.procs.get(pid)
+                if proc is None:
+                    continue
+                if proc.thread or proc.ended or not still_registered(self.registry, pid):
+                    return  # gone (its pid may be a stranger's by now): never signal that
+                self.emit(schema.CONTROL, action="kill", target=pid)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                return
+        super().control(cmd)
+
     def _model_pid(self, w: Worker) -> int:
         traced = w.extra.get("traced")
         if traced is not None and traced.source.mapper.root is not None:
@@ -211,11 +233,11 @@ class CommandsEngine(Engine):
         return w.pid
 
     def _unseen_pids(self) -> set[int]:
-        return {t.worker.pid for t in self.traced.values() if t.worker is not None}
+        return {t.worker.pid for t in self.straced.values() if t.worker is not None}
 
     def _shutdown(self) -> None:
         super()._shutdown()
-        for traced in self.traced.values():
+        for traced in self.straced.values():
             traced.source.close()
 
 
@@ -229,12 +251,12 @@ class CommandsProber(Prober):
         engine: CommandsEngine = self.engine
         super()._probe_all([w for w in live if "traced" not in w.extra], compare)
         model = engine.model.procs
-        for traced in engine.traced.values():
+        for traced in engine.straced.values():
             for pid, proc in list(traced.source.mapper.procs.items()):
                 if not proc.thread and not proc.ended and pid in model:
                     self._probe_proc(pid)
 
     def _compare(self, obj: Any, k: dict[str, Any], blocked: dict[int, str | None]) -> None:
-        if self.engine.traced and shareable(obj) is not None:
+        if self.engine.straced and shareable(obj) is not None:
             return
         super()._compare(obj, k, blocked)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shlex
 import signal
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
-from ipcviz.sources.strace.feed import StraceFeed
+from ipcviz.sources.strace.feed import StraceFeed, still_registered
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
 from ipcviz.sources.strace.source import StraceSource
@@ -242,10 +243,7 @@ class ProgramEngine(Engine):
         proc = self.source.mapper.procs.get(pid) if isinstance(pid, int) else None
         if proc is None or proc.thread or proc.ended:
             return
-        from ipcviz.session.registry import proc_start_time
-
-        started = [p.get("start") for p in self.registry.data["procs"] if p.get("pid") == pid]
-        if not started or started[-1] is None or proc_start_time(pid) != started[-1]:
+        if not self._ours(pid):
             return  # gone (its pid may be another process's by now): never signal that
         self.emit(schema.CONTROL, action="kill", target=pid)
         try:
@@ -278,10 +276,7 @@ class ProgramEngine(Engine):
 
     def _ours(self, pid: int) -> bool:
         """``pid`` is still the process registered under it (same start time)."""
-        from ipcviz.session.registry import proc_start_time
-
-        started = [p.get("start") for p in self.registry.data["procs"] if p.get("pid") == pid]
-        return bool(started) and started[-1] is not None and proc_start_time(pid) == started[-1]
+        return still_registered(self.registry, pid)
 
     def _ended_with_strace(self, status: int | None) -> None:
         """Processes strace never saw end ended with it (``StraceFeed.unended``)."""
@@ -326,5 +321,6 @@ def say_left_behind(emit: Any, source: StraceSource) -> None:
             LEFTOVER,
             obj=name,
             message=f"the program left {kind} {ident} behind "
-            f"(ipcviz never removes it; remove it with `{_REMOVE_HINT[kind].format(ident)}`)",
+            f"(ipcviz never removes it; remove it with "
+            f"`{_REMOVE_HINT[kind].format(shlex.quote(str(ident)))}`)",
         )

@@ -102,3 +102,12 @@ class StraceFeed:
         tracer = self.tracer()
         if self.register is not None and tracer is not None and traced_by(pid, tracer):
             self.register(pid)
+
+
+def still_registered(registry: Any, pid: int) -> bool:
+    """``pid`` is still the process the run registered under it (same start time): never
+    a stranger that took the pid of one that ended."""
+    from ipcviz.session.registry import proc_start_time
+
+    started = [p.get("start") for p in registry.data["procs"] if p.get("pid") == pid]
+    return bool(started) and started[-1] is not None and proc_start_time(pid) == started[-1]

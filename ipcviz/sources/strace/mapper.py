@@ -984,7 +984,8 @@ def _sysv_removed(
         return None
     at = m._exit_ns(t, end - t)
     m.removed.add(name)
-    event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
+    shown = m.shared.get(name, (name, True))[0]  # a scenario's object: by its own name
+    event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": shown}
     m.out.append(("event", proc.pid, at, event))
     return nums[0]
 
