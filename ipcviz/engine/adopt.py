@@ -96,8 +96,7 @@ class Adopter:
                     list.append(names, f"obj{list.__len__(names)}")
                 if list.__len__(names) == index:
                     list.append(names, e["name"])
-                    if not e.get("traced"):  # a traced command's: its calls say its end
-                        engine._created.append(Made(e["name"]))
+                    engine._created.append(Made(e["name"]))
             elif isinstance(e.get("reg"), dict):
                 engine.registry.add_object(e["reg"])
             elif isinstance(e.get("upd"), list) and len(e["upd"]) == 2:

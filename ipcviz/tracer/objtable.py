@@ -64,9 +64,8 @@ class ObjectTable:
             finally:
                 fcntl.lockf(self.fd, fcntl.LOCK_UN)
 
-    def allocate(self, name: str, static: Iterable[str], traced: bool = False) -> int:
-        """A fresh index for ``name``; a name already used in this run is refused.
-        ``traced``: an object a traced command's calls named (the engine's, not a worker's)."""
+    def allocate(self, name: str, static: Iterable[str]) -> int:
+        """A fresh index for ``name``; a name already used in this run is refused."""
         with self._locked():
             taken = set(static) | {e["name"] for e in self._entries(0) if "name" in e}
             if name in taken:
@@ -76,8 +75,19 @@ class ObjectTable:
                 raise ScenarioError(
                     f"too many objects made inside processes (at most {MAX_OBJECTS} per run)"
                 )
-            self._append({"i": index, "name": name, **({"traced": True} if traced else {})})
+            self._append({"i": index, "name": name})
             self.words[1] = index + 1
+            return index
+
+    def reserve(self, named: Callable[[int], None]) -> int:
+        """The next index, for an object the engine itself names (a traced command's):
+        no entry in the log, no count against MAX_OBJECTS (no worker ever records it).
+        ``named(index)`` runs under the lock, so every worker's entry with a lower index
+        is already in the log and no higher one is yet."""
+        with self._locked():
+            index = self.words[1]
+            self.words[1] = index + 1
+            named(index)
             return index
 
     def append(self, entry: dict[str, Any]) -> None:

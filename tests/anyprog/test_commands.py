@@ -497,7 +497,7 @@ def test_a_command_on_a_scenario_queue_semaphore_and_memory(tmp_path: Path) -> N
     assert declared == ["go", "jobs", "mem", "ready"]  # nothing made up for its calls
     starts = {e["pid"]: e["name"] for e in by_kind(events, "proc.start")}
     (got,) = _ops(events, "mq.recv", "jobs")
-    assert (starts[got["pid"]], got["priority"], payload(got)) == ("helper", 7, b"high")
+    assert (starts[got["pid"]], got["prio"], payload(got)) == ("helper", 7, b"high")
     (post,) = _ops(events, "sem.post", "go")
     (took,) = _ops(events, "sem.wait", "ready")
     assert starts[post["pid"]] == starts[took["pid"]] == "helper"

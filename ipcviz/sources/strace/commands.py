@@ -19,6 +19,7 @@ probes alone, and the trace says why in one line (``notice``).
 
 from __future__ import annotations
 
+import heapq
 import os
 import signal
 import time
@@ -73,6 +74,7 @@ class Traced:
     worker: Worker | None = None
     early: bytes = b""  # output before the program's first call named its pid
     done: bool = False  # strace has ended and everything it wrote is handed over
+    failed: bool = False  # following it failed (said once): its lines are dropped
 
 
 class CommandsEngine(Engine):
@@ -93,15 +95,19 @@ class CommandsEngine(Engine):
             said = UNTRACED[why]
             self.emit(NOTICE, message=said, reason=why)
             return
-        table = self.adopter.table
         static = [o.name for o in self.scenario.objects]
+        first: Any = None
         for proc in traced_commands(self.scenario):
             fifo = os.path.join(self.session.fifo_dir, f"strace-{proc.name}")
             self.session.register({"type": fifo_type.MECHANISM.type, "path": fifo})
             source = StraceSource(list(proc.argv or ()), self.obj_names, fifo)
             mapper = source.mapper
             mapper.root_name = proc.name
-            mapper.allocate = lambda name: self._allocate(table, name, static)
+            mapper.allocate = self._allocate
+            if first is None:
+                first = mapper
+            else:  # one set of objects for all commands: two may use one queue of theirs
+                mapper.objects_of(first)
             for obj in self.scenario.objects:
                 mapper.share(obj, obj.index if obj.index >= 0 else static.index(obj.name))
             traced = Traced(proc, source, StraceFeed(mapper, self.lin, self.t0))
@@ -109,10 +115,18 @@ class CommandsEngine(Engine):
             traced.feed.tracer = lambda t=traced: t.worker.pid if t.worker else None
             self.straced[proc.name] = traced
 
-    def _allocate(self, table: Any, name: str, static: list[str]) -> int:
-        index = table.allocate(name, static, traced=True)
-        len(self.obj_names)  # read the table now: the name is known before its records
-        return index
+    def _allocate(self, name: str) -> int:
+        """A new object a command's calls named: the next index of the run (one index
+        space with the workers' objects), named here at once."""
+        names = self.obj_names
+
+        def named(index: int) -> None:
+            len(names)  # every worker's object below ``index`` is named first
+            while list.__len__(names) < index:  # (an unreadable entry: keep them aligned)
+                list.append(names, f"obj{list.__len__(names)}")
+            list.append(names, name)
+
+        return self.adopter.table.reserve(named)
 
     def _source_fds(self) -> list[int]:
         return [t.source.fd for t in self.straced.values()]
@@ -140,21 +154,58 @@ class CommandsEngine(Engine):
 
     def _left_behind(self) -> None:
         """What a command made and left (a queue, a FIFO it made): named, never removed."""
-        for traced in self.straced.values():
-            say_left_behind(self.emit, traced.source)
+        said: set[tuple[str, str, int | str]] = set()
+        for traced in self.straced.values():  # (commands share their objects: each once)
+            said |= say_left_behind(self.emit, traced.source, said)
 
     # -- the loop ---------------------------------------------------------------------------
 
     def _drain(self, only: Worker | None = None, flush: bool = False) -> bool:
         more = False
         if only is None:
+            more = self._read_all()
             for traced in self.straced.values():
-                if traced.source.fd >= 0:
-                    more = traced.source.read() or more
-                traced.feed.hand_over()
                 if traced.early and traced.source.mapper.root is not None:
                     self._output(traced.worker, b"")  # type: ignore[arg-type]
         return self.drainer.drain(only, flush) or more
+
+    def _read_all(self) -> bool:
+        """Every strace's new lines, fed to the mappers in one order of time: the commands
+        share their objects' state (``Mapper.objects_of``), so one command's removal of a
+        queue must not be applied before another's earlier use of it, read in the same turn."""
+        live = [t for t in self.straced.values() if not t.failed]
+        more = False
+        for traced in live:
+            more = self._follow(traced, lambda s=traced.source: s.read(collect=True)) or more
+        streams = [[(line.t, k, line) for line in t.source.pending] for k, t in enumerate(live)]
+        for _, k, line in heapq.merge(*streams, key=lambda x: (x[0], x[1])):
+            traced = live[k]
+            if not traced.failed:
+                self._follow(traced, lambda m=traced.source.mapper, x=line: m.feed(x))
+        for traced in live:
+            traced.source.pending.clear()
+            if traced.source._unsettled and not traced.failed:
+                self._follow(traced, traced.source.settle)
+        return more
+
+    def _follow(self, traced: Traced, read: Any) -> bool:
+        """``read`` strace's new lines and hand them over. A failure is said once, in one
+        line, and that command is no longer followed (its strace's lines are dropped): the
+        run goes on, the workers' records are still published, nothing is lost twice."""
+        if traced.failed:
+            return False
+        try:
+            more = bool(read()) if traced.source.fd >= 0 else False
+            traced.feed.hand_over()
+            return more
+        except Exception as exc:  # a bug of ours, or a limit: never the whole run's end
+            traced.failed = True
+            traced.done = True
+            traced.source.mapper.out = []
+            traced.source.close()
+            why = f"{type(exc).__name__}: {exc}"
+            self.emit(schema.ERROR, message=f"cannot follow command {traced.proc.name}: {why}")
+            return False
 
     def _horizon(self) -> int | None:
         """Nothing after what every live strace has written, less the hold (its lines
@@ -170,8 +221,7 @@ class CommandsEngine(Engine):
         self._read_output(w.out_fd, poller, final=True)
         w.exited = True
         w.exit_status = status
-        traced.source.finish()
-        traced.feed.hand_over()
+        self._follow(traced, traced.source.finish)
         mapper = traced.source.mapper
         if mapper.root is None:  # strace could not start it: the worker is the process
             self._never_ran(traced, w, status)

@@ -313,10 +313,16 @@ class ProgramEngine(Engine):
             self.source.close()
 
 
-def say_left_behind(emit: Any, source: StraceSource) -> None:
+def say_left_behind(
+    emit: Any, source: StraceSource, said: set[tuple[str, str, int | str]] | None = None
+) -> set[tuple[str, str, int | str]]:
     """Name every object a traced program made and left (ipcviz leaves it alone), with the
-    command that would remove it."""
+    command that would remove it; ``said``: already named (not again). Returns all named."""
+    named = set(said or ())
     for name, kind, ident in source.leftovers():
+        if (name, kind, ident) in named:
+            continue
+        named.add((name, kind, ident))
         emit(
             LEFTOVER,
             obj=name,
@@ -324,3 +330,4 @@ def say_left_behind(emit: Any, source: StraceSource) -> None:
             f"(ipcviz never removes it; remove it with "
             f"`{_REMOVE_HINT[kind].format(shlex.quote(str(ident)))}`)",
         )
+    return named

@@ -505,6 +505,19 @@ class Mapper:
         elif obj.type == SYSV_SEM:
             self._sets[obj.id] = (1, "", False)  # a scenario's semaphore: a set of one
 
+    #: What a mapper knows of objects (not of processes): shared by the mappers of several
+    #: straces that watch one run (a scenario's commands), so an object two of them use is
+    #: one object, declared once.
+    OBJECT_STATE = (
+        "index", "declared", "made", "sysv_ids", "removed", "fifos", "_sets", "segments",
+        "_sem_fresh", "_sem_undo", "_lossy", "queues", "_mq_pending", "devshm", "shared",
+    )  # fmt: skip
+
+    def objects_of(self, other: Mapper) -> None:
+        """Know objects through ``other``'s tables from now on (``OBJECT_STATE``)."""
+        for attr in self.OBJECT_STATE:
+            setattr(self, attr, getattr(other, attr))
+
     def _unseen(self, proc: Proc, key: str, t: int) -> bool:
         """``key`` names a scenario's object a command cannot be watched using: said once
         per process (``notice``); True if so (the caller makes up no object for it)."""

@@ -167,6 +167,10 @@ class StraceSource:
         self.lines = 0
         self.horizon = 0  # every line stamped before this (engine clock) has been read
         self.before = {kind: sysv_ids(kind) for kind in SYSVIPC}
+        #: lines parsed and not yet fed (``read(collect=True)``), in strace's order
+        self.pending: list[P.Line] = []
+        self._collect = False
+        self._unsettled = False
 
     def argv(self, strsize: int = STRSIZE) -> list[str]:
         return [
@@ -174,8 +178,13 @@ class StraceSource:
             "-e", f"trace={TRACED}", "-o", self.fifo, "--", *self.program,
         ]  # fmt: skip
 
-    def read(self, limit: int = READ_LIMIT) -> bool:
-        """Parse what strace wrote since the last call; True if more may be waiting."""
+    def read(self, limit: int = READ_LIMIT, collect: bool = False) -> bool:
+        """Parse what strace wrote since the last call; True if more may be waiting.
+
+        ``collect``: keep the parsed lines in ``pending`` instead of feeding the mapper
+        (then ``settle()``): several straces sharing their objects' state are fed in one
+        order of time (``ipcviz/sources/strace/commands.py``)."""
+        self._collect = collect
         before = time.time_ns()
         got = 0
         more = False
@@ -193,9 +202,18 @@ class StraceSource:
                 break
         if not more:
             self.horizon = before - self.offset
-            self._partial()
-            self.mapper.release(time.time_ns() // 1000 + 1)  # after all it printed
+            if collect:
+                self._unsettled = True
+            else:
+                self.settle()
         return more
+
+    def settle(self) -> None:
+        """Everything read is fed: a call begun and not printed whole is in progress, and
+        a call held for its end ended before now."""
+        self._unsettled = False
+        self._partial()
+        self.mapper.release(time.time_ns() // 1000 + 1)  # after all it printed
 
     def _lines(self, chunk: bytes) -> None:
         data = self._rest + chunk
@@ -208,6 +226,8 @@ class StraceSource:
         parse = P.parse_line
         lines = data[:cut].decode("ascii", "replace").split("\n")
         self.lines += len(lines)
+        if self._collect:
+            feed = self.pending.append
         for text in lines:
             line = parse(text)
             if line is not None:
