@@ -207,9 +207,16 @@ class Mapper:
         else:
             self._process(line, line[1])
 
-    def release(self, now_us: int) -> None:
-        """Nothing more to read now: a call held for its end ended before ``now_us``."""
+    def release(self, now_us: int, wait_us: int = 0) -> None:
+        """Nothing more to read now: a call held for its end ended before ``now_us``.
+
+        ``wait_us``: keep holding it while it returned less than that long ago. Its end is
+        then stamped ``now_us``, later than it was, and the process's next call, whose line
+        strace may not have written yet, would begin before that end (program order
+        broken). A moment later that next line has almost surely come, and bounds it."""
         held = self._held
+        if held is not None and now_us - (held.t + held.dur) < wait_us:
+            return
         if held is not None:
             self._held = None
             self._process(held, max(now_us, held.t + held.dur))
@@ -337,7 +344,9 @@ class Mapper:
         else:
             signame = line.name.split()[0]
             fields = {"signal": _signum(signame), "signame": signame}
-        t = self._exit_ns(line.t, 0)
+        # Not before its last record: a call printed whole at the end of a read is held
+        # to "now" (``release``), which may be later than the exit strace prints next.
+        t = max(self._exit_ns(line.t, 0), self._last_end.get(proc.tid, 0))
         event = {"t": t, "seq": -1, "pid": proc.pid, "kind": "proc.exit", **fields}
         self.out.append(("event", proc.pid, t, event))
         proc.ended = True

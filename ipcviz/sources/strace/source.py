@@ -23,6 +23,9 @@ from ipcviz.sources.strace.mapper import MQ_DEFAULTS, TRACED, Mapper
 
 #: Payload bytes strace prints per string (``-s``): a whole pipe buffer.
 STRSIZE = 65536
+#: A call printed whole and last is stamped as ended "now" only once it returned this long
+#: ago (``Mapper.release``): well inside the engine's hold (30 ms), so it is never late.
+RELEASE_WAIT_US = 10_000
 #: Bytes read from strace per engine turn at most, so control and exits stay responsive.
 READ_LIMIT = 1 << 20
 #: Where the kernel says how many System V objects exist, by id.
@@ -213,7 +216,7 @@ class StraceSource:
         a call held for its end ended before now."""
         self._unsettled = False
         self._partial()
-        self.mapper.release(time.time_ns() // 1000 + 1)  # after all it printed
+        self.mapper.release(time.time_ns() // 1000 + 1, RELEASE_WAIT_US)  # after all it printed
 
     def _lines(self, chunk: bytes) -> None:
         data = self._rest + chunk
