@@ -42,4 +42,10 @@ async def settle(pilot: Pilot, timeout: float = 10.0) -> SessionScreen:
     screen.redraw(True)
     await pilot.pause()
     await pilot.pause()
+    # Once more, now that the layout has settled: a panel drawn while its height was still
+    # being laid out (a loaded machine) shows fewer rows until the next frame; an idle
+    # screen redraws once a second, a snapshot does not wait for it.
+    screen.redraw(True)
+    await pilot.pause()
+    await pilot.pause()
     return screen
