@@ -23,6 +23,9 @@ Handler = Callable[[State, Event], None]
 HANDLERS: dict[str, Handler] = registry.handlers()
 #: kind → the word on its diagram edge (``State.uses``)
 VERBS: dict[str, str] = registry.verbs()
+#: Operations whose object must be declared: one on an object the model does not hold (a
+#: traced command's, whose declare came later; a hostile trace's) changes nothing.
+_REFERS = frozenset(registry.refers())
 
 
 def handles(*kinds: str) -> Callable[[Handler], Handler]:
@@ -44,6 +47,8 @@ def apply(state: State, event: Event) -> State:
     if handler is None and kind.startswith("probe."):
         handler = HANDLERS.get("probe.*")
     if handler is not None:
+        if kind in _REFERS and event.get("obj") not in state.objects:
+            return state
         handler(state, event)
     verb = VERBS.get(kind)
     if verb is not None:
