@@ -124,25 +124,17 @@ def _bad_sid(sid: str) -> str:
 
 
 def _run_program(opts: EngineOptions) -> int:
-    """``ipcviz run -- PROG ARGS…``: the program under strace (ipcviz/sources/strace)."""
+    """``ipcviz run -- PROG ARGS…``: the program under strace (ipcviz/sources/strace), or,
+    where strace cannot run, seen by the kernel probes alone."""
     from ipcviz.sources.strace.commands import why_untraced
-    from ipcviz.sources.strace.engine import ProgramEngine
 
     if opts.sid is not None and not SID_RE.match(opts.sid):
         print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
         return 2
-    if why_untraced() is not None:
-        return _run_untraced_program(opts)
+    timeout = max(opts.timeout, 0.0) if opts.timeout >= 0 else 60.0
+    make = _program_engine if why_untraced() is None else _untraced_program_engine
     try:
-        engine = ProgramEngine(
-            list(opts.program),
-            opts.trace,
-            scenario=_program_scenario(opts.scenario),
-            timeout=max(opts.timeout, 0.0) if opts.timeout >= 0 else 60.0,
-            header_extra={"lang": opts.lang},
-            sid=opts.sid,
-            quick=opts.quick,  # (a program has no settings: recorded as asked, changes nothing)
-        )
+        engine = make(opts, timeout)
     except IpcvizError as exc:
         print(f"ipcviz: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -151,7 +143,21 @@ def _run_program(opts: EngineOptions) -> int:
     return engine.run()
 
 
-def _run_untraced_program(opts: EngineOptions) -> int:
+def _program_engine(opts: EngineOptions, timeout: float) -> Engine:
+    from ipcviz.sources.strace.engine import ProgramEngine
+
+    return ProgramEngine(
+        list(opts.program),
+        opts.trace,
+        scenario=_program_scenario(opts.scenario),
+        timeout=timeout,
+        header_extra={"lang": opts.lang},
+        sid=opts.sid,
+        quick=opts.quick,  # (a program has no settings: recorded as asked, changes nothing)
+    )
+
+
+def _untraced_program_engine(opts: EngineOptions, timeout: float) -> Engine:
     """No strace here, or no tracing allowed: the program runs as a scenario's command,
     seen by the kernel probes alone (its pipes' fill level), and the trace's first line
     says why (``notice``)."""
@@ -159,27 +165,16 @@ def _run_untraced_program(opts: EngineOptions) -> int:
     from ipcviz.sources.strace.engine import program_scenario
 
     program = list(opts.program)
-    timeout = max(opts.timeout, 0.0) if opts.timeout >= 0 else 60.0
     seen = N_("{name} seen by the kernel probes")
     scenario = program_scenario(program, timeout or 60.0, _program_scenario(opts.scenario), seen)
     name = re.sub(r"[^A-Za-z0-9_-]", "_", Path(program[0]).name)[:32].lstrip("-_") or "program"
     if not name[0].isalpha():
         name = "p" + name[:31]
     scenario.command(name, program)  # traced where it can be: here it cannot (the notice)
-    try:
-        engine = CommandsEngine(
-            scenario,
-            opts.trace,
-            timeout=timeout,
-            header_extra={"lang": opts.lang, "program": program, "source": "probes"},
-            sid=opts.sid,
-            quick=opts.quick,
-        )
-    except IpcvizError as exc:
-        print(f"ipcviz: {exc}", file=sys.stderr)
-        return exc.exit_code
-    engine.gate.end_on_deadlock = opts.end_on_deadlock
-    return engine.run()
+    header = {"lang": opts.lang, "program": program, "source": "probes"}
+    return CommandsEngine(
+        scenario, opts.trace, timeout=timeout, header_extra=header, sid=opts.sid, quick=opts.quick
+    )
 
 
 def _run_attach(opts: EngineOptions) -> int:

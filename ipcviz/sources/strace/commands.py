@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import heapq
 import os
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from ipcviz.events import phrases, schema
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.engine import say_left_behind
-from ipcviz.sources.strace.feed import StraceFeed, still_registered
+from ipcviz.sources.strace.feed import StraceFeed, kill_traced
 from ipcviz.sources.strace.mapper import shareable
 from ipcviz.sources.strace.source import StraceSource, check_ptrace, find_strace
 
@@ -95,7 +94,6 @@ class CommandsEngine(Engine):
             said = UNTRACED[why]
             self.emit(NOTICE, message=said, reason=why)
             return
-        static = [o.name for o in self.scenario.objects]
         first: Any = None
         for proc in traced_commands(self.scenario):
             fifo = os.path.join(self.session.fifo_dir, f"strace-{proc.name}")
@@ -109,7 +107,7 @@ class CommandsEngine(Engine):
             else:  # one set of objects for all commands: two may use one queue of theirs
                 mapper.objects_of(first)
             for obj in self.scenario.objects:
-                mapper.share(obj, obj.index if obj.index >= 0 else static.index(obj.name))
+                mapper.share(obj, obj.index)  # (Scenario.add numbered it)
             traced = Traced(proc, source, StraceFeed(mapper, self.lin, self.t0))
             traced.feed.register = self.registry.add_proc
             traced.feed.tracer = lambda t=traced: t.worker.pid if t.worker else None
@@ -156,7 +154,7 @@ class CommandsEngine(Engine):
         """What a command made and left (a queue, a FIFO it made): named, never removed."""
         said: set[tuple[str, str, int | str]] = set()
         for traced in self.straced.values():  # (commands share their objects: each once)
-            said |= say_left_behind(self.emit, traced.source, said)
+            said = say_left_behind(self.emit, traced.source, said)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -184,7 +182,7 @@ class CommandsEngine(Engine):
                 self._follow(traced, lambda m=traced.source.mapper, x=line: m.feed(x))
         for traced in live:
             traced.source.pending.clear()
-            if traced.source._unsettled and not traced.failed:
+            if traced.source.unsettled and not traced.failed:
                 self._follow(traced, traced.source.settle)
         return more
 
@@ -262,17 +260,8 @@ class CommandsEngine(Engine):
         death like any other. Everything else is the engine's."""
         pid = cmd.get("pid")
         if cmd.get("cmd") == "kill" and isinstance(pid, int):
-            for traced in self.straced.values():
-                proc = traced.source.mapper.procs.get(pid)
-                if proc is None:
-                    continue
-                if proc.thread or proc.ended or not still_registered(self.registry, pid):
-                    return  # gone (its pid may be a stranger's by now): never signal that
-                self.emit(schema.CONTROL, action="kill", target=pid)
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            mappers = (t.source.mapper for t in self.straced.values())
+            if any(kill_traced(self.emit, self.registry, m, pid) for m in mappers):
                 return
         super().control(cmd)
 

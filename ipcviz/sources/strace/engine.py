@@ -26,7 +26,7 @@ from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
-from ipcviz.sources.strace.feed import StraceFeed, still_registered
+from ipcviz.sources.strace.feed import StraceFeed, kill_traced, still_registered
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
 from ipcviz.sources.strace.source import StraceSource
@@ -240,16 +240,8 @@ class ProgramEngine(Engine):
             super().control(cmd)
             return
         pid = cmd.get("pid")
-        proc = self.source.mapper.procs.get(pid) if isinstance(pid, int) else None
-        if proc is None or proc.thread or proc.ended:
-            return
-        if not self._ours(pid):
-            return  # gone (its pid may be another process's by now): never signal that
-        self.emit(schema.CONTROL, action="kill", target=pid)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if isinstance(pid, int):
+            kill_traced(self.emit, self.registry, self.source.mapper, pid)
 
     def break_deadlock(self, cycle: list[int]) -> bool:
         """Headless, a program's proven deadlock ends as a user's ``k`` would end it: one

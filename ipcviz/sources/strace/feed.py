@@ -10,6 +10,7 @@ dies.
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -111,3 +112,20 @@ def still_registered(registry: Any, pid: int) -> bool:
 
     started = [p.get("start") for p in registry.data["procs"] if p.get("pid") == pid]
     return bool(started) and started[-1] is not None and proc_start_time(pid) == started[-1]
+
+
+def kill_traced(emit: Callable[..., Any], registry: Any, mapper: Any, pid: int) -> bool:
+    """``k`` on a process strace watches for the run: SIGKILL it alone (strace then reports
+    its death as any other), once it is known to still be the process registered under
+    ``pid``. False when ``mapper`` does not know ``pid`` (another source may)."""
+    proc = mapper.procs.get(pid)
+    if proc is None:
+        return False
+    if proc.thread or proc.ended or not still_registered(registry, pid):
+        return True  # gone (its pid may be a stranger's by now): never signal that
+    emit(schema.CONTROL, action="kill", target=pid)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return True

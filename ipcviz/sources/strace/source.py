@@ -172,8 +172,8 @@ class StraceSource:
         self.before = {kind: sysv_ids(kind) for kind in SYSVIPC}
         #: lines parsed and not yet fed (``read(collect=True)``), in strace's order
         self.pending: list[P.Line] = []
-        self._collect = False
-        self._unsettled = False
+        #: lines collected and fed since, but not settled yet (``settle``)
+        self.unsettled = False
 
     def argv(self, strsize: int = STRSIZE) -> list[str]:
         return [
@@ -187,7 +187,6 @@ class StraceSource:
         ``collect``: keep the parsed lines in ``pending`` instead of feeding the mapper
         (then ``settle()``): several straces sharing their objects' state are fed in one
         order of time (``ipcviz/sources/strace/commands.py``)."""
-        self._collect = collect
         before = time.time_ns()
         got = 0
         more = False
@@ -199,14 +198,14 @@ class StraceSource:
             if not chunk:
                 break
             got += len(chunk)
-            self._lines(chunk)
+            self._lines(chunk, collect)
             if got >= limit:
                 more = True
                 break
         if not more:
             self.horizon = before - self.offset
             if collect:
-                self._unsettled = True
+                self.unsettled = True
             else:
                 self.settle()
         return more
@@ -214,11 +213,11 @@ class StraceSource:
     def settle(self) -> None:
         """Everything read is fed: a call begun and not printed whole is in progress, and
         a call held for its end ended before now."""
-        self._unsettled = False
+        self.unsettled = False
         self._partial()
         self.mapper.release(time.time_ns() // 1000 + 1, RELEASE_WAIT_US)  # after all it printed
 
-    def _lines(self, chunk: bytes) -> None:
+    def _lines(self, chunk: bytes, collect: bool = False) -> None:
         data = self._rest + chunk
         cut = data.rfind(b"\n")
         if cut < 0:
@@ -229,7 +228,7 @@ class StraceSource:
         parse = P.parse_line
         lines = data[:cut].decode("ascii", "replace").split("\n")
         self.lines += len(lines)
-        if self._collect:
+        if collect:
             feed = self.pending.append
         for text in lines:
             line = parse(text)
