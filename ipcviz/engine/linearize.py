@@ -33,9 +33,9 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
-from itertools import islice, takewhile
-from operator import attrgetter
+from collections.abc import Callable, Iterable
+from itertools import chain, islice, takewhile
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from ipcviz.events import phrases
@@ -63,6 +63,8 @@ _NO_ORDER: deque[int] = deque()
 #: A program order is a pid, or pid | thread << 32 for a thread of it (see add_records).
 _PID_MASK = 0xFFFFFFFF
 _begin = attrgetter("b")
+#: the list a head key (rank, need, end, list) belongs to
+_LIST = itemgetter(3)
 #: Pseudo pid of the engine's own events in the pool (program order among themselves).
 ENGINE = -1
 
@@ -526,6 +528,13 @@ class Linearizer:
         placed = [0]  # required operations placed so far
         seen: set[tuple] = set()
         budget = [PLAN_BUDGET]
+        ends, move, candidates = heads.ends, heads._move, heads.candidates
+        apply, blocked, takes_blocked, state = (
+            shadow.apply,
+            shadow.blocked,
+            shadow.takes_blocked,
+            shadow.key,
+        )
 
         def dfs() -> bool:
             if placed[0] >= required:
@@ -533,23 +542,23 @@ class Linearizer:
             budget[0] -= 1
             if budget[0] < 0:
                 return False
-            key = (tuple(pos), shadow.key())
+            key = (tuple(pos), state())
             if key in seen:
                 return False
             seen.add(key)
             # A take that another message stands in front of waits for another take; if
             # only its own process has takes left, this branch is dead.
-            if heads.taking == 1 and shadow.blocked(heads.only_taker()):
+            if heads.taking == 1 and blocked(heads.only_taker()):
                 return False
-            min_end = heads.min_end()
-            for i in heads.candidates(min_end, shadow.takes_blocked()):
+            min_end = ends[0][0]
+            for i in candidates(min_end, takes_blocked()):
                 o = lists[i][pos[i]]
                 if o.b > min_end:
                     continue
-                undo = shadow.apply(o)
+                undo = apply(o)
                 if undo is None:
                     continue
-                heads.advance(i)
+                move(i, 1)
                 path.append(i)
                 req = o.e <= horizon
                 placed[0] += req
@@ -557,7 +566,7 @@ class Linearizer:
                     return True
                 placed[0] -= req
                 path.pop()
-                heads.retreat(i)
+                move(i, -1)
                 undo()
             return False
 
@@ -905,69 +914,70 @@ class _Heads:
         self, lists: list[list[Op]], need: list[list[int]], pos: list[int], last_take: list[int]
     ) -> None:
         self.lists, self.need, self.pos, self.last_take = lists, need, pos, last_take
-        self.keys = [self._key(i) for i in range(len(lists))]
+        #: per list, its head's try-order key, (end, list) and (begin, list), or None
+        self.keys: list[tuple[int, int, int, int] | None] = [None] * len(lists)
+        self.end_keys: list[tuple[int, int] | None] = [None] * len(lists)
+        self.begin_keys: list[tuple[int, int] | None] = [None] * len(lists)
+        for i in range(len(lists)):
+            self._head(i)
         self.order = sorted(k for k in self.keys if k is not None)  # the try order
-        self.ends = sorted((k[2], k[3]) for k in self.order)  # (end, list)
-        self.begins = sorted((lists[k[3]][pos[k[3]]].b, k[3]) for k in self.order)
+        self.ends = sorted(k for k in self.end_keys if k is not None)
+        self.begins = sorted(k for k in self.begin_keys if k is not None)
         #: how many lists still have a take ahead (a take's place depends on other takes)
         self.taking = sum(1 for i, last in enumerate(last_take) if last >= pos[i])
 
-    def _key(self, i: int) -> tuple[int, int, int, int] | None:
-        k = self.pos[i]
-        if k >= len(self.lists[i]):
-            return None
-        o = self.lists[i][k]
-        return (_RANK.get(o.rec[0], 2), self.need[i][k], o.e, i)  # type: ignore[index]
-
-    def min_end(self) -> int:
-        return self.ends[0][0]
-
-    def candidates(self, min_end: int, takes_blocked: bool) -> Iterator[int]:
+    def candidates(self, min_end: int, takes_blocked: bool) -> Iterable[int]:
         """The lists whose heads may go next, in the order to try them: a superset of those
         that began by ``min_end``; without takes when no take can succeed now (they would
         all fail). The search moves heads while it goes through them, and puts them back
-        before it asks for the next one, so the order can be read as it goes."""
-        early = bisect_right(self.begins, (min_end, 1 << 62))
+        before it asks for the next one, so the order can be read as it goes (lazily: the
+        first one usually goes)."""
+        begins = self.begins
+        early = bisect_right(begins, (min_end, 1 << 62))
         order = self.order
         if early * 2 < len(order):  # few began in time: sort just those
-            keys = sorted([self.keys[i] for _, i in self.begins[:early]])  # type: ignore[misc]
-            yield from (k[3] for k in keys if not (takes_blocked and k[0] == 1))
-            return
-        lo = hi = len(order)
-        if takes_blocked:
-            lo, hi = bisect_left(order, (1,)), bisect_left(order, (2,))
-        for j in range(lo):
-            yield order[j][3]
-        for j in range(hi, len(order)):
-            yield order[j][3]
+            head = self.keys
+            keys = sorted([head[i] for _, i in begins[:early]])  # type: ignore[type-var]
+            if takes_blocked:
+                return [k[3] for k in keys if k[0] != 1]
+            return [k[3] for k in keys]
+        if not takes_blocked:
+            return map(_LIST, order)
+        lo, hi = bisect_left(order, (1,)), bisect_left(order, (2,))
+        return chain(map(_LIST, islice(order, lo)), map(_LIST, islice(order, hi, None)))
 
     def only_taker(self) -> Op:
         """The head of the one list with takes left (``taking == 1``)."""
         i = next(j for j, last in enumerate(self.last_take) if last >= self.pos[j])
         return self.lists[i][self.pos[i]]
 
+    def _head(self, i: int) -> bool:
+        """Make list ``i``'s keys for its head at ``pos[i]``; False if it has none."""
+        k, lst = self.pos[i], self.lists[i]
+        if k >= len(lst):
+            self.keys[i] = self.end_keys[i] = self.begin_keys[i] = None
+            return False
+        o = lst[k]
+        self.keys[i] = (_RANK.get(o.rec[0], 2), self.need[i][k], o.e, i)  # type: ignore[index]
+        self.end_keys[i] = (o.e, i)
+        self.begin_keys[i] = (o.b, i)
+        return True
+
     def _move(self, i: int, step: int) -> None:
+        """List ``i``'s head was placed (step 1: its next operation is its head now), or
+        that is undone (step -1)."""
         old = self.keys[i]
-        if old is not None:
+        if old is not None:  # its head leaves the three orders
             del self.order[bisect_left(self.order, old)]
-            del self.ends[bisect_left(self.ends, (old[2], i))]
-            del self.begins[bisect_left(self.begins, (self.lists[i][self.pos[i]].b, i))]
+            del self.ends[bisect_left(self.ends, self.end_keys[i])]  # type: ignore[arg-type]
+            del self.begins[bisect_left(self.begins, self.begin_keys[i])]  # type: ignore[arg-type]
         if self.last_take[i] == (self.pos[i] if step > 0 else self.pos[i] - 1):
             self.taking -= step  # it passes (or comes back to) its last take
         self.pos[i] += step
-        new = self.keys[i] = self._key(i)
-        if new is not None:
-            insort(self.order, new)
-            insort(self.ends, (new[2], i))
-            insort(self.begins, (self.lists[i][self.pos[i]].b, i))
-
-    def advance(self, i: int) -> None:
-        """List ``i``'s head was placed: its next operation is its head now."""
-        self._move(i, 1)
-
-    def retreat(self, i: int) -> None:
-        """Undo ``advance(i)``."""
-        self._move(i, -1)
+        if self._head(i):  # its new head enters them
+            insort(self.order, self.keys[i])  # type: ignore[arg-type]
+            insort(self.ends, self.end_keys[i])  # type: ignore[arg-type]
+            insort(self.begins, self.begin_keys[i])  # type: ignore[arg-type]
 
 
 # -- shadows: a copy of one object's state that the search can change and undo ----------
@@ -1065,6 +1075,14 @@ class _SemShadow(_Shadow):
     def __init__(self, obj: SemObj) -> None:
         self.value = obj.value
         self.trywaits = True  # a failed trywait is a take that succeeds at 0 (plan_for)
+        # the undo of a post and of a wait, made once (not a closure per step)
+        self._unpost, self._unwait = self._down, self._up
+
+    def _down(self) -> None:
+        self.value -= 1
+
+    def _up(self) -> None:
+        self.value += 1
 
     def plan_for(self, full: list[list[Op]], lists: list[list[Op]]) -> None:
         self.trywaits = any(o.rec[0] == C.SEM_TRYWAIT for lst in lists for o in lst)  # type: ignore[index]
@@ -1077,16 +1095,18 @@ class _SemShadow(_Shadow):
 
     def apply(self, op: Op) -> Undo | None:
         code, ok = op.rec[0], op.rec[3]  # type: ignore[index]
+        if code == C.SEM_POST:
+            self.value += 1
+            return self._unpost
         if code == _UNDO:  # the kernel keeps the value in 0..SEMVMX
             delta = min(max(self.value + ok, 0), SEMVMX) - self.value
-        elif code == C.SEM_POST:
-            delta = 1
         elif code == C.SEM_TRYWAIT and not ok:
             return _nothing if self.value == 0 else None
         elif self.value < 1:
             return None
         else:
-            delta = -1
+            self.value -= 1
+            return self._unwait
         self.value += delta
 
         def undo() -> None:
