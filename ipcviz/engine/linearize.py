@@ -34,7 +34,7 @@ import heapq
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from itertools import chain, islice, takewhile
+from itertools import chain, islice, repeat, takewhile
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -63,6 +63,7 @@ _NO_ORDER: deque[int] = deque()
 #: A program order is a pid, or pid | thread << 32 for a thread of it (see add_records).
 _PID_MASK = 0xFFFFFFFF
 _begin = attrgetter("b")
+_end = attrgetter("e")
 #: the list a head key (rank, need, end, list) belongs to
 _LIST = itemgetter(3)
 #: Pseudo pid of the engine's own events in the pool (program order among themselves).
@@ -508,6 +509,10 @@ class Linearizer:
         shadow.plan_for(full, lists)
         if not shadow.explainable(lists, horizon):
             return _NO_ORDER  # a take whose message nobody put yet: its put comes late
+        if not shadow.full_lists and type(shadow).blocked is _Shadow.blocked:
+            forced = _forced(lists)
+            if forced is not None:  # one candidate at every step: no search needed
+                return _follow(shadow, lists, pids, forced[:required], horizon)
         # How soon a process is needed: the earliest take that waits for any of its next
         # puts (a process's later messages cannot go before its earlier ones).
         need = []
@@ -885,6 +890,43 @@ class Linearizer:
             parts.append(part)
             got += len(part)
         return b"".join(parts)
+
+
+def _forced(lists: list[list[Op]]) -> list[int] | None:
+    """The one order real time leaves ``lists`` (list indexes, by end), or None when an
+    operation of one list overlaps one of another (then the order is a choice).
+
+    Operations under a lock, say, never overlap another process's: at every step of the
+    search only the operation that ends first began in time, so the search would place
+    them by their ends (checked by comparing each one's begin with the latest end of
+    another list before it, in the merged order of ends)."""
+    merged = heapq.merge(
+        *[zip(map(_end, lst), repeat(i), map(_begin, lst)) for i, lst in enumerate(lists)]
+    )
+    order: list[int] = []
+    last_e = other_e = -(1 << 62)  # the latest end; the latest end of another list
+    last_list = -1
+    for e, i, b in merged:
+        if b <= (other_e if i == last_list else last_e):
+            return None
+        if i == last_list:
+            last_e = e
+        else:
+            other_e, last_e, last_list = last_e, e, i
+        order.append(i)
+    return order
+
+
+def _follow(
+    shadow: _Shadow, lists: list[list[Op]], pids: list[int], order: list[int], horizon: int
+) -> deque[int] | None:
+    """The search's answer for an order it had no choice in: legal, or none exists."""
+    seen = [0] * len(lists)
+    for i in order:
+        if shadow.apply(lists[i][seen[i]]) is None:
+            return _NO_ORDER
+        seen[i] += 1
+    return deque(pids[i] for i in order[: _committed(lists, order, horizon)]) or None
 
 
 def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:

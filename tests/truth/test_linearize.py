@@ -239,3 +239,79 @@ def test_the_same_message_sent_twice_is_not_mistaken_for_one():
     h.lin.emit_ready(2000 * MS)
     assert h.lin.conflicts == 0
     assert h.kinds() == [(1, "mq.send"), (2, "mq.recv")] * 3
+
+
+def _pool(seed: int) -> tuple[list[dict[str, Any]], dict[int, list[tuple]]]:
+    """A pool of semaphore and shared-memory operations of three processes: on a global
+    timeline (each operation after a spacer on another object, so that none overlaps
+    another process's: the order is forced), or with random overlaps."""
+    import random
+
+    rng = random.Random(seed)
+    objects = [
+        {"obj": "s", "type": "posix_sem", "value": rng.choice([0, 1, 2])},
+        {"obj": "c", "type": "posix_shm", "size": 8, "cells": 1},
+        {"obj": "spacer", "type": "posix_sem", "value": 0},
+    ]
+    forced = rng.random() < 0.6
+    recs: dict[int, list[tuple]] = {1: [], 2: [], 3: []}
+    t = 1.0
+    for _ in range(rng.randint(2, 14)):
+        pid = rng.choice([1, 2, 3])
+        if forced:
+            recs[pid].append(rec(C.SEM_POST, t, obj=2))  # bounds the next one's begin
+            t += 0.01
+        else:
+            t = rng.uniform(1.0, 20.0)
+        kind = rng.choice(["wait", "post", "read", "write"])
+        if kind == "wait":
+            recs[pid].append(rec(C.SEM_WAIT, t))
+        elif kind == "post":
+            recs[pid].append(rec(C.SEM_POST, t))
+        else:
+            code = C.SHM_READ if kind == "read" else C.SHM_WRITE
+            data = rng.choice([0, 1]).to_bytes(8, "little")
+            recs[pid].append(rec(code, t, 0, 8, data, obj=1))
+        t += 0.5
+    for pid in recs:  # a process's stamps grow
+        recs[pid].sort(key=lambda r: r[2])
+    return objects, recs
+
+
+def _published(objects, recs, forced: bool, monkeypatch, follows: list[int]) -> list[tuple]:
+    from ipcviz.engine import linearize
+
+    with monkeypatch.context() as m:
+        if not forced:
+            m.setattr(linearize, "_forced", lambda lists: None)
+        follow = linearize._follow
+
+        def counted(*args):
+            follows.append(1)
+            return follow(*args)
+
+        m.setattr(linearize, "_follow", counted)
+        h = Harness(objects)
+        h.start(1, 2, 3)
+        h.lin._publish_record = lambda r, pid, since, want: h.out.append((pid, r)) or {}
+        h.lin._publish_event = lambda e: h.out.append(("event", e["kind"])) or e
+        for pid, batch in recs.items():
+            if batch:
+                h.lin.add_records(pid, batch)
+        h.lin.flush()
+        return h.out
+
+
+def test_an_order_real_time_forces_is_the_one_the_search_would_find(monkeypatch):
+    """``_forced``: where no two processes' operations on an object overlap, the search is
+    skipped; it must publish exactly what the search publishes, conflicts included."""
+    follows: list[int] = []
+    conflicts = 0
+    for seed in range(300):
+        objects, recs = _pool(seed)
+        fast = _published(objects, recs, True, monkeypatch, follows)
+        slow = _published(objects, recs, False, monkeypatch, [])
+        assert fast == slow, seed
+        conflicts += ("event", "order.conflict") in fast
+    assert len(follows) > 100  # the fast path was taken, not only the search
+    assert conflicts > 10  # and pools with no legal order were among them
