@@ -75,6 +75,7 @@ _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
 _TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
 _QUEUE_CODES = _PUT_CODES | _TAKE_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT})
+_WAIT_POST = frozenset({C.SEM_WAIT, C.SEM_POST})
 _PLANNED_CODES = _SHM_CODES | _QUEUE_CODES | _SEM_CODES
 #: code → the group of codes one search orders together (a shadow's ``codes``)
 _PLAN_GROUP = {
@@ -513,6 +514,10 @@ class Linearizer:
             forced = _forced(lists)
             if forced is not None:  # one candidate at every step: no search needed
                 return _follow(shadow, lists, pids, forced[:required], horizon)
+        if isinstance(shadow, _SemShadow):
+            path = shadow.descend(lists, required, horizon)
+            if path is not None:  # the search would take the same path, never going back
+                return deque(pids[i] for i in path[: _committed(lists, path, horizon)]) or None
         # How soon a process is needed: the earliest take that waits for any of its next
         # puts (a process's later messages cannot go before its earlier ones).
         need = []
@@ -1131,6 +1136,53 @@ class _SemShadow(_Shadow):
 
     def takes_blocked(self) -> bool:
         return self.value < 1 and not self.trywaits
+
+    def descend(self, lists: list[list[Op]], required: int, horizon: int) -> list[int] | None:
+        """The search's path when it never has to go back, found with heaps (None: it would).
+
+        With only waits and posts, the search's first candidate always applies (a take is
+        tried only while the value is at least 1; a post always can), so the search goes
+        straight down until it places ``required`` operations or finds no candidate (then
+        it would go back: None, the search decides). Its candidates are the heads that
+        began by the earliest end among the heads (that end only grows on the way down),
+        tried takes first, each kind by (end, list): here a heap of each, not three sorted
+        lists kept for going back."""
+        if any(o.rec[0] not in _WAIT_POST for lst in lists for o in lst):  # type: ignore[index]
+            return None
+        pos = [0] * len(lists)
+        ends = [(lst[0].e, i, 0) for i, lst in enumerate(lists) if lst]  # (end, list, index)
+        later = [(lst[0].b, i, 0) for i, lst in enumerate(lists) if lst]  # not begun yet
+        heapq.heapify(ends)
+        heapq.heapify(later)
+        takes: list[tuple[int, int, int]] = []  # begun heads, (end, list, index)
+        puts: list[tuple[int, int, int]] = []
+        value, placed, path = self.value, 0, []
+        heappush, heappop = heapq.heappush, heapq.heappop
+        while placed < required:
+            while pos[ends[0][1]] != ends[0][2]:  # a head placed already
+                heappop(ends)
+            min_end = ends[0][0]
+            while later and later[0][0] <= min_end:
+                _, i, k = heappop(later)
+                o = lists[i][k]
+                heappush(takes if o.rec[0] == C.SEM_WAIT else puts, (o.e, i, k))  # type: ignore[index]
+            if value >= 1 and takes:
+                _, i, k = heappop(takes)
+                value -= 1
+            elif puts:
+                _, i, k = heappop(puts)
+                value += 1
+            else:
+                return None
+            o = lists[i][k]
+            placed += o.e <= horizon
+            path.append(i)
+            pos[i] = k = k + 1
+            if k < len(lists[i]):
+                nxt = lists[i][k]
+                heappush(ends, (nxt.e, i, k))
+                heappush(later, (nxt.b, i, k))
+        return path
 
     def key(self) -> Any:
         return self.value

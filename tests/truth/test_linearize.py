@@ -278,7 +278,9 @@ def _pool(seed: int) -> tuple[list[dict[str, Any]], dict[int, list[tuple]]]:
     return objects, recs
 
 
-def _published(objects, recs, forced: bool, monkeypatch, follows: list[int]) -> list[tuple]:
+def _published(
+    objects, recs, forced: bool, monkeypatch, follows: list[int], pids=(1, 2, 3)
+) -> list[tuple]:
     from ipcviz.engine import linearize
 
     with monkeypatch.context() as m:
@@ -292,7 +294,7 @@ def _published(objects, recs, forced: bool, monkeypatch, follows: list[int]) -> 
 
         m.setattr(linearize, "_follow", counted)
         h = Harness(objects)
-        h.start(1, 2, 3)
+        h.start(*pids)
         h.lin._publish_record = lambda r, pid, since, want: h.out.append((pid, r)) or {}
         h.lin._publish_event = lambda e: h.out.append(("event", e["kind"])) or e
         for pid, batch in recs.items():
@@ -315,3 +317,52 @@ def test_an_order_real_time_forces_is_the_one_the_search_would_find(monkeypatch)
         conflicts += ("event", "order.conflict") in fast
     assert len(follows) > 100  # the fast path was taken, not only the search
     assert conflicts > 10  # and pools with no legal order were among them
+
+
+def _waits_and_posts(seed: int) -> tuple[list[dict[str, Any]], dict[int, list[tuple]]]:
+    """Four processes wait and post on one semaphore, waits often asleep a long time
+    (a begin record well before their end): overlaps everywhere, as under a busy lock."""
+    import random
+
+    rng = random.Random(seed)
+    objects = [{"obj": "s", "type": "posix_sem", "value": rng.choice([0, 1, 2])}]
+    recs: dict[int, list[tuple]] = {}
+    for pid in (1, 2, 3, 4):
+        t, mine = rng.uniform(0.5, 3.0), []
+        for _ in range(rng.randint(0, 6)):
+            if rng.random() < 0.5:
+                mine.append(rec(C.SEM_WAIT_BEGIN, t))
+                t += rng.choice([0.01, rng.uniform(0.1, 6.0)])
+                mine.append(rec(C.SEM_WAIT, t))
+            else:
+                t += rng.uniform(0.01, 2.0)
+                mine.append(rec(C.SEM_POST, t))
+            t += rng.uniform(0.01, 1.0)
+        recs[pid] = mine
+    return objects, recs
+
+
+def test_a_semaphores_straight_descent_is_the_searchs_path(monkeypatch):
+    """``_SemShadow.descend``: waits and posts never make the search go back until it finds
+    no candidate, so heaps find its path; it must publish exactly what the search does."""
+    from ipcviz.engine import linearize
+
+    descents: list[bool] = []
+    descend = linearize._SemShadow.descend
+
+    def counted(self, *args):
+        path = descend(self, *args)
+        descents.append(path is not None)
+        return path
+
+    for seed in range(300):
+        objects, recs = _waits_and_posts(seed)
+        with monkeypatch.context() as m:
+            m.setattr(linearize._SemShadow, "descend", counted)
+            fast = _published(objects, recs, True, monkeypatch, [], pids=(1, 2, 3, 4))
+        with monkeypatch.context() as m:
+            m.setattr(linearize._SemShadow, "descend", lambda self, *a: None)
+            slow = _published(objects, recs, True, monkeypatch, [], pids=(1, 2, 3, 4))
+        assert fast == slow, seed
+    assert descents.count(True) > 100  # the descent answered, not only the search
+    assert descents.count(False) > 10  # and it left the dead ends to the search
