@@ -34,7 +34,7 @@ import heapq
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from itertools import chain, islice, repeat, takewhile
+from itertools import chain, count, islice, repeat, takewhile
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -510,14 +510,14 @@ class Linearizer:
         shadow.plan_for(full, lists)
         if not shadow.explainable(lists, horizon):
             return _NO_ORDER  # a take whose message nobody put yet: its put comes late
-        if not shadow.full_lists and type(shadow).blocked is _Shadow.blocked:
-            forced = _forced(lists)
-            if forced is not None:  # one candidate at every step: no search needed
-                return _follow(shadow, lists, pids, forced[:required], horizon)
         if isinstance(shadow, _SemShadow):
             path = shadow.descend(lists, required, horizon)
             if path is not None:  # the search would take the same path, never going back
                 return deque(pids[i] for i in path[: _committed(lists, path, horizon)]) or None
+        elif not shadow.full_lists and type(shadow).blocked is _Shadow.blocked:
+            forced = _forced(lists)
+            if forced is not None:  # one candidate at every step: no search needed
+                return _follow(shadow, lists, pids, forced[:required], horizon)
         # How soon a process is needed: the earliest take that waits for any of its next
         # puts (a process's later messages cannot go before its earlier ones).
         need = []
@@ -905,15 +905,19 @@ def _forced(lists: list[list[Op]]) -> list[int] | None:
     search only the operation that ends first began in time, so the search would place
     them by their ends (checked by comparing each one's begin with the latest end of
     another list before it, in the merged order of ends)."""
-    merged = heapq.merge(
-        *[zip(map(_end, lst), repeat(i), map(_begin, lst)) for i, lst in enumerate(lists)]
+    merged = sorted(  # by end; (end, list, begin, its index in the list)
+        chain.from_iterable(
+            zip(map(_end, lst), repeat(i), map(_begin, lst), count()) for i, lst in enumerate(lists)
+        )
     )
     order: list[int] = []
     last_e = other_e = -(1 << 62)  # the latest end; the latest end of another list
     last_list = -1
-    for e, i, b in merged:
-        if b <= (other_e if i == last_list else last_e):
-            return None
+    nxt = [0] * len(lists)  # each list's next operation in program order
+    for e, i, b, k in merged:
+        if b <= (other_e if i == last_list else last_e) or k != nxt[i]:
+            return None  # an overlap (or a list whose ends do not follow its order)
+        nxt[i] = k + 1
         if i == last_list:
             last_e = e
         else:
