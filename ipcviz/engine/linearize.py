@@ -235,12 +235,12 @@ class Linearizer:
             self.pending += 1
             group = _PLAN_GROUP.get(code)
             if group is not None:
-                mine = self._planned.setdefault((rec[1], group), {}).setdefault(pid, deque())
+                mine = _lane(self._planned, (rec[1], group), pid)
                 if mine and mine[-1].b > op.b:
                     self._unsorted.add((rec[1], group))
                 mine.append(op)
             if code in _CONSUMER_CODES:
-                self._pool_takes.setdefault(rec[1], {}).setdefault(pid, deque()).append(op)
+                _lane(self._pool_takes, rec[1], pid).append(op)
             if code in _PUT_CODES:
                 self._pending_puts.setdefault(rec[1], []).append(op)
             elif code in _TAKE_CODES:
@@ -506,15 +506,15 @@ class Linearizer:
             k = pids.index(pid)
             if len(lists[k]) == len(queues[k]) and undo.b <= horizon:
                 lists[k].append(undo)
-        required = sum(1 for lst in lists for o in lst if o.e <= horizon)
-        shadow.plan_for(full, lists)
-        if not shadow.explainable(lists, horizon):
-            return _NO_ORDER  # a take whose message nobody put yet: its put comes late
+        required = sum(map(horizon.__ge__, map(_end, chain.from_iterable(lists))))
         if isinstance(shadow, _SemShadow):
             path = shadow.descend(lists, required, horizon)
             if path is not None:  # the search would take the same path, never going back
                 return deque(pids[i] for i in path[: _committed(lists, path, horizon)]) or None
-        elif not shadow.full_lists and type(shadow).blocked is _Shadow.blocked:
+        shadow.plan_for(full, lists)
+        if not shadow.explainable(lists, horizon):
+            return _NO_ORDER  # a take whose message nobody put yet: its put comes late
+        if isinstance(shadow, _ShmShadow):  # (a queue's takes can be blocked: not forced)
             forced = _forced(lists)
             if forced is not None:  # one candidate at every step: no search needed
                 return _follow(shadow, lists, pids, forced[:required], horizon)
@@ -897,6 +897,18 @@ class Linearizer:
         return b"".join(parts)
 
 
+def _lane(index: dict[Any, dict[int, deque[Op]]], key: Any, pid: int) -> deque[Op]:
+    """``index[key][pid]``, made if missing (``setdefault`` would make a dict and a deque
+    for every record only to throw them away)."""
+    by_pid = index.get(key)
+    if by_pid is None:
+        by_pid = index[key] = {}
+    mine = by_pid.get(pid)
+    if mine is None:
+        mine = by_pid[pid] = deque()
+    return mine
+
+
 def _forced(lists: list[list[Op]]) -> list[int] | None:
     """The one order real time leaves ``lists`` (list indexes, by end), or None when an
     operation of one list overlaps one of another (then the order is a choice).
@@ -1151,8 +1163,6 @@ class _SemShadow(_Shadow):
         began by the earliest end among the heads (that end only grows on the way down),
         tried takes first, each kind by (end, list): here a heap of each, not three sorted
         lists kept for going back."""
-        if any(o.rec[0] not in _WAIT_POST for lst in lists for o in lst):  # type: ignore[index]
-            return None
         pos = [0] * len(lists)
         ends = [(lst[0].e, i, 0) for i, lst in enumerate(lists) if lst]  # (end, list, index)
         later = [(lst[0].b, i, 0) for i, lst in enumerate(lists) if lst]  # not begun yet
@@ -1169,7 +1179,10 @@ class _SemShadow(_Shadow):
             while later and later[0][0] <= min_end:
                 _, i, k = heappop(later)
                 o = lists[i][k]
-                heappush(takes if o.rec[0] == C.SEM_WAIT else puts, (o.e, i, k))  # type: ignore[index]
+                code = o.rec[0]  # type: ignore[index]
+                if code not in _WAIT_POST:
+                    return None  # a trywait or a dead process's SEM_UNDO: the search's
+                heappush(takes if code == C.SEM_WAIT else puts, (o.e, i, k))
             if value >= 1 and takes:
                 _, i, k = heappop(takes)
                 value -= 1
