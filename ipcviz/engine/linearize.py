@@ -767,7 +767,7 @@ class Linearizer:
         obj = self.model.objects.get(self._obj_name(op) or "")
         if not isinstance(obj, PipeObj):
             return False
-        room = obj.capacity - obj.nbytes
+        room = obj.room()  # a FIFO's bytes that may be gone take none (PipeObj.gone)
         n = rec[3]
         if n <= room or room <= 0:
             return False
@@ -833,7 +833,7 @@ class Linearizer:
             obj = self.model.objects.get(fields["obj"] or "")
             if isinstance(obj, PipeObj):
                 n = fields["n"]
-                room = obj.capacity - obj.nbytes
+                room = obj.room()
                 return n <= room or (n > PIPE_BUF and room > 0)
         state_class, rule = RULES[kind]
         obj = self.model.objects.get(fields["obj"])
@@ -849,8 +849,8 @@ class Linearizer:
         rec = op.rec
         assert rec is not None
         obj = self.model.objects.get(self._obj_name(op) or "")
-        if not isinstance(obj, PipeObj):
-            return False
+        if not isinstance(obj, PipeObj) or obj.gone:
+            return False  # (bytes that may be gone: where the stream starts is not known)
         need = obj.nbytes + len(rec[5])
         stream = self._read_stream(rec[1], need)
         if stream is None:

@@ -1,0 +1,263 @@
+"""A FIFO's bytes are dropped by the kernel when its last open end closes (the pipe behind
+the name is freed); the next open finds it empty. Review finding: the model keeps them, so
+a later end of file is an ``order.conflict`` and ``ipcviz verify`` says illegal. A traced
+command like ``while :; do cat FIFO; done`` beside a Python writer hits it at random.
+
+But a process inside ``open()`` of the FIFO at that moment already holds it (fs/pipe.c
+``fifo_open`` counts it before it waits for its partner): then the bytes stay. The events
+cannot always tell, so the model keeps both worlds until a read decides (PipeObj.gone)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ipcviz.mechanisms.pipe.state import PipeObj
+from ipcviz.model.legal import violation
+from ipcviz.model.reducer import apply
+from ipcviz.model.state import State
+from tests.mechanisms.helpers import by_kind, run_file
+
+DISCARD = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("fifo-discard", "a FIFO's bytes go with its last end", timeout=30)
+    f = scenario.fifo("data")
+    written = scenario.semaphore("written", 0)
+    closed = scenario.semaphore("closed", 0)
+
+    @scenario.process("reader")
+    def reader(ctx):
+        f.open_read()
+        written.wait()  # the writer wrote 10 B and closed its end
+        f.close_read()  # the last end closes: the kernel drops the 10 B
+        closed.post()
+        f.open_read()
+        ctx.report("got", f.read(4096).decode())  # end of file: a new, empty pipe
+        f.close_read()
+
+    @scenario.process("writer")
+    def writer(ctx):
+        f.open_write()
+        f.write(b"0123456789")
+        f.close_write()
+        written.post()
+        closed.wait()
+        f.open_write()
+        f.close_write()
+
+    @scenario.check("the reader read end of file")
+    def eof(run):
+        return run.report("reader", "got") == ""
+"""
+
+
+def test_a_fifos_bytes_go_when_its_last_end_closes(tmp_path: Path) -> None:
+    result, _, events = run_file(tmp_path, "discard", DISCARD)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert by_kind(events, "order.conflict") == []
+    done = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "verify", str(tmp_path / "discard.jsonl")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "legal history" in done.stdout, done.stdout
+
+
+# -- an open in flight at the last close keeps the bytes -------------------------------
+
+IN_FLIGHT = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("fifo-in-flight", "an open in flight keeps a FIFO's bytes", timeout=30)
+    f = scenario.fifo("data")
+    written = scenario.semaphore("written", 0)
+    reopen = scenario.semaphore("reopen", 0)
+    #: where the kernel has a process asleep in a blocking open() of a FIFO
+    OPEN_WAITS = ("wait_for_partner", "fifo_open")
+
+    @scenario.process("holder")
+    def holder(ctx):
+        f.open_read()
+        written.wait()  # the writer wrote 10 B and closed its end
+        # proof, not luck: the late reader is asleep in open(), so it holds the FIFO
+        ctx.report("late_wchan", ctx.wait_for_wchan(ctx.pid_of("late"), OPEN_WAITS, 20.0))
+        f.close_read()  # the last end the model saw closes: the 10 B may be gone
+        reopen.post()
+
+    @scenario.process("late")
+    def late(ctx):
+        written.wait()
+        f.open_read()  # no writer now: it waits in the kernel, counted as a reader
+        got = b""
+        while chunk := f.read(4096):
+            got += chunk
+        ctx.report("got", got.decode())
+        f.close_read()
+
+    @scenario.process("writer")
+    def writer(ctx):
+        f.open_write()
+        f.write(b"0123456789")
+        f.close_write()
+        written.post()
+        written.post()
+        reopen.wait()
+        f.open_write()  # wakes the late reader; the pipe is the one it kept
+        f.close_write()
+
+    @scenario.check("the late reader read the bytes written before the last close")
+    def kept(run):
+        return run.report("late", "got") == "0123456789"
+"""
+
+
+def _verify(trace: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ipcviz", "verify", str(trace)], capture_output=True, text=True
+    )
+
+
+def test_an_open_in_flight_at_the_last_close_keeps_the_bytes(tmp_path: Path) -> None:
+    result, _, events = run_file(tmp_path, "in_flight", IN_FLIGHT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    reports = {e["key"]: e["value"] for e in by_kind(events, "report")}
+    assert any(w in reports["late_wchan"] for w in ("wait_for_partner", "fifo_open"))
+    assert by_kind(events, "order.conflict") == []
+    done = _verify(tmp_path / "in_flight.jsonl")
+    assert done.returncode == 0 and "legal history" in done.stdout, done.stdout
+
+
+# -- the rules on hand-built events ------------------------------------------------------
+
+
+def _ev(seq: int, kind: str, pid: int = 0, **fields: Any) -> dict[str, Any]:
+    return {"t": seq * 1000, "seq": seq, "pid": pid, "kind": kind, **fields}
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _read(seq: int, data: bytes, pid: int = 1) -> dict[str, Any]:
+    return _ev(seq, "pipe.read", pid, obj="f", n=len(data), data=_b64(data))
+
+
+def _closed_with_bytes(kind: str = "fifo") -> list[dict[str, Any]]:
+    """A reader (1) and a writer (2); 10 B written; both close, the reader last; then both
+    open again, and the writer writes "ab"."""
+    return [
+        _ev(0, "obj.declare", obj="f", type=kind, capacity=16),
+        _ev(1, "proc.start", 1, name="r"),
+        _ev(2, "proc.start", 2, name="w"),
+        _ev(3, "pipe.open", 1, obj="f", end=0, fd=3),
+        _ev(4, "pipe.open", 2, obj="f", end=1, fd=3),
+        _ev(5, "pipe.write", 2, obj="f", n=10, size=10, data=_b64(b"0123456789")),
+        _ev(6, "pipe.close", 2, obj="f", end=1),
+        _ev(7, "pipe.close", 1, obj="f", end=0),  # the last end: the 10 B may be gone
+        _ev(8, "pipe.open", 1, obj="f", end=0, fd=3),
+        _ev(9, "pipe.open", 2, obj="f", end=1, fd=3),
+        _ev(10, "pipe.write", 2, obj="f", n=2, size=2, data=_b64(b"ab")),
+    ]
+
+
+def _state(events: list[dict[str, Any]]) -> State:
+    state = State()
+    for e in events:
+        assert violation(state, e) is None, e
+        apply(state, e)
+    return state
+
+
+def test_both_worlds_are_legal_until_a_read_decides() -> None:
+    state = _state(_closed_with_bytes())
+    f = state.objects["f"]
+    assert isinstance(f, PipeObj)
+    assert (f.nbytes, f.gone, f.stale, f.gone_seq) == (12, [10], 10, 7)
+    assert violation(state, _read(11, b"0123")) is None  # kept: an open was in flight
+    assert violation(state, _read(11, b"ab")) is None  # gone: a new pipe
+    assert violation(state, _read(11, b"xy")) is not None  # neither
+    assert violation(state, _read(11, b"0123456789abc")) is not None
+    # a write's room is the dropped world's: 16 - 2, not 16 - 12
+    assert violation(state, _ev(11, "pipe.write", 2, obj="f", n=14, size=14)) is None
+    assert violation(state, _ev(11, "pipe.write", 2, obj="f", n=15, size=15)) is not None
+
+    kept = copy.deepcopy(state)
+    apply(kept, _read(11, b"0123"))
+    k = kept.objects["f"]
+    assert isinstance(k, PipeObj)
+    assert (k.contents(), k.gone, k.dropped) == (b"456789ab", [], 0)
+    assert violation(kept, _read(12, b"ab")) is not None  # decided: the old bytes come first
+
+    gone = copy.deepcopy(state)
+    apply(gone, _read(11, b"a"))
+    g = gone.objects["f"]
+    assert isinstance(g, PipeObj)
+    assert (g.contents(), g.nbytes, g.gone, g.dropped, g.dropped_seq) == (b"b", 1, [], 10, 11)
+
+
+def test_a_read_both_worlds_explain_decides_nothing() -> None:
+    events = _closed_with_bytes()
+    events[5]["data"], events[10]["data"] = _b64(b"aaaaaaaaaa"), _b64(b"aa")
+    state = _state(events)
+    apply(state, _read(11, b"a"))  # the first old byte, or the first new one
+    f = state.objects["f"]
+    assert isinstance(f, PipeObj)
+    assert (f.nbytes, f.gone) == (11, [10])  # world "gone" still starts 10 bytes in
+    assert violation(state, _read(12, b"a")) is None
+    apply(state, _read(12, b"a"))  # world "gone" is now empty: its end of file is legal
+    assert violation(state, _ev(13, "pipe.close", 2, obj="f", end=1)) is None
+    apply(state, _ev(13, "pipe.close", 2, obj="f", end=1))
+    assert violation(state, _read(14, b"")) is None
+    apply(state, _read(14, b""))
+    assert (f.nbytes, f.gone, f.dropped, f.eof) == (0, [], 10, True)
+
+
+def test_end_of_file_after_the_last_close_drops_the_bytes() -> None:
+    events = _closed_with_bytes()[:-1]
+    events.append(_ev(10, "pipe.close", 2, obj="f", end=1))
+    state = _state(events)
+    assert violation(state, _read(11, b"")) is None
+    apply(state, _read(11, b""))
+    f = state.objects["f"]
+    assert isinstance(f, PipeObj)
+    assert (f.nbytes, f.contents(), f.gone, f.dropped) == (0, b"", [], 10)
+
+
+def test_an_anonymous_pipe_nobody_holds_keeps_its_bytes() -> None:
+    state = _state(_closed_with_bytes("pipe"))
+    f = state.objects["f"]
+    assert isinstance(f, PipeObj)
+    assert (f.nbytes, f.gone) == (12, [])
+    assert violation(state, _read(11, b"ab")) is not None
+
+
+def test_a_dead_process_closes_the_last_end_too() -> None:
+    events = _closed_with_bytes()[:7]
+    events.append(_ev(7, "proc.exit", 1, code=0))
+    state = _state(events)
+    f = state.objects["f"]
+    assert isinstance(f, PipeObj)
+    assert f.gone == [10]
+
+
+def test_verify_says_a_hand_written_end_of_file_after_the_last_close_is_legal(
+    tmp_path: Path,
+) -> None:
+    events = _closed_with_bytes()[:-1]
+    events += [_ev(10, "pipe.close", 2, obj="f", end=1), _read(11, b"")]
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "hand"}}
+    trace = tmp_path / "hand.jsonl"
+    trace.write_text("\n".join(json.dumps(x) for x in [header, *events]) + "\n")
+    done = _verify(trace)
+    assert done.returncode == 0 and "legal history" in done.stdout, done.stdout
+    # the same end of file with the bytes kept (an anonymous pipe) is no legal history
+    events[0]["type"] = "pipe"
+    trace.write_text("\n".join(json.dumps(x) for x in [header, *events]) + "\n")
+    done = _verify(trace)
+    assert done.returncode != 0 and "end of file read while 10 B were waiting" in done.stdout
