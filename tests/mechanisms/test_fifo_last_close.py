@@ -17,10 +17,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ipcviz.i18n import speaking
+from ipcviz.mechanisms.pipe import diagram as pipe_diagram
+from ipcviz.mechanisms.pipe import kernel as pipe_kernel
+from ipcviz.mechanisms.pipe import view as pipe_view
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.model.legal import violation
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
+from ipcviz.narrate.headless import Narrator
 from tests.mechanisms.helpers import by_kind, run_file
 
 DISCARD = """
@@ -261,3 +266,60 @@ def test_verify_says_a_hand_written_end_of_file_after_the_last_close_is_legal(
     trace.write_text("\n".join(json.dumps(x) for x in [header, *events]) + "\n")
     done = _verify(trace)
     assert done.returncode != 0 and "end of file read while 10 B were waiting" in done.stdout
+
+
+# -- what the kernel side and the views say ------------------------------------------------
+
+
+def test_a_kernel_reading_of_either_world_is_no_drift() -> None:
+    f = _state(_closed_with_bytes()).objects["f"]
+    assert isinstance(f, PipeObj)
+    for nbytes in (12, 2):  # kept, or gone: both agree with the model
+        _, pairs = pipe_kernel.compare(f, {"nbytes": nbytes, "capacity": 16})
+        assert [(m, k) for _, m, k in pairs] == [(nbytes, nbytes)]
+    _, pairs = pipe_kernel.compare(f, {"nbytes": 5, "capacity": 16})
+    assert [(m, k) for _, m, k in pairs] == [(12, 5)]
+
+
+def _text(lines: list[Any]) -> str:
+    return "\n".join("".join(seg.text for seg in line) for line in lines)
+
+
+def test_the_panel_and_the_diagram_show_the_bytes_that_may_be_gone() -> None:
+    state = _state(_closed_with_bytes())
+    f = state.objects["f"]
+    assert isinstance(f, PipeObj)
+    lines = pipe_view.pipe_lines(state, f, 60)
+    assert "10 B may be gone: the last end closed" in _text(lines)
+    cells = [
+        seg for line in lines for seg in line if seg.text and set(seg.text) <= set("0123456789ab")
+    ]
+    faint = "".join(seg.text for seg in cells if seg.style is not None and seg.style.dim)
+    assert faint == "0123456789"  # the old bytes are faint, the new ones are not
+    assert "10 B may be gone" in pipe_diagram.caption(state, f)
+    drawn = [c for line in pipe_diagram.draw(state, f, 20, 3, False) for c in line]
+    tube = [(ch, bool(seg.style and seg.style.dim)) for seg in drawn for ch in seg.text]
+    tube = [x for x in tube if x[0] in "0123456789ab"]
+    assert tube == [(ch, True) for ch in "0123456789"] + [("a", False), ("b", False)]
+    with speaking("ko"):
+        assert "10 B는 사라졌을 수 있음: 마지막 끝이 닫힘" in _text(
+            pipe_view.pipe_lines(state, f, 60)
+        )
+    apply(state, _read(11, b"ab"))
+    text = _text(pipe_view.pipe_lines(state, f, 60))
+    assert "may be gone" not in text
+    assert "10 B were freed at a last close (a read showed them gone)" in text
+
+
+def test_the_narration_says_the_bytes_may_be_gone_and_then_were() -> None:
+    events = _closed_with_bytes()[:-1]
+    events += [_ev(10, "pipe.close", 2, obj="f", end=1), _read(11, b"")]
+    narrator = Narrator({"format": "ipcviz-trace", "version": 1}, lang="en")
+    said = [line for e in events for line in narrator.feed(e)]
+    assert any(
+        "closes the read end of f, its last open end: the 10 B in it may be gone" in x for x in said
+    ), said
+    assert any("read EOF from f: the 10 B left at its last close were gone" in x for x in said)
+    narrator = Narrator({"format": "ipcviz-trace", "version": 1}, lang="ko")
+    said = [line for e in events for line in narrator.feed(e)]
+    assert any("열린 마지막 끝이라 안에 있던 10 B는 사라졌을 수 있음" in x for x in said), said

@@ -119,7 +119,7 @@ def _decide(s: State, obj: PipeObj, e: Event) -> None:
         _drop_front(obj, first)
         obj.nbytes -= first
         obj.dropped += first
-        obj.dropped_seq = e["seq"]
+        obj.dropped_seq, obj.dropped_last = e.get("seq", -1), first
         changed(obj, e)
         given_back(s, obj)
 

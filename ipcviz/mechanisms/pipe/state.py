@@ -38,7 +38,8 @@ class PipeObj(Obj):
     gone_t: int = -1  # when the latest such last close was (its event's t) ...
     gone_seq: int = -1  # ... and its seq
     dropped: int = 0  # bytes a read or end of file showed gone (the kernel freed them)
-    dropped_seq: int = -1  # the event that showed it
+    dropped_seq: int = -1  # the event that showed it ...
+    dropped_last: int = 0  # ... and how many it showed
 
     def contents(self) -> bytes:
         return b"".join(c[1] for c in self.chunks)

@@ -50,11 +50,13 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
         )
         out.add(f"  {said}", r.DIM)
         out.newline()
+        chunks = ((c[0], c[1]) for c in obj.chunks)
         if obj.nbytes:
-            r.byte_strip(out, state, ((c[0], c[1]) for c in obj.chunks), rows, obj.nbytes)
+            r.byte_strip(out, state, chunks, rows, obj.nbytes, faint=obj.stale)
         else:
             out.add(" " + (_("(no traced byte in it)") if obj.outside else _("(empty)")), r.EMPTY)
             out.newline()
+        gone_lines(out, obj)
     r.outside_note(out, obj, obj.from_outside, "B")
     r.kernel_fields(out, obj, now=state.t)
     data = _kernel_bytes(obj.kernel.get("data"))
@@ -63,6 +65,20 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
         out.add(bytefmt.escape(data, max(8, out.room() // 2)), r.KERNEL)
         out.newline()
     return out.finish()
+
+
+def gone_lines(out: r.Lines, obj: PipeObj) -> None:
+    """A FIFO's bytes after its last close: the kernel freed them unless an open was in
+    flight, which the events may not tell (``PipeObj.gone``); and bytes a read showed gone."""
+    if obj.stale:
+        said = _("{n} B may be gone: the last end closed").format(n=obj.stale)
+        out.add(" " + said, r.fg(r.P.AMBER))
+        out.add(" " + _("(kept only if an open() was in flight)"), r.DIM)
+        out.newline()
+    if obj.dropped:
+        said = _("{n} B were freed at a last close (a read showed them gone)")
+        out.add(" " + said.format(n=obj.dropped), r.DIM)
+        out.newline()
 
 
 def _untraced(obj: PipeObj) -> bool:
@@ -112,4 +128,13 @@ def lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.Line]
 
 
 def signature(obj: PipeObj) -> tuple[Any, ...]:
-    return (obj.written, obj.read, obj.eof, obj.epipe, len(obj.readers), len(obj.writers))
+    return (
+        obj.written,
+        obj.read,
+        obj.eof,
+        obj.epipe,
+        len(obj.readers),
+        len(obj.writers),
+        obj.stale,
+        obj.dropped,
+    )
