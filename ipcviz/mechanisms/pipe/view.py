@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from rich.cells import cell_len
+
 from ipcviz import bytefmt
 from ipcviz.draw import render as r
 from ipcviz.i18n import _
@@ -73,7 +75,9 @@ def gone_lines(out: r.Lines, obj: PipeObj) -> None:
     if obj.stale:
         said = _("{n} B may be gone: the last end closed").format(n=obj.stale)
         out.add(" " + said, r.fg(r.P.AMBER))
-        out.add(" " + _("(kept only if an open() was in flight)"), r.DIM)
+        why = " " + _("(kept only if an open() was in flight)")
+        if cell_len(why) <= out.room():  # a narrow panel keeps the line, not the reason
+            out.add(why, r.DIM)
         out.newline()
     if obj.dropped:
         said = _("{n} B were freed at a last close (a read showed them gone)")
