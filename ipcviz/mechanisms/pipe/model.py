@@ -202,7 +202,7 @@ def _last_close(obj: PipeObj, t: int, seq: int) -> None:
     folded into its end, and a begin stamped before the close may enter the kernel after
     it), so the bytes are kept, marked as possibly gone (``PipeObj.gone``): the next read
     or end of file decides. An anonymous pipe nobody holds is never read again."""
-    if obj.type != "fifo" or obj.readers or obj.writers or obj.nbytes <= 0:
+    if not obj.named or obj.readers or obj.writers or obj.nbytes <= 0:
         return
     if obj.gone and obj.gone[-1] >= obj.nbytes:
         return  # every byte may already be gone
@@ -292,6 +292,13 @@ def declare_capacity(s: State, obj: Obj, e: Event) -> None:
     """A pipe or FIFO of the capacity the kernel gave it."""
     assert isinstance(obj, PipeObj)
     obj.capacity = e.get("capacity", 65536)
+
+
+def declare_named(s: State, obj: Obj, e: Event) -> None:
+    """A named pipe (opened by its path): its last close may free its bytes."""
+    declare_capacity(s, obj, e)
+    assert isinstance(obj, PipeObj)
+    obj.named = True
 
 
 def declare(s: State, obj: Obj, e: Event) -> None:

@@ -28,6 +28,7 @@ class PipeObj(Obj):
     unexplained: bytes = b""
     readers: set[int] = field(default_factory=set)  # pids holding the read end
     writers: set[int] = field(default_factory=set)
+    named: bool = False  # opened by a path (mkfifo): a new open after the last close is possible
     #: A FIFO whose last open end closed while it held bytes: the kernel freed them with
     #: the pipe, unless an open of it was in flight then (a process asleep in ``open()``
     #: already holds it), which the events cannot always tell. Each ``k`` here says "the
