@@ -41,6 +41,7 @@ from typing import Any
 from ipcviz.events import phrases
 from ipcviz.events.codec import RAW, b64
 from ipcviz.i18n import Lazy
+from ipcviz.mechanisms.pipe.model import starts_with
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_sem.model import SEMVMX
@@ -849,14 +850,28 @@ class Linearizer:
         rec = op.rec
         assert rec is not None
         obj = self.model.objects.get(self._obj_name(op) or "")
-        if not isinstance(obj, PipeObj) or obj.gone:
-            return False  # (bytes that may be gone: where the stream starts is not known)
+        if not isinstance(obj, PipeObj):
+            return False
         need = obj.nbytes + len(rec[5])
         stream = self._read_stream(rec[1], need)
         if stream is None:
             return False
         want = stream[obj.nbytes : need]
-        return bytes(rec[5][: len(want)]) != want
+        if not obj.gone:
+            return bytes(rec[5][: len(want)]) != want
+        # a FIFO's first bytes may be gone (PipeObj.gone): it spoils the reads if it does
+        # in every world the reads agree with (each starts its stream with what it holds)
+        data = bytes(rec[5])
+        spoils = False
+        for skip in (0, *obj.gone):
+            held = obj.nbytes - skip
+            if not starts_with(obj, stream[:held], skip):
+                continue  # the reads took other bytes than this world holds
+            want = stream[held : held + len(data)]
+            if data[: len(want)] == want:
+                return False
+            spoils = True
+        return spoils
 
     def _read_stream(self, obj_i: int, need: int) -> bytes | None:
         """The first ``need`` bytes the pool's reads of a pipe took, in order (None: several

@@ -26,7 +26,9 @@ from ipcviz.model.legal import violation
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
+from ipcviz.tracer import codes as C
 from tests.mechanisms.helpers import by_kind, run_file
+from tests.truth.test_linearize import MS, Harness, rec
 
 DISCARD = """
     from ipcviz.scenario import Scenario
@@ -323,3 +325,60 @@ def test_the_narration_says_the_bytes_may_be_gone_and_then_were() -> None:
     narrator = Narrator({"format": "ipcviz-trace", "version": 1}, lang="ko")
     said = [line for e in events for line in narrator.feed(e)]
     assert any("열린 마지막 끝이라 안에 있던 10 B는 사라졌을 수 있음" in x for x in said), said
+
+
+def test_the_engine_orders_writes_after_a_last_close_by_what_was_read() -> None:
+    """Two writers after the last close, stamped in the other order than the reader read
+    their bytes: in the world where the old bytes are gone, "bb" goes first. (Semaphores
+    pin the last close between the two phases in real time.)"""
+    h = Harness(
+        [
+            {"obj": "f", "type": "fifo", "capacity": 65536, "path": "/f"},
+            {"obj": "closed", "type": "posix_sem", "value": 0},
+            {"obj": "again", "type": "posix_sem", "value": 0},
+        ]
+    )
+    h.start(1, 2, 3)
+    h.lin.started(3, 5 * MS)  # the second writer starts after the last close
+    h.lin.add_records(
+        1,
+        [
+            rec(C.PIPE_OPEN, 1, 0, 3),
+            rec(C.SEM_WAIT_BEGIN, 1.5, obj=1),
+            rec(C.SEM_WAIT, 3.4, obj=1),
+            rec(C.PIPE_CLOSE, 4, 0),  # the last end: "0123456789" may be gone
+            rec(C.SEM_POST, 4.2, obj=2),
+            rec(C.PIPE_OPEN, 6, 0, 3),
+            rec(C.PIPE_READ_BEGIN, 7, 4096),
+            rec(C.PIPE_READ, 9, 4, 0, b"bbcc"),
+        ],
+    )
+    h.lin.add_records(
+        2,
+        [
+            rec(C.PIPE_OPEN, 1, 1, 3),
+            rec(C.PIPE_WRITE, 2, 10, 10, b"0123456789"),
+            rec(C.PIPE_CLOSE, 3, 1),
+            rec(C.SEM_POST, 3.2, obj=1),
+            rec(C.SEM_WAIT_BEGIN, 3.3, obj=2),
+            rec(C.SEM_WAIT, 4.5, obj=2),
+            rec(C.PIPE_OPEN, 6, 1, 3),
+            rec(C.PIPE_WRITE_BEGIN, 7, 2),
+            rec(C.PIPE_WRITE, 8, 2, 2, b"bb"),
+        ],
+    )
+    h.lin.add_records(
+        3,
+        [
+            rec(C.PIPE_OPEN, 6, 1, 4),
+            rec(C.PIPE_WRITE_BEGIN, 7, 2),
+            rec(C.PIPE_WRITE, 7.5, 2, 2, b"cc"),
+        ],
+    )
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    writes = [e["_raw"] for e in h.out if e["kind"] == "pipe.write"]
+    assert writes == [b"0123456789", b"bb", b"cc"]
+    f = h.model.objects["f"]
+    assert isinstance(f, PipeObj)
+    assert (f.nbytes, f.gone, f.dropped) == (0, [], 10)

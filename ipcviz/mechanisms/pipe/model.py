@@ -131,7 +131,7 @@ def _outside_read(s: State, obj: PipeObj, e: Event, n: int) -> None:
     from outside. Without the read's bytes, the traced ones go first."""
     data = payload(e)[:n]
     known = min(n, obj.nbytes)
-    if len(data) == n and known and not _starts_with(obj, data[n - known :]):
+    if len(data) == n and known and not starts_with(obj, data[n - known :]):
         known = _overlap(data, _head(obj, known))  # it straddles: the rare, slower case
     obj.from_outside += n - known
     # the bytes this read took from outside: a traced write placed right after it (both
@@ -255,12 +255,12 @@ def _read_why(obj: PipeObj, e: Event, skip: int) -> Lazy | None:
     if n > held:
         return lazy("read of {n} B from a pipe holding {held} B", n=n, held=held)
     data = payload(e)[:n]
-    if data and not _starts_with(obj, data, skip):
+    if data and not starts_with(obj, data, skip):
         return lazy("read returned bytes other than the next ones in the pipe")
     return None
 
 
-def _starts_with(obj: PipeObj, data: bytes, skip: int = 0) -> bool:
+def starts_with(obj: PipeObj, data: bytes, skip: int = 0) -> bool:
     """Whether the pipe's buffer, less its first ``skip`` bytes, begins with ``data``
     (compared chunk by chunk, no join)."""
     pos = 0
