@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+
 from ipcviz import bytefmt
 from ipcviz.draw import diagram_kit as k
 from ipcviz.draw import render as r
@@ -56,6 +58,10 @@ def draw(state: State, obj: PipeObj, width: int, rows: int, lit: bool) -> list[k
         row.add_cells(cells[y * width : (y + 1) * width])
         if not obj.nbytes and y == 0:
             row.add(" " + _("empty"), k.HOLE)
+        elif faint and y == (len(cells) - 1) // width:  # after the bytes, where room is
+            said = " " + _("{n} B may be gone").format(n=faint)
+            if cell_len(said) <= width - (len(cells) - y * width):
+                row.add(said, k.WAITING)
         out.append(row.done("·", k.HOLE))
     if walls:
         out.append(k.text_line(width, "═" * width, k.TUBE))
