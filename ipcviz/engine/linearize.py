@@ -340,6 +340,8 @@ class Linearizer:
         if rec is None or rec[0] in _CONSUMER_CODES:
             return pick
         takers: Any = self._consumer_heads.get(rec[1], ())
+        if takers and rec[0] == C.PIPE_WRITE and self._gone(rec[1]):
+            return pick  # a FIFO's bytes may be gone: the write first (``_write_first``)
         plan = None if rec[1] in self._dirty else self._plans.get(rec[1])
         if plan is not None:  # up to date: of many waiting takers, only its next one may go
             takers = [plan[0]] if plan is not _NO_ORDER and plan[0] in takers else []
@@ -354,6 +356,43 @@ class Linearizer:
                 entry = next((x for x in self._heap if x[2] == pid), None)
                 if entry is None:
                     continue
+                self._heap.remove(entry)
+                heapq.heapify(self._heap)
+                popped.append(entry)
+            return entry
+        return pick
+
+    def _gone(self, obj_i: int) -> bool:
+        """Whether the pipe's first bytes may be gone (a FIFO's last close: PipeObj.gone)."""
+        obj = self.model.objects.get(self.objects[obj_i] if obj_i < len(self.objects) else "")
+        return isinstance(obj, PipeObj) and bool(obj.gone)
+
+    def _write_first(
+        self,
+        pick: tuple[int, int, int],
+        popped: list[tuple[int, int, int]],
+        min_e: int,
+        cutoff: int,
+    ) -> tuple[int, int, int]:
+        """A write of the same FIFO before a read, while its first bytes may be gone.
+
+        A write only appends, so a read legal in some world before it is legal in that
+        world after it; a read placed first may rule out a world (the old bytes read, or
+        the new ones) that a later end of file needs. So when both could go next, the
+        write goes first."""
+        rec = self.queues[pick[2]][0].rec
+        if rec is None or rec[0] != C.PIPE_READ or not self._gone(rec[1]):
+            return pick
+        for entry in [*popped, *self._heap]:
+            head = self.queues[entry[2]][0]
+            w = head.rec
+            if w is None or w[0] != C.PIPE_WRITE or w[1] != rec[1] or entry is pick:
+                continue
+            if head.e > cutoff or head.b > min_e or not self._legal(head):
+                continue
+            if self._blocks_a_read(head):
+                continue
+            if entry not in popped:
                 self._heap.remove(entry)
                 heapq.heapify(self._heap)
                 popped.append(entry)
@@ -680,6 +719,7 @@ class Linearizer:
         pick = chosen or fallback
         if pick is not None and pick[2] not in self._observer_heads:
             pick = self._consumer_first(pick, popped, min_e, cutoff)
+            pick = self._write_first(pick, popped, min_e, cutoff)
         for entry in popped:
             if entry is not pick:
                 heapq.heappush(heap, entry)

@@ -382,3 +382,53 @@ def test_the_engine_orders_writes_after_a_last_close_by_what_was_read() -> None:
     f = h.model.objects["f"]
     assert isinstance(f, PipeObj)
     assert (f.nbytes, f.gone, f.dropped) == (0, [], 10)
+
+
+def test_a_read_that_overlaps_a_write_of_the_same_bytes_decides_nothing_too_early() -> None:
+    """ "tick" left at the last close; after the reopen a write of "tick" overlaps the
+    reader's read of "tick", then end of file. Placed first, the read would say the old
+    "tick" was kept (the new one then waits at the end of file: a false conflict); the
+    write goes first, so the read is legal in both worlds and the end of file decides."""
+    h = Harness(
+        [
+            {"obj": "f", "type": "fifo", "capacity": 65536, "path": "/f"},
+            {"obj": "closed", "type": "posix_sem", "value": 0},
+            {"obj": "again", "type": "posix_sem", "value": 0},
+        ]
+    )
+    h.start(1, 2)
+    h.lin.add_records(
+        1,
+        [
+            rec(C.PIPE_OPEN, 1, 0, 3),
+            rec(C.SEM_WAIT_BEGIN, 1.5, obj=1),
+            rec(C.SEM_WAIT, 3.4, obj=1),
+            rec(C.PIPE_CLOSE, 4, 0),  # the last end: "tick" may be gone
+            rec(C.SEM_POST, 4.2, obj=2),
+            rec(C.PIPE_OPEN, 6, 0, 3),
+            rec(C.PIPE_READ_BEGIN, 7, 4096),
+            rec(C.PIPE_READ, 9, 4, 0, b"tick"),
+            rec(C.PIPE_READ_BEGIN, 9.5, 4096),
+            rec(C.PIPE_READ, 11, 0, 0, b""),
+        ],
+    )
+    h.lin.add_records(
+        2,
+        [
+            rec(C.PIPE_OPEN, 1, 1, 3),
+            rec(C.PIPE_WRITE, 2, 4, 4, b"tick"),
+            rec(C.PIPE_CLOSE, 3, 1),
+            rec(C.SEM_POST, 3.2, obj=1),
+            rec(C.SEM_WAIT_BEGIN, 3.3, obj=2),
+            rec(C.SEM_WAIT, 4.5, obj=2),
+            rec(C.PIPE_OPEN, 6, 1, 3),
+            rec(C.PIPE_WRITE_BEGIN, 6.5, 4),
+            rec(C.PIPE_WRITE, 8, 4, 4, b"tick"),
+            rec(C.PIPE_CLOSE, 10, 1),
+        ],
+    )
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    f = h.model.objects["f"]
+    assert isinstance(f, PipeObj)
+    assert (f.nbytes, f.gone, f.dropped, f.eof) == (0, [], 4, True)
