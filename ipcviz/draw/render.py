@@ -55,6 +55,13 @@ def cell_style(color: str, mark: bool = False, hot: bool = False) -> Style:
 
 
 @lru_cache(maxsize=64)
+def faint_style(color: str, mark: bool = False) -> Style:
+    """A byte that may not be there any more (a FIFO's after its last close): its writer's
+    colour on no background, dimmed, so it reads as a ghost of a ``cell_style`` byte."""
+    return Style(color=color, dim=True, italic=True, underline=mark)
+
+
+@lru_cache(maxsize=64)
 def fg(color: str, bold: bool = False) -> Style:
     return Style(color=color, bold=bold)
 
@@ -211,24 +218,33 @@ def bar(out: Lines, used: int, total: int, label: str) -> None:
 
 
 def byte_strip(
-    out: Lines, state: State, chunks: Iterable[tuple[int, bytes]], rows: int, total: int
+    out: Lines,
+    state: State,
+    chunks: Iterable[tuple[int, bytes]],
+    rows: int,
+    total: int,
+    faint: int = 0,
 ) -> None:
-    """Bytes as one cell each, on their writer's colour; each write underlined alternately."""
+    """Bytes as one cell each, on their writer's colour; each write underlined alternately.
+    The first ``faint`` bytes may not be there any more: drawn faint (``faint_style``)."""
     budget = out.width * rows
     shown = 0
     for i, (pid, data) in enumerate(chunks):
         if shown >= budget:
             break
-        style = cell_style(color_of(state, pid), bool(i % 2))
+        color = color_of(state, pid)
         take = data[: budget - shown]
-        cells = "".join(bytefmt.byte_cells(take))
-        while cells:
-            room = out.room()
-            if room <= 0:
-                out.newline()
+        ghost = min(len(take), faint - shown) if faint > shown else 0
+        parts = ((take[:ghost], faint_style(color, bool(i % 2))),) if ghost else ()
+        for part, style in (*parts, (take[ghost:], cell_style(color, bool(i % 2)))):
+            cells = "".join(bytefmt.byte_cells(part))
+            while cells:
                 room = out.room()
-            out.add(cells[:room], style)
-            cells = cells[room:]
+                if room <= 0:
+                    out.newline()
+                    room = out.room()
+                out.add(cells[:room], style)
+                cells = cells[room:]
         shown += len(take)
     if shown < total:
         rest = f"…+{total - shown} B"

@@ -41,6 +41,7 @@ from typing import Any
 from ipcviz.events import phrases
 from ipcviz.events.codec import RAW, b64
 from ipcviz.i18n import Lazy
+from ipcviz.mechanisms.pipe.model import starts_with
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_sem.model import SEMVMX
@@ -343,6 +344,8 @@ class Linearizer:
         if rec is None or rec[0] in _CONSUMER_CODES:
             return pick
         takers: Any = self._consumer_heads.get(rec[1], ())
+        if takers and rec[0] == C.PIPE_WRITE and self._gone(rec[1]):
+            return pick  # a FIFO's bytes may be gone: the write first (``_write_first``)
         plan = None if rec[1] in self._dirty else self._plans.get(rec[1])
         if plan is not None:  # up to date: of many waiting takers, only its next one may go
             takers = [plan[0]] if plan is not _NO_ORDER and plan[0] in takers else []
@@ -357,6 +360,43 @@ class Linearizer:
                 entry = next((x for x in self._heap if x[2] == pid), None)
                 if entry is None:
                     continue
+                self._heap.remove(entry)
+                heapq.heapify(self._heap)
+                popped.append(entry)
+            return entry
+        return pick
+
+    def _gone(self, obj_i: int) -> bool:
+        """Whether the pipe's first bytes may be gone (a FIFO's last close: PipeObj.gone)."""
+        obj = self.model.objects.get(self.objects[obj_i] if obj_i < len(self.objects) else "")
+        return isinstance(obj, PipeObj) and bool(obj.gone)
+
+    def _write_first(
+        self,
+        pick: tuple[int, int, int],
+        popped: list[tuple[int, int, int]],
+        min_e: int,
+        cutoff: int,
+    ) -> tuple[int, int, int]:
+        """A write of the same FIFO before a read, while its first bytes may be gone.
+
+        A write only appends, so a read legal in some world before it is legal in that
+        world after it; a read placed first may rule out a world (the old bytes read, or
+        the new ones) that a later end of file needs. So when both could go next, the
+        write goes first."""
+        rec = self.queues[pick[2]][0].rec
+        if rec is None or rec[0] != C.PIPE_READ or not self._gone(rec[1]):
+            return pick
+        for entry in [*popped, *self._heap]:
+            head = self.queues[entry[2]][0]
+            w = head.rec
+            if w is None or w[0] != C.PIPE_WRITE or w[1] != rec[1] or entry is pick:
+                continue
+            if head.e > cutoff or head.b > min_e or not self._legal(head):
+                continue
+            if self._blocks_a_read(head):
+                continue
+            if entry not in popped:
                 self._heap.remove(entry)
                 heapq.heapify(self._heap)
                 popped.append(entry)
@@ -698,6 +738,7 @@ class Linearizer:
         pick = chosen or fallback
         if pick is not None and pick[2] not in self._observer_heads:
             pick = self._consumer_first(pick, popped, min_e, cutoff)
+            pick = self._write_first(pick, popped, min_e, cutoff)
         for entry in popped:
             if entry is not pick:
                 heapq.heappush(heap, entry)
@@ -786,7 +827,7 @@ class Linearizer:
         obj = self.model.objects.get(self._obj_name(op) or "")
         if not isinstance(obj, PipeObj):
             return False
-        room = obj.capacity - obj.nbytes
+        room = obj.room()  # a FIFO's bytes that may be gone take none (PipeObj.gone)
         n = rec[3]
         if n <= room or room <= 0:
             return False
@@ -852,7 +893,7 @@ class Linearizer:
             obj = self.model.objects.get(fields["obj"] or "")
             if isinstance(obj, PipeObj):
                 n = fields["n"]
-                room = obj.capacity - obj.nbytes
+                room = obj.room()
                 return n <= room or (n > PIPE_BUF and room > 0)
         state_class, rule = RULES[kind]
         obj = self.model.objects.get(fields["obj"])
@@ -875,7 +916,21 @@ class Linearizer:
         if stream is None:
             return False
         want = stream[obj.nbytes : need]
-        return bytes(rec[5][: len(want)]) != want
+        if not obj.gone:
+            return bytes(rec[5][: len(want)]) != want
+        # a FIFO's first bytes may be gone (PipeObj.gone): it spoils the reads if it does
+        # in every world the reads agree with (each starts its stream with what it holds)
+        data = bytes(rec[5])
+        spoils = False
+        for skip in (0, *obj.gone):
+            held = obj.nbytes - skip
+            if not starts_with(obj, stream[:held], skip):
+                continue  # the reads took other bytes than this world holds
+            want = stream[held : held + len(data)]
+            if data[: len(want)] == want:
+                return False
+            spoils = True
+        return spoils
 
     def _read_stream(self, obj_i: int, need: int) -> bytes | None:
         """The first ``need`` bytes the pool's reads of a pipe took, in order (None: several

@@ -450,3 +450,19 @@ def test_a_long_process_name_is_cut_once_to_its_box() -> None:
     assert k.proc_name(s, 7, 9)[0] == "producer1"
     hostile = k.proc_name(s, 8, 12)[0]
     assert cell_len(hostile) <= 12 and hostile.endswith("…") and "\x1b" not in hostile
+
+
+def test_fifo_bytes_that_may_be_gone_snapshot(snap_compare) -> None:
+    """A FIFO after its last close with bytes in it, reopened, two more bytes written: the
+    ten old bytes are drawn faint and the caption says they may be gone."""
+    from tests.mechanisms.test_fifo_last_close import _closed_with_bytes, _state
+
+    state = _state(_closed_with_bytes())
+    text = "\n".join(plain(state, 80, 12))
+    assert "10 B may be gone" in text
+
+    async def settle_view(pilot) -> None:
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(DiagramApp(state), terminal_size=(80, 12), run_before=settle_view)

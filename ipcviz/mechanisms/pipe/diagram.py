@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+
 from ipcviz import bytefmt
 from ipcviz.draw import diagram_kit as k
 from ipcviz.draw import render as r
@@ -24,6 +26,8 @@ def caption(state: State, obj: PipeObj) -> str:
         text += " · EOF"
     if obj.epipe:
         text += f" · EPIPE×{obj.epipe}"
+    if obj.stale:
+        text += " · " + _("{n} B may be gone").format(n=obj.stale)
     return text
 
 
@@ -34,11 +38,13 @@ def draw(state: State, obj: PipeObj, width: int, rows: int, lit: bool) -> list[k
     cells: list[tuple[str, Any]] = []
     budget = width * inner
     last = len(obj.chunks) - 1
+    faint = obj.stale  # the first bytes may be gone (a FIFO's last close): drawn faint
     for i, (pid, data) in enumerate(obj.chunks):
         hot = lit and i == last and obj.last_change_seq == state.seq
         style = r.cell_style(r.color_of(state, pid), bool(i % 2), hot)
+        ghost = r.faint_style(r.color_of(state, pid), bool(i % 2)) if faint else style
         for ch in bytefmt.byte_cells(data[: budget - len(cells)]):
-            cells.append((ch, style))
+            cells.append((ch, ghost if len(cells) < faint else style))
         if len(cells) >= budget:
             break
     if len(cells) >= budget and obj.nbytes > budget:
@@ -52,6 +58,10 @@ def draw(state: State, obj: PipeObj, width: int, rows: int, lit: bool) -> list[k
         row.add_cells(cells[y * width : (y + 1) * width])
         if not obj.nbytes and y == 0:
             row.add(" " + _("empty"), k.HOLE)
+        elif faint and y == (len(cells) - 1) // width:  # after the bytes, where room is
+            said = " " + _("{n} B may be gone").format(n=faint)
+            if cell_len(said) <= width - (len(cells) - y * width):
+                row.add(said, k.WAITING)
         out.append(row.done("·", k.HOLE))
     if walls:
         out.append(k.text_line(width, "═" * width, k.TUBE))
@@ -79,4 +89,4 @@ def rows_least(state: State, obj: PipeObj, width: int) -> int:
 
 
 def signature(obj: PipeObj) -> tuple[Any, ...]:
-    return (obj.written, obj.read, obj.eof, obj.epipe)
+    return (obj.written, obj.read, obj.eof, obj.epipe, obj.stale)

@@ -79,9 +79,15 @@ def probe_with(candidates: Candidates) -> Callable[[Any, Pipe], Any]:
 
 
 def compare(m: Obj, k: dict[str, Any]) -> tuple[Any, list[tuple[str, Any, Any]]] | None:
+    """The fill. A FIFO's bytes that may be gone since its last close (``PipeObj.gone``)
+    may or may not be in the kernel's pipe: a reading that matches any world the model
+    still holds possible is no drift (the reading does not decide: a read does)."""
     assert isinstance(m, PipeObj)
-    sig = (m.written, m.read, m.nbytes, m.deficit)
-    return sig, [("nbytes", m.nbytes - m.deficit, k["nbytes"])]
+    held = m.nbytes - m.deficit
+    sig = (m.written, m.read, m.nbytes, m.deficit, tuple(m.gone))
+    if m.gone and k.get("nbytes") in [held - g for g in m.gone]:
+        held = k["nbytes"]
+    return sig, [("nbytes", held, k["nbytes"])]
 
 
 # -- uninstrumented commands -------------------------------------------------------------

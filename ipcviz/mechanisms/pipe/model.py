@@ -68,6 +68,8 @@ def _pipe_read(s: State, e: Event) -> None:
     done(s, e)
     obj = s.objects[e["obj"]]
     assert isinstance(obj, PipeObj)
+    if obj.gone:
+        _decide(s, obj, e)
     n = e["n"]
     if n == 0:
         obj.eof = True
@@ -76,11 +78,18 @@ def _pipe_read(s: State, e: Event) -> None:
     changed(obj, e)
     if obj.outside:
         _outside_read(s, obj, e, n)
-        return
-    take = min(n, obj.nbytes)
-    obj.deficit += n - take
-    obj.nbytes -= take
-    given_back(s, obj)
+    else:
+        take = min(n, obj.nbytes)
+        obj.deficit += n - take
+        obj.nbytes -= take
+        given_back(s, obj)
+        _drop_front(obj, take)
+    if obj.gone:  # a world this read left: each still starts within what is held
+        obj.gone = [k for k in obj.gone if k <= obj.nbytes]
+
+
+def _drop_front(obj: PipeObj, take: int) -> None:
+    """The first ``take`` bytes of the model's chunks go (the caller counts them)."""
     while take:
         chunk = obj.chunks[0]
         if len(chunk[1]) <= take:
@@ -91,6 +100,30 @@ def _pipe_read(s: State, e: Event) -> None:
             take = 0
 
 
+def _decide(s: State, obj: PipeObj, e: Event) -> None:
+    """A read of a FIFO whose front bytes may be gone (``PipeObj.gone``): the worlds it is
+    legal in stay. If keeping every byte is not one of them, the bytes were freed at the
+    last close: the model drops them (the kernel did). A read no world explains was said
+    as a conflict: the model keeps what it holds, as for any pipe.
+
+    Each world's buffer ends like the longest one, so after a read of ``n`` bytes legal in
+    world ``k`` (it took ``n`` of the ``nbytes - k`` there) world ``k`` still starts ``k``
+    bytes into what is left: the offsets stay, less the bytes dropped."""
+    worlds = [k for k in (0, *obj.gone) if _read_why(obj, e, k) is None]
+    if not worlds:
+        obj.gone = []
+        return
+    first = worlds[0]
+    obj.gone = [k - first for k in worlds[1:]]
+    if first:
+        _drop_front(obj, first)
+        obj.nbytes -= first
+        obj.dropped += first
+        obj.dropped_seq, obj.dropped_last = e.get("seq", -1), first
+        changed(obj, e)
+        given_back(s, obj)
+
+
 def _outside_read(s: State, obj: PipeObj, e: Event, n: int) -> None:
     """A read from a pipe that may hold bytes no event shows: those come first (written
     before the attach, or by a process not watched), then the traced ones. The traced
@@ -98,7 +131,7 @@ def _outside_read(s: State, obj: PipeObj, e: Event, n: int) -> None:
     from outside. Without the read's bytes, the traced ones go first."""
     data = payload(e)[:n]
     known = min(n, obj.nbytes)
-    if len(data) == n and known and not _starts_with(obj, data[n - known :]):
+    if len(data) == n and known and not starts_with(obj, data[n - known :]):
         known = _overlap(data, _head(obj, known))  # it straddles: the rare, slower case
     obj.from_outside += n - known
     # the bytes this read took from outside: a traced write placed right after it (both
@@ -106,14 +139,7 @@ def _outside_read(s: State, obj: PipeObj, e: Event, n: int) -> None:
     obj.unexplained = data[: n - known] if len(data) == n else bytes(n - known)
     obj.nbytes -= known
     given_back(s, obj)
-    while known:
-        chunk = obj.chunks[0]
-        if len(chunk[1]) <= known:
-            known -= len(chunk[1])
-            obj.chunks.popleft()
-        else:
-            chunk[1] = chunk[1][known:]
-            known = 0
+    _drop_front(obj, known)
 
 
 def _head(obj: PipeObj, n: int) -> bytes:
@@ -165,6 +191,23 @@ def _pipe_close(s: State, e: Event) -> None:
     obj = s.objects.get(e["obj"])
     if isinstance(obj, PipeObj):
         (obj.readers if e.get("end") == 0 else obj.writers).discard(e["pid"])
+        _last_close(obj, e.get("t", -1), e.get("seq", -1))
+
+
+def _last_close(obj: PipeObj, t: int, seq: int) -> None:
+    """A FIFO's last open end closed: the kernel frees the pipe behind the name, and its
+    bytes with it (fs/pipe.c ``put_pipe_info``), unless some process is inside ``open()``
+    of it then: ``fifo_open`` counts an opener before it waits for its partner, so its
+    open keeps the pipe. The events cannot always tell (a blocking open's begin is often
+    folded into its end, and a begin stamped before the close may enter the kernel after
+    it), so the bytes are kept, marked as possibly gone (``PipeObj.gone``): the next read
+    or end of file decides. An anonymous pipe nobody holds is never read again."""
+    if not obj.named or obj.readers or obj.writers or obj.nbytes <= 0:
+        return
+    if obj.gone and obj.gone[-1] >= obj.nbytes:
+        return  # every byte may already be gone
+    obj.gone.append(obj.nbytes)
+    obj.gone_t, obj.gone_seq = t, seq
 
 
 def _pipe_epipe(s: State, e: Event) -> None:
@@ -178,36 +221,58 @@ def _pipe_epipe(s: State, e: Event) -> None:
 
 
 def _legal_write(obj: PipeObj, e: Event) -> Lazy | None:
+    """Room as in the world with the most of it: a FIFO's bytes that may be gone since its
+    last close (``PipeObj.gone``) take none there."""
     n = e.get("n", 0)
-    room = obj.capacity - obj.nbytes
+    room = obj.room()
     if n > room:
         return lazy("write of {n} B into a pipe with {room} B of room", n=n, room=room)
     return None
 
 
 def _legal_read(obj: PipeObj, e: Event) -> Lazy | None:
+    """Legal if it is in some world: all bytes kept, or (a FIFO after its last close)
+    the first ``k`` gone for some ``k`` in ``PipeObj.gone``. The reason given is the
+    all-kept world's."""
+    why = _read_why(obj, e, 0)
+    if why is not None and obj.gone and any(_read_why(obj, e, k) is None for k in obj.gone):
+        return None
+    return why
+
+
+def _read_why(obj: PipeObj, e: Event, skip: int) -> Lazy | None:
+    """Why the read could not be, were the pipe's first ``skip`` bytes gone."""
     n = e.get("n", 0)
     if obj.outside and n:  # any bytes may have been there: only the traced ones are known
         return None
+    held = obj.nbytes - skip
     if n == 0:
-        if obj.nbytes:
-            return lazy("end of file read while {n} B were waiting", n=obj.nbytes)
+        if held:
+            return lazy("end of file read while {n} B were waiting", n=held)
         if obj.writers:
             return lazy("end of file read while a writer still held the write end")
         return None
-    if n > obj.nbytes:
-        return lazy("read of {n} B from a pipe holding {held} B", n=n, held=obj.nbytes)
+    if n > held:
+        return lazy("read of {n} B from a pipe holding {held} B", n=n, held=held)
     data = payload(e)[:n]
-    if data and not _starts_with(obj, data):
+    if data and not starts_with(obj, data, skip):
         return lazy("read returned bytes other than the next ones in the pipe")
     return None
 
 
-def _starts_with(obj: PipeObj, data: bytes) -> bool:
-    """Whether the pipe's buffer begins with ``data`` (compared chunk by chunk, no join)."""
+def starts_with(obj: PipeObj, data: bytes, skip: int = 0) -> bool:
+    """Whether the pipe's buffer, less its first ``skip`` bytes, begins with ``data``
+    (compared chunk by chunk, no join)."""
     pos = 0
     for chunk in obj.chunks:
-        part = chunk[1][: len(data) - pos]
+        if skip:
+            if len(chunk[1]) <= skip:
+                skip -= len(chunk[1])
+                continue
+            part = chunk[1][skip : skip + len(data) - pos]
+            skip = 0
+        else:
+            part = chunk[1][: len(data) - pos]
         if data[pos : pos + len(part)] != part:
             return False
         pos += len(part)
@@ -227,6 +292,13 @@ def declare_capacity(s: State, obj: Obj, e: Event) -> None:
     """A pipe or FIFO of the capacity the kernel gave it."""
     assert isinstance(obj, PipeObj)
     obj.capacity = e.get("capacity", 65536)
+
+
+def declare_named(s: State, obj: Obj, e: Event) -> None:
+    """A named pipe (opened by its path): its last close may free its bytes."""
+    declare_capacity(s, obj, e)
+    assert isinstance(obj, PipeObj)
+    obj.named = True
 
 
 def declare(s: State, obj: Obj, e: Event) -> None:
@@ -257,10 +329,13 @@ def on_proc_start(s: State, obj: Obj, e: Event) -> None:
 
 
 def on_proc_exit(obj: Obj, pid: int) -> None:
-    """The kernel closes every descriptor of a dead process."""
+    """The kernel closes every descriptor of a dead process (a FIFO's last one may free
+    its bytes: ``_last_close``; when is the exit's, which this hook is not told)."""
     assert isinstance(obj, PipeObj)
-    obj.readers.discard(pid)
-    obj.writers.discard(pid)
+    if pid in obj.readers or pid in obj.writers:
+        obj.readers.discard(pid)
+        obj.writers.discard(pid)
+        _last_close(obj, -1, -1)
 
 
 _END = one_of(0, 1)  # tracer.codes READ_END, WRITE_END

@@ -28,6 +28,28 @@ class PipeObj(Obj):
     unexplained: bytes = b""
     readers: set[int] = field(default_factory=set)  # pids holding the read end
     writers: set[int] = field(default_factory=set)
+    named: bool = False  # opened by a path (mkfifo): a new open after the last close is possible
+    #: A FIFO whose last open end closed while it held bytes: the kernel freed them with
+    #: the pipe, unless an open of it was in flight then (a process asleep in ``open()``
+    #: already holds it), which the events cannot always tell. Each ``k`` here says "the
+    #: first ``k`` bytes of ``chunks`` may be gone" (ascending; keeping them all is always
+    #: one possible world too). The first read or end of file that only some worlds explain
+    #: decides (``model.py``); until then every one of them is legal.
+    gone: list[int] = field(default_factory=list)
+    gone_t: int = -1  # when the latest such last close was (its event's t) ...
+    gone_seq: int = -1  # ... and its seq
+    dropped: int = 0  # bytes a read or end of file showed gone (the kernel freed them)
+    dropped_seq: int = -1  # the event that showed it ...
+    dropped_last: int = 0  # ... and how many it showed
 
     def contents(self) -> bytes:
         return b"".join(c[1] for c in self.chunks)
+
+    @property
+    def stale(self) -> int:
+        """Bytes at the front that may be gone (0: the model knows they are there)."""
+        return self.gone[-1] if self.gone else 0
+
+    def room(self) -> int:
+        """Room for a write in the world with the most of it (stale bytes gone)."""
+        return self.capacity - self.nbytes + (self.gone[-1] if self.gone else 0)

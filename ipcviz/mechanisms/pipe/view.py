@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from rich.cells import cell_len
+
 from ipcviz import bytefmt
 from ipcviz.draw import render as r
 from ipcviz.i18n import _
@@ -50,11 +52,13 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
         )
         out.add(f"  {said}", r.DIM)
         out.newline()
+        chunks = ((c[0], c[1]) for c in obj.chunks)
         if obj.nbytes:
-            r.byte_strip(out, state, ((c[0], c[1]) for c in obj.chunks), rows, obj.nbytes)
+            r.byte_strip(out, state, chunks, rows, obj.nbytes, faint=obj.stale)
         else:
             out.add(" " + (_("(no traced byte in it)") if obj.outside else _("(empty)")), r.EMPTY)
             out.newline()
+        gone_lines(out, obj)
     r.outside_note(out, obj, obj.from_outside, "B")
     r.kernel_fields(out, obj, now=state.t)
     data = _kernel_bytes(obj.kernel.get("data"))
@@ -63,6 +67,22 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
         out.add(bytefmt.escape(data, max(8, out.room() // 2)), r.KERNEL)
         out.newline()
     return out.finish()
+
+
+def gone_lines(out: r.Lines, obj: PipeObj) -> None:
+    """A FIFO's bytes after its last close: the kernel freed them unless an open was in
+    flight, which the events may not tell (``PipeObj.gone``); and bytes a read showed gone."""
+    if obj.stale:
+        said = _("{n} B may be gone: the last end closed").format(n=obj.stale)
+        out.add(" " + said, r.fg(r.P.AMBER))
+        why = " " + _("(kept only if an open() was in flight)")
+        if cell_len(why) <= out.room():  # a narrow panel keeps the line, not the reason
+            out.add(why, r.DIM)
+        out.newline()
+    if obj.dropped:
+        said = _("{n} B were freed at a last close (a read showed them gone)")
+        out.add(" " + said.format(n=obj.dropped), r.DIM)
+        out.newline()
 
 
 def _untraced(obj: PipeObj) -> bool:
@@ -112,4 +132,13 @@ def lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.Line]
 
 
 def signature(obj: PipeObj) -> tuple[Any, ...]:
-    return (obj.written, obj.read, obj.eof, obj.epipe, len(obj.readers), len(obj.writers))
+    return (
+        obj.written,
+        obj.read,
+        obj.eof,
+        obj.epipe,
+        len(obj.readers),
+        len(obj.writers),
+        obj.stale,
+        obj.dropped,
+    )
