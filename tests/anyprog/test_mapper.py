@@ -414,3 +414,47 @@ def test_a_set_and_a_segment_opened_by_key_with_a_mode_alone() -> None:
     # one semaphore (its set's size, not its key 0x10af, read as the count): one object;
     # the segment's size is the kernel's (no probe here: not drawn)
     assert names == ["semid:2883617"]
+
+
+def test_a_held_fork_ends_by_the_read_not_by_the_clock_after_it(tmp_path, monkeypatch) -> None:
+    """``StraceSource.settle`` releases a call printed whole and last (held for the line
+    that bounds its end) at the time of the read that emptied strace's pipe: the engine may
+    have been off the CPU since, while strace wrote the child's first line. Released at the
+    clock of then, the fork's ``proc.start`` came after that line (a loaded CI run of
+    fifo-grep: ``wc``'s reads before its own start)."""
+    import os
+    import time
+
+    from ipcviz.sources.strace import source as S
+
+    src = S.StraceSource(["./p"], [], str(tmp_path / "strace.fifo"))
+    writer = os.open(src.fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        now = time.time()
+        fork = now - 0.050  # the parent's fork returned 50 ms ago: old enough to release
+        os.write(
+            writer,
+            (
+                f'1  {fork - 0.001:.6f} execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */)'
+                f" = 0 <0.000001>\n1  {fork:.6f} clone(child_stack=NULL, flags=SIGCHLD,"
+                " child_tidptr=0x1) = 2 <0.000020>\n"
+            ).encode(),
+        )
+        src.read(collect=True)
+        for line in src.pending:
+            src.mapper.feed(line)
+        src.pending.clear()
+        # strace writes the child's first line now; the engine settles 30 ms later
+        child = src.read_at_us / 1e6 + 0.005
+        os.write(writer, f"2  {child:.6f} close(0</dev/null>) = 0 <0.000001>\n".encode())
+        later = time.time_ns() + 30_000_000
+        monkeypatch.setattr(S.time, "time_ns", lambda: later)
+        src.settle()
+        src.read()
+        src.mapper.finish()
+        start = next(a for a in src.mapper.out if a[0] == "start" and a[1] == 2)
+        first = src.mapper._entry_ns(int(child * 1e6))
+        assert start[3] <= first, (start[3], first)
+    finally:
+        os.close(writer)
+        src.close()

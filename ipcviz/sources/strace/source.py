@@ -174,6 +174,8 @@ class StraceSource:
         self.pending: list[P.Line] = []
         #: lines collected and fed since, but not settled yet (``settle``)
         self.unsettled = False
+        #: when the last read that emptied strace's pipe began (strace's clock, µs)
+        self.read_at_us = 0
 
     def argv(self, strsize: int = STRSIZE) -> list[str]:
         return [
@@ -204,6 +206,7 @@ class StraceSource:
                 break
         if not more:
             self.horizon = before - self.offset
+            self.read_at_us = before // 1000
             if collect:
                 self.unsettled = True
             else:
@@ -215,7 +218,12 @@ class StraceSource:
         a call held for its end ended before now."""
         self.unsettled = False
         self._partial()
-        self.mapper.release(time.time_ns() // 1000 + 1, RELEASE_WAIT_US)  # after all it printed
+        # Everything strace wrote before the last read began has been read: that is when a
+        # held call is known to have ended by. Not the clock now: the engine may have been
+        # off the CPU since that read (or fed other straces first) while strace wrote the
+        # line that bounds the call (a child's first call, found too late, came before
+        # its own proc.start, stamped at this clock).
+        self.mapper.release(self.read_at_us + 1, RELEASE_WAIT_US)
 
     def _lines(self, chunk: bytes, collect: bool = False) -> None:
         data = self._rest + chunk
