@@ -4,7 +4,7 @@ event and a hash of the published order, so a faster linearizer can be shown to 
 exactly the same order.
 
     python benchmarks/linearizer_replay.py record RUN.pkl -- SCENARIO --trace T.jsonl [--quick]
-    python benchmarks/linearizer_replay.py replay RUN.pkl [--module lin_old]
+    python benchmarks/linearizer_replay.py replay RUN.pkl [--module lin_old] [--setup-only]
 
 ``record`` runs the engine in this process (its stream goes to stdout: redirect it, and keep
 stdin open, e.g. ``< <(sleep 600)``). The recording is a pickle of this tool's own making:
@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+#: whose ``ipcviz`` replays: this checkout's, or another's (``linearizer_instructions.py``)
+sys.path.insert(0, os.environ.get("IPCVIZ_CODE_ROOT") or str(HERE.parent))
 
 #: The linearizer's inputs: what a replay calls, in the order the engine called them.
 CALLS = ("started", "add_records", "add_event", "emit_ready", "flush")
@@ -78,7 +79,7 @@ def record(out: Path, engine_argv: list[str]) -> int:
     return code
 
 
-def replay(path: Path, module: str) -> None:
+def replay(path: Path, module: str, setup_only: bool = False) -> None:
     from ipcviz.engine.stream import RecordCodec
     from ipcviz.model.reducer import apply
     from ipcviz.model.state import State
@@ -109,7 +110,7 @@ def replay(path: Path, module: str) -> None:
 
     lin = lin_mod.Linearizer(model, t0, objects, publish_record, publish_event)
     cpu = time.process_time()
-    for name, args, kwargs in calls:
+    for name, args, kwargs in [] if setup_only else calls:  # (setup only: the start-up cost)
         if name == "direct":
             publish_event(args[0])
         else:
@@ -132,10 +133,11 @@ def main() -> int:
     rep = sub.add_parser("replay", help="replay a recording: CPU per event, order hash")
     rep.add_argument("log", type=Path)
     rep.add_argument("--module", default="ipcviz.engine.linearize")
+    rep.add_argument("--setup-only", action="store_true", help="load, replay nothing")
     args = ap.parse_args()
     if args.cmd == "record":
         return record(args.out, [a for a in args.engine_args if a != "--"])
-    replay(args.log, args.module)
+    replay(args.log, args.module, args.setup_only)
     return 0
 
 
