@@ -118,6 +118,9 @@ def test_peek_fifo_both_ends(children, fds, tmp_path, wait_until):
     writer = children.spawn(lambda: opener(os.O_WRONLY, b"fifo-data"))
     ino = os.stat(path).st_ino
     wait_until(lambda: (p := peek_pipe(writer, HIGH_FD)) is not None and p.nbytes == 9)
+    # the writer's open returned once the reader was in open(): the reader may not have
+    # moved its descriptor to HIGH_FD yet (seen on a loaded machine)
+    wait_until(lambda: pipe_inode(reader, HIGH_FD) == ino)
     for pid in (reader, writer):
         assert pipe_inode(pid, HIGH_FD) == ino
         peek = peek_pipe(pid, HIGH_FD)

@@ -39,13 +39,16 @@ async def settle(pilot: Pilot, timeout: float = 10.0) -> SessionScreen:
         assert time.monotonic() < deadline, "the feed never finished"
         await pilot.pause(0.02)
     screen.tick()
-    screen.redraw(True)
-    await pilot.pause()
-    await pilot.pause()
-    # Once more, now that the layout has settled: a panel drawn while its height was still
-    # being laid out (a loaded machine) shows fewer rows until the next frame; an idle
-    # screen redraws once a second, a snapshot does not wait for it.
-    screen.redraw(True)
-    await pilot.pause()
-    await pilot.pause()
+    # Redraw until two frames agree: a panel drawn while its height was still being laid
+    # out (a loaded machine) shows fewer rows until the next frame, and an idle screen
+    # redraws only once a second, which a snapshot does not wait for.
+    previous = None
+    for _ in range(10):
+        screen.redraw(True)
+        await pilot.pause()
+        await pilot.pause()
+        frame = pilot.app.export_screenshot()
+        if frame == previous:
+            break
+        previous = frame
     return screen
