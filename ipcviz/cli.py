@@ -823,6 +823,7 @@ def _explore(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from rich.cells import cell_len
 
+    from ipcviz.bytefmt import safe_text
     from ipcviz.events.runs import list_runs
 
     def pad(text: str, width: int) -> str:
@@ -836,7 +837,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(
             f"{run.started}  {pad(run.scenario, 20)} {run.duration:>7.2f}s {run.events:>8} "
             + _("events")
-            + f"  {pad(_(run.outcome or OUTCOMES[-1]), 10)} {run.path}"
+            + f"  {pad(_(run.outcome or OUTCOMES[-1]), 10)} {safe_text(str(run.path))}"
         )
     return EXIT_OK
 
