@@ -744,6 +744,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from ipcviz.model.verify import check
 
     reader = TraceReader.open(args.trace)
+    shown = safe_text(str(args.trace), 300)  # the path is untrusted text too
     found = 0
     count = 0
 
@@ -762,18 +763,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
         raise IpcvizError(
             _("{path}: event {n} has a malformed field ({error})").format(
-                path=args.trace, n=count, error=type(exc).__name__
+                path=shown, n=count, error=type(exc).__name__
             )
         ) from None
     if found:
         print(
             _("{path}: {n} violation(s) in {count} events").format(
-                path=args.trace, n=found, count=count
+                path=shown, n=found, count=count
             ),
             file=sys.stderr,
         )
         return EXIT_CHECK_FAILED
-    print(_("{path}: legal history ({count} events)").format(path=args.trace, count=count))
+    print(_("{path}: legal history ({count} events)").format(path=shown, count=count))
     return EXIT_OK
 
 

@@ -148,3 +148,24 @@ async def test_tui_replay(tmp_path: Path, name: str) -> None:
                 assert time.monotonic() < deadline, f"{reason!r} never shown"
                 await pilot.pause(0.02)
         assert not any(forbidden(m) for m in said), said
+
+
+def test_a_hostile_file_name_is_shown_inert(tmp_path: Path) -> None:
+    """The trace's own path is untrusted text too (a file someone sent, tab-completed):
+    ``verify``'s answers (legal, illegal, malformed) and ``replay --headless`` name it
+    escaped."""
+    import json
+    import os
+
+    name = os.fsencode(tmp_path) + b"/t\x1b[2J\x1b]0;pwned\x07\x9b\xff"
+    header, events = hostile_traces.base_trace()
+    legal = [header, *(e for e in events if e["kind"] in ("proc.start", "proc.exit"))]
+    for suffix, records in ((b"-illegal", [header, *events]), (b"-legal", legal)):
+        with open(name + suffix + b".jsonl", "w", encoding="utf-8") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in records))
+    for suffix, expect in ((b"-illegal", 1), (b"-legal", 0)):
+        path = os.fsdecode(name + suffix + b".jsonl")
+        for args, rc in ((("verify", path), expect), (("replay", "--headless", path), 0)):
+            r = ipcviz(*args)
+            assert r.returncode == rc and b"Traceback" not in r.stderr, (args, r.stderr)
+            assert not inert(r.stdout) and not inert(r.stderr), (args, r.stdout, r.stderr)
