@@ -766,6 +766,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 path=shown, n=count, error=type(exc).__name__
             )
         ) from None
+    if reader.notice:  # a cut last line: what was judged is not the whole recording
+        print(f"ipcviz: {reader.notice}", file=sys.stderr)
     if found:
         print(
             _("{path}: {n} violation(s) in {count} events").format(

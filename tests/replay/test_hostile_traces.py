@@ -169,3 +169,20 @@ def test_a_hostile_file_name_is_shown_inert(tmp_path: Path) -> None:
             r = ipcviz(*args)
             assert r.returncode == rc and b"Traceback" not in r.stderr, (args, r.stderr)
             assert not inert(r.stdout) and not inert(r.stderr), (args, r.stdout, r.stderr)
+
+
+def test_verify_says_a_cut_off_last_line(tmp_path: Path) -> None:
+    """A recorder killed mid-write leaves a cut last line: ``verify`` judges the whole
+    events before it and says, as ``replay`` does, that the rest was cut (a "legal
+    history" of a part, unsaid, reads as the whole run's)."""
+    import json
+
+    header, events = hostile_traces.base_trace()
+    legal = [header, *(e for e in events if e["kind"] in ("proc.start", "proc.exit"))]
+    trace = tmp_path / "t.jsonl"
+    text = "".join(json.dumps(r) + "\n" for r in legal)
+    trace.write_text(text + '{"t": 99, "seq": 99, "pid": 0, "kind": "session.e')
+    r = ipcviz("verify", str(trace))
+    check_run(r, 0, "verify")
+    assert b"legal history (4 events)" in r.stdout
+    assert r.stderr.decode().startswith("ipcviz: ") and b"cut-off line" in r.stderr, r.stderr
