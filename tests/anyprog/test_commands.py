@@ -538,3 +538,25 @@ def test_a_command_removing_a_scenario_queue_removes_it_by_its_name_once(tmp_pat
     starts = {e["pid"]: e["name"] for e in by_kind(events, "proc.start")}
     removes = [(e["obj"], starts.get(e["pid"], "engine")) for e in by_kind(events, "obj.remove")]
     assert removes == [("jobs", "remover")]
+
+
+@needs_tools
+def test_a_commands_first_output_is_kept_however_fast_it_prints(tmp_path: Path) -> None:
+    """What a command prints before strace's first line named its program is held until
+    then: all of it, from its first byte (a flood of output in that moment kept only the
+    last 4 KiB, so its first lines, an error message say, vanished without a word)."""
+    from tests.anyprog.programs import SPLICER
+    from tests.anyprog.test_programs import compile_c
+
+    binary = compile_c(tmp_path, "splicer", SPLICER, "-static")
+    source = f"""
+        from ipcviz.scenario import Scenario
+
+        scenario = Scenario("cmd-floods", "a command prints a lot at once", timeout=60)
+        scenario.command("flood", [{str(binary)!r}])
+    """
+    result, _, events = run_file(tmp_path, "floods", source)
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = b"".join(payload(e) for e in by_kind(events, "proc.output"))
+    assert output[:11] == b"FIRST-LINE\n" and output == output[:11] + bytes(200000 - 11)
+    _verified(tmp_path, "floods")

@@ -35,7 +35,7 @@ from ipcviz.events import phrases, schema
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.engine import say_left_behind
-from ipcviz.sources.strace.feed import StraceFeed, kill_traced
+from ipcviz.sources.strace.feed import StraceFeed, held_early, kill_traced
 from ipcviz.sources.strace.mapper import shareable
 from ipcviz.sources.strace.source import StraceSource, check_ptrace, find_strace
 
@@ -247,8 +247,8 @@ class CommandsEngine(Engine):
             super()._output(w, data)
             return
         root = traced.source.mapper.root
-        if root is None:
-            traced.early = (traced.early + data)[-4096:]
+        if root is None:  # held from its first byte; past the cap, ``output`` says the cut
+            traced.early = held_early(traced.early, data)
             return
         data, traced.early = traced.early + data, b""
         if data:

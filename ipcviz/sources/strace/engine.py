@@ -26,7 +26,7 @@ from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
-from ipcviz.sources.strace.feed import StraceFeed, kill_traced, still_registered
+from ipcviz.sources.strace.feed import StraceFeed, held_early, kill_traced, still_registered
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
 from ipcviz.sources.strace.source import StraceSource
@@ -279,8 +279,8 @@ class ProgramEngine(Engine):
     def _output(self, w: Worker, data: bytes) -> None:
         """The program's stdout and stderr (strace shares them) are the first process's."""
         root = self.source.mapper.root if self.source is not None else None
-        if root is None:
-            self._early_output = (self._early_output + data)[-4096:]
+        if root is None:  # held from its first byte; past the cap, ``output`` says the cut
+            self._early_output = held_early(self._early_output, data)
             return
         if self._early_output:
             data, self._early_output = self._early_output + data, b""

@@ -15,7 +15,15 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+from ipcviz.engine.life import OUTPUT_CAP
 from ipcviz.events import schema
+
+
+def held_early(early: bytes, data: bytes) -> bytes:
+    """Output a traced program printed before strace's first line named it, held until
+    then: from its first byte (its first lines are the ones a reader needs), at most one
+    byte past the output cap, so the event that hands it over says where it was cut."""
+    return early + data[: max(0, OUTPUT_CAP + 1 - len(early))]
 
 
 def traced_by(pid: int, tracer: int) -> bool:
