@@ -291,6 +291,7 @@ class Scenario:
             )
         obj.index = len(self.objects)
         self.objects.append(obj)
+        self._one_variable_each()
         return obj
 
     def pipe(
@@ -351,6 +352,25 @@ class Scenario:
         workers' (``$IPCVIZ_<NAME>`` gives it an object's path or id). ``trace=False``, or
         where strace cannot run: the kernel probes alone see it (its pipes' fill level)."""
         self._add_process(Process(name, None, 0, tuple(argv), trace))
+        self._one_variable_each()
+
+    def _one_variable_each(self) -> None:
+        """A command finds each object in ``$IPCVIZ_<NAME>`` (``_KEY`` too, System V):
+        two objects one variable would name (``to-wc`` and ``to_wc``, ``log`` and ``LOG``)
+        would leave it the last one, silently. Refused once a command may read them."""
+        if not any(p.argv is not None for p in self.processes):
+            return
+        seen: dict[str, str] = {}
+        for obj in self.objects:
+            for variable in obj.environment():
+                other = seen.setdefault(variable, obj.name)
+                if other != obj.name:
+                    raise ScenarioError(
+                        _(
+                            "scenario {id}: objects {a!r} and {b!r} are both ${variable} "
+                            "for its commands: rename one"
+                        ).format(id=self.id, a=other, b=obj.name, variable=variable)
+                    )
 
     def _add_process(self, proc: Process) -> None:
         if not NAME_RE.match(proc.name):

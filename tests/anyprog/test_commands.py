@@ -560,3 +560,39 @@ def test_a_commands_first_output_is_kept_however_fast_it_prints(tmp_path: Path) 
     output = b"".join(payload(e) for e in by_kind(events, "proc.output"))
     assert output[:11] == b"FIRST-LINE\n" and output == output[:11] + bytes(200000 - 11)
     _verified(tmp_path, "floods")
+
+
+def test_two_objects_one_variable_is_refused_when_a_command_reads_them(tmp_path: Path) -> None:
+    """``to-wc`` and ``to_wc`` (or ``LOG`` and ``log``, or a System V queue ``jobs`` and a
+    FIFO ``jobs_key``) would give a command one ``$IPCVIZ_…`` for two objects: it silently
+    got whichever came last (a reader waiting on the other FIFO, a "deadlock"). Refused at
+    declaration, in one line, exit 2; without a command nobody reads the variables."""
+    import pytest
+
+    from ipcviz.errors import ScenarioError
+    from ipcviz.scenario import Scenario
+
+    for first, second in (("to-wc", "to_wc"), ("log", "LOG")):
+        scenario = Scenario("clash", "clash")
+        scenario.fifo(first)
+        scenario.fifo(second)  # no command yet: nothing reads $IPCVIZ_…
+        with pytest.raises(ScenarioError, match="IPCVIZ_"):
+            scenario.command("cat", ["cat"])
+    scenario = Scenario("clash", "clash")
+    scenario.command("cat", ["cat"])
+    scenario.sysv_queue("jobs")
+    with pytest.raises(ScenarioError, match="IPCVIZ_JOBS_KEY"):
+        scenario.fifo("jobs_key")
+    source = """
+        from ipcviz.scenario import Scenario
+
+        scenario = Scenario("clash", "two objects, one variable")
+        scenario.fifo("to-wc")
+        scenario.fifo("to_wc")
+        scenario.command("writer", ["sh", "-c", 'printf x > "$IPCVIZ_TO_WC"'])
+    """
+    path = tmp_path / "clash.py"
+    path.write_text(textwrap.dedent(source))
+    done = ipcviz("run", str(path), "--headless")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "IPCVIZ_TO_WC" in done.stderr, done.stderr
