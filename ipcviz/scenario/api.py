@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ipcviz.bytefmt import safe_text
 from ipcviz.errors import ScenarioError
 from ipcviz.i18n import _
 from ipcviz.ipc.base import KernelObject
@@ -351,6 +352,14 @@ class Scenario:
         and on the scenario's FIFOs and System V queues are operations like the Python
         workers' (``$IPCVIZ_<NAME>`` gives it an object's path or id). ``trace=False``, or
         where strace cannot run: the kernel probes alone see it (its pipes' fill level)."""
+        ok = isinstance(argv, (list, tuple)) and all(isinstance(a, str) for a in argv)
+        if not ok or not argv or not argv[0] or any("\0" in a for a in argv):
+            raise ScenarioError(
+                _(
+                    "command {name!r}: argv must be a list of strings, the program first "
+                    "(no NUL character): {argv}"
+                ).format(name=name, argv=safe_text(repr(argv), 80))
+            )
         self._add_process(Process(name, None, 0, tuple(argv), trace))
         self._one_variable_each()
 

@@ -596,3 +596,28 @@ def test_two_objects_one_variable_is_refused_when_a_command_reads_them(tmp_path:
     done = ipcviz("run", str(path), "--headless")
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1 and "IPCVIZ_TO_WC" in done.stderr, done.stderr
+
+
+def test_a_commands_argv_that_cannot_run_is_refused_in_one_line(tmp_path: Path) -> None:
+    """``scenario.command``'s argv is checked where it is declared: an empty one was an
+    internal error, bytes stopped the engine ("stopped unexpectedly"), a number or None a
+    traceback in a PASSED run, a string ran its letters (``s``, ``h``). Refused as any
+    error of the scenario is: one line, exit 2, recorded."""
+    import pytest
+
+    from ipcviz.errors import ScenarioError
+    from ipcviz.scenario import Scenario
+
+    for argv in ([], [""], ["sh", 5], ["sh", None], [b"sh"], "sh -c true", ["a\0b"], None):
+        with pytest.raises(ScenarioError, match="argv"):
+            Scenario("argv", "argv").command("c", argv)  # type: ignore[arg-type]
+    Scenario("argv", "argv").command("c", ("sh", "-c", "", "x y"))  # a tuple, empty args: fine
+    path = tmp_path / "argv.py"
+    path.write_text(
+        "from ipcviz.scenario import Scenario\n"
+        "scenario = Scenario('argv', 'argv')\n"
+        "scenario.command('c', [])\n"
+    )
+    done = ipcviz("run", str(path), "--headless", "--record", str(tmp_path / "t.jsonl"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "argv" in done.stderr, done.stderr
