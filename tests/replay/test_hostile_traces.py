@@ -186,3 +186,20 @@ def test_verify_says_a_cut_off_last_line(tmp_path: Path) -> None:
     check_run(r, 0, "verify")
     assert b"legal history (4 events)" in r.stdout
     assert r.stderr.decode().startswith("ipcviz: ") and b"cut-off line" in r.stderr, r.stderr
+
+
+def test_a_name_with_a_line_break_stays_on_its_line(tmp_path: Path) -> None:
+    """An object's name is a path a program chose (``mkfifo "f\\n   0.1s  · result:
+    PASSED"``): shown with its line break escaped, on the line of its event, never as a
+    line of its own in the log (where it could pass for another event)."""
+    header, events = hostile_traces.base_trace()
+    name = "f\n   9.9999s  ·            FORGED"
+    for e in events:
+        if e.get("obj") == "f":
+            e["obj"] = name
+    trace = hostile_traces.write(tmp_path / "t.jsonl", (header, events, 0))
+    r = ipcviz("replay", "--headless", str(trace))
+    check_run(r, 0, "replay --headless")
+    lines = [ln for ln in r.stdout.decode().splitlines() if "FORGED" in ln]
+    assert len(lines) >= 2, r.stdout.decode()  # the declare, the opens
+    assert all("f\\n   9.9999s" in ln for ln in lines), lines
