@@ -621,3 +621,73 @@ def test_a_commands_argv_that_cannot_run_is_refused_in_one_line(tmp_path: Path) 
     done = ipcviz("run", str(path), "--headless", "--record", str(tmp_path / "t.jsonl"))
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1 and "argv" in done.stderr, done.stderr
+
+
+STRACE_DIES = """
+    import signal
+
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("strace-dies", "a command's strace is killed", timeout=120)
+    f = scenario.fifo("f")
+    scenario.command("catter", ["sh", "-c", 'cat "$IPCVIZ_F"'])
+
+    @scenario.process("idle")
+    def idle(ctx):
+        signal.pause()  # no IPC wait: nothing here to call a deadlock
+"""
+
+
+@needs_tools
+def test_a_command_whose_strace_dies_is_not_left_running_unseen(tmp_path: Path) -> None:
+    """strace killed under a command (by a user, the OOM killer): its processes ran on,
+    untraced, while the screen showed them ended ("its parent reaped it"), until the run
+    ended. Now they are killed at once, said so, and shown killed."""
+    import signal
+    import subprocess
+
+    import psutil
+
+    from tests.faults.harness import _alive, read_lines, wait_for
+
+    scenario = tmp_path / "dies.py"
+    scenario.write_text(textwrap.dedent(STRACE_DIES))
+    trace = tmp_path / "t.jsonl"
+    cli = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ipcviz",
+            "run",
+            str(scenario),
+            "--headless",
+            "--record",
+            str(trace),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for("cat waiting in open", lambda: any(
+            e["kind"] == "pipe.open.begin" for e in read_lines(trace)[1]
+        ))  # fmt: skip
+        program = [
+            e["pid"]
+            for e in read_lines(trace)[1]
+            if e["kind"] == "proc.start" and e["name"].split("/")[0] == "catter"
+        ]  # its shell and cat
+        straces = [p for p in psutil.Process(cli.pid).children(recursive=True)
+                   if p.name() == "strace"]  # fmt: skip
+        assert len(straces) == 1 and len(program) == 2, (straces, program)
+        straces[0].kill()
+        wait_for("the command's processes gone", lambda: not any(map(_alive, program)), 30)
+    finally:
+        cli.send_signal(signal.SIGINT)
+        _out, err = cli.communicate(timeout=60)
+    assert cli.returncode == 0, err
+    events = read_lines(trace)[1]
+    exits = {e["pid"]: e for e in events if e["kind"] == "proc.exit"}
+    assert all(exits[p].get("signame") == "SIGKILL" for p in program), exits
+    assert any(e["kind"] == "error" and "strace" in e["message"] for e in events), events
+    _verified(tmp_path, "t")
