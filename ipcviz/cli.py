@@ -582,6 +582,7 @@ class Output:
 def run_headless(options: EngineOptions, record: Path | None, force: bool = False) -> int:
     """The run ``options`` asks for (its trace: ``record``, else a new file), narrated
     to stdout."""
+    from ipcviz.bytefmt import safe_text
     from ipcviz.engine.client import EngineProcess
     from ipcviz.narrate.headless import Narrator, error_said
     from ipcviz.session.registry import new_session_id
@@ -603,7 +604,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     end: dict[str, Any] | None = None
     bad_stream = ""
     try:
-        out.write(["# " + _("recording to {path}").format(path=trace)])
+        out.write(["# " + _("recording to {path}").format(path=safe_text(str(trace), 300))])
         try:
             for batch in engine.batches():  # one write per batch: a flood is one syscall
                 if not out.ok:  # nobody reads the log any more: stop, keep draining
@@ -654,7 +655,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
             "ipcviz: "
             + _(
                 "the engine stopped unexpectedly (status {rc}){detail}; trace so far: {path}"
-            ).format(rc=rc, detail=detail, path=trace),
+            ).format(rc=rc, detail=safe_text(detail, 400), path=safe_text(str(trace), 300)),
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
@@ -663,8 +664,6 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     for message in errors:  # the engine's English, in the language of this run
         said = message if isinstance(message, Lazy) else known(str(message))
         print(f"ipcviz: {said}", file=sys.stderr)
-    from ipcviz.bytefmt import safe_text
-
     for message in leftovers:
         out.write([f"# {safe_text(message, 300)}"])
     return rc

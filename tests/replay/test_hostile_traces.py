@@ -203,3 +203,28 @@ def test_a_name_with_a_line_break_stays_on_its_line(tmp_path: Path) -> None:
     lines = [ln for ln in r.stdout.decode().splitlines() if "FORGED" in ln]
     assert len(lines) >= 2, r.stdout.decode()  # the declare, the opens
     assert all("f\\n   9.9999s" in ln for ln in lines), lines
+
+
+def test_a_hostile_record_path_is_shown_inert(tmp_path: Path) -> None:
+    """``run --record PATH --headless`` names where it records: the path escaped, as the
+    other commands name a trace (a path is text from outside)."""
+    import os
+
+    path = os.fsdecode(os.fsencode(tmp_path) + b"/r\x1b[2J\x1b]0;pwned\x07\x9b.jsonl")
+    r = ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", path)
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
+    assert not inert(r.stdout) and not inert(r.stderr), (r.stdout[:300], r.stderr)
+    assert b"# recording to " in r.stdout and os.path.exists(path)
+
+
+def test_where_a_screen_run_was_recorded_is_said_inert(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the screen is gone, ``ipcviz run`` says where it recorded: escaped too."""
+    from ipcviz.tui.launch import _say_where_recorded
+
+    path = tmp_path / "r\x1b[2J\x9b.jsonl"
+    path.write_text("")
+    _say_where_recorded([path])
+    said = capsys.readouterr().out
+    assert "r\\x1b[2J\\x9b.jsonl" in said and not forbidden(said), said
