@@ -582,6 +582,7 @@ class Output:
 def run_headless(options: EngineOptions, record: Path | None, force: bool = False) -> int:
     """The run ``options`` asks for (its trace: ``record``, else a new file), narrated
     to stdout."""
+    from ipcviz.bytefmt import safe_text
     from ipcviz.engine.client import EngineProcess
     from ipcviz.narrate.headless import Narrator, error_said
     from ipcviz.session.registry import new_session_id
@@ -603,7 +604,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     end: dict[str, Any] | None = None
     bad_stream = ""
     try:
-        out.write(["# " + _("recording to {path}").format(path=trace)])
+        out.write(["# " + _("recording to {path}").format(path=safe_text(str(trace), 300))])
         try:
             for batch in engine.batches():  # one write per batch: a flood is one syscall
                 if not out.ok:  # nobody reads the log any more: stop, keep draining
@@ -654,7 +655,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
             "ipcviz: "
             + _(
                 "the engine stopped unexpectedly (status {rc}){detail}; trace so far: {path}"
-            ).format(rc=rc, detail=detail, path=trace),
+            ).format(rc=rc, detail=safe_text(detail, 400), path=safe_text(str(trace), 300)),
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
@@ -663,8 +664,6 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     for message in errors:  # the engine's English, in the language of this run
         said = message if isinstance(message, Lazy) else known(str(message))
         print(f"ipcviz: {said}", file=sys.stderr)
-    from ipcviz.bytefmt import safe_text
-
     for message in leftovers:
         out.write([f"# {safe_text(message, 300)}"])
     return rc
@@ -744,6 +743,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from ipcviz.model.verify import check
 
     reader = TraceReader.open(args.trace)
+    shown = safe_text(str(args.trace), 300)  # the path is untrusted text too
     found = 0
     count = 0
 
@@ -762,18 +762,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError) as exc:
         raise IpcvizError(
             _("{path}: event {n} has a malformed field ({error})").format(
-                path=args.trace, n=count, error=type(exc).__name__
+                path=shown, n=count, error=type(exc).__name__
             )
         ) from None
+    if reader.notice:  # a cut last line: what was judged is not the whole recording
+        print(f"ipcviz: {reader.notice}", file=sys.stderr)
     if found:
         print(
             _("{path}: {n} violation(s) in {count} events").format(
-                path=args.trace, n=found, count=count
+                path=shown, n=found, count=count
             ),
             file=sys.stderr,
         )
         return EXIT_CHECK_FAILED
-    print(_("{path}: legal history ({count} events)").format(path=args.trace, count=count))
+    print(_("{path}: legal history ({count} events)").format(path=shown, count=count))
     return EXIT_OK
 
 
@@ -823,6 +825,7 @@ def _explore(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from rich.cells import cell_len
 
+    from ipcviz.bytefmt import safe_text
     from ipcviz.events.runs import list_runs
 
     def pad(text: str, width: int) -> str:
@@ -836,7 +839,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(
             f"{run.started}  {pad(run.scenario, 20)} {run.duration:>7.2f}s {run.events:>8} "
             + _("events")
-            + f"  {pad(_(run.outcome or OUTCOMES[-1]), 10)} {run.path}"
+            + f"  {pad(_(run.outcome or OUTCOMES[-1]), 10)} {safe_text(str(run.path))}"
         )
     return EXIT_OK
 

@@ -152,7 +152,7 @@ class Lazy:
             template = catalog.ngettext(self.message, self.plural[0], self.plural[1])
         if not self.params:
             return template
-        values = {k: v.render(lang) if isinstance(v, Lazy) else v for k, v in self.params.items()}
+        values = {k: _value(v, lang) for k, v in self.params.items()}
         return template.format(**values)
 
     def __str__(self) -> str:
@@ -173,6 +173,17 @@ class Lazy:
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # mutable values inside
+
+
+def _value(value: Any, lang: str) -> Any:
+    """A value worded for its sentence: a phrase in the same language; a plain string on
+    the sentence's line (a name a program chose may hold a line break: shown escaped, it
+    cannot pass for a line of its own). Text of many lines is a ``Verbatim`` phrase."""
+    if isinstance(value, Lazy):
+        return value.render(lang)
+    if type(value) is str and ("\n" in value or "\r" in value):
+        return value.replace("\r", "\\r").replace("\n", "\\n")
+    return value
 
 
 def lazy(message: str, /, **params: Any) -> Lazy:

@@ -326,6 +326,9 @@ def test_the_engine_s_sentences_in_a_trace_are_worded_in_the_language_shown() ->
         "pid": "4242",
         "fd": "7",
         "reason": "wait completed at value 0",
+        "name": "grep",
+        "status": "SIGKILL",
+        "pids": "4242, 4243",
     }
     for template in phrases.TEMPLATES:
         english = template.format(**values)

@@ -25,6 +25,12 @@ THREAD_GATE = N_(
     "not its gate pipe): that thread stays at its gate"
 )
 ATTACH_FAILED = N_("strace could not attach to {pid}: {why}")
+#: the strace under a program or a scenario's command died (killed, crashed) while its
+#: processes ran: they are killed, as they could no longer be seen
+STRACE_ENDED = N_(
+    "the strace of {name} ended ({status}) while processes {pids} ran: killed, as they could "
+    "no longer be seen"
+)
 #: ``order.conflict``: the engine found no legal place for an operation (``reason``: the
 #: legality rule's, in English)
 CONFLICT = N_("no order of the recorded operations explains this one: {reason}")
@@ -41,6 +47,7 @@ TEMPLATES: tuple[str, ...] = tuple(
             RECORDING_STOPPED,
             THREAD_GATE,
             ATTACH_FAILED,
+            STRACE_ENDED,
             CONFLICT,
         ),
         key=len,

@@ -461,7 +461,7 @@ def _ran(n: Narrator, e: Event) -> Lazy:
 
 def _error(n: Narrator, e: Event) -> Lazy:
     lines = "\n".join(safe(line, None) for line in e.get("text", "").rstrip().splitlines())
-    return lazy("raised an exception:\n{traceback}", traceback=lines)
+    return lazy("raised an exception:\n{traceback}", traceback=Verbatim(lines))
 
 
 def _output(n: Narrator, e: Event) -> Lazy:
@@ -471,7 +471,7 @@ def _output(n: Narrator, e: Event) -> Lazy:
     if isinstance(e.get("cut"), int):
         return lazy(
             "{output}\n(output cut after {n} bytes: the rest was not recorded)",
-            output=text,
+            output=Verbatim(text),
             n=e["cut"],
         )
     return Verbatim(text)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ipcviz.bytefmt import safe_text
 from ipcviz.errors import ScenarioError
 from ipcviz.i18n import _
 from ipcviz.ipc.base import KernelObject
@@ -291,6 +292,7 @@ class Scenario:
             )
         obj.index = len(self.objects)
         self.objects.append(obj)
+        self._one_variable_each()
         return obj
 
     def pipe(
@@ -350,7 +352,34 @@ class Scenario:
         and on the scenario's FIFOs and System V queues are operations like the Python
         workers' (``$IPCVIZ_<NAME>`` gives it an object's path or id). ``trace=False``, or
         where strace cannot run: the kernel probes alone see it (its pipes' fill level)."""
+        ok = isinstance(argv, (list, tuple)) and all(isinstance(a, str) for a in argv)
+        if not ok or not argv or not argv[0] or any("\0" in a for a in argv):
+            raise ScenarioError(
+                _(
+                    "command {name!r}: argv must be a list of strings, the program first "
+                    "(no NUL character): {argv}"
+                ).format(name=name, argv=safe_text(repr(argv), 80))
+            )
         self._add_process(Process(name, None, 0, tuple(argv), trace))
+        self._one_variable_each()
+
+    def _one_variable_each(self) -> None:
+        """A command finds each object in ``$IPCVIZ_<NAME>`` (``_KEY`` too, System V):
+        two objects one variable would name (``to-wc`` and ``to_wc``, ``log`` and ``LOG``)
+        would leave it the last one, silently. Refused once a command may read them."""
+        if not any(p.argv is not None for p in self.processes):
+            return
+        seen: dict[str, str] = {}
+        for obj in self.objects:
+            for variable in obj.environment():
+                other = seen.setdefault(variable, obj.name)
+                if other != obj.name:
+                    raise ScenarioError(
+                        _(
+                            "scenario {id}: objects {a!r} and {b!r} are both ${variable} "
+                            "for its commands: rename one"
+                        ).format(id=self.id, a=other, b=obj.name, variable=variable)
+                    )
 
     def _add_process(self, proc: Process) -> None:
         if not NAME_RE.match(proc.name):

@@ -8,6 +8,8 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ipcviz.bytefmt import safe_text
+
 if TYPE_CHECKING:
     from ipcviz.engine.options import EngineOptions
 
@@ -44,7 +46,8 @@ def _say_where_recorded(traces: list[Path]) -> None:
     try:
         for trace in dict.fromkeys(traces):
             if trace.exists():
-                print(f"recorded to {trace}  (ipcviz replay {trace})", flush=True)
+                shown = safe_text(str(trace), 300)  # a path is text from outside
+                print(f"recorded to {shown}  (ipcviz replay {shown})", flush=True)
     except OSError:  # the terminal is gone (SIGHUP): nobody to tell
         pass
 

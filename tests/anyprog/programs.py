@@ -497,3 +497,25 @@ int main(void) {
     return 0;
 }
 """
+
+
+#: Prints 200000 bytes (a line, then zeros) with no system call strace traces: static (no
+#: loader opening libc), through vmsplice into its stdout (a pipe). Everything it prints
+#: comes before strace's second line, so before its first line names the program.
+SPLICER = r"""
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sys/uio.h>
+static char buf[200000];
+int main(void) {
+    static const char first[] = "FIRST-LINE\n";
+    for (unsigned i = 0; i < sizeof first - 1; i++) buf[i] = first[i];
+    for (unsigned long done = 0; done < sizeof buf;) {
+        struct iovec v = {buf + done, sizeof buf - done};
+        long n = vmsplice(1, &v, 1, 0);
+        if (n <= 0) return 1;
+        done += (unsigned long)n;
+    }
+    return 0;
+}
+"""

@@ -538,3 +538,156 @@ def test_a_command_removing_a_scenario_queue_removes_it_by_its_name_once(tmp_pat
     starts = {e["pid"]: e["name"] for e in by_kind(events, "proc.start")}
     removes = [(e["obj"], starts.get(e["pid"], "engine")) for e in by_kind(events, "obj.remove")]
     assert removes == [("jobs", "remover")]
+
+
+@needs_tools
+def test_a_commands_first_output_is_kept_however_fast_it_prints(tmp_path: Path) -> None:
+    """What a command prints before strace's first line named its program is held until
+    then: all of it, from its first byte (a flood of output in that moment kept only the
+    last 4 KiB, so its first lines, an error message say, vanished without a word)."""
+    from tests.anyprog.programs import SPLICER
+    from tests.anyprog.test_programs import compile_c
+
+    binary = compile_c(tmp_path, "splicer", SPLICER, "-static")
+    source = f"""
+        from ipcviz.scenario import Scenario
+
+        scenario = Scenario("cmd-floods", "a command prints a lot at once", timeout=60)
+        scenario.command("flood", [{str(binary)!r}])
+    """
+    result, _, events = run_file(tmp_path, "floods", source)
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = b"".join(payload(e) for e in by_kind(events, "proc.output"))
+    assert output[:11] == b"FIRST-LINE\n" and output == output[:11] + bytes(200000 - 11)
+    _verified(tmp_path, "floods")
+
+
+def test_two_objects_one_variable_is_refused_when_a_command_reads_them(tmp_path: Path) -> None:
+    """``to-wc`` and ``to_wc`` (or ``LOG`` and ``log``, or a System V queue ``jobs`` and a
+    FIFO ``jobs_key``) would give a command one ``$IPCVIZ_…`` for two objects: it silently
+    got whichever came last (a reader waiting on the other FIFO, a "deadlock"). Refused at
+    declaration, in one line, exit 2; without a command nobody reads the variables."""
+    import pytest
+
+    from ipcviz.errors import ScenarioError
+    from ipcviz.scenario import Scenario
+
+    for first, second in (("to-wc", "to_wc"), ("log", "LOG")):
+        scenario = Scenario("clash", "clash")
+        scenario.fifo(first)
+        scenario.fifo(second)  # no command yet: nothing reads $IPCVIZ_…
+        with pytest.raises(ScenarioError, match="IPCVIZ_"):
+            scenario.command("cat", ["cat"])
+    scenario = Scenario("clash", "clash")
+    scenario.command("cat", ["cat"])
+    scenario.sysv_queue("jobs")
+    with pytest.raises(ScenarioError, match="IPCVIZ_JOBS_KEY"):
+        scenario.fifo("jobs_key")
+    source = """
+        from ipcviz.scenario import Scenario
+
+        scenario = Scenario("clash", "two objects, one variable")
+        scenario.fifo("to-wc")
+        scenario.fifo("to_wc")
+        scenario.command("writer", ["sh", "-c", 'printf x > "$IPCVIZ_TO_WC"'])
+    """
+    path = tmp_path / "clash.py"
+    path.write_text(textwrap.dedent(source))
+    done = ipcviz("run", str(path), "--headless")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "IPCVIZ_TO_WC" in done.stderr, done.stderr
+
+
+def test_a_commands_argv_that_cannot_run_is_refused_in_one_line(tmp_path: Path) -> None:
+    """``scenario.command``'s argv is checked where it is declared: an empty one was an
+    internal error, bytes stopped the engine ("stopped unexpectedly"), a number or None a
+    traceback in a PASSED run, a string ran its letters (``s``, ``h``). Refused as any
+    error of the scenario is: one line, exit 2, recorded."""
+    import pytest
+
+    from ipcviz.errors import ScenarioError
+    from ipcviz.scenario import Scenario
+
+    for argv in ([], [""], ["sh", 5], ["sh", None], [b"sh"], "sh -c true", ["a\0b"], None):
+        with pytest.raises(ScenarioError, match="argv"):
+            Scenario("argv", "argv").command("c", argv)  # type: ignore[arg-type]
+    Scenario("argv", "argv").command("c", ("sh", "-c", "", "x y"))  # a tuple, empty args: fine
+    path = tmp_path / "argv.py"
+    path.write_text(
+        "from ipcviz.scenario import Scenario\n"
+        "scenario = Scenario('argv', 'argv')\n"
+        "scenario.command('c', [])\n"
+    )
+    done = ipcviz("run", str(path), "--headless", "--record", str(tmp_path / "t.jsonl"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and "argv" in done.stderr, done.stderr
+
+
+STRACE_DIES = """
+    import signal
+
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("strace-dies", "a command's strace is killed", timeout=120)
+    f = scenario.fifo("f")
+    scenario.command("catter", ["sh", "-c", 'cat "$IPCVIZ_F"'])
+
+    @scenario.process("idle")
+    def idle(ctx):
+        signal.pause()  # no IPC wait: nothing here to call a deadlock
+"""
+
+
+@needs_tools
+def test_a_command_whose_strace_dies_is_not_left_running_unseen(tmp_path: Path) -> None:
+    """strace killed under a command (by a user, the OOM killer): its processes ran on,
+    untraced, while the screen showed them ended ("its parent reaped it"), until the run
+    ended. Now they are killed at once, said so, and shown killed."""
+    import signal
+    import subprocess
+
+    import psutil
+
+    from tests.faults.harness import _alive, read_lines, wait_for
+
+    scenario = tmp_path / "dies.py"
+    scenario.write_text(textwrap.dedent(STRACE_DIES))
+    trace = tmp_path / "t.jsonl"
+    cli = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ipcviz",
+            "run",
+            str(scenario),
+            "--headless",
+            "--record",
+            str(trace),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for("cat waiting in open", lambda: any(
+            e["kind"] == "pipe.open.begin" for e in read_lines(trace)[1]
+        ))  # fmt: skip
+        program = [
+            e["pid"]
+            for e in read_lines(trace)[1]
+            if e["kind"] == "proc.start" and e["name"].split("/")[0] == "catter"
+        ]  # its shell and cat
+        straces = [p for p in psutil.Process(cli.pid).children(recursive=True)
+                   if p.name() == "strace"]  # fmt: skip
+        assert len(straces) == 1 and len(program) == 2, (straces, program)
+        straces[0].kill()
+        wait_for("the command's processes gone", lambda: not any(map(_alive, program)), 30)
+    finally:
+        cli.send_signal(signal.SIGINT)
+        _out, err = cli.communicate(timeout=60)
+    assert cli.returncode == 0, err
+    events = read_lines(trace)[1]
+    exits = {e["pid"]: e for e in events if e["kind"] == "proc.exit"}
+    assert all(exits[p].get("signame") == "SIGKILL" for p in program), exits
+    assert any(e["kind"] == "error" and "strace" in e["message"] for e in events), events
+    _verified(tmp_path, "t")

@@ -112,3 +112,41 @@ def test_kill_one_process_of_the_program(tmp_path: Path) -> None:
     assert any(e.get("kind") == "control" and e.get("target") == child for e in events)
     parent = next(p for p in exits if p != child)
     assert exits[parent].get("code") == 0  # its waitpid returned: it ended by itself
+
+
+@needs_tools
+def test_strace_killed_under_the_program_kills_what_it_no_longer_sees(tmp_path: Path) -> None:
+    """strace killed under ``run --`` (a user, the OOM killer): the program's processes were
+    shown ended with their "status lost" while they ran on, untraced, until the run's end
+    killed them; nothing said why. Now they are killed at once, shown killed, and one
+    line says strace ended."""
+    import os
+
+    fifo = tmp_path / "nobody-writes"
+    os.mkfifo(fifo)
+    trace = tmp_path / "run.jsonl"
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "ipcviz", "run", "--headless", "--record", str(trace)),
+            *("--", "sh", "-c", f"cat {fifo}"),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    wait_for("cat waiting in open", lambda: any(
+        e["kind"] == "proc.exec" for e in read_lines(trace)[1]
+    ))  # fmt: skip
+    pids = [e["pid"] for e in read_lines(trace)[1] if e["kind"] == "proc.start"]
+    straces = [p for p in psutil.Process(proc.pid).children(recursive=True)
+               if p.name() == "strace"]  # fmt: skip
+    assert len(straces) == 1 and len(pids) == 2, (straces, pids)
+    wait_for("cat asleep in open", lambda: psutil.Process(pids[1]).status() == "sleeping")
+    straces[0].kill()
+    _out, err = proc.communicate(timeout=60)
+    assert not [p for p in pids if _alive(p)]
+    events = read_lines(trace)[1]
+    exits = {e["pid"]: e for e in events if e["kind"] == "proc.exit"}
+    assert all(exits[p].get("signame") == "SIGKILL" for p in pids), exits
+    assert any(e["kind"] == "error" and "strace" in e["message"] for e in events), events
+    assert b"strace of sh ended (SIGKILL)" in err, err

@@ -40,11 +40,11 @@ needs_tools = pytest.mark.skipif(
 TIMEOUT = 120
 
 
-def compile_c(tmp_path: Path, name: str, source: str) -> Path:
+def compile_c(tmp_path: Path, name: str, source: str, *flags: str) -> Path:
     src = tmp_path / f"{name}.c"
     src.write_text(source)
     binary = tmp_path / name
-    subprocess.run(["gcc", "-O2", "-pthread", "-o", str(binary), str(src)], check=True)
+    subprocess.run(["gcc", "-O2", "-pthread", *flags, "-o", str(binary), str(src)], check=True)
     return binary
 
 
@@ -487,3 +487,13 @@ def test_a_pipe_deadlock_of_a_program_is_proven_and_broken(tmp_path: Path) -> No
     (kill,) = [e for e in events if e["kind"] == "control" and e.get("action") == "kill"]
     assert kill["reason"] == "deadlock" and kill["target"] in {c["pid"] for c in deadlock["cycle"]}
     assert any(e["kind"] == "deadlock.resolved" for e in events)
+
+
+@needs_tools
+def test_a_programs_first_output_is_kept_however_fast_it_prints(tmp_path: Path) -> None:
+    """What a program prints before strace's first line named it is held until then: all of
+    it, from its first byte (only the last 4 KiB of it was kept, without a word)."""
+    binary = compile_c(tmp_path, "splicer", programs.SPLICER, "-static")
+    _, events = watch(tmp_path, binary)
+    output = b"".join(payload(e) for e in events if e["kind"] == "proc.output")
+    assert output[:11] == b"FIRST-LINE\n" and output == output[:11] + bytes(200000 - 11)

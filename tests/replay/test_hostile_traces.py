@@ -148,3 +148,83 @@ async def test_tui_replay(tmp_path: Path, name: str) -> None:
                 assert time.monotonic() < deadline, f"{reason!r} never shown"
                 await pilot.pause(0.02)
         assert not any(forbidden(m) for m in said), said
+
+
+def test_a_hostile_file_name_is_shown_inert(tmp_path: Path) -> None:
+    """The trace's own path is untrusted text too (a file someone sent, tab-completed):
+    ``verify``'s answers (legal, illegal, malformed) and ``replay --headless`` name it
+    escaped."""
+    import json
+    import os
+
+    name = os.fsencode(tmp_path) + b"/t\x1b[2J\x1b]0;pwned\x07\x9b\xff"
+    header, events = hostile_traces.base_trace()
+    legal = [header, *(e for e in events if e["kind"] in ("proc.start", "proc.exit"))]
+    for suffix, records in ((b"-illegal", [header, *events]), (b"-legal", legal)):
+        with open(name + suffix + b".jsonl", "w", encoding="utf-8") as f:
+            f.write("".join(json.dumps(r) + "\n" for r in records))
+    for suffix, expect in ((b"-illegal", 1), (b"-legal", 0)):
+        path = os.fsdecode(name + suffix + b".jsonl")
+        for args, rc in ((("verify", path), expect), (("replay", "--headless", path), 0)):
+            r = ipcviz(*args)
+            assert r.returncode == rc and b"Traceback" not in r.stderr, (args, r.stderr)
+            assert not inert(r.stdout) and not inert(r.stderr), (args, r.stdout, r.stderr)
+
+
+def test_verify_says_a_cut_off_last_line(tmp_path: Path) -> None:
+    """A recorder killed mid-write leaves a cut last line: ``verify`` judges the whole
+    events before it and says, as ``replay`` does, that the rest was cut (a "legal
+    history" of a part, unsaid, reads as the whole run's)."""
+    import json
+
+    header, events = hostile_traces.base_trace()
+    legal = [header, *(e for e in events if e["kind"] in ("proc.start", "proc.exit"))]
+    trace = tmp_path / "t.jsonl"
+    text = "".join(json.dumps(r) + "\n" for r in legal)
+    trace.write_text(text + '{"t": 99, "seq": 99, "pid": 0, "kind": "session.e')
+    r = ipcviz("verify", str(trace))
+    check_run(r, 0, "verify")
+    assert b"legal history (4 events)" in r.stdout
+    assert r.stderr.decode().startswith("ipcviz: ") and b"cut-off line" in r.stderr, r.stderr
+
+
+def test_a_name_with_a_line_break_stays_on_its_line(tmp_path: Path) -> None:
+    """An object's name is a path a program chose (``mkfifo "f\\n   0.1s  · result:
+    PASSED"``): shown with its line break escaped, on the line of its event, never as a
+    line of its own in the log (where it could pass for another event)."""
+    header, events = hostile_traces.base_trace()
+    name = "f\n   9.9999s  ·            FORGED"
+    for e in events:
+        if e.get("obj") == "f":
+            e["obj"] = name
+    trace = hostile_traces.write(tmp_path / "t.jsonl", (header, events, 0))
+    r = ipcviz("replay", "--headless", str(trace))
+    check_run(r, 0, "replay --headless")
+    lines = [ln for ln in r.stdout.decode().splitlines() if "FORGED" in ln]
+    assert len(lines) >= 2, r.stdout.decode()  # the declare, the opens
+    assert all("f\\n   9.9999s" in ln for ln in lines), lines
+
+
+def test_a_hostile_record_path_is_shown_inert(tmp_path: Path) -> None:
+    """``run --record PATH --headless`` names where it records: the path escaped, as the
+    other commands name a trace (a path is text from outside)."""
+    import os
+
+    path = os.fsdecode(os.fsencode(tmp_path) + b"/r\x1b[2J\x1b]0;pwned\x07\x9b.jsonl")
+    r = ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", path)
+    assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
+    assert not inert(r.stdout) and not inert(r.stderr), (r.stdout[:300], r.stderr)
+    assert b"# recording to " in r.stdout and os.path.exists(path)
+
+
+def test_where_a_screen_run_was_recorded_is_said_inert(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After the screen is gone, ``ipcviz run`` says where it recorded: escaped too."""
+    from ipcviz.tui.launch import _say_where_recorded
+
+    path = tmp_path / "r\x1b[2J\x9b.jsonl"
+    path.write_text("")
+    _say_where_recorded([path])
+    said = capsys.readouterr().out
+    assert "r\\x1b[2J\\x9b.jsonl" in said and not forbidden(said), said

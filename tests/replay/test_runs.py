@@ -80,3 +80,32 @@ def test_runs_pads_by_cells_so_korean_lines_up(private_data_home: Path) -> None:
     durations = {cell_len(ln[: ln.index("1.00s")]) for ln in lines}
     paths = {cell_len(ln[: ln.index(str(traces))]) for ln in lines}
     assert len(durations) == 1 and len(paths) == 1, res.stdout
+
+
+def test_runs_shows_a_hostile_file_name_inert(private_data_home: Path) -> None:
+    """A trace's file name is untrusted too (a trace copied into the directory): escape
+    codes and bytes that are not UTF-8 in it are shown escaped, never sent to the terminal."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.replay.test_hostile_traces import inert
+
+    traces = private_data_home / "ipcviz" / "traces"
+    traces.mkdir(parents=True)
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x", "title": "x"}}
+    end = {"t": 10**9, "seq": 0, "pid": 0, "kind": "session.end", "outcome": "passed"}
+    text = "".join(json.dumps(r) + "\n" for r in (header, end)).encode()
+    for name in (b"a\x1b[2J\x1b]0;pwned\x07\x9b.jsonl", b"b\xff\xfe.jsonl"):
+        with open(os.path.join(os.fsencode(traces), name), "wb") as f:
+            f.write(text)
+    res = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "runs"],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert res.returncode == 0 and b"Traceback" not in res.stderr, res.stderr
+    assert len(res.stdout.splitlines()) == 2 and not inert(res.stdout), res.stdout
+    assert b"a\\x1b[2J" in res.stdout and b"b\\udcff\\udcfe.jsonl" in res.stdout

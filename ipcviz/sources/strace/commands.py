@@ -35,7 +35,7 @@ from ipcviz.events import phrases, schema
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.engine import say_left_behind
-from ipcviz.sources.strace.feed import StraceFeed, kill_traced
+from ipcviz.sources.strace.feed import StraceFeed, held_early, kill_traced, kill_unseen
 from ipcviz.sources.strace.mapper import shareable
 from ipcviz.sources.strace.source import StraceSource, check_ptrace, find_strace
 
@@ -225,7 +225,8 @@ class CommandsEngine(Engine):
             self._never_ran(traced, w, status)
         else:
             killed = self.stop_reason is not None or self.outcome is not None
-            traced.feed.unended(time.monotonic_ns(), killed)
+            unseen = killed or kill_unseen(self.emit, self.registry, traced.source.mapper, status)
+            traced.feed.unended(time.monotonic_ns(), unseen)
         traced.done = True
         if traced.early:
             self._output(w, b"")
@@ -247,8 +248,8 @@ class CommandsEngine(Engine):
             super()._output(w, data)
             return
         root = traced.source.mapper.root
-        if root is None:
-            traced.early = (traced.early + data)[-4096:]
+        if root is None:  # held from its first byte; past the cap, ``output`` says the cut
+            traced.early = held_early(traced.early, data)
             return
         data, traced.early = traced.early + data, b""
         if data:

@@ -26,7 +26,13 @@ from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
-from ipcviz.sources.strace.feed import StraceFeed, kill_traced, still_registered
+from ipcviz.sources.strace.feed import (
+    StraceFeed,
+    held_early,
+    kill_traced,
+    kill_unseen,
+    still_registered,
+)
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
 from ipcviz.sources.strace.source import StraceSource
@@ -271,16 +277,18 @@ class ProgramEngine(Engine):
         return still_registered(self.registry, pid)
 
     def _ended_with_strace(self, status: int | None) -> None:
-        """Processes strace never saw end ended with it (``StraceFeed.unended``)."""
-        assert self.feed is not None
+        """Processes strace never saw end ended with it (``StraceFeed.unended``); if it
+        died under them, they are killed now (``kill_unseen``)."""
+        assert self.feed is not None and self.source is not None
         killed = self.stop_reason is not None or self.outcome is not None
-        self.feed.unended(time.monotonic_ns(), killed)
+        unseen = killed or kill_unseen(self.emit, self.registry, self.source.mapper, status)
+        self.feed.unended(time.monotonic_ns(), unseen)
 
     def _output(self, w: Worker, data: bytes) -> None:
         """The program's stdout and stderr (strace shares them) are the first process's."""
         root = self.source.mapper.root if self.source is not None else None
-        if root is None:
-            self._early_output = (self._early_output + data)[-4096:]
+        if root is None:  # held from its first byte; past the cap, ``output`` says the cut
+            self._early_output = held_early(self._early_output, data)
             return
         if self._early_output:
             data, self._early_output = self._early_output + data, b""

@@ -15,7 +15,15 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from ipcviz.events import schema
+from ipcviz.engine.life import OUTPUT_CAP
+from ipcviz.events import phrases, schema
+
+
+def held_early(early: bytes, data: bytes) -> bytes:
+    """Output a traced program printed before strace's first line named it, held until
+    then: from its first byte (its first lines are the ones a reader needs), at most one
+    byte past the output cap, so the event that hands it over says where it was cut."""
+    return early + data[: max(0, OUTPUT_CAP + 1 - len(early))]
 
 
 def traced_by(pid: int, tracer: int) -> bool:
@@ -84,13 +92,13 @@ class StraceFeed:
         if batch:
             lin.add_records(lane, batch)
 
-    def unended(self, stamp: int, killed: bool) -> None:
+    def unended(self, stamp: int, killed: bool | set[int]) -> None:
         """strace has ended: each process it never saw end ended then, unseen: killed with
-        it (``killed``: the run was stopped, the whole group got SIGKILL), else with a
-        status no one knows."""
+        it (``killed``: the run was stopped, the whole group got SIGKILL; or these pids
+        were), else with a status no one knows."""
         for pid in self.mapper.unended():
             fields: dict[str, Any] = {"code": None}
-            if killed:
+            if killed is True or (isinstance(killed, set) and pid in killed):
                 fields = {"signal": int(signal.SIGKILL), "signame": "SIGKILL"}
             event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": schema.PROC_EXIT}
             self.lin.add_event({**event, **fields}, stamp, pid)
@@ -129,3 +137,35 @@ def kill_traced(emit: Callable[..., Any], registry: Any, mapper: Any, pid: int) 
     except ProcessLookupError:
         pass
     return True
+
+
+def kill_unseen(
+    emit: Callable[..., Any], registry: Any, mapper: Any, status: int | None
+) -> set[int]:
+    """strace ended while processes it never saw end ran (it was killed, it crashed): they
+    would run on unseen while the picture showed them ended. Each still ours (the start
+    time registered) is killed now, and the trace says so in one line. Returns their pids."""
+    left = [p for p in mapper.unended() if still_registered(registry, p)]
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if left:
+        said = phrases.STRACE_ENDED.format(
+            name=mapper.root_name, status=_status_said(status), pids=", ".join(map(str, left))
+        )
+        emit(schema.ERROR, message=said)
+    return set(left)
+
+
+def _status_said(status: int | None) -> str:
+    """A wait status as ``SIGKILL`` or ``exit 1``."""
+    if status is None:
+        return "?"
+    if os.WIFSIGNALED(status):
+        try:
+            return signal.Signals(os.WTERMSIG(status)).name
+        except ValueError:  # a real-time signal has no name of its own
+            return f"signal {os.WTERMSIG(status)}"
+    return f"exit {os.waitstatus_to_exitcode(status)}"
