@@ -84,9 +84,10 @@ def start(tmp_path: Path) -> tuple[Tmux, Path, Path]:
 
 def see_it_run(tmux: Tmux) -> None:
     """The screen shows the session and changes as the processes run."""
-    wait_for(lambda: "pipe-basic" in tmux.screen() and "parent" in tmux.screen(), "session")
+    # ("parent" is in the title too: wait for the panels, not for a first partial frame)
+    wanted = ("pipe-basic", "parent", "kernel objects", "processes")
+    wait_for(lambda: all(w in tmux.screen() for w in wanted), "the session's panels")
     first = tmux.screen()
-    assert "kernel objects" in first and "processes" in first
     wait_for(lambda: tmux.screen() != first, "the screen to change")
     wait_for(lambda: "message 2" in tmux.screen(), "the second message in the log")
 
