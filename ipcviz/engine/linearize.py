@@ -360,16 +360,24 @@ class Linearizer:
                 entry = next((x for x in self._heap if x[2] == pid), None)
                 if entry is None:
                     continue
-                self._heap.remove(entry)
-                heapq.heapify(self._heap)
-                popped.append(entry)
+                self._claim(entry, popped)
             return entry
         return pick
 
+    def _object(self, obj_i: int) -> Any:
+        """The model's object of a ring index (None: not declared, or gone)."""
+        return self.model.objects.get(self.objects[obj_i] if obj_i < len(self.objects) else "")
+
     def _gone(self, obj_i: int) -> bool:
         """Whether the pipe's first bytes may be gone (a FIFO's last close: PipeObj.gone)."""
-        obj = self.model.objects.get(self.objects[obj_i] if obj_i < len(self.objects) else "")
+        obj = self._object(obj_i)
         return isinstance(obj, PipeObj) and bool(obj.gone)
+
+    def _claim(self, entry: tuple[int, int, int], popped: list[tuple[int, int, int]]) -> None:
+        """``entry``, still in the heap, is picked instead: out of it, with the popped."""
+        self._heap.remove(entry)
+        heapq.heapify(self._heap)
+        popped.append(entry)
 
     def _write_first(
         self,
@@ -397,9 +405,7 @@ class Linearizer:
             if self._blocks_a_read(head):
                 continue
             if entry not in popped:
-                self._heap.remove(entry)
-                heapq.heapify(self._heap)
-                popped.append(entry)
+                self._claim(entry, popped)
             return entry
         return pick
 
@@ -489,7 +495,7 @@ class Linearizer:
 
     def _search(self, obj_i: int) -> deque[int] | None:
         """A legal order of the pool's next operations on one object (pids, in order)."""
-        obj = self.model.objects.get(self.objects[obj_i] if obj_i < len(self.objects) else "")
+        obj = self._object(obj_i)
         if isinstance(obj, ShmObj):
             shadow: _Shadow = _ShmShadow(obj)
         elif isinstance(obj, SemObj):
@@ -550,7 +556,7 @@ class Linearizer:
         if isinstance(shadow, _SemShadow):
             path = shadow.descend(lists, required, horizon)
             if path is not None:  # the search would take the same path, never going back
-                return deque(pids[i] for i in path[: _committed(lists, path, horizon)]) or None
+                return _answer(pids, lists, path, horizon)
         shadow.plan_for(full, lists)
         if not shadow.explainable(lists, horizon):
             return _NO_ORDER  # a take whose message nobody put yet: its put comes late
@@ -622,7 +628,7 @@ class Linearizer:
 
         if not dfs():
             return None if budget[0] < 0 else _NO_ORDER
-        return deque(pids[i] for i in path[: _committed(lists, path, horizon)]) or None
+        return _answer(pids, lists, path, horizon)
 
     def _undos(self, obj: SemObj, obj_i: int) -> dict[int, Op]:
         """SEM_UNDO: a dead process gives its units back as it exits (the engine records
@@ -1002,7 +1008,14 @@ def _follow(
         if shadow.apply(lists[i][seen[i]]) is None:
             return _NO_ORDER
         seen[i] += 1
-    return deque(pids[i] for i in order[: _committed(lists, order, horizon)]) or None
+    return _answer(pids, lists, order, horizon)
+
+
+def _answer(
+    pids: list[int], lists: list[list[Op]], path: list[int], horizon: int
+) -> deque[int] | None:
+    """A search's plan: the processes of ``path`` up to what it commits (None: empty)."""
+    return deque(pids[i] for i in path[: _committed(lists, path, horizon)]) or None
 
 
 def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:
