@@ -327,10 +327,11 @@ def test_the_narration_says_the_bytes_may_be_gone_and_then_were() -> None:
     assert any("열린 마지막 끝이라 안에 있던 10 B는 사라졌을 수 있음" in x for x in said), said
 
 
-def test_the_engine_orders_writes_after_a_last_close_by_what_was_read() -> None:
-    """Two writers after the last close, stamped in the other order than the reader read
-    their bytes: in the world where the old bytes are gone, "bb" goes first. (Semaphores
-    pin the last close between the two phases in real time.)"""
+def _reopened_after_a_last_close(old: bytes) -> tuple[Harness, list[Any], list[Any]]:
+    """FIFO ``f`` between a reader (pid 1) and a writer (pid 2): the writer writes ``old``
+    and closes, the reader closes the last end (semaphores pin that close between the two
+    phases in real time), and both open ``f`` again at 6 ms. The engine's harness (no
+    process started yet) and each one's records so far."""
     h = Harness(
         [
             {"obj": "f", "type": "fifo", "capacity": 65536, "path": "/f"},
@@ -338,34 +339,38 @@ def test_the_engine_orders_writes_after_a_last_close_by_what_was_read() -> None:
             {"obj": "again", "type": "posix_sem", "value": 0},
         ]
     )
+    reader = [
+        rec(C.PIPE_OPEN, 1, 0, 3),
+        rec(C.SEM_WAIT_BEGIN, 1.5, obj=1),
+        rec(C.SEM_WAIT, 3.4, obj=1),
+        rec(C.PIPE_CLOSE, 4, 0),  # the last end: ``old`` may be gone
+        rec(C.SEM_POST, 4.2, obj=2),
+        rec(C.PIPE_OPEN, 6, 0, 3),
+    ]
+    writer = [
+        rec(C.PIPE_OPEN, 1, 1, 3),
+        rec(C.PIPE_WRITE, 2, len(old), len(old), old),
+        rec(C.PIPE_CLOSE, 3, 1),
+        rec(C.SEM_POST, 3.2, obj=1),
+        rec(C.SEM_WAIT_BEGIN, 3.3, obj=2),
+        rec(C.SEM_WAIT, 4.5, obj=2),
+        rec(C.PIPE_OPEN, 6, 1, 3),
+    ]
+    return h, reader, writer
+
+
+def test_the_engine_orders_writes_after_a_last_close_by_what_was_read() -> None:
+    """Two writers after the last close, stamped in the other order than the reader read
+    their bytes: in the world where the old bytes are gone, "bb" goes first. (Semaphores
+    pin the last close between the two phases in real time.)"""
+    h, reader, writer = _reopened_after_a_last_close(b"0123456789")
     h.start(1, 2, 3)
     h.lin.started(3, 5 * MS)  # the second writer starts after the last close
     h.lin.add_records(
-        1,
-        [
-            rec(C.PIPE_OPEN, 1, 0, 3),
-            rec(C.SEM_WAIT_BEGIN, 1.5, obj=1),
-            rec(C.SEM_WAIT, 3.4, obj=1),
-            rec(C.PIPE_CLOSE, 4, 0),  # the last end: "0123456789" may be gone
-            rec(C.SEM_POST, 4.2, obj=2),
-            rec(C.PIPE_OPEN, 6, 0, 3),
-            rec(C.PIPE_READ_BEGIN, 7, 4096),
-            rec(C.PIPE_READ, 9, 4, 0, b"bbcc"),
-        ],
+        1, [*reader, rec(C.PIPE_READ_BEGIN, 7, 4096), rec(C.PIPE_READ, 9, 4, 0, b"bbcc")]
     )
     h.lin.add_records(
-        2,
-        [
-            rec(C.PIPE_OPEN, 1, 1, 3),
-            rec(C.PIPE_WRITE, 2, 10, 10, b"0123456789"),
-            rec(C.PIPE_CLOSE, 3, 1),
-            rec(C.SEM_POST, 3.2, obj=1),
-            rec(C.SEM_WAIT_BEGIN, 3.3, obj=2),
-            rec(C.SEM_WAIT, 4.5, obj=2),
-            rec(C.PIPE_OPEN, 6, 1, 3),
-            rec(C.PIPE_WRITE_BEGIN, 7, 2),
-            rec(C.PIPE_WRITE, 8, 2, 2, b"bb"),
-        ],
+        2, [*writer, rec(C.PIPE_WRITE_BEGIN, 7, 2), rec(C.PIPE_WRITE, 8, 2, 2, b"bb")]
     )
     h.lin.add_records(
         3,
@@ -389,23 +394,12 @@ def test_a_read_that_overlaps_a_write_of_the_same_bytes_decides_nothing_too_earl
     reader's read of "tick", then end of file. Placed first, the read would say the old
     "tick" was kept (the new one then waits at the end of file: a false conflict); the
     write goes first, so the read is legal in both worlds and the end of file decides."""
-    h = Harness(
-        [
-            {"obj": "f", "type": "fifo", "capacity": 65536, "path": "/f"},
-            {"obj": "closed", "type": "posix_sem", "value": 0},
-            {"obj": "again", "type": "posix_sem", "value": 0},
-        ]
-    )
+    h, reader, writer = _reopened_after_a_last_close(b"tick")
     h.start(1, 2)
     h.lin.add_records(
         1,
         [
-            rec(C.PIPE_OPEN, 1, 0, 3),
-            rec(C.SEM_WAIT_BEGIN, 1.5, obj=1),
-            rec(C.SEM_WAIT, 3.4, obj=1),
-            rec(C.PIPE_CLOSE, 4, 0),  # the last end: "tick" may be gone
-            rec(C.SEM_POST, 4.2, obj=2),
-            rec(C.PIPE_OPEN, 6, 0, 3),
+            *reader,
             rec(C.PIPE_READ_BEGIN, 7, 4096),
             rec(C.PIPE_READ, 9, 4, 0, b"tick"),
             rec(C.PIPE_READ_BEGIN, 9.5, 4096),
@@ -415,13 +409,7 @@ def test_a_read_that_overlaps_a_write_of_the_same_bytes_decides_nothing_too_earl
     h.lin.add_records(
         2,
         [
-            rec(C.PIPE_OPEN, 1, 1, 3),
-            rec(C.PIPE_WRITE, 2, 4, 4, b"tick"),
-            rec(C.PIPE_CLOSE, 3, 1),
-            rec(C.SEM_POST, 3.2, obj=1),
-            rec(C.SEM_WAIT_BEGIN, 3.3, obj=2),
-            rec(C.SEM_WAIT, 4.5, obj=2),
-            rec(C.PIPE_OPEN, 6, 1, 3),
+            *writer,
             rec(C.PIPE_WRITE_BEGIN, 6.5, 4),
             rec(C.PIPE_WRITE, 8, 4, 4, b"tick"),
             rec(C.PIPE_CLOSE, 10, 1),
