@@ -7,6 +7,8 @@ result is a plain ``str`` with no markup meaning: views pass it to widgets as ``
 
 from __future__ import annotations
 
+import shlex
+
 _SHORT = {0x0A: "\\n", 0x09: "\\t", 0x0D: "\\r", 0x00: "\\0", 0x5C: "\\\\"}
 #: Escaped form of every byte value, computed once.
 _TABLE: tuple[str, ...] = tuple(
@@ -50,3 +52,30 @@ def safe_text(text: str, limit: int | None = None) -> str:
     if limit is not None and len(text) > limit:
         out += f"…(+{len(text) - limit})"
     return out
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one word a user can paste into bash: ``shlex.quote`` when every character
+    is printable, else bash's ``$'…'`` with escapes, so the word is inert on screen (no
+    control character reaches the terminal) and still names the same thing when pasted."""
+    if text.isprintable():
+        return shlex.quote(text)
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "$'" + "".join(out) + "'"
+
+
+def shell_words(argv: list[str] | tuple[str, ...]) -> str:
+    """A command line shown so its argument boundaries survive (``a 'b c'``), inert."""
+    return " ".join(shell_word(str(a)) for a in argv)

@@ -1,6 +1,6 @@
 """``ipcviz verify``: is a trace a legal history of every object it shows?
 
-Three rules (docs/trace-format.md, "Legal history"):
+The rules (docs/trace-format.md, "Legal history"):
 
 1. **Legal for each object**: replayed in ``seq`` order, every operation is one the kernel
    could have done in the state before it (``model/legal.py``): no read before its write,
@@ -16,7 +16,9 @@ Three rules (docs/trace-format.md, "Legal history"):
    ``gate.step`` names the thread it lets go (``thread``, absent for thread 0).
 
 An ``order.conflict`` event (the engine found no legal place for an operation) is a
-violation too: the engine said so instead of hiding it.
+violation too: the engine said so instead of hiding it. So is an event naming a process
+before its ``proc.start`` or an object before its ``obj.declare`` (rule ``unknown``): the
+views would draw something that, by the trace's own account, does not exist.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class Violation:
     seq: int
     kind: str
     obj: str
-    rule: str  # legal | real-time | program-order | gate | conflict | unreadable
+    rule: str  # legal | real-time | program-order | gate | conflict | unknown | unreadable
     #: why, worded when shown: ``line()`` says it in the language chosen then (the rule's
     #: name is an identifier, the same in every language)
     message: str | Lazy
@@ -123,6 +125,11 @@ class Verifier:
             said = str(e.get("message", ""))  # the engine's English: worded when shown
             found.append(("conflict", phrases.match(said) or said))
         pid = e.get("pid", 0)
+        if pid and pid not in state.procs and kind != "proc.start":
+            found.append(("unknown", lazy("names process {pid}, never started", pid=pid)))
+        obj = e.get("obj")
+        if obj is not None and obj not in state.objects and kind != "obj.declare":
+            found.append(("unknown", lazy("names an object never declared")))
         t = e.get("t", 0)
         last_t = self.last_t
         if kind == "proc.start":

@@ -450,13 +450,13 @@ def _drift(n: Narrator, e: Event) -> Lazy:
 
 def _start(n: Narrator, e: Event) -> Lazy:
     if e.get("command"):
-        return lazy("starts: {command}", command=safe(" ".join(e["command"])))
+        return lazy("starts: {command}", command=safe(bytefmt.shell_words(e["command"])))
     return lazy("starts")
 
 
 def _ran(n: Narrator, e: Event) -> Lazy:
     command = e.get("command") or [e.get("name", "")]
-    return lazy("now runs: {command}", command=safe(" ".join(map(str, command))))
+    return lazy("now runs: {command}", command=safe(bytefmt.shell_words(command)))
 
 
 def _error(n: Narrator, e: Event) -> Lazy:

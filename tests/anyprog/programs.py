@@ -284,6 +284,47 @@ int main(int argc, char **argv)
 }
 """
 
+#: A FIFO's write end inherited by a forked child: the parent's close is not the last one,
+#: so the reader's end of file comes only after the child's close.
+FIFO_FORK = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || mkfifo(argv[1], 0600) < 0)
+        return 1;
+    pid_t reader = fork();
+    if (reader == 0) {
+        int fd = open(argv[1], O_RDONLY);
+        char b[64];
+        ssize_t n, total = 0;
+        while ((n = read(fd, b, sizeof b)) > 0)
+            total += n;
+        printf("R %zd\n", total);
+        return 0;
+    }
+    int fd = open(argv[1], O_WRONLY);
+    if (write(fd, "parent ", 7) != 7)
+        return 1;
+    pid_t child = fork();
+    if (child == 0) {  /* holds the write end it inherited */
+        if (write(fd, "child", 5) != 5)
+            return 1;
+        close(fd);
+        return 0;
+    }
+    close(fd);  /* not the last close: the child still holds the write end */
+    waitpid(child, NULL, 0);
+    waitpid(reader, NULL, 0);
+    unlink(argv[1]);
+    return 0;
+}
+"""
+
 #: writev / pwritev2 gather several buffers into one write; readv scatters one read over
 #: two buffers. Each call is reported with the bytes it moved, in hex.
 IOV = r"""

@@ -289,13 +289,34 @@ def test_fifo_opened_by_path(tmp_path: Path) -> None:
 
 
 @needs_tools
-def test_a_fifo_left_behind_is_listed_not_removed(tmp_path: Path) -> None:
+def test_a_forked_child_holds_the_fifo_end_it_inherited(tmp_path: Path) -> None:
+    """The parent closes its write end while its child still holds the copy fork gave it:
+    the reader's end of file is shown after the child's close, not after the parent's."""
+    binary = compile_c(tmp_path, "fifofork", programs.FIFO_FORK)
+    _, events = watch(tmp_path, binary, str(tmp_path / "f"))
+    child = [e["pid"] for e in events if e["kind"] == "proc.start"][-1]
+    close = next(e["seq"] for e in events if e["kind"] == "pipe.close" and e["pid"] == child)
+    eof = next(e["seq"] for e in events if e["kind"] == "pipe.read" and e["n"] == 0)
+    assert close < eof
+    assert said(events) == [["R", "12", ""]]
+
+
+@needs_tools
+@pytest.mark.parametrize("name", ["kept", "kept \x01'q"])
+def test_a_fifo_left_behind_is_listed_not_removed(tmp_path: Path, name: str) -> None:
     binary = compile_c(tmp_path, "fifo", programs.FIFO)
-    path = tmp_path / "kept"
+    path = tmp_path / name
     done, events = watch(tmp_path, binary, str(path), "--keep")
     assert path.exists()  # ipcviz never removes what the program made
     assert [e["obj"] for e in events if e["kind"] == "program.leftover"] == [str(path)]
-    assert f"rm {path}" in done.stdout
+    # the removal hint is inert on screen and still names the FIFO when pasted into bash
+    assert "\x01" not in done.stdout
+    (hint,) = {line.split("`")[1] for line in done.stdout.splitlines() if "remove it with" in line}
+    assert hint.startswith("rm ")
+    pasted = subprocess.run(
+        ["bash", "-c", f'set -- {hint[3:]}; printf %s "$@"'], capture_output=True, check=True
+    )
+    assert pasted.stdout == os.fsencode(path)
 
 
 @pytest.mark.skipif(NO_STRACE, reason="needs a strace that may trace")
@@ -497,3 +518,13 @@ def test_a_programs_first_output_is_kept_however_fast_it_prints(tmp_path: Path) 
     _, events = watch(tmp_path, binary)
     output = b"".join(payload(e) for e in events if e["kind"] == "proc.output")
     assert output[:11] == b"FIRST-LINE\n" and output == output[:11] + bytes(200000 - 11)
+
+
+@needs_tools
+def test_a_command_line_is_shown_with_its_argument_boundaries(tmp_path: Path) -> None:
+    """``sh -c 'exec true' 'a b'`` is three arguments after sh: joined by spaces alone it
+    would read as five."""
+    trace = tmp_path / "t.jsonl"
+    done = ipcviz("run", "--headless", "--record", str(trace), "--", "sh", "-c", "exec true", "a b")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "starts: sh -c 'exec true' 'a b'" in done.stdout

@@ -168,6 +168,59 @@ def test_an_effect_before_its_cause_in_real_time_is_rejected(tmp_path: Path):
     assert result.stdout.startswith("seq 4: real-time: sem.post s: ended at 20 ns")
 
 
+def test_a_process_never_started_and_an_object_never_declared_are_rejected(tmp_path: Path):
+    """A trace that names what, by its own account, does not exist: a view would draw it."""
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
+    events = [
+        {"t": 0, "pid": 0, "kind": "obj.declare", "obj": "s", "type": "posix_sem", "value": 1},
+        {"t": 1, "pid": 9, "kind": "proc.exec", "name": "ghost", "command": ["ghost"]},
+        {"t": 2, "pid": 0, "kind": "notice", "obj": "nowhere", "reason": "unseen-use"},
+        {"t": 3, "pid": 7, "kind": "proc.start", "name": "a"},
+        {"t": 4, "pid": 7, "kind": "sem.wait", "obj": "s"},
+    ]
+    for seq, e in enumerate(events):
+        e["seq"] = seq
+    path = tmp_path / "t.jsonl"
+    _write(path, [header, *events])
+    result = ipcviz("verify", str(path))
+    assert result.returncode == 1
+    lines = [line for line in result.stdout.splitlines() if ": unknown: " in line]
+    assert lines == [
+        "seq 1: unknown: proc.exec: names process 9, never started",
+        "seq 2: unknown: notice nowhere: names an object never declared",
+    ]
+    # (an operation on an undeclared object is refused on reading: exit 2, the reader's rule)
+
+
+def test_an_end_of_file_while_a_forked_child_holds_the_fifo_is_rejected(tmp_path: Path):
+    """fork copies descriptors: the parent's close of a FIFO's write end is not the last
+    while its child holds the copy, so no reader sees end of file before the child's."""
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
+    f = {"obj": "f"}
+    events = [
+        {"t": 0, "pid": 0, "kind": "obj.declare", **f, "type": "fifo", "capacity": 65536},
+        {"t": 1, "pid": 7, "kind": "proc.start", "name": "parent"},
+        {"t": 2, "pid": 8, "kind": "proc.start", "name": "reader"},
+        {"t": 3, "pid": 7, "kind": "pipe.open", **f, "end": 1},
+        {"t": 3, "pid": 8, "kind": "pipe.open", **f, "end": 0},
+        {"t": 4, "pid": 9, "kind": "proc.start", "name": "child", "parent": 7},
+        {"t": 5, "pid": 7, "kind": "pipe.close", **f, "end": 1},
+        {"t": 6, "pid": 8, "kind": "pipe.read", **f, "n": 0},  # the child still holds it
+        {"t": 7, "pid": 9, "kind": "pipe.close", **f, "end": 1},
+    ]
+    for seq, e in enumerate(events):
+        e["seq"] = seq
+    path = tmp_path / "t.jsonl"
+    _write(path, [header, *events])
+    result = ipcviz("verify", str(path))
+    assert result.returncode == 1
+    assert result.stdout.startswith("seq 7: legal: pipe.read f: ")
+    events[7]["t"], events[8]["t"] = 7, 6  # the child's close first: legal
+    events[7:9] = [{**events[8], "seq": 7}, {**events[7], "seq": 8}]
+    _write(path, [header, *events])
+    assert ipcviz("verify", str(path)).returncode == 0
+
+
 def test_verify_refuses_what_is_not_a_trace(tmp_path: Path):
     path = tmp_path / "x.jsonl"
     path.write_text("hello\n")

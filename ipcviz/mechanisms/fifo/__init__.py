@@ -8,6 +8,7 @@ MECHANISM = Mechanism(
     family=pipe_model.FAMILY,
     title="named pipe (mkfifo(3)): a pipe that unrelated processes open by its path",
     declare=pipe_model.declare_named,
+    on_proc_start=pipe_model.on_named_proc_start,
     on_proc_exit=pipe_model.on_proc_exit,
     probe_kind="probe.pipe",
     probe_fields=pipe_model.PROBE_FIELDS,

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import gc
 import os
-import shlex
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
+from ipcviz import bytefmt
 from ipcviz.engine.engine import HOLD_NS, Engine
 from ipcviz.engine.workers import Worker
 from ipcviz.events import schema
@@ -64,7 +64,7 @@ def program_scenario(
         scenario = Scenario(
             "program",
             translate(seen, "en").format(name=name),
-            description="ipcviz run -- " + " ".join(program),
+            description="ipcviz run -- " + bytefmt.shell_words(program),
             timeout=timeout,
             title_ko=translate(seen, "ko").format(name=name),
         )
@@ -328,6 +328,6 @@ def say_left_behind(
             obj=name,
             message=f"the program left {kind} {ident} behind "
             f"(ipcviz never removes it; remove it with "
-            f"`{_REMOVE_HINT[kind].format(shlex.quote(str(ident)))}`)",
+            f"`{_REMOVE_HINT[kind].format(bytefmt.shell_word(str(ident)))}`)",
         )
     return named
