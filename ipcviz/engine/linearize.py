@@ -153,6 +153,9 @@ class Linearizer:
         #: ``_NO_ORDER``: none exists yet, wait); recomputed once new records touch it
         self._plans: dict[int, deque[int] | None] = {}
         self._dirty: set[int] = set()
+        #: objects whose search ran out of budget: their greedy order is searched again
+        #: after each of their operations (a backlog never gets new records to do it)
+        self._gave_up: set[int] = set()
         #: (object, code group) → program order → its planned operations in the pool, in
         #: order: what a search orders, without scanning the whole pool each time
         self._planned: dict[tuple[int, frozenset[int]], dict[int, deque[Op]]] = {}
@@ -495,6 +498,7 @@ class Linearizer:
 
     def _search(self, obj_i: int) -> deque[int] | None:
         """A legal order of the pool's next operations on one object (pids, in order)."""
+        self._gave_up.discard(obj_i)
         obj = self._object(obj_i)
         if isinstance(obj, ShmObj):
             shadow: _Shadow = _ShmShadow(obj)
@@ -584,6 +588,7 @@ class Linearizer:
         placed = [0]  # required operations placed so far
         seen: set[tuple] = set()
         budget = [PLAN_BUDGET]
+        deepest: list[int] = []  # the longest legal prefix tried: a step if it gives up
         ends, move, candidates = heads.ends, heads._move, heads.candidates
         apply, blocked, takes_blocked, state = (
             shadow.apply,
@@ -616,6 +621,8 @@ class Linearizer:
                     continue
                 move(i, 1)
                 path.append(i)
+                if len(path) > len(deepest):
+                    deepest[:] = path
                 req = o.e <= horizon
                 placed[0] += req
                 if dfs():
@@ -627,7 +634,12 @@ class Linearizer:
             return False
 
         if not dfs():
-            return None if budget[0] < 0 else _NO_ORDER
+            if budget[0] < 0:
+                # The prefix that got furthest is a better guess than the earliest end;
+                # one step of it, then search again (``_gave_up``).
+                self._gave_up.add(obj_i)
+                return deque(pids[i] for i in deepest[:1]) or None
+            return _NO_ORDER
         return _answer(pids, lists, path, horizon)
 
     def _undos(self, obj: SemObj, obj_i: int) -> dict[int, Op]:
@@ -812,7 +824,7 @@ class Linearizer:
                 plan.popleft()
                 if not plan:
                     self._dirty.add(rec[1])
-            elif plan is not None:
+            elif plan is not None or rec[1] in self._gave_up:
                 self._dirty.add(rec[1])  # an operation outside the plan changed the object
         if op.event is not None:
             self._event_out(op.event)
@@ -1336,7 +1348,13 @@ class _QueueShadow(_Shadow):
         count.update(_msg(o) for lst in full for o in lst if o.rec[0] in _PUT_CODES)  # type: ignore[index]
         taken = Counter(_msg(o) for lst in full for o in lst if o.rec[0] in _TAKE_CODES)  # type: ignore[index]
         puts = {m for m in puts if count[m] == 1 and taken[m] <= 1}
+        #: per list, its takes' begins and indices: a put that ended before a take began
+        #: is due before that take (real time), however late its own take comes
+        self.take_begins: list[tuple[list[int], list[int]]] = []
         for r, lst in enumerate(full):
+            takes = [(o.b, k) for k, o in enumerate(lst) if o.rec[0] in _TAKE_CODES]  # type: ignore[index]
+            if takes:
+                self.take_begins.append(([b for b, _ in takes], [k for _, k in takes]))
             seen: dict[int, list[tuple[int, bytes]]] = {}  # priority → taken so far, in order
             lowest: list[tuple[int, int]] = []  # (priority, index) of takes so far
             for k, o in enumerate(lst):
@@ -1374,10 +1392,19 @@ class _QueueShadow(_Shadow):
         return True
 
     def urgency(self, op: Op) -> int:
+        """A put's deadline, as an index into the takes' lists: its own take, or the first
+        take that began after it ended, whichever is sooner. Trying puts by their take
+        alone filled a full queue with messages taken soon and left no room for one
+        that real time put in before them (32 senders blocked on one queue)."""
         rec = op.rec
         if rec is None or rec[0] not in (C.MQ_SEND, C.MSGQ_SEND):
             return 0
-        return self.taken_at.get((rec[3], bytes(rec[5])), 1 << 30)
+        due = self.taken_at.get((rec[3], bytes(rec[5])), 1 << 30)
+        for begins, index in self.take_begins:
+            i = bisect_right(begins, op.e)
+            if i < len(index) and index[i] < due:
+                due = index[i]
+        return due
 
     def _select(self, op: Op) -> int | None:
         code, key = op.rec[0], op.rec[3]  # type: ignore[index]

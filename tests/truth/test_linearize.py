@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from ipcviz.engine import linearize
 from ipcviz.engine.linearize import Linearizer
 from ipcviz.model.legal import violation
 from ipcviz.model.reducer import apply
@@ -366,3 +371,39 @@ def test_a_semaphores_straight_descent_is_the_searchs_path(monkeypatch):
         assert fast == slow, seed
     assert descents.count(True) > 100  # the descent answered, not only the search
     assert descents.count(False) > 10  # and it left the dead ends to the search
+
+
+@pytest.mark.parametrize("budget", [linearize.PLAN_BUDGET, 30])
+def test_a_backlog_of_32_senders_on_a_full_queue_is_ordered_without_a_conflict(
+    budget: int, monkeypatch: pytest.MonkeyPatch
+):
+    """Recorded from a loaded run of ``senders32`` whose engine fell behind (1 of 40 such
+    runs published an ``order.conflict``): fed as one backlog, the search ran out of its
+    budget (it tried puts by when they are taken and filled the queue with messages taken
+    soon, leaving no room for one that real time put in first) and the greedy order that
+    stood in for it put two senders' messages in the wrong order. With a budget too small
+    for any search, the furthest prefix tried, one step at a time, still finds the order."""
+    monkeypatch.setattr(linearize, "PLAN_BUDGET", budget)
+    data = json.loads((Path(__file__).parent / "data" / "senders32_backlog.json").read_text())
+    h = Harness([{"obj": "q", "type": "posix_mq", **data["queue"]}])
+    pids = sorted(int(p) for p in data["processes"])
+    h.start(*pids)
+    for pid in pids:
+        records = []
+        for kind, since, t, prio, text in data["processes"][str(pid)]:
+            raw = text.encode()
+            if kind == "s":
+                records += [
+                    (C.MQ_SEND_BEGIN, 0, since, prio, 0, b""),
+                    (C.MQ_SEND, 0, t, prio, len(raw), raw),
+                ]
+            else:
+                records += [
+                    (C.MQ_RECV_BEGIN, 0, since, 0, 0, b""),
+                    (C.MQ_RECV, 0, t, prio, len(raw), raw),
+                ]
+        h.lin.add_records(pid, records)
+    h.lin.emit_ready(1 << 62)
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    assert sum(e["kind"] == "mq.recv" for e in h.out) == 32 * 20  # every event legal (Harness)
