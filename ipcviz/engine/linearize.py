@@ -635,10 +635,12 @@ class Linearizer:
 
         if not dfs():
             if budget[0] < 0:
-                # The prefix that got furthest is a better guess than the earliest end;
-                # one step of it, then search again (``_gave_up``).
+                # The prefix that got furthest is a better guess than the earliest end:
+                # its first half, then search again (``_gave_up``; a search per step
+                # would cost a setup per operation, milliseconds in a long backlog).
                 self._gave_up.add(obj_i)
-                return deque(pids[i] for i in deepest[:1]) or None
+                half = deepest[: max(1, len(deepest) // 2)]
+                return _answer(pids, lists, half, horizon)
             return _NO_ORDER
         return _answer(pids, lists, path, horizon)
 
@@ -1371,6 +1373,22 @@ class _QueueShadow(_Shadow):
                             self.not_before[m] = (r, max(lower))
                 earlier.append(m)
                 lowest.append((m[0], k))
+        # A put's deadline is also that of every put that must come after it (a message
+        # taken before another was put before it): 0:12 before 30:15, due at take 53,
+        # is due there too, though its own take comes later.
+        self.due: dict[tuple[int, bytes], int] = {}
+        for lst in full:
+            for o in lst:
+                if o.rec[0] in _PUT_CODES:  # type: ignore[index]
+                    m = _msg(o)
+                    self.due[m] = min(self.due.get(m, 1 << 30), self._own_due(m, o.e))
+        for m, earlier_puts in self.before.items():
+            due = self.due.get(m)
+            if due is None:
+                continue
+            for x in earlier_puts:
+                if self.due.get(x, -1) > due:
+                    self.due[x] = due
 
     def explainable(self, lists: list[list[Op]], horizon: int) -> bool:
         have: dict[tuple[int, bytes], int] = {}
@@ -1392,16 +1410,22 @@ class _QueueShadow(_Shadow):
         return True
 
     def urgency(self, op: Op) -> int:
-        """A put's deadline, as an index into the takes' lists: its own take, or the first
-        take that began after it ended, whichever is sooner. Trying puts by their take
-        alone filled a full queue with messages taken soon and left no room for one
-        that real time put in before them (32 senders blocked on one queue)."""
+        """A put's deadline (``due``): trying puts by their take alone filled a full queue
+        with messages taken soon and left no room for one that real time, or a message
+        taken before it, needed in first (32 senders blocked on one queue)."""
         rec = op.rec
         if rec is None or rec[0] not in (C.MQ_SEND, C.MSGQ_SEND):
             return 0
-        due = self.taken_at.get((rec[3], bytes(rec[5])), 1 << 30)
+        m = (rec[3], bytes(rec[5]))
+        due = self.due.get(m)
+        return self._own_due(m, op.e) if due is None else due
+
+    def _own_due(self, m: tuple[int, bytes], end: int) -> int:
+        """A put's own deadline, as an index into the takes' lists: its take, or the first
+        take that began after it ended, whichever is sooner."""
+        due = self.taken_at.get(m, 1 << 30)
         for begins, index in self.take_begins:
-            i = bisect_right(begins, op.e)
+            i = bisect_right(begins, end)
             if i < len(index) and index[i] < due:
                 due = index[i]
         return due
