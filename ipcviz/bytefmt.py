@@ -57,23 +57,30 @@ def safe_text(text: str, limit: int | None = None) -> str:
 def shell_word(text: str) -> str:
     """``text`` as one word a user can paste into bash: ``shlex.quote`` when every character
     is printable, else bash's ``$'…'`` with escapes, so the word is inert on screen (no
-    control character reaches the terminal) and still names the same thing when pasted."""
+    control character reaches the terminal) and still names the same thing when pasted.
+    A character that is not printable is written as its bytes (UTF-8, or the byte a
+    surrogate stands for): ``\\xa0`` alone would be one byte, not U+00A0's two, and bash's
+    ``\\U…`` depends on the locale."""
     if text.isprintable():
         return shlex.quote(text)
     out = []
     for ch in text:
-        code = ord(ch)
         if ch in "\\'":
             out.append("\\" + ch)
         elif ch.isprintable():
             out.append(ch)
-        elif code < 0x100:
-            out.append(f"\\x{code:02x}")
-        elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
-            out.append(f"\\x{code - 0xDC00:02x}")
         else:
-            out.append(f"\\U{code:08x}")
+            out.extend(f"\\x{b:02x}" for b in _bytes_of(ch))
     return "$'" + "".join(out) + "'"
+
+
+def _bytes_of(ch: str) -> bytes:
+    """The bytes a character of a name stands for (a lone surrogate from a hand-made trace,
+    not one ``os.fsdecode`` makes: its UTF-16 code, encoded as is)."""
+    try:
+        return ch.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return ch.encode("utf-8", "surrogatepass")
 
 
 def shell_words(argv: list[str] | tuple[str, ...]) -> str:

@@ -37,6 +37,11 @@ class Drainer:
         #: True while the gate lets one operation run at a time (stepped, paced, presented)
         self.one_at_a_time = one_at_a_time
         self.drained_at: dict[int, int] = {}  # pid → every record stamped before is read
+        #: rings announced by forked children, adopted before any ring is read: a parent's
+        #: fork returns only once its child announced itself, so a record the parent made
+        #: after the fork is never read while its child's ring (its ``proc.start``, stamped
+        #: at the fork) is still unknown and the record published before it
+        self.adopt_announced: Callable[[], None] = lambda: None
         #: Other sources' cutoffs (already less their own hold), None once a source is
         #: done: nothing later than any of them is published yet (a traced command's strace)
         self.horizons: list[Callable[[], int | None]] = []
@@ -64,6 +69,8 @@ class Drainer:
     def _drain_rings(self, only: Worker | None, flush: bool) -> bool:
         more = False
         lin = self.lin
+        if only is None:
+            self.adopt_announced()
         for w in [only] if only else self.workers.values():
             if w.ring is None:
                 continue

@@ -148,6 +148,7 @@ class Engine:
         #: called with each turn's published events (gate, prober, watchers, explorer)
         self.on_events = self.publisher.on_events
         self.drainer = Drainer(self.workers, self.lin, self.publisher.run_hooks, self._held)
+        self.drainer.adopt_announced = self.adopter.receive
         self.life = WorkerLife(self, self.adopter)
         self.commands = Commands(self)
         self.periodic = Periodic()  # probes and analyses hook in here (add_periodic)

@@ -116,11 +116,40 @@ def become_worker(
     _me.table = table
     _me.sid = sid
     _me.static = tuple(static)
+    _hook_exec()
 
 
 def set_gate(gate_r: int, bell_w: int) -> None:
     """The step gate of this process (ipcviz/tracer/gate.py), handed on to forked children."""
     _me.gate = (gate_r, bell_w)
+
+
+# -- exec ----------------------------------------------------------------------------------
+
+#: Called in a worker (or a child it forked) right before it runs another program: exec
+#: closes every close-on-exec descriptor, and no record would say so (the new program is
+#: not traced). A wrapper registers what it then records (``Pipe``: its ends as closed).
+before_exec: list[Callable[[], None]] = []
+
+
+def _exec_hooked(real: Callable[..., Any]) -> Callable[..., Any]:
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if in_worker():
+            for hook in before_exec:
+                hook()
+        return real(*args, **kwargs)
+
+    run.__wrapped__ = real  # type: ignore[attr-defined]
+    return run
+
+
+def _hook_exec() -> None:
+    """``os.execv``/``os.execve`` (every ``os.exec*`` ends in one of them) tell the hooks
+    first; a worker's children inherit this."""
+    for name in ("execv", "execve"):
+        fn = getattr(os, name)
+        if not hasattr(fn, "__wrapped__"):
+            setattr(os, name, _exec_hooked(fn))
 
 
 # -- fork ----------------------------------------------------------------------------------

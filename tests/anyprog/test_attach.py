@@ -641,6 +641,7 @@ def test_a_child_the_scan_missed_is_said_untraced(tmp_path: Path) -> None:
             (child, "attach-missed", "sleep")
         ]
         assert f"process {child} (sleep) started while ipcviz attached" in done.stdout
+        verified(trace)  # naming the untraced process is the notice's point: no 'unknown'
         assert not traced(child) and not traced(tree_.pid)  # detached, both run on
         korean = ipcviz("replay", str(trace), "--headless", "--lang", "ko")
         assert f"프로세스 {child} (sleep)" in korean.stdout, korean.stdout

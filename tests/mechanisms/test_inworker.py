@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ipcviz.model.verify import check
 from tests.mechanisms.helpers import by_kind, pids_by_name, run_file
 
 FORK_WRITES = """
@@ -221,6 +222,61 @@ def test_a_pipe_made_inside_a_worker_is_an_object(tmp_path: Path, via: str) -> N
     assert {e["pid"] for e in reads} == {pids["parent/child"]}
     assert any(e["obj"] == "fd" for e in by_kind(events, "obj.remove"))
     assert "check ✓" in result.stdout
+
+
+FORK_EXEC = """
+    import os
+    import signal
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("forkexec", "a forked child execs: its close-on-exec ends go")
+    f = scenario.fifo("f")
+
+    def execed(pid):
+        try:
+            return os.readlink(f"/proc/{pid}/exe") != os.readlink("/proc/self/exe")
+        except OSError:
+            return False
+
+    @scenario.process("w")
+    def w(ctx):
+        p = ctx.pipe("p")
+        reader = ctx.fork("r")
+        if reader == 0:
+            p.close_write()
+            f.open_read()
+            got = [p.read_exactly(99), f.read_exactly(99)]  # each to its end of file
+            ctx.report("got", [g.decode() for g in got])
+            os._exit(0)
+        p.close_read()
+        f.open_write()
+        kid = os.fork()  # holds both write ends, opened close-on-exec (as Python does)
+        if kid == 0:
+            os.execvp("sleep", ["sleep", "60"])
+        while not execed(kid):  # the exec closed the kid's copies: ours are the last
+            os.sched_yield()
+        p.write(b"pipe")
+        p.close_write()
+        f.write(b"fifo")
+        f.close_write()
+        os.waitpid(reader, 0)  # both ends of file came while the kid (sleep) runs on
+        os.kill(kid, signal.SIGKILL)
+        os.waitpid(kid, 0)
+"""
+
+
+def test_a_forked_child_that_execs_drops_its_close_on_exec_ends(tmp_path: Path) -> None:
+    """exec closes every close-on-exec descriptor (Python opens all of them so): a child
+    that runs another program holds no end any more, so the reader's end of file while
+    that program still runs is legal, not a conflict. (How long the linearizer may wait
+    for the kid's exit is no part of this: the closes are in the kid's own records.)"""
+    result, header, events = run_file(tmp_path, "forkexec", FORK_EXEC)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert [e["value"] for e in by_kind(events, "report")] == [["pipe", "fifo"]]
+    kid = pids_by_name(events)["w/2"]
+    closed = {(e["obj"], e["end"]) for e in by_kind(events, "pipe.close") if e["pid"] == kid}
+    assert closed == {("p", 1), ("f", 1)}  # at its exec, before anything it did after
+    assert [v.line() for v in check(header, events)] == []
 
 
 NAMED_IN_WORKER = """

@@ -276,7 +276,10 @@ READ = {"t": 3, "pid": 7, "kind": "shm.read", "obj": "c", "offset": 0, "value": 
         # a narration step is let go without a gate.step: not an operation
         ([{**WAIT, "op": "narrate"}, READ], None),
         # another process's step does not release this one
-        ([WAIT, {**STEP, "pid": 8}, READ], "seq 4: gate: shm.read c: published before"),
+        (
+            [{"t": 0, "pid": 8, "kind": "proc.start", "name": "b"}, WAIT, {**STEP, "pid": 8}, READ],
+            "seq 5: gate: shm.read c: published before",
+        ),
         # one step lets exactly one operation go
         ([WAIT, STEP, READ, {**WAIT, "t": 4}, {**READ, "t": 5}], "seq 6: gate: shm.read c:"),
         # each thread waits at a gate of its own: the step names the thread it lets go

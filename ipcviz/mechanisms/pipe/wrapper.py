@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import weakref
 from typing import Any
 
 from ipcviz.ipc.base import KernelObject, Session
 from ipcviz.mechanisms.pipe import codes as C
+from ipcviz.tracer import current
 from ipcviz.tracer.current import tracer
 
 
@@ -32,13 +35,12 @@ class Pipe(KernelObject):
         self.read_fd = -1
         self.write_fd = -1
         self.capacity = 65536
+        _PIPES.add(self)
 
     def create(self, session: Session) -> None:
         self.read_fd, self.write_fd = os.pipe()
         self.kernel_name = f"pipe:[{os.fstat(self.read_fd).st_ino}]"
         try:
-            import fcntl
-
             self.capacity = fcntl.fcntl(self.write_fd, 1032)  # F_GETPIPE_SZ
         except OSError:
             pass
@@ -119,3 +121,30 @@ class Pipe(KernelObject):
 
     def fileno_pair(self) -> tuple[int, int]:
         return self.read_fd, self.write_fd
+
+
+#: Every pipe and FIFO wrapper of this process: what it holds when it runs another program.
+_PIPES: weakref.WeakSet[Pipe] = weakref.WeakSet()
+#: (object, end, descriptor) this process already recorded as closed by an exec
+_SAID_AT_EXEC: set[tuple[int, int, int]] = set()
+
+
+def _closed_at_exec() -> None:
+    """exec closes each end opened close-on-exec (Python opens every descriptor so): the
+    ends this process holds are recorded as closed, else a child that ran another program
+    would hold them in the model until it exits, and a reader's end of file, or a writer's
+    EPIPE, would look illegal. (Should exec fail, the ends stay open but count as closed:
+    the model then errs toward fewer holders, which never accuses the program.)"""
+    for pipe in list(_PIPES):
+        for fd, end in ((pipe.read_fd, C.READ_END), (pipe.write_fd, C.WRITE_END)):
+            try:
+                dropped = fd >= 0 and bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC)
+            except OSError:
+                dropped = False  # closed behind the wrapper's back: nothing to say
+            if dropped and (pipe.index, end, fd) not in _SAID_AT_EXEC:
+                # once: execvp tries each directory of PATH, an exec call for each
+                _SAID_AT_EXEC.add((pipe.index, end, fd))
+                tracer.emit(C.PIPE_CLOSE, pipe.index, end)
+
+
+current.before_exec.append(_closed_at_exec)
