@@ -109,3 +109,9 @@ def test_the_validator_uses_the_schema_fields() -> None:
         v.check({**base, "kind": "probe.snapshot", "why": 3}) == "'why' must be a string, not int"
     )
     assert v.check({**base, "kind": "a.kind.from.a.newer.version", "x": 1}) is None
+    # a stamp, a sequence number or a pid is never a boolean (``true`` would pass for 1)
+    for field in ("t", "seq", "pid"):
+        assert (
+            v.check({**base, field: True, "kind": "proc.exit"})
+            == f"'{field}' must be an integer, not a boolean"
+        )

@@ -25,11 +25,14 @@ U64 = (-(2**63), 2**64 - 1)  # shared-memory cells are 64-bit, read signed or un
 MAX_RW = 0x7FFFF000
 
 
-def integer(lo: int = I64[0], hi: int = I64[1]) -> Check:
+def integer(lo: int = I64[0], hi: int = I64[1], flag: bool = True) -> Check:
+    """``flag``: a bool is taken as 0/1 (fields a flag is stored in); False for a stamp, a
+    sequence number or a pid, where ``true`` would pass for 1."""
+
     def check(v: Any) -> str | None:
         if type(v) is int and lo <= v <= hi:  # the hot path: one test
             return None
-        if not isinstance(v, int):  # bool is an int: accepted where a flag is stored as 0/1
+        if not isinstance(v, int) or (not flag and isinstance(v, bool)):
             return _("must be an integer, not {type}").format(type=_type(v))
         if not lo <= v <= hi:
             return _("is out of range ({lo}..{hi})").format(lo=lo, hi=hi)
