@@ -75,7 +75,7 @@ _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
 _TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
 _QUEUE_CODES = _PUT_CODES | _TAKE_CODES
-_SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT})
+_SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT, C.SEM_SET})
 _WAIT_POST = frozenset({C.SEM_WAIT, C.SEM_POST})
 _PLANNED_CODES = _SHM_CODES | _QUEUE_CODES | _SEM_CODES
 #: code → the group of codes one search orders together (a shadow's ``codes``)
@@ -1293,6 +1293,8 @@ class _SemShadow(_Shadow):
             return self._unpost
         if code == _UNDO:  # the kernel keeps the value in 0..SEMVMX
             delta = min(max(self.value + ok, 0), SEMVMX) - self.value
+        elif code == C.SEM_SET:  # semctl(SETVAL): ``ok`` is the value given
+            delta = ok - self.value
         elif code == C.SEM_TRYWAIT and not ok:
             return _nothing if self.value == 0 else None
         elif self.value < 1:

@@ -691,3 +691,65 @@ def test_a_command_whose_strace_dies_is_not_left_running_unseen(tmp_path: Path) 
     assert all(exits[p].get("signame") == "SIGKILL" for p in program), exits
     assert any(e["kind"] == "error" and "strace" in e["message"] for e in events), events
     _verified(tmp_path, "t")
+
+
+SETS = r"""
+#include <stdlib.h>
+#include <sys/sem.h>
+
+union semun { int val; unsigned short *array; };
+
+int main(void)
+{
+    union semun u = { .val = 2 };
+    if (semctl(atoi(getenv("IPCVIZ_A")), 0, SETVAL, u) < 0)
+        return 1;
+    unsigned short one[1] = { 1 };
+    u.array = one;  /* strace prints the array's address, not its values */
+    return semctl(atoi(getenv("IPCVIZ_B")), 0, SETALL, u) < 0;
+}
+"""
+
+SETTER = """
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-setval", "a command gives a scenario's semaphores values", timeout=60)
+    a = scenario.sysv_semaphore("a", value=0)
+    b = scenario.sysv_semaphore("b", value=0)
+    scenario.command("init", [BINARY])
+
+    @scenario.process("user")
+    def user(ctx):
+        a.wait()  # both wait for the command's semctl
+        a.wait()
+        b.wait()
+        ctx.report("done", True)
+
+    @scenario.check("the user took all three units")
+    def done(run):
+        return run.report("user", "done") is True
+"""
+
+
+@needs_tools
+def test_a_commands_semctl_gives_a_scenario_semaphore_its_value(tmp_path: Path) -> None:
+    """semctl(SETVAL) on a scenario's semaphore was not shown: the model kept value 0, so
+    the waits it allowed were shown taking the value to -1, with an order.conflict each.
+    Now it is ``sem.set``; a SETALL, whose values strace does not print, is said."""
+    from tests.anyprog.test_programs import compile_c
+
+    binary = compile_c(tmp_path, "sets", SETS)
+    source = SETTER.replace("BINARY", repr(str(binary)))
+    result, header, events = run_file(tmp_path, "setter", source)
+    assert result.returncode == 0, result.stdout + result.stderr
+    _verified(tmp_path, "setter")
+    assert by_kind(events, "order.conflict") == []
+    starts = {e["pid"]: e["name"] for e in by_kind(events, "proc.start")}
+    (given,) = by_kind(events, "sem.set")
+    assert (starts[given["pid"]], given["obj"], given["value"]) == ("init", "a", 2)
+    (unseen,) = by_kind(events, "notice")
+    assert (unseen["reason"], unseen["obj"], starts[unseen["pid"]]) == ("unseen-use", "b", "init")
+    state = State(header=header)
+    for e in events:
+        apply(state, e)
+        assert all(getattr(o, "value", 0) >= 0 for o in state.objects.values()), e

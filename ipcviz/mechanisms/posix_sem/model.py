@@ -79,6 +79,17 @@ def _post(s: State, e: Event) -> None:
         obj.holders[pid] = held - n
 
 
+def _set(s: State, e: Event) -> None:
+    """semctl(SETVAL): the value is given. The kernel clears every process's SEM_UNDO
+    adjustment of it (ipc/sem.c ``semctl_setval``), and nobody holds a unit any more."""
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, SemObj)
+    obj.value = e["value"]
+    obj.adj.clear()
+    obj.holders.clear()
+    changed(obj, e)
+
+
 def _undo(s: State, e: Event) -> None:
     """The kernel reversed a dead process's SEM_UNDO adjustment (``n``: units given back,
     negative when it had posted more than it took); Linux keeps the value in 0..SEMVMX."""
@@ -140,14 +151,21 @@ FAMILY = Family(
         "sem.post": Kind({"n": small}, ("obj",)),
         "sem.trywait": Kind({"n": small, "ok": flag}, ("obj",)),
         "sem.undo": Kind({"n": small}, ("obj",)),
+        "sem.set": Kind({"value": integer(0, SEMVMX)}, ("obj", "value")),
     },
     state=SemObj,
     view="ipcviz.mechanisms.posix_sem.view",
     words=WORDS,
     completes={"sem.wait": ("sem.wait",)},
     counter=("value", lambda obj: obj.value),
-    verbs={"sem.wait.begin": "wait", "sem.wait": "wait", "sem.trywait": "wait", "sem.post": "post"},
-    puts=frozenset({"post"}),
+    verbs={
+        "sem.wait.begin": "wait",
+        "sem.wait": "wait",
+        "sem.trywait": "wait",
+        "sem.post": "post",
+        "sem.set": "set",
+    },
+    puts=frozenset({"post", "set"}),
     diagram="ipcviz.mechanisms.posix_sem.diagram",
     handlers={
         "sem.wait.begin": _wait_begin,
@@ -155,8 +173,9 @@ FAMILY = Family(
         "sem.trywait": _trywait,
         "sem.post": _post,
         "sem.undo": _undo,
+        "sem.set": _set,
     },
     rules={"sem.wait": _legal_wait, "sem.trywait": _legal_trywait, "sem.undo": _legal_undo},
-    refers=frozenset({"sem.wait", "sem.trywait", "sem.post"}),
+    refers=frozenset({"sem.wait", "sem.trywait", "sem.post", "sem.set"}),
     quiet_waits=frozenset({"sem.wait"}),
 )

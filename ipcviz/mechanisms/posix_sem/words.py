@@ -12,6 +12,7 @@ WORDS = {
     "sem.post": lambda n, e: lazy(
         "posts {obj} (value now {value})", obj=e["obj"], value=n.state.objects[e["obj"]].value
     ),
+    "sem.set": lambda n, e: lazy("sets {obj} to {value}", obj=e["obj"], value=e["value"]),
     "sem.trywait": lambda n, e: (
         lazy("try-waits {obj}: took it", obj=e["obj"])
         if e.get("ok")

@@ -577,7 +577,7 @@ class Mapper:
         changed it yet), so the model keeps each process's adjustment and the kernel's
         reversal at its death is shown (``sem.undo``)."""
         nsems, key, made = self._sets.get(ident, (0, "", False))
-        name = f"semid:{ident}" if nsems == 1 else f"semid:{ident}[{num}]"
+        name = self._sem_name(ident, num)
         if name in self.shared:  # a scenario's semaphore: its declare is the engine's
             return self.index[name]
         if value is None:
@@ -605,6 +605,35 @@ class Mapper:
         if value is not None:
             self.declared.pop(name, None)  # a new value: said by declaring it again
         return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
+
+    def _sem_name(self, ident: int, num: int) -> str:
+        """``semid:ID`` (a set of one), or ``semid:ID[n]``."""
+        nsems = self._sets.get(ident, (0, "", False))[0]
+        return f"semid:{ident}" if nsems == 1 else f"semid:{ident}[{num}]"
+
+    def _set_shared(self, proc: Proc, ident: int, num: int, at: int, value: int | None) -> bool:
+        """semctl(SETVAL/SETALL) on a scenario's semaphore: its declare is the engine's, so
+        the value given is an operation on it (``sem.set``); ``None``, a value strace did
+        not print (SETALL), makes its value the kernel's to say from now on (``notice``).
+        False: not a scenario's semaphore."""
+        name = self._sem_name(ident, num)
+        if name not in self.shared:
+            return False
+        if value is not None:
+            self._rec(proc, C.SEM_SET, self.index[name], at, value)
+            return True
+        event = {
+            "t": at,
+            "seq": -1,
+            "pid": proc.pid,
+            "kind": "notice",
+            "reason": "unseen-use",
+            "obj": self.shared[name][0],
+            "message": f"{proc.name} set {self.shared[name][0]} to values strace does not "
+            "print (SETALL): from now on only the kernel's readings tell its value",
+        }
+        self.out.append(("event", proc.pid, at, event))
+        return True
 
     def _fifo_opened(self, args: str, name: str) -> tuple[int, int] | None:
         """(object, end) when ``open``/``openat`` names a FIFO the program made."""
@@ -1036,14 +1065,19 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     if "SETVAL" in cmd and len(parts) > 3:
         try:
             # (the value is a union's: strace prints 0 as NULL)
-            m._sem(proc, ident, num, end, 0 if parts[3] == "NULL" else int(parts[3], 0))
+            value = 0 if parts[3] == "NULL" else int(parts[3], 0)
         except ValueError:
-            return
-    elif "SETALL" in cmd and len(parts) > 3 and parts[3].startswith("["):
+            value = None
+        if not m._set_shared(proc, ident, num, at, value) and value is not None:
+            m._sem(proc, ident, num, end, value)
+    elif "SETALL" in cmd and len(parts) > 3:
         # (strace 6.1 prints the array's address, not its values: those stay unknown)
         values = P.ints(parts[3].strip("[]").replace(" ", "").replace(",", ", "))
-        for i, v in enumerate(values):
-            m._sem(proc, ident, i, end, v)
+        if not parts[3].startswith("["):
+            values = []
+        if not m._set_shared(proc, ident, 0, at, values[0] if values else None):
+            for i, v in enumerate(values):
+                m._sem(proc, ident, i, end, v)
     elif "IPC_RMID" in cmd:
         for name, (kind, sid) in list(m.sysv_ids.items()):
             if kind == "semid" and sid == ident and name in m.declared and name not in m.removed:
