@@ -753,3 +753,4 @@ def test_a_commands_semctl_gives_a_scenario_semaphore_its_value(tmp_path: Path) 
     for e in events:
         apply(state, e)
         assert all(getattr(o, "value", 0) >= 0 for o in state.objects.values()), e
+    assert (state.objects["a"].initial, state.objects["a"].base) == (0, 2)  # tokens from 2

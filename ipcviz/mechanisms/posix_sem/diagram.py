@@ -45,7 +45,7 @@ def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.
         row.add(f" {waiters} asleep (kernel)" if waiters else "", k.WAITING)
         return [row.done()]
     free = max(0, obj.value)
-    taken = max(0, obj.initial - obj.value)
+    taken = max(0, obj.base - obj.value)
     if free + taken <= MAX_TOKENS:
         row.add("● " * free, LIT if lit else FREE)
         row.add("○ " * taken, TAKEN)
@@ -55,7 +55,7 @@ def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.
     if not free:
         row.add(" " + _("0: wait() sleeps"), k.WAITING)
     holders = [pid for pid, n in obj.holders.items() if n > 0]
-    if obj.initial == 1 and not obj.signal and holders:
+    if obj.base == 1 and not obj.signal and holders:
         row.add("  " + _("held by") + " ", k.LABEL)
         for pid in holders:
             text, style = k.chip(state, pid, 12)

@@ -84,7 +84,7 @@ def _set(s: State, e: Event) -> None:
     adjustment of it (ipc/sem.c ``semctl_setval``), and nobody holds a unit any more."""
     obj = s.objects[e["obj"]]
     assert isinstance(obj, SemObj)
-    obj.value = e["value"]
+    obj.value = obj.set_to = e["value"]
     obj.adj.clear()
     obj.holders.clear()
     changed(obj, e)

@@ -26,3 +26,10 @@ class SemObj(Obj):
     #: when the process dies (``sem.undo``)
     undo: bool = False
     adj: Counter[int] = field(default_factory=Counter)
+    #: the value a command's semctl(SETVAL) gave it last (``sem.set``), None: never set
+    set_to: int | None = None
+
+    @property
+    def base(self) -> int:
+        """The value its units are counted from: its initial value, or the one set last."""
+        return self.initial if self.set_to is None else self.set_to

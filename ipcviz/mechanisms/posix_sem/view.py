@@ -18,15 +18,18 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
         return _probed(out, state, obj)  # system call; only the kernel probe sees it
     out.add(" " + _("value") + " ", r.DIM)
     out.add(f" {obj.value} ", r.GOOD if obj.value > 0 else r.WARN)
+    counts = (
+        _("(initial {initial}; {waits} waits, {posts} posts)")
+        if obj.set_to is None
+        else _("(initial {initial}, set to {set_to}; {waits} waits, {posts} posts)")
+    )
     out.add(
         "  "
-        + _("(initial {initial}; {waits} waits, {posts} posts)").format(
-            initial=obj.initial, waits=obj.waits, posts=obj.posts
-        ),
+        + counts.format(initial=obj.initial, set_to=obj.set_to, waits=obj.waits, posts=obj.posts),
         r.DIM,
     )
     out.newline()
-    if obj.initial == 1 and not obj.signal:  # a lock: who holds it. A semaphore posted by
+    if obj.base == 1 and not obj.signal:  # a lock: who holds it. A semaphore posted by
         # a process that did not take it (producer/consumer, readers-writers) has no owner.
         holders = [pid for pid, n in obj.holders.items() if n > 0]
         r.who(out, state, " " + _("holders:") + " ", holders)
