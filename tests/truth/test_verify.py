@@ -89,6 +89,19 @@ def _write(path: Path, records: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
+#: The header of a hand-written trace.
+HEADER = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
+
+
+def _verify_events(tmp_path: Path, events: list[dict]):
+    """``ipcviz verify`` on a hand-written trace of ``events``, numbered in order."""
+    for seq, e in enumerate(events):
+        e["seq"] = seq
+    path = tmp_path / "t.jsonl"
+    _write(path, [HEADER, *events])
+    return ipcviz("verify", str(path))
+
+
 def test_a_read_moved_before_its_write_is_rejected(tmp_path: Path):
     trace = tmp_path / "t.jsonl"
     _record_and_verify("pipe-basic", trace)
@@ -110,7 +123,6 @@ def test_a_read_moved_before_its_write_is_rejected(tmp_path: Path):
 
 def test_a_semaphore_below_zero_and_a_queue_over_its_limit_are_rejected(tmp_path: Path):
     base = {"t": 0, "pid": 0}
-    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
     events = [
         {**base, "kind": "obj.declare", "obj": "s", "type": "posix_sem", "value": 0},
         {**base, "kind": "obj.declare", "obj": "q", "type": "posix_mq", "max_messages": 1},
@@ -137,11 +149,7 @@ def test_a_semaphore_below_zero_and_a_queue_over_its_limit_are_rejected(tmp_path
             "data": "Yg==",
         },
     ]
-    for seq, e in enumerate(events):
-        e["seq"] = seq
-    path = tmp_path / "t.jsonl"
-    _write(path, [header, *events])
-    result = ipcviz("verify", str(path))
+    result = _verify_events(tmp_path, events)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "seq 3: legal: sem.wait s: wait completed at value 0",
@@ -150,7 +158,6 @@ def test_a_semaphore_below_zero_and_a_queue_over_its_limit_are_rejected(tmp_path
 
 
 def test_an_effect_before_its_cause_in_real_time_is_rejected(tmp_path: Path):
-    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
     events = [
         {"t": 0, "pid": 0, "kind": "obj.declare", "obj": "s", "type": "posix_sem", "value": 1},
         {"t": 0, "pid": 7, "kind": "proc.start", "name": "a"},
@@ -159,18 +166,13 @@ def test_an_effect_before_its_cause_in_real_time_is_rejected(tmp_path: Path):
         {"t": 20, "pid": 7, "kind": "sem.post", "obj": "s"},  # ... this ended at 20
     ]
     events[3]["since"] = 40  # b's post began at 40: a's, over by 20, must come first
-    for seq, e in enumerate(events):
-        e["seq"] = seq
-    path = tmp_path / "t.jsonl"
-    _write(path, [header, *events])
-    result = ipcviz("verify", str(path))
+    result = _verify_events(tmp_path, events)
     assert result.returncode == 1
     assert result.stdout.startswith("seq 4: real-time: sem.post s: ended at 20 ns")
 
 
 def test_a_process_never_started_and_an_object_never_declared_are_rejected(tmp_path: Path):
     """A trace that names what, by its own account, does not exist: a view would draw it."""
-    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
     events = [
         {"t": 0, "pid": 0, "kind": "obj.declare", "obj": "s", "type": "posix_sem", "value": 1},
         {"t": 1, "pid": 9, "kind": "proc.exec", "name": "ghost", "command": ["ghost"]},
@@ -178,11 +180,7 @@ def test_a_process_never_started_and_an_object_never_declared_are_rejected(tmp_p
         {"t": 3, "pid": 7, "kind": "proc.start", "name": "a"},
         {"t": 4, "pid": 7, "kind": "sem.wait", "obj": "s"},
     ]
-    for seq, e in enumerate(events):
-        e["seq"] = seq
-    path = tmp_path / "t.jsonl"
-    _write(path, [header, *events])
-    result = ipcviz("verify", str(path))
+    result = _verify_events(tmp_path, events)
     assert result.returncode == 1
     lines = [line for line in result.stdout.splitlines() if ": unknown: " in line]
     assert lines == [
@@ -195,7 +193,6 @@ def test_a_process_never_started_and_an_object_never_declared_are_rejected(tmp_p
 def test_an_end_of_file_while_a_forked_child_holds_the_fifo_is_rejected(tmp_path: Path):
     """fork copies descriptors: the parent's close of a FIFO's write end is not the last
     while its child holds the copy, so no reader sees end of file before the child's."""
-    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
     f = {"obj": "f"}
     events = [
         {"t": 0, "pid": 0, "kind": "obj.declare", **f, "type": "fifo", "capacity": 65536},
@@ -208,17 +205,12 @@ def test_an_end_of_file_while_a_forked_child_holds_the_fifo_is_rejected(tmp_path
         {"t": 6, "pid": 8, "kind": "pipe.read", **f, "n": 0},  # the child still holds it
         {"t": 7, "pid": 9, "kind": "pipe.close", **f, "end": 1},
     ]
-    for seq, e in enumerate(events):
-        e["seq"] = seq
-    path = tmp_path / "t.jsonl"
-    _write(path, [header, *events])
-    result = ipcviz("verify", str(path))
+    result = _verify_events(tmp_path, events)
     assert result.returncode == 1
     assert result.stdout.startswith("seq 7: legal: pipe.read f: ")
     events[7]["t"], events[8]["t"] = 7, 6  # the child's close first: legal
-    events[7:9] = [{**events[8], "seq": 7}, {**events[7], "seq": 8}]
-    _write(path, [header, *events])
-    assert ipcviz("verify", str(path)).returncode == 0
+    events[7:9] = events[8], events[7]
+    assert _verify_events(tmp_path, events).returncode == 0
 
 
 def test_verify_refuses_what_is_not_a_trace(tmp_path: Path):
@@ -248,7 +240,6 @@ def test_perfetto_flows_never_end_before_they_start(
 
 
 def _gate_trace(*ops: dict) -> list[dict]:
-    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
     events = [
         {"t": 0, "pid": 0, "kind": "obj.declare", "obj": "c", "type": "posix_shm", "cells": 1,
          "size": 8, "cell_size": 8},
@@ -257,7 +248,7 @@ def _gate_trace(*ops: dict) -> list[dict]:
     ]  # fmt: skip
     for seq, e in enumerate(events):
         e["seq"] = seq
-    return [header, *events]
+    return [HEADER, *events]
 
 
 ZERO = "AAAAAAAAAAA="  # one cell holding 0
