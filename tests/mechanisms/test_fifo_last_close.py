@@ -21,6 +21,7 @@ from ipcviz.i18n import speaking
 from ipcviz.mechanisms.pipe import diagram as pipe_diagram
 from ipcviz.mechanisms.pipe import kernel as pipe_kernel
 from ipcviz.mechanisms.pipe import view as pipe_view
+from ipcviz.mechanisms.pipe.model import MAX_CUTS
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.model.legal import violation
 from ipcviz.model.reducer import apply
@@ -251,6 +252,28 @@ def test_a_dead_process_closes_the_last_end_too() -> None:
     f = state.objects["f"]
     assert isinstance(f, PipeObj)
     assert f.gone == [10]
+
+
+def test_a_hand_made_trace_of_many_last_closes_keeps_a_bounded_list_of_cuts() -> None:
+    """Each last close on unread bytes is one more world every read checks: a trace of
+    20,000 made ``verify`` run for minutes. Only the latest ``MAX_CUTS`` are kept."""
+    events = [
+        _ev(0, "obj.declare", obj="f", type="fifo", capacity=1 << 20),
+        _ev(1, "proc.start", 1, name="r"),
+        _ev(2, "proc.start", 2, name="w"),
+    ]
+    for i in range(3 * MAX_CUTS):
+        seq = 3 + 5 * i
+        events += [
+            _ev(seq, "pipe.open", 1, obj="f", end=0, fd=3),
+            _ev(seq + 1, "pipe.open", 2, obj="f", end=1, fd=3),
+            _ev(seq + 2, "pipe.write", 2, obj="f", n=1, size=1, data=_b64(b"x")),
+            _ev(seq + 3, "pipe.close", 2, obj="f", end=1),
+            _ev(seq + 4, "pipe.close", 1, obj="f", end=0),  # the last end, on 1 B more
+        ]
+    f = _state(events).objects["f"]
+    assert isinstance(f, PipeObj)
+    assert (f.nbytes, len(f.gone), f.gone[-1]) == (3 * MAX_CUTS, MAX_CUTS, 3 * MAX_CUTS)
 
 
 def test_verify_says_a_hand_written_end_of_file_after_the_last_close_is_legal(

@@ -207,7 +207,15 @@ def _last_close(obj: PipeObj, t: int, seq: int) -> None:
     if obj.gone and obj.gone[-1] >= obj.nbytes:
         return  # every byte may already be gone
     obj.gone.append(obj.nbytes)
+    if len(obj.gone) > MAX_CUTS:
+        del obj.gone[0]  # (the oldest cut: see MAX_CUTS)
     obj.gone_t, obj.gone_seq = t, seq
+
+
+#: Most cut points a FIFO keeps (``PipeObj.gone``): every read checks each. A real program
+#: cannot come near it (each needs both ends closed on unread bytes, with no read between),
+#: but a hand-made trace of thousands made ``verify`` and replay take minutes.
+MAX_CUTS = 64
 
 
 def _pipe_epipe(s: State, e: Event) -> None:
