@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 from ipcviz.scenario.api import Run
 from ipcviz.scenario.loader import load, resolve
@@ -61,3 +62,22 @@ def test_sysv_mq_typed_msqid_ds_check_can_fail_and_says_it_in_english():
     assert ok is False and "lspid 8" in detail
     ok, _, _ = judge(4, 7)
     assert ok is False
+
+
+def test_mq_two_way_both_ways_check_can_fail():
+    """It returned ((ok, en), ko) too: true whatever the counts."""
+    check = next(c for c in load(resolve("mq-two-way")).checks if "both requests" in c.description)
+
+    def judge(sent: int, received: int) -> tuple:
+        state = SimpleNamespace(objects={"q": SimpleNamespace(sent=sent, received=received)})
+        return check.fn(Run(params={"requests": 2}, reports={}, state=state))
+
+    ok, detail, detail_ko = judge(8, 8)  # two clients, two requests each, and the replies
+    assert ok is True and detail == "sent 8, received 8" and "보냄 8" in detail_ko
+    assert judge(8, 7)[0] is False
+
+
+def test_pipe_full_closed_eof_check_fails_without_a_report():
+    """A missing report made its ok None, which a check counts as passed."""
+    check = next(c for c in load(resolve("pipe-full-closed")).checks if "saw EOF" in c.description)
+    assert check.fn(Run(params={}, reports={}))[0] is False
