@@ -112,4 +112,5 @@ def both_ways(run):
     return (
         q_state.sent == 2 * n == q_state.received,
         f"sent {q_state.sent}, received {q_state.received}",
-    ), f"보냄 {q_state.sent}, 받음 {q_state.received}"
+        f"보냄 {q_state.sent}, 받음 {q_state.received}",
+    )

@@ -162,7 +162,7 @@ def blocked_full(run):
     ko="읽는 쪽은 쓰는 쪽이 q를 닫은 뒤 EOF를 보았다 (T12)",
 )
 def eof_seen(run):
-    ok = run.report("reader", "q_eof") and run.report("reader", "q_data") == "last words"
+    ok = bool(run.report("reader", "q_eof")) and run.report("reader", "q_data") == "last words"
     return (
         ok,
         f"q delivered {run.report('reader', 'q_data')!r}, then EOF",

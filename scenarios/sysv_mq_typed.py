@@ -119,10 +119,8 @@ def msqid_ds(run):
     st = run.report("consumer", "stat", {})
     pid = run.report("producer", "pid")
     ok = st.get("current_messages") == 5 and st.get("last_send_pid") == pid
-    return (
-        ok,
-        f"qnum {st.get('current_messages')}, lspid {st.get('last_send_pid')} (producer {pid})",
-    ), (f"qnum {st.get('current_messages')}, lspid {st.get('last_send_pid')} (생산자 {pid})")
+    said = f"qnum {st.get('current_messages')}, lspid {st.get('last_send_pid')}"
+    return ok, f"{said} (producer {pid})", f"{said} (생산자 {pid})"
 
 
 @scenario.check(
