@@ -15,6 +15,11 @@ from ipcviz.i18n import translate
 from ipcviz.scenario.api import Run
 
 
+#: A check that forgot its ``return`` (None), or returned ((ok, detail), detail_ko), used
+#: to count as passed: a green tick for a claim nobody judged.
+_UNJUDGED = "it returned {got}, not True or False (or (ok, detail[, detail_ko]))"
+
+
 def _pid(w: Any) -> int:
     return w.pid
 
@@ -43,7 +48,9 @@ def run_checks(ctx: EngineContext, pid_of: Callable[[Any], int] = _pid) -> tuple
             # (ok, detail) or (ok, detail, detail in Korean): the author's words, both
             said = result if isinstance(result, tuple) else (result,)
             ok, detail, detail_ko = (*said, "", "")[:3]
-            ok = bool(ok) if ok is not None else True
+            if ok is None or isinstance(ok, tuple | list):  # a claim never judged: no tick
+                raise TypeError(_UNJUDGED.format(got=type(ok).__name__))
+            ok = bool(ok)
         except (Exception, SystemExit) as exc:  # sys.exit(0) must not turn a run green
             raised = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
             ok, detail, crashed = False, phrases.CHECK_RAISED_DETAIL.format(error=raised), True

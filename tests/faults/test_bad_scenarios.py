@@ -66,16 +66,14 @@ _SAYS_NOTHING = (
     + "def c(run):\n"
 )
 #: A check must say True or False. One that forgot its `return` (None), or returned
-#: ((ok, detail), detail_ko), is counted as passed today: a green tick for a claim never
-#: judged (sysv-mq-typed and mq-two-way shipped the second). Not yet refused by
-#: ipcviz/engine/checks.py: strict xfail until it is.
+#: ((ok, detail), detail_ko), was counted as passed: a green tick for a claim never
+#: judged (sysv-mq-typed and mq-two-way shipped the second).
 SILENT_CHECKS = {
     "returns-none": _SAYS_NOTHING + "    run.report('w', 'n') == 1\n",
     "ok-is-a-tuple": _SAYS_NOTHING + "    return (run.report('w', 'n') == 1, 'n'), 'n (ko)'\n",
 }
 
 
-@pytest.mark.xfail(strict=True, reason="a check that says neither True nor False passes")
 @pytest.mark.parametrize("case", list(SILENT_CHECKS))
 def test_a_check_that_says_neither_true_nor_false_is_a_scenario_bug(
     tmp_path: Path, case: str
