@@ -80,8 +80,9 @@ ENGLISH = (
 SCENARIOS = sorted(s.id for s in load_listed())
 
 
-#: A log line's time and who (``   0.1234s  name[pid]``): the words follow.
-_WHO = re.compile(r"^\s*(?:\d+\.\d+s)?\s+\S+\s")
+#: A log line's time and who (``   0.1234s  name[pid]``) and the padding after it, however
+#: wide the pid (a short one leaves two spaces: the line was then taken for the app's words)
+_WHO = re.compile(r"^\s*(?:\d+\.\d+s)?\s+\S+\s+")
 
 
 def ours(text: str) -> str:
@@ -383,13 +384,17 @@ def test_an_order_conflict_is_worded_by_verify_in_korean(tmp_path: Path) -> None
     template: verify words it in the language asked; English as recorded."""
     header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}}
     message = "no order of the recorded operations explains this one: no legal place"
-    event = {"t": 0, "seq": 0, "pid": 7, "kind": "order.conflict", "obj": "p"}
+    events = [
+        {"t": 0, "seq": 0, "pid": 0, "kind": "obj.declare", "obj": "p", "type": "pipe"},
+        {"t": 0, "seq": 1, "pid": 7, "kind": "proc.start", "name": "w"},
+        {"t": 0, "seq": 2, "pid": 7, "kind": "order.conflict", "obj": "p", "message": message},
+    ]
     trace = tmp_path / "t.jsonl"
-    trace.write_text(json.dumps(header) + "\n" + json.dumps({**event, "message": message}) + "\n")
+    trace.write_text("".join(json.dumps(r) + "\n" for r in [header, *events]))
     english = ipcviz("verify", str(trace), "--lang", "en")
-    assert english.stdout.splitlines() == [f"seq 0: conflict: order.conflict p: {message}"]
+    assert english.stdout.splitlines() == [f"seq 2: conflict: order.conflict p: {message}"]
     korean = ipcviz("verify", str(trace), "--lang", "ko")
     assert korean.stdout.splitlines() == [
-        "seq 0: conflict: order.conflict p: 기록된 연산을 어떤 순서로 놓아도 이 연산을 설명할 "
+        "seq 2: conflict: order.conflict p: 기록된 연산을 어떤 순서로 놓아도 이 연산을 설명할 "
         "수 없음: no legal place"
     ]

@@ -14,7 +14,6 @@ from ipcviz.events import phrases, schema
 from ipcviz.i18n import translate
 from ipcviz.scenario.api import Run
 
-
 #: A check that forgot its ``return`` (None), or returned ((ok, detail), detail_ko), used
 #: to count as passed: a green tick for a claim nobody judged.
 _UNJUDGED = "it returned {got}, not True or False (or (ok, detail[, detail_ko]))"
