@@ -17,7 +17,11 @@ the two looks all of them slept at once, and none could wake another. The set of
 (the engine's descendants, zombies included) is read before and after: a process forked
 meanwhile makes the look inconclusive. Any wait it cannot classify (poll, select, sleep, a
 futex that is not a scenario semaphore, a timeout, a pipe the engine owns such as a step
-gate, a thread) means "cannot decide": nothing is said, nobody is accused.
+gate, a thread) means "cannot decide": nothing is said, nobody is accused. So does a wait
+on an object a process outside the session may reach by its name or key: a program's FIFO
+(any process may open its path), POSIX queue, or System V object made with a key (not
+IPC_PRIVATE). A server waiting for a client is not a deadlock. (A scenario's own objects
+have names of ipcviz's making: its processes are the whole world of the run.)
 
 The model then names who could free whom and the cycle (``ipcviz.model.analysis.waitfor``).
 A deadlock is resolved when one of its processes exits or performs an operation again, or
@@ -44,6 +48,7 @@ from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.analysis import holders, waitfor
 from ipcviz.probe._libc import IS_X86_64
 from ipcviz.probe.procs import SYSCALLS_X86_64
+from ipcviz.session.cleanup import sysv_table
 
 #: How often the watcher looks (s).
 INTERVAL = 0.1
@@ -371,18 +376,20 @@ class DeadlockWatcher:
             return waitfor.Wait(pid, "sem", obj) if obj else None
         if kind == "semop":
             obj = self.sysv_sems.get(target.ipc_id)  # type: ignore[arg-type]
-            obj = obj or self._traced_sem(pid, target.ipc_id)
+            if obj is None and not _keyed("sem", target.ipc_id):
+                obj = self._traced_sem(pid, target.ipc_id)
             return waitfor.Wait(pid, "sem", obj) if obj else None
         if kind == "msgq":
             obj = self.sysv_queues.get(target.ipc_id)  # type: ignore[arg-type]
-            obj = obj or self._named(f"msqid:{target.ipc_id}")
+            if obj is None and not _keyed("msg", target.ipc_id):
+                obj = self._named(f"msqid:{target.ipc_id}")
             return waitfor.Wait(pid, "recv" if name == "msgrcv" else "send", obj) if obj else None
         if kind == "fd" and name in ("mq_timedreceive", "mq_timedsend"):
-            obj = self.queues.get(target.name or "") or self._named(f"mq:{target.name}")
+            obj = self.queues.get(target.name or "")  # (a program's: anyone may open it)
             op = "recv" if name == "mq_timedreceive" else "send"
             return waitfor.Wait(pid, op, obj) if obj else None
         if kind == "fifo_open":
-            obj = self.fifo_paths.get(target.path or "") or self._named(target.path or "")
+            obj = self.fifo_paths.get(target.path or "")  # (a program's: anyone may open it)
             return waitfor.Wait(pid, "open", obj) if obj else None
         if kind == "child":
             kids = _children(pid, pids)
@@ -419,6 +426,14 @@ class DeadlockWatcher:
                 readers, writers = ends[w.obj]
                 peers = writers if w.op == "read" else readers
                 waits[pid] = waitfor.Wait(pid, w.op, w.obj, tuple(sorted(peers)))
+
+
+def _keyed(table: str, ipc_id: int | None) -> bool:
+    """Whether System V object ``ipc_id`` (``table``: msg or sem) was made with a key: any
+    process that knows the key may use it. True when the kernel does not say (unknown:
+    nothing may be proven on it)."""
+    rows = [r for r in sysv_table(table) if r["id"] == ipc_id]
+    return not rows or rows[0]["key"] != 0
 
 
 def _killpg(pgid: int, sig: int) -> None:

@@ -104,6 +104,14 @@ NOTICES = {
         "process {pid} uses {name}, which changes without system calls (a store, an "
         "uncontended sem_wait): ipcviz cannot see what it does there"
     ),
+    "outside-end": N_(
+        "a process ipcviz does not watch opened the other end of {name} (a client from "
+        "another shell?): what it writes or reads there is not seen"
+    ),
+    "unseen-value": N_(
+        "process {pid} set {name} to values strace does not print (semctl SETALL): from "
+        "now on only the kernel's readings tell its value"
+    ),
     "attach-missed": N_(
         "process {pid} ({name}) started while ipcviz attached, before strace held its "
         "parent: it is not traced (its calls are not shown)"

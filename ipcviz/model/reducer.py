@@ -107,12 +107,17 @@ def _proc_start(s: State, e: Event) -> None:
             mech.on_proc_start(s, obj, e)
 
 
+#: ``notice`` reasons that say an object may hold what no event shows (``Obj.outside``):
+#: used unseen, its other end opened by an unwatched process, a value set unseen.
+OUTSIDE_NOTICES = frozenset({"unseen-use", "outside-end", "unseen-value"})
+
+
 @handles("notice")
 def _notice(s: State, e: Event) -> None:
     """``unseen-use``: a process ipcviz cannot watch there uses this object (a traced
     command storing into shared memory): from now on it may hold what no event shows."""
     obj = s.objects.get(e.get("obj", ""))
-    if e.get("reason") == "unseen-use" and obj is not None:
+    if e.get("reason") in OUTSIDE_NOTICES and obj is not None:
         obj.info["outside"] = True
 
 

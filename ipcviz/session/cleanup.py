@@ -13,7 +13,7 @@ from typing import Any
 from ipcviz.session.registry import is_session_files_dir, proc_start_time, registry_dirs
 
 
-def _sysv_table(table: str) -> list[dict[str, int]]:
+def sysv_table(table: str) -> list[dict[str, int]]:
     """Rows of /proc/sysvipc/{msg,sem,shm} as {key, id, uid}."""
     try:
         lines = Path(f"/proc/sysvipc/{table}").read_text().splitlines()
@@ -37,7 +37,7 @@ def sysv_id(entry: dict[str, Any], table: str) -> int | None:
     key is registered before the kernel call and the id after it, so an engine killed in
     between left only the key: the object is found by that."""
     key, ident = entry.get("key"), entry.get("id")
-    for row in _sysv_table(table):
+    for row in sysv_table(table):
         if row["uid"] != os.getuid():
             continue
         if ident is not None and row["id"] == ident and key in (None, row["key"]):

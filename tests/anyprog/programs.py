@@ -325,6 +325,29 @@ int main(int argc, char **argv)
 }
 """
 
+#: A FIFO server: it makes the FIFO and waits in open() for a client, who may be anyone
+#: (any process may open the path): waiting for one is not a deadlock.
+FIFO_SERVER = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || mkfifo(argv[1], 0600) < 0)
+        return 1;
+    int fd = open(argv[1], O_RDONLY);
+    char b[64];
+    ssize_t n, total = 0;
+    while ((n = read(fd, b + total, sizeof b - total)) > 0)
+        total += n;
+    printf("R %.*s\n", (int)total, b);
+    unlink(argv[1]);
+    return 0;
+}
+"""
+
 #: writev / pwritev2 gather several buffers into one write; readv scatters one read over
 #: two buffers. Each call is reported with the bytes it moved, in hex.
 IOV = r"""

@@ -748,7 +748,7 @@ def test_a_commands_semctl_gives_a_scenario_semaphore_its_value(tmp_path: Path) 
     (given,) = by_kind(events, "sem.set")
     assert (starts[given["pid"]], given["obj"], given["value"]) == ("init", "a", 2)
     (unseen,) = by_kind(events, "notice")
-    assert (unseen["reason"], unseen["obj"], starts[unseen["pid"]]) == ("unseen-use", "b", "init")
+    assert (unseen["reason"], unseen["obj"], starts[unseen["pid"]]) == ("unseen-value", "b", "init")
     state = State(header=header)
     for e in events:
         apply(state, e)

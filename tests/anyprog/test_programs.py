@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -528,3 +529,84 @@ def test_a_command_line_is_shown_with_its_argument_boundaries(tmp_path: Path) ->
     done = ipcviz("run", "--headless", "--record", str(trace), "--", "sh", "-c", "exec true", "a b")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "starts: sh -c 'exec true' 'a b'" in done.stdout
+
+
+def _descendants(root: int) -> list[int]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            kids.setdefault(int(stat[stat.rfind(")") + 2 :].split()[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        for kid in kids.get(todo.pop(), ()):
+            found.append(kid)
+            todo.append(kid)
+    return found
+
+
+def _read_or(path: str, default: str = "") -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return default
+
+
+def _switches(pid: int) -> int:
+    status = _read_or(f"/proc/{pid}/status")
+    return sum(int(ln.split()[1]) for ln in status.splitlines() if "ctxt_switches" in ln)
+
+
+#: Where the kernel has a process asleep in open() of a FIFO with no partner yet.
+FIFO_WAITS = ("wait_for_partner", "fifo_open")
+
+
+@needs_tools
+def test_a_server_waiting_for_a_client_is_not_a_deadlock(tmp_path: Path) -> None:
+    """A program waits in open() of its FIFO for a client from another shell. The deadlock
+    proof took strace (waiting for its child) and the server for a cycle, and killed the
+    server: any process may open a FIFO's path, so nothing can be proven about it."""
+    binary = compile_c(tmp_path, "fifoserver", programs.FIFO_SERVER)
+    fifo, trace = tmp_path / "srv.fifo", tmp_path / "run.jsonl"
+    cmd = [sys.executable, "-m", "ipcviz", "run", "--headless", "--record", str(trace)]
+    run = subprocess.Popen(
+        [*cmd, "--", str(binary), str(fifo)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        server = engine = None
+        while server is None or engine is None:  # the server asleep in open(), proof
+            assert time.monotonic() < deadline and run.poll() is None, run.communicate()
+            for pid in _descendants(run.pid):
+                cmdline = _read_or(f"/proc/{pid}/cmdline")
+                if cmdline.startswith(str(binary)) and _read_or(f"/proc/{pid}/wchan") in FIFO_WAITS:
+                    server = pid
+                if "ipcviz.engine" in cmdline:
+                    engine = pid
+            time.sleep(0.01)
+        # Give the watcher (every 0.1 s, in the engine's loop) many looks at the sleeper:
+        # at least a second and 30 wake-ups of the engine (never a reason to fail).
+        start, woke = time.monotonic(), _switches(engine)
+        while time.monotonic() - start < 1.0 or _switches(engine) - woke < 30:
+            assert time.monotonic() < deadline and run.poll() is None, run.poll()
+            time.sleep(0.05)
+        with open(fifo, "wb") as client:  # the client, from outside the session
+            client.write(b"hello")
+        out, err = run.communicate(timeout=TIMEOUT)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 0, out.decode() + err.decode()
+    assert b"DEADLOCK" not in out and b"R hello" in out
+    verify = ipcviz("verify", str(trace))
+    assert verify.returncode == 0, verify.stdout  # its read of bytes nobody traced wrote too
+    events = list(TraceReader.open(trace).events())
+    said = [(e["reason"], e["obj"]) for e in events if e["kind"] == "notice"]
+    assert said == [("outside-end", str(fifo))]  # the client is said, unseen

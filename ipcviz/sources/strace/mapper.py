@@ -614,7 +614,8 @@ class Mapper:
     def _set_shared(self, proc: Proc, ident: int, num: int, at: int, value: int | None) -> bool:
         """semctl(SETVAL/SETALL) on a scenario's semaphore: its declare is the engine's, so
         the value given is an operation on it (``sem.set``); ``None``, a value strace did
-        not print (SETALL), makes its value the kernel's to say from now on (``notice``).
+        not print (SETALL), makes its value the kernel's to say from now on (``notice``
+        unseen-value).
         False: not a scenario's semaphore."""
         name = self._sem_name(ident, num)
         if name not in self.shared:
@@ -627,13 +628,46 @@ class Mapper:
             "seq": -1,
             "pid": proc.pid,
             "kind": "notice",
-            "reason": "unseen-use",
+            "reason": "unseen-value",
             "obj": self.shared[name][0],
             "message": f"{proc.name} set {self.shared[name][0]} to values strace does not "
             "print (SETALL): from now on only the kernel's readings tell its value",
         }
         self.out.append(("event", proc.pid, at, event))
         return True
+
+    def _partner_seen(self, proc: Proc, obj: int, end: int, t: int) -> None:
+        """A blocking open of a program's FIFO returned: a process opened the other end.
+        If no traced process holds that end, or is inside its open (strace printed that
+        call's entry before this return), the partner is a process ipcviz does not watch
+        (a client from another shell): what it writes or reads is not seen, and the FIFO
+        is said to be used from outside (``notice`` outside-end), so a read of its bytes
+        is no accusation. (A scenario's FIFO has Python workers as partners: not here.)"""
+        path = self.names[obj]
+        if path in self.shared or (path, "outside") in self._told:
+            return
+        other = 1 - end
+        for p in self.procs.values():
+            if not p.ended and any(o == obj and e == other for o, e, _ in p.fds.values()):
+                return
+        for _, rec in self._begun.values():
+            if rec and rec[0] & 0xFF == C.PIPE_OPEN_BEGIN and rec[1] == obj and rec[3] == other:
+                return
+        for _, name, args in self._entry.values():
+            if name in ("open", "openat") and self._fifo_opened(args, name) == (obj, other):
+                return
+        self._told.add((path, "outside"))
+        event = {
+            "t": t,
+            "seq": -1,
+            "pid": proc.pid,
+            "kind": "notice",
+            "reason": "outside-end",
+            "obj": path,
+            "message": f"{path}: a process ipcviz does not watch opened its other end "
+            "(from another shell?): what it writes or reads there is not seen",
+        }
+        self.out.append(("event", proc.pid, t, event))
 
     def _fifo_opened(self, args: str, name: str) -> tuple[int, int] | None:
         """(object, end) when ``open``/``openat`` names a FIFO the program made."""
@@ -945,7 +979,10 @@ def _open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
         return
     obj, end_ = opened
     proc.fds[ret] = (obj, end_, _O_CLOEXEC in args)
-    m._rec(proc, C.PIPE_OPEN, obj, m._exit_ns(t, end - t), end_, ret)
+    at = m._exit_ns(t, end - t)
+    m._rec(proc, C.PIPE_OPEN, obj, at, end_, ret)
+    if "O_NONBLOCK" not in args and "O_RDWR" not in args:
+        m._partner_seen(proc, obj, end_, at)
 
 
 def _unlink(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
