@@ -115,6 +115,12 @@ def test_probed_objects_are_drawn_from_the_last_reading_with_its_age() -> None:
     shm, sem = state.objects["shm:/s"], state.objects["sem:/s.s"]
     assert "not read yet" in _text(shm_lines(state, shm, 80))  # no store was seen
     assert "not read yet" in _text(sem_lines(state, sem, 80))
+    from ipcviz.mechanisms.posix_shm import diagram as shm_diagram
+
+    # unknown cells are "?", never a 0 no reading showed (a fast program's counter: 0)
+    assert _text(shm_lines(state, shm, 80)).splitlines()[1].split() == ["?"] * 4
+    assert shm_diagram._grid(shm, 80)[1] == ["?"] * 4
+    assert shm_diagram.caption(state, shm) == "4 cells · not read yet"
     cells = (42).to_bytes(8, "little") + (-7).to_bytes(8, "little", signed=True) + bytes(16)
     readings = [
         {"seq": 2, "t": 1_000_000_000, "pid": 0, "kind": "probe.shm", "obj": "shm:/s",
@@ -130,7 +136,7 @@ def test_probed_objects_are_drawn_from_the_last_reading_with_its_age() -> None:
     assert " 3 " in shown and "2.5s ago" in shown and "sleeping in sem_wait: 1" in shown
     assert "initial" not in shown  # the model's own count of P and V: none was seen
     from ipcviz.mechanisms.posix_sem import diagram as sem_diagram
-    from ipcviz.mechanisms.posix_shm import diagram as shm_diagram
 
     assert sem_diagram.caption(state, sem) == "value 3 (kernel)"
     assert shm_diagram._grid(shm, 80)[1][:2] == ["42", "-7"]  # the diagram's cells too
+    assert shm_diagram.caption(state, shm) == "4 cells · as read (kernel 2.5s ago)"  # its age

@@ -28,7 +28,10 @@ MAX_GRID = 256
 
 def caption(state: State, obj: ShmObj) -> str:
     if obj.probed_data() is not None:  # a program's segment (strace): only read, never seen
-        how = _("as read (kernel)") if obj.kernel else _("not read yet")
+        if obj.unread():
+            how = _("not read yet")
+        else:  # how old the reading is: the program may have moved on since
+            how = _("as read ({when})").format(when=r.kernel_label(obj, state.t)[0].strip(" :"))
         return _("{cells} cells · {how}").format(cells=obj.cells, how=how)
     return _("{cells} cells · {writes} writes").format(cells=obj.cells, writes=obj.writes)
 
@@ -70,6 +73,8 @@ def _grid(obj: ShmObj, width: int) -> tuple[list[str], list[str], list[int], lis
     size, data = obj.cell_size, _cells(obj)
     labels = cell_names(obj)
     values = [_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
+    if obj.unread():
+        values = ["?"] * obj.cells  # unknown, not 0
     widths = [
         min(MAX_CELL, max(cell_len(a), cell_len(b), 3)) + 1
         for a, b in zip(labels, values, strict=True)
@@ -107,7 +112,11 @@ def draw(state: State, obj: ShmObj, width: int, rows: int, lit: bool) -> list[k.
         row.add_cells(
             [
                 (
-                    "·" if data[i * size : (i + 1) * size] == zero else "▪",
+                    "?"
+                    if obj.unread()
+                    else "·"
+                    if data[i * size : (i + 1) * size] == zero
+                    else "▪",
                     _style(state, obj, i, lit),
                 )
                 for i in range(y * width, min(obj.cells, (y + 1) * width))

@@ -39,6 +39,12 @@ class ShmObj(Obj):
             return None
         return int.from_bytes(part, "little", signed=True)
 
+    def unread(self) -> bool:
+        """A segment only a kernel probe shows (``probed_data``), not read yet: its cells
+        are unknown, not 0 (a fast program may even remove it before any reading)."""
+        probed = self.info.get("probe_cells") or self.info.get("probed")
+        return bool(probed) and not self.kernel.get("data")
+
     def probed_data(self) -> bytearray | None:
         """For a segment whose stores no event shows (a program watched through strace:
         ``probe_cells`` for System V, ``probed`` for POSIX), its cells as the last kernel

@@ -37,6 +37,8 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
     data, size = obj.data if probed is None else probed, obj.cell_size
     if obj.cells <= 64:
         values = [_cell_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
+        if obj.unread():
+            values = ["?"] * obj.cells  # unknown, not 0
         cw = max(7, max((len(v) for v in values), default=1) + 1)  # few cells: big boxes
         per_row = max(1, out.width // cw)
     else:
@@ -49,6 +51,8 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
         shown = min(obj.cells, per_row * rows)
         zero = bytes(size)
         values = ["·" if data[i * size : (i + 1) * size] == zero else "▪" for i in range(shown)]
+        if obj.unread():
+            values = ["?"] * shown
     for shown_rows, start in enumerate(range(0, obj.cells, per_row)):
         if shown_rows >= rows:
             out.add("…" + _("{n} more cells").format(n=obj.cells - start), r.DIM)
