@@ -77,6 +77,8 @@ class Narrator:
     ) -> None:
         self.lang = lang
         self.state = state if state is not None else State(header=header)
+        #: the ``obj.declare`` being told names an object known already (``_declare``)
+        self.redeclared = False
         sc = header.get("scenario", {})
         self.steps = {s["id"]: s for s in sc.get("steps", []) if isinstance(s, dict)}
         checks, checks_ko = sc.get("checks") or [], sc.get("checks_ko") or []
@@ -117,6 +119,9 @@ class Narrator:
             said = _first_reading(event)
             return None if said is None else Entry(event["t"], 0, event["obj"], kind, "·", said)
         who = self._who(event)
+        if kind == "obj.declare":  # declared again (SEM_UNDO first seen): not a creation
+            old = self.state.objects.get(event.get("obj", ""))
+            self.redeclared = old is not None and not old.removed
         apply(self.state, event)
         fn = _FORMATS.get(kind)
         try:
@@ -227,6 +232,17 @@ def _declare(n: Narrator, e: Event) -> Lazy:
             type=e["type"],
             obj=e["obj"],
             kernel=kernel,
+        )
+    if n.redeclared:  # the program's own object, known already: nothing was created
+        if e.get("undo"):
+            return lazy(
+                "uses {obj} with SEM_UNDO from now on (value {value}): the kernel undoes "
+                "each process's changes at its exit",
+                obj=e["obj"],
+                value=e.get("value", 0),
+            )
+        return lazy(
+            "{type} {obj} is seen again ({kernel})", type=e["type"], obj=e["obj"], kernel=kernel
         )
     if extra:
         return lazy(

@@ -325,6 +325,27 @@ int main(int argc, char **argv)
 }
 """
 
+#: A semaphore of its own, given a value twice (semctl SETVAL), then used with SEM_UNDO.
+SETVAL = r"""
+#include <sys/ipc.h>
+#include <sys/sem.h>
+
+union semun { int val; };
+
+int main(void)
+{
+    int id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    union semun u = { .val = 1 };
+    struct sembuf p = { 0, -1, 0 }, v = { 0, 1, 0 }, pu = { 0, -1, SEM_UNDO };
+    if (id < 0 || semctl(id, 0, SETVAL, u) < 0 || semop(id, &p, 1) < 0 || semop(id, &v, 1) < 0)
+        return 1;
+    u.val = 3;
+    if (semctl(id, 0, SETVAL, u) < 0 || semop(id, &pu, 1) < 0 || semop(id, &p, 1) < 0)
+        return 1;
+    return semctl(id, 0, IPC_RMID) < 0;
+}
+"""
+
 #: A FIFO server: it makes the FIFO and waits in open() for a client, who may be anyone
 #: (any process may open the path): waiting for one is not a deadlock.
 FIFO_SERVER = r"""

@@ -610,3 +610,19 @@ def test_a_server_waiting_for_a_client_is_not_a_deadlock(tmp_path: Path) -> None
     events = list(TraceReader.open(trace).events())
     said = [(e["reason"], e["obj"]) for e in events if e["kind"] == "notice"]
     assert said == [("outside-end", str(fifo))]  # the client is said, unseen
+
+
+@needs_tools
+def test_a_value_given_to_a_known_semaphore_creates_nothing(tmp_path: Path) -> None:
+    """semctl(SETVAL) on a semaphore the program used already, and its first use with
+    SEM_UNDO, were told "creates sysv_sem …" (it was declared again): one semget, one
+    object. The value given is ``sem.set``; the SEM_UNDO is said as such."""
+    binary = compile_c(tmp_path, "setval", programs.SETVAL)
+    done, events = watch(tmp_path, binary)
+    declared = [e for e in events if e["kind"] == "obj.declare"]
+    assert [e["value"] for e in declared] == [1, 3]  # made with 1; SEM_UNDO first seen at 3
+    assert [e["value"] for e in events if e["kind"] == "sem.set"] == [3]
+    told = [ln for ln in done.stdout.splitlines() if "sysv_sem" in ln or "semid" in ln]
+    assert sum("creates" in ln for ln in told) == 1, told
+    assert any("sets semid" in ln and "to 3" in ln for ln in told), told
+    assert any("with SEM_UNDO from now on (value 3)" in ln for ln in told), told

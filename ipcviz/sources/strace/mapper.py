@@ -611,16 +611,19 @@ class Mapper:
         nsems = self._sets.get(ident, (0, "", False))[0]
         return f"semid:{ident}" if nsems == 1 else f"semid:{ident}[{num}]"
 
-    def _set_shared(self, proc: Proc, ident: int, num: int, at: int, value: int | None) -> bool:
-        """semctl(SETVAL/SETALL) on a scenario's semaphore: its declare is the engine's, so
-        the value given is an operation on it (``sem.set``); ``None``, a value strace did
-        not print (SETALL), makes its value the kernel's to say from now on (``notice``
-        unseen-value).
-        False: not a scenario's semaphore."""
+    def _set_value(self, proc: Proc, ident: int, num: int, at: int, value: int | None) -> bool:
+        """semctl(SETVAL/SETALL) on a semaphore already declared (a scenario's, or one the
+        program used already): the value given is an operation on it (``sem.set``), not a
+        new object. On a scenario's, ``None`` (a value strace did not print: SETALL) makes
+        its value the kernel's to say from now on (``notice`` unseen-value).
+        False: a semaphore not declared yet (``_sem`` declares it with the value)."""
         name = self._sem_name(ident, num)
-        if name not in self.shared:
+        known = name in self.declared and name not in self.removed
+        if name not in self.shared and not (known and value is not None):
             return False
         if value is not None:
+            if name not in self.shared:
+                self._sem_fresh[name] = value  # (a first SEM_UNDO use declares it again)
             self._rec(proc, C.SEM_SET, self.index[name], at, value)
             return True
         event = {
@@ -1105,14 +1108,14 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
             value = 0 if parts[3] == "NULL" else int(parts[3], 0)
         except ValueError:
             value = None
-        if not m._set_shared(proc, ident, num, at, value) and value is not None:
+        if not m._set_value(proc, ident, num, at, value) and value is not None:
             m._sem(proc, ident, num, end, value)
     elif "SETALL" in cmd and len(parts) > 3:
         # (strace 6.1 prints the array's address, not its values: those stay unknown)
         values = P.ints(parts[3].strip("[]").replace(" ", "").replace(",", ", "))
         if not parts[3].startswith("["):
             values = []
-        if not m._set_shared(proc, ident, 0, at, values[0] if values else None):
+        if not m._set_value(proc, ident, 0, at, values[0] if values else None):
             for i, v in enumerate(values):
                 m._sem(proc, ident, i, end, v)
     elif "IPC_RMID" in cmd:
