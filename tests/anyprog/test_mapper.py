@@ -78,6 +78,18 @@ def test_typed_queue() -> None:
     ]  # fmt: skip
     wants = [a[2][3] for a in m.out if a[0] == "rec" and a[2][0] == C.MSGQ_RECV_BEGIN]
     assert wants == [9, 2, -2, 0, -3, 0]  # the parent's msgrcv(9) entered first
+    # a begin handed on before its return says its type is not known yet (``later``),
+    # not "any type" (0): the entry line shows the queue alone
+    partial = Mapper([], "prog", ["./prog"])
+    for line in MSGQ.splitlines():
+        parsed = P.parse_line(line)
+        if parsed is not None:
+            partial.feed(parsed)
+        if "msgrcv(" in line and "<unfinished" in line:
+            recs = [a[2] for a in partial.out if a[0] == "rec"]
+            begin = next(r for r in recs if r[0] == C.MSGQ_RECV_BEGIN)
+            assert (begin[3], begin[4]) == (0, 1)  # as it would be published now
+            break
     assert (3312, "obj.remove", "msqid:2686997", None) in got
     assert m.made == {"msqid:2686997"} and m.removed == {"msqid:2686997"}
 
@@ -458,3 +470,15 @@ def test_a_held_fork_ends_by_the_read_not_by_the_clock_after_it(tmp_path, monkey
     finally:
         os.close(writer)
         src.close()
+
+
+def test_a_receive_whose_type_is_not_known_yet_is_told_without_one() -> None:
+    """``later``: strace printed msgrcv's entry without its type (0 is "any type")."""
+    from ipcviz.narrate.headless import Narrator
+
+    n = Narrator({"format": "ipcviz-trace", "version": 1, "scenario": {"id": "x"}})
+    n.feed({"t": 0, "seq": 0, "pid": 0, "kind": "obj.declare", "obj": "q", "type": "sysv_mq"})
+    n.feed({"t": 0, "seq": 1, "pid": 5, "kind": "proc.start", "name": "p"})
+    begin = {"t": 1, "seq": 2, "pid": 5, "kind": "mq.recv.begin", "obj": "q", "want": 0}
+    assert n.feed({**begin, "later": 1})[-1].endswith("receives from q…")
+    assert n.feed({**begin, "seq": 3})[-1].endswith("receives from q (any type)…")

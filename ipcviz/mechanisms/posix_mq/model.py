@@ -194,7 +194,14 @@ def on_proc_exit(obj: Obj, pid: int) -> None:
 
 #: A message operation: its size, and its priority (POSIX) or type (System V); a receive
 #: says which type it wants.
-_OP = {"n": count, "size": count, "prio": integer(), "mtype": integer(), "want": integer()}
+_OP = {
+    "n": count,
+    "size": count,
+    "prio": integer(),
+    "mtype": integer(),
+    "want": integer(),
+    "later": flag,
+}
 #: The kernel's view of a POSIX queue (its /dev/mqueue file).
 PROBE_FIELDS = {k: integer() for k in ("current_messages", "max_messages", "max_message_size")}
 

@@ -25,8 +25,8 @@ def _tag(e: Event) -> Lazy:
 def _want(n: Any, e: Event) -> Lazy | str:
     obj = n.state.objects.get(e["obj"])
     want = e.get("want") or 0
-    if not isinstance(obj, QueueObj) or obj.by_priority:
-        return ""  # a POSIX receive takes the highest priority: it wants no type
+    if not isinstance(obj, QueueObj) or obj.by_priority or e.get("later"):
+        return ""  # a POSIX receive takes the highest priority; ``later``: not known yet
     if want == 0:
         return lazy(" (any type)")
     if want > 0:

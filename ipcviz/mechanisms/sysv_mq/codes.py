@@ -15,7 +15,9 @@ MSGQ_RECV: Final = 49
 CODES: Final[dict[int, Code]] = {
     MSGQ_SEND_BEGIN: Code("mq.send.begin", "mtype", "n"),
     MSGQ_SEND: Code("mq.send", "mtype", "size", payload="bytes"),
-    MSGQ_RECV_BEGIN: Code("mq.recv.begin", "want"),
+    #: ``later``: 1 when the type asked for is not known yet (strace prints msgrcv's type
+    #: only at its return: ``want`` is then 0, not "any type")
+    MSGQ_RECV_BEGIN: Code("mq.recv.begin", "want", "later"),
     MSGQ_RECV: Code("mq.recv", "mtype", "size", payload="bytes"),
 }
 

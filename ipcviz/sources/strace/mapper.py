@@ -429,7 +429,7 @@ class Mapper:
                 a = msg[0] if msg else 0
                 b = nums[1] if len(nums) > 1 else 0
             else:  # msgrcv: the type asked for is printed only at the return (fixed then)
-                code = C.MSGQ_RECV_BEGIN
+                code, b = C.MSGQ_RECV_BEGIN, 1
         # never before the end given to this thread's previous call: that end is widened
         # past the next line's stamp, and this call's entry is that very line
         begin = (t - 1) * 1000 - self.offset  # ``_entry_ns``
@@ -1055,6 +1055,7 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         return
     if begin is not None and len(nums) >= 3:
         begin[3] = nums[2]  # msgtyp: printed after the buffer, so known only at the return
+        begin[4] = 0  # (known now: if the begin is not handed on yet, it says the type)
     obj = m._sysv(proc, "msqid", nums[0], t)
     m._rec(proc, C.MSGQ_RECV, obj, m._exit_ns(t, end - t), msg[0], ret, msg[1][:ret])
 
