@@ -224,8 +224,22 @@ _DECLARED = {
 
 
 def _declare(n: Narrator, e: Event) -> Lazy:
-    extra = [Lazy(_DECLARED[k], value=v) for k, v in e.items() if k in _DECLARED]
+    # (a program's object is named by its kernel name: ``pipe:[8136532]``, a FIFO's path)
+    extra = [
+        Lazy(_DECLARED[k], value=v)
+        for k, v in e.items()
+        if k in _DECLARED and not (k == "path" and v == e["obj"])
+    ]
     kernel = safe(e.get("kernel_name", ""))
+    if kernel == e["obj"] and not e.get("outside") and not n.redeclared:
+        if extra:
+            return lazy(
+                "creates {type} {obj}: {sizes}",
+                type=e["type"],
+                obj=e["obj"],
+                sizes=Joined(", ", extra),
+            )
+        return lazy("creates {type} {obj}", type=e["type"], obj=e["obj"])
     if e.get("outside"):  # ipcviz attach: it was there already; its contents are the probes'
         return lazy(
             "found {type} {obj} already there ({kernel})",
