@@ -64,6 +64,8 @@ def test_a_commands_writes_into_a_scenario_fifo_are_the_fifos_operations(tmp_pat
     assert {starts[e["pid"]] for e in writes} == {"printer"}
     assert b"".join(payload(e) for e in reads) == b"one\ntwo\n"
     assert {starts[e["pid"]] for e in reads} == {"reader"}
+    # its partner, a worker strace does not trace, is the scenario's: no outsider is said
+    assert by_kind(events, "notice") == []
     # the command is its program (strace is never shown), and its exit is the program's
     assert "strace" not in " ".join(starts.values())
     printer = next(p for p, n in starts.items() if n == "printer")

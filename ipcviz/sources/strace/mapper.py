@@ -647,8 +647,8 @@ class Mapper:
         is said to be used from outside (``notice`` outside-end), so a read of its bytes
         is no accusation. (A scenario's FIFO has Python workers as partners: not here.)"""
         path = self.names[obj]
-        if path in self.shared or (path, "outside") in self._told:
-            return
+        if (path, "outside") in self._told or any(self.index.get(k) == obj for k in self.shared):
+            return  # (a scenario's FIFO: its workers are partners strace does not see)
         other = 1 - end
         for p in self.procs.values():
             if not p.ended and any(o == obj and e == other for o, e, _ in p.fds.values()):
