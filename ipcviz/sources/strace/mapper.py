@@ -179,6 +179,9 @@ class Mapper:
         #: (the object's name, whether strace sees its operations) (``share``)
         self.shared: dict[str, tuple[str, bool]] = {}
         self._told: set[tuple[int, str]] = set()  # (pid, key) said to act unseen
+        #: the only strace of the run: every traced process is in ``procs`` (several
+        #: commands have one each, and share objects: ``objects_of``)
+        self.alone = True
 
     # -- times ---------------------------------------------------------------------------
 
@@ -526,6 +529,7 @@ class Mapper:
         """Know objects through ``other``'s tables from now on (``OBJECT_STATE``)."""
         for attr in self.OBJECT_STATE:
             setattr(self, attr, getattr(other, attr))
+        self.alone = other.alone = False  # (a process of another strace is no outsider)
 
     def _unseen(self, proc: Proc, key: str, t: int) -> bool:
         """``key`` names a scenario's object a command cannot be watched using: said once
@@ -649,6 +653,8 @@ class Mapper:
         path = self.names[obj]
         if (path, "outside") in self._told or any(self.index.get(k) == obj for k in self.shared):
             return  # (a scenario's FIFO: its workers are partners strace does not see)
+        if not self.alone:
+            return  # the partner may be another command's process: nothing can be said
         other = 1 - end
         for p in self.procs.values():
             if not p.ended and any(o == obj and e == other for o, e, _ in p.fds.values()):
