@@ -427,6 +427,14 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.formatter = EventFormatter(state.header)
         self.narrator = Narrator(state.header, state=state)
         self.query_one(EventLog).formatter = self.formatter
+        self.refresh_bindings()  # (a program's run: no step or pace keys, ``check_action``)
+
+    #: Keys that work only through ipcviz's step gate, which a program's processes (``run
+    #: -- PROG``, seen through strace) never pass: hidden and off there, not said to work.
+    GATE_ACTIONS = frozenset({"toggle_step", "step_selected", "step_random", "step_number", "pace"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in self.GATE_ACTIONS and self.state.header.get("program"))
 
     def show_state(self, state: State) -> None:
         """Display ``state`` as it is (replay: seek / step back). Stops any feed's effect."""
