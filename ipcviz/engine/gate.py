@@ -268,8 +268,15 @@ class Gate:
             self.engine.emit(schema.CONTROL, action="continue", ok=False, reason=why)
             return
         # one narration per continue, the oldest first: two processes that narrate at once
-        # are shown one after the other, in the stream's order, each while the world waits
-        key = next(iter(self.narrating))
+        # are shown one after the other, in the stream's order, each while the world waits.
+        # ``pid``: the process whose step the screen shows: only its step goes (a → pressed
+        # twice must not let a step go that was never on the screen)
+        pid = cmd.get("pid")
+        key = next((k for k in self.narrating if pid is None or k[0] == pid), None)
+        if key is None:
+            why = N_("the step on the screen is not the one waiting")
+            self.engine.emit(schema.CONTROL, action="continue", ok=False, reason=why)
+            return
         self.at_gate[key] = self.narrating.pop(key)
         self.release(key, "presenter")
         self._after_narration()

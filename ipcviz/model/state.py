@@ -174,6 +174,10 @@ class State:
             return number, step
         return self.narrations, self.step
 
+    def presented_pid(self) -> int:
+        """The process whose narration ``presented`` shows (0: none)."""
+        return self.held_narrations[0][1] if self.held_narrations else self.step_pid
+
     def proc_probe(self, p: Proc) -> dict[str, Any]:
         """The process's last kernel probe if it still describes this moment, else {}.
 

@@ -335,7 +335,7 @@ def test_attach_to_a_process_blocked_in_msgrcv(tmp_path: Path) -> None:
         ipc = Attached(proc.pid, trace)
         try:
             ipc.attached([proc.pid])
-            ipc.says(f"receives from {name} (any type)…")  # the waiter, before any message
+            ipc.says(f"receives from {name}…")  # the waiter (its type: strace says it later)
             waits = [e for e in events(trace) if e["kind"] == "mq.recv.begin"]
             assert waits and waits[0]["obj"] == name and waits[0]["pid"] == proc.pid
             declared = [e for e in events(trace) if e["kind"] == "obj.declare"]

@@ -114,6 +114,34 @@ def test_continue_without_present_is_refused(tmp_path: Path) -> None:
     assert msgs and msgs[0]["ok"] is False and "not in presenter mode" in msgs[0]["reason"]
 
 
+def test_continue_lets_go_only_the_step_on_the_screen(tmp_path: Path) -> None:
+    """→ names the process whose step the screen shows: a continue for another (a step
+    that arrived since and was never drawn) is refused, and nothing goes."""
+    engine = EngineProcess(resolve("pipe-basic"), tmp_path / "t.jsonl", quick=True, present=True)
+    said: list[dict[str, Any]] = []
+    first = True
+    try:
+        for event in engine.events():
+            if event.get("kind") == "gate.wait" and event.get("op") == "narrate":
+                if first:
+                    engine.send("continue", pid=event["pid"] + 1_000_000)  # not on screen
+                    first = False
+                engine.send("continue", pid=event["pid"])
+            elif (event.get("kind"), event.get("action"), event.get("by")) in (
+                ("control", "continue", None),
+                ("gate.step", None, "presenter"),
+            ):
+                said.append(event)
+        assert engine.wait(30) == 0
+    finally:
+        engine.terminate()
+        engine.close()
+    assert said[0]["kind"] == "control" and said[0]["ok"] is False, said[:2]
+    assert "not the one waiting" in said[0]["reason"]
+    assert said[1]["kind"] == "gate.step"  # then the step shown goes on
+    assert all(e["kind"] == "gate.step" for e in said[1:]), said
+
+
 def test_time_held_for_the_presenter_does_not_count_against_the_timeout(tmp_path: Path) -> None:
     """A 3 s run limit, and the presenter talks 4 s at the first step: the run still passes."""
     engine = EngineProcess(

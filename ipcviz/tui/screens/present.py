@@ -316,8 +316,9 @@ class PresentScreen(SessionScreen):
             self.redraw()
             return
         feed = self._live_feed(N_("continue"))
-        if feed is not None:
-            feed.send("continue")
+        if feed is not None:  # only the step shown goes on, not one that came since
+            shown = self.state.presented_pid()
+            feed.send("continue", **({"pid": shown} if shown else {}))
 
     def action_previous_step(self) -> None:
         """←: the narration's previous page, else the previous step (from its first page)."""
