@@ -454,6 +454,9 @@ def test_shared_memory_cells_are_what_the_program_wrote(tmp_path: Path) -> None:
     last = next(r for r in readings if r["seq"] > removed["seq"])
     assert _as_longs(last) == final and last is readings[-1]
     assert last["size"] == 64 and last["nattch"] == 0  # the program had let go
+    # the last attacher the kernel names is one of the program's, never ipcviz's own probe
+    pids = {e["pid"] for e in events if e["kind"] == "proc.start"}
+    assert all(r["lpid"] in pids for r in readings if "lpid" in r), readings
     # the screen shows those cells (as the probe read them, with the reading's age)
     from ipcviz.mechanisms.posix_shm.view import shm_lines
     from ipcviz.model.reducer import apply
@@ -464,7 +467,8 @@ def test_shared_memory_cells_are_what_the_program_wrote(tmp_path: Path) -> None:
         apply(state, e)
         if e is last:
             break
-    shown = " ".join(str(x) for line in shm_lines(state, state.objects[declared["obj"]], 100)
+    # (wide enough for the header whatever the width of the segment's id)
+    shown = " ".join(str(x) for line in shm_lines(state, state.objects[declared["obj"]], 160)
                      for x in line)  # fmt: skip
     for value in final:
         assert str(value - (1 << 64) if value >> 63 else value) in shown

@@ -8,6 +8,7 @@ shared memory. ``ipcviz clean`` finds a killed session's segment by its key.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -55,8 +56,9 @@ def probe_shm(prober: Any, obj: SysvSharedMemory) -> tuple[dict[str, Any], dict[
         "addresses": addresses,
         "nattch": st.nattch,
         "cpid": st.cpid,
-        "lpid": st.lpid,
     }
+    if st.lpid != os.getpid():  # (else the last attach was this probe's own: says nothing)
+        fields["lpid"] = st.lpid
     return fields, {"raw": data}
 
 

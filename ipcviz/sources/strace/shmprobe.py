@@ -17,6 +17,7 @@ attachments: the kernel's count less the engine's own.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import sysv_ipc
@@ -111,7 +112,9 @@ class SegmentProbe:
             addresses=addresses,
             nattch=max(0, st.nattch - 1),
             cpid=st.cpid,
-            lpid=st.lpid,
+            # the last to attach is ipcviz itself until a process of the program attaches
+            # or detaches: said only when it is one of theirs
+            **({} if st.lpid == os.getpid() else {"lpid": st.lpid}),
         )
 
     def sweep(self) -> None:
