@@ -154,9 +154,18 @@ def outside_note(out: Lines, obj: Obj, taken: int, unit: str) -> None:
     held then is only the kernel's reading (the ``kernel …s ago`` line), never traced."""
     if not obj.outside:
         return
-    out.add(" found at attach: earlier contents = kernel readings", KERNEL_OLD)
-    if taken:
-        out.add(f"; {taken} {unit} taken came from before the attach or an unwatched process", DIM)
+    if obj.info.get("outside") is True:  # declared so: found by ``ipcviz attach``
+        out.add(" " + _("found at attach: earlier contents = kernel readings"), KERNEL_OLD)
+        if taken:
+            said = _("{n} {unit} taken came from before the attach or an unwatched process")
+            out.add("; " + said.format(n=taken, unit=unit), DIM)
+    else:  # a ``notice``: a process ipcviz does not watch uses it (its reason)
+        out.add(
+            " " + _("used by a process ipcviz does not watch: not all of it is traced"), KERNEL_OLD
+        )
+        if taken:
+            said = _("{n} {unit} taken came from an unwatched process")
+            out.add("; " + said.format(n=taken, unit=unit), DIM)
     out.newline()
 
 

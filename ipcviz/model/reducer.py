@@ -118,7 +118,7 @@ def _notice(s: State, e: Event) -> None:
     command storing into shared memory): from now on it may hold what no event shows."""
     obj = s.objects.get(e.get("obj", ""))
     if e.get("reason") in OUTSIDE_NOTICES and obj is not None:
-        obj.info["outside"] = True
+        obj.info["outside"] = e["reason"]  # (truthy; True: declared so, found at attach)
 
 
 @handles("proc.exec")

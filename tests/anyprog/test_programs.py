@@ -614,6 +614,15 @@ def test_a_server_waiting_for_a_client_is_not_a_deadlock(tmp_path: Path) -> None
     events = list(TraceReader.open(trace).events())
     said = [(e["reason"], e["obj"]) for e in events if e["kind"] == "notice"]
     assert said == [("outside-end", str(fifo))]  # the client is said, unseen
+    from ipcviz.mechanisms.pipe.view import pipe_lines
+    from ipcviz.model.reducer import apply_all
+    from ipcviz.model.state import State
+
+    state = apply_all(State(), events)
+    panel = "\n".join(
+        "".join(seg.text for seg in ln) for ln in pipe_lines(state, state.objects[str(fifo)], 160)
+    )
+    assert "used by a process ipcviz does not watch" in panel and "attach" not in panel
 
 
 @needs_tools
