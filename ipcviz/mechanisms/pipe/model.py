@@ -322,7 +322,8 @@ def on_proc_start(s: State, obj: Obj, e: Event) -> None:
     """Forked by a worker: it holds the pipe ends its parent held (T7); else the scenario
     said which processes use each end (every process when it did not say)."""
     assert isinstance(obj, PipeObj)
-    if inherit_ends(s, obj, e):
+    if e.get("parent") in s.procs:
+        inherit_ends(s, obj, e)
         return
     pid = e["pid"]
     readers, writers = obj.info.get("readers") or [], obj.info.get("writers") or []
@@ -332,25 +333,17 @@ def on_proc_start(s: State, obj: Obj, e: Event) -> None:
         obj.writers.add(pid)
 
 
-def inherit_ends(s: State, obj: Obj, e: Event) -> bool:
+def inherit_ends(s: State, obj: Obj, e: Event) -> None:
     """A forked child holds the ends its parent held, a FIFO's as a pipe's: fork copies
-    every descriptor. Without it the parent's close would look like the last one, and an
-    end of file could be shown while the child still holds the write end. False when the
-    process was not forked by one the trace knows."""
+    every descriptor (a FIFO is held otherwise only through an ``open()`` of its path).
+    Without it the parent's close would look like the last one, and an end of file could
+    be shown while the child still holds the write end."""
     assert isinstance(obj, PipeObj)
     pid, parent = e["pid"], e.get("parent")
-    if parent not in s.procs:
-        return False
     if parent in obj.readers:
         obj.readers.add(pid)
     if parent in obj.writers:
         obj.writers.add(pid)
-    return True
-
-
-def on_named_proc_start(s: State, obj: Obj, e: Event) -> None:
-    """A FIFO is held only through an ``open()`` of its path, or a descriptor inherited."""
-    inherit_ends(s, obj, e)
 
 
 def on_proc_exit(obj: Obj, pid: int) -> None:

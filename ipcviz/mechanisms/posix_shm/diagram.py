@@ -72,9 +72,11 @@ def _grid(obj: ShmObj, width: int) -> tuple[list[str], list[str], list[int], lis
     """Labels, values, cell widths and the cells of each grid row at ``width``."""
     size, data = obj.cell_size, _cells(obj)
     labels = cell_names(obj)
-    values = [_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
-    if obj.unread():
-        values = ["?"] * obj.cells  # unknown, not 0
+    values = (
+        ["?"] * obj.cells  # unknown, not 0
+        if obj.unread()
+        else [_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
+    )
     widths = [
         min(MAX_CELL, max(cell_len(a), cell_len(b), 3)) + 1
         for a, b in zip(labels, values, strict=True)
@@ -105,18 +107,14 @@ def draw(state: State, obj: ShmObj, width: int, rows: int, lit: bool) -> list[k.
                 bottom.add(" ")
             out += [top.done(), bottom.done()]
         return out
-    # Too many for the rows: one character a cell (· never written, ▪ written).
-    zero = bytes(size)
+    # Too many for the rows: one character a cell (· never written, ▪ written, ? unread).
+    zero, unread = bytes(size), obj.unread()
     for y in range(max(1, rows)):
         row = k.Row(width)
         row.add_cells(
             [
                 (
-                    "?"
-                    if obj.unread()
-                    else "·"
-                    if data[i * size : (i + 1) * size] == zero
-                    else "▪",
+                    "?" if unread else "·" if data[i * size : (i + 1) * size] == zero else "▪",
                     _style(state, obj, i, lit),
                 )
                 for i in range(y * width, min(obj.cells, (y + 1) * width))

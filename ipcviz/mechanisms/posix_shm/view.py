@@ -35,10 +35,13 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
     out.newline()
     recent = state.seq - 3 * max(1, len(state.procs))
     data, size = obj.data if probed is None else probed, obj.cell_size
+    unread = obj.unread()  # its cells are unknown, not 0: "?"
     if obj.cells <= 64:
-        values = [_cell_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
-        if obj.unread():
-            values = ["?"] * obj.cells  # unknown, not 0
+        values = (
+            ["?"] * obj.cells
+            if unread
+            else [_cell_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
+        )
         cw = max(7, max((len(v) for v in values), default=1) + 1)  # few cells: big boxes
         per_row = max(1, out.width // cw)
     else:
@@ -50,9 +53,11 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
     if cw == 1:  # many cells: one character each, only for the rows that are shown
         shown = min(obj.cells, per_row * rows)
         zero = bytes(size)
-        values = ["·" if data[i * size : (i + 1) * size] == zero else "▪" for i in range(shown)]
-        if obj.unread():
-            values = ["?"] * shown
+        values = (
+            ["?"] * shown
+            if unread
+            else ["·" if data[i * size : (i + 1) * size] == zero else "▪" for i in range(shown)]
+        )
     for shown_rows, start in enumerate(range(0, obj.cells, per_row)):
         if shown_rows >= rows:
             out.add("…" + _("{n} more cells").format(n=obj.cells - start), r.DIM)

@@ -179,6 +179,7 @@ class Mapper:
         #: (the object's name, whether strace sees its operations) (``share``)
         self.shared: dict[str, tuple[str, bool]] = {}
         self._told: set[tuple[int, str]] = set()  # (pid, key) said to act unseen
+        self._outside: set[int] = set()  # FIFOs said to have an unwatched partner
         #: the only strace of the run: every traced process is in ``procs`` (several
         #: commands have one each, and share objects: ``objects_of``)
         self.alone = True
@@ -539,18 +540,29 @@ class Mapper:
             return False
         if (proc.pid, key) not in self._told:
             self._told.add((proc.pid, key))
-            event = {
-                "t": t,
-                "seq": -1,
-                "pid": proc.pid,
-                "kind": "notice",
-                "reason": "unseen-use",
-                "obj": shared[0],
-                "message": f"{proc.name} uses {shared[0]}, which changes without system "
-                "calls: ipcviz cannot see what it does there",
-            }
-            self.out.append(("event", proc.pid, t, event))
+            self._notice(
+                proc,
+                t,
+                "unseen-use",
+                shared[0],
+                f"{proc.name} uses {shared[0]}, which changes without system calls: ipcviz "
+                "cannot see what it does there",
+            )
         return True
+
+    def _notice(self, proc: Proc, t: int, reason: str, obj: str, message: str) -> None:
+        """A ``notice`` about ``obj`` (its ``reason`` is what the views word; ``message``
+        the engine's English, for a reader that knows no reason)."""
+        event = {
+            "t": t,
+            "seq": -1,
+            "pid": proc.pid,
+            "kind": "notice",
+            "reason": reason,
+            "obj": obj,
+            "message": message,
+        }
+        self.out.append(("event", proc.pid, t, event))
 
     def _sysv(
         self, proc: Proc, kind: str, ident: int, t: int, made: bool = False, key: str = ""
@@ -630,17 +642,15 @@ class Mapper:
                 self._sem_fresh[name] = value  # (a first SEM_UNDO use declares it again)
             self._rec(proc, C.SEM_SET, self.index[name], at, value)
             return True
-        event = {
-            "t": at,
-            "seq": -1,
-            "pid": proc.pid,
-            "kind": "notice",
-            "reason": "unseen-value",
-            "obj": self.shared[name][0],
-            "message": f"{proc.name} set {self.shared[name][0]} to values strace does not "
-            "print (SETALL): from now on only the kernel's readings tell its value",
-        }
-        self.out.append(("event", proc.pid, at, event))
+        said = self.shared[name][0]
+        self._notice(
+            proc,
+            at,
+            "unseen-value",
+            said,
+            f"{proc.name} set {said} to values strace does not print (SETALL): from now on "
+            "only the kernel's readings tell its value",
+        )
         return True
 
     def _partner_seen(self, proc: Proc, obj: int, end: int, t: int) -> None:
@@ -650,8 +660,7 @@ class Mapper:
         (a client from another shell): what it writes or reads is not seen, and the FIFO
         is said to be used from outside (``notice`` outside-end), so a read of its bytes
         is no accusation. (A scenario's FIFO has Python workers as partners: not here.)"""
-        path = self.names[obj]
-        if (path, "outside") in self._told or any(self.index.get(k) == obj for k in self.shared):
+        if obj in self._outside or any(self.index.get(k) == obj for k in self.shared):
             return  # (a scenario's FIFO: its workers are partners strace does not see)
         if not self.alone:
             return  # the partner may be another command's process: nothing can be said
@@ -665,18 +674,16 @@ class Mapper:
         for _, name, args in self._entry.values():
             if name in ("open", "openat") and self._fifo_opened(args, name) == (obj, other):
                 return
-        self._told.add((path, "outside"))
-        event = {
-            "t": t,
-            "seq": -1,
-            "pid": proc.pid,
-            "kind": "notice",
-            "reason": "outside-end",
-            "obj": path,
-            "message": f"{path}: a process ipcviz does not watch opened its other end "
-            "(from another shell?): what it writes or reads there is not seen",
-        }
-        self.out.append(("event", proc.pid, t, event))
+        self._outside.add(obj)
+        path = self.names[obj]
+        self._notice(
+            proc,
+            t,
+            "outside-end",
+            path,
+            f"{path}: a process ipcviz does not watch opened its other end (from another "
+            "shell?): what it writes or reads there is not seen",
+        )
 
     def _fifo_opened(self, args: str, name: str) -> tuple[int, int] | None:
         """(object, end) when ``open``/``openat`` names a FIFO the program made."""
@@ -1119,9 +1126,11 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
             m._sem(proc, ident, num, end, value)
     elif "SETALL" in cmd and len(parts) > 3:
         # (strace 6.1 prints the array's address, not its values: those stay unknown)
-        values = P.ints(parts[3].strip("[]").replace(" ", "").replace(",", ", "))
-        if not parts[3].startswith("["):
-            values = []
+        values = (
+            P.ints(parts[3].strip("[]").replace(" ", "").replace(",", ", "))
+            if parts[3].startswith("[")
+            else []
+        )
         if not m._set_value(proc, ident, 0, at, values[0] if values else None):
             for i, v in enumerate(values):
                 m._sem(proc, ident, i, end, v)
