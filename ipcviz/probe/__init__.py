@@ -22,6 +22,7 @@ from .shm import (
     shm_addresses,
     sysv_shm_addresses,
     sysv_shm_stat,
+    vm_pages,
 )
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "sysv_sem_stat",
     "sysv_shm_addresses",
     "sysv_shm_stat",
+    "vm_pages",
 ]

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from typing import Any
 
 from ipcviz.events.codec import b64
 from ipcviz.mechanisms.base import KernelSide
 from ipcviz.mechanisms.mmap_file.wrapper import MappedFile
-from ipcviz.mechanisms.posix_shm.kernel import MAPS_EVERY
 from ipcviz.mechanisms.posix_shm.kernel import compare as compare_cells
+from ipcviz.mechanisms.posix_shm.kernel import fresh_maps
 from ipcviz.probe._procfs import read_text, strip_deleted
 from ipcviz.session.registry import in_session_files_dir
 
@@ -36,13 +35,8 @@ def _file_addresses(pid: int) -> dict[str, int]:
 
 
 def mapped_at(prober: Any, pid: int) -> dict[str, int]:
-    """path → address, per process, re-read at most every ``MAPS_EVERY`` seconds."""
-    cache = prober.cache.setdefault("file_maps", {})
-    now = time.monotonic()
-    cached = cache.get(pid)
-    if cached is None or now - cached[0] > MAPS_EVERY:
-        cached = cache[pid] = (now, _file_addresses(pid))
-    return cached[1]
+    """path → address, per process (``fresh_maps``)."""
+    return fresh_maps(prober, "file_maps", pid, _file_addresses)
 
 
 def _pread(path: str, n: int) -> bytes | None:

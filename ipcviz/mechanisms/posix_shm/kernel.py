@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import posix_ipc
@@ -19,19 +21,52 @@ from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.mechanisms.posix_shm.wrapper import SharedMemory
 from ipcviz.model.state import Obj
 
-#: How often a process's shared-memory mapping addresses are re-read (seconds).
+#: The longest a process's mapping addresses are kept before they are read again (seconds).
 MAPS_EVERY = 1.0
 
 
-def shm_maps(prober: Any, pid: int) -> dict[str, int]:
-    """The /dev/shm segments ``pid`` maps, re-read at most every ``MAPS_EVERY`` seconds:
-    parsing /proc/PID/maps is the dearest probe, and a mapping rarely moves."""
-    cache = prober.cache.setdefault("dev_shm_maps", {})
+@dataclass(slots=True)
+class _Maps:
+    read_at: float  # time.monotonic() of the reading
+    pages: int | None  # the process's address-space size then (probe.vm_pages)
+    found: dict[Any, int]  # what ``read`` returned: a segment → its lowest address
+    seen: dict[Any, Any]  # a segment → its attachment stamp then (System V only)
+
+
+def fresh_maps(
+    prober: Any,
+    cache_name: str,
+    pid: int,
+    read: Callable[[int], dict[Any, int] | None],
+    stamp: tuple[Any, Any] | None = None,
+) -> dict[Any, int]:
+    """Where ``pid`` maps its segments, as ``read`` finds them in /proc/PID/maps.
+
+    Parsing /proc/PID/maps is the dearest probe, so a process's reading is kept, but only
+    while it can still be true: for at most ``MAPS_EVERY`` seconds, while the process's
+    address space keeps its size (any mmap, munmap, shmat or shmdt changes it), and, given
+    ``stamp`` (a segment and what the kernel says of its attachments), while that stamp
+    is unchanged. Otherwise a probe would name where a segment was mapped a moment ago as
+    where it is mapped now."""
+    cache = prober.cache.setdefault(cache_name, {})
     now = time.monotonic()
-    cached = cache.get(pid)
-    if cached is None or now - cached[0] > MAPS_EVERY:
-        cached = cache[pid] = (now, probe.shm_addresses(pid) or {})
-    return cached[1]
+    pages = probe.vm_pages(pid)
+    kept = cache.get(pid)
+    if (
+        kept is None
+        or now - kept.read_at > MAPS_EVERY
+        or kept.pages != pages
+        or (stamp is not None and kept.seen.get(stamp[0]) != stamp[1])
+    ):
+        kept = cache[pid] = _Maps(now, pages, read(pid) or {}, {} if kept is None else kept.seen)
+        if stamp is not None:
+            kept.seen[stamp[0]] = stamp[1]
+    return kept.found
+
+
+def shm_maps(prober: Any, pid: int) -> dict[str, int]:
+    """The /dev/shm segments ``pid`` maps → their addresses (``fresh_maps``)."""
+    return fresh_maps(prober, "dev_shm_maps", pid, probe.shm_addresses)
 
 
 def probe_shm(prober: Any, obj: SharedMemory) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -9,7 +9,6 @@ shared memory. ``ipcviz clean`` finds a killed session's segment by its key.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -18,8 +17,8 @@ import sysv_ipc
 from ipcviz import probe
 from ipcviz.events.codec import b64
 from ipcviz.mechanisms.base import KernelSide, Key
-from ipcviz.mechanisms.posix_shm.kernel import MAPS_EVERY
 from ipcviz.mechanisms.posix_shm.kernel import compare as compare_cells
+from ipcviz.mechanisms.posix_shm.kernel import fresh_maps
 from ipcviz.mechanisms.sysv_shm.wrapper import SysvSharedMemory
 from ipcviz.session.cleanup import sysv_cleanup
 
@@ -28,14 +27,11 @@ def keys(obj: SysvSharedMemory) -> Iterable[Key]:
     yield ("shmid", obj.id)
 
 
-def attached_at(prober: Any, pid: int) -> dict[int, int]:
-    """shmid → address, per process, re-read at most every ``MAPS_EVERY`` seconds."""
-    cache = prober.cache.setdefault("sysv_shm_maps", {})
-    now = time.monotonic()
-    cached = cache.get(pid)
-    if cached is None or now - cached[0] > MAPS_EVERY:
-        cached = cache[pid] = (now, probe.sysv_shm_addresses(pid) or {})
-    return cached[1]
+def attached_at(prober: Any, pid: int, st: probe.SysvShmStat) -> dict[int, int]:
+    """shmid → address, per process (``fresh_maps``; kept only while segment ``st`` shows
+    no attach or detach since: its ``attachments``)."""
+    stamp = (st.shmid, st.attachments)
+    return fresh_maps(prober, "sysv_shm_maps", pid, probe.sysv_shm_addresses, stamp)
 
 
 def probe_shm(prober: Any, obj: SysvSharedMemory) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -48,7 +44,7 @@ def probe_shm(prober: Any, obj: SysvSharedMemory) -> tuple[dict[str, Any], dict[
     addresses = {
         str(pid): at[obj.id]
         for pid, proc in prober.engine.model.procs.items()
-        if proc.alive and obj.id in (at := attached_at(prober, pid))
+        if proc.alive and obj.id in (at := attached_at(prober, pid, st))
     }
     fields = {
         "data": b64(data),

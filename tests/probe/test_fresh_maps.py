@@ -1,0 +1,74 @@
+"""Where a process maps a segment is read from /proc/PID/maps and kept a while (it is the
+dearest probe), but never past the moment it stops being true: a probe just after a
+process attached names it attached. Real children, real segments; no sleeps."""
+
+from __future__ import annotations
+
+import mmap
+import os
+from types import SimpleNamespace
+
+import sysv_ipc
+
+from ipcviz import probe
+from ipcviz.mechanisms.posix_shm.kernel import shm_maps
+from ipcviz.mechanisms.sysv_shm.kernel import attached_at
+
+
+def _gated(children, fds, then):
+    """A child that runs ``then`` once the test writes a byte, reports with a byte, then
+    waits for the test to close its pipe. Returns (pid, go, done)."""
+    go_r, go_w = fds.pipe()
+    done_r, done_w = fds.pipe()
+
+    def child() -> None:
+        os.close(go_w)  # (inherited: EOF on go_r needs the test's end to be the last)
+        os.close(done_r)
+        os.read(go_r, 1)
+        kept = then()  # noqa: F841 (kept alive until the end)
+        os.write(done_w, b"!")
+        os.read(go_r, 1)  # EOF when the test closes its end
+
+    pid = children.spawn(child)
+    fds.close(go_r)
+    fds.close(done_w)
+    return pid, go_w, done_r
+
+
+def test_a_posix_mapping_made_after_the_last_reading_is_seen(children, ipc, fds):
+    shm = ipc.posix_shm(4096)
+    bare = shm.name.lstrip("/")
+
+    def mapit() -> mmap.mmap:
+        return mmap.mmap(shm.fd, 4096)
+
+    pid, go, done = _gated(children, fds, mapit)
+    prober = SimpleNamespace(cache={})
+    assert bare not in shm_maps(prober, pid)
+    os.write(go, b"x")
+    assert os.read(done, 1) == b"!"
+    # the reading above is a moment old, not MAPS_EVERY: it must not be kept
+    assert bare in shm_maps(prober, pid)
+    fds.close(go)
+    assert children.reap(pid) == 0
+
+
+def test_a_sysv_attachment_made_after_the_last_reading_is_seen(children, ipc, fds):
+    seg = sysv_ipc.SharedMemory(sysv_ipc.IPC_PRIVATE, sysv_ipc.IPC_CREX, 0o600, 4096)
+    seg.detach()  # (made attached: the child would inherit the attachment at fork)
+    try:
+        pid, go, done = _gated(children, fds, lambda: sysv_ipc.attach(seg.id))
+        prober = SimpleNamespace(cache={})
+        st = probe.sysv_shm_stat(seg.id)
+        assert st is not None and seg.id not in attached_at(prober, pid, st)
+        os.write(go, b"x")
+        assert os.read(done, 1) == b"!"
+        st = probe.sysv_shm_stat(seg.id)
+        assert st is not None and seg.id in attached_at(prober, pid, st)
+        # and while nothing changes, the reading is kept (the point of keeping it)
+        kept = prober.cache["sysv_shm_maps"][pid]
+        assert attached_at(prober, pid, probe.sysv_shm_stat(seg.id)) is kept.found
+        fds.close(go)
+        assert children.reap(pid) == 0
+    finally:
+        seg.remove()
