@@ -60,9 +60,12 @@ class LinesView(LineWidget):
     """
 
     def set_lines(self, lines: list[render.Line]) -> None:
-        changed_height = len(lines) != len(self.lines)
+        """New lines; a new layout whenever the height laid out is not theirs. Compared
+        with the height the widget *has*, not with the previous lines: a layout asked for
+        while the widget was still being mounted can be lost, and the view then showed one
+        line too few (its last: the kernel's reading) until the count changed again."""
         self.lines = lines
-        if changed_height:
+        if max(1, len(lines)) != self.size.height:
             self.refresh(layout=True)
         else:
             self.refresh()
@@ -91,6 +94,8 @@ class ObjectView(LinesView):
         width = self.size.width or 80
         sig = (render.signature(obj), rows)
         if not force and sig == self._sig and width == self._width:
+            if max(1, len(self.lines)) != self.size.height:  # a layout that was lost
+                self.refresh(layout=True)
             return
         self._sig, self._width = sig, width
         self.set_lines(render.object_lines(state, obj, width, rows))
