@@ -139,7 +139,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
             last[0] = now
             say(
                 "  "
-                + _("{n} runs, {distinct} distinct outcome(s)").format(
+                + _("so far: {n} run(s), {distinct} distinct outcome(s)").format(
                     n=report.runs, distinct=report.distinct
                 )
             )

@@ -60,6 +60,9 @@ def test_explore_finds_a_lost_update_in_shm_race_and_run_replays_it(tmp_path: Pa
     assert re.search(r"reached the goal: +1 of 2 runs", summary), summary
     assert re.search(r"lost update: +1 of 2 runs", summary), summary
     assert re.search(r"deadlock: +0 of 2 runs", summary), summary
+    # a progress line says it is one ("so far"), never a second count of the same search
+    assert "so far: 1 run(s), 1 distinct outcome(s)" in r.stdout
+    assert not re.search(r"^ +\d+ runs, ", r.stdout, re.M), r.stdout
     schedule = _schedule(r.stdout)
     # Shortened for real: losing an update takes one process reading, another writing in
     # between, the first writing back: three items (the last process left runs alone).
