@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ipcviz.bytefmt import safe_text
+from ipcviz.bytefmt import safe_text, shell_words
 from ipcviz.errors import TraceError
 from ipcviz.events.trace import _open_regular, _parse_header, _read_line, default_trace_dir
 from ipcviz.i18n import _
@@ -79,13 +79,24 @@ def run_info(path: Path) -> RunInfo:
             outcome = last.get("outcome") if isinstance(last.get("outcome"), str) else "ended"
     return RunInfo(
         path=path,
-        scenario=safe_text(str(scenario.get("id", "?")), 60),
+        scenario=_run_name(header, scenario),
         title=safe_text(str(scenario.get("title", "")), 120),
         started=safe_text(str(header.get("start", "")), 40),
         duration=duration,
         events=events,
         outcome=safe_text(outcome, 20) if outcome else None,
     )
+
+
+def _run_name(header: dict[str, Any], scenario: Any) -> str:
+    """The scenario's id; for ``ipcviz run -- PROG`` (id ``program``) the command itself,
+    ``-- ./server 5``: every such run was listed as "program"."""
+    name = str(scenario.get("id", "?")) if isinstance(scenario, dict) else "?"
+    program = header.get("program")
+    if name == "program" and isinstance(program, list) and program:
+        if all(isinstance(word, str) for word in program):
+            return safe_text("-- " + shell_words(program), 60)
+    return safe_text(name, 60)
 
 
 def _last_event(tail: bytes) -> dict[str, Any] | None:

@@ -109,3 +109,16 @@ def test_runs_shows_a_hostile_file_name_inert(private_data_home: Path) -> None:
     assert res.returncode == 0 and b"Traceback" not in res.stderr, res.stderr
     assert len(res.stdout.splitlines()) == 2 and not inert(res.stdout), res.stdout
     assert b"a\\x1b[2J" in res.stdout and b"b\\udcff\\udcfe.jsonl" in res.stdout
+
+
+def test_a_program_run_is_listed_by_its_command(tmp_path: Path, private_data_home: Path) -> None:
+    """``ipcviz run -- PROG`` records the scenario id ``program`` for every program: the
+    list names the command instead (inert, its arguments' boundaries kept)."""
+    traces = private_data_home / "ipcviz" / "traces"
+    traces.mkdir(parents=True)
+    trace = traces / "p.jsonl"
+    res = ipcviz("run", "--headless", "--record", str(trace), "--", "sh", "-c", "exit 0")
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr
+    assert run_info(trace).scenario == "-- sh -c 'exit 0'"
+    listed = ipcviz("runs")
+    assert "-- sh -c 'exit 0'" in listed.stdout and " program " not in listed.stdout
