@@ -93,9 +93,9 @@ def _run_name(header: dict[str, Any], scenario: Any) -> str:
     ``-- ./server 5``: every such run was listed as "program"."""
     name = str(scenario.get("id", "?")) if isinstance(scenario, dict) else "?"
     program = header.get("program")
-    if name == "program" and isinstance(program, list) and program:
-        if all(isinstance(word, str) for word in program):
-            return safe_text("-- " + shell_words(program), 60)
+    words = program if isinstance(program, list) else []
+    if name == "program" and words and all(isinstance(word, str) for word in words):
+        return safe_text("-- " + shell_words(words), 60)
     return safe_text(name, 60)
 
 
