@@ -13,7 +13,6 @@ from typing import Any
 
 from rich.cells import cell_len
 
-from ipcviz import bytefmt
 from ipcviz.draw import diagram_kit as k
 from ipcviz.draw import render as r
 from ipcviz.i18n import _
@@ -39,20 +38,8 @@ def caption(state: State, obj: ShmObj) -> str:
 def cell_names(obj: ShmObj) -> list[str]:
     """One label per cell: ``in``, ``slots[0]``, ``[1]``…; ``0``, ``1``… when unnamed."""
     labels = [str(i) for i in range(obj.cells)]
-    names = obj.info.get("names")
-    if not isinstance(names, list):
-        return labels
-    for entry in names:
-        if not (isinstance(entry, list) and len(entry) == 3):
-            continue
-        name, start, count = entry
-        if not (isinstance(name, str) and isinstance(start, int) and isinstance(count, int)):
-            continue
-        name = bytefmt.safe_text(name, MAX_CELL)
-        for j in range(max(0, count)):
-            i = start + j
-            if 0 <= i < obj.cells:
-                labels[i] = name if count == 1 else (f"{name}[{j}]" if j == 0 else f"[{j}]")
+    for i, name, j, count in obj.named_cells(MAX_CELL):
+        labels[i] = name if count == 1 else (f"{name}[{j}]" if j == 0 else f"[{j}]")
     return labels
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ipcviz import bytefmt
 from ipcviz.model.state import Obj
 
 
@@ -23,6 +25,32 @@ class ShmObj(Obj):
         the order of the trace (a signed little-endian integer of ``cell_size`` bytes)."""
         raw = self.data[i * self.cell_size : (i + 1) * self.cell_size]
         return int.from_bytes(raw, "little", signed=True)
+
+    def named_cells(self, longest: int = 40) -> Iterator[tuple[int, str, int, int]]:
+        """(cell, name, its index in the name's run, the run's length) for each cell the
+        scenario named (``cells={"slots": 5, "in": 1}``), the name made inert and at most
+        ``longest`` cells wide; a malformed entry (a trace is untrusted) is skipped."""
+        names = self.info.get("names")
+        if not isinstance(names, list):
+            return
+        for entry in names:
+            if not (isinstance(entry, list) and len(entry) == 3):
+                continue
+            name, start, count = entry
+            if not (isinstance(name, str) and isinstance(start, int) and isinstance(count, int)):
+                continue
+            name = bytefmt.safe_text(name, longest)
+            for j in range(max(0, count)):
+                if 0 <= start + j < self.cells:
+                    yield start + j, name, j, count
+
+    def cell_name(self, i: int) -> str | None:
+        """Cell ``i`` by its whole name (``in``, ``slots[2]``), for a sentence; None when
+        the scenario did not name it."""
+        for cell, name, j, count in self.named_cells():
+            if cell == i:
+                return name if count == 1 else f"{name}[{j}]"
+        return None
 
     def kernel_cell(self, i: int) -> int | None:
         """Cell ``i`` as the last kernel probe read it (``probe.shm``), or None when no
