@@ -177,6 +177,69 @@ def test_live_present_holds_each_step_until_right(tmp_path: Path) -> None:
     asyncio.run(go())
 
 
+def test_live_present_at_80x24_in_the_detail_view_keeps_its_hint_and_ends_on_the_checks(
+    tmp_path: Path,
+) -> None:
+    """80×24, the detail view (v): PAUSED and what → does stay on screen at every step
+    (the panel is short: its pages are one line of large type), and once the run ended
+    the checks are shown in full, the narration still readable above them (it was
+    squeezed to its frame, the checks cut)."""
+    from tests.tui.screen_text import screen_rows
+
+    async def go() -> None:
+        app = IpcvizApp(
+            lang="en",
+            quick=True,
+            record=tmp_path / "live.jsonl",
+            engine_options=EngineOptions.template(present=True),
+        )
+        app.session_class = PresentScreen
+        app.feed_factory = app.live_factory(resolve("producer-consumer"))
+        try:
+            async with app.run_test(size=(80, 24)) as pilot:
+                screen = app.screen
+                assert isinstance(screen, PresentScreen)
+                await pilot.press("v")
+
+                def held() -> bool:
+                    return any(p.gated_op == "narrate" for p in screen.state.procs.values())
+
+                while screen.state.outcome is None:
+                    await until(pilot, lambda: held() or screen.state.outcome is not None, 30)
+                    if screen.state.outcome is not None:
+                        break
+                    while True:  # every page of the held step shows the PAUSED hint
+                        await pilot.pause()
+                        assert "PAUSED" in "\n".join(screen_rows(app))
+                        if screen.page + 1 >= len(screen.pages):
+                            break
+                        await pilot.press("right")
+                    current = screen.state.step
+                    await pilot.press("right")
+                    await until(
+                        pilot,
+                        lambda c=current: (
+                            screen.state.outcome is not None or (held() and screen.state.step != c)
+                        ),
+                        30,
+                    )
+                assert screen.state.outcome == "passed"
+                await until(pilot, lambda: screen.query_one("#checks").region.height > 0)
+                for _ in range(3):
+                    await pilot.pause()
+                rows = screen_rows(app)
+                assert screen.query_one(Narration).region.height >= 5
+                assert "run PASSED" in "\n".join(rows), "\n".join(rows)
+                assert sum("✓" in row for row in rows) == 3, "\n".join(rows)  # all three
+                checks = screen.query_one("#checks").region
+                assert checks.bottom <= 23, checks  # whole: its frame above the footer
+                await pilot.press("q")
+        finally:
+            app.close_all()
+
+    asyncio.run(go())
+
+
 TWO_NARRATORS = """
 from ipcviz.scenario import Scenario
 

@@ -466,3 +466,29 @@ def test_fifo_bytes_that_may_be_gone_snapshot(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(DiagramApp(state), terminal_size=(80, 12), run_before=settle_view)
+
+
+async def test_presenter_detail_view_at_80x24_never_cuts_its_hint() -> None:
+    """The detail view (v) at 80×24: the narration panel is short, but what → does (its
+    hint row) is on screen at every step and page, and every page's words are whole (the
+    end of a live run: tests/lecture/test_present_tui.py)."""
+    from tests.tui.screen_text import screen_rows
+
+    app = present_app(TRACES / "producer-consumer.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        screen = app.screen
+        for _ in range(60):
+            await pilot.pause()
+            shown = "\n".join(screen_rows(app))
+            hint = screen.narration_text.plain.splitlines()[-1].strip()
+            assert hint and hint.split("  ")[0] in shown, (hint, shown)
+            assert "…" not in "".join(screen.pages[screen.page]), screen.pages[screen.page]
+            if screen.pos + 1 >= len(screen.index.narrations) and (
+                screen.page + 1 >= len(screen.pages)
+            ):
+                break
+            await pilot.press("right")
+        assert screen.pos + 1 == len(screen.index.narrations)

@@ -54,7 +54,7 @@ class PresentScreen(SessionScreen):
 
     DEFAULT_CSS = """
     PresentScreen #main #left { width: 50%; }
-    PresentScreen #main #left #procs { max-height: 10; }
+    PresentScreen #main #left #procs { height: 10; max-height: 10; }
     PresentScreen #main #left #narration {
         height: 1fr; max-height: 100%; padding: 1 3;
         border: heavy $primary; border-title-color: $primary; border-title-style: bold;
@@ -64,11 +64,18 @@ class PresentScreen(SessionScreen):
     PresentScreen.-narrow #main #left { width: 100%; height: 2fr; }
     PresentScreen.-narrow #main #right { width: 100%; height: 1fr; }
     PresentScreen.-narrow #main #left #procs { max-height: 6; }
+    PresentScreen.-short #main #left { height: 3fr; }
+    PresentScreen.-short #main #left #procs { height: 6; max-height: 6; }
+    PresentScreen.-short #main #left #narration { padding: 0 1; min-height: 7; }
+    PresentScreen.-short #main #left #checks { max-height: 8; }
+    PresentScreen.-short.-ended #main #left #procs { display: none; }
+    PresentScreen.-short.-diagram #main #left #narration { min-height: 0; }
     PresentScreen.-diagram #main { layout: vertical; }
     PresentScreen.-diagram #main #left { width: 100%; height: auto; max-height: 65%; }
     PresentScreen.-diagram #main #left #procs { display: none; }
     PresentScreen.-diagram #main #left #narration { height: auto; padding: 0 1; }
     PresentScreen.-diagram #main #left #checks { max-height: 3; }
+    PresentScreen.-diagram.-ended #main #left #checks { max-height: 8; }
     PresentScreen.-diagram #main #right { width: 100%; height: 1fr; }
     """
     DIAGRAM_FIRST = True
@@ -139,6 +146,8 @@ class PresentScreen(SessionScreen):
     # -- drawing -----------------------------------------------------------------------
 
     def redraw(self, force: bool = False) -> None:
+        # a short screen, once the run ended: the checks take the processes' rows
+        self.set_class(bool(self.state.outcome), "-ended")
         super().redraw(force)
         # live: the oldest narration the engine still holds (two processes may narrate at
         # once: each is shown, one per →, in the trace's order), else the latest one
@@ -179,13 +188,14 @@ class PresentScreen(SessionScreen):
         narration = self.query_one(Narration)
         cols = narration.size.width or width - 4
         checks = self.query_one(Checks)
-        checks_rows = 5 if checks.display else 0  # max-height 3, and its frame
+        # its max-height (a run that ended shows every check it can), frame included
+        checks_rows = (8 if self.has_class("-ended") else 5) if checks.display else 0
         if self.diagram_shown or not narration.size.height:
             panel = int((height - 2) * 0.65)  # less the status line and the footer
             rows = panel - 2 - 2 - checks_rows
-        else:
-            rows = narration.size.height - 3
-        return max(4, cols), max(3, rows)
+        else:  # what the panel has, less the badge row and the hint row (never cut)
+            rows = narration.size.height - 2
+        return max(4, cols), max(1, rows)
 
     def _body(self) -> tuple[dict[str, Any] | None, str, str]:
         """What the panel says, in the chosen language: (the step, its title, the words);
@@ -207,13 +217,15 @@ class PresentScreen(SessionScreen):
         type (``bigtext``: square pixels if the whole text fits so, else the narrow font,
         paged), or, for text the font cannot draw (Korean), one clause a line on a bright
         band with a blank row between lines (``bands``)."""
-        fitted = fit(words, cols, rows)
+        fitted = fit(words, cols, rows) if rows >= ROWS else None
         if fitted is not None:
             kind, lines = fitted
-            per = max(ROWS, rows // ROWS * ROWS)
-        else:
+            per = rows // ROWS * ROWS
+        else:  # the font cannot draw it, or no room for one line of large type
             kind, lines = BANDS, bands(words, cols)
-            per = max(2, rows // 2 * 2)
+            per = rows // 2 * 2 if rows >= 2 else 1
+            if per == 1:
+                lines = [line for line in lines if line.strip()]
         return kind, [lines[i : i + per] for i in range(0, len(lines), per)] or [[]]
 
     def big_text(self) -> Text:
@@ -222,10 +234,19 @@ class PresentScreen(SessionScreen):
         info, title, words = self._body()
         words = bytefmt.safe_text(words.strip(), 2000)
         key = (self.shown_step(), self.lang, words, cols, rows)
-        if key != self._page_key:  # another step, language or size: from its first page
+        if key != self._page_key:  # another step or language: from its first page
+            resized = self._page_key is not None and self._page_key[:3] == key[:3]
+            before = len(self.pages)
             self._page_key = key
-            self.page = 0
             self.kind, self.pages = self._pages(words, cols, rows)
+            # another size (a panel grew): the same place in the text, not back to page 1
+            # (the last page read stays the last: the run went on from there)
+            if not resized:
+                self.page = 0
+            elif self.page + 1 >= before:
+                self.page = len(self.pages) - 1
+            else:
+                self.page = self.page * len(self.pages) // max(1, before)
         self.page = min(self.page, len(self.pages) - 1)
         self.narration_plain = words
         text = Text()
