@@ -276,7 +276,7 @@ def test_a_signal_mid_search_stops_the_run_and_leaves_nothing(sig: str):
     )
     assert proc.stdout is not None
     for line in proc.stdout:
-        if line.startswith("  1 runs"):
+        if line.startswith("  so far: 1 run(s)"):
             break
     proc.send_signal(getattr(signal, sig))
     out, err = proc.communicate(timeout=60)
