@@ -602,6 +602,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     errors: list[Any] = []  # worded at the end, in this run's language
     leftovers: list[str] = []  # objects a program run left (ipcviz never removes them)
     end: dict[str, Any] | None = None
+    said_steps: set[str] = set()  # the narration steps a process said
     bad_stream = ""
     try:
         out.write(["# " + _("recording to {path}").format(path=safe_text(str(trace), 300))])
@@ -617,7 +618,9 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
                         continue
                     lines += narrator.feed(event)
                     kind = event["kind"]
-                    if kind == "error":
+                    if kind == "narrate":
+                        said_steps.add(str(event.get("step", "")))
+                    elif kind == "error":
                         errors.append(error_said(event))
                     elif kind == "proc.error":
                         errors.append(_worker_error(narrator, event))
@@ -666,7 +669,39 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
         print(f"ipcviz: {said}", file=sys.stderr)
     for message in leftovers:
         out.write([f"# {safe_text(message, 300)}"])
+    if narrator is not None and end.get("outcome") in ("passed", "failed") and _own(options):
+        out.write(_unsaid_steps(narrator.state.steps(), said_steps))
     return rc
+
+
+def _own(options: EngineOptions) -> bool:
+    """A scenario file of the user's own (not a built-in one, not a program): its author
+    is the reader of notes about how it is written."""
+    from ipcviz.scenario.loader import builtin_dir
+
+    if options.program or options.scenario is None:
+        return False
+    try:
+        Path(options.scenario).resolve().relative_to(builtin_dir().resolve())
+    except ValueError:
+        return True
+    return False
+
+
+def _unsaid_steps(declared: list[dict[str, Any]], said: set[str]) -> list[str]:
+    """A note for each narration step the scenario declares and no process said in a run
+    that ran to its end: for its author, a ``ctx.step`` missing or never reached (a note,
+    not an error: a step may belong to a branch this run did not take)."""
+    from ipcviz.bytefmt import safe_text
+
+    return [
+        "# "
+        + _("note: narration step {step} is declared but was not said in this run").format(
+            step=safe_text(str(step.get("id", "?")), 60)
+        )
+        for step in declared
+        if isinstance(step, dict) and str(step.get("id", "")) not in said
+    ]
 
 
 def _worker_error(narrator: Any, event: dict[str, Any]) -> str:

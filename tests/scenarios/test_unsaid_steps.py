@@ -1,0 +1,47 @@
+"""A lecturer's own scenario that declares a narration step no process says: the headless
+run ends with a note naming it (a ``ctx.step`` missing or never reached), once per step,
+and says nothing of the steps that were said. Built-in scenarios get no such note: some
+of their steps belong to branches a run may not take."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import ipcviz
+
+SCENARIO = '''
+from ipcviz.scenario import Scenario
+
+scenario = Scenario("two-steps", "a step said, a step forgotten")
+scenario.step("said", "the first step, said by the worker")
+scenario.step("forgotten", "a step no process says")
+
+
+@scenario.process("worker")
+def worker(ctx):
+    ctx.step("said")
+
+
+@scenario.check("it ran")
+def ran(run):
+    return True
+'''
+
+
+def test_a_declared_step_no_process_said_is_noted(tmp_path: Path) -> None:
+    path = tmp_path / "two_steps.py"
+    path.write_text(SCENARIO)
+    res = ipcviz("run", str(path), "--headless", "--record", str(tmp_path / "t.jsonl"))
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr
+    notes = [ln for ln in res.stdout.splitlines() if "was not said" in ln]
+    assert notes == [
+        "# note: narration step forgotten is declared but was not said in this run"
+    ], res.stdout[-2000:]
+    ko = ipcviz("run", str(path), "--headless", "--lang", "ko", "--record", str(tmp_path / "k"))
+    assert "설명 단계 forgotten" in ko.stdout, ko.stdout[-2000:]
+
+
+def test_a_built_in_scenario_gets_no_such_note(tmp_path: Path) -> None:
+    res = ipcviz("run", "shm-race", "--headless", "--quick", "--record", str(tmp_path / "t"))
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr
+    assert "was not said" not in res.stdout
