@@ -27,9 +27,9 @@ scenario = Scenario(
 )
 scenario.step(
     "pipeline",
-    "The shell made two pipes: seq writes into the first, grep reads it and writes the second, "
+    "The shell makes two pipes: seq writes into the first, grep reads it and writes the second, "
     "wc reads the second. Each arrow is a one-way pipe found in /proc.",
-    "셸이 파이프 두 개를 만들었습니다. seq가 첫 번째에 쓰고, grep이 그것을 읽어 두 번째에 쓰며, "
+    "셸이 파이프 두 개를 만듭니다. seq가 첫 번째에 쓰고, grep이 그것을 읽어 두 번째에 쓰며, "
     "wc가 두 번째를 읽습니다. 각 화살표는 /proc에서 찾은 단방향 파이프입니다.",
     teaches=["T4", "T7"],
 )
@@ -45,6 +45,7 @@ scenario.command(
         str(scenario.params["delay"]),
     ],
     trace=False,  # the lesson: what /proc alone shows (``fifo-grep`` shows a traced one)
+    step="pipeline",  # said as it starts: nothing in a shell pipeline can say it
 )
 
 

@@ -127,7 +127,7 @@ def test_a_trace_recorded_in_english_replays_in_korean(
         assert ko_check, f"{scenario}: no Korean for the check {en_check!r}"
     hangul = re.compile(r"[\uac00-\ud7a3]")
     steps = [ln for ln in ko.stdout.splitlines() if "── " in ln]
-    assert all(hangul.search(s) for s in steps)  # (shell-pipeline narrates none)
+    assert all(hangul.search(s) for s in steps)
 
 
 def test_a_korean_run_says_everything_in_korean(tmp_path: Path) -> None:

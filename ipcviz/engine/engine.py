@@ -260,6 +260,8 @@ class Engine:
         if w.proc.argv is not None:
             fields["command"] = list(w.proc.argv)
         self.emit(schema.PROC_START, w.pid, **fields)
+        if w.proc.step is not None:  # a command's step, said for it (``Scenario.command``)
+            self.emit(schema.NARRATE, w.pid, step=w.proc.step)
 
     def _install_watchers(self) -> None:
         """The kernel prober and the adopter of what workers fork (another source of

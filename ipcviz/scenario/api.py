@@ -76,6 +76,8 @@ class Process:
     #: A command seen through strace (its calls: operations, bytes, waits), not the
     #: kernel probes alone (``Scenario.command``).
     trace: bool = True
+    #: A command's narration step, said for it as it starts (it cannot call ``ctx.step``).
+    step: str | None = None
 
 
 @dataclass(frozen=True)
@@ -347,11 +349,15 @@ class Scenario:
 
         return register
 
-    def command(self, name: str, argv: Sequence[str], trace: bool = True) -> None:
+    def command(
+        self, name: str, argv: Sequence[str], trace: bool = True, step: str | None = None
+    ) -> None:
         """Run an ordinary program, seen through strace: its system calls on pipes it makes
         and on the scenario's FIFOs and System V queues are operations like the Python
         workers' (``$IPCVIZ_<NAME>`` gives it an object's path or id). ``trace=False``, or
-        where strace cannot run: the kernel probes alone see it (its pipes' fill level)."""
+        where strace cannot run: the kernel probes alone see it (its pipes' fill level).
+        ``step``: a narration step (declared before) said for it as it starts: a program
+        cannot call ``ctx.step``. Presenter mode cannot hold a program there."""
         ok = isinstance(argv, (list, tuple)) and all(isinstance(a, str) for a in argv)
         if not ok or not argv or not argv[0] or any("\0" in a for a in argv):
             raise ScenarioError(
@@ -360,7 +366,9 @@ class Scenario:
                     "(no NUL character): {argv}"
                 ).format(name=name, argv=safe_text(repr(argv), 80))
             )
-        self._add_process(Process(name, None, 0, tuple(argv), trace))
+        if step is not None:
+            self.step_index(step)  # a step not declared (yet) is an error here, not later
+        self._add_process(Process(name, None, 0, tuple(argv), trace, step))
         self._one_variable_each()
 
     def _one_variable_each(self) -> None:

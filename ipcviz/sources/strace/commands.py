@@ -133,7 +133,7 @@ class CommandsEngine(Engine):
         traced = self.straced.get(proc.name)
         if traced is None:
             return proc
-        return Process(proc.name, None, proc.index, tuple(traced.source.argv()), True)
+        return Process(proc.name, None, proc.index, tuple(traced.source.argv()), True, proc.step)
 
     def _started(self, w: Worker, color: int) -> None:
         traced = self.straced.get(w.proc.name)
