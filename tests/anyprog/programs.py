@@ -604,3 +604,35 @@ int main(void) {
     return 0;
 }
 """
+
+#: Parent and child each print, on their own schedule: each line names its writer's pid,
+#: and the child prints what it read only after reading it. ipcviz must list every line
+#: under the process that wrote it, after the operation it reports, each line once.
+OUTPUT = r"""
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char b[8];
+        ssize_t n = read(fd[0], b, sizeof b);
+        printf("%d read %.*s\n", getpid(), (int)n, b);
+        fflush(stdout);
+        fprintf(stderr, "%d done\n", getpid());
+        return 0;
+    }
+    printf("%d writes hi\n", getpid());
+    fflush(stdout);
+    if (write(fd[1], "hi", 2) != 2)
+        return 1;
+    waitpid(pid, NULL, 0);
+    fprintf(stderr, "%d done\n", getpid());
+    return 0;
+}
+"""

@@ -639,3 +639,24 @@ def test_a_value_given_to_a_known_semaphore_creates_nothing(tmp_path: Path) -> N
     assert sum("creates" in ln for ln in told) == 1, told
     assert any("sets semid" in ln and "to 3" in ln for ln in told), told
     assert any("with SEM_UNDO from now on (value 3)" in ln for ln in told), told
+
+
+@needs_tools
+def test_each_line_of_output_is_its_writers_after_what_it_reports(tmp_path: Path) -> None:
+    """A program's stdout and stderr are one pipe the engine reads; strace shows which
+    process wrote each line, and when. Every line is listed under the pid it names,
+    once, after the operation it reports (the child's "read hi" after its read)."""
+    binary = compile_c(tmp_path, "output", programs.OUTPUT)
+    done, events = watch(tmp_path, binary)
+    outputs = [e for e in events if e["kind"] == "proc.output"]
+    lines = [(e, line) for e in outputs for line in payload(e).decode().splitlines()]
+    assert len(lines) == 4, [line for _, line in lines]
+    for e, line in lines:
+        assert line.split()[0] == str(e["pid"]), (line, e)
+    read = next(e for e in events if e["kind"] == "pipe.read")
+    said = next(e for e, line in lines if line.endswith("read hi"))
+    assert said["pid"] == read["pid"] and said["seq"] > read["seq"]
+    write = next(e for e in events if e["kind"] == "pipe.write")
+    told = next(e for e, line in lines if line.endswith("writes hi"))
+    assert told["seq"] < write["seq"]  # printed (and flushed) before the write
+    assert done.stdout.count("writes hi") == 1 and done.stdout.count("read hi") == 1

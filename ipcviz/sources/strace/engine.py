@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz import bytefmt
-from ipcviz.engine.engine import HOLD_NS, Engine
+from ipcviz.engine.engine import HOLD_NS, OUTPUT_CAP, Engine
 from ipcviz.engine.workers import Worker
 from ipcviz.events import schema
 from ipcviz.i18n import LANGS, N_, translate
@@ -111,6 +111,8 @@ class ProgramEngine(Engine):
         self.feed: StraceFeed | None = None
         self.strace: Worker | None = None
         self._early_output = b""  # what strace said before the program ran (its errors)
+        #: bytes read from the output pipe that no write strace showed accounts for yet
+        self._unsaid = bytearray()
         if isinstance(scenario, ProgramScenario):
             self._narrate_steps(Narrator(scenario))
 
@@ -169,6 +171,8 @@ class ProgramEngine(Engine):
         proc = Process(name, None, 0, tuple(source.argv()))
         w = self._fork(name, self.scenario, proc, 0, self.params, [], private, start_r)
         self.workers[w.pid] = self.strace = w
+        if w.out_fd >= 0:  # the program's writes to it are its processes' output
+            source.mapper.output_pipe = f"pipe:[{os.fstat(w.out_fd).st_ino}]"
         self.registry.add_proc(w.pid)
         os.close(start_r)
         os.close(start_w)
@@ -227,6 +231,7 @@ class ProgramEngine(Engine):
         self._ended_with_strace(status)
         if self._early_output and self.source.mapper.root is not None:
             self._output(w, b"")
+        self._account_output(final=True)
         if self.source.mapper.root is None and self.stop_reason is None:
             said = self._early_output.decode("utf-8", "replace").strip().splitlines()
             why = said[-1] if said else f"strace ended with status {status}"
@@ -285,17 +290,52 @@ class ProgramEngine(Engine):
         self.feed.unended(time.monotonic_ns(), unseen)
 
     def _output(self, w: Worker, data: bytes) -> None:
-        """The program's stdout and stderr (strace shares them) are the first process's."""
+        """The program's stdout and stderr (strace shares them). A write strace showed is
+        already ``proc.output`` of the process that made it, at its moment
+        (``Mapper.program_output``): those bytes are taken out here. What is left (strace's
+        own messages, a ``sendfile``) is the first process's, said when no write accounts
+        for it (``_account_output``)."""
         root = self.source.mapper.root if self.source is not None else None
         if root is None:  # held from its first byte; past the cap, ``output`` says the cut
             self._early_output = held_early(self._early_output, data)
             return
-        if self._early_output:
+        if self._early_output:  # read before strace named the program's first process
             data, self._early_output = self._early_output + data, b""
         if not data:
             return
-        proxy = Worker(w.proc, root, w.color, None, -1)
-        super()._output(proxy, data)
+        if self.source is None or self.source.mapper.output_pipe is None:  # not known
+            super()._output(Worker(w.proc, root, w.color, None, -1), data)
+            return
+        self._unsaid += data
+        self._account_output()
+
+    def _account_output(self, final: bool = False) -> None:
+        """Take the bytes each write strace showed put in the pipe out of what was read
+        there (each where it is found: two processes' writes may reach the pipe in another
+        order than strace prints them). At the end, or past ``OUTPUT_CAP`` waiting, the
+        rest is output no write showed: the first process's."""
+        source = self.source
+        if source is None or source.mapper.root is None or source.mapper.output_pipe is None:
+            return
+        said, unsaid = source.mapper.output_said, self._unsaid
+        waiting = []  # writes whose bytes were not read from the pipe yet
+        while said and unsaid:
+            shown, size = said.popleft()
+            at = unsaid.find(shown) if shown else 0
+            if at < 0 or len(unsaid) - at < size:
+                waiting.append((shown, size))
+                continue
+            del unsaid[at : at + size]
+        said.extendleft(reversed(waiting))
+        if unsaid and (final or len(unsaid) > OUTPUT_CAP):
+            keep = 0 if final else len(unsaid) - OUTPUT_CAP // 2
+            rest = bytes(unsaid[: len(unsaid) - keep])
+            del unsaid[: len(unsaid) - keep]
+            strace = self.strace
+            if strace is not None:
+                super()._output(
+                    Worker(strace.proc, source.mapper.root, strace.color, None, -1), rest
+                )
 
     def _run_checks(self) -> None:
         if self.outcome is None:

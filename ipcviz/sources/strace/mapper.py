@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ipcviz.engine.life import OUTPUT_CAP
+from ipcviz.events.codec import b64
 from ipcviz.mechanisms import (
     fifo,
     mmap_file,
@@ -154,6 +157,14 @@ class Mapper:
         #: (made before the run, or by a program not traced): the source reads the kernel's
         self.shm_size: Callable[[int], int | None] = _no_size
         self._lossy: set[int] = set()  # pipes a write of was cut by ``-s``: reads keep no data
+        #: ``pipe:[INODE]`` of the pipe the engine reads the program's stdout and stderr
+        #: from (``ipcviz run -- PROG``): a write to it is ``proc.output`` of the process
+        #: that wrote it, at the moment it wrote it. None: output is read from the pipe alone.
+        self.output_pipe: str | None = None
+        #: what those writes put in the pipe, (bytes shown, size), oldest first: the engine
+        #: takes them out of what it reads there, so nothing is shown twice
+        self.output_said: deque[tuple[bytes, int]] = deque()
+        self._output_seen: dict[int, int] = {}  # pid → bytes written to ``output_pipe``
         self.unknown_calls = 0
         #: thread (as strace prints it) → the end stamp of its last record: its next begin
         #: comes no earlier (program order)
@@ -550,6 +561,22 @@ class Mapper:
             )
         return True
 
+    def program_output(self, proc: Proc, t: int, data: bytes, size: int) -> None:
+        """``proc.output`` of the process that wrote ``size`` bytes to the program's output
+        pipe (``data``: what strace showed of them), at most ``OUTPUT_CAP`` bytes per
+        process, as the engine keeps a worker's; ``cut`` says where it stopped."""
+        self.output_said.append((data, size))
+        seen = self._output_seen.get(proc.pid, 0)
+        self._output_seen[proc.pid] = seen + size
+        if seen >= OUTPUT_CAP:
+            return
+        kept = data[: OUTPUT_CAP - seen]
+        event: dict[str, Any] = {"t": t, "seq": -1, "pid": proc.pid, "kind": "proc.output"}
+        event["data"] = b64(kept)
+        if len(kept) < size:  # past the cap, or more than strace showed (``-s``)
+            event["cut"] = seen + len(kept) if seen + size > OUTPUT_CAP else len(kept)
+        self.out.append(("event", proc.pid, t, event))
+
     def _notice(self, proc: Proc, t: int, reason: str, obj: str, message: str) -> None:
         """A ``notice`` about ``obj`` (its ``reason`` is what the views word; ``message``
         the engine's English, for a reader that knows no reason)."""
@@ -872,6 +899,9 @@ def _write(
         m._entry.pop(proc.tid, None)
         if fd is not None and fd[1].startswith(SEM_FILE) and ret is not None and ret > 0:
             _sem_file_written(m, fd[1], args)
+        elif fd is not None and fd[1] == m.output_pipe and ret is not None and ret > 0:
+            shown = _string_arg(args)[0] if call == "write" else P.iovecs(args)[0]
+            m.program_output(proc, (end + 2) * 1000 - m.offset, (shown or b"")[:ret], ret)
         return
     begun = m._begun.pop(proc.tid, None)  # ``_begun_or_new``, its usual case inline
     if begun is not None and begun[0] == t:
