@@ -55,11 +55,12 @@ class ShmObj(Obj):
 
     def cell_name(self, i: int) -> str | None:
         """Cell ``i`` by its whole name (``in``, ``slots[2]``), for a sentence; None when
-        the scenario did not name it."""
-        for cell, name, j, count in self.named_cells(only=i):
-            if cell == i:
-                return name if count == 1 else f"{name}[{j}]"
-        return None
+        the scenario did not name it. Of two names for one cell (a trace's), the later, as
+        the diagram labels it (``diagram.cell_names``): the log and the picture agree."""
+        said = None
+        for _cell, name, j, count in self.named_cells(only=i):
+            said = name if count == 1 else f"{name}[{j}]"
+        return said
 
     def kernel_cell(self, i: int) -> int | None:
         """Cell ``i`` as the last kernel probe read it (``probe.shm``), or None when no
