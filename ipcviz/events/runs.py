@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ipcviz.bytefmt import safe_text, shell_words
+from ipcviz import bytefmt
+from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
 from ipcviz.events.trace import _open_regular, _parse_header, _read_line, default_trace_dir
 from ipcviz.i18n import _
@@ -95,7 +96,12 @@ def _run_name(header: dict[str, Any], scenario: Any) -> str:
     program = header.get("program")
     words = program if isinstance(program, list) else []
     if name == "program" and words and all(isinstance(word, str) for word in words):
-        return safe_text("-- " + shell_words(words), 60)
+        shown = "--"
+        for word in words:  # as many words as are shown: a header may hold millions
+            if len(shown) > 60:
+                break
+            shown += " " + bytefmt.shell_word(word)
+        return safe_text(shown, 60)
     return safe_text(name, 60)
 
 

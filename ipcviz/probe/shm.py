@@ -97,8 +97,12 @@ class SysvShmStat:
 def sysv_shm_stat(shmid: int) -> SysvShmStat | None:
     """The kernel's record of System V segment ``shmid``, or None if it is gone."""
     text = read_text("/proc/sysvipc/shm")
-    if text is None:
-        return None
+    return None if text is None else parse_sysv_shm(text, shmid)
+
+
+def parse_sysv_shm(text: str, shmid: int) -> SysvShmStat | None:
+    """Segment ``shmid``'s row of /proc/sysvipc/shm's ``text``; a row that is not all
+    numbers where numbers are due is no row (a malformed line is no traceback)."""
     lines = text.splitlines()
     cols = lines[0].split() if lines else []
     want = ("key", "shmid", "size", "cpid", "lpid", "nattch")
@@ -109,7 +113,10 @@ def sysv_shm_stat(shmid: int) -> SysvShmStat | None:
     for line in lines[1:]:
         f = line.split()
         if len(f) > max(at) and f[at[1]] == str(shmid):
-            return SysvShmStat(*(int(f[i]) for i in at))
+            try:
+                return SysvShmStat(*(int(f[i]) for i in at))
+            except ValueError:
+                return None
     return None
 
 
@@ -117,8 +124,15 @@ def vm_pages(pid: int) -> int | None:
     """The size of PID's address space in pages (/proc/PID/statm): it changes with every
     mmap, munmap, shmat and shmdt, and costs a thirtieth of reading /proc/PID/maps."""
     text = read_text(f"/proc/{pid}/statm")
-    field = text.split(maxsplit=1)[0] if text else ""
-    return int(field) if field.isdigit() else None
+    return None if text is None else parse_statm(text)
+
+
+def parse_statm(text: str) -> int | None:
+    """The first field of /proc/PID/statm's ``text``, or None when it is not a number
+    (blank, or ``²``, which ``isdigit`` takes and ``int`` refuses: no traceback)."""
+    fields = text.split(maxsplit=1)
+    ok = fields and fields[0].isascii() and fields[0].isdigit()
+    return int(fields[0]) if ok else None
 
 
 def sysv_shm_addresses(pid: int) -> dict[int, int] | None:

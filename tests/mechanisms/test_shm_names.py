@@ -45,3 +45,35 @@ def test_hostile_or_malformed_names_are_inert_or_skipped() -> None:
     assert "\x1b" not in "".join(said)
     assert "writes buffer.in\\x1b[31m = 42" in said[0], said  # the byte formatter's escape
     assert "writes buffer[6] = 42" in said[1], said
+
+
+def test_a_hostile_run_of_names_costs_no_more_than_the_cells() -> None:
+    """A name's count and start come from the trace: a run of 10**12 cells, or one that
+    starts 10**12 cells before the object, names only the cells the object has (it hung
+    the log, the diagram and the handouts, walking every one of the run's cells)."""
+    from ipcviz.mechanisms.posix_shm.diagram import cell_names
+    from ipcviz.mechanisms.posix_shm.state import ShmObj
+
+    huge = 10**12
+    names = [["x", -huge, huge + 2], ["y", 7, huge], ["z", 3, -huge]]
+    said = _said(names, [0, 8, 24, 56])
+    assert f"writes buffer.x[{huge}] = 42" in said[0], said
+    assert f"writes buffer.x[{huge + 1}] = 42" in said[1], said
+    assert "writes buffer[3] = 42" in said[2], said  # (a negative count names nothing)
+    assert "writes buffer.y[0] = 42" in said[3], said
+    obj = ShmObj(name="buffer", type="posix_shm", cells=8, info={"names": names})
+    assert cell_names(obj) == [f"[{huge}]", f"[{huge + 1}]", "2", "3", "4", "5", "6", "y[0]"]
+
+
+def test_a_cell_named_twice_is_told_as_the_diagram_labels_it() -> None:
+    """Overlapping names (only a trace can make them): the log names a cell as the diagram
+    labels it, by the later name (the log said ``a[1]`` under a cell labelled ``b``)."""
+    from ipcviz.mechanisms.posix_shm.diagram import cell_names
+    from ipcviz.mechanisms.posix_shm.state import ShmObj
+
+    names = [["a", 0, 2], ["b", 1, 1]]
+    obj = ShmObj(name="buffer", type="posix_shm", cells=8, info={"names": names})
+    assert cell_names(obj)[:2] == ["a[0]", "b"]
+    said = _said(names, [0, 8])
+    assert "writes buffer.a[0] = 42" in said[0], said
+    assert "writes buffer.b = 42" in said[1], said

@@ -72,3 +72,20 @@ def test_a_sysv_attachment_made_after_the_last_reading_is_seen(children, ipc, fd
         assert children.reap(pid) == 0
     finally:
         seg.remove()
+
+
+def test_a_malformed_proc_line_is_no_reading_and_no_traceback():
+    """/proc/PID/statm and /proc/sysvipc/shm are parsed with care: a blank file, a field
+    that is not a number (``²`` passes ``isdigit`` but not ``int``) is None, not a crash."""
+    from ipcviz.probe.shm import parse_statm, parse_sysv_shm
+
+    assert parse_statm("1234 56 7 8 0 9 0\n") == 1234
+    for text in ("", "   \n", "x 1", "\u00b2 1", "-3 1", "1_000 1"):
+        assert parse_statm(text) is None, repr(text)
+    head = "key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime\n"
+    good = "         0         42   600 4096   10    11      1  0 0 0 0 1700000000 0\n"
+    st = parse_sysv_shm(head + good, 42)
+    assert st is not None and st.attachments == (11, 1, 1700000000, 0)
+    for bad in (good.replace("1700000000", "\u00b2"), good.replace(" 11 ", " x ")):
+        assert parse_sysv_shm(head + bad, 42) is None
+    assert parse_sysv_shm("", 42) is None and parse_sysv_shm(head + "42\n", 42) is None

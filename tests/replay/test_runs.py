@@ -122,3 +122,23 @@ def test_a_program_run_is_listed_by_its_command(tmp_path: Path, private_data_hom
     assert run_info(trace).scenario == "-- sh -c 'exit 0'"
     listed = ipcviz("runs")
     assert "-- sh -c 'exit 0'" in listed.stdout and " program " not in listed.stdout
+
+
+def test_a_program_run_of_many_words_quotes_only_what_it_shows(tmp_path: Path, monkeypatch) -> None:
+    """A header's ``program`` is untrusted: half a million words (a 6 MB line, under the
+    trace's limit) quoted whole for a 60-column name cost a second a trace in ``ipcviz runs``:
+    only the words shown are quoted (counted here, not timed)."""
+    import json
+
+    from ipcviz import bytefmt
+
+    trace = tmp_path / "p.jsonl"
+    header = {"format": "ipcviz-trace", "version": 1, "scenario": {"id": "program"}}
+    header["program"] = ["a\x1b"] * 500_000
+    trace.write_text(json.dumps(header) + "\n")
+    calls = []
+    quote = bytefmt.shell_word
+    monkeypatch.setattr(bytefmt, "shell_word", lambda w: calls.append(w) or quote(w))
+    name = run_info(trace).scenario
+    assert name.startswith("-- $'a\\x1b' $'a\\x1b'") and name.endswith(")"), name
+    assert "\x1b" not in name and len(calls) < 60, len(calls)

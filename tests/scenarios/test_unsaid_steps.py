@@ -78,3 +78,28 @@ def test_a_commands_step_is_said_for_it_as_it_starts(tmp_path: Path) -> None:
     res = ipcviz("run", str(bad), "--headless", "--record", str(tmp_path / "b.jsonl"))
     assert res.returncode == 2 and "nope" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_a_traced_commands_step_is_said_for_it_too(tmp_path: Path) -> None:
+    """Traced (strace), the command's ``proc.start`` is strace's, not the engine's: its step
+    is said right after it (it was never said, and the run ended with the unsaid note)."""
+    import pytest
+
+    from tests.anyprog.test_programs import NO_STRACE
+    from tests.conftest import read_trace
+
+    if NO_STRACE:
+        pytest.skip("strace cannot run here")
+    path = tmp_path / "command_step.py"
+    path.write_text(COMMAND_STEP.replace("trace=False", "trace=True"))
+    trace = tmp_path / "t.jsonl"
+    res = ipcviz("run", str(path), "--headless", "--record", str(trace))
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr
+    assert "the program runs: it cannot say this itself" in res.stdout, res.stdout[-2000:]
+    assert "was not said" not in res.stdout
+    _, events = read_trace(trace)
+    start = next(e for e in events if e["kind"] == "proc.start")
+    said = [e for e in events if e["kind"] == "narrate"]
+    assert [e["step"] for e in said] == ["run"], said
+    assert said[0]["pid"] == start["pid"] and said[0]["seq"] > start["seq"]
+    assert ipcviz("verify", str(trace)).returncode == 0

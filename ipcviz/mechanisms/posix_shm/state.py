@@ -26,10 +26,13 @@ class ShmObj(Obj):
         raw = self.data[i * self.cell_size : (i + 1) * self.cell_size]
         return int.from_bytes(raw, "little", signed=True)
 
-    def named_cells(self, longest: int = 40) -> Iterator[tuple[int, str, int, int]]:
+    def named_cells(
+        self, longest: int = 40, only: int | None = None
+    ) -> Iterator[tuple[int, str, int, int]]:
         """(cell, name, its index in the name's run, the run's length) for each cell the
         scenario named (``cells={"slots": 5, "in": 1}``), the name made inert and at most
-        ``longest`` cells wide; a malformed entry (a trace is untrusted) is skipped."""
+        ``longest`` cells wide; a malformed entry (a trace is untrusted) is skipped.
+        ``only``: that cell alone (a sentence names one cell, on every read and write)."""
         names = self.info.get("names")
         if not isinstance(names, list):
             return
@@ -39,18 +42,25 @@ class ShmObj(Obj):
             name, start, count = entry
             if not (isinstance(name, str) and isinstance(start, int) and isinstance(count, int)):
                 continue
+            # only the part of the run that lies within the object: a hostile count
+            # (10**12) or start (-10**12) costs no more than the object's own cells
+            first, end = max(0, -start), min(count, self.cells - start)
+            if only is not None:
+                first, end = max(first, only - start), min(end, only - start + 1)
+            if first >= end:
+                continue
             name = bytefmt.safe_text(name, longest)
-            for j in range(max(0, count)):
-                if 0 <= start + j < self.cells:
-                    yield start + j, name, j, count
+            for j in range(first, end):
+                yield start + j, name, j, count
 
     def cell_name(self, i: int) -> str | None:
         """Cell ``i`` by its whole name (``in``, ``slots[2]``), for a sentence; None when
-        the scenario did not name it."""
-        for cell, name, j, count in self.named_cells():
-            if cell == i:
-                return name if count == 1 else f"{name}[{j}]"
-        return None
+        the scenario did not name it. Of two names for one cell (a trace's), the later, as
+        the diagram labels it (``diagram.cell_names``): the log and the picture agree."""
+        said = None
+        for _cell, name, j, count in self.named_cells(only=i):
+            said = name if count == 1 else f"{name}[{j}]"
+        return said
 
     def kernel_cell(self, i: int) -> int | None:
         """Cell ``i`` as the last kernel probe read it (``probe.shm``), or None when no

@@ -101,6 +101,7 @@ class CommandsEngine(Engine):
             source = StraceSource(list(proc.argv or ()), self.obj_names, fifo)
             mapper = source.mapper
             mapper.root_name = proc.name
+            mapper.root_step = proc.step
             mapper.allocate = self._allocate
             if first is None:
                 first = mapper

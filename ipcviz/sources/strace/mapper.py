@@ -137,6 +137,9 @@ class Mapper:
         self.out: list[Action] = []
         self.procs: dict[int, Proc] = {}  # pid or tid as strace prints it
         self.root: int | None = None
+        #: the command's narration step (``Scenario.command(..., step=)``), said for it as
+        #: it starts: its ``proc.start`` is this mapper's, not the engine's
+        self.root_step: str | None = None
         self._colors = 0
         self._waiting: dict[int, list[tuple[P.Line, int]]] = {}  # pids no fork named yet
         self._held: P.Line | None = None  # a call printed whole, waiting for the next stamp
@@ -317,6 +320,10 @@ class Mapper:
         if self.command:
             fields["command"] = list(self.command)
         self._new_proc(line.pid, None, self.root_name, line.t, line.t, **fields)
+        if self.root_step is not None:
+            t = self._entry_ns(line.t)
+            said = {"t": t, "seq": -1, "pid": line.pid, "kind": "narrate", "step": self.root_step}
+            self.out.append(("event", line.pid, t, said))
 
     def _new_proc(
         self, pid: int, parent: Proc | None, name: str, t0: int, t: int, **fields: Any

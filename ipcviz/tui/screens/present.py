@@ -70,6 +70,8 @@ class PresentScreen(SessionScreen):
     PresentScreen.-short #main #left #checks { max-height: 8; }
     PresentScreen.-short.-ended #main #left #procs { display: none; }
     PresentScreen.-short.-diagram #main #left #narration { min-height: 0; }
+    PresentScreen.-tiny #main #left #procs { display: none; }
+    PresentScreen.-tiny #main #left #narration { padding: 0 1; }
     PresentScreen.-diagram #main { layout: vertical; }
     PresentScreen.-diagram #main #left { width: 100%; height: auto; max-height: 65%; }
     PresentScreen.-diagram #main #left #procs { display: none; }
@@ -125,6 +127,9 @@ class PresentScreen(SessionScreen):
         """Detail view on a tall screen: a third of the rows for the narration, whatever
         its length: the dominant element, where the eye returns between steps."""
         super()._layout_for(width, height)
+        # under 24 rows the processes' table leaves the narration too few to keep its hint
+        # (PAUSED, what → does): the diagram and the objects still show every process
+        self.set_class(height < 24, "-tiny")
         narration = self.query_one(Narration)
         # the diagram view: the panel as tall as its text (its pages fit 65%), the diagram
         # the rest (pipe-mesh's 12 pipes need it at 200×60)
@@ -249,7 +254,7 @@ class PresentScreen(SessionScreen):
                 self.page = self.page * len(self.pages) // max(1, before)
         self.page = min(self.page, len(self.pages) - 1)
         self.narration_plain = words
-        text = Text()
+        text = Text()  # the badge row: one row, cut to the panel (its pages count on it)
         number = self.shown_number()
         if info is not None:
             total = f" / {len(self.index.narrations)}" if self.index is not None else ""
@@ -260,11 +265,15 @@ class PresentScreen(SessionScreen):
                 text.append(f" {bytefmt.safe_text(str(tag), 8)} ", style=P.on(P.BLACK, P.SKY))
         else:
             text.append(f" {bytefmt.safe_text(title, 100)} ", style="bold")
+        page = Text()
         if len(self.pages) > 1:
-            text.append(
+            page.append(
                 "   " + _("page {n} of {total}").format(n=self.page + 1, total=len(self.pages)),
                 style=P.bold(P.AQUA),
             )
+        text.truncate(max(1, cols - page.cell_len), overflow="ellipsis")  # the count stays
+        text.append_text(page)
+        text.truncate(cols, overflow="ellipsis")
         text.append("\n")
         lines = self.pages[self.page]
         if self.kind == BANDS:
@@ -273,7 +282,9 @@ class PresentScreen(SessionScreen):
                 text.append("\n")
         else:
             text.append("\n".join(lines) + "\n", style=P.bold(P.WHITE))
-        text.append_text(self._hint())
+        hint = self._hint()
+        hint.truncate(cols, overflow="ellipsis")  # one row too: a wrapped hint was cut
+        text.append_text(hint)
         return text
 
     def _hint(self) -> Text:
