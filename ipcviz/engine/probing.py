@@ -80,6 +80,12 @@ class Prober:
         for obj in self.objects:
             self._index(obj)
 
+    def map_moves(self, pid: int) -> int:
+        """How many times ``pid`` is known to have mapped or unmapped memory (0: nothing
+        tells; a scenario's workers map their segments once). A mechanism's cached
+        reading of /proc/PID/maps is read again when this changes."""
+        return 0
+
     def _index(self, obj: KernelObject) -> None:
         side = registry.kernel(obj.type)
         for key in side.keys(obj) if side is not None else ():

@@ -43,7 +43,7 @@ def test_a_posix_mapping_made_after_the_last_reading_is_seen(children, ipc, fds)
         return mmap.mmap(shm.fd, 4096)
 
     pid, go, done = _gated(children, fds, mapit)
-    prober = SimpleNamespace(cache={})
+    prober = SimpleNamespace(cache={}, map_moves=lambda pid: 0)
     assert bare not in shm_maps(prober, pid)
     os.write(go, b"x")
     assert os.read(done, 1) == b"!"
@@ -53,12 +53,37 @@ def test_a_posix_mapping_made_after_the_last_reading_is_seen(children, ipc, fds)
     assert children.reap(pid) == 0
 
 
+def test_a_same_size_remap_a_trace_showed_is_seen(children, ipc, fds):
+    """One segment unmapped and another of the same size mapped keep the address space's
+    size: only the calls tell (``Prober.map_moves``: strace's mmap and munmap)."""
+    a, b = ipc.posix_shm(4096), ipc.posix_shm(4096)
+    first = mmap.mmap(a.fd, 4096)  # inherited by the child at fork
+
+    def swap() -> mmap.mmap:
+        first.close()
+        return mmap.mmap(b.fd, 4096)
+
+    pid, go, done = _gated(children, fds, swap)
+    first.close()  # (the test's own: the child's is its own copy)
+    moves = [0]
+    prober = SimpleNamespace(cache={}, map_moves=lambda _pid: moves[0])
+    seen = shm_maps(prober, pid)
+    assert a.name.lstrip("/") in seen and b.name.lstrip("/") not in seen
+    os.write(go, b"x")
+    assert os.read(done, 1) == b"!"
+    moves[0] += 2  # what strace showed: a munmap, an mmap
+    seen = shm_maps(prober, pid)
+    assert b.name.lstrip("/") in seen and a.name.lstrip("/") not in seen, seen
+    fds.close(go)
+    assert children.reap(pid) == 0
+
+
 def test_a_sysv_attachment_made_after_the_last_reading_is_seen(children, ipc, fds):
     seg = sysv_ipc.SharedMemory(sysv_ipc.IPC_PRIVATE, sysv_ipc.IPC_CREX, 0o600, 4096)
     seg.detach()  # (made attached: the child would inherit the attachment at fork)
     try:
         pid, go, done = _gated(children, fds, lambda: sysv_ipc.attach(seg.id))
-        prober = SimpleNamespace(cache={})
+        prober = SimpleNamespace(cache={}, map_moves=lambda pid: 0)
         st = probe.sysv_shm_stat(seg.id)
         assert st is not None and seg.id not in attached_at(prober, pid, st)
         os.write(go, b"x")

@@ -28,7 +28,9 @@ MAPS_EVERY = 1.0
 @dataclass(slots=True)
 class _Maps:
     read_at: float  # time.monotonic() of the reading
-    pages: int | None  # the process's address-space size then (probe.vm_pages)
+    #: the process's address-space size then (probe.vm_pages), and its mappings and
+    #: unmappings a trace showed (``Prober.map_moves``)
+    pages: tuple[int | None, int]
     found: dict[Any, int]  # what ``read`` returned: a segment → its lowest address
     seen: dict[Any, Any]  # a segment → its attachment stamp then (System V only)
 
@@ -44,13 +46,14 @@ def fresh_maps(
 
     Parsing /proc/PID/maps is the dearest probe, so a process's reading is kept, but only
     while it can still be true: for at most ``MAPS_EVERY`` seconds, while the process's
-    address space keeps its size (any mmap, munmap, shmat or shmdt changes it), and, given
+    address space keeps its size (any mmap, munmap, shmat or shmdt changes it) and no call
+    a trace showed mapped or unmapped memory (``Prober.map_moves``), and, given
     ``stamp`` (a segment and what the kernel says of its attachments), while that stamp
     is unchanged. Otherwise a probe would name where a segment was mapped a moment ago as
     where it is mapped now."""
     cache = prober.cache.setdefault(cache_name, {})
     now = time.monotonic()
-    pages = probe.vm_pages(pid)
+    pages = (probe.vm_pages(pid), prober.map_moves(pid))
     kept = cache.get(pid)
     if (
         kept is None

@@ -168,6 +168,9 @@ class Mapper:
         #: takes them out of what it reads there, so nothing is shown twice
         self.output_said: deque[tuple[bytes, int]] = deque()
         self._output_seen: dict[int, int] = {}  # pid → bytes written to ``output_pipe``
+        #: pid → its mmap, munmap, shmat and shmdt calls that succeeded: where it maps
+        #: what may have changed (the prober reads /proc/PID/maps again)
+        self.map_moves: dict[int, int] = {}
         self.unknown_calls = 0
         #: thread (as strace prints it) → the end stamp of its last record: its next begin
         #: comes no earlier (program order)
@@ -1385,10 +1388,17 @@ def _shmget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     _shm_declare(m, proc, ret, m._exit_ns(t, end - t), size, made, key)
 
 
+def _moved(m: Mapper, proc: Proc) -> None:
+    """The process mapped or unmapped memory: where it maps a segment may have changed."""
+    m.map_moves[proc.pid] = m.map_moves.get(proc.pid, 0) + 1
+
+
 def _shmat(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
     """``shmat(shmid, ADDR, FLAGS) = ADDRESS``: a segment no shmget here showed (made
     before the run) is declared at its first attach. Where each process has it attached,
     the engine reads from /proc/PID/maps (a child inherits its parent's attachments)."""
+    if ret is not None and ret != -1 and not err:
+        _moved(m, proc)
     nums = P.ints(args)
     if ret is None or ret == -1 or err or not nums:
         return
@@ -1405,6 +1415,8 @@ def _shmctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
 
 def _shmdt(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
     """A detach changes no cell and no object: the engine's probe shows the attachments."""
+    if ret == 0:
+        _moved(m, proc)
 
 
 # -- POSIX shared memory and named semaphores: files in /dev/shm --------------------------
@@ -1512,6 +1524,8 @@ def _ftruncate(
 def _mmap(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
     """``mmap(addr, len, prot, MAP_SHARED, fd</dev/shm/NAME>, off) = ADDR``: the process
     maps the segment (declared at its first mapping, when its size is known)."""
+    if ret is not None and ret >= 0 and not err:
+        _moved(m, proc)
     if ret is None or ret < 0 or "MAP_SHARED" not in args or _SHM_HEX not in args:
         return
     parts = P.split_args(args)
@@ -1581,6 +1595,8 @@ def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
 
 
 def _munmap(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    if ret == 0:
+        _moved(m, proc)
     nums = P.ints(args)
     if ret != 0 or not nums:
         return

@@ -48,6 +48,11 @@ class ProgramProber(Prober):
         self.mapper = mapper
         self._known: dict[str, tuple[StandIn, DevShm, int]] = {}  # obj → (what, file, offset)
 
+    def map_moves(self, pid: int) -> int:
+        """The mmap, munmap, shmat and shmdt calls strace showed of ``pid`` so far: a
+        segment unmapped and another mapped at once keep the address space's size."""
+        return self.mapper.map_moves.get(pid, 0)
+
     def learn(self) -> None:
         """The objects strace has discovered since the last look (declared and not gone)."""
         m = self.mapper
