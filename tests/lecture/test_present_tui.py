@@ -71,6 +71,20 @@ async def until(pilot: Pilot, what, timeout: float = 20.0) -> None:
         await pilot.pause(0.05)
 
 
+def live_present_app(tmp_path: Path) -> IpcvizApp:
+    """The app of ``ipcviz run producer-consumer --present --quick``, recording to
+    ``tmp_path`` (the caller closes it: ``app.close_all()``)."""
+    app = IpcvizApp(
+        lang="en",
+        quick=True,
+        record=tmp_path / "live.jsonl",
+        engine_options=EngineOptions.template(present=True),
+    )
+    app.session_class = PresentScreen
+    app.feed_factory = app.live_factory(resolve("producer-consumer"))
+    return app
+
+
 @pytest.fixture
 def recorded(tmp_path: Path) -> Path:
     result, _header, _events = run_scenario("producer-consumer", tmp_path)
@@ -119,14 +133,7 @@ def test_live_present_holds_each_step_until_right(tmp_path: Path) -> None:
     header_steps: dict[str, dict] = {}
 
     async def go() -> None:
-        app = IpcvizApp(
-            lang="en",
-            quick=True,
-            record=tmp_path / "live.jsonl",
-            engine_options=EngineOptions.template(present=True),
-        )
-        app.session_class = PresentScreen
-        app.feed_factory = app.live_factory(resolve("producer-consumer"))
+        app = live_present_app(tmp_path)
         try:
             await _drive(app)
         finally:
@@ -187,14 +194,7 @@ def test_live_present_at_80x24_in_the_detail_view_keeps_its_hint_and_ends_on_the
     from tests.tui.screen_text import screen_rows
 
     async def go() -> None:
-        app = IpcvizApp(
-            lang="en",
-            quick=True,
-            record=tmp_path / "live.jsonl",
-            engine_options=EngineOptions.template(present=True),
-        )
-        app.session_class = PresentScreen
-        app.feed_factory = app.live_factory(resolve("producer-consumer"))
+        app = live_present_app(tmp_path)
         try:
             async with app.run_test(size=(80, 24)) as pilot:
                 screen = app.screen
