@@ -64,6 +64,11 @@ class Entry:
         ]
 
 
+#: A call whose begin was folded into its end (``since``) and took at least this long is
+#: told with its duration: a human notices a millisecond on screen, not a microsecond.
+LONG_CALL_NS = 1_000_000
+
+
 class Narrator:
     """Feed events in order; get back the lines to print.
 
@@ -132,6 +137,12 @@ class Narrator:
             return None
         if type(said) is str:  # a wording that is no sentence of ours
             said = Verbatim(said)
+        since = event.get("since")
+        if type(since) is int and event["t"] - since >= LONG_CALL_NS and kind != "narrate":
+            # its begin was folded into it (no ``….begin`` told the wait): say how long
+            # the call took, or a 22 ms sleep in sem_wait reads as an instant "took"
+            ms = f"{(event['t'] - since) / 1e6:.1f}"
+            said = lazy("{said}; the call took {ms} ms", said=said, ms=ms)
         obj = event.get("obj")
         return Entry(  # positional: this runs for every event of a flood
             event["t"],
