@@ -49,8 +49,12 @@ TEE = """
     from ipcviz.scenario import Scenario
 
     scenario = Scenario("tee", "probes never consume", params={"chunks": 120})
+    # the first chunk waits in p while the engine probes (probe=True): at least one probe
+    # sees bytes there, whatever the machine's speed; later ones may or may not
+    scenario.step("held", "the first chunk waits in p, probed", probe=True)
     p = scenario.pipe("p", writer="writer", reader="reader")
     e = scenario.pipe("e", writer="writer", reader="reader")
+    go = scenario.semaphore("go", value=0)
 
     @scenario.process("writer")
     def writer(ctx):
@@ -59,6 +63,9 @@ TEE = """
             data = os.urandom(1000) + i.to_bytes(4, "big")
             h.update(data)
             p.write(data)
+            if i == 0:
+                ctx.step("held")
+                go.post()
             time.sleep(0.01)
         p.close_write()
         ctx.report("sha", h.hexdigest())
@@ -77,6 +84,7 @@ TEE = """
     def reader(ctx):
         h = hashlib.sha256()
         n = 0
+        go.wait()
         while True:
             chunk = p.read(700)  # slowly: the pipe is rarely empty when probed
             if not chunk:
