@@ -86,7 +86,7 @@ TEE = """
         n = 0
         go.wait()
         while True:
-            chunk = p.read(700)  # slowly: the pipe is rarely empty when probed
+            chunk = p.read(700)  # slowly: later probes may find bytes too
             if not chunk:
                 break
             h.update(chunk)
