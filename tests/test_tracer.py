@@ -164,3 +164,37 @@ def test_the_shared_words_are_never_read_half_written():
     finally:
         ring.close()
     assert zeros == 0
+
+
+def test_two_threads_first_records_never_share_a_lane() -> None:
+    """Each thread's records are a program order of their own (its lane). Two threads whose
+    first records race must get two lanes: the count and the store happen as one step.
+    Forced here: counting waits (at most a second) for the other thread to count too; if
+    both could count at once, both would take lane 1."""
+    import threading
+
+    from ipcviz.tracer.ring import Lanes
+
+    barrier = threading.Barrier(2, timeout=1.0)
+
+    class RacingLanes(Lanes):
+        def __len__(self) -> int:
+            counted = super().__len__()
+            try:
+                barrier.wait()  # both threads have counted before either stores: the race
+            except threading.BrokenBarrierError:
+                pass  # the other one is held off: counting is one step with storing
+            return counted
+
+    lanes = RacingLanes()
+    got: dict[str, int] = {}
+
+    def first_record(name: str) -> None:
+        got[name] = lanes.number(threading.get_ident())
+
+    threads = [threading.Thread(target=first_record, args=(n,)) for n in "AC"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got.values()) == [1, 2], got

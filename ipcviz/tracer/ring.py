@@ -69,6 +69,22 @@ def memory_fence() -> Callable[[], None]:
     return fence
 
 
+class Lanes(dict[int, int]):
+    """Thread ident → its number in the records (the n-th thread of a process to write
+    is lane n; the first, lane 0). A thread's first record takes the next number under a
+    lock: two threads whose first records raced (the GIL switched between counting and
+    storing) once got the same number, and the engine took their records for one program
+    order, a write's end paired with another thread's begin (order.conflict in threads4)."""
+
+    def __init__(self) -> None:
+        super().__init__({threading.get_ident(): 0})
+        self._lock = threading.Lock()
+
+    def number(self, ident: int) -> int:
+        with self._lock:
+            return self.setdefault(ident, min(len(self), 255))
+
+
 class Ring:
     """One worker's ring. Create it in the engine before fork; both sides then share it."""
 
@@ -129,7 +145,8 @@ class Ring:
         # Each thread is a program order of its own: records of the n-th thread to write
         # carry n in the high byte of their code (the engine orders each thread apart).
         get_ident = threading.get_ident
-        lanes = {get_ident(): 0}
+        lanes = Lanes()
+        new_lane = lanes.number
         fence = memory_fence()
 
         def emit(code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0):
@@ -139,7 +156,7 @@ class Ring:
             adv = (size + 7) & ~7
             lane = lanes.get(get_ident())
             if lane is None:
-                lane = lanes[get_ident()] = min(len(lanes), 255)
+                lane = new_lane(get_ident())
             code |= lane << 8
             acquire()  # stamped inside: a ring's records stay in stamp order across threads
             try:
