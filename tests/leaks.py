@@ -68,3 +68,38 @@ def children() -> list[psutil.Process]:
         except psutil.NoSuchProcess:
             pass
     return out
+
+
+def remove_program_leftovers(trace: Path) -> list[str]:
+    """Remove the System V objects a program run made and left because the test stopped it
+    midway (quitting at a deadlock kills the program before it removes its own set).
+    ipcviz lists such leftovers and never removes them; the test that caused them does.
+    Only what the trace shows the run's processes made (``IPC_PRIVATE``) and the kernel
+    still holds with key 0 (IPC_PRIVATE); returns what it removed (``kind:id``)."""
+    import sysv_ipc
+
+    events = [json.loads(line) for line in trace.read_text().splitlines()[1:] if line.strip()]
+    made = {
+        (e["type"], e["id"])
+        for e in events
+        if e.get("kind") == "obj.declare"
+        and e.get("type") in ("sysv_sem", "sysv_mq", "sysv_shm")
+        and "IPC_PRIVATE" in str(e.get("kernel_name", ""))
+        and isinstance(e.get("id"), int)
+    }
+    tables = {
+        "sysv_sem": ("sem", sysv_ipc.remove_semaphore),
+        "sysv_mq": ("msg", sysv_ipc.remove_message_queue),
+        "sysv_shm": ("shm", sysv_ipc.remove_shared_memory),
+    }
+    removed = []
+    for type_, ident in sorted(made):
+        table, remove = tables[type_]
+        rows = Path(f"/proc/sysvipc/{table}").read_text().splitlines()[1:]
+        if any(r.split()[:2] == ["0", str(ident)] for r in rows):  # still there, key 0
+            try:
+                remove(ident)
+                removed.append(f"{table}:{ident}")
+            except sysv_ipc.Error:
+                pass
+    return removed

@@ -30,6 +30,7 @@ from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.screens.help import HelpScreen
 from ipcviz.tui.screens.session import SessionScreen
 from ipcviz.tui.widgets.panels import EventLog
+from tests import leaks
 from tests.conftest import ROOT, BuiltinTraces, ipcviz
 
 from .helpers import recorded_app, settle
@@ -155,6 +156,14 @@ async def test_no_english_on_the_korean_screens_live(scenario: str, tmp_path: Pa
     path = Path(next(s.source for s in load_listed() if s.id == scenario))
     app = IpcvizApp(lang="ko", quick=True, record=tmp_path / "live.jsonl", timeout=30)
     app.feed_factory = app.live_factory(path, _c_program(path))
+    try:
+        await _read_live_screens(app, scenario)
+    finally:  # q at a deadlock kills a C program before it removes its own semaphores
+        if (tmp_path / "live.jsonl").exists():
+            leaks.remove_program_leftovers(tmp_path / "live.jsonl")
+
+
+async def _read_live_screens(app: IpcvizApp, scenario: str) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, SessionScreen)
