@@ -93,6 +93,12 @@ class SysvShmStat:
         included): whose attachment was last, how many there are, and when."""
         return (self.lpid, self.nattch, self.atime, self.dtime)
 
+    def last_user(self) -> dict[str, int]:
+        """``{"lpid": pid}``, the last process to attach or detach, unless that was the
+        caller itself (ipcviz's own read-only attachment, which says nothing of the
+        processes watched): then ``{}``."""
+        return {} if self.lpid == os.getpid() else {"lpid": self.lpid}
+
 
 def sysv_shm_stat(shmid: int) -> SysvShmStat | None:
     """The kernel's record of System V segment ``shmid``, or None if it is gone."""

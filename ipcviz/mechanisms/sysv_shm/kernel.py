@@ -8,7 +8,6 @@ shared memory. ``ipcviz clean`` finds a killed session's segment by its key.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,9 +51,8 @@ def probe_shm(prober: Any, obj: SysvSharedMemory) -> tuple[dict[str, Any], dict[
         "addresses": addresses,
         "nattch": st.nattch,
         "cpid": st.cpid,
+        **st.last_user(),
     }
-    if st.lpid != os.getpid():  # (else the last attach was this probe's own: says nothing)
-        fields["lpid"] = st.lpid
     return fields, {"raw": data}
 
 

@@ -17,7 +17,6 @@ attachments: the kernel's count less the engine's own.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import sysv_ipc
@@ -112,9 +111,7 @@ class SegmentProbe:
             addresses=addresses,
             nattch=max(0, st.nattch - 1),
             cpid=st.cpid,
-            # the last to attach is ipcviz itself until a process of the program attaches
-            # or detaches: said only when it is one of theirs
-            **({} if st.lpid == os.getpid() else {"lpid": st.lpid}),
+            **st.last_user(),  # ipcviz itself until one of the program's processes acts
         )
 
     def sweep(self) -> None:
