@@ -17,12 +17,12 @@ from .queues import (
 from .semaphores import PosixSemStat, SysvSemStat, posix_sem_stat, sysv_sem_stat
 from .shm import (
     SysvShmStat,
+    address_space,
     read_shm,
     shm_address,
     shm_addresses,
     sysv_shm_addresses,
     sysv_shm_stat,
-    vm_pages,
 )
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "SysvMqStat",
     "SysvSemStat",
     "SysvShmStat",
+    "address_space",
     "blocked_on",
     "find_pipes",
     "peek_pipe",
@@ -52,5 +53,4 @@ __all__ = [
     "sysv_sem_stat",
     "sysv_shm_addresses",
     "sysv_shm_stat",
-    "vm_pages",
 ]

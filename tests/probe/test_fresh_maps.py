@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import sysv_ipc
@@ -49,6 +50,26 @@ def test_a_posix_mapping_made_after_the_last_reading_is_seen(children, ipc, fds)
     assert os.read(done, 1) == b"!"
     # the reading above is a moment old, not MAPS_EVERY: it must not be kept
     assert bare in shm_maps(prober, pid)
+    fds.close(go)
+    assert children.reap(pid) == 0
+
+
+def test_a_reading_of_an_earlier_process_with_the_same_pid_is_not_kept(children, ipc, fds):
+    """A pid the kernel gave again is another process: the reading kept for the first one
+    (same pid, same address-space size) is not the second's. The reading is made to look
+    like one of an earlier process (another start time); it must be read again."""
+    shm = ipc.posix_shm(4096)
+    bare = shm.name.lstrip("/")
+    pid, go, done = _gated(children, fds, lambda: mmap.mmap(shm.fd, 4096))
+    os.write(go, b"x")
+    assert os.read(done, 1) == b"!"
+    prober = SimpleNamespace(cache={}, map_moves=lambda pid: 0)
+    assert bare in shm_maps(prober, pid)
+    kept = prober.cache["dev_shm_maps"][pid]
+    (start, size), moves = kept.pages
+    kept.pages = ((start - 1, size), moves)  # the earlier process: one tick older
+    kept.found = {}  # ... which mapped nothing
+    assert bare in shm_maps(prober, pid)  # read again: this process maps it
     fds.close(go)
     assert children.reap(pid) == 0
 
@@ -100,13 +121,16 @@ def test_a_sysv_attachment_made_after_the_last_reading_is_seen(children, ipc, fd
 
 
 def test_a_malformed_proc_line_is_no_reading_and_no_traceback():
-    """/proc/PID/statm and /proc/sysvipc/shm are parsed with care: a blank file, a field
-    that is not a number (``²`` passes ``isdigit`` but not ``int``) is None, not a crash."""
-    from ipcviz.probe.shm import parse_statm, parse_sysv_shm
+    """/proc/PID/stat and /proc/sysvipc/shm are parsed with care: a blank file, a field
+    that is not a number (``²`` passes ``isdigit`` but not ``int``) is None, not a crash;
+    a command with spaces and parentheses in it does not shift the fields."""
+    from ipcviz.probe.shm import address_space, parse_space, parse_sysv_shm
 
-    assert parse_statm("1234 56 7 8 0 9 0\n") == 1234
-    for text in ("", "   \n", "x 1", "\u00b2 1", "-3 1", "1_000 1"):
-        assert parse_statm(text) is None, repr(text)
+    rest = " ".join(["S", *map(str, range(4, 22)), "777", "12345678", "9", "10"])
+    assert parse_space(f"42 (a) b) (c) {rest}\n") == (777, 12345678)
+    assert parse_space(Path(f"/proc/{os.getpid()}/stat").read_text()) == address_space(os.getpid())
+    for bad in ("", "   \n", "42 (x)", rest.replace("777", "\u00b2"), rest.replace("777", "-3")):
+        assert parse_space(f"42 (x) {bad}") is None, repr(bad)
     head = "key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime\n"
     good = "         0         42   600 4096   10    11      1  0 0 0 0 1700000000 0\n"
     st = parse_sysv_shm(head + good, 42)

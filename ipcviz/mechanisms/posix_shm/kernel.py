@@ -28,9 +28,10 @@ MAPS_EVERY = 1.0
 @dataclass(slots=True)
 class _Maps:
     read_at: float  # time.monotonic() of the reading
-    #: the process's address-space size then (probe.vm_pages), and its mappings and
-    #: unmappings a trace showed (``Prober.map_moves``)
-    pages: tuple[int | None, int]
+    #: the process's start time and address-space size then (probe.address_space: a
+    #: reused pid is another process), and its mappings and unmappings a trace showed
+    #: (``Prober.map_moves``)
+    pages: tuple[tuple[int, int] | None, int]
     found: dict[Any, int]  # what ``read`` returned: a segment → its lowest address
     seen: dict[Any, Any]  # a segment → its attachment stamp then (System V only)
 
@@ -45,15 +46,16 @@ def fresh_maps(
     """Where ``pid`` maps its segments, as ``read`` finds them in /proc/PID/maps.
 
     Parsing /proc/PID/maps is the dearest probe, so a process's reading is kept, but only
-    while it can still be true: for at most ``MAPS_EVERY`` seconds, while the process's
-    address space keeps its size (any mmap, munmap, shmat or shmdt changes it) and no call
-    a trace showed mapped or unmapped memory (``Prober.map_moves``), and, given
+    while it can still be true: for at most ``MAPS_EVERY`` seconds, while ``pid`` is the
+    same process (its start time) and its address space keeps its size (any mmap, munmap,
+    shmat or shmdt changes it), while no call a trace showed mapped or unmapped memory
+    (``Prober.map_moves``), and, given
     ``stamp`` (a segment and what the kernel says of its attachments), while that stamp
     is unchanged. Otherwise a probe would name where a segment was mapped a moment ago as
     where it is mapped now."""
     cache = prober.cache.setdefault(cache_name, {})
     now = time.monotonic()
-    pages = (probe.vm_pages(pid), prober.map_moves(pid))
+    pages = (probe.address_space(pid), prober.map_moves(pid))
     kept = cache.get(pid)
     if (
         kept is None
