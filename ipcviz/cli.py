@@ -600,7 +600,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
         signal.signal(sig, stop)
     narrator: Narrator | None = None
     errors: list[Any] = []  # worded at the end, in this run's language
-    leftovers: list[str] = []  # objects a program run left (ipcviz never removes them)
+    leftovers: list[str] = []  # objects a program run left, or ipcviz removed for it
     end: dict[str, Any] | None = None
     said_steps: set[str] = set()  # the narration steps a process said
     bad_stream = ""

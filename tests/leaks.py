@@ -73,7 +73,8 @@ def children() -> list[psutil.Process]:
 def remove_program_leftovers(trace: Path) -> list[str]:
     """Remove the System V objects a program run made and left because the test stopped it
     midway (quitting at a deadlock kills the program before it removes its own set).
-    ipcviz lists such leftovers and never removes them; the test that caused them does.
+    ipcviz removes them itself when it ended the program; this is the test's own net, in
+    case it did not (the test then fails: it says what it had to remove).
     Only what the trace shows the run's processes made (``IPC_PRIVATE``) and the kernel
     still holds with key 0 (IPC_PRIVATE); returns what it removed (``kind:id``)."""
     import sysv_ipc

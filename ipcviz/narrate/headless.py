@@ -555,9 +555,12 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "sem.undo": _sem_undo,
     "holder.died": _holder_died,
     "race.lost_update": _lost_update,
-    # ``ipcviz run -- PROG``: an object the program made and left (ipcviz never removes it)
-    "program.leftover": lambda n, e: lazy(
-        "left behind: {what}", what=known(safe(e.get("message", ""), 300))
+    # ``ipcviz run -- PROG``: an object the program made and left (named; removed only
+    # when ipcviz ended the program, which never got to remove it: ``removed``)
+    "program.leftover": lambda n, e: (
+        lazy("cleaned up: {what}", what=known(safe(e.get("message", ""), 300)))
+        if e.get("removed") is True
+        else lazy("left behind: {what}", what=known(safe(e.get("message", ""), 300)))
     ),
     # how the run is seen: a scenario's commands by the probes alone (strace missing)
     "notice": _notice,

@@ -42,14 +42,43 @@ def _run(app: Any) -> int:
 
 
 def _say_where_recorded(traces: list[Path]) -> None:
-    """After the screen is gone: where each run was recorded (as the headless run says)."""
+    """After the screen is gone: where each run was recorded, and what a program run left
+    on the machine or ipcviz removed for it (as the headless run says both)."""
     try:
         for trace in dict.fromkeys(traces):
             if trace.exists():
+                for message in _leftovers(trace):
+                    print(f"# {safe_text(message, 300)}", flush=True)
                 shown = safe_text(str(trace), 300)  # a path is text from outside
                 print(f"recorded to {shown}  (ipcviz replay {shown})", flush=True)
     except OSError:  # the terminal is gone (SIGHUP): nobody to tell
         pass
+
+
+#: Where a trace's ``program.leftover`` events are: among its last lines, before its end.
+_TAIL = 1 << 18
+
+
+def _leftovers(trace: Path) -> list[str]:
+    """The messages of the ``program.leftover`` events at the end of ``trace`` (a quit at
+    a program run's deadlock leaves them unseen: the screen is gone by then)."""
+    import json
+
+    with trace.open("rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - _TAIL))
+        tail = f.read()
+    out = []
+    for line in tail.splitlines():
+        if b'"program.leftover"' not in line:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("kind") == "program.leftover":
+            out.append(str(event.get("message", "")))
+    return out
 
 
 def run_tui(

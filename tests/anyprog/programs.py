@@ -636,3 +636,44 @@ int main(void)
     return 0;
 }
 """
+
+#: Makes one object of every kind a program can leave (a System V set and queue, a POSIX
+#: queue and segment, a FIFO at argv[1]), says each, then waits in a read that never
+#: returns: ended only by ipcviz, it never removes them itself.
+MAKER = r"""
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    char mq[64], shm[64];
+    snprintf(mq, sizeof mq, "/ipcviz-test-left-mq-%d", (int)getpid());
+    snprintf(shm, sizeof shm, "/ipcviz-test-left-shm-%d", (int)getpid());
+    int sem = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    int msg = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    mqd_t q = mq_open(mq, O_CREAT | O_EXCL | O_RDWR, 0600, NULL);
+    int seg = shm_open(shm, O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (argc < 2 || sem < 0 || msg < 0 || q == (mqd_t)-1 || seg < 0 || mkfifo(argv[1], 0600) < 0)
+        return 1;
+    printf("SEM %d\nMSG %d\nMQ %s\nSHM %s\n", sem, msg, mq, shm);
+    fflush(stdout);
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char b;
+        return (int)read(fd[0], &b, 1);
+    }
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"""

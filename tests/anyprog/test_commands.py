@@ -331,6 +331,61 @@ def test_what_a_command_made_and_left_is_named_never_removed(tmp_path: Path) -> 
         sysv_ipc.remove_message_queue(ident)
 
 
+KEEPS = """
+    import sys
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("cmd-keeps", "a command makes a queue, then waits", timeout=60)
+    MAKE = (
+        "import sysv_ipc, time\\n"
+        "q = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)\\n"
+        "print(q.id, flush=True)\\n"
+        "time.sleep(300)\\n"
+    )
+    scenario.command("keeper", [sys.executable, "-c", MAKE])
+"""
+
+
+@needs_tools
+def test_what_a_command_made_is_removed_when_ipcviz_ended_it(tmp_path: Path) -> None:
+    """Ctrl-C while a command runs: ipcviz kills it before it could remove its queue, so
+    ipcviz removes the queue and says so (it stayed on the machine before)."""
+    import signal
+    import subprocess
+
+    import sysv_ipc
+
+    from tests.faults.harness import read_lines, wait_for
+
+    source = tmp_path / "keeps.py"
+    source.write_text(textwrap.dedent(KEEPS))
+    trace = tmp_path / "keeps.jsonl"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "ipcviz", "run", str(source), "--headless", "--record", str(trace)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+    def said() -> str:
+        return b"".join(payload(e) for e in by_kind(read_lines(trace)[1], "proc.output")).decode()
+
+    ident = int(wait_for("the queue's id", lambda: said().strip()))
+    try:
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+        assert run.returncode == 0, err
+        (left,) = by_kind(read_lines(trace)[1], "program.leftover")
+        assert left["obj"] == f"msqid:{ident}" and left["removed"] is True
+        assert f"before it removed msqid {ident}: ipcviz removed it" in out.decode()
+        assert probe.sysv_mq_stat(ident) is None
+    finally:
+        try:
+            sysv_ipc.remove_message_queue(ident)  # (only if ipcviz did not)
+        except sysv_ipc.ExistentialError:
+            pass
+
+
 KILLED = """
     from ipcviz.scenario import Scenario
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from tests.anyprog import programs
 from tests.anyprog.test_programs import compile_c, needs_tools
@@ -18,12 +19,12 @@ from tests.faults.harness import _alive, read_lines, wait_for
 
 
 class ProgramRun:
-    def __init__(self, tmp_path: Path, binary: Path) -> None:
+    def __init__(self, tmp_path: Path, binary: Path, *argv: str) -> None:
         self.trace = tmp_path / "run.jsonl"
         self.proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "ipcviz", "run", "--headless"),
-                *("--record", str(self.trace), "--", str(binary)),
+                *("--record", str(self.trace), "--", str(binary), *argv),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -150,3 +151,54 @@ def test_strace_killed_under_the_program_kills_what_it_no_longer_sees(tmp_path: 
     assert all(exits[p].get("signame") == "SIGKILL" for p in pids), exits
     assert any(e["kind"] == "error" and "strace" in e["message"] for e in events), events
     assert b"strace of sh ended (SIGKILL)" in err, err
+
+
+@needs_tools
+def test_ctrl_c_removes_what_the_program_made_and_never_got_to_remove(tmp_path: Path) -> None:
+    """ipcviz ended the program (Ctrl-C here; q on the screen, a time-out): what it made
+    is still there only because ipcviz killed it, so ipcviz removes each object (still
+    its own: same id or name, same uid) and says so. Before, every one was left on the
+    machine, named only in the trace."""
+    import posix_ipc
+    import sysv_ipc
+
+    from ipcviz.events.codec import payload
+
+    fifo = tmp_path / "left.fifo"
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "maker", programs.MAKER, "-lrt"), str(fifo))
+    run.blocked()
+    text = b"".join(payload(e) for e in run.events() if e["kind"] == "proc.output")
+    made = dict(line.split() for line in text.decode().splitlines())
+    sem, msg = int(made["SEM"]), int(made["MSG"])
+    assert fifo.exists() and Path("/dev/shm" + made["SHM"]).exists()  # there while it runs
+    try:
+        run.proc.send_signal(signal.SIGINT)
+        out, err = run.proc.communicate(timeout=60)
+        assert run.proc.returncode == 0, err
+        left = [e for e in run.events() if e["kind"] == "program.leftover"]
+        assert len(left) == 5 and all(e.get("removed") is True for e in left), left
+        assert out.decode().count("# ipcviz ended the program before it removed") == 5
+        assert not fifo.exists() and not Path("/dev/shm" + made["SHM"]).exists()
+        assert sem not in _sysv_ids("sem") and msg not in _sysv_ids("msg")
+        with pytest.raises(posix_ipc.ExistentialError):
+            posix_ipc.MessageQueue(made["MQ"])
+        verify = subprocess.run([sys.executable, "-m", "ipcviz", "verify", str(run.trace)])
+        assert verify.returncode == 0
+    finally:  # the test ran the program: on a failure, what it made is the test's to remove
+        for remove in (
+            lambda: sysv_ipc.remove_semaphore(sem),
+            lambda: sysv_ipc.remove_message_queue(msg),
+            lambda: posix_ipc.unlink_message_queue(made["MQ"]),
+            lambda: posix_ipc.unlink_shared_memory(made["SHM"]),
+            lambda: fifo.unlink(),
+        ):
+            try:
+                remove()
+            except (sysv_ipc.Error, posix_ipc.Error, OSError):
+                pass
+
+
+def _sysv_ids(table: str) -> set[int]:
+    """The ids in /proc/sysvipc/TABLE (sysv_ipc opens by key, and key 0 makes a new one)."""
+    rows = Path(f"/proc/sysvipc/{table}").read_text().splitlines()[1:]
+    return {int(r.split()[1]) for r in rows}

@@ -156,11 +156,13 @@ async def test_no_english_on_the_korean_screens_live(scenario: str, tmp_path: Pa
     path = Path(next(s.source for s in load_listed() if s.id == scenario))
     app = IpcvizApp(lang="ko", quick=True, record=tmp_path / "live.jsonl", timeout=30)
     app.feed_factory = app.live_factory(path, _c_program(path))
+    left: list[str] = []
     try:
         await _read_live_screens(app, scenario)
-    finally:  # q at a deadlock kills a C program before it removes its own semaphores
-        if (tmp_path / "live.jsonl").exists():
-            leaks.remove_program_leftovers(tmp_path / "live.jsonl")
+    finally:  # q at a deadlock kills a C program before it removes its own semaphores:
+        if (tmp_path / "live.jsonl").exists():  # ipcviz removes them (else the test does)
+            left = leaks.remove_program_leftovers(tmp_path / "live.jsonl")
+    assert not left, f"a program's objects left after ipcviz ended it: {left}"
 
 
 async def _read_live_screens(app: IpcvizApp, scenario: str) -> None:

@@ -7,6 +7,7 @@ left (the autouse leak check in tests/conftest.py looks at the kernel objects).
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -193,3 +194,39 @@ def test_presenter_mode_at_80x24_shows_the_narration_text(tmp_path: Path) -> Non
         nothing_left(trace)
     finally:
         tmux.close()
+
+
+@pytest.mark.skipif(
+    shutil.which("strace") is None or shutil.which("gcc") is None,
+    reason="c/two-locks is compiled with gcc and watched through strace",
+)
+def test_q_at_a_programs_deadlock_removes_what_it_made_and_says_so(tmp_path: Path) -> None:
+    """q while a C program stands deadlocked: ipcviz kills it before it removes its
+    semaphore set, so ipcviz removes the set, and once the screen is gone the terminal
+    says so (it used to leave the set on the machine, said only inside the trace)."""
+    trace = tmp_path / "two-locks.jsonl"
+    status = tmp_path / "status"
+    cmd = (
+        f"{shlex.quote(sys.executable)} -m ipcviz run c/two-locks"
+        f" --record {shlex.quote(str(trace))}; echo $? > {shlex.quote(str(status))}; sleep 60"
+    )
+    tmux = Tmux(tmp_path, cmd)
+    try:
+        wait_for(lambda: "select a victim" in tmux.screen(), "the deadlock on the screen", 60)
+        tmux.keys("q")
+        wait_for(status.exists, "the exit status")
+        assert status.read_text().strip() == "0"
+        nothing_left(trace)
+        screen = " ".join(tmux.screen().split())
+    finally:
+        tmux.close()
+    sets = {
+        e["id"]
+        for e in map(json.loads, trace.read_text().splitlines()[1:])
+        if e.get("kind") == "obj.declare" and e.get("type") == "sysv_sem"
+    }
+    assert len(sets) == 1
+    assert f"# ipcviz ended the program before it removed semid {next(iter(sets))}" in screen
+    assert "recorded to" in screen
+    rows = Path("/proc/sysvipc/sem").read_text().splitlines()[1:]
+    assert not [r for r in rows if r.split()[1:2] == [str(next(iter(sets)))]]

@@ -83,6 +83,8 @@ class CommandsEngine(Engine):
         super().__init__(scenario, trace_path, **kwargs)
         #: process name → its strace (not ``Engine.traced``: whether workers get rings)
         self.straced: dict[str, Traced] = {}
+        #: commands that still ran when the engine shut down: ipcviz ended them
+        self._cut_short: set[str] = set()
         self.drainer.horizons.append(self._horizon)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -152,10 +154,12 @@ class CommandsEngine(Engine):
         self.on_end.append(self._left_behind)
 
     def _left_behind(self) -> None:
-        """What a command made and left (a queue, a FIFO it made): named, never removed."""
+        """What a command made and left (a queue, a FIFO it made): named; removed too if
+        ipcviz ended the command (it still ran at shutdown: it never got to)."""
         said: set[tuple[str, str, int | str]] = set()
         for traced in self.straced.values():  # (commands share their objects: each once)
-            said = say_left_behind(self.emit, traced.source, said)
+            ended_by_us = traced.proc.name in self._cut_short
+            said = say_left_behind(self.emit, traced.source, said, remove=ended_by_us)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -277,6 +281,9 @@ class CommandsEngine(Engine):
         return {t.worker.pid for t in self.straced.values() if t.worker is not None}
 
     def _shutdown(self) -> None:
+        self._cut_short = {
+            name for name, t in self.straced.items() if t.worker is not None and not t.worker.exited
+        }
         super()._shutdown()
         for traced in self.straced.values():
             traced.source.close()

@@ -4,8 +4,9 @@ The same engine loop, stream, linearizer, model, trace and shutdown as a scenari
 the source of operations differs. Its one worker is strace (its own process group, killed
 with everything in it on stop); the traced processes are declared from strace's lines, and
 their operations enter the linearizer as the records a ring would give. Objects are the
-program's own: ipcviz never registers them, so it never removes them; at the end it says
-which the program left behind (``program.leftover``).
+program's own: ipcviz never registers them. At the end it says which the program left
+behind (``program.leftover``); it removes them only when it ended the program itself (a
+quit, a signal, a time-out), which never let the program remove what it made.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ from ipcviz.sources.strace.feed import (
 )
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
-from ipcviz.sources.strace.source import StraceSource
+from ipcviz.sources.strace.source import StraceSource, remove_leftover
 
-#: Event kind: an object the program made is still there after it ended (never removed).
+#: Event kind: an object the program made is still there after it ended (named; removed
+#: only when ipcviz ended the program: ``removed``).
 LEFTOVER = schema.PROGRAM_LEFTOVER
 _REMOVE_HINT = {
     "msqid": "ipcrm -q {}",
@@ -113,6 +115,9 @@ class ProgramEngine(Engine):
         self._early_output = b""  # what strace said before the program ran (its errors)
         #: bytes read from the output pipe that no write strace showed accounts for yet
         self._unsaid = bytearray()
+        #: the program still ran when the engine shut down: ipcviz ended it, so what it
+        #: made and left is removed (it never got to), not only named
+        self._ended_by_us = False
         if isinstance(scenario, ProgramScenario):
             self._narrate_steps(Narrator(scenario))
 
@@ -345,29 +350,46 @@ class ProgramEngine(Engine):
 
     def _left_behind(self) -> None:
         if self.source is not None:
-            say_left_behind(self.emit, self.source)
+            say_left_behind(self.emit, self.source, remove=self._ended_by_us)
 
     def _shutdown(self) -> None:
+        strace = self.strace
+        self._ended_by_us = strace is not None and not strace.exited
         super()._shutdown()
         if self.source is not None:
             self.source.close()
 
 
 def say_left_behind(
-    emit: Any, source: StraceSource, said: set[tuple[str, str, int | str]] | None = None
+    emit: Any,
+    source: StraceSource,
+    said: set[tuple[str, str, int | str]] | None = None,
+    remove: bool = False,
 ) -> set[tuple[str, str, int | str]]:
-    """Name every object a traced program made and left (ipcviz leaves it alone), with the
-    command that would remove it; ``said``: already named (not again). Returns all named."""
+    """Name every object a traced program made and left, with the command that would
+    remove it; ``said``: already named (not again). ``remove``: ipcviz ended the program,
+    so it removes them itself (each still ours: ``remove_leftover``) and says so. Returns
+    all named."""
     named = set(said or ())
     for name, kind, ident in source.leftovers():
         if (name, kind, ident) in named:
             continue
         named.add((name, kind, ident))
+        obj = {"obj": name} if name else {}  # made and never used: no object declared
+        if remove and remove_leftover(kind, ident):
+            emit(
+                LEFTOVER,
+                **obj,
+                removed=True,
+                message=f"ipcviz ended the program before it removed {kind} "
+                f"{bytefmt.shell_word(str(ident))}: ipcviz removed it",
+            )
+            continue
         emit(
             LEFTOVER,
-            obj=name,
+            **obj,
             message=f"the program left {kind} {ident} behind "
-            f"(ipcviz never removes it; remove it with "
+            f"(it ended by itself, and what a program keeps is its own: remove it with "
             f"`{_REMOVE_HINT[kind].format(bytefmt.shell_word(str(ident)))}`)",
         )
     return named

@@ -619,6 +619,10 @@ class Mapper:
             return self._declare(proc, name, SYSV_MQ, self._entry_ns(t), **fields)
         return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
 
+    def sets_made(self) -> list[int]:
+        """System V semaphore sets the program created (used or not)."""
+        return [ident for ident, (_n, _key, made) in self._sets.items() if made]
+
     def _sem(
         self, proc: Proc, ident: int, num: int, t: int, value: int | None = None, undo: bool = False
     ) -> int:

@@ -268,8 +268,10 @@ class StraceSource:
             self.fd = -1
 
     def leftovers(self) -> list[tuple[str, str, int | str]]:
-        """System V objects the program's calls named that exist now and did not before
-        the run: what it left behind. ipcviz never removes them."""
+        """What the program made and left: System V objects its calls named that exist now
+        and did not before the run; FIFOs, POSIX queues, segments and named semaphores it
+        created and never unlinked. Each as (object name, '' if never declared: made and
+        never used; kind; id or path)."""
         out = []
         now = {kind: sysv_ids(kind) for kind in SYSVIPC}
         seen = set()
@@ -279,6 +281,9 @@ class StraceSource:
             seen.add((kind, ident))
             if ident in now.get(kind, set()) and ident not in self.before.get(kind, set()):
                 out.append((name.split("[")[0], kind, ident))
+        for ident in self.mapper.sets_made():  # made, never used: never declared
+            if ("semid", ident) not in seen and ident in now["semid"] - self.before["semid"]:
+                out.append(("", "semid", ident))
         for path, linked in self.mapper.fifos.items():  # FIFOs it made and did not unlink
             try:
                 st = os.lstat(path)
@@ -293,12 +298,55 @@ class StraceSource:
         return out
 
 
+def remove_leftover(kind: str, ident: int | str) -> bool:
+    """Remove one object ``StraceSource.leftovers`` named, if it is still ours: the same
+    System V id owned by this uid, or a FIFO, queue or /dev/shm file of this uid under the
+    same name. Used only when ipcviz itself ended the program (it never got to remove what
+    it made); True if it was removed."""
+    import posix_ipc
+    import sysv_ipc
+
+    from ipcviz.session.cleanup import sysv_table
+
+    uid = os.getuid()
+    try:
+        if kind in SYSVIPC and isinstance(ident, int):
+            table = SYSVIPC[kind].rsplit("/", 1)[1]
+            if not any(r["id"] == ident and r["uid"] == uid for r in sysv_table(table)):
+                return False
+            remove = {
+                "msqid": sysv_ipc.remove_message_queue,
+                "semid": sysv_ipc.remove_semaphore,
+                "shmid": sysv_ipc.remove_shared_memory,
+            }[kind]
+            remove(ident)
+            return True
+        if kind == "POSIX queue" and isinstance(ident, str):
+            # where /dev/mqueue is mounted its owner is checked; elsewhere the name the
+            # program made (O_EXCL) and never unlinked is all there is to go by
+            if mq_names() is not None and os.lstat(MQUEUE / ident.lstrip("/")).st_uid != uid:
+                return False
+            posix_ipc.unlink_message_queue(ident)
+            return True
+        wanted = {"FIFO": stat.S_ISFIFO, "POSIX shared memory": stat.S_ISREG}
+        wanted["POSIX semaphore"] = stat.S_ISREG
+        if kind in wanted and isinstance(ident, str):
+            st = os.lstat(ident)
+            if st.st_uid != uid or not wanted[kind](st.st_mode):
+                return False
+            os.unlink(ident)
+            return True
+    except (OSError, sysv_ipc.Error, posix_ipc.Error, ValueError):
+        return False
+    return False
+
+
 def devshm_leftovers(mapper: Mapper) -> list[tuple[str, str, int | str]]:
     """POSIX segments and named semaphores the program made and left linked (their files
     in /dev/shm are still there)."""
     out: list[tuple[str, str, int | str]] = []
     for path, known in mapper.devshm.items():
-        if not (known.made and known.linked and known.obj):
+        if not (known.made and known.linked):
             continue
         try:
             st = os.lstat(path)
@@ -306,5 +354,5 @@ def devshm_leftovers(mapper: Mapper) -> list[tuple[str, str, int | str]]:
             continue
         if stat.S_ISREG(st.st_mode):
             kind = "POSIX semaphore" if known.is_sem else "POSIX shared memory"
-            out.append((known.obj, kind, path))
+            out.append((known.obj, kind, path))  # obj '': opened, never mapped
     return out
