@@ -25,6 +25,25 @@ from ipcviz.session.cleanup import kill_leftovers
 OUTPUT_CAP = 1 << 20
 
 
+def _cut(cut: int | None) -> dict[str, int]:
+    return {} if cut is None else {"cut": cut}
+
+
+def capped(seen: int, data: bytes, size: int | None = None) -> tuple[bytes, int | None] | None:
+    """What to record of a process's write of ``size`` bytes (``data``: those known; strace
+    may show fewer) when ``seen`` bytes of its output came before: at most ``OUTPUT_CAP`` in
+    all. Returns (bytes kept, ``cut``) or None (nothing to record: the cut was said). ``cut``,
+    set when part of this write is not recorded, counts the process's recorded bytes up to
+    that point. A write that ends exactly at the cap is whole: the next one says the cut."""
+    size = len(data) if size is None else size
+    kept = data[: max(0, OUTPUT_CAP - seen)]
+    if len(kept) == size:
+        return kept, None
+    if seen > OUTPUT_CAP:  # only a write with a cut takes ``seen`` past the cap: said then
+        return None
+    return kept, min(seen, OUTPUT_CAP) + len(kept)
+
+
 def signal_all(workers: list[Worker], sig: int) -> None:
     """Signal each worker's process group (or, for an adopted child, its pidfd)."""
     for w in workers:
@@ -138,13 +157,11 @@ class WorkerLife:
         cap says so (``cut``); the rest is read and dropped, so the worker never blocks."""
         seen = self._output_seen.get(w.pid, 0)
         self._output_seen[w.pid] = seen + len(data)
-        if seen >= OUTPUT_CAP:
-            return
-        if seen + len(data) < OUTPUT_CAP:
-            self.ctx.emit(schema.PROC_OUTPUT, w.pid, data=b64(data))
-        else:
-            head = data[: OUTPUT_CAP - seen]
-            self.ctx.emit(schema.PROC_OUTPUT, w.pid, data=b64(head), cut=OUTPUT_CAP)
+        took = capped(seen, data)
+        if took is not None:
+            kept, cut = took
+            self.ctx.emit(schema.PROC_OUTPUT, w.pid, data=b64(kept), **_cut(cut))
+
 
     def check_stalls(self) -> None:
         """``tracer.stall`` for every worker that waited for a full ring since last time."""

@@ -252,3 +252,47 @@ def test_output_is_capped_per_process_and_the_trace_says_so(tmp_path: Path, reco
     assert size < 3 << 20
     assert "output cut after 1048576 bytes" in out.read_text(errors="replace")
     json.loads(trace.read_text().splitlines()[-1])  # the trace is whole
+
+
+EXACT = """
+import os
+from ipcviz.scenario import Scenario
+scenario = Scenario('exact', 'prints exactly the recorded limit, then exits')
+
+@scenario.process('w')
+def w(ctx):
+    block = b'z' * (1 << 16)
+    for _ in range(16):
+        os.write(1, block)
+"""
+
+
+def test_output_of_exactly_the_limit_is_whole_not_cut(tmp_path: Path) -> None:
+    """1 MiB written, 1 MiB recorded: nothing was cut, and the trace says nothing was (it
+    said "output cut after 1048576 bytes" for the event that reached the limit)."""
+    scenario = write_scenario(tmp_path, EXACT, "exact")
+    trace = tmp_path / "t.jsonl"
+    out = tmp_path / "out.txt"
+    with out.open("wb") as f:
+        rc, err = _run([*RUN, str(scenario), "--headless", "--record", str(trace)], tmp_path, f)
+    assert rc == 0, err
+    outputs = [e for e in read_lines(trace)[1] if e["kind"] == "proc.output"]
+    import base64
+
+    assert sum(len(base64.b64decode(e["data"])) for e in outputs) == 1 << 20
+    assert not [e for e in outputs if "cut" in e]
+    assert "output cut" not in out.read_text(errors="replace")
+
+
+def test_the_output_cap_at_its_edges() -> None:
+    """One rule for a worker's output and a traced program's (``capped``): whole up to the
+    cap; the write that crosses it is cut there; after a write that ended exactly at the
+    cap, the next says the cut (with nothing kept); after a cut, nothing more."""
+    from ipcviz.engine.life import OUTPUT_CAP, capped
+
+    assert capped(0, b"ab") == (b"ab", None)
+    assert capped(OUTPUT_CAP - 2, b"ab") == (b"ab", None)  # ends exactly at the cap: whole
+    assert capped(OUTPUT_CAP, b"cd") == (b"", OUTPUT_CAP)  # the next one says the cut
+    assert capped(OUTPUT_CAP - 1, b"ab") == (b"a", OUTPUT_CAP)  # crosses it: cut there
+    assert capped(OUTPUT_CAP + 1, b"ef") is None  # the cut was said
+    assert capped(10, b"abc", size=5) == (b"abc", 13)  # strace showed 3 of 5 bytes

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ipcviz.engine.life import OUTPUT_CAP
+from ipcviz.engine.life import capped
 from ipcviz.events.codec import b64
 from ipcviz.mechanisms import (
     fifo,
@@ -578,13 +578,14 @@ class Mapper:
         self.output_said.append((data, size))
         seen = self._output_seen.get(proc.pid, 0)
         self._output_seen[proc.pid] = seen + size
-        if seen >= OUTPUT_CAP:
+        took = capped(seen, data, size)  # (also cut where strace showed less: ``-s``)
+        if took is None:
             return
-        kept = data[: OUTPUT_CAP - seen]
+        kept, cut = took
         event: dict[str, Any] = {"t": t, "seq": -1, "pid": proc.pid, "kind": "proc.output"}
         event["data"] = b64(kept)
-        if len(kept) < size:  # past the cap, or more than strace showed (``-s``)
-            event["cut"] = seen + len(kept) if seen + size > OUTPUT_CAP else len(kept)
+        if cut is not None:
+            event["cut"] = cut
         self.out.append(("event", proc.pid, t, event))
 
     def _notice(self, proc: Proc, t: int, reason: str, obj: str, message: str) -> None:
