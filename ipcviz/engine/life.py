@@ -162,7 +162,6 @@ class WorkerLife:
             kept, cut = took
             self.ctx.emit(schema.PROC_OUTPUT, w.pid, data=b64(kept), **_cut(cut))
 
-
     def check_stalls(self) -> None:
         """``tracer.stall`` for every worker that waited for a full ring since last time."""
         for w in self.ctx.workers.values():
