@@ -677,3 +677,29 @@ int main(int argc, char **argv)
     return 0;
 }
 """
+
+#: Opens a System V queue it did not make (key argv[2]) once the file argv[1] exists,
+#: sends one message on it, then waits in a read that never returns.
+OPENER = r"""
+#include <stdlib.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 1;
+    while (access(argv[1], F_OK) != 0)
+        usleep(1000);
+    int q = msgget((key_t)atoi(argv[2]), IPC_CREAT | 0600);
+    struct { long type; char text[4]; } m = {1, "hi"};
+    if (q < 0 || msgsnd(q, &m, 3, 0) < 0)
+        return 1;
+    int fd[2];
+    char b;
+    if (pipe(fd) < 0)
+        return 1;
+    return (int)read(fd[0], &b, 1);
+}
+"""

@@ -5,6 +5,7 @@ by pid and start time)."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -202,3 +203,31 @@ def _sysv_ids(table: str) -> set[int]:
     """The ids in /proc/sysvipc/TABLE (sysv_ipc opens by key, and key 0 makes a new one)."""
     rows = Path(f"/proc/sysvipc/{table}").read_text().splitlines()[1:]
     return {int(r.split()[1]) for r in rows}
+
+
+@needs_tools
+def test_ctrl_c_never_removes_an_object_the_program_only_opened(tmp_path: Path) -> None:
+    """An object made during the run by someone else (here the test), which the program
+    opened and used: ipcviz ended the program, but the object is not the program's to
+    lose, so it is named, never removed."""
+    import sysv_ipc
+
+    go = tmp_path / "go"
+    key = 0x1D000000 + os.getpid() % 0xFFFF  # not ipcviz's key range (0x1C…)
+    binary = compile_c(tmp_path, "opener", programs.OPENER)
+    run = ProgramRun(tmp_path, binary, str(go), str(key))
+    wait_for("the program started", lambda: any(e["kind"] == "proc.start" for e in run.events()))
+    queue = sysv_ipc.MessageQueue(key, sysv_ipc.IPC_CREX)  # after the run began: not "before"
+    try:
+        go.touch()
+        wait_for("the program blocked", lambda: any(
+            e["kind"] == "pipe.read.begin" for e in run.events()
+        ))  # fmt: skip
+        run.proc.send_signal(signal.SIGINT)
+        run.proc.communicate(timeout=60)
+        assert run.proc.returncode == 0
+        (left,) = [e for e in run.events() if e["kind"] == "program.leftover"]
+        assert left["obj"] == f"msqid:{queue.id}" and not left.get("removed")
+        assert queue.id in _sysv_ids("msg")  # still there
+    finally:
+        queue.remove()

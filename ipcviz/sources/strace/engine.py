@@ -368,7 +368,8 @@ def say_left_behind(
 ) -> set[tuple[str, str, int | str]]:
     """Name every object a traced program made and left, with the command that would
     remove it; ``said``: already named (not again). ``remove``: ipcviz ended the program,
-    so it removes them itself (each still ours: ``remove_leftover``) and says so. Returns
+    so it removes those it made (``made_here``) that are still ours (``remove_leftover``)
+    and says so. Returns
     all named."""
     named = set(said or ())
     for name, kind, ident in source.leftovers():
@@ -376,7 +377,7 @@ def say_left_behind(
             continue
         named.add((name, kind, ident))
         obj = {"obj": name} if name else {}  # made and never used: no object declared
-        if remove and remove_leftover(kind, ident):
+        if remove and source.made_here(kind, ident) and remove_leftover(kind, ident):
             emit(
                 LEFTOVER,
                 **obj,

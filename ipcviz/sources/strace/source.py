@@ -267,6 +267,17 @@ class StraceSource:
             os.close(self.fd)
             self.fd = -1
 
+    def made_here(self, kind: str, ident: int | str) -> bool:
+        """The program's own call created this leftover: IPC_PRIVATE or IPC_CREAT|IPC_EXCL
+        for a System V object (one it only opened may be another's, made during the run),
+        O_CREAT|O_EXCL or mkfifo for the others (``leftovers`` names no other of those)."""
+        if kind not in SYSVIPC:
+            return True
+        mapper = self.mapper
+        if kind == "semid" and ident in mapper.sets_made():
+            return True
+        return any(mapper.sysv_ids.get(name) == (kind, ident) for name in mapper.made)
+
     def leftovers(self) -> list[tuple[str, str, int | str]]:
         """What the program made and left: System V objects its calls named that exist now
         and did not before the run; FIFOs, POSIX queues, segments and named semaphores it
