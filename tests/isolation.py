@@ -29,6 +29,10 @@ MS_NODEV = 0x4
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
+#: This process moved into a world of its own (``isolate``): every System V object and
+#: /dev/shm file in it is a test's, so the leak check counts them all (tests/leaks.py).
+ISOLATED = False
+
 
 def _check(rc: int, what: str) -> None:
     if rc != 0:
@@ -46,6 +50,7 @@ def _private_tmpfs(path: str, mode: str) -> None:
 def isolate() -> None:
     """Move the calling thread (pytest runs tests in the main thread) into a fresh IPC and
     mount namespace with private /dev/shm and runtime directories. Raises OSError."""
+    global ISOLATED
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
     # nothing mounted here may propagate back to the machine's namespace
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
@@ -56,6 +61,7 @@ def isolate() -> None:
         # The directory ipcviz itself would create (0700, ours), hidden behind a tmpfs.
         os.makedirs(candidate, mode=0o700, exist_ok=True)
         _private_tmpfs(str(candidate), "mode=0700")
+    ISOLATED = True
 
 
 def can_isolate() -> bool:

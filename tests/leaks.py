@@ -14,6 +14,7 @@ import psutil
 
 from ipcviz.session.cleanup import session_of
 from ipcviz.session.registry import proc_start_time, registry_dirs
+from tests import isolation
 
 SYSV_KEY_PREFIX = 0x1C000000  # System V keys made by ipcviz: 0x1CXXXXXX
 
@@ -32,22 +33,30 @@ def live_sessions() -> set[str]:
 
 
 def _sysv(kind: str) -> list[str]:
+    """ipcviz's System V objects (by key); in a test worker's own IPC namespace, every
+    one: a program's IPC_PRIVATE set is a leak too (key 0, named by its id)."""
     found = []
     try:
         lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
     except OSError:
         return found
     for line in lines:
-        key = int(line.split()[0])
+        key, ident = (int(x) for x in line.split()[:2])
         if key & 0xFF000000 == SYSV_KEY_PREFIX:
             found.append(f"sysv_{kind}:{key:#x}")
+        elif isolation.ISOLATED:
+            found.append(f"sysv_{kind}:{key:#x} id {ident}")
     return found
 
 
 def leftovers() -> list[str]:
-    """ipcviz objects in the kernel whose session is dead, plus dead sessions' registries."""
+    """ipcviz objects in the kernel whose session is dead, plus dead sessions' registries;
+    in a test worker's own world (tests/isolation.py) also every other System V object and
+    /dev/shm file: a program's that ipcviz watched counts as much as ipcviz's own."""
     live = live_sessions()
     left = [n for n in os.listdir("/dev/shm") if (sid := session_of(n)) and sid not in live]
+    if isolation.ISOLATED and not live:
+        left += [f"/dev/shm/{n}" for n in os.listdir("/dev/shm") if not session_of(n)]
     for rdir in registry_dirs():
         for p in rdir.iterdir():
             sid = p.stem if p.suffix in (".json", ".tmp") else p.name.partition(".")[2]
