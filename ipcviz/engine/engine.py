@@ -43,7 +43,13 @@ from ipcviz.i18n import N_
 from ipcviz.model.state import State
 from ipcviz.scenario.api import PidTable, Process, Scenario
 from ipcviz.session.cleanup import kill_procs, remove_objects
-from ipcviz.session.registry import Registry, files_dir_name, new_session_id, runtime_dir
+from ipcviz.session.registry import (
+    SESSION_ENV,
+    Registry,
+    files_dir_name,
+    new_session_id,
+    runtime_dir,
+)
 
 __all__ = ["DRAIN_LIMIT", "FLUSH_LINES", "HOLD_NS", "OUTPUT_CAP", "Engine", "EngineSession"]
 
@@ -131,6 +137,7 @@ class Engine:
             os.unlink(trace_path)
             raise
         self.session = EngineSession(self.sid, self.registry)
+        os.environ[SESSION_ENV] = self.sid  # inherited by all it starts: ``clean`` finds them
         # fd 1 is the event stream; anything else printing to stdout must not corrupt it.
         stream_fd = os.dup(1)
         os.dup2(2, 1)

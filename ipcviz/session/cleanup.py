@@ -10,7 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ipcviz.session.registry import is_session_files_dir, proc_start_time, registry_dirs
+from ipcviz.session.registry import (
+    SESSION_ENV,
+    is_session_files_dir,
+    proc_start_time,
+    registry_dirs,
+)
 
 
 def sysv_table(table: str) -> list[dict[str, int]]:
@@ -194,6 +199,7 @@ def session_leftovers(data: dict[str, Any], descendants_of: int | None = None) -
         and not _reused(engine_pid, data.get("engine_start"))
     )
     uid, me = data.get("uid", os.getuid()), os.getpid()
+    marker = f"{SESSION_ENV}={data.get('sid')}".encode() if data.get("sid") else None
     found: set[int] = set()
     parents: dict[int, int] = {}
     for name in os.listdir("/proc"):
@@ -208,7 +214,9 @@ def session_leftovers(data: dict[str, Any], descendants_of: int | None = None) -
         if not (
             (pgid in groups and start >= groups[pgid])
             or (own_session and sid == engine_pid and start >= engine_start)
-        ):
+            or (marker is not None and engine_start and start >= engine_start
+                and _carries(pid, marker, uid))
+        ):  # fmt: skip
             continue
         try:  # (only for a match: one stat less per process on the machine)
             if os.stat(f"/proc/{pid}").st_uid != uid:
@@ -225,6 +233,20 @@ def session_leftovers(data: dict[str, Any], descendants_of: int | None = None) -
                     break
                 p, hops = parents.get(p), hops + 1
     return sorted(found)
+
+
+def _carries(pid: int, marker: bytes, uid: int) -> bool:
+    """``pid``, a process of ``uid``, has ``marker`` (``IPCVIZ_SESSION=<sid>``) in its
+    environment: a session started it or an ancestor of it (the id is random, and only a
+    process started after the engine is asked)."""
+    try:
+        if os.stat(f"/proc/{pid}").st_uid != uid:
+            return False
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = f.read(1 << 20)
+    except OSError:
+        return False
+    return marker in env.split(b"\0")
 
 
 def kill_leftovers(data: dict[str, Any], descendants_of: int | None = None) -> int:

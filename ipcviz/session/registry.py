@@ -166,6 +166,12 @@ def proc_start_time(pid: int) -> int | None:
     return int(data[data.rindex(b")") + 2 :].split()[19])
 
 
+#: The environment variable every process a session starts carries, set to its id: a
+#: process that left its worker's group and the engine's session (setsid, a daemon) after
+#: the engine died is still found by ``clean`` through it (/proc/PID/environ).
+SESSION_ENV = "IPCVIZ_SESSION"
+
+
 class Registry:
     """One session's registry file, rewritten atomically on every change."""
 
