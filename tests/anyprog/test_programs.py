@@ -660,3 +660,46 @@ def test_each_line_of_output_is_its_writers_after_what_it_reports(tmp_path: Path
     told = next(e for e, line in lines if line.endswith("writes hi"))
     assert told["seq"] < write["seq"]  # printed (and flushed) before the write
     assert done.stdout.count("writes hi") == 1 and done.stdout.count("read hi") == 1
+
+
+SEM_SET_KEPT = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+
+int main(void)
+{
+    int s = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    struct sembuf b = {1, 1, 0};
+    if (s < 0 || semop(s, &b, 1) < 0)
+        return 1;
+    printf("SET %d\n", s);
+    return 0;  /* the set is left behind */
+}
+"""
+
+
+@needs_tools
+def test_a_semaphore_set_left_behind_is_named_by_an_object_the_trace_declared(
+    tmp_path: Path,
+) -> None:
+    """A set of two semaphores is declared as semid:ID[0], semid:ID[1]; its leftover was
+    named semid:ID, an object the trace never declared, so `ipcviz verify` failed every
+    trace of a program that left a set (or that ipcviz ended before it removed one)."""
+    binary = compile_c(tmp_path, "semkept", SEM_SET_KEPT)
+    trace = tmp_path / "run.jsonl"
+    done = ipcviz("run", "--headless", "--record", str(trace), "--", str(binary))
+    ident = int(next(w[1] for w in said(list(TraceReader.open(trace).events())) if w[0] == "SET"))
+    try:
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"ipcrm -s {ident}" in done.stdout
+        verify = ipcviz("verify", str(trace))
+        assert verify.returncode == 0, verify.stdout
+        events = list(TraceReader.open(trace).events())
+        declared = {e["obj"] for e in events if e["kind"] == "obj.declare"}
+        (left,) = [e for e in events if e["kind"] == "program.leftover"]
+        assert left["obj"] in declared and left["obj"].startswith(f"semid:{ident}[")
+    finally:
+        import sysv_ipc
+
+        sysv_ipc.remove_semaphore(ident)  # the test ran the program: its set is ours
