@@ -759,3 +759,59 @@ def test_setall_on_the_programs_own_set_accuses_nobody(tmp_path: Path) -> None:
     assert ["VAL", "1", "0", ""] in said(events)
     assert len([e for e in events if e["kind"] == "sem.wait"]) == 40
     assert "unseen" in done.stdout or "strace does not print" in done.stdout, done.stdout
+
+
+PARENT_DEADLOCK = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+union semun { int val; struct semid_ds *buf; unsigned short *array; };
+
+static void op(int s, int n, int d)
+{
+    struct sembuf b = {(unsigned short)n, (short)d, 0};
+    semop(s, &b, 1);
+}
+
+int main(void)
+{
+    int s = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    union semun u = {.val = 1};
+    if (s < 0 || semctl(s, 0, SETVAL, u) < 0)
+        return 1;
+    op(s, 0, -1);  /* the parent takes semaphore 0 */
+    pid_t kid = fork();
+    if (kid == 0) {
+        op(s, 0, -1);  /* the child waits for 0, which only the parent would post */
+        op(s, 1, 1);
+        return 0;
+    }
+    printf("PARENT %d CHILD %d\n", (int)getpid(), (int)kid);
+    fflush(stdout);
+    op(s, 1, -1);  /* the parent waits for 1, which only the child would post */
+    semctl(s, 0, IPC_RMID);  /* (the child's death stops the parent's semop: EINTR) */
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_a_deadlock_with_the_programs_first_process_names_no_strace(tmp_path: Path) -> None:
+    """The program's first process is strace's child: strace, asleep in wait4, was taken
+    for a process of the session, and the cycle named "PID waits for its child P → P waits
+    for semid:…, which PID could post" (PID: strace, never shown); the program's first
+    process was killed as its victim. The cycle is the program's two processes, and the
+    victim the one started last (the child)."""
+    binary = compile_c(tmp_path, "parentdl", PARENT_DEADLOCK)
+    trace = tmp_path / "run.jsonl"
+    done = ipcviz("run", "--headless", "--timeout", "10", "--record", str(trace), "--", str(binary))
+    assert "DEADLOCK" in done.stdout and "left behind" not in done.stdout, done.stdout
+    events = list(TraceReader.open(trace).events())
+    parent, child = (int(w) for w in next(ln for ln in said(events) if ln[0] == "PARENT")[1:4:2])
+    (deadlock,) = [e for e in events if e["kind"] == "deadlock"]
+    assert {c["pid"] for c in deadlock["cycle"]} == {parent, child}, deadlock
+    (kill,) = [e for e in events if e["kind"] == "control" and e.get("action") == "kill"]
+    assert kill["target"] == child
