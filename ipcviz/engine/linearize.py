@@ -503,6 +503,8 @@ class Linearizer:
         if isinstance(obj, ShmObj):
             shadow: _Shadow = _ShmShadow(obj)
         elif isinstance(obj, SemObj):
+            if obj.outside:  # its value is the kernel's to say: every order is legal
+                return None
             shadow = _SemShadow(obj)
         elif isinstance(obj, QueueObj):
             shadow = _QueueShadow(obj)

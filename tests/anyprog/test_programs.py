@@ -660,3 +660,158 @@ def test_each_line_of_output_is_its_writers_after_what_it_reports(tmp_path: Path
     told = next(e for e, line in lines if line.endswith("writes hi"))
     assert told["seq"] < write["seq"]  # printed (and flushed) before the write
     assert done.stdout.count("writes hi") == 1 and done.stdout.count("read hi") == 1
+
+
+SEM_SET_KEPT = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+
+int main(void)
+{
+    int s = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    struct sembuf b = {1, 1, 0};
+    if (s < 0 || semop(s, &b, 1) < 0)
+        return 1;
+    printf("SET %d\n", s);
+    return 0;  /* the set is left behind */
+}
+"""
+
+
+@needs_tools
+def test_a_semaphore_set_left_behind_is_named_by_an_object_the_trace_declared(
+    tmp_path: Path,
+) -> None:
+    """A set of two semaphores is declared as semid:ID[0], semid:ID[1]; its leftover was
+    named semid:ID, an object the trace never declared, so `ipcviz verify` failed every
+    trace of a program that left a set (or that ipcviz ended before it removed one)."""
+    binary = compile_c(tmp_path, "semkept", SEM_SET_KEPT)
+    trace = tmp_path / "run.jsonl"
+    done = ipcviz("run", "--headless", "--record", str(trace), "--", str(binary))
+    ident = int(next(w[1] for w in said(list(TraceReader.open(trace).events())) if w[0] == "SET"))
+    try:
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"ipcrm -s {ident}" in done.stdout
+        verify = ipcviz("verify", str(trace))
+        assert verify.returncode == 0, verify.stdout
+        events = list(TraceReader.open(trace).events())
+        declared = {e["obj"] for e in events if e["kind"] == "obj.declare"}
+        (left,) = [e for e in events if e["kind"] == "program.leftover"]
+        assert left["obj"] in declared and left["obj"].startswith(f"semid:{ident}[")
+    finally:
+        import sysv_ipc
+
+        sysv_ipc.remove_semaphore(ident)  # the test ran the program: its set is ours
+
+
+SEM_SETALL = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+union semun { int val; struct semid_ds *buf; unsigned short *array; };
+
+static void op(int s, int n, int d)
+{
+    struct sembuf b = {(unsigned short)n, (short)d, 0};
+    semop(s, &b, 1);
+}
+
+int main(void)
+{
+    int s = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    unsigned short init[2] = {1, 0};
+    union semun u = {.array = init};  /* strace prints the array's address only */
+    if (s < 0 || semctl(s, 0, SETALL, u) < 0)
+        return 1;
+    pid_t kids[2];
+    for (int i = 0; i < 2; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            for (int j = 0; j < 20; j++) {
+                op(s, 0, -1);  /* a lock: semaphore 0 starts at 1 */
+                op(s, 0, 1);
+            }
+            return 0;
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        waitpid(kids[i], NULL, 0);
+    printf("VAL %d %d\n", semctl(s, 0, GETVAL), semctl(s, 1, GETVAL));
+    semctl(s, 0, IPC_RMID);
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_setall_on_the_programs_own_set_accuses_nobody(tmp_path: Path) -> None:
+    """semctl(SETALL) on the program's own set was ignored (strace prints the array's
+    address, not its values): the lock's first use declared it at value 0, and every
+    correct wait after was an order.conflict, the trace not a legal history. Its values
+    are now the kernel's to say (notice unseen-value), as for a scenario's semaphore."""
+    binary = compile_c(tmp_path, "setall", SEM_SETALL)
+    done, events = watch(tmp_path, binary)
+    assert [e for e in events if e["kind"] == "order.conflict"] == []
+    assert ["VAL", "1", "0", ""] in said(events)
+    assert len([e for e in events if e["kind"] == "sem.wait"]) == 40
+    assert "unseen" in done.stdout or "strace does not print" in done.stdout, done.stdout
+
+
+PARENT_DEADLOCK = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+union semun { int val; struct semid_ds *buf; unsigned short *array; };
+
+static void op(int s, int n, int d)
+{
+    struct sembuf b = {(unsigned short)n, (short)d, 0};
+    semop(s, &b, 1);
+}
+
+int main(void)
+{
+    int s = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    union semun u = {.val = 1};
+    if (s < 0 || semctl(s, 0, SETVAL, u) < 0)
+        return 1;
+    op(s, 0, -1);  /* the parent takes semaphore 0 */
+    pid_t kid = fork();
+    if (kid == 0) {
+        op(s, 0, -1);  /* the child waits for 0, which only the parent would post */
+        op(s, 1, 1);
+        return 0;
+    }
+    printf("PARENT %d CHILD %d\n", (int)getpid(), (int)kid);
+    fflush(stdout);
+    op(s, 1, -1);  /* the parent waits for 1, which only the child would post */
+    semctl(s, 0, IPC_RMID);  /* (the child's death stops the parent's semop: EINTR) */
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_a_deadlock_with_the_programs_first_process_names_no_strace(tmp_path: Path) -> None:
+    """The program's first process is strace's child: strace, asleep in wait4, was taken
+    for a process of the session, and the cycle named "PID waits for its child P → P waits
+    for semid:…, which PID could post" (PID: strace, never shown); the program's first
+    process was killed as its victim. The cycle is the program's two processes, and the
+    victim the one started last (the child)."""
+    binary = compile_c(tmp_path, "parentdl", PARENT_DEADLOCK)
+    trace = tmp_path / "run.jsonl"
+    done = ipcviz("run", "--headless", "--timeout", "10", "--record", str(trace), "--", str(binary))
+    assert "DEADLOCK" in done.stdout and "left behind" not in done.stdout, done.stdout
+    events = list(TraceReader.open(trace).events())
+    parent, child = (int(w) for w in next(ln for ln in said(events) if ln[0] == "PARENT")[1:4:2])
+    (deadlock,) = [e for e in events if e["kind"] == "deadlock"]
+    assert {c["pid"] for c in deadlock["cycle"]} == {parent, child}, deadlock
+    (kill,) = [e for e in events if e["kind"] == "control" and e.get("action") == "kill"]
+    assert kill["target"] == child

@@ -185,6 +185,11 @@ class ProgramEngine(Engine):
     def _tracer_pid(self) -> int | None:
         return self.strace.pid if self.strace is not None else None
 
+    def _unseen_pids(self) -> set[int]:
+        """strace is no party to the program's IPC: asleep in wait4 for the program's first
+        process, it was named in a deadlock cycle as one that could post its semaphore."""
+        return {self.strace.pid} if self.strace is not None else set()
+
     def _install_watchers(self) -> None:
         # the cells of the program's System V segments: read, then let go, before the
         # objects it left are listed

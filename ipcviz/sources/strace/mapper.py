@@ -156,6 +156,8 @@ class Mapper:
         #: semaphore → the value semctl gave it, until its first use (SEM_UNDO: see _sem)
         self._sem_fresh: dict[str, int] = {}
         self._sem_undo: set[str] = set()  # semaphores declared with ``undo``
+        #: sets given values by a SETALL strace did not print: declared ``outside``
+        self._unseen_sets: set[int] = set()
         #: shmid → its size, for a segment the calls name before any shmget here shows it
         #: (made before the run, or by a program not traced): the source reads the kernel's
         self.shm_size: Callable[[int], int | None] = _no_size
@@ -544,7 +546,8 @@ class Mapper:
     #: one object, declared once.
     OBJECT_STATE = (
         "index", "declared", "made", "sysv_ids", "removed", "fifos", "_sets", "segments",
-        "_sem_fresh", "_sem_undo", "_lossy", "queues", "_mq_pending", "devshm", "shared",
+        "_sem_fresh", "_sem_undo", "_unseen_sets", "_lossy", "queues", "_mq_pending", "devshm",
+        "shared",
     )  # fmt: skip
 
     def objects_of(self, other: Mapper) -> None:
@@ -662,7 +665,23 @@ class Mapper:
             fields["undo"] = True
         if value is not None:
             self.declared.pop(name, None)  # a new value: said by declaring it again
-        return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
+        at = self._entry_ns(t)
+        i = self._declare(proc, name, SYSV_SEM, at, **fields)
+        if ident in self._unseen_sets:  # its value: a SETALL strace did not print
+            self._unseen_value(proc, name, self._last_end.get(proc.tid, at))
+        return i
+
+    def _unseen_value(self, proc: Proc, name: str, at: int) -> None:
+        """``name``'s value was set by a SETALL strace did not print: from now on only
+        the kernel's readings tell it (``notice`` unseen-value: the object is ``outside``)."""
+        self._notice(
+            proc,
+            at,
+            "unseen-value",
+            name,
+            f"{name} has the value a SETALL gave it, which strace does not print: from now "
+            "on only the kernel's readings tell its value",
+        )
 
     def _sem_name(self, ident: int, num: int) -> str:
         """``semid:ID`` (a set of one), or ``semid:ID[n]``."""
@@ -1179,12 +1198,29 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         if not m._set_value(proc, ident, 0, at, values[0] if values else None):
             for i, v in enumerate(values):
                 m._sem(proc, ident, i, end, v)
+            if not values:
+                _unseen_setall(m, proc, ident, end)
     elif "IPC_RMID" in cmd:
         for name, (kind, sid) in list(m.sysv_ids.items()):
             if kind == "semid" and sid == ident and name in m.declared and name not in m.removed:
                 m.removed.add(name)
                 event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
                 m.out.append(("event", proc.pid, at, event))
+
+
+def _unseen_setall(m: Mapper, proc: Proc, ident: int, end: int) -> None:
+    """SETALL on the program's own set, with values strace did not print: its semaphores
+    are declared here, by the process that set them (as SETVAL declares one), and their
+    values are the kernel's to say from now on (``notice`` unseen-value: ``outside``).
+    Otherwise a semaphore's first use declared it at 0 and every correct wait after was an
+    ``order.conflict``."""
+    m._unseen_sets.add(ident)
+    for num in range(m._sets.get(ident, (0, "", False))[0]):
+        name = m._sem_name(ident, num)
+        if name in m.declared and name not in m.removed:
+            m._unseen_value(proc, name, m._exit_ns(end, 0))
+        else:
+            m._sem(proc, ident, num, end)  # (its declare says the value is unseen)
 
 
 def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:

@@ -291,7 +291,9 @@ class StraceSource:
                 continue
             seen.add((kind, ident))
             if ident in now.get(kind, set()) and ident not in self.before.get(kind, set()):
-                out.append((name.split("[")[0], kind, ident))
+                # (a set's first semaphore the trace declared: ``semid:ID[n]``, never the
+                # undeclared ``semid:ID``, which `ipcviz verify` rightly calls unknown)
+                out.append((name, kind, ident))
         for ident in self.mapper.sets_made():  # made, never used: never declared
             if ("semid", ident) not in seen and ident in now["semid"] - self.before["semid"]:
                 out.append(("", "semid", ident))
