@@ -133,9 +133,15 @@ class WorkerLife:
         ctx.lin.add_event({**event, **fields}, stamp, pid=w.pid)
 
     def read_output(self, fd: int, poller: select.poll | None, final: bool = False) -> None:
+        """A worker's stdout and stderr, as ``proc.output``. Its ring is drained first: a
+        line it printed after an operation must never be published before that operation,
+        and with nothing else pending an engine event is published at once (a worker that
+        received a job and printed "took job 9" was shown printing it before receiving)."""
         w = next((x for x in self.ctx.workers.values() if x.out_fd == fd), None)
         if w is None or w.out_fd < 0:
             return
+        if w.ring is not None:
+            self.ctx._drain(only=w)
         while True:
             try:
                 data = os.read(fd, 65536)
