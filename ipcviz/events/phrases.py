@@ -112,6 +112,11 @@ NOTICES = {
         "process {pid} set {name} to values strace does not print (semctl SETALL): from "
         "now on only the kernel's readings tell its value"
     ),
+    "observer-eintr": N_(
+        "process {pid}'s semop on {name} failed with EINTR on a {signal}: under strace "
+        "every signal stops a process and a stopped semop is not restarted; without strace, "
+        "unless it handles {signal}, it would still be waiting"
+    ),
     "attach-missed": N_(
         "process {pid} ({name}) started while ipcviz attached, before strace held its "
         "parent: it is not traced (its calls are not shown)"

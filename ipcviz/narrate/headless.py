@@ -466,7 +466,8 @@ def _notice(n: Any, e: dict[str, Any]) -> Lazy:
     said = phrases.NOTICES.get(str(e.get("reason", "")))
     if said is not None:
         name = safe(str(e.get("name", e.get("obj", ""))), 40)
-        return lazy(said, pid=e.get("pid", 0), name=Verbatim(name))
+        signal = safe(str(e.get("signal", "")), 20)
+        return lazy(said, pid=e.get("pid", 0), name=Verbatim(name), signal=Verbatim(signal))
     return lazy("note: {what}", what=known(safe(e.get("message", ""), 300)))
 
 

@@ -703,3 +703,36 @@ int main(int argc, char **argv)
     return (int)read(fd[0], &b, 1);
 }
 """
+
+#: The parent waits on a semaphore at 0; its child waits until the kernel counts that
+#: wait (GETNCNT), then exits: its SIGCHLD reaches the parent inside semop. Without a
+#: tracer nothing wakes the parent (SIGCHLD is ignored) until the alarm ends it.
+SIGCHLD_SEMOP = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int set = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    if (set < 0)
+        return 1;
+    if (fork() == 0) {
+        while (semctl(set, 0, GETNCNT) < 1)
+            usleep(1000);
+        _exit(0);
+    }
+    alarm(10);
+    struct sembuf op = {0, -1, 0};
+    int r = semop(set, &op, 1);
+    printf("semop %d %s\n", r, r < 0 ? strerror(errno) : "ok");
+    fflush(stdout);
+    semctl(set, 0, IPC_RMID);
+    wait(NULL);
+    return 0;
+}
+"""

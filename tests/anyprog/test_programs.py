@@ -815,3 +815,17 @@ def test_a_deadlock_with_the_programs_first_process_names_no_strace(tmp_path: Pa
     assert {c["pid"] for c in deadlock["cycle"]} == {parent, child}, deadlock
     (kill,) = [e for e in events if e["kind"] == "control" and e.get("action") == "kill"]
     assert kill["target"] == child
+
+
+@needs_tools
+def test_a_semop_broken_by_strace_is_said_to_be_the_watchings_doing(tmp_path: Path) -> None:
+    """Under strace a child's SIGCHLD stops its parent even where the parent ignores it,
+    and a semop stopped so fails with EINTR: the program does what it would not do
+    outside ipcviz. The log must say so, not show it as the program's own failure."""
+    binary = compile_c(tmp_path, "sigchld", programs.SIGCHLD_SEMOP)
+    done, events = watch(tmp_path, binary)
+    assert ["semop", "-1", "Interrupted", "system", "call", ""] in said(events)
+    (notice,) = [e for e in events if e["kind"] == "notice" and e["reason"] == "observer-eintr"]
+    assert notice["signal"] == "SIGCHLD" and notice["obj"].startswith("semid:")
+    assert "failed with EINTR on a SIGCHLD" in done.stdout
+    assert "it would still be waiting" in done.stdout

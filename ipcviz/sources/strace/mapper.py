@@ -156,6 +156,9 @@ class Mapper:
         #: semaphore → the value semctl gave it, until its first use (SEM_UNDO: see _sem)
         self._sem_fresh: dict[str, int] = {}
         self._sem_undo: set[str] = set()  # semaphores declared with ``undo``
+        #: tid → its semop that just failed with EINTR, (process, semaphore, end): strace
+        #: names the signal on its next line (``_observer_eintr``)
+        self._eintr: dict[int, tuple[Proc, int, int]] = {}
         #: sets given values by a SETALL strace did not print: declared ``outside``
         self._unseen_sets: set[int] = set()
         #: shmid → its size, for a segment the calls name before any shmget here shows it
@@ -247,6 +250,8 @@ class Mapper:
     def _process(self, line: P.Line, end: int) -> None:
         """``end``: a stamp strace took after the line's call returned."""
         pid, t, kind, name, args, ret, err, dur = line
+        if self._eintr and kind != P.SIGNAL:
+            self._eintr.pop(pid, None)  # no signal right after that EINTR: not strace's
         proc = self.procs.get(pid)
         if proc is None:
             if self.root is None:
@@ -277,6 +282,10 @@ class Mapper:
             self._call(pid, t, end, name, args, ret, err)
         elif kind in (_EXITED, _KILLED):
             self._exit(line)
+        elif kind == P.SIGNAL:
+            interrupted = self._eintr.pop(pid, None)
+            if interrupted is not None and name in _IGNORED_BY_DEFAULT:
+                _observer_eintr(self, *interrupted, name)
 
     def entry(self, pid: int, t: int, name: str, args: str) -> None:
         """A call entered and has not returned (yet): a process may now be seen waiting.
@@ -591,9 +600,10 @@ class Mapper:
             event["cut"] = cut
         self.out.append(("event", proc.pid, t, event))
 
-    def _notice(self, proc: Proc, t: int, reason: str, obj: str, message: str) -> None:
+    def _notice(self, proc: Proc, t: int, reason: str, obj: str, message: str, **more: Any) -> None:
         """A ``notice`` about ``obj`` (its ``reason`` is what the views word; ``message``
-        the engine's English, for a reader that knows no reason)."""
+        the engine's English, for a reader that knows no reason; ``more``: the fields
+        its words name)."""
         event = {
             "t": t,
             "seq": -1,
@@ -602,6 +612,7 @@ class Mapper:
             "reason": reason,
             "obj": obj,
             "message": message,
+            **more,
         }
         self.out.append(("event", proc.pid, t, event))
 
@@ -1235,10 +1246,11 @@ def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     ident = nums[0]
     if ret != 0:
         m._drop_begin(begin)
-        if err == "EAGAIN":  # IPC_NOWAIT and the value too low: a failed trywait
-            first = next((o for o in ops if o[1] < 0), None)
-            if first is not None:
-                m._rec(proc, C.SEM_TRYWAIT, m._sem(proc, ident, first[0], t), at, 0)
+        first = next((o for o in ops if o[1] < 0), None)
+        if err == "EAGAIN" and first is not None:  # IPC_NOWAIT, the value too low: trywait
+            m._rec(proc, C.SEM_TRYWAIT, m._sem(proc, ident, first[0], t), at, 0)
+        if err == "EINTR" and first is not None:  # by which signal: strace's next line
+            m._eintr[proc.tid] = (proc, m._sem(proc, ident, first[0], t), at)
         return
     for num, op, flags in ops:
         obj = m._sem(proc, ident, num, t, undo="SEM_UNDO" in flags)
@@ -1248,6 +1260,29 @@ def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
                 m._rec(proc, code, obj, at, 1 if code == C.SEM_TRYWAIT else 0)
         for _ in range(op):
             m._rec(proc, C.SEM_POST, obj, at)
+
+
+#: Signals whose default action is to ignore them: without a tracer one never wakes a
+#: process that has no handler for it.
+_IGNORED_BY_DEFAULT = frozenset({"SIGCHLD", "SIGURG", "SIGWINCH"})
+
+
+def _observer_eintr(m: Mapper, proc: Proc, obj: int, at: int, sig: str) -> None:
+    """A semop that failed with EINTR on a signal ignored by default (a child's SIGCHLD):
+    strace stops the process for every signal, and a semop stopped that way is not
+    restarted. Outside strace a program that does not handle ``sig`` would still be
+    waiting: the watching changed what it did, and the notice says so."""
+    name = m.names[obj]
+    m._notice(
+        proc,
+        at,
+        "observer-eintr",
+        name,
+        f"process {proc.pid}'s semop on {name} failed with EINTR on a {sig}: under strace "
+        f"every signal stops a process and a stopped semop is not restarted; without "
+        f"strace, unless it handles {sig}, it would still be waiting",
+        signal=sig,
+    )
 
 
 _MQ_ATTR = re.compile(r"mq_maxmsg=(\d+), mq_msgsize=(\d+)")
