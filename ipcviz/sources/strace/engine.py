@@ -36,7 +36,7 @@ from ipcviz.sources.strace.feed import (
 )
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
-from ipcviz.sources.strace.source import StraceSource, remove_leftover
+from ipcviz.sources.strace.source import StraceSource, mq_names, remove_leftover
 
 #: Event kind: an object the program made is still there after it ended (named; removed
 #: only when ipcviz ended the program: ``removed``).
@@ -391,11 +391,14 @@ def say_left_behind(
                 f"{bytefmt.shell_word(str(ident))}: ipcviz removed it",
             )
             continue
+        hint = _REMOVE_HINT[kind]
+        if kind == "POSIX queue" and mq_names() is None:  # no /dev/mqueue to rm it from
+            hint = "mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && " + hint
         emit(
             LEFTOVER,
             **obj,
             message=f"the program left {kind} {ident} behind "
             f"(it ended by itself, and what a program keeps is its own: remove it with "
-            f"`{_REMOVE_HINT[kind].format(bytefmt.shell_word(str(ident)))}`)",
+            f"`{hint.format(bytefmt.shell_word(str(ident)))}`)",
         )
     return named
