@@ -358,6 +358,7 @@ class ProgramEngine(Engine):
         super()._shutdown()
         if self.source is not None:
             self.source.close()
+            self.source.mapper.let_go()
 
 
 def say_left_behind(
@@ -377,7 +378,8 @@ def say_left_behind(
             continue
         named.add((name, kind, ident))
         obj = {"obj": name} if name else {}  # made and never used: no object declared
-        if remove and source.made_here(kind, ident) and remove_leftover(kind, ident):
+        own = source.mapper.own.get(str(ident))
+        if remove and source.made_here(kind, ident) and remove_leftover(kind, ident, own):
             emit(
                 LEFTOVER,
                 **obj,

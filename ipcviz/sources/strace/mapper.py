@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,6 +151,16 @@ class Mapper:
         self.sysv_ids: dict[str, tuple[str, int]] = {}  # object name → (kind, id)
         self.removed: set[str] = set()
         self.fifos: dict[str, bool] = {}  # FIFO path the program made → still linked
+        #: System V objects (kind, id) a call of the program removed (IPC_RMID): an object
+        #: under that id later is another's, unless a get of the program's returned it
+        self.rmid: set[tuple[str, int]] = set()
+        #: what a call of the program created (mkfifo; O_CREAT|O_EXCL: a POSIX segment, a
+        #: named semaphore, a queue), by its path or ``/NAME`` → a descriptor (O_PATH) of
+        #: that very object, taken when the call was seen and held to the end: the one
+        #: ipcviz may remove if the program leaves it. Held, its inode number is never
+        #: another's (ext4 gives a freed one to the next file): one under the same name
+        #: since, made by another, is told apart. At most ``HELD_MAX`` (``let_go``).
+        self.own: dict[str, int] = {}
         self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
         #: System V segments: shmid → object name (cells: the engine's probes, shmprobe.py)
         self.segments: dict[int, str] = {}
@@ -545,6 +556,7 @@ class Mapper:
     OBJECT_STATE = (
         "index", "declared", "made", "sysv_ids", "removed", "fifos", "_sets", "segments",
         "_sem_fresh", "_sem_undo", "_lossy", "queues", "_mq_pending", "devshm", "shared",
+        "rmid", "own",
     )  # fmt: skip
 
     def objects_of(self, other: Mapper) -> None:
@@ -619,6 +631,15 @@ class Mapper:
             fields["max_bytes"] = self.msgmnb
             return self._declare(proc, name, SYSV_MQ, self._entry_ns(t), **fields)
         return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
+
+    def let_go(self) -> None:
+        """Close the descriptors ``own`` holds (the end of the run)."""
+        for fd in self.own.values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.own.clear()
 
     def sets_made(self) -> list[int]:
         """System V semaphore sets the program created (used or not)."""
@@ -839,6 +860,58 @@ def shareable(obj: Any) -> tuple[str, bool] | None:
 # -- one handler per system call ---------------------------------------------------------
 
 
+#: Objects the program made that ipcviz holds a descriptor of at most (``Mapper.own``):
+#: past it, one more made is named at the end, never removed.
+HELD_MAX = 4096
+
+
+def _hold(path: str, fifo: bool = False, follow: bool = False) -> int | None:
+    """An O_PATH descriptor of what ``path`` names now (the last component not followed;
+    a FIFO if ``fifo``): it opens nothing (a FIFO's writer is not let through), or None."""
+    try:
+        flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+        fd = os.open(path, flags)
+    except (OSError, ValueError):
+        return None
+    try:
+        if fifo and not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _own(m: Mapper, key: str, fd: int | None) -> None:
+    """``key`` (a path, a queue's ``/NAME``) names what the program made, held by ``fd``
+    (None: not known; what was held under it is let go)."""
+    old = m.own.pop(key, None)
+    if old is not None:
+        os.close(old)
+    if fd is None:
+        return
+    if len(m.own) >= HELD_MAX:
+        os.close(fd)
+        return
+    m.own[key] = fd
+
+
+def _hold_fd(proc: Proc, fd: int | None) -> int | None:
+    """An O_PATH descriptor of what the process's descriptor ``fd`` holds now, or None."""
+    if fd is None or fd < 0:
+        return None
+    return _hold(f"/proc/{proc.tid or proc.pid}/fd/{fd}", follow=True)
+
+
+def _held_dup(m: Mapper, key: str) -> int | None:
+    fd = m.own.get(key)
+    try:
+        return os.dup(fd) if fd is not None else None
+    except OSError:
+        return None
+
+
 def _pipe(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
     ends = P.fds(args)
     if ret != 0 or len(ends) < 2 or not ends[0][1].startswith("pipe:["):
@@ -1015,6 +1088,7 @@ def _mknod(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     if path is None:
         return
     m.fifos[path] = True
+    _own(m, path, _hold(path, fifo=True))
     m.removed.discard(path)
     m.declared.pop(path, None)  # made anew: a new object
     m._declare(
@@ -1052,6 +1126,7 @@ def _unlink(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     path = _path_arg(args, at=_at(args))
     if path in m.fifos:
         m.fifos[path] = False  # the name is gone; who has it open can still use it
+        _own(m, path, None)
 
 
 def _execve(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -1083,6 +1158,7 @@ def _msgget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         return
     key = P.split_args(args)[0] if args else ""
     made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
+    m.rmid.discard(("msqid", ret))
     m._sysv(proc, "msqid", ret, end, made=made, key=key)
 
 
@@ -1129,6 +1205,7 @@ def _sysv_removed(
     nums = P.ints(args)
     if ret != 0 or not nums or "IPC_RMID" not in args:
         return None
+    m.rmid.add((kind, nums[0]))
     name = f"{kind}:{nums[0]}"
     if name not in m.declared or name in m.removed:
         return None
@@ -1148,6 +1225,7 @@ def _semget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     counted = P.ints(parts[1]) if len(parts) > 1 else []  # (the key may be a number too)
     nsems = counted[0] if counted else 0
     made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
+    m.rmid.discard(("semid", ret))
     m._sets[ret] = (nsems, key, made)
 
 
@@ -1180,6 +1258,7 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
             for i, v in enumerate(values):
                 m._sem(proc, ident, i, end, v)
     elif "IPC_RMID" in cmd:
+        m.rmid.add(("semid", ident))
         for name, (kind, sid) in list(m.sysv_ids.items()):
             if kind == "semid" and sid == ident and name in m.declared and name not in m.removed:
                 m.removed.add(name)
@@ -1244,6 +1323,9 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
         m.declared.pop(name, None)
         m.removed.discard(name)
         m.queues[kernel_name] = [name, created, True]
+        # only O_EXCL says the program's call made it: without it, another may have made
+        # it during the run (after the look at what existed before)
+        _own(m, kernel_name, _hold_fd(proc, ret) if "O_EXCL" in flags else None)
         obj = m._declare(proc, name, POSIX_MQ, at, **fields)
         m._mq_pending[obj] = []
     else:
@@ -1319,10 +1401,12 @@ def _mq_unlink(
     got = P.string_arg(args)
     if ret != 0 or got is None:
         return
-    known = m.queues.get("/" + got[0].decode("utf-8", "replace"))
+    kernel_name = "/" + got[0].decode("utf-8", "replace")
+    known = m.queues.get(kernel_name)
     if known is None:
         return
     known[2] = False
+    _own(m, kernel_name, None)
     obj = m.index[known[0]]
     m._mq_closed(proc, obj, m._exit_ns(t, end - t))
 
@@ -1390,6 +1474,7 @@ def _shmget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
     if not made:
         size = None  # an existing segment's size is its own, not the one asked for
+    m.rmid.discard(("shmid", ret))
     _shm_declare(m, proc, ret, m._exit_ns(t, end - t), size, made, key)
 
 
@@ -1491,6 +1576,7 @@ def _open_any(
                 known = m.devshm.get(path)
                 if known is None or made or not known.linked:
                     m.devshm[path] = DevShm(path, made)
+                    _own(m, path, (_hold_fd(proc, ret) or _hold(path)) if made else None)
             return
     _open(m, proc, t, end, args, ret, err)
 
@@ -1505,6 +1591,7 @@ def _unlink_any(
         _unlink(m, proc, t, end, args, ret, err)
         return
     known.linked = False
+    _own(m, known.path, None)
     _devshm_gone(m, proc, known, m._exit_ns(t, end - t))
 
 
@@ -1592,6 +1679,8 @@ def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
         return
     made = DevShm(new, known.made, value=known.value)
     m.devshm[new] = made
+    # the file the program wrote, under its name now (link fails where a name is taken)
+    _own(m, new, (_held_dup(m, old) or _hold(new)) if known.made else None)
     for other in m.procs.values():  # its mappings are the named semaphore's now
         for addr, (path, length, offset) in list(other.maps.items()):
             if path == old:

@@ -270,10 +270,11 @@ class StraceSource:
     def made_here(self, kind: str, ident: int | str) -> bool:
         """The program's own call created this leftover: IPC_PRIVATE or IPC_CREAT|IPC_EXCL
         for a System V object (one it only opened may be another's, made during the run),
-        O_CREAT|O_EXCL or mkfifo for the others (``leftovers`` names no other of those)."""
-        if kind not in SYSVIPC:
-            return True
+        mkfifo or O_CREAT|O_EXCL for the others, the object then seen under its name
+        (``Mapper.own``; ``remove_leftover`` checks it is the one there now)."""
         mapper = self.mapper
+        if kind not in SYSVIPC:
+            return str(ident) in mapper.own
         if kind == "semid" and ident in mapper.sets_made():
             return True
         return any(mapper.sysv_ids.get(name) == (kind, ident) for name in mapper.made)
@@ -289,10 +290,14 @@ class StraceSource:
         for name, (kind, ident) in self.mapper.sysv_ids.items():
             if (kind, ident) in seen:  # the semaphores of one set: one object to remove
                 continue
+            if (kind, ident) in self.mapper.rmid:  # removed: an object there now is another's
+                continue
             seen.add((kind, ident))
             if ident in now.get(kind, set()) and ident not in self.before.get(kind, set()):
                 out.append((name.split("[")[0], kind, ident))
         for ident in self.mapper.sets_made():  # made, never used: never declared
+            if ("semid", ident) in self.mapper.rmid:
+                continue
             if ("semid", ident) not in seen and ident in now["semid"] - self.before["semid"]:
                 out.append(("", "semid", ident))
         for path, linked in self.mapper.fifos.items():  # FIFOs it made and did not unlink
@@ -309,11 +314,14 @@ class StraceSource:
         return out
 
 
-def remove_leftover(kind: str, ident: int | str) -> bool:
+def remove_leftover(kind: str, ident: int | str, own: int | None = None) -> bool:
     """Remove one object ``StraceSource.leftovers`` named, if it is still ours: the same
     System V id owned by this uid, or a FIFO, queue or /dev/shm file of this uid under the
-    same name. Used only when ipcviz itself ended the program (it never got to remove what
-    it made); True if it was removed."""
+    same name that is the very object the program made (``own``: a descriptor of it held
+    since its call was seen, ``Mapper.own``; another's made there since is never
+    removed). Used only when
+    ipcviz itself ended the program (it never got to remove what it made); True if it was
+    removed."""
     import posix_ipc
     import sysv_ipc
 
@@ -332,18 +340,26 @@ def remove_leftover(kind: str, ident: int | str) -> bool:
             }[kind]
             remove(ident)
             return True
+        if own is None:
+            return False
+        held = os.fstat(own)
+        mine = held.st_dev, held.st_ino
         if kind == "POSIX queue" and isinstance(ident, str):
-            # where /dev/mqueue is mounted its owner is checked; elsewhere the name the
-            # program made (O_EXCL) and never unlinked is all there is to go by
-            if mq_names() is not None and os.lstat(MQUEUE / ident.lstrip("/")).st_uid != uid:
-                return False
-            posix_ipc.unlink_message_queue(ident)
+            # the queue under the name now, opened read-only (its messages left alone)
+            queue = posix_ipc.MessageQueue(ident, read=True, write=False)
+            try:
+                st = os.fstat(queue.mqd)
+                if st.st_uid != uid or (st.st_dev, st.st_ino) != mine:
+                    return False
+                posix_ipc.unlink_message_queue(ident)
+            finally:
+                queue.close()
             return True
         wanted = {"FIFO": stat.S_ISFIFO, "POSIX shared memory": stat.S_ISREG}
         wanted["POSIX semaphore"] = stat.S_ISREG
         if kind in wanted and isinstance(ident, str):
             st = os.lstat(ident)
-            if st.st_uid != uid or not wanted[kind](st.st_mode):
+            if st.st_uid != uid or not wanted[kind](st.st_mode) or (st.st_dev, st.st_ino) != mine:
                 return False
             os.unlink(ident)
             return True

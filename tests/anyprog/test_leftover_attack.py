@@ -1,0 +1,238 @@
+"""ipcviz removes what a program it ended made and left, and nothing else: an object
+another process put under the same name or id during the run (the program's own gone:
+unlinked, renamed, IPC_RMID'd, replaced) is someone else's, never removed, whatever its
+owner (here the test, the same uid as ipcviz)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.anyprog.test_endings import ProgramRun, _sysv_ids
+from tests.anyprog.test_programs import compile_c, needs_tools
+from tests.faults.harness import wait_for
+
+#: argv: MODE DIR [NAME]. Makes one object (by MODE), touches DIR/ready, then waits in
+#: pause() until ipcviz ends it (it never removes what it made itself).
+MADE_ONCE = r"""
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 1;
+    const char *mode = argv[1], *dir = argv[2];
+    char path[512];
+    if (!strcmp(mode, "fifo")) {
+        snprintf(path, sizeof path, "%s/d/f", dir);
+        if (mkfifo(path, 0600) < 0)
+            return 1;
+    } else if (!strcmp(mode, "rename")) {
+        char to[512];
+        snprintf(path, sizeof path, "%s/d/f", dir);
+        snprintf(to, sizeof to, "%s/d/g", dir);
+        if (mkfifo(path, 0600) < 0 || rename(path, to) < 0)
+            return 1;
+    } else if (!strcmp(mode, "shm")) {
+        if (argc < 4 || shm_open(argv[3], O_CREAT | O_EXCL | O_RDWR, 0600) < 0)
+            return 1;
+    } else if (!strcmp(mode, "mq")) {
+        if (argc < 4 || mq_open(argv[3], O_CREAT | O_EXCL | O_RDWR, 0600, NULL) == (mqd_t)-1)
+            return 1;
+    } else if (!strcmp(mode, "mq-open")) { /* once DIR/go exists: O_CREAT, no O_EXCL */
+        snprintf(path, sizeof path, "%s/go", dir);
+        while (access(path, F_OK) != 0)
+            usleep(1000);
+        if (argc < 4 || mq_open(argv[3], O_CREAT | O_RDWR, 0600, NULL) == (mqd_t)-1)
+            return 1;
+    } else if (!strcmp(mode, "rmid")) {
+        int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+        if (q < 0 || msgctl(q, IPC_RMID, NULL) < 0)
+            return 1;
+        snprintf(path, sizeof path, "%s/id", dir);
+        FILE *f = fopen(path, "w");
+        fprintf(f, "%d\n", q);
+        fclose(f);
+    } else {
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/ready", dir);
+    close(open(path, O_CREAT | O_WRONLY, 0600));
+    for (;;)
+        pause();
+}
+"""
+
+
+def _start(tmp_path: Path, *argv: str) -> ProgramRun:
+    (tmp_path / "d").mkdir(exist_ok=True)
+    binary = compile_c(tmp_path, "made_once", MADE_ONCE, "-lrt")
+    run = ProgramRun(tmp_path, binary, argv[0], str(tmp_path), *argv[1:])
+    wait_for("the program made its object", (tmp_path / "ready").exists)
+    # every line strace wrote up to now is read: the object's call is known to ipcviz
+    wait_for("the program seen", lambda: any(e["kind"] == "proc.start" for e in run.events()))
+    return run
+
+
+def _end(run: ProgramRun) -> list[dict]:
+    run.proc.send_signal(signal.SIGINT)
+    _out, err = run.proc.communicate(timeout=60)
+    assert run.proc.returncode == 0, err
+    return [e for e in run.events() if e["kind"] == "program.leftover"]
+
+
+def _settle() -> None:
+    """Long enough for ipcviz to read strace's line of the program's call."""
+    import time
+
+    time.sleep(0.5)
+
+
+@needs_tools
+def test_a_fifo_another_put_under_the_programs_path_is_never_removed(tmp_path: Path) -> None:
+    """The program made the FIFO d/f; during the run another process unlinked it and made
+    its own FIFO there (same path, same uid). Before, ipcviz removed the other's FIFO."""
+    run = _start(tmp_path, "fifo")
+    _settle()
+    fifo = tmp_path / "d" / "f"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    left = _end(run)
+    assert fifo.exists(), left
+    assert not any(e.get("removed") for e in left), left
+
+
+@needs_tools
+def test_a_fifo_path_through_a_swapped_directory_is_never_removed(tmp_path: Path) -> None:
+    """The program made d/f; during the run d was moved away and replaced by a symlink to
+    a directory holding another's FIFO f. Before, ipcviz removed the other's FIFO (the
+    path's last component is not followed, its directories are)."""
+    other = tmp_path / "other"
+    other.mkdir()
+    os.mkfifo(other / "f")
+    run = _start(tmp_path, "fifo")
+    _settle()
+    (tmp_path / "d").rename(tmp_path / "d.old")
+    (tmp_path / "d").symlink_to(other)
+    left = _end(run)
+    assert (other / "f").exists(), left
+    assert not any(e.get("removed") for e in left), left
+
+
+@needs_tools
+def test_a_fifo_made_where_the_program_renamed_its_own_is_never_removed(tmp_path: Path) -> None:
+    """The program made d/f and renamed it d/g; another process then made a FIFO d/f.
+    Before, ipcviz removed that one as the program's."""
+    run = _start(tmp_path, "rename")
+    _settle()
+    fifo = tmp_path / "d" / "f"
+    os.mkfifo(fifo)
+    left = _end(run)
+    assert fifo.exists(), left
+    assert not any(e.get("removed") for e in left), left
+
+
+@needs_tools
+def test_a_posix_segment_another_made_anew_is_never_removed(tmp_path: Path) -> None:
+    import posix_ipc
+
+    name = f"/ipcviz-test-attack-shm-{os.getpid()}"
+    run = _start(tmp_path, "shm", name)
+    _settle()
+    try:
+        posix_ipc.unlink_shared_memory(name)
+        posix_ipc.SharedMemory(name, posix_ipc.O_CREX, size=4096).close_fd()
+        left = _end(run)
+        assert Path("/dev/shm" + name).exists(), left
+        assert not any(e.get("removed") for e in left), left
+    finally:
+        try:
+            posix_ipc.unlink_shared_memory(name)
+        except posix_ipc.Error:
+            pass
+
+
+@needs_tools
+def test_a_posix_queue_another_made_anew_is_never_removed(tmp_path: Path) -> None:
+    import posix_ipc
+
+    name = f"/ipcviz-test-attack-mq-{os.getpid()}"
+    run = _start(tmp_path, "mq", name)
+    _settle()
+    try:
+        posix_ipc.unlink_message_queue(name)
+        posix_ipc.MessageQueue(name, posix_ipc.O_CREX).close()
+        left = _end(run)
+        posix_ipc.MessageQueue(name).close()  # still there
+        assert not any(e.get("removed") for e in left), left
+    finally:
+        try:
+            posix_ipc.unlink_message_queue(name)
+        except posix_ipc.Error:
+            pass
+
+
+@needs_tools
+@pytest.mark.skipif(
+    not os.path.ismount("/dev/mqueue"),
+    reason="ipcviz knows which queues existed before the run only where /dev/mqueue is mounted",
+)
+def test_a_posix_queue_another_made_that_the_program_opened_with_o_creat(tmp_path: Path) -> None:
+    """Made by another during the run, then opened by the program with O_CREAT and no
+    O_EXCL: nothing says the program made it. Before, ipcviz removed it."""
+    import posix_ipc
+
+    name = f"/ipcviz-test-attack-mq-{os.getpid()}"
+    (tmp_path / "d").mkdir()
+    binary = compile_c(tmp_path, "made_once", MADE_ONCE, "-lrt")
+    run = ProgramRun(tmp_path, binary, "mq-open", str(tmp_path), name)
+    wait_for("the program seen", lambda: any(e["kind"] == "proc.start" for e in run.events()))
+    queue = posix_ipc.MessageQueue(name, posix_ipc.O_CREX)
+    try:
+        (tmp_path / "go").touch()
+        wait_for("the program opened it", (tmp_path / "ready").exists)
+        _settle()
+        left = _end(run)
+        posix_ipc.MessageQueue(name).close()  # still there
+        assert not any(e.get("removed") for e in left), left
+    finally:
+        queue.unlink()
+
+
+@needs_tools
+@pytest.mark.skipif(os.geteuid() != 0, reason="msg_next_id is root's to write")
+def test_an_id_the_program_removed_then_given_to_another_is_never_removed(
+    tmp_path: Path,
+) -> None:
+    """The program made a System V queue and removed it (IPC_RMID); another process's new
+    queue got the same id (kernel.msg_next_id). Before, ipcviz removed the other's queue as
+    the program's leftover."""
+    import sysv_ipc
+
+    run = _start(tmp_path, "rmid")
+    _settle()
+    gone = int((tmp_path / "id").read_text())
+    Path("/proc/sys/kernel/msg_next_id").write_text(str(gone))
+    queue = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    try:
+        if queue.id != gone:  # another made a queue first on this shared machine
+            run.proc.send_signal(signal.SIGINT)
+            run.proc.communicate(timeout=60)
+            pytest.skip("another queue took the id first")
+        left = _end(run)
+        assert queue.id in _sysv_ids("msg"), left
+        assert not left, left
+    finally:
+        if queue.id in _sysv_ids("msg"):
+            queue.remove()
