@@ -21,6 +21,7 @@ MADE_ONCE = r"""
 #include <fcntl.h>
 #include <mqueue.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -63,6 +64,17 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/id", dir);
         FILE *f = fopen(path, "w");
         fprintf(f, "%d\n", q);
+        fclose(f);
+    } else if (!strcmp(mode, "key")) { /* by key (argv[3]), IPC_CREAT and no IPC_EXCL */
+        key_t key = (key_t)atoi(argv[3]);
+        int seg = shmget(key, 4096, IPC_CREAT | 0600);
+        int q = msgget(key, IPC_CREAT | 0600);
+        int set = semget(key, 1, IPC_CREAT | 0600); /* never used */
+        if (seg < 0 || q < 0 || set < 0)
+            return 1;
+        snprintf(path, sizeof path, "%s/id", dir);
+        FILE *f = fopen(path, "w");
+        fprintf(f, "%d %d %d\n", seg, q, set);
         fclose(f);
     } else {
         return 1;
@@ -236,3 +248,41 @@ def test_an_id_the_program_removed_then_given_to_another_is_never_removed(
     finally:
         if queue.id in _sysv_ids("msg"):
             queue.remove()
+
+
+@needs_tools
+def test_objects_made_by_key_are_removed_where_provable_and_named_truly_where_not(
+    tmp_path: Path,
+) -> None:
+    """shmget/msgget/semget(KEY, IPC_CREAT) with no IPC_EXCL, the key new in the run, then
+    ended by ipcviz. The segment's creator pid (/proc/sysvipc/shm cpid) is the program's:
+    removed. A queue's or a set's creator is nowhere to be read (another may have made it
+    under the key): named, not removed, and never said to be left by a program that "ended
+    by itself" (ipcviz ended it). Before, the segment was left, the set was not named at
+    all, and the queue was said left by a program that ended by itself."""
+    key = 0x1E000000 + os.getpid() % 0xFFFF  # not ipcviz's key range (0x1C…)
+    run = _start(tmp_path, "key", str(key))
+    _settle()
+    seg, q, sem = map(int, (tmp_path / "id").read_text().split())
+    try:
+        left = _end(run)
+        by_obj = {e.get("obj", e["message"]): e for e in left}
+        assert by_obj[f"shmid:{seg}"].get("removed") is True, left
+        assert seg not in _sysv_ids("shm")
+        assert len(left) == 3, left
+        for e in left:
+            assert "ended by itself" not in e["message"], e
+        kept = [e for e in left if not e.get("removed")]
+        assert {f"msqid {q}" in e["message"] or f"semid {sem}" in e["message"] for e in kept} == {
+            True
+        }, kept
+    finally:
+        import sysv_ipc
+
+        for remove, ident, table in (
+            (sysv_ipc.remove_shared_memory, seg, "shm"),
+            (sysv_ipc.remove_message_queue, q, "msg"),
+            (sysv_ipc.remove_semaphore, sem, "sem"),
+        ):
+            if ident in _sysv_ids(table):
+                remove(ident)

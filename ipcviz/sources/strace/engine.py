@@ -388,11 +388,22 @@ def say_left_behind(
                 f"{bytefmt.shell_word(str(ident))}: ipcviz removed it",
             )
             continue
+        hint = _REMOVE_HINT[kind].format(bytefmt.shell_word(str(ident)))
+        if remove:  # ended by ipcviz, but nothing shows this is the object its call made
+            emit(
+                LEFTOVER,
+                **obj,
+                message=f"ipcviz ended the program and left {kind} "
+                f"{bytefmt.shell_word(str(ident))}: nothing shows the program's own call made "
+                f"it (opened by key or name without an exclusive create, or another's put "
+                f"there since); if it is the program's, remove it with `{hint}`",
+            )
+            continue
         emit(
             LEFTOVER,
             **obj,
             message=f"the program left {kind} {ident} behind "
             f"(it ended by itself, and what a program keeps is its own: remove it with "
-            f"`{_REMOVE_HINT[kind].format(bytefmt.shell_word(str(ident)))}`)",
+            f"`{hint}`)",
         )
     return named

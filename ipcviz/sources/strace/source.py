@@ -277,7 +277,10 @@ class StraceSource:
             return str(ident) in mapper.own
         if kind == "semid" and ident in mapper.sets_made():
             return True
-        return any(mapper.sysv_ids.get(name) == (kind, ident) for name in mapper.made)
+        if any(mapper.sysv_ids.get(name) == (kind, ident) for name in mapper.made):
+            return True
+        # a segment opened by key with IPC_CREAT alone: the kernel keeps who created it
+        return kind == "shmid" and shm_creator(int(ident)) in mapper.procs
 
     def leftovers(self) -> list[tuple[str, str, int | str]]:
         """What the program made and left: System V objects its calls named that exist now
@@ -295,8 +298,8 @@ class StraceSource:
             seen.add((kind, ident))
             if ident in now.get(kind, set()) and ident not in self.before.get(kind, set()):
                 out.append((name.split("[")[0], kind, ident))
-        for ident in self.mapper.sets_made():  # made, never used: never declared
-            if ("semid", ident) in self.mapper.rmid:
+        for ident, (_n, key, _made) in self.mapper._sets.items():  # never used: not declared
+            if not key or ("semid", ident) in self.mapper.rmid:  # ('': a scenario's own)
                 continue
             if ("semid", ident) not in seen and ident in now["semid"] - self.before["semid"]:
                 out.append(("", "semid", ident))
@@ -312,6 +315,23 @@ class StraceSource:
                 out.append((name, "POSIX queue", kernel_name))
         out += devshm_leftovers(self.mapper)
         return out
+
+
+def shm_creator(ident: int) -> int | None:
+    """The pid that created System V segment ``ident`` (``cpid``), or None."""
+    try:
+        lines = Path(SYSVIPC["shmid"]).read_text().splitlines()
+    except OSError:
+        return None
+    cols = lines[0].split() if lines else []
+    if "cpid" not in cols or "shmid" not in cols:
+        return None
+    at, ic = cols.index("shmid"), cols.index("cpid")
+    for line in lines[1:]:
+        f = line.split()
+        if len(f) > max(at, ic) and f[at] == str(ident):
+            return int(f[ic])
+    return None
 
 
 def remove_leftover(kind: str, ident: int | str, own: int | None = None) -> bool:
