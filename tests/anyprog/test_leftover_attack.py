@@ -13,7 +13,7 @@ import pytest
 
 from tests.anyprog.test_endings import ProgramRun, _sysv_ids
 from tests.anyprog.test_programs import compile_c, needs_tools
-from tests.faults.harness import wait_for
+from tests.faults.harness import read_lines, wait_for
 
 #: argv: MODE DIR [NAME]. Makes one object (by MODE), touches DIR/ready, then waits in
 #: pause() until ipcviz ends it (it never removes what it made itself).
@@ -286,3 +286,60 @@ def test_objects_made_by_key_are_removed_where_provable_and_named_truly_where_no
         ):
             if ident in _sysv_ids(table):
                 remove(ident)
+
+
+#: One process makes a System V queue, then reads its own pipe, whose only writer it is: a
+#: deadlock ipcviz breaks (headless) by killing it, its last process.
+LONE_DEADLOCK = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    int fd[2];
+    char c;
+    if (q < 0 || pipe(fd) < 0)
+        return 1;
+    printf("MSG %d\n", q);
+    fflush(stdout);
+    return (int)read(fd[0], &c, 1);
+}
+"""
+
+
+@needs_tools
+def test_a_deadlock_broken_by_killing_the_programs_last_process_removes_what_it_made(
+    tmp_path: Path,
+) -> None:
+    """ipcviz killed the program's only process to break its deadlock: the program never
+    got to remove its queue, so ipcviz removes it. Before, it was left on the machine,
+    said left by a program that "ended by itself"."""
+    import subprocess
+    import sys
+
+    from ipcviz.events.codec import payload
+
+    trace = tmp_path / "run.jsonl"
+    binary = compile_c(tmp_path, "lone", LONE_DEADLOCK)
+    argv = [sys.executable, "-m", "ipcviz", "run", "--headless", "--record", str(trace)]
+    done = subprocess.run(
+        [*argv, "--", str(binary)],
+        capture_output=True,
+        timeout=60,
+    )
+    events = read_lines(trace)[1]
+    text = b"".join(payload(e) for e in events if e["kind"] == "proc.output").decode()
+    queue = int(text.split()[1])
+    try:
+        assert any(e.get("reason") == "deadlock" for e in events), done.stdout
+        (left,) = [e for e in events if e["kind"] == "program.leftover"]
+        assert left.get("removed") is True, left
+        assert queue not in _sysv_ids("msg")
+    finally:
+        if queue in _sysv_ids("msg"):
+            import sysv_ipc
+
+            sysv_ipc.remove_message_queue(queue)

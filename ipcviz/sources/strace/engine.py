@@ -96,6 +96,8 @@ class ProgramEngine(Engine):
     #: The traced processes are the run's own (registered: ``clean`` kills them if the
     #: engine dies). False for ``ipcviz attach``: those are never ipcviz's to kill.
     owns_processes = True
+    #: ipcviz ended the program (set at the end; ``ipcviz attach`` never does)
+    _ended_by_us = False
 
     def __init__(
         self,
@@ -266,14 +268,20 @@ class ProgramEngine(Engine):
         to the kernel, a parent reaps the victim and removes its objects). Killing the
         whole tree instead would leave the program's objects behind, which ipcviz never
         removes. False when no process of the cycle can be signalled (then the run ends
-        as any deadlocked run does)."""
+        as any deadlocked run does). A victim that was the program's last process leaves
+        nobody to remove what it made: then ipcviz ended the program."""
         if self.source is None:
             return False
         order = [pid for pid in self.model.procs if pid in set(cycle)]
+        procs = self.source.mapper.procs
         for victim in reversed(order):
-            proc = self.source.mapper.procs.get(victim)
+            proc = procs.get(victim)
             if proc is None or proc.thread or proc.ended or not self._ours(victim):
                 continue
+            # its last process: nothing of the program is left to remove what it made,
+            # so ipcviz ended it (``_left_behind`` removes its leftovers)
+            if not any(p.pid != victim and not p.ended for p in procs.values()):
+                self._ended_by_us = True
             self.emit(schema.CONTROL, action="kill", target=victim, reason="deadlock")
             try:
                 os.kill(victim, signal.SIGKILL)
@@ -354,7 +362,7 @@ class ProgramEngine(Engine):
 
     def _shutdown(self) -> None:
         strace = self.strace
-        self._ended_by_us = strace is not None and not strace.exited
+        self._ended_by_us = self._ended_by_us or (strace is not None and not strace.exited)
         super()._shutdown()
         if self.source is not None:
             self.source.close()
