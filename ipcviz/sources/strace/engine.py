@@ -36,7 +36,7 @@ from ipcviz.sources.strace.feed import (
 )
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
-from ipcviz.sources.strace.source import StraceSource, remove_leftover
+from ipcviz.sources.strace.source import StraceSource, remove_leftover, sysv_ours
 
 #: Event kind: an object the program made is still there after it ended (named; removed
 #: only when ipcviz ended the program: ``removed``).
@@ -381,13 +381,21 @@ def say_left_behind(
     and says so. Returns
     all named."""
     named = set(said or ())
-    for name, kind, ident in source.leftovers():
+    leftovers = source.leftovers()
+    # read once (not per object: thousands of them cost seconds, past the viewer's patience)
+    made = source.made_sysv() if remove and leftovers else set()
+    ours = sysv_ours() if remove and leftovers else {}
+    for name, kind, ident in leftovers:
         if (name, kind, ident) in named:
             continue
         named.add((name, kind, ident))
         obj = {"obj": name} if name else {}  # made and never used: no object declared
         own = source.mapper.own.get(str(ident))
-        if remove and source.made_here(kind, ident) and remove_leftover(kind, ident, own):
+        if (
+            remove
+            and source.made_here(kind, ident, made)
+            and remove_leftover(kind, ident, own, ours)
+        ):
             emit(
                 LEFTOVER,
                 **obj,

@@ -267,20 +267,27 @@ class StraceSource:
             os.close(self.fd)
             self.fd = -1
 
-    def made_here(self, kind: str, ident: int | str) -> bool:
+    def made_here(
+        self, kind: str, ident: int | str, made: set[tuple[str, int]] | None = None
+    ) -> bool:
         """The program's own call created this leftover: IPC_PRIVATE or IPC_CREAT|IPC_EXCL
         for a System V object (one it only opened may be another's, made during the run),
         mkfifo or O_CREAT|O_EXCL for the others, the object then seen under its name
-        (``Mapper.own``; ``remove_leftover`` checks it is the one there now)."""
+        (``Mapper.own``; ``remove_leftover`` checks it is the one there now). ``made``:
+        ``made_sysv()``, read once for many objects."""
         mapper = self.mapper
         if kind not in SYSVIPC:
             return str(ident) in mapper.own
-        if kind == "semid" and ident in mapper.sets_made():
-            return True
-        if any(mapper.sysv_ids.get(name) == (kind, ident) for name in mapper.made):
-            return True
-        # a segment opened by key with IPC_CREAT alone: the kernel keeps who created it
-        return kind == "shmid" and shm_creator(int(ident)) in mapper.procs
+        return (kind, ident) in (self.made_sysv() if made is None else made)
+
+    def made_sysv(self) -> set[tuple[str, int]]:
+        """System V objects (kind, id) the program's own calls created: IPC_PRIVATE or
+        IPC_CREAT|IPC_EXCL, or a segment whose creator pid (``cpid``) is the program's."""
+        mapper = self.mapper
+        out = {mapper.sysv_ids[name] for name in mapper.made if name in mapper.sysv_ids}
+        out.update(("semid", ident) for ident in mapper.sets_made())
+        out.update(("shmid", i) for i, pid in shm_creators().items() if pid in mapper.procs)
+        return out
 
     def leftovers(self) -> list[tuple[str, str, int | str]]:
         """What the program made and left: System V objects its calls named that exist now
@@ -317,41 +324,53 @@ class StraceSource:
         return out
 
 
-def shm_creator(ident: int) -> int | None:
-    """The pid that created System V segment ``ident`` (``cpid``), or None."""
+def shm_creators() -> dict[int, int]:
+    """System V segment id → the pid that created it (``cpid``: a segment opened by key
+    with IPC_CREAT alone was made by the program if that pid is one of its)."""
     try:
         lines = Path(SYSVIPC["shmid"]).read_text().splitlines()
     except OSError:
-        return None
+        return {}
     cols = lines[0].split() if lines else []
     if "cpid" not in cols or "shmid" not in cols:
-        return None
+        return {}
     at, ic = cols.index("shmid"), cols.index("cpid")
+    out = {}
     for line in lines[1:]:
         f = line.split()
-        if len(f) > max(at, ic) and f[at] == str(ident):
-            return int(f[ic])
-    return None
+        if len(f) > max(at, ic) and f[at].isdigit() and f[ic].isdigit():
+            out[int(f[at])] = int(f[ic])
+    return out
 
 
-def remove_leftover(kind: str, ident: int | str, own: int | None = None) -> bool:
+def sysv_ours() -> dict[str, set[int]]:
+    """System V ids of each kind owned by this uid now (``remove_leftover``'s ``ours``)."""
+    from ipcviz.session.cleanup import sysv_table
+
+    uid = os.getuid()
+    return {
+        kind: {r["id"] for r in sysv_table(path.rsplit("/", 1)[1]) if r["uid"] == uid}
+        for kind, path in SYSVIPC.items()
+    }
+
+
+def remove_leftover(
+    kind: str, ident: int | str, own: int | None = None, ours: dict[str, set[int]] | None = None
+) -> bool:
     """Remove one object ``StraceSource.leftovers`` named, if it is still ours: the same
     System V id owned by this uid, or a FIFO, queue or /dev/shm file of this uid under the
     same name that is the very object the program made (``own``: a descriptor of it held
     since its call was seen, ``Mapper.own``; another's made there since is never
-    removed). Used only when
-    ipcviz itself ended the program (it never got to remove what it made); True if it was
+    removed). ``ours``: ``sysv_ours()``, read once for many objects. Used only when ipcviz
+    itself ended the program (it never got to remove what it made); True if it was
     removed."""
     import posix_ipc
     import sysv_ipc
 
-    from ipcviz.session.cleanup import sysv_table
-
     uid = os.getuid()
     try:
         if kind in SYSVIPC and isinstance(ident, int):
-            table = SYSVIPC[kind].rsplit("/", 1)[1]
-            if not any(r["id"] == ident and r["uid"] == uid for r in sysv_table(table)):
+            if ident not in (sysv_ours() if ours is None else ours)[kind]:
                 return False
             remove = {
                 "msqid": sysv_ipc.remove_message_queue,
