@@ -86,6 +86,21 @@ int main(int argc, char **argv)
             fprintf(f, "%d\n", set);
         }
         fclose(f);
+    } else if (!strcmp(mode, "daemon")) { /* a child out of the process group, busy making */
+        if (fork() == 0) {
+            setsid();
+            snprintf(path, sizeof path, "%s/ready", dir);
+            for (int i = 0; i < 100000; i++) {
+                if (shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600) < 0)
+                    return 1;
+                if (i == 100)
+                    close(open(path, O_CREAT | O_WRONLY, 0600));
+                usleep(1000);
+            }
+            return 0;
+        }
+        for (;;)
+            pause();
     } else {
         return 1;
     }
@@ -381,5 +396,43 @@ def test_thousands_of_objects_left_are_all_removed_in_time(tmp_path: Path) -> No
         for ident in _sysv_ids("sem") & made:  # the test's program's, on a failure
             try:
                 sysv_ipc.remove_semaphore(ident)
+            except sysv_ipc.Error:
+                pass
+
+
+def _segments_of(pids: set[int]) -> set[int]:
+    """System V segments whose creator (cpid) is one of ``pids``."""
+    rows = Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+    return {int(r.split()[1]) for r in rows if int(r.split()[4]) in pids}
+
+
+@needs_tools
+def test_a_child_that_left_the_process_group_leaves_nothing_it_made(tmp_path: Path) -> None:
+    """A child that called setsid() and makes a segment every millisecond, the program
+    ended by Ctrl-C. Before, strace was killed first (its process group, which the child
+    left): the child ran on unwatched until ipcviz killed it, and the segments it made
+    then (dozens) stayed on the machine, never named. Now the program's processes are
+    killed while strace still watches, and a segment whose creator is one of the
+    program's processes is the program's even if its call was cut by the kill."""
+    run = _start(tmp_path, "daemon")
+    wait_for("both processes seen", lambda: len({
+        e["pid"] for e in run.events() if e["kind"] == "proc.start"
+    }) == 2)  # fmt: skip
+    pids = {e["pid"] for e in run.events() if e["kind"] == "proc.start"}
+    try:
+        left = _end(run)
+        wait_for("the program's processes gone", lambda: not any(
+            Path(f"/proc/{pid}").exists() for pid in pids
+        ))  # fmt: skip
+        assert not _segments_of(pids), (len(left), sorted(_segments_of(pids))[:5])
+        assert left and all(e.get("removed") for e in left), [
+            e for e in left if not e.get("removed")
+        ]
+    finally:
+        import sysv_ipc
+
+        for ident in _segments_of(pids):  # the test's program's, on a failure
+            try:
+                sysv_ipc.remove_shared_memory(ident)
             except sysv_ipc.Error:
                 pass

@@ -356,17 +356,56 @@ class ProgramEngine(Engine):
 
     # -- the end --------------------------------------------------------------------------
 
+    def _end_program_first(self) -> None:
+        """ipcviz ends the program: each of its processes gets SIGKILL while strace still
+        watches, so every call they made is read, and strace then ends by itself (at most
+        ``END_FIRST_S``; then it is killed as before). Killed after strace (its process
+        group), a process that left the group (setsid) ran on unwatched until killed,
+        making objects nobody named."""
+        source, strace = self.source, self.strace
+        assert source is not None and strace is not None
+        deadline = time.monotonic() + END_FIRST_S
+        while not _exited(strace.pid) and time.monotonic() < deadline:
+            for pid in source.mapper.unended():
+                if self._ours(pid):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            self._drain()  # (a child strace just named is killed on the next turn)
+            time.sleep(0.005)
+
     def _left_behind(self) -> None:
         if self.source is not None:
             say_left_behind(self.emit, self.source, remove=self._ended_by_us)
 
     def _shutdown(self) -> None:
         strace = self.strace
-        self._ended_by_us = self._ended_by_us or (strace is not None and not strace.exited)
+        running = strace is not None and not strace.exited
+        self._ended_by_us = self._ended_by_us or running
+        if running and self.owns_processes:
+            try:
+                self._end_program_first()
+            except Exception:
+                import traceback
+
+                traceback.print_exc()
         super()._shutdown()
         if self.source is not None:
             self.source.close()
             self.source.mapper.let_go()
+
+
+#: How long ipcviz lets strace see the program's processes die before it kills strace.
+END_FIRST_S = 2.0
+
+
+def _exited(pid: int) -> bool:
+    """``pid`` (a child of ours) has ended; it stays to be reaped (WNOWAIT)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
 
 
 def say_left_behind(

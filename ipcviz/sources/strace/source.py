@@ -310,6 +310,19 @@ class StraceSource:
                 continue
             if ("semid", ident) not in seen and ident in now["semid"] - self.before["semid"]:
                 out.append(("", "semid", ident))
+        # a segment the program's process made in a call ipcviz never saw end (killed in
+        # it): its creator pid says whose it is
+        for ident, pid in shm_creators().items():
+            key = ("shmid", ident)
+            if (
+                pid in self.mapper.procs
+                and key not in seen
+                and key not in self.mapper.rmid
+                and ident not in self.before["shmid"]
+                and ident in now["shmid"]
+            ):
+                seen.add(key)
+                out.append(("", "shmid", ident))
         for path, linked in self.mapper.fifos.items():  # FIFOs it made and did not unlink
             try:
                 st = os.lstat(path)
