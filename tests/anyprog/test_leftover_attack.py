@@ -101,6 +101,17 @@ int main(int argc, char **argv)
         }
         for (;;)
             pause();
+    } else if (!strcmp(mode, "private")) { /* a queue, a FIFO d/f, a segment argv[3] */
+        int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+        snprintf(path, sizeof path, "%s/id", dir);
+        FILE *f = fopen(path, "w");
+        if (argc < 4 || q < 0 || !f)
+            return 1;
+        fprintf(f, "%d\n", q);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/d/f", dir);
+        if (mkfifo(path, 0600) < 0 || shm_open(argv[3], O_CREAT | O_EXCL | O_RDWR, 0600) < 0)
+            return 1;
     } else {
         return 1;
     }
@@ -436,3 +447,65 @@ def test_a_child_that_left_the_process_group_leaves_nothing_it_made(tmp_path: Pa
                 sysv_ipc.remove_shared_memory(ident)
             except sysv_ipc.Error:
                 pass
+
+
+@needs_tools
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs a program as another user")
+def test_a_program_run_as_another_user_has_what_it_made_removed(tmp_path: Path) -> None:
+    """``ipcviz run -- setpriv --reuid 65534 ... PROG`` as root: the program's objects
+    are nobody's, each provably its own (IPC_PRIVATE, mkfifo, O_EXCL). Before, none was
+    removed (ipcviz compared their owner with its own uid) and each was said to be one
+    'nothing shows the program's own call made'."""
+    import shutil
+    import subprocess
+    import sys
+
+    import posix_ipc
+    import sysv_ipc
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("no setpriv")
+    import tempfile
+
+    binary = compile_c(tmp_path, "made_once", MADE_ONCE, "-lrt")
+    tmp_path = Path(tempfile.mkdtemp(prefix="ipcviz-test-uid-"))  # (pytest's: root's alone)
+    (tmp_path / "d").mkdir()
+    os.chmod(tmp_path, 0o777)
+    os.chmod(tmp_path / "d", 0o777)
+    binary = Path(shutil.copy(binary, tmp_path))  # where the other user may run it
+    name = f"/ipcviz-test-attack-uid-{os.getpid()}"
+    trace = tmp_path / "run.jsonl"
+    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    ipcviz = [sys.executable, "-m", "ipcviz", "run", "--headless", "--record", str(trace)]
+    proc = subprocess.Popen(
+        [*ipcviz, "--", *nobody, str(binary), "private", str(tmp_path), name],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    queue = None
+    try:
+        wait_for("the program made its objects", (tmp_path / "ready").exists)
+        queue = int((tmp_path / "id").read_text())
+        _settle()
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+        left = [e for e in read_lines(trace)[1] if e["kind"] == "program.leftover"]
+        assert len(left) == 3 and all(e.get("removed") for e in left), left
+        assert queue not in _sysv_ids("msg")
+        assert not (tmp_path / "d" / "f").exists()
+        assert not Path("/dev/shm" + name).exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if (tmp_path / "id").exists():
+            queue = int((tmp_path / "id").read_text())
+        if queue is not None and queue in _sysv_ids("msg"):
+            sysv_ipc.remove_message_queue(queue)
+        try:
+            posix_ipc.unlink_shared_memory(name)
+        except posix_ipc.Error:
+            pass
+        shutil.rmtree(tmp_path)

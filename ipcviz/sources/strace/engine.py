@@ -36,7 +36,7 @@ from ipcviz.sources.strace.feed import (
 )
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
-from ipcviz.sources.strace.source import StraceSource, remove_leftover, sysv_ours
+from ipcviz.sources.strace.source import StraceSource, remove_leftover, sysv_now
 
 #: Event kind: an object the program made is still there after it ended (named; removed
 #: only when ipcviz ended the program: ``removed``).
@@ -423,7 +423,7 @@ def say_left_behind(
     leftovers = source.leftovers()
     # read once (not per object: thousands of them cost seconds, past the viewer's patience)
     made = source.made_sysv() if remove and leftovers else set()
-    ours = sysv_ours() if remove and leftovers else {}
+    now = sysv_now() if remove and leftovers else {}
     for name, kind, ident in leftovers:
         if (name, kind, ident) in named:
             continue
@@ -433,7 +433,7 @@ def say_left_behind(
         if (
             remove
             and source.made_here(kind, ident, made)
-            and remove_leftover(kind, ident, own, ours)
+            and remove_leftover(kind, ident, own, now)
         ):
             emit(
                 LEFTOVER,

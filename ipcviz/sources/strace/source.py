@@ -356,34 +356,30 @@ def shm_creators() -> dict[int, int]:
     return out
 
 
-def sysv_ours() -> dict[str, set[int]]:
-    """System V ids of each kind owned by this uid now (``remove_leftover``'s ``ours``)."""
-    from ipcviz.session.cleanup import sysv_table
-
-    uid = os.getuid()
-    return {
-        kind: {r["id"] for r in sysv_table(path.rsplit("/", 1)[1]) if r["uid"] == uid}
-        for kind, path in SYSVIPC.items()
-    }
+def sysv_now() -> dict[str, set[int]]:
+    """System V ids of each kind that exist now (``remove_leftover``'s ``now``)."""
+    return {kind: sysv_ids(kind) for kind in SYSVIPC}
 
 
 def remove_leftover(
-    kind: str, ident: int | str, own: int | None = None, ours: dict[str, set[int]] | None = None
+    kind: str, ident: int | str, own: int | None = None, now: dict[str, set[int]] | None = None
 ) -> bool:
-    """Remove one object ``StraceSource.leftovers`` named, if it is still ours: the same
-    System V id owned by this uid, or a FIFO, queue or /dev/shm file of this uid under the
-    same name that is the very object the program made (``own``: a descriptor of it held
-    since its call was seen, ``Mapper.own``; another's made there since is never
-    removed). ``ours``: ``sysv_ours()``, read once for many objects. Used only when ipcviz
-    itself ended the program (it never got to remove what it made); True if it was
-    removed."""
+    """Remove one object ``StraceSource.leftovers`` named that is the very object the
+    program made: the System V id its call created (no other gets that id while the
+    kernel's id sequence runs: only root's kernel.*_next_id could give it to another after
+    a removal the program did not make), or the FIFO, queue or /dev/shm file its name
+    still leads to if it is the one the program made (``own``: a descriptor of it held
+    since its call was seen, ``Mapper.own``; another's made there since is never removed).
+    Whoever owns it: the program may run as another user (``setpriv``, ``runuser``); ipcviz
+    may remove only what its own rights let it. ``now``: ``sysv_now()``, read once for
+    many objects. Used only when ipcviz itself ended the program (it never got to remove
+    what it made); True if it was removed."""
     import posix_ipc
     import sysv_ipc
 
-    uid = os.getuid()
     try:
         if kind in SYSVIPC and isinstance(ident, int):
-            if ident not in (sysv_ours() if ours is None else ours)[kind]:
+            if ident not in (sysv_now() if now is None else now)[kind]:
                 return False
             remove = {
                 "msqid": sysv_ipc.remove_message_queue,
@@ -401,7 +397,7 @@ def remove_leftover(
             queue = posix_ipc.MessageQueue(ident, read=True, write=False)
             try:
                 st = os.fstat(queue.mqd)
-                if st.st_uid != uid or (st.st_dev, st.st_ino) != mine:
+                if (st.st_dev, st.st_ino) != mine:
                     return False
                 posix_ipc.unlink_message_queue(ident)
             finally:
@@ -411,7 +407,7 @@ def remove_leftover(
         wanted["POSIX semaphore"] = stat.S_ISREG
         if kind in wanted and isinstance(ident, str):
             st = os.lstat(ident)
-            if st.st_uid != uid or not wanted[kind](st.st_mode) or (st.st_dev, st.st_ino) != mine:
+            if not wanted[kind](st.st_mode) or (st.st_dev, st.st_ino) != mine:
                 return False
             os.unlink(ident)
             return True
