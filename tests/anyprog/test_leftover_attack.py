@@ -6,6 +6,7 @@ owner (here the test, the same uid as ipcviz)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -112,6 +113,12 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/d/f", dir);
         if (mkfifo(path, 0600) < 0 || shm_open(argv[3], O_CREAT | O_EXCL | O_RDWR, 0600) < 0)
             return 1;
+    } else if (!strcmp(mode, "fifos")) { /* argv[3] FIFOs d/0 d/1 … */
+        for (int i = atoi(argv[3]) - 1; i >= 0; i--) {
+            snprintf(path, sizeof path, "%s/d/%d", dir, i);
+            if (mkfifo(path, 0600) < 0)
+                return 1;
+        }
     } else {
         return 1;
     }
@@ -456,7 +463,6 @@ def test_a_program_run_as_another_user_has_what_it_made_removed(tmp_path: Path) 
     are nobody's, each provably its own (IPC_PRIVATE, mkfifo, O_EXCL). Before, none was
     removed (ipcviz compared their owner with its own uid) and each was said to be one
     'nothing shows the program's own call made'."""
-    import shutil
     import subprocess
     import sys
 
@@ -509,3 +515,40 @@ def test_a_program_run_as_another_user_has_what_it_made_removed(tmp_path: Path) 
         except posix_ipc.Error:
             pass
         shutil.rmtree(tmp_path)
+
+
+@needs_tools
+@pytest.mark.skipif(shutil.which("prlimit") is None, reason="no prlimit")
+def test_the_objects_ipcviz_holds_never_use_up_its_descriptors(tmp_path: Path) -> None:
+    """600 FIFOs made, ipcviz under a limit of 256 descriptors. ipcviz holds one of each
+    object the program made (to know it for the program's at the end), at most a quarter
+    of its limit: the rest are named, not removed. Before, it held up to 4096 whatever its
+    limit, and the engine died of EMFILE ("internal error: Too many open files")."""
+    import subprocess
+    import sys
+
+    (tmp_path / "d").mkdir()
+    binary = compile_c(tmp_path, "made_once", MADE_ONCE, "-lrt")
+    trace = tmp_path / "run.jsonl"
+    argv = [sys.executable, "-m", "ipcviz", "run", "--headless", "--record", str(trace)]
+    program = [str(binary), "fifos", str(tmp_path), "600"]
+    proc = subprocess.Popen(
+        ["prlimit", "--nofile=256:256", "--", *argv, "--", *program],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for("the program made its FIFOs", (tmp_path / "ready").exists)
+        _settle()
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        left = [e for e in read_lines(trace)[1] if e["kind"] == "program.leftover"]
+        assert len(left) == 600, len(left)
+        removed = sum(1 for e in left if e.get("removed"))
+        assert removed == 64 and len(list((tmp_path / "d").iterdir())) == 600 - 64, removed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -161,6 +161,7 @@ class Mapper:
         #: another's (ext4 gives a freed one to the next file): one under the same name
         #: since, made by another, is told apart. At most ``HELD_MAX`` (``let_go``).
         self.own: dict[str, int] = {}
+        self.held_max = _held_max()
         self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
         #: System V segments: shmid → object name (cells: the engine's probes, shmprobe.py)
         self.segments: dict[int, str] = {}
@@ -861,8 +862,16 @@ def shareable(obj: Any) -> tuple[str, bool] | None:
 
 
 #: Objects the program made that ipcviz holds a descriptor of at most (``Mapper.own``):
-#: past it, one more made is named at the end, never removed.
+#: past it, one more made is named at the end, never removed. A quarter of the engine's
+#: descriptor limit at most: its probes and trace need the rest.
 HELD_MAX = 4096
+
+
+def _held_max() -> int:
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return HELD_MAX if soft == resource.RLIM_INFINITY else min(HELD_MAX, soft // 4)
 
 
 def _hold(path: str, fifo: bool = False, follow: bool = False) -> int | None:
@@ -891,7 +900,7 @@ def _own(m: Mapper, key: str, fd: int | None) -> None:
         os.close(old)
     if fd is None:
         return
-    if len(m.own) >= HELD_MAX:
+    if len(m.own) >= m.held_max:
         os.close(fd)
         return
     m.own[key] = fd
