@@ -151,6 +151,8 @@ class Mapper:
         self.sysv_ids: dict[str, tuple[str, int]] = {}  # object name → (kind, id)
         self.removed: set[str] = set()
         self.fifos: dict[str, bool] = {}  # FIFO path the program made → still linked
+        #: a path the program renamed a FIFO it made to → that FIFO's object (its first path)
+        self.fifo_names: dict[str, str] = {}
         #: System V objects (kind, id) a call of the program removed (IPC_RMID): an object
         #: under that id later is another's, unless a get of the program's returned it
         self.rmid: set[tuple[str, int]] = set()
@@ -557,7 +559,7 @@ class Mapper:
     OBJECT_STATE = (
         "index", "declared", "made", "sysv_ids", "removed", "fifos", "_sets", "segments",
         "_sem_fresh", "_sem_undo", "_lossy", "queues", "_mq_pending", "devshm", "shared",
-        "rmid", "own",
+        "rmid", "own", "fifo_names",
     )  # fmt: skip
 
     def objects_of(self, other: Mapper) -> None:
@@ -1097,6 +1099,7 @@ def _mknod(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     if path is None:
         return
     m.fifos[path] = True
+    m.fifo_names.pop(path, None)
     _own(m, path, _hold(path, fifo=True))
     m.removed.discard(path)
     m.declared.pop(path, None)  # made anew: a new object
@@ -1671,6 +1674,37 @@ def _declare_sem(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
     m._declare(proc, name, POSIX_SEM, at, **fields)
 
 
+def _rename(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """rename/renameat/renameat2: a FIFO the program made, under a new path now (the old
+    one is free for another's)."""
+    if ret != 0:
+        return
+    parts = P.split_args(args)
+    if _at(args):
+        if len(parts) < 4:
+            return
+        old = _path_arg(", ".join(parts[0:2]), at=True)
+        new = _path_arg(", ".join(parts[2:4]), at=True)
+    else:
+        if len(parts) < 2:
+            return
+        old, new = _path_arg(parts[0], at=False), _path_arg(parts[1], at=False)
+    if old is None or new is None or old == new:
+        return
+    if new in m.fifos:  # what the program made there is replaced (unlinked by the rename)
+        m.fifos[new] = False
+        m.fifo_names.pop(new, None)
+        _own(m, new, None)
+    if not m.fifos.get(old):
+        return
+    m.fifos[old] = False
+    m.fifos[new] = True
+    m.fifo_names[new] = m.fifo_names.pop(old, old)
+    held = m.own.pop(old, None)
+    # (renamed before ipcviz read its mknod: held now, under the name it has)
+    _own(m, new, held if held is not None else _hold(new, fifo=True))
+
+
 def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
     """``link("/dev/shm/sem.XXXXXX", "/dev/shm/sem.NAME")``: sem_open(O_CREAT) names the
     semaphore it wrote and mapped under its temporary name."""
@@ -1815,6 +1849,9 @@ _CALLS = dict(
     mmap=_mmap,
     munmap=_munmap,
     link=_link,
+    rename=_rename,
+    renameat=_rename,
+    renameat2=_rename,
     linkat=_link,
     futex=_futex,
 )
@@ -1826,7 +1863,7 @@ TRACED = (
     "mknod,mknodat,open,openat,unlink,unlinkat,"
     "mq_open,mq_timedsend,mq_timedreceive,mq_notify,mq_unlink,"
     "shmget,shmat,shmdt,shmctl,"
-    "ftruncate,mmap,munmap,link,linkat,futex"
+    "ftruncate,mmap,munmap,link,linkat,futex,rename,renameat,renameat2"
 )
 
 

@@ -329,7 +329,7 @@ class StraceSource:
             except OSError:
                 continue
             if linked and stat.S_ISFIFO(st.st_mode):
-                out.append((path, "FIFO", path))
+                out.append((self.mapper.fifo_names.get(path, path), "FIFO", path))
         for kernel_name, (name, made, linked) in self.mapper.queues.items():
             if made and linked and mq_exists(kernel_name):
                 out.append((name, "POSIX queue", kernel_name))
