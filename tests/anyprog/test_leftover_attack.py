@@ -166,6 +166,9 @@ def test_a_fifo_another_put_under_the_programs_path_is_never_removed(tmp_path: P
     left = _end(run)
     assert fifo.exists(), left
     assert not any(e.get("removed") for e in left), left
+    # and no command that would remove the other's is offered
+    assert all(f"rm {fifo}" not in e["message"] for e in left), left
+    assert "another's is there now" in left[0]["message"], left
 
 
 @needs_tools

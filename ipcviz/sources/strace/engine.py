@@ -36,7 +36,7 @@ from ipcviz.sources.strace.feed import (
 )
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
-from ipcviz.sources.strace.source import StraceSource, remove_leftover, sysv_now
+from ipcviz.sources.strace.source import StraceSource, remove_leftover, replaced, sysv_now
 
 #: Event kind: an object the program made is still there after it ended (named; removed
 #: only when ipcviz ended the program: ``removed``).
@@ -443,7 +443,16 @@ def say_left_behind(
                 f"{bytefmt.shell_word(str(ident))}: ipcviz removed it",
             )
             continue
-        hint = _REMOVE_HINT[kind].format(bytefmt.shell_word(str(ident)))
+        shown = bytefmt.shell_word(str(ident))
+        if replaced(kind, ident, own):  # never a command that would remove another's
+            emit(
+                LEFTOVER,
+                **obj,
+                message=f"the {kind} the program made at {shown} is no longer under that name: "
+                f"another's is there now (ipcviz leaves it alone)",
+            )
+            continue
+        hint = _REMOVE_HINT[kind].format(shown)
         if remove:  # ended by ipcviz, but nothing shows this is the object its call made
             emit(
                 LEFTOVER,

@@ -361,6 +361,28 @@ def sysv_now() -> dict[str, set[int]]:
     return {kind: sysv_ids(kind) for kind in SYSVIPC}
 
 
+def replaced(kind: str, ident: int | str, own: int | None) -> bool:
+    """The name ``ident`` leads to another object than the one the program made (``own``,
+    held since its call was seen): someone else's is there now."""
+    if own is None or kind in SYSVIPC:
+        return False
+    import posix_ipc
+
+    try:
+        held = os.fstat(own)
+        if kind == "POSIX queue":
+            queue = posix_ipc.MessageQueue(str(ident), read=True, write=False)
+            try:
+                st = os.fstat(queue.mqd)
+            finally:
+                queue.close()
+        else:
+            st = os.lstat(ident)
+    except (OSError, posix_ipc.Error, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) != (held.st_dev, held.st_ino)
+
+
 def remove_leftover(
     kind: str, ident: int | str, own: int | None = None, now: dict[str, set[int]] | None = None
 ) -> bool:
