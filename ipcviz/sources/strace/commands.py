@@ -287,6 +287,7 @@ class CommandsEngine(Engine):
         super()._shutdown()
         for traced in self.straced.values():
             traced.source.close()
+            traced.source.mapper.let_go()
 
 
 class CommandsProber(Prober):

@@ -36,7 +36,13 @@ from ipcviz.sources.strace.feed import (
 )
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
-from ipcviz.sources.strace.source import StraceSource, mq_names, remove_leftover
+from ipcviz.sources.strace.source import (
+    StraceSource,
+    mq_names,
+    remove_leftover,
+    replaced,
+    sysv_now,
+)
 
 #: Event kind: an object the program made is still there after it ended (named; removed
 #: only when ipcviz ended the program: ``removed``).
@@ -96,6 +102,8 @@ class ProgramEngine(Engine):
     #: The traced processes are the run's own (registered: ``clean`` kills them if the
     #: engine dies). False for ``ipcviz attach``: those are never ipcviz's to kill.
     owns_processes = True
+    #: ipcviz ended the program (set at the end; ``ipcviz attach`` never does)
+    _ended_by_us = False
 
     def __init__(
         self,
@@ -271,14 +279,20 @@ class ProgramEngine(Engine):
         to the kernel, a parent reaps the victim and removes its objects). Killing the
         whole tree instead would leave the program's objects behind, which ipcviz never
         removes. False when no process of the cycle can be signalled (then the run ends
-        as any deadlocked run does)."""
+        as any deadlocked run does). A victim that was the program's last process leaves
+        nobody to remove what it made: then ipcviz ended the program."""
         if self.source is None:
             return False
         order = [pid for pid in self.model.procs if pid in set(cycle)]
+        procs = self.source.mapper.procs
         for victim in reversed(order):
-            proc = self.source.mapper.procs.get(victim)
+            proc = procs.get(victim)
             if proc is None or proc.thread or proc.ended or not self._ours(victim):
                 continue
+            # its last process: nothing of the program is left to remove what it made,
+            # so ipcviz ended it (``_left_behind`` removes its leftovers)
+            if not any(p.pid != victim and not p.ended for p in procs.values()):
+                self._ended_by_us = True
             self.emit(schema.CONTROL, action="kill", target=victim, reason="deadlock")
             try:
                 os.kill(victim, signal.SIGKILL)
@@ -353,16 +367,56 @@ class ProgramEngine(Engine):
 
     # -- the end --------------------------------------------------------------------------
 
+    def _end_program_first(self) -> None:
+        """ipcviz ends the program: each of its processes gets SIGKILL while strace still
+        watches, so every call they made is read, and strace then ends by itself (at most
+        ``END_FIRST_S``; then it is killed as before). Killed after strace (its process
+        group), a process that left the group (setsid) ran on unwatched until killed,
+        making objects nobody named."""
+        source, strace = self.source, self.strace
+        assert source is not None and strace is not None
+        deadline = time.monotonic() + END_FIRST_S
+        while not _exited(strace.pid) and time.monotonic() < deadline:
+            for pid in source.mapper.unended():
+                if self._ours(pid):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            self._drain()  # (a child strace just named is killed on the next turn)
+            time.sleep(0.005)
+
     def _left_behind(self) -> None:
         if self.source is not None:
             say_left_behind(self.emit, self.source, remove=self._ended_by_us)
 
     def _shutdown(self) -> None:
         strace = self.strace
-        self._ended_by_us = strace is not None and not strace.exited
+        running = strace is not None and not strace.exited
+        self._ended_by_us = self._ended_by_us or running
+        if running and self.owns_processes:
+            try:
+                self._end_program_first()
+            except Exception:
+                import traceback
+
+                traceback.print_exc()
         super()._shutdown()
         if self.source is not None:
             self.source.close()
+            self.source.mapper.let_go()
+
+
+#: How long ipcviz lets strace see the program's processes die before it kills strace.
+END_FIRST_S = 2.0
+
+
+def _exited(pid: int) -> bool:
+    """``pid`` (a child of ours) has ended; it stays to be reaped (WNOWAIT)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
 
 
 def say_left_behind(
@@ -373,16 +427,24 @@ def say_left_behind(
 ) -> set[tuple[str, str, int | str]]:
     """Name every object a traced program made and left, with the command that would
     remove it; ``said``: already named (not again). ``remove``: ipcviz ended the program,
-    so it removes those it made (``made_here``) that are still ours (``remove_leftover``)
-    and says so. Returns
-    all named."""
+    so it removes those its own calls made (``made_here``) that are still those very
+    objects (``remove_leftover``) and says so. Returns all named."""
     named = set(said or ())
-    for name, kind, ident in source.leftovers():
+    leftovers = source.leftovers()
+    # read once (not per object: thousands of them cost seconds, past the viewer's patience)
+    made = source.made_sysv() if remove and leftovers else set()
+    now = sysv_now() if remove and leftovers else {}
+    for name, kind, ident in leftovers:
         if (name, kind, ident) in named:
             continue
         named.add((name, kind, ident))
         obj = {"obj": name} if name else {}  # made and never used: no object declared
-        if remove and source.made_here(kind, ident) and remove_leftover(kind, ident):
+        own = source.mapper.own.get(str(ident))
+        if (
+            remove
+            and source.made_here(kind, ident, made)
+            and remove_leftover(kind, ident, own, now)
+        ):
             emit(
                 LEFTOVER,
                 **obj,
@@ -391,14 +453,34 @@ def say_left_behind(
                 f"{bytefmt.shell_word(str(ident))}: ipcviz removed it",
             )
             continue
-        hint = _REMOVE_HINT[kind]
+        shown = bytefmt.shell_word(str(ident))
+        if replaced(kind, ident, own):  # never a command that would remove another's
+            emit(
+                LEFTOVER,
+                **obj,
+                message=f"the {kind} the program made at {shown} is no longer under that name: "
+                f"another's is there now (ipcviz leaves it alone)",
+            )
+            continue
+        template = _REMOVE_HINT[kind]
         if kind == "POSIX queue" and mq_names() is None:  # no /dev/mqueue to rm it from
-            hint = "mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && " + hint
+            template = "mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && " + template
+        hint = template.format(shown)
+        if remove:  # ended by ipcviz, but nothing shows this is the object its call made
+            emit(
+                LEFTOVER,
+                **obj,
+                message=f"ipcviz ended the program and left {kind} "
+                f"{bytefmt.shell_word(str(ident))}: nothing shows the program's own call made "
+                f"it (opened by key or name without an exclusive create, or another's put "
+                f"there since); if it is the program's, remove it with `{hint}`",
+            )
+            continue
         emit(
             LEFTOVER,
             **obj,
             message=f"the program left {kind} {ident} behind "
             f"(it ended by itself, and what a program keeps is its own: remove it with "
-            f"`{hint.format(bytefmt.shell_word(str(ident)))}`)",
+            f"`{hint}`)",
         )
     return named

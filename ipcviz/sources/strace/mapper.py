@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -150,6 +151,19 @@ class Mapper:
         self.sysv_ids: dict[str, tuple[str, int]] = {}  # object name → (kind, id)
         self.removed: set[str] = set()
         self.fifos: dict[str, bool] = {}  # FIFO path the program made → still linked
+        #: a path the program renamed a FIFO it made to → that FIFO's object (its first path)
+        self.fifo_names: dict[str, str] = {}
+        #: System V objects (kind, id) a call of the program removed (IPC_RMID): an object
+        #: under that id later is another's, unless a get of the program's returned it
+        self.rmid: set[tuple[str, int]] = set()
+        #: what a call of the program created (mkfifo; O_CREAT|O_EXCL: a POSIX segment, a
+        #: named semaphore, a queue), by its path or ``/NAME`` → a descriptor (O_PATH) of
+        #: that very object, taken when the call was seen and held to the end: the one
+        #: ipcviz may remove if the program leaves it. Held, its inode number is never
+        #: another's (ext4 gives a freed one to the next file): one under the same name
+        #: since, made by another, is told apart. At most ``HELD_MAX`` (``let_go``).
+        self.own: dict[str, int] = {}
+        self.held_max = _held_max()
         self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
         #: System V segments: shmid → object name (cells: the engine's probes, shmprobe.py)
         self.segments: dict[int, str] = {}
@@ -556,7 +570,7 @@ class Mapper:
     OBJECT_STATE = (
         "index", "declared", "made", "sysv_ids", "removed", "fifos", "_sets", "segments",
         "_sem_fresh", "_sem_undo", "_unseen_sets", "_lossy", "queues", "_mq_pending", "devshm",
-        "shared",
+        "shared", "rmid", "own", "fifo_names",
     )  # fmt: skip
 
     def objects_of(self, other: Mapper) -> None:
@@ -633,6 +647,15 @@ class Mapper:
             fields["max_bytes"] = self.msgmnb
             return self._declare(proc, name, SYSV_MQ, self._entry_ns(t), **fields)
         return self._declare(proc, name, SYSV_SEM, self._entry_ns(t), **fields)
+
+    def let_go(self) -> None:
+        """Close the descriptors ``own`` holds (the end of the run)."""
+        for fd in self.own.values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.own.clear()
 
     def sets_made(self) -> list[int]:
         """System V semaphore sets the program created (used or not)."""
@@ -869,6 +892,66 @@ def shareable(obj: Any) -> tuple[str, bool] | None:
 # -- one handler per system call ---------------------------------------------------------
 
 
+#: Objects the program made that ipcviz holds a descriptor of at most (``Mapper.own``):
+#: past it, one more made is named at the end, never removed. A quarter of the engine's
+#: descriptor limit at most: its probes and trace need the rest.
+HELD_MAX = 4096
+
+
+def _held_max() -> int:
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return HELD_MAX if soft == resource.RLIM_INFINITY else min(HELD_MAX, soft // 4)
+
+
+def _hold(path: str, fifo: bool = False, follow: bool = False) -> int | None:
+    """An O_PATH descriptor of what ``path`` names now (the last component not followed;
+    a FIFO if ``fifo``): it opens nothing (a FIFO's writer is not let through), or None."""
+    try:
+        flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+        fd = os.open(path, flags)
+    except (OSError, ValueError):
+        return None
+    try:
+        if fifo and not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            os.close(fd)
+            return None
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _own(m: Mapper, key: str, fd: int | None) -> None:
+    """``key`` (a path, a queue's ``/NAME``) names what the program made, held by ``fd``
+    (None: not known; what was held under it is let go)."""
+    old = m.own.pop(key, None)
+    if old is not None:
+        os.close(old)
+    if fd is None:
+        return
+    if len(m.own) >= m.held_max:
+        os.close(fd)
+        return
+    m.own[key] = fd
+
+
+def _hold_fd(proc: Proc, fd: int | None) -> int | None:
+    """An O_PATH descriptor of what the process's descriptor ``fd`` holds now, or None."""
+    if fd is None or fd < 0:
+        return None
+    return _hold(f"/proc/{proc.tid or proc.pid}/fd/{fd}", follow=True)
+
+
+def _held_dup(m: Mapper, key: str) -> int | None:
+    fd = m.own.get(key)
+    try:
+        return os.dup(fd) if fd is not None else None
+    except OSError:
+        return None
+
+
 def _pipe(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
     ends = P.fds(args)
     if ret != 0 or len(ends) < 2 or not ends[0][1].startswith("pipe:["):
@@ -1045,6 +1128,8 @@ def _mknod(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     if path is None:
         return
     m.fifos[path] = True
+    m.fifo_names.pop(path, None)
+    _own(m, path, _hold(path, fifo=True))
     m.removed.discard(path)
     m.declared.pop(path, None)  # made anew: a new object
     m._declare(
@@ -1082,6 +1167,7 @@ def _unlink(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     path = _path_arg(args, at=_at(args))
     if path in m.fifos:
         m.fifos[path] = False  # the name is gone; who has it open can still use it
+        _own(m, path, None)
 
 
 def _execve(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -1113,6 +1199,7 @@ def _msgget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         return
     key = P.split_args(args)[0] if args else ""
     made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
+    m.rmid.discard(("msqid", ret))
     m._sysv(proc, "msqid", ret, end, made=made, key=key)
 
 
@@ -1159,6 +1246,7 @@ def _sysv_removed(
     nums = P.ints(args)
     if ret != 0 or not nums or "IPC_RMID" not in args:
         return None
+    m.rmid.add((kind, nums[0]))
     name = f"{kind}:{nums[0]}"
     if name not in m.declared or name in m.removed:
         return None
@@ -1178,6 +1266,7 @@ def _semget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     counted = P.ints(parts[1]) if len(parts) > 1 else []  # (the key may be a number too)
     nsems = counted[0] if counted else 0
     made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
+    m.rmid.discard(("semid", ret))
     m._sets[ret] = (nsems, key, made)
 
 
@@ -1212,6 +1301,7 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
             if not values:
                 _unseen_setall(m, proc, ident, end)
     elif "IPC_RMID" in cmd:
+        m.rmid.add(("semid", ident))
         for name, (kind, sid) in list(m.sysv_ids.items()):
             if kind == "semid" and sid == ident and name in m.declared and name not in m.removed:
                 m.removed.add(name)
@@ -1315,6 +1405,9 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
         m.declared.pop(name, None)
         m.removed.discard(name)
         m.queues[kernel_name] = [name, created, True]
+        # only O_EXCL says the program's call made it: without it, another may have made
+        # it during the run (after the look at what existed before)
+        _own(m, kernel_name, _hold_fd(proc, ret) if "O_EXCL" in flags else None)
         obj = m._declare(proc, name, POSIX_MQ, at, **fields)
         m._mq_pending[obj] = []
     else:
@@ -1390,10 +1483,12 @@ def _mq_unlink(
     got = P.string_arg(args)
     if ret != 0 or got is None:
         return
-    known = m.queues.get("/" + got[0].decode("utf-8", "replace"))
+    kernel_name = "/" + got[0].decode("utf-8", "replace")
+    known = m.queues.get(kernel_name)
     if known is None:
         return
     known[2] = False
+    _own(m, kernel_name, None)
     obj = m.index[known[0]]
     m._mq_closed(proc, obj, m._exit_ns(t, end - t))
 
@@ -1461,6 +1556,7 @@ def _shmget(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     made = key == "IPC_PRIVATE" or ("IPC_CREAT" in args and "IPC_EXCL" in args)
     if not made:
         size = None  # an existing segment's size is its own, not the one asked for
+    m.rmid.discard(("shmid", ret))
     _shm_declare(m, proc, ret, m._exit_ns(t, end - t), size, made, key)
 
 
@@ -1562,6 +1658,7 @@ def _open_any(
                 known = m.devshm.get(path)
                 if known is None or made or not known.linked:
                     m.devshm[path] = DevShm(path, made)
+                    _own(m, path, (_hold_fd(proc, ret) or _hold(path)) if made else None)
             return
     _open(m, proc, t, end, args, ret, err)
 
@@ -1576,6 +1673,7 @@ def _unlink_any(
         _unlink(m, proc, t, end, args, ret, err)
         return
     known.linked = False
+    _own(m, known.path, None)
     _devshm_gone(m, proc, known, m._exit_ns(t, end - t))
 
 
@@ -1646,6 +1744,37 @@ def _declare_sem(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
     m._declare(proc, name, POSIX_SEM, at, **fields)
 
 
+def _rename(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """rename/renameat/renameat2: a FIFO the program made, under a new path now (the old
+    one is free for another's)."""
+    if ret != 0:
+        return
+    parts = P.split_args(args)
+    if _at(args):
+        if len(parts) < 4:
+            return
+        old = _path_arg(", ".join(parts[0:2]), at=True)
+        new = _path_arg(", ".join(parts[2:4]), at=True)
+    else:
+        if len(parts) < 2:
+            return
+        old, new = _path_arg(parts[0], at=False), _path_arg(parts[1], at=False)
+    if old is None or new is None or old == new:
+        return
+    if new in m.fifos:  # what the program made there is replaced (unlinked by the rename)
+        m.fifos[new] = False
+        m.fifo_names.pop(new, None)
+        _own(m, new, None)
+    if not m.fifos.get(old):
+        return
+    m.fifos[old] = False
+    m.fifos[new] = True
+    m.fifo_names[new] = m.fifo_names.pop(old, old)
+    held = m.own.pop(old, None)
+    # (renamed before ipcviz read its mknod: held now, under the name it has)
+    _own(m, new, held if held is not None else _hold(new, fifo=True))
+
+
 def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
     """``link("/dev/shm/sem.XXXXXX", "/dev/shm/sem.NAME")``: sem_open(O_CREAT) names the
     semaphore it wrote and mapped under its temporary name."""
@@ -1663,6 +1792,8 @@ def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
         return
     made = DevShm(new, known.made, value=known.value)
     m.devshm[new] = made
+    # the file the program wrote, under its name now (link fails where a name is taken)
+    _own(m, new, (_held_dup(m, old) or _hold(new)) if known.made else None)
     for other in m.procs.values():  # its mappings are the named semaphore's now
         for addr, (path, length, offset) in list(other.maps.items()):
             if path == old:
@@ -1788,6 +1919,9 @@ _CALLS = dict(
     mmap=_mmap,
     munmap=_munmap,
     link=_link,
+    rename=_rename,
+    renameat=_rename,
+    renameat2=_rename,
     linkat=_link,
     futex=_futex,
 )
@@ -1799,7 +1933,7 @@ TRACED = (
     "mknod,mknodat,open,openat,unlink,unlinkat,"
     "mq_open,mq_timedsend,mq_timedreceive,mq_notify,mq_unlink,"
     "shmget,shmat,shmdt,shmctl,"
-    "ftruncate,mmap,munmap,link,linkat,futex"
+    "ftruncate,mmap,munmap,link,linkat,futex,rename,renameat,renameat2"
 )
 
 

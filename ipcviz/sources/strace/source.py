@@ -267,16 +267,27 @@ class StraceSource:
             os.close(self.fd)
             self.fd = -1
 
-    def made_here(self, kind: str, ident: int | str) -> bool:
+    def made_here(
+        self, kind: str, ident: int | str, made: set[tuple[str, int]] | None = None
+    ) -> bool:
         """The program's own call created this leftover: IPC_PRIVATE or IPC_CREAT|IPC_EXCL
         for a System V object (one it only opened may be another's, made during the run),
-        O_CREAT|O_EXCL or mkfifo for the others (``leftovers`` names no other of those)."""
-        if kind not in SYSVIPC:
-            return True
+        mkfifo or O_CREAT|O_EXCL for the others, the object then seen under its name
+        (``Mapper.own``; ``remove_leftover`` checks it is the one there now). ``made``:
+        ``made_sysv()``, read once for many objects."""
         mapper = self.mapper
-        if kind == "semid" and ident in mapper.sets_made():
-            return True
-        return any(mapper.sysv_ids.get(name) == (kind, ident) for name in mapper.made)
+        if kind not in SYSVIPC:
+            return str(ident) in mapper.own
+        return (kind, ident) in (self.made_sysv() if made is None else made)
+
+    def made_sysv(self) -> set[tuple[str, int]]:
+        """System V objects (kind, id) the program's own calls created: IPC_PRIVATE or
+        IPC_CREAT|IPC_EXCL, or a segment whose creator pid (``cpid``) is the program's."""
+        mapper = self.mapper
+        out = {mapper.sysv_ids[name] for name in mapper.made if name in mapper.sysv_ids}
+        out.update(("semid", ident) for ident in mapper.sets_made())
+        out.update(("shmid", i) for i, pid in shm_creators().items() if pid in mapper.procs)
+        return out
 
     def leftovers(self) -> list[tuple[str, str, int | str]]:
         """What the program made and left: System V objects its calls named that exist now
@@ -289,21 +300,38 @@ class StraceSource:
         for name, (kind, ident) in self.mapper.sysv_ids.items():
             if (kind, ident) in seen:  # the semaphores of one set: one object to remove
                 continue
+            if (kind, ident) in self.mapper.rmid:  # removed: an object there now is another's
+                continue
             seen.add((kind, ident))
             if ident in now.get(kind, set()) and ident not in self.before.get(kind, set()):
                 # (a set's first semaphore the trace declared: ``semid:ID[n]``, never the
                 # undeclared ``semid:ID``, which `ipcviz verify` rightly calls unknown)
                 out.append((name, kind, ident))
-        for ident in self.mapper.sets_made():  # made, never used: never declared
+        for ident, (_n, key, _made) in self.mapper._sets.items():  # never used: not declared
+            if not key or ("semid", ident) in self.mapper.rmid:  # ('': a scenario's own)
+                continue
             if ("semid", ident) not in seen and ident in now["semid"] - self.before["semid"]:
                 out.append(("", "semid", ident))
+        # a segment the program's process made in a call ipcviz never saw end (killed in
+        # it): its creator pid says whose it is
+        for ident, pid in shm_creators().items():
+            key = ("shmid", ident)
+            if (
+                pid in self.mapper.procs
+                and key not in seen
+                and key not in self.mapper.rmid
+                and ident not in self.before["shmid"]
+                and ident in now["shmid"]
+            ):
+                seen.add(key)
+                out.append(("", "shmid", ident))
         for path, linked in self.mapper.fifos.items():  # FIFOs it made and did not unlink
             try:
                 st = os.lstat(path)
             except OSError:
                 continue
             if linked and stat.S_ISFIFO(st.st_mode):
-                out.append((path, "FIFO", path))
+                out.append((self.mapper.fifo_names.get(path, path), "FIFO", path))
         for kernel_name, (name, made, linked) in self.mapper.queues.items():
             if made and linked and mq_exists(kernel_name):
                 out.append((name, "POSIX queue", kernel_name))
@@ -311,21 +339,71 @@ class StraceSource:
         return out
 
 
-def remove_leftover(kind: str, ident: int | str) -> bool:
-    """Remove one object ``StraceSource.leftovers`` named, if it is still ours: the same
-    System V id owned by this uid, or a FIFO, queue or /dev/shm file of this uid under the
-    same name. Used only when ipcviz itself ended the program (it never got to remove what
-    it made); True if it was removed."""
+def shm_creators() -> dict[int, int]:
+    """System V segment id → the pid that created it (``cpid``: a segment opened by key
+    with IPC_CREAT alone was made by the program if that pid is one of its)."""
+    try:
+        lines = Path(SYSVIPC["shmid"]).read_text().splitlines()
+    except OSError:
+        return {}
+    cols = lines[0].split() if lines else []
+    if "cpid" not in cols or "shmid" not in cols:
+        return {}
+    at, ic = cols.index("shmid"), cols.index("cpid")
+    out = {}
+    for line in lines[1:]:
+        f = line.split()
+        if len(f) > max(at, ic) and f[at].isdigit() and f[ic].isdigit():
+            out[int(f[at])] = int(f[ic])
+    return out
+
+
+def sysv_now() -> dict[str, set[int]]:
+    """System V ids of each kind that exist now (``remove_leftover``'s ``now``)."""
+    return {kind: sysv_ids(kind) for kind in SYSVIPC}
+
+
+def replaced(kind: str, ident: int | str, own: int | None) -> bool:
+    """The name ``ident`` leads to another object than the one the program made (``own``,
+    held since its call was seen): someone else's is there now."""
+    if own is None or kind in SYSVIPC:
+        return False
+    import posix_ipc
+
+    try:
+        held = os.fstat(own)
+        if kind == "POSIX queue":
+            queue = posix_ipc.MessageQueue(str(ident), read=True, write=False)
+            try:
+                st = os.fstat(queue.mqd)
+            finally:
+                queue.close()
+        else:
+            st = os.lstat(ident)
+    except (OSError, posix_ipc.Error, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) != (held.st_dev, held.st_ino)
+
+
+def remove_leftover(
+    kind: str, ident: int | str, own: int | None = None, now: dict[str, set[int]] | None = None
+) -> bool:
+    """Remove one object ``StraceSource.leftovers`` named that is the very object the
+    program made: the System V id its call created (no other gets that id while the
+    kernel's id sequence runs: only root's kernel.*_next_id could give it to another after
+    a removal the program did not make), or the FIFO, queue or /dev/shm file its name
+    still leads to if it is the one the program made (``own``: a descriptor of it held
+    since its call was seen, ``Mapper.own``; another's made there since is never removed).
+    Whoever owns it: the program may run as another user (``setpriv``, ``runuser``); ipcviz
+    may remove only what its own rights let it. ``now``: ``sysv_now()``, read once for
+    many objects. Used only when ipcviz itself ended the program (it never got to remove
+    what it made); True if it was removed."""
     import posix_ipc
     import sysv_ipc
 
-    from ipcviz.session.cleanup import sysv_table
-
-    uid = os.getuid()
     try:
         if kind in SYSVIPC and isinstance(ident, int):
-            table = SYSVIPC[kind].rsplit("/", 1)[1]
-            if not any(r["id"] == ident and r["uid"] == uid for r in sysv_table(table)):
+            if ident not in (sysv_now() if now is None else now)[kind]:
                 return False
             remove = {
                 "msqid": sysv_ipc.remove_message_queue,
@@ -334,18 +412,26 @@ def remove_leftover(kind: str, ident: int | str) -> bool:
             }[kind]
             remove(ident)
             return True
+        if own is None:
+            return False
+        held = os.fstat(own)
+        mine = held.st_dev, held.st_ino
         if kind == "POSIX queue" and isinstance(ident, str):
-            # where /dev/mqueue is mounted its owner is checked; elsewhere the name the
-            # program made (O_EXCL) and never unlinked is all there is to go by
-            if mq_names() is not None and os.lstat(MQUEUE / ident.lstrip("/")).st_uid != uid:
-                return False
-            posix_ipc.unlink_message_queue(ident)
+            # the queue under the name now, opened read-only (its messages left alone)
+            queue = posix_ipc.MessageQueue(ident, read=True, write=False)
+            try:
+                st = os.fstat(queue.mqd)
+                if (st.st_dev, st.st_ino) != mine:
+                    return False
+                posix_ipc.unlink_message_queue(ident)
+            finally:
+                queue.close()
             return True
         wanted = {"FIFO": stat.S_ISFIFO, "POSIX shared memory": stat.S_ISREG}
         wanted["POSIX semaphore"] = stat.S_ISREG
         if kind in wanted and isinstance(ident, str):
             st = os.lstat(ident)
-            if st.st_uid != uid or not wanted[kind](st.st_mode):
+            if not wanted[kind](st.st_mode) or (st.st_dev, st.st_ino) != mine:
                 return False
             os.unlink(ident)
             return True
