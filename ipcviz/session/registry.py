@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import stat
 import time
 from pathlib import Path
@@ -172,12 +173,19 @@ def proc_start_time(pid: int) -> int | None:
 SESSION_ENV = "IPCVIZ_SESSION"
 
 
+#: For fault tests only: ``IPCVIZ_FAULT_STOP_AT_SAVE=N`` makes the engine stop itself
+#: (SIGSTOP) right after its registry's N-th write, so a test's SIGKILL lands at exactly
+#: that point of object creation, not wherever the scheduler happened to be.
+_STOP_AT_SAVE = int(os.environ.get("IPCVIZ_FAULT_STOP_AT_SAVE", "0") or 0)
+
+
 class Registry:
     """One session's registry file, rewritten atomically on every change."""
 
     def __init__(self, sid: str, scenario: str) -> None:
         self.sid = sid
         self.path = runtime_dir() / f"{sid}.json"
+        self._saves = 0
         pid = os.getpid()
         self.data: dict[str, Any] = {
             "sid": sid,
@@ -221,6 +229,9 @@ class Registry:
         with os.fdopen(fd, "w") as f:
             json.dump(self.data, f)
         os.replace(tmp, self.path)
+        self._saves += 1
+        if self._saves == _STOP_AT_SAVE:  # a fault test's kill lands exactly here
+            os.kill(os.getpid(), signal.SIGSTOP)
 
     def discard(self) -> None:
         """The session cleaned up after itself: forget it."""
