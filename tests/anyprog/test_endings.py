@@ -231,3 +231,44 @@ def test_ctrl_c_never_removes_an_object_the_program_only_opened(tmp_path: Path) 
         assert queue.id in _sysv_ids("msg")  # still there
     finally:
         queue.remove()
+
+
+@needs_tools
+def test_ctrl_c_never_removes_a_fifo_in_a_directory_others_may_change(tmp_path: Path) -> None:
+    """A FIFO the program made in a directory any user may write and that is not sticky:
+    by the time ipcviz reads strace's line of the mkfifo, another user could have put their
+    own FIFO at that path, and nothing tells the two apart. It is named, never removed;
+    the program's other objects (a System V set and queue, a POSIX queue and segment) are
+    removed as before."""
+    import posix_ipc
+    import sysv_ipc
+
+    from ipcviz.events.codec import payload
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # writable by all, no sticky bit
+    fifo = shared / "left.fifo"
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "maker", programs.MAKER, "-lrt"), str(fifo))
+    run.blocked()
+    text = b"".join(payload(e) for e in run.events() if e["kind"] == "proc.output")
+    made = dict(line.split() for line in text.decode().splitlines())
+    try:
+        run.proc.send_signal(signal.SIGINT)
+        run.proc.communicate(timeout=60)
+        left = [e for e in run.events() if e["kind"] == "program.leftover"]
+        kept = [e for e in left if not e.get("removed")]
+        assert len(left) == 5 and len(kept) == 1 and str(fifo) in kept[0]["message"], left
+        assert fifo.exists()
+    finally:
+        for remove in (
+            lambda: sysv_ipc.remove_semaphore(int(made["SEM"])),
+            lambda: sysv_ipc.remove_message_queue(int(made["MSG"])),
+            lambda: posix_ipc.unlink_message_queue(made["MQ"]),
+            lambda: posix_ipc.unlink_shared_memory(made["SHM"]),
+            lambda: fifo.unlink(),
+        ):
+            try:
+                remove()
+            except (sysv_ipc.Error, posix_ipc.Error, OSError):
+                pass

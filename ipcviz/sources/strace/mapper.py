@@ -907,7 +907,16 @@ def _held_max() -> int:
 
 def _hold(path: str, fifo: bool = False, follow: bool = False) -> int | None:
     """An O_PATH descriptor of what ``path`` names now (the last component not followed;
-    a FIFO if ``fifo``): it opens nothing (a FIFO's writer is not let through), or None."""
+    a FIFO if ``fifo``): it opens nothing (a FIFO's writer is not let through), or None.
+
+    Held by its path (not a process's descriptor, ``follow``), it is what the path names
+    when ipcviz reads strace's line, a moment after the call: in a directory where another
+    user may replace an entry (writable by others and not sticky) that could be theirs,
+    so nothing is held there (the object is named at the end, never removed). In a
+    sticky or private directory (/dev/shm, /tmp, the program's own) only the same user or
+    root could have put another object there in that moment (docs/any-program.md)."""
+    if not follow and not _guarded_dir(os.path.dirname(path) or "."):
+        return None
     try:
         flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
         fd = os.open(path, flags)
@@ -921,6 +930,16 @@ def _hold(path: str, fifo: bool = False, follow: bool = False) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def _guarded_dir(directory: str) -> bool:
+    """No other user can unlink or rename an entry of ``directory``: it is sticky, or
+    neither its group nor others may write it."""
+    try:
+        mode = os.stat(directory).st_mode
+    except OSError:
+        return False
+    return bool(mode & stat.S_ISVTX) or not mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def _own(m: Mapper, key: str, fd: int | None) -> None:
