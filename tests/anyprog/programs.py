@@ -736,3 +736,29 @@ int main(void)
     return 0;
 }
 """
+
+#: Two POSIX segments made one after the other with O_EXCL, the first closed before the
+#: second is made: the second gets the first's descriptor number. Then it waits forever.
+FD_AGAIN = r"""
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 1;
+    int a = shm_open(argv[1], O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (a < 0 || close(a) < 0)
+        return 1;
+    int b = shm_open(argv[2], O_CREAT | O_EXCL | O_RDWR, 0600);  /* a's number again */
+    printf("FDS %d %d\n", a, b);
+    fflush(stdout);
+    int fd[2];
+    char c;
+    if (b < 0 || pipe(fd) < 0)
+        return 1;
+    return (int)read(fd[0], &c, 1);
+}
+"""

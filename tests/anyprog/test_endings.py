@@ -272,3 +272,32 @@ def test_ctrl_c_never_removes_a_fifo_in_a_directory_others_may_change(tmp_path: 
                 remove()
             except (sysv_ipc.Error, posix_ipc.Error, OSError):
                 pass
+
+
+@needs_tools
+def test_ctrl_c_removes_a_segment_whose_descriptor_number_the_program_reused(
+    tmp_path: Path,
+) -> None:
+    """The program made segment A, closed it, and made B, which got A's descriptor number.
+    ipcviz reads each call's line after the call: it took what the number held then (B)
+    for A, said A was "no longer under that name: another's is there now" and left it.
+    What a descriptor holds now is taken only if it is still the file the call opened."""
+    import posix_ipc
+
+    a, b = (f"/ipcviz-test-again-{os.getpid()}-{x}" for x in "ab")
+    binary = compile_c(tmp_path, "again", programs.FD_AGAIN, "-lrt")
+    run = ProgramRun(tmp_path, binary, a, b)
+    run.blocked()
+    try:
+        run.proc.send_signal(signal.SIGINT)
+        _out, err = run.proc.communicate(timeout=60)
+        assert run.proc.returncode == 0, err
+        left = [e for e in run.events() if e["kind"] == "program.leftover"]
+        assert len(left) == 2 and all(e.get("removed") for e in left), left
+        assert not Path("/dev/shm" + a).exists() and not Path("/dev/shm" + b).exists()
+    finally:
+        for name in (a, b):
+            try:
+                posix_ipc.unlink_shared_memory(name)
+            except posix_ipc.Error:
+                pass

@@ -956,11 +956,26 @@ def _own(m: Mapper, key: str, fd: int | None) -> None:
     m.own[key] = fd
 
 
-def _hold_fd(proc: Proc, fd: int | None) -> int | None:
-    """An O_PATH descriptor of what the process's descriptor ``fd`` holds now, or None."""
+def _hold_fd(proc: Proc, fd: int | None, path: str) -> int | None:
+    """An O_PATH descriptor of what the process's descriptor ``fd`` holds now, if that is
+    still the object the call opened at ``path`` (for a POSIX queue its ``/NAME``), or
+    None. ipcviz reads the call's line after it returned: the program may have closed
+    ``fd`` since and got the number again for another file (glibc's sem_open closes its
+    temporary file's), which must not be taken for this one."""
     if fd is None or fd < 0:
         return None
-    return _hold(f"/proc/{proc.tid or proc.pid}/fd/{fd}", follow=True)
+    link = f"/proc/{proc.tid or proc.pid}/fd/{fd}"
+    held = _hold(link, follow=True)
+    if held is None:
+        return None
+    try:  # read after the hold, and the same inode both ways: one file, not two
+        same = os.readlink(link) == path and os.path.samestat(os.fstat(held), os.stat(link))
+    except OSError:
+        same = False
+    if not same:
+        os.close(held)
+        return None
+    return held
 
 
 def _held_dup(m: Mapper, key: str) -> int | None:
@@ -1426,7 +1441,7 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
         m.queues[kernel_name] = [name, created, True]
         # only O_EXCL says the program's call made it: without it, another may have made
         # it during the run (after the look at what existed before)
-        _own(m, kernel_name, _hold_fd(proc, ret) if "O_EXCL" in flags else None)
+        _own(m, kernel_name, _hold_fd(proc, ret, kernel_name) if "O_EXCL" in flags else None)
         obj = m._declare(proc, name, POSIX_MQ, at, **fields)
         m._mq_pending[obj] = []
     else:
@@ -1677,7 +1692,7 @@ def _open_any(
                 known = m.devshm.get(path)
                 if known is None or made or not known.linked:
                     m.devshm[path] = DevShm(path, made)
-                    _own(m, path, (_hold_fd(proc, ret) or _hold(path)) if made else None)
+                    _own(m, path, (_hold_fd(proc, ret, path) or _hold(path)) if made else None)
             return
     _open(m, proc, t, end, args, ret, err)
 
