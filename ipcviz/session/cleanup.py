@@ -215,7 +215,7 @@ def session_leftovers(data: dict[str, Any], descendants_of: int | None = None) -
             (pgid in groups and start >= groups[pgid])
             or (own_session and sid == engine_pid and start >= engine_start)
             or (marker is not None and engine_start and start >= engine_start
-                and _carries(pid, marker, uid))
+                and _carries(pid, marker))
         ):  # fmt: skip
             continue
         try:  # (only for a match: one stat less per process on the machine)
@@ -235,13 +235,11 @@ def session_leftovers(data: dict[str, Any], descendants_of: int | None = None) -
     return sorted(found)
 
 
-def _carries(pid: int, marker: bytes, uid: int) -> bool:
-    """``pid``, a process of ``uid``, has ``marker`` (``IPCVIZ_SESSION=<sid>``) in its
-    environment: a session started it or an ancestor of it (the id is random, and only a
-    process started after the engine is asked)."""
+def _carries(pid: int, marker: bytes) -> bool:
+    """``pid`` has ``marker`` (``IPCVIZ_SESSION=<sid>``) in its environment: a session
+    started it or an ancestor of it (the id is random, only a process started after the
+    engine is asked, and the caller then checks it is of the session's uid)."""
     try:
-        if os.stat(f"/proc/{pid}").st_uid != uid:
-            return False
         with open(f"/proc/{pid}/environ", "rb") as f:
             env = f.read(1 << 20)
     except OSError:

@@ -102,7 +102,9 @@ class ProgramEngine(Engine):
     #: The traced processes are the run's own (registered: ``clean`` kills them if the
     #: engine dies). False for ``ipcviz attach``: those are never ipcviz's to kill.
     owns_processes = True
-    #: ipcviz ended the program (set at the end; ``ipcviz attach`` never does)
+    #: ipcviz ended the program (it still ran at shutdown, or a broken deadlock killed its
+    #: last process): what it made and left is removed, not only named. Set at the end;
+    #: ``ipcviz attach`` (which skips this class's ``__init__``) never does.
     _ended_by_us = False
 
     def __init__(
@@ -123,9 +125,6 @@ class ProgramEngine(Engine):
         self._early_output = b""  # what strace said before the program ran (its errors)
         #: bytes read from the output pipe that no write strace showed accounts for yet
         self._unsaid = bytearray()
-        #: the program still ran when the engine shut down: ipcviz ended it, so what it
-        #: made and left is removed (it never got to), not only named
-        self._ended_by_us = False
         if isinstance(scenario, ProgramScenario):
             self._narrate_steps(Narrator(scenario))
 
@@ -440,6 +439,7 @@ def say_left_behind(
         named.add((name, kind, ident))
         obj = {"obj": name} if name else {}  # made and never used: no object declared
         own = source.mapper.own.get(str(ident))
+        shown = bytefmt.shell_word(str(ident))
         if (
             remove
             and source.made_here(kind, ident, made)
@@ -449,11 +449,10 @@ def say_left_behind(
                 LEFTOVER,
                 **obj,
                 removed=True,
-                message=f"ipcviz ended the program before it removed {kind} "
-                f"{bytefmt.shell_word(str(ident))}: ipcviz removed it",
+                message=f"ipcviz ended the program before it removed {kind} {shown}: "
+                "ipcviz removed it",
             )
             continue
-        shown = bytefmt.shell_word(str(ident))
         if replaced(kind, ident, own):  # never a command that would remove another's
             emit(
                 LEFTOVER,
@@ -470,8 +469,8 @@ def say_left_behind(
             emit(
                 LEFTOVER,
                 **obj,
-                message=f"ipcviz ended the program and left {kind} "
-                f"{bytefmt.shell_word(str(ident))}: nothing shows the program's own call made "
+                message=f"ipcviz ended the program and left {kind} {shown}: nothing shows "
+                f"the program's own call made "
                 f"it (opened by key or name without an exclusive create, or another's put "
                 f"there since); if it is the program's, remove it with `{hint}`",
             )

@@ -295,7 +295,7 @@ class StraceSource:
         created and never unlinked. Each as (object name, '' if never declared: made and
         never used; kind; id or path)."""
         out = []
-        now = {kind: sysv_ids(kind) for kind in SYSVIPC}
+        now = sysv_now()
         seen = set()
         for name, (kind, ident) in self.mapper.sysv_ids.items():
             if (kind, ident) in seen:  # the semaphores of one set: one object to remove
@@ -363,26 +363,47 @@ def sysv_now() -> dict[str, set[int]]:
     return {kind: sysv_ids(kind) for kind in SYSVIPC}
 
 
+def _under_name(kind: str, ident: int | str) -> os.stat_result | None:
+    """What the name ``ident`` leads to now (a POSIX queue opened read-only a moment, its
+    messages left alone; a path not followed), or None when nothing does."""
+    import posix_ipc
+
+    try:
+        if kind == "POSIX queue":
+            queue = posix_ipc.MessageQueue(str(ident), read=True, write=False)
+            try:
+                return os.fstat(queue.mqd)
+            finally:
+                queue.close()
+        return os.lstat(ident)
+    except (OSError, posix_ipc.Error, ValueError):
+        return None
+
+
+def _is_held(st: os.stat_result, own: int) -> bool:
+    """``st`` is the very object ``own`` (a descriptor held since the call) holds."""
+    held = os.fstat(own)
+    return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
+
+
 def replaced(kind: str, ident: int | str, own: int | None) -> bool:
     """The name ``ident`` leads to another object than the one the program made (``own``,
     held since its call was seen): someone else's is there now."""
     if own is None or kind in SYSVIPC:
         return False
-    import posix_ipc
-
+    st = _under_name(kind, ident)
     try:
-        held = os.fstat(own)
-        if kind == "POSIX queue":
-            queue = posix_ipc.MessageQueue(str(ident), read=True, write=False)
-            try:
-                st = os.fstat(queue.mqd)
-            finally:
-                queue.close()
-        else:
-            st = os.lstat(ident)
-    except (OSError, posix_ipc.Error, ValueError):
+        return st is not None and not _is_held(st, own)
+    except OSError:
         return False
-    return (st.st_dev, st.st_ino) != (held.st_dev, held.st_ino)
+
+
+#: What a leftover of each kind held by path must be to be removed.
+_FILE_KIND = {
+    "FIFO": stat.S_ISFIFO,
+    "POSIX shared memory": stat.S_ISREG,
+    "POSIX semaphore": stat.S_ISREG,
+}
 
 
 def remove_leftover(
@@ -412,27 +433,15 @@ def remove_leftover(
             }[kind]
             remove(ident)
             return True
-        if own is None:
+        if own is None or not isinstance(ident, str):
             return False
-        held = os.fstat(own)
-        mine = held.st_dev, held.st_ino
-        if kind == "POSIX queue" and isinstance(ident, str):
-            # the queue under the name now, opened read-only (its messages left alone)
-            queue = posix_ipc.MessageQueue(ident, read=True, write=False)
-            try:
-                st = os.fstat(queue.mqd)
-                if (st.st_dev, st.st_ino) != mine:
-                    return False
-                posix_ipc.unlink_message_queue(ident)
-            finally:
-                queue.close()
+        st = _under_name(kind, ident)
+        if st is None or not _is_held(st, own):
+            return False
+        if kind == "POSIX queue":
+            posix_ipc.unlink_message_queue(ident)
             return True
-        wanted = {"FIFO": stat.S_ISFIFO, "POSIX shared memory": stat.S_ISREG}
-        wanted["POSIX semaphore"] = stat.S_ISREG
-        if kind in wanted and isinstance(ident, str):
-            st = os.lstat(ident)
-            if not wanted[kind](st.st_mode) or (st.st_dev, st.st_ino) != mine:
-                return False
+        if kind in _FILE_KIND and _FILE_KIND[kind](st.st_mode):
             os.unlink(ident)
             return True
     except (OSError, sysv_ipc.Error, posix_ipc.Error, ValueError):
