@@ -161,15 +161,9 @@ def test_ctrl_c_removes_what_the_program_made_and_never_got_to_remove(tmp_path: 
     its own: same id or name, same uid) and says so. Before, every one was left on the
     machine, named only in the trace."""
     import posix_ipc
-    import sysv_ipc
-
-    from ipcviz.events.codec import payload
 
     fifo = tmp_path / "left.fifo"
-    run = ProgramRun(tmp_path, compile_c(tmp_path, "maker", programs.MAKER, "-lrt"), str(fifo))
-    run.blocked()
-    text = b"".join(payload(e) for e in run.events() if e["kind"] == "proc.output")
-    made = dict(line.split() for line in text.decode().splitlines())
+    run, made = _run_maker(tmp_path, fifo)
     sem, msg = int(made["SEM"]), int(made["MSG"])
     assert fifo.exists() and Path("/dev/shm" + made["SHM"]).exists()  # there while it runs
     try:
@@ -186,17 +180,7 @@ def test_ctrl_c_removes_what_the_program_made_and_never_got_to_remove(tmp_path: 
         verify = subprocess.run([sys.executable, "-m", "ipcviz", "verify", str(run.trace)])
         assert verify.returncode == 0
     finally:  # the test ran the program: on a failure, what it made is the test's to remove
-        for remove in (
-            lambda: sysv_ipc.remove_semaphore(sem),
-            lambda: sysv_ipc.remove_message_queue(msg),
-            lambda: posix_ipc.unlink_message_queue(made["MQ"]),
-            lambda: posix_ipc.unlink_shared_memory(made["SHM"]),
-            lambda: fifo.unlink(),
-        ):
-            try:
-                remove()
-            except (sysv_ipc.Error, posix_ipc.Error, OSError):
-                pass
+        _remove_made(made, fifo)
 
 
 def _sysv_ids(table: str) -> set[int]:
@@ -240,19 +224,11 @@ def test_ctrl_c_never_removes_a_fifo_in_a_directory_others_may_change(tmp_path: 
     own FIFO at that path, and nothing tells the two apart. It is named, never removed;
     the program's other objects (a System V set and queue, a POSIX queue and segment) are
     removed as before."""
-    import posix_ipc
-    import sysv_ipc
-
-    from ipcviz.events.codec import payload
-
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)  # writable by all, no sticky bit
     fifo = shared / "left.fifo"
-    run = ProgramRun(tmp_path, compile_c(tmp_path, "maker", programs.MAKER, "-lrt"), str(fifo))
-    run.blocked()
-    text = b"".join(payload(e) for e in run.events() if e["kind"] == "proc.output")
-    made = dict(line.split() for line in text.decode().splitlines())
+    run, made = _run_maker(tmp_path, fifo)
     try:
         run.proc.send_signal(signal.SIGINT)
         run.proc.communicate(timeout=60)
@@ -261,17 +237,7 @@ def test_ctrl_c_never_removes_a_fifo_in_a_directory_others_may_change(tmp_path: 
         assert len(left) == 5 and len(kept) == 1 and str(fifo) in kept[0]["message"], left
         assert fifo.exists()
     finally:
-        for remove in (
-            lambda: sysv_ipc.remove_semaphore(int(made["SEM"])),
-            lambda: sysv_ipc.remove_message_queue(int(made["MSG"])),
-            lambda: posix_ipc.unlink_message_queue(made["MQ"]),
-            lambda: posix_ipc.unlink_shared_memory(made["SHM"]),
-            lambda: fifo.unlink(),
-        ):
-            try:
-                remove()
-            except (sysv_ipc.Error, posix_ipc.Error, OSError):
-                pass
+        _remove_made(made, fifo)
 
 
 @needs_tools
@@ -301,3 +267,32 @@ def test_ctrl_c_removes_a_segment_whose_descriptor_number_the_program_reused(
                 posix_ipc.unlink_shared_memory(name)
             except posix_ipc.Error:
                 pass
+
+
+def _run_maker(tmp_path: Path, fifo: Path) -> tuple[ProgramRun, dict[str, str]]:
+    """``programs.MAKER`` under ipcviz, blocked once it made its objects: the run, and
+    what it made (SEM, MSG: ids; MQ, SHM: names) as it printed them."""
+    from ipcviz.events.codec import payload
+
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "maker", programs.MAKER, "-lrt"), str(fifo))
+    run.blocked()
+    text = b"".join(payload(e) for e in run.events() if e["kind"] == "proc.output")
+    return run, dict(line.split() for line in text.decode().splitlines())
+
+
+def _remove_made(made: dict[str, str], fifo: Path) -> None:
+    """What MAKER made, removed by the test that ran it (each only if still there)."""
+    import posix_ipc
+    import sysv_ipc
+
+    for remove in (
+        lambda: sysv_ipc.remove_semaphore(int(made["SEM"])),
+        lambda: sysv_ipc.remove_message_queue(int(made["MSG"])),
+        lambda: posix_ipc.unlink_message_queue(made["MQ"]),
+        lambda: posix_ipc.unlink_shared_memory(made["SHM"]),
+        lambda: fifo.unlink(),
+    ):
+        try:
+            remove()
+        except (sysv_ipc.Error, posix_ipc.Error, OSError):
+            pass
