@@ -17,11 +17,8 @@ from typing import IO, Any
 
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError, TraceError
+from ipcviz.events.codec import decode_line
 from ipcviz.i18n import _
-
-#: One JSON document from a str: what ``json.loads`` does, without guessing the encoding
-#: of every line (the engine writes UTF-8).
-_decode = json.JSONDecoder().decode
 
 
 class EngineProcess:
@@ -84,7 +81,7 @@ class EngineProcess:
             batch = []
             for raw in lines:
                 try:
-                    obj = _decode(raw.decode("utf-8", "surrogatepass"))
+                    obj = decode_line(raw, "surrogatepass")
                 except ValueError:
                     yield batch  # what came before the bad line is told first
                     raise TraceError(

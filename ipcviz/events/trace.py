@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from typing import IO, Any
 from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
 from ipcviz.events import schema
-from ipcviz.events.codec import encode_event
+from ipcviz.events.codec import decode_line, encode_event
 from ipcviz.events.validate import Validator, check_header
 from ipcviz.i18n import _
 
@@ -242,32 +241,9 @@ def _read_line(f: IO[bytes], path: Path, where: str) -> bytes:
     return raw
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-#: Strict JSON: NaN and Infinity (which Python's json accepts) are refused. One decoder,
-#: made once: ``json.loads`` with an option would build a new one for every line.
-_DECODER = json.JSONDecoder(parse_constant=_no_constant)
-
-
-_SCAN = _DECODER.scan_once
-
-
-def _loads(raw: bytes) -> Any:
-    """One line of UTF-8 JSON (ValueError / UnicodeDecodeError if it is not).
-
-    The decoder's scanner is called directly (what ``decode`` does after two Python calls,
-    per line): a value from the first byte with only JSON whitespace after it is what
-    ``decode`` returns; anything else goes through ``decode`` for its verdict."""
-    text = raw.decode("utf-8")
-    try:
-        value, end = _SCAN(text, 0)
-    except StopIteration:
-        return _DECODER.decode(text)
-    if end != len(text) and text[end:].strip(" \t\n\r"):
-        return _DECODER.decode(text)
-    return value
+#: One line of UTF-8 JSON (ValueError / UnicodeDecodeError if it is not): the codec's
+#: strict decoder, NaN and Infinity refused.
+_loads = decode_line
 
 
 def _shown(path: Path) -> str:
