@@ -84,7 +84,7 @@ CASES = [
     b'{"a":[1,2,]}',
     b'{"a":true,"b":false,"c":null}',
     b'{"a":True}',
-    b'{a:1}',
+    b"{a:1}",
     b"{'a':1}",
     b'"x"',
     b"[]",
