@@ -46,9 +46,9 @@ from ipcviz.events import schema
 from ipcviz.mechanisms import registry
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.analysis import holders, waitfor
+from ipcviz.probe import sysvipc
 from ipcviz.probe._libc import IS_X86_64
 from ipcviz.probe.procs import SYSCALLS_X86_64
-from ipcviz.session.cleanup import sysv_table
 
 #: How often the watcher looks (s).
 INTERVAL = 0.1
@@ -432,7 +432,7 @@ def _keyed(table: str, ipc_id: int | None) -> bool:
     """Whether System V object ``ipc_id`` (``table``: msg or sem) was made with a key: any
     process that knows the key may use it. True when the kernel does not say (unknown:
     nothing may be proven on it)."""
-    rows = [r for r in sysv_table(table) if r["id"] == ipc_id]
+    rows = [r for r in sysvipc.read(table) if r["id"] == ipc_id]
     return not rows or rows[0]["key"] != 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from . import sysvipc
 from ._procfs import maps, read_text, shm_name, strip_deleted
 
 
@@ -107,21 +108,17 @@ def sysv_shm_stat(shmid: int) -> SysvShmStat | None:
 
 
 def parse_sysv_shm(text: str, shmid: int) -> SysvShmStat | None:
-    """Segment ``shmid``'s row of /proc/sysvipc/shm's ``text``; a row that is not all
-    numbers where numbers are due is no row (a malformed line is no traceback)."""
-    lines = text.splitlines()
-    cols = lines[0].split() if lines else []
-    want = ("key", "shmid", "size", "cpid", "lpid", "nattch")
-    if not all(c in cols for c in want):
-        return None
-    want += tuple(c for c in ("atime", "dtime") if c in cols)
-    at = [cols.index(c) for c in want]
-    for line in lines[1:]:
-        f = line.split()
-        if len(f) > max(at) and f[at[1]] == str(shmid):
+    """Segment ``shmid``'s row of /proc/sysvipc/shm's ``text`` (``sysvipc.parse``: a
+    malformed row is no row)."""
+    for row in sysvipc.parse(text):
+        if row["id"] == shmid:
             try:
-                return SysvShmStat(*(int(f[i]) for i in at))
-            except ValueError:
+                return SysvShmStat(
+                    *(row[c] for c in ("key", "shmid", "size", "cpid", "lpid", "nattch")),
+                    atime=row.get("atime", 0),
+                    dtime=row.get("dtime", 0),
+                )
+            except KeyError:  # a kernel without one of these columns
                 return None
     return None
 

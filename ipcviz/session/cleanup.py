@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ipcviz.probe import sysvipc
 from ipcviz.session.registry import (
     SESSION_ENV,
     is_session_files_dir,
@@ -18,31 +19,13 @@ from ipcviz.session.registry import (
 )
 
 
-def sysv_table(table: str) -> list[dict[str, int]]:
-    """Rows of /proc/sysvipc/{msg,sem,shm} as {key, id, uid}."""
-    try:
-        lines = Path(f"/proc/sysvipc/{table}").read_text().splitlines()
-    except OSError:
-        return []
-    cols = lines[0].split() if lines else []
-    if "uid" not in cols or "key" not in cols:
-        return []
-    ik, iu = cols.index("key"), cols.index("uid")
-    rows = []
-    for line in lines[1:]:
-        f = line.split()
-        if len(f) > max(ik, iu, 1):
-            rows.append({"key": int(f[ik]), "id": int(f[1]), "uid": int(f[iu])})
-    return rows
-
-
 def sysv_id(entry: dict[str, Any], table: str) -> int | None:
     """The id of a registered System V object (``table``: msg, sem or shm, as in
     /proc/sysvipc) if it exists, is ours, and still has the key it was registered with. The
     key is registered before the kernel call and the id after it, so an engine killed in
     between left only the key: the object is found by that."""
     key, ident = entry.get("key"), entry.get("id")
-    for row in sysv_table(table):
+    for row in sysvipc.read(table):
         if row["uid"] != os.getuid():
             continue
         if ident is not None and row["id"] == ident and key in (None, row["key"]):

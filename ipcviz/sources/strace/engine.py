@@ -429,10 +429,11 @@ def say_left_behind(
     so it removes those its own calls made (``made_here``) that are still those very
     objects (``remove_leftover``) and says so. Returns all named."""
     named = set(said or ())
-    leftovers = source.leftovers()
-    # read once (not per object: thousands of them cost seconds, past the viewer's patience)
-    made = source.made_sysv() if remove and leftovers else set()
-    now = sysv_now() if remove and leftovers else {}
+    # the kernel's System V tables read once, for every object and every question (not
+    # per object: thousands of them cost seconds, past the viewer's patience)
+    now = sysv_now()
+    leftovers = source.leftovers(now)
+    made = source.made_sysv(now) if remove and leftovers else set()
     for name, kind, ident in leftovers:
         if (name, kind, ident) in named:
             continue

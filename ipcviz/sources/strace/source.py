@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ipcviz.errors import IpcvizError
+from ipcviz.probe import sysvipc
 from ipcviz.sources.strace import parser as P
 from ipcviz.sources.strace.mapper import MQ_DEFAULTS, TRACED, Mapper
 
@@ -28,8 +29,11 @@ STRSIZE = 65536
 RELEASE_WAIT_US = 10_000
 #: Bytes read from strace per engine turn at most, so control and exits stay responsive.
 READ_LIMIT = 1 << 20
-#: Where the kernel says how many System V objects exist, by id.
-SYSVIPC = {"msqid": "/proc/sysvipc/msg", "semid": "/proc/sysvipc/sem", "shmid": "/proc/sysvipc/shm"}
+#: The /proc/sysvipc table of each System V kind, as the trace names its ids.
+SYSVIPC = {"msqid": "msg", "semid": "sem", "shmid": "shm"}
+
+#: The System V objects that exist at one moment: kind → id → its row of /proc/sysvipc.
+SysvNow = dict[str, dict[int, sysvipc.Row]]
 
 
 def find_strace() -> str:
@@ -68,20 +72,6 @@ def clock_offset() -> int:
             best = (b - a, w - (a + b) // 2)
     assert best is not None
     return best[1]
-
-
-def sysv_ids(kind: str) -> set[int]:
-    """Ids of the System V objects of one kind that exist now (``/proc/sysvipc``)."""
-    try:
-        lines = Path(SYSVIPC[kind]).read_text().splitlines()[1:]
-    except OSError:
-        return set()
-    out = set()
-    for line in lines:
-        parts = line.split()
-        if len(parts) > 1 and parts[1].lstrip("-").isdigit():
-            out.add(int(parts[1]))
-    return out
 
 
 #: Where the kernel shows its POSIX queues, when mounted (the usual case).
@@ -169,7 +159,7 @@ class StraceSource:
         self._seen_partial = b""
         self.lines = 0
         self.horizon = 0  # every line stamped before this (engine clock) has been read
-        self.before = {kind: sysv_ids(kind) for kind in SYSVIPC}
+        self.before = sysv_now()
         #: lines parsed and not yet fed (``read(collect=True)``), in strace's order
         self.pending: list[P.Line] = []
         #: lines collected and fed since, but not settled yet (``settle``)
@@ -274,28 +264,30 @@ class StraceSource:
         for a System V object (one it only opened may be another's, made during the run),
         mkfifo or O_CREAT|O_EXCL for the others, the object then seen under its name
         (``Mapper.own``; ``remove_leftover`` checks it is the one there now). ``made``:
-        ``made_sysv()``, read once for many objects."""
+        ``made_sysv(now)``, worked out once for many objects."""
         mapper = self.mapper
         if kind not in SYSVIPC:
             return str(ident) in mapper.own
         return (kind, ident) in (self.made_sysv() if made is None else made)
 
-    def made_sysv(self) -> set[tuple[str, int]]:
+    def made_sysv(self, now: SysvNow | None = None) -> set[tuple[str, int]]:
         """System V objects (kind, id) the program's own calls created: IPC_PRIVATE or
-        IPC_CREAT|IPC_EXCL, or a segment whose creator pid (``cpid``) is the program's."""
+        IPC_CREAT|IPC_EXCL, or a segment whose creator pid (``cpid``) is the program's.
+        ``now``: ``sysv_now()``, the segments' creators read there."""
         mapper = self.mapper
         out = {mapper.sysv_ids[name] for name in mapper.made if name in mapper.sysv_ids}
         out.update(("semid", ident) for ident in mapper.sets_made())
-        out.update(("shmid", i) for i, pid in shm_creators().items() if pid in mapper.procs)
+        segments = (sysv_now() if now is None else now)["shmid"]
+        out.update(("shmid", i) for i, row in segments.items() if row["cpid"] in mapper.procs)
         return out
 
-    def leftovers(self) -> list[tuple[str, str, int | str]]:
+    def leftovers(self, now: SysvNow | None = None) -> list[tuple[str, str, int | str]]:
         """What the program made and left: System V objects its calls named that exist now
         and did not before the run; FIFOs, POSIX queues, segments and named semaphores it
         created and never unlinked. Each as (object name, '' if never declared: made and
-        never used; kind; id or path)."""
+        never used; kind; id or path). ``now``: ``sysv_now()``, if read already."""
         out = []
-        now = sysv_now()
+        now = sysv_now() if now is None else now
         seen = set()
         for name, (kind, ident) in self.mapper.sysv_ids.items():
             if (kind, ident) in seen:  # the semaphores of one set: one object to remove
@@ -303,25 +295,24 @@ class StraceSource:
             if (kind, ident) in self.mapper.rmid:  # removed: an object there now is another's
                 continue
             seen.add((kind, ident))
-            if ident in now.get(kind, set()) and ident not in self.before.get(kind, set()):
+            if ident in now.get(kind, {}) and ident not in self.before.get(kind, {}):
                 # (a set's first semaphore the trace declared: ``semid:ID[n]``, never the
                 # undeclared ``semid:ID``, which `ipcviz verify` rightly calls unknown)
                 out.append((name, kind, ident))
         for ident, (_n, key, _made) in self.mapper._sets.items():  # never used: not declared
             if not key or ("semid", ident) in self.mapper.rmid:  # ('': a scenario's own)
                 continue
-            if ("semid", ident) not in seen and ident in now["semid"] - self.before["semid"]:
+            if ("semid", ident) not in seen and ident in now["semid"].keys() - self.before["semid"]:
                 out.append(("", "semid", ident))
         # a segment the program's process made in a call ipcviz never saw end (killed in
         # it): its creator pid says whose it is
-        for ident, pid in shm_creators().items():
+        for ident, row in now["shmid"].items():
             key = ("shmid", ident)
             if (
-                pid in self.mapper.procs
+                row["cpid"] in self.mapper.procs
                 and key not in seen
                 and key not in self.mapper.rmid
                 and ident not in self.before["shmid"]
-                and ident in now["shmid"]
             ):
                 seen.add(key)
                 out.append(("", "shmid", ident))
@@ -339,28 +330,12 @@ class StraceSource:
         return out
 
 
-def shm_creators() -> dict[int, int]:
-    """System V segment id → the pid that created it (``cpid``: a segment opened by key
-    with IPC_CREAT alone was made by the program if that pid is one of its)."""
-    try:
-        lines = Path(SYSVIPC["shmid"]).read_text().splitlines()
-    except OSError:
-        return {}
-    cols = lines[0].split() if lines else []
-    if "cpid" not in cols or "shmid" not in cols:
-        return {}
-    at, ic = cols.index("shmid"), cols.index("cpid")
-    out = {}
-    for line in lines[1:]:
-        f = line.split()
-        if len(f) > max(at, ic) and f[at].isdigit() and f[ic].isdigit():
-            out[int(f[at])] = int(f[ic])
-    return out
-
-
-def sysv_now() -> dict[str, set[int]]:
-    """System V ids of each kind that exist now (``remove_leftover``'s ``now``)."""
-    return {kind: sysv_ids(kind) for kind in SYSVIPC}
+def sysv_now() -> SysvNow:
+    """The System V objects of each kind that exist now, each with its row (one reading of
+    each table, shared by everything decided from it)."""
+    return {
+        kind: {row["id"]: row for row in sysvipc.read(table)} for kind, table in SYSVIPC.items()
+    }
 
 
 def _under_name(kind: str, ident: int | str) -> os.stat_result | None:
@@ -407,7 +382,7 @@ _FILE_KIND = {
 
 
 def remove_leftover(
-    kind: str, ident: int | str, own: int | None = None, now: dict[str, set[int]] | None = None
+    kind: str, ident: int | str, own: int | None = None, now: SysvNow | None = None
 ) -> bool:
     """Remove one object ``StraceSource.leftovers`` named that is the very object the
     program made: the System V id its call created (no other gets that id while the
