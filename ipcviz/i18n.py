@@ -145,15 +145,24 @@ class Lazy:
 
     def render(self, lang: str | None = None) -> str:
         lang = lang or _lang
-        catalog = _catalog(lang)
         if self.plural is None:
-            template = self.message if lang == "en" else catalog.gettext(self.message)
+            message = self.message
+            template = message if lang == "en" else _catalog(lang).gettext(message)
         else:
-            template = catalog.ngettext(self.message, self.plural[0], self.plural[1])
-        if not self.params:
+            template = _catalog(lang).ngettext(self.message, self.plural[0], self.plural[1])
+        params = self.params
+        if not params:
             return template
-        values = {k: _value(v, lang) for k, v in self.params.items()}
-        return template.format(**values)
+        # ``_value`` inline: every told event passes here (a replay's hot path)
+        values = {}
+        for k, v in params.items():
+            if type(v) is str:
+                if "\n" in v or "\r" in v:
+                    v = v.replace("\r", "\\r").replace("\n", "\\n")
+            elif isinstance(v, Lazy):
+                v = v.render(lang)
+            values[k] = v
+        return template.format_map(values)
 
     def __str__(self) -> str:
         return self.render()
