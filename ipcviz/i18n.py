@@ -153,7 +153,10 @@ class Lazy:
         params = self.params
         if not params:
             return template
-        # ``_value`` inline: every told event passes here (a replay's hot path)
+        # each value worded for its sentence: a phrase in the same language; a plain string
+        # on the sentence's line (a name a program chose may hold a line break: shown
+        # escaped, it cannot pass for a line of its own; text of many lines is a
+        # ``Verbatim`` phrase). Inline, not a call per value: every told event passes here.
         values = {}
         for k, v in params.items():
             if type(v) is str:
@@ -182,17 +185,6 @@ class Lazy:
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # mutable values inside
-
-
-def _value(value: Any, lang: str) -> Any:
-    """A value worded for its sentence: a phrase in the same language; a plain string on
-    the sentence's line (a name a program chose may hold a line break: shown escaped, it
-    cannot pass for a line of its own). Text of many lines is a ``Verbatim`` phrase."""
-    if isinstance(value, Lazy):
-        return value.render(lang)
-    if type(value) is str and ("\n" in value or "\r" in value):
-        return value.replace("\r", "\\r").replace("\n", "\\n")
-    return value
 
 
 def lazy(message: str, /, **params: Any) -> Lazy:
