@@ -6,6 +6,7 @@ sleep: nothing depends on which process is faster."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -85,6 +86,59 @@ int main(int argc, char **argv) {
         fflush(stdout);
     }
     return 0;
+}
+"""
+
+#: The same with a POSIX queue, opened by the name given (the test made it).
+POSIX_RECEIVER = r"""
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+    char text[64];
+    mqd_t q = mq_open(argv[1], O_RDONLY);
+    if (q == (mqd_t)-1) { perror("mq_open"); return 1; }
+    printf("waiting\n");
+    fflush(stdout);
+    for (int i = 0; i < 2; i++) {
+        ssize_t n = mq_receive(q, text, sizeof text, NULL);
+        if (n < 0) { perror("mq_receive"); return 1; }
+        printf("got %.*s\n", (int)n, text);
+        fflush(stdout);
+    }
+    return 0;
+}
+"""
+
+#: A sender blocked on a full POSIX queue and a receiver told (a line on stdin) to take
+#: three messages: the first two were in the queue before the attach.
+POSIX_FULL = r"""
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char text[64], line[8];
+    mqd_t q = mq_open(argv[1], O_RDWR);
+    if (q == (mqd_t)-1) { perror("mq_open"); return 1; }
+    pid_t kid = fork();
+    if (kid == 0) {
+        if (!fgets(line, sizeof line, stdin)) return 2;
+        for (int i = 0; i < 3; i++) {
+            ssize_t n = mq_receive(q, text, sizeof text, NULL);
+            if (n < 0) { perror("mq_receive"); return 1; }
+            printf("got %.*s\n", (int)n, text);
+            fflush(stdout);
+        }
+        return 0;
+    }
+    printf("sending\n");
+    fflush(stdout);
+    if (mq_send(q, "new", 3, 0) < 0) { perror("mq_send"); return 1; }
+    int st;
+    waitpid(kid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 """
 
@@ -324,6 +378,116 @@ def receiver(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, object]]:
         queue.remove()
 
 
+@contextmanager
+def posix_receiver(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, object]]:
+    """A C program blocked in mq_receive on a POSIX queue the test made (and removes)."""
+    import posix_ipc
+
+    binary = compile_c(tmp_path, "posix_receiver", POSIX_RECEIVER)
+    name = f"/ipcviz-test-attach-{os.getpid()}"
+    queue = posix_ipc.MessageQueue(
+        name, posix_ipc.O_CREX, 0o600, max_messages=4, max_message_size=64
+    )
+    proc = subprocess.Popen(
+        [str(binary), name], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "waiting\n"
+        wait_for(lambda: status(proc.pid)["State"][0] == "S", "the receiver to block")
+        yield proc, queue
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        assert proc.stdout is not None
+        proc.stdout.close()
+        queue.close()
+        queue.unlink()
+
+
+@needs_tools
+def test_attach_finds_the_posix_queue_a_process_holds(tmp_path: Path) -> None:
+    """A POSIX queue the process opened before the attach is found in /proc/PID/fd, with
+    /dev/mqueue mounted or not (its descriptor is known by its filesystem), and what the
+    process receives from it after the attach is shown. Before, without the mount, the
+    queue was not found and every receive from it was dropped: nothing on the screen."""
+    trace = tmp_path / "attach.jsonl"
+    with posix_receiver(tmp_path) as (proc, queue):
+        ipc = Attached(proc.pid, trace)
+        try:
+            ipc.attached([proc.pid])
+            declared = [e for e in events(trace) if e["kind"] == "obj.declare"]
+            found = [e for e in declared if e["type"] == "posix_mq"]
+            assert found and found[0].get("outside"), declared
+            name = found[0]["obj"]
+            queue.send(b"hello")  # sent by the test: a process ipcviz does not watch
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == "got hello\n"
+            # its depth is not made up from the traced messages alone: it held messages
+            # before the attach, which only the kernel's readings count
+            ipc.says(f'received from {name} (priority 0): "hello" [0 traced in it; earlier')
+            assert "queued]" not in ipc.log(), ipc.log()
+            ipc.detach()
+        finally:
+            ipc.kill()
+        runs_unharmed(proc.pid)
+        queue.send(b"bye")
+        assert proc.stdout.readline() == "got bye\n"
+        assert proc.wait(DEADLINE) == 0
+    verified(trace)
+
+
+@needs_tools
+def test_a_queue_full_at_attach_is_a_legal_history(tmp_path: Path) -> None:
+    """The queue holds two messages from before the attach, its sender is blocked on it,
+    then a receiver takes three. The engine's ordering knew only the traced messages: the
+    receive of an old one had no legal place, the send none either (an order.conflict
+    each, accusing a correct program), and `verify` failed. Such a queue's contents are
+    the kernel's to say, as an outside semaphore's value: every order is legal."""
+    import posix_ipc
+
+    binary = compile_c(tmp_path, "posix_full", POSIX_FULL)
+    name = f"/ipcviz-test-full-{os.getpid()}"
+    queue = posix_ipc.MessageQueue(
+        name, posix_ipc.O_CREX, 0o600, max_messages=2, max_message_size=64
+    )
+    trace = tmp_path / "attach.jsonl"
+    try:
+        queue.send(b"old1")  # full before the program starts: its send must wait
+        queue.send(b"old2")
+        with subprocess.Popen(
+            [str(binary), name], stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True
+        ) as proc:
+            try:
+                assert proc.stdout is not None and proc.stdin is not None
+                assert proc.stdout.readline() == "sending\n"
+                wait_for(lambda: len(tree(proc.pid)) == 2, "the receiver to be forked")
+                pids = tree(proc.pid)
+                wait_for(lambda: all(status(p)["State"][0] == "S" for p in pids), "to block")
+                ipc = Attached(proc.pid, trace)
+                try:
+                    ipc.attached(pids)
+                    tell(proc.stdin, "go")
+                    got = [proc.stdout.readline() for _ in range(3)]
+                    assert got == ["got old1\n", "got old2\n", "got new\n"]
+                    assert proc.wait(DEADLINE) == 0
+                    ipc.end()  # every watched process ended: the watch ends by itself
+                finally:
+                    ipc.kill()
+            finally:
+                if proc.poll() is None:  # the child too: the Popen reaps only the parent
+                    with contextlib.suppress(OSError):
+                        for pid in tree(proc.pid):
+                            os.kill(pid, signal.SIGKILL)
+    finally:
+        queue.close()
+        queue.unlink()
+    assert [e for e in events(trace) if e["kind"] == "order.conflict"] == []
+    assert len([e for e in events(trace) if e["kind"] == "mq.recv"]) == 3
+    verified(trace)
+
+
 @needs_tools
 def test_attach_to_a_process_blocked_in_msgrcv(tmp_path: Path) -> None:
     """The queue and its waiter are shown at once; a message sent after the attach is seen
@@ -459,6 +623,8 @@ async def test_the_screen_shows_the_attached_queue_and_q_detaches(tmp_path: Path
             await pilot.pause()
             shown = "\n".join(line for v in screen.query(ObjectView) for line in v.plain_lines())
             assert name in shown
+            # found at attach: the bar counts the traced messages and says so
+            assert "msgs traced" in shown, shown
             await pilot.press("f")  # freeze: refused, the process is not ipcviz's to stop
 
             def refused() -> bool:

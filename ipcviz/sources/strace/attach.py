@@ -207,20 +207,27 @@ def _fd_flags(pid: int, fd: int) -> int | None:
     return None
 
 
-def _mqueue_dev() -> int | None:
-    """The device of the mqueue filesystem (its descriptors link to ``/NAME``)."""
-    try:
-        if os.path.ismount("/dev/mqueue"):
-            return os.stat("/dev/mqueue").st_dev
-    except OSError:
-        pass
-    return None
+#: ``statfs``'s ``f_type`` of the mqueue filesystem (linux/magic.h).
+MQUEUE_MAGIC = 0x19800202
+
+
+def _is_mqueue(path: str) -> bool:
+    """Whether ``path`` (a ``/proc/PID/fd/N`` link) leads into the mqueue filesystem: a
+    POSIX queue's descriptor. Told by the filesystem itself (``statfs``), so it is known
+    whether /dev/mqueue is mounted or not."""
+    import ctypes
+
+    from ipcviz.probe._libc import libc
+
+    buf = ctypes.create_string_buffer(512)  # struct statfs: f_type (a long) comes first
+    if libc.statfs(os.fsencode(path), buf) != 0:
+        return False
+    return ctypes.c_long.from_buffer(buf).value == MQUEUE_MAGIC
 
 
 def held_objects(pids: list[int]) -> list[Held]:
     """Pipes, FIFOs and POSIX queues the processes hold open now (``/proc/PID/fd``)."""
     found: dict[str, Held] = {}
-    mq_dev = _mqueue_dev()
     for pid in pids:
         try:
             fds = sorted(int(x) for x in os.listdir(f"/proc/{pid}/fd") if x.isdigit())
@@ -242,7 +249,7 @@ def held_objects(pids: list[int]) -> list[Held]:
                 held = found.setdefault(link, Held(link, PIPE, link))
             elif stat.S_ISFIFO(st.st_mode) and link.startswith("/"):
                 held = found.setdefault(link, Held(link, FIFO, link))
-            elif mq_dev is not None and st.st_dev == mq_dev and link.startswith("/"):
+            elif link.startswith("/") and stat.S_ISREG(st.st_mode) and _is_mqueue(where):
                 name = MQ_PREFIX + link
                 held = found.setdefault(name, Held(name, POSIX_MQ, link))
                 end = -1
