@@ -22,6 +22,8 @@ from ipcviz.model.state import State
 def caption(state: State, obj: PipeObj) -> str:
     """What the box's top border says beside the name: the fill and the end of the stream."""
     text = f"{obj.nbytes}/{obj.capacity} B"
+    if obj.outside:  # it may hold bytes no event shows: the traced ones are counted
+        text = _("{n}/{capacity} B traced").format(n=obj.nbytes, capacity=obj.capacity)
     if obj.eof:
         text += " · EOF"
     if obj.epipe:

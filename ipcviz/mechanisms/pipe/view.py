@@ -46,7 +46,10 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
             out.add(" " + _("(empty, says the kernel)"), r.EMPTY)
             out.newline()
     else:
-        r.bar(out, obj.nbytes, obj.capacity, f"{obj.nbytes}/{obj.capacity} B")
+        fill = f"{obj.nbytes}/{obj.capacity} B"
+        if obj.outside:  # it may hold bytes no event shows: the bar counts the traced ones
+            fill = _("{n}/{capacity} B traced").format(n=obj.nbytes, capacity=obj.capacity)
+        r.bar(out, obj.nbytes, obj.capacity, fill)
         said = _("{writes} writes, {written} B in, {read} B out").format(
             writes=obj.writes, written=obj.written, read=obj.read
         )

@@ -21,6 +21,10 @@ from ipcviz.model.state import State
 
 def caption(state: State, obj: QueueObj) -> str:
     n = len(obj.messages)
+    if obj.outside and obj.max_messages:  # it may hold messages no event shows
+        return _("{n}/{max} msgs traced").format(n=n, max=obj.max_messages)
+    if obj.outside:
+        return _("{n} msgs traced · {nbytes} B").format(n=n, nbytes=obj.nbytes)
     if obj.max_messages:
         return _("{n}/{max} msgs").format(n=n, max=obj.max_messages)
     if obj.max_bytes:

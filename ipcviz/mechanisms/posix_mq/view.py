@@ -17,16 +17,21 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
     out = r.Lines(width)
     r.title(out, obj)
     out.newline()
+    # an ``outside`` queue may hold messages no event shows: the bar counts the traced ones
     if obj.max_messages:
-        label = _("{n}/{max} msgs, {nbytes} B").format(
-            n=len(obj.messages), max=obj.max_messages, nbytes=obj.nbytes
-        )
+        label = (
+            _("{n}/{max} msgs traced, {nbytes} B")
+            if obj.outside
+            else _("{n}/{max} msgs, {nbytes} B")
+        ).format(n=len(obj.messages), max=obj.max_messages, nbytes=obj.nbytes)
         r.bar(out, len(obj.messages), obj.max_messages, label)
     else:  # System V: the limit is in bytes (msg_qbytes)
         total = obj.max_bytes or int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
-        label = _("{n} msgs, {nbytes}/{max} B").format(
-            n=len(obj.messages), nbytes=obj.nbytes, max=total
-        )
+        label = (
+            _("{n} msgs traced, {nbytes}/{max} B")
+            if obj.outside
+            else _("{n} msgs, {nbytes}/{max} B")
+        ).format(n=len(obj.messages), nbytes=obj.nbytes, max=total)
         r.bar(out, obj.nbytes, total, label)
     said = _("sent {sent}, received {received}").format(sent=obj.sent, received=obj.received)
     out.add(f"  {said}", r.DIM)

@@ -36,7 +36,10 @@ def _want(n: Any, e: Event) -> Lazy | str:
 
 def _depth(n: Any, e: Event) -> Lazy:
     obj = n.state.objects.get(e["obj"])
-    return lazy(" [{count} queued]", count=len(getattr(obj, "messages", ())))
+    count = len(getattr(obj, "messages", ()))
+    if getattr(obj, "outside", False):  # it may hold messages no event shows
+        return lazy(" [{count} traced in it; earlier contents: kernel readings]", count=count)
+    return lazy(" [{count} queued]", count=count)
 
 
 def _poll(n: Any, e: Event) -> Lazy:

@@ -24,8 +24,14 @@ LIT = Style(color=P.BLACK, bgcolor=P.GREEN, bold=True)
 MAX_TOKENS = 24
 
 
+def _kernel_only(obj: SemObj) -> bool:
+    """Only the kernel's readings give its value: a program's semaphore whose P and V make
+    no system call (``probed``), or one with a value no event shows (``outside``)."""
+    return bool(obj.info.get("probed")) or obj.outside
+
+
 def caption(state: State, obj: SemObj) -> str:
-    if obj.info.get("probed"):  # a program's: only the kernel probe sees its value
+    if _kernel_only(obj):
         value = obj.kernel.get("value")
         if isinstance(value, int):
             return _("value {value} (kernel)").format(value=value)
@@ -36,7 +42,7 @@ def caption(state: State, obj: SemObj) -> str:
 def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.Line]:
     """Row 1: the tokens (and, for a lock, who holds it); row 2: who sleeps in wait()."""
     row = k.Row(width)
-    if obj.info.get("probed"):  # the last reading: free tokens and sleepers, no holder
+    if _kernel_only(obj):  # the last reading: free tokens and sleepers, no holder
         value, waiters = obj.kernel.get("value"), obj.kernel.get("waiters", 0)
         if not isinstance(value, int):
             row.add("not read yet", k.LABEL)

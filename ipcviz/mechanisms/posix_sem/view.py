@@ -17,12 +17,16 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
     if obj.info.get("probed"):  # a program's semaphore: its uncontended P and V make no
         return _probed(out, state, obj)  # system call; only the kernel probe sees it
     out.add(" " + _("value") + " ", r.DIM)
-    out.add(f" {obj.value} ", r.GOOD if obj.value > 0 else r.WARN)
-    counts = (
-        _("(initial {initial}; {waits} waits, {posts} posts)")
-        if obj.set_to is None
-        else _("(initial {initial}, set to {set_to}; {waits} waits, {posts} posts)")
-    )
+    if obj.outside:  # its value before the watch is the kernel's to say: its last reading
+        _kernel_value(out, state, obj)
+        counts = _("({waits} waits, {posts} posts traced)")
+    else:
+        out.add(f" {obj.value} ", r.GOOD if obj.value > 0 else r.WARN)
+        counts = (
+            _("(initial {initial}; {waits} waits, {posts} posts)")
+            if obj.set_to is None
+            else _("(initial {initial}, set to {set_to}; {waits} waits, {posts} posts)")
+        )
     out.add(
         "  "
         + counts.format(initial=obj.initial, set_to=obj.set_to, waits=obj.waits, posts=obj.posts),
@@ -43,6 +47,18 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
     out.newline()
     r.kernel_fields(out, obj, now=state.t)
     return out.finish()
+
+
+def _kernel_value(out: r.Lines, state: State, obj: SemObj) -> None:
+    """An ``outside`` semaphore's value: the kernel's last reading, with its age (the
+    traced waits and posts cannot say it: it had a value no event shows)."""
+    value = obj.kernel.get("value")
+    if not isinstance(value, int):
+        out.add(" " + _("not read yet (only the kernel's readings give it)"), r.DIM)
+        return
+    label, style = r.kernel_label(obj, state.t)
+    out.add(f" {value} ", r.GOOD if value > 0 else r.WARN)
+    out.add(" (" + label.strip().rstrip(":") + ")", style)
 
 
 def _probed(out: r.Lines, state: State, obj: SemObj) -> list[r.Line]:

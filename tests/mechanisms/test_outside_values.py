@@ -1,0 +1,90 @@
+"""An ``outside`` object (found by ``ipcviz attach``, or one a program set where strace
+cannot show the values: SETALL) held what no event shows, so the model's own count of it
+is not the kernel's. No view may show that count as the object's value or depth: a
+semaphore found at 2 and taken once was drawn and told "value now 0"; a queue found full
+said "[1 queued]" with four in it. Its value is the kernel's reading, with its age; a
+depth counts the traced messages and says so."""
+
+from __future__ import annotations
+
+import base64
+
+from ipcviz.mechanisms.pipe import diagram as pipe_diagram
+from ipcviz.mechanisms.pipe.view import pipe_lines
+from ipcviz.mechanisms.posix_mq import diagram as mq_diagram
+from ipcviz.mechanisms.posix_mq.view import queue_lines
+from ipcviz.mechanisms.posix_sem import diagram as sem_diagram
+from ipcviz.mechanisms.posix_sem.view import sem_lines
+from ipcviz.model.reducer import apply_all
+from ipcviz.model.state import State
+from ipcviz.narrate.headless import Narrator
+
+FOUND = {"t": 0, "pid": 0, "kind": "obj.declare", "discovered": True, "outside": True}
+START = {"seq": 0, "t": 0, "pid": 10, "kind": "proc.start", "name": "prog"}
+
+
+def _text(lines: list) -> str:
+    return "\n".join("".join(seg.text for seg in line) for line in lines)
+
+
+def _told(events: list[dict]) -> list[str]:
+    narrator = Narrator({"scenario": {"id": "attach"}}, "en")
+    return [line for e in events for line in narrator.feed(e)]
+
+
+def test_a_semaphore_found_at_attach_shows_the_kernels_value_never_the_traced_count() -> None:
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "semid:7[0]", "type": "sysv_sem", "kernel_name": "7"},
+        {"seq": 2, "t": 1_000_000_000, "pid": 0, "kind": "probe.sem", "obj": "semid:7[0]",
+         "value": 2, "waiters": 0},
+        {"seq": 3, "t": 1_500_000_000, "pid": 10, "kind": "sem.wait", "obj": "semid:7[0]"},
+    ]  # fmt: skip
+    told = _told(events)
+    state = apply_all(State(), events)
+    sem = state.objects["semid:7[0]"]
+    shown = _text(sem_lines(state, sem, 120))
+    value_line = shown.splitlines()[1]
+    # the reading came before the traced wait, and the line says so
+    assert " 2 " in value_line and "before the last change, 0.5s ago" in value_line, shown
+    assert not value_line.startswith(" value  0 ")  # the model's count: 2 unknown, minus 1
+    assert "1 waits, 0 posts traced" in shown and "initial" not in shown
+    assert sem_diagram.caption(state, sem) == "value 2 (kernel)"
+    took = [line for line in told if "took semid:7[0]" in line]
+    assert took and "the kernel's readings only" in took[0] and "value now" not in took[0]
+
+
+def test_a_queue_found_at_attach_counts_its_traced_messages_and_says_so() -> None:
+    data = base64.b64encode(b"new").decode()
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "mq:/q", "type": "posix_mq", "kernel_name": "/q",
+         "max_messages": 4, "max_message_size": 32},
+        {"seq": 2, "t": 1_000_000_000, "pid": 0, "kind": "probe.posix_mq", "obj": "mq:/q",
+         "current_messages": 4, "max_messages": 4, "max_message_size": 32},
+        {"seq": 3, "t": 1_100_000_000, "pid": 10, "kind": "mq.send", "obj": "mq:/q",
+         "prio": 0, "size": 3, "data": data},
+    ]  # fmt: skip
+    told = _told(events)
+    state = apply_all(State(), events)
+    queue = state.objects["mq:/q"]
+    shown = _text(queue_lines(state, queue, 100))
+    assert "1/4 msgs traced" in shown and "1/4 msgs," not in shown, shown
+    assert mq_diagram.caption(state, queue) == "1/4 msgs traced"
+    sent = [line for line in told if "sent to mq:/q" in line]
+    assert sent and "[1 traced in it; earlier contents: kernel readings]" in sent[0]
+    assert "queued]" not in "\n".join(told)
+
+
+def test_a_pipe_found_at_attach_counts_its_traced_bytes_and_says_so() -> None:
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "pipe:[9]", "type": "pipe", "kernel_name": "pipe:[9]",
+         "capacity": 65536},
+        {"seq": 2, "t": 1_000_000_000, "pid": 10, "kind": "pipe.write", "obj": "pipe:[9]",
+         "n": 3, "data": base64.b64encode(b"abc").decode()},
+    ]  # fmt: skip
+    state = apply_all(State(), events)
+    pipe = state.objects["pipe:[9]"]
+    assert "3/65536 B traced" in _text(pipe_lines(state, pipe, 100))
+    assert pipe_diagram.caption(state, pipe).startswith("3/65536 B traced")
