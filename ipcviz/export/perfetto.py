@@ -6,7 +6,8 @@ What a run becomes:
 - a slice (``ph: X``) per operation: a blocking wait spans ``*.begin`` → its completion, so
   the length of the slice is how long the process waited;
 - counters (``ph: C``) for bytes in each pipe, messages in each queue, each semaphore's
-  value — taken from the model (the same reducer as the live view);
+  value — taken from the model (the same reducer as the live view); for an object that held
+  what no event shows (``outside``: found at attach), the kernel's readings instead, named so;
 - instant events (``ph: i``) for everything else;
 - flow arrows (``ph: s`` → ``ph: f``) from each write/send to the read/receive that took its
   data: pipe bytes are matched in order (a pipe is a byte FIFO), queue messages in order of
@@ -252,6 +253,15 @@ class _Converter:
             return []
         unit, value = family.counter[0], family.counter[1](obj)
         name = f"{obj.type} {safe_text(obj.name, 60)} {unit}"
+        if obj.outside:
+            # it held what no event shows: the model's count is not the kernel's, so the
+            # track is the kernel's readings, each at its moment, and says so
+            mech = registry.get(obj.type)
+            field = mech.kernel_counter if mech is not None else ""
+            reading = e.get(field) if field and e["kind"].startswith("probe.") else None
+            if type(reading) is not int:
+                return []
+            name, value = f"{name} (kernel readings)", reading
         if self.counters.get(name) == value:
             return []
         self.counters[name] = value

@@ -122,6 +122,10 @@ class Mechanism:
     #: the kind of its kernel-probe event (``probe.*``) and that event's fields
     probe_kind: str = ""
     probe_fields: Mapping[str, Check] = field(default_factory=dict)
+    #: the probe field that reads what the family's ``counter`` counts (a pipe's bytes, a
+    #: queue's messages, a semaphore's value): the counter of an object the model cannot
+    #: count (``outside``) is the kernel's readings of it
+    kernel_counter: str = ""
     #: fields an ``obj.declare`` of this type must carry (a trace is untrusted input)
     required: tuple[str, ...] = ()
     #: module of the engine side (``KERNEL: KernelSide``); loaded on demand

@@ -88,3 +88,31 @@ def test_a_pipe_found_at_attach_counts_its_traced_bytes_and_says_so() -> None:
     pipe = state.objects["pipe:[9]"]
     assert "3/65536 B traced" in _text(pipe_lines(state, pipe, 100))
     assert pipe_diagram.caption(state, pipe).startswith("3/65536 B traced")
+
+
+def test_the_perfetto_counter_of_an_outside_object_is_the_kernels_readings() -> None:
+    """The export's counter track of a queue found full said 0, then 1 message: the
+    model's count. It is now the kernel's readings, each at its moment, named so; the
+    traced operations add no sample a reading did not give."""
+    from ipcviz.export.perfetto import _Converter
+
+    data = base64.b64encode(b"new").decode()
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "mq:/q", "type": "posix_mq", "kernel_name": "/q",
+         "max_messages": 4, "max_message_size": 32},
+        {"seq": 2, "t": 1_000_000_000, "pid": 0, "kind": "probe.posix_mq", "obj": "mq:/q",
+         "current_messages": 4, "max_messages": 4, "max_message_size": 32},
+        {"seq": 3, "t": 1_100_000_000, "pid": 10, "kind": "mq.recv", "obj": "mq:/q",
+         "prio": 0, "size": 3, "data": data},
+        {"seq": 4, "t": 1_200_000_000, "pid": 10, "kind": "mq.send", "obj": "mq:/q",
+         "prio": 0, "size": 3, "data": data},
+        {"seq": 5, "t": 1_500_000_000, "pid": 0, "kind": "probe.posix_mq", "obj": "mq:/q",
+         "current_messages": 4, "max_messages": 4, "max_message_size": 32},
+    ]  # fmt: skip
+    converter = _Converter({"scenario": {"id": "attach"}})
+    out = []
+    for e in events:
+        out += converter.feed(e)  # applied to its own model there
+    counters = [(c["name"], c["args"]) for c in out if c.get("ph") == "C"]
+    assert counters == [("posix_mq mq:/q messages (kernel readings)", {"messages": 4})]

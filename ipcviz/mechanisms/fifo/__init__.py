@@ -12,5 +12,6 @@ MECHANISM = Mechanism(
     on_proc_exit=pipe_model.on_proc_exit,
     probe_kind="probe.pipe",
     probe_fields=pipe_model.PROBE_FIELDS,
+    kernel_counter="nbytes",
     kernel_module="ipcviz.mechanisms.fifo.kernel",
 )

@@ -12,6 +12,7 @@ MECHANISM = Mechanism(
     on_proc_exit=model.on_proc_exit,
     probe_kind="probe.pipe",
     probe_fields=model.PROBE_FIELDS,
+    kernel_counter="nbytes",
     codes=codes,
     kernel_module="ipcviz.mechanisms.pipe.kernel",
 )

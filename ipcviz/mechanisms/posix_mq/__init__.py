@@ -11,6 +11,7 @@ MECHANISM = Mechanism(
     on_proc_exit=model.on_proc_exit,
     probe_kind="probe.posix_mq",
     probe_fields=model.PROBE_FIELDS,
+    kernel_counter="current_messages",
     codes=codes,
     kernel_module="ipcviz.mechanisms.posix_mq.kernel",
 )

@@ -11,6 +11,7 @@ MECHANISM = Mechanism(
     on_proc_exit=model.on_proc_exit,
     probe_kind="probe.sem",
     probe_fields=model.PROBE_FIELDS,
+    kernel_counter="value",
     codes=codes,
     kernel_module="ipcviz.mechanisms.posix_sem.kernel",
 )
