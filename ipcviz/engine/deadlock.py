@@ -309,8 +309,8 @@ class DeadlockWatcher:
         if previous != glance and not eager:
             return None
         pids = self._session()
-        if pids is None:
-            return None
+        if not pids:  # unreadable, or nobody of the run in it (``ipcviz attach``: the
+            return None  # watched tree is no descendant of the engine): nothing is proven
         first = {}
         for pid in pids:
             look = _first(pid)

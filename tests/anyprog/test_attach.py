@@ -439,6 +439,37 @@ def test_attach_finds_the_posix_queue_a_process_holds(tmp_path: Path) -> None:
 
 
 @needs_tools
+def test_a_process_waiting_for_a_message_is_no_deadlock(tmp_path: Path) -> None:
+    """A process asleep in mq_receive on a named queue is waiting for a client, not stuck.
+    The watched tree is no descendant of ipcviz's engine, and strace is no party to its
+    IPC: the proof's set of processes was empty, so "every process is blocked" held, and
+    within 0.2 s the log said DEADLOCK. With no process of the run to look at, nothing is
+    proven. (Awaited: the kernel probes of the next two seconds, each 0.5 s apart, while
+    the deadlock watcher looks every 0.1 s.)"""
+    trace = tmp_path / "attach.jsonl"
+    with posix_receiver(tmp_path) as (proc, queue):
+        ipc = Attached(proc.pid, trace)
+        try:
+            ipc.attached([proc.pid])
+            begun = len([e for e in events(trace) if e["kind"] == "probe.posix_mq"])
+            wait_for(
+                lambda: (
+                    len([e for e in events(trace) if e["kind"] == "probe.posix_mq"]) >= begun + 4
+                ),
+                "four more kernel probes",
+            )
+            queue.send(b"one")
+            queue.send(b"two")
+            assert proc.wait(DEADLINE) == 0
+            ipc.end()
+        finally:
+            ipc.kill()
+    assert [e for e in events(trace) if e["kind"] == "deadlock"] == []
+    assert "DEADLOCK" not in ipc.log()
+    verified(trace)
+
+
+@needs_tools
 def test_a_queue_full_at_attach_is_a_legal_history(tmp_path: Path) -> None:
     """The queue holds two messages from before the attach, its sender is blocked on it,
     then a receiver takes three. The engine's ordering knew only the traced messages: the
