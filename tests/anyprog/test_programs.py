@@ -835,3 +835,78 @@ def test_a_semop_broken_by_strace_is_said_to_be_the_watchings_doing(tmp_path: Pa
     assert notice["signal"] == "SIGCHLD" and notice["obj"].startswith("semid:")
     assert "failed with EINTR on a SIGCHLD" in done.stdout
     assert "it would still be waiting" in done.stdout
+
+
+TAKER = r"""
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+
+struct msg { long type; char text[64]; };
+
+int main(int argc, char **argv)
+{
+    char text[64];
+    mqd_t q = mq_open(argv[1], O_RDONLY);  /* opened, not made: it was there before */
+    int m = msgget(atoi(argv[2]), 0);
+    int s = semget(atoi(argv[3]), 1, 0);
+    if (q == (mqd_t)-1 || m < 0 || s < 0)
+        return 1;
+    for (int i = 0; i < 2; i++) {
+        ssize_t n = mq_receive(q, text, sizeof text, NULL);
+        struct msg one;
+        ssize_t k = msgrcv(m, &one, sizeof one.text, 0, 0);
+        struct sembuf down = {0, -1, 0};
+        if (n < 0 || k < 0 || semop(s, &down, 1) < 0)
+            return 2;
+        printf("MQ %.*s MSG %.*s\n", (int)n, text, (int)k, one.text);
+    }
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_objects_the_program_found_full_accuse_nobody(tmp_path: Path) -> None:
+    """A POSIX queue, a System V queue and a System V semaphore made before the run, the
+    queues holding two messages each and the semaphore at 3, opened and used by the
+    program. Each was taken as empty (a value of 0): every receive was "a receive from a
+    queue with no message it could take" and every wait one "at value 0", an
+    order.conflict each and `verify` failed. Such objects are now the kernel's to say
+    (``outside``), their counts said to be the traced ones."""
+    import posix_ipc
+    import sysv_ipc
+
+    binary = compile_c(tmp_path, "taker", TAKER)
+    name = f"/ipcviz-test-taker-{os.getpid()}"
+    mq = posix_ipc.MessageQueue(name, posix_ipc.O_CREX, 0o600, max_messages=4, max_message_size=64)
+    msq = sem = None
+    try:
+        msq = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX, 0o600)
+        sem = sysv_ipc.Semaphore(None, sysv_ipc.IPC_CREX, 0o600, initial_value=3)
+        for text in (b"old1", b"old2"):
+            mq.send(text)
+            msq.send(text.upper())
+        done, events = watch(tmp_path, binary, name, str(msq.key), str(sem.key))
+        assert [e for e in events if e["kind"] == "order.conflict"] == []
+        assert said(events) == [
+            ["MQ", "old1", "MSG", "OLD1", ""],
+            ["MQ", "old2", "MSG", "OLD2", ""],
+        ]
+        declared = {e["obj"]: e for e in events if e["kind"] == "obj.declare"}
+        assert all(
+            declared[o].get("outside")
+            for o in declared
+            if o.split(":")[0] in ("mq", "msqid", "semid")
+        )
+        assert "value now" not in done.stdout and "queued]" not in done.stdout, done.stdout
+        assert sem.value == 1
+    finally:
+        mq.close()
+        mq.unlink()
+        for obj in (msq, sem):
+            if obj is not None:
+                obj.remove()

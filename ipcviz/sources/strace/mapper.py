@@ -128,6 +128,7 @@ class Mapper:
         msgmnb: int = MSGMNB,
         mq_defaults: tuple[int, int] = MQ_DEFAULTS,
         mq_existing: set[str] | None = None,
+        sysv_existing: dict[str, set[int]] | None = None,
     ) -> None:
         self.names = names  # the engine's object index → name list (appended to here)
         self.index: dict[str, int] = {n: i for i, n in enumerate(names)}
@@ -197,6 +198,8 @@ class Mapper:
         self.mq_defaults = mq_defaults
         #: POSIX queues (``/NAME``) that existed before the run (None: not known)
         self.mq_existing = mq_existing
+        #: System V ids of each kind (``msqid``, ``semid``) that existed before the run
+        self.sysv_existing = sysv_existing or {}
         #: POSIX queue ``/NAME`` → (object name, made by the program, name still linked)
         self.queues: dict[str, list[Any]] = {}
         #: POSIX queue object → messages sent and not yet received, (prio, bytes): a
@@ -643,6 +646,8 @@ class Mapper:
         fields: dict[str, Any] = {"kernel_name": label, "id": ident}
         if not made:
             fields["discovered"] = True
+            if ident in self.sysv_existing.get(kind, ()):
+                fields["outside"] = True  # there before the run: it may hold messages already
         if kind == "msqid":
             fields["max_bytes"] = self.msgmnb
             return self._declare(proc, name, SYSV_MQ, self._entry_ns(t), **fields)
@@ -695,6 +700,9 @@ class Mapper:
         }
         if not made:
             fields["discovered"] = True
+            if ident in self.sysv_existing.get("semid", ()) and value is None:
+                fields["outside"] = True  # there before the run: its value is the kernel's
+                # (until a SETVAL the trace shows gives it one: then declared again)
         if name in self._sem_undo:
             fields["undo"] = True
         if value is not None:
@@ -1436,6 +1444,10 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
             fields["max_messages"], fields["max_message_size"] = m.mq_defaults
         if not created:  # it was there before: it may hold messages no call here showed
             fields["discovered"] = True
+            if "O_CREAT" not in flags or (
+                m.mq_existing is not None and kernel_name in m.mq_existing
+            ):  # opened, not made: it existed before the run (or an unwatched process made
+                fields["outside"] = True  # it), and may hold messages no call here showed
         m.declared.pop(name, None)
         m.removed.discard(name)
         m.queues[kernel_name] = [name, created, True]

@@ -148,8 +148,16 @@ class StraceSource:
         self.strace = find_strace()
         self.offset = clock_offset()
         root = os.path.basename(program[0]) or program[0]
+        before = sysv_now()  # read before the program starts, as are the POSIX queues
         self.mapper = Mapper(
-            names, root, program, self.offset, _msgmnb(), _mq_defaults(), mq_names()
+            names,
+            root,
+            program,
+            self.offset,
+            _msgmnb(),
+            _mq_defaults(),
+            mq_names(),
+            {kind: set(ids) for kind, ids in before.items()},
         )
         self.fifo = fifo
         os.mkfifo(self.fifo, 0o600)  # fails if anything is there: never through a symlink
@@ -159,7 +167,7 @@ class StraceSource:
         self._seen_partial = b""
         self.lines = 0
         self.horizon = 0  # every line stamped before this (engine clock) has been read
-        self.before = sysv_now()
+        self.before = before
         #: lines parsed and not yet fed (``read(collect=True)``), in strace's order
         self.pending: list[P.Line] = []
         #: lines collected and fed since, but not settled yet (``settle``)
