@@ -829,3 +829,58 @@ def test_a_semop_broken_by_strace_is_said_to_be_the_watchings_doing(tmp_path: Pa
     assert notice["signal"] == "SIGCHLD" and notice["obj"].startswith("semid:")
     assert "failed with EINTR on a SIGCHLD" in done.stdout
     assert "it would still be waiting" in done.stdout
+
+
+#: A union semun reused: its pointer member set first, then ``val``. On a 64-bit machine
+#: the union is passed whole, so its upper 32 bits still hold the pointer's; strace prints
+#: them (``0x7ffc00000001``), the kernel takes only the int (``val``).
+SETVAL_REUSED_UNION = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+
+union semun { int val; struct semid_ds *buf; unsigned short *array; };
+
+int main(void)
+{
+    unsigned short init[2] = {0, 0};
+    union semun u;
+    u.array = init;
+    int s = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    u.val = 1;
+    if (s < 0 || semctl(s, 0, SETVAL, u) < 0)
+        return 1;
+    u.val = 2;
+    if (semctl(s, 1, SETVAL, u) < 0)
+        return 1;
+    struct sembuf p = {0, -1, 0}, v = {1, 1, 0};
+    if (semop(s, &p, 1) < 0 || semop(s, &v, 1) < 0)
+        return 1;
+    printf("VAL %d %d\n", semctl(s, 0, GETVAL), semctl(s, 1, GETVAL));
+    fflush(stdout);
+    semctl(s, 0, IPC_RMID);
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_setval_takes_the_int_of_the_union_not_its_stale_upper_bytes(tmp_path: Path) -> None:
+    """semctl(SETVAL) with a union semun whose pointer member was set before ``val``:
+    strace prints the whole 64-bit argument (0x7ffc00000001) and ipcviz showed a
+    semaphore of value 140720308486145 ("took … (value now 140720308486144)") where the
+    kernel held 1. The kernel reads the union's int: so must ipcviz."""
+    from ipcviz.model.reducer import apply
+    from ipcviz.model.state import State
+
+    binary = compile_c(tmp_path, "setval_union", SETVAL_REUSED_UNION)
+    done, events = watch(tmp_path, binary)
+    assert ["VAL", "0", "3", ""] in said(events)
+    state = State()
+    for e in events:
+        if e["kind"] == "obj.remove" and e["obj"].endswith("[0]"):
+            values = sorted((name, o.value) for name, o in state.objects.items())
+            assert [v for _, v in values] == [0, 3], values
+        apply(state, e)
+    assert "value now 0" in done.stdout and "value now 3" in done.stdout, done.stdout
+    assert "14072" not in done.stdout and "0x7" not in done.stdout, done.stdout
