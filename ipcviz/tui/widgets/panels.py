@@ -187,6 +187,10 @@ class ProcTable(DataTable):
         self.refresh()
 
     def sync(self, state: State) -> None:
+        for pid in [pid for pid in self._cells if pid not in state.procs]:
+            # (a replay stepped back before the process started)
+            self.remove_row(str(pid))
+            del self._cells[pid]
         for pid, p in state.procs.items():
             color = render.color_of(state, pid)
             cpu, num = render.cpu_text(p)
