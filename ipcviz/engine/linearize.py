@@ -346,6 +346,8 @@ class Linearizer:
         rec = self.queues[pick[2]][0].rec
         if rec is None or rec[0] in _CONSUMER_CODES:
             return pick
+        if rec[0] == C.SEM_POST and self._unknown_value(rec[1]):
+            return pick  # (the post first: ``_post_first``)
         takers: Any = self._consumer_heads.get(rec[1], ())
         if takers and rec[0] == C.PIPE_WRITE and self._gone(rec[1]):
             return pick  # a FIFO's bytes may be gone: the write first (``_write_first``)
@@ -381,6 +383,42 @@ class Linearizer:
         self._heap.remove(entry)
         heapq.heapify(self._heap)
         popped.append(entry)
+
+    def _unknown_value(self, obj_i: int) -> bool:
+        """Whether the object is a semaphore whose value the trace does not tell (``outside``:
+        found at an attach, given by a SETALL strace does not print, used by a command)."""
+        obj = self._object(obj_i)
+        return isinstance(obj, SemObj) and obj.outside
+
+    def _post_first(
+        self,
+        pick: tuple[int, int, int],
+        popped: list[tuple[int, int, int]],
+        min_e: int,
+        cutoff: int,
+    ) -> tuple[int, int, int]:
+        """A post of the same semaphore before a wait, when its value is not known.
+
+        A post never makes a wait impossible. On a semaphore of known value the legality
+        check orders them; on one whose value is the kernel's to say every order is legal,
+        and a wait placed before the post that woke it is drawn at 0 (the model keeps an
+        ``outside`` value from going below zero) where the kernel went to 0 from 1 after the
+        post: the model gains a unit each time, and a correct program ends shown with
+        tokens the kernel did not have. So when both could go next, the post goes first."""
+        rec = self.queues[pick[2]][0].rec
+        if rec is None or rec[0] != C.SEM_WAIT or not self._unknown_value(rec[1]):
+            return pick
+        for entry in [*popped, *self._heap]:
+            head = self.queues[entry[2]][0]
+            post = head.rec
+            if post is None or post[0] != C.SEM_POST or post[1] != rec[1] or entry is pick:
+                continue
+            if head.e > cutoff or head.b > min_e or not self._legal(head):
+                continue
+            if entry not in popped:
+                self._claim(entry, popped)
+            return entry
+        return pick
 
     def _write_first(
         self,
@@ -761,6 +799,7 @@ class Linearizer:
         if pick is not None and pick[2] not in self._observer_heads:
             pick = self._consumer_first(pick, popped, min_e, cutoff)
             pick = self._write_first(pick, popped, min_e, cutoff)
+            pick = self._post_first(pick, popped, min_e, cutoff)
         for entry in popped:
             if entry is not pick:
                 heapq.heappush(heap, entry)
