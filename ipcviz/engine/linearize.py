@@ -888,8 +888,8 @@ class Linearizer:
         obj = self.model.objects.get(self._obj_name(op) or "")
         if not isinstance(obj, PipeObj):
             return False
-        room = obj.room()  # a FIFO's bytes that may be gone take none (PipeObj.gone)
         n = rec[3]
+        room = self._piece(op, obj)
         if n <= room or room <= 0:
             return False
         data = rec[5]
@@ -910,6 +910,27 @@ class Linearizer:
         self._event_out(part)
         op.rec = (rec[0], rec[1], rec[2], n - room, rec[4], data[room:])
         return True
+
+    def _piece(self, op: Op, obj: PipeObj) -> int:
+        """How much of a write goes in now: what there is room for (a FIFO's bytes that
+        may be gone take none: PipeObj.gone) and, for a write larger than PIPE_BUF, no
+        more than the pending reads show next. The kernel is free to put another writer's
+        bytes between the pieces of such a write (it waits whenever the pipe is full, and
+        the other writer may get the room first): the reads tell where it did."""
+        rec = op.rec
+        assert rec is not None
+        room = obj.room()
+        n = rec[3]
+        piece = min(n, room)
+        if n <= PIPE_BUF or piece <= 0 or obj.gone:
+            return room
+        stream = self._read_stream(rec[1], obj.nbytes + piece)
+        if stream is None:
+            return room
+        want = stream[obj.nbytes : obj.nbytes + piece]
+        data = bytes(rec[5][: len(want)])  # (a payload the tracer cut: only what it kept)
+        same = next((i for i, (a, b) in enumerate(zip(data, want, strict=False)) if a != b), None)
+        return room if same is None else same
 
     # -- legality -----------------------------------------------------------------------
 
@@ -972,6 +993,8 @@ class Linearizer:
         obj = self.model.objects.get(self._obj_name(op) or "")
         if not isinstance(obj, PipeObj):
             return False
+        if rec[3] > PIPE_BUF and not obj.gone and obj.room() > 0:
+            return self._piece(op, obj) <= 0  # its first piece is what the reads show next
         need = obj.nbytes + len(rec[5])
         stream = self._read_stream(rec[1], need)
         if stream is None:
