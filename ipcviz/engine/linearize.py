@@ -74,7 +74,9 @@ _BEGINS = frozenset(C.COMPLETES.values())
 _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
 _TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
-_QUEUE_CODES = _PUT_CODES | _TAKE_CODES
+#: a non-blocking send or receive refused (EAGAIN): the queue was full, or empty, then
+_AGAIN_CODES = frozenset({C.MQ_AGAIN})
+_QUEUE_CODES = _PUT_CODES | _TAKE_CODES | _AGAIN_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT, C.SEM_SET})
 _WAIT_POST = frozenset({C.SEM_WAIT, C.SEM_POST})
 _PLANNED_CODES = _SHM_CODES | _QUEUE_CODES | _SEM_CODES
@@ -1382,7 +1384,7 @@ class _QueueShadow(_Shadow):
     """Messages as [key, bytes]; the same selection rule as ``legal.select_message``."""
 
     codes = _QUEUE_CODES
-    observing = _TAKE_CODES
+    observing = _TAKE_CODES | _AGAIN_CODES
     full_lists = True
 
     def __init__(self, obj: QueueObj) -> None:
@@ -1523,6 +1525,11 @@ class _QueueShadow(_Shadow):
         code, _, _, key, size, data = op.rec  # type: ignore[misc]
         data = bytes(data)
         msgs = self.messages
+        if code == C.MQ_AGAIN:  # refused: a send only when full, a receive only when empty
+            if key:
+                full = bool(self.max_messages) and len(msgs) >= self.max_messages
+                return _nothing if full else None
+            return None if msgs else _nothing
         if code in (C.MQ_SEND, C.MSGQ_SEND):
             if code == C.MQ_SEND and self.max_messages and len(msgs) >= self.max_messages:
                 return None

@@ -168,6 +168,18 @@ def _legal_poll(obj: QueueObj, e: Event) -> Lazy | None:
     return None
 
 
+def _legal_again(obj: QueueObj, e: Event) -> Lazy | None:
+    """A non-blocking send refused (EAGAIN) only on a full queue, a receive on an empty one."""
+    n = len(obj.messages)
+    if e.get("send"):
+        if obj.max_messages and n < obj.max_messages:
+            return lazy("send refused (EAGAIN) with {n} of {max} queued", n=n, max=obj.max_messages)
+        return None
+    if n:
+        return lazy("receive refused (EAGAIN) with {n} queued", n=n)
+    return None
+
+
 # -- declare and process hooks ---------------------------------------------------------
 
 
@@ -213,6 +225,7 @@ FAMILY = Family(
         "mq.recv.begin": Kind(_OP),
         "mq.recv": Kind(_OP, ("obj",)),
         "mq.poll": Kind({"ready": flag}),
+        "mq.again": Kind({"send": flag}),
         "mq.notify": Kind(),
     },
     state=QueueObj,
@@ -236,8 +249,13 @@ FAMILY = Family(
         "mq.send": _send,
         "mq.recv": _recv,
     },
-    rules={"mq.send": _legal_send, "mq.recv": _legal_recv, "mq.poll": _legal_poll},
-    observers=frozenset({"mq.poll"}),
+    rules={
+        "mq.send": _legal_send,
+        "mq.recv": _legal_recv,
+        "mq.poll": _legal_poll,
+        "mq.again": _legal_again,
+    },
+    observers=frozenset({"mq.poll", "mq.again"}),
     refers=frozenset({"mq.send", "mq.recv"}),
     quiet_waits=frozenset({"mq.send", "mq.recv"}),
 )

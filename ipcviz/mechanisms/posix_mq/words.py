@@ -45,6 +45,16 @@ def _poll(n: Any, e: Event) -> Lazy:
     return lazy("polls {obj}: empty", obj=e["obj"])
 
 
+def _again(n: Any, e: Event) -> Lazy:
+    if e.get("send"):
+        return lazy(
+            "tried to send to {obj}: full, refused (EAGAIN){depth}",
+            obj=e["obj"],
+            depth=_depth(n, e),
+        )
+    return lazy("tried to receive from {obj}: empty, refused (EAGAIN)", obj=e["obj"])
+
+
 WORDS = {
     "mq.send.begin": lambda n, e: lazy(
         "sends {n} B to {obj}{tag}…", n=e.get("n"), obj=e["obj"], tag=_tag(e)
@@ -70,4 +80,5 @@ WORDS = {
         "asks to be told when a message arrives in the empty {obj}", obj=e["obj"]
     ),
     "mq.poll": _poll,
+    "mq.again": _again,
 }
