@@ -217,7 +217,7 @@ class Linearizer:
                 self.open_begin[pid] = rec
                 if code in _TAKE_BEGINS:
                     self._open_takes.setdefault(rec[1], {})[pid] = rec
-            elif code in C.COMPLETES or code == C.PIPE_EPIPE:
+            elif code in C.COMPLETES or code == C.PIPE_EPIPE or code == C.MQ_AGAIN:
                 begin = self.open_begin.pop(pid, None)
                 if begin is not None and begin[0] in _TAKE_BEGINS:
                     self._open_takes.get(begin[1], {}).pop(pid, None)
@@ -1391,6 +1391,7 @@ class _QueueShadow(_Shadow):
         self.messages = [[m[0], m[1]] for m in obj.messages]
         self.max_messages = obj.max_messages
         self.max_bytes = obj.max_bytes
+        self.by_priority = obj.by_priority
         self.nbytes = sum(len(m[1]) for m in self.messages)
 
     def key(self) -> Any:
@@ -1525,11 +1526,12 @@ class _QueueShadow(_Shadow):
         code, _, _, key, size, data = op.rec  # type: ignore[misc]
         data = bytes(data)
         msgs = self.messages
-        if code == C.MQ_AGAIN:  # refused: a send only when full, a receive only when empty
-            if key:
+        if code == C.MQ_AGAIN:  # refused: a send only when full, a receive only when
+            if key:  # nothing it could take is queued
                 full = bool(self.max_messages) and len(msgs) >= self.max_messages
                 return _nothing if full else None
-            return None if msgs else _nothing
+            probe = {"prio": 0} if self.by_priority else {"want": size}
+            return None if select_message(self, probe) is not None else _nothing  # type: ignore[arg-type]
         if code in (C.MQ_SEND, C.MSGQ_SEND):
             if code == C.MQ_SEND and self.max_messages and len(msgs) >= self.max_messages:
                 return None

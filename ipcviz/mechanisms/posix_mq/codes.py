@@ -13,8 +13,9 @@ MQ_RECV_BEGIN: Final = 42
 MQ_RECV: Final = 43
 MQ_NOTIFY: Final = 44
 MQ_POLL: Final = 45
-#: try_send / try_receive refused (EAGAIN): ``a`` 1 for a send (the queue was full), 0 for
-#: a receive (it was empty)
+#: try_send / try_receive refused (EAGAIN; System V's msgrcv IPC_NOWAIT: ENOMSG): ``a`` 1
+#: for a send (the queue was full), 0 for a receive (nothing it could take: ``b`` the type
+#: a System V receive asked for)
 MQ_AGAIN: Final = 50
 
 CODES: Final[dict[int, Code]] = {
@@ -24,7 +25,7 @@ CODES: Final[dict[int, Code]] = {
     MQ_RECV: Code("mq.recv", "prio", "size", payload="bytes"),
     MQ_NOTIFY: Code("mq.notify"),
     MQ_POLL: Code("mq.poll", "ready"),
-    MQ_AGAIN: Code("mq.again", "send"),
+    MQ_AGAIN: Code("mq.again", "send", "want"),
 }
 
 COMPLETES: Final[dict[int, int]] = {MQ_SEND: MQ_SEND_BEGIN, MQ_RECV: MQ_RECV_BEGIN}

@@ -52,6 +52,13 @@ def _again(n: Any, e: Event) -> Lazy:
             obj=e["obj"],
             depth=_depth(n, e),
         )
+    obj = n.state.objects.get(e["obj"])
+    if isinstance(obj, QueueObj) and not obj.by_priority:  # System V: msgrcv IPC_NOWAIT
+        return lazy(
+            "tried to receive from {obj}{want}: no such message, refused (ENOMSG)",
+            obj=e["obj"],
+            want=_want(n, e),
+        )
     return lazy("tried to receive from {obj}: empty, refused (EAGAIN)", obj=e["obj"])
 
 
