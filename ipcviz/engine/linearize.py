@@ -74,7 +74,9 @@ _BEGINS = frozenset(C.COMPLETES.values())
 _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
 _TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
-_QUEUE_CODES = _PUT_CODES | _TAKE_CODES
+#: a non-blocking send or receive refused (EAGAIN): the queue was full, or empty, then
+_AGAIN_CODES = frozenset({C.MQ_AGAIN})
+_QUEUE_CODES = _PUT_CODES | _TAKE_CODES | _AGAIN_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT, C.SEM_SET})
 _WAIT_POST = frozenset({C.SEM_WAIT, C.SEM_POST})
 _PLANNED_CODES = _SHM_CODES | _QUEUE_CODES | _SEM_CODES
@@ -215,7 +217,7 @@ class Linearizer:
                 self.open_begin[pid] = rec
                 if code in _TAKE_BEGINS:
                     self._open_takes.setdefault(rec[1], {})[pid] = rec
-            elif code in C.COMPLETES or code == C.PIPE_EPIPE:
+            elif code in C.COMPLETES or code == C.PIPE_EPIPE or code == C.MQ_AGAIN:
                 begin = self.open_begin.pop(pid, None)
                 if begin is not None and begin[0] in _TAKE_BEGINS:
                     self._open_takes.get(begin[1], {}).pop(pid, None)
@@ -346,6 +348,8 @@ class Linearizer:
         rec = self.queues[pick[2]][0].rec
         if rec is None or rec[0] in _CONSUMER_CODES:
             return pick
+        if rec[0] == C.SEM_POST and self._unknown_value(rec[1]):
+            return pick  # (the post first: ``_post_first``)
         takers: Any = self._consumer_heads.get(rec[1], ())
         if takers and rec[0] == C.PIPE_WRITE and self._gone(rec[1]):
             return pick  # a FIFO's bytes may be gone: the write first (``_write_first``)
@@ -381,6 +385,42 @@ class Linearizer:
         self._heap.remove(entry)
         heapq.heapify(self._heap)
         popped.append(entry)
+
+    def _unknown_value(self, obj_i: int) -> bool:
+        """Whether the object is a semaphore whose value the trace does not tell (``outside``:
+        found at an attach, given by a SETALL strace does not print, used by a command)."""
+        obj = self._object(obj_i)
+        return isinstance(obj, SemObj) and obj.outside
+
+    def _post_first(
+        self,
+        pick: tuple[int, int, int],
+        popped: list[tuple[int, int, int]],
+        min_e: int,
+        cutoff: int,
+    ) -> tuple[int, int, int]:
+        """A post of the same semaphore before a wait, when its value is not known.
+
+        A post never makes a wait impossible. On a semaphore of known value the legality
+        check orders them; on one whose value is the kernel's to say every order is legal,
+        and a wait placed before the post that woke it is drawn at 0 (the model keeps an
+        ``outside`` value from going below zero) where the kernel went to 0 from 1 after the
+        post: the model gains a unit each time, and a correct program ends shown with
+        tokens the kernel did not have. So when both could go next, the post goes first."""
+        rec = self.queues[pick[2]][0].rec
+        if rec is None or rec[0] != C.SEM_WAIT or not self._unknown_value(rec[1]):
+            return pick
+        for entry in [*popped, *self._heap]:
+            head = self.queues[entry[2]][0]
+            post = head.rec
+            if post is None or post[0] != C.SEM_POST or post[1] != rec[1] or entry is pick:
+                continue
+            if head.e > cutoff or head.b > min_e or not self._legal(head):
+                continue
+            if entry not in popped:
+                self._claim(entry, popped)
+            return entry
+        return pick
 
     def _write_first(
         self,
@@ -763,6 +803,7 @@ class Linearizer:
         if pick is not None and pick[2] not in self._observer_heads:
             pick = self._consumer_first(pick, popped, min_e, cutoff)
             pick = self._write_first(pick, popped, min_e, cutoff)
+            pick = self._post_first(pick, popped, min_e, cutoff)
         for entry in popped:
             if entry is not pick:
                 heapq.heappush(heap, entry)
@@ -851,8 +892,8 @@ class Linearizer:
         obj = self.model.objects.get(self._obj_name(op) or "")
         if not isinstance(obj, PipeObj):
             return False
-        room = obj.room()  # a FIFO's bytes that may be gone take none (PipeObj.gone)
         n = rec[3]
+        room = self._piece(op, obj)
         if n <= room or room <= 0:
             return False
         data = rec[5]
@@ -873,6 +914,27 @@ class Linearizer:
         self._event_out(part)
         op.rec = (rec[0], rec[1], rec[2], n - room, rec[4], data[room:])
         return True
+
+    def _piece(self, op: Op, obj: PipeObj) -> int:
+        """How much of a write goes in now: what there is room for (a FIFO's bytes that
+        may be gone take none: PipeObj.gone) and, for a write larger than PIPE_BUF, no
+        more than the pending reads show next. The kernel is free to put another writer's
+        bytes between the pieces of such a write (it waits whenever the pipe is full, and
+        the other writer may get the room first): the reads tell where it did."""
+        rec = op.rec
+        assert rec is not None
+        room = obj.room()
+        n = rec[3]
+        piece = min(n, room)
+        if n <= PIPE_BUF or piece <= 0 or obj.gone:
+            return room
+        stream = self._read_stream(rec[1], obj.nbytes + piece)
+        if stream is None:
+            return room
+        want = stream[obj.nbytes : obj.nbytes + piece]
+        data = bytes(rec[5][: len(want)])  # (a payload the tracer cut: only what it kept)
+        same = next((i for i, (a, b) in enumerate(zip(data, want, strict=False)) if a != b), None)
+        return room if same is None else same
 
     # -- legality -----------------------------------------------------------------------
 
@@ -935,6 +997,8 @@ class Linearizer:
         obj = self.model.objects.get(self._obj_name(op) or "")
         if not isinstance(obj, PipeObj):
             return False
+        if rec[3] > PIPE_BUF and not obj.gone and obj.room() > 0:
+            return self._piece(op, obj) <= 0  # its first piece is what the reads show next
         need = obj.nbytes + len(rec[5])
         stream = self._read_stream(rec[1], need)
         if stream is None:
@@ -1322,13 +1386,14 @@ class _QueueShadow(_Shadow):
     """Messages as [key, bytes]; the same selection rule as ``legal.select_message``."""
 
     codes = _QUEUE_CODES
-    observing = _TAKE_CODES
+    observing = _TAKE_CODES | _AGAIN_CODES
     full_lists = True
 
     def __init__(self, obj: QueueObj) -> None:
         self.messages = [[m[0], m[1]] for m in obj.messages]
         self.max_messages = obj.max_messages
         self.max_bytes = obj.max_bytes
+        self.by_priority = obj.by_priority
         self.nbytes = sum(len(m[1]) for m in self.messages)
 
     def key(self) -> Any:
@@ -1463,6 +1528,12 @@ class _QueueShadow(_Shadow):
         code, _, _, key, size, data = op.rec  # type: ignore[misc]
         data = bytes(data)
         msgs = self.messages
+        if code == C.MQ_AGAIN:  # refused: a send only when full, a receive only when
+            if key:  # nothing it could take is queued
+                full = bool(self.max_messages) and len(msgs) >= self.max_messages
+                return _nothing if full else None
+            probe = {"prio": 0} if self.by_priority else {"want": size}
+            return None if select_message(self, probe) is not None else _nothing  # type: ignore[arg-type]
         if code in (C.MQ_SEND, C.MSGQ_SEND):
             if code == C.MQ_SEND and self.max_messages and len(msgs) >= self.max_messages:
                 return None

@@ -759,12 +759,6 @@ def test_setall_on_the_programs_own_set_accuses_nobody(tmp_path: Path) -> None:
     assert ["VAL", "1", "0", ""] in said(events)
     assert len([e for e in events if e["kind"] == "sem.wait"]) == 40
     assert "unseen" in done.stdout or "strace does not print" in done.stdout, done.stdout
-    # no made-up value is told: the log said "took … (value now 0)" while the kernel's
-    # lock stood at 1, a value no traced operation could give
-    took = [line for line in done.stdout.splitlines() if " took semid:" in line]
-    assert len(took) == 40, done.stdout
-    assert all("the kernel's readings only" in line for line in took), took[:3]
-    assert "value now" not in done.stdout
 
 
 PARENT_DEADLOCK = r"""
@@ -835,6 +829,126 @@ def test_a_semop_broken_by_strace_is_said_to_be_the_watchings_doing(tmp_path: Pa
     assert notice["signal"] == "SIGCHLD" and notice["obj"].startswith("semid:")
     assert "failed with EINTR on a SIGCHLD" in done.stdout
     assert "it would still be waiting" in done.stdout
+
+
+#: A union semun reused: its pointer member set first, then ``val``. On a 64-bit machine
+#: the union is passed whole, so its upper 32 bits still hold the pointer's; strace prints
+#: them (``0x7ffc00000001``), the kernel takes only the int (``val``).
+SETVAL_REUSED_UNION = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+
+union semun { int val; struct semid_ds *buf; unsigned short *array; };
+
+int main(void)
+{
+    unsigned short init[2] = {0, 0};
+    union semun u;
+    u.array = init;
+    int s = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    u.val = 1;
+    if (s < 0 || semctl(s, 0, SETVAL, u) < 0)
+        return 1;
+    u.val = 2;
+    if (semctl(s, 1, SETVAL, u) < 0)
+        return 1;
+    struct sembuf p = {0, -1, 0}, v = {1, 1, 0};
+    if (semop(s, &p, 1) < 0 || semop(s, &v, 1) < 0)
+        return 1;
+    printf("VAL %d %d\n", semctl(s, 0, GETVAL), semctl(s, 1, GETVAL));
+    fflush(stdout);
+    semctl(s, 0, IPC_RMID);
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_setval_takes_the_int_of_the_union_not_its_stale_upper_bytes(tmp_path: Path) -> None:
+    """semctl(SETVAL) with a union semun whose pointer member was set before ``val``:
+    strace prints the whole 64-bit argument (0x7ffc00000001) and ipcviz showed a
+    semaphore of value 140720308486145 ("took … (value now 140720308486144)") where the
+    kernel held 1. The kernel reads the union's int: so must ipcviz."""
+    from ipcviz.model.reducer import apply
+    from ipcviz.model.state import State
+
+    binary = compile_c(tmp_path, "setval_union", SETVAL_REUSED_UNION)
+    done, events = watch(tmp_path, binary)
+    assert ["VAL", "0", "3", ""] in said(events)
+    state = State()
+    for e in events:
+        if e["kind"] == "obj.remove" and e["obj"].endswith("[0]"):
+            values = sorted((name, o.value) for name, o in state.objects.items())
+            assert [v for _, v in values] == [0, 3], values
+        apply(state, e)
+    assert "value now 0" in done.stdout and "value now 3" in done.stdout, done.stdout
+    assert "14072" not in done.stdout and "0x7" not in done.stdout, done.stdout
+
+
+#: Parent and child hand a slot back and forth through a set of two semaphores given
+#: their values by SETALL (which strace does not print): empty = 1, full = 0.
+SETALL_PING_PONG = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+union semun { int val; struct semid_ds *buf; unsigned short *array; };
+
+static void op(int s, int n, int d)
+{
+    struct sembuf b = {(unsigned short)n, (short)d, 0};
+    while (semop(s, &b, 1) < 0)
+        ;
+}
+
+int main(void)
+{
+    unsigned short init[2] = {1, 0};
+    union semun u = {.array = init};
+    int s = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    if (s < 0 || semctl(s, 0, SETALL, u) < 0)
+        return 1;
+    pid_t kid = fork();
+    for (int i = 0; i < 8; i++) {
+        if (kid == 0) { op(s, 0, -1); op(s, 1, 1); }
+        else { op(s, 1, -1); op(s, 0, 1); }
+    }
+    if (kid == 0)
+        return 0;
+    waitpid(kid, NULL, 0);
+    printf("VAL %d %d\n", semctl(s, 0, GETVAL), semctl(s, 1, GETVAL));
+    fflush(stdout);
+    semctl(s, 0, IPC_RMID);
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_values_after_setall_end_where_the_kernels_did(tmp_path: Path) -> None:
+    """After a SETALL strace does not print, every order of a wait and a post that overlap
+    is legal, and the linearizer put the woken wait before the post that woke it (a take
+    before a put): the wait was drawn at 0 instead of -1, so the model gained a unit each
+    time. A correct ping-pong ended shown as empty = 2, full = 1 where the kernel said 1
+    and 0 (a student reads: an item left unconsumed). A post never makes a wait illegal:
+    on such a semaphore the post goes first."""
+    from ipcviz.model.reducer import apply
+    from ipcviz.model.state import State
+
+    binary = compile_c(tmp_path, "setall_pingpong", SETALL_PING_PONG)
+    for i in range(3):
+        (tmp_path / str(i)).mkdir()
+        _, events = watch(tmp_path / str(i), binary)
+        assert ["VAL", "1", "0", ""] in said(events)
+        state = State()
+        for e in events:
+            if e["kind"] == "obj.remove" and e["obj"].endswith("[0]"):
+                values = [o.value for _, o in sorted(state.objects.items())]
+                assert values == [1, 0], values
+            apply(state, e)
 
 
 TAKER = r"""

@@ -392,3 +392,41 @@ async def test_an_idle_screen_does_not_redraw_until_something_happens(monkeypatc
         await pilot.press("l")  # narration language: a key reaches the screen
         screen.tick()
         assert drawn, "the frame after a key redraws"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_paused_or_frozen_view_says_so_on_a_lecture_sized_screen(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """The status line put VIEW PAUSED and FROZEN after the scenario's title and the event
+    count: at 80 and at 120 columns the line was cut before them, and a paused view (the
+    processes running on) looked exactly like a live one."""
+    from .screen_text import screen_rows
+
+    # the slow pipe under a title as long as the built-ins' (pipe-unrelated's is 58 cells)
+    source = tmp_path / "long_title.py"
+    source.write_text(
+        SLOW.read_text().replace(
+            '"A slow pipe, for control tests"',
+            '"A slow pipe, for control tests, under a lecture-length title"',
+        )
+    )
+    app = IpcvizApp(lambda: LiveFeed(source, tmp_path / "run.jsonl", quick=False), lang="en")
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: len(workers(screen)) == 2, "both workers")
+        await pilot.press("space")
+        assert screen.paused
+        screen.redraw(True)
+        await pilot.pause()
+        assert "VIEW PAUSED" in screen_rows(app)[0], screen_rows(app)[0]
+        await pilot.press("space")
+        await pilot.press("f")
+        await until(pilot, lambda: screen.state.frozen, "freeze event")
+        screen.redraw(True)
+        await pilot.pause()
+        assert "FROZEN" in screen_rows(app)[0], screen_rows(app)[0]
+        await pilot.press("f")
+        await until(pilot, lambda: not screen.state.frozen, "resume event")
+        await pilot.press("q")

@@ -328,3 +328,29 @@ def test_hostile_names_are_inert_in_the_headless_log() -> None:
     out = ipcviz("replay", str(trace), "--headless", check=True).stdout
     assert "[bold]w\\x1b[2J[101] starts" in out
     assert not [c for c in out if not c.isprintable() and c != "\n"]
+
+
+async def test_stepping_back_before_a_process_started_drops_its_row(tmp_path: Path) -> None:
+    """The process table kept every row it had ever shown: after ← back to an event
+    before the workers' ``proc.start``, the replay still listed them as "running" while
+    the kernel objects panel had rightly lost the objects not yet declared."""
+    from ipcviz.tui.widgets.panels import ProcTable
+
+    trace = tmp_path / "run.jsonl"
+    ipcviz("run", "pipe-basic", "--quick", "--headless", "--record", str(trace), check=True)
+    events = list(TraceReader.open(trace).events())
+    first_start = next(i for i, e in enumerate(events) if e["kind"] == "proc.start")
+    app = replay_app(trace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await replay_at(pilot, None)
+        table = screen.query_one(ProcTable)
+        assert table.row_count == len({e["pid"] for e in events if e["kind"] == "proc.start"})
+        await replay_at(pilot, first_start)  # the first process started, not the others
+        assert table.row_count == 1
+        for pos in range(first_start - 1, first_start - 3, -1):  # ← back
+            await pilot.press("left")
+            await until(pilot, lambda p=pos: screen._shown[0] == p, "one step back")
+            await pilot.pause()
+        assert table.row_count == 0, "processes shown before they started"
+        screen.stop()
+        await pilot.press("q")

@@ -39,6 +39,11 @@ def _recv_begin(s: State, e: Event) -> None:
     begin(s, e, "receivers_waiting")
 
 
+def _again(s: State, e: Event) -> None:
+    """Refused, nothing changed: a System V receive's begin (its type) ends here."""
+    done(s, e, "senders_waiting" if e.get("send") else "receivers_waiting")
+
+
 def _send(s: State, e: Event) -> None:
     done(s, e, "senders_waiting")
     obj = s.objects[e["obj"]]
@@ -168,6 +173,19 @@ def _legal_poll(obj: QueueObj, e: Event) -> Lazy | None:
     return None
 
 
+def _legal_again(obj: QueueObj, e: Event) -> Lazy | None:
+    """A non-blocking send refused (EAGAIN) only on a full queue, a receive on an empty one."""
+    n = len(obj.messages)
+    if e.get("send"):
+        if obj.max_messages and n < obj.max_messages:
+            return lazy("send refused (EAGAIN) with {n} of {max} queued", n=n, max=obj.max_messages)
+        return None
+    probe: Event = {"prio": 0} if obj.by_priority else {"want": e.get("want", 0)}
+    if select_message(obj, probe) is not None:
+        return lazy("receive refused (EAGAIN) with {n} queued", n=n)
+    return None
+
+
 # -- declare and process hooks ---------------------------------------------------------
 
 
@@ -213,12 +231,13 @@ FAMILY = Family(
         "mq.recv.begin": Kind(_OP),
         "mq.recv": Kind(_OP, ("obj",)),
         "mq.poll": Kind({"ready": flag}),
+        "mq.again": Kind({"send": flag, "want": integer()}),
         "mq.notify": Kind(),
     },
     state=QueueObj,
     view="ipcviz.mechanisms.posix_mq.view",
     words=WORDS,
-    completes={"mq.send": ("mq.send",), "mq.recv": ("mq.recv",)},
+    completes={"mq.send": ("mq.send",), "mq.recv": ("mq.recv", "mq.again")},
     slices=frozenset({"mq.send", "mq.recv"}),
     counter=("messages", lambda obj: len(obj.messages)),
     flows={"mq.send": (True, True), "mq.recv": (False, True)},
@@ -235,9 +254,15 @@ FAMILY = Family(
         "mq.recv.begin": _recv_begin,
         "mq.send": _send,
         "mq.recv": _recv,
+        "mq.again": _again,
     },
-    rules={"mq.send": _legal_send, "mq.recv": _legal_recv, "mq.poll": _legal_poll},
-    observers=frozenset({"mq.poll"}),
+    rules={
+        "mq.send": _legal_send,
+        "mq.recv": _legal_recv,
+        "mq.poll": _legal_poll,
+        "mq.again": _legal_again,
+    },
+    observers=frozenset({"mq.poll", "mq.again"}),
     refers=frozenset({"mq.send", "mq.recv"}),
     quiet_waits=frozenset({"mq.send", "mq.recv"}),
 )

@@ -48,6 +48,23 @@ def _poll(n: Any, e: Event) -> Lazy:
     return lazy("polls {obj}: empty", obj=e["obj"])
 
 
+def _again(n: Any, e: Event) -> Lazy:
+    if e.get("send"):
+        return lazy(
+            "tried to send to {obj}: full, refused (EAGAIN){depth}",
+            obj=e["obj"],
+            depth=_depth(n, e),
+        )
+    obj = n.state.objects.get(e["obj"])
+    if isinstance(obj, QueueObj) and not obj.by_priority:  # System V: msgrcv IPC_NOWAIT
+        return lazy(
+            "tried to receive from {obj}{want}: no such message, refused (ENOMSG)",
+            obj=e["obj"],
+            want=_want(n, e),
+        )
+    return lazy("tried to receive from {obj}: empty, refused (EAGAIN)", obj=e["obj"])
+
+
 WORDS = {
     "mq.send.begin": lambda n, e: lazy(
         "sends {n} B to {obj}{tag}…", n=e.get("n"), obj=e["obj"], tag=_tag(e)
@@ -73,4 +90,5 @@ WORDS = {
         "asks to be told when a message arrives in the empty {obj}", obj=e["obj"]
     ),
     "mq.poll": _poll,
+    "mq.again": _again,
 }

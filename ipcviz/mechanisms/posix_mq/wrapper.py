@@ -117,6 +117,7 @@ class PosixQueue(KernelObject):
         try:
             self.mq.send(data, 0, priority)  # type: ignore[union-attr]
         except posix_ipc.BusyError:
+            tracer.emit(C.MQ_AGAIN, self.index, 1)
             return False
         tracer.emit(C.MQ_SEND, self.index, priority, len(data), data)
         return True
@@ -136,6 +137,7 @@ class PosixQueue(KernelObject):
         try:
             data, prio = self.mq.receive(0)  # type: ignore[union-attr]
         except posix_ipc.BusyError:
+            tracer.emit(C.MQ_AGAIN, self.index, 0)
             return None
         tracer.emit(C.MQ_RECV, self.index, prio, len(data), data)
         return data, prio

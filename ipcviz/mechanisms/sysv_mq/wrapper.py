@@ -13,6 +13,7 @@ import sysv_ipc
 from ipcviz.errors import KernelLimitError
 from ipcviz.ipc.base import KernelObject, Session, env_name
 from ipcviz.ipc.sysv import sysv_key
+from ipcviz.mechanisms.posix_mq import codes as POSIX
 from ipcviz.mechanisms.sysv_mq import codes as C
 from ipcviz.tracer.current import tracer
 
@@ -98,10 +99,13 @@ class SysvQueue(KernelObject):
 
     def try_receive(self, mtype: int = 0) -> tuple[bytes, int] | None:
         """msgrcv with IPC_NOWAIT: None when no message matches."""
-        tracer.gate(C.MSGQ_RECV_BEGIN, self.index)
+        t = tracer
+        t.gate(C.MSGQ_RECV_BEGIN, self.index)
+        t.emit(C.MSGQ_RECV_BEGIN, self.index, mtype)  # the type asked for (never waits)
         try:
             data, got = self.mq.receive(False, mtype)  # type: ignore[union-attr]
         except sysv_ipc.BusyError:
+            tracer.emit(POSIX.MQ_AGAIN, self.index, 0, mtype)
             return None
         tracer.emit(C.MSGQ_RECV, self.index, got, len(data), data)
         return data, got

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1325,7 +1326,7 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     if "SETVAL" in cmd and len(parts) > 3:
         try:
             # (the value is a union's: strace prints 0 as NULL)
-            value = 0 if parts[3] == "NULL" else int(parts[3], 0)
+            value = 0 if parts[3] == "NULL" else _union_int(int(parts[3], 0))
         except ValueError:
             value = None
         if not m._set_value(proc, ident, num, at, value) and value is not None:
@@ -1349,6 +1350,17 @@ def _semctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
                 m.removed.add(name)
                 event = {"t": at, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
                 m.out.append(("event", proc.pid, at, event))
+
+
+def _union_int(raw: int) -> int:
+    """The ``int val`` of a ``union semun`` strace printed whole: on a 64-bit machine the
+    union is one register, and a union whose pointer member was set before ``val`` still
+    has the pointer's upper bytes (``0x7ffc00000001``). The kernel takes the int (its low
+    32 bits, little-endian; the high ones on a big-endian machine), and so does this."""
+    if sys.byteorder == "big" and sys.maxsize > 1 << 32:
+        raw >>= 32
+    raw &= 0xFFFFFFFF
+    return raw - (1 << 32) if raw >= 1 << 31 else raw
 
 
 def _unseen_setall(m: Mapper, proc: Proc, ident: int, end: int) -> None:

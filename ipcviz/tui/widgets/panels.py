@@ -187,6 +187,10 @@ class ProcTable(DataTable):
         self.refresh()
 
     def sync(self, state: State) -> None:
+        for pid in [pid for pid in self._cells if pid not in state.procs]:
+            # (a replay stepped back before the process started)
+            self.remove_row(str(pid))
+            del self._cells[pid]
         for pid, p in state.procs.items():
             color = render.color_of(state, pid)
             cpu, num = render.cpu_text(p)
@@ -405,17 +409,16 @@ class StatusLine(Static):
                 " " + _("PACE {pace} ops/s").format(pace=f"{pace:g}") + " ",
                 style=P.on(P.BLACK, P.SKY),
             )
-        text.append(f" {bytefmt.safe_text(scenario_field(sc, 'title'), 60)}  ", style="bold")
-        text.append(_("{n} events").format(n=state.count) + "  ")
+        # What makes the screen not the world now is said before the title too: after it,
+        # an 80- or 120-column line cut it off, and a paused view looked like a live one.
         if state.frozen:
             text.append(" " + _("FROZEN") + " ", style=P.on(P.BLACK, P.STEEL))
-            text.append(" ")
         if paused:
             text.append(" " + _("VIEW PAUSED") + " ", style=render.WARN)
-            text.append(" ")
         if state.drift:
             text.append(" " + _("DRIFT") + " ", style=render.BAD)
-            text.append(" ")
+        text.append(f" {bytefmt.safe_text(scenario_field(sc, 'title'), 60)}  ", style="bold")
+        text.append(_("{n} events").format(n=state.count) + "  ")
         if state.outcome:
             style = render.GOOD if state.outcome == "passed" else render.WARN
             text.append(f" {outcome_word(state.outcome)} ", style=style)
