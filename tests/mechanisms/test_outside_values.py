@@ -116,3 +116,30 @@ def test_the_perfetto_counter_of_an_outside_object_is_the_kernels_readings() -> 
         out += converter.feed(e)  # applied to its own model there
     counters = [(c["name"], c["args"]) for c in out if c.get("ph") == "C"]
     assert counters == [("posix_mq mq:/q messages (kernel readings)", {"messages": 4})]
+
+
+def test_every_send_and_refusal_is_legal_on_an_outside_queue() -> None:
+    """A queue found at attach with one traced message in a room for one: a process
+    outside the tree may have taken it, so a send is no "send to a full queue"; it may
+    hold messages no event shows, so a refused send or receive accuses nobody."""
+    from ipcviz.model.legal import violation
+
+    data = base64.b64encode(b"x").decode()
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "mq:/q", "type": "posix_mq", "kernel_name": "/q",
+         "max_messages": 1, "max_message_size": 32},
+        {"seq": 2, "t": 1, "pid": 10, "kind": "mq.send", "obj": "mq:/q", "prio": 0,
+         "size": 1, "data": data},
+    ]  # fmt: skip
+    state = apply_all(State(), events)
+    send = {"seq": 3, "t": 2, "pid": 10, "kind": "mq.send", "obj": "mq:/q", "prio": 0,
+            "size": 1, "data": data}  # fmt: skip
+    refused_send = {"seq": 3, "t": 2, "pid": 10, "kind": "mq.again", "obj": "mq:/q", "send": True}
+    refused_recv = {"seq": 3, "t": 2, "pid": 10, "kind": "mq.again", "obj": "mq:/q"}
+    assert violation(state, send) is None
+    assert violation(state, refused_recv) is None  # one traced message, yet refused
+    state.objects["mq:/q"].messages.clear()
+    assert violation(state, refused_send) is None  # no traced message, yet full
+    state.objects["mq:/q"].info.pop("outside")  # the same, traced from its making:
+    assert violation(state, refused_send) is not None

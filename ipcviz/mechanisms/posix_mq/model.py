@@ -131,6 +131,8 @@ def select_message(obj: QueueObj, e: Event) -> int | None:
 
 
 def _legal_send(obj: QueueObj, e: Event) -> Lazy | None:
+    if obj.outside:  # a process ipcviz does not watch may have taken what it held
+        return None
     if "prio" in e:
         if obj.max_messages and len(obj.messages) >= obj.max_messages:
             return lazy(
@@ -174,7 +176,11 @@ def _legal_poll(obj: QueueObj, e: Event) -> Lazy | None:
 
 
 def _legal_again(obj: QueueObj, e: Event) -> Lazy | None:
-    """A non-blocking send refused (EAGAIN) only on a full queue, a receive on an empty one."""
+    """A non-blocking send refused (EAGAIN) only on a full queue, a receive on an empty one.
+    Any refusal is legal on an ``outside`` queue: it may hold messages no event shows, and
+    a process ipcviz does not watch may have taken those the trace shows."""
+    if obj.outside:
+        return None
     n = len(obj.messages)
     if e.get("send"):
         if obj.max_messages and n < obj.max_messages:
