@@ -890,7 +890,7 @@ class Linearizer:
         rec = op.rec
         assert rec is not None
         obj = self.model.objects.get(self._obj_name(op) or "")
-        if not isinstance(obj, PipeObj):
+        if not isinstance(obj, PipeObj) or obj.outside:  # (outside: its room is not known)
             return False
         n = rec[3]
         room = self._piece(op, obj)
@@ -978,6 +978,8 @@ class Linearizer:
         if kind == "pipe.write":
             obj = self.model.objects.get(fields["obj"] or "")
             if isinstance(obj, PipeObj):
+                if obj.outside:  # an unwatched reader may have made room: not known
+                    return True
                 n = fields["n"]
                 room = obj.room()
                 return n <= room or (n > PIPE_BUF and room > 0)
@@ -995,8 +997,8 @@ class Linearizer:
         rec = op.rec
         assert rec is not None
         obj = self.model.objects.get(self._obj_name(op) or "")
-        if not isinstance(obj, PipeObj):
-            return False
+        if not isinstance(obj, PipeObj) or obj.outside:  # (outside: what the reads took
+            return False  # may be bytes no event shows)
         if rec[3] > PIPE_BUF and not obj.gone and obj.room() > 0:
             return self._piece(op, obj) <= 0  # its first piece is what the reads show next
         need = obj.nbytes + len(rec[5])

@@ -439,6 +439,39 @@ def test_attach_finds_the_posix_queue_a_process_holds(tmp_path: Path) -> None:
 
 
 @needs_tools
+def test_a_writer_whose_reader_is_not_watched_is_a_legal_history(tmp_path: Path) -> None:
+    """Attached to a writer only; its reader (this test) is outside the tree. 300 writes
+    of 250 B, each read by the test before the next: the pipe never holds more than one.
+    The model, which sees no read, counted them all in the pipe, and from the 263rd on
+    each write was "into a pipe with 0 B of room": an order.conflict each, `verify`
+    failed. A found pipe's room is not known: any write is legal there."""
+    binary = compile_c(tmp_path, "writer", WRITER)
+    trace = tmp_path / "attach.jsonl"
+    with subprocess.Popen(
+        [str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        ipc = Attached(proc.pid, trace)
+        try:
+            ipc.attached([proc.pid])
+            out = proc.stdout.fileno()
+            for _ in range(300):
+                tell(proc.stdin, "w " + "y" * 250)
+                got = b""
+                while len(got) < 250:
+                    got += os.read(out, 250 - len(got))
+            tell(proc.stdin, "q")
+            assert proc.wait(DEADLINE) == 0
+            ipc.end()
+        finally:
+            ipc.kill()
+    writes = [e for e in events(trace) if e["kind"] == "pipe.write"]
+    assert len(writes) == 300 and sum(e["n"] for e in writes) == 75_000
+    assert [e for e in events(trace) if e["kind"] == "order.conflict"] == []
+    verified(trace)
+
+
+@needs_tools
 def test_a_process_waiting_for_a_message_is_no_deadlock(tmp_path: Path) -> None:
     """A process asleep in mq_receive on a named queue is waiting for a client, not stuck.
     The watched tree is no descendant of ipcviz's engine, and strace is no party to its

@@ -143,3 +143,26 @@ def test_every_send_and_refusal_is_legal_on_an_outside_queue() -> None:
     assert violation(state, refused_send) is None  # no traced message, yet full
     state.objects["mq:/q"].info.pop("outside")  # the same, traced from its making:
     assert violation(state, refused_send) is not None
+
+
+def test_a_write_into_an_outside_pipe_is_legal_whatever_the_traced_fill() -> None:
+    """Attached to a writer whose reader is outside the tree: the traced writes pile up in
+    the model (nobody traced reads them), and the write after 64 KiB was "a write into a
+    pipe with 0 B of room" while the unwatched reader kept the pipe empty."""
+    from ipcviz.model.legal import violation
+
+    chunk = base64.b64encode(b"x" * 4096).decode()
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "pipe:[9]", "type": "pipe", "kernel_name": "pipe:[9]",
+         "capacity": 65536},
+        *({"seq": 2 + i, "t": 2 + i, "pid": 10, "kind": "pipe.write", "obj": "pipe:[9]",
+           "n": 4096, "data": chunk} for i in range(16)),
+    ]  # fmt: skip
+    state = apply_all(State(), events)
+    write = {**events[-1], "seq": 99, "t": 99}
+    eof = {"seq": 99, "t": 99, "pid": 10, "kind": "pipe.read", "obj": "pipe:[9]", "n": 0}
+    assert violation(state, write) is None
+    assert violation(state, eof) is None  # its bytes may have gone to that reader
+    state.objects["pipe:[9]"].info.pop("outside")  # traced from its making: no room left
+    assert violation(state, write) is not None

@@ -230,7 +230,10 @@ def _pipe_epipe(s: State, e: Event) -> None:
 
 def _legal_write(obj: PipeObj, e: Event) -> Lazy | None:
     """Room as in the world with the most of it: a FIFO's bytes that may be gone since its
-    last close (``PipeObj.gone``) take none there."""
+    last close (``PipeObj.gone``) take none there. An ``outside`` pipe's room is not known:
+    a process ipcviz does not watch may have read what the trace shows written."""
+    if obj.outside:
+        return None
     n = e.get("n", 0)
     room = obj.room()
     if n > room:
@@ -255,7 +258,7 @@ def _read_why(obj: PipeObj, e: Event, skip: int) -> Lazy | None:
         return None
     held = obj.nbytes - skip
     if n == 0:
-        if held:
+        if held and not obj.outside:  # (outside: an unwatched reader may have taken them)
             return lazy("end of file read while {n} B were waiting", n=held)
         if obj.writers:
             return lazy("end of file read while a writer still held the write end")
