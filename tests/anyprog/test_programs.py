@@ -759,6 +759,15 @@ def test_setall_on_the_programs_own_set_accuses_nobody(tmp_path: Path) -> None:
     assert ["VAL", "1", "0", ""] in said(events)
     assert len([e for e in events if e["kind"] == "sem.wait"]) == 40
     assert "unseen" in done.stdout or "strace does not print" in done.stdout, done.stdout
+    # no made-up value is told: the log said "took … (value now 0)" while the kernel's
+    # lock stood at 1, a value no traced operation could give
+    took = [line for line in done.stdout.splitlines() if " took semid:" in line]
+    assert len(took) == 40, done.stdout
+    assert all("the kernel's readings only" in line for line in took), took[:3]
+    assert "value now" not in done.stdout
+    # nor at its making: "creates sysv_sem semid:…[0] (…): value 0" with the kernel at 1
+    made = [line for line in done.stdout.splitlines() if "creates sysv_sem" in line]
+    assert made and not any("value" in line for line in made), made
 
 
 PARENT_DEADLOCK = r"""

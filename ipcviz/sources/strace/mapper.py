@@ -704,6 +704,8 @@ class Mapper:
             if ident in self.sysv_existing.get("semid", ()) and value is None:
                 fields["outside"] = True  # there before the run: its value is the kernel's
                 # (until a SETVAL the trace shows gives it one: then declared again)
+        if value is None and ident in self._unseen_sets:
+            del fields["value"]  # a SETALL gave it one strace does not print: none is said
         if name in self._sem_undo:
             fields["undo"] = True
         if value is not None:
