@@ -198,3 +198,11 @@ def test_two_threads_first_records_never_share_a_lane() -> None:
     for t in threads:
         t.join()
     assert sorted(got.values()) == [1, 2], got
+
+
+def test_the_model_knows_how_much_of_a_payload_a_record_keeps() -> None:
+    """The model tells a cut write by its ``size`` (pipe/model.py): one number, two places."""
+    from ipcviz.model.ops import PAYLOAD_KEPT
+    from ipcviz.tracer.ring import MAX_PAYLOAD
+
+    assert PAYLOAD_KEPT == MAX_PAYLOAD

@@ -120,6 +120,14 @@ class Op:
         return self.rec is not None and self.rec[0] in _BEGINS
 
 
+def _unknown_bytes(obj: PipeObj, rec: Record) -> bool:
+    """A write the tracer cut (``MAX_PAYLOAD``) is in play: its own record, or one whose
+    bytes the pipe may still hold (``PipeObj.unsure``). Its bytes past the cut are
+    not known, so where its pieces went cannot be read off the reads' bytes: pieces go
+    in as room appears, and the reads are checked by their counts (``pipe/model.py``)."""
+    return len(rec[5]) < rec[3] or obj.unsure
+
+
 class Linearizer:
     """The pool of drained, not yet emitted operations, and the choice of what goes next.
 
@@ -909,8 +917,13 @@ class Linearizer:
             "part": True,
         }
         part[RAW] = bytes(data[:room])
-        if op.since:
-            part["since"] = op.since - self.t0
+        # a piece goes in while the call runs, before it returns: it is stamped with the
+        # call's end and its begin (or, with none recorded, the earliest it can have taken
+        # effect), so a read placed after it never ended before the piece could begin
+        begun = op.since or op.b
+        if begun and begun < rec[2]:
+            part["since"] = begun - self.t0
+            op.since = begun  # (and its last piece, published as the write itself)
         self._event_out(part)
         op.rec = (rec[0], rec[1], rec[2], n - room, rec[4], data[room:])
         return True
@@ -926,7 +939,7 @@ class Linearizer:
         room = obj.room()
         n = rec[3]
         piece = min(n, room)
-        if n <= PIPE_BUF or piece <= 0 or obj.gone:
+        if n <= PIPE_BUF or piece <= 0 or obj.gone or _unknown_bytes(obj, rec):
             return room
         stream = self._read_stream(rec[1], obj.nbytes + piece)
         if stream is None:
@@ -997,8 +1010,8 @@ class Linearizer:
         rec = op.rec
         assert rec is not None
         obj = self.model.objects.get(self._obj_name(op) or "")
-        if not isinstance(obj, PipeObj) or obj.outside:  # (outside: what the reads took
-            return False  # may be bytes no event shows)
+        if not isinstance(obj, PipeObj) or obj.outside or _unknown_bytes(obj, rec):
+            return False  # (what the reads took may be bytes no record shows)
         if rec[3] > PIPE_BUF and not obj.gone and obj.room() > 0:
             return self._piece(op, obj) <= 0  # its first piece is what the reads show next
         need = obj.nbytes + len(rec[5])

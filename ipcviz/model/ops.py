@@ -18,6 +18,10 @@ Event = dict[str, Any]
 #: pipe-max-size); a hostile trace asking for more (``"n": 2147479552`` and no data, line
 #: after line) is refused in one line (TraceError) instead of costing gigabytes.
 MAX_MADE_UP = 64 * 1024 * 1024
+#: The payload a record keeps at most (the tracer's ``MAX_PAYLOAD``; docs/trace-format.md):
+#: a write that asked for more (``size``) was cut, even in a piece that carries all of its
+#: own bytes.
+PAYLOAD_KEPT = 256 * 1024
 
 
 def changed(obj: Obj, e: Event) -> None:

@@ -17,6 +17,11 @@ class PipeObj(Obj):
     deficit: int = 0  # bytes read before their write record arrived (operations in flight)
     written: int = 0
     read: int = 0
+    #: a write the tracer cut (``MAX_PAYLOAD``) put bytes no record shows, and the pipe has
+    #: not been empty since: which bytes it holds, in what order, is not known (where the
+    #: pieces of such a write went among other writers' cannot be read off the reads), so
+    #: a read is checked by its count, not its bytes
+    unsure: bool = False
     writes: int = 0
     eof: bool = False
     epipe: int = 0
