@@ -64,6 +64,14 @@ class Entry:
         ]
 
 
+def _a_piece(e: Event) -> bool:
+    """A piece of a write the engine split (``part``, or the last one: fewer bytes than
+    asked): no call of its own, and its ``since`` may be only the earliest the write can
+    have begun, so no duration is told for it."""
+    n, size = e.get("n"), e.get("size")
+    return bool(e.get("part")) or (type(n) is int and type(size) is int and n < size)
+
+
 #: A call whose begin was folded into its end (``since``) and took at least this long is
 #: told with its duration: a human notices a millisecond on screen, not a microsecond.
 LONG_CALL_NS = 1_000_000
@@ -138,7 +146,12 @@ class Narrator:
         if type(said) is str:  # a wording that is no sentence of ours
             said = Verbatim(said)
         since = event.get("since")
-        if type(since) is int and event["t"] - since >= LONG_CALL_NS and kind != "narrate":
+        if (
+            type(since) is int
+            and event["t"] - since >= LONG_CALL_NS
+            and kind != "narrate"
+            and not _a_piece(event)
+        ):
             # its begin was folded into it (no ``….begin`` told the wait): say how long
             # the call took, or a 22 ms sleep in sem_wait reads as an instant "took"
             ms = f"{(event['t'] - since) / 1e6:.1f}"

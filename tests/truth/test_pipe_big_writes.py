@@ -103,3 +103,8 @@ def test_writes_the_tracer_cut_interleave_without_a_conflict(tmp_path: Path) -> 
     read = sum(e["n"] for e in events if e["kind"] == "pipe.read")
     reports = {e["key"]: e["value"] for e in events if e["kind"] == "report"}
     assert written == read == reports["n"] == 3 * 4 * 300000
+    # every piece carries the write's begin (real time holds), but no piece is told as a
+    # call that took that long: its since may be only the earliest the write began
+    pieces = [e for e in events if e["kind"] == "pipe.write" and e["n"] < e["size"]]
+    assert pieces and all("since" in e for e in pieces)
+    assert not [line for line in done.stdout.splitlines() if "wrote" in line and "took" in line]
