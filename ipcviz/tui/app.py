@@ -7,12 +7,14 @@ import asyncio
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
@@ -108,6 +110,27 @@ class IpcvizApp(App[int]):
         #: The screen to open on instead of the picker or a session (a replay): made once
         #: the app runs
         self.first_screen: Callable[[IpcvizApp], SessionScreen] | None = None
+        #: (message, title, severity) → until when its toast is shown (``notify``)
+        self._toasts: dict[tuple[str, str, str], float] = {}
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """One toast per message while it is shown: a key pressed again and again (``→``
+        after the run ended, on a projector) would stack the same words down the screen."""
+        now = time.monotonic()
+        key = (message, title, severity)
+        shown = self._toasts.get(key)
+        if shown is not None and now < shown:
+            return
+        self._toasts[key] = now + (self.NOTIFICATION_TIMEOUT if timeout is None else timeout)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """ipcviz's own variables, whatever the theme (``THEME_VARIABLES``)."""

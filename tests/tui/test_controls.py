@@ -236,6 +236,23 @@ async def test_recorded_session_refuses_live_controls() -> None:
     assert app.return_value is None
 
 
+async def test_a_refusal_pressed_again_is_one_toast_not_a_stack() -> None:
+    """``f`` pressed ten times on a recording: one "only in a live run" toast while it is
+    shown, where ten stacked down the screen (on a projector, → after the run ended covered
+    half the figure with "continue: the run has ended")."""
+    app = recorded_app("pipe-basic", upto=12)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        for _ in range(10):
+            await pilot.press("f")
+        await until(pilot, lambda: "freeze: only in a live run" in toasts(app), "the refusal")
+        await pilot.pause(0.2)
+        assert toasts(app).count("freeze: only in a live run") == 1
+        await pilot.press("k")  # another message is shown beside it
+        await until(pilot, lambda: "kill: only in a live run" in toasts(app), "kill refusal")
+        await pilot.press("q")
+
+
 async def test_picker_lists_builtins_and_enter_runs_one(tmp_path: Path) -> None:
     from ipcviz.scenario.loader import load
 
