@@ -354,27 +354,37 @@ def test_attach_to_a_running_pipeline_shows_the_pipe_and_the_bytes(tmp_path: Pat
 
 
 @contextmanager
-def receiver(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, object]]:
-    """A C program blocked in msgrcv on a System V queue the test made (and removes)."""
-    import sysv_ipc
-
-    binary = compile_c(tmp_path, "receiver", RECEIVER)
-    queue = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX, 0o600)
+def _blocked(binary: Path, arg: str) -> Iterator[subprocess.Popen]:
+    """``binary arg`` started, once it said "waiting" and sleeps in its receive; killed
+    and reaped at the end."""
     proc = subprocess.Popen(
-        [str(binary), str(queue.id)], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+        [str(binary), arg], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
     )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "waiting\n"
-        # asleep after saying so: its next call is msgrcv, the only one that can sleep
+        # asleep after saying so: its next call is the receive, the only one that can sleep
         wait_for(lambda: status(proc.pid)["State"][0] == "S", "the receiver to block")
-        yield proc, queue
+        yield proc
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+@contextmanager
+def receiver(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, object]]:
+    """A C program blocked in msgrcv on a System V queue the test made (and removes)."""
+    import sysv_ipc
+
+    binary = compile_c(tmp_path, "receiver", RECEIVER)
+    queue = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX, 0o600)
+    try:
+        with _blocked(binary, str(queue.id)) as proc:
+            yield proc, queue
+    finally:
         queue.remove()
 
 
@@ -388,20 +398,10 @@ def posix_receiver(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, object]]:
     queue = posix_ipc.MessageQueue(
         name, posix_ipc.O_CREX, 0o600, max_messages=4, max_message_size=64
     )
-    proc = subprocess.Popen(
-        [str(binary), name], stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
-    )
     try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline() == "waiting\n"
-        wait_for(lambda: status(proc.pid)["State"][0] == "S", "the receiver to block")
-        yield proc, queue
+        with _blocked(binary, name) as proc:
+            yield proc, queue
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        assert proc.stdout is not None
-        proc.stdout.close()
         queue.close()
         queue.unlink()
 
