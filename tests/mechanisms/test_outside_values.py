@@ -146,3 +146,26 @@ def test_a_found_semaphores_diagram_says_its_reading_is_older_than_a_traced_wait
         drawn = _text(sem_diagram.draw(state, sem, 60, 2, False))
         assert "asleep" not in drawn, drawn
         assert sem_diagram.caption(state, sem) == "값 2 (커널, 마지막 변경 이전)"
+
+
+def test_a_sem_undo_on_an_outside_semaphore_tells_no_value_of_the_models() -> None:
+    """A process that took a semaphore found at attach with SEM_UNDO dies: the kernel gives
+    its unit back. The log said "value now 1", the model's count of a semaphore whose
+    value no event shows (the kernel read 3); like its waits and posts, it now says its
+    value is the kernel's readings only. Korean too."""
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "semid:7[0]", "type": "sysv_sem", "kernel_name": "7",
+         "value": 1, "undo": True},
+        {"seq": 2, "t": 1_000_000_000, "pid": 0, "kind": "probe.sem", "obj": "semid:7[0]",
+         "value": 3, "waiters": 0},
+        {"seq": 3, "t": 1_100_000_000, "pid": 10, "kind": "sem.wait", "obj": "semid:7[0]"},
+        {"seq": 4, "t": 1_200_000_000, "pid": 10, "kind": "proc.exit", "code": 0},
+        {"seq": 5, "t": 1_200_000_000, "pid": 10, "kind": "sem.undo", "obj": "semid:7[0]",
+         "n": 1},
+    ]  # fmt: skip
+    for lang, forbidden in (("en", "value now"), ("ko", "현재 값")):
+        narrator = Narrator({"scenario": {"id": "attach"}}, lang)
+        told = [line for e in events for line in narrator.feed(e)]
+        undo = [line for line in told if "SEM_UNDO" in line]
+        assert undo and forbidden not in undo[0], told
