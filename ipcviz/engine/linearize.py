@@ -916,6 +916,8 @@ class Linearizer:
         if kind == "pipe.write":
             obj = self.model.objects.get(fields["obj"] or "")
             if isinstance(obj, PipeObj):
+                if obj.outside:  # an unwatched reader may have made any room
+                    return True
                 n = fields["n"]
                 room = obj.room()
                 return n <= room or (n > PIPE_BUF and room > 0)

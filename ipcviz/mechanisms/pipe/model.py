@@ -62,6 +62,13 @@ def _pipe_write(s: State, e: Event) -> None:
     if data:
         obj.chunks.append([e["pid"], data])
         obj.nbytes += len(data)
+    if obj.outside and obj.nbytes > obj.capacity:
+        # a process ipcviz does not watch read the oldest traced bytes meanwhile (the
+        # reader of a pipeline whose writer alone is watched): they left the pipe
+        excess = obj.nbytes - obj.capacity
+        _drop_front(obj, excess)
+        obj.nbytes -= excess
+        obj.gone = [k - excess for k in obj.gone if k > excess]
 
 
 def _pipe_read(s: State, e: Event) -> None:
@@ -231,6 +238,8 @@ def _pipe_epipe(s: State, e: Event) -> None:
 def _legal_write(obj: PipeObj, e: Event) -> Lazy | None:
     """Room as in the world with the most of it: a FIFO's bytes that may be gone since its
     last close (``PipeObj.gone``) take none there."""
+    if obj.outside:  # a process ipcviz does not watch may have read any traced byte
+        return None
     n = e.get("n", 0)
     room = obj.room()
     if n > room:

@@ -58,6 +58,22 @@ def _send(s: State, e: Event) -> None:
             return
     _enqueue(obj, [key, data, pid])
     obj.nbytes += len(data)
+    if obj.outside:
+        _taken_unseen(obj)
+
+
+def _taken_unseen(obj: QueueObj) -> None:
+    """An outside queue the traced messages overfill: a process ipcviz does not watch
+    received some meanwhile (the kernel's readings tell how many it holds). Those a
+    receive takes first leave the model's queue, so it holds no more than the kernel
+    can."""
+    while obj.messages and (
+        (obj.max_messages and len(obj.messages) > obj.max_messages)
+        or (obj.max_bytes and obj.nbytes > obj.max_bytes)
+    ):
+        i = select_message(obj, {"prio": 0} if obj.by_priority else {}) or 0
+        obj.nbytes -= len(obj.messages[i][1])
+        del obj.messages[i]
 
 
 def _enqueue(obj: QueueObj, msg: list[Any]) -> None:
@@ -126,6 +142,8 @@ def select_message(obj: QueueObj, e: Event) -> int | None:
 
 
 def _legal_send(obj: QueueObj, e: Event) -> Lazy | None:
+    if obj.outside:  # a process ipcviz does not watch may have received traced messages
+        return None
     if "prio" in e:
         if obj.max_messages and len(obj.messages) >= obj.max_messages:
             return lazy(
