@@ -928,3 +928,25 @@ def test_traced_sends_past_an_outside_queues_limit_accuse_nobody(kind: str) -> N
     found, state = _history({**declare, "discovered": True, "outside": True}, send, send, send)
     assert found == []
     assert len(state.objects["q"].messages) == 2  # type: ignore[attr-defined]
+
+
+def test_a_queue_fed_by_an_unwatched_sender_keeps_no_growing_record() -> None:
+    """A consumer attached, its producer not watched: each message it receives came from
+    outside, and the model kept every one in ``early`` (a message received before its
+    send, waiting for the send that explains it): a record growing with every message of
+    a long watch, searched through at every traced send. Only a send in flight at once
+    explains a receive: the model keeps the last few."""
+    from ipcviz.mechanisms.posix_mq.model import EARLY_KEPT
+
+    declare = {"obj": "q", "type": "posix_mq", "kernel_name": "/q", "max_messages": 10,
+               "max_message_size": 8, "discovered": True, "outside": True}  # fmt: skip
+    recvs = [
+        {"kind": "mq.recv", "obj": "q", "prio": 0, "size": 2, "data": _b64(b"%02d" % (i % 100))}
+        for i in range(EARLY_KEPT * 3)
+    ]
+    send = {"kind": "mq.send", "obj": "q", "prio": 0, "size": 2, "data": recvs[-1]["data"]}
+    found, state = _history(declare, *recvs, send)
+    q = state.objects["q"]
+    assert found == []
+    assert len(q.early) < EARLY_KEPT and q.deficit == len(q.early)  # type: ignore[attr-defined]
+    assert q.from_outside == len(recvs) - 1  # the last one's send explained it

@@ -39,6 +39,12 @@ def _recv_begin(s: State, e: Event) -> None:
     begin(s, e, "receivers_waiting")
 
 
+#: Messages of an outside queue received before any traced send explained them, kept at
+#: most: received from a process ipcviz does not watch (a producer outside the tree),
+#: they would pile up for the whole watch.
+EARLY_KEPT = 256
+
+
 def _send(s: State, e: Event) -> None:
     done(s, e, "senders_waiting")
     obj = s.objects[e["obj"]]
@@ -112,6 +118,11 @@ def _recv(s: State, e: Event) -> None:
         obj.from_outside += 1  # (...unless a traced send placed after it explains it)
     obj.early.append([key, data])
     obj.deficit += 1
+    if obj.outside and len(obj.early) >= EARLY_KEPT:
+        # only a send in flight at once explains a receive: the oldest were from outside
+        del obj.early[: len(obj.early) - EARLY_KEPT // 2]
+        obj.deficit = len(obj.early)
+        given_back(s, obj)
 
 
 # -- legal history ---------------------------------------------------------------------
