@@ -431,8 +431,23 @@ def _resolved(n: Narrator, e: Event) -> Lazy:
 
 def _sem_undo(n: Narrator, e: Event) -> Lazy:
     k = e.get("n", 0)
-    value = getattr(n.state.objects.get(e["obj"]), "value", "?")
+    obj = n.state.objects.get(e["obj"])
+    value = getattr(obj, "value", "?")
     units = lazy_n("{n} unit", "{n} units", abs(k))
+    if obj is not None and obj.outside:  # its value is the kernel's to say, not the model's
+        if k > 0:
+            return lazy(
+                "as it dies, the kernel gives back its {units} of {obj} (SEM_UNDO); its "
+                "value: the kernel's readings only",
+                units=units,
+                obj=e["obj"],
+            )
+        return lazy(
+            "as it dies, the kernel takes back the {units} it posted to {obj} (SEM_UNDO); "
+            "its value: the kernel's readings only",
+            units=units,
+            obj=e["obj"],
+        )
     if k > 0:
         return lazy(
             "as it dies, the kernel gives back its {units} of {obj} (SEM_UNDO): value now {value}",

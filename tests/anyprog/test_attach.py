@@ -880,3 +880,106 @@ def test_a_child_the_scan_missed_is_said_untraced(tmp_path: Path) -> None:
             os.kill(pid, signal.SIGKILL)
         tree_.kill()
         tree_.wait()
+
+
+#: A writer of 4 KiB every 5 ms to its stdout (800 KiB in all): the writing end of
+#: ``writer | cat`` whose reader is no process of the watched tree.
+STEADY_WRITER = r"""
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(void) {
+    char buf[4096];
+    memset(buf, 'x', sizeof buf);
+    fprintf(stderr, "writing\n");
+    for (int i = 0; i < 200; i++) {
+        if (write(1, buf, sizeof buf) < 0) return 1;
+        usleep(5000);
+    }
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_the_writer_of_a_pipeline_whose_reader_is_not_watched(tmp_path: Path) -> None:
+    """``ipcviz attach`` to the writer of ``writer | cat``: cat reads the pipe unwatched.
+    The model counted every traced write as still in the pipe, so past 64 KiB each write
+    was 'into a pipe with -4096 B of room' (an order.conflict per write, accusing a
+    correct program; verify failed), and it kept every byte ever written. A process ipcviz
+    does not watch may empty an outside pipe: the model holds no more than its capacity."""
+    from ipcviz.model.reducer import apply_all
+    from ipcviz.model.state import State
+
+    binary = compile_c(tmp_path, "steady_writer", STEADY_WRITER)
+    trace = tmp_path / "attach.jsonl"
+    writer = subprocess.Popen([str(binary)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader = subprocess.Popen(["cat"], stdin=writer.stdout, stdout=subprocess.DEVNULL)
+    try:
+        assert writer.stdout is not None and writer.stderr is not None
+        writer.stdout.close()  # cat alone reads it
+        assert writer.stderr.readline() == b"writing\n"
+        ipc = Attached(writer.pid, trace)
+        try:
+            ipc.attached([writer.pid])
+            assert writer.wait(DEADLINE) == 0
+            ipc.end()  # every watched process ended: the watch ends by itself
+        finally:
+            ipc.kill()
+        assert reader.wait(DEADLINE) == 0
+    finally:
+        for p in (writer, reader):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if writer.stderr is not None:
+            writer.stderr.close()
+    found = events(trace)
+    writes = [e for e in found if e["kind"] == "pipe.write"]
+    assert sum(e["n"] for e in writes) > 2 * 65536, len(writes)  # past the capacity
+    assert [e for e in found if e["kind"] == "order.conflict"] == []
+    verified(trace)
+    (name,) = {e["obj"] for e in writes}  # (its stderr, a pipe to the test, is found too)
+    pipe = apply_all(State(), found).objects[name]
+    assert pipe.outside and pipe.nbytes <= pipe.capacity  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["posix_mq", "sysv_mq"])
+def test_traced_sends_past_an_outside_queues_limit_accuse_nobody(kind: str) -> None:
+    """A queue found at attach may be emptied by a process ipcviz does not watch: more
+    traced sends than it can hold were 'send to a full queue (2/2 messages)'. The model
+    keeps no more than the queue can hold."""
+    if kind == "posix_mq":
+        declare = {"obj": "q", "type": kind, "kernel_name": "/q", "max_messages": 2,
+                   "max_message_size": 8}  # fmt: skip
+        send = {"kind": "mq.send", "obj": "q", "prio": 0, "size": 1, "data": _b64(b"x")}
+    else:
+        declare = {"obj": "q", "type": kind, "kernel_name": "msqid 5", "max_bytes": 2}
+        send = {"kind": "mq.send", "obj": "q", "mtype": 1, "size": 1, "data": _b64(b"x")}
+    found, _ = _history(declare, send, send, send)
+    assert found  # its contents all traced: a third message cannot be in it
+    found, state = _history({**declare, "discovered": True, "outside": True}, send, send, send)
+    assert found == []
+    assert len(state.objects["q"].messages) == 2  # type: ignore[attr-defined]
+
+
+def test_a_queue_fed_by_an_unwatched_sender_keeps_no_growing_record() -> None:
+    """A consumer attached, its producer not watched: each message it receives came from
+    outside, and the model kept every one in ``early`` (a message received before its
+    send, waiting for the send that explains it): a record growing with every message of
+    a long watch, searched through at every traced send. Only a send in flight at once
+    explains a receive: the model keeps the last few."""
+    from ipcviz.mechanisms.posix_mq.model import EARLY_KEPT
+
+    declare = {"obj": "q", "type": "posix_mq", "kernel_name": "/q", "max_messages": 10,
+               "max_message_size": 8, "discovered": True, "outside": True}  # fmt: skip
+    recvs = [
+        {"kind": "mq.recv", "obj": "q", "prio": 0, "size": 2, "data": _b64(b"%02d" % (i % 100))}
+        for i in range(EARLY_KEPT * 3)
+    ]
+    send = {"kind": "mq.send", "obj": "q", "prio": 0, "size": 2, "data": recvs[-1]["data"]}
+    found, state = _history(declare, *recvs, send)
+    q = state.objects["q"]
+    assert found == []
+    assert len(q.early) < EARLY_KEPT and q.deficit == len(q.early)  # type: ignore[attr-defined]
+    assert q.from_outside == len(recvs) - 1  # the last one's send explained it

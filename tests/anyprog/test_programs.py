@@ -770,6 +770,63 @@ def test_setall_on_the_programs_own_set_accuses_nobody(tmp_path: Path) -> None:
     assert made and not any("value" in line for line in made), made
 
 
+SEM_SETALL_READ = r"""
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <unistd.h>
+
+union semun { int val; struct semid_ds *buf; unsigned short *array; };
+
+int main(void)
+{
+    int s = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
+    unsigned short init[1] = {3};
+    union semun u = {.array = init};  /* strace prints the array's address only */
+    struct sembuf take = {0, -1, 0};
+    if (s < 0 || semctl(s, 0, SETALL, u) < 0 || semop(s, &take, 1) < 0)
+        return 1;
+    usleep(1500000);  /* a few of the engine's probe sweeps */
+    printf("VAL %d\n", semctl(s, 0, GETVAL));
+    fflush(stdout);
+    semctl(s, 0, IPC_RMID);
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_a_semaphore_set_by_an_unseen_setall_is_read_from_the_kernel(tmp_path: Path) -> None:
+    """After a SETALL strace does not print, a System V semaphore's value is "the kernel's
+    readings only" (its view, its diagram and its log say so), but `ipcviz run -- PROG`
+    never read it: the prober read /dev/shm objects only, and the screen said "not read
+    yet" for the whole run. The kernel's readings of it are taken now."""
+    from ipcviz.mechanisms.posix_sem.view import sem_lines
+    from ipcviz.model.reducer import apply_all
+    from ipcviz.model.state import State
+
+    binary = compile_c(tmp_path, "setall_read", SEM_SETALL_READ)
+    _, events = watch(tmp_path, binary)
+    assert ["VAL", "2", ""] in said(events)
+    (sem,) = {e["obj"] for e in events if e["kind"] == "sem.wait"}
+    readings = [e["value"] for e in events if e["kind"] == "probe.sem" and e["obj"] == sem]
+    assert 2 in readings, readings
+    before_end = [e for e in events if e["kind"] != "obj.remove" or e["obj"] != sem]
+    state = apply_all(
+        State(),
+        before_end[
+            : before_end.index(
+                next(e for e in before_end if e["kind"] == "probe.sem" and e["value"] == 2)
+            )
+            + 1
+        ],
+    )
+    shown = "\n".join(
+        "".join(s.text for s in line) for line in sem_lines(state, state.objects[sem], 120)
+    )
+    assert " 2 " in shown.splitlines()[1] and "not read yet" not in shown, shown
+
+
 PARENT_DEADLOCK = r"""
 #include <stdio.h>
 #include <sys/ipc.h>

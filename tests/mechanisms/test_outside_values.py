@@ -49,7 +49,7 @@ def test_a_semaphore_found_at_attach_shows_the_kernels_value_never_the_traced_co
     assert " 2 " in value_line and "before the last change, 0.5s ago" in value_line, shown
     assert not value_line.startswith(" value  0 ")  # the model's count: 2 unknown, minus 1
     assert "1 waits, 0 posts traced" in shown and "initial" not in shown
-    assert sem_diagram.caption(state, sem) == "value 2 (kernel)"
+    assert sem_diagram.caption(state, sem) == "value 2 (kernel, before the last change)"
     took = [line for line in told if "took semid:7[0]" in line]
     assert took and "the kernel's readings only" in took[0] and "value now" not in took[0]
 
@@ -166,3 +166,56 @@ def test_a_write_into_an_outside_pipe_is_legal_whatever_the_traced_fill() -> Non
     assert violation(state, eof) is None  # its bytes may have gone to that reader
     state.objects["pipe:[9]"].info.pop("outside")  # traced from its making: no room left
     assert violation(state, write) is not None
+
+
+def test_a_found_semaphores_diagram_says_its_reading_is_older_than_a_traced_wait() -> None:
+    """The diagram's caption of a semaphore found at 2, then taken once by a traced wait,
+    said "value 2 (kernel)" as if 2 were its value now: the list view says the reading
+    came before the last change, and so does the caption. Its box is worded in Korean too
+    (it said "not read yet" and "1 asleep (kernel)" in English on a Korean screen)."""
+    from ipcviz.i18n import speaking
+
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "semid:7[0]", "type": "sysv_sem", "kernel_name": "7"},
+    ]
+    state = apply_all(State(), events)
+    sem = state.objects["semid:7[0]"]
+    with speaking("ko"):
+        unread = _text(sem_diagram.draw(state, sem, 60, 2, False))
+    assert "not read yet" not in unread and "아직 읽지 않음" in unread, unread
+    events += [
+        {"seq": 2, "t": 1_000_000_000, "pid": 0, "kind": "probe.sem", "obj": "semid:7[0]",
+         "value": 2, "waiters": 1},
+        {"seq": 3, "t": 1_500_000_000, "pid": 10, "kind": "sem.wait", "obj": "semid:7[0]"},
+    ]  # fmt: skip
+    state = apply_all(State(), events)
+    sem = state.objects["semid:7[0]"]
+    assert sem_diagram.caption(state, sem) == "value 2 (kernel, before the last change)"
+    with speaking("ko"):
+        drawn = _text(sem_diagram.draw(state, sem, 60, 2, False))
+        assert "asleep" not in drawn, drawn
+        assert sem_diagram.caption(state, sem) == "값 2 (커널, 마지막 변경 이전)"
+
+
+def test_a_sem_undo_on_an_outside_semaphore_tells_no_value_of_the_models() -> None:
+    """A process that took a semaphore found at attach with SEM_UNDO dies: the kernel gives
+    its unit back. The log said "value now 1", the model's count of a semaphore whose
+    value no event shows (the kernel read 3); like its waits and posts, it now says its
+    value is the kernel's readings only. Korean too."""
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "semid:7[0]", "type": "sysv_sem", "kernel_name": "7",
+         "value": 1, "undo": True},
+        {"seq": 2, "t": 1_000_000_000, "pid": 0, "kind": "probe.sem", "obj": "semid:7[0]",
+         "value": 3, "waiters": 0},
+        {"seq": 3, "t": 1_100_000_000, "pid": 10, "kind": "sem.wait", "obj": "semid:7[0]"},
+        {"seq": 4, "t": 1_200_000_000, "pid": 10, "kind": "proc.exit", "code": 0},
+        {"seq": 5, "t": 1_200_000_000, "pid": 10, "kind": "sem.undo", "obj": "semid:7[0]",
+         "n": 1},
+    ]  # fmt: skip
+    for lang, forbidden in (("en", "value now"), ("ko", "현재 값")):
+        narrator = Narrator({"scenario": {"id": "attach"}}, lang)
+        told = [line for e in events for line in narrator.feed(e)]
+        undo = [line for line in told if "SEM_UNDO" in line]
+        assert undo and forbidden not in undo[0], told

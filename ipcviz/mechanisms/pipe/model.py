@@ -64,6 +64,13 @@ def _pipe_write(s: State, e: Event) -> None:
     if data:
         obj.chunks.append([e["pid"], data])
         obj.nbytes += len(data)
+    if obj.outside and obj.nbytes > obj.capacity:
+        # a process ipcviz does not watch read the oldest traced bytes meanwhile (the
+        # reader of a pipeline whose writer alone is watched): they left the pipe
+        excess = obj.nbytes - obj.capacity
+        _drop_front(obj, excess)
+        obj.nbytes -= excess
+        obj.gone = [k - excess for k in obj.gone if k > excess]
 
 
 def _pipe_read(s: State, e: Event) -> None:

@@ -44,6 +44,12 @@ def _again(s: State, e: Event) -> None:
     done(s, e, "senders_waiting" if e.get("send") else "receivers_waiting")
 
 
+#: Messages of an outside queue received before any traced send explained them, kept at
+#: most: received from a process ipcviz does not watch (a producer outside the tree),
+#: they would pile up for the whole watch.
+EARLY_KEPT = 256
+
+
 def _send(s: State, e: Event) -> None:
     done(s, e, "senders_waiting")
     obj = s.objects[e["obj"]]
@@ -63,6 +69,22 @@ def _send(s: State, e: Event) -> None:
             return
     _enqueue(obj, [key, data, pid])
     obj.nbytes += len(data)
+    if obj.outside:
+        _taken_unseen(obj)
+
+
+def _taken_unseen(obj: QueueObj) -> None:
+    """An outside queue the traced messages overfill: a process ipcviz does not watch
+    received some meanwhile (the kernel's readings tell how many it holds). Those a
+    receive takes first leave the model's queue, so it holds no more than the kernel
+    can."""
+    while obj.messages and (
+        (obj.max_messages and len(obj.messages) > obj.max_messages)
+        or (obj.max_bytes and obj.nbytes > obj.max_bytes)
+    ):
+        i = select_message(obj, {"prio": 0} if obj.by_priority else {}) or 0
+        obj.nbytes -= len(obj.messages[i][1])
+        del obj.messages[i]
 
 
 def _enqueue(obj: QueueObj, msg: list[Any]) -> None:
@@ -101,6 +123,11 @@ def _recv(s: State, e: Event) -> None:
         obj.from_outside += 1  # (...unless a traced send placed after it explains it)
     obj.early.append([key, data])
     obj.deficit += 1
+    if obj.outside and len(obj.early) >= EARLY_KEPT:
+        # only a send in flight at once explains a receive: the oldest were from outside
+        del obj.early[: len(obj.early) - EARLY_KEPT // 2]
+        obj.deficit = len(obj.early)
+        given_back(s, obj)
 
 
 # -- legal history ---------------------------------------------------------------------
@@ -131,7 +158,7 @@ def select_message(obj: QueueObj, e: Event) -> int | None:
 
 
 def _legal_send(obj: QueueObj, e: Event) -> Lazy | None:
-    if obj.outside:  # a process ipcviz does not watch may have taken what it held
+    if obj.outside:  # a process ipcviz does not watch may have received traced messages
         return None
     if "prio" in e:
         if obj.max_messages and len(obj.messages) >= obj.max_messages:

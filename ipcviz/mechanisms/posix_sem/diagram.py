@@ -33,6 +33,8 @@ def _kernel_only(obj: SemObj) -> bool:
 def caption(state: State, obj: SemObj) -> str:
     if _kernel_only(obj):
         value = obj.kernel.get("value")
+        if isinstance(value, int) and obj.kernel_is_stale():  # a traced change came after
+            return _("value {value} (kernel, before the last change)").format(value=value)
         if isinstance(value, int):
             return _("value {value} (kernel)").format(value=value)
         return _("value not read yet")
@@ -45,10 +47,10 @@ def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.
     if _kernel_only(obj):  # the last reading: free tokens and sleepers, no holder
         value, waiters = obj.kernel.get("value"), obj.kernel.get("waiters", 0)
         if not isinstance(value, int):
-            row.add("not read yet", k.LABEL)
+            row.add(_("not read yet"), k.LABEL)
             return [row.done()]
         row.add("● " * min(value, MAX_TOKENS) if value <= MAX_TOKENS else f"●×{value} ", FREE)
-        row.add(f" {waiters} asleep (kernel)" if waiters else "", k.WAITING)
+        row.add(" " + _("{n} asleep (kernel)").format(n=waiters) if waiters else "", k.WAITING)
         return [row.done()]
     free = max(0, obj.value)
     taken = max(0, obj.base - obj.value)

@@ -18,7 +18,7 @@ from typing import Any
 from ipcviz import probe
 from ipcviz.engine.probing import Prober
 from ipcviz.mechanisms import registry
-from ipcviz.sources.strace.mapper import POSIX_SEM, POSIX_SHM, DevShm, Mapper
+from ipcviz.sources.strace.mapper import POSIX_SEM, POSIX_SHM, SYSV_SEM, DevShm, Mapper
 
 #: glibc's sem_t on 64-bit: the value in the low 32 bits of its first word, the number of
 #: sleepers in the high 32
@@ -84,6 +84,25 @@ class ProgramProber(Prober):
                 self._probe_proc(pid)
         for obj in self.objects:
             self._probe_object(obj)
+        self._probe_unseen_values()
+
+    def _probe_unseen_values(self) -> None:
+        """The program's System V semaphores whose value no event shows (set by a SETALL
+        strace does not print: ``outside``), read by id: the kernel's readings are the only
+        source of their value, and their views say so."""
+        from ipcviz.mechanisms.sysv_sem.kernel import sem_fields
+
+        model = self.engine.model.objects
+        mech = registry.get(SYSV_SEM)
+        assert mech is not None
+        for name, (kind, ident) in list(self.mapper.sysv_ids.items()):
+            obj = model.get(name)
+            if kind != "semid" or obj is None or obj.removed or not obj.outside:
+                continue
+            num = int(name[name.rindex("[") + 1 : -1]) if name.endswith("]") else 0
+            fields = sem_fields(ident, num)
+            if fields is not None:
+                self.engine.emit(mech.probe_kind, obj=name, **fields)
 
     def _probe_object(self, obj: Any) -> dict[str, Any] | None:
         entry = self._known.get(obj.name)
