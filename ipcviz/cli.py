@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -339,8 +340,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def check_timeout(timeout: float | None) -> None:
+    """``--timeout S``: a finite number of seconds above 0, or one line (exit 2). The engine
+    reads a negative value as "the scenario's own limit" and 0 (or NaN) as "none", so a
+    typo would otherwise silently run a headless run with no limit at all."""
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise IpcvizError(
+            _("--timeout {n}: give a positive number of seconds").format(n=f"{timeout:g}")
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     require_linux()
+    check_timeout(args.timeout)
     from ipcviz.scenario.loader import resolve
     from ipcviz.session.registry import runtime_dir
 

@@ -191,3 +191,21 @@ def test_no_terminal_on_stderr_or_stdin_exits_2() -> None:
     finally:
         os.close(main)
         os.close(tty)
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "-inf"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "pipe-basic", "--headless"],
+        ["run", "--headless", "--", "true"],
+        ["explore", "shm-race", "--set", "increments=2"],
+    ],
+    ids=["run", "run-program", "explore"],
+)
+def test_a_timeout_that_is_no_limit_is_refused(command: list[str], value: str) -> None:
+    """`--timeout -1` read as "the scenario's limit", 0 and NaN as "none": a headless run
+    given one of them ran with no limit at all, exit 0, where it must be one line, exit 2."""
+    at = command.index("--") if "--" in command else len(command)
+    result = ipcviz(*command[:at], f"--timeout={value}", *command[at:], timeout=30)
+    assert "give a positive number of seconds" in _one_line_error(result), result.stderr
