@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 from collections.abc import Callable
@@ -373,12 +374,16 @@ def _remove_stale_tmp(live: set[str]) -> None:
                 pass
 
 
+#: A /dev/shm entry exactly as ipcviz names one: ``ipcviz.SID.OBJ`` (``sem.`` before it for
+#: a semaphore), SID being ``new_session_id()``'s 8 hex digits, OBJ an object's name.
+_SHM_NAME = re.compile(r"(?:sem\.)?ipcviz\.([0-9a-f]{8})\.[A-Za-z][A-Za-z0-9_-]{0,31}")
+
+
 def session_of(name: str) -> str | None:
-    """The session id in a /dev/shm entry made by ipcviz (``ipcviz.SID.OBJ`` or
-    ``sem.ipcviz.SID.OBJ``), or None for anything else."""
-    base = name[4:] if name.startswith("sem.") else name
-    parts = base.split(".")
-    return parts[1] if base.startswith("ipcviz.") and len(parts) >= 3 else None
+    """The session id in a /dev/shm entry named as ipcviz names its objects (``ipcviz.SID.OBJ``
+    or ``sem.ipcviz.SID.OBJ``), or None for anything else (``ipcviz.myapp.config``)."""
+    m = _SHM_NAME.fullmatch(name)
+    return m.group(1) if m else None
 
 
 def _referenced_shm() -> set[str]:
@@ -427,7 +432,13 @@ def _sweep_orphans(live: set[str], known: set[str]) -> int:
             continue
         try:
             st = entry.lstat()
-            if st.st_uid == os.getuid() and stat.S_ISREG(st.st_mode):
+            # ipcviz makes each object 0600 (a umask never adds bits): a file of another
+            # mode is another program's, whatever its name
+            if (
+                st.st_uid == os.getuid()
+                and stat.S_ISREG(st.st_mode)
+                and stat.S_IMODE(st.st_mode) == 0o600
+            ):
                 entry.unlink()
                 removed += 1
         except OSError:
