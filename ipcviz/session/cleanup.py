@@ -340,7 +340,47 @@ def clean() -> dict[str, int]:
     _remove_stale_tmp(live)
     known = {str(d.get("sid", "")) for _, d in registries}
     counts["objects"] += _sweep_orphans(live, known)
+    counts["objects"] += remove_dead_explore_dirs()
     return counts
+
+
+#: ``ipcviz explore``'s scratch directory in the temporary place: ``ipcviz-explore-PID-START-``
+#: then mkdtemp's random part, PID and START (clock ticks since boot) being the explorer's.
+_EXPLORE_DIR = re.compile(r"ipcviz-explore-(\d+)-(\d+)-[A-Za-z0-9_]+")
+
+
+def explore_dir_prefix() -> str:
+    """The name an explorer's scratch directory starts with (see ``_EXPLORE_DIR``)."""
+    return f"ipcviz-explore-{os.getpid()}-{proc_start_time(os.getpid()) or 0}-"
+
+
+def remove_dead_explore_dirs() -> int:
+    """Remove the scratch directories (traces of its runs) of explorers that were killed
+    (SIGKILL): ours (a 0700 directory, not a symlink), named by a pid and start time that
+    no running process has. A live explorer's, another user's, or anything else is kept."""
+    import shutil
+    import tempfile
+
+    removed = 0
+    top = Path(tempfile.gettempdir())
+    try:
+        names = os.listdir(top)
+    except OSError:
+        return 0
+    for name in names:
+        m = _EXPLORE_DIR.fullmatch(name)
+        if m is None or _alive(int(m.group(1)), int(m.group(2))):
+            continue
+        path = top / name
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += not path.exists()
+    return removed
 
 
 def clean_session(sid: str) -> dict[str, int]:
