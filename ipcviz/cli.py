@@ -793,11 +793,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     shown = safe_text(str(args.trace), 300)  # the path is untrusted text too
     found = 0
     count = 0
+    ended = False
 
     def counted() -> Any:
-        nonlocal count
+        nonlocal count, ended
         for event in reader.events():
             count += 1
+            ended = ended or (isinstance(event, dict) and event.get("kind") == "session.end")
             yield event
 
     try:
@@ -814,6 +816,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         ) from None
     if reader.notice:  # a cut last line: what was judged is not the whole recording
         print(f"ipcviz: {reader.notice}", file=sys.stderr)
+    if not ended:  # its run was killed (SIGKILL, a crash): what follows is unknown
+        print(
+            _(
+                "ipcviz: {path} is cut off: it has no session.end (its run was killed); "
+                "what it holds was checked, what came after is not recorded"
+            ).format(path=shown),
+            file=sys.stderr,
+        )
     if found:
         print(
             _("{path}: {n} violation(s) in {count} events").format(

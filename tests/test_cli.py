@@ -209,3 +209,19 @@ def test_a_timeout_that_is_no_limit_is_refused(command: list[str], value: str) -
     at = command.index("--") if "--" in command else len(command)
     result = ipcviz(*command[:at], f"--timeout={value}", *command[at:], timeout=30)
     assert "give a positive number of seconds" in _one_line_error(result), result.stderr
+
+
+def test_verify_says_a_trace_without_its_end_is_cut_off(tmp_path: Path) -> None:
+    """A trace whose run was killed has no session.end: verify judged what it holds (legal,
+    exit 0) but said nothing of the recording being cut, as if the run were whole."""
+    whole = tmp_path / "whole.jsonl"
+    ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(whole), check=True)
+    lines = whole.read_text().splitlines(keepends=True)
+    assert json.loads(lines[-1])["kind"] == "session.end"
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(lines[:-1]))
+    said = ipcviz("verify", str(whole))
+    assert said.returncode == 0 and "cut off" not in said.stderr, said.stderr
+    said = ipcviz("verify", str(cut))
+    assert said.returncode == 0 and "legal history" in said.stdout, said.stdout + said.stderr
+    assert "cut off: it has no session.end" in said.stderr, said.stderr
