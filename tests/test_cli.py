@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -225,3 +226,29 @@ def test_verify_says_a_trace_without_its_end_is_cut_off(tmp_path: Path) -> None:
     said = ipcviz("verify", str(cut))
     assert said.returncode == 0 and "legal history" in said.stdout, said.stdout + said.stderr
     assert "cut off: it has no session.end" in said.stderr, said.stderr
+
+
+def _nodes(tmp_path: Path) -> dict[str, Path]:
+    """A FIFO and (as root) a character device like /dev/null, in ``tmp_path``."""
+    nodes = {"fifo": tmp_path / "fifo"}
+    os.mkfifo(nodes["fifo"])
+    if os.geteuid() == 0:
+        nodes["device"] = tmp_path / "null"
+        os.mknod(nodes["device"], 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    return nodes
+
+
+def test_force_never_replaces_a_device_or_a_fifo_with_a_file(tmp_path: Path) -> None:
+    """`--record /dev/null --force` (and `export -o /dev/null --force`) removed the device
+    node and put a 0600 file in its place: as root, the machine's /dev/null. --force
+    replaces a file (or a symlink itself), nothing else: one line, exit 2, node kept."""
+    trace = tmp_path / "t.jsonl"
+    ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(trace), check=True)
+    for what, node in _nodes(tmp_path).items():
+        kind = stat.S_IFMT(node.lstat().st_mode)
+        said = ipcviz("run", "pipe-basic", "--headless", "--record", str(node), "--force")
+        assert "is not a file" in _one_line_error(said), (what, said.stderr)
+        for fmt in ("perfetto", "html"):
+            said = ipcviz("export", str(trace), "--format", fmt, "-o", str(node), "--force")
+            assert "is not a file" in _one_line_error(said), (what, fmt, said.stderr)
+        assert stat.S_IFMT(node.lstat().st_mode) == kind, what
