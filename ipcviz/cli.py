@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -339,8 +340,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def check_timeout(timeout: float | None) -> None:
+    """``--timeout S``: a finite number of seconds above 0, or one line (exit 2). The engine
+    reads a negative value as "the scenario's own limit" and 0 (or NaN) as "none", so a
+    typo would otherwise silently run a headless run with no limit at all."""
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise IpcvizError(
+            _("--timeout {n}: give a positive number of seconds").format(n=f"{timeout:g}")
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     require_linux()
+    check_timeout(args.timeout)
     from ipcviz.scenario.loader import resolve
     from ipcviz.session.registry import runtime_dir
 
@@ -781,11 +793,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     shown = safe_text(str(args.trace), 300)  # the path is untrusted text too
     found = 0
     count = 0
+    ended = False
 
     def counted() -> Any:
-        nonlocal count
+        nonlocal count, ended
         for event in reader.events():
             count += 1
+            ended = ended or (isinstance(event, dict) and event.get("kind") == "session.end")
             yield event
 
     try:
@@ -802,6 +816,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         ) from None
     if reader.notice:  # a cut last line: what was judged is not the whole recording
         print(f"ipcviz: {reader.notice}", file=sys.stderr)
+    if not ended:  # its run was killed (SIGKILL, a crash): what follows is unknown
+        print(
+            _(
+                "ipcviz: {path} is cut off: it has no session.end (its run was killed); "
+                "what it holds was checked, what came after is not recorded"
+            ).format(path=shown),
+            file=sys.stderr,
+        )
     if found:
         print(
             _("{path}: {n} violation(s) in {count} events").format(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -191,3 +192,63 @@ def test_no_terminal_on_stderr_or_stdin_exits_2() -> None:
     finally:
         os.close(main)
         os.close(tty)
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "-inf"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "pipe-basic", "--headless"],
+        ["run", "--headless", "--", "true"],
+        ["explore", "shm-race", "--set", "increments=2"],
+    ],
+    ids=["run", "run-program", "explore"],
+)
+def test_a_timeout_that_is_no_limit_is_refused(command: list[str], value: str) -> None:
+    """`--timeout -1` read as "the scenario's limit", 0 and NaN as "none": a headless run
+    given one of them ran with no limit at all, exit 0, where it must be one line, exit 2."""
+    at = command.index("--") if "--" in command else len(command)
+    result = ipcviz(*command[:at], f"--timeout={value}", *command[at:], timeout=30)
+    assert "give a positive number of seconds" in _one_line_error(result), result.stderr
+
+
+def test_verify_says_a_trace_without_its_end_is_cut_off(tmp_path: Path) -> None:
+    """A trace whose run was killed has no session.end: verify judged what it holds (legal,
+    exit 0) but said nothing of the recording being cut, as if the run were whole."""
+    whole = tmp_path / "whole.jsonl"
+    ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(whole), check=True)
+    lines = whole.read_text().splitlines(keepends=True)
+    assert json.loads(lines[-1])["kind"] == "session.end"
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(lines[:-1]))
+    said = ipcviz("verify", str(whole))
+    assert said.returncode == 0 and "cut off" not in said.stderr, said.stderr
+    said = ipcviz("verify", str(cut))
+    assert said.returncode == 0 and "legal history" in said.stdout, said.stdout + said.stderr
+    assert "cut off: it has no session.end" in said.stderr, said.stderr
+
+
+def _nodes(tmp_path: Path) -> dict[str, Path]:
+    """A FIFO and (as root) a character device like /dev/null, in ``tmp_path``."""
+    nodes = {"fifo": tmp_path / "fifo"}
+    os.mkfifo(nodes["fifo"])
+    if os.geteuid() == 0:
+        nodes["device"] = tmp_path / "null"
+        os.mknod(nodes["device"], 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    return nodes
+
+
+def test_force_never_replaces_a_device_or_a_fifo_with_a_file(tmp_path: Path) -> None:
+    """`--record /dev/null --force` (and `export -o /dev/null --force`) removed the device
+    node and put a 0600 file in its place: as root, the machine's /dev/null. --force
+    replaces a file (or a symlink itself), nothing else: one line, exit 2, node kept."""
+    trace = tmp_path / "t.jsonl"
+    ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(trace), check=True)
+    for what, node in _nodes(tmp_path).items():
+        kind = stat.S_IFMT(node.lstat().st_mode)
+        said = ipcviz("run", "pipe-basic", "--headless", "--record", str(node), "--force")
+        assert "is not a file" in _one_line_error(said), (what, said.stderr)
+        for fmt in ("perfetto", "html"):
+            said = ipcviz("export", str(trace), "--format", fmt, "-o", str(node), "--force")
+            assert "is not a file" in _one_line_error(said), (what, fmt, said.stderr)
+        assert stat.S_IFMT(node.lstat().st_mode) == kind, what

@@ -199,6 +199,8 @@ def default_trace_path(scenario_id: str, trace_dir: Path, sid: str) -> Path:
 def claim_record_path(record: Path, force: bool) -> Path:
     """``--record PATH``: refuse an existing file unless ``force``; with it, remove the old
     file (or the symlink itself, never its target) so the engine creates a new 0600 one."""
+    import stat
+
     from ipcviz.errors import IpcvizError
 
     try:
@@ -209,8 +211,6 @@ def claim_record_path(record: Path, force: bool) -> Path:
         raise IpcvizError(
             _("--record {record}: {strerror}").format(record=record, strerror=exc.strerror)
         ) from None
-    import stat
-
     if stat.S_ISDIR(st.st_mode):
         raise IpcvizError(
             _("--record {record} is a directory; give a file path").format(record=record)
@@ -220,6 +220,11 @@ def claim_record_path(record: Path, force: bool) -> Path:
             _("--record {record} already exists: give --force to overwrite it").format(
                 record=record
             )
+        )
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+        # a device (/dev/null), a FIFO, a socket: --force replaced it with a file
+        raise IpcvizError(
+            _("--record {record} is not a file: --force replaces only a file").format(record=record)
         )
     try:
         record.unlink()

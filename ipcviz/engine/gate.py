@@ -139,6 +139,8 @@ class Gate:
         os.set_blocking(self.bell_r, False)
         os.set_blocking(self.bell_w, False)
         self.step_mode = False
+        #: The run stops: every gate stays closed (``close_all``).
+        self.closing = False
         self.seed: int | None = None
         self.rng: random.Random | None = None
         self.schedule: list[list[Any]] = []
@@ -367,6 +369,12 @@ class Gate:
             self._release_free()
         self._hold()
 
+    def close_all(self) -> None:
+        """The run stops: close every gate for good, so a worker still running stops before
+        its next operation, the last one recorded (``Engine._quiesce``)."""
+        self.closing = True
+        self._set_flags(1)
+
     def _set_flags(self, value: int) -> None:
         for w in self.engine.workers.values():
             if w.ring is not None and not w.exited:
@@ -491,7 +499,12 @@ class Gate:
                     self._narration(key, e)
                     continue
                 self.at_gate[key] = e
-                if not self.step_mode and not self.narrating and self.pace is None:
+                if (
+                    not self.step_mode
+                    and not self.narrating
+                    and self.pace is None
+                    and not self.closing
+                ):
                     self.release(key, "free")
             elif kind == "proc.exit":
                 pid = e["pid"]
@@ -652,7 +665,7 @@ class Gate:
         release the next operation when the clock says so."""
         auto = self.auto or self.scheduled  # (a used-up schedule: go free once settled)
         paced_free = self.pace is not None and not self.step_mode
-        if not self.at_gate or self.engine.model.frozen:
+        if not self.at_gate or self.engine.model.frozen or self.closing:
             return
         if not (self.step_mode and auto) and not paced_free:
             return

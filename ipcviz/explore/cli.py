@@ -95,10 +95,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if args.jobs is not None and not 1 <= args.jobs <= 64:
         raise IpcvizError(_("--jobs {n}: give 1 to 64 runs at once").format(n=args.jobs))
     jobs = args.jobs or min(2, os.cpu_count() or 1)
-    if args.timeout is not None and args.timeout <= 0:
-        raise IpcvizError(
-            _("--timeout {n}: give a positive number of seconds").format(n=f"{args.timeout:g}")
-        )
+    from ipcviz.cli import check_timeout
+
+    check_timeout(args.timeout)
     runtime_dir()
     path = resolve(args.scenario)
     scenario = load(path)

@@ -208,7 +208,11 @@ class Explorer:
     def __enter__(self) -> Explorer:
         # The runs' scratch traces: a private (0700) directory of the system's temporary
         # place, not the runtime directory (whose entries are sessions ``clean`` judges).
-        self._dir = Path(tempfile.mkdtemp(prefix="ipcviz-explore-"))
+        # Its name says whose it is (pid and start time): ``ipcviz clean`` removes the
+        # directory of an explorer that was killed (``cleanup.remove_dead_explore_dirs``).
+        from ipcviz.session.cleanup import explore_dir_prefix
+
+        self._dir = Path(tempfile.mkdtemp(prefix=explore_dir_prefix()))
         self._wake_r, self._wake_w = os.pipe()
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)

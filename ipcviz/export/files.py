@@ -76,6 +76,13 @@ def new_file(output: Path, force: bool) -> Iterator[IO[str]]:
             _("-o {output} is a directory; give a file path").format(output=_shown(output))
         )
     refuse_existing(output, force)
+    if st is not None and not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+        # a device (/dev/null), a FIFO, a socket: --force replaced it with a file
+        raise IpcvizError(
+            _("-o {output} is not a file: --force replaces only a file").format(
+                output=_shown(output)
+            )
+        )
     try:  # mkstemp: O_EXCL, mode 0600, a name nobody else chose
         fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
     except OSError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 from collections.abc import Callable
@@ -322,7 +323,47 @@ def clean() -> dict[str, int]:
     _remove_stale_tmp(live)
     known = {str(d.get("sid", "")) for _, d in registries}
     counts["objects"] += _sweep_orphans(live, known)
+    counts["objects"] += remove_dead_explore_dirs()
     return counts
+
+
+#: ``ipcviz explore``'s scratch directory in the temporary place: ``ipcviz-explore-PID-START-``
+#: then mkdtemp's random part, PID and START (clock ticks since boot) being the explorer's.
+_EXPLORE_DIR = re.compile(r"ipcviz-explore-(\d+)-(\d+)-[A-Za-z0-9_]+")
+
+
+def explore_dir_prefix() -> str:
+    """The name an explorer's scratch directory starts with (see ``_EXPLORE_DIR``)."""
+    return f"ipcviz-explore-{os.getpid()}-{proc_start_time(os.getpid()) or 0}-"
+
+
+def remove_dead_explore_dirs() -> int:
+    """Remove the scratch directories (traces of its runs) of explorers that were killed
+    (SIGKILL): ours (a 0700 directory, not a symlink), named by a pid and start time that
+    no running process has. A live explorer's, another user's, or anything else is kept."""
+    import shutil
+    import tempfile
+
+    removed = 0
+    top = Path(tempfile.gettempdir())
+    try:
+        names = os.listdir(top)
+    except OSError:
+        return 0
+    for name in names:
+        m = _EXPLORE_DIR.fullmatch(name)
+        if m is None or _alive(int(m.group(1)), int(m.group(2))):
+            continue
+        path = top / name
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += not path.exists()
+    return removed
 
 
 def clean_session(sid: str) -> dict[str, int]:
@@ -356,12 +397,16 @@ def _remove_stale_tmp(live: set[str]) -> None:
                 pass
 
 
+#: A /dev/shm entry exactly as ipcviz names one: ``ipcviz.SID.OBJ`` (``sem.`` before it for
+#: a semaphore), SID being ``new_session_id()``'s 8 hex digits, OBJ an object's name.
+_SHM_NAME = re.compile(r"(?:sem\.)?ipcviz\.([0-9a-f]{8})\.[A-Za-z][A-Za-z0-9_-]{0,31}")
+
+
 def session_of(name: str) -> str | None:
-    """The session id in a /dev/shm entry made by ipcviz (``ipcviz.SID.OBJ`` or
-    ``sem.ipcviz.SID.OBJ``), or None for anything else."""
-    base = name[4:] if name.startswith("sem.") else name
-    parts = base.split(".")
-    return parts[1] if base.startswith("ipcviz.") and len(parts) >= 3 else None
+    """The session id in a /dev/shm entry named as ipcviz names its objects (``ipcviz.SID.OBJ``
+    or ``sem.ipcviz.SID.OBJ``), or None for anything else (``ipcviz.myapp.config``)."""
+    m = _SHM_NAME.fullmatch(name)
+    return m.group(1) if m else None
 
 
 def _referenced_shm() -> set[str]:
@@ -410,7 +455,13 @@ def _sweep_orphans(live: set[str], known: set[str]) -> int:
             continue
         try:
             st = entry.lstat()
-            if st.st_uid == os.getuid() and stat.S_ISREG(st.st_mode):
+            # ipcviz makes each object 0600 (a umask never adds bits): a file of another
+            # mode is another program's, whatever its name
+            if (
+                st.st_uid == os.getuid()
+                and stat.S_ISREG(st.st_mode)
+                and stat.S_IMODE(st.st_mode) == 0o600
+            ):
                 entry.unlink()
                 removed += 1
         except OSError:

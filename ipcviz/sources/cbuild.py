@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -142,13 +143,7 @@ def build(spec: str) -> Path:
     tmp = Path(name)
     try:
         try:
-            done = subprocess.run(
-                [cc, *CFLAGS, "-o", str(tmp), str(source), *LIBS],
-                capture_output=True,
-                text=True,
-                errors="replace",
-                timeout=120,
-            )
+            done = _compile([cc, *CFLAGS, "-o", str(tmp), str(source), *LIBS])
         except subprocess.TimeoutExpired:
             raise IpcvizError(
                 _("{name} did not compile within 120 s").format(name=source.name)
@@ -167,3 +162,41 @@ def build(spec: str) -> Path:
         except FileNotFoundError:
             pass
     return target
+
+
+def _compile(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the compiler in a process group of its own. Ctrl-C, SIGTERM or SIGHUP while it
+    runs (KeyboardInterrupt, as a stop) kills that whole group, its cc1 and as too, and
+    the caller removes the half-written output: a SIGTERM used to end ipcviz there at
+    once, the compiler ran on and left its output in the cache for ever."""
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+    sigs = (signal.SIGTERM, signal.SIGHUP)
+    try:
+        old = {sig: signal.signal(sig, stop) for sig in sigs}
+    except ValueError:  # not the main thread: the caller's handlers stay
+        old = {}
+    try:
+        out, err = proc.communicate(timeout=120)
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+        raise
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +69,56 @@ def test_a_cache_that_is_a_symlink_is_refused(tmp_path: Path, cache: Path) -> No
 def test_unknown_example() -> None:
     with pytest.raises(IpcvizError, match="unknown C example"):
         cbuild.source_of("c/nope")
+
+
+def _slow_c(path: Path) -> Path:
+    """A C file gcc takes seconds over (thousands of small functions)."""
+    body = [f"int f{i}(int x) {{ int s = 0; for (int j = 0; j < x; j++) s += j * {i} % 7; "
+            f"return s + {i}; }}" for i in range(6000)]  # fmt: skip
+    path.write_text("#include <stdio.h>\n" + "\n".join(body) + "\nint main(void) { return 0; }\n")
+    return path
+
+
+def _compilers_of(source: Path) -> list[int]:
+    """Running processes whose command line names ``source`` (gcc, cc1, as)."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                if str(source).encode() in f.read():
+                    found.append(int(name))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_during_the_compile_ends_the_compiler_and_leaves_no_output(
+    tmp_path: Path, sig: int
+) -> None:
+    """`ipcviz run FILE.c` sent SIGTERM while gcc ran: ipcviz died at once (-15), the
+    compiler ran on, orphaned, and its half-made binary stayed in the cache as .NAME.*.tmp."""
+    source = _slow_c(tmp_path / "slow.c")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ipcviz", "run", str(source), "--headless"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(400):  # until the compiler proper runs
+        if len(_compilers_of(source)) >= 2 or proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the compile ended before the signal could be sent"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    time.sleep(0.5)
+    left = _compilers_of(source)
+    for pid in left:  # (the test's own leftovers, should the check fail)
+        os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 130 and "Traceback" not in err, (proc.returncode, err)
+    assert not left, left
+    assert not list((tmp_path / "cache").rglob("*.tmp"))

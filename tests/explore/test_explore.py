@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -283,3 +284,50 @@ def test_a_signal_mid_search_stops_the_run_and_leaves_nothing(sig: str):
     assert proc.returncode == 130, out + err
     assert "Traceback" not in err
     assert scratch() <= before  # its scratch directory is gone (no_leaks checks the rest)
+
+
+def test_clean_removes_the_scratch_directory_of_a_killed_explorer(tmp_path: Path) -> None:
+    """`ipcviz explore` keeps its runs' traces in a scratch directory it removes at its end;
+    SIGKILLed, it left the directory, and `ipcviz clean` did not remove it. Now clean
+    removes a dead explorer's directory and keeps a live one's and anything else."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    live = tmp_path / f"ipcviz-explore-{os.getpid()}-{_start(os.getpid())}-live"
+    live.mkdir(mode=0o700)  # this test process is alive: its directory is not a leftover
+    other = tmp_path / "ipcviz-explore-1-1-notmine"
+    other.mkdir(mode=0o755)  # not private: never ipcviz's
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ipcviz", "explore", "shm-race", "--budget", "500"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    prefix = f"ipcviz-explore-{proc.pid}-"
+    try:
+        for _ in range(300):
+            made = [p for p in tmp_path.iterdir() if p.name.startswith(prefix)]
+            if made and any(made[0].iterdir()):
+                break
+            time.sleep(0.05)
+        assert made, "the explorer made no scratch directory"
+    finally:
+        proc.kill()
+        proc.wait()
+    time.sleep(1)  # its runs' engines see their viewer gone and end
+    result = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "clean"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not made[0].exists(), result.stdout
+    assert live.is_dir() and other.is_dir(), result.stdout
+
+
+def _start(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        data = f.read()
+    return int(data[data.rindex(b")") + 2 :].split()[19])

@@ -151,3 +151,55 @@ def test_sigkill_to_engine_and_ipcviz_then_clean_removes_everything(tmp_path: Pa
     )
     assert len(before) >= 5, before  # shm, sem, fifo, queues: really left behind
     assert not left and ok, (left, why)
+
+
+FLAT_OUT = """
+from ipcviz.scenario import Scenario
+
+scenario = Scenario('flat-out', 'a pipe and a queue, flat out', timeout=120)
+p = scenario.pipe('p', writer='a', reader='b')
+q = scenario.sysv_queue('v')
+
+
+@scenario.process('a')
+def a(ctx):
+    while True:
+        p.write(b'x')
+        q.send(b'y')
+
+
+@scenario.process('b')
+def b(ctx):
+    while True:
+        p.read(1)
+        q.receive()
+"""
+
+
+def test_a_stop_mid_operation_still_records_a_legal_history(tmp_path: Path) -> None:
+    """Ctrl-C on two workers busy on a pipe: the stop killed the writer between its write
+    and the write's record while the reader's read of that byte was recorded, so the trace
+    had an ``order.conflict`` and `ipcviz verify` failed (exit 1) after a clean stop."""
+    import subprocess
+    import sys
+    import time
+
+    scenario = tmp_path / "flat_out.py"
+    scenario.write_text(FLAT_OUT)
+    trace = tmp_path / "t.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ipcviz", "run", str(scenario), "--headless", "--record", trace],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.7)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    said = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "verify", str(trace)], capture_output=True, text=True
+    )
+    assert said.returncode == 0, said.stdout[-1000:] + said.stderr
+    assert "order.conflict" not in trace.read_text()

@@ -527,3 +527,24 @@ def test_clean_sweeps_only_unregistered_shm_that_nobody_holds(tmp_path: Path, re
         [],
     )
     assert held_kept and free_gone, cleaned
+
+
+def test_clean_leaves_shm_entries_another_program_named_like_ipcviz() -> None:
+    """Files in /dev/shm that another program of ours made, named like ipcviz's, that no
+    process holds: no registry names them and ipcviz never makes such a name or mode, so
+    `ipcviz clean` leaves them (it removed all three: a config file, a 0644 segment, a
+    0644 semaphore)."""
+    sid = os.urandom(4).hex()
+    names = ["ipcviz.myapp.config", f"ipcviz.{sid}.notes", f"sem.ipcviz.{sid}.lock"]
+    try:
+        for name in names:
+            fd = os.open(f"/dev/shm/{name}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.fchmod(fd, 0o644)  # whatever the umask: the mode another program chose
+            os.write(fd, b"\0" * 32)
+            os.close(fd)
+        cleaned = ipcviz_clean()
+        left = [n for n in names if os.path.exists(f"/dev/shm/{n}")]
+    finally:
+        for name in names:
+            Path(f"/dev/shm/{name}").unlink(missing_ok=True)
+    assert left == names, cleaned
