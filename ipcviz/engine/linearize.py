@@ -418,17 +418,7 @@ class Linearizer:
         rec = self.queues[pick[2]][0].rec
         if rec is None or rec[0] != C.SEM_WAIT or not self._unknown_value(rec[1]):
             return pick
-        for entry in [*popped, *self._heap]:
-            head = self.queues[entry[2]][0]
-            post = head.rec
-            if post is None or post[0] != C.SEM_POST or post[1] != rec[1] or entry is pick:
-                continue
-            if head.e > cutoff or head.b > min_e or not self._legal(head):
-                continue
-            if entry not in popped:
-                self._claim(entry, popped)
-            return entry
-        return pick
+        return self._instead(pick, popped, min_e, cutoff, C.SEM_POST, rec[1])
 
     def _write_first(
         self,
@@ -446,14 +436,29 @@ class Linearizer:
         rec = self.queues[pick[2]][0].rec
         if rec is None or rec[0] != C.PIPE_READ or not self._gone(rec[1]):
             return pick
+        return self._instead(pick, popped, min_e, cutoff, C.PIPE_WRITE, rec[1], self._blocks_a_read)
+
+    def _instead(
+        self,
+        pick: tuple[int, int, int],
+        popped: list[tuple[int, int, int]],
+        min_e: int,
+        cutoff: int,
+        code: int,
+        obj_i: int,
+        spoils: Callable[[Op], bool] | None = None,
+    ) -> tuple[int, int, int]:
+        """Another process's next operation that does ``code`` on object ``obj_i`` and may
+        go now (real time, legality, and not ``spoils``), claimed from the heap; else
+        ``pick``. (``_post_first``, ``_write_first``: which goes first when both could.)"""
         for entry in [*popped, *self._heap]:
             head = self.queues[entry[2]][0]
-            w = head.rec
-            if w is None or w[0] != C.PIPE_WRITE or w[1] != rec[1] or entry is pick:
+            r = head.rec
+            if r is None or r[0] != code or r[1] != obj_i or entry is pick:
                 continue
             if head.e > cutoff or head.b > min_e or not self._legal(head):
                 continue
-            if self._blocks_a_read(head):
+            if spoils is not None and spoils(head):
                 continue
             if entry not in popped:
                 self._claim(entry, popped)
