@@ -28,6 +28,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+# Every process a benchmark starts runs the code beside it, not an installed ipcviz: the
+# benchmarks of an older checkout measure that checkout (side by side with this one).
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(HERE.parent), os.environ.get("PYTHONPATH", "")) if p
+)
 
 Result = dict[str, dict[str, object]]
 
@@ -220,12 +225,18 @@ def _viewer_cpu(trace: Path) -> float:
     from ipcviz.narrate.headless import Narrator
 
     try:
-        from ipcviz.engine.client import _decode
+        from ipcviz.events.codec import decode_line
 
         def decode(raw: bytes) -> Any:
-            return _decode(raw.decode("utf-8", "surrogatepass"))
-    except ImportError:  # an older viewer: json.loads per line
-        decode = json.loads
+            return decode_line(raw, "surrogatepass")
+    except ImportError:  # an older viewer (before msgspec): the standard decoder
+        try:
+            from ipcviz.engine.client import _decode
+
+            def decode(raw: bytes) -> Any:
+                return _decode(raw.decode("utf-8", "surrogatepass"))
+        except ImportError:  # older still: json.loads per line
+            decode = json.loads
     lines = trace.read_bytes().splitlines()
     cpu = time.process_time()
     narrator = Narrator(decode(lines[0]), "en")

@@ -397,6 +397,8 @@ class Linearizer:
     def _unknown_value(self, obj_i: int) -> bool:
         """Whether the object is a semaphore whose value the trace does not tell (``outside``:
         found at an attach, given by a SETALL strace does not print, used by a command)."""
+        if not self.model.any_outside:  # the usual case, asked at every step: no lookup
+            return False
         obj = self._object(obj_i)
         return isinstance(obj, SemObj) and obj.outside
 

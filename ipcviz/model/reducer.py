@@ -88,6 +88,8 @@ def _declare(s: State, e: Event) -> None:
     if mech is not None:
         mech.declare(s, obj, e)
     s.objects[obj.name] = obj
+    if obj.outside:
+        s.any_outside = True
 
 
 @handles("obj.remove")
@@ -119,6 +121,7 @@ def _notice(s: State, e: Event) -> None:
     obj = s.objects.get(e.get("obj", ""))
     if e.get("reason") in OUTSIDE_NOTICES and obj is not None:
         obj.info["outside"] = e["reason"]  # (truthy; True: declared so, found at attach)
+        s.any_outside = True
 
 
 @handles("proc.exec")

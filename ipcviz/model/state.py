@@ -159,6 +159,9 @@ class State:
     # Bytes the model made up for records that carried fewer than their size (model/ops.py)
     made_up: int = 0
     made_up_by: dict[str, int] = field(default_factory=dict)
+    #: some object was ever marked ``outside`` (found at attach, a notice): until then no
+    #: question about one needs asking (the engine's ordering asks it at every step)
+    any_outside: bool = False
     #: The diagram's edges: obj → pid → verb → the operation number (``ops``) of its last
     #: use. From events only, so live, replay and step-back draw the same edges and light
     #: the same ones (the newest operations), whatever the frame rate.
