@@ -34,7 +34,7 @@ from ipcviz.sources.strace import attach as A
 from ipcviz.sources.strace.engine import ProgramEngine
 from ipcviz.sources.strace.feed import StraceFeed
 from ipcviz.sources.strace.mapper import FIFO, MQ_PREFIX, PIPE, PIPE_CAPACITY, POSIX_MQ
-from ipcviz.sources.strace.source import TRACED, StraceSource
+from ipcviz.sources.strace.source import TRACED, StraceSource, SysvNow
 
 #: Seconds between two kernel probes of every watched object and process.
 PROBE_EVERY = 0.5
@@ -60,7 +60,7 @@ class AttachSource(StraceSource):
             "-e", f"trace={TRACED}", "-o", self.fifo, *pids,
         ]  # fmt: skip
 
-    def leftovers(self) -> list[tuple[str, str, int | str]]:
+    def leftovers(self, now: SysvNow | None = None) -> list[tuple[str, str, int | str]]:
         """Nothing is said left behind: the processes run on and keep what they made."""
         return []
 
