@@ -952,7 +952,7 @@ class Linearizer:
         if stream is None:
             return room
         want = stream[obj.nbytes : obj.nbytes + piece]
-        data = bytes(rec[5][: len(want)])  # (a payload the tracer cut: only what it kept)
+        data = bytes(rec[5][: len(want)])
         same = next((i for i, (a, b) in enumerate(zip(data, want, strict=False)) if a != b), None)
         return room if same is None else same
 

@@ -70,6 +70,7 @@ def _pipe_write(s: State, e: Event) -> None:
         excess = obj.nbytes - obj.capacity
         _drop_front(obj, excess)
         obj.nbytes -= excess
+        given_back(s, obj)  # (as a read's: made-up bytes it held may be among them)
         obj.gone = [k - excess for k in obj.gone if k > excess]
 
 

@@ -70,10 +70,10 @@ def _send(s: State, e: Event) -> None:
     _enqueue(obj, [key, data, pid])
     obj.nbytes += len(data)
     if obj.outside:
-        _taken_unseen(obj)
+        _taken_unseen(s, obj)
 
 
-def _taken_unseen(obj: QueueObj) -> None:
+def _taken_unseen(s: State, obj: QueueObj) -> None:
     """An outside queue the traced messages overfill: a process ipcviz does not watch
     received some meanwhile (the kernel's readings tell how many it holds). Those a
     receive takes first leave the model's queue, so it holds no more than the kernel
@@ -85,6 +85,7 @@ def _taken_unseen(obj: QueueObj) -> None:
         i = select_message(obj, {"prio": 0} if obj.by_priority else {}) or 0
         obj.nbytes -= len(obj.messages[i][1])
         del obj.messages[i]
+    given_back(s, obj)  # (as a receive's: made-up bytes it held may be among them)
 
 
 def _enqueue(obj: QueueObj, msg: list[Any]) -> None:
