@@ -160,7 +160,7 @@ class TraceReader:
             if not raw.strip():
                 continue
             try:
-                event = _loads(raw)
+                event = decode_line(raw)
             except (ValueError, UnicodeDecodeError):
                 if not raw.endswith(b"\n") and not f.read(1):
                     self.notice = _(
@@ -241,11 +241,6 @@ def _read_line(f: IO[bytes], path: Path, where: str) -> bytes:
     return raw
 
 
-#: One line of UTF-8 JSON (ValueError / UnicodeDecodeError if it is not): the codec's
-#: strict decoder, NaN and Infinity refused.
-_loads = decode_line
-
-
 def _shown(path: Path) -> str:
     """A file name in a message: a hostile name cannot act on the terminal either."""
     return safe_text(str(path), 300)
@@ -256,7 +251,7 @@ def _parse_header(p: Path, first: bytes) -> dict[str, Any]:
     if not first:
         raise TraceError(_("{path} is empty, not an ipcviz trace").format(path=path))
     try:
-        header = _loads(first)
+        header = decode_line(first)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise TraceError(
             _("{path} is not an ipcviz trace (line 1 is not JSON)").format(path=path)

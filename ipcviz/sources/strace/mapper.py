@@ -29,7 +29,7 @@ import re
 import stat
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,7 +129,7 @@ class Mapper:
         msgmnb: int = MSGMNB,
         mq_defaults: tuple[int, int] = MQ_DEFAULTS,
         mq_existing: set[str] | None = None,
-        sysv_existing: dict[str, set[int]] | None = None,
+        sysv_existing: Mapping[str, Container[int]] | None = None,
     ) -> None:
         self.names = names  # the engine's object index → name list (appended to here)
         self.index: dict[str, int] = {n: i for i, n in enumerate(names)}

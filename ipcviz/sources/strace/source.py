@@ -157,7 +157,7 @@ class StraceSource:
             _msgmnb(),
             _mq_defaults(),
             mq_names(),
-            {kind: set(ids) for kind, ids in before.items()},
+            before,
         )
         self.fifo = fifo
         os.mkfifo(self.fifo, 0o600)  # fails if anything is there: never through a symlink
@@ -310,7 +310,11 @@ class StraceSource:
         for ident, (_n, key, _made) in self.mapper._sets.items():  # never used: not declared
             if not key or ("semid", ident) in self.mapper.rmid:  # ('': a scenario's own)
                 continue
-            if ("semid", ident) not in seen and ident in now["semid"].keys() - self.before["semid"]:
+            if (
+                ("semid", ident) not in seen
+                and ident in now["semid"]
+                and ident not in self.before["semid"]
+            ):
                 out.append(("", "semid", ident))
         # a segment the program's process made in a call ipcviz never saw end (killed in
         # it): its creator pid says whose it is
