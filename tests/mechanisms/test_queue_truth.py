@@ -33,16 +33,23 @@ from ipcviz.scenario import Scenario
 
 scenario = Scenario("mq-nonblock", "try_send and try_receive on a queue of 2")
 q = scenario.posix_queue("q", max_messages=2, max_message_size=64)
+# forced, not waited for: the receiver is refused on the empty queue before the sender
+# starts, and the sender is refused on the full queue before the receiver goes on
+start = scenario.semaphore("start", value=0)
+go = scenario.semaphore("go", value=0)
 
 
 @scenario.process("snd")
 def snd(ctx):
+    start.wait()
     refused, i = 0, 0
     while i < 8:
         if q.try_send(f"m{i}".encode(), priority=i % 3):
             i += 1
         else:
             refused += 1
+            if refused == 1:
+                go.post()
             ctx.sleep(0.01)
     ctx.report("refused", refused)
 
@@ -50,6 +57,10 @@ def snd(ctx):
 @scenario.process("rcv")
 def rcv(ctx):
     got, empty = 0, 0
+    if q.try_receive() is None:  # nothing was sent yet: refused
+        empty += 1
+    start.post()
+    go.wait()
     while got < 8:
         if q.try_receive() is None:
             empty += 1
