@@ -173,28 +173,30 @@ def _compile(argv: list[str]) -> subprocess.CompletedProcess[str]:
     def stop(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    proc = subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        start_new_session=True,
-    )
     sigs = (signal.SIGTERM, signal.SIGHUP)
-    try:
+    try:  # before the compiler starts: a signal as soon as it runs is a stop too
         old = {sig: signal.signal(sig, stop) for sig in sigs}
     except ValueError:  # not the main thread: the caller's handlers stay
         old = {}
+    proc = None
     try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
         out, err = proc.communicate(timeout=120)
     except BaseException:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait()
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
         raise
     finally:
         for sig, handler in old.items():
