@@ -16,6 +16,7 @@ import re
 import shlex
 import shutil
 import sys
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from ipcviz import i18n
+from ipcviz.bytefmt import byte_cells
 from ipcviz.draw import bigtext, diagram_kit, render
 from ipcviz.draw.marks import current_deadlock
 from ipcviz.model.state import State
@@ -69,6 +71,18 @@ _OUTPUT = re.compile(r"\]\s+\|\s.*")
 _FIELD = re.compile(r"\b[\w.]+ ?= ?\S*")
 
 
+def _held_data(value: object, depth: int = 0) -> list[str]:
+    """The runs of printable bytes an object holds (a pipe's chunks, a queue's messages),
+    as a cell strip shows them (``·`` for every other byte): a program's words, not ours
+    (fifo-grep's logger writes "ERR   backup failed"). Taken out case by case, so the
+    outcome's FAILED is still the app's."""
+    if isinstance(value, (bytes, bytearray)):
+        return [run for run in "".join(byte_cells(bytes(value))).split("·") if len(run) > 2]
+    if depth < 3 and isinstance(value, (list, tuple, deque)):
+        return [run for item in value for run in _held_data(item, depth + 1)]
+    return []
+
+
 def english_left(rows: list[str], state: State) -> list[tuple[str, str]]:
     """(phrase, row) for each of the app's English phrases still on the rows, once the
     names the scenario chose, data and kernel fields are taken out."""
@@ -78,6 +92,14 @@ def english_left(rows: list[str], state: State) -> list[tuple[str, str]]:
     for obj in state.objects.values():
         names.update({str(obj.name), str(obj.kernel_name or ""), str(obj.type)})
     names |= SYSTEM_WORDS
+    # words the objects hold, as they are (a strip or box may wrap them anywhere)
+    names |= {
+        word
+        for obj in state.objects.values()
+        for v in vars(obj).values()
+        for run in _held_data(v)
+        for word in run.split()
+    }
     names.discard("")
     found = []
     for row in rows:
@@ -471,3 +493,19 @@ def test_a_sentence_may_have_a_value_named_message() -> None:
     """``lazy("ERROR: {message}", message=…)``: the engine's error line (the hostile-bytes
     snapshot shows it) was told raw when ``message`` clashed with lazy's own argument."""
     assert i18n.lazy("ERROR: {message}", message="boom").render("en") == "ERROR: boom"
+
+
+def test_words_an_object_holds_are_data_not_english() -> None:
+    """A FIFO holding "ERR   backup failed" (fifo-grep), shown in a strip and wrapped in a
+    box, is the program's text; the outcome's FAILED beside it is still the app's (the CI
+    run that saw step 5 of fifo-grep with that line in the FIFO)."""
+    from ipcviz.mechanisms.pipe.state import PipeObj
+
+    state = State()
+    fifo = PipeObj(type="fifo", name="log")
+    fifo.chunks.append([1, b"INFO  backup\nERR   backup failed\n"])
+    state.objects["fifo:log"] = fifo
+    strip = "│ ● grep    21787  실행 중  ·  ││INFO  backup·ERR   backup failed·      │"
+    boxed = "│ ● shell   21786  실행 중  ·  │┌──────────┐│          │ failed········│"
+    assert english_left([strip, boxed], state) == []
+    assert [hit for hit, _ in english_left([strip + " FAILED"], state)] == ["FAILED"]
