@@ -23,6 +23,7 @@ from .shm import (
     shm_addresses,
     sysv_shm_addresses,
     sysv_shm_stat,
+    sysv_shm_stats,
 )
 
 __all__ = [
@@ -53,4 +54,5 @@ __all__ = [
     "sysv_sem_stat",
     "sysv_shm_addresses",
     "sysv_shm_stat",
+    "sysv_shm_stats",
 ]

@@ -107,20 +107,38 @@ def sysv_shm_stat(shmid: int) -> SysvShmStat | None:
     return None if text is None else parse_sysv_shm(text, shmid)
 
 
+def sysv_shm_stats() -> dict[int, SysvShmStat]:
+    """Every System V segment's record, by shmid, in one read: for readings of many
+    segments at one moment (one ``sysv_shm_stat`` each parses the whole table)."""
+    text = read_text("/proc/sysvipc/shm")
+    if text is None:
+        return {}
+    found = {}
+    for row in sysvipc.parse(text):
+        st = _stat_of(row)
+        if st is not None:
+            found[st.shmid] = st
+    return found
+
+
 def parse_sysv_shm(text: str, shmid: int) -> SysvShmStat | None:
     """Segment ``shmid``'s row of /proc/sysvipc/shm's ``text`` (``sysvipc.parse``: a
     malformed row is no row)."""
     for row in sysvipc.parse(text):
         if row["id"] == shmid:
-            try:
-                return SysvShmStat(
-                    *(row[c] for c in ("key", "shmid", "size", "cpid", "lpid", "nattch")),
-                    atime=row.get("atime", 0),
-                    dtime=row.get("dtime", 0),
-                )
-            except KeyError:  # a kernel without one of these columns
-                return None
+            return _stat_of(row)
     return None
+
+
+def _stat_of(row: sysvipc.Row) -> SysvShmStat | None:
+    try:
+        return SysvShmStat(
+            *(row[c] for c in ("key", "shmid", "size", "cpid", "lpid", "nattch")),
+            atime=row.get("atime", 0),
+            dtime=row.get("dtime", 0),
+        )
+    except KeyError:  # a kernel without one of these columns
+        return None
 
 
 def address_space(pid: int) -> tuple[int, int] | None:
