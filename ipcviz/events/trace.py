@@ -68,10 +68,21 @@ class TraceWriter:
 NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+def make_parents(path: Path) -> None:
+    """Create the directories missing above ``path``, each 0700: what is written there
+    holds what processes sent each other (``mkdir -p`` makes them as the umask says,
+    0755 as a rule). One that exists is left as it is."""
+    for directory in reversed(path.parents):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            pass
+
+
 def create_new(path: Path) -> int:
     """Create ``path`` as a new 0600 file and return a write-only fd; TraceError if not."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_parents(path)
     except OSError as exc:
         why = exc.strerror or "not a directory"
         raise TraceError(
@@ -312,7 +323,7 @@ def default_trace_dir() -> Path:
 def private_trace_dir(path: Path) -> Path:
     """Make the traces directory (0700: traces hold what processes sent each other)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_parents(path)
         path.mkdir(mode=0o700, exist_ok=True)
         st = path.lstat()
         if st.st_uid == os.getuid() and st.st_mode & 0o077:

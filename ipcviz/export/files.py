@@ -27,6 +27,7 @@ from typing import IO
 
 from ipcviz import bytefmt
 from ipcviz.errors import IpcvizError
+from ipcviz.events.trace import make_parents
 from ipcviz.i18n import _
 
 #: The record of what an svg export wrote into its directory (one ``SHA256  NAME`` a line).
@@ -150,7 +151,7 @@ class ExportDir:
         refuse_existing(self.path, self.force, directory=True)
         try:
             if st is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                make_parents(self.path)
                 self.path.mkdir(mode=0o700)
                 self.created = True
             self.fd = os.open(self.path, _DIR_FLAGS)

@@ -122,6 +122,20 @@ def test_record_refuses_an_existing_file_and_never_follows_a_symlink(
     assert stat.S_IMODE(link.stat().st_mode) == 0o600
 
 
+def test_record_makes_the_directories_it_needs_private(tmp_path: Path) -> None:
+    """``--record a/b/trace.jsonl``: a and b are made 0700, whatever the umask lets a
+    ``mkdir -p`` make (0755 as a rule: the attack found them so); one that exists keeps
+    its mode."""
+    kept = tmp_path / "kept"
+    kept.mkdir(mode=0o755)
+    kept.chmod(0o755)
+    trace = kept / "a" / "b" / "trace.jsonl"
+    made = ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(trace))
+    assert made.returncode == 0, made.stderr
+    modes = [stat.S_IMODE(p.stat().st_mode) for p in (kept, kept / "a", kept / "a" / "b", trace)]
+    assert modes == [0o755, 0o700, 0o700, 0o600], [oct(m) for m in modes]
+
+
 # -- clean: only what is provably ours ------------------------------------------------------
 
 
