@@ -371,6 +371,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     control = control.replace(quick=args.quick, lang=lang)
     if args.set and program is None:
         _check_settings(path, args.set)
+    if args.schedule is not None and program is None:
+        _check_schedule(path, args.schedule)
     if args.present and args.headless:
         raise IpcvizError(
             _("--present needs the screen (it waits for → at each step): drop --headless")
@@ -444,6 +446,15 @@ def _check_settings(path: Path, pairs: list[str]) -> None:
     from ipcviz.scenario.settings import apply_settings, parse_settings
 
     apply_settings(load(path), parse_settings(pairs))
+
+
+def _check_schedule(path: Path, text: str) -> None:
+    """``--schedule``'s names against the scenario's processes: one line and exit 2 here,
+    before a trace file, an engine or a screen is made (the engine checks them again)."""
+    from ipcviz.engine.gate import check_schedule
+    from ipcviz.scenario.loader import load
+
+    check_schedule(load(path), text)
 
 
 def _program(args: argparse.Namespace) -> list[str] | None:
@@ -533,7 +544,7 @@ def _control_options(args: argparse.Namespace) -> EngineOptions:
     if args.schedule is not None:
         from ipcviz.engine.gate import parse_schedule
 
-        parse_schedule(args.schedule)  # names are checked by the engine, against the scenario
+        parse_schedule(args.schedule)  # names: _check_schedule, against the scenario
     if getattr(args, "pace", None) is not None:
         from ipcviz.engine.gate import check_pace
 

@@ -96,9 +96,17 @@ def test_bad_schedule_is_a_one_line_usage_error(tmp_path: Path):
     r = ipcviz("run", "shm-race", "--headless", "--schedule", "inc1,,inc9**")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "--schedule: bad item 'inc9**'" in r.stderr
-    r = ipcviz("run", "shm-race", "--headless", "--quick", "--schedule", "inc1,nobody")
+    trace = tmp_path / "runs" / "t.jsonl"
+    r = ipcviz(
+        "run", "shm-race", "--headless", "--quick", "--schedule", "inc1,nobody",
+        "--record", str(trace),
+    )  # fmt: skip
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "no process named nobody" in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "ipcviz: --schedule: no process named nobody in scenario shm-race "
+        "(its processes: inc1, inc2, inc3)"
+    ]
+    assert r.stdout == "" and not trace.parent.exists()  # refused before anything is made
 
 
 def test_an_operation_never_comes_before_the_gate_step_that_let_it_go(tmp_path: Path):
