@@ -214,8 +214,14 @@ def make_server(host: str, port: int, present: bool, token: str) -> Any:
             }
             return aiohttp_jinja2.render_template("app_index.html", request, context)
 
-        async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
             websocket = web.WebSocketResponse(heartbeat=15)
+            if not websocket.can_prepare(request).ok:  # a plain GET: an answer, not a 500
+                return web.Response(
+                    status=426,
+                    text="426 Upgrade Required: this address takes a websocket\n",
+                    headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+                )
             width = _int(request.query.get("width"), 80)
             height = _int(request.query.get("height"), 24)
             service: SessionApp | None = None

@@ -307,6 +307,9 @@ def test_requests_without_the_token_or_from_a_foreign_origin_get_403(served: Ser
     assert status == 200 and f"/ws/{good}" in page
     assert asset == 200
     assert ws_status == 101  # the page's own origin, with the token: let in (then closed)
+    # the websocket's address fetched as a page, with the token: an answer, not a 500
+    plain = served.ws_url().replace("ws://", "http://")
+    assert asyncio.run(_status(plain, {"Origin": base})) == 426
 
 
 def test_closing_the_browser_session_ends_its_app_engine_and_workers(served: Served) -> None:
