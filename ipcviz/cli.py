@@ -616,8 +616,27 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     lang = options.lang
     out = Output()
 
+    stops = 0
+
     def stop(signum: int, _frame: Any) -> None:
+        """The first stop orders what the processes did before it, which a big backlog
+        makes long: say so, and what a second stop does."""
+        nonlocal stops
+        stops += 1
+        if stops > 1:
+            engine.hurry()
+            return
         engine.stop()
+        if signum == signal.SIGINT:
+            print(
+                "ipcviz: "
+                + _(
+                    "stopping: the processes stop, and what they did is put in order "
+                    "first (Ctrl-C again: end at once, without it)"
+                ),
+                file=sys.stderr,
+                flush=True,
+            )
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, stop)

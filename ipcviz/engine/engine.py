@@ -162,6 +162,10 @@ class Engine:
         self.commands = Commands(self)
         self.periodic = Periodic()  # probes and analyses hook in here (add_periodic)
         self.stop_reason: str | None = None
+        #: stopped a second time: end at once, leaving out what is not yet put in order
+        self.hurry = False
+        self.left_out = 0  # operations the hurried end left out (``Linearizer.abandon``)
+        self.lin.halt = lambda: self.hurry
         self.outcome: str | None = None
         self.exit_code = 0
         self._recording_told = False
@@ -206,10 +210,18 @@ class Engine:
 
     def _install_signals(self) -> None:
         def stop(signum: int, _frame: Any) -> None:
+            if self.stop_reason is not None:
+                self.hurry = True  # asked again while stopping: at once (``_drain_all``)
             self.stop_reason = self.stop_reason or signal.Signals(signum).name
+
+        def hurry(signum: int, _frame: Any) -> None:
+            """The viewer's second stop (``EngineProcess.hurry``): the user's, at once."""
+            self.stop_reason = self.stop_reason or N_("stopped by the user")
+            self.hurry = True
 
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, stop)
+        signal.signal(signal.SIGUSR1, hurry)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(self._wake_w)
 
@@ -478,10 +490,10 @@ class Engine:
             lambda: self._signal_all(live, signal.SIGCONT),
             self.adopter.settle,
             self._reap_all,
-            lambda: self._drain(flush=True),
+            self._drain_all,
             lambda: kill_procs(self.registry.data["procs"]),
             self._kill_grandchildren,
-            self._end_hooks,
+            lambda: None if self.left_out else self._end_hooks(),
             self._destroy_objects,
             lambda: remove_objects(self.registry.data["objects"]),
         ):
@@ -497,7 +509,7 @@ class Engine:
                     schema.SESSION_END,
                     outcome=self.outcome,
                     exit_code=self.exit_code,
-                    reason=self.stop_reason or "",
+                    reason=self._end_reason(),
                     events=self.out.seq + 1,
                 )
             )
@@ -510,6 +522,19 @@ class Engine:
                     _guarded(w.ring.close)
             if not self._leftovers():  # else keep the registry: ``ipcviz clean`` needs it
                 _guarded(self.registry.discard)
+
+    def _drain_all(self) -> None:
+        """Every record into the stream, in order; stopped twice (``hurry``), what is not
+        yet in order is left out instead, and the session's end says how much."""
+        self._drain(flush=True)
+        if self.hurry:
+            self.left_out += self.lin.abandon()
+            self._drain(flush=True)  # the processes' exits, kept
+
+    def _end_reason(self) -> str:
+        if not self.left_out:
+            return self.stop_reason or ""
+        return phrases.LEFT_OUT.format(count=self.left_out)
 
     def _quiesce(self) -> None:
         """Before the workers still running are killed: close every gate and wait (at most

@@ -33,7 +33,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, count, islice, repeat, takewhile
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -128,6 +128,10 @@ def _unknown_bytes(obj: PipeObj, rec: Record) -> bool:
     return len(rec[5]) < rec[3] or obj.unsure
 
 
+def _never() -> bool:
+    return False
+
+
 class Linearizer:
     """The pool of drained, not yet emitted operations, and the choice of what goes next.
 
@@ -151,9 +155,21 @@ class Linearizer:
         self._publish_record = publish_record
         self._publish_event = publish_event
         self.after_publish: Callable[[dict[str, Any]], None] | None = None
-        self.queues: dict[int, deque[Op]] = {}
         self.last_stamp: dict[int, int] = {}  # pid → stamp of its latest record
         self._started: dict[int, int] = {}  # pid → when it was forked
+        self._empty_pool()
+        self._cutoff = 0
+        self._upto = 0  # the latest end of an operation published
+        self.late = 0  # records that came stamped before it (order.late)
+        self._tie = 0
+        self.conflicts = 0
+        #: asked every 256 operations emitted: True stops ``emit_ready`` (the user's
+        #: second stop, ``abandon``)
+        self.halt: Callable[[], bool] = _never
+
+    def _empty_pool(self) -> None:
+        """No operation waits: the pool's queues and every index over them, empty."""
+        self.queues: dict[int, deque[Op]] = {}
         self.open_begin: dict[int, Record] = {}  # pid → begin record of a call in progress
         self._heap: list[tuple[int, int, int]] = []  # (e of head, tiebreak, pid)
         self._in_heap: set[int] = set()
@@ -175,14 +191,9 @@ class Linearizer:
         #: object → {pid: begin record} of takes in progress (a process asleep in a read,
         #: a receive, a wait)
         self._open_takes: dict[int, dict[int, Record]] = {}
-        self._pool_takes: dict[int, dict[int, deque[Op]]] = {}  # object → pid → takes
+        self._pool_takes: dict[int, dict[int, _Takes]] = {}  # object → pid → takes
         self._pending_puts: dict[int, list[Op]] = {}  # queue → sends in the pool
         self._pending_takes: dict[int, dict[tuple[int, bytes], int]] = {}  # queue → receives
-        self._cutoff = 0
-        self._upto = 0  # the latest end of an operation published
-        self.late = 0  # records that came stamped before it (order.late)
-        self._tie = 0
-        self.conflicts = 0
         self.pending = 0  # operations in the pool
 
     # -- intake -----------------------------------------------------------------------
@@ -254,7 +265,7 @@ class Linearizer:
                     self._unsorted.add((rec[1], group))
                 mine.append(op)
             if code in _CONSUMER_CODES:
-                _lane(self._pool_takes, rec[1], pid).append(op)
+                _lane(self._pool_takes, rec[1], pid, _Takes).append(op)
             if code in _PUT_CODES:
                 self._pending_puts.setdefault(rec[1], []).append(op)
             elif code in _TAKE_CODES:
@@ -740,6 +751,8 @@ class Linearizer:
         self._cutoff = cutoff
         heap = self._heap
         while heap:
+            if emitted & 255 == 255 and self.halt():
+                break
             min_e = heap[0][0]
             if min_e > cutoff:
                 break
@@ -755,6 +768,27 @@ class Linearizer:
     def flush(self) -> int:
         """No record can come any more: emit everything (conflicts said, never dropped)."""
         return self.emit_ready(1 << 62)
+
+    def abandon(self) -> int:
+        """Order no more (the user stopped twice: the first stop orders everything the
+        processes did, which a backlog of a million operations makes minutes). Every
+        operation still in the pool is left out, so the stream ends at the last one emitted:
+        a prefix of a legal history. A process's ``proc.exit`` is kept (emitted next: it
+        ended, whatever it did last). Engine events waiting with them (probes, gate steps)
+        go too. Returns how many operations were left out."""
+        left = sum(op.rec is not None for q in self.queues.values() for op in q)
+        exits = [
+            (pid, op)
+            for pid, q in self.queues.items()
+            for op in q
+            if op.event is not None and op.event.get("kind") == "proc.exit"
+        ]
+        self._empty_pool()
+        self.halt = _never
+        for pid, op in exits:
+            assert op.event is not None
+            self.add_event(op.event, op.e, pid)
+        return left
 
     def _pick(self, min_e: int, cutoff: int) -> Op | None:
         """The next operation: a legal observer first, else the legal one that ended first.
@@ -948,10 +982,9 @@ class Linearizer:
         piece = min(n, room)
         if n <= PIPE_BUF or piece <= 0 or obj.gone or _unknown_bytes(obj, rec):
             return room
-        stream = self._read_stream(rec[1], obj.nbytes + piece)
-        if stream is None:
+        want = self._read_stream(rec[1], obj.nbytes, obj.nbytes + piece)
+        if want is None:
             return room
-        want = stream[obj.nbytes : obj.nbytes + piece]
         data = bytes(rec[5][: len(want)])
         same = next((i for i, (a, b) in enumerate(zip(data, want, strict=False)) if a != b), None)
         return room if same is None else same
@@ -1022,12 +1055,12 @@ class Linearizer:
         if rec[3] > PIPE_BUF and not obj.gone and obj.room() > 0:
             return self._piece(op, obj) <= 0  # its first piece is what the reads show next
         need = obj.nbytes + len(rec[5])
-        stream = self._read_stream(rec[1], need)
+        if not obj.gone:
+            want = self._read_stream(rec[1], obj.nbytes, need)
+            return want is not None and bytes(rec[5][: len(want)]) != want
+        stream = self._read_stream(rec[1], 0, need)
         if stream is None:
             return False
-        want = stream[obj.nbytes : need]
-        if not obj.gone:
-            return bytes(rec[5][: len(want)]) != want
         # a FIFO's first bytes may be gone (PipeObj.gone): it spoils the reads if it does
         # in every world the reads agree with (each starts its stream with what it holds)
         data = bytes(rec[5])
@@ -1042,27 +1075,22 @@ class Linearizer:
             spoils = True
         return spoils
 
-    def _read_stream(self, obj_i: int, need: int) -> bytes | None:
-        """The first ``need`` bytes the pool's reads of a pipe took, in order (None: several
-        readers). Only as many reads as cover ``need`` are looked at, through the pool's
-        reads of that pipe (``_pool_takes``): a scan of the whole pool made each write cost
-        O(pool), and an strace source (ipcviz/sources/strace) holds thousands at once."""
+    def _read_stream(self, obj_i: int, start: int, end: int) -> bytes | None:
+        """Bytes [start, end) of what the pool's reads of a pipe took, in order, counted
+        from the pipe's first byte (shorter where the reads end; None: several readers).
+        Found through the reader's takes by offset (``_Takes.stream``): walking them from
+        the first made each write cost O(pipe fill), 64 Ki steps a write in a pipe full of
+        1-byte reads, and a Ctrl-C on such a run minutes of ordering."""
         lanes = self._pool_takes.get(obj_i)
         readers = [r for r in lanes.values() if r] if lanes else []
         if len(readers) != 1:
             return None
-        parts: list[bytes] = []
-        got = 0
-        for o in readers[0]:
-            if got >= need:
-                break
-            part = bytes(o.rec[5])
-            parts.append(part)
-            got += len(part)
-        return b"".join(parts)
+        return readers[0].stream(start, end)
 
 
-def _lane(index: dict[Any, dict[int, deque[Op]]], key: Any, pid: int) -> deque[Op]:
+def _lane(
+    index: dict[Any, dict[int, Any]], key: Any, pid: int, make: Callable[[], Any] = deque
+) -> Any:
     """``index[key][pid]``, made if missing (``setdefault`` would make a dict and a deque
     for every record only to throw them away)."""
     by_pid = index.get(key)
@@ -1070,8 +1098,65 @@ def _lane(index: dict[Any, dict[int, deque[Op]]], key: Any, pid: int) -> deque[O
         by_pid = index[key] = {}
     mine = by_pid.get(pid)
     if mine is None:
-        mine = by_pid[pid] = deque()
+        mine = by_pid[pid] = make()
     return mine
+
+
+class _Takes:
+    """One process's takes from one object in the pool, oldest first (a deque's
+    ``append``, ``popleft``, ``[k]``, ``len``, iteration), with where each one's bytes
+    start in what the process took: a write's check finds the reads that cover its
+    bytes by bisection, not by walking every read before them."""
+
+    __slots__ = ("head", "ops", "starts", "total")
+
+    def __init__(self) -> None:
+        self.ops: list[Op] = []
+        self.starts: list[int] = []  # per op, the bytes taken before it (since the first)
+        self.head = 0  # ops[:head] left the pool
+        self.total = 0
+
+    def append(self, op: Op) -> None:
+        assert op.rec is not None
+        self.ops.append(op)
+        self.starts.append(self.total)
+        self.total += len(op.rec[5])
+
+    def popleft(self) -> Op:
+        op = self.ops[self.head]
+        self.head += 1
+        if self.head >= 1024 and 2 * self.head >= len(self.ops):  # (amortised O(1))
+            del self.ops[: self.head], self.starts[: self.head]
+            self.head = 0
+        return op
+
+    def __getitem__(self, k: int) -> Op:
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        return self.ops[self.head + k]
+
+    def __len__(self) -> int:
+        return len(self.ops) - self.head
+
+    def __iter__(self) -> Iterator[Op]:
+        return islice(self.ops, self.head, None)
+
+    def stream(self, start: int, end: int) -> bytes:
+        """Bytes [start, end) of what these takes took, from the first one's first byte."""
+        if not self or end <= start:
+            return b""
+        ops, starts = self.ops, self.starts
+        base = starts[self.head]
+        i = bisect_right(starts, base + start, self.head) - 1  # the take holding ``start``
+        at = starts[i] - base
+        parts: list[bytes] = []
+        got = at
+        while i < len(ops) and got < end:
+            part = bytes(ops[i].rec[5])  # type: ignore[index]
+            parts.append(part)
+            got += len(part)
+            i += 1
+        return b"".join(parts)[start - at : end - at]
 
 
 def _forced(lists: list[list[Op]]) -> list[int] | None:

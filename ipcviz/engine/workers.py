@@ -19,7 +19,14 @@ from ipcviz.tracer.gate import install as install_gate
 from ipcviz.tracer.ring import Ring
 
 #: Signals the engine handles; a worker must get the default behaviour back.
-_RESET = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD, signal.SIGQUIT)
+_RESET = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGCHLD,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+)
 
 
 @dataclass

@@ -31,6 +31,11 @@ STRACE_ENDED = N_(
     "the strace of {name} ended ({status}) while processes {pids} ran: killed, as they could "
     "no longer be seen"
 )
+#: ``session.end``'s reason when the user stopped twice (``Linearizer.abandon``)
+LEFT_OUT = N_(
+    "stopped at once by the user: {count} operations the processes made before the stop "
+    "were not yet put in order and are not in the trace"
+)
 #: ``order.conflict``: the engine found no legal place for an operation (``reason``: the
 #: legality rule's, in English)
 CONFLICT = N_("no order of the recorded operations explains this one: {reason}")
@@ -49,6 +54,7 @@ TEMPLATES: tuple[str, ...] = tuple(
             ATTACH_FAILED,
             STRACE_ENDED,
             CONFLICT,
+            LEFT_OUT,
         ),
         key=len,
         reverse=True,

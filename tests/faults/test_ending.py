@@ -6,7 +6,10 @@ trace replays.
 
 from __future__ import annotations
 
+import re
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -203,3 +206,85 @@ def test_a_stop_mid_operation_still_records_a_legal_history(tmp_path: Path) -> N
     )
     assert said.returncode == 0, said.stdout[-1000:] + said.stderr
     assert "order.conflict" not in trace.read_text()
+
+
+#: 64 workers take turns on one semaphore, each once ``go`` exists; each says ``done.NAME``
+#: after its last round.
+BACKLOG = """
+import os, time
+from ipcviz.scenario import Scenario
+
+DIR = {dir!r}
+scenario = Scenario("backlog", "64 processes, one lock", timeout=120)
+lock = scenario.semaphore("lock", value=1)
+shm = scenario.shared_memory("counter", cells=1)
+
+
+@scenario.process("p", count=64)
+def worker(ctx):
+    open(os.path.join(DIR, "ready." + ctx.name), "w").close()
+    while not os.path.exists(os.path.join(DIR, "go")):
+        time.sleep(0.01)
+    for _ in range(300):
+        with lock:
+            shm[0] = shm[0] + 1
+    open(os.path.join(DIR, "done." + ctx.name), "w").close()
+"""
+
+
+def _pending(pid: int, sig: int) -> bool:
+    """``sig`` waits to be delivered to process ``pid`` (/proc/PID/status)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    masks = [
+        int(line.split()[1], 16) for line in status.splitlines() if line[:6] in ("SigPnd", "ShdPnd")
+    ]
+    return any(mask >> (sig - 1) & 1 for mask in masks)
+
+
+def test_a_second_ctrl_c_ends_at_once_and_says_what_it_left_out(tmp_path: Path) -> None:
+    """The first Ctrl-C puts everything the processes did in order before the end: with a
+    backlog of tens of thousands of operations that took 20 s and more, silently (the
+    attack's finding). Now the first says so, and a second ends at once: the trace ends at
+    the last operation put in order (a legal history), every process's exit is kept, the
+    end says how many operations were left out, and nothing of the run is left.
+
+    The backlog is forced, not waited for: the engine is stopped (SIGSTOP) while the
+    workers run, and let go only once the second Ctrl-C's signal is pending for it."""
+    from tests.faults.harness import wait_for
+
+    names = [f"p{i}" for i in range(1, 65)]
+    scenario = tmp_path / "backlog.py"
+    scenario.write_text(BACKLOG.replace("{dir!r}", repr(str(tmp_path))))
+    run = LiveRun(tmp_path, scenario)
+    run.wait_ready(*names)
+    engine = run.engine()
+    engine.suspend()
+    try:
+        (tmp_path / "go").touch()
+        for n in names:
+            wait_for(f"{n} done", (tmp_path / f"done.{n}").exists)
+        run.signal(signal.SIGINT)
+        wait_for("the first stop said", lambda: "Ctrl-C again" in run.stderr)
+        run.signal(signal.SIGINT)
+        wait_for("the second stop sent", lambda: _pending(engine.pid, signal.SIGUSR1))
+    finally:
+        engine.resume()
+    rc = run.finish(timeout=120)
+    end = _end(run)
+    _, events = run.events()
+    left = run.leaks()
+    ok, why = replays(run.trace)
+    assert rc == 0 and "Traceback" not in run.stderr, run.stderr
+    assert end.get("outcome") == "stopped", end
+    said = re.fullmatch(
+        r"stopped at once by the user: (\d+) operations the processes made before the stop "
+        r"were not yet put in order and are not in the trace",
+        end.get("reason", ""),
+    )
+    assert said and int(said.group(1)) > 0, end
+    assert sum(e["kind"] == "proc.exit" for e in events) == 64  # every exit kept
+    assert not left and ok, (left, why)
+    verified = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "verify", str(run.trace)], capture_output=True, text=True
+    )
+    assert verified.returncode == 0, verified.stdout[-1000:] + verified.stderr
