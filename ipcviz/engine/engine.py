@@ -165,7 +165,8 @@ class Engine:
         #: stopped a second time: end at once, leaving out what is not yet put in order
         self.hurry = False
         self.left_out = 0  # operations the hurried end left out (``Linearizer.abandon``)
-        self.lin.halt = lambda: self.hurry
+        self.lin.halt = self._halt
+        self._looping = False  # in ``_loop``: a command waiting ends a long turn
         self.outcome: str | None = None
         self.exit_code = 0
         self._recording_told = False
@@ -340,7 +341,27 @@ class Engine:
             self._shutdown()
         return self.exit_code
 
+    def _halt(self) -> bool:
+        """Asked every 256 operations the linearizer emits: end a long turn for the
+        user's second stop, or, in the loop, for a command waiting (a stop must not wait
+        while a turn orders a backlog of 100,000 operations and the workers run on)."""
+        if self.hurry:
+            return True
+        if not self._looping:
+            return False
+        try:
+            return bool(select.select([0], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
+
     def _loop(self) -> None:
+        self._looping = True
+        try:
+            self._turns()
+        finally:
+            self._looping = False
+
+    def _turns(self) -> None:
         poller = select.poll()
         poller.register(0, select.POLLIN)
         poller.register(self._wake_r, select.POLLIN)
@@ -489,6 +510,7 @@ class Engine:
             lambda: self._signal_all(live, signal.SIGKILL),
             lambda: self._signal_all(live, signal.SIGCONT),
             self.adopter.settle,
+            self._drain_killed,
             self._reap_all,
             self._drain_all,
             lambda: kill_procs(self.registry.data["procs"]),
@@ -522,6 +544,15 @@ class Engine:
                     _guarded(w.ring.close)
             if not self._leftovers():  # else keep the registry: ``ipcviz clean`` needs it
                 _guarded(self.registry.discard)
+
+    def _drain_killed(self) -> None:
+        """The stopped workers' rings, turn by turn as in the loop: at most ``DRAIN_LIMIT``
+        records a ring a turn, each turn's ready operations put in order. Read whole at
+        once (``_reap_all``), a flood's backlog made one pool of 100,000 operations, and
+        each search for a queue's order scans its whole pool: a Ctrl-C on a flat-out
+        queue took a minute to end, where this takes seconds."""
+        while self.drainer.drain() and not self.hurry:
+            pass
 
     def _drain_all(self) -> None:
         """Every record into the stream, in order; stopped twice (``hurry``), what is not

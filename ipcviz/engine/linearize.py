@@ -1489,6 +1489,16 @@ def _nothing() -> None:
     return None
 
 
+#: ``_QueueShadow.key``'s hash: modulo a Mersenne prime, by powers of a base
+_MOD = (1 << 61) - 1
+_BASE = 1_000_003
+_INV_BASE = pow(_BASE, _MOD - 2, _MOD)
+
+
+def _message_hash(key: int, data: bytes | bytearray) -> int:
+    return hash((key, bytes(data))) % _MOD
+
+
 class _QueueShadow(_Shadow):
     """Messages as [key, bytes]; the same selection rule as ``legal.select_message``."""
 
@@ -1502,9 +1512,24 @@ class _QueueShadow(_Shadow):
         self.max_bytes = obj.max_bytes
         self.by_priority = obj.by_priority
         self.nbytes = sum(len(m[1]) for m in self.messages)
+        self._rehash()
+
+    def _rehash(self) -> None:
+        """``_h``: the messages in order as one number (a polynomial hash, ``_MOD``), and
+        ``_top``: the weight of the next message put."""
+        h, weight = 0, 1
+        for m in self.messages:
+            h = (h + _message_hash(m[0], m[1]) * weight) % _MOD
+            weight = weight * _BASE % _MOD
+        self._h, self._top = h, weight
 
     def key(self) -> Any:
-        return tuple((m[0], m[1]) for m in self.messages)
+        """The queue's contents, in order, as the search's memo keeps them: a hash kept as
+        messages come and go, not a copy of the queue. A copy a step made a search over a
+        queue of 16,384 one-byte messages hold gigabytes (the engine was killed for
+        memory ending a flood) and spend its time copying. Two different queues agree on
+        all three numbers with a chance of about 2^-61: that branch is then not tried."""
+        return (len(self.messages), self.nbytes, self._h)
 
     def takes_blocked(self) -> bool:
         return not self.messages  # a receive from an empty queue never succeeds
@@ -1652,14 +1677,18 @@ class _QueueShadow(_Shadow):
             after = self.not_before.get(m)
             if after is not None and self.pos[after[0]] <= after[1]:
                 return None  # a take of a lower priority has to happen first
+            was = self._h, self._top
             msgs.append([key, data])
             self.nbytes += len(data)
+            self._h = (self._h + _message_hash(key, data) * self._top) % _MOD
+            self._top = self._top * _BASE % _MOD
             fresh = m not in self.put
             self.put.add(m)
 
             def unsend() -> None:
                 msgs.pop()
                 self.nbytes -= len(data)
+                self._h, self._top = was
                 if fresh:
                     self.put.discard(m)
 
@@ -1667,11 +1696,18 @@ class _QueueShadow(_Shadow):
         i = self._select(op)
         if i is None or msgs[i][0] != key or msgs[i][1][: len(data)] != data[: len(msgs[i][1])]:
             return None
+        was = self._h, self._top
         taken = msgs.pop(i)
         self.nbytes -= len(taken[1])
+        if i == 0:  # the oldest (a FIFO's every take): the others move one place down
+            self._h = (self._h - _message_hash(taken[0], taken[1])) * _INV_BASE % _MOD
+            self._top = self._top * _INV_BASE % _MOD
+        else:
+            self._rehash()
 
         def unreceive() -> None:
             msgs.insert(i, taken)
             self.nbytes += len(taken[1])
+            self._h, self._top = was
 
         return unreceive

@@ -410,3 +410,46 @@ def test_a_backlog_of_32_senders_on_a_full_queue_is_ordered_without_a_conflict(
     h.lin.flush()
     assert h.lin.conflicts == 0
     assert sum(e["kind"] == "mq.recv" for e in h.out) == 32 * 20  # every event legal (Harness)
+
+
+def test_a_queue_shadow_key_follows_its_messages_through_puts_takes_and_undos() -> None:
+    """The search's memo keys a queue by a hash kept as messages come and go (a copy per
+    step made a search over 16,384 queued messages hold gigabytes): after every put,
+    take (the oldest, or the first of a type, from the middle) and undo, the key is the
+    one a shadow made afresh from the same messages has."""
+    import random
+
+    from ipcviz.mechanisms.sysv_mq import codes as Q
+
+    class Queue:  # what a shadow reads of a System V queue
+        def __init__(self, messages: list[list[Any]]) -> None:
+            self.messages = [[k, d, 0] for k, d in messages]
+            self.max_messages, self.max_bytes, self.by_priority = 0, 0, False
+
+    def fresh(messages: list[list[Any]]) -> Any:
+        return linearize._QueueShadow(Queue(messages))  # type: ignore[arg-type]
+
+    shadow = fresh([[1, b"a"], [2, b"b"]])
+    shadow.before, shadow.not_before, shadow.put, shadow.pos = {}, {}, set(), [0]
+    rng = random.Random(7)
+    undos: list[Any] = []
+    takes = 0
+    for t in range(3000):
+        msgs = shadow.messages
+        roll = rng.random()
+        if undos and roll < 0.2:
+            undos.pop()()
+        elif msgs and roll < 0.6:
+            kind = msgs[rng.randrange(len(msgs))][0]
+            i = next(k for k, m in enumerate(msgs) if m[0] == kind)  # msgrcv(type)
+            data = bytes(msgs[i][1])
+            op = linearize.Op(1, t, t, (Q.MSGQ_RECV, 0, t, kind, len(data), data))
+            op.want = kind
+            undos.append(shadow.apply(op))
+            assert undos[-1] is not None
+            takes += i > 0
+        else:
+            kind, data = rng.randrange(1, 4), bytes([rng.randrange(3)])
+            undos.append(shadow.apply(linearize.Op(2, t, t, (Q.MSGQ_SEND, 0, t, kind, 1, data))))
+        assert shadow.key() == fresh([m[:2] for m in shadow.messages]).key()
+    assert takes > 100  # takes from the middle were tried too
