@@ -330,6 +330,7 @@ def test_the_engine_s_sentences_in_a_trace_are_worded_in_the_language_shown() ->
         "name": "grep",
         "status": "SIGKILL",
         "pids": "4242, 4243",
+        "count": "511490",
     }
     for template in phrases.TEMPLATES:
         english = template.format(**values)
