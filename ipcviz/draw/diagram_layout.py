@@ -264,7 +264,6 @@ class _Graph:
 
     def _label(self, e: _Edge, room: int) -> str:
         """``─write─▶`` into the object, ``◀─read──`` out of it to the taker, ``◀…▶`` both."""
-        self.state.procs.get(e.pid)
         names = sorted(e.verbs, key=lambda v: (v not in PUTS, v))
         label = self._words(e)
         asleep = label.startswith("zz ")

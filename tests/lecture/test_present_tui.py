@@ -334,3 +334,43 @@ def test_live_present_shows_every_narration_one_at_a_time_in_the_traces_order(
 
     asyncio.run(replay())
     assert replayed == shown_steps
+
+
+def test_a_narration_whole_on_one_page_starts_again_at_its_first_when_it_no_longer_fits(
+    recorded: Path,
+) -> None:
+    """A step's words fit one page; the panel shrinks (at 80×24 the end of a run does it:
+    the checks appear) and they need several: page 1 is shown, then → pages on. Before,
+    the screen jumped to the last page (the trial's "the last step re-pages"): the
+    middle of the narration was never shown."""
+
+    async def go() -> None:
+        app = replay_app(recorded, lang="en")
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, PresentScreen)
+            await pilot.pause()
+            await forward(pilot, screen)  # the first step
+            for _ in range(12):  # a step whole on one page at the big size, paged at 80×24
+                await pilot.resize_terminal(*SIZE)
+                await pilot.pause()
+                screen.big_text()
+                one_page = len(screen.pages) == 1
+                await pilot.resize_terminal(80, 24)
+                await pilot.pause()
+                screen.big_text()
+                if one_page and len(screen.pages) > 1:
+                    break
+                await pilot.resize_terminal(*SIZE)
+                await pilot.pause()
+                await forward(pilot, screen)
+            else:
+                raise AssertionError("no step fits one page at 140×44 and not at 80×24")
+            assert screen.page == 0, (screen.page, len(screen.pages))
+            await pilot.press("right")
+            await pilot.pause()
+            screen.big_text()
+            assert screen.page == 1
+            await pilot.press("q")
+
+    asyncio.run(go())

@@ -245,10 +245,13 @@ class PresentScreen(SessionScreen):
             self._page_key = key
             self.kind, self.pages = self._pages(words, cols, rows)
             # another size (a panel grew): the same place in the text, not back to page 1
-            # (the last page read stays the last: the run went on from there)
+            # (the last of several pages read stays the last: the run went on from there;
+            # a text that was whole on one page starts again at its first: the end of a
+            # run shrank the panel, and the last step jumped to its last page, its middle
+            # never shown)
             if not resized:
                 self.page = 0
-            elif self.page + 1 >= before:
+            elif before > 1 and self.page + 1 >= before:
                 self.page = len(self.pages) - 1
             else:
                 self.page = self.page * len(self.pages) // max(1, before)
