@@ -216,7 +216,11 @@ def signal_pidfd(pidfd: int, sig: int) -> None:
 
 
 def _readable(fd: int) -> bool:
-    return bool(select.select([fd], [], [], 0)[0])
+    """(poll, not select: a run that forked a few hundred children holds descriptors past
+    select's 1024, and select raised ValueError, an internal error ending the run)"""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def exit_status(pidfd: int, pid: int) -> int | None:

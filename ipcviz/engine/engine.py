@@ -172,6 +172,9 @@ class Engine:
         self._recording_told = False
         #: Called once at the end, every process gone, before the objects are removed.
         self.on_end: list[Callable[[], None]] = []
+        #: ``on_end`` hooks that run after a hurried end too (``left_out``): what removes
+        #: what a traced program left, where the others only read the objects
+        self.cleanup_at_end: list[Callable[[], None]] = []
         self._wake_r, self._wake_w = os.pipe()
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
@@ -482,11 +485,16 @@ class Engine:
         self.emit(schema.ERROR, message=message, **data)
         self.outcome, self.exit_code = outcome, code
 
-    def _end_hooks(self) -> None:
+    def _end_hooks(self, hurried: bool = False) -> None:
         """The last look at the objects (the final kernel probe), once: before the checks
-        when the run ended normally, else at shutdown; a failing hook is reported."""
+        when the run ended normally, else at shutdown; a failing hook is reported.
+        ``hurried``: operations were left out (the stream is a prefix): no look, which
+        would show objects as the stream never made them, only ``cleanup_at_end`` (a
+        traced program's leftovers are still removed, as after any stop)."""
         hooks, self.on_end = self.on_end, []
         for hook in hooks:
+            if hurried and hook not in self.cleanup_at_end:
+                continue
             try:
                 hook()
             except Exception as exc:
@@ -515,7 +523,7 @@ class Engine:
             self._drain_all,
             lambda: kill_procs(self.registry.data["procs"]),
             self._kill_grandchildren,
-            lambda: None if self.left_out else self._end_hooks(),
+            lambda: self._end_hooks(hurried=bool(self.left_out)),
             self._destroy_objects,
             lambda: remove_objects(self.registry.data["objects"]),
         ):

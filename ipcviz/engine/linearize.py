@@ -132,6 +132,11 @@ def _never() -> bool:
     return False
 
 
+#: Engine events ``Linearizer.abandon`` keeps: a process's start and end, and the
+#: declaration of an object made at run time (the end removes it, and says so)
+_KEPT_AT_ABANDON = frozenset(("proc.start", "proc.exit", "obj.declare"))
+
+
 class Linearizer:
     """The pool of drained, not yet emitted operations, and the choice of what goes next.
 
@@ -774,18 +779,29 @@ class Linearizer:
         processes did, which a backlog of a million operations makes minutes). Every
         operation still in the pool is left out, so the stream ends at the last one emitted:
         a prefix of a legal history. A process's ``proc.exit`` is kept (emitted next: it
-        ended, whatever it did last). Engine events waiting with them (probes, gate steps)
-        go too. Returns how many operations were left out."""
-        left = sum(op.rec is not None for q in self.queues.values() for op in q)
-        exits = [
+        ended, whatever it did last), and so is what it needs before it
+        (a forked child's ``proc.start``, the first record of its ring, and
+        ``_KEPT_AT_ABANDON``'s events: left out, the kept exit named a process that never
+        started, and ``verify`` failed). Other engine events waiting with them (probes,
+        gate steps) go too. Returns how many operations were left out."""
+        starts = [
+            (pid, op.rec)
+            for pid, q in self.queues.items()
+            for op in q
+            if op.rec is not None and op.rec[0] == C.PROC_START
+        ]
+        left = sum(op.rec is not None for q in self.queues.values() for op in q) - len(starts)
+        kept = [
             (pid, op)
             for pid, q in self.queues.items()
             for op in q
-            if op.event is not None and op.event.get("kind") == "proc.exit"
+            if op.event is not None and op.event.get("kind") in _KEPT_AT_ABANDON
         ]
         self._empty_pool()
         self.halt = _never
-        for pid, op in exits:
+        for pid, rec in starts:
+            self._add(pid, [rec])
+        for pid, op in kept:
             assert op.event is not None
             self.add_event(op.event, op.e, pid)
         return left

@@ -296,3 +296,59 @@ def _remove_made(made: dict[str, str], fifo: Path) -> None:
             remove()
         except (sysv_ipc.Error, posix_ipc.Error, OSError):
             pass
+
+
+#: Two processes flat out on a pipe and a System V queue the program made (and never
+#: removes): a backlog the first Ctrl-C takes seconds to put in order.
+FLOOD = r"""
+#include <unistd.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+struct m { long t; char c; };
+int main(void) {
+    int p[2];
+    if (pipe(p) < 0) return 1;
+    int q = msgget(IPC_PRIVATE, 0600);
+    if (q < 0) return 1;
+    if (fork() == 0) {
+        char c; struct m x;
+        for (;;) { read(p[0], &c, 1); msgrcv(q, &x, 1, 0, 0); }
+    }
+    struct m x = {1, 'y'};
+    for (;;) { write(p[1], "x", 1); msgsnd(q, &x, 1, 0); }
+}
+"""
+
+
+@needs_tools
+def test_a_second_ctrl_c_still_removes_what_the_program_made(tmp_path: Path) -> None:
+    """The second Ctrl-C (``Engine.hurry``) leaves out what was not yet put in order, and
+    with it the final probes; the program's leftovers are still removed and said. Before,
+    the whole end hook list was skipped: the queue the program made stayed on the machine,
+    unnamed in the trace (the first Ctrl-C alone removed it)."""
+    import time
+
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "flood", FLOOD))
+    msg = None
+    try:
+        wait_for("the flood", lambda: any(e["kind"] == "mq.send" for e in run.events()))
+        made = [e for e in run.events() if e["kind"] == "obj.declare" and e["type"] == "sysv_mq"]
+        msg = int(made[0]["kernel_name"].split()[1])
+        time.sleep(1)  # a backlog
+        run.proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        run.proc.send_signal(signal.SIGINT)
+        _, err = run.proc.communicate(timeout=60)
+        assert run.proc.returncode == 0, err
+        events = run.events()
+        assert "at once" in events[-1]["reason"], events[-1]  # the hurried end, tested
+        left = [e for e in events if e["kind"] == "program.leftover"]
+        assert [e.get("removed") for e in left] == [True], left
+        assert msg not in _sysv_ids("msg")
+        verify = subprocess.run([sys.executable, "-m", "ipcviz", "verify", str(run.trace)])
+        assert verify.returncode == 0
+    finally:  # the test ran the program: what it made is the test's to remove
+        run.proc.kill()
+        run.proc.communicate()
+        if msg is not None and msg in _sysv_ids("msg"):
+            subprocess.run(["ipcrm", "-q", str(msg)], check=False)

@@ -297,3 +297,71 @@ def test_a_second_ctrl_c_ends_at_once_and_says_what_it_left_out(tmp_path: Path) 
         [sys.executable, "-m", "ipcviz", "verify", str(run.trace)], capture_output=True, text=True
     )
     assert verified.returncode == 0, verified.stdout[-1000:] + verified.stderr
+
+
+#: A worker forks child after child while it and the other worker are flat out on a pipe.
+FORKING_FLOOD = """
+import os
+from ipcviz.scenario import Scenario
+
+scenario = Scenario("forking-flood", "children come and go by a busy pipe", timeout=120)
+p = scenario.pipe("p", writer="a", reader="b")
+
+
+@scenario.process("a")
+def a(ctx):
+    while True:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        for _ in range(20):
+            p.write(b"x")
+        os.waitpid(pid, 0)
+
+
+@scenario.process("b")
+def b(ctx):
+    while True:
+        p.read(1)
+"""
+
+
+def test_a_second_ctrl_c_keeps_the_start_of_every_exit_it_keeps(tmp_path: Path) -> None:
+    """A forked child's ``proc.start`` is the first record of its ring: the second stop
+    (``Linearizer.abandon``) left it out with the other records but kept the child's
+    exit, and ``verify`` said ``proc.exit: names process N, never started`` hundreds of
+    times."""
+    import time
+
+    from tests.faults.harness import wait_for
+
+    scenario = tmp_path / "forking.py"
+    scenario.write_text(FORKING_FLOOD)
+    run = LiveRun(tmp_path, scenario)
+    wait_for(
+        "both workers started",
+        lambda: run.trace.exists() and run.trace.read_text().count('"proc.start"') >= 2,
+    )
+    engine = run.engine()
+    engine.suspend()  # a backlog, forced (as in the test above)
+    try:
+        time.sleep(2)
+        run.signal(signal.SIGINT)
+        wait_for("the first stop said", lambda: "Ctrl-C again" in run.stderr)
+        run.signal(signal.SIGINT)
+        wait_for("the second stop sent", lambda: _pending(engine.pid, signal.SIGUSR1))
+    finally:
+        engine.resume()
+    rc = run.finish(timeout=120)
+    end = _end(run)
+    _, events = run.events()
+    assert rc == 0 and "Traceback" not in run.stderr, run.stderr
+    assert "at once" in end.get("reason", ""), end  # the hurried end, tested
+    started = {e["pid"] for e in events if e["kind"] == "proc.start"}
+    exited = {e["pid"] for e in events if e["kind"] == "proc.exit"}
+    assert len(exited) > 2 and exited <= started, sorted(exited - started)[:5]
+    assert not run.leaks()
+    verified = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "verify", str(run.trace)], capture_output=True, text=True
+    )
+    assert verified.returncode == 0, verified.stdout[-1000:] + verified.stderr

@@ -400,3 +400,28 @@ async def test_the_screen_lists_a_forked_child_and_its_exit(tmp_path: Path) -> N
         row = table.get_row(str(child))
         assert any("w/1" in str(cell) for cell in row), row
         assert screen.state.procs[child].exit_code == 3
+
+
+MANY_CHILDREN = """
+    import os
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("many-children", "a worker forks 400 children, one after another")
+
+    @scenario.process("w")
+    def w(ctx):
+        for _ in range(400):
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            os.waitpid(pid, 0)
+"""
+
+
+def test_a_worker_that_forks_hundreds_of_children_ends_cleanly(tmp_path: Path) -> None:
+    """Each child's descriptors took the engine's past 1024, and the check whether a
+    child's pidfd said it exited used select(): ValueError, an internal error, exit 2."""
+    result, _h, events = run_file(tmp_path, "many", MANY_CHILDREN, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "internal error" not in result.stderr
+    assert len(by_kind(events, "proc.exit")) == 401

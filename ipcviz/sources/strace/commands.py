@@ -152,6 +152,7 @@ class CommandsEngine(Engine):
         CommandsProber(self, self.probe_interval).install()
         self.adopter.install()
         self.on_end.append(self._left_behind)
+        self.cleanup_at_end.append(self._left_behind)
 
     def _left_behind(self) -> None:
         """What a command made and left (a queue, a FIFO it made): named; removed too if

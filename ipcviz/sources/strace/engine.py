@@ -202,6 +202,7 @@ class ProgramEngine(Engine):
         # objects it left are listed
         SegmentProbe(self, self.probe_interval).install()
         self.on_end.append(self._left_behind)
+        self.cleanup_at_end.append(self._left_behind)
         if self.source is not None:  # what the calls cannot show: read from the kernel
             ProgramProber(self, self.source.mapper, self.probe_interval).install()
 
