@@ -43,6 +43,7 @@ class _Engine:
         self.model = _Model()
         self.on_events: list[Any] = []
         self.on_end: list[Any] = []
+        self.cleanup_at_end: list[Any] = []
         self.emitted: list[dict[str, Any]] = []
 
     def add_periodic(self, interval: float, hook: Any) -> None:
@@ -142,3 +143,19 @@ def test_a_held_segment_removed_is_read_last_and_let_go(
     assert [base64.b64decode(e["data"])[:10] for e in engine.emitted] == [b"last words"]
     assert not probe.attached
     assert first.id not in shmprobe.probe.sysv_shm_stats()  # gone with the engine's detach
+
+
+def test_a_hurried_end_lets_every_segment_go_unread(segments: list[sysv_ipc.SharedMemory]) -> None:
+    """A second Ctrl-C runs only ``cleanup_at_end``: the engine reads nothing more (the
+    stream is a prefix) but holds no segment when the program's leftovers are listed."""
+    engine = _Engine()
+    probe = SegmentProbe(engine, interval=0).install()
+    engine.on_events[0]([_declare(seg) for seg in segments[:5]])
+    assert len(probe.attached) == 5
+    engine.emitted.clear()
+    assert engine.cleanup_at_end == [probe.let_go]
+    for hook in engine.cleanup_at_end:
+        hook()
+    assert not probe.attached and not engine.emitted
+    table = probe_shm.sysv_shm_stats()
+    assert all(table[seg.id].nattch == 0 for seg in segments[:5])

@@ -91,6 +91,10 @@ class SegmentProbe:
         if self.interval > 0:
             self.engine.add_periodic(self.interval, self.sweep)
         self.engine.on_end.append(self.finish)
+        # a hurried end (a second Ctrl-C) reads nothing more, but lets every segment go
+        # before the program's leftovers are listed and removed
+        self.engine.on_end.append(self.let_go)
+        self.engine.cleanup_at_end.append(self.let_go)
         return self
 
     def _on_events(self, events: list[dict[str, Any]]) -> None:
@@ -166,4 +170,9 @@ class SegmentProbe:
         moment = Moment(self)
         for name in list(self.attached):
             self.read(name, moment)
+            self._detach(name)
+
+    def let_go(self) -> None:
+        """Every attachment of the engine goes, unread."""
+        for name in list(self.attached):
             self._detach(name)
