@@ -6,6 +6,7 @@ from ipcviz.sources.strace import parser as P
 from ipcviz.sources.strace.mapper import Mapper
 from ipcviz.tracer import codes as C
 from tests.anyprog.strace_text import MSGQ, PIPE, POSIX_MQ, POSIX_SHM, _rcv, x
+from tests.anyprog.strace_text import P as PIPE_NAME
 
 
 def run(text: str) -> tuple[Mapper, list[str]]:
@@ -52,6 +53,19 @@ def test_pipe_parent_child() -> None:
     ]
     # the write to the terminal and the read of libc are no IPC: not shown
     assert len(writes) == 3
+
+
+def test_a_read_of_nothing_is_no_end_of_file() -> None:
+    """``read(fd, buf, 0) = 0`` on a pipe holding bytes returns at once and takes nothing:
+    it was recorded as a read of 0 bytes, which is end of file, and a correct program was
+    accused of reading end of file from a pipe that held bytes (the review's finding)."""
+    nothing = '3307  1795984768.124112 read(3<{P}>, "", 0) = 0 <0.000002>'.replace("{P}", PIPE_NAME)
+    lines = PIPE.splitlines()
+    at = next(i for i, line in enumerate(lines) if "read(3<" in line and "3307" in line)
+    m, _ = run("\n".join([*lines[:at], nothing, *lines[at:]]))
+    reads = [g for g in kinds(m) if g[1] == "pipe.read"]
+    assert [g[2] for g in reads] == [30, 0]  # the 30 bytes, then the real end of file
+    assert len(reads) == 2
 
 
 def test_begins_come_before_completions_and_carry_what_entry_knew() -> None:

@@ -108,3 +108,45 @@ def test_writes_the_tracer_cut_interleave_without_a_conflict(tmp_path: Path) -> 
     pieces = [e for e in events if e["kind"] == "pipe.write" and e["n"] < e["size"]]
     assert pieces and all("since" in e for e in pieces)
     assert not [line for line in done.stdout.splitlines() if "wrote" in line and "took" in line]
+
+
+READ_NOTHING = """
+from ipcviz.scenario import Scenario
+
+scenario = Scenario("read-nothing", "A read of 0 bytes from a pipe holding bytes")
+p = scenario.pipe("p", writer="w", reader="r")
+s = scenario.semaphore("written", value=0)
+
+
+@scenario.process("w")
+def w(ctx):
+    p.write(b"hello")
+    s.post()
+    p.close_write()
+
+
+@scenario.process("r")
+def r(ctx):
+    s.wait()
+    ctx.report("nothing", p.read(0).decode())
+    ctx.report("got", p.read_exactly(5).decode())
+"""
+
+
+def test_a_read_of_nothing_is_no_end_of_file(tmp_path: Path) -> None:
+    """``p.read(0)`` on a pipe holding 5 bytes returns b"" at once and takes nothing: it
+    was recorded as a read of 0 bytes, which is end of file, and the correct program was
+    accused ("end of file read while 5 B were waiting", ``verify`` failing: the review's
+    finding). Now it is not an operation: nothing is recorded."""
+    source = tmp_path / "read_nothing.py"
+    source.write_text(READ_NOTHING)
+    trace = tmp_path / "t.jsonl"
+    done = ipcviz("run", str(source), "--headless", "--record", str(trace), timeout=60)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    events = [json.loads(line) for line in trace.read_text().splitlines()[1:]]
+    reports = {e["key"]: e["value"] for e in events if e["kind"] == "report"}
+    assert reports == {"nothing": "", "got": "hello"}
+    assert [e["n"] for e in events if e["kind"] == "pipe.read"] == [5]
+    assert not [e for e in events if e["kind"] in ("order.conflict", "violation")]
+    verify = ipcviz("verify", str(trace))
+    assert verify.returncode == 0 and "legal history" in verify.stdout, verify.stdout[-2000:]

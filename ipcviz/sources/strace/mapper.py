@@ -1042,6 +1042,9 @@ def _read(
     else:  # the buffers filled in order: their bytes, one after the other
         data, most, _ = P.iovecs(args)
         data = data[:ret]
+    if ret == 0 and most == 0:  # a read of nothing: returns at once, takes nothing, is no
+        m._drop_begin(begin)  # end of file (it was told as one, and a correct program
+        return  # accused of reading end of file from a pipe holding bytes)
     if obj in m._lossy:
         data = b""
     if begin is not None:  # the most it could read, known only now
