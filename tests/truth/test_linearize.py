@@ -453,3 +453,33 @@ def test_a_queue_shadow_key_follows_its_messages_through_puts_takes_and_undos() 
             undos.append(shadow.apply(linearize.Op(2, t, t, (Q.MSGQ_SEND, 0, t, kind, 1, data))))
         assert shadow.key() == fresh([m[:2] for m in shadow.messages]).key()
     assert takes > 100  # takes from the middle were tried too
+
+
+def test_a_refused_write_goes_where_no_reader_held_the_fifo() -> None:
+    """A write refused with EPIPE overlaps the reader's close and its next open: the only
+    legal place for it is between them. Placed by its end (after the open), it was
+    'EPIPE while a reader still held the read end' (an order.conflict in 1 run of 3 of
+    the review's FIFO churn): a refused write changes nothing, so it goes first wherever
+    it is legal."""
+    h = Harness([{"obj": "f", "type": "fifo", "path": "/tmp/f", "capacity": 65536}])
+    h.start(1, 2)
+    h.lin.add_records(
+        2, [rec(C.PIPE_OPEN_BEGIN, 1, C.READ_END), rec(C.PIPE_OPEN, 2, C.READ_END, 3)]
+    )
+    h.lin.add_records(
+        1, [rec(C.PIPE_OPEN_BEGIN, 2.2, C.WRITE_END), rec(C.PIPE_OPEN, 2.5, C.WRITE_END, 4)]
+    )
+    h.lin.add_records(1, [rec(C.PIPE_WRITE_BEGIN, 3, 3), rec(C.PIPE_EPIPE, 9, 3)])
+    h.lin.add_records(
+        2,
+        [
+            rec(C.PIPE_CLOSE, 4, C.READ_END),
+            rec(C.PIPE_OPEN_BEGIN, 5, C.READ_END),
+            rec(C.PIPE_OPEN, 6, C.READ_END, 3),
+        ],
+    )
+    h.lin.emit_ready(100 * MS)
+    assert h.lin.conflicts == 0
+    said = h.kinds()
+    assert said.index((2, "pipe.close")) < said.index((1, "pipe.epipe"))
+    assert said.index((1, "pipe.epipe")) < said.index((2, "pipe.open"), 1)
