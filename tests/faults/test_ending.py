@@ -6,10 +6,12 @@ trace replays.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -250,6 +252,25 @@ def _pending(pid: int, sig: int) -> bool:
     return any(mask >> (sig - 1) & 1 for mask in masks)
 
 
+@contextlib.contextmanager
+def _held_then_stopped_twice(run: LiveRun) -> Iterator[None]:
+    """The engine stopped (SIGSTOP) while the body runs, then Ctrl-C twice; the engine
+    goes on once the second one's SIGUSR1 is pending for it: the hurried end is forced,
+    never raced."""
+    from tests.faults.harness import wait_for
+
+    engine = run.engine()
+    engine.suspend()
+    try:
+        yield
+        run.signal(signal.SIGINT)
+        wait_for("the first stop said", lambda: "Ctrl-C again" in run.stderr)
+        run.signal(signal.SIGINT)
+        wait_for("the second stop sent", lambda: _pending(engine.pid, signal.SIGUSR1))
+    finally:
+        engine.resume()
+
+
 def test_a_second_ctrl_c_ends_at_once_and_says_what_it_left_out(tmp_path: Path) -> None:
     """The first Ctrl-C puts everything the processes did in order before the end: with a
     backlog of tens of thousands of operations that took 20 s and more, silently (the
@@ -266,18 +287,10 @@ def test_a_second_ctrl_c_ends_at_once_and_says_what_it_left_out(tmp_path: Path) 
     scenario.write_text(BACKLOG.replace("{dir!r}", repr(str(tmp_path))))
     run = LiveRun(tmp_path, scenario)
     run.wait_ready(*names)
-    engine = run.engine()
-    engine.suspend()
-    try:
+    with _held_then_stopped_twice(run):
         (tmp_path / "go").touch()
         for n in names:
             wait_for(f"{n} done", (tmp_path / f"done.{n}").exists)
-        run.signal(signal.SIGINT)
-        wait_for("the first stop said", lambda: "Ctrl-C again" in run.stderr)
-        run.signal(signal.SIGINT)
-        wait_for("the second stop sent", lambda: _pending(engine.pid, signal.SIGUSR1))
-    finally:
-        engine.resume()
     rc = run.finish(timeout=120)
     end = _end(run)
     _, events = run.events()
@@ -342,16 +355,8 @@ def test_a_second_ctrl_c_keeps_the_start_of_every_exit_it_keeps(tmp_path: Path) 
         "both workers started",
         lambda: run.trace.exists() and run.trace.read_text().count('"proc.start"') >= 2,
     )
-    engine = run.engine()
-    engine.suspend()  # a backlog, forced (as in the test above)
-    try:
+    with _held_then_stopped_twice(run):  # a backlog, forced (as in the test above)
         time.sleep(2)
-        run.signal(signal.SIGINT)
-        wait_for("the first stop said", lambda: "Ctrl-C again" in run.stderr)
-        run.signal(signal.SIGINT)
-        wait_for("the second stop sent", lambda: _pending(engine.pid, signal.SIGUSR1))
-    finally:
-        engine.resume()
     rc = run.finish(timeout=120)
     end = _end(run)
     _, events = run.events()
