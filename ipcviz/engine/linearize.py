@@ -59,6 +59,10 @@ STUCK_NS = 1_000_000_000
 #: stand.
 PLAN_DEPTH = 300
 PLAN_BUDGET = 4000
+#: How many of a queue's oldest messages ``_QueueShadow.dead`` matches against the takes
+#: to come, and how many ways of sharing them out among the takers it follows at most.
+DEAD_DEPTH = 48
+DEAD_WAYS = 4096
 #: The search's answer when no order of the known operations exists: one is still missing.
 _NO_ORDER: deque[int] = deque()
 #: A program order is a pid, or pid | thread << 32 for a thread of it (see add_records).
@@ -637,6 +641,7 @@ class Linearizer:
             if path is not None:  # the search would take the same path, never going back
                 return _answer(pids, lists, path, horizon)
         shadow.plan_for(full, lists)
+        shadow.watch(lists, horizon)
         if not shadow.explainable(lists, horizon):
             return _NO_ORDER  # a take whose message nobody put yet: its put comes late
         if isinstance(shadow, _ShmShadow):  # (a queue's takes can be blocked: not forced)
@@ -665,11 +670,12 @@ class Linearizer:
         budget = [PLAN_BUDGET]
         deepest: list[int] = []  # the longest legal prefix tried: a step if it gives up
         ends, move, candidates = heads.ends, heads._move, heads.candidates
-        apply, blocked, takes_blocked, state = (
+        apply, blocked, takes_blocked, state, dead = (
             shadow.apply,
             shadow.blocked,
             shadow.takes_blocked,
             shadow.key,
+            shadow.dead,
         )
 
         def dfs() -> bool:
@@ -695,6 +701,10 @@ class Linearizer:
                 if undo is None:
                     continue
                 move(i, 1)
+                if dead(o):
+                    move(i, -1)
+                    undo()
+                    continue
                 path.append(i)
                 if len(path) > len(deepest):
                     deepest[:] = path
@@ -1358,6 +1368,15 @@ class _Shadow:
         """A quick necessary condition: every take that must be placed has its message."""
         return True
 
+    def watch(self, lists: list[list[Op]], horizon: int) -> None:
+        """Get ready for ``dead`` in a search of ``lists`` up to ``horizon``."""
+
+    def dead(self, op: Op) -> bool:
+        """Whether no order can go on from here, ``op`` just placed (checked after each
+        step the search takes): a branch cut at once instead of at its end, many steps
+        later."""
+        return False
+
 
 class _ShmShadow(_Shadow):
     codes = _SHM_CODES
@@ -1515,6 +1534,35 @@ def _message_hash(key: int, data: bytes | bytearray) -> int:
     return hash((key, bytes(data))) % _MOD
 
 
+def _shared_out(
+    messages: list[list[Any]],
+    takes: list[list[tuple[int, bytes]]],
+    must: list[int],
+    start: tuple[int, ...],
+) -> bool:
+    """Whether ``messages``, oldest first, can go one by one to the takers' next takes
+    (``takes[i][start[i]:]``, in each taker's program order, a take matching a message by
+    type and bytes), until they run out or every taker is past its ``must`` first takes.
+    Follows every way of sharing them out, up to ``DEAD_WAYS`` (then: yes)."""
+    ways = {start}
+    for key, data in messages:
+        nxt = set()
+        for way in ways:
+            if all(map(int.__ge__, way, must)):
+                return True  # the takes that must be placed have their messages
+            for i, v in enumerate(way):
+                if v < len(takes[i]):
+                    k, d = takes[i][v]
+                    if k == key and data[: len(d)] == d[: len(data)]:
+                        nxt.add((*way[:i], v + 1, *way[i + 1 :]))
+        if not nxt:
+            return False
+        if len(nxt) > DEAD_WAYS:
+            return True
+        ways = nxt
+    return True
+
+
 class _QueueShadow(_Shadow):
     """Messages as [key, bytes]; the same selection rule as ``legal.select_message``."""
 
@@ -1627,6 +1675,62 @@ class _QueueShadow(_Shadow):
                         return False
                     have[key] -= 1
         return True
+
+    def watch(self, lists: list[list[Op]], horizon: int) -> None:
+        """``dead``'s view of the search: each list's takes (where, which message) and how
+        many of them must be placed (ended by ``horizon``). Only where every take is a
+        System V receive of the oldest message (``want`` 0): there the queue's messages
+        leave in the order they stand, whoever takes them."""
+        self._fifo = not self.by_priority and all(
+            o.rec[0] in _PUT_CODES or (o.rec[0] == C.MSGQ_RECV and not o.want)  # type: ignore[index]
+            for lst in lists
+            for o in lst
+        )
+        if not self._fifo:
+            return
+        self._take_at = [
+            [k for k, o in enumerate(lst) if o.rec[0] == C.MSGQ_RECV]  # type: ignore[index]
+            for lst in lists
+        ]
+        self._takes = [
+            [(lst[k].rec[3], bytes(lst[k].rec[5])) for k in at]  # type: ignore[index]
+            for lst, at in zip(lists, self._take_at, strict=True)
+        ]
+        #: the lists with takes (``dead`` follows only those)
+        self._takers = [i for i, at in enumerate(self._take_at) if at]
+        self._takes = [self._takes[i] for i in self._takers]
+        self._must = [
+            sum(1 for k in self._take_at[i] if lists[i][k].e <= horizon) for i in self._takers
+        ]
+        self._dead_memo: dict[Any, bool] = {}
+
+    def dead(self, op: Op) -> bool:
+        """No order goes on from here: the queue's oldest messages cannot be shared out
+        among the takes to come. Each take gets the oldest message, so the next takes, of
+        whichever processes, take the messages in the order they stand: a message that
+        none of the takers' next takes (in each one's program order) can be was put in the
+        wrong place. With identical messages from many senders, a put placed one slot off
+        shows only 20 takes later; a search that finds that out by going there backtracks
+        through every order of the puts in between and runs out of its budget (forked
+        children flooding one queue: ``order.conflict`` on a correct program).
+
+        A necessary condition only, so it never cuts a branch that goes on: takes of
+        operations not in the search (those that began after the horizon, of any process)
+        come after every take that must be placed, so once those are matched (``_must``)
+        the rest is left open."""
+        if not self._fifo or not self.messages:
+            return False
+        if op.rec[0] in _PUT_CODES and len(self.messages) > DEAD_DEPTH:  # type: ignore[index]
+            return False  # a message put past the part looked at: nothing looked at changed
+        takers = self._takers
+        start = tuple(bisect_left(self._take_at[i], self.pos[i]) for i in takers)
+        memo_key = (start, self.key())
+        known = self._dead_memo.get(memo_key)
+        if known is not None:
+            return known
+        verdict = not _shared_out(self.messages[:DEAD_DEPTH], self._takes, self._must, start)
+        self._dead_memo[memo_key] = verdict
+        return verdict
 
     def urgency(self, op: Op) -> int:
         """A put's deadline (``due``): trying puts by their take alone filled a full queue

@@ -483,3 +483,44 @@ def test_a_refused_write_goes_where_no_reader_held_the_fifo() -> None:
     said = h.kinds()
     assert said.index((2, "pipe.close")) < said.index((1, "pipe.epipe"))
     assert said.index((1, "pipe.epipe")) < said.index((2, "pipe.open"), 1)
+
+
+@pytest.mark.parametrize("budget", [linearize.PLAN_BUDGET, 400])
+def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
+    budget: int, monkeypatch: pytest.MonkeyPatch
+):
+    """The review's flood: a parent forks a child that sends 50 identical messages and takes
+    50, while another process sends one and takes one, over and over, on one System V
+    queue (a run's trace, fed as one backlog). Each take gets the oldest message, so
+    where a send goes decides what a take 20 messages later gets; the search found out
+    only there, ran out of its budget going back through the sends in between, and
+    committed a send no order could go on from: 18 ``order.conflict`` on a correct
+    program, and an illegal event (the Harness checks each). ``_QueueShadow.dead`` cuts
+    such a branch as soon as the queue's oldest messages cannot be shared out among the
+    takes to come."""
+    monkeypatch.setattr(linearize, "PLAN_BUDGET", budget)
+    path = Path(__file__).parent / "data" / "forky_backlog.json"
+    data = json.loads(path.read_text())
+    h = Harness([{"obj": "q", "type": "sysv_mq", **data["queue"]}])
+    pids = sorted(int(p) for p in data["processes"])
+    h.start(*pids)
+    for pid in pids:
+        records = []
+        for kind, since, t, mtype, text in data["processes"][str(pid)]:
+            raw = text.encode()
+            if kind == "s":
+                records += [
+                    (C.MSGQ_SEND_BEGIN, 0, since, mtype, 0, b""),
+                    (C.MSGQ_SEND, 0, t, mtype, len(raw), raw),
+                ]
+            else:
+                records += [
+                    (C.MSGQ_RECV_BEGIN, 0, since, 0, 0, b""),
+                    (C.MSGQ_RECV, 0, t, mtype, len(raw), raw),
+                ]
+        h.lin.add_records(pid, records)
+    h.lin.emit_ready(1 << 62)
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    taken = sum(e["kind"] == "mq.recv" for e in h.out)  # every event legal (Harness)
+    assert taken == sum(kind == "r" for ops in data["processes"].values() for kind, *_ in ops)
