@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcviz.probe import sysvipc
+from ipcviz.session import program
 from ipcviz.session.registry import (
     SESSION_ENV,
     is_session_files_dir,
@@ -69,6 +70,8 @@ def owned_by_me(entry: dict[str, Any]) -> bool:
                 return False
             st = os.lstat(entry["path"])
             return stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid()
+        if kind == program.TYPE:  # a watched program's, while ipcviz ran it
+            return program.owned(entry)
         side = registry.kernel(kind) if isinstance(kind, str) else None
         return side is not None and side.owned(entry)
     except (OSError, KeyError, posix_ipc.Error):
@@ -89,6 +92,8 @@ def remove_object(entry: dict[str, Any]) -> bool:
         if kind == "dir":
             os.rmdir(entry["path"])
             return True
+        if kind == program.TYPE:
+            return program.remove(entry)
         side = registry.kernel(kind) if isinstance(kind, str) else None
         return side is not None and side.remove(entry)
     except (posix_ipc.ExistentialError, sysv_ipc.ExistentialError, FileNotFoundError):
@@ -303,7 +308,9 @@ def _known(entry: Any) -> bool:
     from ipcviz.mechanisms import registry
 
     kind = entry.get("type") if isinstance(entry, dict) else None
-    return kind == "dir" or (isinstance(kind, str) and registry.get(kind) is not None)
+    if kind in ("dir", program.TYPE):
+        return True
+    return isinstance(kind, str) and registry.get(kind) is not None
 
 
 def clean() -> dict[str, int]:

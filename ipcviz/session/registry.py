@@ -213,6 +213,16 @@ class Registry:
         objs[objs.index(old)] = new
         self._save()
 
+    def set_program_objects(self, entries: list[dict[str, Any]]) -> None:
+        """Replace the entries of what a watched program made (``session/program.py``)."""
+        from ipcviz.session import program
+
+        kept = [e for e in self.data["objects"] if e.get("type") != program.TYPE]
+        if len(kept) == len(self.data["objects"]) and not entries:
+            return  # nothing listed, nothing to list: no rewrite
+        self.data["objects"] = kept + entries
+        self._save()
+
     def add_proc(self, pid: int, save: bool = True) -> None:
         """``save`` False: several at once, then ``save()`` (one rewrite instead of one per
         process: a rename over the old file costs milliseconds on ext4)."""

@@ -183,6 +183,119 @@ def test_ctrl_c_removes_what_the_program_made_and_never_got_to_remove(tmp_path: 
         _remove_made(made, fifo)
 
 
+@needs_tools
+def test_engine_killed_then_clean_removes_what_the_program_made(tmp_path: Path) -> None:
+    """The engine SIGKILLed (the OOM killer, ``kill -9``) under ``run -- PROG``: ``clean``
+    killed the program's processes, but what the program made stayed on the machine, as
+    nothing listed it (the attack's finding). The registry now lists what the program
+    made and has not removed; ``clean`` removes each one that is still that object."""
+    import json
+
+    import posix_ipc
+
+    from ipcviz.events.codec import payload
+    from ipcviz.session.registry import runtime_dir
+
+    fifo = tmp_path / "left.fifo"
+    # MAKER, its child asleep in pause(): no deadlock for ipcviz to break (the program
+    # runs until the engine is killed)
+    asleep = "pause();\n        return b;"
+    source = programs.MAKER.replace("return (int)read(fd[0], &b, 1);", asleep)
+    assert source != programs.MAKER
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "maker_waits", source, "-lrt"), str(fifo))
+    wait_for("what it made printed", lambda: any(
+        b"SHM" in payload(e) for e in run.events() if e["kind"] == "proc.output"
+    ))  # fmt: skip
+    text = b"".join(payload(e) for e in run.events() if e["kind"] == "proc.output")
+    made = dict(line.split() for line in text.decode().splitlines())
+    registry = runtime_dir() / f"{run.session()}.json"
+
+    def listed() -> int:
+        try:
+            objects = json.loads(registry.read_text())["objects"]
+        except (OSError, ValueError):
+            return 0
+        return sum(e.get("type") == "program" for e in objects)
+
+    try:
+        wait_for("the program's five objects registered", lambda: listed() == 5)
+        engine = run.engine()
+        engine.suspend()
+        run.proc.kill()
+        run.proc.communicate(timeout=60)
+        engine.kill()
+        engine.wait(30)
+        assert fifo.exists() and int(made["MSG"]) in _sysv_ids("msg")  # left by the kill
+        done = subprocess.run(
+            [sys.executable, "-m", "ipcviz", "clean"], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert not fifo.exists() and not Path("/dev/shm" + made["SHM"]).exists()
+        assert int(made["SEM"]) not in _sysv_ids("sem")
+        assert int(made["MSG"]) not in _sysv_ids("msg")
+        with pytest.raises(posix_ipc.ExistentialError):
+            posix_ipc.MessageQueue(made["MQ"])
+        assert not registry.exists()
+    finally:  # on a failure, what the program made is the test's to remove
+        run.proc.kill()
+        run.proc.communicate()
+        _remove_made(made, fifo)
+
+
+@needs_tools
+def test_a_program_that_ended_by_itself_leaves_nothing_for_clean(tmp_path: Path) -> None:
+    """What a program left when it ended by itself is its own (a server's queue for the
+    next run): the engine names it, and neither it nor ``clean`` removes it. The registry
+    lists it only while the program runs."""
+    import json
+
+    import sysv_ipc
+
+    from ipcviz.session.registry import runtime_dir
+
+    binary = compile_c(tmp_path, "keeper", KEEPER)
+    trace = tmp_path / "run.jsonl"
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "ipcviz", "run", "--headless", "--record", str(trace)),
+            *("--", str(binary)),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    events = read_lines(trace)[1]
+    made = [e for e in events if e["kind"] == "obj.declare" and e.get("type") == "sysv_mq"]
+    ident = made[0]["id"]
+    try:
+        assert done.returncode == 0, done.stderr
+        (left,) = [e for e in events if e["kind"] == "program.leftover"]
+        assert not left.get("removed")
+        registry = runtime_dir() / f"{read_lines(trace)[0]['session']}.json"
+        assert not registry.exists() or not [
+            e for e in json.loads(registry.read_text())["objects"] if e["type"] == "program"
+        ]
+        subprocess.run([sys.executable, "-m", "ipcviz", "clean"], check=True, timeout=60)
+        assert ident in _sysv_ids("msg")  # still there: the program's to keep
+    finally:
+        try:
+            sysv_ipc.remove_message_queue(ident)
+        except sysv_ipc.Error:
+            pass
+
+
+#: Makes a System V queue, puts one message in it and ends, leaving it (on purpose).
+KEEPER = r"""
+#include <sys/ipc.h>
+#include <sys/msg.h>
+struct m { long t; char c; };
+int main(void) {
+    int q = msgget(IPC_PRIVATE, 0600);
+    struct m x = {1, 'k'};
+    return q < 0 || msgsnd(q, &x, 1, 0) < 0;
+}
+"""
+
+
 def _sysv_ids(table: str) -> set[int]:
     """The ids in /proc/sysvipc/TABLE (sysv_ipc opens by key, and key 0 makes a new one)."""
     rows = Path(f"/proc/sysvipc/{table}").read_text().splitlines()[1:]

@@ -26,6 +26,7 @@ from ipcviz.i18n import LANGS, N_, translate
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.model.verify import NO_SINCE, began
 from ipcviz.scenario.api import Process, Scenario
+from ipcviz.session import program
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
 from ipcviz.sources.strace.feed import (
     StraceFeed,
@@ -106,6 +107,9 @@ class ProgramEngine(Engine):
     #: last process): what it made and left is removed, not only named. Set at the end;
     #: ``ipcviz attach`` (which skips this class's ``__init__``) never does.
     _ended_by_us = False
+    #: ``_register_made``: what was last registered (``Mapper.made_signature``); "done":
+    #: never again (the program's objects were dealt with)
+    _made_seen: tuple[int, ...] | str | None = None
 
     def __init__(
         self,
@@ -203,6 +207,8 @@ class ProgramEngine(Engine):
         SegmentProbe(self, self.probe_interval).install()
         self.on_end.append(self._left_behind)
         self.cleanup_at_end.append(self._left_behind)
+        if self.owns_processes:  # (``ipcviz attach``: never ipcviz's to remove)
+            self.add_periodic(REGISTER_S, self._register_made)
         if self.source is not None:  # what the calls cannot show: read from the kernel
             ProgramProber(self, self.source.mapper, self.probe_interval).install()
 
@@ -235,6 +241,22 @@ class ProgramEngine(Engine):
         if self.feed is not None:
             self.feed.hand_over()
 
+    def _register_made(self) -> None:
+        """The registry lists what the program made and has not removed (``made_now``), so
+        ``ipcviz clean`` removes it if the engine is killed, as the engine would have when
+        it ended the program. Asked every ``REGISTER_S``, written when that changed: a
+        program making thousands of segments rewrites it a few times a second, not per
+        segment (one made in the last moment before a SIGKILL may be missed)."""
+        if self.source is None or self._made_seen == "done":
+            return
+        mapper = self.source.mapper
+        seen = mapper.made_signature()
+        if seen == self._made_seen:
+            return
+        self._made_seen = seen
+        made = (program.entry(*m) for m in mapper.made_now())
+        self.registry.set_program_objects([e for e in made if e is not None])
+
     def _finish_worker(self, w: Worker, status: int | None, poller: Any) -> None:
         """strace ended (after every traced process): read the rest of what it wrote."""
         if w is not self.strace:
@@ -246,6 +268,8 @@ class ProgramEngine(Engine):
         assert self.source is not None
         self.source.finish()
         self._hand_over()
+        if not self._ended_by_us:  # it ended by itself: what it left is its own
+            self._forget_made()
         self._ended_with_strace(status)
         if self._early_output and self.source.mapper.root is not None:
             self._output(w, b"")
@@ -387,8 +411,18 @@ class ProgramEngine(Engine):
             time.sleep(0.005)
 
     def _left_behind(self) -> None:
-        if self.source is not None:
-            say_left_behind(self.emit, self.source, remove=self._ended_by_us)
+        """Name (and, ipcviz having ended the program, remove) what the program left; the
+        registry then forgets its objects: dealt with here, never ``clean``'s to remove."""
+        try:
+            if self.source is not None:
+                say_left_behind(self.emit, self.source, remove=self._ended_by_us)
+        finally:
+            self._forget_made()
+
+    def _forget_made(self) -> None:
+        """The registry lists none of the program's objects, now or later."""
+        self._made_seen = "done"
+        self.registry.set_program_objects([])
 
     def _shutdown(self) -> None:
         strace = self.strace
@@ -409,6 +443,8 @@ class ProgramEngine(Engine):
 
 #: How long ipcviz lets strace see the program's processes die before it kills strace.
 END_FIRST_S = 2.0
+#: How often at most the registry is rewritten with what the program made.
+REGISTER_S = 0.2
 
 
 def _exited(pid: int) -> bool:

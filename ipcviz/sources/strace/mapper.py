@@ -165,6 +165,7 @@ class Mapper:
         #: another's (ext4 gives a freed one to the next file): one under the same name
         #: since, made by another, is told apart. At most ``HELD_MAX`` (``let_go``).
         self.own: dict[str, int] = {}
+        self.own_changes = 0  # how many times ``own`` changed (``made_signature``)
         self.held_max = _held_max()
         self._sets: dict[int, tuple[int, str, bool]] = {}  # semid → (nsems, key, made here)
         #: System V segments: shmid → object name (cells: the engine's probes, shmprobe.py)
@@ -663,6 +664,32 @@ class Mapper:
                 pass
         self.own.clear()
 
+    def made_signature(self) -> tuple[int, ...]:
+        """Changes whenever ``made_now`` may have (cheap: asked after every batch)."""
+        return (len(self.made), len(self.rmid), len(self._sets), self.own_changes)
+
+    def made_now(self) -> list[tuple[str, int | str, int | None]]:
+        """What the program's own calls made and did not remove, as (kind, id or name,
+        a descriptor of it held since the call, or None): System V objects it created
+        (IPC_PRIVATE, IPC_CREAT|IPC_EXCL), and the FIFOs, POSIX queues, segments and named
+        semaphores ``own`` holds. The registry keeps them for ``ipcviz clean``, in case
+        the engine is killed before it can remove them (``session/program.py``)."""
+        out: list[tuple[str, int | str, int | None]] = []
+        sysv = {self.sysv_ids[n] for n in self.made if n in self.sysv_ids}
+        sysv.update(("semid", ident) for ident in self.sets_made())
+        out += [(kind, ident, None) for kind, ident in sorted(sysv - self.rmid)]
+        for key, fd in self.own.items():
+            if key in self.fifos:
+                kind = "FIFO"
+            elif key in self.queues:
+                kind = "POSIX queue"
+            elif key in self.devshm:
+                kind = "POSIX semaphore" if self.devshm[key].is_sem else "POSIX shared memory"
+            else:
+                continue
+            out.append((kind, key, fd))
+        return out
+
     def sets_made(self) -> list[int]:
         """System V semaphore sets the program created (used or not)."""
         return [ident for ident, (_n, _key, made) in self._sets.items() if made]
@@ -956,6 +983,7 @@ def _guarded_dir(directory: str) -> bool:
 def _own(m: Mapper, key: str, fd: int | None) -> None:
     """``key`` (a path, a queue's ``/NAME``) names what the program made, held by ``fd``
     (None: not known; what was held under it is let go)."""
+    m.own_changes += 1
     old = m.own.pop(key, None)
     if old is not None:
         os.close(old)
