@@ -170,15 +170,22 @@ def _compile(argv: list[str]) -> subprocess.CompletedProcess[str]:
     the caller removes the half-written output: a SIGTERM used to end ipcviz there at
     once, the compiler ran on and left its output in the cache for ever."""
 
-    def stop(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
+    proc: subprocess.Popen[str] | None = None
+    stopped = False
 
-    sigs = (signal.SIGTERM, signal.SIGHUP)
+    def stop(_signum: int, _frame: object) -> None:
+        # Raised inside Popen (the compiler forked, ``proc`` not yet set), the stop would
+        # leave the compiler running, never killed: said once ``proc`` is known instead.
+        nonlocal stopped
+        stopped = True
+        if proc is not None:
+            raise KeyboardInterrupt
+
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     try:  # before the compiler starts: a signal as soon as it runs is a stop too
         old = {sig: signal.signal(sig, stop) for sig in sigs}
     except ValueError:  # not the main thread: the caller's handlers stay
         old = {}
-    proc = None
     try:
         proc = subprocess.Popen(
             argv,
@@ -189,6 +196,8 @@ def _compile(argv: list[str]) -> subprocess.CompletedProcess[str]:
             errors="replace",
             start_new_session=True,
         )
+        if stopped:
+            raise KeyboardInterrupt
         out, err = proc.communicate(timeout=120)
     except BaseException:
         if proc is not None:
