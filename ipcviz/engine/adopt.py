@@ -15,6 +15,7 @@ the session registry (so every exit path removes them), and remembers them for
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -25,6 +26,7 @@ import struct
 import time
 from typing import TYPE_CHECKING, Final
 
+from ipcviz.errors import IpcvizError
 from ipcviz.tracer.objtable import ObjectNames, ObjectTable
 from ipcviz.tracer.ring import Ring
 
@@ -106,7 +108,7 @@ class Adopter:
         """Adopt every ring announced since the last turn."""
         while True:
             try:
-                data, fds, _flags, _addr = socket.recv_fds(self.sock_r, 4096, _MAX_FDS)
+                data, fds, flags, _addr = socket.recv_fds(self.sock_r, 4096, _MAX_FDS)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
@@ -115,26 +117,67 @@ class Adopter:
                 for fd in fds:
                     os.close(fd)
                 return
-            self._adopt(data, fds)
+            self._adopt(data, fds, truncated=bool(flags & socket.MSG_CTRUNC))
 
-    def _adopt(self, data: bytes, fds: list[int]) -> None:
+    def _adopt(self, data: bytes, fds: list[int], truncated: bool = False) -> None:
+        """Adopt one announced child; one that cannot be followed (no descriptor left for
+        its ring: the kernel drops what it passed, ``truncated``, or mapping it fails) is
+        killed and ends the run with one clear line. Unfollowed, it would run on unseen,
+        its operations missing from a trace that then explains nothing after them, until
+        its full ring stopped it for good."""
         try:
             what = json.loads(data)
             pid, ppid, name = int(what["pid"]), int(what["ppid"]), str(what["name"])
             forked_at = int(what.get("t", 0))
-            ring = Ring.adopt(fds[0])
-        except (ValueError, KeyError, TypeError, IndexError, OSError):
+        except (ValueError, KeyError, TypeError):
             for fd in fds:
                 os.close(fd)
+            return
+        if truncated or not fds:  # no room for what it passed: the descriptor limit
+            if fds:
+                os.close(fds[0])
+            self._unfollowed(pid, name, fds, OSError(errno.EMFILE, os.strerror(errno.EMFILE)))
+            return
+        try:
+            ring = Ring.adopt(fds[0])  # (closed if it fails)
+        except (ValueError, OSError) as exc:
+            self._unfollowed(pid, name, fds, exc)
             return
         pidfd = fds[1] if len(fds) > 1 else -1
         gate_w = fds[2] if len(fds) > 2 else -1
         for fd in fds[3:]:
             os.close(fd)
         self.pidfds[pid] = pidfd
-        self.engine.adopt_ring(
-            pid, ring, name, parent=ppid, gate_w=gate_w, pidfd=pidfd, forked_at=forked_at
-        )
+        try:
+            self.engine.adopt_ring(
+                pid, ring, name, parent=ppid, gate_w=gate_w, pidfd=pidfd, forked_at=forked_at
+            )
+        except OSError as exc:  # no descriptor for the registry's file either
+            signal_pidfd(pidfd, signal.SIGKILL)  # (adopted: its end is seen as any other's)
+            self._cannot_follow(pid, name, exc)
+
+    def _unfollowed(self, pid: int, name: str, fds: list[int], exc: Exception) -> None:
+        """A child announced and not adopted: killed (by its pidfd, never by a pid that may
+        be another's now), its descriptors closed, and the run ends saying why."""
+        if len(fds) > 1:
+            signal_pidfd(fds[1], signal.SIGKILL)
+        for fd in fds[1:]:
+            os.close(fd)
+        self._cannot_follow(pid, name, exc)
+
+    def _cannot_follow(self, pid: int, name: str, exc: Exception) -> None:
+        """End the run with one line: raised in the loop; once the run is ending (more
+        children announced while it stops), said once as the run's error, never raised
+        out of a step of the shutdown, which would skip the ones after it."""
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        limit = isinstance(exc, OSError) and exc.errno == errno.EMFILE
+        hint = " (the descriptor limit, ulimit -n?)" if limit else ""
+        message = f"cannot follow process {name} [{pid}]: {why}{hint}"
+        engine = self.engine
+        if engine._looping:
+            raise IpcvizError(message)
+        if engine.outcome != "error":
+            engine._fail(message)
 
     def check_exits(self, wait: float = 0.0) -> None:
         """``proc.exit`` for adopted children whose pidfd says they ended."""

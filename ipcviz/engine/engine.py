@@ -330,7 +330,10 @@ class Engine:
                 self._fail(str(exc))
                 return self.exit_code
             self.out.flush()
-            self._loop()
+            try:
+                self._loop()
+            except IpcvizError as exc:  # a limit met on the way (a forked child's ring)
+                self._fail(str(exc))
             if self.stop_reason is None and self.outcome is None:
                 # The kernel's last look first (every worker gone, the objects still
                 # there): a check about the kernel's view then reads the final state, not

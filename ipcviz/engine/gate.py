@@ -141,6 +141,8 @@ class Gate:
         self.step_mode = False
         #: The run stops: every gate stays closed (``close_all``).
         self.closing = False
+        #: what every live ring's gate flag says now (``_set_flags``)
+        self.gate_flag = 0
         self.seed: int | None = None
         self.rng: random.Random | None = None
         self.schedule: list[list[Any]] = []
@@ -376,6 +378,7 @@ class Gate:
         self._set_flags(1)
 
     def _set_flags(self, value: int) -> None:
+        self.gate_flag = value  # (a child adopted later starts with it: ``WorkerLife.adopt``)
         for w in self.engine.workers.values():
             if w.ring is not None and not w.exited:
                 w.ring.set_gate_flag(value)

@@ -117,8 +117,13 @@ class Ring:
 
     @classmethod
     def adopt(cls, fd: int) -> Ring:
-        """The engine's side of a ring a forked child made and sent (its memfd); takes ``fd``."""
-        size = os.fstat(fd).st_size - HEADER_SIZE
+        """The engine's side of a ring a forked child made and sent (its memfd); takes ``fd``
+        (closed if this raises)."""
+        try:
+            size = os.fstat(fd).st_size - HEADER_SIZE
+        except OSError:
+            os.close(fd)
+            raise
         try:
             return cls(size, fd)
         except ValueError:

@@ -186,6 +186,18 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
         "no SIGXFSZ death; says recording stopped; trace valid",
     ),
     (
+        "forks-300",
+        "Resources",
+        "a worker forking 300 children one after another",
+        "exit 0, trace legal; an ended child holds no descriptor of the engine",
+    ),
+    (
+        "nofile-128-children-100",
+        "Resources",
+        "`ulimit -n 128`, a worker forking 100 children that stay",
+        "exit 2, one line naming `ulimit -n`; nothing left, trace valid",
+    ),
+    (
         "nproc-limit",
         "Resources",
         "`ulimit -u` 1…9 as nobody (a fork fails at each place in turn: the CLI's, the "
