@@ -641,7 +641,9 @@ class Linearizer:
             if path is not None:  # the search would take the same path, never going back
                 return _answer(pids, lists, path, horizon)
         shadow.plan_for(full, lists)
-        shadow.watch(lists, horizon)
+        # what may still take from it unseen: an operation not in the pool begins after the
+        # cutoff; a take in progress is in the pool as its begin only
+        shadow.watch(lists, horizon, self._cutoff, set(self._open_takes.get(obj_i, ())))
         if not shadow.explainable(lists, horizon):
             return _NO_ORDER  # a take whose message nobody put yet: its put comes late
         if isinstance(shadow, _ShmShadow):  # (a queue's takes can be blocked: not forced)
@@ -1368,8 +1370,9 @@ class _Shadow:
         """A quick necessary condition: every take that must be placed has its message."""
         return True
 
-    def watch(self, lists: list[list[Op]], horizon: int) -> None:
-        """Get ready for ``dead`` in a search of ``lists`` up to ``horizon``."""
+    def watch(self, lists: list[list[Op]], horizon: int, cutoff: int, taking: set[int]) -> None:
+        """Get ready for ``dead`` in a search of ``lists`` up to ``horizon``; ``cutoff``:
+        what is not in the pool began after it; ``taking``: pids in a take right now."""
 
     def dead(self, op: Op) -> bool:
         """Whether no order can go on from here, ``op`` just placed (checked after each
@@ -1577,6 +1580,7 @@ class _QueueShadow(_Shadow):
         self.by_priority = obj.by_priority
         self.nbytes = sum(len(m[1]) for m in self.messages)
         self._rehash()
+        self.fifo = False  # (``plan_for`` says)
 
     def _rehash(self) -> None:
         """``_h``: the messages in order as one number (a polynomial hash, ``_MOD``), and
@@ -1620,19 +1624,30 @@ class _QueueShadow(_Shadow):
         #: per list, its takes' begins and indices: a put that ended before a take began
         #: is due before that take (real time), however late its own take comes
         self.take_begins: list[tuple[list[int], list[int]]] = []
+        #: per list, where its takes are (indices); and a message put once and taken once
+        #: → (the list that takes it, how many of that list's takes come first): ``ahead``
+        self.take_at: list[list[int]] = []
+        self.ahead: dict[tuple[int, bytes], tuple[int, int]] = {}
+        #: every take a System V receive of the oldest message: the queue is a FIFO
+        self.fifo = not self.by_priority
+        self._full = full
         for r, lst in enumerate(full):
             takes = [(o.b, k) for k, o in enumerate(lst) if o.rec[0] in _TAKE_CODES]  # type: ignore[index]
             if takes:
                 self.take_begins.append(([b for b, _ in takes], [k for _, k in takes]))
+            self.take_at.append([k for _, k in takes])
             seen: dict[int, list[tuple[int, bytes]]] = {}  # priority → taken so far, in order
             lowest: list[tuple[int, int]] = []  # (priority, index) of takes so far
             for k, o in enumerate(lst):
                 if o.rec[0] not in _TAKE_CODES:  # type: ignore[index]
+                    self.fifo = self.fifo and o.rec[0] in _PUT_CODES  # type: ignore[index]
                     continue
+                self.fifo = self.fifo and o.rec[0] == C.MSGQ_RECV and not o.want  # type: ignore[index]
                 m = _msg(o)
                 self.taken_at.setdefault(m, k)
                 earlier = seen.setdefault(m[0], [])
                 if m in puts and m not in self.before:
+                    self.ahead[m] = (r, len(lowest))
                     self.before[m] = [x for x in earlier if x in puts and x != m]
                     if o.rec[0] == C.MQ_RECV:  # type: ignore[index]
                         lower = [i for prio, i in lowest if prio < m[0]]
@@ -1657,6 +1672,22 @@ class _QueueShadow(_Shadow):
                 if self.due.get(x, -1) > due:
                     self.due[x] = due
 
+    def _too_soon(self, m: tuple[int, bytes]) -> bool:
+        """In a FIFO, put now, message ``m`` would be taken by the next take after those of
+        the messages in the queue now; but its taker takes more messages than that before
+        it. Each take gets the oldest message, so every take between this put and ``m``'s
+        take (the taker's own, and any other's) takes one of the messages ahead of ``m``:
+        their number is at least the taker's takes in between. A unique message only (a
+        copy may be the one taken). With many identical messages and a few unique ones
+        (pages, and each job's "end of job"), the put of a unique one placed a few hundred
+        slots early shows only at its take, past what the search looks at: it had been
+        committed already (``order.conflict`` on a correct program, from then on)."""
+        ahead = self.ahead.get(m)
+        if ahead is None:
+            return False
+        r, rank = ahead
+        return len(self.messages) < rank - bisect_left(self.take_at[r], self.pos[r])
+
     def explainable(self, lists: list[list[Op]], horizon: int) -> bool:
         have: dict[tuple[int, bytes], int] = {}
         for m in self.messages:
@@ -1676,18 +1707,21 @@ class _QueueShadow(_Shadow):
                     have[key] -= 1
         return True
 
-    def watch(self, lists: list[list[Op]], horizon: int) -> None:
+    def watch(self, lists: list[list[Op]], horizon: int, cutoff: int, taking: set[int]) -> None:
         """``dead``'s view of the search: each list's takes (where, which message) and how
         many of them must be placed (ended by ``horizon``). Only where every take is a
         System V receive of the oldest message (``want`` 0): there the queue's messages
-        leave in the order they stand, whoever takes them."""
-        self._fifo = not self.by_priority and all(
-            o.rec[0] in _PUT_CODES or (o.rec[0] == C.MSGQ_RECV and not o.want)  # type: ignore[index]
-            for lst in lists
-            for o in lst
-        )
+        leave in the order they stand, whoever takes them (``plan_for``: ``fifo``)."""
+        self._fifo = self.fifo
         if not self._fifo:
             return
+        self._cutoff = cutoff
+        #: the one list with takes in the whole pool, if one, and nobody else in a take:
+        #: up to the cutoff it takes every message
+        sole = [r for r, at in enumerate(self.take_at) if at]
+        self._sole = None
+        if len(sole) == 1 and not taking - {self._full[sole[0]][0].pid}:
+            self._sole = sole[0]
         self._take_at = [
             [k for k, o in enumerate(lst) if o.rec[0] == C.MSGQ_RECV]  # type: ignore[index]
             for lst in lists
@@ -1720,8 +1754,11 @@ class _QueueShadow(_Shadow):
         the rest is left open."""
         if not self._fifo or not self.messages:
             return False
-        if op.rec[0] in _PUT_CODES and len(self.messages) > DEAD_DEPTH:  # type: ignore[index]
-            return False  # a message put past the part looked at: nothing looked at changed
+        if op.rec[0] in _PUT_CODES:  # type: ignore[index]
+            if self._sole is not None and self._not_its_take():
+                return True
+            if len(self.messages) > DEAD_DEPTH:
+                return False  # put past the part looked at: nothing looked at changed
         takers = self._takers
         start = tuple(bisect_left(self._take_at[i], self.pos[i]) for i in takers)
         memo_key = (start, self.key())
@@ -1731,6 +1768,25 @@ class _QueueShadow(_Shadow):
         verdict = not _shared_out(self.messages[:DEAD_DEPTH], self._takes, self._must, start)
         self._dead_memo[memo_key] = verdict
         return verdict
+
+    def _not_its_take(self) -> bool:
+        """One process takes from the queue (``_sole``): the message just put, at place L,
+        is the one its L-th take from now gets. If that take ended by the cutoff (no
+        process unknown yet can take before it: what is not in the pool began after) and
+        took another message,
+        this put is in the wrong place, however far off that take is: a page put in the
+        slot of the one "end of job" the printer takes 150 takes later."""
+        r = self._sole
+        at = self.take_at[r]  # type: ignore[index]
+        rank = bisect_left(at, self.pos[r]) + len(self.messages) - 1  # type: ignore[index]
+        if rank >= len(at):
+            return False  # not known yet
+        take = self._full[r][at[rank]]  # type: ignore[index]
+        if take.e > self._cutoff:
+            return False  # another, not known yet, may take before it
+        key, data = self.messages[-1]
+        k, d = take.rec[3], bytes(take.rec[5])  # type: ignore[index]
+        return k != key or data[: len(d)] != d[: len(data)]
 
     def urgency(self, op: Op) -> int:
         """A put's deadline (``due``): trying puts by their take alone filled a full queue
@@ -1797,6 +1853,8 @@ class _QueueShadow(_Shadow):
             after = self.not_before.get(m)
             if after is not None and self.pos[after[0]] <= after[1]:
                 return None  # a take of a lower priority has to happen first
+            if self.fifo and self._too_soon(m):
+                return None
             was = self._h, self._top
             msgs.append([key, data])
             self.nbytes += len(data)

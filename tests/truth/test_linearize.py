@@ -524,3 +524,63 @@ def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
     assert h.lin.conflicts == 0
     taken = sum(e["kind"] == "mq.recv" for e in h.out)  # every event legal (Harness)
     assert taken == sum(kind == "r" for ops in data["processes"].values() for kind, *_ in ops)
+
+
+def test_a_unique_message_is_not_put_before_more_messages_than_its_taker_takes_first():
+    """A print shop (``own scenario``: helpers put identical pages, each job ends with its
+    own "end of job N"; one printer takes the oldest each time): a helper's page send that
+    took long overlapped another job's "end" send. The "end" send had to be placed (it
+    ended early), the page was optional, and the printer's takes that tell them apart
+    came 350 takes later, past what the search looks at: "end" was put first, and from
+    its take on, every operation was an ``order.conflict`` (123 in the scenario at 40 jobs
+    of 200 pages). The printer takes 351 pages before "end": "end" cannot be put while
+    fewer than 351 messages are ahead of it."""
+    q = {"obj": "q", "type": "sysv_mq", "max_bytes": 16384, "max_message_size": 8192}
+    h = Harness([q])
+    h.start(1, 2, 3)
+    page, end = b"page", b"end of job 2"
+    pages = []
+    for k in range(350):
+        pages += [rec(C.MSGQ_SEND_BEGIN, k, 1), rec(C.MSGQ_SEND, k + 0.5, 1, 4, page)]
+    pages += [rec(C.MSGQ_SEND_BEGIN, 350.2, 1), rec(C.MSGQ_SEND, 900, 1, 4, page)]  # slow
+    h.lin.add_records(1, pages)
+    h.lin.add_records(2, [rec(C.MSGQ_SEND_BEGIN, 360, 1), rec(C.MSGQ_SEND, 361, 1, len(end), end)])
+    takes = []
+    for k in range(352):
+        got = page if k < 351 else end
+        takes += [rec(C.MSGQ_RECV_BEGIN, 1000 + k), rec(C.MSGQ_RECV, 1000.5 + k, 1, len(got), got)]
+    h.lin.add_records(3, takes)
+    h.lin.emit_ready(1 << 62)
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    assert sum(e["kind"] == "mq.recv" for e in h.out) == 352  # every event legal (Harness)
+
+
+def test_a_message_is_not_put_in_the_slot_of_a_unique_one_its_only_taker_takes_there():
+    """The other way round (the print shop again, another run): a page send that ended
+    first overlapped another job's "end" send, and the printer, the queue's only taker,
+    takes "end" right after the 149 pages already queued. Put first, the page took the
+    150th slot; the take that says so was far past the search's horizon, and the trace
+    was an ``order.conflict`` from there on (140 of them). With one taker, the message in
+    slot L is the one its L-th take from now gets: a put is checked against that take."""
+    q = {"obj": "q", "type": "sysv_mq", "max_bytes": 16384, "max_message_size": 8192}
+    h = Harness([q])
+    h.start(1, 2, 3)
+    page, end = b"page", b"end of job 3"
+    sends = []
+    for k in range(149):
+        sends += [rec(C.MSGQ_SEND_BEGIN, k, 1), rec(C.MSGQ_SEND, k + 0.5, 1, 4, page)]
+    sends += [rec(C.MSGQ_SEND_BEGIN, 150, 1), rec(C.MSGQ_SEND, 150.8, 1, 4, page)]  # ends first
+    for k in range(300):
+        sends += [rec(C.MSGQ_SEND_BEGIN, 160 + k, 1), rec(C.MSGQ_SEND, 160.5 + k, 1, 4, page)]
+    h.lin.add_records(1, sends)
+    h.lin.add_records(2, [rec(C.MSGQ_SEND_BEGIN, 150.5, 1), rec(C.MSGQ_SEND, 151.5, 1, 12, end)])
+    takes = []
+    for k in range(451):
+        got = end if k == 149 else page
+        takes += [rec(C.MSGQ_RECV_BEGIN, 1000 + k), rec(C.MSGQ_RECV, 1000.5 + k, 1, len(got), got)]
+    h.lin.add_records(3, takes)
+    h.lin.emit_ready(1 << 62)
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    assert sum(e["kind"] == "mq.recv" for e in h.out) == 451  # every event legal (Harness)
