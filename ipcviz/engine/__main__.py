@@ -8,6 +8,7 @@ The command line is ``EngineOptions.argv()`` (ipcviz/engine/options.py), read ba
 from __future__ import annotations
 
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -228,5 +229,14 @@ def _declared_schedule(opts: EngineOptions, scenario: Scenario) -> str | None:
     return text
 
 
+def _exit(code: int) -> None:
+    """End the process: the viewer's second stop (SIGUSR1, ``EngineProcess.hurry``) that
+    comes while the interpreter finishes, its handlers back to the default, is ignored,
+    not a death by signal that says "the engine stopped unexpectedly" for a run that
+    ended well. (Only now: ignored at the start, it would pass to what the engine runs.)"""
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit(main())

@@ -113,6 +113,8 @@ class WorkerLife:
         """A worker ended: its ring is final; ``proc.exit`` follows its last record."""
         ctx = self.ctx
         self.adopter.check_exits()  # its children that ended already end first
+        if w.exited:  # ended there (an orphan reaped here, its own pidfd readable too)
+            return
         ctx._drain(only=w)
         ctx._read_output(w.out_fd, poller, final=True)
         w.exited = True

@@ -30,6 +30,8 @@ from ipcviz.probe import sysvipc
 TYPE = "program"
 #: System V kinds (as the strace source names them) → /proc/sysvipc table.
 _TABLES = {"msqid": "msg", "semid": "sem", "shmid": "shm"}
+#: Where POSIX segments and named semaphores live (``sources/strace/mapper.SHM_DIR``).
+_SHM_DIR = "/dev/shm/"
 #: Path kinds → what the file must be.
 _FILES = {
     "FIFO": stat.S_ISFIFO,
@@ -62,12 +64,26 @@ def _sysv_row(e: dict[str, Any]) -> bool:
     return any(r["id"] == ident and r.get("uid") == os.getuid() for r in sysvipc.read(table))
 
 
+def _named_right(kind: Any, name: str) -> bool:
+    """Whether ``name`` is where an object of ``kind`` lives: a segment or a named
+    semaphore directly in /dev/shm, a queue as ``/NAME``. A registry entry naming any
+    other path (``/home/me/notes`` as a "POSIX shared memory") is never followed: the
+    device and inode alone would let it unlink any file of the user's."""
+    if kind in ("POSIX shared memory", "POSIX semaphore"):
+        base = name[len(_SHM_DIR) :] if name.startswith(_SHM_DIR) else ""
+    elif kind == "POSIX queue":
+        base = name[1:] if name.startswith("/") else ""
+    else:
+        return kind == "FIFO"  # (anywhere: only a FIFO there is ever removed)
+    return base not in ("", ".", "..") and "/" not in base and "\0" not in base
+
+
 def _stat(e: dict[str, Any]) -> os.stat_result | None:
     """What the entry's name leads to now (a queue opened read-only for a moment)."""
     import posix_ipc
 
     name = e.get("name")
-    if not isinstance(name, str):
+    if not isinstance(name, str) or not _named_right(e.get("kind"), name):
         return None
     try:
         if e.get("kind") == "POSIX queue":

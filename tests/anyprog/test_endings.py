@@ -465,3 +465,36 @@ def test_a_second_ctrl_c_still_removes_what_the_program_made(tmp_path: Path) -> 
         run.proc.communicate()
         if msg is not None and msg in _sysv_ids("msg"):
             subprocess.run(["ipcrm", "-q", str(msg)], check=False)
+
+
+def test_clean_follows_a_program_entry_only_where_such_an_object_lives(tmp_path: Path) -> None:
+    """A registry's program entry names a segment, semaphore or queue by its name, device
+    and inode. One naming any other file of the user's (a forged or corrupt registry) as a
+    "POSIX shared memory" matched on device and inode alone, and clean unlinked that file;
+    a real segment in /dev/shm is still removed."""
+    import posix_ipc
+
+    from ipcviz.session import cleanup, program
+
+    notes = tmp_path / "notes"
+    notes.write_text("mine")
+    st = notes.stat()
+    for kind in ("POSIX shared memory", "POSIX semaphore", "POSIX queue"):
+        for name in (str(notes), f"/dev/shm/../..{notes}"):
+            forged = {"type": program.TYPE, "kind": kind, "name": name}
+            forged.update(dev=st.st_dev, ino=st.st_ino)
+            assert not cleanup.owned_by_me(forged)
+            assert not cleanup.remove_object(forged)
+    assert notes.read_text() == "mine"
+    seg = posix_ipc.SharedMemory(f"/ipcviz-test-prog-{os.getpid()}", posix_ipc.O_CREX, size=8)
+    try:
+        real = program.entry("POSIX shared memory", f"/dev/shm{seg.name}", seg.fd)
+        assert real is not None and cleanup.owned_by_me(real)
+        assert cleanup.remove_object(real)
+        assert not os.path.exists(f"/dev/shm{seg.name}")
+    finally:
+        seg.close_fd()
+        try:
+            seg.unlink()
+        except posix_ipc.ExistentialError:
+            pass

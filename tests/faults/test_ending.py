@@ -370,3 +370,29 @@ def test_a_second_ctrl_c_keeps_the_start_of_every_exit_it_keeps(tmp_path: Path) 
         [sys.executable, "-m", "ipcviz", "verify", str(run.trace)], capture_output=True, text=True
     )
     assert verified.returncode == 0, verified.stdout[-1000:] + verified.stderr
+
+
+def test_a_second_stop_as_the_engine_exits_is_no_unexpected_end(tmp_path: Path) -> None:
+    """The viewer's second stop is a SIGUSR1 to the engine. One that came as the engine's
+    interpreter was finishing (its handlers back to the default by then) killed it:
+    "the engine stopped unexpectedly (status -10)", exit 2, for a run that had ended
+    well (1 in 8 double Ctrl-C's of a forking run). Stops are sent here until the engine
+    is gone, so some land in that moment."""
+    import os
+
+    run = LiveRun(tmp_path, waiting_scenario(tmp_path))
+    run.wait_ready()
+    engine = os.pidfd_open(run.engine().pid)
+    try:
+        run.proc.send_signal(signal.SIGINT)
+        sent = 0
+        while True:
+            try:
+                signal.pidfd_send_signal(engine, signal.SIGUSR1)
+            except ProcessLookupError:
+                break
+            sent += 1
+    finally:
+        os.close(engine)
+    rc = run.finish()
+    assert rc == 0 and "unexpectedly" not in run.stderr, (rc, sent, run.stderr[-600:])

@@ -10,6 +10,7 @@ from tests.faults.harness import (
     LiveRun,
     ipcviz_clean,
     last_line,
+    read_lines,
     replays,
     stop_stopped,
     wait_for,
@@ -279,3 +280,51 @@ def _read(path: Path) -> str:
         return path.read_text().strip()
     except OSError:
         return ""
+
+
+#: Each of 8 children forks a grandchild and ends before it: the grandchildren, orphaned,
+#: are reaped by the engine (the subreaper) while their pidfds say they ended too.
+ORPHANS = """
+import os
+from ipcviz.scenario import Scenario
+scenario = Scenario('orphans', 'grandchildren that outlive their parents', timeout=60)
+q = scenario.sysv_queue('q')
+@scenario.process('parent')
+def parent(ctx):
+    for i in range(8):
+        if os.fork() == 0:
+            if os.fork() == 0:
+                for j in range(3):
+                    q.send(b'g%d' % i)
+                os._exit(0)
+            for j in range(3):
+                q.receive()
+            os._exit(0)
+    os._exit(0)
+"""
+
+
+def test_an_orphan_the_engine_reaps_ends_once_in_the_trace(tmp_path: Path) -> None:
+    """An orphaned grandchild reaped by the engine: its end was handled, and while it was,
+    its own pidfd (readable) handled it again inside: two ``proc.exit`` for one process
+    (15-17 for 13 processes under --seed), and ``ipcviz verify`` still said legal."""
+    import collections
+    import subprocess
+    import sys
+
+    trace = tmp_path / "t.jsonl"
+    scenario = write_scenario(tmp_path, ORPHANS, name="orphans")
+    run_ = [sys.executable, "-m", "ipcviz", "run"]
+    for seed in ("1", "2", "3"):
+        trace.unlink(missing_ok=True)
+        r = subprocess.run(
+            [*run_, str(scenario), "--headless", "--record", str(trace), "--seed", seed],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr[-2000:]
+        events = read_lines(trace)[1]
+        exits = collections.Counter(e["pid"] for e in events if e["kind"] == "proc.exit")
+        starts = {e["pid"] for e in events if e["kind"] == "proc.start"}
+        assert set(exits) == starts and set(exits.values()) == {1}, (seed, exits)
