@@ -529,6 +529,11 @@ class Engine:
             lambda: self._end_hooks(hurried=bool(self.left_out)),
             self._destroy_objects,
             lambda: remove_objects(self.registry.data["objects"]),
+            # what the steps since the last drain added to the pool (a grandchild reaped,
+            # its exit; the objects' removal): published before the end, which would
+            # otherwise wait behind them in the pool, never written (a trace without its
+            # session.end after a Ctrl-C on a run of forking workers)
+            self._drain_all,
         ):
             _guarded(step)
         if self.outcome is None:
@@ -546,6 +551,7 @@ class Engine:
                     events=self.out.seq + 1,
                 )
             )
+            _guarded(self.lin.flush)  # (nothing should wait in the pool: never the end)
             _guarded(self.out.flush)
         finally:
             _guarded(self.out.trace.close)

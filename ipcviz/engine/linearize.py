@@ -201,7 +201,9 @@ class Linearizer:
         #: a receive, a wait)
         self._open_takes: dict[int, dict[int, Record]] = {}
         self._pool_takes: dict[int, dict[int, _Takes]] = {}  # object → pid → takes
-        self._pending_puts: dict[int, list[Op]] = {}  # queue → sends in the pool
+        #: queue → sends in the pool (a dict as an ordered set: one leaves in O(1); a list's
+        #: ``remove`` scanned a flood's 100,000 sends once per send emitted)
+        self._pending_puts: dict[int, dict[Op, None]] = {}
         self._pending_takes: dict[int, dict[tuple[int, bytes], int]] = {}  # queue → receives
         self.pending = 0  # operations in the pool
 
@@ -276,7 +278,7 @@ class Linearizer:
             if code in _CONSUMER_CODES:
                 _lane(self._pool_takes, rec[1], pid, _Takes).append(op)
             if code in _PUT_CODES:
-                self._pending_puts.setdefault(rec[1], []).append(op)
+                self._pending_puts.setdefault(rec[1], {})[op] = None
             elif code in _TAKE_CODES:
                 takes = self._pending_takes.setdefault(rec[1], {})
                 m = _msg(op)
@@ -341,9 +343,7 @@ class Linearizer:
             if mine and mine[0] is op:
                 mine.popleft()
         if rec[0] in _PUT_CODES:
-            puts = self._pending_puts.get(rec[1], [])
-            if op in puts:
-                puts.remove(op)
+            self._pending_puts.get(rec[1], {}).pop(op, None)
         elif rec[0] in _TAKE_CODES:
             takes = self._pending_takes.get(rec[1], {})
             m = _msg(op)
