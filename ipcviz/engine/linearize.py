@@ -643,7 +643,8 @@ class Linearizer:
         shadow.plan_for(full, lists)
         # what may still take from it unseen: an operation not in the pool begins after the
         # cutoff; a take in progress is in the pool as its begin only
-        shadow.watch(lists, horizon, self._cutoff, set(self._open_takes.get(obj_i, ())))
+        taking = {pid: rec[2] for pid, rec in self._open_takes.get(obj_i, {}).items()}
+        shadow.watch(lists, horizon, self._cutoff, taking)
         if not shadow.explainable(lists, horizon):
             return _NO_ORDER  # a take whose message nobody put yet: its put comes late
         if isinstance(shadow, _ShmShadow):  # (a queue's takes can be blocked: not forced)
@@ -1720,7 +1721,7 @@ class _QueueShadow(_Shadow):
         #: up to the cutoff it takes every message
         sole = [r for r, at in enumerate(self.take_at) if at]
         self._sole = None
-        if len(sole) == 1 and not taking - {self._full[sole[0]][0].pid}:
+        if len(sole) == 1 and not set(taking) - {self._full[sole[0]][0].pid}:
             self._sole = sole[0]
         self._take_at = [
             [k for k, o in enumerate(lst) if o.rec[0] == C.MSGQ_RECV]  # type: ignore[index]
@@ -1733,9 +1734,12 @@ class _QueueShadow(_Shadow):
         #: the lists with takes (``dead`` follows only those)
         self._takers = [i for i, at in enumerate(self._take_at) if at]
         self._takes = [self._takes[i] for i in self._takers]
-        self._must = [
-            sum(1 for k in self._take_at[i] if lists[i][k].e <= horizon) for i in self._takers
-        ]
+        # a take in progress may come before any take that ended after it began
+        self._must = []
+        for i in self._takers:
+            pid = lists[i][0].pid
+            bound = min([horizon + 1, *(b for p, b in taking.items() if p != pid)])
+            self._must.append(sum(1 for k in self._take_at[i] if lists[i][k].e < bound))
         self._dead_memo: dict[Any, bool] = {}
 
     def dead(self, op: Op) -> bool:
@@ -1782,7 +1786,7 @@ class _QueueShadow(_Shadow):
         if rank >= len(at):
             return False  # not known yet
         take = self._full[r][at[rank]]  # type: ignore[index]
-        if take.e > self._cutoff:
+        if take.e >= self._cutoff:
             return False  # another, not known yet, may take before it
         key, data = self.messages[-1]
         k, d = take.rec[3], bytes(take.rec[5])  # type: ignore[index]

@@ -485,9 +485,12 @@ def test_a_refused_write_goes_where_no_reader_held_the_fifo() -> None:
     assert said.index((1, "pipe.epipe")) < said.index((2, "pipe.open"), 1)
 
 
-@pytest.mark.parametrize("budget", [linearize.PLAN_BUDGET, 400])
+@pytest.mark.parametrize(
+    ("budget", "turns"),
+    [(linearize.PLAN_BUDGET, 1), (400, 1), (linearize.PLAN_BUDGET, 5), (linearize.PLAN_BUDGET, 20)],
+)
 def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
-    budget: int, monkeypatch: pytest.MonkeyPatch
+    budget: int, turns: int, monkeypatch: pytest.MonkeyPatch
 ):
     """The review's flood: a parent forks a child that sends 50 identical messages and takes
     50, while another process sends one and takes one, over and over, on one System V
@@ -497,15 +500,18 @@ def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
     committed a send no order could go on from: 18 ``order.conflict`` on a correct
     program, and an illegal event (the Harness checks each). ``_QueueShadow.dead`` cuts
     such a branch as soon as the queue's oldest messages cannot be shared out among the
-    takes to come."""
+    takes to come. Fed in ``turns``, as the engine's loop feeds it (each turn's records
+    and cutoff), as well as whole: a version of that cut that trusted takes the pool
+    did not yet know the whole of cut a good branch there."""
     monkeypatch.setattr(linearize, "PLAN_BUDGET", budget)
     path = Path(__file__).parent / "data" / "forky_backlog.json"
     data = json.loads(path.read_text())
     h = Harness([{"obj": "q", "type": "sysv_mq", **data["queue"]}])
     pids = sorted(int(p) for p in data["processes"])
     h.start(*pids)
+    history: dict[int, list[tuple]] = {}
     for pid in pids:
-        records = []
+        records = history[pid] = []
         for kind, since, t, mtype, text in data["processes"][str(pid)]:
             raw = text.encode()
             if kind == "s":
@@ -518,8 +524,18 @@ def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
                     (C.MSGQ_RECV_BEGIN, 0, since, 0, 0, b""),
                     (C.MSGQ_RECV, 0, t, mtype, len(raw), raw),
                 ]
-        h.lin.add_records(pid, records)
-    h.lin.emit_ready(1 << 62)
+    end = max(r[2] for records in history.values() for r in records)
+    step = end // turns + 1
+    fed = dict.fromkeys(history, 0)
+    for turn in range(1, turns + 2):  # each turn: the records stamped by then, then order
+        for pid, records in history.items():
+            upto = fed[pid]
+            while upto < len(records) and records[upto][2] <= turn * step:
+                upto += 1
+            if upto > fed[pid]:
+                h.lin.add_records(pid, records[fed[pid] : upto])
+                fed[pid] = upto
+        h.lin.emit_ready((turn - 1) * step)
     h.lin.flush()
     assert h.lin.conflicts == 0
     taken = sum(e["kind"] == "mq.recv" for e in h.out)  # every event legal (Harness)
