@@ -51,6 +51,21 @@ class ProgramRun:
     def session(self) -> str:
         return read_lines(self.trace)[0]["session"]
 
+    def kill_all(self) -> None:
+        """SIGKILL the viewer, then the engine (held still in between: it cannot clean up)."""
+        engine = self.engine()
+        engine.suspend()
+        self.proc.kill()
+        self.proc.communicate(timeout=60)
+        engine.kill()
+        engine.wait(30)
+
+
+def _clean() -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ipcviz", "clean"], capture_output=True, text=True, timeout=60
+    )
+
 
 @needs_tools
 def test_ctrl_c_stops_the_program_and_says_how_it_ended(tmp_path: Path) -> None:
@@ -73,16 +88,9 @@ def test_ctrl_c_stops_the_program_and_says_how_it_ended(tmp_path: Path) -> None:
 def test_engine_and_viewer_killed_then_clean(tmp_path: Path) -> None:
     run = ProgramRun(tmp_path, compile_c(tmp_path, "forever", programs.FOREVER))
     pids = run.blocked()
-    engine = run.engine()
-    engine.suspend()
-    run.proc.kill()
-    run.proc.communicate(timeout=60)
-    engine.kill()
-    engine.wait(30)
+    run.kill_all()
     # strace died with the engine: the program may run on, detached, until `clean` ends it
-    done = subprocess.run(
-        [sys.executable, "-m", "ipcviz", "clean"], capture_output=True, text=True, timeout=60
-    )
+    done = _clean()
     assert done.returncode == 0, done.stderr
     wait_for("the program's processes gone", lambda: not [p for p in pids if _alive(p)])
 
@@ -219,16 +227,9 @@ def test_engine_killed_then_clean_removes_what_the_program_made(tmp_path: Path) 
 
     try:
         wait_for("the program's five objects registered", lambda: listed() == 5)
-        engine = run.engine()
-        engine.suspend()
-        run.proc.kill()
-        run.proc.communicate(timeout=60)
-        engine.kill()
-        engine.wait(30)
+        run.kill_all()
         assert fifo.exists() and int(made["MSG"]) in _sysv_ids("msg")  # left by the kill
-        done = subprocess.run(
-            [sys.executable, "-m", "ipcviz", "clean"], capture_output=True, text=True, timeout=60
-        )
+        done = _clean()
         assert done.returncode == 0, done.stderr
         assert not fifo.exists() and not Path("/dev/shm" + made["SHM"]).exists()
         assert int(made["SEM"]) not in _sysv_ids("sem")

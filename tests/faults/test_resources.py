@@ -102,14 +102,20 @@ def test_full_disk_recording_stops_cleanly_and_the_run_goes_on(
     assert not left and ok, (left, why)
 
 
+def _started_under(limit: int, value: int, tmp_path: Path, scenario: str) -> LiveRun:
+    """The run started with the soft ``limit`` at ``value`` (inherited by all it starts);
+    the test's own limit back as it was."""
+    old = resource.getrlimit(limit)
+    resource.setrlimit(limit, (value, old[1]))
+    try:
+        return LiveRun(tmp_path, write_scenario(tmp_path, scenario))
+    finally:
+        resource.setrlimit(limit, old)
+
+
 def test_file_size_limit_recording_stops_cleanly(tmp_path: Path, record) -> None:
     limit = 5 << 20  # above a worker's 4 MiB ring (a memfd counts too), below the trace
-    old = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, old[1]))  # inherited by the run
-    try:
-        run = LiveRun(tmp_path, write_scenario(tmp_path, BIG_PAYLOADS))
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, old)
+    run = _started_under(resource.RLIMIT_FSIZE, limit, tmp_path, BIG_PAYLOADS)
     rc = run.finish()
     left = run.leaks()
     ok, why = _check_trace(run.trace)
@@ -217,12 +223,7 @@ def test_a_child_past_the_descriptor_limit_ends_the_run_with_one_line(
     ends with one line naming the limit, exit 2, nothing left behind, the trace whole.
     (Children announced while the run stops get the same, said once: raised there, it
     skipped the rest of the shutdown, and the trace lost its end in 4 runs of 10.)"""
-    old = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (128, old[1]))  # inherited by the run
-    try:
-        run = LiveRun(tmp_path, write_scenario(tmp_path, STAYING_100))
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, old)
+    run = _started_under(resource.RLIMIT_NOFILE, 128, tmp_path, STAYING_100)
     rc = run.finish()
     left = run.leaks()
     ok, why = replays(run.trace)

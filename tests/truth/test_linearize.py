@@ -373,6 +373,38 @@ def test_a_semaphores_straight_descent_is_the_searchs_path(monkeypatch):
     assert descents.count(False) > 10  # and it left the dead ends to the search
 
 
+#: a recorded backlog's operations ("s"end or "r"eceive) → each type's ring codes
+_BACKLOG_CODES = {
+    "posix_mq": {
+        "s": (C.MQ_SEND_BEGIN, C.MQ_SEND),
+        "r": (C.MQ_RECV_BEGIN, C.MQ_RECV),
+    },
+    "sysv_mq": {
+        "s": (C.MSGQ_SEND_BEGIN, C.MSGQ_SEND),
+        "r": (C.MSGQ_RECV_BEGIN, C.MSGQ_RECV),
+    },
+}
+
+
+def _backlog(path: Path, kind: str) -> tuple[Harness, dict[int, list[tuple]]]:
+    """A recorded queue backlog (``data/*.json``: per process, its operations as kind,
+    since, t, priority or type, payload): a Harness with that queue and its processes
+    started, and each process's records as its ring would hold them."""
+    data = json.loads(path.read_text())
+    h = Harness([{"obj": "q", "type": kind, **data["queue"]}])
+    pids = sorted(int(p) for p in data["processes"])
+    h.start(*pids)
+    history: dict[int, list[tuple]] = {}
+    for pid in pids:
+        records = history[pid] = []
+        for op, since, t, key, text in data["processes"][str(pid)]:
+            raw = text.encode()
+            begin, done = _BACKLOG_CODES[kind][op]
+            first = (begin, 0, since, key if op == "s" else 0, 0, b"")
+            records += [first, (done, 0, t, key, len(raw), raw)]
+    return h, history
+
+
 @pytest.mark.parametrize("budget", [linearize.PLAN_BUDGET, 30])
 @pytest.mark.parametrize("run", [1, 2])
 def test_a_backlog_of_32_senders_on_a_full_queue_is_ordered_without_a_conflict(
@@ -387,24 +419,8 @@ def test_a_backlog_of_32_senders_on_a_full_queue_is_ordered_without_a_conflict(
     furthest prefix tried, one step at a time, still finds the order."""
     monkeypatch.setattr(linearize, "PLAN_BUDGET", budget)
     path = Path(__file__).parent / "data" / f"senders32_backlog{run}.json"
-    data = json.loads(path.read_text())
-    h = Harness([{"obj": "q", "type": "posix_mq", **data["queue"]}])
-    pids = sorted(int(p) for p in data["processes"])
-    h.start(*pids)
-    for pid in pids:
-        records = []
-        for kind, since, t, prio, text in data["processes"][str(pid)]:
-            raw = text.encode()
-            if kind == "s":
-                records += [
-                    (C.MQ_SEND_BEGIN, 0, since, prio, 0, b""),
-                    (C.MQ_SEND, 0, t, prio, len(raw), raw),
-                ]
-            else:
-                records += [
-                    (C.MQ_RECV_BEGIN, 0, since, 0, 0, b""),
-                    (C.MQ_RECV, 0, t, prio, len(raw), raw),
-                ]
+    h, history = _backlog(path, "posix_mq")
+    for pid, records in history.items():
         h.lin.add_records(pid, records)
     h.lin.emit_ready(1 << 62)
     h.lin.flush()
@@ -505,25 +521,7 @@ def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
     did not yet know the whole of cut a good branch there."""
     monkeypatch.setattr(linearize, "PLAN_BUDGET", budget)
     path = Path(__file__).parent / "data" / "forky_backlog.json"
-    data = json.loads(path.read_text())
-    h = Harness([{"obj": "q", "type": "sysv_mq", **data["queue"]}])
-    pids = sorted(int(p) for p in data["processes"])
-    h.start(*pids)
-    history: dict[int, list[tuple]] = {}
-    for pid in pids:
-        records = history[pid] = []
-        for kind, since, t, mtype, text in data["processes"][str(pid)]:
-            raw = text.encode()
-            if kind == "s":
-                records += [
-                    (C.MSGQ_SEND_BEGIN, 0, since, mtype, 0, b""),
-                    (C.MSGQ_SEND, 0, t, mtype, len(raw), raw),
-                ]
-            else:
-                records += [
-                    (C.MSGQ_RECV_BEGIN, 0, since, 0, 0, b""),
-                    (C.MSGQ_RECV, 0, t, mtype, len(raw), raw),
-                ]
+    h, history = _backlog(path, "sysv_mq")
     end = max(r[2] for records in history.values() for r in records)
     step = end // turns + 1
     fed = dict.fromkeys(history, 0)
@@ -539,7 +537,7 @@ def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
     h.lin.flush()
     assert h.lin.conflicts == 0
     taken = sum(e["kind"] == "mq.recv" for e in h.out)  # every event legal (Harness)
-    assert taken == sum(kind == "r" for ops in data["processes"].values() for kind, *_ in ops)
+    assert taken == sum(r[0] == C.MSGQ_RECV for records in history.values() for r in records)
 
 
 def test_a_unique_message_is_not_put_before_more_messages_than_its_taker_takes_first():
