@@ -5,9 +5,9 @@ and left (``sources/strace/source.py``). When the engine itself is killed (SIGKI
 killer), ``ipcviz clean`` kills the program's processes, and then needs these entries to
 remove their objects too: each names one object and how to know it is still that one.
 
-- A System V object by its kind and id, and by the uid that made the entry: the kernel
-  gives an id again only after its sequence wraps, so an object under that id and of this
-  user is the one the program's call made.
+- A System V object by its kind and id, its key (and, for a queue or a segment, when it
+  was made), and the uid that made the entry: the kernel gives an id again only after
+  its sequence wraps, and then to an object made later.
 - A FIFO, POSIX queue, segment or named semaphore by its name and by the device and inode
   it had when the call was seen (held open by the engine then: never another's). One made
   at that name since by another user is never removed (its owner differs); one made by
@@ -41,12 +41,44 @@ _FILES = {
 }
 
 
-def entry(kind: str, ident: int | str, fd: int | None = None) -> dict[str, Any] | None:
-    """The registry entry for one object the program made: System V by (kind, id); a path
-    kind by its name and what ``fd`` (a descriptor of that very object) holds. None if
-    nothing can be said (the descriptor unreadable)."""
+#: System V row fields an entry keeps, to know the object again: its key, and when it was
+#: made for a queue or a segment (a set's ctime moves with every SETVAL, so not for sets)
+_SAME = {"msqid": ("key", "ctime"), "semid": ("key",), "shmid": ("key", "ctime")}
+
+
+def entries(made: list[tuple[str, int | str, int | None]]) -> list[dict[str, Any]]:
+    """The registry entries for what the program made (``Mapper.made_now``), each
+    System V table read once (a program making thousands of segments)."""
+    rows: dict[str, dict[int, dict[str, int]]] = {}
+    out = []
+    for kind, ident, fd in made:
+        table = _TABLES.get(kind)
+        if table is not None and table not in rows:
+            rows[table] = {r["id"]: r for r in sysvipc.read(table)}
+        found = entry(kind, ident, fd, rows.get(table) if table else None)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def entry(
+    kind: str,
+    ident: int | str,
+    fd: int | None = None,
+    rows: dict[int, dict[str, int]] | None = None,
+) -> dict[str, Any] | None:
+    """The registry entry for one object the program made: System V by (kind, id) and what
+    its row says now (``_SAME``; ``rows``: its table, read already); a path kind by its
+    name and what ``fd`` (a descriptor of that very object) holds. None if nothing can be
+    said (gone already, the descriptor unreadable)."""
     if kind in _TABLES:
-        return {"type": TYPE, "kind": kind, "id": int(ident)}
+        if rows is None:
+            rows = {r["id"]: r for r in sysvipc.read(_TABLES[kind])}
+        row = rows.get(int(ident))
+        if row is None:
+            return None
+        same = {f: row[f] for f in _SAME[kind] if f in row}
+        return {"type": TYPE, "kind": kind, "id": int(ident), **same}
     if kind not in _FILES or fd is None:
         return None
     try:
@@ -61,7 +93,11 @@ def _sysv_row(e: dict[str, Any]) -> bool:
     table = _TABLES.get(e.get("kind", ""))
     if table is None or not isinstance(ident, int):
         return False
-    return any(r["id"] == ident and r.get("uid") == os.getuid() for r in sysvipc.read(table))
+    same = [f for f in _SAME.get(str(e.get("kind")), ()) if f in e]
+    return any(
+        r["id"] == ident and r.get("uid") == os.getuid() and all(r.get(f) == e[f] for f in same)
+        for r in sysvipc.read(table)
+    )
 
 
 def _named_right(kind: Any, name: str) -> bool:

@@ -499,3 +499,31 @@ def test_clean_follows_a_program_entry_only_where_such_an_object_lives(tmp_path:
             seg.unlink()
         except posix_ipc.ExistentialError:
             pass
+
+
+def test_clean_follows_a_system_v_program_entry_only_to_the_object_it_names() -> None:
+    """A program's System V entry named the id and nothing else: once the program had
+    removed its object unseen (or the entry went stale), another object of the user's
+    given that id after the kernel's sequence wrapped matched, and clean would remove it
+    (the review). The entry keeps the key, and a queue's or segment's time of making."""
+    import sysv_ipc
+
+    from ipcviz.session import cleanup, program
+
+    queue = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)  # (a key of its own)
+    seg = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, size=4096)
+    try:
+        for kind, ident in (("msqid", queue.id), ("shmid", seg.id)):
+            real = program.entry(kind, ident)
+            assert real is not None and cleanup.owned_by_me(real), real
+            for field, other in (("key", real["key"] + 1), ("ctime", real["ctime"] - 1)):
+                stale = {**real, field: other}  # the same id, another object
+                assert not cleanup.owned_by_me(stale) and not cleanup.remove_object(stale)
+        assert cleanup.remove_object(program.entry("msqid", queue.id))  # type: ignore[arg-type]
+        assert program.entry("msqid", queue.id) is None  # gone: nothing to list
+    finally:
+        for remove in (queue.remove, seg.remove):
+            try:
+                remove()
+            except sysv_ipc.ExistentialError:
+                pass

@@ -254,8 +254,7 @@ class ProgramEngine(Engine):
         if seen == self._made_seen:
             return
         self._made_seen = seen
-        made = (program.entry(*m) for m in mapper.made_now())
-        self.registry.set_program_objects([e for e in made if e is not None])
+        self.registry.set_program_objects(program.entries(mapper.made_now()))
 
     def _finish_worker(self, w: Worker, status: int | None, poller: Any) -> None:
         """strace ended (after every traced process): read the rest of what it wrote."""
