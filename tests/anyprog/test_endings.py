@@ -522,6 +522,7 @@ def test_clean_follows_a_system_v_program_entry_only_to_the_object_it_names() ->
         assert cleanup.remove_object(program.entry("msqid", queue.id))  # type: ignore[arg-type]
         assert program.entry("msqid", queue.id) is None  # gone: nothing to list
     finally:
+        seg.detach()  # (removed only once no one has it attached: sysv_ipc attached it)
         for remove in (queue.remove, seg.remove):
             try:
                 remove()
