@@ -43,6 +43,7 @@ from ipcviz.events.codec import RAW, b64
 from ipcviz.i18n import Lazy
 from ipcviz.mechanisms.pipe.model import starts_with
 from ipcviz.mechanisms.pipe.state import PipeObj
+from ipcviz.mechanisms.posix_mq.model import takes as takes_message
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_sem.model import SEMVMX
 from ipcviz.mechanisms.posix_sem.state import SemObj
@@ -278,7 +279,8 @@ class Linearizer:
             if code in _CONSUMER_CODES:
                 _lane(self._pool_takes, rec[1], pid, _Takes).append(op)
             if code in _PUT_CODES:
-                self._pending_puts.setdefault(rec[1], {})[op] = None
+                puts = self._pending_puts.setdefault(rec[1], {})
+                puts.setdefault(_msg(op), {})[op] = None
             elif code in _TAKE_CODES:
                 takes = self._pending_takes.setdefault(rec[1], {})
                 m = _msg(op)
@@ -343,7 +345,13 @@ class Linearizer:
             if mine and mine[0] is op:
                 mine.popleft()
         if rec[0] in _PUT_CODES:
-            self._pending_puts.get(rec[1], {}).pop(op, None)
+            puts = self._pending_puts.get(rec[1], {})
+            m = _msg(op)
+            same = puts.get(m)
+            if same is not None:
+                same.pop(op, None)
+                if not same:
+                    del puts[m]
         elif rec[0] in _TAKE_CODES:
             takes = self._pending_takes.get(rec[1], {})
             m = _msg(op)
@@ -511,23 +519,41 @@ class Linearizer:
         """Whether this message's place in the queue is not known yet.
 
         Messages of one priority leave a queue in the order they came, so which of two
-        concurrent sends came first is told by the receives, and only by them. Until the
-        message's receive (or every concurrent one's) is known, the send waits, at most
+        concurrent sends of different messages came first is told by the receives, and only
+        by them. Until the receives of both are known (``_told``), the send waits, at most
         ``STUCK_NS``: a message nobody takes is then placed in the order of the stamps.
         """
         if op.e + STUCK_NS <= self._cutoff:
             return False
         obj_i = op.rec[1]  # type: ignore[index]
-        takes = self._pending_takes.get(obj_i, {})
         m = _msg(op)
-        if takes.get(m):
+        puts = self._pending_puts.get(obj_i, {})
+        if len(puts) == 1:
+            return False  # one message (a flood of copies): every order is the same queue
+        overlapping = [
+            other
+            for message, ops in puts.items()
+            if message != m and message[0] == m[0]
+            for other in ops
+            if other.b < op.e and op.b < other.e
+        ]
+        if not overlapping:
             return False
-        for other in self._pending_puts.get(obj_i, ()):
-            if other is op or other.rec[3] != m[0]:  # type: ignore[index]
-                continue
-            if other.b < op.e and op.b < other.e and not takes.get(_msg(other)):
-                return True
-        return False
+        held = Counter((x[0], bytes(x[1])) for x in getattr(self._object(obj_i), "messages", ()))
+        return not all(self._told(obj_i, o, held) for o in [op, *overlapping])
+
+    def _told(self, obj_i: int, op: Op, held: Counter[tuple[int, bytes]]) -> bool:
+        """Whether the receive that takes ``op``'s message is in the pool: of its copies,
+        those queued and those put by sends that began before ``op`` ended may come first,
+        and each needs a receive of its own. (A copy's receive tells nothing of which copy
+        it took: with "x" sent five times, the receives of two of them placed a later "x"
+        before a concurrent "y", and a correct program got ``order.conflict``.)"""
+        m = _msg(op)
+        takes = self._pending_takes.get(obj_i, {}).get(m, 0)
+        if not takes:
+            return False
+        before = sum(other.b < op.e for other in self._pending_puts[obj_i][m])
+        return takes >= held[m] + before
 
     def _plan_allows(self, op: Op) -> bool:
         """Whether a legal order of the object's known operations lets ``op`` go next.
@@ -1534,31 +1560,43 @@ _BASE = 1_000_003
 _INV_BASE = pow(_BASE, _MOD - 2, _MOD)
 
 
-def _message_hash(key: int, data: bytes | bytearray) -> int:
-    return hash((key, bytes(data))) % _MOD
+def _message_hash(key: int, data: bytes | bytearray, size: int) -> int:
+    return hash((key, bytes(data), size)) % _MOD
+
+
+def _taken(op: Op) -> tuple[int, bytes, int, int]:
+    """What a receive got, as ``takes`` compares it: key, recorded bytes, size, cut."""
+    _, _, _, key, size, data = op.rec  # type: ignore[misc]
+    return key, bytes(data), size, 0
 
 
 def _shared_out(
     messages: list[list[Any]],
-    takes: list[list[tuple[int, bytes]]],
+    takes: list[list[tuple[int, bytes, int, int]]],
     must: list[int],
     start: tuple[int, ...],
+    after: list[list[tuple[int, ...]]],
 ) -> bool:
     """Whether ``messages``, oldest first, can go one by one to the takers' next takes
     (``takes[i][start[i]:]``, in each taker's program order, a take matching a message by
     type and bytes), until they run out or every taker is past its ``must`` first takes.
-    Follows every way of sharing them out, up to ``DEAD_WAYS`` (then: yes)."""
+    A take goes only after the takes that ended before it began (``after[i][v]``: how many
+    of each taker's takes those are; real-time order). Follows every way of sharing them
+    out, up to ``DEAD_WAYS`` (then: yes)."""
     ways = {start}
-    for key, data in messages:
+    ge = int.__ge__
+    for m in messages:
         nxt = set()
         for way in ways:
-            if all(map(int.__ge__, way, must)):
+            if all(map(ge, way, must)):
                 return True  # the takes that must be placed have their messages
             for i, v in enumerate(way):
-                if v < len(takes[i]):
-                    k, d = takes[i][v]
-                    if k == key and data[: len(d)] == d[: len(data)]:
-                        nxt.add((*way[:i], v + 1, *way[i + 1 :]))
+                if (
+                    v < len(takes[i])
+                    and takes_message(m, *takes[i][v])
+                    and all(map(ge, way, after[i][v]))
+                ):
+                    nxt.add((*way[:i], v + 1, *way[i + 1 :]))
         if not nxt:
             return False
         if len(nxt) > DEAD_WAYS:
@@ -1568,18 +1606,19 @@ def _shared_out(
 
 
 class _QueueShadow(_Shadow):
-    """Messages as [key, bytes]; the same selection rule as ``legal.select_message``."""
+    """Messages as [key, bytes, size] (bytes as recorded: maybe fewer than the size); the
+    same selection rule as ``legal.select_message``, the same match as ``takes``."""
 
     codes = _QUEUE_CODES
     observing = _TAKE_CODES | _AGAIN_CODES
     full_lists = True
 
     def __init__(self, obj: QueueObj) -> None:
-        self.messages = [[m[0], m[1]] for m in obj.messages]
+        self.messages = [[m[0], m[1], len(m[1])] for m in obj.messages]
         self.max_messages = obj.max_messages
         self.max_bytes = obj.max_bytes
         self.by_priority = obj.by_priority
-        self.nbytes = sum(len(m[1]) for m in self.messages)
+        self.nbytes = sum(m[2] for m in self.messages)
         self._rehash()
         self.fifo = False  # (``plan_for`` says)
 
@@ -1588,7 +1627,7 @@ class _QueueShadow(_Shadow):
         ``_top``: the weight of the next message put."""
         h, weight = 0, 1
         for m in self.messages:
-            h = (h + _message_hash(m[0], m[1]) * weight) % _MOD
+            h = (h + _message_hash(*m) * weight) % _MOD
             weight = weight * _BASE % _MOD
         self._h, self._top = h, weight
 
@@ -1728,8 +1767,7 @@ class _QueueShadow(_Shadow):
             for lst in lists
         ]
         self._takes = [
-            [(lst[k].rec[3], bytes(lst[k].rec[5])) for k in at]  # type: ignore[index]
-            for lst, at in zip(lists, self._take_at, strict=True)
+            [_taken(lst[k]) for k in at] for lst, at in zip(lists, self._take_at, strict=True)
         ]
         #: the lists with takes (``dead`` follows only those)
         self._takers = [i for i, at in enumerate(self._take_at) if at]
@@ -1740,6 +1778,13 @@ class _QueueShadow(_Shadow):
             pid = lists[i][0].pid
             bound = min([horizon + 1, *(b for p, b in taking.items() if p != pid)])
             self._must.append(sum(1 for k in self._take_at[i] if lists[i][k].e < bound))
+        # real-time order among the takes: per take, how many of each taker's takes ended
+        # before it began (a process's takes end in program order: a bisection each)
+        ends = [[lists[i][k].e for k in self._take_at[i]] for i in self._takers]
+        self._after = [
+            [tuple(bisect_left(e, lists[i][k].b) for e in ends) for k in self._take_at[i]]
+            for i in self._takers
+        ]
         self._dead_memo: dict[Any, bool] = {}
 
     def dead(self, op: Op) -> bool:
@@ -1769,7 +1814,9 @@ class _QueueShadow(_Shadow):
         known = self._dead_memo.get(memo_key)
         if known is not None:
             return known
-        verdict = not _shared_out(self.messages[:DEAD_DEPTH], self._takes, self._must, start)
+        verdict = not _shared_out(
+            self.messages[:DEAD_DEPTH], self._takes, self._must, start, self._after
+        )
         self._dead_memo[memo_key] = verdict
         return verdict
 
@@ -1788,9 +1835,7 @@ class _QueueShadow(_Shadow):
         take = self._full[r][at[rank]]  # type: ignore[index]
         if take.e >= self._cutoff:
             return False  # another, not known yet, may take before it
-        key, data = self.messages[-1]
-        k, d = take.rec[3], bytes(take.rec[5])  # type: ignore[index]
-        return k != key or data[: len(d)] != d[: len(data)]
+        return not takes_message(self.messages[-1], *_taken(take))
 
     def urgency(self, op: Op) -> int:
         """A put's deadline (``due``): trying puts by their take alone filled a full queue
@@ -1819,15 +1864,14 @@ class _QueueShadow(_Shadow):
         return select_message(self, probe)  # type: ignore[arg-type]
 
     def blocked(self, op: Op) -> bool:
-        code, _, _, key, _, data = op.rec  # type: ignore[misc]
+        code, key = op.rec[0], op.rec[3]  # type: ignore[index]
         if code not in (C.MQ_RECV, C.MSGQ_RECV):
             return False
         i = self._select(op)
         if i is None:
             return False
         m = self.messages[i]
-        other = m[0] != key or m[1][: len(data)] != bytes(data)[: len(m[1])]
-        if not other:
+        if takes_message(m, *_taken(op)):
             return False
         # A put can still bring a message the kernel would select before ``m``: one of a
         # higher priority (POSIX), or of a lower type under a negative ``want`` (System V).
@@ -1860,36 +1904,36 @@ class _QueueShadow(_Shadow):
             if self.fifo and self._too_soon(m):
                 return None
             was = self._h, self._top
-            msgs.append([key, data])
-            self.nbytes += len(data)
-            self._h = (self._h + _message_hash(key, data) * self._top) % _MOD
+            msgs.append([key, data, size])
+            self.nbytes += size
+            self._h = (self._h + _message_hash(key, data, size) * self._top) % _MOD
             self._top = self._top * _BASE % _MOD
             fresh = m not in self.put
             self.put.add(m)
 
             def unsend() -> None:
                 msgs.pop()
-                self.nbytes -= len(data)
+                self.nbytes -= size
                 self._h, self._top = was
                 if fresh:
                     self.put.discard(m)
 
             return unsend
         i = self._select(op)
-        if i is None or msgs[i][0] != key or msgs[i][1][: len(data)] != data[: len(msgs[i][1])]:
+        if i is None or not takes_message(msgs[i], *_taken(op)):
             return None
         was = self._h, self._top
         taken = msgs.pop(i)
-        self.nbytes -= len(taken[1])
+        self.nbytes -= taken[2]
         if i == 0:  # the oldest (a FIFO's every take): the others move one place down
-            self._h = (self._h - _message_hash(taken[0], taken[1])) * _INV_BASE % _MOD
+            self._h = (self._h - _message_hash(*taken)) * _INV_BASE % _MOD
             self._top = self._top * _INV_BASE % _MOD
         else:
             self._rehash()
 
         def unreceive() -> None:
             msgs.insert(i, taken)
-            self.nbytes += len(taken[1])
+            self.nbytes += taken[2]
             self._h, self._top = was
 
         return unreceive

@@ -120,7 +120,7 @@ def test_messages_of_one_priority_are_put_in_the_order_they_were_taken():
 def test_a_higher_priority_send_that_overlaps_a_receive_goes_after_it():
     h = Harness([{"obj": "q", "type": "posix_mq", "max_messages": 10}])
     h.start(1, 2, 3)
-    h.lin.add_records(1, [rec(C.MQ_SEND, 1, 0, 1, b"low")])
+    h.lin.add_records(1, [rec(C.MQ_SEND, 1, 0, 3, b"low")])
     # A priority-5 send ended (4 ms) before the receive of "low" ended (6 ms): by the
     # stamps it goes first, and the receive would have got it. It overlapped: it went after.
     h.lin.add_records(2, [rec(C.MQ_SEND_BEGIN, 2), rec(C.MQ_SEND, 4, 5, 4, b"high")])

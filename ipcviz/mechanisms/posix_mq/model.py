@@ -27,7 +27,7 @@ def _msg_key(e: Event) -> int:
 
 def _msg_data(s: State, e: Event) -> bytes:
     data = payload(e)
-    size = e.get("size", len(data))
+    size = e.get("size", e.get("cut", len(data)))
     return made_up(s, e, data, size) if len(data) < size else data
 
 
@@ -111,13 +111,14 @@ def _recv(s: State, e: Event) -> None:
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
     key, data = _msg_key(e), _msg_data(s, e)
+    raw, size, cut = payload(e), e.get("size", len(data)), e.get("cut", 0)
     obj.received += 1
     obj.last_recv_pid = pid
     changed(obj, e)
     for i, msg in enumerate(obj.messages):
-        if msg[0] == key and msg[1] == data:
+        if takes(_held(msg), key, raw, size, cut):
             del obj.messages[i]
-            obj.nbytes -= len(data)
+            obj.nbytes -= len(msg[1])
             given_back(s, obj)
             return
     if obj.outside:  # sent before the attach, or by a process ipcviz does not watch...
@@ -132,6 +133,27 @@ def _recv(s: State, e: Event) -> None:
 
 
 # -- legal history ---------------------------------------------------------------------
+
+
+def takes(held: tuple[int, bytes, int], key: int, data: bytes, size: int, cut: int = 0) -> bool:
+    """Whether a receive that got ``size`` bytes, ``data`` of them recorded, of type or
+    priority ``key`` took the message ``held`` (its key, its recorded bytes, its size).
+    A record may hold fewer bytes than its size (a traced program's strings are cut at
+    strace's ``-s``), so only the bytes both hold are compared; but the sizes agree: a
+    receive of "xyz" never took "xy" (taken for it, the order search went on from a queue
+    the kernel never held, and accused a correct program). ``cut``: a System V receive
+    with ``MSG_NOERROR`` that filled its buffer of ``cut`` bytes: the message may have
+    been longer, and the kernel cut it."""
+    held_key, have, held_size = held
+    if held_key != key or not (held_size == size or (cut and held_size > size == cut)):
+        return False
+    n = min(len(have), len(data))
+    return have[:n] == data[:n]
+
+
+def _held(msg: list[Any]) -> tuple[int, bytes, int]:
+    """A model's message for ``takes``: its bytes are padded to its size."""
+    return msg[0], msg[1], len(msg[1])
 
 
 def select_message(obj: QueueObj, e: Event) -> int | None:
@@ -187,9 +209,9 @@ def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
     if i is None:
         return lazy("receive from a queue with no message it could take")
     key = e.get("prio", e.get("mtype", 0))
-    msg = obj.messages[i]
     data = payload(e)
-    if msg[0] != key or msg[1][: len(data)] != data[: len(msg[1])]:
+    size = e.get("size", e.get("cut", len(data)))
+    if not takes(_held(obj.messages[i]), key, data, size, e.get("cut", 0)):
         return lazy("receive returned a message other than the one the kernel selects")
     return None
 

@@ -1,0 +1,100 @@
+"""Random legal histories of one System V queue, fed to the linearizer as the rings deliver
+them: every one must come out as a legal order, without an ``order.conflict``.
+
+A history is made the way the kernel makes one: one order of sends and receives (each
+receive takes the oldest message), each operation given a begin and an end stamp around
+its moment, within its process's program order. So a legal order exists by construction,
+and any conflict is the linearizer accusing a correct program. Messages repeat ("x" sent
+many times) and are prefixes of one another ("xy", "xyz"), the two things that fooled it.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ipcviz.tracer import codes as C
+from tests.truth.test_linearize import MS, Harness, rec
+
+QUEUE = {"obj": "q", "type": "sysv_mq", "max_bytes": 1 << 20, "max_message_size": 8192}
+
+
+def _history(seed: int, words: list[bytes], width: float = 3.0) -> dict[int, list[tuple]]:
+    """Records per process of a random legal history: 2-5 processes, each operation's
+    interval at most ``width`` ms either side of its moment (so neighbours overlap)."""
+    r = random.Random(seed)
+    pids = list(range(1, r.randint(2, 5) + 1))
+    queue: list[bytes] = []
+    moments: dict[int, list[tuple[str, bytes, float]]] = {p: [] for p in pids}
+    t = 0.0
+    for _ in range(r.randint(6, 30) * len(pids)):
+        t += 1.0
+        p = r.choice(pids)
+        if queue and r.random() < 0.5:
+            moments[p].append(("recv", queue.pop(0), t))
+        else:
+            queue.append(r.choice(words))
+            moments[p].append(("send", queue[-1], t))
+    while queue:  # every message taken in the end
+        t += 1.0
+        moments[r.choice(pids)].append(("recv", queue.pop(0), t))
+    records: dict[int, list[tuple]] = {}
+    for p, ops in moments.items():
+        out, prev_end = [], 0.0
+        for k, (kind, data, at) in enumerate(ops):
+            nxt = ops[k + 1][2] if k + 1 < len(ops) else at + width
+            b = r.uniform(max(prev_end, at - width), at)
+            e = r.uniform(at, min(nxt, at + width, (at + nxt) / 2))
+            if kind == "send":
+                out += [rec(C.MSGQ_SEND_BEGIN, b, 1, len(data))]
+                out += [rec(C.MSGQ_SEND, e, 1, len(data), data)]
+            else:
+                out += [rec(C.MSGQ_RECV_BEGIN, b), rec(C.MSGQ_RECV, e, 1, len(data), data)]
+            prev_end = e
+        if out:
+            records[p] = out
+    return records
+
+
+def _order(records: dict[int, list[tuple]], turn_by_turn: bool) -> Harness:
+    """Feed the records whole, or turn by turn as the engine drains them: every 10 ms,
+    what was stamped by then, publishing what ended 3 ms before (its hold)."""
+    h = Harness([QUEUE])
+    h.start(*records)
+    if turn_by_turn:
+        fed = dict.fromkeys(records, 0)
+        last = max(r[2] for rs in records.values() for r in rs)
+        cut = 10 * MS
+        while cut <= last + 10 * MS:
+            for p, rs in records.items():
+                new = [x for x in rs[fed[p] :] if x[2] <= cut]
+                if new:
+                    h.lin.add_records(p, new)
+                    fed[p] += len(new)
+            h.lin.emit_ready(cut - 3 * MS)
+            cut += 10 * MS
+    else:
+        for p, rs in records.items():
+            h.lin.add_records(p, rs)
+    h.lin.flush()
+    return h
+
+
+@pytest.mark.parametrize("turn_by_turn", [False, True], ids=["whole", "turn-by-turn"])
+@pytest.mark.parametrize(
+    "words", [[b"x", b"y"], [b"x", b"y", b"xy", b"xyz"]], ids=["x-y", "prefixes"]
+)
+def test_random_legal_histories_of_a_queue_are_ordered_without_a_conflict(
+    words: list[bytes], turn_by_turn: bool
+) -> None:
+    """Before: 5 of 72 seeds whole and 16 of 72 turn by turn got a conflict. Three causes:
+    a receive of "xyz" was taken to have got "xy" (the search went on from a queue the
+    kernel never held); the order search ran out of its budget where real time between
+    the receives decides; and a send was placed before a concurrent one of a different
+    message on the word of a receive that took another copy of its own."""
+    for seed in range(60):
+        h = _order(_history(seed, words), turn_by_turn)  # (Harness: every event legal)
+        assert h.lin.conflicts == 0, seed
+        received = sum(e["kind"] == "mq.recv" for e in h.out)
+        assert received == sum(e["kind"] == "mq.send" for e in h.out), seed
