@@ -78,7 +78,7 @@ ENGINE = -1
 _BEGINS = frozenset(C.COMPLETES.values())
 _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
-_TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV})
+_TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT})
 #: a non-blocking send or receive refused (EAGAIN): the queue was full, or empty, then
 _AGAIN_CODES = frozenset({C.MQ_AGAIN})
 _QUEUE_CODES = _PUT_CODES | _TAKE_CODES | _AGAIN_CODES
@@ -93,7 +93,11 @@ _PLAN_GROUP = {
 }
 _TAKE_BEGINS = frozenset({C.MQ_RECV_BEGIN, C.MSGQ_RECV_BEGIN, C.SEM_WAIT_BEGIN, C.PIPE_READ_BEGIN})
 #: Operations that take from an object (they go before a put that could hurt them).
-_CONSUMER_CODES = frozenset({C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.SEM_WAIT, C.SEM_TRYWAIT})
+_CONSUMER_CODES = frozenset(
+    {C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT, C.SEM_WAIT, C.SEM_TRYWAIT}
+)
+#: a System V receive (of any type asked for)
+_MSGQ_TAKES = frozenset({C.MSGQ_RECV, C.MSGQ_RECV_CUT})
 _OBSERVER_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in OBSERVERS)
 #: The search tries observers first, then takes, then puts (see ``_consumer_first``).
 _RANK = {**dict.fromkeys(_OBSERVER_CODES, 0), **dict.fromkeys(_CONSUMER_CODES, 1)}
@@ -1065,6 +1069,7 @@ class Linearizer:
             fields[spec.a] = rec[3]
         if spec.b:
             fields[spec.b] = rec[4]
+        fields.update(spec.fixed)
         if op.want is not None:
             fields["want"] = op.want
         return fields
@@ -1564,15 +1569,15 @@ def _message_hash(key: int, data: bytes | bytearray, size: int) -> int:
     return hash((key, bytes(data), size)) % _MOD
 
 
-def _taken(op: Op) -> tuple[int, bytes, int, int]:
+def _taken(op: Op) -> tuple[int, bytes, int, bool]:
     """What a receive got, as ``takes`` compares it: key, recorded bytes, size, cut."""
-    _, _, _, key, size, data = op.rec  # type: ignore[misc]
-    return key, bytes(data), size, 0
+    code, _, _, key, size, data = op.rec  # type: ignore[misc]
+    return key, bytes(data), size, code == C.MSGQ_RECV_CUT
 
 
 def _shared_out(
     messages: list[list[Any]],
-    takes: list[list[tuple[int, bytes, int, int]]],
+    takes: list[list[tuple[int, bytes, int, bool]]],
     must: list[int],
     start: tuple[int, ...],
     after: list[list[tuple[int, ...]]],
@@ -1682,7 +1687,7 @@ class _QueueShadow(_Shadow):
                 if o.rec[0] not in _TAKE_CODES:  # type: ignore[index]
                     self.fifo = self.fifo and o.rec[0] in _PUT_CODES  # type: ignore[index]
                     continue
-                self.fifo = self.fifo and o.rec[0] == C.MSGQ_RECV and not o.want  # type: ignore[index]
+                self.fifo = self.fifo and o.rec[0] in _MSGQ_TAKES and not o.want  # type: ignore[index]
                 m = _msg(o)
                 self.taken_at.setdefault(m, k)
                 earlier = seen.setdefault(m[0], [])
@@ -1763,7 +1768,7 @@ class _QueueShadow(_Shadow):
         if len(sole) == 1 and not set(taking) - {self._full[sole[0]][0].pid}:
             self._sole = sole[0]
         self._take_at = [
-            [k for k, o in enumerate(lst) if o.rec[0] == C.MSGQ_RECV]  # type: ignore[index]
+            [k for k, o in enumerate(lst) if o.rec[0] in _MSGQ_TAKES]  # type: ignore[index]
             for lst in lists
         ]
         self._takes = [
@@ -1865,7 +1870,7 @@ class _QueueShadow(_Shadow):
 
     def blocked(self, op: Op) -> bool:
         code, key = op.rec[0], op.rec[3]  # type: ignore[index]
-        if code not in (C.MQ_RECV, C.MSGQ_RECV):
+        if code not in _TAKE_CODES:
             return False
         i = self._select(op)
         if i is None:

@@ -97,6 +97,8 @@ class RecordCodec:
         if name is not None:
             head += ',"obj":' + json.dumps(name, ensure_ascii=False).replace("%", "%%")
         template = head + (f',"{a}":%d' if a else "") + (f',"{b}":%d' if b else "")
+        template += "".join(f',"{k}":{v}' for k, v in spec.fixed)
+        fixed = dict(spec.fixed)
         template += ',"data":"%s"' if has_data else ""
         template += ',"since":%d}' if folded else "}"
 
@@ -113,6 +115,8 @@ class RecordCodec:
             if b:
                 event[b] = vb
                 values.append(vb)
+            if fixed:
+                event.update(fixed)
             if has_data:
                 event["data"] = text = b2a_base64(data, newline=False).decode("ascii")
                 event[RAW] = data  # for the engine's own model: no decoding back
@@ -148,6 +152,7 @@ def record_to_event(
         event[spec.a] = a
     if spec.b:
         event[spec.b] = b
+    event.update(spec.fixed)
     if spec.payload == "bytes":
         event["data"] = b64(bytes(data))
     elif spec.payload == "text":

@@ -25,6 +25,9 @@ class Code:
     a: str | None = None  # event field that receives the record's ``a``
     b: str | None = None  # event field that receives the record's ``b``
     payload: Payload = None
+    #: fields every event of this code carries with these values (a variant of a kind:
+    #: a System V receive that ``MSG_NOERROR`` may have cut is ``mq.recv`` with cut 1)
+    fixed: tuple[tuple[str, int], ...] = ()
 
 
 PAD: Final = 0

@@ -137,6 +137,42 @@ def test_typed_queue_types_and_order(tmp_path: Path) -> None:
     assert "left" not in done.stdout.split("result:")[-1]
 
 
+#: A receive with MSG_NOERROR and a buffer shorter than the message: the kernel cuts it.
+CUT_RECEIVE = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+struct msg { long type; char text[64]; };
+int main(void) {
+    int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    struct msg m = {1, "hello, world"}, got;
+    msgsnd(q, &m, strlen(m.text), 0);   /* 12 bytes */
+    msgsnd(q, &m, 5, 0);                /* "hello": a message as long as the buffer */
+    ssize_t a = msgrcv(q, &got, 5, 0, MSG_NOERROR);
+    ssize_t b = msgrcv(q, &got, 5, 0, MSG_NOERROR);
+    printf("%zd %zd\n", a, b);
+    msgctl(q, IPC_RMID, NULL);
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_a_receive_the_kernel_cut_with_msg_noerror_is_no_conflict(tmp_path: Path) -> None:
+    """A receive matches a message of its own size only ("xyz" never took "xy"), except
+    one with ``MSG_NOERROR`` that filled its buffer: the kernel cut a longer message to it.
+    That receive is ``mq.recv`` with ``cut`` (the trace is legal, no conflict)."""
+    binary = compile_c(tmp_path, "cut", CUT_RECEIVE)
+    _, events = watch(tmp_path, binary)
+    assert said(events)[0][:2] == ["5", "5"]
+    got = [(e["size"], payload(e), e.get("cut")) for e in events if e["kind"] == "mq.recv"]
+    assert got == [(5, b"hello", 1), (5, b"hello", 1)]  # both filled the buffer
+    sent = [e["size"] for e in events if e["kind"] == "mq.send"]
+    assert sent == [12, 5]
+    assert not any(e["kind"] == "order.conflict" for e in events)
+
+
 @needs_tools
 def test_what_the_program_leaves_is_listed_and_never_removed(tmp_path: Path) -> None:
     binary = compile_c(tmp_path, "msgq", programs.MSGQ)

@@ -50,6 +50,7 @@ class Harness:
             e[spec.a] = rec[3]
         if spec.b:
             e[spec.b] = rec[4]
+        e.update(spec.fixed)
         if want is not None:
             e["want"] = want
         return self._event(e)

@@ -27,7 +27,7 @@ def _msg_key(e: Event) -> int:
 
 def _msg_data(s: State, e: Event) -> bytes:
     data = payload(e)
-    size = e.get("size", e.get("cut", len(data)))
+    size = e.get("size", len(data))
     return made_up(s, e, data, size) if len(data) < size else data
 
 
@@ -111,7 +111,7 @@ def _recv(s: State, e: Event) -> None:
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
     key, data = _msg_key(e), _msg_data(s, e)
-    raw, size, cut = payload(e), e.get("size", len(data)), e.get("cut", 0)
+    raw, size, cut = payload(e), e.get("size", len(data)), bool(e.get("cut"))
     obj.received += 1
     obj.last_recv_pid = pid
     changed(obj, e)
@@ -135,17 +135,19 @@ def _recv(s: State, e: Event) -> None:
 # -- legal history ---------------------------------------------------------------------
 
 
-def takes(held: tuple[int, bytes, int], key: int, data: bytes, size: int, cut: int = 0) -> bool:
+def takes(
+    held: tuple[int, bytes, int], key: int, data: bytes, size: int, cut: bool = False
+) -> bool:
     """Whether a receive that got ``size`` bytes, ``data`` of them recorded, of type or
     priority ``key`` took the message ``held`` (its key, its recorded bytes, its size).
     A record may hold fewer bytes than its size (a traced program's strings are cut at
     strace's ``-s``), so only the bytes both hold are compared; but the sizes agree: a
     receive of "xyz" never took "xy" (taken for it, the order search went on from a queue
     the kernel never held, and accused a correct program). ``cut``: a System V receive
-    with ``MSG_NOERROR`` that filled its buffer of ``cut`` bytes: the message may have
+    with ``MSG_NOERROR`` that filled its buffer (``size`` bytes): the message may have
     been longer, and the kernel cut it."""
     held_key, have, held_size = held
-    if held_key != key or not (held_size == size or (cut and held_size > size == cut)):
+    if held_key != key or not (held_size == size or (cut and held_size > size)):
         return False
     n = min(len(have), len(data))
     return have[:n] == data[:n]
@@ -210,8 +212,7 @@ def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
         return lazy("receive from a queue with no message it could take")
     key = e.get("prio", e.get("mtype", 0))
     data = payload(e)
-    size = e.get("size", e.get("cut", len(data)))
-    if not takes(_held(obj.messages[i]), key, data, size, e.get("cut", 0)):
+    if not takes(_held(obj.messages[i]), key, data, e.get("size", len(data)), bool(e.get("cut"))):
         return lazy("receive returned a message other than the one the kernel selects")
     return None
 
@@ -275,6 +276,7 @@ _OP = {
     "mtype": integer(),
     "want": integer(),
     "later": flag,
+    "cut": flag,
 }
 #: The kernel's view of a POSIX queue (its /dev/mqueue file).
 PROBE_FIELDS = {k: integer() for k in ("current_messages", "max_messages", "max_message_size")}

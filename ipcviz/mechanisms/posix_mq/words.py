@@ -34,6 +34,16 @@ def _want(n: Any, e: Event) -> Lazy | str:
     return lazy(" (lowest type <= {mtype})", mtype=-want)
 
 
+def _cut(e: Event) -> Lazy | str:
+    """A System V receive with ``MSG_NOERROR`` that filled its buffer: the message may
+    have been longer, and the rest is lost (said, so a short message is no surprise)."""
+    if not e.get("cut"):
+        return ""
+    return lazy(
+        " (filled its {size} B buffer: MSG_NOERROR cuts a longer message to it)", size=e.get("size")
+    )
+
+
 def _depth(n: Any, e: Event) -> Lazy:
     obj = n.state.objects.get(e["obj"])
     count = len(getattr(obj, "messages", ()))
@@ -80,10 +90,11 @@ WORDS = {
         "receives from {obj}{want}…", obj=e["obj"], want=_want(n, e)
     ),
     "mq.recv": lambda n, e: lazy(
-        "received from {obj}{tag}: {data}{depth}",
+        "received from {obj}{tag}: {data}{cut}{depth}",
         obj=e["obj"],
         tag=_tag(e),
         data=_data(e),
+        cut=_cut(e),
         depth=_depth(n, e),
     ),
     "mq.notify": lambda n, e: lazy(

@@ -11,6 +11,9 @@ MSGQ_SEND_BEGIN: Final = 46
 MSGQ_SEND: Final = 47
 MSGQ_RECV_BEGIN: Final = 48
 MSGQ_RECV: Final = 49
+#: a receive with ``MSG_NOERROR`` that filled its buffer: the message may have been longer
+#: (the kernel cut it to the buffer, ``size``); a traced program's (strace) only
+MSGQ_RECV_CUT: Final = 51
 
 CODES: Final[dict[int, Code]] = {
     MSGQ_SEND_BEGIN: Code("mq.send.begin", "mtype", "n"),
@@ -19,6 +22,11 @@ CODES: Final[dict[int, Code]] = {
     #: only at its return: ``want`` is then 0, not "any type")
     MSGQ_RECV_BEGIN: Code("mq.recv.begin", "want", "later"),
     MSGQ_RECV: Code("mq.recv", "mtype", "size", payload="bytes"),
+    MSGQ_RECV_CUT: Code("mq.recv", "mtype", "size", payload="bytes", fixed=(("cut", 1),)),
 }
 
-COMPLETES: Final[dict[int, int]] = {MSGQ_SEND: MSGQ_SEND_BEGIN, MSGQ_RECV: MSGQ_RECV_BEGIN}
+COMPLETES: Final[dict[int, int]] = {
+    MSGQ_SEND: MSGQ_SEND_BEGIN,
+    MSGQ_RECV: MSGQ_RECV_BEGIN,
+    MSGQ_RECV_CUT: MSGQ_RECV_BEGIN,
+}

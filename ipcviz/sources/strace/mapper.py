@@ -1308,7 +1308,10 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         begin[3] = nums[2]  # msgtyp: printed after the buffer, so known only at the return
         begin[4] = 0  # (known now: if the begin is not handed on yet, it says the type)
     obj = m._sysv(proc, "msqid", nums[0], t)
-    m._rec(proc, C.MSGQ_RECV, obj, m._exit_ns(t, end - t), msg[0], ret, msg[1][:ret])
+    # MSG_NOERROR and a full buffer: the message may have been longer (the kernel cut it)
+    cut = "MSG_NOERROR" in args and len(nums) >= 2 and ret == nums[1]
+    code = C.MSGQ_RECV_CUT if cut else C.MSGQ_RECV
+    m._rec(proc, code, obj, m._exit_ns(t, end - t), msg[0], ret, msg[1][:ret])
 
 
 def _msgctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
