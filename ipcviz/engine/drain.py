@@ -80,6 +80,9 @@ class Drainer:
             pending = w.ring.pending_stamp()
             if pending:
                 before = min(before, pending)
+            forking = w.ring.forking()  # a child not announced yet: its start comes first
+            if forking:
+                before = min(before, forking)
             batch: list[Record] = []
             limit = DRAIN_LIMIT if only is None else 1 << 30
             n = w.ring.drain(batch, limit)
@@ -92,6 +95,10 @@ class Drainer:
                 self.drained_at[w.pid] = before
         if only is not None:
             return more
+        # Again, after the rings: a child that announced itself after the first look and
+        # whose parent's fork is over by now (``Ring.forking`` read 0) is known before
+        # anything is published (its ring, not read yet, holds the cutoff back).
+        self.adopt_announced()
         if flush:
             lin.flush()
         else:

@@ -87,6 +87,7 @@ class _Link:
         self.prepared: Any = None  # made before fork for the child: ring, pipes, name
         self.fork_error = ""
         self.kids_before: str | None = None  # this thread's children before a fork
+        self.holding = False  # ``ring.fork_began()`` said, ``fork_ended()`` not yet
 
 
 _me = _Link()
@@ -175,6 +176,8 @@ def _before_fork() -> None:
     _me.prepared, _me.fork_error = None, ""
     if not in_worker() or _me.ring is None:
         return
+    _me.ring.fork_began()  # until the child is announced (``_after_fork_in_parent``)
+    _me.holding = True
     from ipcviz.tracer.ring import Ring
 
     _me.children += 1
@@ -203,6 +206,15 @@ REFUSED = 70
 def _after_fork_in_parent() -> None:
     """Wait until the child has announced its ring: a worker that exits right after fork
     cannot end the run before the engine knows its child (the run waits for every ring)."""
+    try:
+        _wait_for_announcement()
+    finally:
+        if _me.holding:
+            _me.holding = False
+            _me.ring.fork_ended()
+
+
+def _wait_for_announcement() -> None:
     prepared, _me.prepared = _me.prepared, None
     if _me.fork_error:
         _refused(_me.fork_error)
@@ -255,6 +267,7 @@ def _after_fork_in_child() -> None:
     if not _me.pid:
         return
     forked_at = time.monotonic_ns()
+    _me.holding = False  # (the parent's hold, in the parent's ring: the parent ends it)
     prepared, _me.prepared = _me.prepared, None
     if prepared is None and not _me.fork_error:  # an untraced run (benchmark baseline)
         _me.pid, _me.children, _me.child_name = os.getpid(), 0, ""

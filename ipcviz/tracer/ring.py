@@ -26,8 +26,9 @@ HEADER_SIZE: Final = 64
 RECORD = struct.Struct("<IHhqqq")  # size, code, obj (-1: none), t_ns, a, b
 _SIZE_CODE = struct.Struct("<IH")
 _HEAD, _TAIL, _STALLS, _GATE = 0, 8, 16, 24
-#: The header's 8-byte words, by index (``Ring.words``): HEAD, TAIL, STALLS, PENDING.
-_W_HEAD, _W_TAIL, _W_STALLS, _W_PENDING = 0, 1, 2, 5
+#: The header's 8-byte words, by index (``Ring.words``): HEAD, TAIL, STALLS, PENDING,
+#: FORKING.
+_W_HEAD, _W_TAIL, _W_STALLS, _W_PENDING, _W_FORKING = 0, 1, 2, 5, 6
 #: Presenter mode (``--present``): narration steps wait at the gate (ipcviz/engine/gate.py).
 PRESENT_FLAG: Final = 32
 #: The stamp of a record being written (0: none). The engine reads no further than it when it
@@ -192,6 +193,22 @@ class Ring:
 
         return emit
 
+    def fork_began(self) -> None:
+        """The worker is about to fork: until ``fork_ended``, the engine publishes nothing
+        stamped after now. The child's first record (``proc.start``, stamped in the child)
+        is in a ring the engine does not know until the child announces it; without this,
+        another process's operation stamped after the fork could be published first (step
+        mode holds nothing back: ``verify`` rejected a forking run in 5 of 10 seeds). The
+        same handshake as the pending slot (``_PENDING``)."""
+        words = self.words
+        words[_W_FORKING] = STAMPING
+        memory_fence()()
+        words[_W_FORKING] = time.monotonic_ns()
+
+    def fork_ended(self) -> None:
+        """The child announced itself (or the fork failed): the hold is over."""
+        self.words[_W_FORKING] = 0
+
     def _wait_for_room(self, need: int, head: int) -> None:
         """The ring is full: wait for the engine to drain it, and count the stall."""
         words = self.words
@@ -219,6 +236,11 @@ class Ring:
         this: a record stamped before that clock reading is then either drained or
         pending here."""
         return self.words[_W_PENDING]
+
+    def forking(self) -> int:
+        """When the worker began a fork whose child is not announced yet, or 0: nothing
+        stamped after it may be published yet (``fork_began``). Read like ``pending_stamp``."""
+        return self.words[_W_FORKING]
 
     def unread(self) -> bool:
         """The worker published records the engine has not drained yet."""

@@ -1,0 +1,85 @@
+"""A fork holds back what is published until its child is known: the child's first record
+(``proc.start``, stamped in the child) is in a ring the engine learns of only when the
+child announces it. Real rings and the real drain; the gate's step mode (no hold)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from ipcviz.engine.drain import Drainer
+from ipcviz.engine.workers import Worker
+from ipcviz.tracer import codes as C
+from ipcviz.tracer.ring import Ring
+from tests.truth.test_linearize import Harness
+
+QUEUE = {"obj": "q", "type": "sysv_mq", "max_bytes": 16384, "max_message_size": 8192}
+
+
+def _worker(pid: int, ring: Ring) -> Worker:
+    return Worker(proc=SimpleNamespace(name=f"p{pid}"), pid=pid, color=0, ring=ring, out_fd=-1)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _close_rings(monkeypatch: pytest.MonkeyPatch):
+    """Every ring a test makes is closed after it (a memfd and a mapping each)."""
+    made: list[Ring] = []
+    init = Ring.__init__
+
+    def tracked(self: Ring, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(Ring, "__init__", tracked)
+    yield
+    for ring in made:
+        ring.close()
+
+
+def _setup() -> tuple[Harness, dict[int, Worker], Drainer, Ring, Any]:
+    h = Harness([QUEUE])
+    h.start(1, 2)
+    parent, other = Ring(), Ring()
+    workers = {1: _worker(1, parent), 2: _worker(2, other)}
+    drainer = Drainer(workers, h.lin, lambda: None, lambda: True)  # step mode: no hold
+    return h, workers, drainer, parent, other.writer()
+
+
+def _sends(h: Harness) -> int:
+    return sum(e["kind"] == "mq.send" for e in h.out)
+
+
+def test_nothing_stamped_after_a_fork_is_published_before_the_child_is_announced() -> None:
+    h, _, drainer, parent, other = _setup()
+    parent.fork_began()
+    other(C.MSGQ_SEND_BEGIN, 0, 1, 2)  # another process, stamped after the fork began
+    other(C.MSGQ_SEND, 0, 1, 2, b"hi")
+    drainer.drain()
+    assert _sends(h) == 0  # the child's start, stamped before, may still come
+    parent.fork_ended()
+    drainer.drain()
+    assert _sends(h) == 1
+
+
+def test_a_child_announced_while_the_rings_were_read_holds_this_turn_back() -> None:
+    """Its parent's fork ended (so ``forking`` read 0) after the first look for
+    announcements: the second look, after the rings, finds it, and its ring (not read
+    yet) holds the cutoff back until the next turn reads it."""
+    h, workers, drainer, _, other = _setup()
+    other(C.MSGQ_SEND_BEGIN, 0, 1, 2)
+    other(C.MSGQ_SEND, 0, 1, 2, b"hi")
+    looks = []
+
+    def adopt() -> None:
+        looks.append(1)
+        if len(looks) == 2:  # announced between the first look and the second
+            h.start(3)
+            workers[3] = _worker(3, Ring())
+
+    drainer.adopt_announced = adopt
+    drainer.drain()
+    assert _sends(h) == 0
+    drainer.drain()
+    assert _sends(h) == 1
