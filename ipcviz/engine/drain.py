@@ -108,11 +108,12 @@ class Drainer:
                 if not w.exited and w.ring is not None
             ]
             hold = 0 if self.one_at_a_time() else HOLD_NS
-            cutoff = (min(live) if live else time.monotonic_ns()) - hold
+            read_to = min(live) if live else time.monotonic_ns()
+            cutoff = read_to - hold
             for horizon in self.horizons:
                 other = horizon()
                 if other is not None:
-                    cutoff = min(cutoff, other)
-            lin.emit_ready(cutoff)
+                    cutoff, read_to = min(cutoff, other), min(read_to, other)
+            lin.emit_ready(cutoff, read_to)
         self.run_hooks()
         return more

@@ -64,6 +64,10 @@ PLAN_BUDGET = 4000
 #: to come, and how many ways of sharing them out among the takers it follows at most.
 DEAD_DEPTH = 48
 DEAD_WAYS = 4096
+#: How many of a FIFO queue's next takes the search knows by rank (``_QueueShadow.watch``),
+#: and how many (rank, take) pairs it keeps at most for them.
+RANKS = 4096
+RANK_PAIRS = 65536
 #: The search's answer when no order of the known operations exists: one is still missing.
 _NO_ORDER: deque[int] = deque()
 #: A program order is a pid, or pid | thread << 32 for a thread of it (see add_records).
@@ -173,6 +177,7 @@ class Linearizer:
         self._started: dict[int, int] = {}  # pid → when it was forked
         self._empty_pool()
         self._cutoff = 0
+        self._read_to = 0  # (``emit_ready``)
         self._upto = 0  # the latest end of an operation published
         self.late = 0  # records that came stamped before it (order.late)
         self._tie = 0
@@ -674,7 +679,7 @@ class Linearizer:
         # what may still take from it unseen: an operation not in the pool begins after the
         # cutoff; a take in progress is in the pool as its begin only
         taking = {pid: rec[2] for pid, rec in self._open_takes.get(obj_i, {}).items()}
-        shadow.watch(lists, horizon, self._cutoff, taking)
+        shadow.watch(lists, horizon, self._read_to, taking)
         if not shadow.explainable(lists, horizon):
             return _NO_ORDER  # a take whose message nobody put yet: its put comes late
         if isinstance(shadow, _ShmShadow):  # (a queue's takes can be blocked: not forced)
@@ -793,10 +798,14 @@ class Linearizer:
 
     # -- output -------------------------------------------------------------------------
 
-    def emit_ready(self, cutoff: int) -> int:
-        """Emit, in a legal order, every operation that ended by ``cutoff``. Returns how many."""
+    def emit_ready(self, cutoff: int, read_to: int | None = None) -> int:
+        """Emit, in a legal order, every operation that ended by ``cutoff``. Returns how many.
+
+        ``read_to``: every ring was read up to it (no record stamped before it is missing;
+        default: ``cutoff``): an operation not in the pool began after it."""
         emitted = 0
         self._cutoff = cutoff
+        self._read_to = max(cutoff, read_to if read_to is not None else cutoff)
         heap = self._heap
         while heap:
             if emitted & 255 == 255 and self.halt():
@@ -1402,9 +1411,12 @@ class _Shadow:
         """A quick necessary condition: every take that must be placed has its message."""
         return True
 
-    def watch(self, lists: list[list[Op]], horizon: int, cutoff: int, taking: set[int]) -> None:
-        """Get ready for ``dead`` in a search of ``lists`` up to ``horizon``; ``cutoff``:
-        what is not in the pool began after it; ``taking``: pids in a take right now."""
+    def watch(
+        self, lists: list[list[Op]], horizon: int, read_to: int, taking: dict[int, int]
+    ) -> None:
+        """Get ready for ``dead`` in a search of ``lists`` up to ``horizon``; ``read_to``:
+        what is not in the pool began after it; ``taking``: pids in a take right now, and
+        when each began."""
 
     def dead(self, op: Op) -> bool:
         """Whether no order can go on from here, ``op`` just placed (checked after each
@@ -1626,6 +1638,7 @@ class _QueueShadow(_Shadow):
         self.nbytes = sum(m[2] for m in self.messages)
         self._rehash()
         self.fifo = False  # (``plan_for`` says)
+        self._taken = 0  # takes placed by the search so far (``_not_its_rank``)
 
     def _rehash(self) -> None:
         """``_h``: the messages in order as one number (a polynomial hash, ``_MOD``), and
@@ -1752,7 +1765,9 @@ class _QueueShadow(_Shadow):
                     have[key] -= 1
         return True
 
-    def watch(self, lists: list[list[Op]], horizon: int, cutoff: int, taking: set[int]) -> None:
+    def watch(
+        self, lists: list[list[Op]], horizon: int, read_to: int, taking: dict[int, int]
+    ) -> None:
         """``dead``'s view of the search: each list's takes (where, which message) and how
         many of them must be placed (ended by ``horizon``). Only where every take is a
         System V receive of the oldest message (``want`` 0): there the queue's messages
@@ -1760,13 +1775,7 @@ class _QueueShadow(_Shadow):
         self._fifo = self.fifo
         if not self._fifo:
             return
-        self._cutoff = cutoff
-        #: the one list with takes in the whole pool, if one, and nobody else in a take:
-        #: up to the cutoff it takes every message
-        sole = [r for r, at in enumerate(self.take_at) if at]
-        self._sole = None
-        if len(sole) == 1 and not set(taking) - {self._full[sole[0]][0].pid}:
-            self._sole = sole[0]
+        self._rank_takes(read_to, taking)
         self._take_at = [
             [k for k, o in enumerate(lst) if o.rec[0] in _MSGQ_TAKES]  # type: ignore[index]
             for lst in lists
@@ -1809,7 +1818,7 @@ class _QueueShadow(_Shadow):
         if not self._fifo or not self.messages:
             return False
         if op.rec[0] in _PUT_CODES:  # type: ignore[index]
-            if self._sole is not None and self._not_its_take():
+            if self._not_its_rank():
                 return True
             if len(self.messages) > DEAD_DEPTH:
                 return False  # put past the part looked at: nothing looked at changed
@@ -1825,22 +1834,51 @@ class _QueueShadow(_Shadow):
         self._dead_memo[memo_key] = verdict
         return verdict
 
-    def _not_its_take(self) -> bool:
-        """One process takes from the queue (``_sole``): the message just put, at place L,
-        is the one its L-th take from now gets. If that take ended by the cutoff (no
-        process unknown yet can take before it: what is not in the pool began after) and
-        took another message,
-        this put is in the wrong place, however far off that take is: a page put in the
-        slot of the one "end of job" the printer takes 150 takes later."""
-        r = self._sole
-        at = self.take_at[r]  # type: ignore[index]
-        rank = bisect_left(at, self.pos[r]) + len(self.messages) - 1  # type: ignore[index]
-        if rank >= len(at):
-            return False  # not known yet
-        take = self._full[r][at[rank]]  # type: ignore[index]
-        if take.e >= self._cutoff:
-            return False  # another, not known yet, may take before it
-        return not takes_message(self.messages[-1], *_taken(take))
+    def _rank_takes(self, read_to: int, taking: dict[int, int]) -> None:
+        """Which takes may get the message in each place of the queue (``_by_rank``).
+
+        Each take gets the oldest message, so the message in place R (1: the oldest now,
+        counting every message put from here) is the one the R-th take from here gets.
+        A take's rank lies between 1 + the takes that ended before it began and the takes
+        that began before it ended (real time orders the rest). Ranks below ``_known`` are
+        all taken by takes in the pool: a take not in it began after ``read_to`` (or began,
+        in progress, at a time in ``taking``) and comes after every take that ended before.
+        With many senders of a few look-alike messages and two takers, a put placed in the
+        wrong order showed only at its take, 700 places later, past what the search looks
+        at (``order.conflict`` on a correct program, in half the runs)."""
+        lists = [[lst[k] for k in at] for lst, at in zip(self._full, self.take_at, strict=True)]
+        ends = sorted(islice(heapq.merge(*[map(_end, lst) for lst in lists]), RANKS))
+        edge = min([read_to, *taking.values()])
+        known = min(bisect_left(ends, edge) + 1, RANKS)
+        self._known, self._taken = known, 0
+        self._by_rank: list[list[tuple[int, bytes, int, bool]]] = [[] for _ in range(known)]
+        if known <= 1:
+            return
+        last = ends[-1]  # a take that began later has a rank of RANKS or more
+        takes = [o for lst in lists for o in takewhile(lambda o: o.b <= last, lst)]
+        begins = sorted(o.b for o in takes)
+        pairs = RANK_PAIRS
+        for lo, o in sorted(((bisect_left(ends, o.b) + 1, o) for o in takes), key=itemgetter(0)):
+            if lo >= known:
+                break
+            hi = min(bisect_right(begins, o.e), known - 1)
+            pairs -= hi - lo + 1
+            if pairs < 0:
+                self._known = lo  # the ranks from here on are not all looked at
+                break
+            got = _taken(o)
+            for rank in range(lo, hi + 1):
+                self._by_rank[rank].append(got)
+
+    def _not_its_rank(self) -> bool:
+        """The message just put is in a place no take that may get it there took it:
+        this put is in the wrong place, however far off that take is (a page put in the
+        slot of the one "end of job" the printer takes 150 takes later)."""
+        rank = self._taken + len(self.messages)
+        if rank >= self._known:
+            return False  # a take not known yet may get it
+        m = self.messages[-1]
+        return not any(takes_message(m, *got) for got in self._by_rank[rank])
 
     def urgency(self, op: Op) -> int:
         """A put's deadline (``due``): trying puts by their take alone filled a full queue
@@ -1930,6 +1968,7 @@ class _QueueShadow(_Shadow):
         was = self._h, self._top
         taken = msgs.pop(i)
         self.nbytes -= taken[2]
+        self._taken += 1
         if i == 0:  # the oldest (a FIFO's every take): the others move one place down
             self._h = (self._h - _message_hash(*taken)) * _INV_BASE % _MOD
             self._top = self._top * _INV_BASE % _MOD
@@ -1939,6 +1978,7 @@ class _QueueShadow(_Shadow):
         def unreceive() -> None:
             msgs.insert(i, taken)
             self.nbytes += taken[2]
+            self._taken -= 1
             self._h, self._top = was
 
         return unreceive

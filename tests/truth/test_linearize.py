@@ -541,6 +541,41 @@ def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
     assert taken == sum(r[0] == C.MSGQ_RECV for records in history.values() for r in records)
 
 
+@pytest.mark.parametrize("turns", [0, 40])
+def test_look_alike_messages_from_four_senders_go_where_the_takes_700_places_on_say(
+    turns: int,
+) -> None:
+    """Four senders of "x", "y", "xy" and "xyz" and two takers of the oldest, on one System
+    V queue (``mixed_words.py``, a run's trace fed back): the queue grew 700 deep, and the
+    order of two concurrent sends of different messages is told only by the takes that
+    get them, 700 places on, far past the 300 operations a search looks at. The search
+    placed them in an order those takes contradict (212 ``order.conflict``; half of the
+    runs at 800 messages a sender). Now each place of the queue is checked against the
+    takes that may get the message there (``_QueueShadow._rank_takes``). Fed whole, and
+    in ``turns`` with a 30 ms hold and the rings read to the turn's end."""
+    path = Path(__file__).parent / "data" / "mixed_backlog.json"
+    h, history = _backlog(path, "sysv_mq")
+    if turns:
+        end = max(r[2] for records in history.values() for r in records)
+        step = end // turns + 1
+        fed = dict.fromkeys(history, 0)
+        for turn in range(1, turns + 2):
+            for pid, records in history.items():
+                upto = fed[pid]
+                while upto < len(records) and records[upto][2] <= turn * step:
+                    upto += 1
+                if upto > fed[pid]:
+                    h.lin.add_records(pid, records[fed[pid] : upto])
+                    fed[pid] = upto
+            h.lin.emit_ready(turn * step - 30 * MS, turn * step)
+    else:
+        for pid, records in history.items():
+            h.lin.add_records(pid, records)
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    assert sum(e["kind"] == "mq.recv" for e in h.out) == 1602  # every event legal (Harness)
+
+
 def test_a_unique_message_is_not_put_before_more_messages_than_its_taker_takes_first():
     """A print shop (``own scenario``: helpers put identical pages, each job ends with its
     own "end of job N"; one printer takes the oldest each time): a helper's page send that

@@ -72,7 +72,7 @@ def _order(records: dict[int, list[tuple]], turn_by_turn: bool) -> Harness:
                 if new:
                     h.lin.add_records(p, new)
                     fed[p] += len(new)
-            h.lin.emit_ready(cut - 3 * MS)
+            h.lin.emit_ready(cut - 3 * MS, cut)
             cut += 10 * MS
     else:
         for p, rs in records.items():

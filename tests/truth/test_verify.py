@@ -30,6 +30,7 @@ FROM_DOCS = [
     "threads4",
     "sysv_bank",
     "spooler",
+    "mixed_words",
 ]
 
 
