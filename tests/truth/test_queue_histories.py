@@ -98,3 +98,24 @@ def test_random_legal_histories_of_a_queue_are_ordered_without_a_conflict(
         assert h.lin.conflicts == 0, seed
         received = sum(e["kind"] == "mq.recv" for e in h.out)
         assert received == sum(e["kind"] == "mq.send" for e in h.out), seed
+
+
+def test_a_send_waiting_for_a_concurrent_ones_receive_does_not_hold_up_its_own_past_stuck():
+    """ "x" and "y" sent at once, "x" first; the receive of "x" is known at once, that of
+    "y" comes 3 s later (a slow consumer). The send of "x" waited for it, measured from its
+    own end (10 ms); the send of "y" (5 ms) was free 5 ms sooner but could not go first:
+    nothing went, and ``emit_ready`` accused the earliest, 1 s after it ended (the
+    review's finding)."""
+    records = {
+        1: [rec(C.MSGQ_SEND_BEGIN, 0, 1, 1), rec(C.MSGQ_SEND, 10, 1, 1, b"x")],
+        2: [rec(C.MSGQ_SEND_BEGIN, 0, 1, 1), rec(C.MSGQ_SEND, 5, 1, 1, b"y")],
+        3: [
+            rec(C.MSGQ_RECV_BEGIN, 11),
+            rec(C.MSGQ_RECV, 12, 1, 1, b"x"),
+            rec(C.MSGQ_RECV_BEGIN, 3000),
+            rec(C.MSGQ_RECV, 3001, 1, 1, b"y"),
+        ],
+    }
+    h = _order(records, turn_by_turn=True)
+    assert h.lin.conflicts == 0
+    assert [e["_raw"] for e in h.out if e["kind"] == "mq.send"] == [b"x", b"y"]
