@@ -373,6 +373,7 @@ OPTIONAL: list[tuple[str, str]] = [
     ("benchmarks.gate_bench", "run"),
     ("benchmarks.explore_bench", "run"),
     ("benchmarks.strace_bench", "bench_strace"),
+    ("benchmarks.queue_flood_bench", "bench_queue_flood"),
 ]
 
 
