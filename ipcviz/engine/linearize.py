@@ -96,6 +96,7 @@ _PLAN_GROUP = {
     **dict.fromkeys(_SEM_CODES, _SEM_CODES),
 }
 _TAKE_BEGINS = frozenset({C.MQ_RECV_BEGIN, C.MSGQ_RECV_BEGIN, C.SEM_WAIT_BEGIN, C.PIPE_READ_BEGIN})
+_PUT_BEGINS = frozenset({C.MQ_SEND_BEGIN, C.MSGQ_SEND_BEGIN})
 #: Operations that take from an object (they go before a put that could hurt them).
 _CONSUMER_CODES = frozenset(
     {C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT, C.SEM_WAIT, C.SEM_TRYWAIT}
@@ -213,6 +214,8 @@ class Linearizer:
         #: object → {pid: begin record} of takes in progress (a process asleep in a read,
         #: a receive, a wait)
         self._open_takes: dict[int, dict[int, Record]] = {}
+        #: queue → pid → the begin of a send in progress (its message not known yet)
+        self._open_puts: dict[int, dict[int, Record]] = {}
         self._pool_takes: dict[int, dict[int, _Takes]] = {}  # object → pid → takes
         #: queue → sends in the pool (a dict as an ordered set: one leaves in O(1); a list's
         #: ``remove`` scanned a flood's 100,000 sends once per send emitted)
@@ -264,10 +267,14 @@ class Linearizer:
                 self.open_begin[pid] = rec
                 if code in _TAKE_BEGINS:
                     self._open_takes.setdefault(rec[1], {})[pid] = rec
+                elif code in _PUT_BEGINS:
+                    self._open_puts.setdefault(rec[1], {})[pid] = rec
             elif code in C.COMPLETES or code == C.PIPE_EPIPE or code == C.MQ_AGAIN:
                 begin = self.open_begin.pop(pid, None)
                 if begin is not None and begin[0] in _TAKE_BEGINS:
                     self._open_takes.get(begin[1], {}).pop(pid, None)
+                elif begin is not None and begin[0] in _PUT_BEGINS:
+                    self._open_puts.get(begin[1], {}).pop(pid, None)
                 start = begin[2] if begin is not None else last
                 op = Op(pid, start, t, rec)
                 if begin is not None:
@@ -333,6 +340,9 @@ class Linearizer:
         if len(q) == 1:
             self._push(pid)
         if event.get("kind") == "proc.exit":
+            for opened in (*self._open_puts.values(), *self._open_takes.values()):
+                for lane in [k for k in opened if k & _PID_MASK == pid & _PID_MASK]:
+                    del opened[lane]  # (killed in the call: it never ends)
             self._dirty.update(self._plans)  # its SEM_UNDO may explain a wait (_add_undos)
 
     def changed(self, obj_i: int) -> None:
@@ -563,6 +573,9 @@ class Linearizer:
         obj_i = op.rec[1]  # type: ignore[index]
         m = _msg(op)
         puts = self._pending_puts.get(obj_i, {})
+        for pid, begin in self._open_puts.get(obj_i, {}).items():
+            if pid != op.pid and begin[2] < op.e and begin[3] == m[0]:
+                return True  # a send in progress may have come first: its message comes
         if len(puts) == 1:
             return False  # one message (a flood of copies): every order is the same queue
         overlapping = [

@@ -57,10 +57,12 @@ def _history(seed: int, words: list[bytes], width: float = 3.0) -> dict[int, lis
     return records
 
 
-def _order(records: dict[int, list[tuple]], turn_by_turn: bool) -> Harness:
+def _order(
+    records: dict[int, list[tuple]], turn_by_turn: bool, queue: dict | None = None
+) -> Harness:
     """Feed the records whole, or turn by turn as the engine drains them: every 10 ms,
     what was stamped by then, publishing what ended 3 ms before (its hold)."""
-    h = Harness([QUEUE])
+    h = Harness([queue or QUEUE])
     h.start(*records)
     if turn_by_turn:
         fed = dict.fromkeys(records, 0)
@@ -117,5 +119,28 @@ def test_a_send_waiting_for_a_concurrent_ones_receive_does_not_hold_up_its_own_p
         ],
     }
     h = _order(records, turn_by_turn=True)
+    assert h.lin.conflicts == 0
+    assert [e["_raw"] for e in h.out if e["kind"] == "mq.send"] == [b"x", b"y"]
+
+
+@pytest.mark.parametrize("kind", ["sysv_mq", "posix_mq"])
+def test_a_send_in_progress_may_have_come_first(kind: str) -> None:
+    """A send of "x" began at 0 and returned at 30 ms (preempted, or blocked: the kernel
+    queued "x" at about 5 ms); a send of "y" ran from 6 to 8 ms. At the 17 ms turn only the
+    begin of "x" was known, "y" was placed first, and the receive of "x" at 40 ms was a
+    conflict (the review's finding). A send now waits while one that began before it
+    ended is still in progress (at most ``STUCK_NS``)."""
+    if kind == "sysv_mq":
+        queue: dict = QUEUE
+        sb, s, rb, r, key = C.MSGQ_SEND_BEGIN, C.MSGQ_SEND, C.MSGQ_RECV_BEGIN, C.MSGQ_RECV, 1
+    else:
+        queue = {"obj": "q", "type": "posix_mq", "max_messages": 10}
+        sb, s, rb, r, key = C.MQ_SEND_BEGIN, C.MQ_SEND, C.MQ_RECV_BEGIN, C.MQ_RECV, 0
+    records = {
+        1: [rec(sb, 0, key, 1), rec(s, 30, key, 1, b"x")],
+        2: [rec(sb, 6, key, 1), rec(s, 8, key, 1, b"y")],
+        3: [rec(rb, 40), rec(r, 41, key, 1, b"x"), rec(rb, 42), rec(r, 43, key, 1, b"y")],
+    }
+    h = _order(records, turn_by_turn=True, queue=queue)
     assert h.lin.conflicts == 0
     assert [e["_raw"] for e in h.out if e["kind"] == "mq.send"] == [b"x", b"y"]
