@@ -573,15 +573,18 @@ class Linearizer:
         obj_i = op.rec[1]  # type: ignore[index]
         m = _msg(op)
         puts = self._pending_puts.get(obj_i, {})
+        # POSIX: one priority's messages leave in order, apart from the others'; System V:
+        # a receive of the oldest (type 0) takes every type in the order they came
+        by_priority = getattr(self._object(obj_i), "by_priority", True)
         for pid, begin in self._open_puts.get(obj_i, {}).items():
-            if pid != op.pid and begin[2] < op.e and begin[3] == m[0]:
+            if pid != op.pid and begin[2] < op.e and (begin[3] == m[0] or not by_priority):
                 return True  # a send in progress may have come first: its message comes
         if len(puts) == 1:
             return False  # one message (a flood of copies): every order is the same queue
         overlapping = [
             o
             for o in self._all_puts[obj_i].overlapping(op)
-            if o.rec[3] == m[0] and _msg(o) != m  # type: ignore[index]
+            if (o.rec[3] == m[0] or not by_priority) and _msg(o) != m  # type: ignore[index]
         ]
         if not overlapping:
             return False

@@ -144,3 +144,23 @@ def test_a_send_in_progress_may_have_come_first(kind: str) -> None:
     h = _order(records, turn_by_turn=True, queue=queue)
     assert h.lin.conflicts == 0
     assert [e["_raw"] for e in h.out if e["kind"] == "mq.send"] == [b"x", b"y"]
+
+
+def test_sends_of_two_types_are_one_order_for_a_receive_of_the_oldest() -> None:
+    """System V: type 1 "a" and type 2 "b" sent at once, "a" first; a receive of the oldest
+    (type 0) takes "a", then "b". Their order was waited for only among sends of one type,
+    so "b" (ended first) was placed first and the receive was a conflict (the review's
+    finding): a receive of type 0 takes every type in the order they came."""
+    records = {
+        1: [rec(C.MSGQ_SEND_BEGIN, 0, 1, 1), rec(C.MSGQ_SEND, 10, 1, 1, b"a")],
+        2: [rec(C.MSGQ_SEND_BEGIN, 0, 2, 1), rec(C.MSGQ_SEND, 5, 2, 1, b"b")],
+        3: [
+            rec(C.MSGQ_RECV_BEGIN, 40, 0),
+            rec(C.MSGQ_RECV, 41, 1, 1, b"a"),
+            rec(C.MSGQ_RECV_BEGIN, 42, 0),
+            rec(C.MSGQ_RECV, 43, 2, 1, b"b"),
+        ],
+    }
+    h = _order(records, turn_by_turn=True)
+    assert h.lin.conflicts == 0
+    assert [e["_raw"] for e in h.out if e["kind"] == "mq.send"] == [b"a", b"b"]
