@@ -83,3 +83,26 @@ def test_a_child_announced_while_the_rings_were_read_holds_this_turn_back() -> N
     assert _sends(h) == 0
     drainer.drain()
     assert _sends(h) == 1
+
+
+def test_a_ring_read_in_part_still_holds_back_past_its_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ring with more records than a turn reads (``DRAIN_LIMIT``) was taken to be read up
+    to its last record drained, past the stamp of a fork under way: a thread of the forking
+    process that kept sending (its records after the fork began) let another process's
+    send, stamped after the fork, be published before the child was announced."""
+    monkeypatch.setattr("ipcviz.engine.drain.DRAIN_LIMIT", 4)
+    h, _, drainer, parent, other = _setup()
+    mine = parent.writer()
+    parent.fork_began()
+    other(C.MSGQ_SEND_BEGIN, 0, 1, 2)  # another process, stamped after the fork began
+    other(C.MSGQ_SEND, 0, 1, 2, b"hi")
+    for _ in range(3):  # a thread of the parent sends on while another one forks
+        mine(C.MSGQ_SEND_BEGIN, 0, 1, 2)
+        mine(C.MSGQ_SEND, 0, 1, 2, b"me")
+    drainer.drain()
+    assert _sends(h) == 0  # the child's start, stamped before them, may still come
+    parent.fork_ended()
+    while drainer.drain():
+        pass
+    drainer.drain()
+    assert _sends(h) == 4
