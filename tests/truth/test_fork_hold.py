@@ -85,7 +85,9 @@ def test_a_child_announced_while_the_rings_were_read_holds_this_turn_back() -> N
     assert _sends(h) == 1
 
 
-def test_a_ring_read_in_part_still_holds_back_past_its_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_ring_read_in_part_still_holds_back_past_its_fork(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A ring with more records than a turn reads (``DRAIN_LIMIT``) was taken to be read up
     to its last record drained, past the stamp of a fork under way: a thread of the forking
     process that kept sending (its records after the fork began) let another process's
