@@ -90,7 +90,9 @@ class Drainer:
                 lin.add_records(w.pid, batch)
             if n >= limit:
                 more = True
-                self.drained_at[w.pid] = batch[-1][2]
+                # read up to its last record drained, but never past a fork under way (or
+                # a stamp pending): a thread may have written on while another one forks
+                self.drained_at[w.pid] = min(batch[-1][2], before)
             else:
                 self.drained_at[w.pid] = before
         if only is not None:

@@ -264,6 +264,13 @@ class Linearizer:
             code, t = rec[0], rec[2]
             if code in _BEGINS:
                 op = Op(pid, t, t, rec)
+                old = self.open_begin.get(pid)
+                if old is not None:  # the lane's last call never ended (its wrapper
+                    # raised: EINVAL, EIDRM, a signal): it is over, not in progress
+                    for opened in (self._open_takes, self._open_puts):
+                        lanes = opened.get(old[1])
+                        if lanes is not None and lanes.get(pid) is old:
+                            del lanes[pid]
                 self.open_begin[pid] = rec
                 if code in _TAKE_BEGINS:
                     self._open_takes.setdefault(rec[1], {})[pid] = rec

@@ -87,7 +87,9 @@ class _Link:
         self.prepared: Any = None  # made before fork for the child: ring, pipes, name
         self.fork_error = ""
         self.kids_before: str | None = None  # this thread's children before a fork
-        self.holding = False  # ``ring.fork_began()`` said, ``fork_ended()`` not yet
+        #: thread ident → the stamp of its fork under way (``ring.fork_began()`` said,
+        #: ``fork_ended()`` not yet): threads may fork at once
+        self.holding: dict[int, int] = {}
 
 
 _me = _Link()
@@ -176,8 +178,8 @@ def _before_fork() -> None:
     _me.prepared, _me.fork_error = None, ""
     if not in_worker() or _me.ring is None:
         return
-    _me.ring.fork_began()  # until the child is announced (``_after_fork_in_parent``)
-    _me.holding = True
+    # until the child is announced (``_after_fork_in_parent``)
+    _me.holding[threading.get_ident()] = _me.ring.fork_began()
     from ipcviz.tracer.ring import Ring
 
     _me.children += 1
@@ -209,9 +211,9 @@ def _after_fork_in_parent() -> None:
     try:
         _wait_for_announcement()
     finally:
-        if _me.holding:
-            _me.holding = False
-            _me.ring.fork_ended()
+        began = _me.holding.pop(threading.get_ident(), None)
+        if began is not None:
+            _me.ring.fork_ended(began)
 
 
 def _wait_for_announcement() -> None:
@@ -267,7 +269,7 @@ def _after_fork_in_child() -> None:
     if not _me.pid:
         return
     forked_at = time.monotonic_ns()
-    _me.holding = False  # (the parent's hold, in the parent's ring: the parent ends it)
+    _me.holding = {}  # (the parent's holds, in the parent's ring: the parent ends them)
     prepared, _me.prepared = _me.prepared, None
     if prepared is None and not _me.fork_error:  # an untraced run (benchmark baseline)
         _me.pid, _me.children, _me.child_name = os.getpid(), 0, ""

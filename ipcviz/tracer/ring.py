@@ -115,6 +115,10 @@ class Ring:
         self.words = memoryview(self.mm)[:HEADER_SIZE].cast("Q")
         self._head = 0  # writer's private copy of the head
         self._tail = 0  # reader's private copy of the tail
+        #: the worker's forks under way, by when each began (``fork_began``): threads may
+        #: fork at once, and the word holds the earliest until the last one ends
+        self._forks: list[int] = []
+        self._fork_lock = threading.Lock()
 
     @classmethod
     def adopt(cls, fd: int) -> Ring:
@@ -193,21 +197,32 @@ class Ring:
 
         return emit
 
-    def fork_began(self) -> None:
+    def fork_began(self) -> int:
         """The worker is about to fork: until ``fork_ended``, the engine publishes nothing
         stamped after now. The child's first record (``proc.start``, stamped in the child)
         is in a ring the engine does not know until the child announces it; without this,
         another process's operation stamped after the fork could be published first (step
         mode holds nothing back: ``verify`` rejected a forking run in 5 of 10 seeds). The
-        same handshake as the pending slot (``_PENDING``)."""
-        words = self.words
-        words[_W_FORKING] = STAMPING
-        memory_fence()()
-        words[_W_FORKING] = time.monotonic_ns()
+        same handshake as the pending slot (``_PENDING``). Returns the fork's stamp, for
+        its ``fork_ended``: two threads that fork at once each hold until their own child
+        is announced (one word for both, the first to end cleared the other's hold)."""
+        with self._fork_lock:
+            words = self.words
+            if not self._forks:  # (else the word holds an earlier stamp already)
+                words[_W_FORKING] = STAMPING
+                memory_fence()()
+            t = time.monotonic_ns()
+            self._forks.append(t)
+            words[_W_FORKING] = self._forks[0]
+        return t
 
-    def fork_ended(self) -> None:
-        """The child announced itself (or the fork failed): the hold is over."""
-        self.words[_W_FORKING] = 0
+    def fork_ended(self, began: int) -> None:
+        """The child of the fork that began at ``began`` announced itself (or the fork
+        failed): its hold is over; the word holds the earliest fork still under way."""
+        with self._fork_lock:
+            if began in self._forks:
+                self._forks.remove(began)
+            self.words[_W_FORKING] = self._forks[0] if self._forks else 0
 
     def _wait_for_room(self, need: int, head: int) -> None:
         """The ring is full: wait for the engine to drain it, and count the stall."""

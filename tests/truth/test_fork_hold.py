@@ -53,12 +53,12 @@ def _sends(h: Harness) -> int:
 
 def test_nothing_stamped_after_a_fork_is_published_before_the_child_is_announced() -> None:
     h, _, drainer, parent, other = _setup()
-    parent.fork_began()
+    began = parent.fork_began()
     other(C.MSGQ_SEND_BEGIN, 0, 1, 2)  # another process, stamped after the fork began
     other(C.MSGQ_SEND, 0, 1, 2, b"hi")
     drainer.drain()
     assert _sends(h) == 0  # the child's start, stamped before, may still come
-    parent.fork_ended()
+    parent.fork_ended(began)
     drainer.drain()
     assert _sends(h) == 1
 
@@ -81,5 +81,47 @@ def test_a_child_announced_while_the_rings_were_read_holds_this_turn_back() -> N
     drainer.adopt_announced = adopt
     drainer.drain()
     assert _sends(h) == 0
+    drainer.drain()
+    assert _sends(h) == 1
+
+
+def test_a_ring_read_in_part_still_holds_back_past_its_fork(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ring with more records than a turn reads (``DRAIN_LIMIT``) was taken to be read up
+    to its last record drained, past the stamp of a fork under way: a thread of the forking
+    process that kept sending (its records after the fork began) let another process's
+    send, stamped after the fork, be published before the child was announced."""
+    monkeypatch.setattr("ipcviz.engine.drain.DRAIN_LIMIT", 4)
+    h, _, drainer, parent, other = _setup()
+    mine = parent.writer()
+    began = parent.fork_began()
+    other(C.MSGQ_SEND_BEGIN, 0, 1, 2)  # another process, stamped after the fork began
+    other(C.MSGQ_SEND, 0, 1, 2, b"hi")
+    for _ in range(3):  # a thread of the parent sends on while another one forks
+        mine(C.MSGQ_SEND_BEGIN, 0, 1, 2)
+        mine(C.MSGQ_SEND, 0, 1, 2, b"me")
+    drainer.drain()
+    assert _sends(h) == 0  # the child's start, stamped before them, may still come
+    parent.fork_ended(began)
+    while drainer.drain():
+        pass
+    drainer.drain()
+    assert _sends(h) == 4
+
+
+def test_two_threads_forking_at_once_each_hold_until_their_own_child_is_announced() -> None:
+    """One word for the process: the first fork to end cleared the hold of the other,
+    whose child was not announced yet, and a send stamped after both forks began was
+    published before that child's ``proc.start`` could be known."""
+    h, _, drainer, parent, other = _setup()
+    a = parent.fork_began()  # two threads of the worker fork at once
+    b = parent.fork_began()
+    other(C.MSGQ_SEND_BEGIN, 0, 1, 2)
+    other(C.MSGQ_SEND, 0, 1, 2, b"hi")
+    parent.fork_ended(a)  # the first child announced; the second not yet
+    drainer.drain()
+    assert _sends(h) == 0
+    parent.fork_ended(b)
     drainer.drain()
     assert _sends(h) == 1

@@ -164,3 +164,31 @@ def test_sends_of_two_types_are_one_order_for_a_receive_of_the_oldest() -> None:
     h = _order(records, turn_by_turn=True)
     assert h.lin.conflicts == 0
     assert [e["_raw"] for e in h.out if e["kind"] == "mq.send"] == [b"a", b"b"]
+
+
+def test_a_send_that_failed_holds_up_no_other_send() -> None:
+    """A send whose call raised (a message too long: EINVAL) has a begin and no end. It
+    stayed a send in progress (``_open_puts``) until its process exited, and every other
+    send on the queue waited ``STUCK_NS`` for its message. A lane's next call begins only
+    once the last one is over."""
+    records = {
+        1: [
+            rec(C.MSGQ_SEND_BEGIN, 0, 1, 100000),  # raised: no end
+            rec(C.MSGQ_RECV_BEGIN, 30),
+            rec(C.MSGQ_RECV, 31, 1, 1, b"b"),
+        ],
+        2: [
+            rec(C.MSGQ_SEND_BEGIN, 10, 1, 1),
+            rec(C.MSGQ_SEND, 11, 1, 1, b"a"),
+            rec(C.MSGQ_SEND_BEGIN, 12, 1, 1),
+            rec(C.MSGQ_SEND, 13, 1, 1, b"b"),
+        ],
+        3: [rec(C.MSGQ_RECV_BEGIN, 20), rec(C.MSGQ_RECV, 21, 1, 1, b"a")],
+    }
+    h = Harness([QUEUE])
+    h.start(*records)
+    for p, rs in records.items():
+        h.lin.add_records(p, rs)
+    h.lin.emit_ready(100 * MS, 103 * MS)  # every ring read to 103 ms
+    assert h.lin.conflicts == 0
+    assert [e["_raw"] for e in h.out if e["kind"] == "mq.send"] == [b"a", b"b"]
