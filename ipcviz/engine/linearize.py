@@ -582,9 +582,15 @@ class Linearizer:
         puts = self._pending_puts.get(obj_i, {})
         # POSIX: one priority's messages leave in order, apart from the others'; System V:
         # a receive of the oldest (type 0) takes every type in the order they came
-        by_priority = getattr(self._object(obj_i), "by_priority", True)
+        obj = self._object(obj_i)
+        by_priority = getattr(obj, "by_priority", True)
         for pid, begin in self._open_puts.get(obj_i, {}).items():
-            if pid != op.pid and begin[2] < op.e and (begin[3] == m[0] or not by_priority):
+            if (
+                pid != op.pid
+                and begin[2] < op.e
+                and (begin[3] == m[0] or not by_priority)
+                and not _full_for(obj, begin)
+            ):
                 return True  # a send in progress may have come first: its message comes
         if len(puts) == 1:
             return False  # one message (a flood of copies): every order is the same queue
@@ -1214,6 +1220,18 @@ class Linearizer:
         if len(readers) != 1:
             return None
         return readers[0].stream(start, end)
+
+
+def _full_for(obj: Any, begin: Record) -> bool:
+    """Whether the queue, as published, has no room for the send that ``begin`` started:
+    most likely it waits for room (a bounded buffer's producer), and waiting for its
+    message would hold every other send back for ``STUCK_NS`` (the review measured 948 ms
+    of lag)."""
+    if not isinstance(obj, QueueObj):
+        return False
+    if obj.by_priority:
+        return bool(obj.max_messages) and len(obj.messages) >= obj.max_messages
+    return bool(obj.max_bytes) and obj.nbytes + begin[4] > obj.max_bytes
 
 
 class _Copies:

@@ -192,3 +192,42 @@ def test_a_send_that_failed_holds_up_no_other_send() -> None:
     h.lin.emit_ready(100 * MS, 103 * MS)  # every ring read to 103 ms
     assert h.lin.conflicts == 0
     assert [e["_raw"] for e in h.out if e["kind"] == "mq.send"] == [b"a", b"b"]
+
+
+def test_a_send_blocked_on_a_full_queue_holds_no_other_send_back() -> None:
+    """A bounded buffer: a 4-byte send blocks while the queue (6 bytes) holds two 3-byte
+    messages, kept full by another sender while a receiver takes. Waiting for a send in
+    progress (its message may have come first) held every other send back STUCK_NS: the
+    review measured 948 ms of lag on screen. A send that has no room in the queue as
+    published is not waited for. (Stamps, not seconds: which turn publishes each send.)"""
+    q = {"obj": "q", "type": "sysv_mq", "max_bytes": 6, "max_message_size": 8192}
+    sb, s, rb, r = C.MSGQ_SEND_BEGIN, C.MSGQ_SEND, C.MSGQ_RECV_BEGIN, C.MSGQ_RECV
+    records: dict[int, list[tuple]] = {1: [rec(sb, 5, 1, 4)], 2: [], 3: []}
+    records[2] += [rec(sb, 1, 1, 3), rec(s, 2, 1, 3, b"a00"), rec(sb, 3, 1, 3)]
+    records[2] += [rec(s, 4, 1, 3, b"a01")]
+    t = 10.0
+    for i in range(2, 40):  # one taken, one put: the queue stays full for the 4 bytes
+        records[3] += [rec(rb, t), rec(r, t + 1, 1, 3, b"a%02d" % (i - 2))]
+        records[2] += [rec(sb, t + 2, 1, 3), rec(s, t + 3, 1, 3, b"a%02d" % i)]
+        t += 50
+    records[3] += [rec(rb, t), rec(r, t + 1, 1, 3, b"a38"), rec(rb, t + 2)]
+    records[3] += [rec(r, t + 3, 1, 3, b"a39"), rec(rb, t + 5), rec(r, t + 6, 1, 4, b"full")]
+    records[1] += [rec(s, t + 4, 1, 4, b"full")]
+    h = Harness([q])
+    h.start(*records)
+    fed = dict.fromkeys(records, 0)
+    lags = []
+    cut = 10 * MS
+    while cut <= (t + 100) * MS:
+        for p, rs in records.items():
+            new = [x for x in rs[fed[p] :] if x[2] <= cut]
+            if new:
+                h.lin.add_records(p, new)
+                fed[p] += len(new)
+        n = len(h.out)
+        h.lin.emit_ready(cut - 3 * MS, cut)
+        lags += [cut - e["t"] for e in h.out[n:] if e["kind"] == "mq.send" and e["pid"] == 2]
+        cut += 10 * MS
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    assert max(lags) <= 20 * MS  # the turn after it ended (STUCK_NS before: 1 s)
