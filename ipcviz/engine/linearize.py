@@ -675,7 +675,9 @@ class Linearizer:
         elif isinstance(obj, QueueObj):
             if obj.outside:  # it may hold messages no event shows: every order is legal
                 return None
-            shadow = _QueueShadow(obj)
+            shadow = _QueueShadow(
+                obj, self._pending_puts.get(obj_i, {}), self._pending_takes.get(obj_i, {})
+            )
         else:
             return None
         observing = shadow.observing
@@ -1748,8 +1750,16 @@ class _QueueShadow(_Shadow):
     observing = _TAKE_CODES | _AGAIN_CODES
     full_lists = True
 
-    def __init__(self, obj: QueueObj) -> None:
+    def __init__(
+        self,
+        obj: QueueObj,
+        pool_puts: dict[tuple[int, bytes], _Copies] | None = None,
+        pool_takes: dict[tuple[int, bytes], int] | None = None,
+    ) -> None:
+        """``pool_puts``, ``pool_takes``: the pool's sends and receives of this queue by
+        message, as the linearizer keeps them (else ``plan_for`` counts them)."""
         self.messages = [[m[0], m[1], len(m[1])] for m in obj.messages]
+        self._pool = (pool_puts, pool_takes) if pool_puts is not None else None
         self.max_messages = obj.max_messages
         self.max_bytes = obj.max_bytes
         self.by_priority = obj.by_priority
@@ -1794,9 +1804,18 @@ class _QueueShadow(_Shadow):
         # round), may be the one taken, so such a message orders nothing here (the search
         # still checks every take against the queue).
         count = Counter((m[0], bytes(m[1])) for m in self.messages)
-        count.update(_msg(o) for lst in full for o in lst if o.rec[0] in _PUT_CODES)  # type: ignore[index]
-        taken = Counter(_msg(o) for lst in full for o in lst if o.rec[0] in _TAKE_CODES)  # type: ignore[index]
-        puts = {m for m in puts if count[m] == 1 and taken[m] <= 1}
+        if self._pool is not None:  # (counted as they come and go: not the pool again)
+            pool_puts, pool_takes = self._pool
+            puts = {
+                m
+                for m in puts
+                if count[m] + len(pool_puts[m].ops if m in pool_puts else ()) == 1  # type: ignore[index]
+                and pool_takes.get(m, 0) <= 1  # type: ignore[union-attr]
+            }
+        else:
+            count.update(_msg(o) for lst in full for o in lst if o.rec[0] in _PUT_CODES)  # type: ignore[index]
+            taken = Counter(_msg(o) for lst in full for o in lst if o.rec[0] in _TAKE_CODES)  # type: ignore[index]
+            puts = {m for m in puts if count[m] == 1 and taken[m] <= 1}
         #: per list, its takes' begins and indices: a put that ended before a take began
         #: is due before that take (real time), however late its own take comes
         self.take_begins: list[tuple[list[int], list[int]]] = []
@@ -1834,12 +1853,16 @@ class _QueueShadow(_Shadow):
         # A put's deadline is also that of every put that must come after it (a message
         # taken before another was put before it): 0:12 before 30:15, due at take 53,
         # is due there too, though its own take comes later.
+        # Only the search's puts are asked for theirs (``urgency``; ``before`` names only
+        # them): working out every put's in the pool made a flood's Ctrl-C minutes long.
         self.due: dict[tuple[int, bytes], int] = {}
+        searched = {_msg(o) for lst in lists for o in lst if o.rec[0] in _PUT_CODES}  # type: ignore[index]
         for lst in full:
             for o in lst:
                 if o.rec[0] in _PUT_CODES:  # type: ignore[index]
                     m = _msg(o)
-                    self.due[m] = min(self.due.get(m, 1 << 30), self._own_due(m, o.e))
+                    if m in searched:
+                        self.due[m] = min(self.due.get(m, 1 << 30), self._own_due(m, o.e))
         for m, earlier_puts in self.before.items():
             due = self.due.get(m)
             if due is None:
