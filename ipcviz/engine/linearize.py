@@ -1855,14 +1855,19 @@ class _QueueShadow(_Shadow):
         # is due there too, though its own take comes later.
         # Only the search's puts are asked for theirs (``urgency``; ``before`` names only
         # them): working out every put's in the pool made a flood's Ctrl-C minutes long.
-        self.due: dict[tuple[int, bytes], int] = {}
+        # A message's own deadline is its copy's that ended first (``_own_due`` never
+        # falls as the end grows): one call per message, not one per copy.
         searched = {_msg(o) for lst in lists for o in lst if o.rec[0] in _PUT_CODES}  # type: ignore[index]
+        first_end: dict[tuple[int, bytes], int] = {}
         for lst in full:
             for o in lst:
                 if o.rec[0] in _PUT_CODES:  # type: ignore[index]
                     m = _msg(o)
-                    if m in searched:
-                        self.due[m] = min(self.due.get(m, 1 << 30), self._own_due(m, o.e))
+                    if m in searched and o.e < first_end.get(m, 1 << 62):
+                        first_end[m] = o.e
+        self.due: dict[tuple[int, bytes], int] = {
+            m: self._own_due(m, e) for m, e in first_end.items()
+        }
         for m, earlier_puts in self.before.items():
             due = self.due.get(m)
             if due is None:
