@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -406,6 +407,23 @@ def _backlog(path: Path, kind: str) -> tuple[Harness, dict[int, list[tuple]]]:
     return h, history
 
 
+def _in_turns(h: Harness, history: dict[int, list[tuple]], turns: int) -> Iterator[tuple[int, int]]:
+    """Feed ``history`` as the engine's loop does, in ``turns`` (+1): each turn, the records
+    stamped by then; yields (the turn's time, a turn's length) for the caller to order."""
+    end = max(r[2] for records in history.values() for r in records)
+    step = end // turns + 1
+    fed = dict.fromkeys(history, 0)
+    for turn in range(1, turns + 2):
+        for pid, records in history.items():
+            upto = fed[pid]
+            while upto < len(records) and records[upto][2] <= turn * step:
+                upto += 1
+            if upto > fed[pid]:
+                h.lin.add_records(pid, records[fed[pid] : upto])
+                fed[pid] = upto
+        yield turn * step, step
+
+
 @pytest.mark.parametrize("budget", [linearize.PLAN_BUDGET, 30])
 @pytest.mark.parametrize("run", [1, 2])
 def test_a_backlog_of_32_senders_on_a_full_queue_is_ordered_without_a_conflict(
@@ -523,18 +541,8 @@ def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
     monkeypatch.setattr(linearize, "PLAN_BUDGET", budget)
     path = Path(__file__).parent / "data" / "forky_backlog.json"
     h, history = _backlog(path, "sysv_mq")
-    end = max(r[2] for records in history.values() for r in records)
-    step = end // turns + 1
-    fed = dict.fromkeys(history, 0)
-    for turn in range(1, turns + 2):  # each turn: the records stamped by then, then order
-        for pid, records in history.items():
-            upto = fed[pid]
-            while upto < len(records) and records[upto][2] <= turn * step:
-                upto += 1
-            if upto > fed[pid]:
-                h.lin.add_records(pid, records[fed[pid] : upto])
-                fed[pid] = upto
-        h.lin.emit_ready((turn - 1) * step)
+    for now, step in _in_turns(h, history, turns):
+        h.lin.emit_ready(now - step)
     h.lin.flush()
     assert h.lin.conflicts == 0
     taken = sum(e["kind"] == "mq.recv" for e in h.out)  # every event legal (Harness)
@@ -556,18 +564,8 @@ def test_look_alike_messages_from_four_senders_go_where_the_takes_700_places_on_
     path = Path(__file__).parent / "data" / "mixed_backlog.json"
     h, history = _backlog(path, "sysv_mq")
     if turns:
-        end = max(r[2] for records in history.values() for r in records)
-        step = end // turns + 1
-        fed = dict.fromkeys(history, 0)
-        for turn in range(1, turns + 2):
-            for pid, records in history.items():
-                upto = fed[pid]
-                while upto < len(records) and records[upto][2] <= turn * step:
-                    upto += 1
-                if upto > fed[pid]:
-                    h.lin.add_records(pid, records[fed[pid] : upto])
-                    fed[pid] = upto
-            h.lin.emit_ready(turn * step - 30 * MS, turn * step)
+        for now, _ in _in_turns(h, history, turns):
+            h.lin.emit_ready(now - 30 * MS, now)
     else:
         for pid, records in history.items():
             h.lin.add_records(pid, records)
