@@ -309,16 +309,8 @@ class Linearizer:
             if code in _CONSUMER_CODES:
                 _lane(self._pool_takes, rec[1], pid, _Takes).append(op)
             if code in _PUT_CODES:
-                puts = self._pending_puts.setdefault(rec[1], {})
-                m = _msg(op)
-                copies = puts.get(m)
-                if copies is None:
-                    copies = puts[m] = _Copies()
-                copies.add(op)
-                every = self._all_puts.get(rec[1])
-                if every is None:
-                    every = self._all_puts[rec[1]] = _Copies()
-                every.add(op)
+                _Copies.put(self._pending_puts.setdefault(rec[1], {}), _msg(op), op)
+                _Copies.put(self._all_puts, rec[1], op)
             elif code in _TAKE_CODES:
                 takes = self._pending_takes.setdefault(rec[1], {})
                 m = _msg(op)
@@ -386,14 +378,8 @@ class Linearizer:
             if mine and mine[0] is op:
                 mine.popleft()
         if rec[0] in _PUT_CODES:
-            puts = self._pending_puts.get(rec[1], {})
-            m = _msg(op)
-            copies = puts.get(m)
-            if copies is not None and copies.remove(op):
-                del puts[m]
-            every = self._all_puts.get(rec[1])
-            if every is not None and every.remove(op):
-                del self._all_puts[rec[1]]
+            _Copies.take(self._pending_puts.get(rec[1], {}), _msg(op), op)
+            _Copies.take(self._all_puts, rec[1], op)
         elif rec[0] in _TAKE_CODES:
             takes = self._pending_takes.get(rec[1], {})
             m = _msg(op)
@@ -1248,6 +1234,21 @@ class _Copies:
         self.begins: list[int] = []
         self.ops: list[Op] = []
         self.longest = 0  # the longest send among them: how far back an overlap can begin
+
+    @staticmethod
+    def put(table: dict[Any, _Copies], key: Any, op: Op) -> None:
+        """``op`` into ``table[key]``, made if need be."""
+        copies = table.get(key)
+        if copies is None:
+            copies = table[key] = _Copies()
+        copies.add(op)
+
+    @staticmethod
+    def take(table: dict[Any, _Copies], key: Any, op: Op) -> None:
+        """``op`` out of ``table[key]``, dropped once empty."""
+        copies = table.get(key)
+        if copies is not None and copies.remove(op):
+            del table[key]
 
     def add(self, op: Op) -> None:
         i = bisect_right(self.begins, op.b)
