@@ -66,6 +66,27 @@ class Drainer:
         finally:
             gc.enable()
 
+    def drain_killed(self, killed_at: int, hurried: Callable[[], bool]) -> None:
+        """The rings of the workers a stop just killed, turn by turn as in the loop (read
+        whole at once, a flood's backlog made one pool of 100,000 operations, and each
+        search for a queue's order scans its whole pool).
+
+        Nothing that ended after ``killed_at`` is published here: a death not reaped yet
+        may be what explains it, and its ``proc.exit`` comes only with the reap. A reader
+        woken with end of file as its writer died, before its own SIGKILL came, was an
+        ``order.conflict`` (and `verify` failed after a clean Ctrl-C) when ordering the
+        backlog took longer than ``STUCK_NS``."""
+
+        def horizon() -> int:
+            return killed_at
+
+        self.horizons.append(horizon)
+        try:
+            while self.drain() and not hurried():
+                pass
+        finally:
+            self.horizons.remove(horizon)
+
     def _drain_rings(self, only: Worker | None, flush: bool) -> bool:
         more = False
         lin = self.lin

@@ -164,6 +164,7 @@ class Engine:
         self.stop_reason: str | None = None
         #: stopped a second time: end at once, leaving out what is not yet put in order
         self.hurry = False
+        self._killed_at = 1 << 62  # (the stop's SIGKILL: ``_kill_live``)
         self.left_out = 0  # operations the hurried end left out (``Linearizer.abandon``)
         self.lin.halt = self._halt
         self._looping = False  # in ``_loop``: a command waiting ends a long turn
@@ -518,7 +519,7 @@ class Engine:
         _guarded(self._quiesce)
         live = [w for w in self.workers.values() if not w.exited]
         for step in (
-            lambda: self._signal_all(live, signal.SIGKILL),
+            lambda: self._kill_live(live),
             lambda: self._signal_all(live, signal.SIGCONT),
             self.adopter.settle,
             self._drain_killed,
@@ -539,6 +540,9 @@ class Engine:
         if self.outcome is None:
             self.outcome = "stopped"
             self.exit_code = 0
+        # A second stop from here on changes nothing: what is in the pool now (the steps'
+        # engine events) is published, and the end after it, never held back (``_halt``).
+        self.lin.halt = lambda: False
         try:
             _guarded(self.out.flush)
             _guarded(self._check_recording)
@@ -563,13 +567,15 @@ class Engine:
                 _guarded(self.registry.discard)
 
     def _drain_killed(self) -> None:
-        """The stopped workers' rings, turn by turn as in the loop: at most ``DRAIN_LIMIT``
-        records a ring a turn, each turn's ready operations put in order. Read whole at
-        once (``_reap_all``), a flood's backlog made one pool of 100,000 operations, and
-        each search for a queue's order scans its whole pool: a Ctrl-C on a flat-out
-        queue took a minute to end, where this takes seconds."""
-        while self.drainer.drain() and not self.hurry:
-            pass
+        """The killed workers' rings, turn by turn (``Drainer.drain_killed``): a Ctrl-C on
+        a flat-out queue took a minute to end read whole at once, where this takes seconds."""
+        self.drainer.drain_killed(self._killed_at, lambda: self.hurry)
+
+    def _kill_live(self, live: list[Worker]) -> None:
+        """SIGKILL every worker still running; what ended after this moment may depend
+        on their deaths (``Drainer.drain_killed``)."""
+        self._killed_at = time.monotonic_ns()
+        self._signal_all(live, signal.SIGKILL)
 
     def _drain_all(self) -> None:
         """Every record into the stream, in order; stopped twice (``hurry``), what is not

@@ -852,7 +852,8 @@ class Linearizer:
         self._read_to = max(cutoff, read_to if read_to is not None else cutoff)
         heap = self._heap
         while heap:
-            if emitted & 255 == 255 and self.halt():
+            # asked before the first too: stopped twice, nothing more is put in order
+            if emitted & 255 == 0 and self.halt():
                 break
             min_e = self._min_e = heap[0][0]
             if min_e > cutoff:
