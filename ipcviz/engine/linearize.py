@@ -760,6 +760,19 @@ class Linearizer:
             shadow.dead,
         )
 
+        def alone(take: Op) -> bool:
+            """``take`` is stuck behind another message, and no take this search does not
+            see can come before it: none that began after the horizon, none in progress,
+            none not read yet began before it ended. (A receiver that stamped its begin,
+            was preempted for a millisecond and then got the flood's message: another
+            process's take, past the horizon, took the message in front of it first. Cut
+            here, every order was dead and the correct program got ``order.conflict``.)"""
+            bound = min([horizon + 1, self._read_to + 1, *unseen_takes(take.pid)])
+            return take.e < bound and blocked(take)
+
+        def unseen_takes(lane: int) -> Iterable[int]:
+            return (b for p, b in taking.items() if p != lane)
+
         def dfs() -> bool:
             if placed[0] >= required:
                 return True
@@ -772,7 +785,7 @@ class Linearizer:
             seen.add(key)
             # A take that another message stands in front of waits for another take; if
             # only its own process has takes left, this branch is dead.
-            if heads.taking == 1 and blocked(heads.only_taker()):
+            if heads.taking == 1 and alone(heads.only_taker()):
                 return False
             min_end = ends[0][0]
             for i in candidates(min_end, takes_blocked()):

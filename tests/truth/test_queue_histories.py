@@ -231,3 +231,33 @@ def test_a_send_blocked_on_a_full_queue_holds_no_other_send_back() -> None:
     h.lin.flush()
     assert h.lin.conflicts == 0
     assert max(lags) <= 20 * MS  # the turn after it ended (STUCK_NS before: 1 s)
+
+
+def test_a_receiver_preempted_past_the_searchs_horizon_is_not_the_only_taker() -> None:
+    """A process sends "z" and takes it back, over and over; once, it stamps the begin of
+    its receive and is preempted for a long while. Meanwhile a forked child floods "y", and
+    the parent's receive takes the "z" first, then the "y"s; the preempted receive gets a
+    "y" in the end. The search looks PLAN_DEPTH operations ahead: the parent's receive was
+    past that horizon, so the preempted receive, stuck behind "z", looked like the only take
+    left and every order was cut (a forked flood's trace: 11,145 ``order.conflict`` on a
+    correct program, the first 20 ms into it)."""
+    other: list[tuple] = []
+    t = 0.0
+    for _ in range(147):  # 294 operations: with the next 6, the search's window is full
+        other += [rec(C.MSGQ_SEND_BEGIN, t, 1, 1), rec(C.MSGQ_SEND, t + 0.2, 1, 1, b"z")]
+        other += [rec(C.MSGQ_RECV_BEGIN, t + 0.4), rec(C.MSGQ_RECV, t + 0.6, 1, 1, b"z")]
+        t += 1.0
+    other += [rec(C.MSGQ_SEND_BEGIN, t, 1, 1), rec(C.MSGQ_SEND, t + 0.2, 1, 1, b"z")]
+    other += [rec(C.MSGQ_RECV_BEGIN, t + 0.4), rec(C.MSGQ_RECV, t + 50, 1, 1, b"y")]
+    child: list[tuple] = []
+    for k in range(10):
+        b = t + 10 + k
+        child += [rec(C.MSGQ_SEND_BEGIN, b, 1, 1), rec(C.MSGQ_SEND, b + 0.2, 1, 1, b"y")]
+    parent = [rec(C.MSGQ_RECV_BEGIN, t + 15.5), rec(C.MSGQ_RECV, t + 15.7, 1, 1, b"z")]
+    for k in range(9):
+        b = t + 20 + k
+        parent += [rec(C.MSGQ_RECV_BEGIN, b), rec(C.MSGQ_RECV, b + 0.2, 1, 1, b"y")]
+    for turn_by_turn in (False, True):
+        h = _order({1: other, 2: child, 3: parent}, turn_by_turn)
+        assert h.lin.conflicts == 0, turn_by_turn
+        assert sum(e["kind"] == "mq.recv" for e in h.out) == 158
