@@ -68,6 +68,10 @@ DEAD_WAYS = 4096
 #: and how many (rank, take) pairs it keeps at most for them.
 RANKS = 4096
 RANK_PAIRS = 65536
+#: How many places of a FIFO queue the joint check follows (``_QueueShadow._joint_setup``)
+#: and how many ways of sharing them out among the takers at most (then: not checked).
+JOINT_DEPTH = 4096
+JOINT_WAYS = 64
 #: The search's answer when no order of the known operations exists: one is still missing.
 _NO_ORDER: deque[int] = deque()
 #: A program order is a pid, or pid | thread << 32 for a thread of it (see add_records).
@@ -1782,6 +1786,8 @@ class _QueueShadow(_Shadow):
         self._rehash()
         self.fifo = False  # (``plan_for`` says)
         self._taken = 0  # takes placed by the search so far (``_not_its_rank``)
+        self._joint: list[set[tuple[int, ...]] | None] | None = None  # (``_joint_setup``)
+        self._jback: list[set[tuple[int, ...]]] | None = None
 
     def _rehash(self) -> None:
         """``_h``: the messages in order as one number (a polynomial hash, ``_MOD``), and
@@ -1934,9 +1940,11 @@ class _QueueShadow(_Shadow):
         System V receive of the oldest message (``want`` 0): there the queue's messages
         leave in the order they stand, whoever takes them (``plan_for``: ``fifo``)."""
         self._fifo = self.fifo
+        self._joint = self._jback = None
         if not self._fifo:
             return
         self._rank_takes(read_to, taking)
+        self._joint_setup()
         self._take_at = [
             [k for k, o in enumerate(lst) if o.rec[0] in _MSGQ_TAKES]  # type: ignore[index]
             for lst in lists
@@ -1981,8 +1989,15 @@ class _QueueShadow(_Shadow):
         if op.rec[0] in _PUT_CODES:  # type: ignore[index]
             if self._not_its_rank():
                 return True
+            ways = self._joint[-1] if self._joint is not None else None
+            if ways is not None and not ways:
+                return True  # no way to share the queue's messages out among the takes
             if len(self.messages) > DEAD_DEPTH:
                 return False  # put past the part looked at: nothing looked at changed
+        elif self._jback is not None and self._taken < len(self._jback):
+            counts = tuple(bisect_left(self.take_at[r], self.pos[r]) for r in self._jlists)
+            if counts not in self._jback[self._taken]:
+                return True  # the rest of the queue cannot go to the takes left
         takers = self._takers
         start = tuple(bisect_left(self._take_at[i], self.pos[i]) for i in takers)
         memo_key = (start, self.key())
@@ -2008,6 +2023,7 @@ class _QueueShadow(_Shadow):
         wrong order showed only at its take, 700 places later, past what the search looks
         at (``order.conflict`` on a correct program, in half the runs)."""
         lists = [[lst[k] for k in at] for lst, at in zip(self._full, self.take_at, strict=True)]
+        self._take_lists = lists  # (``_joint_setup``)
         ends = sorted(islice(heapq.merge(*[map(_end, lst) for lst in lists]), RANKS))
         edge = min([read_to, *taking.values()])
         known = min(bisect_left(ends, edge) + 1, RANKS)
@@ -2040,6 +2056,99 @@ class _QueueShadow(_Shadow):
             return False  # a take not known yet may get it
         m = self.messages[-1]
         return not any(takes_message(m, *got) for got in self._by_rank[rank])
+
+    def _joint_setup(self) -> None:
+        """The ways the queue's messages, oldest first, can go to the pool's takes: a way
+        is how many of each taker's takes have a message. Every place below ``_known``
+        goes to a take in the pool, so the ways are followed up to there (at most
+        ``JOINT_DEPTH``, ``JOINT_WAYS`` at once).
+
+        ``_not_its_rank`` checks each place on its own; which taker gets which of two
+        places is a joint constraint. Four senders of look-alike messages ("x", "xy", …)
+        and two takers made a queue 400 to 3,000 deep, and the correct program got one to
+        thousands of ``order.conflict``: two places that each one of the two takers could
+        get, but not both, were filled 400 places before the takes; or one taker's takes
+        were placed one after another while the other's, stamped long (it was preempted),
+        needed a message among them. Two checks, each a necessary condition:
+
+        - ``_jback[c]``: the ways at place c that go on to the end of the queue as it is
+          now. After the search's c-th take, its takers' counts must be one of them.
+        - ``_joint``: a stack, the ways after each put the search placed, followed from
+          the ways at the end of the queue (whichever takes the search placed: a superset
+          of the ways, so it never cuts a branch that goes on)."""
+        self._jback: list[set[tuple[int, ...]]] | None = None
+        lists = self._take_lists
+        self._jlists = [r for r, lst in enumerate(lists) if lst]  # the takers' full lists
+        if len(self._jlists) < 2:
+            return  # one taker: ``_not_its_rank`` says it all
+        takers = [lists[r] for r in self._jlists]
+        self._jl = takers
+        self._jlimit = min(self._known - 1, JOINT_DEPTH)
+        self._jgot: dict[tuple[int, int], tuple[int, bytes, int, bool]] = {}  # (as needed)
+        self._jends = [[o.e for o in lst] for lst in takers]
+        self._jafter: dict[tuple[int, int], tuple[int, ...]] = {}
+        ways: set[tuple[int, ...]] | None = {(0,) * len(takers)}
+        steps: list[dict[tuple[int, ...], list[tuple[int, ...]]]] = []  # per place: way → next
+        for m in self.messages[: self._jlimit]:
+            step = {w: self._joint_next(w, m, -1) for w in ways}  # type: ignore[union-attr]
+            ways = set().union(*step.values())
+            if not ways:
+                return  # none: a conflict already published
+            steps.append(step)
+            if len(ways) > JOINT_WAYS:
+                ways = None
+                break  # too many ways: checked up to here
+        if ways is not None and len(self.messages) < self._jlimit:
+            self._joint = [ways]
+        back = [ways if ways is not None else set(steps[-1])]  # (the last place followed)
+        for step in reversed(steps[: len(steps) - (ways is None)]):
+            ahead = back[-1]
+            back.append({w for w, nxt in step.items() if any(x in ahead for x in nxt)})
+        back.reverse()
+        self._jback = back
+
+    def _joint_step(
+        self, ways: Iterable[tuple[int, ...]], m: list[Any], put_b: int
+    ) -> set[tuple[int, ...]] | None:
+        """The ways after message ``m`` (put at ``put_b``) goes to one of the next takes.
+        None: more than ``JOINT_WAYS``."""
+        nxt: set[tuple[int, ...]] = set()
+        for way in ways:
+            nxt.update(self._joint_next(way, m, put_b))
+        return nxt if len(nxt) <= JOINT_WAYS else None
+
+    def _joint_next(self, way: tuple[int, ...], m: list[Any], put_b: int) -> list[tuple[int, ...]]:
+        """The ways after ``way`` when ``m`` goes to a taker's next take: a take of its
+        bytes, ending after the put began, after every take that ended before it began."""
+        got, after, out = self._jgot, self._jafter, []
+        for i, v in enumerate(way):
+            if v >= len(self._jl[i]):
+                continue
+            take = self._jl[i][v]
+            its = got.get((i, v))
+            if its is None:
+                its = got[i, v] = _taken(take)
+            if not takes_message(m, *its):
+                continue
+            if take.e < put_b:
+                continue
+            need = after.get((i, v))
+            if need is None:
+                need = after[i, v] = tuple(bisect_left(e, take.b) for e in self._jends)
+            if all(map(int.__ge__, way, need)):
+                out.append((*way[:i], v + 1, *way[i + 1 :]))
+        return out
+
+    def _joint_put(self, op: Op) -> bool:
+        """After a put: its message's ways pushed (``_joint``); False if there is none."""
+        joint = self._joint
+        ways = joint[-1]  # type: ignore[index]
+        if ways is not None and self._taken + len(self.messages) <= self._jlimit:
+            ways = self._joint_step(ways, self.messages[-1], op.b)
+        else:
+            ways = None  # past what is followed: any way
+        joint.append(ways)  # type: ignore[union-attr]
+        return ways is None or bool(ways)
 
     def urgency(self, op: Op) -> int:
         """A put's deadline (``due``): trying puts by their take alone filled a full queue
@@ -2114,8 +2223,13 @@ class _QueueShadow(_Shadow):
             self._top = self._top * _BASE % _MOD
             fresh = m not in self.put
             self.put.add(m)
+            joint = self._joint if self.fifo else None
+            if joint is not None:
+                self._joint_put(op)
 
             def unsend() -> None:
+                if joint is not None:
+                    joint.pop()
                 msgs.pop()
                 self.nbytes -= size
                 self._h, self._top = was

@@ -261,3 +261,31 @@ def test_a_receiver_preempted_past_the_searchs_horizon_is_not_the_only_taker() -
         h = _order({1: other, 2: child, 3: parent}, turn_by_turn)
         assert h.lin.conflicts == 0, turn_by_turn
         assert sum(e["kind"] == "mq.recv" for e in h.out) == 158
+
+
+def test_places_two_takers_could_each_get_are_shared_out_jointly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Four concurrent sends, "x", "x", "y", "y"; then two takers: one takes "x" then "y",
+    the other "y" then "x". Each place alone could go to either taker's take, so "x", "x"
+    first passed the check of each place (``_not_its_rank``), but both "x" cannot go to
+    the first two takes: one of them takes "y". With the takes past the search's horizon
+    (a queue hundreds deep, here a horizon of 4), that order was committed and the takes
+    got ``order.conflict`` (a lecturer's mixed-words run: 1 to thousands)."""
+    monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 4)
+    sends = {
+        p: [rec(C.MSGQ_SEND_BEGIN, 0.1 * k, 1, 1), rec(C.MSGQ_SEND, 1 + 0.1 * k, 1, 1, data)]
+        for k, (p, data) in enumerate([(1, b"x"), (2, b"x"), (3, b"y"), (4, b"y")])
+    }
+
+    def takes(first: bytes, then: bytes, at: float) -> list[tuple]:
+        return [
+            *[rec(C.MSGQ_RECV_BEGIN, 2 + at), rec(C.MSGQ_RECV, 10 + at, 1, 1, first)],
+            *[rec(C.MSGQ_RECV_BEGIN, 10.5 + at), rec(C.MSGQ_RECV, 20 + at, 1, 1, then)],
+        ]
+
+    records = {**sends, 5: takes(b"x", b"y", 0), 6: takes(b"y", b"x", 0.1)}
+    for turn_by_turn in (False, True):
+        h = _order(records, turn_by_turn)  # (Harness: every event legal)
+        assert h.lin.conflicts == 0, turn_by_turn
+        assert sum(e["kind"] == "mq.recv" for e in h.out) == 4
