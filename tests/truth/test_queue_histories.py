@@ -289,3 +289,18 @@ def test_places_two_takers_could_each_get_are_shared_out_jointly(
         h = _order(records, turn_by_turn)  # (Harness: every event legal)
         assert h.lin.conflicts == 0, turn_by_turn
         assert sum(e["kind"] == "mq.recv" for e in h.out) == 4
+
+
+@pytest.mark.parametrize("seed", [135, 142])
+def test_a_take_placed_where_the_rest_of_the_queue_has_no_taker_is_undone(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random legal histories (wide intervals) with the search's horizon cut to 4
+    operations, as a queue hundreds deep cuts it: the search placed one taker's takes
+    while a take of the other's, long in progress, needed a message among them; the
+    place after had no taker left, and the takes after it were conflicts (a mixed-words
+    run: 4,449). After each take, the takers' counts must be a way that shares the rest of
+    the queue out (``_jback``)."""
+    monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 4)
+    h = _order(_history(seed, [b"x", b"y"], width=8.0), turn_by_turn=False)
+    assert h.lin.conflicts == 0
