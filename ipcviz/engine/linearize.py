@@ -1788,6 +1788,7 @@ class _QueueShadow(_Shadow):
         self._taken = 0  # takes placed by the search so far (``_not_its_rank``)
         self._joint: list[set[tuple[int, ...]] | None] | None = None  # (``_joint_setup``)
         self._jback: list[set[tuple[int, ...]]] | None = None
+        self._horizon = 1 << 62  # (``watch``)
 
     def _rehash(self) -> None:
         """``_h``: the messages in order as one number (a polynomial hash, ``_MOD``), and
@@ -1825,6 +1826,8 @@ class _QueueShadow(_Shadow):
         # round), may be the one taken, so such a message orders nothing here (the search
         # still checks every take against the queue).
         count = Counter((m[0], bytes(m[1])) for m in self.messages)
+        self._have = count  # (``_steals``: the queue as the search began)
+        self._tight: dict[tuple[int, bytes], list[tuple[int, int, int]]] = {}
         if self._pool is not None:  # (counted as they come and go: not the pool again)
             pool_puts, pool_takes = self._pool
             puts = {
@@ -1941,6 +1944,7 @@ class _QueueShadow(_Shadow):
         leave in the order they stand, whoever takes them (``plan_for``: ``fifo``)."""
         self._fifo = self.fifo
         self._joint = self._jback = None
+        self._horizon = horizon
         if not self._fifo:
             return
         self._rank_takes(read_to, taking)
@@ -1984,6 +1988,8 @@ class _QueueShadow(_Shadow):
         operations not in the search (those that began after the horizon, of any process)
         come after every take that must be placed, so once those are matched (``_must``)
         the rest is left open."""
+        if op.rec[0] in _TAKE_CODES and op.e > self._horizon and self._steals(op):  # type: ignore[index]
+            return True
         if not self._fifo or not self.messages:
             return False
         if op.rec[0] in _PUT_CODES:  # type: ignore[index]
@@ -2056,6 +2062,45 @@ class _QueueShadow(_Shadow):
             return False  # a take not known yet may get it
         m = self.messages[-1]
         return not any(takes_message(m, *got) for got in self._by_rank[rank])
+
+    def _steals(self, take: Op) -> bool:
+        """``take``, optional (it ended past the horizon), got a message that a take which
+        ends sooner needs: by that take's end, every copy put or queued is needed by the
+        takes that end by then (``_tight``), and this one is not among them.
+
+        A receive stamped 59 ms long (its process preempted) was placed as soon as a "y"
+        stood first: the search tries takes first, and nothing it saw needed that "y".
+        Another receiver's, 33 ms on, did: exactly as many "y" were put by then as taken
+        by then (a forked flood: thousands of ``order.conflict`` on a correct program)."""
+        if self._pool is None:
+            return False
+        m = _msg(take)
+        tight = self._tight.get(m)
+        if tight is None:
+            tight = self._tight[m] = self._tight_takes(m)
+        for e, r, k in tight:
+            if e >= take.e:
+                return False
+            if self.pos[r] <= k:
+                return True  # not placed yet: its copy is gone
+        return False
+
+    def _tight_takes(self, m: tuple[int, bytes]) -> list[tuple[int, int, int]]:
+        """The pool's takes of ``m`` by which every copy of it queued or put is taken,
+        as (end, list, index), by end: each needs all those copies (a count)."""
+        takes = sorted(
+            (lst[k].e, r, k)
+            for r, (lst, at) in enumerate(zip(self._full, self.take_at, strict=True))
+            for k in at
+            if _msg(lst[k]) == m
+        )
+        copies = self._pool[0].get(m) if self._pool is not None else None  # type: ignore[union-attr]
+        have = self._have.get(m, 0)
+        return [
+            (e, r, k)
+            for j, (e, r, k) in enumerate(takes, 1)
+            if have + (copies.began_before(e) if copies is not None else 0) <= j
+        ]
 
     def _joint_setup(self) -> None:
         """The ways the queue's messages, oldest first, can go to the pool's takes: a way

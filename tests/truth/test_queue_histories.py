@@ -304,3 +304,32 @@ def test_a_take_placed_where_the_rest_of_the_queue_has_no_taker_is_undone(
     monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 4)
     h = _order(_history(seed, [b"x", b"y"], width=8.0), turn_by_turn=False)
     assert h.lin.conflicts == 0
+
+
+def test_a_long_receive_does_not_take_a_copy_a_receive_that_ends_sooner_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One "y" is queued; a receive stamped long (its process preempted: 1.5 to 100 ms)
+    could take it, and so could another receive at 50 ms, with the next "y" put only at
+    60 ms. Past the search's horizon, nothing needed that "y", and the search tries takes
+    first: the long receive took it, and the one at 50 ms was a conflict (a forked flood,
+    where as many "y" were put as taken: thousands). The copies a receive that ends sooner
+    needs (by its end, every one queued or put) are not for a receive that ends later."""
+    monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 4)
+
+    def op(begin: float, end: float, data: bytes, send: bool) -> list[tuple]:
+        if send:
+            return [rec(C.MSGQ_SEND_BEGIN, begin, 1, 1), rec(C.MSGQ_SEND, end, 1, 1, data)]
+        return [rec(C.MSGQ_RECV_BEGIN, begin), rec(C.MSGQ_RECV, end, 1, 1, data)]
+
+    records = {
+        1: op(0.9, 1.0, b"y", True) + op(60, 61, b"y", True),  # the "y"s
+        2: op(1.5, 100, b"y", False),  # the long receive
+        3: op(2, 2.1, b"z", True) + op(3, 3.1, b"z", True) + op(4, 4.1, b"z", True),
+        4: op(50, 51, b"y", False),  # needs the first "y"
+        5: op(62, 63, b"z", False) + op(64, 65, b"z", False) + op(66, 67, b"z", False),
+    }
+    for turn_by_turn in (False, True):
+        h = _order(records, turn_by_turn)  # (Harness: every event legal)
+        assert h.lin.conflicts == 0, turn_by_turn
+        assert sum(e["kind"] == "mq.recv" for e in h.out) == 5
