@@ -119,7 +119,7 @@ _CHECKED_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in RULE
 class Op:
     """One operation (or a begin, or an engine event) waiting in the pool."""
 
-    __slots__ = ("b", "check", "e", "event", "pid", "proc", "rec", "since", "want")
+    __slots__ = ("b", "check", "e", "event", "msg", "pid", "proc", "rec", "since", "want")
 
     def __init__(self, pid: int, b: int, e: int, rec: Record | None = None) -> None:
         self.pid = pid  # the program order it belongs to: a process, or one of its threads
@@ -132,6 +132,7 @@ class Op:
         self.event: dict[str, Any] | None = None  # engine events: the event itself
         #: (rec, fields its legality rule reads): made once per record (see ``_legal``)
         self.check: tuple[Record, dict[str, Any] | None] | None = None
+        self.msg: tuple[int, bytes] | None = None  # (``_msg``: made once)
 
     @property
     def is_begin(self) -> bool:
@@ -1106,6 +1107,7 @@ class Linearizer:
             op.since = begun  # (and its last piece, published as the write itself)
         self._event_out(part)
         op.rec = (rec[0], rec[1], rec[2], n - room, rec[4], data[room:])
+        op.msg = None
         return True
 
     def _piece(self, op: Op, obj: PipeObj) -> int:
@@ -1602,8 +1604,12 @@ def _has_for(obj: Any, begin: Record) -> bool:
 
 
 def _msg(op: Op) -> tuple[int, bytes]:
-    """A message's identity: (priority or type, bytes)."""
-    return op.rec[3], bytes(op.rec[5])  # type: ignore[index]
+    """A message's identity: (priority or type, bytes); made once per operation (a search
+    asks it of every take in the pool)."""
+    m = op.msg
+    if m is None:
+        m = op.msg = (op.rec[3], bytes(op.rec[5]))  # type: ignore[index]
+    return m
 
 
 class _SemShadow(_Shadow):
@@ -1820,7 +1826,8 @@ class _QueueShadow(_Shadow):
         #: message was not in the queue yet, or the take would have got it)
         self.not_before: dict[tuple[int, bytes], tuple[int, int]] = {}
         self.put: set[tuple[int, bytes]] = set()
-        puts = {_msg(o) for lst in lists for o in lst if o.rec[0] in _PUT_CODES}  # type: ignore[index]
+        searched = {_msg(o) for lst in lists for o in lst if o.rec[0] in _PUT_CODES}  # type: ignore[index]
+        puts = searched
         # "Taken before, so put before" holds for a message that exists once: a copy in
         # the queue already, or the same bytes put or taken twice (a report sent each
         # round), may be the one taken, so such a message orders nothing here (the search
@@ -1847,33 +1854,48 @@ class _QueueShadow(_Shadow):
         #: → (the list that takes it, how many of that list's takes come first): ``ahead``
         self.take_at: list[list[int]] = []
         self.ahead: dict[tuple[int, bytes], tuple[int, int]] = {}
-        #: every take a System V receive of the oldest message: the queue is a FIFO
-        self.fifo = not self.by_priority
         self._full = full
+        fifo = not self.by_priority  # every take a System V receive of the oldest message
+        taken_at, before, ahead, not_before = self.taken_at, self.before, self.ahead, {}
+        # One pass over each list's takes: a search runs this over the whole pool (100,000
+        # operations in a flood's backlog), so only what is asked is kept: where each list's
+        # takes are, and, for the search's messages, their first take (``_own_due``) and
+        # what was taken before a unique one (``before``, ``ahead``, ``not_before``); at
+        # most ``RANKS`` takes a list (a take further on is never among the first RANKS
+        # of all, and a rule that does not see it only cuts less).
         for r, lst in enumerate(full):
-            takes = [(o.b, k) for k, o in enumerate(lst) if o.rec[0] in _TAKE_CODES]  # type: ignore[index]
-            if takes:
-                self.take_begins.append(([b for b, _ in takes], [k for _, k in takes]))
-            self.take_at.append([k for _, k in takes])
-            seen: dict[int, list[tuple[int, bytes]]] = {}  # priority → taken so far, in order
-            lowest: list[tuple[int, int]] = []  # (priority, index) of takes so far
+            at: list[int] = []
+            begins: list[int] = []
+            earlier: dict[int, list[tuple[int, bytes]]] = {}  # priority → unique ones taken
+            lowest: list[tuple[int, int]] = []  # POSIX: (priority, index) of takes so far
             for k, o in enumerate(lst):
-                if o.rec[0] not in _TAKE_CODES:  # type: ignore[index]
-                    self.fifo = self.fifo and o.rec[0] in _PUT_CODES  # type: ignore[index]
+                code = o.rec[0]  # type: ignore[index]
+                if code not in _TAKE_CODES:
+                    fifo = fifo and code in _PUT_CODES
                     continue
-                self.fifo = self.fifo and o.rec[0] in _MSGQ_TAKES and not o.want  # type: ignore[index]
-                m = _msg(o)
-                self.taken_at.setdefault(m, k)
-                earlier = seen.setdefault(m[0], [])
-                if m in puts and m not in self.before:
-                    self.ahead[m] = (r, len(lowest))
-                    self.before[m] = [x for x in earlier if x in puts and x != m]
-                    if o.rec[0] == C.MQ_RECV:  # type: ignore[index]
+                fifo = fifo and code in _MSGQ_TAKES and not o.want
+                if len(at) >= RANKS:
+                    continue  # past every rule's view (their ranks, a unique one's take)
+                at.append(k)
+                begins.append(o.b)
+                m = o.msg or _msg(o)
+                if m in searched and m not in taken_at:
+                    taken_at[m] = k
+                if m in puts:
+                    if m not in before:
+                        ahead[m] = (r, len(at) - 1)
+                        before[m] = [x for x in earlier.get(m[0], ()) if x != m]
                         lower = [i for prio, i in lowest if prio < m[0]]
                         if lower:
-                            self.not_before[m] = (r, max(lower))
-                earlier.append(m)
-                lowest.append((m[0], k))
+                            not_before[m] = (r, max(lower))
+                    earlier.setdefault(m[0], []).append(m)
+                if code == C.MQ_RECV:
+                    lowest.append((m[0], k))
+            if at:
+                self.take_begins.append((begins, at))
+            self.take_at.append(at)
+        self.fifo = fifo
+        self.not_before = not_before
         # A put's deadline is also that of every put that must come after it (a message
         # taken before another was put before it): 0:12 before 30:15, due at take 53,
         # is due there too, though its own take comes later.
@@ -1881,7 +1903,6 @@ class _QueueShadow(_Shadow):
         # them): working out every put's in the pool made a flood's Ctrl-C minutes long.
         # A message's own deadline is its copy's that ended first (``_own_due`` never
         # falls as the end grows): one call per message, not one per copy.
-        searched = {_msg(o) for lst in lists for o in lst if o.rec[0] in _PUT_CODES}  # type: ignore[index]
         first_end: dict[tuple[int, bytes], int] = {}
         for lst in full:
             for o in lst:
