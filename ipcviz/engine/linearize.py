@@ -2072,8 +2072,8 @@ class _QueueShadow(_Shadow):
         stood first: the search tries takes first, and nothing it saw needed that "y".
         Another receiver's, 33 ms on, did: exactly as many "y" were put by then as taken
         by then (a forked flood: thousands of ``order.conflict`` on a correct program)."""
-        if self._pool is None:
-            return False
+        if self._pool is None or take.rec[0] == C.MSGQ_RECV_CUT:  # type: ignore[index]
+            return False  # (cut: what it got may be a longer message than its bytes)
         m = _msg(take)
         tight = self._tight.get(m)
         if tight is None:
@@ -2092,7 +2092,7 @@ class _QueueShadow(_Shadow):
             (lst[k].e, r, k)
             for r, (lst, at) in enumerate(zip(self._full, self.take_at, strict=True))
             for k in at
-            if _msg(lst[k]) == m
+            if _msg(lst[k]) == m and lst[k].rec[0] != C.MSGQ_RECV_CUT  # type: ignore[index]
         )
         copies = self._pool[0].get(m) if self._pool is not None else None  # type: ignore[union-attr]
         have = self._have.get(m, 0)
