@@ -764,18 +764,34 @@ class Linearizer:
             shadow.dead,
         )
 
+        # Each lane's first take past the horizon (the search does not place it), by its
+        # begin: known where the lists are whole (else: any may begin right after it).
+        later: dict[int, int] = {}
+        if shadow.full_lists and in_order:
+            for pid, lst, whole in zip(pids, lists, full, strict=False):
+                past = islice(whole, len(lst), None)
+                b = next((o.b for o in past if o.rec[0] in _CONSUMER_CODES), None)  # type: ignore[index]
+                if b is not None:
+                    later[pid] = b
+        else:
+            later = dict.fromkeys(pids, horizon + 1)
+
         def alone(take: Op) -> bool:
             """``take`` is stuck behind another message, and no take this search does not
-            see can come before it: none that began after the horizon, none in progress,
-            none not read yet began before it ended. (A receiver that stamped its begin,
-            was preempted for a millisecond and then got the flood's message: another
-            process's take, past the horizon, took the message in front of it first. Cut
-            here, every order was dead and the correct program got ``order.conflict``.)"""
-            bound = min([horizon + 1, self._read_to + 1, *unseen_takes(take.pid)])
+            see can come before it: none past the horizon, none in progress, none not read
+            yet began before it ended. (A receiver that stamped its begin, was preempted
+            for a millisecond and then got the flood's message: another process's take,
+            past the horizon, took the message in front of it first. Cut here, every order
+            was dead and the correct program got ``order.conflict``.) Past the horizon, the
+            pool's takes are known: a bound at the horizon itself let a put go in front of
+            the only taker's message when its take ended just past it, and that order,
+            committed, was a conflict."""
+            bound = min([self._read_to + 1, *unseen_takes(take.pid)])
             return take.e < bound and blocked(take)
 
         def unseen_takes(lane: int) -> Iterable[int]:
-            return (b for p, b in taking.items() if p != lane)
+            yield from (b for p, b in taking.items() if p != lane)
+            yield from (b for p, b in later.items() if p != lane)
 
         def dfs() -> bool:
             if placed[0] >= required:
