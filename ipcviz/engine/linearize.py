@@ -765,18 +765,34 @@ class Linearizer:
             shadow.dead,
         )
 
+        # Each lane's first take past the horizon (the search does not place it), by its
+        # begin: known where the lists are whole (else: any may begin right after it).
+        later: dict[int, int] = {}
+        if shadow.full_lists and in_order:
+            for pid, lst, whole in zip(pids, lists, full, strict=False):
+                past = islice(whole, len(lst), None)
+                b = next((o.b for o in past if o.rec[0] in _CONSUMER_CODES), None)  # type: ignore[index]
+                if b is not None:
+                    later[pid] = b
+        else:
+            later = dict.fromkeys(pids, horizon + 1)
+
         def alone(take: Op) -> bool:
             """``take`` is stuck behind another message, and no take this search does not
-            see can come before it: none that began after the horizon, none in progress,
-            none not read yet began before it ended. (A receiver that stamped its begin,
-            was preempted for a millisecond and then got the flood's message: another
-            process's take, past the horizon, took the message in front of it first. Cut
-            here, every order was dead and the correct program got ``order.conflict``.)"""
-            bound = min([horizon + 1, self._read_to + 1, *unseen_takes(take.pid)])
+            see can come before it: none past the horizon, none in progress, none not read
+            yet began before it ended. (A receiver that stamped its begin, was preempted
+            for a millisecond and then got the flood's message: another process's take,
+            past the horizon, took the message in front of it first. Cut here, every order
+            was dead and the correct program got ``order.conflict``.) Past the horizon, the
+            pool's takes are known: a bound at the horizon itself let a put go in front of
+            the only taker's message when its take ended just past it, and that order,
+            committed, was a conflict."""
+            bound = min([self._read_to + 1, *unseen_takes(take.pid)])
             return take.e < bound and blocked(take)
 
         def unseen_takes(lane: int) -> Iterable[int]:
-            return (b for p, b in taking.items() if p != lane)
+            yield from (b for p, b in taking.items() if p != lane)
+            yield from (b for p, b in later.items() if p != lane)
 
         def dfs() -> bool:
             if placed[0] >= required:
@@ -2093,8 +2109,8 @@ class _QueueShadow(_Shadow):
         stood first: the search tries takes first, and nothing it saw needed that "y".
         Another receiver's, 33 ms on, did: exactly as many "y" were put by then as taken
         by then (a forked flood: thousands of ``order.conflict`` on a correct program)."""
-        if self._pool is None:
-            return False
+        if self._pool is None or take.rec[0] == C.MSGQ_RECV_CUT:  # type: ignore[index]
+            return False  # (cut: what it got may be a longer message than its bytes)
         m = _msg(take)
         tight = self._tight.get(m)
         if tight is None:
@@ -2113,7 +2129,7 @@ class _QueueShadow(_Shadow):
             (lst[k].e, r, k)
             for r, (lst, at) in enumerate(zip(self._full, self.take_at, strict=True))
             for k in at
-            if _msg(lst[k]) == m
+            if _msg(lst[k]) == m and lst[k].rec[0] != C.MSGQ_RECV_CUT  # type: ignore[index]
         )
         copies = self._pool[0].get(m) if self._pool is not None else None  # type: ignore[union-attr]
         have = self._have.get(m, 0)

@@ -333,3 +333,66 @@ def test_a_long_receive_does_not_take_a_copy_a_receive_that_ends_sooner_needs(
         h = _order(records, turn_by_turn)  # (Harness: every event legal)
         assert h.lin.conflicts == 0, turn_by_turn
         assert sum(e["kind"] == "mq.recv" for e in h.out) == 5
+
+
+def test_the_only_taker_is_alone_when_no_take_past_the_horizon_began_before_it_ended(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A POSIX queue: "y" is put before "x" (the sends overlap; "x" ends first), and the
+    sender of "x" then takes the "y"; the other receiver's takes begin 9 ms after that
+    one ended. That receive ends just past the search's horizon: bounded at the horizon
+    itself, it was never alone, so "x" went in front of its "y" and that order was
+    committed (the other receiver's take of "x" cannot come first: a conflict the code
+    before did not have). The pool's takes past the horizon are known: the first of
+    each process's bounds it instead."""
+    monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 3)
+    queue = {"obj": "q", "type": "posix_mq", "max_messages": 10}
+
+    def op(begin: float, end: float, data: bytes, send: bool) -> list[tuple]:
+        if send:
+            return [rec(C.MQ_SEND_BEGIN, begin, 0, 1), rec(C.MQ_SEND, end, 0, 1, data)]
+        return [rec(C.MQ_RECV_BEGIN, begin), rec(C.MQ_RECV, end, 0, 1, data)]
+
+    records = {
+        1: op(0, 2.5, b"x", True) + op(10, 11.3, b"y", False),
+        2: op(1, 3, b"y", True) + op(10.5, 10.6, b"z", True),
+        3: op(20, 21, b"x", False) + op(22, 23, b"z", False),
+    }
+    for turn_by_turn in (False, True):
+        h = _order(records, turn_by_turn, queue)  # (Harness: every event legal)
+        assert h.lin.conflicts == 0, turn_by_turn
+        assert sum(e["kind"] == "mq.recv" for e in h.out) == 3
+
+
+def test_a_cut_receive_needs_no_copy_of_its_own_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MSG_NOERROR: a receive with a 1-byte buffer took "xyz" and recorded "x" (cut). A
+    long receive of "x" took the first "x"; the cut one's process then took the second.
+    Counted as a take that needs a copy of "x", the cut receive made that second receive's
+    copies tight (``_tight_takes``), so the long receive could not take the first "x"
+    (``_steals``) and, since "xyz" stood next, every order was cut: a conflict the code
+    before did not have. A cut receive does not say which message it got."""
+    monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 6)
+
+    def op(begin: float, end: float, data: bytes, send: bool, cut: int = 0) -> list[tuple]:
+        if send:
+            return [
+                rec(C.MSGQ_SEND_BEGIN, begin, 1, len(data)),
+                rec(C.MSGQ_SEND, end, 1, len(data), data),
+            ]
+        code = C.MSGQ_RECV_CUT if cut else C.MSGQ_RECV
+        return [rec(C.MSGQ_RECV_BEGIN, begin), rec(code, end, 1, cut or len(data), data)]
+
+    zs = [x for k in range(4) for x in op(20 + 4 * k, 21 + 4 * k, b"z", True)]
+    zr = [x for k in range(4) for x in op(110 + 2 * k, 111 + 2 * k, b"z", False)]
+    records = {
+        1: op(0, 0.5, b"x", True) + op(5, 5.5, b"x", True),
+        2: op(1, 1.5, b"xyz", True),
+        3: op(2, 100, b"x", False),  # preempted: it took the first "x"
+        4: op(3, 10, b"x", False, cut=1) + op(11, 12, b"x", False),  # "xyz", cut; "x"
+        5: op(13, 13.5, b"x", True) + zs,
+        6: op(105, 106, b"x", False) + zr,
+    }
+    for turn_by_turn in (False, True):
+        h = _order(records, turn_by_turn)  # (Harness: every event legal)
+        assert h.lin.conflicts == 0, turn_by_turn
+        assert sum(e["kind"] == "mq.recv" for e in h.out) == 8
