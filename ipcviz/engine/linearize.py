@@ -769,9 +769,15 @@ class Linearizer:
         # begin: known where the lists are whole (else: any may begin right after it).
         later: dict[int, int] = {}
         if shadow.full_lists and in_order:
-            for pid, lst, whole in zip(pids, lists, full, strict=False):
-                past = islice(whole, len(lst), None)
-                b = next((o.b for o in past if o.rec[0] in _CONSUMER_CODES), None)  # type: ignore[index]
+            take_at = getattr(shadow, "take_at", None)  # (a queue's: not the pool again)
+            for r, (pid, lst, whole) in enumerate(zip(pids, lists, full, strict=False)):
+                if take_at is not None:
+                    at = take_at[r]
+                    k = bisect_left(at, len(lst))
+                    b = whole[at[k]].b if k < len(at) else None
+                else:
+                    past = islice(whole, len(lst), None)
+                    b = next((o.b for o in past if o.rec[0] in _CONSUMER_CODES), None)  # type: ignore[index]
                 if b is not None:
                     later[pid] = b
         else:
