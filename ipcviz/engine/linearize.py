@@ -669,6 +669,8 @@ class Linearizer:
             shadow = _QueueShadow(
                 obj, self._pending_puts.get(obj_i, {}), self._pending_takes.get(obj_i, {})
             )
+            # sends in progress: their messages are not known yet (``_tight_takes``)
+            shadow.putting = sorted(rec[2] for rec in self._open_puts.get(obj_i, {}).values())
         else:
             return None
         observing = shadow.observing
@@ -1816,7 +1818,8 @@ class _QueueShadow(_Shadow):
         self._taken = 0  # takes placed by the search so far (``_not_its_rank``)
         self._joint: list[set[tuple[int, ...]] | None] | None = None  # (``_joint_setup``)
         self._jback: list[set[tuple[int, ...]]] | None = None
-        self._horizon = 1 << 62  # (``watch``)
+        self._horizon = self._read_to = 1 << 62  # (``watch``)
+        self.putting: list[int] = []  # begins of the sends in progress (``_tight_takes``)
 
     def _rehash(self) -> None:
         """``_h``: the messages in order as one number (a polynomial hash, ``_MOD``), and
@@ -1987,7 +1990,7 @@ class _QueueShadow(_Shadow):
         leave in the order they stand, whoever takes them (``plan_for``: ``fifo``)."""
         self._fifo = self.fifo
         self._joint = self._jback = None
-        self._horizon = horizon
+        self._horizon, self._read_to = horizon, read_to
         if not self._fifo:
             return
         self._rank_takes(read_to, taking)
@@ -2130,7 +2133,9 @@ class _QueueShadow(_Shadow):
 
     def _tight_takes(self, m: tuple[int, bytes]) -> list[tuple[int, int, int]]:
         """The pool's takes of ``m`` by which every copy of it queued or put is taken,
-        as (end, list, index), by end: each needs all those copies (a count)."""
+        as (end, list, index), by end: each needs all those copies (a count). A send that
+        began by then may be a copy: one in progress (its message not known yet), or one
+        not read yet (a take that ended past ``read_to``) makes no take tight."""
         takes = sorted(
             (lst[k].e, r, k)
             for r, (lst, at) in enumerate(zip(self._full, self.take_at, strict=True))
@@ -2139,10 +2144,11 @@ class _QueueShadow(_Shadow):
         )
         copies = self._pool[0].get(m) if self._pool is not None else None  # type: ignore[union-attr]
         have = self._have.get(m, 0)
+        unknown = min([self._read_to, *self.putting[:1]])
         return [
             (e, r, k)
             for j, (e, r, k) in enumerate(takes, 1)
-            if have + (copies.began_before(e) if copies is not None else 0) <= j
+            if e < unknown and have + (copies.began_before(e + 1) if copies is not None else 0) <= j
         ]
 
     def _joint_setup(self) -> None:
