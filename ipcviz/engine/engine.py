@@ -167,6 +167,7 @@ class Engine:
         self._killed_at = 1 << 62  # (the stop's SIGKILL: ``_kill_live``)
         self.left_out = 0  # operations the hurried end left out (``Linearizer.abandon``)
         self.lin.halt = self._halt
+        self.lin.hurried = lambda: self.hurry
         self._looping = False  # in ``_loop``: a command waiting ends a long turn
         self.outcome: str | None = None
         self.exit_code = 0
@@ -542,7 +543,7 @@ class Engine:
             self.exit_code = 0
         # A second stop from here on changes nothing: what is in the pool now (the steps'
         # engine events) is published, and the end after it, never held back (``_halt``).
-        self.lin.halt = lambda: False
+        self.lin.halt = self.lin.hurried = lambda: False
         try:
             _guarded(self.out.flush)
             _guarded(self._check_recording)

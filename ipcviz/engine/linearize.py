@@ -194,6 +194,10 @@ class Linearizer:
         #: asked every 256 operations emitted: True stops ``emit_ready`` (the user's
         #: second stop, ``abandon``)
         self.halt: Callable[[], bool] = _never
+        #: asked before the first: True emits nothing (stopped twice, nothing more is put
+        #: in order); ``halt`` alone is asked only after 255 (a command waiting must not
+        #: hold every turn's publishing back)
+        self.hurried: Callable[[], bool] = _never
 
     def _empty_pool(self) -> None:
         """No operation waits: the pool's queues and every index over them, empty."""
@@ -894,8 +898,7 @@ class Linearizer:
         self._read_to = max(cutoff, read_to if read_to is not None else cutoff)
         heap = self._heap
         while heap:
-            # asked before the first too: stopped twice, nothing more is put in order
-            if emitted & 255 == 0 and self.halt():
+            if (emitted == 0 and self.hurried()) or (emitted & 255 == 255 and self.halt()):
                 break
             min_e = self._min_e = heap[0][0]
             if min_e > cutoff:
@@ -937,7 +940,7 @@ class Linearizer:
             if op.event is not None and op.event.get("kind") in _KEPT_AT_ABANDON
         ]
         self._empty_pool()
-        self.halt = _never
+        self.halt = self.hurried = _never
         for pid, rec in starts:
             self._add(pid, [rec])
         for pid, op in kept:

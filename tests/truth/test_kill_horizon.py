@@ -67,10 +67,11 @@ def test_without_the_kill_horizon_that_end_of_file_is_a_conflict() -> None:
 
 
 def test_stopped_twice_nothing_more_is_published() -> None:
-    """``halt`` (the engine's: the user stopped twice) is asked before the first operation
-    too: it was asked only after 255, so the stop's own drains went on publishing a
-    backlog of thousands, 255 at a time, and the "at once" end left nothing out."""
+    """``hurried`` (the engine's: the user stopped twice) is asked before the first
+    operation: ``halt`` was asked only after 255, so the stop's own drains went on
+    publishing a backlog of thousands, 255 at a time, and the "at once" end left nothing
+    out."""
     h, drainer, _ = _killed_flood()
-    h.lin.halt = lambda: True
+    h.lin.hurried = lambda: True
     drainer.drain()
     assert h.out == [] and h.lin.abandon() == 3  # the three operations, said left out
