@@ -771,40 +771,49 @@ class Linearizer:
             shadow.dead,
         )
 
-        # Each lane's first take past the horizon (the search does not place it), by its
-        # begin: known where the lists are whole (else: any may begin right after it).
-        later: dict[int, int] = {}
-        if shadow.full_lists and in_order:
-            take_at = getattr(shadow, "take_at", None)  # (a queue's: not the pool again)
+        # The takes past the horizon (the search does not place them), per lane: where they
+        # start in its whole list. Known where the lists are whole and in order (a queue's
+        # ``take_at``); else any take may begin right after the horizon.
+        past: list[tuple[int, list[Op], list[int], int]] = []  # (lane, whole list, takes, k)
+        unknown = horizon + 1
+        take_at = getattr(shadow, "take_at", None)
+        if take_at is not None and in_order:
+            unknown = 1 << 62
             for r, (pid, lst, whole) in enumerate(zip(pids, lists, full, strict=False)):
-                if take_at is not None:
-                    at = take_at[r]
-                    k = bisect_left(at, len(lst))
-                    b = whole[at[k]].b if k < len(at) else None
-                else:
-                    past = islice(whole, len(lst), None)
-                    b = next((o.b for o in past if o.rec[0] in _CONSUMER_CODES), None)  # type: ignore[index]
-                if b is not None:
-                    later[pid] = b
-        else:
-            later = dict.fromkeys(pids, horizon + 1)
+                k = bisect_left(take_at[r], len(lst))
+                if k < len(take_at[r]):
+                    past.append((pid, whole, take_at[r], k))
 
         def alone(take: Op) -> bool:
-            """``take`` is stuck behind another message, and no take this search does not
-            see can come before it: none past the horizon, none in progress, none not read
-            yet began before it ended. (A receiver that stamped its begin, was preempted
-            for a millisecond and then got the flood's message: another process's take,
-            past the horizon, took the message in front of it first. Cut here, every order
-            was dead and the correct program got ``order.conflict``.) Past the horizon, the
-            pool's takes are known: a bound at the horizon itself let a put go in front of
-            the only taker's message when its take ended just past it, and that order,
-            committed, was a conflict."""
-            bound = min([self._read_to + 1, *unseen_takes(take.pid)])
-            return take.e < bound and blocked(take)
+            """``take`` is stuck behind another message, and no take the search does not
+            place can have taken that message first: none in progress or not read yet
+            began before it ended, and none past the horizon that did took that message.
 
-        def unseen_takes(lane: int) -> Iterable[int]:
-            yield from (b for p, b in taking.items() if p != lane)
-            yield from (b for p, b in later.items() if p != lane)
+            Cut without looking past the horizon: a receiver that stamped its begin, was
+            preempted for a millisecond and then got the flood's "y" (another process's
+            receive, past the horizon, took the "z" in front of it first) had every order
+            dead, and the correct program got ``order.conflict``. Not cut where such a
+            receive took another message: a put went in front of the only taker's message
+            and that order, committed, was a conflict."""
+            if not blocked(take):
+                return False
+            others = [b for p, b in taking.items() if p != take.pid]
+            if take.e >= min([unknown, self._read_to + 1, *others]):
+                return False  # a take whose message is not known may have come first
+            front = shadow.front(take)
+            for lane, whole, at, k in past:
+                if lane == take.pid:
+                    continue
+                for j in range(k, len(at)):
+                    o = whole[at[j]]
+                    if o.b >= take.e:
+                        break
+                    if takes_message(front, *_taken(o)):
+                        return False  # it may have taken the message in front
+                else:
+                    if len(at) >= RANKS:
+                        return False  # its takes past those listed are not looked at
+            return True
 
         def dfs() -> bool:
             if placed[0] >= required:
@@ -2272,6 +2281,12 @@ class _QueueShadow(_Shadow):
         code, key = op.rec[0], op.rec[3]  # type: ignore[index]
         probe: dict[str, Any] = {"prio": key} if code == C.MQ_RECV else {"want": op.want or 0}
         return select_message(self, probe)  # type: ignore[arg-type]
+
+    def front(self, op: Op) -> list[Any]:
+        """The message the kernel would give take ``op`` now (one is queued)."""
+        i = self._select(op)
+        assert i is not None
+        return self.messages[i]
 
     def blocked(self, op: Op) -> bool:
         code, key = op.rec[0], op.rec[3]  # type: ignore[index]

@@ -396,3 +396,34 @@ def test_a_cut_receive_needs_no_copy_of_its_own_bytes(monkeypatch: pytest.Monkey
         h = _order(records, turn_by_turn)  # (Harness: every event legal)
         assert h.lin.conflicts == 0, turn_by_turn
         assert sum(e["kind"] == "mq.recv" for e in h.out) == 8
+
+
+def test_a_take_past_the_horizon_of_another_message_does_not_free_the_only_taker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """System V: "b" (type 2) and "a" (type 1) are sent at once; a receive of the oldest
+    (type 0) got "a" and ran long, past the search's horizon. There, a receive of type 3,
+    begun before it ended, took "c"; "b" goes to a receive of type 2 after it. Only a
+    receive that took "b" could have cleared "b" from in front of "a": counting any receive
+    past the horizon as one, the search sent "b" first, committed it, and the receive of
+    "a" was a conflict."""
+    monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 4)
+
+    def send(begin: float, end: float, mtype: int, data: bytes) -> list[tuple]:
+        return [rec(C.MSGQ_SEND_BEGIN, begin, mtype, 1), rec(C.MSGQ_SEND, end, mtype, 1, data)]
+
+    def receive(begin: float, end: float, want: int, mtype: int, data: bytes) -> list[tuple]:
+        return [rec(C.MSGQ_RECV_BEGIN, begin, want), rec(C.MSGQ_RECV, end, mtype, 1, data)]
+
+    records = {
+        1: send(0.0, 1.0, 1, b"a"),
+        2: send(0.1, 0.9, 2, b"b"),
+        3: receive(0.5, 10, 0, 1, b"a"),  # the only taker in the search's view
+        4: send(5, 6, 3, b"c"),
+        5: receive(8, 9, 3, 3, b"c"),  # past the horizon: took "c", not "b"
+        6: receive(20, 21, 2, 2, b"b"),
+    }
+    for turn_by_turn in (False, True):
+        h = _order(records, turn_by_turn)  # (Harness: every event legal)
+        assert h.lin.conflicts == 0, turn_by_turn
+        assert sum(e["kind"] == "mq.recv" for e in h.out) == 3
