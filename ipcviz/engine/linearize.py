@@ -66,11 +66,11 @@ DEAD_DEPTH = 48
 DEAD_WAYS = 4096
 #: How many of a FIFO queue's next takes the search knows by rank (``_QueueShadow.watch``),
 #: and how many (rank, take) pairs it keeps at most for them.
-RANKS = 4096
+RANKS = 16384
 RANK_PAIRS = 65536
 #: How many places of a FIFO queue the joint check follows (``_QueueShadow._joint_setup``)
 #: and how many ways of sharing them out among the takers at most (then: not checked).
-JOINT_DEPTH = 4096
+JOINT_DEPTH = 16384
 JOINT_WAYS = 64
 #: The search's answer when no order of the known operations exists: one is still missing.
 _NO_ORDER: deque[int] = deque()
@@ -811,7 +811,7 @@ class Linearizer:
                     if takes_message(front, *_taken(o)):
                         return False  # it may have taken the message in front
                 else:
-                    if len(at) >= RANKS:
+                    if len(at) >= shadow.take_cap:  # type: ignore[attr-defined]
                         return False  # its takes past those listed are not looked at
             return True
 
@@ -1892,14 +1892,16 @@ class _QueueShadow(_Shadow):
         self.take_at: list[list[int]] = []
         self.ahead: dict[tuple[int, bytes], tuple[int, int]] = {}
         self._full = full
+        # the places a put of this search can get, and then some: no rule looks further
+        cap = self.take_cap = min(RANKS, len(self.messages) + 2 * PLAN_DEPTH)
         fifo = not self.by_priority  # every take a System V receive of the oldest message
         taken_at, before, ahead, not_before = self.taken_at, self.before, self.ahead, {}
         # One pass over each list's takes: a search runs this over the whole pool (100,000
         # operations in a flood's backlog), so only what is asked is kept: where each list's
         # takes are, and, for the search's messages, their first take (``_own_due``) and
         # what was taken before a unique one (``before``, ``ahead``, ``not_before``); at
-        # most ``RANKS`` takes a list (a take further on is never among the first RANKS
-        # of all, and a rule that does not see it only cuts less).
+        # most ``cap`` takes a list (a take further on is never among the first ``cap`` of
+        # all, and a rule that does not see it only cuts less).
         for r, lst in enumerate(full):
             at: list[int] = []
             begins: list[int] = []
@@ -1911,7 +1913,7 @@ class _QueueShadow(_Shadow):
                     fifo = fifo and code in _PUT_CODES
                     continue
                 fifo = fifo and code in _MSGQ_TAKES and not o.want
-                if len(at) >= RANKS:
+                if len(at) >= cap:
                     continue  # past every rule's view (their ranks, a unique one's take)
                 at.append(k)
                 begins.append(o.b)
@@ -2005,7 +2007,8 @@ class _QueueShadow(_Shadow):
         self._horizon, self._read_to = horizon, read_to
         if not self._fifo:
             return
-        self._rank_takes(read_to, taking)
+        puts = sum(o.rec[0] in _PUT_CODES for lst in lists for o in lst)  # type: ignore[index]
+        self._rank_takes(read_to, taking, len(self.messages) + puts + 1)
         self._joint_setup()
         self._take_at = [
             [k for k, o in enumerate(lst) if o.rec[0] in _MSGQ_TAKES]  # type: ignore[index]
@@ -2074,7 +2077,7 @@ class _QueueShadow(_Shadow):
         self._dead_memo[memo_key] = verdict
         return verdict
 
-    def _rank_takes(self, read_to: int, taking: dict[int, int]) -> None:
+    def _rank_takes(self, read_to: int, taking: dict[int, int], top: int) -> None:
         """Which takes may get the message in each place of the queue (``_by_rank``).
 
         Each take gets the oldest message, so the message in place R (1: the oldest now,
@@ -2088,14 +2091,18 @@ class _QueueShadow(_Shadow):
         at (``order.conflict`` on a correct program, in half the runs)."""
         lists = [[lst[k] for k in at] for lst, at in zip(self._full, self.take_at, strict=True)]
         self._take_lists = lists  # (``_joint_setup``)
-        ends = sorted(islice(heapq.merge(*[map(_end, lst) for lst in lists]), RANKS))
+        # A put of this search gets place (the queue now) + (its puts so far): only the
+        # places from the queue's end to ``top`` are asked, so only they are worked out
+        # (every one up to RANKS took most of a forked flood's Ctrl-C).
+        base = len(self.messages) + 1
+        ends = sorted(islice(heapq.merge(*[map(_end, lst) for lst in lists]), min(top, RANKS)))
         edge = min([read_to, *taking.values()])
         known = min(bisect_left(ends, edge) + 1, RANKS)
-        self._known, self._taken = known, 0
-        self._by_rank: list[list[tuple[int, bytes, int, bool]]] = [[] for _ in range(known)]
-        if known <= 1:
+        self._known, self._taken, self._rank_base = known, 0, base
+        self._by_rank: list[list[tuple[int, bytes, int, bool]]] = [[] for _ in range(known - base)]
+        if known <= base:
             return
-        last = ends[-1]  # a take that began later has a rank of RANKS or more
+        last = ends[-1]  # a take that began later has a rank past ``top``
         takes = [o for lst in lists for o in takewhile(lambda o: o.b <= last, lst)]
         begins = sorted(o.b for o in takes)
         pairs = RANK_PAIRS
@@ -2103,12 +2110,15 @@ class _QueueShadow(_Shadow):
             if lo >= known:
                 break
             hi = min(bisect_right(begins, o.e), known - 1)
+            if hi < base:
+                continue
+            lo = max(lo, base)
             pairs -= hi - lo + 1
             if pairs < 0:
                 self._known = lo  # the ranks from here on are not all looked at
                 break
             got = _taken(o)
-            for rank in range(lo, hi + 1):
+            for rank in range(lo - base, hi + 1 - base):
                 self._by_rank[rank].append(got)
 
     def _not_its_rank(self) -> bool:
@@ -2119,7 +2129,7 @@ class _QueueShadow(_Shadow):
         if rank >= self._known:
             return False  # a take not known yet may get it
         m = self.messages[-1]
-        return not any(takes_message(m, *got) for got in self._by_rank[rank])
+        return not any(takes_message(m, *got) for got in self._by_rank[rank - self._rank_base])
 
     def _steals(self, take: Op) -> bool:
         """``take``, optional (it ended past the horizon), got a message that a take which

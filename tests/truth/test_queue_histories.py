@@ -427,3 +427,34 @@ def test_a_take_past_the_horizon_of_another_message_does_not_free_the_only_taker
         h = _order(records, turn_by_turn)  # (Harness: every event legal)
         assert h.lin.conflicts == 0, turn_by_turn
         assert sum(e["kind"] == "mq.recv" for e in h.out) == 3
+
+
+def test_places_past_4096_messages_are_shared_out_jointly_too() -> None:
+    """The joint test above, behind 5,000 messages already queued (1-byte messages fill a
+    System V queue 16,384 deep): the places were worked out only up to 4,096, so past
+    that the puts went unchecked (a mixed-words run at 3,000 a sender: 2,002 conflicts)."""
+    ahead = 5000
+    filler = []
+    for k in range(ahead):
+        filler += [
+            rec(C.MSGQ_SEND_BEGIN, 0.01 * k, 1, 1),
+            rec(C.MSGQ_SEND, 0.01 * k + 0.005, 1, 1, b"w"),
+        ]
+    sends = {
+        p: [rec(C.MSGQ_SEND_BEGIN, 60 + 0.1 * k, 1, 1), rec(C.MSGQ_SEND, 61 + 0.1 * k, 1, 1, data)]
+        for k, (p, data) in enumerate([(1, b"x"), (2, b"x"), (3, b"y"), (4, b"y")])
+    }
+
+    def takes(at: float, first: bytes, then: bytes) -> list[tuple]:
+        out = []
+        for j in range(ahead // 2):  # the two takers take turns at the filler
+            b = 100 + at + 0.02 * j
+            out += [rec(C.MSGQ_RECV_BEGIN, b), rec(C.MSGQ_RECV, b + 0.005, 1, 1, b"w")]
+        out += [rec(C.MSGQ_RECV_BEGIN, 200 + at), rec(C.MSGQ_RECV, 210 + at, 1, 1, first)]
+        out += [rec(C.MSGQ_RECV_BEGIN, 210.5 + at), rec(C.MSGQ_RECV, 220 + at, 1, 1, then)]
+        return out
+
+    records = {**sends, 5: takes(0, b"x", b"y"), 6: takes(0.01, b"y", b"x"), 7: filler}
+    h = _order(records, turn_by_turn=False)  # (Harness: every event legal)
+    assert h.lin.conflicts == 0
+    assert sum(e["kind"] == "mq.recv" for e in h.out) == ahead + 4
