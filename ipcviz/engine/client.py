@@ -45,6 +45,11 @@ class EngineProcess:
         self.sid: str = options.sid  # type: ignore[assignment]  # set just above
         self._stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         cmd = options.command()
+        # The engine starts with SIGUSR1 (``hurry``) blocked and unblocks it once its
+        # handler is in place (``Engine._install_signals``): by default the signal ends a
+        # process, and a double Ctrl-C in its first 0.2 s killed the engine ("stopped
+        # unexpectedly (status -10)", and no trace). Held back, it is handled then.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
         try:
             self.proc = subprocess.Popen(
                 cmd,
@@ -62,6 +67,8 @@ class EngineProcess:
                     strerror=exc.strerror, hint=hint
                 )
             ) from None
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         self.header: dict[str, Any] | None = None
         #: The stream ended in the middle of a line: the engine was killed while writing.
         self.cut = False

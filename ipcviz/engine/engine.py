@@ -230,6 +230,9 @@ class Engine:
         signal.signal(signal.SIGUSR1, hurry)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(self._wake_w)
+        # the viewer starts the engine with it blocked (``EngineProcess``): one that came
+        # before is handled now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
 
     def _create_objects(self) -> None:
         for obj in self.scenario.objects:
@@ -392,7 +395,12 @@ class Engine:
             if self.stop_reason is not None:
                 return
             if all(w.exited for w in self.workers.values()):
-                self._drain(flush=True)  # no record can come any more
+                # No record can come any more: everything is put in order now, before the
+                # checks read the model. A viewer command waiting must not end this turn
+                # (``_halt``): a Ctrl-C as the run ended left the rest unpublished, and the
+                # checks failed a correct run on the part they saw.
+                self._looping = False
+                self._drain(flush=True)
                 return
             if deadline is not None and now >= deadline + self.gate.held_seconds():
                 running = ", ".join(w.name for w in self.workers.values() if not w.exited)

@@ -396,3 +396,57 @@ def test_a_second_stop_as_the_engine_exits_is_no_unexpected_end(tmp_path: Path) 
         os.close(engine)
     rc = run.finish()
     assert rc == 0 and "unexpectedly" not in run.stderr, (rc, sent, run.stderr[-600:])
+
+
+def test_a_stop_as_the_run_ends_by_itself_checks_the_whole_run(tmp_path: Path) -> None:
+    """A Ctrl-C as the workers ended: the engine's last turn put what they did in order
+    until the stop, waiting on its input, ended that turn (``_halt``); the checks then
+    read a model of part of the run and said FAILED (exit 1) for a correct run, in 8 of
+    8 stops 0.15-0.3 s into ``shm-semaphore`` (the attack's finding). Forced, not raced:
+    the engine is stopped (SIGSTOP) while the workers run to their end, and let go once
+    the stop waits in its input."""
+    import psutil
+
+    from tests.faults.harness import wait_for
+
+    run = LiveRun(tmp_path, "shm-semaphore")
+    wait_for("three workers started", lambda: len(run.worker_pids()) >= 3)
+    workers = [psutil.Process(pid) for pid in run.worker_pids().values()]
+    engine = run.engine()
+    engine.suspend()
+    try:
+        wait_for(
+            "every worker ended (a zombie, not reaped)",
+            lambda: all(w.status() == psutil.STATUS_ZOMBIE for w in workers),
+        )
+        run.signal(signal.SIGINT)
+        wait_for("the stop sent", lambda: "Ctrl-C again" in run.stderr)
+    finally:
+        engine.resume()
+    rc = run.finish(timeout=120)
+    end = _end(run)
+    assert rc == 0 and "Traceback" not in run.stderr, run.stderr
+    assert end.get("outcome") == "passed", end
+    assert not run.leaks()
+
+
+def test_a_second_stop_before_the_engine_can_handle_it_is_held_back(tmp_path: Path) -> None:
+    """The viewer's second stop is a SIGUSR1 to the engine, whose default action ends a
+    process: sent before the engine set its handler (a double Ctrl-C in its first 0.2 s)
+    it killed the engine ("stopped unexpectedly (status -10)", and no trace: the attack
+    saw it 4 times in 4). The engine starts with it blocked and handles it once it can.
+    Sent here the moment the engine's process exists, before its interpreter runs."""
+    from ipcviz.engine.client import EngineProcess
+    from tests.conftest import ROOT
+
+    engine = EngineProcess(ROOT / "scenarios" / "pipe_bytestream.py", tmp_path / "t.jsonl")
+    try:
+        engine.stop()
+        engine.hurry()
+        events = list(engine.events())
+        rc = engine.wait(60)
+    finally:
+        engine.terminate()
+        engine.close()
+    assert rc == 0, engine.proc.returncode
+    assert events[-1]["kind"] == "session.end" and events[-1]["outcome"] == "stopped"
