@@ -57,6 +57,31 @@ def _history(seed: int, words: list[bytes], width: float = 3.0) -> dict[int, lis
     return records
 
 
+def _op(
+    begin: float,
+    end: float,
+    data: bytes,
+    send: bool,
+    *,
+    key: int = 1,
+    want: int = 0,
+    cut: int = 0,
+    posix: bool = False,
+) -> list[tuple]:
+    """A send or a receive of ``data`` as its begin and end records (in ms): System V, of
+    type ``key`` (a receive asking for ``want``; ``cut``: MSG_NOERROR cut it to that
+    size), or POSIX, of priority ``key``."""
+    n = len(data)
+    if posix:
+        if send:
+            return [rec(C.MQ_SEND_BEGIN, begin, key, n), rec(C.MQ_SEND, end, key, n, data)]
+        return [rec(C.MQ_RECV_BEGIN, begin), rec(C.MQ_RECV, end, key, n, data)]
+    if send:
+        return [rec(C.MSGQ_SEND_BEGIN, begin, key, n), rec(C.MSGQ_SEND, end, key, n, data)]
+    code = C.MSGQ_RECV_CUT if cut else C.MSGQ_RECV
+    return [rec(C.MSGQ_RECV_BEGIN, begin, want), rec(code, end, key, cut or n, data)]
+
+
 def _order(
     records: dict[int, list[tuple]], turn_by_turn: bool, queue: dict | None = None
 ) -> Harness:
@@ -81,6 +106,15 @@ def _order(
             h.lin.add_records(p, rs)
     h.lin.flush()
     return h
+
+
+def _assert_ordered(records: dict[int, list[tuple]], receives: int) -> None:
+    """Fed whole and turn by turn: no ``order.conflict``, every event legal (the Harness
+    checks each), and every receive published."""
+    for turn_by_turn in (False, True):
+        h = _order(records, turn_by_turn)
+        assert h.lin.conflicts == 0, turn_by_turn
+        assert sum(e["kind"] == "mq.recv" for e in h.out) == receives, turn_by_turn
 
 
 @pytest.mark.parametrize("turn_by_turn", [False, True], ids=["whole", "turn-by-turn"])
@@ -285,10 +319,7 @@ def test_places_two_takers_could_each_get_are_shared_out_jointly(
         ]
 
     records = {**sends, 5: takes(b"x", b"y", 0), 6: takes(b"y", b"x", 0.1)}
-    for turn_by_turn in (False, True):
-        h = _order(records, turn_by_turn)  # (Harness: every event legal)
-        assert h.lin.conflicts == 0, turn_by_turn
-        assert sum(e["kind"] == "mq.recv" for e in h.out) == 4
+    _assert_ordered(records, receives=4)
 
 
 @pytest.mark.parametrize("seed", [135, 142])
@@ -317,22 +348,14 @@ def test_a_long_receive_does_not_take_a_copy_a_receive_that_ends_sooner_needs(
     needs (by its end, every one queued or put) are not for a receive that ends later."""
     monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 4)
 
-    def op(begin: float, end: float, data: bytes, send: bool) -> list[tuple]:
-        if send:
-            return [rec(C.MSGQ_SEND_BEGIN, begin, 1, 1), rec(C.MSGQ_SEND, end, 1, 1, data)]
-        return [rec(C.MSGQ_RECV_BEGIN, begin), rec(C.MSGQ_RECV, end, 1, 1, data)]
-
     records = {
-        1: op(0.9, 1.0, b"y", True) + op(60, 61, b"y", True),  # the "y"s
-        2: op(1.5, 100, b"y", False),  # the long receive
-        3: op(2, 2.1, b"z", True) + op(3, 3.1, b"z", True) + op(4, 4.1, b"z", True),
-        4: op(50, 51, b"y", False),  # needs the first "y"
-        5: op(62, 63, b"z", False) + op(64, 65, b"z", False) + op(66, 67, b"z", False),
+        1: _op(0.9, 1.0, b"y", True) + _op(60, 61, b"y", True),  # the "y"s
+        2: _op(1.5, 100, b"y", False),  # the long receive
+        3: _op(2, 2.1, b"z", True) + _op(3, 3.1, b"z", True) + _op(4, 4.1, b"z", True),
+        4: _op(50, 51, b"y", False),  # needs the first "y"
+        5: _op(62, 63, b"z", False) + _op(64, 65, b"z", False) + _op(66, 67, b"z", False),
     }
-    for turn_by_turn in (False, True):
-        h = _order(records, turn_by_turn)  # (Harness: every event legal)
-        assert h.lin.conflicts == 0, turn_by_turn
-        assert sum(e["kind"] == "mq.recv" for e in h.out) == 5
+    _assert_ordered(records, receives=5)
 
 
 def test_the_only_taker_is_alone_when_no_take_past_the_horizon_began_before_it_ended(
@@ -349,9 +372,7 @@ def test_the_only_taker_is_alone_when_no_take_past_the_horizon_began_before_it_e
     queue = {"obj": "q", "type": "posix_mq", "max_messages": 10}
 
     def op(begin: float, end: float, data: bytes, send: bool) -> list[tuple]:
-        if send:
-            return [rec(C.MQ_SEND_BEGIN, begin, 0, 1), rec(C.MQ_SEND, end, 0, 1, data)]
-        return [rec(C.MQ_RECV_BEGIN, begin), rec(C.MQ_RECV, end, 0, 1, data)]
+        return _op(begin, end, data, send, key=0, posix=True)
 
     records = {
         1: op(0, 2.5, b"x", True) + op(10, 11.3, b"y", False),
@@ -373,29 +394,17 @@ def test_a_cut_receive_needs_no_copy_of_its_own_bytes(monkeypatch: pytest.Monkey
     before did not have. A cut receive does not say which message it got."""
     monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 6)
 
-    def op(begin: float, end: float, data: bytes, send: bool, cut: int = 0) -> list[tuple]:
-        if send:
-            return [
-                rec(C.MSGQ_SEND_BEGIN, begin, 1, len(data)),
-                rec(C.MSGQ_SEND, end, 1, len(data), data),
-            ]
-        code = C.MSGQ_RECV_CUT if cut else C.MSGQ_RECV
-        return [rec(C.MSGQ_RECV_BEGIN, begin), rec(code, end, 1, cut or len(data), data)]
-
-    zs = [x for k in range(4) for x in op(20 + 4 * k, 21 + 4 * k, b"z", True)]
-    zr = [x for k in range(4) for x in op(110 + 2 * k, 111 + 2 * k, b"z", False)]
+    zs = [x for k in range(4) for x in _op(20 + 4 * k, 21 + 4 * k, b"z", True)]
+    zr = [x for k in range(4) for x in _op(110 + 2 * k, 111 + 2 * k, b"z", False)]
     records = {
-        1: op(0, 0.5, b"x", True) + op(5, 5.5, b"x", True),
-        2: op(1, 1.5, b"xyz", True),
-        3: op(2, 100, b"x", False),  # preempted: it took the first "x"
-        4: op(3, 10, b"x", False, cut=1) + op(11, 12, b"x", False),  # "xyz", cut; "x"
-        5: op(13, 13.5, b"x", True) + zs,
-        6: op(105, 106, b"x", False) + zr,
+        1: _op(0, 0.5, b"x", True) + _op(5, 5.5, b"x", True),
+        2: _op(1, 1.5, b"xyz", True),
+        3: _op(2, 100, b"x", False),  # preempted: it took the first "x"
+        4: _op(3, 10, b"x", False, cut=1) + _op(11, 12, b"x", False),  # "xyz", cut; "x"
+        5: _op(13, 13.5, b"x", True) + zs,
+        6: _op(105, 106, b"x", False) + zr,
     }
-    for turn_by_turn in (False, True):
-        h = _order(records, turn_by_turn)  # (Harness: every event legal)
-        assert h.lin.conflicts == 0, turn_by_turn
-        assert sum(e["kind"] == "mq.recv" for e in h.out) == 8
+    _assert_ordered(records, receives=8)
 
 
 def test_a_take_past_the_horizon_of_another_message_does_not_free_the_only_taker(
@@ -410,10 +419,10 @@ def test_a_take_past_the_horizon_of_another_message_does_not_free_the_only_taker
     monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 4)
 
     def send(begin: float, end: float, mtype: int, data: bytes) -> list[tuple]:
-        return [rec(C.MSGQ_SEND_BEGIN, begin, mtype, 1), rec(C.MSGQ_SEND, end, mtype, 1, data)]
+        return _op(begin, end, data, True, key=mtype)
 
     def receive(begin: float, end: float, want: int, mtype: int, data: bytes) -> list[tuple]:
-        return [rec(C.MSGQ_RECV_BEGIN, begin, want), rec(C.MSGQ_RECV, end, mtype, 1, data)]
+        return _op(begin, end, data, False, key=mtype, want=want)
 
     records = {
         1: send(0.0, 1.0, 1, b"a"),
@@ -423,10 +432,7 @@ def test_a_take_past_the_horizon_of_another_message_does_not_free_the_only_taker
         5: receive(8, 9, 3, 3, b"c"),  # past the horizon: took "c", not "b"
         6: receive(20, 21, 2, 2, b"b"),
     }
-    for turn_by_turn in (False, True):
-        h = _order(records, turn_by_turn)  # (Harness: every event legal)
-        assert h.lin.conflicts == 0, turn_by_turn
-        assert sum(e["kind"] == "mq.recv" for e in h.out) == 3
+    _assert_ordered(records, receives=3)
 
 
 def test_places_past_4096_messages_are_shared_out_jointly_too() -> None:
