@@ -398,23 +398,55 @@ def test_a_second_stop_as_the_engine_exits_is_no_unexpected_end(tmp_path: Path) 
     assert rc == 0 and "unexpectedly" not in run.stderr, (rc, sent, run.stderr[-600:])
 
 
+#: Three workers count under one lock once ``go`` exists; a check reads the whole run.
+COUNTED = """
+import os, time
+from ipcviz.scenario import Scenario
+
+DIR = {dir!r}
+scenario = Scenario("counted", "three workers, one lock, one counter", timeout=120)
+counter = scenario.shared_memory("counter", cells=1)
+lock = scenario.semaphore("lock", value=1)
+
+
+@scenario.process("p", count=3)
+def worker(ctx):
+    open(os.path.join(DIR, "ready." + ctx.name), "w").close()
+    while not os.path.exists(os.path.join(DIR, "go")):
+        time.sleep(0.01)
+    for _ in range(500):
+        with lock:
+            counter[0] = counter[0] + 1
+
+
+@scenario.check("every increment counted")
+def counted(run):
+    final = int.from_bytes(run.state.objects["counter"].data[0:8], "little", signed=True)
+    return final == 1500, f"counter {final}", f"counter {final}"
+"""
+
+
 def test_a_stop_as_the_run_ends_by_itself_checks_the_whole_run(tmp_path: Path) -> None:
     """A Ctrl-C as the workers ended: the engine's last turn put what they did in order
     until the stop, waiting on its input, ended that turn (``_halt``); the checks then
     read a model of part of the run and said FAILED (exit 1) for a correct run, in 8 of
     8 stops 0.15-0.3 s into ``shm-semaphore`` (the attack's finding). Forced, not raced:
-    the engine is stopped (SIGSTOP) while the workers run to their end, and let go once
-    the stop waits in its input."""
+    the engine is stopped (SIGSTOP) before the workers go, they run to their end, and it
+    is let go once the stop waits in its input."""
     import psutil
 
     from tests.faults.harness import wait_for
 
-    run = LiveRun(tmp_path, "shm-semaphore")
-    wait_for("three workers started", lambda: len(run.worker_pids()) >= 3)
+    names = ["p1", "p2", "p3"]
+    scenario = tmp_path / "counted.py"
+    scenario.write_text(COUNTED.replace("{dir!r}", repr(str(tmp_path))))
+    run = LiveRun(tmp_path, scenario)
+    run.wait_ready(*names)
     workers = [psutil.Process(pid) for pid in run.worker_pids().values()]
     engine = run.engine()
     engine.suspend()
     try:
+        run.go()
         wait_for(
             "every worker ended (a zombie, not reaped)",
             lambda: all(w.status() == psutil.STATUS_ZOMBIE for w in workers),
