@@ -167,7 +167,8 @@ class Engine:
         self._killed_at = 1 << 62  # (the stop's SIGKILL: ``_kill_live``)
         self.left_out = 0  # operations the hurried end left out (``Linearizer.abandon``)
         self.lin.halt = self._halt
-        self.lin.hurried = lambda: self.hurry
+        self.lin.hurried = lambda: self.hurry or self._quiescing
+        self._quiescing = False  # (``_quiesce``: its drains read the rings, publish nothing)
         self._looping = False  # in ``_loop``: a command waiting ends a long turn
         self.outcome: str | None = None
         self.exit_code = 0
@@ -605,17 +606,26 @@ class Engine:
         call and its record left a history no order explains (a pipe read of a byte whose
         write was never recorded: ``order.conflict``, and ``ipcviz verify`` failed after
         a plain Ctrl-C); stopped at its gate, its last operation is recorded whole. One
-        asleep in the kernel stays so: its operation did not happen."""
+        asleep in the kernel stays so: its operation did not happen.
+
+        Its drains read the rings (a worker waiting for room in its ring reaches its gate)
+        but publish nothing (``Linearizer.hurried``): one that put a forked flood's backlog
+        in order took 13 s, while the children not yet adopted, which no gate stops, ran
+        on and forked more (the attack: operations 5 to 18 s after the Ctrl-C)."""
         if not any(not w.exited and w.ring is not None for w in self.workers.values()):
             return
         self.gate.close_all()
         deadline = time.monotonic() + QUIESCE_S
-        while time.monotonic() < deadline:
-            self._drain()
-            self._reap(None)
-            if self.gate._settled() != "soon":
-                return
-            time.sleep(0.005)
+        self._quiescing = True
+        try:
+            while time.monotonic() < deadline:
+                self._drain()
+                self._reap(None)
+                if self.gate._settled() != "soon":
+                    return
+                time.sleep(0.005)
+        finally:
+            self._quiescing = False
 
     def _reap_all(self) -> None:
         self.life.reap_all()
