@@ -432,7 +432,9 @@ def test_a_stop_as_the_run_ends_by_itself_checks_the_whole_run(tmp_path: Path) -
     read a model of part of the run and said FAILED (exit 1) for a correct run, in 8 of
     8 stops 0.15-0.3 s into ``shm-semaphore`` (the attack's finding). Forced, not raced:
     the engine is stopped (SIGSTOP) before the workers go, they run to their end, and it
-    is let go once the stop waits in its input."""
+    is let go once the stop waits in its input. It may read the stop before it sees the
+    exits (a run stopped by the user: "stopped") or after (every worker ended by itself:
+    "passed"); never "failed" (the old code, 2 of 2 here: the exits came first)."""
     import psutil
 
     from tests.faults.harness import wait_for
@@ -458,7 +460,7 @@ def test_a_stop_as_the_run_ends_by_itself_checks_the_whole_run(tmp_path: Path) -
     rc = run.finish(timeout=120)
     end = _end(run)
     assert rc == 0 and "Traceback" not in run.stderr, run.stderr
-    assert end.get("outcome") == "passed", end
+    assert end.get("outcome") in ("passed", "stopped"), end
     assert not run.leaks()
 
 
