@@ -219,28 +219,43 @@ def test_a_stop_mid_operation_still_records_a_legal_history(tmp_path: Path) -> N
     assert "order.conflict" not in trace.read_text()
 
 
-#: 64 workers take turns on one semaphore, each once ``go`` exists; each says ``done.NAME``
-#: after its last round.
+#: WORKERS workers take turns on one semaphore, ROUNDS times each, once ``go`` exists;
+#: each says ``done.NAME`` after its last round; a check counts every round.
 BACKLOG = """
 import os, time
 from ipcviz.scenario import Scenario
 
 DIR = {dir!r}
-scenario = Scenario("backlog", "64 processes, one lock", timeout=120)
+scenario = Scenario("backlog", "WORKERS processes, one lock", timeout=120)
 lock = scenario.semaphore("lock", value=1)
 shm = scenario.shared_memory("counter", cells=1)
 
 
-@scenario.process("p", count=64)
+@scenario.process("p", count=WORKERS)
 def worker(ctx):
     open(os.path.join(DIR, "ready." + ctx.name), "w").close()
     while not os.path.exists(os.path.join(DIR, "go")):
         time.sleep(0.01)
-    for _ in range(300):
+    for _ in range(ROUNDS):
         with lock:
             shm[0] = shm[0] + 1
     open(os.path.join(DIR, "done." + ctx.name), "w").close()
+
+
+@scenario.check("every round counted")
+def counted(run):
+    final = int.from_bytes(run.state.objects["counter"].data[0:8], "little", signed=True)
+    return final == WORKERS * ROUNDS, f"counter {final}", f"counter {final}"
 """
+
+
+def _backlog(tmp_path: Path, workers: int, rounds: int) -> Path:
+    """BACKLOG with its numbers, in ``tmp_path``."""
+    text = BACKLOG.replace("{dir!r}", repr(str(tmp_path)))
+    text = text.replace("WORKERS", str(workers)).replace("ROUNDS", str(rounds))
+    scenario = tmp_path / "backlog.py"
+    scenario.write_text(text)
+    return scenario
 
 
 def _pending(pid: int, sig: int) -> bool:
@@ -283,8 +298,7 @@ def test_a_second_ctrl_c_ends_at_once_and_says_what_it_left_out(tmp_path: Path) 
     from tests.faults.harness import wait_for
 
     names = [f"p{i}" for i in range(1, 65)]
-    scenario = tmp_path / "backlog.py"
-    scenario.write_text(BACKLOG.replace("{dir!r}", repr(str(tmp_path))))
+    scenario = _backlog(tmp_path, 64, 300)
     run = LiveRun(tmp_path, scenario)
     run.wait_ready(*names)
     with _held_then_stopped_twice(run):
@@ -398,34 +412,6 @@ def test_a_second_stop_as_the_engine_exits_is_no_unexpected_end(tmp_path: Path) 
     assert rc == 0 and "unexpectedly" not in run.stderr, (rc, sent, run.stderr[-600:])
 
 
-#: Three workers count under one lock once ``go`` exists; a check reads the whole run.
-COUNTED = """
-import os, time
-from ipcviz.scenario import Scenario
-
-DIR = {dir!r}
-scenario = Scenario("counted", "three workers, one lock, one counter", timeout=120)
-counter = scenario.shared_memory("counter", cells=1)
-lock = scenario.semaphore("lock", value=1)
-
-
-@scenario.process("p", count=3)
-def worker(ctx):
-    open(os.path.join(DIR, "ready." + ctx.name), "w").close()
-    while not os.path.exists(os.path.join(DIR, "go")):
-        time.sleep(0.01)
-    for _ in range(500):
-        with lock:
-            counter[0] = counter[0] + 1
-
-
-@scenario.check("every increment counted")
-def counted(run):
-    final = int.from_bytes(run.state.objects["counter"].data[0:8], "little", signed=True)
-    return final == 1500, f"counter {final}", f"counter {final}"
-"""
-
-
 def test_a_stop_as_the_run_ends_by_itself_checks_the_whole_run(tmp_path: Path) -> None:
     """A Ctrl-C as the workers ended: the engine's last turn put what they did in order
     until the stop, waiting on its input, ended that turn (``_halt``); the checks then
@@ -440,8 +426,7 @@ def test_a_stop_as_the_run_ends_by_itself_checks_the_whole_run(tmp_path: Path) -
     from tests.faults.harness import wait_for
 
     names = ["p1", "p2", "p3"]
-    scenario = tmp_path / "counted.py"
-    scenario.write_text(COUNTED.replace("{dir!r}", repr(str(tmp_path))))
+    scenario = _backlog(tmp_path, 3, 500)
     run = LiveRun(tmp_path, scenario)
     run.wait_ready(*names)
     workers = [psutil.Process(pid) for pid in run.worker_pids().values()]
