@@ -671,10 +671,11 @@ class Linearizer:
             if obj.outside:  # it may hold messages no event shows: every order is legal
                 return None
             shadow = _QueueShadow(
-                obj, self._pending_puts.get(obj_i, {}), self._pending_takes.get(obj_i, {})
+                obj,
+                self._pending_puts.get(obj_i, {}),
+                self._pending_takes.get(obj_i, {}),
+                [rec[2] for rec in self._open_puts.get(obj_i, {}).values()],
             )
-            # sends in progress: their messages are not known yet (``_tight_takes``)
-            shadow.putting = sorted(rec[2] for rec in self._open_puts.get(obj_i, {}).values())
         else:
             return None
         observing = shadow.observing
@@ -1816,9 +1817,11 @@ class _QueueShadow(_Shadow):
         obj: QueueObj,
         pool_puts: dict[tuple[int, bytes], _Copies] | None = None,
         pool_takes: dict[tuple[int, bytes], int] | None = None,
+        putting: list[int] | None = None,
     ) -> None:
         """``pool_puts``, ``pool_takes``: the pool's sends and receives of this queue by
-        message, as the linearizer keeps them (else ``plan_for`` counts them)."""
+        message, as the linearizer keeps them (else ``plan_for`` counts them);
+        ``putting``: when each send in progress began (its message is not known yet)."""
         self.messages = [[m[0], m[1], len(m[1])] for m in obj.messages]
         self._pool = (pool_puts, pool_takes) if pool_puts is not None else None
         self.max_messages = obj.max_messages
@@ -1831,7 +1834,7 @@ class _QueueShadow(_Shadow):
         self._joint: list[set[tuple[int, ...]] | None] | None = None  # (``_joint_setup``)
         self._jback: list[set[tuple[int, ...]]] | None = None
         self._horizon = self._read_to = 1 << 62  # (``watch``)
-        self.putting: list[int] = []  # begins of the sends in progress (``_tight_takes``)
+        self.putting = sorted(putting or ())  # (``_tight_takes``)
 
     def _rehash(self) -> None:
         """``_h``: the messages in order as one number (a polynomial hash, ``_MOD``), and
@@ -1917,7 +1920,7 @@ class _QueueShadow(_Shadow):
                     continue  # past every rule's view (their ranks, a unique one's take)
                 at.append(k)
                 begins.append(o.b)
-                m = o.msg or _msg(o)
+                m = _msg(o)
                 if m in searched and m not in taken_at:
                     taken_at[m] = k
                 if m in puts:
@@ -1933,6 +1936,11 @@ class _QueueShadow(_Shadow):
             if at:
                 self.take_begins.append((begins, at))
             self.take_at.append(at)
+        #: per list, its takes (those of ``take_at``): ``_rank_takes``, ``_joint_setup``,
+        #: ``_tight_takes``
+        self._take_lists = [
+            [lst[k] for k in at] for lst, at in zip(full, self.take_at, strict=True)
+        ]
         self.fifo = fifo
         self.not_before = not_before
         # A put's deadline is also that of every put that must come after it (a message
@@ -2089,8 +2097,7 @@ class _QueueShadow(_Shadow):
         With many senders of a few look-alike messages and two takers, a put placed in the
         wrong order showed only at its take, 700 places later, past what the search looks
         at (``order.conflict`` on a correct program, in half the runs)."""
-        lists = [[lst[k] for k in at] for lst, at in zip(self._full, self.take_at, strict=True)]
-        self._take_lists = lists  # (``_joint_setup``)
+        lists = self._take_lists
         # A put of this search gets place (the queue now) + (its puts so far): only the
         # places from the queue's end to ``top`` are asked, so only they are worked out
         # (every one up to RANKS took most of a forked flood's Ctrl-C).
@@ -2159,10 +2166,10 @@ class _QueueShadow(_Shadow):
         began by then may be a copy: one in progress (its message not known yet), or one
         not read yet (a take that ended past ``read_to``) makes no take tight."""
         takes = sorted(
-            (lst[k].e, r, k)
-            for r, (lst, at) in enumerate(zip(self._full, self.take_at, strict=True))
-            for k in at
-            if _msg(lst[k]) == m and lst[k].rec[0] != C.MSGQ_RECV_CUT  # type: ignore[index]
+            (o.e, r, k)
+            for r, (lst, at) in enumerate(zip(self._take_lists, self.take_at, strict=True))
+            for o, k in zip(lst, at, strict=True)
+            if _msg(o) == m and o.rec[0] != C.MSGQ_RECV_CUT  # type: ignore[index]
         )
         copies = self._pool[0].get(m) if self._pool is not None else None  # type: ignore[union-attr]
         have = self._have.get(m, 0)
@@ -2192,7 +2199,7 @@ class _QueueShadow(_Shadow):
         - ``_joint``: a stack, the ways after each put the search placed, followed from
           the ways at the end of the queue (whichever takes the search placed: a superset
           of the ways, so it never cuts a branch that goes on)."""
-        self._jback: list[set[tuple[int, ...]]] | None = None
+        self._jback = None
         lists = self._take_lists
         self._jlists = [r for r, lst in enumerate(lists) if lst]  # the takers' full lists
         if len(self._jlists) < 2:
@@ -2255,8 +2262,9 @@ class _QueueShadow(_Shadow):
                 out.append((*way[:i], v + 1, *way[i + 1 :]))
         return out
 
-    def _joint_put(self, op: Op) -> bool:
-        """After a put: its message's ways pushed (``_joint``); False if there is none."""
+    def _joint_put(self, op: Op) -> None:
+        """After a put: its message's ways pushed (``_joint``; an empty set: there is none,
+        ``dead`` says so)."""
         joint = self._joint
         ways = joint[-1]  # type: ignore[index]
         if ways is not None and self._taken + len(self.messages) <= self._jlimit:
@@ -2264,7 +2272,6 @@ class _QueueShadow(_Shadow):
         else:
             ways = None  # past what is followed: any way
         joint.append(ways)  # type: ignore[union-attr]
-        return ways is None or bool(ways)
 
     def urgency(self, op: Op) -> int:
         """A put's deadline (``due``): trying puts by their take alone filled a full queue
