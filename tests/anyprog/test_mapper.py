@@ -486,6 +486,36 @@ def test_a_held_fork_ends_by_the_read_not_by_the_clock_after_it(tmp_path, monkey
         src.close()
 
 
+def test_a_pipe_never_emptied_still_moves_the_horizon(tmp_path) -> None:
+    """A program flooding faster than the engine reads: each read stops at its limit with
+    strace's pipe still full. The horizon moved only when a read emptied the pipe, so it
+    stood at 0 and nothing was published until the stop (a flood of 400,000 calls, none
+    shown live). strace's stamps rise in its pipe: the last whole line read bounds what
+    is still unread."""
+    import os
+    import time
+
+    from ipcviz.sources.strace import source as S
+
+    src = S.StraceSource(["./p"], [], str(tmp_path / "strace.fifo"))
+    writer = os.open(src.fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        t0 = time.time() - 1.0
+        stamps = [t0 + k * 1e-5 for k in range(3000)]  # 150 kB: more than one read
+        text = "".join(f"1  {t:.6f} close(0</dev/null>) = 0 <0.000001>\n" for t in stamps)
+        os.write(writer, text.encode())
+        assert src.read(limit=4096)  # more waiting: the pipe was not emptied
+        us = [int(f"{t:.6f}".replace(".", "")) for t in stamps]  # as strace printed them
+        read_us, unread = us[src.lines - 1], us[src.lines :]
+        assert unread and src.horizon == read_us * 1000 - src.offset
+        while src.read(limit=4096):
+            assert src.horizon >= read_us * 1000 - src.offset  # it never goes back
+        assert src.horizon > int(stamps[-1] * 1e9) - src.offset  # emptied: the read's time
+    finally:
+        os.close(writer)
+        src.close()
+
+
 def test_a_receive_whose_type_is_not_known_yet_is_told_without_one() -> None:
     """``later``: strace printed msgrcv's entry without its type (0 is "any type")."""
     from ipcviz.narrate.headless import Narrator

@@ -167,6 +167,8 @@ class StraceSource:
         self._seen_partial = b""
         self.lines = 0
         self.horizon = 0  # every line stamped before this (engine clock) has been read
+        #: the stamp (strace's clock, µs) of the last whole line read
+        self.last_us = 0
         self.before = before
         #: lines parsed and not yet fed (``read(collect=True)``), in strace's order
         self.pending: list[P.Line] = []
@@ -202,7 +204,14 @@ class StraceSource:
             if got >= limit:
                 more = True
                 break
-        if not more:
+        if more:
+            # A flood faster than the engine: the pipe is never empty, and a horizon moved
+            # only by an empty pipe stood still while the backlog grew (nothing published
+            # live, all of it ordered at the stop). strace stamps each line as it writes it
+            # (an interrupted call is split, ``<unfinished ...>``), so its stamps rise in
+            # the pipe: every line stamped before the last one read has been read.
+            self.horizon = max(self.horizon, self.last_us * 1000 - self.offset)
+        else:
             self.horizon = before - self.offset
             self.read_at_us = before // 1000
             if collect:
@@ -236,10 +245,14 @@ class StraceSource:
         self.lines += len(lines)
         if collect:
             feed = self.pending.append
+        last = None
         for text in lines:
             line = parse(text)
             if line is not None:
                 feed(line)
+                last = line
+        if last is not None:
+            self.last_us = last.t
 
     def _partial(self) -> None:
         """A call whose line strace began and has not ended: the process is in it now."""
