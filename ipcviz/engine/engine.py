@@ -144,6 +144,7 @@ class Engine:
         stream_fd = os.dup(1)
         os.dup2(2, 1)
         self.out = EventOut(stream_fd, trace)
+        self.out.on_viewer_gone = self._viewer_gone
         self.out.send_header(json.dumps(self.header, separators=(",", ":"), ensure_ascii=False))
         self.model = State(header=self.header)
         self.workers: dict[int, Worker] = {}
@@ -353,6 +354,13 @@ class Engine:
             self._shutdown()
         return self.exit_code
 
+    def _viewer_gone(self) -> None:
+        """No one is left to stop it twice: end at once, as a second stop would. Ordering a
+        flood's backlog for everything it held took minutes of a CPU and gigabytes, for an
+        engine no one watched (the viewer SIGKILLed mid-flood, or while the stop ordered)."""
+        self.stop_reason = self.stop_reason or N_("viewer gone")
+        self.hurry = True
+
     def _halt(self) -> bool:
         """Asked every 256 operations the linearizer emits: end a long turn for the
         user's second stop, or, in the loop, for a command waiting (a stop must not wait
@@ -391,8 +399,6 @@ class Engine:
                 next_stall_check = now + 0.1
                 self._check_stalls()
             self.out.flush()
-            if self.out.viewer_gone and self.stop_reason is None:
-                self.stop_reason = N_("viewer gone")
             if self.stop_reason is not None:
                 return
             if all(w.exited for w in self.workers.values()):
@@ -598,7 +604,8 @@ class Engine:
     def _end_reason(self) -> str:
         if not self.left_out:
             return self.stop_reason or ""
-        return phrases.LEFT_OUT.format(count=self.left_out)
+        gone = self.out.viewer_gone and self.stop_reason == N_("viewer gone")
+        return (phrases.LEFT_OUT_GONE if gone else phrases.LEFT_OUT).format(count=self.left_out)
 
     def _quiesce(self) -> None:
         """Before the workers still running are killed: close every gate and wait (at most

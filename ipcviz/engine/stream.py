@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from binascii import b2a_base64
+from collections.abc import Callable
 from typing import Any
 
 from ipcviz.events.codec import RAW, b64, encode_event
@@ -26,6 +27,8 @@ class EventOut:
         self.seq = 0
         self.lines: list[str] = []
         self.viewer_gone = False
+        #: called once when the viewer is found gone (``Engine._viewer_gone``)
+        self.on_viewer_gone: Callable[[], None] = lambda: None
 
     def add(self, event: dict[str, Any]) -> dict[str, Any]:
         event["seq"] = self.seq
@@ -54,6 +57,7 @@ class EventOut:
                 view = view[os.write(self.stream_fd, view) :]
         except (BrokenPipeError, OSError):
             self.viewer_gone = True
+            self.on_viewer_gone()
 
 
 class RecordCodec:

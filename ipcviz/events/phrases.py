@@ -36,6 +36,11 @@ LEFT_OUT = N_(
     "stopped at once by the user: {count} operations the processes made before the stop "
     "were not yet put in order and are not in the trace"
 )
+#: ``session.end``'s reason when the viewer died and the engine ended at once (``_viewer_gone``)
+LEFT_OUT_GONE = N_(
+    "viewer gone: {count} operations the processes made before the stop were not yet put "
+    "in order and are not in the trace"
+)
 #: ``order.conflict``: the engine found no legal place for an operation (``reason``: the
 #: legality rule's, in English)
 CONFLICT = N_("no order of the recorded operations explains this one: {reason}")
@@ -55,6 +60,7 @@ TEMPLATES: tuple[str, ...] = tuple(
             STRACE_ENDED,
             CONFLICT,
             LEFT_OUT,
+            LEFT_OUT_GONE,
         ),
         key=len,
         reverse=True,

@@ -326,6 +326,48 @@ def test_a_second_ctrl_c_ends_at_once_and_says_what_it_left_out(tmp_path: Path) 
     assert verified.returncode == 0, verified.stdout[-1000:] + verified.stderr
 
 
+def test_a_viewer_killed_over_a_backlog_leaves_an_engine_that_ends_at_once(
+    tmp_path: Path,
+) -> None:
+    """Nobody is left to stop twice: an engine whose viewer was SIGKILLed went on ordering
+    the whole backlog, for no one (a flood's: minutes of a CPU and 4 GB, still running
+    after the test suite). Now it ends as a second stop would: the trace ends at the last
+    operation put in order, with every exit, says how many it left out, and nothing is
+    left. The backlog is forced as above: the engine is held (SIGSTOP) while the workers
+    run and while its viewer is killed."""
+    from tests.faults.harness import wait_for
+
+    names = [f"p{i}" for i in range(1, 17)]
+    run = LiveRun(tmp_path, _backlog(tmp_path, 16, 300))
+    run.wait_ready(*names)
+    engine = run.engine()
+    engine.suspend()
+    try:
+        run.go()
+        for n in names:
+            wait_for(f"{n} done", (tmp_path / f"done.{n}").exists)
+        run.signal(signal.SIGKILL)
+        run.finish()
+    finally:
+        engine.resume()
+    engine.wait(120)  # not our child: psutil polls until it is gone
+    end = _end(run)
+    _, events = run.events()
+    said = re.fullmatch(
+        r"viewer gone: (\d+) operations the processes made before the stop were not yet "
+        r"put in order and are not in the trace",
+        end.get("reason", ""),
+    )
+    assert end.get("outcome") == "stopped" and said and int(said.group(1)) > 0, end
+    assert sum(e["kind"] == "proc.exit" for e in events) == 16  # every exit kept
+    ok, why = replays(run.trace)
+    assert not run.leaks() and ok, why
+    verified = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "verify", str(run.trace)], capture_output=True, text=True
+    )
+    assert verified.returncode == 0, verified.stdout[-1000:] + verified.stderr
+
+
 #: A worker forks child after child while it and the other worker are flat out on a pipe.
 FORKING_FLOOD = """
 import os
