@@ -604,8 +604,9 @@ class Engine:
     def _end_reason(self) -> str:
         if not self.left_out:
             return self.stop_reason or ""
-        gone = self.out.viewer_gone and self.stop_reason == N_("viewer gone")
-        return (phrases.LEFT_OUT_GONE if gone else phrases.LEFT_OUT).format(count=self.left_out)
+        # the viewer's death ends at once too (``_viewer_gone``), even during a first stop
+        said = phrases.LEFT_OUT_GONE if self.out.viewer_gone else phrases.LEFT_OUT
+        return said.format(count=self.left_out)
 
     def _quiesce(self) -> None:
         """Before the workers still running are killed: close every gate and wait (at most

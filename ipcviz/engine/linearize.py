@@ -953,9 +953,14 @@ class Linearizer:
         self.halt = self.hurried = _never
         for pid, rec in starts:
             self._add(pid, [rec])
-        for pid, op in kept:
-            assert op.event is not None
-            self.add_event(op.event, op.e, pid)
+        for pid, op in kept:  # as they were: ``add_event`` would begin a traced child's
+            # start at its left-out operations' last stamp, after its own end, and no
+            # order could place it ("no legal place", thousands after a fork flood)
+            q = self.queues.setdefault(pid, deque())
+            q.append(op)
+            self.pending += 1
+            if len(q) == 1:
+                self._push(pid)
         return left
 
     def _pick(self, min_e: int, cutoff: int) -> Op | None:
@@ -1055,16 +1060,11 @@ class Linearizer:
         # the trace carries no language: the reason in English, whatever the run's language
         reason = why.render("en") if why is not None else "no legal place"
         self.conflicts += 1
-        self._event_out(
-            {
-                "t": op.e - self.t0,
-                "seq": -1,
-                "pid": op.proc,
-                "kind": "order.conflict",
-                "obj": self._obj_name(op),
-                "message": phrases.CONFLICT.format(reason=reason),
-            }
-        )
+        event = {"t": op.e - self.t0, "seq": -1, "pid": op.proc, "kind": "order.conflict"}
+        obj = self._obj_name(op)
+        if obj is not None:  # (an engine event's has none: ``obj: null`` is no trace's)
+            event["obj"] = obj
+        self._event_out({**event, "message": phrases.CONFLICT.format(reason=reason)})
         return op
 
     def _event_out(self, event: dict[str, Any]) -> None:

@@ -75,3 +75,25 @@ def test_stopped_twice_nothing_more_is_published() -> None:
     h.lin.hurried = lambda: True
     drainer.drain()
     assert h.out == [] and h.lin.abandon() == 3  # the three operations, said left out
+
+
+def test_a_traced_childs_start_kept_at_the_hurried_end_is_placed_without_a_conflict() -> None:
+    """A traced child's ``proc.start`` is an engine event (strace's lines name it), and
+    its operations after it are left out by the hurried end. Put back with ``add_event``,
+    the start began at the last stamp of those left-out operations, after its own end: no
+    order could place it, and a fork flood's second stop (or a viewer killed, which ends
+    the same way) gave thousands of ``order.conflict`` with ``obj: null``, which ``verify``
+    refused to read."""
+    h = Harness([PIPE])
+    h.start(1)
+    start = {"t": 100, "seq": -1, "pid": 2, "kind": "proc.start", "name": "p2", "parent": 1}
+    h.lin.started(2, 100)
+    h.lin.add_event(start, 100, 2)
+    h.lin.add_records(
+        2, [(C.PIPE_WRITE_BEGIN, 0, 200, 0, 0, b""), (C.PIPE_WRITE, 0, 300, 1, 1, b"x")]
+    )
+    assert h.lin.abandon() == 1  # the write, left out; the start kept
+    h.lin.add_event({"t": 400, "seq": -1, "pid": 2, "kind": "proc.exit", "code": 0}, 400, 2)
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    assert [(e["pid"], e["kind"]) for e in h.out] == [(2, "proc.start"), (2, "proc.exit")]
