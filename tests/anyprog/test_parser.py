@@ -43,6 +43,20 @@ def test_errors_exits_signals() -> None:
     assert (gone.kind, gone.ret) == (P.RESUMED, None)
 
 
+def test_a_return_printed_unsigned_is_the_negative_it_was() -> None:
+    """A process killed in a msgrcv's return: strace printed ``= 18446744073709551615``,
+    read as a receive of that many bytes; the trace it made had a ``size`` no reader
+    accepts (``verify``: exit 2). A return is a signed long: that is -1, a failed call."""
+    text = (
+        '9  1.5 <... msgrcv resumed>{mtype=3, mtext="\\x70\\x32"}, 8, 0, 0) '
+        "= 18446744073709551615 <0.000072>"
+    )
+    assert P.parse_line(text).ret == -1
+    assert P.parse_line(text.replace(" <0.000072>", "")).ret == -1
+    big = P.parse_line('9  1.5 <... read resumed>"", 9) = 999999999999999999 <0.000001>')
+    assert big.ret == 999_999_999_999_999_999  # (18 digits: the fast path, as before)
+
+
 def test_payload_bytes_are_only_bytes() -> None:
     """Quotes, brackets, escape codes and ``) = `` inside a payload are just bytes."""
     nasty = b'") = 0 <1>\x1b[2J[/x]\n\x00'

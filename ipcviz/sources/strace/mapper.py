@@ -1301,8 +1301,8 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         return
     begin = m._begun_or_new(proc, proc.tid, t, "msgrcv", args)
     msg = P.message(args)
-    if ret is None or ret < 0 or msg is None:
-        m._drop_begin(begin)
+    if ret is None or ret < 0 or msg is None or (len(nums) >= 2 and ret > nums[1]):
+        m._drop_begin(begin)  # (more than its buffer: no msgrcv returns that)
         return
     if begin is not None and len(nums) >= 3:
         begin[3] = nums[2]  # msgtyp: printed after the buffer, so known only at the return

@@ -86,7 +86,13 @@ def parse_line(line: str) -> Line | None:
     cut = body.rfind(") = ")
     if cut >= 0:
         ret, sep, dur = body[cut + 4 :].partition(" <")
-        if sep and dur[-1:] == ">" and ret.isdecimal() and (ret[0] != "0" or len(ret) == 1):
+        if (
+            sep
+            and dur[-1:] == ">"
+            and ret.isdecimal()
+            and (ret[0] != "0" or len(ret) == 1)
+            and len(ret) < 19  # (longer: maybe a negative printed unsigned, ``_returned``)
+        ):
             sec, _, frac = dur[:-1].partition(".")
             if len(frac) == 6 and sec.isdigit() and frac.isdigit():
                 dur_us = int(sec + frac)
@@ -150,6 +156,11 @@ def _returned(pid: int, t: int, kind: int, name: str, body: str) -> Line | None:
                 ret = int(digits, 0)
             except ValueError:
                 ret = None
+    if ret is not None and ret >= 1 << 63:
+        # A return is a signed long: strace printed one unsigned (a process killed in a
+        # msgrcv's return gave ``= 18446744073709551615``, which became a receive of a
+        # message that size, and a trace ``verify`` refused). As the kernel meant it: failed.
+        ret -= 1 << 64
     return _line(Line, (pid, t, kind, name, args, ret, err, dur))
 
 
