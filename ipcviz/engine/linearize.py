@@ -341,7 +341,10 @@ class Linearizer:
         # A worker's exit happened after its last record (of any of its threads), by the
         # time it was reaped: a reader's end of file because of it may come before that.
         last = [v for k, v in self.last_stamp.items() if k & _PID_MASK == pid & _PID_MASK]
-        op = Op(pid, max(last) if last and pid != ENGINE else t, t)
+        # A traced child's start is an instant, as ``verify`` reads it: begun at its fork's
+        # entry (``started``), it went before an operation that ended before it (mesh).
+        instant = pid == ENGINE or not last or event.get("kind") == "proc.start"
+        op = Op(pid, t if instant else max(last), t)
         op.event = event
         q.append(op)
         self.pending += 1

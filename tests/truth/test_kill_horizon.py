@@ -97,3 +97,27 @@ def test_a_traced_childs_start_kept_at_the_hurried_end_is_placed_without_a_confl
     h.lin.flush()
     assert h.lin.conflicts == 0
     assert [(e["pid"], e["kind"]) for e in h.out] == [(2, "proc.start"), (2, "proc.exit")]
+
+
+def test_a_traced_childs_start_comes_after_what_ended_before_it() -> None:
+    """strace names a child at its fork's return (``t``), and it may exist from the fork's
+    entry on (``started``). Its ``proc.start`` is an instant at ``t`` for ``verify``; the
+    linearizer let it begin at ``started`` and placed it before a write that ended before
+    ``t`` but had to wait for a read (a 6-process mesh: "real-time: mq.send ended at …,
+    before seq 30 began", 2 runs of 6)."""
+    pipe = {**PIPE, "capacity": 1, "writers": ["p1"], "readers": ["p3"]}
+    h = Harness([pipe])
+    h.start(1, 3)
+    h.lin.add_records(1, [(C.PIPE_WRITE_BEGIN, 0, 0, 0, 0, b""), (C.PIPE_WRITE, 0, 10, 1, 1, b"a")])
+    h.lin.add_records(3, [(C.PIPE_READ_BEGIN, 0, 20, 0, 0, b"")])
+    h.lin.add_records(
+        1, [(C.PIPE_WRITE_BEGIN, 0, 250, 0, 0, b""), (C.PIPE_WRITE, 0, 280, 1, 1, b"b")]
+    )
+    h.lin.started(2, 100)  # the fork's entry
+    start = {"t": 300, "seq": -1, "pid": 2, "kind": "proc.start", "name": "p2", "parent": 1}
+    h.lin.add_event(start, 300, 2)  # its return
+    h.lin.add_records(3, [(C.PIPE_READ, 0, 400, 1, 0, b"a")])
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    order = [(e["pid"], e["kind"]) for e in h.out if not e["kind"].endswith(".begin")]
+    assert order.index((1, "pipe.write"), 1) < order.index((2, "proc.start")), order
