@@ -819,8 +819,11 @@ class Linearizer:
                         return False  # its takes past those listed are not looked at
             return True
 
+        goal = [required]  # how many to place: ``required``, or first all (below)
+        every = [False]  # count every operation placed, not only the required ones
+
         def dfs() -> bool:
-            if placed[0] >= required:
+            if placed[0] >= goal[0]:
                 return True
             budget[0] -= 1
             if budget[0] < 0:
@@ -849,7 +852,7 @@ class Linearizer:
                 path.append(i)
                 if len(path) > len(deepest):
                     deepest[:] = path
-                req = o.e <= horizon
+                req = every[0] or o.e <= horizon
                 placed[0] += req
                 if dfs():
                     return True
@@ -859,6 +862,19 @@ class Linearizer:
                 undo()
             return False
 
+        # First an order of every operation the search sees, with a part of the budget:
+        # one that places only the required ones may commit two of them in an order the
+        # optional ones it never placed rule out (two sends that both ended by the horizon,
+        # and a receive past them, in program order after one, that took the other's
+        # message: a 6-process mesh, ``order.conflict`` on a correct program).
+        total = sum(map(len, lists))
+        if total > required:
+            every[0], goal[0], budget[0] = True, total, PLAN_BUDGET // 4
+            if dfs():
+                return _answer(pids, lists, path, horizon)
+            every[0], goal[0], budget[0], placed[0] = False, required, PLAN_BUDGET, 0
+            seen.clear()
+            deepest.clear()
         if not dfs():
             if budget[0] < 0:
                 # The prefix that got furthest is a better guess than the earliest end:
