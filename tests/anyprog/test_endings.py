@@ -468,6 +468,56 @@ def test_a_second_ctrl_c_still_removes_what_the_program_made(tmp_path: Path) -> 
             subprocess.run(["ipcrm", "-q", str(msg)], check=False)
 
 
+#: A producer and a consumer flat out on a POSIX queue of 8 with three priorities (a C
+#: course's mq_send/mq_receive loop, from a new user's trial).
+MQ_FLOOD = r"""
+#include <mqueue.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+    char name[64]; snprintf(name, sizeof name, "/ipcviz-test-mqflood-%d", getpid());
+    struct mq_attr a = {0}; a.mq_maxmsg = 8; a.mq_msgsize = 64;
+    mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &a);
+    if (q == (mqd_t)-1) return 1;
+    if (fork() == 0) {
+        char buf[64]; unsigned prio;
+        for (;;) mq_receive(q, buf, sizeof buf, &prio);
+    }
+    for (int i = 0;; i++) {
+        char msg[16]; int len = snprintf(msg, sizeof msg, "%d", i) + 1;
+        mq_send(q, msg, len, i % 3);
+    }
+}
+"""
+
+
+@needs_tools
+def test_a_stop_mid_flood_leaves_no_call_half_seen(tmp_path: Path) -> None:
+    """The stop killed the program's processes while strace watched. One killed as its
+    mq_send returned had put its message, and strace printed ``= ?``: the message came
+    out of nowhere, and the trace of this correct program ended in ``order.conflict``
+    (1 stop in 5). Now each process is stopped first (SIGSTOP: every call returns, and
+    is printed whole, or ends as not done), then killed. Not forced: a regression test."""
+    import time
+
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "mqflood", MQ_FLOOD, "-lrt"))
+    try:
+        wait_for("the flood", lambda: any(e["kind"] == "mq.recv" for e in run.events()))
+        time.sleep(0.5)
+        run.proc.send_signal(signal.SIGINT)
+        _, err = run.proc.communicate(timeout=60)
+        assert run.proc.returncode == 0, err
+    finally:
+        run.proc.kill()
+        run.proc.communicate()
+    events = run.events()
+    assert not [e for e in events if e["kind"] == "order.conflict"]
+    assert [e.get("removed") for e in events if e["kind"] == "program.leftover"] == [True]
+    verify = subprocess.run([sys.executable, "-m", "ipcviz", "verify", str(run.trace)])
+    assert verify.returncode == 0
+
+
 def test_clean_follows_a_program_entry_only_where_such_an_object_lives(tmp_path: Path) -> None:
     """A registry's program entry names a segment, semaphore or queue by its name, device
     and inode. One naming any other file of the user's (a forged or corrupt registry) as a

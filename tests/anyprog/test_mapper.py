@@ -516,6 +516,31 @@ def test_a_pipe_never_emptied_still_moves_the_horizon(tmp_path) -> None:
         src.close()
 
 
+def test_a_sigstop_strace_shows_marks_the_process_stopped(tmp_path) -> None:
+    """``ProgramEngine._end_program_first`` kills a process only once strace showed its
+    SIGSTOP: every call it made is printed whole by then (``Mapper.stopped``)."""
+    import os
+    import time
+
+    from ipcviz.sources.strace import source as S
+
+    src = S.StraceSource(["./p"], [], str(tmp_path / "strace.fifo"))
+    writer = os.open(src.fifo, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        t = time.time() - 1.0
+        lines = (
+            f'1  {t:.6f} execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>\n'
+            f"1  {t + 0.1:.6f} --- SIGSTOP {{si_signo=SIGSTOP, si_code=SI_USER, si_pid=9}} ---\n"
+            f"1  {t + 0.2:.6f} --- stopped by SIGSTOP ---\n"
+        )
+        os.write(writer, lines.encode())
+        src.read()
+        assert src.mapper.stopped == {1}
+    finally:
+        os.close(writer)
+        src.close()
+
+
 def test_a_receive_whose_type_is_not_known_yet_is_told_without_one() -> None:
     """``later``: strace printed msgrcv's entry without its type (0 is "any type")."""
     from ipcviz.narrate.headless import Narrator

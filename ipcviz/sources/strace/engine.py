@@ -395,18 +395,36 @@ class ProgramEngine(Engine):
         watches, so every call they made is read, and strace then ends by itself (at most
         ``END_FIRST_S``; then it is killed as before). Killed after strace (its process
         group), a process that left the group (setsid) ran on unwatched until killed,
-        making objects nobody named."""
+        making objects nobody named.
+
+        Each is stopped first (SIGSTOP, at most ``STOP_FIRST_S``): a process killed as its
+        call returned had done it, and strace printed ``= ?``, nothing to show that it had;
+        the message its send put in a queue then came out of nowhere, and the trace of a
+        correct program ended in ``order.conflict`` (a POSIX queue flood, 1 stop in 5).
+        Stopped, every call returns first and strace prints it whole; a call it was
+        blocked in ends as not done (``ERESTARTSYS``)."""
         source, strace = self.source, self.strace
         assert source is not None and strace is not None
-        deadline = time.monotonic() + END_FIRST_S
+        now = time.monotonic()
+        deadline, stop_by = now + END_FIRST_S, now + STOP_FIRST_S
+        stopping: set[int] = set()
         while not _exited(strace.pid) and time.monotonic() < deadline:
+            stop = time.monotonic() < stop_by
             for pid in source.mapper.unended():
-                if self._ours(pid):
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-            self._drain()  # (a child strace just named is killed on the next turn)
+                if not self._ours(pid):
+                    continue
+                if stop and pid not in source.mapper.stopped:
+                    if pid in stopping:
+                        continue
+                    stopping.add(pid)
+                    sig = signal.SIGSTOP
+                else:
+                    sig = signal.SIGKILL
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            self._drain()  # (a child strace just named is stopped on the next turn)
             time.sleep(0.005)
 
     def _left_behind(self) -> None:
@@ -442,6 +460,8 @@ class ProgramEngine(Engine):
 
 #: How long ipcviz lets strace see the program's processes die before it kills strace.
 END_FIRST_S = 2.0
+#: How long at most it waits for them to stop (SIGSTOP, seen by strace) before SIGKILL.
+STOP_FIRST_S = 0.5
 #: How often at most the registry is rewritten with what the program made.
 REGISTER_S = 0.2
 

@@ -176,6 +176,9 @@ class Mapper:
         #: tid → its semop that just failed with EINTR, (process, semaphore, end): strace
         #: names the signal on its next line (``_observer_eintr``)
         self._eintr: dict[int, tuple[Proc, int, int]] = {}
+        #: pids strace showed getting a SIGSTOP: every call they made before it is printed
+        #: whole (``ProgramEngine._end_program_first`` stops them before it kills them)
+        self.stopped: set[int] = set()
         #: sets given values by a SETALL strace did not print: declared ``outside``
         self._unseen_sets: set[int] = set()
         #: shmid → its size, for a segment the calls name before any shmget here shows it
@@ -302,6 +305,8 @@ class Mapper:
         elif kind in (_EXITED, _KILLED):
             self._exit(line)
         elif kind == P.SIGNAL:
+            if name == "SIGSTOP":
+                self.stopped.add(pid)
             interrupted = self._eintr.pop(pid, None)
             if interrupted is not None and name in _IGNORED_BY_DEFAULT:
                 _observer_eintr(self, *interrupted, name)
