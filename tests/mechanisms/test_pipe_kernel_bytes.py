@@ -9,6 +9,7 @@ import re
 
 from ipcviz.engine.probing import DATA_CAP
 from ipcviz.export.perfetto import _Converter
+from ipcviz.mechanisms.pipe import diagram as pipe_diagram
 from ipcviz.mechanisms.pipe.view import pipe_lines
 from ipcviz.model.reducer import apply_all
 from ipcviz.model.state import State
@@ -67,3 +68,15 @@ def test_a_write_of_fewer_bytes_still_counts_its_own_rest() -> None:
     assert bytefmt.escape(b"ab", None, whole=10) == "ab…(+8 B)"
     assert bytefmt.escape(b"ab", 8, whole=2) == "ab"
 
+
+def test_the_diagram_tube_counts_exactly_the_bytes_it_does_not_draw() -> None:
+    """10050 bytes in a tube of 100 cells: the label with one digit fewer than the
+    longest used to claim one byte more than was left out."""
+    for held in (10050, 49152, 101):
+        write = {"seq": 2, "t": 1, "pid": 10, "kind": "pipe.write", "obj": "p", "n": held,
+                 "data": base64.b64encode(b"x" * held).decode()}  # fmt: skip
+        state = apply_all(State(), [START, DECLARE, write])
+        rows = pipe_diagram.draw(state, state.objects["p"], 50, 4, False)
+        inner = "".join("".join(seg.text for seg in line) for line in rows[1:-1])
+        n, rest = _rest(inner)
+        assert n + rest == held, inner
