@@ -16,18 +16,22 @@ _TABLE: tuple[str, ...] = tuple(
 )
 
 
-def escape(data: bytes, limit: int | None = None) -> str:
-    """``data`` as printable text; at most ``limit`` bytes are shown, then a count of the rest."""
+def escape(data: bytes, limit: int | None = None, whole: int | None = None) -> str:
+    """``data`` as printable text; at most ``limit`` bytes are shown, then a count of the rest.
+
+    ``whole``: how many bytes ``data`` is the start of (a probe copies only its first
+    ``DATA_CAP``), so the count is of every byte not shown, not only of the copy's."""
     shown = data if limit is None else data[:limit]
     text = "".join(_TABLE[b] for b in shown)
-    if limit is not None and len(data) > limit:
-        text += f"…(+{len(data) - limit} B)"
+    total = whole if whole is not None and whole > len(data) else len(data)
+    if total > len(shown):
+        text += f"…(+{total - len(shown)} B)"
     return text
 
 
-def quoted(data: bytes, limit: int | None = 48) -> str:
-    """``data`` escaped inside double quotes, for log lines."""
-    return '"' + escape(data, limit).replace('"', '\\"') + '"'
+def quoted(data: bytes, limit: int | None = 48, whole: int | None = None) -> str:
+    """``data`` escaped inside double quotes, for log lines (``whole``: as in ``escape``)."""
+    return '"' + escape(data, limit, whole).replace('"', '\\"') + '"'
 
 
 def byte_cells(data: bytes) -> list[str]:

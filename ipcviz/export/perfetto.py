@@ -363,6 +363,13 @@ def _cat(kind: str) -> str:
     return safe_text(kind.split(".")[0], 40)
 
 
+def _whole(e: Event) -> int | None:
+    """How many bytes a probe's copy is the start of (its reading's ``nbytes``): a probe
+    copies only the first ``DATA_CAP``, so the data's "+N B" must count from the count."""
+    whole = e.get("nbytes")
+    return whole if str(e.get("kind", "")).startswith("probe.") and type(whole) is int else None
+
+
 def _args(e: Event) -> dict[str, Any]:
     """The event's fields, made inert: payload bytes escaped, strings sanitised."""
     args: dict[str, Any] = {"seq": e.get("seq")}
@@ -382,7 +389,7 @@ def _args(e: Event) -> dict[str, Any]:
             args[key] = safe_text(json.dumps(v, ensure_ascii=False)[:400], 200)
     if "data" in e:
         try:
-            args["data"] = quoted(payload(e), 64)
+            args["data"] = quoted(payload(e), 64, _whole(e))
         except (ValueError, TypeError):
             args["data"] = "(undecodable payload)"
     return args

@@ -207,7 +207,8 @@ def _first_reading(e: Event) -> Lazy | None:
     kind, obj = e["kind"], safe(str(e.get("obj", "")), 80)
     if kind == "probe.pipe" and isinstance(e.get("nbytes"), int):
         if e["nbytes"]:
-            held = lazy("holds {n} B: {data}", n=e["nbytes"], data=bytefmt.quoted(payload(e)))
+            data = bytefmt.quoted(payload(e), whole=e["nbytes"])  # the copy is capped
+            held = lazy("holds {n} B: {data}", n=e["nbytes"], data=data)
         else:
             held = lazy("holds {n} B", n=e["nbytes"])
     elif kind == "probe.sysv_mq" and isinstance(e.get("qnum"), int):

@@ -447,3 +447,44 @@ async def test_a_paused_or_frozen_view_says_so_on_a_lecture_sized_screen(
         await pilot.press("f")
         await until(pilot, lambda: not screen.state.frozen, "resume event")
         await pilot.press("q")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_status_line_says_step_mode_and_keeps_the_counts_word(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """After ``t`` the status line still said "full speed · live": the mode the run was in
+    was nowhere on it. And at 80 columns a long title cut it to "…EPIPE  29", a number
+    without its word: the title gives way, "N events" stays whole."""
+    import re
+
+    from .screen_text import screen_rows
+
+    source = tmp_path / "long_title.py"
+    source.write_text(
+        SLOW.read_text().replace(
+            '"A slow pipe, for control tests"',
+            '"A slow pipe, for control tests, under a lecture-length title"',
+        )
+    )
+    app = IpcvizApp(lambda: LiveFeed(source, tmp_path / "run.jsonl", quick=False), lang="en")
+    async with app.run_test(size=size) as pilot:
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: len(workers(screen)) == 2, "both workers")
+        screen.redraw(True)
+        await pilot.pause()
+        assert re.search(r"\d+ events", screen_rows(app)[0]), screen_rows(app)[0]
+        await pilot.press("t")
+        await until(pilot, lambda: screen.state.step_mode, "step mode event")
+        screen.redraw(True)
+        await pilot.pause()
+        top = screen_rows(app)[0]
+        assert "STEP MODE" in top and "full speed" not in top, top
+        assert re.search(r"\d+ events", top), top
+        await pilot.press("t")
+        await until(pilot, lambda: not screen.state.step_mode, "step mode off")
+        screen.redraw(True)
+        await pilot.pause()
+        assert "STEP MODE" not in screen_rows(app)[0], screen_rows(app)[0]
+        await pilot.press("q")

@@ -50,8 +50,11 @@ def draw(state: State, obj: PipeObj, width: int, rows: int, lit: bool) -> list[k
         if len(cells) >= budget:
             break
     if len(cells) >= budget and obj.nbytes > budget:
-        more = f"…+{obj.nbytes - budget + len(f'…+{obj.nbytes} B')} B"
-        cells = cells[: budget - len(more)] + [(ch, k.LABEL) for ch in more]
+        # the label counts exactly the bytes not drawn: it takes the room of the longest
+        # label (a shorter one leaves a hole), so a count with one digit fewer is not off
+        shown = max(0, budget - len(f"…+{obj.nbytes} B"))
+        more = f"…+{obj.nbytes - shown} B"
+        cells = cells[:shown] + [(ch, k.LABEL) for ch in more]
     out: list[k.Line] = []
     if walls:
         out.append(k.text_line(width, "═" * width, k.TUBE))

@@ -67,7 +67,11 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
     data = _kernel_bytes(obj.kernel.get("data"))
     if data:
         out.add(" " + _("kernel bytes:") + " ", r.KERNEL)
-        out.add(bytefmt.escape(data, max(8, out.room() // 2)), r.KERNEL)
+        # the probe copies only the first DATA_CAP bytes: "+N B" counts from the reading's
+        # nbytes, so a 49152-byte pipe does not read as one of about 4096
+        whole = k.get("nbytes")
+        whole = whole if type(whole) is int else None
+        out.add(bytefmt.escape(data, max(8, out.room() // 2), whole), r.KERNEL)
         out.newline()
     return out.finish()
 

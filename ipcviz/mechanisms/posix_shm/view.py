@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+
 from ipcviz import bytefmt
 from ipcviz.draw import render as r
 from ipcviz.i18n import _
@@ -31,6 +33,12 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
         said = _("{cells} cells × {size} B, {read}").format(
             cells=obj.cells, size=obj.cell_size, read=read
         )
+        # the reading's age must stay: after a System V title (58 columns at 120x40) the
+        # line was cut before it, and a probed cell beside traced counts showed no age
+        if cell_len(f"  {said}") > out.room():
+            out.newline()
+            if cell_len(f"  {said}") > out.room():
+                said = read
         out.add(f"  {said}", r.KERNEL)
     out.newline()
     recent = state.seq - 3 * max(1, len(state.procs))

@@ -411,22 +411,32 @@ class StatusLine(Static):
             )
         # What makes the screen not the world now is said before the title too: after it,
         # an 80- or 120-column line cut it off, and a paused view looked like a live one.
+        if state.step_mode:  # the engine's gates are closed (t): one operation per step
+            text.append(" " + _("STEP MODE") + " ", style=P.on(P.BLACK, P.SKY))
         if state.frozen:
             text.append(" " + _("FROZEN") + " ", style=P.on(P.BLACK, P.STEEL))
         if paused:
             text.append(" " + _("VIEW PAUSED") + " ", style=render.WARN)
         if state.drift:
             text.append(" " + _("DRIFT") + " ", style=render.BAD)
-        text.append(f" {bytefmt.safe_text(scenario_field(sc, 'title'), 60)}  ", style="bold")
-        text.append(_("{n} events").format(n=state.count) + "  ")
+        title = Text(f" {bytefmt.safe_text(scenario_field(sc, 'title'), 60)}")
+        said = Text(_("{n} events").format(n=state.count) + "  ")
         if state.outcome:
             style = render.GOOD if state.outcome == "passed" else render.WARN
-            text.append(f" {outcome_word(state.outcome)} ", style=style)
+            said.append(f" {outcome_word(state.outcome)} ", style=style)
+        # the title gives way to the count and the outcome: at 80 columns the line was cut
+        # to "…EPIPE  29", a number without its word
+        room = self.size.width - text.cell_len - said.cell_len - 2
+        if self.size.width and title.cell_len > room:
+            title.truncate(max(0, room), overflow="ellipsis")
+        text.append(f"{title.plain}  ", style="bold")
+        text.append_text(said)
+        if state.outcome:
             text.append(" ")
         if behind > 10_000:  # more arrives than a frame's budget can apply
             text.append(" " + _("{n} events behind").format(n=behind) + " ", style=render.WARN)
             text.append(" ")
-        if pace is None and live and state.outcome is None and state.header:
+        if pace is None and not state.step_mode and live and state.outcome is None and state.header:
             text.append(_("full speed") + " · ", style=P.SILVER)
         where = _("live") if live else _("recorded")
         text.append(f"{where} · {fps} fps", style=P.SILVER)
