@@ -438,6 +438,8 @@ class Linearizer:
                 continue
             if self._plan_refuses(head) or not self._legal(head) or not self._plan_allows(head):
                 continue
+            if head.rec is not None and head.rec[0] == C.PIPE_READ and self._sooner_read(head):
+                continue
             entry = next((x for x in popped if x[2] == pid), None)
             if entry is None:
                 entry = next((x for x in self._heap if x[2] == pid), None)
@@ -446,6 +448,17 @@ class Linearizer:
                 self._claim(entry, popped)
             return entry
         return pick
+
+    def _sooner_read(self, head: Op) -> bool:
+        """Another reader's next read of this pipe ends before ``head`` does. A write does
+        not hurt a read, so ``head`` need not go first; placed first, a long read (its
+        reader asleep in it across a stall) took bytes the other reader's reads, ending
+        sooner, needed, and a correct program got ``order.conflict`` (two readers of one
+        FIFO, most runs on a loaded machine)."""
+        for pid, takes in self._pool_takes.get(head.rec[1], {}).items():  # type: ignore[index]
+            if pid != head.pid and takes and takes[0].e < head.e:
+                return True
+        return False
 
     def _object(self, obj_i: int) -> Any:
         """The model's object of a ring index (None: not declared, or gone)."""
