@@ -551,3 +551,69 @@ def test_a_receive_whose_type_is_not_known_yet_is_told_without_one() -> None:
     begin = {"t": 1, "seq": 2, "pid": 5, "kind": "mq.recv.begin", "obj": "q", "want": 0}
     assert n.feed({**begin, "later": 1})[-1].endswith("receives from q…")
     assert n.feed({**begin, "seq": 3})[-1].endswith("receives from q (any type)…")
+
+
+def _held_back_lines(tmp_path, tail: str, limit: int = 1 << 20):
+    """A child's lines printed before its parent's fork returned (``Mapper._waiting``),
+    stamped a second ago, then ``tail``: the source after one read."""
+    import os
+    import time
+
+    from ipcviz.sources.strace import source as S
+
+    src = S.StraceSource(["./p"], [], str(tmp_path / "strace.fifo"))
+    writer = os.open(src.fifo, os.O_WRONLY | os.O_NONBLOCK)
+    t = time.time() - 1.0
+    child = t + 0.003
+    text = (
+        f'1  {t:.6f} execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>\n'
+        f"1  {t + 0.001:.6f} msgget(IPC_PRIVATE, IPC_CREAT|0600) = 7 <0.000005>\n"
+        f"1  {t + 0.002:.6f} clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>\n"
+        f'2  {child:.6f} msgsnd(7, {{mtype=1, mtext="{x("a")}"}}, 1, 0) = 0 <0.000005>\n'
+        f"2  {t + 0.004:.6f} close(0</dev/null>) = 0 <0.000001>\n"
+        + "".join(
+            f"3  {t + 0.005 + k * 1e-4:.6f} close(0</dev/null>) = 0 <0.000001>\n"
+            for k in range(2000)
+        )
+        + tail.format(t=t)
+    )
+    os.write(writer, text.encode())
+    more = src.read(limit=limit)
+    os.close(writer)
+    return src, more, src.mapper._entry_ns(int(f"{child:.6f}".replace(".", "")))
+
+
+def test_a_childs_lines_held_for_its_fork_hold_the_horizon(tmp_path) -> None:
+    """A child's calls printed before its parent's fork returned are read, but kept back
+    until that fork names the child (``Mapper._waiting``): they are not in the pool. The
+    horizon said every line before it was read, so the engine published what ended up to
+    30 ms before it (another process's send, say) while the child's earlier send, ended
+    long before, was still held back: it then had to go before what was published. The
+    horizon stops at the first line held back while a fork is under way, on a read that
+    empties the pipe and on one that stops at its limit alike."""
+    from ipcviz.engine.drain import HOLD_NS
+
+    for limit in (1 << 20, 4096):  # the pipe emptied; a read stopped at its limit
+        (tmp_path / str(limit)).mkdir()
+        src, more, held = _held_back_lines(tmp_path / str(limit), "", limit)
+        try:
+            assert more == (limit == 4096)
+            assert 2 in src.mapper._waiting and 2 not in src.mapper.procs
+            assert src.horizon - HOLD_NS < held, (src.horizon - held) / 1e6
+        finally:
+            src.close()
+
+
+def test_the_horizon_moves_on_once_the_fork_returned_or_its_process_died(tmp_path) -> None:
+    """The child named (or its parent killed in the fork: nothing will name it), the
+    horizon is the read's again."""
+    for name, tail in (
+        ("named", "1  {t:.6f} <... clone resumed>) = 2 <0.000100>\n"),
+        ("killed", "1  {t:.6f} <... clone resumed>) = ?\n1  {t:.6f} +++ killed by SIGKILL +++\n"),
+    ):
+        (tmp_path / name).mkdir()
+        src, more, held = _held_back_lines(tmp_path / name, tail)
+        try:
+            assert not more and src.horizon > held + 500_000_000
+        finally:
+            src.close()

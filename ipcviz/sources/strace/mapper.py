@@ -89,6 +89,8 @@ _BLOCKING = frozenset(
 )  # fmt: skip
 
 _PIPE_IO = frozenset({"read", "write", *_READV, *_WRITEV})
+#: The calls that make a process: a child's lines before one returns wait for it
+_FORKS = frozenset({"clone", "clone3", "fork", "vfork"})
 
 Action = tuple[Any, ...]
 #: The parser's line kinds, as module globals (read once per line on the hot path)
@@ -345,6 +347,15 @@ class Mapper:
             self._new_proc(pid, None, f"{self.root_name}?{pid}", first.t, first.t)
             for line, end in lines:
                 self._process(line, end)
+
+    def waiting_since(self) -> int | None:
+        """The stamp (µs) of the first line kept back for a child no fork named yet
+        (``_waiting``), while a fork is under way (the one that will name it): read, but
+        not in the pool. None when there is none, or no fork is under way (its parent
+        died in it: only ``finish`` starts such a child, and it must hold nothing back)."""
+        if not self._waiting or not any(e[1] in _FORKS for e in self._entry.values()):
+            return None
+        return min(lines[0][0].t for lines in self._waiting.values())
 
     def unended(self) -> list[int]:
         """Processes strace never saw end (it was killed first, with them)."""

@@ -166,7 +166,8 @@ class StraceSource:
         self._rest = b""
         self._seen_partial = b""
         self.lines = 0
-        self.horizon = 0  # every line stamped before this (engine clock) has been read
+        #: every line stamped before this (engine clock) has been read (``horizon``)
+        self.read_horizon = 0
         #: the stamp (strace's clock, µs) of the last whole line read
         self.last_us = 0
         self.before = before
@@ -210,15 +211,28 @@ class StraceSource:
             # live, all of it ordered at the stop). strace stamps each line as it writes it
             # (an interrupted call is split, ``<unfinished ...>``), so its stamps rise in
             # the pipe: every line stamped before the last one read has been read.
-            self.horizon = max(self.horizon, self.last_us * 1000 - self.offset)
+            self.read_horizon = max(self.read_horizon, self.last_us * 1000 - self.offset)
         else:
-            self.horizon = before - self.offset
+            self.read_horizon = before - self.offset
             self.read_at_us = before // 1000
             if collect:
                 self.unsettled = True
             else:
                 self.settle()
         return more
+
+    @property
+    def horizon(self) -> int:
+        """Every operation that began before this (engine clock) is in the pool: every
+        line stamped before it was read, and none of them is kept back. A child's calls
+        printed before its parent's fork returned are read but wait for that fork to name
+        it (``Mapper.waiting_since``); past them, the engine published what ended 30 ms
+        before the horizon (another's send) while the child's earlier send, stamped long
+        before, was still held back, and had to go first."""
+        first = self.mapper.waiting_since()
+        if first is None:
+            return self.read_horizon
+        return min(self.read_horizon, self.mapper._entry_ns(first))
 
     def settle(self) -> None:
         """Everything read is fed: a call begun and not printed whole is in progress, and
