@@ -358,7 +358,8 @@ class Engine:
         """No one is left to stop it twice: end at once, as a second stop would. Ordering a
         flood's backlog for everything it held took minutes of a CPU and gigabytes, for an
         engine no one watched (the viewer SIGKILLed mid-flood, or while the stop ordered)."""
-        self.stop_reason = self.stop_reason or N_("viewer gone")
+        if self.outcome is None:  # (a run that ended by itself keeps its own end)
+            self.stop_reason = self.stop_reason or N_("viewer gone")
         self.hurry = True
 
     def _halt(self) -> bool:

@@ -516,9 +516,12 @@ def test_a_pipe_never_emptied_still_moves_the_horizon(tmp_path) -> None:
         src.close()
 
 
-def test_a_sigstop_strace_shows_marks_the_process_stopped(tmp_path) -> None:
-    """``ProgramEngine._end_program_first`` kills a process only once strace showed its
-    SIGSTOP: every call it made is printed whole by then (``Mapper.stopped``)."""
+def test_a_process_is_stopped_once_strace_showed_each_of_its_threads_stopped(tmp_path) -> None:
+    """``ProgramEngine._end_program_first`` kills a process only once strace showed every
+    live thread of it stopped (``Mapper.all_stopped``): a sibling thread still began a
+    call after the leader's ``--- SIGSTOP`` line (the review's finding), and killed as it
+    returned, it would show ``= ?`` for a call it made. A SIGCONT of the program's own
+    sets them running again."""
     import os
     import time
 
@@ -526,16 +529,31 @@ def test_a_sigstop_strace_shows_marks_the_process_stopped(tmp_path) -> None:
 
     src = S.StraceSource(["./p"], [], str(tmp_path / "strace.fifo"))
     writer = os.open(src.fifo, os.O_WRONLY | os.O_NONBLOCK)
-    try:
-        t = time.time() - 1.0
-        lines = (
-            f'1  {t:.6f} execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>\n'
-            f"1  {t + 0.1:.6f} --- SIGSTOP {{si_signo=SIGSTOP, si_code=SI_USER, si_pid=9}} ---\n"
-            f"1  {t + 0.2:.6f} --- stopped by SIGSTOP ---\n"
-        )
-        os.write(writer, lines.encode())
+    t = time.time() - 1.0
+    flags = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM"
+
+    def feed(*lines: str) -> None:
+        os.write(writer, "".join(f"{line}\n" for line in lines).encode())
         src.read()
-        assert src.mapper.stopped == {1}
+
+    try:
+        feed(
+            f'1  {t:.6f} execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            f"1  {t + 0.01:.6f} clone(child_stack=0x1, flags={flags}) = 2 <0.000020>",
+            f"2  {t + 0.02:.6f} close(9) = 0 <0.000001>",
+            f"1  {t + 0.10:.6f} --- SIGSTOP {{si_signo=SIGSTOP, si_code=SI_USER, si_pid=9}} ---",
+            f"1  {t + 0.11:.6f} --- stopped by SIGSTOP ---",
+        )
+        assert src.mapper.unended() == [1] and not src.mapper.all_stopped(1)  # thread 2 runs
+        feed(f"2  {t + 0.12:.6f} --- stopped by SIGSTOP ---")
+        assert src.mapper.all_stopped(1)
+        feed(f"1  {t + 0.20:.6f} --- SIGCONT {{si_signo=SIGCONT, si_code=SI_USER}} ---")
+        assert not src.mapper.all_stopped(1)  # running again
+        feed(
+            f"2  {t + 0.30:.6f} +++ exited with 0 +++",
+            f"1  {t + 0.31:.6f} --- stopped by SIGSTOP ---",
+        )
+        assert src.mapper.all_stopped(1)  # the thread that ended is not waited for
     finally:
         os.close(writer)
         src.close()

@@ -413,7 +413,7 @@ class ProgramEngine(Engine):
             for pid in source.mapper.unended():
                 if not self._ours(pid):
                     continue
-                if stop and pid not in source.mapper.stopped:
+                if stop and not source.mapper.all_stopped(pid):
                     if pid in stopping:
                         continue
                     stopping.add(pid)

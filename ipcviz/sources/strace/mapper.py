@@ -178,8 +178,9 @@ class Mapper:
         #: tid → its semop that just failed with EINTR, (process, semaphore, end): strace
         #: names the signal on its next line (``_observer_eintr``)
         self._eintr: dict[int, tuple[Proc, int, int]] = {}
-        #: pids strace showed getting a SIGSTOP: every call they made before it is printed
-        #: whole (``ProgramEngine._end_program_first`` stops them before it kills them)
+        #: tids strace showed stopped by a SIGSTOP: every call they made before it is
+        #: printed whole (``ProgramEngine._end_program_first`` stops them before it kills
+        #: them; ``all_stopped``)
         self.stopped: set[int] = set()
         #: sets given values by a SETALL strace did not print: declared ``outside``
         self._unseen_sets: set[int] = set()
@@ -307,8 +308,11 @@ class Mapper:
         elif kind in (_EXITED, _KILLED):
             self._exit(line)
         elif kind == P.SIGNAL:
-            if name == "SIGSTOP":
+            if name in ("SIGSTOP", "stopped"):  # (``--- stopped by SIGSTOP ---``: each thread)
                 self.stopped.add(pid)
+            elif name == "SIGCONT":  # the program's own: it runs again, every thread
+                owner = self.procs[pid].pid if pid in self.procs else pid
+                self.stopped -= {t for t, p in self.procs.items() if p.pid == owner}
             interrupted = self._eintr.pop(pid, None)
             if interrupted is not None and name in _IGNORED_BY_DEFAULT:
                 _observer_eintr(self, *interrupted, name)
@@ -356,6 +360,16 @@ class Mapper:
         if not self._waiting or not any(e[1] in _FORKS for e in self._entry.values()):
             return None
         return min(lines[0][0].t for lines in self._waiting.values())
+
+    def all_stopped(self, pid: int) -> bool:
+        """Every live thread of process ``pid`` was shown stopped (``stopped``): a
+        sibling thread still ran a call after the leader's SIGSTOP line, and killed as
+        it returned it would show ``= ?`` for a call it made."""
+        return all(
+            tid in self.stopped
+            for tid, proc in self.procs.items()
+            if proc.pid == pid and not proc.ended
+        )
 
     def unended(self) -> list[int]:
         """Processes strace never saw end (it was killed first, with them)."""
@@ -407,6 +421,8 @@ class Mapper:
 
     def _exit(self, line: P.Line) -> None:
         proc = self.procs.get(line.pid)
+        if proc is not None and proc.thread:
+            proc.ended = True  # (no event: the process goes on; ``all_stopped`` skips it)
         if proc is None or proc.thread:
             return
         fields: dict[str, Any]
