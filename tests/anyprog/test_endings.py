@@ -578,3 +578,50 @@ def test_clean_follows_a_system_v_program_entry_only_to_the_object_it_names() ->
                 remove()
             except sysv_ipc.ExistentialError:
                 pass
+
+
+def test_k_stops_a_traced_process_before_it_kills_it() -> None:
+    """``k`` (and the program's end) SIGKILLed at once: a process killed as a call
+    returned had made it, and strace could only print ``= ?``. ``Killer`` sends SIGSTOP
+    first and SIGKILL only once strace showed the process stopped (here: the mapper says
+    so), or after ``STOP_FIRST_S``. A real child, real signals."""
+    import time
+    from types import SimpleNamespace
+
+    from ipcviz.session.registry import proc_start_time
+    from ipcviz.sources.strace.feed import Killer
+    from ipcviz.sources.strace.mapper import Proc
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        seen_stopped = [False]
+        mapper = SimpleNamespace(
+            procs={child.pid: Proc(child.pid, "sleep", tid=child.pid)},
+            all_stopped=lambda pid: seen_stopped[0],
+        )
+        registry = SimpleNamespace(
+            data={"procs": [{"pid": child.pid, "start": proc_start_time(child.pid)}]}
+        )
+        killer = Killer(registry)
+        killer.request(mapper, child.pid)
+        wait_for("the child stopped", lambda: psutil.Process(child.pid).status() == "stopped")
+        killer.due()  # not seen stopped by strace yet: it lives
+        assert child.poll() is None and child.pid in killer.pending
+        seen_stopped[0] = True
+        killer.due()
+        assert child.wait(10) == -signal.SIGKILL and not killer.pending
+        late = subprocess.Popen(["sleep", "30"])  # never seen stopped: killed at the deadline
+        mapper.procs[late.pid] = Proc(late.pid, "sleep", tid=late.pid)
+        registry.data["procs"].append({"pid": late.pid, "start": proc_start_time(late.pid)})
+        seen_stopped[0] = False
+        killer.request(mapper, late.pid)
+        deadline = time.monotonic() + 10
+        while late.poll() is None and time.monotonic() < deadline:
+            killer.due()
+            time.sleep(0.05)
+        assert late.wait(10) == -signal.SIGKILL
+    finally:
+        for p in (child, locals().get("late")):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()

@@ -32,7 +32,7 @@ from ipcviz.mechanisms.base import Found
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace import attach as A
 from ipcviz.sources.strace.engine import ProgramEngine
-from ipcviz.sources.strace.feed import StraceFeed
+from ipcviz.sources.strace.feed import Killer, StraceFeed
 from ipcviz.sources.strace.mapper import FIFO, MQ_PREFIX, PIPE, PIPE_CAPACITY, POSIX_MQ
 from ipcviz.sources.strace.source import TRACED, StraceSource, SysvNow
 
@@ -97,6 +97,7 @@ class AttachEngine(ProgramEngine):
         self.program = root.command or [root.name]
         self.source: AttachSource | None = None  # type: ignore[assignment]
         self.strace: Worker | None = None
+        self.killer = Killer(self.registry)  # (never asked: attach kills nothing)
         self._early_output = b""
         self._said = b""  # what strace said on stderr (attached, detached, its errors)
         self._attached = False  # strace traces every process of the tree found

@@ -35,7 +35,7 @@ from ipcviz.events import phrases, schema
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
 from ipcviz.sources.strace.engine import say_left_behind
-from ipcviz.sources.strace.feed import StraceFeed, held_early, kill_traced, kill_unseen
+from ipcviz.sources.strace.feed import Killer, StraceFeed, held_early, kill_traced, kill_unseen
 from ipcviz.sources.strace.mapper import shareable
 from ipcviz.sources.strace.source import StraceSource, check_ptrace, find_strace
 
@@ -85,6 +85,7 @@ class CommandsEngine(Engine):
         self.straced: dict[str, Traced] = {}
         #: commands that still ran when the engine shut down: ipcviz ended them
         self._cut_short: set[str] = set()
+        self.killer = Killer(self.registry)  # ``k``: each process stopped, then killed
         self.drainer.horizons.append(self._horizon)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -168,6 +169,7 @@ class CommandsEngine(Engine):
         more = False
         if only is None:
             more = self._read_all()
+            self.killer.due()
             for traced in self.straced.values():
                 if traced.early and traced.source.mapper.root is not None:
                     self._output(traced.worker, b"")  # type: ignore[arg-type]
@@ -268,7 +270,7 @@ class CommandsEngine(Engine):
         pid = cmd.get("pid")
         if cmd.get("cmd") == "kill" and isinstance(pid, int):
             mappers = (t.source.mapper for t in self.straced.values())
-            if any(kill_traced(self.emit, self.registry, m, pid) for m in mappers):
+            if any(kill_traced(self.emit, self.registry, m, pid, self.killer) for m in mappers):
                 return
         super().control(cmd)
 

@@ -29,6 +29,8 @@ from ipcviz.scenario.api import Process, Scenario
 from ipcviz.session import program
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
 from ipcviz.sources.strace.feed import (
+    STOP_FIRST_S,
+    Killer,
     StraceFeed,
     held_early,
     kill_traced,
@@ -126,6 +128,7 @@ class ProgramEngine(Engine):
         self.source: StraceSource | None = None
         self.feed: StraceFeed | None = None
         self.strace: Worker | None = None
+        self.killer = Killer(self.registry)  # ``k``: each process stopped, then killed
         self._early_output = b""  # what strace said before the program ran (its errors)
         #: bytes read from the output pipe that no write strace showed accounts for yet
         self._unsaid = bytearray()
@@ -223,6 +226,7 @@ class ProgramEngine(Engine):
         try:
             more = source.read() if source.fd >= 0 else False
             self._hand_over()
+            self.killer.due()
             if self._early_output and source.mapper.root is not None:
                 self._output(self.strace, b"")  # type: ignore[arg-type]
             if only is not None:
@@ -293,7 +297,7 @@ class ProgramEngine(Engine):
             return
         pid = cmd.get("pid")
         if isinstance(pid, int):
-            kill_traced(self.emit, self.registry, self.source.mapper, pid)
+            kill_traced(self.emit, self.registry, self.source.mapper, pid, self.killer)
 
     def break_deadlock(self, cycle: list[int]) -> bool:
         """Headless, a program's proven deadlock ends as a user's ``k`` would end it: one
@@ -460,8 +464,6 @@ class ProgramEngine(Engine):
 
 #: How long ipcviz lets strace see the program's processes die before it kills strace.
 END_FIRST_S = 2.0
-#: How long at most it waits for them to stop (SIGSTOP, seen by strace) before SIGKILL.
-STOP_FIRST_S = 0.5
 #: How often at most the registry is rewritten with what the program made.
 REGISTER_S = 0.2
 

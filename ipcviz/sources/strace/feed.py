@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -122,20 +123,61 @@ def still_registered(registry: Any, pid: int) -> bool:
     return bool(started) and started[-1] is not None and proc_start_time(pid) == started[-1]
 
 
-def kill_traced(emit: Callable[..., Any], registry: Any, mapper: Any, pid: int) -> bool:
-    """``k`` on a process strace watches for the run: SIGKILL it alone (strace then reports
-    its death as any other), once it is known to still be the process registered under
-    ``pid``. False when ``mapper`` does not know ``pid`` (another source may)."""
+#: How long at most a traced process is given to stop (SIGSTOP, seen by strace) before
+#: its SIGKILL (``Killer``, ``ProgramEngine._end_program_first``).
+STOP_FIRST_S = 0.5
+
+
+class Killer:
+    """SIGKILL for traced processes, each stopped first: killed as a call returned, a
+    process had made the call and strace could only print ``= ?`` (a message its send put
+    in a queue came out of nowhere: ``order.conflict`` on a correct program). SIGSTOP now;
+    SIGKILL once strace showed each of its threads stopped (``Mapper.all_stopped``), or
+    after ``STOP_FIRST_S``. ``due()`` is asked every engine turn."""
+
+    def __init__(self, registry: Any) -> None:
+        self.registry = registry
+        self.pending: dict[int, tuple[Any, float]] = {}  # pid → (its mapper, deadline)
+
+    def request(self, mapper: Any, pid: int) -> None:
+        if pid in self.pending:
+            return
+        self.pending[pid] = (mapper, time.monotonic() + STOP_FIRST_S)
+        try:
+            os.kill(pid, signal.SIGSTOP)
+        except ProcessLookupError:
+            pass
+
+    def due(self) -> None:
+        now = time.monotonic()
+        for pid, (mapper, deadline) in list(self.pending.items()):
+            proc = mapper.procs.get(pid)
+            live = proc is not None and not proc.ended
+            if live and now < deadline and not mapper.all_stopped(pid):
+                continue  # not seen stopped yet: a call of its may still be returning
+            del self.pending[pid]
+            if proc is None or proc.ended or not still_registered(self.registry, pid):
+                continue  # (stopped, it could not end and leave its pid to a stranger)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def kill_traced(
+    emit: Callable[..., Any], registry: Any, mapper: Any, pid: int, killer: Killer
+) -> bool:
+    """``k`` on a process strace watches for the run: stop, then SIGKILL it alone
+    (``Killer``; strace then reports its death as any other), once it is known to still be
+    the process registered under ``pid``. False when ``mapper`` does not know ``pid``
+    (another source may)."""
     proc = mapper.procs.get(pid)
     if proc is None:
         return False
     if proc.thread or proc.ended or not still_registered(registry, pid):
         return True  # gone (its pid may be a stranger's by now): never signal that
     emit(schema.CONTROL, action="kill", target=pid)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    killer.request(mapper, pid)
     return True
 
 
