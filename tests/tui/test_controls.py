@@ -411,6 +411,18 @@ async def test_an_idle_screen_does_not_redraw_until_something_happens(monkeypatc
         assert drawn, "the frame after a key redraws"
 
 
+def _long_title_app(tmp_path: Path) -> IpcvizApp:
+    """The slow pipe under a title as long as the built-ins' (pipe-unrelated's is 58 cells)."""
+    source = tmp_path / "long_title.py"
+    source.write_text(
+        SLOW.read_text().replace(
+            '"A slow pipe, for control tests"',
+            '"A slow pipe, for control tests, under a lecture-length title"',
+        )
+    )
+    return IpcvizApp(lambda: LiveFeed(source, tmp_path / "run.jsonl", quick=False), lang="en")
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_a_paused_or_frozen_view_says_so_on_a_lecture_sized_screen(
     tmp_path: Path, size: tuple[int, int]
@@ -420,15 +432,7 @@ async def test_a_paused_or_frozen_view_says_so_on_a_lecture_sized_screen(
     processes running on) looked exactly like a live one."""
     from .screen_text import screen_rows
 
-    # the slow pipe under a title as long as the built-ins' (pipe-unrelated's is 58 cells)
-    source = tmp_path / "long_title.py"
-    source.write_text(
-        SLOW.read_text().replace(
-            '"A slow pipe, for control tests"',
-            '"A slow pipe, for control tests, under a lecture-length title"',
-        )
-    )
-    app = IpcvizApp(lambda: LiveFeed(source, tmp_path / "run.jsonl", quick=False), lang="en")
+    app = _long_title_app(tmp_path)
     async with app.run_test(size=size) as pilot:
         screen = app.screen
         assert isinstance(screen, SessionScreen)
@@ -460,14 +464,7 @@ async def test_the_status_line_says_step_mode_and_keeps_the_counts_word(
 
     from .screen_text import screen_rows
 
-    source = tmp_path / "long_title.py"
-    source.write_text(
-        SLOW.read_text().replace(
-            '"A slow pipe, for control tests"',
-            '"A slow pipe, for control tests, under a lecture-length title"',
-        )
-    )
-    app = IpcvizApp(lambda: LiveFeed(source, tmp_path / "run.jsonl", quick=False), lang="en")
+    app = _long_title_app(tmp_path)
     async with app.run_test(size=size) as pilot:
         screen = app.screen
         assert isinstance(screen, SessionScreen)
