@@ -597,7 +597,7 @@ def test_k_stops_a_traced_process_before_it_kills_it() -> None:
         seen_stopped = [False]
         mapper = SimpleNamespace(
             procs={child.pid: Proc(child.pid, "sleep", tid=child.pid)},
-            all_stopped=lambda pid: seen_stopped[0],
+            all_stopped=lambda pid, since: seen_stopped[0],
         )
         registry = SimpleNamespace(
             data={"procs": [{"pid": child.pid, "start": proc_start_time(child.pid)}]}

@@ -517,11 +517,12 @@ def test_a_pipe_never_emptied_still_moves_the_horizon(tmp_path) -> None:
 
 
 def test_a_process_is_stopped_once_strace_showed_each_of_its_threads_stopped(tmp_path) -> None:
-    """``ProgramEngine._end_program_first`` kills a process only once strace showed every
-    live thread of it stopped (``Mapper.all_stopped``): a sibling thread still began a
-    call after the leader's ``--- SIGSTOP`` line (the review's finding), and killed as it
-    returned, it would show ``= ?`` for a call it made. A SIGCONT of the program's own
-    sets them running again."""
+    """``ProgramEngine._end_program_first`` (and ``k``) kills a process only once strace
+    showed every live thread of it stopped after ipcviz's SIGSTOP (``Mapper.all_stopped``):
+    a sibling thread still began a call after the leader's ``--- SIGSTOP`` line (the
+    review's finding), and a stop shown before, the program's own, says nothing of now (a
+    SIGCONT it blocked is never shown: the attack's finding). A thread that ended, or
+    that an execve superseded, is not waited for."""
     import os
     import time
 
@@ -530,6 +531,7 @@ def test_a_process_is_stopped_once_strace_showed_each_of_its_threads_stopped(tmp
     src = S.StraceSource(["./p"], [], str(tmp_path / "strace.fifo"))
     writer = os.open(src.fifo, os.O_WRONLY | os.O_NONBLOCK)
     t = time.time() - 1.0
+    us = int(t * 1e6)
     flags = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM"
 
     def feed(*lines: str) -> None:
@@ -540,20 +542,72 @@ def test_a_process_is_stopped_once_strace_showed_each_of_its_threads_stopped(tmp
         feed(
             f'1  {t:.6f} execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
             f"1  {t + 0.01:.6f} clone(child_stack=0x1, flags={flags}) = 2 <0.000020>",
+            f"3  {t + 0.015:.6f} close(8) = 0 <0.000001>",  # (before its clone returns)
+            f"1  {t + 0.016:.6f} clone(child_stack=0x1, flags={flags}) = 3 <0.000020>",
             f"2  {t + 0.02:.6f} close(9) = 0 <0.000001>",
+            f"2  {t + 0.05:.6f} --- stopped by SIGSTOP ---",  # the program's own stop
+        )
+        asked = us + 100_000  # ipcviz's SIGSTOP
+        feed(
             f"1  {t + 0.10:.6f} --- SIGSTOP {{si_signo=SIGSTOP, si_code=SI_USER, si_pid=9}} ---",
             f"1  {t + 0.11:.6f} --- stopped by SIGSTOP ---",
+            f"3  {t + 0.115:.6f} --- stopped by SIGSTOP ---",
         )
-        assert src.mapper.unended() == [1] and not src.mapper.all_stopped(1)  # thread 2 runs
+        assert src.mapper.unended() == [1]
+        assert not src.mapper.all_stopped(1, asked)  # thread 2's stop is from before
         feed(f"2  {t + 0.12:.6f} --- stopped by SIGSTOP ---")
-        assert src.mapper.all_stopped(1)
-        feed(f"1  {t + 0.20:.6f} --- SIGCONT {{si_signo=SIGCONT, si_code=SI_USER}} ---")
-        assert not src.mapper.all_stopped(1)  # running again
+        assert src.mapper.all_stopped(1, asked)
+        asked = us + 200_000  # a second SIGSTOP: each stop again
+        feed(f"2  {t + 0.30:.6f} +++ exited with 0 +++")
+        feed(f"3  {t + 0.31:.6f} +++ superseded by execve in pid 1 +++")
+        feed(f"1  {t + 0.32:.6f} --- stopped by SIGSTOP ---")
+        assert src.mapper.all_stopped(1, asked)  # threads that ended are not waited for
+    finally:
+        os.close(writer)
+        src.close()
+
+
+def test_a_vfork_child_that_writes_for_long_is_named_the_vforks_child(tmp_path) -> None:
+    """A vfork's parent returns only when its child execs or ends, and a child's lines
+    wait for the fork that names it. A child that wrote a pipe for seconds first was
+    nobody's all that while: its writes out of the pool (the reader's reads: thousands of
+    ``order.conflict``), publishing held back behind them, and the end neither stopped
+    nor killed it (the attack's finding). After ``VFORK_ADOPT_US`` of its lines it is the
+    child of the one vfork under way; with two under way it still waits."""
+    import os
+    import time
+
+    from ipcviz.sources.strace import mapper as M
+    from ipcviz.sources.strace import source as S
+
+    src = S.StraceSource(["./p"], [], str(tmp_path / "strace.fifo"))
+    writer = os.open(src.fifo, os.O_WRONLY | os.O_NONBLOCK)
+    t = time.time() - 1.0
+    late = M.VFORK_ADOPT_US / 1e6 + 0.01
+
+    def feed(*lines: str) -> None:
+        os.write(writer, "".join(f"{line}\n" for line in lines).encode())
+        src.read()
+
+    try:
         feed(
-            f"2  {t + 0.30:.6f} +++ exited with 0 +++",
-            f"1  {t + 0.31:.6f} --- stopped by SIGSTOP ---",
+            f'1  {t:.6f} execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
+            f"1  {t + 0.001:.6f} vfork( <unfinished ...>",
+            f"2  {t + 0.002:.6f} close(9) = 0 <0.000001>",
         )
-        assert src.mapper.all_stopped(1)  # the thread that ended is not waited for
+        assert 2 not in src.mapper.procs  # (a fork's own return comes in microseconds)
+        feed(f"2  {t + 0.002 + late:.6f} close(8) = 0 <0.000001>")
+        assert src.mapper.procs[2].pid == 2 and 2 in src.mapper.unended()
+        start = [a for a in src.mapper.out if a[0] == "start" and a[1] == 2]
+        assert start and start[0][4]["parent"] == 1
+        # two vforks under way: whose child it is cannot be told; it waits
+        feed(
+            f"2  {t + 0.2:.6f} vfork( <unfinished ...>",
+            f"1  {t + 0.201:.6f} vfork( <unfinished ...>",
+            f"5  {t + 0.202:.6f} close(9) = 0 <0.000001>",
+            f"5  {t + 0.202 + late:.6f} close(8) = 0 <0.000001>",
+        )
+        assert 5 not in src.mapper.procs
     finally:
         os.close(writer)
         src.close()

@@ -409,26 +409,27 @@ class ProgramEngine(Engine):
         blocked in ends as not done (``ERESTARTSYS``)."""
         source, strace = self.source, self.strace
         assert source is not None and strace is not None
-        now = time.monotonic()
-        deadline, stop_by = now + END_FIRST_S, now + STOP_FIRST_S
-        stopping: set[int] = set()
+        deadline = time.monotonic() + END_FIRST_S
+        asked: dict[int, tuple[int, float]] = {}  # pid → (its SIGSTOP, strace's clock; by when)
         while not _exited(strace.pid) and time.monotonic() < deadline:
-            stop = time.monotonic() < stop_by
             for pid in source.mapper.unended():
                 if not self._ours(pid):
                     continue
-                if stop and not source.mapper.all_stopped(pid):
-                    if pid in stopping:
-                        continue
-                    stopping.add(pid)
+                if pid not in asked:
+                    asked[pid] = (time.time_ns() // 1000, time.monotonic() + STOP_FIRST_S)
                     sig = signal.SIGSTOP
                 else:
+                    since, by = asked[pid]
+                    if not source.mapper.all_stopped(pid, since) and time.monotonic() < by:
+                        continue
                     sig = signal.SIGKILL
                 try:
                     os.kill(pid, sig)
                 except ProcessLookupError:
                     pass
-            self._drain()  # (a child strace just named is stopped on the next turn)
+            # strace's lines only (a child it just named is stopped on the next turn): the
+            # backlog is put in order after, or a long turn outlasted every stop's wait
+            self._drain(only=strace)
             time.sleep(0.005)
 
     def _left_behind(self) -> None:

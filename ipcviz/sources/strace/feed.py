@@ -137,12 +137,13 @@ class Killer:
 
     def __init__(self, registry: Any) -> None:
         self.registry = registry
-        self.pending: dict[int, tuple[Any, float]] = {}  # pid → (its mapper, deadline)
+        #: pid → (its mapper, when its SIGSTOP was sent (strace's clock, µs), deadline)
+        self.pending: dict[int, tuple[Any, int, float]] = {}
 
     def request(self, mapper: Any, pid: int) -> None:
         if pid in self.pending:
             return
-        self.pending[pid] = (mapper, time.monotonic() + STOP_FIRST_S)
+        self.pending[pid] = (mapper, time.time_ns() // 1000, time.monotonic() + STOP_FIRST_S)
         try:
             os.kill(pid, signal.SIGSTOP)
         except ProcessLookupError:
@@ -150,10 +151,10 @@ class Killer:
 
     def due(self) -> None:
         now = time.monotonic()
-        for pid, (mapper, deadline) in list(self.pending.items()):
+        for pid, (mapper, since, deadline) in list(self.pending.items()):
             proc = mapper.procs.get(pid)
             live = proc is not None and not proc.ended
-            if live and now < deadline and not mapper.all_stopped(pid):
+            if live and now < deadline and not mapper.all_stopped(pid, since):
                 continue  # not seen stopped yet: a call of its may still be returning
             del self.pending[pid]
             if proc is None or proc.ended or not still_registered(self.registry, pid):

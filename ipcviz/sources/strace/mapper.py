@@ -91,6 +91,9 @@ _BLOCKING = frozenset(
 _PIPE_IO = frozenset({"read", "write", *_READV, *_WRITEV})
 #: The calls that make a process: a child's lines before one returns wait for it
 _FORKS = frozenset({"clone", "clone3", "fork", "vfork"})
+#: How long (µs of its stamps) an unnamed child prints before it is named the child of
+#: the one vfork under way (``Mapper._adopt_vfork_child``)
+VFORK_ADOPT_US = 50_000
 
 Action = tuple[Any, ...]
 #: The parser's line kinds, as module globals (read once per line on the hot path)
@@ -178,10 +181,10 @@ class Mapper:
         #: tid → its semop that just failed with EINTR, (process, semaphore, end): strace
         #: names the signal on its next line (``_observer_eintr``)
         self._eintr: dict[int, tuple[Proc, int, int]] = {}
-        #: tids strace showed stopped by a SIGSTOP: every call they made before it is
-        #: printed whole (``ProgramEngine._end_program_first`` stops them before it kills
-        #: them; ``all_stopped``)
-        self.stopped: set[int] = set()
+        #: tid → the stamp (µs) of its last stop strace showed (SIGSTOP): every call it
+        #: made before is printed whole (``ProgramEngine._end_program_first`` and ``k``
+        #: stop a process before they kill it; ``all_stopped``)
+        self.stopped: dict[int, int] = {}
         #: sets given values by a SETALL strace did not print: declared ``outside``
         self._unseen_sets: set[int] = set()
         #: shmid → its size, for a segment the calls name before any shmget here shows it
@@ -283,7 +286,10 @@ class Mapper:
                 self._start_root(line)
                 proc = self.procs[pid]
             else:  # a child that printed before its parent's fork returned: wait for it
-                self._waiting.setdefault(pid, []).append((line, end))
+                waiting = self._waiting.setdefault(pid, [])
+                waiting.append((line, end))
+                if t - waiting[0][0].t > VFORK_ADOPT_US:
+                    self._adopt_vfork_child(pid)
                 return
         if kind == _RESUMED:  # printed at the return: its own stamp is the end
             entry = self._entry.pop(pid, None)
@@ -309,10 +315,9 @@ class Mapper:
             self._exit(line)
         elif kind == P.SIGNAL:
             if name in ("SIGSTOP", "stopped"):  # (``--- stopped by SIGSTOP ---``: each thread)
-                self.stopped.add(pid)
-            elif name == "SIGCONT":  # the program's own: it runs again, every thread
-                owner = self.procs[pid].pid if pid in self.procs else pid
-                self.stopped -= {t for t, p in self.procs.items() if p.pid == owner}
+                self.stopped[pid] = t
+            elif name == "superseded" and pid in self.procs and self.procs[pid].thread:
+                self.procs[pid].ended = True  # (``+++ superseded by execve …``)
             interrupted = self._eintr.pop(pid, None)
             if interrupted is not None and name in _IGNORED_BY_DEFAULT:
                 _observer_eintr(self, *interrupted, name)
@@ -361,12 +366,14 @@ class Mapper:
             return None
         return min(lines[0][0].t for lines in self._waiting.values())
 
-    def all_stopped(self, pid: int) -> bool:
-        """Every live thread of process ``pid`` was shown stopped (``stopped``): a
-        sibling thread still ran a call after the leader's SIGSTOP line, and killed as
-        it returned it would show ``= ?`` for a call it made."""
+    def all_stopped(self, pid: int, since_us: int) -> bool:
+        """Every live thread of process ``pid`` was shown stopped (``stopped``) at or
+        after ``since_us`` (strace's clock: when ipcviz sent its SIGSTOP). A sibling
+        thread still ran a call after the leader's SIGSTOP line; a stop shown before,
+        of the program's own, says nothing of now (a SIGCONT it blocked is never shown)."""
+        stopped = self.stopped
         return all(
-            tid in self.stopped
+            stopped.get(tid, -1) >= since_us
             for tid, proc in self.procs.items()
             if proc.pid == pid and not proc.ended
         )
@@ -402,6 +409,22 @@ class Mapper:
             start["parent"] = parent.pid
         self.out.append(("start", pid, self._entry_ns(t0), self._entry_ns(t), start))
         return proc
+
+    def _adopt_vfork_child(self, pid: int) -> None:
+        """A vfork's parent returns only when its child execs or ends: a child that
+        writes for seconds first waited unnamed all that while (never stopped nor killed
+        at the end, its calls out of the pool: thousands of ``order.conflict``). Named
+        its child once it has printed for ``VFORK_ADOPT_US`` (a fork's own return comes
+        in microseconds), when exactly one vfork is under way: else it waits as before."""
+        vforks = [
+            (tid, entry)
+            for tid, entry in self._entry.items()
+            if entry[1] == "vfork" or (entry[1] in _FORKS and "CLONE_VFORK" in entry[2])
+        ]
+        if len(vforks) != 1 or vforks[0][0] not in self.procs:
+            return
+        tid, (t0, _name, args) = vforks[0]
+        self._forked(self.procs[tid], pid, t0, self._waiting[pid][0][0].t, args, False)
 
     def _forked(self, proc: Proc, child: int, t0: int, t: int, args: str, thread: bool) -> None:
         if child <= 0 or child in self.procs:

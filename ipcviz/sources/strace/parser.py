@@ -116,6 +116,8 @@ def _other(line: str) -> Line | None:
         k = _KILLED.match(rest)
         if k is not None:
             return Line(pid, t, KILLED, k.group(1), "", None, "", 0)
+        if rest.startswith("+++ superseded by execve"):  # a thread's execve: its tid is gone
+            return Line(pid, t, SIGNAL, "superseded", "", None, "", 0)
         return None
     if first == "-":
         sig = rest[4:].split(" ", 1)[0] if rest.startswith("--- ") else ""
