@@ -734,10 +734,17 @@ class Linearizer:
         else:
             lists = [list(islice(q, cap + 1)) for q in queues]
             full = lists
-            begins = sorted(o.b for lst in lists for o in lst)
-            if len(begins) > PLAN_DEPTH:
-                horizon = begins[PLAN_DEPTH] - 1
-                lists = [[o for o in lst if o.b <= horizon] for lst in lists]
+            if in_order:  # each list begins in order: merge up to the one that counts
+                merged = heapq.merge(*[map(_begin, lst) for lst in lists])
+                cut = next(islice(merged, PLAN_DEPTH, None), None)
+                if cut is not None:
+                    horizon = cut - 1
+                    lists = [list(takewhile(lambda o: o.b <= horizon, lst)) for lst in lists]
+            else:
+                begins = sorted(o.b for lst in lists for o in lst)
+                if len(begins) > PLAN_DEPTH:
+                    horizon = begins[PLAN_DEPTH] - 1
+                    lists = [[o for o in lst if o.b <= horizon] for lst in lists]
         for pid, undo in undos.items():  # after all of its operations, if all are in
             k = pids.index(pid)
             if len(lists[k]) == len(queues[k]) and undo.b <= horizon:
