@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from ipcviz.sources.strace import parser as P
 from ipcviz.sources.strace.mapper import Mapper
 from ipcviz.tracer import codes as C
@@ -516,13 +518,10 @@ def test_a_pipe_never_emptied_still_moves_the_horizon(tmp_path) -> None:
         src.close()
 
 
-def test_a_process_is_stopped_once_strace_showed_each_of_its_threads_stopped(tmp_path) -> None:
-    """``ProgramEngine._end_program_first`` (and ``k``) kills a process only once strace
-    showed every live thread of it stopped after ipcviz's SIGSTOP (``Mapper.all_stopped``):
-    a sibling thread still began a call after the leader's ``--- SIGSTOP`` line (the
-    review's finding), and a stop shown before, the program's own, says nothing of now (a
-    SIGCONT it blocked is never shown: the attack's finding). A thread that ended, or
-    that an execve superseded, is not waited for."""
+@contextlib.contextmanager
+def _strace_lines(tmp_path):
+    """A ``StraceSource`` on its real FIFO, and ``feed(*lines)``: strace's lines written
+    into it, then read (one second ago on strace's clock: ``t``)."""
     import os
     import time
 
@@ -530,15 +529,28 @@ def test_a_process_is_stopped_once_strace_showed_each_of_its_threads_stopped(tmp
 
     src = S.StraceSource(["./p"], [], str(tmp_path / "strace.fifo"))
     writer = os.open(src.fifo, os.O_WRONLY | os.O_NONBLOCK)
-    t = time.time() - 1.0
-    us = int(t * 1e6)
-    flags = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM"
 
     def feed(*lines: str) -> None:
         os.write(writer, "".join(f"{line}\n" for line in lines).encode())
         src.read()
 
     try:
+        yield src, feed, time.time() - 1.0
+    finally:
+        os.close(writer)
+        src.close()
+
+
+def test_a_process_is_stopped_once_strace_showed_each_of_its_threads_stopped(tmp_path) -> None:
+    """``ProgramEngine._end_program_first`` (and ``k``) kills a process only once strace
+    showed every live thread of it stopped after ipcviz's SIGSTOP (``Mapper.all_stopped``):
+    a sibling thread still began a call after the leader's ``--- SIGSTOP`` line (the
+    review's finding), and a stop shown before, the program's own, says nothing of now (a
+    SIGCONT it blocked is never shown: the attack's finding). A thread that ended, or
+    that an execve superseded, is not waited for."""
+    flags = "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM"
+    with _strace_lines(tmp_path) as (src, feed, t):
+        us = int(t * 1e6)
         feed(
             f'1  {t:.6f} execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
             f"1  {t + 0.01:.6f} clone(child_stack=0x1, flags={flags}) = 2 <0.000020>",
@@ -562,9 +574,6 @@ def test_a_process_is_stopped_once_strace_showed_each_of_its_threads_stopped(tmp
         feed(f"3  {t + 0.31:.6f} +++ superseded by execve in pid 1 +++")
         feed(f"1  {t + 0.32:.6f} --- stopped by SIGSTOP ---")
         assert src.mapper.all_stopped(1, asked)  # threads that ended are not waited for
-    finally:
-        os.close(writer)
-        src.close()
 
 
 def test_a_vfork_child_that_writes_for_long_is_named_the_vforks_child(tmp_path) -> None:
@@ -574,22 +583,10 @@ def test_a_vfork_child_that_writes_for_long_is_named_the_vforks_child(tmp_path) 
     ``order.conflict``), publishing held back behind them, and the end neither stopped
     nor killed it (the attack's finding). After ``VFORK_ADOPT_US`` of its lines it is the
     child of the one vfork under way; with two under way it still waits."""
-    import os
-    import time
-
     from ipcviz.sources.strace import mapper as M
-    from ipcviz.sources.strace import source as S
 
-    src = S.StraceSource(["./p"], [], str(tmp_path / "strace.fifo"))
-    writer = os.open(src.fifo, os.O_WRONLY | os.O_NONBLOCK)
-    t = time.time() - 1.0
     late = M.VFORK_ADOPT_US / 1e6 + 0.01
-
-    def feed(*lines: str) -> None:
-        os.write(writer, "".join(f"{line}\n" for line in lines).encode())
-        src.read()
-
-    try:
+    with _strace_lines(tmp_path) as (src, feed, t):
         feed(
             f'1  {t:.6f} execve("{x("./p")}", ["{x("./p")}"], 0x1 /* 1 vars */) = 0 <0.000001>',
             f"1  {t + 0.001:.6f} vfork( <unfinished ...>",
@@ -608,9 +605,6 @@ def test_a_vfork_child_that_writes_for_long_is_named_the_vforks_child(tmp_path) 
             f"5  {t + 0.202 + late:.6f} close(8) = 0 <0.000001>",
         )
         assert 5 not in src.mapper.procs
-    finally:
-        os.close(writer)
-        src.close()
 
 
 def test_a_receive_whose_type_is_not_known_yet_is_told_without_one() -> None:
