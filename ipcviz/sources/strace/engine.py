@@ -29,7 +29,6 @@ from ipcviz.scenario.api import Process, Scenario
 from ipcviz.session import program
 from ipcviz.sources.strace.cscenario import Narrator, ProgramScenario
 from ipcviz.sources.strace.feed import (
-    STOP_FIRST_S,
     Killer,
     StraceFeed,
     held_early,
@@ -401,7 +400,7 @@ class ProgramEngine(Engine):
         group), a process that left the group (setsid) ran on unwatched until killed,
         making objects nobody named.
 
-        Each is stopped first (SIGSTOP, at most ``STOP_FIRST_S``): a process killed as its
+        Each is stopped first, as ``k`` stops one (``Killer``): a process killed as its
         call returned had done it, and strace printed ``= ?``, nothing to show that it had;
         the message its send put in a queue then came out of nowhere, and the trace of a
         correct program ended in ``order.conflict`` (a POSIX queue flood, 1 stop in 5).
@@ -410,25 +409,15 @@ class ProgramEngine(Engine):
         source, strace = self.source, self.strace
         assert source is not None and strace is not None
         deadline = time.monotonic() + END_FIRST_S
-        asked: dict[int, tuple[int, float]] = {}  # pid → (its SIGSTOP, strace's clock; by when)
+        asked: set[int] = set()
         while not _exited(strace.pid) and time.monotonic() < deadline:
             for pid in source.mapper.unended():
-                if not self._ours(pid):
-                    continue
-                if pid not in asked:
-                    asked[pid] = (time.time_ns() // 1000, time.monotonic() + STOP_FIRST_S)
-                    sig = signal.SIGSTOP
-                else:
-                    since, by = asked[pid]
-                    if not source.mapper.all_stopped(pid, since) and time.monotonic() < by:
-                        continue
-                    sig = signal.SIGKILL
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            # strace's lines only (a child it just named is stopped on the next turn): the
-            # backlog is put in order after, or a long turn outlasted every stop's wait
+                if pid not in asked and self._ours(pid):
+                    asked.add(pid)
+                    self.killer.request(source.mapper, pid)
+            # strace's lines only, and the kills they allow (``Killer.due``; a child strace
+            # just named is stopped on the next turn): the backlog is put in order after,
+            # or a long turn outlasted every stop's wait
             self._drain(only=strace)
             time.sleep(0.005)
 
