@@ -33,7 +33,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, count, islice, repeat, takewhile
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -721,30 +721,27 @@ class Linearizer:
         # one that ended by then must be placed; what explains it began before it ended,
         # so it is in the plan too (unless its record has not arrived: then no order exists).
         horizon = 1 << 62
-        if in_order and not shadow.full_lists:
+        # (only a shadow with ``full_lists`` looks further than the plan; a long pool is
+        # not copied for the others)
+        whole = [list(islice(q, cap + 1)) for q in queues] if shadow.full_lists else None
+        heads: Sequence[Iterable[Op]] = whole if whole is not None else queues
+        if in_order:
             # Each process's operations begin in order: merge them up to the one that counts,
-            # and take each one's prefix that began by then (a long pool is not copied).
-            if sum(min(len(q), cap + 1) for q in queues) > PLAN_DEPTH:
-                merged = heapq.merge(*[map(_begin, islice(q, cap + 1)) for q in queues])
-                horizon = next(islice(merged, PLAN_DEPTH, None)) - 1
-                lists = [list(takewhile(lambda o: o.b <= horizon, q)) for q in queues]
-            else:
-                lists = [list(q) for q in queues]
-            full = lists  # (only a shadow with ``full_lists`` looks further)
+            # and take each one's prefix that began by then (no sort of the whole pool).
+            merged = heapq.merge(*[map(_begin, islice(q, cap + 1)) for q in heads])
+            cut = next(islice(merged, PLAN_DEPTH, None), None)
+            if cut is not None:
+                horizon = cut - 1
+            lists = [list(takewhile(lambda o: o.b <= horizon, q)) for q in heads]
         else:
-            lists = [list(islice(q, cap + 1)) for q in queues]
-            full = lists
-            if in_order:  # each list begins in order: merge up to the one that counts
-                merged = heapq.merge(*[map(_begin, lst) for lst in lists])
-                cut = next(islice(merged, PLAN_DEPTH, None), None)
-                if cut is not None:
-                    horizon = cut - 1
-                    lists = [list(takewhile(lambda o: o.b <= horizon, lst)) for lst in lists]
-            else:
-                begins = sorted(o.b for lst in lists for o in lst)
-                if len(begins) > PLAN_DEPTH:
-                    horizon = begins[PLAN_DEPTH] - 1
-                    lists = [[o for o in lst if o.b <= horizon] for lst in lists]
+            lists = [list(islice(q, cap + 1)) for q in heads]
+            if whole is None:
+                whole = lists  # (every one listed, before the cut below)
+            begins = sorted(o.b for lst in lists for o in lst)
+            if len(begins) > PLAN_DEPTH:
+                horizon = begins[PLAN_DEPTH] - 1
+                lists = [[o for o in lst if o.b <= horizon] for lst in lists]
+        full = whole if whole is not None else lists
         for pid, undo in undos.items():  # after all of its operations, if all are in
             k = pids.index(pid)
             if len(lists[k]) == len(queues[k]) and undo.b <= horizon:
