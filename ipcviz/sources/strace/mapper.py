@@ -444,9 +444,10 @@ class Mapper:
 
     def _exit(self, line: P.Line) -> None:
         proc = self.procs.get(line.pid)
-        if proc is not None and proc.thread:
+        if proc is None:
+            return
+        if proc.thread:
             proc.ended = True  # (no event: the process goes on; ``all_stopped`` skips it)
-        if proc is None or proc.thread:
             return
         fields: dict[str, Any]
         if line.kind == P.EXITED:
