@@ -220,6 +220,10 @@ class Linearizer:
         #: keys of ``_planned`` where some process's operations do not begin in order (never
         #: seen: a process's stamps only grow); a search there sorts every begin
         self._unsorted: set[tuple[int, frozenset[int]]] = set()
+        #: queue → how many of its operations in the pool are not a System V receive of
+        #: the oldest message or a send (``_QueueShadow.plan_for``'s ``fifo``, counted as
+        #: they come and go: a search no longer reads the whole pool for it)
+        self._not_fifo: Counter[int] = Counter()
         #: object → {pid: begin record} of takes in progress (a process asleep in a read,
         #: a receive, a wait)
         self._open_takes: dict[int, dict[int, Record]] = {}
@@ -315,6 +319,8 @@ class Linearizer:
                 if mine and mine[-1].b > op.b:
                     self._unsorted.add((rec[1], group))
                 mine.append(op)
+                if _not_fifo(op):
+                    self._not_fifo[rec[1]] += 1
             if code in _CONSUMER_CODES:
                 _lane(self._pool_takes, rec[1], pid, _Takes).append(op)
             if code in _PUT_CODES:
@@ -385,6 +391,8 @@ class Linearizer:
             planned = self._planned[rec[1], group][op.pid]
             if planned and planned[0] is op:
                 planned.popleft()
+                if _not_fifo(op):
+                    self._not_fifo[rec[1]] -= 1
         if rec[0] in _CONSUMER_CODES:
             mine = self._pool_takes.get(rec[1], {}).get(op.pid)
             if mine and mine[0] is op:
@@ -691,6 +699,7 @@ class Linearizer:
                 self._pending_puts.get(obj_i, {}),
                 self._pending_takes.get(obj_i, {}),
                 [rec[2] for rec in self._open_puts.get(obj_i, {}).values()],
+                self._not_fifo[obj_i] == 0,
             )
         else:
             return None
@@ -723,7 +732,16 @@ class Linearizer:
         horizon = 1 << 62
         # (only a shadow with ``full_lists`` looks further than the plan; a long pool is
         # not copied for the others)
-        whole = [list(islice(q, cap + 1)) for q in queues] if shadow.full_lists else None
+        whole = None
+        if shadow.full_lists:  # up to the last take any rule reads (a flood's backlog is
+            # 100,000 operations: copied at every search, it made a Ctrl-C minutes long)
+            takes_cap = shadow.take_cap if in_order else 1 << 30  # type: ignore[attr-defined]
+            takes_of = self._pool_takes.get(obj_i, {})
+            whole = [
+                _upto_takes(q, takes_of.get(p), takes_cap)
+                for p, q in zip(pids, queues, strict=True)
+            ]
+            shadow.lane_takes = [len(takes_of.get(p) or ()) for p in pids]  # type: ignore[attr-defined]
         heads: Sequence[Iterable[Op]] = whole if whole is not None else queues
         if in_order:
             # Each process's operations begin in order: merge them up to the one that counts,
@@ -1319,13 +1337,16 @@ class _Copies:
     """A queue's sends of one message still in the pool, by begin (``_order_unknown``):
     how many began before a time, and which overlap an operation, in a bisection each (a
     scan of them all for each send made a flood of two alternating messages quadratic:
-    16,000 sends took 17 s instead of 1.5)."""
+    16,000 sends took 17 s instead of 1.5). The oldest leave first: they are only
+    stepped past (``lo``), the lists cut now and then, as ``_Takes`` does (a deletion at
+    the front of 45,000 copies of a flood's "y" moved them all, once per send)."""
 
-    __slots__ = ("begins", "longest", "ops")
+    __slots__ = ("begins", "lo", "longest", "ops")
 
     def __init__(self) -> None:
         self.begins: list[int] = []
-        self.ops: list[Op] = []
+        self.ops: list[Op | None] = []
+        self.lo = 0  # the first still in the pool (those before it have left)
         self.longest = 0  # the longest send among them: how far back an overlap can begin
 
     @staticmethod
@@ -1343,32 +1364,64 @@ class _Copies:
         if copies is not None and copies.remove(op):
             del table[key]
 
+    def __len__(self) -> int:
+        return len(self.ops) - self.lo
+
+    def live(self) -> Iterator[Op]:
+        """Those in the pool, by begin."""
+        return islice(self.ops, self.lo, None)  # type: ignore[arg-type]
+
     def add(self, op: Op) -> None:
-        i = bisect_right(self.begins, op.b)
+        i = bisect_right(self.begins, op.b, self.lo)
         self.begins.insert(i, op.b)
         self.ops.insert(i, op)
         self.longest = max(self.longest, op.e - op.b)
 
     def remove(self, op: Op) -> bool:
         """Take ``op`` out; whether none are left."""
-        i = bisect_left(self.begins, op.b)
-        ops = self.ops
+        ops, lo = self.ops, self.lo
+        i = bisect_left(self.begins, op.b, lo)
         while i < len(ops) and ops[i] is not op:
             i += 1
-        if i < len(ops):
+        if i == len(ops):
+            pass  # not among them
+        elif i == lo:
+            ops[i] = None
+            lo = self.lo = lo + 1
+            if lo >= 1024 and 2 * lo >= len(ops):  # (amortised O(1))
+                del ops[:lo], self.begins[:lo]
+                self.lo = 0
+        else:
             del self.begins[i], ops[i]
-        if not ops:
+        if len(self) == 0:
             self.longest = 0
-        return not ops
+            return True
+        return False
 
     def began_before(self, t: int) -> int:
-        return bisect_left(self.begins, t)
+        return bisect_left(self.begins, t, self.lo) - self.lo
 
     def overlapping(self, op: Op) -> list[Op]:
         """Those that began before ``op`` ended and ended after it began."""
-        lo = bisect_left(self.begins, op.b - self.longest)
-        hi = bisect_left(self.begins, op.e)
-        return [o for o in self.ops[lo:hi] if o.e > op.b and o is not op]
+        lo = bisect_left(self.begins, op.b - self.longest, self.lo)
+        hi = bisect_left(self.begins, op.e, self.lo)
+        return [o for o in self.ops[lo:hi] if o.e > op.b and o is not op]  # type: ignore[union-attr]
+
+
+def _not_fifo(op: Op) -> bool:
+    """A queue operation that is neither a send nor a System V receive of the oldest
+    message (a POSIX receive, one of a type, a refused one): messages may then leave a
+    queue out of the order they came (``_QueueShadow.fifo``)."""
+    code = op.rec[0]  # type: ignore[index]
+    return code not in _PUT_CODES and (code not in _MSGQ_TAKES or bool(op.want))
+
+
+def _upto_takes(ops: deque[Op], takes: _Takes | None, cap: int) -> list[Op]:
+    """``ops`` up to (not including) the take after the first ``cap``: a queue's rules read
+    no take further on (``_QueueShadow.take_cap``). ``takes``: the takes among ``ops``."""
+    if takes is None or len(takes) <= cap:
+        return list(ops)
+    return list(islice(ops, ops.index(takes[cap])))
 
 
 def _lane(
@@ -1854,12 +1907,22 @@ class _QueueShadow(_Shadow):
         pool_puts: dict[tuple[int, bytes], _Copies] | None = None,
         pool_takes: dict[tuple[int, bytes], int] | None = None,
         putting: list[int] | None = None,
+        pool_fifo: bool | None = None,
     ) -> None:
         """``pool_puts``, ``pool_takes``: the pool's sends and receives of this queue by
         message, as the linearizer keeps them (else ``plan_for`` counts them);
-        ``putting``: when each send in progress began (its message is not known yet)."""
+        ``putting``: when each send in progress began (its message is not known yet);
+        ``pool_fifo``: every operation in the pool is a send or a System V receive of the
+        oldest message (else ``plan_for`` reads them all to say)."""
         self.messages = [[m[0], m[1], len(m[1])] for m in obj.messages]
         self._pool = (pool_puts, pool_takes) if pool_puts is not None else None
+        self._pool_fifo = pool_fifo if pool_puts is not None else None
+        #: how many takes of each list the rules read (the places a put of this search can
+        #: get, and then some): ``plan_for``, and the lists ``_search`` copies
+        self.take_cap = min(RANKS, len(self.messages) + 2 * PLAN_DEPTH)
+        #: per list, how many takes it has in the pool (``_search`` says; ``plan_for``
+        #: skips a list with none)
+        self.lane_takes: list[int] | None = None
         self.max_messages = obj.max_messages
         self.max_bytes = obj.max_bytes
         self.by_priority = obj.by_priority
@@ -1916,7 +1979,7 @@ class _QueueShadow(_Shadow):
             puts = {
                 m
                 for m in puts
-                if count[m] + len(pool_puts[m].ops if m in pool_puts else ()) == 1  # type: ignore[index]
+                if count[m] + (len(pool_puts[m]) if m in pool_puts else 0) == 1  # type: ignore[index]
                 and pool_takes.get(m, 0) <= 1  # type: ignore[union-attr]
             }
         else:
@@ -1932,8 +1995,9 @@ class _QueueShadow(_Shadow):
         self.ahead: dict[tuple[int, bytes], tuple[int, int]] = {}
         self._full = full
         # the places a put of this search can get, and then some: no rule looks further
-        cap = self.take_cap = min(RANKS, len(self.messages) + 2 * PLAN_DEPTH)
-        fifo = not self.by_priority  # every take a System V receive of the oldest message
+        cap = self.take_cap
+        known = self._pool_fifo is not None  # (else: read every operation to say)
+        fifo = not self.by_priority and self._pool_fifo is not False
         taken_at, before, ahead, not_before = self.taken_at, self.before, self.ahead, {}
         # One pass over each list's takes: a search runs this over the whole pool (100,000
         # operations in a flood's backlog), so only what is asked is kept: where each list's
@@ -1941,19 +2005,25 @@ class _QueueShadow(_Shadow):
         # what was taken before a unique one (``before``, ``ahead``, ``not_before``); at
         # most ``cap`` takes a list (a take further on is never among the first ``cap`` of
         # all, and a rule that does not see it only cuts less).
+        lane_takes = self.lane_takes if known else None
         for r, lst in enumerate(full):
             at: list[int] = []
+            if lane_takes is not None and not lane_takes[r]:
+                self.take_at.append(at)  # (a forked flood's hundreds of senders: their
+                continue  # sends read at every search made its Ctrl-C a minute long)
             begins: list[int] = []
             earlier: dict[int, list[tuple[int, bytes]]] = {}  # priority → unique ones taken
             lowest: list[tuple[int, int]] = []  # POSIX: (priority, index) of takes so far
             for k, o in enumerate(lst):
                 code = o.rec[0]  # type: ignore[index]
                 if code not in _TAKE_CODES:
-                    fifo = fifo and code in _PUT_CODES
+                    fifo = fifo and (known or code in _PUT_CODES)
                     continue
-                fifo = fifo and code in _MSGQ_TAKES and not o.want
+                fifo = fifo and (known or (code in _MSGQ_TAKES and not o.want))
                 if len(at) >= cap:
-                    continue  # past every rule's view (their ranks, a unique one's take)
+                    if known:
+                        break  # past every rule's view (their ranks, a unique one's take)
+                    continue
                 at.append(k)
                 begins.append(o.b)
                 m = _msg(o)
@@ -1987,12 +2057,26 @@ class _QueueShadow(_Shadow):
         # A message's own deadline is its copy's that ended first (``_own_due`` never
         # falls as the end grows): one call per message, not one per copy.
         first_end: dict[tuple[int, bytes], int] = {}
-        for lst in full:
-            for o in lst:
-                if o.rec[0] in _PUT_CODES:  # type: ignore[index]
-                    m = _msg(o)
-                    if m in searched and o.e < first_end.get(m, 1 << 62):
-                        first_end[m] = o.e
+        if self._pool is not None:  # its copies in the pool, by begin: the first to end
+            # began before it ended, so the scan stops at a begin past the best end so far
+            pool_copies = self._pool[0]
+            for m in searched:
+                best = 1 << 62
+                copies = pool_copies.get(m)
+                if copies is None:
+                    continue
+                for o in copies.live():
+                    if o.b >= best:
+                        break
+                    best = min(best, o.e)
+                first_end[m] = best
+        else:
+            for lst in full:
+                for o in lst:
+                    if o.rec[0] in _PUT_CODES:  # type: ignore[index]
+                        m = _msg(o)
+                        if m in searched and o.e < first_end.get(m, 1 << 62):
+                            first_end[m] = o.e
         self.due: dict[tuple[int, bytes], int] = {
             m: self._own_due(m, e) for m, e in first_end.items()
         }
