@@ -201,6 +201,7 @@ class Adopter:
                 if not _readable(pidfd):
                     continue
                 engine._finish_worker(w, exit_status(pidfd, pid), None)
+                engine.registry.drop_proc(pid)  # ended (its pidfd said): nothing to clean
                 self._forget(pid)
             left = time.monotonic()
             if not self.pidfds or left >= deadline:

@@ -230,6 +230,18 @@ class Registry:
         if save:
             self._save()
 
+    def drop_proc(self, pid: int) -> None:
+        """A process of the session ended and was reaped: no ``clean`` needs it any more.
+        Not written now: the next write leaves it out (a forked flood's thousands of
+        children, each kept, made every write longer, and the engine spent a quarter of
+        its time rewriting them). The oldest entry of ``pid`` goes: a child that ended
+        unseen may have handed its pid on to one registered since."""
+        procs = self.data["procs"]
+        for i, entry in enumerate(procs):
+            if entry.get("pid") == pid:
+                del procs[i]
+                return
+
     def save(self) -> None:
         self._save()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
 
+from ipcviz.session.registry import runtime_dir
 from tests.faults.harness import (
     LiveRun,
     ipcviz_clean,
@@ -328,3 +330,61 @@ def test_an_orphan_the_engine_reaps_ends_once_in_the_trace(tmp_path: Path) -> No
         exits = collections.Counter(e["pid"] for e in events if e["kind"] == "proc.exit")
         starts = {e["pid"] for e in events if e["kind"] == "proc.start"}
         assert set(exits) == starts and set(exits.values()) == {1}, (seed, exits)
+
+
+def test_the_registry_keeps_forked_children_only_while_they_live(tmp_path: Path) -> None:
+    """A forked flood (the ``forky`` shape) made the registry file list every child ever
+    forked, and the engine rewrote it whole at each fork: a quarter of its time went there.
+    A child that ended is left out of the next write; one that lives is still in it."""
+    body = """
+        import os, time
+        from ipcviz.scenario import Scenario
+
+        scenario = Scenario('forks', 'forks and waits', timeout=60)
+        scenario.shared_memory('m', cells=4)
+
+        def wait_for(name):
+            end = time.monotonic() + 60
+            while not os.path.exists(os.path.join({dir!r}, name)) and time.monotonic() < end:
+                time.sleep(0.01)
+
+        @scenario.process('w')
+        def w(ctx):
+            for _ in range(20):
+                pid = ctx.fork()
+                if pid == 0:
+                    os._exit(0)
+                os.waitpid(pid, 0)
+            wait_for('more')
+            if ctx.fork() == 0:
+                wait_for('go')
+                os._exit(0)
+            wait_for('go')
+            os.wait()
+    """
+    run = LiveRun(tmp_path, write_scenario(tmp_path, body.replace("{dir!r}", repr(str(tmp_path)))))
+    try:
+
+        def exits() -> list[dict]:
+            _, events = run.events()
+            return [e for e in events if e["kind"] == "proc.exit"]
+
+        wait_for("the 20 children's exits in the trace", lambda: len(exits()) >= 20)
+        children = {e["pid"] for e in exits()}
+        (tmp_path / "more").touch()  # one more child, adopted: the registry is written
+
+        def starts() -> list[dict]:
+            _, events = run.events()
+            return [e for e in events if e["kind"] == "proc.start"]
+
+        wait_for("the 21st child's start", lambda: len(starts()) >= 22)  # w and 21
+        header, _ = run.events()
+        registry = json.loads((runtime_dir() / f"{header['session']}.json").read_text())
+        listed = {p["pid"] for p in registry["procs"]}
+        last = starts()[-1]["pid"]
+        assert last in listed and run.worker_pids()["w"] in listed, registry["procs"]
+        assert not listed & children, sorted(listed & children)
+    finally:
+        run.go()
+    assert run.finish() == 0, run.stderr
+    assert not run.leaks()
