@@ -139,6 +139,6 @@ def test_probed_objects_are_drawn_from_the_last_reading_with_its_age() -> None:
     assert "initial" not in shown  # the model's own count of P and V: none was seen
     from ipcviz.mechanisms.posix_sem import diagram as sem_diagram
 
-    assert sem_diagram.caption(state, sem) == "value 3 (kernel)"
+    assert sem_diagram.caption(state, sem) == "value 3 (kernel 2.5s ago)"
     assert shm_diagram._grid(shm, 80)[1][:2] == ["42", "-7"]  # the diagram's cells too
     assert shm_diagram.caption(state, shm) == "4 cells · as read (kernel 2.5s ago)"  # its age

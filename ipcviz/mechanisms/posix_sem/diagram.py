@@ -12,6 +12,7 @@ from rich.style import Style
 
 from ipcviz.draw import diagram_kit as k
 from ipcviz.draw import palette as P
+from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
@@ -33,11 +34,17 @@ def _kernel_only(obj: SemObj) -> bool:
 def caption(state: State, obj: SemObj) -> str:
     if _kernel_only(obj):
         value = obj.kernel.get("value")
-        if isinstance(value, int) and obj.kernel_is_stale():  # a traced change came after
+        if not isinstance(value, int):
+            return _("value not read yet")
+        when = r.reading_age(obj.kernel, state.t)  # the program may have moved on since
+        if obj.kernel_is_stale():  # a traced change came after
+            if when:
+                said = _("value {value} (kernel, before the last change, {when})")
+                return said.format(value=value, when=when)
             return _("value {value} (kernel, before the last change)").format(value=value)
-        if isinstance(value, int):
-            return _("value {value} (kernel)").format(value=value)
-        return _("value not read yet")
+        if when:
+            return _("value {value} (kernel {when})").format(value=value, when=when)
+        return _("value {value} (kernel)").format(value=value)
     return _("value {value}").format(value=obj.value)
 
 
@@ -50,7 +57,10 @@ def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.
             row.add(_("not read yet"), k.LABEL)
             return [row.done()]
         row.add("● " * min(value, MAX_TOKENS) if value <= MAX_TOKENS else f"●×{value} ", FREE)
-        row.add(" " + _("{n} asleep (kernel)").format(n=waiters) if waiters else "", k.WAITING)
+        if waiters:  # the same reading as the caption's value: its age again, beside it
+            when = r.reading_age(obj.kernel, state.t)
+            said = _("{n} asleep (kernel {when})") if when else _("{n} asleep (kernel)")
+            row.add(" " + said.format(n=waiters, when=when), k.WAITING)
         return [row.done()]
     free = max(0, obj.value)
     taken = max(0, obj.base - obj.value)

@@ -191,13 +191,14 @@ class ProcTable(DataTable):
             # (a replay stepped back before the process started)
             self.remove_row(str(pid))
             del self._cells[pid]
+        room = self._state_room()
         for pid, p in state.procs.items():
             color = render.color_of(state, pid)
             cpu, num = render.cpu_text(p)
             cells = {
                 "name": Text("● " + bytefmt.safe_text(p.name, 24), style=f"bold {color}"),
                 "pid": Text(str(pid), style=color),
-                "state": render.fit(render.proc_state_text(state, p), self._state_room()),
+                "state": render.fit(render.proc_state_text(state, p, room), room),
                 "cpu": cpu,
                 "cpu#": num,
             }
