@@ -3,9 +3,9 @@
 A reading younger than 50 ms said "kernel:" / "(kernel)" with no age, as if it were of this
 very moment; the diagram's semaphore said "(kernel)" at any age; the process row said
 "blocked on OBJ" from a probe with no age; a reading stamped after the moment shown (the
-stream is a legal history, not a sort by time: a step back can land there) read as current.
-The ages here come from the events' stamps (constructed, or recorded from real processes),
-never from waiting.
+stream is a legal history, not a sort by time: a step back can land there) read as current;
+and a detail panel kept the age it had when its object last changed. The ages here come
+from the events' stamps (constructed, or recorded from real processes), never from waiting.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import RecordedFeed
 from ipcviz.tui.launch import replay_app
 from ipcviz.tui.screens.replay import ReplayScreen
+from ipcviz.tui.screens.session import SessionScreen
 from ipcviz.tui.widgets.diagram import DiagramView
 from ipcviz.tui.widgets.panels import ObjectView
 from tests.anyprog import programs
@@ -136,6 +139,37 @@ async def test_the_age_is_said_in_korean() -> None:
     async with app.run_test(size=(200, 60)) as pilot:
         screen = await settle(pilot)
         assert "커널 5ms 뒤" in _objects(screen)["sem:/s"]
+
+
+async def test_a_live_panel_ages_while_its_object_stays_the_same() -> None:
+    """Live: the reading is drawn at its own moment, then the run goes on (an event of no
+    object) and the semaphore's panel, whose object did not change, must say 12 ms, not
+    "at this moment". The feed holds its last event until a frame showed the reading."""
+    events = _events(None)
+    events.append({"t": 112 * MS, "seq": 7, "pid": 0, "kind": "probe.snapshot", "why": "tick"})
+    drawn = threading.Event()
+
+    def feed() -> Iterator[dict[str, Any]]:
+        yield from events[:-1]
+        drawn.wait(60)  # released by the test below, not by time
+        yield events[-1]
+
+    app = IpcvizApp(lambda: RecordedFeed(HEADER, feed()), lang="en")
+    async with app.run_test(size=(200, 60)) as pilot:
+
+        def shows(seq: int, said: str) -> bool:
+            screen = app.screen
+            return (
+                isinstance(screen, SessionScreen)
+                and screen.state.seq == seq
+                and said in _objects(screen).get("sem:/s", "")
+            )
+
+        try:
+            await until(pilot, lambda: shows(6, "kernel at this moment"), "the reading")
+        finally:
+            drawn.set()
+        await until(pilot, lambda: shows(7, "value (kernel 12ms ago)  0"), "its age 12 ms on")
 
 
 def _trace(tmp_path: Path) -> Path:

@@ -92,7 +92,9 @@ class ObjectView(LinesView):
         if obj is None:
             return
         width = self.size.width or 80
-        sig = (render.signature(obj), rows)
+        # the reading's age as said (it moves with the moment shown, not with the object):
+        # without it a panel kept "kernel 12ms ago" while the run went on for seconds
+        sig = (render.signature(obj), rows, render.reading_age(obj.kernel, state.t))
         if not force and sig == self._sig and width == self._width:
             if max(1, len(self.lines)) != self.size.height:  # a layout that was lost
                 self.refresh(layout=True)
