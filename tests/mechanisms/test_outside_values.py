@@ -118,6 +118,28 @@ def test_the_perfetto_counter_of_an_outside_object_is_the_kernels_readings() -> 
     assert counters == [("posix_mq mq:/q messages (kernel readings)", {"messages": 4})]
 
 
+def test_a_perfetto_reading_is_drawn_when_it_was_read_not_when_it_was_published() -> None:
+    """A reading published after a receive stamped later than it (stamps do not order the
+    stream) was drawn at the receive's time: 100 ms after the kernel said 4."""
+    from ipcviz.export.perfetto import _Converter
+
+    data = base64.b64encode(b"new").decode()
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "mq:/q", "type": "posix_mq", "kernel_name": "/q",
+         "max_messages": 4, "max_message_size": 32},
+        {"seq": 2, "t": 1_100_000_000, "pid": 10, "kind": "mq.recv", "obj": "mq:/q",
+         "prio": 0, "size": 3, "data": data},
+        {"seq": 3, "t": 1_000_000_000, "pid": 0, "kind": "probe.posix_mq", "obj": "mq:/q",
+         "current_messages": 4, "max_messages": 4, "max_message_size": 32},
+    ]  # fmt: skip
+    converter = _Converter({"scenario": {"id": "attach"}})
+    out = [c for e in events for c in converter.feed(e)]
+    assert [(c["ts"], c["args"]) for c in out if c.get("ph") == "C"] == [
+        (1_000_000.0, {"messages": 4})
+    ]
+
+
 def test_every_send_and_refusal_is_legal_on_an_outside_queue() -> None:
     """A queue found at attach with one traced message in a room for one: a process
     outside the tree may have taken it, so a send is no "send to a full queue"; it may
