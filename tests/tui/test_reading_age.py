@@ -127,6 +127,20 @@ async def test_a_narrow_process_row_gives_up_words_before_the_age(size: tuple[in
         assert re.search(r"blocked on sem:/s \((kernel )?12ms ago", row), row
 
 
+def test_a_narrow_semaphore_box_keeps_the_age_of_its_sleepers() -> None:
+    """The diagram's box at 80x24 is 32 cells wide: "1 asleep (kernel at this moment)"
+    was cut before the age; it gives up the word "kernel" first."""
+    from ipcviz.mechanisms.posix_sem import diagram as sem_diagram
+    from ipcviz.model.reducer import apply_all
+    from ipcviz.model.state import State
+
+    state = apply_all(State(header=HEADER), _events())
+    sem = state.objects["sem:/s"]
+    wide, narrow = (sem_diagram.draw(state, sem, w, 2, False)[0] for w in (60, 24))
+    assert "1 asleep (kernel 12ms ago)" in "".join(seg.text for seg in wide)
+    assert "1 asleep (12ms ago)" in "".join(seg.text for seg in narrow)
+
+
 async def test_the_age_is_said_in_korean() -> None:
     app = IpcvizApp(lambda: RecordedFeed(HEADER, _events()), lang="ko")
     async with app.run_test(size=(200, 60)) as pilot:

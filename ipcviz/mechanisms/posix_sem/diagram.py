@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.style import Style
 
 from ipcviz.draw import diagram_kit as k
@@ -60,7 +61,10 @@ def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.
         if waiters:  # the same reading as the caption's value: its age again, beside it
             when = r.reading_age(obj.kernel, state.t)
             said = _("{n} asleep (kernel {when})") if when else _("{n} asleep (kernel)")
-            row.add(" " + said.format(n=waiters, when=when), k.WAITING)
+            said = " " + said.format(n=waiters, when=when)
+            if when and cell_len(said) > row.room():  # a narrow box: the age stays
+                said = " " + _("{n} asleep ({when})").format(n=waiters, when=when)
+            row.add(said, k.WAITING)
         return [row.done()]
     free = max(0, obj.value)
     taken = max(0, obj.base - obj.value)
