@@ -127,18 +127,30 @@ async def test_a_narrow_process_row_gives_up_words_before_the_age(size: tuple[in
         assert re.search(r"blocked on sem:/s \((kernel )?12ms ago", row), row
 
 
-def test_a_narrow_semaphore_box_keeps_the_age_of_its_sleepers() -> None:
-    """The diagram's box at 80x24 is 32 cells wide: "1 asleep (kernel at this moment)"
-    was cut before the age; it gives up the word "kernel" first."""
+def test_the_diagram_boxes_say_the_age_inside_too() -> None:
+    """At 80x24 a box is 32 cells wide and its caption (where the age is) is cut after the
+    object's name and type: the reading's age is said inside the box as well, the word
+    "kernel" giving way first ("1 asleep (kernel at this moment)" was cut before the age)."""
     from ipcviz.mechanisms.posix_sem import diagram as sem_diagram
+    from ipcviz.mechanisms.posix_shm import diagram as shm_diagram
     from ipcviz.model.reducer import apply_all
     from ipcviz.model.state import State
 
+    def text(lines: list) -> str:
+        return "\n".join("".join(seg.text for seg in line) for line in lines)
+
     state = apply_all(State(header=HEADER), _events())
+    sem, shm = state.objects["sem:/s"], state.objects["shm:/seg"]
+    assert "1 asleep (kernel 12ms ago)" in text(sem_diagram.draw(state, sem, 60, 2, False))
+    assert "1 asleep (12ms ago)" in text(sem_diagram.draw(state, sem, 24, 2, False))
+    rows = shm_diagram.rows_wanted(state, shm, 30)
+    assert rows == 3 and "kernel 12ms ago" in text(shm_diagram.draw(state, shm, 30, rows, False))
+    # nobody asleep: the tokens alone were the reading, with no age beside them
+    events = _events()
+    events[5] = {**events[5], "value": 2, "waiters": 0}
+    state = apply_all(State(header=HEADER), events)
     sem = state.objects["sem:/s"]
-    wide, narrow = (sem_diagram.draw(state, sem, w, 2, False)[0] for w in (60, 24))
-    assert "1 asleep (kernel 12ms ago)" in "".join(seg.text for seg in wide)
-    assert "1 asleep (12ms ago)" in "".join(seg.text for seg in narrow)
+    assert "● ● (kernel 12ms ago)" in text(sem_diagram.draw(state, sem, 60, 2, False))
 
 
 async def test_the_age_is_said_in_korean() -> None:

@@ -58,13 +58,20 @@ def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.
             row.add(_("not read yet"), k.LABEL)
             return [row.done()]
         row.add("● " * min(value, MAX_TOKENS) if value <= MAX_TOKENS else f"●×{value} ", FREE)
-        if waiters:  # the same reading as the caption's value: its age again, beside it
-            when = r.reading_age(obj.kernel, state.t)
+        # the same reading as the caption's value: its age again, beside the tokens (a
+        # narrow box cuts the caption, and there the word "kernel" gives way first)
+        when = r.reading_age(obj.kernel, state.t)
+        if waiters:
             said = _("{n} asleep (kernel {when})") if when else _("{n} asleep (kernel)")
-            said = " " + said.format(n=waiters, when=when)
-            if when and cell_len(said) > row.room():  # a narrow box: the age stays
-                said = " " + _("{n} asleep ({when})").format(n=waiters, when=when)
-            row.add(said, k.WAITING)
+            forms = [said.format(n=waiters, when=when)]
+            forms += [_("{n} asleep ({when})").format(n=waiters, when=when)] if when else []
+            style = k.WAITING
+        else:
+            forms, style = [f"({r.kernel_seen(obj.kernel, state.t)})"], k.LABEL
+            forms += [f"({when})"] if when else []
+        gap = "" if value > 0 else " "  # the tokens end in a space
+        fits = [f for f in forms if cell_len(gap + f) <= row.room()]
+        row.add(gap + (fits[0] if fits else forms[-1]), style)
         return [row.done()]
     free = max(0, obj.value)
     taken = max(0, obj.base - obj.value)
