@@ -27,7 +27,7 @@ from ipcviz.tui.launch import replay_app
 from ipcviz.tui.screens.replay import ReplayScreen
 from ipcviz.tui.screens.session import SessionScreen
 from ipcviz.tui.widgets.diagram import DiagramView
-from ipcviz.tui.widgets.panels import ObjectView
+from ipcviz.tui.widgets.panels import Checks, ObjectView
 from tests.anyprog import programs
 from tests.anyprog.test_programs import compile_c, needs_tools, watch
 
@@ -151,6 +151,20 @@ def test_the_diagram_boxes_say_the_age_inside_too() -> None:
     state = apply_all(State(header=HEADER), events)
     sem = state.objects["sem:/s"]
     assert "● ● (kernel 12ms ago)" in text(sem_diagram.draw(state, sem, 60, 2, False))
+
+
+async def test_a_drift_says_when_the_kernel_was_seen_so() -> None:
+    """The checks panel's "DRIFT p: nbytes model=1 kernel=2" stays until a probe agrees
+    again: its kernel value is a reading, and says how old it is."""
+    events = _events()
+    events.insert(7, {"t": 100 * MS, "seq": 7, "pid": 0, "kind": "drift", "obj": "shm:/seg",
+                      "field": "nattch", "model": 1, "kernel": 2})  # fmt: skip
+    events[-1] = {**events[-1], "seq": 8}
+    app = IpcvizApp(lambda: RecordedFeed(HEADER, events), lang="en")
+    async with app.run_test(size=(200, 60)) as pilot:
+        screen = await settle(pilot)
+        said = screen.query_one(Checks)._full.plain
+        assert "shm:/seg: nattch model=1 kernel=2 (seen 12ms ago)" in said, said
 
 
 async def test_the_age_is_said_in_korean() -> None:

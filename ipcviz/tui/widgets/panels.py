@@ -342,13 +342,21 @@ class Checks(ClampedText):
         text = Text()
         for name, d in state.drift.items():
             text.append(" " + _("DRIFT") + " ", style=render.BAD)
+            # both values are as the engine saw them when it found the drift: that long ago
+            when = render.reading_age(d, state.t)
+            said = (
+                _("{obj}: {field} model={model} kernel={kernel} (seen {when})")
+                if when
+                else _("{obj}: {field} model={model} kernel={kernel}")
+            )
             text.append(
                 " "
-                + _("{obj}: {field} model={model} kernel={kernel}").format(
+                + said.format(
                     obj=bytefmt.safe_text(str(name), 20),
                     field=bytefmt.safe_text(str(d.get("field")), 20),
                     model=bytefmt.safe_text(str(d.get("model")), 20),
                     kernel=bytefmt.safe_text(str(d.get("kernel")), 20),
+                    when=when,
                 )
                 + "\n",
                 style=P.bold(P.PINK),
