@@ -179,12 +179,35 @@ def who(out: Lines, state: State, label: str, pids: Iterable[int]) -> None:
         out.add((", " if i else "") + text, style)
 
 
+def reading_age(k: dict[str, Any], now: int | None) -> str | None:
+    """How old the kernel reading ``k`` is at ``now``, the moment the screen describes
+    (``State.t``): "at this moment", "12ms ago", "2.8s ago", or "3ms later" for a reading
+    stamped after that moment (stamps do not order the stream: an operation published after
+    the reading may be stamped before it). None when either time is unknown. No threshold:
+    only a reading of exactly this moment goes without an amount."""
+    t = k.get("t")
+    if now is None or type(t) is not int:
+        return None
+    ns = now - t
+    if ns == 0:
+        return _("at this moment")
+    ms = round(abs(ns) / 1e6)
+    if ms < 1:
+        amount = _("<1ms")
+    elif ms < 1000:
+        amount = _("{ms}ms").format(ms=ms)
+    else:
+        amount = _("{age}s").format(age=f"{abs(ns) / 1e9:.1f}")
+    if ns > 0:
+        return _("{amount} ago").format(amount=amount)
+    return _("{amount} later").format(amount=amount)
+
+
 def kernel_label(obj: Obj, now: int | None = None) -> tuple[str, Style]:
-    """`` kernel: ``, `` kernel 2.8s ago: `` or, when the probe predates the model's last
-    change of the object, `` kernel (before the last change, 2.8s ago): ``."""
-    k = obj.kernel
-    age = (now - k["t"]) / 1e9 if now is not None and isinstance(k.get("t"), int) else None
-    when = _("{age}s ago").format(age=f"{age:.1f}") if age is not None and age >= 0.05 else ""
+    """`` kernel 12ms ago: `` (`` kernel at this moment: ``) or, when the probe predates the
+    model's last change of the object, `` kernel (before the last change, 2.8s ago): ``.
+    Every age is said, however young (``reading_age``); only an unknown one is left out."""
+    when = reading_age(obj.kernel, now)
     if obj.kernel_is_stale():
         if when:
             return " " + _("kernel (before the last change, {when}):").format(when=when) + " ", (
@@ -194,6 +217,12 @@ def kernel_label(obj: Obj, now: int | None = None) -> tuple[str, Style]:
     if when:
         return " " + _("kernel {when}:").format(when=when) + " ", KERNEL
     return " " + _("kernel:") + " ", KERNEL
+
+
+def kernel_seen(k: dict[str, Any], now: int | None) -> str:
+    """``kernel 12ms ago``: what a process row adds to what a probe of it said."""
+    when = reading_age(k, now)
+    return _("kernel {when}").format(when=when) if when else _("kernel")
 
 
 def kernel_fields(out: Lines, obj: Obj, skip: Iterable[str] = (), now: int | None = None) -> None:
@@ -321,8 +350,12 @@ def clamp(lines: list[Text], width: int, height: int) -> list[Text]:
     return kept
 
 
-def proc_state_text(state: State, p: Proc) -> Text:
-    """running / waiting in OP on OBJ / blocked on OBJ (kernel) / frozen / exited."""
+def proc_state_text(state: State, p: Proc, room: int | None = None) -> Text:
+    """running / waiting in OP on OBJ / blocked on OBJ (kernel 12ms ago) / frozen / exited.
+
+    What a kernel probe of the process says is said with the probe's age; in ``room``
+    cells the wait channel, then the operation, then the word "kernel" give way before the
+    age does (``fit`` would cut the age first: it ends the line)."""
     if p.state == "exited":
         if p.exit_signal:
             return Text(
@@ -339,34 +372,16 @@ def proc_state_text(state: State, p: Proc) -> Text:
     if marked is not None:
         return marked
     # Only a probe that still describes this moment (the model decides: State.proc_probe)
-    k = state.proc_probe(p)
-    blocked = k.get("blocked_on")
-    wchan = str(k.get("wchan") or "")
-    where = f" ({bytefmt.safe_text(wchan, 24)})" if wchan not in ("", "0") else ""
-    if k.get("state") == "stopped":
-        return Text(_("stopped (T)"), style="bold #000000 on #5fafff")
-    asleep = sleep_call(k)
-    if asleep is not None and not blocked:  # never shown as waiting on an IPC object
-        if asleep.startswith("wait"):
-            said = _("waiting for a child ({call})").format(call=asleep)
-        else:
-            said = _("sleeping ({call})").format(call=asleep)
-        return Text(said, style=P.GATE)
+    probed = _probed_state(state, p, state.proc_probe(p))
+    if probed is not None:
+        forms, style = probed
+        fits = [f for f in forms if room is None or cell_len(f) <= room]
+        return Text(fits[0] if fits else forms[-1], style=style)
     if p.state == "waiting":
-        obj = bytefmt.safe_text(str(p.on), 20)
-        op = bytefmt.safe_text(str(p.op), 20)
-        if blocked and blocked == p.on:
-            said = _("blocked: {op} on {obj}{where}")
-        else:
-            said = _("waiting: {op} on {obj}{where}")
-        return Text(said.format(op=op, obj=obj, where=where), style="bold #ffaf00")
-    if blocked:
-        return Text(
-            _("blocked on {obj}{where}").format(
-                obj=bytefmt.safe_text(str(blocked), 30), where=where
-            ),
-            style="bold #ffaf00",
+        said = _("waiting: {op} on {obj}{where}").format(
+            op=bytefmt.safe_text(str(p.op), 20), obj=bytefmt.safe_text(str(p.on), 20), where=""
         )
+        return Text(said, style="bold #ffaf00")
     if p.error:
         return Text(
             _("error: {what}").format(what=bytefmt.safe_text(str(p.error), 40)),
@@ -374,6 +389,50 @@ def proc_state_text(state: State, p: Proc) -> Text:
         )
     word = PROC_STATES.get(p.state)
     return Text(_(word) if word else bytefmt.safe_text(str(p.state), 20), style=P.LIME)
+
+
+def _probed_state(state: State, p: Proc, k: dict[str, Any]) -> tuple[list[str], str] | None:
+    """What the probe ``k`` of ``p`` says, in forms from the fullest to the shortest, each
+    with the reading's age ("(kernel 12ms ago, futex_do_wait)", then "(12ms ago)"), and
+    their style; None when it says nothing of its own (the process runs)."""
+    if not k:
+        return None
+    blocked = k.get("blocked_on")
+    wchan = str(k.get("wchan") or "")
+    wchan = bytefmt.safe_text(wchan, 24) if wchan not in ("", "0") else ""
+    seen = kernel_seen(k, state.t)  # "kernel 12ms ago"
+    age = reading_age(k, state.t) or seen  # "12ms ago"
+    aged = [f" ({seen}, {wchan})"] if wchan else []
+    aged += [f" ({seen})", f" ({age})"]
+    if k.get("state") == "stopped":
+        said = _("stopped (T, {seen})")
+        return [said.format(seen=seen), said.format(seen=age)], "bold #000000 on #5fafff"
+    asleep = sleep_call(k)
+    if asleep is not None and not blocked:  # never shown as waiting on an IPC object
+        if asleep.startswith("wait"):
+            said = _("waiting for a child ({call}, {seen})")
+        else:
+            said = _("sleeping ({call}, {seen})")
+        forms = [said.format(call=asleep, seen=seen), said.format(call=asleep, seen=age)]
+        return [*forms, f"{asleep} ({age})"], P.GATE  # "nanosleep (12ms ago)": the call says it
+    op = bytefmt.safe_text(str(p.op), 20)
+    if p.state == "waiting" and not (blocked and blocked == p.on):
+        if not wchan:  # the model's own wait: nothing of the reading's to say
+            return None
+        said = _("waiting: {op} on {obj}{where}")  # ... and the reading's wait channel
+        obj = bytefmt.safe_text(str(p.on), 20)
+        wheres = (f" ({seen}, {wchan})", f" ({age}, {wchan})", "")
+        return [said.format(op=op, obj=obj, where=w) for w in wheres], "bold #ffaf00"
+    if not blocked:
+        return None
+    forms: list[str] = []
+    if p.state == "waiting":  # the kernel agrees: asleep in the model's operation
+        said = _("blocked: {op} on {obj}{where}")
+        obj = bytefmt.safe_text(str(p.on), 20)
+        forms = [said.format(op=op, obj=obj, where=w) for w in aged[:-1]]
+    said = _("blocked on {obj}{where}")
+    obj = bytefmt.safe_text(str(blocked), 30)
+    return [*forms, *(said.format(obj=obj, where=w) for w in aged)], "bold #ffaf00"
 
 
 #: A process's own states, as the table says them (a trace's unknown word: inert, as is).

@@ -253,15 +253,21 @@ class _Converter:
             return []
         unit, value = family.counter[0], family.counter[1](obj)
         name = f"{obj.type} {safe_text(obj.name, 60)} {unit}"
-        if obj.outside:
-            # it held what no event shows: the model's count is not the kernel's, so the
-            # track is the kernel's readings, each at its moment, and says so
+        # the stream's time so far: samples stay in the order of the history
+        ts = self.last_t
+        if obj.outside or obj.info.get("probed"):
+            # it held what no event shows (found at attach), or no event shows what is done
+            # to it (a program's semaphore: sem_post makes no system call): the model's
+            # count is not the kernel's, so the track is the kernel's readings, each at its
+            # moment, and says so
             mech = registry.get(obj.type)
             field = mech.kernel_counter if mech is not None else ""
             reading = e.get(field) if field and e["kind"].startswith("probe.") else None
             if type(reading) is not int:
                 return []
-            name, value = f"{name} (kernel readings)", reading
+            # a reading at the moment it was taken, not the stream's newest: an operation
+            # published before it may be stamped after it (the track holds readings only)
+            name, value, ts = f"{name} (kernel readings)", reading, e["t"]
         if self.counters.get(name) == value:
             return []
         self.counters[name] = value
@@ -271,8 +277,7 @@ class _Converter:
                 "name": name,
                 "pid": OBJECTS_PID,
                 "tid": OBJECTS_PID,
-                # the stream's time so far: samples stay in the order of the history
-                "ts": _us(self.last_t),
+                "ts": _us(ts),
                 "args": {unit: value},
             }
         ]

@@ -224,7 +224,8 @@ def _drift(s: State, e: Event) -> None:
     if e.get("resolved"):
         s.drift.pop(e["obj"], None)
     else:
-        s.drift[e["obj"]] = {k: v for k, v in e.items() if k not in ("t", "seq", "kind")}
+        # its time stays: the kernel's value in it is a reading, said with its age
+        s.drift[e["obj"]] = {k: v for k, v in e.items() if k not in ("seq", "kind")}
 
 
 @handles("probe.*")

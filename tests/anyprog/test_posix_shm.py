@@ -94,6 +94,37 @@ def test_unlinked_segment_and_semaphore_are_removed_and_nothing_is_left(tmp_path
             f.unlink(missing_ok=True)
 
 
+@needs_tools
+def test_perfetto_draws_a_programs_semaphore_from_its_readings_at_their_moments(
+    tmp_path: Path,
+) -> None:
+    """A program's semaphore is posted and taken with no system call, so the model's value
+    is the one it was made with: the Perfetto track said "value 0" all run long while the
+    kernel read 2. Its track is the kernel's readings, each at the moment it was read."""
+    from ipcviz.events.trace import TraceReader
+    from ipcviz.export.perfetto import _Converter
+
+    binary = compile_c(tmp_path, "shm", programs.POSIX_SHM)
+    name = _name(tmp_path)
+    try:
+        _done, events = watch(tmp_path, binary, name, "keep")
+    finally:
+        for f in _files(name):
+            f.unlink(missing_ok=True)
+    converter = _Converter(TraceReader.open(tmp_path / "run.jsonl").header)
+    out = [c for e in events for c in converter.feed(e)]
+    named = f"sem:/{name}.s"
+    counters = [(c["name"], c["ts"], c["args"]["value"]) for c in out if c.get("ph") == "C"]
+    assert not [c for c in counters if c[0] == f"posix_sem {named} value"]  # the model's
+    want, last = [], None
+    for e in events:
+        if e["kind"] == "probe.sem" and e["obj"] == named and e["value"] != last:
+            want.append((f"posix_sem {named} value (kernel readings)", e["t"] / 1000, e["value"]))
+            last = e["value"]
+    assert [c for c in counters if c[0].startswith(f"posix_sem {named} ")] == want
+    assert want and want[-1][2] == 2  # as the program left it
+
+
 def _text(lines: list) -> str:
     return "\n".join("".join(seg.text for seg in line) for line in lines)
 
@@ -139,6 +170,6 @@ def test_probed_objects_are_drawn_from_the_last_reading_with_its_age() -> None:
     assert "initial" not in shown  # the model's own count of P and V: none was seen
     from ipcviz.mechanisms.posix_sem import diagram as sem_diagram
 
-    assert sem_diagram.caption(state, sem) == "value 3 (kernel)"
+    assert sem_diagram.caption(state, sem) == "value 3 (kernel 2.5s ago)"
     assert shm_diagram._grid(shm, 80)[1][:2] == ["42", "-7"]  # the diagram's cells too
     assert shm_diagram.caption(state, shm) == "4 cells · as read (kernel 2.5s ago)"  # its age

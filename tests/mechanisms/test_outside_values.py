@@ -46,10 +46,10 @@ def test_a_semaphore_found_at_attach_shows_the_kernels_value_never_the_traced_co
     shown = _text(sem_lines(state, sem, 120))
     value_line = shown.splitlines()[1]
     # the reading came before the traced wait, and the line says so
-    assert " 2 " in value_line and "before the last change, 0.5s ago" in value_line, shown
+    assert " 2 " in value_line and "before the last change, 500ms ago" in value_line, shown
     assert not value_line.startswith(" value  0 ")  # the model's count: 2 unknown, minus 1
     assert "1 waits, 0 posts traced" in shown and "initial" not in shown
-    assert sem_diagram.caption(state, sem) == "value 2 (kernel, before the last change)"
+    assert sem_diagram.caption(state, sem) == "value 2 (kernel, before the last change, 500ms ago)"
     took = [line for line in told if "took semid:7[0]" in line]
     assert took and "the kernel's readings only" in took[0] and "value now" not in took[0]
 
@@ -116,6 +116,28 @@ def test_the_perfetto_counter_of_an_outside_object_is_the_kernels_readings() -> 
         out += converter.feed(e)  # applied to its own model there
     counters = [(c["name"], c["args"]) for c in out if c.get("ph") == "C"]
     assert counters == [("posix_mq mq:/q messages (kernel readings)", {"messages": 4})]
+
+
+def test_a_perfetto_reading_is_drawn_when_it_was_read_not_when_it_was_published() -> None:
+    """A reading published after a receive stamped later than it (stamps do not order the
+    stream) was drawn at the receive's time: 100 ms after the kernel said 4."""
+    from ipcviz.export.perfetto import _Converter
+
+    data = base64.b64encode(b"new").decode()
+    events = [
+        START,
+        {**FOUND, "seq": 1, "obj": "mq:/q", "type": "posix_mq", "kernel_name": "/q",
+         "max_messages": 4, "max_message_size": 32},
+        {"seq": 2, "t": 1_100_000_000, "pid": 10, "kind": "mq.recv", "obj": "mq:/q",
+         "prio": 0, "size": 3, "data": data},
+        {"seq": 3, "t": 1_000_000_000, "pid": 0, "kind": "probe.posix_mq", "obj": "mq:/q",
+         "current_messages": 4, "max_messages": 4, "max_message_size": 32},
+    ]  # fmt: skip
+    converter = _Converter({"scenario": {"id": "attach"}})
+    out = [c for e in events for c in converter.feed(e)]
+    assert [(c["ts"], c["args"]) for c in out if c.get("ph") == "C"] == [
+        (1_000_000.0, {"messages": 4})
+    ]
 
 
 def test_every_send_and_refusal_is_legal_on_an_outside_queue() -> None:
@@ -191,11 +213,11 @@ def test_a_found_semaphores_diagram_says_its_reading_is_older_than_a_traced_wait
     ]  # fmt: skip
     state = apply_all(State(), events)
     sem = state.objects["semid:7[0]"]
-    assert sem_diagram.caption(state, sem) == "value 2 (kernel, before the last change)"
+    assert sem_diagram.caption(state, sem) == "value 2 (kernel, before the last change, 500ms ago)"
     with speaking("ko"):
         drawn = _text(sem_diagram.draw(state, sem, 60, 2, False))
         assert "asleep" not in drawn, drawn
-        assert sem_diagram.caption(state, sem) == "값 2 (커널, 마지막 변경 이전)"
+        assert sem_diagram.caption(state, sem) == "값 2 (커널, 마지막 변경 이전, 500ms 전)"
 
 
 def test_a_sem_undo_on_an_outside_semaphore_tells_no_value_of_the_models() -> None:

@@ -182,7 +182,7 @@ def test_a_process_in_time_sleep_is_shown_sleeping_not_running_or_waiting(tmp_pa
         if e["kind"] == "probe.proc" and e["pid"] == pid:
             assert e["syscall"] in ("clock_nanosleep", "nanosleep"), e
             shown.append(proc_state_text(state, state.procs[pid]).plain)
-    assert shown == ["sleeping (nanosleep)"]
+    assert shown == ["sleeping (nanosleep, kernel at this moment)"]  # at the probe itself
 
 
 def test_an_op_older_than_a_probe_showing_nanosleep_is_not_shown_as_waiting():
@@ -196,10 +196,13 @@ def test_an_op_older_than_a_probe_showing_nanosleep_is_not_shown_as_waiting():
         | {"wchan": "hrtimer_nanosleep", "syscall": "clock_nanosleep", "blocked_on": None},
     ]:
         apply(state, e)
-    assert proc_state_text(state, state.procs[7]).plain == "sleeping (nanosleep)"
-    # The end of the wait arrives later but happened before the probe (t): still sleeping.
+    shown = proc_state_text(state, state.procs[7]).plain
+    assert shown == "sleeping (nanosleep, kernel at this moment)"
+    # The end of the wait arrives later but happened before the probe (t): still sleeping,
+    # and the probe was taken after the moment now shown (stamped 4 ns after it)
     apply(state, {"t": 5, "seq": 4, "pid": 7, "kind": "sem.wait", "obj": "s"})
-    assert proc_state_text(state, state.procs[7]).plain == "sleeping (nanosleep)"
+    shown = proc_state_text(state, state.procs[7]).plain
+    assert shown == "sleeping (nanosleep, kernel <1ms later)"
     # An operation after the probe: the probe is out of date, the model is shown.
     apply(state, {"t": 12, "seq": 5, "pid": 7, "kind": "sem.post", "obj": "s"})
     apply(state, {"t": 13, "seq": 6, "pid": 7, "kind": "sem.wait.begin", "obj": "s"})

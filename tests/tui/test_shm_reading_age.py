@@ -56,4 +56,4 @@ async def test_the_detail_view_says_how_old_a_probed_cell_is(size: tuple[int, in
         await settle(pilot)
         shown = "\n".join(screen_rows(app))
         assert "6 waits, 6 posts" in shown, shown
-        assert "as the kernel probe read them (kernel 0.3s ago)" in shown, shown
+        assert "as the kernel probe read them (kernel 252ms ago)" in shown, shown

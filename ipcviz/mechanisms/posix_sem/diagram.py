@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
 from rich.style import Style
 
 from ipcviz.draw import diagram_kit as k
 from ipcviz.draw import palette as P
+from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
@@ -33,11 +35,17 @@ def _kernel_only(obj: SemObj) -> bool:
 def caption(state: State, obj: SemObj) -> str:
     if _kernel_only(obj):
         value = obj.kernel.get("value")
-        if isinstance(value, int) and obj.kernel_is_stale():  # a traced change came after
+        if not isinstance(value, int):
+            return _("value not read yet")
+        when = r.reading_age(obj.kernel, state.t)  # the program may have moved on since
+        if obj.kernel_is_stale():  # a traced change came after
+            if when:
+                said = _("value {value} (kernel, before the last change, {when})")
+                return said.format(value=value, when=when)
             return _("value {value} (kernel, before the last change)").format(value=value)
-        if isinstance(value, int):
-            return _("value {value} (kernel)").format(value=value)
-        return _("value not read yet")
+        if when:
+            return _("value {value} (kernel {when})").format(value=value, when=when)
+        return _("value {value} (kernel)").format(value=value)
     return _("value {value}").format(value=obj.value)
 
 
@@ -50,7 +58,20 @@ def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.
             row.add(_("not read yet"), k.LABEL)
             return [row.done()]
         row.add("● " * min(value, MAX_TOKENS) if value <= MAX_TOKENS else f"●×{value} ", FREE)
-        row.add(" " + _("{n} asleep (kernel)").format(n=waiters) if waiters else "", k.WAITING)
+        # the same reading as the caption's value: its age again, beside the tokens (a
+        # narrow box cuts the caption, and there the word "kernel" gives way first)
+        when = r.reading_age(obj.kernel, state.t)
+        if waiters:
+            said = _("{n} asleep (kernel {when})") if when else _("{n} asleep (kernel)")
+            forms = [said.format(n=waiters, when=when)]
+            forms += [_("{n} asleep ({when})").format(n=waiters, when=when)] if when else []
+            style = k.WAITING
+        else:
+            forms, style = [f"({r.kernel_seen(obj.kernel, state.t)})"], k.LABEL
+            forms += [f"({when})"] if when else []
+        gap = "" if value > 0 else " "  # the tokens end in a space
+        fits = [f for f in forms if cell_len(gap + f) <= row.room()]
+        row.add(gap + (fits[0] if fits else forms[-1]), style)
         return [row.done()]
     free = max(0, obj.value)
     taken = max(0, obj.base - obj.value)

@@ -93,6 +93,10 @@ def draw(state: State, obj: ShmObj, width: int, rows: int, lit: bool) -> list[k.
                 bottom.add(k.cut(values[i], w - 1).rjust(w - 1), _style(state, obj, i, lit))
                 bottom.add(" ")
             out += [top.done(), bottom.done()]
+        if len(out) < rows and obj.probed_data() is not None and not obj.unread():
+            # the cells are a reading: its age under them too (a narrow box cuts the caption)
+            label, style = r.kernel_label(obj, state.t)
+            out.append(k.text_line(width, " " + label.strip(" :"), style))
         return out
     # Too many for the rows: one character a cell (· never written, ▪ written, ? unread).
     zero, unread = bytes(size), obj.unread()
@@ -124,12 +128,15 @@ def _style(state: State, obj: ShmObj, i: int, lit: bool) -> Any:
 def rows_wanted(state: State, obj: ShmObj, width: int) -> int:
     if obj.cells > MAX_GRID:
         return 2
-    return 2 * len(_grid(obj, width)[3])
+    aged = obj.probed_data() is not None and not obj.unread()  # a reading's age, last
+    return 2 * len(_grid(obj, width)[3]) + aged
 
 
 def rows_least(state: State, obj: ShmObj, width: int) -> int:
     """Names matter more than room: two grid rows at most before one character a cell."""
-    return min(4, rows_wanted(state, obj, width))
+    if obj.cells > MAX_GRID:
+        return 2
+    return min(4, 2 * len(_grid(obj, width)[3]))  # the age's row only where there is room
 
 
 def signature(obj: ShmObj) -> tuple[Any, ...]:

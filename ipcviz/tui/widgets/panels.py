@@ -92,7 +92,9 @@ class ObjectView(LinesView):
         if obj is None:
             return
         width = self.size.width or 80
-        sig = (render.signature(obj), rows)
+        # the reading's age as said (it moves with the moment shown, not with the object):
+        # without it a panel kept "kernel 12ms ago" while the run went on for seconds
+        sig = (render.signature(obj), rows, render.reading_age(obj.kernel, state.t))
         if not force and sig == self._sig and width == self._width:
             if max(1, len(self.lines)) != self.size.height:  # a layout that was lost
                 self.refresh(layout=True)
@@ -191,13 +193,14 @@ class ProcTable(DataTable):
             # (a replay stepped back before the process started)
             self.remove_row(str(pid))
             del self._cells[pid]
+        room = self._state_room()
         for pid, p in state.procs.items():
             color = render.color_of(state, pid)
             cpu, num = render.cpu_text(p)
             cells = {
                 "name": Text("● " + bytefmt.safe_text(p.name, 24), style=f"bold {color}"),
                 "pid": Text(str(pid), style=color),
-                "state": render.fit(render.proc_state_text(state, p), self._state_room()),
+                "state": render.fit(render.proc_state_text(state, p, room), room),
                 "cpu": cpu,
                 "cpu#": num,
             }
@@ -339,13 +342,21 @@ class Checks(ClampedText):
         text = Text()
         for name, d in state.drift.items():
             text.append(" " + _("DRIFT") + " ", style=render.BAD)
+            # both values are as the engine saw them when it found the drift: that long ago
+            when = render.reading_age(d, state.t)
+            said = (
+                _("{obj}: {field} model={model} kernel={kernel} (seen {when})")
+                if when
+                else _("{obj}: {field} model={model} kernel={kernel}")
+            )
             text.append(
                 " "
-                + _("{obj}: {field} model={model} kernel={kernel}").format(
+                + said.format(
                     obj=bytefmt.safe_text(str(name), 20),
                     field=bytefmt.safe_text(str(d.get("field")), 20),
                     model=bytefmt.safe_text(str(d.get("model")), 20),
                     kernel=bytefmt.safe_text(str(d.get("kernel")), 20),
+                    when=when,
                 )
                 + "\n",
                 style=P.bold(P.PINK),
