@@ -1933,7 +1933,16 @@ class _QueueShadow(_Shadow):
         self._full = full
         # the places a put of this search can get, and then some: no rule looks further
         cap = self.take_cap = min(RANKS, len(self.messages) + 2 * PLAN_DEPTH)
-        fifo = not self.by_priority  # every take a System V receive of the oldest message
+        # A FIFO: every take gets the oldest message. System V: every take a receive of the
+        # oldest (type 0). POSIX: every message queued, put or taken of one priority (the
+        # highest priority's oldest is then the oldest): a flood of priority-0 messages
+        # looks past the horizon as a System V one does (``watch``), else two concurrent
+        # sends committed in the order the receives past the horizon rule out
+        # (``order.conflict`` on a correct program: 3 senders, 3 receivers, 8 slots).
+        posix = self.by_priority
+        prios = {m[0] for m in self.messages}
+        fifo = len(prios) <= 1
+        prio = next(iter(prios), None)  # POSIX: the one priority (None: none seen yet)
         taken_at, before, ahead, not_before = self.taken_at, self.before, self.ahead, {}
         # One pass over each list's takes: a search runs this over the whole pool (100,000
         # operations in a flood's backlog), so only what is asked is kept: where each list's
@@ -1948,10 +1957,14 @@ class _QueueShadow(_Shadow):
             lowest: list[tuple[int, int]] = []  # POSIX: (priority, index) of takes so far
             for k, o in enumerate(lst):
                 code = o.rec[0]  # type: ignore[index]
+                if fifo and posix:  # (a put's and a take's rec[3]: its priority)
+                    if prio is None:
+                        prio = o.rec[3]  # type: ignore[index]
+                    fifo = o.rec[3] == prio  # type: ignore[index]
                 if code not in _TAKE_CODES:
                     fifo = fifo and code in _PUT_CODES
                     continue
-                fifo = fifo and code in _MSGQ_TAKES and not o.want
+                fifo = fifo and (posix or (code in _MSGQ_TAKES and not o.want))
                 if len(at) >= cap:
                     continue  # past every rule's view (their ranks, a unique one's take)
                 at.append(k)
@@ -2043,9 +2056,10 @@ class _QueueShadow(_Shadow):
         self, lists: list[list[Op]], horizon: int, read_to: int, taking: dict[int, int]
     ) -> None:
         """``dead``'s view of the search: each list's takes (where, which message) and how
-        many of them must be placed (ended by ``horizon``). Only where every take is a
-        System V receive of the oldest message (``want`` 0): there the queue's messages
-        leave in the order they stand, whoever takes them (``plan_for``: ``fifo``)."""
+        many of them must be placed (ended by ``horizon``). Only where every take gets the
+        oldest message (a System V receive of type 0, a POSIX queue of one priority):
+        there the queue's messages leave in the order they stand, whoever takes them
+        (``plan_for``: ``fifo``)."""
         self._fifo = self.fifo
         self._joint = self._jback = None
         self._horizon, self._read_to = horizon, read_to
@@ -2055,7 +2069,7 @@ class _QueueShadow(_Shadow):
         self._rank_takes(read_to, taking, len(self.messages) + puts + 1)
         self._joint_setup()
         self._take_at = [
-            [k for k, o in enumerate(lst) if o.rec[0] in _MSGQ_TAKES]  # type: ignore[index]
+            [k for k, o in enumerate(lst) if o.rec[0] in _TAKE_CODES]  # type: ignore[index]
             for lst in lists
         ]
         self._takes = [

@@ -523,3 +523,53 @@ def test_an_order_of_the_required_operations_is_not_committed_against_the_option
     h.lin.flush()  # (the harness checks each event is legal as it is published)
     assert h.lin.conflicts == 0
     assert sum(e["kind"] == "mq.recv" for e in h.out) == sum(e["kind"] == "mq.send" for e in h.out)
+
+
+#: A window of ``mqproc 3`` under strace (3 senders and 3 receivers of one POSIX queue of
+#: 8 slots; every message, a sender's number and count, of priority 0), in µs: the queue
+#: as it stood (put by process 0, one after another), then what came next.
+MQPROC = {
+    0: "s0-1=23 s2-3=2000039 s4-5=1000036 s6-7=2000040",
+    1: "r61-150=23",
+    2: "r76-118=2000039 r164-220=2000040",
+    3: "r99-138=1000036 r189-229=24",
+    4: "s9-112=24",
+    5: "s52-107=1000037 s140-197=1000038",
+    6: "s83-124=2000041",
+}
+
+
+@pytest.mark.parametrize("turn_by_turn", [False, True], ids=["whole", "turn-by-turn"])
+def test_a_posix_queue_of_one_priority_is_ordered_by_the_takes_past_the_horizon(
+    turn_by_turn: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every message of one priority: each receive gets the oldest, as a System V receive
+    of type 0 does. Three concurrent sends, "24" (ended at 112 µs), "1000037" (107) and
+    "2000041" (124); the fifth receive, begun at 189 µs, got "24", so "24" went in right
+    after the queued "2000040", before the other two. Which place each take may get, seen
+    past the search's horizon (``_rank_takes``, ``_joint_setup``), was System V's alone: a
+    POSIX queue's search committed the sends by their ends, "1000037" first, and the
+    receive of "24" got ``order.conflict`` (``mqproc 3``: 44 fed whole, 62 live). A small
+    horizon (``PLAN_DEPTH``) stands in for a flood's deep pool."""
+    monkeypatch.setattr(L, "PLAN_DEPTH", 4)
+    records: dict[int, list[tuple]] = {}
+    for pid, text in MQPROC.items():
+        records[pid] = []
+        for op in text.split():
+            span, word = op[1:].split("=")
+            b, e = (int(x) * 1000 for x in span.split("-"))
+            data = word.encode() + b"\0"
+            if op[0] == "s":
+                records[pid] += [
+                    (C.MQ_SEND_BEGIN, 0, b, 0, len(data), b""),
+                    (C.MQ_SEND, 0, e, 0, len(data), data),
+                ]
+            else:
+                records[pid] += [
+                    (C.MQ_RECV_BEGIN, 0, b, 0, 0, b""),
+                    (C.MQ_RECV, 0, e, 0, len(data), data),
+                ]
+    queue = {"obj": "q", "type": "posix_mq", "max_messages": 8, "max_message_size": 64}
+    h = _order(records, turn_by_turn, queue)  # (the harness checks each event is legal)
+    assert h.lin.conflicts == 0
+    assert sum(e["kind"] == "mq.recv" for e in h.out) == 5
