@@ -721,6 +721,16 @@ class Linearizer:
         # one that ended by then must be placed; what explains it began before it ended,
         # so it is in the plan too (unless its record has not arrived: then no order exists).
         horizon = 1 << 62
+        # At least up to the earliest end among the heads: an operation that began by then
+        # may go first (real time), so the search sees every candidate of its first step
+        # and has at most one more per process to place (a head that ends later holds its
+        # process's next one back). Cut before it, every operation seen ended past the
+        # horizon: none had to be placed, an order of them all was ruled out by takes not
+        # seen, and an order of none is an empty plan, ``None``: the greedy order by end,
+        # kept until new records come (fed whole: never), and it put a send whose message
+        # a take it did not see wanted later first (``order.conflict`` on a correct
+        # program: a random history of a POSIX queue, horizon 4).
+        first_end = min((q[0].e for q in queues if q), default=horizon)
         # (only a shadow with ``full_lists`` looks further than the plan; a long pool is
         # not copied for the others)
         whole = [list(islice(q, cap + 1)) for q in queues] if shadow.full_lists else None
@@ -731,7 +741,7 @@ class Linearizer:
             merged = heapq.merge(*[map(_begin, islice(q, cap + 1)) for q in heads])
             cut = next(islice(merged, PLAN_DEPTH, None), None)
             if cut is not None:
-                horizon = cut - 1
+                horizon = max(cut - 1, first_end)
             lists = [list(takewhile(lambda o: o.b <= horizon, q)) for q in heads]
         else:
             lists = [list(islice(q, cap + 1)) for q in heads]
@@ -739,7 +749,7 @@ class Linearizer:
                 whole = lists  # (every one listed, before the cut below)
             begins = sorted(o.b for lst in lists for o in lst)
             if len(begins) > PLAN_DEPTH:
-                horizon = begins[PLAN_DEPTH] - 1
+                horizon = max(begins[PLAN_DEPTH] - 1, first_end)
                 lists = [[o for o in lst if o.b <= horizon] for lst in lists]
         full = whole if whole is not None else lists
         for pid, undo in undos.items():  # after all of its operations, if all are in

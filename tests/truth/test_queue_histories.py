@@ -573,3 +573,46 @@ def test_a_posix_queue_of_one_priority_is_ordered_by_the_takes_past_the_horizon(
     h = _order(records, turn_by_turn, queue)  # (the harness checks each event is legal)
     assert h.lin.conflicts == 0
     assert sum(e["kind"] == "mq.recv" for e in h.out) == 5
+
+
+#: A random legal history of one POSIX queue (priority 0), from the moment its search saw
+#: four operations that all end past its horizon (µs; the fuzzer's seed 93, width 8): the
+#: queue holds the "x" of 6.
+NONE_REQUIRED = {
+    6: "s40000-40500=x",
+    1: "r41860-45650=x s54340-56860=xy",
+    2: "r44520-46150=y r46540-48410=x s48890-49330=xy s50050-51390=xy r56710-60830=y",
+    3: "s42320-48710=x r48810-52320=xy r52590-53300=x s53400-54160=y",
+    4: "s44230-51120=x",
+    5: "s43700-49350=y r55730-56400=xy r57690-61800=xy",
+}
+
+
+def test_a_search_sees_every_operation_that_began_by_the_earliest_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search saw a receive of "x" and sends of "x", "y", "x" (its horizon: 4
+    operations, cut before the receive of "y" that began next), each ending past the
+    horizon: none had to be placed. No order of all four was open ("y" goes before both
+    "x", the second "x" after an "xy" of 2 it did not see), and an order of none is an
+    empty plan: ``None``, the greedy order by end, kept until new records come. Fed whole,
+    none came: the sends went in by their ends, "x" before "y", and the receive of "y" got
+    ``order.conflict``. The horizon now reaches the earliest end among the heads: the
+    search sees the receive of "y", and places the receive of "x" (it must)."""
+    monkeypatch.setattr(L, "PLAN_DEPTH", 4)
+    records: dict[int, list[tuple]] = {}
+    for pid, text in NONE_REQUIRED.items():
+        records[pid] = []
+        for op in text.split():
+            span, word = op[1:].split("=")
+            b, e = (int(x) * 1000 for x in span.split("-"))
+            data = word.encode()
+            code = (C.MQ_SEND_BEGIN, C.MQ_SEND) if op[0] == "s" else (C.MQ_RECV_BEGIN, C.MQ_RECV)
+            records[pid] += [
+                (code[0], 0, b, 0, len(data) if op[0] == "s" else 0, b""),
+                (code[1], 0, e, 0, len(data), data),
+            ]
+    queue = {"obj": "q", "type": "posix_mq", "max_messages": 1000}
+    h = _order(records, turn_by_turn=False, queue=queue)  # (the harness checks each event)
+    assert h.lin.conflicts == 0
+    assert sum(e["kind"] == "mq.recv" for e in h.out) == 8
