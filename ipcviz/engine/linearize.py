@@ -1943,16 +1943,17 @@ class _QueueShadow(_Shadow):
         self._full = full
         # the places a put of this search can get, and then some: no rule looks further
         cap = self.take_cap = min(RANKS, len(self.messages) + 2 * PLAN_DEPTH)
-        # A FIFO: every take gets the oldest message. System V: every take a receive of the
-        # oldest (type 0). POSIX: every message queued, put or taken of one priority (the
-        # highest priority's oldest is then the oldest): a flood of priority-0 messages
-        # looks past the horizon as a System V one does (``watch``), else two concurrent
-        # sends committed in the order the receives past the horizon rule out
+        # A FIFO: every take gets the oldest message. So it is where every take is a System
+        # V receive of the oldest (type 0), and where every message queued, put or taken
+        # has one key (a POSIX queue of one priority; System V, of one type, whatever type
+        # a receive asked for): the oldest of that key is the oldest. There the search
+        # looks past its horizon at which place each take may get (``watch``); else it
+        # committed two concurrent sends in the order the receives past it ruled out
         # (``order.conflict`` on a correct program: 3 senders, 3 receivers, 8 slots).
-        posix = self.by_priority
-        prios = {m[0] for m in self.messages}
-        fifo = len(prios) <= 1
-        prio = next(iter(prios), None)  # POSIX: the one priority (None: none seen yet)
+        keys = {m[0] for m in self.messages}
+        key = next(iter(keys), None)  # the one key (None: none seen yet)
+        one = len(keys) <= 1
+        oldest = not self.by_priority
         taken_at, before, ahead, not_before = self.taken_at, self.before, self.ahead, {}
         # One pass over each list's takes: a search runs this over the whole pool (100,000
         # operations in a flood's backlog), so only what is asked is kept: where each list's
@@ -1967,14 +1968,15 @@ class _QueueShadow(_Shadow):
             lowest: list[tuple[int, int]] = []  # POSIX: (priority, index) of takes so far
             for k, o in enumerate(lst):
                 code = o.rec[0]  # type: ignore[index]
-                if fifo and posix:  # (a put's and a take's rec[3]: its priority)
-                    if prio is None:
-                        prio = o.rec[3]  # type: ignore[index]
-                    fifo = o.rec[3] == prio  # type: ignore[index]
+                if one:  # (a put's and a take's rec[3]: its priority or type)
+                    if key is None:
+                        key = o.rec[3]  # type: ignore[index]
+                    one = o.rec[3] == key  # type: ignore[index]
                 if code not in _TAKE_CODES:
-                    fifo = fifo and code in _PUT_CODES
+                    one = one and code in _PUT_CODES
+                    oldest = oldest and code in _PUT_CODES
                     continue
-                fifo = fifo and (posix or (code in _MSGQ_TAKES and not o.want))
+                oldest = oldest and code in _MSGQ_TAKES and not o.want
                 if len(at) >= cap:
                     continue  # past every rule's view (their ranks, a unique one's take)
                 at.append(k)
@@ -2000,7 +2002,7 @@ class _QueueShadow(_Shadow):
         self._take_lists = [
             [lst[k] for k in at] for lst, at in zip(full, self.take_at, strict=True)
         ]
-        self.fifo = fifo
+        self.fifo = one or oldest
         self.not_before = not_before
         # A put's deadline is also that of every put that must come after it (a message
         # taken before another was put before it): 0:12 before 30:15, due at take 53,
@@ -2067,7 +2069,7 @@ class _QueueShadow(_Shadow):
     ) -> None:
         """``dead``'s view of the search: each list's takes (where, which message) and how
         many of them must be placed (ended by ``horizon``). Only where every take gets the
-        oldest message (a System V receive of type 0, a POSIX queue of one priority):
+        oldest message (a System V receive of type 0, every message of one key):
         there the queue's messages leave in the order they stand, whoever takes them
         (``plan_for``: ``fifo``)."""
         self._fifo = self.fifo
