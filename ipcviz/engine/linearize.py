@@ -224,6 +224,9 @@ class Linearizer:
         #: the oldest message or a send (``_QueueShadow.plan_for``'s ``fifo``, counted as
         #: they come and go: a search no longer reads the whole pool for it)
         self._not_fifo: Counter[int] = Counter()
+        #: queue → the keys (priority, type) of its operations in the pool, counted; None
+        #: for a refused call (``_QueueShadow.plan_for``'s ``fifo``)
+        self._queue_keys: dict[int, Counter[int | None]] = {}
         #: object → {pid: begin record} of takes in progress (a process asleep in a read,
         #: a receive, a wait)
         self._open_takes: dict[int, dict[int, Record]] = {}
@@ -319,8 +322,8 @@ class Linearizer:
                 if mine and mine[-1].b > op.b:
                     self._unsorted.add((rec[1], group))
                 mine.append(op)
-                if _not_fifo(op):
-                    self._not_fifo[rec[1]] += 1
+                if code in _QUEUE_CODES:
+                    self._count_keys(op, 1)
             if code in _CONSUMER_CODES:
                 _lane(self._pool_takes, rec[1], pid, _Takes).append(op)
             if code in _PUT_CODES:
@@ -391,8 +394,8 @@ class Linearizer:
             planned = self._planned[rec[1], group][op.pid]
             if planned and planned[0] is op:
                 planned.popleft()
-                if _not_fifo(op):
-                    self._not_fifo[rec[1]] -= 1
+                if rec[0] in _QUEUE_CODES:
+                    self._count_keys(op, -1)
         if rec[0] in _CONSUMER_CODES:
             mine = self._pool_takes.get(rec[1], {}).get(op.pid)
             if mine and mine[0] is op:
@@ -407,6 +410,22 @@ class Linearizer:
                 takes[m] -= 1
             else:
                 takes.pop(m, None)
+
+    def _count_keys(self, op: Op, n: int) -> None:
+        """A queue operation came into the pool (``n`` 1) or left it (-1): its key and
+        whether it breaks a FIFO, counted (``_QueueShadow.plan_for``'s ``fifo``, which a
+        search no longer reads the whole pool for)."""
+        rec = op.rec
+        assert rec is not None
+        keys = self._queue_keys.get(rec[1])
+        if keys is None:
+            keys = self._queue_keys[rec[1]] = Counter()
+        key = None if rec[0] in _AGAIN_CODES else rec[3]
+        keys[key] += n
+        if not keys[key]:
+            del keys[key]
+        if _not_fifo(op):
+            self._not_fifo[rec[1]] += n
 
     def _unmark(self, pid: int, op: Op) -> None:
         """``op`` is no longer ``pid``'s head."""
@@ -699,7 +718,7 @@ class Linearizer:
                 self._pending_puts.get(obj_i, {}),
                 self._pending_takes.get(obj_i, {}),
                 [rec[2] for rec in self._open_puts.get(obj_i, {}).values()],
-                self._not_fifo[obj_i] == 0,
+                (self._queue_keys.get(obj_i, Counter()), self._not_fifo[obj_i] == 0),
             )
         else:
             return None
@@ -730,6 +749,16 @@ class Linearizer:
         # one that ended by then must be placed; what explains it began before it ended,
         # so it is in the plan too (unless its record has not arrived: then no order exists).
         horizon = 1 << 62
+        # At least up to the earliest end among the heads: an operation that began by then
+        # may go first (real time), so the search sees every candidate of its first step
+        # and has at most one more per process to place (a head that ends later holds its
+        # process's next one back). Cut before it, every operation seen ended past the
+        # horizon: none had to be placed, an order of them all was ruled out by takes not
+        # seen, and an order of none is an empty plan, ``None``: the greedy order by end,
+        # kept until new records come (fed whole: never), and it put a send whose message
+        # a take it did not see wanted later first (``order.conflict`` on a correct
+        # program: a random history of a POSIX queue, horizon 4).
+        first_end = min((q[0].e for q in queues if q), default=horizon)
         # (only a shadow with ``full_lists`` looks further than the plan; a long pool is
         # not copied for the others)
         whole = None
@@ -749,7 +778,7 @@ class Linearizer:
             merged = heapq.merge(*[map(_begin, islice(q, cap + 1)) for q in heads])
             cut = next(islice(merged, PLAN_DEPTH, None), None)
             if cut is not None:
-                horizon = cut - 1
+                horizon = max(cut - 1, first_end)
             lists = [list(takewhile(lambda o: o.b <= horizon, q)) for q in heads]
         else:
             lists = [list(islice(q, cap + 1)) for q in heads]
@@ -757,7 +786,7 @@ class Linearizer:
                 whole = lists  # (every one listed, before the cut below)
             begins = sorted(o.b for lst in lists for o in lst)
             if len(begins) > PLAN_DEPTH:
-                horizon = begins[PLAN_DEPTH] - 1
+                horizon = max(begins[PLAN_DEPTH] - 1, first_end)
                 lists = [[o for o in lst if o.b <= horizon] for lst in lists]
         full = whole if whole is not None else lists
         for pid, undo in undos.items():  # after all of its operations, if all are in
@@ -1907,16 +1936,17 @@ class _QueueShadow(_Shadow):
         pool_puts: dict[tuple[int, bytes], _Copies] | None = None,
         pool_takes: dict[tuple[int, bytes], int] | None = None,
         putting: list[int] | None = None,
-        pool_fifo: bool | None = None,
+        pool_summary: tuple[Counter[int | None], bool] | None = None,
     ) -> None:
         """``pool_puts``, ``pool_takes``: the pool's sends and receives of this queue by
         message, as the linearizer keeps them (else ``plan_for`` counts them);
         ``putting``: when each send in progress began (its message is not known yet);
-        ``pool_fifo``: every operation in the pool is a send or a System V receive of the
+        ``pool_summary``: the keys (priorities, types) of the pool's operations (None for
+        a refused call), and whether every one is a send or a System V receive of the
         oldest message (else ``plan_for`` reads them all to say)."""
         self.messages = [[m[0], m[1], len(m[1])] for m in obj.messages]
         self._pool = (pool_puts, pool_takes) if pool_puts is not None else None
-        self._pool_fifo = pool_fifo if pool_puts is not None else None
+        self._pool_summary = pool_summary if pool_puts is not None else None
         #: how many takes of each list the rules read (the places a put of this search can
         #: get, and then some): ``plan_for``, and the lists ``_search`` copies
         self.take_cap = min(RANKS, len(self.messages) + 2 * PLAN_DEPTH)
@@ -1996,8 +2026,24 @@ class _QueueShadow(_Shadow):
         self._full = full
         # the places a put of this search can get, and then some: no rule looks further
         cap = self.take_cap
-        known = self._pool_fifo is not None  # (else: read every operation to say)
-        fifo = not self.by_priority and self._pool_fifo is not False
+        # A FIFO: every take gets the oldest message. So it is where every take is a System
+        # V receive of the oldest (type 0), and where every message queued, put or taken
+        # has one key (a POSIX queue of one priority; System V, of one type, whatever type
+        # a receive asked for): the oldest of that key is the oldest. There the search
+        # looks past its horizon at which place each take may get (``watch``); else it
+        # committed two concurrent sends in the order the receives past it ruled out
+        # (``order.conflict`` on a correct program: 3 senders, 3 receivers, 8 slots).
+        keys: set[int | None] = {m[0] for m in self.messages}
+        known = self._pool_summary is not None  # (else: read every operation to say)
+        if self._pool_summary is not None:  # the pool's keys, counted as they come and go
+            pool_keys, pool_oldest = self._pool_summary
+            keys.update(pool_keys)  # (None: a refused call, which no FIFO rule explains)
+            one = None not in keys and len(keys) <= 1
+            oldest = not self.by_priority and pool_oldest
+        else:
+            one = len(keys) <= 1
+            oldest = not self.by_priority
+        key = next(iter(keys), None)  # the one key (None: none seen yet)
         taken_at, before, ahead, not_before = self.taken_at, self.before, self.ahead, {}
         # One pass over each list's takes: a search runs this over the whole pool (100,000
         # operations in a flood's backlog), so only what is asked is kept: where each list's
@@ -2016,10 +2062,18 @@ class _QueueShadow(_Shadow):
             lowest: list[tuple[int, int]] = []  # POSIX: (priority, index) of takes so far
             for k, o in enumerate(lst):
                 code = o.rec[0]  # type: ignore[index]
-                if code not in _TAKE_CODES:
-                    fifo = fifo and (known or code in _PUT_CODES)
+                if not known:
+                    if one:  # (a put's and a take's rec[3]: its priority or type)
+                        if key is None:
+                            key = o.rec[3]  # type: ignore[index]
+                        one = o.rec[3] == key  # type: ignore[index]
+                    if code not in _TAKE_CODES:
+                        one = one and code in _PUT_CODES
+                        oldest = oldest and code in _PUT_CODES
+                        continue
+                    oldest = oldest and code in _MSGQ_TAKES and not o.want
+                elif code not in _TAKE_CODES:
                     continue
-                fifo = fifo and (known or (code in _MSGQ_TAKES and not o.want))
                 if len(at) >= cap:
                     if known:
                         break  # past every rule's view (their ranks, a unique one's take)
@@ -2047,7 +2101,7 @@ class _QueueShadow(_Shadow):
         self._take_lists = [
             [lst[k] for k in at] for lst, at in zip(full, self.take_at, strict=True)
         ]
-        self.fifo = fifo
+        self.fifo = one or oldest
         self.not_before = not_before
         # A put's deadline is also that of every put that must come after it (a message
         # taken before another was put before it): 0:12 before 30:15, due at take 53,
@@ -2127,9 +2181,10 @@ class _QueueShadow(_Shadow):
         self, lists: list[list[Op]], horizon: int, read_to: int, taking: dict[int, int]
     ) -> None:
         """``dead``'s view of the search: each list's takes (where, which message) and how
-        many of them must be placed (ended by ``horizon``). Only where every take is a
-        System V receive of the oldest message (``want`` 0): there the queue's messages
-        leave in the order they stand, whoever takes them (``plan_for``: ``fifo``)."""
+        many of them must be placed (ended by ``horizon``). Only where every take gets the
+        oldest message (a System V receive of type 0, every message of one key):
+        there the queue's messages leave in the order they stand, whoever takes them
+        (``plan_for``: ``fifo``)."""
         self._fifo = self.fifo
         self._joint = self._jback = None
         self._horizon, self._read_to = horizon, read_to
@@ -2139,7 +2194,7 @@ class _QueueShadow(_Shadow):
         self._rank_takes(read_to, taking, len(self.messages) + puts + 1)
         self._joint_setup()
         self._take_at = [
-            [k for k, o in enumerate(lst) if o.rec[0] in _MSGQ_TAKES]  # type: ignore[index]
+            [k for k, o in enumerate(lst) if o.rec[0] in _TAKE_CODES]  # type: ignore[index]
             for lst in lists
         ]
         self._takes = [
