@@ -29,8 +29,13 @@ def test_mmap_file_headless_checks_pass_history_is_legal_and_two_addresses(tmp_p
     pids = pids_by_name(events)
     probes = [e for e in by_kind(events, "probe.shm") if e["obj"] == "table"]
     writer, reader = str(pids["writer"]), str(pids["reader"])
-    both = [p for p in probes if {writer, reader} <= set(p["addresses"])]
+    # Only a reading taken after the reader mapped the file again (before it, both hold the
+    # mapping inherited across fork, at one address; a sweep may read them then). The
+    # reader's step "again" comes after its remap and is probed while the writer waits.
+    remapped = next(e for e in by_kind(events, "report") if e["key"] == "address")
+    both = [p for p in probes if {writer, reader} <= set(p["addresses"]) and p["t"] > remapped["t"]]
     assert both, probes
+    assert both[0]["addresses"][reader] == int(remapped["value"], 16)
     assert both[0]["addresses"][writer] != both[0]["addresses"][reader]
     last = base64.b64decode(probes[-1]["data"])  # a plain pread of the file
     assert [int.from_bytes(last[i : i + 8], "little") for i in range(0, 32, 8)] == [
