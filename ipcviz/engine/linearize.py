@@ -72,6 +72,11 @@ RANK_PAIRS = 65536
 #: and how many ways of sharing them out among the takers at most (then: not checked).
 JOINT_DEPTH = 16384
 JOINT_WAYS = 64
+#: How many of the pool's takes of one message ``_QueueShadow._steals`` reads at most, by
+#: end, looking for one that needs every copy put by then (then: none is known to).
+TIGHT_SCAN = 16384
+#: ``_tight_scan``'s index of a take past a list's ``take_at``: never placed by the search.
+_FAR = 1 << 62
 #: The search's answer when no order of the known operations exists: one is still missing.
 _NO_ORDER: deque[int] = deque()
 #: A program order is a pid, or pid | thread << 32 for a thread of it (see add_records).
@@ -771,6 +776,7 @@ class Linearizer:
                 for p, q in zip(pids, queues, strict=True)
             ]
             shadow.lane_takes = [len(takes_of.get(p) or ()) for p in pids]  # type: ignore[attr-defined]
+            shadow.lane_pool = [takes_of.get(p) for p in pids]  # type: ignore[attr-defined]
         heads: Sequence[Iterable[Op]] = whole if whole is not None else queues
         if in_order:
             # Each process's operations begin in order: merge them up to the one that counts,
@@ -805,6 +811,14 @@ class Linearizer:
         shadow.watch(lists, horizon, self._read_to, taking)
         if not shadow.explainable(lists, horizon):
             return _NO_ORDER  # a take whose message nobody put yet: its put comes late
+        # A list's last operation may be one no order of this search places (it ended
+        # past the horizon: optional): the lists end before it, so that the first order,
+        # of every operation, is not looked for in vain (a receive stopped 700 ms long
+        # spent that part of the budget in each of 60 searches, and the order found
+        # without it left its optional operations out).
+        for lst in lists:
+            if lst and lst[-1].e > horizon and shadow.never(lst[-1]):
+                lst.pop()
         if isinstance(shadow, _ShmShadow):  # (a queue's takes can be blocked: not forced)
             forced = _forced(lists)
             if forced is not None:  # one candidate at every step: no search needed
@@ -1720,6 +1734,10 @@ class _Shadow:
         later."""
         return False
 
+    def never(self, op: Op) -> bool:
+        """Whether ``op`` can go nowhere in this search, whatever it places first."""
+        return False
+
 
 class _ShmShadow(_Shadow):
     codes = _SHM_CODES
@@ -1953,6 +1971,9 @@ class _QueueShadow(_Shadow):
         #: per list, how many takes it has in the pool (``_search`` says; ``plan_for``
         #: skips a list with none)
         self.lane_takes: list[int] | None = None
+        #: per list, its takes in the pool, all of them (``_search`` says; ``_tight_scan``
+        #: reads past ``take_cap``)
+        self.lane_pool: list[_Takes | None] | None = None
         self.max_messages = obj.max_messages
         self.max_bytes = obj.max_bytes
         self.by_priority = obj.by_priority
@@ -1963,7 +1984,7 @@ class _QueueShadow(_Shadow):
         self._joint: list[set[tuple[int, ...]] | None] | None = None  # (``_joint_setup``)
         self._jback: list[set[tuple[int, ...]]] | None = None
         self._horizon = self._read_to = 1 << 62  # (``watch``)
-        self.putting = sorted(putting or ())  # (``_tight_takes``)
+        self.putting = sorted(putting or ())  # (``_tight_scan``)
 
     def _rehash(self) -> None:
         """``_h``: the messages in order as one number (a polynomial hash, ``_MOD``), and
@@ -2003,7 +2024,10 @@ class _QueueShadow(_Shadow):
         # still checks every take against the queue).
         count = Counter((m[0], bytes(m[1])) for m in self.messages)
         self._have = count  # (``_steals``: the queue as the search began)
-        self._tight: dict[tuple[int, bytes], list[tuple[int, int, int]]] = {}
+        #: message → the tight takes found so far, and the scan that finds the next ones
+        self._tight: dict[
+            tuple[int, bytes], tuple[list[tuple[int, int, int]], Iterator[tuple[int, int, int]]]
+        ] = {}
         if self._pool is not None:  # (counted as they come and go: not the pool again)
             pool_puts, pool_takes = self._pool
             puts = {
@@ -2097,7 +2121,7 @@ class _QueueShadow(_Shadow):
                 self.take_begins.append((begins, at))
             self.take_at.append(at)
         #: per list, its takes (those of ``take_at``): ``_rank_takes``, ``_joint_setup``,
-        #: ``_tight_takes``
+        #: ``_tight_scan``
         self._take_lists = [
             [lst[k] for k in at] for lst, at in zip(full, self.take_at, strict=True)
         ]
@@ -2321,39 +2345,81 @@ class _QueueShadow(_Shadow):
         A receive stamped 59 ms long (its process preempted) was placed as soon as a "y"
         stood first: the search tries takes first, and nothing it saw needed that "y".
         Another receiver's, 33 ms on, did: exactly as many "y" were put by then as taken
-        by then (a forked flood: thousands of ``order.conflict`` on a correct program)."""
+        by then (a forked flood: thousands of ``order.conflict`` on a correct program).
+        The take that needs it may lie past every list the search reads: a receive
+        stopped 700 ms long with the run got a "y" that the parent's take 800 takes on
+        needed; read up to ``take_cap`` takes only, nothing needed it, the receive went
+        first, and everything after that parent's take was a conflict (10,322 of them).
+        So the pool's takes are read by end for as long as this take asks."""
         if self._pool is None or take.rec[0] == C.MSGQ_RECV_CUT:  # type: ignore[index]
             return False  # (cut: what it got may be a longer message than its bytes)
-        m = _msg(take)
+        pos = self.pos  # (one not placed yet: its copy is gone)
+        return any(pos[r] <= k for _, r, k in self._tight_before(_msg(take), take.e))
+
+    def never(self, op: Op) -> bool:
+        """``op``, a take past the horizon, needs a copy that a take past the lists needs
+        (``_steals`` says yes wherever it is placed: that take is never placed)."""
+        if (
+            self._pool is None
+            or op.rec[0] not in _TAKE_CODES  # type: ignore[index]
+            or op.rec[0] == C.MSGQ_RECV_CUT  # type: ignore[index]
+        ):
+            return False
+        return any(k == _FAR for _, _, k in self._tight_before(_msg(op), op.e))
+
+    def _tight_before(self, m: tuple[int, bytes], end: int) -> Iterator[tuple[int, int, int]]:
+        """``_tight_scan``'s takes of ``m`` that end before ``end``, read (once a search)
+        only as far as asked."""
         tight = self._tight.get(m)
         if tight is None:
-            tight = self._tight[m] = self._tight_takes(m)
-        for e, r, k in tight:
-            if e >= take.e:
-                return False
-            if self.pos[r] <= k:
-                return True  # not placed yet: its copy is gone
-        return False
+            tight = self._tight[m] = ([], self._tight_scan(m))
+        found, more = tight
+        i = 0
+        while True:
+            if i == len(found):
+                nxt = next(more, None)
+                if nxt is None:
+                    return
+                found.append(nxt)
+            if found[i][0] >= end:
+                return
+            yield found[i]
+            i += 1
 
-    def _tight_takes(self, m: tuple[int, bytes]) -> list[tuple[int, int, int]]:
+    def _tight_scan(self, m: tuple[int, bytes]) -> Iterator[tuple[int, int, int]]:
         """The pool's takes of ``m`` by which every copy of it queued or put is taken,
         as (end, list, index), by end: each needs all those copies (a count). A send that
         began by then may be a copy: one in progress (its message not known yet), or one
-        not read yet (a take that ended past ``read_to``) makes no take tight."""
-        takes = sorted(
-            (o.e, r, k)
-            for r, (lst, at) in enumerate(zip(self._take_lists, self.take_at, strict=True))
-            for o, k in zip(lst, at, strict=True)
-            if _msg(o) == m and o.rec[0] != C.MSGQ_RECV_CUT  # type: ignore[index]
-        )
+        not read yet (a take that ended past ``read_to``) makes no take tight.
+
+        Every take of the pool is read (``lane_pool``), not only the lists' first
+        ``take_cap``: a take left out counts no copy, and the tight one may lie past
+        them. Lazily (the caller stops at the first one it needs), at most ``TIGHT_SCAN``
+        takes. A take past a list's ``take_at`` has index ``1 << 62``: never placed."""
+        if self.lane_pool is None:  # (no pool to read: the lists' takes alone)
+            lanes: list[Iterable[Op]] = self._take_lists
+        else:
+            lanes = [t if t is not None else () for t in self.lane_pool]
+        far = _FAR
+
+        def lane(r: int, ops: Iterable[Op]) -> Iterator[tuple[int, int, int]]:
+            at, last = self.take_at[r], 0
+            for n, o in enumerate(ops):
+                if o.e < last:
+                    return  # (ends out of program order: the rest counts no copy)
+                last = o.e
+                if _msg(o) == m and o.rec[0] != C.MSGQ_RECV_CUT:  # type: ignore[index]
+                    yield o.e, r, at[n] if n < len(at) else far
+
         copies = self._pool[0].get(m) if self._pool is not None else None  # type: ignore[union-attr]
         have = self._have.get(m, 0)
         unknown = min([self._read_to, *self.putting[:1]])
-        return [
-            (e, r, k)
-            for j, (e, r, k) in enumerate(takes, 1)
-            if e < unknown and have + (copies.began_before(e + 1) if copies is not None else 0) <= j
-        ]
+        merged = heapq.merge(*[lane(r, ops) for r, ops in enumerate(lanes)])
+        for j, (e, r, k) in enumerate(islice(merged, TIGHT_SCAN), 1):
+            if e >= unknown:
+                return
+            if have + (copies.began_before(e + 1) if copies is not None else 0) <= j:
+                yield e, r, k
 
     def _joint_setup(self) -> None:
         """The ways the queue's messages, oldest first, can go to the pool's takes: a way

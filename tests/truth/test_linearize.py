@@ -550,6 +550,32 @@ def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
 
 
 @pytest.mark.parametrize("turns", [0, 40])
+def test_a_receive_stopped_long_with_the_run_leaves_the_spare_copy_to_a_take_800_on(
+    turns: int,
+) -> None:
+    """A forked flood stopped with Ctrl-C (``data/forky_stopped.json``, a run's trace cut
+    from a moment its queue was empty): the other process sent "z", which the parent took
+    in place of a "y", and began a receive that the stop left 700 ms long; it got a "y".
+    One "y" was spare, and the parent's take 800 takes on, past every list the search's
+    rules read (``take_cap``), needed it. Nothing the search saw did, takes go first, so
+    the long receive took the spare at once, and from that take on every operation was an
+    ``order.conflict`` (10,322 in the whole run; 192 here). ``_QueueShadow._steals`` reads
+    the pool's takes past the lists (``_tight_scan``). Fed whole, and in ``turns``."""
+    path = Path(__file__).parent / "data" / "forky_stopped.json"
+    h, history = _backlog(path, "sysv_mq")
+    if turns:
+        for now, _ in _in_turns(h, history, turns):
+            h.lin.emit_ready(now - 30 * MS, now)
+    else:
+        for pid, records in history.items():
+            h.lin.add_records(pid, records)
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    taken = sum(e["kind"] == "mq.recv" for e in h.out)  # every event legal (Harness)
+    assert taken == sum(r[0] == C.MSGQ_RECV for records in history.values() for r in records)
+
+
+@pytest.mark.parametrize("turns", [0, 40])
 def test_look_alike_messages_from_four_senders_go_where_the_takes_700_places_on_say(
     turns: int,
 ) -> None:

@@ -359,6 +359,28 @@ def test_a_long_receive_does_not_take_a_copy_a_receive_that_ends_sooner_needs(
     _assert_ordered(records, receives=5)
 
 
+def test_a_long_receive_does_not_take_a_copy_a_receive_past_every_list_read_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One "y" is queued to spare; a receive stamped long (stopped with the run) takes a
+    "y" in the end. A child sends a "y" and the parent takes one, 30 times, then the parent
+    takes one more: that one needs the spare. It lies past the takes the search's rules
+    read (``take_cap``: here 9), so nothing seemed to need the spare, the long receive took
+    it, and the parent's last take was a conflict (a forked flood stopped with Ctrl-C: the
+    parent's take 800 takes on, then 10,322 ``order.conflict`` on a correct program). The
+    takes that need every copy are read past the lists, as far as the long one asks."""
+    monkeypatch.setattr("ipcviz.engine.linearize.PLAN_DEPTH", 4)
+    child = _op(0.9, 1.0, b"y", True)  # the spare
+    parent: list[tuple] = []
+    for k in range(30):
+        child += _op(10 + 2 * k, 10.2 + 2 * k, b"y", True)
+        parent += _op(11 + 2 * k, 11.2 + 2 * k, b"y", False)
+    parent += _op(80, 80.2, b"y", False)  # needs the spare
+    child += _op(90, 90.2, b"y", True)  # the long receive's
+    records = {1: child, 2: _op(1.5, 1000, b"y", False), 3: parent}
+    _assert_ordered(records, receives=32)
+
+
 def test_the_only_taker_is_alone_when_no_take_past_the_horizon_began_before_it_ended(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
