@@ -549,6 +549,20 @@ def test_forked_children_flooding_one_queue_get_an_order_without_a_conflict(
     assert taken == sum(r[0] == C.MSGQ_RECV for records in history.values() for r in records)
 
 
+def _fed_backlog(name: str, turns: int) -> tuple[Harness, dict[int, list[tuple]]]:
+    """A System V queue's recorded backlog (``data/NAME``) fed whole, or in ``turns`` with a
+    30 ms hold and the rings read to each turn's end; then flushed."""
+    h, history = _backlog(Path(__file__).parent / "data" / name, "sysv_mq")
+    if turns:
+        for now, _ in _in_turns(h, history, turns):
+            h.lin.emit_ready(now - 30 * MS, now)
+    else:
+        for pid, records in history.items():
+            h.lin.add_records(pid, records)
+    h.lin.flush()
+    return h, history
+
+
 @pytest.mark.parametrize("turns", [0, 40])
 def test_a_receive_stopped_long_with_the_run_leaves_the_spare_copy_to_a_take_800_on(
     turns: int,
@@ -561,15 +575,7 @@ def test_a_receive_stopped_long_with_the_run_leaves_the_spare_copy_to_a_take_800
     the long receive took the spare at once, and from that take on every operation was an
     ``order.conflict`` (10,322 in the whole run; 192 here). ``_QueueShadow._steals`` reads
     the pool's takes past the lists (``_tight_scan``). Fed whole, and in ``turns``."""
-    path = Path(__file__).parent / "data" / "forky_stopped.json"
-    h, history = _backlog(path, "sysv_mq")
-    if turns:
-        for now, _ in _in_turns(h, history, turns):
-            h.lin.emit_ready(now - 30 * MS, now)
-    else:
-        for pid, records in history.items():
-            h.lin.add_records(pid, records)
-    h.lin.flush()
+    h, history = _fed_backlog("forky_stopped.json", turns)
     assert h.lin.conflicts == 0
     taken = sum(e["kind"] == "mq.recv" for e in h.out)  # every event legal (Harness)
     assert taken == sum(r[0] == C.MSGQ_RECV for records in history.values() for r in records)
@@ -587,15 +593,7 @@ def test_look_alike_messages_from_four_senders_go_where_the_takes_700_places_on_
     runs at 800 messages a sender). Now each place of the queue is checked against the
     takes that may get the message there (``_QueueShadow._rank_takes``). Fed whole, and
     in ``turns`` with a 30 ms hold and the rings read to the turn's end."""
-    path = Path(__file__).parent / "data" / "mixed_backlog.json"
-    h, history = _backlog(path, "sysv_mq")
-    if turns:
-        for now, _ in _in_turns(h, history, turns):
-            h.lin.emit_ready(now - 30 * MS, now)
-    else:
-        for pid, records in history.items():
-            h.lin.add_records(pid, records)
-    h.lin.flush()
+    h, _ = _fed_backlog("mixed_backlog.json", turns)
     assert h.lin.conflicts == 0
     assert sum(e["kind"] == "mq.recv" for e in h.out) == 1602  # every event legal (Harness)
 

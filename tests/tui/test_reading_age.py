@@ -235,16 +235,22 @@ async def _at(pilot: Pilot, pos: int) -> dict[str, str]:
     return _objects(screen)
 
 
+async def _indexed(pilot: Any, app: Any) -> ReplayScreen:
+    """The replay screen, its index built (every step can be shown)."""
+    await until(pilot, lambda: isinstance(app.screen, ReplayScreen), "the replay screen")
+    screen = app.screen
+    assert isinstance(screen, ReplayScreen)
+    screen.index.start()
+    await until(pilot, lambda: screen.index.done, "the index")
+    return screen
+
+
 async def test_stepping_says_each_readings_age_at_the_moment_shown(tmp_path: Path) -> None:
     """Replay: the panel's age follows the moment (its object did not change, the moment
     did), and a step back shows the reading of that moment, never a later one."""
     app = replay_app(_trace(tmp_path))
     async with app.run_test(size=(200, 60)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ReplayScreen), "the replay screen")
-        screen = app.screen
-        assert isinstance(screen, ReplayScreen)
-        screen.index.start()
-        await until(pilot, lambda: screen.index.done, "the index")
+        await _indexed(pilot, app)
         assert "value (kernel at this moment)  0" in (await _at(pilot, 5))["sem:/s"]
         # one step on: the pipe is made, the semaphore's panel is the same but 12 ms older
         assert "value (kernel 12ms ago)  0" in (await _at(pilot, 7))["sem:/s"]
@@ -279,11 +285,7 @@ async def test_a_real_programs_readings_say_their_age_at_every_step(tmp_path: Pa
     assert readings, "no kernel reading in the trace"
     app = replay_app(tmp_path / "run.jsonl")
     async with app.run_test(size=(200, 60)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ReplayScreen), "the replay screen")
-        screen = app.screen
-        assert isinstance(screen, ReplayScreen)
-        screen.index.start()
-        await until(pilot, lambda: screen.index.done, "the index")
+        await _indexed(pilot, app)
         seen = 0
         for pos in sorted({*readings, *(i + 1 for i in readings if i + 1 < len(events))}):
             objects = await _at(pilot, pos)
