@@ -771,12 +771,9 @@ class Linearizer:
             # 100,000 operations: copied at every search, it made a Ctrl-C minutes long)
             takes_cap = shadow.take_cap if in_order else 1 << 30  # type: ignore[attr-defined]
             takes_of = self._pool_takes.get(obj_i, {})
-            whole = [
-                _upto_takes(q, takes_of.get(p), takes_cap)
-                for p, q in zip(pids, queues, strict=True)
-            ]
-            shadow.lane_takes = [len(takes_of.get(p) or ()) for p in pids]  # type: ignore[attr-defined]
-            shadow.lane_pool = [takes_of.get(p) for p in pids]  # type: ignore[attr-defined]
+            pool = [takes_of.get(p) for p in pids]
+            whole = [_upto_takes(q, t, takes_cap) for q, t in zip(queues, pool, strict=True)]
+            shadow.lane_pool = pool  # type: ignore[attr-defined]
         heads: Sequence[Iterable[Op]] = whole if whole is not None else queues
         if in_order:
             # Each process's operations begin in order: merge them up to the one that counts,
@@ -1968,11 +1965,8 @@ class _QueueShadow(_Shadow):
         #: how many takes of each list the rules read (the places a put of this search can
         #: get, and then some): ``plan_for``, and the lists ``_search`` copies
         self.take_cap = min(RANKS, len(self.messages) + 2 * PLAN_DEPTH)
-        #: per list, how many takes it has in the pool (``_search`` says; ``plan_for``
-        #: skips a list with none)
-        self.lane_takes: list[int] | None = None
-        #: per list, its takes in the pool, all of them (``_search`` says; ``_tight_scan``
-        #: reads past ``take_cap``)
+        #: per list, its takes in the pool, all of them (``_search`` says; ``plan_for``
+        #: skips a list with none, ``_tight_scan`` reads past ``take_cap``)
         self.lane_pool: list[_Takes | None] | None = None
         self.max_messages = obj.max_messages
         self.max_bytes = obj.max_bytes
@@ -2047,7 +2041,6 @@ class _QueueShadow(_Shadow):
         #: → (the list that takes it, how many of that list's takes come first): ``ahead``
         self.take_at: list[list[int]] = []
         self.ahead: dict[tuple[int, bytes], tuple[int, int]] = {}
-        self._full = full
         # the places a put of this search can get, and then some: no rule looks further
         cap = self.take_cap
         # A FIFO: every take gets the oldest message. So it is where every take is a System
@@ -2075,10 +2068,10 @@ class _QueueShadow(_Shadow):
         # what was taken before a unique one (``before``, ``ahead``, ``not_before``); at
         # most ``cap`` takes a list (a take further on is never among the first ``cap`` of
         # all, and a rule that does not see it only cuts less).
-        lane_takes = self.lane_takes if known else None
+        lane_pool = self.lane_pool if known else None
         for r, lst in enumerate(full):
             at: list[int] = []
-            if lane_takes is not None and not lane_takes[r]:
+            if lane_pool is not None and not lane_pool[r]:
                 self.take_at.append(at)  # (a forked flood's hundreds of senders: their
                 continue  # sends read at every search made its Ctrl-C a minute long)
             begins: list[int] = []
