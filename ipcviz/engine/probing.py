@@ -134,7 +134,14 @@ class Prober:
 
     def _probe_all(self, live: list[Any], compare: bool = True) -> None:
         blocked: dict[int, str | None] = {}
+        started = self.engine.model.procs
         for w in live:
+            if w.pid not in started:
+                # a child adopted before its ring was read: its ``proc.start`` (that ring's
+                # first record) is not published yet, and a reading published at once, with
+                # nothing else in the pool, named a process the trace never started
+                # (``verify``: 1 of 40 seeded forking runs beside a busy loop)
+                continue
             blocked[w.pid] = self._probe_proc(w.pid)
         for w in live:
             if w.proc.argv is not None:
