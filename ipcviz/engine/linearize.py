@@ -75,6 +75,10 @@ JOINT_WAYS = 64
 #: How many of the pool's takes of one message ``_QueueShadow._steals`` reads at most, by
 #: end, looking for one that needs every copy put by then (then: none is known to).
 TIGHT_SCAN = 16384
+#: How many times ``PLAN_DEPTH`` operations more a search may look at to place an optional
+#: one it would commit alone (``Linearizer._search``). ``dfs`` recurses once per operation:
+#: a window of 4 × 300 went past Python's stack (RecursionError on a fork flood's trace).
+REACH = 1
 #: ``_tight_scan``'s index of a take past a list's ``take_at``: never placed by the search.
 _FAR = 1 << 62
 #: The search's answer when no order of the known operations exists: one is still missing.
@@ -219,6 +223,8 @@ class Linearizer:
         #: objects whose search ran out of budget: their greedy order is searched again
         #: after each of their operations (a backlog never gets new records to do it)
         self._gave_up: set[int] = set()
+        #: the end of an optional operation a search would commit alone (``_search``)
+        self._reach = 0
         #: (object, code group) → program order → its planned operations in the pool, in
         #: order: what a search orders, without scanning the whole pool each time
         self._planned: dict[tuple[int, frozenset[int]], dict[int, deque[Op]]] = {}
@@ -706,7 +712,28 @@ class Linearizer:
         return plan is _NO_ORDER or plan[0] != op.pid
 
     def _search(self, obj_i: int) -> deque[int] | None:
-        """A legal order of the pool's next operations on one object (pids, in order)."""
+        """A legal order of the pool's next operations on one object (pids, in order).
+
+        Where the order found starts with an optional operation (it ended past the
+        search's horizon), that one would be committed alone, a guess the window cannot
+        check: the search is made once more with the horizon at its end, so that what
+        happened up to then places it (if that is at most ``REACH * PLAN_DEPTH``
+        operations more). Two receives stamped 11 ms long were placed at once and took
+        the two messages a pair of processes passed around; 6 ms later a receive of
+        theirs had no explanation: 83 ``order.conflict`` on a correct program (a
+        6-process mesh under strace)."""
+        self._reach = 0
+        plan = self._search_to(obj_i, 0)
+        if self._reach:
+            wider = self._search_to(obj_i, self._reach)
+            if wider is not _NO_ORDER:
+                plan = wider
+        return plan
+
+    def _search_to(self, obj_i: int, reach: int) -> deque[int] | None:
+        """``_search`` with the horizon at least at ``reach`` (0: none) if that adds at
+        most ``REACH * PLAN_DEPTH`` operations; sets ``_reach`` if the order found starts
+        with an optional operation whose end lies past a horizon the depth cut."""
         self._gave_up.discard(obj_i)
         obj = self._object(obj_i)
         if isinstance(obj, ShmObj):
@@ -775,6 +802,7 @@ class Linearizer:
             whole = [_upto_takes(q, t, takes_cap) for q, t in zip(queues, pool, strict=True)]
             shadow.lane_pool = pool  # type: ignore[attr-defined]
         heads: Sequence[Iterable[Op]] = whole if whole is not None else queues
+        cut = None
         if in_order:
             # Each process's operations begin in order: merge them up to the one that counts,
             # and take each one's prefix that began by then (no sort of the whole pool).
@@ -782,6 +810,11 @@ class Linearizer:
             cut = next(islice(merged, PLAN_DEPTH, None), None)
             if cut is not None:
                 horizon = max(cut - 1, first_end)
+                if reach > horizon and (
+                    sum(1 for _ in takewhile(reach.__ge__, islice(merged, REACH * PLAN_DEPTH)))
+                    < REACH * PLAN_DEPTH
+                ):
+                    horizon = reach
             lists = [list(takewhile(lambda o: o.b <= horizon, q)) for q in heads]
         else:
             lists = [list(islice(q, cap + 1)) for q in heads]
@@ -937,6 +970,16 @@ class Linearizer:
                 undo()
             return False
 
+        def answer(found: list[int]) -> deque[int] | None:
+            """The plan of an order found; ``_search``'s ``_reach`` if it starts with an
+            optional operation and the depth cut the window (the recursion of ``dfs``,
+            one call per operation, keeps a wider window within Python's stack)."""
+            if found and cut is not None and not reach:
+                first = lists[found[0]][0]
+                if first.e > horizon:
+                    self._reach = first.e
+            return _answer(pids, lists, found, horizon)
+
         # First an order of every operation the search sees, with a part of the budget:
         # one that places only the required ones may commit two of them in an order the
         # optional ones it never placed rule out (two sends that both ended by the horizon,
@@ -946,7 +989,7 @@ class Linearizer:
         if total > required:
             every[0], goal[0], budget[0] = True, total, PLAN_BUDGET // 4
             if dfs():
-                return _answer(pids, lists, path, horizon)
+                return answer(path)
             every[0], goal[0], budget[0], placed[0] = False, required, PLAN_BUDGET, 0
             seen.clear()
             deepest.clear()
@@ -959,7 +1002,7 @@ class Linearizer:
                 half = deepest[: max(1, len(deepest) // 2)]
                 return _answer(pids, lists, half, horizon)
             return _NO_ORDER
-        return _answer(pids, lists, path, horizon)
+        return answer(path)
 
     def _undos(self, obj: SemObj, obj_i: int) -> dict[int, Op]:
         """SEM_UNDO: a dead process gives its units back as it exits (the engine records

@@ -581,6 +581,27 @@ def test_a_receive_stopped_long_with_the_run_leaves_the_spare_copy_to_a_take_800
     assert taken == sum(r[0] == C.MSGQ_RECV for records in history.values() for r in records)
 
 
+@pytest.mark.parametrize("turns", [0, 12, 40])
+def test_two_receives_stamped_long_are_placed_where_what_came_after_them_says(
+    turns: int,
+) -> None:
+    """A C program under strace, 6 processes on one System V queue
+    (``data/mesh_long_receives.json``, 560 operations from a moment the queue was empty):
+    two receives were stamped 11.7 ms long (their processes waited for the tracer) and
+    took the two spare messages that two other processes passed around meanwhile. A
+    search sees the first 300 operations, about 6 ms: both receives ended past it and may
+    go anywhere in it, takes are tried first, so the order found began with them and
+    committed them there; 6 ms later a receive that got the other process's message
+    while its own was put last had no explanation (83 ``order.conflict`` on a correct
+    program, here and in the whole run). An optional operation a search would commit
+    alone is placed by a second search that reaches its end (``Linearizer._search``).
+    Fed whole, and in ``turns``."""
+    h, history = _fed_backlog("mesh_long_receives.json", turns)
+    assert h.lin.conflicts == 0
+    taken = sum(e["kind"] == "mq.recv" for e in h.out)  # every event legal (Harness)
+    assert taken == sum(r[0] == C.MSGQ_RECV for records in history.values() for r in records)
+
+
 @pytest.mark.parametrize("turns", [0, 40])
 def test_look_alike_messages_from_four_senders_go_where_the_takes_700_places_on_say(
     turns: int,
