@@ -607,7 +607,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     to stdout."""
     from ipcviz.bytefmt import safe_text
     from ipcviz.engine.client import EngineProcess
-    from ipcviz.narrate.headless import Narrator, error_said
+    from ipcviz.narrate.headless import Narrator, error_said, leftover_what
     from ipcviz.session.registry import new_session_id
 
     sid = new_session_id()
@@ -642,7 +642,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
         signal.signal(sig, stop)
     narrator: Narrator | None = None
     errors: list[Any] = []  # worded at the end, in this run's language
-    leftovers: list[str] = []  # objects a program run left, or ipcviz removed for it
+    leftovers: list[Lazy] = []  # objects a program run left, or ipcviz removed for it
     end: dict[str, Any] | None = None
     said_steps: set[str] = set()  # the narration steps a process said
     bad_stream = ""
@@ -671,7 +671,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
                     elif kind == "session.end":
                         end = event
                     elif kind == "program.leftover":
-                        leftovers.append(str(event.get("message", "")))
+                        leftovers.append(leftover_what(event))
                 out.write(lines)
         except IpcvizError as exc:  # a garbled line: the engine is not to be trusted
             bad_stream = str(exc)
@@ -709,8 +709,8 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     for message in errors:  # the engine's English, in the language of this run
         said = message if isinstance(message, Lazy) else known(str(message))
         print(f"ipcviz: {said}", file=sys.stderr)
-    for message in leftovers:
-        out.write([f"# {safe_text(message, 300)}"])
+    for left in leftovers:  # in the language of this run (values made inert when told)
+        out.write([f"# {left}"])
     if narrator is not None and end.get("outcome") in ("passed", "failed") and _own(options):
         out.write(_unsaid_steps(narrator.state.steps(), said_steps))
     return rc
