@@ -247,6 +247,13 @@ def default_lang() -> str:
     return lang_from_env()
 
 
+def _lang(args: argparse.Namespace) -> str:
+    """The run's language: the command's ``--lang``, else the one given before the command
+    (``ipcviz --lang ko run …``: it was dropped, and the log came out in English), else
+    the locale."""
+    return args.lang or getattr(args, "top_lang", None) or default_lang()
+
+
 def _lang_of(argv: list[str]) -> str:
     """The language asked for (``--lang X`` or the locale), known before the parser is
     built, so that its help and errors are in that language too."""
@@ -359,7 +366,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     runtime_dir()  # refused in one line here (taken by another user), not in the engine
 
     program = _program(args)
-    lang = args.lang or default_lang()
+    lang = _lang(args)
     if program is not None:
         # a C example's scenario file (steps, checks), else only a label: the program's name
         path = _c_scenario(args.scenario) or Path(os.path.basename(program[0]) or "program")
@@ -418,7 +425,7 @@ def cmd_attach(args: argparse.Namespace) -> int:
     check_tools()
     if args.duration is not None and not args.duration > 0:
         raise IpcvizError(f"--duration {args.duration:g}: give a number of seconds above 0")
-    lang = args.lang or default_lang()
+    lang = _lang(args)
     duration = args.duration or 0.0
     label = Path(f"attach-{pid}")
     control = EngineOptions.template(attach=pid, lang=lang)
@@ -770,7 +777,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from ipcviz.events.trace import TraceReader
 
     reader = TraceReader.open(args.trace)
-    lang = args.lang or default_lang()
+    lang = _lang(args)
     if args.present and args.headless:
         raise IpcvizError(_("--present needs the screen: drop --headless"))
     if not args.headless:
