@@ -247,6 +247,13 @@ def default_lang() -> str:
     return lang_from_env()
 
 
+def _lang(args: argparse.Namespace) -> str:
+    """The run's language: the command's ``--lang``, else the one given before the command
+    (``ipcviz --lang ko run …``: it was dropped, and the log came out in English), else
+    the locale."""
+    return args.lang or getattr(args, "top_lang", None) or default_lang()
+
+
 def _lang_of(argv: list[str]) -> str:
     """The language asked for (``--lang X`` or the locale), known before the parser is
     built, so that its help and errors are in that language too."""
@@ -359,7 +366,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     runtime_dir()  # refused in one line here (taken by another user), not in the engine
 
     program = _program(args)
-    lang = args.lang or default_lang()
+    lang = _lang(args)
     if program is not None:
         # a C example's scenario file (steps, checks), else only a label: the program's name
         path = _c_scenario(args.scenario) or Path(os.path.basename(program[0]) or "program")
@@ -418,7 +425,7 @@ def cmd_attach(args: argparse.Namespace) -> int:
     check_tools()
     if args.duration is not None and not args.duration > 0:
         raise IpcvizError(f"--duration {args.duration:g}: give a number of seconds above 0")
-    lang = args.lang or default_lang()
+    lang = _lang(args)
     duration = args.duration or 0.0
     label = Path(f"attach-{pid}")
     control = EngineOptions.template(attach=pid, lang=lang)
@@ -607,7 +614,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     to stdout."""
     from ipcviz.bytefmt import safe_text
     from ipcviz.engine.client import EngineProcess
-    from ipcviz.narrate.headless import Narrator, error_said
+    from ipcviz.narrate.headless import Narrator, error_said, leftover_what
     from ipcviz.session.registry import new_session_id
 
     sid = new_session_id()
@@ -642,7 +649,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
         signal.signal(sig, stop)
     narrator: Narrator | None = None
     errors: list[Any] = []  # worded at the end, in this run's language
-    leftovers: list[str] = []  # objects a program run left, or ipcviz removed for it
+    leftovers: list[Lazy] = []  # objects a program run left, or ipcviz removed for it
     end: dict[str, Any] | None = None
     said_steps: set[str] = set()  # the narration steps a process said
     bad_stream = ""
@@ -671,7 +678,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
                     elif kind == "session.end":
                         end = event
                     elif kind == "program.leftover":
-                        leftovers.append(str(event.get("message", "")))
+                        leftovers.append(leftover_what(event))
                 out.write(lines)
         except IpcvizError as exc:  # a garbled line: the engine is not to be trusted
             bad_stream = str(exc)
@@ -709,8 +716,8 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     for message in errors:  # the engine's English, in the language of this run
         said = message if isinstance(message, Lazy) else known(str(message))
         print(f"ipcviz: {said}", file=sys.stderr)
-    for message in leftovers:
-        out.write([f"# {safe_text(message, 300)}"])
+    for left in leftovers:  # in the language of this run (values made inert when told)
+        out.write([f"# {left}"])
     if narrator is not None and end.get("outcome") in ("passed", "failed") and _own(options):
         out.write(_unsaid_steps(narrator.state.steps(), said_steps))
     return rc
@@ -770,7 +777,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from ipcviz.events.trace import TraceReader
 
     reader = TraceReader.open(args.trace)
-    lang = args.lang or default_lang()
+    lang = _lang(args)
     if args.present and args.headless:
         raise IpcvizError(_("--present needs the screen: drop --headless"))
     if not args.headless:

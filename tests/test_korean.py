@@ -399,3 +399,14 @@ def test_an_order_conflict_is_worded_by_verify_in_korean(tmp_path: Path) -> None
         "seq 2: conflict: order.conflict p: 기록된 연산을 어떤 순서로 놓아도 이 연산을 설명할 "
         "수 없음: no legal place"
     ]
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_lang_before_the_command_words_the_run_too(where: str) -> None:
+    """``ipcviz --lang ko run … --headless`` gave an English log: only ``--lang`` after
+    the command was read (``--help``: "language of everything shown", accepted anywhere)."""
+    args = ["run", "pipe-basic", "--headless", "--quick"]
+    args = ["--lang", "ko", *args] if where == "before" else [*args, "--lang", "ko"]
+    ko = ipcviz(*args, env={"LANG": "C.UTF-8"})
+    assert ko.returncode == 0, ko.stderr
+    assert "결과: 통과" in ko.stdout, ko.stdout[-400:]

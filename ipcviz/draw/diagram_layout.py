@@ -368,19 +368,45 @@ def _rows(state: State, obj: Obj, view: ModuleType | None, inner: int, mode: Mod
 def _object_box(
     state: State, obj: Obj, view: ModuleType | None, width: int, rows: int, lit: bool
 ) -> list[Line]:
-    """The object's box: name, type and a caption on the top edge, its state inside."""
+    """The object's box: name, type and a caption on the top edge, its state inside.
+
+    What the top edge has no room for goes on the bottom edge instead of being cut (at
+    80x24 a box is about 30 cells wide): "removed", then the caption, in the first of its
+    forms that fits (``view.captions``: a reading's age outlasts its words). The type is
+    left out rather than cut ("sysv_s…" says nothing); the name is never given up."""
     inner = width - 2
     frame = k.LIT_FRAME if lit else k.FRAME
     top = k.Row(width - 1)
     top.add("╭─", frame)
     top.add(f" {bytefmt.safe_text(obj.name, 24)} ", k.NAME)
-    top.add(f"{bytefmt.safe_text(obj.type, 16)} ", k.LABEL)
-    if view is not None:
-        top.add(f"─ {view.caption(state, obj)} ", r.FG)
-    if obj.removed:
-        top.add(" " + _("removed") + " ", r.WARN)
+    gone = " " + _("removed") + " " if obj.removed else ""
+    kind = f"{bytefmt.safe_text(obj.type, 16)} "
+    if cell_len(kind) + cell_len(gone) < top.room():  # (one "─" before "╮" stays)
+        top.add(kind, k.LABEL)
+    elif cell_len(kind) < top.room() and cell_len(gone) >= top.room():
+        top.add(kind, k.LABEL)  # "removed" goes below either way
+    said = f"─ {view.caption(state, obj)} " if view is not None else ""
+    if gone and cell_len(gone) + cell_len(said) < top.room():
+        top.add(said, r.FG).add(gone, r.WARN)
+        gone = said = ""
+    elif gone and cell_len(gone) < top.room():
+        top.add(gone, r.WARN)
+        gone = ""
+    elif said and cell_len(said) < top.room():
+        top.add(said, r.FG)
+        said = ""
     top.add("─" * top.room(), frame)
     top.segments.append(Segment("╮", frame))
+    bottom = k.Row(inner - 2)  # between "╰─" and the last "─╯"
+    if gone:
+        bottom.add(gone, r.WARN)
+    if said and view is not None:
+        forms = getattr(view, "captions", None)
+        sep = "─ " if gone else " "  # " removed ─ value 0 " or " value 0 "
+        room = bottom.room() - cell_len(sep) - 1
+        fitted = _fitted(forms(state, obj) if forms else [said[2:-1]], room, cut=not gone)
+        if fitted:
+            bottom.add(f"{sep}{fitted} ", r.FG)
     if view is not None:
         body = view.draw(state, obj, inner, rows, lit)
     else:
@@ -394,8 +420,21 @@ def _object_box(
     body += [k.blank(inner) for _ in range(max(rows, 1) - len(body))]  # as tall as measured
     for line in body:
         out.append([Segment("│", frame), *line, Segment("│", frame)])
-    out.append([Segment("╰" + "─" * inner + "╯", frame)])
+    if bottom.used:
+        line = [Segment("╰─", frame), *bottom.segments]
+        out.append([*line, Segment("─" * (bottom.room() + 1) + "╯", frame)])
+    else:
+        out.append([Segment("╰" + "─" * inner + "╯", frame)])
     return out
+
+
+def _fitted(forms: list[str], cells: int, cut: bool = True) -> str:
+    """The first of ``forms`` (fullest first) in ``cells`` cells, else the last one cut
+    (``cut``), or nothing: beside "removed", "removed ─ v…" says no more than "removed"."""
+    for form in forms:
+        if cell_len(form) <= cells:
+            return form
+    return k.cut(forms[-1], cells) if forms and cut else ""
 
 
 # -- process nodes, the grid they are drawn on, the table ---------------------------------

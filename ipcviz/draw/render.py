@@ -500,3 +500,31 @@ def cpu_text(p: Proc) -> tuple[Text, Text]:
         Text(f"{cpu:.0f}%" if isinstance(cpu, (int, float)) else "·", style=P.WHITE),
         Text(str(num) if isinstance(num, int) else "·", style=P.WHITE),
     )
+
+
+def cpu_age(state: State) -> str | None:
+    """How old the process table's ``cpu`` and ``cpu#`` cells are at the moment shown
+    (``State.t``): "cpu, cpu#: kernel 12ms ago", or, when the rows were read at moments
+    worded apart, the newest and the oldest ("kernel 3ms later – 12ms ago": a reading
+    stamped after the moment is never said current). One line for the table (its caption),
+    not a column: at 80 columns the state's words need the width. None when no row shows
+    a number (none read yet, or every process gone: "·" and "—" are no readings)."""
+    stamps = [
+        t
+        for p in state.procs.values()
+        if p.alive
+        and type(t := p.kernel.get("t")) is int
+        and (
+            isinstance(p.kernel.get("cpu_percent", p.kernel.get("cpu")), (int, float))
+            or isinstance(p.kernel.get("cpu_num"), int)
+        )
+    ]
+    if not stamps:
+        return None
+    newest = reading_age({"t": max(stamps)}, state.t)
+    oldest = reading_age({"t": min(stamps)}, state.t)
+    if newest is None or oldest is None:
+        return None
+    if newest == oldest:
+        return _("cpu, cpu#: kernel {when}").format(when=newest)
+    return _("cpu, cpu#: kernel {newest} – {oldest}").format(newest=newest, oldest=oldest)

@@ -45,6 +45,33 @@ LEFT_OUT_GONE = N_(
 #: legality rule's, in English)
 CONFLICT = N_("no order of the recorded operations explains this one: {reason}")
 
+#: ``program.leftover``: what became of an object a traced program made and left, by the
+#: event's ``reason``; its values are ``what``, ``name``, ``hint`` (``sources/strace/engine.py``)
+LEFTOVERS = {
+    "removed": N_("ipcviz ended the program before it removed {kind} {name}: ipcviz removed it"),
+    "replaced": N_(
+        "the {kind} the program made at {name} is no longer under that name: another's is there "
+        "now (ipcviz leaves it alone)"
+    ),
+    "unproven": N_(
+        "ipcviz ended the program and left {kind} {name}: nothing shows the program's own call "
+        "made it (opened by key or name without an exclusive create, or another's put there "
+        "since); if it is the program's, remove it with `{hint}`"
+    ),
+    "kept": N_(
+        "the program left {kind} {name} behind (it ended by itself, and what a program keeps "
+        "is its own: remove it with `{hint}`)"
+    ),
+}
+#: The kinds of object a ``program.leftover`` names (``what``); System V's ``msqid``,
+#: ``semid``, ``shmid`` are identifiers, shown as they are.
+LEFTOVER_KINDS = {
+    "FIFO": N_("FIFO"),
+    "POSIX queue": N_("POSIX queue"),
+    "POSIX shared memory": N_("POSIX shared memory"),
+    "POSIX semaphore": N_("POSIX semaphore"),
+}
+
 #: every template ``known`` looks for, longest first (the most specific wins)
 TEMPLATES: tuple[str, ...] = tuple(
     sorted(

@@ -191,7 +191,16 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
         {"offset": integer(0, I64[1]), "lost": _LOST_SIDE, "by": _LOST_SIDE, "missing": number},
         ("obj", "offset", "lost", "by"),
     ),
-    PROGRAM_LEFTOVER: Kind({"message": string, "removed": flag}),  # no obj: never used
+    PROGRAM_LEFTOVER: Kind(  # no obj: never used
+        {
+            "message": string,
+            "removed": flag,
+            "reason": optional(string),
+            "what": optional(string),
+            "name": optional(string),
+            "hint": optional(string),
+        }
+    ),
     NOTICE: Kind({"message": string, "reason": optional(string), "name": optional(string)}),
     PROBE_SNAPSHOT: Kind({"why": string, "step": optional(string), "by": integer()}),
     PROBE_PROC: Kind(

@@ -490,6 +490,30 @@ def _holder_died(n: Narrator, e: Event) -> Lazy:
     return lazy("HOLDER DIED: {what} (T33)", what=holder_said(e))
 
 
+def leftover_what(e: Event) -> Lazy:
+    """A ``program.leftover``'s sentence in the viewer's language, from the event's
+    ``reason`` and values; a trace without them (older) as its English ``message``."""
+    said = phrases.LEFTOVERS.get(str(e.get("reason", "")))
+    if said is None:
+        return known(safe(e.get("message", ""), 300))
+    kind = str(e.get("what", ""))
+    word = phrases.LEFTOVER_KINDS.get(kind)
+    return lazy(
+        said,
+        kind=Lazy(word) if word else Verbatim(safe(kind, 40)),
+        name=Verbatim(safe(str(e.get("name", "")), 200)),
+        hint=Verbatim(safe(str(e.get("hint", "")), 300)),
+    )
+
+
+def leftover_said(e: Event) -> Lazy:
+    """The log's line: ``left behind: …`` (``cleaned up: …``)."""
+    what = leftover_what(e)
+    if e.get("removed") is True:
+        return lazy("cleaned up: {what}", what=what)
+    return lazy("left behind: {what}", what=what)
+
+
 def _notice(n: Any, e: dict[str, Any]) -> Lazy:
     """A known reason in the viewer's language; any other as the engine wrote it."""
     said = phrases.NOTICES.get(str(e.get("reason", "")))
@@ -587,11 +611,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "race.lost_update": _lost_update,
     # ``ipcviz run -- PROG``: an object the program made and left (named; removed only
     # when ipcviz ended the program, which never got to remove it: ``removed``)
-    "program.leftover": lambda n, e: (
-        lazy("cleaned up: {what}", what=known(safe(e.get("message", ""), 300)))
-        if e.get("removed") is True
-        else lazy("left behind: {what}", what=known(safe(e.get("message", ""), 300)))
-    ),
+    "program.leftover": lambda n, e: leftover_said(e),
     # how the run is seen: a scenario's commands by the probes alone (strace missing)
     "notice": _notice,
 }

@@ -60,9 +60,11 @@ _TAIL = 1 << 18
 
 
 def _leftovers(trace: Path) -> list[str]:
-    """The messages of the ``program.leftover`` events at the end of ``trace`` (a quit at
-    a program run's deadlock leaves them unseen: the screen is gone by then)."""
+    """The ``program.leftover`` events at the end of ``trace``, worded as the log words
+    them (a quit at a program run's deadlock leaves them unseen: the screen is gone)."""
     import json
+
+    from ipcviz.narrate.headless import leftover_what
 
     with trace.open("rb") as f:
         size = f.seek(0, os.SEEK_END)
@@ -77,7 +79,7 @@ def _leftovers(trace: Path) -> list[str]:
         except ValueError:
             continue
         if isinstance(event, dict) and event.get("kind") == "program.leftover":
-            out.append(str(event.get("message", "")))
+            out.append(str(leftover_what(event)))  # in the language of the run
     return out
 
 

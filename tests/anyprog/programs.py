@@ -762,3 +762,32 @@ int main(int argc, char **argv)
     return (int)read(fd[0], &c, 1);
 }
 """
+
+#: ``./shm_plain NAME``: opens the segment ``/NAME`` with O_CREAT but without O_EXCL (the
+#: usual way: "make it if it is not there"), sizes and maps it, stores one cell, says
+#: ``C 0 VALUE`` and ends without shm_unlink: the segment stays in /dev/shm.
+SHM_PLAIN = r"""
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    char shm[64];
+    snprintf(shm, sizeof shm, "/%s", argv[1]);
+    int fd = shm_open(shm, O_CREAT | O_RDWR, 0600);
+    if (fd < 0 || ftruncate(fd, 64) < 0)
+        return 1;
+    int64_t *cell = mmap(NULL, 64, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (cell == MAP_FAILED)
+        return 1;
+    cell[0] = 77;
+    printf("C 0 %lld\n", (long long)cell[0]);
+    return 0;
+}
+"""

@@ -6,12 +6,15 @@ a legal history; nothing is left behind that the program did not leave."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 from pathlib import Path
 
+import pytest
+
 from ipcviz.events.codec import payload
 from tests.anyprog import programs
-from tests.anyprog.test_programs import compile_c, needs_tools, said, watch
+from tests.anyprog.test_programs import compile_c, ipcviz, needs_tools, said, watch
 
 
 def _name(tmp_path: Path) -> str:
@@ -173,3 +176,80 @@ def test_probed_objects_are_drawn_from_the_last_reading_with_its_age() -> None:
     assert sem_diagram.caption(state, sem) == "value 3 (kernel 2.5s ago)"
     assert shm_diagram._grid(shm, 80)[1][:2] == ["42", "-7"]  # the diagram's cells too
     assert shm_diagram.caption(state, shm) == "4 cells · as read (kernel 2.5s ago)"  # its age
+
+
+@needs_tools
+def test_a_segment_made_with_o_creat_alone_is_said_left_behind_never_removed(
+    tmp_path: Path,
+) -> None:
+    """``shm_open(O_CREAT)`` without ``O_EXCL`` on a name free before the run: the segment
+    the program left in /dev/shm was said by nobody (only O_CREAT|O_EXCL counted as made).
+    It is named now, with the command that removes it, in English and in Korean, and left
+    where it is (nothing proves the program's call made it: never ipcviz's to remove)."""
+    binary = compile_c(tmp_path, "shm_plain", programs.SHM_PLAIN)
+    name = _name(tmp_path)
+    segment = Path(f"/dev/shm/{name}")
+    try:
+        done, events = watch(tmp_path, binary, name)
+        assert said(events) == [["C", "0", "77", ""]]
+        (left,) = [e for e in events if e["kind"] == "program.leftover"]
+        assert left["obj"] == f"shm:/{name}" and left["reason"] == "kept"
+        assert left["what"] == "POSIX shared memory" and left["hint"] == f"rm {segment}"
+        assert not left["removed"] and segment.exists()
+        assert f"left behind: the program left POSIX shared memory {segment} behind" in (
+            done.stdout
+        )
+        segment.unlink()
+        ko = ipcviz("run", "--lang", "ko", "--headless", "--", str(binary), name)
+        assert ko.returncode == 0, ko.stdout + ko.stderr
+        assert f"POSIX 공유 메모리 {segment}을(를) 남김" in ko.stdout, ko.stdout
+        assert f"`rm {segment}`" in ko.stdout and segment.exists()
+    finally:
+        segment.unlink(missing_ok=True)
+
+
+@needs_tools
+def test_a_segment_there_before_the_run_is_not_said_left_by_the_program(tmp_path: Path) -> None:
+    """The same program on a segment that existed before the run: its O_CREAT only opened
+    it, so it is not the program's leftover (and stays)."""
+    binary = compile_c(tmp_path, "shm_plain", programs.SHM_PLAIN)
+    name = _name(tmp_path)
+    segment = Path(f"/dev/shm/{name}")
+    segment.write_bytes(bytes(64))
+    try:
+        _done, events = watch(tmp_path, binary, name)
+        assert said(events) == [["C", "0", "77", ""]]
+        assert not [e for e in events if e["kind"] == "program.leftover"]
+        assert segment.exists()
+    finally:
+        segment.unlink(missing_ok=True)
+
+
+def test_what_a_program_left_is_said_after_the_screen_in_the_language_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a screen run, the leftovers are printed from the trace: worded from the
+    event's reason and values in the screen's language (they were the engine's English);
+    a trace without a reason (an older one) by its message, as before."""
+    from ipcviz import i18n
+    from ipcviz.tui.launch import _say_where_recorded
+
+    left = {"t": 9, "seq": 9, "pid": 0, "kind": "program.leftover", "obj": "shm:/s",
+            "removed": False, "reason": "kept", "what": "POSIX shared memory",
+            "name": "/dev/shm/s", "hint": "rm /dev/shm/s",
+            "message": "the program left POSIX shared memory /dev/shm/s behind (…)"}  # fmt: skip
+    old = {k: v for k, v in left.items() if k not in ("reason", "what", "name", "hint")}
+    path = tmp_path / "run.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in ({"format": "ipcviz-trace"}, left, old)))
+    was = i18n.get_lang()
+    try:
+        i18n.set_lang("ko")
+        _say_where_recorded([path])
+    finally:
+        i18n.set_lang(was)
+    said = capsys.readouterr().out.splitlines()
+    assert said[0] == (
+        "# 프로그램이 POSIX 공유 메모리 /dev/shm/s을(를) 남김 (스스로 끝났고, 프로그램이 남긴 "
+        "것은 그 프로그램의 것: `rm /dev/shm/s`(으)로 지울 수 있음)"
+    )
+    assert said[1] == "# the program left POSIX shared memory /dev/shm/s behind (…)"

@@ -296,3 +296,46 @@ async def test_a_real_programs_readings_say_their_age_at_every_step(tmp_path: Pa
                 assert not BARE.search(text), text
                 seen += len(AGED.findall(text))
         assert seen
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+@pytest.mark.parametrize(
+    ("last_t", "age"),
+    [(112 * MS, "kernel 12ms ago"), (None, "kernel at this moment"), (95 * MS, "kernel 5ms later")],
+)
+async def test_the_process_tables_cpu_says_how_old_it_is(
+    size: tuple[int, int], last_t: int | None, age: str
+) -> None:
+    """The ``cpu`` and ``cpu#`` cells are a probe's reading of /proc, yet they stood with no
+    age, as if of this moment. The table's bottom border says how old they are at every
+    size (a reading stamped after the moment shown: "later", never current)."""
+    app = IpcvizApp(lambda: RecordedFeed(HEADER, _events(last_t)), lang="en")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        rows = screen_rows(app)
+        row = next(r for r in rows if "prog/1" in r)
+        assert re.search(r"\b0%\s+1\b", row), row  # the reading: 0% on cpu 1
+        below = rows[rows.index(row) + 1 :]
+        assert any(f"cpu, cpu#: {age} ─" in r for r in below[:2]), rows
+
+
+def test_the_cpu_age_of_rows_read_apart_gives_the_newest_and_the_oldest() -> None:
+    """Rows read at different moments: both ends are said, each worded as the others."""
+    from ipcviz.draw import render
+    from ipcviz.model.reducer import apply_all
+    from ipcviz.model.state import State
+
+    events = _events(None)
+    events.append({**events[6], "seq": 7, "t": 108 * MS, "pid": 10, "blocked_on": None})
+    events.append({"t": 112 * MS, "seq": 8, "pid": 0, "kind": "probe.snapshot", "why": "x"})
+    state = apply_all(State(header=HEADER), events)
+    assert render.cpu_age(state) == "cpu, cpu#: kernel 4ms ago – 12ms ago"
+    state = apply_all(State(header=HEADER), events[:2])  # nobody read yet: no age, no "·" aged
+    assert render.cpu_age(state) is None
+
+
+async def test_the_cpu_age_is_said_in_korean() -> None:
+    app = IpcvizApp(lambda: RecordedFeed(HEADER, _events()), lang="ko")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert any("CPU, CPU#: 커널 12ms 전" in r for r in screen_rows(app)), screen_rows(app)

@@ -19,6 +19,17 @@ from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.model.state import State
 
 
+def captions(state: State, obj: PipeObj) -> list[str]:
+    """The caption, then without the capacity ("0 B · EOF"), for a narrow box."""
+    full = caption(state, obj)
+    text = _("{n} B traced").format(n=obj.nbytes) if obj.outside else f"{obj.nbytes} B"
+    if obj.eof:
+        text += " · EOF"
+    if obj.epipe:
+        text += f" · EPIPE×{obj.epipe}"
+    return [full, text]
+
+
 def caption(state: State, obj: PipeObj) -> str:
     """What the box's top border says beside the name: the fill and the end of the stream."""
     text = f"{obj.nbytes}/{obj.capacity} B"

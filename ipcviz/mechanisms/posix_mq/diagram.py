@@ -19,6 +19,14 @@ from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.model.state import State
 
 
+def captions(state: State, obj: QueueObj) -> list[str]:
+    """The caption, then the count of messages alone, for a narrow box."""
+    full = caption(state, obj)
+    if obj.outside:
+        return [full, _("{n} msgs traced").format(n=len(obj.messages))]
+    return [full, _("{n} msgs").format(n=len(obj.messages))]
+
+
 def caption(state: State, obj: QueueObj) -> str:
     n = len(obj.messages)
     if obj.outside and obj.max_messages:  # it may hold messages no event shows

@@ -32,6 +32,21 @@ def _kernel_only(obj: SemObj) -> bool:
     return bool(obj.info.get("probed")) or obj.outside
 
 
+def captions(state: State, obj: SemObj) -> list[str]:
+    """The caption, then shorter forms for a narrow box: a reading's age stays, the word
+    "kernel" and "before the last change" give way first ("value 0 (12ms ago)")."""
+    full = caption(state, obj)
+    value = obj.kernel.get("value")
+    when = r.reading_age(obj.kernel, state.t)
+    if not _kernel_only(obj) or not isinstance(value, int) or not when:
+        return [full]
+    short = _("value {value} ({when})").format(value=value, when=when)
+    if obj.kernel_is_stale():
+        said = _("value {value} (before the last change, {when})")
+        return [full, said.format(value=value, when=when), short]
+    return [full, short]
+
+
 def caption(state: State, obj: SemObj) -> str:
     if _kernel_only(obj):
         value = obj.kernel.get("value")

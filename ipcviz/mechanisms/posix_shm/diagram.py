@@ -25,6 +25,27 @@ MAX_CELL = 12
 MAX_GRID = 256
 
 
+def captions(state: State, obj: ShmObj) -> list[str]:
+    """The caption, then a shorter form for a narrow box: the reading's age stays, the
+    word "kernel" goes ("2 cells · as read (12ms ago)"); "not read yet" goes (the cells
+    say "?")."""
+    full = caption(state, obj)
+    if obj.probed_data() is not None and obj.unread():  # its cells say "?" inside
+        return [full, _("{cells} cells").format(cells=obj.cells)]
+    if obj.probed_data() is None:  # the cells are drawn inside: the writes say more
+        return [full, _("{writes} writes").format(writes=obj.writes)]
+    when = r.reading_age(obj.kernel, state.t)
+    if not when:
+        return [full]
+    if obj.kernel_is_stale():
+        how = _("as read (before the last change, {when})").format(when=when)
+        short = [_("{cells} cells · {how}").format(cells=obj.cells, how=how)]
+    else:
+        short = []
+    how = _("as read ({when})").format(when=when)
+    return [full, *short, _("{cells} cells · {how}").format(cells=obj.cells, how=how)]
+
+
 def caption(state: State, obj: ShmObj) -> str:
     if obj.probed_data() is not None:  # a program's segment (strace): only read, never seen
         if obj.unread():

@@ -21,7 +21,7 @@ from typing import Any
 from ipcviz import bytefmt
 from ipcviz.engine.engine import HOLD_NS, OUTPUT_CAP, Engine
 from ipcviz.engine.workers import Worker
-from ipcviz.events import schema
+from ipcviz.events import phrases, schema
 from ipcviz.i18n import LANGS, N_, translate
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.model.verify import NO_SINCE, began
@@ -475,7 +475,9 @@ def say_left_behind(
     """Name every object a traced program made and left, with the command that would
     remove it; ``said``: already named (not again). ``remove``: ipcviz ended the program,
     so it removes those its own calls made (``made_here``) that are still those very
-    objects (``remove_leftover``) and says so. Returns all named."""
+    objects (``remove_leftover``) and says so. Returns all named. Each event carries its
+    ``reason`` and values, worded in the viewer's language (``phrases.LEFTOVERS``), and
+    the sentence in English (``message``)."""
     named = set(said or ())
     # the kernel's System V tables read once, for every object and every question (not
     # per object: thousands of them cost seconds, past the viewer's patience)
@@ -489,46 +491,23 @@ def say_left_behind(
         obj = {"obj": name} if name else {}  # made and never used: no object declared
         own = source.mapper.own.get(str(ident))
         shown = bytefmt.shell_word(str(ident))
+        template = _REMOVE_HINT[kind]
+        if kind == "POSIX queue" and mq_names() is None:  # no /dev/mqueue to rm it from
+            template = "mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && " + template
+        hint = template.format(shown)
         if (
             remove
             and source.made_here(kind, ident, made)
             and remove_leftover(kind, ident, own, now)
         ):
-            emit(
-                LEFTOVER,
-                **obj,
-                removed=True,
-                message=f"ipcviz ended the program before it removed {kind} {shown}: "
-                "ipcviz removed it",
-            )
-            continue
-        if replaced(kind, ident, own):  # never a command that would remove another's
-            emit(
-                LEFTOVER,
-                **obj,
-                message=f"the {kind} the program made at {shown} is no longer under that name: "
-                f"another's is there now (ipcviz leaves it alone)",
-            )
-            continue
-        template = _REMOVE_HINT[kind]
-        if kind == "POSIX queue" and mq_names() is None:  # no /dev/mqueue to rm it from
-            template = "mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue && " + template
-        hint = template.format(shown)
-        if remove:  # ended by ipcviz, but nothing shows this is the object its call made
-            emit(
-                LEFTOVER,
-                **obj,
-                message=f"ipcviz ended the program and left {kind} {shown}: nothing shows "
-                f"the program's own call made "
-                f"it (opened by key or name without an exclusive create, or another's put "
-                f"there since); if it is the program's, remove it with `{hint}`",
-            )
-            continue
-        emit(
-            LEFTOVER,
-            **obj,
-            message=f"the program left {kind} {ident} behind "
-            f"(it ended by itself, and what a program keeps is its own: remove it with "
-            f"`{hint}`)",
-        )
+            reason = "removed"
+        elif replaced(kind, ident, own):  # never a command that would remove another's
+            reason = "replaced"
+        elif remove:  # ended by ipcviz, but nothing shows this is the object its call made
+            reason = "unproven"
+        else:
+            reason = "kept"
+        values = {"what": kind, "name": shown, "hint": hint}
+        message = phrases.LEFTOVERS[reason].format(kind=kind, name=shown, hint=hint)
+        emit(LEFTOVER, **obj, removed=reason == "removed", reason=reason, message=message, **values)
     return named

@@ -135,6 +135,7 @@ class Mapper:
         mq_defaults: tuple[int, int] = MQ_DEFAULTS,
         mq_existing: set[str] | None = None,
         sysv_existing: Mapping[str, Container[int]] | None = None,
+        shm_existing: set[str] | None = None,
     ) -> None:
         self.names = names  # the engine's object index → name list (appended to here)
         self.index: dict[str, int] = {n: i for i, n in enumerate(names)}
@@ -211,6 +212,8 @@ class Mapper:
         self.mq_existing = mq_existing
         #: System V ids of each kind (``msqid``, ``semid``) that existed before the run
         self.sysv_existing = sysv_existing or {}
+        #: /dev/shm files (paths) that existed before the run (None: not known)
+        self.shm_existing = shm_existing
         #: POSIX queue ``/NAME`` → (object name, made by the program, name still linked)
         self.queues: dict[str, list[Any]] = {}
         #: POSIX queue object → messages sent and not yet received, (prio, bytes): a
@@ -1770,6 +1773,9 @@ class DevShm:
 
     path: str  # /dev/shm/NAME or /dev/shm/sem.NAME (a temporary one until its link)
     made: bool  # created by the program (O_CREAT|O_EXCL): its leftover if still linked
+    #: made (O_CREAT|O_EXCL), or opened with O_CREAT alone where nothing was before the
+    #: run: said left behind if still linked, never removed unless ``made``
+    created: bool = False
     linked: bool = True
     size: int = 0  # ftruncate's length, or the end of the largest mapping
     obj: str = ""  # the object declared for it ('' not yet)
@@ -1807,7 +1813,11 @@ def _open_any(
                 made = "O_CREAT" in args and "O_EXCL" in args
                 known = m.devshm.get(path)
                 if known is None or made or not known.linked:
-                    m.devshm[path] = DevShm(path, made)
+                    # O_CREAT alone on a name that was not there before the run (or that
+                    # the program unlinked): most likely its own, though nothing proves it
+                    fresh = m.shm_existing is not None and path not in m.shm_existing
+                    created = "O_CREAT" in args and (fresh or known is not None)
+                    m.devshm[path] = DevShm(path, made, created=made or created)
                     _own(m, path, (_hold_fd(proc, ret, path) or _hold(path)) if made else None)
             return
     _open(m, proc, t, end, args, ret, err)
@@ -1940,7 +1950,7 @@ def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     known = m.devshm.get(old)
     if known is None or not new.startswith(SEM_FILE) or "/" in new[len(SHM_DIR) :]:
         return
-    made = DevShm(new, known.made, value=known.value)
+    made = DevShm(new, known.made, known.created, value=known.value)
     m.devshm[new] = made
     # the file the program wrote, under its name now (link fails where a name is taken)
     _own(m, new, (_held_dup(m, old) or _hold(new)) if known.made else None)

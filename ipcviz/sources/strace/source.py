@@ -20,7 +20,7 @@ from pathlib import Path
 from ipcviz.errors import IpcvizError
 from ipcviz.probe import sysvipc
 from ipcviz.sources.strace import parser as P
-from ipcviz.sources.strace.mapper import MQ_DEFAULTS, TRACED, Mapper
+from ipcviz.sources.strace.mapper import MQ_DEFAULTS, SHM_DIR, TRACED, Mapper
 
 #: Payload bytes strace prints per string (``-s``): a whole pipe buffer.
 STRSIZE = 65536
@@ -85,6 +85,15 @@ def mq_names() -> set[str] | None:
         return None
     try:
         return {"/" + n for n in os.listdir(MQUEUE)}
+    except OSError:
+        return None
+
+
+def devshm_names() -> set[str] | None:
+    """The files in /dev/shm now (their paths), or None when it cannot be read: a name
+    the program opens with O_CREAT alone and that is not among them is most likely its."""
+    try:
+        return {SHM_DIR + n for n in os.listdir(SHM_DIR)}
     except OSError:
         return None
 
@@ -158,6 +167,7 @@ class StraceSource:
             _mq_defaults(),
             mq_names(),
             before,
+            devshm_names(),
         )
         self.fifo = fifo
         os.mkfifo(self.fifo, 0o600)  # fails if anything is there: never through a symlink
@@ -464,11 +474,12 @@ def remove_leftover(
 
 
 def devshm_leftovers(mapper: Mapper) -> list[tuple[str, str, int | str]]:
-    """POSIX segments and named semaphores the program made and left linked (their files
-    in /dev/shm are still there)."""
+    """POSIX segments and named semaphores the program created and left linked (their
+    files in /dev/shm are still there): O_CREAT|O_EXCL, or O_CREAT alone on a name that
+    was free before the run (``DevShm.created``; named, never removed: ``made_here``)."""
     out: list[tuple[str, str, int | str]] = []
     for path, known in mapper.devshm.items():
-        if not (known.made and known.linked):
+        if not (known.created and known.linked):
             continue
         try:
             st = os.lstat(path)

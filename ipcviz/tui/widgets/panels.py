@@ -173,6 +173,7 @@ class ProcTable(DataTable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self._cells: dict[int, dict[str, Any]] = {}
+        self._age: str | None = None  # the caption's words (``render.cpu_age``)
 
     def on_mount(self) -> None:
         for col in PROC_COLUMNS:
@@ -213,6 +214,14 @@ class ProcTable(DataTable):
                 if old[col] != value:
                     self.update_cell(str(pid), col, value, update_width=col == "state")
                     old[col] = value
+        self._say_age(render.cpu_age(state))
+
+    def _say_age(self, said: str | None) -> None:
+        """The cpu columns' age, on the table's bottom border (set only when its words
+        change: a new caption redraws the table)."""
+        if said != self._age:
+            self._age = said
+            self.border_subtitle = Text(said, style=render.KERNEL) if said else None
 
     def _state_room(self) -> int:
         """Cells the state column has before the table runs out of width (it does not
@@ -226,6 +235,7 @@ class ProcTable(DataTable):
     def reset(self) -> None:
         self.clear()
         self._cells.clear()
+        self._say_age(None)
 
     def selected_pid(self) -> int | None:
         if not self.row_count:
