@@ -71,6 +71,18 @@ def test_every_built_in_scenario_records_a_legal_history(
     _verify(builtin_traces(scenario))
 
 
+FIXTURES = sorted((ROOT / "tests" / "tui" / "traces").glob("*.jsonl"))
+
+
+@pytest.mark.parametrize("trace", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_every_fixture_trace_the_screens_are_tested_on_is_a_legal_history(trace: Path):
+    """The screens' tests and snapshots replay these: an illegal one tests a picture that
+    is not the truth. ``pipe-basic``, recorded before the engine ordered its operations,
+    showed each read of messages 2 to 5 before the write of its bytes, and the end of file
+    before the writer closed its end (``verify``: 5 violations)."""
+    _verify(trace)
+
+
 @pytest.mark.parametrize("name", FROM_DOCS)
 def test_scenarios_written_from_the_docs_record_legal_histories(name: str, tmp_path: Path):
     _record_and_verify(str(HERE / f"{name}.py"), tmp_path / "t.jsonl")
