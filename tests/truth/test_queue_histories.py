@@ -664,3 +664,36 @@ def test_a_search_sees_every_operation_that_began_by_the_earliest_end(
     h = _order(records, turn_by_turn=False, queue=queue)  # (the harness checks each event)
     assert h.lin.conflicts == 0
     assert sum(e["kind"] == "mq.recv" for e in h.out) == 8
+
+
+@pytest.mark.parametrize("turn_by_turn", [False, True], ids=["whole", "turn-by-turn"])
+@pytest.mark.parametrize("want", [None, 1, -2, 0], ids=["posix", "sysv-1", "sysv--2", "sysv-0"])
+def test_a_queue_of_several_keys_is_ordered_by_the_takes_past_the_horizon(
+    want: int | None, turn_by_turn: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``MQPROC`` again, and one more message of another key (POSIX: priority 1; System
+    V: type 2, taken by a receive of type 2), sent and taken 300 ms after the rest. The
+    rules that look past the search's horizon were those of a queue with one key: this one
+    message turned them off for the whole pool, and the receive of "24" got
+    ``order.conflict`` (a forked flood on a queue of 3 priorities: 37 of them). Messages
+    of one key leave in the order they came whichever takes them (POSIX: the highest
+    priority first; System V: the type asked for, the lowest one up to a negative type,
+    or the oldest of all), so the rules hold per key (``_rank_keys``, ``_dead_key``)."""
+    monkeypatch.setattr(L, "PLAN_DEPTH", 4)
+    records = _mqproc(want)
+    if want is None:
+        queue: dict | None = {
+            "obj": "q",
+            "type": "posix_mq",
+            "max_messages": 8,
+            "max_message_size": 64,
+        }
+        records[7] = _op(300, 301, b"hi\0", True, key=1, posix=True)
+        records[7] += _op(400, 401, b"hi\0", False, key=1, posix=True)
+    else:
+        queue = None
+        records[7] = _op(300, 301, b"hi\0", True, key=2)
+        records[7] += _op(400, 401, b"hi\0", False, key=2, want=2)
+    h = _order(records, turn_by_turn, queue)  # (the harness checks each event)
+    assert h.lin.conflicts == 0
+    assert sum(e["kind"] == "mq.recv" for e in h.out) == 6
