@@ -947,6 +947,16 @@ class Linearizer:
             every[0], goal[0], budget[0] = True, total, PLAN_BUDGET // 4
             if dfs():
                 return _answer(pids, lists, path, horizon)
+            if budget[0] >= 0 and _places_required(lists, deepest, horizon, required):
+                # No order places them all (an optional one waits for an operation past
+                # the horizon), but the longest one tried places every required one: it
+                # left out only what had to wait. An order of the required ones alone may
+                # leave out an optional one that had to come before them: a send blocked
+                # on a full queue, whose message a take needs next (a forked flood on a
+                # queue of 10 messages and 3 priorities: the required order put a "c0" in
+                # the last slot, the "z" a take needed could then never come, and the
+                # correct program got ``order.conflict``).
+                return _answer(pids, lists, deepest, horizon)
             every[0], goal[0], budget[0], placed[0] = False, required, PLAN_BUDGET, 0
             seen.clear()
             deepest.clear()
@@ -1581,6 +1591,16 @@ def _answer(
 ) -> deque[int] | None:
     """A search's plan: the processes of ``path`` up to what it commits (None: empty)."""
     return deque(pids[i] for i in path[: _committed(lists, path, horizon)]) or None
+
+
+def _places_required(lists: list[list[Op]], path: list[int], horizon: int, required: int) -> bool:
+    """Whether ``path`` places ``required`` operations that ended by ``horizon``."""
+    seen = [0] * len(lists)
+    n = 0
+    for i in path:
+        n += lists[i][seen[i]].e <= horizon
+        seen[i] += 1
+    return n >= required
 
 
 def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:
