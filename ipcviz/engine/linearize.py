@@ -990,6 +990,16 @@ class Linearizer:
             every[0], goal[0], budget[0] = True, total, PLAN_BUDGET // 4
             if dfs():
                 return answer(path)
+            if budget[0] >= 0 and _places_required(lists, deepest, horizon, required):
+                # No order places them all (an optional one waits for an operation past
+                # the horizon), but the longest one tried places every required one: it
+                # left out only what had to wait. An order of the required ones alone may
+                # leave out an optional one that had to come before them: a send blocked
+                # on a full queue, whose message a take needs next (a forked flood on a
+                # queue of 10 messages and 3 priorities: the required order put a "c0" in
+                # the last slot, the "z" a take needed could then never come, and the
+                # correct program got ``order.conflict``).
+                return answer(deepest)
             every[0], goal[0], budget[0], placed[0] = False, required, PLAN_BUDGET, 0
             seen.clear()
             deepest.clear()
@@ -1626,6 +1636,16 @@ def _answer(
     return deque(pids[i] for i in path[: _committed(lists, path, horizon)]) or None
 
 
+def _places_required(lists: list[list[Op]], path: list[int], horizon: int, required: int) -> bool:
+    """Whether ``path`` places ``required`` operations that ended by ``horizon``."""
+    seen = [0] * len(lists)
+    n = 0
+    for i in path:
+        n += lists[i][seen[i]].e <= horizon
+        seen[i] += 1
+    return n >= required
+
+
 def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:
     """How much of a found order to commit: up to its first optional operation (one that
     ended after the horizon), or that one alone if it comes first. The search does not see
@@ -1980,6 +2000,88 @@ def _shared_out(
     return True
 
 
+class _Sharing:
+    """The takes to come of a search's lists, as ``_shared_out`` reads them: those of
+    one key (a priority or type; None: every take), per list that has any (``takers``),
+    where each stands in its list (``take_at``), what it got (``takes``), how many must be
+    placed (``must``) and how many of each taker's ended before it began (``after``)."""
+
+    __slots__ = ("after", "must", "take_at", "takers", "takes")
+
+    def __init__(
+        self, lists: list[list[Op]], horizon: int, taking: dict[int, int], key: int | None
+    ) -> None:
+        take_at = [
+            [
+                k
+                for k, o in enumerate(lst)
+                if o.rec[0] in _TAKE_CODES and (key is None or o.rec[3] == key)  # type: ignore[index]
+            ]
+            for lst in lists
+        ]
+        self.takers = [i for i, at in enumerate(take_at) if at]
+        self.take_at = [take_at[i] for i in self.takers]
+        self.takes = [
+            [_taken(lists[i][k]) for k in at]
+            for i, at in zip(self.takers, self.take_at, strict=True)
+        ]
+        # a take in progress may come before any take that ended after it began
+        self.must = []
+        for i, at in zip(self.takers, self.take_at, strict=True):
+            pid = lists[i][0].pid
+            bound = min([horizon + 1, *(b for p, b in taking.items() if p != pid)])
+            self.must.append(sum(1 for k in at if lists[i][k].e < bound))
+        # real-time order among the takes: per take, how many of each taker's takes ended
+        # before it began (a process's takes end in program order: a bisection each)
+        ends = [
+            [lists[i][k].e for k in at] for i, at in zip(self.takers, self.take_at, strict=True)
+        ]
+        self.after = [
+            [tuple(bisect_left(e, lists[i][k].b) for e in ends) for k in at]
+            for i, at in zip(self.takers, self.take_at, strict=True)
+        ]
+
+    def start(self, pos: list[int]) -> tuple[int, ...]:
+        """How many of each taker's takes the search placed (``pos``: per list)."""
+        return tuple(
+            bisect_left(at, pos[i]) for i, at in zip(self.takers, self.take_at, strict=True)
+        )
+
+    def out(self, messages: list[list[Any]], start: tuple[int, ...]) -> bool:
+        return _shared_out(messages, self.takes, self.must, start, self.after)
+
+
+def _ranks(
+    lists: list[list[Op]], base: int, top: int, edge: int
+) -> tuple[int, list[list[tuple[int, bytes, int, bool]]]]:
+    """``_QueueShadow._rank_takes``' places: below the first returned, each place from
+    ``base`` on (1: the oldest message now) with the takes that may get it (``lists``:
+    each taker's takes, in program order; every take not in them began after ``edge``)."""
+    ends = sorted(islice(heapq.merge(*[map(_end, lst) for lst in lists]), min(top, RANKS)))
+    known = min(bisect_left(ends, edge) + 1, RANKS)
+    by_rank: list[list[tuple[int, bytes, int, bool]]] = [[] for _ in range(known - base)]
+    if known <= base:
+        return known, by_rank
+    last = ends[-1]  # a take that began later has a rank past ``top``
+    takes = [o for lst in lists for o in takewhile(lambda o: o.b <= last, lst)]
+    begins = sorted(o.b for o in takes)
+    pairs = RANK_PAIRS
+    for lo, o in sorted(((bisect_left(ends, o.b) + 1, o) for o in takes), key=itemgetter(0)):
+        if lo >= known:
+            break
+        hi = min(bisect_right(begins, o.e), known - 1)
+        if hi < base:
+            continue
+        lo = max(lo, base)
+        pairs -= hi - lo + 1
+        if pairs < 0:
+            return lo, by_rank  # the places from here on are not all looked at
+        got = _taken(o)
+        for rank in range(lo - base, hi + 1 - base):
+            by_rank[rank].append(got)
+    return known, by_rank
+
+
 class _QueueShadow(_Shadow):
     """Messages as [key, bytes, size] (bytes as recorded: maybe fewer than the size); the
     same selection rule as ``legal.select_message``, the same match as ``takes``."""
@@ -2017,6 +2119,7 @@ class _QueueShadow(_Shadow):
         self.nbytes = sum(m[2] for m in self.messages)
         self._rehash()
         self.fifo = False  # (``plan_for`` says)
+        self._fifo = True  # (``watch``: ``fifo`` as the search reads it; else per key)
         self._taken = 0  # takes placed by the search so far (``_not_its_rank``)
         self._joint: list[set[tuple[int, ...]] | None] | None = None  # (``_joint_setup``)
         self._jback: list[set[tuple[int, ...]]] | None = None
@@ -2241,42 +2344,25 @@ class _QueueShadow(_Shadow):
         self, lists: list[list[Op]], horizon: int, read_to: int, taking: dict[int, int]
     ) -> None:
         """``dead``'s view of the search: each list's takes (where, which message) and how
-        many of them must be placed (ended by ``horizon``). Only where every take gets the
-        oldest message (a System V receive of type 0, every message of one key):
-        there the queue's messages leave in the order they stand, whoever takes them
-        (``plan_for``: ``fifo``)."""
+        many of them must be placed (ended by ``horizon``). Where every take gets the
+        oldest message (a System V receive of type 0, every message of one key), the
+        queue's messages leave in the order they stand, whoever takes them (``plan_for``:
+        ``fifo``); elsewhere those of one key do (``_rank_keys``, ``_dead_key``)."""
         self._fifo = self.fifo
         self._joint = self._jback = None
         self._horizon, self._read_to = horizon, read_to
+        self._dead_memo: dict[Any, bool] = {}
         if not self._fifo:
+            # Messages of one key still leave in the order they came, whoever takes them
+            # (``_by_key``): each key's takes share out that key's messages.
+            keys = {o.rec[3] for lst in lists for o in lst if o.rec[0] in _TAKE_CODES}  # type: ignore[index]
+            self._by_key = {p: _Sharing(lists, horizon, taking, p) for p in keys}
+            self._rank_keys(lists, read_to, taking)
             return
         puts = sum(o.rec[0] in _PUT_CODES for lst in lists for o in lst)  # type: ignore[index]
         self._rank_takes(read_to, taking, len(self.messages) + puts + 1)
         self._joint_setup()
-        self._take_at = [
-            [k for k, o in enumerate(lst) if o.rec[0] in _TAKE_CODES]  # type: ignore[index]
-            for lst in lists
-        ]
-        self._takes = [
-            [_taken(lst[k]) for k in at] for lst, at in zip(lists, self._take_at, strict=True)
-        ]
-        #: the lists with takes (``dead`` follows only those)
-        self._takers = [i for i, at in enumerate(self._take_at) if at]
-        self._takes = [self._takes[i] for i in self._takers]
-        # a take in progress may come before any take that ended after it began
-        self._must = []
-        for i in self._takers:
-            pid = lists[i][0].pid
-            bound = min([horizon + 1, *(b for p, b in taking.items() if p != pid)])
-            self._must.append(sum(1 for k in self._take_at[i] if lists[i][k].e < bound))
-        # real-time order among the takes: per take, how many of each taker's takes ended
-        # before it began (a process's takes end in program order: a bisection each)
-        ends = [[lists[i][k].e for k in self._take_at[i]] for i in self._takers]
-        self._after = [
-            [tuple(bisect_left(e, lists[i][k].b) for e in ends) for k in self._take_at[i]]
-            for i in self._takers
-        ]
-        self._dead_memo: dict[Any, bool] = {}
+        self._sharing = _Sharing(lists, horizon, taking, None)
 
     def dead(self, op: Op) -> bool:
         """No order goes on from here: the queue's oldest messages cannot be shared out
@@ -2294,8 +2380,10 @@ class _QueueShadow(_Shadow):
         the rest is left open."""
         if op.rec[0] in _TAKE_CODES and op.e > self._horizon and self._steals(op):  # type: ignore[index]
             return True
-        if not self._fifo or not self.messages:
+        if not self.messages:
             return False
+        if not self._fifo:
+            return self._dead_key(op)
         if op.rec[0] in _PUT_CODES:  # type: ignore[index]
             if self._not_its_rank():
                 return True
@@ -2308,17 +2396,45 @@ class _QueueShadow(_Shadow):
             counts = tuple(bisect_left(self.take_at[r], self.pos[r]) for r in self._jlists)
             if counts not in self._jback[self._taken]:
                 return True  # the rest of the queue cannot go to the takes left
-        takers = self._takers
-        start = tuple(bisect_left(self._take_at[i], self.pos[i]) for i in takers)
+        start = self._sharing.start(self.pos)
         memo_key = (start, self.key())
         known = self._dead_memo.get(memo_key)
-        if known is not None:
-            return known
-        verdict = not _shared_out(
-            self.messages[:DEAD_DEPTH], self._takes, self._must, start, self._after
-        )
-        self._dead_memo[memo_key] = verdict
-        return verdict
+        if known is None:
+            known = self._dead_memo[memo_key] = not self._sharing.out(
+                self.messages[:DEAD_DEPTH], start
+            )
+        return known
+
+    def _dead_key(self, op: Op) -> bool:
+        """``dead`` where messages of several keys are queued or taken: every take gets
+        the oldest message of its own key (POSIX: of the highest priority; System V: of
+        the type asked for, or the lowest one under a negative type, or the oldest of
+        all), so the messages of the key ``op`` put or took must still be shared out
+        among the takes of that key to come, in order.
+
+        Without it, with three priorities (a forked flood: children sending "c0", "c1",
+        "c2" at priorities 0 to 2, another process "z" at 1), a put was placed in front
+        of a message a take needed first, and it showed only takes later, past what the
+        search looks at (``order.conflict`` on a correct program, 37 of them)."""
+        if op.rec[0] not in _PUT_CODES and op.rec[0] not in _TAKE_CODES:  # type: ignore[index]
+            return False
+        key = op.rec[3]  # type: ignore[index]
+        if op.rec[0] in _PUT_CODES and self._not_its_key_rank(key):  # type: ignore[index]
+            return True
+        sharing = self._by_key.get(key)
+        if sharing is None:
+            return False  # no take of this key to come in the search: none is owed
+        start = sharing.start(self.pos)
+        memo_key = (key, start, self.key())
+        known = self._dead_memo.get(memo_key)
+        if known is None:
+            mine = [m for m in self.messages if m[0] == key]
+            if op.rec[0] in _PUT_CODES and len(mine) > DEAD_DEPTH:  # type: ignore[index]
+                known = False  # put past the part looked at: nothing looked at changed
+            else:
+                known = not sharing.out(mine[:DEAD_DEPTH], start)
+            self._dead_memo[memo_key] = known
+        return known
 
     def _rank_takes(self, read_to: int, taking: dict[int, int], top: int) -> None:
         """Which takes may get the message in each place of the queue (``_by_rank``).
@@ -2332,36 +2448,46 @@ class _QueueShadow(_Shadow):
         With many senders of a few look-alike messages and two takers, a put placed in the
         wrong order showed only at its take, 700 places later, past what the search looks
         at (``order.conflict`` on a correct program, in half the runs)."""
-        lists = self._take_lists
         # A put of this search gets place (the queue now) + (its puts so far): only the
         # places from the queue's end to ``top`` are asked, so only they are worked out
         # (every one up to RANKS took most of a forked flood's Ctrl-C).
-        base = len(self.messages) + 1
-        ends = sorted(islice(heapq.merge(*[map(_end, lst) for lst in lists]), min(top, RANKS)))
-        edge = min([read_to, *taking.values()])
-        known = min(bisect_left(ends, edge) + 1, RANKS)
-        self._known, self._taken, self._rank_base = known, 0, base
-        self._by_rank: list[list[tuple[int, bytes, int, bool]]] = [[] for _ in range(known - base)]
-        if known <= base:
+        self._taken = 0
+        self._known, self._by_rank = _ranks(
+            self._take_lists, len(self.messages) + 1, top, min([read_to, *taking.values()])
+        )
+        self._rank_base = len(self.messages) + 1
+
+    def _rank_keys(self, lists: list[list[Op]], read_to: int, taking: dict[int, int]) -> None:
+        """``_rank_takes`` per key, where messages of several keys are queued or taken:
+        messages of one key leave in the order they came (every take gets the oldest of
+        its own key), so the message in place R among those of key K is the one the R-th
+        take of key K from here gets (``_key_ranks``: key → its known places, the first
+        of them, and which takes may get each one; ``_not_its_key_rank``).
+
+        A list cut at ``take_cap`` takes may hold a take of key K right after them: one
+        that began after its last take listed ended, so the places are known only up to
+        the takes that ended before then."""
+        self._key_taken: Counter[int] = Counter()
+        self._key_count: Counter[int] = Counter(m[0] for m in self.messages)
+        self._key_ranks: dict[int, tuple[int, int, list[list[Any]]]] = {}
+        puts = Counter(o.rec[3] for lst in lists for o in lst if o.rec[0] in _PUT_CODES)  # type: ignore[index]
+        if not puts:
             return
-        last = ends[-1]  # a take that began later has a rank past ``top``
-        takes = [o for lst in lists for o in takewhile(lambda o: o.b <= last, lst)]
-        begins = sorted(o.b for o in takes)
-        pairs = RANK_PAIRS
-        for lo, o in sorted(((bisect_left(ends, o.b) + 1, o) for o in takes), key=itemgetter(0)):
-            if lo >= known:
-                break
-            hi = min(bisect_right(begins, o.e), known - 1)
-            if hi < base:
-                continue
-            lo = max(lo, base)
-            pairs -= hi - lo + 1
-            if pairs < 0:
-                self._known = lo  # the ranks from here on are not all looked at
-                break
-            got = _taken(o)
-            for rank in range(lo - base, hi + 1 - base):
-                self._by_rank[rank].append(got)
+        edge = min([read_to, *taking.values()])
+        pool = self.lane_pool
+        for r, at in enumerate(self.take_at):
+            if at and pool is not None and pool[r] is not None and len(pool[r]) > len(at):  # type: ignore[arg-type]
+                edge = min(edge, self._take_lists[r][-1].e)
+        for key, n in puts.items():
+            base = self._key_count[key] + 1
+            # (a list's takes of this key past the first ``base + n`` get no place asked)
+            mine = [
+                list(islice((o for o in lst if o.rec[3] == key), base + n))  # type: ignore[index]
+                for lst in self._take_lists
+                if lst
+            ]
+            known, by_rank = _ranks(mine, base, base + n, edge)
+            self._key_ranks[key] = (known, base, by_rank)
 
     def _not_its_rank(self) -> bool:
         """The message just put is in a place no take that may get it there took it:
@@ -2372,6 +2498,18 @@ class _QueueShadow(_Shadow):
             return False  # a take not known yet may get it
         m = self.messages[-1]
         return not any(takes_message(m, *got) for got in self._by_rank[rank - self._rank_base])
+
+    def _not_its_key_rank(self, key: int) -> bool:
+        """``_not_its_rank`` among the messages of ``key`` (``_rank_keys``)."""
+        ranks = self._key_ranks.get(key)
+        if ranks is None:
+            return False
+        known, base, by_rank = ranks
+        rank = self._key_taken[key] + self._key_count[key]
+        if rank >= known:
+            return False  # a take not known yet may get it
+        m = self.messages[-1]
+        return not any(takes_message(m, *got) for got in by_rank[rank - base])
 
     def _steals(self, take: Op) -> bool:
         """``take``, optional (it ended past the horizon), got a message that a take which
@@ -2629,6 +2767,9 @@ class _QueueShadow(_Shadow):
             self._top = self._top * _BASE % _MOD
             fresh = m not in self.put
             self.put.add(m)
+            counts = None if self._fifo else self._key_count
+            if counts is not None:
+                counts[key] += 1
             joint = self._joint if self.fifo else None
             if joint is not None:
                 self._joint_put(op)
@@ -2636,6 +2777,8 @@ class _QueueShadow(_Shadow):
             def unsend() -> None:
                 if joint is not None:
                     joint.pop()
+                if counts is not None:
+                    counts[key] -= 1
                 msgs.pop()
                 self.nbytes -= size
                 self._h, self._top = was
@@ -2650,6 +2793,9 @@ class _QueueShadow(_Shadow):
         taken = msgs.pop(i)
         self.nbytes -= taken[2]
         self._taken += 1
+        if not self._fifo:
+            self._key_count[taken[0]] -= 1
+            self._key_taken[taken[0]] += 1
         if i == 0:  # the oldest (a FIFO's every take): the others move one place down
             self._h = (self._h - _message_hash(*taken)) * _INV_BASE % _MOD
             self._top = self._top * _INV_BASE % _MOD
@@ -2660,6 +2806,9 @@ class _QueueShadow(_Shadow):
             msgs.insert(i, taken)
             self.nbytes += taken[2]
             self._taken -= 1
+            if not self._fifo:
+                self._key_count[taken[0]] += 1
+                self._key_taken[taken[0]] -= 1
             self._h, self._top = was
 
         return unreceive

@@ -664,3 +664,78 @@ def test_a_search_sees_every_operation_that_began_by_the_earliest_end(
     h = _order(records, turn_by_turn=False, queue=queue)  # (the harness checks each event)
     assert h.lin.conflicts == 0
     assert sum(e["kind"] == "mq.recv" for e in h.out) == 8
+
+
+@pytest.mark.parametrize("turn_by_turn", [False, True], ids=["whole", "turn-by-turn"])
+@pytest.mark.parametrize("want", [None, 1, -2, 0], ids=["posix", "sysv-1", "sysv--2", "sysv-0"])
+def test_a_queue_of_several_keys_is_ordered_by_the_takes_past_the_horizon(
+    want: int | None, turn_by_turn: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``MQPROC`` again, and one more message of another key (POSIX: priority 1; System
+    V: type 2, taken by a receive of type 2), sent and taken 300 ms after the rest. The
+    rules that look past the search's horizon were those of a queue with one key: this one
+    message turned them off for the whole pool, and the receive of "24" got
+    ``order.conflict`` (a forked flood on a queue of 3 priorities: 37 of them). Messages
+    of one key leave in the order they came whichever takes them (POSIX: the highest
+    priority first; System V: the type asked for, the lowest one up to a negative type,
+    or the oldest of all), so the rules hold per key (``_rank_keys``, ``_dead_key``)."""
+    monkeypatch.setattr(L, "PLAN_DEPTH", 4)
+    records = _mqproc(want)
+    if want is None:
+        queue: dict | None = {
+            "obj": "q",
+            "type": "posix_mq",
+            "max_messages": 8,
+            "max_message_size": 64,
+        }
+        records[7] = _op(300, 301, b"hi\0", True, key=1, posix=True)
+        records[7] += _op(400, 401, b"hi\0", False, key=1, posix=True)
+    else:
+        queue = None
+        records[7] = _op(300, 301, b"hi\0", True, key=2)
+        records[7] += _op(400, 401, b"hi\0", False, key=2, want=2)
+    h = _order(records, turn_by_turn, queue)  # (the harness checks each event)
+    assert h.lin.conflicts == 0
+    assert sum(e["kind"] == "mq.recv" for e in h.out) == 6
+
+
+#: A window of a forked flood on a POSIX queue of 10 slots (``forkmq``: children send
+#: "c0", "c1", "c2" at priorities 0 to 2, another process sends "z" at 1 and receives,
+#: the parent receives), in µs, ``s`` or ``r`` begin-end:priority=message: the queue as it
+#: stood (nine "c0", put by process 1), then what came next.
+FULL_QUEUE = {
+    1: " ".join(f"s{2 * k}-{2 * k + 1}:0=c0" for k in range(9)),
+    2: "s738-800:1=z r801-804:0=c0",
+    3: "r745-753:1=c1 r755-757:0=c0 r758-772:1=z r773-788:0=c0 r790-814:2=c2 r815-823:1=c1 "
+    "r824-844:0=c0",
+    4: "s712-749:0=c0 s751-762:0=c0 s763-794:0=c0 s796-819:0=c0",
+    5: "s702-767:1=c1 s769-809:1=c1",
+    6: "s754-795:2=c2",
+}
+
+
+@pytest.mark.parametrize("turn_by_turn", [False, True], ids=["whole", "turn-by-turn"])
+def test_a_send_left_out_by_the_required_order_is_not_shut_out_of_a_full_queue(
+    turn_by_turn: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No order places every operation the search sees (the queue fills up, and a send
+    waits for a receive past its horizon), so it placed only the required ones: the
+    "c0" of 751-762 µs in the last slot, without the "z" of 738-800 (optional: it ended
+    past the horizon) that the receive of 758-772 µs needs first. "z" could then never
+    come, and that receive got ``order.conflict`` (the flood's recorded trace fed back:
+    7 of them). The longest order tried that places every required operation is taken
+    instead: "z", its receive, then "c0". A small horizon (``PLAN_DEPTH``) stands in for
+    the flood's deep pool."""
+    monkeypatch.setattr(L, "PLAN_DEPTH", 8)
+    records: dict[int, list[tuple]] = {}
+    for pid, text in FULL_QUEUE.items():
+        records[pid] = []
+        for op in text.split():
+            span, _, rest = op[1:].partition(":")
+            prio, word = rest.split("=")
+            b, e = (int(x) / 1000 for x in span.split("-"))
+            records[pid] += _op(b, e, word.encode(), op[0] == "s", key=int(prio), posix=True)
+    queue = {"obj": "q", "type": "posix_mq", "max_messages": 10, "max_message_size": 64}
+    h = _order(records, turn_by_turn, queue)  # (the harness checks each event)
+    assert h.lin.conflicts == 0
+    assert sum(e["kind"] == "mq.recv" for e in h.out) == 8
