@@ -86,6 +86,18 @@ def test_scenario_that_raises_at_import(tmp_path: Path):
     assert "ModuleNotFoundError" in err and "line 1" in err
 
 
+def test_an_engine_that_ends_before_its_trace_names_no_trace(tmp_path: Path):
+    """A scenario file that ends its process at import (os._exit: nothing can catch it)
+    ends the engine before the trace file exists; the message named that file anyway
+    ("trace so far: PATH", and nothing at PATH)."""
+    bad = tmp_path / "gone.py"
+    bad.write_text("import os\nos._exit(0)\n")
+    trace = tmp_path / "t.jsonl"
+    err = _one_line_error(ipcviz("run", str(bad), "--headless", "--record", str(trace)))
+    assert "the engine stopped unexpectedly" in err
+    assert not trace.exists() and str(trace) not in err and "it wrote no trace" in err
+
+
 def test_scenario_without_processes(tmp_path: Path):
     bad = tmp_path / "empty.py"
     bad.write_text("from ipcviz.scenario import Scenario\nscenario = Scenario('e', 'empty')\n")
