@@ -241,9 +241,11 @@ def test_verify_says_a_trace_without_its_end_is_cut_off(tmp_path: Path) -> None:
 
 
 def _nodes(tmp_path: Path) -> dict[str, Path]:
-    """A FIFO and (as root) a character device like /dev/null, in ``tmp_path``."""
-    nodes = {"fifo": tmp_path / "fifo"}
+    """A FIFO, (as root) a character device like /dev/null, and a symlink like /dev/stdout
+    (to /proc/self/fd/1: in ipcviz, its stdout, a pipe here), in ``tmp_path``."""
+    nodes = {"fifo": tmp_path / "fifo", "link to stdout": tmp_path / "stdout"}
     os.mkfifo(nodes["fifo"])
+    nodes["link to stdout"].symlink_to("/proc/self/fd/1")
     if os.geteuid() == 0:
         nodes["device"] = tmp_path / "null"
         os.mknod(nodes["device"], 0o666 | stat.S_IFCHR, os.makedev(1, 3))
@@ -252,8 +254,9 @@ def _nodes(tmp_path: Path) -> dict[str, Path]:
 
 def test_force_never_replaces_a_device_or_a_fifo_with_a_file(tmp_path: Path) -> None:
     """`--record /dev/null --force` (and `export -o /dev/null --force`) removed the device
-    node and put a 0600 file in its place: as root, the machine's /dev/null. --force
-    replaces a file (or a symlink itself), nothing else: one line, exit 2, node kept."""
+    node and put a 0600 file in its place: as root, the machine's /dev/null; `-o
+    /dev/stdout --force` did the same to the /dev/stdout link. --force replaces a file (or a
+    symlink itself, to a file or to nothing), nothing else: one line, exit 2, node kept."""
     trace = tmp_path / "t.jsonl"
     ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(trace), check=True)
     for what, node in _nodes(tmp_path).items():

@@ -235,6 +235,7 @@ def claim_record_path(record: Path, force: bool) -> Path:
     import stat
 
     from ipcviz.errors import IpcvizError
+    from ipcviz.events.trace import replaceable
 
     try:
         st = record.lstat()
@@ -248,16 +249,16 @@ def claim_record_path(record: Path, force: bool) -> Path:
         raise IpcvizError(
             _("--record {record} is a directory; give a file path").format(record=record)
         )
+    if not replaceable(record, st):
+        # a device (/dev/null), a FIFO, a socket, a link to one: --force replaced it
+        raise IpcvizError(
+            _("--record {record} is not a file: --force replaces only a file").format(record=record)
+        )
     if not force:
         raise IpcvizError(
             _("--record {record} already exists: give --force to overwrite it").format(
                 record=record
             )
-        )
-    if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
-        # a device (/dev/null), a FIFO, a socket: --force replaced it with a file
-        raise IpcvizError(
-            _("--record {record} is not a file: --force replaces only a file").format(record=record)
         )
     try:
         record.unlink()

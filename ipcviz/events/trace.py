@@ -68,6 +68,23 @@ class TraceWriter:
 NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+def replaceable(path: Path, st: os.stat_result) -> bool:
+    """May ``--force`` put a new file where ``path`` (``st``: its lstat) is? A file, yes;
+    a symlink, itself (never written through), if it leads to a file or to nothing. Not a
+    device, FIFO or socket, nor a symlink to one: ``-o /dev/stdout --force`` as root
+    replaced the machine's /dev/stdout (a link to /proc/self/fd/1) with a file."""
+    if stat.S_ISREG(st.st_mode):
+        return True
+    if not stat.S_ISLNK(st.st_mode):
+        return False
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return True  # a dangling link: nothing it leads to can be lost
+    except OSError:
+        return False
+
+
 def make_parents(path: Path) -> None:
     """Create the directories missing above ``path``, each 0700: what is written there
     holds what processes sent each other (``mkdir -p`` makes them as the umask says,
