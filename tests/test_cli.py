@@ -240,6 +240,22 @@ def test_verify_says_a_trace_without_its_end_is_cut_off(tmp_path: Path) -> None:
     assert "cut off: it has no session.end" in said.stderr, said.stderr
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another user needs root")
+def test_a_traces_directory_of_another_user_is_refused(tmp_path: Path) -> None:
+    """XDG_DATA_HOME in a shared place where another user made ``ipcviz/traces`` first
+    (0777): the run was recorded there, and that user could replace the trace."""
+    traces = tmp_path / "data" / "ipcviz" / "traces"
+    traces.mkdir(parents=True)
+    os.chown(traces, 65534, -1)
+    traces.chmod(0o777)
+    said = ipcviz(
+        "run", "pipe-basic", "--headless", "--quick",
+        env={"XDG_DATA_HOME": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert "belongs to another user (uid 65534)" in _one_line_error(said)
+    assert not any(traces.iterdir())
+
+
 def _nodes(tmp_path: Path) -> dict[str, Path]:
     """A FIFO, (as root) a character device like /dev/null, and a symlink like /dev/stdout
     (to /proc/self/fd/1: in ipcviz, its stdout, a pipe here), in ``tmp_path``."""

@@ -338,12 +338,23 @@ def default_trace_dir() -> Path:
 
 
 def private_trace_dir(path: Path) -> Path:
-    """Make the traces directory (0700: traces hold what processes sent each other)."""
+    """Make the traces directory (0700: traces hold what processes sent each other).
+
+    One that another user owns (``XDG_DATA_HOME`` in a shared place where someone made
+    ``ipcviz/traces`` first) is refused: its owner could replace a recorded run with one
+    that never happened, and ``replay`` of the printed path would show it."""
     try:
         make_parents(path)
         path.mkdir(mode=0o700, exist_ok=True)
-        st = path.lstat()
-        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+        st = path.stat()  # a link to a directory of the user's own is theirs to make
+        if st.st_uid != os.getuid():
+            raise TraceError(
+                _(
+                    "the traces directory {path} belongs to another user (uid {uid}); "
+                    "set XDG_DATA_HOME to a directory of yours"
+                ).format(path=safe_text(str(path), 300), uid=st.st_uid)
+            )
+        if st.st_mode & 0o077:
             os.chmod(path, 0o700)
     except OSError as exc:
         raise TraceError(
