@@ -119,13 +119,10 @@ class EngineProcess:
     def hurry(self) -> None:
         """Stop at once: what the processes did that the engine has not yet put in order
         is left out, and the trace's end says how much (the user's second Ctrl-C). A
-        signal, as a busy engine reads no command until its turn ends; then SIGCONT, as
-        a stopped engine (``kill -STOP``, a debugger, a frozen cgroup) would hold it
-        pending for good, and its viewer would wait for its output for good."""
+        signal, as a busy engine reads no command until its turn ends."""
         if self.proc.poll() is None:
             try:
                 os.kill(self.proc.pid, signal.SIGUSR1)
-                os.kill(self.proc.pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
 
