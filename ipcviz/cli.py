@@ -702,14 +702,15 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
         return rc
     if rc < 0 or end is None or bad_stream:
         why = bad_stream or last_err
-        detail = f" ({why})" if why else ""
-        print(
-            "ipcviz: "
-            + _(
+        detail = safe_text(f" ({why})" if why else "", 400)
+        if trace.exists():
+            said = _(
                 "the engine stopped unexpectedly (status {rc}){detail}; trace so far: {path}"
-            ).format(rc=rc, detail=safe_text(detail, 400), path=safe_text(str(trace), 300)),
-            file=sys.stderr,
-        )
+            ).format(rc=rc, detail=detail, path=safe_text(str(trace), 300))
+        else:  # it ended before it made the file: name none (os._exit() in a scenario file)
+            said = _("the engine stopped unexpectedly (status {rc}){detail}; it wrote no trace")
+            said = said.format(rc=rc, detail=detail)
+        print("ipcviz: " + said, file=sys.stderr)
         return EXIT_BAD_INPUT
     from ipcviz.narrate.said import known
 

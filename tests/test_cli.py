@@ -86,6 +86,18 @@ def test_scenario_that_raises_at_import(tmp_path: Path):
     assert "ModuleNotFoundError" in err and "line 1" in err
 
 
+def test_an_engine_that_ends_before_its_trace_names_no_trace(tmp_path: Path):
+    """A scenario file that ends its process at import (os._exit: nothing can catch it)
+    ends the engine before the trace file exists; the message named that file anyway
+    ("trace so far: PATH", and nothing at PATH)."""
+    bad = tmp_path / "gone.py"
+    bad.write_text("import os\nos._exit(0)\n")
+    trace = tmp_path / "t.jsonl"
+    err = _one_line_error(ipcviz("run", str(bad), "--headless", "--record", str(trace)))
+    assert "the engine stopped unexpectedly" in err
+    assert not trace.exists() and str(trace) not in err and "it wrote no trace" in err
+
+
 def test_scenario_without_processes(tmp_path: Path):
     bad = tmp_path / "empty.py"
     bad.write_text("from ipcviz.scenario import Scenario\nscenario = Scenario('e', 'empty')\n")
@@ -228,10 +240,28 @@ def test_verify_says_a_trace_without_its_end_is_cut_off(tmp_path: Path) -> None:
     assert "cut off: it has no session.end" in said.stderr, said.stderr
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another user needs root")
+def test_a_traces_directory_of_another_user_is_refused(tmp_path: Path) -> None:
+    """XDG_DATA_HOME in a shared place where another user made ``ipcviz/traces`` first
+    (0777): the run was recorded there, and that user could replace the trace."""
+    traces = tmp_path / "data" / "ipcviz" / "traces"
+    traces.mkdir(parents=True)
+    os.chown(traces, 65534, -1)
+    traces.chmod(0o777)
+    said = ipcviz(
+        "run", "pipe-basic", "--headless", "--quick",
+        env={"XDG_DATA_HOME": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert "belongs to another user (uid 65534)" in _one_line_error(said)
+    assert not any(traces.iterdir())
+
+
 def _nodes(tmp_path: Path) -> dict[str, Path]:
-    """A FIFO and (as root) a character device like /dev/null, in ``tmp_path``."""
-    nodes = {"fifo": tmp_path / "fifo"}
+    """A FIFO, (as root) a character device like /dev/null, and a symlink like /dev/stdout
+    (to /proc/self/fd/1: in ipcviz, its stdout, a pipe here), in ``tmp_path``."""
+    nodes = {"fifo": tmp_path / "fifo", "link to stdout": tmp_path / "stdout"}
     os.mkfifo(nodes["fifo"])
+    nodes["link to stdout"].symlink_to("/proc/self/fd/1")
     if os.geteuid() == 0:
         nodes["device"] = tmp_path / "null"
         os.mknod(nodes["device"], 0o666 | stat.S_IFCHR, os.makedev(1, 3))
@@ -240,8 +270,9 @@ def _nodes(tmp_path: Path) -> dict[str, Path]:
 
 def test_force_never_replaces_a_device_or_a_fifo_with_a_file(tmp_path: Path) -> None:
     """`--record /dev/null --force` (and `export -o /dev/null --force`) removed the device
-    node and put a 0600 file in its place: as root, the machine's /dev/null. --force
-    replaces a file (or a symlink itself), nothing else: one line, exit 2, node kept."""
+    node and put a 0600 file in its place: as root, the machine's /dev/null; `-o
+    /dev/stdout --force` did the same to the /dev/stdout link. --force replaces a file (or a
+    symlink itself, to a file or to nothing), nothing else: one line, exit 2, node kept."""
     trace = tmp_path / "t.jsonl"
     ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(trace), check=True)
     for what, node in _nodes(tmp_path).items():

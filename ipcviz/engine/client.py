@@ -204,6 +204,20 @@ def engine_options(
     return EngineOptions(Path(options), trace, **fields)
 
 
+#: Bytes of a scenario's id or a program's name kept in a trace file's name: with the
+#: stamp, the session id and the suffix it stays far below NAME_MAX (255).
+NAME_PART_MAX = 80
+
+
+def trace_name_part(name: str) -> str:
+    """``name`` as it may go in a file name: a program's name is anything a file may be
+    called (escape sequences, newlines, 255 bytes); each character that is not a letter,
+    a digit or ``._+-`` becomes ``_``, and it is cut to NAME_PART_MAX bytes. Only the file
+    is named so: the trace's header keeps the real name."""
+    safe = "".join(c if c.isalnum() or c in "._+-" else "_" for c in name)
+    return safe.encode()[:NAME_PART_MAX].decode(errors="ignore") or "run"
+
+
 def default_trace_path(scenario_id: str, trace_dir: Path, sid: str) -> Path:
     """``DIR/STAMP-SCENARIO-SID.jsonl``: the session id makes the name unique, so runs
     started in the same second never share a file (the engine creates it with O_EXCL)."""
@@ -212,7 +226,7 @@ def default_trace_path(scenario_id: str, trace_dir: Path, sid: str) -> Path:
     from ipcviz.events.trace import private_trace_dir
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return private_trace_dir(trace_dir) / f"{stamp}-{scenario_id}-{sid}.jsonl"
+    return private_trace_dir(trace_dir) / f"{stamp}-{trace_name_part(scenario_id)}-{sid}.jsonl"
 
 
 def claim_record_path(record: Path, force: bool) -> Path:
@@ -221,6 +235,7 @@ def claim_record_path(record: Path, force: bool) -> Path:
     import stat
 
     from ipcviz.errors import IpcvizError
+    from ipcviz.events.trace import replaceable
 
     try:
         st = record.lstat()
@@ -234,16 +249,16 @@ def claim_record_path(record: Path, force: bool) -> Path:
         raise IpcvizError(
             _("--record {record} is a directory; give a file path").format(record=record)
         )
+    if not replaceable(record, st):
+        # a device (/dev/null), a FIFO, a socket, a link to one: --force replaced it
+        raise IpcvizError(
+            _("--record {record} is not a file: --force replaces only a file").format(record=record)
+        )
     if not force:
         raise IpcvizError(
             _("--record {record} already exists: give --force to overwrite it").format(
                 record=record
             )
-        )
-    if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
-        # a device (/dev/null), a FIFO, a socket: --force replaced it with a file
-        raise IpcvizError(
-            _("--record {record} is not a file: --force replaces only a file").format(record=record)
         )
     try:
         record.unlink()

@@ -68,6 +68,23 @@ class TraceWriter:
 NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+def replaceable(path: Path, st: os.stat_result) -> bool:
+    """May ``--force`` put a new file where ``path`` (``st``: its lstat) is? A file, yes;
+    a symlink, itself (never written through), if it leads to a file or to nothing. Not a
+    device, FIFO or socket, nor a symlink to one: ``-o /dev/stdout --force`` as root
+    replaced the machine's /dev/stdout (a link to /proc/self/fd/1) with a file."""
+    if stat.S_ISREG(st.st_mode):
+        return True
+    if not stat.S_ISLNK(st.st_mode):
+        return False
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return True  # a dangling link: nothing it leads to can be lost
+    except OSError:
+        return False
+
+
 def make_parents(path: Path) -> None:
     """Create the directories missing above ``path``, each 0700: what is written there
     holds what processes sent each other (``mkdir -p`` makes them as the umask says,
@@ -321,12 +338,23 @@ def default_trace_dir() -> Path:
 
 
 def private_trace_dir(path: Path) -> Path:
-    """Make the traces directory (0700: traces hold what processes sent each other)."""
+    """Make the traces directory (0700: traces hold what processes sent each other).
+
+    One that another user owns (``XDG_DATA_HOME`` in a shared place where someone made
+    ``ipcviz/traces`` first) is refused: its owner could replace a recorded run with one
+    that never happened, and ``replay`` of the printed path would show it."""
     try:
         make_parents(path)
         path.mkdir(mode=0o700, exist_ok=True)
-        st = path.lstat()
-        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+        st = path.stat()  # a link to a directory of the user's own is theirs to make
+        if st.st_uid != os.getuid():
+            raise TraceError(
+                _(
+                    "the traces directory {path} belongs to another user (uid {uid}); "
+                    "set XDG_DATA_HOME to a directory of yours"
+                ).format(path=safe_text(str(path), 300), uid=st.st_uid)
+            )
+        if st.st_mode & 0o077:
             os.chmod(path, 0o700)
     except OSError as exc:
         raise TraceError(

@@ -27,7 +27,7 @@ from typing import IO
 
 from ipcviz import bytefmt
 from ipcviz.errors import IpcvizError
-from ipcviz.events.trace import make_parents
+from ipcviz.events.trace import make_parents, replaceable
 from ipcviz.i18n import _
 
 #: The record of what an svg export wrote into its directory (one ``SHA256  NAME`` a line).
@@ -76,14 +76,14 @@ def new_file(output: Path, force: bool) -> Iterator[IO[str]]:
         raise IpcvizError(
             _("-o {output} is a directory; give a file path").format(output=_shown(output))
         )
-    refuse_existing(output, force)
-    if st is not None and not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
-        # a device (/dev/null), a FIFO, a socket: --force replaced it with a file
+    if st is not None and not replaceable(output, st):
+        # a device (/dev/null), a FIFO, a socket, a link to one: --force replaced it
         raise IpcvizError(
             _("-o {output} is not a file: --force replaces only a file").format(
                 output=_shown(output)
             )
         )
+    refuse_existing(output, force)
     try:  # mkstemp: O_EXCL, mode 0600, a name nobody else chose
         fd, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part", dir=output.parent)
     except OSError as exc:

@@ -27,6 +27,23 @@ def read_text(path: str) -> str | None:
         return None
 
 
+def open_regular(path: str) -> int | None:
+    """A read-only fd of the regular file at ``path``, or None (gone, a symlink, or not a
+    regular file). /dev/shm is writable by every user: one who puts a FIFO where a segment
+    or semaphore was unlinked must not hang the engine in open(2), hence O_NONBLOCK."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
 def readlink(path: str) -> str | None:
     """Target of a /proc symlink, or None."""
     try:

@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass
 
 from . import _libc
-from ._procfs import shm_name
+from ._procfs import open_regular, shm_name
 
 _SEM_T_SIZE = 32
 
@@ -44,10 +44,8 @@ class SysvSemStat:
 
 def posix_sem_stat(name: str) -> PosixSemStat | None:
     """Value and waiter count of named semaphore `name` ('/x' or 'x'), None if it is gone."""
-    path = "/dev/shm/sem." + shm_name(name)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except OSError:
+    fd = open_regular("/dev/shm/sem." + shm_name(name))
+    if fd is None:
         return None
     try:
         raw = os.pread(fd, 8, 0)

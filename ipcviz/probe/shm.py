@@ -11,21 +11,19 @@ import os
 from dataclasses import dataclass
 
 from . import sysvipc
-from ._procfs import maps, read_text, shm_name, strip_deleted
+from ._procfs import maps, open_regular, read_text, shm_name, strip_deleted
 
 
 def read_shm(name: str, offset: int = 0, length: int | None = None) -> bytes | None:
     """Bytes [offset, offset+length) of /dev/shm/<name> (to the end if length is None).
 
     Read with pread on a read-only fd: nothing is mapped or written. Shorter if the segment
-    is shorter; None if it does not exist (any more).
+    is shorter; None if it does not exist (any more) or is not a regular file.
     """
     if offset < 0 or (length is not None and length < 0):
         raise ValueError("offset and length must be >= 0")
-    path = "/dev/shm/" + shm_name(name)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    except OSError:
+    fd = open_regular("/dev/shm/" + shm_name(name))
+    if fd is None:
         return None
     try:
         if length is None:

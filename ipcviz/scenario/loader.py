@@ -60,7 +60,7 @@ def load(path: Path) -> Scenario:
                 path=path, lineno=exc.lineno, msg=exc.msg
             )
         ) from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() or exit() at import: no scenario
         raise ScenarioError(
             _("{path}: {where}{error}: {exc}").format(
                 path=path, where=_where(exc, path), error=type(exc).__name__, exc=exc

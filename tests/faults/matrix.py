@@ -171,6 +171,7 @@ CATALOGUE: list[tuple[str, str, str, str]] = [
     ),
     ("syntax-error", "Bad scenarios", "syntax error", "exit 2, one line with file:line"),
     ("import-error", "Bad scenarios", "import error", "exit 2, one line naming the module"),
+    ("exits-at-import", "Bad scenarios", "sys.exit() at import", "exit 2, one line with file:line"),
     ("no-processes", "Bad scenarios", "no processes", "exit 2, one line"),
     ("check-raises", "Bad scenarios", "a check raises", "exit 2, one line naming the exception"),
     (

@@ -19,6 +19,12 @@ CASES = {
         HEAD + "import ipcviz_no_such_module_xyz\nscenario = Scenario('bad', 'bad')\n",
         "ModuleNotFoundError: No module named 'ipcviz_no_such_module_xyz'",
     ),
+    # sys.exit() at import escaped the loader (not an Exception): "the engine stopped
+    # unexpectedly (status 3); trace so far: PATH", and no file at PATH
+    "exits-at-import": (
+        HEAD + "import sys\nscenario = Scenario('bad', 'bad')\nsys.exit(3)\n",
+        "faulty.py: line 4: SystemExit: 3",
+    ),
     "no-processes": (
         HEAD + "scenario = Scenario('idle', 'nothing runs')\nscenario.semaphore('s')\n",
         "declares no processes",

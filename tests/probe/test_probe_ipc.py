@@ -5,6 +5,10 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
+import secrets
+import signal
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -21,6 +25,7 @@ from ipcviz.probe import (
     sysv_mq_stat,
     sysv_sem_stat,
 )
+from tests.probe.conftest import wchan
 
 
 def test_posix_sem_value_and_waiters(children, ipc, wait_until):
@@ -168,3 +173,40 @@ def test_removed_and_bogus_ids_return_none():
         posix_sem_stat("/a/b")
     with pytest.raises(ValueError):
         posix_mq_stat("")
+
+
+def _probe_in_child(probe: Callable[[], object]) -> str:
+    """Run ``probe`` in a forked child: "None" or "a value" once it returns, "blocked" if it
+    sleeps in a FIFO's open(2) waiting for a writer (then it is killed). No clock: one of
+    the two happens, and the kernel tells which."""
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            code = 0 if probe() is None else 1
+        finally:
+            os._exit(code)
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return ("None", "a value", "raised")[os.waitstatus_to_exitcode(status)]
+        if wchan(pid) == "wait_for_partner":
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return "blocked"
+        time.sleep(0.001)
+
+
+@pytest.mark.parametrize("kind", ["segment", "semaphore"])
+def test_fifo_put_at_a_probed_name_does_not_hang_the_probe(kind):
+    """/dev/shm is writable by every user: after a program unlinks its segment or named
+    semaphore (still using it), anyone may mkfifo that name. The engine's probe opened it
+    blocking, and the engine slept in open(2) for good (seen with `ipcviz run -- PROG`)."""
+    name = f"ipcviz-test-fifo-{secrets.token_hex(4)}"
+    path = f"/dev/shm/{name}" if kind == "segment" else f"/dev/shm/sem.{name}"
+    probe = {"segment": lambda: read_shm(name), "semaphore": lambda: posix_sem_stat(name)}
+    os.mkfifo(path, 0o600)
+    try:
+        assert _probe_in_child(probe[kind]) == "None"
+    finally:
+        os.unlink(path)
