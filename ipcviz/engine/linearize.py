@@ -596,7 +596,12 @@ class Linearizer:
         if begun:
             obj = self.model.objects.get(self._obj_name(op) or "")
             for pid, begin in begun.items():
-                if pid != op.pid and begin[2] < op.e and _has_for(obj, begin):
+                if (
+                    pid != op.pid
+                    and begin[2] < op.e
+                    and _has_for(obj, begin)
+                    and _jumps_ahead(obj, begin, rec[3])
+                ):
                     return True
         return False
 
@@ -1797,6 +1802,23 @@ def _has_for(obj: Any, begin: Record) -> bool:
     if isinstance(obj, PipeObj):
         return obj.nbytes > 0 or not obj.writers
     return False
+
+
+def _jumps_ahead(obj: Any, begin: Record, key: int) -> bool:
+    """Whether a message of ``key`` (a priority, a type) put now would be the one the take
+    that ``begin`` started gets, instead of the one queued for it: of a higher priority
+    (POSIX), of a lower type under a negative ``want`` (System V). Else it goes behind
+    that one (a receive of the oldest, or of the oldest of one type), and the take gets
+    what it gets whatever the order."""
+    if not isinstance(obj, QueueObj):
+        return True
+    if begin[0] == C.MQ_RECV_BEGIN:
+        return key > max(m[0] for m in obj.messages)
+    want = begin[3]
+    if want >= 0:
+        return False
+    i = select_message(obj, {"want": want})
+    return i is not None and key < obj.messages[i][0]
 
 
 def _msg(op: Op) -> tuple[int, bytes]:

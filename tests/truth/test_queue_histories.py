@@ -666,6 +666,27 @@ def test_a_search_sees_every_operation_that_began_by_the_earliest_end(
     assert sum(e["kind"] == "mq.recv" for e in h.out) == 8
 
 
+def test_a_send_behind_a_queued_message_does_not_wait_for_a_take_in_progress() -> None:
+    """Two "y" are queued; a receive of the oldest begins at 1.5 ms and stays in progress
+    for 1.6 s (its process asleep before it stamped its end); meanwhile a child sends a "y"
+    every 200 ms and the parent takes one. Each send waited for the receive in progress
+    (``_woken_first``: the queue holds a message for it, so the kernel served it), up to
+    ``STUCK_NS``: a second's lag, and when the receive's record came, the search placed
+    it first, and the sends that had waited a second behind it were ``order.conflict``
+    (fed in turns). A send behind a queued message cannot change what a receive of the
+    oldest gets: it no longer waits for one (``_jumps_ahead``)."""
+    n, gap = 8, 200
+    child = _op(0.9, 1.0, b"y", True) + _op(0.95, 0.97, b"y", True)
+    parent: list[tuple] = []
+    for k in range(n):
+        child += _op(10 + gap * k, 10.2 + gap * k, b"y", True)
+        parent += _op(11 + gap * k, 11.2 + gap * k, b"y", False)
+    parent += _op(12 + gap * n, 12.2 + gap * n, b"y", False)
+    child += _op(14 + gap * n, 14.2 + gap * n, b"y", True)
+    long_take = _op(1.5, 20 + gap * n, b"y", False)
+    _assert_ordered({1: child, 2: long_take, 3: parent}, receives=n + 2)
+
+
 #: Random legal histories of a System V queue (type 1, receives of the oldest), cut to a
 #: prefix of the kernel's order (µs; the fuzzer's seeds 148 and 65, width 8): at a horizon
 #: of 4 operations, the search's first step was a send that ended past it.
