@@ -739,3 +739,70 @@ def test_a_send_left_out_by_the_required_order_is_not_shut_out_of_a_full_queue(
     h = _order(records, turn_by_turn, queue)  # (the harness checks each event)
     assert h.lin.conflicts == 0
     assert sum(e["kind"] == "mq.recv" for e in h.out) == 8
+
+
+def test_a_send_behind_a_queued_message_does_not_wait_for_a_take_in_progress() -> None:
+    """Two "y" are queued; a receive of the oldest begins at 1.5 ms and stays in progress
+    for 1.6 s (its process asleep before it stamped its end); meanwhile a child sends a "y"
+    every 200 ms and the parent takes one. Each send waited for the receive in progress
+    (``_woken_first``: the queue holds a message for it, so the kernel served it), up to
+    ``STUCK_NS``: a second's lag, and when the receive's record came, the search placed
+    it first, and the sends that had waited a second behind it were ``order.conflict``
+    (fed in turns). A send behind a queued message cannot change what a receive of the
+    oldest gets: it no longer waits for one (``_jumps_ahead``)."""
+    n, gap = 8, 200
+    child = _op(0.9, 1.0, b"y", True) + _op(0.95, 0.97, b"y", True)
+    parent: list[tuple] = []
+    for k in range(n):
+        child += _op(10 + gap * k, 10.2 + gap * k, b"y", True)
+        parent += _op(11 + gap * k, 11.2 + gap * k, b"y", False)
+    parent += _op(12 + gap * n, 12.2 + gap * n, b"y", False)
+    child += _op(14 + gap * n, 14.2 + gap * n, b"y", True)
+    long_take = _op(1.5, 20 + gap * n, b"y", False)
+    _assert_ordered({1: child, 2: long_take, 3: parent}, receives=n + 2)
+
+
+#: Random legal histories of a System V queue (type 1, receives of the oldest), cut to a
+#: prefix of the kernel's order (µs; the fuzzer's seeds 148 and 65, width 8): at a horizon
+#: of 4 operations, the search's first step was a send that ended past it.
+OPTIONAL_FIRST = {
+    "seed-148": {
+        1: "r2289-8562=xy",
+        2: "r477-4296=xyz s7423-11397=xy s11928-17673=y",
+        3: "r1816-6469=x s6567-9737=xyz s12125-13706=y s13948-15068=xyz r15596-21283=xyz",
+        4: "s1250-3481=xyz s5462-7969=x s10867-13195=xyz r14579-18529=xy",
+        5: "r3462-7471=xyz s7933-8363=xy s8833-9313=xyz r9338-11373=xyz s11859-14647=xy",
+    },
+    "seed-65": {
+        1: "r1161-7437=xy s9999-13498=xyz s15122-17365=xy r18737-23850=y r24438-38430=xy",
+        2: "r201-5848=xyz r6519-20340=xyz r20685-24556=x s24861-25187=x r25340-26292=x "
+        "r26918-30489=xy",
+        3: "r2240-5124=x s5948-7214=xy r8343-22181=y r23298-35160=xy",
+        4: "s969-3258=xyz r6363-17471=xy s17936-18087=y s19129-20969=xyz s21944-22202=xy "
+        "s22698-31422=xy s34486-35886=xy s36676-37185=xy",
+        5: "s4737-5529=x r5678-13282=xyz r14006-22457=xy s23015-23512=y s23794-24307=x",
+    },
+}
+
+
+@pytest.mark.parametrize("history", list(OPTIONAL_FIRST))
+def test_a_plan_does_not_begin_with_a_send_nothing_required_needs(
+    history: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan's first step, if it ended past the horizon (optional), is committed alone.
+    The search tried an "xy" first (its receive, optional, comes soonest in its list) and
+    committed it, while the one receive that had to be placed wanted an "xyz" put later:
+    the "xy" stood in front of messages that operations past the horizon, never seen,
+    put and took first (seed 148: the receive of "xyz" got ``order.conflict``; seed 65,
+    fed in turns: a receive of "x" behind it). A required operation needs nothing those
+    do: the first step is one, or a send a required receive needs, where one can go."""
+    monkeypatch.setattr(L, "PLAN_DEPTH", 4)
+    records: dict[int, list[tuple]] = {}
+    for pid, text in OPTIONAL_FIRST[history].items():
+        records[pid] = []
+        for op in text.split():
+            span, word = op[1:].split("=")
+            b, e = (int(x) / 1000 for x in span.split("-"))
+            records[pid] += _op(b, e, word.encode(), op[0] == "s")
+    receives = sum(op[0] == "r" for text in OPTIONAL_FIRST[history].values() for op in text.split())
+    _assert_ordered(records, receives)
