@@ -48,7 +48,19 @@ async def settle(pilot: Pilot, timeout: float = 10.0) -> SessionScreen:
         await pilot.pause()
         await pilot.pause()
         frame = pilot.app.export_screenshot()
-        if frame == previous:
+        if frame == previous and not _tables_pending(pilot):
             break
         previous = frame
     return screen
+
+
+def _tables_pending(pilot: Pilot) -> bool:
+    """Whether a table of the screen still owes its columns their widths: a DataTable
+    measures them when it is next idle, and two frames drawn before that agree (a loaded
+    CI machine drew the process table's name column 6 cells wide, not 12)."""
+    from textual.widgets import DataTable
+
+    return any(
+        getattr(t, "_require_update_dimensions", False) or getattr(t, "_updated_cells", None)
+        for t in pilot.app.screen.query(DataTable)
+    )
