@@ -934,12 +934,16 @@ class Linearizer:
 
         # The messages the required takes get: a put of one of them may have to go first.
         fifo = isinstance(shadow, _QueueShadow) and shadow.fifo  # (every take gets the oldest)
-        needed = {
-            _msg(o)
-            for lst in lists
-            for o in lst
-            if o.e <= horizon and o.rec[0] in _TAKE_CODES  # type: ignore[index]
-        }
+        needed = (  # (read only where ``fifo``: not made for any other search)
+            {
+                _msg(o)
+                for lst in lists
+                for o in lst
+                if o.e <= horizon and o.rec[0] in _TAKE_CODES  # type: ignore[index]
+            }
+            if fifo
+            else set()
+        )
 
         def guess(i: int) -> bool:
             """List ``i``'s head is a put this search need not place first: it ended past
@@ -1648,15 +1652,20 @@ def _forced(lists: list[list[Op]]) -> list[int] | None:
     return order
 
 
+def _path_ops(lists: list[list[Op]], path: list[int]) -> Iterator[Op]:
+    """The operations a found order places, in its order (``path``: the list of each)."""
+    seen = [0] * len(lists)
+    for i in path:
+        yield lists[i][seen[i]]
+        seen[i] += 1
+
+
 def _follow(
     shadow: _Shadow, lists: list[list[Op]], pids: list[int], order: list[int], horizon: int
 ) -> deque[int] | None:
     """The search's answer for an order it had no choice in: legal, or none exists."""
-    seen = [0] * len(lists)
-    for i in order:
-        if shadow.apply(lists[i][seen[i]]) is None:
-            return _NO_ORDER
-        seen[i] += 1
+    if any(shadow.apply(o) is None for o in _path_ops(lists, order)):
+        return _NO_ORDER
     return _answer(pids, lists, order, horizon)
 
 
@@ -1669,12 +1678,7 @@ def _answer(
 
 def _places_required(lists: list[list[Op]], path: list[int], horizon: int, required: int) -> bool:
     """Whether ``path`` places ``required`` operations that ended by ``horizon``."""
-    seen = [0] * len(lists)
-    n = 0
-    for i in path:
-        n += lists[i][seen[i]].e <= horizon
-        seen[i] += 1
-    return n >= required
+    return sum(o.e <= horizon for o in _path_ops(lists, path)) >= required
 
 
 def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:
@@ -1684,11 +1688,9 @@ def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:
     two optional ones (a take that began after a put ended must follow it, and that put
     needs the slot an optional put took). By the time the first optional one is placed,
     the next search's horizon lies further and sees them."""
-    seen = [0] * len(lists)
-    for k, i in enumerate(path):
-        if lists[i][seen[i]].e > horizon:
+    for k, o in enumerate(_path_ops(lists, path)):
+        if o.e > horizon:
             return max(k, 1)
-        seen[i] += 1
     return len(path)
 
 
