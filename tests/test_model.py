@@ -74,3 +74,28 @@ def test_a_trace_cannot_make_the_model_allocate_a_huge_segment():
     shm = state.objects["x"]
     assert len(shm.data) == MAX_SHM and shm.cells == MAX_SHM // 8
     assert shm.data[8] == 7 and shm.last_writer[1] == 1
+
+
+def test_step_mode_off_keeps_the_narrations_the_presenter_has_not_continued():
+    """Two processes narrate while step mode holds them; step mode goes off (the engine
+    still holds both narrations: presenter mode); → lets the first go: the screen shows
+    the second, whose process is still held. Once the model forgot the holds, the screen
+    went on showing the first, and every → named a process no longer waiting."""
+    state = State()
+    for e in [
+        ev(0, "proc.start", 1, name="a"),
+        ev(1, "proc.start", 2, name="b"),
+        ev(2, "control", 0, action="present", on=True),
+        ev(3, "control", 0, action="step_mode", on=True),
+        ev(4, "narrate", 1, step="first"),
+        ev(5, "gate.wait", 1, op="narrate", code=1),
+        ev(6, "narrate", 2, step="second"),
+        ev(7, "gate.wait", 2, op="narrate", code=1),
+        ev(8, "control", 0, action="step_mode", on=False),
+    ]:
+        apply(state, e)
+    assert state.presented_pid() == 1
+    assert state.procs[2].gated_op == "narrate"
+    apply(state, ev(9, "gate.step", 1, op="narrate", by="presenter"))
+    assert state.presented_pid() == 2
+    assert state.procs[2].gated_op == "narrate" and state.procs[1].gated_op is None

@@ -368,7 +368,8 @@ class Gate:
             self.rng = None
             self.schedule = []
             self.scheduled = False
-            self._release_free()
+            if not self.narrating:  # a narration on the screen still holds the world
+                self._release_free()
         self._hold()
 
     def close_all(self) -> None:

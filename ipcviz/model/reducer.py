@@ -179,7 +179,9 @@ def _control(s: State, e: Event) -> None:
         s.pace = e.get("ops")
     if action == "step_mode":  # engine/gate.py: the gates close (on) or open (off)
         s.step_mode = bool(e.get("on"))
-        if not e.get("on") and not s.pace:  # (paced: they still wait)
+        # the engine lets the gated go only if nothing holds them still: a pace releases
+        # them one by one, a narration on the screen holds the whole world (gate.py)
+        if not e.get("on") and not s.pace and not s.held_narrations:
             for p in s.procs.values():
                 p.gated.clear()
                 p.gated_op = p.gated_obj = None

@@ -109,7 +109,12 @@ async def _until(pilot, cond, what: str, timeout: float = 60) -> None:
 @pytest.mark.parametrize("present", [False, True])
 async def test_pace_keys_slow_down_speed_up_and_unpace(tmp_path: Path, present: bool) -> None:
     """< and > walk the pace ladder, u lets the processes run free; the status line shows
-    the pace the engine recorded; the run passes. Also in presenter mode (--present)."""
+    the pace the engine recorded; the run passes. Also in presenter mode (--present).
+
+    The run starts in step mode, so no operation goes while the keys are pressed: at 2–3
+    operations a second a slow machine could otherwise end the run before ``u`` (seen: a
+    60 s wait for a pace the finished engine could no longer record). ``t`` then ends
+    step mode and the paced-then-free run goes on."""
     from ipcviz.scenario.loader import resolve
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.feed import LiveFeed
@@ -117,7 +122,9 @@ async def test_pace_keys_slow_down_speed_up_and_unpace(tmp_path: Path, present: 
 
     trace = tmp_path / "t.jsonl"
     app = IpcvizApp(
-        lambda: LiveFeed(resolve("sysv-mq-typed"), trace, quick=True, pace=2.0, present=present)
+        lambda: LiveFeed(
+            resolve("sysv-mq-typed"), trace, quick=True, pace=2.0, present=present, step=True
+        )
     )
     if present:
         from ipcviz.tui.screens.present import PresentScreen
@@ -138,6 +145,8 @@ async def test_pace_keys_slow_down_speed_up_and_unpace(tmp_path: Path, present: 
         await _until(pilot, lambda: "PACE 1 ops/s" in status(), "1 ops/s in the status line")
         await pilot.press("u")
         await _until(pilot, lambda: state().pace is None, "u: full speed")
+        await pilot.press("t")
+        await _until(pilot, lambda: not state().step_mode, "t: step mode off")
         for _ in range(600):  # (presenter mode: → through the narration steps)
             if state().outcome is not None:
                 break
@@ -148,6 +157,15 @@ async def test_pace_keys_slow_down_speed_up_and_unpace(tmp_path: Path, present: 
         assert "PACE" not in status()
         await pilot.press("q")
     _legal(trace)
+    import json
+
+    events = [json.loads(line) for line in trace.read_text().splitlines()[1:]]
+    paces = [
+        i for i, e in enumerate(events) if e["kind"] == "control" and e.get("action") == "pace"
+    ]
+    steps = [i for i, e in enumerate(events) if e["kind"] == "gate.step"]
+    assert [events[i]["ops"] for i in paces] == [2.0, 3.0, 2.0, 1.0, None]
+    assert steps and paces[-1] < steps[0], "step mode held every operation during the keys"
 
 
 @pytest.mark.parametrize("scenario", ["mq-async", "mmap-file"])

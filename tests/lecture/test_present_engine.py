@@ -168,3 +168,51 @@ def test_time_held_for_the_presenter_does_not_count_against_the_timeout(tmp_path
         engine.close()
     assert end is not None and end["outcome"] == "passed", end
     assert rc == 0
+
+
+def test_step_mode_off_lets_nobody_go_while_a_narration_is_on_the_screen(tmp_path: Path) -> None:
+    """Presenter mode and step mode: A's narration is continued and A waits at its next
+    operation's gate while B's narration is on the screen. Step mode off must not let A go
+    (the narration holds the world); the next → (B's) does. Every step is a command
+    answered in order, so no sleep decides it: the marker command's refusal comes after
+    whatever step mode's end let go."""
+    engine = EngineProcess(
+        resolve("sysv-mq-typed"), tmp_path / "t.jsonl", quick=True, present=True, step=True
+    )
+    held: list[int] = []  # pids whose narration is held, in the stream's order
+    a: int | None = None
+    phase = "narrations"
+    after_off: list[dict[str, Any]] = []
+    try:
+        for event in engine.events():
+            kind = event.get("kind")
+            if phase == "narrations" and kind == "gate.wait" and event.get("op") == "narrate":
+                held.append(event["pid"])
+                if len(held) == 2:
+                    a = held[0]
+                    engine.send("continue", pid=a)
+                    phase = "a moves"
+            elif phase == "a moves" and kind == "gate.wait" and event["pid"] == a:
+                assert event.get("op") != "narrate", event
+                engine.send("step_mode", on=False)
+                engine.send("step")  # the marker: refused, "not in step mode"
+                phase = "off"
+            elif phase == "off":
+                after_off.append(event)
+                if kind == "control" and event.get("action") == "step":
+                    assert event["ok"] is False
+                    assert not [e for e in after_off if e.get("kind") == "gate.step"], after_off
+                    engine.send("continue", pid=held[1])
+                    phase = "free"
+            elif phase == "free":
+                if kind == "gate.step" and event["pid"] == a:
+                    phase = "a went"
+                if kind == "gate.wait" and event.get("op") == "narrate":
+                    engine.send("continue", pid=event["pid"])
+            elif phase == "a went" and kind == "gate.wait" and event.get("op") == "narrate":
+                engine.send("continue", pid=event["pid"])
+        assert engine.wait(30) == 0
+    finally:
+        engine.terminate()
+        engine.close()
+    assert phase == "a went"
