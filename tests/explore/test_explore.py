@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -263,8 +262,10 @@ def test_pct_plans_depend_only_on_the_seed():
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
-def test_a_signal_mid_search_stops_the_run_and_leaves_nothing(sig: str):
-    scratch = lambda: set(Path(tempfile.gettempdir()).glob("ipcviz-explore-*"))  # noqa: E731
+def test_a_signal_mid_search_stops_the_run_and_leaves_nothing(sig: str, tmp_path: Path):
+    # a TMPDIR of its own: another worker's explorer makes its scratch directory in the
+    # shared /tmp at any moment (seen: a stranger's directory failed this test)
+    scratch = lambda: set(tmp_path.glob("ipcviz-explore-*"))  # noqa: E731
     before = scratch()
     # seed 2 finds nothing for a long while: the search is surely still running
     proc = subprocess.Popen(
@@ -273,11 +274,12 @@ def test_a_signal_mid_search_stops_the_run_and_leaves_nothing(sig: str):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp_path)},
     )
     assert proc.stdout is not None
     for line in proc.stdout:
         if line.startswith("  so far: 1 run(s)"):
+            assert len(scratch() - before) == 1  # the explorer's own, in the TMPDIR given
             break
     proc.send_signal(getattr(signal, sig))
     out, err = proc.communicate(timeout=60)
