@@ -554,10 +554,40 @@ class Linearizer:
         world after it; a read placed first may rule out a world (the old bytes read, or
         the new ones) that a later end of file needs. So when both could go next, the
         write goes first."""
-        rec = self.queues[pick[2]][0].rec
-        if rec is None or rec[0] != C.PIPE_READ or not self._gone(rec[1]):
+        read = self.queues[pick[2]][0]
+        rec = read.rec
+        if rec is None or rec[0] != C.PIPE_READ:
             return pick
-        return self._instead(pick, popped, min_e, cutoff, C.PIPE_WRITE, rec[1], self._blocks_a_read)
+        if self._gone(rec[1]):
+            return self._instead(
+                pick, popped, min_e, cutoff, C.PIPE_WRITE, rec[1], self._blocks_a_read
+            )
+        rest = self._unwritten(read)
+        if rest is None:
+            return pick
+        return self._instead(
+            pick, popped, min_e, cutoff, C.PIPE_WRITE, rec[1], lambda w: not _supplies(w, rest)
+        )
+
+    def _unwritten(self, read: Op) -> bytes | None:
+        """The bytes a read of an ``outside`` pipe takes past the traced ones the pipe
+        holds (None: it takes none, or the pipe is not ``outside``).
+
+        Any read of such a pipe is legal (bytes from before the attach may be there), so
+        no rule holds it back, and the read, stamped with the same end as the write that
+        woke it, went first: every line a program sent down a pipe under ``ipcviz attach``
+        was shown read before it was written (the review's finding). A concurrent write
+        whose bytes these are goes first instead (``_write_first``, ``_supplies``)."""
+        rec = read.rec
+        assert rec is not None
+        obj = self._object(rec[1])
+        if not isinstance(obj, PipeObj) or not obj.outside or rec[3] <= obj.nbytes:
+            return None
+        data = bytes(rec[5][: rec[3]])
+        held = min(len(data), obj.nbytes)
+        if held and not starts_with(obj, data[:held]):
+            return None  # it straddles bytes from outside: no write explains it
+        return data[held:]
 
     def _instead(
         self,
@@ -1447,6 +1477,14 @@ class Linearizer:
         if len(readers) != 1:
             return None
         return readers[0].stream(start, end)
+
+
+def _supplies(write: Op, rest: bytes) -> bool:
+    """Whether ``write``'s bytes are the next ones a read took (``rest``: what it took
+    past the bytes the pipe holds), as far as both payloads tell (a cut one: by count)."""
+    data = write.rec[5]  # type: ignore[index]
+    k = min(len(rest), len(data))
+    return bytes(data[:k]) == rest[:k]
 
 
 def _full_for(obj: Any, begin: Record) -> bool:
