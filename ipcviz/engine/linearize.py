@@ -95,6 +95,8 @@ ENGINE = -1
 _BEGINS = frozenset(C.COMPLETES.values())
 _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
+_POSTS = frozenset({C.SEM_POST})
+_WRITES = frozenset({C.PIPE_WRITE})
 _TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT})
 #: a non-blocking send or receive refused (EAGAIN): the queue was full, or empty, then
 _AGAIN_CODES = frozenset({C.MQ_AGAIN})
@@ -539,7 +541,7 @@ class Linearizer:
         rec = self.queues[pick[2]][0].rec
         if rec is None or rec[0] != C.SEM_WAIT or not self._unknown_value(rec[1]):
             return pick
-        return self._instead(pick, popped, min_e, cutoff, C.SEM_POST, rec[1])
+        return self._instead(pick, popped, min_e, cutoff, _POSTS, rec[1])
 
     def _write_first(
         self,
@@ -548,16 +550,83 @@ class Linearizer:
         min_e: int,
         cutoff: int,
     ) -> tuple[int, int, int]:
-        """A write of the same FIFO before a read, while its first bytes may be gone.
+        """A write of the same FIFO before a read, while its first bytes may be gone, or
+        before a read of an ``outside`` pipe whose bytes it wrote (``_unwritten``).
 
         A write only appends, so a read legal in some world before it is legal in that
         world after it; a read placed first may rule out a world (the old bytes read, or
         the new ones) that a later end of file needs. So when both could go next, the
         write goes first."""
-        rec = self.queues[pick[2]][0].rec
-        if rec is None or rec[0] != C.PIPE_READ or not self._gone(rec[1]):
+        read = self.queues[pick[2]][0]
+        rec = read.rec
+        if rec is None or rec[0] != C.PIPE_READ:
             return pick
-        return self._instead(pick, popped, min_e, cutoff, C.PIPE_WRITE, rec[1], self._blocks_a_read)
+        if self._gone(rec[1]):
+            return self._instead(pick, popped, min_e, cutoff, _WRITES, rec[1], self._blocks_a_read)
+        rest = self._unwritten(read)
+        if rest is None:
+            return pick
+        return self._instead(
+            pick, popped, min_e, cutoff, _WRITES, rec[1], lambda w: not _supplies(w, rest)
+        )
+
+    def _send_first(
+        self,
+        pick: tuple[int, int, int],
+        popped: list[tuple[int, int, int]],
+        min_e: int,
+        cutoff: int,
+    ) -> tuple[int, int, int]:
+        """A send of the same ``outside`` queue before a receive that took its message,
+        when the queue as the model knows it holds none the receive could have taken
+        (``_unqueued``). Any receive of such a queue is legal (messages from before the
+        attach may be there), so the receive, stamped with the same end as the send that
+        woke it, went first: every message a program passed through a queue it held
+        under ``ipcviz attach`` was shown received before it was sent."""
+        take = self.queues[pick[2]][0]
+        rec = take.rec
+        if rec is None or rec[0] not in _TAKE_CODES or not self._unqueued(take):
+            return pick
+        got = _taken(take)
+        return self._instead(
+            pick,
+            popped,
+            min_e,
+            cutoff,
+            _PUT_CODES,
+            rec[1],
+            lambda put: not takes_message(_put(put), *got) or not self._plan_allows(put),
+        )
+
+    def _unqueued(self, take: Op) -> bool:
+        """A receive of an ``outside`` queue whose message the model's queue does not
+        hold: from before the attach, from a process not watched, or from a concurrent
+        send not placed yet (``_send_first``)."""
+        obj = self._object(take.rec[1])  # type: ignore[index]
+        if not isinstance(obj, QueueObj) or not obj.outside:
+            return False
+        got = _taken(take)
+        return not any(takes_message((m[0], m[1], len(m[1])), *got) for m in obj.messages)
+
+    def _unwritten(self, read: Op) -> bytes | None:
+        """The bytes a read of an ``outside`` pipe takes past the traced ones the pipe
+        holds (None: it takes none, or the pipe is not ``outside``).
+
+        Any read of such a pipe is legal (bytes from before the attach may be there), so
+        no rule holds it back, and the read, stamped with the same end as the write that
+        woke it, went first: every line a program sent down a pipe under ``ipcviz attach``
+        was shown read before it was written (the review's finding). A concurrent write
+        whose bytes these are goes first instead (``_write_first``, ``_supplies``)."""
+        rec = read.rec
+        assert rec is not None
+        obj = self._object(rec[1])
+        if not isinstance(obj, PipeObj) or not obj.outside or rec[3] <= obj.nbytes:
+            return None
+        data = bytes(rec[5][: rec[3]])
+        held = min(len(data), obj.nbytes)
+        if held and not starts_with(obj, data[:held]):
+            return None  # it straddles bytes from outside: no write explains it
+        return data[held:]
 
     def _instead(
         self,
@@ -565,17 +634,18 @@ class Linearizer:
         popped: list[tuple[int, int, int]],
         min_e: int,
         cutoff: int,
-        code: int,
+        codes: frozenset[int],
         obj_i: int,
         spoils: Callable[[Op], bool] | None = None,
     ) -> tuple[int, int, int]:
-        """Another process's next operation that does ``code`` on object ``obj_i`` and may
-        go now (real time, legality, and not ``spoils``), claimed from the heap; else
-        ``pick``. (``_post_first``, ``_write_first``: which goes first when both could.)"""
+        """Another process's next operation that does one of ``codes`` on object ``obj_i``
+        and may go now (real time, legality, and not ``spoils``), claimed from the heap;
+        else ``pick``. (``_post_first``, ``_write_first``, ``_send_first``: which goes
+        first when both could.)"""
         for entry in [*popped, *self._heap]:
             head = self.queues[entry[2]][0]
             r = head.rec
-            if r is None or r[0] != code or r[1] != obj_i or entry is pick:
+            if r is None or r[0] not in codes or r[1] != obj_i or entry is pick:
                 continue
             if head.e > cutoff or head.b > min_e or not self._legal(head):
                 continue
@@ -596,7 +666,13 @@ class Linearizer:
             return False  # a post or a write never takes from a waiter: no need to wait
         obj_i = rec[1]
         for pid, takes in self._pool_takes.get(obj_i, {}).items():
-            if pid != op.pid and takes and takes[0].b < op.e and self._legal(takes[0]):
+            if (
+                pid != op.pid
+                and takes
+                and takes[0].b < op.e
+                and self._legal(takes[0])
+                and not self._unqueued(takes[0])  # (outside: legal, yet nothing queued for it)
+            ):
                 return True
         begun = self._open_takes.get(obj_i)
         if begun:
@@ -1208,6 +1284,7 @@ class Linearizer:
             pick = self._consumer_first(pick, popped, min_e, cutoff)
             pick = self._write_first(pick, popped, min_e, cutoff)
             pick = self._post_first(pick, popped, min_e, cutoff)
+            pick = self._send_first(pick, popped, min_e, cutoff)
         for entry in popped:
             if entry is not pick:
                 heapq.heappush(heap, entry)
@@ -1447,6 +1524,14 @@ class Linearizer:
         if len(readers) != 1:
             return None
         return readers[0].stream(start, end)
+
+
+def _supplies(write: Op, rest: bytes) -> bool:
+    """Whether ``write``'s bytes are the next ones a read took (``rest``: what it took
+    past the bytes the pipe holds), as far as both payloads tell (a cut one: by count)."""
+    data = write.rec[5]  # type: ignore[index]
+    k = min(len(rest), len(data))
+    return bytes(data[:k]) == rest[:k]
 
 
 def _full_for(obj: Any, begin: Record) -> bool:
@@ -2007,6 +2092,12 @@ _INV_BASE = pow(_BASE, _MOD - 2, _MOD)
 
 def _message_hash(key: int, data: bytes | bytearray, size: int) -> int:
     return hash((key, bytes(data), size)) % _MOD
+
+
+def _put(op: Op) -> tuple[int, bytes, int]:
+    """A send's message, as ``takes`` compares it: key, recorded bytes, size."""
+    _, _, _, key, size, data = op.rec  # type: ignore[misc]
+    return key, bytes(data), size
 
 
 def _taken(op: Op) -> tuple[int, bytes, int, bool]:

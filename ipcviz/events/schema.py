@@ -125,6 +125,10 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
             "probed": flag,
             "readers": strings,
             "writers": strings,
+            #: a pipe or FIFO found at ``ipcviz attach``: the watched processes holding
+            #: its read end, its write end (an end of file needs every writer's close)
+            "reader_pids": list_of(integer()),
+            "writer_pids": list_of(integer()),
         },
         ("obj", "type"),
     ),

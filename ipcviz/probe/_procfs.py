@@ -27,16 +27,24 @@ def read_text(path: str) -> str | None:
         return None
 
 
-def open_regular(path: str) -> int | None:
-    """A read-only fd of the regular file at ``path``, or None (gone, a symlink, or not a
-    regular file). /dev/shm is writable by every user: one who puts a FIFO where a segment
-    or semaphore was unlinked must not hang the engine in open(2), hence O_NONBLOCK."""
+#: A /dev/shm file's identity: its inode number (one filesystem: two files with the same
+#: one are the same file). Known from a descriptor, or from a process's mapping of it.
+Identity = int
+
+
+def open_regular(path: str, same: Identity | None = None) -> int | None:
+    """A read-only fd of the regular file at ``path``, or None (gone, a symlink, not a
+    regular file, or, with ``same``, another file than the one of that inode). /dev/shm
+    is writable by every user: one who puts a FIFO where a segment or semaphore was
+    unlinked must not hang the engine in open(2), hence O_NONBLOCK; one who puts a regular
+    file there must not have it read as the object the name was (``same``)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if stat.S_ISREG(st.st_mode) and (same is None or st.st_ino == same):
             return fd
     except OSError:
         pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import os
 from dataclasses import dataclass
 
 import posix_ipc
@@ -92,14 +93,18 @@ def sysv_mq_peek(msqid: int, limit: int = 64) -> list[tuple[int, bytes]] | None:
     return out
 
 
-def posix_mq_stat(name: str) -> PosixMqStat | None:
-    """Counters of POSIX queue `name` (opened read-only without create, closed at once)."""
+def posix_mq_stat(name: str, same: int | None = None) -> PosixMqStat | None:
+    """Counters of POSIX queue `name` (opened read-only without create, closed at once);
+    None if it is gone, or (``same``: an inode in the mqueue filesystem) if the name now
+    names another queue than that one."""
     bare = shm_name(name)
     try:
         mq = posix_ipc.MessageQueue("/" + bare, read=True, write=False)
     except (posix_ipc.Error, OSError):
         return None
     try:
+        if same is not None and os.fstat(mq.mqd).st_ino != same:
+            return None
         return PosixMqStat(mq.current_messages, mq.max_messages, mq.max_message_size)
     except (posix_ipc.Error, OSError):
         return None

@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass
 
 from . import _libc
-from ._procfs import open_regular, shm_name
+from ._procfs import Identity, open_regular, shm_name
 
 _SEM_T_SIZE = 32
 
@@ -42,9 +42,10 @@ class SysvSemStat:
     last_pid: int  # pid of the last semop on this semaphore
 
 
-def posix_sem_stat(name: str) -> PosixSemStat | None:
-    """Value and waiter count of named semaphore `name` ('/x' or 'x'), None if it is gone."""
-    fd = open_regular("/dev/shm/sem." + shm_name(name))
+def posix_sem_stat(name: str, same: Identity | None = None) -> PosixSemStat | None:
+    """Value and waiter count of named semaphore `name` ('/x' or 'x'), None if it is gone
+    (or, ``same``, if its file is not the one of that identity: the name names another)."""
+    fd = open_regular("/dev/shm/sem." + shm_name(name), same)
     if fd is None:
         return None
     try:

@@ -11,18 +11,21 @@ import os
 from dataclasses import dataclass
 
 from . import sysvipc
-from ._procfs import maps, open_regular, read_text, shm_name, strip_deleted
+from ._procfs import Identity, maps, open_regular, read_text, shm_name, strip_deleted
 
 
-def read_shm(name: str, offset: int = 0, length: int | None = None) -> bytes | None:
+def read_shm(
+    name: str, offset: int = 0, length: int | None = None, same: Identity | None = None
+) -> bytes | None:
     """Bytes [offset, offset+length) of /dev/shm/<name> (to the end if length is None).
 
     Read with pread on a read-only fd: nothing is mapped or written. Shorter if the segment
-    is shorter; None if it does not exist (any more) or is not a regular file.
+    is shorter; None if it does not exist (any more), is not a regular file, or (``same``)
+    is not the file of that identity: the name now names another.
     """
     if offset < 0 or (length is not None and length < 0):
         raise ValueError("offset and length must be >= 0")
-    fd = open_regular("/dev/shm/" + shm_name(name))
+    fd = open_regular("/dev/shm/" + shm_name(name), same)
     if fd is None:
         return None
     try:

@@ -324,6 +324,21 @@ def declare_named(s: State, obj: Obj, e: Event) -> None:
     declare_capacity(s, obj, e)
     assert isinstance(obj, PipeObj)
     obj.named = True
+    held_ends(s, obj, e)
+
+
+def held_ends(s: State, obj: PipeObj, e: Event) -> None:
+    """A pipe found open at ``ipcviz attach``: the watched processes that held each end
+    then (``reader_pids``, ``writer_pids``) hold it in the model too. Without them an
+    end of file was legal while a watched writer still held the write end, and it was
+    shown before that writer's close (an ``outside`` pipe's reads are checked for nothing
+    else). Processes ipcviz does not watch are not counted: their close is never seen."""
+    for pid in e.get("reader_pids") or ():
+        if pid in s.procs:
+            obj.readers.add(pid)
+    for pid in e.get("writer_pids") or ():
+        if pid in s.procs:
+            obj.writers.add(pid)
 
 
 def declare(s: State, obj: Obj, e: Event) -> None:
@@ -333,6 +348,7 @@ def declare(s: State, obj: Obj, e: Event) -> None:
     if e.get("pid") in s.procs:
         obj.readers.add(e["pid"])
         obj.writers.add(e["pid"])
+    held_ends(s, obj, e)
 
 
 def on_proc_start(s: State, obj: Obj, e: Event) -> None:

@@ -35,8 +35,10 @@ def probe_mq(prober: Any, obj: PosixQueue) -> tuple[dict[str, Any], dict[str, An
 
 
 def probe_found(found: Found, cap: int) -> dict[str, Any] | None:
-    """A program's queue, by its name (opened read-only a moment, its messages left)."""
-    mq = probe.posix_mq_stat(str(found.ident)) if found.ident else None
+    """A program's queue, by its name (opened read-only a moment, its messages left), if
+    that name still names the queue a watched process holds: unlinked, and another queue
+    made under the name, the reading would be of that one."""
+    mq = probe.posix_mq_stat(str(found.ident), _held_inode(found)) if found.ident else None
     if mq is None:
         return None
     return {
@@ -44,6 +46,17 @@ def probe_found(found: Found, cap: int) -> dict[str, Any] | None:
         "max_messages": mq.max_messages,
         "max_message_size": mq.max_message_size,
     }
+
+
+def _held_inode(found: Found) -> int | None:
+    """The inode of the queue a watched process holds (a descriptor of it, as the calls
+    told), or None when none is known (held by none: only its name says which it is)."""
+    for pid, fd, _ in found.holders:
+        try:
+            return os.stat(f"/proc/{pid}/fd/{fd}").st_ino
+        except OSError:
+            continue
+    return None
 
 
 def counts(m: QueueObj) -> tuple[Any, int, int]:

@@ -20,7 +20,8 @@ def keys(obj: Semaphore) -> Iterable[Key]:
 
 
 def probe_sem(prober: Any, obj: Semaphore) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    st = probe.posix_sem_stat(obj.kernel_name)
+    # (a program's semaphore under strace: only the file it opened, not one put at its name)
+    st = probe.posix_sem_stat(obj.kernel_name, getattr(obj, "same", None))
     if st is None:
         return None
     return {"value": st.value, "waiters": st.waiters}, {}

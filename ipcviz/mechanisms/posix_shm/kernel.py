@@ -75,7 +75,9 @@ def shm_maps(prober: Any, pid: int) -> dict[str, int]:
 
 
 def probe_shm(prober: Any, obj: SharedMemory) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    data = probe.read_shm(obj.kernel_name, 0, min(obj.size, prober.DATA_CAP))
+    # (a program's segment under strace: only the file it opened, not one put at its name)
+    same = getattr(obj, "same", None)
+    data = probe.read_shm(obj.kernel_name, 0, min(obj.size, prober.DATA_CAP), same)
     if data is None:
         return None
     bare = obj.kernel_name.lstrip("/")

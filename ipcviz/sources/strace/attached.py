@@ -148,6 +148,9 @@ class AttachEngine(ProgramEngine):
             fields = {"type": held.type, "kernel_name": held.kernel_name}
             if held.type in (PIPE, FIFO):
                 fields["capacity"] = PIPE_CAPACITY
+                ends = {(pid, end) for pid, _, end, _ in held.holders if pid in in_tree}
+                fields["reader_pids"] = sorted(pid for pid, end in ends if end == 0)
+                fields["writer_pids"] = sorted(pid for pid, end in ends if end == 1)
             if held.type == FIFO:
                 fields["path"] = held.name
             if held.type == POSIX_MQ:

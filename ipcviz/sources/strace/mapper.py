@@ -1029,6 +1029,16 @@ def _hold(path: str, fifo: bool = False, follow: bool = False) -> int | None:
     return fd
 
 
+def _identity(fd: int | None) -> int | None:
+    """The inode of what ``fd`` holds, or None."""
+    if fd is None:
+        return None
+    try:
+        return os.fstat(fd).st_ino
+    except OSError:
+        return None
+
+
 def _guarded_dir(directory: str) -> bool:
     """No other user can unlink or rename an entry of ``directory``: it is sticky, or
     neither its group nor others may write it."""
@@ -1782,6 +1792,11 @@ class DevShm:
     value: int | None = None  # a new named semaphore's initial value (its sem_t as written)
     #: unnamed semaphores found in a segment: offset → object name
     sems: dict[int, str] = field(default_factory=dict)
+    #: the inode of the file the program opened, as found when ipcviz read the call or
+    #: (``ProgramProber``) in a process's mapping of it (None: not found yet): the prober
+    #: reads the name only while it names that file, so a file another puts there after
+    #: an unlink is never taken for it
+    same: int | None = None
 
     @property
     def kernel_name(self) -> str:
@@ -1818,7 +1833,12 @@ def _open_any(
                     fresh = m.shm_existing is not None and path not in m.shm_existing
                     created = "O_CREAT" in args and (fresh or known is not None)
                     m.devshm[path] = DevShm(path, made, created=made or created)
-                    _own(m, path, (_hold_fd(proc, ret, path) or _hold(path)) if made else None)
+                    held = _hold_fd(proc, ret, path) or _hold(path)
+                    m.devshm[path].same = _identity(held)
+                    if made:
+                        _own(m, path, held)
+                    elif held is not None:
+                        os.close(held)
             return
     _open(m, proc, t, end, args, ret, err)
 
@@ -1950,7 +1970,7 @@ def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     known = m.devshm.get(old)
     if known is None or not new.startswith(SEM_FILE) or "/" in new[len(SHM_DIR) :]:
         return
-    made = DevShm(new, known.made, known.created, value=known.value)
+    made = DevShm(new, known.made, known.created, value=known.value, same=known.same)
     m.devshm[new] = made
     # the file the program wrote, under its name now (link fails where a name is taken)
     _own(m, new, (_held_dup(m, old) or _hold(new)) if known.made else None)

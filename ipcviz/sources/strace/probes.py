@@ -18,7 +18,12 @@ from typing import Any
 from ipcviz import probe
 from ipcviz.engine.probing import Prober
 from ipcviz.mechanisms import registry
+from ipcviz.probe._procfs import Identity, maps
 from ipcviz.sources.strace.mapper import POSIX_SEM, POSIX_SHM, SYSV_SEM, DevShm, Mapper
+
+#: ``StandIn.same`` of an object whose name is gone and whose file was never found: no
+#: file's inode (a reading by name is of some other file, so there is none).
+NO_FILE = 0
 
 #: glibc's sem_t on 64-bit: the value in the low 32 bits of its first word, the number of
 #: sleepers in the high 32
@@ -31,11 +36,16 @@ class StandIn:
 
     traced = False
 
-    def __init__(self, name: str, type_: str, kernel_name: str, size: int = 0) -> None:
+    def __init__(
+        self, name: str, type_: str, kernel_name: str, size: int = 0, same: Identity | None = None
+    ) -> None:
         self.name = name
         self.type = type_
         self.kernel_name = kernel_name
         self.size = size
+        #: the identity of the file the program opened (``DevShm.same``): a reading by
+        #: name is of that file or none, never of one put at the name since
+        self.same = same
 
 
 class ProgramProber(Prober):
@@ -57,25 +67,48 @@ class ProgramProber(Prober):
         """The objects strace has discovered since the last look (declared and not gone)."""
         m = self.mapper
         for known in m.devshm.values():
+            if known.same is None:
+                known.same = self._mapped_inode(known)
             names = [(known.obj, -1), *((n, at) for at, n in known.sems.items())]
             for name, at in names:
-                if not name or name in self._known:
-                    continue
+                entry = self._known.get(name)
+                if not name or (entry is not None and entry[1] is known):
+                    continue  # (made anew under the name: another file, learnt again)
+                same = known.same
                 if at >= 0:
-                    obj = StandIn(name, POSIX_SEM, known.kernel_name)
+                    obj = StandIn(name, POSIX_SEM, known.kernel_name, same=same)
                 elif known.is_sem:
-                    obj = StandIn(name, POSIX_SEM, known.kernel_name)
+                    obj = StandIn(name, POSIX_SEM, known.kernel_name, same=same)
                     self._index(obj)  # a futex wait in its mapping is a wait on it
                 else:
-                    obj = StandIn(name, POSIX_SHM, known.kernel_name, known.size)
+                    obj = StandIn(name, POSIX_SHM, known.kernel_name, known.size, same)
                 self._known[name] = (obj, known, at)
         for obj, known, at in self._known.values():
             if at < 0 and obj.type == POSIX_SHM:
                 obj.size = known.size  # mapped larger since
+            obj.same = known.same
+            if obj.same is None and not known.linked:
+                obj.same = NO_FILE  # unlinked, its file never found: no reading by name
         model = self.engine.model.objects
         self.objects = [
             o for o, _, _ in self._known.values() if o.name in model and not model[o.name].removed
         ]
+
+    def _mapped_inode(self, known: DevShm) -> int | None:
+        """The inode of the file a traced process maps as ``known`` (its mappings as the
+        calls told them, read in /proc/PID/maps), or None. The program may have closed
+        its descriptor and unlinked the name before ipcviz read its open (``DevShm.same``
+        not found then): its mapping is still that file."""
+        for pid, proc in self.mapper.procs.items():
+            if proc.thread or proc.ended:
+                continue
+            starts = {a for a, (path, _, _) in proc.maps.items() if path == known.path}
+            if not starts:
+                continue
+            for mapping in maps(pid) or ():
+                if mapping.start in starts and mapping.inode:
+                    return mapping.inode
+        return None
 
     def _probe_all(self, live: list[Any], compare: bool = True) -> None:
         self.learn()
@@ -109,7 +142,7 @@ class ProgramProber(Prober):
         if entry is None or entry[2] < 0:
             return super()._probe_object(obj)
         _, known, at = entry  # an unnamed semaphore: its sem_t in the segment's file
-        raw = probe.read_shm(known.kernel_name, at, _SEM_WORD.size)
+        raw = probe.read_shm(known.kernel_name, at, _SEM_WORD.size, obj.same)
         if raw is None or len(raw) != _SEM_WORD.size:
             return None
         value, waiters = _SEM_WORD.unpack(raw)

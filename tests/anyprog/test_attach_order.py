@@ -1,0 +1,175 @@
+"""``ipcviz attach``: what a watched program does with an object that was there before
+the attach (``outside``) is shown in an order the kernel could have made. Such an object
+may hold what no event shows, so no rule stops a read from going before the write that
+supplied its bytes: the order itself must. Every step is driven by the test, and every
+wait is for a condition (a log line, /proc), never a sleep."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from pathlib import Path
+
+from tests.anyprog.test_attach import (
+    DEADLINE,
+    Attached,
+    events,
+    pipeline,
+    tell,
+    tree,
+    verified,
+    wait_for,
+)
+from tests.anyprog.test_programs import compile_c, needs_tools
+
+
+def _index(trace: Path, kind: str, obj: str, **fields: object) -> int:
+    """Where the first event of ``kind`` on ``obj`` with these fields is in the trace."""
+    found = [
+        i
+        for i, e in enumerate(events(trace))
+        if e["kind"] == kind
+        and e.get("obj") == obj
+        and all(e.get(k) == v for k, v in fields.items())
+    ]
+    assert found, (kind, obj, fields)
+    return found[0]
+
+
+@needs_tools
+def test_a_read_of_an_outside_pipe_comes_after_the_write_that_woke_it(tmp_path: Path) -> None:
+    """The reader asleep in read() when the writer writes: the write comes first, and the
+    end of file the reader gets once the writer exits comes after that exit.
+
+    Before, both were shown the other way round: strace stamps the write with the read's
+    return (the next line it prints), and on a pipe found at attach every read is legal,
+    so the read, a take, went first; an end of file was legal while the writer held the
+    write end, since the model did not know it held it."""
+    trace = tmp_path / "attach.jsonl"
+    with pipeline(tmp_path) as (sh, to_writer, to_reader):
+        wait_for(lambda: len(tree(sh.pid)) == 3, "the pipeline's two programs")
+        sh_pid, writer, reader = tree(sh.pid)
+        pipe = os.readlink(f"/proc/{writer}/fd/1")
+        ipc = Attached(sh.pid, trace)
+        try:
+            ipc.attached([sh_pid, writer, reader])
+            ipc.says(f"reads from {tmp_path / 'c1'}…")
+            ipc.says(f"reads from {tmp_path / 'c2'}…")
+            tell(to_reader, "r 64")
+            ipc.says(f"reads from {pipe}…")  # asleep in it: the pipe is empty
+            tell(to_writer, "w hello")
+            assert sh.stdout is not None
+            assert sh.stdout.readline() == "got 5: hello\n"
+            ipc.says(f'read 5 B from {pipe}: "hello"')
+            tell(to_reader, "r 64")
+            wait_for(lambda: ipc.log().count(f"reads from {pipe}…") == 2, "the second read")
+            tell(to_writer, "q")  # the writer exits: the kernel closes its write end
+            assert sh.stdout.readline() == "got 0: \n"
+            ipc.end()  # every watched process ended
+        finally:
+            ipc.kill()
+    assert sh.returncode == 0
+    verified(trace)
+    write = _index(trace, "pipe.write", pipe)
+    read = _index(trace, "pipe.read", pipe, n=5)
+    assert write < read, "the read of hello is shown before its write"
+    eof = _index(trace, "pipe.read", pipe, n=0)
+    gone = [
+        i
+        for i, e in enumerate(events(trace))
+        if e["pid"] == writer and e["kind"] in ("proc.exit", "pipe.close")
+    ]
+    assert gone and gone[0] < eof, "the end of file is shown before the writer let go"
+
+
+#: Opens the POSIX queue given and forks: the child sends each line it is told on stdin
+#: ("q" ends it), the parent receives and prints each message until an empty one.
+QUEUE_PAIR = r"""
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char text[64], line[64];
+    mqd_t q = mq_open(argv[1], O_RDWR);
+    if (q == (mqd_t)-1) { perror("mq_open"); return 1; }
+    pid_t kid = fork();
+    if (kid == 0) {
+        while (fgets(line, sizeof line, stdin) && line[0] != 'q') {
+            size_t n = strcspn(line, "\n");
+            if (mq_send(q, line, n, 0) < 0) { perror("mq_send"); return 1; }
+        }
+        return mq_send(q, "", 0, 0) < 0;
+    }
+    printf("ready\n");
+    fflush(stdout);
+    ssize_t n;
+    while ((n = mq_receive(q, text, sizeof text, NULL)) > 0) {
+        printf("got %.*s\n", (int)n, text);
+        fflush(stdout);
+    }
+    int st;
+    waitpid(kid, &st, 0);
+    return n < 0 || !WIFEXITED(st) || WEXITSTATUS(st);
+}
+"""
+
+
+@needs_tools
+def test_a_receive_of_an_outside_queue_comes_after_the_send_that_woke_it(
+    tmp_path: Path,
+) -> None:
+    """A receiver asleep in mq_receive on a queue it opened before the attach, and a
+    sender the test tells when to send: each send comes before the receive of its message.
+
+    Before, each receive was shown first, its message counted as from outside, and the
+    send after it: any receive of an ``outside`` queue is legal, and strace stamps the
+    send with the receive's return, so the receive, a take, went first."""
+    import posix_ipc
+
+    binary = compile_c(tmp_path, "queue_pair", QUEUE_PAIR)
+    name = f"/ipcviz-test-attach-order-{os.getpid()}"
+    queue = posix_ipc.MessageQueue(
+        name, posix_ipc.O_CREX, 0o600, max_messages=4, max_message_size=64
+    )
+    trace = tmp_path / "attach.jsonl"
+    obj = f"mq:{name}"
+    proc = subprocess.Popen(
+        [str(binary), name], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+        wait_for(lambda: len(tree(proc.pid)) == 2, "the sender")
+        ipc = Attached(proc.pid, trace)
+        try:
+            ipc.attached(tree(proc.pid))
+            for i, text in enumerate(("one", "two")):
+                wait_for(
+                    lambda i=i: ipc.log().count(f"receives from {obj}…") > i,
+                    "the receiver asleep in mq_receive",
+                )
+                proc.stdin.write(text + "\n")
+                proc.stdin.flush()
+                assert proc.stdout.readline() == f"got {text}\n"
+            proc.stdin.write("q\n")
+            proc.stdin.close()
+            assert proc.wait(DEADLINE) == 0
+            ipc.end()
+        finally:
+            ipc.kill()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        queue.close()
+        queue.unlink()
+    verified(trace)
+    for text in ("one", "two", ""):
+        data = base64.b64encode(text.encode()).decode()
+        sent = _index(trace, "mq.send", obj, data=data)
+        received = _index(trace, "mq.recv", obj, data=data)
+        assert sent < received, f"{text!r} is shown received before it was sent"
