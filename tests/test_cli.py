@@ -86,6 +86,29 @@ def test_scenario_that_raises_at_import(tmp_path: Path):
     assert "ModuleNotFoundError" in err and "line 1" in err
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from ipcviz.scenario import Scenario\nx = (\n",  # found by the engine's loader
+        "raise RuntimeError('boom')\n",
+        "x = 1\n",  # no Scenario in it
+    ],
+)
+def test_a_scenario_that_cannot_start_leaves_no_trace(tmp_path: Path, body: str):
+    """Bad input is one line and exit 2, and no file: the engine, which finds it, wrote a
+    trace of it (header, error, end) at --record, or a new "run" in the traces directory."""
+    bad = tmp_path / "bad.py"
+    bad.write_text(body)
+    data = tmp_path / "data"
+    env = {"XDG_DATA_HOME": str(data)}
+    trace = tmp_path / "t.jsonl"
+    _one_line_error(ipcviz("run", str(bad), "--headless", "--record", str(trace), env=env))
+    assert not trace.exists()
+    _one_line_error(ipcviz("run", str(bad), "--headless", env=env))
+    traces = data / "ipcviz" / "traces"
+    assert not traces.exists() or not any(traces.iterdir())
+
+
 def test_an_engine_that_ends_before_its_trace_names_no_trace(tmp_path: Path):
     """A scenario file that ends its process at import (os._exit: nothing can catch it)
     ends the engine before the trace file exists; the message named that file anyway

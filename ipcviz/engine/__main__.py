@@ -63,9 +63,9 @@ def run(opts: EngineOptions) -> int:
         with i18n.speaking("en"):  # a failure here is recorded in the trace: in English
             scenario, declared, opts = _prepare(opts)
     except IpcvizError as exc:
-        from ipcviz.engine.failed import record_failure
+        from ipcviz.engine.failed import tell_failure
 
-        record_failure(opts.trace, str(opts.scenario), str(exc))
+        tell_failure(str(opts.scenario), str(exc))  # bad input: no trace file
         return exc.exit_code
     # -1: the scenario's own limit (headless default); 0: none (the TUI's default)
     timeout = scenario.timeout if opts.timeout < 0 else opts.timeout
