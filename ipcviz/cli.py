@@ -66,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("list", help=_("list the built-in scenarios"))
-    p.add_argument("--json", action="store_true", help=_("id, title and teaching points as JSON"))
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help=_("id, title, teaching points and --set settings as JSON"),
+    )
 
     p = sub.add_parser(
         "run",
@@ -312,6 +316,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     sections, each teaching point with a few words saying what it is."""
     from ipcviz.scenario.lecture import first_point, gloss, lecture_order, section_of
     from ipcviz.scenario.loader import load_listed
+    from ipcviz.scenario.settings import describe
 
     scenarios = lecture_order(load_listed())
     if args.json:
@@ -327,6 +332,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                         "section": section_of(first_point(s))[0],
                         "description": s.description,
                         "description_ko": s.description_ko,
+                        # its ``--set`` keys (none for a C example: its program has none)
+                        "settings": describe(s),
                     }
                     for s in scenarios
                 ],

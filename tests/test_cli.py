@@ -49,6 +49,31 @@ def test_list_json_has_ids_titles_teaching_points():
         assert item["title"] and all(t.startswith("T") for t in item["teaches"])
 
 
+def test_list_json_has_the_set_keys_each_scenario_accepts():
+    """Each scenario's ``--set`` keys, with type, default and range: a tool (or a student)
+    could only find them by reading the scenario's source or a failed --set."""
+    from ipcviz.scenario.loader import load_listed
+    from ipcviz.scenario.settings import apply_settings
+
+    items = {item["id"]: item for item in json.loads(ipcviz("list", "--json").stdout)}
+    pipe = {s["name"]: s for s in items["pipe-basic"]["settings"]}
+    assert pipe["messages"] == {
+        "name": "messages",
+        "type": "int",
+        "default": 8,
+        "quick": 5,
+        "min": 1,
+        "max": 10000,
+        "help": "a whole number from 1 to 10000",
+    }
+    assert pipe["pause"]["type"] == "float" and pipe["pause"]["default"] == 0.4
+    assert items["c/pipe-parent-child"]["settings"] == []  # a program takes no --set
+    for scenario in load_listed():  # every key listed is one --set takes, with its value
+        listed = items[scenario.id]["settings"]
+        apply_settings(scenario, {s["name"]: s["default"] for s in listed})
+        assert {s["name"] for s in listed} == set(scenario.params) | set(scenario.quick)
+
+
 def _one_line_error(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
     """Exit ``code``, no traceback of ipcviz's own, the last stderr line says what is wrong."""
     assert result.returncode == code, result.stderr
