@@ -378,7 +378,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # a C example's scenario file (steps, checks), else only a label: the program's name
         path = _c_scenario(args.scenario) or Path(os.path.basename(program[0]) or "program")
         _check_program_args(args)
-        control = EngineOptions.template(program=tuple(program))
+        control = EngineOptions.template(program=tuple(program), ran=_ran(args))
     else:
         path = resolve(args.scenario)
         control = _control_options(args)
@@ -498,6 +498,17 @@ def _program(args: argparse.Namespace) -> list[str] | None:
     if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
         raise IpcvizError(_("run -- {prog}: no such program (or not executable)").format(prog=prog))
     return list(given)
+
+
+def _ran(args: argparse.Namespace) -> tuple[str, ...]:
+    """What the user ran, as typed after ``ipcviz run``, where the program is not it: a C
+    file (or example), whose binary is a path in the build cache (``lab.c -- ARGS``)."""
+    from ipcviz.sources import cbuild
+
+    if args.scenario is None or not cbuild.is_c(args.scenario):
+        return ()
+    given = list(getattr(args, "program", None) or [])
+    return (args.scenario, *(["--", *given] if given else []))
 
 
 def _c_scenario(spec: str | None) -> Path | None:

@@ -32,6 +32,7 @@ CHANGED = {
     "traced": False,
     "probe_interval": 0.0,
     "program": ("./a.out", "--", "-x", "two words"),
+    "ran": ("lab.c", "--", "-x", "two words"),
     "attach": 4242,
 }
 

@@ -152,10 +152,16 @@ def _program_engine(opts: EngineOptions, timeout: float) -> Engine:
         opts.trace,
         scenario=_program_scenario(opts.scenario),
         timeout=timeout,
-        header_extra={"lang": opts.lang},
+        header_extra=_program_header(opts),
         sid=opts.sid,
         quick=opts.quick,  # (a program has no settings: recorded as asked, changes nothing)
+        ran=list(opts.ran),
     )
+
+
+def _program_header(opts: EngineOptions) -> dict:
+    """The language, and what the user ran if it is not the program itself (a C file)."""
+    return {"lang": opts.lang, **({"ran": list(opts.ran)} if opts.ran else {})}
 
 
 def _untraced_program_engine(opts: EngineOptions, timeout: float) -> Engine:
@@ -167,12 +173,14 @@ def _untraced_program_engine(opts: EngineOptions, timeout: float) -> Engine:
 
     program = list(opts.program)
     seen = N_("{name} seen by the kernel probes")
-    scenario = program_scenario(program, timeout or 60.0, _program_scenario(opts.scenario), seen)
+    scenario = program_scenario(
+        program, timeout or 60.0, _program_scenario(opts.scenario), seen, list(opts.ran)
+    )
     name = re.sub(r"[^A-Za-z0-9_-]", "_", Path(program[0]).name)[:32].lstrip("-_") or "program"
     if not name[0].isalpha():
         name = "p" + name[:31]
     scenario.command(name, program)  # traced where it can be: here it cannot (the notice)
-    header = {"lang": opts.lang, "program": program, "source": "probes"}
+    header = {**_program_header(opts), "program": program, "source": "probes"}
     return CommandsEngine(
         scenario, opts.trace, timeout=timeout, header_extra=header, sid=opts.sid, quick=opts.quick
     )
