@@ -637,7 +637,9 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
 
     sid = new_session_id()
     trace = trace_path_for(options.scenario, record, sid, force)
-    engine = EngineProcess(options.replace(trace=trace, sid=sid))
+    # --force: the engine removes the old file once the input proved good
+    overwrite = force and record is not None
+    engine = EngineProcess(options.replace(trace=trace, sid=sid, overwrite=overwrite))
     lang = options.lang
     out = Output()
 

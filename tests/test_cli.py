@@ -134,6 +134,22 @@ def test_a_scenario_that_cannot_start_leaves_no_trace(tmp_path: Path, body: str)
     assert not traces.exists() or not any(traces.iterdir())
 
 
+def test_bad_input_with_force_keeps_the_trace_it_would_replace(tmp_path: Path):
+    """``--record OLD --force`` with a scenario that cannot start: the CLI removed OLD before
+    the engine found the error, so a typo lost a recording and left nothing in its place.
+    The engine removes it only once the input proved good; a run that starts replaces it."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from ipcviz.scenario import Scenario\nx = (\n")
+    old = tmp_path / "lesson.jsonl"
+    old.write_text('{"kept": true}\n')
+    _one_line_error(ipcviz("run", str(bad), "--headless", "--record", str(old), "--force"))
+    assert old.read_text() == '{"kept": true}\n'
+    ran = ipcviz("run", "pipe-basic", "--quick", "--headless", "--record", str(old), "--force")
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(old.read_text().splitlines()[0])["format"] == "ipcviz-trace"
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+
+
 def test_an_engine_that_ends_before_its_trace_names_no_trace(tmp_path: Path):
     """A scenario file that ends its process at import (os._exit: nothing can catch it)
     ends the engine before the trace file exists; the message named that file anyway

@@ -34,6 +34,7 @@ CHANGED = {
     "program": ("./a.out", "--", "-x", "two words"),
     "ran": ("lab.c", "--", "-x", "two words"),
     "attach": 4242,
+    "overwrite": True,
 }
 
 

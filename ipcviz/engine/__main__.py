@@ -72,6 +72,8 @@ def run(opts: EngineOptions) -> int:
     if opts.sid is not None and not SID_RE.match(opts.sid):
         print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
         return 2
+    if not _replace_old_trace(opts):
+        return 2
     engine_class = Engine
     if any(p.argv is not None and p.trace for p in scenario.processes):
         from ipcviz.sources.strace.commands import CommandsEngine
@@ -120,6 +122,21 @@ def _prepare(opts: EngineOptions) -> tuple[Scenario, str | None, EngineOptions]:
     return scenario, _declared_schedule(opts, scenario), opts
 
 
+def _replace_old_trace(opts: EngineOptions) -> bool:
+    """``--force``: the old trace goes now that the input proved good (False: it cannot,
+    said in one line)."""
+    if not opts.overwrite:
+        return True
+    from ipcviz.engine.client import claim_record_path
+
+    try:
+        claim_record_path(opts.trace, force=True, remove=True)
+    except IpcvizError as exc:
+        print(f"ipcviz: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def _bad_sid(sid: str) -> str:
     return _("--sid {sid}: 8 to 32 lowercase hex digits").format(sid=repr(sid))
 
@@ -133,6 +150,8 @@ def _run_program(opts: EngineOptions) -> int:
         print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
         return 2
     timeout = max(opts.timeout, 0.0) if opts.timeout >= 0 else 60.0
+    if not _replace_old_trace(opts):
+        return 2
     make = _program_engine if why_untraced() is None else _untraced_program_engine
     try:
         engine = make(opts, timeout)
@@ -192,6 +211,8 @@ def _run_attach(opts: EngineOptions) -> int:
 
     if opts.sid is not None and not SID_RE.match(opts.sid):
         print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
+        return 2
+    if not _replace_old_trace(opts):
         return 2
     try:
         engine = AttachEngine(

@@ -65,6 +65,9 @@ class EngineOptions:
     #: watch this running process and its descendants under strace -p (``ipcviz attach``);
     #: ``timeout`` is then how long to watch (0: until stopped), reached as a normal end
     attach: int = 0
+    #: ``--force``: a file at ``trace`` is removed, by the engine, once the run's input
+    #: proved good (bad input leaves the old trace as it was)
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         # Lists given by callers become tuples: the value stays hashable and immutable.
@@ -114,6 +117,8 @@ class EngineOptions:
             out += ["--probe-interval", repr(self.probe_interval)]
         if self.attach:
             out += ["--attach", str(self.attach)]
+        if self.overwrite:
+            out.append("--overwrite")
         if self.ran:  # one JSON word: argparse drops a word "--", and misreads "-x"
             out.append("--ran=" + json.dumps(list(self.ran)))
         if self.program:  # always last: what follows ``--`` is the program's own
@@ -154,6 +159,7 @@ class EngineOptions:
             program=tuple(program) if args.program else (),
             ran=_words(args.ran),
             attach=args.attach,
+            overwrite=args.overwrite,
         )
 
 
@@ -197,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
         "--attach", type=int, default=0, metavar="PID", help="watch a running process tree"
     )
     ap.add_argument("--ran", default=None, help="what the user ran, a JSON list (a C file)")
+    ap.add_argument("--overwrite", action="store_true", help="--trace may replace a file")
     ap.add_argument(
         "--program",
         action="store_true",
