@@ -405,7 +405,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.record,
             force=args.force,
         )
-    require_terminal(f"`ipcviz run {args.scenario} --headless`")
+    require_terminal(f"`{_headless_command(args)}`")
     from ipcviz.tui.launch import run_tui
 
     return run_tui(
@@ -419,6 +419,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         session_class=challenge,
     )
+
+
+def _headless_command(args: argparse.Namespace) -> str:
+    """The run as asked, with ``--headless``: what to type for a text log (a program run
+    said ``ipcviz run None --headless``)."""
+    from ipcviz.bytefmt import shell_words
+
+    words = ["ipcviz", "run", *([args.scenario] if args.scenario is not None else [])]
+    given = getattr(args, "program", None)
+    return shell_words([*words, "--headless", *(["--", *given] if given else [])])
 
 
 def cmd_attach(args: argparse.Namespace) -> int:

@@ -150,6 +150,20 @@ def test_bad_input_with_force_keeps_the_trace_it_would_replace(tmp_path: Path):
     assert stat.S_IMODE(old.stat().st_mode) == 0o600
 
 
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["run", "pipe-basic"], "`ipcviz run pipe-basic --headless`"),
+        (["run", "--", "/bin/echo", "a b"], "`ipcviz run --headless -- /bin/echo 'a b'`"),
+    ],
+)
+def test_no_terminal_names_the_headless_command_as_the_user_ran_it(argv, said):
+    """Without a terminal the run says what to type for a log; for a program run it said
+    ``ipcviz run None --headless``, a command that runs nothing."""
+    err = _one_line_error(ipcviz(*argv))
+    assert said in err and "None" not in err, err
+
+
 def test_an_engine_that_ends_before_its_trace_names_no_trace(tmp_path: Path):
     """A scenario file that ends its process at import (os._exit: nothing can catch it)
     ends the engine before the trace file exists; the message named that file anyway
