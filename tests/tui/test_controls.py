@@ -125,8 +125,20 @@ async def _pause_and_resume(
     assert not screen.paused and "result: PASSED" in log.plain_lines()[-1]
 
 
-@pytest.mark.parametrize("keys", [["v", "v"], ["p", "p"], ["o", "o"], ["l", "l"]])
-async def test_a_paused_view_holds_its_moment_through_the_view_keys(keys: list[str]) -> None:
+@pytest.mark.parametrize(
+    "keys, present",
+    [
+        (["v", "v"], False),
+        (["p", "p"], False),
+        (["o", "o"], False),
+        (["l", "l"], False),
+        (["v", "v"], True),  # presenter mode: its narration and hint too
+        (["l", "l"], True),
+    ],
+)
+async def test_a_paused_view_holds_its_moment_through_the_view_keys(
+    keys: list[str], present: bool
+) -> None:
     """Paused means the picture holds still: ``v`` (diagram/detail), ``p``/``o`` (the log's
     filters) and ``l`` redrew from the model, which had gone on: the paused screen jumped to
     the newest events (the log, the counts, the end). A toggle may draw the same moment
@@ -141,6 +153,10 @@ async def test_a_paused_view_holds_its_moment_through_the_view_keys(keys: list[s
     for e in events[:12]:
         gate.put(e)
     app = IpcvizApp(lambda: RecordedFeed(header, stream()))
+    if present:
+        from ipcviz.tui.screens.present import PresentScreen
+
+        app.session_class = PresentScreen
     async with app.run_test(size=(120, 40)) as pilot:
         try:
             screen = app.screen

@@ -208,7 +208,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         #: While the view is paused: the model as it was at that moment, which is what is
         #: drawn (``shown``), and the log's lines go on into ``_live_log`` unseen. The feed
         #: keeps being applied to ``state`` (the keys that act on the processes read it).
-        self._held: State | None = None
+        self._paused_at: State | None = None
         self._live_log: deque[LogLine] | None = None
         self.result: int | None = None
         self.frame_times: list[float] = []  # seconds per frame (benchmark)
@@ -230,7 +230,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     @property
     def shown(self) -> State:
         """The model the screen draws: ``state``, or while paused the moment it paused."""
-        return self._held if self._held is not None else self.state
+        return self._paused_at if self._paused_at is not None else self.state
 
     @property
     def lang(self) -> str:
@@ -419,7 +419,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         """Paused: draw a copy of the model as it is now, and the log's lines as they are;
         the feed goes on into the model and a live copy of the log."""
         state = self.state
-        self._held = copy.deepcopy(state, {id(state.header): state.header})
+        self._paused_at = copy.deepcopy(state, {id(state.header): state.header})
         entries = self.query_one(EventLog).entries
         self._live_log = deque(entries, maxlen=entries.maxlen)
 
@@ -429,7 +429,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
             entries = self.query_one(EventLog).entries
             entries.clear()
             entries.extend(self._live_log)
-        self._held = self._live_log = None
+        self._paused_at = self._live_log = None
 
     def _on_feed_end(self, feed: Feed) -> None:
         error = getattr(feed, "error", None)
@@ -459,8 +459,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def _set_model(self, state: State) -> None:
         """The feed's events go to ``state`` from now on (a new run, or its header came)."""
         self.state = state
-        if self._held is not None and self._held.header is not state.header:
-            self._held.header = state.header  # (the header came while paused)
+        if self._paused_at is not None and self._paused_at.header is not state.header:
+            self._paused_at.header = state.header  # (the header came while paused)
         self.formatter = EventFormatter(state.header)
         self.narrator = Narrator(state.header, state=state)
         self.query_one(EventLog).formatter = self.formatter
@@ -476,6 +476,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def show_state(self, state: State) -> None:
         """Display ``state`` as it is (replay: seek / step back). Stops any feed's effect."""
         self.state = state
+        if self._paused_at is not None:  # asked for: shown even while paused
+            self._paused_at = state
         if state.header is not self.formatter.header:
             self.formatter = EventFormatter(state.header)
             self.query_one(EventLog).formatter = self.formatter
