@@ -66,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("list", help=_("list the built-in scenarios"))
-    p.add_argument("--json", action="store_true", help=_("id, title and teaching points as JSON"))
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help=_("id, title, teaching points and --set settings as JSON"),
+    )
 
     p = sub.add_parser(
         "run",
@@ -312,6 +316,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     sections, each teaching point with a few words saying what it is."""
     from ipcviz.scenario.lecture import first_point, gloss, lecture_order, section_of
     from ipcviz.scenario.loader import load_listed
+    from ipcviz.scenario.settings import describe
 
     scenarios = lecture_order(load_listed())
     if args.json:
@@ -327,6 +332,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                         "section": section_of(first_point(s))[0],
                         "description": s.description,
                         "description_ko": s.description_ko,
+                        # its ``--set`` keys (none for a C example: its program has none)
+                        "settings": describe(s),
                     }
                     for s in scenarios
                 ],
@@ -371,7 +378,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # a C example's scenario file (steps, checks), else only a label: the program's name
         path = _c_scenario(args.scenario) or Path(os.path.basename(program[0]) or "program")
         _check_program_args(args)
-        control = EngineOptions.template(program=tuple(program))
+        control = EngineOptions.template(program=tuple(program), ran=_ran(args))
     else:
         path = resolve(args.scenario)
         control = _control_options(args)
@@ -398,7 +405,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.record,
             force=args.force,
         )
-    require_terminal(f"`ipcviz run {args.scenario} --headless`")
+    require_terminal(f"`{_headless_command(args)}`")
     from ipcviz.tui.launch import run_tui
 
     return run_tui(
@@ -412,6 +419,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         session_class=challenge,
     )
+
+
+def _headless_command(args: argparse.Namespace) -> str:
+    """The run as asked, with ``--headless``: what to type for a text log (a program run
+    said ``ipcviz run None --headless``)."""
+    from ipcviz.bytefmt import shell_words
+
+    words = ["ipcviz", "run", *([args.scenario] if args.scenario is not None else [])]
+    given = getattr(args, "program", None)
+    return shell_words([*words, "--headless", *(["--", *given] if given else [])])
 
 
 def cmd_attach(args: argparse.Namespace) -> int:
@@ -491,6 +508,17 @@ def _program(args: argparse.Namespace) -> list[str] | None:
     if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
         raise IpcvizError(_("run -- {prog}: no such program (or not executable)").format(prog=prog))
     return list(given)
+
+
+def _ran(args: argparse.Namespace) -> tuple[str, ...]:
+    """What the user ran, as typed after ``ipcviz run``, where the program is not it: a C
+    file (or example), whose binary is a path in the build cache (``lab.c -- ARGS``)."""
+    from ipcviz.sources import cbuild
+
+    if args.scenario is None or not cbuild.is_c(args.scenario):
+        return ()
+    given = list(getattr(args, "program", None) or [])
+    return (args.scenario, *(["--", *given] if given else []))
 
 
 def _c_scenario(spec: str | None) -> Path | None:
@@ -619,7 +647,9 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
 
     sid = new_session_id()
     trace = trace_path_for(options.scenario, record, sid, force)
-    engine = EngineProcess(options.replace(trace=trace, sid=sid))
+    # --force: the engine removes the old file once the input proved good
+    overwrite = force and record is not None
+    engine = EngineProcess(options.replace(trace=trace, sid=sid, overwrite=overwrite))
     lang = options.lang
     out = Output()
 

@@ -17,7 +17,9 @@ import asyncio
 import errno
 import hmac
 import ipaddress
+import logging
 import os
+import re
 import secrets
 import signal
 import socket
@@ -119,6 +121,39 @@ def _cookie(header: str) -> str | None:
     return None
 
 
+#: Where a token can appear in a logged request: its query, the websocket's path, a Referer
+#: (the page's assets are fetched from ``/?token=…``) or a cookie.
+_TOKENISH = re.compile(rf"((?:[?&;]token=|/ws/|{COOKIE}=))[^\s&;\"'?]+")
+REDACTED = "…"
+
+
+def redact(text: str, token: str) -> str:
+    """``text`` with the token, and anything given in a token's place, shown as ``…``.
+
+    The token is the key to running programs as the server's user: a log line (a file, a
+    terminal a projector shows, a screen share) must not hand it on. A wrong token is
+    hidden too: it may be a real one of another server, mistyped."""
+    if token:
+        text = text.replace(token, REDACTED)
+    return _TOKENISH.sub(lambda m: m.group(1) + REDACTED, text)
+
+
+class RedactToken(logging.Filter):
+    """Rewrites every log record so that no line the server logs carries the token (the
+    access log prints each request line and its Referer)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        shown = redact(message, self.token)
+        if shown != message:
+            record.msg, record.args = shown, ()
+        return True
+
+
 def make_server(host: str, port: int, present: bool, token: str) -> Any:
     """The textual-serve server with the token, Origin and session-end rules added."""
     from aiohttp import WSMsgType, web
@@ -197,6 +232,13 @@ def make_server(host: str, port: int, present: bool, token: str) -> Any:
 
         async def on_startup(self, app: web.Application) -> None:
             pass  # the URL with its token is printed by serve(); no banner
+
+        def initialize_logging(self) -> None:
+            """textual-serve's log handler, and on it a filter that takes the token out
+            of every line (the one URL with it is printed once, by serve())."""
+            super().initialize_logging()
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(RedactToken(token))
 
         async def handle_index(self, request: web.Request) -> web.StreamResponse:
             """The page, with URLs on the host the browser used (its cookie goes there),

@@ -49,6 +49,31 @@ def test_list_json_has_ids_titles_teaching_points():
         assert item["title"] and all(t.startswith("T") for t in item["teaches"])
 
 
+def test_list_json_has_the_set_keys_each_scenario_accepts():
+    """Each scenario's ``--set`` keys, with type, default and range: a tool (or a student)
+    could only find them by reading the scenario's source or a failed --set."""
+    from ipcviz.scenario.loader import load_listed
+    from ipcviz.scenario.settings import apply_settings
+
+    items = {item["id"]: item for item in json.loads(ipcviz("list", "--json").stdout)}
+    pipe = {s["name"]: s for s in items["pipe-basic"]["settings"]}
+    assert pipe["messages"] == {
+        "name": "messages",
+        "type": "int",
+        "default": 8,
+        "quick": 5,
+        "min": 1,
+        "max": 10000,
+        "help": "a whole number from 1 to 10000",
+    }
+    assert pipe["pause"]["type"] == "float" and pipe["pause"]["default"] == 0.4
+    assert items["c/pipe-parent-child"]["settings"] == []  # a program takes no --set
+    for scenario in load_listed():  # every key listed is one --set takes, with its value
+        listed = items[scenario.id]["settings"]
+        apply_settings(scenario, {s["name"]: s["default"] for s in listed})
+        assert {s["name"] for s in listed} == set(scenario.params) | set(scenario.quick)
+
+
 def _one_line_error(result: subprocess.CompletedProcess[str], code: int = 2) -> str:
     """Exit ``code``, no traceback of ipcviz's own, the last stderr line says what is wrong."""
     assert result.returncode == code, result.stderr
@@ -84,6 +109,59 @@ def test_scenario_that_raises_at_import(tmp_path: Path):
     bad.write_text("import nonexistent_module_xyz\n")
     err = _one_line_error(ipcviz("run", str(bad), "--headless"))
     assert "ModuleNotFoundError" in err and "line 1" in err
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from ipcviz.scenario import Scenario\nx = (\n",  # found by the engine's loader
+        "raise RuntimeError('boom')\n",
+        "x = 1\n",  # no Scenario in it
+    ],
+)
+def test_a_scenario_that_cannot_start_leaves_no_trace(tmp_path: Path, body: str):
+    """Bad input is one line and exit 2, and no file: the engine, which finds it, wrote a
+    trace of it (header, error, end) at --record, or a new "run" in the traces directory."""
+    bad = tmp_path / "bad.py"
+    bad.write_text(body)
+    data = tmp_path / "data"
+    env = {"XDG_DATA_HOME": str(data)}
+    trace = tmp_path / "t.jsonl"
+    _one_line_error(ipcviz("run", str(bad), "--headless", "--record", str(trace), env=env))
+    assert not trace.exists()
+    _one_line_error(ipcviz("run", str(bad), "--headless", env=env))
+    traces = data / "ipcviz" / "traces"
+    assert not traces.exists() or not any(traces.iterdir())
+
+
+def test_bad_input_with_force_keeps_the_trace_it_would_replace(tmp_path: Path):
+    """``--record OLD --force`` with a scenario that cannot start: the CLI removed OLD before
+    the engine found the error, so a typo lost a recording and left nothing in its place.
+    The engine removes it only once the input proved good; a run that starts replaces it."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from ipcviz.scenario import Scenario\nx = (\n")
+    old = tmp_path / "lesson.jsonl"
+    old.write_text('{"kept": true}\n')
+    _one_line_error(ipcviz("run", str(bad), "--headless", "--record", str(old), "--force"))
+    assert old.read_text() == '{"kept": true}\n'
+    ran = ipcviz("run", "pipe-basic", "--quick", "--headless", "--record", str(old), "--force")
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(old.read_text().splitlines()[0])["format"] == "ipcviz-trace"
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    "argv, said",
+    [
+        (["run", "pipe-basic"], "`ipcviz run pipe-basic --headless`"),
+        (["run", "--", "/bin/echo", "a b"], "`ipcviz run --headless -- /bin/echo 'a b'`"),
+    ],
+)
+def test_no_terminal_names_the_headless_command_as_the_user_ran_it(argv, said):
+    """Without a terminal the run says what to type for a log; for a program run it said
+    ``ipcviz run None --headless``, a command that runs nothing."""
+    err = _one_line_error(ipcviz(*argv))
+    assert said in err and "None" not in err, err
 
 
 def test_an_engine_that_ends_before_its_trace_names_no_trace(tmp_path: Path):

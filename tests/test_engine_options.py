@@ -32,7 +32,9 @@ CHANGED = {
     "traced": False,
     "probe_interval": 0.0,
     "program": ("./a.out", "--", "-x", "two words"),
+    "ran": ("lab.c", "--", "-x", "two words"),
     "attach": 4242,
+    "overwrite": True,
 }
 
 

@@ -299,12 +299,13 @@ def test_the_engine_says_its_errors_in_the_run_language(tmp_path: Path) -> None:
 
 
 def test_an_engine_in_korean_records_its_failure_in_english(tmp_path: Path) -> None:
-    """... but what it records stays language-neutral: a run that fails before it starts
-    records its reason in English, and the narrator words it when shown."""
+    """... but what its event stream says stays language-neutral: a run that fails before
+    it starts tells its reason in English (and records no trace: it is bad input), and the
+    narrator words it when shown."""
     trace = tmp_path / "t.jsonl"
     failed = _engine("--trace", str(trace), "--lang", "ko", "--set", "nope=1")
-    assert failed.returncode == 2
-    _header, *events = (json.loads(line) for line in trace.read_text().splitlines())
+    assert failed.returncode == 2 and not trace.exists()
+    _header, *events = (json.loads(line) for line in failed.stdout.splitlines())
     error = next(e for e in events if e["kind"] == "error")
     assert error["message"].startswith("--set: scenario pipe-basic has no setting nope")
 

@@ -63,14 +63,16 @@ def run(opts: EngineOptions) -> int:
         with i18n.speaking("en"):  # a failure here is recorded in the trace: in English
             scenario, declared, opts = _prepare(opts)
     except IpcvizError as exc:
-        from ipcviz.engine.failed import record_failure
+        from ipcviz.engine.failed import tell_failure
 
-        record_failure(opts.trace, str(opts.scenario), str(exc))
+        tell_failure(str(opts.scenario), str(exc))  # bad input: no trace file
         return exc.exit_code
     # -1: the scenario's own limit (headless default); 0: none (the TUI's default)
     timeout = scenario.timeout if opts.timeout < 0 else opts.timeout
     if opts.sid is not None and not SID_RE.match(opts.sid):
         print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
+        return 2
+    if not _replace_old_trace(opts):
         return 2
     engine_class = Engine
     if any(p.argv is not None and p.trace for p in scenario.processes):
@@ -120,6 +122,21 @@ def _prepare(opts: EngineOptions) -> tuple[Scenario, str | None, EngineOptions]:
     return scenario, _declared_schedule(opts, scenario), opts
 
 
+def _replace_old_trace(opts: EngineOptions) -> bool:
+    """``--force``: the old trace goes now that the input proved good (False: it cannot,
+    said in one line)."""
+    if not opts.overwrite:
+        return True
+    from ipcviz.engine.client import claim_record_path
+
+    try:
+        claim_record_path(opts.trace, force=True, remove=True)
+    except IpcvizError as exc:
+        print(f"ipcviz: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def _bad_sid(sid: str) -> str:
     return _("--sid {sid}: 8 to 32 lowercase hex digits").format(sid=repr(sid))
 
@@ -133,6 +150,8 @@ def _run_program(opts: EngineOptions) -> int:
         print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
         return 2
     timeout = max(opts.timeout, 0.0) if opts.timeout >= 0 else 60.0
+    if not _replace_old_trace(opts):
+        return 2
     make = _program_engine if why_untraced() is None else _untraced_program_engine
     try:
         engine = make(opts, timeout)
@@ -152,10 +171,16 @@ def _program_engine(opts: EngineOptions, timeout: float) -> Engine:
         opts.trace,
         scenario=_program_scenario(opts.scenario),
         timeout=timeout,
-        header_extra={"lang": opts.lang},
+        header_extra=_program_header(opts),
         sid=opts.sid,
         quick=opts.quick,  # (a program has no settings: recorded as asked, changes nothing)
+        ran=list(opts.ran),
     )
+
+
+def _program_header(opts: EngineOptions) -> dict:
+    """The language, and what the user ran if it is not the program itself (a C file)."""
+    return {"lang": opts.lang, **({"ran": list(opts.ran)} if opts.ran else {})}
 
 
 def _untraced_program_engine(opts: EngineOptions, timeout: float) -> Engine:
@@ -167,12 +192,14 @@ def _untraced_program_engine(opts: EngineOptions, timeout: float) -> Engine:
 
     program = list(opts.program)
     seen = N_("{name} seen by the kernel probes")
-    scenario = program_scenario(program, timeout or 60.0, _program_scenario(opts.scenario), seen)
+    scenario = program_scenario(
+        program, timeout or 60.0, _program_scenario(opts.scenario), seen, list(opts.ran)
+    )
     name = re.sub(r"[^A-Za-z0-9_-]", "_", Path(program[0]).name)[:32].lstrip("-_") or "program"
     if not name[0].isalpha():
         name = "p" + name[:31]
     scenario.command(name, program)  # traced where it can be: here it cannot (the notice)
-    header = {"lang": opts.lang, "program": program, "source": "probes"}
+    header = {**_program_header(opts), "program": program, "source": "probes"}
     return CommandsEngine(
         scenario, opts.trace, timeout=timeout, header_extra=header, sid=opts.sid, quick=opts.quick
     )
@@ -184,6 +211,8 @@ def _run_attach(opts: EngineOptions) -> int:
 
     if opts.sid is not None and not SID_RE.match(opts.sid):
         print("ipcviz: " + _bad_sid(opts.sid), file=sys.stderr)
+        return 2
+    if not _replace_old_trace(opts):
         return 2
     try:
         engine = AttachEngine(

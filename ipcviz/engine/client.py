@@ -229,9 +229,12 @@ def default_trace_path(scenario_id: str, trace_dir: Path, sid: str) -> Path:
     return private_trace_dir(trace_dir) / f"{stamp}-{trace_name_part(scenario_id)}-{sid}.jsonl"
 
 
-def claim_record_path(record: Path, force: bool) -> Path:
-    """``--record PATH``: refuse an existing file unless ``force``; with it, remove the old
-    file (or the symlink itself, never its target) so the engine creates a new 0600 one."""
+def claim_record_path(record: Path, force: bool, remove: bool = False) -> Path:
+    """``--record PATH``: refuse an existing file unless ``force``; with it and ``remove``,
+    remove the old file (or the symlink itself, never its target) so the engine creates a
+    new 0600 one. The viewer checks (``remove`` False); the engine removes, once the run's
+    input has proved good (``EngineOptions.overwrite``): a typo in a scenario file with
+    ``--force`` removed the old trace and recorded nothing in its place."""
     import stat
 
     from ipcviz.errors import IpcvizError
@@ -260,6 +263,8 @@ def claim_record_path(record: Path, force: bool) -> Path:
                 record=record
             )
         )
+    if not remove:
+        return record
     try:
         record.unlink()
     except OSError as exc:

@@ -1,21 +1,25 @@
-"""A run that could not even start (e.g. a scenario with a syntax error) is still recorded."""
+"""A run that could not even start (e.g. a scenario with a syntax error): bad input.
+
+It is told on the event stream (the viewer shows the error, the headless log says it in
+one line) but leaves no trace file: a usage error must not leave a new file behind, nor
+a "run" in ``ipcviz runs`` that never ran. A run that started and then failed is recorded
+by the engine itself, as every run is.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ipcviz.errors import TraceError
 from ipcviz.events import schema
-from ipcviz.events.trace import TraceWriter
 
 
-def record_failure(trace: Path, scenario: str, message: str) -> None:
-    """Write a trace with the header, one ``error`` event and ``session.end``; echo to stdout."""
+def tell_failure(scenario: str, message: str) -> None:
+    """The header, one ``error`` event and ``session.end`` on the event stream (stdout),
+    as a run's would be; no file is written."""
     header = schema.header(
         {"id": Path(scenario).stem, "title": "", "teaches": [], "steps": [], "source": scenario},
         "-",
@@ -36,13 +40,6 @@ def record_failure(trace: Path, scenario: str, message: str) -> None:
         },
     ]
     lines = [json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events]
-    try:
-        writer = TraceWriter(trace, header)
-    except TraceError as exc:  # the file exists: say why on stderr, still echo the stream
-        print(f"ipcviz: {exc}", file=sys.stderr)
-    else:
-        writer.write_lines(lines)
-        writer.close()
     data = "\n".join([json.dumps(header, separators=(",", ":")), *lines]) + "\n"
     try:
         os.write(1, data.encode())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,14 +59,21 @@ class EngineOptions:
     probe_interval: float | None = None
     #: run this command line under strace instead of a scenario's workers
     program: tuple[str, ...] = ()
+    #: what the user ran, as typed after ``ipcviz run``, where ``program`` is not it: a C
+    #: file's binary is in a cache (``lab.c -- ARGS``); recorded and shown instead
+    ran: tuple[str, ...] = ()
     #: watch this running process and its descendants under strace -p (``ipcviz attach``);
     #: ``timeout`` is then how long to watch (0: until stopped), reached as a normal end
     attach: int = 0
+    #: ``--force``: a file at ``trace`` is removed, by the engine, once the run's input
+    #: proved good (bad input leaves the old trace as it was)
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         # Lists given by callers become tuples: the value stays hashable and immutable.
         object.__setattr__(self, "settings", tuple(self.settings))
         object.__setattr__(self, "program", tuple(self.program))
+        object.__setattr__(self, "ran", tuple(self.ran))
 
     @classmethod
     def template(cls, **fields: Any) -> EngineOptions:
@@ -109,6 +117,10 @@ class EngineOptions:
             out += ["--probe-interval", repr(self.probe_interval)]
         if self.attach:
             out += ["--attach", str(self.attach)]
+        if self.overwrite:
+            out.append("--overwrite")
+        if self.ran:  # one JSON word: argparse drops a word "--", and misreads "-x"
+            out.append("--ran=" + json.dumps(list(self.ran)))
         if self.program:  # always last: what follows ``--`` is the program's own
             out += ["--program", "--", *self.program]
         return out
@@ -145,8 +157,23 @@ class EngineOptions:
             traced=not args.no_trace,
             probe_interval=args.probe_interval,
             program=tuple(program) if args.program else (),
+            ran=_words(args.ran),
             attach=args.attach,
+            overwrite=args.overwrite,
         )
+
+
+def _words(text: str | None) -> tuple[str, ...]:
+    """``--ran``'s JSON list of words (a usage error if it is not one)."""
+    if text is None:
+        return ()
+    try:
+        words = json.loads(text)
+    except ValueError:
+        words = None
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise IpcvizError("--ran: want a JSON list of words")  # (only ipcviz writes it)
+    return tuple(words)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -175,6 +202,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--attach", type=int, default=0, metavar="PID", help="watch a running process tree"
     )
+    ap.add_argument("--ran", default=None, help="what the user ran, a JSON list (a C file)")
+    ap.add_argument("--overwrite", action="store_true", help="--trace may replace a file")
     ap.add_argument(
         "--program",
         action="store_true",

@@ -91,17 +91,19 @@ def run_info(path: Path) -> RunInfo:
 
 def _run_name(header: dict[str, Any], scenario: Any) -> str:
     """The scenario's id; for ``ipcviz run -- PROG`` (id ``program``) the command itself,
-    ``-- ./server 5``: every such run was listed as "program"."""
+    ``-- ./server 5``: every such run was listed as "program". For a C file, what the user
+    ran (``ran``: ``lab.c -- 5``), not its binary's path in the build cache."""
     name = str(scenario.get("id", "?")) if isinstance(scenario, dict) else "?"
+    ran = header.get("ran")
     program = header.get("program")
-    words = program if isinstance(program, list) else []
+    words, shown = (ran, "") if isinstance(ran, list) and ran else (program, "--")
+    words = words if isinstance(words, list) else []
     if name == "program" and words and all(isinstance(word, str) for word in words):
-        shown = "--"
         for word in words:  # as many words as are shown: a header may hold millions
             if len(shown) > 60:
                 break
             shown += " " + bytefmt.shell_word(word)
-        return safe_text(shown, 60)
+        return safe_text(shown.lstrip(), 60)
     return safe_text(name, 60)
 
 

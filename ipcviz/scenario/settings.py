@@ -54,6 +54,50 @@ def settings_args(values: dict[str, Any]) -> list[str]:
     return [f"--set {k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in values.items()]
 
 
+def _type_name(default: Any) -> str:
+    """The type a setting's default declares, as ``list --json`` names it."""
+    for kind, name in (
+        (bool, "bool"),
+        (int, "int"),
+        (float, "float"),
+        (str, "str"),
+        (list, "list"),
+    ):
+        if isinstance(default, kind):
+            return name
+    return "json"
+
+
+def describe(scenario: Any) -> list[dict[str, Any]]:
+    """The ``--set`` keys ``scenario`` accepts, for ``ipcviz list --json``: name, type (of
+    its default, which a value must fit), default, the ``--quick`` default, the range a
+    number must lie in (``min``/``max``; equal: fixed), and ``help`` in words."""
+    out: list[dict[str, Any]] = []
+    for name in sorted(set(scenario.params) | set(scenario.quick)):
+        default = scenario.params.get(name, scenario.quick.get(name))
+        entry: dict[str, Any] = {
+            "name": name,
+            "type": _type_name(default),
+            "default": default,
+            "quick": scenario.quick.get(name, default),
+        }
+        limits = scenario.limits.get(name)
+        if limits is not None:
+            entry["min"], entry["max"] = limits
+        entry["help"] = _kind(default) + _range_words(limits)
+        out.append(entry)
+    return out
+
+
+def _range_words(limits: tuple[float, float] | None) -> str:
+    if limits is None:
+        return ""
+    lo, hi = limits
+    if lo == hi:
+        return f", fixed at {_num(lo)}"
+    return f" from {_num(lo)} to {_num(hi)}"
+
+
 def _kind(default: Any) -> str:
     """The type a setting's default declares, in words a user reads."""
     if isinstance(default, bool):

@@ -100,6 +100,8 @@ def run_tui(
         from ipcviz.engine.client import claim_record_path
 
         claim_record_path(record, force)  # before the screen: an error is one clear line
+        if force:  # the engine removes the old file once the input proved good
+            engine_options = (engine_options or EngineOptions.template()).replace(overwrite=True)
     app = _app(lang, present, engine_options, quick=quick, record=record, timeout=timeout)
     if session_class is not None:
         app.session_class = session_class

@@ -312,6 +312,35 @@ def test_requests_without_the_token_or_from_a_foreign_origin_get_403(served: Ser
     assert asyncio.run(_status(plain, {"Origin": base})) == 426
 
 
+def test_the_log_shows_the_token_only_in_the_one_url_it_prints(tmp_path: Path) -> None:
+    """The access log printed every request line and its Referer: ``GET /?token=SECRET``,
+    ``GET /ws/SECRET``, on a terminal a projector may show. Only the one line that tells
+    the user the URL to open may carry the token; every request line shows ``…`` instead."""
+    server = Served(tmp_path, free_port())
+    base = f"http://127.0.0.1:{server.port}"
+    own = {"Origin": base}
+    try:
+
+        async def requests() -> list[int]:
+            return [
+                await _status(server.url),
+                await _status(f"{base}/static/js/textual.js", {"Referer": server.url}),
+                await _status(server.ws_url().replace("ws://", "http://"), own),
+                await _status(server.ws_url(), own, ws=True),
+                await _status(f"{base}/?token=x{server.token}"),
+            ]
+
+        statuses = asyncio.run(requests())
+    finally:
+        rc = server.stop()  # the log is complete once the server has exited
+    assert rc == 0 and statuses == [200, 403, 426, 101, 403], (rc, statuses)
+    lines = server.log.read_text().splitlines()
+    with_token = [ln for ln in lines if server.token[:12] in ln]
+    assert with_token == [f"ipcviz: serving on {server.url}"], with_token
+    requests_logged = [ln for ln in lines if "GET" in ln]
+    assert len(requests_logged) >= 5 and all("…" in ln for ln in requests_logged), lines
+
+
 def test_closing_the_browser_session_ends_its_app_engine_and_workers(served: Served) -> None:
     """The websocket closes while a scenario runs: the server ends that session's app, whose
     engine ends its workers and removes its kernel objects (autouse leak check); the server

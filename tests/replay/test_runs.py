@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from benchmarks.replay_bench import write_synthetic_trace
 from ipcviz.events.runs import list_runs, run_info
@@ -122,6 +127,44 @@ def test_a_program_run_is_listed_by_its_command(tmp_path: Path, private_data_hom
     assert run_info(trace).scenario == "-- sh -c 'exit 0'"
     listed = ipcviz("runs")
     assert "-- sh -c 'exit 0'" in listed.stdout and " program " not in listed.stdout
+
+
+@pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler"
+)
+def test_a_c_file_run_is_listed_as_the_user_ran_it(
+    tmp_path: Path, private_data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ipcviz run lab.c -- ARGS`` runs a binary in the build cache: the list and the
+    trace's description showed that cache path (``-- ~/.cache/ipcviz/c/HASH/lab``), a
+    file the user never named. They show what the user ran: ``lab.c -- -x 'a b'``."""
+    import json
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "lab.c").write_text("int main(void) { return 0; }\n")
+    traces = private_data_home / "ipcviz" / "traces"
+    traces.mkdir(parents=True)
+    trace = traces / "c.jsonl"
+    here = str(Path(__file__).resolve().parents[2])  # this ipcviz, from another directory
+    path = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
+    argv = ["run", "lab.c", "--headless", "--record", str(trace), "--", "-x", "a b", "--"]
+    res = subprocess.run(
+        [sys.executable, "-m", "ipcviz", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,  # the user's directory, where lab.c is
+        env={**os.environ, "PYTHONPATH": path},
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr
+    shown = "lab.c -- -x 'a b' --"
+    assert run_info(trace).scenario == shown
+    listed = ipcviz("runs").stdout
+    assert shown in listed and str(tmp_path / "cache") not in listed, listed
+    header = json.loads(trace.read_text().splitlines()[0])
+    assert header["scenario"]["description"] == f"ipcviz run {shown}"
+    assert header["ran"] == ["lab.c", "--", "-x", "a b", "--"]
 
 
 def test_a_program_run_of_many_words_quotes_only_what_it_shows(tmp_path: Path, monkeypatch) -> None:

@@ -25,6 +25,7 @@ from ipcviz.tui.screens.session import FPS_MAX, FPS_MIN, SessionScreen
 from ipcviz.tui.widgets.panels import EventLog, Narration, ProcTable
 
 from .helpers import load, recorded_app, settle
+from .screen_text import screen_rows
 
 SLOW = Path(__file__).parent / "scenarios" / "slow_pipe.py"
 
@@ -122,6 +123,79 @@ async def _pause_and_resume(
     await pilot.press("space")
     await until(pilot, lambda: log.plain_lines() != before, "redraw after resume")
     assert not screen.paused and "result: PASSED" in log.plain_lines()[-1]
+
+
+@pytest.mark.parametrize(
+    "keys, present",
+    [
+        (["v", "v"], False),
+        (["p", "p"], False),
+        (["o", "o"], False),
+        (["l", "l"], False),
+        (["v", "v"], True),  # presenter mode: its narration and hint too
+        (["l", "l"], True),
+    ],
+)
+async def test_a_paused_view_holds_its_moment_through_the_view_keys(
+    keys: list[str], present: bool
+) -> None:
+    """Paused means the picture holds still: ``v`` (diagram/detail), ``p``/``o`` (the log's
+    filters) and ``l`` redrew from the model, which had gone on: the paused screen jumped to
+    the newest events (the log, the counts, the end). A toggle may draw the same moment
+    differently; toggled back, the screen is the one paused, cell for cell."""
+    header, events = load("pipe-basic")
+    gate: queue.Queue[dict | None] = queue.Queue()
+
+    def stream() -> Iterator[dict]:
+        while (e := gate.get()) is not None:
+            yield e
+
+    for e in events[:12]:
+        gate.put(e)
+    app = IpcvizApp(lambda: RecordedFeed(header, stream()))
+    if present:
+        from ipcviz.tui.screens.present import PresentScreen
+
+        app.session_class = PresentScreen
+    async with app.run_test(size=(120, 40)) as pilot:
+        try:
+            screen = app.screen
+            assert isinstance(screen, SessionScreen)
+            await until(pilot, lambda: screen.state.count == 12, "first events")
+            screen.query_one(ProcTable).focus()
+            await settle_frames(pilot, screen)
+            await pilot.press("space")
+            await until(pilot, lambda: "VIEW PAUSED" in screen_rows(app)[0], "paused")
+            paused = screen_rows(app)
+            for e in events[12:]:
+                gate.put(e)
+            gate.put(None)
+            await until(pilot, lambda: screen.state.count == len(events), "all applied")
+            assert screen_rows(app) == paused
+            for key in keys[:-1]:
+                await pilot.press(key)
+                await until(pilot, lambda: screen_rows(app) != paused, f"{key} redrawn")
+                status = screen_rows(app)[0]  # the count of the paused moment, not the end's
+                assert " 12" in status and "34" not in status, status
+            await pilot.press(keys[-1])
+            await until(pilot, lambda: screen_rows(app) == paused, "the paused moment again", 5)
+            await pilot.press("space")
+            await until(pilot, lambda: "34" in screen_rows(app)[0], "resumed: the newest")
+        finally:
+            gate.put(None)
+
+
+async def settle_frames(pilot: Pilot, screen: SessionScreen) -> None:
+    """Redraw until two frames agree (a table measures its columns when next idle)."""
+    previous = None
+    for _ in range(20):
+        screen.redraw(True)
+        await pilot.pause()
+        await pilot.pause()
+        rows = screen_rows(pilot.app)
+        if rows == previous:
+            return
+        previous = rows
 
 
 async def test_plus_minus_change_the_redraw_rate_within_bounds() -> None:

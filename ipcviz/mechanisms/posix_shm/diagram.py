@@ -76,6 +76,30 @@ def _value(raw: bytes | bytearray) -> str:
     return bytes(raw[:4]).hex() + "…"
 
 
+#: Decimals of a number too long for its cell, in exponent form: few, so that it reads as a
+#: size, not as an exact value (which the detail view shows in full).
+SHORT_DECIMALS = 3
+
+
+def fit_number(text: str, cells: int) -> str:
+    """``text`` if it fits ``cells`` cells. A whole number that does not is shown by its size
+    in exponent form, which cannot be taken for the exact value: 53363261542119 in 12 cells
+    is "5.336e13", where cutting it gave "53363261542…", which reads as 53 billion and
+    something. Any other text (a hex prefix) is cut, ending in "…"."""
+    if cell_len(text) <= cells:
+        return text
+    try:
+        number = int(text)
+    except ValueError:
+        return k.cut(text, cells)
+    for decimals in range(SHORT_DECIMALS, -1, -1):
+        mantissa, _e, exponent = f"{number:.{decimals}e}".partition("e")
+        short = f"{mantissa}e{int(exponent)}"
+        if len(short) <= cells:
+            return short
+    return k.cut(text, cells)
+
+
 def _grid(obj: ShmObj, width: int) -> tuple[list[str], list[str], list[int], list[list[int]]]:
     """Labels, values, cell widths and the cells of each grid row at ``width``."""
     size, data = obj.cell_size, _cells(obj)
@@ -83,7 +107,9 @@ def _grid(obj: ShmObj, width: int) -> tuple[list[str], list[str], list[int], lis
     values = (
         ["?"] * obj.cells  # unknown, not 0
         if obj.unread()
-        else [_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
+        else [
+            fit_number(_value(data[i * size : (i + 1) * size]), MAX_CELL) for i in range(obj.cells)
+        ]
     )
     widths = [
         min(MAX_CELL, max(cell_len(a), cell_len(b), 3)) + 1

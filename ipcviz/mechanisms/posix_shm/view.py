@@ -50,7 +50,9 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
             if unread
             else [_cell_value(data[i * size : (i + 1) * size]) for i in range(obj.cells)]
         )
-        cw = max(7, max((len(v) for v in values), default=1) + 1)  # few cells: big boxes
+        # few cells: big boxes, each a space before its value (right-aligned) and after it:
+        # a 14-digit value filled its box and met the panel's border
+        cw = max(7, max((len(v) for v in values), default=1) + 2)
         per_row = max(1, out.width // cw)
     else:
         values = []

@@ -65,6 +65,7 @@ def program_scenario(
     timeout: float = 60.0,
     scenario: Scenario | None = None,
     seen: str = N_("{name} under strace"),
+    ran: list[str] | None = None,
 ) -> Scenario:
     """What the trace header says about a program run (replay needs nothing else): a C
     example's own scenario (``scenarios/c/NAME.py``: steps, checks) or a plain one, titled
@@ -74,7 +75,9 @@ def program_scenario(
         scenario = Scenario(
             "program",
             translate(seen, "en").format(name=name),
-            description="ipcviz run -- " + bytefmt.shell_words(program),
+            # what the user typed: a C file's, not its binary's path in the build cache
+            description="ipcviz run "
+            + (bytefmt.shell_words(ran) if ran else "-- " + bytefmt.shell_words(program)),
             timeout=timeout,
             title_ko=translate(seen, "ko").format(name=name),
         )
@@ -117,10 +120,11 @@ class ProgramEngine(Engine):
         program: list[str],
         trace_path: Path,
         scenario: Scenario | None = None,
+        ran: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         timeout = kwargs.pop("timeout", 0.0)
-        scenario_ = program_scenario(program, timeout if timeout > 0 else 60.0, scenario)
+        scenario_ = program_scenario(program, timeout if timeout > 0 else 60.0, scenario, ran=ran)
         extra = {**kwargs.pop("header_extra", {}), "program": list(program), "source": "strace"}
         super().__init__(scenario_, trace_path, timeout=timeout, header_extra=extra, **kwargs)
         self.program = program

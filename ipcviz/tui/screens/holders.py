@@ -59,8 +59,9 @@ class HolderControls:
         """The banner follows the model; in a live run a new report is also a notification,
         once."""
         feed = self.feed  # type: ignore[attr-defined]
-        live = bool(feed is not None and feed.live and self.state.outcome is None)  # type: ignore[attr-defined]
-        reports = self.query_one(HolderBanner).show(self.state, live)  # type: ignore[attr-defined]
+        shown = self.shown  # type: ignore[attr-defined]
+        live = bool(feed is not None and feed.live and shown.outcome is None)
+        reports = self.query_one(HolderBanner).show(shown, live)  # type: ignore[attr-defined]
         if not live:
             return  # a replay: the banner tells it, no notice pops up on every seek
         told = self.__dict__.setdefault("_holders_told", set())

@@ -152,11 +152,11 @@ class PresentScreen(SessionScreen):
 
     def redraw(self, force: bool = False) -> None:
         # a short screen, once the run ended: the checks take the processes' rows
-        self.set_class(bool(self.state.outcome), "-ended")
+        self.set_class(bool(self.shown.outcome), "-ended")
         super().redraw(force)
         # live: the oldest narration the engine still holds (two processes may narrate at
         # once: each is shown, one per →, in the trace's order), else the latest one
-        number, step = self.state.presented()
+        number, step = self.shown.presented()  # (paused: the moment it paused)
         if self.index is None and step and (not self.numbers or self.numbers[-1] != number):
             self.history.append(step)
             self.numbers.append(number)
@@ -321,8 +321,8 @@ class PresentScreen(SessionScreen):
         elif self._held():
             hint.append(" " + _("PAUSED for you") + " ", style=P.on(P.BLACK, P.ORANGE))
             hint.append("  " + _("→ continue  ← previous text"), style=P.LIGHT)
-        elif self.state.outcome:
-            said = _("run {outcome}").format(outcome=outcome_word(str(self.state.outcome)))
+        elif self.shown.outcome:
+            said = _("run {outcome}").format(outcome=outcome_word(str(self.shown.outcome)))
             hint.append(f" {said} ", style="bold")
         hint.append(f"  l {other}", style=P.LIGHT)
         return hint

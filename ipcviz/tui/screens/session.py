@@ -8,7 +8,9 @@ frame does not grow with the event rate.
 
 from __future__ import annotations
 
+import copy
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -203,6 +205,11 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
             i18n.set_lang(lang)
         self.set_reactive(SessionScreen.fps, self.validate_fps(fps))
         self.state: State = state if state is not None else State()
+        #: While the view is paused: the model as it was at that moment, which is what is
+        #: drawn (``shown``), and the log's lines go on into ``_live_log`` unseen. The feed
+        #: keeps being applied to ``state`` (the keys that act on the processes read it).
+        self._paused_at: State | None = None
+        self._live_log: deque[LogLine] | None = None
         self.result: int | None = None
         self.frame_times: list[float] = []  # seconds per frame (benchmark)
         self._dirty = True  # a key, a message or a new model since the last redraw
@@ -219,6 +226,11 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         #: Applies the feed's events to ``state`` and words each one right then (the log):
         #: its sentences keep their values, the words come when drawn.
         self.narrator = Narrator(self.state.header, state=self.state)
+
+    @property
+    def shown(self) -> State:
+        """The model the screen draws: ``state``, or while paused the moment it paused."""
+        return self._paused_at if self._paused_at is not None else self.state
 
     @property
     def lang(self) -> str:
@@ -310,8 +322,11 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.feed = self.feed_factory()
         self._ended = False
         self.result = None
+        self._release()
         self._set_model(State(header=self.feed.header or {}))
         self.query_one(EventLog).entries.clear()
+        if self.paused:  # a restart while paused: the new run's first moment holds
+            self._hold()
         self.run_worker(self.feed.pump, thread=True, name="feed", group="feed")
 
     def _set_timer(self) -> None:
@@ -359,7 +374,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         ``FLOOD_TAIL`` worded events and applies them even past the budget: the log always
         ends with the newest events, each worded at its own moment, and never spans an
         unworded gap (it is emptied at one)."""
-        narrator, log = self.narrator, self.query_one(EventLog).entries
+        narrator, log = self.narrator, self._log_sink()
         keep = FLOOD_TAIL
         budget = t0 + APPLY_BUDGET
         fast_until = budget - keep * self._worded_cost  # room left for the owed tail
@@ -396,6 +411,26 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
                 break
         return applied
 
+    def _log_sink(self) -> deque[LogLine]:
+        """Where the log's new lines go: the log on screen, or while paused the live one."""
+        return self._live_log if self._live_log is not None else self.query_one(EventLog).entries
+
+    def _hold(self) -> None:
+        """Paused: draw a copy of the model as it is now, and the log's lines as they are;
+        the feed goes on into the model and a live copy of the log."""
+        state = self.state
+        self._paused_at = copy.deepcopy(state, {id(state.header): state.header})
+        entries = self.query_one(EventLog).entries
+        self._live_log = deque(entries, maxlen=entries.maxlen)
+
+    def _release(self) -> None:
+        """Resumed: draw the model again, and the log with what came while paused."""
+        if self._live_log is not None:
+            entries = self.query_one(EventLog).entries
+            entries.clear()
+            entries.extend(self._live_log)
+        self._paused_at = self._live_log = None
+
     def _on_feed_end(self, feed: Feed) -> None:
         error = getattr(feed, "error", None)
         if error:
@@ -424,6 +459,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def _set_model(self, state: State) -> None:
         """The feed's events go to ``state`` from now on (a new run, or its header came)."""
         self.state = state
+        if self._paused_at is not None and self._paused_at.header is not state.header:
+            self._paused_at.header = state.header  # (the header came while paused)
         self.formatter = EventFormatter(state.header)
         self.narrator = Narrator(state.header, state=state)
         self.query_one(EventLog).formatter = self.formatter
@@ -439,6 +476,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def show_state(self, state: State) -> None:
         """Display ``state`` as it is (replay: seek / step back). Stops any feed's effect."""
         self.state = state
+        if self._paused_at is not None:  # asked for: shown even while paused
+            self._paused_at = state
         if state.header is not self.formatter.header:
             self.formatter = EventFormatter(state.header)
             self.query_one(EventLog).formatter = self.formatter
@@ -454,7 +493,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def redraw(self, force: bool = False) -> None:
         self._dirty = False
         self._drawn_at = time.perf_counter()
-        state = self.state
+        state = self.shown  # paused: the moment it paused, whatever key redraws it
         self.query_one(ProcTable).sync(state)
         if self.diagram_shown:
             self.query_one(DiagramView).sync(state, force)
@@ -475,13 +514,14 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
             filt=self._filter_label(),
             behind=getattr(self.feed, "pending", 0) if self.feed is not None else 0,
             pace=self.current_pace(),
+            world=self.state,  # step mode, frozen: what the processes are now
         )
 
     def _filter_label(self) -> str:
         log = self.query_one(EventLog)
         parts = []
         if log.only_pid is not None:
-            parts.append(self.state.proc_name(log.only_pid))
+            parts.append(self.shown.proc_name(log.only_pid))
         if log.only_obj is not None:
             parts.append(log.only_obj)
         return " & ".join(parts)
@@ -508,7 +548,11 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
 
-    def watch_paused(self) -> None:
+    def watch_paused(self, paused: bool) -> None:
+        if paused:
+            self._hold()
+        else:
+            self._release()
         self.redraw()
 
     def action_toggle_freeze(self) -> None:
@@ -570,7 +614,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
 
     def action_filter_obj(self) -> None:
         log = self.query_one(EventLog)
-        names = list(self.state.objects)
+        names = list(self.shown.objects)  # the objects on screen
         self._obj_filter_i += 1
         if self._obj_filter_i >= len(names):
             self._obj_filter_i = -1

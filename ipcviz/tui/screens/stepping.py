@@ -115,5 +115,6 @@ class StepControls:
     def show_deadlock(self) -> None:
         """The banner follows the model: shown while a deadlock stands, gone once resolved."""
         feed = self.feed  # type: ignore[attr-defined]
-        live = bool(feed is not None and feed.live and self.state.outcome is None)  # type: ignore[attr-defined]
-        self.query_one(DeadlockBanner).show(self.state, live)  # type: ignore[attr-defined]
+        shown = self.shown  # type: ignore[attr-defined]
+        live = bool(feed is not None and feed.live and shown.outcome is None)
+        self.query_one(DeadlockBanner).show(shown, live)  # type: ignore[attr-defined]

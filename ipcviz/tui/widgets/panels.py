@@ -419,7 +419,11 @@ class StatusLine(Static):
         filt: str,
         behind: int = 0,
         pace: float | None = None,
+        world: State | None = None,
     ) -> None:
+        """``state``: what the screen shows (a paused view: the moment it paused);
+        ``world``: the model now, whose step mode and freeze the line says."""
+        world = world if world is not None else state
         sc = state.header.get("scenario", {})
         text = Text()
         sid = bytefmt.safe_text(str(sc.get("id", "?")), 30)
@@ -432,9 +436,9 @@ class StatusLine(Static):
             )
         # What makes the screen not the world now is said before the title too: after it,
         # an 80- or 120-column line cut it off, and a paused view looked like a live one.
-        if state.step_mode:  # the engine's gates are closed (t): one operation per step
+        if world.step_mode:  # the engine's gates are closed (t): one operation per step
             text.append(" " + _("STEP MODE") + " ", style=P.on(P.BLACK, P.SKY))
-        if state.frozen:
+        if world.frozen:
             text.append(" " + _("FROZEN") + " ", style=P.on(P.BLACK, P.STEEL))
         if paused:
             text.append(" " + _("VIEW PAUSED") + " ", style=render.WARN)
