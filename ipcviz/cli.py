@@ -684,7 +684,6 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     said_steps: set[str] = set()  # the narration steps a process said
     bad_stream = ""
     try:
-        out.write(["# " + _("recording to {path}").format(path=safe_text(str(trace), 300))])
         try:
             for batch in engine.batches():  # one write per batch: a flood is one syscall
                 if not out.ok:  # nobody reads the log any more: stop, keep draining
@@ -693,6 +692,11 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
                 for event in batch:
                     if narrator is None:
                         narrator = Narrator(event, lang)
+                        if trace.exists():  # (a scenario that cannot start writes none)
+                            lines.append(
+                                "# "
+                                + _("recording to {path}").format(path=safe_text(str(trace), 300))
+                            )
                         lines += narrator.intro()
                         continue
                     lines += narrator.feed(event)

@@ -127,8 +127,10 @@ def test_a_scenario_that_cannot_start_leaves_no_trace(tmp_path: Path, body: str)
     data = tmp_path / "data"
     env = {"XDG_DATA_HOME": str(data)}
     trace = tmp_path / "t.jsonl"
-    _one_line_error(ipcviz("run", str(bad), "--headless", "--record", str(trace), env=env))
+    said = ipcviz("run", str(bad), "--headless", "--record", str(trace), env=env)
+    _one_line_error(said)
     assert not trace.exists()
+    assert "recording to" not in said.stdout  # the log names no file it never wrote
     _one_line_error(ipcviz("run", str(bad), "--headless", env=env))
     traces = data / "ipcviz" / "traces"
     assert not traces.exists() or not any(traces.iterdir())

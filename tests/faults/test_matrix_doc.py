@@ -34,8 +34,8 @@ def test_a_plain_pytest_run_leaves_the_tracked_document_alone() -> None:
     test = "tests/faults/test_bad_scenarios.py::test_bad_scenario_is_one_line_exit_2[syntax-error]"
     try:
         r = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:randomly", "-p", "no:cacheprovider",
-             test],
+            [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:randomly",
+             "-p", "no:cacheprovider", test],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         after = DOC.read_bytes()
