@@ -1010,6 +1010,7 @@ class Linearizer:
 
         # The messages the required takes get: a put of one of them may have to go first.
         fifo = isinstance(shadow, _QueueShadow) and shadow.fifo  # (every take gets the oldest)
+        queued = len(shadow.messages) if fifo else 0  # type: ignore[attr-defined]
         needed = (  # (read only where ``fifo``: not made for any other search)
             {
                 _msg(o)
@@ -1089,7 +1090,10 @@ class Linearizer:
                 first = lists[found[0]][0]
                 if first.e > horizon:
                     self._reach = first.e
-            return _answer(pids, lists, found, horizon)
+            upto = _committed(lists, found, horizon)
+            if fifo:
+                upto = _told(lists, found, upto, horizon, queued)
+            return deque(pids[i] for i in found[:upto]) or None
 
         # First an order of every operation the search sees, with a part of the budget:
         # one that places only the required ones may commit two of them in an order the
@@ -1777,6 +1781,45 @@ def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:
         if o.e > horizon:
             return max(k, 1)
     return len(path)
+
+
+def _told(lists: list[list[Op]], path: list[int], upto: int, horizon: int, queued: int) -> int:
+    """How much of the first ``upto`` steps of an order found on a FIFO queue (``queued``
+    messages in it first) to commit: up to the first put placed in front of a concurrent
+    put of another message (another list's next one, begun before it ended) while no
+    required take of the order gets its message. Which of the two came first is then told
+    only by a take past the horizon, which the next search, starting there, sees. (A
+    6-process mesh: the horizon fell 1 ns before the receive that tells two sends apart,
+    the order put them the other way round, and that receive had no explanation:
+    ``order.conflict`` on a correct program.) Never cut to less than half: in a deep
+    queue every put's take lies past the horizon (the ranks check those, ``watch``)."""
+    places: deque[Op | None] = deque(repeat(None, queued))  # each place's put (None: before)
+    told: set[int] = set()  # ids of the puts whose message a required take gets
+    for o in _path_ops(lists, path):
+        code = o.rec[0]  # type: ignore[index]
+        if code in _PUT_CODES:
+            places.append(o)
+        elif code in _TAKE_CODES and places:
+            put = places.popleft()
+            if put is not None and o.e <= horizon:
+                told.add(id(put))
+    at = [0] * len(lists)
+    for k, i in enumerate(path[:upto]):
+        o = lists[i][at[i]]
+        at[i] += 1
+        if o.rec[0] not in _PUT_CODES or id(o) in told:  # type: ignore[index]
+            continue
+        m = _msg(o)
+        for j, lst in enumerate(lists):
+            other = lst[at[j]] if j != i and at[j] < len(lst) else None
+            if (
+                other is not None
+                and other.rec[0] in _PUT_CODES  # type: ignore[index]
+                and other.b <= o.e
+                and _msg(other) != m
+            ):
+                return k if 2 * k >= upto else upto
+    return upto
 
 
 class _Heads:
