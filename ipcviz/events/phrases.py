@@ -160,4 +160,8 @@ NOTICES = {
         "process {pid} ({name}) started while ipcviz attached, before strace held its "
         "parent: it is not traced (its calls are not shown)"
     ),
+    "attach-refused": N_(
+        "process {pid} ({name}) is not traced, strace could not attach to it: its calls "
+        "are not shown, nor when it lets go of the pipes it holds"
+    ),
 }

@@ -67,6 +67,10 @@ HEADER: dict[str, Check] = {
     "host": string,
     "quick": flag,
     "lang": string,
+    #: ``ipcviz run -- PROG``: the program's words; ``ran``: what the user typed, a C file
+    #: (``ipcviz runs`` shows them, through the byte formatter)
+    "program": strings,
+    "ran": strings,
 }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ipcviz.mechanisms import registry
+from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.mechanisms.posix_shm.model import MAX_SHM
 from ipcviz.model.ops import changed
@@ -112,16 +113,26 @@ def _proc_start(s: State, e: Event) -> None:
 #: ``notice`` reasons that say an object may hold what no event shows (``Obj.outside``):
 #: used unseen, its other end opened by an unwatched process, a value set unseen.
 OUTSIDE_NOTICES = frozenset({"unseen-use", "outside-end", "unseen-value"})
+#: ``notice`` reasons that say a process's calls are never seen (strace could not attach
+#: to it): the pipe ends it held at the attach (``writer_pids``) are not counted, since
+#: its close is never seen and an end of file would wait for it forever.
+UNSEEN_PROC_NOTICES = frozenset({"attach-refused"})
 
 
 @handles("notice")
 def _notice(s: State, e: Event) -> None:
     """``unseen-use``: a process ipcviz cannot watch there uses this object (a traced
-    command storing into shared memory): from now on it may hold what no event shows."""
+    command storing into shared memory): from now on it may hold what no event shows.
+    ``attach-refused``: a process whose closes are never seen holds no pipe end."""
     obj = s.objects.get(e.get("obj", ""))
     if e.get("reason") in OUTSIDE_NOTICES and obj is not None:
         obj.info["outside"] = e["reason"]  # (truthy; True: declared so, found at attach)
         s.any_outside = True
+    if e.get("reason") in UNSEEN_PROC_NOTICES:
+        for held in s.objects.values():
+            if isinstance(held, PipeObj):
+                held.readers.discard(e["pid"])
+                held.writers.discard(e["pid"])
 
 
 @handles("proc.exec")

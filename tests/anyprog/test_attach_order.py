@@ -17,6 +17,7 @@ from tests.anyprog.test_attach import (
     events,
     pipeline,
     tell,
+    traced,
     tree,
     verified,
     wait_for,
@@ -173,3 +174,49 @@ def test_a_receive_of_an_outside_queue_comes_after_the_send_that_woke_it(
         sent = _index(trace, "mq.send", obj, data=data)
         received = _index(trace, "mq.recv", obj, data=data)
         assert sent < received, f"{text!r} is shown received before it was sent"
+
+
+@needs_tools
+def test_a_writer_strace_cannot_attach_to_does_not_hold_off_the_end_of_file(
+    tmp_path: Path,
+) -> None:
+    """The pipeline's writer is traced already (another strace holds it), so ipcviz's
+    strace is refused it: its close is never seen, and the reader's end of file, once it
+    exited, is a legal history.
+
+    Before, the writer was among the pipe's ``writer_pids`` (it held the write end at the
+    attach) and nothing took it out: the end of file was judged read while a writer held
+    the write end, an ``order.conflict`` that accused a correct pipeline."""
+    trace = tmp_path / "attach.jsonl"
+    with pipeline(tmp_path) as (sh, to_writer, to_reader):
+        wait_for(lambda: len(tree(sh.pid)) == 3, "the pipeline's two programs")
+        sh_pid, writer, reader = tree(sh.pid)
+        pipe = os.readlink(f"/proc/{writer}/fd/1")
+        other = subprocess.Popen(
+            ["strace", "-qq", "-o", os.devnull, "-p", str(writer)], stderr=subprocess.DEVNULL
+        )
+        try:
+            wait_for(lambda: traced(writer), "the other strace to hold the writer")
+            ipc = Attached(sh.pid, trace)
+            try:
+                ipc.attached([sh_pid, writer, reader])  # (the refusal is said before this)
+                tell(to_reader, "r 64")
+                tell(to_writer, "w hello")
+                assert sh.stdout is not None
+                assert sh.stdout.readline() == "got 5: hello\n"
+                tell(to_reader, "r 64")
+                tell(to_writer, "q")  # the writer exits: the kernel closes its write end
+                assert sh.stdout.readline() == "got 0: \n"
+                ipc.end()  # every watched process ended
+            finally:
+                ipc.kill()
+            assert other.wait(DEADLINE) == 0  # (it ends with the writer)
+        finally:
+            if other.poll() is None:
+                other.kill()
+                other.wait()
+    assert sh.returncode == 0
+    assert any(e["kind"] == "pipe.read" and e.get("n") == 0 for e in events(trace)), pipe
+    verified(trace)
+    said = [e for e in events(trace) if e["kind"] == "notice" and e["pid"] == writer]
+    assert [e.get("reason") for e in said] == ["attach-refused"]

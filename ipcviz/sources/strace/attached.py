@@ -207,6 +207,11 @@ class AttachEngine(ProgramEngine):
                 self._refusals.add(pid)
                 why = line.split(mark, 1)[1].strip()
                 self.emit(schema.ERROR, message=phrases.ATTACH_FAILED.format(pid=pid, why=why))
+                # its ends of the pipes found were counted (``writer_pids``): its close is
+                # never seen, so the model stops counting them (an end of file needs it)
+                name = next((m.name for m in self.members if m.pid == pid), "?")
+                said = phrases.NOTICES["attach-refused"].format(pid=pid, name=name)
+                self.emit(schema.NOTICE, pid, message=said, reason="attach-refused", name=name)
                 return True
         return False
 
