@@ -24,7 +24,7 @@ from ipcviz.tui.screens.help import HelpScreen
 from ipcviz.tui.screens.session import FPS_MAX, FPS_MIN, SessionScreen
 from ipcviz.tui.widgets.panels import EventLog, Narration, ProcTable
 
-from .helpers import load, recorded_app, settle
+from .helpers import _tables_pending, load, recorded_app, settle
 from .screen_text import screen_rows
 
 SLOW = Path(__file__).parent / "scenarios" / "slow_pipe.py"
@@ -166,6 +166,7 @@ async def test_a_paused_view_holds_its_moment_through_the_view_keys(
             await settle_frames(pilot, screen)
             await pilot.press("space")
             await until(pilot, lambda: "VIEW PAUSED" in screen_rows(app)[0], "paused")
+            await settle_frames(pilot, screen)  # (the paused moment, its columns measured)
             paused = screen_rows(app)
             for e in events[12:]:
                 gate.put(e)
@@ -178,7 +179,7 @@ async def test_a_paused_view_holds_its_moment_through_the_view_keys(
                 status = screen_rows(app)[0]  # the count of the paused moment, not the end's
                 assert " 12" in status and "34" not in status, status
             await pilot.press(keys[-1])
-            await until(pilot, lambda: screen_rows(app) == paused, "the paused moment again", 5)
+            await until(pilot, lambda: screen_rows(app) == paused, "the paused moment again")
             await pilot.press("space")
             await until(pilot, lambda: "34" in screen_rows(app)[0], "resumed: the newest")
         finally:
@@ -186,14 +187,16 @@ async def test_a_paused_view_holds_its_moment_through_the_view_keys(
 
 
 async def settle_frames(pilot: Pilot, screen: SessionScreen) -> None:
-    """Redraw until two frames agree (a table measures its columns when next idle)."""
+    """Redraw until two frames agree and no table still owes its columns their widths (a
+    table measures them when next idle: two frames drawn before that agree too, and a
+    paused screen captured then was narrower than the same moment drawn again)."""
     previous = None
-    for _ in range(20):
+    for _ in range(40):
         screen.redraw(True)
         await pilot.pause()
         await pilot.pause()
         rows = screen_rows(pilot.app)
-        if rows == previous:
+        if rows == previous and not _tables_pending(pilot):
             return
         previous = rows
 
