@@ -1835,9 +1835,10 @@ def _open_any(
                     m.devshm[path] = DevShm(path, made, created=made or created)
                     held = _hold_fd(proc, ret, path) or _hold(path)
                     m.devshm[path].same = _identity(held)
-                    if made:
-                        _own(m, path, held)
-                    elif held is not None:
+                    # (not made: not provably its own, and what was held under the name
+                    # before, a file it made and unlinked, is let go, as before eebc8fd)
+                    _own(m, path, held if made else None)
+                    if not made and held is not None:
                         os.close(held)
             return
     _open(m, proc, t, end, args, ret, err)
