@@ -1092,7 +1092,7 @@ class Linearizer:
                     self._reach = first.e
             upto = _committed(lists, found, horizon)
             if fifo:
-                upto = _told(lists, found, upto, horizon, queued)
+                upto = _upto_untold(lists, found, upto, horizon, queued)
             return deque(pids[i] for i in found[:upto]) or None
 
         # First an order of every operation the search sees, with a part of the budget:
@@ -1783,7 +1783,9 @@ def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:
     return len(path)
 
 
-def _told(lists: list[list[Op]], path: list[int], upto: int, horizon: int, queued: int) -> int:
+def _upto_untold(
+    lists: list[list[Op]], path: list[int], upto: int, horizon: int, queued: int
+) -> int:
     """How much of the first ``upto`` steps of an order found on a FIFO queue (``queued``
     messages in it first) to commit: up to the first put placed in front of a concurrent
     put of another message (another list's next one, begun before it ended) while no

@@ -616,7 +616,7 @@ def test_two_sends_a_take_past_the_horizon_tells_apart_are_not_committed_before_
     (the long receive could take it) and both sends were committed. That receive then had
     no explanation (2 ``order.conflict`` on a correct program, here and in the whole
     3 s run). A put placed in front of a concurrent one of another message, which no
-    required take tells, waits for the next search (``_told``). Fed whole, and in
+    required take tells, waits for the next search (``_upto_untold``). Fed whole, and in
     ``turns``."""
     h, history = _fed_backlog("mesh_untold_sends.json", turns)
     _every_receive_placed(h, history)
