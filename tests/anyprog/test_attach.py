@@ -24,7 +24,8 @@ from tests.anyprog.test_programs import compile_c, ipcviz, needs_tools
 
 DEADLINE = 90.0
 
-#: Writes what it is told on stdin ("w TEXT") to stdout; "q" ends it.
+#: Writes what it is told on stdin ("w TEXT") to stdout; "c" closes stdout (and runs on),
+#: "q" ends it.
 WRITER = r"""
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,7 @@ int main(void) {
     char line[256];
     while (fgets(line, sizeof line, stdin)) {
         if (line[0] == 'q') return 0;
+        if (line[0] == 'c' && close(1) < 0) return 3;
         if (line[0] == 'w') {
             size_t n = strlen(line + 2);
             if (n && line[2 + n - 1] == '\n') n--;

@@ -43,6 +43,22 @@ PROBE_EVERY = 0.5
 DETACH_LIMIT = 10.0
 #: Payload bytes a probe event carries at most.
 DATA_CAP = 4096
+#: A test's hold between the listing and strace's start: the path of a FIFO the test made.
+#: The engine writes "listed" into it once ``/proc`` was read, then waits for the test to
+#: write into it and close it. What a process does in that window (exits, closes an end)
+#: strace never sees; the tests make it happen there, without timing anything.
+LISTED_ENV = "IPCVIZ_TEST_ATTACH_LISTED"
+
+
+def _after_listing() -> None:
+    """The test's hold (``LISTED_ENV``), when one is asked for: nothing otherwise."""
+    path = os.environ.get(LISTED_ENV)
+    if not path:
+        return
+    with open(path, "w") as f:
+        f.write("listed\n")
+    with open(path) as f:
+        f.read()
 
 
 class AttachSource(StraceSource):
@@ -117,6 +133,7 @@ class AttachEngine(ProgramEngine):
         self.source = source = AttachSource(self.members, self.obj_names, fifo)
         self.feed = StraceFeed(source.mapper, self.lin, self.t0)  # never ours to register
         self._adopt(source)
+        _after_listing()
         start_r, start_w = os.pipe()
         private = [self.out.stream_fd, self._wake_r, self._wake_w, self.out.trace.fd, start_w]
         private += [source.fd, *self.adopter.private_fds(), *self.gate.private_fds()]
