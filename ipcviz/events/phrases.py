@@ -164,4 +164,8 @@ NOTICES = {
         "process {pid} ({name}) is not traced, strace could not attach to it: its calls "
         "are not shown, nor when it lets go of the pipes it holds"
     ),
+    "attach-let-go": N_(
+        "process {pid} let go of its end of {name} before strace held it (a close or an "
+        "exit that is not shown): it is not counted as holding it any more"
+    ),
 }

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ipcviz.mechanisms import registry
+from ipcviz.mechanisms.pipe import model as pipe_model
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.mechanisms.posix_shm.model import MAX_SHM
@@ -117,13 +118,18 @@ OUTSIDE_NOTICES = frozenset({"unseen-use", "outside-end", "unseen-value"})
 #: to it): the pipe ends it held at the attach (``writer_pids``) are not counted, since
 #: its close is never seen and an end of file would wait for it forever.
 UNSEEN_PROC_NOTICES = frozenset({"attach-refused"})
+#: ``notice`` reason that says process ``pid`` let go of end ``end`` of pipe ``obj``
+#: between ``ipcviz attach``'s listing and strace's hold on it (a close or an exit no
+#: event shows): counted among its holders at the listing, it is counted no more.
+LET_GO_NOTICE = "attach-let-go"
 
 
 @handles("notice")
 def _notice(s: State, e: Event) -> None:
     """``unseen-use``: a process ipcviz cannot watch there uses this object (a traced
     command storing into shared memory): from now on it may hold what no event shows.
-    ``attach-refused``: a process whose closes are never seen holds no pipe end."""
+    ``attach-refused``: a process whose closes are never seen holds no pipe end.
+    ``attach-let-go``: a process let go of a pipe's end before strace held it."""
     obj = s.objects.get(e.get("obj", ""))
     if e.get("reason") in OUTSIDE_NOTICES and obj is not None:
         obj.info["outside"] = e["reason"]  # (truthy; True: declared so, found at attach)
@@ -133,6 +139,8 @@ def _notice(s: State, e: Event) -> None:
             if isinstance(held, PipeObj):
                 held.readers.discard(e["pid"])
                 held.writers.discard(e["pid"])
+    if e.get("reason") == LET_GO_NOTICE and isinstance(obj, PipeObj):
+        pipe_model.let_go(obj, e)
 
 
 @handles("proc.exec")

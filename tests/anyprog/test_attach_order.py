@@ -7,10 +7,15 @@ wait is for a condition (a log line, /proc), never a sleep."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
+from ipcviz.sources.strace.attached import LISTED_ENV
 from tests.anyprog.test_attach import (
     DEADLINE,
     Attached,
@@ -220,3 +225,78 @@ def test_a_writer_strace_cannot_attach_to_does_not_hold_off_the_end_of_file(
     verified(trace)
     said = [e for e in events(trace) if e["kind"] == "notice" and e["pid"] == writer]
     assert [e.get("reason") for e in said] == ["attach-refused"]
+
+
+@contextlib.contextmanager
+def listed_hold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+    """The engine's hold between its ``/proc`` listing and strace's start (``LISTED_ENV``):
+    the body runs once the listing is done; calling what it is given lets strace start."""
+    hold = tmp_path / "listed"
+    os.mkfifo(hold, 0o600)
+    monkeypatch.setenv(LISTED_ENV, str(hold))
+
+    def go() -> None:
+        with open(hold, "w") as f:
+            f.write("go\n")
+
+    yield go
+
+
+def _wait_listed(tmp_path: Path, ipc: Attached) -> None:
+    """Until the engine says it read ``/proc`` (a failed start ends the wait too)."""
+    fd = os.open(tmp_path / "listed", os.O_RDONLY | os.O_NONBLOCK)
+    got = b""
+    try:
+
+        def said() -> bool:
+            nonlocal got
+            with contextlib.suppress(BlockingIOError):
+                got += os.read(fd, 64)
+            return got.endswith(b"\n") or ipc.proc.poll() is not None
+
+        wait_for(said, "the listing")
+    finally:
+        os.close(fd)
+    assert got == b"listed\n", ipc.log()
+
+
+@needs_tools
+@pytest.mark.parametrize("how", ["close", "exit"])
+def test_a_write_end_let_go_of_before_strace_held_its_writer_holds_off_no_end_of_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The writer held the pipe's write end when ``/proc`` was read, then closed it (or
+    exited) before strace held it: that close is never seen. The reader's end of file
+    after it is a correct program's, and the trace is a legal history.
+
+    Before, the writer stayed counted (``writer_pids``) for good: the end of file was
+    judged read while a writer held the write end, an ``order.conflict`` that accused
+    the pipeline."""
+    trace = tmp_path / "attach.jsonl"
+    with pipeline(tmp_path) as (sh, to_writer, to_reader), listed_hold(tmp_path, monkeypatch) as go:
+        wait_for(lambda: len(tree(sh.pid)) == 3, "the pipeline's two programs")
+        sh_pid, writer, reader = tree(sh.pid)
+        pipe = os.readlink(f"/proc/{writer}/fd/1")
+        ipc = Attached(sh.pid, trace)
+        try:
+            _wait_listed(tmp_path, ipc)  # the writer is counted: it holds the write end
+            if how == "close":
+                tell(to_writer, "c")  # it closes stdout, and runs on
+                wait_for(lambda: not os.path.exists(f"/proc/{writer}/fd/1"), "the close")
+            else:
+                tell(to_writer, "q")  # it exits (sh reaps it)
+                wait_for(lambda: not os.path.exists(f"/proc/{writer}"), "the writer gone")
+            go()
+            ipc.attached([p for p in (sh_pid, writer, reader) if os.path.exists(f"/proc/{p}")])
+            tell(to_reader, "r 64")
+            assert sh.stdout is not None
+            assert sh.stdout.readline() == "got 0: \n"
+            if how == "close":
+                tell(to_writer, "q")
+            ipc.end()  # every watched process ended
+        finally:
+            ipc.kill()
+    assert sh.returncode == 0
+    eof = [e for e in events(trace) if e["kind"] == "pipe.read" and e.get("obj") == pipe]
+    assert [e["n"] for e in eof] == [0]
+    verified(trace)

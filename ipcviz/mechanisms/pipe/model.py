@@ -202,8 +202,14 @@ def _common_start(a: bytes, b: bytes) -> int:
 def _pipe_close(s: State, e: Event) -> None:
     obj = s.objects.get(e["obj"])
     if isinstance(obj, PipeObj):
-        (obj.readers if e.get("end") == 0 else obj.writers).discard(e["pid"])
-        _last_close(obj, e.get("t", -1), e.get("seq", -1))
+        let_go(obj, e)
+
+
+def let_go(obj: PipeObj, e: Event) -> None:
+    """Process ``e["pid"]`` holds end ``e["end"]`` of the pipe no more: a close seen, or one
+    said not seen (a ``notice``, ``attach-let-go``: before strace held the process)."""
+    (obj.readers if e.get("end") == 0 else obj.writers).discard(e["pid"])
+    _last_close(obj, e.get("t", -1), e.get("seq", -1))
 
 
 def _last_close(obj: PipeObj, t: int, seq: int) -> None:

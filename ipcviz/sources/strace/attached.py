@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from ipcviz import probe
-from ipcviz.engine.engine import Engine
+from ipcviz.engine.engine import HOLD_NS, Engine
 from ipcviz.engine.workers import Worker
 from ipcviz.events import phrases, schema
 from ipcviz.mechanisms import fifo as fifo_type
@@ -119,6 +119,11 @@ class AttachEngine(ProgramEngine):
         self._attached = False  # strace traces every process of the tree found
         self._detaching = False
         self._refusals: set[int] = set()  # processes strace said it cannot attach to
+        #: (pipe, pid, end): the pipe ends the listing counted (``reader_pids``/``writer_pids``)
+        self._counted: list[tuple[str, int, int]] = []
+        #: once strace held every member: when ``/proc`` was read again, and what of
+        #: ``_counted`` it showed still held (``_said_let_go``)
+        self._relisted: tuple[int, set[tuple[str, int, int]]] | None = None
         self._deadline = time.monotonic() + duration if duration > 0 else None
 
     # -- set-up ---------------------------------------------------------------------------
@@ -168,6 +173,7 @@ class AttachEngine(ProgramEngine):
                 ends = {(pid, end) for pid, _, end, _ in held.holders if pid in in_tree}
                 fields["reader_pids"] = sorted(pid for pid, end in ends if end == 0)
                 fields["writer_pids"] = sorted(pid for pid, end in ends if end == 1)
+                self._counted += [(held.name, pid, end) for pid, end in sorted(ends)]
             if held.type == FIFO:
                 fields["path"] = held.name
             if held.type == POSIX_MQ:
@@ -184,22 +190,70 @@ class AttachEngine(ProgramEngine):
     # -- the loop -------------------------------------------------------------------------
 
     def _each_turn(self) -> None:
-        """Once strace traces the whole tree: a probe of everything (what was there at
-        attach, as the kernel says). At ``--duration``: the end (a detach, not a failure)."""
+        """Once strace traces the whole tree: the pipe ends let go of before it did, then a
+        probe of everything (what was there at attach, as the kernel says). At
+        ``--duration``: the end (a detach, not a failure)."""
         strace = self.strace
         waiting = not self._attached and strace is not None and not strace.exited
         # a process of the tree that ended before strace got to it, or that strace could
         # not attach to (said once, as an error), does not hold this up
-        if waiting and all(
-            A.attached_to(m.pid, strace.pid) or not A.proc_state(m.pid) or self._refused(m.pid)  # type: ignore[union-attr]
-            for m in self.members
+        if (
+            waiting
+            and self._relisted is None
+            and all(
+                A.attached_to(m.pid, strace.pid) or not A.proc_state(m.pid) or self._refused(m.pid)  # type: ignore[union-attr]
+                for m in self.members
+            )
         ):
+            self._relisted = (time.monotonic_ns(), self._still_held())
+        # a close strace saw before that reading is read once the source is past it
+        source, relisted = self.source, self._relisted
+        if waiting and source and relisted and source.horizon - HOLD_NS >= relisted[0]:
             self._attached = True
+            self._said_let_go()
             self._said_missed(strace.pid)  # type: ignore[union-attr]
             self.emit(schema.PROBE_SNAPSHOT, why="attached")
             self._probe_all()
         if self._deadline is not None and time.monotonic() >= self._deadline:
             self.stop_reason = self.stop_reason or "duration"
+
+    def _still_held(self) -> set[tuple[str, int, int]]:
+        """Which of the ends the listing counted ``/proc`` shows held now (none for a
+        process gone or a zombie: the kernel let go of its descriptors)."""
+        pids = sorted({pid for _, pid, _ in self._counted})
+        return {(h.name, pid, end) for h in A.held_objects(pids) for pid, _, end, _ in h.holders}
+
+    def _said_let_go(self) -> None:
+        """A counted end that ``/proc`` no longer showed held once strace held every
+        member, and whose close (or exit) strace did not show by then, was let go of
+        before strace held its process: that close is never seen. Said (a ``notice``,
+        ``attach-let-go``) so the model counts it no more; else an end of file read after
+        it was judged read while a writer held the write end, accusing a correct program.
+
+        Said before every operation still waiting (``_say_first``): each came after it."""
+        if self._relisted is None or self.source is None:
+            return
+        stamp, held = self._relisted
+        mapper = self.source.mapper
+        for name, pid, end in self._counted:
+            if (name, pid, end) in held or pid in self._refusals:
+                continue
+            proc, i = mapper.procs.get(pid), mapper.index.get(name)
+            if proc is None or proc.ended or i is None:
+                continue  # its exit was seen
+            if not any(obj == i and e == end for obj, e, _ in proc.fds.values()):
+                continue  # its close was seen
+            said = phrases.NOTICES["attach-let-go"].format(pid=pid, name=name)
+            reason = "attach-let-go"
+            self._say_first(stamp, pid, message=said, reason=reason, obj=name, end=end)
+        self._relisted = None
+
+    def _say_first(self, stamp: int, pid: int, **fields: Any) -> None:
+        """A ``notice`` published now, ahead of the operations still waiting in the pool:
+        what it says was so before any of them."""
+        event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": schema.NOTICE, **fields}
+        self.publisher.publish_event(event)
+        self._run_hooks()
 
     def _said_missed(self, tracer: int) -> None:
         """A process the tree forked after ``/proc`` was read and before strace held its
@@ -316,7 +370,9 @@ class AttachEngine(ProgramEngine):
     def _ended_with_strace(self, status: int | None) -> None:
         """strace ended (ProgramEngine read what it wrote): every watched process exited,
         or it detached (the processes run on: no ``proc.exit``), or it could not attach at
-        all (then one clear line: its own reason)."""
+        all (then one clear line: its own reason). Every line it wrote was read: the
+        ends let go of before it held their processes are said now, if not yet."""
+        self._said_let_go()
         if not self._detaching and not self._attached and self.stop_reason is None:
             said = [
                 ln.removeprefix("strace: ")
