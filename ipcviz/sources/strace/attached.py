@@ -217,6 +217,16 @@ class AttachEngine(ProgramEngine):
         if self._deadline is not None and time.monotonic() >= self._deadline:
             self.stop_reason = self.stop_reason or "duration"
 
+    def _holding(self) -> bool:
+        """Nothing is published until strace holds every member and the ends let go of
+        before that were said (``_said_let_go``): an end of file read meanwhile waits for
+        that, instead of being judged against a writer counted at the listing that no
+        longer held the pipe (an ``order.conflict`` after ``STUCK_NS``)."""
+        strace = self.strace
+        if self._attached or strace is None or strace.exited:
+            return False
+        return self.stop_reason is None and not self._detaching
+
     def _still_held(self) -> set[tuple[str, int, int]]:
         """Which of the ends the listing counted ``/proc`` shows held now (none for a
         process gone or a zombie: the kernel let go of its descriptors)."""
@@ -249,7 +259,7 @@ class AttachEngine(ProgramEngine):
         self._relisted = None
 
     def _say_first(self, stamp: int, pid: int, **fields: Any) -> None:
-        """A ``notice`` published now, ahead of the operations still waiting in the pool:
+        """A ``notice`` published now, ahead of the operations held back (``_holding``):
         what it says was so before any of them."""
         event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": schema.NOTICE, **fields}
         self.publisher.publish_event(event)
@@ -282,7 +292,9 @@ class AttachEngine(ProgramEngine):
                 # never seen, so the model stops counting them (an end of file needs it)
                 name = next((m.name for m in self.members if m.pid == pid), "?")
                 said = phrases.NOTICES["attach-refused"].format(pid=pid, name=name)
-                self.emit(schema.NOTICE, pid, message=said, reason="attach-refused", name=name)
+                reason = "attach-refused"
+                now = time.monotonic_ns()
+                self._say_first(now, pid, message=said, reason=reason, name=name)
                 return True
         return False
 

@@ -236,12 +236,16 @@ class ProgramEngine(Engine):
                 return more
             if flush:
                 self.lin.flush()
-            else:
+            elif not self._holding():
                 self.lin.emit_ready(source.horizon - HOLD_NS)
             self._run_hooks()
             return more
         finally:
             gc.enable()
+
+    def _holding(self) -> bool:
+        """Whether the pool is held back (nothing published): never, for a program run."""
+        return False
 
     def _hand_over(self) -> None:
         """The mapper's actions → the linearizer (``StraceFeed``)."""
