@@ -10,6 +10,7 @@ import base64
 import contextlib
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pytest
 from ipcviz.sources.strace.attached import LISTED_ENV
 from tests.anyprog.test_attach import (
     DEADLINE,
+    READER,
+    WRITER,
     Attached,
     events,
     pipeline,
@@ -299,4 +302,80 @@ def test_a_write_end_let_go_of_before_strace_held_its_writer_holds_off_no_end_of
     assert sh.returncode == 0
     eof = [e for e in events(trace) if e["kind"] == "pipe.read" and e.get("obj") == pipe]
     assert [e["n"] for e in eof] == [0]
+    verified(trace)
+
+
+#: The pipeline's two programs, started by a parent that reaps neither until told (a
+#: line on its stdin): the writer, once it exits, stays a zombie meanwhile.
+UNREAPING_PARENT = r"""
+import subprocess, sys
+writer, reader, c1, c2 = sys.argv[1:5]
+with open(c1, "rb") as told:
+    w = subprocess.Popen([writer], stdin=told, stdout=subprocess.PIPE)
+r = subprocess.Popen(["sh", "-c", 'exec "$0" 3< "$1"', reader, c2], stdin=w.stdout)
+w.stdout.close()
+sys.stdin.readline()
+sys.exit(w.wait() or r.wait())
+"""
+
+
+def _state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+@needs_tools
+def test_a_writer_that_is_a_zombie_when_strace_attaches_let_go_of_its_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer exits after the listing and its parent does not reap it: strace cannot
+    attach to a zombie. It is no error of strace's nor the program's: its ends were let
+    go of (the kernel closed them at its exit), said so, and the reader's end of file
+    after it is a legal history.
+
+    Before, the zombie was taken for a process strace was refused: an ``error`` said
+    strace could not attach to it ("Operation not permitted")."""
+    writer = compile_c(tmp_path, "writer", WRITER)
+    reader = compile_c(tmp_path, "reader", READER)
+    c1, c2 = tmp_path / "c1", tmp_path / "c2"
+    os.mkfifo(c1, 0o600)
+    os.mkfifo(c2, 0o600)
+    args = [sys.executable, "-c", UNREAPING_PARENT, str(writer), str(reader), str(c1), str(c2)]
+    parent = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    trace = tmp_path / "attach.jsonl"
+    assert parent.stdin is not None and parent.stdout is not None
+    try:
+        with (
+            open(c1, "w") as to_writer,
+            open(c2, "w") as to_reader,
+            listed_hold(tmp_path, monkeypatch) as go,
+        ):
+            wait_for(lambda: len(tree(parent.pid)) == 3, "the two programs")
+            _, writer_pid, reader_pid = tree(parent.pid)
+            wait_for(lambda: os.readlink(f"/proc/{reader_pid}/exe") == str(reader), "exec")
+            pipe = os.readlink(f"/proc/{writer_pid}/fd/1")
+            ipc = Attached(parent.pid, trace)
+            try:
+                _wait_listed(tmp_path, ipc)
+                tell(to_writer, "q")  # it exits; nobody reaps it
+                wait_for(lambda: _state(writer_pid) == "Z", "the writer a zombie")
+                go()
+                ipc.attached([parent.pid, reader_pid])
+                tell(to_reader, "r 64")
+                assert parent.stdout.readline() == "got 0: \n"
+                tell(parent.stdin, "")  # the parent reaps both, and exits
+                ipc.end()  # every watched process ended
+            finally:
+                ipc.kill()
+        assert parent.wait(DEADLINE) == 0
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        parent.stdin.close()
+        parent.stdout.close()
+    seen = events(trace)
+    assert [e["message"] for e in seen if e["kind"] == "error"] == []
+    let_go = {(e["obj"], e["end"]) for e in seen if e.get("reason") == "attach-let-go"}
+    assert (pipe, 1) in let_go and (str(c1), 0) in let_go
+    assert [e["n"] for e in seen if e["kind"] == "pipe.read" and e["obj"] == pipe] == [0]
     verified(trace)

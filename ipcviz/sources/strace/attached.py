@@ -61,6 +61,12 @@ def _after_listing() -> None:
         f.read()
 
 
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie: it runs no more, and the kernel let go of what it held. strace
+    cannot attach to a zombie (``PTRACE_SEIZE``: EPERM), which is no refusal to report."""
+    return A.proc_state(pid) in ("", "Z", "X")
+
+
 class AttachSource(StraceSource):
     """strace ``-p`` on every process of a running tree, into the same mapper."""
 
@@ -195,13 +201,14 @@ class AttachEngine(ProgramEngine):
         ``--duration``: the end (a detach, not a failure)."""
         strace = self.strace
         waiting = not self._attached and strace is not None and not strace.exited
-        # a process of the tree that ended before strace got to it, or that strace could
-        # not attach to (said once, as an error), does not hold this up
+        # a process of the tree that ended before strace got to it (a zombie too: strace
+        # cannot attach to one), or that strace could not attach to (said once, as an
+        # error), does not hold this up
         if (
             waiting
             and self._relisted is None
             and all(
-                A.attached_to(m.pid, strace.pid) or not A.proc_state(m.pid) or self._refused(m.pid)  # type: ignore[union-attr]
+                A.attached_to(m.pid, strace.pid) or _ended(m.pid) or self._refused(m.pid)  # type: ignore[union-attr]
                 for m in self.members
             )
         ):
@@ -272,7 +279,7 @@ class AttachEngine(ProgramEngine):
         assert self.source is not None
         known = self.source.mapper.procs
         for m in A.tree(self.target)[1:]:
-            if m.pid in known or A.attached_to(m.pid, tracer) or not A.proc_state(m.pid):
+            if m.pid in known or A.attached_to(m.pid, tracer) or _ended(m.pid):
                 continue
             said = phrases.NOTICES["attach-missed"].format(pid=m.pid, name=m.name)
             self.emit(schema.NOTICE, m.pid, message=said, reason="attach-missed", name=m.name)
