@@ -379,3 +379,33 @@ def test_a_writer_that_is_a_zombie_when_strace_attaches_let_go_of_its_ends(
     assert (pipe, 1) in let_go and (str(c1), 0) in let_go
     assert [e["n"] for e in seen if e["kind"] == "pipe.read" and e["obj"] == pipe] == [0]
     verified(trace)
+
+
+@needs_tools
+def test_a_write_end_closed_while_traced_is_no_let_go_and_the_end_of_file_follows_it(
+    tmp_path: Path,
+) -> None:
+    """The writer closes its stdout once strace holds it: that close is seen, so nothing
+    is said let go of, and the reader's end of file comes after the close."""
+    trace = tmp_path / "attach.jsonl"
+    with pipeline(tmp_path) as (sh, to_writer, to_reader):
+        wait_for(lambda: len(tree(sh.pid)) == 3, "the pipeline's two programs")
+        sh_pid, writer, reader = tree(sh.pid)
+        pipe = os.readlink(f"/proc/{writer}/fd/1")
+        ipc = Attached(sh.pid, trace)
+        try:
+            ipc.attached([sh_pid, writer, reader])
+            tell(to_writer, "c")
+            wait_for(lambda: not os.path.exists(f"/proc/{writer}/fd/1"), "the close")
+            tell(to_reader, "r 64")
+            assert sh.stdout is not None
+            assert sh.stdout.readline() == "got 0: \n"
+            tell(to_writer, "q")
+            ipc.end()  # every watched process ended
+        finally:
+            ipc.kill()
+    assert sh.returncode == 0
+    verified(trace)
+    assert not [e for e in events(trace) if e.get("reason") == "attach-let-go"]
+    closed = _index(trace, "pipe.close", pipe, pid=writer, end=1)
+    assert closed < _index(trace, "pipe.read", pipe, n=0), "the end of file before the close"
