@@ -390,9 +390,12 @@ class AttachEngine(ProgramEngine):
         """strace ended (ProgramEngine read what it wrote): every watched process exited,
         or it detached (the processes run on: no ``proc.exit``), or it could not attach at
         all (then one clear line: its own reason). Every line it wrote was read: the
-        ends let go of before it held their processes are said now, if not yet."""
+        ends let go of before it held their processes are said now, if not yet. strace
+        held every process if ``/proc`` was read again (``_relisted``): a tree that ended
+        before the turn that says so was attached to all the same."""
+        held_all = self._relisted is not None
         self._said_let_go()
-        if not self._detaching and not self._attached and self.stop_reason is None:
+        if not (self._detaching or self._attached or held_all or self.stop_reason):
             said = [
                 ln.removeprefix("strace: ")
                 for ln in self._said.decode("utf-8", "replace").splitlines()
