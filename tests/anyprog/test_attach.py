@@ -25,7 +25,7 @@ from tests.anyprog.test_programs import compile_c, ipcviz, needs_tools
 DEADLINE = 90.0
 
 #: Writes what it is told on stdin ("w TEXT") to stdout; "c" closes stdout (and runs on),
-#: "q" ends it.
+#: "d" moves stdout to descriptor 9, "x" closes 9, "q" ends it.
 WRITER = r"""
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +35,8 @@ int main(void) {
     while (fgets(line, sizeof line, stdin)) {
         if (line[0] == 'q') return 0;
         if (line[0] == 'c' && close(1) < 0) return 3;
+        if (line[0] == 'd' && (dup2(1, 9) < 0 || close(1) < 0)) return 4;
+        if (line[0] == 'x' && close(9) < 0) return 5;
         if (line[0] == 'w') {
             size_t n = strlen(line + 2);
             if (n && line[2 + n - 1] == '\n') n--;

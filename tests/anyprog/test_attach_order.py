@@ -409,3 +409,41 @@ def test_a_write_end_closed_while_traced_is_no_let_go_and_the_end_of_file_follow
     assert not [e for e in events(trace) if e.get("reason") == "attach-let-go"]
     closed = _index(trace, "pipe.close", pipe, pid=writer, end=1)
     assert closed < _index(trace, "pipe.read", pipe, n=0), "the end of file before the close"
+
+
+@needs_tools
+def test_a_write_end_moved_to_another_descriptor_before_strace_held_its_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer moves its write end from descriptor 1 to 9 (dup2, close) after the
+    listing and before strace held it, then, traced, closes 9: that close is its last
+    of the write end, and the reader's end of file after it is a legal history.
+
+    Before, ipcviz knew the end at descriptor 1 only (the listing's): the close of 9
+    was no close of the pipe, the writer stayed counted, and the end of file was an
+    ``order.conflict``."""
+    trace = tmp_path / "attach.jsonl"
+    with pipeline(tmp_path) as (sh, to_writer, to_reader), listed_hold(tmp_path, monkeypatch) as go:
+        wait_for(lambda: len(tree(sh.pid)) == 3, "the pipeline's two programs")
+        sh_pid, writer, reader = tree(sh.pid)
+        pipe = os.readlink(f"/proc/{writer}/fd/1")
+        ipc = Attached(sh.pid, trace)
+        try:
+            _wait_listed(tmp_path, ipc)
+            tell(to_writer, "d")
+            wait_for(lambda: not os.path.exists(f"/proc/{writer}/fd/1"), "the move")
+            go()
+            ipc.attached([sh_pid, writer, reader])
+            tell(to_writer, "x")
+            wait_for(lambda: not os.path.exists(f"/proc/{writer}/fd/9"), "the close")
+            tell(to_reader, "r 64")
+            assert sh.stdout is not None
+            assert sh.stdout.readline() == "got 0: \n"
+            tell(to_writer, "q")
+            ipc.end()  # every watched process ended
+        finally:
+            ipc.kill()
+    assert sh.returncode == 0
+    verified(trace)
+    closed = _index(trace, "pipe.close", pipe, pid=writer, end=1)
+    assert closed < _index(trace, "pipe.read", pipe, n=0), "the end of file before the close"

@@ -236,9 +236,43 @@ class AttachEngine(ProgramEngine):
 
     def _still_held(self) -> set[tuple[str, int, int]]:
         """Which of the ends the listing counted ``/proc`` shows held now (none for a
-        process gone or a zombie: the kernel let go of its descriptors)."""
+        process gone or a zombie: the kernel let go of its descriptors); the descriptors
+        of those are taken as ``/proc`` shows them (``_moved``)."""
         pids = sorted({pid for _, pid, _ in self._counted})
-        return {(h.name, pid, end) for h in A.held_objects(pids) for pid, _, end, _ in h.holders}
+        found = A.held_objects(pids)
+        held = {(h.name, pid, end) for h in found for pid, _, end, _ in h.holders}
+        self._moved(found, held)
+        return held
+
+    def _moved(self, found: list[A.Held], held: set[tuple[str, int, int]]) -> None:
+        """A counted end still held, at descriptors other than the listing's: moved
+        (``dup2`` then ``close``) before strace held its process. The mapper knows it at
+        its new descriptors from now on, so a traced close there is the ``pipe.close`` it
+        is; else that close was no close of the pipe, the process stayed counted for good,
+        and an end of file after it was a conflict. A descriptor the mapper has for an end
+        let go of is left as it is: ``_said_let_go`` reads it."""
+        assert self.source is not None
+        mapper = self.source.mapper
+        counted = set(self._counted)
+        now: dict[tuple[str, int, int], dict[int, bool]] = {}
+        for h in found:
+            for pid, fd, end, cloexec in h.holders:
+                if (h.name, pid, end) in counted:
+                    now.setdefault((h.name, pid, end), {})[fd] = cloexec
+        for (name, pid, end), fds in now.items():
+            proc, i = mapper.procs.get(pid), mapper.index.get(name)
+            if proc is None or proc.ended or i is None:
+                continue
+            for fd, (obj, e, _) in list(proc.fds.items()):
+                if obj == i and e == end and fd not in fds:
+                    del proc.fds[fd]  # that end is no longer there
+            for fd, cloexec in fds.items():
+                was = proc.fds.get(fd)
+                if was is not None and (was[0], was[1]) != (i, end):
+                    other = (mapper.names[was[0]], pid, was[1])
+                    if other in counted and other not in held:
+                        continue  # an end let go of: left for ``_said_let_go``
+                proc.fds[fd] = (i, end, cloexec)
 
     def _said_let_go(self) -> None:
         """A counted end that ``/proc`` no longer showed held once strace held every
