@@ -383,8 +383,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         path = resolve(args.scenario)
         control = _control_options(args)
     control = control.replace(quick=args.quick, lang=lang)
-    if args.set and program is None:
-        _check_settings(path, args.set)
+    if program is None and (args.set or not args.headless):
+        # a scenario that cannot load is bad input: one line and exit 2 here, not a
+        # screen that opens to say ERROR (headless, the engine says it in one line)
+        _check_settings(path, args.set or [])
     if args.schedule is not None and program is None:
         _check_schedule(path, args.schedule)
     if args.present and args.headless:
@@ -464,8 +466,8 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
 
 def _check_settings(path: Path, pairs: list[str]) -> None:
-    """``--set`` values against the scenario's settings (name, type, range): one line and
-    exit 2 here, before an engine or a screen starts (the engine checks them again)."""
+    """The scenario loads, and ``--set`` values fit its settings (name, type, range): one
+    line and exit 2 here, before an engine or a screen starts (the engine checks again)."""
     from ipcviz.scenario.loader import load
     from ipcviz.scenario.settings import apply_settings, parse_settings
 

@@ -363,3 +363,44 @@ def test_force_never_replaces_a_device_or_a_fifo_with_a_file(tmp_path: Path) -> 
             said = ipcviz("export", str(trace), "--format", fmt, "-o", str(node), "--force")
             assert "is not a file" in _one_line_error(said), (what, fmt, said.stderr)
         assert stat.S_IFMT(node.lstat().st_mode) == kind, what
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("from ipcviz.scenario import Scenario\nx = (\n", "bad.py:2: syntax error"),
+        ("import nonexistent_module_xyz\n", "ModuleNotFoundError"),
+        ("x = 1\n", "defines 0 Scenario objects"),
+    ],
+    ids=["syntax", "import", "no-scenario"],
+)
+def test_a_scenario_that_cannot_load_is_one_line_in_a_terminal_too(
+    tmp_path: Path, body: str, words: str
+) -> None:
+    """In a terminal, a scenario that cannot load opened the session screen to say ERROR
+    (r restarts, q quits): bad input is one line and exit 2, whether a screen is there or
+    not. The real binary on a pseudo-terminal (stdin, stdout and stderr): a screen drawn
+    would show as escape codes, and one waiting for keys hangs until the timeout."""
+    import pty
+
+    bad = tmp_path / "bad.py"
+    bad.write_text(body)
+    main, tty = pty.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ipcviz", "run", str(bad)],
+            stdin=tty,
+            stdout=tty,
+            stderr=tty,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if k != "TEXTUAL_DRIVER"},
+        )
+        os.set_blocking(main, False)
+        said = os.read(main, 65536).decode(errors="replace")
+    finally:
+        os.close(main)
+        os.close(tty)
+    lines = [ln for ln in said.splitlines() if ln.strip()]
+    assert result.returncode == 2, said
+    assert len(lines) == 1 and lines[0].startswith("ipcviz: "), lines
+    assert words in lines[0] and "\x1b" not in said, said
