@@ -76,11 +76,25 @@ def _url_host(host: str) -> str:
         return host
 
 
+def own_addresses() -> set[str]:
+    """Every IP address of this machine's interfaces (an IPv6 one without its ``%zone``)."""
+    import psutil
+
+    out = set()
+    for addrs in psutil.net_if_addrs().values():
+        for a in addrs:
+            if a.family in (socket.AF_INET, socket.AF_INET6):
+                out.add(a.address.split("%", 1)[0])
+    return out
+
+
 def allowed_hosts(host: str, port: int) -> set[str]:
     """``Host`` header values (and Origin netlocs) that name this server."""
     names = {host, "localhost", "127.0.0.1", "::1"}
-    if host in ("0.0.0.0", "::", ""):  # listening everywhere: the machine's own names too
-        names |= {socket.gethostname(), socket.getfqdn()}
+    if host in ("0.0.0.0", "::", ""):
+        # listening everywhere, for the room: the machine's own names, and its addresses,
+        # which a laptop types (only a name can be rebound by DNS, never an address)
+        names |= {socket.gethostname(), socket.getfqdn(), *own_addresses()}
     out: set[str] = set()
     for name in names:
         out |= {f"{_url_host(name)}:{port}".lower()}

@@ -24,6 +24,9 @@ from ipcviz.narrate.headless import Entry, Narrator
 Event = dict[str, Any]
 #: Characters of an event's text kept for the screen (a line is cut at the width anyway).
 TEXT_LIMIT = 400
+#: Between the lines of an event of several (a program's output, a traceback) on its one
+#: row of the log: every line is there, as far as the row goes, and the row says it is cut.
+LINE_BREAK = " ⏎ "
 
 
 @dataclass(slots=True)
@@ -58,11 +61,14 @@ class EventFormatter:
         self.narrator.lang = lang
 
     def text(self, line: LogLine) -> str:
-        """The text shown for ``line`` (inert), first line only."""
+        """The text shown for ``line`` (inert), its lines on one row: showing the first
+        alone told a program that printed eight lines in one write as printing one."""
         entry = line.entry
         # an event's words: its values of its moment, the language of now (ipcviz.i18n)
         text = i18n.text(entry.text) if entry.step is None else self.narrator.step_text(entry.step)
-        return bytefmt.safe_text(text.split("\n", 1)[0], TEXT_LIMIT)
+        if "\n" in text:
+            text = LINE_BREAK.join(text.split("\n"))
+        return bytefmt.safe_text(text, TEXT_LIMIT)
 
     def line(self, line: LogLine, width: int) -> render.Line:
         entry = line.entry

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +35,36 @@ def _run(app: Any) -> int:
             signal.signal(s, h)
         _say_where_recorded(getattr(app, "recorded", []))
     rc = app.return_code
-    if isinstance(app.return_value, int):
-        return app.return_value
-    if result is not None and result in (0, 1, 2):
-        return result
+    code = app.return_value if isinstance(app.return_value, int) else result
+    if code is not None and code not in (0, 1, 2):
+        # an engine status that is no exit code of ours: killed by a signal (-9: one that
+        # did not answer when asked to stop) or crashed. Said as the headless run says it.
+        _say_engine_died(code, getattr(app, "recorded", []))
+        return EXIT_ENGINE_DIED
+    if code is not None:
+        return code
     return rc or EXIT_OK
+
+
+#: The exit status when the engine died (as ``ipcviz run --headless`` ends then).
+EXIT_ENGINE_DIED = 2
+
+
+def _say_engine_died(status: int, traces: list[Path]) -> None:
+    """One line on stderr, after the screen is gone, in the headless run's words."""
+    from ipcviz.i18n import _
+
+    if traces and traces[-1].exists():
+        said = _(
+            "the engine stopped unexpectedly (status {rc}){detail}; trace so far: {path}"
+        ).format(rc=status, detail="", path=safe_text(str(traces[-1]), 300))
+    else:
+        said = _("the engine stopped unexpectedly (status {rc}){detail}; it wrote no trace")
+        said = said.format(rc=status, detail="")
+    try:
+        print("ipcviz: " + said, file=sys.stderr, flush=True)
+    except OSError:  # the terminal is gone (SIGHUP): nobody to tell
+        pass
 
 
 def _say_where_recorded(traces: list[Path]) -> None:

@@ -15,6 +15,7 @@ from ipcviz.tui.screens.session import SessionScreen
 from ipcviz.tui.widgets.panels import EventLog, ObjectView
 from tests.anyprog import programs
 from tests.anyprog.test_programs import compile_c, needs_tools
+from tests.conftest import read_trace
 
 
 async def until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: float = 60) -> None:
@@ -55,3 +56,35 @@ async def test_a_c_program_on_the_session_screen(tmp_path: Path) -> None:
         keys = {b.binding.action.split("(")[0] for b in screen.active_bindings.values()}
         assert not keys & {"toggle_step", "step_selected", "step_random", "pace"}, keys
         assert "quit_session" in keys
+
+
+#: One write of three lines: a C program's stdout into a pipe is one buffer, flushed at exit
+#: (as a lecture example's consumer prints every item it took, all at the end).
+THREE_LINES = r"""
+#include <stdio.h>
+int main(void) { printf("took 101\ntook 102\ntook 103\n"); return 0; }
+"""
+
+
+@needs_tools
+async def test_every_line_of_one_output_event_is_in_the_log(tmp_path: Path) -> None:
+    """An event of several lines (a program's output, a traceback) keeps one row of the log,
+    but every line is on it: the log showed only the first ("took 101") and dropped the
+    rest without a mark, as if the program had printed one line."""
+    binary = compile_c(tmp_path, "three", THREE_LINES)
+    trace = tmp_path / "run.jsonl"
+    app = IpcvizApp(lambda: LiveFeed(Path("three"), trace, program=(str(binary),)), lang="en")
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen), "the session")
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: screen.feed is not None and screen.feed.finished, "the end")
+        screen.tick()
+        screen.redraw(True)
+        await pilot.pause()
+        log = screen.query_one(EventLog).plain_lines()
+        screen.stop()
+    outputs = [e for e in read_trace(trace)[1] if e["kind"] == "proc.output"]
+    assert len(outputs) == 1, outputs  # the premise: one event holds all three lines
+    (row,) = [line for line in log if "took 101" in line]
+    assert "| took 101 ⏎ | took 102 ⏎ | took 103" in row, log

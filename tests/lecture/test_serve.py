@@ -44,12 +44,12 @@ def _group_members(pgid: int) -> list[str]:
 class Served:
     """``ipcviz serve`` in its own process group; ``stop()`` leaves no process behind."""
 
-    def __init__(self, tmp: Path, port: int) -> None:
+    def __init__(self, tmp: Path, port: int, *extra: str) -> None:
         self.port = port
         self.log = tmp / "serve.log"
         self._log = self.log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ipcviz", "serve", "--port", str(port)],
+            [sys.executable, "-m", "ipcviz", "serve", "--port", str(port), *extra],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -389,3 +389,44 @@ def test_another_user_of_the_machine_is_refused(served: Served) -> None:
     r = _as_nobody(NOBODY_GET, f"{base}/", f"{base}/ws", f"{base}/ws/guess", f"{base}/static/")
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["403"] * 4, r.stdout
+
+
+def _own_ipv4() -> str | None:
+    """An IPv4 address of this machine other than loopback (what a student's laptop types)."""
+    for addrs in psutil.net_if_addrs().values():
+        for a in addrs:
+            if a.family == socket.AF_INET and not a.address.startswith("127."):
+                return a.address
+    return None
+
+
+def test_serving_everywhere_lets_in_a_browser_that_names_the_machine_by_its_address(
+    tmp_path: Path,
+) -> None:
+    """``--host 0.0.0.0`` is for the room: a laptop opens http://ADDRESS:PORT/?token=…
+    with the machine's IP address, which only the loopback names and the host name were
+    allowed as (403 "unknown Host" for every student). The address is the server's own,
+    so a DNS-rebinding page (its own name in Host) is refused as before."""
+    address = _own_ipv4()
+    if address is None:
+        pytest.skip("this machine has no IPv4 address but loopback")
+    server = Served(tmp_path, free_port(), "--host", "0.0.0.0")
+    try:
+        base = f"http://{address}:{server.port}"
+
+        async def statuses() -> tuple[int, int, int]:
+            page = await _status(f"{base}/?token={server.token}")
+            own = {"Origin": base}
+            ws = f"ws://{address}:{server.port}/ws/{server.token}?width=80&height=24"
+            rebound = {"Host": f"evil.example:{server.port}"}
+            return (
+                page,
+                await _status(ws, own, ws=True),
+                await _status(f"{base}/?token={server.token}", rebound),
+            )
+
+        page, ws_status, rebound = asyncio.run(statuses())
+    finally:
+        rc = server.stop()
+    assert (page, ws_status, rebound) == (200, 101, 403)
+    assert rc == 0 and not server.left, server.log.read_text()[-2000:]

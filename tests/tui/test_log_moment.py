@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from ipcviz.draw.eventfmt import LINE_BREAK
 from ipcviz.events.trace import TraceReader
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
@@ -40,6 +41,8 @@ SCENARIOS = {s.id: Path(s.source) for s in load_builtins()}
 SIZE = (300, 80)
 #: The first line of an event in the headless log: time with 4 decimals, an "s", 2 spaces.
 HEADLESS_FIRST = re.compile(r"^ *\d+\.\d{4}s  \S")
+#: A further line of the event above it in the headless log: blank under the time column.
+CONTINUED = re.compile(r"^ {11,}\S")
 
 
 @dataclass
@@ -52,8 +55,8 @@ class Recording:
     cli: list[str]  # ``ipcviz replay TRACE --headless``, after its intro
 
     def first_lines(self, upto: int | None = None) -> list[str]:
-        """The headless narrator's first line of each told event ``0..upto`` (in-process,
-        the same Narrator as the CLI): the log shows one line per event."""
+        """The headless narrator's lines of each told event ``0..upto`` (in-process, the
+        same Narrator as the CLI), as one line: the log shows one row per event."""
         narrator = Narrator(self.header)
         out = []
         for i, event in enumerate(self.events):
@@ -61,7 +64,7 @@ class Recording:
                 break
             lines = narrator.feed(event)
             if lines:
-                out.append(lines[0])
+                out.append(one_row(lines))
         return out
 
 
@@ -90,6 +93,26 @@ def recorded(builtin_traces: BuiltinTraces) -> Recordings:
 
 
 # -- comparing a screen line with a headless line ----------------------------------------
+
+
+def one_row(lines: list[str]) -> str:
+    """One event's headless lines (the first with its time and process, each further one
+    indented as far) as the log's one row shows them: its lines joined by ``LINE_BREAK``."""
+    text = split_headless(lines[0])[2]
+    indent = len(lines[0]) - len(text)
+    return LINE_BREAK.join([lines[0], *(line[indent:] for line in lines[1:])])
+
+
+def headless_rows(lines: list[str]) -> list[str]:
+    """``ipcviz replay --headless``'s event lines, each event's on one row (``one_row``):
+    a line indented under the time column continues the event above it."""
+    rows: list[list[str]] = []
+    for line in lines:
+        if HEADLESS_FIRST.match(line):
+            rows.append([line])
+        elif rows and CONTINUED.match(line):
+            rows[-1].append(line)
+    return [one_row(r) for r in rows]
 
 
 def split_headless(line: str) -> tuple[float, str, str]:
@@ -156,7 +179,7 @@ async def test_replay_log_is_the_headless_log(recorded: Recordings, name: str) -
     """At the end of the trace, then in the middle (seek), then one event back (←): the
     log is the headless narrator's, line for line, for the events up to the position."""
     rec = recorded(name)
-    firsts = [line for line in rec.cli if HEADLESS_FIRST.match(line)]
+    firsts = headless_rows(rec.cli)
     assert firsts == rec.first_lines(), "the CLI and the narrator in-process disagree"
     app = replay_app(rec.trace)
     async with app.run_test(size=SIZE) as pilot:
@@ -197,7 +220,7 @@ async def test_live_run_log_is_its_headless_replay(tmp_path: Path) -> None:
         shown = screen.query_one(EventLog).plain_lines()
         screen.stop()
     replay = ipcviz("replay", str(trace), "--headless", check=True)
-    assert_tail(shown, [x for x in replay.stdout.splitlines() if HEADLESS_FIRST.match(x)], "live")
+    assert_tail(shown, headless_rows(replay.stdout.splitlines()), "live")
 
 
 def depth(line: str) -> int:

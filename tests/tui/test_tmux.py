@@ -230,3 +230,35 @@ def test_q_at_a_programs_deadlock_removes_what_it_made_and_says_so(tmp_path: Pat
     assert "recorded to" in screen
     rows = Path("/proc/sysvipc/sem").read_text().splitlines()[1:]
     assert not [r for r in rows if r.split()[1:2] == [str(next(iter(sets)))]]
+
+
+def test_q_with_an_engine_that_cannot_answer_exits_2_and_says_why(tmp_path: Path) -> None:
+    """The engine is stopped (SIGSTOP: a debugger, a frozen machine) when q is pressed:
+    ipcviz asks it, then SIGTERM, then kills it, and cleans its session itself. The exit
+    status was the engine's raw status (-9: 247 to the shell), outside 0/1/2, and nothing
+    said why; now 2, with the headless run's line about an engine that died."""
+    trace = tmp_path / "stopped-engine.jsonl"
+    status = tmp_path / "status"
+    cmd = (
+        f"{shlex.quote(sys.executable)} -m ipcviz run pipe-basic --pace 0.1"
+        f" --record {shlex.quote(str(trace))}"
+        f"; echo $? > {shlex.quote(str(status))}; sleep 60"
+    )
+    tmux = Tmux(tmp_path, cmd)
+    try:
+        wanted = ("pipe-basic", "kernel objects", "processes")
+        wait_for(lambda: all(w in tmux.screen() for w in wanted), "the session's panels")
+        # the engine, not its workers (forks of it, with its command line)
+        forks = [p for p in run_procs(str(trace)) if "ipcviz.engine" in " ".join(p.cmdline())]
+        engines = [p for p in forks if p.ppid() not in {q.pid for q in forks}]
+        assert len(engines) == 1, forks
+        engines[0].suspend()  # SIGSTOP
+        tmux.keys("q")
+        wait_for(status.exists, "the exit status", timeout=60)
+        assert status.read_text().strip() == "2"
+        # (said after the screen is gone: the terminal shows it above the shell's next line)
+        said = " ".join(tmux.screen().split())
+        assert "ipcviz: the engine stopped unexpectedly (status -9)" in said, said
+        wait_for(lambda: not _still_running(trace), "every process of the run to end")
+    finally:
+        tmux.close()
