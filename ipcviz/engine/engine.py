@@ -144,6 +144,12 @@ class Engine:
         stream_fd = os.dup(1)
         os.dup2(2, 1)
         self.out = EventOut(stream_fd, trace)
+        # (read by ``_viewer_gone``, which the header's own write may call: a viewer that
+        # is gone already, e.g. ``python -m ipcviz.engine … | true``)
+        self.outcome: str | None = None
+        self.stop_reason: str | None = None
+        #: stopped a second time: end at once, leaving out what is not yet put in order
+        self.hurry = False
         self.out.on_viewer_gone = self._viewer_gone
         self.out.send_header(json.dumps(self.header, separators=(",", ":"), ensure_ascii=False))
         self.model = State(header=self.header)
@@ -162,16 +168,12 @@ class Engine:
         self.life = WorkerLife(self, self.adopter)
         self.commands = Commands(self)
         self.periodic = Periodic()  # probes and analyses hook in here (add_periodic)
-        self.stop_reason: str | None = None
-        #: stopped a second time: end at once, leaving out what is not yet put in order
-        self.hurry = False
         self._killed_at = 1 << 62  # (the stop's SIGKILL: ``_kill_live``)
         self.left_out = 0  # operations the hurried end left out (``Linearizer.abandon``)
         self.lin.halt = self._halt
         self.lin.hurried = lambda: self.hurry or self._quiescing
         self._quiescing = False  # (``_quiesce``: its drains read the rings, publish nothing)
         self._looping = False  # in ``_loop``: a command waiting ends a long turn
-        self.outcome: str | None = None
         self.exit_code = 0
         self._recording_told = False
         #: Called once at the end, every process gone, before the objects are removed.
@@ -320,6 +322,8 @@ class Engine:
         try:
             self._install_signals()
             become_subreaper()
+            if self.stop_reason is not None:  # the viewer was gone before anything ran
+                return self.exit_code
             try:
                 self._create_objects()
                 self._start_workers()

@@ -296,3 +296,30 @@ def test_the_output_cap_at_its_edges() -> None:
     assert capped(OUTPUT_CAP - 1, b"ab") == (b"a", OUTPUT_CAP)  # crosses it: cut there
     assert capped(OUTPUT_CAP + 1, b"ef") is None  # the cut was said
     assert capped(10, b"abc", size=5) == (b"abc", 13)  # strace showed 3 of 5 bytes
+
+
+def test_an_engine_whose_viewer_is_gone_before_its_header_ends_cleanly(tmp_path: Path) -> None:
+    """The engine's first write, the trace header to its viewer, met a viewer already gone
+    (``python -m ipcviz.engine … | true``, or ``ipcviz run`` SIGKILLed as it started): its
+    handler read ``outcome`` before ``__init__`` had set it, the engine died with a
+    traceback, and its registry file and a trace of a header alone stayed until the next
+    ``ipcviz clean``. Now it ends at once: exit 0, no traceback, no process started, no
+    registry, and a trace that ends with ``session.end`` (reason: viewer gone)."""
+    from ipcviz.session.registry import runtime_dir
+
+    trace = tmp_path / "t.jsonl"
+    sid = os.urandom(4).hex()
+    r, w = os.pipe()
+    os.close(r)  # the viewer is gone before the engine writes anything
+    scenario = Path(__file__).parents[2] / "scenarios" / "sysv_shm.py"
+    engine = [sys.executable, "-m", "ipcviz.engine", str(scenario)]
+    try:
+        rc, err = _run([*engine, "--trace", str(trace), "--sid", sid], tmp_path, stdout=w)
+    finally:
+        os.close(w)
+    assert rc == 0 and "Traceback" not in err, err
+    assert not (runtime_dir() / f"{sid}.json").exists()
+    _, events = read_lines(trace)
+    assert [e["kind"] for e in events] == ["session.end"], events
+    assert events[0]["reason"] == "viewer gone"
+    assert not [x for x in leftovers() if sid in x]
