@@ -143,7 +143,7 @@ def title(out: Lines, obj: Obj) -> None:
         f" {bytefmt.safe_text(obj.type, 20)} ", Style(color=P.BLACK, bgcolor=P.WHITE, bold=True)
     )
     out.add(" " + bytefmt.safe_text(obj.name, 40), BOLD)
-    if obj.kernel_name:
+    if obj.kernel_name and obj.kernel_name != obj.name:  # (a program's pipe: named by it)
         out.add(f"  {bytefmt.safe_text(obj.kernel_name, 60)}", DIM)
     if obj.removed:
         out.add("  " + _("removed"), WARN)
