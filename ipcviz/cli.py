@@ -41,7 +41,15 @@ ARGPARSE_WORDS = (
     N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
 )
 #: outcomes ``ipcviz runs`` shows
-OUTCOMES = (N_("passed"), N_("failed"), N_("error"), N_("stopped"), N_("timeout"), N_("incomplete"))
+OUTCOMES = (
+    N_("passed"),
+    N_("failed"),
+    N_("error"),
+    N_("stopped"),
+    N_("timeout"),
+    N_("recording"),
+    N_("incomplete"),
+)
 
 
 def _argparse_speaks() -> None:
@@ -963,14 +971,19 @@ def cmd_runs(args: argparse.Namespace) -> int:
         """Padded to ``width`` terminal cells: a Korean character takes two."""
         return text + " " * max(0, width - cell_len(text))
 
+    from ipcviz.session.cleanup import live_sessions
+
     runs = list_runs()
+    live = live_sessions() if runs else set()
     if not runs:
         print(_("no recorded runs yet (ipcviz run SCENARIO records one)"))
     for run in runs:
+        # no end yet: still recording (its engine runs), else cut off
+        outcome = run.outcome or ("recording" if run.session in live else "incomplete")
         print(
             f"{run.started}  {pad(run.scenario, 20)} {run.duration:>7.2f}s {run.events:>8} "
             + _("events")
-            + f"  {pad(_(run.outcome or OUTCOMES[-1]), 10)} {safe_text(str(run.path))}"
+            + f"  {pad(_(outcome), 10)} {safe_text(str(run.path))}"
         )
     return EXIT_OK
 

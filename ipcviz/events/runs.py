@@ -1,7 +1,8 @@
 """The recorded runs in the trace directory, listed fast: only each file's first and last line.
 
 A finished run ends with ``session.end`` (outcome, event count); a run that crashed or is
-still recording ends elsewhere and is listed as ``incomplete`` / ``?``.
+still recording ends elsewhere (``outcome`` None): the CLI and the screen tell the two apart
+by the session (``session``) still being alive.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ class RunInfo:
     started: str  # ISO time from the header
     duration: float  # seconds, from the last event's ``t``
     events: int
-    outcome: str | None  # passed | failed | error | stopped | timeout; None: incomplete
+    outcome: str | None  # passed | failed | error | stopped | timeout; None: no end yet
+    session: str = ""  # the header's session id: a run still recording is a live session
 
 
 def list_runs(directory: Path | None = None) -> list[RunInfo]:
@@ -86,6 +88,7 @@ def run_info(path: Path) -> RunInfo:
         duration=duration,
         events=events,
         outcome=safe_text(outcome, 20) if outcome else None,
+        session=safe_text(str(header.get("session", "")), 20),
     )
 
 

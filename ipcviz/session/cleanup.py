@@ -283,6 +283,12 @@ def _engine_alive(data: dict[str, Any]) -> bool:
     return _alive(data.get("engine_pid"), data.get("engine_start"))
 
 
+def live_sessions() -> set[str]:
+    """The ids of this user's sessions whose engine runs now: a trace of one with no end
+    yet is being recorded, not cut off."""
+    return {str(data.get("sid")) for _path, data in _registries() if _engine_alive(data)}
+
+
 def _clean_dead(path: Path, data: dict[str, Any], counts: dict[str, int]) -> None:
     """Everything of one dead session: processes first, then objects, then its registry.
     Each step is guarded: one that fails (EMFILE, a vanished process) never skips the rest."""

@@ -185,3 +185,49 @@ def test_a_program_run_of_many_words_quotes_only_what_it_shows(tmp_path: Path, m
     name = run_info(trace).scenario
     assert name.startswith("-- $'a\\x1b' $'a\\x1b'") and name.endswith(")"), name
     assert "\x1b" not in name and len(calls) < 60, len(calls)
+
+
+def test_a_run_still_recording_is_listed_so_and_stopped_once_it_ended(
+    tmp_path: Path, private_data_home: Path
+) -> None:
+    """A trace with no ``session.end`` was always "incomplete", the word for a run that
+    was cut off, even while its run was going on in another terminal. A run whose engine
+    is alive (its session registry) is "recording"; once stopped, its own end is shown."""
+    import signal
+
+    src = tmp_path / "sleeper.py"
+    src.write_text(
+        "from ipcviz.scenario import Scenario\n"
+        "scenario = Scenario('sleeper', 'sleeps', timeout=600)\n"
+        "@scenario.process('w')\n"
+        "def w(ctx):\n"
+        "    ctx.report('up', 1)\n"
+        "    ctx.sleep(600)\n"
+    )
+    traces = private_data_home / "ipcviz" / "traces"
+    traces.mkdir(parents=True)
+    trace = traces / "live.jsonl"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "ipcviz", "run", str(src), "--headless", "--record", str(trace)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:  # the worker reported: the run is going on
+            if b"reports up" in line:
+                break
+        assert _outcomes() == [("sleeper", "recording")]
+    finally:
+        run.send_signal(signal.SIGINT)
+        run.communicate(timeout=120)
+    assert _outcomes() == [("sleeper", "stopped")]  # (the CLI exits after the engine's end)
+
+
+def _outcomes() -> list[tuple[str, str]]:
+    """``ipcviz runs``: (scenario, outcome) of each line (its words: started, scenario,
+    duration, count, "events", outcome, path)."""
+    listed = ipcviz("runs")
+    assert listed.returncode == 0, listed.stderr
+    return [(w[1], w[5]) for w in (ln.split() for ln in listed.stdout.splitlines())]

@@ -19,6 +19,7 @@ from ipcviz.bytefmt import safe_text
 from ipcviz.draw import palette as P
 from ipcviz.events.runs import RunInfo, list_runs
 from ipcviz.i18n import N_, _, set_lang
+from ipcviz.session.cleanup import live_sessions
 from ipcviz.tui.lang import LANG_BINDING, Worded
 from ipcviz.tui.messages import ReplayRun
 
@@ -41,6 +42,7 @@ OUTCOMES = {
     "error": N_("error"),
     "timeout": N_("timeout"),
     "stopped": N_("stopped"),
+    "recording": N_("recording"),
     "incomplete": N_("incomplete"),
 }
 
@@ -66,6 +68,7 @@ class RunsScreen(Worded, Screen[None]):
             set_lang(lang)
         self.runs: dict[str, RunInfo] = {}
         self._listed: list[RunInfo] = []
+        self._live: set[str] = set()  # sessions whose engine runs: their runs record
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -74,6 +77,7 @@ class RunsScreen(Worded, Screen[None]):
 
     def on_mount(self) -> None:
         self._listed = list_runs(self.directory)
+        self._live = live_sessions() if self._listed else set()
         if not self._listed:
             self.notify(_("no recorded runs yet"), markup=False)
         self.relabel()
@@ -92,7 +96,8 @@ class RunsScreen(Worded, Screen[None]):
         for run in self._listed:
             key = str(run.path)
             self.runs[key] = run
-            outcome = run.outcome or "incomplete"
+            # no end yet: still recording (its engine runs), else cut off
+            outcome = run.outcome or ("recording" if run.session in self._live else "incomplete")
             word = OUTCOMES.get(outcome)
             table.add_row(
                 Text(safe_text(str(run.started), 40)),
