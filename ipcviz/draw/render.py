@@ -241,8 +241,10 @@ def kernel_fields(out: Lines, obj: Obj, skip: Iterable[str] = (), now: int | Non
     out.newline()
 
 
-def bar(out: Lines, used: int, total: int, label: str) -> None:
-    width = max(8, min(40, out.width - cell_len(label) - 5))
+def bar(out: Lines, used: int, total: int, label: str, after: int = 0) -> None:
+    """``[████····] label``, the bar as wide as fits (8 to 40 cells) with ``after`` cells
+    left on the line for what follows it (a count cut to "5 …" reads as another number)."""
+    width = max(8, min(40, out.width - cell_len(label) - 5 - after))
     frac = 0.0 if total <= 0 else min(1.0, max(0.0, used / total))
     full = round(frac * width)
     if used > 0 and full == 0:

@@ -49,10 +49,12 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
         fill = f"{obj.nbytes}/{obj.capacity} B"
         if obj.outside:  # it may hold bytes no event shows: the bar counts the traced ones
             fill = _("{n}/{capacity} B traced").format(n=obj.nbytes, capacity=obj.capacity)
-        r.bar(out, obj.nbytes, obj.capacity, fill)
         said = _("{writes} writes, {written} B in, {read} B out").format(
             writes=obj.writes, written=obj.written, read=obj.read
         )
+        r.bar(out, obj.nbytes, obj.capacity, fill, after=cell_len(said) + 2)
+        if cell_len(said) + 2 > out.room():  # even beside the shortest bar: a line of its own
+            out.newline()
         out.add(f"  {said}", r.DIM)
         out.newline()
         chunks = ((c[0], c[1]) for c in obj.chunks)
