@@ -89,6 +89,8 @@ _begin = attrgetter("b")
 _end = attrgetter("e")
 #: the list a head key (rank, need, end, list) belongs to
 _LIST = itemgetter(3)
+#: a record's code and object index (``Record``)
+_CODE, _OBJ = itemgetter(0), itemgetter(1)
 #: Pseudo pid of the engine's own events in the pool (program order among themselves).
 ENGINE = -1
 
@@ -269,7 +271,7 @@ class Linearizer:
         Each thread of a process is a program order of its own: the ring marks a record
         of thread ``n`` (n > 0) in the high byte of its code (``tracer/ring.py``).
         """
-        if all(rec[0] <= 0xFF for rec in batch):
+        if max(map(_CODE, batch), default=0) <= 0xFF:  # (map: no Python frame per record)
             self._add(pid, batch)
             return
         lanes: dict[int, list[Record]] = {}
@@ -347,7 +349,7 @@ class Linearizer:
                 m = _msg(op)
                 takes[m] = takes.get(m, 0) + 1
         self.last_stamp[pid] = last
-        self._dirty.update(rec[1] for rec in batch)  # planned with fewer operations than now
+        self._dirty.update(map(_OBJ, batch))  # planned with fewer operations than now
         if was_empty and q:
             self._push(pid)
 
