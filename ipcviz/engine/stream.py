@@ -102,71 +102,35 @@ class RecordCodec:
             head += ',"obj":' + json.dumps(name, ensure_ascii=False).replace("%", "%%")
         template = head + (f',"{a}":%d' if a else "") + (f',"{b}":%d' if b else "")
         template += "".join(f',"{k}":{v}' for k, v in spec.fixed)
+        fixed = dict(spec.fixed)
         template += ',"data":"%s"' if has_data else ""
         template += ',"since":%d}' if folded else "}"
-        return _straight_maker(template, kind, name, a, b, dict(spec.fixed), has_data, folded, t0)
 
+        def fast(rec: Record, pid: int, seq: int, since: int) -> tuple[dict, str]:
+            _, _, t, va, vb, data = rec
+            t -= t0
+            event: dict[str, Any] = {"t": t, "seq": seq, "pid": pid, "kind": kind}
+            values: list[Any] = [t, seq, pid]
+            if name is not None:
+                event["obj"] = name
+            if a:
+                event[a] = va
+                values.append(va)
+            if b:
+                event[b] = vb
+                values.append(vb)
+            if fixed:
+                event.update(fixed)
+            if has_data:
+                event["data"] = text = b2a_base64(data, newline=False).decode("ascii")
+                event[RAW] = data  # for the engine's own model: no decoding back
+                values.append(text)
+            if folded:
+                event["since"] = since - t0
+                values.append(since - t0)
+            return event, template % tuple(values)
 
-def _straight_maker(
-    template: str,
-    kind: str,
-    name: str | None,
-    a: str | None,
-    b: str | None,
-    fixed: dict[str, Any],
-    has_data: bool,
-    folded: bool,
-    t0: int,
-) -> Callable[[Record, int, int, int], tuple[dict, str]]:
-    """The maker of one (code, object, folded) shape: one dict display and one ``%`` of a
-    tuple display, with no test of the shape per event.
-
-    Why generated: a maker that tested the shape per event (``if a``, ``if b``, a list of
-    values grown, then made a tuple) cost about 11% more instructions per record.
-    Only names go into the source (the spec's key names and values are bound in its
-    namespace, never spliced in). The dict's keys are in ``record_to_event``'s order, which
-    ``encode_event`` keeps when a field is added later (``Publisher.publish_record``); the
-    line is the template's (``tests/test_tracer.py`` compares both with ``encode_event``).
-    """
-    keys = ['"t": t', '"seq": seq', '"pid": pid', '"kind": KIND']
-    values = ["t", "seq", "pid"]
-    if name is not None:
-        keys.append('"obj": NAME')
-    if a:
-        keys.append("A: rec[3]")
-        values.append("rec[3]")
-    if b:
-        keys.append("B: rec[4]")
-        values.append("rec[4]")
-    keys += [f"FIXED_{i}: FIXED[FIXED_{i}]" for i in range(len(fixed))]
-    pre = ""
-    if has_data:
-        pre = '    text = b2a(rec[5], newline=False).decode("ascii")\n'
-        keys += ['"data": text', "RAW: rec[5]"]
-        values.append("text")
-    if folded:
-        keys.append('"since": since - T0')
-        values.append("since - T0")
-    source = (
-        "def make(rec, pid, seq, since):\n"
-        "    t = rec[2] - T0\n"
-        f"{pre}"
-        f"    return {{{', '.join(keys)}}}, TEMPLATE % ({', '.join(values)},)\n"
-    )
-    namespace: dict[str, Any] = {
-        "T0": t0,
-        "KIND": kind,
-        "NAME": name,
-        "A": a,
-        "B": b,
-        "FIXED": fixed,
-        "RAW": RAW,
-        "TEMPLATE": template,
-        "b2a": b2a_base64,
-        **{f"FIXED_{i}": k for i, k in enumerate(fixed)},
-    }
-    exec(source, namespace)  # our own source, built from the fixed pieces above
-    return namespace["make"]  # type: ignore[no-any-return]
+        return fast
 
 
 def record_to_event(
