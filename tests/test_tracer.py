@@ -166,6 +166,7 @@ def test_fast_lines_equal_json_encoding(code: int, obj: int, since: int):
     if since:
         expected["since"] = since - 100
     assert event == expected
+    assert list(event) == list(expected)  # a field added later is encoded after these
 
 
 def test_the_shared_words_are_never_read_half_written():
