@@ -61,6 +61,27 @@ def _after_listing() -> None:
         f.read()
 
 
+def _exit_status(pid: int) -> dict[str, Any]:
+    """A ``proc.exit``'s fields for a process that ended unseen: a zombie's wait status
+    (``/proc/PID/stat``'s 52nd field, ``exit_code``), else unknown (``code``: None)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        status = int(fields[49]) if fields[0] == b"Z" else None
+    except (OSError, IndexError, ValueError):
+        status = None
+    if status is None:
+        return {"code": None}
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"SIG{sig}"
+        return {"signal": sig, "signame": name}
+    return {"code": os.WEXITSTATUS(status)}
+
+
 def _ended(pid: int) -> bool:
     """Gone, or a zombie: it runs no more, and the kernel let go of what it held. strace
     cannot attach to a zombie (``PTRACE_SEIZE``: EPERM), which is no refusal to report."""
@@ -130,6 +151,8 @@ class AttachEngine(ProgramEngine):
         #: once strace held every member: when ``/proc`` was read again, and what of
         #: ``_counted`` it showed still held (``_said_let_go``)
         self._relisted: tuple[int, set[tuple[str, int, int]]] | None = None
+        #: the members ended (gone, or zombies) at that reading: their exits (``_said_ended``)
+        self._ended_then: set[int] = set()
         self._deadline = time.monotonic() + duration if duration > 0 else None
 
     # -- set-up ---------------------------------------------------------------------------
@@ -213,6 +236,7 @@ class AttachEngine(ProgramEngine):
             )
         ):
             self._relisted = (time.monotonic_ns(), self._still_held())
+            self._ended_then = {m.pid for m in self.members if _ended(m.pid)}
         # a close strace saw before that reading is read once the source is past it
         source, relisted = self.source, self._relisted
         if waiting and source and relisted and source.horizon - HOLD_NS >= relisted[0]:
@@ -286,6 +310,7 @@ class AttachEngine(ProgramEngine):
             return
         stamp, held = self._relisted
         mapper = self.source.mapper
+        self._said_ended(stamp)
         for name, pid, end in self._counted:
             if (name, pid, end) in held or pid in self._refusals:
                 continue
@@ -298,6 +323,23 @@ class AttachEngine(ProgramEngine):
             reason = "attach-let-go"
             self._say_first(stamp, pid, message=said, reason=reason, obj=name, end=end)
         self._relisted = None
+
+    def _said_ended(self, stamp: int) -> None:
+        """A member that had ended when ``/proc`` was read again (gone, or a zombie) and
+        whose exit strace did not show by then ended before strace held it: its exit is
+        never printed, and it was shown running to the end. Said now, ahead of everything
+        held back, with the status a zombie still keeps (``/proc/PID/stat``), else unknown
+        (``code``: None). Its exit lets go of its pipe ends as any exit does."""
+        assert self.source is not None
+        mapper = self.source.mapper
+        for pid in sorted(self._ended_then):
+            proc = mapper.procs.get(pid)
+            if proc is None or proc.ended or proc.thread:
+                continue  # not ours to say, or its exit was seen
+            proc.ended = True  # (``unended`` at the end does not say it again)
+            event = {"t": stamp - self.t0, "seq": -1, "pid": pid, "kind": schema.PROC_EXIT}
+            self.publisher.publish_event({**event, **_exit_status(pid)})
+        self._ended_then = set()
 
     def _say_first(self, stamp: int, pid: int, **fields: Any) -> None:
         """A ``notice`` published now, ahead of the operations held back (``_holding``):
