@@ -791,3 +791,55 @@ int main(int argc, char **argv)
     return 0;
 }
 """
+
+#: Non-blocking queue calls the kernel refuses: a POSIX queue of 2 messages (O_NONBLOCK)
+#: sent to 3 times and received from 3 times, a System V queue of 8 bytes (IPC_NOWAIT) the
+#: same with 4-byte messages. Says ``P|V send|recv I ok|ERRNO`` for each call.
+QUEUE_AGAIN = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <unistd.h>
+
+struct msg { long type; char text[8]; };
+
+static void say(const char *q, const char *op, int i, int ok)
+{
+    printf("%s %s %d %s\n", q, op, i, ok ? "ok" : errno == EAGAIN ? "EAGAIN"
+           : errno == ENOMSG ? "ENOMSG" : "other");
+}
+
+int main(void)
+{
+    char name[64];
+    snprintf(name, sizeof name, "/ipcviz-again-%d", (int)getpid());
+    struct mq_attr attr = {.mq_maxmsg = 2, .mq_msgsize = 16};
+    mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR | O_NONBLOCK, 0600, &attr);
+    if (q == (mqd_t)-1)
+        return 1;
+    char buf[16];
+    for (int i = 0; i < 3; i++)
+        say("P", "send", i, mq_send(q, "m", 1, 0) == 0);
+    for (int i = 0; i < 3; i++)
+        say("P", "recv", i, mq_receive(q, buf, sizeof buf, NULL) >= 0);
+    mq_close(q);
+    mq_unlink(name);
+    int s = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    struct msqid_ds ds;
+    if (s < 0 || msgctl(s, IPC_STAT, &ds) < 0)
+        return 1;
+    ds.msg_qbytes = 8;  /* two 4-byte messages fill it */
+    if (msgctl(s, IPC_SET, &ds) < 0)
+        return 1;
+    struct msg m = {1, "abcd"}, got;
+    for (int i = 0; i < 3; i++)
+        say("V", "send", i, msgsnd(s, &m, 4, IPC_NOWAIT) == 0);
+    for (int i = 0; i < 3; i++)
+        say("V", "recv", i, msgrcv(s, &got, 8, 0, IPC_NOWAIT) >= 0);
+    msgctl(s, IPC_RMID, NULL);
+    return 0;
+}
+"""

@@ -1356,6 +1356,8 @@ def _msgsnd(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     msg = P.message(args)
     if ret != 0 or msg is None:
         m._drop_begin(begin)
+        if err == "EAGAIN":  # IPC_NOWAIT on a full queue: refused, shown as the kernel did
+            _refused(m, proc, m._sysv(proc, "msqid", nums[0], t), t, end, send=True)
         return
     size = nums[1] if len(nums) > 1 else len(msg[1])
     if begin is not None:  # made at the entry, maybe from a line cut before the message
@@ -1370,6 +1372,15 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         return
     begin = m._begun_or_new(proc, proc.tid, t, "msgrcv", args)
     msg = P.message(args)
+    if err == "ENOMSG":  # IPC_NOWAIT, no message of that type: (ID, buf, size, TYPE, …)
+        parts = P.split_args(args)
+        want = P.ints(parts[3]) if len(parts) > 3 else []
+        if want:
+            if begin is not None:
+                begin[3], begin[4] = want[0], 0  # the type asked for, known at the return
+            obj = m._sysv(proc, "msqid", nums[0], t)
+            _refused(m, proc, obj, t, end, send=False, want=want[0])
+            return
     if ret is None or ret < 0 or msg is None or (len(nums) >= 2 and ret > nums[1]):
         m._drop_begin(begin)  # (more than its buffer: no msgrcv returns that)
         return
@@ -1381,6 +1392,14 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     cut = "MSG_NOERROR" in args and len(nums) >= 2 and ret == nums[1]
     code = C.MSGQ_RECV_CUT if cut else C.MSGQ_RECV
     m._rec(proc, code, obj, m._exit_ns(t, end - t), msg[0], ret, msg[1][:ret])
+
+
+def _refused(m: Mapper, proc: Proc, obj: int, t: int, end: int, send: bool, want: int = 0) -> None:
+    """A non-blocking send refused on a full queue (EAGAIN), a receive with nothing it
+    could take (POSIX EAGAIN, System V ENOMSG): ``mq.again``, on the queue, at the call's
+    return, as a worker's ``try_send``/``try_receive`` records it. Nothing changed, but the
+    program saw it (and the rules check the queue was full, or empty, then)."""
+    m._rec(proc, C.MQ_AGAIN, obj, m._exit_ns(t, end - t), int(send), want)
 
 
 def _msgctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -1590,6 +1609,8 @@ def _mq_send(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
     got = P.string_arg(args)
     if ret != 0 or got is None or len(nums) < 2:  # full (O_NONBLOCK), timed out: no effect
         m._drop_begin(begin)
+        if err == "EAGAIN":  # O_NONBLOCK on a full queue: the refusal is shown
+            _refused(m, proc, obj, t, end, send=True)
         return
     size, prio = nums[0], nums[1]
     data = got[0][:size]
@@ -1610,7 +1631,10 @@ def _mq_receive(
         return
     begin = m._begun_or_new(proc, proc.tid, t, "mq_timedreceive", args)
     got = P.string_arg(args)
-    if ret is None or ret < 0 or got is None:  # empty (O_NONBLOCK), timed out: no effect
+    if err == "EAGAIN":  # O_NONBLOCK on an empty queue: refused, completes its begin
+        _refused(m, proc, obj, t, end, send=False)
+        return
+    if ret is None or ret < 0 or got is None:  # timed out, interrupted: no effect
         m._drop_begin(begin)
         return
     data = got[0][:ret]

@@ -1,0 +1,40 @@
+"""What a watched program saw refused is shown as the kernel did it: a non-blocking queue
+call that failed with EAGAIN (System V msgrcv: ENOMSG) is an ``mq.again`` on the queue, at
+its moment, and the trace stays a legal history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.anyprog import programs
+from tests.anyprog.test_programs import compile_c, needs_tools, said, watch
+
+#: How each of the program's calls shows: the kind, and ``send`` for a refusal
+_SHOWN = {("send", "ok"): "mq.send", ("recv", "ok"): "mq.recv"}
+
+
+@needs_tools
+def test_refused_queue_calls_are_shown_where_the_program_saw_them(tmp_path: Path) -> None:
+    """Before: the refused calls were dropped (4 events of each queue, not 6), though the
+    program printed "send 2: EAGAIN"."""
+    binary = compile_c(tmp_path, "again", programs.QUEUE_AGAIN)
+    done, events = watch(tmp_path, binary)  # (verify: a legal history)
+    report = said(events)
+    for queue, prefix in (("P", "mq:/"), ("V", "msqid:")):
+        calls = [(w[1], w[3]) for w in report if w[0] == queue]
+        assert calls == [
+            ("send", "ok"), ("send", "ok"), ("send", "EAGAIN"),
+            ("recv", "ok"), ("recv", "ok"), ("recv", "ENOMSG" if queue == "V" else "EAGAIN"),
+        ]  # fmt: skip
+        shown = [
+            (e["kind"], e.get("send"))
+            for e in events
+            if e["kind"] in ("mq.send", "mq.recv", "mq.again") and e["obj"].startswith(prefix)
+        ]
+        expected = [
+            (_SHOWN[call], None) if call in _SHOWN else ("mq.again", int(call[0] == "send"))
+            for call in calls
+        ]
+        assert shown == expected, queue
+    assert not any(e["kind"] == "order.conflict" for e in events)
+    assert "refused (EAGAIN)" in done.stdout and "refused (ENOMSG)" in done.stdout
