@@ -843,3 +843,41 @@ int main(void)
     return 0;
 }
 """
+
+#: One write of 200000 'x' into a pipe (past strace's 65536-byte ``-s``: most of its bytes
+#: are not in the trace), read by a child 4096 bytes at a time. Says ``W N`` and ``R N``.
+BIG_WRITE = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[1]);
+        char b[4096];
+        ssize_t n, total = 0;
+        while ((n = read(fd[0], b, sizeof b)) > 0)
+            total += n;
+        printf("R %zd\n", total);
+        return 0;
+    }
+    close(fd[0]);
+    char *buf = malloc(200000);
+    if (!buf)
+        return 1;
+    memset(buf, 'x', 200000);
+    ssize_t n = write(fd[1], buf, 200000);
+    printf("W %zd\n", n);
+    fflush(stdout);
+    close(fd[1]);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"""
