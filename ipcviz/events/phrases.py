@@ -58,6 +58,11 @@ LEFTOVERS = {
         "made it (opened by key or name without an exclusive create, or another's put there "
         "since); if it is the program's, remove it with `{hint}`"
     ),
+    "maybe": N_(
+        "the program opened {kind} {name} with O_CREAT and left it: whether it was there "
+        "before the run is not known (/dev/mqueue is not mounted); if it is the program's, "
+        "remove it with `{hint}`"
+    ),
     "kept": N_(
         "the program left {kind} {name} behind (it ended by itself, and what a program keeps "
         "is its own: remove it with `{hint}`)"

@@ -881,3 +881,26 @@ int main(void)
     return 0;
 }
 """
+
+#: ``./mq_plain NAME``: opens the POSIX queue ``/NAME`` with O_CREAT but without O_EXCL
+#: (the usual "make it if it is not there"), sends one message, says ``S 1`` and ends
+#: without mq_unlink: the queue stays.
+MQ_PLAIN = r"""
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    char name[64];
+    snprintf(name, sizeof name, "/%s", argv[1]);
+    struct mq_attr attr = {.mq_maxmsg = 4, .mq_msgsize = 16};
+    mqd_t q = mq_open(name, O_CREAT | O_WRONLY, 0600, &attr);
+    if (q == (mqd_t)-1 || mq_send(q, "left", 4, 0) < 0)
+        return 1;
+    printf("S 1\n");
+    return 0;
+}
+"""

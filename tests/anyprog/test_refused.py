@@ -4,6 +4,7 @@ its moment, and the trace stays a legal history."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from tests.anyprog import programs
@@ -38,3 +39,28 @@ def test_refused_queue_calls_are_shown_where_the_program_saw_them(tmp_path: Path
         assert shown == expected, queue
     assert not any(e["kind"] == "order.conflict" for e in events)
     assert "refused (EAGAIN)" in done.stdout and "refused (ENOMSG)" in done.stdout
+
+
+@needs_tools
+def test_a_posix_queue_made_with_o_creat_alone_and_left_is_named(tmp_path: Path) -> None:
+    """Before: where /dev/mqueue is not mounted (what existed before the run cannot be
+    listed), a queue opened with O_CREAT alone and left behind was not named at all. It is
+    named now, and said to be maybe the program's (never removed); where /dev/mqueue is
+    mounted, the name was free before the run: the program's, kept."""
+    import posix_ipc
+
+    from ipcviz.sources.strace.source import mq_names
+
+    name = f"ipcviz-test-plain-{os.getpid()}"
+    binary = compile_c(tmp_path, "mq_plain", programs.MQ_PLAIN)
+    try:
+        done, events = watch(tmp_path, binary, name)
+        assert said(events)[0][:2] == ["S", "1"]
+        left = [e for e in events if e["kind"] == "program.leftover"]
+        assert [(e["obj"], e["what"], e["removed"]) for e in left] == [
+            (f"mq:/{name}", "POSIX queue", False)
+        ]
+        assert left[0]["reason"] == ("maybe" if mq_names() is None else "kept")
+        assert name in done.stdout.split("left behind:")[-1]
+    finally:
+        posix_ipc.unlink_message_queue(f"/{name}")  # the test ran the program: its queue

@@ -216,6 +216,9 @@ class Mapper:
         self.shm_existing = shm_existing
         #: POSIX queue ``/NAME`` → (object name, made by the program, name still linked)
         self.queues: dict[str, list[Any]] = {}
+        #: POSIX queues the program opened with O_CREAT alone while what existed before the
+        #: run is not known (no /dev/mqueue to list): maybe its own, named if left behind
+        self.mq_maybe_made: set[str] = set()
         #: POSIX queue object → messages sent and not yet received, (prio, bytes): a
         #: receive whose priority strace cannot show (a NULL msg_prio) gets its message's
         self._mq_pending: dict[int, list[tuple[int, bytes]]] = {}
@@ -1571,6 +1574,8 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
         "O_EXCL" in flags or (m.mq_existing is not None and kernel_name not in m.mq_existing)
     )
     name = MQ_PREFIX + kernel_name
+    if "O_CREAT" in flags and not created and m.mq_existing is None:
+        m.mq_maybe_made.add(kernel_name)  # made by this call, or there before: not known
     if known is None or (created and not known[2]):  # new, or made anew after an unlink
         attr = _MQ_ATTR.search(args) if "O_CREAT" in flags else None
         fields: dict[str, Any] = {"kernel_name": kernel_name}
