@@ -904,3 +904,25 @@ int main(int argc, char **argv)
     return 0;
 }
 """
+
+#: ``./mq_nonblock /NAME``: opens the POSIX queue with O_CREAT alone and O_NONBLOCK (2
+#: messages of 16 bytes if it makes it), sends one message, says ``S ok`` or ``S EAGAIN``.
+MQ_NONBLOCK_SEND = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    struct mq_attr attr = {.mq_maxmsg = 2, .mq_msgsize = 16};
+    mqd_t q = mq_open(argv[1], O_CREAT | O_RDWR | O_NONBLOCK, 0600, &attr);
+    if (q == (mqd_t)-1)
+        return 1;
+    int ok = mq_send(q, "m", 1, 0) == 0;
+    printf("S %s\n", ok ? "ok" : errno == EAGAIN ? "EAGAIN" : "other");
+    return 0;
+}
+"""

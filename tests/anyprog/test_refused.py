@@ -64,3 +64,27 @@ def test_a_posix_queue_made_with_o_creat_alone_and_left_is_named(tmp_path: Path)
         assert name in done.stdout.split("left behind:")[-1]
     finally:
         posix_ipc.unlink_message_queue(f"/{name}")  # the test ran the program: its queue
+
+
+@needs_tools
+def test_a_refusal_on_a_queue_that_was_there_before_accuses_nobody(tmp_path: Path) -> None:
+    """A full queue (2 of 2) made before the run; the program opens it with O_CREAT alone
+    and its send is refused. Where /dev/mqueue is not mounted, nothing said the queue was
+    there: the model held it empty, and the refusal was an ``order.conflict`` (``ipcviz
+    verify``: 2 violations). Now a ``notice`` (unseen-contents) says its contents are not
+    all known, before the refusal; where /dev/mqueue is mounted it was ``outside`` anyway."""
+    import posix_ipc
+
+    name = f"/ipcviz-test-full-{os.getpid()}"
+    binary = compile_c(tmp_path, "mq_nonblock", programs.MQ_NONBLOCK_SEND)
+    queue = posix_ipc.MessageQueue(name, posix_ipc.O_CREX, max_messages=2, max_message_size=16)
+    try:
+        queue.send(b"a")
+        queue.send(b"b")
+        _, events = watch(tmp_path, binary, name)  # (verify: a legal history)
+        assert said(events)[0][:2] == ["S", "EAGAIN"]
+        assert [e.get("send") for e in events if e["kind"] == "mq.again"] == [1]
+        assert not any(e["kind"] == "order.conflict" for e in events)
+    finally:
+        queue.close()
+        queue.unlink()

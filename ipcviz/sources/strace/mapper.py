@@ -219,6 +219,8 @@ class Mapper:
         #: POSIX queues the program opened with O_CREAT alone while what existed before the
         #: run is not known (no /dev/mqueue to list): maybe its own, named if left behind
         self.mq_maybe_made: set[str] = set()
+        #: such a queue's max_messages, as its O_CREAT asked (the queue's own if it made it)
+        self._mq_max: dict[int, int] = {}
         #: POSIX queue object → messages sent and not yet received, (prio, bytes): a
         #: receive whose priority strace cannot show (a NULL msg_prio) gets its message's
         self._mq_pending: dict[int, list[tuple[int, bytes]]] = {}
@@ -1402,7 +1404,32 @@ def _refused(m: Mapper, proc: Proc, obj: int, t: int, end: int, send: bool, want
     could take (POSIX EAGAIN, System V ENOMSG): ``mq.again``, on the queue, at the call's
     return, as a worker's ``try_send``/``try_receive`` records it. Nothing changed, but the
     program saw it (and the rules check the queue was full, or empty, then)."""
-    m._rec(proc, C.MQ_AGAIN, obj, m._exit_ns(t, end - t), int(send), want)
+    at = m._exit_ns(t, end - t)
+    limit = m._mq_max.get(obj)
+    if limit is not None:  # a POSIX queue that may have been there before the run
+        held = len(m._mq_pending.get(obj, ()))
+        if (held < limit) if send else held:  # not what the traced calls left in it
+            _unseen_contents(m, proc, obj, m._last_end.get(proc.tid, at))
+    m._rec(proc, C.MQ_AGAIN, obj, at, int(send), want)
+
+
+def _unseen_contents(m: Mapper, proc: Proc, obj: int, at: int) -> None:
+    """A refusal the traced calls do not explain, on a queue opened with O_CREAT alone
+    where what existed before the run is not known (no /dev/mqueue): it was there already,
+    holding messages no call here showed, or an unwatched process uses it. From now on its
+    contents are not all known (``notice`` unseen-contents: ``outside``): no
+    ``order.conflict`` accuses a correct program."""
+    name = m.names[obj]
+    del m._mq_max[obj]  # (said once: outside from now on)
+    m._notice(
+        proc,
+        at,
+        "unseen-contents",
+        name,
+        f"a call on {name} was refused where the traced calls do not explain it: the queue "
+        "was there before the run (opened with O_CREAT alone; /dev/mqueue is not mounted to "
+        "tell), or a process ipcviz does not watch uses it: its contents are not all known",
+    )
 
 
 def _msgctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -1597,6 +1624,8 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
         _own(m, kernel_name, _hold_fd(proc, ret, kernel_name) if "O_EXCL" in flags else None)
         obj = m._declare(proc, name, POSIX_MQ, at, **fields)
         m._mq_pending[obj] = []
+        if kernel_name in m.mq_maybe_made:
+            m._mq_max[obj] = fields.get("max_messages", 0)
     else:
         obj = m.index[name]
         known[2] = True
