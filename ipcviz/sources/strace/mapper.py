@@ -1406,11 +1406,24 @@ def _refused(m: Mapper, proc: Proc, obj: int, t: int, end: int, send: bool, want
     program saw it (and the rules check the queue was full, or empty, then)."""
     at = m._exit_ns(t, end - t)
     limit = m._mq_max.get(obj)
-    if limit is not None:  # a POSIX queue that may have been there before the run
-        held = len(m._mq_pending.get(obj, ()))
+    if limit is not None and _sole_holder(m, proc, obj):  # may have been there before
+        held = len(m._mq_pending.get(obj, ()))  # (exact: no other traced call on it)
         if (held < limit) if send else held:  # not what the traced calls left in it
             _unseen_contents(m, proc, obj, m._last_end.get(proc.tid, at))
     m._rec(proc, C.MQ_AGAIN, obj, at, int(send), want)
+
+
+def _sole_holder(m: Mapper, proc: Proc, obj: int) -> bool:
+    """No other traced process or thread holds queue ``obj``: its calls are the only ones,
+    so what the mapper counts in it is what it held. (With another holder, strace's lines
+    come in the order the calls returned, not the kernel's: a send printed before a
+    refused receive may have come after it; the linearizer, with the intervals, decides.)"""
+    for other in m.procs.values():
+        if other is proc or other.ended:
+            continue
+        if any(o == obj and e == MQ_END for o, e, _ in other.fds.values()):
+            return False
+    return True
 
 
 def _unseen_contents(m: Mapper, proc: Proc, obj: int, at: int) -> None:
