@@ -88,3 +88,17 @@ def test_a_refusal_on_a_queue_that_was_there_before_accuses_nobody(tmp_path: Pat
     finally:
         queue.close()
         queue.unlink()
+
+
+@needs_tools
+def test_refusals_among_concurrent_sends_and_receives_are_all_shown_in_order(
+    tmp_path: Path,
+) -> None:
+    """Each refusal the two processes counted is one ``mq.again``, and the linearizer
+    finds a legal order for them among the sends and receives (no conflict)."""
+    binary = compile_c(tmp_path, "spin", programs.QUEUE_SPIN)
+    _, events = watch(tmp_path, binary)  # (verify: a legal history)
+    counted = sum(int(w[2]) for w in said(events) if w[1] == "again")
+    assert sum(e["kind"] == "mq.again" for e in events) == counted
+    assert sum(e["kind"] == "mq.recv" for e in events) == 400
+    assert not any(e["kind"] in ("order.conflict", "notice") for e in events)
