@@ -65,3 +65,28 @@ def test_pipe_bytes_past_straces_cut_are_said_not_recorded(tmp_path: Path) -> No
     ]
     assert any(a.get("data") == "(bytes not recorded)" and a.get("not_recorded") for a in args)
     assert not [a for a in args if a.get("data") == '""' and a.get("n")]
+
+
+def test_queue_message_bytes_past_the_cut_are_said_not_recorded() -> None:
+    """A message longer than what was recorded of it (a queue with a large
+    ``mq_msgsize``: strace prints 65536 bytes of a call at most): the rest is said not
+    recorded, in English and Korean, not shown as if the message were that short."""
+    from ipcviz.events.codec import b64
+    from ipcviz.narrate.headless import Narrator
+
+    events = [
+        {"seq": 0, "t": 0, "pid": 10, "kind": "proc.start", "name": "prog"},
+        {"seq": 1, "t": 1, "pid": 10, "kind": "obj.declare", "obj": "mq:/q", "type": "posix_mq",
+         "kernel_name": "/q", "max_messages": 2, "max_message_size": 100000},
+        {"seq": 2, "t": 2, "pid": 10, "kind": "mq.send", "obj": "mq:/q", "prio": 0,
+         "size": 100000, "data": b64(b"ab")},
+        {"seq": 3, "t": 3, "pid": 10, "kind": "mq.recv", "obj": "mq:/q", "prio": 0,
+         "size": 100000, "data": ""},
+    ]  # fmt: skip
+    for lang, part, none in (
+        ("en", '"ab" (+99998 B not recorded)', "(bytes not recorded)"),
+        ("ko", '"ab" (+99998 B는 기록되지 않음)', "(바이트가 기록되지 않음)"),
+    ):
+        narrator = Narrator({"scenario": {"id": "program"}}, lang)
+        told = [line for e in events for line in narrator.feed(e)]
+        assert part in told[-2] and none in told[-1], told
