@@ -737,3 +737,18 @@ def test_a_refusal_on_a_queue_another_process_holds_is_left_to_the_linearizer() 
     )
     got = [g[1] for g in kinds(_maybe_made(fork + _send("09195", "0 <0.000003>") + refused_recv))]
     assert "notice" not in got and got.count("mq.again") == 1
+
+
+def test_a_refused_msgrcv_is_shown_with_its_type_unless_except_or_copy() -> None:
+    """``msgrcv(…, IPC_NOWAIT) = -1 ENOMSG``: ``mq.again`` wanting the type asked for (the
+    4th argument: a failed call prints its buffer as an address, which is no type). With
+    MSG_EXCEPT (any type but that one) or MSG_COPY (a copy of the message at that index),
+    the type is no type the rule could check: left out, as before."""
+    made = "7 1795996295.800000 msgget(IPC_PRIVATE, IPC_CREAT|0600) = 42 <0.000010>\n"
+    line = (
+        "7 1795996295.800100 msgrcv(42, 0x7ffc929faf10, 8, 5, IPC_NOWAIT{more}) = -1 ENOMSG "
+        "(No message of desired type) <0.000002>\n"
+    )
+    for more, shown in (("", [(0, 5)]), ("|MSG_EXCEPT", []), ("|MSG_COPY", [])):
+        m, _ = run(made + line.replace("{more}", more))
+        assert [(g[2], g[3]) for g in kinds(m) if g[1] == "mq.again"] == shown, more

@@ -1377,7 +1377,10 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         return
     begin = m._begun_or_new(proc, proc.tid, t, "msgrcv", args)
     msg = P.message(args)
-    if err == "ENOMSG":  # IPC_NOWAIT, no message of that type: (ID, buf, size, TYPE, …)
+    # IPC_NOWAIT, no message of that type: (ID, buf, size, TYPE, …). Not with MSG_EXCEPT
+    # (any type but TYPE) or MSG_COPY (the message at index TYPE, left in the queue): an
+    # ``mq.again``'s ``want`` is a type as msgrcv takes it plainly, and checked as one
+    if err == "ENOMSG" and "MSG_EXCEPT" not in args and "MSG_COPY" not in args:
         parts = P.split_args(args)
         want = P.ints(parts[3]) if len(parts) > 3 else []
         if want:
