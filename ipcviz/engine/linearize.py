@@ -2931,7 +2931,9 @@ class _QueueShadow(_Shadow):
         msgs = self.messages
         if code == C.MQ_AGAIN:  # refused: a send only when full, a receive only when
             if key:  # nothing it could take is queued
-                full = bool(self.max_messages) and len(msgs) >= self.max_messages
+                # (a System V queue's limit is in bytes, and a refused send's size is not
+                # recorded: full for it at any moment, as ``_legal_again`` says too)
+                full = not self.max_messages or len(msgs) >= self.max_messages
                 return _nothing if full else None
             probe = {"prio": 0} if self.by_priority else {"want": size}
             return None if select_message(self, probe) is not None else _nothing  # type: ignore[arg-type]

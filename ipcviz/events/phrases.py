@@ -58,6 +58,11 @@ LEFTOVERS = {
         "made it (opened by key or name without an exclusive create, or another's put there "
         "since); if it is the program's, remove it with `{hint}`"
     ),
+    "maybe": N_(
+        "the program opened {kind} {name} with O_CREAT and left it: whether it was there "
+        "before the run is not known (/dev/mqueue is not mounted); if it is the program's, "
+        "remove it with `{hint}`"
+    ),
     "kept": N_(
         "the program left {kind} {name} behind (it ended by itself, and what a program keeps "
         "is its own: remove it with `{hint}`)"
@@ -150,6 +155,11 @@ NOTICES = {
     "unseen-value": N_(
         "process {pid} set {name} to values strace does not print (semctl SETALL): from "
         "now on only the kernel's readings tell its value"
+    ),
+    "unseen-contents": N_(
+        "a call on {name} was refused where the traced calls do not explain it: the queue "
+        "was there before the run (opened with O_CREAT alone; /dev/mqueue is not mounted to "
+        "tell), or a process ipcviz does not watch uses it: its contents are not all known"
     ),
     "observer-eintr": N_(
         "process {pid}'s semop on {name} failed with EINTR on a {signal}: under strace "

@@ -375,6 +375,15 @@ def _whole(e: Event) -> int | None:
     return whole if str(e.get("kind", "")).startswith("probe.") and type(whole) is int else None
 
 
+def _unrecorded(e: Event, data: bytes) -> int:
+    """Bytes a pipe's read or write moved past what the trace recorded of them (strace
+    prints 65536 of a call at most): the count says more than the data holds."""
+    n = e.get("n")
+    if not str(e.get("kind", "")).startswith("pipe.") or type(n) is not int:
+        return 0
+    return max(0, n - len(data))
+
+
 def _args(e: Event) -> dict[str, Any]:
     """The event's fields, made inert: payload bytes escaped, strings sanitised."""
     args: dict[str, Any] = {"seq": e.get("seq")}
@@ -394,7 +403,13 @@ def _args(e: Event) -> dict[str, Any]:
             args[key] = safe_text(json.dumps(v, ensure_ascii=False)[:400], 200)
     if "data" in e:
         try:
-            args["data"] = quoted(payload(e), 64, _whole(e))
+            data = payload(e)
+            args["data"] = quoted(data, 64, _whole(e))
         except (ValueError, TypeError):
             args["data"] = "(undecodable payload)"
+        else:
+            missing = _unrecorded(e, data)
+            if missing:  # past the recording's cut: not "", which reads as nothing moved
+                args["data"] = "(bytes not recorded)" if not data else args["data"]
+                args["not_recorded"] = missing
     return args

@@ -113,7 +113,7 @@ def _proc_start(s: State, e: Event) -> None:
 
 #: ``notice`` reasons that say an object may hold what no event shows (``Obj.outside``):
 #: used unseen, its other end opened by an unwatched process, a value set unseen.
-OUTSIDE_NOTICES = frozenset({"unseen-use", "outside-end", "unseen-value"})
+OUTSIDE_NOTICES = frozenset({"unseen-use", "outside-end", "unseen-value", "unseen-contents"})
 #: ``notice`` reasons that say a process's calls are never seen (strace could not attach
 #: to it): the pipe ends it held at the attach (``writer_pids``) are not counted, since
 #: its close is never seen and an end of file would wait for it forever.

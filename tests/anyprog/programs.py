@@ -791,3 +791,190 @@ int main(int argc, char **argv)
     return 0;
 }
 """
+
+#: Non-blocking queue calls the kernel refuses: a POSIX queue of 2 messages (O_NONBLOCK)
+#: sent to 3 times and received from 3 times, a System V queue of 8 bytes (IPC_NOWAIT) the
+#: same with 4-byte messages. Says ``P|V send|recv I ok|ERRNO`` for each call.
+QUEUE_AGAIN = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <unistd.h>
+
+struct msg { long type; char text[8]; };
+
+static void say(const char *q, const char *op, int i, int ok)
+{
+    printf("%s %s %d %s\n", q, op, i, ok ? "ok" : errno == EAGAIN ? "EAGAIN"
+           : errno == ENOMSG ? "ENOMSG" : "other");
+}
+
+int main(void)
+{
+    char name[64];
+    snprintf(name, sizeof name, "/ipcviz-again-%d", (int)getpid());
+    struct mq_attr attr = {.mq_maxmsg = 2, .mq_msgsize = 16};
+    mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR | O_NONBLOCK, 0600, &attr);
+    if (q == (mqd_t)-1)
+        return 1;
+    char buf[16];
+    for (int i = 0; i < 3; i++)
+        say("P", "send", i, mq_send(q, "m", 1, 0) == 0);
+    for (int i = 0; i < 3; i++)
+        say("P", "recv", i, mq_receive(q, buf, sizeof buf, NULL) >= 0);
+    mq_close(q);
+    mq_unlink(name);
+    int s = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    struct msqid_ds ds;
+    if (s < 0 || msgctl(s, IPC_STAT, &ds) < 0)
+        return 1;
+    ds.msg_qbytes = 8;  /* two 4-byte messages fill it */
+    if (msgctl(s, IPC_SET, &ds) < 0)
+        return 1;
+    struct msg m = {1, "abcd"}, got;
+    for (int i = 0; i < 3; i++)
+        say("V", "send", i, msgsnd(s, &m, 4, IPC_NOWAIT) == 0);
+    for (int i = 0; i < 3; i++)
+        say("V", "recv", i, msgrcv(s, &got, 8, 0, IPC_NOWAIT) >= 0);
+    msgctl(s, IPC_RMID, NULL);
+    return 0;
+}
+"""
+
+#: One write of 200000 'x' into a pipe (past strace's 65536-byte ``-s``: most of its bytes
+#: are not in the trace), read by a child 4096 bytes at a time. Says ``W N`` and ``R N``.
+BIG_WRITE = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int fd[2];
+    if (pipe(fd) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[1]);
+        char b[4096];
+        ssize_t n, total = 0;
+        while ((n = read(fd[0], b, sizeof b)) > 0)
+            total += n;
+        printf("R %zd\n", total);
+        return 0;
+    }
+    close(fd[0]);
+    char *buf = malloc(200000);
+    if (!buf)
+        return 1;
+    memset(buf, 'x', 200000);
+    ssize_t n = write(fd[1], buf, 200000);
+    printf("W %zd\n", n);
+    fflush(stdout);
+    close(fd[1]);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"""
+
+#: ``./mq_plain NAME``: opens the POSIX queue ``/NAME`` with O_CREAT but without O_EXCL
+#: (the usual "make it if it is not there"), sends one message, says ``S 1`` and ends
+#: without mq_unlink: the queue stays.
+MQ_PLAIN = r"""
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    char name[64];
+    snprintf(name, sizeof name, "/%s", argv[1]);
+    struct mq_attr attr = {.mq_maxmsg = 4, .mq_msgsize = 16};
+    mqd_t q = mq_open(name, O_CREAT | O_WRONLY, 0600, &attr);
+    if (q == (mqd_t)-1 || mq_send(q, "left", 4, 0) < 0)
+        return 1;
+    printf("S 1\n");
+    return 0;
+}
+"""
+
+#: ``./mq_nonblock /NAME``: opens the POSIX queue with O_CREAT alone and O_NONBLOCK (2
+#: messages of 16 bytes if it makes it), sends one message, says ``S ok`` or ``S EAGAIN``.
+MQ_NONBLOCK_SEND = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return 2;
+    struct mq_attr attr = {.mq_maxmsg = 2, .mq_msgsize = 16};
+    mqd_t q = mq_open(argv[1], O_CREAT | O_RDWR | O_NONBLOCK, 0600, &attr);
+    if (q == (mqd_t)-1)
+        return 1;
+    int ok = mq_send(q, "m", 1, 0) == 0;
+    printf("S %s\n", ok ? "ok" : errno == EAGAIN ? "EAGAIN" : "other");
+    return 0;
+}
+"""
+
+#: A producer and a consumer spinning on non-blocking queues until 200 messages went each
+#: way: a POSIX queue of 2 (O_NONBLOCK), then a System V one of 8 bytes (IPC_NOWAIT), each
+#: refused call counted. Says ``child again N`` and ``parent again N``. (How many calls
+#: are refused depends on the machine; that each is shown does not.)
+QUEUE_SPIN = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+struct msg { long type; char text[8]; };
+int main(void) {
+    char name[64];
+    snprintf(name, sizeof name, "/ipcviz-spin-%d", (int)getpid());
+    struct mq_attr attr = {.mq_maxmsg = 2, .mq_msgsize = 16};
+    mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR | O_NONBLOCK, 0600, &attr);
+    int s = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    struct msqid_ds ds; msgctl(s, IPC_STAT, &ds); ds.msg_qbytes = 8; msgctl(s, IPC_SET, &ds);
+    int N = 200, again = 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char buf[16]; struct msg got;
+        for (int got_n = 0; got_n < N; ) {
+            if (mq_receive(q, buf, sizeof buf, NULL) >= 0) got_n++; else again++;
+        }
+        for (int got_n = 0; got_n < N; ) {
+            if (msgrcv(s, &got, 8, 0, IPC_NOWAIT) >= 0) got_n++; else again++;
+        }
+        printf("child again %d\n", again);
+        return 0;
+    }
+    char t[8];
+    for (int i = 0; i < N; ) {
+        snprintf(t, sizeof t, "%d", i % 10);
+        if (mq_send(q, t, strlen(t), i % 3) == 0) i++; else again++;
+    }
+    struct msg m = {1, "abcd"};
+    for (int i = 0; i < N; ) {
+        m.type = 1 + i % 3;
+        if (msgsnd(s, &m, 4, IPC_NOWAIT) == 0) i++; else again++;
+    }
+    waitpid(pid, NULL, 0);
+    printf("parent again %d\n", again);
+    mq_close(q); mq_unlink(name); msgctl(s, IPC_RMID, NULL);
+    return 0;
+}
+"""

@@ -683,3 +683,72 @@ def test_the_horizon_moves_on_once_the_fork_returned_or_its_process_died(tmp_pat
             assert not more and src.horizon > held + 500_000_000
         finally:
             src.close()
+
+
+def _maybe_made(tail: str) -> Mapper:
+    """A queue of 2 opened with O_CREAT alone where what existed before is not known
+    (``mq_existing`` None: no /dev/mqueue), then ``tail``'s lines."""
+    from tests.anyprog.strace_text import Q
+
+    head = (
+        f'26693 1795996295.808852 mq_open("{x("s2t")}", O_RDWR|O_CREAT|O_NONBLOCK, 0600, '
+        "{mq_flags=0, mq_maxmsg=2, mq_msgsize=16, mq_curmsgs=0}) = 3<{Q}> <0.000029>\n"
+    ).replace("{Q}", Q)
+    m = Mapper([], "prog", ["./prog"])
+    for line in (head + tail.replace("{Q}", Q)).splitlines():
+        parsed = P.parse_line(line)
+        if parsed is not None:
+            m.feed(parsed)
+    m.finish()
+    return m
+
+
+_SEND = '26693 1795996295.8{us} mq_timedsend(3<{Q}>, "' + x("m") + '", 1, 0, NULL) = {ret}\n'
+
+
+def _send(us: str, ret: str) -> str:
+    return _SEND.replace("{us}", us).replace("{ret}", ret)
+
+
+def test_a_refusal_the_traced_calls_do_not_explain_says_the_queue_was_there_before() -> None:
+    """Its only holder's send refused with nothing traced in it: the queue held messages no
+    call showed (there before the run). A notice (unseen-contents: ``outside``) comes
+    before the refusal; one the traced calls explain (full after two sends) has none."""
+    refused = "-1 EAGAIN (Resource temporarily unavailable) <0.000003>"
+    got = [g[1] for g in kinds(_maybe_made(_send("09195", refused)))]
+    assert got.count("notice") == 1 and got.index("notice") == got.index("mq.again") - 1
+    sent = _send("09195", "0 <0.000003>") + _send("09295", "0 <0.000003>")
+    got = [g[1] for g in kinds(_maybe_made(sent + _send("09395", refused)))]
+    assert "notice" not in got and got.count("mq.again") == 1
+
+
+def test_a_refusal_on_a_queue_another_process_holds_is_left_to_the_linearizer() -> None:
+    """With another holder, strace's line order is not the kernel's: a receive refused on
+    a queue the lines say holds a message may have come before that send. No notice
+    (before: a false unseen-contents); the refusal goes on as it is."""
+
+    fork = (
+        "26693 1795996295.809000 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|"
+        "CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f4fa8675a10) = 26694 <0.000179>\n"
+    )
+    refused_recv = (
+        "26694 1795996295.809300 mq_timedreceive(3<{Q}>, 0x7ffc00000000, 16, NULL, NULL)"
+        " = -1 EAGAIN (Resource temporarily unavailable) <0.000003>\n"
+    )
+    got = [g[1] for g in kinds(_maybe_made(fork + _send("09195", "0 <0.000003>") + refused_recv))]
+    assert "notice" not in got and got.count("mq.again") == 1
+
+
+def test_a_refused_msgrcv_is_shown_with_its_type_unless_except_or_copy() -> None:
+    """``msgrcv(…, IPC_NOWAIT) = -1 ENOMSG``: ``mq.again`` wanting the type asked for (the
+    4th argument: a failed call prints its buffer as an address, which is no type). With
+    MSG_EXCEPT (any type but that one) or MSG_COPY (a copy of the message at that index),
+    the type is no type the rule could check: left out, as before."""
+    made = "7 1795996295.800000 msgget(IPC_PRIVATE, IPC_CREAT|0600) = 42 <0.000010>\n"
+    line = (
+        "7 1795996295.800100 msgrcv(42, 0x7ffc929faf10, 8, 5, IPC_NOWAIT{more}) = -1 ENOMSG "
+        "(No message of desired type) <0.000002>\n"
+    )
+    for more, shown in (("", [(0, 5)]), ("|MSG_EXCEPT", []), ("|MSG_COPY", [])):
+        m, _ = run(made + line.replace("{more}", more))
+        assert [(g[2], g[3]) for g in kinds(m) if g[1] == "mq.again"] == shown, more

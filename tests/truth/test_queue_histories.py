@@ -806,3 +806,20 @@ def test_a_plan_does_not_begin_with_a_send_nothing_required_needs(
             records[pid] += _op(b, e, word.encode(), op[0] == "s")
     receives = sum(op[0] == "r" for text in OPTIONAL_FIRST[history].values() for op in text.split())
     _assert_ordered(records, receives)
+
+
+def test_a_system_v_send_refused_while_another_send_is_in_progress_is_no_conflict() -> None:
+    """``msgsnd(IPC_NOWAIT)`` refused (EAGAIN) while a concurrent send fills the queue. A
+    System V queue's limit is in bytes, and the refused message's size is not recorded:
+    the search took it for never full (``max_messages`` 0) and found no order (2
+    conflicts), while the model's rule accepts it."""
+    queue = {**QUEUE, "max_bytes": 4}
+    records = {
+        1: [rec(C.MSGQ_SEND_BEGIN, 0, 1, 4), rec(C.MSGQ_SEND, 2, 1, 4, b"abcd")],
+        2: [rec(C.MQ_AGAIN, 3, 1, 0)],
+        3: [rec(C.MSGQ_RECV_BEGIN, 1, 0), rec(C.MSGQ_RECV, 4, 1, 4, b"abcd")],
+    }
+    for turn_by_turn in (False, True):
+        h = _order(records, turn_by_turn, queue)
+        assert h.lin.conflicts == 0, turn_by_turn
+        assert [e["kind"] for e in h.out if e["kind"] == "mq.again"] == ["mq.again"]

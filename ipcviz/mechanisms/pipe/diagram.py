@@ -16,6 +16,7 @@ from ipcviz.draw import diagram_kit as k
 from ipcviz.draw import render as r
 from ipcviz.i18n import _
 from ipcviz.mechanisms.pipe.state import PipeObj
+from ipcviz.mechanisms.pipe.view import unrecorded
 from ipcviz.model.state import State
 
 
@@ -41,6 +42,9 @@ def caption(state: State, obj: PipeObj) -> str:
         text += f" · EPIPE×{obj.epipe}"
     if obj.stale:
         text += " · " + _("{n} B may be gone").format(n=obj.stale)
+    unknown = unrecorded(state, obj)
+    if unknown:
+        text += " · " + _("{n} B not recorded").format(n=unknown)
     return text
 
 

@@ -63,6 +63,7 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
         else:
             out.add(" " + (_("(no traced byte in it)") if obj.outside else _("(empty)")), r.EMPTY)
             out.newline()
+        unrecorded_line(out, state, obj)
         gone_lines(out, obj)
     r.outside_note(out, obj, obj.from_outside, "B")
     r.kernel_fields(out, obj, now=state.t)
@@ -76,6 +77,20 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
         out.add(bytefmt.escape(data, max(8, out.room() // 2), whole), r.KERNEL)
         out.newline()
     return out.finish()
+
+
+def unrecorded(state: State, obj: PipeObj) -> int:
+    """At most how many of the bytes the pipe holds the trace did not record (a write past
+    strace's 65536-byte cut): the model holds them as zeros, so the strip draws them as
+    ``·``; said, so they do not read as bytes the program wrote."""
+    return min(state.made_up_by.get(obj.name, 0), obj.nbytes)
+
+
+def unrecorded_line(out: r.Lines, state: State, obj: PipeObj) -> None:
+    n = unrecorded(state, obj)
+    if n:
+        out.add(" " + _("up to {n} B of them not recorded (drawn as ·)").format(n=n), r.WARN)
+        out.newline()
 
 
 def gone_lines(out: r.Lines, obj: PipeObj) -> None:

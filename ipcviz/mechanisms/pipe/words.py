@@ -12,8 +12,17 @@ from ipcviz.mechanisms.pipe.state import PipeObj
 Event = dict[str, Any]
 
 
-def _data(e: Event) -> str:
-    return bytefmt.quoted(payload(e))
+def _data(e: Event) -> Lazy | str:
+    """The bytes moved, as recorded. Those past the recording's cut (strace prints 65536
+    bytes of a call at most, a worker keeps ``MAX_PAYLOAD``) are not in the trace: said so,
+    never shown as ``""``, which reads as nothing moved."""
+    data = payload(e)
+    missing = e.get("n", 0) - len(data)
+    if missing <= 0:
+        return bytefmt.quoted(data)
+    if not data:
+        return lazy("(bytes not recorded)")
+    return lazy("{data} (+{n} B not recorded)", data=bytefmt.quoted(data), n=missing)
 
 
 def _write(n: Any, e: Event) -> Lazy:

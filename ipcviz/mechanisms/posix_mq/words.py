@@ -12,8 +12,17 @@ from ipcviz.mechanisms.posix_mq.state import QueueObj
 Event = dict[str, Any]
 
 
-def _data(e: Event) -> str:
-    return bytefmt.quoted(payload(e))
+def _data(e: Event) -> Lazy | str:
+    """The message's bytes, as recorded; those past the recording's cut (strace prints
+    65536 bytes of a call at most, a worker keeps ``MAX_PAYLOAD``) are said not recorded
+    (the bytes a ``cut`` receive's kernel dropped are its ``_cut``'s to say, not these)."""
+    data = payload(e)
+    missing = e.get("size", 0) - len(data)
+    if missing <= 0:
+        return bytefmt.quoted(data)
+    if not data:
+        return lazy("(bytes not recorded)")
+    return lazy("{data} (+{n} B not recorded)", data=bytefmt.quoted(data), n=missing)
 
 
 def _tag(e: Event) -> Lazy:

@@ -513,6 +513,8 @@ def say_left_behind(
             reason = "replaced"
         elif remove:  # ended by ipcviz, but nothing shows this is the object its call made
             reason = "unproven"
+        elif kind == "POSIX queue" and str(ident) in source.mapper.mq_maybe_made:
+            reason = "maybe"  # O_CREAT alone, and no /dev/mqueue said if it was there before
         else:
             reason = "kept"
         values = {"what": kind, "name": shown, "hint": hint}

@@ -216,6 +216,11 @@ class Mapper:
         self.shm_existing = shm_existing
         #: POSIX queue ``/NAME`` → (object name, made by the program, name still linked)
         self.queues: dict[str, list[Any]] = {}
+        #: POSIX queues the program opened with O_CREAT alone while what existed before the
+        #: run is not known (no /dev/mqueue to list): maybe its own, named if left behind
+        self.mq_maybe_made: set[str] = set()
+        #: such a queue's max_messages, as its O_CREAT asked (the queue's own if it made it)
+        self._mq_max: dict[int, int] = {}
         #: POSIX queue object → messages sent and not yet received, (prio, bytes): a
         #: receive whose priority strace cannot show (a NULL msg_prio) gets its message's
         self._mq_pending: dict[int, list[tuple[int, bytes]]] = {}
@@ -1356,6 +1361,8 @@ def _msgsnd(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     msg = P.message(args)
     if ret != 0 or msg is None:
         m._drop_begin(begin)
+        if err == "EAGAIN":  # IPC_NOWAIT on a full queue: refused, shown as the kernel did
+            _refused(m, proc, m._sysv(proc, "msqid", nums[0], t), t, end, send=True)
         return
     size = nums[1] if len(nums) > 1 else len(msg[1])
     if begin is not None:  # made at the entry, maybe from a line cut before the message
@@ -1370,6 +1377,18 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         return
     begin = m._begun_or_new(proc, proc.tid, t, "msgrcv", args)
     msg = P.message(args)
+    # IPC_NOWAIT, no message of that type: (ID, buf, size, TYPE, …). Not with MSG_EXCEPT
+    # (any type but TYPE) or MSG_COPY (the message at index TYPE, left in the queue): an
+    # ``mq.again``'s ``want`` is a type as msgrcv takes it plainly, and checked as one
+    if err == "ENOMSG" and "MSG_EXCEPT" not in args and "MSG_COPY" not in args:
+        parts = P.split_args(args)
+        want = P.ints(parts[3]) if len(parts) > 3 else []
+        if want:
+            if begin is not None:
+                begin[3], begin[4] = want[0], 0  # the type asked for, known at the return
+            obj = m._sysv(proc, "msqid", nums[0], t)
+            _refused(m, proc, obj, t, end, send=False, want=want[0])
+            return
     if ret is None or ret < 0 or msg is None or (len(nums) >= 2 and ret > nums[1]):
         m._drop_begin(begin)  # (more than its buffer: no msgrcv returns that)
         return
@@ -1381,6 +1400,52 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     cut = "MSG_NOERROR" in args and len(nums) >= 2 and ret == nums[1]
     code = C.MSGQ_RECV_CUT if cut else C.MSGQ_RECV
     m._rec(proc, code, obj, m._exit_ns(t, end - t), msg[0], ret, msg[1][:ret])
+
+
+def _refused(m: Mapper, proc: Proc, obj: int, t: int, end: int, send: bool, want: int = 0) -> None:
+    """A non-blocking send refused on a full queue (EAGAIN), a receive with nothing it
+    could take (POSIX EAGAIN, System V ENOMSG): ``mq.again``, on the queue, at the call's
+    return, as a worker's ``try_send``/``try_receive`` records it. Nothing changed, but the
+    program saw it (and the rules check the queue was full, or empty, then)."""
+    at = m._exit_ns(t, end - t)
+    limit = m._mq_max.get(obj)
+    if limit is not None and _sole_holder(m, proc, obj):  # may have been there before
+        held = len(m._mq_pending.get(obj, ()))  # (exact: no other traced call on it)
+        if (held < limit) if send else held:  # not what the traced calls left in it
+            _unseen_contents(m, proc, obj, m._last_end.get(proc.tid, at))
+    m._rec(proc, C.MQ_AGAIN, obj, at, int(send), want)
+
+
+def _sole_holder(m: Mapper, proc: Proc, obj: int) -> bool:
+    """No other traced process or thread holds queue ``obj``: its calls are the only ones,
+    so what the mapper counts in it is what it held. (With another holder, strace's lines
+    come in the order the calls returned, not the kernel's: a send printed before a
+    refused receive may have come after it; the linearizer, with the intervals, decides.)"""
+    for other in m.procs.values():
+        if other is proc or other.ended:
+            continue
+        if any(o == obj and e == MQ_END for o, e, _ in other.fds.values()):
+            return False
+    return True
+
+
+def _unseen_contents(m: Mapper, proc: Proc, obj: int, at: int) -> None:
+    """A refusal the traced calls do not explain, on a queue opened with O_CREAT alone
+    where what existed before the run is not known (no /dev/mqueue): it was there already,
+    holding messages no call here showed, or an unwatched process uses it. From now on its
+    contents are not all known (``notice`` unseen-contents: ``outside``): no
+    ``order.conflict`` accuses a correct program."""
+    name = m.names[obj]
+    del m._mq_max[obj]  # (said once: outside from now on)
+    m._notice(
+        proc,
+        at,
+        "unseen-contents",
+        name,
+        f"a call on {name} was refused where the traced calls do not explain it: the queue "
+        "was there before the run (opened with O_CREAT alone; /dev/mqueue is not mounted to "
+        "tell), or a process ipcviz does not watch uses it: its contents are not all known",
+    )
 
 
 def _msgctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -1552,6 +1617,8 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
         "O_EXCL" in flags or (m.mq_existing is not None and kernel_name not in m.mq_existing)
     )
     name = MQ_PREFIX + kernel_name
+    if "O_CREAT" in flags and not created and m.mq_existing is None:
+        m.mq_maybe_made.add(kernel_name)  # made by this call, or there before: not known
     if known is None or (created and not known[2]):  # new, or made anew after an unlink
         attr = _MQ_ATTR.search(args) if "O_CREAT" in flags else None
         fields: dict[str, Any] = {"kernel_name": kernel_name}
@@ -1573,6 +1640,8 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
         _own(m, kernel_name, _hold_fd(proc, ret, kernel_name) if "O_EXCL" in flags else None)
         obj = m._declare(proc, name, POSIX_MQ, at, **fields)
         m._mq_pending[obj] = []
+        if kernel_name in m.mq_maybe_made:
+            m._mq_max[obj] = fields.get("max_messages", 0)
     else:
         obj = m.index[name]
         known[2] = True
@@ -1590,6 +1659,8 @@ def _mq_send(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
     got = P.string_arg(args)
     if ret != 0 or got is None or len(nums) < 2:  # full (O_NONBLOCK), timed out: no effect
         m._drop_begin(begin)
+        if err == "EAGAIN":  # O_NONBLOCK on a full queue: the refusal is shown
+            _refused(m, proc, obj, t, end, send=True)
         return
     size, prio = nums[0], nums[1]
     data = got[0][:size]
@@ -1610,7 +1681,10 @@ def _mq_receive(
         return
     begin = m._begun_or_new(proc, proc.tid, t, "mq_timedreceive", args)
     got = P.string_arg(args)
-    if ret is None or ret < 0 or got is None:  # empty (O_NONBLOCK), timed out: no effect
+    if err == "EAGAIN":  # O_NONBLOCK on an empty queue: refused, completes its begin
+        _refused(m, proc, obj, t, end, send=False)
+        return
+    if ret is None or ret < 0 or got is None:  # timed out, interrupted: no effect
         m._drop_begin(begin)
         return
     data = got[0][:ret]

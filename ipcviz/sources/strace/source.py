@@ -372,8 +372,9 @@ class StraceSource:
                 continue
             if linked and stat.S_ISFIFO(st.st_mode):
                 out.append((self.mapper.fifo_names.get(path, path), "FIFO", path))
+        maybe = self.mapper.mq_maybe_made  # (no /dev/mqueue: made by O_CREAT alone, maybe)
         for kernel_name, (name, made, linked) in self.mapper.queues.items():
-            if made and linked and mq_exists(kernel_name):
+            if (made or kernel_name in maybe) and linked and mq_exists(kernel_name):
                 out.append((name, "POSIX queue", kernel_name))
         out += devshm_leftovers(self.mapper)
         return out
