@@ -7,6 +7,7 @@ import fcntl
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -184,6 +185,18 @@ class BuiltinTraces:
 
     def __call__(self, name: str) -> Path:
         return self.run(name)[1]
+
+    def copy(
+        self, name: str, dest: Path
+    ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], list[dict[str, Any]]]:
+        """The shared run of ``name`` as ``run_scenario(name, dest)`` returns it, its trace
+        copied to ``dest/NAME.jsonl``: the test may change it or write beside it. A test
+        that only reads a plain ``--quick`` run need not make one more (2–3 s each)."""
+        run, trace = self.run(name)
+        dest.mkdir(parents=True, exist_ok=True)
+        mine = dest / f"{Path(name).stem}.jsonl"
+        shutil.copyfile(trace, mine)
+        return (run, *read_trace(mine))
 
 
 @pytest.fixture(scope="session")

@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 
 from ipcviz.export.files import MANIFEST
-from tests.conftest import ipcviz, read_trace, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz, read_trace
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def recorded(builtin_traces: BuiltinTraces, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real run of producer-consumer (quick), recorded once for this module."""
     tmp = tmp_path_factory.mktemp("handouts")
-    result, _header, _events = run_scenario("producer-consumer", tmp)
+    result, _header, _events = builtin_traces.copy("producer-consumer", tmp)
     assert result.returncode == 0, result.stderr
     return tmp / "producer-consumer.jsonl"
 
@@ -104,14 +104,14 @@ def test_html_handout_is_one_escaped_page(recorded: Path, tmp_path: Path) -> Non
         ET.fromstring(svg)
 
 
-def test_handout_errors_are_clear(tmp_path: Path) -> None:
+def test_handout_errors_are_clear(builtin_traces: BuiltinTraces, tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.jsonl"
     garbage.write_text("this is not a trace\n")
     result = ipcviz("export", str(garbage), "--format", "svg", "-o", str(tmp_path / "o"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("ipcviz: ")
     trace = tmp_path / "t.jsonl"
-    result, header, events = run_scenario("pipe-basic", tmp_path)
+    result, header, events = builtin_traces.copy("pipe-basic", tmp_path)
     assert result.returncode == 0, result.stderr
     silent = [e for e in events if e["kind"] != "narrate"]
     trace.write_text(
