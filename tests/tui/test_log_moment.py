@@ -75,7 +75,8 @@ class Recordings:
     def __call__(self, name: str) -> Recording:
         if name not in self._done:
             trace = self.traces(name)
-            replay = ipcviz("replay", str(trace), "--headless", check=True)
+            replay = self.traces.replay(name, "en")
+            assert replay.returncode == 0, replay.stderr
             reader = TraceReader.open(trace)
             events = list(reader.events())
             lines = replay.stdout.splitlines()
