@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,38 +155,78 @@ class BuiltinTraces:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._done: dict[str, tuple[subprocess.CompletedProcess[str], Path]] = {}
+        self._replays: dict[str, subprocess.CompletedProcess[str]] = {}
 
     def run(self, name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
         """The run (exit code, output) and its trace."""
         if name not in self._done:
-            with open(self.root / f"{_file_name(name)}.lock", "a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-                self._done[name] = self._recorded(name) or self._record(name)
+            trace = self.root / f"{_file_name(name)}.jsonl"
+            with self._lock(_file_name(name)):
+                run = self._stored(f"{_file_name(name)}.run") or self._record(name, trace)
+            self._done[name] = run, trace
         return self._done[name]
 
-    def _recorded(self, name: str) -> tuple[subprocess.CompletedProcess[str], Path] | None:
-        """What another worker recorded already, if it did."""
+    def replay(self, name: str, lang: str) -> subprocess.CompletedProcess[str]:
+        """``ipcviz replay TRACE --headless --lang LANG`` of the shared run, once per
+        session too: the Korean tests and the log tests each compare with it."""
+        key = f"{_file_name(name)}.replay-{lang}"
+        if key not in self._replays:
+            trace = self(name)
+            with self._lock(key):
+                self._replays[key] = self._stored(key) or self._store(
+                    key,
+                    ipcviz(
+                        "replay", str(trace), "--headless", "--lang", lang,
+                        env={"LANG": "C.UTF-8"},
+                    ),
+                )  # fmt: skip
+        return self._replays[key]
+
+    @contextlib.contextmanager
+    def _lock(self, key: str) -> Iterator[None]:
+        """Held while one worker makes ``key``; another that needs it waits, then reads it."""
+        with open(self.root / f"{key}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+            yield
+
+    def _stored(self, key: str) -> subprocess.CompletedProcess[str] | None:
+        """What another worker made already, if it did."""
         try:
-            done = json.loads((self.root / f"{_file_name(name)}.run.json").read_text())
+            done = json.loads((self.root / f"{key}.json").read_text())
         except FileNotFoundError:
             return None
-        run = subprocess.CompletedProcess(done["args"], done["rc"], done["out"], done["err"])
-        return run, self.root / f"{_file_name(name)}.jsonl"
+        return subprocess.CompletedProcess(done["args"], done["rc"], done["out"], done["err"])
 
-    def _record(self, name: str) -> tuple[subprocess.CompletedProcess[str], Path]:
-        trace = self.root / f"{_file_name(name)}.jsonl"
+    def _store(
+        self, key: str, run: subprocess.CompletedProcess[str]
+    ) -> subprocess.CompletedProcess[str]:
+        done = {"args": run.args, "rc": run.returncode, "out": run.stdout, "err": run.stderr}
+        (self.root / f"{key}.json").write_text(json.dumps(done))
+        return run
+
+    def _record(self, name: str, trace: Path) -> subprocess.CompletedProcess[str]:
         run = ipcviz(
             "run", name, "--headless", "--quick", "--record", str(trace),
             "--timeout", str(self.LIMIT_S), timeout=self.LIMIT_S + 40,
             env={"XDG_CACHE_HOME": str(self.root / "cache")},  # C examples compiled here
         )  # fmt: skip
         assert trace.exists(), f"{name}: no trace ({run.returncode}): {run.stderr[-500:]}"
-        done = {"args": run.args, "rc": run.returncode, "out": run.stdout, "err": run.stderr}
-        (self.root / f"{_file_name(name)}.run.json").write_text(json.dumps(done))
-        return run, trace
+        return self._store(f"{_file_name(name)}.run", run)
 
     def __call__(self, name: str) -> Path:
         return self.run(name)[1]
+
+    def copy(
+        self, name: str, dest: Path
+    ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], list[dict[str, Any]]]:
+        """The shared run of ``name`` as ``run_scenario(name, dest)`` returns it, its trace
+        copied to ``dest/NAME.jsonl``: the test may change it or write beside it. A test
+        that only reads a plain ``--quick`` run need not make one more (2–3 s each)."""
+        run, trace = self.run(name)
+        dest.mkdir(parents=True, exist_ok=True)
+        mine = dest / f"{Path(name).stem}.jsonl"
+        shutil.copyfile(trace, mine)
+        return (run, *read_trace(mine))
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ipcviz
+from tests.conftest import BuiltinTraces, ipcviz
 
 
 def test_help_lists_commands_and_imports_no_textual():
@@ -304,11 +304,13 @@ def test_a_timeout_that_is_no_limit_is_refused(command: list[str], value: str) -
     assert "give a positive number of seconds" in _one_line_error(result), result.stderr
 
 
-def test_verify_says_a_trace_without_its_end_is_cut_off(tmp_path: Path) -> None:
+def test_verify_says_a_trace_without_its_end_is_cut_off(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+) -> None:
     """A trace whose run was killed has no session.end: verify judged what it holds (legal,
     exit 0) but said nothing of the recording being cut, as if the run were whole."""
-    whole = tmp_path / "whole.jsonl"
-    ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(whole), check=True)
+    builtin_traces.copy("pipe-basic", tmp_path)
+    whole = tmp_path / "pipe-basic.jsonl"
     lines = whole.read_text().splitlines(keepends=True)
     assert json.loads(lines[-1])["kind"] == "session.end"
     cut = tmp_path / "cut.jsonl"
@@ -348,13 +350,15 @@ def _nodes(tmp_path: Path) -> dict[str, Path]:
     return nodes
 
 
-def test_force_never_replaces_a_device_or_a_fifo_with_a_file(tmp_path: Path) -> None:
+def test_force_never_replaces_a_device_or_a_fifo_with_a_file(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+) -> None:
     """`--record /dev/null --force` (and `export -o /dev/null --force`) removed the device
     node and put a 0600 file in its place: as root, the machine's /dev/null; `-o
     /dev/stdout --force` did the same to the /dev/stdout link. --force replaces a file (or a
     symlink itself, to a file or to nothing), nothing else: one line, exit 2, node kept."""
-    trace = tmp_path / "t.jsonl"
-    ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(trace), check=True)
+    builtin_traces.copy("pipe-basic", tmp_path)
+    trace = tmp_path / "pipe-basic.jsonl"
     for what, node in _nodes(tmp_path).items():
         kind = stat.S_IFMT(node.lstat().st_mode)
         said = ipcviz("run", "pipe-basic", "--headless", "--record", str(node), "--force")

@@ -110,9 +110,9 @@ def test_a_trace_recorded_in_english_replays_in_korean(
     sentence of the app's own in English, every line of the English log there (the same
     events, re-worded), and its title, steps and checks in the author's Korean."""
     trace = builtin_traces(scenario)
-    ko = ipcviz("replay", str(trace), "--headless", "--lang", "ko", env={"LANG": "C.UTF-8"})
+    ko = builtin_traces.replay(scenario, "ko")
     assert ko.returncode == 0, ko.stderr
-    en = ipcviz("replay", str(trace), "--headless", "--lang", "en", env={"LANG": "C.UTF-8"})
+    en = builtin_traces.replay(scenario, "en")
     assert en.returncode == 0, en.stderr
     lines = ours(ko.stdout).splitlines()
     found = {p: [ln for ln in lines if p in ln][:3] for p in english_in(ko.stdout)}

@@ -10,15 +10,17 @@ import pytest
 from ipcviz.events.codec import payload
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
-from tests.conftest import ipcviz, read_trace, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz, read_trace
 
 
 def _by_kind(events, kind):
     return [e for e in events if e["kind"] == kind]
 
 
-def test_pipe_basic_bytes_written_equal_bytes_read_in_order(tmp_path: Path):
-    result, header, events = run_scenario("pipe-basic", tmp_path)
+def test_pipe_basic_bytes_written_equal_bytes_read_in_order(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, header, events = builtin_traces.copy("pipe-basic", tmp_path)
     assert result.returncode == 0, result.stderr
     assert header["format"] == "ipcviz-trace" and header["scenario"]["id"] == "pipe-basic"
     declared = _by_kind(events, "obj.declare")
@@ -41,8 +43,10 @@ def test_pipe_basic_bytes_written_equal_bytes_read_in_order(tmp_path: Path):
     assert events[-1]["kind"] == "session.end" and events[-1]["outcome"] == "passed"
 
 
-def test_shm_race_counter_matches_the_kernel_and_loses_updates(tmp_path: Path):
-    result, header, events = run_scenario("shm-race", tmp_path)
+def test_shm_race_counter_matches_the_kernel_and_loses_updates(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, header, events = builtin_traces.copy("shm-race", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]
     writes = _by_kind(events, "shm.write")
     final = struct.unpack("<q", payload(writes[-1]))[0]
@@ -53,8 +57,10 @@ def test_shm_race_counter_matches_the_kernel_and_loses_updates(tmp_path: Path):
     assert final < p["workers"] * p["increments"]
 
 
-def test_shm_semaphore_counter_exact_and_semaphore_released(tmp_path: Path):
-    result, header, events = run_scenario("shm-semaphore", tmp_path)
+def test_shm_semaphore_counter_exact_and_semaphore_released(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, header, events = builtin_traces.copy("shm-semaphore", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]
     p = header["scenario"]["params"]
     writes = _by_kind(events, "shm.write")
@@ -72,9 +78,8 @@ def test_shm_semaphore_counter_exact_and_semaphore_released(tmp_path: Path):
             holder = None
 
 
-def test_replay_log_equals_live_log(tmp_path: Path):
-    trace = tmp_path / "t.jsonl"
-    live = ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(trace))
+def test_replay_log_equals_live_log(builtin_traces: BuiltinTraces):
+    live, trace = builtin_traces.run("pipe-basic")
     replay = ipcviz("replay", str(trace), "--headless")
     assert live.returncode == replay.returncode == 0
     strip = lambda out: [x for x in out.splitlines() if not x.startswith("# ")]  # noqa: E731
@@ -82,9 +87,8 @@ def test_replay_log_equals_live_log(tmp_path: Path):
     assert len(strip(live.stdout)) > 20
 
 
-def test_truncated_trace_replays_with_a_notice(tmp_path: Path):
-    trace = tmp_path / "t.jsonl"
-    ipcviz("run", "pipe-basic", "--headless", "--quick", "--record", str(trace), check=True)
+def test_truncated_trace_replays_with_a_notice(builtin_traces: BuiltinTraces, tmp_path: Path):
+    trace = builtin_traces("pipe-basic")
     data = trace.read_bytes()
     cut = tmp_path / "cut.jsonl"
     cut.write_bytes(data[: len(data) - 25])

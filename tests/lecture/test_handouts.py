@@ -5,25 +5,37 @@ from __future__ import annotations
 import html
 import json
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from ipcviz.export.files import MANIFEST
-from tests.conftest import ipcviz, read_trace, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz, read_trace
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def recorded(builtin_traces: BuiltinTraces, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real run of producer-consumer (quick), recorded once for this module."""
     tmp = tmp_path_factory.mktemp("handouts")
-    result, _header, _events = run_scenario("producer-consumer", tmp)
+    result, _header, _events = builtin_traces.copy("producer-consumer", tmp)
     assert result.returncode == 0, result.stderr
     return tmp / "producer-consumer.jsonl"
+
+
+@pytest.fixture(scope="module")
+def svg_export(
+    recorded: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``ipcviz export RECORDED --format svg`` (the defaults: light, the diagram), made
+    once for the tests that only read it; a test that changes its output makes its own."""
+    out = tmp_path_factory.mktemp("handouts-svg") / "svg"
+    result = ipcviz("export", str(recorded), "--format", "svg", "-o", str(out), check=True)
+    return result, out
 
 
 def svg_rows(svg: str) -> list[str]:
@@ -59,13 +71,14 @@ def shows_text(rows: list[str], text: str) -> bool:
     return False
 
 
-def test_svg_handout_one_picture_per_narration_step(recorded: Path, tmp_path: Path) -> None:
+def test_svg_handout_one_picture_per_narration_step(
+    recorded: Path, svg_export: tuple[subprocess.CompletedProcess[str], Path]
+) -> None:
     header, events = read_trace(recorded)
     narrated = [e["step"] for e in events if e["kind"] == "narrate"]
     assert len(narrated) >= 4
     steps = {s["id"]: s for s in header["scenario"]["steps"]}
-    out = tmp_path / "svg"
-    result = ipcviz("export", str(recorded), "--format", "svg", "-o", str(out), check=True)
+    result, out = svg_export
     assert f"wrote {len(narrated)} SVG" in result.stdout
     files = sorted(f for f in out.iterdir() if f.name != MANIFEST)
     assert [f.name for f in files] == [f"{n:02d}-{s}.svg" for n, s in enumerate(narrated, 1)]
@@ -104,14 +117,14 @@ def test_html_handout_is_one_escaped_page(recorded: Path, tmp_path: Path) -> Non
         ET.fromstring(svg)
 
 
-def test_handout_errors_are_clear(tmp_path: Path) -> None:
+def test_handout_errors_are_clear(builtin_traces: BuiltinTraces, tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.jsonl"
     garbage.write_text("this is not a trace\n")
     result = ipcviz("export", str(garbage), "--format", "svg", "-o", str(tmp_path / "o"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("ipcviz: ")
     trace = tmp_path / "t.jsonl"
-    result, header, events = run_scenario("pipe-basic", tmp_path)
+    result, header, events = builtin_traces.copy("pipe-basic", tmp_path)
     assert result.returncode == 0, result.stderr
     silent = [e for e in events if e["kind"] != "narrate"]
     trace.write_text(
@@ -162,10 +175,9 @@ def _rect_fills(svg: str) -> dict[str, int]:
 
 
 def test_light_theme_by_default_dark_on_request_with_a_cjk_font(
-    recorded: Path, tmp_path: Path
+    recorded: Path, svg_export: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path
 ) -> None:
-    light, dark = tmp_path / "light", tmp_path / "dark"
-    ipcviz("export", str(recorded), "--format", "svg", "-o", str(light), check=True)
+    light, dark = svg_export[1], tmp_path / "dark"
     ipcviz(
         "export", str(recorded), "--format", "svg", "--theme", "dark", "-o", str(dark), check=True
     )
@@ -207,12 +219,11 @@ def test_korean_handout_page_one_printed_page_per_step(recorded: Path, tmp_path:
 
 
 def test_pictures_show_the_diagram_by_default_and_the_panels_on_request(
-    recorded: Path, tmp_path: Path
+    recorded: Path, svg_export: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path
 ) -> None:
     """The handout's picture is the lecture figure (as presenter mode shows it): object boxes
     with their processes on labelled edges; ``--view detail`` gives the detail panels."""
-    diagram, detail = tmp_path / "diagram", tmp_path / "detail"
-    ipcviz("export", str(recorded), "--format", "svg", "-o", str(diagram), check=True)
+    diagram, detail = svg_export[1], tmp_path / "detail"
     ipcviz(
         "export",
         str(recorded),

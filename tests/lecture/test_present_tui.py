@@ -16,7 +16,7 @@ from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.launch import present_app as replay_app
 from ipcviz.tui.screens.present import PresentScreen
 from ipcviz.tui.widgets.panels import Narration
-from tests.conftest import read_trace, run_scenario
+from tests.conftest import BuiltinTraces, read_trace
 from tests.lecture.bigread import read_lines, same_words
 
 SIZE = (140, 44)
@@ -86,8 +86,8 @@ def live_present_app(tmp_path: Path) -> IpcvizApp:
 
 
 @pytest.fixture
-def recorded(tmp_path: Path) -> Path:
-    result, _header, _events = run_scenario("producer-consumer", tmp_path)
+def recorded(builtin_traces: BuiltinTraces, tmp_path: Path) -> Path:
+    result, _header, _events = builtin_traces.copy("producer-consumer", tmp_path)
     assert result.returncode == 0, result.stderr
     return tmp_path / "producer-consumer.jsonl"
 

@@ -17,8 +17,10 @@ from tests.mechanisms.helpers import by_kind, pids_by_name
 from tests.tui.helpers import settle
 
 
-def test_mmap_file_headless_checks_pass_history_is_legal_and_two_addresses(tmp_path: Path):
-    result, _header, events = run_scenario("mmap-file", tmp_path)
+def test_mmap_file_headless_checks_pass_history_is_legal_and_two_addresses(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, _header, events = builtin_traces.copy("mmap-file", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert all(e["ok"] for e in by_kind(events, "check")), by_kind(events, "check")
     assert not by_kind(events, "drift")
@@ -93,11 +95,12 @@ def test_clean_removes_a_killed_sessions_mapped_file(tmp_path: Path) -> None:
 
 
 def test_mmap_file_lives_in_the_sessions_files_directory_and_says_only_what_is_shown(
+    builtin_traces: BuiltinTraces,
     tmp_path: Path,
 ) -> None:
     """The file's directory is named for what it holds (files.<sid>, not fifo.<sid>), and
     no narration step points at a kernel view the screen does not draw."""
-    result, header, events = run_scenario("mmap-file", tmp_path)
+    result, header, events = builtin_traces.copy("mmap-file", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]
     decl = next(e for e in by_kind(events, "obj.declare") if e["obj"] == "table")
     assert Path(decl["path"]).parent.name == f"files.{header['session']}"

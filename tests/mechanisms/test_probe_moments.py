@@ -22,7 +22,7 @@ from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
-from tests.conftest import run_scenario
+from tests.conftest import BuiltinTraces, run_scenario
 from tests.mechanisms.helpers import by_kind, pids_by_name, run_file
 
 Event = dict[str, Any]
@@ -57,8 +57,10 @@ def snapshot_probes(header: dict[str, Any], events: list[Event], why: str, step:
             yield e, state
 
 
-def test_t22_narration_has_a_probe_of_that_moment_whose_qnum_is_the_models_count(tmp_path):
-    result, header, events = run_scenario("sysv-mq-typed", tmp_path)
+def test_t22_narration_has_a_probe_of_that_moment_whose_qnum_is_the_models_count(
+    builtin_traces: BuiltinTraces, tmp_path
+):
+    result, header, events = builtin_traces.copy("sysv-mq-typed", tmp_path)
     assert result.returncode == 0, result.stderr
     seen = []
     for e, state in snapshot_probes(header, events, "narrate", "msqid_ds"):

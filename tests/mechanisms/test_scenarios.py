@@ -8,7 +8,7 @@ from pathlib import Path
 from ipcviz.events.codec import payload
 from ipcviz.mechanisms import registry
 from tests.anyprog.test_programs import NO_GCC, NO_STRACE
-from tests.conftest import BuiltinTraces, ipcviz, read_trace, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz, read_trace
 from tests.mechanisms.helpers import by_kind, pids_by_name
 
 TYPES = set(registry.TYPES)  # every registered type has a built-in scenario
@@ -32,8 +32,10 @@ def test_builtin_scenarios_cover_every_type_and_never_drift(builtin_traces: Buil
     assert types >= TYPES, TYPES - types
 
 
-def test_fifo_named_opens_by_path_and_the_file_outlives_the_processes(tmp_path: Path):
-    result, _header, events = run_scenario("fifo-named", tmp_path)
+def test_fifo_named_opens_by_path_and_the_file_outlives_the_processes(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, _header, events = builtin_traces.copy("fifo-named", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     decl = next(e for e in by_kind(events, "obj.declare") if e["obj"] == "f")
     assert decl["type"] == "fifo" and "/files." in decl["path"]  # the session's files dir
@@ -61,8 +63,8 @@ def test_fifo_named_opens_by_path_and_the_file_outlives_the_processes(tmp_path: 
     assert not Path(decl["path"]).parent.exists()
 
 
-def test_shell_pipeline_pipes_are_found_and_probed(tmp_path: Path):
-    result, _header, events = run_scenario("shell-pipeline", tmp_path)
+def test_shell_pipeline_pipes_are_found_and_probed(builtin_traces: BuiltinTraces, tmp_path: Path):
+    result, _header, events = builtin_traces.copy("shell-pipeline", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     out = b"".join(payload(e) for e in by_kind(events, "proc.output"))
     want = sum("7" in str(i) for i in range(1, 200001))

@@ -11,7 +11,7 @@ from ipcviz.scenario.loader import load_builtins
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import LiveFeed
 from ipcviz.tui.widgets.panels import Checks, ObjectsPanel
-from tests.conftest import BuiltinTraces, ipcviz, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz
 from tests.faults.harness import LiveRun, ipcviz_clean, kernel_objects_left, waiting_scenario
 from tests.mechanisms.helpers import by_kind, pids_by_name
 from tests.tui.helpers import settle
@@ -23,9 +23,10 @@ def _shmids() -> set[int]:
 
 
 def test_sysv_shm_headless_checks_pass_history_is_legal_and_probes_see_two_addresses(
+    builtin_traces: BuiltinTraces,
     tmp_path: Path,
 ):
-    result, _header, events = run_scenario("sysv-shm", tmp_path)
+    result, _header, events = builtin_traces.copy("sysv-shm", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:]
     assert all(e["ok"] for e in by_kind(events, "check")), by_kind(events, "check")
     assert not by_kind(events, "drift")

@@ -11,7 +11,7 @@ import pytest
 
 from ipcviz.errors import IpcvizError
 from ipcviz.export import FORMATS, export, register
-from tests.conftest import ipcviz, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz
 
 
 def check_chrome_trace(doc: Any) -> list[dict[str, Any]]:
@@ -53,8 +53,10 @@ def check_chrome_trace(doc: Any) -> list[dict[str, Any]]:
     return events
 
 
-def test_pipe_run_exports_tracks_slices_counters_and_flows(tmp_path: Path) -> None:
-    result, _header, events = run_scenario("pipe-basic", tmp_path)
+def test_pipe_run_exports_tracks_slices_counters_and_flows(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+) -> None:
+    result, _header, events = builtin_traces.copy("pipe-basic", tmp_path)
     assert result.returncode == 0
     out = tmp_path / "out.json"
     res = ipcviz("export", str(tmp_path / "pipe-basic.jsonl"), "--format", "perfetto",
@@ -79,8 +81,10 @@ def test_pipe_run_exports_tracks_slices_counters_and_flows(tmp_path: Path) -> No
     assert sum(e["args"]["amount"] for e in starts) == sum(e["n"] for e in writes)
 
 
-def test_semaphore_counters_and_hostile_payloads(tmp_path: Path) -> None:
-    result, _header, events = run_scenario("shm-semaphore", tmp_path)
+def test_semaphore_counters_and_hostile_payloads(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+) -> None:
+    result, _header, events = builtin_traces.copy("shm-semaphore", tmp_path)
     assert events, result.stderr
     src = (tmp_path / "shm-semaphore.jsonl").read_text().splitlines()
     # inject a hostile payload into a shm write: it must reach args escaped
@@ -114,8 +118,8 @@ def test_unknown_and_later_formats(tmp_path: Path) -> None:
         FORMATS.pop("pdf")
 
 
-def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
-    run_scenario("pipe-basic", tmp_path)
+def test_unwritable_output_is_a_clear_error(builtin_traces: BuiltinTraces, tmp_path: Path) -> None:
+    builtin_traces.copy("pipe-basic", tmp_path)
     res = ipcviz("export", str(tmp_path / "pipe-basic.jsonl"), "--format", "perfetto",
                  "-o", str(tmp_path / "no" / "such" / "dir.json"))  # fmt: skip
     assert res.returncode == 2 and res.stderr.startswith("ipcviz: cannot write")

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from ipcviz.export.files import MANIFEST
-from tests.conftest import ipcviz, read_trace, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz, read_trace
 
 
 @pytest.fixture(scope="module")
-def trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trace(builtin_traces: BuiltinTraces, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One real recorded pipe-basic run."""
     tmp = tmp_path_factory.mktemp("export-files")
-    result, _header, events = run_scenario("pipe-basic", tmp)
+    result, _header, events = builtin_traces.copy("pipe-basic", tmp)
     assert result.returncode == 0, result.stderr
     assert sum(e["kind"] == "narrate" for e in events) >= 2
     return tmp / "pipe-basic.jsonl"

@@ -12,7 +12,7 @@ from ipcviz.errors import TraceError
 from ipcviz.events.trace import TraceReader
 from ipcviz.narrate.headless import Narrator
 from ipcviz.replay import headless
-from tests.conftest import ipcviz, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz
 
 
 def told(header: dict, events: list[dict]) -> list[str]:
@@ -25,9 +25,9 @@ def told(header: dict, events: list[dict]) -> list[str]:
 
 
 def test_replay_prints_the_narrators_lines_then_the_bad_lines_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    builtin_traces: BuiltinTraces, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    result, header, events = run_scenario("shm-race", tmp_path)
+    result, header, events = builtin_traces.copy("shm-race", tmp_path)
     assert result.returncode == 0, result.stderr
     trace = tmp_path / "shm-race.jsonl"
     whole = ipcviz("replay", str(trace), "--headless", "--lang", "en", check=True)

@@ -15,16 +15,18 @@ import pytest
 from ipcviz.tui.launch import present_app, replay_app
 from ipcviz.tui.screens.present import PresentScreen
 from ipcviz.tui.screens.replay import ReplayScreen
-from tests.conftest import ipcviz, read_trace, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz, read_trace
 
 REASON = "legal: pipe.read p: read of"
 
 
 @pytest.fixture(scope="module")
-def traces(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def traces(
+    builtin_traces: BuiltinTraces, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
     """A real pipe-basic run (legal), and the same with its first read moved first."""
     tmp = tmp_path_factory.mktemp("illegal")
-    result, header, events = run_scenario("pipe-basic", tmp)
+    result, header, events = builtin_traces.copy("pipe-basic", tmp)
     assert result.returncode == 0, result.stderr
     w = next(i for i, e in enumerate(events) if e["kind"] == "pipe.write")
     r = next(i for i, e in enumerate(events) if e["kind"] == "pipe.read" and e["n"] > 0)

@@ -15,7 +15,7 @@ from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from ipcviz.replay import Player, TraceIndex, state_fingerprint
 from ipcviz.scenario.loader import resolve
-from tests.conftest import ipcviz, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz
 
 
 def live_fingerprints(scenario: str, trace: Path, every: int = 100) -> dict[int, dict]:
@@ -80,8 +80,8 @@ def test_first_states_are_available_before_indexing_ends(tmp_path: Path) -> None
     assert sum(index.activity(40)) == 60_000
 
 
-def test_navigation(tmp_path: Path) -> None:
-    result, _header, events = run_scenario("pipe-basic", tmp_path)
+def test_navigation(builtin_traces: BuiltinTraces, tmp_path: Path) -> None:
+    result, _header, events = builtin_traces.copy("pipe-basic", tmp_path)
     assert result.returncode == 0
     index = TraceIndex.open(tmp_path / "pipe-basic.jsonl", every=4).build()
     player = Player(index)
@@ -117,8 +117,10 @@ def test_navigation(tmp_path: Path) -> None:
     assert player.pos == len(events) - 1 and not player.playing
 
 
-def test_predict_then_reveal_hides_the_object(tmp_path: Path) -> None:
-    run_scenario("pipe-basic", tmp_path)
+def test_predict_then_reveal_hides_the_object(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+) -> None:
+    builtin_traces.copy("pipe-basic", tmp_path)
     index = TraceIndex.open(tmp_path / "pipe-basic.jsonl").build()
     player = Player(index)
     writes = [i for i in range(len(index)) if index.event(i)["kind"] == "pipe.write"]
@@ -133,8 +135,10 @@ def test_predict_then_reveal_hides_the_object(tmp_path: Path) -> None:
     assert player.view().objects["p"].written == player.state().objects["p"].written
 
 
-def test_truncated_trace_replays_to_the_last_whole_event(tmp_path: Path) -> None:
-    run_scenario("pipe-basic", tmp_path)
+def test_truncated_trace_replays_to_the_last_whole_event(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+) -> None:
+    builtin_traces.copy("pipe-basic", tmp_path)
     whole = (tmp_path / "pipe-basic.jsonl").read_bytes()
     cut = tmp_path / "cut.jsonl"
     cut.write_bytes(whole[: len(whole) - 40])  # the last line loses its end
@@ -164,8 +168,10 @@ def test_garbage_or_foreign_file_is_a_clear_error(tmp_path: Path, content: bytes
         assert res.stderr.startswith("ipcviz: ") and "Traceback" not in res.stderr
 
 
-def test_event_the_model_cannot_take_is_a_trace_error(tmp_path: Path) -> None:
-    run_scenario("pipe-basic", tmp_path)
+def test_event_the_model_cannot_take_is_a_trace_error(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+) -> None:
+    builtin_traces.copy("pipe-basic", tmp_path)
     lines = (tmp_path / "pipe-basic.jsonl").read_text().splitlines()
     bad = json.loads(lines[7])
     bad["obj"] = "no-such-object"
@@ -185,11 +191,13 @@ def test_event_the_model_cannot_take_is_a_trace_error(tmp_path: Path) -> None:
     assert index.state_at(5).count == 6
 
 
-def test_seeking_anywhere_is_the_straight_fold(tmp_path: Path) -> None:
+def test_seeking_anywhere_is_the_straight_fold(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+) -> None:
     """The one replay engine against the plain definition of "the model at event N": apply
     events 0..N to a fresh state. Random N, reached by seeking backwards and forwards (a
     cursor, a player, ``state_at``), and every narration step by ``state_at_step``."""
-    result, _header, events = run_scenario("producer-consumer", tmp_path)
+    result, _header, events = builtin_traces.copy("producer-consumer", tmp_path)
     assert result.returncode == 0, result.stderr
     index = TraceIndex.open(tmp_path / "producer-consumer.jsonl", every=16).build()
     n = len(events)

@@ -11,7 +11,7 @@ from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.launch import replay_app
 from ipcviz.tui.screens.replay import ReplayScreen, Timeline
 from ipcviz.tui.screens.runs import RunsScreen
-from tests.conftest import run_scenario
+from tests.conftest import BuiltinTraces
 
 
 async def _until(pilot, cond, timeout: float = 20.0) -> None:
@@ -28,8 +28,8 @@ def _shows(screen: ReplayScreen, i: int) -> bool:
     )
 
 
-async def test_replay_keys(tmp_path: Path) -> None:
-    result, _header, events = run_scenario("pipe-basic", tmp_path)
+async def test_replay_keys(builtin_traces: BuiltinTraces, tmp_path: Path) -> None:
+    result, _header, events = builtin_traces.copy("pipe-basic", tmp_path)
     assert result.returncode == 0
     app = replay_app(tmp_path / "pipe-basic.jsonl")
     async with app.run_test(size=(160, 50)) as pilot:
@@ -97,8 +97,10 @@ async def test_replay_keys(tmp_path: Path) -> None:
         await pilot.press("q")
 
 
-async def test_recent_runs_from_the_picker(tmp_path: Path, private_data_home: Path) -> None:
-    result, _header, _events = run_scenario("pipe-basic", tmp_path)
+async def test_recent_runs_from_the_picker(
+    builtin_traces: BuiltinTraces, tmp_path: Path, private_data_home: Path
+) -> None:
+    result, _header, _events = builtin_traces.copy("pipe-basic", tmp_path)
     assert result.returncode == 0
     traces = private_data_home / "ipcviz" / "traces"
     traces.mkdir(parents=True)

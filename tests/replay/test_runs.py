@@ -12,13 +12,13 @@ import pytest
 
 from benchmarks.replay_bench import write_synthetic_trace
 from ipcviz.events.runs import list_runs, run_info
-from tests.conftest import ipcviz, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz
 
 
 def test_runs_lists_finished_crashed_and_skips_foreign(
-    tmp_path: Path, private_data_home: Path
+    builtin_traces: BuiltinTraces, tmp_path: Path, private_data_home: Path
 ) -> None:
-    result, header, events = run_scenario("pipe-basic", tmp_path)
+    result, header, events = builtin_traces.copy("pipe-basic", tmp_path)
     assert result.returncode == 0
     traces = private_data_home / "ipcviz" / "traces"
     traces.mkdir(parents=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import ipcviz, run_scenario
+from tests.conftest import BuiltinTraces, ipcviz, run_scenario
 from tests.mechanisms.helpers import by_kind, pids_by_name, run_file
 
 
@@ -16,8 +16,10 @@ def _scheduled_steps(events: list[dict]) -> list[tuple[str, str]]:
     ]
 
 
-def test_atomicity_flag_lock_is_broken_by_its_schedule_every_run(tmp_path: Path):
-    result, header, events = run_scenario("atomicity", tmp_path)
+def test_atomicity_flag_lock_is_broken_by_its_schedule_every_run(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, header, events = builtin_traces.copy("atomicity", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert header["schedule_declared"] is True
     # both test the flag, both set it, both mark themselves inside, both look: in that order
@@ -90,8 +92,8 @@ def test_a_bad_declared_schedule_is_one_line_and_exit_2(tmp_path: Path):
     assert "scenario bad: declared --schedule: no process named nobody" in r.stderr
 
 
-def test_deadlock_is_forced_by_its_schedule(tmp_path: Path):
-    result, header, events = run_scenario("deadlock", tmp_path)
+def test_deadlock_is_forced_by_its_schedule(builtin_traces: BuiltinTraces, tmp_path: Path):
+    result, header, events = builtin_traces.copy("deadlock", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert header["schedule"] == "left,right" and header["schedule_declared"] is True
     assert [n for n, _ in _scheduled_steps(events)] == ["left", "right"]
@@ -141,8 +143,8 @@ def test_without_any_pause_the_schedule_still_deadlocks_every_time(tmp_path: Pat
         )
 
 
-def test_producer_consumer_both_waits_are_forced(tmp_path: Path):
-    result, header, events = run_scenario("producer-consumer", tmp_path)
+def test_producer_consumer_both_waits_are_forced(builtin_traces: BuiltinTraces, tmp_path: Path):
+    result, header, events = builtin_traces.copy("producer-consumer", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert header["schedule"] == "consumer1,producer1*"
     steps = _scheduled_steps(events)
@@ -161,8 +163,10 @@ def _report(events: list[dict], name: str, key: str):
     )
 
 
-def test_mq_priority_waits_for_kernel_proof_not_a_head_start(tmp_path: Path):
-    result, _, events = run_scenario("mq-priority", tmp_path)
+def test_mq_priority_waits_for_kernel_proof_not_a_head_start(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, _, events = builtin_traces.copy("mq-priority", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert "poll" in _report(events, "sender", "receiver_wchan")
     assert "wq_sleep" in _report(events, "receiver", "sender_wchan")
@@ -170,8 +174,10 @@ def test_mq_priority_waits_for_kernel_proof_not_a_head_start(tmp_path: Path):
     assert prios == [5, 5, 3, 2, 1, 0]
 
 
-def test_mq_async_sends_only_after_the_receiver_registered(tmp_path: Path):
-    result, _, events = run_scenario("mq-async", tmp_path)
+def test_mq_async_sends_only_after_the_receiver_registered(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, _, events = builtin_traces.copy("mq-async", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     assert _report(events, "sender", "receiver_registered") is True
     assert _report(events, "receiver", "notifications") >= 1

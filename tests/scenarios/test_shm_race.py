@@ -13,12 +13,14 @@ from ipcviz.model.state import State
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import RecordedFeed
 from ipcviz.tui.widgets.panels import Checks
-from tests.conftest import run_scenario
+from tests.conftest import BuiltinTraces
 from tests.tui.helpers import settle
 
 
-def test_the_declared_schedule_loses_exactly_two_updates_per_race(tmp_path: Path):
-    result, header, events = run_scenario("shm-race", tmp_path)
+def test_the_declared_schedule_loses_exactly_two_updates_per_race(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, header, events = builtin_traces.copy("shm-race", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
     p = header["scenario"]["params"]
     total = p["workers"] * p["increments"]
@@ -42,8 +44,10 @@ def test_the_declared_schedule_loses_exactly_two_updates_per_race(tmp_path: Path
     assert check["detail"] == f"{want} updates lost: counter {final}, increments {total}"
 
 
-def test_the_checks_panel_shows_the_number_the_check_states(tmp_path: Path):
-    result, header, events = run_scenario("shm-race", tmp_path)
+def test_the_checks_panel_shows_the_number_the_check_states(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, header, events = builtin_traces.copy("shm-race", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]
     (check,) = [e for e in events if e["kind"] == "check"]
     lost = int(check["detail"].split()[0])

@@ -7,15 +7,17 @@ from types import SimpleNamespace
 
 from ipcviz.scenario.api import Run
 from ipcviz.scenario.loader import load, resolve
-from tests.conftest import run_scenario
+from tests.conftest import BuiltinTraces
 
 
 def _check(events: list[dict], words: str) -> dict:
     return next(e for e in events if e["kind"] == "check" and words in e["description"])
 
 
-def test_fifo_named_proves_the_writer_slept_in_open_and_says_so(tmp_path: Path):
-    result, _, events = run_scenario("fifo-named", tmp_path)
+def test_fifo_named_proves_the_writer_slept_in_open_and_says_so(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+):
+    result, _, events = builtin_traces.copy("fifo-named", tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]
     waited = _check(events, "open() waited")
     assert waited["ok"], waited

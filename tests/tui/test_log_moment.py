@@ -78,7 +78,8 @@ class Recordings:
     def __call__(self, name: str) -> Recording:
         if name not in self._done:
             trace = self.traces(name)
-            replay = ipcviz("replay", str(trace), "--headless", check=True)
+            replay = self.traces.replay(name, "en")
+            assert replay.returncode == 0, replay.stderr
             reader = TraceReader.open(trace)
             events = list(reader.events())
             lines = replay.stdout.splitlines()
@@ -353,14 +354,16 @@ def test_hostile_names_are_inert_in_the_headless_log() -> None:
     assert not [c for c in out if not c.isprintable() and c != "\n"]
 
 
-async def test_stepping_back_before_a_process_started_drops_its_row(tmp_path: Path) -> None:
+async def test_stepping_back_before_a_process_started_drops_its_row(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+) -> None:
     """The process table kept every row it had ever shown: after ← back to an event
     before the workers' ``proc.start``, the replay still listed them as "running" while
     the kernel objects panel had rightly lost the objects not yet declared."""
     from ipcviz.tui.widgets.panels import ProcTable
 
-    trace = tmp_path / "run.jsonl"
-    ipcviz("run", "pipe-basic", "--quick", "--headless", "--record", str(trace), check=True)
+    builtin_traces.copy("pipe-basic", tmp_path)
+    trace = tmp_path / "pipe-basic.jsonl"
     events = list(TraceReader.open(trace).events())
     first_start = next(i for i, e in enumerate(events) if e["kind"] == "proc.start")
     app = replay_app(trace)
