@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -175,17 +175,21 @@ class TraceReader:
         # declared before it: it checks types only. The index reads the whole file from the
         # start first, and that scan checked every reference in order.
         validator = Validator(references=lineno is not None)
+        check = validator.check
         line_at, byte_at = _("line {n}"), _("byte {n}")  # worded once, not per line
+
+        def where() -> str:  # worded only when something is said about the line
+            return line_at.format(n=lineno) if lineno is not None else byte_at.format(n=at)
+
         while True:
             at = pos
             if lineno is not None:
                 lineno += 1
-            where = line_at.format(n=lineno) if lineno is not None else byte_at.format(n=at)
             raw = _read_line(f, self.path, where)
             if not raw:
                 return
             pos += len(raw)
-            if not raw.strip():
+            if raw.isspace():  # a blank line (``strip`` would copy every line to say so)
                 continue
             try:
                 event = decode_line(raw)
@@ -194,27 +198,27 @@ class TraceReader:
                     self.notice = _(
                         "trace ends with a cut-off line ({where}): replayed up to the last "
                         "whole event"
-                    ).format(where=where)
+                    ).format(where=where())
                     return
                 raise TraceError(
                     _("{path}: {where} is not a JSON event").format(
-                        path=_shown(self.path), where=where
+                        path=_shown(self.path), where=where()
                     )
                 ) from None
             except RecursionError:
                 raise TraceError(
                     _("{path}: {where} is nested too deeply").format(
-                        path=_shown(self.path), where=where
+                        path=_shown(self.path), where=where()
                     )
                 ) from None
-            problem = validator.check(event)
+            problem = check(event)
             if problem is not None:
                 kind = event.get("kind") if isinstance(event, dict) else None
                 what = f" ({safe_text(kind, 40)})" if isinstance(kind, str) else ""
                 raise TraceError(
                     _("{path}: {where}{what}: {problem}").format(
                         path=_shown(self.path),
-                        where=where,
+                        where=where(),
                         what=what,
                         problem=safe_text(problem, 200),
                     )
@@ -251,8 +255,9 @@ def _open_regular(path: Path) -> IO[bytes]:
         raise
 
 
-def _read_line(f: IO[bytes], path: Path, where: str) -> bytes:
-    """One line of at most MAX_LINE bytes (plus its newline); TraceError if longer."""
+def _read_line(f: IO[bytes], path: Path, where: str | Callable[[], str]) -> bytes:
+    """One line of at most MAX_LINE bytes (plus its newline); TraceError if longer.
+    ``where``: the line's place, or what words it when it must be said."""
     try:
         raw = f.readline(MAX_LINE + 1)
     except OSError as exc:
@@ -264,7 +269,11 @@ def _read_line(f: IO[bytes], path: Path, where: str) -> bytes:
             _(
                 "{path}: {where} is longer than {mib} MiB (the longest line a trace may have): "
                 "not a trace ipcviz wrote"
-            ).format(path=_shown(path), where=where, mib=MAX_LINE // (1024 * 1024))
+            ).format(
+                path=_shown(path),
+                where=where if isinstance(where, str) else where(),
+                mib=MAX_LINE // (1024 * 1024),
+            )
         )
     return raw
 

@@ -63,7 +63,14 @@ def _use(s: State, e: Event, verb: str) -> None:
     obj, pid = e.get("obj"), e.get("pid")
     if isinstance(obj, str) and obj in s.objects and isinstance(pid, int):
         s.ops += 1
-        s.uses.setdefault(obj, {}).setdefault(pid, {})[verb] = s.ops
+        # (get before setdefault: no new dicts made for a use already known, every event)
+        by_obj = s.uses.get(obj)
+        if by_obj is None:
+            by_obj = s.uses[obj] = {}
+        verbs = by_obj.get(pid)
+        if verbs is None:
+            verbs = by_obj[pid] = {}
+        verbs[verb] = s.ops
 
 
 def apply_all(state: State, events: Iterable[Event]) -> State:

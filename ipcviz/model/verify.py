@@ -30,7 +30,7 @@ from typing import Any
 from ipcviz.events import phrases
 from ipcviz.i18n import Lazy, lazy, text
 from ipcviz.mechanisms import registry
-from ipcviz.model.legal import RULES, violation
+from ipcviz.model.legal import RULES
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 
@@ -179,10 +179,13 @@ class Verifier:
             why = self.gate.feed(e)
             if why is not None:
                 found.append(("gate", why))
-        if kind in RULES:
-            why = violation(state, e)
-            if why is not None:
-                found.append(("legal", why))
+        rule = RULES.get(kind)
+        if rule is not None:  # ``legal.violation``, inline: most events have a rule
+            obj = state.objects.get(e.get("obj", ""))
+            if isinstance(obj, rule[0]):
+                why = rule[1](obj, e)
+                if why is not None:
+                    found.append(("legal", why))
         if not found:
             return []
         seq = e.get("seq", -1)
