@@ -883,6 +883,13 @@ class Linearizer:
             whole = [_upto_takes(q, t, takes_cap) for q, t in zip(queues, pool, strict=True)]
             shadow.lane_pool = pool  # type: ignore[attr-defined]
         heads: Sequence[Iterable[Op]] = whole if whole is not None else queues
+        # Not past what has been read (``emit_ready``'s ``read_to``): an operation that
+        # ended later may need one not read yet, or one whose end is still to come (a
+        # receive strace had seen begin, and a send that needed the room it made).
+        # Required, it left no order; the object waited, and its oldest operations, seconds
+        # before, were blamed once ``STUCK_NS`` had passed (``order.conflict`` on a
+        # correct program: an mq flood under strace, the engine a second behind).
+        known = max(self._read_to, first_end)
         cut = None
         if in_order:
             # Each process's operations begin in order: merge them up to the one that counts,
@@ -896,6 +903,7 @@ class Linearizer:
                     < REACH * PLAN_DEPTH
                 ):
                     horizon = reach
+            horizon = min(horizon, known)
             lists = [list(takewhile(lambda o: o.b <= horizon, q)) for q in heads]
         else:
             lists = [list(islice(q, cap + 1)) for q in heads]
@@ -904,6 +912,9 @@ class Linearizer:
             begins = sorted(o.b for lst in lists for o in lst)
             if len(begins) > PLAN_DEPTH:
                 horizon = max(begins[PLAN_DEPTH] - 1, first_end)
+            if horizon > known:
+                horizon = known
+            if horizon < 1 << 62:
                 lists = [[o for o in lst if o.b <= horizon] for lst in lists]
         full = whole if whole is not None else lists
         for pid, undo in undos.items():  # after all of its operations, if all are in
@@ -1177,12 +1188,21 @@ class Linearizer:
                 break
             op = self._pick(min_e, cutoff)
             if op is None:
-                if min_e + STUCK_NS > cutoff:
-                    break  # an explanation may still arrive
+                if min_e + STUCK_NS > cutoff or self._ends_later(min_e, cutoff):
+                    break  # an explanation may still arrive, or has and ends later
                 op = self._conflict()
             self._emit(op)
             emitted += 1
         return emitted
+
+    def _ends_later(self, min_e: int, cutoff: int) -> bool:
+        """Whether a process's next operation began by ``min_e`` and ended past the cutoff:
+        it may go first, and explain what is stuck, once the cutoff passes its end. A
+        receive that strace saw end 5 s after it began (the engine a second behind, strace
+        blocked on its full FIFO) made the room a send that ended at once needed; the send
+        was blamed ``STUCK_NS`` after its end, while its explanation waited in the pool."""
+        queues = self.queues
+        return any(e > cutoff and queues[pid][0].b <= min_e for e, _, pid in self._heap)
 
     def flush(self) -> int:
         """No record can come any more: emit everything (conflicts said, never dropped)."""
