@@ -805,16 +805,25 @@ class Linearizer:
         6-process mesh under strace)."""
         self._reach = 0
         plan = self._search_to(obj_i, 0)
+        if plan is _NO_ORDER and self._read_to < 1 << 62:
+            # No order, maybe only for operations that ended past what was read: one that
+            # explains them may not be read yet, or may still be in progress (a receive
+            # strace saw begin, and a send after it that needed the room it made). The
+            # object waited, and its operations seconds older were blamed once
+            # ``STUCK_NS`` had passed (``order.conflict`` on a correct program: an mq flood
+            # under strace, the engine a second behind). Those are optional then.
+            return self._search_to(obj_i, 0, self._read_to)
         if self._reach:
             wider = self._search_to(obj_i, self._reach)
             if wider is not _NO_ORDER:
                 plan = wider
         return plan
 
-    def _search_to(self, obj_i: int, reach: int) -> deque[int] | None:
+    def _search_to(self, obj_i: int, reach: int, known: int = 1 << 62) -> deque[int] | None:
         """``_search`` with the horizon at least at ``reach`` (0: none) if that adds at
-        most ``REACH * PLAN_DEPTH`` operations; sets ``_reach`` if the order found starts
-        with an optional operation whose end lies past a horizon the depth cut."""
+        most ``REACH * PLAN_DEPTH`` operations, and at most at ``known`` (or the earliest
+        end); sets ``_reach`` if the order found starts with an optional operation whose
+        end lies past a horizon the depth cut."""
         self._gave_up.discard(obj_i)
         obj = self._object(obj_i)
         if isinstance(obj, ShmObj):
@@ -883,13 +892,7 @@ class Linearizer:
             whole = [_upto_takes(q, t, takes_cap) for q, t in zip(queues, pool, strict=True)]
             shadow.lane_pool = pool  # type: ignore[attr-defined]
         heads: Sequence[Iterable[Op]] = whole if whole is not None else queues
-        # Not past what has been read (``emit_ready``'s ``read_to``): an operation that
-        # ended later may need one not read yet, or one whose end is still to come (a
-        # receive strace had seen begin, and a send that needed the room it made).
-        # Required, it left no order; the object waited, and its oldest operations, seconds
-        # before, were blamed once ``STUCK_NS`` had passed (``order.conflict`` on a
-        # correct program: an mq flood under strace, the engine a second behind).
-        known = max(self._read_to, first_end)
+        known = max(known, first_end)
         cut = None
         if in_order:
             # Each process's operations begin in order: merge them up to the one that counts,

@@ -731,8 +731,9 @@ def test_an_operation_past_what_was_read_leaves_the_order_of_older_ones_open():
     begun and a send after it that needed the room it made. The search, with fewer
     operations than its depth, required all of them: the send had no order, so no
     operation of the queue went, and those of 4 s before were blamed (166
-    ``order.conflict``; fed whole, none). Operations that ended past ``read_to`` are
-    optional in the search (``Linearizer._search_to``). Here, with a queue of one."""
+    ``order.conflict``; fed whole, none). Where the search finds no order, operations
+    that ended past ``read_to`` are optional (``Linearizer._search``). Here, with a
+    queue of one."""
     h = Harness([{"obj": "q", "type": "posix_mq", "max_messages": 1}])
     h.start(1, 2)
     h.lin.add_records(1, [rec(C.MQ_SEND_BEGIN, 0, 0), rec(C.MQ_SEND, 1, 0, 1, b"a")])
