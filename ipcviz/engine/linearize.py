@@ -805,7 +805,7 @@ class Linearizer:
         6-process mesh under strace)."""
         self._reach = 0
         plan = self._search_to(obj_i, 0)
-        if plan is _NO_ORDER and self._read_to < 1 << 62:
+        if plan is _NO_ORDER and self._read_to < 1 << 62 and self._stuck():
             # No order, maybe only for operations that ended past what was read: one that
             # explains them may not be read yet, or may still be in progress (a receive
             # strace saw begin, and a send after it that needed the room it made). The
@@ -1193,10 +1193,18 @@ class Linearizer:
             if op is None:
                 if min_e + STUCK_NS > cutoff or self._ends_later(min_e, cutoff):
                     break  # an explanation may still arrive, or has and ends later
-                op = self._conflict()
+                if any(p is _NO_ORDER for p in self._plans.values()):
+                    self._dirty.update(self._plans)  # searched before it was stuck
+                    op = self._pick(min_e, cutoff)
+                if op is None:
+                    op = self._conflict()
             self._emit(op)
             emitted += 1
         return emitted
+
+    def _stuck(self) -> bool:
+        """``emit_ready`` would say a conflict now if nothing goes (``STUCK_NS``)."""
+        return self._min_e + STUCK_NS <= self._cutoff
 
     def _ends_later(self, min_e: int, cutoff: int) -> bool:
         """Whether a process's next operation began by ``min_e`` and ended past the cutoff:
