@@ -697,3 +697,54 @@ def test_a_message_is_not_put_in_the_slot_of_a_unique_one_its_only_taker_takes_t
     h.lin.flush()
     assert h.lin.conflicts == 0
     assert sum(e["kind"] == "mq.recv" for e in h.out) == 451  # every event legal (Harness)
+
+
+def _sent(h: Harness, kind: str) -> list[bytes]:
+    return [e["_raw"] for e in h.out if e["kind"] == kind]
+
+
+def test_a_send_waits_for_the_receive_that_made_room_while_it_ends_past_the_cutoff():
+    """A POSIX queue flood under strace, the engine a second behind (recorded, its input
+    replayed): a receive began 6 µs after a send of a full queue, and strace printed its
+    end 5 s later (blocked on its full FIFO); the send had ended at once, in the room the
+    receive made. Turn by turn, the send was ready and the receive not (it ended past the
+    cutoff): the send was blamed ``STUCK_NS`` after its end (``order.conflict``; fed
+    whole, none). A process's next operation that began by then and ends later may go
+    first: the stuck one waits for it (``Linearizer._ends_later``). Here, with a queue of
+    one message."""
+    h = Harness([{"obj": "q", "type": "posix_mq", "max_messages": 1}])
+    h.start(1, 2)
+    h.lin.add_records(1, [rec(C.MQ_SEND_BEGIN, 0, 0), rec(C.MQ_SEND, 1, 0, 1, b"a")])
+    h.lin.add_records(1, [rec(C.MQ_SEND_BEGIN, 2.5, 0), rec(C.MQ_SEND, 3, 0, 1, b"b")])
+    h.lin.add_records(2, [rec(C.MQ_RECV_BEGIN, 2), rec(C.MQ_RECV, 3000, 0, 1, b"a")])
+    h.lin.emit_ready(2000 * MS, 2000 * MS)
+    assert h.lin.conflicts == 0
+    assert _sent(h, "mq.send") == [b"a"]  # "b" waits for the receive
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    assert _sent(h, "mq.send") == [b"a", b"b"] and _sent(h, "mq.recv") == [b"a"]
+
+
+def test_an_operation_past_what_was_read_leaves_the_order_of_older_ones_open():
+    """The same flood, another run (recorded, its input replayed): a turn read strace 4 s
+    on (the pool's last 30 ms past its cutoff and read horizon) and ended with a receive
+    begun and a send after it that needed the room it made. The search, with fewer
+    operations than its depth, required all of them: the send had no order, so no
+    operation of the queue went, and those of 4 s before were blamed (166
+    ``order.conflict``; fed whole, none). Where the search finds no order, operations
+    that ended past ``read_to`` are optional (``Linearizer._search``). Here, with a
+    queue of one."""
+    h = Harness([{"obj": "q", "type": "posix_mq", "max_messages": 1}])
+    h.start(1, 2)
+    h.lin.add_records(1, [rec(C.MQ_SEND_BEGIN, 0, 0), rec(C.MQ_SEND, 1, 0, 1, b"a")])
+    h.lin.add_records(2, [rec(C.MQ_RECV_BEGIN, 2), rec(C.MQ_RECV, 3, 0, 1, b"a")])
+    h.lin.add_records(1, [rec(C.MQ_SEND_BEGIN, 3990, 0), rec(C.MQ_SEND, 3991, 0, 1, b"x")])
+    h.lin.add_records(2, [rec(C.MQ_RECV_BEGIN, 3995)])  # in progress: it takes "x"
+    h.lin.add_records(1, [rec(C.MQ_SEND_BEGIN, 3996, 0), rec(C.MQ_SEND, 3998, 0, 1, b"y")])
+    h.lin.emit_ready(3950 * MS, 3950 * MS)
+    assert h.lin.conflicts == 0
+    assert _sent(h, "mq.send") == [b"a"] and _sent(h, "mq.recv") == [b"a"]
+    h.lin.add_records(2, [rec(C.MQ_RECV, 4010, 0, 1, b"x")])
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    assert _sent(h, "mq.send") == [b"a", b"x", b"y"] and _sent(h, "mq.recv") == [b"a", b"x"]
