@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipcviz import bytefmt
-from ipcviz.events.codec import payload
 from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.pipe.state import PipeObj
+from ipcviz.mechanisms.said import recorded_bytes
 
 Event = dict[str, Any]
 
 
 def _data(e: Event) -> Lazy | str:
-    """The bytes moved, as recorded. Those past the recording's cut (strace prints 65536
-    bytes of a call at most, a worker keeps ``MAX_PAYLOAD``) are not in the trace: said so,
-    never shown as ``""``, which reads as nothing moved."""
-    data = payload(e)
-    missing = e.get("n", 0) - len(data)
-    if missing <= 0:
-        return bytefmt.quoted(data)
-    if not data:
-        return lazy("(bytes not recorded)")
-    return lazy("{data} (+{n} B not recorded)", data=bytefmt.quoted(data), n=missing)
+    """The bytes moved, as recorded (``said.recorded_bytes``: those past the cut said so)."""
+    return recorded_bytes(e, e.get("n", 0))
 
 
 def _write(n: Any, e: Event) -> Lazy:

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipcviz import bytefmt
-from ipcviz.events.codec import payload
 from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.posix_mq.state import QueueObj
+from ipcviz.mechanisms.said import recorded_bytes
 
 Event = dict[str, Any]
 
 
 def _data(e: Event) -> Lazy | str:
-    """The message's bytes, as recorded; those past the recording's cut (strace prints
-    65536 bytes of a call at most, a worker keeps ``MAX_PAYLOAD``) are said not recorded
-    (the bytes a ``cut`` receive's kernel dropped are its ``_cut``'s to say, not these)."""
-    data = payload(e)
-    missing = e.get("size", 0) - len(data)
-    if missing <= 0:
-        return bytefmt.quoted(data)
-    if not data:
-        return lazy("(bytes not recorded)")
-    return lazy("{data} (+{n} B not recorded)", data=bytefmt.quoted(data), n=missing)
+    """The message's bytes, as recorded (``said.recorded_bytes``: those past the cut said
+    so; the bytes a ``cut`` receive's kernel dropped are its ``_cut``'s to say, not these)."""
+    return recorded_bytes(e, e.get("size", 0))
 
 
 def _tag(e: Event) -> Lazy:
