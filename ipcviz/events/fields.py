@@ -24,12 +24,6 @@ U64 = (-(2**63), 2**64 - 1)  # shared-memory cells are 64-bit, read signed or un
 #: Largest byte count of one read/write (Linux MAX_RW_COUNT): bounds ``n`` and ``size``.
 MAX_RW = 0x7FFFF000
 
-#: check → the same test as one Python expression over ``{v}``, for the checks that have
-#: one: what ``validate.py`` compiles into one function per shape of event. Each
-#: expression is true only where its check returns None (it may be false where the check
-#: passes too: the check itself then decides).
-INLINE: dict[Check, str] = {}
-
 
 def integer(lo: int = I64[0], hi: int = I64[1], flag: bool = True) -> Check:
     """``flag``: a bool is taken as 0/1 (fields a flag is stored in); False for a stamp, a
@@ -44,7 +38,6 @@ def integer(lo: int = I64[0], hi: int = I64[1], flag: bool = True) -> Check:
             return _("is out of range ({lo}..{hi})").format(lo=lo, hi=hi)
         return None
 
-    INLINE[check] = f"(type({{v}}) is int and {lo!r} <= {{v}} <= {hi!r})"
     return check
 
 
@@ -62,18 +55,12 @@ def string(v: Any) -> str | None:
     return None if isinstance(v, str) else _("must be a string, not {type}").format(type=_type(v))
 
 
-INLINE[string] = "type({v}) is str"
-
-
 def flag(v: Any) -> str | None:
     return (
         None
         if isinstance(v, bool | int)
         else _("must be true/false, not {type}").format(type=_type(v))
     )
-
-
-INLINE[flag] = "(type({v}) is bool or type({v}) is int)"
 
 
 def anything(v: Any) -> str | None:

@@ -16,11 +16,9 @@ cannot overflow a float.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ipcviz.events.fields import (
-    INLINE,
     MAX_RW,
     Check,
     Kind,
@@ -98,51 +96,6 @@ _BY_KIND: dict[str, tuple[dict[str, Check], tuple[str, ...]]] = {
 _UNKNOWN: tuple[dict[str, Check], tuple[str, ...]] = (COMMON, BASE)
 
 
-#: Most shapes of event kept compiled (``_compile``), most fields in one, most characters
-#: in their names: a hostile trace of ever new shapes, of events with thousands of fields
-#: or of names a megabyte long, gets the plain check and costs no memory.
-MAX_SHAPES = 512
-MAX_FIELDS = 32
-MAX_NAMES = 1024
-#: (kind, its fields in order) → a function of the fields' values, true when every field
-#: passes its kind's check; None: that shape always takes the plain check.
-_SHAPES: dict[tuple[str, tuple[str, ...]], Callable[..., bool] | None] = {}
-_UNSEEN: Any = object()
-
-
-def _small(shape: tuple[str, tuple[Any, ...]]) -> bool:
-    """Worth keeping: names that are strings, and short (``MAX_NAMES``)."""
-    kind, keys = shape
-    return all(type(k) is str for k in keys) and len(kind) + sum(map(len, keys)) <= MAX_NAMES
-
-
-def _compile(kind: str, keys: tuple[str, ...]) -> Callable[..., bool] | None:
-    """One function for events of this kind with exactly these fields in this order: the
-    kind's checks as one expression over the values, each inline where it has an inline
-    form (``fields.INLINE``: ``type(v) is int and lo <= v <= hi``) instead of a call per
-    field. It only says that an event passes; the plain check names what is wrong (and
-    decides where the inline form is stricter, a ``true`` for an integer flag). The
-    fields' names never enter the code: the values are positional (``v0``, ``v1``…)."""
-    checks, required = _BY_KIND.get(kind, _UNKNOWN)
-    if kind == "obj.declare" or not set(required) <= set(keys):
-        return None
-    terms: list[str] = []
-    scope: dict[str, Any] = {}
-    for i, name in enumerate(keys):
-        check = checks.get(name)
-        if check is None:
-            continue  # a field ipcviz does not read: it passes
-        inline = INLINE.get(check)
-        if inline is not None:
-            terms.append(inline.format(v=f"v{i}"))
-        else:
-            scope[f"c{i}"] = check
-            terms.append(f"not c{i}(v{i})")
-    params = ", ".join(f"v{i}" for i in range(len(keys)))
-    exec(f"def ok({params}):\n    return {' and '.join(terms) or 'True'}\n", scope)
-    return scope["ok"]
-
-
 class Validator:
     """Checks events in stream order; remembers declared objects to check references."""
 
@@ -151,26 +104,7 @@ class Validator:
         self.declared: dict[str, str] = {}  # object name → its type
 
     def check(self, event: Any) -> str | None:
-        """What is wrong with ``event``, or None; an ``obj.declare`` is remembered.
-
-        The hot path of every reader: an event whose shape (kind and fields) was seen
-        before is checked by that shape's compiled function; any doubt (a field that fails
-        it, a shape not compiled) goes to the plain check, which gives the verdict."""
-        if type(event) is dict and len(event) <= MAX_FIELDS:
-            kind = event.get("kind")
-            if type(kind) is str:
-                shape = (kind, tuple(event))
-                ok = _SHAPES.get(shape, _UNSEEN)
-                if ok is _UNSEEN:
-                    ok = None
-                    if len(_SHAPES) < MAX_SHAPES and _small(shape):
-                        ok = _SHAPES[shape] = _compile(*shape)
-                if ok is not None and ok(*event.values()):
-                    return self._refers(kind, event)
-        return self.plain_check(event)
-
-    def plain_check(self, event: Any) -> str | None:
-        """``check`` field by field, each check called: the verdict, and its words."""
+        """What is wrong with ``event``, or None; an ``obj.declare`` is remembered."""
         if not isinstance(event, dict):
             return _("is not a JSON object")
         kind = event.get("kind")
@@ -178,6 +112,7 @@ class Validator:
         for name in required:
             if name not in event:
                 return _("has no {name!r}").format(name=name)
+        # the event's own fields (a handful) against the kind's checks: one pass, hot path
         for name, value in event.items():
             check = checks.get(name)
             if check is not None:
@@ -193,10 +128,6 @@ class Validator:
                 )
             self.declared[event["obj"]] = event["type"]
             return None
-        return self._refers(kind, event)
-
-    def _refers(self, kind: Any, event: dict[str, Any]) -> str | None:
-        """An operation on an object: declared before, and of a type it applies to."""
         types = REFERS.get(kind) if self.references else None
         if types is not None:
             declared = self.declared.get(event["obj"])
