@@ -174,6 +174,7 @@ class ProcTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self._cells: dict[int, dict[str, Any]] = {}
         self._age: str | None = None  # the caption's words (``render.cpu_age``)
+        self._widths: list[int] = []  # the columns' widths the last sync drew with
 
     def on_mount(self) -> None:
         for col in PROC_COLUMNS:
@@ -190,6 +191,7 @@ class ProcTable(DataTable):
         self.refresh()
 
     def sync(self, state: State) -> None:
+        self._redraw_if_measured()
         for pid in [pid for pid in self._cells if pid not in state.procs]:
             # (a replay stepped back before the process started)
             self.remove_row(str(pid))
@@ -215,6 +217,18 @@ class ProcTable(DataTable):
                     self.update_cell(str(pid), col, value, update_width=col == "state")
                     old[col] = value
         self._say_age(render.cpu_age(state))
+
+    def _redraw_if_measured(self) -> None:
+        """DataTable measures its columns when idle, after the rows are added, and keeps
+        the lines it drew before (its caches know no widths): the header stayed drawn
+        with the old widths over rows drawn with the new ones (``name pid state`` packed
+        to the left above wider columns, until something else cleared them). Once the
+        widths changed, everything is drawn again."""
+        widths = [c.get_render_width(self) for c in self.ordered_columns]
+        if widths != self._widths:
+            self._widths = widths
+            self._clear_caches()
+            self.refresh()
 
     def _say_age(self, said: str | None) -> None:
         """The cpu columns' age, on the table's bottom border (set only when its words
