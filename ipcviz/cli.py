@@ -651,7 +651,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     """The run ``options`` asks for (its trace: ``record``, else a new file), narrated
     to stdout."""
     from ipcviz.bytefmt import safe_text
-    from ipcviz.engine.client import EngineProcess
+    from ipcviz.engine.client import EngineProcess, engine_died
     from ipcviz.narrate.headless import Narrator, error_said, leftover_what
     from ipcviz.session.registry import new_session_id
 
@@ -747,14 +747,7 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
     if rc < 0 or end is None or bad_stream:
         why = bad_stream or last_err
         detail = safe_text(f" ({why})" if why else "", 400)
-        if trace.exists():
-            said = _(
-                "the engine stopped unexpectedly (status {rc}){detail}; trace so far: {path}"
-            ).format(rc=rc, detail=detail, path=safe_text(str(trace), 300))
-        else:  # it ended before it made the file: name none (os._exit() in a scenario file)
-            said = _("the engine stopped unexpectedly (status {rc}){detail}; it wrote no trace")
-            said = said.format(rc=rc, detail=detail)
-        print("ipcviz: " + said, file=sys.stderr)
+        print("ipcviz: " + engine_died(rc, detail, trace), file=sys.stderr)
         return EXIT_BAD_INPUT
     from ipcviz.narrate.said import known
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ipcviz.bytefmt import safe_text
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError, TraceError
 from ipcviz.events.codec import decode_line
@@ -283,3 +284,16 @@ def _cpu_ticks(pid: int) -> int | None:
         return int(fields[11]) + int(fields[12])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def engine_died(status: int, detail: str, trace: Path | None) -> str:
+    """What ipcviz says when its engine ended without its end (killed, crashed): the
+    headless run and the screen say it in the same words. ``detail``: `` (why)`` or "";
+    the trace is named only if the engine made it (``os._exit()`` in a scenario file may
+    end it before)."""
+    if trace is not None and trace.exists():
+        return _(
+            "the engine stopped unexpectedly (status {rc}){detail}; trace so far: {path}"
+        ).format(rc=status, detail=detail, path=safe_text(str(trace), 300))
+    said = _("the engine stopped unexpectedly (status {rc}){detail}; it wrote no trace")
+    return said.format(rc=status, detail=detail)

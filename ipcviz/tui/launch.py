@@ -52,15 +52,9 @@ EXIT_ENGINE_DIED = 2
 
 def _say_engine_died(status: int, traces: list[Path]) -> None:
     """One line on stderr, after the screen is gone, in the headless run's words."""
-    from ipcviz.i18n import _
+    from ipcviz.engine.client import engine_died
 
-    if traces and traces[-1].exists():
-        said = _(
-            "the engine stopped unexpectedly (status {rc}){detail}; trace so far: {path}"
-        ).format(rc=status, detail="", path=safe_text(str(traces[-1]), 300))
-    else:
-        said = _("the engine stopped unexpectedly (status {rc}){detail}; it wrote no trace")
-        said = said.format(rc=status, detail="")
+    said = engine_died(status, "", traces[-1] if traces else None)
     try:
         print("ipcviz: " + said, file=sys.stderr, flush=True)
     except OSError:  # the terminal is gone (SIGHUP): nobody to tell
