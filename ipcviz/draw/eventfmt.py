@@ -66,9 +66,7 @@ class EventFormatter:
         entry = line.entry
         # an event's words: its values of its moment, the language of now (ipcviz.i18n)
         text = i18n.text(entry.text) if entry.step is None else self.narrator.step_text(entry.step)
-        if "\n" in text:
-            text = LINE_BREAK.join(text.split("\n"))
-        return bytefmt.safe_text(text, TEXT_LIMIT)
+        return bytefmt.safe_text(text.replace("\n", LINE_BREAK), TEXT_LIMIT)
 
     def line(self, line: LogLine, width: int) -> render.Line:
         entry = line.entry
