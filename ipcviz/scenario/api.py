@@ -41,6 +41,7 @@ from ipcviz.session.registry import NAME_RE
 from ipcviz.tracer import codes as C
 from ipcviz.tracer import current
 from ipcviz.tracer.current import tracer
+from ipcviz.tracer.ring import MAX_PAYLOAD
 
 #: A shared memory's cells: how many, or named cells and ranges in order
 #: (``{"slots": 5, "in": 1}``: cells 0-4 are ``slots``, cell 5 is ``in``).
@@ -136,8 +137,21 @@ class Context:
         tracer.hold(C.NARRATE, always=self.scenario.steps[index].probe)
 
     def report(self, key: str, value: Any) -> None:
-        """Hand a JSON-able value to the checks (``run.reports[name][key]``)."""
-        tracer.emit(C.REPORT, -1, 0, 0, json.dumps({"key": key, "value": value}).encode())
+        """Hand a JSON-able value to the checks (``run.reports[name][key]``).
+
+        A report is one record: one whose JSON is longer than a record holds is refused
+        here, in the process that made it, since the tracer would cut it and the check
+        would then read a value the process never reported.
+        """
+        payload = json.dumps({"key": key, "value": value}).encode()
+        if len(payload) > MAX_PAYLOAD:
+            raise ValueError(
+                _(
+                    "report {key}: {size} bytes of JSON, more than a report holds"
+                    " ({limit}); report a count or a digest instead"
+                ).format(key=safe_text(key), size=len(payload), limit=MAX_PAYLOAD)
+            )
+        tracer.emit(C.REPORT, -1, 0, 0, payload)
 
     def fork(self, name: str = "") -> int:
         """``os.fork()`` with a name: the child shows as ``parent/name`` (plain ``os.fork()``

@@ -153,6 +153,40 @@ def test_file_size_limit_below_the_ring_is_a_clear_error(tmp_path: Path) -> None
     assert "ulimit -f" in r.stderr and "internal error" not in r.stderr
 
 
+#: A report larger than a trace record holds (its JSON is about 400 KB).
+BIG_REPORT = """
+from ipcviz.scenario import Scenario
+scenario = Scenario('big-report', 'a large report')
+@scenario.process('p')
+def p(ctx):
+    ctx.report('got', ['ITEM 0..........'] * 20000)
+@scenario.check('the report arrived')
+def c(run):
+    return len(run.report('p', 'got', [])) == 20000
+"""
+
+
+def test_a_report_larger_than_a_record_is_refused_where_it_is_made(tmp_path: Path) -> None:
+    """Regression: the tracer cut the report's JSON at 256 KiB; the viewer then died on a
+    report with no key (a traceback, exit 1: "a check failed"), and the trace it left could
+    not be replayed or verified. Now the worker's ``ctx.report`` raises, saying why."""
+    src = write_scenario(tmp_path, BIG_REPORT)
+    r = subprocess.run(
+        [sys.executable, "-m", "ipcviz", "run", str(src), "--headless", "--record", "t.jsonl"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert "more than a report holds" in last_line(r.stderr)
+    assert "ValueError: report got: " in r.stdout
+    ok, why = replays(tmp_path / "t.jsonl")
+    assert ok, why
+
+
 #: A worker forks 300 children, one after another; each sends a message and ends. The
 #: worker then sleeps (not an IPC wait: nothing for ipcviz to break) until the test stops it.
 FORKS_300 = """
