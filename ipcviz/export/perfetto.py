@@ -126,6 +126,7 @@ class _Converter:
         self.pending: dict[int, tuple[str, Event]] = {}  # pid → (op, its begin event)
         self.named: set[int] = set()
         self.counters: dict[str, Any] = {}
+        self.counted_at: dict[str, int] = {}  # per counter track: its latest sample's time
         self.flow_id = 0
         # per object: unmatched writes/sends, and reads/receives that came before them
         self.sources: dict[str, deque[list[Any]]] = {}
@@ -159,21 +160,23 @@ class _Converter:
             if track in self.pending:  # a begin without completion: close it here
                 out.append(self._slice(track, t, e, ended_by=kind))
             self.pending[track] = (op, e)
-            return out + self._counter(e)
+            return out + self._counter(e, t)
         begun = self.pending.get(track)
+        start = min(_since(e), t)  # when the operation that made this event began
         if begun is not None and kind in COMPLETES.get(begun[0], ()):
             del self.pending[track]
+            start = min(begun[1]["t"], t)
             out.append(self._slice(track, t, e, begin=begun[1]))
             out += self._flows(track, e, begun[1]["t"], t)
-        elif kind in SLICES:
+        elif kind in SLICES or "since" in e:  # a begin folded into it: a slice, as unfolded
             out.append(self._slice(track, t, e))
-            out += self._flows(track, e, min(_since(e), t), t)
+            out += self._flows(track, e, start, t)
         else:
             if begun is not None and kind in ("proc.exit", "proc.signal", "proc.error"):
                 del self.pending[track]
                 out.append(self._slice(track, t, begun[1], ended_by=kind))
             out.append(self._instant(track, e))
-        return out + self._counter(e)
+        return out + self._counter(e, start)
 
     def finish(self) -> list[dict[str, Any]]:
         """Close waits that never completed (the run ended while they were blocked)."""
@@ -245,7 +248,17 @@ class _Converter:
             "args": _args(e),
         }
 
-    def _counter(self, e: Event) -> list[dict[str, Any]]:
+    def _counter(self, e: Event, start: int) -> list[dict[str, Any]]:
+        """The object's count after ``e``, sampled inside the operation that changed it.
+
+        Each operation took effect at one moment between its begin (``start``) and its
+        end, in the history's order, which is not the order of the ends: a wait that
+        began first may end last. The earliest moment at or after the track's previous
+        sample and the operation's begin is such a moment (in a legal history it is never
+        past the operation's end: an operation that ended before another began comes
+        first). The stream's newest time, used before, drew a change after the end of
+        the call that made it, and a take and its post at one instant (a 0 ns dip).
+        """
         obj_name = e.get("obj")
         obj = self.state.objects.get(obj_name) if isinstance(obj_name, str) else None
         family = registry.family_of(obj.type) if obj is not None else None
@@ -253,8 +266,7 @@ class _Converter:
             return []
         unit, value = family.counter[0], family.counter[1](obj)
         name = f"{obj.type} {safe_text(obj.name, 60)} {unit}"
-        # the stream's time so far: samples stay in the order of the history
-        ts = self.last_t
+        ts = max(start, self.counted_at.get(name, 0))
         if obj.outside or obj.info.get("probed"):
             # it held what no event shows (found at attach), or no event shows what is done
             # to it (a program's semaphore: sem_post makes no system call): the model's
@@ -271,6 +283,7 @@ class _Converter:
         if self.counters.get(name) == value:
             return []
         self.counters[name] = value
+        self.counted_at[name] = ts
         return [
             {
                 "ph": "C",

@@ -86,7 +86,8 @@ class Family:
     #: read ``narrator.state`` for the state right after the event
     words: Mapping[str, Callable[[Any, Event], str | None]] = field(default_factory=dict)
     #: Perfetto: operation → the kinds that complete its ``.begin`` (one slice from begin to
-    #: completion); ``slices``: kinds drawn as a slice even without a begin (``since``)
+    #: completion); ``slices``: kinds drawn as a slice even when no begin was recorded
+    #: (an event carrying its folded begin, ``since``, is a slice whatever its kind)
     completes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     slices: frozenset[str] = frozenset()
     #: Perfetto: the object's counter track, (unit, value of the state), or None

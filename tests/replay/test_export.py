@@ -106,6 +106,35 @@ def test_semaphore_counters_and_hostile_payloads(
     assert values and min(values) >= 0 and values[-1] == 1
 
 
+def test_a_counter_changes_inside_the_call_that_changed_it() -> None:
+    """A semaphore of 2: a waits from 100 to 900 ns (preempted), b waits from 200 to
+    300 and posts at 400. The history (a, b, b's post) is legal; the counter was drawn at
+    the stream's newest time, 900 ns, for all three: b's take after its call had
+    returned, and 2 → 1 → 0 → 1 at one instant. Each change now lies inside its call,
+    in the history's order."""
+    from ipcviz.export.perfetto import _Converter
+
+    events = [
+        {"seq": 0, "t": 0, "pid": 0, "kind": "obj.declare", "obj": "s", "type": "posix_sem",
+         "value": 2},
+        {"seq": 1, "t": 0, "pid": 10, "kind": "proc.start", "name": "a"},
+        {"seq": 2, "t": 0, "pid": 11, "kind": "proc.start", "name": "b"},
+        {"seq": 3, "t": 900, "pid": 10, "kind": "sem.wait", "obj": "s", "since": 100},
+        {"seq": 4, "t": 300, "pid": 11, "kind": "sem.wait", "obj": "s", "since": 200},
+        {"seq": 5, "t": 400, "pid": 11, "kind": "sem.post", "obj": "s"},
+    ]  # fmt: skip
+    converter = _Converter({"scenario": {"id": "t"}})
+    out = [r for e in events for r in converter.feed(e)]
+    samples = [(r["ts"], r["args"]["value"]) for r in out if r.get("ph") == "C"]
+    assert samples == [(0.0, 2), (0.1, 1), (0.2, 0), (0.4, 1)]
+    # a wait whose begin was folded into it (``since``) is a slice, as an unfolded one
+    # is (it was an instant at its end), and each take lies inside its own
+    waits = [(r["ts"], r["dur"]) for r in out if r.get("ph") == "X"]
+    assert waits == [(0.1, 0.8), (0.2, 0.1)]
+    for (ts, _), (begin, dur) in zip(samples[1:3], waits, strict=True):
+        assert begin <= ts <= begin + dur
+
+
 def test_unknown_and_later_formats(tmp_path: Path) -> None:
     with pytest.raises(IpcvizError, match="not available yet"):
         export(tmp_path / "x.jsonl", "pdf", tmp_path / "x.pdf")
