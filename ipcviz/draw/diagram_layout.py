@@ -266,14 +266,13 @@ class _Graph:
         """``─write─▶`` into the object, ``◀─read──`` out of it to the taker, ``◀…▶`` both."""
         names = sorted(e.verbs, key=lambda v: (v not in PUTS, v))
         label = self._words(e)
-        asleep = label.startswith("zz ")
         puts = any(v in PUTS for v in names)
         takes = any(v not in PUTS for v in names)
         inward = puts  # the arrow points at the object
         outward = takes or not puts
         room -= 3
-        if cell_len(label) > room and not asleep:
-            label = names[0] if names else ""
+        # cut, never shortened to its first verb: ``◀send▶`` said a process only sent to
+        # a queue it also received from (``◀send/r…▶`` says there is more)
         label = k.cut(label, max(1, room))
         pad = max(0, room - cell_len(label))
         body = "─" * (pad // 2) + label + "─" * (pad - pad // 2)

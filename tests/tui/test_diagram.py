@@ -147,6 +147,34 @@ def test_the_newest_operation_lights_its_edge() -> None:
     assert checked > 10
 
 
+def test_an_edge_that_sends_and_receives_says_both() -> None:
+    """Two processes each send to and receive from one queue. ``send/receive`` does not
+    fit beside the box, and the label fell back to its first verb: ``◀───send────▶``, as
+    if neither process ever received. It is cut instead, so the second verb shows."""
+    import base64
+
+    from ipcviz.model.reducer import apply_all
+
+    x = base64.b64encode(b"x").decode()
+    one = {"obj": "q", "size": 1, "data": x}
+    events = [
+        {"seq": 0, "t": 0, "pid": 0, "kind": "obj.declare", "obj": "q", "type": "sysv_mq",
+         "max_bytes": 16384, "max_message_size": 8192},
+        {"seq": 1, "t": 1, "pid": 10, "kind": "proc.start", "name": "client"},
+        {"seq": 2, "t": 2, "pid": 11, "kind": "proc.start", "name": "server"},
+        {"seq": 3, "t": 3, "pid": 10, "kind": "mq.send", "mtype": 1, **one},
+        {"seq": 4, "t": 4, "pid": 11, "kind": "mq.recv", "mtype": 1, **one},
+        {"seq": 5, "t": 5, "pid": 11, "kind": "mq.send", "mtype": 2, **one},
+        {"seq": 6, "t": 6, "pid": 10, "kind": "mq.recv", "mtype": 2, **one},
+    ]  # fmt: skip
+    state = apply_all(State(), events)
+    for width, height in ((80, 24), (120, 40), (200, 60)):
+        edges = [line for line in plain(state, width, height) if "▶" in line]
+        assert edges, (width, height)
+        for line in edges:
+            assert line.count("send/rec") == 2, (width, line)
+
+
 def test_fits_80x24_and_uses_200x60() -> None:
     state = state_at("producer-consumer", 238)
     small, big = plain(state, 80, 20), plain(state, 200, 60)
