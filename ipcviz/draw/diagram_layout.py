@@ -39,6 +39,12 @@ from ipcviz.model.state import Obj, Proc, State
 Line = k.Line
 VERBS = registry.verbs()
 PUTS = registry.puts()
+#: The word for a call a process sleeps in: its edge's verb (``read``), else the call's own
+#: name (a FIFO's ``open`` waits for the other end: no use of the data, so no edge verb,
+#: and it was drawn ``zz pipe.op…`` with no edge to the FIFO it waits on)
+SLEEPS = {
+    kind: kind.rpartition(".")[2] for kind in registry.kinds() if not kind.endswith(".begin")
+} | VERBS
 #: Most interior rows an object gets, however much room there is.
 MAX_ROWS = 8
 DIM_EDGE = Style(color=P.SHADOW)
@@ -95,8 +101,8 @@ def _uses(state: State, obj: Obj) -> dict[int, dict[str, int]]:
             if pid not in uses and pid in state.procs:
                 uses[pid] = {verb: 0}
     for p in state.procs.values():
-        if p.on == obj.name and p.op and p.state == "waiting" and p.op in VERBS:
-            uses.setdefault(p.pid, {}).setdefault(VERBS[p.op], 0)
+        if p.on == obj.name and p.op and p.state == "waiting" and p.op in SLEEPS:
+            uses.setdefault(p.pid, {}).setdefault(SLEEPS[p.op], 0)
     return uses
 
 
@@ -246,7 +252,7 @@ class _Graph:
         p = state.procs.get(e.pid)
         newest = max(e.verbs.values(), default=0)
         color = r.color_of(state, e.pid)
-        if p is not None and p.state == "waiting" and p.on == e.obj and p.op in VERBS:
+        if p is not None and p.state == "waiting" and p.on == e.obj and p.op in SLEEPS:
             return k.WAITING, False
         if newest and newest == state.ops:
             return Style(color=P.BLACK, bgcolor=color, bold=True), True
@@ -258,8 +264,8 @@ class _Graph:
         """What the edge says: its verbs, puts first (``write/read``), or ``zz read`` while
         its process sleeps in that call on this object."""
         p = self.state.procs.get(e.pid)
-        if p is not None and p.state == "waiting" and p.on == e.obj and p.op in VERBS:
-            return f"zz {VERBS[p.op]}"
+        if p is not None and p.state == "waiting" and p.on == e.obj and p.op in SLEEPS:
+            return f"zz {SLEEPS[p.op]}"
         return "/".join(sorted(e.verbs, key=lambda v: (v not in PUTS, v)))
 
     def _label(self, e: _Edge, room: int) -> str:
@@ -337,7 +343,7 @@ def _proc_state(p: Proc) -> tuple[str, str, Style]:
     if not p.alive:
         return "exited", "", k.HOLE
     if p.state == "waiting" and p.op:
-        verb = VERBS.get(p.op) or bytefmt.safe_text(str(p.op), 16)  # a trace's: untrusted
+        verb = SLEEPS.get(p.op) or bytefmt.safe_text(str(p.op), 16)  # a trace's: untrusted
         return "asleep", verb, k.WAITING
     if p.gated_op:
         return "gate", "", Style(color=P.GATE)

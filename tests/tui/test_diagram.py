@@ -175,6 +175,18 @@ def test_an_edge_that_sends_and_receives_says_both() -> None:
             assert line.count("send/rec") == 2, (width, line)
 
 
+def test_a_process_asleep_in_a_fifos_open_has_its_edge() -> None:
+    """fifo-named, event 11: the writer sleeps in open() of ``f`` until a reader opens it.
+    Its node said ``zz pipe.op…`` (the event kind, cut) and no edge led to ``f``: an
+    open is no use of the data, so it had no edge verb. Now both say ``zz open``."""
+    for width, height in ((80, 24), (120, 40)):
+        lines = plain(state_at("fifo-named", 11), width, height)
+        assert not any("pipe." in line for line in lines), lines
+        edge = next(line for line in lines if "writer" in line)
+        assert "◀zz open─" in edge and "════" in edge, lines  # to the FIFO's box
+        assert any("└ zz open" in line for line in lines), lines
+
+
 def test_fits_80x24_and_uses_200x60() -> None:
     state = state_at("producer-consumer", 238)
     small, big = plain(state, 80, 20), plain(state, 200, 60)
