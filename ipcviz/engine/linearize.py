@@ -99,9 +99,19 @@ _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
 _POSTS = frozenset({C.SEM_POST})
 _WRITES = frozenset({C.PIPE_WRITE})
-_TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT})
-#: a non-blocking send or receive refused (EAGAIN): the queue was full, or empty, then
-_AGAIN_CODES = frozenset({C.MQ_AGAIN})
+_TAKE_CODES = frozenset(
+    {C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT, C.MSGQ_RECV_EXCEPT, C.MSGQ_RECV_EXCEPT_CUT}
+)
+#: System V receives that ``MSG_NOERROR`` may have cut; those of ``MSG_EXCEPT``
+_CUT_TAKES = frozenset({C.MSGQ_RECV_CUT, C.MSGQ_RECV_EXCEPT_CUT})
+_EXCEPT_TAKES = frozenset({C.MSGQ_RECV_EXCEPT, C.MSGQ_RECV_EXCEPT_CUT})
+#: a queue's operations that neither put nor take a message: a non-blocking send or
+#: receive refused (EAGAIN: the queue was full, or empty, then), a System V MSG_COPY (the
+#: message at an index was there)
+_AGAIN_CODES = frozenset({C.MQ_AGAIN, C.MSGQ_COPY})
+#: of those, the ones that end a send's or a receive's begin (a kind of their own: not in
+#: ``C.COMPLETES``, which pairs an operation's begin with its own kind)
+_ENDS_A_BEGIN = frozenset({C.MQ_AGAIN, C.MSGQ_COPY})
 _QUEUE_CODES = _PUT_CODES | _TAKE_CODES | _AGAIN_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT, C.SEM_SET})
 _WAIT_POST = frozenset({C.SEM_WAIT, C.SEM_POST})
@@ -116,7 +126,16 @@ _TAKE_BEGINS = frozenset({C.MQ_RECV_BEGIN, C.MSGQ_RECV_BEGIN, C.SEM_WAIT_BEGIN, 
 _PUT_BEGINS = frozenset({C.MQ_SEND_BEGIN, C.MSGQ_SEND_BEGIN})
 #: Operations that take from an object (they go before a put that could hurt them).
 _CONSUMER_CODES = frozenset(
-    {C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT, C.SEM_WAIT, C.SEM_TRYWAIT}
+    {
+        C.PIPE_READ,
+        C.MQ_RECV,
+        C.MSGQ_RECV,
+        C.MSGQ_RECV_CUT,
+        C.MSGQ_RECV_EXCEPT,
+        C.MSGQ_RECV_EXCEPT_CUT,
+        C.SEM_WAIT,
+        C.SEM_TRYWAIT,
+    }
 )
 #: a System V receive (of any type asked for)
 _MSGQ_TAKES = frozenset({C.MSGQ_RECV, C.MSGQ_RECV_CUT})
@@ -307,7 +326,7 @@ class Linearizer:
                     self._open_takes.setdefault(rec[1], {})[pid] = rec
                 elif code in _PUT_BEGINS:
                     self._open_puts.setdefault(rec[1], {})[pid] = rec
-            elif code in C.COMPLETES or code == C.PIPE_EPIPE or code == C.MQ_AGAIN:
+            elif code in C.COMPLETES or code == C.PIPE_EPIPE or code in _ENDS_A_BEGIN:
                 begin = self.open_begin.pop(pid, None)
                 if begin is not None and begin[0] in _TAKE_BEGINS:
                     self._open_takes.get(begin[1], {}).pop(pid, None)
@@ -2181,7 +2200,7 @@ def _put(op: Op) -> tuple[int, bytes, int]:
 def _taken(op: Op) -> tuple[int, bytes, int, bool]:
     """What a receive got, as ``takes`` compares it: key, recorded bytes, size, cut."""
     code, _, _, key, size, data = op.rec  # type: ignore[misc]
-    return key, bytes(data), size, code == C.MSGQ_RECV_CUT
+    return key, bytes(data), size, code in _CUT_TAKES
 
 
 def _shared_out(
@@ -2744,7 +2763,7 @@ class _QueueShadow(_Shadow):
         needed; read up to ``take_cap`` takes only, nothing needed it, the receive went
         first, and everything after that parent's take was a conflict (10,322 of them).
         So the pool's takes are read by end for as long as this take asks."""
-        if self._pool is None or take.rec[0] == C.MSGQ_RECV_CUT:  # type: ignore[index]
+        if self._pool is None or take.rec[0] in _CUT_TAKES:  # type: ignore[index]
             return False  # (cut: what it got may be a longer message than its bytes)
         pos = self.pos  # (one not placed yet: its copy is gone)
         return any(pos[r] <= k for _, r, k in self._tight_before(_msg(take), take.e))
@@ -2755,7 +2774,7 @@ class _QueueShadow(_Shadow):
         if (
             self._pool is None
             or op.rec[0] not in _TAKE_CODES  # type: ignore[index]
-            or op.rec[0] == C.MSGQ_RECV_CUT  # type: ignore[index]
+            or op.rec[0] in _CUT_TAKES  # type: ignore[index]
         ):
             return False
         return any(k == _FAR for _, _, k in self._tight_before(_msg(op), op.e))
@@ -2801,7 +2820,7 @@ class _QueueShadow(_Shadow):
                 if o.e < last:
                     return  # (ends out of program order: the rest counts no copy)
                 last = o.e
-                if _msg(o) == m and o.rec[0] != C.MSGQ_RECV_CUT:  # type: ignore[index]
+                if _msg(o) == m and o.rec[0] not in _CUT_TAKES:  # type: ignore[index]
                     yield o.e, r, at[n] if n < len(at) else far
 
         copies = self._pool[0].get(m) if self._pool is not None else None  # type: ignore[union-attr]
@@ -2931,6 +2950,8 @@ class _QueueShadow(_Shadow):
     def _select(self, op: Op) -> int | None:
         code, key = op.rec[0], op.rec[3]  # type: ignore[index]
         probe: dict[str, Any] = {"prio": key} if code == C.MQ_RECV else {"want": op.want or 0}
+        if code in _EXCEPT_TAKES:
+            probe["except"] = 1
         return select_message(self, probe)  # type: ignore[arg-type]
 
     def front(self, op: Op) -> list[Any]:
@@ -2960,6 +2981,11 @@ class _QueueShadow(_Shadow):
         code, _, _, key, size, data = op.rec  # type: ignore[misc]
         data = bytes(data)
         msgs = self.messages
+        if code == C.MSGQ_COPY:  # the message at index ``want`` is this one; it stays
+            i = op.want or 0
+            return (
+                _nothing if 0 <= i < len(msgs) and takes_message(msgs[i], key, data, size) else None
+            )
         if code == C.MQ_AGAIN:  # refused: a send only when full, a receive only when
             if key:  # nothing it could take is queued
                 # (a System V queue's limit is in bytes, and a refused send's size is not

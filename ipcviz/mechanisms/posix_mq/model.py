@@ -44,6 +44,12 @@ def _again(s: State, e: Event) -> None:
     done(s, e, "senders_waiting" if e.get("send") else "receivers_waiting")
 
 
+def _copy(s: State, e: Event) -> None:
+    """``msgrcv(MSG_COPY)``: the process got a copy; the message stays where it was, and
+    the kernel changes none of the queue's counts or times (its receive's begin ends)."""
+    done(s, e, "receivers_waiting")
+
+
 #: Messages of an outside queue received before any traced send explained them, kept at
 #: most: received from a process ipcviz does not watch (a producer outside the tree),
 #: they would pile up for the whole watch.
@@ -162,7 +168,9 @@ def select_message(obj: QueueObj, e: Event) -> int | None:
     """Index of the message the kernel hands to this receive, or None if none qualifies.
 
     POSIX (``prio``): the highest priority, oldest first. System V (``mtype``, ``want``):
-    0 the oldest; t > 0 the oldest of type t; -t the oldest of the lowest type <= t.
+    0 the oldest; t > 0 the oldest of type t (with ``except``, ``MSG_EXCEPT``: the oldest
+    of any other type); -t the oldest of the lowest type <= t (msgrcv(2), the kernel's
+    ``find_msg``).
     """
     msgs = obj.messages
     if not msgs:
@@ -177,6 +185,8 @@ def select_message(obj: QueueObj, e: Event) -> int | None:
     if want == 0:
         return 0
     if want > 0:
+        if e.get("except"):
+            return next((i for i, m in enumerate(msgs) if m[0] != want), None)
         return next((i for i, m in enumerate(msgs) if m[0] == want), None)
     found = [(m[0], i) for i, m in enumerate(msgs) if m[0] <= -want]
     return min(found)[1] if found else None
@@ -214,6 +224,21 @@ def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
     data = payload(e)
     if not takes(_held(obj.messages[i]), key, data, e.get("size", len(data)), bool(e.get("cut"))):
         return lazy("receive returned a message other than the one the kernel selects")
+    return None
+
+
+def _legal_copy(obj: QueueObj, e: Event) -> Lazy | None:
+    """``MSG_COPY`` copies the message at index ``want`` (0 the oldest), whatever its type."""
+    if obj.outside:  # messages no event shows may be there, ahead of the traced ones
+        return None
+    index = e.get("want", 0)
+    if not 0 <= index < len(obj.messages):
+        return lazy(
+            "copy of message {index} from a queue holding {n}", index=index, n=len(obj.messages)
+        )
+    data = payload(e)
+    if not takes(_held(obj.messages[index]), e.get("mtype", 0), data, e.get("size", len(data))):
+        return lazy("copy returned a message other than the one at index {index}", index=index)
     return None
 
 
@@ -277,6 +302,7 @@ _OP = {
     "want": integer(),
     "later": flag,
     "cut": flag,
+    "except": flag,
 }
 #: The kernel's view of a POSIX queue (its /dev/mqueue file).
 PROBE_FIELDS = {k: integer() for k in ("current_messages", "max_messages", "max_message_size")}
@@ -290,12 +316,13 @@ FAMILY = Family(
         "mq.recv": Kind(_OP, ("obj",)),
         "mq.poll": Kind({"ready": flag}),
         "mq.again": Kind({"send": flag, "want": integer()}),
+        "mq.copy": Kind(_OP, ("obj",)),
         "mq.notify": Kind(),
     },
     state=QueueObj,
     view="ipcviz.mechanisms.posix_mq.view",
     words=WORDS,
-    completes={"mq.send": ("mq.send",), "mq.recv": ("mq.recv", "mq.again")},
+    completes={"mq.send": ("mq.send",), "mq.recv": ("mq.recv", "mq.again", "mq.copy")},
     slices=frozenset({"mq.send", "mq.recv"}),
     counter=("messages", lambda obj: len(obj.messages)),
     flows={"mq.send": (True, True), "mq.recv": (False, True)},
@@ -304,6 +331,7 @@ FAMILY = Family(
         "mq.send": "send",
         "mq.recv.begin": "receive",
         "mq.recv": "receive",
+        "mq.copy": "copy",
     },
     puts=frozenset({"send"}),
     diagram="ipcviz.mechanisms.posix_mq.diagram",
@@ -313,14 +341,16 @@ FAMILY = Family(
         "mq.send": _send,
         "mq.recv": _recv,
         "mq.again": _again,
+        "mq.copy": _copy,
     },
     rules={
         "mq.send": _legal_send,
         "mq.recv": _legal_recv,
         "mq.poll": _legal_poll,
         "mq.again": _legal_again,
+        "mq.copy": _legal_copy,
     },
-    observers=frozenset({"mq.poll", "mq.again"}),
-    refers=frozenset({"mq.send", "mq.recv"}),
+    observers=frozenset({"mq.poll", "mq.again", "mq.copy"}),
+    refers=frozenset({"mq.send", "mq.recv", "mq.copy"}),
     quiet_waits=frozenset({"mq.send", "mq.recv"}),
 )

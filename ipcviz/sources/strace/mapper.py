@@ -1399,6 +1399,10 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     # MSG_NOERROR and a full buffer: the message may have been longer (the kernel cut it)
     cut = "MSG_NOERROR" in args and len(nums) >= 2 and ret == nums[1]
     code = C.MSGQ_RECV_CUT if cut else C.MSGQ_RECV
+    if "MSG_COPY" in args:  # a copy of the message at index msgtyp: it stays queued
+        code = C.MSGQ_COPY
+    elif "MSG_EXCEPT" in args and len(nums) >= 3 and nums[2] > 0:  # (msgtyp <= 0: ignored)
+        code = C.MSGQ_RECV_EXCEPT_CUT if cut else C.MSGQ_RECV_EXCEPT
     m._rec(proc, code, obj, m._exit_ns(t, end - t), msg[0], ret, msg[1][:ret])
 
 
