@@ -43,6 +43,7 @@ from ipcviz.events.codec import RAW, b64
 from ipcviz.i18n import Lazy
 from ipcviz.mechanisms.pipe.model import starts_with
 from ipcviz.mechanisms.pipe.state import PipeObj
+from ipcviz.mechanisms.posix_mq.model import fits
 from ipcviz.mechanisms.posix_mq.model import takes as takes_message
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_sem.model import SEMVMX
@@ -106,12 +107,13 @@ _TAKE_CODES = frozenset(
 _CUT_TAKES = frozenset({C.MSGQ_RECV_CUT, C.MSGQ_RECV_EXCEPT_CUT})
 _EXCEPT_TAKES = frozenset({C.MSGQ_RECV_EXCEPT, C.MSGQ_RECV_EXCEPT_CUT})
 #: a queue's operations that neither put nor take a message: a non-blocking send or
-#: receive refused (EAGAIN: the queue was full, or empty, then), a System V MSG_COPY (the
-#: message at an index was there)
-_AGAIN_CODES = frozenset({C.MQ_AGAIN, C.MSGQ_COPY})
+#: receive refused (EAGAIN: the queue was full, or empty, then; a System V send says its
+#: size, ``MSGQ_AGAIN_SEND``: it did not fit), a System V MSG_COPY (the
+#: message at an index was there) and a new limit in bytes (msgctl IPC_SET)
+_AGAIN_CODES = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY, C.MSGQ_LIMIT})
 #: of those, the ones that end a send's or a receive's begin (a kind of their own: not in
 #: ``C.COMPLETES``, which pairs an operation's begin with its own kind)
-_ENDS_A_BEGIN = frozenset({C.MQ_AGAIN, C.MSGQ_COPY})
+_ENDS_A_BEGIN = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY})
 _QUEUE_CODES = _PUT_CODES | _TAKE_CODES | _AGAIN_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT, C.SEM_SET})
 _WAIT_POST = frozenset({C.SEM_WAIT, C.SEM_POST})
@@ -1599,7 +1601,7 @@ def _full_for(obj: Any, begin: Record) -> bool:
         return False
     if obj.by_priority:
         return bool(obj.max_messages) and len(obj.messages) >= obj.max_messages
-    return bool(obj.max_bytes) and obj.nbytes + begin[4] > obj.max_bytes
+    return not fits(obj.max_bytes, obj.nbytes, len(obj.messages), begin[4])
 
 
 class _Copies:
@@ -2981,15 +2983,26 @@ class _QueueShadow(_Shadow):
         code, _, _, key, size, data = op.rec  # type: ignore[misc]
         data = bytes(data)
         msgs = self.messages
+        if code == C.MSGQ_LIMIT:  # msgctl(IPC_SET): the sends from now on are held to it
+            was_max = self.max_bytes
+            self.max_bytes = key
+
+            def unlimit() -> None:
+                self.max_bytes = was_max
+
+            return unlimit
         if code == C.MSGQ_COPY:  # the message at index ``want`` is this one; it stays
             i = op.want or 0
             return (
                 _nothing if 0 <= i < len(msgs) and takes_message(msgs[i], key, data, size) else None
             )
+        if code == C.MSGQ_AGAIN_SEND:  # refused: the message (``size``) did not fit then
+            return None if fits(self.max_bytes, self.nbytes, len(msgs), size) else _nothing
         if code == C.MQ_AGAIN:  # refused: a send only when full, a receive only when
             if key:  # nothing it could take is queued
-                # (a System V queue's limit is in bytes, and a refused send's size is not
-                # recorded: full for it at any moment, as ``_legal_again`` says too)
+                # (a System V queue's limit is in bytes, and a worker's refused send's
+                # size is not recorded: full for it at any moment, as ``_legal_again``
+                # says too; a traced program's is ``MSGQ_AGAIN_SEND``)
                 full = not self.max_messages or len(msgs) >= self.max_messages
                 return _nothing if full else None
             probe = {"prio": 0} if self.by_priority else {"want": size}
@@ -2997,7 +3010,7 @@ class _QueueShadow(_Shadow):
         if code in (C.MQ_SEND, C.MSGQ_SEND):
             if code == C.MQ_SEND and self.max_messages and len(msgs) >= self.max_messages:
                 return None
-            if code == C.MSGQ_SEND and self.max_bytes and self.nbytes + size > self.max_bytes:
+            if code == C.MSGQ_SEND and not fits(self.max_bytes, self.nbytes, len(msgs), size):
                 return None
             m = (key, data)
             if any(x not in self.put for x in self.before.get(m, ())):

@@ -15,6 +15,7 @@ import pytest
 
 from ipcviz.events.codec import payload
 from ipcviz.mechanisms.posix_mq.state import QueueObj
+from ipcviz.mechanisms.posix_mq.view import queue_lines
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
 from tests.anyprog.test_programs import compile_c, needs_tools, said, watch
@@ -181,6 +182,100 @@ int main(void)
 }
 """
 
+#: ``msgctl(IPC_SET)``: the limit lowered to 8 bytes (two 4-byte messages fill it: the
+#: third send is refused, a child's waits until the parent receives one), then raised to
+#: 16 (two more fit, a third is refused). Prints ``SET n``, ``S text ok|EAGAIN``, ``R``.
+QBYTES = r"""#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct msg { long mtype; char text[8]; };
+
+static void stat_(int q)
+{
+    struct msqid_ds ds;
+    msgctl(q, IPC_STAT, &ds);
+    printf("STAT %lu %lu %lu\n", (unsigned long)ds.msg_qnum, (unsigned long)ds.__msg_cbytes,
+           (unsigned long)ds.msg_qbytes);
+    fflush(stdout);
+}
+
+static int set_qbytes(int q, unsigned long n)
+{
+    struct msqid_ds ds;
+    if (msgctl(q, IPC_STAT, &ds) < 0)
+        return -1;
+    ds.msg_qbytes = n;
+    if (msgctl(q, IPC_SET, &ds) < 0)
+        return -1;
+    printf("SET %lu\n", n);
+    fflush(stdout);
+    return 0;
+}
+
+static void send(int q, const char *text, int flags)
+{
+    struct msg m = {.mtype = 1};
+    memcpy(m.text, text, 4);
+    int r = msgsnd(q, &m, 4, flags);
+    printf("S %s %s\n", text, r == 0 ? "ok" : errno == EAGAIN ? "EAGAIN" : "error");
+    fflush(stdout);
+}
+
+/* Until process ``pid`` sleeps in msgsnd: its /proc wchan says so. */
+static int asleep_in_msgsnd(pid_t pid)
+{
+    char path[64], wchan[128];
+    snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return -1;
+        size_t n = fread(wchan, 1, sizeof wchan - 1, f);
+        fclose(f);
+        wchan[n] = 0;
+        if (strstr(wchan, "msgsnd"))
+            return 0;
+    }
+}
+
+int main(void)
+{
+    int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    if (q < 0 || set_qbytes(q, 8) < 0)  /* two 4-byte messages fill it */
+        return 1;
+    send(q, "abcd", IPC_NOWAIT);
+    send(q, "efgh", IPC_NOWAIT);
+    send(q, "ijkl", IPC_NOWAIT);  /* refused: 8 of 8 bytes held */
+    pid_t pid = fork();
+    if (pid == 0) {  /* waits for room */
+        send(q, "mnop", 0);
+        return 0;
+    }
+    if (asleep_in_msgsnd(pid) < 0)
+        return 1;
+    struct msg m;
+    ssize_t n = msgrcv(q, &m, sizeof m.text, 0, 0);  /* makes room: the child's send goes */
+    printf("R %.*s\n", (int)n, m.text);
+    fflush(stdout);
+    int status;
+    waitpid(pid, &status, 0);
+    if (set_qbytes(q, 16) < 0)  /* raised: room for two more */
+        return 1;
+    send(q, "qrst", IPC_NOWAIT);
+    send(q, "uvwx", IPC_NOWAIT);
+    send(q, "yz01", IPC_NOWAIT);  /* refused: 16 of 16 bytes held */
+    stat_(q);
+    msgctl(q, IPC_RMID, NULL);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+"""
+
+
 #: ``MSG_EXCEPT`` with ``MSG_NOERROR``: "bbbbbbbb" (type 2) cut to the 4-byte buffer.
 EXCEPT_CUT = r"""
 #define _GNU_SOURCE
@@ -204,16 +299,21 @@ int main(void)
 """
 
 
-def _queue_at_removal(events: list[dict[str, Any]]) -> QueueObj:
-    """The model's queue (replayed from the trace) just before the program removed it."""
+def _at_removal(events: list[dict[str, Any]]) -> tuple[State, QueueObj]:
+    """The model (replayed from the trace) and its queue just before the program removed
+    it."""
     state = State()
     for e in events:
         if e["kind"] == "obj.remove" and e["obj"].startswith("msqid:"):
             obj = state.objects[e["obj"]]
             assert isinstance(obj, QueueObj)
-            return obj
+            return state, obj
         apply(state, e)
     raise AssertionError("the program did not remove its queue")
+
+
+def _queue_at_removal(events: list[dict[str, Any]]) -> QueueObj:
+    return _at_removal(events)[1]
 
 
 def _stat(report: list[list[str]]) -> tuple[int, int, int]:
@@ -279,6 +379,33 @@ def test_msg_except_takes_the_oldest_message_of_another_type(tmp_path: Path) -> 
     assert _messages(queue) == [m for m in sent if m not in [g[1:] for g in got]] == [(1, b"a3")]
     qnum, cbytes, _ = _stat(report)
     assert (len(queue.messages), queue.nbytes) == (qnum, cbytes)
+
+
+@needs_tools
+def test_the_limit_follows_msgctl_ipc_set(tmp_path: Path) -> None:
+    """Before: IPC_SET was ignored. The queue kept the limit it was declared with (msgmnb,
+    16384 B): the bar said 16/16384 B where the kernel held 16 of 16, and a send refused
+    (EAGAIN) was legal whatever the queue held (the rule had no size to check). Now each
+    IPC_SET is ``mq.limit`` from its return on, a refused System V send says its size, and
+    the rule checks that it did not fit: the two refusals are legal at 8 of 8 and 16 of 16
+    bytes, and would not be under msgmnb."""
+    binary = compile_c(tmp_path, "qbytes", QBYTES)
+    done, events = watch(tmp_path, binary)  # (verify: a legal history)
+    report = said(events)
+    limits = [e["max_bytes"] for e in events if e["kind"] == "mq.limit"]
+    assert limits == [int(w[1]) for w in report if w[0] == "SET"] == [8, 16]
+    calls = [w[2] for w in report if w[0] == "S"]
+    assert calls == ["ok", "ok", "EAGAIN", "ok", "ok", "ok", "EAGAIN"]
+    refused = [(e.get("send"), e.get("size")) for e in events if e["kind"] == "mq.again"]
+    assert refused == [(1, 4), (1, 4)]
+    assert not any(e["kind"] == "order.conflict" for e in events)
+    assert "set the limit of msqid:" in done.stdout and "to 8 B" in done.stdout
+    state, queue = _at_removal(events)
+    qnum, cbytes, qbytes = _stat(report)
+    assert (len(queue.messages), queue.nbytes, queue.max_bytes) == (qnum, cbytes, qbytes)
+    drawn = "".join(seg.text for line in queue_lines(state, queue, 60) for seg in line)
+    assert f"{qnum} msgs, {cbytes}/{qbytes} B" in drawn  # the bar (before: 16/16384 B)
+    assert _messages(queue) == [(1, b"efgh"), (1, b"mnop"), (1, b"qrst"), (1, b"uvwx")]
 
 
 @needs_tools

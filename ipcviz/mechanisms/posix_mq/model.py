@@ -50,6 +50,15 @@ def _copy(s: State, e: Event) -> None:
     done(s, e, "receivers_waiting")
 
 
+def _limit(s: State, e: Event) -> None:
+    """``msgctl(IPC_SET)`` with a new ``msg_qbytes``: from its return, the bytes the queue
+    may hold (a send waits, or is refused, past it; what it holds already stays)."""
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, QueueObj)
+    obj.max_bytes = e.get("max_bytes", obj.max_bytes)
+    changed(obj, e)
+
+
 #: Messages of an outside queue received before any traced send explained them, kept at
 #: most: received from a process ipcviz does not watch (a producer outside the tree),
 #: they would pile up for the whole watch.
@@ -204,7 +213,7 @@ def _legal_send(obj: QueueObj, e: Event) -> Lazy | None:
             )
         return None
     size = e.get("size", 0)
-    if obj.max_bytes and obj.nbytes + size > obj.max_bytes:
+    if not fits(obj.max_bytes, obj.nbytes, len(obj.messages), size):
         return lazy(
             "send of {size} B to a queue holding {held}/{max} B",
             size=size,
@@ -212,6 +221,14 @@ def _legal_send(obj: QueueObj, e: Event) -> Lazy | None:
             max=obj.max_bytes,
         )
     return None
+
+
+def fits(max_bytes: int, nbytes: int, count: int, size: int) -> bool:
+    """Whether a System V queue holding ``count`` messages of ``nbytes`` has room for one
+    of ``size`` bytes under its limit ``max_bytes`` (0: none known). The kernel's
+    ``msg_fits_inqueue``: the bytes fit, and one message more is no more than the limit
+    either (msgsnd(2): a queue of 8 bytes holds at most 8 messages, even empty ones)."""
+    return not max_bytes or (nbytes + size <= max_bytes and count + 1 <= max_bytes)
 
 
 def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
@@ -252,15 +269,24 @@ def _legal_poll(obj: QueueObj, e: Event) -> Lazy | None:
 
 
 def _legal_again(obj: QueueObj, e: Event) -> Lazy | None:
-    """A non-blocking send refused (EAGAIN) only on a full queue, a receive on an empty one.
-    Any refusal is legal on an ``outside`` queue: it may hold messages no event shows, and
-    a process ipcviz does not watch may have taken those the trace shows."""
+    """A non-blocking send refused (EAGAIN) only on a full queue (a System V one: where its
+    ``size``, when said, did not fit), a receive on an empty one. Any refusal is legal on
+    an ``outside`` queue: it may hold messages no event shows, and a process ipcviz does
+    not watch may have taken those the trace shows."""
     if obj.outside:
         return None
     n = len(obj.messages)
     if e.get("send"):
         if obj.max_messages and n < obj.max_messages:
             return lazy("send refused (EAGAIN) with {n} of {max} queued", n=n, max=obj.max_messages)
+        size = e.get("size")  # a System V send's (a traced program's): its bytes fitted?
+        if size is not None and fits(obj.max_bytes, obj.nbytes, n, size):
+            return lazy(
+                "send of {size} B refused (EAGAIN) with {held} of {max} B queued",
+                size=size,
+                held=obj.nbytes,
+                max=obj.max_bytes,
+            )
         return None
     probe: Event = {"prio": 0} if obj.by_priority else {"want": e.get("want", 0)}
     if select_message(obj, probe) is not None:
@@ -315,8 +341,9 @@ FAMILY = Family(
         "mq.recv.begin": Kind(_OP),
         "mq.recv": Kind(_OP, ("obj",)),
         "mq.poll": Kind({"ready": flag}),
-        "mq.again": Kind({"send": flag, "want": integer()}),
+        "mq.again": Kind({"send": flag, "want": integer(), "size": count}),
         "mq.copy": Kind(_OP, ("obj",)),
+        "mq.limit": Kind({"max_bytes": count}, ("obj", "max_bytes")),
         "mq.notify": Kind(),
     },
     state=QueueObj,
@@ -342,6 +369,7 @@ FAMILY = Family(
         "mq.recv": _recv,
         "mq.again": _again,
         "mq.copy": _copy,
+        "mq.limit": _limit,
     },
     rules={
         "mq.send": _legal_send,
@@ -351,6 +379,6 @@ FAMILY = Family(
         "mq.copy": _legal_copy,
     },
     observers=frozenset({"mq.poll", "mq.again", "mq.copy"}),
-    refers=frozenset({"mq.send", "mq.recv", "mq.copy"}),
+    refers=frozenset({"mq.send", "mq.recv", "mq.copy", "mq.limit"}),
     quiet_waits=frozenset({"mq.send", "mq.recv"}),
 )

@@ -117,6 +117,12 @@ WORDS = {
         data=_data(e),
         depth=_depth(n, e),
     ),
+    "mq.limit": lambda n, e: lazy(
+        "set the limit of {obj} to {max} B (msgctl IPC_SET){depth}",
+        obj=e["obj"],
+        max=e.get("max_bytes"),
+        depth=_depth(n, e),
+    ),
     "mq.poll": _poll,
     "mq.again": _again,
 }
