@@ -423,3 +423,23 @@ def test_msg_except_with_msg_noerror_is_checked_as_both(tmp_path: Path) -> None:
     ]
     assert got == [(2, b"bbbb", 1, 1), (1, b"aaaa", None, None)]
     assert not any(e["kind"] == "order.conflict" for e in events)
+
+
+def test_only_an_ipc_set_that_succeeded_gives_a_limit() -> None:
+    """As strace prints them: IPC_SET to 8 B (done), then past msgmnb without
+    CAP_SYS_RESOURCE (EPERM, as on a container's root): one ``mq.limit``, 8."""
+    from tests.anyprog.test_mapper import kinds, run
+
+    ds = "{msg_perm={uid=0, gid=0, mode=0600}, msg_qbytes=%d}"
+    text = (
+        "7 1795996295.800000 msgget(IPC_PRIVATE, IPC_CREAT|0600) = 42 <0.000010>\n"
+        f"7 1795996295.800100 msgctl(42, IPC_SET, {ds % 8}) = 0 <0.000002>\n"
+        f"7 1795996295.800200 msgctl(42, IPC_SET, {ds % 100000}) = -1 EPERM "
+        "(Operation not permitted) <0.000002>\n"
+        "7 1795996295.800300 msgctl(42, IPC_RMID, NULL) = 0 <0.000002>\n"
+    )
+    m, _ = run(text)
+    assert [(k[1], k[2]) for k in kinds(m) if k[1] in ("mq.limit", "obj.remove")] == [
+        ("mq.limit", 8),
+        ("obj.remove", "msqid:42"),
+    ]
