@@ -43,6 +43,7 @@ from ipcviz.events.codec import RAW, b64
 from ipcviz.i18n import Lazy
 from ipcviz.mechanisms.pipe.model import starts_with
 from ipcviz.mechanisms.pipe.state import PipeObj
+from ipcviz.mechanisms.posix_mq.model import fits
 from ipcviz.mechanisms.posix_mq.model import takes as takes_message
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_sem.model import SEMVMX
@@ -99,9 +100,20 @@ _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
 _POSTS = frozenset({C.SEM_POST})
 _WRITES = frozenset({C.PIPE_WRITE})
-_TAKE_CODES = frozenset({C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT})
-#: a non-blocking send or receive refused (EAGAIN): the queue was full, or empty, then
-_AGAIN_CODES = frozenset({C.MQ_AGAIN})
+_TAKE_CODES = frozenset(
+    {C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT, C.MSGQ_RECV_EXCEPT, C.MSGQ_RECV_EXCEPT_CUT}
+)
+#: System V receives that ``MSG_NOERROR`` may have cut; those of ``MSG_EXCEPT``
+_CUT_TAKES = frozenset({C.MSGQ_RECV_CUT, C.MSGQ_RECV_EXCEPT_CUT})
+_EXCEPT_TAKES = frozenset({C.MSGQ_RECV_EXCEPT, C.MSGQ_RECV_EXCEPT_CUT})
+#: a queue's operations that neither put nor take a message: a non-blocking send or
+#: receive refused (EAGAIN: the queue was full, or empty, then; a System V send says its
+#: size, ``MSGQ_AGAIN_SEND``: it did not fit), a System V MSG_COPY (the
+#: message at an index was there) and a new limit in bytes (msgctl IPC_SET)
+_AGAIN_CODES = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY, C.MSGQ_LIMIT})
+#: of those, the ones that end a send's or a receive's begin (a kind of their own: not in
+#: ``C.COMPLETES``, which pairs an operation's begin with its own kind)
+_ENDS_A_BEGIN = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY})
 _QUEUE_CODES = _PUT_CODES | _TAKE_CODES | _AGAIN_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT, C.SEM_SET})
 _WAIT_POST = frozenset({C.SEM_WAIT, C.SEM_POST})
@@ -116,7 +128,16 @@ _TAKE_BEGINS = frozenset({C.MQ_RECV_BEGIN, C.MSGQ_RECV_BEGIN, C.SEM_WAIT_BEGIN, 
 _PUT_BEGINS = frozenset({C.MQ_SEND_BEGIN, C.MSGQ_SEND_BEGIN})
 #: Operations that take from an object (they go before a put that could hurt them).
 _CONSUMER_CODES = frozenset(
-    {C.PIPE_READ, C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT, C.SEM_WAIT, C.SEM_TRYWAIT}
+    {
+        C.PIPE_READ,
+        C.MQ_RECV,
+        C.MSGQ_RECV,
+        C.MSGQ_RECV_CUT,
+        C.MSGQ_RECV_EXCEPT,
+        C.MSGQ_RECV_EXCEPT_CUT,
+        C.SEM_WAIT,
+        C.SEM_TRYWAIT,
+    }
 )
 #: a System V receive (of any type asked for)
 _MSGQ_TAKES = frozenset({C.MSGQ_RECV, C.MSGQ_RECV_CUT})
@@ -307,7 +328,7 @@ class Linearizer:
                     self._open_takes.setdefault(rec[1], {})[pid] = rec
                 elif code in _PUT_BEGINS:
                     self._open_puts.setdefault(rec[1], {})[pid] = rec
-            elif code in C.COMPLETES or code == C.PIPE_EPIPE or code == C.MQ_AGAIN:
+            elif code in C.COMPLETES or code == C.PIPE_EPIPE or code in _ENDS_A_BEGIN:
                 begin = self.open_begin.pop(pid, None)
                 if begin is not None and begin[0] in _TAKE_BEGINS:
                     self._open_takes.get(begin[1], {}).pop(pid, None)
@@ -1580,7 +1601,7 @@ def _full_for(obj: Any, begin: Record) -> bool:
         return False
     if obj.by_priority:
         return bool(obj.max_messages) and len(obj.messages) >= obj.max_messages
-    return bool(obj.max_bytes) and obj.nbytes + begin[4] > obj.max_bytes
+    return not fits(obj.max_bytes, obj.nbytes, len(obj.messages), begin[4])
 
 
 class _Copies:
@@ -2181,7 +2202,7 @@ def _put(op: Op) -> tuple[int, bytes, int]:
 def _taken(op: Op) -> tuple[int, bytes, int, bool]:
     """What a receive got, as ``takes`` compares it: key, recorded bytes, size, cut."""
     code, _, _, key, size, data = op.rec  # type: ignore[misc]
-    return key, bytes(data), size, code == C.MSGQ_RECV_CUT
+    return key, bytes(data), size, code in _CUT_TAKES
 
 
 def _shared_out(
@@ -2744,7 +2765,7 @@ class _QueueShadow(_Shadow):
         needed; read up to ``take_cap`` takes only, nothing needed it, the receive went
         first, and everything after that parent's take was a conflict (10,322 of them).
         So the pool's takes are read by end for as long as this take asks."""
-        if self._pool is None or take.rec[0] == C.MSGQ_RECV_CUT:  # type: ignore[index]
+        if self._pool is None or take.rec[0] in _CUT_TAKES:  # type: ignore[index]
             return False  # (cut: what it got may be a longer message than its bytes)
         pos = self.pos  # (one not placed yet: its copy is gone)
         return any(pos[r] <= k for _, r, k in self._tight_before(_msg(take), take.e))
@@ -2755,7 +2776,7 @@ class _QueueShadow(_Shadow):
         if (
             self._pool is None
             or op.rec[0] not in _TAKE_CODES  # type: ignore[index]
-            or op.rec[0] == C.MSGQ_RECV_CUT  # type: ignore[index]
+            or op.rec[0] in _CUT_TAKES  # type: ignore[index]
         ):
             return False
         return any(k == _FAR for _, _, k in self._tight_before(_msg(op), op.e))
@@ -2801,7 +2822,7 @@ class _QueueShadow(_Shadow):
                 if o.e < last:
                     return  # (ends out of program order: the rest counts no copy)
                 last = o.e
-                if _msg(o) == m and o.rec[0] != C.MSGQ_RECV_CUT:  # type: ignore[index]
+                if _msg(o) == m and o.rec[0] not in _CUT_TAKES:  # type: ignore[index]
                     yield o.e, r, at[n] if n < len(at) else far
 
         copies = self._pool[0].get(m) if self._pool is not None else None  # type: ignore[union-attr]
@@ -2931,6 +2952,8 @@ class _QueueShadow(_Shadow):
     def _select(self, op: Op) -> int | None:
         code, key = op.rec[0], op.rec[3]  # type: ignore[index]
         probe: dict[str, Any] = {"prio": key} if code == C.MQ_RECV else {"want": op.want or 0}
+        if code in _EXCEPT_TAKES:
+            probe["except"] = 1
         return select_message(self, probe)  # type: ignore[arg-type]
 
     def front(self, op: Op) -> list[Any]:
@@ -2960,10 +2983,26 @@ class _QueueShadow(_Shadow):
         code, _, _, key, size, data = op.rec  # type: ignore[misc]
         data = bytes(data)
         msgs = self.messages
+        if code == C.MSGQ_LIMIT:  # msgctl(IPC_SET): the sends from now on are held to it
+            was_max = self.max_bytes
+            self.max_bytes = key
+
+            def unlimit() -> None:
+                self.max_bytes = was_max
+
+            return unlimit
+        if code == C.MSGQ_COPY:  # the message at index ``want`` is this one; it stays
+            i = op.want or 0
+            return (
+                _nothing if 0 <= i < len(msgs) and takes_message(msgs[i], key, data, size) else None
+            )
+        if code == C.MSGQ_AGAIN_SEND:  # refused: the message (``size``) did not fit then
+            return None if fits(self.max_bytes, self.nbytes, len(msgs), size) else _nothing
         if code == C.MQ_AGAIN:  # refused: a send only when full, a receive only when
             if key:  # nothing it could take is queued
-                # (a System V queue's limit is in bytes, and a refused send's size is not
-                # recorded: full for it at any moment, as ``_legal_again`` says too)
+                # (a System V queue's limit is in bytes, and a worker's refused send's
+                # size is not recorded: full for it at any moment, as ``_legal_again``
+                # says too; a traced program's is ``MSGQ_AGAIN_SEND``)
                 full = not self.max_messages or len(msgs) >= self.max_messages
                 return _nothing if full else None
             probe = {"prio": 0} if self.by_priority else {"want": size}
@@ -2971,7 +3010,7 @@ class _QueueShadow(_Shadow):
         if code in (C.MQ_SEND, C.MSGQ_SEND):
             if code == C.MQ_SEND and self.max_messages and len(msgs) >= self.max_messages:
                 return None
-            if code == C.MSGQ_SEND and self.max_bytes and self.nbytes + size > self.max_bytes:
+            if code == C.MSGQ_SEND and not fits(self.max_bytes, self.nbytes, len(msgs), size):
                 return None
             m = (key, data)
             if any(x not in self.put for x in self.before.get(m, ())):

@@ -44,6 +44,21 @@ def _again(s: State, e: Event) -> None:
     done(s, e, "senders_waiting" if e.get("send") else "receivers_waiting")
 
 
+def _copy(s: State, e: Event) -> None:
+    """``msgrcv(MSG_COPY)``: the process got a copy; the message stays where it was, and
+    the kernel changes none of the queue's counts or times (its receive's begin ends)."""
+    done(s, e, "receivers_waiting")
+
+
+def _limit(s: State, e: Event) -> None:
+    """``msgctl(IPC_SET)`` with a new ``msg_qbytes``: from its return, the bytes the queue
+    may hold (a send waits, or is refused, past it; what it holds already stays)."""
+    obj = s.objects[e["obj"]]
+    assert isinstance(obj, QueueObj)
+    obj.max_bytes = e.get("max_bytes", obj.max_bytes)
+    changed(obj, e)
+
+
 #: Messages of an outside queue received before any traced send explained them, kept at
 #: most: received from a process ipcviz does not watch (a producer outside the tree),
 #: they would pile up for the whole watch.
@@ -162,7 +177,9 @@ def select_message(obj: QueueObj, e: Event) -> int | None:
     """Index of the message the kernel hands to this receive, or None if none qualifies.
 
     POSIX (``prio``): the highest priority, oldest first. System V (``mtype``, ``want``):
-    0 the oldest; t > 0 the oldest of type t; -t the oldest of the lowest type <= t.
+    0 the oldest; t > 0 the oldest of type t (with ``except``, ``MSG_EXCEPT``: the oldest
+    of any other type); -t the oldest of the lowest type <= t (msgrcv(2), the kernel's
+    ``find_msg``).
     """
     msgs = obj.messages
     if not msgs:
@@ -177,6 +194,8 @@ def select_message(obj: QueueObj, e: Event) -> int | None:
     if want == 0:
         return 0
     if want > 0:
+        if e.get("except"):
+            return next((i for i, m in enumerate(msgs) if m[0] != want), None)
         return next((i for i, m in enumerate(msgs) if m[0] == want), None)
     found = [(m[0], i) for i, m in enumerate(msgs) if m[0] <= -want]
     return min(found)[1] if found else None
@@ -194,7 +213,7 @@ def _legal_send(obj: QueueObj, e: Event) -> Lazy | None:
             )
         return None
     size = e.get("size", 0)
-    if obj.max_bytes and obj.nbytes + size > obj.max_bytes:
+    if not fits(obj.max_bytes, obj.nbytes, len(obj.messages), size):
         return lazy(
             "send of {size} B to a queue holding {held}/{max} B",
             size=size,
@@ -202,6 +221,14 @@ def _legal_send(obj: QueueObj, e: Event) -> Lazy | None:
             max=obj.max_bytes,
         )
     return None
+
+
+def fits(max_bytes: int, nbytes: int, count: int, size: int) -> bool:
+    """Whether a System V queue holding ``count`` messages of ``nbytes`` has room for one
+    of ``size`` bytes under its limit ``max_bytes`` (0: none known). The kernel's
+    ``msg_fits_inqueue``: the bytes fit, and one message more is no more than the limit
+    either (msgsnd(2): a queue of 8 bytes holds at most 8 messages, even empty ones)."""
+    return not max_bytes or (nbytes + size <= max_bytes and count + 1 <= max_bytes)
 
 
 def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
@@ -217,6 +244,21 @@ def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
     return None
 
 
+def _legal_copy(obj: QueueObj, e: Event) -> Lazy | None:
+    """``MSG_COPY`` copies the message at index ``want`` (0 the oldest), whatever its type."""
+    if obj.outside:  # messages no event shows may be there, ahead of the traced ones
+        return None
+    index = e.get("want", 0)
+    if not 0 <= index < len(obj.messages):
+        return lazy(
+            "copy of message {index} from a queue holding {n}", index=index, n=len(obj.messages)
+        )
+    data = payload(e)
+    if not takes(_held(obj.messages[index]), e.get("mtype", 0), data, e.get("size", len(data))):
+        return lazy("copy returned a message other than the one at index {index}", index=index)
+    return None
+
+
 def _legal_poll(obj: QueueObj, e: Event) -> Lazy | None:
     ready = bool(e.get("ready"))
     if ready != bool(obj.messages):
@@ -227,15 +269,24 @@ def _legal_poll(obj: QueueObj, e: Event) -> Lazy | None:
 
 
 def _legal_again(obj: QueueObj, e: Event) -> Lazy | None:
-    """A non-blocking send refused (EAGAIN) only on a full queue, a receive on an empty one.
-    Any refusal is legal on an ``outside`` queue: it may hold messages no event shows, and
-    a process ipcviz does not watch may have taken those the trace shows."""
+    """A non-blocking send refused (EAGAIN) only on a full queue (a System V one: where its
+    ``size``, when said, did not fit), a receive on an empty one. Any refusal is legal on
+    an ``outside`` queue: it may hold messages no event shows, and a process ipcviz does
+    not watch may have taken those the trace shows."""
     if obj.outside:
         return None
     n = len(obj.messages)
     if e.get("send"):
         if obj.max_messages and n < obj.max_messages:
             return lazy("send refused (EAGAIN) with {n} of {max} queued", n=n, max=obj.max_messages)
+        size = e.get("size")  # a System V send's (a traced program's): its bytes fitted?
+        if size is not None and fits(obj.max_bytes, obj.nbytes, n, size):
+            return lazy(
+                "send of {size} B refused (EAGAIN) with {held} of {max} B queued",
+                size=size,
+                held=obj.nbytes,
+                max=obj.max_bytes,
+            )
         return None
     probe: Event = {"prio": 0} if obj.by_priority else {"want": e.get("want", 0)}
     if select_message(obj, probe) is not None:
@@ -277,6 +328,7 @@ _OP = {
     "want": integer(),
     "later": flag,
     "cut": flag,
+    "except": flag,
 }
 #: The kernel's view of a POSIX queue (its /dev/mqueue file).
 PROBE_FIELDS = {k: integer() for k in ("current_messages", "max_messages", "max_message_size")}
@@ -289,13 +341,15 @@ FAMILY = Family(
         "mq.recv.begin": Kind(_OP),
         "mq.recv": Kind(_OP, ("obj",)),
         "mq.poll": Kind({"ready": flag}),
-        "mq.again": Kind({"send": flag, "want": integer()}),
+        "mq.again": Kind({"send": flag, "want": integer(), "size": count}),
+        "mq.copy": Kind(_OP, ("obj",)),
+        "mq.limit": Kind({"max_bytes": count}, ("obj", "max_bytes")),
         "mq.notify": Kind(),
     },
     state=QueueObj,
     view="ipcviz.mechanisms.posix_mq.view",
     words=WORDS,
-    completes={"mq.send": ("mq.send",), "mq.recv": ("mq.recv", "mq.again")},
+    completes={"mq.send": ("mq.send",), "mq.recv": ("mq.recv", "mq.again", "mq.copy")},
     slices=frozenset({"mq.send", "mq.recv"}),
     counter=("messages", lambda obj: len(obj.messages)),
     flows={"mq.send": (True, True), "mq.recv": (False, True)},
@@ -304,6 +358,7 @@ FAMILY = Family(
         "mq.send": "send",
         "mq.recv.begin": "receive",
         "mq.recv": "receive",
+        "mq.copy": "copy",
     },
     puts=frozenset({"send"}),
     diagram="ipcviz.mechanisms.posix_mq.diagram",
@@ -313,14 +368,17 @@ FAMILY = Family(
         "mq.send": _send,
         "mq.recv": _recv,
         "mq.again": _again,
+        "mq.copy": _copy,
+        "mq.limit": _limit,
     },
     rules={
         "mq.send": _legal_send,
         "mq.recv": _legal_recv,
         "mq.poll": _legal_poll,
         "mq.again": _legal_again,
+        "mq.copy": _legal_copy,
     },
-    observers=frozenset({"mq.poll", "mq.again"}),
-    refers=frozenset({"mq.send", "mq.recv"}),
+    observers=frozenset({"mq.poll", "mq.again", "mq.copy"}),
+    refers=frozenset({"mq.send", "mq.recv", "mq.copy", "mq.limit"}),
     quiet_waits=frozenset({"mq.send", "mq.recv"}),
 )

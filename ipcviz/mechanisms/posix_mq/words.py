@@ -45,6 +45,13 @@ def _cut(e: Event) -> Lazy | str:
     )
 
 
+def _except(e: Event) -> Lazy | str:
+    """A System V receive with ``MSG_EXCEPT``: it asked for any type but ``want``."""
+    if not e.get("except"):
+        return ""
+    return lazy(" (MSG_EXCEPT: any type but {mtype})", mtype=e.get("want", 0))
+
+
 def _depth(n: Any, e: Event) -> Lazy:
     obj = n.state.objects.get(e["obj"])
     count = len(getattr(obj, "messages", ()))
@@ -91,15 +98,30 @@ WORDS = {
         "receives from {obj}{want}…", obj=e["obj"], want=_want(n, e)
     ),
     "mq.recv": lambda n, e: lazy(
-        "received from {obj}{tag}: {data}{cut}{depth}",
+        "received from {obj}{tag}{except_}: {data}{cut}{depth}",
         obj=e["obj"],
         tag=_tag(e),
+        except_=_except(e),
         data=_data(e),
         cut=_cut(e),
         depth=_depth(n, e),
     ),
     "mq.notify": lambda n, e: lazy(
         "asks to be told when a message arrives in the empty {obj}", obj=e["obj"]
+    ),
+    "mq.copy": lambda n, e: lazy(
+        "copied message {index} of {obj}{tag}: {data}, left in it (MSG_COPY){depth}",
+        index=e.get("want", 0),
+        obj=e["obj"],
+        tag=_tag(e),
+        data=_data(e),
+        depth=_depth(n, e),
+    ),
+    "mq.limit": lambda n, e: lazy(
+        "set the limit of {obj} to {max} B (msgctl IPC_SET){depth}",
+        obj=e["obj"],
+        max=e.get("max_bytes"),
+        depth=_depth(n, e),
     ),
     "mq.poll": _poll,
     "mq.again": _again,

@@ -64,6 +64,8 @@ MMAP_FILE = mmap_file.MECHANISM.type
 PIPE_CAPACITY = 65536
 #: System V msgmnb default: bytes a queue may hold.
 MSGMNB = 16384
+#: ``msgctl(ID, IPC_SET, {…, msg_qbytes=N})``: the queue's new limit in bytes
+_QBYTES = re.compile(r"\bmsg_qbytes=(\d+)")
 _O_CLOEXEC = "O_CLOEXEC"
 #: POSIX queue limits when mq_open gives no attributes (fs.mqueue.msg_default and
 #: msgsize_default: the kernel's defaults unless changed)
@@ -1362,7 +1364,9 @@ def _msgsnd(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     if ret != 0 or msg is None:
         m._drop_begin(begin)
         if err == "EAGAIN":  # IPC_NOWAIT on a full queue: refused, shown as the kernel did
-            _refused(m, proc, m._sysv(proc, "msqid", nums[0], t), t, end, send=True)
+            size = nums[1] if len(nums) > 1 else 0  # (its size: the rule checks it did not fit)
+            obj = m._sysv(proc, "msqid", nums[0], t)
+            _refused(m, proc, obj, t, end, send=True, want=size, code=C.MSGQ_AGAIN_SEND)
         return
     size = nums[1] if len(nums) > 1 else len(msg[1])
     if begin is not None:  # made at the entry, maybe from a line cut before the message
@@ -1399,21 +1403,36 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     # MSG_NOERROR and a full buffer: the message may have been longer (the kernel cut it)
     cut = "MSG_NOERROR" in args and len(nums) >= 2 and ret == nums[1]
     code = C.MSGQ_RECV_CUT if cut else C.MSGQ_RECV
+    if "MSG_COPY" in args:  # a copy of the message at index msgtyp: it stays queued
+        code = C.MSGQ_COPY
+    elif "MSG_EXCEPT" in args and len(nums) >= 3 and nums[2] > 0:  # (msgtyp <= 0: ignored)
+        code = C.MSGQ_RECV_EXCEPT_CUT if cut else C.MSGQ_RECV_EXCEPT
     m._rec(proc, code, obj, m._exit_ns(t, end - t), msg[0], ret, msg[1][:ret])
 
 
-def _refused(m: Mapper, proc: Proc, obj: int, t: int, end: int, send: bool, want: int = 0) -> None:
+def _refused(
+    m: Mapper,
+    proc: Proc,
+    obj: int,
+    t: int,
+    end: int,
+    send: bool,
+    want: int = 0,
+    code: int | None = None,
+) -> None:
     """A non-blocking send refused on a full queue (EAGAIN), a receive with nothing it
     could take (POSIX EAGAIN, System V ENOMSG): ``mq.again``, on the queue, at the call's
     return, as a worker's ``try_send``/``try_receive`` records it. Nothing changed, but the
-    program saw it (and the rules check the queue was full, or empty, then)."""
+    program saw it (and the rules check the queue was full, or empty, then). ``want``: the
+    type a System V receive asked for; with ``code`` ``MSGQ_AGAIN_SEND``, a System V
+    send's size."""
     at = m._exit_ns(t, end - t)
     limit = m._mq_max.get(obj)
     if limit is not None and _sole_holder(m, proc, obj):  # may have been there before
         held = len(m._mq_pending.get(obj, ()))  # (exact: no other traced call on it)
         if (held < limit) if send else held:  # not what the traced calls left in it
             _unseen_contents(m, proc, obj, m._last_end.get(proc.tid, at))
-    m._rec(proc, C.MQ_AGAIN, obj, at, int(send), want)
+    m._rec(proc, C.MQ_AGAIN if code is None else code, obj, at, int(send), want)
 
 
 def _sole_holder(m: Mapper, proc: Proc, obj: int) -> bool:
@@ -1449,7 +1468,15 @@ def _unseen_contents(m: Mapper, proc: Proc, obj: int, at: int) -> None:
 
 
 def _msgctl(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
+    """IPC_RMID removes the queue; IPC_SET gives it the limit in bytes the program set
+    (``msg_qbytes``: lowered, or raised up to msgmnb, past it with CAP_SYS_RESOURCE)."""
     _sysv_removed(m, proc, "msqid", t, end, args, ret)
+    nums = P.ints(args)
+    qbytes = _QBYTES.search(args) if "IPC_SET" in args else None
+    if ret != 0 or not nums or qbytes is None:
+        return
+    obj = m._sysv(proc, "msqid", nums[0], t)
+    m._rec(proc, C.MSGQ_LIMIT, obj, m._exit_ns(t, end - t), int(qbytes.group(1)))
 
 
 def _sysv_removed(
