@@ -927,6 +927,42 @@ int main(int argc, char **argv)
 }
 """
 
+#: ``./mq_shared /NAME r|s``: opens the POSIX queue with O_CREAT alone and O_NONBLOCK (2
+#: messages of 16 bytes if it makes it) and forks: both hold it. The child receives one
+#: message (``r``: says ``R ok`` or ``R EAGAIN``) or sends one (``s``: ``S ok`` or ``S
+#: EAGAIN``); the parent waits for it.
+MQ_SHARED = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    struct mq_attr attr = {.mq_maxmsg = 2, .mq_msgsize = 16};
+    mqd_t q = mq_open(argv[1], O_CREAT | O_RDWR | O_NONBLOCK, 0600, &attr);
+    if (q == (mqd_t)-1)
+        return 1;
+    pid_t child = fork();
+    if (child == 0) {
+        char buf[16];
+        int ok;
+        if (argv[2][0] == 'r')
+            ok = mq_receive(q, buf, sizeof buf, NULL) >= 0;
+        else
+            ok = mq_send(q, "m", 1, 0) == 0;
+        printf("%c %s\n", argv[2][0] == 'r' ? 'R' : 'S',
+               ok ? "ok" : errno == EAGAIN ? "EAGAIN" : "other");
+        return 0;
+    }
+    return waitpid(child, NULL, 0) == child ? 0 : 1;
+}
+"""
+
 #: A producer and a consumer spinning on non-blocking queues until 200 messages went each
 #: way: a POSIX queue of 2 (O_NONBLOCK), then a System V one of 8 bytes (IPC_NOWAIT), each
 #: refused call counted. Says ``child again N`` and ``parent again N``. (How many calls

@@ -22,14 +22,16 @@ from ipcviz.model.state import State
 def captions(state: State, obj: QueueObj) -> list[str]:
     """The caption, then the count of messages alone, for a narrow box."""
     full = caption(state, obj)
-    if obj.outside:
+    if obj.outside or obj.maybe_filled:
         return [full, _("{n} msgs traced").format(n=len(obj.messages))]
     return [full, _("{n} msgs").format(n=len(obj.messages))]
 
 
 def caption(state: State, obj: QueueObj) -> str:
     n = len(obj.messages)
-    if obj.outside and obj.max_messages:  # it may hold messages no event shows
+    # it may hold messages no event shows (``outside``), or have held some before the run
+    # (``maybe_filled``): the count is of the traced ones
+    if (obj.outside or obj.maybe_filled) and obj.max_messages:
         return _("{n}/{max} msgs traced").format(n=n, max=obj.max_messages)
     if obj.outside:
         return _("{n} msgs traced · {nbytes} B").format(n=n, nbytes=obj.nbytes)

@@ -32,3 +32,11 @@ class QueueObj(Obj):
     #: POSIX: messages carry a priority and the highest is delivered first; System V: a
     #: type, and a receive takes them in arrival order (set by the mechanism's declare)
     by_priority: bool = False
+
+    @property
+    def maybe_filled(self) -> bool:
+        """A POSIX queue opened with O_CREAT alone where what existed before the run is not
+        known (``discovered``, not ``outside``: no /dev/mqueue to list): made by that call,
+        or there already with messages no event shows. Its views count the traced messages,
+        never claim it empty."""
+        return self.by_priority and not self.outside and bool(self.info.get("discovered"))

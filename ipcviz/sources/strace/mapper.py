@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipcviz.engine.life import capped
+from ipcviz.events import phrases
 from ipcviz.events.codec import b64
 from ipcviz.mechanisms import (
     fifo,
@@ -1442,9 +1443,7 @@ def _unseen_contents(m: Mapper, proc: Proc, obj: int, at: int) -> None:
         at,
         "unseen-contents",
         name,
-        f"a call on {name} was refused where the traced calls do not explain it: the queue "
-        "was there before the run (opened with O_CREAT alone; /dev/mqueue is not mounted to "
-        "tell), or a process ipcviz does not watch uses it: its contents are not all known",
+        phrases.NOTICES["unseen-contents"].format(name=name),
     )
 
 
