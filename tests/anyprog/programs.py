@@ -882,6 +882,57 @@ int main(void)
 }
 """
 
+#: A write of 200000 ``x`` bytes to a pipe (strace records 65536 of them), then one of 16
+#: zero bytes. The child reads until it has 150000 bytes or more, waits for a byte on a
+#: second pipe (sent after both writes, so the zeros are still in the pipe then) and reads
+#: the rest. Says ``W 200000 16`` and ``R 200016``.
+BIG_THEN_ZEROS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int fd[2], go[2];
+    if (pipe(fd) < 0 || pipe(go) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[1]);
+        close(go[1]);
+        char b[4096], c;
+        ssize_t n, total = 0;
+        while (total < 150000 && (n = read(fd[0], b, sizeof b)) > 0)
+            total += n;
+        if (read(go[0], &c, 1) != 1)
+            return 1;
+        while ((n = read(fd[0], b, sizeof b)) > 0)
+            total += n;
+        printf("R %zd\n", total);
+        return 0;
+    }
+    close(fd[0]);
+    close(go[0]);
+    char *buf = malloc(200000);
+    char zeros[16] = {0};
+    if (!buf)
+        return 1;
+    memset(buf, 'x', 200000);
+    ssize_t n = write(fd[1], buf, 200000);
+    ssize_t m = write(fd[1], zeros, sizeof zeros);
+    printf("W %zd %zd\n", n, m);
+    fflush(stdout);
+    if (write(go[1], "g", 1) != 1)
+        return 1;
+    close(fd[1]);
+    close(go[1]);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"""
+
 #: ``./mq_plain NAME``: opens the POSIX queue ``/NAME`` with O_CREAT but without O_EXCL
 #: (the usual "make it if it is not there"), sends one message, says ``S 1`` and ends
 #: without mq_unlink: the queue stays.

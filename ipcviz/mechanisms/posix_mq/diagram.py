@@ -64,7 +64,7 @@ def draw(state: State, obj: QueueObj, width: int, rows: int, lit: bool) -> list[
         for i, msg in enumerate(msgs):
             tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
             label = f"{key} {tag}"
-            body = bytefmt.quoted(data, 12)
+            body = bytefmt.quoted(data, 12, known=msg[3] if len(msg) > 3 else None)
             w = max(cell_len(label) + 2, cell_len(body), 6)
             if top.room() < w + 2 + (6 if i < len(msgs) - 1 else 0):
                 more = f" +{len(msgs) - i}"
@@ -86,7 +86,7 @@ def draw(state: State, obj: QueueObj, width: int, rows: int, lit: bool) -> list[
         row = k.Row(width)
         for i, msg in enumerate(msgs):
             tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
-            cell = f"{tag}:{bytefmt.quoted(data, 6)}"
+            cell = f"{tag}:{bytefmt.quoted(data, 6, known=msg[3] if len(msg) > 3 else None)}"
             if row.room() < cell_len(cell) + 1 + (4 if i < len(msgs) - 1 else 0):
                 row.add(f"+{len(msgs) - i}", k.NAME)
                 break

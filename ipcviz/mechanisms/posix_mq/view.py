@@ -43,7 +43,8 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
         out.add(" " + (_("(no traced message in it)") if traced else _("(empty)")), r.EMPTY)
     for i, msg in enumerate(obj.messages):
         tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
-        cell = f"{key} {tag}·{len(data)}B {bytefmt.quoted(data, 10)}"
+        known = msg[3] if len(msg) > 3 else None  # (past it: not recorded)
+        cell = f"{key} {tag}·{len(data)}B {bytefmt.quoted(data, 10, known=known)}"
         if out.room() < min(cell_len(cell) + 1, out.width):
             if len(out.lines) - start >= rows - 1:
                 out.add(f"…+{len(obj.messages) - i}", r.DIM)
@@ -52,6 +53,11 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
         out.add(cell, r.cell_style(r.color_of(state, pid)))
         out.add(" ", r.FG)
     out.newline()
+    unknown = obj.unrecorded()
+    if unknown:
+        said = _("{n} B of them not recorded (drawn as {glyph})")
+        out.add(" " + said.format(n=unknown, glyph=bytefmt.UNRECORDED), r.WARN)
+        out.newline()
     r.outside_note(out, obj, obj.from_outside, "message(s)")
     if obj.maybe_filled:
         said = _("opened with O_CREAT alone: it may have held messages before the run")
