@@ -978,10 +978,10 @@ int main(int argc, char **argv)
 }
 """
 
-#: ``./mq_shared /NAME r|s``: opens the POSIX queue with O_CREAT alone and O_NONBLOCK (2
+#: ``./mq_shared /NAME r|s|R``: opens the POSIX queue with O_CREAT alone and O_NONBLOCK (2
 #: messages of 16 bytes if it makes it) and forks: both hold it. The child receives one
 #: message (``r``: says ``R ok`` or ``R EAGAIN``) or sends one (``s``: ``S ok`` or ``S
-#: EAGAIN``); the parent waits for it.
+#: EAGAIN``); the parent waits for it. ``R``: no fork, it receives one itself.
 MQ_SHARED = r"""
 #include <errno.h>
 #include <fcntl.h>
@@ -998,15 +998,15 @@ int main(int argc, char **argv)
     mqd_t q = mq_open(argv[1], O_CREAT | O_RDWR | O_NONBLOCK, 0600, &attr);
     if (q == (mqd_t)-1)
         return 1;
-    pid_t child = fork();
+    pid_t child = argv[2][0] == 'R' ? 0 : fork();
     if (child == 0) {
         char buf[16];
         int ok;
-        if (argv[2][0] == 'r')
+        if (argv[2][0] != 's')
             ok = mq_receive(q, buf, sizeof buf, NULL) >= 0;
         else
             ok = mq_send(q, "m", 1, 0) == 0;
-        printf("%c %s\n", argv[2][0] == 'r' ? 'R' : 'S',
+        printf("%c %s\n", argv[2][0] == 's' ? 'S' : 'R',
                ok ? "ok" : errno == EAGAIN ? "EAGAIN" : "other");
         return 0;
     }

@@ -111,17 +111,20 @@ def test_refusals_among_concurrent_sends_and_receives_are_all_shown_in_order(
 
 
 @needs_tools
-@pytest.mark.parametrize(("mode", "old", "report"), [("r", 1, "R ok"), ("s", 2, "S EAGAIN")])
-def test_a_queue_that_was_there_before_held_by_two_processes_accuses_nobody(
+@pytest.mark.parametrize(
+    ("mode", "old", "report"), [("r", 1, "R ok"), ("s", 2, "S EAGAIN"), ("R", 1, "R ok")]
+)
+def test_a_queue_there_before_opened_with_o_creat_alone_accuses_nobody(
     tmp_path: Path, mode: str, old: int, report: str
 ) -> None:
     """A queue made before the run holding ``old`` messages; the program opens it with
     O_CREAT alone and forks, and the child receives one of them (``r``) or is refused a
-    send on it, full (``s``). Where /dev/mqueue is not mounted, the run said it "creates"
-    the queue, held it empty, and the receive or refusal was an ``order.conflict``
-    (``ipcviz verify``: 2 violations): with two holders the mapper cannot count it. Now
-    the declare says it may have been there, and the linearizer, finding no order, says
-    its contents are not all known (``notice`` unseen-contents) instead of a conflict."""
+    send on it, full (``s``); or it receives one itself, alone (``R``). Where /dev/mqueue
+    is not mounted, the run said it "creates" the queue, held it empty, and the receive or
+    refusal was an ``order.conflict`` (``ipcviz verify``: 2 violations): with two holders
+    the mapper cannot count it, and it said nothing of a receive. Now the declare says it
+    may have been there, and the linearizer, finding no order, says its contents are not
+    all known (``notice`` unseen-contents) instead of a conflict."""
     import posix_ipc
 
     from ipcviz.sources.strace.source import mq_names
