@@ -28,9 +28,11 @@ def escape(
     ``DATA_CAP``), so the count is of every byte not shown, not only of the copy's.
     ``known``: only its first ``known`` bytes were recorded; the rest are ``UNRECORDED``."""
     shown = data if limit is None else data[:limit]
-    text = "".join(_TABLE[b] for b in shown[:known])
-    if known is not None and known < len(shown):
-        text += UNRECORDED * (len(shown) - max(0, known))
+    if known is None or known >= len(shown):  # the usual case: every byte recorded
+        text = "".join(_TABLE[b] for b in shown)
+    else:
+        known = max(0, known)
+        text = "".join(_TABLE[b] for b in shown[:known]) + UNRECORDED * (len(shown) - known)
     total = whole if whole is not None and whole > len(data) else len(data)
     if total > len(shown):
         text += f"…(+{total - len(shown)} B)"
@@ -48,10 +50,11 @@ def quoted(
 def byte_cells(data: bytes, known: int | None = None) -> list[str]:
     """One short printable label per byte, for strip and grid widgets (``known``: as in
     ``escape``, the bytes past it are ``UNRECORDED``)."""
+    if known is None or known >= len(data):  # the usual case: every byte recorded
+        return [_TABLE[b] if len(_TABLE[b]) == 1 else "·" for b in data]
+    known = max(0, known)
     cells = [_TABLE[b] if len(_TABLE[b]) == 1 else "·" for b in data[:known]]
-    if known is not None and known < len(data):
-        cells += UNRECORDED * (len(data) - max(0, known))
-    return cells
+    return cells + [UNRECORDED] * (len(data) - known)
 
 
 def safe_text(text: str, limit: int | None = None) -> str:
