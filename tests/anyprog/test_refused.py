@@ -138,6 +138,10 @@ def test_a_queue_there_before_opened_with_o_creat_alone_accuses_nobody(
         done, events = watch(tmp_path, binary, name, mode)  # (verify: a legal history)
         assert " ".join(said(events)[0][:2]) == report
         assert not any(e["kind"] == "order.conflict" for e in events)
+        # the kernel's reading once every process is gone: what is left of the old ones
+        readings = [e for e in events if e["kind"] == "probe.posix_mq"]
+        assert readings and readings[-1]["obj"] == f"mq:{name}"
+        assert readings[-1]["current_messages"] == old - (mode != "s")
         if mq_names() is not None:  # /dev/mqueue lists it: declared ``outside`` from the start
             return
         assert f"creates posix_mq mq:{name}" not in done.stdout
