@@ -10,33 +10,51 @@ from __future__ import annotations
 import shlex
 
 _SHORT = {0x0A: "\\n", 0x09: "\\t", 0x0D: "\\r", 0x00: "\\0", 0x5C: "\\\\"}
+#: A byte the trace did not record (past strace's 65536-byte cut of a call): the model
+#: holds a zero for it, drawn as this, never as a byte (no byte's cell or escape is it)
+UNRECORDED = "░"
 #: Escaped form of every byte value, computed once.
 _TABLE: tuple[str, ...] = tuple(
     _SHORT.get(b, chr(b) if 0x20 <= b < 0x7F else f"\\x{b:02x}") for b in range(256)
 )
 
 
-def escape(data: bytes, limit: int | None = None, whole: int | None = None) -> str:
+def escape(
+    data: bytes, limit: int | None = None, whole: int | None = None, known: int | None = None
+) -> str:
     """``data`` as printable text; at most ``limit`` bytes are shown, then a count of the rest.
 
     ``whole``: how many bytes ``data`` is the start of (a probe copies only its first
-    ``DATA_CAP``), so the count is of every byte not shown, not only of the copy's."""
+    ``DATA_CAP``), so the count is of every byte not shown, not only of the copy's.
+    ``known``: only its first ``known`` bytes were recorded; the rest are ``UNRECORDED``."""
     shown = data if limit is None else data[:limit]
-    text = "".join(_TABLE[b] for b in shown)
+    if known is None or known >= len(shown):  # the usual case: every byte recorded
+        text = "".join(_TABLE[b] for b in shown)
+    else:
+        known = max(0, known)
+        text = "".join(_TABLE[b] for b in shown[:known]) + UNRECORDED * (len(shown) - known)
     total = whole if whole is not None and whole > len(data) else len(data)
     if total > len(shown):
         text += f"…(+{total - len(shown)} B)"
     return text
 
 
-def quoted(data: bytes, limit: int | None = 48, whole: int | None = None) -> str:
-    """``data`` escaped inside double quotes, for log lines (``whole``: as in ``escape``)."""
-    return '"' + escape(data, limit, whole).replace('"', '\\"') + '"'
+def quoted(
+    data: bytes, limit: int | None = 48, whole: int | None = None, known: int | None = None
+) -> str:
+    """``data`` escaped inside double quotes, for log lines (``whole``, ``known``: as in
+    ``escape``)."""
+    return '"' + escape(data, limit, whole, known).replace('"', '\\"') + '"'
 
 
-def byte_cells(data: bytes) -> list[str]:
-    """One short printable label per byte, for strip and grid widgets."""
-    return [_TABLE[b] if len(_TABLE[b]) == 1 else "·" for b in data]
+def byte_cells(data: bytes, known: int | None = None) -> list[str]:
+    """One short printable label per byte, for strip and grid widgets (``known``: as in
+    ``escape``, the bytes past it are ``UNRECORDED``)."""
+    if known is None or known >= len(data):  # the usual case: every byte recorded
+        return [_TABLE[b] if len(_TABLE[b]) == 1 else "·" for b in data]
+    known = max(0, known)
+    cells = [_TABLE[b] if len(_TABLE[b]) == 1 else "·" for b in data[:known]]
+    return cells + [UNRECORDED] * (len(data) - known)
 
 
 def safe_text(text: str, limit: int | None = None) -> str:

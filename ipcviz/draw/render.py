@@ -7,7 +7,7 @@ to benchmark. Every byte or string that came from a process or a trace goes thro
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -260,24 +260,28 @@ def bar(out: Lines, used: int, total: int, label: str, after: int = 0) -> None:
 def byte_strip(
     out: Lines,
     state: State,
-    chunks: Iterable[tuple[int, bytes]],
+    chunks: Iterable[Sequence[Any]],
     rows: int,
     total: int,
     faint: int = 0,
 ) -> None:
     """Bytes as one cell each, on their writer's colour; each write underlined alternately.
-    The first ``faint`` bytes may not be there any more: drawn faint (``faint_style``)."""
+    The first ``faint`` bytes may not be there any more: drawn faint (``faint_style``).
+    A chunk is (pid, bytes) or (pid, bytes, known): past ``known``, bytes the trace did not
+    record, drawn as ``bytefmt.UNRECORDED`` (never as a byte)."""
     budget = out.width * rows
     shown = 0
-    for i, (pid, data) in enumerate(chunks):
+    for i, chunk in enumerate(chunks):
+        pid, data = chunk[0], chunk[1]
+        known = chunk[2] if len(chunk) > 2 else len(data)
         if shown >= budget:
             break
         color = color_of(state, pid)
         take = data[: budget - shown]
         ghost = min(len(take), faint - shown) if faint > shown else 0
-        parts = ((take[:ghost], faint_style(color, bool(i % 2))),) if ghost else ()
-        for part, style in (*parts, (take[ghost:], cell_style(color, bool(i % 2)))):
-            cells = "".join(bytefmt.byte_cells(part))
+        parts = ((0, ghost, faint_style(color, bool(i % 2))),) if ghost else ()
+        for start, stop, style in (*parts, (ghost, len(take), cell_style(color, bool(i % 2)))):
+            cells = "".join(bytefmt.byte_cells(take[start:stop], max(0, known - start)))
             while cells:
                 room = out.room()
                 if room <= 0:

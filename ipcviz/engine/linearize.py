@@ -1373,6 +1373,8 @@ class Linearizer:
         _, _, pid = heapq.heappop(self._heap)
         self._in_heap.discard(pid)
         op = self.queues[pid][0]
+        if self._maybe_filled(op):
+            return op  # (``outside`` now: every order is legal)
         why = self._why(op)
         # the trace carries no language: the reason in English, whatever the run's language
         reason = why.render("en") if why is not None else "no legal place"
@@ -1383,6 +1385,27 @@ class Linearizer:
             event["obj"] = obj
         self._event_out({**event, "message": phrases.CONFLICT.format(reason=reason)})
         return op
+
+    def _maybe_filled(self, op: Op) -> bool:
+        """Whether ``op`` is on a POSIX queue opened with O_CREAT alone where what existed
+        before the run is not known (``QueueObj.maybe_filled``): it may have held messages
+        already, and no order of the traced calls explains a receive of one, or a send
+        refused on a queue full of them. Said (``notice`` unseen-contents: ``outside`` from
+        now on) rather than an ``order.conflict`` that accuses a correct program. (The
+        mapper says it itself where one process holds the queue; with two, only the search
+        can tell.)"""
+        rec = op.rec
+        if rec is None or rec[0] not in _QUEUE_CODES:
+            return False
+        obj = self._object(rec[1])
+        if not isinstance(obj, QueueObj) or not obj.maybe_filled:
+            return False
+        name = self.objects[rec[1]]
+        event = {"t": op.e - self.t0, "seq": -1, "pid": op.proc, "kind": "notice"}
+        message = phrases.NOTICES["unseen-contents"].format(name=name)
+        self._event_out({**event, "reason": "unseen-contents", "obj": name, "message": message})
+        self._dirty.add(rec[1])
+        return True
 
     def _event_out(self, event: dict[str, Any]) -> None:
         published = self._publish_event(event)

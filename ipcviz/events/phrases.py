@@ -157,9 +157,10 @@ NOTICES = {
         "now on only the kernel's readings tell its value"
     ),
     "unseen-contents": N_(
-        "a call on {name} was refused where the traced calls do not explain it: the queue "
-        "was there before the run (opened with O_CREAT alone; /dev/mqueue is not mounted to "
-        "tell), or a process ipcviz does not watch uses it: its contents are not all known"
+        "a call on {name} is not explained by the traced calls (a message none of them "
+        "sent, a refusal where they left room): the queue was there before the run "
+        "(opened with O_CREAT alone; /dev/mqueue is not mounted to tell), or a process "
+        "ipcviz does not watch uses it: its contents are not all known"
     ),
     "observer-eintr": N_(
         "process {pid}'s semop on {name} failed with EINTR on a {signal}: under strace "

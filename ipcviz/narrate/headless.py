@@ -275,6 +275,26 @@ def _declare(n: Narrator, e: Event) -> Lazy:
             obj=e["obj"],
             kernel=kernel,
         )
+    if e.get("discovered") and e["type"] == "posix_mq" and not n.redeclared:
+        # O_CREAT alone where /dev/mqueue is not mounted (``QueueObj.maybe_filled``): made
+        # by this call, or there before the run with messages: not "creates", not empty
+        if extra:
+            return lazy(
+                "opens {type} {obj} ({kernel}) with O_CREAT alone: made now ({sizes}), or "
+                "there before the run with messages of its own (/dev/mqueue is not mounted "
+                "to tell)",
+                type=e["type"],
+                obj=e["obj"],
+                kernel=kernel,
+                sizes=Joined(", ", extra),
+            )
+        return lazy(
+            "opens {type} {obj} ({kernel}) with O_CREAT alone: made now, or there before the "
+            "run with messages of its own (/dev/mqueue is not mounted to tell)",
+            type=e["type"],
+            obj=e["obj"],
+            kernel=kernel,
+        )
     if n.redeclared:  # the program's own object, known already: nothing was created
         if e.get("undo"):
             return lazy(

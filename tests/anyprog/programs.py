@@ -882,6 +882,57 @@ int main(void)
 }
 """
 
+#: A write of 200000 ``x`` bytes to a pipe (strace records 65536 of them), then one of 16
+#: zero bytes. The child reads until it has 150000 bytes or more, waits for a byte on a
+#: second pipe (sent after both writes, so the zeros are still in the pipe then) and reads
+#: the rest. Says ``W 200000 16`` and ``R 200016``.
+BIG_THEN_ZEROS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void)
+{
+    int fd[2], go[2];
+    if (pipe(fd) < 0 || pipe(go) < 0)
+        return 1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fd[1]);
+        close(go[1]);
+        char b[4096], c;
+        ssize_t n, total = 0;
+        while (total < 150000 && (n = read(fd[0], b, sizeof b)) > 0)
+            total += n;
+        if (read(go[0], &c, 1) != 1)
+            return 1;
+        while ((n = read(fd[0], b, sizeof b)) > 0)
+            total += n;
+        printf("R %zd\n", total);
+        return 0;
+    }
+    close(fd[0]);
+    close(go[0]);
+    char *buf = malloc(200000);
+    char zeros[16] = {0};
+    if (!buf)
+        return 1;
+    memset(buf, 'x', 200000);
+    ssize_t n = write(fd[1], buf, 200000);
+    ssize_t m = write(fd[1], zeros, sizeof zeros);
+    printf("W %zd %zd\n", n, m);
+    fflush(stdout);
+    if (write(go[1], "g", 1) != 1)
+        return 1;
+    close(fd[1]);
+    close(go[1]);
+    waitpid(pid, NULL, 0);
+    return 0;
+}
+"""
+
 #: ``./mq_plain NAME``: opens the POSIX queue ``/NAME`` with O_CREAT but without O_EXCL
 #: (the usual "make it if it is not there"), sends one message, says ``S 1`` and ends
 #: without mq_unlink: the queue stays.
@@ -924,6 +975,42 @@ int main(int argc, char **argv)
     int ok = mq_send(q, "m", 1, 0) == 0;
     printf("S %s\n", ok ? "ok" : errno == EAGAIN ? "EAGAIN" : "other");
     return 0;
+}
+"""
+
+#: ``./mq_shared /NAME r|s|R``: opens the POSIX queue with O_CREAT alone and O_NONBLOCK (2
+#: messages of 16 bytes if it makes it) and forks: both hold it. The child receives one
+#: message (``r``: says ``R ok`` or ``R EAGAIN``) or sends one (``s``: ``S ok`` or ``S
+#: EAGAIN``); the parent waits for it. ``R``: no fork, it receives one itself.
+MQ_SHARED = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    struct mq_attr attr = {.mq_maxmsg = 2, .mq_msgsize = 16};
+    mqd_t q = mq_open(argv[1], O_CREAT | O_RDWR | O_NONBLOCK, 0600, &attr);
+    if (q == (mqd_t)-1)
+        return 1;
+    pid_t child = argv[2][0] == 'R' ? 0 : fork();
+    if (child == 0) {
+        char buf[16];
+        int ok;
+        if (argv[2][0] != 's')
+            ok = mq_receive(q, buf, sizeof buf, NULL) >= 0;
+        else
+            ok = mq_send(q, "m", 1, 0) == 0;
+        printf("%c %s\n", argv[2][0] == 's' ? 'S' : 'R',
+               ok ? "ok" : errno == EAGAIN ? "EAGAIN" : "other");
+        return 0;
+    }
+    return waitpid(child, NULL, 0) == child ? 0 : 1;
 }
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 from ipcviz.sources.strace import parser as P
 from ipcviz.sources.strace.mapper import Mapper
@@ -752,3 +753,53 @@ def test_a_refused_msgrcv_is_shown_with_its_type_unless_except_or_copy() -> None
     for more, shown in (("", [(0, 5)]), ("|MSG_EXCEPT", []), ("|MSG_COPY", [])):
         m, _ = run(made + line.replace("{more}", more))
         assert [(g[2], g[3]) for g in kinds(m) if g[1] == "mq.again"] == shown, more
+
+
+def _opened_by_us(name: str, sizes: tuple[int, int], asked: str) -> list[dict]:
+    """The declare of queue ``name`` (made here with ``sizes``, held by this process's
+    descriptor) as the mapper makes it from a line saying this process opened it with
+    O_CREAT alone, asking ``asked`` (what strace prints of the attributes); ``maybe``:
+    whether it is named as maybe the program's if left behind."""
+    import posix_ipc
+
+    queue = posix_ipc.MessageQueue(
+        name, posix_ipc.O_CREX, max_messages=sizes[0], max_message_size=sizes[1]
+    )
+    try:
+        line = (
+            f'{os.getpid()} 1795996295.808852 mq_open("{x(name[1:])}", '
+            f"O_RDWR|O_CREAT|O_NONBLOCK, 0600, {asked}) = {queue.mqd}<{x(name)}> <0.000029>\n"
+        )
+        m = Mapper([], "prog", ["./prog"])
+        m.feed(P.parse_line(line))
+        m.finish()
+        declared = [a[3] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.declare"]
+        return [{**d, "maybe": name in m.mq_maybe_made} for d in declared]
+    finally:
+        queue.close()
+        queue.unlink()
+
+
+def test_a_queue_opened_with_o_creat_alone_is_told_by_its_own_sizes() -> None:
+    """Where /dev/mqueue is not mounted, nothing said whether a queue opened with O_CREAT
+    alone was there before the run: it was declared with the sizes its call asked for,
+    as one that may be new. The queue's own sizes are read now (by its name, if it is the
+    queue the descriptor holds): other sizes than asked say it was there already
+    (``outside``: found, not made); the same ones decide nothing; with no attributes asked,
+    the sizes are the queue's, not none."""
+    name = f"/ipcviz-test-sizes-{os.getpid()}"
+    asked = "{mq_flags=0, mq_maxmsg=2, mq_msgsize=16, mq_curmsgs=0}"
+    other = _opened_by_us(name, (3, 32), asked)
+    assert [(d["max_messages"], d["max_message_size"], d.get("outside")) for d in other] == [
+        (3, 32, True)
+    ]
+    assert not other[0]["maybe"]  # (not the program's: not named if left)
+    alike = _opened_by_us(name, (2, 16), asked)
+    assert [(d["max_messages"], d["max_message_size"], d.get("outside")) for d in alike] == [
+        (2, 16, None)
+    ]
+    assert alike[0]["discovered"] and alike[0]["maybe"]  # (QueueObj.maybe_filled)
+    unasked = _opened_by_us(name, (3, 32), "NULL")
+    assert [(d["max_messages"], d["max_message_size"], d.get("outside")) for d in unasked] == [
+        (3, 32, None)
+    ]

@@ -7,6 +7,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+from ipcviz.events.trace import TraceReader
+from ipcviz.mechanisms.posix_mq.view import queue_lines
+from ipcviz.model.reducer import apply
+from ipcviz.model.state import State
 from tests.anyprog import programs
 from tests.anyprog.test_programs import compile_c, needs_tools, said, watch
 
@@ -102,3 +108,58 @@ def test_refusals_among_concurrent_sends_and_receives_are_all_shown_in_order(
     assert sum(e["kind"] == "mq.again" for e in events) == counted
     assert sum(e["kind"] == "mq.recv" for e in events) == 400
     assert not any(e["kind"] in ("order.conflict", "notice") for e in events)
+
+
+@needs_tools
+@pytest.mark.parametrize(
+    ("mode", "old", "report"), [("r", 1, "R ok"), ("s", 2, "S EAGAIN"), ("R", 1, "R ok")]
+)
+def test_a_queue_there_before_opened_with_o_creat_alone_accuses_nobody(
+    tmp_path: Path, mode: str, old: int, report: str
+) -> None:
+    """A queue made before the run holding ``old`` messages; the program opens it with
+    O_CREAT alone and forks, and the child receives one of them (``r``) or is refused a
+    send on it, full (``s``); or it receives one itself, alone (``R``). Where /dev/mqueue
+    is not mounted, the run said it "creates" the queue, held it empty, and the receive or
+    refusal was an ``order.conflict`` (``ipcviz verify``: 2 violations): with two holders
+    the mapper cannot count it, and it said nothing of a receive. Now the declare says it
+    may have been there, and the linearizer, finding no order, says its contents are not
+    all known (``notice`` unseen-contents) instead of a conflict."""
+    import posix_ipc
+
+    from ipcviz.sources.strace.source import mq_names
+
+    name = f"/ipcviz-test-shared-{os.getpid()}"
+    binary = compile_c(tmp_path, "mq_shared", programs.MQ_SHARED)
+    queue = posix_ipc.MessageQueue(name, posix_ipc.O_CREX, max_messages=2, max_message_size=16)
+    try:
+        for i in range(old):
+            queue.send(b"old%d" % i)
+        done, events = watch(tmp_path, binary, name, mode)  # (verify: a legal history)
+        assert " ".join(said(events)[0][:2]) == report
+        assert not any(e["kind"] == "order.conflict" for e in events)
+        # the kernel's reading once every process is gone: what is left of the old ones
+        readings = [e for e in events if e["kind"] == "probe.posix_mq"]
+        assert readings and readings[-1]["obj"] == f"mq:{name}"
+        assert readings[-1]["current_messages"] == old - (mode != "s")
+        if mq_names() is not None:  # /dev/mqueue lists it: declared ``outside`` from the start
+            return
+        assert f"creates posix_mq mq:{name}" not in done.stdout
+        assert f"opens posix_mq mq:{name} ({name}) with O_CREAT alone" in done.stdout
+        notices = [e for e in events if e["kind"] == "notice"]
+        assert [(e["reason"], e["obj"]) for e in notices] == [("unseen-contents", f"mq:{name}")]
+        op = next(e for e in events if e["kind"] in ("mq.recv", "mq.again"))
+        assert notices[0]["seq"] < op["seq"]
+        # before the notice, its panel counts the traced messages: never "(empty)"
+        state = State(header=TraceReader.open(tmp_path / "run.jsonl").header)
+        for e in events[: events.index(notices[0])]:
+            apply(state, e)
+        drawn = "\n".join(
+            "".join(seg.text for seg in line)
+            for line in queue_lines(state, state.objects[f"mq:{name}"], 100)
+        )
+        assert "(empty)" not in drawn and "0/2 msgs traced" in drawn
+        assert "it may have held messages before the run" in drawn
+    finally:
+        queue.close()
+        queue.unlink()

@@ -56,11 +56,13 @@ def draw(state: State, obj: PipeObj, width: int, rows: int, lit: bool) -> list[k
     budget = width * inner
     last = len(obj.chunks) - 1
     faint = obj.stale  # the first bytes may be gone (a FIFO's last close): drawn faint
-    for i, (pid, data) in enumerate(obj.chunks):
+    for i, chunk in enumerate(obj.chunks):
+        pid, data = chunk[0], chunk[1]
         hot = lit and i == last and obj.last_change_seq == state.seq
         style = r.cell_style(r.color_of(state, pid), bool(i % 2), hot)
         ghost = r.faint_style(r.color_of(state, pid), bool(i % 2)) if faint else style
-        for ch in bytefmt.byte_cells(data[: budget - len(cells)]):
+        known = chunk[2] if len(chunk) > 2 else None  # (past it: not recorded)
+        for ch in bytefmt.byte_cells(data[: budget - len(cells)], known):
             cells.append((ch, ghost if len(cells) < faint else style))
         if len(cells) >= budget:
             break

@@ -45,6 +45,7 @@ def _pipe_write(s: State, e: Event) -> None:
     assert isinstance(obj, PipeObj)
     data = payload(e)
     n = e["n"]
+    known = len(data)  # (the rest, if any, was not recorded: made up as zeros)
     if len(data) < n or e.get("size", 0) > PAYLOAD_KEPT:  # a write the tracer cut: where
         obj.unsure = True  # its pieces went among other writers' bytes is not known
     if len(data) < n:  # payload cut by the tracer: keep the count honest
@@ -57,12 +58,15 @@ def _pipe_write(s: State, e: Event) -> None:
         obj.unexplained = obj.unexplained[used:]
         obj.from_outside -= used
         data = data[used:]
+        known -= used
     if obj.deficit:  # a reader already took (some of) these bytes
         used = min(obj.deficit, n)
         obj.deficit -= used
         data = data[used:]
+        known -= used
     if data:
-        obj.chunks.append([e["pid"], data])
+        known = max(0, known)
+        obj.chunks.append([e["pid"], data] if known >= len(data) else [e["pid"], data, known])
         obj.nbytes += len(data)
     if obj.outside and obj.nbytes > obj.capacity:
         # a process ipcviz does not watch read the oldest traced bytes meanwhile (the
@@ -109,6 +113,8 @@ def _drop_front(obj: PipeObj, take: int) -> None:
             obj.chunks.popleft()
         else:
             chunk[1] = chunk[1][take:]
+            if len(chunk) > 2:  # (its first bytes recorded, the rest not)
+                chunk[2] = max(0, chunk[2] - take)
             take = 0
 
 

@@ -12,7 +12,10 @@ from ipcviz.model.state import Obj
 @dataclass
 class PipeObj(Obj):
     capacity: int = 65536
-    chunks: deque[list[Any]] = field(default_factory=deque)  # [writer pid, bytes], oldest first
+    #: [writer pid, bytes], oldest first; [writer pid, bytes, known] where only the first
+    #: ``known`` bytes were recorded (a write past the tracer's cut: the rest are zeros
+    #: the model holds for bytes it does not know, drawn as ``bytefmt.UNRECORDED``)
+    chunks: deque[list[Any]] = field(default_factory=deque)
     nbytes: int = 0
     deficit: int = 0  # bytes read before their write record arrived (operations in flight)
     written: int = 0
@@ -49,6 +52,10 @@ class PipeObj(Obj):
 
     def contents(self) -> bytes:
         return b"".join(c[1] for c in self.chunks)
+
+    def unrecorded(self) -> int:
+        """How many of the bytes it holds the trace did not record (``chunks``' known)."""
+        return sum(len(c[1]) - c[2] for c in self.chunks if len(c) > 2)
 
     @property
     def stale(self) -> int:

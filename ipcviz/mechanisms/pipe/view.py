@@ -57,9 +57,8 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
             out.newline()
         out.add(f"  {said}", r.DIM)
         out.newline()
-        chunks = ((c[0], c[1]) for c in obj.chunks)
         if obj.nbytes:
-            r.byte_strip(out, state, chunks, rows, obj.nbytes, faint=obj.stale)
+            r.byte_strip(out, state, obj.chunks, rows, obj.nbytes, faint=obj.stale)
         else:
             out.add(" " + (_("(no traced byte in it)") if obj.outside else _("(empty)")), r.EMPTY)
             out.newline()
@@ -80,16 +79,17 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
 
 
 def unrecorded(state: State, obj: PipeObj) -> int:
-    """At most how many of the bytes the pipe holds the trace did not record (a write past
-    strace's 65536-byte cut): the model holds them as zeros, so the strip draws them as
-    ``·``; said, so they do not read as bytes the program wrote."""
-    return min(state.made_up_by.get(obj.name, 0), obj.nbytes)
+    """How many of the bytes the pipe holds the trace did not record (a write past strace's
+    65536-byte cut): the model holds zeros for them, drawn as ``bytefmt.UNRECORDED``, not
+    as the ``·`` of a zero byte the program wrote; said too."""
+    return obj.unrecorded()
 
 
 def unrecorded_line(out: r.Lines, state: State, obj: PipeObj) -> None:
     n = unrecorded(state, obj)
     if n:
-        out.add(" " + _("up to {n} B of them not recorded (drawn as ·)").format(n=n), r.WARN)
+        said = _("{n} B of them not recorded (drawn as {glyph})")
+        out.add(" " + said.format(n=n, glyph=bytefmt.UNRECORDED), r.WARN)
         out.newline()
 
 

@@ -22,14 +22,16 @@ from ipcviz.model.state import State
 def captions(state: State, obj: QueueObj) -> list[str]:
     """The caption, then the count of messages alone, for a narrow box."""
     full = caption(state, obj)
-    if obj.outside:
+    if obj.outside or obj.maybe_filled:
         return [full, _("{n} msgs traced").format(n=len(obj.messages))]
     return [full, _("{n} msgs").format(n=len(obj.messages))]
 
 
 def caption(state: State, obj: QueueObj) -> str:
     n = len(obj.messages)
-    if obj.outside and obj.max_messages:  # it may hold messages no event shows
+    # it may hold messages no event shows (``outside``), or have held some before the run
+    # (``maybe_filled``): the count is of the traced ones
+    if (obj.outside or obj.maybe_filled) and obj.max_messages:
         return _("{n}/{max} msgs traced").format(n=n, max=obj.max_messages)
     if obj.outside:
         return _("{n} msgs traced · {nbytes} B").format(n=n, nbytes=obj.nbytes)
@@ -62,7 +64,7 @@ def draw(state: State, obj: QueueObj, width: int, rows: int, lit: bool) -> list[
         for i, msg in enumerate(msgs):
             tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
             label = f"{key} {tag}"
-            body = bytefmt.quoted(data, 12)
+            body = bytefmt.quoted(data, 12, known=msg[3] if len(msg) > 3 else None)
             w = max(cell_len(label) + 2, cell_len(body), 6)
             if top.room() < w + 2 + (6 if i < len(msgs) - 1 else 0):
                 more = f" +{len(msgs) - i}"
@@ -84,7 +86,7 @@ def draw(state: State, obj: QueueObj, width: int, rows: int, lit: bool) -> list[
         row = k.Row(width)
         for i, msg in enumerate(msgs):
             tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
-            cell = f"{tag}:{bytefmt.quoted(data, 6)}"
+            cell = f"{tag}:{bytefmt.quoted(data, 6, known=msg[3] if len(msg) > 3 else None)}"
             if row.room() < cell_len(cell) + 1 + (4 if i < len(msgs) - 1 else 0):
                 row.add(f"+{len(msgs) - i}", k.NAME)
                 break

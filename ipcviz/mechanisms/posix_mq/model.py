@@ -26,9 +26,15 @@ def _msg_key(e: Event) -> int:
 
 
 def _msg_data(s: State, e: Event) -> bytes:
+    return _msg_bytes(s, e)[0]
+
+
+def _msg_bytes(s: State, e: Event) -> tuple[bytes, int]:
+    """The message's bytes, padded with zeros to its size past what was recorded, and
+    how many were recorded."""
     data = payload(e)
     size = e.get("size", len(data))
-    return made_up(s, e, data, size) if len(data) < size else data
+    return (made_up(s, e, data, size) if len(data) < size else data), len(data)
 
 
 def _send_begin(s: State, e: Event) -> None:
@@ -70,7 +76,7 @@ def _send(s: State, e: Event) -> None:
     obj = s.objects[e["obj"]]
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
-    key, data = _msg_key(e), _msg_data(s, e)
+    key, (data, known) = _msg_key(e), _msg_bytes(s, e)
     obj.sent += 1
     obj.last_send_pid = pid
     changed(obj, e)
@@ -82,7 +88,8 @@ def _send(s: State, e: Event) -> None:
                 obj.from_outside -= 1
             given_back(s, obj)
             return
-    _enqueue(obj, [key, data, pid])
+    # past ``known``, bytes the trace did not record (made up as zeros)
+    _enqueue(obj, [key, data, pid] if known >= len(data) else [key, data, pid, known])
     obj.nbytes += len(data)
     if obj.outside:
         _taken_unseen(s, obj)
@@ -105,6 +112,8 @@ def _taken_unseen(s: State, obj: QueueObj) -> None:
 
 def _enqueue(obj: QueueObj, msg: list[Any]) -> None:
     """Put a message where the kernel keeps it, so the queue is drawn in delivery order.
+    (``msg``: [prio or type, bytes, sender pid], and how many of its bytes were recorded
+    where not all were: ``QueueObj.messages``.)
 
     A POSIX queue hands out the highest priority first and, within one priority, the oldest
     (mq_receive(3)): the message goes behind every message of its priority or higher. A

@@ -13,7 +13,10 @@ from ipcviz.model.state import Obj
 class QueueObj(Obj):
     """A message queue (POSIX or System V): messages keep their boundaries (T19)."""
 
-    messages: deque[list[Any]] = field(default_factory=deque)  # [prio or type, bytes, pid]
+    #: [prio or type, bytes, pid], in delivery order; [prio or type, bytes, pid, known]
+    #: where only its first ``known`` bytes were recorded (past strace's cut: the rest are
+    #: zeros the model holds for bytes it does not know, drawn as ``bytefmt.UNRECORDED``)
+    messages: deque[list[Any]] = field(default_factory=deque)
     max_messages: int = 0
     max_bytes: int = 0
     nbytes: int = 0
@@ -32,3 +35,15 @@ class QueueObj(Obj):
     #: POSIX: messages carry a priority and the highest is delivered first; System V: a
     #: type, and a receive takes them in arrival order (set by the mechanism's declare)
     by_priority: bool = False
+
+    def unrecorded(self) -> int:
+        """How many bytes of its messages the trace did not record (``messages``)."""
+        return sum(len(m[1]) - m[3] for m in self.messages if len(m) > 3)
+
+    @property
+    def maybe_filled(self) -> bool:
+        """A POSIX queue opened with O_CREAT alone where what existed before the run is not
+        known (``discovered``, not ``outside``: no /dev/mqueue to list): made by that call,
+        or there already with messages no event shows. Its views count the traced messages,
+        never claim it empty."""
+        return self.by_priority and not self.outside and bool(self.info.get("discovered"))

@@ -17,20 +17,18 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
     out = r.Lines(width)
     r.title(out, obj)
     out.newline()
-    # an ``outside`` queue may hold messages no event shows: the bar counts the traced ones
+    # an ``outside`` queue may hold messages no event shows, a ``maybe_filled`` one may have
+    # held some before the run: the bar counts the traced ones
+    traced = obj.outside or obj.maybe_filled
     if obj.max_messages:
         label = (
-            _("{n}/{max} msgs traced, {nbytes} B")
-            if obj.outside
-            else _("{n}/{max} msgs, {nbytes} B")
+            _("{n}/{max} msgs traced, {nbytes} B") if traced else _("{n}/{max} msgs, {nbytes} B")
         ).format(n=len(obj.messages), max=obj.max_messages, nbytes=obj.nbytes)
         r.bar(out, len(obj.messages), obj.max_messages, label)
     else:  # System V: the limit is in bytes (msg_qbytes)
         total = obj.max_bytes or int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
         label = (
-            _("{n} msgs traced, {nbytes}/{max} B")
-            if obj.outside
-            else _("{n} msgs, {nbytes}/{max} B")
+            _("{n} msgs traced, {nbytes}/{max} B") if traced else _("{n} msgs, {nbytes}/{max} B")
         ).format(n=len(obj.messages), nbytes=obj.nbytes, max=total)
         r.bar(out, obj.nbytes, total, label)
     said = _("sent {sent}, received {received}").format(sent=obj.sent, received=obj.received)
@@ -42,10 +40,11 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
     key = _("prio") if obj.by_priority else _("type")
     start = len(out.lines)
     if not obj.messages:
-        out.add(" " + (_("(no traced message in it)") if obj.outside else _("(empty)")), r.EMPTY)
+        out.add(" " + (_("(no traced message in it)") if traced else _("(empty)")), r.EMPTY)
     for i, msg in enumerate(obj.messages):
         tag, data, pid = msg[0], msg[1], msg[2] if len(msg) > 2 else 0
-        cell = f"{key} {tag}·{len(data)}B {bytefmt.quoted(data, 10)}"
+        known = msg[3] if len(msg) > 3 else None  # (past it: not recorded)
+        cell = f"{key} {tag}·{len(data)}B {bytefmt.quoted(data, 10, known=known)}"
         if out.room() < min(cell_len(cell) + 1, out.width):
             if len(out.lines) - start >= rows - 1:
                 out.add(f"…+{len(obj.messages) - i}", r.DIM)
@@ -54,7 +53,16 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
         out.add(cell, r.cell_style(r.color_of(state, pid)))
         out.add(" ", r.FG)
     out.newline()
+    unknown = obj.unrecorded()
+    if unknown:
+        said = _("{n} B of them not recorded (drawn as {glyph})")
+        out.add(" " + said.format(n=unknown, glyph=bytefmt.UNRECORDED), r.WARN)
+        out.newline()
     r.outside_note(out, obj, obj.from_outside, "message(s)")
+    if obj.maybe_filled:
+        said = _("opened with O_CREAT alone: it may have held messages before the run")
+        out.add(" " + said, r.KERNEL_OLD)
+        out.newline()
     r.kernel_fields(out, obj, now=state.t)
     return out.finish()
 

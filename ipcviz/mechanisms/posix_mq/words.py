@@ -57,6 +57,8 @@ def _depth(n: Any, e: Event) -> Lazy:
     count = len(getattr(obj, "messages", ()))
     if getattr(obj, "outside", False):  # it may hold messages no event shows
         return lazy(" [{count} traced in it; earlier contents: kernel readings]", count=count)
+    if getattr(obj, "maybe_filled", False):  # O_CREAT alone: it may have held some already
+        return lazy(" [{count} traced in it; it may have held more before the run]", count=count)
     return lazy(" [{count} queued]", count=count)
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipcviz.engine.life import capped
+from ipcviz.events import phrases
 from ipcviz.events.codec import b64
 from ipcviz.mechanisms import (
     fifo,
@@ -1461,9 +1462,7 @@ def _unseen_contents(m: Mapper, proc: Proc, obj: int, at: int) -> None:
         at,
         "unseen-contents",
         name,
-        f"a call on {name} was refused where the traced calls do not explain it: the queue "
-        "was there before the run (opened with O_CREAT alone; /dev/mqueue is not mounted to "
-        "tell), or a process ipcviz does not watch uses it: its contents are not all known",
+        phrases.NOTICES["unseen-contents"].format(name=name),
     )
 
 
@@ -1659,6 +1658,10 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
                 m.mq_existing is not None and kernel_name in m.mq_existing
             ):  # opened, not made: it existed before the run (or an unwatched process made
                 fields["outside"] = True  # it), and may hold messages no call here showed
+            elif m.mq_existing is None:
+                _mq_own_sizes(proc, ret, kernel_name, fields, attr is not None)
+                if fields.get("outside"):  # not its call's: not left behind by it either
+                    m.mq_maybe_made.discard(kernel_name)
         m.declared.pop(name, None)
         m.removed.discard(name)
         m.queues[kernel_name] = [name, created, True]
@@ -1667,12 +1670,47 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
         _own(m, kernel_name, _hold_fd(proc, ret, kernel_name) if "O_EXCL" in flags else None)
         obj = m._declare(proc, name, POSIX_MQ, at, **fields)
         m._mq_pending[obj] = []
-        if kernel_name in m.mq_maybe_made:
+        if kernel_name in m.mq_maybe_made and not fields.get("outside"):
             m._mq_max[obj] = fields.get("max_messages", 0)
     else:
         obj = m.index[name]
         known[2] = True
     proc.fds[ret] = (obj, MQ_END, _O_CLOEXEC in flags)
+
+
+def _mq_own_sizes(
+    proc: Proc, fd: int, kernel_name: str, fields: dict[str, Any], asked: bool
+) -> None:
+    """A queue opened with O_CREAT alone where what existed before the run is not known:
+    its own max_messages and max_message_size (mq_getattr, by its name, opened read-only a
+    moment: its messages are left alone), read if the name still names the queue the
+    process's descriptor ``fd`` holds. A queue that call made has the sizes it asked for;
+    other sizes say it was there already (or another process made it): ``outside``, it
+    may hold messages no call here showed. Sizes alike decide nothing; unread, the fields
+    stay the call's."""
+    import posix_ipc
+
+    held = _hold_fd(proc, fd, kernel_name)
+    if held is None:
+        return  # (closed since, or the number is another file's now: nothing to read)
+    try:
+        same = os.fstat(held)
+        queue = posix_ipc.MessageQueue(kernel_name, read=True, write=False)
+    except (OSError, posix_ipc.Error):
+        return
+    finally:
+        os.close(held)
+    try:
+        if not os.path.samestat(os.fstat(queue.mqd), same):
+            return  # unlinked and made anew since: the name names another queue
+        own = (queue.max_messages, queue.max_message_size)
+    except (OSError, posix_ipc.Error):
+        return
+    finally:
+        queue.close()
+    if asked and own != (fields.get("max_messages"), fields.get("max_message_size")):
+        fields["outside"] = True  # not the sizes its O_CREAT asked: it was there already
+    fields["max_messages"], fields["max_message_size"] = own
 
 
 def _mq_send(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:

@@ -4,7 +4,8 @@ A store to a POSIX segment's cell, an uncontended sem_wait or sem_post: no syste
 strace sees nothing of them. The engine's prober reads those objects instead, as it reads a
 scenario's: a segment's cells from /dev/shm/NAME (``posix_shm`` probe), a named semaphore's
 value and waiters from /dev/shm/sem.NAME (``posix_sem`` probe), an unnamed semaphore's from
-its sem_t inside a segment. It learns them from the mapper (``Mapper.devshm``) as strace
+its sem_t inside a segment; a POSIX queue that may hold messages no call showed, its
+counters (``posix_mq`` probe). It learns them from the mapper (``Mapper.devshm``) as strace
 discovers them, and probes the traced processes (who is blocked where: a futex on a
 semaphore is named by it). Readings only: never compared with the model (the model saw no
 operation on them), never an operation made up from a reading.
@@ -18,8 +19,16 @@ from typing import Any
 from ipcviz import probe
 from ipcviz.engine.probing import Prober
 from ipcviz.mechanisms import registry
+from ipcviz.mechanisms.base import Found
 from ipcviz.probe._procfs import Identity, maps
-from ipcviz.sources.strace.mapper import POSIX_SEM, POSIX_SHM, SYSV_SEM, DevShm, Mapper
+from ipcviz.sources.strace.mapper import (
+    POSIX_MQ,
+    POSIX_SEM,
+    POSIX_SHM,
+    SYSV_SEM,
+    DevShm,
+    Mapper,
+)
 
 #: ``StandIn.same`` of an object whose name is gone and whose file was never found: no
 #: file's inode (a reading by name is of some other file, so there is none).
@@ -118,6 +127,7 @@ class ProgramProber(Prober):
         for obj in self.objects:
             self._probe_object(obj)
         self._probe_unseen_values()
+        self._probe_unseen_queues()
 
     def _probe_unseen_values(self) -> None:
         """The program's System V semaphores whose value no event shows (set by a SETALL
@@ -134,6 +144,41 @@ class ProgramProber(Prober):
                 continue
             num = int(name[name.rindex("[") + 1 : -1]) if name.endswith("]") else 0
             fields = sem_fields(ident, num)
+            if fields is not None:
+                self.engine.emit(mech.probe_kind, obj=name, **fields)
+
+    def _probe_unseen_queues(self) -> None:
+        """The program's POSIX queues that may hold messages no event shows (``outside``:
+        there before the run; ``maybe_filled``: opened with O_CREAT alone, maybe there):
+        their counters read by name (``probe_found``: only while the name names the queue
+        a traced process holds, or, held by none, the one its calls named), so their views'
+        "earlier contents: kernel readings" has readings. Readings only: never compared."""
+        from ipcviz.mechanisms.posix_mq.state import QueueObj
+
+        if not getattr(self.engine, "owns_processes", True):
+            return  # ``ipcviz attach`` reads every object it found itself (AttachEngine)
+        model = self.engine.model.objects
+        mech, side = registry.get(POSIX_MQ), registry.kernel(POSIX_MQ)
+        assert mech is not None and side is not None and side.probe_found is not None
+        m = self.mapper
+        for kernel_name, (name, _made, linked) in list(m.queues.items()):
+            obj = model.get(name)
+            if not linked or not isinstance(obj, QueueObj) or obj.removed:
+                continue  # (unlinked: the name names another queue, or none)
+            if not (obj.outside or obj.maybe_filled):
+                continue
+            i = m.index[name]
+            holders = tuple(
+                (pid, fd, end)
+                for pid, proc in list(m.procs.items())
+                if not proc.thread and not proc.ended
+                for fd, (held, end, _) in list(proc.fds.items())
+                if held == i
+            )
+            try:
+                fields = side.probe_found(Found(name, kernel_name, 0, holders), 0)
+            except (OSError, ValueError):
+                continue  # (a name no queue can have, a holder gone meanwhile)
             if fields is not None:
                 self.engine.emit(mech.probe_kind, obj=name, **fields)
 
