@@ -253,13 +253,23 @@ def make_server(host: str, port: int, present: bool, token: str) -> Any:
             pass  # the URL with its token is printed by serve(); no banner
 
         async def on_shutdown(self, app: web.Application) -> None:
-            """The server stops (Ctrl-C, SIGTERM): close every session's websocket,
+            """The server stops (Ctrl-C, SIGTERM, SIGHUP): close every session's websocket,
             so that each handler ends its app now. Left open, aiohttp waited some 15 s for
             the handlers before cancelling them: a stop with a browser tab open took 21 s."""
             await asyncio.gather(
                 *(ws.close(code=WSCloseCode.GOING_AWAY) for ws in list(self.sockets)),
                 return_exceptions=True,
             )
+
+        def serve(self, debug: bool = False) -> None:
+            """textual-serve's, with SIGHUP (the terminal closed, an ssh session dropped)
+            ending the server as SIGINT and SIGTERM do: its sessions end and clean up.
+            Left to the default, SIGHUP killed the server alone and each browser
+            session's app ran on, orphaned, with whatever run it had started."""
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)  # the loop super().serve() gets and runs
+            loop.add_signal_handler(signal.SIGHUP, self.request_exit)
+            super().serve(debug)
 
         def initialize_logging(self) -> None:
             """textual-serve's log handler, and on it a filter that takes the token out

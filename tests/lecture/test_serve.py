@@ -276,11 +276,13 @@ async def _stop_during_a_session(server: Served, sig: int, deadline: float) -> t
     return rc, apps
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM], ids=["SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_stopping_the_server_with_a_session_open_ends_it(tmp_path: Path, sig: int) -> None:
-    """SIGTERM while a browser tab is open: the server closes its websocket, ends its app
-    and exits 0, well within ``Served.stop``'s 15 s. Before, aiohttp waited ~15 s for the
-    open websocket's handler and the app took 5 more (21 s)."""
+    """SIGTERM or SIGHUP (the terminal that ran ``ipcviz serve`` closed) while a browser
+    tab is open: the server closes its websocket, ends its app and exits 0, well within
+    ``Served.stop``'s 15 s. Before, aiohttp waited ~15 s for the open websocket's handler
+    and the app took 5 more (21 s); SIGHUP killed the server alone, and each app ran on,
+    orphaned (with the run it had started, its engine and objects)."""
     server = Served(tmp_path, free_port())
     apps: list[psutil.Process] = []
     try:
