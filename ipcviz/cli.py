@@ -16,6 +16,10 @@ from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError
 from ipcviz.i18n import N_, Lazy, _, get_lang
 
+#: The environment variable in which ``ipcviz serve`` gives each browser session's app
+#: its pid: the app ends when the server dies (``_end_with_the_server``).
+SERVED_BY = "IPCVIZ_SERVED_BY"
+
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 #: argparse's own words (it says them through gettext's ``_``, which ``_argparse_speaks``
@@ -1022,8 +1026,25 @@ def split_program(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return argv[:cut], argv[cut + 1 :]
 
 
+def _end_with_the_server() -> None:
+    """A browser session's app (``ipcviz serve`` started it and named itself in
+    ``SERVED_BY``) is sent SIGHUP when the server dies, even by SIGKILL or the OOM
+    killer: it ends and stops its engines, as on any hangup. Before, it ran on forever,
+    with what it ran: its web driver does not end when its input does."""
+    server = os.environ.pop(SERVED_BY, None)  # (not for what this app starts)
+    if server is None:
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGHUP, 0, 0, 0)
+    if str(os.getppid()) != server:  # the server died before the prctl: no signal comes
+        os.kill(os.getpid(), signal.SIGHUP)
+
+
 def main(argv: list[str] | None = None) -> int:
     _standard_fds()
+    _end_with_the_server()
     argv, program = split_program(list(sys.argv[1:] if argv is None else argv))
     from ipcviz.i18n import set_lang
 

@@ -27,6 +27,7 @@ import sys
 from typing import Any
 from urllib.parse import urlsplit
 
+from ipcviz.cli import SERVED_BY
 from ipcviz.errors import IpcvizError
 from ipcviz.i18n import _
 
@@ -185,6 +186,7 @@ def make_server(host: str, port: int, present: bool, token: str) -> Any:
 
         async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
             env = self._build_environment(width=width, height=height)
+            env[SERVED_BY] = str(os.getpid())  # it ends when the server dies, however
             self._process = process = await asyncio.create_subprocess_exec(
                 *self.argv,
                 stdin=asyncio.subprocess.PIPE,

@@ -297,6 +297,54 @@ def test_stopping_the_server_with_a_session_open_ends_it(tmp_path: Path, sig: in
     assert not left, f"serve exited, its sessions did not: {left}"
 
 
+async def _kill_the_server_during_a_run(server: Served, deadline: float) -> list:
+    """Open a session, start the picker's first scenario, and SIGKILL the server while the
+    run is live and the session open; return every process the server had started."""
+    screen = b""
+    started = False
+    async with aiohttp.ClientSession() as session, session.ws_connect(server.ws_url()) as ws:
+        while True:
+            assert time.monotonic() < deadline, f"no live run started: {screen[-800:]!r}"
+            try:
+                msg = await ws.receive(timeout=0.2)
+            except TimeoutError:
+                msg = None
+            if msg is not None and msg.type == aiohttp.WSMsgType.BINARY:
+                screen += ANSI.sub(b"", msg.data)
+            if not started and b"choose a scenario" in screen:
+                await ws.send_str(json.dumps(["stdin", "\r"]))  # Enter: run the first one
+                started = True
+            tree = psutil.Process(server.proc.pid).children(recursive=True)
+            if started and b"live" in screen and any("ipcviz.engine" in _cmdline(p) for p in tree):
+                server.proc.kill()
+                server.proc.wait()
+                return tree
+
+
+def test_a_killed_server_leaves_no_session_running(tmp_path: Path) -> None:
+    """SIGKILL (or the OOM killer) to ``ipcviz serve`` during a browser session's run: the
+    session's app is told (SIGHUP) and ends, and with it its engine, workers and objects
+    (autouse leak check). Before, the app ran on forever: its web driver does not end
+    when its input does, and a killed server can end nothing."""
+    server = Served(tmp_path, free_port())
+    started: list[psutil.Process] = []
+    try:
+        started = asyncio.run(_kill_the_server_during_a_run(server, time.monotonic() + 40))
+        deadline = time.monotonic() + 30  # a bound, not a race: they end in about 1 s
+        while any(_running(p) for p in started) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [f"{p.pid}: {_cmdline(p)}" for p in started if _running(p)]
+    finally:
+        for p in started:  # a failed test leaks nothing
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        server.stop()
+    assert started, "the server had started no app"
+    assert not left, f"the server was killed, its sessions ran on: {left}"
+
+
 async def _status(url: str, headers: dict[str, str] | None = None, ws: bool = False) -> int:
     """HTTP status of a GET (or of a websocket handshake) to the real server."""
     async with aiohttp.ClientSession() as session:
