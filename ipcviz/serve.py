@@ -346,7 +346,9 @@ def make_server(host: str, port: int, present: bool, token: str) -> Any:
                 return
             kind, data = envelope[0], envelope[1]
             if kind == "stdin" and isinstance(data, str):
-                await service.send_bytes(data.encode("utf-8"))
+                # "replace": a lone surrogate (a broken string's JSON) is a "?", where it
+                # raised and ended the session; invalid UTF-8 would stop the app's input
+                await service.send_bytes(data.encode("utf-8", "replace"))
             elif kind == "resize" and isinstance(data, dict):
                 await service.set_terminal_size(
                     _int(data.get("width"), 80), _int(data.get("height"), 24)

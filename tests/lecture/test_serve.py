@@ -457,6 +457,48 @@ def test_closing_the_browser_session_ends_its_app_engine_and_workers(served: Ser
     assert served.proc.poll() is None, "the server stopped"
 
 
+async def _garbage_then_ping(server: Served, deadline: float) -> list[str]:
+    """Open a session, wait for its picker, send frames no browser sends, then a ping:
+    return the text messages that came back."""
+    screen = b""
+    texts: list[str] = []
+    async with aiohttp.ClientSession() as session, session.ws_connect(server.ws_url()) as ws:
+        while b"choose a scenario" not in screen:
+            assert time.monotonic() < deadline, f"no picker drawn: {screen[-800:]!r}"
+            try:
+                msg = await ws.receive(timeout=0.5)
+            except TimeoutError:
+                continue
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                screen += ANSI.sub(b"", msg.data)
+        await ws.send_bytes(b"\x00\xff" * 1000)
+        for garbage in ("not json", "[]", '{"a": 1}', '["resize", []]', '["stdin", 7]'):
+            await ws.send_str(garbage)
+        await ws.send_str('["stdin", "\\ud800"]')  # a lone surrogate, escaped as JSON does
+        await ws.send_str(json.dumps(["ping", "still there"]))
+        while time.monotonic() < deadline and not any("pong" in t for t in texts):
+            try:
+                msg = await ws.receive(timeout=0.5)
+            except TimeoutError:
+                continue
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                texts.append(msg.data)
+            elif msg.type != aiohttp.WSMsgType.BINARY:
+                break  # closed
+        if not ws.closed:
+            await ws.send_str(json.dumps(["stdin", "\x03"]))  # Ctrl-C: the app quits
+    return texts
+
+
+def test_garbage_frames_leave_the_session_running(served: Served) -> None:
+    """Frames no browser sends (binary, not JSON, wrong shapes, a lone surrogate in the
+    keys typed) are dropped; the session goes on and answers a ping. A lone surrogate
+    (``"\\ud800"``, which JavaScript's JSON.stringify writes for a broken string) made
+    the stdin encoding raise, and that ended the whole session, its run with it."""
+    texts = asyncio.run(_garbage_then_ping(served, time.monotonic() + 40))
+    assert json.dumps(["pong", "still there"]) in texts, texts
+
+
 def _alive(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
