@@ -14,7 +14,7 @@ from typing import Any
 from ipcviz import __version__
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError
-from ipcviz.i18n import N_, Lazy, _, get_lang
+from ipcviz.i18n import N_, Lazy, _, get_lang, lazy
 
 #: The environment variable in which ``ipcviz serve`` gives each browser session's app
 #: its pid: the app ends when the server dies (``_end_with_the_server``).
@@ -521,7 +521,58 @@ def _program(args: argparse.Namespace) -> list[str] | None:
     found = prog if os.sep in prog else shutil.which(prog)
     if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
         raise IpcvizError(_("run -- {prog}: no such program (or not executable)").format(prog=prog))
+    why = _unstartable(found, prog)
+    if why is not None:
+        raise IpcvizError(
+            _("run -- {prog}: the kernel cannot start it: {why}").format(prog=prog, why=why)
+        )
     return list(given)
+
+
+def _unstartable(path: str, prog: str) -> Lazy | None:
+    """Why ``execve`` of ``path`` would fail (ENOEXEC, or ENOENT for its interpreter), or
+    None. Under strace that failure was strace's own: "strace: exec: Exec format error"
+    among the program's output, a process that "exits with code 1" and a FAILED run
+    (exit 1), for a script with no #! line that a shell would have run."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)  # (the kernel reads as much: BINPRM_BUF_SIZE)
+    except OSError:
+        return None  # execute-only: the kernel may still start it
+    if head.startswith(b"\x7fELF"):
+        return None
+    if head.startswith(b"#!"):  # the kernel's reading: split at spaces and tabs only
+        words = head[2:].split(b"\n", 1)[0].replace(b"\t", b" ").split(b" ")
+        interp = next((w for w in words if w), b"")
+        if not interp:
+            return lazy("its #! line names no interpreter")
+        name = os.fsdecode(interp)
+        if os.path.isfile(name) and os.access(name, os.X_OK):
+            return None
+        if name.endswith("\r"):
+            return lazy(
+                "its #! line ends in \\r (Windows line endings): no interpreter {interp}; "
+                "dos2unix {prog} removes them",
+                interp=name,
+                prog=prog,
+            )
+        return lazy("its #! line names {interp}, which is no program here", interp=name)
+    if _binfmt_misc():
+        return None  # a format registered with the kernel (a foreign binary, a jar) may run
+    return lazy(
+        "it is neither a compiled program (ELF) nor a script with a #! line: a shell "
+        "script without one runs as `ipcviz run -- sh {prog}`",
+        prog=prog,
+    )
+
+
+def _binfmt_misc() -> bool:
+    """Whether the kernel knows program formats beyond ELF and #! (binfmt_misc entries)."""
+    try:
+        names = os.listdir("/proc/sys/fs/binfmt_misc")
+    except OSError:
+        return False
+    return any(n not in ("register", "status") for n in names)
 
 
 def _ran(args: argparse.Namespace) -> tuple[str, ...]:
