@@ -123,7 +123,9 @@ def request_refusal(
             return f"foreign Origin {origin!r}"
     cookie = _cookie(headers.get("Cookie") or "")
     for given in (query_token, path_token, cookie):
-        if given and hmac.compare_digest(given.encode(), token.encode()):
+        # "replace": a header's bytes that are no UTF-8 come as surrogates, which raised
+        # (a 500); a '?' is in no token (token_urlsafe), so such a value is just wrong
+        if given and hmac.compare_digest(given.encode("utf-8", "replace"), token.encode()):
             return None
     return "no valid token"
 
