@@ -730,15 +730,18 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
             return
         engine.stop()
         if signum == signal.SIGINT:
-            print(
-                "ipcviz: "
-                + _(
+            said = (  # attach never stops the processes: strace lets go, they run on
+                _(
+                    "stopping: ipcviz lets go of the processes (they run on), and what they "
+                    "did is put in order first (Ctrl-C again: end at once, without it)"
+                )
+                if options.attach
+                else _(
                     "stopping: the processes stop, and what they did is put in order "
                     "first (Ctrl-C again: end at once, without it)"
-                ),
-                file=sys.stderr,
-                flush=True,
+                )
             )
+            print("ipcviz: " + said, file=sys.stderr, flush=True)
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, stop)

@@ -337,7 +337,10 @@ def test_attach_to_a_running_pipeline_shows_the_pipe_and_the_bytes(tmp_path: Pat
             assert sh.stdout is not None
             assert sh.stdout.readline() == "got 8: abchello\n"
             ipc.says(f'read 8 B from {pipe}: "abchello"')
-            ipc.detach()
+            said = ipc.detach()
+            # Ctrl-C's line says what attach does: it lets go, it stops nothing
+            assert "lets go of the processes (they run on)" in said, said
+            assert "the processes stop" not in said, said
         finally:
             ipc.kill()
         for pid in tree(sh.pid):
