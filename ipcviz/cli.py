@@ -454,8 +454,11 @@ def cmd_attach(args: argparse.Namespace) -> int:
     runtime_dir()
     pid = check_pid(args.pid)
     check_tools()
-    if args.duration is not None and not args.duration > 0:
-        raise IpcvizError(f"--duration {args.duration:g}: give a number of seconds above 0")
+    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
+        # (inf, or 1e309, watched until the processes end, as if none were given)
+        raise IpcvizError(
+            _("--duration {n}: give a number of seconds above 0").format(n=f"{args.duration:g}")
+        )
     lang = _lang(args)
     duration = args.duration or 0.0
     label = Path(f"attach-{pid}")
