@@ -14,7 +14,11 @@ from typing import Any
 from ipcviz import __version__
 from ipcviz.engine.options import EngineOptions
 from ipcviz.errors import IpcvizError
-from ipcviz.i18n import N_, Lazy, _, get_lang
+from ipcviz.i18n import N_, Lazy, _, get_lang, lazy
+
+#: The environment variable in which ``ipcviz serve`` gives each browser session's app
+#: its pid: the app ends when the server dies (``_end_with_the_server``).
+SERVED_BY = "IPCVIZ_SERVED_BY"
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -450,8 +454,11 @@ def cmd_attach(args: argparse.Namespace) -> int:
     runtime_dir()
     pid = check_pid(args.pid)
     check_tools()
-    if args.duration is not None and not args.duration > 0:
-        raise IpcvizError(f"--duration {args.duration:g}: give a number of seconds above 0")
+    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
+        # (inf, or 1e309, watched until the processes end, as if none were given)
+        raise IpcvizError(
+            _("--duration {n}: give a number of seconds above 0").format(n=f"{args.duration:g}")
+        )
     lang = _lang(args)
     duration = args.duration or 0.0
     label = Path(f"attach-{pid}")
@@ -517,7 +524,58 @@ def _program(args: argparse.Namespace) -> list[str] | None:
     found = prog if os.sep in prog else shutil.which(prog)
     if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
         raise IpcvizError(_("run -- {prog}: no such program (or not executable)").format(prog=prog))
+    why = _unstartable(found, prog)
+    if why is not None:
+        raise IpcvizError(
+            _("run -- {prog}: the kernel cannot start it: {why}").format(prog=prog, why=why)
+        )
     return list(given)
+
+
+def _unstartable(path: str, prog: str) -> Lazy | None:
+    """Why ``execve`` of ``path`` would fail (ENOEXEC, or ENOENT for its interpreter), or
+    None. Under strace that failure was strace's own: "strace: exec: Exec format error"
+    among the program's output, a process that "exits with code 1" and a FAILED run
+    (exit 1), for a script with no #! line that a shell would have run."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)  # (the kernel reads as much: BINPRM_BUF_SIZE)
+    except OSError:
+        return None  # execute-only: the kernel may still start it
+    if head.startswith(b"\x7fELF"):
+        return None
+    if head.startswith(b"#!"):  # the kernel's reading: split at spaces and tabs only
+        words = head[2:].split(b"\n", 1)[0].replace(b"\t", b" ").split(b" ")
+        interp = next((w for w in words if w), b"")
+        if not interp:
+            return lazy("its #! line names no interpreter")
+        name = os.fsdecode(interp)
+        if os.path.isfile(name) and os.access(name, os.X_OK):
+            return None
+        if name.endswith("\r"):
+            return lazy(
+                "its #! line ends in \\r (Windows line endings): no interpreter {interp}; "
+                "dos2unix {prog} removes them",
+                interp=name,
+                prog=prog,
+            )
+        return lazy("its #! line names {interp}, which is no program here", interp=name)
+    if _binfmt_misc():
+        return None  # a format registered with the kernel (a foreign binary, a jar) may run
+    return lazy(
+        "it is neither a compiled program (ELF) nor a script with a #! line: a shell "
+        "script without one runs as `ipcviz run -- sh {prog}`",
+        prog=prog,
+    )
+
+
+def _binfmt_misc() -> bool:
+    """Whether the kernel knows program formats beyond ELF and #! (binfmt_misc entries)."""
+    try:
+        names = os.listdir("/proc/sys/fs/binfmt_misc")
+    except OSError:
+        return False
+    return any(n not in ("register", "status") for n in names)
 
 
 def _ran(args: argparse.Namespace) -> tuple[str, ...]:
@@ -675,15 +733,18 @@ def run_headless(options: EngineOptions, record: Path | None, force: bool = Fals
             return
         engine.stop()
         if signum == signal.SIGINT:
-            print(
-                "ipcviz: "
-                + _(
+            said = (  # attach never stops the processes: strace lets go, they run on
+                _(
+                    "stopping: ipcviz lets go of the processes (they run on), and what they "
+                    "did is put in order first (Ctrl-C again: end at once, without it)"
+                )
+                if options.attach
+                else _(
                     "stopping: the processes stop, and what they did is put in order "
                     "first (Ctrl-C again: end at once, without it)"
-                ),
-                file=sys.stderr,
-                flush=True,
+                )
             )
+            print("ipcviz: " + said, file=sys.stderr, flush=True)
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, stop)
@@ -1022,8 +1083,25 @@ def split_program(argv: list[str]) -> tuple[list[str], list[str] | None]:
     return argv[:cut], argv[cut + 1 :]
 
 
+def _end_with_the_server() -> None:
+    """A browser session's app (``ipcviz serve`` started it and named itself in
+    ``SERVED_BY``) is sent SIGHUP when the server dies, even by SIGKILL or the OOM
+    killer: it ends and stops its engines, as on any hangup. Before, it ran on forever,
+    with what it ran: its web driver does not end when its input does."""
+    server = os.environ.pop(SERVED_BY, None)  # (not for what this app starts)
+    if server is None:
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGHUP, 0, 0, 0)
+    if str(os.getppid()) != server:  # the server died before the prctl: no signal comes
+        os.kill(os.getpid(), signal.SIGHUP)
+
+
 def main(argv: list[str] | None = None) -> int:
     _standard_fds()
+    _end_with_the_server()
     argv, program = split_program(list(sys.argv[1:] if argv is None else argv))
     from ipcviz.i18n import set_lang
 

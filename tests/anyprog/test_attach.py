@@ -337,7 +337,10 @@ def test_attach_to_a_running_pipeline_shows_the_pipe_and_the_bytes(tmp_path: Pat
             assert sh.stdout is not None
             assert sh.stdout.readline() == "got 8: abchello\n"
             ipc.says(f'read 8 B from {pipe}: "abchello"')
-            ipc.detach()
+            said = ipc.detach()
+            # Ctrl-C's line says what attach does: it lets go, it stops nothing
+            assert "lets go of the processes (they run on)" in said, said
+            assert "the processes stop" not in said, said
         finally:
             ipc.kill()
         for pid in tree(sh.pid):
@@ -608,6 +611,21 @@ def test_duration_ends_the_watch_and_the_process_runs_on(tmp_path: Path) -> None
     verified(trace)
     end = [e for e in events(trace) if e["kind"] == "session.end"]
     assert end and end[0]["outcome"] == "stopped" and end[0]["reason"] == "duration"
+
+
+@pytest.mark.parametrize("duration", ["0", "-1", "nan", "inf", "1e309"])
+def test_a_duration_that_is_no_finite_time_is_one_line_and_exit_2(duration: str) -> None:
+    """--duration must be a finite number of seconds above 0, as run's --timeout: "inf"
+    (or 1e309) was taken, and the watch ran until the processes ended, as with none."""
+    target = subprocess.Popen(["sleep", "60"])
+    try:
+        done = ipcviz("attach", str(target.pid), "--headless", "--duration", duration)
+    finally:
+        target.kill()
+        target.wait()
+    assert done.returncode == 2, done.stdout[-500:] + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "give a number of seconds above 0" in lines[0], done.stderr
 
 
 @pytest.mark.parametrize(

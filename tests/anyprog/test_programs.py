@@ -225,7 +225,20 @@ def test_without_a_compiler_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_no_such_program_and_misuse(tmp_path: Path) -> None:
+    unstartable = {  # files the kernel's execve refuses (ENOEXEC, or ENOENT: no interpreter)
+        "no-hashbang.sh": (b"echo hi\n", "neither a compiled program (ELF) nor a script"),
+        "no-interpreter": (b"#!/nonexistent/sh\n", "#! line names /nonexistent/sh"),
+        "crlf.sh": (b"#!/bin/sh\r\necho hi\r\n", "ends in \\r (Windows line endings)"),
+        "empty-hashbang": (b"#! \t\n", "names no interpreter"),
+    }
+    for name, (text, _words) in unstartable.items():
+        (tmp_path / name).write_bytes(text)
+        (tmp_path / name).chmod(0o755)
     for args, words in [
+        *(
+            (["run", "--headless", "--", str(tmp_path / name)], words)
+            for name, (_text, words) in unstartable.items()
+        ),
         (["run", "--headless", "--", str(tmp_path / "nope")], "no such program"),
         (["run", "--headless", "pipe-basic", "--", "x"], "arguments after --"),
         (["run", "--headless", "--seed", "1", "--", "/bin/true"], "are for scenarios"),

@@ -87,9 +87,9 @@ class Served:
                 out.append(p)
         return out
 
-    def stop(self) -> int:
-        """SIGTERM (the server stops its app sessions), then make sure of it."""
-        self.proc.send_signal(signal.SIGTERM)
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """SIGTERM, or ``sig`` (the server stops its app sessions), then make sure of it."""
+        self.proc.send_signal(sig)
         try:
             rc = self.proc.wait(15)
         except subprocess.TimeoutExpired:
@@ -251,6 +251,109 @@ def test_stopping_the_server_ends_running_sessions(tmp_path: Path) -> None:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
 
+def _running(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+async def _stop_during_a_session(server: Served, sig: int, deadline: float) -> tuple[int, list]:
+    """Open a browser session, wait for its picker, and stop the server with ``sig``
+    while the session is still open; return the server's exit code and the session's app."""
+    screen = b""
+    async with aiohttp.ClientSession() as session, session.ws_connect(server.ws_url()) as ws:
+        while b"choose a scenario" not in screen:
+            assert time.monotonic() < deadline, f"no picker drawn: {screen[-800:]!r}"
+            try:
+                msg = await ws.receive(timeout=0.5)
+            except TimeoutError:
+                continue
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                screen += ANSI.sub(b"", msg.data)
+        apps = server.app_processes()
+        rc = await asyncio.to_thread(server.stop, sig)
+    return rc, apps
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_stopping_the_server_with_a_session_open_ends_it(tmp_path: Path, sig: int) -> None:
+    """SIGTERM or SIGHUP (the terminal that ran ``ipcviz serve`` closed) while a browser
+    tab is open: the server closes its websocket, ends its app and exits 0, well within
+    ``Served.stop``'s 15 s. Before, aiohttp waited ~15 s for the open websocket's handler
+    and the app took 5 more (21 s); SIGHUP killed the server alone, and each app ran on,
+    orphaned (with the run it had started, its engine and objects)."""
+    server = Served(tmp_path, free_port())
+    apps: list[psutil.Process] = []
+    try:
+        rc, apps = asyncio.run(_stop_during_a_session(server, sig, time.monotonic() + 40))
+    finally:
+        server.stop()  # (already stopped: makes sure of it)
+        left = [p for p in apps if _running(p)]
+        for p in left:  # a failed test leaks nothing
+            os.killpg(p.pid, signal.SIGKILL)
+    assert apps, "the session had no app"
+    assert rc == 0, server.log.read_text()[-2000:]
+    assert not left, f"serve exited, its sessions did not: {left}"
+
+
+async def _kill_the_server_during_a_run(server: Served, deadline: float) -> list:
+    """Open a session, start the picker's first scenario, and SIGKILL the server while the
+    run is live and the session open; return every process the server had started."""
+    screen = b""
+    started = False
+    async with aiohttp.ClientSession() as session, session.ws_connect(server.ws_url()) as ws:
+        while True:
+            assert time.monotonic() < deadline, f"no live run started: {screen[-800:]!r}"
+            try:
+                msg = await ws.receive(timeout=0.2)
+            except TimeoutError:
+                msg = None
+            if msg is not None and msg.type == aiohttp.WSMsgType.BINARY:
+                screen += ANSI.sub(b"", msg.data)
+            if not started and b"choose a scenario" in screen:
+                await ws.send_str(json.dumps(["stdin", "\r"]))  # Enter: run the first one
+                started = True
+            tree = psutil.Process(server.proc.pid).children(recursive=True)
+            if started and b"live" in screen and any("ipcviz.engine" in _cmdline(p) for p in tree):
+                server.proc.kill()
+                server.proc.wait()
+                return tree
+
+
+def test_a_killed_server_leaves_no_session_running(tmp_path: Path) -> None:
+    """SIGKILL (or the OOM killer) to ``ipcviz serve`` during a browser session's run: the
+    session's app is told (SIGHUP) and ends, and with it its engine, workers and objects
+    (autouse leak check). Before, the app ran on forever: its web driver does not end
+    when its input does, and a killed server can end nothing."""
+    server = Served(tmp_path, free_port())
+    started: list[psutil.Process] = []
+    try:
+        started = asyncio.run(_kill_the_server_during_a_run(server, time.monotonic() + 40))
+        deadline = time.monotonic() + 30  # a bound, not a race: they end in about 1 s
+        while any(_running(p) for p in started) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [f"{p.pid}: {_cmdline(p)}" for p in started if _running(p)]
+    finally:
+        for p in started:  # a failed test leaks nothing
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        server.stop()
+    assert started, "the server had started no app"
+    assert not left, f"the server was killed, its sessions ran on: {left}"
+
+
+def _raw_status(port: int, start: bytes) -> int:
+    """HTTP status of a request written byte for byte (``start``: its first lines, which
+    no client library lets hold bytes that are not UTF-8), with this server's Host."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(start + b"Host: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % port)
+        head = s.recv(64)
+    return int(head.split(b" ", 2)[1])
+
+
 async def _status(url: str, headers: dict[str, str] | None = None, ws: bool = False) -> int:
     """HTTP status of a GET (or of a websocket handshake) to the real server."""
     async with aiohttp.ClientSession() as session:
@@ -291,6 +394,13 @@ def test_requests_without_the_token_or_from_a_foreign_origin_get_403(served: Ser
 
     refused = asyncio.run(check())
     assert refused == {k: 403 for k in refused}, refused
+    # bytes that are no UTF-8 where a token may be: refused (aiohttp's 400 for a path),
+    # not a 500 (a cookie's raised in the token check)
+    garbled = {
+        "cookie": _raw_status(served.port, b"GET / HTTP/1.1\r\nCookie: ipcviz_token=\xff\r\n"),
+        "path": _raw_status(served.port, b"GET /ws/\xff\xfe HTTP/1.1\r\n"),
+    }
+    assert garbled == {"cookie": 403, "path": 400}, garbled
 
     async def with_token() -> tuple[int, str, int, int]:
         jar = aiohttp.CookieJar(unsafe=True)  # keep the cookie of an IP-address host
@@ -361,6 +471,48 @@ def test_closing_the_browser_session_ends_its_app_engine_and_workers(served: Ser
         time.sleep(0.05)
     assert not left, f"still running after the session closed: {left}"
     assert served.proc.poll() is None, "the server stopped"
+
+
+async def _garbage_then_ping(server: Served, deadline: float) -> list[str]:
+    """Open a session, wait for its picker, send frames no browser sends, then a ping:
+    return the text messages that came back."""
+    screen = b""
+    texts: list[str] = []
+    async with aiohttp.ClientSession() as session, session.ws_connect(server.ws_url()) as ws:
+        while b"choose a scenario" not in screen:
+            assert time.monotonic() < deadline, f"no picker drawn: {screen[-800:]!r}"
+            try:
+                msg = await ws.receive(timeout=0.5)
+            except TimeoutError:
+                continue
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                screen += ANSI.sub(b"", msg.data)
+        await ws.send_bytes(b"\x00\xff" * 1000)
+        for garbage in ("not json", "[]", '{"a": 1}', '["resize", []]', '["stdin", 7]'):
+            await ws.send_str(garbage)
+        await ws.send_str('["stdin", "\\ud800"]')  # a lone surrogate, escaped as JSON does
+        await ws.send_str(json.dumps(["ping", "still there"]))
+        while time.monotonic() < deadline and not any("pong" in t for t in texts):
+            try:
+                msg = await ws.receive(timeout=0.5)
+            except TimeoutError:
+                continue
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                texts.append(msg.data)
+            elif msg.type != aiohttp.WSMsgType.BINARY:
+                break  # closed
+        if not ws.closed:
+            await ws.send_str(json.dumps(["stdin", "\x03"]))  # Ctrl-C: the app quits
+    return texts
+
+
+def test_garbage_frames_leave_the_session_running(served: Served) -> None:
+    """Frames no browser sends (binary, not JSON, wrong shapes, a lone surrogate in the
+    keys typed) are dropped; the session goes on and answers a ping. A lone surrogate
+    (``"\\ud800"``, which JavaScript's JSON.stringify writes for a broken string) made
+    the stdin encoding raise, and that ended the whole session, its run with it."""
+    texts = asyncio.run(_garbage_then_ping(served, time.monotonic() + 40))
+    assert json.dumps(["pong", "still there"]) in texts, texts
 
 
 def _alive(pid: int) -> bool:
