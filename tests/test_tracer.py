@@ -57,6 +57,8 @@ def test_a_record_after_a_pad_of_any_size_is_read(room: int):
 
 def test_a_full_ring_makes_the_writer_wait_and_loses_nothing():
     """A child floods a small ring; the parent drains slowly; every record arrives."""
+    from tests.faults.harness import wait_for
+
     ring = Ring(4096)
     n = 3000
     pid = os.fork()
@@ -65,6 +67,9 @@ def test_a_full_ring_makes_the_writer_wait_and_loses_nothing():
         for i in range(n):
             emit(C.SHM_WRITE, 0, i, 0, b"x" * 24)
         os._exit(0)
+    # 3000 records are far more than 4096 bytes hold, and nothing drains yet: the writer
+    # fills the ring and waits for room, counted. Forced, not a race with the drain below.
+    wait_for("the writer waiting on the full ring", ring.stalls)
     got: list = []
     deadline = time.monotonic() + 30
     while len(got) < n and time.monotonic() < deadline:

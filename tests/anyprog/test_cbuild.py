@@ -15,6 +15,7 @@ import pytest
 
 from ipcviz.errors import IpcvizError
 from ipcviz.sources import cbuild
+from tests.faults.harness import PATIENCE, wait_for
 
 needs_cc = pytest.mark.skipif(
     shutil.which("cc") is None and shutil.which("gcc") is None,
@@ -112,17 +113,14 @@ def test_a_signal_during_the_compile_ends_the_compiler_and_leaves_no_output(
     def compilers() -> list[int]:  # (ipcviz's own command line names the source too)
         return [p for p in _compilers_of(source) if p != proc.pid]
 
-    for _ in range(400):  # until the compiler proper runs: gcc and its cc1
-        if len(compilers()) >= 2 or proc.poll() is not None:
-            break
-        time.sleep(0.02)
+    wait_for(  # until the compiler proper runs: gcc and its cc1
+        "the compiler running", lambda: len(compilers()) >= 2 or proc.poll() is not None
+    )
     assert proc.poll() is None, "the compile ended before the signal could be sent"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
-    for _ in range(250):  # a killed process is gone at once; on a loaded machine, soon
-        left = compilers()
-        if not left:
-            break
+    deadline = time.monotonic() + PATIENCE  # a killed process is gone at once; loaded, soon
+    while (left := compilers()) and time.monotonic() < deadline:
         time.sleep(0.02)
     for pid in left:  # (the test's own leftovers, should the check fail)
         os.kill(pid, signal.SIGKILL)

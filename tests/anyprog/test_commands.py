@@ -387,6 +387,7 @@ def test_what_a_command_made_is_removed_when_ipcviz_ended_it(tmp_path: Path) -> 
 
 
 KILLED = """
+    import time
     from ipcviz.scenario import Scenario
 
     scenario = Scenario("cmd-killed", "k on a command's process", timeout=60)
@@ -396,7 +397,10 @@ KILLED = """
     @scenario.process("writer")
     def writer(ctx):
         f.open_write()
-        for _ in range(200):  # until the reader is killed (EPIPE), at most ~10 s
+        # until the reader is killed (EPIPE): ended sooner, the reader would see the end of
+        # the data and exit by itself, no SIGKILL (200 writes, ~10 s, were a guess at it)
+        end = time.monotonic() + 50
+        while time.monotonic() < end:
             try:
                 f.write(b"x\\n")
             except BrokenPipeError:

@@ -17,6 +17,7 @@ import pytest
 from tests.anyprog import programs
 from tests.anyprog.test_programs import compile_c, needs_tools
 from tests.faults.harness import _alive, read_lines, wait_for
+from tests.faults.test_ending import _pending
 
 
 class ProgramRun:
@@ -439,21 +440,40 @@ def test_a_second_ctrl_c_still_removes_what_the_program_made(tmp_path: Path) -> 
     """The second Ctrl-C (``Engine.hurry``) leaves out what was not yet put in order, and
     with it the final probes; the program's leftovers are still removed and said. Before,
     the whole end hook list was skipped: the queue the program made stayed on the machine,
-    unnamed in the trace (the first Ctrl-C alone removed it)."""
-    import time
+    unnamed in the trace (the first Ctrl-C alone removed it).
 
-    run = ProgramRun(tmp_path, compile_c(tmp_path, "flood", FLOOD))
+    The hurried end is forced, not raced (the second Ctrl-C came 0.3 s after the first,
+    which a first stop done sooner made come too late): the engine is held (SIGSTOP) from
+    before the first Ctrl-C until the second one's SIGUSR1 is pending for it."""
+    binary = compile_c(tmp_path, "flood", FLOOD)
+    run = ProgramRun.__new__(ProgramRun)
+    run.trace = tmp_path / "run.jsonl"
+    err_path = tmp_path / "stderr.txt"
+    with open(tmp_path / "stdout.txt", "wb") as out, open(err_path, "wb") as err:
+        run.proc = subprocess.Popen(  # (files: a flood's narration fills an unread pipe)
+            [
+                *(sys.executable, "-m", "ipcviz", "run", "--headless"),
+                *("--record", str(run.trace), "--", str(binary)),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
     msg = None
     try:
         wait_for("the flood", lambda: any(e["kind"] == "mq.send" for e in run.events()))
         made = [e for e in run.events() if e["kind"] == "obj.declare" and e["type"] == "sysv_mq"]
         msg = int(made[0]["kernel_name"].split()[1])
-        time.sleep(1)  # a backlog
-        run.proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        run.proc.send_signal(signal.SIGINT)
-        _, err = run.proc.communicate(timeout=60)
-        assert run.proc.returncode == 0, err
+        engine = run.engine()
+        engine.suspend()
+        try:
+            run.proc.send_signal(signal.SIGINT)
+            wait_for("the first stop said", lambda: "Ctrl-C again" in err_path.read_text())
+            run.proc.send_signal(signal.SIGINT)
+            wait_for("the second stop sent", lambda: _pending(engine.pid, signal.SIGUSR1))
+        finally:
+            engine.resume()
+        assert run.proc.wait(60) == 0, err_path.read_text()
         events = run.events()
         assert "at once" in events[-1]["reason"], events[-1]  # the hurried end, tested
         left = [e for e in events if e["kind"] == "program.leftover"]
@@ -463,7 +483,7 @@ def test_a_second_ctrl_c_still_removes_what_the_program_made(tmp_path: Path) -> 
         assert verify.returncode == 0
     finally:  # the test ran the program: what it made is the test's to remove
         run.proc.kill()
-        run.proc.communicate()
+        run.proc.wait()
         if msg is not None and msg in _sysv_ids("msg"):
             subprocess.run(["ipcrm", "-q", str(msg)], check=False)
 

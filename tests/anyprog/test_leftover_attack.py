@@ -18,8 +18,9 @@ from tests.anyprog.test_endings import ProgramRun, _sysv_ids
 from tests.anyprog.test_programs import compile_c, needs_tools
 from tests.faults.harness import read_lines, wait_for
 
-#: argv: MODE DIR [NAME]. Makes one object (by MODE), touches DIR/ready, then waits in
-#: pause() until ipcviz ends it (it never removes what it made itself).
+#: argv: MODE DIR [NAME]. Makes one object (by MODE), then a pipe it closes at once (the
+#: test's mark: ``_settle``), touches DIR/ready, then waits in pause() until ipcviz ends it
+#: (it never removes what it made itself).
 MADE_ONCE = r"""
 #include <fcntl.h>
 #include <mqueue.h>
@@ -143,6 +144,11 @@ int main(int argc, char **argv)
     } else {
         return 1;
     }
+    int mark[2]; /* ipcviz declares this pipe once it read strace's lines of the calls above */
+    if (pipe(mark) < 0)
+        return 1;
+    close(mark[0]);
+    close(mark[1]);
     snprintf(path, sizeof path, "%s/ready", dir);
     close(open(path, O_CREAT | O_WRONLY, 0600));
     for (;;)
@@ -156,8 +162,6 @@ def _start(tmp_path: Path, *argv: str) -> ProgramRun:
     binary = compile_c(tmp_path, "made_once", MADE_ONCE, "-lrt")
     run = ProgramRun(tmp_path, binary, argv[0], str(tmp_path), *argv[1:])
     wait_for("the program made its object", (tmp_path / "ready").exists)
-    # every line strace wrote up to now is read: the object's call is known to ipcviz
-    wait_for("the program seen", lambda: any(e["kind"] == "proc.start" for e in run.events()))
     return run
 
 
@@ -168,11 +172,17 @@ def _end(run: ProgramRun) -> list[dict]:
     return [e for e in run.events() if e["kind"] == "program.leftover"]
 
 
-def _settle() -> None:
-    """Long enough for ipcviz to read strace's line of the program's call."""
-    import time
-
-    time.sleep(0.5)
+def _settle(trace: Path) -> None:
+    """Until ipcviz has read strace's lines of the program's calls that made its objects:
+    it then knows each for the program's (an object put there after is another's). The
+    program's mark, a pipe made after them, is declared only once ipcviz reads its line,
+    and strace writes one process's lines in the order of its calls."""
+    wait_for(
+        "ipcviz read the program's calls up to its mark",
+        lambda: any(
+            e["kind"] == "obj.declare" and e.get("type") == "pipe" for e in read_lines(trace)[1]
+        ),
+    )
 
 
 @needs_tools
@@ -180,7 +190,7 @@ def test_a_fifo_another_put_under_the_programs_path_is_never_removed(tmp_path: P
     """The program made the FIFO d/f; during the run another process unlinked it and made
     its own FIFO there (same path, same uid). Before, ipcviz removed the other's FIFO."""
     run = _start(tmp_path, "fifo")
-    _settle()
+    _settle(run.trace)
     fifo = tmp_path / "d" / "f"
     fifo.unlink()
     os.mkfifo(fifo)
@@ -201,7 +211,7 @@ def test_a_fifo_path_through_a_swapped_directory_is_never_removed(tmp_path: Path
     other.mkdir()
     os.mkfifo(other / "f")
     run = _start(tmp_path, "fifo")
-    _settle()
+    _settle(run.trace)
     (tmp_path / "d").rename(tmp_path / "d.old")
     (tmp_path / "d").symlink_to(other)
     left = _end(run)
@@ -214,7 +224,7 @@ def test_a_fifo_made_where_the_program_renamed_its_own_is_never_removed(tmp_path
     """The program made d/f and renamed it d/g; another process then made a FIFO d/f.
     Before, ipcviz removed that one as the program's."""
     run = _start(tmp_path, "rename")
-    _settle()
+    _settle(run.trace)
     fifo = tmp_path / "d" / "f"
     os.mkfifo(fifo)
     left = _end(run)
@@ -228,7 +238,7 @@ def test_a_posix_segment_another_made_anew_is_never_removed(tmp_path: Path) -> N
 
     name = f"/ipcviz-test-attack-shm-{os.getpid()}"
     run = _start(tmp_path, "shm", name)
-    _settle()
+    _settle(run.trace)
     try:
         posix_ipc.unlink_shared_memory(name)
         posix_ipc.SharedMemory(name, posix_ipc.O_CREX, size=4096).close_fd()
@@ -248,7 +258,7 @@ def test_a_posix_queue_another_made_anew_is_never_removed(tmp_path: Path) -> Non
 
     name = f"/ipcviz-test-attack-mq-{os.getpid()}"
     run = _start(tmp_path, "mq", name)
-    _settle()
+    _settle(run.trace)
     try:
         posix_ipc.unlink_message_queue(name)
         posix_ipc.MessageQueue(name, posix_ipc.O_CREX).close()
@@ -281,7 +291,7 @@ def test_a_posix_queue_another_made_that_the_program_opened_with_o_creat(tmp_pat
     try:
         (tmp_path / "go").touch()
         wait_for("the program opened it", (tmp_path / "ready").exists)
-        _settle()
+        _settle(run.trace)
         left = _end(run)
         posix_ipc.MessageQueue(name).close()  # still there
         assert not any(e.get("removed") for e in left), left
@@ -300,7 +310,7 @@ def test_an_id_the_program_removed_then_given_to_another_is_never_removed(
     import sysv_ipc
 
     run = _start(tmp_path, "rmid")
-    _settle()
+    _settle(run.trace)
     gone = int((tmp_path / "id").read_text())
     Path("/proc/sys/kernel/msg_next_id").write_text(str(gone))
     queue = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
@@ -329,7 +339,7 @@ def test_objects_made_by_key_are_removed_where_provable_and_named_truly_where_no
     all, and the queue was said left by a program that ended by itself."""
     key = 0x1E000000 + os.getpid() % 0xFFFF  # not ipcviz's key range (0x1C…)
     run = _start(tmp_path, "key", str(key))
-    _settle()
+    _settle(run.trace)
     seg, q, sem = map(int, (tmp_path / "id").read_text().split())
     try:
         left = _end(run)
@@ -423,7 +433,7 @@ def test_thousands_of_objects_left_are_all_removed_in_time(tmp_path: Path) -> No
 
     run = _start(tmp_path, "many", "6000")
     try:
-        _settle()
+        _settle(run.trace)
         began = time.monotonic()
         left = _end(run)
         took = time.monotonic() - began
@@ -518,7 +528,7 @@ def test_a_program_run_as_another_user_has_what_it_made_removed(tmp_path: Path) 
     try:
         wait_for("the program made its objects", (tmp_path / "ready").exists)
         queue = int((tmp_path / "id").read_text())
-        _settle()
+        _settle(trace)
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=60)
         left = [e for e in read_lines(trace)[1] if e["kind"] == "program.leftover"]
@@ -564,7 +574,7 @@ def test_the_objects_ipcviz_holds_never_use_up_its_descriptors(tmp_path: Path) -
     )
     try:
         wait_for("the program made its FIFOs", (tmp_path / "ready").exists)
-        _settle()
+        _settle(trace)
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
@@ -583,7 +593,7 @@ def test_a_fifo_the_program_renamed_is_removed_under_its_new_name(tmp_path: Path
     """The program made d/f and renamed it d/g (rename(2)); ipcviz ended it. Before, d/g
     was left on the machine and never named: ipcviz knew the FIFO by its first path only."""
     run = _start(tmp_path, "rename")
-    _settle()
+    _settle(run.trace)
     left = _end(run)
     assert not (tmp_path / "d" / "g").exists(), left
     assert [e.get("removed") for e in left] == [True], left
@@ -636,7 +646,7 @@ def test_a_fifo_replaced_before_ipcviz_read_its_mkfifo_is_never_removed(
         fifo.write_bytes(b"")  # the other's segment: same name, same uid
     other = os.lstat(fifo).st_ino
     wait_for("the program made its object", (tmp_path / "ready").exists)
-    _settle()
+    _settle(run.trace)
     left = _end(run)
     try:
         assert fifo.exists() and os.lstat(fifo).st_ino == other, left

@@ -12,9 +12,9 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from ipcviz.cli import main
@@ -23,6 +23,7 @@ from ipcviz.explore.runner import Chooser
 from ipcviz.explore.search import compress, ddmin, merged, runs_of, schedule_text, switches
 from ipcviz.explore.strategies import DFS, PCT
 from tests.conftest import ipcviz, read_trace
+from tests.faults.harness import wait_for
 
 HERE = Path(__file__).resolve().parent
 CHECK_THEN_ACT = str(HERE / "check_then_act.py")
@@ -305,17 +306,21 @@ def test_clean_removes_the_scratch_directory_of_a_killed_explorer(tmp_path: Path
         stderr=subprocess.DEVNULL,
     )
     prefix = f"ipcviz-explore-{proc.pid}-"
+
+    def scratch_with_a_run() -> list[Path]:
+        made = [p for p in tmp_path.iterdir() if p.name.startswith(prefix)]
+        return made if made and any(made[0].iterdir()) else []
+
     try:
-        for _ in range(300):
-            made = [p for p in tmp_path.iterdir() if p.name.startswith(prefix)]
-            if made and any(made[0].iterdir()):
-                break
-            time.sleep(0.05)
-        assert made, "the explorer made no scratch directory"
+        made = wait_for("the explorer's scratch directory, a run in it", scratch_with_a_run)
+        explorer = psutil.Process(proc.pid)
+        explorer.suspend()  # it starts no run from here on: its runs now are all there are
+        runs = explorer.children(recursive=True)
     finally:
         proc.kill()
         proc.wait()
-    time.sleep(1)  # its runs' engines see their viewer gone and end
+    # its runs' engines see their viewer gone and end: only then is nothing of it running
+    wait_for("the killed explorer's runs ended", lambda: all(_ended(p) for p in runs))
     result = subprocess.run(
         [sys.executable, "-m", "ipcviz", "clean"],
         env=env,
@@ -327,6 +332,14 @@ def test_clean_removes_the_scratch_directory_of_a_killed_explorer(tmp_path: Path
     assert result.returncode == 0, result.stderr
     assert not made[0].exists(), result.stdout
     assert live.is_dir() and other.is_dir(), result.stdout
+
+
+def _ended(p: psutil.Process) -> bool:
+    """``p`` is gone, or a zombie (it ran to its end; its reaper may be slow)."""
+    try:
+        return not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def _start(pid: int) -> int:

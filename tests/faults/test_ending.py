@@ -368,17 +368,20 @@ def test_a_viewer_killed_over_a_backlog_leaves_an_engine_that_ends_at_once(
     assert verified.returncode == 0, verified.stdout[-1000:] + verified.stderr
 
 
-#: A worker forks child after child while it and the other worker are flat out on a pipe.
+#: A worker forks child after child while it and the other worker are flat out on a pipe;
+#: DIR/forked once 20 of its children have ended.
 FORKING_FLOOD = """
 import os
 from ipcviz.scenario import Scenario
 
+DIR = {dir!r}
 scenario = Scenario("forking-flood", "children come and go by a busy pipe", timeout=120)
 p = scenario.pipe("p", writer="a", reader="b")
 
 
 @scenario.process("a")
 def a(ctx):
+    ended = 0
     while True:
         pid = os.fork()
         if pid == 0:
@@ -386,6 +389,9 @@ def a(ctx):
         for _ in range(20):
             p.write(b"x")
         os.waitpid(pid, 0)
+        ended += 1
+        if ended == 20:
+            open(os.path.join(DIR, "forked"), "w").close()
 
 
 @scenario.process("b")
@@ -400,19 +406,17 @@ def test_a_second_ctrl_c_keeps_the_start_of_every_exit_it_keeps(tmp_path: Path) 
     (``Linearizer.abandon``) left it out with the other records but kept the child's
     exit, and ``verify`` said ``proc.exit: names process N, never started`` hundreds of
     times."""
-    import time
-
     from tests.faults.harness import wait_for
 
     scenario = tmp_path / "forking.py"
-    scenario.write_text(FORKING_FLOOD)
+    scenario.write_text(FORKING_FLOOD.replace("{dir!r}", repr(str(tmp_path))))
     run = LiveRun(tmp_path, scenario)
     wait_for(
         "both workers started",
         lambda: run.trace.exists() and run.trace.read_text().count('"proc.start"') >= 2,
     )
     with _held_then_stopped_twice(run):  # a backlog, forced (as in the test above)
-        time.sleep(2)
+        wait_for("20 children forked and ended", (tmp_path / "forked").exists)
     rc = run.finish(timeout=120)
     end = _end(run)
     _, events = run.events()

@@ -115,6 +115,8 @@ async def test_pace_keys_slow_down_speed_up_and_unpace(tmp_path: Path, present: 
     operations a second a slow machine could otherwise end the run before ``u`` (seen: a
     60 s wait for a pace the finished engine could no longer record). ``t`` then ends
     step mode and the paced-then-free run goes on."""
+    import time
+
     from ipcviz.scenario.loader import resolve
     from ipcviz.tui.app import IpcvizApp
     from ipcviz.tui.feed import LiveFeed
@@ -147,9 +149,9 @@ async def test_pace_keys_slow_down_speed_up_and_unpace(tmp_path: Path, present: 
         await _until(pilot, lambda: state().pace is None, "u: full speed")
         await pilot.press("t")
         await _until(pilot, lambda: not state().step_mode, "t: step mode off")
-        for _ in range(600):  # (presenter mode: → through the narration steps)
-            if state().outcome is not None:
-                break
+        deadline = time.monotonic() + 120  # (a deadline: 600 tries said nothing of time)
+        while state().outcome is None:  # (presenter mode: → through the narration steps)
+            assert time.monotonic() < deadline, "the run never ended"
             if present:
                 await pilot.press("right")
             await pilot.pause(0.1)

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+from typing import Any
 
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.mechanisms.posix_shm.state import ShmObj
-from tests.mechanisms.helpers import by_kind, run_file, states_at_probes
+from tests.conftest import read_trace
+from tests.faults.harness import LiveRun, read_lines, wait_for
+from tests.mechanisms.helpers import by_kind, states_at_probes
 
 SCRIPTED = """
+    import os
+    import time
+
     from ipcviz.scenario import Scenario
 
-    scenario = Scenario("agree", "model and kernel agree", params={"hold": 1.2})
+    GO = {go!r}  # the test makes it once the probes it needs are in the trace
+
+
+    def until_go():
+        end = time.monotonic() + 60
+        while not os.path.exists(GO) and time.monotonic() < end:
+            time.sleep(0.01)
+
+
+    scenario = Scenario("agree", "model and kernel agree")
     p = scenario.pipe("p", writer="main", reader="main")
     f = scenario.fifo("f")
     q = scenario.posix_queue("q", max_messages=8, max_message_size=64)
@@ -42,7 +58,7 @@ SCRIPTED = """
         shm[1] = 42
         shm[3] = -7
         ctx.report("done", True)
-        ctx.sleep(ctx.params["hold"])
+        until_go()
         z.post()
         y.post()
 
@@ -51,7 +67,7 @@ SCRIPTED = """
         f.open_read()
         assert f.read_exactly(15) == b"fifo-bytes-fifo"
         ctx.report("done", True)
-        ctx.sleep(ctx.params["hold"] + 0.5)
+        until_go()
 
     @scenario.process("posix_waiter")
     def posix_waiter(ctx):
@@ -63,12 +79,53 @@ SCRIPTED = """
 """
 
 
-def test_model_and_kernel_agree_for_every_type(tmp_path: Path):
-    result, header, events = run_file(tmp_path, "agree", SCRIPTED)
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert not by_kind(events, "drift"), by_kind(events, "drift")
-    done = max(e["seq"] for e in by_kind(events, "report") if e["key"] == "done")
+#: Every object the scenario makes, each to be probed after both processes said done.
+NAMES = {"p", "f", "q", "m", "s", "z", "y", "shm"}
+
+
+def _probed(header: dict[str, Any], events: list[dict[str, Any]]) -> tuple[int, dict[str, int]]:
+    """The seq of the last ``done`` report, and how often each object was probed after it
+    (by its name); (-1, {}) before both processes said done."""
+    done = [e["seq"] for e in by_kind(events, "report") if e["key"] == "done"]
+    if len(done) < 2:
+        return -1, {}
     compared: dict[str, int] = {}
+    for probe, state in states_at_probes(header, events):
+        if probe["seq"] >= max(done):
+            name = state.objects[probe["obj"]].name
+            compared[name] = compared.get(name, 0) + 1
+    return max(done), compared
+
+
+def _seen_enough(trace: Path) -> bool:
+    """Each object probed after done, and each waiter counted by the kernel at a probe."""
+    header, events = read_lines(trace)
+    if not header:
+        return False
+    _done, compared = _probed(header, events)
+    return set(compared) == NAMES and all(
+        any(e["waiters"] == 1 for e in by_kind(events, "probe.sem") if e["obj"] == name)
+        for name in ("z", "y")
+    )
+
+
+def test_model_and_kernel_agree_for_every_type(tmp_path: Path):
+    """Held, not slept: the processes wait (after ``done``) until the trace holds a probe
+    of every object and of each waiter asleep; a fixed hold (1.2 s) was too short for the
+    probes a loaded machine got to make."""
+    path = tmp_path / "agree.py"
+    path.write_text(textwrap.dedent(SCRIPTED).replace("{go!r}", repr(str(tmp_path / "go"))))
+    run = LiveRun(tmp_path, path, "--quick", trace=tmp_path / "agree.jsonl")
+    try:
+        wait_for("a probe of every object, and of each waiter", lambda: _seen_enough(run.trace))
+        run.go()
+        assert run.finish() == 0, run.stderr[-3000:]
+    finally:
+        if run.proc.poll() is None:
+            run.kill_everything()
+    header, events = read_trace(run.trace)
+    assert not by_kind(events, "drift"), by_kind(events, "drift")
+    done, compared = _probed(header, events)
     for probe, state in states_at_probes(header, events):
         if probe["seq"] < done:
             continue
@@ -88,8 +145,7 @@ def test_model_and_kernel_agree_for_every_type(tmp_path: Path):
                 assert probe["waiters"] == len(obj.waiters), (obj.name, probe, obj.waiters)
         elif isinstance(obj, ShmObj):
             assert probe["data"] and obj.data[8:16] == (42).to_bytes(8, "little", signed=True)
-        compared[obj.name] = compared.get(obj.name, 0) + 1
-    assert set(compared) == {"p", "f", "q", "m", "s", "z", "y", "shm"}, compared
+    assert set(compared) == NAMES, compared
     # the waiters were really counted by the kernel (GETNCNT / glibc nwaiters) at some probe
     for name in ("z", "y"):
         assert any(e["waiters"] == 1 for e in by_kind(events, "probe.sem") if e["obj"] == name)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+from typing import Any
 
-from tests.mechanisms.helpers import by_kind, pids_by_name, run_file
+from tests.conftest import read_trace
+from tests.faults.harness import LiveRun, read_lines, wait_for
+from tests.mechanisms.helpers import by_kind, pids_by_name
 
 BLOCKERS = """
+    import os
+    import time
+
     from ipcviz.scenario import Scenario
 
-    scenario = Scenario("blockers", "every way of blocking", params={"hold": 1.5})
+    GO = {go!r}  # the test makes it once every blocked worker was probed asleep
+
+    scenario = Scenario("blockers", "every way of blocking")
     pr = scenario.pipe("pr", writer="releaser", reader="pipe_reader")
     pw = scenario.pipe("pw", writer="pipe_writer", reader="releaser")
     f = scenario.fifo("f")
@@ -54,7 +63,9 @@ BLOCKERS = """
 
     @scenario.process("releaser")
     def releaser(ctx):
-        ctx.sleep(ctx.params["hold"])
+        end = time.monotonic() + 60
+        while not os.path.exists(GO) and time.monotonic() < end:
+            time.sleep(0.01)
         pr.write(b"x")
         assert len(pw.read_exactly(70000)) == 70000
         f.open_write()
@@ -78,9 +89,8 @@ EXPECTED = {
 }
 
 
-def test_each_blocked_worker_is_shown_on_its_object(tmp_path: Path):
-    result, _header, events = run_file(tmp_path, "blockers", BLOCKERS)
-    assert result.returncode == 0, result.stdout[-3000:]
+def _seen(events: list[dict[str, Any]]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """For each blocked worker: the objects and the wait channels its probes named."""
     pids = pids_by_name(events)
     seen: dict[str, set[str]] = {name: set() for name in EXPECTED}
     wchans: dict[str, set[str]] = {name: set() for name in EXPECTED}
@@ -89,6 +99,34 @@ def test_each_blocked_worker_is_shown_on_its_object(tmp_path: Path):
         if name in seen and e["blocked_on"]:
             seen[name].add(e["blocked_on"])
             wchans[name].add(e["wchan"])
+    return seen, wchans
+
+
+def _all_seen(trace: Path) -> bool:
+    seen, wchans = _seen(read_lines(trace)[1])
+    return all(
+        obj in seen[name] and any(wchan in w for w in wchans[name])
+        for name, (obj, wchan) in EXPECTED.items()
+    )
+
+
+def test_each_blocked_worker_is_shown_on_its_object(tmp_path: Path):
+    """Held, not slept: the releaser lets the workers go once the trace shows each of them
+    probed asleep on its object; a fixed hold (1.5 s) was too short for the probes a loaded
+    machine got to make."""
+    path = tmp_path / "blockers.py"
+    path.write_text(textwrap.dedent(BLOCKERS).replace("{go!r}", repr(str(tmp_path / "go"))))
+    run = LiveRun(tmp_path, path, "--quick", trace=tmp_path / "blockers.jsonl")
+    try:
+        wait_for("each worker probed asleep on its object", lambda: _all_seen(run.trace))
+        run.go()
+        assert run.finish() == 0, run.stderr[-3000:]
+    finally:
+        if run.proc.poll() is None:
+            run.kill_everything()
+    _header, events = read_trace(run.trace)
+    pids = pids_by_name(events)
+    seen, wchans = _seen(events)
     for name, (obj, wchan) in EXPECTED.items():
         assert seen[name] == {obj}, (name, seen[name])
         assert any(wchan in w for w in wchans[name]), (name, wchans[name])

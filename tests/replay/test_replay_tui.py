@@ -89,7 +89,8 @@ async def test_replay_keys(builtin_traces: BuiltinTraces, tmp_path: Path) -> Non
         assert screen.selected_obj() == "p"
         await pilot.press("h", "right")
         await _until(pilot, lambda: screen.player.pos == writes[0])
-        await pilot.pause(0.1)
+        # drawn there (``show_position``): what the screen shows is the write's moment
+        await _until(pilot, lambda: (screen._shown or (None,))[0] == writes[0])
         assert screen.state.objects["p"].written == 0  # hidden: the write is not shown
         assert screen.player.state().objects["p"].written > 0
         await pilot.press("enter")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import RecordedFeed
@@ -64,3 +66,11 @@ def _tables_pending(pilot: Pilot) -> bool:
         getattr(t, "_require_update_dimensions", False) or getattr(t, "_updated_cells", None)
         for t in pilot.app.screen.query(DataTable)
     )
+
+
+async def refreshed(screen: Screen, timeout: float = 30.0) -> None:
+    """Until ``screen`` has handled what it was sent, laid out and repainted anything
+    pending, and run the callbacks scheduled before (``call_after_refresh``, such as the
+    redraw ``v`` asks for): Textual runs a ``call_after_refresh`` only then. The real
+    condition, where a pause only hoped the layout was done."""
+    await asyncio.wait_for(screen.wait_for_refresh(), timeout)

@@ -18,6 +18,8 @@ from ipcviz.tui.screens.replay import ReplayScreen
 from ipcviz.tui.widgets.panels import Narration
 from tests.conftest import BuiltinTraces
 
+from .helpers import refreshed
+
 
 async def _until(pilot, cond, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
@@ -60,7 +62,9 @@ async def test_narration_cut_at_80x24_ends_in_an_ellipsis(
         await pilot.press("home")
         for _ in range(len(screen.index.narrations)):
             await pilot.press("n")
-            await pilot.pause(0.1)
+            # drawn at the step ``n`` moved to (the next frame does it), then laid out
+            await _until(pilot, lambda: (screen._shown or (None,))[0] == screen.player.pos)
+            await refreshed(screen)
             narration = screen.query_one(Narration)
             width, height = narration.content_region.width, narration.content_region.height
             needed = len(narration._full.wrap(app.console, width))

@@ -8,6 +8,7 @@ the replay screen at both sizes (the session screen's are in test_snapshots.py).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from ipcviz.tui.launch import present_app, replay_app
 from ipcviz.tui.screens.replay import ReplayScreen
 from ipcviz.tui.screens.session import SessionScreen
 
-from .helpers import TRACES, recorded_app, settle
+from .helpers import TRACES, recorded_app, refreshed, settle
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -33,15 +34,25 @@ def visible_keys(app: Any) -> list[tuple[str, str]]:
     return [(k.key_display, k.description) for k in sorted(shown, key=lambda k: k.region.x)]
 
 
-async def drawn_keys(pilot: Any) -> list[tuple[str, str]]:
-    """The footer's visible keys once it is composed (after the screen's bindings are known)."""
-    shown: list[tuple[str, str]] = []
-    for _ in range(250):
-        await pilot.pause(0.02)
+async def drawn_keys(pilot: Any, timeout: float = 30.0) -> list[tuple[str, str]]:
+    """The footer's visible keys once it is composed (after the screen's bindings are
+    known) and laid out; fails at the deadline, where a count of tries said nothing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        await refreshed(pilot.app.screen)
         shown = visible_keys(pilot.app)
         if shown:
-            break
-    return shown
+            return shown
+        assert time.monotonic() < deadline, "the footer never showed a key"
+        await pilot.pause(0.02)
+
+
+async def replay_screen(pilot: Any, timeout: float = 30.0) -> None:
+    """Until the replay screen is the app's (it is pushed once the trace is opened)."""
+    deadline = time.monotonic() + timeout
+    while not isinstance(pilot.app.screen, ReplayScreen):
+        assert time.monotonic() < deadline, "the replay screen never came"
+        await pilot.pause(0.02)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -68,10 +79,7 @@ async def test_session_footer_starts_with_step_mode_and_pace(size: tuple[int, in
 async def test_replay_footer_shows_replay_keys_first(size: tuple[int, int]) -> None:
     app = replay_app(TRACES / "pipe-basic.jsonl")
     async with app.run_test(size=size) as pilot:
-        for _ in range(100):
-            if isinstance(app.screen, ReplayScreen):
-                break
-            await pilot.pause(0.02)
+        await replay_screen(pilot)
         shown = await drawn_keys(pilot)
     keys = [k for k, _ in shown]
     assert keys[:5] == ["space", "→", "←", "n", "N"], shown
@@ -94,11 +102,14 @@ async def test_presenter_footer_starts_with_narration_and_pace(size: tuple[int, 
 @pytest.mark.parametrize("size", SIZES)
 def test_replay_footer_snapshot(snap_compare, size: tuple[int, int]) -> None:
     async def ready(pilot) -> None:
-        for _ in range(100):
-            if isinstance(pilot.app.screen, ReplayScreen):
-                break
+        await replay_screen(pilot)
+        screen = pilot.app.screen
+        deadline = time.monotonic() + 30
+        # the whole trace indexed, and the timeline says so (not "indexing N%")
+        while not (screen.index.done and screen._counted == screen.index.count):
+            assert time.monotonic() < deadline, "the trace never indexed"
             await pilot.pause(0.02)
-        await pilot.pause(0.1)
+        await drawn_keys(pilot)
 
     app = replay_app(TRACES / "pipe-basic.jsonl")
     assert snap_compare(app, terminal_size=size, run_before=ready)

@@ -31,11 +31,12 @@ from ipcviz.model.state import State
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.screens.help import HelpScreen
 from ipcviz.tui.screens.session import SessionScreen
+from ipcviz.tui.widgets.diagram import DiagramView
 from ipcviz.tui.widgets.panels import EventLog
 from tests import leaks
 from tests.conftest import ROOT, BuiltinTraces, ipcviz
 
-from .helpers import recorded_app, settle
+from .helpers import recorded_app, refreshed, settle
 from .screen_text import char_at, screen_rows
 
 #: The app's own English, from its catalog and the scenarios' English texts: labels, keys,
@@ -132,14 +133,16 @@ async def _both_views(pilot, app) -> list[list[str]]:
     """The screen in the detail view and in the diagram view (``v``)."""
     screen = app.screen
     screen.redraw(True)
-    await pilot.pause()
+    await refreshed(screen)
     seen = [screen_rows(app)]
     await pilot.press("v")
-    await pilot.pause(0.1)
+    await refreshed(screen)  # the diagram laid out, at its size, and drawn by ``v``'s redraw
+    assert screen.query_one(DiagramView).region.area, "the diagram view is not on the screen"
     screen.redraw(True)
-    await pilot.pause()
+    await refreshed(screen)
     seen.append(screen_rows(app))
     await pilot.press("v")
+    await refreshed(screen)
     return seen
 
 
@@ -224,8 +227,7 @@ async def test_no_english_on_the_korean_screens_replayed(
         await _until(pilot, lambda: replay.index.done, "the trace indexed")
         left = []
         for key in ("5", "end"):  # the middle of the run, and its end (checks, outcome)
-            await pilot.press(key)
-            await pilot.pause(0.1)
+            await pilot.press(key)  # the player moved there as the key was handled
             replay.show_position()
             left += [
                 hit
@@ -297,10 +299,9 @@ async def test_a_trace_recorded_in_english_replays_in_korean(tmp_path: Path) -> 
         screen = app.screen
         assert isinstance(screen, ReplayScreen)
         await _until(pilot, lambda: screen.index.done, "the trace indexed")
-        await pilot.press("end")
-        await pilot.pause(0.1)
+        await pilot.press("end")  # the player moved there as the key was handled
         screen.show_position()
-        await pilot.pause()
+        await refreshed(screen)
         rows = screen_rows(app)
         text = "\n".join(rows)
         assert "커널 객체" in text and "이벤트" in text and "통과" in text
@@ -352,9 +353,10 @@ async def test_korean_screens_keep_their_borders(size: tuple[int, int], trace: s
     app = recorded_app(trace, lang="ko")
     async with app.run_test(size=size) as pilot:
         screen = await settle(pilot)
-        for _view in range(2):
+        for view in range(2):
             screen.redraw(True)
-            await pilot.pause()
+            await refreshed(screen)
+            assert bool(screen.query_one(DiagramView).region.area) == bool(view)  # laid out
             rows = screen_rows(app)
             assert len(rows) == size[1]
             assert all(cell_len(row) == size[0] for row in rows)
@@ -375,7 +377,7 @@ async def test_korean_screens_keep_their_borders(size: tuple[int, int], trace: s
                     edge = char_at(rows[y], r.right - 1)
                     assert edge in "│╮╯┃┓┛", (w.id, y, rows[y])
             await pilot.press("v")
-            await pilot.pause(0.1)
+            await refreshed(screen)  # laid out in the other view
 
 
 # -- snapshots: the Korean session screen and presenter mode ------------------------------
