@@ -214,6 +214,9 @@ class Linearizer:
         self._publish_event = publish_event
         self.after_publish: Callable[[dict[str, Any]], None] | None = None
         self.last_stamp: dict[int, int] = {}  # pid → stamp of its latest record
+        #: process → its lanes in ``last_stamp`` (itself and its threads, pid | n << 32):
+        #: an exit reads its own, not every lane of every process ever forked
+        self._lanes: dict[int, set[int]] = {}
         self._started: dict[int, int] = {}  # pid → when it was forked
         self._empty_pool()
         self._cutoff = 0
@@ -283,8 +286,14 @@ class Linearizer:
 
     def started(self, pid: int, t: int) -> None:
         """A process exists from ``t`` on: its first operation cannot be earlier."""
-        self.last_stamp[pid] = t
+        self._stamp(pid, t)
         self._started[pid] = t
+
+    def _stamp(self, lane: int, t: int) -> None:
+        """The stamp of ``lane``'s latest record (or of its start) is ``t``."""
+        if lane not in self.last_stamp:
+            self._lanes.setdefault(lane & _PID_MASK, set()).add(lane)
+        self.last_stamp[lane] = t
 
     def add_records(self, pid: int, batch: list[Record]) -> None:
         """A ring's records, in the order the process wrote them.
@@ -369,7 +378,7 @@ class Linearizer:
                 takes = self._pending_takes.setdefault(rec[1], {})
                 m = _msg(op)
                 takes[m] = takes.get(m, 0) + 1
-        self.last_stamp[pid] = last
+        self._stamp(pid, last)
         self._dirty.update(map(_OBJ, batch))  # planned with fewer operations than now
         if was_empty and q:
             self._push(pid)
@@ -385,7 +394,7 @@ class Linearizer:
             q = self.queues[pid] = deque()
         # A worker's exit happened after its last record (of any of its threads), by the
         # time it was reaped: a reader's end of file because of it may come before that.
-        last = [v for k, v in self.last_stamp.items() if k & _PID_MASK == pid & _PID_MASK]
+        last = [self.last_stamp[k] for k in self._lanes.get(pid & _PID_MASK, ())]
         # A traced child's start is an instant, as ``verify`` reads it: begun at its fork's
         # entry (``started``), it went before an operation that ended before it (mesh).
         instant = pid == ENGINE or not last or event.get("kind") == "proc.start"
