@@ -57,9 +57,11 @@ class Commands:
         action = cmd.get("cmd")
         live = [w for w in ctx.workers.values() if not w.exited]
         if action == "freeze":
+            ctx.frozen = True  # (``Engine._thaw``: the stop lets them go on to their gates)
             signal_all(live, signal.SIGSTOP)
             ctx.emit(schema.CONTROL, action="freeze")
         elif action == "resume":
+            ctx.frozen = False
             signal_all(live, signal.SIGCONT)
             ctx.emit(schema.CONTROL, action="resume")
         elif action == "kill":
