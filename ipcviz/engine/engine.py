@@ -639,11 +639,18 @@ class Engine:
             while time.monotonic() < deadline:
                 self._drain()
                 self._reap(None)
-                if self.gate._settled() != "soon":
+                if self.gate._settled() != "soon" and not self._recording():
                     return
                 time.sleep(0.005)
         finally:
             self._quiescing = False
+
+    def _recording(self) -> bool:
+        """A live worker is writing a record: its stamp is taken (``Ring.pending_stamp``).
+        One waiting for room in a full ring sleeps (``Ring._wait_for_room``), which
+        ``Gate._settled`` reads as settled ("later"): killed then, it took the record of a
+        call it had made with it (a message taken, shown still queued)."""
+        return any(w.ring.pending_stamp() for w in self.workers.values() if w.ring and not w.exited)
 
     def _thaw(self) -> None:
         """A frozen run (``freeze``: every worker SIGSTOPped) goes on once, as it stops, to
