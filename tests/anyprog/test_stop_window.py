@@ -212,3 +212,78 @@ def test_a_stop_of_a_frozen_run_keeps_what_strace_had_not_printed(
         engine.terminate()
         engine.close()
     run.check()
+
+
+PYTHON_ONLY = """
+    import os
+    from ipcviz.scenario import Scenario
+
+    scenario = Scenario("stop-window-py", "a stop with calls under way", timeout=120)
+    q = scenario.sysv_queue("q", max_message_size=64)
+    p = scenario.pipe("p", writer="writer", reader="reader")
+
+    @scenario.process("writer")
+    def writer(ctx):
+        p.write(b"x")
+        q.send(b"a")
+        os.open(RELEASE, os.O_RDONLY)  # never opened by the test: until the stop
+
+    @scenario.process("reader")
+    def reader(ctx):
+        p.read(1)
+        p.read(1)  # asleep until the writer's death closes its end: end of file
+
+    @scenario.process("taker")
+    def taker(ctx):
+        while True:
+            q.receive()
+"""
+
+
+def test_a_stop_of_python_workers_asleep_in_the_kernel_records_a_legal_true_end(
+    tmp_path: Path,
+) -> None:
+    """The window the kill horizon's tests build by hand (``tests/truth/test_kill_horizon.py``),
+    recorded: the taker asleep in msgrcv, the reader asleep in read on a pipe whose writer
+    the stop kills first (its end of file may come before the reader's own SIGKILL, or
+    not: both are legal), the writer blocked outside any IPC. The trace shows the begun
+    receive as never done, ends with the queue the kernel had, and is a legal history."""
+    release = tmp_path / "release"
+    os.mkfifo(release)
+    source = tmp_path / "py.py"
+    source.write_text(textwrap.dedent(PYTHON_ONLY.replace("RELEASE", repr(str(release)))))
+    trace = tmp_path / "py.jsonl"
+    cli = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "ipcviz", "run", str(source)),
+            *("--headless", "--record", str(trace)),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        names = {}
+
+        def asleep() -> bool:
+            events = read_lines(trace)[1]
+            names.update({e["pid"]: e["name"] for e in events if e["kind"] == "proc.start"})
+            if not any(e["kind"] == "mq.recv" for e in events):
+                return False
+            chans = {names[pid]: _wchan(pid) for pid in names}
+            asleep_in = {"writer": "wait_for_partner", "reader": "pipe_read", "taker": "do_msgrcv"}
+            return all(chans.get(n, "").endswith(c) for n, c in asleep_in.items())
+
+        wait_for("every worker asleep", asleep)
+    finally:
+        cli.send_signal(signal.SIGINT)
+        _out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 0, err
+    events = read_lines(trace)[1]
+    taker = next(pid for pid, name in names.items() if name == "taker")
+    mine = [e["kind"] for e in events if e["pid"] == taker and e["kind"].startswith("mq.")]
+    assert mine[-2:] == ["mq.recv", "mq.recv.begin"], mine  # the last one never done
+    assert _final(events) == (0, 0)
+    assert not [e for e in events if e["kind"] == "order.conflict"]
+    done = ipcviz("verify", str(trace))
+    assert done.returncode == 0 and "legal history" in done.stdout, done.stdout
