@@ -32,6 +32,7 @@ class EngineContext(Protocol):
     lin: Linearizer
     t0: int
     stop_reason: str | None
+    frozen: bool  # the user froze the workers (``freeze``) and has not resumed them
     on_events: list[Callable[[list[Event]], None]]
     on_end: list[Callable[[], None]]
     gate: Any  # engine/gate.py's Gate (step gate, deadlock and lost-update watchers)

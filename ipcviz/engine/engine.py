@@ -173,6 +173,8 @@ class Engine:
         self.lin.halt = self._halt
         self.lin.hurried = lambda: self.hurry or self._quiescing
         self._quiescing = False  # (``_quiesce``: its drains read the rings, publish nothing)
+        #: the user froze the run (``freeze``) and did not resume it: the stop thaws it
+        self.frozen = False
         self._looping = False  # in ``_loop``: a command waiting ends a long turn
         self.exit_code = 0
         self._recording_told = False
@@ -625,20 +627,42 @@ class Engine:
         but publish nothing (``Linearizer.hurried``): one that put a forked flood's backlog
         in order took 13 s, while the children not yet adopted, which no gate stops, ran
         on and forked more (the attack: operations 5 to 18 s after the Ctrl-C)."""
-        if not any(not w.exited and w.ring is not None for w in self.workers.values()):
+        ringed = any(not w.exited and w.ring is not None for w in self.workers.values())
+        if ringed:
+            self.gate.close_all()
+        self._thaw()
+        if not ringed:
             return
-        self.gate.close_all()
         deadline = time.monotonic() + QUIESCE_S
         self._quiescing = True
         try:
             while time.monotonic() < deadline:
                 self._drain()
                 self._reap(None)
-                if self.gate._settled() != "soon":
+                if self.gate._settled() != "soon" and not self._recording():
                     return
                 time.sleep(0.005)
         finally:
             self._quiescing = False
+
+    def _recording(self) -> bool:
+        """A live worker is writing a record: its stamp is taken (``Ring.pending_stamp``).
+        One waiting for room in a full ring sleeps (``Ring._wait_for_room``), which
+        ``Gate._settled`` reads as settled ("later"): killed then, it took the record of a
+        call it had made with it (a message taken, shown still queued)."""
+        return any(w.ring.pending_stamp() for w in self.workers.values() if w.ring and not w.exited)
+
+    def _thaw(self) -> None:
+        """A frozen run (``freeze``: every worker SIGSTOPped) goes on once, as it stops, to
+        its gates (closed by then): a worker frozen between a call and its record, or a
+        strace frozen before it printed a call its program had made, was killed so, and
+        the call was lost. A message taken stayed in the picture, which then ended with
+        a queue the kernel never had (and ``order.conflict``: a freeze, then a stop, of
+        a flood, 4 runs in 4). Once: the stop's own SIGSTOPs are never undone."""
+        if not self.frozen:
+            return
+        self.frozen = False
+        self._signal_all([w for w in self.workers.values() if not w.exited], signal.SIGCONT)
 
     def _reap_all(self) -> None:
         self.life.reap_all()

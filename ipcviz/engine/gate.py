@@ -141,6 +141,8 @@ class Gate:
         self.step_mode = False
         #: The run stops: every gate stays closed (``close_all``).
         self.closing = False
+        #: Workers the user is killing (``Commands.kill``): their gates stay closed.
+        self.doomed: set[int] = set()
         #: what every live ring's gate flag says now (``_set_flags``)
         self.gate_flag = 0
         self.seed: int | None = None
@@ -403,6 +405,8 @@ class Gate:
 
     def release(self, key: Key, by: str) -> None:
         """Let thread ``key`` = (pid, thread) perform exactly one operation."""
+        if key[0] in self.doomed:
+            return  # (being killed: its SIGKILL comes, not another operation)
         waiting = self.at_gate.pop(key, None)
         fd = self._gate_fd(key, waiting) if waiting is not None else -1
         if waiting is None or fd < 0:
@@ -508,6 +512,7 @@ class Gate:
                     and not self.narrating
                     and self.pace is None
                     and not self.closing
+                    and key[0] not in self.doomed
                 ):
                     self.release(key, "free")
             elif kind == "proc.exit":
@@ -632,6 +637,24 @@ class Gate:
                 # whose gate.wait is still in the ring (or a pipe of the scenario's)
                 return "soon"
         return "yes"
+
+    def resting(self, w: Any) -> bool:
+        """``w`` is in no call it has not recorded: settled (``_worker_settled``), or, one
+        thread alone, asleep at its own gate before the engine read its ``gate.wait``."""
+        if self._worker_settled(w, self._parents()) != "soon":
+            return True
+        pid = w.pid
+        text = _read(f"/proc/{pid}/syscall")
+        fields = text.split() if text else []
+        if len(fields) < 2 or not IS_X86_64 or SYSCALLS_X86_64.get(int(fields[0])) != "read":
+            return False
+        try:
+            if len(os.listdir(f"/proc/{pid}/task")) != 1:
+                return False
+            link = os.readlink(f"/proc/{pid}/fd/{int(fields[1], 16)}")
+        except (OSError, ValueError):
+            return False
+        return link == f"pipe:[{self._gate_ino.get(pid)}]"
 
     def _unseen(self, w: Any) -> bool:
         """The worker recorded something the model has not seen yet (in its ring, or

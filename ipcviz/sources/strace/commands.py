@@ -34,8 +34,16 @@ from ipcviz.errors import IpcvizError
 from ipcviz.events import phrases, schema
 from ipcviz.mechanisms import fifo as fifo_type
 from ipcviz.scenario.api import Process, Scenario
-from ipcviz.sources.strace.engine import say_left_behind
-from ipcviz.sources.strace.feed import Killer, StraceFeed, held_early, kill_traced, kill_unseen
+from ipcviz.sources.strace import feed
+from ipcviz.sources.strace.engine import END_FIRST_S, _exited, say_left_behind
+from ipcviz.sources.strace.feed import (
+    Killer,
+    StraceFeed,
+    held_early,
+    kill_traced,
+    kill_unseen,
+    still_registered,
+)
 from ipcviz.sources.strace.mapper import shareable
 from ipcviz.sources.strace.source import StraceSource, check_ptrace, find_strace
 
@@ -282,6 +290,45 @@ class CommandsEngine(Engine):
 
     def _unseen_pids(self) -> set[int]:
         return {t.worker.pid for t in self.straced.values() if t.worker is not None}
+
+    def _quiesce(self) -> None:
+        """The workers stop at their gates (``Engine._quiesce``); then the commands still
+        running are ended while their straces watch (``_end_commands_first``)."""
+        super()._quiesce()
+        self._end_commands_first()
+
+    def _end_commands_first(self) -> None:
+        """Each process of a command still running gets SIGSTOP, then SIGKILL once its
+        strace showed it stopped (``Killer``), and each strace then ends by itself (at most
+        ``END_FIRST_S``, or as long as a test holds a strace: ``feed.STOP_FIRST_S``), as a
+        program's do (``ProgramEngine._end_program_first``).
+
+        The stop killed strace's process group at once, strace with its command: a call
+        the command had made and strace had not printed yet was never shown. A message a
+        command took stayed queued in the picture while the kernel's queue held one less,
+        and a send the room it made let through was an ``order.conflict`` (2 stops in 3 of
+        two commands flooding a System V queue)."""
+        running = [t for t in self.straced.values() if t.worker is not None and not t.worker.exited]
+        asked: set[int] = set()
+        deadline = time.monotonic() + max(END_FIRST_S, 2 * feed.STOP_FIRST_S)
+        while time.monotonic() < deadline:
+            waiting = False
+            for traced in running:
+                mapper = traced.source.mapper
+                if traced.failed or _exited(traced.worker.pid):  # type: ignore[union-attr]
+                    continue
+                for pid in mapper.unended():
+                    if pid not in asked and still_registered(self.registry, pid):
+                        asked.add(pid)
+                        self.killer.request(mapper, pid)
+                waiting = waiting or any(p in asked for p in mapper.procs)
+            if not waiting:
+                return
+            # strace's lines only, and the kills they allow: the backlog is put in order
+            # after (``_end_program_first``)
+            self._read_all()
+            self.killer.due()
+            time.sleep(0.005)
 
     def _shutdown(self) -> None:
         self._cut_short = {

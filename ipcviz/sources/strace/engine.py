@@ -449,6 +449,7 @@ class ProgramEngine(Engine):
         self._ended_by_us = self._ended_by_us or running
         if running and self.owns_processes:
             try:
+                self._thaw()  # (frozen: strace could never show them stopped)
                 self._end_program_first()
             except Exception:
                 import traceback
