@@ -1406,7 +1406,7 @@ class Linearizer:
         op = self.queues[pid][0]
         why = self._why(op)
         # the trace carries no language: the reason in English, whatever the run's language
-        reason = why.render("en") if why is not None else "no legal place"
+        reason = why.render("en") if why is not None else phrases.NO_PLACE
         self.conflicts += 1
         event = {"t": op.e - self.t0, "seq": -1, "pid": op.proc, "kind": "order.conflict"}
         obj = self._obj_name(op)
