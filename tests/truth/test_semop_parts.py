@@ -78,3 +78,40 @@ def test_two_units_of_one_semaphore_in_one_call_are_counted_together() -> None:
     h.lin.emit_ready(100 * MS)
     assert h.lin.conflicts == 0
     assert h.kinds() == [(2, "sem.post"), (1, "sem.wait"), (1, "sem.wait")]
+
+
+def _trace(*ops: tuple[int, str, str, bool]) -> list[dict]:
+    """Two semaphores at 1 and two processes, then ``ops`` (pid, kind, object, joined)."""
+    events: list[dict] = [
+        {"t": 0, "seq": 0, "pid": 0, "kind": "obj.declare", "obj": "set[0]", "type": "sysv_sem",
+         "value": 1},
+        {"t": 0, "seq": 1, "pid": 0, "kind": "obj.declare", "obj": "set[1]", "type": "sysv_sem",
+         "value": 1},
+        {"t": 0, "seq": 2, "pid": 1, "kind": "proc.start", "name": "a"},
+        {"t": 0, "seq": 3, "pid": 2, "kind": "proc.start", "name": "b"},
+    ]  # fmt: skip
+    for pid, kind, obj, joined in ops:
+        e = {"t": 5, "seq": len(events), "pid": pid, "kind": kind, "obj": obj}
+        events.append({**e, "joined": 1, "since": 1} if joined else e)
+    return events
+
+
+def test_verify_refuses_an_operation_between_the_parts_of_one_semop() -> None:
+    """Legal for each semaphore, yet the kernel never had 0 taken by process 1 and 1 not:
+    ``atomic``. The same operations with the call's parts together are legal."""
+    from ipcviz.model.verify import check
+
+    between = _trace(
+        (1, "sem.wait", "set[0]", False),
+        (2, "sem.post", "set[1]", False),
+        (1, "sem.wait", "set[1]", True),
+    )
+    assert [(v.seq, v.rule) for v in check({}, between)] == [(6, "atomic")]
+    together = _trace(
+        (1, "sem.wait", "set[0]", False),
+        (1, "sem.wait", "set[1]", True),
+        (2, "sem.post", "set[1]", False),
+    )
+    assert list(check({}, together)) == []
+    alone = _trace((1, "sem.wait", "set[1]", True))  # no part before it at all
+    assert [v.rule for v in check({}, alone)] == ["atomic"]
