@@ -117,6 +117,9 @@ _ENDS_A_BEGIN = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY})
 _QUEUE_CODES = _PUT_CODES | _TAKE_CODES | _AGAIN_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT, C.SEM_SET})
 _WAIT_POST = frozenset({C.SEM_WAIT, C.SEM_POST})
+#: a further part of one semop (``posix_sem/codes.py``) → the plain code it is ordered as
+_JOINED = C.JOINED
+_JOINED_CODE = {plain: joined for joined, plain in _JOINED.items()}
 _PLANNED_CODES = _SHM_CODES | _QUEUE_CODES | _SEM_CODES
 #: code → the group of codes one search orders together (a shadow's ``codes``)
 _PLAN_GROUP = {
@@ -153,7 +156,20 @@ _CHECKED_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in RULE
 class Op:
     """One operation (or a begin, or an engine event) waiting in the pool."""
 
-    __slots__ = ("b", "check", "e", "event", "msg", "pid", "proc", "rec", "since", "want")
+    __slots__ = (
+        "b",
+        "check",
+        "e",
+        "event",
+        "grouped",
+        "joined",
+        "msg",
+        "pid",
+        "proc",
+        "rec",
+        "since",
+        "want",
+    )
 
     def __init__(self, pid: int, b: int, e: int, rec: Record | None = None) -> None:
         self.pid = pid  # the program order it belongs to: a process, or one of its threads
@@ -167,6 +183,10 @@ class Op:
         #: (rec, fields its legality rule reads): made once per record (see ``_legal``)
         self.check: tuple[Record, dict[str, Any] | None] | None = None
         self.msg: tuple[int, bytes] | None = None  # (``_msg``: made once)
+        #: a further part of the semop of the operation before it: emitted right after it
+        #: (``rec`` holds the plain code; ``_emit`` publishes the joined one)
+        self.joined = False
+        self.grouped = False  # one of the parts (the first too) of a semop of several
 
     @property
     def is_begin(self) -> bool:
@@ -280,6 +300,9 @@ class Linearizer:
         #: queue → message → copies published put and not yet published taken (``_told``:
         #: counted as they go, not by reading the model's queue for every send)
         self._queued: dict[int, Counter[tuple[int, bytes]]] = {}
+        #: semaphore → its operations in the pool that are parts of a semop of several
+        #: (``Op.grouped``): no search orders it while there are any (``_plan_allows``)
+        self._grouped: Counter[int] = Counter()
         self.pending = 0  # operations in the pool
 
     # -- intake -----------------------------------------------------------------------
@@ -323,6 +346,10 @@ class Linearizer:
             self._said_late(pid, batch[0])
         for rec in batch:
             code, t = rec[0], rec[2]
+            joined = code in _JOINED
+            if joined:
+                code = _JOINED[code]
+                rec = (code, *rec[1:])
             if code in _BEGINS:
                 op = Op(pid, t, t, rec)
                 old = self.open_begin.get(pid)
@@ -358,6 +385,8 @@ class Linearizer:
                             was_empty = True
             else:
                 op = Op(pid, last, t, rec)
+            if joined:
+                self._join(q, op)
             last = t
             q.append(op)
             self.pending += 1
@@ -382,6 +411,22 @@ class Linearizer:
         self._dirty.update(map(_OBJ, batch))  # planned with fewer operations than now
         if was_empty and q:
             self._push(pid)
+
+    def _join(self, q: deque[Op], op: Op) -> None:
+        """``op`` is a further part of the semop whose last part is ``q``'s tail: it has
+        that call's interval (its begin: the kernel applied every part at one instant in
+        it), and is emitted right after it. A tail of another call (the part before
+        emitted already: it cannot be joined any more) leaves ``op`` on its own."""
+        tail = q[-1] if q else None
+        if tail is None or tail.rec is None or tail.rec[2] != op.e or tail.rec[0] in _BEGINS:
+            return
+        op.b = tail.b
+        op.since = tail.since or tail.b
+        op.joined = True
+        for part in (tail, op):
+            if not part.grouped:
+                part.grouped = True
+                self._grouped[part.rec[1]] += 1  # type: ignore[index]
 
     def add_event(self, event: dict[str, Any], t: int, pid: int = ENGINE) -> None:
         """An engine event, placed at time ``t`` (after the operations that ended before).
@@ -441,6 +486,10 @@ class Linearizer:
                 planned.popleft()
                 if rec[0] in _QUEUE_CODES:
                     self._count_keys(op, -1)
+        if op.grouped:
+            self._grouped[rec[1]] -= 1
+            if not self._grouped[rec[1]]:
+                del self._grouped[rec[1]]
         if rec[0] in _CONSUMER_CODES:
             mine = self._pool_takes.get(rec[1], {}).get(op.pid)
             if mine and mine[0] is op:
@@ -797,8 +846,9 @@ class Linearizer:
             return True
         if self._woken_first(op):
             return False
-        if rec[0] not in _PLANNED_CODES:
-            return True
+        if rec[0] not in _PLANNED_CODES or rec[1] in self._grouped:
+            return True  # (a semop of several: a search of one semaphore would not keep
+            # its parts together, and could choose an order the other parts refuse)
         obj_i = rec[1]
         if rec[0] in _PUT_CODES and self._order_unknown(op):
             return False
@@ -818,6 +868,8 @@ class Linearizer:
         one object are refused here, at the cost of two lookups each."""
         rec = op.rec
         if rec is None or rec[0] not in _PLANNED_CODES or rec[1] in self._dirty:
+            return False
+        if rec[1] in self._grouped:
             return False
         plan = self._plans.get(rec[1])
         if plan is None:
@@ -1386,7 +1438,7 @@ class Linearizer:
             return op  # (``outside`` now: every order is legal)
         why = self._why(op)
         # the trace carries no language: the reason in English, whatever the run's language
-        reason = why.render("en") if why is not None else "no legal place"
+        reason = why.render("en") if why is not None else phrases.NO_PLACE
         self.conflicts += 1
         event = {"t": op.e - self.t0, "seq": -1, "pid": op.proc, "kind": "order.conflict"}
         obj = self._obj_name(op)
@@ -1454,10 +1506,14 @@ class Linearizer:
             assert rec is not None
             if op.e > self._upto:
                 self._upto = op.e
+            if op.joined:
+                rec = (_JOINED_CODE[rec[0]], *rec[1:])
             event = self._publish_record(rec, op.pid, op.since, op.want)  # pid | thread << 32
             if self.after_publish is not None:
                 self.after_publish(event)
-        if q:
+        if q and q[0].joined:
+            self._emit(q[0])  # the rest of the semop: at the same instant, nothing between
+        elif q:
             self._push(op.pid)
 
     def _split(self, op: Op) -> bool:
@@ -1566,7 +1622,33 @@ class Linearizer:
                 return n <= room or (n > PIPE_BUF and room > 0)
         state_class, rule = RULES[kind]
         obj = self.model.objects.get(fields["obj"])
-        return not isinstance(obj, state_class) or rule(obj, fields) is None
+        if not isinstance(obj, state_class) or rule(obj, fields) is None:
+            return not op.grouped or self._joined_legal(op)
+        return False
+
+    def _joined_legal(self, op: Op) -> bool:
+        """Whether the semop ``op`` is the first part of can go now as a whole: the kernel
+        applies all its parts or none, so a part that could not go (a semaphore at 0) holds
+        back the parts before it too. Taken in the call's order: a part's units are the
+        value the parts before it left (a post then a wait on one semaphore)."""
+        q = self.queues[op.pid]
+        if op.joined or q[0] is not op:
+            return True  # (only a call's first part, at its lane's head, is ever a candidate)
+        taken: Counter[int] = Counter()
+        for k, op in enumerate(q):
+            if k and not op.joined:
+                break
+            rec = op.rec
+            assert rec is not None
+            code, obj_i = rec[0], rec[1]
+            if code == C.SEM_POST:
+                taken[obj_i] -= 1
+            elif code == C.SEM_WAIT or (code == C.SEM_TRYWAIT and rec[3]):
+                obj = self._object(obj_i)
+                if isinstance(obj, SemObj) and not obj.outside and obj.value - taken[obj_i] < 1:
+                    return False
+                taken[obj_i] += 1
+        return True
 
     def _blocks_a_read(self, op: Op) -> bool:
         """Writing this now would make the recorded reads impossible.

@@ -42,8 +42,10 @@ LEFT_OUT_GONE = N_(
     "in order and are not in the trace"
 )
 #: ``order.conflict``: the engine found no legal place for an operation (``reason``: the
-#: legality rule's, in English)
+#: legality rule's, in English, or ``NO_PLACE``)
 CONFLICT = N_("no order of the recorded operations explains this one: {reason}")
+#: ``CONFLICT``'s reason for an operation legal by itself that still found no place
+NO_PLACE = N_("no legal place")
 
 #: ``program.leftover``: what became of an object a traced program made and left, by the
 #: event's ``reason``; its values are ``what``, ``name``, ``hint`` (``sources/strace/engine.py``)

@@ -14,6 +14,11 @@ The rules (docs/trace-format.md, "Legal history"):
    narration step) performs nothing until the engine's ``gate.step`` lets it go: its next
    operation comes after that ``gate.step``. Each thread waits at a gate of its own: the
    ``gate.step`` names the thread it lets go (``thread``, absent for thread 0).
+5. **One semop, one instant** (``atomic``): an operation with ``joined`` (a further part
+   of one System V semop) comes right after the part before it: the operation before it
+   in the stream is its own process's (and thread's) semaphore operation. The kernel
+   applied the whole call at once; another operation between them would show a state it
+   never had.
 
 An ``order.conflict`` event (the engine found no legal place for an operation) is a
 violation too: the engine said so instead of hiding it. So is an event naming a process
@@ -45,7 +50,8 @@ class Violation:
     seq: int
     kind: str
     obj: str
-    rule: str  # legal | real-time | program-order | gate | conflict | unknown | unreadable
+    #: legal | real-time | program-order | gate | atomic | conflict | unknown | unreadable
+    rule: str
     #: why, worded when shown: ``line()`` says it in the language chosen then (the rule's
     #: name is an identifier, the same in every language)
     message: str | Lazy
@@ -114,6 +120,8 @@ class Verifier:
         self.latest_begin = -1  # the latest begin among the operations seen so far
         self.latest_seq = -1
         self.gate = GateRule()
+        #: (pid, thread, kind) of the latest operation in the stream (rule 5)
+        self.last_op: tuple[Any, Any, str] | None = None
 
     def feed(self, state: State, e: dict[str, Any]) -> list[Violation]:
         """The violations of ``e`` (usually none), given the state before it. Never raises
@@ -145,6 +153,18 @@ class Verifier:
             last_t[pid] = t
             self.started[pid] = t
         if kind in RING_KINDS:
+            if e.get("joined") and not _right_after(self.last_op, e):
+                found.append(
+                    (
+                        "atomic",
+                        lazy(
+                            "a part of one semop, but the operation before it is not the "
+                            "part before it: the kernel applied the call at one instant"
+                        ),
+                    )
+                )
+            if kind in OPERATIONS:
+                self.last_op = (pid, e.get("thread"), kind)
             thread = e.get("thread")
             if isinstance(thread, int) and thread:
                 # a thread of the process: a program order of its own, begun with it
@@ -191,6 +211,20 @@ class Verifier:
         seq = e.get("seq", -1)
         obj = e.get("obj", "") if isinstance(e.get("obj"), str) else ""
         return [Violation(seq, kind, obj, rule, why) for rule, why in found]
+
+
+def _right_after(last: tuple[Any, Any, str] | None, e: dict[str, Any]) -> bool:
+    """Whether ``last`` (the stream's operation before ``e``) can be the part of ``e``'s
+    semop before it: a semaphore operation of the same process and thread."""
+    if last is None:
+        return False
+    pid, thread, kind = last
+    return (
+        pid == e.get("pid")
+        and thread == e.get("thread")
+        and kind.startswith("sem.")
+        and not kind.endswith(".begin")
+    )
 
 
 class GateRule:

@@ -547,6 +547,32 @@ def _notice(n: Any, e: dict[str, Any]) -> Lazy:
     return lazy("note: {what}", what=known(safe(e.get("message", ""), 300)))
 
 
+def _conflict(n: Narrator, e: Event) -> Lazy:
+    """The engine found no legal place for an operation: said as ipcviz's fault, never the
+    program's (the kernel did something; ipcviz could not show it in an order it could
+    have had), with the engine's reason in the language shown where the catalog has it."""
+    message = safe(str(e.get("message", "")), 300)
+    found = phrases.match(message)
+    if found is not None and found.message == phrases.CONFLICT:
+        why: Lazy = lazy(phrases.CONFLICT, reason=known(str(found.params["reason"])))
+    else:
+        why = known(message)
+    obj = e.get("obj")
+    if isinstance(obj, str):
+        return lazy(
+            "ORDER CONFLICT on {obj}: {why}. This is a fault of ipcviz (its ordering, or a "
+            "record it lost), not of the program: from here on, {obj} may be shown in a "
+            "state the kernel never had",
+            obj=safe(obj, 80),
+            why=why,
+        )
+    return lazy(
+        "ORDER CONFLICT: {why}. This is a fault of ipcviz (its ordering, or a record it "
+        "lost), not of the program",
+        why=why,
+    )
+
+
 def _lost_update(n: Narrator, e: Event) -> Lazy:
     from ipcviz.model.analysis.races import describe_said
 
@@ -618,6 +644,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
         "tracer ring full: waited {count} time(s)", count=e.get("count")
     ),
     "drift": _drift,
+    "order.conflict": _conflict,
     "gate.wait": lambda n, e: None,  # shown by the TUI; "goes:" below says who moved
     "gate.step": _gate_step,
     "deadlock": _deadlock,

@@ -1065,3 +1065,80 @@ int main(void) {
     return 0;
 }
 """
+
+#: One semop on two semaphores at once, both ways, ``argv[1]`` rounds: the child sleeps in
+#: a wait on semaphores 0 and 1 until the parent, having seen it asleep there (/proc), posts
+#: both in one call (in the other order: 1 then 0); the child then posts 2 and 3 in one
+#: call, which the parent waits for in one call. A round's posts wake a waiter whatever the
+#: machine's speed. Prints ``ROUNDS n``.
+SEMOP_PAIRS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+union semun { int val; struct semid_ds *buf; unsigned short *array; };
+
+static int set;
+
+static void pair(int first, int second, int op)
+{
+    struct sembuf b[2] = {{first, op, 0}, {second, op, 0}};
+    if (semop(set, b, 2) < 0) {
+        perror("semop");
+        exit(1);
+    }
+}
+
+/* until the kernel shows ``pid`` asleep in a semaphore operation (its wchan) */
+static void until_asleep_in_semop(pid_t pid)
+{
+    char path[64], wchan[128];
+    struct timespec pause = {0, 200000};
+    snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        if (!f)
+            exit(1);
+        size_t n = fread(wchan, 1, sizeof wchan - 1, f);
+        fclose(f);
+        wchan[n] = 0;
+        if (strstr(wchan, "semtimedop"))
+            return;
+        nanosleep(&pause, NULL);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    int rounds = argc > 1 ? atoi(argv[1]) : 10;
+    set = semget(IPC_PRIVATE, 4, IPC_CREAT | 0600);
+    if (set < 0)
+        return 1;
+    union semun zero = {.val = 0};
+    for (int i = 0; i < 4; i++)
+        semctl(set, i, SETVAL, zero);
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int i = 0; i < rounds; i++) {
+            pair(0, 1, -1); /* asleep until the parent posts both */
+            pair(2, 3, +1);
+        }
+        _exit(0);
+    }
+    for (int i = 0; i < rounds; i++) {
+        until_asleep_in_semop(pid);
+        pair(1, 0, +1); /* wakes the child: both at once */
+        pair(2, 3, -1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    semctl(set, 0, IPC_RMID);
+    printf("ROUNDS %d\n", rounds);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+"""

@@ -13,6 +13,13 @@ SEM_POST: Final = 32
 SEM_TRYWAIT: Final = 33
 #: semctl(SETVAL/SETALL): a value given, not taken or posted (System V only)
 SEM_SET: Final = 34
+#: A further part of one System V semop on several semaphores (or several units): the
+#: kernel applies the whole call at one instant, so the part goes right after the part
+#: before it, with the call's begin (``joined`` in the event; the linearizer keeps a
+#: call's parts together and orders them as the plain codes of ``JOINED``).
+SEM_WAIT_JOINED: Final = 35
+SEM_POST_JOINED: Final = 36
+SEM_TRYWAIT_JOINED: Final = 37
 
 CODES: Final[dict[int, Code]] = {
     SEM_WAIT_BEGIN: Code("sem.wait.begin"),
@@ -20,6 +27,16 @@ CODES: Final[dict[int, Code]] = {
     SEM_POST: Code("sem.post"),
     SEM_TRYWAIT: Code("sem.trywait", "ok"),
     SEM_SET: Code("sem.set", "value"),
+    SEM_WAIT_JOINED: Code("sem.wait", fixed=(("joined", 1),)),
+    SEM_POST_JOINED: Code("sem.post", fixed=(("joined", 1),)),
+    SEM_TRYWAIT_JOINED: Code("sem.trywait", "ok", fixed=(("joined", 1),)),
+}
+
+#: a joined part's code → the code of the same operation on its own
+JOINED: Final[dict[int, int]] = {
+    SEM_WAIT_JOINED: SEM_WAIT,
+    SEM_POST_JOINED: SEM_POST,
+    SEM_TRYWAIT_JOINED: SEM_TRYWAIT,
 }
 
 COMPLETES: Final[dict[int, int]] = {SEM_WAIT: SEM_WAIT_BEGIN}

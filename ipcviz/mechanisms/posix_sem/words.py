@@ -7,18 +7,30 @@ from typing import Any
 from ipcviz.i18n import Lazy, lazy
 
 
+def _joined(said: Lazy, e: dict[str, Any]) -> Lazy:
+    """A further part of one semop (``joined``) says so: the line before it and it are one
+    call, which the kernel applied at one instant (no state between them existed)."""
+    if not e.get("joined"):
+        return said
+    return lazy("{said}, in the same semop: at the same instant", said=said)
+
+
 def _took(n: Any, e: dict[str, Any]) -> Lazy:
     obj = n.state.objects[e["obj"]]
     if obj.outside:  # its value before the watch is the kernel's to say, not the trace's
-        return lazy("took {obj} (its value: the kernel's readings only)", obj=e["obj"])
-    return lazy("took {obj} (value now {value})", obj=e["obj"], value=obj.value)
+        said = lazy("took {obj} (its value: the kernel's readings only)", obj=e["obj"])
+    else:
+        said = lazy("took {obj} (value now {value})", obj=e["obj"], value=obj.value)
+    return _joined(said, e)
 
 
 def _posts(n: Any, e: dict[str, Any]) -> Lazy:
     obj = n.state.objects[e["obj"]]
     if obj.outside:
-        return lazy("posts {obj} (its value: the kernel's readings only)", obj=e["obj"])
-    return lazy("posts {obj} (value now {value})", obj=e["obj"], value=obj.value)
+        said = lazy("posts {obj} (its value: the kernel's readings only)", obj=e["obj"])
+    else:
+        said = lazy("posts {obj} (value now {value})", obj=e["obj"], value=obj.value)
+    return _joined(said, e)
 
 
 WORDS = {
@@ -27,7 +39,7 @@ WORDS = {
     "sem.post": _posts,
     "sem.set": lambda n, e: lazy("sets {obj} to {value}", obj=e["obj"], value=e["value"]),
     "sem.trywait": lambda n, e: (
-        lazy("try-waits {obj}: took it", obj=e["obj"])
+        _joined(lazy("try-waits {obj}: took it", obj=e["obj"]), e)
         if e.get("ok")
         else lazy("try-waits {obj}: busy", obj=e["obj"])
     ),

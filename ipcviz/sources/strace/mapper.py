@@ -1575,8 +1575,12 @@ def _unseen_setall(m: Mapper, proc: Proc, ident: int, end: int) -> None:
 
 
 def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
-    """P (sem_op < 0) and V (> 0), one record per unit, in the order the call lists them
-    (the kernel applies a call's operations at once: no other process can come between)."""
+    """P (sem_op < 0) and V (> 0), one record per unit, in the order the call lists them.
+    The kernel applies a call's operations at once (all or nothing, at one instant): every
+    record after the first is a joined part (``C.JOINED``), which the linearizer places
+    right after the one before it, with the call's begin. Stamped apart, each at the call's
+    end, a part after the first had no begin of its own: a waiter the call woke, whose
+    return was stamped before that end, had no legal place (a semaphore shown at -1)."""
     nums = P.ints(args)
     ops = P.sembufs(args)
     if not nums or not ops:
@@ -1592,15 +1596,23 @@ def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
         if err == "EINTR" and first is not None:  # by which signal: strace's next line
             m._eintr[proc.tid] = (proc, m._sem(proc, ident, first[0], t), at)
         return
-    for num, op, flags in ops:
-        obj = m._sem(proc, ident, num, t, undo="SEM_UNDO" in flags)
+    # Every semaphore declared first: the call's records are then one run in the process's
+    # lane, with no declare between them (the linearizer glues a joined part to the last)
+    objs = [m._sem(proc, ident, num, t, undo="SEM_UNDO" in flags) for num, _op, flags in ops]
+    parts: list[tuple[int, int, int]] = []  # (code, object, a)
+    for obj, (_num, op, flags) in zip(objs, ops, strict=True):
         if op < 0:
-            code = C.SEM_TRYWAIT if "IPC_NOWAIT" in flags else C.SEM_WAIT
-            for _ in range(-op):
-                m._rec(proc, code, obj, at, 1 if code == C.SEM_TRYWAIT else 0)
-        for _ in range(op):
-            m._rec(proc, C.SEM_POST, obj, at)
+            nowait = "IPC_NOWAIT" in flags
+            parts += [(C.SEM_TRYWAIT, obj, 1) if nowait else (C.SEM_WAIT, obj, 0)] * -op
+        parts += [(C.SEM_POST, obj, 0)] * op
+    for i, (code, obj, a) in enumerate(parts):
+        # the kernel applies the whole call at one instant: every part after the first is
+        # joined to it (same begin, nothing of another process between them)
+        m._rec(proc, _JOINED_CODE[code] if i else code, obj, at, a)
 
+
+#: a semop's part → its code as a further part of the same call (``C.JOINED`` reversed)
+_JOINED_CODE = {plain: joined for joined, plain in C.JOINED.items()}
 
 #: Signals whose default action is to ignore them: without a tracer one never wakes a
 #: process that has no handler for it.
