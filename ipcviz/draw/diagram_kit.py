@@ -46,6 +46,23 @@ def cut(text: str, cells: int) -> str:
     return "".join(out) + "…"
 
 
+def cut_middle(text: str, cells: int) -> str:
+    """``text`` in at most ``cells`` cells, its end kept (``produ…r1``): names that differ
+    only at their end (``producer1``, ``producer2``) stay apart, where ``cut`` made both
+    ``produc…``, told apart by colour alone."""
+    if cell_len(text) <= cells or cells < 4:
+        return cut(text, cells)
+    tail = max(1, (cells - 1) // 3)
+    end, used = [], 0
+    for ch in reversed(text):
+        w = cell_len(ch)
+        if used + w > tail:
+            break
+        end.append(ch)
+        used += w
+    return cut(text, cells - used)[:-1] + "…" + "".join(reversed(end))
+
+
 def ljust(text: str, cells: int, fill: str = " ") -> str:
     """``text`` padded on the right to ``cells`` cells (``str.ljust`` counts characters;
     a Korean one takes two cells)."""
@@ -120,8 +137,8 @@ def blank(width: int) -> Line:
 
 def proc_name(state: State, pid: int, limit: int = 16) -> tuple[str, Style]:
     """A process's name (untrusted: made inert) in its colour, in at most ``limit`` cells
-    (cut with one ``…``: safe_text's own ``…(+N)`` would not fit a small box)."""
-    name = cut(bytefmt.safe_text(state.proc_name(pid), 256), limit)
+    (cut with one ``…``, its end kept: safe_text's own ``…(+N)`` would not fit a small box)."""
+    name = cut_middle(bytefmt.safe_text(state.proc_name(pid), 256), limit)
     return name, r.fg(r.color_of(state, pid), True)
 
 

@@ -475,8 +475,10 @@ def test_every_process_is_one_node_at_80x24_and_200x60(builtin_traces, scenario:
 
 
 def test_a_long_process_name_is_cut_once_to_its_box() -> None:
-    """A name cut to a node's width ends in one ``…`` (safe_text's ``…(+N)`` was cut again
-    to ``producer……`` at 120×40), and an untrusted name stays inert."""
+    """A name cut to a node's width has one ``…`` (safe_text's ``…(+N)`` was cut again
+    to ``producer……`` at 120×40), and an untrusted name stays inert. The cut keeps the
+    name's end: ``produce…`` for both producer1 and producer2 told them apart by colour
+    alone (a helper's bounded buffer, in the TUI's diagram at 120 columns)."""
     from rich.cells import cell_len
 
     from ipcviz.draw import diagram_kit as k
@@ -486,10 +488,10 @@ def test_a_long_process_name_is_cut_once_to_its_box() -> None:
     s = State(header={})
     apply(s, {"t": 0, "seq": 0, "pid": 7, "kind": "proc.start", "name": "producer1"})
     apply(s, {"t": 0, "seq": 1, "pid": 8, "kind": "proc.start", "name": "\x1b[2Jx" * 20})
-    assert k.proc_name(s, 7, 8)[0] == "produce…"
+    assert k.proc_name(s, 7, 8)[0] == "produ…r1"
     assert k.proc_name(s, 7, 9)[0] == "producer1"
     hostile = k.proc_name(s, 8, 12)[0]
-    assert cell_len(hostile) <= 12 and hostile.endswith("…") and "\x1b" not in hostile
+    assert cell_len(hostile) <= 12 and hostile.count("…") == 1 and "\x1b" not in hostile
 
 
 def test_fifo_bytes_that_may_be_gone_snapshot(snap_compare) -> None:
