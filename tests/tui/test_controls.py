@@ -331,20 +331,37 @@ async def test_a_refusal_pressed_again_is_one_toast_not_a_stack() -> None:
 
 
 async def test_picker_lists_builtins_and_enter_runs_one(tmp_path: Path) -> None:
+    """q in a run started from the picker goes back to the picker, the run stopped (its
+    engine reaped, its processes gone; its objects: the autouse leak check); a second run
+    from there starts afresh, and q on the picker ends the app."""
     from ipcviz.scenario.loader import load
+    from ipcviz.tui.screens.picker import PickerScreen
 
     slow = load(SLOW)
     app = IpcvizApp(scenarios=[slow], record=tmp_path / "picked.jsonl")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, SessionScreen), "session")
-        screen = app.screen
-        assert isinstance(screen, SessionScreen)
-        await until(pilot, lambda: len(workers(screen)) == 2, "workers")
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        feeds = []
+        for _ in range(2):
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, SessionScreen), "session")
+            screen = app.screen
+            assert isinstance(screen, SessionScreen)
+            await until(pilot, lambda s=screen: len(workers(s)) == 2, "workers")
+            pids = workers(screen)
+            feeds.append(screen.feed)
+            await pilot.press("q")
+            await until(pilot, lambda: app.screen is picker, "back on the picker")
+            feed = feeds[-1]
+            assert isinstance(feed, LiveFeed) and feed.engine.proc.poll() is not None
+            assert all(proc_state(p) is None for p in pids)
+            assert screen not in app.sessions
+        assert feeds[0] is not feeds[1]
         await pilot.press("q")
     assert app.return_value == 0
-    assert (tmp_path / "picked.jsonl").exists()
+    traces = sorted(p.name for p in tmp_path.glob("picked*.jsonl"))
+    assert len(traces) == 2 and "picked.jsonl" in traces
 
 
 # -- live controls (real engine, real processes) ----------------------------------------

@@ -33,6 +33,7 @@ from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.lang import Worded
+from ipcviz.tui.messages import LeaveSession
 from ipcviz.tui.screens.holders import HOLDER_BINDINGS, HolderBanner, HolderControls
 from ipcviz.tui.screens.pacing import PACE_BINDINGS, PaceControls
 from ipcviz.tui.screens.stepping import STEP_BINDINGS, DeadlockBanner, StepControls
@@ -628,7 +629,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.app.push_screen(HelpScreen(keys_of(self), extra))
 
     def action_quit_session(self) -> None:
-        self.app.exit(self.stop())
+        """``q``: the App stops this run and goes back where it came from (or ends)."""
+        self.post_message(LeaveSession(self))
 
     def stop(self) -> int | None:
         """Stop the engine (if any) and return its result; safe to call twice."""
