@@ -62,6 +62,7 @@ IDLE_REDRAW_S = 1.0
 #: Messages a redraw sends to its own screen; they say nothing new.
 _REDRAW_ECHOES = (messages.Update, messages.Layout, messages.UpdateScroll, events.Idle)
 NARROW = 110  # columns below which the panels stack
+COMPACT_BELOW = 30  # rows below which the panels are framed by one line, the checks in one
 
 
 #: Keys the live session and the replay share, in this order: how the run is shown.
@@ -72,6 +73,13 @@ VIEW_BINDINGS: list[BindingType] = [
         "toggle_view",
         N_("diagram/detail"),
         tooltip=N_("the diagram (who talks to whom) or the detail panels"),
+    ),
+    Binding(
+        "c",
+        "toggle_checks",
+        N_("checks"),
+        show=False,
+        tooltip=N_("the checks in full, or in one line on a short screen"),
     ),
     Binding(
         "p",
@@ -101,7 +109,12 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     SessionScreen.-narrow ProcTable { max-height: 7; }
     SessionScreen.-narrow Narration { max-height: 5; }
     SessionScreen.-narrow #log-box { height: 6; min-height: 3; }
-    SessionScreen.-short #log-box { display: none; }
+    SessionScreen.-compact .panel { border-bottom: none; }
+    SessionScreen.-compact Narration { max-height: 4; }
+    SessionScreen.-compact.-narrow ProcTable { max-height: 7; }
+    SessionScreen.-compact.-narrow #log-box { height: 4; min-height: 4; }
+    SessionScreen.-compact.-narrow #right { min-height: 6; }
+    SessionScreen.-compact.-checks Checks { max-height: 10; }
     SessionScreen.-wide ObjectsPanel { }
     SessionScreen #diagram { display: none; }
     SessionScreen.-diagram #diagram { display: block; }
@@ -110,10 +123,14 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     SessionScreen.-diagram.-narrow #left { width: 100%; }
     SessionScreen.-diagram.-narrow #procs { display: none; }
     SessionScreen.-diagram.-narrow #log-box { display: none; }
+    SessionScreen.-diagram.-narrow.-compact #log-box { display: block; height: 4; min-height: 4; }
     """
     #: The diagram view (processes, objects, edges) rather than the detail panels at start;
     #: ``v`` switches.
     DIAGRAM_FIRST = False
+    #: Below ``COMPACT_BELOW`` rows, the compact layout (``_layout_for``); the presenter
+    #: screen lays out its own short screens.
+    COMPACT = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -218,6 +235,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self._timer: Timer | None = None
         self._ended = False
         self._obj_filter_i = -1
+        #: The checks in full even on a short screen (``c``), where they are one line.
+        self.checks_open = False
         #: Seconds to apply and word one event (measured): what a flood's owed tail costs.
         self._worded_cost = 3e-6
         #: Events of a flood applied without a log line (they left the log unseen).
@@ -313,6 +332,9 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.set_class(width < NARROW, "-narrow")
         self.set_class(width >= 160, "-wide")
         self.set_class(height < 30 and width < NARROW, "-short")
+        # A short screen (80x24, a projector's) keeps the objects and a few log lines:
+        # panels framed by their title line only, the checks in one line (``c``: in full)
+        self.set_class(self.COMPACT and height < COMPACT_BELOW, "-compact")
         objects = self.query_one(ObjectsPanel)
         objects.rows = 2 if height < 30 else (3 if height < 50 else 6)
 
@@ -501,7 +523,9 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         else:
             self.query_one(ObjectsPanel).sync(state, force)
         self.query_one(Narration).show(state, self.lang)
-        self.query_one(Checks).show(state)
+        self.query_one(Checks).show(
+            state, brief=self.has_class("-compact") and not self.checks_open
+        )
         self.show_deadlock()
         self.show_holders()
         log = self.query_one(EventLog)
@@ -606,6 +630,12 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         """``v``: the diagram view or the detail panels (both read the same model)."""
         self.set_class(not self.diagram_shown, "-diagram")
         self.call_after_refresh(self.redraw, True)
+
+    def action_toggle_checks(self) -> None:
+        """``c``: the checks in full (on a short screen they are one line), or one line."""
+        self.checks_open = not self.checks_open
+        self.set_class(self.checks_open, "-checks")
+        self.redraw()
 
     def action_filter_proc(self) -> None:
         log = self.query_one(EventLog)

@@ -362,7 +362,13 @@ class Checks(ClampedText):
     Checks { height: auto; max-height: 10; padding: 0 1; }
     """
 
-    def show(self, state: State) -> None:
+    def show(self, state: State, brief: bool = False) -> None:
+        """Everything (``brief``: one line, for a short screen: see ``brief_line``)."""
+        if brief:
+            line = self.brief_line(state)
+            self.display = bool(line.plain)
+            self.update(line)
+            return
         text = Text()
         for name, d in state.drift.items():
             text.append(" " + _("DRIFT") + " ", style=render.BAD)
@@ -414,6 +420,41 @@ class Checks(ClampedText):
         text.rstrip()
         self.display = bool(text.plain)
         self.update(text)
+
+    @staticmethod
+    def brief_line(state: State) -> Text:
+        """What the panel says, in one line: drift, lost updates and errors first (each
+        named), then how many checks passed and failed with the first failure's words,
+        then the outcome. Cut at the right (``…``) by the panel when longer."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if state.drift:
+            names = ", ".join(bytefmt.safe_text(str(n), 20) for n in state.drift)
+            text.append(" " + _("DRIFT") + " ", style=render.BAD)
+            text.append(f" {names}  ", style=P.bold(P.PINK))
+        if state.lost_updates:
+            missing = _("LOST UPDATES: {n} missing").format(n=lost_update_count(state))
+            text.append(f" {missing} ", style=render.WARN)
+            text.append("  ")
+        if state.errors:
+            said = _("error: {what}").format(what=bytefmt.safe_text(str(state.errors[-1]), 80))
+            text.append(said + "  ", style=P.bold(P.RED))
+        passed = sum(1 for c in state.checks if c.ok)
+        failed = [c for c in state.checks if not c.ok]
+        if state.checks:
+            text.append(f" ✓ {passed} ", style=render.GOOD)
+            if failed:
+                text.append(" ")
+                text.append(f" ✗ {len(failed)} ", style=render.BAD)
+            text.append("  ")
+        if state.outcome:
+            style = render.GOOD if state.outcome == "passed" else render.WARN
+            text.append(f" {outcome_word(state.outcome)} ", style=style)
+            text.append("  " + _("exit code {code}").format(code=state.exit_code) + "  ")
+        if failed:
+            description, _detail = failed[0].text(get_lang())
+            text.append("✗ " + bytefmt.safe_text(str(description), 160))
+        text.rstrip()
+        return text
 
 
 class StatusLine(Static):
