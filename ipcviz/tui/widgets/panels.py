@@ -298,13 +298,25 @@ class EventLog(Widget):
         self._lines = [self.formatter.line(line, width) for line in picked]
         self.refresh()
 
+    def on_resize(self) -> None:
+        """Picked again for the new height: a replay stands still (no frame comes) while a
+        panel above it appears (the checks, at the end) and the log gets shorter."""
+        self.sync()
+
     def render_line(self, y: int) -> Strip:
-        if 0 <= y < len(self._lines):  # the newest ``height`` events, oldest on top
-            return Strip(self._lines[y]).crop(0, self.size.width)
+        # the newest ``height`` lines, oldest on top: lines picked for a taller log than
+        # it now is lose their oldest, never their newest (the replay at its end showed
+        # the 11 lines before the last 11, not the last ones)
+        i = y + max(0, len(self._lines) - self.size.height)
+        if 0 <= i < len(self._lines):
+            return Strip(self._lines[i]).crop(0, self.size.width)
         return Strip.blank(self.size.width, BLANK)
 
     def plain_lines(self) -> list[str]:
-        return ["".join(seg.text for seg in line) for line in self._lines]
+        """The lines shown (the newest that fit), for tests."""
+        height = self.size.height or len(self._lines)
+        shown = self._lines[max(0, len(self._lines) - height) :]
+        return ["".join(seg.text for seg in line) for line in shown]
 
 
 class ClampedText(Static):
