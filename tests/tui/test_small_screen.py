@@ -78,3 +78,59 @@ async def test_a_tall_screen_keeps_the_checks_in_full(size: tuple[int, int]) -> 
         assert not screen.has_class("-compact")
         checks = screen.query_one(Checks)
         assert checks.content_region.height >= len(screen.state.checks) + 1  # + outcome
+
+
+def test_a_cut_line_ends_in_an_ellipsis() -> None:
+    from rich.segment import Segment
+    from textual.strip import Strip
+
+    from ipcviz.tui.widgets.panels import cut
+
+    assert cut(Strip([Segment("10 writes")]), 5).text == "10 w…"
+    assert cut(Strip([Segment("10 writes")]), 9).text == "10 writes"
+    assert cut(Strip([Segment("10 writes")]), 12).text == "10 writes"
+    shown = cut(Strip([Segment("버퍼 버퍼")]), 4)  # a wide character cut in two
+    assert shown.cell_length == 4 and shown.text.endswith("…")
+
+
+async def test_a_replay_standing_still_draws_its_objects_for_the_width_they_have() -> None:
+    """A replay at its end (End at 80x24) draws no more frames; the end's state adds the
+    checks line and the objects panel a scrollbar, two cells narrower: each object's lines
+    are made again for the width it now has (its title line ended "10 wr", cut)."""
+    from ipcviz.tui.launch import replay_app
+
+    from .helpers import TRACES
+    from .test_log_moment import replay_at
+
+    app = replay_app(TRACES / "sysv-shm.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await replay_at(pilot, None)
+        await pilot.pause()
+        view = screen.query_one(ObjectsPanel).views["slot"]
+        made = view.plain_lines()
+        assert max(len(line.rstrip()) for line in made) <= view.size.width
+        assert [row.rstrip() for row in on_screen(app, view)] == [x.rstrip() for x in made]
+        screen.stop()
+
+
+async def test_a_replay_standing_still_draws_its_diagram_for_the_height_it_has() -> None:
+    """The same in the diagram view: the end's checks line takes a row from the diagram,
+    which is drawn again for the rows it now has (its bottom row was cut off)."""
+    from ipcviz.tui.launch import replay_app
+    from ipcviz.tui.widgets.diagram import DiagramView
+
+    from .helpers import TRACES
+    from .test_log_moment import replay_at
+
+    app = replay_app(TRACES / "sysv-shm.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await replay_at(pilot, 40)
+        await pilot.press("v")
+        screen = await replay_at(pilot, None)
+        await pilot.pause()
+        diagram = screen.query_one(DiagramView)
+        assert len(diagram.lines) == diagram.size.height
+        assert [row.rstrip() for row in on_screen(app, diagram)] == [
+            x.rstrip() for x in diagram.plain_lines()
+        ]
+        screen.stop()

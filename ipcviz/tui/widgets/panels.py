@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -34,6 +35,16 @@ from ipcviz.tui.lang import scenario_field
 BLANK = Style()  # never None: the NO_COLOR (monochrome) filter reads every style
 
 
+def cut(strip: Strip, width: int) -> Strip:
+    """``strip`` in ``width`` cells; one longer ends in "…", so a cut never passes for the
+    whole (an object's title line at 80 columns ended "10 wr", a number without its word)."""
+    if strip.cell_length <= width or width < 1:
+        return strip.crop(0, width)
+    segments = list(strip.crop(0, width - 1))
+    style = segments[-1].style if segments else None
+    return Strip([*segments, Segment("…", style)], width)
+
+
 class LineWidget(Widget):
     """A widget that hands out pre-built lines of segments as ``Strip``s (the detail panels,
     the diagram): the drawing is built without Textual, this only shows it."""
@@ -44,7 +55,7 @@ class LineWidget(Widget):
 
     def render_line(self, y: int) -> Strip:
         if 0 <= y < len(self.lines):
-            return Strip(self.lines[y]).crop(0, self.size.width)
+            return cut(Strip(self.lines[y]), self.size.width)
         return Strip.blank(self.size.width, BLANK)
 
     def plain_lines(self) -> list[str]:
@@ -86,8 +97,16 @@ class ObjectView(LinesView):
         self.obj_name = name
         self._sig: tuple[Any, ...] | None = None
         self._width = -1
+        self._drawn: tuple[State, int] | None = None  # the last sync's state and rows
+
+    def on_resize(self) -> None:
+        """Made again for the new width: a replay standing still draws no frame, and its
+        panel got narrower (a scrollbar came) or was laid out after the first sync."""
+        if self._drawn is not None and self.size.width != self._width:
+            self.sync(*self._drawn)
 
     def sync(self, state: State, rows: int, force: bool = False) -> None:
+        self._drawn = (state, rows)
         obj = state.objects.get(self.obj_name)
         if obj is None:
             return
@@ -309,7 +328,7 @@ class EventLog(Widget):
         # the 11 lines before the last 11, not the last ones)
         i = y + max(0, len(self._lines) - self.size.height)
         if 0 <= i < len(self._lines):
-            return Strip(self._lines[i]).crop(0, self.size.width)
+            return cut(Strip(self._lines[i]), self.size.width)
         return Strip.blank(self.size.width, BLANK)
 
     def plain_lines(self) -> list[str]:
