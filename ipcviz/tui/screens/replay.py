@@ -74,6 +74,7 @@ class ReplayScreen(SessionScreen):
 
     DEFAULT_CSS = """
     ReplayScreen Timeline { dock: bottom; margin-bottom: 1; }
+    ReplayScreen.-compact Timeline { height: 2; border-bottom: none; }
     ReplayScreen #illegal { display: none; }
     """
 
