@@ -261,7 +261,7 @@ class IpcvizApp(App[int]):
         if not isinstance(screen, SessionScreen) or screen is not self.screen:
             return  # (a second q while the first was on its way)
         result = screen.stop()
-        if len(self.screen_stack) > 2:  # [Textual's default screen, where it came from, it]
+        if screen.opened_from_another:
             if screen in self.sessions:
                 self.sessions.remove(screen)  # stopped: its State is let go with it
             self.pop_screen()

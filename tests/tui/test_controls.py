@@ -364,6 +364,25 @@ async def test_picker_lists_builtins_and_enter_runs_one(tmp_path: Path) -> None:
     assert len(traces) == 2 and "picked.jsonl" in traces
 
 
+async def test_a_run_from_the_picker_says_q_goes_back_when_it_ends(tmp_path: Path) -> None:
+    """The end's toast names what q does there: back to the list (from the picker), or
+    quit (a run started directly: test_scenario_end_leaves_final_state_and_checks)."""
+    from ipcviz.scenario.loader import load, resolve
+
+    app = IpcvizApp(
+        scenarios=[load(resolve("pipe-basic"))], quick=True, record=tmp_path / "p.jsonl"
+    )
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen), "session")
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: "run ended" in toasts(app), "the end's toast")
+        assert "r restarts, q goes back" in toasts(app)
+        await pilot.press("q")
+        await until(pilot, lambda: not isinstance(app.screen, SessionScreen), "the picker")
+
+
 # -- live controls (real engine, real processes) ----------------------------------------
 
 
@@ -467,10 +486,12 @@ async def test_scenario_end_leaves_final_state_and_checks(tmp_path: Path) -> Non
     from ipcviz.scenario.loader import resolve
 
     app = IpcvizApp(lambda: LiveFeed(resolve("pipe-basic"), tmp_path / "t.jsonl", quick=True))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = app.screen
         assert isinstance(screen, SessionScreen)
         await until(pilot, lambda: screen.result is not None, "the end of the run")
+        await until(pilot, lambda: "run ended" in toasts(app), "the end's toast")
+        assert "r restarts, q quits" in toasts(app)  # (started directly: q leaves)
         checks_text = lambda: str(screen.query_one("#checks").render())  # noqa: E731
         await until(pilot, lambda: "PASSED" in checks_text(), "the checks drawn")
         assert screen.state.outcome == "passed" and screen.result == 0

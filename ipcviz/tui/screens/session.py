@@ -472,12 +472,12 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
                     markup=False,
                 )
             else:
-                self.notify(
-                    _("run ended: {outcome} — r restarts, q quits").format(
-                        outcome=outcome_word(self.state.outcome)
-                    ),
-                    markup=False,
+                said = (
+                    _("run ended: {outcome} — r restarts, q goes back")
+                    if self.opened_from_another
+                    else _("run ended: {outcome} — r restarts, q quits")
                 )
+                self.notify(said.format(outcome=outcome_word(self.state.outcome)), markup=False)
 
     def _set_model(self, state: State) -> None:
         """The feed's events go to ``state`` from now on (a new run, or its header came)."""
@@ -657,6 +657,13 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
 
         extra = [KeyHelp("↑ ↓", _("select a process in the table (for the keys that act on one)"))]
         self.app.push_screen(HelpScreen(keys_of(self), extra))
+
+    @property
+    def opened_from_another(self) -> bool:
+        """Opened from the picker or the runs list: ``q`` goes back there (the App's
+        ``on_leave_session``), not out of the app."""
+        stack = self.app.screen_stack
+        return self in stack and stack.index(self) > 1  # [Textual's default, …, self]
 
     def action_quit_session(self) -> None:
         """``q``: the App stops this run and goes back where it came from (or ends)."""
