@@ -111,10 +111,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     SessionScreen.-narrow #log-box { height: 6; min-height: 3; }
     SessionScreen.-compact .panel { border-bottom: none; }
     SessionScreen.-compact Narration { max-height: 4; }
-    SessionScreen.-compact.-narrow ProcTable { max-height: 7; }
     SessionScreen.-compact.-narrow #log-box { height: 4; min-height: 4; }
-    SessionScreen.-compact.-narrow #right { min-height: 6; }
-    SessionScreen.-compact.-checks Checks { max-height: 10; }
     SessionScreen.-wide ObjectsPanel { }
     SessionScreen #diagram { display: none; }
     SessionScreen.-diagram #diagram { display: block; }
@@ -634,7 +631,6 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def action_toggle_checks(self) -> None:
         """``c``: the checks in full (on a short screen they are one line), or one line."""
         self.checks_open = not self.checks_open
-        self.set_class(self.checks_open, "-checks")
         self.redraw()
 
     def action_filter_proc(self) -> None:
