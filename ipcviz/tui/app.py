@@ -27,7 +27,7 @@ from ipcviz.i18n import N_, _
 from ipcviz.model.state import State
 from ipcviz.replay import TraceIndex
 from ipcviz.tui.feed import Feed, LiveFeed
-from ipcviz.tui.messages import OpenRuns, ReplayRun, RunScenario
+from ipcviz.tui.messages import LeaveSession, OpenRuns, ReplayRun, RunScenario
 from ipcviz.tui.screens.session import SessionScreen
 
 #: Projector-readable: pure black background, white text, saturated accents.
@@ -252,17 +252,30 @@ class IpcvizApp(App[int]):
         self.sessions.append(screen)  # so the app stops its indexing on exit
         self.push_screen(screen)
 
+    def on_leave_session(self, message: LeaveSession) -> None:
+        """A session's ``q``: its engine stopped (its processes reaped, its objects removed)
+        before anything else is shown; then back to the screen it was opened from (the
+        picker, the runs list), or, opened directly (``ipcviz run``, ``replay``), the end
+        of the app with the run's result."""
+        screen = message.screen
+        if not isinstance(screen, SessionScreen) or screen is not self.screen:
+            return  # (a second q while the first was on its way)
+        result = screen.stop()
+        if screen.opened_from_another:
+            if screen in self.sessions:
+                self.sessions.remove(screen)  # stopped: its State is let go with it
+            self.pop_screen()
+        else:
+            self.exit(result)
+
     @property
     def session(self) -> SessionScreen | None:
         screen = self.screen
         return screen if isinstance(screen, SessionScreen) else None
 
     def action_quit_all(self) -> None:
-        session = self.session
-        if session is not None:
-            session.action_quit_session()
-        else:
-            self.exit(self.close_all())
+        """Ctrl+C: the whole app ends, wherever it is (every engine stopped first)."""
+        self.exit(self.close_all())
 
     def _terminal_gone(self) -> None:
         """SIGHUP (the terminal closed) or SIGTERM, handled in the event loop, never in the

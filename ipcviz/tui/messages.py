@@ -26,3 +26,12 @@ class ReplayRun(Message):
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
+
+
+class LeaveSession(Message):
+    """Leave this session (its ``q``): the App stops its engine, then goes back to the
+    screen it was opened from (the picker, the runs list), or ends when there is none."""
+
+    def __init__(self, screen: object) -> None:
+        super().__init__()
+        self.screen = screen

@@ -51,7 +51,7 @@ async def test_a_c_program_on_the_session_screen(tmp_path: Path) -> None:
         assert name in shown
         # the payload's escape code and markup are shown as text, never acted on
         assert "\x1b" not in shown
-        assert "wrote 15 B to " + name + ': "\\x1b[2J[b]bo' in shown  # (the log cuts it)
+        assert "wrote 15 B to " + name + ': "\\x1b[2J[b]b' in shown  # (the log cuts it)
         # a program's processes never pass the step gate: no step or pace key is offered
         keys = {b.binding.action.split("(")[0] for b in screen.active_bindings.values()}
         assert not keys & {"toggle_step", "step_selected", "step_random", "pace"}, keys

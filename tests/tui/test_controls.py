@@ -352,20 +352,56 @@ async def test_a_refusal_pressed_again_is_one_toast_not_a_stack() -> None:
 
 
 async def test_picker_lists_builtins_and_enter_runs_one(tmp_path: Path) -> None:
+    """q in a run started from the picker goes back to the picker, the run stopped (its
+    engine reaped, its processes gone; its objects: the autouse leak check); a second run
+    from there starts afresh, and q on the picker ends the app."""
     from ipcviz.scenario.loader import load
+    from ipcviz.tui.screens.picker import PickerScreen
 
     slow = load(SLOW)
     app = IpcvizApp(scenarios=[slow], record=tmp_path / "picked.jsonl")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        feeds = []
+        for _ in range(2):
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, SessionScreen), "session")
+            screen = app.screen
+            assert isinstance(screen, SessionScreen)
+            await until(pilot, lambda s=screen: len(workers(s)) == 2, "workers")
+            pids = workers(screen)
+            feeds.append(screen.feed)
+            await pilot.press("q")
+            await until(pilot, lambda: app.screen is picker, "back on the picker")
+            feed = feeds[-1]
+            assert isinstance(feed, LiveFeed) and feed.engine.proc.poll() is not None
+            assert all(proc_state(p) is None for p in pids)
+            assert screen not in app.sessions
+        assert feeds[0] is not feeds[1]
+        await pilot.press("q")
+    assert app.return_value == 0
+    traces = sorted(p.name for p in tmp_path.glob("picked*.jsonl"))
+    assert len(traces) == 2 and "picked.jsonl" in traces
+
+
+async def test_a_run_from_the_picker_says_q_goes_back_when_it_ends(tmp_path: Path) -> None:
+    """The end's toast names what q does there: back to the list (from the picker), or
+    quit (a run started directly: test_scenario_end_leaves_final_state_and_checks)."""
+    from ipcviz.scenario.loader import load, resolve
+
+    app = IpcvizApp(
+        scenarios=[load(resolve("pipe-basic"))], quick=True, record=tmp_path / "p.jsonl"
+    )
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, SessionScreen), "session")
         screen = app.screen
         assert isinstance(screen, SessionScreen)
-        await until(pilot, lambda: len(workers(screen)) == 2, "workers")
+        await until(pilot, lambda: "run ended" in toasts(app), "the end's toast")
+        assert "r restarts, q goes back" in toasts(app)
         await pilot.press("q")
-    assert app.return_value == 0
-    assert (tmp_path / "picked.jsonl").exists()
+        await until(pilot, lambda: not isinstance(app.screen, SessionScreen), "the picker")
 
 
 # -- live controls (real engine, real processes) ----------------------------------------
@@ -471,10 +507,12 @@ async def test_scenario_end_leaves_final_state_and_checks(tmp_path: Path) -> Non
     from ipcviz.scenario.loader import resolve
 
     app = IpcvizApp(lambda: LiveFeed(resolve("pipe-basic"), tmp_path / "t.jsonl", quick=True))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = app.screen
         assert isinstance(screen, SessionScreen)
         await until(pilot, lambda: screen.result is not None, "the end of the run")
+        await until(pilot, lambda: "run ended" in toasts(app), "the end's toast")
+        assert "r restarts, q quits" in toasts(app)  # (started directly: q leaves)
         checks_text = lambda: str(screen.query_one("#checks").render())  # noqa: E731
         await until(pilot, lambda: "PASSED" in checks_text(), "the checks drawn")
         assert screen.state.outcome == "passed" and screen.result == 0

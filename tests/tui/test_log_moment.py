@@ -380,3 +380,25 @@ async def test_stepping_back_before_a_process_started_drops_its_row(
         assert table.row_count == 0, "processes shown before they started"
         screen.stop()
         await pilot.press("q")
+
+
+async def test_the_replays_last_line_is_on_screen_at_its_end() -> None:
+    """At the end of a replay the log's bottom row on screen is the trace's last event: the
+    checks panel appears with the end's state and shortens the log after its lines were
+    picked, and a replay standing still draws no other frame (it used to show the 11 lines
+    before the last 11: "producer2 reports put", not "result: PASSED")."""
+    from .helpers import TRACES
+    from .screen_text import screen_rows
+
+    app = replay_app(TRACES / "producer-consumer.jsonl")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await replay_at(pilot, None)
+        log = screen.query_one(EventLog)
+        await until(pilot, lambda: log.size.height > 0, "the log laid out")
+        await pilot.pause()
+        region = log.content_region
+        shown = screen_rows(app)[region.y : region.bottom]
+        assert "result: PASSED, exit code 0" in shown[-1], shown
+        assert log.plain_lines()[-1].strip() in shown[-1]
+        screen.stop()
+        await pilot.press("q")

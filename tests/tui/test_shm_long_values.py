@@ -13,6 +13,8 @@ import pytest
 from ipcviz.mechanisms.posix_shm.diagram import fit_number
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import RecordedFeed
+from ipcviz.tui.widgets.diagram import DiagramView
+from ipcviz.tui.widgets.panels import ObjectsPanel
 
 from .helpers import settle
 from .screen_text import screen_rows
@@ -47,12 +49,14 @@ async def test_a_long_number_is_shown_by_its_size_in_the_diagram_and_whole_in_de
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await settle(pilot)
         detail = screen_rows(app)
-        row = next(r for r in detail if str(VALUE) in r)
+        region = screen.query_one(ObjectsPanel).region  # (the event log says it too)
+        row = next(r for r in detail[region.y : region.bottom] if str(VALUE) in r)
         assert f"│ {VALUE} " in row, detail  # whole, a space from the border
         await pilot.press("v")
         await settle(pilot)
         assert screen.diagram_shown
-        diagram = "\n".join(screen_rows(app))
+        box = screen.query_one(DiagramView).region  # (the event log says it whole)
+        diagram = "\n".join(screen_rows(app)[box.y : box.bottom])
         assert "5.336e13" in diagram and "53363261542…" not in diagram, diagram
         assert str(VALUE) not in diagram  # (the box has 12 cells: the whole value is not)
 

@@ -146,6 +146,66 @@ def test_terminal_closing_sighup_leaves_nothing(tmp_path: Path) -> None:
     tmux.close()
 
 
+def _descendants(tmux: Tmux) -> list[str]:
+    """The processes below the terminal's shell other than ipcviz's own (its engines and
+    their workers, a compiler): what a run left running."""
+    shell = psutil.Process(int(tmux.run("list-panes", "-F", "#{pane_pid}").stdout.split()[0]))
+    names = []
+    for p in shell.children(recursive=True):
+        try:
+            if p.ppid() != shell.pid:  # (the TUI itself is the shell's child)
+                names.append(p.name())
+        except psutil.NoSuchProcess:
+            continue
+    return names
+
+
+def _about(screen: str) -> str:
+    """The picker's description box's first line: the selected scenario's title."""
+    return next((line for line in screen.splitlines() if line.startswith("│ ")), "")
+
+
+def choose(tmux: Tmux, title: str) -> None:
+    """Move the picker's cursor down until the selected scenario's title starts so."""
+    for _ in range(60):
+        shown = _about(tmux.screen())
+        if shown.startswith("│ " + title):
+            return
+        tmux.keys("Down")
+        wait_for(lambda was=shown: _about(tmux.screen()) != was, "the cursor to move")
+    raise AssertionError(f"no scenario titled {title!r} in the picker")
+
+
+def test_q_in_a_run_from_the_picker_goes_back_to_it_then_quits(tmp_path: Path) -> None:
+    """``ipcviz`` in an 80x24 terminal: Enter runs pipe-basic, q stops it (nothing of it
+    left running) and shows the picker again; a second run works; q on the picker ends
+    the app with status 0."""
+    status = tmp_path / "status"
+    data = tmp_path / "data"
+    cmd = (
+        f"XDG_DATA_HOME={shlex.quote(str(data))} {shlex.quote(sys.executable)} -m ipcviz"
+        f"; echo $? > {shlex.quote(str(status))}; sleep 60"
+    )
+    tmux = Tmux(tmp_path, cmd, size=(80, 24))
+    try:
+        wait_for(lambda: "choose a scenario" in tmux.screen(), "the picker")
+        for run in (1, 2):
+            choose(tmux, "Anonymous pipe: parent writes")
+            tmux.keys("Enter")
+            wait_for(lambda: "kernel objects" in tmux.screen(), f"run {run} on screen")
+            wait_for(lambda: "● child" in tmux.screen(), f"run {run}'s processes")
+            tmux.keys("q")
+            wait_for(lambda: "choose a scenario" in tmux.screen(), "the picker again")
+            wait_for(lambda: not _descendants(tmux), "every process of the run to end")
+            assert not status.exists()  # the app is still there
+        assert len(list((data / "ipcviz" / "traces").glob("*-pipe-basic-*.jsonl"))) == 2
+        tmux.keys("q")
+        wait_for(status.exists, "the exit status")
+        assert status.read_text().strip() == "0"
+    finally:
+        tmux.close()
+
+
 def narration_read(screen: str) -> str:
     """The presenter's narration panel as a viewer reads it: the rows inside its heavy
     frame, the large type read back into letters (``bigread``), without spaces."""

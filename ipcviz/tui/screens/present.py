@@ -52,6 +52,8 @@ BANDS = "bands"
 class PresentScreen(SessionScreen):
     """The session screen in presenter layout, with → / ← over narration steps."""
 
+    COMPACT = False  # its short screens have their own layout (``-short``, ``-tiny``)
+
     DEFAULT_CSS = """
     PresentScreen #main #left { width: 50%; }
     PresentScreen #main #left #procs { height: 10; max-height: 10; }

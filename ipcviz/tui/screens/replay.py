@@ -74,6 +74,7 @@ class ReplayScreen(SessionScreen):
 
     DEFAULT_CSS = """
     ReplayScreen Timeline { dock: bottom; margin-bottom: 1; }
+    ReplayScreen.-compact Timeline { height: 2; border-bottom: none; }
     ReplayScreen #illegal { display: none; }
     """
 
@@ -377,14 +378,6 @@ class ReplayScreen(SessionScreen):
 
     def action_reveal(self) -> None:
         self.player.reveal()
-
-    def action_quit_session(self) -> None:
-        """Back to the recent-runs list when opened from it; otherwise leave the app."""
-        if len(self.app.screen_stack) > 2:
-            self.stop()
-            self.app.pop_screen()
-        else:
-            super().action_quit_session()
 
     def stop(self) -> int | None:
         self.index.stop()

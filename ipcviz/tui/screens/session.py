@@ -33,6 +33,7 @@ from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.lang import Worded
+from ipcviz.tui.messages import LeaveSession
 from ipcviz.tui.screens.holders import HOLDER_BINDINGS, HolderBanner, HolderControls
 from ipcviz.tui.screens.pacing import PACE_BINDINGS, PaceControls
 from ipcviz.tui.screens.stepping import STEP_BINDINGS, DeadlockBanner, StepControls
@@ -61,6 +62,7 @@ IDLE_REDRAW_S = 1.0
 #: Messages a redraw sends to its own screen; they say nothing new.
 _REDRAW_ECHOES = (messages.Update, messages.Layout, messages.UpdateScroll, events.Idle)
 NARROW = 110  # columns below which the panels stack
+COMPACT_BELOW = 30  # rows below which the panels are framed by one line, the checks in one
 
 
 #: Keys the live session and the replay share, in this order: how the run is shown.
@@ -71,6 +73,13 @@ VIEW_BINDINGS: list[BindingType] = [
         "toggle_view",
         N_("diagram/detail"),
         tooltip=N_("the diagram (who talks to whom) or the detail panels"),
+    ),
+    Binding(
+        "c",
+        "toggle_checks",
+        N_("checks"),
+        show=False,
+        tooltip=N_("the checks in full, or in one line on a short screen"),
     ),
     Binding(
         "p",
@@ -100,7 +109,9 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     SessionScreen.-narrow ProcTable { max-height: 7; }
     SessionScreen.-narrow Narration { max-height: 5; }
     SessionScreen.-narrow #log-box { height: 6; min-height: 3; }
-    SessionScreen.-short #log-box { display: none; }
+    SessionScreen.-compact .panel { border-bottom: none; }
+    SessionScreen.-compact Narration { max-height: 4; }
+    SessionScreen.-compact.-narrow #log-box { height: 4; min-height: 4; }
     SessionScreen.-wide ObjectsPanel { }
     SessionScreen #diagram { display: none; }
     SessionScreen.-diagram #diagram { display: block; }
@@ -109,10 +120,14 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     SessionScreen.-diagram.-narrow #left { width: 100%; }
     SessionScreen.-diagram.-narrow #procs { display: none; }
     SessionScreen.-diagram.-narrow #log-box { display: none; }
+    SessionScreen.-diagram.-narrow.-compact #log-box { display: block; height: 4; min-height: 4; }
     """
     #: The diagram view (processes, objects, edges) rather than the detail panels at start;
     #: ``v`` switches.
     DIAGRAM_FIRST = False
+    #: Below ``COMPACT_BELOW`` rows, the compact layout (``_layout_for``); the presenter
+    #: screen lays out its own short screens.
+    COMPACT = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -217,6 +232,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self._timer: Timer | None = None
         self._ended = False
         self._obj_filter_i = -1
+        #: The checks in full even on a short screen (``c``), where they are one line.
+        self.checks_open = False
         #: Seconds to apply and word one event (measured): what a flood's owed tail costs.
         self._worded_cost = 3e-6
         #: Events of a flood applied without a log line (they left the log unseen).
@@ -312,6 +329,9 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.set_class(width < NARROW, "-narrow")
         self.set_class(width >= 160, "-wide")
         self.set_class(height < 30 and width < NARROW, "-short")
+        # A short screen (80x24, a projector's) keeps the objects and a few log lines:
+        # panels framed by their title line only, the checks in one line (``c``: in full)
+        self.set_class(self.COMPACT and height < COMPACT_BELOW, "-compact")
         objects = self.query_one(ObjectsPanel)
         objects.rows = 2 if height < 30 else (3 if height < 50 else 6)
 
@@ -449,12 +469,12 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
                     markup=False,
                 )
             else:
-                self.notify(
-                    _("run ended: {outcome} — r restarts, q quits").format(
-                        outcome=outcome_word(self.state.outcome)
-                    ),
-                    markup=False,
+                said = (
+                    _("run ended: {outcome} — r restarts, q goes back")
+                    if self.opened_from_another
+                    else _("run ended: {outcome} — r restarts, q quits")
                 )
+                self.notify(said.format(outcome=outcome_word(self.state.outcome)), markup=False)
 
     def _set_model(self, state: State) -> None:
         """The feed's events go to ``state`` from now on (a new run, or its header came)."""
@@ -500,7 +520,9 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         else:
             self.query_one(ObjectsPanel).sync(state, force)
         self.query_one(Narration).show(state, self.lang)
-        self.query_one(Checks).show(state)
+        self.query_one(Checks).show(
+            state, brief=self.has_class("-compact") and not self.checks_open
+        )
         self.show_deadlock()
         self.show_holders()
         log = self.query_one(EventLog)
@@ -606,6 +628,11 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.set_class(not self.diagram_shown, "-diagram")
         self.call_after_refresh(self.redraw, True)
 
+    def action_toggle_checks(self) -> None:
+        """``c``: the checks in full (on a short screen they are one line), or one line."""
+        self.checks_open = not self.checks_open
+        self.redraw()
+
     def action_filter_proc(self) -> None:
         log = self.query_one(EventLog)
         pid = self.query_one(ProcTable).selected_pid()
@@ -627,8 +654,16 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         extra = [KeyHelp("↑ ↓", _("select a process in the table (for the keys that act on one)"))]
         self.app.push_screen(HelpScreen(keys_of(self), extra))
 
+    @property
+    def opened_from_another(self) -> bool:
+        """Opened from the picker or the runs list: ``q`` goes back there (the App's
+        ``on_leave_session``), not out of the app."""
+        stack = self.app.screen_stack
+        return self in stack and stack.index(self) > 1  # [Textual's default, …, self]
+
     def action_quit_session(self) -> None:
-        self.app.exit(self.stop())
+        """``q``: the App stops this run and goes back where it came from (or ends)."""
+        self.post_message(LeaveSession(self))
 
     def stop(self) -> int | None:
         """Stop the engine (if any) and return its result; safe to call twice."""

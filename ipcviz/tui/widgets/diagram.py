@@ -24,9 +24,11 @@ class DiagramView(LineWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._key: tuple[Any, ...] | None = None
+        self._state: State | None = None  # the last state synced
 
     def sync(self, state: State, force: bool = False) -> None:
         """Draw ``state`` again if it, or the widget's size, changed since the last time."""
+        self._state = state
         width, height = self.size.width, self.size.height
         if width <= 0 or height <= 0:
             return
@@ -38,4 +40,8 @@ class DiagramView(LineWidget):
         self.refresh()
 
     def on_resize(self) -> None:
+        """Drawn again for the new size now: a replay standing still draws no frame while
+        a panel above (the end's checks) takes rows from the diagram."""
         self._key = None
+        if self._state is not None:
+            self.sync(self._state)

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -34,6 +35,16 @@ from ipcviz.tui.lang import scenario_field
 BLANK = Style()  # never None: the NO_COLOR (monochrome) filter reads every style
 
 
+def cut(strip: Strip, width: int) -> Strip:
+    """``strip`` in ``width`` cells; one longer ends in "…", so a cut never passes for the
+    whole (an object's title line at 80 columns ended "10 wr", a number without its word)."""
+    if strip.cell_length <= width or width < 1:
+        return strip.crop(0, width)
+    segments = list(strip.crop(0, width - 1))
+    style = segments[-1].style if segments else None
+    return Strip([*segments, Segment("…", style)], width)
+
+
 class LineWidget(Widget):
     """A widget that hands out pre-built lines of segments as ``Strip``s (the detail panels,
     the diagram): the drawing is built without Textual, this only shows it."""
@@ -44,7 +55,7 @@ class LineWidget(Widget):
 
     def render_line(self, y: int) -> Strip:
         if 0 <= y < len(self.lines):
-            return Strip(self.lines[y]).crop(0, self.size.width)
+            return cut(Strip(self.lines[y]), self.size.width)
         return Strip.blank(self.size.width, BLANK)
 
     def plain_lines(self) -> list[str]:
@@ -86,8 +97,16 @@ class ObjectView(LinesView):
         self.obj_name = name
         self._sig: tuple[Any, ...] | None = None
         self._width = -1
+        self._drawn: tuple[State, int] | None = None  # the last sync's state and rows
+
+    def on_resize(self) -> None:
+        """Made again for the new width: a replay standing still draws no frame, and its
+        panel got narrower (a scrollbar came) or was laid out after the first sync."""
+        if self._drawn is not None and self.size.width != self._width:
+            self.sync(*self._drawn)
 
     def sync(self, state: State, rows: int, force: bool = False) -> None:
+        self._drawn = (state, rows)
         obj = state.objects.get(self.obj_name)
         if obj is None:
             return
@@ -298,13 +317,25 @@ class EventLog(Widget):
         self._lines = [self.formatter.line(line, width) for line in picked]
         self.refresh()
 
+    def on_resize(self) -> None:
+        """Picked again for the new height: a replay stands still (no frame comes) while a
+        panel above it appears (the checks, at the end) and the log gets shorter."""
+        self.sync()
+
     def render_line(self, y: int) -> Strip:
-        if 0 <= y < len(self._lines):  # the newest ``height`` events, oldest on top
-            return Strip(self._lines[y]).crop(0, self.size.width)
+        # the newest ``height`` lines, oldest on top: lines picked for a taller log than
+        # it now is lose their oldest, never their newest (the replay at its end showed
+        # the 11 lines before the last 11, not the last ones)
+        i = y + max(0, len(self._lines) - self.size.height)
+        if 0 <= i < len(self._lines):
+            return cut(Strip(self._lines[i]), self.size.width)
         return Strip.blank(self.size.width, BLANK)
 
     def plain_lines(self) -> list[str]:
-        return ["".join(seg.text for seg in line) for line in self._lines]
+        """The lines shown (the newest that fit), for tests."""
+        height = self.size.height or len(self._lines)
+        shown = self._lines[max(0, len(self._lines) - height) :]
+        return ["".join(seg.text for seg in line) for line in shown]
 
 
 class ClampedText(Static):
@@ -362,7 +393,13 @@ class Checks(ClampedText):
     Checks { height: auto; max-height: 10; padding: 0 1; }
     """
 
-    def show(self, state: State) -> None:
+    def show(self, state: State, brief: bool = False) -> None:
+        """Everything (``brief``: one line, for a short screen: see ``brief_line``)."""
+        if brief:
+            line = self.brief_line(state)
+            self.display = bool(line.plain)
+            self.update(line)
+            return
         text = Text()
         for name, d in state.drift.items():
             text.append(" " + _("DRIFT") + " ", style=render.BAD)
@@ -414,6 +451,41 @@ class Checks(ClampedText):
         text.rstrip()
         self.display = bool(text.plain)
         self.update(text)
+
+    @staticmethod
+    def brief_line(state: State) -> Text:
+        """What the panel says, in one line: drift, lost updates and errors first (each
+        named), then how many checks passed and failed with the first failure's words,
+        then the outcome. Cut at the right (``…``) by the panel when longer."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if state.drift:
+            names = ", ".join(bytefmt.safe_text(str(n), 20) for n in state.drift)
+            text.append(" " + _("DRIFT") + " ", style=render.BAD)
+            text.append(f" {names}  ", style=P.bold(P.PINK))
+        if state.lost_updates:
+            missing = _("LOST UPDATES: {n} missing").format(n=lost_update_count(state))
+            text.append(f" {missing} ", style=render.WARN)
+            text.append("  ")
+        if state.errors:
+            said = _("error: {what}").format(what=bytefmt.safe_text(str(state.errors[-1]), 80))
+            text.append(said + "  ", style=P.bold(P.RED))
+        passed = sum(1 for c in state.checks if c.ok)
+        failed = [c for c in state.checks if not c.ok]
+        if state.checks:
+            text.append(f" ✓ {passed} ", style=render.GOOD)
+            if failed:
+                text.append(" ")
+                text.append(f" ✗ {len(failed)} ", style=render.BAD)
+            text.append("  ")
+        if state.outcome:
+            style = render.GOOD if state.outcome == "passed" else render.WARN
+            text.append(f" {outcome_word(state.outcome)} ", style=style)
+            text.append("  " + _("exit code {code}").format(code=state.exit_code) + "  ")
+        if failed:
+            description, _detail = failed[0].text(get_lang())
+            text.append("✗ " + bytefmt.safe_text(str(description), 160))
+        text.rstrip()
+        return text
 
 
 class StatusLine(Static):
