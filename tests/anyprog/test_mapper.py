@@ -388,7 +388,7 @@ def test_a_posix_segment_mapped_by_a_live_process_outlives_its_name() -> None:
     m, _ = run("\n".join(lines))
     removed = [a[3]["obj"] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.remove"]
     assert removed == []  # the memory lives on while a process maps it
-    assert {p for p, _, _ in m.procs[25623].maps.values()} == {
+    assert {k.path for k, _, _ in m.procs[25623].maps.values()} == {
         "/dev/shm/seg", "/dev/shm/sem.seg.s"
     }  # fmt: skip
 

@@ -210,3 +210,64 @@ def test_what_is_left_behind_is_named_as_the_object_still_there(tmp_path: Path) 
     assert left == [(f"{fifo} (2)", "FIFO"), (f"mq:{queue} (2)", "POSIX queue")]
     removed = [e["obj"] for e in events if e["kind"] == "obj.remove"]
     assert sorted(removed) == [fifo, f"mq:{queue}"]
+
+
+#: A POSIX segment argv[1] and a named semaphore argv[2] (O_EXCL each), unlinked while
+#: still mapped, made again (the semaphore with another value), then the old ones let go
+#: first: the old one is gone then, the new one only at its own unlink and unmapping.
+DEVSHM = r"""
+#include <fcntl.h>
+#include <semaphore.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static char *segment(const char *name)
+{
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd < 0 || ftruncate(fd, 64) < 0)
+        return MAP_FAILED;
+    char *p = mmap(NULL, 64, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    return p;
+}
+
+int main(int argc, char **argv)
+{
+    char *p1 = segment(argv[1]);
+    if (p1 == MAP_FAILED || shm_unlink(argv[1]) < 0)
+        return 1;
+    char *p2 = segment(argv[1]);
+    if (p2 == MAP_FAILED || munmap(p1, 64) < 0 || shm_unlink(argv[1]) < 0 || munmap(p2, 64) < 0)
+        return 1;
+    sem_t *s1 = sem_open(argv[2], O_CREAT | O_EXCL, 0600, 1);
+    if (s1 == SEM_FAILED || sem_unlink(argv[2]) < 0)
+        return 1;
+    sem_t *s2 = sem_open(argv[2], O_CREAT | O_EXCL, 0600, 5);
+    if (s2 == SEM_FAILED || sem_close(s1) < 0 || sem_unlink(argv[2]) < 0 || sem_close(s2) < 0)
+        return 1;
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_a_segment_and_a_named_semaphore_made_again_under_their_names_are_new_objects(
+    tmp_path: Path,
+) -> None:
+    """Before: one object each (declared again under the same name), the old one's
+    unmapping taken for the new one's (the mappings were kept by path), so the old one
+    was never shown removed."""
+    binary = compile_c(tmp_path, "devshm", DEVSHM, "-lrt")
+    seg, sem = f"/ipcviz-test-reseg-{os.getpid()}", f"/ipcviz-test-resem-{os.getpid()}"
+    _, events = watch(tmp_path, binary, seg, sem)
+    life = [
+        (e["kind"], e["obj"], e.get("value"))
+        for e in events
+        if e["kind"] in ("obj.declare", "obj.remove")
+    ]
+    assert life == [
+        ("obj.declare", f"shm:{seg}", None), ("obj.declare", f"shm:{seg} (2)", None),
+        ("obj.remove", f"shm:{seg}", None), ("obj.remove", f"shm:{seg} (2)", None),
+        ("obj.declare", f"sem:{sem}", 1), ("obj.declare", f"sem:{sem} (2)", 5),
+        ("obj.remove", f"sem:{sem}", None), ("obj.remove", f"sem:{sem} (2)", None),
+    ]  # fmt: skip

@@ -121,8 +121,9 @@ class Proc:
     children: int = 0
     threads: int = 0
     ended: bool = False
-    #: /dev/shm mappings of the process: address → (path, length, offset in the file)
-    maps: dict[int, tuple[str, int, int]] = field(default_factory=dict)
+    #: /dev/shm mappings of the process: address → (the file, length, offset in it); the
+    #: file as the call named it, not its path: one made anew there is another
+    maps: dict[int, tuple[DevShm, int, int]] = field(default_factory=dict)
 
 
 class Mapper:
@@ -1995,7 +1996,7 @@ _SHM_HEX = "".join(f"\\x{b:02x}" for b in SHM_DIR.encode())
 CELL = 8
 
 
-@dataclass
+@dataclass(eq=False)  # (each is one file: told apart by identity, as its mappings are)
 class DevShm:
     """A /dev/shm file the program's calls named: what the prober needs to read it."""
 
@@ -2111,19 +2112,18 @@ def _mmap(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     except ValueError:
         return
     owner = m.procs.get(proc.pid, proc)
-    owner.maps[ret] = (known.path, length, offset)
+    owner.maps[ret] = (known, length, offset)
     known.size = max(known.size, offset + length)
     if not known.obj and not known.is_sem:
         at = m._exit_ns(t, end - t)
         size = known.size
-        name = SHM_PREFIX + known.kernel_name
+        name = m.incarnation(SHM_PREFIX + known.kernel_name)  # (the old one may be mapped)
         fields: dict[str, Any] = {
             "kernel_name": known.kernel_name, "size": size, "cells": size // CELL,
             "cell_size": CELL, "probed": True,
         }  # fmt: skip
         if not known.made:
             fields["discovered"] = True
-        m.declared.pop(name, None)
         known.obj = name
         m._declare(proc, name, POSIX_SHM, at, **fields)
     elif not known.obj and known.is_sem and not known.made:
@@ -2132,13 +2132,12 @@ def _mmap(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
 
 
 def _declare_sem(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
-    name = SEM_PREFIX + known.kernel_name
+    name = m.incarnation(SEM_PREFIX + known.kernel_name)  # (the old one may be mapped)
     fields: dict[str, Any] = {"kernel_name": known.kernel_name, "probed": True}
     if known.value is not None:
         fields["value"] = known.value
     if not known.made:
         fields["discovered"] = True
-    m.declared.pop(name, None)
     known.obj = name
     m._declare(proc, name, POSIX_SEM, at, **fields)
 
@@ -2194,9 +2193,9 @@ def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     # the file the program wrote, under its name now (link fails where a name is taken)
     _own(m, new, (_held_dup(m, old) or _hold(new)) if known.made else None)
     for other in m.procs.values():  # its mappings are the named semaphore's now
-        for addr, (path, length, offset) in list(other.maps.items()):
-            if path == old:
-                other.maps[addr] = (new, length, offset)
+        for addr, (mapped, length, offset) in list(other.maps.items()):
+            if mapped is known:
+                other.maps[addr] = (made, length, offset)
     _declare_sem(m, proc, made, m._exit_ns(t, end - t))
 
 
@@ -2213,11 +2212,8 @@ def _munmap(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
 
 def _devshm_unmapped(m: Mapper, proc: Proc, at: int, addrs: list[int]) -> None:
     """The process no longer maps these: an unlinked file nobody maps is gone."""
-    paths = {proc.maps.pop(a)[0] for a in addrs if a in proc.maps}
-    for path in paths:
-        known = m.devshm.get(path)
-        if known is not None:
-            _devshm_gone(m, proc, known, at)
+    for known in {proc.maps.pop(a)[0] for a in addrs if a in proc.maps}:
+        _devshm_gone(m, proc, known, at)
 
 
 def _devshm_gone(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
@@ -2228,7 +2224,7 @@ def _devshm_gone(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
     for other in m.procs.values():
         if other.ended or other.thread:
             continue
-        if any(path == known.path for path, _, _ in other.maps.values()):
+        if any(mapped is known for mapped, _, _ in other.maps.values()):
             return
     for name in (known.obj, *known.sems.values()):
         if name in m.declared and name not in m.removed:
@@ -2237,11 +2233,11 @@ def _devshm_gone(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
             m.out.append(("event", proc.pid, at, event))
 
 
-def _mapped_at(proc: Proc, addr: int) -> tuple[str, int] | None:
+def _mapped_at(proc: Proc, addr: int) -> tuple[DevShm, int] | None:
     """The /dev/shm file the process maps at ``addr``, and the offset in it."""
-    for start, (path, length, offset) in proc.maps.items():
+    for start, (known, length, offset) in proc.maps.items():
         if start <= addr < start + length:
-            return path, addr - start + offset
+            return known, addr - start + offset
     return None
 
 
@@ -2260,12 +2256,11 @@ def _futex(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     found = _mapped_at(m.procs.get(proc.pid, proc), addr)
     if found is None:
         return
-    known, at = m.devshm.get(found[0]), found[1]
-    if known is None or known.is_sem or at % 8 or at + 8 > known.size or at in known.sems:
+    known, at = found
+    if known.is_sem or at % 8 or at + 8 > known.size or at in known.sems:
         return
-    name = f"{SEM_PREFIX}{known.kernel_name}@{at}"
+    name = m.incarnation(f"{SEM_PREFIX}{known.kernel_name}@{at}")  # (an older segment's?)
     known.sems[at] = name
-    m.declared.pop(name, None)
     m._declare(
         proc, name, POSIX_SEM, m._entry_ns(t), kernel_name=f"{known.kernel_name} @ {at}",
         probed=True, discovered=True,
