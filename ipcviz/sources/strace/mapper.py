@@ -515,7 +515,9 @@ class Mapper:
             fd = _first_fd(args)
             if fd is None:
                 return None
-            obj = self._fd_obj(proc, fd)  # a pipe's ``pipe:[INODE]``, a FIFO's path
+            obj = self.index.get(fd[1], -1)  # a pipe's ``pipe:[INODE]``, a FIFO's path
+            if obj >= 0 and fd[1] in self.reborn:  # (``_fd_obj``; its usual case inline)
+                obj = self._fd_obj(proc, fd)
             if obj < 0:
                 return None
             if name == "read" or name in _READV:
