@@ -969,8 +969,8 @@ class Mapper:
         """An unlinked FIFO that no descriptor holds, and no open under way waits in, is
         gone (``obj.remove``): a FIFO made at its path since is another one."""
         name = self.names[obj]
-        if name in self.removed or self._holders(obj):
-            return
+        if name in self.removed or not self.alone or self._holders(obj):
+            return  # (not alone: another strace's process may hold it, unseen here)
         for _, rec in self._begun.values():
             if rec and rec[0] & 0xFF == C.PIPE_OPEN_BEGIN and rec[1] == obj:
                 return
