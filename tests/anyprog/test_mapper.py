@@ -388,7 +388,7 @@ def test_a_posix_segment_mapped_by_a_live_process_outlives_its_name() -> None:
     m, _ = run("\n".join(lines))
     removed = [a[3]["obj"] for a in m.out if a[0] == "event" and a[3]["kind"] == "obj.remove"]
     assert removed == []  # the memory lives on while a process maps it
-    assert {p for p, _, _ in m.procs[25623].maps.values()} == {
+    assert {k.path for k, _, _ in m.procs[25623].maps.values()} == {
         "/dev/shm/seg", "/dev/shm/sem.seg.s"
     }  # fmt: skip
 
@@ -803,3 +803,27 @@ def test_a_queue_opened_with_o_creat_alone_is_told_by_its_own_sizes() -> None:
     assert [(d["max_messages"], d["max_message_size"], d.get("outside")) for d in unasked] == [
         (3, 32, None)
     ]
+
+
+def test_an_unlinked_fifo_another_strace_may_hold_is_not_removed() -> None:
+    """Two straces (a scenario's commands) share their objects: the FIFO one made and
+    unlinked is still open in the other's process, which this mapper does not see, so it
+    is not gone (a removal here showed the other's writes on a removed FIFO)."""
+    f, tmp = x("/tmp/f"), x("/tmp")
+    mine = f"""\
+10  1.000001 mknodat(AT_FDCWD<{tmp}>, "{f}", S_IFIFO|0600) = 0 <0.000010>
+10  1.000020 openat(AT_FDCWD<{tmp}>, "{f}", O_RDONLY|O_NONBLOCK) = 3<{f}> <0.000010>
+10  1.000060 close(3<{f}>) = 0 <0.000005>
+10  1.000070 unlink("{f}") = 0 <0.000005>
+"""
+    other = f'20  1.000040 openat(AT_FDCWD<{tmp}>, "{f}", O_WRONLY) = 3<{f}> <0.000010>\n'
+    names: list[str] = []
+    m, m2 = Mapper(names, "one", ["./one"]), Mapper(names, "two", ["./two"])
+    m2.objects_of(m)
+    lines = mine.splitlines()
+    for mapper, line in ((m, lines[0]), (m, lines[1]), (m2, other), (m, lines[2]), (m, lines[3])):
+        mapper.feed(P.parse_line(line))
+    m.finish()
+    m2.finish()
+    assert "obj.remove" not in [a[3]["kind"] for a in m.out + m2.out if a[0] == "event"]
+    assert m2.procs[20].fds[3][0] == names.index("/tmp/f")  # (the other holds it)

@@ -121,8 +121,9 @@ class Proc:
     children: int = 0
     threads: int = 0
     ended: bool = False
-    #: /dev/shm mappings of the process: address → (path, length, offset in the file)
-    maps: dict[int, tuple[str, int, int]] = field(default_factory=dict)
+    #: /dev/shm mappings of the process: address → (the file, length, offset in it); the
+    #: file as the call named it, not its path: one made anew there is another
+    maps: dict[int, tuple[DevShm, int, int]] = field(default_factory=dict)
 
 
 class Mapper:
@@ -162,8 +163,17 @@ class Mapper:
         self.sysv_ids: dict[str, tuple[str, int]] = {}  # object name → (kind, id)
         self.removed: set[str] = set()
         self.fifos: dict[str, bool] = {}  # FIFO path the program made → still linked
-        #: a path the program renamed a FIFO it made to → that FIFO's object (its first path)
+        #: a path the program renamed a FIFO it made to, or made one at anew while the old
+        #: one lives on → the object name of the FIFO there now (its first path, ``(2)``…)
         self.fifo_names: dict[str, str] = {}
+        #: an object made anew under a name whose old object lives on → that name, the key
+        #: the calls name both by (``incarnation``): ``mq:/q (2)`` → ``mq:/q``
+        self.incarnations: dict[str, str] = {}
+        #: the keys that name more than one object (a FIFO's path): strace names their
+        #: descriptors alike, so the process's table says which one a descriptor holds
+        self.reborn: set[str] = set()
+        #: FIFOs whose path was unlinked (or replaced): gone once no descriptor holds them
+        self.unlinked: set[int] = set()
         #: System V objects (kind, id) a call of the program removed (IPC_RMID): an object
         #: under that id later is another's, unless a get of the program's returned it
         self.rmid: set[tuple[str, int]] = set()
@@ -476,6 +486,8 @@ class Mapper:
         self._begun.pop(line.pid, None)
         for obj in {o for o, e, _ in proc.fds.values() if e == MQ_END}:
             self._mq_closed(proc, obj, t)  # its descriptors went with it
+        for obj in {o for o, e, _ in proc.fds.values() if o in self.unlinked}:
+            self._fifo_gone(proc, obj, t)
         _devshm_unmapped(self, proc, t, list(proc.maps))  # and its mappings
 
     # -- calls ---------------------------------------------------------------------------
@@ -504,6 +516,8 @@ class Mapper:
             if fd is None:
                 return None
             obj = self.index.get(fd[1], -1)  # a pipe's ``pipe:[INODE]``, a FIFO's path
+            if obj >= 0 and fd[1] in self.reborn:  # (``_fd_obj``; its usual case inline)
+                obj = self._fd_obj(proc, fd)
             if obj < 0:
                 return None
             if name == "read" or name in _READV:
@@ -614,6 +628,38 @@ class Mapper:
         list.append(self.names, name)
         return i
 
+    def incarnation(self, key: str) -> str:
+        """The object name of what ``key`` (a FIFO's path, ``mq:/NAME``) names once made
+        anew: ``key`` itself unless the object of that name is still there, else the first
+        free of ``key (2)``, ``key (3)``… In the kernel an unlinked FIFO or queue lives on
+        for the descriptors that hold it, and one made under its name is another object:
+        one name for both mixed their operations (a correct program accused)."""
+        name, n = key, 1
+        while name in self.declared and name not in self.removed:
+            n += 1
+            name = f"{key} ({n})"
+        if name != key:
+            self.incarnations[name] = key
+            self.reborn.add(key)
+        return name
+
+    def _key_of(self, obj: int) -> str:
+        """The key the calls name object ``obj`` by (``incarnation``)."""
+        name = self.names[obj]
+        return self.incarnations.get(name, name)
+
+    def _fd_obj(self, proc: Proc, fd: tuple[int, str]) -> int:
+        """The pipe or FIFO that descriptor ``fd`` (its number, the name ``-yy`` gives it)
+        holds, or -1: by that name, unless a FIFO was made anew at that path (strace names
+        the old one's descriptors alike): then what the process's table says it opened."""
+        obj = self.index.get(fd[1], -1)
+        if obj < 0 or fd[1] not in self.reborn:
+            return obj
+        held = proc.fds.get(fd[0])
+        if held is not None and self._key_of(held[0]) == fd[1]:
+            return held[0]
+        return self.index.get(self.fifo_names.get(fd[1], fd[1]), obj)
+
     def share(self, obj: Any, index: int) -> None:
         """A scenario's own object that a traced command may use too (``scenario.command``).
 
@@ -642,7 +688,7 @@ class Mapper:
     OBJECT_STATE = (
         "index", "declared", "made", "sysv_ids", "removed", "fifos", "_sets", "segments",
         "_sem_fresh", "_sem_undo", "_unseen_sets", "_lossy", "queues", "_mq_pending", "devshm",
-        "shared", "rmid", "own", "fifo_names",
+        "shared", "rmid", "own", "fifo_names", "incarnations", "reborn", "unlinked",
     )  # fmt: skip
 
     def objects_of(self, other: Mapper) -> None:
@@ -888,8 +934,11 @@ class Mapper:
     def _fifo_opened(self, args: str, name: str) -> tuple[int, int] | None:
         """(object, end) when ``open``/``openat`` names a FIFO the program made."""
         path = _path_arg(args, at=name == "openat")
-        obj = self.index.get(path, -1) if path is not None else -1
-        if obj < 0 or self.declared.get(path or "") != FIFO:
+        key = path or ""
+        if key in self.reborn:  # made anew there: the FIFO at the path now
+            key = self.fifo_names.get(key, key)
+        obj = self.index.get(key, -1)
+        if obj < 0 or self.declared.get(key) != FIFO:
             return None
         return obj, 1 if "O_WRONLY" in args else 0
 
@@ -904,6 +953,31 @@ class Mapper:
         if any(o == obj and e == end for o, e, _ in proc.fds.values()):
             return  # another descriptor of this process still holds that end
         self._rec(proc, C.PIPE_CLOSE, obj, t, end)
+        if obj in self.unlinked:
+            self._fifo_gone(proc, obj, t)
+
+    def _holders(self, obj: int, end: int | None = None) -> bool:
+        """A live process's descriptor holds ``obj`` (its ``end``; None: any)."""
+        for other in self.procs.values():
+            if other.ended or other.thread:
+                continue
+            if any(o == obj and (end is None or e == end) for o, e, _ in other.fds.values()):
+                return True
+        return False
+
+    def _fifo_gone(self, proc: Proc, obj: int, t: int) -> None:
+        """An unlinked FIFO that no descriptor holds, and no open under way waits in, is
+        gone (``obj.remove``): a FIFO made at its path since is another one."""
+        name = self.names[obj]
+        if name in self.removed or not self.alone or self._holders(obj):
+            return  # (not alone: another strace's process may hold it, unseen here)
+        for _, rec in self._begun.values():
+            if rec and rec[0] & 0xFF == C.PIPE_OPEN_BEGIN and rec[1] == obj:
+                return
+        self.removed.add(name)
+        self.unlinked.discard(obj)
+        event = {"t": t, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
+        self.out.append(("event", proc.pid, t, event))
 
     # -- POSIX queues --------------------------------------------------------------------
 
@@ -923,13 +997,9 @@ class Mapper:
         """A queue's descriptor went: an unlinked queue no descriptor holds is gone."""
         name = self.names[obj]
         entry = next((q for q in self.queues.values() if q[0] == name), None)
-        if entry is None or entry[2] or name in self.removed:
+        # (none: a queue made anew under its name since, so its own name is gone)
+        if (entry is not None and entry[2]) or name in self.removed or self._holders(obj, MQ_END):
             return
-        for other in self.procs.values():
-            if other.ended or other.thread:
-                continue
-            if any(o == obj and e == MQ_END for o, e, _ in other.fds.values()):
-                return
         self.removed.add(name)
         event = {"t": t, "seq": -1, "pid": proc.pid, "kind": "obj.remove", "obj": name}
         self.out.append(("event", proc.pid, t, event))
@@ -1128,6 +1198,8 @@ def _read(
 ) -> None:
     fd = _first_fd(args)
     obj = m.index.get(fd[1], -1) if fd is not None else -1
+    if obj >= 0 and fd[1] in m.reborn:  # (``_fd_obj``; its usual case inline)
+        obj = m._fd_obj(proc, fd)
     if obj < 0:
         m._entry.pop(proc.tid, None)
         return
@@ -1176,6 +1248,8 @@ def _write(
 ) -> None:
     fd = _first_fd(args)
     obj = m.index.get(fd[1], -1) if fd is not None else -1
+    if obj >= 0 and fd[1] in m.reborn:  # (``_fd_obj``; its usual case inline)
+        obj = m._fd_obj(proc, fd)
     if obj < 0:
         m._entry.pop(proc.tid, None)
         if fd is not None and fd[1].startswith(SEM_FILE) and ret is not None and ret > 0:
@@ -1281,14 +1355,17 @@ def _mknod(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     if path is None:
         return
     m.fifos[path] = True
-    m.fifo_names.pop(path, None)
+    name = m.incarnation(path)  # made anew: a new object (the old one may live on)
+    if name == path:
+        m.fifo_names.pop(path, None)
+    else:
+        m.fifo_names[path] = name
     _own(m, path, _hold(path, fifo=True))
-    m.removed.discard(path)
-    m.declared.pop(path, None)  # made anew: a new object
     m._declare(
-        proc, path, FIFO, m._exit_ns(t, end - t), kernel_name=path, path=path,
+        proc, name, FIFO, m._exit_ns(t, end - t), kernel_name=path, path=path,
         capacity=PIPE_CAPACITY,
     )  # fmt: skip
+    m.unlinked.discard(m.index[name])
 
 
 def _open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -1307,6 +1384,8 @@ def _open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
         m._drop_begin(begin)
         return
     obj, end_ = opened
+    if begin is not None:  # the FIFO its path named at the call's entry (made anew since?)
+        obj = begin[1]
     proc.fds[ret] = (obj, end_, _O_CLOEXEC in args)
     at = m._exit_ns(t, end - t)
     m._rec(proc, C.PIPE_OPEN, obj, at, end_, ret)
@@ -1321,6 +1400,10 @@ def _unlink(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     if path in m.fifos:
         m.fifos[path] = False  # the name is gone; who has it open can still use it
         _own(m, path, None)
+        obj = m.index.get(m.fifo_names.get(path, path), -1)
+        if obj >= 0 and m.declared.get(m.names[obj]) == FIFO:
+            m.unlinked.add(obj)
+            m._fifo_gone(proc, obj, m._exit_ns(t, end - t))
 
 
 def _execve(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, err: str) -> None:
@@ -1654,10 +1737,12 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
     created = "O_CREAT" in flags and (
         "O_EXCL" in flags or (m.mq_existing is not None and kernel_name not in m.mq_existing)
     )
-    name = MQ_PREFIX + kernel_name
     if "O_CREAT" in flags and not created and m.mq_existing is None:
         m.mq_maybe_made.add(kernel_name)  # made by this call, or there before: not known
-    if known is None or (created and not known[2]):  # new, or made anew after an unlink
+    # new, or opened after the program unlinked the name: made anew (by this call or
+    # another process), another queue than the one still held under the old name
+    if known is None or not known[2]:
+        name = m.incarnation(MQ_PREFIX + kernel_name)
         attr = _MQ_ATTR.search(args) if "O_CREAT" in flags else None
         fields: dict[str, Any] = {"kernel_name": kernel_name}
         if attr is not None:
@@ -1674,8 +1759,6 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
                 _mq_own_sizes(proc, ret, kernel_name, fields, attr is not None)
                 if fields.get("outside"):  # not its call's: not left behind by it either
                     m.mq_maybe_made.discard(kernel_name)
-        m.declared.pop(name, None)
-        m.removed.discard(name)
         m.queues[kernel_name] = [name, created, True]
         # only O_EXCL says the program's call made it: without it, another may have made
         # it during the run (after the look at what existed before)
@@ -1685,8 +1768,7 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
         if kernel_name in m.mq_maybe_made and not fields.get("outside"):
             m._mq_max[obj] = fields.get("max_messages", 0)
     else:
-        obj = m.index[name]
-        known[2] = True
+        obj = m.index[known[0]]
     proc.fds[ret] = (obj, MQ_END, _O_CLOEXEC in flags)
 
 
@@ -1928,7 +2010,7 @@ _SHM_HEX = "".join(f"\\x{b:02x}" for b in SHM_DIR.encode())
 CELL = 8
 
 
-@dataclass
+@dataclass(eq=False)  # (each is one file: told apart by identity, as its mappings are)
 class DevShm:
     """A /dev/shm file the program's calls named: what the prober needs to read it."""
 
@@ -2044,19 +2126,18 @@ def _mmap(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     except ValueError:
         return
     owner = m.procs.get(proc.pid, proc)
-    owner.maps[ret] = (known.path, length, offset)
+    owner.maps[ret] = (known, length, offset)
     known.size = max(known.size, offset + length)
     if not known.obj and not known.is_sem:
         at = m._exit_ns(t, end - t)
         size = known.size
-        name = SHM_PREFIX + known.kernel_name
+        name = m.incarnation(SHM_PREFIX + known.kernel_name)  # (the old one may be mapped)
         fields: dict[str, Any] = {
             "kernel_name": known.kernel_name, "size": size, "cells": size // CELL,
             "cell_size": CELL, "probed": True,
         }  # fmt: skip
         if not known.made:
             fields["discovered"] = True
-        m.declared.pop(name, None)
         known.obj = name
         m._declare(proc, name, POSIX_SHM, at, **fields)
     elif not known.obj and known.is_sem and not known.made:
@@ -2065,13 +2146,12 @@ def _mmap(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
 
 
 def _declare_sem(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
-    name = SEM_PREFIX + known.kernel_name
+    name = m.incarnation(SEM_PREFIX + known.kernel_name)  # (the old one may be mapped)
     fields: dict[str, Any] = {"kernel_name": known.kernel_name, "probed": True}
     if known.value is not None:
         fields["value"] = known.value
     if not known.made:
         fields["discovered"] = True
-    m.declared.pop(name, None)
     known.obj = name
     m._declare(proc, name, POSIX_SEM, at, **fields)
 
@@ -2127,9 +2207,9 @@ def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     # the file the program wrote, under its name now (link fails where a name is taken)
     _own(m, new, (_held_dup(m, old) or _hold(new)) if known.made else None)
     for other in m.procs.values():  # its mappings are the named semaphore's now
-        for addr, (path, length, offset) in list(other.maps.items()):
-            if path == old:
-                other.maps[addr] = (new, length, offset)
+        for addr, (mapped, length, offset) in list(other.maps.items()):
+            if mapped is known:
+                other.maps[addr] = (made, length, offset)
     _declare_sem(m, proc, made, m._exit_ns(t, end - t))
 
 
@@ -2146,11 +2226,8 @@ def _munmap(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
 
 def _devshm_unmapped(m: Mapper, proc: Proc, at: int, addrs: list[int]) -> None:
     """The process no longer maps these: an unlinked file nobody maps is gone."""
-    paths = {proc.maps.pop(a)[0] for a in addrs if a in proc.maps}
-    for path in paths:
-        known = m.devshm.get(path)
-        if known is not None:
-            _devshm_gone(m, proc, known, at)
+    for known in {proc.maps.pop(a)[0] for a in addrs if a in proc.maps}:
+        _devshm_gone(m, proc, known, at)
 
 
 def _devshm_gone(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
@@ -2161,7 +2238,7 @@ def _devshm_gone(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
     for other in m.procs.values():
         if other.ended or other.thread:
             continue
-        if any(path == known.path for path, _, _ in other.maps.values()):
+        if any(mapped is known for mapped, _, _ in other.maps.values()):
             return
     for name in (known.obj, *known.sems.values()):
         if name in m.declared and name not in m.removed:
@@ -2170,11 +2247,11 @@ def _devshm_gone(m: Mapper, proc: Proc, known: DevShm, at: int) -> None:
             m.out.append(("event", proc.pid, at, event))
 
 
-def _mapped_at(proc: Proc, addr: int) -> tuple[str, int] | None:
+def _mapped_at(proc: Proc, addr: int) -> tuple[DevShm, int] | None:
     """The /dev/shm file the process maps at ``addr``, and the offset in it."""
-    for start, (path, length, offset) in proc.maps.items():
+    for start, (known, length, offset) in proc.maps.items():
         if start <= addr < start + length:
-            return path, addr - start + offset
+            return known, addr - start + offset
     return None
 
 
@@ -2193,12 +2270,11 @@ def _futex(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     found = _mapped_at(m.procs.get(proc.pid, proc), addr)
     if found is None:
         return
-    known, at = m.devshm.get(found[0]), found[1]
-    if known is None or known.is_sem or at % 8 or at + 8 > known.size or at in known.sems:
+    known, at = found
+    if known.is_sem or at % 8 or at + 8 > known.size or at in known.sems:
         return
-    name = f"{SEM_PREFIX}{known.kernel_name}@{at}"
+    name = m.incarnation(f"{SEM_PREFIX}{known.kernel_name}@{at}")  # (an older segment's?)
     known.sems[at] = name
-    m.declared.pop(name, None)
     m._declare(
         proc, name, POSIX_SEM, m._entry_ns(t), kernel_name=f"{known.kernel_name} @ {at}",
         probed=True, discovered=True,

@@ -111,7 +111,7 @@ class ProgramProber(Prober):
         for pid, proc in self.mapper.procs.items():
             if proc.thread or proc.ended:
                 continue
-            starts = {a for a, (path, _, _) in proc.maps.items() if path == known.path}
+            starts = {a for a, (mapped, _, _) in proc.maps.items() if mapped is known}
             if not starts:
                 continue
             for mapping in maps(pid) or ():
