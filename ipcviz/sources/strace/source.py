@@ -447,6 +447,8 @@ def remove_leftover(
     import posix_ipc
     import sysv_ipc
 
+    from ipcviz.probe.queues import unlink_posix_mq
+
     try:
         if kind in SYSVIPC and isinstance(ident, int):
             if ident not in (sysv_now() if now is None else now)[kind]:
@@ -464,7 +466,7 @@ def remove_leftover(
         if st is None or not _is_held(st, own):
             return False
         if kind == "POSIX queue":
-            posix_ipc.unlink_message_queue(ident)
+            unlink_posix_mq(ident)
             return True
         if kind in _FILE_KIND and _FILE_KIND[kind](st.st_mode):
             os.unlink(ident)
