@@ -5,14 +5,17 @@ bytes (``\\xff``), and a leftover's hint and removal reach that very object."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import posix_ipc
 import pytest
 
 from ipcviz.events.trace import TraceReader
+from ipcviz.mechanisms.pipe import kernel
 from ipcviz.session import program
 from ipcviz.sources.strace.source import remove_leftover
+from tests.anyprog.test_attach import DEADLINE, Attached, events, verified, wait_for
 from tests.anyprog.test_programs import compile_c, ipcviz, needs_tools
 
 #: Makes POSIX queues ARGV1 + "\xff" and ARGV1 + "\xfe", one message through each (in
@@ -103,3 +106,68 @@ def test_a_queue_named_in_bytes_not_utf8_is_removed(how: str) -> None:
         queue.close()
         removed = _gone(name)
     assert removed
+
+
+#: Names itself ESC "[31mnb" 0xff (``prctl``: any bytes), says so, then for each byte on
+#: stdin writes two bytes into its own pipe and reads them back; ends at end of file.
+ODD_NAME = r"""
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+int main(void) {
+    int p[2];
+    char b[2];
+    if (prctl(PR_SET_NAME, "\x1b[31mnb\xff", 0, 0, 0) || pipe(p)) return 3;
+    printf("ready\n");
+    fflush(stdout);
+    while (read(0, b, 1) == 1)
+        if (write(p[1], "ab", 2) != 2 || read(p[0], b, 2) != 2) return 4;
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_attach_to_a_process_named_in_bytes_not_utf8(tmp_path: Path) -> None:
+    """Its /proc/PID/comm was read as strict UTF-8: the engine crashed (exit 2). Now it
+    is watched, its name shown as its bytes, ESC included, never raw."""
+    binary = compile_c(tmp_path, "oddname", ODD_NAME)
+    trace = tmp_path / "attach.jsonl"
+    proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline() == "ready\n"
+        ipc = Attached(proc.pid, trace)
+        try:
+            wait_for(
+                lambda: (
+                    ipc.proc.poll() is not None
+                    or any(e.get("why") == "attached" for e in events(trace))
+                ),
+                "attached, or ipcviz ended",
+            )
+            assert ipc.proc.poll() is None, ipc.log()
+            proc.stdin.write("x")
+            proc.stdin.flush()
+            wait_for(
+                lambda: (
+                    ipc.proc.poll() is not None
+                    or any(e["kind"] == "pipe.read" for e in events(trace))
+                ),
+                "the pipe read, or ipcviz ended",
+            )
+            ipc.detach()
+        finally:
+            ipc.kill()
+        # the holders' names the pipe probe gives (a scenario's pipes, the objects found)
+        assert kernel._comm(proc.pid) == f"\x1b[31mnb\udcff[{proc.pid}]"
+        proc.stdin.close()
+        assert proc.wait(DEADLINE) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    verified(trace)
+    log = ipc.log()
+    assert f"\\x1b[31mnb\\xff[{proc.pid}] wrote 2 B to pipe:[" in log, log
+    assert "\x1b" not in log and "\ufffd" not in log
