@@ -171,3 +171,41 @@ def test_attach_to_a_process_named_in_bytes_not_utf8(tmp_path: Path) -> None:
     log = ipc.log()
     assert f"\\x1b[31mnb\\xff[{proc.pid}] wrote 2 B to pipe:[" in log, log
     assert "\x1b" not in log and "\ufffd" not in log
+
+
+#: Writes its first argument's bytes, in hex, to stdout.
+ECHO_HEX = r"""
+#include <stdio.h>
+int main(int argc, char **argv) {
+    for (const unsigned char *c = (const unsigned char *)argv[1]; *c; c++) printf("%02x", *c);
+    printf("\n");
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_an_argument_not_utf8_is_watched_and_shown_as_its_bytes(tmp_path: Path) -> None:
+    """``ipcviz run -- PROG $'\\xff'``: the trace header (it holds the command line)
+    raised UnicodeEncodeError and the engine crashed. Now the program gets its byte, the
+    trace keeps it, and the log shows it as bash would take it back."""
+    binary = compile_c(tmp_path, "echohex", ECHO_HEX)
+    trace = tmp_path / "run.jsonl"
+    done = ipcviz("run", "--headless", "--record", str(trace), "--", str(binary), "a\udcffb")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| 61ff62" in done.stdout  # what the program got: a, 0xff, b
+    assert f"starts: {binary} $'a\\xffb'" in done.stdout
+    verified(trace)
+    start = next(e for e in TraceReader.open(trace).events() if e["kind"] == "proc.start")
+    assert start["command"][1:] == ["a\udcffb"]
+
+
+def test_an_empty_trace_is_not_called_the_trace_so_far(tmp_path: Path) -> None:
+    """An engine that died before its header was written left a file of 0 bytes."""
+    from ipcviz.engine.client import engine_died
+
+    trace = tmp_path / "run.jsonl"
+    trace.touch()
+    assert engine_died(1, "", trace).endswith("it wrote no trace")
+    trace.write_text("{}\n")
+    assert engine_died(1, "", trace).endswith(f"trace so far: {trace}")
