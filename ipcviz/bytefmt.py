@@ -67,13 +67,22 @@ def safe_text(text: str, limit: int | None = None) -> str:
     if shown.isprintable():  # the usual case, in C: every character would stay as it is
         out = shown
     else:
-        out = "".join(
-            ch if ch.isprintable() else (_TABLE[ord(ch)] if ord(ch) < 256 else f"\\u{ord(ch):04x}")
-            for ch in shown
-        )
+        out = "".join(ch if ch.isprintable() else _escape_char(ch) for ch in shown)
     if limit is not None and len(text) > limit:
         out += f"…(+{len(text) - limit})"
     return out
+
+
+def _escape_char(ch: str) -> str:
+    """A character that is not printable, escaped: a byte's own escape, or the byte that a
+    surrogate from ``surrogateescape`` stands for (a name's byte that is not UTF-8 shows as
+    ``\\xff``, as in a payload, not as ``\\udcff``), else ``\\uXXXX``."""
+    code = ord(ch)
+    if code < 256:
+        return _TABLE[code]
+    if 0xDC80 <= code <= 0xDCFF:
+        return _TABLE[code - 0xDC00]
+    return f"\\u{code:04x}"
 
 
 def shell_word(text: str) -> str:

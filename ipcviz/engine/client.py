@@ -286,12 +286,21 @@ def _cpu_ticks(pid: int) -> int | None:
         return None
 
 
+def _written(path: Path) -> bool:
+    """The file is there and holds something."""
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
+
+
 def engine_died(status: int, detail: str, trace: Path | None) -> str:
     """What ipcviz says when its engine ended without its end (killed, crashed): the
     headless run and the screen say it in the same words. ``detail``: `` (why)`` or "";
-    the trace is named only if the engine made it (``os._exit()`` in a scenario file may
-    end it before)."""
-    if trace is not None and trace.exists():
+    the trace is named only if the engine wrote some of it (``os._exit()`` in a scenario
+    file may end it before it made the file; a crash while writing the header left it
+    empty, and "trace so far" named a file of 0 bytes)."""
+    if trace is not None and _written(trace):
         return _(
             "the engine stopped unexpectedly (status {rc}){detail}; trace so far: {path}"
         ).format(rc=status, detail=detail, path=safe_text(str(trace), 300))

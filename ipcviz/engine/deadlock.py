@@ -42,6 +42,7 @@ import signal
 from typing import Any
 
 from ipcviz import probe
+from ipcviz.engine.life import signal_groups
 from ipcviz.events import schema
 from ipcviz.mechanisms import registry
 from ipcviz.mechanisms.posix_sem.state import SemObj
@@ -217,12 +218,15 @@ class DeadlockWatcher:
             live = [w for w in self.engine.workers.values() if not w.exited]
             for w in live:  # all stopped first: a victim's death must not free the others
                 _killpg(w.pid, signal.SIGSTOP)
+                signal_groups(w, signal.SIGSTOP)
             for w in live:
                 why = "holder.died" if died else "deadlock"
                 target = self.engine._model_pid(w)  # a command: its program, as shown
                 self.engine.emit(schema.CONTROL, action="kill", target=target, reason=why)
                 _killpg(w.pid, signal.SIGKILL)
                 _killpg(w.pid, signal.SIGCONT)
+                signal_groups(w, signal.SIGKILL)
+                signal_groups(w, signal.SIGCONT)
 
     def _holders_died(self, waits: dict[int, waitfor.Wait]) -> list[Event]:
         """``holder.died`` for each semaphore a stuck process waits on that the kernel shows

@@ -60,6 +60,18 @@ def signal_all(workers: list[Worker], sig: int) -> None:
                 os.kill(w.pid, sig)
             except ProcessLookupError:
                 pass
+        signal_groups(w, sig)
+
+
+def signal_groups(w: Worker, sig: int) -> None:
+    """Signal the other process groups a worker's signals reach (``extra["groups"]``):
+    strace's program runs in a group of its own (``StraceSource._own_group``), and a
+    freeze stops it with strace."""
+    for group in w.extra.get("groups", ()):
+        try:
+            os.killpg(group, sig)
+        except (ProcessLookupError, PermissionError):
+            pass  # (not made yet, or every process of it gone)
 
 
 class WorkerLife:

@@ -8,7 +8,7 @@ from binascii import b2a_base64
 from collections.abc import Callable
 from typing import Any
 
-from ipcviz.events.codec import RAW, b64, encode_event
+from ipcviz.events.codec import RAW, b64, encode_event, line_bytes
 from ipcviz.events.trace import TraceWriter
 from ipcviz.mechanisms import registry
 from ipcviz.tracer.codes import GATE_WAIT, NARRATE
@@ -38,13 +38,13 @@ class EventOut:
 
     def send_header(self, line: str) -> None:
         """The header goes to the viewer first; the trace file got it when it was opened."""
-        self._to_viewer((line + "\n").encode("utf-8"))
+        self._to_viewer(line_bytes(line + "\n"))
 
     def flush(self) -> None:
         if not self.lines:
             return
         lines, self.lines = self.lines, []
-        data = ("\n".join(lines) + "\n").encode("utf-8")
+        data = line_bytes("\n".join(lines) + "\n")
         self.trace.write_bytes(data)
         self._to_viewer(data)
 

@@ -20,6 +20,14 @@ _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 encode_event = _encoder.encode
 
 
+def line_bytes(text: str) -> bytes:
+    """JSON lines as UTF-8. A lone surrogate (a name's or argument's byte that is not UTF-8,
+    kept by ``surrogateescape``) cannot be UTF-8, and ``encode("utf-8")`` raised on it: the
+    engine crashed, or the run lost its events. It only ever stands inside a JSON string,
+    so it is written as its JSON escape (``\\udcff``), read back as the same character."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 

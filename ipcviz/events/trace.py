@@ -12,7 +12,7 @@ from typing import IO, Any
 from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
 from ipcviz.events import schema
-from ipcviz.events.codec import decode_line, encode_event
+from ipcviz.events.codec import decode_line, encode_event, line_bytes
 from ipcviz.events.validate import Validator, check_header
 from ipcviz.i18n import _
 
@@ -35,7 +35,7 @@ class TraceWriter:
     def write_lines(self, lines: list[str]) -> None:
         """Write whole lines; on a full disk, keep what is written valid and stop recording."""
         if lines:
-            self.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+            self.write_bytes(line_bytes("\n".join(lines) + "\n"))
 
     def write_bytes(self, data: bytes) -> None:
         """Write whole lines, already encoded (each ending in a newline)."""

@@ -27,6 +27,18 @@ def read_text(path: str) -> str | None:
         return None
 
 
+def comm(pid: int) -> str | None:
+    """The command name of ``pid`` (``/proc/PID/comm``), or None if it is gone. Any process
+    may set it to any bytes (``prctl(PR_SET_NAME)``): bytes that are not UTF-8 are kept as
+    surrogates (``surrogateescape``, as names from strace are) for ``bytefmt`` to show as
+    ``\\xNN``; a strict read raised UnicodeDecodeError and crashed the engine."""
+    try:
+        with open(f"/proc/{pid}/comm", "rb", buffering=0) as f:
+            return f.read().rstrip(b"\n").decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+
+
 #: A /dev/shm file's identity: its inode number (one filesystem: two files with the same
 #: one are the same file). Known from a descriptor, or from a process's mapping of it.
 Identity = int

@@ -110,3 +110,20 @@ def posix_mq_stat(name: str, same: int | None = None) -> PosixMqStat | None:
         return None
     finally:
         mq.close()
+
+
+def unlink_posix_mq(name: str) -> None:
+    """``mq_unlink(name)``, for any name the kernel takes: ``posix_ipc.unlink_message_queue``
+    encodes its argument as strict UTF-8 and raises on a name whose bytes are not UTF-8
+    (kept as surrogates, ``parser.name_text``), so such a queue was never removed; a
+    queue object's own ``unlink`` encodes its name as ``os`` does (``surrogateescape``)."""
+    try:
+        posix_ipc.unlink_message_queue(name)
+        return
+    except UnicodeEncodeError:
+        pass
+    queue = posix_ipc.MessageQueue(name, read=True, write=False)
+    try:
+        queue.unlink()
+    finally:
+        queue.close()

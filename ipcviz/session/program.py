@@ -154,6 +154,8 @@ def remove(e: dict[str, Any]) -> bool:
     import posix_ipc
     import sysv_ipc
 
+    from ipcviz.probe.queues import unlink_posix_mq
+
     if not owned(e):
         return False
     kind, ident, name = e.get("kind"), e.get("id"), e.get("name")
@@ -165,7 +167,7 @@ def remove(e: dict[str, Any]) -> bool:
         elif kind == "shmid":
             sysv_ipc.remove_shared_memory(ident)
         elif kind == "POSIX queue":
-            posix_ipc.unlink_message_queue(name)
+            unlink_posix_mq(name)
         else:
             os.unlink(str(name))
     except (OSError, sysv_ipc.Error, posix_ipc.Error):

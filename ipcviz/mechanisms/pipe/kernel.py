@@ -19,6 +19,7 @@ from ipcviz.mechanisms.base import Found, KernelSide, Key
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.pipe.wrapper import Pipe
 from ipcviz.model.state import Obj
+from ipcviz.probe import _procfs
 
 Candidates = Callable[[Any, Pipe, PipeObj], list[tuple[int, int]]]
 
@@ -162,19 +163,12 @@ def probe_found(found: Found, cap: int) -> dict[str, Any] | None:
 
 def _comm_name(pid: int) -> str:
     """The command name of ``pid`` (``seq``, ``grep``), or "" if it is gone."""
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
+    return _procfs.comm(pid) or ""
 
 
 def _comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f"{f.read().strip()}[{pid}]"
-    except OSError:
-        return str(pid)
+    name = _procfs.comm(pid)
+    return str(pid) if name is None else f"{name}[{pid}]"
 
 
 KERNEL = KernelSide(

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipcviz.errors import IpcvizError
+from ipcviz.probe import _procfs
+from ipcviz.sources.strace import parser as P
 from ipcviz.sources.strace.mapper import FIFO, MQ_PREFIX, PIPE, POSIX_MQ
 
 #: ``fdinfo`` flags: the access mode and close-on-exec (octal, as the kernel prints them)
@@ -145,14 +147,11 @@ def _cmdline(pid: int) -> list[str]:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return []
-    return [a.decode("utf-8", "replace") for a in raw.split(b"\0")[:-1]]
+    return [P.name_text(a) for a in raw.split(b"\0")[:-1]]
 
 
 def _comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() or "?"
-    except OSError:
-        return "?"
+    return _procfs.comm(pid) or "?"
 
 
 def _children(pid: int) -> list[int]:

@@ -182,7 +182,7 @@ class ProgramEngine(Engine):
         fifo = os.path.join(self.session.fifo_dir, "strace")
         # registered before it exists (a FIFO: removed like a scenario's)
         self.session.register({"type": fifo_type.MECHANISM.type, "path": fifo})
-        self.source = source = StraceSource(self.program, self.obj_names, fifo)
+        self.source = source = StraceSource(self.program, self.obj_names, fifo, own_group=True)
         register = self.registry.add_proc if self.owns_processes else None
         self.feed = StraceFeed(source.mapper, self.lin, self.t0, register, self._tracer_pid)
         start_r, start_w = os.pipe()
@@ -230,6 +230,11 @@ class ProgramEngine(Engine):
             more = source.read() if source.fd >= 0 else False
             self._hand_over()
             self.killer.due()
+            if source.setsid and source.mapper.root is not None and self.strace is not None:
+                # the program's own group (``setsid``: its first pid's), signalled with
+                # strace's by a freeze, a resume and the end (``signal_groups``). Never an
+                # attached process's (no ``setsid``): its group is the user's, not ours.
+                self.strace.extra.setdefault("groups", [source.mapper.root])
             if self._early_output and source.mapper.root is not None:
                 self._output(self.strace, b"")  # type: ignore[arg-type]
             if only is not None:

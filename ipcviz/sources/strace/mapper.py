@@ -1338,7 +1338,7 @@ def _path_arg(args: str, at: bool) -> str | None:
     got = P.string_arg(args)
     if got is None:
         return None
-    path = got[0].decode("utf-8", "replace")
+    path = P.name_text(got[0])
     if not path.startswith("/"):
         base = P.first_fd(args.replace("AT_FDCWD", "-100", 1)) if at else None
         if base is None:
@@ -1419,8 +1419,8 @@ def _execve(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     got = P.string_arg(args)
     if got is None:
         return
-    path = got[0].decode("utf-8", "replace")
-    argv = [a.decode("utf-8", "replace") for a in P.string_list(args, args.find('"', 1))]
+    path = P.name_text(got[0])
+    argv = [P.name_text(a) for a in P.string_list(args, args.find('"', 1))]
     # A child named ``shell/1`` at its fork is ``grep`` once it runs grep (and its own
     # children ``grep/1``…): the name a lecturer reads on the screen.
     proc.name = (os.path.basename(path) or path)[:NAME_MAX]
@@ -1730,7 +1730,7 @@ def _mq_open(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None
     got = P.string_arg(args)
     if ret is None or ret < 0 or got is None:
         return
-    kernel_name = "/" + got[0].decode("utf-8", "replace")
+    kernel_name = "/" + P.name_text(got[0])
     flags = P.split_args(args)[1] if len(P.split_args(args)) > 1 else ""
     at = m._exit_ns(t, end - t)
     known = m.queues.get(kernel_name)
@@ -1879,7 +1879,7 @@ def _mq_unlink(
     got = P.string_arg(args)
     if ret != 0 or got is None:
         return
-    kernel_name = "/" + got[0].decode("utf-8", "replace")
+    kernel_name = "/" + P.name_text(got[0])
     known = m.queues.get(kernel_name)
     if known is None:
         return
@@ -2198,7 +2198,7 @@ def _link(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, e
     second = P.string_arg(args, args.find('"', args.find('"') + 1) + 1)
     if second is None:
         return
-    old, new = (got[0].decode("utf-8", "replace") for got in (first, second))
+    old, new = (P.name_text(got[0]) for got in (first, second))
     known = m.devshm.get(old)
     if known is None or not new.startswith(SEM_FILE) or "/" in new[len(SHM_DIR) :]:
         return

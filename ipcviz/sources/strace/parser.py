@@ -189,6 +189,15 @@ _MSG_HEAD = re.compile(r'\{mtype=(-?\d+), mtext="')
 _SEMBUF = re.compile(r"\{sem_num=(\d+), sem_op=(-?\d+), sem_flg=([\w|]+)\}")
 
 
+def name_text(raw: bytes) -> str:
+    """A name from the trace (a path, a queue's name, an argument) as ``str``, losslessly:
+    bytes that are not UTF-8 become lone surrogates (``surrogateescape``, as ``os.fsdecode``
+    does), so ``/q\\xff`` and ``/q\\xfe`` stay two names (``"replace"`` made both ``/q`` U+FFFD:
+    one object, and a correct program accused), ``os`` calls reach the very file again, and
+    ``bytefmt`` shows each such byte as ``\\xNN``."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def unhex(text: str) -> bytes:
     """``\\x68\\x69`` → ``b"hi"`` (``-xx`` output: nothing but escapes)."""
     if len(text) > 64 and text.isascii():  # str.replace is slow with a match every 4 chars
@@ -255,9 +264,7 @@ def _escapes(inner: str) -> bytes | None:
 
 def fds(args: str) -> list[tuple[int, str]]:
     """Every ``N<path>`` descriptor in ``args`` (``-yy``): (fd, what it is, e.g. ``pipe:[7]``)."""
-    return [
-        (int(m.group(1)), unhex(m.group(2)).decode("utf-8", "replace")) for m in _FD.finditer(args)
-    ]
+    return [(int(m.group(1)), name_text(unhex(m.group(2)))) for m in _FD.finditer(args)]
 
 
 _FD_CACHE: dict[str, tuple[int, str]] = {}
@@ -274,7 +281,7 @@ def first_fd(args: str) -> tuple[int, str] | None:
     m = _FD.fullmatch(head)
     if m is None:
         return None
-    found = int(m.group(1)), unhex(m.group(2)).decode("utf-8", "replace")
+    found = int(m.group(1)), name_text(unhex(m.group(2)))
     if len(_FD_CACHE) > 4096:
         _FD_CACHE.clear()
     _FD_CACHE[head] = found

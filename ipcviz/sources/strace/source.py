@@ -152,9 +152,15 @@ def _msgmnb() -> int:
 class StraceSource:
     """strace's output → the mapper's actions. The engine calls ``read`` every turn."""
 
-    def __init__(self, program: list[str], names: list[str], fifo: str) -> None:
+    def __init__(
+        self, program: list[str], names: list[str], fifo: str, own_group: bool = False
+    ) -> None:
         self.program = program
         self.strace = find_strace()
+        #: util-linux ``setsid``, which the program is run through (``_own_group``), or
+        #: None: not asked for (a scenario's command stays in its worker's group, which
+        #: the scenario's engine signals), or not installed
+        self.setsid = shutil.which("setsid") if own_group else None
         self.offset = clock_offset()
         root = os.path.basename(program[0]) or program[0]
         before = sysv_now()  # read before the program starts, as are the POSIX queues
@@ -191,8 +197,23 @@ class StraceSource:
     def argv(self, strsize: int = STRSIZE) -> list[str]:
         return [
             self.strace, "-f", "-ttt", "-T", "-yy", "-xx", "-s", str(strsize),
-            "-e", f"trace={TRACED}", "-o", self.fifo, "--", *self.program,
+            "-e", f"trace={TRACED}", "-o", self.fifo, "--", *self._own_group(), *self.program,
         ]  # fmt: skip
+
+    def _own_group(self) -> list[str]:
+        """The program in a session and process group of its own (``setsid``, which then
+        execs it: its one extra exec keeps the program's name, ``_execve``), strace alone
+        in the worker's. In strace's group, the program's ``kill(0, SIGKILL)`` (its own
+        group, as its author meant) killed strace too: the run ended in ERROR, ipcviz
+        saying it had killed them; ``kill(0, SIGSTOP)`` froze strace until the time-out.
+        ipcviz's own ending never relied on the group for the program: each process
+        strace saw is ended one by one (``_end_program_first``, ``kill_traced``), and
+        the registry's (``kill_procs``: each one's group) and the session's marked
+        descendants (``kill_leftovers``) after that; a freeze, a resume and a deadlock's
+        end signal the program's group with strace's (``signal_groups``). The program
+        loses no terminal: the engine runs in a session of its own already. Without
+        ``setsid``: as before."""
+        return [self.setsid, "--"] if self.setsid else []
 
     def read(self, limit: int = READ_LIMIT, collect: bool = False) -> bool:
         """Parse what strace wrote since the last call; True if more may be waiting.
@@ -447,6 +468,8 @@ def remove_leftover(
     import posix_ipc
     import sysv_ipc
 
+    from ipcviz.probe.queues import unlink_posix_mq
+
     try:
         if kind in SYSVIPC and isinstance(ident, int):
             if ident not in (sysv_now() if now is None else now)[kind]:
@@ -464,7 +487,7 @@ def remove_leftover(
         if st is None or not _is_held(st, own):
             return False
         if kind == "POSIX queue":
-            posix_ipc.unlink_message_queue(ident)
+            unlink_posix_mq(ident)
             return True
         if kind in _FILE_KIND and _FILE_KIND[kind](st.st_mode):
             os.unlink(ident)
