@@ -275,7 +275,8 @@ def _declare(n: Narrator, e: Event) -> Lazy:
             obj=e["obj"],
             kernel=kernel,
         )
-    if e.get("discovered") and e["type"] == "posix_mq" and not n.redeclared:
+    made = n.state.objects.get(e["obj"])
+    if getattr(made, "maybe_filled", False) and not n.redeclared:
         # O_CREAT alone where /dev/mqueue is not mounted (``QueueObj.maybe_filled``): made
         # by this call, or there before the run with messages: not "creates", not empty
         if extra:
