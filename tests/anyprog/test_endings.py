@@ -245,6 +245,45 @@ def test_engine_killed_then_clean_removes_what_the_program_made(tmp_path: Path) 
 
 
 @needs_tools
+def test_the_registry_lists_what_the_program_made_before_the_trace_shows_it(
+    tmp_path: Path,
+) -> None:
+    """An engine killed 2 s into a busy run left the program's objects (the attack's
+    finding): the registry was written by a periodic task, after the turn, and a turn
+    that ordered a flood's backlog took up to 1.5 s. It is now written in the turn that
+    read the lines, before anything of them is published: once the trace shows the FIFO,
+    the last of the five objects the program made, ``clean`` would find all five listed
+    (the semaphore set and the segment are declared only when used)."""
+    import json
+
+    from ipcviz.session.registry import runtime_dir
+
+    fifo = tmp_path / "left.fifo"
+    source = programs.MAKER.replace(
+        "return (int)read(fd[0], &b, 1);", "pause();\n        return b;"
+    )
+    run = ProgramRun(tmp_path, compile_c(tmp_path, "maker_waits", source, "-lrt"), str(fifo))
+    made: dict[str, str] = {}
+    try:
+        wait_for("the FIFO, made last, in the trace", lambda: any(
+            e["kind"] == "obj.declare" and e.get("type") == "fifo" for e in run.events()
+        ))  # fmt: skip
+        run.engine().suspend()  # the registry as it is now, at this point of the trace
+        registry = runtime_dir() / f"{run.session()}.json"
+        objects = json.loads(registry.read_text())["objects"]
+        assert sum(e.get("type") == "program" for e in objects) == 5, objects
+    finally:
+        from ipcviz.events.codec import payload
+
+        text = b"".join(payload(e) for e in run.events() if e["kind"] == "proc.output")
+        made = dict(line.split() for line in text.decode().splitlines() if line.count(" ") == 1)
+        run.kill_all()
+        _clean()  # (removes what the registry lists: the rest is the test's)
+        if {"SEM", "MSG", "MQ", "SHM"} <= made.keys():
+            _remove_made(made, fifo)
+
+
+@needs_tools
 def test_a_program_that_ended_by_itself_leaves_nothing_for_clean(tmp_path: Path) -> None:
     """What a program left when it ended by itself is its own (a server's queue for the
     next run): the engine names it, and neither it nor ``clean`` removes it. The registry

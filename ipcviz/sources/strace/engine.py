@@ -114,6 +114,9 @@ class ProgramEngine(Engine):
     #: ``_register_made``: what was last registered (``Mapper.made_signature``); "done":
     #: never again (the program's objects were dealt with)
     _made_seen: tuple[int, ...] | str | None = None
+    #: ``_register_made`` is asked once a turn, right after strace's lines are read (never
+    #: under ``ipcviz attach``)
+    _registers = False
 
     def __init__(
         self,
@@ -213,8 +216,7 @@ class ProgramEngine(Engine):
         SegmentProbe(self, self.probe_interval).install()
         self.on_end.append(self._left_behind)
         self.cleanup_at_end.append(self._left_behind)
-        if self.owns_processes:  # (``ipcviz attach``: never ipcviz's to remove)
-            self.add_periodic(REGISTER_S, self._register_made)
+        self._registers = self.owns_processes  # (``ipcviz attach``: never ipcviz's to remove)
         if self.source is not None:  # what the calls cannot show: read from the kernel
             ProgramProber(self, self.source.mapper, self.probe_interval).install()
 
@@ -229,6 +231,11 @@ class ProgramEngine(Engine):
         try:
             more = source.read() if source.fd >= 0 else False
             self._hand_over()
+            if self._registers:
+                # here, as soon as the lines are read: a periodic task runs after the
+                # turn, and a turn that orders a flood's backlog took a second or more,
+                # while the registry did not list what the program had made
+                self._register_made()
             self.killer.due()
             if source.setsid and source.mapper.root is not None and self.strace is not None:
                 # the program's own group (``setsid``: its first pid's), signalled with
@@ -260,9 +267,10 @@ class ProgramEngine(Engine):
     def _register_made(self) -> None:
         """The registry lists what the program made and has not removed (``made_now``), so
         ``ipcviz clean`` removes it if the engine is killed, as the engine would have when
-        it ended the program. Asked every ``REGISTER_S``, written when that changed: a
-        program making thousands of segments rewrites it a few times a second, not per
-        segment (one made in the last moment before a SIGKILL may be missed)."""
+        it ended the program. Asked once a turn, as soon as strace's lines are read, and
+        written when that changed: a program making thousands of segments rewrites it once
+        a turn, not per segment (one made in the last moment before a SIGKILL, whose line
+        ipcviz had not read, may be missed)."""
         if self.source is None or self._made_seen == "done":
             return
         mapper = self.source.mapper
@@ -468,8 +476,6 @@ class ProgramEngine(Engine):
 
 #: How long ipcviz lets strace see the program's processes die before it kills strace.
 END_FIRST_S = 2.0
-#: How often at most the registry is rewritten with what the program made.
-REGISTER_S = 0.2
 
 
 def _exited(pid: int) -> bool:
