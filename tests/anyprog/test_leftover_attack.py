@@ -573,8 +573,13 @@ def test_the_objects_ipcviz_holds_never_use_up_its_descriptors(tmp_path: Path) -
         stderr=subprocess.PIPE,
     )
     try:
-        wait_for("the program made its FIFOs", (tmp_path / "ready").exists)
-        _settle(trace)
+        try:
+            wait_for("the program made its FIFOs", (tmp_path / "ready").exists)
+            _settle(trace)
+        except AssertionError as timed_out:  # what ipcviz said is the only evidence
+            proc.kill()
+            _out, err = proc.communicate(timeout=60)
+            raise AssertionError(f"{timed_out}; ipcviz said: {err.decode()[-2000:]}") from None
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
