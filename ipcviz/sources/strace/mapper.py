@@ -1215,7 +1215,14 @@ def _read(
     if call == "read":
         got = _string_arg(args)
         data = got[0][:ret] if got is not None else b""
-        most = _last_int(args) or 0
+        asked = _last_int(args)
+        if asked is not None and ret > asked:
+            # the kernel never returns more than was asked: a line strace wrote as its
+            # process was killed (``read(3, "b\3\0…", 1) = 62``, in a SIGKILL of the
+            # program's own group). What the call did is not known: none is told.
+            m._drop_begin(begin)
+            return
+        most = asked or 0
     else:  # the buffers filled in order: their bytes, one after the other
         data, most, _ = P.iovecs(args)
         data = data[:ret]
@@ -1274,8 +1281,8 @@ def _write(
     if err == "EPIPE":
         m._rec(proc, C.PIPE_EPIPE, obj, at, size)
         return
-    if ret is None or ret < 0:
-        m._drop_begin(begin)
+    if ret is None or ret < 0 or (call == "write" and size and ret > size):
+        m._drop_begin(begin)  # (no result, or one no kernel gives: see ``_read``)
         return
     if begin is not None:  # made at the entry, maybe from a line cut before the count
         begin[3] = size
