@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +9,8 @@ from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.mechanisms.posix_shm.state import ShmObj
-from tests.conftest import read_trace
-from tests.faults.harness import LiveRun, read_lines, wait_for
-from tests.mechanisms.helpers import by_kind, states_at_probes
+from tests.faults.harness import read_lines
+from tests.mechanisms.helpers import by_kind, run_held, states_at_probes
 
 SCRIPTED = """
     import os
@@ -113,17 +111,9 @@ def test_model_and_kernel_agree_for_every_type(tmp_path: Path):
     """Held, not slept: the processes wait (after ``done``) until the trace holds a probe
     of every object and of each waiter asleep; a fixed hold (1.2 s) was too short for the
     probes a loaded machine got to make."""
-    path = tmp_path / "agree.py"
-    path.write_text(textwrap.dedent(SCRIPTED).replace("{go!r}", repr(str(tmp_path / "go"))))
-    run = LiveRun(tmp_path, path, "--quick", trace=tmp_path / "agree.jsonl")
-    try:
-        wait_for("a probe of every object, and of each waiter", lambda: _seen_enough(run.trace))
-        run.go()
-        assert run.finish() == 0, run.stderr[-3000:]
-    finally:
-        if run.proc.poll() is None:
-            run.kill_everything()
-    header, events = read_trace(run.trace)
+    header, events, _run = run_held(
+        tmp_path, "agree", SCRIPTED, "a probe of every object, and of each waiter", _seen_enough
+    )
     assert not by_kind(events, "drift"), by_kind(events, "drift")
     done, compared = _probed(header, events)
     for probe, state in states_at_probes(header, events):

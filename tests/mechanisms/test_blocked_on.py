@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import read_trace
-from tests.faults.harness import LiveRun, read_lines, wait_for
-from tests.mechanisms.helpers import by_kind, pids_by_name
+from tests.faults.harness import read_lines
+from tests.mechanisms.helpers import by_kind, pids_by_name, run_held
 
 BLOCKERS = """
     import os
@@ -114,17 +112,9 @@ def test_each_blocked_worker_is_shown_on_its_object(tmp_path: Path):
     """Held, not slept: the releaser lets the workers go once the trace shows each of them
     probed asleep on its object; a fixed hold (1.5 s) was too short for the probes a loaded
     machine got to make."""
-    path = tmp_path / "blockers.py"
-    path.write_text(textwrap.dedent(BLOCKERS).replace("{go!r}", repr(str(tmp_path / "go"))))
-    run = LiveRun(tmp_path, path, "--quick", trace=tmp_path / "blockers.jsonl")
-    try:
-        wait_for("each worker probed asleep on its object", lambda: _all_seen(run.trace))
-        run.go()
-        assert run.finish() == 0, run.stderr[-3000:]
-    finally:
-        if run.proc.poll() is None:
-            run.kill_everything()
-    _header, events = read_trace(run.trace)
+    _header, events, _run = run_held(
+        tmp_path, "blockers", BLOCKERS, "each worker probed asleep on its object", _all_seen
+    )
     pids = pids_by_name(events)
     seen, wchans = _seen(events)
     for name, (obj, wchan) in EXPECTED.items():

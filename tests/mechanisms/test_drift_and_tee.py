@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import textwrap
 from pathlib import Path
 
 from ipcviz.events.codec import payload
-from tests.conftest import read_trace
-from tests.faults.harness import LiveRun, read_lines, wait_for
-from tests.mechanisms.helpers import by_kind, run_file
+from tests.faults.harness import read_lines
+from tests.mechanisms.helpers import by_kind, run_file, run_held
 
 RAW_WRITE = """
     import os
@@ -47,17 +45,9 @@ RAW_WRITE = """
 def test_raw_write_to_a_pipe_is_caught_as_drift(tmp_path: Path):
     """Held, not slept: the pipe keeps its 11 bytes until the drift is in the trace (a
     probe found it); a fixed hold (1.2 s) was too short for a loaded machine's probes."""
-    path = tmp_path / "raw.py"
-    path.write_text(textwrap.dedent(RAW_WRITE).replace("{go!r}", repr(str(tmp_path / "go"))))
-    run = LiveRun(tmp_path, path, "--quick", trace=tmp_path / "raw.jsonl")
-    try:
-        wait_for("the drift", lambda: by_kind(read_lines(run.trace)[1], "drift"))
-        run.go()
-        assert run.finish() == 0, run.stderr[-3000:]
-    finally:
-        if run.proc.poll() is None:
-            run.kill_everything()
-    _header, events = read_trace(run.trace)
+    _header, events, run = run_held(
+        tmp_path, "raw", RAW_WRITE, "the drift", lambda t: by_kind(read_lines(t)[1], "drift")
+    )
     stdout = run.out_path.read_text()
     drift = by_kind(events, "drift")
     assert drift, "no drift event"
