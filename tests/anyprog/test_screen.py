@@ -25,6 +25,18 @@ async def until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: floa
         await pilot.pause(0.05)
 
 
+async def ended(app: IpcvizApp, pilot: Pilot) -> SessionScreen:
+    """The session screen once the program's run has ended, drawn with all of it."""
+    await until(pilot, lambda: isinstance(app.screen, SessionScreen), "the session")
+    screen = app.screen
+    assert isinstance(screen, SessionScreen)
+    await until(pilot, lambda: screen.feed is not None and screen.feed.finished, "the end")
+    screen.tick()
+    screen.redraw(True)
+    await pilot.pause()
+    return screen
+
+
 @needs_tools
 async def test_a_c_program_on_the_session_screen(tmp_path: Path) -> None:
     binary = compile_c(tmp_path, "pipe", programs.PIPE)
@@ -33,13 +45,7 @@ async def test_a_c_program_on_the_session_screen(tmp_path: Path) -> None:
         lang="en",
     )
     async with app.run_test(size=(140, 50)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, SessionScreen), "the session")
-        screen = app.screen
-        assert isinstance(screen, SessionScreen)
-        await until(pilot, lambda: screen.feed is not None and screen.feed.finished, "the end")
-        screen.tick()
-        screen.redraw(True)
-        await pilot.pause()
+        screen = await ended(app, pilot)
         state = screen.state
         assert [p.name for p in state.procs.values()] == ["pipe", "pipe/1"]
         (name,) = state.objects
@@ -75,13 +81,7 @@ async def test_every_line_of_one_output_event_is_in_the_log(tmp_path: Path) -> N
     trace = tmp_path / "run.jsonl"
     app = IpcvizApp(lambda: LiveFeed(Path("three"), trace, program=(str(binary),)), lang="en")
     async with app.run_test(size=(140, 50)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, SessionScreen), "the session")
-        screen = app.screen
-        assert isinstance(screen, SessionScreen)
-        await until(pilot, lambda: screen.feed is not None and screen.feed.finished, "the end")
-        screen.tick()
-        screen.redraw(True)
-        await pilot.pause()
+        screen = await ended(app, pilot)
         log = screen.query_one(EventLog).plain_lines()
         screen.stop()
     outputs = [e for e in read_trace(trace)[1] if e["kind"] == "proc.output"]

@@ -258,19 +258,24 @@ def _running(p: psutil.Process) -> bool:
         return False
 
 
+async def _until_picker(ws: aiohttp.ClientWebSocketResponse, deadline: float) -> None:
+    """Read the session's frames until its scenario picker is drawn."""
+    screen = b""
+    while b"choose a scenario" not in screen:
+        assert time.monotonic() < deadline, f"no picker drawn: {screen[-800:]!r}"
+        try:
+            msg = await ws.receive(timeout=0.5)
+        except TimeoutError:
+            continue
+        if msg.type == aiohttp.WSMsgType.BINARY:
+            screen += ANSI.sub(b"", msg.data)
+
+
 async def _stop_during_a_session(server: Served, sig: int, deadline: float) -> tuple[int, list]:
     """Open a browser session, wait for its picker, and stop the server with ``sig``
     while the session is still open; return the server's exit code and the session's app."""
-    screen = b""
     async with aiohttp.ClientSession() as session, session.ws_connect(server.ws_url()) as ws:
-        while b"choose a scenario" not in screen:
-            assert time.monotonic() < deadline, f"no picker drawn: {screen[-800:]!r}"
-            try:
-                msg = await ws.receive(timeout=0.5)
-            except TimeoutError:
-                continue
-            if msg.type == aiohttp.WSMsgType.BINARY:
-                screen += ANSI.sub(b"", msg.data)
+        await _until_picker(ws, deadline)
         apps = server.app_processes()
         rc = await asyncio.to_thread(server.stop, sig)
     return rc, apps
@@ -476,17 +481,9 @@ def test_closing_the_browser_session_ends_its_app_engine_and_workers(served: Ser
 async def _garbage_then_ping(server: Served, deadline: float) -> list[str]:
     """Open a session, wait for its picker, send frames no browser sends, then a ping:
     return the text messages that came back."""
-    screen = b""
     texts: list[str] = []
     async with aiohttp.ClientSession() as session, session.ws_connect(server.ws_url()) as ws:
-        while b"choose a scenario" not in screen:
-            assert time.monotonic() < deadline, f"no picker drawn: {screen[-800:]!r}"
-            try:
-                msg = await ws.receive(timeout=0.5)
-            except TimeoutError:
-                continue
-            if msg.type == aiohttp.WSMsgType.BINARY:
-                screen += ANSI.sub(b"", msg.data)
+        await _until_picker(ws, deadline)
         await ws.send_bytes(b"\x00\xff" * 1000)
         for garbage in ("not json", "[]", '{"a": 1}', '["resize", []]', '["stdin", 7]'):
             await ws.send_str(garbage)
