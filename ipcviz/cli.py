@@ -267,7 +267,7 @@ def _lang(args: argparse.Namespace) -> str:
     """The run's language: the command's ``--lang``, else the one given before the command
     (``ipcviz --lang ko run …``: it was dropped, and the log came out in English), else
     the locale."""
-    return args.lang or getattr(args, "top_lang", None) or default_lang()
+    return getattr(args, "lang", None) or getattr(args, "top_lang", None) or default_lang()
 
 
 def _lang_of(argv: list[str]) -> str:
@@ -998,7 +998,7 @@ def cmd_picker(args: argparse.Namespace) -> int:
     require_terminal(_("`ipcviz list`, then `ipcviz run SCENARIO --headless`"))
     from ipcviz.tui.launch import run_picker
 
-    return run_picker(lang=getattr(args, "lang", None) or default_lang(), present=args.present)
+    return run_picker(lang=_lang(args), present=args.present)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -449,6 +449,30 @@ def test_real_binary_in_korean_at_80x24(tmp_path: Path) -> None:
         tmux.close()
 
 
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)")
+def test_the_picker_asked_for_in_korean_opens_in_korean(tmp_path: Path) -> None:
+    """``ipcviz --lang ko`` (no command: the picker) in tmux, in an English locale: the
+    option was read from the wrong place and the picker came up in English."""
+    from .test_tmux import Tmux, wait_for
+
+    status = tmp_path / "status"
+    cmd = (
+        f"LANG=C.UTF-8 LC_ALL= LANGUAGE= {shlex.quote(sys.executable)} -m ipcviz --lang ko;"
+        f" echo $? > {shlex.quote(str(status))}; sleep 60"
+    )
+    tmux = Tmux(tmp_path, cmd, size=(100, 30))
+    try:
+        wait_for(lambda: "pipe-basic" in tmux.screen(), "the picker", timeout=60)
+        screen = tmux.screen()
+        assert "시나리오를 고르세요" in screen, screen
+        assert "choose a scenario" not in screen.lower(), screen
+        tmux.keys("q")
+        wait_for(status.exists, "the exit status")
+        assert status.read_text().strip() == "0"
+    finally:
+        tmux.close()
+
+
 def test_no_marked_word_hides_inside_an_f_string() -> None:
     """Babel does not look inside f-strings: ``f" {_('DRIFT')} "`` would never reach the
     catalog and stay English on a Korean screen. Literal words of the TUI and the object
