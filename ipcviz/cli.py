@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ipcviz import __version__
 from ipcviz.engine.options import EngineOptions
@@ -62,8 +62,37 @@ def _argparse_speaks() -> None:
     argparse._ = _  # type: ignore[attr-defined]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit 2, not the usage block too (up to
+    six lines before the error, and the top-level usage for a command's unknown argument):
+    the line names the command and where its whole usage is. ``--help`` prints it all."""
+
+    def error(self, message: str) -> NoReturn:
+        from ipcviz.bytefmt import safe_text
+
+        # inert: an unrecognized argument is quoted as typed, control bytes and all
+        message = safe_text(message, 500) + "; " + _("see {help}").format(help=f"{self.prog} -h")
+        self.exit(EXIT_BAD_INPUT, _("%(prog)s: error: %(message)s\n") % {
+            "prog": self.prog, "message": message})  # fmt: skip
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:
+        """Arguments no parser took are the command's error, said with its name."""
+        found, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = self._commands.get(getattr(found, "command", None) or "", self)
+            command.error(_("unrecognized arguments: %s") % " ".join(extras))
+        return found
+
+    @property
+    def _commands(self) -> dict[str, argparse.ArgumentParser]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return dict(action.choices)
+        return {}
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="ipcviz",
         description=_("Watch inter-process communication happen on the real Linux kernel."),
         epilog=_(

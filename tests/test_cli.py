@@ -79,7 +79,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str], code: int = 2) -> 
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr
     err = result.stderr.strip().splitlines()
-    assert err and err[-1].startswith(("ipcviz", "usage")), result.stderr
+    assert len(err) == 1 and err[0].startswith("ipcviz"), result.stderr
     return result.stderr
 
 
@@ -95,6 +95,28 @@ def _one_line_error(result: subprocess.CompletedProcess[str], code: int = 2) -> 
 )
 def test_bad_input_gives_exit_2_and_a_clear_message(args, words):
     assert words in _one_line_error(ipcviz(*args))
+
+
+@pytest.mark.parametrize(
+    "args, command",
+    [
+        (["list", "--jsn"], "ipcviz list: "),
+        (["run", "pipe-basic", "extra"], "ipcviz run: "),
+        (["run", "pipe-basic", "--lang", "fr"], "ipcviz run: "),
+        (["export", "t.jsonl", "--format", "pdf", "-o", "x"], "ipcviz export: "),
+    ],
+)
+def test_a_usage_error_is_one_line_naming_its_command(args, command):
+    """A new user met 2 to 6 lines (the usage block, then the error), and the top-level
+    usage for a command's unknown argument: now one line, with the command and its -h."""
+    err = _one_line_error(ipcviz(*args))
+    assert err.startswith(command) and err.rstrip().endswith(f"{command[:-2]} -h"), err
+
+
+def test_an_unrecognized_argument_is_quoted_inert():
+    """The argument is written back as typed: a terminal escape in it is shown, not sent."""
+    err = _one_line_error(ipcviz("list", "\x1b[2Jgone"))
+    assert "\x1b" not in err and "\\x1b[2Jgone" in err, repr(err)
 
 
 def test_scenario_with_syntax_error(tmp_path: Path):

@@ -168,7 +168,7 @@ def test_cli_help_and_errors_in_korean() -> None:
     assert "show this help message" not in helped.stdout
     bad = ipcviz("run", "--bogus", "--lang", "ko")
     assert bad.returncode == 2 and "알 수 없는 인자" in bad.stderr, bad.stderr
-    assert len(bad.stderr.strip().splitlines()) == 2  # usage, then the one error line
+    assert len(bad.stderr.strip().splitlines()) == 1  # the one error line, no usage block
     listed = ipcviz("list", "--lang", "ko")
     assert "익명 파이프" in listed.stdout and "# 1.1a 파이프" in listed.stdout
 
