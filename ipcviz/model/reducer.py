@@ -42,7 +42,11 @@ def handles(*kinds: str) -> Callable[[Handler], Handler]:
 def apply(state: State, event: Event) -> State:
     kind = event["kind"]
     state.seq = event["seq"]
-    state.t = event["t"]
+    state.t = t = event["t"]
+    since = event.get("since")
+    begun = since if type(since) is int and since < t else t
+    if begun > state.moment:
+        state.moment = begun
     state.count += 1
     state.kinds[kind] += 1
     handler = HANDLERS.get(kind)

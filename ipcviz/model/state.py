@@ -124,6 +124,11 @@ class State:
     header: dict[str, Any] = field(default_factory=dict)
     seq: int = -1
     t: int = 0
+    #: The latest begin (``since``, else ``t``) of any event applied: the earliest moment
+    #: the history shown so far can have reached. A call is told at this moment, capped
+    #: at its own end (``Narrator.entry``): its stamp is its end, and a receive stamped
+    #: before the end of the send it took read as taken before it was sent.
+    moment: int = 0
     count: int = 0  # events applied
     procs: dict[int, Proc] = field(default_factory=dict)
     objects: dict[str, Obj] = field(default_factory=dict)

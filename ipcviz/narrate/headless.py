@@ -37,7 +37,7 @@ class Entry:
     the ones of that moment, so a log kept of entries never shows a later state; the
     language is the one of the moment it is shown (``text``, ``lines``)."""
 
-    t: int
+    t: int  # the moment it is told at: within its call, never before what came before
     pid: int
     obj: str | None
     kind: str
@@ -160,8 +160,11 @@ class Narrator:
             ms = f"{(event['t'] - since) / 1e6:.1f}"
             said = lazy("{said}; the call took {ms} ms", said=said, ms=ms)
         obj = event.get("obj")
+        t = event["t"]
+        moment = self.state.moment
         return Entry(  # positional: this runs for every event of a flood
-            event["t"],
+            # told at the moment the history has reached, within the call (``State.moment``)
+            moment if moment < t else t,
             event.get("pid") or 0,
             obj if type(obj) is str else None,
             kind,
