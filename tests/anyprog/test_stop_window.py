@@ -287,3 +287,35 @@ def test_a_stop_of_python_workers_asleep_in_the_kernel_records_a_legal_true_end(
     assert not [e for e in events if e["kind"] == "order.conflict"]
     done = ipcviz("verify", str(trace))
     assert done.returncode == 0 and "legal history" in done.stdout, done.stdout
+
+
+@needs_tools
+def test_k_on_a_command_of_a_frozen_run_keeps_what_strace_had_not_printed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The user freezes the run in that window, then kills the command (``k``). ``k``
+    stops it first and kills it once its strace shows it stopped (``Killer``), but the
+    freeze had stopped that strace too: it could show nothing, and after ``STOP_FIRST_S``
+    the SIGKILL found the command with its receive of "b" unprinted (strace then says
+    ``= ?``; the picture kept "b" queued). Now ``k`` in a frozen run lets the command's
+    strace go on (``thaw_tracer``); the command itself stays stopped until its SIGKILL.
+    Here the test holds strace past any ``STOP_FIRST_S``: the kill comes, or not at all,
+    before the stop."""
+    monkeypatch.setenv("IPCVIZ_TEST_STOP_FIRST_S", "600")
+    run = Window(tmp_path)
+    engine = EngineProcess(run.source, run.trace, timeout=120.0)
+    drained = threading.Thread(target=lambda: list(engine.events()), daemon=True)
+    drained.start()
+    try:
+        run.reach()
+        engine.send("freeze")
+        engine.send("kill", pid=run.pid)
+        wait_for("the command killed while the run is frozen", lambda: not _alive(run.pid))
+        engine.send("stop")
+        assert engine.wait(120) == 0
+        drained.join(60)
+    finally:
+        run.let_go()
+        engine.terminate()
+        engine.close()
+    run.check()
