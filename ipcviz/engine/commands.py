@@ -43,17 +43,18 @@ class Commands:
         it is doing (at most ``REST_S``): killed between a call's return and its record,
         it took the call with it. ``k`` on a flooding sender, 2 runs in 3, left a message
         the trace never showed sent, which its receiver then took (``order.conflict``,
-        ``verify`` failed). One frozen (``freeze``) is let go on alone to its gate, closed
-        first, as a stop thaws a frozen run (``Engine._thaw``): killed where it stood, a
-        worker frozen after a receive and before its record left the message queued in the
-        picture, not in the kernel. The rest of the run stays frozen."""
+        ``verify`` failed). One stopped (``freeze``, or any SIGSTOP: its own, a shell's) is
+        let go on alone to its gate, closed first, as a stop thaws a frozen run
+        (``Engine._thaw``): killed where it stood, a worker stopped after a receive and
+        before its record left the message queued in the picture, not in the kernel (or,
+        not frozen, it never came to rest and was killed so after ``REST_S``). The rest
+        of a frozen run stays frozen."""
         ctx = self.ctx
         if w.ring is None:
             return
         ctx.gate.doomed.add(w.pid)
         w.ring.set_gate_flag(1)
-        if ctx.frozen:
-            _continue(w)
+        _continue(w)
         deadline = time.monotonic() + REST_S
         while time.monotonic() < deadline:
             if not w.ring.pending_stamp() and ctx.gate.resting(w):
@@ -112,8 +113,9 @@ class Commands:
 
 
 def _continue(w: Worker) -> None:
-    """SIGCONT to the worker alone, not to its process group (``signal_all``): the children
-    it forked, their gates open, would run on in a frozen run."""
+    """SIGCONT to the worker alone (nothing, if it runs), not to its process group
+    (``signal_all``): the children it forked, their gates open, would run on in a frozen
+    run."""
     pidfd = w.extra.get("pidfd", -1)
     if pidfd >= 0:
         signal_pidfd(pidfd, signal.SIGCONT)

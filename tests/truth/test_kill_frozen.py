@@ -1,8 +1,9 @@
-"""``k`` on a worker of a frozen run: a real engine, real workers, a real System V queue.
+"""``k`` on a stopped worker (a frozen run, or its own SIGSTOP): a real engine, real
+workers, a real System V queue.
 
 The window (a worker between a call and its record) is held on purpose, not hoped for:
 the taker's queue object stops its own process right after msgrcv returns, before the
-tracer writes the receive. The test freezes the run there, then kills the taker."""
+tracer writes the receive. The test freezes the run there (or not), then kills the taker."""
 
 from __future__ import annotations
 
@@ -63,13 +64,16 @@ def _state(pid: int) -> str:
         return ""
 
 
-def test_k_on_a_frozen_worker_keeps_the_call_it_made(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("frozen", [True, False])
+def test_k_on_a_stopped_worker_keeps_the_call_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frozen: bool
 ) -> None:
     """Frozen, the taker was killed where it stood: its receive of "a", done in the
     kernel, was never recorded, and the picture ended with "a" still queued while the
-    kernel's queue was empty (end snapshot 0). Now ``k`` closes its gate and lets it
-    alone go on to it (``Commands._to_rest``): the receive is recorded, then it dies."""
+    kernel's queue was empty (end snapshot 0). Not frozen, stopped all the same (by
+    itself here), it never came to rest: killed so after ``REST_S``. Now ``k`` closes
+    its gate and lets it alone go on to it (``Commands._to_rest``): the receive is
+    recorded, then it dies."""
     monkeypatch.setenv("IPCVIZ_TEST_REST_S", "600")  # (its pace never decides)
     source = tmp_path / "kill_frozen.py"
     source.write_text(textwrap.dedent(SCENARIO))
@@ -85,7 +89,8 @@ def test_k_on_a_frozen_worker_keeps_the_call_it_made(
 
         pid = wait_for("the taker started", taker)
         wait_for("the taker held after its receive", lambda: _state(pid) == psutil.STATUS_STOPPED)
-        engine.send("freeze")
+        if frozen:
+            engine.send("freeze")
         engine.send("kill", pid=pid)
         wait_for("the taker killed", lambda: _state(pid) in ("", psutil.STATUS_ZOMBIE))
         engine.send("stop")
