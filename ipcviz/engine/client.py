@@ -277,10 +277,12 @@ def claim_record_path(record: Path, force: bool, remove: bool = False) -> Path:
 
 
 def _cpu_ticks(pid: int) -> int | None:
-    """User + system CPU time of a process, in clock ticks (None: gone or unreadable)."""
+    """User + system CPU time of a process, in clock ticks (None: gone or unreadable).
+    Bytes: the stat's name (comm) may be any bytes, not UTF-8 (the engine's inherits the
+    Python executable's name, cut at 15 bytes)."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/stat", "rb", buffering=0) as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
         return int(fields[11]) + int(fields[12])
     except (OSError, IndexError, ValueError):
         return None

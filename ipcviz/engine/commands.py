@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ipcviz.engine.adopt import signal_pidfd
 from ipcviz.engine.context import EngineContext
 from ipcviz.engine.life import signal_all
 from ipcviz.engine.workers import Worker
@@ -22,8 +23,9 @@ from ipcviz.events import schema
 from ipcviz.i18n import N_
 
 Command = dict[str, Any]
-#: Seconds a worker being killed is given to reach its gate (as ``Engine.QUIESCE_S``).
-REST_S = 0.5
+#: Seconds a worker being killed is given to reach its gate (as ``Engine.QUIESCE_S``). A
+#: test that holds the worker on purpose makes it longer (``$IPCVIZ_TEST_REST_S``).
+REST_S = float(os.environ.get("IPCVIZ_TEST_REST_S") or 0.5)
 
 
 class Commands:
@@ -41,12 +43,18 @@ class Commands:
         it is doing (at most ``REST_S``): killed between a call's return and its record,
         it took the call with it. ``k`` on a flooding sender, 2 runs in 3, left a message
         the trace never showed sent, which its receiver then took (``order.conflict``,
-        ``verify`` failed). One frozen cannot move: it is killed where it stands."""
+        ``verify`` failed). One stopped (``freeze``, or any SIGSTOP: its own, a shell's) is
+        let go on alone to its gate, closed first, as a stop thaws a frozen run
+        (``Engine._thaw``): killed where it stood, a worker stopped after a receive and
+        before its record left the message queued in the picture, not in the kernel (or,
+        not frozen, it never came to rest and was killed so after ``REST_S``). The rest
+        of a frozen run stays frozen."""
         ctx = self.ctx
-        if w.ring is None or ctx.frozen:
+        if w.ring is None:
             return
         ctx.gate.doomed.add(w.pid)
         w.ring.set_gate_flag(1)
+        _continue(w)
         deadline = time.monotonic() + REST_S
         while time.monotonic() < deadline:
             if not w.ring.pending_stamp() and ctx.gate.resting(w):
@@ -102,3 +110,17 @@ class Commands:
             handler = self.handlers.get(action) if isinstance(action, str) else None
             if handler is not None:
                 handler(cmd)
+
+
+def _continue(w: Worker) -> None:
+    """SIGCONT to the worker alone (nothing, if it runs), not to its process group
+    (``signal_all``): the children it forked, their gates open, would run on in a frozen
+    run."""
+    pidfd = w.extra.get("pidfd", -1)
+    if pidfd >= 0:
+        signal_pidfd(pidfd, signal.SIGCONT)
+        return
+    try:
+        os.kill(w.pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass

@@ -763,9 +763,14 @@ class Gate:
 
 
 def _read(path: str) -> str | None:
+    """A small /proc file, or None if it cannot be read now. Read as bytes: a process's
+    ``stat`` holds its name (comm), any bytes it chose (``prctl(PR_SET_NAME)``, or a UTF-8
+    name cut at 15 bytes inside a character); a strict decode raised UnicodeDecodeError,
+    not OSError, and the step gate's engine died of it. Bytes that are not UTF-8 are kept
+    as surrogates (``surrogateescape``, as ``probe._procfs.comm`` does): nothing lost."""
     try:
-        with open(path) as f:
-            return f.read()
+        with open(path, "rb", buffering=0) as f:
+            return f.read().decode("utf-8", "surrogateescape")
     except OSError:
         return None
 

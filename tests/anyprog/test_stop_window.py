@@ -287,3 +287,100 @@ def test_a_stop_of_python_workers_asleep_in_the_kernel_records_a_legal_true_end(
     assert not [e for e in events if e["kind"] == "order.conflict"]
     done = ipcviz("verify", str(trace))
     assert done.returncode == 0 and "legal history" in done.stdout, done.stdout
+
+
+@needs_tools
+def test_k_on_a_command_of_a_frozen_run_keeps_what_strace_had_not_printed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The user freezes the run in that window, then kills the command (``k``). ``k``
+    stops it first and kills it once its strace shows it stopped (``Killer``), but the
+    freeze had stopped that strace too: it could show nothing, and after ``STOP_FIRST_S``
+    the SIGKILL found the command with its receive of "b" unprinted (strace then says
+    ``= ?``; the picture kept "b" queued). Now ``k`` in a frozen run lets the command's
+    strace go on (``thaw_tracer``); the command itself stays stopped until its SIGKILL.
+    Here the test holds strace past any ``STOP_FIRST_S``: the kill comes, or not at all,
+    before the stop."""
+    monkeypatch.setenv("IPCVIZ_TEST_STOP_FIRST_S", "600")
+    run = Window(tmp_path)
+    engine = EngineProcess(run.source, run.trace, timeout=120.0)
+    drained = threading.Thread(target=lambda: list(engine.events()), daemon=True)
+    drained.start()
+    try:
+        run.reach()
+        engine.send("freeze")
+        engine.send("kill", pid=run.pid)
+        wait_for("the command killed while the run is frozen", lambda: not _alive(run.pid))
+        engine.send("stop")
+        assert engine.wait(120) == 0
+        drained.join(60)
+    finally:
+        run.let_go()
+        engine.terminate()
+        engine.close()
+    run.check()
+
+
+#: Makes a pipe and sleeps reading it (nothing ever comes).
+READS_FOREVER = r"""
+#include <unistd.h>
+int main(void) {
+    int p[2];
+    char b;
+    if (pipe(p)) return 3;
+    return read(p[0], &b, 1) == 1 ? 0 : 4;
+}
+"""
+
+
+def _tracer(pid: int) -> int:
+    """The pid of the process tracing ``pid`` (``TracerPid``), 0 if none."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("TracerPid:"):
+            return int(line.split()[1])
+    return 0
+
+
+@needs_tools
+def test_k_on_a_program_of_a_frozen_run_kills_it_while_frozen(tmp_path: Path, monkeypatch) -> None:
+    """``ipcviz run -- PROG``, frozen, then ``k`` on the program: its strace, stopped by
+    the freeze, could never show it stopped, so the ``Killer`` never let its SIGKILL go
+    (here: it waits past any clock) or, after ``STOP_FIRST_S``, killed it with whatever
+    strace had not printed. Now strace alone is let go on (``thaw_tracer``). The test
+    holds strace first, so it has seen nothing of the freeze on any run."""
+    monkeypatch.setenv("IPCVIZ_TEST_STOP_FIRST_S", "600")
+    binary = compile_c(tmp_path, "reads", READS_FOREVER)
+    trace = tmp_path / "reads.jsonl"
+    engine = EngineProcess(Path("reads"), trace, program=(str(binary),), timeout=120.0)
+    drained = threading.Thread(target=lambda: list(engine.events()), daemon=True)
+    drained.start()
+    strace = None
+    try:
+
+        def started() -> int | None:
+            starts = [e for e in read_lines(trace)[1] if e["kind"] == "proc.start"]
+            return starts[0]["pid"] if starts else None
+
+        pid = wait_for("the program started", started)
+        wait_for("the program asleep in its read", lambda: _wchan(pid).endswith("pipe_read"))
+        strace = psutil.Process(_tracer(pid))
+        assert strace.name() == "strace"
+        strace.suspend()
+        engine.send("freeze")
+        engine.send("kill", pid=pid)
+        wait_for("the program killed while the run is frozen", lambda: not _alive(pid))
+        # its one process killed, strace ends, and so does the run: "exited with status 0"
+        # is a failed check
+        assert engine.wait(120) == 1
+        drained.join(60)
+    finally:
+        if strace is not None and _alive(strace.pid):
+            strace.resume()
+        engine.terminate()
+        engine.close()
+    events = read_lines(trace)[1]
+    ends = [e for e in events if e["kind"] == "proc.exit" and e["pid"] == pid]
+    assert [e.get("signame") for e in ends] == ["SIGKILL"], ends
+    assert not [e for e in events if e["kind"] == "order.conflict"]
+    done = ipcviz("verify", str(trace))
+    assert done.returncode == 0 and "legal history" in done.stdout, done.stdout

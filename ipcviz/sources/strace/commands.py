@@ -43,6 +43,7 @@ from ipcviz.sources.strace.feed import (
     kill_traced,
     kill_unseen,
     still_registered,
+    thaw_tracer,
 )
 from ipcviz.sources.strace.mapper import shareable
 from ipcviz.sources.strace.source import StraceSource, check_ptrace, find_strace
@@ -277,9 +278,11 @@ class CommandsEngine(Engine):
         death like any other. Everything else is the engine's."""
         pid = cmd.get("pid")
         if cmd.get("cmd") == "kill" and isinstance(pid, int):
-            mappers = (t.source.mapper for t in self.straced.values())
-            if any(kill_traced(self.emit, self.registry, m, pid, self.killer) for m in mappers):
-                return
+            for t in self.straced.values():
+                if kill_traced(self.emit, self.registry, t.source.mapper, pid, self.killer):
+                    if self.frozen:
+                        thaw_tracer(t.feed.tracer())
+                    return
         super().control(cmd)
 
     def _model_pid(self, w: Worker) -> int:

@@ -35,6 +35,7 @@ from ipcviz.sources.strace.feed import (
     kill_traced,
     kill_unseen,
     still_registered,
+    thaw_tracer,
 )
 from ipcviz.sources.strace.probes import ProgramProber
 from ipcviz.sources.strace.shmprobe import SegmentProbe
@@ -317,7 +318,9 @@ class ProgramEngine(Engine):
             return
         pid = cmd.get("pid")
         if isinstance(pid, int):
-            kill_traced(self.emit, self.registry, self.source.mapper, pid, self.killer)
+            known = kill_traced(self.emit, self.registry, self.source.mapper, pid, self.killer)
+            if known and self.frozen:
+                thaw_tracer(self._tracer_pid())
 
     def break_deadlock(self, cycle: list[int]) -> bool:
         """Headless, a program's proven deadlock ends as a user's ``k`` would end it: one

@@ -184,6 +184,22 @@ def kill_traced(
     return True
 
 
+def thaw_tracer(tracer: int | None) -> None:
+    """``k`` in a frozen run: SIGCONT to the strace that watches the victim, alone (its
+    program's processes stay stopped). ``Killer`` waits for strace to show the victim
+    stopped; the freeze had stopped strace too, so it never could, and after
+    ``STOP_FIRST_S`` the SIGKILL found the victim with a call strace had not printed (it
+    then says ``= ?``: a message the victim had received stayed queued in the picture).
+    Running, strace prints that call, then the stop; a process it held at a call's entry
+    may make that one call before its own SIGSTOP stops it (printed as any other)."""
+    if tracer is None:
+        return
+    try:
+        os.kill(tracer, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
+
+
 def kill_unseen(
     emit: Callable[..., Any], registry: Any, mapper: Any, status: int | None
 ) -> set[int]:
