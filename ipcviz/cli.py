@@ -629,7 +629,13 @@ def _c_scenario(spec: str | None) -> Path | None:
 
 
 def _check_program_args(args: argparse.Namespace) -> None:
-    """A program run takes none of a scenario's options (step mode, settings)."""
+    """A program run takes none of a scenario's options (step mode, settings). Said with
+    what the user typed: ``c/NAME`` is a program too, though no ``--`` was given."""
+    from ipcviz.bytefmt import safe_text
+
+    what = "run -- PROG"
+    if args.scenario is not None:
+        what = _("{spec} (a C program)").format(spec=safe_text(str(args.scenario), 80))
     if (
         args.seed is not None
         or args.schedule is not None
@@ -639,9 +645,10 @@ def _check_program_args(args: argparse.Namespace) -> None:
     ):
         raise IpcvizError(
             _(
-                "run -- PROG: --seed, --schedule, --pace, --set and --challenge are for "
-                "scenarios (their processes pass ipcviz's step gate; a program's do not)"
-            )
+                "{what}: --seed, --schedule, --pace, --set and --challenge are "
+                "for Python scenarios (their processes pass ipcviz's step gate; a program's "
+                "do not)"
+            ).format(what=what)
         )
     if args.present:
         raise IpcvizError(_("run -- PROG: --present needs a scenario's narration steps"))

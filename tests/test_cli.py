@@ -87,6 +87,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str], code: int = 2) -> 
     "args, words",
     [
         (["run", "no-such-scenario", "--headless"], "unknown scenario"),
+        (["run", "no-such-scenario", "--headless"], "c/pipe-parent-child"),  # C listed too
         (["run", "/nonexistent/file.py", "--headless"], "no such scenario file"),
         (["replay", "/nonexistent/trace.jsonl", "--headless"], "no such trace"),
         (["run", "pipe-basic", "--frobnicate"], "unrecognized arguments"),

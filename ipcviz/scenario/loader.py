@@ -33,7 +33,10 @@ def resolve(spec: str) -> Path:
     path = builtin_dir() / (spec.replace("-", "_") + ".py")
     if path.is_file():
         return path
-    known = ", ".join(p.stem.replace("_", "-") for p in builtin_files())
+    known = ", ".join(
+        [p.stem.replace("_", "-") for p in builtin_files()]
+        + [f"c/{p.stem.replace('_', '-')}" for p in c_scenario_files()]
+    )
     raise ScenarioError(
         _("unknown scenario {spec!r} (built-in: {known}; or give a FILE.py)").format(
             spec=spec, known=known

@@ -241,7 +241,8 @@ def test_no_such_program_and_misuse(tmp_path: Path) -> None:
         ),
         (["run", "--headless", "--", str(tmp_path / "nope")], "no such program"),
         (["run", "--headless", "pipe-basic", "--", "x"], "arguments after --"),
-        (["run", "--headless", "--seed", "1", "--", "/bin/true"], "are for scenarios"),
+        (["run", "--headless", "--seed", "1", "--", "/bin/true"], "are for Python scenarios"),
+        (["run", "c/pipe-parent-child", "--headless", "--pace", "5"], "(a C program): --seed"),
         (["run", "--headless"], "give a scenario"),
     ]:
         done = ipcviz(*args)
