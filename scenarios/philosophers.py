@@ -132,6 +132,24 @@ def each_fork_twice(run):
 
 
 @scenario.check(
+    "nobody held a fork while waiting for another (no hold and wait)",
+    ko="포크를 쥔 채 다른 포크를 기다린 철학자는 없었다 (점유 대기 없음)",
+)
+def no_hold_and_wait(run):
+    procs = run.state.procs
+    seen = [
+        (procs[pid].name if pid in procs else str(pid), f"fork{i}", held)
+        for i in range(SEATS)
+        for pid, held in run.state.objects[f"fork{i}"].hold_and_wait.items()
+    ]
+    if not seen:
+        return True, "every wait began holding no fork", "모든 대기가 포크 없이 시작됨"
+    en = "; ".join(f"{p} waited for {f} holding {h}" for p, f, h in seen)
+    ko = "; ".join(f"{p}이(가) {h}을(를) 쥔 채 {f}을(를) 기다림" for p, f, h in seen)
+    return False, en, ko
+
+
+@scenario.check(
     "no deadlock: the engine found no cycle of waits",
     ko="교착 상태 없음: 엔진이 대기의 순환을 찾지 못했다",
 )
