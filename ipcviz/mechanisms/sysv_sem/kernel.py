@@ -18,7 +18,7 @@ def keys(obj: SysvSemaphore) -> Iterable[Key]:
     """The set's id names a lone semaphore. A member of a set of several gives none: a
     process asleep in semop shows only the set's id, not which of its semaphores it
     waits for, and naming one of them would tell the deadlock watcher a wait that was
-    not (the model's begin record says which; the watcher does not read it yet)."""
+    not (the watcher asks the model which one its begin named: ``_set_member``)."""
     if not isinstance(obj, SysvSetMember) or len(obj.set) == 1:
         yield ("semid", obj.id)
 
