@@ -29,6 +29,30 @@ def test_records_round_trip_in_order_across_wrap_around():
     ring.close()
 
 
+@pytest.mark.parametrize("room", [8, 16, 24, 32, 40, 64, 72])
+def test_the_parts_of_one_call_share_one_stamp_and_wrap_like_any_record(room: int):
+    """``more``: the parts of one semop, written under one lock with the first one's stamp
+    (the engine joins parts with equal stamps); the ring's end may fall between them."""
+    ring = Ring(4096)
+    emit = ring.writer()
+    got: list = []
+    for i in range((4096 - room) // 32):
+        emit(C.SEM_POST, 0, i)
+    ring.drain(got)
+    emit(C.SEM_WAIT, 0, 1, 0, b"", 0, ((C.SEM_WAIT_JOINED, 1, 0, 0), (C.SEM_POST_JOINED, 2, 7, 0)))
+    emit(C.SEM_POST, 3)
+    del got[:]
+    assert ring.drain(got) == 4
+    assert [(r[0], r[1], r[3]) for r in got] == [
+        (C.SEM_WAIT, 0, 1),
+        (C.SEM_WAIT_JOINED, 1, 0),
+        (C.SEM_POST_JOINED, 2, 7),
+        (C.SEM_POST, 3, 0),
+    ]
+    assert got[0][2] == got[1][2] == got[2][2] <= got[3][2]
+    ring.close()
+
+
 @pytest.mark.parametrize("room", [8, 16, 24, 32, 40])
 def test_a_record_after_a_pad_of_any_size_is_read(room: int):
     """The drain reads a record's whole 32-byte header at once; a PAD left in the last

@@ -82,6 +82,8 @@ class DeadlockWatcher:
         self.queues: dict[str, str] = {}
         self.sysv_sems: dict[int, str] = {}
         self.sysv_queues: dict[int, str] = {}
+        #: a System V id → the scenario's objects that have it (a set's members share one)
+        self.ids: dict[int, set[str]] = {}
         self.indexed = False
         self.ended = False  # headless: the run was ended at its deadlock
         self.reported: set[tuple[str, int]] = set()  # (semaphore, dead holder) said once
@@ -102,6 +104,9 @@ class DeadlockWatcher:
             "msqid": self.sysv_queues,
         }
         for obj in self.engine.scenario.objects:
+            ident = getattr(obj, "id", None)
+            if isinstance(ident, int):
+                self.ids.setdefault(ident, set()).add(obj.name)
             side = registry.kernel(obj.type)
             for key, value in side.keys(obj) if side is not None else ():
                 table = tables.get(key)
@@ -380,6 +385,7 @@ class DeadlockWatcher:
             return waitfor.Wait(pid, "sem", obj) if obj else None
         if kind == "semop":
             obj = self.sysv_sems.get(target.ipc_id)  # type: ignore[arg-type]
+            obj = obj or self._set_member(pid, target.ipc_id)
             if obj is None and not _keyed("sem", target.ipc_id):
                 obj = self._traced_sem(pid, target.ipc_id)
             return waitfor.Wait(pid, "sem", obj) if obj else None
@@ -399,6 +405,19 @@ class DeadlockWatcher:
             kids = _children(pid, pids)
             return waitfor.Wait(pid, "child", "", tuple(kids)) if kids else None
         return None
+
+    def _set_member(self, pid: int, ipc_id: int | None) -> str | None:
+        """A semaphore of a scenario's set (``sysv_semaphore_set``): its members share the
+        set's id, all the kernel shows of a sleeper, so their ``keys`` give none. Which one
+        it waits for is the one its begin named (the model's ``on``), if that one is at 0:
+        a semop on several may sleep for another, and a member with a unit to give is no
+        obstacle (an edge to its holders could close a cycle that is not one)."""
+        p = self.engine.model.procs.get(pid)
+        on = p.on if p is not None and p.op == "sem.wait" else None
+        if on is None or on not in self.ids.get(ipc_id, ()):  # type: ignore[arg-type]
+            return None
+        sem = self.engine.model.objects.get(on)
+        return on if isinstance(sem, SemObj) and sem.value <= 0 else None
 
     def _traced_sem(self, pid: int, ipc_id: int | None) -> str | None:
         """A semaphore of a program watched through strace (``semid:ID``, ``semid:ID[n]``:

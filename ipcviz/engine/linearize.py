@@ -99,6 +99,8 @@ _BEGINS = frozenset(C.COMPLETES.values())
 _SHM_CODES = frozenset({C.SHM_READ, C.SHM_WRITE})
 _PUT_CODES = frozenset({C.MQ_SEND, C.MSGQ_SEND})
 _POSTS = frozenset({C.SEM_POST})
+#: ``_instead``'s object: any object
+_ANY = -2
 _WRITES = frozenset({C.PIPE_WRITE})
 _TAKE_CODES = frozenset(
     {C.MQ_RECV, C.MSGQ_RECV, C.MSGQ_RECV_CUT, C.MSGQ_RECV_EXCEPT, C.MSGQ_RECV_EXCEPT_CUT}
@@ -618,11 +620,50 @@ class Linearizer:
         and a wait placed before the post that woke it is drawn at 0 (the model keeps an
         ``outside`` value from going below zero) where the kernel went to 0 from 1 after the
         post: the model gains a unit each time, and a correct program ends shown with
-        tokens the kernel did not have. So when both could go next, the post goes first."""
+        tokens the kernel did not have. So when both could go next, the post goes first.
+
+        With a semop's parts in the pool (``_grouped``: ordered greedily, not searched), a
+        post of *any* semaphore goes before a wait: a wait placed first may hold a unit
+        (a fork) that a call which ended earlier needed once the post came (philosophers:
+        order.conflict "wait completed at value 0"). A call that posts and waits is not
+        such a post: its wait could take that unit too."""
         rec = self.queues[pick[2]][0].rec
-        if rec is None or rec[0] != C.SEM_WAIT or not self._unknown_value(rec[1]):
+        if rec is None or rec[0] != C.SEM_WAIT:
             return pick
-        return self._instead(pick, popped, min_e, cutoff, _POSTS, rec[1])
+        if self._unknown_value(rec[1]):
+            return self._instead(pick, popped, min_e, cutoff, _POSTS, rec[1])
+        if self._grouped:
+            return self._instead(pick, popped, min_e, cutoff, _POSTS, _ANY, self._takes_too)
+        return pick
+
+    def _takes_from_earlier(
+        self, pick: tuple[int, int, int], first: tuple[int, int, int], cutoff: int
+    ) -> bool:
+        """Whether the wait ``pick`` would take a unit of a semaphore that the wait which
+        ended first (``first``, the heap's head) needs and cannot have yet: that one waits
+        for a post still on its way (a process descheduled between its semop and its
+        record), and placed after ``pick`` it may have no legal place once the post comes
+        (philosophers at --quick: 1 in 5 runs). ``pick`` waits for it, at most
+        ``STUCK_NS``; then the greedy order goes on."""
+        if pick is first or first[0] + STUCK_NS <= cutoff:
+            return False
+        mine, earlier = self.queues[pick[2]][0], self.queues[first[2]][0]
+        waits = [op.rec is not None and op.rec[0] == C.SEM_WAIT for op in (mine, earlier)]
+        if not all(waits) or self._legal(earlier):
+            return False
+        return bool(self._call_objects(mine) & self._call_objects(earlier))
+
+    def _call_objects(self, op: Op) -> set[int]:
+        """The objects of the semop whose first part is ``op`` (its lane's head)."""
+        q = self.queues[op.pid]
+        parts = chain((op,), takewhile(lambda part: part.joined, islice(q, 1, None)))
+        return {part.rec[1] for part in parts if part.rec is not None}
+
+    def _takes_too(self, op: Op) -> bool:
+        """Whether the semop ``op`` is the first part of also waits (a later part)."""
+        q = self.queues[op.pid]
+        parts = takewhile(lambda part: part.joined, islice(q, 1, None))
+        return any(part.rec is not None and part.rec[0] != C.SEM_POST for part in parts)
 
     def _write_first(
         self,
@@ -720,13 +761,13 @@ class Linearizer:
         spoils: Callable[[Op], bool] | None = None,
     ) -> tuple[int, int, int]:
         """Another process's next operation that does one of ``codes`` on object ``obj_i``
-        and may go now (real time, legality, and not ``spoils``), claimed from the heap;
-        else ``pick``. (``_post_first``, ``_write_first``, ``_send_first``: which goes
-        first when both could.)"""
+        (``_ANY``: any) and may go now (real time, legality, and not ``spoils``), claimed
+        from the heap; else ``pick``. (``_post_first``, ``_write_first``, ``_send_first``:
+        which goes first when both could.)"""
         for entry in [*popped, *self._heap]:
             head = self.queues[entry[2]][0]
             r = head.rec
-            if r is None or r[0] not in codes or r[1] != obj_i or entry is pick:
+            if r is None or r[0] not in codes or obj_i not in (r[1], _ANY) or entry is pick:
                 continue
             if head.e > cutoff or head.b > min_e or not self._legal(head):
                 continue
@@ -1404,6 +1445,8 @@ class Linearizer:
             pick = self._write_first(pick, popped, min_e, cutoff)
             pick = self._post_first(pick, popped, min_e, cutoff)
             pick = self._send_first(pick, popped, min_e, cutoff)
+            if popped and self._grouped and self._takes_from_earlier(pick, popped[0], cutoff):
+                pick = None
         for entry in popped:
             if entry is not pick:
                 heapq.heappush(heap, entry)

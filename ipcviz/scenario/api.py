@@ -35,7 +35,7 @@ from ipcviz.mechanisms.posix_mq.wrapper import PosixQueue
 from ipcviz.mechanisms.posix_sem.wrapper import Semaphore
 from ipcviz.mechanisms.posix_shm.wrapper import SharedMemory
 from ipcviz.mechanisms.sysv_mq.wrapper import SysvQueue
-from ipcviz.mechanisms.sysv_sem.wrapper import SysvSemaphore
+from ipcviz.mechanisms.sysv_sem.wrapper import SysvSemaphore, SysvSemaphoreSet
 from ipcviz.mechanisms.sysv_shm.wrapper import SysvSharedMemory
 from ipcviz.session.registry import NAME_RE
 from ipcviz.tracer import codes as C
@@ -181,6 +181,15 @@ class Context:
 
     def sysv_semaphore(self, name: str, value: int = 1, undo: bool = False) -> SysvSemaphore:
         return self.scenario.sysv_semaphore(name, value, undo)
+
+    def sysv_semaphore_set(
+        self,
+        name: str,
+        values: Sequence[int],
+        undo: bool = False,
+        names: Sequence[str] | None = None,
+    ) -> SysvSemaphoreSet:
+        return self.scenario.sysv_semaphore_set(name, values, undo, names)
 
     def sysv_shared_memory(self, name: str, cells: Cells = 16) -> SysvSharedMemory:
         return self.scenario.sysv_shared_memory(name, cells)
@@ -340,6 +349,22 @@ class Scenario:
     def sysv_semaphore(self, name: str, value: int = 1, undo: bool = False) -> SysvSemaphore:
         """``undo``: SEM_UNDO, the kernel gives back what a dying process still holds."""
         return self.add(SysvSemaphore(name, value=value, undo=undo))
+
+    def sysv_semaphore_set(
+        self,
+        name: str,
+        values: Sequence[int],
+        undo: bool = False,
+        names: Sequence[str] | None = None,
+    ) -> SysvSemaphoreSet:
+        """Several System V semaphores of one semget (``values``: one each); a worker takes
+        several in one semop, all or none at one instant: ``with forks.take(i, j):``,
+        ``forks.op({i: -1, j: -1})``. Each is an object of its own, ``names[i]`` (default
+        ``NAME-i``), used alone like ``sysv_semaphore`` (``forks[i].wait()``)."""
+        group = SysvSemaphoreSet(name, values, undo=undo, names=names)
+        for member in group.members:
+            self.add(member)
+        return group
 
     def sysv_shared_memory(self, name: str, cells: Cells = 16) -> SysvSharedMemory:
         """System V shared memory (shmget + shmat): the same cells as ``shared_memory``."""

@@ -30,7 +30,9 @@ from ipcviz.session.registry import NAME_RE, files_dir_name, runtime_dir
 from ipcviz.tracer import codes as C
 
 
-def _noop(code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0) -> None:
+def _noop(
+    code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0, more: Any = ()
+) -> None:
     return None
 
 

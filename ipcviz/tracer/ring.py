@@ -159,7 +159,20 @@ class Ring:
         new_lane = lanes.number
         fence = memory_fence()
 
-        def emit(code: int, obj: int, a: int = 0, b: int = 0, payload: bytes = b"", t: int = 0):
+        def emit(
+            code: int,
+            obj: int,
+            a: int = 0,
+            b: int = 0,
+            payload: bytes = b"",
+            t: int = 0,
+            more: tuple[tuple[int, int, int, int], ...] = (),
+        ):
+            """``more``: further records ``(code, obj, a, b)`` written right after this one,
+            under the same lock and with the same stamp: the parts of one semop, which the
+            kernel applied at one instant (the engine joins parts with equal stamps). A
+            stamp taken apart, outside the lock, could be older than what the engine has
+            published already (see ``_PENDING``)."""
             if len(payload) > MAX_PAYLOAD:
                 payload = payload[:MAX_PAYLOAD]
             size = 32 + len(payload)
@@ -189,11 +202,27 @@ class Ring:
                 if payload:
                     mm[off + 32 : off + size] = payload
                 head += adv
+                for part_code, part_obj, part_a, part_b in more:
+                    head = put(head, part_code | lane << 8, part_obj, t, part_a, part_b)
                 ring._head = head
                 words[_W_HEAD] = head  # publish last: the reader sees whole records only
                 words[_W_PENDING] = 0
             finally:
                 release()
+
+        def put(head: int, code: int, obj: int, t: int, a: int, b: int) -> int:
+            """One record without payload at ``head`` (under the lock); the new head."""
+            pos = head & mask
+            to_end = cap - pos
+            need = 32 if to_end >= 32 else to_end + 32
+            if cap - (head - words[_W_TAIL]) < need:
+                ring._wait_for_room(need, head)
+            if to_end < 32:
+                _SIZE_CODE.pack_into(mm, HEADER_SIZE + pos, to_end, PAD)
+                head += to_end
+                pos = 0
+            pack(mm, HEADER_SIZE + pos, 32, code, obj, t, a, b)
+            return head + 32
 
         return emit
 

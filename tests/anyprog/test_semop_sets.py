@@ -35,3 +35,40 @@ def test_one_semop_on_two_semaphores_is_one_instant_and_accuses_nobody(tmp_path:
     for e in events:
         apply(state, e)
         assert all(o.value >= 0 for o in state.objects.values() if isinstance(o, SemObj)), e
+
+
+#: One IPC_NOWAIT semop on a free semaphore and one at 0 (EAGAIN), then one on the one at 0
+#: alone (EAGAIN): values given by SETVAL, which strace prints, so the model knows them.
+NOWAIT_PAIR = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
+int main(void)
+{
+    int id = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+    semctl(id, 0, SETVAL, 1);
+    semctl(id, 1, SETVAL, 0);
+    struct sembuf both[2] = {{0, -1, IPC_NOWAIT}, {1, -1, IPC_NOWAIT}};
+    struct sembuf one[1] = {{1, -1, IPC_NOWAIT}};
+    int a = semop(id, both, 2), ea = errno;
+    int b = semop(id, one, 1), eb = errno;
+    printf("BOTH %d %d\nONE %d %d\n", a, ea, b, eb);
+    semctl(id, 0, IPC_RMID);
+    return 0;
+}
+"""
+
+
+@needs_tools
+def test_a_failed_nowait_semop_on_two_accuses_neither(tmp_path: Path) -> None:
+    """The kernel refuses the pair (EAGAIN) without saying which one was too low: it was
+    recorded as a failed try-wait of the first, which was free ("trywait failed at value
+    1": an order.conflict, verify illegal). Now only a failed call for one unit of one
+    semaphore is recorded; the pair changed nothing and records nothing."""
+    binary = compile_c(tmp_path, "nowait", NOWAIT_PAIR)
+    _, events = watch(tmp_path, binary)  # (verify: a legal history)
+    assert said(events)[:2] == [["BOTH", "-1", "11", ""], ["ONE", "-1", "11", ""]]
+    assert not [e for e in events if e["kind"] == "order.conflict"]
+    tries = [(e["obj"], e["ok"]) for e in events if e["kind"] == "sem.trywait"]
+    assert len(tries) == 1 and tries[0][0].endswith("[1]") and not tries[0][1], tries

@@ -115,3 +115,91 @@ def test_verify_refuses_an_operation_between_the_parts_of_one_semop() -> None:
     assert list(check({}, together)) == []
     alone = _trace((1, "sem.wait", "set[1]", True))  # no part before it at all
     assert [v.rule for v in check({}, alone)] == ["atomic"]
+
+
+def test_a_post_goes_before_a_take_that_would_starve_a_pair_taken_earlier() -> None:
+    """Philosophers (scenarios/philosophers.py, 60 meals without a pause: order.conflict in
+    2 of 8 runs): fork A is held by process 1, which posts it (ended 6.5 ms); process 5's
+    one semop took forks C and A (began 2 ms, ended 3 ms) and gave them back (4 ms);
+    process 4's took B and C (0.5 ms to 5 ms). When 5's take cannot go yet (A at 0), both
+    1's post and 4's take can: 4's, ended first, held C until its post at 7 ms, and 5's
+    take, ended at 3 ms, had no legal place left. A post only raises a value: placed first
+    it never makes another operation impossible, so when a semop's parts are in the pool
+    a legal post goes before a legal wait."""
+    h = Harness(
+        [
+            {"obj": "A", "type": "sysv_sem", "value": 0},
+            {"obj": "B", "type": "sysv_sem", "value": 1},
+            {"obj": "C", "type": "sysv_sem", "value": 1},
+        ]
+    )
+    h.start(1, 4, 5)
+    h.lin.add_records(1, [rec(C.SEM_POST, 6.5)])
+    h.lin.add_records(
+        4,
+        [
+            rec(C.SEM_WAIT_BEGIN, 0.5, obj=1),
+            rec(C.SEM_WAIT, 5, obj=1),
+            rec(C.SEM_WAIT_JOINED, 5, obj=2),
+            rec(C.SEM_POST, 7, obj=1),
+            rec(C.SEM_POST_JOINED, 7, obj=2),
+        ],
+    )
+    h.lin.add_records(
+        5,
+        [
+            rec(C.SEM_WAIT_BEGIN, 2, obj=2),
+            rec(C.SEM_WAIT, 3, obj=2),
+            rec(C.SEM_WAIT_JOINED, 3, obj=0),
+            rec(C.SEM_POST, 4, obj=2),
+            rec(C.SEM_POST_JOINED, 4, obj=0),
+        ],
+    )
+    h.lin.flush()  # every record is in: what cannot be placed is a conflict now
+    assert h.lin.conflicts == 0
+    said = [(e["pid"], e["kind"], e["obj"]) for e in h.out if not e["kind"].endswith(".begin")]
+    assert said[:3] == [(1, "sem.post", "A"), (5, "sem.wait", "C"), (5, "sem.wait", "A")]
+
+
+def test_a_wait_that_ended_first_keeps_its_semaphores_from_a_later_wait() -> None:
+    """Philosophers at --quick (a conflict in 1 of 5 runs): process 2's semop took A and B
+    (ended 10 ms) after process 1 posted A, but 1 was descheduled between its semop and its
+    record, stamped 20 ms. Until that record came, 2's take could not go (A at 0), and
+    process 3's take of B and C (ended 12 ms) could: placed first, it held B until its post
+    at 30 ms, after 2's take had ended, and 2's take had no legal place once 1's post came.
+    A wait that ended first and cannot go yet is waiting for an explanation still on its
+    way: a later wait on one of its semaphores waits too (at most ``STUCK_NS``)."""
+    h = Harness(
+        [
+            {"obj": "A", "type": "sysv_sem", "value": 0},
+            {"obj": "B", "type": "sysv_sem", "value": 1},
+            {"obj": "C", "type": "sysv_sem", "value": 1},
+        ]
+    )
+    h.start(1, 2, 3)
+    h.lin.add_records(
+        2,
+        [
+            rec(C.SEM_WAIT_BEGIN, 2, obj=0),
+            rec(C.SEM_WAIT, 10, obj=0),
+            rec(C.SEM_WAIT_JOINED, 10, obj=1),
+            rec(C.SEM_POST, 11, obj=0),
+            rec(C.SEM_POST_JOINED, 11, obj=1),
+        ],
+    )
+    h.lin.add_records(
+        3,
+        [
+            rec(C.SEM_WAIT_BEGIN, 3, obj=1),
+            rec(C.SEM_WAIT, 12, obj=1),
+            rec(C.SEM_WAIT_JOINED, 12, obj=2),
+            rec(C.SEM_POST, 30, obj=1),
+            rec(C.SEM_POST_JOINED, 30, obj=2),
+        ],
+    )
+    h.lin.emit_ready(15 * MS)  # process 1's post is still on its way
+    h.lin.add_records(1, [rec(C.SEM_POST, 20, obj=0)])
+    h.lin.flush()
+    assert h.lin.conflicts == 0
+    said = [(e["pid"], e["kind"], e["obj"]) for e in h.out if not e["kind"].endswith(".begin")]
+    assert said.index((2, "sem.wait", "A")) < said.index((3, "sem.wait", "B"))

@@ -26,14 +26,29 @@ def _wait_begin(s: State, e: Event) -> None:
     begin(s, e, "waiters")
     if (obj := s.objects.get(e.get("obj", ""))) is not None:
         changed(obj, e)  # the kernel's count of waiters
+        if isinstance(obj, SemObj):
+            _hold_and_wait(s, obj, e.get("pid", 0))
 
 
 def _wait(s: State, e: Event) -> None:
     done(s, e, "waiters")
     obj = s.objects[e["obj"]]
     assert isinstance(obj, SemObj)
+    if not e.get("joined"):  # (a further part of the call: its first part asked already)
+        _hold_and_wait(s, obj, e["pid"])
     _take(obj, e["pid"], e.get("n", 1))
     changed(obj, e)
+
+
+def _hold_and_wait(s: State, obj: SemObj, pid: int) -> None:
+    """``pid`` asks for ``obj`` (its wait began, or returned: what it holds now it held
+    all along the call): note a semaphore it holds meanwhile (``SemObj.hold_and_wait``)."""
+    if pid in obj.hold_and_wait:
+        return
+    for other in s.objects.values():
+        if other is not obj and isinstance(other, SemObj) and other.holders.get(pid):
+            obj.hold_and_wait[pid] = other.name
+            return
 
 
 def _take(obj: SemObj, pid: int, n: int) -> None:

@@ -28,6 +28,10 @@ class SemObj(Obj):
     adj: Counter[int] = field(default_factory=Counter)
     #: the value a command's semctl(SETVAL) gave it last (``sem.set``), None: never set
     set_to: int | None = None
+    #: pid → a semaphore it held (a lock: taken, not given back) while it waited for this
+    #: one: "hold and wait", a condition of every deadlock (T34). The parts of one semop
+    #: are taken at one instant: a process never holds one while it waits for another.
+    hold_and_wait: dict[int, str] = field(default_factory=dict)
 
     @property
     def base(self) -> int:

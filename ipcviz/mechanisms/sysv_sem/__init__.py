@@ -1,4 +1,4 @@
-"""``sysv_sem``: one System V semaphore (semget, a set of one); its events are ``sem.*``."""
+"""``sysv_sem``: a System V semaphore (a set of one, or one of a set); its events are ``sem.*``."""
 
 from ipcviz.mechanisms.base import Mechanism
 from ipcviz.mechanisms.posix_sem import model as sem_model

@@ -10,16 +10,21 @@ import sysv_ipc
 from ipcviz import probe
 from ipcviz.mechanisms.base import Found, KernelSide, Key
 from ipcviz.mechanisms.posix_sem.kernel import compare
-from ipcviz.mechanisms.sysv_sem.wrapper import SysvSemaphore
+from ipcviz.mechanisms.sysv_sem.wrapper import SysvSemaphore, SysvSetMember
 from ipcviz.session.cleanup import sysv_cleanup
 
 
 def keys(obj: SysvSemaphore) -> Iterable[Key]:
-    yield ("semid", obj.id)
+    """The set's id names a lone semaphore. A member of a set of several gives none: a
+    process asleep in semop shows only the set's id, not which of its semaphores it
+    waits for, and naming one of them would tell the deadlock watcher a wait that was
+    not (the watcher asks the model which one its begin named: ``_set_member``)."""
+    if not isinstance(obj, SysvSetMember) or len(obj.set) == 1:
+        yield ("semid", obj.id)
 
 
 def probe_sem(prober: Any, obj: SysvSemaphore) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    fields = sem_fields(obj.id)
+    fields = sem_fields(obj.id, obj.num if isinstance(obj, SysvSetMember) else 0)
     return (fields, {}) if fields is not None else None
 
 

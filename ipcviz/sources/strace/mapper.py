@@ -1680,9 +1680,12 @@ def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     ident = nums[0]
     if ret != 0:
         m._drop_begin(begin)
-        first = next((o for o in ops if o[1] < 0), None)
-        if err == "EAGAIN" and first is not None:  # IPC_NOWAIT, the value too low: trywait
+        waits = [o for o in ops if o[1] < 0]
+        first = waits[0] if waits else None
+        if err == "EAGAIN" and [o[1] for o in waits] == [-1]:  # IPC_NOWAIT, the value 0
             m._rec(proc, C.SEM_TRYWAIT, m._sem(proc, ident, first[0], t), at, 0)
+        # (asked for more, the kernel does not say which semaphore was too low: naming the
+        # first accused a free one, "trywait failed at value 1"; it changed nothing)
         if err == "EINTR" and first is not None:  # by which signal: strace's next line
             m._eintr[proc.tid] = (proc, m._sem(proc, ident, first[0], t), at)
         return
