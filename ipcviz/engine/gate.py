@@ -25,6 +25,8 @@ A choice is only made once the world has *settled*: every live worker is at its 
 asleep in the kernel on an IPC object (/proc/PID/syscall), or gone. A worker that sleeps
 (time.sleep), runs, or is being woken is waited for. So the choice depends only on the
 seed or schedule, not on timing, and the same seed gives the same order of operations.
+One sleeper is not waited for: a worker in ``ctx.wait_for_wchan`` for a process that has
+not slept yet (the ring's ``awaits`` word), which only a step of that process can end.
 
 Threads: each thread of a worker waits at a gate of its own, so a gate wait is keyed by
 ``(pid, thread)`` (``thread``: the n-th thread of the process to record, as in its events;
@@ -575,6 +577,11 @@ class Gate:
             return "yes"  # gone, not reaped yet
         if len(tids) <= 1 and waiting:
             return "yes"  # one thread, at its gate: nothing to read in /proc
+        # In ``ctx.wait_for_wchan`` for a process that has not slept yet: only a step can
+        # make it sleep, so this one's own sleeps are not waited for (once it has slept,
+        # this one is about to go on: it is, as any sleeper)
+        awaits = w.ring.awaits()
+        parked = bool(awaits) and not self._asleep_away(awaits)
         # the gate pipes of this process: those a published gate.wait waits on, and all
         known = {self._gate_ino.get(pid)} | {
             g[1] for k, g in self._thread_gates.items() if k[0] == pid
@@ -586,7 +593,7 @@ class Gate:
             at[gate[1] if gate is not None else self._gate_ino.get(pid)] = k
         how = "yes"
         for tid in tids:
-            t = self._task_settled(w, tid, parents, at, known)
+            t = self._task_settled(w, tid, parents, at, known, parked)
             if t == "soon":
                 return t
             if t == "later":
@@ -594,10 +601,17 @@ class Gate:
         return how
 
     def _task_settled(
-        self, w: Any, tid: str, parents: set[Any], at: dict[Any, Key], known: set[Any]
+        self,
+        w: Any,
+        tid: str,
+        parents: set[Any],
+        at: dict[Any, Key],
+        known: set[Any],
+        parked: bool = False,
     ) -> str:
         """One thread of a worker: ``at``: inodes of the gates whose wait was published
-        (→ whose wait), ``known``: of all its gates."""
+        (→ whose wait), ``known``: of all its gates; ``parked``: the worker waits for
+        another to sleep, which no sleep of its own ends (``_worker_settled``)."""
         pid = w.pid
         text = _read(f"/proc/{pid}/task/{tid}/syscall")
         if text is None:
@@ -619,7 +633,7 @@ class Gate:
         if name in _WAIT_CALLS and pid in parents:
             return "yes"  # waits for a traced child, which the engine steps
         if name in _SELF_WAKING_CALLS:
-            return "later"
+            return "yes" if parked else "later"
         if name == "read":
             try:
                 link = os.readlink(f"/proc/{pid}/fd/{int(fields[1], 16)}")
@@ -637,6 +651,16 @@ class Gate:
                 # whose gate.wait is still in the ring (or a pipe of the scenario's)
                 return "soon"
         return "yes"
+
+    def _asleep_away(self, pid: int) -> bool:
+        """``pid`` sleeps in the kernel, and not at a gate of its own (or is gone): what
+        a process waiting to see it asleep (``ctx.wait_for_wchan``) may see now."""
+        text = _read(f"/proc/{pid}/stat")
+        if text is None:
+            return True  # gone: the wait ends
+        if text.rsplit(")", 1)[-1].split()[:1] not in (["S"], ["D"]):
+            return False
+        return not any(k[0] == pid for k in (*self.at_gate, *self.narrating))
 
     def resting(self, w: Any) -> bool:
         """``w`` is in no call it has not recorded: settled (``_worker_settled``), or, one

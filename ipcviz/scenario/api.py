@@ -220,16 +220,20 @@ class Context:
         wants = (want,) if isinstance(want, str) else want
         deadline = time.monotonic() + seconds
         wchan = ""
-        while time.monotonic() < deadline:
-            try:
-                with open(f"/proc/{pid}/wchan") as f:
-                    wchan = f.read().strip()
-            except OSError:
-                return wchan
-            if any(w in wchan for w in wants):
-                return wchan
-            time.sleep(0.005)
-        return wchan
+        tracer.awaiting(pid)  # step mode: the gate goes on without this process meanwhile
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    with open(f"/proc/{pid}/wchan", "rb") as f:
+                        wchan = f.read().decode("ascii", "replace").strip()
+                except OSError:
+                    return wchan
+                if any(w in wchan for w in wants):
+                    return wchan
+                time.sleep(0.005)
+            return wchan
+        finally:
+            tracer.awaiting(0)
 
 
 @dataclass

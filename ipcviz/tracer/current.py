@@ -28,6 +28,7 @@ from typing import Any
 from ipcviz.errors import ScenarioError
 from ipcviz.session.registry import NAME_RE, files_dir_name, runtime_dir
 from ipcviz.tracer import codes as C
+from ipcviz.tracer.ring import AWAITS_OFFSET
 
 
 def _noop(
@@ -57,6 +58,13 @@ class Tracer:
         ``always``: wait in any mode (the engine probes the kernel, then lets it go)."""
         if (always or self._flag[32]) and self.gate_hook is not None:
             self.gate_hook(code, -1)
+
+    def awaiting(self, pid: int) -> None:
+        """This process now waits to see ``pid`` asleep in the kernel (0: no more): told
+        to the step gate in the ring's header (``ring.AWAITS_OFFSET``), read by no one
+        free-running. Without it a seeded run waited for this process to reach its gate
+        while it waited for a step of ``pid`` that the gate held back (10 s, then on)."""
+        self._flag[AWAITS_OFFSET : AWAITS_OFFSET + 8] = pid.to_bytes(8, "little")
 
     def attach(self, ring) -> None:  # ring: ipcviz.tracer.ring.Ring
         self.emit = ring.writer()

@@ -28,7 +28,11 @@ _SIZE_CODE = struct.Struct("<IH")
 _HEAD, _TAIL, _STALLS, _GATE = 0, 8, 16, 24
 #: The header's 8-byte words, by index (``Ring.words``): HEAD, TAIL, STALLS, PENDING,
 #: FORKING.
-_W_HEAD, _W_TAIL, _W_STALLS, _W_PENDING, _W_FORKING = 0, 1, 2, 5, 6
+_W_HEAD, _W_TAIL, _W_STALLS, _W_PENDING, _W_FORKING, _W_AWAITS = 0, 1, 2, 5, 6, 7
+#: The header's last word: the pid this worker waits to see asleep (``ctx.wait_for_wchan``),
+#: or 0. Step mode does not wait for such a worker to reach its gate while that process has
+#: not slept (engine/gate.py): it can only get there by a step the gate would never make.
+AWAITS_OFFSET: Final = 8 * _W_AWAITS
 #: Presenter mode (``--present``): narration steps wait at the gate (ipcviz/engine/gate.py).
 PRESENT_FLAG: Final = 32
 #: The stamp of a record being written (0: none). The engine reads no further than it when it
@@ -289,6 +293,10 @@ class Ring:
     def unread(self) -> bool:
         """The worker published records the engine has not drained yet."""
         return self.words[_W_HEAD] != self._tail
+
+    def awaits(self) -> int:
+        """The pid the worker waits to see asleep in the kernel, or 0 (``AWAITS_OFFSET``)."""
+        return self.words[_W_AWAITS]
 
     def stalls(self) -> int:
         return self.words[_W_STALLS]
