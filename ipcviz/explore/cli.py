@@ -136,10 +136,19 @@ def cmd_explore(args: argparse.Namespace) -> int:
         now = time.monotonic()
         if now - last[0] >= 1.0 or report.runs in (1, 10) or report.runs % 50 == 0:
             last[0] = now
+            # at most: the search ends sooner when it finds the goal or runs out of
+            # interleavings (a rate, not a promise)
+            left = (now - started) / report.runs * max(args.budget - report.runs, 0)
             say(
                 "  "
-                + _("so far: {n} run(s), {distinct} distinct outcome(s)").format(
-                    n=report.runs, distinct=report.distinct
+                + _(
+                    "so far: {n} of at most {budget} run(s), {distinct} distinct outcome(s), "
+                    "at most about {left} s left"
+                ).format(
+                    n=report.runs,
+                    budget=args.budget,
+                    distinct=report.distinct,
+                    left=f"{left:.0f}",
                 )
             )
 
