@@ -134,3 +134,39 @@ async def test_a_replay_standing_still_draws_its_diagram_for_the_height_it_has()
             x.rstrip() for x in diagram.plain_lines()
         ]
         screen.stop()
+
+
+async def test_a_diagram_too_tall_for_80x24_says_why_and_z_gives_it_the_height() -> None:
+    """producer-consumer's four objects need 18 rows of figure; at 80x24 the narration and
+    the log leave the diagram 13, so it is a table. The table used to say nothing of why
+    and no key showed the figure: its last line says the rows needed and had, and ``z``
+    gives the diagram the whole height (the figure, its boxes drawn), ``z`` again the
+    table."""
+    from ipcviz.tui.launch import replay_app
+    from ipcviz.tui.widgets.diagram import DiagramView
+
+    from .helpers import TRACES, refreshed
+    from .test_log_moment import replay_at
+
+    app = replay_app(TRACES / "producer-consumer.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await replay_at(pilot, 300)
+        await pilot.press("v")
+        await refreshed(screen)
+        diagram = screen.query_one(DiagramView)
+        shown = "\n".join(on_screen(app, diagram))
+        assert "objects" in shown and "╭" not in shown  # the table
+        assert f"needs 18 rows, {diagram.size.height} here" in shown and "z: " in shown, shown
+
+        await pilot.press("z")
+        await refreshed(screen)
+        shown = "\n".join(on_screen(app, diagram))
+        assert diagram.size.height >= 18 and diagram.size.width == 80
+        for name in ("buffer", "empty", "full", "mutex"):
+            assert f"{name} posix_" in shown, shown  # each object's box, titled
+        assert "╭" in shown and "needs" not in shown
+
+        await pilot.press("z")
+        await refreshed(screen)
+        assert "needs 18 rows" in "\n".join(on_screen(app, diagram))
+        screen.stop()

@@ -75,6 +75,13 @@ VIEW_BINDINGS: list[BindingType] = [
         tooltip=N_("the diagram (who talks to whom) or the detail panels"),
     ),
     Binding(
+        "z",
+        "toggle_zoom",
+        N_("zoom"),
+        show=False,
+        tooltip=N_("the diagram alone, the whole height (narration and log hidden)"),
+    ),
+    Binding(
         "c",
         "toggle_checks",
         N_("checks"),
@@ -121,6 +128,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     SessionScreen.-diagram.-narrow #procs { display: none; }
     SessionScreen.-diagram.-narrow #log-box { display: none; }
     SessionScreen.-diagram.-narrow.-compact #log-box { display: block; height: 4; min-height: 4; }
+    SessionScreen.-diagram.-zoom #left { display: none; }
     """
     #: The diagram view (processes, objects, edges) rather than the detail panels at start;
     #: ``v`` switches.
@@ -626,6 +634,17 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def action_toggle_view(self) -> None:
         """``v``: the diagram view or the detail panels (both read the same model)."""
         self.set_class(not self.diagram_shown, "-diagram")
+        self.remove_class("-zoom")  # (the detail panels, or the diagram as it was)
+        self.call_after_refresh(self.redraw, True)
+
+    def action_toggle_zoom(self) -> None:
+        """``z``: the diagram alone on the whole height (at 80x24 the narration and the log
+        leave it 13 rows, and a figure of four objects needs 18: it was a table), or back.
+        From the detail panels, it shows the diagram."""
+        zoom = not (self.has_class("-zoom") and self.diagram_shown)
+        self.set_class(zoom, "-zoom")
+        if zoom:
+            self.add_class("-diagram")
         self.call_after_refresh(self.redraw, True)
 
     def action_toggle_checks(self) -> None:
