@@ -63,6 +63,9 @@ IDLE_REDRAW_S = 1.0
 _REDRAW_ECHOES = (messages.Update, messages.Layout, messages.UpdateScroll, events.Idle)
 NARROW = 110  # columns below which the panels stack
 COMPACT_BELOW = 30  # rows below which the panels are framed by one line, the checks in one
+#: The rows the objects panel (or the diagram) keeps, its title line included, when ``c``
+#: shows every check on a short narrow screen.
+KEEP_OBJECT_ROWS = 5
 
 
 #: Keys the live session and the replay share, in this order: how the run is shown.
@@ -129,6 +132,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     SessionScreen.-diagram.-narrow #log-box { display: none; }
     SessionScreen.-diagram.-narrow.-compact #log-box { display: block; height: 4; min-height: 4; }
     SessionScreen.-diagram.-zoom #left { display: none; }
+    SessionScreen.-compact.-narrow.-checks-open #procs { display: none; }
+    SessionScreen.-compact.-narrow.-checks-open #narration { display: none; }
     """
     #: The diagram view (processes, objects, edges) rather than the detail panels at start;
     #: ``v`` switches.
@@ -242,6 +247,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self._obj_filter_i = -1
         #: The checks in full even on a short screen (``c``), where they are one line.
         self.checks_open = False
+        self._checks_rows: int | None = None  # the checks' height set by ``_fit_checks``
         #: Seconds to apply and word one event (measured): what a flood's owed tail costs.
         self._worded_cost = 3e-6
         #: Events of a flood applied without a log line (they left the log unseen).
@@ -531,6 +537,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.query_one(Checks).show(
             state, brief=self.has_class("-compact") and not self.checks_open
         )
+        self._fit_checks()
         self.show_deadlock()
         self.show_holders()
         log = self.query_one(EventLog)
@@ -650,7 +657,26 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def action_toggle_checks(self) -> None:
         """``c``: the checks in full (on a short screen they are one line), or one line."""
         self.checks_open = not self.checks_open
+        self.set_class(self.checks_open, "-checks-open")
         self.redraw()
+        self.call_after_refresh(self._fit_checks)  # once the layout has the panels hidden
+
+    def _fit_checks(self) -> None:
+        """Every check (``c``) on a short narrow screen takes the rows of the processes and
+        the narration (hidden meanwhile), and no more than leaves the log its rows and the
+        objects panel ``KEEP_OBJECT_ROWS``: at 80x24 the checks used to push the objects
+        panel and the log off the screen. Cut there, its last row ends in "…"."""
+        checks = self.query_one(Checks)
+        rows: int | None = None  # the stylesheet's
+        if self.checks_open and self.has_class("-compact") and self.has_class("-narrow"):
+            main = self.query_one("#main").size.height
+            log = self.query_one("#log-box")
+            taken = log.outer_size.height if log.display else 0
+            frame = checks.outer_size.height - checks.size.height  # its title line
+            rows = max(1, min(10, main - taken - frame - KEEP_OBJECT_ROWS))
+        if rows != self._checks_rows:
+            self._checks_rows = rows
+            checks.styles.max_height = rows
 
     def action_filter_proc(self) -> None:
         log = self.query_one(EventLog)
