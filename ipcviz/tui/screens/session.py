@@ -247,6 +247,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self._obj_filter_i = -1
         #: The checks in full even on a short screen (``c``), where they are one line.
         self.checks_open = False
+        #: ``q`` was pressed: the engine is being stopped (``begin_stopping``).
+        self.stopping = False
         self._checks_rows: int | None = None  # the checks' height set by ``_fit_checks``
         #: Seconds to apply and word one event (measured): what a flood's owed tail costs.
         self._worded_cost = 3e-6
@@ -504,7 +506,16 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     #: -- PROG``, seen through strace) never pass: hidden and off there, not said to work.
     GATE_ACTIONS = frozenset({"toggle_step", "step_selected", "step_random", "step_number", "pace"})
 
+    #: What keys still do while the engine stops (``q``, ``stopping``): how the run is
+    #: shown, nothing that asks the engine, opens a screen or leaves again.
+    WHILE_STOPPING = frozenset(
+        {"toggle_lang", "toggle_view", "toggle_zoom", "toggle_checks", "filter_proc"}
+        | {"filter_obj", "toggle_pause"}
+    )
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.stopping and action not in self.WHILE_STOPPING:
+            return False
         return not (action in self.GATE_ACTIONS and self.state.header.get("program"))
 
     def show_state(self, state: State) -> None:
@@ -552,6 +563,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
             behind=getattr(self.feed, "pending", 0) if self.feed is not None else 0,
             pace=self.current_pace(),
             world=self.state,  # step mode, frozen: what the processes are now
+            stopping=self.stopping,
         )
 
     def _filter_label(self) -> str:
@@ -710,10 +722,23 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         """``q``: the App stops this run and goes back where it came from (or ends)."""
         self.post_message(LeaveSession(self))
 
+    def begin_stopping(self) -> None:
+        """``q`` taken: the status line says the run is stopping, and only the keys that
+        change how it is shown still work (``WHILE_STOPPING``) until it is gone."""
+        self.stopping = True
+        self.refresh_bindings()
+        self.redraw()
+
     def stop(self) -> int | None:
         """Stop the engine (if any) and return its result; safe to call twice."""
         if self._timer is not None:
             self._timer.stop()
+        return self.stop_engine()
+
+    def stop_engine(self) -> int | None:
+        """Stop the engine (if any) and return its result: no Textual here, so the App
+        runs it in a thread on ``q`` (asking the engine, then SIGTERM, then SIGKILL and
+        reaping take a second or more in a busy run) while the screen keeps drawing."""
         if self.feed is not None:
             rc = self.feed.close()
             if rc is not None:

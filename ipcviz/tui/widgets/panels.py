@@ -508,14 +508,18 @@ class StatusLine(Static):
         behind: int = 0,
         pace: float | None = None,
         world: State | None = None,
+        stopping: bool = False,
     ) -> None:
         """``state``: what the screen shows (a paused view: the moment it paused);
-        ``world``: the model now, whose step mode and freeze the line says."""
+        ``world``: the model now, whose step mode and freeze the line says; ``stopping``:
+        ``q`` was pressed and the engine is being stopped."""
         world = world if world is not None else state
         sc = state.header.get("scenario", {})
         text = Text()
         sid = bytefmt.safe_text(str(sc.get("id", "?")), 30)
         text.append(f" {sid} ", style=P.on(P.BLACK, P.GOLD))
+        if stopping:  # first: the screen will not take keys that act on the run meanwhile
+            text.append(" " + _("STOPPING…") + " ", style=render.WARN)
         if pace is not None:  # the processes are paced (engine/gate.py): said before the
             # title, so an 80-column line still shows it
             text.append(
