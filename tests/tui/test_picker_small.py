@@ -65,3 +65,21 @@ async def test_the_picker_says_how_many_and_reaches_every_scenario(size: tuple[i
         await scrolled(picker, table)
         assert table.cursor_row == 0 and "1 of" in screen_rows(app)[0]
         app.exit(0)
+
+
+async def test_a_gloss_cut_to_its_column_says_so() -> None:
+    """Korean glosses are wider: at 80 columns the table cut them bare ("동시에 실");
+    a cut cell ends in "…" and fits its column."""
+    from rich.cells import cell_len
+
+    app = IpcvizApp(lang="ko")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        table = picker.query_one(DataTable)
+        width = table.ordered_columns[table.get_column_index("teaches")].width
+        cells = [table.get_row_at(i)[2].plain for i in range(table.row_count)]
+        cut = [c for c in cells if c.endswith("…")]
+        assert cut and all(cell_len(c) <= width for c in cells), (width, cells)
+        app.exit(0)

@@ -163,12 +163,14 @@ class PickerScreen(Worded, Screen[None]):
             key, label = COLUMNS[i]
             table.add_column(_(label), key=key, width=widths[key])
         for s, cells in zip(self.scenarios.values(), rows, strict=True):
+            for i in shown:  # a cell cut to its column ends in "…" (a table crops it bare)
+                cells[i].truncate(widths[COLUMNS[i][0]], overflow="ellipsis")
             table.add_row(*(cells[i] for i in shown), key=s.id)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
         self._describe()
 
-    def _rows(self) -> Iterator[tuple[Text, Text, Text, Text]]:
+    def _rows(self) -> Iterator[list[Text]]:
         """Each scenario's cells, in ``COLUMNS`` order; a section's name on its first row."""
         section = None
         for s in self.scenarios.values():
@@ -178,12 +180,12 @@ class PickerScreen(Worded, Screen[None]):
             teaches = Text(bytefmt.safe_text(str(gloss(first_point(s))), 40), style=P.SKY)
             if len(s.teaches) > 1:
                 teaches.append(f" +{len(s.teaches) - 1}", style=P.FRAME)
-            yield (
+            yield [
                 Text(bytefmt.safe_text(str(label), 60), style=P.bold(P.WHITE)),
                 Text(bytefmt.safe_text(s.id, 40), style=P.bold(P.GOLD)),
                 teaches,
                 Text(bytefmt.safe_text(authored(s, "title"), 80)),
-            )
+            ]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._describe()
