@@ -326,6 +326,11 @@ class IpcvizApp(App[int]):
                 (N_("Faster redraw"), N_("+5 frames per second"), "faster"),
                 (N_("Slower redraw"), N_("-5 frames per second"), "slower"),
                 (N_("Language"), N_("English / Korean: the whole screen"), "toggle_lang"),
+                (
+                    N_("Diagram: the whole height"),
+                    N_("the diagram alone (narration and log hidden); again: back"),
+                    "toggle_zoom",
+                ),
                 (N_("Log: selected process only"), N_("filter the event log"), "filter_proc"),
                 (N_("Log: next object"), N_("filter the event log by object"), "filter_obj"),
                 (N_("Keys help"), N_("every key and what it does"), "help"),

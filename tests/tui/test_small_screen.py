@@ -169,6 +169,11 @@ async def test_a_diagram_too_tall_for_80x24_says_why_and_z_gives_it_the_height()
         await pilot.press("z")
         await refreshed(screen)
         assert "needs 18 rows" in "\n".join(on_screen(app, diagram))
+        # the command palette offers it too (a key shown nowhere else at 80 columns)
+        (zoom,) = [c for c in app.get_system_commands(screen) if "whole height" in c.title]
+        zoom.callback()
+        await refreshed(screen)
+        assert "╭" in "\n".join(on_screen(app, diagram))
         screen.stop()
 
 
