@@ -16,7 +16,8 @@ No Textual: ``diagram_lines(state, width, height)`` is a pure function of the mo
 in less and less roomy forms until it fits the height (200×60: boxes and roomy objects;
 80×24: one-row process nodes, objects at their least). When even that does not fit (a
 mesh of 12 pipes at 80×24), a table: a column per process (its name and state on top), a
-row per object, the edge's verb where they meet.
+row per object, the edge's verb where they meet, and a last row saying why (the rows the
+figure needs and has; the screen adds how to give it more).
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ MODES = (
 )
 
 
-def diagram_lines(state: State, width: int, height: int) -> list[Line]:
-    """The diagram at ``width`` × at most ``height`` rows."""
+def diagram_lines(state: State, width: int, height: int, more: str = "") -> list[Line]:
+    """The diagram at ``width`` × at most ``height`` rows; ``more`` ends the table's line
+    saying why it is a table (how the screen gives the figure more rows)."""
     width = max(20, width)
     if not state.objects:
         return [k.text_line(width, " " + _("no kernel objects yet"), k.LABEL)]
@@ -81,7 +83,13 @@ def diagram_lines(state: State, width: int, height: int) -> list[Line]:
         plan = graph.plan(mode)
         if plan.height <= height:
             return graph.draw(plan)
-    return _table(state, graph, width, height)
+    table = _table(state, graph, width, height)
+    if len(table) < height:  # room for why: the last mode is the least the figure needs
+        said = _("the diagram needs {need} rows, {have} here").format(need=plan.height, have=height)
+        if len(table) + 1 < height:
+            table.append(k.text_line(width, "", k.LABEL))
+        table.append(k.text_line(width, " " + said + more, k.LABEL))
+    return table
 
 
 # -- who is where ---------------------------------------------------------------------------

@@ -256,14 +256,25 @@ class IpcvizApp(App[int]):
         """A session's ``q``: its engine stopped (its processes reaped, its objects removed)
         before anything else is shown; then back to the screen it was opened from (the
         picker, the runs list), or, opened directly (``ipcviz run``, ``replay``), the end
-        of the app with the run's result."""
+        of the app with the run's result. The stopping runs in a thread: done here, in
+        the event loop, it froze the screen and every key for as long as it took."""
         screen = message.screen
-        if not isinstance(screen, SessionScreen) or screen is not self.screen:
+        if not isinstance(screen, SessionScreen) or screen is not self.screen or screen.stopping:
             return  # (a second q while the first was on its way)
-        result = screen.stop()
+        screen.begin_stopping()
+        self.run_worker(self._leave(screen), group="leave")
+
+    async def _leave(self, screen: SessionScreen) -> None:
+        """``on_leave_session``'s end, once the engine has stopped."""
+        await asyncio.to_thread(screen.stop_engine)
+        result = screen.stop()  # (its timer, on this thread; the engine is stopped)
+        if screen not in self.screen_stack:
+            return  # (the app is ending: Ctrl+C)
         if screen.opened_from_another:
             if screen in self.sessions:
                 self.sessions.remove(screen)  # stopped: its State is let go with it
+            while self.screen is not screen:  # (the command palette, opened meanwhile)
+                self.pop_screen()
             self.pop_screen()
         else:
             self.exit(result)
@@ -315,6 +326,11 @@ class IpcvizApp(App[int]):
                 (N_("Faster redraw"), N_("+5 frames per second"), "faster"),
                 (N_("Slower redraw"), N_("-5 frames per second"), "slower"),
                 (N_("Language"), N_("English / Korean: the whole screen"), "toggle_lang"),
+                (
+                    N_("Diagram: the whole height"),
+                    N_("the diagram alone (narration and log hidden); again: back"),
+                    "toggle_zoom",
+                ),
                 (N_("Log: selected process only"), N_("filter the event log"), "filter_proc"),
                 (N_("Log: next object"), N_("filter the event log by object"), "filter_obj"),
                 (N_("Keys help"), N_("every key and what it does"), "help"),

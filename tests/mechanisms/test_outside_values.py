@@ -48,7 +48,7 @@ def test_a_semaphore_found_at_attach_shows_the_kernels_value_never_the_traced_co
     # the reading came before the traced wait, and the line says so
     assert " 2 " in value_line and "before the last change, 500ms ago" in value_line, shown
     assert not value_line.startswith(" value  0 ")  # the model's count: 2 unknown, minus 1
-    assert "1 waits, 0 posts traced" in shown and "initial" not in shown
+    assert "1 wait, 0 posts traced" in shown and "initial" not in shown
     assert sem_diagram.caption(state, sem) == "value 2 (kernel, before the last change, 500ms ago)"
     took = [line for line in told if "took semid:7[0]" in line]
     assert took and "the kernel's readings only" in took[0] and "value now" not in took[0]

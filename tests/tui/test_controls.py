@@ -481,6 +481,8 @@ async def test_quit_stops_the_engine_and_returns_its_status(tmp_path: Path, key:
         pids = workers(screen)
         feed = screen.feed
         await pilot.press(key)
+        # q stops the engine in a thread (the screen takes keys meanwhile), then ends
+        await until(pilot, lambda: app.return_value is not None, "the app's end")
     assert app.return_value == 0
     assert isinstance(feed, LiveFeed) and feed.engine.proc.poll() is not None
     assert all(proc_state(p) is None for p in pids)
@@ -520,6 +522,7 @@ async def test_scenario_end_leaves_final_state_and_checks(tmp_path: Path) -> Non
         assert "✓" in checks and "PASSED" in checks
         assert len(screen.query_one(ProcTable).rows) == 2  # still on screen
         await pilot.press("q")
+        await until(pilot, lambda: app.return_value is not None, "the app's end")
     assert app.return_value == 0
 
 
@@ -621,3 +624,60 @@ async def test_the_status_line_says_step_mode_and_keeps_the_counts_word(
         await pilot.pause()
         assert "STEP MODE" not in screen_rows(app)[0], screen_rows(app)[0]
         await pilot.press("q")
+
+
+class HeldFeed(LiveFeed):
+    """A real engine whose stopping waits until the test lets it (``release``), as a busy
+    run's can take seconds: what the screen does meanwhile is then a condition, not a race.
+    (Never longer than ``HOLD_S``: without the fix the wait blocks the event loop itself.)"""
+
+    HOLD_S = 10.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        import threading
+
+        super().__init__(*args, **kwargs)
+        self.release = threading.Event()
+        self.closing = threading.Event()
+
+    def close(self) -> int | None:
+        self.closing.set()
+        self.release.wait(self.HOLD_S)
+        return super().close()
+
+
+async def test_q_says_stopping_and_keeps_taking_view_keys_until_the_engine_stopped(
+    tmp_path: Path,
+) -> None:
+    """``q`` stopped the engine inside the event loop: the screen froze, keys included, for
+    as long as the engine took to stop, with nothing saying why. Now the status line says
+    STOPPING… at once, view keys still work (``l``), keys that act on the run do not
+    (``f``), and the app ends with the run's status once the engine has stopped."""
+    feeds: list[HeldFeed] = []
+
+    def make() -> HeldFeed:
+        feeds.append(HeldFeed(SLOW, tmp_path / "run.jsonl", quick=False))
+        return feeds[-1]
+
+    app = IpcvizApp(make, lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: len(workers(screen)) == 2, "both workers")
+        pids, feed = workers(screen), feeds[0]
+        try:
+            await pilot.press("q")
+            await until(pilot, feed.closing.is_set, "the engine asked to stop")
+            await until(pilot, lambda: "STOPPING…" in screen_rows(app)[0], "STOPPING…")
+            await pilot.press("f")  # acts on the run: off while it stops
+            await pilot.press("l")  # how it is shown: still taken
+            await until(pilot, lambda: screen.lang == "ko", "l taken while stopping")
+            await until(pilot, lambda: "멈추는 중…" in screen_rows(app)[0], "worded again")
+            assert not screen.state.frozen and app.screen is screen
+            assert feed.engine.proc.poll() is None  # (still being stopped)
+        finally:
+            feed.release.set()
+        await until(pilot, lambda: app.return_value is not None, "the app's end")
+    assert app.return_value == 0
+    assert feed.engine.proc.poll() is not None
+    assert all(proc_state(p) is None for p in pids)

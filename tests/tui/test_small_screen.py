@@ -134,3 +134,87 @@ async def test_a_replay_standing_still_draws_its_diagram_for_the_height_it_has()
             x.rstrip() for x in diagram.plain_lines()
         ]
         screen.stop()
+
+
+async def test_a_diagram_too_tall_for_80x24_says_why_and_z_gives_it_the_height() -> None:
+    """producer-consumer's four objects need 18 rows of figure; at 80x24 the narration and
+    the log leave the diagram 13, so it is a table. The table used to say nothing of why
+    and no key showed the figure: its last line says the rows needed and had, and ``z``
+    gives the diagram the whole height (the figure, its boxes drawn), ``z`` again the
+    table."""
+    from ipcviz.tui.launch import replay_app
+    from ipcviz.tui.widgets.diagram import DiagramView
+
+    from .helpers import TRACES, refreshed
+    from .test_log_moment import replay_at
+
+    app = replay_app(TRACES / "producer-consumer.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await replay_at(pilot, 300)
+        await pilot.press("v")
+        await refreshed(screen)
+        diagram = screen.query_one(DiagramView)
+        shown = "\n".join(on_screen(app, diagram))
+        assert "objects" in shown and "╭" not in shown  # the table
+        assert f"needs 18 rows, {diagram.size.height} here" in shown and "z: " in shown, shown
+
+        await pilot.press("z")
+        await refreshed(screen)
+        shown = "\n".join(on_screen(app, diagram))
+        assert diagram.size.height >= 18 and diagram.size.width == 80
+        for name in ("buffer", "empty", "full", "mutex"):
+            assert f"{name} posix_" in shown, shown  # each object's box, titled
+        assert "╭" in shown and "needs" not in shown
+
+        await pilot.press("z")
+        await refreshed(screen)
+        assert "needs 18 rows" in "\n".join(on_screen(app, diagram))
+        # the command palette offers it too (a key shown nowhere else at 80 columns)
+        (zoom,) = [c for c in app.get_system_commands(screen) if "whole height" in c.title]
+        zoom.callback()
+        await refreshed(screen)
+        assert "╭" in "\n".join(on_screen(app, diagram))
+        screen.stop()
+
+
+@pytest.mark.parametrize("view", ["detail", "diagram"])
+async def test_every_check_at_80x24_leaves_the_objects_and_the_log_their_rows(view: str) -> None:
+    """``c`` on a short narrow screen: producer-consumer's four long checks (9 rows) and
+    its outcome used to push the objects panel (and the diagram) and the log off an 80x24
+    replay. They take the processes' and the narration's rows (hidden meanwhile), the
+    objects panel keeps its rows and the log its lines; ``c`` again, all as it was."""
+    from ipcviz.tui.launch import replay_app
+    from ipcviz.tui.widgets.diagram import DiagramView
+    from ipcviz.tui.widgets.panels import Narration, ProcTable
+
+    from .helpers import TRACES, refreshed
+    from .test_log_moment import replay_at
+
+    app = replay_app(TRACES / "producer-consumer.jsonl")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await replay_at(pilot, None)
+        if view == "diagram":
+            await pilot.press("v")
+        await pilot.press("c")
+        await refreshed(screen)
+        await refreshed(screen)
+        right = screen.query_one(DiagramView if view == "diagram" else ObjectsPanel)
+        assert right.outer_size.height >= 4, right.outer_size  # a few rows, its title's aside
+        assert right.region.bottom <= screen.query_one("Timeline").region.y
+        log = screen.query_one(EventLog)
+        assert log.content_region.height >= 3
+        assert "result:" in on_screen(app, log)[-1]
+        checks = screen.query_one(Checks)
+        shown = " ".join(r.strip() for r in on_screen(app, checks))
+        for check in screen.state.checks:  # every check's first words
+            assert check.text("en")[0][:30] in shown, shown
+        assert screen.query_one(ProcTable).region.height == 0  # (hidden meanwhile)
+
+        await pilot.press("c")
+        await refreshed(screen)
+        await refreshed(screen)
+        assert checks.content_region.height == 1
+        assert screen.query_one(Narration).region.height > 0
+        if view == "detail":
+            assert screen.query_one(ProcTable).region.height > 0
+        screen.stop()

@@ -13,7 +13,7 @@ from rich.cells import cell_len
 
 from ipcviz import bytefmt
 from ipcviz.draw import render as r
-from ipcviz.i18n import _
+from ipcviz.i18n import _, ngettext
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.model.state import Obj, State
 
@@ -49,9 +49,11 @@ def pipe_lines(state: State, obj: PipeObj, width: int, rows: int = 3) -> list[r.
         fill = f"{obj.nbytes}/{obj.capacity} B"
         if obj.outside:  # it may hold bytes no event shows: the bar counts the traced ones
             fill = _("{n}/{capacity} B traced").format(n=obj.nbytes, capacity=obj.capacity)
-        said = _("{writes} writes, {written} B in, {read} B out").format(
-            writes=obj.writes, written=obj.written, read=obj.read
-        )
+        said = ngettext(
+            "{writes} write, {written} B in, {read} B out",
+            "{writes} writes, {written} B in, {read} B out",
+            obj.writes,
+        ).format(writes=obj.writes, written=obj.written, read=obj.read)
         r.bar(out, obj.nbytes, obj.capacity, fill, after=cell_len(said) + 2)
         if cell_len(said) + 2 > out.room():  # even beside the shortest bar: a line of its own
             out.newline()

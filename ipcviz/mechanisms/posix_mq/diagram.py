@@ -14,7 +14,7 @@ from rich.cells import cell_len
 from ipcviz import bytefmt
 from ipcviz.draw import diagram_kit as k
 from ipcviz.draw import render as r
-from ipcviz.i18n import _
+from ipcviz.i18n import _, ngettext
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.model.state import State
 
@@ -23,8 +23,10 @@ def captions(state: State, obj: QueueObj) -> list[str]:
     """The caption, then the count of messages alone, for a narrow box."""
     full = caption(state, obj)
     if obj.outside or obj.maybe_filled:
-        return [full, _("{n} msgs traced").format(n=len(obj.messages))]
-    return [full, _("{n} msgs").format(n=len(obj.messages))]
+        n = len(obj.messages)
+        return [full, ngettext("{n} msg traced", "{n} msgs traced", n).format(n=n)]
+    n = len(obj.messages)
+    return [full, ngettext("{n} msg", "{n} msgs", n).format(n=n)]
 
 
 def caption(state: State, obj: QueueObj) -> str:
@@ -34,12 +36,16 @@ def caption(state: State, obj: QueueObj) -> str:
     if (obj.outside or obj.maybe_filled) and obj.max_messages:
         return _("{n}/{max} msgs traced").format(n=n, max=obj.max_messages)
     if obj.outside:
-        return _("{n} msgs traced · {nbytes} B").format(n=n, nbytes=obj.nbytes)
+        said = ngettext("{n} msg traced · {nbytes} B", "{n} msgs traced · {nbytes} B", n)
+        return said.format(n=n, nbytes=obj.nbytes)
     if obj.max_messages:
         return _("{n}/{max} msgs").format(n=n, max=obj.max_messages)
     if obj.max_bytes:
-        return _("{n} msgs · {nbytes}/{max} B").format(n=n, nbytes=obj.nbytes, max=obj.max_bytes)
-    return _("{n} msgs · {nbytes} B").format(n=n, nbytes=obj.nbytes)
+        said = ngettext("{n} msg · {nbytes}/{max} B", "{n} msgs · {nbytes}/{max} B", n)
+        return said.format(n=n, nbytes=obj.nbytes, max=obj.max_bytes)
+    return ngettext("{n} msg · {nbytes} B", "{n} msgs · {nbytes} B", n).format(
+        n=n, nbytes=obj.nbytes
+    )
 
 
 def delivery_order(obj: QueueObj) -> list[list[Any]]:

@@ -8,7 +8,7 @@ from rich.cells import cell_len
 
 from ipcviz import bytefmt
 from ipcviz.draw import render as r
-from ipcviz.i18n import _
+from ipcviz.i18n import _, ngettext
 from ipcviz.mechanisms.posix_mq.state import QueueObj
 from ipcviz.model.state import State
 
@@ -27,9 +27,12 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
         r.bar(out, len(obj.messages), obj.max_messages, label)
     else:  # System V: the limit is in bytes (msg_qbytes)
         total = obj.max_bytes or int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
+        n = len(obj.messages)
         label = (
-            _("{n} msgs traced, {nbytes}/{max} B") if traced else _("{n} msgs, {nbytes}/{max} B")
-        ).format(n=len(obj.messages), nbytes=obj.nbytes, max=total)
+            ngettext("{n} msg traced, {nbytes}/{max} B", "{n} msgs traced, {nbytes}/{max} B", n)
+            if traced
+            else ngettext("{n} msg, {nbytes}/{max} B", "{n} msgs, {nbytes}/{max} B", n)
+        ).format(n=n, nbytes=obj.nbytes, max=total)
         r.bar(out, obj.nbytes, total, label)
     said = _("sent {sent}, received {received}").format(sent=obj.sent, received=obj.received)
     out.add(f"  {said}", r.DIM)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.draw import render as r
-from ipcviz.i18n import _
+from ipcviz.i18n import _, ngettext
 from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.state import State
 
@@ -19,17 +19,23 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
     out.add(" " + _("value") + " ", r.DIM)
     if obj.outside:  # its value before the watch is the kernel's to say: its last reading
         _kernel_value(out, state, obj)
-        counts = _("({waits} waits, {posts} posts traced)")
+        counts = _("({waits}, {posts} traced)")
     else:
         out.add(f" {obj.value} ", r.GOOD if obj.value > 0 else r.WARN)
         counts = (
-            _("(initial {initial}; {waits} waits, {posts} posts)")
+            _("(initial {initial}; {waits}, {posts})")
             if obj.set_to is None
-            else _("(initial {initial}, set to {set_to}; {waits} waits, {posts} posts)")
+            else _("(initial {initial}, set to {set_to}; {waits}, {posts})")
         )
     out.add(
         "  "
-        + counts.format(initial=obj.initial, set_to=obj.set_to, waits=obj.waits, posts=obj.posts),
+        + counts.format(
+            initial=obj.initial,
+            set_to=obj.set_to,
+            # "1 wait", "2 posts": counted in the language shown (it said "1 waits")
+            waits=ngettext("{n} wait", "{n} waits", obj.waits).format(n=obj.waits),
+            posts=ngettext("{n} post", "{n} posts", obj.posts).format(n=obj.posts),
+        ),
         r.DIM,
     )
     out.newline()

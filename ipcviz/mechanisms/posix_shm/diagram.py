@@ -15,7 +15,7 @@ from rich.cells import cell_len
 
 from ipcviz.draw import diagram_kit as k
 from ipcviz.draw import render as r
-from ipcviz.i18n import _
+from ipcviz.i18n import _, ngettext
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.state import State
 
@@ -25,25 +25,35 @@ MAX_CELL = 12
 MAX_GRID = 256
 
 
+def cells_said(n: int) -> str:
+    """ "1 cell", "8 cells": a count said in the language shown (English has a plural)."""
+    return ngettext("{n} cell", "{n} cells", n).format(n=n)
+
+
+def writes_said(n: int) -> str:
+    """ "1 write", "37 writes" (the caption said "1 writes")."""
+    return ngettext("{n} write", "{n} writes", n).format(n=n)
+
+
 def captions(state: State, obj: ShmObj) -> list[str]:
     """The caption, then a shorter form for a narrow box: the reading's age stays, the
     word "kernel" goes ("2 cells · as read (12ms ago)"); "not read yet" goes (the cells
     say "?")."""
     full = caption(state, obj)
     if obj.probed_data() is not None and obj.unread():  # its cells say "?" inside
-        return [full, _("{cells} cells").format(cells=obj.cells)]
+        return [full, cells_said(obj.cells)]
     if obj.probed_data() is None:  # the cells are drawn inside: the writes say more
-        return [full, _("{writes} writes").format(writes=obj.writes)]
+        return [full, writes_said(obj.writes)]
     when = r.reading_age(obj.kernel, state.t)
     if not when:
         return [full]
     if obj.kernel_is_stale():
         how = _("as read (before the last change, {when})").format(when=when)
-        short = [_("{cells} cells · {how}").format(cells=obj.cells, how=how)]
+        short = [f"{cells_said(obj.cells)} · {how}"]
     else:
         short = []
     how = _("as read ({when})").format(when=when)
-    return [full, *short, _("{cells} cells · {how}").format(cells=obj.cells, how=how)]
+    return [full, *short, f"{cells_said(obj.cells)} · {how}"]
 
 
 def caption(state: State, obj: ShmObj) -> str:
@@ -52,8 +62,8 @@ def caption(state: State, obj: ShmObj) -> str:
             how = _("not read yet")
         else:  # how old the reading is: the program may have moved on since
             how = _("as read ({when})").format(when=r.kernel_label(obj, state.t)[0].strip(" :"))
-        return _("{cells} cells · {how}").format(cells=obj.cells, how=how)
-    return _("{cells} cells · {writes} writes").format(cells=obj.cells, writes=obj.writes)
+        return f"{cells_said(obj.cells)} · {how}"
+    return f"{cells_said(obj.cells)} · {writes_said(obj.writes)}"
 
 
 def cell_names(obj: ShmObj) -> list[str]:

@@ -9,6 +9,7 @@ from rich.cells import cell_len
 from ipcviz import bytefmt
 from ipcviz.draw import render as r
 from ipcviz.i18n import _
+from ipcviz.mechanisms.posix_shm.diagram import cells_said, writes_said
 from ipcviz.mechanisms.posix_shm.state import ShmObj
 from ipcviz.model.state import State
 
@@ -18,8 +19,8 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
     r.title(out, obj)
     probed = obj.probed_data()
     if probed is None:
-        said = _("{cells} cells × {size} B, {writes} writes").format(
-            cells=obj.cells, size=obj.cell_size, writes=obj.writes
+        said = _("{cells} × {size} B, {writes}").format(
+            cells=cells_said(obj.cells), size=obj.cell_size, writes=writes_said(obj.writes)
         )
         out.add(f"  {said}", r.DIM)
     else:  # a program's segment (strace): no call shows a store, only the probe's reading
@@ -30,8 +31,8 @@ def shm_lines(state: State, obj: ShmObj, width: int, rows: int = 8) -> list[r.Li
             )
         else:
             read = _("not read yet (no system call shows a store)")
-        said = _("{cells} cells × {size} B, {read}").format(
-            cells=obj.cells, size=obj.cell_size, read=read
+        said = _("{cells} × {size} B, {read}").format(
+            cells=cells_said(obj.cells), size=obj.cell_size, read=read
         )
         # the reading's age must stay: after a System V title (58 columns at 120x40) the
         # line was cut before it, and a probed cell beside traced counts showed no age

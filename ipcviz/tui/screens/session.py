@@ -63,6 +63,9 @@ IDLE_REDRAW_S = 1.0
 _REDRAW_ECHOES = (messages.Update, messages.Layout, messages.UpdateScroll, events.Idle)
 NARROW = 110  # columns below which the panels stack
 COMPACT_BELOW = 30  # rows below which the panels are framed by one line, the checks in one
+#: The rows the objects panel (or the diagram) keeps, its title line included, when ``c``
+#: shows every check on a short narrow screen.
+KEEP_OBJECT_ROWS = 5
 
 
 #: Keys the live session and the replay share, in this order: how the run is shown.
@@ -73,6 +76,13 @@ VIEW_BINDINGS: list[BindingType] = [
         "toggle_view",
         N_("diagram/detail"),
         tooltip=N_("the diagram (who talks to whom) or the detail panels"),
+    ),
+    Binding(
+        "z",
+        "toggle_zoom",
+        N_("zoom"),
+        show=False,
+        tooltip=N_("the diagram alone, the whole height (narration and log hidden)"),
     ),
     Binding(
         "c",
@@ -121,6 +131,9 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     SessionScreen.-diagram.-narrow #procs { display: none; }
     SessionScreen.-diagram.-narrow #log-box { display: none; }
     SessionScreen.-diagram.-narrow.-compact #log-box { display: block; height: 4; min-height: 4; }
+    SessionScreen.-diagram.-zoom #left { display: none; }
+    SessionScreen.-compact.-narrow.-checks-open #procs { display: none; }
+    SessionScreen.-compact.-narrow.-checks-open #narration { display: none; }
     """
     #: The diagram view (processes, objects, edges) rather than the detail panels at start;
     #: ``v`` switches.
@@ -234,6 +247,9 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self._obj_filter_i = -1
         #: The checks in full even on a short screen (``c``), where they are one line.
         self.checks_open = False
+        #: ``q`` was pressed: the engine is being stopped (``begin_stopping``).
+        self.stopping = False
+        self._checks_rows: int | None = None  # the checks' height set by ``_fit_checks``
         #: Seconds to apply and word one event (measured): what a flood's owed tail costs.
         self._worded_cost = 3e-6
         #: Events of a flood applied without a log line (they left the log unseen).
@@ -490,7 +506,16 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     #: -- PROG``, seen through strace) never pass: hidden and off there, not said to work.
     GATE_ACTIONS = frozenset({"toggle_step", "step_selected", "step_random", "step_number", "pace"})
 
+    #: What keys still do while the engine stops (``q``, ``stopping``): how the run is
+    #: shown, nothing that asks the engine, opens a screen or leaves again.
+    WHILE_STOPPING = frozenset(
+        {"toggle_lang", "toggle_view", "toggle_zoom", "toggle_checks", "filter_proc"}
+        | {"filter_obj", "toggle_pause"}
+    )
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.stopping and action not in self.WHILE_STOPPING:
+            return False
         return not (action in self.GATE_ACTIONS and self.state.header.get("program"))
 
     def show_state(self, state: State) -> None:
@@ -523,6 +548,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         self.query_one(Checks).show(
             state, brief=self.has_class("-compact") and not self.checks_open
         )
+        self._fit_checks()
         self.show_deadlock()
         self.show_holders()
         log = self.query_one(EventLog)
@@ -537,6 +563,7 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
             behind=getattr(self.feed, "pending", 0) if self.feed is not None else 0,
             pace=self.current_pace(),
             world=self.state,  # step mode, frozen: what the processes are now
+            stopping=self.stopping,
         )
 
     def _filter_label(self) -> str:
@@ -626,12 +653,42 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def action_toggle_view(self) -> None:
         """``v``: the diagram view or the detail panels (both read the same model)."""
         self.set_class(not self.diagram_shown, "-diagram")
+        self.remove_class("-zoom")  # (the detail panels, or the diagram as it was)
+        self.call_after_refresh(self.redraw, True)
+
+    def action_toggle_zoom(self) -> None:
+        """``z``: the diagram alone on the whole height (at 80x24 the narration and the log
+        leave it 13 rows, and a figure of four objects needs 18: it was a table), or back.
+        From the detail panels, it shows the diagram."""
+        zoom = not (self.has_class("-zoom") and self.diagram_shown)
+        self.set_class(zoom, "-zoom")
+        if zoom:
+            self.add_class("-diagram")
         self.call_after_refresh(self.redraw, True)
 
     def action_toggle_checks(self) -> None:
         """``c``: the checks in full (on a short screen they are one line), or one line."""
         self.checks_open = not self.checks_open
+        self.set_class(self.checks_open, "-checks-open")
         self.redraw()
+        self.call_after_refresh(self._fit_checks)  # once the layout has the panels hidden
+
+    def _fit_checks(self) -> None:
+        """Every check (``c``) on a short narrow screen takes the rows of the processes and
+        the narration (hidden meanwhile), and no more than leaves the log its rows and the
+        objects panel ``KEEP_OBJECT_ROWS``: at 80x24 the checks used to push the objects
+        panel and the log off the screen. Cut there, its last row ends in "…"."""
+        checks = self.query_one(Checks)
+        rows: int | None = None  # the stylesheet's
+        if self.checks_open and self.has_class("-compact") and self.has_class("-narrow"):
+            main = self.query_one("#main").size.height
+            log = self.query_one("#log-box")
+            taken = log.outer_size.height if log.display else 0
+            frame = checks.outer_size.height - checks.size.height  # its title line
+            rows = max(1, min(10, main - taken - frame - KEEP_OBJECT_ROWS))
+        if rows != self._checks_rows:
+            self._checks_rows = rows
+            checks.styles.max_height = rows
 
     def action_filter_proc(self) -> None:
         log = self.query_one(EventLog)
@@ -665,10 +722,23 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         """``q``: the App stops this run and goes back where it came from (or ends)."""
         self.post_message(LeaveSession(self))
 
+    def begin_stopping(self) -> None:
+        """``q`` taken: the status line says the run is stopping, and only the keys that
+        change how it is shown still work (``WHILE_STOPPING``) until it is gone."""
+        self.stopping = True
+        self.refresh_bindings()
+        self.redraw()
+
     def stop(self) -> int | None:
         """Stop the engine (if any) and return its result; safe to call twice."""
         if self._timer is not None:
             self._timer.stop()
+        return self.stop_engine()
+
+    def stop_engine(self) -> int | None:
+        """Stop the engine (if any) and return its result: no Textual here, so the App
+        runs it in a thread on ``q`` (asking the engine, then SIGTERM, then SIGKILL and
+        reaping take a second or more in a busy run) while the screen keeps drawing."""
         if self.feed is not None:
             rc = self.feed.close()
             if rc is not None:

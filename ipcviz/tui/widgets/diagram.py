@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.draw.diagram_layout import diagram_lines
+from ipcviz.i18n import _
 from ipcviz.model.state import State
 from ipcviz.tui.widgets.panels import LineWidget
 
@@ -32,11 +33,14 @@ class DiagramView(LineWidget):
         width, height = self.size.width, self.size.height
         if width <= 0 or height <= 0:
             return
-        key = (id(state), state.seq, state.count, len(state.procs), width, height)
+        zoomed = self.screen.has_class("-zoom")
+        key = (id(state), state.seq, state.count, len(state.procs), width, height, zoomed)
         if not force and key == self._key:
             return
         self._key = key
-        self.lines = diagram_lines(state, width, height)
+        # the table it falls back to says how to give the figure the whole height
+        more = "" if zoomed else " · " + _("z: the whole height")
+        self.lines = diagram_lines(state, width, height, more)
         self.refresh()
 
     def on_resize(self) -> None:

@@ -26,7 +26,7 @@ from ipcviz import bytefmt
 from ipcviz.draw import palette as P
 from ipcviz.draw import render
 from ipcviz.draw.eventfmt import EventFormatter, LogLine
-from ipcviz.i18n import N_, _, get_lang
+from ipcviz.i18n import N_, _, get_lang, ngettext
 from ipcviz.model.analysis.races import describe as describe_lost_update
 from ipcviz.model.analysis.races import missing as lost_update_count
 from ipcviz.model.state import State
@@ -428,9 +428,11 @@ class Checks(ClampedText):
             text.append(f" {missing} ", style=render.WARN)
             text.append(
                 " "
-                + _("({n} overwrites; an overwritten value can be built on again)").format(
-                    n=len(lost)
-                )
+                + ngettext(
+                    "({n} overwrite; an overwritten value can be built on again)",
+                    "({n} overwrites; an overwritten value can be built on again)",
+                    len(lost),
+                ).format(n=len(lost))
                 + "\n"
             )
             text.append(f" {bytefmt.safe_text(str(describe_lost_update(lost[-1])), 220)}\n")
@@ -506,14 +508,18 @@ class StatusLine(Static):
         behind: int = 0,
         pace: float | None = None,
         world: State | None = None,
+        stopping: bool = False,
     ) -> None:
         """``state``: what the screen shows (a paused view: the moment it paused);
-        ``world``: the model now, whose step mode and freeze the line says."""
+        ``world``: the model now, whose step mode and freeze the line says; ``stopping``:
+        ``q`` was pressed and the engine is being stopped."""
         world = world if world is not None else state
         sc = state.header.get("scenario", {})
         text = Text()
         sid = bytefmt.safe_text(str(sc.get("id", "?")), 30)
         text.append(f" {sid} ", style=P.on(P.BLACK, P.GOLD))
+        if stopping:  # first: the screen will not take keys that act on the run meanwhile
+            text.append(" " + _("STOPPING…") + " ", style=render.WARN)
         if pace is not None:  # the processes are paced (engine/gate.py): said before the
             # title, so an 80-column line still shows it
             text.append(
@@ -531,7 +537,7 @@ class StatusLine(Static):
         if state.drift:
             text.append(" " + _("DRIFT") + " ", style=render.BAD)
         title = Text(f" {bytefmt.safe_text(scenario_field(sc, 'title'), 60)}")
-        said = Text(_("{n} events").format(n=state.count) + "  ")
+        said = Text(ngettext("{n} event", "{n} events", state.count).format(n=state.count) + "  ")
         if state.outcome:
             style = render.GOOD if state.outcome == "passed" else render.WARN
             said.append(f" {outcome_word(state.outcome)} ", style=style)
@@ -545,7 +551,12 @@ class StatusLine(Static):
         if state.outcome:
             text.append(" ")
         if behind > 10_000:  # more arrives than a frame's budget can apply
-            text.append(" " + _("{n} events behind").format(n=behind) + " ", style=render.WARN)
+            text.append(
+                " "
+                + ngettext("{n} event behind", "{n} events behind", behind).format(n=behind)
+                + " ",
+                style=render.WARN,
+            )
             text.append(" ")
         if pace is None and not state.step_mode and live and state.outcome is None and state.header:
             text.append(_("full speed") + " · ", style=P.SILVER)
