@@ -6,11 +6,15 @@ operations, not by its stamp. Recorded histories, fed as a traced program's reco
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from ipcviz.engine.linearize import STUCK_NS
 from ipcviz.tracer import codes as C
+from tests.conftest import ipcviz
 from tests.truth.test_linearize import MS, Harness, rec
+from tests.truth.test_verify import HEADER
 
 QUEUE = {"obj": "q", "type": "sysv_mq", "max_bytes": 16384, "max_message_size": 8192}
 SEM = {"obj": "s", "type": "sysv_sem", "value": 0}
@@ -141,3 +145,91 @@ def test_a_posix_queue_unlinked_is_still_ordered_by_its_stamp() -> None:
     _remove(h, 1, 5, "p")
     h.lin.emit_ready(100 * MS)
     assert _order(h) == [(1, "obj.remove"), (2, "mq.send")]
+
+
+# -- ipcviz verify ---------------------------------------------------------------------
+
+#: A hand-written trace: a System V queue and semaphore, a POSIX queue and a System V
+#: segment, three processes.
+DECLARED = [
+    {"t": 0, "pid": 0, "kind": "obj.declare", "obj": "q", "type": "sysv_mq", "max_bytes": 64},
+    {"t": 0, "pid": 0, "kind": "obj.declare", "obj": "s", "type": "sysv_sem", "value": 0},
+    {"t": 0, "pid": 0, "kind": "obj.declare", "obj": "p", "type": "posix_mq", "max_messages": 4},
+    {
+        "t": 0,
+        "pid": 0,
+        "kind": "obj.declare",
+        "obj": "m",
+        "type": "sysv_shm",
+        "size": 8,
+        "cells": 8,
+    },
+    {"t": 0, "pid": 7, "kind": "proc.start", "name": "a"},
+    {"t": 0, "pid": 8, "kind": "proc.start", "name": "b"},
+    {"t": 0, "pid": 9, "kind": "proc.start", "name": "c"},
+]
+SEND = {"kind": "mq.send", "mtype": 1, "size": 1, "data": "YQ=="}
+
+
+def _verify(tmp_path: Path, events: list[dict[str, Any]], *lang: str) -> Any:
+    """``ipcviz verify`` (``--lang``) on the declarations and ``events``, numbered."""
+    trace = [dict(e) for e in (*DECLARED, *events)]
+    for seq, e in enumerate(trace):
+        e["seq"] = seq
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (HEADER, *trace)))
+    return ipcviz("verify", str(path), *lang)
+
+
+def test_verify_rejects_an_operation_after_its_objects_removal(tmp_path: Path) -> None:
+    """Before: a send, a post and an EIDRM-less wait on a queue and a semaphore already
+    removed were a legal history; a sleeper's EIDRM before the removal was too."""
+    n = len(DECLARED)
+    events = [
+        {"t": 1, "pid": 9, "kind": "sem.wait.begin", "obj": "s"},
+        {"t": 2, "pid": 9, "kind": "sem.eidrm", "obj": "s"},  # before the removal: illegal
+        {"t": 3, "pid": 7, "kind": "obj.remove", "obj": "q"},
+        {"t": 4, "pid": 7, "kind": "obj.remove", "obj": "s"},
+        {"t": 5, "pid": 8, "obj": "q", **SEND},
+        {"t": 6, "pid": 8, "kind": "sem.post", "obj": "s"},
+    ]
+    result = _verify(tmp_path, events)
+    assert result.returncode == 1
+    gone = "after the object was removed (IPC_RMID): the kernel fails every call on it"
+    assert result.stdout.splitlines()[:3] == [
+        f"seq {n + 1}: legal: sem.eidrm s: failed with EIDRM before the object was removed",
+        f"seq {n + 4}: legal: mq.send q: {gone} from then on",
+        f"seq {n + 5}: legal: sem.post s: {gone} from then on",
+    ]
+    korean = _verify(tmp_path, events, "--lang", "ko")
+    assert korean.stdout.splitlines()[:3] == [
+        f"seq {n + 1}: legal: sem.eidrm s: 객체가 삭제되기 전에 EIDRM으로 실패함",
+        f"seq {n + 4}: legal: mq.send q: 객체가 삭제된(IPC_RMID) 뒤임: 그때부터 커널은 "
+        "그 객체에 대한 모든 호출을 실패시킴",
+        f"seq {n + 5}: legal: sem.post s: 객체가 삭제된(IPC_RMID) 뒤임: 그때부터 커널은 "
+        "그 객체에 대한 모든 호출을 실패시킴",
+    ]
+
+
+def test_verify_accepts_what_the_kernel_does_at_a_removal(tmp_path: Path) -> None:
+    """Sleepers woken with EIDRM after the removal, a begin that changes nothing, a POSIX
+    queue's descriptors used after its unlink, a System V segment written through an
+    attachment after its IPC_RMID: all legal."""
+    events = [
+        {"t": 1, "pid": 8, "obj": "q", **SEND},
+        {"t": 1, "pid": 8, "kind": "mq.recv.begin", "obj": "q", "want": 0},
+        {"t": 2, "pid": 8, "kind": "mq.recv", "obj": "q", **{**SEND, "kind": "mq.recv"}},
+        {"t": 3, "pid": 8, "kind": "mq.recv.begin", "obj": "q", "want": 0},
+        {"t": 3, "pid": 9, "kind": "sem.wait.begin", "obj": "s"},
+        {"t": 4, "pid": 7, "kind": "obj.remove", "obj": "q"},
+        {"t": 4, "pid": 7, "kind": "obj.remove", "obj": "s"},
+        {"t": 4, "pid": 7, "kind": "obj.remove", "obj": "p"},
+        {"t": 4, "pid": 7, "kind": "obj.remove", "obj": "m"},
+        {"t": 5, "pid": 8, "kind": "mq.eidrm", "obj": "q", "send": 0},
+        {"t": 5, "pid": 9, "kind": "sem.eidrm", "obj": "s"},
+        {"t": 6, "pid": 7, "kind": "mq.send", "obj": "p", "prio": 0, "size": 1, "data": "YQ=="},
+        {"t": 7, "pid": 7, "kind": "shm.write", "obj": "m", "offset": 0, "data": "YQ=="},
+    ]
+    result = _verify(tmp_path, events)
+    assert result.returncode == 0, result.stdout
+    assert "legal history" in result.stdout
