@@ -149,6 +149,8 @@ _CONSUMER_CODES = frozenset(
 _BEFORE_REMOVAL = (_QUEUE_CODES, _SEM_CODES)
 #: Types an ``obj.remove`` ends at once (System V queues and semaphores: IPC_RMID)
 _GONE_AT_REMOVAL = registry.gone_at_removal()
+#: ``Op.removes`` of an ``obj.remove`` whose object's type is not known yet
+_UNRESOLVED = -2
 #: a call that failed with EIDRM: its object was removed meanwhile
 _REMOVED_CODES = frozenset({C.MSGQ_EIDRM, C.SEM_EIDRM})
 #: a System V receive (of any type asked for)
@@ -198,7 +200,7 @@ class Op:
         self.joined = False
         self.grouped = False  # one of the parts (the first too) of a semop of several
         #: an ``obj.remove`` that ends its object at once (``_GONE_AT_REMOVAL``): the
-        #: object's index, else -1
+        #: object's index; ``_UNRESOLVED`` for an ``obj.remove`` not looked at yet; else -1
         self.removes = -1
 
     @property
@@ -465,7 +467,7 @@ class Linearizer:
         op = Op(pid, t if instant else max(last), t)
         op.event = event
         if event.get("kind") == "obj.remove":
-            op.removes = self._ends_object(event.get("obj"))
+            op.removes = _UNRESOLVED  # (its declaration may still be in the pool)
         q.append(op)
         self.pending += 1
         if len(q) == 1:
@@ -477,10 +479,16 @@ class Linearizer:
                     del opened[lane]  # (killed in the call: it never ends)
             self._dirty.update(self._plans)  # its SEM_UNDO may explain a wait (_add_undos)
 
-    def _ends_object(self, name: Any) -> int:
-        """The index of object ``name`` if its removal ends it at once, else -1."""
+    def _ends_object(self, op: Op) -> int:
+        """The index of the object ``op`` removes if its removal ends it at once, else -1;
+        ``_UNRESOLVED`` while the model does not know it yet (its declaration not
+        published: the object's type is not known)."""
+        assert op.event is not None
+        name = op.event.get("obj")
         obj = self.model.objects.get(name) if isinstance(name, str) else None
-        if obj is None or obj.type not in _GONE_AT_REMOVAL or name not in self.objects:
+        if obj is None:
+            return _UNRESOLVED
+        if obj.type not in _GONE_AT_REMOVAL or name not in self.objects:
             return -1
         return self.objects.index(name)
 
@@ -496,8 +504,15 @@ class Linearizer:
         call in flight (no record of it since before the removal ended), the last two at
         most ``STUCK_NS`` after the removal's end (a sleeper's EIDRM not recorded, a
         process busy elsewhere): then they are taken to come after it."""
-        i, end, lane = op.removes, op.e, op.pid
+        end, lane = op.e, op.pid
         patient = end + STUCK_NS > self._cutoff
+        if op.removes == _UNRESOLVED:
+            op.removes = self._ends_object(op)
+            if op.removes == _UNRESOLVED:
+                return patient  # (not declared yet: its operations cannot have gone)
+        i = op.removes
+        if i < 0:
+            return False
         saw = self._saw_removal.get(i, ())
         for group in _BEFORE_REMOVAL:
             for other, ops in self._planned.get((i, group), {}).items():
@@ -1675,7 +1690,7 @@ class Linearizer:
             check = op.check = (op.rec, self._fields(op))  # type: ignore[assignment]
         fields = check[1]  # type: ignore[index]
         if fields is None:
-            return op.removes < 0 or not self._removal_waits(op)
+            return op.removes == -1 or not self._removal_waits(op)
         kind = fields["kind"]
         if kind == "pipe.write":
             obj = self.model.objects.get(fields["obj"] or "")

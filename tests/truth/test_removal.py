@@ -136,6 +136,22 @@ def test_a_process_that_exited_or_saw_the_removal_holds_nothing_up() -> None:
     assert [k for _, k in _order(h)][-2:] == ["obj.remove", "mq.eidrm"]
 
 
+def test_a_removal_read_before_its_objects_declaration_was_published_still_waits() -> None:
+    """A traced program's queue is declared at its first use, an engine event in the pool
+    like the removal: both can come in before the declaration is published. Before: the
+    removal's object was looked up as it came in, not found, and the removal went by its
+    stamp, before the send the kernel did first."""
+    h = Harness([])
+    h.start(1, 2)
+    h.names.append("q")
+    declare = {"t": MS, "seq": -1, "pid": 2, "kind": "obj.declare", **QUEUE}
+    h.lin.add_event(declare, MS, 2)
+    h.lin.add_records(2, [rec(C.MSGQ_SEND_BEGIN, 1, 1, 2), rec(C.MSGQ_SEND, 6, 1, 2, b"hi")])
+    _remove(h, 1, 5, "q")
+    h.lin.emit_ready(100 * MS)
+    assert _order(h) == [(2, "obj.declare"), (2, "mq.send"), (1, "obj.remove")]
+
+
 def test_a_posix_queue_unlinked_is_still_ordered_by_its_stamp() -> None:
     """mq_unlink leaves the queue to its descriptors: a send after it is legal, and the
     unlink is not held back (only System V removals end an object at once)."""
