@@ -114,8 +114,9 @@ _EXCEPT_TAKES = frozenset({C.MSGQ_RECV_EXCEPT, C.MSGQ_RECV_EXCEPT_CUT})
 _AGAIN_CODES = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY, C.MSGQ_LIMIT})
 #: of those, the ones that end a send's or a receive's begin (a kind of their own: not in
 #: ``C.COMPLETES``, which pairs an operation's begin with its own kind), and a System V
-#: send's or receive's failure with EIDRM (its queue removed meanwhile: ``mq.eidrm``)
-_ENDS_A_BEGIN = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY, C.MSGQ_EIDRM})
+#: send's, receive's or wait's failure with EIDRM (its object removed meanwhile:
+#: ``mq.eidrm``, ``sem.eidrm``)
+_ENDS_A_BEGIN = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY, C.MSGQ_EIDRM, C.SEM_EIDRM})
 _QUEUE_CODES = _PUT_CODES | _TAKE_CODES | _AGAIN_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT, C.SEM_SET})
 _WAIT_POST = frozenset({C.SEM_WAIT, C.SEM_POST})

@@ -43,4 +43,6 @@ JOINED: Final[dict[int, int]] = {
     SEM_TRYWAIT_JOINED: SEM_TRYWAIT,
 }
 
-COMPLETES: Final[dict[int, int]] = {SEM_WAIT: SEM_WAIT_BEGIN, SEM_EIDRM: SEM_WAIT_BEGIN}
+COMPLETES: Final[dict[int, int]] = {SEM_WAIT: SEM_WAIT_BEGIN}
+#: (``SEM_EIDRM`` ends a wait's begin too: a kind of its own, so the linearizer pairs them,
+#: not this table)
