@@ -41,6 +41,7 @@ from typing import Any
 from ipcviz.events import phrases
 from ipcviz.events.codec import RAW, b64
 from ipcviz.i18n import Lazy
+from ipcviz.mechanisms import registry
 from ipcviz.mechanisms.pipe.model import starts_with
 from ipcviz.mechanisms.pipe.state import PipeObj
 from ipcviz.mechanisms.posix_mq.model import fits
@@ -114,8 +115,10 @@ _EXCEPT_TAKES = frozenset({C.MSGQ_RECV_EXCEPT, C.MSGQ_RECV_EXCEPT_CUT})
 #: message at an index was there) and a new limit in bytes (msgctl IPC_SET)
 _AGAIN_CODES = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY, C.MSGQ_LIMIT})
 #: of those, the ones that end a send's or a receive's begin (a kind of their own: not in
-#: ``C.COMPLETES``, which pairs an operation's begin with its own kind)
-_ENDS_A_BEGIN = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY})
+#: ``C.COMPLETES``, which pairs an operation's begin with its own kind), and a System V
+#: send's, receive's or wait's failure with EIDRM (its object removed meanwhile:
+#: ``mq.eidrm``, ``sem.eidrm``)
+_ENDS_A_BEGIN = frozenset({C.MQ_AGAIN, C.MSGQ_AGAIN_SEND, C.MSGQ_COPY, C.MSGQ_EIDRM, C.SEM_EIDRM})
 _QUEUE_CODES = _PUT_CODES | _TAKE_CODES | _AGAIN_CODES
 _SEM_CODES = frozenset({C.SEM_WAIT, C.SEM_POST, C.SEM_TRYWAIT, C.SEM_SET})
 _WAIT_POST = frozenset({C.SEM_WAIT, C.SEM_POST})
@@ -144,6 +147,15 @@ _CONSUMER_CODES = frozenset(
         C.SEM_TRYWAIT,
     }
 )
+#: Code groups whose operations on an object must all go before its removal when its type
+#: is ``gone_at_removal`` (``Linearizer._removal_waits``)
+_BEFORE_REMOVAL = (_QUEUE_CODES, _SEM_CODES)
+#: Types an ``obj.remove`` ends at once (System V queues and semaphores: IPC_RMID)
+_GONE_AT_REMOVAL = registry.gone_at_removal()
+#: ``Op.removes`` of an ``obj.remove`` whose object's type is not known yet
+_UNRESOLVED = -2
+#: a call that failed with EIDRM: its object was removed meanwhile
+_REMOVED_CODES = frozenset({C.MSGQ_EIDRM, C.SEM_EIDRM})
 #: a System V receive (of any type asked for)
 _MSGQ_TAKES = frozenset({C.MSGQ_RECV, C.MSGQ_RECV_CUT})
 _OBSERVER_CODES = frozenset(c for c, spec in C.TABLE.items() if spec.kind in OBSERVERS)
@@ -169,6 +181,7 @@ class Op:
         "pid",
         "proc",
         "rec",
+        "removes",
         "since",
         "want",
     )
@@ -189,6 +202,9 @@ class Op:
         #: (``rec`` holds the plain code; ``_emit`` publishes the joined one)
         self.joined = False
         self.grouped = False  # one of the parts (the first too) of a semop of several
+        #: an ``obj.remove`` that ends its object at once (``_GONE_AT_REMOVAL``): the
+        #: object's index; ``_UNRESOLVED`` for an ``obj.remove`` not looked at yet; else -1
+        self.removes = -1
 
     @property
     def is_begin(self) -> bool:
@@ -240,6 +256,9 @@ class Linearizer:
         #: an exit reads its own, not every lane of every process ever forked
         self._lanes: dict[int, set[int]] = {}
         self._started: dict[int, int] = {}  # pid → when it was forked
+        self._ended: set[int] = set()  # processes whose ``proc.exit`` came in
+        #: object → program orders whose call on it failed with EIDRM: they saw it removed
+        self._saw_removal: dict[int, set[int]] = {}
         self._empty_pool()
         self._cutoff = 0
         self._read_to = 0  # (``emit_ready``)
@@ -313,6 +332,7 @@ class Linearizer:
         """A process exists from ``t`` on: its first operation cannot be earlier."""
         self._stamp(pid, t)
         self._started[pid] = t
+        self._ended.discard(pid)  # (a pid used again)
 
     def _stamp(self, lane: int, t: int) -> None:
         """The stamp of ``lane``'s latest record (or of its start) is ``t``."""
@@ -400,6 +420,8 @@ class Linearizer:
                 mine.append(op)
                 if code in _QUEUE_CODES:
                     self._count_keys(op, 1)
+            if code in _REMOVED_CODES:
+                self._saw_removal.setdefault(rec[1], set()).add(pid)
             if code in _CONSUMER_CODES:
                 _lane(self._pool_takes, rec[1], pid, _Takes).append(op)
             if code in _PUT_CODES:
@@ -447,15 +469,74 @@ class Linearizer:
         instant = pid == ENGINE or not last or event.get("kind") == "proc.start"
         op = Op(pid, t if instant else max(last), t)
         op.event = event
+        if event.get("kind") == "obj.remove":
+            op.removes = _UNRESOLVED  # (its declaration may still be in the pool)
         q.append(op)
         self.pending += 1
         if len(q) == 1:
             self._push(pid)
         if event.get("kind") == "proc.exit":
+            self._ended.add(pid & _PID_MASK)
             for opened in (*self._open_puts.values(), *self._open_takes.values()):
                 for lane in [k for k in opened if k & _PID_MASK == pid & _PID_MASK]:
                     del opened[lane]  # (killed in the call: it never ends)
             self._dirty.update(self._plans)  # its SEM_UNDO may explain a wait (_add_undos)
+
+    def _ends_object(self, op: Op) -> int:
+        """The index of the object ``op`` removes if its removal ends it at once, else -1;
+        ``_UNRESOLVED`` while the model does not know it yet (its declaration not
+        published: the object's type is not known)."""
+        assert op.event is not None
+        name = op.event.get("obj")
+        obj = self.model.objects.get(name) if isinstance(name, str) else None
+        if obj is None:
+            return _UNRESOLVED
+        if obj.type not in _GONE_AT_REMOVAL or name not in self.objects:
+            return -1
+        return self.objects.index(name)
+
+    def _removal_waits(self, op: Op) -> bool:
+        """Whether the removal ``op`` of a System V queue or semaphore must wait: an
+        operation of another program order on the object began before the removal ended,
+        so it may have taken effect before it, and nothing succeeds on the object after it
+        (a call in it then fails with EIDRM). Stamps are no order: a send that the kernel
+        did before the removal was stamped after it, and placed after it.
+
+        It waits for such operations in the pool, for calls begun on the object whose end
+        is not known yet, and for a program order that used the object and may have a
+        call in flight (no record of it since before the removal ended), the last two at
+        most ``STUCK_NS`` after the removal's end (a sleeper's EIDRM not recorded, a
+        process busy elsewhere): then they are taken to come after it."""
+        end, lane = op.e, op.pid
+        patient = end + STUCK_NS > self._cutoff
+        if op.removes == _UNRESOLVED:
+            op.removes = self._ends_object(op)
+            if op.removes == _UNRESOLVED:
+                return patient  # (not declared yet: its operations cannot have gone)
+        i = op.removes
+        if i < 0:
+            return False
+        saw = self._saw_removal.get(i, ())
+        for group in _BEFORE_REMOVAL:
+            for other, ops in self._planned.get((i, group), {}).items():
+                if other == lane:
+                    continue
+                if ops:
+                    if ops[0].b <= end:
+                        return True
+                elif (
+                    patient
+                    and other not in saw
+                    and other not in self.open_begin
+                    and other & _PID_MASK not in self._ended
+                    and self.last_stamp.get(other, 0) <= end
+                ):
+                    return True  # (it used the object: its next call may be on it)
+        if patient:
+            for opened in (self._open_takes.get(i), self._open_puts.get(i)):
+                if opened and any(k != lane and rec[2] <= end for k, rec in opened.items()):
+                    return True
+        return False
 
     def changed(self, obj_i: int) -> None:
         """An engine event changed object ``obj_i`` (SEM_UNDO at an exit): plan it again."""
@@ -1653,7 +1734,7 @@ class Linearizer:
             check = op.check = (op.rec, self._fields(op))  # type: ignore[assignment]
         fields = check[1]  # type: ignore[index]
         if fields is None:
-            return True
+            return op.removes == -1 or not self._removal_waits(op)
         kind = fields["kind"]
         if kind == "pipe.write":
             obj = self.model.objects.get(fields["obj"] or "")

@@ -131,6 +131,11 @@ class Mechanism:
     required: tuple[str, ...] = ()
     #: module of the engine side (``KERNEL: KernelSide``); loaded on demand
     kernel_module: str = ""
+    #: its removal (``obj.remove``: System V ``IPC_RMID``) ends it at once: no call on it
+    #: succeeds after it, and a process asleep in one fails with EIDRM (``mq.eidrm``,
+    #: ``sem.eidrm``). Not so for a name unlinked (the descriptors keep the object) nor a
+    #: System V segment (its attachments keep it until the last detach)
+    gone_at_removal: bool = False
     #: its ring record codes (a module with ``CODES`` and ``COMPLETES``, e.g. ``pipe/codes.py``);
     #: types that share a family's records leave it to the family's first type
     codes: ModuleType | None = None

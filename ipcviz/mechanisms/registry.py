@@ -92,6 +92,11 @@ def rules() -> dict[str, tuple[type, Rule]]:
     return {kind: (f.state, rule) for f in families() for kind, rule in f.rules.items()}
 
 
+def gone_at_removal() -> frozenset[str]:
+    """Types whose removal ends them at once (``Mechanism.gone_at_removal``)."""
+    return frozenset(m.type for m in MECHANISMS if m.gone_at_removal)
+
+
 def observers() -> frozenset[str]:
     """Kinds that change no object state."""
     return frozenset().union(*(f.observers for f in families()))

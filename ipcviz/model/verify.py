@@ -4,7 +4,9 @@ The rules (docs/trace-format.md, "Legal history"):
 
 1. **Legal for each object**: replayed in ``seq`` order, every operation is one the kernel
    could have done in the state before it (``model/legal.py``): no read before its write,
-   no queue over its limit, no semaphore below zero, no value out of nowhere.
+   no queue over its limit, no semaphore below zero, no value out of nowhere, and no
+   operation on a System V queue or semaphore after its removal (``obj.remove``: IPC_RMID
+   ends it at once; only a call it woke fails after it, ``mq.eidrm``, ``sem.eidrm``).
 2. **Cause before effect in real time**: an operation that ended before another began comes
    first. An operation's interval is [begin, end]: ``since`` or its ``….begin`` event for a
    call that can block; the process's previous record for any other call.
@@ -43,6 +45,11 @@ from ipcviz.model.state import State
 RING_KINDS = frozenset(spec.kind for spec in registry.codes().values())
 #: A worker's operations on kernel objects: what its step gate holds back.
 OPERATIONS = frozenset(k for f in registry.families() for k in f.handlers) & RING_KINDS
+#: Types whose removal ends them at once (System V queues and semaphores: IPC_RMID)
+GONE_AT_REMOVAL = registry.gone_at_removal()
+#: The operations a removed object of those types still shows: a call its removal woke,
+#: failed with EIDRM (and a call's ``….begin``, which changes nothing)
+AFTER_REMOVAL = frozenset({"mq.eidrm", "sem.eidrm"})
 
 
 @dataclass(frozen=True)
@@ -199,6 +206,16 @@ class Verifier:
             why = self.gate.feed(e)
             if why is not None:
                 found.append(("gate", why))
+        if kind in OPERATIONS:
+            gone = state.objects.get(e.get("obj", ""))
+            if (
+                gone is not None
+                and gone.removed
+                and gone.type in GONE_AT_REMOVAL
+                and kind not in AFTER_REMOVAL
+                and not kind.endswith(".begin")
+            ):
+                found.append(("legal", AFTER_ITS_REMOVAL))
         rule = RULES.get(kind)
         if rule is not None:  # ``legal.violation``, inline: most events have a rule
             obj = state.objects.get(e.get("obj", ""))
@@ -211,6 +228,12 @@ class Verifier:
         seq = e.get("seq", -1)
         obj = e.get("obj", "") if isinstance(e.get("obj"), str) else ""
         return [Violation(seq, kind, obj, rule, why) for rule, why in found]
+
+
+#: Why an operation after its object's removal is illegal (rule 1, worded when shown)
+AFTER_ITS_REMOVAL = lazy(
+    "after the object was removed (IPC_RMID): the kernel fails every call on it from then on"
+)
 
 
 def _right_after(last: tuple[Any, Any, str] | None, e: dict[str, Any]) -> bool:

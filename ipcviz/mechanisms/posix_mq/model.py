@@ -50,6 +50,12 @@ def _again(s: State, e: Event) -> None:
     done(s, e, "senders_waiting" if e.get("send") else "receivers_waiting")
 
 
+def _eidrm(s: State, e: Event) -> None:
+    """``msgsnd``/``msgrcv`` failed with EIDRM: the queue was removed while the call was in
+    it. Nothing was sent or taken; the process waits no more."""
+    done(s, e, "senders_waiting" if e.get("send") else "receivers_waiting")
+
+
 def _copy(s: State, e: Event) -> None:
     """``msgrcv(MSG_COPY)``: the process got a copy; the message stays where it was, and
     the kernel changes none of the queue's counts or times (its receive's begin ends)."""
@@ -303,6 +309,11 @@ def _legal_again(obj: QueueObj, e: Event) -> Lazy | None:
     return None
 
 
+def _legal_eidrm(obj: QueueObj, e: Event) -> Lazy | None:
+    """EIDRM only once the queue is removed (IPC_RMID wakes its sleepers with it)."""
+    return None if obj.removed else lazy("failed with EIDRM before the object was removed")
+
+
 # -- declare and process hooks ---------------------------------------------------------
 
 
@@ -354,11 +365,15 @@ FAMILY = Family(
         "mq.copy": Kind(_OP, ("obj",)),
         "mq.limit": Kind({"max_bytes": count}, ("obj", "max_bytes")),
         "mq.notify": Kind(),
+        "mq.eidrm": Kind({"send": flag}, ("obj",)),
     },
     state=QueueObj,
     view="ipcviz.mechanisms.posix_mq.view",
     words=WORDS,
-    completes={"mq.send": ("mq.send",), "mq.recv": ("mq.recv", "mq.again", "mq.copy")},
+    completes={
+        "mq.send": ("mq.send", "mq.eidrm"),
+        "mq.recv": ("mq.recv", "mq.again", "mq.copy", "mq.eidrm"),
+    },
     slices=frozenset({"mq.send", "mq.recv"}),
     counter=("messages", lambda obj: len(obj.messages)),
     flows={"mq.send": (True, True), "mq.recv": (False, True)},
@@ -379,6 +394,7 @@ FAMILY = Family(
         "mq.again": _again,
         "mq.copy": _copy,
         "mq.limit": _limit,
+        "mq.eidrm": _eidrm,
     },
     rules={
         "mq.send": _legal_send,
@@ -386,8 +402,9 @@ FAMILY = Family(
         "mq.poll": _legal_poll,
         "mq.again": _legal_again,
         "mq.copy": _legal_copy,
+        "mq.eidrm": _legal_eidrm,
     },
-    observers=frozenset({"mq.poll", "mq.again", "mq.copy"}),
-    refers=frozenset({"mq.send", "mq.recv", "mq.copy", "mq.limit"}),
+    observers=frozenset({"mq.poll", "mq.again", "mq.copy", "mq.eidrm"}),
+    refers=frozenset({"mq.send", "mq.recv", "mq.copy", "mq.limit", "mq.eidrm"}),
     quiet_waits=frozenset({"mq.send", "mq.recv"}),
 )

@@ -127,4 +127,9 @@ WORDS = {
     ),
     "mq.poll": _poll,
     "mq.again": _again,
+    "mq.eidrm": lambda n, e: (
+        lazy("tried to send to {obj}: removed meanwhile, failed (EIDRM)", obj=e["obj"])
+        if e.get("send")
+        else lazy("tried to receive from {obj}: removed meanwhile, failed (EIDRM)", obj=e["obj"])
+    ),
 }

@@ -20,6 +20,9 @@ SEM_SET: Final = 34
 SEM_WAIT_JOINED: Final = 35
 SEM_POST_JOINED: Final = 36
 SEM_TRYWAIT_JOINED: Final = 37
+#: A System V semop that failed with EIDRM: the set was removed (IPC_RMID) while the
+#: process waited in it; it ends the wait's begin, after the removal
+SEM_EIDRM: Final = 38
 
 CODES: Final[dict[int, Code]] = {
     SEM_WAIT_BEGIN: Code("sem.wait.begin"),
@@ -30,6 +33,7 @@ CODES: Final[dict[int, Code]] = {
     SEM_WAIT_JOINED: Code("sem.wait", fixed=(("joined", 1),)),
     SEM_POST_JOINED: Code("sem.post", fixed=(("joined", 1),)),
     SEM_TRYWAIT_JOINED: Code("sem.trywait", "ok", fixed=(("joined", 1),)),
+    SEM_EIDRM: Code("sem.eidrm"),
 }
 
 #: a joined part's code → the code of the same operation on its own
@@ -40,3 +44,5 @@ JOINED: Final[dict[int, int]] = {
 }
 
 COMPLETES: Final[dict[int, int]] = {SEM_WAIT: SEM_WAIT_BEGIN}
+#: (``SEM_EIDRM`` ends a wait's begin too: a kind of its own, so the linearizer pairs them,
+#: not this table)

@@ -51,6 +51,12 @@ def _hold_and_wait(s: State, obj: SemObj, pid: int) -> None:
             return
 
 
+def _eidrm(s: State, e: Event) -> None:
+    """A System V semop failed with EIDRM: the set was removed while the process waited
+    in it. Nothing was taken; it waits no more."""
+    done(s, e, "waiters")
+
+
 def _take(obj: SemObj, pid: int, n: int) -> None:
     # an ``outside`` semaphore had a value no event shows: never drawn below zero
     obj.value = max(obj.value - n, 0) if obj.outside else obj.value - n
@@ -140,6 +146,11 @@ def _legal_undo(obj: SemObj, e: Event) -> Lazy | None:
     return lazy("undo of {n} unit(s), but the process's adjustment was {adj}", n=n, adj=adj)
 
 
+def _legal_eidrm(obj: SemObj, e: Event) -> Lazy | None:
+    """EIDRM only once the set is removed (IPC_RMID wakes its sleepers with it)."""
+    return None if obj.removed else lazy("failed with EIDRM before the object was removed")
+
+
 def declare(s: State, obj: Obj, e: Event) -> None:
     assert isinstance(obj, SemObj)
     obj.initial = obj.value = e.get("value", 0)
@@ -167,11 +178,12 @@ FAMILY = Family(
         "sem.trywait": Kind({"n": small, "ok": flag}, ("obj",)),
         "sem.undo": Kind({"n": small}, ("obj",)),
         "sem.set": Kind({"value": integer(0, SEMVMX)}, ("obj", "value")),
+        "sem.eidrm": Kind({}, ("obj",)),
     },
     state=SemObj,
     view="ipcviz.mechanisms.posix_sem.view",
     words=WORDS,
-    completes={"sem.wait": ("sem.wait",)},
+    completes={"sem.wait": ("sem.wait", "sem.eidrm")},
     counter=("value", lambda obj: obj.value),
     verbs={
         "sem.wait.begin": "wait",
@@ -189,8 +201,15 @@ FAMILY = Family(
         "sem.post": _post,
         "sem.undo": _undo,
         "sem.set": _set,
+        "sem.eidrm": _eidrm,
     },
-    rules={"sem.wait": _legal_wait, "sem.trywait": _legal_trywait, "sem.undo": _legal_undo},
-    refers=frozenset({"sem.wait", "sem.trywait", "sem.post", "sem.set"}),
+    rules={
+        "sem.wait": _legal_wait,
+        "sem.trywait": _legal_trywait,
+        "sem.undo": _legal_undo,
+        "sem.eidrm": _legal_eidrm,
+    },
+    observers=frozenset({"sem.eidrm"}),
+    refers=frozenset({"sem.wait", "sem.trywait", "sem.post", "sem.set", "sem.eidrm"}),
     quiet_waits=frozenset({"sem.wait"}),
 )

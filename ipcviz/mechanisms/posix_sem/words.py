@@ -43,4 +43,7 @@ WORDS = {
         if e.get("ok")
         else lazy("try-waits {obj}: busy", obj=e["obj"])
     ),
+    "sem.eidrm": lambda n, e: lazy(
+        "waited on {obj}: removed meanwhile, failed (EIDRM)", obj=e["obj"]
+    ),
 }

@@ -21,6 +21,7 @@ MECHANISM = Mechanism(
     on_proc_exit=mq_model.on_proc_exit,
     probe_kind="probe.sysv_mq",
     probe_fields=PROBE_FIELDS,
+    gone_at_removal=True,
     kernel_counter="qnum",
     codes=codes,
     kernel_module="ipcviz.mechanisms.sysv_mq.kernel",

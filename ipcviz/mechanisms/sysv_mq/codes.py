@@ -1,4 +1,4 @@
-"""Record codes of System V message queues (46-49, 51, 56-60): the same kinds as POSIX
+"""Record codes of System V message queues (46-49, 51, 56-61): the same kinds as POSIX
 queues, but a message has a ``mtype`` (not a priority). The registry puts them in the one
 table."""
 
@@ -29,6 +29,9 @@ MSGQ_RECV_EXCEPT: Final = 58
 MSGQ_AGAIN_SEND: Final = 59
 #: ``MSG_EXCEPT`` and ``MSG_NOERROR``, a full buffer: both (``except``, ``cut``)
 MSGQ_RECV_EXCEPT_CUT: Final = 60
+#: ``msgsnd``/``msgrcv`` failed with EIDRM: the queue was removed (IPC_RMID) while the
+#: call was in it (``a`` 1 for a send); it ends the call's begin, after the removal
+MSGQ_EIDRM: Final = 61
 
 CODES: Final[dict[int, Code]] = {
     MSGQ_SEND_BEGIN: Code("mq.send.begin", "mtype", "n"),
@@ -45,6 +48,7 @@ CODES: Final[dict[int, Code]] = {
     MSGQ_RECV_EXCEPT_CUT: Code(
         "mq.recv", "mtype", "size", payload="bytes", fixed=(("except", 1), ("cut", 1))
     ),
+    MSGQ_EIDRM: Code("mq.eidrm", "send"),
 }
 
 COMPLETES: Final[dict[int, int]] = {
@@ -55,4 +59,5 @@ COMPLETES: Final[dict[int, int]] = {
     MSGQ_RECV_EXCEPT_CUT: MSGQ_RECV_BEGIN,
 }
 #: (``MSGQ_COPY`` ends a receive's begin, ``MSGQ_AGAIN_SEND`` a send's, as ``MQ_AGAIN``
-#: does: kinds of their own, so the linearizer pairs them, not this table)
+#: does, and ``MSGQ_EIDRM`` either: kinds of their own, so the linearizer pairs them, not
+#: this table)

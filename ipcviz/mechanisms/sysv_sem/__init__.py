@@ -11,6 +11,7 @@ MECHANISM = Mechanism(
     on_proc_exit=sem_model.on_proc_exit,
     probe_kind="probe.sem",
     probe_fields=sem_model.PROBE_FIELDS,
+    gone_at_removal=True,
     kernel_counter="value",
     kernel_module="ipcviz.mechanisms.sysv_sem.kernel",
 )

@@ -1452,6 +1452,9 @@ def _msgsnd(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
         return
     begin = m._begun_or_new(proc, proc.tid, t, "msgsnd", args)
     msg = P.message(args)
+    if err == "EIDRM" and begin is not None:  # (its begin names the queue as it was)
+        _removed_meanwhile(m, proc, C.MSGQ_EIDRM, begin[1], m._exit_ns(t, end - t), 1)
+        return
     if ret != 0 or msg is None:
         m._drop_begin(begin)
         if err == "EAGAIN":  # IPC_NOWAIT on a full queue: refused, shown as the kernel did
@@ -1484,6 +1487,9 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
             obj = m._sysv(proc, "msqid", nums[0], t)
             _refused(m, proc, obj, t, end, send=False, want=want[0])
             return
+    if err == "EIDRM" and begin is not None:  # (its begin names the queue as it was)
+        _removed_meanwhile(m, proc, C.MSGQ_EIDRM, begin[1], m._exit_ns(t, end - t))
+        return
     if ret is None or ret < 0 or msg is None or (len(nums) >= 2 and ret > nums[1]):
         m._drop_begin(begin)  # (more than its buffer: no msgrcv returns that)
         return
@@ -1499,6 +1505,14 @@ def _msgrcv(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None,
     elif "MSG_EXCEPT" in args and len(nums) >= 3 and nums[2] > 0:  # (msgtyp <= 0: ignored)
         code = C.MSGQ_RECV_EXCEPT_CUT if cut else C.MSGQ_RECV_EXCEPT
     m._rec(proc, code, obj, m._exit_ns(t, end - t), msg[0], ret, msg[1][:ret])
+
+
+def _removed_meanwhile(m: Mapper, proc: Proc, code: int, obj: int, at: int, a: int = 0) -> None:
+    """A call failed with EIDRM: the object was removed (IPC_RMID) while the call was in
+    it, asleep or just begun. Its begin stays, ended by this failure, which the linearizer
+    places after the removal (a sleeper shown asleep on an object that is gone, or a
+    begin left open that could have taken effect before the removal, held it back)."""
+    m._rec(proc, code, obj, at, a)
 
 
 def _refused(
@@ -1678,6 +1692,9 @@ def _semop(m: Mapper, proc: Proc, t: int, end: int, args: str, ret: int | None, 
     begin = m._begun_or_new(proc, proc.tid, t, "semop", args)
     at = m._exit_ns(t, end - t)
     ident = nums[0]
+    if err == "EIDRM" and begin is not None:  # asleep in it (a wait) when it was removed
+        _removed_meanwhile(m, proc, C.SEM_EIDRM, begin[1], at)
+        return
     if ret != 0:
         m._drop_begin(begin)
         waits = [o for o in ops if o[1] < 0]
