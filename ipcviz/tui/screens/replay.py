@@ -29,7 +29,7 @@ from ipcviz.tui.widgets.panels import EventLog, ProcTable
 
 BARS = " ▁▂▃▄▅▆▇█"
 FIRST_EVENTS = 2000  # indexed before the first frame (milliseconds), the rest in background
-LOG_EVENTS = 300  # events before the position shown in the log
+LOG_LINES = 300  # lines up to the position kept for the log (and its filters)
 
 
 class Timeline(Widget):
@@ -214,7 +214,7 @@ class ReplayScreen(SessionScreen):
         super().__init__(None, state=State(header=index.header), lang=lang, fps=fps)
         self.index = index
         self.player = Player(index)
-        self.log_window = LogWindow(index.header, index.state_at, index.events, LOG_EVENTS)
+        self.log_window = LogWindow(index.header, index.state_at, index.events, LOG_LINES)
         self.first_frame_at: float | None = None
         self._shown: tuple[int, int, Any] | None = None
         self._notified = False
