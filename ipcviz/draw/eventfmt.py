@@ -9,7 +9,7 @@ position from the states at their own events (:class:`LogWindow`).
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -118,6 +118,35 @@ class LogWindow:
         self._forget(end)
         end = bisect_right(lines, pos, key=_index)
         return lines[max(0, end - self.size) : end]
+
+    def next_line(self, pos: int, last: int) -> int | None:
+        """The event of the first line after ``pos``, looking no further than event
+        ``last`` (None: there is none): where ``→`` goes."""
+        self._reach(pos)
+        lines = self._lines
+        while True:
+            i = bisect_right(lines, pos, key=_index)
+            if i < len(lines):
+                return lines[i].index
+            if self._hi >= last:
+                return None
+            hi = self._hi
+            self._word(min(last, hi + max(self.size, hi - self._lo + 1)))
+            if self._hi == hi:  # nothing more indexed yet
+                return None
+
+    def prev_line(self, pos: int) -> int | None:
+        """The event of the last line before ``pos`` (None: there is none): where ``←``
+        goes."""
+        self._reach(pos)
+        lines = self._lines
+        while True:
+            i = bisect_left(lines, pos, key=_index)
+            if i > 0:
+                return lines[i - 1].index
+            if self._lo <= 0:
+                return None
+            self._grow_back()
 
     def _reach(self, pos: int) -> None:
         """Make the span end at ``pos`` or later: word on to it, or start again there."""

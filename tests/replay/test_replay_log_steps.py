@@ -74,3 +74,41 @@ async def test_a_jump_shows_the_last_lines_not_the_last_events(
             assert len(want) == 8, f"{key}: pick a moment with 8 lines before it"
             assert _logged(screen) == want, key
         await pilot.press("q")
+
+
+async def test_a_step_goes_to_the_next_line_and_says_where_it_ends(
+    builtin_traces: BuiltinTraces, tmp_path: Path
+) -> None:
+    """From the start, each ``→`` lands on the next told event (a new line at the log's
+    bottom, never a probe that changes no line), the last one then says it is the end;
+    each ``←`` goes back one line, and at the start says so."""
+    result, header, events = builtin_traces.copy("pipe-basic", tmp_path)
+    assert result.returncode == 0
+    told = _told(header, events)
+    assert len(told) < len(events)  # the kernel's readings between are not told
+    app = replay_app(tmp_path / "pipe-basic.jsonl", lang="en")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await _opened(pilot)
+
+        async def press(key: str, want: int) -> None:
+            await pilot.press(key)
+            assert screen.player.pos == want, key
+            await _until(pilot, lambda: screen._shown is not None and screen._shown[0] == want)
+            # the newest line is the told event landed on (or the last one before the end)
+            assert _logged(screen)[-1:] == [i for i in told if i <= want][-1:], key
+
+        await pilot.press("home")
+        for i in told:
+            await press("right", i)
+        last = len(events) - 1
+        if told[-1] != last:  # untold events after the last line: → goes to the end
+            await press("right", last)
+        await press("right", last)
+        assert "the end of the recording" in [n.message for n in app._notifications]
+        if told[-1] != last:
+            await press("left", told[-1])
+        for i in reversed([-1, *told[:-1]]):
+            await press("left", i)
+        await press("left", -1)
+        assert "the start, before the first event" in [n.message for n in app._notifications]
+        await pilot.press("q")
