@@ -25,10 +25,10 @@ from tests.conftest import BuiltinTraces
 SIZE = (120, 40)
 
 
-async def _until(pilot: Any, cond: Any, timeout: float = 30.0) -> None:
+async def _until(pilot: Any, cond: Any, what: str = "", timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not cond():
-        assert time.monotonic() < deadline, "condition not reached in time"
+        assert time.monotonic() < deadline, f"{what or 'condition'}: not reached in time"
         await pilot.pause(0.02)
 
 
@@ -47,6 +47,11 @@ async def _opened(pilot: Any) -> ReplayScreen:
     return screen
 
 
+def _said(app: Any) -> list[str]:
+    """The notifications on screen now."""
+    return [str(n.message) for n in app._notifications]
+
+
 def _logged(screen: ReplayScreen) -> list[int]:
     """The events of the lines the log holds now (it draws the newest that fit)."""
     return [line.index for line in screen.query_one(EventLog).entries]
@@ -58,7 +63,7 @@ async def test_a_jump_shows_the_last_lines_not_the_last_events(
     """After ``end`` and ``4`` (40%), the log holds its last ``LOG_LINES`` told lines, as
     many as a user stepping there would see. pipe-basic is ten times shorter than the
     presenter's recording, so the window is 8 lines here (300 on the screen): the lines
-    of the last 8 events were 4 at the end, the probes between them taking the rest."""
+    of the last 8 events were 5 at the end, the probes between them taking the rest."""
     monkeypatch.setattr(replay, "LOG_LINES", 8)
     result, header, events = builtin_traces.copy("pipe-basic", tmp_path)
     assert result.returncode == 0
@@ -66,10 +71,19 @@ async def test_a_jump_shows_the_last_lines_not_the_last_events(
     app = replay_app(tmp_path / "pipe-basic.jsonl", lang="en")
     async with app.run_test(size=SIZE) as pilot:
         screen = await _opened(pilot)
-        for key in ("end", "4", "9", "1"):
+        for key in ("end", "4", "9", "1"):  # each a new position
+            before = screen.player.pos
             await pilot.press(key)
+            await _until(
+                pilot,
+                lambda b=before: (
+                    screen.player.pos != b
+                    and screen._shown is not None
+                    and screen._shown[0] == screen.player.pos
+                ),
+                key,
+            )
             pos = screen.player.pos
-            await _until(pilot, lambda p=pos: screen._shown is not None and screen._shown[0] == p)
             want = [i for i in told if i <= pos][-8:]
             assert len(want) == 8, f"{key}: pick a moment with 8 lines before it"
             assert _logged(screen) == want, key
@@ -92,8 +106,8 @@ async def test_a_step_goes_to_the_next_line_and_says_where_it_ends(
 
         async def press(key: str, want: int) -> None:
             await pilot.press(key)
-            assert screen.player.pos == want, key
             await _until(pilot, lambda: screen._shown is not None and screen._shown[0] == want)
+            assert screen.player.pos == want, key
             # the newest line is the told event landed on (or the last one before the end)
             assert _logged(screen)[-1:] == [i for i in told if i <= want][-1:], key
 
@@ -104,11 +118,11 @@ async def test_a_step_goes_to_the_next_line_and_says_where_it_ends(
         if told[-1] != last:  # untold events after the last line: → goes to the end
             await press("right", last)
         await press("right", last)
-        assert "the end of the recording" in [n.message for n in app._notifications]
+        await _until(pilot, lambda: "the end of the recording" in _said(app), "the end")
         if told[-1] != last:
             await press("left", told[-1])
         for i in reversed([-1, *told[:-1]]):
             await press("left", i)
         await press("left", -1)
-        assert "the start, before the first event" in [n.message for n in app._notifications]
+        await _until(pilot, lambda: "the start, before the first event" in _said(app), "start")
         await pilot.press("q")
