@@ -94,6 +94,7 @@ class ReplayScreen(SessionScreen):
             "step_number",
             "recover_holder",
             "pace",
+            "replay_run",
         }
     )
     #: The footer's first keys: playing, moving, the narration steps, help, quit, speed.
