@@ -80,14 +80,16 @@ class EventFormatter:
 
 
 class LogWindow:
-    """Replay's log: the lines of events ``pos-size+1..pos`` for any ``pos``, each worded
-    from the state at its own event.
+    """Replay's log at any position ``pos``: the last ``size`` lines of the events up to
+    ``pos``, each worded from the state at its own event.
 
-    It keeps the lines of a span of events ``lo..hi`` (``hi``: the narrator's state).
-    Forward, only the new events are worded; back within the span, nothing is; further
-    back or far ahead it starts again from ``state_at`` (a checkpoint copy plus a few
-    events), a window's length before what is asked, so that stepping back one event at
-    a time starts again only once per window."""
+    Counted in lines, not events: a run's kernel probes are not told, and in a presenter's
+    recording they were three events in four, so the lines of the last 300 events were two.
+    The window keeps the lines of a span of events ``lo..hi`` (``hi``: the narrator's state).
+    Forward, only the new events are worded; back, the span grows backwards in chunks that
+    double (each worded from ``state_at``, a checkpoint copy plus a few events) until it
+    holds ``size`` lines before ``pos`` or starts at the first event; far ahead it starts
+    again at ``pos``."""
 
     def __init__(
         self,
@@ -106,24 +108,91 @@ class LogWindow:
         self._lines: list[LogLine] = []
 
     def at(self, pos: int) -> list[LogLine]:
-        """The lines of the events up to and including ``pos`` (oldest first)."""
-        start = max(0, pos - self.size + 1)
-        if self._narrator is None or start < self._lo or pos - self._hi > self.size:
-            self._lo = max(0, start - self.size)
-            # a fresh copy: the narrator applies events to it
-            self._narrator = Narrator(self.header, state=self._state_at(self._lo - 1))
-            self._lines = []
-            self._hi = self._lo - 1
+        """The last ``size`` lines of the events up to and including ``pos`` (oldest first)."""
+        self._reach(pos)
+        lines = self._lines
+        end = bisect_right(lines, pos, key=_index)
+        while end < self.size and self._lo > 0:
+            self._grow_back()
+            end = bisect_right(lines, pos, key=_index)
+        self._forget(end)
+        end = bisect_right(lines, pos, key=_index)
+        return lines[max(0, end - self.size) : end]
+
+    def next_line(self, pos: int, last: int) -> int | None:
+        """The event of the first line after ``pos``, looking no further than event
+        ``last`` (None: there is none): where ``→`` goes."""
+        self._reach(pos)
+        lines = self._lines
+        while True:
+            i = bisect_right(lines, pos, key=_index)
+            if i < len(lines):
+                return lines[i].index
+            if self._hi >= last:
+                return None
+            hi = self._hi
+            self._word(min(last, hi + max(self.size, hi - self._lo + 1)))
+            if self._hi == hi:  # nothing more indexed yet
+                return None
+
+    def prev_line(self, pos: int) -> int | None:
+        """The event of the last line before ``pos`` (None: there is none): where ``←``
+        goes."""
+        self._reach(pos)
+        lines = self._lines
+        while True:
+            i = bisect_left(lines, pos, key=_index)
+            if i > 0:
+                return lines[i - 1].index
+            if self._lo <= 0:
+                return None
+            self._grow_back()
+
+    def _reach(self, pos: int) -> None:
+        """Make the span end at ``pos`` or later: word on to it, or start again there."""
+        if self._narrator is None or pos < self._lo - 1 or pos - self._hi > 4 * self.size:
+            self._narrator = Narrator(self.header, state=self._state_at(pos))  # a fresh copy
+            self._lo, self._hi, self._lines = pos + 1, pos, []
+        elif pos > self._hi:
+            self._word(pos)
+
+    def _word(self, to: int) -> None:
+        """Word events ``hi+1..to`` onto the end of the span."""
         narrator, lines = self._narrator, self._lines
-        for i, event in enumerate(self._events(self._hi + 1, pos + 1), self._hi + 1):
+        assert narrator is not None
+        for i, event in enumerate(self._events(self._hi + 1, to + 1), self._hi + 1):
             line = record(narrator, event, i)
             if line is not None:
                 lines.append(line)
             self._hi = i
-        if self._hi - self._lo > 4 * self.size:  # playing on: forget what is far behind
-            self._lo = min(start, self._hi - 2 * self.size)
-            del lines[: bisect_left(lines, self._lo, key=_index)]
-        return lines[bisect_left(lines, start, key=_index) : bisect_right(lines, pos, key=_index)]
+
+    def _grow_back(self) -> None:
+        """Word a chunk of events before the span (as long as the span: stepping back one
+        line at a time starts a chunk once per window, not once per step)."""
+        lo = max(0, self._lo - max(self.size, self._hi - self._lo + 1))
+        narrator = Narrator(self.header, state=self._state_at(lo - 1))
+        chunk = [
+            line
+            for i, event in enumerate(self._events(lo, self._lo), lo)
+            if (line := record(narrator, event, i)) is not None
+        ]
+        self._lines[:0] = chunk
+        self._lo = lo
+
+    def _forget(self, end: int) -> None:
+        """Playing on or stepping far back: drop what is far behind or ahead of the
+        ``end`` line (the first after the position)."""
+        lines, keep = self._lines, 2 * self.size
+        if end > 2 * keep:  # far behind
+            cut = end - keep
+            self._lo = lines[cut - 1].index + 1
+            del lines[:cut]
+            end = keep
+        if len(lines) - end > 2 * keep:  # far ahead: end the span at an earlier event
+            hi = lines[end + keep].index - 1
+            self._narrator = Narrator(self.header, state=self._state_at(hi))
+            self._hi = hi
+            del lines[end + keep :]
 
 
 def _index(line: LogLine) -> int:

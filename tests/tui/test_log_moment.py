@@ -177,9 +177,12 @@ async def replay_at(pilot: Pilot, pos: int | None) -> ReplayScreen:
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 async def test_replay_log_is_the_headless_log(recorded: Recordings, name: str) -> None:
-    """At the end of the trace, then in the middle (seek), then one event back (←): the
-    log is the headless narrator's, line for line, for the events up to the position."""
+    """At the end of the trace, then in the middle (seek), then one line back (←: the
+    told event before, past untold probes): the log is the headless narrator's, line for
+    line, for the events up to the position."""
     rec = recorded(name)
+    narrator = Narrator(rec.header)
+    told = [i for i, e in enumerate(rec.events) if narrator.entry(e) is not None]
     firsts = headless_rows(rec.cli)
     assert firsts == rec.first_lines(), "the CLI and the narrator in-process disagree"
     app = replay_app(rec.trace)
@@ -188,7 +191,8 @@ async def test_replay_log_is_the_headless_log(recorded: Recordings, name: str) -
         log = screen.query_one(EventLog)
         assert_tail(log.plain_lines(), firsts, f"{name} at the end")
         middle = len(rec.events) // 2
-        for pos, how in ((middle, "seek"), (middle - 1, "left")):
+        back = max((i for i in told if i < middle), default=-1)
+        for pos, how in ((middle, "seek"), (back, "left")):
             if how == "left":
                 await pilot.press("left")
                 await until(pilot, lambda p=pos: screen._shown[0] == p, "one step back")
@@ -313,20 +317,23 @@ async def test_flood_log_is_still_the_headless_log(recorded: Recordings) -> None
         screen.stop()
 
 
-def test_replay_window_anywhere_is_the_headless_log(recorded: Recordings) -> None:
+@pytest.mark.parametrize("name", ["shm-race", "pipe-basic"])
+def test_replay_window_anywhere_is_the_headless_log(recorded: Recordings, name: str) -> None:
     """Replay's log window over a walk of a real trace (play on, step back, seek back and
-    far ahead): at every position, the lines of the events before it, as the headless
-    narrator words them."""
+    far ahead): at every position, the last ``size`` lines the headless narrator tells up
+    to it, however many untold kernel probes lie between them (pipe-basic: 59 events of
+    99), and the told events just after and before it (where → and ← go)."""
     import random
 
     from ipcviz.draw.eventfmt import LogWindow
     from ipcviz.replay import TraceIndex
 
-    rec = recorded("shm-race")
+    rec = recorded(name)
     narrator = Narrator(rec.header)
     told = {i: e for i, ev in enumerate(rec.events) if (e := narrator.entry(ev)) is not None}
+    order = sorted(told)
     index = TraceIndex.open(rec.trace).build()
-    size = 50
+    size = 50 if name == "shm-race" else 6
     window = LogWindow(index.header, index.state_at, index.events, size)
     rnd = random.Random(3)
     pos, n = -1, len(rec.events)
@@ -340,9 +347,13 @@ def test_replay_window_anywhere_is_the_headless_log(recorded: Recordings) -> Non
             pos = rnd.randrange(n)  # seeking
         pos = max(-1, min(n - 1, pos))
         lines = window.at(pos)
-        want = [i for i in range(max(0, pos - size + 1), pos + 1) if i in told]
+        want = [i for i in order if i <= pos][-size:]
         assert [ln.index for ln in lines] == want, pos
         assert [ln.entry for ln in lines] == [told[i] for i in want], pos
+        after = next((i for i in order if i > pos), None)
+        before = next((i for i in reversed(order) if i < pos), None)
+        assert window.next_line(pos, n - 1) == after, pos
+        assert window.prev_line(pos) == before, pos
 
 
 def test_hostile_names_are_inert_in_the_headless_log() -> None:

@@ -29,7 +29,7 @@ from ipcviz.tui.widgets.panels import EventLog, ProcTable
 
 BARS = " ▁▂▃▄▅▆▇█"
 FIRST_EVENTS = 2000  # indexed before the first frame (milliseconds), the rest in background
-LOG_EVENTS = 300  # events before the position shown in the log
+LOG_LINES = 300  # lines up to the position kept for the log (and its filters)
 
 
 class Timeline(Widget):
@@ -94,6 +94,7 @@ class ReplayScreen(SessionScreen):
             "step_number",
             "recover_holder",
             "pace",
+            "replay_run",
         }
     )
     #: The footer's first keys: playing, moving, the narration steps, help, quit, speed.
@@ -109,8 +110,20 @@ class ReplayScreen(SessionScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", N_("play"), tooltip=N_("play / pause the recording")),
-        Binding("right", "step(1)", N_("step"), priority=True, tooltip=N_("one event forward")),
-        Binding("left", "step(-1)", N_("back"), priority=True, tooltip=N_("one event back")),
+        Binding(
+            "right",
+            "step(1)",
+            N_("step"),
+            priority=True,
+            tooltip=N_("the next line of the log (past the kernel's readings)"),
+        ),
+        Binding(
+            "left",
+            "step(-1)",
+            N_("back"),
+            priority=True,
+            tooltip=N_("the previous line of the log (past the kernel's readings)"),
+        ),
         Binding(
             "greater_than_sign",
             "speed(1)",
@@ -214,7 +227,7 @@ class ReplayScreen(SessionScreen):
         super().__init__(None, state=State(header=index.header), lang=lang, fps=fps)
         self.index = index
         self.player = Player(index)
-        self.log_window = LogWindow(index.header, index.state_at, index.events, LOG_EVENTS)
+        self.log_window = LogWindow(index.header, index.state_at, index.events, LOG_LINES)
         self.first_frame_at: float | None = None
         self._shown: tuple[int, int, Any] | None = None
         self._notified = False
@@ -322,7 +335,25 @@ class ReplayScreen(SessionScreen):
         self._update_timeline()
 
     def action_step(self, n: int) -> None:
-        self.player.step(n)
+        """``→`` / ``←``: to the next / previous event with a line in the log, past the
+        kernel probes between (they are not told: 59 of pipe-basic's 99 events, and a step
+        onto one changed no line, only a reading's age), so every step shows what it did;
+        to the end or the start when no line is left, and says so when already there.
+        A hidden object's change (``h``) is a step too: its line waits for the reveal."""
+        player, pos = self.player, self.player.pos
+        if n > 0:
+            to = self.log_window.next_line(pos, player.last)
+            if to is None and pos >= player.last:
+                if self.index.done:
+                    self.notify(_("the end of the recording"))
+                return
+            player.seek(player.last if to is None else to)
+        else:
+            to = self.log_window.prev_line(pos)
+            if to is None and pos < 0:
+                self.notify(_("the start, before the first event"))
+                return
+            player.seek(-1 if to is None else to)
 
     def action_speed(self, direction: int) -> None:
         now = time.monotonic()

@@ -12,6 +12,7 @@ import copy
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar
 
 from textual import events, messages
@@ -33,7 +34,7 @@ from ipcviz.model.state import State
 from ipcviz.narrate.headless import Narrator
 from ipcviz.tui.feed import Feed
 from ipcviz.tui.lang import Worded
-from ipcviz.tui.messages import LeaveSession
+from ipcviz.tui.messages import LeaveSession, ReplayRun
 from ipcviz.tui.screens.holders import HOLDER_BINDINGS, HolderBanner, HolderControls
 from ipcviz.tui.screens.pacing import PACE_BINDINGS, PaceControls
 from ipcviz.tui.screens.stepping import STEP_BINDINGS, DeadlockBanner, StepControls
@@ -158,6 +159,14 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
         Binding("k", "kill", N_("kill proc"), tooltip=N_("kill the selected process (SIGKILL)")),
         Binding(
             "r", "restart", N_("restart"), tooltip=N_("restart the scenario from the beginning")
+        ),
+        Binding(
+            "R",
+            "replay_run",
+            N_("replay"),
+            key_display="R",
+            show=False,  # the end's toast offers it; the footer is full already
+            tooltip=N_("the run just ended, replayed from its start (→ steps through it)"),
         ),
         Binding(
             "plus,equals_sign",
@@ -384,6 +393,8 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
                 self._ended = True
                 self._dirty = True
                 self._on_feed_end(feed)
+                if self.recorded_trace() is not None:
+                    self.refresh_bindings()  # R (replay) is on now
         if not self.paused and (self._dirty or t0 - self._drawn_at >= IDLE_REDRAW_S):
             self.redraw()
         self.frame_times.append(time.perf_counter() - t0)
@@ -486,9 +497,9 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
                 )
             else:
                 said = (
-                    _("run ended: {outcome} — r restarts, q goes back")
+                    _("run ended: {outcome} — R replays it, r restarts, q goes back")
                     if self.opened_from_another
-                    else _("run ended: {outcome} — r restarts, q quits")
+                    else _("run ended: {outcome} — R replays it, r restarts, q quits")
                 )
                 self.notify(said.format(outcome=outcome_word(self.state.outcome)), markup=False)
 
@@ -516,7 +527,21 @@ class SessionScreen(Worded, HolderControls, StepControls, PaceControls, Screen[i
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.stopping and action not in self.WHILE_STOPPING:
             return False
+        if action == "replay_run":  # once the run has ended and its trace is there (None:
+            return self.recorded_trace() is not None or None  # dimmed, still in ? and footer)
         return not (action in self.GATE_ACTIONS and self.state.header.get("program"))
+
+    def recorded_trace(self) -> Path | None:
+        """The trace of this live run once it has ended (every live run records one)."""
+        trace = getattr(self.feed, "trace", None) if self._ended else None
+        return trace if isinstance(trace, Path) and trace.is_file() else None
+
+    def action_replay_run(self) -> None:
+        """``R`` at the end: a run of a C example is over in ~60 ms, so what a student saw
+        is its end; its replay opens on top at the start (``q`` comes back here)."""
+        trace = self.recorded_trace()
+        if trace is not None:
+            self.post_message(ReplayRun(trace))
 
     def show_state(self, state: State) -> None:
         """Display ``state`` as it is (replay: seek / step back). Stops any feed's effect."""
