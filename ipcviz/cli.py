@@ -48,6 +48,7 @@ ARGPARSE_WORDS = (
 OUTCOMES = (
     N_("passed"),
     N_("failed"),
+    N_("undecided"),
     N_("error"),
     N_("stopped"),
     N_("timeout"),

@@ -327,7 +327,8 @@ def _exit(n: Narrator, e: Event) -> Lazy:
 
 
 def _check(n: Narrator, e: Event) -> Lazy:
-    mark = "✓" if e["ok"] else "✗"
+    # ?: the run could not decide (a worker was killed): no ✗ for a correct program
+    mark = "✓" if e["ok"] else ("?" if e.get("undecided") else "✗")
     description = n.check_said(str(e["description"]))
     if e.get("detail"):
         ko = e.get("detail_ko")
@@ -343,6 +344,7 @@ def _check(n: Narrator, e: Event) -> Lazy:
 _OUTCOMES = {
     "passed": N_("PASSED"),
     "failed": N_("FAILED"),
+    "undecided": N_("UNDECIDED"),
     "error": N_("ERROR"),
     "stopped": N_("STOPPED"),
     "timeout": N_("TIMEOUT"),

@@ -223,6 +223,18 @@ class Context:
         return wchan
 
 
+@dataclass(frozen=True)
+class Undecided:
+    """What a check returns when this run cannot show whether its claim holds (a worker
+    it counts on was killed before it finished): a ✗ there would accuse a correct program.
+
+    The engine says so itself for a check that fails after a kill; a check returns this to
+    say why in its own words."""
+
+    detail: str
+    detail_ko: str = ""
+
+
 @dataclass
 class Run:
     """What checks see once every process has ended."""
@@ -232,6 +244,9 @@ class Run:
     exits: dict[str, dict[str, Any]] = field(default_factory=dict)
     state: Any = None  # ipcviz.model.state.State: the model after the last event
     counts: dict[str, int] = field(default_factory=dict)  # events per kind
+    #: workers killed before they ended by themselves (``k``, or the deadlock watcher's
+    #: end), in the order they were killed: what they did not do, the run cannot show
+    killed: list[str] = field(default_factory=list)
 
     def report(self, proc: str, key: str, default: Any = None) -> Any:
         return self.reports.get(proc, {}).get(key, default)

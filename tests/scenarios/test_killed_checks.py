@@ -1,0 +1,91 @@
+"""A worker killed mid-run (``k``): the checks count what the trace shows it did, or say
+they cannot decide. Never a ✗ for a correct program. Driven through the step gate, so
+where the kill lands is declared, not left to timing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ipcviz.model.state import State
+from ipcviz.tui.widgets.panels import Checks
+from tests.conftest import ipcviz
+from tests.control.test_step_mode import Live
+
+
+def _proc(live: Live, name: str) -> Any:
+    return next(p for p in live.state.procs.values() if p.name == name)
+
+
+def _step_until(live: Live, name: str, done) -> None:
+    """Step ``name`` one operation at a time until ``done(state)``, each step back at its
+    gate before the next."""
+    p = _proc(live, name)
+    while not done(live.state):
+        assert live.until(lambda s: p.gated_op is not None)
+        steps = live.state.kinds.get("gate.step", 0)
+        live.engine.send("step", pid=p.pid)
+        assert live.until(lambda s, k=steps + 1: s.kinds.get("gate.step", 0) == k)
+
+
+def _checks(live: Live) -> list[dict[str, Any]]:
+    return [e for e in live.events if e["kind"] == "check"]
+
+
+def _kill_then_go(live: Live, name: str) -> None:
+    """``k`` on ``name``, then ``g`` (step mode off): the run ends by itself."""
+    live.engine.send("kill", pid=_proc(live, name).pid)
+    assert live.until(lambda s: bool(s.killed))
+    live.engine.send("step_mode", on=False)
+    assert live.until(lambda s: s.outcome is not None) or live.state.outcome
+
+
+def test_shm_semaphore_counts_the_increments_a_killed_worker_made(tmp_path: Path):
+    """nu2: k on a worker, then g: "✗ no update lost: counter 2002, increments 2000". The
+    killed worker's two increments are in the counter and in the trace, not in a report."""
+    live = Live("shm-semaphore", tmp_path / "t.jsonl")
+    try:
+        assert live.until(lambda s: "counter" in s.objects and len(live.gated(s)) == 3)
+        _step_until(live, "inc1", lambda s: s.objects["counter"].writes == 2)
+        _kill_then_go(live, "inc1")
+        none_lost = next(c for c in _checks(live) if "no update lost" in c["description"])
+        increments = live.state.header["scenario"]["params"]["increments"]
+        total = 2 * increments + 2
+        assert none_lost["ok"], none_lost
+        assert f"counter {total}, increments {total}" in none_lost["detail"]
+        assert f"{2 * increments} by the workers that finished, 2 by inc1" in none_lost["detail"]
+        released = next(c for c in _checks(live) if "semaphore ends" in c["description"])
+        assert released["ok"] and released["detail"] == "value 1, no holder", released
+        assert live.state.outcome == "passed"
+    finally:
+        live.close()
+
+
+def test_a_check_that_fails_after_a_kill_says_it_cannot_decide(tmp_path: Path):
+    """pipe-basic with its writer killed after one message: "every message arrived" cannot
+    hold, and the program is not at fault (the reader reads EOF and ends well). The check
+    is undecided (no ✗), the run is not FAILED, and the detail names who was killed."""
+    live = Live("pipe-basic", tmp_path / "t.jsonl")
+    try:
+        assert live.until(lambda s: "p" in s.objects and len(live.gated(s)) == 2)
+        _step_until(live, "parent", lambda s: s.objects["p"].writes >= 1)
+        _kill_then_go(live, "parent")
+        checks = _checks(live)
+        arrived = next(c for c in checks if "every message arrived" in c["description"])
+        assert not arrived["ok"] and arrived.get("undecided") is True, arrived
+        assert arrived["detail"].startswith("cannot decide: parent killed before the end")
+        assert arrived["detail_ko"].startswith("판정할 수 없음")
+        assert all(c["ok"] or c.get("undecided") for c in checks), checks
+        state: State = live.state
+        assert state.outcome == "undecided" and state.exit_code == 1, state.errors
+        assert all(c.undecided for c in state.checks if not c.ok)
+    finally:
+        live.close()
+    # the headless log and the panel: ?, never ✗, in English and Korean
+    out = ipcviz("replay", str(tmp_path / "t.jsonl"), "--headless").stdout
+    assert "check ? every message arrived" in out and "✗" not in out, out[-1500:]
+    assert "UNDECIDED" in out
+    ko = ipcviz("replay", str(tmp_path / "t.jsonl"), "--headless", "--lang", "ko").stdout
+    assert "? 모든 메시지가" in ko and "판정할 수 없음" in ko and "판정 불가" in ko, ko[-1500:]
+    panel = Checks.brief_line(state).plain
+    assert "? 1" in panel and "✗" not in panel, panel
