@@ -4,6 +4,7 @@ import mmap
 import os
 import time
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 CPUS = sorted(os.sched_getaffinity(0))
@@ -180,8 +181,8 @@ def pinned_on_one(run):
     seen = {c for rnd in phases(run, "pinned") for p in rnd for c in p["cpus"]}
     return (
         seen == {CPUS[0]},
-        f"CPUs seen while pinned: {sorted(seen)}",
-        f"한 CPU에 묶인 동안 본 CPU: {sorted(seen)}",
+        f"CPUs seen while pinned: {readable(sorted(seen))}",
+        f"한 CPU에 묶인 동안 본 CPU: {readable(sorted(seen), 'ko')}",
     )
 
 

@@ -1,5 +1,6 @@
 """mq-priority: a POSIX message queue delivers urgent messages first, and can fill up."""
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 scenario = Scenario(
@@ -136,7 +137,8 @@ def by_priority(run):
         ["low: log line", 1],
         ["bye", 0],
     ]
-    return got == want, f"got {[g[1] for g in got]}", f"받은 순서 {[g[1] for g in got]}"
+    prios = [g[1] for g in got]
+    return got == want, f"got {readable(prios)}", f"받은 순서 {readable(prios, 'ko')}"
 
 
 @scenario.check(

@@ -1,0 +1,51 @@
+"""Values a student reads (check details, ``ctx.report``) as a person writes them, not as
+Python prints them: yes/no (예/아니오), ``a, b``, ``key: value``; inert."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ipcviz.bytefmt import readable
+from tests.conftest import BuiltinTraces
+
+
+def test_readable_words_values_for_people_in_both_languages():
+    assert (readable(True), readable(False), readable(None)) == ("yes", "no", "none")
+    assert (readable(True, "ko"), readable(False, "ko"), readable([], "ko")) == (
+        "예",
+        "아니오",
+        "없음",
+    )
+    assert readable(["b1", "a1"]) == "b1, a1"
+    assert readable({"count": 3, "cpus": [0, 1], "cpu_pct": 98.5}) == (
+        "count: 3, cpus: (0, 1), cpu_pct: 98.5"
+    )
+    # a text that holds a separator is quoted inside a list: the items stay countable
+    assert readable([["URGENT: disk full", 5], ["bye", 0]]) == '("URGENT: disk full", 5), (bye, 0)'
+    assert readable([b"thanks"]) == '"thanks"'
+    # untrusted: a control character or ESC is escaped, never printed
+    assert readable(["\x1b[2J", "a\nb"]) == '"\\x1b[2J", "a\\nb"'
+    assert readable("\x1b[31mred") == "\\x1b[31mred"
+    assert readable(list(range(100)), limit=20) == "0, 1, 2, 3, 4, 5, 6,…(+368)"
+    assert readable({2, "a"}) in ("2, a", "a, 2")  # a set of mixed types: no TypeError
+
+
+def test_reports_and_check_details_read_as_words(builtin_traces: BuiltinTraces, tmp_path: Path):
+    """nu2 saw ``q_eof = True``, ``same cell order: True``, ``받은 것: ['b1', …]`` and
+    ``round1_pinned = {'count': …}`` in the log: Python's print, not words."""
+    en = builtin_traces.replay("pipe-full-closed", "en").stdout
+    ko = builtin_traces.replay("pipe-full-closed", "ko").stdout
+    assert "reports q_eof = yes" in en and "q_eof = 예" in ko, en[-3000:]
+    assert "True" not in en and "True" not in ko
+    cpu = builtin_traces.replay("cpu-layouts", "en").stdout
+    line = next(ln for ln in cpu.splitlines() if "reports round1_pinned = " in ln)
+    assert "count: " in line and "layout: pinned" in line and "{" not in line, line
+    assert "CPUs seen while pinned: " in cpu and "[" not in cpu.split("CPUs seen")[1][:40]
+    _result, _, events = builtin_traces.copy("producer-consumer", tmp_path)
+    detail = next(e for e in events if e["kind"] == "check" and "once" in e["description"])
+    assert detail["detail"].endswith("same cell order: yes"), detail
+    assert detail["detail_ko"].endswith("칸 순서가 같음: 예"), detail
+    _, _, events = builtin_traces.copy("sysv-mq-typed", tmp_path)
+    order = next(e for e in events if e["kind"] == "check" and "type" in e["description"])
+    assert order["detail"] == "got b1, a1, c1, a2, c2", order
+    assert order["detail_ko"] == "받은 것: b1, a1, c1, a2, c2", order
