@@ -202,6 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
             "or the detail panels"
         ),
     )
+    # The handout is in the run's language, not the locale's: it is a record of what the
+    # class saw, and the same trace gives the same handout on any machine (a build
+    # script under LANG=C made English handouts of a Korean lecture).
+    p.add_argument(
+        "--lang",
+        choices=["en", "ko"],
+        default=None,
+        help=_(
+            "the handout's language (default: the run's, as recorded in the trace, not the "
+            "locale's)"
+        ),
+    )
 
     p = sub.add_parser(
         "verify",
