@@ -17,7 +17,7 @@ from typing import Any
 from ipcviz.engine.context import EngineContext
 from ipcviz.events import phrases, schema
 from ipcviz.i18n import translate
-from ipcviz.scenario.api import Run, Undecided
+from ipcviz.scenario.api import Check, Run, Undecided
 
 #: A check that forgot its ``return`` (None), or returned ((ok, detail), detail_ko), used
 #: to count as passed: a green tick for a claim nobody judged.
@@ -47,28 +47,13 @@ def run_checks(ctx: EngineContext, pid_of: Callable[[Any], int] = _pid) -> tuple
     )
     failed = crashed = unsure = False
     for check in ctx.scenario.checks:
-        raised, detail_ko = "", ""
-        try:
-            result = check.fn(run)
-            # (ok, detail) or (ok, detail, detail in Korean): the author's words, both
-            said = result if isinstance(result, tuple) else (result,)
-            ok, detail, detail_ko = (*said, "", "")[:3]
-            undecided = isinstance(ok, Undecided)
-            if undecided:
-                ok, detail, detail_ko = False, ok.detail, ok.detail_ko
-            if ok is None or isinstance(ok, tuple | list):  # a claim never judged: no tick
-                raise TypeError(_UNJUDGED.format(got=type(ok).__name__))
-            ok = bool(ok)
-            if not ok and not undecided and run.killed:
-                undecided, detail, detail_ko = True, *_killed_said(run.killed, detail, detail_ko)
-        except (Exception, SystemExit) as exc:  # sys.exit(0) must not turn a run green
-            raised = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
-            ok, detail, crashed = False, phrases.CHECK_RAISED_DETAIL.format(error=raised), True
-            undecided = False
+        ok, undecided, detail, detail_ko, raised = _judge(check, run)
+        if raised and run.killed:  # most likely a report the killed worker never made
+            undecided, raised = True, ""
+            detail, detail_ko = _killed_said(run.killed, detail, detail_ko)
+        crashed = crashed or bool(raised)
         failed = failed or not (ok or undecided)
         unsure = unsure or undecided
-        if raised:  # the app's words, not the author's: in Korean from the catalog
-            detail_ko = translate(phrases.CHECK_RAISED_DETAIL, "ko").format(error=raised)
         said: dict[str, Any] = {"detail_ko": str(detail_ko)} if detail_ko else {}
         if undecided:
             said["undecided"] = True
@@ -83,6 +68,29 @@ def run_checks(ctx: EngineContext, pid_of: Callable[[Any], int] = _pid) -> tuple
     if unsure:  # not passed either: exit 1, as a run that did not show its claims
         return "undecided", 1
     return "passed", 0
+
+
+def _judge(check: Check, run: Run) -> tuple[bool, bool, Any, Any, str]:
+    """(ok, undecided, detail, detail_ko, raised): one check's verdict on this run. A
+    check that fails after a kill is undecided (see the module's docstring)."""
+    try:
+        result = check.fn(run)
+        # (ok, detail) or (ok, detail, detail in Korean): the author's words, both
+        said = result if isinstance(result, tuple) else (result,)
+        ok, detail, detail_ko = (*said, "", "")[:3]
+        if isinstance(ok, Undecided):  # the check's own words for it
+            return False, True, ok.detail, ok.detail_ko, ""
+        if ok is None or isinstance(ok, tuple | list):  # a claim never judged: no tick
+            raise TypeError(_UNJUDGED.format(got=type(ok).__name__))
+    except (Exception, SystemExit) as exc:  # sys.exit(0) must not turn a run green
+        raised = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+        # the app's words, not the author's: in Korean from the catalog
+        detail = phrases.CHECK_RAISED_DETAIL.format(error=raised)
+        detail_ko = translate(phrases.CHECK_RAISED_DETAIL, "ko").format(error=raised)
+        return False, False, detail, detail_ko, raised
+    if not ok and run.killed:
+        return False, True, *_killed_said(run.killed, detail, detail_ko), ""
+    return bool(ok), False, detail, detail_ko, ""
 
 
 def _killed_said(killed: list[str], detail: Any, detail_ko: Any) -> tuple[str, str]:

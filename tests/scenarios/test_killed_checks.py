@@ -89,3 +89,55 @@ def test_a_check_that_fails_after_a_kill_says_it_cannot_decide(tmp_path: Path):
     assert "? 모든 메시지가" in ko and "판정할 수 없음" in ko and "판정 불가" in ko, ko[-1500:]
     panel = Checks.brief_line(state).plain
     assert "? 1" in panel and "✗" not in panel, panel
+
+
+#: A check that reads a report its killed worker never made (a KeyError): after a kill
+#: that is the kill's doing, not a bug of the scenario (exit 2) to put before a class.
+FRAGILE = """
+from ipcviz.scenario import Scenario, Undecided
+
+scenario = Scenario("fragile", "a check that needs both reports")
+p = scenario.pipe("p", writer="b", reader="a")
+
+
+@scenario.process("a")
+def a(ctx):
+    ctx.report("got", p.read(1).decode())
+
+
+@scenario.process("b")
+def b(ctx):
+    p.write(b"x")
+    ctx.report("sent", "x")
+
+
+@scenario.check("a got what b sent")
+def got(run):
+    return run.reports["a"]["got"] == run.reports["b"]["sent"]
+
+
+@scenario.check("b did its part")
+def part(run):
+    if "b" in run.killed:  # the check's own words for it
+        return Undecided("b was killed: its part is unknown", "b가 강제 종료됨: 알 수 없음")
+    return True
+"""
+
+
+def test_a_check_that_raises_after_a_kill_is_undecided_not_an_error(tmp_path: Path):
+    path = tmp_path / "fragile.py"
+    path.write_text(FRAGILE)
+    live = Live(str(path), tmp_path / "t.jsonl")
+    try:
+        assert live.until(lambda s: len(live.gated(s)) == 2)  # b before its write
+        _kill_then_go(live, "b")
+        check, part = _checks(live)
+        assert check.get("undecided") is True and not check["ok"], check
+        assert check["detail"].startswith("cannot decide: b killed before the end"), check
+        assert "KeyError" in check["detail"]  # what it saw, still said
+        assert part.get("undecided") is True and not part["ok"], part
+        assert part["detail"] == "b was killed: its part is unknown"
+        assert part["detail_ko"] == "b가 강제 종료됨: 알 수 없음"
+        assert live.state.outcome == "undecided" and not live.state.errors
+    finally:
+        live.close()
