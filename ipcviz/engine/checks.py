@@ -43,7 +43,8 @@ def run_checks(ctx: EngineContext, pid_of: Callable[[Any], int] = _pid) -> tuple
         },
         state=state,
         counts=dict(state.kinds),
-        killed=[state.proc_name(pid) for pid in state.killed],
+        # the user's kills: the deadlock watcher kills only a program that deadlocked
+        killed=[state.proc_name(pid) for pid, why in state.killed.items() if why == "user"],
     )
     failed = crashed = unsure = False
     for check in ctx.scenario.checks:

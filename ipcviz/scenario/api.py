@@ -244,8 +244,9 @@ class Run:
     exits: dict[str, dict[str, Any]] = field(default_factory=dict)
     state: Any = None  # ipcviz.model.state.State: the model after the last event
     counts: dict[str, int] = field(default_factory=dict)  # events per kind
-    #: workers killed before they ended by themselves (``k``, or the deadlock watcher's
-    #: end), in the order they were killed: what they did not do, the run cannot show
+    #: workers the user killed (``k``) before they ended by themselves, in kill order:
+    #: what they did not do, the run cannot show. (Not those the deadlock watcher killed:
+    #: only a program that deadlocked is killed so, and its checks may say it failed.)
     killed: list[str] = field(default_factory=list)
 
     def report(self, proc: str, key: str, default: Any = None) -> Any:

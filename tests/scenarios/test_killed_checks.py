@@ -9,7 +9,7 @@ from typing import Any
 
 from ipcviz.model.state import State
 from ipcviz.tui.widgets.panels import Checks
-from tests.conftest import ipcviz
+from tests.conftest import ipcviz, run_scenario
 from tests.control.test_step_mode import Live
 
 
@@ -141,3 +141,46 @@ def test_a_check_that_raises_after_a_kill_is_undecided_not_an_error(tmp_path: Pa
         assert live.state.outcome == "undecided" and not live.state.errors
     finally:
         live.close()
+
+
+#: Two signals each waited for before it is sent: a deadlock on every run, whatever the
+#: timing. The watcher ends it by killing both; the program's claim did fail.
+DEADLOCKS = """
+from ipcviz.scenario import Scenario
+
+scenario = Scenario("deadlocks", "a program that deadlocks")
+go_a = scenario.semaphore("go_a", value=0)
+go_b = scenario.semaphore("go_b", value=0)
+
+
+@scenario.process("a")
+def a(ctx):
+    go_a.wait()
+    go_b.post()
+    ctx.report("through", True)
+
+
+@scenario.process("b")
+def b(ctx):
+    go_b.wait()
+    go_a.post()
+    ctx.report("through", True)
+
+
+@scenario.check("both got through")
+def through(run):
+    return all(run.report(n, "through") for n in "ab")
+"""
+
+
+def test_the_deadlock_watcher_s_kills_leave_a_failed_check_failed(tmp_path: Path):
+    """Only the user's kills make a check undecided: the deadlock watcher kills only a
+    program that deadlocked, and a check that says its claim failed then is right."""
+    path = tmp_path / "deadlocks.py"
+    path.write_text(DEADLOCKS)
+    result, _, events = run_scenario(str(path), tmp_path)
+    kills = [e for e in events if e["kind"] == "control" and e.get("action") == "kill"]
+    assert {k.get("reason") for k in kills} == {"deadlock"}, kills
+    (check,) = [e for e in events if e["kind"] == "check"]
+    assert not check["ok"] and "undecided" not in check, check
+    assert events[-1]["outcome"] == "failed" and result.returncode == 1
