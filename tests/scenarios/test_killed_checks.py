@@ -184,3 +184,17 @@ def test_the_deadlock_watcher_s_kills_leave_a_failed_check_failed(tmp_path: Path
     (check,) = [e for e in events if e["kind"] == "check"]
     assert not check["ok"] and "undecided" not in check, check
     assert events[-1]["outcome"] == "failed" and result.returncode == 1
+
+
+def test_a_challenge_is_not_won_by_killing_a_worker():
+    """A bug challenge is won when a check fails: an undecided one (a worker the student
+    killed with k) found no bug."""
+    from ipcviz.explore.goals import Goal
+    from ipcviz.model.state import Check
+    from ipcviz.tui.screens.challenge import goal_status
+
+    state = State()
+    state.checks = [Check("every message arrived", False, "cannot decide", undecided=True)]
+    assert goal_status(Goal("bug", "find a bug"), state) is None
+    state.checks.append(Check("no update lost", False, "counter 5, increments 6"))
+    assert "no update lost" in str(goal_status(Goal("bug", "find a bug"), state))
