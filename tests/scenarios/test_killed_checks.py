@@ -4,6 +4,7 @@ where the kill lands is declared, not left to timing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -198,3 +199,28 @@ def test_a_challenge_is_not_won_by_killing_a_worker():
     assert goal_status(Goal("bug", "find a bug"), state) is None
     state.checks.append(Check("no update lost", False, "counter 5, increments 6"))
     assert "no update lost" in str(goal_status(Goal("bug", "find a bug"), state))
+
+
+def test_shm_race_counts_the_increments_of_a_killed_worker(tmp_path: Path):
+    """The same flaw in shm-race: its check summed the reports, so after a k the killed
+    worker's increments made the counter look longer than the increments ("short by -1:
+    events out of order?"). Stepped: inc1 and inc3 read the same value, both write (one
+    update lost for sure), then inc1 is killed."""
+    from tests.control.test_step_mode import step_in_order
+
+    live = Live("shm-race", tmp_path / "t.jsonl")
+    try:
+        assert live.until(lambda s: "counter" in s.objects and len(live.gated(s)) == 3)
+        step_in_order(live, "1313")
+        _kill_then_go(live, "inc1")
+        (check,) = _checks(live)
+        increments = live.state.header["scenario"]["params"]["increments"]
+        total = 2 * increments + 1  # inc2, inc3 finished; inc1 wrote once
+        assert check["ok"], check
+        # inc2 and inc3 then race freely (no lock): they may lose more, on their own
+        said = re.fullmatch(r"(\d+) updates lost: counter (\d+), increments (\d+)", check["detail"])
+        assert said, check
+        lost, final, increments_seen = map(int, said.groups())
+        assert increments_seen == total and lost == total - final >= 1, check
+    finally:
+        live.close()
