@@ -20,13 +20,15 @@ def _proc(live: Live, name: str) -> Any:
 
 def _step_until(live: Live, name: str, done) -> None:
     """Step ``name`` one operation at a time until ``done(state)``, each step back at its
-    gate before the next."""
+    next gate (its operation's event in) before the next."""
     p = _proc(live, name)
     while not done(live.state):
         assert live.until(lambda s: p.gated_op is not None)
         steps = live.state.kinds.get("gate.step", 0)
         live.engine.send("step", pid=p.pid)
-        assert live.until(lambda s, k=steps + 1: s.kinds.get("gate.step", 0) == k)
+        assert live.until(
+            lambda s, k=steps + 1: s.kinds.get("gate.step", 0) == k and p.gated_op is not None
+        )
 
 
 def _checks(live: Live) -> list[dict[str, Any]]:
@@ -34,11 +36,10 @@ def _checks(live: Live) -> list[dict[str, Any]]:
 
 
 def _kill_then_go(live: Live, name: str) -> None:
-    """``k`` on ``name``, then ``g`` (step mode off): the run ends by itself."""
+    """``k`` on ``name``, then step mode off: the others go on."""
     live.engine.send("kill", pid=_proc(live, name).pid)
     assert live.until(lambda s: bool(s.killed))
     live.engine.send("step_mode", on=False)
-    assert live.until(lambda s: s.outcome is not None) or live.state.outcome
 
 
 def test_shm_semaphore_counts_the_increments_a_killed_worker_made(tmp_path: Path):
@@ -47,8 +48,14 @@ def test_shm_semaphore_counts_the_increments_a_killed_worker_made(tmp_path: Path
     live = Live("shm-semaphore", tmp_path / "t.jsonl")
     try:
         assert live.until(lambda s: "counter" in s.objects and len(live.gated(s)) == 3)
+        # inc1's second write done, its post not yet: it dies holding the lock (as nu2's)
         _step_until(live, "inc1", lambda s: s.objects["counter"].writes == 2)
+        assert _proc(live, "inc1").gated_op == "sem.post"
         _kill_then_go(live, "inc1")
+        # the others sleep on the lock nobody can post: g posts it on inc1's behalf
+        assert live.until(lambda s: "mutex" in s.holders_died)
+        live.engine.send("recover")
+        assert live.until(lambda s: s.outcome is not None)
         none_lost = next(c for c in _checks(live) if "no update lost" in c["description"])
         increments = live.state.header["scenario"]["params"]["increments"]
         total = 2 * increments + 2
@@ -71,6 +78,7 @@ def test_a_check_that_fails_after_a_kill_says_it_cannot_decide(tmp_path: Path):
         assert live.until(lambda s: "p" in s.objects and len(live.gated(s)) == 2)
         _step_until(live, "parent", lambda s: s.objects["p"].writes >= 1)
         _kill_then_go(live, "parent")
+        assert live.until(lambda s: s.outcome is not None)
         checks = _checks(live)
         arrived = next(c for c in checks if "every message arrived" in c["description"])
         assert not arrived["ok"] and arrived.get("undecided") is True, arrived
@@ -132,6 +140,7 @@ def test_a_check_that_raises_after_a_kill_is_undecided_not_an_error(tmp_path: Pa
     try:
         assert live.until(lambda s: len(live.gated(s)) == 2)  # b before its write
         _kill_then_go(live, "b")
+        assert live.until(lambda s: s.outcome is not None)
         check, part = _checks(live)
         assert check.get("undecided") is True and not check["ok"], check
         assert check["detail"].startswith("cannot decide: b killed before the end"), check
@@ -212,7 +221,8 @@ def test_shm_race_counts_the_increments_of_a_killed_worker(tmp_path: Path):
     try:
         assert live.until(lambda s: "counter" in s.objects and len(live.gated(s)) == 3)
         step_in_order(live, "1313")
-        _kill_then_go(live, "inc1")
+        _kill_then_go(live, "inc1")  # at its gate before its next read: it holds nothing
+        assert live.until(lambda s: s.outcome is not None)
         (check,) = _checks(live)
         increments = live.state.header["scenario"]["params"]["increments"]
         total = 2 * increments + 1  # inc2, inc3 finished; inc1 wrote once
