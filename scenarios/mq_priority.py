@@ -116,10 +116,11 @@ def polled(run):
             f"받는 쪽이 폴링하는 것을 보지 못했음 (마지막 대기 지점 {wchan!r})",
         )
     found = "empty" if empty else "a message already"
+    found_ko = "비어 있음" if empty else "이미 메시지가 있음"
     return (
         empty,
         f"poll found {found}; the sender waited until the receiver slept in {wchan!r}",
-        f"poll 결과 {found}; 보내는 쪽은 받는 쪽이 {wchan!r}에서 잠들 때까지 기다렸음",
+        f"poll 결과 {found_ko}; 보내는 쪽은 받는 쪽이 {wchan!r}에서 잠들 때까지 기다렸음",
     )
 
 

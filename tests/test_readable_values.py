@@ -49,3 +49,33 @@ def test_reports_and_check_details_read_as_words(builtin_traces: BuiltinTraces, 
     order = next(e for e in events if e["kind"] == "check" and "type" in e["description"])
     assert order["detail"] == "got b1, a1, c1, a2, c2", order
     assert order["detail_ko"] == "받은 것: b1, a1, c1, a2, c2", order
+
+
+def _check(scenario: str, words: str):
+    from ipcviz.scenario.loader import load, resolve
+
+    return next(c for c in load(resolve(scenario)).checks if words in c.description)
+
+
+def test_korean_details_carry_no_english_and_no_python_lists():
+    """Three details put English words (or a Python list) into the Korean detail."""
+    from types import SimpleNamespace
+
+    from ipcviz.scenario.api import Run
+
+    check = _check("mq-async", "notified")
+    reports = {"receiver": {"received": [], "notifications": 0}, "sender": {}}
+    _, en, ko = check.fn(Run(params={"messages": 2}, reports=reports))
+    assert "never seen registered" in en and "등록하는 것을 보지 못했음" in ko
+    assert "never" not in ko
+
+    check = _check("mq-priority", "first poll")
+    reports = {"sender": {"receiver_wchan": "do_sys_poll"}, "receiver": {"poll_empty": False}}
+    _, en, ko = check.fn(Run(params={}, reports=reports))
+    assert "a message already" in en and "이미 메시지가 있음" in ko and "message" not in ko
+
+    check = _check("mq-two-way", "own replies")
+    state = SimpleNamespace(objects={"q": SimpleNamespace(type="sysv_mq")})
+    _, en, ko = check.fn(Run(params={"requests": 1}, reports={}, state=state))
+    assert en == "1 queue; wrong replies at client1, client2", en
+    assert ko == "큐 1개; 잘못된 답장: client1, client2", ko
