@@ -4,9 +4,11 @@ Why a part of its own: the verdict (passed, failed, undecided, error) depends on
 model, the workers' exits and the checks; it is the one place that turns them into an exit
 code.
 
-A check that fails after a worker was killed (``k``) says it cannot decide instead: a
-killed worker did not do what the claim counted on, and a ✗ would accuse a correct
-program (shm-semaphore's "no update lost" said FAILED for a surplus it did not count).
+A check that fails (or raises) after the user killed a worker (``k``) says it cannot
+decide instead (``undecided``, drawn ``?``): the killed worker did not do what the claim
+counted on, and a ✗ would accuse a correct program (shm-semaphore's "no update lost"
+said FAILED for a surplus it did not count). A check may say so itself (``Undecided``).
+Stops and timeouts run no checks at all (``Engine.run``).
 """
 
 from __future__ import annotations
