@@ -169,4 +169,5 @@ def _readable(value: Any, lang: str, nested: bool) -> str:
     if not items:
         return translate(_NONE, lang)
     joined = ", ".join(items)
-    return f"({joined})" if nested else joined
+    # inside another, in parentheses; one value alone needs none (``cpus: 0``)
+    return f"({joined})" if nested and len(items) > 1 else joined

@@ -64,7 +64,7 @@ scenario.step(
     "pinned-again",
     f"Pinned again: all {N} workers are back on CPU {CPUS[0]}. They take turns on it; "
     f"every cpu# shows {CPUS[0]}, and their CPU shares add up to at most one CPU.",
-    f"다시 묶었습니다: 워커 {N}개가 모두 CPU {CPUS[0]}로 돌아왔습니다. 그 CPU를 번갈아 쓰므로 "
+    f"다시 묶었습니다: 워커 {N}개가 모두 다시 CPU {CPUS[0]}에 있습니다. 그 CPU를 번갈아 쓰므로 "
     f"cpu#는 모두 {CPUS[0]}이고, CPU 점유율을 다 더해도 CPU 하나를 넘지 않습니다.",
     teaches=["T2"],
 )

@@ -20,6 +20,7 @@ def test_readable_words_values_for_people_in_both_languages():
     assert readable({"count": 3, "cpus": [0, 1], "cpu_pct": 98.5}) == (
         "count: 3, cpus: (0, 1), cpu_pct: 98.5"
     )
+    assert readable({"cpus": [0], "layout": "pinned"}) == "cpus: 0, layout: pinned"
     # a text that holds a separator is quoted inside a list: the items stay countable
     assert readable([["URGENT: disk full", 5], ["bye", 0]]) == '("URGENT: disk full", 5), (bye, 0)'
     assert readable([b"thanks"]) == '"thanks"'
