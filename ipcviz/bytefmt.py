@@ -8,6 +8,9 @@ result is a plain ``str`` with no markup meaning: views pass it to widgets as ``
 from __future__ import annotations
 
 import shlex
+from typing import Any
+
+from ipcviz.i18n import N_, translate
 
 _SHORT = {0x0A: "\\n", 0x09: "\\t", 0x0D: "\\r", 0x00: "\\0", 0x5C: "\\\\"}
 #: A byte the trace did not record (past strace's 65536-byte cut of a call): the model
@@ -117,3 +120,54 @@ def _bytes_of(ch: str) -> bytes:
 def shell_words(argv: list[str] | tuple[str, ...]) -> str:
     """A command line shown so its argument boundaries survive (``a 'b c'``), inert."""
     return " ".join(shell_word(str(a)) for a in argv)
+
+
+#: Words for values that Python would print as True, False, None or []: in the catalog,
+#: looked up in the language asked for (``readable``).
+_YES, _NO, _NONE = N_("yes"), N_("no"), N_("none")
+#: A text inside a list or a mapping is quoted when it holds one of these (or is empty or
+#: starts or ends with a space): "b1, b2" stays plain, "URGENT: disk full" does not.
+_SEPARATORS = (",", ":", '"', "(", ")")
+
+
+def readable(value: Any, lang: str = "en", limit: int | None = 200) -> str:
+    """A check's or a report's value as a person reads it, inert (``safe_text``): yes/no
+    (예/아니오), a list as ``a, b, c``, a mapping as ``key: value, …``, a nested one in
+    parentheses, a number as it is, bytes quoted and escaped (``quoted``). Python's own
+    print (``True``, ``['b1', 'b2']``, ``{'count': 3}``) is for programmers, not students."""
+    return safe_text(_readable(value, lang, nested=False), limit)
+
+
+def _readable(value: Any, lang: str, nested: bool) -> str:
+    if value is True or value is False:
+        return translate(_YES if value else _NO, lang)
+    if value is None:
+        return translate(_NONE, lang)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, bytes | bytearray):
+        return quoted(bytes(value), limit=None)
+    if isinstance(value, str):
+        plain = value.isprintable() and value == value.strip() and value != ""
+        plain = plain and not any(s in value for s in _SEPARATORS)
+        return value if plain or not nested else quoted(value.encode(errors="surrogateescape"))
+    if isinstance(value, dict):
+        items = [
+            f"{_readable(k, lang, True)}: {_readable(v, lang, True)}" for k, v in value.items()
+        ]
+    elif isinstance(value, list | tuple | set | frozenset):
+        if isinstance(value, set | frozenset):  # no order of its own: one to read by
+            try:
+                value = sorted(value)
+            except TypeError:  # mixed types: by their words
+                value = sorted(value, key=lambda v: _readable(v, lang, True))
+        items = [_readable(v, lang, True) for v in value]
+    else:
+        return str(value)
+    if not items:
+        return translate(_NONE, lang)
+    joined = ", ".join(items)
+    # inside another, in parentheses; one value alone needs none (``cpus: 0``)
+    return f"({joined})" if nested and len(items) > 1 else joined

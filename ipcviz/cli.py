@@ -48,6 +48,7 @@ ARGPARSE_WORDS = (
 OUTCOMES = (
     N_("passed"),
     N_("failed"),
+    N_("undecided"),
     N_("error"),
     N_("stopped"),
     N_("timeout"),
@@ -228,6 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
         help=_(
             "handout pictures (svg, html): the diagram, as in presenter mode (the default), "
             "or the detail panels"
+        ),
+    )
+    # The handout is in the run's language, not the locale's: it is a record of what the
+    # class saw, and the same trace gives the same handout on any machine (a build
+    # script under LANG=C made English handouts of a Korean lecture).
+    p.add_argument(
+        "--lang",
+        choices=["en", "ko"],
+        default=None,
+        help=_(
+            "the handout's language (default: the run's, as recorded in the trace, not the "
+            "locale's)"
         ),
     )
 

@@ -4,6 +4,7 @@ import mmap
 import os
 import time
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 CPUS = sorted(os.sched_getaffinity(0))
@@ -28,9 +29,10 @@ scenario = Scenario(
     timeout=60,
     title_ko="멀티프로그래밍과 멀티프로세싱: CPU 하나냐, 전부냐",
     description_ko=(
-        "작업자 2개가 최대한 빨리 숫자를 셉니다. 먼저 모두 CPU 하나에 묶어 "
+        f"작업자 {N}개가 최대한 빨리 숫자를 셉니다. 먼저 모두 CPU 하나에 묶어 "
         "둡니다(sched_setaffinity). 그러면 그 CPU를 번갈아 씁니다 — 멀티프로그래밍입니다. "
-        "다음에는 모든 CPU(여기서는 2개)에 나누어 놓습니다. 그러면 정말로 동시에 실행됩니다 — "
+        f"다음에는 모든 CPU(여기서는 {len(CPUS)}개)에 나누어 놓습니다. "
+        "그러면 정말로 동시에 실행됩니다 — "
         "멀티프로세싱입니다. 두 배치를 몇 번 번갈아 가며, 각 작업자는 자기가 실행된 CPU, CPU "
         "점유율, 센 숫자를 보고합니다. 하나에 묶였을 때 CPU 시간을 다 합쳐도 CPU 하나 분량을 넘지 "
         "못합니다. 나누어 놓으면 합쳐서 그보다 많이 받고 더 빨리 셀 수 있습니다 — 이 기계의 다른 "
@@ -54,6 +56,24 @@ scenario.step(
     "its CPU share.",
     f"이제 워커들을 CPU {len(CPUS)}개 전체에 하나씩(돌아가며) 나눠 배치했습니다. 이들은 정말로 "
     "동시에 실행됩니다. 이것이 멀티프로세싱입니다. 워커별 CPU 번호와 CPU 점유율을 보세요.",
+    teaches=["T1"],
+)
+# Each later round says which layout it is: the first two steps stayed on the screen, so
+# in round 2 (pinned) it said "spread over all CPUs" while every worker showed cpu# 0.
+scenario.step(
+    "pinned-again",
+    f"Pinned again: all {N} workers are back on CPU {CPUS[0]}. They take turns on it; "
+    f"every cpu# shows {CPUS[0]}, and their CPU shares add up to at most one CPU.",
+    f"다시 묶었습니다: 워커 {N}개가 모두 다시 CPU {CPUS[0]}에 있습니다. 그 CPU를 번갈아 쓰므로 "
+    f"cpu#는 모두 {CPUS[0]}이고, CPU 점유율을 다 더해도 CPU 하나를 넘지 않습니다.",
+    teaches=["T2"],
+)
+scenario.step(
+    "spread-again",
+    f"Spread again: one CPU each over all {len(CPUS)} CPUs. They run at the same time once "
+    "more; watch the cpu# column change.",
+    f"다시 나눴습니다: CPU {len(CPUS)}개 전체에 하나씩 배치했습니다. 다시 동시에 실행됩니다. "
+    "cpu# 열이 바뀌는 것을 보세요.",
     teaches=["T1"],
 )
 scenario.step(
@@ -127,8 +147,8 @@ def worker(ctx):
         os.sched_setaffinity(0, {mine})
         while time.monotonic() < start + i * phase:
             time.sleep(0.001)
-        if first and i < 2:
-            ctx.step(layout)
+        if first:  # every round says which layout it is, not only the first two
+            ctx.step(layout if i < 2 else f"{layout}-again")
         cpu0 = time.process_time()
         result = spin_until(start + (i + 1) * phase, index)
         result["cpu_pct"] = round(100 * (time.process_time() - cpu0) / phase, 1)
@@ -161,8 +181,8 @@ def pinned_on_one(run):
     seen = {c for rnd in phases(run, "pinned") for p in rnd for c in p["cpus"]}
     return (
         seen == {CPUS[0]},
-        f"CPUs seen while pinned: {sorted(seen)}",
-        f"한 CPU에 묶인 동안 본 CPU: {sorted(seen)}",
+        f"CPUs seen while pinned: {readable(sorted(seen))}",
+        f"한 CPU에 묶인 동안 본 CPU: {readable(sorted(seen), 'ko')}",
     )
 
 

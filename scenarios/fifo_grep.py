@@ -1,6 +1,7 @@
 """fifo-grep: a Python process and an ordinary shell pipeline meet at a FIFO; both are seen
 whole (the Python side through ipcviz's wrappers, the shell's through strace)."""
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 LINES = [
@@ -114,8 +115,8 @@ def shell_pipe(run):
     ok = carried == [want] and pipes[0].read == want
     return (
         ok,
-        f"{len(pipes)} pipe(s) carried {carried} B (want one, {want} B)",
-        f"파이프 {len(pipes)}개가 {carried} B를 날랐다 (하나, {want} B여야 함)",
+        f"{len(pipes)} pipe(s) carried {readable(carried)} B (want one, {want} B)",
+        f"파이프 {len(pipes)}개가 {readable(carried, 'ko')} B를 날랐다 (하나, {want} B여야 함)",
     )
 
 

@@ -2,6 +2,7 @@
 
 import base64
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 scenario = Scenario(
@@ -90,7 +91,7 @@ def reader(ctx):
 def all_seen(run):
     seen = run.report("reader", "seen", [])
     want = [(i + 1) * 100 for i in range(run.report("writer", "stored", 0))]
-    return seen == want and bool(want), f"seen {seen}", f"본 값: {seen}"
+    return seen == want and bool(want), f"seen {readable(seen)}", f"본 값: {readable(seen, 'ko')}"
 
 
 @scenario.check(

@@ -128,10 +128,11 @@ def all_by_notification(run):
     registered = run.report("sender", "receiver_registered") is True
     ok = got == [f"job {i}" for i in range(1, n + 1)] + ["done"] and notes >= 1 and registered
     when = "" if registered else " (the receiver was never seen registered)"
+    when_ko = "" if registered else " (받는 쪽이 등록하는 것을 보지 못했음)"
     return (
         ok,
         f"{len(got)} messages after {notes} notifications{when}",
-        f"알림 {notes}번 뒤에 메시지 {len(got)}개{when}",
+        f"알림 {notes}번 뒤에 메시지 {len(got)}개{when_ko}",
     )
 
 

@@ -1,5 +1,6 @@
 """mq-priority: a POSIX message queue delivers urgent messages first, and can fill up."""
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 scenario = Scenario(
@@ -115,10 +116,11 @@ def polled(run):
             f"받는 쪽이 폴링하는 것을 보지 못했음 (마지막 대기 지점 {wchan!r})",
         )
     found = "empty" if empty else "a message already"
+    found_ko = "비어 있음" if empty else "이미 메시지가 있음"
     return (
         empty,
         f"poll found {found}; the sender waited until the receiver slept in {wchan!r}",
-        f"poll 결과 {found}; 보내는 쪽은 받는 쪽이 {wchan!r}에서 잠들 때까지 기다렸음",
+        f"poll 결과 {found_ko}; 보내는 쪽은 받는 쪽이 {wchan!r}에서 잠들 때까지 기다렸음",
     )
 
 
@@ -136,7 +138,8 @@ def by_priority(run):
         ["low: log line", 1],
         ["bye", 0],
     ]
-    return got == want, f"got {[g[1] for g in got]}", f"받은 순서 {[g[1] for g in got]}"
+    prios = [g[1] for g in got]
+    return got == want, f"got {readable(prios)}", f"받은 순서 {readable(prios, 'ko')}"
 
 
 @scenario.check(

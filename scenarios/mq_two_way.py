@@ -2,6 +2,7 @@
 
 import os
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 TO_SERVER = 1  # message type of requests; replies go to type = the client's number + 1
@@ -97,8 +98,8 @@ def own_replies(run):
     ok = not bad and len(queues) == 1
     return (
         ok,
-        f"{len(queues)} queue; wrong replies at {bad}" if bad else "all replies right",
-        f"큐 {len(queues)}개; 잘못된 답장: {bad}" if bad else "모든 답장이 맞음",
+        f"{len(queues)} queue; wrong replies at {readable(bad)}" if bad else "all replies right",
+        f"큐 {len(queues)}개; 잘못된 답장: {readable(bad, 'ko')}" if bad else "모든 답장이 맞음",
     )
 
 

@@ -5,6 +5,7 @@ import struct
 import termios
 import time
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 scenario = Scenario(
@@ -95,6 +96,6 @@ def glued(run):
     ok = got == "".join(msgs) and writes == len(msgs)
     return (
         ok,
-        f"{writes} writes of {msgs}; the first read returned {got!r}",
-        f"{msgs}을(를) {writes}번에 나누어 씀; 첫 read가 돌려준 것: {got!r}",
+        f"{writes} writes of {readable(msgs)}; the first read returned {got!r}",
+        f"{readable(msgs, 'ko')}을(를) {writes}번에 나누어 씀; 첫 read가 돌려준 것: {got!r}",
     )

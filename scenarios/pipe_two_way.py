@@ -2,6 +2,7 @@
 
 import time
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 scenario = Scenario(
@@ -111,4 +112,8 @@ def own_echo(run):
 def answered(run):
     n = run.params["rounds"]
     got = run.report("a", "answers", [])
-    return got == [f"answer {i}\n" for i in range(1, n + 1)], f"answers {got!r}", f"답: {got!r}"
+    return (
+        got == [f"answer {i}\n" for i in range(1, n + 1)],
+        f"answers {readable(got)}",
+        f"답: {readable(got, 'ko')}",
+    )

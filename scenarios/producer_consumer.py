@@ -1,5 +1,6 @@
 """producer-consumer: a bounded buffer in shared memory, guarded by empty, full and mutex."""
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 SLOTS = 5
@@ -177,8 +178,9 @@ def once_in_order(run):
     ok = put == taken and len(items) == total_items(run.params) and len(set(got)) == len(got)
     return (
         ok,
-        f"{len(items)} items put, {len(got)} taken; same cell order: {put == taken}",
-        (f"넣은 항목 {len(items)}개, 꺼낸 항목 {len(got)}개; 칸 순서가 같음: {put == taken}"),
+        f"{len(items)} items put, {len(got)} taken; same cell order: {readable(put == taken)}",
+        f"넣은 항목 {len(items)}개, 꺼낸 항목 {len(got)}개; "
+        f"칸 순서가 같음: {readable(put == taken, 'ko')}",
     )
 
 

@@ -1,5 +1,6 @@
 """shm-two-way: both processes write and read the same segment: a two-way conversation."""
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 scenario = Scenario(
@@ -94,7 +95,11 @@ def right(ctx):
 def answered(run):
     n = run.params["rounds"]
     got = run.report("left", "answers", [])
-    return got == [i * i for i in range(1, n + 1)], f"answers {got}", f"답: {got}"
+    return (
+        got == [i * i for i in range(1, n + 1)],
+        f"answers {readable(got)}",
+        f"답: {readable(got, 'ko')}",
+    )
 
 
 @scenario.check(

@@ -2,6 +2,7 @@
 
 import os
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 scenario = Scenario(
@@ -108,7 +109,8 @@ def consumer(ctx):
 def order(run):
     got = run.report("consumer", "order", [])
     want = [["b1", 2], ["a1", 1], ["c1", 3], ["a2", 1], ["c2", 3]]
-    return got == want, f"got {[g[0] for g in got]}", f"받은 것: {[g[0] for g in got]}"
+    said = [g[0] for g in got]
+    return got == want, f"got {readable(said)}", f"받은 것: {readable(said, 'ko')}"
 
 
 @scenario.check(

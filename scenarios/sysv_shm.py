@@ -1,5 +1,6 @@
 """sysv-shm: System V shared memory (shmget, shmat), handed over with System V semaphores."""
 
+from ipcviz.bytefmt import readable
 from ipcviz.scenario import Scenario
 
 scenario = Scenario(
@@ -108,8 +109,8 @@ def all_received(run):
     ok = sent == got and order == list(range(1, len(order) + 1)) and len(order) > 0
     return (
         ok,
-        f"sent {sent}, received {got}, order {order}",
-        f"보냄 {sent}, 받음 {got}, 순서 {order}",
+        f"sent {readable(sent)}, received {readable(got)}, order {readable(order)}",
+        f"보냄 {readable(sent, 'ko')}, 받음 {readable(got, 'ko')}, 순서 {readable(order, 'ko')}",
     )
 
 

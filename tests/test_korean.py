@@ -332,6 +332,8 @@ def test_the_engine_s_sentences_in_a_trace_are_worded_in_the_language_shown() ->
         "status": "SIGKILL",
         "pids": "4242, 4243",
         "count": "511490",
+        "names": "parent",
+        "detail": "expected 5 messages, got 2",
     }
     for template in phrases.TEMPLATES:
         english = template.format(**values)

@@ -17,6 +17,8 @@ INTERNAL_AT_END = N_("internal error at the end: {error}")
 CHECK_RAISED = N_("check {description} raised {error}")
 #: a check's ``detail`` when it raised (the check event's, next to the ``error``)
 CHECK_RAISED_DETAIL = N_("the check raised {error}")
+#: a check's ``detail`` when it failed after a kill (``undecided``: no ✗, see engine/checks.py)
+CHECK_UNDECIDED = N_("cannot decide: {names} killed before the end (saw {detail})")
 RECORDING_STOPPED = N_(
     "recording stopped: {why}; {path} keeps the events before that and stays valid; the run goes on"
 )
@@ -88,6 +90,7 @@ TEMPLATES: tuple[str, ...] = tuple(
             INTERNAL_AT_END,
             CHECK_RAISED,
             CHECK_RAISED_DETAIL,
+            CHECK_UNDECIDED,
             RECORDING_STOPPED,
             THREAD_GATE,
             ATTACH_FAILED,

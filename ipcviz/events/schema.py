@@ -146,6 +146,8 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
             "ok": flag,
             "detail": optional(string),
             "detail_ko": optional(string),
+            # ok false, but no failure: the run cannot show the claim (a worker killed)
+            "undecided": flag,
         },
         ("description", "ok"),
     ),

@@ -215,6 +215,8 @@ def _control(s: State, e: Event) -> None:
             for p in s.procs.values():
                 p.gated.clear()
                 p.gated_op = p.gated_obj = None
+    if action == "kill" and isinstance(e.get("target"), int):
+        s.killed.setdefault(e["target"], str(e.get("reason") or "user"))
     if action in ("freeze", "resume"):
         s.frozen = action == "freeze"
         for p in s.procs.values():
@@ -230,8 +232,16 @@ def _check(s: State, e: Event) -> None:
         (k for d, k in zip(en, ko, strict=False) if d == e["description"] and isinstance(k, str)),
         "",
     )
+    undecided = bool(e.get("undecided")) and not e["ok"]
     s.checks.append(
-        Check(e["description"], bool(e["ok"]), e.get("detail", ""), said, e.get("detail_ko", ""))
+        Check(
+            e["description"],
+            bool(e["ok"]),
+            e.get("detail", ""),
+            said,
+            e.get("detail_ko", ""),
+            undecided,
+        )
     )
 
 

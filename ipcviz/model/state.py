@@ -91,6 +91,9 @@ class Check:
     detail: str = ""
     ko: str = ""  # the description in Korean (the scenario's, from the header)
     detail_ko: str = ""  # the detail in Korean (when the check gave one)
+    #: the run could not show whether the claim holds (a worker was killed): not ok, but
+    #: no failure either; drawn ``?``, never ``✗``
+    undecided: bool = False
 
     def text(self, lang: str = "en") -> tuple[str, str]:
         """(description, detail) in ``lang``: the Korean where the author wrote one."""
@@ -142,12 +145,15 @@ class State:
     #: pid → (number, step) of its latest narration (matched to its presenter-mode hold)
     narrated_by: dict[int, tuple[int, str | None]] = field(default_factory=dict)
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: pid → why it was killed (``control`` kill: the user's ``k``, or the deadlock
+    #: watcher's reason), in kill order: the checks must not count on what it never did
+    killed: dict[int, str] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     drift: dict[str, dict[str, Any]] = field(default_factory=dict)  # obj → last disagreement
     stalls: int = 0
     frozen: bool = False
-    outcome: str | None = None  # passed | failed | error | stopped | timeout
+    outcome: str | None = None  # passed | failed | undecided | error | stopped | timeout
     exit_code: int | None = None
     kinds: Counter[str] = field(default_factory=Counter)
     # What the step gate and the analyses found (engine/gate.py, engine/deadlock.py,

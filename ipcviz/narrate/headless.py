@@ -329,8 +329,16 @@ def _exit(n: Narrator, e: Event) -> Lazy:
     return lazy("exits with code {code}", code=e.get("code"))
 
 
+def _value(e: Event) -> Authored:
+    """A reported value as a person reads it (yes/no, ``a, b``, ``key: value``), in the
+    language shown; Python's print (``True``, ``['b1']``, ``{'count': 3}``) was shown."""
+    value = e.get("value")
+    return Authored(bytefmt.readable(value, "en", 120), bytefmt.readable(value, "ko", 120))
+
+
 def _check(n: Narrator, e: Event) -> Lazy:
-    mark = "✓" if e["ok"] else "✗"
+    # ?: the run could not decide (a worker was killed): no ✗ for a correct program
+    mark = "✓" if e["ok"] else ("?" if e.get("undecided") else "✗")
     description = n.check_said(str(e["description"]))
     if e.get("detail"):
         ko = e.get("detail_ko")
@@ -346,6 +354,7 @@ def _check(n: Narrator, e: Event) -> Lazy:
 _OUTCOMES = {
     "passed": N_("PASSED"),
     "failed": N_("FAILED"),
+    "undecided": N_("UNDECIDED"),
     "error": N_("ERROR"),
     "stopped": N_("STOPPED"),
     "timeout": N_("TIMEOUT"),
@@ -638,7 +647,7 @@ _FORMATS: dict[str, Callable[[Narrator, Event], Lazy | str | None]] = {
     "proc.output": _output,
     "narrate": lambda n, e: n.step_said(e.get("step", "")),
     "report": lambda n, e: lazy(
-        "reports {key} = {value}", key=e["key"], value=safe(repr(e.get("value")), 120)
+        "reports {key} = {value}", key=safe(str(e["key"])), value=_value(e)
     ),
     "control": _control,
     "check": _check,

@@ -1,5 +1,6 @@
 """The scenario authoring API: ``from ipcviz.scenario import Scenario``. See docs/scenarios.md."""
 
-from ipcviz.scenario.api import Check, Context, Process, Run, Scenario, Step
+from ipcviz.bytefmt import readable
+from ipcviz.scenario.api import Check, Context, Process, Run, Scenario, Step, Undecided
 
-__all__ = ["Check", "Context", "Process", "Run", "Scenario", "Step"]
+__all__ = ["Check", "Context", "Process", "Run", "Scenario", "Step", "Undecided", "readable"]

@@ -236,6 +236,18 @@ class Context:
             tracer.awaiting(0)
 
 
+@dataclass(frozen=True)
+class Undecided:
+    """What a check returns when this run cannot show whether its claim holds (a worker
+    it counts on was killed before it finished): a ✗ there would accuse a correct program.
+
+    The engine says so itself for a check that fails after a kill; a check returns this to
+    say why in its own words."""
+
+    detail: str
+    detail_ko: str = ""
+
+
 @dataclass
 class Run:
     """What checks see once every process has ended."""
@@ -245,6 +257,10 @@ class Run:
     exits: dict[str, dict[str, Any]] = field(default_factory=dict)
     state: Any = None  # ipcviz.model.state.State: the model after the last event
     counts: dict[str, int] = field(default_factory=dict)  # events per kind
+    #: workers the user killed (``k``) before they ended by themselves, in kill order:
+    #: what they did not do, the run cannot show. (Not those the deadlock watcher killed:
+    #: only a program that deadlocked is killed so, and its checks may say it failed.)
+    killed: list[str] = field(default_factory=list)
 
     def report(self, proc: str, key: str, default: Any = None) -> Any:
         return self.reports.get(proc, {}).get(key, default)

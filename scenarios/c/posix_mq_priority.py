@@ -4,6 +4,7 @@ Each step is said when strace shows its event (see ipcviz/sources/strace/cscenar
 the checks read the recorded events.
 """
 
+from ipcviz.bytefmt import readable
 from ipcviz.sources.strace.cscenario import ProgramScenario, data, ever, of
 
 scenario = ProgramScenario(
@@ -120,8 +121,8 @@ def by_priority(events):
     want = sorted(sent, key=lambda m: -int(m[0] or 0))
     return (
         got == want and [p for p, _ in got] == [5, 5, 3, 2, 1],
-        f"got {[p for p, _ in got]}",
-        f"받은 순서 {[p for p, _ in got]}",
+        f"got {readable([p for p, _ in got])}",
+        f"받은 순서 {readable([p for p, _ in got], 'ko')}",
     )
 
 

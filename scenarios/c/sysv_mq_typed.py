@@ -4,6 +4,7 @@ Each step is said when strace shows its event (see ipcviz/sources/strace/cscenar
 the checks read the recorded events.
 """
 
+from ipcviz.bytefmt import readable
 from ipcviz.sources.strace.cscenario import ProgramScenario, data, ever, of, root
 
 scenario = ProgramScenario(
@@ -110,7 +111,7 @@ def by_type(events):
 )
 def replied(events):
     got = [data(e) for e in of(events, "mq.recv", pid=root(events), mtype=9)]
-    return got == [b"thanks"], f"got {got}", f"받은 것: {got}"
+    return got == [b"thanks"], f"got {readable(got)}", f"받은 것: {readable(got, 'ko')}"
 
 
 @scenario.trace_check(

@@ -256,3 +256,32 @@ def test_a_bad_trace_never_costs_the_earlier_handout(recorded: Path, tmp_path: P
     r = ipcviz("export", str(bad), "--format", "svg", "--force", "-o", str(out))
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_a_handout_is_in_the_run_s_language_whatever_the_locale(
+    recorded: Path, tmp_path: Path
+) -> None:
+    """``--help`` said "default: from the locale", docs/translating.md "the run's language",
+    and the run's it was. The run's is right for a lecturer: the handout records what the
+    class saw, and the same trace gives the same handout on any machine. Help, docs and
+    behaviour now say the same; ``--lang`` still chooses."""
+    header, events = read_trace(recorded)
+    header["lang"] = "ko"
+    korean = tmp_path / "ko.jsonl"
+    korean.write_text("\n".join(json.dumps(x) for x in [header, *events]) + "\n", "utf-8")
+    english_locale = {"LANGUAGE": "en", "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
+    korean_locale = {"LANGUAGE": "ko", "LC_ALL": "ko_KR.UTF-8", "LANG": "ko_KR.UTF-8"}
+
+    def page_lang(trace: Path, env: dict[str, str], *extra: str) -> str:
+        page = tmp_path / f"{trace.stem}-{len(list(tmp_path.iterdir()))}.html"
+        ipcviz(
+            "export", str(trace), "--format", "html", "-o", str(page), *extra, env=env, check=True
+        )
+        return re.search(r'<html lang="(\w+)"', page.read_text(encoding="utf-8")).group(1)
+
+    assert page_lang(korean, english_locale) == "ko"
+    assert page_lang(recorded, korean_locale) == "en"
+    assert page_lang(korean, english_locale, "--lang", "en") == "en"
+    assert page_lang(recorded, korean_locale, "--lang", "ko") == "ko"
+    said = ipcviz("export", "--help", env=english_locale).stdout
+    assert "default: the run's" in " ".join(said.split()) and "from the locale" not in said

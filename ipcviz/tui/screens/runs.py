@@ -39,6 +39,7 @@ COLUMNS = (
 OUTCOMES = {
     "passed": N_("passed"),
     "failed": N_("failed"),
+    "undecided": N_("undecided"),
     "error": N_("error"),
     "timeout": N_("timeout"),
     "stopped": N_("stopped"),

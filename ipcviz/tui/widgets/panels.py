@@ -29,7 +29,7 @@ from ipcviz.draw.eventfmt import EventFormatter, LogLine
 from ipcviz.i18n import N_, _, get_lang, ngettext
 from ipcviz.model.analysis.races import describe as describe_lost_update
 from ipcviz.model.analysis.races import missing as lost_update_count
-from ipcviz.model.state import State
+from ipcviz.model.state import Check, State
 from ipcviz.tui.lang import scenario_field
 
 BLANK = Style()  # never None: the NO_COLOR (monochrome) filter reads every style
@@ -168,11 +168,19 @@ PROC_LABELS = {
 OUTCOMES = {
     "passed": N_("PASSED"),
     "failed": N_("FAILED"),
+    "undecided": N_("UNDECIDED"),
     "error": N_("ERROR"),
     "timeout": N_("TIMEOUT"),
     "stopped": N_("STOPPED"),
     "incomplete": N_("INCOMPLETE"),
 }
+
+
+def _check_mark(c: Check) -> tuple[str, str]:
+    """✓, ✗, or ? for a check the run could not decide (a worker killed): never ✗ for it."""
+    if c.ok:
+        return "✓", render.GOOD
+    return ("?", render.WARN) if c.undecided else ("✗", render.BAD)
 
 
 def outcome_word(outcome: str) -> str:
@@ -442,7 +450,8 @@ class Checks(ClampedText):
                 style=P.bold(P.RED),
             )
         for c in state.checks:
-            text.append(" ✓ " if c.ok else " ✗ ", style=render.GOOD if c.ok else render.BAD)
+            mark, style = _check_mark(c)
+            text.append(f" {mark} ", style=style)
             description, detail = c.text(get_lang())  # the author's Korean, where written
             detail = f": {bytefmt.safe_text(str(detail), 120)}" if detail else ""
             text.append(f" {bytefmt.safe_text(str(description), 160)}{detail}\n")
@@ -472,12 +481,16 @@ class Checks(ClampedText):
             said = _("error: {what}").format(what=bytefmt.safe_text(str(state.errors[-1]), 80))
             text.append(said + "  ", style=P.bold(P.RED))
         passed = sum(1 for c in state.checks if c.ok)
-        failed = [c for c in state.checks if not c.ok]
+        failed = [c for c in state.checks if not c.ok and not c.undecided]
+        unsure = sum(1 for c in state.checks if c.undecided)
         if state.checks:
             text.append(f" ✓ {passed} ", style=render.GOOD)
             if failed:
                 text.append(" ")
                 text.append(f" ✗ {len(failed)} ", style=render.BAD)
+            if unsure:
+                text.append(" ")
+                text.append(f" ? {unsure} ", style=render.WARN)
             text.append("  ")
         if state.outcome:
             style = render.GOOD if state.outcome == "passed" else render.WARN
