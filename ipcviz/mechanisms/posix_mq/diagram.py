@@ -37,7 +37,7 @@ def caption(state: State, obj: QueueObj) -> str:
         return _("{n} msgs traced · {nbytes} B").format(n=n, nbytes=obj.nbytes)
     if obj.max_messages:
         return _("{n}/{max} msgs").format(n=n, max=obj.max_messages)
-    if obj.max_bytes:
+    if obj.max_bytes is not None:
         return _("{n} msgs · {nbytes}/{max} B").format(n=n, nbytes=obj.nbytes, max=obj.max_bytes)
     return _("{n} msgs · {nbytes} B").format(n=n, nbytes=obj.nbytes)
 

@@ -61,7 +61,7 @@ def _limit(s: State, e: Event) -> None:
     may hold (a send waits, or is refused, past it; what it holds already stays)."""
     obj = s.objects[e["obj"]]
     assert isinstance(obj, QueueObj)
-    obj.max_bytes = e.get("max_bytes", obj.max_bytes)
+    obj.max_bytes = e["max_bytes"]  # (required: 0 too is a limit, never "none known")
     changed(obj, e)
 
 
@@ -102,7 +102,7 @@ def _taken_unseen(s: State, obj: QueueObj) -> None:
     can."""
     while obj.messages and (
         (obj.max_messages and len(obj.messages) > obj.max_messages)
-        or (obj.max_bytes and obj.nbytes > obj.max_bytes)
+        or (obj.max_bytes is not None and obj.nbytes > obj.max_bytes)
     ):
         i = select_message(obj, {"prio": 0} if obj.by_priority else {}) or 0
         obj.nbytes -= len(obj.messages[i][1])
@@ -232,12 +232,14 @@ def _legal_send(obj: QueueObj, e: Event) -> Lazy | None:
     return None
 
 
-def fits(max_bytes: int, nbytes: int, count: int, size: int) -> bool:
+def fits(max_bytes: int | None, nbytes: int, count: int, size: int) -> bool:
     """Whether a System V queue holding ``count`` messages of ``nbytes`` has room for one
-    of ``size`` bytes under its limit ``max_bytes`` (0: none known). The kernel's
+    of ``size`` bytes under its limit ``max_bytes`` (None: none known). The kernel's
     ``msg_fits_inqueue``: the bytes fit, and one message more is no more than the limit
-    either (msgsnd(2): a queue of 8 bytes holds at most 8 messages, even empty ones)."""
-    return not max_bytes or (nbytes + size <= max_bytes and count + 1 <= max_bytes)
+    either (msgsnd(2): a queue of 8 bytes holds at most 8 messages, even empty ones). A
+    limit of 0 (``msgctl(IPC_SET)`` with ``msg_qbytes`` 0) holds nothing: taken for "none
+    known", a refused send there was an ``order.conflict`` blaming a correct program."""
+    return max_bytes is None or (nbytes + size <= max_bytes and count + 1 <= max_bytes)
 
 
 def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
@@ -307,10 +309,12 @@ def _legal_again(obj: QueueObj, e: Event) -> Lazy | None:
 
 
 def declare_limits(s: State, obj: Obj, e: Event) -> None:
-    """The queue's limits (in messages for POSIX, in bytes for System V)."""
+    """The queue's limits (in messages for POSIX, in bytes for System V). A declared
+    ``max_bytes`` of 0 says none is known (docs/trace-format.md); an ``mq.limit`` of 0 is
+    a limit."""
     assert isinstance(obj, QueueObj)
     obj.max_messages = e.get("max_messages", 0)
-    obj.max_bytes = e.get("max_bytes", 0)
+    obj.max_bytes = e.get("max_bytes") or None
 
 
 def declare(s: State, obj: Obj, e: Event) -> None:

@@ -26,11 +26,14 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
         ).format(n=len(obj.messages), max=obj.max_messages, nbytes=obj.nbytes)
         r.bar(out, len(obj.messages), obj.max_messages, label)
     else:  # System V: the limit is in bytes (msg_qbytes)
-        total = obj.max_bytes or int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
+        if obj.max_bytes is not None:  # (0 too: msgctl(IPC_SET) made it hold nothing)
+            limit = obj.max_bytes
+        else:
+            limit = int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
         label = (
             _("{n} msgs traced, {nbytes}/{max} B") if traced else _("{n} msgs, {nbytes}/{max} B")
-        ).format(n=len(obj.messages), nbytes=obj.nbytes, max=total)
-        r.bar(out, obj.nbytes, total, label)
+        ).format(n=len(obj.messages), nbytes=obj.nbytes, max=limit)
+        r.bar(out, obj.nbytes, limit, label)
     said = _("sent {sent}, received {received}").format(sent=obj.sent, received=obj.received)
     out.add(f"  {said}", r.DIM)
     out.newline()
