@@ -170,10 +170,38 @@ small = integer(-(2**31), 2**31 - 1)  # a semaphore's value or step
 strings = list_of(string)
 
 
+def payload_within(count: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """An event's ``data`` holds at most its ``count`` field's bytes (``n``, ``size``): a
+    record keeps the first bytes of a call, never more than the call moved. More (``"n":
+    1`` with two bytes) is a trace no tracer wrote: the model held a message longer than
+    its size, and verify let a receive of 2 bytes take a send of 1."""
+
+    def check(event: Mapping[str, Any]) -> str | None:
+        data, n = event.get("data"), event.get(count)
+        if not isinstance(data, str) or type(n) is not int:
+            return None
+        # 4 base64 characters make 3 bytes, and padding none: at most this many bytes
+        # (exactly this many for base64 as ipcviz writes it), decoded only past ``n``
+        pad = data.endswith("=") + data.endswith("==")
+        if (len(data) - pad) * 3 // 4 <= n:
+            return None
+        size = len(binascii.a2b_base64(data))
+        if size > n:
+            return _("'data' holds {size} B, more than its {count!r} ({n})").format(
+                size=size, count=count, n=n
+            )
+        return None
+
+    return check
+
+
 @dataclass(frozen=True)
 class Kind:
     """One event kind: checks of the fields ipcviz reads (others pass: readers ignore what
-    they do not know) and the fields the reducer or the narrator cannot do without."""
+    they do not know) and the fields the reducer or the narrator cannot do without.
+    ``whole``: a check of the event as a whole, once its fields passed theirs (fields that
+    must agree with each other)."""
 
     fields: Mapping[str, Check] = field(default_factory=dict)
     required: tuple[str, ...] = ()
+    whole: Callable[[Mapping[str, Any]], str | None] | None = None

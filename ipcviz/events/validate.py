@@ -94,6 +94,8 @@ _BY_KIND: dict[str, tuple[dict[str, Check], tuple[str, ...]]] = {
     kind: ({**COMMON, **spec.fields}, BASE + spec.required) for kind, spec in KINDS.items()
 }
 _UNKNOWN: tuple[dict[str, Check], tuple[str, ...]] = (COMMON, BASE)
+#: Per kind, the check of its fields together (``Kind.whole``), where it has one.
+_WHOLE = {kind: spec.whole for kind, spec in KINDS.items() if spec.whole is not None}
 
 
 class Validator:
@@ -119,6 +121,11 @@ class Validator:
                 problem = check(value)
                 if problem:
                     return said(nest(f".{name}", problem))
+        whole = _WHOLE.get(kind) if isinstance(kind, str) else None
+        if whole is not None:
+            problem = whole(event)
+            if problem:
+                return problem
         if kind == "obj.declare":
             mech = registry.get(event["type"]) if isinstance(event["type"], str) else None
             missing = [f for f in mech.required if f not in event] if mech else []

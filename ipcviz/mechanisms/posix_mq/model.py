@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.events.codec import payload
-from ipcviz.events.fields import Kind, count, flag, integer
+from ipcviz.events.fields import Kind, count, flag, integer, payload_within
 from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.posix_mq.state import QueueObj
@@ -350,12 +350,12 @@ FAMILY = Family(
     name="mq",
     kinds={
         "mq.send.begin": Kind(_OP),
-        "mq.send": Kind(_OP, ("obj",)),
+        "mq.send": Kind(_OP, ("obj",), payload_within("size")),
         "mq.recv.begin": Kind(_OP),
-        "mq.recv": Kind(_OP, ("obj",)),
+        "mq.recv": Kind(_OP, ("obj",), payload_within("size")),
         "mq.poll": Kind({"ready": flag}),
         "mq.again": Kind({"send": flag, "want": integer(), "size": count}),
-        "mq.copy": Kind(_OP, ("obj",)),
+        "mq.copy": Kind(_OP, ("obj",), payload_within("size")),
         "mq.limit": Kind({"max_bytes": count}, ("obj", "max_bytes")),
         "mq.notify": Kind(),
     },

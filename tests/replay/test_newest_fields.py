@@ -1,0 +1,114 @@
+"""Hostile edits of real traces that use the newest kinds and fields: ``mq.copy``, ``mq.recv``
+with ``except``, ``mq.limit``, the ``joined`` parts of one semop, names with bytes that
+are not UTF-8 and ``NAME (2)`` incarnations (tests/replay/recorded/, recorded by
+``ipcviz run -- PROG``).
+
+A malformed field is one line and exit 2 from every command that reads the trace (the
+headless replay, ``verify`` and every export), never a traceback, never a verdict on a
+history the trace does not describe; an edit that keeps the trace well-formed but makes
+it illegal is found by ``verify`` (exit 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ipcviz import cli
+from ipcviz.events.codec import payload
+
+RECORDED = Path(__file__).parent / "recorded"
+Event = dict[str, Any]
+
+
+def recorded(name: str) -> tuple[dict[str, Any], list[Event]]:
+    """A recorded trace's header and events."""
+    lines = (RECORDED / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+
+
+def write(path: Path, header: dict[str, Any], events: list[Any]) -> Path:
+    lines = [json.dumps(header), *(json.dumps(e) for e in events)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def ipcviz(*argv: str) -> tuple[Any, str, str]:
+    """``ipcviz ARGV`` in this process: exit code, stdout, stderr (a traceback fails)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code: Any = cli.main(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def readers(trace: Path) -> dict[str, list[str]]:
+    """Every command that reads a trace, by name: its arguments."""
+    out = trace.parent / "out"
+    return {
+        "replay": ["replay", str(trace), "--headless"],
+        "verify": ["verify", str(trace)],
+        **{
+            fmt: ["export", str(trace), "--format", fmt, "-o", f"{out}.{fmt}", "--force"]
+            for fmt in ("perfetto", "svg", "html")
+        },
+    }
+
+
+def assert_refused(trace: Path, *words: str) -> None:
+    """Every reader says one line naming the problem (``words``) and exits 2."""
+    for name, argv in readers(trace).items():
+        code, _, err = ipcviz(*argv)
+        assert code == 2, f"{name}: exit {code}: {err}"
+        assert len(err.strip().splitlines()) == 1, f"{name}: {err}"
+        for word in words:
+            assert word in err, f"{name}: {err}"
+
+
+def first(events: list[Event], kind: str, **has: Any) -> Event:
+    return next(e for e in events if e["kind"] == kind and has.items() <= e.items())
+
+
+def edited(tmp_path: Path, name: str, edit: Callable[[list[Event]], Any]) -> Path:
+    header, events = recorded(name)
+    edit(events)
+    return write(tmp_path / f"{name}.jsonl", header, events)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in RECORDED.glob("*.jsonl")))
+def test_the_recorded_traces_are_legal_histories(name: str) -> None:
+    code, out, _ = ipcviz("verify", str(RECORDED / f"{name}.jsonl"))
+    assert code == 0 and "legal history" in out, out
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "count"),
+    [
+        ("copy", "mq.send", "size"),
+        ("copy", "mq.copy", "size"),
+        ("except", "mq.recv", "size"),
+        ("recreated", "pipe.write", "n"),
+        ("recreated", "pipe.read", "n"),
+    ],
+)
+def test_a_payload_longer_than_its_count_is_refused(
+    tmp_path: Path, name: str, kind: str, count: str
+) -> None:
+    """A record keeps the first bytes of a call, never more than it moved. ``"size": 1``
+    with two bytes was read: the model held a message of 2 B sent as 1, and verify said
+    "legal history" for the trace where a receive of 2 B took it."""
+
+    def one_short(events: list[Event]) -> None:
+        e = first(events, kind)
+        e[count] = len(payload(e)) - 1
+
+    trace = edited(tmp_path, name, one_short)
+    assert_refused(trace, kind, "'data' holds", f"more than its {count!r}")
