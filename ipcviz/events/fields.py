@@ -25,18 +25,17 @@ U64 = (-(2**63), 2**64 - 1)  # shared-memory cells are 64-bit, read signed or un
 MAX_RW = 0x7FFFF000
 
 
-def integer(lo: int = I64[0], hi: int = I64[1], flag: bool = True) -> Check:
-    """``flag``: a bool is taken as 0/1 (fields a flag is stored in); False for a stamp, a
-    sequence number or a pid, where ``true`` would pass for 1."""
+def integer(lo: int = I64[0], hi: int = I64[1]) -> Check:
+    """A JSON integer in ``lo..hi``. ``true`` is not one (Python's bool is an int): it
+    passed for 1 as a size, a type or a limit (``"max_bytes": true`` was drawn as
+    "4/True B"). A field that holds a flag is checked by ``flag``."""
 
     def check(v: Any) -> str | None:
         if type(v) is int and lo <= v <= hi:  # the hot path: one test
             return None
-        if not isinstance(v, int) or (not flag and isinstance(v, bool)):
+        if not isinstance(v, int) or isinstance(v, bool):
             return _("must be an integer, not {type}").format(type=_type(v))
-        if not lo <= v <= hi:
-            return _("is out of range ({lo}..{hi})").format(lo=lo, hi=hi)
-        return None
+        return _("is out of range ({lo}..{hi})").format(lo=lo, hi=hi)
 
     return check
 
@@ -56,11 +55,13 @@ def string(v: Any) -> str | None:
 
 
 def flag(v: Any) -> str | None:
-    return (
-        None
-        if isinstance(v, bool | int)
-        else _("must be true/false, not {type}").format(type=_type(v))
-    )
+    """true/false, or 1/0 as the tracer writes one (``"joined": 1``); any other number
+    (``"except": -9223372036854775808``) is no flag ipcviz wrote."""
+    if v is True or v is False or (type(v) is int and 0 <= v <= 1):
+        return None
+    if isinstance(v, int):
+        return _("must be true/false or 1/0, not {value}").format(value=v)
+    return _("must be true/false, not {type}").format(type=_type(v))
 
 
 def anything(v: Any) -> str | None:
@@ -187,7 +188,7 @@ def payload_within(count: str) -> Callable[[Mapping[str, Any]], str | None]:
             return None
         size = len(binascii.a2b_base64(data))
         if size > n:
-            return _("'data' holds {size} B, more than its {count!r} ({n})").format(
+            return _("'data' holds {size} B, more than its '{count}' ({n})").format(
                 size=size, count=count, n=n
             )
         return None

@@ -75,9 +75,9 @@ PROBE_PREFIX: Final = "probe."
 
 #: Fields any event may carry, whatever its kind.
 COMMON: Final[dict[str, Check]] = {
-    "t": integer(flag=False),
-    "seq": integer(flag=False),
-    "pid": integer(flag=False),
+    "t": integer(),
+    "seq": integer(),
+    "pid": integer(),
     "kind": string,
     "obj": string,
     "data": base64,

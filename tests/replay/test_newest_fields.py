@@ -112,3 +112,25 @@ def test_a_payload_longer_than_its_count_is_refused(
 
     trace = edited(tmp_path, name, one_short)
     assert_refused(trace, kind, "'data' holds", f"more than its {count!r}")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "has", "field", "value", "said"),
+    [
+        ("qbytes", "mq.limit", {}, "max_bytes", True, "not a boolean"),
+        ("copy", "mq.copy", {}, "want", True, "not a boolean"),
+        ("except", "mq.recv", {"except": 1}, "want", False, "not a boolean"),
+        ("semop", "sem.wait", {"joined": 1}, "n", True, "not a boolean"),
+        ("except", "mq.recv", {"except": 1}, "except", -(2**63), "true/false or 1/0"),
+        ("except", "mq.recv", {"except": 1}, "except", 2, "true/false or 1/0"),
+        ("qbytes", "mq.again", {}, "send", 2**63 - 1, "true/false or 1/0"),
+    ],
+)
+def test_a_boolean_is_no_number_and_a_flag_is_no_other_number(
+    tmp_path: Path, name: str, kind: str, has: dict[str, Any], field: str, value: Any, said: str
+) -> None:
+    """``true`` passed for 1 where a number goes (``"max_bytes": true`` was read, and the
+    queue's bar said "4/True B"), and any integer passed as a flag (``"except":
+    -9223372036854775808`` was read as a MSG_EXCEPT receive): both are refused."""
+    trace = edited(tmp_path, name, lambda ev: first(ev, kind, **has).update({field: value}))
+    assert_refused(trace, kind, repr(field), said)
