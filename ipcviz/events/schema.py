@@ -82,6 +82,8 @@ COMMON: Final[dict[str, Check]] = {
     "obj": string,
     "data": base64,
     "since": integer(),
+    #: the thread of the process that recorded it (0, or absent: its first)
+    "thread": integer(0),
 }
 #: Fields every event carries.
 BASE: Final = ("t", "seq", "pid", "kind")

@@ -35,6 +35,7 @@ from typing import Any
 from ipcviz.events import phrases
 from ipcviz.i18n import Lazy, lazy, text
 from ipcviz.mechanisms import registry
+from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.legal import RULES
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
@@ -43,6 +44,12 @@ from ipcviz.model.state import State
 RING_KINDS = frozenset(spec.kind for spec in registry.codes().values())
 #: A worker's operations on kernel objects: what its step gate holds back.
 OPERATIONS = frozenset(k for f in registry.families() for k in f.handlers) & RING_KINDS
+#: The parts of one System V semop (rule 5): a part with ``joined`` follows one of these.
+SEMOP_PARTS = frozenset({"sem.wait", "sem.post", "sem.trywait"})
+#: Events that change a semaphore's value but are no worker's operation: the kernel's
+#: SEM_UNDO at an exit, the engine's posting back for a killed holder. No more than an
+#: operation can they come between the parts of one semop (rule 5).
+SEM_CHANGES = frozenset({"sem.undo", "deadlock.recover"})
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,11 @@ class Verifier:
                 if isinstance(begin, int) and begin > latest:
                     self.latest_begin, self.latest_seq = begin, e.get("seq", -1)
                 last_t[pid] = t
+        if kind in SEM_CHANGES or (
+            # (a program's semctl(SETVAL) declares its semaphore again, with the value)
+            kind == "obj.declare" and isinstance(state.objects.get(obj), SemObj)
+        ):
+            self.last_op = (pid, e.get("thread"), kind)
         if self.gate.waiting or kind == "gate.wait":
             why = self.gate.feed(e)
             if why is not None:
@@ -215,16 +227,12 @@ class Verifier:
 
 def _right_after(last: tuple[Any, Any, str] | None, e: dict[str, Any]) -> bool:
     """Whether ``last`` (the stream's operation before ``e``) can be the part of ``e``'s
-    semop before it: a semaphore operation of the same process and thread."""
+    semop before it: a part of a semop (not a ``sem.set``, a ``sem.undo``, a begin) of the
+    same process and thread."""
     if last is None:
         return False
     pid, thread, kind = last
-    return (
-        pid == e.get("pid")
-        and thread == e.get("thread")
-        and kind.startswith("sem.")
-        and not kind.endswith(".begin")
-    )
+    return pid == e.get("pid") and thread == e.get("thread") and kind in SEMOP_PARTS
 
 
 class GateRule:

@@ -134,3 +134,87 @@ def test_a_boolean_is_no_number_and_a_flag_is_no_other_number(
     -9223372036854775808`` was read as a MSG_EXCEPT receive): both are refused."""
     trace = edited(tmp_path, name, lambda ev: first(ev, kind, **has).update({field: value}))
     assert_refused(trace, kind, repr(field), said)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "has", "field", "value", "said"),
+    [
+        ("semop", "sem.post", {"joined": 1}, "joined", "x", "'joined' must be true/false"),
+        ("semop", "sem.wait", {"joined": 1}, "joined", {"a": [1]}, "'joined' must be true/false"),
+        ("semop", "sem.wait", {"joined": 1}, "joined", 7, "'joined' must be true/false or 1/0"),
+        ("semop", "sem.post", {"joined": 1}, "thread", "1", "'thread' must be an integer"),
+        ("copy", "mq.copy", {}, "thread", [1], "'thread' must be an integer"),
+        ("qbytes", "mq.limit", {}, "thread", -1, "'thread' is out of range"),
+    ],
+)
+def test_a_semop_part_and_a_thread_are_checked(
+    tmp_path: Path, name: str, kind: str, has: dict[str, Any], field: str, value: Any, said: str
+) -> None:
+    """``joined`` and ``thread`` had no check: ``"joined": "x"`` or ``{"a": [1]}`` was a
+    part of a semop, any JSON was a thread (a string, a list: each read as the process's
+    first thread), and ``verify`` said "legal history"."""
+    trace = edited(tmp_path, name, lambda ev: first(ev, kind, **has).update({field: value}))
+    assert_refused(trace, kind, said)
+
+
+def _between_the_parts(events: list[Event], make: Callable[[Event, int], Event]) -> None:
+    """``make(first part, another process)`` goes between the first two parts of a semop."""
+    i = next(i for i, e in enumerate(events) if e.get("joined"))
+    part = events[i - 1]
+    other = next(e["pid"] for e in events if e["kind"] == "proc.start" and e["pid"] != part["pid"])
+    events.insert(i, {"t": part["t"], "seq": part["seq"], **make(events[i], other)})
+
+
+@pytest.mark.parametrize(
+    ("what", "make"),
+    [
+        ("post", lambda part, pid: {"pid": pid, "kind": "sem.post", "obj": part["obj"]}),
+        (
+            "posted back",
+            lambda part, pid: {
+                "pid": 0,
+                "kind": "deadlock.recover",
+                "obj": part["obj"],
+                "n": 1,
+                "victim": pid,
+            },
+        ),
+        (
+            "set again",
+            lambda part, pid: {
+                "pid": pid,
+                "kind": "obj.declare",
+                "obj": part["obj"],
+                "type": "sysv_sem",
+                "value": 5,
+            },
+        ),
+    ],
+)
+def test_nothing_that_changes_a_semaphore_comes_between_the_parts_of_one_semop(
+    tmp_path: Path, what: str, make: Callable[[Event, int], Event]
+) -> None:
+    """The kernel applies a semop at one instant: another process's post between its
+    parts is an ``atomic`` violation, and so (before: "legal history") is the engine's
+    posting back for a killed holder (``deadlock.recover``) or a semaphore declared again
+    with a value (a program's semctl SETVAL)."""
+    trace = edited(tmp_path, "semop", lambda ev: _between_the_parts(ev, make))
+    code, out, _ = ipcviz("verify", str(trace))
+    assert code == 1, out
+    assert "atomic: sem.post" in out and "part before it" in out
+
+
+@pytest.mark.parametrize(
+    ("what", "edit"),
+    [
+        ("a first part marked joined", lambda ev: first(ev, "sem.post").update(joined=1)),
+        ("a part of another process", lambda ev: first(ev, "sem.post", joined=1).update(pid=0)),
+        ("a part of another thread", lambda ev: first(ev, "sem.post", joined=1).update(thread=3)),
+    ],
+)
+def test_verify_finds_a_semop_part_without_its_part_before(
+    tmp_path: Path, what: str, edit: Callable[[list[Event]], Any]
+) -> None:
+    trace = edited(tmp_path, "semop", edit)
+    code, out, _ = ipcviz("verify", str(trace))
+    assert code == 1 and "atomic: sem.post" in out, out
