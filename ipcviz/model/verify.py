@@ -173,18 +173,20 @@ class Verifier:
             if kind in OPERATIONS:
                 self.last_op = (pid, e.get("thread"), kind)
             thread = e.get("thread")
+            lane: Any = pid
             if isinstance(thread, int) and thread:
-                # a thread of the process: a program order of its own, begun with it
-                key = (pid, thread)
-                last_t.setdefault(key, self.started.get(pid, 0))
-            elif isinstance(t, int):
+                # a thread of the process: a program order of its own, begun with it (and
+                # held to real time as any: before, its records skipped rules 2 and 3)
+                lane = (pid, thread)
+                last_t.setdefault(lane, self.started.get(pid, 0))
+            if isinstance(t, int):
                 begun = self.begun
-                prev = last_t.get(pid)
+                prev = last_t.get(lane)
                 if prev is not None and t < prev:
                     found.append(
                         ("program-order", lazy("recorded before the process's previous record"))
                     )
-                begin = began(begun, pid, kind, t, e.get("since", NO_SINCE), prev)
+                begin = began(begun, lane, kind, t, e.get("since", NO_SINCE), prev)
                 latest = self.latest_begin
                 if t < latest:
                     found.append(
@@ -201,7 +203,7 @@ class Verifier:
                     )
                 if isinstance(begin, int) and begin > latest:
                     self.latest_begin, self.latest_seq = begin, e.get("seq", -1)
-                last_t[pid] = t
+                last_t[lane] = t
         if kind in SEM_CHANGES or (
             # (a program's semctl(SETVAL) declares its semaphore again, with the value)
             kind == "obj.declare" and isinstance(state.objects.get(obj), SemObj)

@@ -11,6 +11,7 @@ it illegal is found by ``verify`` (exit 1).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -218,3 +219,27 @@ def test_verify_finds_a_semop_part_without_its_part_before(
     trace = edited(tmp_path, "semop", edit)
     code, out, _ = ipcviz("verify", str(trace))
     assert code == 1 and "atomic: sem.post" in out, out
+
+
+def _thread_blocks_swapped(events: list[Event]) -> None:
+    """Thread 2's writes go first, and the read returns their bytes first (so each object
+    stays legal): thread 1 wrote all of its own before thread 2 began."""
+    ones = [e for e in events if e.get("thread") == 1]
+    twos = [e for e in events if e.get("thread") == 2]
+    i = events.index(ones[0])
+    rest = [e for e in events if e not in ones and e not in twos]
+    events[:] = rest[:i] + twos + ones + rest[i:]
+    read = first(events, "pipe.read")
+    read["data"] = base64.b64encode(b"".join(payload(e) for e in twos + ones)).decode()
+    for seq, e in enumerate(events):
+        e["seq"] = seq
+
+
+def test_a_threads_records_are_held_to_real_time(tmp_path: Path) -> None:
+    """A record of a thread (``thread`` n > 0) skipped rules 2 and 3: thread 1's three
+    writes, all ended before thread 2's first began, placed after thread 2's were "a
+    legal history". Now a thread is a program order of its own, and held to real time."""
+    trace = edited(tmp_path, "threads", _thread_blocks_swapped)
+    code, out, _ = ipcviz("verify", str(trace))
+    assert code == 1, out
+    assert "real-time: pipe.write" in out and "legal:" not in out
