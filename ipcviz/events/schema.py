@@ -105,6 +105,10 @@ _LINK = record(
     required=("proc", "waits_for", "held_by"),
 )
 
+#: A System V queue's limit in bytes (msg_qbytes: an unsigned long, which root may set past
+#: msgmnb, far past one read/write).
+QBYTES = integer(0, 2**64 - 1)
+
 #: The engine's own kinds. An ``obj.declare``'s type-specific fields are checked here too
 #: (the type's ``Mechanism.required`` says which it must carry).
 ENGINE_KINDS: Final[dict[str, Kind]] = {
@@ -117,10 +121,11 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
             "cells": count,
             "size": count,
             "cell_size": integer(1, 1 << 20),
-            "value": integer(),
-            "max_messages": integer(),
-            "max_message_size": integer(),
-            "max_bytes": integer(),
+            #: a semaphore's (SEM_VALUE_MAX is INT_MAX; System V's SEMVMX, 32767)
+            "value": integer(0, 2**31 - 1),
+            "max_messages": integer(0),
+            "max_message_size": integer(0),
+            "max_bytes": QBYTES,
             "discovered": flag,
             "outside": flag,
             #: only kernel probes see what it holds (a program's memory: no system call)

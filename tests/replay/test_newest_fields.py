@@ -243,3 +243,61 @@ def test_a_threads_records_are_held_to_real_time(tmp_path: Path) -> None:
     code, out, _ = ipcviz("verify", str(trace))
     assert code == 1, out
     assert "real-time: pipe.write" in out and "legal:" not in out
+
+
+def _declared(type_: str) -> Callable[[list[Event]], Event]:
+    return lambda ev: first(ev, "obj.declare", type=type_)
+
+
+@pytest.mark.parametrize(
+    ("name", "type_", "field", "value"),
+    [
+        ("twoq", "posix_mq", "max_messages", -1),
+        ("twoq", "posix_mq", "max_message_size", -(2**63)),
+        ("copy", "sysv_mq", "max_bytes", -1),
+        ("semop", "sysv_sem", "value", -1),
+        ("semop", "sysv_sem", "value", 2**31),
+    ],
+)
+def test_a_declared_limit_or_value_below_zero_is_refused(
+    tmp_path: Path, name: str, type_: str, field: str, value: int
+) -> None:
+    """A queue declared with ``"max_messages": -1`` was read, and its first send was
+    "send to a full queue (0/-1 messages)": verify blamed the program for the trace's
+    own nonsense. A semaphore declared at -1 (or past INT_MAX) likewise."""
+    trace = edited(tmp_path, name, lambda ev: _declared(type_)(ev).update({field: value}))
+    assert_refused(trace, "obj.declare", repr(field), "out of range")
+
+
+def test_a_limit_past_one_read_write_is_read(tmp_path: Path) -> None:
+    """msg_qbytes is an unsigned long; root (CAP_SYS_RESOURCE) may set it past msgmnb and
+    past 2 GiB. The reader held ``mq.limit`` to one read/write's bytes (0..2147479552):
+    such a trace, recorded, could not be replayed or verified (exit 2)."""
+
+    def raised(events: list[Event]) -> None:
+        send = first(events, "mq.send")
+        limit = {"t": send["t"], "seq": send["seq"], "pid": send["pid"], "kind": "mq.limit"}
+        events.insert(events.index(send), {**limit, "obj": send["obj"], "max_bytes": 2**40})
+
+    trace = edited(tmp_path, "copy", raised)
+    code, out, err = ipcviz("verify", str(trace))
+    assert code == 0 and "legal history" in out, out + err
+    code, out, _ = ipcviz("replay", str(trace), "--headless")
+    assert code == 0 and f"to {2**40} B (msgctl IPC_SET)" in out
+
+
+@pytest.mark.parametrize("kind", ["mq.copy", "mq.limit"])
+def test_a_system_v_queue_call_on_a_posix_queue_is_refused(tmp_path: Path, kind: str) -> None:
+    """MSG_COPY and msgctl(IPC_SET) are System V calls: an ``mq.limit`` on a POSIX queue
+    was read (its bar then had a byte limit), an ``mq.copy`` checked as a copy."""
+
+    def on_posix(events: list[Event]) -> None:
+        send = first(events, "mq.send")
+        fields = {"max_bytes": 1} if kind == "mq.limit" else {"want": 0, "mtype": 1}
+        at = events.index(send) + 1
+        events.insert(at, {**send, "kind": kind, "size": send["size"], **fields})
+        for seq, e in enumerate(events):
+            e["seq"] = seq
+
+    trace = edited(tmp_path, "recreated", on_posix)
+    assert_refused(trace, kind, "a posix_mq, not a sysv_mq")

@@ -356,7 +356,7 @@ FAMILY = Family(
         "mq.poll": Kind({"ready": flag}),
         "mq.again": Kind({"send": flag, "want": integer(), "size": count}),
         "mq.copy": Kind(_OP, ("obj",), payload_within("size")),
-        "mq.limit": Kind({"max_bytes": count}, ("obj", "max_bytes")),
+        "mq.limit": Kind({"max_bytes": integer(0, 2**64 - 1)}, ("obj", "max_bytes")),
         "mq.notify": Kind(),
     },
     state=QueueObj,
