@@ -13,7 +13,8 @@ command that reads a trace runs on it, in this process:
   2 is one line, never a traceback;
 - ``verify`` never says ``unreadable`` (a field the schema let through that its rules
   cannot read: the reader should have refused it);
-- everything said, and every exported file, is inert: no control character.
+- everything said, and every exported file, is inert: no control character;
+- a newest field given a value outside its type (``TYPED``, written out here) is refused.
 """
 
 from __future__ import annotations

@@ -301,3 +301,68 @@ def test_a_system_v_queue_call_on_a_posix_queue_is_refused(tmp_path: Path, kind:
 
     trace = edited(tmp_path, "recreated", on_posix)
     assert_refused(trace, kind, "a posix_mq, not a sysv_mq")
+
+
+def _escaped_names(events: list[Event]) -> None:
+    """Every object and process named with escapes, markup and a byte not UTF-8."""
+    for e in events:
+        if isinstance(e.get("obj"), str):
+            e["obj"] += "\x1b[2J\x9b[bold]x[/]\udcff"
+        if e["kind"] == "proc.start":
+            e["name"] += "\x1b]0;t\x07"
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "bad"),
+    [
+        ("semop", _escaped_names, None),
+        ("copy", _escaped_names, None),
+        ("qbytes0", lambda ev: None, None),
+        ("twoq", lambda ev: None, None),
+        ("semop", lambda ev: first(ev, "sem.post", joined=1).update(joined="x"), "'joined'"),
+        ("copy", lambda ev: first(ev, "mq.send").update(size=1), "'data' holds"),
+    ],
+)
+async def test_the_replay_screen_draws_every_event_of_the_newest_kinds_inert(
+    tmp_path: Path, name: str, edit: Callable[[list[Event]], Any], bad: str | None
+) -> None:
+    """The TUI replay (a Pilot test), stepped through every event: nothing drawn holds a
+    control character; a malformed field is said, once the index reaches it."""
+    import time
+
+    from ipcviz.tui.launch import replay_app
+    from ipcviz.tui.screens.replay import ReplayScreen
+    from tests.replay.test_hostile_traces import forbidden
+
+    trace = edited(tmp_path, name, edit)
+    app = replay_app(trace)
+    said: list[str] = []
+    notify = app.notify
+
+    def noted(message: str, **kwargs: Any) -> None:  # toasts expire: keep what was said
+        said.append(message)
+        notify(message, **kwargs)
+
+    app.notify = noted  # type: ignore[method-assign]
+    async with app.run_test(size=(140, 45), notifications=True) as pilot:
+        deadline = time.monotonic() + 120
+        while not (isinstance(app.screen, ReplayScreen) and app.screen.index.done):
+            assert time.monotonic() < deadline, "the index never finished"
+            await pilot.pause(0.02)
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        assert (screen.index.error is None) == (bad is None), screen.index.error
+        await pilot.press("home")
+        for _ in range(min(screen.index.count, 60)):
+            await pilot.press("right")
+            screen.redraw(True)
+            await pilot.pause()
+            text = "\n".join(
+                "".join(seg.text for seg in strip) for strip in screen._compositor.render_strips()
+            )
+            assert not forbidden(text), forbidden(text)
+        if bad is not None:
+            while not any(bad in m for m in said):
+                assert time.monotonic() < deadline, f"{bad} never said"
+                await pilot.pause(0.02)
+        assert not any(forbidden(m) for m in said), said
