@@ -366,3 +366,25 @@ async def test_the_replay_screen_draws_every_event_of_the_newest_kinds_inert(
                 assert time.monotonic() < deadline, f"{bad} never said"
                 await pilot.pause(0.02)
         assert not any(forbidden(m) for m in said), said
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        {"kind": "session.end", "outcome": "passed", "events": True},
+        {"kind": "session.end", "outcome": "passed", "events": 24, "seq": 10**29},
+        {"kind": "session.end", "outcome": ["passed"], "events": 24},
+    ],
+)
+def test_runs_lists_a_run_whose_last_line_is_malformed_as_one_with_no_end(
+    tmp_path: Path, last: Event
+) -> None:
+    """``ipcviz runs`` read the last line with no schema: ``"events": true`` was listed as
+    "1 events" and ``"passed"``, a ``seq`` of 10**29 as that many events. Replay refuses
+    such a line: the list says the run has no end it can read."""
+    from ipcviz.events.runs import run_info
+
+    header, events = recorded("copy")
+    events[-1] = {"t": events[-1]["t"], "seq": events[-1]["seq"], "pid": 0, **last}
+    info = run_info(write(tmp_path / "t.jsonl", header, events))
+    assert (info.outcome, info.events) == (None, 0)
