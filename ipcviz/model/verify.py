@@ -127,7 +127,7 @@ class Verifier:
         self.latest_begin = -1  # the latest begin among the operations seen so far
         self.latest_seq = -1
         self.gate = GateRule()
-        #: (pid, thread, kind) of the latest operation in the stream (rule 5)
+        #: (pid, thread (0: the first), kind) of the latest operation in the stream (rule 5)
         self.last_op: tuple[Any, Any, str] | None = None
 
     def feed(self, state: State, e: dict[str, Any]) -> list[Violation]:
@@ -171,7 +171,7 @@ class Verifier:
                     )
                 )
             if kind in OPERATIONS:
-                self.last_op = (pid, e.get("thread"), kind)
+                self.last_op = (pid, e.get("thread") or 0, kind)
             thread = e.get("thread")
             lane: Any = pid
             if isinstance(thread, int) and thread:
@@ -208,7 +208,7 @@ class Verifier:
             # (a program's semctl(SETVAL) declares its semaphore again, with the value)
             kind == "obj.declare" and isinstance(state.objects.get(obj), SemObj)
         ):
-            self.last_op = (pid, e.get("thread"), kind)
+            self.last_op = (pid, e.get("thread") or 0, kind)
         if self.gate.waiting or kind == "gate.wait":
             why = self.gate.feed(e)
             if why is not None:
@@ -234,7 +234,8 @@ def _right_after(last: tuple[Any, Any, str] | None, e: dict[str, Any]) -> bool:
     if last is None:
         return False
     pid, thread, kind = last
-    return pid == e.get("pid") and thread == e.get("thread") and kind in SEMOP_PARTS
+    # (``thread`` 0 and no ``thread`` are the same first thread)
+    return pid == e.get("pid") and thread == (e.get("thread") or 0) and kind in SEMOP_PARTS
 
 
 class GateRule:

@@ -388,3 +388,12 @@ def test_runs_lists_a_run_whose_last_line_is_malformed_as_one_with_no_end(
     events[-1] = {"t": events[-1]["t"], "seq": events[-1]["seq"], "pid": 0, **last}
     info = run_info(write(tmp_path / "t.jsonl", header, events))
     assert (info.outcome, info.events) == (None, 0)
+
+
+def test_thread_0_is_the_first_thread_to_the_semop_rule(tmp_path: Path) -> None:
+    """``"thread": 0`` and no ``thread`` are the same first thread (rules 3 and 4 read them
+    so); rule 5 compared them as written, and a joined part saying ``"thread": 0`` after
+    its first part saying none was an ``atomic`` violation of a legal history."""
+    trace = edited(tmp_path, "semop", lambda ev: first(ev, "sem.post", joined=1).update(thread=0))
+    code, out, _ = ipcviz("verify", str(trace))
+    assert code == 0 and "legal history" in out, out
