@@ -397,3 +397,47 @@ def test_thread_0_is_the_first_thread_to_the_semop_rule(tmp_path: Path) -> None:
     trace = edited(tmp_path, "semop", lambda ev: first(ev, "sem.post", joined=1).update(thread=0))
     code, out, _ = ipcviz("verify", str(trace))
     assert code == 0 and "legal history" in out, out
+
+
+def _posix_queue_of_two(events: list[Event], recv: dict[str, Any]) -> None:
+    """The first queue of ``recreated`` gets "Z" of priority 5 after its "A" of priority
+    0; its receive (edited by ``recv``) takes "A"."""
+    send = first(events, "mq.send", obj="mq:/ipcviz-hx-rec")
+    z = {**send, "prio": 5, "data": base64.b64encode(b"Z").decode()}
+    events.insert(events.index(send) + 1, z)
+    got = first(events, "mq.recv", obj="mq:/ipcviz-hx-rec")
+    got.update(recv)
+    for key in [k for k, v in recv.items() if v is None]:
+        del got[key]
+    for seq, e in enumerate(events):
+        e["seq"] = seq
+
+
+@pytest.mark.parametrize(
+    ("what", "edit"),
+    [
+        ("no prio, want -1", lambda ev: _posix_queue_of_two(ev, {"prio": None, "want": -1})),
+        (
+            "no prio, except 5",
+            lambda ev: _posix_queue_of_two(ev, {"prio": None, "want": 5, "except": 1}),
+        ),
+        (
+            "cut",
+            lambda ev: (
+                first(ev, "mq.send", obj="mq:/ipcviz-hx-rec").update(size=3, data="QUJD"),
+                first(ev, "mq.recv", obj="mq:/ipcviz-hx-rec").update(cut=1),
+            ),
+        ),
+    ],
+)
+def test_a_posix_receive_is_checked_as_a_posix_receive(
+    tmp_path: Path, what: str, edit: Callable[[list[Event]], Any]
+) -> None:
+    """A POSIX queue hands out its highest priority, and never cuts a message: a receive
+    with System V's fields (no ``prio``, a ``want``, ``except``, ``cut``) was checked as a
+    System V one, and verify said "legal history" of a receive of priority 0 taken over
+    one of 5, or of "A" taken for the 3 bytes "ABC"."""
+    trace = edited(tmp_path, "recreated", edit)
+    code, out, _ = ipcviz("verify", str(trace))
+    assert code == 1, out
+    assert "legal: mq.recv mq:/ipcviz-hx-rec:" in out

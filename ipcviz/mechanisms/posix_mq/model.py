@@ -135,7 +135,7 @@ def _recv(s: State, e: Event) -> None:
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
     key, data = _msg_key(e), _msg_data(s, e)
-    raw, size, cut = payload(e), e.get("size", len(data)), bool(e.get("cut"))
+    raw, size, cut = payload(e), e.get("size", len(data)), _cut(obj, e)
     obj.received += 1
     obj.last_recv_pid = pid
     changed(obj, e)
@@ -177,6 +177,13 @@ def takes(
     return have[:n] == data[:n]
 
 
+def _cut(obj: QueueObj, e: Event) -> bool:
+    """A receive's ``cut`` (``MSG_NOERROR``: the message may have been longer): System V
+    only. A POSIX receive never cuts a message (EMSGSIZE): said of one, it let a receive
+    of "A" take "ABC" in a legal history."""
+    return bool(e.get("cut")) and not obj.by_priority
+
+
 def _held(msg: list[Any]) -> tuple[int, bytes, int]:
     """A model's message for ``takes``: its bytes are padded to its size."""
     return msg[0], msg[1], len(msg[1])
@@ -185,15 +192,17 @@ def _held(msg: list[Any]) -> tuple[int, bytes, int]:
 def select_message(obj: QueueObj, e: Event) -> int | None:
     """Index of the message the kernel hands to this receive, or None if none qualifies.
 
-    POSIX (``prio``): the highest priority, oldest first. System V (``mtype``, ``want``):
-    0 the oldest; t > 0 the oldest of type t (with ``except``, ``MSG_EXCEPT``: the oldest
-    of any other type); -t the oldest of the lowest type <= t (msgrcv(2), the kernel's
-    ``find_msg``).
+    POSIX: the highest priority, oldest first. System V (``want``): 0 the oldest; t > 0
+    the oldest of type t (with ``except``, ``MSG_EXCEPT``: the oldest of any other type);
+    -t the oldest of the lowest type <= t (msgrcv(2), the kernel's ``find_msg``). Which
+    one is the queue's to say, not the event's: a POSIX receive with no ``prio`` and a
+    ``want`` of -1 was checked as a System V one, and took a message of priority 0 over
+    one of 5 in a legal history.
     """
     msgs = obj.messages
     if not msgs:
         return None
-    if "prio" in e:
+    if obj.by_priority:
         best = 0
         for i in range(1, len(msgs)):
             if msgs[i][0] > msgs[best][0]:
@@ -250,7 +259,7 @@ def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
         return lazy("receive from a queue with no message it could take")
     key = e.get("prio", e.get("mtype", 0))
     data = payload(e)
-    if not takes(_held(obj.messages[i]), key, data, e.get("size", len(data)), bool(e.get("cut"))):
+    if not takes(_held(obj.messages[i]), key, data, e.get("size", len(data)), _cut(obj, e)):
         return lazy("receive returned a message other than the one the kernel selects")
     return None
 
