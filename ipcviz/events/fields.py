@@ -179,12 +179,11 @@ def payload_within(count: str) -> Callable[[Mapping[str, Any]], str | None]:
 
     def check(event: Mapping[str, Any]) -> str | None:
         data, n = event.get("data"), event.get(count)
-        if not isinstance(data, str) or type(n) is not int:
+        if type(data) is not str or type(n) is not int:
             return None
         # 4 base64 characters make 3 bytes, and padding none: at most this many bytes
         # (exactly this many for base64 as ipcviz writes it), decoded only past ``n``
-        pad = data.endswith("=") + data.endswith("==")
-        if (len(data) - pad) * 3 // 4 <= n:
+        if (len(data) - data.count("=", -2)) * 3 // 4 <= n:
             return None
         size = len(binascii.a2b_base64(data))
         if size > n:
