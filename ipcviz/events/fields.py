@@ -25,18 +25,17 @@ U64 = (-(2**63), 2**64 - 1)  # shared-memory cells are 64-bit, read signed or un
 MAX_RW = 0x7FFFF000
 
 
-def integer(lo: int = I64[0], hi: int = I64[1], flag: bool = True) -> Check:
-    """``flag``: a bool is taken as 0/1 (fields a flag is stored in); False for a stamp, a
-    sequence number or a pid, where ``true`` would pass for 1."""
+def integer(lo: int = I64[0], hi: int = I64[1]) -> Check:
+    """A JSON integer in ``lo..hi``. ``true`` is not one (Python's bool is an int): it
+    passed for 1 as a size, a type or a limit (``"max_bytes": true`` was drawn as
+    "4/True B"). A field that holds a flag is checked by ``flag``."""
 
     def check(v: Any) -> str | None:
         if type(v) is int and lo <= v <= hi:  # the hot path: one test
             return None
-        if not isinstance(v, int) or (not flag and isinstance(v, bool)):
+        if not isinstance(v, int) or isinstance(v, bool):
             return _("must be an integer, not {type}").format(type=_type(v))
-        if not lo <= v <= hi:
-            return _("is out of range ({lo}..{hi})").format(lo=lo, hi=hi)
-        return None
+        return _("is out of range ({lo}..{hi})").format(lo=lo, hi=hi)
 
     return check
 
@@ -56,11 +55,13 @@ def string(v: Any) -> str | None:
 
 
 def flag(v: Any) -> str | None:
-    return (
-        None
-        if isinstance(v, bool | int)
-        else _("must be true/false, not {type}").format(type=_type(v))
-    )
+    """true/false, or 1/0 as the tracer writes one (``"joined": 1``); any other number
+    (``"except": -9223372036854775808``) is no flag ipcviz wrote."""
+    if v is True or v is False or (type(v) is int and 0 <= v <= 1):
+        return None
+    if isinstance(v, int):
+        return _("must be true/false or 1/0, not {value}").format(value=v)
+    return _("must be true/false, not {type}").format(type=_type(v))
 
 
 def anything(v: Any) -> str | None:
@@ -170,10 +171,37 @@ small = integer(-(2**31), 2**31 - 1)  # a semaphore's value or step
 strings = list_of(string)
 
 
+def payload_within(count: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """An event's ``data`` holds at most its ``count`` field's bytes (``n``, ``size``): a
+    record keeps the first bytes of a call, never more than the call moved. More (``"n":
+    1`` with two bytes) is a trace no tracer wrote: the model held a message longer than
+    its size, and verify let a receive of 2 bytes take a send of 1."""
+
+    def check(event: Mapping[str, Any]) -> str | None:
+        data, n = event.get("data"), event.get(count)
+        if type(data) is not str or type(n) is not int:
+            return None
+        # 4 base64 characters make 3 bytes, and padding none: at most this many bytes
+        # (exactly this many for base64 as ipcviz writes it), decoded only past ``n``
+        if (len(data) - data.count("=", -2)) * 3 // 4 <= n:
+            return None
+        size = len(binascii.a2b_base64(data))
+        if size > n:
+            return _("'data' holds {size} B, more than its '{count}' ({n})").format(
+                size=size, count=count, n=n
+            )
+        return None
+
+    return check
+
+
 @dataclass(frozen=True)
 class Kind:
     """One event kind: checks of the fields ipcviz reads (others pass: readers ignore what
-    they do not know) and the fields the reducer or the narrator cannot do without."""
+    they do not know) and the fields the reducer or the narrator cannot do without.
+    ``whole``: a check of the event as a whole, once its fields passed theirs (fields that
+    must agree with each other)."""
 
     fields: Mapping[str, Check] = field(default_factory=dict)
     required: tuple[str, ...] = ()
+    whole: Callable[[Mapping[str, Any]], str | None] | None = None

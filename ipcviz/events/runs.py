@@ -7,7 +7,6 @@ by the session (``session``) still being alive.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,9 @@ from typing import Any
 from ipcviz import bytefmt
 from ipcviz.bytefmt import safe_text
 from ipcviz.errors import TraceError
+from ipcviz.events.codec import decode_line
 from ipcviz.events.trace import _open_regular, _parse_header, _read_line, default_trace_dir
+from ipcviz.events.validate import Validator
 from ipcviz.i18n import _
 
 _TAIL = 64 * 1024  # the last line of a trace is one event: far below this
@@ -111,14 +112,17 @@ def _run_name(header: dict[str, Any], scenario: Any) -> str:
 
 
 def _last_event(tail: bytes) -> dict[str, Any] | None:
-    """The last whole JSON event line in ``tail`` (a cut-off last line is skipped)."""
+    """The last whole JSON event line in ``tail`` (a cut-off last line is skipped), if its
+    fields have their types: a ``session.end`` saying ``"events": true`` was listed as
+    "1 events", a ``seq`` of 10**29 as that many; replay refuses such a line, and the
+    list shows the run as one with no end."""
     for raw in reversed(tail.split(b"\n")):
         if not raw.strip():
             continue
         try:
-            event = json.loads(raw)
+            event = decode_line(raw)
         except (ValueError, UnicodeDecodeError, RecursionError):
             continue  # cut off by a crash, or the start of a line cut by the tail window
         if isinstance(event, dict) and "kind" in event:
-            return event
+            return event if Validator(references=False).check(event) is None else None
     return None

@@ -75,13 +75,15 @@ PROBE_PREFIX: Final = "probe."
 
 #: Fields any event may carry, whatever its kind.
 COMMON: Final[dict[str, Check]] = {
-    "t": integer(flag=False),
-    "seq": integer(flag=False),
-    "pid": integer(flag=False),
+    "t": integer(),
+    "seq": integer(),
+    "pid": integer(),
     "kind": string,
     "obj": string,
     "data": base64,
     "since": integer(),
+    #: the thread of the process that recorded it (0, or absent: its first)
+    "thread": integer(0),
 }
 #: Fields every event carries.
 BASE: Final = ("t", "seq", "pid", "kind")
@@ -103,6 +105,10 @@ _LINK = record(
     required=("proc", "waits_for", "held_by"),
 )
 
+#: A System V queue's limit in bytes (msg_qbytes: an unsigned long, which root may set past
+#: msgmnb, far past one read/write).
+QBYTES = integer(0, 2**64 - 1)
+
 #: The engine's own kinds. An ``obj.declare``'s type-specific fields are checked here too
 #: (the type's ``Mechanism.required`` says which it must carry).
 ENGINE_KINDS: Final[dict[str, Kind]] = {
@@ -115,10 +121,11 @@ ENGINE_KINDS: Final[dict[str, Kind]] = {
             "cells": count,
             "size": count,
             "cell_size": integer(1, 1 << 20),
-            "value": integer(),
-            "max_messages": integer(),
-            "max_message_size": integer(),
-            "max_bytes": integer(),
+            #: a semaphore's (SEM_VALUE_MAX is INT_MAX; System V's SEMVMX, 32767)
+            "value": integer(0, 2**31 - 1),
+            "max_messages": integer(0),
+            "max_message_size": integer(0),
+            "max_bytes": QBYTES,
             "discovered": flag,
             "outside": flag,
             #: only kernel probes see what it holds (a program's memory: no system call)

@@ -89,11 +89,13 @@ KINDS: dict[str, Kind] = {**ENGINE_KINDS, **registry.kinds()}
 REFERS: dict[str, tuple[str, ...]] = registry.refers()
 
 
-#: Per kind: every field check (common and own) in one dict, and every required field.
-_BY_KIND: dict[str, tuple[dict[str, Check], tuple[str, ...]]] = {
-    kind: ({**COMMON, **spec.fields}, BASE + spec.required) for kind, spec in KINDS.items()
+#: Per kind: every field check (common and own) in one dict, every required field, and
+#: the check of its fields together (``Kind.whole``) or None.
+_BY_KIND: dict[str, tuple[dict[str, Check], tuple[str, ...], Any]] = {
+    kind: ({**COMMON, **spec.fields}, BASE + spec.required, spec.whole)
+    for kind, spec in KINDS.items()
 }
-_UNKNOWN: tuple[dict[str, Check], tuple[str, ...]] = (COMMON, BASE)
+_UNKNOWN: tuple[dict[str, Check], tuple[str, ...], Any] = (COMMON, BASE, None)
 
 
 class Validator:
@@ -108,7 +110,9 @@ class Validator:
         if not isinstance(event, dict):
             return _("is not a JSON object")
         kind = event.get("kind")
-        checks, required = _BY_KIND.get(kind, _UNKNOWN) if isinstance(kind, str) else _UNKNOWN
+        checks, required, whole = (
+            _BY_KIND.get(kind, _UNKNOWN) if isinstance(kind, str) else _UNKNOWN
+        )
         for name in required:
             if name not in event:
                 return _("has no {name!r}").format(name=name)
@@ -119,6 +123,10 @@ class Validator:
                 problem = check(value)
                 if problem:
                     return said(nest(f".{name}", problem))
+        if whole is not None:
+            problem = whole(event)
+            if problem:
+                return problem
         if kind == "obj.declare":
             mech = registry.get(event["type"]) if isinstance(event["type"], str) else None
             missing = [f for f in mech.required if f not in event] if mech else []

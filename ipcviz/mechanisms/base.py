@@ -129,6 +129,9 @@ class Mechanism:
     kernel_counter: str = ""
     #: fields an ``obj.declare`` of this type must carry (a trace is untrusted input)
     required: tuple[str, ...] = ()
+    #: kinds of its family that only this type does (System V's ``mq.copy``, ``mq.limit``):
+    #: an event of one of them naming an object of another type is refused when read
+    only: frozenset[str] = frozenset()
     #: module of the engine side (``KERNEL: KernelSide``); loaded on demand
     kernel_module: str = ""
     #: its removal (``obj.remove``: System V ``IPC_RMID``) ends it at once: no call on it

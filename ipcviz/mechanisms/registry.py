@@ -105,9 +105,11 @@ def observers() -> frozenset[str]:
 def refers() -> dict[str, tuple[str, ...]]:
     """kind → the types whose object such an event must name (events/validate.py)."""
     out: dict[str, tuple[str, ...]] = {}
+    claimed = {kind for m in MECHANISMS for kind in m.only}  # (a type's own: ``only``)
     for m in MECHANISMS:
         for kind in sorted(m.family.refers):
-            out[kind] = (*out.get(kind, ()), m.type)
+            if kind not in claimed or kind in m.only:
+                out[kind] = (*out.get(kind, ()), m.type)
     return out
 
 

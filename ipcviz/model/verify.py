@@ -37,6 +37,7 @@ from typing import Any
 from ipcviz.events import phrases
 from ipcviz.i18n import Lazy, lazy, text
 from ipcviz.mechanisms import registry
+from ipcviz.mechanisms.posix_sem.state import SemObj
 from ipcviz.model.legal import RULES
 from ipcviz.model.reducer import apply
 from ipcviz.model.state import State
@@ -50,6 +51,12 @@ GONE_AT_REMOVAL = registry.gone_at_removal()
 #: The operations a removed object of those types still shows: a call its removal woke,
 #: failed with EIDRM (and a call's ``….begin``, which changes nothing)
 AFTER_REMOVAL = frozenset({"mq.eidrm", "sem.eidrm"})
+#: The parts of one System V semop (rule 5): a part with ``joined`` follows one of these.
+SEMOP_PARTS = frozenset({"sem.wait", "sem.post", "sem.trywait"})
+#: Events that change a semaphore's value but are no worker's operation: the kernel's
+#: SEM_UNDO at an exit, the engine's posting back for a killed holder. No more than an
+#: operation can they come between the parts of one semop (rule 5).
+SEM_CHANGES = frozenset({"sem.undo", "deadlock.recover"})
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ class Verifier:
         self.latest_begin = -1  # the latest begin among the operations seen so far
         self.latest_seq = -1
         self.gate = GateRule()
-        #: (pid, thread, kind) of the latest operation in the stream (rule 5)
+        #: (pid, thread (0: the first), kind) of the latest operation in the stream (rule 5)
         self.last_op: tuple[Any, Any, str] | None = None
 
     def feed(self, state: State, e: dict[str, Any]) -> list[Violation]:
@@ -171,20 +178,22 @@ class Verifier:
                     )
                 )
             if kind in OPERATIONS:
-                self.last_op = (pid, e.get("thread"), kind)
+                self.last_op = (pid, e.get("thread") or 0, kind)
             thread = e.get("thread")
+            lane: Any = pid
             if isinstance(thread, int) and thread:
-                # a thread of the process: a program order of its own, begun with it
-                key = (pid, thread)
-                last_t.setdefault(key, self.started.get(pid, 0))
-            elif isinstance(t, int):
+                # a thread of the process: a program order of its own, begun with it (and
+                # held to real time as any: before, its records skipped rules 2 and 3)
+                lane = (pid, thread)
+                last_t.setdefault(lane, self.started.get(pid, 0))
+            if isinstance(t, int):
                 begun = self.begun
-                prev = last_t.get(pid)
+                prev = last_t.get(lane)
                 if prev is not None and t < prev:
                     found.append(
                         ("program-order", lazy("recorded before the process's previous record"))
                     )
-                begin = began(begun, pid, kind, t, e.get("since", NO_SINCE), prev)
+                begin = began(begun, lane, kind, t, e.get("since", NO_SINCE), prev)
                 latest = self.latest_begin
                 if t < latest:
                     found.append(
@@ -201,7 +210,12 @@ class Verifier:
                     )
                 if isinstance(begin, int) and begin > latest:
                     self.latest_begin, self.latest_seq = begin, e.get("seq", -1)
-                last_t[pid] = t
+                last_t[lane] = t
+        if kind in SEM_CHANGES or (
+            # (a program's semctl(SETVAL) declares its semaphore again, with the value)
+            kind == "obj.declare" and isinstance(state.objects.get(obj), SemObj)
+        ):
+            self.last_op = (pid, e.get("thread") or 0, kind)
         if self.gate.waiting or kind == "gate.wait":
             why = self.gate.feed(e)
             if why is not None:
@@ -238,16 +252,13 @@ AFTER_ITS_REMOVAL = lazy(
 
 def _right_after(last: tuple[Any, Any, str] | None, e: dict[str, Any]) -> bool:
     """Whether ``last`` (the stream's operation before ``e``) can be the part of ``e``'s
-    semop before it: a semaphore operation of the same process and thread."""
+    semop before it: a part of a semop (not a ``sem.set``, a ``sem.undo``, a begin) of the
+    same process and thread."""
     if last is None:
         return False
     pid, thread, kind = last
-    return (
-        pid == e.get("pid")
-        and thread == e.get("thread")
-        and kind.startswith("sem.")
-        and not kind.endswith(".begin")
-    )
+    # (``thread`` 0 and no ``thread`` are the same first thread)
+    return pid == e.get("pid") and thread == (e.get("thread") or 0) and kind in SEMOP_PARTS
 
 
 class GateRule:

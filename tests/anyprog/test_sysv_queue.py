@@ -443,3 +443,60 @@ def test_only_an_ipc_set_that_succeeded_gives_a_limit() -> None:
         ("mq.limit", 8),
         ("obj.remove", "msqid:42"),
     ]
+
+
+#: ``msgctl(IPC_SET)`` with ``msg_qbytes`` 0 (allowed: it is below msgmnb), then two
+#: ``msgsnd(IPC_NOWAIT)`` (2 bytes, 0 bytes), both refused: a queue of 0 bytes holds no
+#: message at all (msg_fits_inqueue). Prints ``SET``/``S`` results and ``STAT qnum qbytes``.
+QBYTES_ZERO = r"""#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+
+struct msg { long mtype; char text[8]; };
+
+int main(void)
+{
+    int q = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    if (q < 0)
+        return 1;
+    struct msqid_ds ds;
+    msgctl(q, IPC_STAT, &ds);
+    ds.msg_qbytes = 0;
+    int r = msgctl(q, IPC_SET, &ds);
+    printf("SET %d\n", r);
+    struct msg m = {.mtype = 1};
+    memcpy(m.text, "ab", 2);
+    for (int size = 2; size >= 0; size -= 2) {
+        r = msgsnd(q, &m, size, IPC_NOWAIT);
+        printf("S %d %s\n", size, r == 0 ? "ok" : errno == EAGAIN ? "EAGAIN" : "other");
+    }
+    msgctl(q, IPC_STAT, &ds);
+    printf("STAT %lu %lu\n", (unsigned long)ds.msg_qnum, (unsigned long)ds.msg_qbytes);
+    fflush(stdout);
+    msgctl(q, IPC_RMID, NULL);
+    return r == 0;
+}
+"""
+
+
+@needs_tools
+def test_a_limit_of_zero_bytes_refuses_every_send(tmp_path: Path) -> None:
+    """``msg_qbytes`` 0 is a limit, not "none known": the model took an ``mq.limit`` of 0
+    for no limit at all, so each refused send was an ``order.conflict`` ("send of 2 B
+    refused (EAGAIN) with 0 of 0 B queued": ipcviz verify, 4 violations) accusing a
+    correct program. Now both refusals are legal, and the bar says 0/0 B."""
+    binary = compile_c(tmp_path, "qbytes0", QBYTES_ZERO)
+    _, events = watch(tmp_path, binary)  # (verify: a legal history)
+    report = said(events)
+    assert report[0][:2] == ["SET", "0"]
+    assert [w[2] for w in report if w[0] == "S"] == ["EAGAIN", "EAGAIN"]
+    assert [e["max_bytes"] for e in events if e["kind"] == "mq.limit"] == [0]
+    refused = [(e.get("send"), e.get("size")) for e in events if e["kind"] == "mq.again"]
+    assert refused == [(1, 2), (1, 0)]
+    assert not any(e["kind"] == "order.conflict" for e in events)
+    state, queue = _at_removal(events)
+    assert queue.max_bytes == 0
+    drawn = "".join(seg.text for line in queue_lines(state, queue, 60) for seg in line)
+    assert "0 msgs, 0/0 B" in drawn

@@ -177,6 +177,7 @@ def test_event_the_model_cannot_take_is_a_trace_error(
     bad["obj"] = "no-such-object"
     bad["kind"] = "pipe.write"
     bad["n"] = 3
+    bad.pop("data", None)  # (no more bytes than its n: the object alone is wrong)
     lines[7] = json.dumps(bad)
     path = tmp_path / "mutated.jsonl"
     path.write_text("\n".join(lines) + "\n")

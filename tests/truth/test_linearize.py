@@ -459,7 +459,7 @@ def test_a_queue_shadow_key_follows_its_messages_through_puts_takes_and_undos() 
     class Queue:  # what a shadow reads of a System V queue
         def __init__(self, messages: list[list[Any]]) -> None:
             self.messages = [[k, d, 0] for k, d in messages]
-            self.max_messages, self.max_bytes, self.by_priority = 0, 0, False
+            self.max_messages, self.max_bytes, self.by_priority = 0, None, False
 
     def fresh(messages: list[list[Any]]) -> Any:
         return linearize._QueueShadow(Queue(messages))  # type: ignore[arg-type]

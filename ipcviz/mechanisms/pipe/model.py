@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.events.codec import payload
-from ipcviz.events.fields import Kind, count, integer, one_of
+from ipcviz.events.fields import Kind, count, integer, one_of, payload_within
 from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.pipe.state import PipeObj
@@ -409,9 +409,9 @@ FAMILY = Family(
     name="pipe",
     kinds={
         "pipe.write.begin": Kind({"n": count}),
-        "pipe.write": Kind({"n": count, "size": count}, ("obj", "n")),
+        "pipe.write": Kind({"n": count, "size": count}, ("obj", "n"), payload_within("n")),
         "pipe.read.begin": Kind({"max": count}),
-        "pipe.read": Kind({"n": count, "max": count}, ("obj", "n")),
+        "pipe.read": Kind({"n": count, "max": count}, ("obj", "n"), payload_within("n")),
         "pipe.open.begin": Kind({"end": _END}),
         "pipe.open": Kind({"end": _END, "fd": integer()}),
         "pipe.close": Kind({"end": _END}),

@@ -40,7 +40,7 @@ def caption(state: State, obj: QueueObj) -> str:
         return said.format(n=n, nbytes=obj.nbytes)
     if obj.max_messages:
         return _("{n}/{max} msgs").format(n=n, max=obj.max_messages)
-    if obj.max_bytes:
+    if obj.max_bytes is not None:
         said = ngettext("{n} msg · {nbytes}/{max} B", "{n} msgs · {nbytes}/{max} B", n)
         return said.format(n=n, nbytes=obj.nbytes, max=obj.max_bytes)
     return ngettext("{n} msg · {nbytes} B", "{n} msgs · {nbytes} B", n).format(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ipcviz.events.codec import payload
-from ipcviz.events.fields import Kind, count, flag, integer
+from ipcviz.events.fields import Kind, count, flag, integer, payload_within
 from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.posix_mq.state import QueueObj
@@ -67,7 +67,7 @@ def _limit(s: State, e: Event) -> None:
     may hold (a send waits, or is refused, past it; what it holds already stays)."""
     obj = s.objects[e["obj"]]
     assert isinstance(obj, QueueObj)
-    obj.max_bytes = e.get("max_bytes", obj.max_bytes)
+    obj.max_bytes = e["max_bytes"]  # (required: 0 too is a limit, never "none known")
     changed(obj, e)
 
 
@@ -108,7 +108,7 @@ def _taken_unseen(s: State, obj: QueueObj) -> None:
     can."""
     while obj.messages and (
         (obj.max_messages and len(obj.messages) > obj.max_messages)
-        or (obj.max_bytes and obj.nbytes > obj.max_bytes)
+        or (obj.max_bytes is not None and obj.nbytes > obj.max_bytes)
     ):
         i = select_message(obj, {"prio": 0} if obj.by_priority else {}) or 0
         obj.nbytes -= len(obj.messages[i][1])
@@ -141,7 +141,7 @@ def _recv(s: State, e: Event) -> None:
     assert isinstance(obj, QueueObj)
     pid = e["pid"]
     key, data = _msg_key(e), _msg_data(s, e)
-    raw, size, cut = payload(e), e.get("size", len(data)), bool(e.get("cut"))
+    raw, size, cut = payload(e), e.get("size", len(data)), _cut(obj, e)
     obj.received += 1
     obj.last_recv_pid = pid
     changed(obj, e)
@@ -183,6 +183,13 @@ def takes(
     return have[:n] == data[:n]
 
 
+def _cut(obj: QueueObj, e: Event) -> bool:
+    """A receive's ``cut`` (``MSG_NOERROR``: the message may have been longer): System V
+    only. A POSIX receive never cuts a message (EMSGSIZE): said of one, it let a receive
+    of "A" take "ABC" in a legal history."""
+    return bool(e.get("cut")) and not obj.by_priority
+
+
 def _held(msg: list[Any]) -> tuple[int, bytes, int]:
     """A model's message for ``takes``: its bytes are padded to its size."""
     return msg[0], msg[1], len(msg[1])
@@ -191,15 +198,17 @@ def _held(msg: list[Any]) -> tuple[int, bytes, int]:
 def select_message(obj: QueueObj, e: Event) -> int | None:
     """Index of the message the kernel hands to this receive, or None if none qualifies.
 
-    POSIX (``prio``): the highest priority, oldest first. System V (``mtype``, ``want``):
-    0 the oldest; t > 0 the oldest of type t (with ``except``, ``MSG_EXCEPT``: the oldest
-    of any other type); -t the oldest of the lowest type <= t (msgrcv(2), the kernel's
-    ``find_msg``).
+    POSIX: the highest priority, oldest first. System V (``want``): 0 the oldest; t > 0
+    the oldest of type t (with ``except``, ``MSG_EXCEPT``: the oldest of any other type);
+    -t the oldest of the lowest type <= t (msgrcv(2), the kernel's ``find_msg``). Which
+    one is the queue's to say, not the event's: a POSIX receive with no ``prio`` and a
+    ``want`` of -1 was checked as a System V one, and took a message of priority 0 over
+    one of 5 in a legal history.
     """
     msgs = obj.messages
     if not msgs:
         return None
-    if "prio" in e:
+    if obj.by_priority:
         best = 0
         for i in range(1, len(msgs)):
             if msgs[i][0] > msgs[best][0]:
@@ -238,12 +247,14 @@ def _legal_send(obj: QueueObj, e: Event) -> Lazy | None:
     return None
 
 
-def fits(max_bytes: int, nbytes: int, count: int, size: int) -> bool:
+def fits(max_bytes: int | None, nbytes: int, count: int, size: int) -> bool:
     """Whether a System V queue holding ``count`` messages of ``nbytes`` has room for one
-    of ``size`` bytes under its limit ``max_bytes`` (0: none known). The kernel's
+    of ``size`` bytes under its limit ``max_bytes`` (None: none known). The kernel's
     ``msg_fits_inqueue``: the bytes fit, and one message more is no more than the limit
-    either (msgsnd(2): a queue of 8 bytes holds at most 8 messages, even empty ones)."""
-    return not max_bytes or (nbytes + size <= max_bytes and count + 1 <= max_bytes)
+    either (msgsnd(2): a queue of 8 bytes holds at most 8 messages, even empty ones). A
+    limit of 0 (``msgctl(IPC_SET)`` with ``msg_qbytes`` 0) holds nothing: taken for "none
+    known", a refused send there was an ``order.conflict`` blaming a correct program."""
+    return max_bytes is None or (nbytes + size <= max_bytes and count + 1 <= max_bytes)
 
 
 def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
@@ -254,7 +265,7 @@ def _legal_recv(obj: QueueObj, e: Event) -> Lazy | None:
         return lazy("receive from a queue with no message it could take")
     key = e.get("prio", e.get("mtype", 0))
     data = payload(e)
-    if not takes(_held(obj.messages[i]), key, data, e.get("size", len(data)), bool(e.get("cut"))):
+    if not takes(_held(obj.messages[i]), key, data, e.get("size", len(data)), _cut(obj, e)):
         return lazy("receive returned a message other than the one the kernel selects")
     return None
 
@@ -318,10 +329,12 @@ def _legal_eidrm(obj: QueueObj, e: Event) -> Lazy | None:
 
 
 def declare_limits(s: State, obj: Obj, e: Event) -> None:
-    """The queue's limits (in messages for POSIX, in bytes for System V)."""
+    """The queue's limits (in messages for POSIX, in bytes for System V). A declared
+    ``max_bytes`` of 0 says none is known (docs/trace-format.md); an ``mq.limit`` of 0 is
+    a limit."""
     assert isinstance(obj, QueueObj)
     obj.max_messages = e.get("max_messages", 0)
-    obj.max_bytes = e.get("max_bytes", 0)
+    obj.max_bytes = e.get("max_bytes") or None
 
 
 def declare(s: State, obj: Obj, e: Event) -> None:
@@ -357,13 +370,13 @@ FAMILY = Family(
     name="mq",
     kinds={
         "mq.send.begin": Kind(_OP),
-        "mq.send": Kind(_OP, ("obj",)),
+        "mq.send": Kind(_OP, ("obj",), payload_within("size")),
         "mq.recv.begin": Kind(_OP),
-        "mq.recv": Kind(_OP, ("obj",)),
+        "mq.recv": Kind(_OP, ("obj",), payload_within("size")),
         "mq.poll": Kind({"ready": flag}),
         "mq.again": Kind({"send": flag, "want": integer(), "size": count}),
-        "mq.copy": Kind(_OP, ("obj",)),
-        "mq.limit": Kind({"max_bytes": count}, ("obj", "max_bytes")),
+        "mq.copy": Kind(_OP, ("obj",), payload_within("size")),
+        "mq.limit": Kind({"max_bytes": integer(0, 2**64 - 1)}, ("obj", "max_bytes")),
         "mq.notify": Kind(),
         "mq.eidrm": Kind({"send": flag}, ("obj",)),
     },

@@ -18,7 +18,9 @@ class QueueObj(Obj):
     #: zeros the model holds for bytes it does not know, drawn as ``bytefmt.UNRECORDED``)
     messages: deque[list[Any]] = field(default_factory=deque)
     max_messages: int = 0
-    max_bytes: int = 0
+    #: System V: the bytes it may hold (``msg_qbytes``), None while not known; 0 is a
+    #: limit (``msgctl(IPC_SET)`` may set it: every send is then refused or waits)
+    max_bytes: int | None = None
     nbytes: int = 0
     deficit: int = 0
     senders_waiting: list[int] = field(default_factory=list)

@@ -26,7 +26,10 @@ def queue_lines(state: State, obj: QueueObj, width: int, rows: int = 3) -> list[
         ).format(n=len(obj.messages), max=obj.max_messages, nbytes=obj.nbytes)
         r.bar(out, len(obj.messages), obj.max_messages, label)
     else:  # System V: the limit is in bytes (msg_qbytes)
-        total = obj.max_bytes or int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
+        if obj.max_bytes is not None:  # (0 too: msgctl(IPC_SET) made it hold nothing)
+            total = obj.max_bytes
+        else:
+            total = int(obj.kernel.get("qbytes") or 0) or max(1, obj.nbytes)
         n = len(obj.messages)
         label = (
             ngettext("{n} msg traced, {nbytes}/{max} B", "{n} msgs traced, {nbytes}/{max} B", n)

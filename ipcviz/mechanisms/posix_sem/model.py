@@ -169,13 +169,16 @@ def on_proc_exit(obj: Obj, pid: int) -> None:
 #: zero) and the last process to change it.
 PROBE_FIELDS = {k: integer() for k in ("value", "waiters", "zcnt", "last_pid")}
 
+#: A semaphore operation's units, and ``joined``: a further part of one System V semop.
+_PART = {"n": small, "joined": flag}
+
 FAMILY = Family(
     name="sem",
     kinds={
         "sem.wait.begin": Kind({"n": small}),
-        "sem.wait": Kind({"n": small}, ("obj",)),
-        "sem.post": Kind({"n": small}, ("obj",)),
-        "sem.trywait": Kind({"n": small, "ok": flag}, ("obj",)),
+        "sem.wait": Kind(_PART, ("obj",)),
+        "sem.post": Kind(_PART, ("obj",)),
+        "sem.trywait": Kind({**_PART, "ok": flag}, ("obj",)),
         "sem.undo": Kind({"n": small}, ("obj",)),
         "sem.set": Kind({"value": integer(0, SEMVMX)}, ("obj", "value")),
         "sem.eidrm": Kind({}, ("obj",)),

@@ -23,6 +23,8 @@ MECHANISM = Mechanism(
     probe_fields=PROBE_FIELDS,
     gone_at_removal=True,
     kernel_counter="qnum",
+    #: msgrcv(MSG_COPY) and msgctl(IPC_SET): no POSIX queue call does either
+    only=frozenset({"mq.copy", "mq.limit"}),
     codes=codes,
     kernel_module="ipcviz.mechanisms.sysv_mq.kernel",
 )
