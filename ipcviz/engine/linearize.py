@@ -65,6 +65,9 @@ PLAN_BUDGET = 4000
 #: to come, and how many ways of sharing them out among the takers it follows at most.
 DEAD_DEPTH = 48
 DEAD_WAYS = 4096
+#: How many moments ``_QueueShadow._overfull`` checks at most: the ends of the sends that
+#: must be placed, from the first by which they could overfill a POSIX queue.
+ROOM_CHECKS = 8
 #: How many of a FIFO queue's next takes the search knows by rank (``_QueueShadow.watch``),
 #: and how many (rank, take) pairs it keeps at most for them.
 RANKS = 16384
@@ -2478,6 +2481,8 @@ class _QueueShadow(_Shadow):
         self._joint: list[set[tuple[int, ...]] | None] | None = None  # (``_joint_setup``)
         self._jback: list[set[tuple[int, ...]]] | None = None
         self._horizon = self._read_to = 1 << 62  # (``watch``)
+        self._lists: list[list[Op]] = []  # (``watch``: ``_overfull``)
+        self._room_by = 1 << 62
         self.putting = sorted(putting or ())  # (``_tight_scan``)
 
     def _rehash(self) -> None:
@@ -2705,6 +2710,10 @@ class _QueueShadow(_Shadow):
         self._fifo = self.fifo
         self._joint = self._jback = None
         self._horizon, self._read_to = horizon, read_to
+        # (``_overfull``: a take not in the lists began past the horizon or what was read,
+        # or it is in progress: it comes after any moment before all of those)
+        self._lists = lists
+        self._room_by = min([horizon, read_to, *(b - 1 for b in taking.values())])
         self._dead_memo: dict[Any, bool] = {}
         if not self._fifo:
             # Messages of one key still leave in the order they came, whoever takes them
@@ -2736,6 +2745,8 @@ class _QueueShadow(_Shadow):
             return True
         if not self.messages:
             return False
+        if op.rec[0] == C.MQ_SEND and self._overfull():  # type: ignore[index]
+            return True
         if not self._fifo:
             return self._dead_key(op)
         if op.rec[0] in _PUT_CODES:  # type: ignore[index]
@@ -2758,6 +2769,103 @@ class _QueueShadow(_Shadow):
                 self.messages[:DEAD_DEPTH], start
             )
         return known
+
+    def _overfull(self) -> bool:
+        """POSIX, a queue of ``max_messages``: whether the sends that must be placed by
+        some moment ``t`` overfill it, whatever the order. Every send that ended by ``t``
+        comes before every operation that began after it (real time), so the receives
+        placed before the last of them began by ``t``. A receive takes the oldest message
+        of its priority: one stuck behind a message that no receive begun by ``t`` can
+        take frees nothing, and the messages of that priority put after it stay too.
+
+        Without it, a send was placed in front of another sender's concurrent one of the
+        same priority, whose receive had to make room in time (5 senders, 5 receivers, 10
+        slots): that showed only when the queue filled, 25 steps later, the search ran
+        out of its budget going back through the orders in between, and its guess was
+        committed (``[11 queued]`` in a 10-slot queue on a correct program). A necessary
+        condition only: it never cuts a branch that goes on."""
+        cap = self.max_messages
+        if not cap or not self.by_priority:
+            return False
+        bound, pos = self._room_by, self.pos
+        puts: list[tuple[int, tuple[int, bytes]]] = []  # (end, message) of those to place
+        for i, lst in enumerate(self._lists):
+            for k in range(pos[i], len(lst)):
+                o = lst[k]
+                if o.b > bound:
+                    break
+                if o.rec[0] == C.MQ_SEND and o.e <= bound:  # type: ignore[index]
+                    puts.append((o.e, _msg(o)))
+        if len(puts) + len(self.messages) <= cap:
+            return False
+        puts.sort(key=itemgetter(0))
+        # A message taken before a unique one of its priority by the same process was put
+        # before it (``before``): due then too, if it is not put yet.
+        due: Counter[int] = Counter()
+        early: set[tuple[int, bytes]] = set()  # counted as due before one it came before
+        own: set[tuple[int, bytes]] = set()  # counted as due by its own end
+        total = checked = 0
+        for n, (t, m) in enumerate(puts):
+            for x in self.before.get(m, ()):  # (unique messages: ``before`` names no other)
+                if x not in early and x not in own and x not in self.put:
+                    early.add(x)
+                    due[x[0]] += 1
+                    total += 1
+            if m in early and m not in own:
+                own.add(m)  # its put is counted already
+            else:
+                own.add(m)
+                due[m[0]] += 1
+                total += 1
+            if n + 1 < len(puts) and puts[n + 1][0] == t:
+                continue
+            if len(self.messages) + total <= cap:
+                continue
+            if self._left(t, due) > cap:
+                return True
+            checked += 1
+            if checked >= ROOM_CHECKS:
+                break
+        return False
+
+    def _left(self, t: int, due: Counter[int]) -> int:
+        """At least how many messages the queue holds once the sends ``due`` by ``t`` are
+        placed: of each priority, those queued and due less what the receives that began
+        by ``t`` can take (each process's in its program order): the messages queued in
+        order while one can take the next, then any."""
+        takes: dict[int, list[list[tuple[int, bytes, int, bool]]]] = {}
+        for i, lst in enumerate(self._lists):
+            mine: dict[int, list[tuple[int, bytes, int, bool]]] = {}
+            for k in range(self.pos[i], len(lst)):
+                o = lst[k]
+                if o.b > t:
+                    break
+                if o.rec[0] == C.MQ_RECV:  # type: ignore[index]
+                    mine.setdefault(o.rec[3], []).append(_taken(o))  # type: ignore[index]
+            for key, got in mine.items():
+                takes.setdefault(key, []).append(got)
+        queued: Counter[int] = Counter(m[0] for m in self.messages)
+        left = 0
+        for key in queued.keys() | due.keys():
+            lanes = takes.get(key, [])
+            ways = {(0,) * len(lanes)}
+            taken = 0
+            for m in self.messages:
+                if m[0] != key:
+                    continue
+                ways = {
+                    (*way[:r], v + 1, *way[r + 1 :])
+                    for way in ways
+                    for r, v in enumerate(way)
+                    if v < len(lanes[r]) and takes_message(m, *lanes[r][v])
+                }
+                if not ways or len(ways) > DEAD_WAYS:
+                    break
+                taken += 1
+            if ways and (taken == queued[key] or len(ways) > DEAD_WAYS):
+                taken = sum(map(len, lanes))  # past those queued (or too many ways to say)
+            left += max(0, queued[key] + due[key] - taken)
+        return left
 
     def _dead_key(self, op: Op) -> bool:
         """``dead`` where messages of several keys are queued or taken: every take gets
