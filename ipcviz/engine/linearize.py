@@ -1112,6 +1112,9 @@ class Linearizer:
         # The messages the required takes get: a put of one of them may have to go first.
         fifo = isinstance(shadow, _QueueShadow) and shadow.fifo  # (every take gets the oldest)
         queued = len(shadow.messages) if fifo else 0  # type: ignore[attr-defined]
+        # POSIX, several priorities: each priority's messages leave in the order they came
+        by_key = isinstance(shadow, _QueueShadow) and not fifo and shadow.by_priority
+        keys_queued = Counter(m[0] for m in shadow.messages) if by_key else None  # type: ignore[attr-defined]
         needed = (  # (read only where ``fifo``: not made for any other search)
             {
                 _msg(o)
@@ -1193,7 +1196,9 @@ class Linearizer:
                     self._reach = first.e
             upto = _committed(lists, found, horizon)
             if fifo:
-                upto = _upto_untold(lists, found, upto, horizon, queued)
+                upto = _upto_untold(lists, found, upto, horizon, Counter({None: queued}))
+            elif keys_queued is not None:
+                upto = _upto_untold(lists, found, upto, horizon, keys_queued, by_key=True)
             return deque(pids[i] for i in found[:upto]) or None
 
         # First an order of every operation the search sees, with a part of the budget:
@@ -1955,7 +1960,12 @@ def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:
 
 
 def _upto_untold(
-    lists: list[list[Op]], path: list[int], upto: int, horizon: int, queued: int
+    lists: list[list[Op]],
+    path: list[int],
+    upto: int,
+    horizon: int,
+    queued: Counter[int | None],
+    by_key: bool = False,
 ) -> int:
     """How much of the first ``upto`` steps of an order found on a FIFO queue (``queued``
     messages in it first) to commit: up to the first put placed in front of a concurrent
@@ -1965,15 +1975,23 @@ def _upto_untold(
     6-process mesh: the horizon fell 1 ns before the receive that tells two sends apart,
     the order put them the other way round, and that receive had no explanation:
     ``order.conflict`` on a correct program.) Never cut to less than half: in a deep
-    queue every put's take lies past the horizon (the ranks check those, ``watch``)."""
-    places: deque[Op | None] = deque(repeat(None, queued))  # each place's put (None: before)
+    queue every put's take lies past the horizon (the ranks check those, ``watch``).
+
+    ``by_key``: a POSIX queue of several priorities, whose messages of one priority leave
+    in the order they came (``queued``: per priority), so only a put of the same priority
+    is concurrent that way. (Committed in front of another sender's send in progress, a
+    send made that one's receive impossible: 5 senders, 5 receivers, 10 slots.)"""
+    places: dict[int | None, deque[Op | None]] = {
+        key: deque(repeat(None, n)) for key, n in queued.items()
+    }  # each place's put (None: before)
     told: set[int] = set()  # ids of the puts whose message a required take gets
     for o in _path_ops(lists, path):
         code = o.rec[0]  # type: ignore[index]
+        key = o.rec[3] if by_key else None  # type: ignore[index]
         if code in _PUT_CODES:
-            places.append(o)
-        elif code in _TAKE_CODES and places:
-            put = places.popleft()
+            places.setdefault(key, deque()).append(o)
+        elif code in _TAKE_CODES and places.get(key):
+            put = places[key].popleft()
             if put is not None and o.e <= horizon:
                 told.add(id(put))
     at = [0] * len(lists)
@@ -1990,6 +2008,7 @@ def _upto_untold(
                 and other.rec[0] in _PUT_CODES  # type: ignore[index]
                 and other.b <= o.e
                 and _msg(other) != m
+                and (not by_key or other.rec[3] == m[0])  # type: ignore[index]
             ):
                 return k if 2 * k >= upto else upto
     return upto
