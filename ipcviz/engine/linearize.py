@@ -66,6 +66,9 @@ PLAN_BUDGET = 4000
 #: to come, and how many ways of sharing them out among the takers it follows at most.
 DEAD_DEPTH = 48
 DEAD_WAYS = 4096
+#: How many moments ``_QueueShadow._overfull`` checks at most: the ends of the sends that
+#: must be placed, from the first by which they could overfill a POSIX queue.
+ROOM_CHECKS = 8
 #: How many of a FIFO queue's next takes the search knows by rank (``_QueueShadow.watch``),
 #: and how many (rank, take) pairs it keeps at most for them.
 RANKS = 16384
@@ -1231,6 +1234,9 @@ class Linearizer:
         # The messages the required takes get: a put of one of them may have to go first.
         fifo = isinstance(shadow, _QueueShadow) and shadow.fifo  # (every take gets the oldest)
         queued = len(shadow.messages) if fifo else 0  # type: ignore[attr-defined]
+        # POSIX, several priorities: each priority's messages leave in the order they came
+        by_key = isinstance(shadow, _QueueShadow) and not fifo and shadow.by_priority
+        keys_queued = Counter(m[0] for m in shadow.messages) if by_key else None  # type: ignore[attr-defined]
         needed = (  # (read only where ``fifo``: not made for any other search)
             {
                 _msg(o)
@@ -1312,7 +1318,9 @@ class Linearizer:
                     self._reach = first.e
             upto = _committed(lists, found, horizon)
             if fifo:
-                upto = _upto_untold(lists, found, upto, horizon, queued)
+                upto = _upto_untold(lists, found, upto, horizon, Counter({None: queued}))
+            elif keys_queued is not None:
+                upto = _upto_untold(lists, found, upto, horizon, keys_queued, by_key=True)
             return deque(pids[i] for i in found[:upto]) or None
 
         # First an order of every operation the search sees, with a part of the budget:
@@ -2076,7 +2084,12 @@ def _committed(lists: list[list[Op]], path: list[int], horizon: int) -> int:
 
 
 def _upto_untold(
-    lists: list[list[Op]], path: list[int], upto: int, horizon: int, queued: int
+    lists: list[list[Op]],
+    path: list[int],
+    upto: int,
+    horizon: int,
+    queued: Counter[int | None],
+    by_key: bool = False,
 ) -> int:
     """How much of the first ``upto`` steps of an order found on a FIFO queue (``queued``
     messages in it first) to commit: up to the first put placed in front of a concurrent
@@ -2086,15 +2099,23 @@ def _upto_untold(
     6-process mesh: the horizon fell 1 ns before the receive that tells two sends apart,
     the order put them the other way round, and that receive had no explanation:
     ``order.conflict`` on a correct program.) Never cut to less than half: in a deep
-    queue every put's take lies past the horizon (the ranks check those, ``watch``)."""
-    places: deque[Op | None] = deque(repeat(None, queued))  # each place's put (None: before)
+    queue every put's take lies past the horizon (the ranks check those, ``watch``).
+
+    ``by_key``: a POSIX queue of several priorities, whose messages of one priority leave
+    in the order they came (``queued``: per priority), so only a put of the same priority
+    is concurrent that way. (Committed in front of another sender's send in progress, a
+    send made that one's receive impossible: 5 senders, 5 receivers, 10 slots.)"""
+    places: dict[int | None, deque[Op | None]] = {
+        key: deque(repeat(None, n)) for key, n in queued.items()
+    }  # each place's put (None: before)
     told: set[int] = set()  # ids of the puts whose message a required take gets
     for o in _path_ops(lists, path):
         code = o.rec[0]  # type: ignore[index]
+        key = o.rec[3] if by_key else None  # type: ignore[index]
         if code in _PUT_CODES:
-            places.append(o)
-        elif code in _TAKE_CODES and places:
-            put = places.popleft()
+            places.setdefault(key, deque()).append(o)
+        elif code in _TAKE_CODES and places.get(key):
+            put = places[key].popleft()
             if put is not None and o.e <= horizon:
                 told.add(id(put))
     at = [0] * len(lists)
@@ -2111,6 +2132,7 @@ def _upto_untold(
                 and other.rec[0] in _PUT_CODES  # type: ignore[index]
                 and other.b <= o.e
                 and _msg(other) != m
+                and (not by_key or other.rec[3] == m[0])  # type: ignore[index]
             ):
                 return k if 2 * k >= upto else upto
     return upto
@@ -2602,6 +2624,8 @@ class _QueueShadow(_Shadow):
         self._joint: list[set[tuple[int, ...]] | None] | None = None  # (``_joint_setup``)
         self._jback: list[set[tuple[int, ...]]] | None = None
         self._horizon = self._read_to = 1 << 62  # (``watch``)
+        self._lists: list[list[Op]] = []  # (``watch``: ``_overfull``)
+        self._room_by = 1 << 62
         self.putting = sorted(putting or ())  # (``_tight_scan``)
 
     def _rehash(self) -> None:
@@ -2829,6 +2853,10 @@ class _QueueShadow(_Shadow):
         self._fifo = self.fifo
         self._joint = self._jback = None
         self._horizon, self._read_to = horizon, read_to
+        # (``_overfull``: a take not in the lists began past the horizon or what was read,
+        # or it is in progress: it comes after any moment before all of those)
+        self._lists = lists
+        self._room_by = min([horizon, read_to, *(b - 1 for b in taking.values())])
         self._dead_memo: dict[Any, bool] = {}
         if not self._fifo:
             # Messages of one key still leave in the order they came, whoever takes them
@@ -2860,6 +2888,8 @@ class _QueueShadow(_Shadow):
             return True
         if not self.messages:
             return False
+        if op.rec[0] == C.MQ_SEND and self._overfull():  # type: ignore[index]
+            return True
         if not self._fifo:
             return self._dead_key(op)
         if op.rec[0] in _PUT_CODES:  # type: ignore[index]
@@ -2882,6 +2912,103 @@ class _QueueShadow(_Shadow):
                 self.messages[:DEAD_DEPTH], start
             )
         return known
+
+    def _overfull(self) -> bool:
+        """POSIX, a queue of ``max_messages``: whether the sends that must be placed by
+        some moment ``t`` overfill it, whatever the order. Every send that ended by ``t``
+        comes before every operation that began after it (real time), so the receives
+        placed before the last of them began by ``t``. A receive takes the oldest message
+        of its priority: one stuck behind a message that no receive begun by ``t`` can
+        take frees nothing, and the messages of that priority put after it stay too.
+
+        Without it, a send was placed in front of another sender's concurrent one of the
+        same priority, whose receive had to make room in time (5 senders, 5 receivers, 10
+        slots): that showed only when the queue filled, 25 steps later, the search ran
+        out of its budget going back through the orders in between, and its guess was
+        committed (``[11 queued]`` in a 10-slot queue on a correct program). A necessary
+        condition only: it never cuts a branch that goes on."""
+        cap = self.max_messages
+        if not cap or not self.by_priority:
+            return False
+        bound, pos = self._room_by, self.pos
+        puts: list[tuple[int, tuple[int, bytes]]] = []  # (end, message) of those to place
+        for i, lst in enumerate(self._lists):
+            for k in range(pos[i], len(lst)):
+                o = lst[k]
+                if o.b > bound:
+                    break
+                if o.rec[0] == C.MQ_SEND and o.e <= bound:  # type: ignore[index]
+                    puts.append((o.e, _msg(o)))
+        if len(puts) + len(self.messages) <= cap:
+            return False
+        puts.sort(key=itemgetter(0))
+        # A message taken before a unique one of its priority by the same process was put
+        # before it (``before``): due then too, if it is not put yet.
+        due: Counter[int] = Counter()
+        early: set[tuple[int, bytes]] = set()  # counted as due before one it came before
+        own: set[tuple[int, bytes]] = set()  # counted as due by its own end
+        total = checked = 0
+        for n, (t, m) in enumerate(puts):
+            for x in self.before.get(m, ()):  # (unique messages: ``before`` names no other)
+                if x not in early and x not in own and x not in self.put:
+                    early.add(x)
+                    due[x[0]] += 1
+                    total += 1
+            if m in early and m not in own:
+                own.add(m)  # its put is counted already
+            else:
+                own.add(m)
+                due[m[0]] += 1
+                total += 1
+            if n + 1 < len(puts) and puts[n + 1][0] == t:
+                continue
+            if len(self.messages) + total <= cap:
+                continue
+            if self._left(t, due) > cap:
+                return True
+            checked += 1
+            if checked >= ROOM_CHECKS:
+                break
+        return False
+
+    def _left(self, t: int, due: Counter[int]) -> int:
+        """At least how many messages the queue holds once the sends ``due`` by ``t`` are
+        placed: of each priority, those queued and due less what the receives that began
+        by ``t`` can take (each process's in its program order): the messages queued in
+        order while one can take the next, then any."""
+        takes: dict[int, list[list[tuple[int, bytes, int, bool]]]] = {}
+        for i, lst in enumerate(self._lists):
+            mine: dict[int, list[tuple[int, bytes, int, bool]]] = {}
+            for k in range(self.pos[i], len(lst)):
+                o = lst[k]
+                if o.b > t:
+                    break
+                if o.rec[0] == C.MQ_RECV:  # type: ignore[index]
+                    mine.setdefault(o.rec[3], []).append(_taken(o))  # type: ignore[index]
+            for key, got in mine.items():
+                takes.setdefault(key, []).append(got)
+        queued: Counter[int] = Counter(m[0] for m in self.messages)
+        left = 0
+        for key in queued.keys() | due.keys():
+            lanes = takes.get(key, [])
+            ways = {(0,) * len(lanes)}
+            taken = 0
+            for m in self.messages:
+                if m[0] != key:
+                    continue
+                ways = {
+                    (*way[:r], v + 1, *way[r + 1 :])
+                    for way in ways
+                    for r, v in enumerate(way)
+                    if v < len(lanes[r]) and takes_message(m, *lanes[r][v])
+                }
+                if not ways or len(ways) > DEAD_WAYS:
+                    break
+                taken += 1
+            if ways and (taken == queued[key] or len(ways) > DEAD_WAYS):
+                taken = sum(map(len, lanes))  # past those queued (or too many ways to say)
+            left += max(0, queued[key] + due[key] - taken)
+        return left
 
     def _dead_key(self, op: Op) -> bool:
         """``dead`` where messages of several keys are queued or taken: every take gets
