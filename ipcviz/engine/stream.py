@@ -161,7 +161,7 @@ def record_to_event(
         event["data"] = b64(bytes(data))
     elif spec.payload == "text":
         event["text"] = bytes(data).decode("utf-8", "replace")
-    elif spec.payload == "json":
+    elif spec.payload == "json" and data:  # (none: a plain begin, ``sem.wait.begin``)
         try:
             event.update(json.loads(bytes(data)))
         except ValueError:

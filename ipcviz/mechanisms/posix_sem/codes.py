@@ -22,7 +22,9 @@ SEM_POST_JOINED: Final = 36
 SEM_TRYWAIT_JOINED: Final = 37
 
 CODES: Final[dict[int, Code]] = {
-    SEM_WAIT_BEGIN: Code("sem.wait.begin"),
+    # payload: none, or a System V semop on several semaphores: ``{"sems": [...],
+    # "units": [...]}``, every decrement of the call (model.py ``_wait_begin``)
+    SEM_WAIT_BEGIN: Code("sem.wait.begin", payload="json"),
     SEM_WAIT: Code("sem.wait"),
     SEM_POST: Code("sem.post"),
     SEM_TRYWAIT: Code("sem.trywait", "ok"),
