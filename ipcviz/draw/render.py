@@ -387,6 +387,8 @@ def proc_state_text(state: State, p: Proc, room: int | None = None) -> Text:
         said = _("waiting: {op} on {obj}{where}").format(
             op=bytefmt.safe_text(str(p.op), 20), obj=_on(p), where=""
         )
+        if p.ons and room is not None and cell_len(said) > room:  # every one before the op
+            said = _("waiting on {obj}").format(obj=_on(p))
         return Text(said, style="bold #ffaf00")
     if p.error:
         return Text(
@@ -434,7 +436,10 @@ def _probed_state(state: State, p: Proc, k: dict[str, Any]) -> tuple[list[str], 
         said = _("waiting: {op} on {obj}{where}")  # ... and the reading's wait channel
         obj = _on(p)
         wheres = (f" ({seen}, {wchan})", f" ({age}, {wchan})", "")
-        return [said.format(op=op, obj=obj, where=w) for w in wheres], "bold #ffaf00"
+        forms = [said.format(op=op, obj=obj, where=w) for w in wheres]
+        if p.ons:  # a semop on several: every one of them stays, the op's name goes
+            forms.append(_("waiting on {obj}").format(obj=obj))
+        return forms, "bold #ffaf00"
     if not blocked:
         return None
     forms: list[str] = []

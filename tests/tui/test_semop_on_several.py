@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipcviz.draw.render import proc_state_text
 from ipcviz.mechanisms.posix_sem.diagram import draw
 from ipcviz.tui.app import IpcvizApp
 from ipcviz.tui.feed import RecordedFeed
@@ -60,6 +61,8 @@ async def test_a_semop_asleep_on_three_is_shown_on_all_three() -> None:
         assert "waiting: + waiter[10] (needs it too, same semop; asleep on s-1)" in lines[name]
     assert any("waits on s-0, s-1 and s-2, in one semop" in line for line in said), said
     assert diagram.count("◀zz wait") == 3, "a sleeping edge to each semaphore"
+    # a narrow state column (120 columns): every semaphore stays, the op's name goes
+    assert proc_state_text(state, state.procs[10], 26).plain == "waiting on s-0+s-1+s-2"
     rows = {
         n: "".join(s.text for s in draw(state, state.objects[n], 40, 2, False)[1]) for n in lines
     }
