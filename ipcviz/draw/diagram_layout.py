@@ -109,9 +109,17 @@ def _uses(state: State, obj: Obj) -> dict[int, dict[str, int]]:
             if pid not in uses and pid in state.procs:
                 uses[pid] = {verb: 0}
     for p in state.procs.values():
-        if p.on == obj.name and p.op and p.state == "waiting" and p.op in SLEEPS:
+        if _sleeps_on(p, obj.name):
             uses.setdefault(p.pid, {}).setdefault(SLEEPS[p.op], 0)
     return uses
+
+
+def _sleeps_on(p: Proc, name: str) -> bool:
+    """``p`` sleeps in a call on object ``name``: its one object, or one of several (a
+    System V semop taking from two semaphores waits for both: an edge to each)."""
+    if p.state != "waiting" or p.op not in SLEEPS:
+        return False
+    return p.on == name or name in p.ons
 
 
 @dataclass
@@ -260,7 +268,7 @@ class _Graph:
         p = state.procs.get(e.pid)
         newest = max(e.verbs.values(), default=0)
         color = r.color_of(state, e.pid)
-        if p is not None and p.state == "waiting" and p.on == e.obj and p.op in SLEEPS:
+        if p is not None and _sleeps_on(p, e.obj):
             return k.WAITING, False
         if newest and newest == state.ops:
             return Style(color=P.BLACK, bgcolor=color, bold=True), True
@@ -272,7 +280,7 @@ class _Graph:
         """What the edge says: its verbs, puts first (``write/read``), or ``zz read`` while
         its process sleeps in that call on this object."""
         p = self.state.procs.get(e.pid)
-        if p is not None and p.state == "waiting" and p.on == e.obj and p.op in SLEEPS:
+        if p is not None and _sleeps_on(p, e.obj):
             return f"zz {SLEEPS[p.op]}"
         return "/".join(sorted(e.verbs, key=lambda v: (v not in PUTS, v)))
 

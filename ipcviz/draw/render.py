@@ -385,8 +385,10 @@ def proc_state_text(state: State, p: Proc, room: int | None = None) -> Text:
         return Text(fits[0] if fits else forms[-1], style=style)
     if p.state == "waiting":
         said = _("waiting: {op} on {obj}{where}").format(
-            op=bytefmt.safe_text(str(p.op), 20), obj=bytefmt.safe_text(str(p.on), 20), where=""
+            op=bytefmt.safe_text(str(p.op), 20), obj=_on(p), where=""
         )
+        if p.ons and room is not None and cell_len(said) > room:  # every one before the op
+            said = _("waiting on {obj}").format(obj=_on(p))
         return Text(said, style="bold #ffaf00")
     if p.error:
         return Text(
@@ -395,6 +397,12 @@ def proc_state_text(state: State, p: Proc, room: int | None = None) -> Text:
         )
     word = PROC_STATES.get(p.state)
     return Text(_(word) if word else bytefmt.safe_text(str(p.state), 20), style=P.LIME)
+
+
+def _on(p: Proc) -> str:
+    """The object of ``p``'s operation, or every one of them: ``fork2+fork3`` for a System
+    V semop that takes from both (it waits for both, not only the first)."""
+    return bytefmt.safe_text("+".join(p.ons) if p.ons else str(p.on), 40 if p.ons else 20)
 
 
 def _probed_state(state: State, p: Proc, k: dict[str, Any]) -> tuple[list[str], str] | None:
@@ -426,15 +434,18 @@ def _probed_state(state: State, p: Proc, k: dict[str, Any]) -> tuple[list[str], 
         if not wchan:  # the model's own wait: nothing of the reading's to say
             return None
         said = _("waiting: {op} on {obj}{where}")  # ... and the reading's wait channel
-        obj = bytefmt.safe_text(str(p.on), 20)
+        obj = _on(p)
         wheres = (f" ({seen}, {wchan})", f" ({age}, {wchan})", "")
-        return [said.format(op=op, obj=obj, where=w) for w in wheres], "bold #ffaf00"
+        forms = [said.format(op=op, obj=obj, where=w) for w in wheres]
+        if p.ons:  # a semop on several: every one of them stays, the op's name goes
+            forms.append(_("waiting on {obj}").format(obj=obj))
+        return forms, "bold #ffaf00"
     if not blocked:
         return None
     forms: list[str] = []
     if p.state == "waiting":  # the kernel agrees: asleep in the model's operation
         said = _("blocked: {op} on {obj}{where}")
-        obj = bytefmt.safe_text(str(p.on), 20)
+        obj = _on(p)
         forms = [said.format(op=op, obj=obj, where=w) for w in aged[:-1]]
     said = _("blocked on {obj}{where}")
     obj = bytefmt.safe_text(str(blocked), 30)

@@ -409,9 +409,10 @@ class DeadlockWatcher:
     def _set_member(self, pid: int, ipc_id: int | None) -> str | None:
         """A semaphore of a scenario's set (``sysv_semaphore_set``): its members share the
         set's id, all the kernel shows of a sleeper, so their ``keys`` give none. Which one
-        it waits for is the one its begin named (the model's ``on``), if that one is at 0:
-        a semop on several may sleep for another, and a member with a unit to give is no
-        obstacle (an edge to its holders could close a cycle that is not one)."""
+        it waits for is the model's ``on``: for a semop on several (its begin's ``sems``),
+        the first too low, as the kernel counts it (semncnt), followed as values change;
+        and only if at 0: a member with a unit to give is no obstacle (an edge to its
+        holders could close a cycle that is not one)."""
         p = self.engine.model.procs.get(pid)
         on = p.on if p is not None and p.op == "sem.wait" else None
         if on is None or on not in self.ids.get(ipc_id, ()):  # type: ignore[arg-type]

@@ -85,16 +85,29 @@ class RecordCodec:
     def _build(self, code: int, obj: int, folded: bool) -> Any:
         spec = TABLE.get(code)
         t0, objects, steps = self.t0, self.objects, self.steps
-        if spec is None or code in (NARRATE, GATE_WAIT) or spec.payload in ("text", "json"):
 
-            def generic(rec: Record, pid: int, seq: int, since: int) -> tuple[dict, str]:
-                event = record_to_event(rec, pid, t0, objects, steps)
-                event["seq"] = seq
-                if since:
-                    event["since"] = since - t0
-                return event, encode_event(event)
+        def generic(rec: Record, pid: int, seq: int, since: int) -> tuple[dict, str]:
+            event = record_to_event(rec, pid, t0, objects, steps)
+            event["seq"] = seq
+            if since:
+                event["since"] = since - t0
+            return event, encode_event(event)
 
+        if spec is None or code in (NARRATE, GATE_WAIT) or spec.payload == "text":
             return generic
+        if spec.payload == "json":  # its fields only when it carries some: a begin of a
+            # semop on several (``sems``); every other begin of its code goes the fast way
+            plain = self._fast(spec, obj, folded)
+
+            def either(rec: Record, pid: int, seq: int, since: int) -> tuple[dict, str]:
+                return (generic if rec[5] else plain)(rec, pid, seq, since)
+
+            return either
+        return self._fast(spec, obj, folded)
+
+    def _fast(self, spec: Any, obj: int, folded: bool) -> Any:
+        """The maker of a record's event from a ``%``-template (no payload but bytes)."""
+        t0, objects = self.t0, self.objects
         kind, a, b, has_data = spec.kind, spec.a, spec.b, spec.payload == "bytes"
         name = objects[obj] if 0 <= obj < len(objects) else None
         head = '{"t":%d,"seq":%d,"pid":%d,"kind":' + json.dumps(kind)
@@ -161,7 +174,7 @@ def record_to_event(
         event["data"] = b64(bytes(data))
     elif spec.payload == "text":
         event["text"] = bytes(data).decode("utf-8", "replace")
-    elif spec.payload == "json":
+    elif spec.payload == "json" and data:  # (none: a plain begin, ``sem.wait.begin``)
         try:
             event.update(json.loads(bytes(data)))
         except ValueError:

@@ -33,7 +33,7 @@ def begin(s: State, e: Event, queue: str | None = None) -> None:
     """An operation started; ``queue``: the object's list of waiters to join, if any."""
     p = s.procs.get(e["pid"])
     if p is not None:
-        p.state, p.op, p.on = "waiting", e["kind"][: -len(".begin")], e.get("obj")
+        p.state, p.op, p.on, p.ons = "waiting", e["kind"][: -len(".begin")], e.get("obj"), ()
         p.op_seq, p.op_t = e["seq"], e["t"]
     if queue is not None and (obj := s.objects.get(e.get("obj", ""))) is not None:
         getattr(obj, queue).append(e["pid"])
@@ -45,7 +45,7 @@ def done(s: State, e: Event, queue: str | None = None) -> None:
     if p is not None:
         p.op_seq, p.op_t = e["seq"], e["t"]
         if p.state == "waiting":
-            p.state, p.op, p.on = "running", None, None
+            p.state, p.op, p.on, p.ons = "running", None, None, ()
     if queue is not None and (obj := s.objects.get(e.get("obj", ""))) is not None:
         waiting = getattr(obj, queue)
         if e["pid"] in waiting:

@@ -167,7 +167,7 @@ def _proc_exit(s: State, e: Event) -> None:
     p = s.procs.get(e["pid"])
     if p is None:
         return
-    p.state, p.op, p.on = "exited", None, None
+    p.state, p.op, p.on, p.ons = "exited", None, None, ()
     p.exit_code, p.exit_signal = e.get("code"), e.get("signal")
     if s.held_narrations:
         s.held_narrations = [h for h in s.held_narrations if h[1] != p.pid]

@@ -20,6 +20,9 @@ class Proc:
     state: str = "running"  # running | waiting | blocked | stopped | exited
     op: str | None = None  # the operation in progress, e.g. "pipe.read" (set by *.begin)
     on: str | None = None  # the object that operation is on
+    #: every object of that operation when it is on several (a System V semop taking from
+    #: two semaphores: ``on`` is the one it sleeps on, the first too low), else ()
+    ons: tuple[str, ...] = ()
     exit_code: int | None = None
     exit_signal: int | None = None
     error: str | None = None

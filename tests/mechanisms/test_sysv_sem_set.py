@@ -281,3 +281,44 @@ def test_a_deadlock_on_two_members_of_one_set_is_found(tmp_path: Path) -> None:
         ("left", "s-1", "right"),
         ("right", "s-0", "left"),
     ]
+
+
+#: Each takes one semaphore alone, then asks in one semop for a free one (s-2) first and
+#: the other's second: asleep on the other's, which the kernel counts (semncnt), not on
+#: s-2, the one its begin names first.
+SET_DEADLOCK_SECOND = """
+from ipcviz.scenario import Scenario
+
+scenario = Scenario("set-deadlock-2", "free first", schedule="left,right", timeout=20)
+s = scenario.sysv_semaphore_set("s", values=[1, 1, 1])
+
+
+@scenario.process("left")
+def left(ctx):
+    s[0].wait()
+    s.op({2: -1, 1: -1})
+
+
+@scenario.process("right")
+def right(ctx):
+    s[1].wait()
+    s.op({2: -1, 0: -1})
+
+
+@scenario.check("the deadlock was found")
+def found(run):
+    return bool(run.state.deadlocks), str(run.state.deadlocks)
+"""
+
+
+def test_a_deadlock_on_the_second_semaphore_of_one_semop_is_found(tmp_path: Path) -> None:
+    """The watcher took the member the begin named (s-2, free: no obstacle, no edge) and
+    never saw the cycle; the run ran into its time-out. It now takes the one the model
+    counts the sleeper on, as the kernel does: the first too low."""
+    result, _header, events = run_file(tmp_path, "set_deadlock_2", SET_DEADLOCK_SECOND, timeout=90)
+    assert result.returncode == 0, result.stdout[-3000:]
+    (cycle,) = [e["cycle"] for e in by_kind(events, "deadlock")]
+    assert sorted((c["proc"], c["waits_for"], c["held_by"]) for c in cycle) == [
+        ("left", "s-1", "right"),
+        ("right", "s-0", "left"),
+    ]

@@ -25,7 +25,9 @@ SEM_TRYWAIT_JOINED: Final = 37
 SEM_EIDRM: Final = 38
 
 CODES: Final[dict[int, Code]] = {
-    SEM_WAIT_BEGIN: Code("sem.wait.begin"),
+    # payload: none, or a System V semop on several semaphores: ``{"sems": [...],
+    # "units": [...]}``, every decrement of the call (model.py ``_wait_begin``)
+    SEM_WAIT_BEGIN: Code("sem.wait.begin", payload="json"),
     SEM_WAIT: Code("sem.wait"),
     SEM_POST: Code("sem.post"),
     SEM_TRYWAIT: Code("sem.trywait", "ok"),

@@ -107,7 +107,13 @@ def draw(state: State, obj: SemObj, width: int, rows: int, lit: bool) -> list[k.
     out = [row.done()]
     if rows >= 2:
         sleep = k.Row(width)
-        k.sleepers(sleep, state, obj.waiters, _("asleep:"))
+        if obj.waiters or not obj.also:
+            k.sleepers(sleep, state, obj.waiters, _("asleep:"))
+        else:
+            sleep.add(_("asleep:"), k.LABEL)
+        for pid in obj.also:  # asleep in a semop needing it too, counted on another one
+            text, style = k.chip(state, pid, 12)
+            sleep.add(" +" + text, style)
         out.append(sleep.done())
     elif obj.waiters:  # one row only: the sleepers matter more than the spare tokens
         row = k.Row(width)
@@ -125,4 +131,4 @@ def rows_least(state: State, obj: SemObj, width: int) -> int:
 
 
 def signature(obj: SemObj) -> tuple[Any, ...]:
-    return (obj.value, obj.waits, obj.posts, tuple(obj.waiters))
+    return (obj.value, obj.waits, obj.posts, tuple(obj.waiters), tuple(obj.also))

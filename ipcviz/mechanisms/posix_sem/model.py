@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipcviz.events.fields import Kind, flag, integer, small
+from ipcviz.events.fields import Kind, flag, integer, list_of, small, strings
 from ipcviz.i18n import Lazy, lazy
 from ipcviz.mechanisms.base import Family
 from ipcviz.mechanisms.posix_sem.state import SemObj
@@ -23,6 +23,14 @@ SEMVMX = 32767
 
 
 def _wait_begin(s: State, e: Event) -> None:
+    call = _call(s, e)
+    if call:  # a System V semop on several: asleep waiting for every one of them
+        begin(s, e)
+        for name in _asleep_on_all(s, e["pid"], call):
+            obj = _sem(s, name)
+            changed(obj, e)  # the kernel's count of waiters (of one of them)
+            _hold_and_wait(s, obj, e["pid"])
+        return
     begin(s, e, "waiters")
     if (obj := s.objects.get(e.get("obj", ""))) is not None:
         changed(obj, e)  # the kernel's count of waiters
@@ -30,14 +38,99 @@ def _wait_begin(s: State, e: Event) -> None:
             _hold_and_wait(s, obj, e.get("pid", 0))
 
 
+def _call(s: State, e: Event) -> tuple[tuple[str, int], ...]:
+    """A begin's semop on several semaphores (``sems``, ``units``) as (name, units) pairs,
+    or () for a wait on one: an older trace, a POSIX semaphore, a semaphore unknown."""
+    sems, units = e.get("sems"), e.get("units")
+    if not isinstance(sems, list) or not isinstance(units, list) or len(sems) != len(units):
+        return ()
+    call = tuple(zip(sems, units, strict=True))
+    if len({n for n, _u in call}) < 2 or not all(
+        isinstance(s.objects.get(n), SemObj) and isinstance(u, int) for n, u in call
+    ):
+        return ()
+    return call
+
+
+def _asleep_on_all(s: State, pid: int, call: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    """``pid`` sleeps in one semop taking from every semaphore of ``call``: it is shown on
+    each (``SemObj.calls``) and counted, as Linux counts it in semncnt, on the one its
+    call would block on now: the first, in the call's order, too low for what the call
+    takes from it by then (ipc/sem.c ``perform_atomic_semop``, ``q->blocking``).
+    Returns the call's semaphores, each once."""
+    names = tuple(dict.fromkeys(n for n, _u in call))
+    if (p := s.procs.get(pid)) is not None:
+        p.ons = names
+    for name in names:
+        _sem(s, name).calls[pid] = call
+    _recount(s, pid, call)
+    return names
+
+
+def _sem(s: State, name: str) -> SemObj:
+    obj = s.objects[name]
+    assert isinstance(obj, SemObj)
+    return obj
+
+
+def _recount(s: State, pid: int, call: tuple[tuple[str, int], ...]) -> None:
+    """Which semaphore of ``pid``'s call it is counted on now. The kernel tries the call
+    again at every change of the set, so this follows each change of one of them. None
+    too low (the call is about to complete): the one it is counted on stays."""
+    taken: dict[str, int] = {}
+    blocking = None
+    for name, units in call:
+        taken[name] = taken.get(name, 0) + units
+        if _sem(s, name).value < taken[name]:
+            blocking = name
+            break
+    names = dict.fromkeys(n for n, _u in call)
+    if blocking is None:
+        blocking = next((n for n in names if pid in _sem(s, n).waiters), call[0][0])
+    for name in names:
+        obj = _sem(s, name)
+        wait, other = (obj.waiters, obj.also) if name == blocking else (obj.also, obj.waiters)
+        if pid in other:
+            other.remove(pid)
+        if pid not in wait:
+            wait.append(pid)
+    p = s.procs.get(pid)
+    if p is not None and p.state == "waiting":
+        p.on = blocking
+
+
+def _call_over(s: State, pid: int, obj: SemObj) -> None:
+    """``pid``'s semop on several semaphores returned (or it died): shown on none."""
+    call = obj.calls.get(pid, ())
+    for name, _u in call:
+        other = s.objects.get(name)
+        if isinstance(other, SemObj):
+            other.calls.pop(pid, None)
+            for queue in (other.waiters, other.also):
+                if pid in queue:
+                    queue.remove(pid)
+
+
+def _moved(s: State, obj: SemObj, pid: int) -> None:
+    """``obj``'s value changed: every other semop asleep on it may be counted on another
+    of its semaphores now (the kernel tried it again)."""
+    for other, call in list(obj.calls.items()):
+        if other != pid:
+            _recount(s, other, call)
+
+
 def _wait(s: State, e: Event) -> None:
-    done(s, e, "waiters")
     obj = s.objects[e["obj"]]
     assert isinstance(obj, SemObj)
+    if e["pid"] in obj.calls:
+        _call_over(s, e["pid"], obj)
+    done(s, e, "waiters")
     if not e.get("joined"):  # (a further part of the call: its first part asked already)
         _hold_and_wait(s, obj, e["pid"])
     _take(obj, e["pid"], e.get("n", 1))
     changed(obj, e)
+    if obj.calls:
+        _moved(s, obj, e["pid"])
 
 
 def _hold_and_wait(s: State, obj: SemObj, pid: int) -> None:
@@ -73,6 +166,8 @@ def _trywait(s: State, e: Event) -> None:
     if e.get("ok"):
         _take(obj, e["pid"], e.get("n", 1))
         changed(obj, e)
+        if obj.calls:
+            _moved(s, obj, e["pid"])
 
 
 def _post(s: State, e: Event) -> None:
@@ -82,6 +177,8 @@ def _post(s: State, e: Event) -> None:
     obj.value += n
     obj.posts += 1
     changed(obj, e)
+    if obj.calls:
+        _moved(s, obj, pid)
     obj.posters.add(pid)
     if obj.undo:
         obj.adj[pid] -= n
@@ -109,6 +206,8 @@ def _set(s: State, e: Event) -> None:
     obj.adj.clear()
     obj.holders.clear()
     changed(obj, e)
+    if obj.calls:
+        _moved(s, obj, e["pid"])
 
 
 def _undo(s: State, e: Event) -> None:
@@ -121,6 +220,8 @@ def _undo(s: State, e: Event) -> None:
         obj.adj.pop(pid, None)
         obj.holders.pop(pid, None)
         changed(obj, e)
+        if obj.calls:
+            _moved(s, obj, pid)
 
 
 def _legal_wait(obj: SemObj, e: Event) -> Lazy | None:
@@ -163,6 +264,9 @@ def on_proc_exit(obj: Obj, pid: int) -> None:
     assert isinstance(obj, SemObj)
     if pid in obj.waiters:
         obj.waiters.remove(pid)
+    if pid in obj.also:
+        obj.also.remove(pid)
+    obj.calls.pop(pid, None)
 
 
 #: The kernel's view of a semaphore: its value, sleepers (waiting to decrement / for
@@ -175,7 +279,8 @@ _PART = {"n": small, "joined": flag}
 FAMILY = Family(
     name="sem",
     kinds={
-        "sem.wait.begin": Kind({"n": small}),
+        # ``sems``, ``units``: a System V semop taking from several (``_call``)
+        "sem.wait.begin": Kind({"n": small, "sems": strings, "units": list_of(small)}),
         "sem.wait": Kind(_PART, ("obj",)),
         "sem.post": Kind(_PART, ("obj",)),
         "sem.trywait": Kind({**_PART, "ok": flag}, ("obj",)),

@@ -32,6 +32,13 @@ class SemObj(Obj):
     #: one: "hold and wait", a condition of every deadlock (T34). The parts of one semop
     #: are taken at one instant: a process never holds one while it waits for another.
     hold_and_wait: dict[int, str] = field(default_factory=dict)
+    #: pid → its System V semop asleep on several semaphores, this one among them: each
+    #: (semaphore, units) it takes, in the call's order (``sem.wait.begin`` ``sems``)
+    calls: dict[int, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    #: pids asleep in such a semop that need this semaphore too, but that the kernel
+    #: counts (semncnt) on another of the call's: the first one too low. ``waiters``
+    #: holds those it counts on this one, as the kernel's probe does.
+    also: list[int] = field(default_factory=list)
 
     @property
     def base(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipcviz import bytefmt
 from ipcviz.draw import render as r
 from ipcviz.i18n import _, ngettext
 from ipcviz.mechanisms.posix_sem.state import SemObj
@@ -45,14 +46,26 @@ def sem_lines(state: State, obj: SemObj, width: int) -> list[r.Line]:
         r.who(out, state, " " + _("holders:") + " ", holders)
         out.newline()
     out.add(" " + _("waiting:") + " ", r.DIM)
-    if not obj.waiters:
+    if not obj.waiters and not obj.also:
         out.add("—", r.DIM)
     for i, pid in enumerate(obj.waiters):
         text, style = r.proc_label(state, pid)
         out.add(("  ← " if i else "") + text, style)
+    _also(out, state, obj)
     out.newline()
     r.kernel_fields(out, obj, now=state.t)
     return out.finish()
+
+
+def _also(out: r.Lines, state: State, obj: SemObj) -> None:
+    """Those asleep in one semop that takes this semaphore too, but which the kernel
+    counts on another of the call's (the first too low): "+ phil3 (asleep on fork3)"."""
+    for i, pid in enumerate(obj.also):
+        text, style = r.proc_label(state, pid)
+        p = state.procs.get(pid)
+        on = bytefmt.safe_text(str(p.on), 20) if p is not None else "?"
+        out.add(("  + " if i or obj.waiters else "+ ") + text, style)
+        out.add(" " + _("(needs it too, same semop; asleep on {obj})").format(obj=on), r.DIM)
 
 
 def _kernel_value(out: r.Lines, state: State, obj: SemObj) -> None:
@@ -90,4 +103,4 @@ def lines(state: State, obj: SemObj, width: int, rows: int = 3) -> list[r.Line]:
 
 
 def signature(obj: SemObj) -> tuple[Any, ...]:
-    return (obj.value, obj.waits, obj.posts, tuple(obj.waiters))
+    return (obj.value, obj.waits, obj.posts, tuple(obj.waiters), tuple(obj.also))

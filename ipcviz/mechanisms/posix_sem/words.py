@@ -33,8 +33,21 @@ def _posts(n: Any, e: dict[str, Any]) -> Lazy:
     return _joined(said, e)
 
 
+def _waits(n: Any, e: dict[str, Any]) -> Lazy:
+    """A System V semop taking from several semaphores waits for all of them at once."""
+    sems = e.get("sems")
+    names = list(dict.fromkeys(str(x) for x in sems)) if isinstance(sems, list) else []
+    if len(names) < 2:
+        return lazy("waits on {obj}…", obj=e["obj"])
+    return lazy(
+        "waits on {objs} and {last}, in one semop: it takes them all at once or none…",
+        objs=", ".join(names[:-1]),
+        last=names[-1],
+    )
+
+
 WORDS = {
-    "sem.wait.begin": lambda n, e: lazy("waits on {obj}…", obj=e["obj"]),
+    "sem.wait.begin": _waits,
     "sem.wait": _took,
     "sem.post": _posts,
     "sem.set": lambda n, e: lazy("sets {obj} to {value}", obj=e["obj"], value=e["value"]),

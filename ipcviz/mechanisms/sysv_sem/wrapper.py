@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import json
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -252,7 +253,7 @@ class SysvSemaphoreSet:
             t.gate(first_code, first_obj)
         else:
             t.gate(C.SEM_WAIT_BEGIN, first_obj)
-            t.emit(C.SEM_WAIT_BEGIN, first_obj)
+            t.emit(C.SEM_WAIT_BEGIN, first_obj, 0, 0, self._asks(pairs))
         if not self.semop(pairs, nowait):
             if len(parts) == 1:
                 t.emit(C.SEM_TRYWAIT, first_obj, 0)
@@ -260,6 +261,17 @@ class SysvSemaphoreSet:
         more = tuple((_JOINED_CODE[code], obj, a, 0) for code, obj, a in parts[1:])
         t.emit(first_code, first_obj, _a, 0, b"", 0, more)
         return True
+
+    def _asks(self, pairs: list[tuple[int, int]]) -> bytes:
+        """The begin's payload: every semaphore the call takes from, in its order, and how
+        many units (``sems``, ``units``), so the model shows the sleeper on each, not only
+        on the first (the kernel counts it on the first one too low: semncnt). None for a
+        call on one semaphore: its ``obj`` says it all."""
+        takes = [(self.members[n].name, -d) for n, d in pairs if d < 0]
+        if len(takes) < 2:
+            return b""
+        names, units = zip(*takes, strict=True)
+        return json.dumps({"sems": names, "units": units}).encode()
 
     def take(self, *nums: int) -> _Taken:
         """``with forks.take(i, j):`` one semop taking one unit of each, and one giving

@@ -24,6 +24,7 @@ the linearizer when nobody could have seen it wait).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -510,7 +511,7 @@ class Mapper:
 
     def _begin(self, proc: Proc, t: int, name: str, args: str) -> list[Any] | None:
         """The begin record of a call that can block, from what its entry printed."""
-        code, obj, a, b = 0, -1, 0, 0
+        code, obj, a, b, data = 0, -1, 0, 0, b""
         if name in _PIPE_IO:
             fd = _first_fd(args)
             if fd is None:
@@ -552,8 +553,12 @@ class Mapper:
             waits = [b for b in P.sembufs(args) if b[1] < 0 and "IPC_NOWAIT" not in b[2]]
             if not nums or not waits:
                 return None
-            obj = self._sem(proc, nums[0], waits[0][0], t, undo="SEM_UNDO" in waits[0][2])
-            code = C.SEM_WAIT_BEGIN
+            objs = [self._sem(proc, nums[0], w[0], t, undo="SEM_UNDO" in w[2]) for w in waits]
+            obj, code = objs[0], C.SEM_WAIT_BEGIN
+            if len(waits) > 1:  # every semaphore it takes from: it sleeps on any too low
+                names = [self.names[i] for i in objs]
+                asks = {"sems": names, "units": [-w[1] for w in waits]}
+                data = json.dumps(asks).encode()
         else:
             nums = P.ints(args)
             if not nums:
@@ -570,7 +575,7 @@ class Mapper:
         # past the next line's stamp, and this call's entry is that very line
         begin = (t - 1) * 1000 - self.offset  # ``_entry_ns``
         last = self._last_end.get(proc.tid, 0)
-        return [code | proc.thread << 8, obj, begin if begin >= last else last, a, b, b""]
+        return [code | proc.thread << 8, obj, begin if begin >= last else last, a, b, data]
 
     def _begun_or_new(self, proc: Proc, pid: int, t: int, name: str, args: str) -> list | None:
         """The begin record of this call: the one emitted at its entry, or a new one."""
