@@ -25,7 +25,7 @@ scenario = Scenario(
         "다섯 개). 철학자는 두 포크를 semop 한 번으로 잡습니다. 커널은 두 개를 같은 순간에 "
         "주거나, 하나도 주지 않고 둘 다 빌 때까지 재웁니다. 한 포크를 쥔 채 다른 포크를 "
         "기다리는 사람이 없으니 대기의 순환이 생길 수 없습니다. 잠금 하나를 잡고 나서 다른 "
-        "하나를 요청하는 deadlock 시나리오와 비교해 보세요."
+        "하나를 요청하는 교착 상태 시나리오(잠금 두 개를 반대 순서로 잡기)와 비교해 보세요."
     ),
 )
 scenario.step(
@@ -53,7 +53,8 @@ scenario.step(
     "Compare deadlock: there each process took one lock, then asked for the other in a "
     "second call, and slept holding the first: a cycle of waits. Here wait-for-both is one "
     "call, so nobody holds a fork while waiting: no cycle can form, in any order.",
-    "deadlock 시나리오와 비교해 보세요. 그곳에서는 각 프로세스가 잠금 하나를 잡고, 두 번째 "
+    "교착 상태 시나리오(잠금 두 개를 반대 순서로 잡기)와 비교해 보세요. 그곳에서는 각 "
+    "프로세스가 잠금 하나를 잡고, 두 번째 "
     "호출로 다른 잠금을 요청하며, 첫 잠금을 쥔 채 잠들었습니다. 그래서 대기의 순환이 "
     "생겼습니다. 여기서는 '둘 다 기다리기'가 호출 하나이므로 포크를 쥔 채 기다리는 사람이 "
     "없습니다. 어떤 순서로 실행되어도 순환은 생길 수 없습니다.",
