@@ -57,22 +57,24 @@ def test_same_seed_gives_the_same_order_of_operations(tmp_path: Path, scenario: 
 def test_a_seeded_run_goes_on_while_a_process_waits_for_another_to_sleep(
     tmp_path: Path, scenario: str
 ):
-    """These scenarios prove a block with ``ctx.wait_for_wchan`` (or waited for a full pipe
-    in a loop of their own). Seeded, the gate waited for that sleeping process to reach its
-    gate, while it waited for a step of the other that the gate held back: mq-full ended
-    FAILED after 22 s, mq-priority at its 60 s timeout. Now the waiter is not waited for
-    until the other has slept; the same seed still gives the same operations."""
-    kinds = ("mq.", "pipe.", "fifo.", "gate.step")
-    orders = []
-    for i in range(2):
+    """These scenarios prove a block with ``ctx.wait_for_wchan``. Seeded, the gate waited
+    for that sleeping process to reach its gate, while it waited for a step of the other
+    that the gate held back: mq-full ended FAILED after 22 s, mq-priority at its 60 s
+    timeout, fifo-named failed. Now the waiter is not waited for until the other has slept.
+    The gate's choices (its ``gate.step`` events) are still a function of the seed where
+    the scenario's own code does not count time (the two queue scenarios: pipe-full-closed
+    writes until a deadline, and whether a begin is told apart from its end is a matter
+    of when the engine reads it, so neither is compared)."""
+    steps = []
+    for i in range(2 if scenario.startswith("mq-") else 1):
         result, _header, events = run_scenario(scenario, tmp_path / str(i), "--seed", "1")
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr
         names = _names(events)
-        orders.append(
-            [(names.get(e["pid"]), e["kind"], e.get("obj")) for e in events
-             if e["kind"].startswith(kinds)]
+        steps.append(
+            [(names.get(e["pid"]), e.get("op"), e.get("obj")) for e in events
+             if e["kind"] == "gate.step"]
         )  # fmt: skip
-    assert orders[0] == orders[1] and len(orders[0]) > 10
+    assert len(steps[0]) > 10 and all(s == steps[0] for s in steps)
 
 
 def test_schedule_for_shm_race_loses_exactly_one_update(tmp_path: Path):
